@@ -1,0 +1,215 @@
+#ifndef AG_CONFIG_H
+#define AG_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ag_buf.h"
+#include "ag_err.h"
+#include "ag_otlp.h"
+
+/*
+ * otterd's configuration: the OpenTelemetry Collector's shape (receivers, processors, exporters,
+ * extensions, service.pipelines) with ADOT's option names, parsed from YAML with ${env:VAR}
+ * expansion. Every key is checked: an unknown key is an error with file:line:col; a key the
+ * collector knows but Otter does not implement is accepted with a warning.
+ *
+ * All strings are owned by the ag_config and freed by ag_config_free(). Durations are in
+ * nanoseconds, sizes in bytes.
+ */
+
+struct ag_config_loc {
+    int line; /* 1-based; 0 when the value came from a default */
+    int col;  /* 1-based */
+};
+
+struct ag_tls_config {
+    int enabled;          /* a tls: block was given */
+    char *cert_file;
+    char *key_file;
+    char *ca_file;        /* accepted for client compatibility */
+    char *client_ca_file; /* set: clients must present a certificate signed by it (mTLS) */
+    char *min_version;    /* "1.2" (default) or "1.3" */
+};
+
+struct ag_cors_config {
+    char **allowed_origins; /* may contain "*" or wildcards like "https://*.example.com" */
+    size_t n_allowed_origins;
+    char **allowed_headers;
+    size_t n_allowed_headers;
+    int64_t max_age; /* seconds; 0 = not sent */
+};
+
+/* receivers: otlp */
+struct ag_otlp_receiver_config {
+    int grpc_enabled;            /* protocols.grpc present */
+    char *grpc_endpoint;         /* "localhost:4317" */
+    uint64_t grpc_max_recv_msg_size; /* max_recv_msg_size_mib * MiB; default 4 MiB */
+    uint32_t grpc_max_concurrent_streams; /* 0 = nghttp2's default (100) */
+    uint64_t grpc_keepalive_max_connection_idle; /* ns; 0 = none */
+    struct ag_tls_config grpc_tls;
+
+    int http_enabled;            /* protocols.http present */
+    char *http_endpoint;         /* "localhost:4318" */
+    uint64_t http_max_request_body_size; /* default 20 MiB (20971520) */
+    struct ag_tls_config http_tls;
+    int cors_enabled;
+    struct ag_cors_config cors;
+    char *traces_url_path;       /* "/v1/traces" */
+    char *metrics_url_path;      /* "/v1/metrics" */
+    char *logs_url_path;         /* "/v1/logs" */
+    uint64_t http_read_header_timeout; /* ns; default 1m */
+    uint64_t http_idle_timeout;  /* ns; default 1m */
+};
+
+/* processors: batch */
+struct ag_batch_config {
+    uint32_t send_batch_size;     /* default 8192 */
+    uint32_t send_batch_max_size; /* default 0 = unlimited; must be >= send_batch_size */
+    uint64_t timeout;             /* ns; default 200ms; 0 = send at once */
+};
+
+/* processors: memory_limiter */
+struct ag_memory_limiter_config {
+    uint64_t check_interval;     /* ns; required (> 0) as in the collector */
+    uint64_t limit_mib;          /* one of limit_mib / limit_percentage is required */
+    uint64_t spike_limit_mib;    /* default 20 % of the limit */
+    uint32_t limit_percentage;   /* of the cgroup limit or of total memory */
+    uint32_t spike_limit_percentage;
+};
+
+/* processors: resource_detection (alias resourcedetection) */
+struct ag_resource_detection_config {
+    char **detectors; /* "env", "eks" (others: error "not supported") */
+    size_t n_detectors;
+    int override;     /* default true */
+    uint64_t timeout; /* ns; default 5s */
+    char *eks_node_from_env_var; /* eks.node_from_env_var, default "K8S_NODE_NAME" */
+};
+
+enum ag_debug_verbosity {
+    AG_DEBUG_BASIC = 0,
+    AG_DEBUG_NORMAL = 1,
+    AG_DEBUG_DETAILED = 2,
+};
+
+/* exporters: debug */
+struct ag_debug_config {
+    enum ag_debug_verbosity verbosity; /* default basic */
+};
+
+/* exporters: file */
+struct ag_file_config {
+    char *path;              /* required */
+    uint64_t rotation_max_megabytes; /* rotation.max_megabytes; 0 = no rotation (default 100 when
+                                        a rotation: block is given) */
+    uint32_t rotation_max_backups;   /* rotation.max_backups; default 100 */
+    uint64_t flush_interval; /* ns; default 1s */
+};
+
+/* extensions: health_check */
+struct ag_health_check_config {
+    char *endpoint; /* "localhost:13133" */
+    char *path;     /* "/" */
+};
+
+enum ag_component_kind {
+    AG_KIND_RECEIVER = 0,
+    AG_KIND_PROCESSOR = 1,
+    AG_KIND_EXPORTER = 2,
+    AG_KIND_EXTENSION = 3,
+};
+
+enum ag_component_type {
+    AG_COMP_OTLP_RECEIVER,
+    AG_COMP_BATCH,
+    AG_COMP_MEMORY_LIMITER,
+    AG_COMP_RESOURCE_DETECTION,
+    AG_COMP_DEBUG,
+    AG_COMP_FILE,
+    AG_COMP_NOP, /* exporter that discards: benchmarks */
+    AG_COMP_HEALTH_CHECK,
+};
+
+struct ag_component_config {
+    char *id;   /* "type[/name]" as written, e.g. "batch/traces" */
+    enum ag_component_kind kind;
+    enum ag_component_type type;
+    struct ag_config_loc loc;
+    union {
+        struct ag_otlp_receiver_config otlp;
+        struct ag_batch_config batch;
+        struct ag_memory_limiter_config memory_limiter;
+        struct ag_resource_detection_config resource_detection;
+        struct ag_debug_config debug;
+        struct ag_file_config file;
+        struct ag_health_check_config health_check;
+    } u;
+};
+
+struct ag_pipeline_config {
+    char *id; /* "traces" or "traces/name" */
+    enum ag_signal signal;
+    struct ag_config_loc loc;
+    /* Indexes into ag_config.components, in the order written. */
+    size_t *receivers;
+    size_t n_receivers;
+    size_t *processors;
+    size_t n_processors;
+    size_t *exporters;
+    size_t n_exporters;
+};
+
+struct ag_config {
+    char *source; /* the file name, or "<default>" */
+    struct ag_component_config *components;
+    size_t n_components;
+    struct ag_pipeline_config *pipelines;
+    size_t n_pipelines;
+    size_t *extensions; /* service.extensions: indexes into components */
+    size_t n_extensions;
+
+    /* service.telemetry */
+    int log_level;       /* enum ag_log_level; service.telemetry.logs.level, default info */
+    int log_json;        /* service.telemetry.logs.encoding: "json" -> 1, "console" -> 0 */
+    char *metrics_address; /* service.telemetry.metrics.address: the admin listener (/healthz,
+                              /readyz, /metrics); default "localhost:8888"; "" disables */
+    uint64_t shutdown_timeout; /* service.shutdown_timeout (Otter's key), ns; default 10s */
+};
+
+/*
+ * Parses the YAML file |path|. Errors and warnings are written to |diag| one per line as
+ * "file:line:col: error: message" / "file:line:col: warning: message" (|diag| may be NULL).
+ * Returns 0 and a new config in |*out| (free with ag_config_free()), or AG_EINVAL when the
+ * config is invalid, AG_ENOTFOUND / AG_EIO when the file cannot be read, AG_ENOMEM.
+ */
+AG_NODISCARD int ag_config_load_file(const char *path, struct ag_config **out,
+                                     struct ag_buf *diag);
+
+/*
+ * Like ag_config_load_file() for YAML text in memory; |name| is used in messages.
+ */
+AG_NODISCARD int ag_config_load_string(const char *name, const char *yaml, size_t len,
+                                       struct ag_config **out, struct ag_buf *diag);
+
+/*
+ * Returns the built-in default config (ARCHITECTURE.md): otlp on localhost:4317 and :4318,
+ * batch, and one file exporter per signal writing under |data_dir| ("./otter-data" when NULL):
+ * traces.jsonl, metrics.jsonl, logs.jsonl.
+ */
+AG_NODISCARD int ag_config_default(const char *data_dir, struct ag_config **out,
+                                   struct ag_buf *diag);
+
+/*
+ * Frees |cfg| and every string it owns. ag_config_free(NULL) is a no-op.
+ */
+void ag_config_free(struct ag_config *cfg);
+
+/*
+ * Splits "host:port" (also "[v6]:port" and ":port", which means all interfaces) into |host|
+ * (|hostlen| bytes) and |*port|. Returns 0 or AG_EINVAL.
+ */
+AG_NODISCARD int ag_config_split_endpoint(const char *endpoint, char *host, size_t hostlen,
+                                          int *port);
+
+#endif /* AG_CONFIG_H */

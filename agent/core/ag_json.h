@@ -1,0 +1,60 @@
+#ifndef AG_JSON_H
+#define AG_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ag_buf.h"
+
+/*
+ * A streaming JSON writer into an ag_buf: no tree, no per-value allocation. Commas are placed
+ * automatically. Errors are sticky: after the first failure (buffer cap, out of memory, nesting
+ * deeper than AG_JSON_MAX_DEPTH) every call is a no-op and ag_json_finish() returns the error.
+ */
+
+#define AG_JSON_MAX_DEPTH 64
+
+struct ag_json {
+    struct ag_buf *buf; /* borrowed */
+    int err;
+    unsigned depth;
+    uint8_t has_items[AG_JSON_MAX_DEPTH + 1]; /* per level: something was written already */
+    uint8_t after_key;
+};
+
+void ag_json_init(struct ag_json *w, struct ag_buf *buf);
+void ag_json_obj_open(struct ag_json *w);
+void ag_json_obj_close(struct ag_json *w);
+void ag_json_arr_open(struct ag_json *w);
+void ag_json_arr_close(struct ag_json *w);
+/* Writes an object key; the next value call writes its value. */
+void ag_json_key(struct ag_json *w, const char *key);
+void ag_json_keyn(struct ag_json *w, const char *key, size_t len);
+/* Writes a JSON string, escaping as RFC 8259 requires; invalid UTF-8 becomes U+FFFD. */
+void ag_json_str(struct ag_json *w, const char *s);
+void ag_json_strn(struct ag_json *w, const char *s, size_t len);
+void ag_json_int(struct ag_json *w, int64_t v);
+void ag_json_uint(struct ag_json *w, uint64_t v);
+/* Finite doubles in shortest round-trip form; NaN and infinities as the strings proto3 uses. */
+void ag_json_double(struct ag_json *w, double v);
+void ag_json_bool(struct ag_json *w, int v);
+void ag_json_null(struct ag_json *w);
+/* Writes |len| bytes as lowercase hex in a JSON string. */
+void ag_json_hex(struct ag_json *w, const uint8_t *bytes, size_t len);
+/* Writes |len| bytes as standard base64 in a JSON string. */
+void ag_json_base64(struct ag_json *w, const uint8_t *bytes, size_t len);
+/* Writes already-encoded JSON text as one value. */
+void ag_json_raw(struct ag_json *w, const char *json, size_t len);
+
+/*
+ * Returns 0 when everything was written and every container closed; otherwise the first error
+ * (AG_ETOOBIG, AG_ENOMEM, or AG_EINVAL for unbalanced nesting).
+ */
+AG_NODISCARD int ag_json_finish(struct ag_json *w);
+
+/*
+ * Appends |len| bytes of |s| JSON-escaped (without quotes) to |buf|. Same returns as ag_buf_add().
+ */
+AG_NODISCARD int ag_json_escape(struct ag_buf *buf, const char *s, size_t len);
+
+#endif /* AG_JSON_H */

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The single place that calls the C allocator. Everything else uses ag_malloc() and friends, so
+ * allocation failures can be injected in tests (nghttp2's failmalloc idea).
+ */
+#include "config.h"
+#include "ag_mem.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+static atomic_ullong alloc_count;
+#if AG_FAILMALLOC
+static atomic_long fail_countdown = -1;
+
+static int should_fail(void)
+{
+    long n = atomic_load(&fail_countdown);
+    if (n < 0) {
+        return 0;
+    }
+    if (n == 0) {
+        return 1;
+    }
+    atomic_fetch_sub(&fail_countdown, 1);
+    return 0;
+}
+#else
+static int should_fail(void)
+{
+    return 0;
+}
+#endif
+
+void ag_mem_fail_after(long n)
+{
+#if AG_FAILMALLOC
+    atomic_store(&fail_countdown, n);
+#else
+    (void)n;
+#endif
+}
+
+uint64_t ag_mem_alloc_count(void)
+{
+    return atomic_load(&alloc_count);
+}
+
+void *ag_malloc(size_t size)
+{
+    if (should_fail()) {
+        return NULL;
+    }
+    atomic_fetch_add(&alloc_count, 1);
+    return malloc(size ? size : 1);
+}
+
+void *ag_calloc(size_t nmemb, size_t size)
+{
+    if (should_fail()) {
+        return NULL;
+    }
+    atomic_fetch_add(&alloc_count, 1);
+    return calloc(nmemb ? nmemb : 1, size ? size : 1);
+}
+
+void *ag_realloc(void *ptr, size_t size)
+{
+    if (should_fail()) {
+        return NULL;
+    }
+    atomic_fetch_add(&alloc_count, 1);
+    return realloc(ptr, size ? size : 1);
+}
+
+void ag_free(void *ptr)
+{
+    free(ptr);
+}
+
+char *ag_strndup(const char *s, size_t len)
+{
+    char *p = ag_malloc(len + 1);
+    if (p == NULL) {
+        return NULL;
+    }
+    memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
+
+char *ag_strdup(const char *s)
+{
+    return ag_strndup(s, strlen(s));
+}

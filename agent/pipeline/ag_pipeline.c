@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Placeholder until the pipeline is written. */
+typedef int ag_pipeline_placeholder;

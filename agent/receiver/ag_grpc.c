@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Placeholder until ag_grpc is written. */
+typedef int ag_grpc_placeholder;

@@ -1,0 +1,38 @@
+#ifndef AG_OTLP_JSON_H
+#define AG_OTLP_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <protobuf-c/protobuf-c.h>
+
+#include "ag_arena.h"
+#include "ag_buf.h"
+#include "ag_otlp.h"
+
+/*
+ * OTLP/JSON (the proto3 JSON mapping with OTLP's rules: hex ids in either case, 64-bit integers
+ * as strings or numbers, enums as integers or names, lowerCamelCase or snake_case keys, unknown
+ * fields ignored) to and from the protobuf-c structs of the generated OTLP code.
+ */
+
+/*
+ * Decodes an OTLP/JSON Export request of |signal| into protobuf-c structs allocated in |arena|,
+ * exactly as protobuf__unpack would have built them from the equivalent binary.
+ * On failure writes a reason naming the JSON path and what was expected
+ * ("resourceSpans[0].scopeSpans[1].spans[3].traceId: expected 32 hex digits") to |err|.
+ * Returns 0 and the message in |*out|, or AG_EPROTO, AG_ETOOBIG (arena cap), AG_ENOMEM.
+ */
+AG_NODISCARD int ag_otlp_json_decode(enum ag_signal signal, const uint8_t *buf, size_t len,
+                                     struct ag_arena *arena, ProtobufCMessage **out, char *err,
+                                     size_t errlen);
+
+/*
+ * Appends the OTLP/JSON encoding of any OTLP message (an Export request, or a single
+ * ResourceSpans, ...) to |out| as one line without a trailing newline, the way the collector's
+ * file exporter writes it: lowerCamelCase keys, hex ids, 64-bit integers as strings, enums as
+ * integers, default values omitted.
+ * Returns 0, or AG_ETOOBIG (out's cap), AG_ENOMEM.
+ */
+AG_NODISCARD int ag_otlp_json_encode(const ProtobufCMessage *msg, struct ag_buf *out);
+
+#endif /* AG_OTLP_JSON_H */
