@@ -1,3 +1,473 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Placeholder until ag_otlp is written. */
-typedef int ag_otlp_placeholder;
+/*
+ * The transport-independent half of the OTLP receiver: decoding request bodies into the
+ * per-request arena, the checks protobuf-c cannot make, item counts, and the answers both
+ * transports send (Export*ServiceResponse with partial_success, google.rpc.Status).
+ */
+#include "ag_otlp.h"
+#include "ag_json.h"
+#include "ag_otlp_json.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "google/rpc/error_details.pb-c.h"
+#include "google/rpc/status.pb-c.h"
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
+
+typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest trace_req;
+typedef Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest metrics_req;
+typedef Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest logs_req;
+typedef Opentelemetry__Proto__Metrics__V1__Metric pb_metric;
+
+const char *ag_signal_name(enum ag_signal signal)
+{
+    static const char *names[] = {"traces", "metrics", "logs"};
+    return (unsigned)signal < AG_SIGNAL_COUNT ? names[signal] : "unknown";
+}
+
+const char *ag_signal_items(enum ag_signal signal)
+{
+    static const char *names[] = {"spans", "data points", "log records"};
+    return (unsigned)signal < AG_SIGNAL_COUNT ? names[signal] : "items";
+}
+
+const ProtobufCMessageDescriptor *ag_otlp_request_descriptor(enum ag_signal signal)
+{
+    switch (signal) {
+    case AG_SIGNAL_TRACES:
+        return &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor;
+    case AG_SIGNAL_METRICS:
+        return &opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__descriptor;
+    case AG_SIGNAL_LOGS:
+        return &opentelemetry__proto__collector__logs__v1__export_logs_service_request__descriptor;
+    }
+    return NULL;
+}
+
+int ag_otlp_decode(enum ag_signal signal, enum ag_otlp_encoding enc, const uint8_t *buf,
+                   size_t len, struct ag_arena *arena, ProtobufCMessage **out, char *err,
+                   size_t errlen)
+{
+    *out = NULL;
+    if (err != NULL && errlen > 0) {
+        err[0] = '\0';
+    }
+    if (enc == AG_OTLP_JSON) {
+        int rc = ag_otlp_json_decode(signal, buf, len, arena, out, err, errlen);
+        if (rc != 0) {
+            return rc;
+        }
+    } else {
+        const ProtobufCMessageDescriptor *desc = ag_otlp_request_descriptor(signal);
+        ProtobufCAllocator alloc;
+        ag_arena_pb_allocator(arena, &alloc);
+        ProtobufCMessage *msg = protobuf_c_message_unpack(desc, &alloc, len, buf);
+        if (msg == NULL) {
+            if (ag_arena_exhausted(arena)) {
+                snprintf(err, errlen, "the decoded %s request is larger than the memory allowed "
+                         "for one request", ag_signal_name(signal));
+                return AG_ETOOBIG;
+            }
+            snprintf(err, errlen, "cannot decode the body as a protobuf %s (truncated, corrupt, "
+                     "or a field with the wrong wire type)", desc->name);
+            return AG_EPROTO;
+        }
+        *out = msg;
+    }
+    int rc = ag_otlp_validate(signal, *out, err, errlen);
+    if (rc != 0) {
+        *out = NULL;
+    }
+    return rc;
+}
+
+static int check_id(const ProtobufCBinaryData *id, size_t want, const char *what, char *err,
+                    size_t errlen)
+{
+    if (id->len == 0 || id->len == want) {
+        return 0;
+    }
+    snprintf(err, errlen, "%s: expected %zu bytes or none, got %zu", what, want, id->len);
+    return AG_EPROTO;
+}
+
+static int check_exemplars(Opentelemetry__Proto__Metrics__V1__Exemplar **ex, size_t n,
+                           char *path, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++) {
+        char what[256];
+        snprintf(what, sizeof(what), "%s.exemplars[%zu].traceId", path, i);
+        if (check_id(&ex[i]->trace_id, 16, what, err, errlen) != 0) {
+            return AG_EPROTO;
+        }
+        snprintf(what, sizeof(what), "%s.exemplars[%zu].spanId", path, i);
+        if (check_id(&ex[i]->span_id, 8, what, err, errlen) != 0) {
+            return AG_EPROTO;
+        }
+    }
+    return 0;
+}
+
+static int validate_traces(const trace_req *req, char *err, size_t errlen)
+{
+    char what[192];
+    for (size_t r = 0; r < req->n_resource_spans; r++) {
+        const Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = req->resource_spans[r];
+        for (size_t s = 0; s < rs->n_scope_spans; s++) {
+            const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = rs->scope_spans[s];
+            for (size_t i = 0; i < ss->n_spans; i++) {
+                const Opentelemetry__Proto__Trace__V1__Span *sp = ss->spans[i];
+                snprintf(what, sizeof(what), "resourceSpans[%zu].scopeSpans[%zu].spans[%zu]", r,
+                         s, i);
+                if (sp->trace_id.len != 16) {
+                    snprintf(err, errlen, "%s.traceId: expected 16 bytes, got %zu", what,
+                             sp->trace_id.len);
+                    return AG_EPROTO;
+                }
+                if (sp->span_id.len != 8) {
+                    snprintf(err, errlen, "%s.spanId: expected 8 bytes, got %zu", what,
+                             sp->span_id.len);
+                    return AG_EPROTO;
+                }
+                char sub[256];
+                snprintf(sub, sizeof(sub), "%s.parentSpanId", what);
+                if (check_id(&sp->parent_span_id, 8, sub, err, errlen) != 0) {
+                    return AG_EPROTO;
+                }
+                for (size_t l = 0; l < sp->n_links; l++) {
+                    snprintf(sub, sizeof(sub), "%s.links[%zu].traceId", what, l);
+                    if (check_id(&sp->links[l]->trace_id, 16, sub, err, errlen) != 0) {
+                        return AG_EPROTO;
+                    }
+                    snprintf(sub, sizeof(sub), "%s.links[%zu].spanId", what, l);
+                    if (check_id(&sp->links[l]->span_id, 8, sub, err, errlen) != 0) {
+                        return AG_EPROTO;
+                    }
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+static int validate_metric(const pb_metric *m, const char *path, char *err, size_t errlen)
+{
+    char sub[224];
+    switch (m->data_case) {
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE:
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM: {
+        size_t n = m->data_case == OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE
+                       ? m->gauge->n_data_points
+                       : m->sum->n_data_points;
+        Opentelemetry__Proto__Metrics__V1__NumberDataPoint **dp =
+            m->data_case == OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE
+                ? m->gauge->data_points
+                : m->sum->data_points;
+        for (size_t i = 0; i < n; i++) {
+            snprintf(sub, sizeof(sub), "%s.dataPoints[%zu]", path, i);
+            if (check_exemplars(dp[i]->exemplars, dp[i]->n_exemplars, sub, err, errlen) != 0) {
+                return AG_EPROTO;
+            }
+        }
+        break;
+    }
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM:
+        for (size_t i = 0; i < m->histogram->n_data_points; i++) {
+            Opentelemetry__Proto__Metrics__V1__HistogramDataPoint *dp =
+                m->histogram->data_points[i];
+            snprintf(sub, sizeof(sub), "%s.dataPoints[%zu]", path, i);
+            if (dp->n_bucket_counts != 0 && dp->n_bucket_counts != dp->n_explicit_bounds + 1) {
+                snprintf(err, errlen, "%s.bucketCounts: expected %zu counts (explicitBounds + 1), "
+                         "got %zu", sub, dp->n_explicit_bounds + 1, dp->n_bucket_counts);
+                return AG_EPROTO;
+            }
+            if (check_exemplars(dp->exemplars, dp->n_exemplars, sub, err, errlen) != 0) {
+                return AG_EPROTO;
+            }
+        }
+        break;
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_EXPONENTIAL_HISTOGRAM:
+        for (size_t i = 0; i < m->exponential_histogram->n_data_points; i++) {
+            Opentelemetry__Proto__Metrics__V1__ExponentialHistogramDataPoint *dp =
+                m->exponential_histogram->data_points[i];
+            snprintf(sub, sizeof(sub), "%s.dataPoints[%zu]", path, i);
+            if (check_exemplars(dp->exemplars, dp->n_exemplars, sub, err, errlen) != 0) {
+                return AG_EPROTO;
+            }
+        }
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+static int validate_metrics(const metrics_req *req, char *err, size_t errlen)
+{
+    char what[160];
+    for (size_t r = 0; r < req->n_resource_metrics; r++) {
+        const Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rm = req->resource_metrics[r];
+        for (size_t s = 0; s < rm->n_scope_metrics; s++) {
+            const Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm = rm->scope_metrics[s];
+            for (size_t i = 0; i < sm->n_metrics; i++) {
+                snprintf(what, sizeof(what),
+                         "resourceMetrics[%zu].scopeMetrics[%zu].metrics[%zu]", r, s, i);
+                if (validate_metric(sm->metrics[i], what, err, errlen) != 0) {
+                    return AG_EPROTO;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+static int validate_logs(const logs_req *req, char *err, size_t errlen)
+{
+    char what[224];
+    for (size_t r = 0; r < req->n_resource_logs; r++) {
+        const Opentelemetry__Proto__Logs__V1__ResourceLogs *rl = req->resource_logs[r];
+        for (size_t s = 0; s < rl->n_scope_logs; s++) {
+            const Opentelemetry__Proto__Logs__V1__ScopeLogs *sl = rl->scope_logs[s];
+            for (size_t i = 0; i < sl->n_log_records; i++) {
+                const Opentelemetry__Proto__Logs__V1__LogRecord *lr = sl->log_records[i];
+                snprintf(what, sizeof(what),
+                         "resourceLogs[%zu].scopeLogs[%zu].logRecords[%zu].traceId", r, s, i);
+                if (check_id(&lr->trace_id, 16, what, err, errlen) != 0) {
+                    return AG_EPROTO;
+                }
+                snprintf(what, sizeof(what),
+                         "resourceLogs[%zu].scopeLogs[%zu].logRecords[%zu].spanId", r, s, i);
+                if (check_id(&lr->span_id, 8, what, err, errlen) != 0) {
+                    return AG_EPROTO;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+int ag_otlp_validate(enum ag_signal signal, const ProtobufCMessage *req, char *err,
+                     size_t errlen)
+{
+    switch (signal) {
+    case AG_SIGNAL_TRACES:
+        return validate_traces((const trace_req *)req, err, errlen);
+    case AG_SIGNAL_METRICS:
+        return validate_metrics((const metrics_req *)req, err, errlen);
+    case AG_SIGNAL_LOGS:
+        return validate_logs((const logs_req *)req, err, errlen);
+    }
+    return AG_EINVAL;
+}
+
+static size_t metric_points(const pb_metric *m)
+{
+    switch (m->data_case) {
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE:
+        return m->gauge->n_data_points;
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM:
+        return m->sum->n_data_points;
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM:
+        return m->histogram->n_data_points;
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_EXPONENTIAL_HISTOGRAM:
+        return m->exponential_histogram->n_data_points;
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUMMARY:
+        return m->summary->n_data_points;
+    default:
+        return 0;
+    }
+}
+
+size_t ag_otlp_count_items(enum ag_signal signal, const ProtobufCMessage *msg)
+{
+    size_t n = 0;
+    if (signal == AG_SIGNAL_TRACES) {
+        const trace_req *req = (const trace_req *)msg;
+        for (size_t r = 0; r < req->n_resource_spans; r++) {
+            for (size_t s = 0; s < req->resource_spans[r]->n_scope_spans; s++) {
+                n += req->resource_spans[r]->scope_spans[s]->n_spans;
+            }
+        }
+    } else if (signal == AG_SIGNAL_METRICS) {
+        const metrics_req *req = (const metrics_req *)msg;
+        for (size_t r = 0; r < req->n_resource_metrics; r++) {
+            const Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rm = req->resource_metrics[r];
+            for (size_t s = 0; s < rm->n_scope_metrics; s++) {
+                for (size_t i = 0; i < rm->scope_metrics[s]->n_metrics; i++) {
+                    n += metric_points(rm->scope_metrics[s]->metrics[i]);
+                }
+            }
+        }
+    } else {
+        const logs_req *req = (const logs_req *)msg;
+        for (size_t r = 0; r < req->n_resource_logs; r++) {
+            for (size_t s = 0; s < req->resource_logs[r]->n_scope_logs; s++) {
+                n += req->resource_logs[r]->scope_logs[s]->n_log_records;
+            }
+        }
+    }
+    return n;
+}
+
+static int pack_into(const ProtobufCMessage *msg, struct ag_buf *out)
+{
+    size_t n = protobuf_c_message_get_packed_size(msg);
+    uint8_t *p = ag_buf_reserve(out, n);
+    if (p == NULL) {
+        return n > out->cap ? AG_ETOOBIG : AG_ENOMEM;
+    }
+    protobuf_c_message_pack(msg, p);
+    ag_buf_commit(out, n);
+    return 0;
+}
+
+int ag_otlp_response_encode(enum ag_signal signal, enum ag_otlp_encoding enc,
+                            const struct ag_otlp_result *res, struct ag_buf *out)
+{
+    int partial = res->rejected > 0 || res->message[0] != '\0';
+    if (enc == AG_OTLP_JSON) {
+        static const char *keys[] = {"rejectedSpans", "rejectedDataPoints", "rejectedLogRecords"};
+        struct ag_json w;
+        ag_json_init(&w, out);
+        ag_json_obj_open(&w);
+        if (partial) {
+            char num[24];
+            snprintf(num, sizeof(num), "%lld", (long long)res->rejected);
+            ag_json_key(&w, "partialSuccess");
+            ag_json_obj_open(&w);
+            if (res->rejected > 0) {
+                ag_json_key(&w, keys[signal]);
+                ag_json_str(&w, num);
+            }
+            if (res->message[0] != '\0') {
+                ag_json_key(&w, "errorMessage");
+                ag_json_str(&w, res->message);
+            }
+            ag_json_obj_close(&w);
+        }
+        ag_json_obj_close(&w);
+        return ag_json_finish(&w);
+    }
+    if (!partial) {
+        return 0; /* the collector answers an empty protobuf body */
+    }
+    char *message = (char *)res->message;
+    switch (signal) {
+    case AG_SIGNAL_TRACES: {
+        Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess ps =
+            OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
+        Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse r =
+            OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
+        ps.rejected_spans = res->rejected;
+        ps.error_message = message;
+        r.partial_success = &ps;
+        return pack_into(&r.base, out);
+    }
+    case AG_SIGNAL_METRICS: {
+        Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsPartialSuccess ps =
+            OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_PARTIAL_SUCCESS__INIT;
+        Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceResponse r =
+            OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_SERVICE_RESPONSE__INIT;
+        ps.rejected_data_points = res->rejected;
+        ps.error_message = message;
+        r.partial_success = &ps;
+        return pack_into(&r.base, out);
+    }
+    case AG_SIGNAL_LOGS: {
+        Opentelemetry__Proto__Collector__Logs__V1__ExportLogsPartialSuccess ps =
+            OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_PARTIAL_SUCCESS__INIT;
+        Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceResponse r =
+            OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_RESPONSE__INIT;
+        ps.rejected_log_records = res->rejected;
+        ps.error_message = message;
+        r.partial_success = &ps;
+        return pack_into(&r.base, out);
+    }
+    }
+    return AG_EINVAL;
+}
+
+int ag_otlp_status_encode(enum ag_otlp_encoding enc, int code, const char *message,
+                          uint32_t retry_after_s, struct ag_buf *out)
+{
+    if (enc == AG_OTLP_JSON) {
+        struct ag_json w;
+        char delay[24];
+        ag_json_init(&w, out);
+        ag_json_obj_open(&w);
+        ag_json_key(&w, "code");
+        ag_json_int(&w, code);
+        ag_json_key(&w, "message");
+        ag_json_str(&w, message ? message : "");
+        if (retry_after_s > 0) {
+            snprintf(delay, sizeof(delay), "%us", retry_after_s);
+            ag_json_key(&w, "details");
+            ag_json_arr_open(&w);
+            ag_json_obj_open(&w);
+            ag_json_key(&w, "@type");
+            ag_json_str(&w, "type.googleapis.com/google.rpc.RetryInfo");
+            ag_json_key(&w, "retryDelay");
+            ag_json_str(&w, delay);
+            ag_json_obj_close(&w);
+            ag_json_arr_close(&w);
+        }
+        ag_json_obj_close(&w);
+        return ag_json_finish(&w);
+    }
+    Google__Rpc__Status st = GOOGLE__RPC__STATUS__INIT;
+    Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+    Google__Protobuf__Any *details[1] = {&any};
+    Google__Rpc__RetryInfo ri = GOOGLE__RPC__RETRY_INFO__INIT;
+    Google__Protobuf__Duration d = GOOGLE__PROTOBUF__DURATION__INIT;
+    uint8_t ri_bytes[32];
+    st.code = code;
+    st.message = (char *)(message ? message : "");
+    if (retry_after_s > 0) {
+        d.seconds = retry_after_s;
+        ri.retry_delay = &d;
+        size_t n = google__rpc__retry_info__pack(&ri, ri_bytes);
+        any.type_url = "type.googleapis.com/google.rpc.RetryInfo";
+        any.value.data = ri_bytes;
+        any.value.len = n;
+        st.n_details = 1;
+        st.details = details;
+    }
+    return pack_into(&st.base, out);
+}
+
+int ag_otlp_status_grpc(enum ag_otlp_status st)
+{
+    switch (st) {
+    case AG_OTLP_OK:
+        return AG_GRPC_OK;
+    case AG_OTLP_INVALID:
+        return AG_GRPC_INVALID_ARGUMENT;
+    case AG_OTLP_TOO_LARGE:
+        return AG_GRPC_RESOURCE_EXHAUSTED;
+    case AG_OTLP_UNAVAILABLE:
+        return AG_GRPC_UNAVAILABLE;
+    case AG_OTLP_INTERNAL:
+        return AG_GRPC_INTERNAL;
+    }
+    return AG_GRPC_UNKNOWN;
+}
+
+int ag_otlp_status_http(enum ag_otlp_status st)
+{
+    switch (st) {
+    case AG_OTLP_OK:
+        return 200;
+    case AG_OTLP_INVALID:
+        return 400;
+    case AG_OTLP_TOO_LARGE:
+        return 413;
+    case AG_OTLP_UNAVAILABLE:
+        return 503;
+    case AG_OTLP_INTERNAL:
+        return 500;
+    }
+    return 500;
+}
