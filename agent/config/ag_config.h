@@ -33,7 +33,7 @@ struct ag_tls_config {
 };
 
 struct ag_cors_config {
-    char **allowed_origins; /* may contain "*" or wildcards like "https://*.example.com" */
+    char **allowed_origins; /* may contain "*" or wildcards like "https://<star>.example.com" */
     size_t n_allowed_origins;
     char **allowed_headers;
     size_t n_allowed_headers;
