@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The decode floor: protobuf-c unpack of the load generator's own pre-encoded requests in a tight
+ * loop, each into a fresh per-request arena, on one core with no I/O. run_bench.py sets otterd's
+ * items/s per core against this number, so a result reads "X % of what decoding alone allows".
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ag_arena.h"
+#include "ag_mem.h"
+#include "ag_time.h"
+#include "bench_spans.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
+
+#define BENCH_VARIANTS 16
+
+struct bench_floor_opts {
+    size_t spans_per_request;
+    double seconds;
+    int json;
+};
+
+struct bench_floor_result {
+    double ns_per_span_arena;
+    double ns_per_span_malloc;
+    double bytes_per_span;
+    uint64_t spans;
+};
+
+static void *heap_alloc(void *ctx, size_t size)
+{
+    (void)ctx;
+    return ag_malloc(size);
+}
+
+static void heap_free(void *ctx, void *ptr)
+{
+    (void)ctx;
+    ag_free(ptr);
+}
+
+/* protobuf-c's per-field allocation through the heap, for comparison with the arena. */
+static ProtobufCAllocator heap_allocator = {heap_alloc, heap_free, NULL};
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: decode-floor [--shape small|realistic|all] [--spans-per-request N]\n"
+                    "                    [--seconds S] [--json]\n"
+                    "Unpacks pre-encoded ExportTraceServiceRequests in a loop, one arena per\n"
+                    "request, and prints ns/span and spans/s for one core.\n");
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    char *end = NULL;
+    if (s == NULL || *s == '\0') {
+        return AG_EINVAL;
+    }
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end != '\0') {
+        return AG_EINVAL;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_double(const char *s, double *out)
+{
+    char *end = NULL;
+    if (s == NULL || *s == '\0') {
+        return AG_EINVAL;
+    }
+    double v = strtod(s, &end);
+    if (*end != '\0' || !(v > 0)) {
+        return AG_EINVAL;
+    }
+    *out = v;
+    return 0;
+}
+
+/*
+ * Unpacks the variants round-robin for |seconds|; with |arena| set each request gets its own
+ * arena (what the receiver does), otherwise one heap allocation per field (ag_malloc) and
+ * free_unpacked(). Returns ns per span, or a negative value when a request fails to decode.
+ */
+static double run_loop(uint8_t *const *bufs, const size_t *lens, size_t nspans, double seconds,
+                       int arena, uint64_t *spans_out)
+{
+    uint64_t deadline = ag_time_mono_ns() + (uint64_t)(seconds * 1e9);
+    uint64_t spans = 0;
+    uint64_t t0 = ag_time_mono_ns();
+    uint64_t now = t0;
+    size_t v = 0;
+
+    do {
+        /* Check the clock every 64 requests: the loop must not measure clock_gettime. */
+        for (int k = 0; k < 64; k++) {
+            Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req;
+            if (arena) {
+                struct ag_arena *a = ag_arena_new(0);
+                ProtobufCAllocator alloc;
+                if (a == NULL) {
+                    return -1;
+                }
+                ag_arena_pb_allocator(a, &alloc);
+                req =
+                    opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+                        &alloc, lens[v], bufs[v]);
+                if (req == NULL || req->n_resource_spans != 1 ||
+                    req->resource_spans[0]->scope_spans[0]->n_spans != nspans) {
+                    ag_arena_free(a);
+                    return -1;
+                }
+                ag_arena_free(a);
+            } else {
+                req =
+                    opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+                        &heap_allocator, lens[v], bufs[v]);
+                if (req == NULL || req->resource_spans[0]->scope_spans[0]->n_spans != nspans) {
+                    return -1;
+                }
+                opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(
+                    req, &heap_allocator);
+            }
+            spans += nspans;
+            v = (v + 1) % BENCH_VARIANTS;
+        }
+        now = ag_time_mono_ns();
+    } while (now < deadline);
+    *spans_out = spans;
+    return (double)(now - t0) / (double)spans;
+}
+
+static int run_shape(enum bench_shape shape, const struct bench_floor_opts *o,
+                     struct bench_floor_result *res)
+{
+    uint8_t *bufs[BENCH_VARIANTS] = {0};
+    size_t lens[BENCH_VARIANTS] = {0};
+    size_t total = 0;
+    uint64_t spans = 0;
+    int rc = 0;
+
+    for (size_t v = 0; v < BENCH_VARIANTS; v++) {
+        rc = bench_spans_encode(shape, o->spans_per_request, v, ag_time_now_ns(), &bufs[v],
+                                &lens[v]);
+        if (rc != 0) {
+            fprintf(stderr, "decode-floor: encoding failed: %s\n", ag_strerror(rc));
+            goto out;
+        }
+        total += lens[v];
+    }
+    res->bytes_per_span = (double)total / (double)(BENCH_VARIANTS * o->spans_per_request);
+
+    /* A short warm-up brings the allocator and caches to their steady state. */
+    (void)run_loop(bufs, lens, o->spans_per_request, 0.05, 1, &spans);
+    res->ns_per_span_arena = run_loop(bufs, lens, o->spans_per_request, o->seconds, 1, &spans);
+    res->spans = spans;
+    res->ns_per_span_malloc = run_loop(bufs, lens, o->spans_per_request, o->seconds / 2, 0, &spans);
+    if (res->ns_per_span_arena < 0 || res->ns_per_span_malloc < 0) {
+        fprintf(stderr, "decode-floor: a request failed to decode\n");
+        rc = AG_EPROTO;
+    }
+out:
+    for (size_t v = 0; v < BENCH_VARIANTS; v++) {
+        ag_free(bufs[v]);
+    }
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct bench_floor_opts o = {.spans_per_request = 100, .seconds = 1.0, .json = 0};
+    int shapes[2] = {1, 1};
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        uint64_t u = 0;
+        if (strcmp(a, "--shape") == 0 && v != NULL) {
+            enum bench_shape s;
+            if (strcmp(v, "all") == 0) {
+                shapes[0] = shapes[1] = 1;
+            } else if (bench_shape_parse(v, &s) == 0) {
+                shapes[0] = s == BENCH_SHAPE_SMALL;
+                shapes[1] = s == BENCH_SHAPE_REALISTIC;
+            } else {
+                usage();
+                return 2;
+            }
+            i++;
+        } else if (strcmp(a, "--spans-per-request") == 0 && parse_u64(v, &u) == 0 && u > 0 &&
+                   u <= 100000) {
+            o.spans_per_request = (size_t)u;
+            i++;
+        } else if (strcmp(a, "--seconds") == 0 && parse_double(v, &o.seconds) == 0 &&
+                   o.seconds <= 60) {
+            i++;
+        } else if (strcmp(a, "--json") == 0) {
+            o.json = 1;
+        } else {
+            usage();
+            return 2;
+        }
+    }
+
+    int first = 1;
+    if (o.json) {
+        printf("{\"spans_per_request\":%zu,\"shapes\":{", o.spans_per_request);
+    } else {
+        printf("%-10s %8s %14s %14s %14s %14s\n", "shape", "B/span", "arena ns/span",
+               "arena spans/s", "malloc ns/span", "malloc spans/s");
+    }
+    for (int s = 0; s < 2; s++) {
+        struct bench_floor_result r;
+        if (!shapes[s]) {
+            continue;
+        }
+        memset(&r, 0, sizeof(r));
+        if (run_shape((enum bench_shape)s, &o, &r) != 0) {
+            return 1;
+        }
+        if (o.json) {
+            printf("%s\"%s\":{\"bytes_per_span\":%.1f,\"arena_ns_per_span\":%.1f,"
+                   "\"arena_spans_per_s\":%.0f,\"malloc_ns_per_span\":%.1f,"
+                   "\"malloc_spans_per_s\":%.0f,\"spans\":%" PRIu64 "}",
+                   first ? "" : ",", bench_shape_name((enum bench_shape)s), r.bytes_per_span,
+                   r.ns_per_span_arena, 1e9 / r.ns_per_span_arena, r.ns_per_span_malloc,
+                   1e9 / r.ns_per_span_malloc, r.spans);
+        } else {
+            printf("%-10s %8.1f %14.1f %14.0f %14.1f %14.0f\n",
+                   bench_shape_name((enum bench_shape)s), r.bytes_per_span, r.ns_per_span_arena,
+                   1e9 / r.ns_per_span_arena, r.ns_per_span_malloc, 1e9 / r.ns_per_span_malloc);
+        }
+        first = 0;
+    }
+    if (o.json) {
+        printf("}}\n");
+    }
+    return 0;
+}
