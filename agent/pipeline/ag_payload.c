@@ -1,0 +1,431 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Reference-counted decoded requests, and the zero-copy reshaping the batch processor and
+ * resource detection need. All three OTLP signals share one shape (request -> resource_X[] ->
+ * scope_X[] -> items[]), so merge and split walk the protobuf-c descriptors generically: field
+ * 1 of the request, field 2 of the resource level and field 2 of the scope level.
+ */
+#include "ag_payload.h"
+#include "ag_mem.h"
+
+#include <string.h>
+
+#include "opentelemetry/proto/metrics/v1/metrics.pb-c.h"
+#include "opentelemetry/proto/resource/v1/resource.pb-c.h"
+
+#define SHELL_ARENA_CAP (256u * 1024 * 1024)
+
+static size_t bytes_in_flight;
+
+size_t ag_payload_bytes_in_flight(void)
+{
+    return bytes_in_flight;
+}
+
+struct ag_payload *ag_payload_new(enum ag_signal signal, struct ag_arena *arena,
+                                  ProtobufCMessage *msg, size_t items)
+{
+    struct ag_payload *p = ag_calloc(1, sizeof(*p));
+    if (p == NULL) {
+        ag_arena_free(arena);
+        return NULL;
+    }
+    p->refs = 1;
+    p->signal = signal;
+    p->arena = arena;
+    p->msg = msg;
+    p->items = items;
+    ag_payload_account(p);
+    return p;
+}
+
+struct ag_payload *ag_payload_ref(struct ag_payload *p)
+{
+    p->refs++;
+    return p;
+}
+
+void ag_payload_unref(struct ag_payload *p)
+{
+    if (p == NULL || --p->refs > 0) {
+        return;
+    }
+    bytes_in_flight -= p->accounted;
+    for (size_t i = 0; i < p->n_parents; i++) {
+        ag_payload_unref(p->parents[i]);
+    }
+    ag_free(p->parents);
+    ag_arena_free(p->arena);
+    ag_free(p);
+}
+
+/* ---- generic access to repeated message fields -------------------------------------------- */
+
+static const ProtobufCFieldDescriptor *field(const ProtobufCMessageDescriptor *d, unsigned id)
+{
+    return protobuf_c_message_descriptor_get_field(d, id);
+}
+
+static size_t rep_count(const void *msg, const ProtobufCFieldDescriptor *f)
+{
+    return *(const size_t *)((const char *)msg + f->quantifier_offset);
+}
+
+static void **rep_items(const void *msg, const ProtobufCFieldDescriptor *f)
+{
+    return *(void ***)((const char *)msg + f->offset);
+}
+
+static void rep_set(void *msg, const ProtobufCFieldDescriptor *f, void **items, size_t n)
+{
+    *(size_t *)((char *)msg + f->quantifier_offset) = n;
+    *(void ***)((char *)msg + f->offset) = items;
+}
+
+/* The three levels of a signal's request. */
+struct shape {
+    const ProtobufCMessageDescriptor *req;
+    const ProtobufCFieldDescriptor *req_res;   /* request.resource_X */
+    const ProtobufCMessageDescriptor *res;
+    const ProtobufCFieldDescriptor *res_scope; /* resource_X.scope_X */
+    const ProtobufCFieldDescriptor *res_resource; /* resource_X.resource */
+    const ProtobufCMessageDescriptor *scope;
+    const ProtobufCFieldDescriptor *scope_items; /* scope_X.items */
+};
+
+static void get_shape(enum ag_signal signal, struct shape *s)
+{
+    s->req = ag_otlp_request_descriptor(signal);
+    s->req_res = field(s->req, 1);
+    s->res = s->req_res->descriptor;
+    s->res_scope = field(s->res, 2);
+    s->res_resource = field(s->res, 1);
+    s->scope = s->res_scope->descriptor;
+    s->scope_items = field(s->scope, 2);
+}
+
+static size_t metric_points(const Opentelemetry__Proto__Metrics__V1__Metric *m)
+{
+    switch (m->data_case) {
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE:
+        return m->gauge->n_data_points;
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM:
+        return m->sum->n_data_points;
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM:
+        return m->histogram->n_data_points;
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_EXPONENTIAL_HISTOGRAM:
+        return m->exponential_histogram->n_data_points;
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUMMARY:
+        return m->summary->n_data_points;
+    default:
+        return 0;
+    }
+}
+
+static size_t item_weight(enum ag_signal signal, const void *item)
+{
+    return signal == AG_SIGNAL_METRICS ? metric_points(item) : 1;
+}
+
+/* Copies a message struct (shallow) into |arena|. */
+static void *shallow_copy(struct ag_arena *arena, const ProtobufCMessageDescriptor *d,
+                          const void *src)
+{
+    void *p = ag_arena_alloc(arena, d->sizeof_message);
+    if (p != NULL) {
+        memcpy(p, src, d->sizeof_message);
+    }
+    return p;
+}
+
+static void *new_message(struct ag_arena *arena, const ProtobufCMessageDescriptor *d)
+{
+    void *p = ag_arena_alloc(arena, d->sizeof_message);
+    if (p != NULL) {
+        protobuf_c_message_init(d, p);
+    }
+    return p;
+}
+
+/* A shell payload: its own small arena and one reference on each parent. */
+static struct ag_payload *shell_new(enum ag_signal signal, struct ag_payload **parents, size_t n)
+{
+    struct ag_arena *arena = ag_arena_new(SHELL_ARENA_CAP);
+    if (arena == NULL) {
+        return NULL;
+    }
+    struct ag_payload *p = ag_payload_new(signal, arena, NULL, 0);
+    if (p == NULL) {
+        return NULL;
+    }
+    p->parents = ag_calloc(n, sizeof(*p->parents));
+    if (p->parents == NULL) {
+        ag_payload_unref(p);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        p->parents[i] = ag_payload_ref(parents[i]);
+    }
+    p->n_parents = n;
+    return p;
+}
+
+void ag_payload_account(struct ag_payload *p)
+{
+    size_t now = ag_arena_footprint(p->arena);
+    bytes_in_flight += now - p->accounted;
+    p->accounted = now;
+}
+
+struct ag_payload *ag_payload_merge(struct ag_payload **parts, size_t n)
+{
+    struct shape s;
+    get_shape(parts[0]->signal, &s);
+    struct ag_payload *p = shell_new(parts[0]->signal, parts, n);
+    if (p == NULL) {
+        return NULL;
+    }
+    size_t total = 0, items = 0;
+    for (size_t i = 0; i < n; i++) {
+        total += rep_count(parts[i]->msg, s.req_res);
+        items += parts[i]->items;
+    }
+    void *req = new_message(p->arena, s.req);
+    void **arr = ag_arena_alloc(p->arena, (total ? total : 1) * sizeof(void *));
+    if (req == NULL || arr == NULL) {
+        ag_payload_unref(p);
+        return NULL;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t c = rep_count(parts[i]->msg, s.req_res);
+        if (c > 0) {
+            memcpy(arr + k, rep_items(parts[i]->msg, s.req_res), c * sizeof(void *));
+        }
+        k += c;
+    }
+    rep_set(req, s.req_res, arr, total);
+    p->msg = req;
+    p->items = items;
+    ag_payload_account(p);
+    return p;
+}
+
+/* State of a split in progress: the chunk being filled. */
+struct splitter {
+    struct shape s;
+    struct ag_payload *src;
+    size_t max;
+    struct ag_payload **chunks;
+    size_t n_chunks, cap_chunks;
+    struct ag_payload *cur; /* chunk being filled */
+    void **cur_res;         /* its resource array */
+    size_t n_cur_res;
+    void *cur_res_shell;    /* the last resource shell in it */
+    const void *cur_res_src;
+    void **cur_scopes;      /* the scope array of cur_res_shell */
+    size_t n_cur_scopes;
+};
+
+static int split_close(struct splitter *sp)
+{
+    if (sp->cur == NULL) {
+        return 0;
+    }
+    rep_set(sp->cur->msg, sp->s.req_res, sp->cur_res, sp->n_cur_res);
+    if (sp->cur_res_shell != NULL) {
+        rep_set(sp->cur_res_shell, sp->s.res_scope, sp->cur_scopes, sp->n_cur_scopes);
+    }
+    ag_payload_account(sp->cur);
+    if (sp->n_chunks == sp->cap_chunks) {
+        size_t ncap = sp->cap_chunks ? sp->cap_chunks * 2 : 8;
+        struct ag_payload **n = ag_realloc(sp->chunks, ncap * sizeof(*n));
+        if (n == NULL) {
+            ag_payload_unref(sp->cur);
+            sp->cur = NULL;
+            return AG_ENOMEM;
+        }
+        sp->chunks = n;
+        sp->cap_chunks = ncap;
+    }
+    sp->chunks[sp->n_chunks++] = sp->cur;
+    sp->cur = NULL;
+    return 0;
+}
+
+static int split_open(struct splitter *sp)
+{
+    sp->cur = shell_new(sp->src->signal, &sp->src, 1);
+    if (sp->cur == NULL) {
+        return AG_ENOMEM;
+    }
+    size_t n_res = rep_count(sp->src->msg, sp->s.req_res);
+    sp->cur->msg = new_message(sp->cur->arena, sp->s.req);
+    sp->cur_res = ag_arena_alloc(sp->cur->arena, (n_res ? n_res : 1) * sizeof(void *));
+    sp->n_cur_res = 0;
+    sp->cur_res_shell = NULL;
+    sp->cur_res_src = NULL;
+    if (sp->cur->msg == NULL || sp->cur_res == NULL) {
+        ag_payload_unref(sp->cur);
+        sp->cur = NULL;
+        return AG_ENOMEM;
+    }
+    return 0;
+}
+
+/* Adds items [from, from+k) of scope |scope| (in resource |res|) to the current chunk. */
+static int split_add(struct splitter *sp, const void *res, const void *scope, size_t from,
+                     size_t k, size_t weight)
+{
+    struct ag_arena *a = sp->cur->arena;
+    if (sp->cur_res_src != res) {
+        if (sp->cur_res_shell != NULL) {
+            rep_set(sp->cur_res_shell, sp->s.res_scope, sp->cur_scopes, sp->n_cur_scopes);
+        }
+        size_t n_sc = rep_count(res, sp->s.res_scope);
+        sp->cur_res_shell = shallow_copy(a, sp->s.res, res);
+        sp->cur_scopes = ag_arena_alloc(a, (n_sc ? n_sc : 1) * sizeof(void *));
+        if (sp->cur_res_shell == NULL || sp->cur_scopes == NULL) {
+            return AG_ENOMEM;
+        }
+        sp->n_cur_scopes = 0;
+        sp->cur_res_src = res;
+        sp->cur_res[sp->n_cur_res++] = sp->cur_res_shell;
+    }
+    void *sc = shallow_copy(a, sp->s.scope, scope);
+    if (sc == NULL) {
+        return AG_ENOMEM;
+    }
+    rep_set(sc, sp->s.scope_items, rep_items(scope, sp->s.scope_items) + from, k);
+    sp->cur_scopes[sp->n_cur_scopes++] = sc;
+    sp->cur->items += weight;
+    return 0;
+}
+
+long ag_payload_split(struct ag_payload *p, size_t max, struct ag_payload ***out)
+{
+    struct splitter sp;
+    memset(&sp, 0, sizeof(sp));
+    get_shape(p->signal, &sp.s);
+    sp.src = p;
+    sp.max = max ? max : SIZE_MAX;
+    int rc = 0;
+    size_t n_res = rep_count(p->msg, sp.s.req_res);
+    void **res = rep_items(p->msg, sp.s.req_res);
+    for (size_t r = 0; r < n_res && rc == 0; r++) {
+        size_t n_sc = rep_count(res[r], sp.s.res_scope);
+        void **scopes = rep_items(res[r], sp.s.res_scope);
+        for (size_t s = 0; s < n_sc && rc == 0; s++) {
+            size_t n_it = rep_count(scopes[s], sp.s.scope_items);
+            void **items = rep_items(scopes[s], sp.s.scope_items);
+            size_t i = 0;
+            while (i < n_it && rc == 0) {
+                if (sp.cur == NULL && (rc = split_open(&sp)) != 0) {
+                    break;
+                }
+                size_t k = 0, w = 0;
+                /* Take at least one item, then as many as fit. */
+                while (i + k < n_it) {
+                    size_t iw = item_weight(p->signal, items[i + k]);
+                    if (k > 0 && sp.cur->items + w + iw > sp.max) {
+                        break;
+                    }
+                    w += iw;
+                    k++;
+                    if (sp.cur->items + w >= sp.max) {
+                        break;
+                    }
+                }
+                rc = split_add(&sp, res[r], scopes[s], i, k, w);
+                i += k;
+                if (rc == 0 && sp.cur->items >= sp.max) {
+                    rc = split_close(&sp);
+                }
+            }
+        }
+    }
+    if (rc == 0) {
+        rc = split_close(&sp);
+    }
+    if (rc != 0) {
+        ag_payload_unref(sp.cur);
+        for (size_t i = 0; i < sp.n_chunks; i++) {
+            ag_payload_unref(sp.chunks[i]);
+        }
+        ag_free(sp.chunks);
+        *out = NULL;
+        return AG_ENOMEM;
+    }
+    *out = sp.chunks;
+    return (long)sp.n_chunks;
+}
+
+struct ag_payload *ag_payload_own_resources(struct ag_payload *p, size_t extra)
+{
+    struct shape s;
+    get_shape(p->signal, &s);
+    struct ag_payload *q = shell_new(p->signal, &p, 1);
+    if (q == NULL) {
+        return NULL;
+    }
+    struct ag_arena *a = q->arena;
+    size_t n_res = rep_count(p->msg, s.req_res);
+    void **res = rep_items(p->msg, s.req_res);
+    void *req = shallow_copy(a, s.req, p->msg);
+    void **arr = ag_arena_alloc(a, (n_res ? n_res : 1) * sizeof(void *));
+    if (req == NULL || arr == NULL) {
+        goto fail;
+    }
+    for (size_t r = 0; r < n_res; r++) {
+        void *rs = shallow_copy(a, s.res, res[r]);
+        if (rs == NULL) {
+            goto fail;
+        }
+        ProtobufCMessage **resp = (ProtobufCMessage **)((char *)rs + s.res_resource->offset);
+        Opentelemetry__Proto__Resource__V1__Resource *nr = ag_arena_alloc(a, sizeof(*nr));
+        if (nr == NULL) {
+            goto fail;
+        }
+        if (*resp != NULL) {
+            memcpy(nr, *resp, sizeof(*nr));
+        } else {
+            opentelemetry__proto__resource__v1__resource__init(nr);
+        }
+        Opentelemetry__Proto__Common__V1__KeyValue **attrs =
+            ag_arena_alloc(a, (nr->n_attributes + extra + 1) * sizeof(*attrs));
+        if (attrs == NULL) {
+            goto fail;
+        }
+        if (nr->n_attributes > 0) {
+            memcpy(attrs, nr->attributes, nr->n_attributes * sizeof(*attrs));
+        }
+        nr->attributes = attrs;
+        *resp = &nr->base;
+        arr[r] = rs;
+    }
+    rep_set(req, s.req_res, arr, n_res);
+    q->msg = req;
+    q->items = p->items;
+    ag_payload_account(q);
+    return q;
+fail:
+    ag_payload_account(q);
+    ag_payload_unref(q);
+    return NULL;
+}
+
+int ag_payload_foreach_resource(struct ag_payload *p, ag_payload_resource_fn *fn, void *arg)
+{
+    struct shape s;
+    get_shape(p->signal, &s);
+    size_t n_res = rep_count(p->msg, s.req_res);
+    void **res = rep_items(p->msg, s.req_res);
+    for (size_t r = 0; r < n_res; r++) {
+        ProtobufCMessage **resp = (ProtobufCMessage **)((char *)res[r] + s.res_resource->offset);
+        if (*resp == NULL) {
+            return AG_EINVAL;
+        }
+        fn(p, *resp, arg);
+    }
+    return 0;
+}

@@ -1,0 +1,773 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Builds and runs what a config describes. Receivers decode each request once into a payload
+ * and offer it to every pipeline of its signal that names the receiver; each pipeline runs its
+ * own processor instances and fans out to shared exporter instances. Self-telemetry counters are
+ * registered here, once, so the hot path only adds to them.
+ */
+#include "ag_service.h"
+#include "ag_grpc.h"
+#include "ag_http.h"
+#include "ag_log.h"
+#include "ag_mem.h"
+#include "ag_metrics.h"
+#include "ag_time.h"
+#include "ag_tls.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+
+#include "config.h"
+
+/* Without a memory_limiter the payloads in flight are still bounded: past this, refuse. */
+#define SERVICE_MAX_IN_FLIGHT (512ull * 1024 * 1024)
+/* A decoded request may take more memory than its wire form; this bounds the factor. */
+#define DECODE_ARENA_FACTOR 24
+#define DECODE_ARENA_MIN    (1024u * 1024)
+#define RETRY_AFTER_S       1
+
+enum { TRANSPORT_GRPC = 0, TRANSPORT_HTTP = 1, TRANSPORTS = 2 };
+static const char *transport_names[] = {"grpc", "http"};
+
+enum { OUT_ACCEPTED = 0, OUT_REFUSED = 1, OUT_INVALID = 2, OUTCOMES = 3 };
+static const char *outcome_names[] = {"accepted", "refused", "invalid"};
+
+struct pipeline;
+
+struct exporter {
+    const struct ag_component_config *cfg;
+    const struct ag_exporter_ops *ops;
+    void *self;
+    struct ag_metric *sent[AG_SIGNAL_COUNT];
+    struct ag_metric *failed[AG_SIGNAL_COUNT];
+};
+
+/* The fan-out at the end of one pipeline. */
+struct fanout {
+    struct exporter **exporters;
+    size_t n;
+    enum ag_signal signal;
+};
+
+struct pipeline {
+    const struct ag_pipeline_config *cfg;
+    struct ag_processor *procs;
+    size_t n_procs;
+    struct fanout fan;
+    struct ag_consumer head;
+};
+
+struct otlp_receiver;
+
+struct transport_sink {
+    struct otlp_receiver *rcv;
+    int transport;
+    struct ag_metric *items[AG_SIGNAL_COUNT][OUTCOMES];
+    struct ag_metric *requests[AG_SIGNAL_COUNT][OUTCOMES];
+};
+
+struct otlp_receiver {
+    struct ag_service *svc;
+    const struct ag_component_config *cfg;
+    struct ag_http_receiver *http;
+    struct ag_grpc_server *grpc;
+    SSL_CTX *http_tls, *grpc_tls;
+    struct transport_sink sinks[TRANSPORTS];
+    struct pipeline **pipes[AG_SIGNAL_COUNT];
+    size_t n_pipes[AG_SIGNAL_COUNT];
+};
+
+struct ag_service {
+    const struct ag_config *cfg;
+    struct event_base *base;
+    struct otlp_receiver *receivers;
+    size_t n_receivers;
+    struct pipeline *pipelines;
+    size_t n_pipelines;
+    struct exporter *exporters;
+    size_t n_exporters;
+    struct evhttp *admin;
+    struct evhttp *health;
+    const struct ag_health_check_config *health_cfg;
+    int started;
+    int draining;
+    uint64_t start_ns;
+};
+
+/* ---- pipelines ------------------------------------------------------------------------------ */
+
+static int fanout_consume(void *self, struct ag_payload *p)
+{
+    struct fanout *f = self;
+    int result = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        struct exporter *e = f->exporters[i];
+        int rc = e->ops->consume(e->self, p);
+        if (rc == 0) {
+            ag_metric_add(e->sent[f->signal], p->items);
+        } else if (rc == AG_EAGAIN) {
+            result = AG_EAGAIN;
+        } else {
+            ag_metric_add(e->failed[f->signal], p->items);
+            ag_log_error(e->cfg->id, "failed to export %zu %s: %s", p->items,
+                         ag_signal_items(f->signal), ag_strerror(rc));
+        }
+    }
+    return result;
+}
+
+static struct exporter *find_exporter(struct ag_service *svc, size_t comp)
+{
+    for (size_t i = 0; i < svc->n_exporters; i++) {
+        if (svc->exporters[i].cfg == &svc->cfg->components[comp]) {
+            return &svc->exporters[i];
+        }
+    }
+    return NULL;
+}
+
+static int build_pipeline(struct ag_service *svc, struct pipeline *pl,
+                          const struct ag_pipeline_config *pc, char *err, size_t errlen)
+{
+    pl->cfg = pc;
+    pl->fan.signal = pc->signal;
+    pl->fan.exporters = ag_calloc(pc->n_exporters, sizeof(*pl->fan.exporters));
+    pl->procs = ag_calloc(pc->n_processors ? pc->n_processors : 1, sizeof(*pl->procs));
+    if (pl->fan.exporters == NULL || pl->procs == NULL) {
+        return AG_ENOMEM;
+    }
+    for (size_t i = 0; i < pc->n_exporters; i++) {
+        pl->fan.exporters[pl->fan.n++] = find_exporter(svc, pc->exporters[i]);
+    }
+    struct ag_consumer next = {fanout_consume, &pl->fan};
+    /* Built back to front, so each processor knows the stage after it. */
+    for (size_t k = pc->n_processors; k-- > 0;) {
+        const struct ag_component_config *c = &svc->cfg->components[pc->processors[k]];
+        struct ag_component_env env = {svc->base, c->id, pc->signal, next};
+        struct ag_processor *proc = &pl->procs[k];
+        char why[256] = "";
+        int rc;
+        switch (c->type) {
+        case AG_COMP_BATCH:
+            rc = ag_batch_new(&c->u.batch, &env, proc, why, sizeof(why));
+            break;
+        case AG_COMP_MEMORY_LIMITER:
+            rc = ag_memory_limiter_new(&c->u.memory_limiter, &env, proc, why, sizeof(why));
+            break;
+        case AG_COMP_RESOURCE_DETECTION:
+            rc = ag_resource_detection_new(&c->u.resource_detection, &env, proc, why,
+                                           sizeof(why));
+            break;
+        default:
+            snprintf(why, sizeof(why), "not a processor");
+            rc = AG_EINVAL;
+        }
+        if (rc != 0) {
+            snprintf(err, errlen, "%s (in pipeline %s): %s", c->id, pc->id,
+                     why[0] ? why : ag_strerror(rc));
+            return rc;
+        }
+        pl->n_procs = pc->n_processors - k;
+        next = proc->in;
+    }
+    /* n_procs counts the built tail; with all built, the array is complete and in order. */
+    pl->n_procs = pc->n_processors;
+    pl->head = next;
+    return 0;
+}
+
+/* ---- the OTLP receiver's sink ------------------------------------------------------------- */
+
+static void count(struct transport_sink *t, enum ag_signal s, int outcome, size_t items)
+{
+    ag_metric_add(t->requests[s][outcome], 1);
+    ag_metric_add(t->items[s][outcome], items);
+}
+
+static void otlp_ingest(void *ctx, enum ag_signal signal, enum ag_otlp_encoding enc,
+                        const uint8_t *body, size_t len, struct ag_otlp_result *res)
+{
+    struct transport_sink *t = ctx;
+    struct otlp_receiver *r = t->rcv;
+    struct ag_service *svc = r->svc;
+    memset(res, 0, sizeof(*res));
+    if (svc->draining) {
+        res->status = AG_OTLP_UNAVAILABLE;
+        res->retry_after_s = RETRY_AFTER_S;
+        snprintf(res->message, sizeof(res->message), "otterd is shutting down");
+        count(t, signal, OUT_REFUSED, 0);
+        return;
+    }
+    if (r->n_pipes[signal] == 0) {
+        res->status = AG_OTLP_INVALID;
+        snprintf(res->message, sizeof(res->message), "no %s pipeline uses receiver %s",
+                 ag_signal_name(signal), r->cfg->id);
+        count(t, signal, OUT_INVALID, 0);
+        return;
+    }
+    if (ag_payload_bytes_in_flight() > SERVICE_MAX_IN_FLIGHT) {
+        res->status = AG_OTLP_UNAVAILABLE;
+        res->retry_after_s = RETRY_AFTER_S;
+        snprintf(res->message, sizeof(res->message), "otterd holds too much data in flight; "
+                 "retry later");
+        count(t, signal, OUT_REFUSED, 0);
+        return;
+    }
+    size_t cap = len > SIZE_MAX / DECODE_ARENA_FACTOR ? SIZE_MAX : len * DECODE_ARENA_FACTOR;
+    struct ag_arena *arena = ag_arena_new(cap + DECODE_ARENA_MIN);
+    if (arena == NULL) {
+        res->status = AG_OTLP_UNAVAILABLE;
+        res->retry_after_s = RETRY_AFTER_S;
+        snprintf(res->message, sizeof(res->message), "out of memory");
+        count(t, signal, OUT_REFUSED, 0);
+        return;
+    }
+    ProtobufCMessage *msg = NULL;
+    int rc = ag_otlp_decode(signal, enc, body, len, arena, &msg, res->message,
+                            sizeof(res->message));
+    if (rc != 0) {
+        ag_arena_free(arena);
+        res->status = rc == AG_ETOOBIG ? AG_OTLP_TOO_LARGE
+                      : rc == AG_ENOMEM ? AG_OTLP_UNAVAILABLE
+                                        : AG_OTLP_INVALID;
+        if (rc == AG_ENOMEM) {
+            res->retry_after_s = RETRY_AFTER_S;
+        }
+        count(t, signal, rc == AG_ENOMEM ? OUT_REFUSED : OUT_INVALID, 0);
+        ag_log_debug(r->cfg->id, "rejected a %s %s request: %s", transport_names[t->transport],
+                     ag_signal_name(signal), res->message);
+        return;
+    }
+    size_t items = ag_otlp_count_items(signal, msg);
+    if (items == 0) {
+        /* An empty request is a success with nothing to do (OTLP 1.x). */
+        ag_arena_free(arena);
+        count(t, signal, OUT_ACCEPTED, 0);
+        return;
+    }
+    struct ag_payload *p = ag_payload_new(signal, arena, msg, items);
+    if (p == NULL) {
+        res->status = AG_OTLP_UNAVAILABLE;
+        res->retry_after_s = RETRY_AFTER_S;
+        snprintf(res->message, sizeof(res->message), "out of memory");
+        count(t, signal, OUT_REFUSED, items);
+        return;
+    }
+    int refused = 0, failed = 0;
+    for (size_t i = 0; i < r->n_pipes[signal]; i++) {
+        struct pipeline *pl = r->pipes[signal][i];
+        rc = pl->head.consume(pl->head.self, p);
+        if (rc == AG_EAGAIN) {
+            refused = 1;
+        } else if (rc != 0) {
+            failed = 1;
+        }
+    }
+    ag_payload_unref(p);
+    if (refused) {
+        res->status = AG_OTLP_UNAVAILABLE;
+        res->retry_after_s = RETRY_AFTER_S;
+        snprintf(res->message, sizeof(res->message), "data refused: memory limit reached; "
+                 "retry later");
+        count(t, signal, OUT_REFUSED, items);
+    } else if (failed) {
+        res->status = AG_OTLP_UNAVAILABLE;
+        res->retry_after_s = RETRY_AFTER_S;
+        snprintf(res->message, sizeof(res->message), "a pipeline failed to take the data; "
+                 "retry later");
+        count(t, signal, OUT_REFUSED, items);
+    } else {
+        count(t, signal, OUT_ACCEPTED, items);
+    }
+}
+
+static int register_receiver_metrics(struct otlp_receiver *r)
+{
+    for (int tr = 0; tr < TRANSPORTS; tr++) {
+        struct transport_sink *t = &r->sinks[tr];
+        t->rcv = r;
+        t->transport = tr;
+        for (int s = 0; s < AG_SIGNAL_COUNT; s++) {
+            for (int o = 0; o < OUTCOMES; o++) {
+                char labels[256];
+                snprintf(labels, sizeof(labels),
+                         "receiver=\"%s\",transport=\"%s\",signal=\"%s\",outcome=\"%s\"",
+                         r->cfg->id, transport_names[tr], ag_signal_name((enum ag_signal)s),
+                         outcome_names[o]);
+                t->items[s][o] = ag_metrics_counter(
+                    "otter_receiver_items_total",
+                    "Items (spans, data points, log records) received, by outcome.", labels);
+                t->requests[s][o] = ag_metrics_counter(
+                    "otter_receiver_requests_total", "Export requests received, by outcome.",
+                    labels);
+                if (t->items[s][o] == NULL || t->requests[s][o] == NULL) {
+                    return AG_ENOMEM;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- build ---------------------------------------------------------------------------------- */
+
+static int pipeline_uses(const struct ag_pipeline_config *pc, size_t comp)
+{
+    for (size_t i = 0; i < pc->n_receivers; i++) {
+        if (pc->receivers[i] == comp) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int exporter_used(const struct ag_config *cfg, size_t comp)
+{
+    for (size_t p = 0; p < cfg->n_pipelines; p++) {
+        for (size_t i = 0; i < cfg->pipelines[p].n_exporters; i++) {
+            if (cfg->pipelines[p].exporters[i] == comp) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+static int receiver_used(const struct ag_config *cfg, size_t comp)
+{
+    for (size_t p = 0; p < cfg->n_pipelines; p++) {
+        if (pipeline_uses(&cfg->pipelines[p], comp)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int ag_service_new(const struct ag_config *cfg, struct event_base *base,
+                   ag_exporter_lookup_fn *lookup, struct ag_service **out, char *err,
+                   size_t errlen)
+{
+    *out = NULL;
+    int rc = AG_ENOMEM;
+    struct ag_service *svc = ag_calloc(1, sizeof(*svc));
+    if (svc == NULL) {
+        goto fail;
+    }
+    svc->cfg = cfg;
+    svc->base = base;
+    svc->exporters = ag_calloc(cfg->n_components ? cfg->n_components : 1, sizeof(*svc->exporters));
+    svc->receivers = ag_calloc(cfg->n_components ? cfg->n_components : 1, sizeof(*svc->receivers));
+    svc->pipelines = ag_calloc(cfg->n_pipelines ? cfg->n_pipelines : 1, sizeof(*svc->pipelines));
+    if (svc->exporters == NULL || svc->receivers == NULL || svc->pipelines == NULL) {
+        goto fail;
+    }
+    /* Exporters first: pipelines point at them. Only those a pipeline uses are built. */
+    for (size_t i = 0; i < cfg->n_components; i++) {
+        const struct ag_component_config *c = &cfg->components[i];
+        if (c->kind != AG_KIND_EXPORTER || !exporter_used(cfg, i)) {
+            continue;
+        }
+        struct exporter *e = &svc->exporters[svc->n_exporters];
+        e->cfg = c;
+        e->ops = lookup ? lookup(c->type) : NULL;
+        if (e->ops == NULL) {
+            snprintf(err, errlen, "%s: this otterd has no such exporter", c->id);
+            rc = AG_EINVAL;
+            goto fail;
+        }
+        struct ag_component_env env = {base, c->id, AG_SIGNAL_TRACES, {NULL, NULL}};
+        char why[256] = "";
+        rc = e->ops->create(c, &env, &e->self, why, sizeof(why));
+        if (rc != 0) {
+            snprintf(err, errlen, "%s: %s", c->id, why[0] ? why : ag_strerror(rc));
+            goto fail;
+        }
+        svc->n_exporters++;
+        for (int s = 0; s < AG_SIGNAL_COUNT; s++) {
+            char labels[192];
+            snprintf(labels, sizeof(labels), "exporter=\"%s\",signal=\"%s\"", c->id,
+                     ag_signal_name((enum ag_signal)s));
+            e->sent[s] = ag_metrics_counter("otter_exporter_sent_total",
+                                            "Items an exporter sent (or wrote).", labels);
+            e->failed[s] = ag_metrics_counter("otter_exporter_failed_total",
+                                              "Items an exporter failed to send.", labels);
+        }
+    }
+    for (size_t p = 0; p < cfg->n_pipelines; p++) {
+        rc = build_pipeline(svc, &svc->pipelines[p], &cfg->pipelines[p], err, errlen);
+        svc->n_pipelines++;
+        if (rc != 0) {
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < cfg->n_components; i++) {
+        const struct ag_component_config *c = &cfg->components[i];
+        if (c->kind == AG_KIND_EXTENSION && c->type == AG_COMP_HEALTH_CHECK) {
+            for (size_t k = 0; k < cfg->n_extensions; k++) {
+                if (cfg->extensions[k] == i) {
+                    svc->health_cfg = &c->u.health_check;
+                }
+            }
+        }
+        if (c->kind != AG_KIND_RECEIVER || !receiver_used(cfg, i)) {
+            continue;
+        }
+        struct otlp_receiver *r = &svc->receivers[svc->n_receivers++];
+        r->svc = svc;
+        r->cfg = c;
+        rc = register_receiver_metrics(r);
+        if (rc != 0) {
+            goto fail;
+        }
+        for (size_t p = 0; p < cfg->n_pipelines; p++) {
+            if (!pipeline_uses(&cfg->pipelines[p], i)) {
+                continue;
+            }
+            enum ag_signal s = cfg->pipelines[p].signal;
+            struct pipeline **n = ag_realloc(r->pipes[s], (r->n_pipes[s] + 1) * sizeof(*n));
+            if (n == NULL) {
+                rc = AG_ENOMEM;
+                goto fail;
+            }
+            r->pipes[s] = n;
+            n[r->n_pipes[s]++] = &svc->pipelines[p];
+        }
+    }
+    *out = svc;
+    return 0;
+fail:
+    if (rc == AG_ENOMEM && (err[0] == '\0')) {
+        snprintf(err, errlen, "out of memory");
+    }
+    ag_service_free(svc);
+    return rc;
+}
+
+/* ---- admin and health_check ------------------------------------------------------------- */
+
+static uint64_t read_rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long long size = 0, resident = 0;
+    if (f == NULL) {
+        return 0;
+    }
+    if (fscanf(f, "%llu %llu", &size, &resident) != 2) {
+        resident = 0;
+    }
+    fclose(f);
+    return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static double gauge_rss(void *arg)
+{
+    (void)arg;
+    return (double)read_rss_bytes();
+}
+
+static double gauge_queue(void *arg)
+{
+    (void)arg;
+    return (double)ag_payload_bytes_in_flight();
+}
+
+static double gauge_uptime(void *arg)
+{
+    struct ag_service *svc = arg;
+    return (double)(ag_time_mono_ns() - svc->start_ns) / 1e9;
+}
+
+static void reply(struct evhttp_request *req, int code, const char *reason, const char *ctype,
+                  const char *body, size_t len)
+{
+    struct evbuffer *b = evbuffer_new();
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
+    if (b != NULL) {
+        evbuffer_add(b, body, len);
+    }
+    evhttp_send_reply(req, code, reason, b);
+    if (b != NULL) {
+        evbuffer_free(b);
+    }
+}
+
+static void on_admin(struct evhttp_request *req, void *arg)
+{
+    struct ag_service *svc = arg;
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    if (path == NULL) {
+        path = "/";
+    }
+    if (strcmp(path, "/healthz") == 0) {
+        reply(req, 200, "OK", "text/plain", "ok\n", 3);
+    } else if (strcmp(path, "/readyz") == 0) {
+        if (ag_service_ready(svc)) {
+            reply(req, 200, "OK", "text/plain", "ready\n", 6);
+        } else {
+            reply(req, 503, "Service Unavailable", "text/plain", "not ready\n", 10);
+        }
+    } else if (strcmp(path, "/metrics") == 0) {
+        struct ag_buf b;
+        ag_buf_init(&b, 16 * 1024 * 1024);
+        if (ag_metrics_render(&b) != 0) {
+            reply(req, 500, "Internal Server Error", "text/plain", "render failed\n", 14);
+        } else {
+            reply(req, 200, "OK", "text/plain; version=0.0.4", ag_buf_str(&b), b.len);
+        }
+        ag_buf_cleanup(&b);
+    } else {
+        reply(req, 404, "Not Found", "text/plain", "404 page not found\n", 19);
+    }
+}
+
+static void on_health(struct evhttp_request *req, void *arg)
+{
+    struct ag_service *svc = arg;
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    const char *want = svc->health_cfg->path ? svc->health_cfg->path : "/";
+    if (path == NULL || strcmp(path, want) != 0) {
+        reply(req, 404, "Not Found", "text/plain", "404 page not found\n", 19);
+        return;
+    }
+    char body[160];
+    int ok = ag_service_ready(svc);
+    int n = snprintf(body, sizeof(body), "{\"status\":\"%s\",\"uptime\":\"%.0fs\"}",
+                     ok ? "Server available" : "Server not available", gauge_uptime(svc));
+    reply(req, ok ? 200 : 503, ok ? "OK" : "Service Unavailable", "application/json", body,
+          (size_t)n);
+}
+
+/* Binds an evhttp to "host:port" and logs the listening line. */
+static int bind_http(struct evhttp *h, const char *id, const char *endpoint, char *err,
+                     size_t errlen)
+{
+    char host[256];
+    int port;
+    if (ag_config_split_endpoint(endpoint, host, sizeof(host), &port) != 0) {
+        snprintf(err, errlen, "%s: bad endpoint \"%s\"", id, endpoint);
+        return AG_EINVAL;
+    }
+    struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(h, host, (ev_uint16_t)port);
+    if (bs == NULL) {
+        snprintf(err, errlen, "%s: cannot listen on %s", id, endpoint);
+        return AG_EIO;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss, &sl) == 0) {
+        port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                        : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    }
+    ag_log_info("otterd", "listening: %s http %s:%d", id, host[0] ? host : "0.0.0.0", port);
+    return 0;
+}
+
+static int start_receiver(struct ag_service *svc, struct otlp_receiver *r, char *err,
+                          size_t errlen)
+{
+    const struct ag_otlp_receiver_config *oc = &r->cfg->u.otlp;
+    char host[256], why[256];
+    int port, bound, rc;
+    if (oc->grpc_enabled) {
+        struct ag_grpc_options go;
+        ag_grpc_options_init(&go);
+        go.max_recv_msg_size = oc->grpc_max_recv_msg_size;
+        if (oc->grpc_max_concurrent_streams > 0) {
+            go.max_concurrent_streams = oc->grpc_max_concurrent_streams;
+        }
+        if (oc->grpc_keepalive_max_connection_idle > 0) {
+            go.idle_timeout = oc->grpc_keepalive_max_connection_idle;
+        }
+        struct ag_otlp_sink sink = {otlp_ingest, &r->sinks[TRANSPORT_GRPC]};
+        r->grpc = ag_grpc_server_new(svc->base, &go, &sink);
+        if (r->grpc == NULL) {
+            snprintf(err, errlen, "%s: cannot create the gRPC server", r->cfg->id);
+            return AG_ENOMEM;
+        }
+        if (oc->grpc_tls.enabled) {
+            rc = ag_tls_server_ctx_new(&oc->grpc_tls, AG_TLS_ALPN_H2, &r->grpc_tls, why,
+                                       sizeof(why));
+            if (rc != 0) {
+                snprintf(err, errlen, "%s: grpc tls: %s", r->cfg->id, why);
+                return rc;
+            }
+        }
+        if (ag_config_split_endpoint(oc->grpc_endpoint, host, sizeof(host), &port) != 0) {
+            snprintf(err, errlen, "%s: bad grpc endpoint \"%s\"", r->cfg->id, oc->grpc_endpoint);
+            return AG_EINVAL;
+        }
+        rc = ag_grpc_server_listen(r->grpc, host[0] ? host : "0.0.0.0", port, r->grpc_tls,
+                                   &bound);
+        if (rc != 0) {
+            snprintf(err, errlen, "%s: cannot listen for gRPC on %s: %s", r->cfg->id,
+                     oc->grpc_endpoint, ag_strerror(rc));
+            return rc;
+        }
+        ag_log_info("otterd", "listening: %s grpc %s:%d", r->cfg->id, host[0] ? host : "0.0.0.0",
+                    bound);
+    }
+    if (oc->http_enabled) {
+        struct ag_http_receiver_options ho;
+        memset(&ho, 0, sizeof(ho));
+        ho.max_request_body_size = oc->http_max_request_body_size;
+        ho.paths[AG_SIGNAL_TRACES] = oc->traces_url_path;
+        ho.paths[AG_SIGNAL_METRICS] = oc->metrics_url_path;
+        ho.paths[AG_SIGNAL_LOGS] = oc->logs_url_path;
+        ho.cors = oc->cors_enabled ? &oc->cors : NULL;
+        ho.read_header_timeout = oc->http_read_header_timeout;
+        struct ag_otlp_sink sink = {otlp_ingest, &r->sinks[TRANSPORT_HTTP]};
+        r->http = ag_http_receiver_new(svc->base, &ho, &sink);
+        if (r->http == NULL) {
+            snprintf(err, errlen, "%s: cannot create the HTTP server", r->cfg->id);
+            return AG_ENOMEM;
+        }
+        if (oc->http_tls.enabled) {
+            rc = ag_tls_server_ctx_new(&oc->http_tls, AG_TLS_ALPN_HTTP11, &r->http_tls, why,
+                                       sizeof(why));
+            if (rc != 0) {
+                snprintf(err, errlen, "%s: http tls: %s", r->cfg->id, why);
+                return rc;
+            }
+        }
+        if (ag_config_split_endpoint(oc->http_endpoint, host, sizeof(host), &port) != 0) {
+            snprintf(err, errlen, "%s: bad http endpoint \"%s\"", r->cfg->id, oc->http_endpoint);
+            return AG_EINVAL;
+        }
+        rc = ag_http_receiver_listen(r->http, host[0] ? host : "0.0.0.0", port, r->http_tls,
+                                     &bound);
+        if (rc != 0) {
+            snprintf(err, errlen, "%s: cannot listen for HTTP on %s", r->cfg->id,
+                     oc->http_endpoint);
+            return rc;
+        }
+        ag_log_info("otterd", "listening: %s http %s:%d", r->cfg->id, host[0] ? host : "0.0.0.0",
+                    bound);
+    }
+    return 0;
+}
+
+int ag_service_start(struct ag_service *svc, char *err, size_t errlen)
+{
+    int rc;
+    svc->start_ns = ag_time_mono_ns();
+    if (ag_metrics_gauge_fn("otter_process_resident_memory_bytes",
+                            "Resident memory of the otterd process.", "", gauge_rss, NULL) != 0 ||
+        ag_metrics_gauge_fn("otter_queue_bytes",
+                            "Bytes held by data accepted and not yet exported.", "", gauge_queue,
+                            NULL) != 0 ||
+        ag_metrics_gauge_fn("otter_uptime_seconds", "Seconds since otterd started.", "",
+                            gauge_uptime, svc) != 0) {
+        return AG_ENOMEM;
+    }
+    ag_metric_set(ag_metrics_gauge("otter_build_info", "otterd's version.",
+                                   "version=\"" OTTER_VERSION "\""),
+                  1);
+    for (size_t i = 0; i < svc->n_receivers; i++) {
+        rc = start_receiver(svc, &svc->receivers[i], err, errlen);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    const char *addr = svc->cfg->metrics_address;
+    if (addr != NULL && addr[0] != '\0') {
+        svc->admin = evhttp_new(svc->base);
+        if (svc->admin == NULL) {
+            return AG_ENOMEM;
+        }
+        evhttp_set_gencb(svc->admin, on_admin, svc);
+        rc = bind_http(svc->admin, "admin", addr, err, errlen);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    if (svc->health_cfg != NULL) {
+        svc->health = evhttp_new(svc->base);
+        if (svc->health == NULL) {
+            return AG_ENOMEM;
+        }
+        evhttp_set_gencb(svc->health, on_health, svc);
+        rc = bind_http(svc->health, "health_check", svc->health_cfg->endpoint, err, errlen);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    svc->started = 1;
+    return 0;
+}
+
+void ag_service_stop_accepting(struct ag_service *svc)
+{
+    svc->draining = 1;
+    for (size_t i = 0; i < svc->n_receivers; i++) {
+        if (svc->receivers[i].grpc != NULL) {
+            ag_grpc_server_stop_accepting(svc->receivers[i].grpc);
+        }
+        if (svc->receivers[i].http != NULL) {
+            ag_http_receiver_stop_accepting(svc->receivers[i].http);
+        }
+    }
+}
+
+void ag_service_flush(struct ag_service *svc)
+{
+    /* Front to back: what a processor sends on is flushed by the ones after it. */
+    for (size_t p = 0; p < svc->n_pipelines; p++) {
+        struct pipeline *pl = &svc->pipelines[p];
+        for (size_t k = 0; k < pl->n_procs; k++) {
+            if (pl->procs[k].flush != NULL) {
+                pl->procs[k].flush(pl->procs[k].self);
+            }
+        }
+    }
+    for (size_t i = 0; i < svc->n_exporters; i++) {
+        svc->exporters[i].ops->flush(svc->exporters[i].self);
+    }
+}
+
+int ag_service_ready(const struct ag_service *svc)
+{
+    return svc->started && !svc->draining;
+}
+
+void ag_service_free(struct ag_service *svc)
+{
+    if (svc == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < svc->n_receivers; i++) {
+        struct otlp_receiver *r = &svc->receivers[i];
+        ag_grpc_server_free(r->grpc);
+        ag_http_receiver_free(r->http);
+        SSL_CTX_free(r->grpc_tls);
+        SSL_CTX_free(r->http_tls);
+        for (int s = 0; s < AG_SIGNAL_COUNT; s++) {
+            ag_free(r->pipes[s]);
+        }
+    }
+    for (size_t p = 0; p < svc->n_pipelines; p++) {
+        struct pipeline *pl = &svc->pipelines[p];
+        for (size_t k = 0; pl->procs != NULL && k < pl->cfg->n_processors; k++) {
+            if (pl->procs[k].destroy != NULL) {
+                pl->procs[k].destroy(pl->procs[k].self);
+            }
+        }
+        ag_free(pl->procs);
+        ag_free(pl->fan.exporters);
+    }
+    for (size_t i = 0; i < svc->n_exporters; i++) {
+        svc->exporters[i].ops->destroy(svc->exporters[i].self);
+    }
+    if (svc->admin != NULL) {
+        evhttp_free(svc->admin);
+    }
+    if (svc->health != NULL) {
+        evhttp_free(svc->health);
+    }
+    ag_free(svc->receivers);
+    ag_free(svc->pipelines);
+    ag_free(svc->exporters);
+    ag_free(svc);
+}
