@@ -101,12 +101,32 @@ static int print_diag(struct ag_buf *diag)
     return 0;
 }
 
-static int load(const char *path, struct ag_config **cfg)
+/* Logs each line of a successful load's diagnostics (warnings) through the configured logger. */
+static void log_diag(const struct ag_buf *diag)
+{
+    const char *p = ag_buf_str(diag);
+    while (*p != '\0') {
+        size_t n = strcspn(p, "\n");
+        if (n > 0) {
+            ag_log_warn("config", "%.*s", (int)n, p);
+        }
+        p += n + (p[n] == '\n');
+    }
+}
+
+/* Loads the config. Errors go to stderr as they are; warnings stay in |warnings| (may be NULL:
+ * then they are printed too). */
+static int load(const char *path, struct ag_config **cfg, struct ag_buf *warnings)
 {
     struct ag_buf diag;
     ag_buf_init(&diag, 1024 * 1024);
     int rc = path ? ag_config_load_file(path, cfg, &diag) : ag_config_default(NULL, cfg, &diag);
-    print_diag(&diag);
+    if (rc == 0 && warnings != NULL) {
+        *warnings = diag;
+        ag_buf_init(&diag, 0);
+    } else {
+        print_diag(&diag);
+    }
     ag_buf_cleanup(&diag);
     if (rc != 0 && path != NULL && (rc == AG_ENOTFOUND || rc == AG_EIO)) {
         fprintf(stderr, "otterd: cannot read %s: %s\n", path, ag_strerror(rc));
@@ -123,12 +143,16 @@ static int run(const char *config_path, int log_level, int log_json)
     int status = 1;
     char err[512] = "";
 
-    if (load(config_path, &cfg) != 0) {
+    struct ag_buf warnings;
+    ag_buf_init(&warnings, 1024 * 1024);
+    if (load(config_path, &cfg, &warnings) != 0) {
         return 1;
     }
     ag_log_setup(log_level >= 0 ? (enum ag_log_level)log_level : (enum ag_log_level)cfg->log_level,
                  log_json >= 0 ? (enum ag_log_format)log_json
                                : (cfg->log_json ? AG_LOG_JSON : AG_LOG_TEXT));
+    log_diag(&warnings);
+    ag_buf_cleanup(&warnings);
     signal(SIGPIPE, SIG_IGN);
     st.base = event_base_new();
     if (st.base == NULL) {
@@ -225,7 +249,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "otterd validate: --config FILE is required\n");
             return 2;
         }
-        if (load(config_path, &cfg) != 0) {
+        if (load(config_path, &cfg, NULL) != 0) {
             return 1;
         }
         printf("%s: valid\n", config_path);

@@ -6,6 +6,7 @@
 #include "ag_buf.h"
 #include "ag_mem.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,7 +15,9 @@ void ag_buf_init(struct ag_buf *buf, size_t cap)
     buf->data = NULL;
     buf->len = 0;
     buf->alloc = 0;
-    buf->cap = cap;
+    /* No buffer can hold more than half the address space; clamping a "no limit" SIZE_MAX cap
+     * keeps len + 1 and the doubling in ag_buf_reserve() from wrapping around. */
+    buf->cap = cap > SIZE_MAX / 2 ? SIZE_MAX / 2 : cap;
 }
 
 void ag_buf_cleanup(struct ag_buf *buf)
@@ -121,6 +124,17 @@ int ag_buf_printf(struct ag_buf *buf, const char *fmt, ...)
     int rc = ag_buf_vprintf(buf, fmt, ap);
     va_end(ap);
     return rc;
+}
+
+void ag_buf_consume_front(struct ag_buf *buf, size_t n)
+{
+    if (n >= buf->len) {
+        ag_buf_reset(buf);
+        return;
+    }
+    memmove(buf->data, buf->data + n, buf->len - n);
+    buf->len -= n;
+    buf->data[buf->len] = 0;
 }
 
 const char *ag_buf_str(const struct ag_buf *buf)

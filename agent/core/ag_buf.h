@@ -69,6 +69,11 @@ uint8_t *ag_buf_reserve(struct ag_buf *buf, size_t len);
 void ag_buf_commit(struct ag_buf *buf, size_t len);
 
 /*
+ * Removes the first |n| bytes (at most len), moving the rest to the front.
+ */
+void ag_buf_consume_front(struct ag_buf *buf, size_t n);
+
+/*
  * Returns the contents (never NULL: an empty buffer gives "").
  */
 const char *ag_buf_str(const struct ag_buf *buf);

@@ -2,9 +2,9 @@
 /*
  * Writes each batch as one OTLP/JSON line, as the collector's file exporter does, so what
  * arrived can be read back with any JSON tool. Lines are buffered in memory and written at
- * every flush_interval, when the buffer passes 1 MiB, and on shutdown. With rotation, a file
- * that would pass max_megabytes is renamed to name-<UTC time>.ext and a new one started; the
- * oldest backups beyond max_backups are removed.
+ * every flush_interval, when the buffer passes 1 MiB, and on shutdown. With rotation, when a
+ * line would take the file past max_megabytes the file is renamed to name-<UTC time>.ext and a
+ * new one started; the oldest backups beyond max_backups are removed.
  */
 #include "ex_file.h"
 #include "ag_buf.h"
@@ -157,10 +157,11 @@ static void rotate(struct ex_file *f)
     }
 }
 
-static void write_out(struct ex_file *f)
+/* Writes the first |n| buffered bytes to the file and drops them from the buffer. */
+static void write_front(struct ex_file *f, size_t n)
 {
     const uint8_t *p = ag_buf_ptr(&f->buf);
-    size_t left = f->buf.len;
+    size_t left = n;
     while (left > 0 && f->fd >= 0) {
         ssize_t w = write(f->fd, p, left);
         if (w < 0) {
@@ -175,7 +176,12 @@ static void write_out(struct ex_file *f)
         left -= (size_t)w;
         f->size += (uint64_t)w;
     }
-    ag_buf_reset(&f->buf);
+    ag_buf_consume_front(&f->buf, n);
+}
+
+static void write_out(struct ex_file *f)
+{
+    write_front(f, f->buf.len);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -191,12 +197,6 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 static int file_consume(void *self, struct ag_payload *p)
 {
     struct ex_file *f = self;
-    /* Rotate before a line that would start past the limit: a file exceeds max_megabytes by
-     * at most its last line, and a line is never split between two files. */
-    if (f->max_bytes > 0 && f->size + f->buf.len >= f->max_bytes) {
-        write_out(f);
-        rotate(f);
-    }
     size_t start = f->buf.len;
     int rc = ag_otlp_json_encode(p->msg, &f->buf);
     if (rc == 0) {
@@ -209,6 +209,13 @@ static int file_consume(void *self, struct ag_payload *p)
         }
         ag_buf_init(&f->buf, FILE_BUFFER_CAP);
         return rc;
+    }
+    /* As lumberjack (the collector's rotation) does: a line that would take the file past
+     * max_megabytes goes to a new file, so files stay under the limit unless one line alone is
+     * larger, and a line is never split between two files. */
+    if (f->max_bytes > 0 && f->size + f->buf.len > f->max_bytes && f->size + start > 0) {
+        write_front(f, start);
+        rotate(f);
     }
     if (f->buf.len >= FILE_BUFFER_FLUSH) {
         write_out(f);
