@@ -226,3 +226,33 @@ def test_gzip_request_and_json_response(otterd):
     assert sp.trace_id.hex() == "0123456789abcdef0123456789abcdef"
     assert sp.kind == trace_pb2.Span.SPAN_KIND_CLIENT
     assert (sp.start_time_unix_nano, sp.end_time_unix_nano) == (5, 6)
+
+
+def test_cors(otterd, tmp_path):
+    cfg = make_config(tmp_path / "cors" / "out",
+                      http_opts={"cors": {"allowed_origins": ["https://*.example.com"],
+                                          "max_age": 600}})
+    agent = otterd(config=cfg, name="cors")
+    st, h, _ = http_request(agent.http_port, "OPTIONS", "/v1/traces",
+                            headers={"Origin": "https://app.example.com",
+                                     "Access-Control-Request-Method": "POST",
+                                     "Access-Control-Request-Headers": "content-type"})
+    assert st == 204
+    assert h["access-control-allow-origin"] == "https://app.example.com"
+    assert h["access-control-allow-methods"] == "POST"
+    assert h["access-control-max-age"] == "600"
+    assert "content-type" in h["access-control-allow-headers"].lower()
+    # A browser POST from an allowed origin gets the header; another origin does not.
+    body = traces_request(1).SerializeToString()
+    st, h, _ = http_request(agent.http_port, "POST", "/v1/traces", body=body,
+                            headers={"Content-Type": "application/x-protobuf",
+                                     "Origin": "https://app.example.com"})
+    assert st == 200 and h["access-control-allow-origin"] == "https://app.example.com"
+    st, h, _ = http_request(agent.http_port, "POST", "/v1/traces", body=body,
+                            headers={"Content-Type": "application/x-protobuf",
+                                     "Origin": "https://evil.example.org"})
+    assert st == 200 and "access-control-allow-origin" not in h
+    st, h, _ = http_request(agent.http_port, "OPTIONS", "/v1/traces",
+                            headers={"Origin": "https://evil.example.org",
+                                     "Access-Control-Request-Method": "POST"})
+    assert st == 405 and "access-control-allow-origin" not in h
