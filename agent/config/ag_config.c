@@ -1,3 +1,2016 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Placeholder until ag_config is written. */
-typedef int ag_config_placeholder;
+/*
+ * otterd's configuration in the OpenTelemetry Collector's shape. The YAML tree from ag_yaml is
+ * checked against one option table per component type (Fluent Bit's config-map idea: name, type,
+ * offset, default), so unknown keys are errors, wrong types are errors, and keys the collector
+ * knows but otterd does not implement are accepted with a warning. Then service.pipelines are
+ * resolved to component indexes. Every message carries file:line:col.
+ */
+#include "ag_config.h"
+#include "ag_log.h"
+#include "ag_mem.h"
+#include "ag_time.h"
+#include "ag_yaml.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MIB          (1024ull * 1024ull)
+#define NO_FIELD     SIZE_MAX
+#define MAX_ERRORS   50
+#define PATH_LEN     256
+#define QUOTE_LEN    80
+
+/* ---- diagnostics ----------------------------------------------------------------------------- */
+
+struct def;
+
+struct cctx {
+    const char *name;
+    struct ag_buf *diag;
+    int diag_failed;
+    int n_errors;
+    int oom;
+    struct ag_config *cfg;
+    struct def *defs; /* every component id written, valid or not */
+    size_t n_defs;
+    size_t cap_defs;
+};
+
+struct def {
+    enum ag_component_kind kind;
+    const char *id; /* borrowed from the YAML tree */
+    int line;
+    int col;
+    size_t index; /* into cfg->components, or NO_FIELD when the definition was rejected */
+    int used;
+};
+
+__attribute__((format(printf, 5, 0))) static void diag_v(struct cctx *c, int line, int col,
+                                                          const char *kind, const char *fmt,
+                                                          va_list ap)
+{
+    if (c->diag == NULL || c->diag_failed) {
+        return;
+    }
+    int rc;
+    if (line > 0) {
+        rc = ag_buf_printf(c->diag, "%s:%d:%d: %s: ", c->name, line, col, kind);
+    } else {
+        rc = ag_buf_printf(c->diag, "%s: %s: ", c->name, kind);
+    }
+    if (rc == 0) {
+        rc = ag_buf_vprintf(c->diag, fmt, ap);
+    }
+    if (rc == 0) {
+        rc = ag_buf_addc(c->diag, '\n');
+    }
+    if (rc != 0) {
+        c->diag_failed = 1; /* the buffer freed itself: stop rather than write a torn half */
+    }
+}
+
+__attribute__((format(printf, 4, 5))) static void err_at(struct cctx *c, int line, int col,
+                                                          const char *fmt, ...)
+{
+    c->n_errors++;
+    if (c->n_errors > MAX_ERRORS) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    if (c->n_errors == MAX_ERRORS) {
+        diag_v(c, line, col, "error", "too many errors; stopping here", ap);
+    } else {
+        diag_v(c, line, col, "error", fmt, ap);
+    }
+    va_end(ap);
+}
+
+__attribute__((format(printf, 4, 5))) static void warn_at(struct cctx *c, int line, int col,
+                                                           const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    diag_v(c, line, col, "warning", fmt, ap);
+    va_end(ap);
+}
+
+/* The text to show for a value: what was written, so an expanded secret is never echoed. */
+static void show(const struct ag_yaml_node *n, char *out, size_t outlen)
+{
+    if (n == NULL) {
+        ag_yaml_quote("", out, outlen);
+    } else if (n->type != AG_YAML_SCALAR) {
+        ag_yaml_quote(n->type == AG_YAML_MAPPING ? "<mapping>" : "<sequence>", out, outlen);
+    } else {
+        ag_yaml_quote(n->raw != NULL ? n->raw : n->str, out, outlen);
+    }
+}
+
+static void path_join(char *out, const char *path, const char *key)
+{
+    char q[QUOTE_LEN];
+    ag_yaml_quote(key, q, sizeof(q));
+    snprintf(out, PATH_LEN, "%s::%s", path, q);
+}
+
+/* ---- endpoints ------------------------------------------------------------------------------- */
+
+static int host_char_ok(char ch)
+{
+    unsigned char u = (unsigned char)ch;
+    return u > 0x20 && u != 0x7f && ch != '[' && ch != ']' && ch != '/';
+}
+
+static int split_endpoint(const char *ep, char *host, size_t hostlen, int *port, const char **why)
+{
+    const char *h, *hend, *p;
+    *why = "expected host:port with a port from 0 to 65535";
+    if (ep == NULL || host == NULL || hostlen == 0 || port == NULL) {
+        return AG_EINVAL;
+    }
+    host[0] = '\0';
+    *port = 0;
+    if (ep[0] == '[') {
+        h = ep + 1;
+        hend = strchr(h, ']');
+        if (hend == NULL || hend[1] != ':') {
+            *why = "expected [IPv6 address]:port";
+            return AG_EINVAL;
+        }
+        int colons = 0;
+        for (const char *s = h; s < hend; s++) {
+            /* Hex digits, ':' and '.', then letters of a zone ("%eth0") if any. */
+            colons += *s == ':';
+            if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') ||
+                  (*s >= 'A' && *s <= 'Z') || *s == ':' || *s == '.' || *s == '%' ||
+                  *s == '-' || *s == '_')) {
+                colons = 0;
+                break;
+            }
+        }
+        if (colons == 0) {
+            *why = "expected [IPv6 address]:port";
+            return AG_EINVAL;
+        }
+        p = hend + 2;
+    } else {
+        h = ep;
+        hend = strrchr(ep, ':');
+        if (hend == NULL) {
+            *why = "expected host:port (the port is missing)";
+            return AG_EINVAL;
+        }
+        if (memchr(ep, ':', (size_t)(hend - ep)) != NULL) {
+            *why = "write an IPv6 address in brackets: [addr]:port";
+            return AG_EINVAL;
+        }
+        for (const char *s = h; s < hend; s++) {
+            if (!host_char_ok(*s)) {
+                *why = "the host contains a character not allowed in a host name";
+                return AG_EINVAL;
+            }
+        }
+        p = hend + 1;
+    }
+    size_t plen = strlen(p);
+    if (plen == 0 || plen > 5) {
+        return AG_EINVAL;
+    }
+    long v = 0;
+    for (size_t i = 0; i < plen; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            return AG_EINVAL;
+        }
+        v = v * 10 + (p[i] - '0');
+    }
+    if (v > 65535) {
+        return AG_EINVAL;
+    }
+    size_t hl = (size_t)(hend - h);
+    if (hl >= hostlen) {
+        *why = "the host name is too long";
+        return AG_EINVAL;
+    }
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    *port = (int)v;
+    return 0;
+}
+
+int ag_config_split_endpoint(const char *endpoint, char *host, size_t hostlen, int *port)
+{
+    const char *why;
+    return split_endpoint(endpoint, host, hostlen, port, &why);
+}
+
+/* ---- the option tables ----------------------------------------------------------------------- */
+
+enum opt_type {
+    OPT_STR,     /* char * */
+    OPT_BOOL,    /* int */
+    OPT_U32,     /* uint32_t */
+    OPT_U64,     /* uint64_t */
+    OPT_I64,     /* int64_t, never negative */
+    OPT_MIB,     /* uint64_t bytes, written as a whole number of MiB */
+    OPT_DUR,     /* uint64_t nanoseconds, written as a Go duration */
+    OPT_STRLIST, /* char ** at off, size_t count at off2 */
+    OPT_TABLE,   /* a nested mapping: children at base + off; int at off2 set to 1 when present */
+    OPT_ANY,     /* any value; only for ignored keys */
+    OPT_CUSTOM,  /* fn parses the value into base + off */
+    OPT_REJECT,  /* a key with a known meaning that otterd refuses: error msg */
+};
+
+/* The key is known to the collector but not implemented: type-checked, then ignored, warned. */
+#define OPT_F_IGNORED 0x1u
+
+struct opt;
+
+/*
+ * For OPT_CUSTOM, parses |v| into |field|; for the other types, checks the converted value in
+ * |field| (NULL for ignored keys). Reports its own errors. Returns 0, AG_EINVAL or AG_ENOMEM.
+ */
+typedef int opt_fn(struct cctx *c, const struct ag_yaml_node *v, void *field, const char *path);
+
+struct opt {
+    const char *name;
+    enum opt_type type;
+    unsigned flags;
+    size_t off;
+    size_t off2;
+    const char *def; /* default, in the same syntax a config would use */
+    const struct opt *sub;
+    opt_fn *fn;
+    const char *msg;
+    uint64_t max; /* integer types: largest value accepted; 0 = the field's own limit */
+};
+
+#define OFF(type, field) offsetof(struct type, field)
+#define END_OPTS         {.name = NULL}
+#define IGNORED(n, t)    {.name = (n), .type = (t), .flags = OPT_F_IGNORED, .off = NO_FIELD, \
+                          .off2 = NO_FIELD}
+
+static int check_endpoint(struct cctx *c, const struct ag_yaml_node *v, void *field,
+                          const char *path)
+{
+    char **s = field;
+    char host[256];
+    int port;
+    const char *why;
+    if (s == NULL || *s == NULL) {
+        return 0;
+    }
+    if (split_endpoint(*s, host, sizeof(host), &port, &why) != 0) {
+        char q[QUOTE_LEN];
+        show(v, q, sizeof(q));
+        err_at(c, v->line, v->col, "%s: invalid endpoint '%s': %s", path, q, why);
+        return AG_EINVAL;
+    }
+    return 0;
+}
+
+static int check_endpoint_or_empty(struct cctx *c, const struct ag_yaml_node *v, void *field,
+                                   const char *path)
+{
+    char **s = field;
+    if (s != NULL && *s != NULL && (*s)[0] == '\0') {
+        return 0; /* "" turns the listener off */
+    }
+    return check_endpoint(c, v, field, path);
+}
+
+static int check_url_path(struct cctx *c, const struct ag_yaml_node *v, void *field,
+                          const char *path)
+{
+    char **s = field;
+    if (s == NULL || *s == NULL) {
+        return 0;
+    }
+    for (const char *p = *s; *p != '\0'; p++) {
+        unsigned char u = (unsigned char)*p;
+        if (u <= 0x20 || u == 0x7f || u == '?' || u == '#') {
+            char q[QUOTE_LEN];
+            show(v, q, sizeof(q));
+            err_at(c, v->line, v->col, "%s: '%s' is not a valid URL path", path, q);
+            return AG_EINVAL;
+        }
+    }
+    if ((*s)[0] != '/') {
+        /* The collector adds the missing leading slash; so do we. */
+        size_t n = strlen(*s);
+        char *t = ag_malloc(n + 2);
+        if (t == NULL) {
+            return AG_ENOMEM;
+        }
+        t[0] = '/';
+        memcpy(t + 1, *s, n + 1);
+        ag_free(*s);
+        *s = t;
+    }
+    return 0;
+}
+
+static int check_transport(struct cctx *c, const struct ag_yaml_node *v, void *field,
+                           const char *path)
+{
+    if (strcmp(v->str, "tcp") != 0 && strcmp(v->str, "tcp4") != 0 &&
+        strcmp(v->str, "tcp6") != 0) {
+        char q[QUOTE_LEN];
+        show(v, q, sizeof(q));
+        err_at(c, v->line, v->col, "%s: transport '%s' is not supported by otterd (tcp only)",
+               path, q);
+        return AG_EINVAL;
+    }
+    return 0;
+}
+
+static int check_tls_version(struct cctx *c, const struct ag_yaml_node *v, void *field,
+                             const char *path)
+{
+    char q[QUOTE_LEN];
+    if (strcmp(v->str, "1.2") == 0 || strcmp(v->str, "1.3") == 0) {
+        return 0;
+    }
+    show(v, q, sizeof(q));
+    if (strcmp(v->str, "1.0") == 0 || strcmp(v->str, "1.1") == 0) {
+        err_at(c, v->line, v->col, "%s: TLS %s is not supported by otterd (use 1.2 or 1.3)",
+               path, q);
+    } else {
+        err_at(c, v->line, v->col, "%s: expected 1.2 or 1.3, got '%s'", path, q);
+    }
+    return AG_EINVAL;
+}
+
+static int parse_verbosity(struct cctx *c, const struct ag_yaml_node *v, void *field,
+                           const char *path)
+{
+    enum ag_debug_verbosity *out = field;
+    if (ag_yaml_is_null(v)) {
+        return 0;
+    }
+    if (v->type == AG_YAML_SCALAR) {
+        if (strcmp(v->str, "basic") == 0) {
+            *out = AG_DEBUG_BASIC;
+            return 0;
+        }
+        if (strcmp(v->str, "normal") == 0) {
+            *out = AG_DEBUG_NORMAL;
+            return 0;
+        }
+        if (strcmp(v->str, "detailed") == 0) {
+            *out = AG_DEBUG_DETAILED;
+            return 0;
+        }
+    }
+    char q[QUOTE_LEN];
+    show(v, q, sizeof(q));
+    err_at(c, v->line, v->col, "%s: expected basic, normal or detailed, got '%s'", path, q);
+    return AG_EINVAL;
+}
+
+static int check_file_format(struct cctx *c, const struct ag_yaml_node *v, void *field,
+                             const char *path)
+{
+    char q[QUOTE_LEN];
+    if (strcmp(v->str, "json") == 0) {
+        return 0;
+    }
+    show(v, q, sizeof(q));
+    if (strcmp(v->str, "proto") == 0) {
+        err_at(c, v->line, v->col, "%s: format 'proto' is not supported by this otterd yet "
+               "(json only)", path);
+    } else {
+        err_at(c, v->line, v->col, "%s: expected json or proto, got '%s'", path, q);
+    }
+    return AG_EINVAL;
+}
+
+static const char *const known_detectors[] = {
+    "system", "docker", "ec2", "ecs", "elastic_beanstalk", "elasticbeanstalk", "lambda",
+    "azure", "aks", "gcp", "consul", "heroku", "openshift", "k8snode", "kubeadm", "dynatrace",
+    "akamai", "hetzner", "scaleway", "upcloud", "vultr", "digitalocean", "oraclecloud",
+    "openstack", NULL};
+
+static int check_detectors(struct cctx *c, const struct ag_yaml_node *v, void *field,
+                           const char *path)
+{
+    int rc = 0;
+    for (size_t i = 0; v->type == AG_YAML_SEQUENCE && i < v->n_items; i++) {
+        const struct ag_yaml_node *it = v->items[i];
+        if (strcmp(it->str, "env") == 0 || strcmp(it->str, "eks") == 0) {
+            continue;
+        }
+        int known = 0;
+        for (size_t k = 0; known_detectors[k] != NULL; k++) {
+            known |= strcmp(it->str, known_detectors[k]) == 0;
+        }
+        char q[QUOTE_LEN];
+        show(it, q, sizeof(q));
+        if (known) {
+            err_at(c, it->line, it->col, "%s: detector '%s' is not supported by this otterd yet "
+                   "(supported: env, eks)", path, q);
+        } else {
+            err_at(c, it->line, it->col, "%s: unknown detector '%s' (supported: env, eks)", path,
+                   q);
+        }
+        rc = AG_EINVAL;
+    }
+    return rc;
+}
+
+/* receivers: otlp */
+
+static const struct opt tls_opts[] = {
+    {.name = "cert_file", .type = OPT_STR, .off = OFF(ag_tls_config, cert_file)},
+    {.name = "key_file", .type = OPT_STR, .off = OFF(ag_tls_config, key_file)},
+    {.name = "ca_file", .type = OPT_STR, .off = OFF(ag_tls_config, ca_file)},
+    {.name = "client_ca_file", .type = OPT_STR, .off = OFF(ag_tls_config, client_ca_file)},
+    {.name = "min_version", .type = OPT_STR, .off = OFF(ag_tls_config, min_version), .def = "1.2",
+     .fn = check_tls_version},
+    IGNORED("max_version", OPT_STR),
+    IGNORED("cipher_suites", OPT_STRLIST),
+    IGNORED("curve_preferences", OPT_STRLIST),
+    IGNORED("reload_interval", OPT_DUR),
+    IGNORED("include_system_ca_certs_pool", OPT_BOOL),
+    IGNORED("client_ca_file_reload", OPT_BOOL),
+    {.name = "cert_pem", .type = OPT_REJECT, .off = NO_FIELD,
+     .msg = "inline PEM is not supported by this otterd yet; use cert_file"},
+    {.name = "key_pem", .type = OPT_REJECT, .off = NO_FIELD,
+     .msg = "inline PEM is not supported by this otterd yet; use key_file"},
+    {.name = "ca_pem", .type = OPT_REJECT, .off = NO_FIELD,
+     .msg = "inline PEM is not supported by this otterd yet; use ca_file"},
+    END_OPTS,
+};
+
+static const struct opt grpc_server_params_opts[] = {
+    {.name = "max_connection_idle", .type = OPT_DUR,
+     .off = OFF(ag_otlp_receiver_config, grpc_keepalive_max_connection_idle), .def = "0"},
+    IGNORED("max_connection_age", OPT_DUR),
+    IGNORED("max_connection_age_grace", OPT_DUR),
+    IGNORED("time", OPT_DUR),
+    IGNORED("timeout", OPT_DUR),
+    END_OPTS,
+};
+
+static const struct opt grpc_enforcement_opts[] = {
+    IGNORED("min_time", OPT_DUR),
+    IGNORED("permit_without_stream", OPT_BOOL),
+    END_OPTS,
+};
+
+static const struct opt grpc_keepalive_opts[] = {
+    {.name = "server_parameters", .type = OPT_TABLE, .off = 0, .off2 = NO_FIELD,
+     .sub = grpc_server_params_opts},
+    {.name = "enforcement_policy", .type = OPT_TABLE, .off = 0, .off2 = NO_FIELD,
+     .sub = grpc_enforcement_opts},
+    END_OPTS,
+};
+
+static const struct opt grpc_opts[] = {
+    {.name = "endpoint", .type = OPT_STR, .off = OFF(ag_otlp_receiver_config, grpc_endpoint),
+     .def = "localhost:4317", .fn = check_endpoint},
+    {.name = "transport", .type = OPT_STR, .off = NO_FIELD, .fn = check_transport},
+    {.name = "max_recv_msg_size_mib", .type = OPT_MIB,
+     .off = OFF(ag_otlp_receiver_config, grpc_max_recv_msg_size), .def = "4"},
+    {.name = "max_concurrent_streams", .type = OPT_U32,
+     .off = OFF(ag_otlp_receiver_config, grpc_max_concurrent_streams), .def = "0"},
+    IGNORED("read_buffer_size", OPT_U64),
+    IGNORED("write_buffer_size", OPT_U64),
+    {.name = "tls", .type = OPT_TABLE, .off = OFF(ag_otlp_receiver_config, grpc_tls),
+     .off2 = OFF(ag_otlp_receiver_config, grpc_tls) + OFF(ag_tls_config, enabled),
+     .sub = tls_opts},
+    {.name = "keepalive", .type = OPT_TABLE, .off = 0, .off2 = NO_FIELD,
+     .sub = grpc_keepalive_opts},
+    IGNORED("auth", OPT_ANY),
+    IGNORED("include_metadata", OPT_BOOL),
+    END_OPTS,
+};
+
+static const struct opt cors_opts[] = {
+    {.name = "allowed_origins", .type = OPT_STRLIST, .off = OFF(ag_cors_config, allowed_origins),
+     .off2 = OFF(ag_cors_config, n_allowed_origins)},
+    {.name = "allowed_headers", .type = OPT_STRLIST, .off = OFF(ag_cors_config, allowed_headers),
+     .off2 = OFF(ag_cors_config, n_allowed_headers)},
+    {.name = "max_age", .type = OPT_I64, .off = OFF(ag_cors_config, max_age), .def = "0"},
+    IGNORED("exposed_headers", OPT_STRLIST),
+    END_OPTS,
+};
+
+static const struct opt http_opts[] = {
+    {.name = "endpoint", .type = OPT_STR, .off = OFF(ag_otlp_receiver_config, http_endpoint),
+     .def = "localhost:4318", .fn = check_endpoint},
+    {.name = "tls", .type = OPT_TABLE, .off = OFF(ag_otlp_receiver_config, http_tls),
+     .off2 = OFF(ag_otlp_receiver_config, http_tls) + OFF(ag_tls_config, enabled),
+     .sub = tls_opts},
+    {.name = "max_request_body_size", .type = OPT_U64,
+     .off = OFF(ag_otlp_receiver_config, http_max_request_body_size), .def = "20971520"},
+    {.name = "cors", .type = OPT_TABLE, .off = OFF(ag_otlp_receiver_config, cors),
+     .off2 = OFF(ag_otlp_receiver_config, cors_enabled), .sub = cors_opts},
+    {.name = "traces_url_path", .type = OPT_STR,
+     .off = OFF(ag_otlp_receiver_config, traces_url_path), .def = "/v1/traces",
+     .fn = check_url_path},
+    {.name = "metrics_url_path", .type = OPT_STR,
+     .off = OFF(ag_otlp_receiver_config, metrics_url_path), .def = "/v1/metrics",
+     .fn = check_url_path},
+    {.name = "logs_url_path", .type = OPT_STR, .off = OFF(ag_otlp_receiver_config, logs_url_path),
+     .def = "/v1/logs", .fn = check_url_path},
+    {.name = "read_header_timeout", .type = OPT_DUR,
+     .off = OFF(ag_otlp_receiver_config, http_read_header_timeout), .def = "1m"},
+    {.name = "idle_timeout", .type = OPT_DUR,
+     .off = OFF(ag_otlp_receiver_config, http_idle_timeout), .def = "1m"},
+    IGNORED("read_timeout", OPT_DUR),
+    IGNORED("write_timeout", OPT_DUR),
+    IGNORED("keep_alives_enabled", OPT_BOOL),
+    IGNORED("include_metadata", OPT_BOOL),
+    IGNORED("response_headers", OPT_ANY),
+    IGNORED("compression_algorithms", OPT_STRLIST),
+    IGNORED("auth", OPT_ANY),
+    END_OPTS,
+};
+
+static const struct opt otlp_protocols_opts[] = {
+    {.name = "grpc", .type = OPT_TABLE, .off = 0,
+     .off2 = OFF(ag_otlp_receiver_config, grpc_enabled), .sub = grpc_opts},
+    {.name = "http", .type = OPT_TABLE, .off = 0,
+     .off2 = OFF(ag_otlp_receiver_config, http_enabled), .sub = http_opts},
+    END_OPTS,
+};
+
+static const struct opt otlp_opts[] = {
+    {.name = "protocols", .type = OPT_TABLE, .off = 0, .off2 = NO_FIELD,
+     .sub = otlp_protocols_opts},
+    END_OPTS,
+};
+
+/* processors */
+
+static const struct opt batch_opts[] = {
+    {.name = "send_batch_size", .type = OPT_U32, .off = OFF(ag_batch_config, send_batch_size),
+     .def = "8192"},
+    {.name = "send_batch_max_size", .type = OPT_U32,
+     .off = OFF(ag_batch_config, send_batch_max_size), .def = "0"},
+    {.name = "timeout", .type = OPT_DUR, .off = OFF(ag_batch_config, timeout), .def = "200ms"},
+    IGNORED("metadata_keys", OPT_STRLIST),
+    IGNORED("metadata_cardinality_limit", OPT_U32),
+    END_OPTS,
+};
+
+static const struct opt memory_limiter_opts[] = {
+    {.name = "check_interval", .type = OPT_DUR,
+     .off = OFF(ag_memory_limiter_config, check_interval), .def = "0"},
+    {.name = "limit_mib", .type = OPT_U64, .off = OFF(ag_memory_limiter_config, limit_mib),
+     .def = "0", .max = UINT64_MAX / MIB},
+    {.name = "spike_limit_mib", .type = OPT_U64,
+     .off = OFF(ag_memory_limiter_config, spike_limit_mib), .def = "0", .max = UINT64_MAX / MIB},
+    {.name = "limit_percentage", .type = OPT_U32,
+     .off = OFF(ag_memory_limiter_config, limit_percentage), .def = "0", .max = 100},
+    {.name = "spike_limit_percentage", .type = OPT_U32,
+     .off = OFF(ag_memory_limiter_config, spike_limit_percentage), .def = "0", .max = 100},
+    IGNORED("min_gc_interval_when_soft_limited", OPT_DUR),
+    IGNORED("min_gc_interval_when_hard_limited", OPT_DUR),
+    IGNORED("max_gc_interval_when_soft_limited", OPT_DUR),
+    IGNORED("max_gc_interval_when_hard_limited", OPT_DUR),
+    IGNORED("ballast_size_mib", OPT_U64),
+    END_OPTS,
+};
+
+static const struct opt eks_detector_opts[] = {
+    {.name = "node_from_env_var", .type = OPT_STR,
+     .off = OFF(ag_resource_detection_config, eks_node_from_env_var), .def = "K8S_NODE_NAME"},
+    IGNORED("resource_attributes", OPT_ANY),
+    END_OPTS,
+};
+
+static const struct opt resource_detection_opts[] = {
+    {.name = "detectors", .type = OPT_STRLIST,
+     .off = OFF(ag_resource_detection_config, detectors),
+     .off2 = OFF(ag_resource_detection_config, n_detectors), .fn = check_detectors},
+    {.name = "override", .type = OPT_BOOL, .off = OFF(ag_resource_detection_config, override),
+     .def = "true"},
+    {.name = "timeout", .type = OPT_DUR, .off = OFF(ag_resource_detection_config, timeout),
+     .def = "5s"},
+    {.name = "eks", .type = OPT_TABLE, .off = 0, .off2 = NO_FIELD, .sub = eks_detector_opts},
+    IGNORED("refresh_interval", OPT_DUR),
+    IGNORED("retry", OPT_ANY),
+    IGNORED("fail_on_missing_metadata", OPT_BOOL),
+    IGNORED("attributes", OPT_STRLIST),
+    /* Settings of detectors otterd lacks: harmless while the detector is not listed. */
+    IGNORED("system", OPT_ANY),
+    IGNORED("docker", OPT_ANY),
+    IGNORED("ec2", OPT_ANY),
+    IGNORED("ecs", OPT_ANY),
+    IGNORED("elastic_beanstalk", OPT_ANY),
+    IGNORED("lambda", OPT_ANY),
+    IGNORED("azure", OPT_ANY),
+    IGNORED("aks", OPT_ANY),
+    IGNORED("gcp", OPT_ANY),
+    IGNORED("consul", OPT_ANY),
+    IGNORED("heroku", OPT_ANY),
+    IGNORED("openshift", OPT_ANY),
+    IGNORED("k8snode", OPT_ANY),
+    IGNORED("kubeadm", OPT_ANY),
+    IGNORED("dynatrace", OPT_ANY),
+    END_OPTS,
+};
+
+/* exporters */
+
+static const struct opt debug_opts[] = {
+    {.name = "verbosity", .type = OPT_CUSTOM, .off = OFF(ag_debug_config, verbosity),
+     .fn = parse_verbosity},
+    {.name = "loglevel", .type = OPT_REJECT, .off = NO_FIELD,
+     .msg = "'loglevel' was removed from the collector; use 'verbosity: basic|normal|detailed'"},
+    IGNORED("sampling_initial", OPT_U32),
+    IGNORED("sampling_thereafter", OPT_U32),
+    IGNORED("use_internal_logger", OPT_BOOL),
+    END_OPTS,
+};
+
+static const struct opt file_rotation_opts[] = {
+    {.name = "max_megabytes", .type = OPT_U64, .off = OFF(ag_file_config, rotation_max_megabytes),
+     .def = "100", .max = UINT64_MAX / MIB},
+    {.name = "max_days", .type = OPT_U32, .off = OFF(ag_file_config, rotation_max_days),
+     .def = "0"},
+    {.name = "max_backups", .type = OPT_U32, .off = OFF(ag_file_config, rotation_max_backups),
+     .def = "100"},
+    {.name = "localtime", .type = OPT_BOOL, .off = OFF(ag_file_config, rotation_localtime),
+     .def = "false"},
+    END_OPTS,
+};
+
+static const struct opt file_opts[] = {
+    {.name = "path", .type = OPT_STR, .off = OFF(ag_file_config, path)},
+    {.name = "rotation", .type = OPT_TABLE, .off = 0, .off2 = NO_FIELD,
+     .sub = file_rotation_opts},
+    {.name = "format", .type = OPT_STR, .off = NO_FIELD, .fn = check_file_format},
+    {.name = "flush_interval", .type = OPT_DUR, .off = OFF(ag_file_config, flush_interval),
+     .def = "1s"},
+    {.name = "append", .type = OPT_BOOL, .off = OFF(ag_file_config, append), .def = "false"},
+    {.name = "encoding", .type = OPT_REJECT, .off = NO_FIELD,
+     .msg = "encoding extensions are not supported by this otterd yet"},
+    IGNORED("group_by", OPT_ANY),
+    IGNORED("compression", OPT_STR),
+    END_OPTS,
+};
+
+static const struct opt nop_opts[] = {
+    END_OPTS,
+};
+
+/* extensions */
+
+static const struct opt health_check_opts[] = {
+    {.name = "endpoint", .type = OPT_STR, .off = OFF(ag_health_check_config, endpoint),
+     .def = "localhost:13133", .fn = check_endpoint},
+    {.name = "path", .type = OPT_STR, .off = OFF(ag_health_check_config, path), .def = "/",
+     .fn = check_url_path},
+    IGNORED("check_collector_pipeline", OPT_ANY),
+    IGNORED("response_body", OPT_ANY),
+    IGNORED("tls", OPT_ANY),
+    END_OPTS,
+};
+
+/* ---- converting values ----------------------------------------------------------------------- */
+
+union val {
+    char *s;
+    int b;
+    uint64_t u;
+};
+
+static const char *type_expectation(enum opt_type t)
+{
+    switch (t) {
+    case OPT_BOOL:
+        return "true or false";
+    case OPT_U32:
+    case OPT_U64:
+    case OPT_I64:
+        return "an integer";
+    case OPT_MIB:
+        return "a whole number of MiB";
+    case OPT_DUR:
+        return "a duration like 200ms";
+    case OPT_STRLIST:
+        return "a list of strings";
+    case OPT_TABLE:
+        return "a mapping";
+    default:
+        return "a string";
+    }
+}
+
+static uint64_t type_max(const struct opt *o)
+{
+    uint64_t m;
+    switch (o->type) {
+    case OPT_U32:
+        m = UINT32_MAX;
+        break;
+    case OPT_I64:
+        m = INT64_MAX;
+        break;
+    case OPT_MIB:
+        m = UINT64_MAX / MIB;
+        break;
+    default:
+        m = UINT64_MAX;
+        break;
+    }
+    return o->max != 0 && o->max < m ? o->max : m;
+}
+
+/* Returns 0, 1 when |s| is a valid number over |max|, or -1 when it is not a number. */
+static int parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+    int over = 0;
+    if (*s == '+') {
+        s++;
+    }
+    if (*s == '\0') {
+        return -1;
+    }
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9') {
+            return -1;
+        }
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (UINT64_MAX - d) / 10) {
+            over = 1;
+            v = UINT64_MAX;
+        } else {
+            v = v * 10 + d;
+        }
+    }
+    *out = v;
+    return over || v > max ? 1 : 0;
+}
+
+/*
+ * Converts scalar text |s| for option |o|. Returns 0, or AG_EINVAL after reporting at |v| (NULL
+ * for a built-in default, which is then a programming error), or AG_ENOMEM.
+ */
+static int convert(struct cctx *c, const struct opt *o, const char *s,
+                   const struct ag_yaml_node *v, const char *path, union val *out)
+{
+    char q[QUOTE_LEN];
+    memset(out, 0, sizeof(*out));
+    switch (o->type) {
+    case OPT_STR:
+        out->s = ag_strdup(s);
+        return out->s != NULL ? 0 : AG_ENOMEM;
+    case OPT_BOOL:
+        if (strcmp(s, "true") == 0 || strcmp(s, "True") == 0 || strcmp(s, "TRUE") == 0) {
+            out->b = 1;
+            return 0;
+        }
+        if (strcmp(s, "false") == 0 || strcmp(s, "False") == 0 || strcmp(s, "FALSE") == 0) {
+            out->b = 0;
+            return 0;
+        }
+        break;
+    case OPT_U32:
+    case OPT_U64:
+    case OPT_I64:
+    case OPT_MIB: {
+        uint64_t max = type_max(o);
+        int r = parse_uint(s, max, &out->u);
+        if (r == 1) {
+            if (v != NULL) {
+                show(v, q, sizeof(q));
+                err_at(c, v->line, v->col, "%s: expected an integer from 0 to %llu, got '%s'",
+                       path, (unsigned long long)max, q);
+            }
+            return AG_EINVAL;
+        }
+        if (r == 0) {
+            if (o->type == OPT_MIB) {
+                out->u *= MIB;
+            }
+            return 0;
+        }
+        break;
+    }
+    case OPT_DUR:
+        if (ag_time_parse_duration(s, &out->u) == 0) {
+            return 0;
+        }
+        break;
+    default:
+        break;
+    }
+    if (v != NULL) {
+        show(v, q, sizeof(q));
+        err_at(c, v->line, v->col, "%s: expected %s, got '%s'", path, type_expectation(o->type),
+               q);
+    }
+    return AG_EINVAL;
+}
+
+static void store(const struct opt *o, char *base, const union val *v)
+{
+    void *f = base + o->off;
+    switch (o->type) {
+    case OPT_STR: {
+        char **s = f;
+        ag_free(*s);
+        *s = v->s;
+        break;
+    }
+    case OPT_BOOL:
+        *(int *)f = v->b;
+        break;
+    case OPT_U32:
+        *(uint32_t *)f = (uint32_t)v->u;
+        break;
+    case OPT_I64:
+        *(int64_t *)f = (int64_t)v->u;
+        break;
+    default:
+        *(uint64_t *)f = v->u;
+        break;
+    }
+}
+
+static void free_strlist(char **list, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        ag_free(list[i]);
+    }
+    ag_free(list);
+}
+
+static void free_fields(const struct opt *schema, char *base)
+{
+    for (const struct opt *o = schema; o->name != NULL; o++) {
+        if (o->type == OPT_TABLE) {
+            free_fields(o->sub, base + o->off);
+        } else if (o->off == NO_FIELD) {
+            continue;
+        } else if (o->type == OPT_STR) {
+            char **s = (char **)(base + o->off);
+            ag_free(*s);
+            *s = NULL;
+        } else if (o->type == OPT_STRLIST) {
+            char ***l = (char ***)(base + o->off);
+            size_t *n = (size_t *)(base + o->off2);
+            free_strlist(*l, *n);
+            *l = NULL;
+            *n = 0;
+        }
+    }
+}
+
+static int apply_defaults(struct cctx *c, const struct opt *schema, char *base)
+{
+    for (const struct opt *o = schema; o->name != NULL; o++) {
+        if (o->type == OPT_TABLE) {
+            int rc = apply_defaults(c, o->sub, base + o->off);
+            if (rc != 0) {
+                return rc;
+            }
+            continue;
+        }
+        if (o->def == NULL || o->off == NO_FIELD) {
+            continue;
+        }
+        union val v;
+        int rc = convert(c, o, o->def, NULL, "", &v);
+        if (rc != 0) {
+            return rc == AG_ENOMEM ? AG_ENOMEM : AG_EINVAL;
+        }
+        store(o, base, &v);
+    }
+    return 0;
+}
+
+static int walk_table(struct cctx *c, const struct opt *schema, char *base,
+                      const struct ag_yaml_node *node, const char *path);
+
+static int parse_strlist(struct cctx *c, const struct opt *o, char *base,
+                         const struct ag_yaml_node *v, const char *path)
+{
+    char **list = NULL;
+    size_t n = 0;
+    if (ag_yaml_is_null(v)) {
+        return 0;
+    }
+    if (v->type != AG_YAML_SEQUENCE) {
+        char q[QUOTE_LEN];
+        show(v, q, sizeof(q));
+        err_at(c, v->line, v->col, "%s: expected a list of strings, got '%s'", path, q);
+        return AG_EINVAL;
+    }
+    for (size_t i = 0; i < v->n_items; i++) {
+        const struct ag_yaml_node *it = v->items[i];
+        if (it->type != AG_YAML_SCALAR || ag_yaml_is_null(it)) {
+            err_at(c, it->line, it->col, "%s: expected a string in the list, got %s", path,
+                   it->type == AG_YAML_SCALAR ? "null" : ag_yaml_type_name(it));
+            return AG_EINVAL;
+        }
+    }
+    if (o->off == NO_FIELD) {
+        return 0;
+    }
+    if (v->n_items > 0) {
+        list = ag_calloc(v->n_items, sizeof(*list));
+        if (list == NULL) {
+            return AG_ENOMEM;
+        }
+        for (n = 0; n < v->n_items; n++) {
+            list[n] = ag_strdup(v->items[n]->str);
+            if (list[n] == NULL) {
+                free_strlist(list, n);
+                return AG_ENOMEM;
+            }
+        }
+    }
+    char ***lp = (char ***)(base + o->off);
+    size_t *np = (size_t *)(base + o->off2);
+    free_strlist(*lp, *np);
+    *lp = list;
+    *np = n;
+    return 0;
+}
+
+static int handle_opt(struct cctx *c, const struct opt *o, char *base,
+                      const struct ag_yaml_pair *pair, const char *path)
+{
+    const struct ag_yaml_node *k = pair->key, *v = pair->value;
+    char sub[PATH_LEN];
+    int rc = 0;
+    path_join(sub, path, k->str);
+    switch (o->type) {
+    case OPT_REJECT:
+        err_at(c, k->line, k->col, "%s: %s", sub, o->msg);
+        return AG_EINVAL;
+    case OPT_ANY:
+        break;
+    case OPT_TABLE:
+        if (o->off2 != NO_FIELD) {
+            *(int *)(base + o->off2) = 1;
+        }
+        rc = walk_table(c, o->sub, base + o->off, v, sub);
+        break;
+    case OPT_STRLIST:
+        rc = parse_strlist(c, o, base, v, sub);
+        if (rc == 0 && o->fn != NULL && !ag_yaml_is_null(v)) {
+            rc = o->fn(c, v, o->off == NO_FIELD ? NULL : base + o->off, sub);
+        }
+        break;
+    case OPT_CUSTOM:
+        rc = o->fn(c, v, base + o->off, sub);
+        break;
+    default:
+        if (ag_yaml_is_null(v)) {
+            break; /* "key:" with nothing keeps the default, as in the collector */
+        }
+        if (v->type != AG_YAML_SCALAR) {
+            err_at(c, v->line, v->col, "%s: expected %s, got %s", sub, type_expectation(o->type),
+                   ag_yaml_type_name(v));
+            return AG_EINVAL;
+        }
+        union val val;
+        rc = convert(c, o, v->str, v, sub, &val);
+        if (rc != 0) {
+            return rc;
+        }
+        if (o->off == NO_FIELD) {
+            if (o->type == OPT_STR && o->fn != NULL) {
+                rc = o->fn(c, v, &val.s, sub);
+            }
+            if (o->type == OPT_STR) {
+                ag_free(val.s);
+            }
+            break;
+        }
+        store(o, base, &val);
+        if (o->fn != NULL) {
+            rc = o->fn(c, v, base + o->off, sub);
+        }
+        break;
+    }
+    if (rc == 0 && (o->flags & OPT_F_IGNORED)) {
+        warn_at(c, k->line, k->col, "%s is not implemented by otterd and is ignored", sub);
+    }
+    return rc;
+}
+
+/*
+ * Walks mapping |node| against |schema|. Errors are counted in |c| and the walk goes on, so
+ * one run reports every problem; only AG_ENOMEM stops it.
+ */
+static int walk_table(struct cctx *c, const struct opt *schema, char *base,
+                      const struct ag_yaml_node *node, const char *path)
+{
+    if (ag_yaml_is_null(node)) {
+        return 0;
+    }
+    if (node->type != AG_YAML_MAPPING) {
+        char q[QUOTE_LEN];
+        show(node, q, sizeof(q));
+        err_at(c, node->line, node->col, "%s: expected a mapping, got %s '%s'", path,
+               ag_yaml_type_name(node), q);
+        return 0;
+    }
+    for (size_t i = 0; i < node->n_pairs; i++) {
+        const struct ag_yaml_pair *pair = &node->pairs[i];
+        const struct opt *o = schema;
+        while (o->name != NULL && strcmp(o->name, pair->key->str) != 0) {
+            o++;
+        }
+        if (o->name == NULL) {
+            char q[QUOTE_LEN];
+            ag_yaml_quote(pair->key->str, q, sizeof(q));
+            err_at(c, pair->key->line, pair->key->col, "unknown key '%s' in %s", q, path);
+            continue;
+        }
+        int rc = handle_opt(c, o, base, pair, path);
+        if (rc == AG_ENOMEM) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* Where to point for |key| of |body|: its value, else |fallback|. */
+static const struct ag_yaml_node *at_value(const struct ag_yaml_node *body, const char *key,
+                                           const struct ag_yaml_node *fallback)
+{
+    const struct ag_yaml_node *v = ag_yaml_map_get(body, key);
+    return v != NULL ? v : fallback;
+}
+
+/* ---- component types ------------------------------------------------------------------------- */
+
+typedef int validate_fn(struct cctx *c, struct ag_component_config *comp,
+                        const struct ag_yaml_node *body, const struct ag_yaml_node *at,
+                        const char *path);
+
+struct comp_type {
+    const char *name;
+    const char *alias;
+    enum ag_component_kind kind;
+    enum ag_component_type type;
+    const struct opt *schema;
+    validate_fn *validate;
+};
+
+static int validate_tls(struct cctx *c, const struct ag_tls_config *tls,
+                        const struct ag_yaml_node *proto, const char *path)
+{
+    const struct ag_yaml_pair *tp = ag_yaml_map_pair(proto, "tls");
+    if (!tls->enabled || tp == NULL) {
+        return 0;
+    }
+    if (tls->cert_file == NULL || tls->key_file == NULL || tls->cert_file[0] == '\0' ||
+        tls->key_file[0] == '\0') {
+        err_at(c, tp->key->line, tp->key->col, "%s::tls: cert_file and key_file are both required",
+               path);
+    }
+    return 0;
+}
+
+static int validate_otlp(struct cctx *c, struct ag_component_config *comp,
+                         const struct ag_yaml_node *body, const struct ag_yaml_node *at,
+                         const char *path)
+{
+    struct ag_otlp_receiver_config *o = &comp->u.otlp;
+    const struct ag_yaml_node *protocols = ag_yaml_map_get(body, "protocols");
+    char sub[PATH_LEN];
+    if (!o->grpc_enabled && !o->http_enabled) {
+        err_at(c, at->line, at->col,
+               "%s: must specify at least one protocol (protocols: grpc: and/or http:)", path);
+        return 0;
+    }
+    if (o->grpc_max_recv_msg_size == 0) {
+        o->grpc_max_recv_msg_size = 4 * MIB;
+    }
+    if (o->http_max_request_body_size == 0) {
+        o->http_max_request_body_size = 20 * MIB;
+    }
+    snprintf(sub, sizeof(sub), "%s::protocols::grpc", path);
+    validate_tls(c, &o->grpc_tls, ag_yaml_map_get(protocols, "grpc"), sub);
+    snprintf(sub, sizeof(sub), "%s::protocols::http", path);
+    validate_tls(c, &o->http_tls, ag_yaml_map_get(protocols, "http"), sub);
+    return 0;
+}
+
+static int validate_batch(struct cctx *c, struct ag_component_config *comp,
+                          const struct ag_yaml_node *body, const struct ag_yaml_node *at,
+                          const char *path)
+{
+    const struct ag_batch_config *b = &comp->u.batch;
+    if (b->send_batch_max_size != 0 && b->send_batch_max_size < b->send_batch_size) {
+        const struct ag_yaml_node *v = at_value(body, "send_batch_max_size", at);
+        err_at(c, v->line, v->col,
+               "%s: send_batch_max_size (%u) must be 0 or at least send_batch_size (%u)", path,
+               b->send_batch_max_size, b->send_batch_size);
+    }
+    return 0;
+}
+
+static int validate_memory_limiter(struct cctx *c, struct ag_component_config *comp,
+                                   const struct ag_yaml_node *body, const struct ag_yaml_node *at,
+                                   const char *path)
+{
+    struct ag_memory_limiter_config *m = &comp->u.memory_limiter;
+    if (m->check_interval == 0) {
+        const struct ag_yaml_node *v = at_value(body, "check_interval", at);
+        err_at(c, v->line, v->col, "%s: check_interval must be greater than zero", path);
+    }
+    if (m->limit_mib == 0 && m->limit_percentage == 0) {
+        err_at(c, at->line, at->col, "%s: limit_mib or limit_percentage must be set", path);
+        return 0;
+    }
+    if (m->limit_mib != 0) {
+        if (m->limit_percentage != 0) {
+            const struct ag_yaml_node *v = at_value(body, "limit_percentage", at);
+            warn_at(c, v->line, v->col,
+                    "%s: both limit_mib and limit_percentage are set; limit_mib is used", path);
+        }
+        if (m->spike_limit_mib == 0) {
+            m->spike_limit_mib = m->limit_mib / 5;
+        } else if (m->spike_limit_mib >= m->limit_mib) {
+            const struct ag_yaml_node *v = at_value(body, "spike_limit_mib", at);
+            err_at(c, v->line, v->col,
+                   "%s: spike_limit_mib (%llu) must be less than limit_mib (%llu)", path,
+                   (unsigned long long)m->spike_limit_mib, (unsigned long long)m->limit_mib);
+        }
+        return 0;
+    }
+    if (m->spike_limit_percentage == 0) {
+        m->spike_limit_percentage = m->limit_percentage / 5;
+    } else if (m->spike_limit_percentage >= m->limit_percentage) {
+        const struct ag_yaml_node *v = at_value(body, "spike_limit_percentage", at);
+        err_at(c, v->line, v->col,
+               "%s: spike_limit_percentage (%u) must be less than limit_percentage (%u)", path,
+               m->spike_limit_percentage, m->limit_percentage);
+    }
+    return 0;
+}
+
+static int validate_file(struct cctx *c, struct ag_component_config *comp,
+                         const struct ag_yaml_node *body, const struct ag_yaml_node *at,
+                         const char *path)
+{
+    struct ag_file_config *f = &comp->u.file;
+    int rotation = ag_yaml_map_pair(body, "rotation") != NULL;
+    if (f->path == NULL || f->path[0] == '\0') {
+        const struct ag_yaml_node *v = at_value(body, "path", at);
+        err_at(c, v->line, v->col, "%s: path is required", path);
+    }
+    if (!rotation) {
+        f->rotation_max_megabytes = 0;
+    } else if (f->append) {
+        const struct ag_yaml_node *v = at_value(body, "append", at);
+        err_at(c, v->line, v->col, "%s: append and rotation cannot be used together", path);
+    }
+    return 0;
+}
+
+static const struct comp_type comp_types[] = {
+    {"otlp", NULL, AG_KIND_RECEIVER, AG_COMP_OTLP_RECEIVER, otlp_opts, validate_otlp},
+    {"batch", NULL, AG_KIND_PROCESSOR, AG_COMP_BATCH, batch_opts, validate_batch},
+    {"memory_limiter", NULL, AG_KIND_PROCESSOR, AG_COMP_MEMORY_LIMITER, memory_limiter_opts,
+     validate_memory_limiter},
+    {"resource_detection", "resourcedetection", AG_KIND_PROCESSOR, AG_COMP_RESOURCE_DETECTION,
+     resource_detection_opts, NULL},
+    {"debug", NULL, AG_KIND_EXPORTER, AG_COMP_DEBUG, debug_opts, NULL},
+    {"file", NULL, AG_KIND_EXPORTER, AG_COMP_FILE, file_opts, validate_file},
+    {"nop", NULL, AG_KIND_EXPORTER, AG_COMP_NOP, nop_opts, NULL},
+    {"health_check", NULL, AG_KIND_EXTENSION, AG_COMP_HEALTH_CHECK, health_check_opts, NULL},
+};
+
+#define N_COMP_TYPES (sizeof(comp_types) / sizeof(comp_types[0]))
+
+/* Component types of the collector and ADOT that otterd knows of but does not have yet. */
+static const char *const unsupported_receivers[] = {
+    "awsxray", "prometheus", "prometheus_simple", "awsecscontainermetrics",
+    "awscontainerinsightreceiver", "statsd", "zipkin", "jaeger", "hostmetrics", "filelog",
+    "kafka", "otlpjsonfile", "k8s_cluster", "k8s_events", "kubeletstats", "journald", "syslog",
+    "tcplog", "udplog", "awsfirehose", "nop", NULL};
+static const char *const unsupported_processors[] = {
+    "attributes", "resource", "filter", "transform", "probabilistic_sampler", "tail_sampling",
+    "span", "metricstransform", "cumulativetodelta", "deltatorate", "deltatocumulative",
+    "groupbytrace", "groupbyattrs", "k8sattributes", "metricsgeneration",
+    "experimental_metricsgeneration", "routing", "redaction", "interval", NULL};
+static const char *const unsupported_exporters[] = {
+    "awsxray", "awsemf", "awscloudwatchlogs", "otlphttp", "otlp", "otlp_grpc", "otlp_http",
+    "prometheus", "prometheusremotewrite", "kafka", "loadbalancing", "awss3", "awskinesis",
+    "zipkin", "sapm", "signalfx", NULL};
+static const char *const unsupported_extensions[] = {
+    "pprof", "zpages", "sigv4auth", "awsproxy", "ecs_observer", "ecsobserver", "file_storage",
+    "oidc", "bearertokenauth", "basicauth", "headers_setter", "memory_ballast",
+    "jaegerremotesampling", "k8s_observer", NULL};
+
+static const char *const section_names[] = {"receivers", "processors", "exporters",
+                                            "extensions"};
+static const char *const kind_names[] = {"receiver", "processor", "exporter", "extension"};
+
+static const struct comp_type *comp_type_for(enum ag_component_type type)
+{
+    for (size_t i = 0; i < N_COMP_TYPES; i++) {
+        if (comp_types[i].type == type) {
+            return &comp_types[i];
+        }
+    }
+    return NULL;
+}
+
+static int in_list(const char *const *list, const char *s, size_t len)
+{
+    for (size_t i = 0; list[i] != NULL; i++) {
+        if (strlen(list[i]) == len && memcmp(list[i], s, len) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Checks "type[/name]"; returns the type's length, or 0 after reporting. */
+static size_t check_id(struct cctx *c, const struct ag_yaml_node *k, const char *what)
+{
+    const char *id = k->str;
+    const char *slash = strchr(id, '/');
+    size_t tlen = slash != NULL ? (size_t)(slash - id) : strlen(id);
+    char q[QUOTE_LEN];
+    ag_yaml_quote(id, q, sizeof(q));
+    int ok = tlen > 0 && tlen <= 63 && ((id[0] >= 'a' && id[0] <= 'z') ||
+                                        (id[0] >= 'A' && id[0] <= 'Z'));
+    for (size_t i = 1; ok && i < tlen; i++) {
+        char ch = id[i];
+        ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+             ch == '_';
+    }
+    if (!ok) {
+        err_at(c, k->line, k->col, "invalid %s id '%s': the type must start with a letter and "
+               "contain only letters, digits and '_'", what, q);
+        return 0;
+    }
+    if (slash != NULL) {
+        const char *name = slash + 1;
+        ok = *name != '\0';
+        for (const char *p = name; ok && *p != '\0'; p++) {
+            unsigned char u = (unsigned char)*p;
+            ok = u > 0x20 && u != 0x7f && u != '/';
+        }
+        if (!ok) {
+            err_at(c, k->line, k->col, "invalid %s id '%s': the name after '/' must be non-empty "
+                   "without spaces or '/'", what, q);
+            return 0;
+        }
+    }
+    return tlen;
+}
+
+static int add_def(struct cctx *c, enum ag_component_kind kind, const struct ag_yaml_node *k,
+                   size_t index)
+{
+    if (c->n_defs == c->cap_defs) {
+        size_t n = c->cap_defs ? c->cap_defs * 2 : 16;
+        struct def *d = ag_realloc(c->defs, n * sizeof(*d));
+        if (d == NULL) {
+            return AG_ENOMEM;
+        }
+        c->defs = d;
+        c->cap_defs = n;
+    }
+    struct def *d = &c->defs[c->n_defs++];
+    d->kind = kind;
+    d->id = k->str;
+    d->line = k->line;
+    d->col = k->col;
+    d->index = index;
+    d->used = 0;
+    return 0;
+}
+
+static struct def *find_def(struct cctx *c, enum ag_component_kind kind, const char *id)
+{
+    for (size_t i = 0; i < c->n_defs; i++) {
+        if (c->defs[i].kind == kind && strcmp(c->defs[i].id, id) == 0) {
+            return &c->defs[i];
+        }
+    }
+    return NULL;
+}
+
+static int parse_component(struct cctx *c, enum ag_component_kind kind,
+                           const struct ag_yaml_pair *pair)
+{
+    const struct ag_yaml_node *k = pair->key;
+    char q[QUOTE_LEN];
+    char path[PATH_LEN];
+    size_t tlen = check_id(c, k, kind_names[kind]);
+    if (tlen == 0) {
+        return add_def(c, kind, k, NO_FIELD);
+    }
+    const struct comp_type *ct = NULL;
+    for (size_t i = 0; i < N_COMP_TYPES && ct == NULL; i++) {
+        const struct comp_type *t = &comp_types[i];
+        if (t->kind == kind && ((strlen(t->name) == tlen && memcmp(t->name, k->str, tlen) == 0) ||
+                                (t->alias != NULL && strlen(t->alias) == tlen &&
+                                 memcmp(t->alias, k->str, tlen) == 0))) {
+            ct = t;
+        }
+    }
+    if (ct == NULL) {
+        static const char *const *const unsupported[] = {
+            unsupported_receivers, unsupported_processors, unsupported_exporters,
+            unsupported_extensions};
+        snprintf(q, sizeof(q), "%.*s", (int)tlen, k->str);
+        if (kind == AG_KIND_EXPORTER && strcmp(q, "logging") == 0) {
+            err_at(c, k->line, k->col, "exporter type 'logging' was removed from the collector; "
+                   "use 'debug'");
+        } else if (in_list(unsupported[kind], k->str, tlen)) {
+            err_at(c, k->line, k->col, "component type '%s' is not supported by this otterd yet",
+                   q);
+        } else {
+            err_at(c, k->line, k->col, "unknown %s type '%s'", kind_names[kind], q);
+        }
+        return add_def(c, kind, k, NO_FIELD);
+    }
+
+    struct ag_config *cfg = c->cfg;
+    struct ag_component_config *arr =
+        ag_realloc(cfg->components, (cfg->n_components + 1) * sizeof(*arr));
+    if (arr == NULL) {
+        return AG_ENOMEM;
+    }
+    cfg->components = arr;
+    size_t idx = cfg->n_components;
+    struct ag_component_config *comp = &arr[idx];
+    memset(comp, 0, sizeof(*comp));
+    comp->id = ag_strdup(k->str);
+    if (comp->id == NULL) {
+        return AG_ENOMEM;
+    }
+    cfg->n_components++;
+    comp->kind = kind;
+    comp->type = ct->type;
+    comp->loc.line = k->line;
+    comp->loc.col = k->col;
+    int rc = apply_defaults(c, ct->schema, (char *)&comp->u);
+    if (rc == 0) {
+        rc = add_def(c, kind, k, idx);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    int before = c->n_errors;
+    ag_yaml_quote(k->str, q, sizeof(q));
+    snprintf(path, sizeof(path), "%s::%s", section_names[kind], q);
+    rc = walk_table(c, ct->schema, (char *)&comp->u, pair->value, path);
+    if (rc == 0 && ct->validate != NULL && c->n_errors == before &&
+        (ag_yaml_is_null(pair->value) || pair->value->type == AG_YAML_MAPPING)) {
+        /* Cross-field checks only make sense once every field parsed. */
+        rc = ct->validate(c, comp, pair->value, k, path);
+    }
+    return rc;
+}
+
+static int parse_section(struct cctx *c, enum ag_component_kind kind,
+                         const struct ag_yaml_pair *sec)
+{
+    const struct ag_yaml_node *v = sec->value;
+    if (ag_yaml_is_null(v)) {
+        return 0;
+    }
+    if (v->type != AG_YAML_MAPPING) {
+        err_at(c, v->line, v->col, "%s: expected a mapping of component ids, got %s",
+               section_names[kind], ag_yaml_type_name(v));
+        return 0;
+    }
+    for (size_t i = 0; i < v->n_pairs; i++) {
+        int rc = parse_component(c, kind, &v->pairs[i]);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* ---- service --------------------------------------------------------------------------------- */
+
+/* Resolves a list of component ids to indexes. Returns 0 or AG_ENOMEM; errors are counted. */
+static int resolve_list(struct cctx *c, enum ag_component_kind kind,
+                        const struct ag_yaml_node *list, const char *owner, size_t **out,
+                        size_t *n_out)
+{
+    char q[QUOTE_LEN];
+    *out = NULL;
+    *n_out = 0;
+    if (ag_yaml_is_null(list)) {
+        return 0;
+    }
+    if (list->type != AG_YAML_SEQUENCE) {
+        show(list, q, sizeof(q));
+        err_at(c, list->line, list->col, "%s: expected a list of %s ids, got '%s'", owner,
+               kind_names[kind], q);
+        return 0;
+    }
+    if (list->n_items == 0) {
+        return 0;
+    }
+    size_t *idx = ag_calloc(list->n_items, sizeof(*idx));
+    if (idx == NULL) {
+        return AG_ENOMEM;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < list->n_items; i++) {
+        const struct ag_yaml_node *it = list->items[i];
+        if (it->type != AG_YAML_SCALAR || ag_yaml_is_null(it)) {
+            err_at(c, it->line, it->col, "%s: expected a %s id, got %s", owner, kind_names[kind],
+                   it->type == AG_YAML_SCALAR ? "null" : ag_yaml_type_name(it));
+            continue;
+        }
+        ag_yaml_quote(it->str, q, sizeof(q));
+        struct def *d = find_def(c, kind, it->str);
+        if (d == NULL) {
+            err_at(c, it->line, it->col, "%s references undefined %s %s", owner,
+                   kind_names[kind], q);
+            continue;
+        }
+        d->used = 1;
+        if (d->index == NO_FIELD) {
+            continue; /* its definition was already reported */
+        }
+        int dup = 0;
+        for (size_t j = 0; j < n; j++) {
+            dup |= idx[j] == d->index;
+        }
+        if (dup) {
+            err_at(c, it->line, it->col, "%s references %s %s more than once", owner,
+                   kind_names[kind], q);
+            continue;
+        }
+        idx[n++] = d->index;
+    }
+    if (n == 0) {
+        ag_free(idx);
+        idx = NULL;
+    }
+    *out = idx;
+    *n_out = n;
+    return 0;
+}
+
+static int list_empty(const struct ag_yaml_node *list)
+{
+    return ag_yaml_is_null(list) || (list->type == AG_YAML_SEQUENCE && list->n_items == 0);
+}
+
+static void free_pipeline(struct ag_pipeline_config *p)
+{
+    ag_free(p->id);
+    ag_free(p->receivers);
+    ag_free(p->processors);
+    ag_free(p->exporters);
+}
+
+static int parse_pipeline(struct cctx *c, const struct ag_yaml_pair *pair)
+{
+    static const char *const signals[] = {"traces", "metrics", "logs"};
+    static const enum ag_signal signal_values[] = {AG_SIGNAL_TRACES, AG_SIGNAL_METRICS,
+                                                   AG_SIGNAL_LOGS};
+    const struct ag_yaml_node *k = pair->key, *body = pair->value;
+    struct ag_pipeline_config p;
+    char q[QUOTE_LEN];
+    char owner[PATH_LEN];
+    int rc = 0;
+    memset(&p, 0, sizeof(p));
+    ag_yaml_quote(k->str, q, sizeof(q));
+    size_t tlen = check_id(c, k, "pipeline");
+    if (tlen == 0) {
+        return 0;
+    }
+    int sig = -1;
+    for (int i = 0; i < 3; i++) {
+        if (strlen(signals[i]) == tlen && memcmp(signals[i], k->str, tlen) == 0) {
+            sig = i;
+        }
+    }
+    if (sig < 0) {
+        err_at(c, k->line, k->col, "invalid pipeline id '%s': the signal must be traces, metrics "
+               "or logs", q);
+        return 0;
+    }
+    snprintf(owner, sizeof(owner), "pipeline %s", q);
+    if (!ag_yaml_is_null(body) && body->type != AG_YAML_MAPPING) {
+        err_at(c, body->line, body->col, "%s: expected a mapping with receivers, processors and "
+               "exporters, got %s", owner, ag_yaml_type_name(body));
+        return 0;
+    }
+    for (size_t i = 0; body != NULL && i < body->n_pairs; i++) {
+        const char *key = body->pairs[i].key->str;
+        if (strcmp(key, "receivers") != 0 && strcmp(key, "processors") != 0 &&
+            strcmp(key, "exporters") != 0) {
+            char kq[QUOTE_LEN];
+            ag_yaml_quote(key, kq, sizeof(kq));
+            err_at(c, body->pairs[i].key->line, body->pairs[i].key->col,
+                   "unknown key '%s' in service::pipelines::%s", kq, q);
+        }
+    }
+    p.signal = signal_values[sig];
+    p.loc.line = k->line;
+    p.loc.col = k->col;
+    rc = resolve_list(c, AG_KIND_RECEIVER, ag_yaml_map_get(body, "receivers"), owner,
+                      &p.receivers, &p.n_receivers);
+    if (rc == 0) {
+        rc = resolve_list(c, AG_KIND_PROCESSOR, ag_yaml_map_get(body, "processors"), owner,
+                          &p.processors, &p.n_processors);
+    }
+    if (rc == 0) {
+        rc = resolve_list(c, AG_KIND_EXPORTER, ag_yaml_map_get(body, "exporters"), owner,
+                          &p.exporters, &p.n_exporters);
+    }
+    if (rc != 0) {
+        free_pipeline(&p);
+        return rc;
+    }
+    /* Count written ids, not resolved ones, so an undefined id is not reported twice. */
+    if (list_empty(ag_yaml_map_get(body, "receivers"))) {
+        err_at(c, k->line, k->col, "%s must have at least one receiver", owner);
+    }
+    if (list_empty(ag_yaml_map_get(body, "exporters"))) {
+        err_at(c, k->line, k->col, "%s must have at least one exporter", owner);
+    }
+    const struct ag_yaml_node *pl = ag_yaml_map_get(body, "processors");
+    for (size_t j = 1; pl != NULL && pl->type == AG_YAML_SEQUENCE && j < pl->n_items; j++) {
+        const struct ag_yaml_node *it = pl->items[j];
+        const struct def *d =
+            it->type == AG_YAML_SCALAR ? find_def(c, AG_KIND_PROCESSOR, it->str) : NULL;
+        if (d != NULL && d->index != NO_FIELD &&
+            c->cfg->components[d->index].type == AG_COMP_MEMORY_LIMITER) {
+            warn_at(c, it->line, it->col, "%s: memory_limiter should be the first processor",
+                    owner);
+        }
+    }
+    p.id = ag_strdup(k->str);
+    struct ag_config *cfg = c->cfg;
+    struct ag_pipeline_config *arr =
+        p.id != NULL ? ag_realloc(cfg->pipelines, (cfg->n_pipelines + 1) * sizeof(*arr)) : NULL;
+    if (arr == NULL) {
+        free_pipeline(&p);
+        return AG_ENOMEM;
+    }
+    cfg->pipelines = arr;
+    arr[cfg->n_pipelines++] = p;
+    return 0;
+}
+
+static int parse_pipelines(struct cctx *c, const struct ag_yaml_node *v, void *field,
+                           const char *path)
+{
+    if (ag_yaml_is_null(v)) {
+        return 0;
+    }
+    if (v->type != AG_YAML_MAPPING) {
+        err_at(c, v->line, v->col, "%s: expected a mapping of pipelines, got %s", path,
+               ag_yaml_type_name(v));
+        return AG_EINVAL;
+    }
+    for (size_t i = 0; i < v->n_pairs; i++) {
+        int rc = parse_pipeline(c, &v->pairs[i]);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int parse_service_extensions(struct cctx *c, const struct ag_yaml_node *v, void *field,
+                                    const char *path)
+{
+    ag_free(c->cfg->extensions);
+    c->cfg->extensions = NULL;
+    c->cfg->n_extensions = 0;
+    return resolve_list(c, AG_KIND_EXTENSION, v, path, &c->cfg->extensions,
+                        &c->cfg->n_extensions);
+}
+
+static int parse_log_level(struct cctx *c, const struct ag_yaml_node *v, void *field,
+                           const char *path)
+{
+    int *out = field;
+    if (ag_yaml_is_null(v)) {
+        return 0;
+    }
+    int level = v->type == AG_YAML_SCALAR ? ag_log_level_parse(v->str) : -1;
+    if (level < 0) {
+        char q[QUOTE_LEN];
+        show(v, q, sizeof(q));
+        err_at(c, v->line, v->col, "%s: expected debug, info, warn or error, got '%s'", path, q);
+        return AG_EINVAL;
+    }
+    *out = level;
+    return 0;
+}
+
+static int parse_log_encoding(struct cctx *c, const struct ag_yaml_node *v, void *field,
+                              const char *path)
+{
+    int *out = field;
+    if (ag_yaml_is_null(v)) {
+        return 0;
+    }
+    if (v->type == AG_YAML_SCALAR && strcmp(v->str, "console") == 0) {
+        *out = 0;
+        return 0;
+    }
+    if (v->type == AG_YAML_SCALAR && strcmp(v->str, "json") == 0) {
+        *out = 1;
+        return 0;
+    }
+    char q[QUOTE_LEN];
+    show(v, q, sizeof(q));
+    err_at(c, v->line, v->col, "%s: expected console or json, got '%s'", path, q);
+    return AG_EINVAL;
+}
+
+static const struct opt telemetry_logs_opts[] = {
+    {.name = "level", .type = OPT_CUSTOM, .off = OFF(ag_config, log_level),
+     .fn = parse_log_level},
+    {.name = "encoding", .type = OPT_CUSTOM, .off = OFF(ag_config, log_json),
+     .fn = parse_log_encoding},
+    IGNORED("development", OPT_BOOL),
+    IGNORED("sampling", OPT_ANY),
+    IGNORED("output_paths", OPT_STRLIST),
+    IGNORED("error_output_paths", OPT_STRLIST),
+    IGNORED("initial_fields", OPT_ANY),
+    IGNORED("disable_caller", OPT_BOOL),
+    IGNORED("disable_stacktrace", OPT_BOOL),
+    IGNORED("processors", OPT_ANY),
+    END_OPTS,
+};
+
+static const struct opt telemetry_metrics_opts[] = {
+    {.name = "address", .type = OPT_STR, .off = OFF(ag_config, metrics_address),
+     .def = "localhost:8888", .fn = check_endpoint_or_empty},
+    IGNORED("level", OPT_STR),
+    IGNORED("readers", OPT_ANY),
+    END_OPTS,
+};
+
+static const struct opt telemetry_opts[] = {
+    {.name = "logs", .type = OPT_TABLE, .off = 0, .off2 = NO_FIELD, .sub = telemetry_logs_opts},
+    {.name = "metrics", .type = OPT_TABLE, .off = 0, .off2 = NO_FIELD,
+     .sub = telemetry_metrics_opts},
+    IGNORED("traces", OPT_ANY),
+    IGNORED("resource", OPT_ANY),
+    END_OPTS,
+};
+
+static const struct opt service_opts[] = {
+    {.name = "extensions", .type = OPT_CUSTOM, .off = 0, .fn = parse_service_extensions},
+    {.name = "pipelines", .type = OPT_CUSTOM, .off = 0, .fn = parse_pipelines},
+    {.name = "telemetry", .type = OPT_TABLE, .off = 0, .off2 = NO_FIELD, .sub = telemetry_opts},
+    {.name = "shutdown_timeout", .type = OPT_DUR, .off = OFF(ag_config, shutdown_timeout),
+     .def = "10s"},
+    END_OPTS,
+};
+
+/* ---- loading --------------------------------------------------------------------------------- */
+
+static void warn_unused(struct cctx *c)
+{
+    for (size_t i = 0; i < c->n_defs; i++) {
+        const struct def *d = &c->defs[i];
+        char q[QUOTE_LEN];
+        if (d->used || d->index == NO_FIELD) {
+            continue;
+        }
+        ag_yaml_quote(d->id, q, sizeof(q));
+        if (d->kind == AG_KIND_EXTENSION) {
+            warn_at(c, d->line, d->col, "extension %s is defined but not enabled in "
+                    "service::extensions", q);
+        } else {
+            warn_at(c, d->line, d->col, "%s %s is defined but not used in any pipeline",
+                    kind_names[d->kind], q);
+        }
+    }
+}
+
+static int load_tree(struct cctx *c, const struct ag_yaml_node *root)
+{
+    struct ag_config *cfg = c->cfg;
+    const struct ag_yaml_pair *sections[4] = {NULL, NULL, NULL, NULL};
+    const struct ag_yaml_pair *service = NULL;
+    int rc;
+
+    cfg->log_level = AG_LOG_INFO;
+    cfg->log_json = 0;
+    rc = apply_defaults(c, service_opts, (char *)cfg);
+    if (rc != 0) {
+        return rc;
+    }
+    if (root != NULL && !ag_yaml_is_null(root) && root->type != AG_YAML_MAPPING) {
+        err_at(c, root->line, root->col, "the config must be a mapping (receivers, processors, "
+               "exporters, extensions, service), got %s", ag_yaml_type_name(root));
+        return 0;
+    }
+    for (size_t i = 0; root != NULL && i < root->n_pairs; i++) {
+        const struct ag_yaml_pair *pair = &root->pairs[i];
+        const char *key = pair->key->str;
+        int found = 0;
+        for (int k = 0; k < 4; k++) {
+            if (strcmp(key, section_names[k]) == 0) {
+                sections[k] = pair;
+                found = 1;
+            }
+        }
+        if (found) {
+            continue;
+        }
+        if (strcmp(key, "service") == 0) {
+            service = pair;
+        } else if (strcmp(key, "connectors") == 0) {
+            const struct ag_yaml_node *v = pair->value;
+            if (!ag_yaml_is_null(v) && !(v->type == AG_YAML_MAPPING && v->n_pairs == 0)) {
+                err_at(c, pair->key->line, pair->key->col,
+                       "connectors are not supported by this otterd yet");
+            }
+        } else {
+            char q[QUOTE_LEN];
+            ag_yaml_quote(key, q, sizeof(q));
+            err_at(c, pair->key->line, pair->key->col, "unknown key '%s' at the top level", q);
+        }
+    }
+    for (int k = 0; k < 4; k++) {
+        if (sections[k] != NULL) {
+            rc = parse_section(c, (enum ag_component_kind)k, sections[k]);
+            if (rc != 0) {
+                return rc;
+            }
+        }
+    }
+    if (service != NULL) {
+        rc = walk_table(c, service_opts, (char *)cfg, service->value, "service");
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    const struct ag_yaml_pair *pls =
+        service != NULL ? ag_yaml_map_pair(service->value, "pipelines") : NULL;
+    if (pls == NULL || ag_yaml_is_null(pls->value) ||
+        (pls->value->type == AG_YAML_MAPPING && pls->value->n_pairs == 0)) {
+        const struct ag_yaml_node *at = pls != NULL ? pls->key : service != NULL ? service->key
+                                                                                 : NULL;
+        err_at(c, at != NULL ? at->line : 1, at != NULL ? at->col : 1,
+               "service::pipelines must define at least one pipeline");
+    }
+    if (c->n_errors == 0) {
+        warn_unused(c);
+    }
+    return 0;
+}
+
+int ag_config_load_string(const char *name, const char *yaml, size_t len, struct ag_config **out,
+                          struct ag_buf *diag)
+{
+    struct cctx c;
+    struct ag_yaml_node *root = NULL;
+    struct ag_config *cfg = NULL;
+    int rc;
+
+    *out = NULL;
+    memset(&c, 0, sizeof(c));
+    c.name = name != NULL ? name : "<config>";
+    c.diag = diag;
+    if (yaml == NULL) {
+        return AG_EINVAL;
+    }
+    rc = ag_yaml_parse(c.name, yaml, len, AG_YAML_EXPAND_ENV, &root, diag);
+    if (rc != 0) {
+        return rc == AG_ETOOBIG ? AG_EINVAL : rc;
+    }
+    cfg = ag_calloc(1, sizeof(*cfg));
+    if (cfg == NULL) {
+        rc = AG_ENOMEM;
+        goto out;
+    }
+    cfg->source = ag_strdup(c.name);
+    if (cfg->source == NULL) {
+        rc = AG_ENOMEM;
+        goto out;
+    }
+    c.cfg = cfg;
+    rc = load_tree(&c, root);
+    if (rc == 0 && c.n_errors > 0) {
+        rc = AG_EINVAL;
+    }
+out:
+    ag_free(c.defs);
+    ag_yaml_free(root);
+    if (rc != 0) {
+        ag_config_free(cfg);
+        return rc;
+    }
+    *out = cfg;
+    return 0;
+}
+
+int ag_config_load_file(const char *path, struct ag_config **out, struct ag_buf *diag)
+{
+    struct ag_buf text;
+    int fd = -1;
+    int rc = 0;
+
+    *out = NULL;
+    ag_buf_init(&text, AG_YAML_MAX_INPUT);
+    if (path == NULL) {
+        return AG_EINVAL;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        rc = e == ENOENT ? AG_ENOTFOUND : ag_err_from_errno(e);
+        if (diag != NULL && ag_buf_printf(diag, "%s: error: cannot open: %s\n", path,
+                                          strerror(e)) != 0) {
+            rc = rc != 0 ? rc : AG_ENOMEM;
+        }
+        return rc;
+    }
+    for (;;) {
+        size_t room = text.cap - text.len;
+        if (room == 0) {
+            /* Full: one more byte tells a file that fits exactly from one that is too big. */
+            char probe;
+            ssize_t n = read(fd, &probe, 1);
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            rc = n == 0 ? 0 : n > 0 ? AG_ETOOBIG : ag_err_from_errno(errno);
+            break;
+        }
+        size_t chunk = room < 4096 ? room : 4096;
+        uint8_t *p = ag_buf_reserve(&text, chunk);
+        if (p == NULL) {
+            rc = AG_ENOMEM;
+            break;
+        }
+        ssize_t n = read(fd, p, chunk);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            rc = ag_err_from_errno(errno);
+            break;
+        }
+        if (n == 0) {
+            break;
+        }
+        ag_buf_commit(&text, (size_t)n);
+    }
+    close(fd);
+    if (rc == AG_ETOOBIG) {
+        if (diag != NULL && ag_buf_printf(diag, "%s: error: the config is larger than %u bytes\n",
+                                          path, AG_YAML_MAX_INPUT) != 0) {
+            /* diag is best effort */
+        }
+        ag_buf_cleanup(&text);
+        return AG_EINVAL;
+    }
+    if (rc != 0) {
+        if (diag != NULL && rc != AG_ENOMEM &&
+            ag_buf_printf(diag, "%s: error: cannot read: %s\n", path, ag_strerror(rc)) != 0) {
+            /* diag is best effort */
+        }
+        ag_buf_cleanup(&text);
+        return rc;
+    }
+    const char *s = text.data != NULL ? (const char *)text.data : "";
+    rc = ag_config_load_string(path, s, text.len, out, diag);
+    ag_buf_cleanup(&text);
+    return rc;
+}
+
+/* Appends |s| as the inside of a YAML double-quoted scalar that survives ${} expansion. */
+static int add_yaml_quoted(struct ag_buf *b, const char *s)
+{
+    int rc = 0;
+    for (; rc == 0 && *s != '\0'; s++) {
+        unsigned char u = (unsigned char)*s;
+        if (u == '"' || u == '\\') {
+            rc = ag_buf_addc(b, '\\');
+            if (rc == 0) {
+                rc = ag_buf_addc(b, (char)u);
+            }
+        } else if (u == '$') {
+            rc = ag_buf_adds(b, "$$");
+        } else if (u < 0x20 || u == 0x7f) {
+            return AG_EINVAL;
+        } else {
+            rc = ag_buf_addc(b, (char)u);
+        }
+    }
+    return rc;
+}
+
+int ag_config_default(const char *data_dir, struct ag_config **out, struct ag_buf *diag)
+{
+    static const char *const sig[] = {"traces", "metrics", "logs"};
+    struct ag_buf y;
+    int rc = 0;
+
+    *out = NULL;
+    if (data_dir == NULL) {
+        data_dir = "./otter-data";
+    }
+    size_t dlen = strlen(data_dir);
+    while (dlen > 1 && data_dir[dlen - 1] == '/') {
+        dlen--; /* "dir/" and "dir" give the same paths */
+    }
+    char *dir = ag_strndup(data_dir, dlen);
+    if (dir == NULL) {
+        return AG_ENOMEM;
+    }
+    ag_buf_init(&y, 64 * 1024);
+    rc = ag_buf_adds(&y, "receivers:\n"
+                         "  otlp:\n"
+                         "    protocols:\n"
+                         "      grpc:\n"
+                         "        endpoint: localhost:4317\n"
+                         "      http:\n"
+                         "        endpoint: localhost:4318\n"
+                         "processors:\n"
+                         "  batch:\n"
+                         "exporters:\n");
+    for (int i = 0; rc == 0 && i < 3; i++) {
+        rc = ag_buf_printf(&y, "  file/%s:\n    path: \"", sig[i]);
+        if (rc == 0) {
+            rc = add_yaml_quoted(&y, dir);
+        }
+        if (rc == 0) {
+            rc = ag_buf_printf(&y, "%s%s.jsonl\"\n", strcmp(dir, "/") == 0 ? "" : "/", sig[i]);
+        }
+    }
+    if (rc == 0) {
+        rc = ag_buf_adds(&y, "service:\n  pipelines:\n");
+    }
+    for (int i = 0; rc == 0 && i < 3; i++) {
+        rc = ag_buf_printf(&y, "    %s:\n      receivers: [otlp]\n      processors: [batch]\n"
+                               "      exporters: [file/%s]\n", sig[i], sig[i]);
+    }
+    ag_free(dir);
+    if (rc == AG_EINVAL) {
+        if (diag != NULL && ag_buf_adds(diag, "<default>: error: the data directory contains "
+                                              "control characters\n") != 0) {
+            /* diag is best effort */
+        }
+        ag_buf_cleanup(&y);
+        return AG_EINVAL;
+    }
+    if (rc != 0) {
+        ag_buf_cleanup(&y);
+        return rc == AG_ETOOBIG ? AG_EINVAL : rc;
+    }
+    rc = ag_config_load_string("<default>", ag_buf_str(&y), y.len, out, diag);
+    ag_buf_cleanup(&y);
+    return rc;
+}
+
+long ag_config_find(const struct ag_config *cfg, enum ag_component_kind kind, const char *id)
+{
+    if (cfg == NULL || id == NULL) {
+        return -1;
+    }
+    for (size_t i = 0; i < cfg->n_components; i++) {
+        if (cfg->components[i].kind == kind && strcmp(cfg->components[i].id, id) == 0) {
+            return (long)i;
+        }
+    }
+    return -1;
+}
+
+void ag_config_free(struct ag_config *cfg)
+{
+    if (cfg == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < cfg->n_components; i++) {
+        struct ag_component_config *comp = &cfg->components[i];
+        const struct comp_type *ct = comp_type_for(comp->type);
+        if (ct != NULL) {
+            free_fields(ct->schema, (char *)&comp->u);
+        }
+        ag_free(comp->id);
+    }
+    ag_free(cfg->components);
+    for (size_t i = 0; i < cfg->n_pipelines; i++) {
+        free_pipeline(&cfg->pipelines[i]);
+    }
+    ag_free(cfg->pipelines);
+    ag_free(cfg->extensions);
+    free_fields(service_opts, (char *)cfg);
+    ag_free(cfg->source);
+    ag_free(cfg);
+}

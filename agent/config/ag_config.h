@@ -44,14 +44,14 @@ struct ag_cors_config {
 struct ag_otlp_receiver_config {
     int grpc_enabled;            /* protocols.grpc present */
     char *grpc_endpoint;         /* "localhost:4317" */
-    uint64_t grpc_max_recv_msg_size; /* max_recv_msg_size_mib * MiB; default 4 MiB */
+    uint64_t grpc_max_recv_msg_size; /* max_recv_msg_size_mib * MiB; default (and 0) 4 MiB */
     uint32_t grpc_max_concurrent_streams; /* 0 = nghttp2's default (100) */
     uint64_t grpc_keepalive_max_connection_idle; /* ns; 0 = none */
     struct ag_tls_config grpc_tls;
 
     int http_enabled;            /* protocols.http present */
     char *http_endpoint;         /* "localhost:4318" */
-    uint64_t http_max_request_body_size; /* default 20 MiB (20971520) */
+    uint64_t http_max_request_body_size; /* bytes; default (and 0) 20 MiB (20971520) */
     struct ag_tls_config http_tls;
     int cors_enabled;
     struct ag_cors_config cors;
@@ -72,10 +72,12 @@ struct ag_batch_config {
 /* processors: memory_limiter */
 struct ag_memory_limiter_config {
     uint64_t check_interval;     /* ns; required (> 0) as in the collector */
-    uint64_t limit_mib;          /* one of limit_mib / limit_percentage is required */
-    uint64_t spike_limit_mib;    /* default 20 % of the limit */
-    uint32_t limit_percentage;   /* of the cgroup limit or of total memory */
-    uint32_t spike_limit_percentage;
+    uint64_t limit_mib;          /* in MiB, as written; one of limit_mib / limit_percentage is
+                                    required (limit_mib wins when both are set) */
+    uint64_t spike_limit_mib;    /* in MiB; default limit_mib / 5 (20 %); always < limit_mib */
+    uint32_t limit_percentage;   /* 0..100, of the cgroup limit or of total memory */
+    uint32_t spike_limit_percentage; /* default limit_percentage / 5; always < limit_percentage
+                                        when limit_percentage is used */
 };
 
 /* processors: resource_detection (alias resourcedetection) */
@@ -105,6 +107,13 @@ struct ag_file_config {
                                         a rotation: block is given) */
     uint32_t rotation_max_backups;   /* rotation.max_backups; default 100 */
     uint64_t flush_interval; /* ns; default 1s */
+    /* Added by ag_config (not in the first contract): */
+    uint32_t rotation_max_days;      /* rotation.max_days: delete backups older than this many
+                                        days; 0 = keep (default) */
+    int rotation_localtime;          /* rotation.localtime: backup names in local time instead of
+                                        UTC (default 0) */
+    int append;                      /* append to an existing file instead of truncating it
+                                        (default 0); never together with rotation */
 };
 
 /* extensions: health_check */
@@ -204,6 +213,12 @@ AG_NODISCARD int ag_config_default(const char *data_dir, struct ag_config **out,
  * Frees |cfg| and every string it owns. ag_config_free(NULL) is a no-op.
  */
 void ag_config_free(struct ag_config *cfg);
+
+/*
+ * Returns the index in |cfg|->components of the component of |kind| whose id is |id| (as
+ * written, e.g. "batch/traces"), or -1 when there is none. (Added by ag_config.)
+ */
+long ag_config_find(const struct ag_config *cfg, enum ag_component_kind kind, const char *id);
 
 /*
  * Splits "host:port" (also "[v6]:port" and ":port", which means all interfaces) into |host|
