@@ -137,8 +137,9 @@ class Sampler:
 class Otterd:
     """otterd as a child process, pinned with taskset, ports read from its stderr."""
 
-    def __init__(self, binary, core, workdir):
+    def __init__(self, binary, core, workdir, wrapper=()):
         self.binary, self.core, self.workdir = binary, core, workdir
+        self.wrapper = list(wrapper)
         self.proc = None
         self.ports = {}
         self.stderr_tail = []
@@ -148,7 +149,7 @@ class Otterd:
         cfg = os.path.join(self.workdir, "otterd-bench.yaml")
         with open(cfg, "w", encoding="utf-8") as f:
             f.write(CONFIG)
-        cmd = pin(self.core) + [self.binary, "--config", cfg]
+        cmd = pin(self.core) + self.wrapper + [self.binary, "--config", cfg]
         log("starting " + " ".join(cmd))
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True, cwd=self.workdir)
@@ -179,12 +180,12 @@ class Otterd:
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
-    def stop(self):
+    def stop(self, timeout=5):
         if self.proc is None or self.proc.poll() is not None:
             return
         self.proc.terminate()
         try:
-            self.proc.wait(timeout=5)
+            self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout=5)
@@ -259,6 +260,70 @@ def decode_floor(args, q):
                        f"{0.5 * q:g}", "--repeat", "3"],
                        capture_output=True, text=True, timeout=60, check=True)
     return json.loads(p.stdout)
+
+
+CG_LINE_RE = re.compile(r"^\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(.*?)(?:\s+\[(.*)\])?$")
+CG_KEY_FUNCS = ("ag_otlp_decode", "protobuf_c_message_unpack", "ag_otlp_validate", "snprintf",
+                "ag_arena_alloc", "nghttp2_session_mem_recv", "evbuffer_pullup", "on_request",
+                "memcpy")
+
+
+def callgrind_functions(path, inclusive):
+    """{function: Ir} from callgrind_annotate, recursion levels ('2) folded together."""
+    p = subprocess.run(["callgrind_annotate", f"--inclusive={'yes' if inclusive else 'no'}",
+                        "--threshold=100", path], capture_output=True, text=True, timeout=120,
+                       check=True)
+    funcs = {}
+    for line in p.stdout.splitlines():
+        m = CG_LINE_RE.match(line)
+        if not m or "PROGRAM TOTALS" in line:
+            continue
+        name = m.group(2).rsplit(":", 1)[-1]
+        if inclusive and re.search(r"'\d+$", name):
+            continue  # a recursion level: its inclusive cost double-counts the outer call
+        name = re.sub(r"'\d+$", "", name)
+        name = re.sub(r"^__(memcpy|memmove|memset)_\w+$", r"\1", name)
+        ir = int(m.group(1).replace(",", ""))
+        funcs[name] = max(funcs.get(name, 0), ir) if inclusive else funcs.get(name, 0) + ir
+    return funcs
+
+
+def callgrind_run(args, work, proto, shape, seconds):
+    """otterd under callgrind, saturated for |seconds|: instructions per span, by function."""
+    out = os.path.join(work, f"callgrind.{proto}.{shape}")
+    od = Otterd(args.otterd, args.otterd_core, work,
+                wrapper=["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"])
+    od.start(timeout=60)
+    try:
+        lg = run_loadgen(args, od.ports[proto], proto, shape, seconds)
+    finally:
+        od.stop(timeout=60)
+    items = lg["items_acked"]
+    incl = callgrind_functions(out, True)
+    self_ = callgrind_functions(out, False)
+    loop = incl.get("event_base_loop", 0)
+    row = {"proto": proto, "shape": shape, "items": items,
+           "ir_per_span": round(loop / items) if items else None,
+           "inclusive_ir_per_span": {f: round(incl[f] / items) for f in CG_KEY_FUNCS
+                                     if f in incl and items},
+           "self_top": [{"function": f, "ir_per_span": round(v / items),
+                         "pct": round(100.0 * v / loop, 1) if loop else None}
+                        for f, v in sorted(self_.items(), key=lambda kv: -kv[1])[:15]
+                        if items]}
+    log(f"callgrind {proto} {shape}: {row['ir_per_span']} Ir/span over {items} spans")
+    return row
+
+
+def markdown_callgrind(rows):
+    out = []
+    for r in rows:
+        out += ["", f"callgrind, {r['proto']} {r['shape']}: {r['ir_per_span']:,} instructions per "
+                f"span in the event loop ({r['items']:,} spans)", "",
+                "| function (self) | Ir/span | % |", "|---|---|---|"]
+        out += [f"| {x['function']} | {x['ir_per_span']:,} | {x['pct']} |" for x in r["self_top"]]
+        out += ["", "| function (inclusive) | Ir/span |", "|---|---|"]
+        out += [f"| {f} | {v:,} |" for f, v in r["inclusive_ir_per_span"].items()]
+    return "\n".join(out)
 
 
 def fmt_num(v, digits=0):
@@ -354,6 +419,8 @@ def write_outputs(res, outdir):
     mpath = os.path.join(outdir, f"bench-{stamp}.md")
     with open(mpath, "w", encoding="utf-8") as f:
         f.write(markdown(res) + "\n")
+        if res.get("callgrind"):
+            f.write(markdown_callgrind(res["callgrind"]) + "\n")
     return jpath, cpath, mpath
 
 
@@ -374,6 +441,9 @@ def main():
                     help="saturation runs per shape and protocol; the best is kept (default 2)")
     ap.add_argument("--quick", action="store_true", help="halve every duration")
     ap.add_argument("--skip-http", action="store_true", help="gRPC only")
+    ap.add_argument("--callgrind", action="store_true",
+                    help="also profile otterd under valgrind's callgrind (deterministic "
+                    "instructions per span, by function; adds about a minute)")
     args = ap.parse_args()
 
     args.otterd = args.otterd or os.path.join(args.build, "agent", "otterd")
@@ -386,6 +456,8 @@ def main():
     for b in (args.otterd, args.loadgen, args.decode_floor):
         if not os.access(b, os.X_OK):
             sys.exit(f"run_bench: {b} not found or not executable (build it first)")
+    if args.callgrind and not (shutil.which("valgrind") and shutil.which("callgrind_annotate")):
+        sys.exit("run_bench: --callgrind needs valgrind and callgrind_annotate")
     ncpu = os.cpu_count() or 1
     if ncpu < 2:
         log("only one CPU: otterd and the load generator share it")
@@ -445,6 +517,10 @@ def main():
         finally:
             od.stop()
 
+        if args.callgrind:
+            res["callgrind"] = [callgrind_run(args, work, proto, shape, 5)
+                                for shape in SHAPES for proto in protos]
+
     # The floor again after the load, keeping the faster of the two per shape, so a busy moment
     # at the start does not flatter otterd's ratio.
     again = decode_floor(args, q)
@@ -454,6 +530,8 @@ def main():
     res["goals"] = goals(res)
     res["wall_s"] = round(time.monotonic() - t_start, 1)
     print(markdown(res))
+    if res.get("callgrind"):
+        print(markdown_callgrind(res["callgrind"]))
     print(f"\nPeak VmHWM over the whole run (saturation included): "
           f"{mib(res['after']['vmhwm_kib'])} MiB; wall time {res['wall_s']} s")
     paths = write_outputs(res, args.out)
