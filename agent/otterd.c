@@ -191,6 +191,8 @@ out:
     }
     ag_service_free(st.svc);
     if (st.base != NULL) {
+        /* libevent 2.1 releases freed bufferevents that had timeouts only from the loop. */
+        event_base_loop(st.base, EVLOOP_NONBLOCK);
         event_base_free(st.base);
     }
     ag_config_free(cfg);
