@@ -24,32 +24,55 @@ static void put(struct ag_json *w, const char *s, size_t len)
     }
 }
 
-/* Called before every value or key: writes the separating comma where one is due. */
-static void before_value(struct ag_json *w)
+/* Per-level state bits in has_items[]. */
+#define LEVEL_HAS_ITEMS 1 /* something was written at this level: the next item needs a comma */
+#define LEVEL_IS_ARRAY  2 /* the container at this level is an array (else an object) */
+
+static void set_err(struct ag_json *w, int err)
 {
+    if (w->err == 0) {
+        w->err = err;
+    }
+}
+
+/*
+ * Called before every value: writes the separating comma where one is due. A value directly in
+ * an object (no key before it) or a second value at the top level would not be JSON, so they are
+ * AG_EINVAL. Returns nonzero when nothing more may be written.
+ */
+static int before_value(struct ag_json *w)
+{
+    if (w->err) {
+        return 1;
+    }
     if (w->after_key) {
         w->after_key = 0;
-        return;
+        return 0;
     }
-    if (w->has_items[w->depth]) {
+    uint8_t st = w->has_items[w->depth];
+    if ((w->depth > 0 && !(st & LEVEL_IS_ARRAY)) || (w->depth == 0 && (st & LEVEL_HAS_ITEMS))) {
+        set_err(w, AG_EINVAL);
+        return 1;
+    }
+    if (st & LEVEL_HAS_ITEMS) {
         put(w, ",", 1);
     }
-    w->has_items[w->depth] = 1;
+    w->has_items[w->depth] |= LEVEL_HAS_ITEMS;
+    return w->err;
 }
 
 static void open_container(struct ag_json *w, char c)
 {
-    if (w->err) {
+    if (before_value(w)) {
         return;
     }
-    before_value(w);
     if (w->depth >= AG_JSON_MAX_DEPTH) {
-        w->err = AG_EINVAL;
+        set_err(w, AG_EINVAL);
         return;
     }
     put(w, &c, 1);
     w->depth++;
-    w->has_items[w->depth] = 0;
+    w->has_items[w->depth] = c == '[' ? LEVEL_IS_ARRAY : 0;
 }
 
 static void close_container(struct ag_json *w, char c)
@@ -57,8 +80,10 @@ static void close_container(struct ag_json *w, char c)
     if (w->err) {
         return;
     }
-    if (w->depth == 0 || w->after_key) {
-        w->err = AG_EINVAL;
+    /* Closing what is not open, closing after a key, or closing with the other bracket. */
+    if (w->depth == 0 || w->after_key ||
+        ((w->has_items[w->depth] & LEVEL_IS_ARRAY) != 0) != (c == ']')) {
+        set_err(w, AG_EINVAL);
         return;
     }
     w->depth--;
@@ -182,17 +207,22 @@ int ag_json_escape(struct ag_buf *buf, const char *str, size_t len)
     return 0;
 }
 
-void ag_json_strn(struct ag_json *w, const char *s, size_t len)
+/* Writes a quoted, escaped string, with no separator handling. */
+static void put_string(struct ag_json *w, const char *s, size_t len)
 {
-    if (w->err) {
-        return;
-    }
-    before_value(w);
     put(w, "\"", 1);
     if (w->err == 0) {
         w->err = ag_json_escape(w->buf, s ? s : "", s ? len : 0);
     }
     put(w, "\"", 1);
+}
+
+void ag_json_strn(struct ag_json *w, const char *s, size_t len)
+{
+    if (before_value(w)) {
+        return;
+    }
+    put_string(w, s, len);
 }
 
 void ag_json_str(struct ag_json *w, const char *s)
@@ -205,7 +235,16 @@ void ag_json_keyn(struct ag_json *w, const char *key, size_t len)
     if (w->err) {
         return;
     }
-    ag_json_strn(w, key, len);
+    /* Keys belong in objects, one before each value. */
+    if (w->after_key || w->depth == 0 || (w->has_items[w->depth] & LEVEL_IS_ARRAY)) {
+        set_err(w, AG_EINVAL);
+        return;
+    }
+    if (w->has_items[w->depth] & LEVEL_HAS_ITEMS) {
+        put(w, ",", 1);
+    }
+    w->has_items[w->depth] |= LEVEL_HAS_ITEMS;
+    put_string(w, key, len);
     put(w, ":", 1);
     w->after_key = 1;
 }
@@ -218,10 +257,9 @@ void ag_json_key(struct ag_json *w, const char *key)
 void ag_json_int(struct ag_json *w, int64_t v)
 {
     char tmp[24];
-    if (w->err) {
+    if (before_value(w)) {
         return;
     }
-    before_value(w);
     int n = snprintf(tmp, sizeof(tmp), "%lld", (long long)v);
     put(w, tmp, (size_t)n);
 }
@@ -229,10 +267,9 @@ void ag_json_int(struct ag_json *w, int64_t v)
 void ag_json_uint(struct ag_json *w, uint64_t v)
 {
     char tmp[24];
-    if (w->err) {
+    if (before_value(w)) {
         return;
     }
-    before_value(w);
     int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v);
     put(w, tmp, (size_t)n);
 }
@@ -251,10 +288,21 @@ void ag_json_double(struct ag_json *w, double v)
         ag_json_str(w, v > 0 ? "Infinity" : "-Infinity");
         return;
     }
-    before_value(w);
-    /* The shortest of %.15g..%.17g that reads back to the same double. */
+    if (before_value(w)) {
+        return;
+    }
+    if (v == 0 && signbit(v)) {
+        /* "-0" would read back as the integer 0 in most parsers (jansson included). */
+        put(w, "-0.0", 4);
+        return;
+    }
+    /*
+     * The shortest %.Ng that reads back to the same double. For normal numbers %.15g is already
+     * the shortest when it round-trips (%g drops trailing zeros); subnormals have fewer
+     * significant digits, so they start from 1.
+     */
     int n = 0;
-    for (int prec = 15; prec <= 17; prec++) {
+    for (int prec = fpclassify(v) == FP_SUBNORMAL ? 1 : 15; prec <= 17; prec++) {
         n = snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
         if (strtod(tmp, NULL) == v) {
             break;
@@ -265,32 +313,47 @@ void ag_json_double(struct ag_json *w, double v)
 
 void ag_json_bool(struct ag_json *w, int v)
 {
-    if (w->err) {
+    if (before_value(w)) {
         return;
     }
-    before_value(w);
     put(w, v ? "true" : "false", v ? 4 : 5);
 }
 
 void ag_json_null(struct ag_json *w)
 {
-    if (w->err) {
+    if (before_value(w)) {
         return;
     }
-    before_value(w);
     put(w, "null", 4);
+}
+
+/*
+ * Reserves |need| bytes for encoding |len| input bytes, telling the cap (AG_ETOOBIG) from an
+ * allocation failure (AG_ENOMEM) as ag_buf_add() does.
+ */
+static uint8_t *reserve(struct ag_json *w, size_t len, size_t need)
+{
+    struct ag_buf *b = w->buf;
+    if (need < len || need > b->cap || b->len > b->cap - need) {
+        ag_buf_cleanup(b);
+        set_err(w, AG_ETOOBIG);
+        return NULL;
+    }
+    uint8_t *p = ag_buf_reserve(b, need);
+    if (p == NULL) {
+        set_err(w, AG_ENOMEM);
+    }
+    return p;
 }
 
 void ag_json_hex(struct ag_json *w, const uint8_t *bytes, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
-    if (w->err) {
+    if (before_value(w)) {
         return;
     }
-    before_value(w);
-    uint8_t *p = ag_buf_reserve(w->buf, len * 2 + 2);
+    uint8_t *p = reserve(w, len, len * 2 + 2);
     if (p == NULL) {
-        w->err = AG_ETOOBIG;
         return;
     }
     *p++ = '"';
@@ -305,14 +368,12 @@ void ag_json_hex(struct ag_json *w, const uint8_t *bytes, size_t len)
 void ag_json_base64(struct ag_json *w, const uint8_t *bytes, size_t len)
 {
     static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    if (w->err) {
+    if (before_value(w)) {
         return;
     }
-    before_value(w);
     size_t out_len = (len + 2) / 3 * 4;
-    uint8_t *p = ag_buf_reserve(w->buf, out_len + 2);
+    uint8_t *p = reserve(w, len, out_len + 2);
     if (p == NULL) {
-        w->err = AG_ETOOBIG;
         return;
     }
     *p++ = '"';
@@ -340,10 +401,9 @@ void ag_json_base64(struct ag_json *w, const uint8_t *bytes, size_t len)
 
 void ag_json_raw(struct ag_json *w, const char *json, size_t len)
 {
-    if (w->err) {
+    if (before_value(w)) {
         return;
     }
-    before_value(w);
     put(w, json, len);
 }
 

@@ -10,6 +10,8 @@
  * A streaming JSON writer into an ag_buf: no tree, no per-value allocation. Commas are placed
  * automatically. Errors are sticky: after the first failure (buffer cap, out of memory, nesting
  * deeper than AG_JSON_MAX_DEPTH) every call is a no-op and ag_json_finish() returns the error.
+ * Calls that would not produce JSON (a value in an object without a key, a key in an array, a
+ * close with the other bracket, a second top-level value) fail with AG_EINVAL.
  */
 
 #define AG_JSON_MAX_DEPTH 64

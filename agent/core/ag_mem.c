@@ -7,8 +7,10 @@
 #include "ag_mem.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static atomic_ullong alloc_count;
 #if AG_FAILMALLOC
@@ -93,4 +95,18 @@ char *ag_strndup(const char *s, size_t len)
 char *ag_strdup(const char *s)
 {
     return ag_strndup(s, strlen(s));
+}
+
+uint64_t ag_mem_rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long long size = 0, resident = 0;
+    if (f == NULL) {
+        return 0;
+    }
+    if (fscanf(f, "%llu %llu", &size, &resident) != 2) {
+        resident = 0;
+    }
+    fclose(f);
+    return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }

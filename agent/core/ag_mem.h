@@ -32,6 +32,11 @@ char *ag_strdup(const char *s);
 void ag_mem_fail_after(long n);
 
 /*
+ * Returns the process's resident memory in bytes (from /proc/self/statm), or 0 if unknown.
+ */
+uint64_t ag_mem_rss_bytes(void);
+
+/*
  * Returns the number of allocations made through these wrappers since the process started.
  */
 uint64_t ag_mem_alloc_count(void);

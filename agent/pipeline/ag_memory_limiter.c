@@ -26,20 +26,6 @@ struct memory_limiter {
     int refusing;
 };
 
-static uint64_t read_rss(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long long size = 0, resident = 0;
-    if (f == NULL) {
-        return 0;
-    }
-    if (fscanf(f, "%llu %llu", &size, &resident) != 2) {
-        resident = 0;
-    }
-    fclose(f);
-    return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
-}
-
 /* The memory the process may use: the cgroup v2 limit when there is one, else physical RAM. */
 static uint64_t total_memory(void)
 {
@@ -61,7 +47,7 @@ static uint64_t total_memory(void)
 
 static void check(struct memory_limiter *m)
 {
-    m->rss = read_rss();
+    m->rss = ag_mem_rss_bytes();
     uint64_t held = ag_payload_bytes_in_flight();
     int over = m->rss > m->soft || held > m->soft;
     if (over != m->refusing) {

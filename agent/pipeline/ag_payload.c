@@ -10,7 +10,6 @@
 
 #include <string.h>
 
-#include "opentelemetry/proto/metrics/v1/metrics.pb-c.h"
 #include "opentelemetry/proto/resource/v1/resource.pb-c.h"
 
 #define SHELL_ARENA_CAP (256u * 1024 * 1024)
@@ -104,27 +103,9 @@ static void get_shape(enum ag_signal signal, struct shape *s)
     s->scope_items = field(s->scope, 2);
 }
 
-static size_t metric_points(const Opentelemetry__Proto__Metrics__V1__Metric *m)
-{
-    switch (m->data_case) {
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE:
-        return m->gauge->n_data_points;
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM:
-        return m->sum->n_data_points;
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM:
-        return m->histogram->n_data_points;
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_EXPONENTIAL_HISTOGRAM:
-        return m->exponential_histogram->n_data_points;
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUMMARY:
-        return m->summary->n_data_points;
-    default:
-        return 0;
-    }
-}
-
 static size_t item_weight(enum ag_signal signal, const void *item)
 {
-    return signal == AG_SIGNAL_METRICS ? metric_points(item) : 1;
+    return signal == AG_SIGNAL_METRICS ? ag_otlp_metric_points(item) : 1;
 }
 
 /* Copies a message struct (shallow) into |arena|. */

@@ -448,24 +448,10 @@ fail:
 
 /* ---- admin and health_check ------------------------------------------------------------- */
 
-static uint64_t read_rss_bytes(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long long size = 0, resident = 0;
-    if (f == NULL) {
-        return 0;
-    }
-    if (fscanf(f, "%llu %llu", &size, &resident) != 2) {
-        resident = 0;
-    }
-    fclose(f);
-    return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
-}
-
 static double gauge_rss(void *arg)
 {
     (void)arg;
-    return (double)read_rss_bytes();
+    return (double)ag_mem_rss_bytes();
 }
 
 static double gauge_queue(void *arg)

@@ -263,8 +263,9 @@ int ag_otlp_validate(enum ag_signal signal, const ProtobufCMessage *req, char *e
     return AG_EINVAL;
 }
 
-static size_t metric_points(const pb_metric *m)
+size_t ag_otlp_metric_points(const ProtobufCMessage *metric)
 {
+    const pb_metric *m = (const pb_metric *)metric;
     switch (m->data_case) {
     case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE:
         return m->gauge->n_data_points;
@@ -297,7 +298,7 @@ size_t ag_otlp_count_items(enum ag_signal signal, const ProtobufCMessage *msg)
             const Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rm = req->resource_metrics[r];
             for (size_t s = 0; s < rm->n_scope_metrics; s++) {
                 for (size_t i = 0; i < rm->scope_metrics[s]->n_metrics; i++) {
-                    n += metric_points(rm->scope_metrics[s]->metrics[i]);
+                    n += ag_otlp_metric_points(&rm->scope_metrics[s]->metrics[i]->base);
                 }
             }
         }

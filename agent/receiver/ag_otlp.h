@@ -77,6 +77,11 @@ AG_NODISCARD int ag_otlp_decode(enum ag_signal signal, enum ag_otlp_encoding enc
                                 ProtobufCMessage **out, char *err, size_t errlen);
 
 /*
+ * Returns the number of data points of one Metric (an Opentelemetry__Proto__Metrics__V1__Metric).
+ */
+size_t ag_otlp_metric_points(const ProtobufCMessage *metric);
+
+/*
  * Returns the number of items (spans, data points, log records) in a decoded request.
  */
 size_t ag_otlp_count_items(enum ag_signal signal, const ProtobufCMessage *req);
