@@ -47,6 +47,92 @@ const ProtobufCMessageDescriptor *ag_otlp_request_descriptor(enum ag_signal sign
     return NULL;
 }
 
+/* Reads a varint at *pos (< end). Returns 0, or -1 when truncated or longer than 10 bytes. */
+static int read_varint(const uint8_t *buf, size_t *pos, size_t end, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 70; shift += 7) {
+        if (*pos >= end) {
+            return -1;
+        }
+        uint8_t b = buf[(*pos)++];
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if ((b & 0x80) == 0) {
+            *out = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int ag_otlp_check_depth(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len,
+                        unsigned max_depth, char *err, size_t errlen)
+{
+    struct frame {
+        const ProtobufCMessageDescriptor *desc;
+        size_t end;
+    } stack[AG_OTLP_MAX_DEPTH + 1];
+    unsigned depth = 0;
+    size_t pos = 0;
+    if (max_depth > AG_OTLP_MAX_DEPTH) {
+        max_depth = AG_OTLP_MAX_DEPTH;
+    }
+    stack[0].desc = desc;
+    stack[0].end = len;
+    for (;;) {
+        while (pos >= stack[depth].end) {
+            if (depth == 0) {
+                return 0;
+            }
+            depth--;
+        }
+        uint64_t key, n;
+        size_t end = stack[depth].end;
+        if (read_varint(buf, &pos, end, &key) != 0) {
+            return 0; /* malformed: the decoder reports it */
+        }
+        switch (key & 7) {
+        case 0:
+            if (read_varint(buf, &pos, end, &n) != 0) {
+                return 0;
+            }
+            break;
+        case 1:
+            pos += 8;
+            break;
+        case 5:
+            pos += 4;
+            break;
+        case 2: {
+            if (read_varint(buf, &pos, end, &n) != 0 || n > end - pos) {
+                return 0;
+            }
+            uint64_t id = key >> 3;
+            const ProtobufCFieldDescriptor *f =
+                id <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(stack[depth].desc,
+                                                                           (unsigned)id)
+                                 : NULL;
+            if (f != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+                if (depth + 2 > max_depth) {
+                    snprintf(err, errlen, "the request nests messages deeper than %u levels "
+                             "(at a %s)", max_depth,
+                             ((const ProtobufCMessageDescriptor *)f->descriptor)->short_name);
+                    return AG_EPROTO;
+                }
+                depth++;
+                stack[depth].desc = f->descriptor;
+                stack[depth].end = pos + n;
+            } else {
+                pos += n;
+            }
+            break;
+        }
+        default:
+            return 0; /* groups and invalid wire types: the decoder rejects them */
+        }
+    }
+}
+
 int ag_otlp_decode(enum ag_signal signal, enum ag_otlp_encoding enc, const uint8_t *buf,
                    size_t len, struct ag_arena *arena, ProtobufCMessage **out, char *err,
                    size_t errlen)
@@ -62,6 +148,10 @@ int ag_otlp_decode(enum ag_signal signal, enum ag_otlp_encoding enc, const uint8
         }
     } else {
         const ProtobufCMessageDescriptor *desc = ag_otlp_request_descriptor(signal);
+        int rc = ag_otlp_check_depth(desc, buf, len, AG_OTLP_MAX_DEPTH, err, errlen);
+        if (rc != 0) {
+            return rc;
+        }
         ProtobufCAllocator alloc;
         ag_arena_pb_allocator(arena, &alloc);
         ProtobufCMessage *msg = protobuf_c_message_unpack(desc, &alloc, len, buf);

@@ -67,6 +67,22 @@ const char *ag_signal_items(enum ag_signal signal);
 const ProtobufCMessageDescriptor *ag_otlp_request_descriptor(enum ag_signal signal);
 
 /*
+ * The deepest nesting of messages a request may have (request = level 1). OTLP's own structure
+ * takes 6 levels down to an attribute's AnyValue; the rest is for arrays and kvlists inside
+ * AnyValues. It keeps protobuf-c's recursive unpack far from the end of the stack, and every
+ * accepted request within the JSON writer's depth, so whatever is accepted can be written out.
+ */
+#define AG_OTLP_MAX_DEPTH 32
+
+/*
+ * Checks, without recursion, that the protobuf message of type |desc| in |buf| nests messages no
+ * deeper than |max_depth|. Malformed input that stays shallow passes (the decoder then rejects
+ * it). Returns 0, or AG_EPROTO with a reason in |err|.
+ */
+AG_NODISCARD int ag_otlp_check_depth(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
+                                     size_t len, unsigned max_depth, char *err, size_t errlen);
+
+/*
  * Decodes |len| bytes of |buf| (protobuf or OTLP/JSON) as an Export request of |signal|, with
  * every allocation in |arena|. On failure writes an English reason to |err| (|errlen| bytes).
  * Returns 0 and the message in |*out|, or AG_EPROTO (malformed), AG_ETOOBIG (the arena's cap),
