@@ -109,6 +109,11 @@ static int fuzz_otlp_pb_roundtrip(enum ag_signal signal, fuzz_otlp_unpack_fn *un
     ag_arena_pb_allocator(a1, &alloc1);
     ag_arena_pb_allocator(a2, &alloc2);
 
+    /* The receiver bounds nesting before it unpacks (protobuf-c recurses once per level). */
+    if (ag_otlp_check_depth(ag_otlp_request_descriptor(signal), data, size, AG_OTLP_MAX_DEPTH,
+                            err1, sizeof(err1)) != 0) {
+        goto out;
+    }
     ProtobufCMessage *m1 = unpack(&alloc1, size, data);
     if (m1 == NULL) {
         goto out; /* malformed input: rejecting it is the right answer */
