@@ -40,6 +40,9 @@ struct yp {
     struct ag_yaml_node **grave;
     size_t n_grave;
     size_t cap_grave;
+    /* Where the alias or merge key being copied is written: copies report limits there. */
+    int copy_line;
+    int copy_col;
 };
 
 static int parse_node(struct yp *p, const yaml_event_t *ev, unsigned depth, int is_key,
@@ -160,6 +163,16 @@ static void put_err(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Quotes |n| bytes of |s| (cut at 40) for a message. */
+static void quote_n(const char *s, size_t n, char *out, size_t outlen)
+{
+    char tmp[41];
+    size_t k = n < sizeof(tmp) - 1 ? n : sizeof(tmp) - 1;
+    memcpy(tmp, s, k);
+    tmp[k] = '\0';
+    ag_yaml_quote(tmp, out, outlen);
+}
+
 int ag_yaml_expand_env(const char *in, size_t len, struct ag_buf *out, char *unset,
                        size_t unsetlen, char *err, size_t errlen)
 {
@@ -213,16 +226,16 @@ int ag_yaml_expand_env(const char *in, size_t len, struct ag_buf *out, char *uns
         if (colon != NULL && !(colon + 1 < close && colon[1] == '-')) {
             /* "${scheme:rest}": only the env provider exists in otterd. */
             size_t slen = (size_t)(colon - body);
+            char q[64];
+            quote_n(body, slen, q, sizeof(q));
             if (!scheme_ok(body, slen)) {
-                put_err(err, errlen, "invalid '${...}' reference: '%.*s' is not a provider name",
-                        (int)(slen > 40 ? 40 : slen), body);
+                put_err(err, errlen, "invalid '${...}' reference: '%s' is not a provider name", q);
                 ag_buf_cleanup(out);
                 return AG_EINVAL;
             }
             if (slen != 3 || memcmp(body, "env", 3) != 0) {
                 put_err(err, errlen,
-                        "config provider '%.*s' is not supported by otterd (only ${env:VAR})",
-                        (int)(slen > 40 ? 40 : slen), body);
+                        "config provider '%s' is not supported by otterd (only ${env:VAR})", q);
                 ag_buf_cleanup(out);
                 return AG_EINVAL;
             }
@@ -248,10 +261,12 @@ int ag_yaml_expand_env(const char *in, size_t len, struct ag_buf *out, char *uns
             if (nlen == 0) {
                 put_err(err, errlen, "empty environment variable name in '${}'");
             } else {
+                char q[64];
+                quote_n(name, nlen, q, sizeof(q));
                 put_err(err, errlen,
-                        "invalid environment variable name '%.*s' (expected letters, digits "
+                        "invalid environment variable name '%s' (expected letters, digits "
                         "and '_', not starting with a digit)",
-                        (int)(nlen > 40 ? 40 : nlen), name);
+                        q);
             }
             ag_buf_cleanup(out);
             return AG_EINVAL;
@@ -398,8 +413,13 @@ static int copy_node(struct yp *p, const struct ag_yaml_node *src, unsigned dept
     struct ag_yaml_node *n = NULL;
     *out = NULL;
     if (depth > AG_YAML_MAX_DEPTH) {
-        yp_diag(p, src->line, src->col, "error", "nesting deeper than %u levels",
+        yp_diag(p, p->copy_line, p->copy_col, "error", "nesting deeper than %u levels",
                 AG_YAML_MAX_DEPTH);
+        return AG_ETOOBIG;
+    }
+    if (p->n_nodes >= AG_YAML_MAX_NODES) {
+        yp_diag(p, p->copy_line, p->copy_col, "error",
+                "more than %u YAML nodes (after expanding aliases)", AG_YAML_MAX_NODES);
         return AG_ETOOBIG;
     }
     int rc = node_new(p, src->type, src->line, src->col, &n);
@@ -756,6 +776,8 @@ static int apply_merges(struct yp *p, struct ag_yaml_node *n, size_t *cap, struc
 {
     for (size_t m = 0; m < n_merges; m++) {
         const struct ag_yaml_node *mv = merges[m];
+        p->copy_line = mv->line;
+        p->copy_col = mv->col;
         size_t n_src = mv->type == AG_YAML_SEQUENCE ? mv->n_items : 1;
         for (size_t s = 0; s < n_src; s++) {
             const struct ag_yaml_node *src = mv->type == AG_YAML_SEQUENCE ? mv->items[s] : mv;
@@ -942,6 +964,8 @@ static int parse_node(struct yp *p, const yaml_event_t *ev, unsigned depth, int 
             return AG_EINVAL;
         }
         struct ag_yaml_node *copy = NULL;
+        p->copy_line = line;
+        p->copy_col = col;
         int rc = copy_node(p, target, depth, &copy);
         if (rc != 0) {
             return rc;

@@ -858,8 +858,8 @@ static void test_warnings_unused_and_order(void)
                  "t:16:3: warning: extension health_check is defined but not enabled in "
                  "service::extensions\n");
     ag_buf_cleanup(&d);
-    ASSERT_EQ(comp(cfg, AG_KIND_PROCESSOR, "memory_limiter")->u.memory_limiter.spike_limit_percentage,
-              10);
+    const struct ag_component_config *ml = comp(cfg, AG_KIND_PROCESSOR, "memory_limiter");
+    ASSERT_EQ(ml->u.memory_limiter.spike_limit_percentage, 10);
     ASSERT_EQ(cfg->pipelines[0].n_processors, 2);
     ag_config_free(cfg);
 }
