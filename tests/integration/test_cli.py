@@ -97,7 +97,7 @@ def _replace(text, old, new):
 
 # (name, config text, line, col): where validate must point.
 BAD_CONFIGS = [
-    ("unknown-top-level-key", "recievers:\n  otlp: {}\n" + GOOD_CONFIG.split("\n", 1)[1], 1, 1),
+    ("unknown-top-level-key", _replace(GOOD_CONFIG, "receivers:", "recievers:"), 1, 1),
     ("unknown-receiver-key",
      _replace(GOOD_CONFIG, "        endpoint: 127.0.0.1:0\n      http:",
               "        endpoint: 127.0.0.1:0\n        bogus_key: 1\n      http:"), 6, 9),
@@ -114,7 +114,7 @@ BAD_CONFIGS = [
     ("tab-indentation",
      _replace(GOOD_CONFIG, "  otlp:\n    protocols:", "  otlp:\n\tprotocols:"), 3, 1),
     ("duplicate-key",
-     _replace(GOOD_CONFIG, "processors:\n  batch:\n", "processors:\n  batch:\n  batch:\n"), 9, 3),
+     _replace(GOOD_CONFIG, "processors:\n  batch:\n", "processors:\n  batch:\n  batch:\n"), 10, 3),
 ]
 
 

@@ -315,8 +315,8 @@ def _ints_to_numbers(obj, key=None):
         return [_ints_to_numbers(v, key) for v in obj]
     if isinstance(obj, dict):
         return {k: _ints_to_numbers(v, k) for k, v in obj.items()}
-    if key in INT_KEYS and isinstance(obj, str):
-        return int(obj)
+    if key in INT_KEYS and isinstance(obj, str) and int(obj) < 2**63:
+        return int(obj)  # values past int64 stay strings here: see the test below
     return obj
 
 
@@ -340,6 +340,35 @@ def test_json_spellings_are_accepted(otterd, signal, variant):
     assert st == 200, (st, resp[:500])
     agent.stop()
     assert_same_items(signal, [req], agent.read(signal))
+
+
+def test_json_uint64_past_int64_max_as_number(otterd):
+    """fixed64/uint64 fields may arrive as JSON numbers up to 2^64-1 (proto3 JSON mapping)."""
+    agent = otterd()
+    req, ids = rc.small_request("traces", "u64")
+    req.resource_spans[0].scope_spans[0].spans[0].end_time_unix_nano = 2**64 - 1
+    mreq = otlp_util.REQUEST["metrics"]()
+    p = mreq.resource_metrics.add().scope_metrics.add().metrics.add(name="u64").histogram
+    p.aggregation_temporality = 2
+    p.data_points.add(time_unix_nano=2**63, count=2**64 - 1, bucket_counts=[2**64 - 1])
+    for sig, r in (("traces", req), ("metrics", mreq)):
+        body = json.dumps(_ints_to_numbers_all(otlp_util.to_json(r))).encode()
+        assert b"18446744073709551615" in body and b'"18446744073709551615"' not in body
+        st, _, resp = rc.post(agent.http_port, sig, body, content_type="application/json")
+        assert st == 200, (sig, st, resp[:300])
+    agent.stop()
+    assert_same_items("traces", [req], agent.read("traces"))
+    assert_same_items("metrics", [mreq], agent.read("metrics"))
+
+
+def _ints_to_numbers_all(obj, key=None):
+    if isinstance(obj, list):
+        return [_ints_to_numbers_all(v, key) for v in obj]
+    if isinstance(obj, dict):
+        return {k: _ints_to_numbers_all(v, k) for k, v in obj.items()}
+    if key in INT_KEYS and isinstance(obj, str):
+        return int(obj)
+    return obj
 
 
 def test_concurrent_clients_lose_nothing(otterd):

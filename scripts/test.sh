@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# The one test command (CI runs it through .ci/run):
+#   1. scripts/install-deps.sh
+#   2. gcc build in build/ with warnings fatal: meson suites unit, fuzz (corpus replay), lint;
+#      pytest tests/integration against build/agent/otterd; pytest tests/proto if present
+#   3. clang ASan+UBSan+libFuzzer build in build-san/: meson suites unit, fuzz (replay), fuzz-run
+#      (short fuzzing); pytest tests/integration again against build-san/agent/otterd with
+#      halt_on_error=1
+# Results are summed over every suite: meson's from each run's JSON test log (OK, EXPECTEDFAIL
+# and SKIP against FAIL, TIMEOUT, ERROR, UNEXPECTEDPASS), pytest's from --junitxml. A suite that
+# runs no test at all counts as a failure (`meson test --suite typo` exits 0). The last line is
+#   N passed, N failed, N skipped
+# and the exit status is non-zero on any failure or when nothing ran.
+#
+# Env: OTTER_TEST_ONLY=gcc|san   run one of the two builds only
+#      OTTER_PYTEST_ARGS="..."     extra pytest arguments (e.g. -k expr)
+#      FUZZ_SECONDS=N              per-target fuzzing time in build-san (default 20)
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+PASSED=0
+FAILED=0
+SKIPPED=0
+SUMMARY=()
+START=$(date +%s)
+FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
+PY="$ROOT/.venv/bin/python"
+
+section() { printf '\n==== %s ====\n' "$*"; }
+
+# record NAME PASSED FAILED SKIPPED [NOTE]
+record() {
+    local line
+    line=$(printf '%-28s %5d passed, %3d failed, %3d skipped' "$1" "$2" "$3" "$4")
+    [ -n "${5:-}" ] && line="$line  ($5)"
+    SUMMARY+=("$line")
+    PASSED=$((PASSED + $2))
+    FAILED=$((FAILED + $3))
+    SKIPPED=$((SKIPPED + $4))
+}
+
+# Counts a meson JSON test log: prints "passed failed skipped total".
+count_meson_log() {
+    python3 - "$1" <<'EOF'
+import json, sys
+ok = bad = skip = 0
+try:
+    with open(sys.argv[1]) as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            r = json.loads(line).get("result", "")
+            if r in ("OK", "EXPECTEDFAIL"):
+                ok += 1
+            elif r == "SKIP":
+                skip += 1
+            else:  # FAIL, TIMEOUT, ERROR, UNEXPECTEDPASS
+                bad += 1
+except FileNotFoundError:
+    pass
+print(ok, bad, skip, ok + bad + skip)
+EOF
+}
+
+# Counts a pytest JUnit XML file: prints "passed failed skipped total". A test that failed and
+# also errored in teardown counts once.
+count_junit() {
+    python3 - "$1" <<'EOF'
+import sys
+import xml.etree.ElementTree as ET
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except (FileNotFoundError, ET.ParseError):
+    print(0, 0, 0, 0)
+    sys.exit()
+state = {}
+for tc in root.iter("testcase"):
+    key = (tc.get("classname"), tc.get("name"))
+    tags = {c.tag for c in tc}
+    s = "failed" if tags & {"failure", "error"} else ("skipped" if "skipped" in tags else "passed")
+    prev = state.get(key)
+    if prev != "failed":
+        state[key] = s if prev is None or s != "passed" else prev
+vals = list(state.values())
+p, f, s = vals.count("passed"), vals.count("failed"), vals.count("skipped")
+print(p, f, s, p + f + s)
+EOF
+}
+
+# meson_suite BUILDDIR LABEL SUITE [extra meson test args]
+meson_suite() {
+    local dir=$1 label=$2 suite=$3
+    shift 3
+    local base="otter-$suite"
+    local log="$dir/meson-logs/$base.json"
+    rm -f "$log"
+    section "$label: meson test --suite $suite"
+    local t0=$(date +%s)
+    meson test -C "$dir" --suite "$suite" --logbase "$base" --print-errorlogs \
+        --num-processes "$(nproc)" "$@"
+    local rc=$?
+    local p f s n
+    read -r p f s n < <(count_meson_log "$log")
+    local note="$(( $(date +%s) - t0 ))s"
+    if [ "$n" -eq 0 ]; then
+        f=$((f + 1))
+        note="no tests ran; meson exit $rc"
+    elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        f=1
+        note="meson exited $rc"
+    fi
+    record "$label $suite" "$p" "$f" "$s" "$note"
+}
+
+# pytest_suite LABEL DIR XML [env assignments...]
+pytest_suite() {
+    local label=$1 dir=$2 xml=$3
+    shift 3
+    section "$label: pytest $dir"
+    mkdir -p "$(dirname "$xml")"
+    rm -f "$xml"
+    local t0=$(date +%s)
+    # shellcheck disable=SC2086
+    env "$@" "$PY" -m pytest -q -c "$dir/pytest.ini" --rootdir "$dir" --junitxml "$xml" \
+        ${OTTER_PYTEST_ARGS:-} "$dir"
+    local rc=$?
+    local p f s n
+    read -r p f s n < <(count_junit "$xml")
+    local note="$(( $(date +%s) - t0 ))s"
+    if [ "$n" -eq 0 ]; then
+        f=$((f + 1))
+        note="no tests ran; pytest exit $rc"
+    elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        f=1
+        note="pytest exited $rc"
+    fi
+    record "$label" "$p" "$f" "$s" "$note"
+}
+
+# compiler_of BUILDDIR: the C compiler id a configured build dir uses ("gcc", "clang", or "").
+compiler_of() {
+    sed -n 's/^C compiler for the host machine: .*(\(gcc\|clang\) .*/\1/p' \
+        "$1/meson-logs/meson-log.txt" 2>/dev/null | tail -n 1
+}
+
+# setup BUILDDIR CC [meson options...]: configures (or reconfigures) a build dir.
+setup() {
+    local dir=$1 cc=$2
+    shift 2
+    if [ -f "$dir/build.ninja" ] && [ "$(compiler_of "$dir")" = "$cc" ]; then
+        meson configure "$dir" "$@" >/dev/null
+    else
+        [ -d "$dir" ] && echo "reconfiguring $dir from scratch for $cc"
+        CC=$cc meson setup --wipe "$dir" "$@" >/dev/null 2>&1 ||
+            { rm -rf "$dir" && CC=$cc meson setup "$dir" "$@"; }
+    fi
+}
+
+# build LABEL BUILDDIR CC [meson options...]: returns non-zero (and records it) on failure.
+build() {
+    local label=$1 dir=$2 cc=$3
+    shift 3
+    section "$label: configure and build $dir"
+    local t0=$(date +%s)
+    if setup "$dir" "$cc" "$@" && ninja -C "$dir"; then
+        echo "$label build: ok in $(( $(date +%s) - t0 ))s"
+        return 0
+    fi
+    record "$label build" 0 1 0 "configure or build failed"
+    return 1
+}
+
+section "install dependencies"
+if ! scripts/install-deps.sh; then
+    record "install-deps" 0 1 0 "scripts/install-deps.sh failed"
+fi
+
+SAN_ENV=(
+    "ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:print_summary=1"
+    "UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1:print_summary=1"
+)
+
+if [ "${OTTER_TEST_ONLY:-gcc}" = gcc ]; then
+    if build gcc build gcc -Dwerror=true -Db_sanitize=none -Dfuzzing_engine=none -Dfuzz_seconds=0; then
+        meson_suite build gcc unit
+        meson_suite build gcc fuzz
+        meson_suite build gcc lint
+        pytest_suite "gcc integration" tests/integration build/test-results/integration.xml \
+            OTTERD=build/agent/otterd
+        if [ -d tests/proto ]; then
+            pytest_suite "proto" tests/proto build/test-results/proto.xml
+        fi
+    fi
+fi
+
+if [ "${OTTER_TEST_ONLY:-san}" = san ]; then
+    if build san build-san clang -Db_sanitize=address,undefined -Db_lundef=false \
+        -Dfuzzing_engine=libfuzzer -Dfuzz_seconds="$FUZZ_SECONDS" -Dwerror=true; then
+        meson_suite build-san san unit
+        meson_suite build-san san fuzz
+        meson_suite build-san san fuzz-run
+        pytest_suite "san integration" tests/integration build-san/test-results/integration.xml \
+            OTTERD=build-san/agent/otterd OTTER_TEST_TIME_SCALE=3 "${SAN_ENV[@]}"
+    fi
+fi
+
+section "summary ($(( $(date +%s) - START ))s)"
+for line in "${SUMMARY[@]}"; do
+    echo "$line"
+done
+TOTAL=$((PASSED + FAILED + SKIPPED))
+STATUS=0
+if [ "$FAILED" -ne 0 ] || [ "$((PASSED))" -eq 0 ]; then
+    STATUS=1
+fi
+[ "$TOTAL" -eq 0 ] && FAILED=$((FAILED + 1)) && STATUS=1
+if [ "$SKIPPED" -ne 0 ]; then
+    echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
+else
+    echo "$PASSED passed, $FAILED failed"
+fi
+exit "$STATUS"
