@@ -4,7 +4,8 @@
  * arrived can be read back with any JSON tool. Lines are buffered in memory and written at
  * every flush_interval, when the buffer passes 1 MiB, and on shutdown. With rotation, when a
  * line would take the file past max_megabytes the file is renamed to name-<UTC time>.ext and a
- * new one started; the oldest backups beyond max_backups are removed.
+ * new one started; the oldest backups beyond max_backups, and those older than max_days, are
+ * removed. Like the collector's, it truncates the file at start unless `append: true`.
  */
 #include "ex_file.h"
 #include "ag_buf.h"
@@ -33,6 +34,8 @@ struct ex_file {
     uint64_t size;        /* bytes in the current file */
     uint64_t max_bytes;   /* 0 = no rotation */
     uint32_t max_backups;
+    uint32_t max_days;    /* backups older than this are removed; 0 = keep */
+    int localtime;        /* backup names in local time instead of UTC */
     struct ag_buf buf;
     struct event *timer;
 };
@@ -59,9 +62,12 @@ static int make_parents(const char *path)
     return 0;
 }
 
-static int open_file(struct ex_file *f)
+/* Opens the file for writing at its end; with |truncate| it starts empty (the collector's
+ * default, `append: false`). */
+static int open_file(struct ex_file *f, int truncate)
 {
-    f->fd = open(f->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    f->fd = open(f->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (truncate ? O_TRUNC : 0),
+                 0644);
     if (f->fd < 0) {
         return ag_err_from_errno(errno);
     }
@@ -90,9 +96,11 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Removes the oldest backups beyond max_backups (their names sort by time). */
+/* Removes the oldest backups beyond max_backups (their names sort by time) and those older than
+ * max_days (by modification time). */
 static void prune_backups(struct ex_file *f, const char *dir, const char *stem, const char *ext)
 {
+    time_t now = time(NULL);
     DIR *d = opendir(dir);
     if (d == NULL) {
         return;
@@ -123,9 +131,13 @@ static void prune_backups(struct ex_file *f, const char *dir, const char *stem, 
     closedir(d);
     qsort(names, n, sizeof(*names), cmp_str);
     for (size_t i = 0; i < n; i++) {
-        if (n - i > f->max_backups) {
-            char full[8192];
-            snprintf(full, sizeof(full), "%s/%s", dir, names[i]);
+        char full[8192];
+        struct stat st;
+        snprintf(full, sizeof(full), "%s/%s", dir, names[i]);
+        int too_many = f->max_backups > 0 && n - i > f->max_backups;
+        int too_old = f->max_days > 0 && stat(full, &st) == 0 &&
+                      now - st.st_mtime > (time_t)f->max_days * 86400;
+        if (too_many || too_old) {
             unlink(full);
         }
         ag_free(names[i]);
@@ -140,7 +152,11 @@ static void rotate(struct ex_file *f)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
+    if (f->localtime) {
+        localtime_r(&ts.tv_sec, &tm);
+    } else {
+        gmtime_r(&ts.tv_sec, &tm);
+    }
     strftime(when, sizeof(when), "%Y-%m-%dT%H-%M-%S", &tm);
     snprintf(backup, sizeof(backup), "%s/%s-%s.%03ld%s", dir, stem, when,
              ts.tv_nsec / 1000000, ext);
@@ -149,10 +165,10 @@ static void rotate(struct ex_file *f)
     if (rename(f->path, backup) != 0) {
         ag_log_error(f->id, "cannot rotate %s: %s", f->path, strerror(errno));
     }
-    if (open_file(f) != 0) {
+    if (open_file(f, 1) != 0) {
         ag_log_error(f->id, "cannot reopen %s: %s", f->path, strerror(errno));
     }
-    if (f->max_backups > 0) {
+    if (f->max_backups > 0 || f->max_days > 0) {
         prune_backups(f, dir, stem, ext);
     }
 }
@@ -268,9 +284,11 @@ static int file_create(const struct ag_component_config *cfg, const struct ag_co
     }
     f->max_bytes = fc->rotation_max_megabytes * MIB;
     f->max_backups = fc->rotation_max_backups;
+    f->max_days = fc->rotation_max_days;
+    f->localtime = fc->rotation_localtime;
     int rc = make_parents(f->path);
     if (rc == 0) {
-        rc = open_file(f);
+        rc = open_file(f, !fc->append);
     }
     if (rc != 0) {
         snprintf(err, errlen, "cannot open %s for appending: %s", fc->path, strerror(errno));

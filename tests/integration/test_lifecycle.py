@@ -14,6 +14,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
+import otlp_util
 from conftest import http_request, make_config
 
 TRACE_PATH = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
@@ -256,3 +257,19 @@ def test_cors(otterd, tmp_path):
                             headers={"Origin": "https://evil.example.org",
                                      "Access-Control-Request-Method": "POST"})
     assert st == 405 and "access-control-allow-origin" not in h
+
+
+def test_file_truncates_unless_append(otterd, tmp_path):
+    out = tmp_path / "app" / "out"
+    for run, append, expect in ((1, False, ["a-0"]), (2, False, ["b-0"]),
+                                (3, True, ["b-0", "c-0"])):
+        cfg = make_config(out)
+        if append:
+            cfg["exporters"]["file/traces"]["append"] = True
+        agent = otterd(config=cfg, name="app%d" % run)
+        assert post(agent, traces_request(1, "abc"[run - 1]))[0] == 200
+        agent.stop()
+        reqs = otlp_util.read_jsonl(out / "traces.jsonl", "traces")
+        names = sorted(s.name for r in reqs for rs in r.resource_spans for ss in rs.scope_spans
+                       for s in ss.spans)
+        assert names == expect, "run %d" % run
