@@ -87,10 +87,13 @@ static struct arena_block *arena_grow(struct ag_arena *a, size_t need)
 
 void *ag_arena_alloc(struct ag_arena *arena, size_t size)
 {
-    size_t need = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
-    if (need < size) {
+    /* No real request comes near this; refusing it keeps the rounding, the block doubling and
+     * the header sums in arena_grow() from wrapping around. */
+    if (size > SIZE_MAX / 4) {
+        arena->exhausted = arena->cap != 0;
         return NULL;
     }
+    size_t need = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
     struct arena_block *b = arena->head;
     if (b == NULL || b->size - b->used < need) {
         b = arena_grow(arena, need);

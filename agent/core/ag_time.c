@@ -44,10 +44,11 @@ int ag_time_parse_duration(const char *s, uint64_t *out)
         }
         uint64_t whole = 0;
         while (*p >= '0' && *p <= '9') {
-            if (whole > (UINT64_MAX - 9) / 10) {
+            uint64_t digit = (uint64_t)(*p - '0');
+            if (whole > (UINT64_MAX - digit) / 10) {
                 return AG_EINVAL;
             }
-            whole = whole * 10 + (uint64_t)(*p - '0');
+            whole = whole * 10 + digit;
             p++;
         }
         /* A fraction ("1.5s") is kept in millionths so the product stays exact. */
@@ -78,7 +79,12 @@ int ag_time_parse_duration(const char *s, uint64_t *out)
         if (whole > UINT64_MAX / mult) {
             return AG_EINVAL;
         }
-        uint64_t v = whole * mult + frac * mult / frac_div;
+        /* frac < 10^6 and mult <= 3.6 * 10^12, so frac * mult cannot wrap; the sum can. */
+        uint64_t v = whole * mult, part = frac * mult / frac_div;
+        if (v > UINT64_MAX - part) {
+            return AG_EINVAL;
+        }
+        v += part;
         if (total > UINT64_MAX - v) {
             return AG_EINVAL;
         }

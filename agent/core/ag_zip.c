@@ -24,11 +24,9 @@ static int inflate_with(int window_bits, const uint8_t *in, size_t len, struct a
     size_t left = len;
     int zr = Z_OK;
     while (zr != Z_STREAM_END) {
-        if (zs.avail_in == 0) {
-            if (left == 0) {
-                rc = AG_EPROTO; /* truncated stream */
-                goto out;
-            }
+        /* With all input taken, zlib may still hold output (a raw stream's last match can
+         * outlive its last byte), so inflate on: a truncated stream shows as Z_BUF_ERROR. */
+        if (zs.avail_in == 0 && left > 0) {
             zs.avail_in = left > (1u << 30) ? (1u << 30) : (uInt)left;
             left -= zs.avail_in;
         }
@@ -102,9 +100,11 @@ int ag_zip_gzip(const uint8_t *in, size_t len, struct ag_buf *out)
     }
     int rc = 0;
     size_t bound = deflateBound(&zs, (uLong)len);
+    /* Decided before the reserve, which frees |out| (and its length) when it fails. */
+    int toobig = bound > out->cap || out->len > out->cap - bound;
     uint8_t *p = ag_buf_reserve(out, bound);
     if (p == NULL) {
-        rc = bound > out->cap ? AG_ETOOBIG : AG_ENOMEM;
+        rc = toobig ? AG_ETOOBIG : AG_ENOMEM;
         goto out;
     }
     zs.next_in = (Bytef *)in;
