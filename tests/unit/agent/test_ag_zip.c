@@ -223,11 +223,12 @@ static void test_gzip_bomb(void)
             if (kib < 0 || setrlimit(RLIMIT_DATA, &rl) != 0) {
                 _exit(3);
             }
-            /* The limit bites: a 16 MiB allocation is refused in this child. */
+            /* The limit must bite: a 16 MiB allocation is refused in this child. Where it does
+             * not (valgrind's allocator ignores RLIMIT_DATA) the check cannot be made. */
             void *probe = ag_malloc(16u * 1024 * 1024);
             if (probe != NULL) {
                 ag_free(probe);
-                _exit(4);
+                _exit(77);
             }
             struct ag_buf o;
             ag_buf_init(&o, cap);
@@ -237,7 +238,11 @@ static void test_gzip_bomb(void)
         int status = 0;
         ASSERT(waitpid(pid, &status, 0) == pid);
         ASSERT(WIFEXITED(status));
-        ASSERT_EQ(WEXITSTATUS(status), 0);
+        if (WEXITSTATUS(status) == 77) {
+            printf("# RLIMIT_DATA does not limit this allocator: memory-limit half skipped\n");
+        } else {
+            ASSERT_EQ(WEXITSTATUS(status), 0);
+        }
     } else {
         printf("# memory-limit half of the bomb test skipped under AddressSanitizer\n");
     }
