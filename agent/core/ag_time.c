@@ -26,8 +26,13 @@ int ag_time_parse_duration(const char *s, uint64_t *out)
     static const struct {
         const char *unit;
         uint64_t ns;
-    } units[] = {{"ns", 1ull},           {"us", 1000ull},        {"µs", 1000ull},
-                 {"ms", 1000000ull},     {"s", 1000000000ull},   {"m", 60000000000ull},
+    } units[] = {{"ns", 1ull},
+                 {"us", 1000ull},
+                 {"\xc2\xb5s", 1000ull}, /* U+00B5 micro sign, as Go accepts */
+                 {"\xce\xbcs", 1000ull}, /* U+03BC Greek mu, likewise */
+                 {"ms", 1000000ull},
+                 {"s", 1000000000ull},
+                 {"m", 60000000000ull},
                  {"h", 3600000000000ull}};
     *out = 0;
     if (s == NULL || *s == '\0') {
@@ -39,7 +44,9 @@ int ag_time_parse_duration(const char *s, uint64_t *out)
     uint64_t total = 0;
     const char *p = s;
     while (*p != '\0') {
-        if (*p < '0' || *p > '9') {
+        /* A number starts with a digit, or with a dot and a digit (".5s", as Go allows). */
+        int digit_first = *p >= '0' && *p <= '9';
+        if (!digit_first && !(*p == '.' && p[1] >= '0' && p[1] <= '9')) {
             return AG_EINVAL;
         }
         uint64_t whole = 0;

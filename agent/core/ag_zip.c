@@ -23,7 +23,19 @@ static int inflate_with(int window_bits, const uint8_t *in, size_t len, struct a
     /* zlib counts in uInt; feed very large inputs in slices. */
     size_t left = len;
     int zr = Z_OK;
-    while (zr != Z_STREAM_END) {
+    for (;;) {
+        if (zr == Z_STREAM_END) {
+            /* A gzip body may hold several members one after another (RFC 1952 2.2; Go's
+             * reader, hence the collector, accepts them): go on with the next one. */
+            const uint8_t *next = zs.avail_in > 0 ? zs.next_in : in + (len - left);
+            size_t rest = zs.avail_in + left;
+            if (window_bits > MAX_WBITS && rest >= 2 && next[0] == 0x1f && next[1] == 0x8b &&
+                inflateReset(&zs) == Z_OK) {
+                zr = Z_OK;
+                continue;
+            }
+            break;
+        }
         /* With all input taken, zlib may still hold output (a raw stream's last match can
          * outlive its last byte), so inflate on: a truncated stream shows as Z_BUF_ERROR. */
         if (zs.avail_in == 0 && left > 0) {

@@ -91,6 +91,13 @@ int ag_otlp_check_depth(const ProtobufCMessageDescriptor *desc, const uint8_t *b
         if (read_varint(buf, &pos, end, &key) != 0) {
             return 0; /* malformed: the decoder reports it */
         }
+        if ((key >> 3) == 0) {
+            /* protobuf-c keeps a field number 0 written as a long varint as an unknown field,
+             * then cannot read back its own encoding of it: refuse it here. */
+            snprintf(err, errlen, "field number 0 in a %s: field numbers start at 1",
+                     stack[depth].desc->short_name);
+            return AG_EPROTO;
+        }
         switch (key & 7) {
         case 0:
             if (read_varint(buf, &pos, end, &n) != 0) {

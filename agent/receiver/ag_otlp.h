@@ -76,8 +76,8 @@ const ProtobufCMessageDescriptor *ag_otlp_request_descriptor(enum ag_signal sign
 
 /*
  * Checks, without recursion, that the protobuf message of type |desc| in |buf| nests messages no
- * deeper than |max_depth|. Malformed input that stays shallow passes (the decoder then rejects
- * it). Returns 0, or AG_EPROTO with a reason in |err|.
+ * deeper than |max_depth| and uses no field number 0. Other malformed input passes (the decoder
+ * then rejects it). Returns 0, or AG_EPROTO with a reason in |err|.
  */
 AG_NODISCARD int ag_otlp_check_depth(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
                                      size_t len, unsigned max_depth, char *err, size_t errlen);

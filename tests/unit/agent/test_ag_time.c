@@ -52,6 +52,19 @@ static void test_valid_durations(void)
     }
 }
 
+/* Forms Go's time.ParseDuration takes that collector configs may carry. */
+static void test_go_forms(void)
+{
+    uint64_t out = 0;
+    ASSERT_OK(ag_time_parse_duration(".5s", &out));
+    ASSERT_UEQ(out, 500000000ull);
+    ASSERT_OK(ag_time_parse_duration("1\xce\xbcs", &out)); /* Greek mu */
+    ASSERT_UEQ(out, 1000ull);
+    ASSERT_OK(ag_time_parse_duration("2\xc2\xb5s", &out)); /* micro sign */
+    ASSERT_UEQ(out, 2000ull);
+    ASSERT_EQ(ag_time_parse_duration(".s", &out), AG_EINVAL);
+}
+
 static void test_invalid_durations(void)
 {
     static const char *bad[] = {
@@ -110,6 +123,6 @@ static void test_fraction_digits(void)
     ASSERT_UEQ(out, 999999000ull);
 }
 
-AG_TEST_MAIN(AG_TEST_CASE(test_clocks), AG_TEST_CASE(test_valid_durations),
+AG_TEST_MAIN(AG_TEST_CASE(test_go_forms), AG_TEST_CASE(test_clocks), AG_TEST_CASE(test_valid_durations),
              AG_TEST_CASE(test_invalid_durations), AG_TEST_CASE(test_overflow),
              AG_TEST_CASE(test_fraction_digits))

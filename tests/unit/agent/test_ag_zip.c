@@ -263,6 +263,29 @@ static void expect_proto(enum ag_zip_format fmt, const uint8_t *in, size_t len, 
     ag_buf_cleanup(&out);
 }
 
+/* Two gzip members back to back inflate to both contents (RFC 1952 2.2); a second member cut
+ * short, or garbage after the first, is still an error. */
+static void test_gzip_members(void)
+{
+    const uint8_t a[] = "first member, ", b[] = "second member";
+    struct ag_buf ga, gb, out;
+    ASSERT_OK(deflate_with(WB_GZIP, 6, a, sizeof(a) - 1, 1, &ga));
+    ASSERT_OK(deflate_with(WB_GZIP, 6, b, sizeof(b) - 1, 1, &gb));
+    uint8_t *both = ag_malloc(ga.len + gb.len);
+    memcpy(both, ag_buf_ptr(&ga), ga.len);
+    memcpy(both + ga.len, ag_buf_ptr(&gb), gb.len);
+    ag_buf_init(&out, 1024);
+    ASSERT_OK(ag_zip_inflate(AG_ZIP_GZIP, both, ga.len + gb.len, &out));
+    ASSERT_STREQ(ag_buf_str(&out), "first member, second member");
+    ag_buf_cleanup(&out);
+    ag_buf_init(&out, 1024);
+    ASSERT_EQ(ag_zip_inflate(AG_ZIP_GZIP, both, ga.len + gb.len - 3, &out), AG_EPROTO);
+    ag_buf_cleanup(&out);
+    ag_free(both);
+    ag_buf_cleanup(&ga);
+    ag_buf_cleanup(&gb);
+}
+
 static void test_bad_input(void)
 {
     size_t len = 20000;
@@ -388,7 +411,7 @@ static void test_gzip_encode(void)
     ag_free(data);
 }
 
-AG_TEST_MAIN(AG_TEST_CASE(test_gzip_roundtrip), AG_TEST_CASE(test_zlib_roundtrip),
+AG_TEST_MAIN(AG_TEST_CASE(test_gzip_members), AG_TEST_CASE(test_gzip_roundtrip), AG_TEST_CASE(test_zlib_roundtrip),
              AG_TEST_CASE(test_raw_deflate_roundtrip),
              AG_TEST_CASE(test_raw_deflate_output_after_last_input), AG_TEST_CASE(test_exact_cap),
              AG_TEST_CASE(test_gzip_bomb), AG_TEST_CASE(test_bad_input),

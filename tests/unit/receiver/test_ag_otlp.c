@@ -130,6 +130,12 @@ static void test_malformed_and_ids(void)
               AG_EPROTO);
     ASSERT_STREQ(err, "resourceSpans[0].scopeSpans[0].spans[0].traceId: expected 16 bytes, got 3");
     ag_arena_free(arena);
+    /* Field number 0 written as a two-byte key (0x80 0x00), varint wire type. */
+    static const uint8_t field0[] = {0x80, 0x00, 0x01};
+    ASSERT_EQ(decode(AG_SIGNAL_TRACES, field0, sizeof(field0), err, sizeof(err), &msg, &arena),
+              AG_EPROTO);
+    ASSERT_STRCONTAINS(err, "field number 0");
+    ag_arena_free(arena);
     /* An empty body is an empty request: no items. */
     ASSERT_OK(decode(AG_SIGNAL_METRICS, (const uint8_t *)"", 0, err, sizeof(err), &msg, &arena));
     ASSERT_UEQ(ag_otlp_count_items(AG_SIGNAL_METRICS, msg), 0);
