@@ -94,12 +94,17 @@ def proc_status(pid):
     return out
 
 
-def proc_cpu_s(pid):
-    """utime + stime of |pid| (all threads) in seconds."""
+def proc_times(pid):
+    """(utime, stime) of |pid| (all threads) in seconds."""
     with open(f"/proc/{pid}/stat", encoding="utf-8") as f:
         stat = f.read()
     fields = stat[stat.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+
+
+def proc_cpu_s(pid):
+    """utime + stime of |pid| (all threads) in seconds."""
+    return sum(proc_times(pid))
 
 
 class Sampler:
@@ -220,13 +225,13 @@ def run_loadgen(args, target, proto, shape, duration, rate=None, extra=()):
 def measured_run(args, od, proto, shape, duration, rate=None, scenario=""):
     """One loadgen run with otterd's CPU and RSS recorded around it."""
     target = od.ports[proto]
-    cpu0 = proc_cpu_s(od.pid)
+    u0, s0 = proc_times(od.pid)
     with Sampler(od.pid) as s:
         lg = run_loadgen(args, target, proto, shape, duration, rate)
-    cpu1 = proc_cpu_s(od.pid)
+    u1, s1 = proc_times(od.pid)
     st = proc_status(od.pid)
     items = lg["items_acked"]
-    cpu = cpu1 - cpu0
+    cpu = (u1 - u0) + (s1 - s0)
     row = {
         "scenario": scenario, "proto": proto, "shape": shape,
         "mode": "saturate" if rate is None else "rate", "target_rate": rate or 0,
@@ -236,6 +241,7 @@ def measured_run(args, od, proto, shape, duration, rate=None, scenario=""):
         "unsent": lg["unsent"], "errors": lg["errors"],
         "items_per_s": lg["items_per_s"],
         "otterd_cpu_s": round(cpu, 3),
+        "otterd_sys_share": round((s1 - s0) / cpu, 3) if cpu > 0 else None,
         "otterd_cpu_util": round(cpu / lg["elapsed_s"], 3) if lg["elapsed_s"] else None,
         "cpu_s_per_million": round(cpu / items * 1e6, 3) if items else None,
         "items_per_s_per_core": round(items / cpu) if cpu > 0 else None,
@@ -348,15 +354,17 @@ def markdown(res):
     out += ["| Idle | VmRSS MiB | VmHWM MiB | CPU % |", "|---|---|---|---|",
             f"| after startup + {idle['seconds']:g} s | {mib(idle['vmrss_kib'])} | "
             f"{mib(idle['vmhwm_kib'])} | {idle['cpu_pct']:.2f} |", ""]
-    out += ["| Saturation (1 core) | items/s | otterd CPU | items/s per core | CPU-s per M items"
-            " | decode floor spans/s | % of floor | loadgen CPU-s per M | failed | p99 ms |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+    out += ["| Saturation (1 core) | items/s | otterd CPU | of which kernel | items/s per core"
+            " | CPU-s per M items | decode floor spans/s | % of floor | loadgen CPU-s per M"
+            " | failed | p99 ms |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in res["saturation"]:
         floor = res["decode_floor"]["shapes"].get(r["shape"], {}).get("arena_spans_per_s")
         pct = (100.0 * r["items_per_s_per_core"] / floor
                if floor and r["items_per_s_per_core"] else None)
         out.append(f"| {r['proto']} {r['shape']} ({r['bytes_per_span']:g} B/span) | "
                    f"{fmt_num(r['items_per_s'])} | {r['otterd_cpu_util'] * 100:.0f} % | "
+                   f"{(r['otterd_sys_share'] or 0) * 100:.0f} % | "
                    f"{fmt_num(r['items_per_s_per_core'])} | {fmt_num(r['cpu_s_per_million'], 3)} | "
                    f"{fmt_num(floor)} | {fmt_num(pct, 1)} % | "
                    f"{fmt_num(r['loadgen_cpu_s_per_million'], 3)} | {r['requests_failed']} | "
