@@ -8,6 +8,7 @@
 #include "ag_json.h"
 #include "ag_otlp_json.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -65,19 +66,116 @@ static int read_varint(const uint8_t *buf, size_t *pos, size_t end, uint64_t *ou
     return -1;
 }
 
+/*
+ * The depth check runs over every request before it is unpacked, so it must not pay for a
+ * descriptor search per field: the message types reachable from the three requests are indexed
+ * once into nodes that say, for each field number under 32, whether it holds a message and of
+ * which node. Types outside the table, or message fields numbered 32 and up, take the generic
+ * lookup.
+ */
+#define DEPTH_NODES  64
+#define DEPTH_FAST_ID 32
+
+struct depth_node {
+    const ProtobufCMessageDescriptor *desc;
+    uint32_t msg_mask;           /* bit n: field n holds a message */
+    uint8_t child[DEPTH_FAST_ID]; /* node of that message's type */
+    uint8_t slow;                 /* has message fields numbered >= DEPTH_FAST_ID */
+};
+
+static struct depth_node depth_nodes[DEPTH_NODES];
+static unsigned depth_n_nodes;
+static pthread_once_t depth_once = PTHREAD_ONCE_INIT;
+
+/* Returns the node of |d|, adding it; DEPTH_NODES when the table is full. */
+static unsigned depth_node_of(const ProtobufCMessageDescriptor *d)
+{
+    for (unsigned i = 0; i < depth_n_nodes; i++) {
+        if (depth_nodes[i].desc == d) {
+            return i;
+        }
+    }
+    if (depth_n_nodes == DEPTH_NODES) {
+        return DEPTH_NODES;
+    }
+    depth_nodes[depth_n_nodes].desc = d;
+    return depth_n_nodes++;
+}
+
+static void depth_build(void)
+{
+    for (int sig = 0; sig < AG_SIGNAL_COUNT; sig++) {
+        depth_node_of(ag_otlp_request_descriptor((enum ag_signal)sig));
+    }
+    /* Breadth first: depth_n_nodes grows while the loop runs. */
+    for (unsigned i = 0; i < depth_n_nodes; i++) {
+        const ProtobufCMessageDescriptor *d = depth_nodes[i].desc;
+        for (unsigned f = 0; f < d->n_fields; f++) {
+            const ProtobufCFieldDescriptor *fd = &d->fields[f];
+            if (fd->type != PROTOBUF_C_TYPE_MESSAGE) {
+                continue;
+            }
+            unsigned c = depth_node_of(fd->descriptor);
+            if (fd->id >= DEPTH_FAST_ID || c == DEPTH_NODES) {
+                depth_nodes[i].slow = 1;
+                continue;
+            }
+            depth_nodes[i].msg_mask |= 1u << fd->id;
+            depth_nodes[i].child[fd->id] = (uint8_t)c;
+        }
+    }
+}
+
+/* Returns the message type of field |id| of the frame's type, or NULL if it is no message. */
+static const ProtobufCMessageDescriptor *depth_child(const ProtobufCMessageDescriptor *desc,
+                                                     unsigned node, uint64_t id,
+                                                     unsigned *child_node)
+{
+    *child_node = DEPTH_NODES;
+    if (node < DEPTH_NODES && id < DEPTH_FAST_ID) {
+        if (!(depth_nodes[node].msg_mask & (1u << id))) {
+            return NULL;
+        }
+        *child_node = depth_nodes[node].child[id];
+        return depth_nodes[*child_node].desc;
+    }
+    if (node < DEPTH_NODES && !depth_nodes[node].slow) {
+        return NULL;
+    }
+    const ProtobufCFieldDescriptor *f =
+        id <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(desc, (unsigned)id) : NULL;
+    if (f == NULL || f->type != PROTOBUF_C_TYPE_MESSAGE) {
+        return NULL;
+    }
+    for (unsigned i = 0; i < depth_n_nodes; i++) {
+        if (depth_nodes[i].desc == f->descriptor) {
+            *child_node = i;
+        }
+    }
+    return f->descriptor;
+}
+
 int ag_otlp_check_depth(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_t len,
                         unsigned max_depth, char *err, size_t errlen)
 {
     struct frame {
         const ProtobufCMessageDescriptor *desc;
+        unsigned node;
         size_t end;
     } stack[AG_OTLP_MAX_DEPTH + 1];
     unsigned depth = 0;
     size_t pos = 0;
+    pthread_once(&depth_once, depth_build);
     if (max_depth > AG_OTLP_MAX_DEPTH) {
         max_depth = AG_OTLP_MAX_DEPTH;
     }
     stack[0].desc = desc;
+    stack[0].node = DEPTH_NODES;
+    for (unsigned i = 0; i < depth_n_nodes; i++) {
+        if (depth_nodes[i].desc == desc) {
+            stack[0].node = i;
+        }
+    }
     stack[0].end = len;
     for (;;) {
         while (pos >= stack[depth].end) {
@@ -114,24 +212,22 @@ int ag_otlp_check_depth(const ProtobufCMessageDescriptor *desc, const uint8_t *b
             if (read_varint(buf, &pos, end, &n) != 0 || n > end - pos) {
                 return 0;
             }
-            uint64_t id = key >> 3;
-            const ProtobufCFieldDescriptor *f =
-                id <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(stack[depth].desc,
-                                                                           (unsigned)id)
-                                 : NULL;
-            if (f != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE) {
-                if (depth + 2 > max_depth) {
-                    snprintf(err, errlen, "the request nests messages deeper than %u levels "
-                             "(at a %s)", max_depth,
-                             ((const ProtobufCMessageDescriptor *)f->descriptor)->short_name);
-                    return AG_EPROTO;
-                }
-                depth++;
-                stack[depth].desc = f->descriptor;
-                stack[depth].end = pos + n;
-            } else {
+            unsigned child_node;
+            const ProtobufCMessageDescriptor *child =
+                depth_child(stack[depth].desc, stack[depth].node, key >> 3, &child_node);
+            if (child == NULL) {
                 pos += n;
+                break;
             }
+            if (depth + 2 > max_depth) {
+                snprintf(err, errlen, "the request nests messages deeper than %u levels (at a "
+                         "%s)", max_depth, child->short_name);
+                return AG_EPROTO;
+            }
+            depth++;
+            stack[depth].desc = child;
+            stack[depth].node = child_node;
+            stack[depth].end = pos + n;
             break;
         }
         default:
@@ -181,68 +277,89 @@ int ag_otlp_decode(enum ag_signal signal, enum ag_otlp_encoding enc, const uint8
     return rc;
 }
 
-static int check_id(const ProtobufCBinaryData *id, size_t want, const char *what, char *err,
-                    size_t errlen)
+/* An id is valid when it has |want| bytes or none. */
+static int id_ok(const ProtobufCBinaryData *id, size_t want)
 {
-    if (id->len == 0 || id->len == want) {
-        return 0;
-    }
-    snprintf(err, errlen, "%s: expected %zu bytes or none, got %zu", what, want, id->len);
+    return id->len == 0 || id->len == want;
+}
+
+/*
+ * The checks run on every item of every request, so they only compare; the path of the
+ * offending field is formatted once, when a check fails.
+ */
+static int id_error(char *err, size_t errlen, const char *path, const char *field, size_t want,
+                    const ProtobufCBinaryData *id, int optional)
+{
+    snprintf(err, errlen, "%s.%s: expected %zu bytes%s, got %zu", path, field, want,
+             optional ? " or none" : "", id->len);
     return AG_EPROTO;
 }
 
 static int check_exemplars(Opentelemetry__Proto__Metrics__V1__Exemplar **ex, size_t n,
-                           char *path, char *err, size_t errlen)
+                           const char *path, char *err, size_t errlen)
 {
     for (size_t i = 0; i < n; i++) {
-        char what[256];
-        snprintf(what, sizeof(what), "%s.exemplars[%zu].traceId", path, i);
-        if (check_id(&ex[i]->trace_id, 16, what, err, errlen) != 0) {
-            return AG_EPROTO;
+        int trace_ok = id_ok(&ex[i]->trace_id, 16);
+        if (trace_ok && id_ok(&ex[i]->span_id, 8)) {
+            continue;
         }
-        snprintf(what, sizeof(what), "%s.exemplars[%zu].spanId", path, i);
-        if (check_id(&ex[i]->span_id, 8, what, err, errlen) != 0) {
-            return AG_EPROTO;
-        }
+        char where[256];
+        snprintf(where, sizeof(where), "%s.exemplars[%zu]", path, i);
+        return trace_ok ? id_error(err, errlen, where, "spanId", 8, &ex[i]->span_id, 1)
+                        : id_error(err, errlen, where, "traceId", 16, &ex[i]->trace_id, 1);
     }
     return 0;
 }
 
+static int validate_span(const Opentelemetry__Proto__Trace__V1__Span *sp, size_t r, size_t s,
+                         size_t i, char *err, size_t errlen)
+{
+    char where[128];
+    snprintf(where, sizeof(where), "resourceSpans[%zu].scopeSpans[%zu].spans[%zu]", r, s, i);
+    if (sp->trace_id.len != 16) {
+        return id_error(err, errlen, where, "traceId", 16, &sp->trace_id, 0);
+    }
+    if (sp->span_id.len != 8) {
+        return id_error(err, errlen, where, "spanId", 8, &sp->span_id, 0);
+    }
+    if (!id_ok(&sp->parent_span_id, 8)) {
+        return id_error(err, errlen, where, "parentSpanId", 8, &sp->parent_span_id, 1);
+    }
+    for (size_t l = 0; l < sp->n_links; l++) {
+        char link[160];
+        snprintf(link, sizeof(link), "%s.links[%zu]", where, l);
+        if (!id_ok(&sp->links[l]->trace_id, 16)) {
+            return id_error(err, errlen, link, "traceId", 16, &sp->links[l]->trace_id, 1);
+        }
+        if (!id_ok(&sp->links[l]->span_id, 8)) {
+            return id_error(err, errlen, link, "spanId", 8, &sp->links[l]->span_id, 1);
+        }
+    }
+    return AG_EPROTO; /* not reached for a span that failed no check */
+}
+
+static int span_ok(const Opentelemetry__Proto__Trace__V1__Span *sp)
+{
+    if (sp->trace_id.len != 16 || sp->span_id.len != 8 || !id_ok(&sp->parent_span_id, 8)) {
+        return 0;
+    }
+    for (size_t l = 0; l < sp->n_links; l++) {
+        if (!id_ok(&sp->links[l]->trace_id, 16) || !id_ok(&sp->links[l]->span_id, 8)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static int validate_traces(const trace_req *req, char *err, size_t errlen)
 {
-    char what[192];
     for (size_t r = 0; r < req->n_resource_spans; r++) {
         const Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = req->resource_spans[r];
         for (size_t s = 0; s < rs->n_scope_spans; s++) {
             const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = rs->scope_spans[s];
             for (size_t i = 0; i < ss->n_spans; i++) {
-                const Opentelemetry__Proto__Trace__V1__Span *sp = ss->spans[i];
-                snprintf(what, sizeof(what), "resourceSpans[%zu].scopeSpans[%zu].spans[%zu]", r,
-                         s, i);
-                if (sp->trace_id.len != 16) {
-                    snprintf(err, errlen, "%s.traceId: expected 16 bytes, got %zu", what,
-                             sp->trace_id.len);
-                    return AG_EPROTO;
-                }
-                if (sp->span_id.len != 8) {
-                    snprintf(err, errlen, "%s.spanId: expected 8 bytes, got %zu", what,
-                             sp->span_id.len);
-                    return AG_EPROTO;
-                }
-                char sub[256];
-                snprintf(sub, sizeof(sub), "%s.parentSpanId", what);
-                if (check_id(&sp->parent_span_id, 8, sub, err, errlen) != 0) {
-                    return AG_EPROTO;
-                }
-                for (size_t l = 0; l < sp->n_links; l++) {
-                    snprintf(sub, sizeof(sub), "%s.links[%zu].traceId", what, l);
-                    if (check_id(&sp->links[l]->trace_id, 16, sub, err, errlen) != 0) {
-                        return AG_EPROTO;
-                    }
-                    snprintf(sub, sizeof(sub), "%s.links[%zu].spanId", what, l);
-                    if (check_id(&sp->links[l]->span_id, 8, sub, err, errlen) != 0) {
-                        return AG_EPROTO;
-                    }
+                if (!span_ok(ss->spans[i])) {
+                    return validate_span(ss->spans[i], r, s, i, err, errlen);
                 }
             }
         }
@@ -250,23 +367,38 @@ static int validate_traces(const trace_req *req, char *err, size_t errlen)
     return 0;
 }
 
-static int validate_metric(const pb_metric *m, const char *path, char *err, size_t errlen)
+static int exemplars_ok(Opentelemetry__Proto__Metrics__V1__Exemplar **ex, size_t n)
 {
-    char sub[224];
+    for (size_t i = 0; i < n; i++) {
+        if (!id_ok(&ex[i]->trace_id, 16) || !id_ok(&ex[i]->span_id, 8)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Formats the path of data point |i| of metric |k| into |path| (only when reporting). */
+static void point_path(char *path, size_t len, size_t r, size_t s, size_t k, size_t i)
+{
+    snprintf(path, len, "resourceMetrics[%zu].scopeMetrics[%zu].metrics[%zu].dataPoints[%zu]", r,
+             s, k, i);
+}
+
+static int validate_metric(const pb_metric *m, size_t r, size_t s, size_t k, char *err,
+                           size_t errlen)
+{
+    char path[224];
     switch (m->data_case) {
     case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE:
     case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM: {
-        size_t n = m->data_case == OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE
-                       ? m->gauge->n_data_points
-                       : m->sum->n_data_points;
+        int gauge = m->data_case == OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE;
+        size_t n = gauge ? m->gauge->n_data_points : m->sum->n_data_points;
         Opentelemetry__Proto__Metrics__V1__NumberDataPoint **dp =
-            m->data_case == OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE
-                ? m->gauge->data_points
-                : m->sum->data_points;
+            gauge ? m->gauge->data_points : m->sum->data_points;
         for (size_t i = 0; i < n; i++) {
-            snprintf(sub, sizeof(sub), "%s.dataPoints[%zu]", path, i);
-            if (check_exemplars(dp[i]->exemplars, dp[i]->n_exemplars, sub, err, errlen) != 0) {
-                return AG_EPROTO;
+            if (!exemplars_ok(dp[i]->exemplars, dp[i]->n_exemplars)) {
+                point_path(path, sizeof(path), r, s, k, i);
+                return check_exemplars(dp[i]->exemplars, dp[i]->n_exemplars, path, err, errlen);
             }
         }
         break;
@@ -275,14 +407,15 @@ static int validate_metric(const pb_metric *m, const char *path, char *err, size
         for (size_t i = 0; i < m->histogram->n_data_points; i++) {
             Opentelemetry__Proto__Metrics__V1__HistogramDataPoint *dp =
                 m->histogram->data_points[i];
-            snprintf(sub, sizeof(sub), "%s.dataPoints[%zu]", path, i);
             if (dp->n_bucket_counts != 0 && dp->n_bucket_counts != dp->n_explicit_bounds + 1) {
+                point_path(path, sizeof(path), r, s, k, i);
                 snprintf(err, errlen, "%s.bucketCounts: expected %zu counts (explicitBounds + 1), "
-                         "got %zu", sub, dp->n_explicit_bounds + 1, dp->n_bucket_counts);
+                         "got %zu", path, dp->n_explicit_bounds + 1, dp->n_bucket_counts);
                 return AG_EPROTO;
             }
-            if (check_exemplars(dp->exemplars, dp->n_exemplars, sub, err, errlen) != 0) {
-                return AG_EPROTO;
+            if (!exemplars_ok(dp->exemplars, dp->n_exemplars)) {
+                point_path(path, sizeof(path), r, s, k, i);
+                return check_exemplars(dp->exemplars, dp->n_exemplars, path, err, errlen);
             }
         }
         break;
@@ -290,9 +423,9 @@ static int validate_metric(const pb_metric *m, const char *path, char *err, size
         for (size_t i = 0; i < m->exponential_histogram->n_data_points; i++) {
             Opentelemetry__Proto__Metrics__V1__ExponentialHistogramDataPoint *dp =
                 m->exponential_histogram->data_points[i];
-            snprintf(sub, sizeof(sub), "%s.dataPoints[%zu]", path, i);
-            if (check_exemplars(dp->exemplars, dp->n_exemplars, sub, err, errlen) != 0) {
-                return AG_EPROTO;
+            if (!exemplars_ok(dp->exemplars, dp->n_exemplars)) {
+                point_path(path, sizeof(path), r, s, k, i);
+                return check_exemplars(dp->exemplars, dp->n_exemplars, path, err, errlen);
             }
         }
         break;
@@ -304,15 +437,12 @@ static int validate_metric(const pb_metric *m, const char *path, char *err, size
 
 static int validate_metrics(const metrics_req *req, char *err, size_t errlen)
 {
-    char what[160];
     for (size_t r = 0; r < req->n_resource_metrics; r++) {
         const Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rm = req->resource_metrics[r];
         for (size_t s = 0; s < rm->n_scope_metrics; s++) {
             const Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm = rm->scope_metrics[s];
             for (size_t i = 0; i < sm->n_metrics; i++) {
-                snprintf(what, sizeof(what),
-                         "resourceMetrics[%zu].scopeMetrics[%zu].metrics[%zu]", r, s, i);
-                if (validate_metric(sm->metrics[i], what, err, errlen) != 0) {
+                if (validate_metric(sm->metrics[i], r, s, i, err, errlen) != 0) {
                     return AG_EPROTO;
                 }
             }
@@ -323,23 +453,21 @@ static int validate_metrics(const metrics_req *req, char *err, size_t errlen)
 
 static int validate_logs(const logs_req *req, char *err, size_t errlen)
 {
-    char what[224];
     for (size_t r = 0; r < req->n_resource_logs; r++) {
         const Opentelemetry__Proto__Logs__V1__ResourceLogs *rl = req->resource_logs[r];
         for (size_t s = 0; s < rl->n_scope_logs; s++) {
             const Opentelemetry__Proto__Logs__V1__ScopeLogs *sl = rl->scope_logs[s];
             for (size_t i = 0; i < sl->n_log_records; i++) {
                 const Opentelemetry__Proto__Logs__V1__LogRecord *lr = sl->log_records[i];
-                snprintf(what, sizeof(what),
-                         "resourceLogs[%zu].scopeLogs[%zu].logRecords[%zu].traceId", r, s, i);
-                if (check_id(&lr->trace_id, 16, what, err, errlen) != 0) {
-                    return AG_EPROTO;
+                int trace_ok = id_ok(&lr->trace_id, 16);
+                if (trace_ok && id_ok(&lr->span_id, 8)) {
+                    continue;
                 }
-                snprintf(what, sizeof(what),
-                         "resourceLogs[%zu].scopeLogs[%zu].logRecords[%zu].spanId", r, s, i);
-                if (check_id(&lr->span_id, 8, what, err, errlen) != 0) {
-                    return AG_EPROTO;
-                }
+                char where[128];
+                snprintf(where, sizeof(where), "resourceLogs[%zu].scopeLogs[%zu].logRecords[%zu]",
+                         r, s, i);
+                return trace_ok ? id_error(err, errlen, where, "spanId", 8, &lr->span_id, 1)
+                                : id_error(err, errlen, where, "traceId", 16, &lr->trace_id, 1);
             }
         }
     }
