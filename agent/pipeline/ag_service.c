@@ -565,7 +565,7 @@ static int start_receiver(struct ag_service *svc, struct otlp_receiver *r, char 
             go.max_concurrent_streams = oc->grpc_max_concurrent_streams;
         }
         if (oc->grpc_keepalive_max_connection_idle > 0) {
-            go.idle_timeout = oc->grpc_keepalive_max_connection_idle;
+            go.max_connection_idle = oc->grpc_keepalive_max_connection_idle;
         }
         struct ag_otlp_sink sink = {otlp_ingest, &r->sinks[TRANSPORT_GRPC]};
         r->grpc = ag_grpc_server_new(svc->base, &go, &sink);

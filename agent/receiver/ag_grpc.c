@@ -35,8 +35,12 @@
 #define DETAILS_CAP  8192 /* base64 of a Status */
 
 /* HTTP/2 windows: 1 MiB per stream, 4 MiB per connection, so a 4 MiB message arrives without
- * waiting for a WINDOW_UPDATE round trip per 64 KiB. What is buffered stays bounded by the
- * message cap, whatever the windows. */
+ * waiting for a WINDOW_UPDATE round trip per 64 KiB. nghttp2 updates the windows itself as it
+ * hands DATA to on_data_chunk(), which always takes all of it: into a decoder whose message
+ * length was reserved from max_buffered_bytes, or nowhere (an answered call). So nghttp2 never
+ * holds request bytes for us, the windows only pace the wire, and what is buffered stays bounded
+ * by the budget whatever the windows; a connection that does not read its answers stops being
+ * read (conn_flush), which leaves the rest to TCP. */
 #define STREAM_WINDOW (1 << 20)
 #define CONN_WINDOW   (4 << 20)
 
@@ -46,6 +50,9 @@
 
 /* A grpc-timeout over this is not worth a timer; it is still checked when the request ends. */
 #define MAX_TIMER_NS (24ULL * 3600 * 1000000000ULL)
+
+/* The delay a client refused for lack of buffer budget is asked to wait (RetryInfo). */
+#define BUDGET_RETRY_S 1
 
 static const char *const signal_paths[AG_SIGNAL_COUNT] = {
     [AG_SIGNAL_TRACES] = "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
@@ -78,6 +85,7 @@ struct grpc_stream {
     uint64_t deadline_ns; /* on the monotonic clock */
     struct event *timer;  /* fires at the deadline */
     struct ag_grpc_frame *dec;
+    uint64_t reserved;  /* bytes of srv->buffered held for this call's message */
     int answered;       /* a response was submitted: later DATA is ignored */
     struct ag_buf resp; /* prefix + Export*ServiceResponse of an OK answer */
     size_t resp_off;    /* bytes of |resp| handed to nghttp2 */
@@ -89,6 +97,7 @@ struct grpc_conn {
     struct bufferevent *bev;
     nghttp2_session *h2;
     struct grpc_stream *streams;
+    struct event *idle_timer; /* max_connection_idle: armed while |streams| is empty */
     int tls;
     int handshake_done; /* TLS finished (always 1 for h2c) */
     int closing;        /* close once the output is flushed */
@@ -109,6 +118,7 @@ struct ag_grpc_server {
     nghttp2_session_callbacks *cbs;
     nghttp2_option *h2opt;
     nghttp2_mem mem;
+    uint64_t buffered; /* sum of every stream's |reserved|; at most opts.max_buffered_bytes */
     struct ag_grpc_counters counters;
 };
 
@@ -199,11 +209,20 @@ static enum msg_encoding parse_encoding(const uint8_t *v, size_t len)
 
 /* ---- streams --------------------------------------------------------------------------------- */
 
+/* Gives the call's reservation back to the server's budget. */
+static void stream_release(struct grpc_stream *st)
+{
+    struct ag_grpc_server *srv = st->conn->srv;
+    srv->buffered -= st->reserved;
+    st->reserved = 0;
+}
+
 static void stream_free(struct grpc_stream *st)
 {
     if (st == NULL) {
         return;
     }
+    stream_release(st);
     if (st->timer != NULL) {
         event_free(st->timer);
     }
@@ -237,6 +256,7 @@ static void stream_settle(struct grpc_stream *st, int code)
     }
     ag_grpc_frame_free(st->dec);
     st->dec = NULL;
+    stream_release(st);
     if (st->timer != NULL) {
         event_free(st->timer);
         st->timer = NULL;
@@ -529,6 +549,8 @@ static int on_begin_headers(nghttp2_session *h2, const nghttp2_frame *frame, voi
     st->next = c->streams;
     if (c->streams != NULL) {
         c->streams->prev = st;
+    } else if (c->idle_timer != NULL) {
+        evtimer_del(c->idle_timer); /* no longer idle */
     }
     c->streams = st;
     return 0;
@@ -604,43 +626,85 @@ static int on_frame_recv(nghttp2_session *h2, const nghttp2_frame *frame, void *
     return 0;
 }
 
+/*
+ * The message's length prefix is complete: reserve its announced length from the server's
+ * budget, or refuse the call at once (the body is then never buffered). Returns 1 when the call
+ * may go on.
+ */
+static int stream_reserve(struct grpc_stream *st)
+{
+    struct ag_grpc_server *srv = st->conn->srv;
+    uint64_t want = ag_grpc_frame_announced(st->dec);
+    if (want > srv->opts.max_buffered_bytes - srv->buffered) {
+        /* Load, not a bad request: UNAVAILABLE with a RetryInfo is what OTLP clients retry. */
+        srv->counters.refused_budget++;
+        answer_status(st, 200, AG_GRPC_UNAVAILABLE,
+                      "the server is buffering too many requests; retry later", BUDGET_RETRY_S, 0);
+        return 0;
+    }
+    srv->buffered += want;
+    st->reserved += want;
+    return 1;
+}
+
+/* Hands a DATA payload to the call's decoder, stopping after each length prefix to reserve. */
+static void stream_feed(struct grpc_stream *st, const uint8_t *data, size_t len)
+{
+    while (len > 0 && !st->answered) {
+        /* A unary call carries one message: any byte after it starts a second one. grpc-go
+         * answers that INTERNAL ("cardinality violation") without running the handler; so do
+         * we. */
+        if (ag_grpc_frame_count(st->dec) > 0) {
+            answer_status(st, 200, AG_GRPC_INTERNAL,
+                          "cardinality violation: received multiple request messages", 0, 0);
+            return;
+        }
+        size_t left = ag_grpc_frame_prefix_left(st->dec);
+        size_t n = left > 0 && left < len ? left : len;
+        ssize_t used = ag_grpc_frame_feed(st->dec, data, n);
+        if (used < 0) {
+            answer_frame_error(st, (int)used);
+            return;
+        }
+        if (left > 0 && ag_grpc_frame_prefix_left(st->dec) == 0 && !stream_reserve(st)) {
+            return;
+        }
+        if (used == 0) {
+            return; /* cannot happen with len > 0 and no message held; never spin */
+        }
+        data += used;
+        len -= (size_t)used;
+    }
+}
+
 static int on_data_chunk(nghttp2_session *h2, uint8_t flags, int32_t stream_id, const uint8_t *data,
                          size_t len, void *user_data)
 {
     struct grpc_conn *c = user_data;
     struct grpc_stream *st = nghttp2_session_get_stream_user_data(h2, stream_id);
-    ssize_t n;
     (void)flags;
     c->srv->counters.bytes_received += len;
     if (st == NULL || st->answered || st->dec == NULL) {
         return 0;
     }
-    /* A unary call carries one message: any byte after it starts a second one. grpc-go answers
-     * that INTERNAL ("cardinality violation") without running the handler; so do we. */
-    if (ag_grpc_frame_count(st->dec) > 0) {
-        answer_status(st, 200, AG_GRPC_INTERNAL,
-                      "cardinality violation: received multiple request messages", 0, 0);
-        return 0;
-    }
-    n = ag_grpc_frame_feed(st->dec, data, len);
-    if (n < 0) {
-        answer_frame_error(st, (int)n);
-    } else if ((size_t)n < len) {
-        answer_status(st, 200, AG_GRPC_INTERNAL,
-                      "cardinality violation: received multiple request messages", 0, 0);
-    }
+    stream_feed(st, data, len);
     return 0;
 }
+
+static void conn_arm_idle(struct grpc_conn *c);
 
 static int on_stream_close(nghttp2_session *h2, int32_t stream_id, uint32_t error_code,
                            void *user_data)
 {
+    struct grpc_conn *c = user_data;
     struct grpc_stream *st = nghttp2_session_get_stream_user_data(h2, stream_id);
     (void)error_code;
-    (void)user_data;
     if (st != NULL) {
         stream_unlink(st);
         stream_free(st);
+        if (c->streams == NULL) {
+            conn_arm_idle(c);
+        }
     }
     return 0;
 }
@@ -679,6 +743,9 @@ static void conn_close(struct grpc_conn *c)
         c->next->prev = c->prev;
     }
     srv->nconns--;
+    if (c->idle_timer != NULL) {
+        event_free(c->idle_timer);
+    }
     /* nghttp2_session_del() does not call on_stream_close: free what is left here. */
     nghttp2_session_del(c->h2);
     while (c->streams != NULL) {
@@ -745,6 +812,34 @@ static void conn_terminate(struct grpc_conn *c, uint32_t code)
 {
     (void)nghttp2_session_terminate_session(c->h2, code);
     c->closing = 1;
+}
+
+/* The connection has just become idle (no open stream): start counting max_connection_idle. */
+static void conn_arm_idle(struct grpc_conn *c)
+{
+    if (c->idle_timer != NULL) {
+        struct timeval tv = ns_to_tv(c->srv->opts.max_connection_idle);
+        (void)evtimer_add(c->idle_timer, &tv);
+    }
+}
+
+/* max_connection_idle passed without a stream: say goodbye as grpc-go does (GOAWAY NO_ERROR,
+ * naming the last stream processed so a request crossing it is retried), then close. */
+static void conn_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct grpc_conn *c = arg;
+    (void)fd;
+    (void)what;
+    if (c->streams != NULL || c->closing) {
+        return;
+    }
+    c->srv->counters.conns_idle_closed++;
+    if (!c->handshake_done) {
+        conn_close(c);
+        return;
+    }
+    conn_terminate(c, NGHTTP2_NO_ERROR);
+    conn_settle(c);
 }
 
 static void conn_readcb(struct bufferevent *bev, void *arg)
@@ -836,6 +931,10 @@ static int conn_start(struct ag_grpc_server *srv, struct bufferevent *bev)
         nghttp2_session_set_local_window_size(h2, NGHTTP2_FLAG_NONE, 0, CONN_WINDOW) != 0) {
         goto out;
     }
+    if (srv->opts.max_connection_idle > 0 &&
+        (c->idle_timer = evtimer_new(srv->base, conn_idle_cb, c)) == NULL) {
+        goto out;
+    }
     c->srv = srv;
     c->bev = bev;
     c->h2 = h2;
@@ -852,9 +951,13 @@ static int conn_start(struct ag_grpc_server *srv, struct bufferevent *bev)
     bufferevent_setcb(bev, conn_readcb, conn_writecb, conn_eventcb, c);
     bufferevent_set_timeouts(bev, &tv, &tv);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
-    conn_settle(c); /* queues our SETTINGS; a TLS bufferevent holds them until the handshake */
+    conn_arm_idle(c); /* a new connection has no stream yet */
+    conn_settle(c);   /* queues our SETTINGS; a TLS bufferevent holds them until the handshake */
     return 0;
 out:
+    if (c != NULL && c->idle_timer != NULL) {
+        event_free(c->idle_timer);
+    }
     nghttp2_session_del(h2);
     bufferevent_free(bev);
     ag_free(c);
@@ -920,6 +1023,8 @@ void ag_grpc_options_init(struct ag_grpc_options *opts)
     opts->max_connections = AG_GRPC_DEFAULT_MAX_CONNECTIONS;
     opts->max_output_buffer = AG_GRPC_DEFAULT_MAX_OUTPUT_BUFFER;
     opts->max_header_list_size = AG_GRPC_DEFAULT_MAX_HEADER_LIST_SIZE;
+    opts->max_buffered_bytes = AG_GRPC_DEFAULT_MAX_BUFFERED_BYTES;
+    opts->max_connection_idle = AG_GRPC_DEFAULT_MAX_CONNECTION_IDLE;
 }
 
 struct ag_grpc_server *ag_grpc_server_new(struct event_base *base,
@@ -943,6 +1048,14 @@ struct ag_grpc_server *ag_grpc_server_new(struct event_base *base,
             opts->max_output_buffer ? opts->max_output_buffer : d.max_output_buffer;
         d.max_header_list_size =
             opts->max_header_list_size ? opts->max_header_list_size : d.max_header_list_size;
+        d.max_buffered_bytes =
+            opts->max_buffered_bytes ? opts->max_buffered_bytes : d.max_buffered_bytes;
+        d.max_connection_idle = opts->max_connection_idle;
+    }
+    /* A budget smaller than one message would refuse the largest allowed messages forever,
+     * each time with a RetryInfo inviting the client to try again. */
+    if (d.max_buffered_bytes < d.max_recv_msg_size) {
+        d.max_buffered_bytes = d.max_recv_msg_size;
     }
     if (base == NULL || sink == NULL || sink->ingest == NULL) {
         return NULL;
@@ -1066,6 +1179,11 @@ void ag_grpc_server_stop_accepting(struct ag_grpc_server *srv)
 size_t ag_grpc_server_active(const struct ag_grpc_server *srv)
 {
     return srv->nconns;
+}
+
+uint64_t ag_grpc_server_buffered(const struct ag_grpc_server *srv)
+{
+    return srv->buffered;
 }
 
 void ag_grpc_server_counters(const struct ag_grpc_server *srv, struct ag_grpc_counters *out)

@@ -23,6 +23,8 @@
  *   malformed grpc-timeout                     HTTP 400 + INTERNAL (13), trailers-only
  *   header list over max_header_list_size      RESOURCE_EXHAUSTED (8), trailers-only
  *   length prefix over max_recv_msg_size       RESOURCE_EXHAUSTED (8), at once, no RetryInfo
+ *   length prefix over what is left of         UNAVAILABLE (14) + RetryInfo 1 s, at once
+ *     max_buffered_bytes (server-wide)
  *   inflated message over max_recv_msg_size   RESOURCE_EXHAUSTED (8), no RetryInfo
  *   flag byte other than 0 or 1                INTERNAL (13)
  *   flag 1 without grpc-encoding (or identity) INTERNAL (13)
@@ -40,6 +42,18 @@
  * google.rpc.Status, base64 without padding) is sent only when the status has details, that is
  * UNAVAILABLE with a RetryInfo (retry_after_s > 0), as grpc-go does. An HTTP/2 protocol error
  * (a bad preface, a bad frame) gets a GOAWAY and closes that connection only.
+ *
+ * Memory: each call's message is buffered until it is complete. When its length prefix arrives
+ * the announced length is reserved from one server-wide budget (max_buffered_bytes) before any
+ * of its body is buffered, and released when the call is answered or its stream is reset or
+ * closed; a call that does not fit is refused at once with UNAVAILABLE + RetryInfo (load, so
+ * retryable) and no byte of its body is kept. Every DATA byte is consumed as nghttp2 parses it
+ * (into a reserved buffer, or dropped), so HTTP/2 flow control (1 MiB per stream, 4 MiB per
+ * connection) only paces the wire; a connection whose answers are not read stops being read.
+ *
+ * Connections: idle_timeout closes a connection that sends nothing at all for that long;
+ * max_connection_idle (gRPC keepalive's server parameter, grpc-go semantics) closes one that
+ * has had no open stream for that long, PINGs or not. Both send GOAWAY NO_ERROR first.
  */
 
 struct ag_grpc_server;
@@ -51,6 +65,10 @@ struct ag_grpc_options {
     uint32_t max_connections;        /* open connections; more are closed when accepted */
     uint64_t max_output_buffer;      /* bytes queued to one socket before reading pauses */
     uint32_t max_header_list_size;   /* bytes of a request's headers (name + value + 32 each) */
+    uint64_t max_buffered_bytes;     /* bytes of request messages buffered at once, all
+                                      * connections together; at least max_recv_msg_size */
+    uint64_t max_connection_idle;    /* ns without an open stream before a connection is closed;
+                                      * 0 = never */
 };
 
 #define AG_GRPC_DEFAULT_MAX_RECV_MSG_SIZE      (4u * 1024 * 1024)
@@ -59,6 +77,8 @@ struct ag_grpc_options {
 #define AG_GRPC_DEFAULT_MAX_CONNECTIONS        1024u
 #define AG_GRPC_DEFAULT_MAX_OUTPUT_BUFFER      (1u * 1024 * 1024)
 #define AG_GRPC_DEFAULT_MAX_HEADER_LIST_SIZE   (16u * 1024)
+#define AG_GRPC_DEFAULT_MAX_BUFFERED_BYTES     (64ULL * 1024 * 1024)
+#define AG_GRPC_DEFAULT_MAX_CONNECTION_IDLE    0 /* off, as in the collector */
 
 #define AG_GRPC_CODES 17 /* gRPC status codes 0..16 */
 
@@ -67,11 +87,13 @@ struct ag_grpc_counters {
     uint64_t conns_accepted;       /* connections taken in */
     uint64_t conns_refused;        /* closed at accept: max_connections reached */
     uint64_t conns_protocol_error; /* closed after an HTTP/2 protocol error */
-    uint64_t conns_idle_closed;    /* closed after idle_timeout without reading or writing */
+    uint64_t conns_idle_closed;    /* closed after idle_timeout without reading or writing, or
+                                    * after max_connection_idle without an open stream */
     uint64_t calls;                /* gRPC calls answered (any status) */
     uint64_t calls_by_code[AG_GRPC_CODES]; /* calls answered, by grpc-status */
     uint64_t bytes_received;               /* DATA bytes of calls: prefixes and messages as sent */
     uint64_t bytes_ingested;               /* message bytes handed to the sink, after inflating */
+    uint64_t refused_budget; /* calls answered UNAVAILABLE: max_buffered_bytes was reached */
 };
 
 /*
@@ -83,7 +105,9 @@ void ag_grpc_options_init(struct ag_grpc_options *opts);
  * Returns a new server on |base| (borrowed: it must outlive the server) that hands request
  * messages to |sink| (copied; sink->ctx is borrowed), or NULL when out of memory or when |opts|
  * is unusable (max_recv_msg_size over 4 GiB - 1). |opts| is copied; a zero field takes its
- * default, and opts == NULL means all defaults. Free it with ag_grpc_server_free().
+ * default (max_connection_idle 0 stays off), and opts == NULL means all defaults. A
+ * max_buffered_bytes below max_recv_msg_size is raised to it, so that a message of the largest
+ * allowed size can always be received. Free it with ag_grpc_server_free().
  */
 struct ag_grpc_server *ag_grpc_server_new(struct event_base *base,
                                           const struct ag_grpc_options *opts,
@@ -123,6 +147,12 @@ void ag_grpc_server_stop_accepting(struct ag_grpc_server *srv);
  * Returns the number of open connections.
  */
 size_t ag_grpc_server_active(const struct ag_grpc_server *srv);
+
+/*
+ * Returns the bytes reserved now for request messages being received, all connections together
+ * (at most max_buffered_bytes; 0 when no call is receiving a message).
+ */
+uint64_t ag_grpc_server_buffered(const struct ag_grpc_server *srv);
 
 /*
  * Copies the server's counters to |*out|.

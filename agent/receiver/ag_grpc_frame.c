@@ -165,6 +165,21 @@ size_t ag_grpc_frame_announced(const struct ag_grpc_frame *dec)
     return 0;
 }
 
+size_t ag_grpc_frame_prefix_left(const struct ag_grpc_frame *dec)
+{
+    switch (dec->state) {
+    case ST_PREFIX:
+        return AG_GRPC_FRAME_PREFIX - dec->have;
+    case ST_TAKEN:
+        return AG_GRPC_FRAME_PREFIX;
+    case ST_BODY:
+    case ST_READY:
+    case ST_ERROR:
+        return 0;
+    }
+    return 0;
+}
+
 int ag_grpc_frame_end(const struct ag_grpc_frame *dec)
 {
     switch (dec->state) {

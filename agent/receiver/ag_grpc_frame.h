@@ -74,6 +74,15 @@ size_t ag_grpc_frame_count(const struct ag_grpc_frame *dec);
 size_t ag_grpc_frame_announced(const struct ag_grpc_frame *dec);
 
 /*
+ * Returns how many more bytes |dec| needs before it knows the length of the next message: 1 to 5
+ * while a prefix is incomplete (5 before the first byte, and after a message was taken), 0 while
+ * it reads or holds a message body, or after an error. Feeding exactly that many bytes stops the
+ * decoder right after the prefix, so a caller can account for the announced length (see
+ * ag_grpc_frame_announced()) before any byte of the body is buffered.
+ */
+size_t ag_grpc_frame_prefix_left(const struct ag_grpc_frame *dec);
+
+/*
  * Says whether the stream may end here: at the end of the request, a decoder that stopped in
  * the middle of a prefix or a message means the message was truncated. Returns 0 at a message
  * boundary (or before any byte), AG_EPROTO when truncated, or the decoder's sticky error.

@@ -4,7 +4,9 @@
  * chunks the rest is fed in, so prefixes and messages are cut everywhere. The decoder must never
  * consume more than it is given, must return messages within the cap with flag 0 or 1, must keep
  * its errors sticky, and must decode the same messages whatever the chunking (checked against a
- * second pass in one piece). The header codecs get the raw input too. Seeds:
+ * second pass in one piece, and against a third pass that stops at every prefix end the way
+ * the server does to reserve buffer budget, where ag_grpc_frame_prefix_left() must say exactly
+ * how many bytes complete the prefix). The header codecs get the raw input too. Seeds:
  * corpus/grpc_frame/ (written by make_grpc_seeds.py).
  */
 #include <stddef.h>
@@ -43,9 +45,10 @@ static uint32_t fnv(uint32_t h, const uint8_t *p, size_t n)
     return h;
 }
 
-/* Feeds |in| in chunks whose sizes cycle through |sizes| (none: one piece). */
+/* Feeds |in| in chunks whose sizes cycle through |sizes| (none: one piece); with |at_prefix|,
+ * each feed also stops where the current length prefix ends. */
 static void run(const uint8_t *in, size_t len, size_t max_len, const uint8_t *sizes, size_t nsizes,
-                struct seen *out)
+                int at_prefix, struct seen *out)
 {
     struct ag_grpc_frame *dec = ag_grpc_frame_new(max_len);
     size_t at = 0, k = 0;
@@ -70,7 +73,15 @@ static void run(const uint8_t *in, size_t len, size_t max_len, const uint8_t *si
         size_t fed = 0;
         /* Drain the chunk: feed, take a message, feed the rest. */
         do {
-            ssize_t n = ag_grpc_frame_feed(dec, in + at + fed, chunk - fed);
+            size_t left = ag_grpc_frame_prefix_left(dec);
+            size_t piece = chunk - fed;
+            if (left > AG_GRPC_FRAME_PREFIX) {
+                die("prefix_left over the prefix size");
+            }
+            if (at_prefix && left > 0 && left < piece) {
+                piece = left;
+            }
+            ssize_t n = ag_grpc_frame_feed(dec, in + at + fed, piece);
             if (n < 0) {
                 out->err = (int)n;
                 if (ag_grpc_frame_feed(dec, in, len) != n) {
@@ -78,8 +89,21 @@ static void run(const uint8_t *in, size_t len, size_t max_len, const uint8_t *si
                 }
                 goto done;
             }
-            if ((size_t)n > chunk - fed) {
+            if ((size_t)n > piece) {
                 die("consumed more than given");
+            }
+            if (left > 0 && piece == left) {
+                /* Exactly the rest of the prefix: its length is known, no body byte taken. */
+                if ((size_t)n != left || ag_grpc_frame_prefix_left(dec) != 0 ||
+                    ag_grpc_frame_announced(dec) > max_len) {
+                    die("prefix_left did not end the prefix");
+                }
+            } else if (left > 0 && piece > left) {
+                if ((size_t)n < left || ag_grpc_frame_prefix_left(dec) != 0) {
+                    die("fed past the prefix, but it is not done");
+                }
+            } else if (left > 0 && ag_grpc_frame_prefix_left(dec) != left - (size_t)n) {
+                die("prefix_left did not count down");
             }
             fed += (size_t)n;
             const uint8_t *msg;
@@ -100,7 +124,7 @@ static void run(const uint8_t *in, size_t len, size_t max_len, const uint8_t *si
                 }
             } else if (rc != AG_EAGAIN) {
                 die("next failed without a feed error");
-            } else if (fed < chunk) {
+            } else if ((size_t)n < piece) {
                 die("stopped early without a message");
             }
         } while (fed < chunk);
@@ -109,6 +133,12 @@ static void run(const uint8_t *in, size_t len, size_t max_len, const uint8_t *si
 done:
     out->end = ag_grpc_frame_end(dec);
     ag_grpc_frame_free(dec);
+}
+
+static int same(const struct seen *a, const struct seen *b)
+{
+    return a->n == b->n && a->total == b->total && a->hash == b->hash && a->err == b->err &&
+           a->end == b->end;
 }
 
 static void codecs(const uint8_t *data, size_t size)
@@ -143,16 +173,16 @@ static void codecs(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct seen chunked, whole;
+    struct seen chunked, whole, prefixed;
     if (size < 4) {
         return 0;
     }
     size_t max_len = (size_t)data[0] | (size_t)data[1] << 8;
     const uint8_t *sizes = data + 2;
-    run(data + 4, size - 4, max_len, sizes, 2, &chunked);
-    run(data + 4, size - 4, max_len, NULL, 0, &whole);
-    if (chunked.n != whole.n || chunked.total != whole.total || chunked.hash != whole.hash ||
-        chunked.err != whole.err || chunked.end != whole.end) {
+    run(data + 4, size - 4, max_len, sizes, 2, 0, &chunked);
+    run(data + 4, size - 4, max_len, NULL, 0, 0, &whole);
+    run(data + 4, size - 4, max_len, sizes, 2, 1, &prefixed);
+    if (!same(&chunked, &whole) || !same(&prefixed, &whole)) {
         die("chunking changed the result");
     }
     codecs(data, size);

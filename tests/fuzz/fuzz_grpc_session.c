@@ -3,9 +3,11 @@
  * Fuzzes the gRPC server's connection code without sockets: the input is what a client sends on
  * one connection (preface, frames, HPACK, gRPC messages), written in chunks into one end of a
  * bufferevent pair whose other end the server adopts, with the loop run between chunks. The first
- * byte picks the stub sink's answer, the second the chunk size. Sanitizers catch memory errors;
- * the connection must be gone once the server is freed. Seeds: corpus/grpc_session/ (written by
- * make_grpc_seeds.py).
+ * byte picks the stub sink's answer (bit 0x20: max_connection_idle of 1 ns, so the connection is
+ * closed whenever it is idle between chunks), the second the chunk size. The buffer budget
+ * (96 KiB, under two 64 KiB messages) must never be overdrawn and must be back to zero once the
+ * connection is gone. Sanitizers catch memory errors; the connection must be gone once the
+ * server is freed. Seeds: corpus/grpc_session/ (written by make_grpc_seeds.py).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +19,8 @@
 #include <event2/event.h>
 
 #include "ag_grpc.h"
+
+#define BUDGET (96u * 1024)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -58,6 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.max_header_list_size = 4096;
     o.max_concurrent_streams = 8;
     o.max_output_buffer = 16 * 1024;
+    o.max_buffered_bytes = BUDGET;
+    o.max_connection_idle = mode & 0x20 ? 1 : 0;
     srv = ag_grpc_server_new(base, &o, &sink);
     if (srv == NULL || bufferevent_pair_new(base, BEV_OPT_DEFER_CALLBACKS, pair) != 0) {
         abort();
@@ -72,8 +78,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         event_base_loop(base, EVLOOP_NONBLOCK);
         struct evbuffer *in = bufferevent_get_input(pair[1]);
         evbuffer_drain(in, evbuffer_get_length(in));
+        if (ag_grpc_server_buffered(srv) > BUDGET) {
+            abort();
+        }
     }
     event_base_loop(base, EVLOOP_NONBLOCK);
+    if (ag_grpc_server_active(srv) == 0 && ag_grpc_server_buffered(srv) != 0) {
+        abort(); /* a reservation outlived its connection */
+    }
     ag_grpc_server_free(srv);
     bufferevent_free(pair[1]);
     /* libevent finalizes freed bufferevents in the loop. */

@@ -5,7 +5,8 @@
 corpus/grpc_frame/: 2 bytes of message cap (little-endian), 2 bytes of chunk sizes, then gRPC
 length-prefixed messages (whole, several, empty, oversize, bad flag, truncated, compressed).
 
-corpus/grpc_session/: 1 byte of stub-sink mode, 1 byte of chunk size (0: all at once), then what
+corpus/grpc_session/: 1 byte of stub-sink mode (bit 0x20: max_connection_idle 1 ns), 1 byte of
+chunk size (0: all at once), then what
 an HTTP/2 client sends on one connection: the preface, SETTINGS, HEADERS encoded with HPACK
 literals (RFC 7541 6.2.2), and DATA frames carrying gRPC messages; plus protocol errors.
 The output is deterministic (gzip mtime 0), so re-running it leaves the committed files unchanged.
@@ -134,6 +135,14 @@ def session_seeds():
         "goaway_from_client": b"\x00\x00" + ok + frame(0x7, 0, 0, struct.pack(">II", 1, 0)),
         "garbage_preface": b"\x00\x00" + b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
         "data_on_stream0": b"\x00\x00" + START + frame(0x0, 0, 0, b"A"),
+        # Two 60 KiB messages started under the fuzzer's 96 KiB budget: the second is refused
+        # (UNAVAILABLE), the first is reset mid-body, then a small call fits again.
+        "budget": b"\x00\x00" + START + SETTINGS_ACK + headers(1, TRACES) +
+        data(1, msg(b"", length=60 * 1024) + b"a" * 100, False) + headers(3, METRICS) +
+        data(3, msg(b"", length=60 * 1024) + b"b" * 100, False) +
+        frame(0x3, 0, 1, struct.pack(">I", 8)) + headers(5, LOGS) + data(5, msg(REQUEST)),
+        # max_connection_idle: closed while idle between 16-byte chunks.
+        "max_idle": b"\x20\x10" + ok + headers(3, TRACES) + data(3, msg(REQUEST)),
     }
 
 

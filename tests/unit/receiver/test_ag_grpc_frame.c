@@ -284,6 +284,50 @@ static void test_prefix(void)
     ASSERT_MEMEQ(p, want0, 5);
 }
 
+/* prefix_left counts down through the prefix, is 0 over the body, and feeding exactly that
+ * many bytes stops the decoder before the body, with the length already known. */
+static void test_prefix_left(void)
+{
+    static const uint8_t bad[] = {0x07};
+    struct ag_grpc_frame *dec = ag_grpc_frame_new(1024);
+    const uint8_t *msg;
+    size_t len;
+    int flag;
+    ASSERT_NOT_NULL(dec);
+    ASSERT_UEQ(ag_grpc_frame_prefix_left(dec), 5);
+    ASSERT_EQ(ag_grpc_frame_feed(dec, two_msgs, 2), 2);
+    ASSERT_UEQ(ag_grpc_frame_prefix_left(dec), 3);
+    ASSERT_UEQ(ag_grpc_frame_announced(dec), 0);
+    ASSERT_EQ(ag_grpc_frame_feed(dec, two_msgs + 2, 3), 3);
+    ASSERT_UEQ(ag_grpc_frame_prefix_left(dec), 0);
+    ASSERT_UEQ(ag_grpc_frame_announced(dec), 2);
+    ASSERT_EQ(ag_grpc_frame_end(dec), AG_EPROTO); /* the body has not started */
+    ASSERT_EQ(ag_grpc_frame_feed(dec, two_msgs + 5, 1), 1);
+    ASSERT_UEQ(ag_grpc_frame_prefix_left(dec), 0);
+    /* The rest of the first message and the whole second: stops after the first. */
+    ASSERT_EQ(ag_grpc_frame_feed(dec, two_msgs + 6, sizeof(two_msgs) - 6), 1);
+    ASSERT_UEQ(ag_grpc_frame_prefix_left(dec), 0); /* a message is held */
+    ASSERT_OK(ag_grpc_frame_next(dec, &msg, &len, &flag));
+    ASSERT_UEQ(ag_grpc_frame_prefix_left(dec), 5); /* taken: the next prefix is due */
+    ASSERT_EQ(ag_grpc_frame_feed(dec, two_msgs + 7, 5), 5);
+    ASSERT_UEQ(ag_grpc_frame_prefix_left(dec), 0);
+    ASSERT_UEQ(ag_grpc_frame_announced(dec), 1);
+    ag_grpc_frame_free(dec);
+
+    /* An empty message is complete with its prefix; an error leaves nothing to wait for. */
+    dec = ag_grpc_frame_new(1024);
+    ASSERT_NOT_NULL(dec);
+    ASSERT_EQ(ag_grpc_frame_feed(dec, (const uint8_t *)"\0\0\0\0\0", 5), 5);
+    ASSERT_UEQ(ag_grpc_frame_prefix_left(dec), 0);
+    ASSERT_UEQ(ag_grpc_frame_count(dec), 1);
+    ag_grpc_frame_free(dec);
+    dec = ag_grpc_frame_new(1024);
+    ASSERT_NOT_NULL(dec);
+    ASSERT_EQ(ag_grpc_frame_feed(dec, bad, 1), AG_EPROTO);
+    ASSERT_UEQ(ag_grpc_frame_prefix_left(dec), 0);
+    ag_grpc_frame_free(dec);
+}
+
 static void test_timeout_parse(void)
 {
     static const struct {
@@ -396,5 +440,6 @@ AG_TEST_MAIN(AG_TEST_CASE(test_whole_message), AG_TEST_CASE(test_split_at_every_
              AG_TEST_CASE(test_at_the_limit), AG_TEST_CASE(test_oversize_prefix),
              AG_TEST_CASE(test_no_preallocation), AG_TEST_CASE(test_compressed_flag),
              AG_TEST_CASE(test_bad_flag), AG_TEST_CASE(test_truncated), AG_TEST_CASE(test_prefix),
-             AG_TEST_CASE(test_timeout_parse), AG_TEST_CASE(test_percent_encode),
-             AG_TEST_CASE(test_base64), AG_TEST_CASE(test_failmalloc))
+             AG_TEST_CASE(test_prefix_left), AG_TEST_CASE(test_timeout_parse),
+             AG_TEST_CASE(test_percent_encode), AG_TEST_CASE(test_base64),
+             AG_TEST_CASE(test_failmalloc))

@@ -1218,6 +1218,228 @@ static void test_drain(void)
     fx_stop(&f);
 }
 
+/* ---- the buffer budget and max_connection_idle ----------------------------------------------- */
+
+/* Decodes grpc-status-details-bin and returns the RetryInfo delay in seconds, or -1. */
+static long retry_delay_s(const char *details)
+{
+    uint8_t raw[1024];
+    long n = b64_decode(details, raw, sizeof(raw)), out = -1;
+    Google__Rpc__Status *st = n > 0 ? google__rpc__status__unpack(NULL, (size_t)n, raw) : NULL;
+    if (st == NULL) {
+        return -1;
+    }
+    if (st->n_details == 1 &&
+        strcmp(st->details[0]->type_url, "type.googleapis.com/google.rpc.RetryInfo") == 0) {
+        Google__Rpc__RetryInfo *ri = google__rpc__retry_info__unpack(
+            NULL, st->details[0]->value.len, st->details[0]->value.data);
+        if (ri != NULL && ri->retry_delay != NULL && ri->retry_delay->nanos == 0) {
+            out = (long)ri->retry_delay->seconds;
+        }
+        google__rpc__retry_info__free_unpacked(ri, NULL);
+    }
+    google__rpc__status__free_unpacked(st, NULL);
+    return out;
+}
+
+struct budget_wait {
+    struct ag_grpc_server *srv;
+    uint64_t want;
+};
+
+static int buffered_is(void *arg)
+{
+    struct budget_wait *w = arg;
+    return ag_grpc_server_buffered(w->srv) == w->want;
+}
+
+#define BIG_MSG (700u * 1024)
+
+/* Two clients each start a 700 KiB message under a 1 MiB budget and hold the rest of the body:
+ * the first is reserved, the second refused at once with UNAVAILABLE + RetryInfo 1 s before any
+ * of its body is kept; once the first completes, the budget is back and a new call goes through. */
+static void test_buffer_budget(void)
+{
+    static uint8_t msg[BIG_MSG], body[BIG_MSG + 5];
+    struct ag_grpc_options o;
+    struct fx f;
+    struct client cl1, cl2;
+    struct call c1, c2, c3;
+    struct budget_wait w;
+    struct ag_grpc_counters k;
+    memset(msg, 'x', sizeof(msg));
+    size_t blen = frame_msg(body, 0, msg, sizeof(msg));
+    ag_grpc_options_init(&o);
+    o.max_recv_msg_size = 1024 * 1024;
+    o.max_buffered_bytes = 1024 * 1024;
+    ASSERT_OK(fx_start(&f, &o, NULL));
+    ASSERT_OK(cl_connect(&cl1, &f, NULL));
+    ASSERT_OK(cl_connect(&cl2, &f, NULL));
+
+    call_init(&c1, TRACES_PATH, body, blen);
+    c1.hold = 5 + 1000;
+    ASSERT_OK(cl_submit(&cl1, &c1));
+    w.srv = f.srv;
+    w.want = BIG_MSG;
+    ASSERT(run_until(&f, buffered_is, &w, 5.0));
+
+    call_init(&c2, TRACES_PATH, body, blen);
+    c2.hold = 5 + 1000;
+    ASSERT_OK(cl_submit(&cl2, &c2));
+    ASSERT(run_until(&f, cl_all_closed, &cl2, 5.0));
+    ASSERT_EQ(c2.http_status, 200);
+    ASSERT_EQ(c2.grpc_status, 14);
+    ASSERT_EQ(c2.trailers_only, 1);
+    ASSERT_EQ(retry_delay_s(c2.details), 1);
+    ASSERT_EQ(c2.rst_received, 1);
+    ASSERT_EQ(c2.rst_code, NGHTTP2_NO_ERROR);
+    ASSERT_UEQ(c2.sent, 5 + 1000);
+    ASSERT_UEQ(ag_grpc_server_buffered(f.srv), BIG_MSG); /* nothing of c2's body was kept */
+    ASSERT_EQ(c1.closed, 0);
+    ag_grpc_server_counters(f.srv, &k);
+    ASSERT_UEQ(k.refused_budget, 1);
+    ASSERT_UEQ(k.calls_by_code[14], 1);
+
+    cl_release(&cl1, &c1);
+    ASSERT(run_until(&f, cl_all_closed, &cl1, 5.0));
+    ASSERT_EQ(c1.grpc_status, 0);
+    ASSERT_EQ(f.stub.calls, 1);
+    ASSERT_UEQ(ag_grpc_server_buffered(f.srv), 0);
+
+    /* The budget is free again: the refused client's retry, on the same connection, succeeds. */
+    call_init(&c3, TRACES_PATH, body, blen);
+    ASSERT_OK(cl_submit(&cl2, &c3));
+    ASSERT(run_until(&f, cl_all_closed, &cl2, 5.0));
+    ASSERT_EQ(c3.grpc_status, 0);
+    ASSERT_EQ(f.stub.calls, 2);
+    ASSERT_UEQ(ag_grpc_server_buffered(f.srv), 0);
+    ag_grpc_server_counters(f.srv, &k);
+    ASSERT_UEQ(k.refused_budget, 1);
+    cl_close(&cl1);
+    cl_close(&cl2);
+    fx_stop(&f);
+}
+
+/* Reservations come back when a stream is reset mid-body and when a connection drops mid-body. */
+static void test_buffer_budget_released(void)
+{
+    static uint8_t msg[400 * 1024], body[400 * 1024 + 5];
+    struct ag_grpc_options o;
+    struct fx f;
+    struct client cl;
+    struct call c[2], c3;
+    struct budget_wait w;
+    memset(msg, 'y', sizeof(msg));
+    size_t blen = frame_msg(body, 0, msg, sizeof(msg));
+    ag_grpc_options_init(&o);
+    o.max_recv_msg_size = 1024 * 1024;
+    o.max_buffered_bytes = 1024 * 1024;
+    ASSERT_OK(fx_start(&f, &o, NULL));
+    w.srv = f.srv;
+
+    /* Two streams on one connection, both holding after 100 KiB of body. */
+    ASSERT_OK(cl_connect(&cl, &f, NULL));
+    for (int i = 0; i < 2; i++) {
+        call_init(&c[i], i ? METRICS_PATH : TRACES_PATH, body, blen);
+        c[i].hold = 5 + 100 * 1024;
+        ASSERT_OK(cl_submit(&cl, &c[i]));
+    }
+    w.want = 2 * sizeof(msg);
+    ASSERT(run_until(&f, buffered_is, &w, 5.0));
+    ASSERT(run_until(&f, never, NULL, 0.1) == 0);
+    ASSERT_UEQ(c[0].sent, 5 + 100 * 1024);
+    ASSERT_UEQ(c[1].sent, 5 + 100 * 1024);
+
+    /* The client cancels the first. */
+    ASSERT_OK(nghttp2_submit_rst_stream(cl.h2, NGHTTP2_FLAG_NONE, c[0].id, NGHTTP2_CANCEL));
+    cl_flush(&cl);
+    w.want = sizeof(msg);
+    ASSERT(run_until(&f, buffered_is, &w, 5.0));
+
+    /* The client goes away with the second half sent. */
+    cl_close(&cl);
+    ASSERT(run_until(&f, no_conns, f.srv, 5.0));
+    ASSERT_UEQ(ag_grpc_server_buffered(f.srv), 0);
+    ASSERT_EQ(f.stub.calls, 0);
+
+    /* A budget below max_recv_msg_size is raised to it: a 1000-byte message under a 100-byte
+     * budget still goes through. */
+    fx_stop(&f);
+    o.max_recv_msg_size = 4096;
+    o.max_buffered_bytes = 100;
+    ASSERT_OK(fx_start(&f, &o, NULL));
+    call_init(&c3, TRACES_PATH, body, 5 + 1000);
+    body[1] = body[2] = 0;
+    body[3] = 0x03;
+    body[4] = 0xE8; /* 1000 */
+    ASSERT(one_call(&f, &c3, NULL));
+    ASSERT_EQ(c3.grpc_status, 0);
+    ASSERT_UEQ(ag_grpc_server_buffered(f.srv), 0);
+    fx_stop(&f);
+}
+
+/* max_connection_idle: a connection with a call open past it stays; once it has had no stream
+ * for that long it gets GOAWAY NO_ERROR and is closed, PINGs notwithstanding. */
+static void test_max_connection_idle(void)
+{
+    struct ag_grpc_options o;
+    struct fx f;
+    struct client cl;
+    struct call c;
+    struct ag_grpc_counters k;
+    uint8_t body[64];
+    size_t blen = frame_msg(body, 0, small_req, sizeof(small_req));
+    ag_grpc_options_init(&o);
+    o.max_connection_idle = 200ULL * 1000000ULL; /* 200 ms */
+    ASSERT_OK(fx_start(&f, &o, NULL));
+    ASSERT_OK(cl_connect(&cl, &f, NULL));
+    call_init(&c, TRACES_PATH, body, blen);
+    c.hold = 3;
+    ASSERT_OK(cl_submit(&cl, &c));
+    ASSERT(run_until(&f, never, NULL, 0.5) == 0);
+    ASSERT_EQ(cl.goaway, 0);
+    cl_release(&cl, &c);
+    ASSERT(run_until(&f, cl_all_closed, &cl, 5.0));
+    ASSERT_EQ(c.grpc_status, 0);
+
+    double t1 = now_s(), next_ping = t1;
+    while (!cl.goaway && now_s() < t1 + 5.0) {
+        if (now_s() >= next_ping) {
+            ASSERT_OK(nghttp2_submit_ping(cl.h2, NGHTTP2_FLAG_NONE, NULL));
+            cl_flush(&cl);
+            next_ping += 0.05;
+        }
+        event_base_loop(f.base, EVLOOP_ONCE);
+    }
+    double took = now_s() - t1;
+    ASSERT_EQ(cl.goaway, 1);
+    ASSERT_EQ(cl.goaway_error, NGHTTP2_NO_ERROR);
+    ASSERT(took >= 0.15 && took < 3.0);
+    ASSERT(run_until(&f, cl_eof, &cl, 5.0));
+    ASSERT(run_until(&f, no_conns, f.srv, 5.0));
+    ag_grpc_server_counters(f.srv, &k);
+    ASSERT_UEQ(k.conns_idle_closed, 1);
+    cl_close(&cl);
+
+    /* A connection that never opens a stream goes the same way; the GOAWAY is on the wire. */
+    static const uint8_t hello[] = {'P',  'R',  'I',  ' ',  '*',  ' ',  'H',  'T',  'T',
+                                    'P',  '/',  '2',  '.',  '0',  '\r', '\n', '\r', '\n',
+                                    'S',  'M',  '\r', '\n', '\r', '\n', 0x00, 0x00, 0x00,
+                                    0x04, 0x00, 0x00, 0x00, 0x00, 0x00};
+    struct raw r;
+    t1 = now_s();
+    ASSERT_OK(raw_connect(&r, &f, hello, sizeof(hello)));
+    ASSERT(run_until(&f, raw_eof, &r, 5.0));
+    took = now_s() - t1;
+    ASSERT(took >= 0.15 && took < 3.0);
+    ASSERT_EQ(find_goaway(&r), 0);
+    ASSERT(run_until(&f, no_conns, f.srv, 5.0));
+    ag_grpc_server_counters(f.srv, &k);
+    ASSERT_UEQ(k.conns_idle_closed, 2);
+    bufferevent_free(r.bev);
+    fx_stop(&f);
+}
+
 /* ---- TLS ------------------------------------------------------------------------------------- */
 
 static int alpn_h2(SSL *ssl, const unsigned char **out, unsigned char *outlen,
@@ -1324,6 +1546,8 @@ static void test_options_and_adopt(void)
     ASSERT_UEQ(o.max_concurrent_streams, 100);
     ASSERT_UEQ(o.idle_timeout, 60000000000ULL);
     ASSERT_UEQ(o.max_connections, 1024);
+    ASSERT_UEQ(o.max_buffered_bytes, 64ULL * 1024 * 1024);
+    ASSERT_UEQ(o.max_connection_idle, 0);
     o.max_recv_msg_size = 1ULL << 32; /* does not fit a length prefix */
     ASSERT_NULL(ag_grpc_server_new(base, &o, &sink));
     srv = ag_grpc_server_new(base, NULL, &sink);
@@ -1359,5 +1583,6 @@ AG_TEST_MAIN(AG_TEST_CASE(test_export_each_signal), AG_TEST_CASE(test_partial_su
              AG_TEST_CASE(test_header_list_too_large), AG_TEST_CASE(test_deadline),
              AG_TEST_CASE(test_garbage_preface), AG_TEST_CASE(test_bad_frame),
              AG_TEST_CASE(test_idle_timeout), AG_TEST_CASE(test_max_connections),
-             AG_TEST_CASE(test_drain), AG_TEST_CASE(test_tls_alpn_h2),
-             AG_TEST_CASE(test_options_and_adopt))
+             AG_TEST_CASE(test_drain), AG_TEST_CASE(test_buffer_budget),
+             AG_TEST_CASE(test_buffer_budget_released), AG_TEST_CASE(test_max_connection_idle),
+             AG_TEST_CASE(test_tls_alpn_h2), AG_TEST_CASE(test_options_and_adopt))
