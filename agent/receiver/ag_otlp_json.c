@@ -796,6 +796,70 @@ static void jansson_setup(void)
     json_set_alloc_funcs(jansson_malloc, ag_free);
 }
 
+/*
+ * jansson refuses integer literals beyond int64 ("too big integer"), but OTLP/JSON decoders must
+ * take 64-bit integers as numbers, and fixed64 timestamps and counts reach 2^64 - 1. Only when
+ * jansson reported that overflow, the body is copied with every integer literal of 19 digits or
+ * more (outside strings) put in quotes, which every integer and double field accepts, so the
+ * value stays exact. Returns the new text (ag_free() it) and its length, or NULL on OOM.
+ */
+static char *quote_big_integers(const char *in, size_t len, size_t *out_len)
+{
+    char *out = ag_malloc(len + len / 9 + 3);
+    size_t o = 0;
+    int in_string = 0;
+    if (out == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < len;) {
+        char c = in[i];
+        if (in_string) {
+            out[o++] = c;
+            i++;
+            if (c == '\\' && i < len) {
+                out[o++] = in[i++];
+            } else if (c == '"') {
+                in_string = 0;
+            }
+            continue;
+        }
+        if (c == '"') {
+            in_string = 1;
+            out[o++] = c;
+            i++;
+            continue;
+        }
+        if (c == '-' || (c >= '0' && c <= '9')) {
+            size_t j = i + (c == '-'), digits = 0, end;
+            while (j < len && in[j] >= '0' && in[j] <= '9') {
+                j++;
+                digits++;
+            }
+            end = j;
+            while (end < len && (in[end] == '.' || in[end] == 'e' || in[end] == 'E' ||
+                                 in[end] == '+' || in[end] == '-' ||
+                                 (in[end] >= '0' && in[end] <= '9'))) {
+                end++;
+            }
+            int quote = end == j && digits >= 19;
+            if (quote) {
+                out[o++] = '"';
+            }
+            memcpy(out + o, in + i, end - i);
+            o += end - i;
+            if (quote) {
+                out[o++] = '"';
+            }
+            i = end;
+            continue;
+        }
+        out[o++] = c;
+        i++;
+    }
+    *out_len = o;
+    return out;
+}
+
 int ag_otlp_json_decode_message(const ProtobufCMessageDescriptor *desc, const uint8_t *buf,
                                 size_t len, struct ag_arena *arena, ProtobufCMessage **out,
                                 char *err, size_t errlen)
@@ -812,6 +876,18 @@ int ag_otlp_json_decode_message(const ProtobufCMessageDescriptor *desc, const ui
     pthread_once(&jansson_once, jansson_setup);
     jansson_alloc_failed = 0;
     root = json_loadb(buf != NULL ? (const char *)buf : "", len, JSON_DECODE_ANY, &jerr);
+    if (root == NULL && json_error_code(&jerr) == json_error_numeric_overflow) {
+        size_t qlen;
+        char *quoted = quote_big_integers((const char *)buf, len, &qlen);
+        if (quoted == NULL) {
+            if (err != NULL && errlen > 0) {
+                snprintf(err, errlen, "out of memory");
+            }
+            return AG_ENOMEM;
+        }
+        root = json_loadb(quoted, qlen, JSON_DECODE_ANY, &jerr);
+        ag_free(quoted);
+    }
     if (root == NULL) {
         if (jansson_alloc_failed || json_error_code(&jerr) == json_error_out_of_memory) {
             if (err != NULL && errlen > 0) {
