@@ -180,9 +180,19 @@ def test_http_bad_json_is_400(bad, case):
 
 
 def _deep_anyvalue_protobuf(depth):
-    v = fld(1, 2, b"leaf")  # AnyValue{string_value}
+    """AnyValue{array_value{values: AnyValue{array_value{... string_value}}}} |depth| deep.
+
+    Built from the inside out with prefixes only (no quadratic re-copying).
+    """
+    leaf = fld(1, 2, b"leaf")  # AnyValue{string_value}
+    size = len(leaf)
+    prefixes = []
     for _ in range(depth):
-        v = fld(5, 2, fld(1, 2, v))  # AnyValue{array_value: ArrayValue{values: v}}
+        inner = b"\x0a" + varint(size)  # ArrayValue.values (1, LEN)
+        outer = b"\x2a" + varint(size + len(inner))  # AnyValue.array_value (5, LEN)
+        prefixes.append(outer + inner)
+        size += len(inner) + len(outer)
+    v = b"".join(reversed(prefixes)) + leaf
     kv = fld(1, 2, b"deep") + fld(2, 2, v)
     return fld(1, 2, fld(1, 2, fld(1, 2, kv)))  # request.resource_spans.resource.attributes
 
