@@ -144,13 +144,9 @@ go_minor() {
 
 find_go() {
     local g
-    for g in "$(command -v go 2>/dev/null || true)" /usr/local/go/bin/go /usr/lib/go/bin/go; do
-        if [ -n "$g" ] && [ -x "$g" ] && [ "$(go_minor "$g")" -ge "$GO_MIN_MINOR" ]; then
-            printf '%s\n' "$g"
-            return 0
-        fi
-    done
-    return 1
+    g="$(command -v go 2>/dev/null)" || return 1
+    [ "$(go_minor "$g")" -ge "$GO_MIN_MINOR" ] || return 1
+    printf '%s\n' "$g"
 }
 
 bootstrap_go() {

@@ -371,6 +371,28 @@ def _ints_to_numbers_all(obj, key=None):
     return obj
 
 
+@pytest.mark.parametrize("encoding", ["protobuf", "json"])
+def test_nested_log_body_20_levels_is_accepted(otterd, encoding):
+    """Structured logs nest maps: 20 levels of kvlist in a body is about 64 protobuf message
+    levels (the collector has no such limit; Python's protobuf reader stops at 100)."""
+    agent = otterd()
+    body = "leaf"
+    for i in range(20):
+        body = {"level%d" % i: body, "n": i}
+    req = otlp_util.REQUEST["logs"]()
+    lr = req.resource_logs.add().scope_logs.add().log_records.add(time_unix_nano=T0)
+    _set_any(lr.body, body)
+    attrs(lr.attributes, {"nested": body})
+    if encoding == "json":
+        data, ct = json.dumps(otlp_util.to_json(req)).encode(), "application/json"
+    else:
+        data, ct = req.SerializeToString(), "application/x-protobuf"
+    st, _, resp = rc.post(agent.http_port, "logs", data, content_type=ct)
+    assert st == 200, (st, resp[:300])
+    agent.stop()
+    assert_same_items("logs", [req], agent.read("logs"))
+
+
 def test_concurrent_clients_lose_nothing(otterd):
     """4 HTTP and 4 gRPC clients, 25 requests of 40 spans each: every span exactly once."""
     agent = otterd()
