@@ -273,3 +273,44 @@ def test_file_truncates_unless_append(otterd, tmp_path):
         names = sorted(s.name for r in reqs for rs in r.resource_spans for ss in rs.scope_spans
                        for s in ss.spans)
         assert names == expect, "run %d" % run
+
+
+def test_two_pipelines_share_a_receiver_without_sharing_changes(otterd, tmp_path):
+    """One request feeds two traces pipelines: each gets every span; resource detection in one
+    pipeline must not show in the other's data (payloads are shared, never changed in place)."""
+    out = tmp_path / "two" / "out"
+    cfg = make_config(out)
+    cfg["processors"]["resource_detection"] = {"detectors": ["env"]}
+    cfg["processors"]["batch/small"] = {"send_batch_size": 2, "send_batch_max_size": 2,
+                                        "timeout": "1h"}
+    cfg["exporters"]["file/raw"] = {"path": str(out / "raw.jsonl")}
+    cfg["exporters"]["file/enriched"] = {"path": str(out / "enriched.jsonl")}
+    pipes = cfg["service"]["pipelines"]
+    del pipes["traces"]
+    pipes["traces/raw"] = {"receivers": ["otlp"], "processors": ["batch"],
+                           "exporters": ["file/raw"]}
+    pipes["traces/enriched"] = {"receivers": ["otlp"],
+                                "processors": ["resource_detection", "batch/small"],
+                                "exporters": ["file/enriched"]}
+    del cfg["exporters"]["file/traces"]
+    agent = otterd(config=cfg, name="two", env={"OTEL_RESOURCE_ATTRIBUTES": "added=yes"})
+    assert post(agent, traces_request(5, "both", attrs={"service.name": "svc"}))[0] == 200
+    agent.stop()
+
+    def spans_and_attrs(name):
+        reqs = otlp_util.read_jsonl(out / name, "traces")
+        return reqs, sorted(s.name for r in reqs for rs in r.resource_spans
+                            for ss in rs.scope_spans for s in ss.spans), [
+            {kv.key: kv.value.string_value for kv in rs.resource.attributes}
+            for r in reqs for rs in r.resource_spans]
+
+    raw_reqs, raw_names, raw_attrs = spans_and_attrs("raw.jsonl")
+    enr_reqs, enr_names, enr_attrs = spans_and_attrs("enriched.jsonl")
+    expected = sorted("both-%d" % i for i in range(5))
+    assert raw_names == expected and enr_names == expected
+    assert all(a == {"service.name": "svc"} for a in raw_attrs), raw_attrs
+    assert all(a == {"service.name": "svc", "added": "yes"} for a in enr_attrs), enr_attrs
+    # send_batch_max_size 2: 5 spans leave the enriched pipeline as batches of 2, 2 and 1.
+    sizes = sorted(sum(len(ss.spans) for rs in r.resource_spans for ss in rs.scope_spans)
+                   for r in enr_reqs)
+    assert sizes == [1, 2, 2]
