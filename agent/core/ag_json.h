@@ -14,7 +14,7 @@
  * close with the other bracket, a second top-level value) fail with AG_EINVAL.
  */
 
-#define AG_JSON_MAX_DEPTH 64
+#define AG_JSON_MAX_DEPTH 256
 
 struct ag_json {
     struct ag_buf *buf; /* borrowed */

@@ -67,12 +67,14 @@ const char *ag_signal_items(enum ag_signal signal);
 const ProtobufCMessageDescriptor *ag_otlp_request_descriptor(enum ag_signal signal);
 
 /*
- * The deepest nesting of messages a request may have (request = level 1). OTLP's own structure
- * takes 6 levels down to an attribute's AnyValue; the rest is for arrays and kvlists inside
- * AnyValues. It keeps protobuf-c's recursive unpack far from the end of the stack, and every
- * accepted request within the JSON writer's depth, so whatever is accepted can be written out.
+ * The deepest nesting of messages a request may have (request = level 1), as Python's protobuf
+ * runtime allows. OTLP's own structure takes 5-6 levels down to an attribute's or a body's
+ * AnyValue; each array in an AnyValue adds 2 more, each map 3. protobuf-c's unpack recurses once
+ * per level (about 1 KiB of stack each), so this keeps it far from the end of the stack; and a
+ * message level becomes at most 2 JSON levels, so every accepted request stays within the JSON
+ * writer's AG_JSON_MAX_DEPTH (256) and can be written out.
  */
-#define AG_OTLP_MAX_DEPTH 32
+#define AG_OTLP_MAX_DEPTH 100
 
 /*
  * Checks, without recursion, that the protobuf message of type |desc| in |buf| nests messages no

@@ -142,19 +142,32 @@ static void path_format(struct dec *d, size_t *pos, const struct path *p)
     }
 }
 
-/* Writes "<path>: <message>" to the caller's error buffer and returns AG_EPROTO. */
+/* Writes "<path>: <message>" to the caller's error buffer and returns AG_EPROTO. A path too
+ * long to leave room for the message keeps its start and its end, with "..." between. */
 static int fail(struct dec *d, const struct path *p, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int fail(struct dec *d, const struct path *p, const char *fmt, ...)
 {
-    size_t pos = 0;
+    size_t pos = 0, max_path = d->errlen / 2;
     if (d->err == NULL || d->errlen == 0) {
         return AG_EPROTO;
     }
     d->err[0] = '\0';
-    path_format(d, &pos, p);
     if (p != NULL) {
+        char full[4096];
+        struct dec tmp = *d;
+        size_t len = 0;
+        tmp.err = full;
+        tmp.errlen = sizeof(full);
+        full[0] = '\0';
+        path_format(&tmp, &len, p);
+        if (len > max_path && max_path > 16) {
+            size_t head = max_path / 3, tail = max_path - head - 3;
+            err_append(d, &pos, "%.*s...%s", (int)head, full, full + len - tail);
+        } else {
+            err_append(d, &pos, "%s", full);
+        }
         err_append(d, &pos, ": ");
     }
     if (pos + 1 < d->errlen) {

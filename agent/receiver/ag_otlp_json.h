@@ -19,7 +19,7 @@
  * The deepest nesting of JSON objects and arrays the decoder follows (the top-level object
  * counts as 1). It equals the writer's AG_JSON_MAX_DEPTH, so whatever decodes also encodes.
  */
-#define AG_OTLP_JSON_MAX_DEPTH 64
+#define AG_OTLP_JSON_MAX_DEPTH 256
 
 /*
  * Decodes an OTLP/JSON Export request of |signal| into protobuf-c structs allocated in |arena|,

@@ -89,16 +89,16 @@ static void test_depth_limit(void)
     struct ag_arena *arena;
     size_t len;
     /* Request, ResourceLogs, ScopeLogs, LogRecord, body AnyValue = 5 levels; each nesting adds
-     * ArrayValue + AnyValue. 13 nestings: 5 + 26 = 31 levels, within 32. */
-    uint8_t *ok = nested_logs_request(13, &len);
+     * ArrayValue + AnyValue. 47 nestings: 5 + 94 = 99 levels, within 100. */
+    uint8_t *ok = nested_logs_request(47, &len);
     ASSERT_OK(decode(AG_SIGNAL_LOGS, ok, len, err, sizeof(err), &msg, &arena));
     ASSERT_NOT_NULL(msg);
     ag_arena_free(arena);
     ag_free(ok);
-    /* 14 nestings: 33 levels. */
-    uint8_t *deep = nested_logs_request(14, &len);
+    /* 48 nestings: 101 levels. */
+    uint8_t *deep = nested_logs_request(48, &len);
     ASSERT_EQ(decode(AG_SIGNAL_LOGS, deep, len, err, sizeof(err), &msg, &arena), AG_EPROTO);
-    ASSERT_STRCONTAINS(err, "deeper than 32 levels");
+    ASSERT_STRCONTAINS(err, "deeper than 100 levels");
     ag_arena_free(arena);
     ag_free(deep);
     /* A bomb: 200,000 levels in ~1.6 MB. Without the check protobuf-c would recurse 400,000
