@@ -236,6 +236,19 @@ int ag_otlp_check_depth(const ProtobufCMessageDescriptor *desc, const uint8_t *b
     }
 }
 
+static const ProtobufCMessageDescriptor *response_descriptor(enum ag_signal signal)
+{
+    switch (signal) {
+    case AG_SIGNAL_TRACES:
+        return &opentelemetry__proto__collector__trace__v1__export_trace_service_response__descriptor;
+    case AG_SIGNAL_METRICS:
+        return &opentelemetry__proto__collector__metrics__v1__export_metrics_service_response__descriptor;
+    case AG_SIGNAL_LOGS:
+        return &opentelemetry__proto__collector__logs__v1__export_logs_service_response__descriptor;
+    }
+    return NULL;
+}
+
 int ag_otlp_decode(enum ag_signal signal, enum ag_otlp_encoding enc, const uint8_t *buf,
                    size_t len, struct ag_arena *arena, ProtobufCMessage **out, char *err,
                    size_t errlen)
@@ -580,40 +593,33 @@ int ag_otlp_response_encode(enum ag_signal signal, enum ag_otlp_encoding enc,
     if (!partial) {
         return 0; /* the collector answers an empty protobuf body */
     }
-    char *message = (char *)res->message;
-    switch (signal) {
-    case AG_SIGNAL_TRACES: {
-        Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess ps =
-            OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
-        Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse r =
-            OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
-        ps.rejected_spans = res->rejected;
-        ps.error_message = message;
-        r.partial_success = &ps;
-        return pack_into(&r.base, out);
+    /* The three Export*ServiceResponse messages have one shape: partial_success (1) holding
+     * rejected_<items> (1, int64) and error_message (2, string). Fill it through the
+     * descriptors instead of once per signal. */
+    union {
+        Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse t;
+        Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceResponse m;
+        Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceResponse l;
+    } resp;
+    union {
+        Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess t;
+        Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsPartialSuccess m;
+        Opentelemetry__Proto__Collector__Logs__V1__ExportLogsPartialSuccess l;
+    } ps;
+    const ProtobufCMessageDescriptor *rdesc = response_descriptor(signal);
+    if (rdesc == NULL) {
+        return AG_EINVAL;
     }
-    case AG_SIGNAL_METRICS: {
-        Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsPartialSuccess ps =
-            OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_PARTIAL_SUCCESS__INIT;
-        Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceResponse r =
-            OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_SERVICE_RESPONSE__INIT;
-        ps.rejected_data_points = res->rejected;
-        ps.error_message = message;
-        r.partial_success = &ps;
-        return pack_into(&r.base, out);
-    }
-    case AG_SIGNAL_LOGS: {
-        Opentelemetry__Proto__Collector__Logs__V1__ExportLogsPartialSuccess ps =
-            OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_PARTIAL_SUCCESS__INIT;
-        Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceResponse r =
-            OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_RESPONSE__INIT;
-        ps.rejected_log_records = res->rejected;
-        ps.error_message = message;
-        r.partial_success = &ps;
-        return pack_into(&r.base, out);
-    }
-    }
-    return AG_EINVAL;
+    const ProtobufCFieldDescriptor *psf = protobuf_c_message_descriptor_get_field(rdesc, 1);
+    const ProtobufCMessageDescriptor *pdesc = psf->descriptor;
+    protobuf_c_message_init(rdesc, &resp);
+    protobuf_c_message_init(pdesc, &ps);
+    *(int64_t *)((char *)&ps + protobuf_c_message_descriptor_get_field(pdesc, 1)->offset) =
+        res->rejected;
+    *(const char **)((char *)&ps + protobuf_c_message_descriptor_get_field(pdesc, 2)->offset) =
+        res->message;
+    *(void **)((char *)&resp + psf->offset) = &ps;
+    return pack_into((const ProtobufCMessage *)&resp, out);
 }
 
 int ag_otlp_status_encode(enum ag_otlp_encoding enc, int code, const char *message,
