@@ -17,11 +17,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <event2/event.h>
 
 #include "config.h"
 
-/* How long in-flight requests get to finish once listeners are closed, at most. */
+/* How long in-flight requests get to finish once listeners are closed, at most (and never more
+ * than half of service.shutdown_timeout). */
 #define DRAIN_GRACE_NS (500ull * 1000000ull)
 
 static const char usage[] =
@@ -63,8 +65,19 @@ struct run_state {
     struct event_base *base;
     struct ag_service *svc;
     struct event *grace;
+    uint64_t shutdown_timeout; /* ns */
     int signals;
 };
+
+/* The drain overran service.shutdown_timeout: leave at once (async-signal-safe). */
+static void on_alarm(int sig)
+{
+    static const char msg[] = "otterd: shutdown_timeout passed while draining: exiting now\n";
+    (void)sig;
+    ssize_t w = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+    (void)w;
+    _exit(1);
+}
 
 static void on_grace(evutil_socket_t fd, short what, void *arg)
 {
@@ -85,8 +98,15 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         return;
     }
     ag_log_info("otterd", "received %s: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    /* Whatever happens while draining, the process is gone when shutdown_timeout has passed. */
+    uint64_t secs = (st->shutdown_timeout + 999999999ull) / 1000000000ull;
+    signal(SIGALRM, on_alarm);
+    alarm(secs > 0 ? (unsigned)secs : 1);
     ag_service_stop_accepting(st->svc);
-    struct timeval tv = {0, (suseconds_t)(DRAIN_GRACE_NS / 1000)};
+    uint64_t grace = st->shutdown_timeout / 2 < DRAIN_GRACE_NS ? st->shutdown_timeout / 2
+                                                               : DRAIN_GRACE_NS;
+    struct timeval tv = {(time_t)(grace / 1000000000ull),
+                         (suseconds_t)(grace % 1000000000ull / 1000)};
     event_add(st->grace, &tv);
 }
 
@@ -175,6 +195,7 @@ static int run(const char *config_path, int log_level, int log_json)
         ag_log_error("otterd", "cannot install signal handlers");
         goto out;
     }
+    st.shutdown_timeout = cfg->shutdown_timeout;
     ag_log_info("otterd", "otterd %s running with %s", OTTER_VERSION, cfg->source);
     event_base_dispatch(st.base);
     status = st.signals > 1 ? 1 : 0;

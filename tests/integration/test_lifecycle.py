@@ -314,3 +314,18 @@ def test_two_pipelines_share_a_receiver_without_sharing_changes(otterd, tmp_path
     sizes = sorted(sum(len(ss.spans) for rs in r.resource_spans for ss in rs.scope_spans)
                    for r in enr_reqs)
     assert sizes == [1, 2, 2]
+
+
+def test_short_shutdown_timeout_still_drains(otterd, tmp_path):
+    """With shutdown_timeout 200ms the grace before flushing shrinks to 100 ms: the held batch is
+    still written and otterd exits 0 well inside the timeout."""
+    out = tmp_path / "sto" / "out"
+    cfg = make_config(out, batch="1h", extra_service={"shutdown_timeout": "200ms"})
+    agent = otterd(config=cfg, name="sto")
+    assert post(agent, traces_request(3, "sto"))[0] == 200
+    t0 = time.monotonic()
+    agent.stop()
+    assert time.monotonic() - t0 < 1.0
+    reqs = otlp_util.read_jsonl(out / "traces.jsonl", "traces")
+    assert sorted(s.name for r in reqs for rs in r.resource_spans for ss in rs.scope_spans
+                  for s in ss.spans) == ["sto-0", "sto-1", "sto-2"]
