@@ -5,7 +5,8 @@
 #   1. scripts/install-deps.sh
 #   2. gcc build in build/ with warnings fatal: meson suites unit, fuzz (corpus replay), lint;
 #      pytest tests/integration against build/agent/otterd; pytest tests/proto if present
-#   3. clang ASan+UBSan+libFuzzer build in build-san/: meson suites unit, fuzz (replay), fuzz-run
+#   3. clang ASan+UBSan+libFuzzer build in build-san/ (with failmalloc, so the unit tests that
+#      fail each allocation in turn run): meson suites unit, fuzz (replay), fuzz-run
 #      (short fuzzing); pytest tests/integration again against build-san/agent/otterd with
 #      halt_on_error=1
 # Results are summed over every suite: meson's from each run's JSON test log (OK, EXPECTEDFAIL
@@ -203,7 +204,7 @@ fi
 
 if [ "${OTTER_TEST_ONLY:-san}" = san ]; then
     if build san build-san clang -Db_sanitize=address,undefined -Db_lundef=false \
-        -Dfuzzing_engine=libfuzzer -Dfuzz_seconds="$FUZZ_SECONDS" -Dwerror=true; then
+        -Dfuzzing_engine=libfuzzer -Dfuzz_seconds="$FUZZ_SECONDS" -Dfailmalloc=true -Dwerror=true; then
         meson_suite build-san san unit
         meson_suite build-san san fuzz
         meson_suite build-san san fuzz-run
