@@ -8,6 +8,7 @@
 #include "ag_component.h"
 #include "ag_log.h"
 #include "ag_mem.h"
+#include "ag_metrics.h"
 
 #include <stdio.h>
 
@@ -18,6 +19,7 @@ struct batch {
     struct ag_payload **pending;
     size_t n_pending, cap_pending;
     size_t pending_items;
+    struct ag_metric *dropped; /* otter_processor_dropped_total for this batch instance */
 };
 
 /* Sends what is pending as one payload. Downstream refusals are counted there; a batch already
@@ -41,14 +43,16 @@ static void batch_send(struct batch *b)
     b->n_pending = 0;
     b->pending_items = 0;
     if (out == NULL) {
+        ag_metric_add(b->dropped, items);
         ag_log_error(b->env.id, "out of memory merging a batch: %zu %s dropped", items,
                      ag_signal_items(b->env.signal));
         return;
     }
     int rc = b->env.next.consume(b->env.next.self, out);
     if (rc != 0) {
-        ag_log_warn(b->env.id, "the next stage refused a batch of %zu %s: %s", items,
-                    ag_signal_items(b->env.signal), ag_strerror(rc));
+        ag_metric_add(b->dropped, items);
+        ag_log_warn(b->env.id, "the next stage refused a batch of %zu %s, which is dropped: %s",
+                    items, ag_signal_items(b->env.signal), ag_strerror(rc));
     }
     ag_payload_unref(out);
 }
@@ -145,6 +149,13 @@ int ag_batch_new(const struct ag_batch_config *cfg, const struct ag_component_en
     }
     b->cfg = *cfg;
     b->env = *env;
+    char labels[192];
+    snprintf(labels, sizeof(labels), "processor=\"%s\",signal=\"%s\"", env->id,
+             ag_signal_name(env->signal));
+    b->dropped = ag_metrics_counter("otter_processor_dropped_total",
+                                    "Items a processor dropped after they were accepted "
+                                    "(the stage after it refused them).",
+                                    labels);
     b->timer = evtimer_new(env->base, on_timer, b);
     if (b->timer == NULL) {
         ag_free(b);

@@ -6,6 +6,7 @@
 #include "ag_test.h"
 #include "ag_component.h"
 #include "ag_mem.h"
+#include "ag_metrics.h"
 #include "pipeline_fixture.h"
 
 #include <stdlib.h>
@@ -131,6 +132,31 @@ static void test_batch_max_size_splits(void)
     ASSERT_UEQ(ag_payload_bytes_in_flight(), 0);
 }
 
+/* A batch already acknowledged to its clients cannot be refused back: when the next stage
+ * refuses it, the items are counted as dropped. */
+static void test_batch_drop_is_counted(void)
+{
+    struct event_base *base = event_base_new();
+    struct recorder rec = {.n = 0, .answer = AG_EAGAIN};
+    struct ag_component_env env = env_for(base, &rec);
+    env.id = "batch/drop";
+    struct ag_batch_config cfg = {.send_batch_size = 2, .timeout = 10ull * 1000000000ull};
+    struct ag_processor proc;
+    char err[128];
+    ASSERT_OK(ag_batch_new(&cfg, &env, &proc, err, sizeof(err)));
+    int name = 0;
+    struct ag_payload *p = fx_traces(1, 1, 3, &name);
+    ASSERT_OK(proc.in.consume(proc.in.self, p));
+    ag_payload_unref(p);
+    struct ag_metric *m = ag_metrics_counter("otter_processor_dropped_total", "",
+                                             "processor=\"batch/drop\",signal=\"traces\"");
+    ASSERT(ag_metric_value(m) == 3);
+    proc.destroy(proc.self);
+    event_base_free(base);
+    ag_metrics_reset();
+    ASSERT_UEQ(ag_payload_bytes_in_flight(), 0);
+}
+
 static void test_memory_limiter_refuses_over_limit(void)
 {
     struct event_base *base = event_base_new();
@@ -223,6 +249,6 @@ static void test_resource_detection_env_and_eks(void)
 }
 
 AG_TEST_MAIN(AG_TEST_CASE(test_batch_size_trigger), AG_TEST_CASE(test_batch_timeout_and_flush),
-             AG_TEST_CASE(test_batch_max_size_splits),
+             AG_TEST_CASE(test_batch_max_size_splits), AG_TEST_CASE(test_batch_drop_is_counted),
              AG_TEST_CASE(test_memory_limiter_refuses_over_limit),
              AG_TEST_CASE(test_resource_detection_env_and_eks))
