@@ -39,7 +39,7 @@ curl -fs http://localhost:8888/metrics | grep -E '^otter_(receiver_items|exporte
 kill -TERM $pid
 wait $pid || true
 trap - EXIT
-echo "==> otterd drained and stopped. What the file exporters wrote (what AWS exporters would get):"
+echo "==> otterd drained and stopped. What the file exporters wrote (OTLP/JSON, one line per batch):"
 for f in otter-data/*.jsonl; do
   printf '%s: %s lines, %s bytes\n' "$demo/$f" "$(wc -l <"$f")" "$(wc -c <"$f")"
 done
