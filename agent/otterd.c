@@ -39,7 +39,8 @@ static const char usage[] =
     "  validate            check the config and exit: 0 when valid, 1 with file:line:col errors\n"
     "\n"
     "options:\n"
-    "  --config FILE       an OpenTelemetry Collector / ADOT style YAML config (also --config=FILE)\n"
+    "  --config FILE       an OpenTelemetry Collector / ADOT style YAML config (also "
+    "--config=FILE)\n"
     "  --log-level LEVEL   debug, info, warn or error (overrides service.telemetry.logs.level)\n"
     "  --log-format FMT    text or json (overrides service.telemetry.logs.encoding)\n"
     "  --version           print the version and exit\n"
@@ -103,8 +104,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     signal(SIGALRM, on_alarm);
     alarm(secs > 0 ? (unsigned)secs : 1);
     ag_service_stop_accepting(st->svc);
-    uint64_t grace = st->shutdown_timeout / 2 < DRAIN_GRACE_NS ? st->shutdown_timeout / 2
-                                                               : DRAIN_GRACE_NS;
+    uint64_t grace =
+        st->shutdown_timeout / 2 < DRAIN_GRACE_NS ? st->shutdown_timeout / 2 : DRAIN_GRACE_NS;
     struct timeval tv = {(time_t)(grace / 1000000000ull),
                          (suseconds_t)(grace % 1000000000ull / 1000)};
     event_add(st->grace, &tv);
@@ -247,8 +248,10 @@ int main(int argc, char **argv)
             const char *v = a[11] == '=' ? a + 12 : (++i < argc ? argv[i] : "");
             log_level = ag_log_level_parse(v);
             if (log_level < 0) {
-                fprintf(stderr, "otterd: --log-level: expected debug, info, warn or error, got "
-                        "\"%s\"\n", v);
+                fprintf(stderr,
+                        "otterd: --log-level: expected debug, info, warn or error, got "
+                        "\"%s\"\n",
+                        v);
                 return 2;
             }
         } else if (strcmp(a, "--log-format") == 0 || strncmp(a, "--log-format=", 13) == 0) {

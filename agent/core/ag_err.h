@@ -7,16 +7,16 @@
 
 enum ag_err {
     AG_OK = 0,
-    AG_ENOMEM = -1,     /* an allocation failed */
-    AG_EINVAL = -2,     /* a caller or a config gave a bad value */
-    AG_EPROTO = -3,     /* malformed input on the wire */
-    AG_ETOOBIG = -4,    /* input over a configured limit */
-    AG_EAGAIN = -5,     /* refused for now: retry later (queue or memory full) */
-    AG_EIO = -6,        /* an I/O system call failed */
-    AG_ETIMEDOUT = -7,  /* a deadline passed */
-    AG_EUPSTREAM = -8,  /* a remote service answered with an error */
-    AG_ENOTFOUND = -9,  /* no such file, key or route */
-    AG_EUNSUPP = -10,   /* valid but not supported (an encoding, a component) */
+    AG_ENOMEM = -1,    /* an allocation failed */
+    AG_EINVAL = -2,    /* a caller or a config gave a bad value */
+    AG_EPROTO = -3,    /* malformed input on the wire */
+    AG_ETOOBIG = -4,   /* input over a configured limit */
+    AG_EAGAIN = -5,    /* refused for now: retry later (queue or memory full) */
+    AG_EIO = -6,       /* an I/O system call failed */
+    AG_ETIMEDOUT = -7, /* a deadline passed */
+    AG_EUPSTREAM = -8, /* a remote service answered with an error */
+    AG_ENOTFOUND = -9, /* no such file, key or route */
+    AG_EUNSUPP = -10,  /* valid but not supported (an encoding, a component) */
 };
 
 /*

@@ -100,7 +100,8 @@ void ag_log(enum ag_log_level level, const char *who, const char *fmt, ...)
         memcpy(line + pos, "\"}\n", 3);
         pos += 3;
     } else {
-        int n = snprintf(line, sizeof(line), "%s %-5s %s: %s\n", when, level_names[level], who, msg);
+        int n =
+            snprintf(line, sizeof(line), "%s %-5s %s: %s\n", when, level_names[level], who, msg);
         pos = n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1;
         line[pos - 1] = '\n';
     }

@@ -24,9 +24,9 @@ struct ag_consumer {
 /* What a component gets at creation. */
 struct ag_component_env {
     struct event_base *base;
-    const char *id;             /* the component id from the config, e.g. "file/traces" */
-    enum ag_signal signal;      /* processors: the pipeline's signal */
-    struct ag_consumer next;    /* processors: the stage after this one */
+    const char *id;          /* the component id from the config, e.g. "file/traces" */
+    enum ag_signal signal;   /* processors: the pipeline's signal */
+    struct ag_consumer next; /* processors: the stage after this one */
 };
 
 /*
@@ -46,7 +46,7 @@ struct ag_exporter_ops {
 
 /* A processor instance: one per pipeline that names it. */
 struct ag_processor {
-    struct ag_consumer in; /* where the previous stage sends payloads */
+    struct ag_consumer in;     /* where the previous stage sends payloads */
     void (*flush)(void *self); /* drain: send everything held downstream */
     void (*destroy)(void *self);
     void *self;
@@ -56,12 +56,11 @@ struct ag_processor {
  * Processor constructors. Each returns 0 and fills |out|, or a negative AG_E* with a reason in
  * |err|.
  */
-AG_NODISCARD int ag_batch_new(const struct ag_batch_config *cfg,
-                              const struct ag_component_env *env, struct ag_processor *out,
-                              char *err, size_t errlen);
+AG_NODISCARD int ag_batch_new(const struct ag_batch_config *cfg, const struct ag_component_env *env,
+                              struct ag_processor *out, char *err, size_t errlen);
 AG_NODISCARD int ag_memory_limiter_new(const struct ag_memory_limiter_config *cfg,
-                                       const struct ag_component_env *env,
-                                       struct ag_processor *out, char *err, size_t errlen);
+                                       const struct ag_component_env *env, struct ag_processor *out,
+                                       char *err, size_t errlen);
 AG_NODISCARD int ag_resource_detection_new(const struct ag_resource_detection_config *cfg,
                                            const struct ag_component_env *env,
                                            struct ag_processor *out, char *err, size_t errlen);

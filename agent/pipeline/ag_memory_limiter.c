@@ -20,9 +20,9 @@
 struct memory_limiter {
     struct ag_component_env env;
     struct event *timer;
-    uint64_t limit;    /* bytes */
-    uint64_t soft;     /* bytes: limit - spike */
-    uint64_t rss;      /* at the last check */
+    uint64_t limit; /* bytes */
+    uint64_t soft;  /* bytes: limit - spike */
+    uint64_t rss;   /* at the last check */
     int refusing;
 };
 
@@ -52,7 +52,8 @@ static void check(struct memory_limiter *m)
     int over = m->rss > m->soft || held > m->soft;
     if (over != m->refusing) {
         if (over) {
-            ag_log_warn(m->env.id, "memory above the soft limit (%" PRIu64 " MiB resident, "
+            ag_log_warn(m->env.id,
+                        "memory above the soft limit (%" PRIu64 " MiB resident, "
                         "%" PRIu64 " MiB in flight, soft limit %" PRIu64 " MiB): refusing data",
                         m->rss / MIB, held / MIB, m->soft / MIB);
         } else {
@@ -94,8 +95,8 @@ static void ml_destroy(void *self)
 }
 
 int ag_memory_limiter_new(const struct ag_memory_limiter_config *cfg,
-                          const struct ag_component_env *env, struct ag_processor *out,
-                          char *err, size_t errlen)
+                          const struct ag_component_env *env, struct ag_processor *out, char *err,
+                          size_t errlen)
 {
     uint64_t limit, spike;
     if (cfg->limit_mib > 0) {
@@ -104,13 +105,14 @@ int ag_memory_limiter_new(const struct ag_memory_limiter_config *cfg,
     } else {
         uint64_t total = total_memory();
         if (total == 0) {
-            snprintf(err, errlen, "limit_percentage needs the total memory, which could not be "
+            snprintf(err, errlen,
+                     "limit_percentage needs the total memory, which could not be "
                      "read; set limit_mib instead");
             return AG_EINVAL;
         }
         limit = total / 100 * cfg->limit_percentage;
-        spike = cfg->spike_limit_percentage > 0 ? total / 100 * cfg->spike_limit_percentage
-                                                : limit / 5;
+        spike =
+            cfg->spike_limit_percentage > 0 ? total / 100 * cfg->spike_limit_percentage : limit / 5;
     }
     if (spike >= limit) {
         snprintf(err, errlen, "the spike limit must be smaller than the limit");

@@ -84,9 +84,9 @@ static void rep_set(void *msg, const ProtobufCFieldDescriptor *f, void **items, 
 /* The three levels of a signal's request. */
 struct shape {
     const ProtobufCMessageDescriptor *req;
-    const ProtobufCFieldDescriptor *req_res;   /* request.resource_X */
+    const ProtobufCFieldDescriptor *req_res; /* request.resource_X */
     const ProtobufCMessageDescriptor *res;
-    const ProtobufCFieldDescriptor *res_scope; /* resource_X.scope_X */
+    const ProtobufCFieldDescriptor *res_scope;    /* resource_X.scope_X */
     const ProtobufCFieldDescriptor *res_resource; /* resource_X.resource */
     const ProtobufCMessageDescriptor *scope;
     const ProtobufCFieldDescriptor *scope_items; /* scope_X.items */
@@ -202,9 +202,9 @@ struct splitter {
     struct ag_payload *cur; /* chunk being filled */
     void **cur_res;         /* its resource array */
     size_t n_cur_res;
-    void *cur_res_shell;    /* the last resource shell in it */
+    void *cur_res_shell; /* the last resource shell in it */
     const void *cur_res_src;
-    void **cur_scopes;      /* the scope array of cur_res_shell */
+    void **cur_scopes; /* the scope array of cur_res_shell */
     size_t n_cur_scopes;
 };
 
@@ -255,8 +255,8 @@ static int split_open(struct splitter *sp)
 }
 
 /* Adds items [from, from+k) of scope |scope| (in resource |res|) to the current chunk. */
-static int split_add(struct splitter *sp, const void *res, const void *scope, size_t from,
-                     size_t k, size_t weight)
+static int split_add(struct splitter *sp, const void *res, const void *scope, size_t from, size_t k,
+                     size_t weight)
 {
     struct ag_arena *a = sp->cur->arena;
     if (sp->cur_res_src != res) {

@@ -21,10 +21,10 @@
 struct ag_payload {
     unsigned refs;
     enum ag_signal signal;
-    struct ag_arena *arena; /* owns msg and any shell structs; freed with the payload */
-    ProtobufCMessage *msg;  /* an Export{Trace,Metrics,Logs}ServiceRequest */
-    size_t items;           /* spans, data points or log records */
-    size_t accounted;       /* arena bytes counted in the in-flight total */
+    struct ag_arena *arena;      /* owns msg and any shell structs; freed with the payload */
+    ProtobufCMessage *msg;       /* an Export{Trace,Metrics,Logs}ServiceRequest */
+    size_t items;                /* spans, data points or log records */
+    size_t accounted;            /* arena bytes counted in the in-flight total */
     struct ag_payload **parents; /* payloads whose memory msg points into (each holds a ref) */
     size_t n_parents;
 };
@@ -80,8 +80,7 @@ struct ag_payload *ag_payload_own_resources(struct ag_payload *p, size_t extra);
  * is why this needs a shell from ag_payload_own_resources()). The callback may replace
  * res->attributes with an array allocated in |p->arena|.
  */
-typedef void ag_payload_resource_fn(struct ag_payload *p, ProtobufCMessage *resource,
-                                    void *arg);
+typedef void ag_payload_resource_fn(struct ag_payload *p, ProtobufCMessage *resource, void *arg);
 AG_NODISCARD int ag_payload_foreach_resource(struct ag_payload *p, ag_payload_resource_fn *fn,
                                              void *arg);
 

@@ -34,8 +34,8 @@ struct resource_detection {
     char *values[MAX_DETECTED];
 };
 
-static int add_attr(struct resource_detection *rd, const char *key, size_t klen,
-                    const char *value, size_t vlen)
+static int add_attr(struct resource_detection *rd, const char *key, size_t klen, const char *value,
+                    size_t vlen)
 {
     if (rd->n == MAX_DETECTED) {
         return AG_ETOOBIG;
@@ -115,8 +115,10 @@ static int detect_env(struct resource_detection *rd)
         size_t n = strcspn(p, ",");
         const char *eq = memchr(p, '=', n);
         if (eq == NULL) {
-            ag_log_warn(rd->env.id, "OTEL_RESOURCE_ATTRIBUTES: ignoring \"%.*s\": expected "
-                        "key=value", (int)n, p);
+            ag_log_warn(rd->env.id,
+                        "OTEL_RESOURCE_ATTRIBUTES: ignoring \"%.*s\": expected "
+                        "key=value",
+                        (int)n, p);
         } else {
             const char *k = p, *val = eq + 1;
             size_t klen = (size_t)(eq - p), vlen = n - klen - 1;

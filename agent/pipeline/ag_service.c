@@ -158,8 +158,7 @@ static int build_pipeline(struct ag_service *svc, struct pipeline *pl,
             rc = ag_memory_limiter_new(&c->u.memory_limiter, &env, proc, why, sizeof(why));
             break;
         case AG_COMP_RESOURCE_DETECTION:
-            rc = ag_resource_detection_new(&c->u.resource_detection, &env, proc, why,
-                                           sizeof(why));
+            rc = ag_resource_detection_new(&c->u.resource_detection, &env, proc, why, sizeof(why));
             break;
         default:
             snprintf(why, sizeof(why), "not a processor");
@@ -211,7 +210,8 @@ static void otlp_ingest(void *ctx, enum ag_signal signal, enum ag_otlp_encoding 
     if (ag_payload_bytes_in_flight() > SERVICE_MAX_IN_FLIGHT) {
         res->status = AG_OTLP_UNAVAILABLE;
         res->retry_after_s = RETRY_AFTER_S;
-        snprintf(res->message, sizeof(res->message), "otterd holds too much data in flight; "
+        snprintf(res->message, sizeof(res->message),
+                 "otterd holds too much data in flight; "
                  "retry later");
         count(t, signal, OUT_REFUSED, 0);
         return;
@@ -226,11 +226,11 @@ static void otlp_ingest(void *ctx, enum ag_signal signal, enum ag_otlp_encoding 
         return;
     }
     ProtobufCMessage *msg = NULL;
-    int rc = ag_otlp_decode(signal, enc, body, len, arena, &msg, res->message,
-                            sizeof(res->message));
+    int rc =
+        ag_otlp_decode(signal, enc, body, len, arena, &msg, res->message, sizeof(res->message));
     if (rc != 0) {
         ag_arena_free(arena);
-        res->status = rc == AG_ETOOBIG ? AG_OTLP_TOO_LARGE
+        res->status = rc == AG_ETOOBIG  ? AG_OTLP_TOO_LARGE
                       : rc == AG_ENOMEM ? AG_OTLP_UNAVAILABLE
                                         : AG_OTLP_INVALID;
         if (rc == AG_ENOMEM) {
@@ -270,13 +270,15 @@ static void otlp_ingest(void *ctx, enum ag_signal signal, enum ag_otlp_encoding 
     if (refused) {
         res->status = AG_OTLP_UNAVAILABLE;
         res->retry_after_s = RETRY_AFTER_S;
-        snprintf(res->message, sizeof(res->message), "data refused: memory limit reached; "
+        snprintf(res->message, sizeof(res->message),
+                 "data refused: memory limit reached; "
                  "retry later");
         count(t, signal, OUT_REFUSED, items);
     } else if (failed) {
         res->status = AG_OTLP_UNAVAILABLE;
         res->retry_after_s = RETRY_AFTER_S;
-        snprintf(res->message, sizeof(res->message), "a pipeline failed to take the data; "
+        snprintf(res->message, sizeof(res->message),
+                 "a pipeline failed to take the data; "
                  "retry later");
         count(t, signal, OUT_REFUSED, items);
     } else {
@@ -300,9 +302,9 @@ static int register_receiver_metrics(struct otlp_receiver *r)
                 t->items[s][o] = ag_metrics_counter(
                     "otter_receiver_items_total",
                     "Items (spans, data points, log records) received, by outcome.", labels);
-                t->requests[s][o] = ag_metrics_counter(
-                    "otter_receiver_requests_total", "Export requests received, by outcome.",
-                    labels);
+                t->requests[s][o] =
+                    ag_metrics_counter("otter_receiver_requests_total",
+                                       "Export requests received, by outcome.", labels);
                 if (t->items[s][o] == NULL || t->requests[s][o] == NULL) {
                     return AG_ENOMEM;
                 }
@@ -347,8 +349,7 @@ static int receiver_used(const struct ag_config *cfg, size_t comp)
 }
 
 int ag_service_new(const struct ag_config *cfg, struct event_base *base,
-                   ag_exporter_lookup_fn *lookup, struct ag_service **out, char *err,
-                   size_t errlen)
+                   ag_exporter_lookup_fn *lookup, struct ag_service **out, char *err, size_t errlen)
 {
     *out = NULL;
     int rc = AG_ENOMEM;
@@ -551,8 +552,7 @@ static int bind_http(struct evhttp *h, const char *id, const char *endpoint, cha
     return 0;
 }
 
-static int start_receiver(struct ag_service *svc, struct otlp_receiver *r, char *err,
-                          size_t errlen)
+static int start_receiver(struct ag_service *svc, struct otlp_receiver *r, char *err, size_t errlen)
 {
     const struct ag_otlp_receiver_config *oc = &r->cfg->u.otlp;
     char host[256], why[256];
@@ -585,8 +585,7 @@ static int start_receiver(struct ag_service *svc, struct otlp_receiver *r, char 
             snprintf(err, errlen, "%s: bad grpc endpoint \"%s\"", r->cfg->id, oc->grpc_endpoint);
             return AG_EINVAL;
         }
-        rc = ag_grpc_server_listen(r->grpc, host[0] ? host : "0.0.0.0", port, r->grpc_tls,
-                                   &bound);
+        rc = ag_grpc_server_listen(r->grpc, host[0] ? host : "0.0.0.0", port, r->grpc_tls, &bound);
         if (rc != 0) {
             snprintf(err, errlen, "%s: cannot listen for gRPC on %s: %s", r->cfg->id,
                      oc->grpc_endpoint, ag_strerror(rc));
@@ -622,8 +621,8 @@ static int start_receiver(struct ag_service *svc, struct otlp_receiver *r, char 
             snprintf(err, errlen, "%s: bad http endpoint \"%s\"", r->cfg->id, oc->http_endpoint);
             return AG_EINVAL;
         }
-        rc = ag_http_receiver_listen(r->http, host[0] ? host : "0.0.0.0", port, r->http_tls,
-                                     &bound);
+        rc =
+            ag_http_receiver_listen(r->http, host[0] ? host : "0.0.0.0", port, r->http_tls, &bound);
         if (rc != 0) {
             snprintf(err, errlen, "%s: cannot listen for HTTP on %s", r->cfg->id,
                      oc->http_endpoint);
@@ -648,9 +647,9 @@ int ag_service_start(struct ag_service *svc, char *err, size_t errlen)
                             gauge_uptime, svc) != 0) {
         return AG_ENOMEM;
     }
-    ag_metric_set(ag_metrics_gauge("otter_build_info", "otterd's version.",
-                                   "version=\"" OTTER_VERSION "\""),
-                  1);
+    ag_metric_set(
+        ag_metrics_gauge("otter_build_info", "otterd's version.", "version=\"" OTTER_VERSION "\""),
+        1);
     for (size_t i = 0; i < svc->n_receivers; i++) {
         rc = start_receiver(svc, &svc->receivers[i], err, errlen);
         if (rc != 0) {

@@ -25,8 +25,8 @@ typedef const struct ag_exporter_ops *ag_exporter_lookup_fn(enum ag_component_ty
  * Returns 0 and the service in |*out|, or AG_EINVAL, AG_ENOMEM.
  */
 AG_NODISCARD int ag_service_new(const struct ag_config *cfg, struct event_base *base,
-                                ag_exporter_lookup_fn *lookup, struct ag_service **out,
-                                char *err, size_t errlen);
+                                ag_exporter_lookup_fn *lookup, struct ag_service **out, char *err,
+                                size_t errlen);
 
 /*
  * Binds every listener and starts the timers. Logs one line per listener:

@@ -185,8 +185,8 @@ static void handle_preflight(struct ag_http_receiver *r, struct evhttp_request *
     }
     const struct ag_cors_config *cors = r->opts.cors;
     evhttp_add_header(h, "Access-Control-Allow-Methods", "POST");
-    const char *asked = evhttp_find_header(evhttp_request_get_input_headers(req),
-                                           "Access-Control-Request-Headers");
+    const char *asked =
+        evhttp_find_header(evhttp_request_get_input_headers(req), "Access-Control-Request-Headers");
     if (asked != NULL && cors->n_allowed_headers > 0) {
         evhttp_add_header(h, "Access-Control-Allow-Headers", asked);
     } else if (asked != NULL) {
@@ -249,15 +249,18 @@ static void on_request(struct evhttp_request *req, void *arg)
             fmt = AG_ZIP_DEFLATE;
         } else {
             char msg[160];
-            snprintf(msg, sizeof(msg), "unsupported Content-Encoding \"%.64s\"; supported: gzip, "
-                     "deflate, identity", ce);
+            snprintf(msg, sizeof(msg),
+                     "unsupported Content-Encoding \"%.64s\"; supported: gzip, "
+                     "deflate, identity",
+                     ce);
             send_status(r, req, enc, 400, AG_GRPC_INVALID_ARGUMENT, msg, 0);
             return;
         }
         int rc = ag_zip_inflate(fmt, body, len, &inflated);
         if (rc == AG_ETOOBIG) {
             char msg[160];
-            snprintf(msg, sizeof(msg), "the decompressed body is larger than "
+            snprintf(msg, sizeof(msg),
+                     "the decompressed body is larger than "
                      "max_request_body_size (%llu bytes)",
                      (unsigned long long)r->opts.max_request_body_size);
             send_status(r, req, enc, 413, AG_GRPC_RESOURCE_EXHAUSTED, msg, 0);
@@ -326,8 +329,8 @@ struct ag_http_receiver *ag_http_receiver_new(struct event_base *base,
     evhttp_set_max_headers_size(r->http, HTTP_MAX_HEADERS_SIZE);
     if (opts->read_header_timeout > 0) {
         struct timeval tv = {.tv_sec = (time_t)(opts->read_header_timeout / 1000000000ull),
-                             .tv_usec = (suseconds_t)(opts->read_header_timeout % 1000000000ull /
-                                                      1000)};
+                             .tv_usec =
+                                 (suseconds_t)(opts->read_header_timeout % 1000000000ull / 1000)};
         evhttp_set_timeout_tv(r->http, &tv);
     }
     evhttp_set_gencb(r->http, on_request, r);

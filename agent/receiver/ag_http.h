@@ -19,17 +19,17 @@
 struct ag_http_receiver;
 
 struct ag_http_receiver_options {
-    uint64_t max_request_body_size; /* bytes, compressed and decompressed */
+    uint64_t max_request_body_size;     /* bytes, compressed and decompressed */
     const char *paths[AG_SIGNAL_COUNT]; /* URL path per signal, e.g. "/v1/traces" */
     const struct ag_cors_config *cors;  /* NULL: no CORS headers */
     uint64_t read_header_timeout;       /* ns; a connection idle this long is closed */
 };
 
 struct ag_http_receiver_stats {
-    uint64_t requests;       /* requests answered */
-    uint64_t bad_requests;   /* 4xx answers other than 413 */
-    uint64_t too_large;      /* 413 answers */
-    uint64_t refused;        /* 503 answers */
+    uint64_t requests;     /* requests answered */
+    uint64_t bad_requests; /* 4xx answers other than 413 */
+    uint64_t too_large;    /* 413 answers */
+    uint64_t refused;      /* 503 answers */
 };
 
 /*

@@ -73,12 +73,12 @@ static int read_varint(const uint8_t *buf, size_t *pos, size_t end, uint64_t *ou
  * which node. Types outside the table, or message fields numbered 32 and up, take the generic
  * lookup.
  */
-#define DEPTH_NODES  64
+#define DEPTH_NODES   64
 #define DEPTH_FAST_ID 32
 
 struct depth_node {
     const ProtobufCMessageDescriptor *desc;
-    uint32_t msg_mask;           /* bit n: field n holds a message */
+    uint32_t msg_mask;            /* bit n: field n holds a message */
     uint8_t child[DEPTH_FAST_ID]; /* node of that message's type */
     uint8_t slow;                 /* has message fields numbered >= DEPTH_FAST_ID */
 };
@@ -220,8 +220,10 @@ int ag_otlp_check_depth(const ProtobufCMessageDescriptor *desc, const uint8_t *b
                 break;
             }
             if (depth + 2 > max_depth) {
-                snprintf(err, errlen, "the request nests messages deeper than %u levels (at a "
-                         "%s)", max_depth, child->short_name);
+                snprintf(err, errlen,
+                         "the request nests messages deeper than %u levels (at a "
+                         "%s)",
+                         max_depth, child->short_name);
                 return AG_EPROTO;
             }
             depth++;
@@ -249,9 +251,8 @@ static const ProtobufCMessageDescriptor *response_descriptor(enum ag_signal sign
     return NULL;
 }
 
-int ag_otlp_decode(enum ag_signal signal, enum ag_otlp_encoding enc, const uint8_t *buf,
-                   size_t len, struct ag_arena *arena, ProtobufCMessage **out, char *err,
-                   size_t errlen)
+int ag_otlp_decode(enum ag_signal signal, enum ag_otlp_encoding enc, const uint8_t *buf, size_t len,
+                   struct ag_arena *arena, ProtobufCMessage **out, char *err, size_t errlen)
 {
     *out = NULL;
     if (err != NULL && errlen > 0) {
@@ -273,12 +274,16 @@ int ag_otlp_decode(enum ag_signal signal, enum ag_otlp_encoding enc, const uint8
         ProtobufCMessage *msg = protobuf_c_message_unpack(desc, &alloc, len, buf);
         if (msg == NULL) {
             if (ag_arena_exhausted(arena)) {
-                snprintf(err, errlen, "the decoded %s request is larger than the memory allowed "
-                         "for one request", ag_signal_name(signal));
+                snprintf(err, errlen,
+                         "the decoded %s request is larger than the memory allowed "
+                         "for one request",
+                         ag_signal_name(signal));
                 return AG_ETOOBIG;
             }
-            snprintf(err, errlen, "cannot decode the body as a protobuf %s (truncated, corrupt, "
-                     "or a field with the wrong wire type)", desc->name);
+            snprintf(err, errlen,
+                     "cannot decode the body as a protobuf %s (truncated, corrupt, "
+                     "or a field with the wrong wire type)",
+                     desc->name);
             return AG_EPROTO;
         }
         *out = msg;
@@ -393,8 +398,8 @@ static int exemplars_ok(Opentelemetry__Proto__Metrics__V1__Exemplar **ex, size_t
 /* Formats the path of data point |i| of metric |k| into |path| (only when reporting). */
 static void point_path(char *path, size_t len, size_t r, size_t s, size_t k, size_t i)
 {
-    snprintf(path, len, "resourceMetrics[%zu].scopeMetrics[%zu].metrics[%zu].dataPoints[%zu]", r,
-             s, k, i);
+    snprintf(path, len, "resourceMetrics[%zu].scopeMetrics[%zu].metrics[%zu].dataPoints[%zu]", r, s,
+             k, i);
 }
 
 static int validate_metric(const pb_metric *m, size_t r, size_t s, size_t k, char *err,
@@ -422,8 +427,10 @@ static int validate_metric(const pb_metric *m, size_t r, size_t s, size_t k, cha
                 m->histogram->data_points[i];
             if (dp->n_bucket_counts != 0 && dp->n_bucket_counts != dp->n_explicit_bounds + 1) {
                 point_path(path, sizeof(path), r, s, k, i);
-                snprintf(err, errlen, "%s.bucketCounts: expected %zu counts (explicitBounds + 1), "
-                         "got %zu", path, dp->n_explicit_bounds + 1, dp->n_bucket_counts);
+                snprintf(err, errlen,
+                         "%s.bucketCounts: expected %zu counts (explicitBounds + 1), "
+                         "got %zu",
+                         path, dp->n_explicit_bounds + 1, dp->n_bucket_counts);
                 return AG_EPROTO;
             }
             if (!exemplars_ok(dp->exemplars, dp->n_exemplars)) {
@@ -487,8 +494,7 @@ static int validate_logs(const logs_req *req, char *err, size_t errlen)
     return 0;
 }
 
-int ag_otlp_validate(enum ag_signal signal, const ProtobufCMessage *req, char *err,
-                     size_t errlen)
+int ag_otlp_validate(enum ag_signal signal, const ProtobufCMessage *req, char *err, size_t errlen)
 {
     switch (signal) {
     case AG_SIGNAL_TRACES:

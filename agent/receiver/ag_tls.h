@@ -13,8 +13,8 @@
  */
 
 enum ag_tls_alpn {
-    AG_TLS_ALPN_H2 = 0,       /* gRPC: "h2" only */
-    AG_TLS_ALPN_HTTP11 = 1,   /* OTLP/HTTP through evhttp: "http/1.1" */
+    AG_TLS_ALPN_H2 = 0,     /* gRPC: "h2" only */
+    AG_TLS_ALPN_HTTP11 = 1, /* OTLP/HTTP through evhttp: "http/1.1" */
 };
 
 /*

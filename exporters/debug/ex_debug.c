@@ -54,8 +54,8 @@ static void normal_traces(struct ex_debug *d, const ProtobufCMessage *msg, struc
                 char tid[33], sid[17];
                 hex(tid, &ss->spans[i]->trace_id);
                 hex(sid, &ss->spans[i]->span_id);
-                if (ag_buf_printf(b, "%s: span %s trace_id=%s span_id=%s kind=%d status=%d",
-                                  d->id, ss->spans[i]->name, tid, sid, ss->spans[i]->kind,
+                if (ag_buf_printf(b, "%s: span %s trace_id=%s span_id=%s kind=%d status=%d", d->id,
+                                  ss->spans[i]->name, tid, sid, ss->spans[i]->kind,
                                   ss->spans[i]->status ? ss->spans[i]->status->code : 0) == 0) {
                     print_line(b);
                 }
@@ -92,8 +92,7 @@ static void normal_logs(struct ex_debug *d, const ProtobufCMessage *msg, struct 
                 req->resource_logs[r]->scope_logs[s];
             for (size_t i = 0; i < sl->n_log_records; i++) {
                 const Opentelemetry__Proto__Logs__V1__LogRecord *lr = sl->log_records[i];
-                int rc = ag_buf_printf(b, "%s: log severity=%d body=", d->id,
-                                       lr->severity_number);
+                int rc = ag_buf_printf(b, "%s: log severity=%d body=", d->id, lr->severity_number);
                 if (rc == 0 && lr->body != NULL) {
                     rc = ag_otlp_json_encode(&lr->body->base, b);
                 }
@@ -123,8 +122,7 @@ static int debug_consume(void *self, struct ag_payload *p)
         } else {
             normal_logs(d, p->msg, &b);
         }
-    } else if (ag_buf_printf(&b, "%s: ", d->id) == 0 &&
-               ag_otlp_json_encode(p->msg, &b) == 0) {
+    } else if (ag_buf_printf(&b, "%s: ", d->id) == 0 && ag_otlp_json_encode(p->msg, &b) == 0) {
         print_line(&b);
     }
     ag_buf_cleanup(&b);

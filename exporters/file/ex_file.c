@@ -31,11 +31,11 @@ struct ex_file {
     char *id;
     char *path;
     int fd;
-    uint64_t size;        /* bytes in the current file */
-    uint64_t max_bytes;   /* 0 = no rotation */
+    uint64_t size;      /* bytes in the current file */
+    uint64_t max_bytes; /* 0 = no rotation */
     uint32_t max_backups;
-    uint32_t max_days;    /* backups older than this are removed; 0 = keep */
-    int localtime;        /* backup names in local time instead of UTC */
+    uint32_t max_days; /* backups older than this are removed; 0 = keep */
+    int localtime;     /* backup names in local time instead of UTC */
     struct ag_buf buf;
     struct event *timer;
 };
@@ -66,8 +66,8 @@ static int make_parents(const char *path)
  * default, `append: false`). */
 static int open_file(struct ex_file *f, int truncate)
 {
-    f->fd = open(f->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (truncate ? O_TRUNC : 0),
-                 0644);
+    f->fd =
+        open(f->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (truncate ? O_TRUNC : 0), 0644);
     if (f->fd < 0) {
         return ag_err_from_errno(errno);
     }
@@ -77,8 +77,8 @@ static int open_file(struct ex_file *f, int truncate)
 }
 
 /* Splits path into directory, base name without extension, and extension. */
-static void split_name(const char *path, char *dir, size_t dlen, char *stem, size_t slen,
-                       char *ext, size_t elen)
+static void split_name(const char *path, char *dir, size_t dlen, char *stem, size_t slen, char *ext,
+                       size_t elen)
 {
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
@@ -158,8 +158,8 @@ static void rotate(struct ex_file *f)
         gmtime_r(&ts.tv_sec, &tm);
     }
     strftime(when, sizeof(when), "%Y-%m-%dT%H-%M-%S", &tm);
-    snprintf(backup, sizeof(backup), "%s/%s-%s.%03ld%s", dir, stem, when,
-             ts.tv_nsec / 1000000, ext);
+    snprintf(backup, sizeof(backup), "%s/%s-%s.%03ld%s", dir, stem, when, ts.tv_nsec / 1000000,
+             ext);
     close(f->fd);
     f->fd = -1;
     if (rename(f->path, backup) != 0) {
@@ -184,8 +184,8 @@ static void write_front(struct ex_file *f, size_t n)
             if (errno == EINTR) {
                 continue;
             }
-            ag_log_error(f->id, "writing %s failed: %s; %zu bytes lost", f->path,
-                         strerror(errno), left);
+            ag_log_error(f->id, "writing %s failed: %s; %zu bytes lost", f->path, strerror(errno),
+                         left);
             break;
         }
         p += w;

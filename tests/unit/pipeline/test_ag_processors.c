@@ -46,8 +46,8 @@ static void test_batch_size_trigger(void)
     struct event_base *base = event_base_new();
     struct recorder rec = {.n = 0};
     struct ag_component_env env = env_for(base, &rec);
-    struct ag_batch_config cfg = {.send_batch_size = 5, .send_batch_max_size = 0,
-                                  .timeout = 10ull * 1000000000ull};
+    struct ag_batch_config cfg = {
+        .send_batch_size = 5, .send_batch_max_size = 0, .timeout = 10ull * 1000000000ull};
     struct ag_processor proc;
     char err[128];
     ASSERT_OK(ag_batch_new(&cfg, &env, &proc, err, sizeof(err)));
@@ -109,8 +109,8 @@ static void test_batch_max_size_splits(void)
     struct event_base *base = event_base_new();
     struct recorder rec = {.n = 0};
     struct ag_component_env env = env_for(base, &rec);
-    struct ag_batch_config cfg = {.send_batch_size = 4, .send_batch_max_size = 4,
-                                  .timeout = 10ull * 1000000000ull};
+    struct ag_batch_config cfg = {
+        .send_batch_size = 4, .send_batch_max_size = 4, .timeout = 10ull * 1000000000ull};
     struct ag_processor proc;
     char err[128];
     ASSERT_OK(ag_batch_new(&cfg, &env, &proc, err, sizeof(err)));
@@ -179,8 +179,8 @@ static void test_memory_limiter_refuses_over_limit(void)
     ASSERT_UEQ(rec.n, 1);
     proc.destroy(proc.self);
     /* A spike as large as the limit is a configuration error. */
-    struct ag_memory_limiter_config bad = {.check_interval = 1000000000ull, .limit_mib = 10,
-                                           .spike_limit_mib = 10};
+    struct ag_memory_limiter_config bad = {
+        .check_interval = 1000000000ull, .limit_mib = 10, .spike_limit_mib = 10};
     ASSERT_EQ(ag_memory_limiter_new(&bad, &env, &proc, err, sizeof(err)), AG_EINVAL);
     ASSERT_STRCONTAINS(err, "spike");
     ag_payload_unref(p);
@@ -205,16 +205,18 @@ static void test_resource_detection_env_and_eks(void)
     struct event_base *base = event_base_new();
     struct recorder rec = {.n = 0};
     struct ag_component_env env = env_for(base, &rec);
-    setenv("OTEL_RESOURCE_ATTRIBUTES", "service.name=checkout, deployment.environment=dev%20eu,"
-                                       "bad-entry", 1);
+    setenv("OTEL_RESOURCE_ATTRIBUTES",
+           "service.name=checkout, deployment.environment=dev%20eu,"
+           "bad-entry",
+           1);
     setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1", 1);
     setenv("K8S_CLUSTER_NAME", "otter-dev", 1);
     setenv("K8S_NODE_NAME", "ip-10-0-1-2.ec2.internal", 1);
     setenv("K8S_POD_NAME", "chatbot-7d9", 1);
     setenv("K8S_NAMESPACE", "apps", 1);
     char *detectors[] = {"env", "eks"};
-    struct ag_resource_detection_config cfg = {.detectors = detectors, .n_detectors = 2,
-                                               .override = 1};
+    struct ag_resource_detection_config cfg = {
+        .detectors = detectors, .n_detectors = 2, .override = 1};
     struct ag_processor proc;
     char err[128];
     ASSERT_OK(ag_resource_detection_new(&cfg, &env, &proc, err, sizeof(err)));

@@ -50,10 +50,10 @@ static uint8_t *nested_logs_request(size_t levels, size_t *len_out)
         any[i] = 1 + varint_len(arr[i]) + arr[i];
     }
     size_t body = any[levels];
-    size_t rec = 1 + varint_len(body) + body;     /* LogRecord{body(5)} */
-    size_t scope = 1 + varint_len(rec) + rec;     /* ScopeLogs{log_records(2)} */
-    size_t res = 1 + varint_len(scope) + scope;   /* ResourceLogs{scope_logs(2)} */
-    size_t total = 1 + varint_len(res) + res;     /* request{resource_logs(1)} */
+    size_t rec = 1 + varint_len(body) + body;   /* LogRecord{body(5)} */
+    size_t scope = 1 + varint_len(rec) + rec;   /* ScopeLogs{log_records(2)} */
+    size_t res = 1 + varint_len(scope) + scope; /* ResourceLogs{scope_logs(2)} */
+    size_t total = 1 + varint_len(res) + res;   /* request{resource_logs(1)} */
     uint8_t *out = ag_malloc(total), *p = out;
     *p++ = 0x0a;
     p += put_varint(p, res);
@@ -118,14 +118,15 @@ static void test_malformed_and_ids(void)
     struct ag_arena *arena;
     /* Field 1 (resource_spans) claims 5 bytes, only 1 follows. */
     static const uint8_t truncated[] = {0x0a, 0x05, 0x12};
-    ASSERT_EQ(decode(AG_SIGNAL_TRACES, truncated, sizeof(truncated), err, sizeof(err), &msg,
-                     &arena),
-              AG_EPROTO);
+    ASSERT_EQ(
+        decode(AG_SIGNAL_TRACES, truncated, sizeof(truncated), err, sizeof(err), &msg, &arena),
+        AG_EPROTO);
     ASSERT_STRCONTAINS(err, "ExportTraceServiceRequest");
     ag_arena_free(arena);
     /* A span with a 3-byte trace id: request{rs{ss{span{trace_id=010203, span_id=8 bytes}}}}. */
-    static const uint8_t bad_id[] = {0x0a, 0x13, 0x12, 0x11, 0x12, 0x0f, 0x0a, 0x03, 0x01, 0x02,
-                                     0x03, 0x12, 0x08, 1,    2,    3,    4,    5,    6,    7, 8};
+    static const uint8_t bad_id[] = {0x0a, 0x13, 0x12, 0x11, 0x12, 0x0f, 0x0a,
+                                     0x03, 0x01, 0x02, 0x03, 0x12, 0x08, 1,
+                                     2,    3,    4,    5,    6,    7,    8};
     ASSERT_EQ(decode(AG_SIGNAL_TRACES, bad_id, sizeof(bad_id), err, sizeof(err), &msg, &arena),
               AG_EPROTO);
     ASSERT_STREQ(err, "resourceSpans[0].scopeSpans[0].spans[0].traceId: expected 16 bytes, got 3");
@@ -169,12 +170,14 @@ static void test_count_items(void)
     m[0].gauge = &g;
     m[1].data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM;
     m[1].histogram = &h;
-    Opentelemetry__Proto__Metrics__V1__ScopeMetrics sm =
-        OPENTELEMETRY__PROTO__METRICS__V1__SCOPE_METRICS__INIT, *smp = &sm;
+    Opentelemetry__Proto__Metrics__V1__ScopeMetrics
+        sm = OPENTELEMETRY__PROTO__METRICS__V1__SCOPE_METRICS__INIT,
+        *smp = &sm;
     sm.n_metrics = 2;
     sm.metrics = mp;
-    Opentelemetry__Proto__Metrics__V1__ResourceMetrics rm =
-        OPENTELEMETRY__PROTO__METRICS__V1__RESOURCE_METRICS__INIT, *rmp = &rm;
+    Opentelemetry__Proto__Metrics__V1__ResourceMetrics
+        rm = OPENTELEMETRY__PROTO__METRICS__V1__RESOURCE_METRICS__INIT,
+        *rmp = &rm;
     rm.n_scope_metrics = 1;
     rm.scope_metrics = &smp;
     Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest req =
@@ -207,7 +210,8 @@ static void test_responses(void)
     ASSERT_OK(ag_otlp_response_encode(AG_SIGNAL_TRACES, AG_OTLP_JSON, &res, &b));
     ASSERT_STREQ(ag_buf_str(&b), "{}");
     ag_buf_reset(&b);
-    /* Partial success, logs: {partial_success(1) {rejected_log_records(1)=3, error_message(2)="x"}} */
+    /* Partial success, logs: {partial_success(1) {rejected_log_records(1)=3, error_message(2)="x"}}
+     */
     res.rejected = 3;
     memcpy(res.message, "x", 2);
     ASSERT_OK(ag_otlp_response_encode(AG_SIGNAL_LOGS, AG_OTLP_PROTOBUF, &res, &b));
