@@ -512,9 +512,11 @@ static void write_name(struct xr *x, struct ag_json *w, enum doc_mode mode, bool
         if (cs != NULL && url_host(cs, &host, &hlen)) {
             struct ag_buf nb;
             ag_buf_init(&nb, SCRATCH_CAP);
-            if (ag_buf_adds(&nb, v) != 0 || ag_buf_addc(&nb, '@') != 0 ||
-                ag_buf_add(&nb, host, hlen) != 0) {
-                x->err = AG_ENOMEM;
+            int rc = ag_buf_adds(&nb, v);
+            rc = rc ? rc : ag_buf_addc(&nb, '@');
+            rc = rc ? rc : ag_buf_add(&nb, host, hlen);
+            if (rc != 0) {
+                x->err = rc;
                 ag_json_str(w, v);
                 return;
             }
@@ -606,7 +608,8 @@ static int build_url(const struct xr *x, struct ag_buf *ub)
         full = attr_str(x, "url.full");
     }
     if (full != NULL) {
-        return ag_buf_adds(ub, full) == 0 ? 1 : AG_ENOMEM;
+        int rc = ag_buf_adds(ub, full);
+        return rc == 0 ? 1 : rc;
     }
 
     const char *scheme = attr_str(x, "http.scheme");
@@ -651,36 +654,35 @@ static int build_url(const struct xr *x, struct ag_buf *ub)
     }
 
     int rc = 0;
-    rc |= ag_buf_adds(ub, scheme);
-    rc |= ag_buf_adds(ub, "://");
+    rc = rc ? rc : ag_buf_adds(ub, scheme);
+    rc = rc ? rc : ag_buf_adds(ub, "://");
     bool v6 = strchr(host, ':') != NULL && host[0] != '[';
     if (v6) {
-        rc |= ag_buf_addc(ub, '[');
+        rc = rc ? rc : ag_buf_addc(ub, '[');
     }
-    rc |= ag_buf_adds(ub, host);
+    rc = rc ? rc : ag_buf_adds(ub, host);
     if (v6) {
-        rc |= ag_buf_addc(ub, ']');
+        rc = rc ? rc : ag_buf_addc(ub, ']');
     }
     int64_t p;
     if (!from_http_host && any_int(port, &p) && p > 0 && !(streq(scheme, "http") && p == 80) &&
         !(streq(scheme, "https") && p == 443)) {
-        rc |= ag_buf_printf(ub, ":%" PRId64, p);
+        rc = rc ? rc : ag_buf_printf(ub, ":%" PRId64, p);
     }
     const char *target = attr_str(x, "http.target");
     if (target != NULL) {
-        rc |= ag_buf_adds(ub, target);
+        rc = rc ? rc : ag_buf_adds(ub, target);
     } else {
         const char *path = attr_str(x, "url.path"), *query = attr_str(x, "url.query");
-        rc |= ag_buf_adds(ub, path ? path : "/");
+        rc = rc ? rc : ag_buf_adds(ub, path ? path : "/");
         if (query != NULL) {
             if (query[0] != '?') {
-                rc |= ag_buf_addc(ub, '?');
+                rc = rc ? rc : ag_buf_addc(ub, '?');
             }
-            rc |= ag_buf_adds(ub, query);
+            rc = rc ? rc : ag_buf_adds(ub, query);
         }
     }
-    /* A failed append frees the buffer, so any failure is the same out-of-memory/cap. */
-    return rc == 0 ? 1 : AG_ENOMEM;
+    return rc == 0 ? 1 : rc;
 }
 
 static bool content_length(const struct xr *x, int64_t *out)
@@ -1261,10 +1263,11 @@ static void write_cause(struct xr *x, struct ag_json *w)
         (void)any_int(kv_find(ev->attributes, ev->n_attributes, "http.response.status_code"),
                       &code);
         ag_buf_init(&mb, SCRATCH_CAP);
-        if (ag_buf_printf(&mb, "%" PRId64 "@%" PRIu64 ".%06" PRIu64 "@%s", code,
-                          ev->time_unix_nano / 1000000000u,
-                          (ev->time_unix_nano % 1000000000u) / 1000u, emsg ? emsg : "") != 0) {
-            x->err = AG_ENOMEM;
+        int rc = ag_buf_printf(&mb, "%" PRId64 "@%" PRIu64 ".%06" PRIu64 "@%s", code,
+                               ev->time_unix_nano / 1000000000u,
+                               (ev->time_unix_nano % 1000000000u) / 1000u, emsg ? emsg : "");
+        if (rc != 0) {
+            x->err = rc;
             continue;
         }
         ag_json_obj_open(w);
@@ -1533,8 +1536,9 @@ static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
     if (sdk != NULL && lang != NULL) {
         struct ag_buf sb;
         ag_buf_init(&sb, SCRATCH_CAP);
-        if (ag_buf_printf(&sb, "%s for %s", sdk, lang) != 0) {
-            x->err = AG_ENOMEM;
+        int rc = ag_buf_printf(&sb, "%s for %s", sdk, lang);
+        if (rc != 0) {
+            x->err = rc;
         } else {
             ag_json_key(w, "sdk");
             ag_json_strn(w, ag_buf_str(&sb), sb.len);
@@ -1567,8 +1571,9 @@ static void write_sql(struct xr *x, struct ag_json *w)
     const char *cs = attr_str(x, "db.connection_string"), *db = attr_str(x, "db.name");
     struct ag_buf cb;
     ag_buf_init(&cb, SCRATCH_CAP);
-    if (ag_buf_printf(&cb, "%s/%s", cs ? cs : "localhost", db ? db : "") != 0) {
-        x->err = AG_ENOMEM;
+    int rc = ag_buf_printf(&cb, "%s/%s", cs ? cs : "localhost", db ? db : "");
+    if (rc != 0) {
+        x->err = rc;
         return;
     }
     ag_json_key(w, "sql");
@@ -1644,12 +1649,13 @@ static int fix_key(const struct xr *x, const char *prefix, const char *key, stru
 {
     struct ag_buf tmp;
     ag_buf_init(&tmp, SCRATCH_CAP);
-    if (ag_buf_adds(&tmp, prefix) != 0 || ag_buf_adds(&tmp, key) != 0) {
-        return AG_ENOMEM;
+    int rc = ag_buf_adds(&tmp, prefix);
+    rc = rc ? rc : ag_buf_adds(&tmp, key);
+    if (rc != 0) {
+        return rc;
     }
     const unsigned char *s = (const unsigned char *)ag_buf_str(&tmp);
     size_t n = tmp.len;
-    int rc = 0;
     ag_buf_reset(kb);
     for (size_t i = 0; i < n && rc == 0;) {
         uint32_t c;
@@ -1667,7 +1673,7 @@ static int fix_key(const struct xr *x, const char *prefix, const char *key, stru
         rc = ag_buf_addc(kb, '_');
     }
     ag_buf_cleanup(&tmp);
-    return rc == 0 ? 0 : AG_ENOMEM;
+    return rc;
 }
 
 /* A set of keys already written in one object, to keep the output free of duplicate keys. */
@@ -1686,10 +1692,8 @@ static int keyset_add(struct keyset *ks, const char *key, size_t len)
         }
         p += l + 1;
     }
-    if (ag_buf_add(&ks->all, key, len) != 0 || ag_buf_addc(&ks->all, '\0') != 0) {
-        return AG_ENOMEM;
-    }
-    return 0;
+    int rc = ag_buf_add(&ks->all, key, len);
+    return rc ? rc : ag_buf_addc(&ks->all, '\0');
 }
 
 /* Annotation value: string, int, double or bool. */
@@ -1793,13 +1797,35 @@ static void js_ws(struct jscan *j)
 
 static void js_emit(struct jscan *j, const char *p, size_t len)
 {
-    if (!j->bad && ag_buf_add(j->out, p, len) != 0) {
-        j->bad = AG_ENOMEM;
+    if (!j->bad) {
+        j->bad = ag_buf_add(j->out, p, len);
     }
 }
 
 static void js_value(struct jscan *j, int depth);
 
+/* Reads 4 hex digits at s[at]; false if they are not there. */
+static bool js_hex4(const struct jscan *j, size_t at, unsigned *v)
+{
+    *v = 0;
+    for (size_t k = 0; k < 4; k++) {
+        char h = at + k < j->n ? j->s[at + k] : 'x';
+        int d = h >= '0' && h <= '9'   ? h - '0'
+                : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                       : -1;
+        if (d < 0) {
+            return false;
+        }
+        *v = *v * 16 + (unsigned)d;
+    }
+    return true;
+}
+
+/*
+ * A JSON string, stricter than RFC 8259 where the output's readers are: valid UTF-8, no
+ * \u0000 and no unpaired surrogate escapes (jansson, for one, refuses those).
+ */
 static void js_string(struct jscan *j)
 {
     size_t start = j->i;
@@ -1814,6 +1840,16 @@ static void js_string(struct jscan *j)
             j->bad = 1;
             return;
         }
+        if (c >= 0x80) {
+            uint32_t cp;
+            size_t len = utf8_decode((const unsigned char *)j->s + j->i, j->n - j->i, &cp);
+            if (len == 0) {
+                j->bad = 1;
+                return;
+            }
+            j->i += len;
+            continue;
+        }
         if (c == '\\') {
             j->i++;
             if (j->i >= j->n) {
@@ -1822,15 +1858,20 @@ static void js_string(struct jscan *j)
             }
             char e = j->s[j->i];
             if (e == 'u') {
-                for (int k = 1; k <= 4; k++) {
-                    char h = j->i + (size_t)k < j->n ? j->s[j->i + (size_t)k] : 'x';
-                    if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f') ||
-                          (h >= 'A' && h <= 'F'))) {
+                unsigned v, lo;
+                if (!js_hex4(j, j->i + 1, &v) || v == 0 || (v >= 0xdc00 && v <= 0xdfff)) {
+                    j->bad = 1;
+                    return;
+                }
+                j->i += 4;
+                if (v >= 0xd800 && v <= 0xdbff) {
+                    if (j->i + 2 >= j->n || j->s[j->i + 1] != '\\' || j->s[j->i + 2] != 'u' ||
+                        !js_hex4(j, j->i + 3, &lo) || lo < 0xdc00 || lo > 0xdfff) {
                         j->bad = 1;
                         return;
                     }
+                    j->i += 6;
                 }
-                j->i += 4;
             } else if (strchr("\"\\/bfnrt", e) == NULL || e == '\0') {
                 j->bad = 1;
                 return;
@@ -1965,7 +2006,7 @@ static void js_value(struct jscan *j, int depth)
 
 /*
  * Checks that |s| is one JSON object and copies it, whitespace removed, to |out|.
- * Returns 0, 1 when it is not a JSON object, or AG_ENOMEM.
+ * Returns 0, 1 when it is not a JSON object, or ag_buf_add()'s error (AG_ENOMEM, AG_ETOOBIG).
  */
 static int minify_object(const char *s, struct ag_buf *out)
 {
@@ -1976,10 +2017,127 @@ static int minify_object(const char *s, struct ag_buf *out)
     }
     js_value(&j, 1);
     js_ws(&j);
-    if (j.bad == AG_ENOMEM) {
-        return AG_ENOMEM;
+    if (j.bad < 0) {
+        return j.bad;
     }
     return j.bad || j.i != j.n ? 1 : 0;
+}
+
+/* Skips a JSON string starting at s[i] == '"'; returns the index after its closing quote. */
+static size_t skip_string(const char *s, size_t n, size_t i)
+{
+    for (i++; i < n && s[i] != '"'; i++) {
+        if (s[i] == '\\') {
+            i++;
+        }
+    }
+    return i < n ? i + 1 : n;
+}
+
+/*
+ * Walks the members of a minified JSON object (checked by minify_object()): from |*pos| (1 at
+ * the start) returns the next member's key (quotes included) and value. False at the end.
+ */
+static bool next_member(const char *s, size_t n, size_t *pos, const char **k, size_t *klen,
+                        const char **v, size_t *vlen)
+{
+    size_t i = *pos;
+    if (i >= n || s[i] != '"') {
+        return false;
+    }
+    size_t kend = skip_string(s, n, i);
+    *k = s + i;
+    *klen = kend - i;
+    i = kend + 1; /* the ':' */
+    size_t vstart = i;
+    int depth = 0;
+    while (i < n) {
+        char c = s[i];
+        if (c == '"') {
+            i = skip_string(s, n, i);
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (depth == 0) {
+                break;
+            }
+            depth--;
+        } else if (c == ',' && depth == 0) {
+            break;
+        }
+        i++;
+    }
+    *v = s + vstart;
+    *vlen = i - vstart;
+    *pos = i < n && s[i] == ',' ? i + 1 : i;
+    return *vlen > 0;
+}
+
+static unsigned hex4(const char *p)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        v = v * 16 + (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+    }
+    return v;
+}
+
+static int add_utf8(struct ag_buf *b, uint32_t c)
+{
+    char u[4];
+    size_t n;
+    if (c < 0x80) {
+        u[0] = (char)c, n = 1;
+    } else if (c < 0x800) {
+        u[0] = (char)(0xc0 | (c >> 6)), u[1] = (char)(0x80 | (c & 0x3f)), n = 2;
+    } else if (c < 0x10000) {
+        u[0] = (char)(0xe0 | (c >> 12)), u[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+        u[2] = (char)(0x80 | (c & 0x3f)), n = 3;
+    } else {
+        u[0] = (char)(0xf0 | (c >> 18)), u[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+        u[2] = (char)(0x80 | ((c >> 6) & 0x3f)), u[3] = (char)(0x80 | (c & 0x3f)), n = 4;
+    }
+    return ag_buf_add(b, u, n);
+}
+
+/* Decodes a checked JSON string (|len| bytes, quotes included) into |out| as UTF-8. */
+static int unescape_key(const char *s, size_t len, struct ag_buf *out)
+{
+    int rc = 0;
+    ag_buf_reset(out);
+    for (size_t i = 1; i + 1 < len && rc == 0; i++) {
+        if (s[i] != '\\') {
+            rc = ag_buf_addc(out, s[i]);
+            continue;
+        }
+        char e = s[++i];
+        if (e != 'u') {
+            static const char from[] = "bfnrt", to[] = "\b\f\n\r\t";
+            const char *f = strchr(from, e);
+            rc = ag_buf_addc(out, f ? to[f - from] : e);
+            continue;
+        }
+        uint32_t c = hex4(s + i + 1);
+        i += 4;
+        if (c >= 0xd800 && c <= 0xdbff && i + 6 < len && s[i + 1] == '\\' && s[i + 2] == 'u') {
+            uint32_t lo = hex4(s + i + 3);
+            if (lo >= 0xdc00 && lo <= 0xdfff) {
+                c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
+                i += 6;
+            }
+        }
+        if (c >= 0xd800 && c <= 0xdfff) {
+            c = 0xfffd;
+        }
+        rc = add_utf8(out, c);
+    }
+    if (rc == 0 && out->len == 0) {
+        rc = ag_buf_add(out, "", 0);
+    }
+    return rc;
 }
 
 /*
@@ -2066,8 +2224,9 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
                     continue;
                 }
                 ag_buf_reset(&kb);
-                if (ag_buf_adds(&kb, sp->attributes[i]->key) != 0) {
-                    x->err = AG_ENOMEM;
+                int arc = ag_buf_adds(&kb, sp->attributes[i]->key);
+                if (arc != 0) {
+                    x->err = arc;
                     break;
                 }
                 v = sp->attributes[i]->value;
@@ -2097,10 +2256,9 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
         }
     }
     /*
-     * Namespaces that fail to parse stay in "default" under their full key. Merging members of
-     * aws.xray.metadata.default into "default" needs its members one by one; they are written as
-     * a nested "default" object only when nothing else is there, and otherwise kept as a string
-     * under the full key (a documented simplification of upstream's merge).
+     * aws.xray.metadata.default is merged member by member into "default" (the attributes'
+     * own keys win a clash); a namespace that is not a JSON object stays in "default" as a
+     * string under its full key.
      */
     for (size_t i = 0; mode != DOC_SERVICE && i < sp->n_attributes; i++) {
         const pb_kv *kv = sp->attributes[i];
@@ -2110,16 +2268,38 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
             continue;
         }
         const char *ns = kv->key + strlen("aws.xray.metadata.");
+        bool is_default = strcmp(ns, "default") == 0;
         ag_buf_reset(&mb);
-        int rc = ns[0] != '\0' && strcmp(ns, "default") != 0
-                     ? minify_object(kv->value->string_value, &mb)
-                     : 1;
+        int rc = ns[0] != '\0' ? minify_object(kv->value->string_value, &mb) : 1;
         if (rc < 0) {
             x->err = rc;
             break;
         }
-        if (rc == 1) {
-            if (keyset_add(&ks, kv->key, strlen(kv->key)) != 0) {
+        if (rc == 0 && !is_default) {
+            continue; /* written as its own namespace below */
+        }
+        size_t pos = 1;
+        const char *mk = NULL, *mv = NULL;
+        size_t mklen = 0, mvlen = 0;
+        while (rc == 0 ? next_member(ag_buf_str(&mb), mb.len, &pos, &mk, &mklen, &mv, &mvlen)
+                       : mk == NULL) {
+            int krc;
+            if (rc == 0) {
+                krc = unescape_key(mk, mklen, &kb);
+            } else {
+                /* Not an object: the whole value, once, as a string under the full key. */
+                mk = kv->key;
+                ag_buf_reset(&kb);
+                krc = ag_buf_adds(&kb, kv->key);
+            }
+            if (krc == 0) {
+                krc = keyset_add(&ks, ag_buf_str(&kb), kb.len);
+            }
+            if (krc < 0) {
+                x->err = krc;
+                break;
+            }
+            if (krc == 1) {
                 continue;
             }
             if (!meta_open) {
@@ -2132,8 +2312,12 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
                 ag_json_obj_open(w);
                 default_open = true;
             }
-            ag_json_key(w, kv->key);
-            ag_json_str(w, kv->value->string_value);
+            ag_json_keyn(w, ag_buf_str(&kb), kb.len);
+            if (rc == 0) {
+                ag_json_raw(w, mv, mvlen);
+            } else {
+                ag_json_str(w, kv->value->string_value);
+            }
         }
     }
     if (default_open) {

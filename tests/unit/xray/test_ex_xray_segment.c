@@ -1117,12 +1117,18 @@ static void test_index_all(void)
 static void test_metadata_namespaces(void)
 {
     struct ex_xray_options o = opts_default();
-    const char *req =
-        REQ("", SPAN(2, "",
-                     ATTRS(S("aws.xray.metadata.app", "{\\\"a\\\": [1, {\\\"b\\\": null}]}"),
-                           S("aws.xray.metadata.bad", "{nope"), S("x", "y"))));
+    const char *req = REQ(
+        "", SPAN(2, "",
+                 ATTRS(S("aws.xray.metadata.app", "{\\\"a\\\": [1, {\\\"b\\\": null}]}"),
+                       S("aws.xray.metadata.bad", "{nope"),
+                       S("aws.xray.metadata.default",
+                         "{\\\"x\\\": 1, \\\"k\\\\u00e9\\\\n\\\": {\\\"z\\\": [true]}}"),
+                       S("aws.xray.metadata.nul", "{\\\"a\\\": \\\"\\\\u0000\\\"}"), S("x", "y"))));
+    /* default merges (the attribute "x" wins the clash); \u0000 is refused, kept as text. */
     ASSERT(member_is(req, &o, "metadata",
-                     "{'default':{'x':'y','aws.xray.metadata.bad':'{nope'},"
+                     "{'default':{'x':'y','aws.xray.metadata.bad':'{nope',"
+                     "'k\\u00e9\\n':{'z':[true]},"
+                     "'aws.xray.metadata.nul':'{\\'a\\': \\'\\\\u0000\\'}'},"
                      "'app':{'a':[1,{'b':null}]}}"));
 }
 
@@ -1149,6 +1155,28 @@ static void test_oversize_drops_metadata_then_document(void)
     o.n_indexed_attributes = 1;
     r = translate(req, &o);
     ok = ok && r != NULL && r->rc == AG_ETOOBIG && r->n == 0;
+    if (r != NULL) {
+        run_free(r);
+    }
+    ag_free(req);
+    ag_free(val);
+    ASSERT(ok);
+}
+
+static void test_huge_name_is_too_big(void)
+{
+    struct ex_xray_options o = opts_default();
+    size_t big = 200 * 1024;
+    char *req = ag_malloc(big + 1024), *val = ag_malloc(big + 1);
+    ASSERT_NOT_NULL(req);
+    ASSERT_NOT_NULL(val);
+    memset(val, 'd', big);
+    val[big] = '\0';
+    snprintf(req, big + 1024,
+             REQ("", SPAN(3, PID, ATTRS(S("db.name", "%s"), S("db.connection_string", "x://h")))),
+             val);
+    struct run *r = translate(req, &o);
+    bool ok = r != NULL && r->rc == AG_ETOOBIG && r->n == 0;
     if (r != NULL) {
         run_free(r);
     }
@@ -1195,4 +1223,5 @@ AG_TEST_MAIN(
     AG_TEST_CASE(test_log_groups), AG_TEST_CASE(test_user), AG_TEST_CASE(test_sql),
     AG_TEST_CASE(test_metadata_default_and_types), AG_TEST_CASE(test_annotations_indexed),
     AG_TEST_CASE(test_index_all), AG_TEST_CASE(test_metadata_namespaces),
-    AG_TEST_CASE(test_oversize_drops_metadata_then_document), AG_TEST_CASE(test_bad_arguments))
+    AG_TEST_CASE(test_oversize_drops_metadata_then_document),
+    AG_TEST_CASE(test_huge_name_is_too_big), AG_TEST_CASE(test_bad_arguments))
