@@ -65,6 +65,7 @@ struct xr {
     bool local_root;
     bool aws_sdk; /* rpc.system = aws-api */
     uint64_t new_id;
+    const pb_any *xray_annotations; /* the aws.xray.annotations attribute, looked up once */
     struct ex_xray_result *res;
     int err; /* the first allocation failure of a helper buffer */
 };
@@ -1143,6 +1144,55 @@ static void parse_dotnet(struct trace *t, const char *s, size_t n)
     }
 }
 
+/*
+ * Go (a panic's goroutine dump): a function line "pkg.Func(args)" followed by a location line
+ * "\t/path/file.go:42 +0x1d"; the "goroutine N [state]:" header and the "panic:" line are skipped.
+ */
+static void parse_go(struct trace *t, const char *s, size_t n)
+{
+    const char *cur = s, *end = s + n, *line, *label = NULL;
+    size_t len, label_len = 0;
+
+    while (next_line(&cur, end, &line, &len)) {
+        trim(&line, &len);
+        if (len == 0 || starts(line, len, "goroutine ") || starts(line, len, "panic: ")) {
+            label = NULL;
+            continue;
+        }
+        /* A location: ends in ".go:<digits>", optionally followed by " +0x..". */
+        size_t loc_len = len;
+        for (size_t i = 0; i + 1 < len; i++) {
+            if (line[i] == ' ' && line[i + 1] == '+') {
+                loc_len = i;
+                break;
+            }
+        }
+        const char *colon = NULL;
+        for (size_t i = loc_len; i > 0; i--) {
+            if (line[i - 1] == ':') {
+                colon = line + i - 1;
+                break;
+            }
+        }
+        size_t path_len = colon ? (size_t)(colon - line) : 0;
+        if (label != NULL && colon != NULL && path_len >= 3 && memcmp(colon - 3, ".go", 3) == 0) {
+            trace_frame(t, label, label_len, line, path_len,
+                        parse_line(colon + 1, loc_len - path_len - 1));
+            label = NULL;
+            continue;
+        }
+        /* A function line: drop the argument list. */
+        label = line;
+        label_len = len;
+        for (size_t i = len; i > 0; i--) {
+            if (line[i - 1] == '(') {
+                label_len = i - 1;
+                break;
+            }
+        }
+    }
+}
+
 static void write_stack(struct ag_json *w, const struct trace *t, const struct exc *e)
 {
     if (e->n_frames == 0) {
@@ -1190,6 +1240,8 @@ static void write_exception_event(struct xr *x, struct ag_json *w, const pb_even
             parse_js(&t, st, n);
         } else if (streq(lang, "dotnet")) {
             parse_dotnet(&t, st, n);
+        } else if (streq(lang, "go")) {
+            parse_go(&t, st, n);
         }
     }
     if (t.err != 0 || t.n_e == 0) {
@@ -1706,7 +1758,7 @@ enum attr_class { C_SKIP, C_ANNO, C_META };
 
 static bool listed_in_xray_annotations(const struct xr *x, const char *key)
 {
-    const pb_any *v = attr(x, "aws.xray.annotations");
+    const pb_any *v = x->xray_annotations;
     if (v == NULL || v->value_case != V_ARRAY || v->array_value == NULL) {
         return false;
     }
@@ -1764,7 +1816,7 @@ static enum attr_class classify_span_attr(struct xr *x, size_t i, enum doc_mode 
     return c;
 }
 
-static enum attr_class classify_res_attr(const struct xr *x, size_t i, struct ag_buf *kb)
+static enum attr_class classify_res_attr(struct xr *x, size_t i, struct ag_buf *kb)
 {
     const pb_kv *kv = x->rattrs[i];
     if (kv == NULL || kv->key == NULL || kv->value == NULL || kv->value->value_case == V_NONE ||
@@ -1772,7 +1824,10 @@ static enum attr_class classify_res_attr(const struct xr *x, size_t i, struct ag
         return C_SKIP;
     }
     ag_buf_reset(kb);
-    if (ag_buf_adds(kb, "otel.resource.") != 0 || ag_buf_adds(kb, kv->key) != 0) {
+    int rc = ag_buf_adds(kb, "otel.resource.");
+    rc = rc ? rc : ag_buf_adds(kb, kv->key);
+    if (rc != 0) {
+        x->err = rc;
         return C_SKIP;
     }
     bool idx = x->o->index_all_attributes || indexed(x, ag_buf_str(kb));
@@ -2472,11 +2527,9 @@ static int write_doc(struct xr *x, enum doc_mode mode, struct ag_buf *b, bool wi
                                with_metadata && mode != DOC_SERVICE);
     ag_json_obj_close(w);
 
+    /* A helper's failure comes first: it may have left containers open on its way out. */
     int rc = ag_json_finish(w);
-    if (rc == 0 && x->err != 0) {
-        rc = x->err;
-    }
-    return rc;
+    return x->err != 0 ? x->err : rc;
 }
 
 /* Writes one document to |docs| with its newline, retrying without metadata if too large. */
@@ -2554,6 +2607,7 @@ int ex_xray_segment_write(const struct ex_xray_options *opts, const ProtobufCMes
     x.has_parent = x.sp->parent_span_id.len == 8 && !is_zero(x.sp->parent_span_id.data, 8);
     x.local_root = streq(attr_str(&x, "aws.span.kind"), "LOCAL_ROOT");
     x.aws_sdk = streq(attr_str(&x, "rpc.system"), "aws-api");
+    x.xray_annotations = attr(&x, "aws.xray.annotations");
     if (x.sp->n_attributes > 0) {
         x.used = ag_calloc(x.sp->n_attributes, 1);
         if (x.used == NULL) {

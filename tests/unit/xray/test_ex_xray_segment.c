@@ -872,6 +872,26 @@ static void test_cause_js_and_dotnet(void)
                      "'label':'App.Program.Main(String[] args)'}]}]}"));
 }
 
+static void test_cause_go(void)
+{
+    struct ex_xray_options o = opts_default();
+    const char *req = REQ(
+        S("telemetry.sdk.language", "go"),
+        SPAN(2, "",
+             ",\"events\":[{\"name\":\"exception\",\"attributes\":[" S(
+                 "exception.type", "*errors.errorString") "," S("exception.stacktrace",
+                                                                "panic: boom\\n\\ngoroutine 1 "
+                                                                "[running]:\\nmain.(*T).run(0x1, "
+                                                                "0x2)\\n\\t/src/main.go:12 "
+                                                                "+0x1d\\nmain.main()\\n\\t/src/"
+                                                                "main.go:20 +0x25\\n") "]}]"));
+    ASSERT(member_is(req, &o, "cause",
+                     "{'exceptions':[{'id':'<id>','type':'*errors.errorString','message':'',"
+                     "'remote':false,'stack':["
+                     "{'path':'/src/main.go','line':12,'label':'main.(*T).run'},"
+                     "{'path':'/src/main.go','line':20,'label':'main.main'}]}]}"));
+}
+
 static void test_cause_without_error_and_other_events(void)
 {
     struct ex_xray_options o = opts_default();
@@ -1185,6 +1205,72 @@ static void test_huge_name_is_too_big(void)
     ASSERT(ok);
 }
 
+/*
+ * With -Dfailmalloc=true: fail the Nth allocation for every N until a rich span (local-root
+ * split, Java cause, http, metadata namespaces) translates; each failure must be a clean
+ * AG_ENOMEM that leaves |out| empty (the sanitizer builds check for leaks). Without failmalloc
+ * the first attempt succeeds.
+ */
+static void test_failmalloc(void)
+{
+    const char *req = REQ(
+        J3(S("telemetry.sdk.language", "java"), S("service.name", "s"),
+           S("cloud.platform", "aws_ec2")),
+        SPAN(3, PID,
+             ATTRS(S("aws.span.kind", "LOCAL_ROOT"), S("aws.local.service", "f"),
+                   S("aws.remote.service", "b"), S("http.method", "GET"), S("server.address", "h"),
+                   S("db.name", "d"), S("db.connection_string", "x://h"),
+                   S("aws.xray.metadata.default", "{\\\"k\\\": 1}"),
+                   S("aws.xray.metadata.ns", "{\\\"k\\\": 1}"),
+                   S("a.b", "c")) ",\"events\":["
+                                  "{\"name\":"
+                                  "\"exception\","
+                                  "\"attributes\":[" S("exception."
+                                                       "stacktrace",
+                                                       JAVA_STACK) "]}]"));
+    char err[256];
+    struct ag_arena *arena = ag_arena_new(0);
+    ProtobufCMessage *msg = NULL;
+    ASSERT_NOT_NULL(arena);
+    ASSERT_OK(ag_otlp_json_decode(AG_SIGNAL_TRACES, (const uint8_t *)req, strlen(req), arena, &msg,
+                                  err, sizeof(err)));
+    const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *tr =
+        (const void *)msg;
+    const Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = tr->resource_spans[0];
+    const ProtobufCMessage *span = (const void *)rs->scope_spans[0]->spans[0];
+    struct ex_xray_options o = opts_default();
+    const char *idx[] = {"a.b", "otel.resource.service.name"};
+    o.indexed_attributes = idx;
+    o.n_indexed_attributes = 2;
+    int rc = -100, done = 0;
+    size_t docs = 0;
+    for (long n = 0; n < 100000 && !done; n++) {
+        struct ag_buf out;
+        struct ex_xray_result res;
+        ag_buf_init(&out, 1u << 20);
+        ag_mem_fail_after(n);
+        rc = ex_xray_segment_write(&o, (const ProtobufCMessage *)rs->resource, NULL, span, &out,
+                                   &res);
+        ag_mem_fail_after(-1);
+        if (rc == 0) {
+            done = 1;
+            docs = res.n_docs;
+        } else if (rc != AG_ENOMEM || out.len != 0 || res.n_docs != 0) {
+            printf("# allocation %ld: rc %d, %zu bytes, %zu documents\n", n, rc, out.len,
+                   res.n_docs);
+            rc = -100;
+        }
+        ag_buf_cleanup(&out);
+        if (rc != 0 && rc != AG_ENOMEM) {
+            break;
+        }
+    }
+    ag_arena_free(arena);
+    ASSERT_OK(rc);
+    ASSERT(done);
+    ASSERT_EQ(docs, 2);
+}
+
 static void test_bad_arguments(void)
 {
     struct ag_buf out;
@@ -1216,12 +1302,14 @@ AG_TEST_MAIN(
     AG_TEST_CASE(test_http_client_ip_preferred), AG_TEST_CASE(test_http_content_length_from_event),
     AG_TEST_CASE(test_http_absent), AG_TEST_CASE(test_error_fault_matrix),
     AG_TEST_CASE(test_cause_java_caused_by), AG_TEST_CASE(test_cause_python_chained),
-    AG_TEST_CASE(test_cause_js_and_dotnet), AG_TEST_CASE(test_cause_without_error_and_other_events),
-    AG_TEST_CASE(test_cause_from_status), AG_TEST_CASE(test_cause_aws_sdk_failure_event),
-    AG_TEST_CASE(test_origin_rows), AG_TEST_CASE(test_gcp_has_no_aws_block),
-    AG_TEST_CASE(test_aws_resource_objects), AG_TEST_CASE(test_dynamodb_tables),
-    AG_TEST_CASE(test_log_groups), AG_TEST_CASE(test_user), AG_TEST_CASE(test_sql),
-    AG_TEST_CASE(test_metadata_default_and_types), AG_TEST_CASE(test_annotations_indexed),
-    AG_TEST_CASE(test_index_all), AG_TEST_CASE(test_metadata_namespaces),
+    AG_TEST_CASE(test_cause_js_and_dotnet), AG_TEST_CASE(test_cause_go),
+    AG_TEST_CASE(test_cause_without_error_and_other_events), AG_TEST_CASE(test_cause_from_status),
+    AG_TEST_CASE(test_cause_aws_sdk_failure_event), AG_TEST_CASE(test_origin_rows),
+    AG_TEST_CASE(test_gcp_has_no_aws_block), AG_TEST_CASE(test_aws_resource_objects),
+    AG_TEST_CASE(test_dynamodb_tables), AG_TEST_CASE(test_log_groups), AG_TEST_CASE(test_user),
+    AG_TEST_CASE(test_sql), AG_TEST_CASE(test_metadata_default_and_types),
+    AG_TEST_CASE(test_annotations_indexed), AG_TEST_CASE(test_index_all),
+    AG_TEST_CASE(test_metadata_namespaces),
     AG_TEST_CASE(test_oversize_drops_metadata_then_document),
-    AG_TEST_CASE(test_huge_name_is_too_big), AG_TEST_CASE(test_bad_arguments))
+    AG_TEST_CASE(test_huge_name_is_too_big), AG_TEST_CASE(test_failmalloc),
+    AG_TEST_CASE(test_bad_arguments))
