@@ -17,6 +17,20 @@
 #include "opentelemetry/proto/resource/v1/resource.pb-c.h"
 #include "opentelemetry/proto/trace/v1/trace.pb-c.h"
 
+/*
+ * Where this differs from the collector's awsxray translator (xray.md §14 and beyond):
+ * - a span without an end time is written with in_progress: true instead of end_time 0;
+ * - the fallback name is cut to 200 bytes on a UTF-8 boundary, never inside a character;
+ * - CLIENT spans also take their URL host and port from server.address / server.port;
+ * - index_all_attributes drops non-scalar attributes as upstream does, but counts them;
+ * - a document over 64 kB is retried without metadata, then refused with AG_ETOOBIG;
+ * - a rejected trace id is an error the caller counts, not a debug log line;
+ * - Java labels lose a module/class-loader prefix at the last '/', not the first ("app//");
+ * - annotation and metadata keys are de-duplicated (first wins) so output has no duplicate keys;
+ * - aws.xray.metadata.<ns> JSON must be strict (valid UTF-8, no \u0000, no lone surrogates),
+ *   otherwise it is kept as a string, so every document stays readable by strict parsers.
+ */
+
 typedef Opentelemetry__Proto__Common__V1__KeyValue pb_kv;
 typedef Opentelemetry__Proto__Common__V1__AnyValue pb_any;
 typedef Opentelemetry__Proto__Trace__V1__Span pb_span;
@@ -1414,6 +1428,8 @@ static void write_log_groups(struct ag_json *w, const pb_any *v, bool arns)
     if (v->value_case == V_ARRAY && v->array_value != NULL) {
         n = v->array_value->n_values;
         one = NULL;
+    } else if (one == NULL) {
+        return;
     }
     for (size_t i = 0; i < n; i++) {
         const char *s = one ? one : any_str(v->array_value->values[i]);
