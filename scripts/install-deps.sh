@@ -91,6 +91,7 @@ install_apt() {
 install_venv() {
     local reqs=(tests/integration/requirements.txt)
     [ -f tests/proto/requirements.txt ] && reqs+=(tests/proto/requirements.txt)
+    [ -f tests/aws/requirements.txt ] && reqs+=(tests/aws/requirements.txt)
     local py="${PYTHON:-python3}"
     command -v "$py" >/dev/null 2>&1 || die "$py not found"
     local stamp=".venv/.otter-stamp"

@@ -199,6 +199,8 @@ if [ "${OTTER_TEST_ONLY:-gcc}" = gcc ]; then
         if [ -d tests/proto ]; then
             pytest_suite "proto" tests/proto build/test-results/proto.xml
         fi
+        pytest_suite "aws sigv4" tests/aws build/test-results/aws.xml \
+            OTTER_SIGV4_CLI=build/tests/unit/aws/sigv4_cli
     fi
 fi
 
