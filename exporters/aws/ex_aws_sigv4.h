@@ -119,7 +119,10 @@ void ex_aws_sigv4_signer_free(struct ex_aws_sigv4_signer *signer);
  * upgrade, user-agent, x-amzn-trace-id: botocore's list) and authorization. The signer's own
  * X-Amz-Date, X-Amz-Security-Token (temporary credentials) and x-amz-content-sha256
  * (EX_AWS_SIGV4_CONTENT_SHA256) replace any copy in |req| and are listed in out->added; the
- * caller sends them with Authorization: out->authorization.
+ * caller sends them with Authorization: out->authorization. Pass only the headers to sign:
+ * Content-Length, for one, is signed when passed (the AWS suite does so). A Date header is signed
+ * as given (botocore would rewrite it to the signing time); Otter's clients send X-Amz-Date only.
+ * No output or error ever holds the secret key.
  *
  * Returns 0 on success, or one of these negative codes (|*out| is then empty):
  *   AG_EINVAL   a missing field, no Host header, a bad amz_date or payload_hash, a header name

@@ -743,6 +743,9 @@ static void test_headers_rules(void)
     ASSERT_STREQ(res.added[1].value, "tok en");
     ASSERT_STRCONTAINS(res.authorization, "Credential=AKIDEXAMPLE/20150830/eu-west-1/xray/"
                                           "aws4_request, SignedHeaders=content-type;host;");
+    ASSERT(strstr(res.canonical_request, SUITE_KEY) == NULL);
+    ASSERT(strstr(res.string_to_sign, SUITE_KEY) == NULL);
+    ASSERT(strstr(res.authorization, SUITE_KEY) == NULL);
     ex_aws_sigv4_result_cleanup(&res);
     ASSERT_NULL(res.authorization);
 }
