@@ -1770,6 +1770,32 @@ static void write_scalar(struct ag_json *w, const pb_any *v)
     write_any(w, v);
 }
 
+/*
+ * Writes one annotation: the key fixed (with |prefix|) into |kb|, skipped when the set already has
+ * it (the first one wins), the "annotations" object opened before the first. Returns 0 (written
+ * or skipped) or a negative AG_E* code.
+ */
+static int write_annotation(const struct xr *x, struct ag_json *w, struct keyset *ks,
+                            struct ag_buf *kb, const char *prefix, const char *key,
+                            const pb_any *value, bool *any)
+{
+    int rc = fix_key(x, prefix, key, kb);
+    if (rc == 0) {
+        rc = keyset_add(ks, ag_buf_str(kb), kb->len);
+    }
+    if (rc != 0) {
+        return rc < 0 ? rc : 0;
+    }
+    if (!*any) {
+        ag_json_key(w, "annotations");
+        ag_json_obj_open(w);
+        *any = true;
+    }
+    ag_json_keyn(w, ag_buf_str(kb), kb->len);
+    write_scalar(w, value);
+    return 0;
+}
+
 enum attr_class { C_SKIP, C_ANNO, C_META };
 
 static bool listed_in_xray_annotations(const struct xr *x, const char *key)
@@ -2233,47 +2259,22 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
             continue;
         }
         const pb_kv *kv = sp->attributes[i];
-        int rc = fix_key(x, "", kv->key, &kb);
-        if (rc == 0) {
-            rc = keyset_add(&ks, ag_buf_str(&kb), kb.len);
-        }
+        int rc = write_annotation(x, w, &ks, &kb, "", kv->key, kv->value, &any);
         if (rc < 0) {
             x->err = rc;
             goto out;
         }
-        if (rc == 1) {
-            continue;
-        }
-        if (!any) {
-            ag_json_key(w, "annotations");
-            ag_json_obj_open(w);
-            any = true;
-        }
-        ag_json_keyn(w, ag_buf_str(&kb), kb.len);
-        write_scalar(w, kv->value);
     }
     for (size_t i = 0; i < n_rattrs; i++) {
         if (classify_res_attr(x, i, &kb) != C_ANNO) {
             continue;
         }
-        int rc = fix_key(x, "otel.resource.", x->rattrs[i]->key, &kb);
-        if (rc == 0) {
-            rc = keyset_add(&ks, ag_buf_str(&kb), kb.len);
-        }
+        int rc = write_annotation(x, w, &ks, &kb, "otel.resource.", x->rattrs[i]->key,
+                                  x->rattrs[i]->value, &any);
         if (rc < 0) {
             x->err = rc;
             goto out;
         }
-        if (rc == 1) {
-            continue;
-        }
-        if (!any) {
-            ag_json_key(w, "annotations");
-            ag_json_obj_open(w);
-            any = true;
-        }
-        ag_json_keyn(w, ag_buf_str(&kb), kb.len);
-        write_scalar(w, x->rattrs[i]->value);
     }
     if (any) {
         ag_json_obj_close(w);
