@@ -1770,6 +1770,21 @@ static void write_scalar(struct ag_json *w, const pb_any *v)
     write_any(w, v);
 }
 
+/* Opens "metadata" and its "default" namespace, each once, before the first member. */
+static void open_default_metadata(struct ag_json *w, bool *meta_open, bool *default_open)
+{
+    if (!*meta_open) {
+        ag_json_key(w, "metadata");
+        ag_json_obj_open(w);
+        *meta_open = true;
+    }
+    if (!*default_open) {
+        ag_json_key(w, "default");
+        ag_json_obj_open(w);
+        *default_open = true;
+    }
+}
+
 /*
  * Writes one annotation: the key fixed (with |prefix|) into |kb|, skipped when the set already has
  * it (the first one wins), the "annotations" object opened before the first. Returns 0 (written
@@ -2313,16 +2328,7 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
                 x->err = rc < 0 ? rc : x->err;
                 continue;
             }
-            if (!meta_open) {
-                ag_json_key(w, "metadata");
-                ag_json_obj_open(w);
-                meta_open = true;
-            }
-            if (!default_open) {
-                ag_json_key(w, "default");
-                ag_json_obj_open(w);
-                default_open = true;
-            }
+            open_default_metadata(w, &meta_open, &default_open);
             ag_json_keyn(w, ag_buf_str(&kb), kb.len);
             write_any(w, v);
         }
@@ -2374,16 +2380,7 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
             if (krc == 1) {
                 continue;
             }
-            if (!meta_open) {
-                ag_json_key(w, "metadata");
-                ag_json_obj_open(w);
-                meta_open = true;
-            }
-            if (!default_open) {
-                ag_json_key(w, "default");
-                ag_json_obj_open(w);
-                default_open = true;
-            }
+            open_default_metadata(w, &meta_open, &default_open);
             ag_json_keyn(w, ag_buf_str(&kb), kb.len);
             if (rc == 0) {
                 ag_json_raw(w, mv, mvlen);
