@@ -2,6 +2,7 @@
 #define AG_COMPONENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <event2/event.h>
 
 #include "ag_config.h"
@@ -42,6 +43,13 @@ struct ag_exporter_ops {
     /* Writes out everything buffered (drain, and the periodic flush). */
     void (*flush)(void *self);
     void (*destroy)(void *self);
+    /*
+     * Optional (NULL when the exporter has none): takes one X-Ray segment document, already
+     * JSON (the awsxray receiver's datagrams, validated by ag_xray_udp_parse()). |doc| is
+     * borrowed. Returns 0 when taken, AG_EAGAIN when refused for now, another negative code
+     * when refused for good (the caller counts it).
+     */
+    int (*consume_xray)(void *self, const uint8_t *doc, size_t len);
 };
 
 /* A processor instance: one per pipeline that names it. */
