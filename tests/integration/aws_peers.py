@@ -1,0 +1,459 @@
+# SPDX-License-Identifier: Apache-2.0
+"""AWS peers for the integration tests, all on 127.0.0.1.
+
+- MotoServer: the real moto server (PyPI moto[server]) with IAM authentication switched on
+  (INITIAL_NO_AUTH_ACTION_COUNT): after the bootstrap calls every request must carry a valid
+  SigV4 signature from a key moto issued, so a wrong signature is a 403 SignatureDoesNotMatch.
+- XraySink: a PutTraceSegments endpoint that checks every request's signature with botocore's
+  signer and plays a script of faults (throttling, 5xx, hangs, resets mid-body,
+  UnprocessedTraceSegments), recording every document it accepted.
+- Credential endpoints moto does not have: a web identity STS front (moto 5.2.5 answers an
+  unsigned AssumeRoleWithWebIdentity with a 500 once authentication is on, so the front checks
+  the form strictly, then asks moto for the role's credentials with a signed call), an EKS Pod
+  Identity agent and an IMDSv2 endpoint. Each checks what it receives as strictly as the real
+  service and hands out credentials moto will accept.
+"""
+
+import hashlib
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import boto3
+import botocore
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config
+from botocore.credentials import Credentials
+
+REGION = "us-east-1"
+ADMIN_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": ["iam:*", "sts:*", "xray:*", "logs:*"],
+                   "Resource": "*"}],
+}
+ROLE_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": ["xray:*", "logs:*"], "Resource": "*"}],
+}
+TRUST_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:user/otter-admin"},
+         "Action": "sts:AssumeRole"},
+        {"Effect": "Allow",
+         "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/oidc.test/id/OTTER"},
+         "Action": "sts:AssumeRoleWithWebIdentity"},
+    ],
+}
+SESSION_NAME_RE = re.compile(r"^[\w+=,.@-]{2,64}$")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+class MotoServer:
+    """moto server with IAM auth on; an admin user and a role `otterd` bootstrapped."""
+
+    BOOTSTRAP_CALLS = 3  # create_user, put_user_policy, create_access_key
+
+    def __init__(self, log_path):
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT=str(self.BOOTSTRAP_CALLS))
+        for k in list(env):
+            if k.startswith("AWS_"):
+                del env[k]
+        self._log = open(log_path, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=self._log, stderr=subprocess.STDOUT, env=env)
+        wait_port(self.port)
+        boot = boto3.session.Session(aws_access_key_id="AKIDBOOTSTRAP0000000",
+                                     aws_secret_access_key="bootstrap", region_name=REGION)
+        iam = boot.client("iam", endpoint_url=self.endpoint)
+        iam.create_user(UserName="otter-admin")
+        iam.put_user_policy(UserName="otter-admin", PolicyName="admin",
+                            PolicyDocument=json.dumps(ADMIN_POLICY))
+        key = iam.create_access_key(UserName="otter-admin")["AccessKey"]
+        self.admin_key = key["AccessKeyId"]
+        self.admin_secret = key["SecretAccessKey"]
+        iam = self.client("iam")
+        self.role_arn = iam.create_role(RoleName="otterd",
+                                        AssumeRolePolicyDocument=json.dumps(TRUST_POLICY))["Role"]["Arn"]
+        iam.put_role_policy(RoleName="otterd", PolicyName="xray",
+                            PolicyDocument=json.dumps(ROLE_POLICY))
+
+    def session(self, key=None, secret=None, token=None):
+        return boto3.session.Session(aws_access_key_id=key or self.admin_key,
+                                     aws_secret_access_key=secret or self.admin_secret,
+                                     aws_session_token=token, region_name=REGION)
+
+    def client(self, service, **creds):
+        return self.session(**creds).client(
+            service, endpoint_url=self.endpoint,
+            config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+
+    def role_credentials(self, session_name="otter-test", duration=3600):
+        """Temporary credentials of the role, as STS would issue them (dict of STS names)."""
+        return self.client("sts").assume_role(RoleArn=self.role_arn, RoleSessionName=session_name,
+                                              DurationSeconds=duration)["Credentials"]
+
+    def web_identity_xml(self, role_arn, session_name, token):
+        """moto's AssumeRoleWithWebIdentity answer, fetched with a signed call (see above)."""
+        body = urllib.parse.urlencode({
+            "Action": "AssumeRoleWithWebIdentity", "Version": "2011-06-15",
+            "RoleArn": role_arn, "RoleSessionName": session_name, "WebIdentityToken": token})
+        req = AWSRequest(method="POST", url=self.endpoint + "/", data=body, headers={
+            "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+        SigV4Auth(Credentials(self.admin_key, self.admin_secret), "sts", REGION).add_auth(req)
+        r = urllib.request.Request(req.url, data=body.encode(), method="POST",
+                                   headers=dict(req.headers.items()))
+        with urllib.request.urlopen(r, timeout=10) as resp:
+            return resp.read()
+
+    def traces(self, trace_ids):
+        """Every segment document moto holds for |trace_ids|, parsed."""
+        out = []
+        xray = self.client("xray")
+        for i in range(0, len(trace_ids), 5):
+            for t in xray.batch_get_traces(TraceIds=trace_ids[i:i + 5])["Traces"]:
+                seen = set()
+                for seg in t["Segments"]:
+                    if seg["Id"] not in seen:  # moto lists a segment once per put
+                        seen.add(seg["Id"])
+                        out.append(json.loads(seg["Document"]))
+        return out
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._log.close()
+
+
+class _Server:
+    """A threaded HTTP server on 127.0.0.1:0 whose handler calls self.handle(handler)."""
+
+    def __init__(self):
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                outer._dispatch(self)
+
+            do_POST = do_PUT = do_GET
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.lock = threading.Lock()
+        self.errors = []  # what the peer found wrong with a request: tests assert it stays empty
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def _dispatch(self, h):
+        n = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(n) if n else b""
+        try:
+            self.handle(h, body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        except Exception as e:  # a bug in the peer: make the test fail, loudly
+            self.fail(h, f"peer crashed: {type(e).__name__}: {e}", 500)
+
+    @staticmethod
+    def reply(h, status, body=b"", ctype="application/json", headers=()):
+        if isinstance(body, str):
+            body = body.encode()
+        h.send_response(status)
+        h.send_header("Content-Type", ctype)
+        h.send_header("Content-Length", str(len(body)))
+        for k, v in headers:
+            h.send_header(k, v)
+        h.end_headers()
+        h.wfile.write(body)
+
+    def fail(self, h, why, status=400):
+        with self.lock:
+            self.errors.append(why)
+        self.reply(h, status, json.dumps({"message": why}))
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def check_sigv4(h, body, creds_lookup, service):
+    """Recomputes the request's signature with botocore; returns None or what is wrong.
+
+    |creds_lookup(access_key_id)| gives (secret, token) or None for an unknown key.
+    """
+    auth = h.headers.get("Authorization", "")
+    m = re.match(r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, "
+                 r"SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$", auth)
+    if not m:
+        return "Authorization header malformed"
+    akid, _, region, svc, signed, sig = m.groups()
+    if svc != service:
+        return f"signed for service {svc}, expected {service}"
+    found = creds_lookup(akid)
+    if found is None:
+        return "unknown access key id"
+    secret, token = found
+    if token and h.headers.get("X-Amz-Security-Token") != token:
+        return "X-Amz-Security-Token missing or wrong"
+    if "x-amz-date" not in signed.split(";") or "host" not in signed.split(";"):
+        return "host and x-amz-date must be signed"
+    amz_date = h.headers.get("X-Amz-Date", "")
+    skew = abs((datetime.now(timezone.utc) -
+                datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc))
+               .total_seconds())
+    if skew > 300:
+        return "signature expired (X-Amz-Date more than 5 minutes away)"
+    headers = {}
+    for name in signed.split(";"):
+        vals = h.headers.get_all(name)
+        if vals is None:
+            return f"signed header {name} missing"
+        headers[name] = ",".join(vals)
+    req = AWSRequest(method=h.command, url=f"http://{h.headers['Host']}{h.path}", data=body,
+                     headers=headers)
+    req.context["timestamp"] = amz_date
+    signer = SigV4Auth(Credentials(akid, secret, token), service, region)
+    want = signer.signature(signer.string_to_sign(req, signer.canonical_request(req)), req)
+    if want != sig:
+        return "SignatureDoesNotMatch"
+    return None
+
+
+class XraySink(_Server):
+    """PutTraceSegments with SigV4 checking and a fault script.
+
+    script: a list consumed one entry per request (then "ok" for ever):
+      "ok"                  accept every document
+      ("status", 503, code) answer an error (code in x-amzn-ErrorType and the body)
+      "hang"                read the request, never answer (the client must time out)
+      "reset"               send part of a 200 answer, then reset the connection
+      ("unprocessed", n)    accept all but the first n documents, listed as
+                            UnprocessedTraceSegments with ErrorCode "ThrottledException"
+    """
+
+    def __init__(self, key, secret, token=None, script=()):
+        self.creds = {key: (secret, token)}
+        self.script = list(script)
+        self.accepted = []  # parsed documents, in arrival order
+        self.requests = 0
+        self.hangs = []
+        super().__init__()
+
+    def handle(self, h, body):
+        if h.command != "POST" or h.path != "/TraceSegments":
+            return self.fail(h, f"unexpected {h.command} {h.path}", 404)
+        why = check_sigv4(h, body, self.creds.get, "xray")
+        if why:
+            return self.fail(h, why, 403)
+        if not (h.headers.get("Content-Type") or "").startswith("application/json"):
+            return self.fail(h, "Content-Type must be application/json")
+        try:
+            docs = json.loads(body)["TraceSegmentDocuments"]
+            parsed = [json.loads(d) for d in docs]
+        except (ValueError, KeyError, TypeError) as e:
+            return self.fail(h, f"body is not a PutTraceSegments request: {e}")
+        if not 1 <= len(docs) <= 50:
+            return self.fail(h, f"{len(docs)} documents in one call (1..50 allowed)")
+        for d in docs:
+            if len(d.encode()) > 64 * 1024:
+                return self.fail(h, "a document over 64 kB")
+        with self.lock:
+            self.requests += 1
+            action = self.script.pop(0) if self.script else "ok"
+        if action == "hang":
+            ev = threading.Event()
+            self.hangs.append(ev)
+            ev.wait(60)
+            return
+        if action == "reset":
+            h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                          b"Content-Length: 100\r\n\r\n{\"Unproc")
+            h.wfile.flush()
+            h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+            h.connection.close()
+            h.close_connection = True
+            return
+        if isinstance(action, tuple) and action[0] == "status":
+            _, status, code = action
+            return self.reply(h, status, json.dumps({"message": "injected " + code}),
+                              headers=[("x-amzn-ErrorType", code + ":http://internal/"),
+                                       ("x-amzn-RequestId", "req-fault")])
+        skip = action[1] if isinstance(action, tuple) and action[0] == "unprocessed" else 0
+        unprocessed = [{"Id": p.get("id"), "ErrorCode": "ThrottledException",
+                        "Message": "injected"} for p in parsed[:skip]]
+        with self.lock:
+            self.accepted.extend(parsed[skip:])
+        self.reply(h, 200, json.dumps({"UnprocessedTraceSegments": unprocessed}),
+                   headers=[("x-amzn-RequestId", "req-ok")])
+
+    def stop(self):
+        for ev in self.hangs:
+            ev.set()
+        super().stop()
+
+
+def _iso(dt):
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class WebIdentitySts(_Server):
+    """STS AssumeRoleWithWebIdentity as IRSA uses it: unsigned form POST, checked strictly.
+
+    |token_file| is read at each request: the token sent must be the file's current content.
+    """
+
+    def __init__(self, moto, token_file):
+        self.moto = moto
+        self.token_file = token_file
+        self.calls = []  # (session name, token) per accepted call
+        super().__init__()
+
+    def handle(self, h, body):
+        if h.command != "POST" or h.path != "/":
+            return self.fail(h, f"unexpected {h.command} {h.path}", 404)
+        if "Authorization" in h.headers:
+            return self.fail(h, "AssumeRoleWithWebIdentity must not be signed")
+        ctype = h.headers.get("Content-Type", "")
+        if not ctype.startswith("application/x-www-form-urlencoded"):
+            return self.fail(h, f"Content-Type {ctype!r}")
+        form = urllib.parse.parse_qs(body.decode(), keep_blank_values=True, strict_parsing=True)
+        want = {"Action", "Version", "RoleArn", "RoleSessionName", "WebIdentityToken"}
+        extra = set(form) - want - {"DurationSeconds"}
+        if not want <= set(form) or extra or any(len(v) != 1 for v in form.values()):
+            return self.fail(h, f"form fields {sorted(form)}")
+        f = {k: v[0] for k, v in form.items()}
+        if f["Action"] != "AssumeRoleWithWebIdentity" or f["Version"] != "2011-06-15":
+            return self.fail(h, "Action/Version")
+        if not SESSION_NAME_RE.match(f["RoleSessionName"]):
+            return self.fail(h, f"RoleSessionName {f['RoleSessionName']!r}")
+        with open(self.token_file) as fh:
+            current = fh.read()
+        if f["WebIdentityToken"] != current:
+            return self.reply(h, 400, "<ErrorResponse><Error><Type>Sender</Type>"
+                              "<Code>InvalidIdentityToken</Code><Message>stale token</Message>"
+                              "</Error></ErrorResponse>", "text/xml")
+        xml = self.moto.web_identity_xml(f["RoleArn"], f["RoleSessionName"], current)
+        with self.lock:
+            self.calls.append((f["RoleSessionName"], current))
+        self.reply(h, 200, xml, "text/xml")
+
+
+class PodIdentityAgent(_Server):
+    """The EKS Pod Identity agent: GET with the token file's content as Authorization."""
+
+    def __init__(self, moto, token_file, lifetime=3600):
+        self.moto = moto
+        self.token_file = token_file
+        self.lifetime = lifetime
+        self.calls = 0
+        super().__init__()
+
+    def handle(self, h, body):
+        if h.command != "GET" or h.path != "/v1/credentials":
+            return self.fail(h, f"unexpected {h.command} {h.path}", 404)
+        with open(self.token_file) as fh:
+            current = fh.read()
+        if h.headers.get("Authorization") != current:
+            return self.reply(h, 401, json.dumps({"message": "bad token"}))
+        c = self.moto.role_credentials("pod-identity")
+        with self.lock:
+            self.calls += 1
+        exp = datetime.now(timezone.utc) + timedelta(seconds=self.lifetime)
+        self.reply(h, 200, json.dumps({
+            "AccessKeyId": c["AccessKeyId"], "SecretAccessKey": c["SecretAccessKey"],
+            "Token": c["SessionToken"], "AccountId": "123456789012", "Expiration": _iso(exp)}))
+
+
+class Imds(_Server):
+    """IMDSv2: a session token from PUT /latest/api/token is required on every GET."""
+
+    ROLE = "otterd-node"
+
+    def __init__(self, moto, lifetime=3600):
+        self.moto = moto
+        self.lifetime = lifetime
+        self.tokens = set()
+        self.calls = 0
+        super().__init__()
+
+    def handle(self, h, body):
+        if h.command == "PUT" and h.path == "/latest/api/token":
+            ttl = h.headers.get("X-aws-ec2-metadata-token-ttl-seconds")
+            if not ttl or not ttl.isdigit() or not 1 <= int(ttl) <= 21600:
+                return self.reply(h, 400, "", "text/plain")
+            tok = hashlib.sha256(os.urandom(16)).hexdigest()
+            with self.lock:
+                self.tokens.add(tok)
+            return self.reply(h, 200, tok, "text/plain")
+        if h.command != "GET":
+            return self.reply(h, 405, "", "text/plain")
+        if h.headers.get("X-aws-ec2-metadata-token") not in self.tokens:
+            return self.reply(h, 401, "", "text/plain")
+        base = "/latest/meta-data/iam/security-credentials/"
+        if h.path == base:
+            return self.reply(h, 200, self.ROLE, "text/plain")
+        if h.path == "/latest/meta-data/placement/region":
+            return self.reply(h, 200, REGION, "text/plain")
+        if h.path != base + self.ROLE:
+            return self.reply(h, 404, "", "text/plain")
+        c = self.moto.role_credentials("imds")
+        with self.lock:
+            self.calls += 1
+        exp = datetime.now(timezone.utc) + timedelta(seconds=self.lifetime)
+        self.reply(h, 200, json.dumps({
+            "Code": "Success", "LastUpdated": _iso(datetime.now(timezone.utc)),
+            "Type": "AWS-HMAC", "AccessKeyId": c["AccessKeyId"],
+            "SecretAccessKey": c["SecretAccessKey"], "Token": c["SessionToken"],
+            "Expiration": _iso(exp)}))
+
+
+def aws_env(**extra):
+    """An environment with every AWS_ variable removed, plus |extra|."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+__all__ = ["MotoServer", "XraySink", "WebIdentitySts", "PodIdentityAgent", "Imds", "aws_env",
+           "check_sigv4", "free_port", "REGION", "botocore"]
