@@ -142,9 +142,10 @@ class Sampler:
 class Otterd:
     """otterd as a child process, pinned with taskset, ports read from its stderr."""
 
-    def __init__(self, binary, core, workdir, wrapper=()):
+    def __init__(self, binary, core, workdir, wrapper=(), config=CONFIG, env=None):
         self.binary, self.core, self.workdir = binary, core, workdir
         self.wrapper = list(wrapper)
+        self.config, self.env = config, env
         self.proc = None
         self.ports = {}
         self.stderr_tail = []
@@ -153,11 +154,12 @@ class Otterd:
     def start(self, timeout=15):
         cfg = os.path.join(self.workdir, "otterd-bench.yaml")
         with open(cfg, "w", encoding="utf-8") as f:
-            f.write(CONFIG)
+            f.write(self.config)
         cmd = pin(self.core) + self.wrapper + [self.binary, "--config", cfg]
         log("starting " + " ".join(cmd))
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True, cwd=self.workdir)
+                                     stderr=subprocess.PIPE, text=True, cwd=self.workdir,
+                                     env=self.env)
         threading.Thread(target=self._read_stderr, daemon=True).start()
         if not self._ready.wait(timeout):
             self.stop()
