@@ -259,6 +259,38 @@ def check_sigv4(h, body, creds_lookup, service):
     return None
 
 
+class KeyRegistry:
+    """Access keys a fake accepts, with the time each stops being usable.
+
+    Credentials with an Expiration must not be used less than 5 minutes before it (Otter's
+    refresh rule, specs/aws.md §3.6); a request that does is recorded in |late| (and still
+    answered, so the test sees every violation).
+    """
+
+    MANDATORY_REFRESH_S = 300
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.keys = {}
+        self.late = []
+        self.used = set()
+
+    def add(self, akid, secret, token, expiration):
+        with self.lock:
+            self.keys[akid] = (secret, token, expiration)
+
+    def lookup(self, akid):
+        with self.lock:
+            found = self.keys.get(akid)
+            if found is None:
+                return None
+            secret, token, exp = found
+            self.used.add(akid)
+            if exp is not None and time.time() > exp - self.MANDATORY_REFRESH_S:
+                self.late.append((akid, exp - time.time()))
+        return secret, token
+
+
 class XraySink(_Server):
     """PutTraceSegments with SigV4 checking and a fault script.
 
@@ -271,8 +303,10 @@ class XraySink(_Server):
                             UnprocessedTraceSegments with ErrorCode "ThrottledException"
     """
 
-    def __init__(self, key, secret, token=None, script=()):
-        self.creds = {key: (secret, token)}
+    def __init__(self, key=None, secret=None, token=None, script=(), registry=None):
+        self.registry = registry or KeyRegistry()
+        if key:
+            self.registry.add(key, secret, token, None)
         self.script = list(script)
         self.accepted = []  # parsed documents, in arrival order
         self.requests = 0
@@ -282,7 +316,7 @@ class XraySink(_Server):
     def handle(self, h, body):
         if h.command != "POST" or h.path != "/TraceSegments":
             return self.fail(h, f"unexpected {h.command} {h.path}", 404)
-        why = check_sigv4(h, body, self.creds.get, "xray")
+        why = check_sigv4(h, body, self.registry.lookup, "xray")
         if why:
             return self.fail(h, why, 403)
         if not (h.headers.get("Content-Type") or "").startswith("application/json"):
@@ -342,9 +376,10 @@ class WebIdentitySts(_Server):
     |token_file| is read at each request: the token sent must be the file's current content.
     """
 
-    def __init__(self, moto, token_file):
+    def __init__(self, moto, token_file, lifetime=None):
         self.moto = moto
         self.token_file = token_file
+        self.lifetime = lifetime  # seconds: rewrite moto's Expiration (forces early refreshes)
         self.calls = []  # (session name, token) per accepted call
         super().__init__()
 
@@ -373,6 +408,10 @@ class WebIdentitySts(_Server):
                               "<Code>InvalidIdentityToken</Code><Message>stale token</Message>"
                               "</Error></ErrorResponse>", "text/xml")
         xml = self.moto.web_identity_xml(f["RoleArn"], f["RoleSessionName"], current)
+        if self.lifetime is not None:
+            exp = _iso(datetime.now(timezone.utc) + timedelta(seconds=self.lifetime))
+            xml = re.sub(rb"<Expiration>[^<]*</Expiration>",
+                         b"<Expiration>" + exp.encode() + b"</Expiration>", xml)
         with self.lock:
             self.calls.append((f["RoleSessionName"], current))
         self.reply(h, 200, xml, "text/xml")
@@ -381,10 +420,11 @@ class WebIdentitySts(_Server):
 class PodIdentityAgent(_Server):
     """The EKS Pod Identity agent: GET with the token file's content as Authorization."""
 
-    def __init__(self, moto, token_file, lifetime=3600):
-        self.moto = moto
+    def __init__(self, moto, token_file, lifetime=3600, registry=None):
+        self.moto = moto  # None: mint keys of our own into |registry| (for XraySink)
         self.token_file = token_file
         self.lifetime = lifetime
+        self.registry = registry
         self.calls = 0
         super().__init__()
 
@@ -395,10 +435,16 @@ class PodIdentityAgent(_Server):
             current = fh.read()
         if h.headers.get("Authorization") != current:
             return self.reply(h, 401, json.dumps({"message": "bad token"}))
-        c = self.moto.role_credentials("pod-identity")
+        exp = datetime.now(timezone.utc) + timedelta(seconds=self.lifetime)
+        if self.moto is None:
+            c = {"AccessKeyId": "ASIA" + os.urandom(8).hex().upper(),
+                 "SecretAccessKey": os.urandom(20).hex(), "SessionToken": os.urandom(32).hex()}
+            self.registry.add(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"],
+                              exp.timestamp())
+        else:
+            c = self.moto.role_credentials("pod-identity")
         with self.lock:
             self.calls += 1
-        exp = datetime.now(timezone.utc) + timedelta(seconds=self.lifetime)
         self.reply(h, 200, json.dumps({
             "AccessKeyId": c["AccessKeyId"], "SecretAccessKey": c["SecretAccessKey"],
             "Token": c["SessionToken"], "AccountId": "123456789012", "Expiration": _iso(exp)}))
@@ -455,5 +501,5 @@ def aws_env(**extra):
     return env
 
 
-__all__ = ["MotoServer", "XraySink", "WebIdentitySts", "PodIdentityAgent", "Imds", "aws_env",
+__all__ = ["MotoServer", "XraySink", "KeyRegistry", "WebIdentitySts", "PodIdentityAgent", "Imds", "aws_env",
            "check_sigv4", "free_port", "REGION", "botocore"]
