@@ -504,7 +504,7 @@ int ex_aws_creds_parse_sts_xml(const char *xml, size_t len, struct ex_aws_creds_
                     goto out; /* the same element twice */
                 }
                 size_t tl = (size_t)(tag - text);
-                f[capture] = ag_malloc(tl + 1);
+                f[capture] = ag_calloc(1, tl + 1); /* terminated even if decoding stops */
                 if (f[capture] == NULL) {
                     rc = AG_ENOMEM;
                     goto out;
@@ -2200,7 +2200,9 @@ static int choose_provider(struct ex_aws_creds *c, const struct ex_aws_creds_opt
     }
     bool has_keys =
         pr->access_key_id != NULL || pr->secret_access_key != NULL || pr->unsupported[0] != '\0';
-    if (o->profile != NULL || has_keys || (explicit_profile && prc != 0)) {
+    /* A shared file that cannot be read or parsed is an error, as in the SDKs, not a reason to
+     * try the next provider. */
+    if (o->profile != NULL || has_keys || prc != 0) {
         struct ex_aws_creds_parsed tmp;
         if (prc != 0) {
             set_why(err, errlen, "%s", prwhy);
