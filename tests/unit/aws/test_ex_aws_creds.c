@@ -1006,6 +1006,7 @@ static void test_web_identity(void)
     ASSERT(wait_calls(f.base, &g, 3));
     ASSERT_EQ(g.rc, AG_EUPSTREAM);
     ASSERT_STRCONTAINS(g.why, "InvalidIdentityToken");
+    ASSERT_EQ(f.requests, 3); /* a 400 is not tried again */
     ASSERT_UEQ(ex_aws_creds_failures(c), 1);
     ASSERT_UEQ(ex_aws_creds_refreshes(c), 2);
     ex_aws_creds_free(c);
@@ -1520,6 +1521,30 @@ static void test_failmalloc(void)
         }
         ASSERT_EQ(rc, AG_ENOMEM);
         ASSERT_NULL(c);
+    }
+    fx_stop(&f);
+
+    /* A whole web identity refresh, with allocations failing from the Nth on: every get is
+     * answered (success or an error), nothing leaks, nothing crashes. */
+    clear_env();
+    ASSERT_OK(fx_start(&f, sts_fake));
+    web_env(&f);
+    for (long n = 0;; n++) {
+        struct ex_aws_creds *c = new_chain(&f, NULL);
+        ASSERT_NOT_NULL(c);
+        struct got g = {0};
+        ag_mem_fail_after(n);
+        ex_aws_creds_get(c, on_creds, &g);
+        bool answered = wait_calls(f.base, &g, 1);
+        ag_mem_fail_after(-1);
+        ex_aws_creds_free(c);
+        ASSERT(answered);
+        if (g.rc == 0) {
+            ASSERT(n > 3);
+            ASSERT_STREQ(g.provider, "web-identity");
+            break;
+        }
+        ASSERT(n < 1000);
     }
     fx_stop(&f);
 #else
