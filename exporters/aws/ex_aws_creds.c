@@ -1309,10 +1309,12 @@ static int send_req(struct ex_aws_creds *c, struct ticket **slot, void *ctx, ste
         .n_headers = nh,
         .body = t->body,
         .body_len = body_len,
-        .connect_timeout_ms = timeout_ms,
+        .connect_timeout_ms = timeout_ms < EX_AWS_HTTP_CONNECT_TIMEOUT_MS ? timeout_ms : 0,
         .timeout_ms = timeout_ms,
         .no_verify_ssl = c->no_verify_ssl,
-        .proxy = c->proxy,
+        /* Only STS goes through the proxy: IMDS and the container agent are link-local or
+         * loopback endpoints, reached directly as the SDKs do. */
+        .proxy = url == c->sts_url ? c->proxy : NULL,
         .max_response = EX_AWS_CREDS_MAX_DOC,
     };
     int rc = ex_aws_http_send(c->http, &req, on_http_done, t);

@@ -1439,6 +1439,21 @@ static void test_imds(void)
     ASSERT_EQ(f.requests, before);
     ex_aws_creds_free(c);
 
+    /* No answer within the 1 s timeout (a hop limit of 1 in a pod): unavailable. */
+    f.status = 0;
+    f.hold = true;
+    c = new_chain(&f, NULL);
+    ASSERT_NOT_NULL(c);
+    double t0 = ts_now_s();
+    ex_aws_creds_get(c, on_creds, &g);
+    ASSERT(ts_run_until_count(f.base, &g.calls, 4, 5.0));
+    ASSERT_EQ(g.rc, AG_ENOTFOUND);
+    ASSERT(ts_now_s() - t0 < 3.0);
+    ASSERT_STRCONTAINS(g.why, "unavailable");
+    ex_aws_creds_free(c);
+    f.n_held = 0; /* their connections are gone: never answered */
+    f.hold = false;
+
     /* Nothing listening: unavailable too. */
     char dead[64];
     snprintf(dead, sizeof(dead), "http://127.0.0.1:%u", (unsigned)ts_dead_port());
@@ -1446,7 +1461,7 @@ static void test_imds(void)
     c = new_chain(&f, NULL);
     ASSERT_NOT_NULL(c);
     ex_aws_creds_get(c, on_creds, &g);
-    ASSERT(wait_calls(f.base, &g, 4));
+    ASSERT(wait_calls(f.base, &g, 5));
     ASSERT_EQ(g.rc, AG_ENOTFOUND);
     /* A region request left pending at free time never runs. */
     ex_aws_creds_imds_region(c, on_region, &r);
