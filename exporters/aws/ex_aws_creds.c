@@ -29,8 +29,7 @@
 
 #define LOG_WHO "aws/creds"
 
-/* ---- small helpers ----------------------------------------------------------------------------
- */
+/* ---- small helpers --------------------------------------------------------------------------- */
 
 static void wipe_free(char *s)
 {
@@ -100,8 +99,7 @@ static void set_why(char *why, size_t whylen, const char *fmt, ...)
     va_end(ap);
 }
 
-/* ---- ISO-8601 ---------------------------------------------------------------------------------
- */
+/* ---- ISO-8601 -------------------------------------------------------------------------------- */
 
 static int digits(const char *s, size_t n, int *out)
 {
@@ -180,8 +178,7 @@ int ex_aws_creds_parse_time(const char *s, size_t len, int64_t *out)
     return 0;
 }
 
-/* ---- STS XML ----------------------------------------------------------------------------------
- */
+/* ---- STS XML --------------------------------------------------------------------------------- */
 
 /* Appends the UTF-8 form of |cp| at |dst| (when not NULL); returns its length. */
 static size_t utf8_put(uint32_t cp, char *dst)
@@ -582,8 +579,7 @@ out:
     return rc;
 }
 
-/* ---- container / IMDS JSON --------------------------------------------------------------------
- */
+/* ---- container / IMDS JSON ------------------------------------------------------------------- */
 
 /* Copies the string member |key| of |obj| to |*dst|; a missing member is 0 when |optional|. */
 static int json_take(json_t *obj, const char *key, bool optional, char **dst, char *why,
@@ -658,8 +654,7 @@ out:
     return rc;
 }
 
-/* ---- shared files (INI) -----------------------------------------------------------------------
- */
+/* ---- shared files (INI) ---------------------------------------------------------------------- */
 
 static const char *const unsupported_keys[] = {
     "role_arn",           "source_profile",          "credential_source",
@@ -780,8 +775,7 @@ int ex_aws_creds_ini_parse(const char *text, size_t len, bool config, const char
     return 0;
 }
 
-/* ---- session names and container URLs ---------------------------------------------------------
- */
+/* ---- session names and container URLs -------------------------------------------------------- */
 
 void ex_aws_creds_session_name(const char *host, int64_t epoch_s, char *out, size_t cap)
 {
@@ -936,8 +930,7 @@ bool ex_aws_creds_is_auth_error(const char *code)
     return false;
 }
 
-/* ---- the chain --------------------------------------------------------------------------------
- */
+/* ---- the chain ------------------------------------------------------------------------------- */
 
 enum provider { P_NONE, P_ENV, P_PROFILE, P_WEB, P_CONTAINER, P_IMDS };
 
@@ -1202,8 +1195,7 @@ static int parsed_copy(const struct ex_aws_creds_parsed *src, struct ex_aws_cred
     return 0;
 }
 
-/* ---- form bodies ------------------------------------------------------------------------------
- */
+/* ---- form bodies ----------------------------------------------------------------------------- */
 
 static bool unreserved(unsigned char ch)
 {
@@ -1269,8 +1261,7 @@ static char *form_new(const char *const *kv, size_t n, size_t *len)
     return body;
 }
 
-/* ---- requests ---------------------------------------------------------------------------------
- */
+/* ---- requests -------------------------------------------------------------------------------- */
 
 static void on_http_done(void *arg, const struct ex_aws_http_response *resp)
 {
@@ -1340,8 +1331,7 @@ static int http_failure(const struct ex_aws_http_response *resp, const char *wha
     return AG_EUPSTREAM;
 }
 
-/* ---- delivery ---------------------------------------------------------------------------------
- */
+/* ---- delivery -------------------------------------------------------------------------------- */
 
 static void really_free(struct ex_aws_creds *c);
 
@@ -1441,8 +1431,7 @@ static void fail(struct ex_aws_creds *c, int rc)
     finish(c, rc, NULL, NULL, c->why);
 }
 
-/* ---- AssumeRole on top ------------------------------------------------------------------------
- */
+/* ---- AssumeRole on top ----------------------------------------------------------------------- */
 
 /*
  * Reads an STS answer of |action|: 0 with |*got| filled, or a code with c->why set (the AWS error
@@ -1580,8 +1569,7 @@ static bool retry_later(struct ex_aws_creds *c, const struct ex_aws_http_respons
     return evtimer_add(c->kick, &tv) == 0;
 }
 
-/* ---- web identity -----------------------------------------------------------------------------
- */
+/* ---- web identity ---------------------------------------------------------------------------- */
 
 static void on_web_identity(struct ex_aws_creds *c, void *ctx, const struct ex_aws_http_response *r)
 {
@@ -1631,8 +1619,7 @@ out:
     }
 }
 
-/* ---- container --------------------------------------------------------------------------------
- */
+/* ---- container ------------------------------------------------------------------------------- */
 
 static void on_container(struct ex_aws_creds *c, void *ctx, const struct ex_aws_http_response *r)
 {
@@ -1695,8 +1682,7 @@ out:
     }
 }
 
-/* ---- IMDSv2 -----------------------------------------------------------------------------------
- */
+/* ---- IMDSv2 ---------------------------------------------------------------------------------- */
 
 static int imds_token_send(struct ex_aws_creds *c, struct ticket **slot, void *ctx, step_fn *step)
 {
@@ -1832,8 +1818,7 @@ static void fetch_imds(struct ex_aws_creds *c)
     }
 }
 
-/* ---- the fetch --------------------------------------------------------------------------------
- */
+/* ---- the fetch ------------------------------------------------------------------------------- */
 
 static void on_kick(evutil_socket_t fd, short what, void *arg)
 {
@@ -1970,8 +1955,7 @@ const char *ex_aws_creds_region(const struct ex_aws_creds *c)
     return c->region;
 }
 
-/* ---- IMDS region ------------------------------------------------------------------------------
- */
+/* ---- IMDS region ----------------------------------------------------------------------------- */
 
 static void region_done(struct region_req *rr, int rc, const char *region)
 {
@@ -2072,8 +2056,7 @@ fail_now:
     fn(arg, rc, NULL);
 }
 
-/* ---- creation and release ---------------------------------------------------------------------
- */
+/* ---- creation and release -------------------------------------------------------------------- */
 
 static void really_free(struct ex_aws_creds *c)
 {

@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CLI = Path(os.environ.get("OTTER_CREDS_CLI", ROOT / "build" / "tests" / "unit" / "aws" / "creds_cli"))
+CLI = Path(os.environ.get("OTTER_CREDS_CLI",
+                          ROOT / "build" / "tests" / "unit" / "aws" / "creds_cli"))
 MOTO = Path(os.environ.get("OTTER_MOTO_SERVER", Path(sys.executable).parent / "moto_server"))
 ROLE = "arn:aws:iam::123456789012:role/otter-irsa"
 LINE = re.compile(r"^provider=(\S+) access_key_id=(ASIA[A-Z0-9]{16}) expiration_ms=(\d+) "
