@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * xray-sink: a local endpoint that answers like X-Ray's PutTraceSegments, for the end-to-end
  * benchmark (OTLP in, awsxray exporter out). It checks what a fast sink can check cheaply: the
@@ -105,7 +106,13 @@ int main(int argc, char **argv)
     int port = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
-            port = atoi(argv[++i]);
+            char *end = NULL;
+            long v = strtol(argv[++i], &end, 10);
+            if (*end != '\0' || v < 0 || v > 65535) {
+                fprintf(stderr, "xray-sink: --port wants 0..65535\n");
+                return 2;
+            }
+            port = (int)v;
         } else if (strcmp(argv[i], "--host") == 0 && i + 1 < argc) {
             host = argv[++i];
         } else {
