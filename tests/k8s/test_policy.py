@@ -335,3 +335,18 @@ def test_sidecar_component(env):
     assert "otter-system" not in str(np_["spec"]["egress"])
     if env == "prod":
         assert "@sha256:" in side["image"]
+
+
+def test_bases_hold_no_environment():
+    """Environment-specific values (SSM paths, hosts, role names) live in the overlays only; the
+    demo's base read /ai-chatbot/dev/... in every environment."""
+    for base in ("apps/chatbot/base", "platform/otterd/base", "argocd/apps/base"):
+        text = build(base)
+        for env in ENVS:
+            assert f"/otter/{env}/" not in text and f"otter-{env}" not in text, (base, env)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_sidecar_render_stays_in_its_namespace(env):
+    objs = ALL[f"apps/chatbot/overlays/{env}+otterd-sidecar"]
+    assert all(d["metadata"].get("namespace") == "chatbot" for d in objs)
