@@ -1,0 +1,168 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The GitHub workflows: actionlint and zizmor --offline with no findings, the project's rules
+(actions pinned by commit, minimal permissions, OIDC only where used, no secrets, one concurrency
+group per environment, destroy behind a protected environment), and the delivery workflow's
+tag-bump step run for real on a copy of the overlays."""
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import K8S, ROOT, docs, tool
+
+WF_DIR = ROOT / ".github" / "workflows"
+WORKFLOWS = sorted(WF_DIR.glob("*.yml"))
+ZIZMOR = str(pathlib.Path(sys.executable).parent / "zizmor")
+
+
+def load(path):
+    # PyYAML reads the key "on" as True.
+    doc = yaml.safe_load(path.read_text())
+    doc["on"] = doc.pop(True, doc.get("on"))
+    return doc
+
+
+def steps(doc):
+    for name, job in doc["jobs"].items():
+        for step in job.get("steps", []):
+            yield name, job, step
+
+
+def test_expected_workflows():
+    assert {p.name for p in WORKFLOWS} == {"ci.yml", "delivery.yml", "ops.yml"}
+
+
+def test_actionlint():
+    proc = subprocess.run([tool("actionlint"), "-no-color"], cwd=ROOT, capture_output=True,
+                          text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_zizmor_offline():
+    proc = subprocess.run([ZIZMOR, "--offline", "--no-progress", "--config",
+                           str(ROOT / ".github" / "zizmor.yml"), str(WF_DIR)],
+                          cwd=ROOT, capture_output=True, text=True, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "No findings to report" in out, out
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=[p.name for p in WORKFLOWS])
+def test_actions_pinned_by_commit(path):
+    text = path.read_text()
+    uses = re.findall(r"uses:\s*(\S+)(.*)", text)
+    assert uses or path.name == "ci.yml"
+    for ref, rest in uses:
+        assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", ref), ref
+        assert re.search(r"#\s*v\d+\.\d+\.\d+", rest), f"{ref}: say which release in a comment"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=[p.name for p in WORKFLOWS])
+def test_permissions_minimal(path):
+    doc = load(path)
+    assert doc["permissions"] == {}, "no permissions at the workflow level"
+    for name, job in doc["jobs"].items():
+        perms = job.get("permissions")
+        assert isinstance(perms, dict), f"{name}: permissions per job"
+        assert "write-all" not in str(perms)
+        uses_oidc = any("configure-aws-credentials" in s.get("uses", "") for s in job.get("steps", []))
+        assert (perms.get("id-token") == "write") == uses_oidc, f"{name}: id-token only with OIDC"
+        for scope, level in perms.items():
+            assert level in ("read", "write", "none"), (name, scope)
+            if level == "write":
+                assert scope in ("id-token", "contents", "pull-requests"), (name, scope)
+    assert "secrets." not in path.read_text(), "no secrets: OIDC and non-sensitive variables only"
+
+
+def test_checkout_never_persists_credentials():
+    for path in WORKFLOWS:
+        for name, _, step in steps(load(path)):
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step.get("with", {}).get("persist-credentials") is False, (path.name, name)
+
+
+def test_ci_runs_the_full_test_command():
+    doc = load(WF_DIR / "ci.yml")
+    assert set(doc["on"]) == {"pull_request", "push"}
+    runs = " ".join(s.get("run", "") for _, _, s in steps(doc))
+    assert "scripts/test.sh" in runs and "scripts/test-k8s.sh" in runs
+
+
+def test_ops_concurrency_and_destroy_gate():
+    doc = load(WF_DIR / "ops.yml")
+    inputs = doc["on"]["workflow_dispatch"]["inputs"]
+    assert inputs["action"]["options"] == ["up", "deploy", "artifact", "destroy"]
+    assert inputs["environment"]["options"] == ["dev", "prod"]
+    assert doc["concurrency"] == {"group": "ops-${{ inputs.environment }}", "cancel-in-progress": False}
+    destroy = doc["jobs"]["destroy"]
+    assert destroy["if"] == "inputs.action == 'destroy'"
+    assert destroy["environment"] == "${{ inputs.environment }}-destroy"
+    assert "verify-clean" in destroy["steps"][-1]["run"]
+    assert doc["jobs"]["operate"]["if"] == "inputs.action != 'destroy'"
+    for _, _, step in steps(doc):
+        assert "${{" not in step.get("run", ""), "inputs reach run steps through env only"
+
+
+def test_delivery_pushes_with_oidc_and_bumps_with_the_script():
+    doc = load(WF_DIR / "delivery.yml")
+    assert doc["on"]["push"]["branches"] == ["main"]
+    assert doc["concurrency"]["group"] == "delivery-dev"
+    images = doc["jobs"]["images"]
+    assert images["strategy"]["matrix"]["image"] == ["otterd", "chatbot"]
+    push = next(s for s in images["steps"] if "build-push-action" in s.get("uses", ""))
+    assert push["with"]["file"] == "deploy/docker/${{ matrix.image }}.Dockerfile"
+    assert push["with"]["tags"].endswith(":${{ steps.tag.outputs.tag }}")
+    bump = doc["jobs"]["bump"]
+    assert bump["needs"] == "images"
+    run = " ".join(s.get("run", "") for s in bump["steps"])
+    assert 'scripts/bump-dev-images.sh "$tag"' in run and "gh pr create" in run
+    # The kustomize version the workflow extracts is the one scripts/test-k8s.sh pins.
+    install = next(s["run"] for s in bump["steps"] if "go install" in s.get("run", ""))
+    sed = re.search(r"sed -n '([^']+)' scripts/test-k8s.sh", install).group(1)
+    version = subprocess.run(["sed", "-n", sed, "scripts/test-k8s.sh"], cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout.strip()
+    assert re.fullmatch(r"v5\.\d+\.\d+", version)
+    assert f'KUSTOMIZE_VERSION="{version}"' in (ROOT / "scripts" / "test-k8s.sh").read_text()
+
+
+def test_tag_bump_on_a_copy_of_the_overlays(tmp_path):
+    copy = tmp_path / "k8s"
+    shutil.copytree(K8S, copy)
+    env = {"KUSTOMIZE": tool("kustomize"), "PATH": "/usr/bin:/bin"}
+    script = str(ROOT / "scripts" / "bump-dev-images.sh")
+    out = subprocess.run([script, "1a2b3c4", str(copy)], capture_output=True, text=True, env=env,
+                         check=True).stdout
+    assert out.strip() == "changed"
+    again = subprocess.run([script, "1a2b3c4", str(copy)], capture_output=True, text=True,
+                           env=env, check=True).stdout
+    assert again.strip() == "unchanged"
+
+    def images(path):
+        proc = subprocess.run([tool("kustomize"), "build", str(path)], capture_output=True,
+                              text=True, check=True)
+        return sorted({c["image"] for d in docs(proc.stdout) if d["kind"] in ("Deployment", "DaemonSet")
+                       for c in d["spec"]["template"]["spec"]["containers"]
+                       + d["spec"]["template"]["spec"].get("initContainers", [])})
+
+    assert images(copy / "platform/otterd/overlays/dev") == [
+        "ACCOUNT_ID.dkr.ecr.REGION.amazonaws.com/otter/otterd:1a2b3c4"]
+    assert images(copy / "apps/chatbot/overlays/dev") == [
+        "ACCOUNT_ID.dkr.ecr.REGION.amazonaws.com/otter/chatbot:1a2b3c4"]
+    # The sidecar component picks up the same otterd tag from the overlay.
+    kust = copy / "apps/chatbot/overlays/dev/kustomization.yaml"
+    k = yaml.safe_load(kust.read_text())
+    k["components"] = ["../../components/otterd-sidecar"]
+    kust.write_text(yaml.safe_dump(k))
+    assert "ACCOUNT_ID.dkr.ecr.REGION.amazonaws.com/otter/otterd:1a2b3c4" in images(copy / "apps/chatbot/overlays/dev")
+    # prod and the repository's own tree are untouched.
+    for rel in ("apps/chatbot/overlays/prod/kustomization.yaml",
+                "platform/otterd/overlays/prod/kustomization.yaml"):
+        assert (copy / rel).read_text() == (K8S / rel).read_text()
+    # A bad tag is refused before anything is written.
+    bad = subprocess.run([script, "latest", str(copy)], capture_output=True, text=True, env=env,
+                         check=False)
+    assert bad.returncode == 2
