@@ -146,6 +146,30 @@ pytest_suite() {
     record "$label" "$p" "$f" "$s" "$note"
 }
 
+# script_suite LABEL SCRIPT XML [VAR=value...]: a test script that installs its own tools and
+# runs pytest with --junitxml XML (scripts/test-k8s.sh, scripts/test-deploy.sh).
+script_suite() {
+    local label=$1 script=$2 xml=$3
+    shift 3
+    section "$label: $script"
+    mkdir -p "$(dirname "$xml")"
+    rm -f "$xml"
+    local t0=$(date +%s)
+    env "$@" bash "$script" "$xml"
+    local rc=$?
+    local p f s n
+    read -r p f s n < <(count_junit "$xml")
+    local note="$(( $(date +%s) - t0 ))s"
+    if [ "$n" -eq 0 ]; then
+        f=$((f + 1))
+        note="no tests ran; $script exit $rc"
+    elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        f=1
+        note="$script exited $rc"
+    fi
+    record "$label" "$p" "$f" "$s" "$note"
+}
+
 # compiler_of BUILDDIR: the C compiler id a configured build dir uses ("gcc", "clang", or "").
 compiler_of() {
     sed -n 's/^C compiler for the host machine: .*(\(gcc\|clang\) .*/\1/p' \
@@ -199,8 +223,10 @@ if [ "${OTTER_TEST_ONLY:-gcc}" = gcc ]; then
         if [ -d tests/proto ]; then
             pytest_suite "proto" tests/proto build/test-results/proto.xml
         fi
-        pytest_suite "aws sigv4" tests/aws build/test-results/aws.xml \
+        pytest_suite "aws" tests/aws build/test-results/aws.xml \
             OTTER_SIGV4_CLI=build/tests/unit/aws/sigv4_cli
+        script_suite "k8s" scripts/test-k8s.sh build/test-results/k8s.xml \
+            OTTERD=build/agent/otterd
     fi
 fi
 
@@ -225,9 +251,6 @@ if [ "$FAILED" -ne 0 ] || [ "$((PASSED))" -eq 0 ]; then
     STATUS=1
 fi
 [ "$TOTAL" -eq 0 ] && FAILED=$((FAILED + 1)) && STATUS=1
-if [ "$SKIPPED" -ne 0 ]; then
-    echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
-else
-    echo "$PASSED passed, $FAILED failed"
-fi
+[ "$SKIPPED" -ne 0 ] && echo "($SKIPPED skipped)"
+echo "$PASSED passed, $FAILED failed"
 exit "$STATUS"
