@@ -10,6 +10,7 @@
 #include "ag_mem.h"
 #include "ag_metrics.h"
 #include "ag_service.h"
+#include "ag_translate.h"
 #include "ex_debug.h"
 #include "ex_file.h"
 
@@ -29,6 +30,7 @@
 static const char usage[] =
     "usage: otterd [--config FILE] [--log-level LEVEL] [--log-format text|json]\n"
     "       otterd validate --config FILE\n"
+    "%s"
     "       otterd --version | --help\n"
     "\n"
     "Runs the Otter OpenTelemetry agent. With no --config it runs the built-in default:\n"
@@ -37,6 +39,10 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  validate            check the config and exit: 0 when valid, 1 with file:line:col errors\n"
+    "  translate           print, one per line, the documents an exporter would send for OTLP\n"
+    "                      trace requests read from FILE or stdin (OTLP/JSON: one request, or\n"
+    "                      one per line as the file exporter writes; or one protobuf request);\n"
+    "                      --to xray; --config FILE takes its first awsxray exporter's options\n"
     "\n"
     "options:\n"
     "  --config FILE       an OpenTelemetry Collector / ADOT style YAML config (also "
@@ -47,6 +53,11 @@ static const char usage[] =
     "  --help              print this help and exit\n"
     "\n"
     "signals: SIGTERM/SIGINT drain and exit 0; a second one exits at once.\n";
+
+static void print_usage(FILE *f)
+{
+    fprintf(f, usage, ag_translate_usage);
+}
 
 static const struct ag_exporter_ops *lookup_exporter(enum ag_component_type type)
 {
@@ -229,16 +240,19 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(usage, stdout);
+            print_usage(stdout);
             return 0;
         } else if (strcmp(a, "--version") == 0) {
             printf("otterd %s\n", OTTER_VERSION);
             return 0;
+        } else if (strcmp(a, "translate") == 0 && i == 1) {
+            return ag_translate_main(argc - 2, argv + 2);
         } else if (strcmp(a, "validate") == 0 && i == 1) {
             validate = 1;
         } else if (strcmp(a, "--config") == 0 || strcmp(a, "-c") == 0) {
             if (++i == argc) {
-                fprintf(stderr, "otterd: --config needs a file name\n%s", usage);
+                fprintf(stderr, "otterd: --config needs a file name\n");
+                print_usage(stderr);
                 return 2;
             }
             config_path = argv[i];
@@ -265,7 +279,8 @@ int main(int argc, char **argv)
                 return 2;
             }
         } else {
-            fprintf(stderr, "otterd: unknown argument \"%s\"\n%s", a, usage);
+            fprintf(stderr, "otterd: unknown argument \"%s\"\n", a);
+            print_usage(stderr);
             return 2;
         }
     }
