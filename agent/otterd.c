@@ -13,6 +13,7 @@
 #include "ag_translate.h"
 #include "ex_debug.h"
 #include "ex_file.h"
+#include "ex_xray_exporter.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -68,6 +69,8 @@ static const struct ag_exporter_ops *lookup_exporter(enum ag_component_type type
         return &ex_debug_ops;
     case AG_COMP_NOP:
         return &ag_nop_exporter_ops;
+    case AG_COMP_AWSXRAY_EXPORTER:
+        return &ex_xray_exporter_ops;
     default:
         return NULL;
     }
