@@ -42,8 +42,8 @@ static void drop_log(struct ex_xray_exporter *x, size_t n, const char *why)
 {
     uint64_t lines = ex_xray_limiter_take(&x->log_drop);
     if (lines > 0) {
-        ag_log_warn(x->id, "%zu spans dropped: %s (%llu drop reports since the last)", n, why,
-                    (unsigned long long)lines);
+        ag_log_warn(x->id, "%zu spans dropped: %s (%llu similar lines held back before this "
+                    "one)", n, why, (unsigned long long)lines - 1);
     }
 }
 

@@ -220,8 +220,8 @@ static void count_failed(struct ex_xray_queue *q, size_t n, const char *why)
     ag_metric_add(q->m_failed, n);
     uint64_t lines = ex_xray_limiter_take(&q->log_failed);
     if (lines > 0) {
-        ag_log_error(q->id, "PutTraceSegments failed: %s; %zu documents lost (%llu failures "
-                     "since the last report)", why, n, (unsigned long long)lines);
+        ag_log_error(q->id, "PutTraceSegments failed: %s; %zu documents lost (%llu similar "
+                     "lines held back before this one)", why, n, (unsigned long long)lines - 1);
     }
 }
 
