@@ -504,7 +504,7 @@ int ex_aws_creds_parse_sts_xml(const char *xml, size_t len, struct ex_aws_creds_
                     goto out; /* the same element twice */
                 }
                 size_t tl = (size_t)(tag - text);
-                f[capture] = ag_malloc(tl + 1);
+                f[capture] = ag_calloc(1, tl + 1); /* terminated even if decoding stops */
                 if (f[capture] == NULL) {
                     rc = AG_ENOMEM;
                     goto out;
@@ -1442,25 +1442,46 @@ static void fail(struct ex_aws_creds *c, int rc)
 /* ---- AssumeRole on top ------------------------------------------------------------------------
  */
 
+/*
+ * Reads an STS answer of |action|: 0 with |*got| filled, or a code with c->why set (the AWS error
+ * code, when there is one, in |*e|).
+ */
+static int sts_answer(struct ex_aws_creds *c, const char *action,
+                      const struct ex_aws_http_response *r, struct ex_aws_creds_parsed *got,
+                      struct ex_aws_error *e)
+{
+    memset(got, 0, sizeof(*got));
+    e->code[0] = e->message[0] = '\0';
+    if (r->rc != 0) {
+        return http_failure(r, action, c->why, sizeof(c->why));
+    }
+    int rc = ex_aws_creds_parse_sts_xml((const char *)r->body, r->body_len, got, e);
+    if (rc == 0 && r->status == 200) {
+        return 0;
+    }
+    ex_aws_creds_parsed_cleanup(got);
+    if (rc == AG_ENOMEM) {
+        set_why(c->why, sizeof(c->why), "%s: out of memory", action);
+        return AG_ENOMEM;
+    }
+    if (r->status == 200 && rc != AG_EUPSTREAM) {
+        set_why(c->why, sizeof(c->why), "%s: HTTP 200 with an answer that could not be read",
+                action);
+        return AG_EPROTO;
+    }
+    set_why(c->why, sizeof(c->why), "%s: HTTP %d %s%s%s", action, r->status,
+            e->code[0] ? e->code : "error", e->message[0] ? ": " : "", e->message);
+    return AG_EUPSTREAM;
+}
+
 static void on_assume_role(struct ex_aws_creds *c, void *ctx, const struct ex_aws_http_response *r)
 {
     (void)ctx;
     struct ex_aws_creds_parsed got;
     struct ex_aws_error e;
-    if (r->rc != 0) {
-        fail(c, http_failure(r, "STS AssumeRole", c->why, sizeof(c->why)));
-        return;
-    }
-    int rc = ex_aws_creds_parse_sts_xml((const char *)r->body, r->body_len, &got, &e);
-    if (rc == 0 && r->status != 200) {
-        ex_aws_creds_parsed_cleanup(&got);
-        rc = AG_EPROTO;
-    }
+    int rc = sts_answer(c, "STS AssumeRole", r, &got, &e);
     if (rc != 0) {
-        set_why(c->why, sizeof(c->why), "STS AssumeRole: HTTP %d %s%s%s", r->status,
-                e.code[0] ? e.code : (rc == AG_EUPSTREAM ? "error" : "unreadable answer"),
-                e.message[0] ? ": " : "", e.message);
-        fail(c, r->status != 200 || rc == AG_EUPSTREAM ? AG_EUPSTREAM : rc);
+        fail(c, rc);
         return;
     }
     finish(c, 0, &got, "assume-role", "");
@@ -1564,31 +1585,13 @@ static void on_web_identity(struct ex_aws_creds *c, void *ctx, const struct ex_a
 {
     (void)ctx;
     struct ex_aws_creds_parsed got;
-    struct ex_aws_error e = {{0}, {0}};
-    int rc;
-    if (r->rc != 0) {
-        if (retry_later(c, r, NULL)) {
-            return;
-        }
-        base_done(c, http_failure(r, "STS AssumeRoleWithWebIdentity", c->why, sizeof(c->why)),
-                  NULL);
+    struct ex_aws_error e;
+    int rc = sts_answer(c, "STS AssumeRoleWithWebIdentity", r, &got, &e);
+    /* Only transient failures (no answer, 5xx, IDPCommunicationError) are tried again. */
+    if (rc != 0 && rc != AG_ENOMEM && retry_later(c, r, e.code)) {
         return;
     }
-    rc = ex_aws_creds_parse_sts_xml((const char *)r->body, r->body_len, &got, &e);
-    if (rc == 0 && r->status == 200) {
-        base_done(c, 0, &got);
-        return;
-    }
-    if (rc == 0) {
-        ex_aws_creds_parsed_cleanup(&got);
-    }
-    if (r->status != 200 && retry_later(c, r, e.code)) {
-        return;
-    }
-    set_why(c->why, sizeof(c->why), "STS AssumeRoleWithWebIdentity: HTTP %d %s%s%s", r->status,
-            e.code[0] ? e.code : (r->status == 200 ? "unreadable answer" : "error"),
-            e.message[0] ? ": " : "", e.message);
-    base_done(c, r->status != 200 ? AG_EUPSTREAM : (rc == 0 ? AG_EPROTO : rc), NULL);
+    base_done(c, rc, rc == 0 ? &got : NULL);
 }
 
 static void fetch_web_identity(struct ex_aws_creds *c)
@@ -2200,7 +2203,9 @@ static int choose_provider(struct ex_aws_creds *c, const struct ex_aws_creds_opt
     }
     bool has_keys =
         pr->access_key_id != NULL || pr->secret_access_key != NULL || pr->unsupported[0] != '\0';
-    if (o->profile != NULL || has_keys || (explicit_profile && prc != 0)) {
+    /* A shared file that cannot be read or parsed is an error, as in the SDKs, not a reason to
+     * try the next provider. */
+    if (o->profile != NULL || has_keys || prc != 0) {
         struct ex_aws_creds_parsed tmp;
         if (prc != 0) {
             set_why(err, errlen, "%s", prwhy);

@@ -939,6 +939,12 @@ static void test_profile_errors(void)
     ASSERT_STREQ(ex_aws_creds_region(c), "sa-east-1");
     ex_aws_creds_free(c);
 
+    /* A broken default config file stops the chain too, rather than being skipped. */
+    write_file("config", "[default]\nregion\n");
+    ASSERT_EQ(ex_aws_creds_new(f.base, f.http, &o, &c, err, sizeof(err)), AG_EINVAL);
+    ASSERT_STRCONTAINS(err, ":2: expected");
+    write_file("config", "");
+
     /* Bad options. */
     o.role_session_name = "bad name";
     ASSERT_EQ(ex_aws_creds_new(f.base, f.http, &o, &c, err, sizeof(err)), AG_EINVAL);
@@ -1000,6 +1006,7 @@ static void test_web_identity(void)
     ASSERT(wait_calls(f.base, &g, 3));
     ASSERT_EQ(g.rc, AG_EUPSTREAM);
     ASSERT_STRCONTAINS(g.why, "InvalidIdentityToken");
+    ASSERT_EQ(f.requests, 3); /* a 400 is not tried again */
     ASSERT_UEQ(ex_aws_creds_failures(c), 1);
     ASSERT_UEQ(ex_aws_creds_refreshes(c), 2);
     ex_aws_creds_free(c);
@@ -1230,6 +1237,10 @@ static void container_fake(struct fake *f, struct evhttp_request *req, const cha
         strcmp(evhttp_request_get_uri(req), "/v1/credentials") != 0) {
         fake_fail(f, "not GET /v1/credentials");
     }
+    if (f->status != 0) {
+        reply(req, f->status, "");
+        return;
+    }
     if (auth == NULL || strcmp(auth, slurp(path)) != 0) {
         reply(req, 401, "{\"code\":\"Unauthorized\"}");
         return;
@@ -1281,15 +1292,27 @@ static void test_container(void)
     ASSERT_STREQ(f.seen_auth, "ignored-when-a-file-is-set");
     ex_aws_creds_free(c);
 
+    /* A 500 is tried three times in all (one second apart, as botocore does). */
+    f.status = 500;
+    c = new_chain(&f, NULL);
+    ASSERT_NOT_NULL(c);
+    ex_aws_creds_get(c, on_creds, &g);
+    ASSERT(ts_run_until_count(f.base, &g.calls, 3, 5.0));
+    ASSERT_EQ(g.rc, AG_EUPSTREAM);
+    ASSERT_STRCONTAINS(g.why, "HTTP 500");
+    ASSERT_EQ(f.requests, 5);
+    ex_aws_creds_free(c);
+    f.status = 0;
+
     /* A token with a newline never goes out. */
     write_file("pod-token", "eyJpod\r\nX-Injected: 1");
     setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", tp, 1);
     c = new_chain(&f, NULL);
     ASSERT_NOT_NULL(c);
     ex_aws_creds_get(c, on_creds, &g);
-    ASSERT(wait_calls(f.base, &g, 3));
+    ASSERT(wait_calls(f.base, &g, 4));
     ASSERT_EQ(g.rc, AG_EINVAL);
-    ASSERT_EQ(f.requests, 2);
+    ASSERT_EQ(f.requests, 5);
     ex_aws_creds_free(c);
 
     /* Plain http to anything but the allowed hosts is refused at creation. */
@@ -1298,6 +1321,15 @@ static void test_container(void)
     struct ex_aws_creds_options o = {.now_ms = now_fn};
     ASSERT_EQ(ex_aws_creds_new(f.base, f.http, &o, &c, err, sizeof(err)), AG_EINVAL);
     ASSERT_STRCONTAINS(err, "plain http");
+    /* ECS: a relative URI on 169.254.170.2. */
+    unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/abc", 1);
+    c = new_chain(&f, NULL);
+    ASSERT_NOT_NULL(c);
+    ASSERT_STREQ(ex_aws_creds_provider(c), "container");
+    ex_aws_creds_free(c);
+    setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "v2/credentials/abc", 1);
+    ASSERT_EQ(ex_aws_creds_new(f.base, f.http, &o, &c, err, sizeof(err)), AG_EINVAL);
     ASSERT_STREQ(f.err, "");
     fx_stop(&f);
 }
@@ -1489,6 +1521,30 @@ static void test_failmalloc(void)
         }
         ASSERT_EQ(rc, AG_ENOMEM);
         ASSERT_NULL(c);
+    }
+    fx_stop(&f);
+
+    /* A whole web identity refresh, with allocations failing from the Nth on: every get is
+     * answered (success or an error), nothing leaks, nothing crashes. */
+    clear_env();
+    ASSERT_OK(fx_start(&f, sts_fake));
+    web_env(&f);
+    for (long n = 0;; n++) {
+        struct ex_aws_creds *c = new_chain(&f, NULL);
+        ASSERT_NOT_NULL(c);
+        struct got g = {0};
+        ag_mem_fail_after(n);
+        ex_aws_creds_get(c, on_creds, &g);
+        bool answered = wait_calls(f.base, &g, 1);
+        ag_mem_fail_after(-1);
+        ex_aws_creds_free(c);
+        ASSERT(answered);
+        if (g.rc == 0) {
+            ASSERT(n > 3);
+            ASSERT_STREQ(g.provider, "web-identity");
+            break;
+        }
+        ASSERT(n < 1000);
     }
     fx_stop(&f);
 #else
