@@ -63,7 +63,8 @@ struct ex_xray_queue;
  * outlive the queue). Returns 0 and a new queue in |*out| (free with ex_xray_queue_free()), or
  * AG_EINVAL (no base or sender), AG_ENOMEM.
  */
-AG_NODISCARD int ex_xray_queue_new(struct event_base *base, const struct ex_xray_queue_options *opts,
+AG_NODISCARD int ex_xray_queue_new(struct event_base *base,
+                                   const struct ex_xray_queue_options *opts,
                                    const struct ex_xray_sender *sender,
                                    struct ex_xray_queue **out);
 

@@ -29,9 +29,10 @@ void ex_xray_options_from_config(const struct ag_awsxray_config *cfg,
 int ex_xray_translate(const struct ex_xray_options *opts, const ProtobufCMessage *req,
                       struct ag_buf *out, struct ex_xray_translate_result *res)
 {
+    const ProtobufCMessageDescriptor *want =
+        &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor;
     memset(res, 0, sizeof(*res));
-    if (req == NULL ||
-        req->descriptor != &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor) {
+    if (req == NULL || req->descriptor != want) {
         return AG_EINVAL;
     }
     const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *r =
