@@ -19,6 +19,9 @@
 
 /* The translation buffer keeps its memory between payloads up to this size. */
 #define SCRATCH_KEEP (4u * 1024 * 1024)
+/* What is left queued at shutdown gets this long: half of the default service.shutdown_timeout,
+ * so a dead endpoint cannot make otterd overrun it. */
+#define DRAIN_TIMEOUT_MS 5000u
 
 struct ex_xray_exporter {
     char *id;
@@ -28,7 +31,6 @@ struct ex_xray_exporter {
     struct ex_aws_client *client;
     struct ex_xray_queue *q;
     struct ag_buf scratch;
-    size_t scratch_cap;
     struct ex_xray_limiter log_drop;
     struct ag_metric *m_invalid, *m_too_big, *m_attrs, *m_trimmed;
 };
@@ -61,7 +63,7 @@ static int xray_consume(void *self, struct ag_payload *p)
     ag_buf_reset(&x->scratch);
     int rc = ex_xray_translate(&x->opts, p->msg, &x->scratch, &res);
     if (rc != 0) {
-        ag_buf_init(&x->scratch, x->scratch_cap);
+        ag_buf_cleanup(&x->scratch); /* freed already when |scratch| itself failed */
         return rc;
     }
     if (res.invalid > 0) {
@@ -146,8 +148,7 @@ static int xray_create(const struct ag_component_config *cfg, const struct ag_co
     }
     ex_xray_options_from_config(xc, &x->opts);
     size_t max_bytes = (size_t)xc->queue_size * EX_XRAY_MAX_DOC_BYTES;
-    x->scratch_cap = max_bytes + EX_XRAY_TRANSLATE_MIN_CAP;
-    ag_buf_init(&x->scratch, x->scratch_cap);
+    ag_buf_init(&x->scratch, max_bytes + EX_XRAY_TRANSLATE_MIN_CAP);
     uint64_t timeout_ms = (uint64_t)s->request_timeout_seconds * 1000u;
     struct ex_aws_http_options hopts = {.timeout_ms = timeout_ms};
     rc = ex_aws_http_new(env->base, &hopts, &x->http);
@@ -188,6 +189,7 @@ static int xray_create(const struct ag_component_config *cfg, const struct ag_co
         .max_bytes = max_bytes,
         .max_in_flight = s->num_workers,
         .max_retries = s->max_retries,
+        .drain_timeout_ms = DRAIN_TIMEOUT_MS,
     };
     struct ex_xray_sender sender = {client_send, x->client};
     rc = ex_xray_queue_new(env->base, &qopts, &sender, &x->q);
