@@ -1637,6 +1637,17 @@ static int parse_pipeline(struct cctx *c, const struct ag_yaml_pair *pair)
                     owner);
         }
     }
+    const struct ag_yaml_node *el = ag_yaml_map_get(body, "exporters");
+    for (size_t j = 0; p.signal != AG_SIGNAL_TRACES && el != NULL &&
+                       el->type == AG_YAML_SEQUENCE && j < el->n_items; j++) {
+        const struct ag_yaml_node *it = el->items[j];
+        const struct def *d =
+            it->type == AG_YAML_SCALAR ? find_def(c, AG_KIND_EXPORTER, it->str) : NULL;
+        if (d != NULL && d->index != NO_FIELD &&
+            c->cfg->components[d->index].type == AG_COMP_AWSXRAY_EXPORTER) {
+            err_at(c, it->line, it->col, "%s: exporter '%s' takes traces only", owner, it->str);
+        }
+    }
     p.id = ag_strdup(k->str);
     struct ag_config *cfg = c->cfg;
     struct ag_pipeline_config *arr =

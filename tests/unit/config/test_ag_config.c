@@ -1313,6 +1313,14 @@ static void test_awsxray_exporter_errors(void)
                  XRAY_TAIL,
                  "t:8:33: error: exporters::awsxray::sending_queue::queue_size: expected an "
                  "integer from 0 to 1000000, got '1000001'\n");
+    /* Like the collector: X-Ray takes traces, a metrics pipeline cannot name it. */
+    ASSERT_FAILS(XRAY_HEAD
+                 "service:\n"                                              /* 7 */
+                 "  pipelines:\n"                                          /* 8 */
+                 "    metrics:\n"                                          /* 9 */
+                 "      receivers: [otlp]\n"                               /* 10 */
+                 "      exporters: [awsxray]\n",                           /* 11 */
+                 "t:11:19: error: pipeline metrics: exporter 'awsxray' takes traces only\n");
     ASSERT_FAILS(XRAY_HEAD
                  "    request_timeout_seconds: 0\n" /* 7 */
                  XRAY_TAIL,
