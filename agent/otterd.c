@@ -10,8 +10,10 @@
 #include "ag_mem.h"
 #include "ag_metrics.h"
 #include "ag_service.h"
+#include "ag_translate.h"
 #include "ex_debug.h"
 #include "ex_file.h"
+#include "ex_xray_exporter.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -29,6 +31,7 @@
 static const char usage[] =
     "usage: otterd [--config FILE] [--log-level LEVEL] [--log-format text|json]\n"
     "       otterd validate --config FILE\n"
+    "%s"
     "       otterd --version | --help\n"
     "\n"
     "Runs the Otter OpenTelemetry agent. With no --config it runs the built-in default:\n"
@@ -37,6 +40,10 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  validate            check the config and exit: 0 when valid, 1 with file:line:col errors\n"
+    "  translate           print, one per line, the documents an exporter would send for OTLP\n"
+    "                      trace requests read from FILE or stdin (OTLP/JSON: one request, or\n"
+    "                      one per line as the file exporter writes; or one protobuf request);\n"
+    "                      --to xray; --config FILE takes its first awsxray exporter's options\n"
     "\n"
     "options:\n"
     "  --config FILE       an OpenTelemetry Collector / ADOT style YAML config (also "
@@ -48,6 +55,11 @@ static const char usage[] =
     "\n"
     "signals: SIGTERM/SIGINT drain and exit 0; a second one exits at once.\n";
 
+static void print_usage(FILE *f)
+{
+    fprintf(f, usage, ag_translate_usage);
+}
+
 static const struct ag_exporter_ops *lookup_exporter(enum ag_component_type type)
 {
     switch (type) {
@@ -57,6 +69,8 @@ static const struct ag_exporter_ops *lookup_exporter(enum ag_component_type type
         return &ex_debug_ops;
     case AG_COMP_NOP:
         return &ag_nop_exporter_ops;
+    case AG_COMP_AWSXRAY_EXPORTER:
+        return &ex_xray_exporter_ops;
     default:
         return NULL;
     }
@@ -229,16 +243,19 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(usage, stdout);
+            print_usage(stdout);
             return 0;
         } else if (strcmp(a, "--version") == 0) {
             printf("otterd %s\n", OTTER_VERSION);
             return 0;
+        } else if (strcmp(a, "translate") == 0 && i == 1) {
+            return ag_translate_main(argc - 2, argv + 2);
         } else if (strcmp(a, "validate") == 0 && i == 1) {
             validate = 1;
         } else if (strcmp(a, "--config") == 0 || strcmp(a, "-c") == 0) {
             if (++i == argc) {
-                fprintf(stderr, "otterd: --config needs a file name\n%s", usage);
+                fprintf(stderr, "otterd: --config needs a file name\n");
+                print_usage(stderr);
                 return 2;
             }
             config_path = argv[i];
@@ -265,7 +282,8 @@ int main(int argc, char **argv)
                 return 2;
             }
         } else {
-            fprintf(stderr, "otterd: unknown argument \"%s\"\n%s", a, usage);
+            fprintf(stderr, "otterd: unknown argument \"%s\"\n", a);
+            print_usage(stderr);
             return 2;
         }
     }

@@ -659,6 +659,65 @@ static const struct opt file_opts[] = {
     END_OPTS,
 };
 
+static int warn_cert_file(struct cctx *c, const struct ag_yaml_node *v, void *field,
+                          const char *path)
+{
+    warn_at(c, v->line, v->col, "%s is not implemented by otterd; the system CA store is used",
+            path);
+    return 0;
+}
+
+/* The AWS session keys (ADOT's awsutil.AWSSessionSettings), squashed into each AWS exporter's
+ * mapping; |T| is the exporter's config struct, which holds them in its member |aws|. */
+#define AWS_OFF(T, f) (OFF(T, aws) + OFF(ag_aws_session_config, f))
+#define AWS_OPT(T, n, t, f, d) {.name = (n), .type = (t), .off = AWS_OFF(T, f), .def = (d)}
+#define AWS_SESSION_OPTS(T)                                                                      \
+    AWS_OPT(T, "region", OPT_STR, region, NULL), AWS_OPT(T, "endpoint", OPT_STR, endpoint, NULL), \
+    AWS_OPT(T, "role_arn", OPT_STR, role_arn, NULL),                                             \
+    AWS_OPT(T, "external_id", OPT_STR, external_id, NULL),                                       \
+    AWS_OPT(T, "sts_region", OPT_STR, sts_region, NULL),                                         \
+    AWS_OPT(T, "profile", OPT_STR, profile, NULL),                                               \
+    AWS_OPT(T, "max_retries", OPT_U32, max_retries, "2"),                                        \
+    AWS_OPT(T, "no_verify_ssl", OPT_BOOL, no_verify_ssl, "false"),                               \
+    AWS_OPT(T, "proxy_address", OPT_STR, proxy_address, NULL),                                   \
+    AWS_OPT(T, "local_mode", OPT_BOOL, local_mode, "false"),                                     \
+    AWS_OPT(T, "request_timeout_seconds", OPT_U32, request_timeout_seconds, "30"),               \
+    AWS_OPT(T, "num_workers", OPT_U32, num_workers, "8"),                                        \
+    AWS_OPT(T, "resource_arn", OPT_STR, resource_arn, NULL),                                     \
+    {.name = "certificate_file_path", .type = OPT_STR, .off = AWS_OFF(T, certificate_file_path), \
+     .fn = warn_cert_file},                                                                      \
+    IGNORED("shared_credentials_file", OPT_STRLIST), IGNORED("middleware", OPT_STR),             \
+    IGNORED("timeout", OPT_DUR), IGNORED("retry_on_failure", OPT_ANY)
+
+static const struct opt sending_queue_opts[] = {
+    {.name = "enabled", .type = OPT_BOOL, .off = NO_FIELD},
+    {.name = "queue_size", .type = OPT_U32, .off = OFF(ag_awsxray_config, queue_size),
+     .def = "1000", .max = 1000000},
+    IGNORED("num_consumers", OPT_U32),
+    IGNORED("storage", OPT_STR),
+    IGNORED("blocking", OPT_BOOL),
+    END_OPTS,
+};
+
+static const struct opt awsxray_exporter_opts[] = {
+    AWS_SESSION_OPTS(ag_awsxray_config),
+    {.name = "indexed_attributes", .type = OPT_STRLIST,
+     .off = OFF(ag_awsxray_config, indexed_attributes),
+     .off2 = OFF(ag_awsxray_config, n_indexed_attributes)},
+    {.name = "index_all_attributes", .type = OPT_BOOL,
+     .off = OFF(ag_awsxray_config, index_all_attributes), .def = "false"},
+    {.name = "aws_log_groups", .type = OPT_STRLIST, .off = OFF(ag_awsxray_config, aws_log_groups),
+     .off2 = OFF(ag_awsxray_config, n_aws_log_groups)},
+    {.name = "skip_timestamp_validation", .type = OPT_BOOL,
+     .off = OFF(ag_awsxray_config, skip_timestamp_validation), .def = "false"},
+    {.name = "allow_dot", .type = OPT_BOOL, .off = OFF(ag_awsxray_config, allow_dot),
+     .def = "true"},
+    {.name = "sending_queue", .type = OPT_TABLE, .off = 0, .off2 = NO_FIELD,
+     .sub = sending_queue_opts},
+    IGNORED("telemetry", OPT_ANY),
+    END_OPTS,
+};
+
 static const struct opt nop_opts[] = {
     END_OPTS,
 };
@@ -1176,6 +1235,28 @@ static int validate_file(struct cctx *c, struct ag_component_config *comp,
     return 0;
 }
 
+static int validate_awsxray(struct cctx *c, struct ag_component_config *comp,
+                            const struct ag_yaml_node *body, const struct ag_yaml_node *at,
+                            const char *path)
+{
+    const struct ag_awsxray_config *x = &comp->u.awsxray_exporter;
+    static const char *const keys[] = {"num_workers", "request_timeout_seconds"};
+    const uint32_t vals[] = {x->aws.num_workers, x->aws.request_timeout_seconds};
+    for (size_t i = 0; i < 2; i++) {
+        if (vals[i] == 0) {
+            const struct ag_yaml_node *v = at_value(body, keys[i], at);
+            err_at(c, v->line, v->col, "%s: %s must be greater than zero", path, keys[i]);
+        }
+    }
+    if (x->queue_size == 0) {
+        const struct ag_yaml_node *v = at_value(ag_yaml_map_get(body, "sending_queue"),
+                                                "queue_size", at);
+        err_at(c, v->line, v->col, "%s: sending_queue::queue_size must be greater than zero",
+               path);
+    }
+    return 0;
+}
+
 static const struct comp_type comp_types[] = {
     {"otlp", NULL, AG_KIND_RECEIVER, AG_COMP_OTLP_RECEIVER, otlp_opts, validate_otlp},
     {"batch", NULL, AG_KIND_PROCESSOR, AG_COMP_BATCH, batch_opts, validate_batch},
@@ -1187,6 +1268,8 @@ static const struct comp_type comp_types[] = {
     {"file", NULL, AG_KIND_EXPORTER, AG_COMP_FILE, file_opts, validate_file},
     {"nop", NULL, AG_KIND_EXPORTER, AG_COMP_NOP, nop_opts, NULL},
     {"health_check", NULL, AG_KIND_EXTENSION, AG_COMP_HEALTH_CHECK, health_check_opts, NULL},
+    {"awsxray", NULL, AG_KIND_EXPORTER, AG_COMP_AWSXRAY_EXPORTER, awsxray_exporter_opts,
+     validate_awsxray},
 };
 
 #define N_COMP_TYPES (sizeof(comp_types) / sizeof(comp_types[0]))
@@ -1203,7 +1286,7 @@ static const char *const unsupported_processors[] = {
     "groupbytrace", "groupbyattrs", "k8sattributes", "metricsgeneration",
     "experimental_metricsgeneration", "routing", "redaction", "interval", NULL};
 static const char *const unsupported_exporters[] = {
-    "awsxray", "awsemf", "awscloudwatchlogs", "otlphttp", "otlp", "otlp_grpc", "otlp_http",
+    "awsemf", "awscloudwatchlogs", "otlphttp", "otlp", "otlp_grpc", "otlp_http",
     "prometheus", "prometheusremotewrite", "kafka", "loadbalancing", "awss3", "awskinesis",
     "zipkin", "sapm", "signalfx", NULL};
 static const char *const unsupported_extensions[] = {
@@ -1552,6 +1635,17 @@ static int parse_pipeline(struct cctx *c, const struct ag_yaml_pair *pair)
             c->cfg->components[d->index].type == AG_COMP_MEMORY_LIMITER) {
             warn_at(c, it->line, it->col, "%s: memory_limiter should be the first processor",
                     owner);
+        }
+    }
+    const struct ag_yaml_node *el = ag_yaml_map_get(body, "exporters");
+    for (size_t j = 0; p.signal != AG_SIGNAL_TRACES && el != NULL &&
+                       el->type == AG_YAML_SEQUENCE && j < el->n_items; j++) {
+        const struct ag_yaml_node *it = el->items[j];
+        const struct def *d =
+            it->type == AG_YAML_SCALAR ? find_def(c, AG_KIND_EXPORTER, it->str) : NULL;
+        if (d != NULL && d->index != NO_FIELD &&
+            c->cfg->components[d->index].type == AG_COMP_AWSXRAY_EXPORTER) {
+            err_at(c, it->line, it->col, "%s: exporter '%s' takes traces only", owner, it->str);
         }
     }
     p.id = ag_strdup(k->str);

@@ -116,6 +116,38 @@ struct ag_file_config {
                                         (default 0); never together with rotation */
 };
 
+/* exporters: the options every AWS exporter shares (ADOT's awsutil.AWSSessionSettings names) */
+struct ag_aws_session_config {
+    char *region;           /* NULL = the environment / profile / IMDS */
+    char *endpoint;         /* override URL, e.g. "http://127.0.0.1:4566"; NULL = the service's */
+    char *role_arn;         /* set: STS AssumeRole on top of the credentials chain */
+    char *external_id;      /* AssumeRole ExternalId */
+    char *sts_region;       /* region of the STS calls; NULL = region */
+    char *profile;          /* shared-file profile; NULL = AWS_PROFILE or "default" */
+    uint32_t max_retries;   /* retries after the first attempt; default 2 */
+    int no_verify_ssl;      /* skip TLS verification (tests, proxies) */
+    char *proxy_address;    /* proxy URL; NULL = none */
+    int local_mode;         /* no EC2/ECS metadata lookups (otterd makes none for this anyway) */
+    uint32_t request_timeout_seconds; /* per attempt; default 30, > 0 */
+    uint32_t num_workers;   /* API calls in flight at most; default 8, > 0 */
+    char *resource_arn;     /* accepted (ADOT: telemetry records); unused */
+    char *certificate_file_path; /* accepted with a warning; the system CA store is used */
+};
+
+/* exporters: awsxray */
+struct ag_awsxray_config {
+    struct ag_aws_session_config aws;
+    char **indexed_attributes;
+    size_t n_indexed_attributes;
+    int index_all_attributes;
+    char **aws_log_groups;
+    size_t n_aws_log_groups;
+    int skip_timestamp_validation; /* gate exporter.awsxray.skiptimestampvalidation; default 0 */
+    int allow_dot;                 /* gate exporter.xray.allowDot; default 1 */
+    uint32_t queue_size; /* sending_queue.queue_size (default 1000): the exporter queues at most
+                            queue_size * 64 KiB of documents (xray.md's largest document) */
+};
+
 /* extensions: health_check */
 struct ag_health_check_config {
     char *endpoint; /* "localhost:13133" */
@@ -138,6 +170,7 @@ enum ag_component_type {
     AG_COMP_FILE,
     AG_COMP_NOP, /* exporter that discards: benchmarks */
     AG_COMP_HEALTH_CHECK,
+    AG_COMP_AWSXRAY_EXPORTER,
 };
 
 struct ag_component_config {
@@ -153,6 +186,7 @@ struct ag_component_config {
         struct ag_debug_config debug;
         struct ag_file_config file;
         struct ag_health_check_config health_check;
+        struct ag_awsxray_config awsxray_exporter;
     } u;
 };
 

@@ -204,7 +204,6 @@ static void test_adot_default_with_awsxray(void)
                     "      exporters: [awsemf]\n"              /* 31 */
                     "  extensions: [health_check]\n";          /* 32 */
     ASSERT_FAILS(y, "t:10:3: error: component type 'awsxray' is not supported by this otterd yet\n"
-                    "t:20:3: error: component type 'awsxray' is not supported by this otterd yet\n"
                     "t:21:3: error: component type 'awsemf' is not supported by this otterd yet\n");
 }
 
@@ -1172,6 +1171,163 @@ static void test_load_file(void)
     ag_config_free(NULL);
 }
 
+/* Lines 1-4 of the awsxray configs below, and the pipeline that uses exporter "awsxray". */
+#define XRAY_HEAD                                                                           \
+    "receivers:\n"        /* 1 */                                                           \
+    "  otlp:\n"           /* 2 */                                                           \
+    "    protocols:\n"    /* 3 */                                                           \
+    "      grpc:\n"       /* 4 */                                                           \
+    "exporters:\n"        /* 5 */                                                           \
+    "  awsxray:\n"        /* 6 */
+#define XRAY_TAIL                                                                           \
+    "service:\n"                                                                            \
+    "  pipelines:\n"                                                                        \
+    "    traces:\n"                                                                         \
+    "      receivers: [otlp]\n"                                                             \
+    "      exporters: [awsxray]\n"
+
+static void test_awsxray_exporter(void)
+{
+    struct ag_config *cfg = NULL;
+    struct ag_buf d;
+    /* Defaults: ADOT's session defaults and the collector's queue size. */
+    ASSERT_OK(load(XRAY_HEAD XRAY_TAIL, &cfg, &d));
+    ASSERT_STREQ(ag_buf_str(&d), "");
+    const struct ag_component_config *c = comp(cfg, AG_KIND_EXPORTER, "awsxray");
+    ASSERT_NOT_NULL(c);
+    ASSERT_EQ(c->type, AG_COMP_AWSXRAY_EXPORTER);
+    const struct ag_awsxray_config *x = &c->u.awsxray_exporter;
+    ASSERT_NULL(x->aws.region);
+    ASSERT_NULL(x->aws.endpoint);
+    ASSERT_EQ(x->aws.max_retries, 2);
+    ASSERT_EQ(x->aws.request_timeout_seconds, 30);
+    ASSERT_EQ(x->aws.num_workers, 8);
+    ASSERT_EQ(x->aws.no_verify_ssl, 0);
+    ASSERT_EQ(x->aws.local_mode, 0);
+    ASSERT_EQ(x->n_indexed_attributes, 0);
+    ASSERT_EQ(x->index_all_attributes, 0);
+    ASSERT_EQ(x->n_aws_log_groups, 0);
+    ASSERT_EQ(x->skip_timestamp_validation, 0);
+    ASSERT_EQ(x->allow_dot, 1);
+    ASSERT_EQ(x->queue_size, 1000);
+    ag_buf_cleanup(&d);
+    ag_config_free(cfg);
+
+    const char *y = XRAY_HEAD
+                    "    region: eu-west-1\n"                               /* 7 */
+                    "    endpoint: http://127.0.0.1:4566\n"                 /* 8 */
+                    "    role_arn: arn:aws:iam::123456789012:role/x\n"      /* 9 */
+                    "    external_id: ext\n"                                /* 10 */
+                    "    sts_region: us-east-1\n"                           /* 11 */
+                    "    max_retries: 5\n"                                  /* 12 */
+                    "    no_verify_ssl: true\n"                             /* 13 */
+                    "    proxy_address: http://127.0.0.1:3128\n"            /* 14 */
+                    "    local_mode: true\n"                                /* 15 */
+                    "    request_timeout_seconds: 7\n"                      /* 16 */
+                    "    num_workers: 3\n"                                  /* 17 */
+                    "    resource_arn: arn:aws:ec2:eu-west-1:1:instance/i\n" /* 18 */
+                    "    certificate_file_path: /ca.pem\n"                  /* 19 */
+                    "    indexed_attributes: [a.b, otel.resource.c]\n"      /* 20 */
+                    "    index_all_attributes: true\n"                      /* 21 */
+                    "    aws_log_groups: [g1, g2]\n"                        /* 22 */
+                    "    telemetry: {enabled: true}\n"                      /* 23 */
+                    "    sending_queue:\n"                                  /* 24 */
+                    "      enabled: true\n"                                 /* 25 */
+                    "      queue_size: 10\n"                                /* 26 */
+                    "      num_consumers: 2\n"                              /* 27 */
+                    "    retry_on_failure: {enabled: true}\n"               /* 28 */
+                    "    skip_timestamp_validation: true\n"                 /* 29 */
+                    "    allow_dot: false\n"                                /* 30 */
+                    XRAY_TAIL;
+    ASSERT_OK(load(y, &cfg, &d));
+    ASSERT_STREQ(ag_buf_str(&d),
+                 "t:19:28: warning: exporters::awsxray::certificate_file_path is not implemented "
+                 "by otterd; the system CA store is used\n"
+                 "t:23:5: warning: exporters::awsxray::telemetry is not implemented by otterd and "
+                 "is ignored\n"
+                 "t:27:7: warning: exporters::awsxray::sending_queue::num_consumers is not "
+                 "implemented by otterd and is ignored\n"
+                 "t:28:5: warning: exporters::awsxray::retry_on_failure is not implemented by "
+                 "otterd and is ignored\n");
+    c = comp(cfg, AG_KIND_EXPORTER, "awsxray");
+    ASSERT_NOT_NULL(c);
+    x = &c->u.awsxray_exporter;
+    ASSERT_STREQ(x->aws.region, "eu-west-1");
+    ASSERT_STREQ(x->aws.endpoint, "http://127.0.0.1:4566");
+    ASSERT_STREQ(x->aws.role_arn, "arn:aws:iam::123456789012:role/x");
+    ASSERT_STREQ(x->aws.external_id, "ext");
+    ASSERT_STREQ(x->aws.sts_region, "us-east-1");
+    ASSERT_EQ(x->aws.max_retries, 5);
+    ASSERT_EQ(x->aws.no_verify_ssl, 1);
+    ASSERT_STREQ(x->aws.proxy_address, "http://127.0.0.1:3128");
+    ASSERT_EQ(x->aws.local_mode, 1);
+    ASSERT_EQ(x->aws.request_timeout_seconds, 7);
+    ASSERT_EQ(x->aws.num_workers, 3);
+    ASSERT_STREQ(x->aws.resource_arn, "arn:aws:ec2:eu-west-1:1:instance/i");
+    ASSERT_STREQ(x->aws.certificate_file_path, "/ca.pem");
+    ASSERT_EQ(x->n_indexed_attributes, 2);
+    ASSERT_STREQ(x->indexed_attributes[0], "a.b");
+    ASSERT_STREQ(x->indexed_attributes[1], "otel.resource.c");
+    ASSERT_EQ(x->index_all_attributes, 1);
+    ASSERT_EQ(x->n_aws_log_groups, 2);
+    ASSERT_STREQ(x->aws_log_groups[1], "g2");
+    ASSERT_EQ(x->queue_size, 10);
+    ASSERT_EQ(x->skip_timestamp_validation, 1);
+    ASSERT_EQ(x->allow_dot, 0);
+    ag_buf_cleanup(&d);
+    ag_config_free(cfg);
+}
+
+static void test_awsxray_exporter_errors(void)
+{
+    ASSERT_FAILS(XRAY_HEAD
+                 "    regoin: us-east-1\n"          /* 7 */
+                 "    max_retries: many\n"          /* 8 */
+                 "    indexed_attributes: a\n"      /* 9 */
+                 "    aws_log_groups: [[x]]\n"      /* 10 */
+                 "    sending_queue: {queue_sise: 1}\n" /* 11 */
+                 "    telemetry: {enabled: true}\n" /* 12 */
+                 XRAY_TAIL,
+                 "t:7:5: error: unknown key 'regoin' in exporters::awsxray\n"
+                 "t:8:18: error: exporters::awsxray::max_retries: expected an integer, got "
+                 "'many'\n"
+                 "t:9:25: error: exporters::awsxray::indexed_attributes: expected a list of "
+                 "strings, got 'a'\n"
+                 "t:10:22: error: exporters::awsxray::aws_log_groups: expected a string in the "
+                 "list, got a sequence\n"
+                 "t:11:21: error: unknown key 'queue_sise' in exporters::awsxray::sending_queue\n"
+                 "t:12:5: warning: exporters::awsxray::telemetry is not implemented by otterd "
+                 "and is ignored\n");
+    /* Cross-field checks point at the value, or at the component when the key is absent. */
+    ASSERT_FAILS(XRAY_HEAD
+                 "    num_workers: 0\n"             /* 7 */
+                 "    sending_queue:\n"             /* 8 */
+                 "      queue_size: 0\n"            /* 9 */
+                 XRAY_TAIL,
+                 "t:7:18: error: exporters::awsxray: num_workers must be greater than zero\n"
+                 "t:9:19: error: exporters::awsxray: sending_queue::queue_size must be greater "
+                 "than zero\n");
+    ASSERT_FAILS(XRAY_HEAD
+                 "    request_timeout_seconds: 0\n" /* 7 */
+                 "    sending_queue: {queue_size: 1000001}\n" /* 8 */
+                 XRAY_TAIL,
+                 "t:8:33: error: exporters::awsxray::sending_queue::queue_size: expected an "
+                 "integer from 0 to 1000000, got '1000001'\n");
+    /* Like the collector: X-Ray takes traces, a metrics pipeline cannot name it. */
+    ASSERT_FAILS(XRAY_HEAD
+                 "service:\n"                                              /* 7 */
+                 "  pipelines:\n"                                          /* 8 */
+                 "    metrics:\n"                                          /* 9 */
+                 "      receivers: [otlp]\n"                               /* 10 */
+                 "      exporters: [awsxray]\n",                           /* 11 */
+                 "t:11:19: error: pipeline metrics: exporter 'awsxray' takes traces only\n");
+    ASSERT_FAILS(XRAY_HEAD
+                 "    request_timeout_seconds: 0\n" /* 7 */
+                 XRAY_TAIL,
+                 "t:7:30: error: exporters::awsxray: request_timeout_seconds must be greater "
+                 "than zero\n");
+}
+
 static void test_failmalloc(void)
 {
 #if AG_FAILMALLOC
@@ -1229,4 +1385,5 @@ AG_TEST_MAIN(AG_TEST_CASE(test_adot_style), AG_TEST_CASE(test_adot_default_with_
              AG_TEST_CASE(test_extensions), AG_TEST_CASE(test_telemetry),
              AG_TEST_CASE(test_endpoints_and_tls), AG_TEST_CASE(test_env_in_config),
              AG_TEST_CASE(test_default_config), AG_TEST_CASE(test_split_endpoint),
-             AG_TEST_CASE(test_load_file), AG_TEST_CASE(test_failmalloc))
+             AG_TEST_CASE(test_load_file), AG_TEST_CASE(test_awsxray_exporter),
+             AG_TEST_CASE(test_awsxray_exporter_errors), AG_TEST_CASE(test_failmalloc))

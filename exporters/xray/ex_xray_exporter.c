@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The awsxray exporter: translation (ex_xray_translate) on the way in, ex_xray_queue for the
+ * PutTraceSegments calls, and the AWS client underneath (one HTTP client, credentials chain and
+ * X-Ray client per instance, built from ADOT's session options). Spans X-Ray cannot take are
+ * dropped here and counted with a reason, never silently.
+ */
+#include "ex_xray_exporter.h"
+#include "ag_buf.h"
+#include "ag_log.h"
+#include "ag_mem.h"
+#include "ag_metrics.h"
+#include "ex_aws_client.h"
+#include "ex_xray_queue.h"
+#include "ex_xray_translate.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* The translation buffer keeps its memory between payloads up to this size. */
+#define SCRATCH_KEEP (4u * 1024 * 1024)
+/* What is left queued at shutdown gets this long: half of the default service.shutdown_timeout,
+ * so a dead endpoint cannot make otterd overrun it. */
+#define DRAIN_TIMEOUT_MS 5000u
+
+struct ex_xray_exporter {
+    char *id;
+    struct ex_xray_options opts; /* borrows the config's arrays: the config outlives us */
+    struct ex_aws_http *http;
+    struct ex_aws_creds *creds;
+    struct ex_aws_client *client;
+    struct ex_xray_queue *q;
+    struct ag_buf scratch;
+    struct ex_xray_limiter log_drop;
+    struct ag_metric *m_invalid, *m_too_big, *m_attrs, *m_trimmed;
+};
+
+static int client_send(void *ctx, const struct ex_aws_call *call, ex_aws_call_fn *done, void *arg)
+{
+    return ex_aws_client_call(ctx, call, done, arg);
+}
+
+static void drop_log(struct ex_xray_exporter *x, size_t n, const char *why)
+{
+    uint64_t lines = ex_xray_limiter_take(&x->log_drop);
+    if (lines > 0) {
+        ag_log_warn(x->id, "%zu spans dropped: %s (%llu similar lines held back before this "
+                    "one)", n, why, (unsigned long long)lines - 1);
+    }
+}
+
+static int xray_consume(void *self, struct ag_payload *p)
+{
+    struct ex_xray_exporter *x = self;
+    struct ex_xray_translate_result res;
+    if (p->signal != AG_SIGNAL_TRACES) {
+        return AG_EUNSUPP;
+    }
+    /* Checked before translating, so a refused payload has counted nothing (it comes again). */
+    if (!ex_xray_queue_has_room(x->q)) {
+        return AG_EAGAIN;
+    }
+    ag_buf_reset(&x->scratch);
+    int rc = ex_xray_translate(&x->opts, p->msg, &x->scratch, &res);
+    if (rc != 0) {
+        ag_buf_cleanup(&x->scratch); /* freed already when |scratch| itself failed */
+        return rc;
+    }
+    if (res.invalid > 0) {
+        ag_metric_add(x->m_invalid, res.invalid);
+        drop_log(x, res.invalid, "trace id not valid for X-Ray (its first 4 bytes must be a "
+                 "Unix time within the last 28 days; see skip_timestamp_validation) or span id "
+                 "missing");
+    }
+    if (res.too_big > 0) {
+        ag_metric_add(x->m_too_big, res.too_big);
+        drop_log(x, res.too_big, "segment document over 64 kB even without metadata");
+    }
+    ag_metric_add(x->m_attrs, res.dropped_attributes);
+    ag_metric_add(x->m_trimmed, res.trimmed_docs);
+    rc = ex_xray_queue_push(x->q, (const char *)ag_buf_ptr(&x->scratch), x->scratch.len);
+    if (x->scratch.alloc > SCRATCH_KEEP) {
+        ag_buf_cleanup(&x->scratch);
+    }
+    return rc;
+}
+
+static int xray_consume_xray(void *self, const uint8_t *doc, size_t len)
+{
+    struct ex_xray_exporter *x = self;
+    if (len > EX_XRAY_MAX_DOC_BYTES) {
+        ag_metric_add(x->m_too_big, 1);
+        return AG_ETOOBIG;
+    }
+    if (!ex_xray_queue_has_room(x->q)) {
+        return AG_EAGAIN;
+    }
+    return ex_xray_queue_push_doc(x->q, (const char *)doc, len);
+}
+
+static void xray_flush(void *self)
+{
+    struct ex_xray_exporter *x = self;
+    ex_xray_queue_pump(x->q);
+}
+
+static void xray_destroy(void *self)
+{
+    struct ex_xray_exporter *x = self;
+    if (x == NULL) {
+        return;
+    }
+    /* Runs after the service loop has stopped: drain by running the loop ourselves. */
+    ex_xray_queue_drain(x->q);
+    ex_xray_queue_close(x->q);
+    ex_aws_client_free(x->client); /* fails what is still in flight: the queue counts it */
+    ex_xray_queue_free(x->q);
+    ex_aws_creds_free(x->creds);
+    ex_aws_http_free(x->http);
+    ag_buf_cleanup(&x->scratch);
+    ag_free(x->id);
+    ag_free(x);
+}
+
+static struct ag_metric *drop_counter(const char *id, const char *reason)
+{
+    char labels[256];
+    snprintf(labels, sizeof(labels), "exporter=\"%s\",reason=\"%s\"", id, reason);
+    return ag_metrics_counter("otter_exporter_dropped_total",
+                              "Items an exporter dropped, by reason.", labels);
+}
+
+static int xray_create(const struct ag_component_config *cfg, const struct ag_component_env *env,
+                       void **out, char *err, size_t errlen)
+{
+    const struct ag_awsxray_config *xc = &cfg->u.awsxray_exporter;
+    const struct ag_aws_session_config *s = &xc->aws;
+    char labels[256];
+    int rc = AG_ENOMEM;
+    *out = NULL;
+    struct ex_xray_exporter *x = ag_calloc(1, sizeof(*x));
+    if (x == NULL) {
+        return AG_ENOMEM;
+    }
+    x->id = ag_strdup(cfg->id);
+    if (x->id == NULL) {
+        goto out;
+    }
+    ex_xray_options_from_config(xc, &x->opts);
+    size_t max_bytes = (size_t)xc->queue_size * EX_XRAY_MAX_DOC_BYTES;
+    ag_buf_init(&x->scratch, max_bytes + EX_XRAY_TRANSLATE_MIN_CAP);
+    uint64_t timeout_ms = (uint64_t)s->request_timeout_seconds * 1000u;
+    struct ex_aws_http_options hopts = {.timeout_ms = timeout_ms};
+    rc = ex_aws_http_new(env->base, &hopts, &x->http);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot create the HTTP client: %s", ag_strerror(rc));
+        goto out;
+    }
+    struct ex_aws_creds_options copts = {
+        .region = s->sts_region != NULL ? s->sts_region : s->region,
+        .profile = s->profile,
+        .role_arn = s->role_arn,
+        .external_id = s->external_id,
+        .no_verify_ssl = s->no_verify_ssl != 0,
+        .proxy = s->proxy_address,
+    };
+    rc = ex_aws_creds_new(env->base, x->http, &copts, &x->creds, err, errlen);
+    if (rc != 0) {
+        goto out;
+    }
+    struct ex_aws_client_options kopts = {
+        .service_id = "XRAY",
+        .endpoint_prefix = "xray",
+        .signing_name = "xray",
+        .protocol = EX_AWS_REST_JSON,
+        .region = s->region,
+        .endpoint = s->endpoint,
+        .max_attempts = s->max_retries + 1,
+        .timeout_ms = timeout_ms,
+        .no_verify_ssl = s->no_verify_ssl != 0,
+        .proxy = s->proxy_address,
+    };
+    rc = ex_aws_client_new(env->base, x->http, x->creds, &kopts, &x->client, err, errlen);
+    if (rc != 0) {
+        goto out;
+    }
+    struct ex_xray_queue_options qopts = {
+        .id = cfg->id,
+        .max_bytes = max_bytes,
+        .max_in_flight = s->num_workers,
+        .max_retries = s->max_retries,
+        .drain_timeout_ms = DRAIN_TIMEOUT_MS,
+    };
+    struct ex_xray_sender sender = {client_send, x->client};
+    rc = ex_xray_queue_new(env->base, &qopts, &sender, &x->q);
+    if (rc != 0) {
+        goto out;
+    }
+    x->m_invalid = drop_counter(x->id, "invalid_trace_id");
+    x->m_too_big = drop_counter(x->id, "too_big");
+    snprintf(labels, sizeof(labels), "exporter=\"%s\"", x->id);
+    x->m_attrs = ag_metrics_counter("otter_exporter_dropped_attributes_total",
+                                    "Non-scalar attributes dropped by index_all_attributes.",
+                                    labels);
+    x->m_trimmed = ag_metrics_counter("otter_exporter_trimmed_documents_total",
+                                      "Documents sent without their metadata to fit 64 kB.",
+                                      labels);
+    if (s->local_mode) {
+        ag_log_debug(x->id, "local_mode: no EC2/ECS metadata lookups (otterd makes none here)");
+    }
+    *out = x;
+    x = NULL;
+out:
+    if (x != NULL && rc == AG_ENOMEM && err != NULL && errlen > 0 && err[0] == '\0') {
+        snprintf(err, errlen, "out of memory");
+    }
+    xray_destroy(x);
+    return rc;
+}
+
+const struct ag_exporter_ops ex_xray_exporter_ops = {
+    .type = "awsxray",
+    .create = xray_create,
+    .consume = xray_consume,
+    .flush = xray_flush,
+    .destroy = xray_destroy,
+    .consume_xray = xray_consume_xray,
+};

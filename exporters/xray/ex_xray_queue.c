@@ -1,0 +1,640 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The awsxray exporter's queue and batcher. Documents wait in a ring in arrival order; a call
+ * takes up to 50 from the front and writes the PutTraceSegments body in one pass (each document
+ * escaped into a JSON string by the streaming writer). A 200 answer can still refuse documents
+ * (UnprocessedTraceSegments, matched by segment id): those go back to the front of the ring until
+ * they have been sent 1 + max_retries times, then they are dropped and counted. A failed call
+ * (the client already retried it) counts its documents failed.
+ */
+#include "ex_xray_queue.h"
+#include "ag_buf.h"
+#include "ag_json.h"
+#include "ag_log.h"
+#include "ag_mem.h"
+#include "ag_metrics.h"
+#include "ag_time.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#define DRAIN_TIMEOUT_MS 10000u
+#define LOG_EVERY_NS     (10ull * 1000000000ull) /* at most one line per kind per 10 s */
+
+struct qdoc {
+    char *data; /* owned; |len| bytes, not NUL-terminated */
+    size_t len;
+    unsigned tries; /* calls it was part of */
+    char id[17];
+};
+
+struct xcall {
+    struct ex_xray_queue *q;
+    struct xcall *prev, *next;
+    size_t n;
+    struct qdoc docs[EX_XRAY_MAX_BATCH_DOCS];
+    struct ag_buf body; /* must live until the done callback (ex_aws_call's rule) */
+};
+
+struct ex_xray_queue {
+    struct event_base *base;
+    struct ex_xray_sender sender;
+    char *id;
+    size_t max_bytes;
+    unsigned max_in_flight;
+    unsigned max_retries;
+    uint64_t drain_timeout_ms;
+
+    struct qdoc *ring;
+    size_t cap, head, count;
+    size_t bytes;          /* documents queued and in flight */
+    struct xcall *calls;   /* in flight */
+    size_t n_calls;
+    size_t in_flight_docs;
+    int closed;
+    int drain_expired;
+
+    struct ex_xray_queue_stats stats;
+    struct ex_xray_limiter log_failed, log_unprocessed;
+    struct ag_metric *m_sent, *m_failed, *m_retried, *m_unprocessed;
+};
+
+/* ---- ids ------------------------------------------------------------------------------------- */
+
+/* Returns the index just past the string that starts at doc[i] == '"', or |len| if unclosed. */
+static size_t skip_string(const char *doc, size_t len, size_t i)
+{
+    for (i++; i < len; i++) {
+        if (doc[i] == '\\') {
+            i++;
+        } else if (doc[i] == '"') {
+            return i + 1;
+        }
+    }
+    return len;
+}
+
+static size_t skip_ws(const char *doc, size_t len, size_t i)
+{
+    while (i < len && (doc[i] == ' ' || doc[i] == '\t' || doc[i] == '\r' || doc[i] == '\n')) {
+        i++;
+    }
+    return i;
+}
+
+int ex_xray_doc_id(const char *doc, size_t len, char out[17])
+{
+    int depth = 0, want_key = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < len;) {
+        char ch = doc[i];
+        if (ch == '"') {
+            size_t end = skip_string(doc, len, i);
+            if (depth == 1 && want_key) {
+                int is_id = end - i == 4 && memcmp(doc + i, "\"id\"", 4) == 0;
+                size_t v = skip_ws(doc, len, end);
+                if (v >= len || doc[v] != ':') {
+                    return AG_EPROTO;
+                }
+                v = skip_ws(doc, len, v + 1);
+                if (is_id) {
+                    if (v + 18 > len || doc[v] != '"' || doc[v + 17] != '"') {
+                        return AG_EPROTO;
+                    }
+                    for (size_t k = 0; k < 16; k++) {
+                        char h = doc[v + 1 + k];
+                        if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f'))) {
+                            return AG_EPROTO;
+                        }
+                        out[k] = h;
+                    }
+                    out[16] = '\0';
+                    return 0;
+                }
+                want_key = 0;
+                i = v;
+                continue;
+            }
+            i = end;
+            continue;
+        }
+        if (ch == '{' || ch == '[') {
+            depth++;
+            want_key = depth == 1 && ch == '{';
+        } else if (ch == '}' || ch == ']') {
+            depth--;
+        } else if (ch == ',' && depth == 1) {
+            want_key = 1;
+        }
+        i++;
+    }
+    return AG_EPROTO;
+}
+
+/* ---- the ring -------------------------------------------------------------------------------- */
+
+static struct qdoc *ring_at(struct ex_xray_queue *q, size_t i)
+{
+    return &q->ring[(q->head + i) % q->cap];
+}
+
+/* Makes room for |n| more documents. Returns 0 or AG_ENOMEM (the ring is unchanged). */
+static int ring_reserve(struct ex_xray_queue *q, size_t n)
+{
+    if (q->count + n <= q->cap) {
+        return 0;
+    }
+    size_t ncap = q->cap ? q->cap : 64;
+    while (ncap < q->count + n) {
+        ncap *= 2;
+    }
+    struct qdoc *r = ag_calloc(ncap, sizeof(*r));
+    if (r == NULL) {
+        return AG_ENOMEM;
+    }
+    for (size_t i = 0; i < q->count; i++) {
+        r[i] = *ring_at(q, i);
+    }
+    ag_free(q->ring);
+    q->ring = r;
+    q->cap = ncap;
+    q->head = 0;
+    return 0;
+}
+
+/* Both need room reserved. */
+static void ring_push_back(struct ex_xray_queue *q, const struct qdoc *d)
+{
+    q->count++;
+    *ring_at(q, q->count - 1) = *d;
+}
+
+static void ring_push_front(struct ex_xray_queue *q, const struct qdoc *d)
+{
+    q->head = (q->head + q->cap - 1) % q->cap;
+    q->count++;
+    q->ring[q->head] = *d;
+}
+
+static struct qdoc ring_pop_front(struct ex_xray_queue *q)
+{
+    struct qdoc d = q->ring[q->head];
+    q->head = (q->head + 1) % q->cap;
+    q->count--;
+    return d;
+}
+
+static struct qdoc ring_pop_back(struct ex_xray_queue *q)
+{
+    struct qdoc d = *ring_at(q, q->count - 1);
+    q->count--;
+    return d;
+}
+
+static void doc_free(struct ex_xray_queue *q, struct qdoc *d)
+{
+    q->bytes -= d->len;
+    ag_free(d->data);
+    d->data = NULL;
+}
+
+/* ---- counting and logging ------------------------------------------------------------------- */
+
+uint64_t ex_xray_limiter_take(struct ex_xray_limiter *l)
+{
+    uint64_t now = ag_time_mono_ns();
+    if (l->last_ns != 0 && now - l->last_ns < LOG_EVERY_NS) {
+        l->held++;
+        return 0;
+    }
+    uint64_t n = l->held + 1;
+    l->last_ns = now;
+    l->held = 0;
+    return n;
+}
+
+static void count_failed(struct ex_xray_queue *q, size_t n, const char *why)
+{
+    q->stats.failed += n;
+    ag_metric_add(q->m_failed, n);
+    uint64_t lines = ex_xray_limiter_take(&q->log_failed);
+    if (lines > 0) {
+        ag_log_error(q->id, "PutTraceSegments failed: %s; %zu documents lost (%llu similar "
+                     "lines held back before this one)", why, n, (unsigned long long)lines - 1);
+    }
+}
+
+/* ---- calls ----------------------------------------------------------------------------------- */
+
+static void call_unlink(struct ex_xray_queue *q, struct xcall *c)
+{
+    if (c->prev != NULL) {
+        c->prev->next = c->next;
+    } else {
+        q->calls = c->next;
+    }
+    if (c->next != NULL) {
+        c->next->prev = c->prev;
+    }
+    q->n_calls--;
+    q->in_flight_docs -= c->n;
+}
+
+static void call_free(struct ex_xray_queue *q, struct xcall *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->docs[i].data != NULL) {
+            doc_free(q, &c->docs[i]);
+        }
+    }
+    ag_buf_cleanup(&c->body);
+    ag_free(c);
+}
+
+/*
+ * Marks in |unproc| the documents of |c| that the answer lists as unprocessed; keeps the first
+ * error code and message for the log. An answer that is not the expected JSON marks nothing: the
+ * service said 200.
+ */
+static void read_unprocessed(struct ex_xray_queue *q, struct xcall *c,
+                             const struct ex_aws_result *res, unsigned char *unproc, char *code,
+                             size_t codelen)
+{
+    json_error_t jerr;
+    json_t *root = res->body_len > 0
+                       ? json_loadb((const char *)res->body, res->body_len, 0, &jerr)
+                       : NULL;
+    json_t *list = json_object_get(root, "UnprocessedTraceSegments");
+    size_t i;
+    json_t *e;
+    if (res->body_len > 0 && root == NULL) {
+        ag_log_warn(q->id, "PutTraceSegments answered 200 with a body that is not JSON; "
+                    "taking every document as sent");
+    }
+    json_array_foreach(list, i, e)
+    {
+        const char *id = json_string_value(json_object_get(e, "Id"));
+        if (id == NULL) {
+            continue;
+        }
+        if (code[0] == '\0') {
+            const char *ec = json_string_value(json_object_get(e, "ErrorCode"));
+            const char *msg = json_string_value(json_object_get(e, "Message"));
+            snprintf(code, codelen, "%s%s%s", ec ? ec : "no ErrorCode", msg ? ": " : "",
+                     msg ? msg : "");
+        }
+        for (size_t k = 0; k < c->n; k++) {
+            if (strcmp(c->docs[k].id, id) == 0) {
+                unproc[k] = 1;
+            }
+        }
+    }
+    json_decref(root);
+}
+
+static void on_done(void *arg, const struct ex_aws_result *res)
+{
+    struct xcall *c = arg;
+    struct ex_xray_queue *q = c->q;
+    call_unlink(q, c);
+    if (res->rc != 0) {
+        char why[768];
+        if (res->error.code[0] != '\0') {
+            snprintf(why, sizeof(why), "%s (HTTP %d, %s%s%s) after %u attempts", res->error.code,
+                     res->status, res->error.message[0] ? res->error.message : "no message",
+                     res->request_id ? ", request id " : "",
+                     res->request_id ? res->request_id : "", res->attempts);
+        } else {
+            snprintf(why, sizeof(why), "%s%s%s (HTTP %d) after %u attempts",
+                     ag_strerror(res->rc), res->error.message[0] ? ": " : "",
+                     res->error.message, res->status, res->attempts);
+        }
+        count_failed(q, c->n, why);
+        call_free(q, c);
+        ex_xray_queue_pump(q);
+        return;
+    }
+    unsigned char unproc[EX_XRAY_MAX_BATCH_DOCS] = {0};
+    char code[384] = "";
+    read_unprocessed(q, c, res, unproc, code, sizeof(code));
+    size_t sent = 0, retry = 0, dropped = 0;
+    for (size_t k = 0; k < c->n; k++) {
+        sent += !unproc[k];
+        retry += unproc[k] && c->docs[k].tries <= q->max_retries;
+    }
+    int room = !q->closed && retry > 0 ? ring_reserve(q, retry) == 0 : 0;
+    /* Back to the front in reverse, so they leave again in their old order. */
+    for (size_t k = c->n; k-- > 0;) {
+        if (!unproc[k]) {
+            continue;
+        }
+        if (c->docs[k].tries <= q->max_retries && room) {
+            ring_push_front(q, &c->docs[k]);
+            c->docs[k].data = NULL;
+            q->stats.retried++;
+            ag_metric_add(q->m_retried, 1);
+        } else if (c->docs[k].tries <= q->max_retries) {
+            q->stats.failed++;
+            ag_metric_add(q->m_failed, 1);
+        } else {
+            dropped++;
+        }
+    }
+    q->stats.sent += sent;
+    ag_metric_add(q->m_sent, sent);
+    if (retry > 0 && !room) {
+        ag_log_error(q->id, "%zu unprocessed documents could not be queued again (%s)", retry,
+                     q->closed ? "shutting down" : "out of memory");
+    }
+    if (dropped > 0) {
+        q->stats.unprocessed += dropped;
+        ag_metric_add(q->m_unprocessed, dropped);
+        uint64_t lines = ex_xray_limiter_take(&q->log_unprocessed);
+        if (lines > 0) {
+            ag_log_error(q->id, "%zu documents still unprocessed after %u retries, dropped: %s",
+                         dropped, q->max_retries, code);
+        }
+    }
+    call_free(q, c);
+    ex_xray_queue_pump(q);
+}
+
+/* Starts one call with up to 50 documents from the front. Returns 0, or AG_ENOMEM when nothing
+ * could be started (the documents stay queued). */
+static int start_call(struct ex_xray_queue *q)
+{
+    struct xcall *c = ag_calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return AG_ENOMEM;
+    }
+    c->q = q;
+    ag_buf_init(&c->body, EX_XRAY_MAX_BODY_BYTES);
+    size_t n = q->count < EX_XRAY_MAX_BATCH_DOCS ? q->count : EX_XRAY_MAX_BATCH_DOCS;
+    struct ag_json w;
+    ag_json_init(&w, &c->body);
+    ag_json_obj_open(&w);
+    ag_json_key(&w, "TraceSegmentDocuments");
+    ag_json_arr_open(&w);
+    for (size_t i = 0; i < n; i++) {
+        const struct qdoc *d = ring_at(q, i);
+        ag_json_strn(&w, d->data, d->len);
+    }
+    ag_json_arr_close(&w);
+    ag_json_obj_close(&w);
+    int rc = ag_json_finish(&w);
+    if (rc != 0) {
+        ag_buf_cleanup(&c->body);
+        ag_free(c);
+        return rc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        c->docs[i] = ring_pop_front(q);
+        c->docs[i].tries++;
+    }
+    c->n = n;
+    struct ex_aws_call call = {
+        .method = "POST",
+        .path = "/TraceSegments",
+        .content_type = "application/json",
+        .body = ag_buf_ptr(&c->body),
+        .body_len = c->body.len,
+    };
+    q->stats.calls++;
+    rc = q->sender.send(q->sender.ctx, &call, on_done, c);
+    if (rc != 0) {
+        count_failed(q, n, ag_strerror(rc));
+        call_free(q, c);
+        return 0;
+    }
+    c->next = q->calls;
+    if (q->calls != NULL) {
+        q->calls->prev = c;
+    }
+    q->calls = c;
+    q->n_calls++;
+    q->in_flight_docs += n;
+    return 0;
+}
+
+void ex_xray_queue_pump(struct ex_xray_queue *q)
+{
+    while (q != NULL && !q->closed && q->count > 0 && q->n_calls < q->max_in_flight) {
+        if (start_call(q) != 0) {
+            /* Out of memory: the documents wait for the next push, answer or flush. */
+            break;
+        }
+    }
+}
+
+/* ---- the interface --------------------------------------------------------------------------- */
+
+int ex_xray_queue_new(struct event_base *base, const struct ex_xray_queue_options *opts,
+                      const struct ex_xray_sender *sender, struct ex_xray_queue **out)
+{
+    char labels[256];
+    *out = NULL;
+    if (base == NULL || opts == NULL || sender == NULL || sender->send == NULL) {
+        return AG_EINVAL;
+    }
+    struct ex_xray_queue *q = ag_calloc(1, sizeof(*q));
+    if (q == NULL) {
+        return AG_ENOMEM;
+    }
+    q->id = ag_strdup(opts->id != NULL ? opts->id : "awsxray");
+    if (q->id == NULL) {
+        ag_free(q);
+        return AG_ENOMEM;
+    }
+    q->base = base;
+    q->sender = *sender;
+    q->max_bytes = opts->max_bytes;
+    q->max_in_flight = opts->max_in_flight ? opts->max_in_flight : 1;
+    q->max_retries = opts->max_retries;
+    q->drain_timeout_ms = opts->drain_timeout_ms ? opts->drain_timeout_ms : DRAIN_TIMEOUT_MS;
+    /* Counters are optional (NULL ones are ignored), so a failed registration costs only them. */
+    snprintf(labels, sizeof(labels), "exporter=\"%s\"", q->id);
+    q->m_sent = ag_metrics_counter("otter_exporter_documents_sent_total",
+                                   "Documents an AWS API accepted.", labels);
+    q->m_failed = ag_metrics_counter("otter_exporter_documents_failed_total",
+                                     "Documents lost with a failed AWS API call.", labels);
+    q->m_retried = ag_metrics_counter("otter_exporter_documents_retried_total",
+                                      "Documents an AWS API left unprocessed and that were sent "
+                                      "again.",
+                                      labels);
+    snprintf(labels, sizeof(labels), "exporter=\"%s\",reason=\"unprocessed\"", q->id);
+    q->m_unprocessed = ag_metrics_counter("otter_exporter_dropped_total",
+                                          "Items an exporter dropped, by reason.", labels);
+    *out = q;
+    return 0;
+}
+
+bool ex_xray_queue_has_room(const struct ex_xray_queue *q)
+{
+    return q->bytes < q->max_bytes;
+}
+
+/* Copies one document into |d|. Returns 0, AG_EPROTO or AG_ENOMEM. */
+static int doc_make(const char *doc, size_t len, struct qdoc *d)
+{
+    memset(d, 0, sizeof(*d));
+    if (len == 0 || len > EX_XRAY_MAX_DOC_BYTES || ex_xray_doc_id(doc, len, d->id) != 0) {
+        return AG_EPROTO;
+    }
+    d->data = ag_malloc(len);
+    if (d->data == NULL) {
+        return AG_ENOMEM;
+    }
+    memcpy(d->data, doc, len);
+    d->len = len;
+    return 0;
+}
+
+int ex_xray_queue_push_doc(struct ex_xray_queue *q, const char *doc, size_t len)
+{
+    struct qdoc d;
+    int rc = ring_reserve(q, 1);
+    if (rc == 0) {
+        rc = doc_make(doc, len, &d);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    ring_push_back(q, &d);
+    q->bytes += d.len;
+    ex_xray_queue_pump(q);
+    return 0;
+}
+
+int ex_xray_queue_push(struct ex_xray_queue *q, const char *docs, size_t len)
+{
+    size_t n = 0, pushed = 0;
+    int rc = 0;
+    for (size_t i = 0; i < len; i++) {
+        n += docs[i] == '\n';
+    }
+    if (len > 0 && docs[len - 1] != '\n') {
+        n++;
+    }
+    if (n == 0) {
+        return 0;
+    }
+    rc = ring_reserve(q, n);
+    for (size_t i = 0; rc == 0 && i < len;) {
+        const char *nl = memchr(docs + i, '\n', len - i);
+        size_t dlen = nl != NULL ? (size_t)(nl - (docs + i)) : len - i;
+        struct qdoc d;
+        rc = doc_make(docs + i, dlen, &d);
+        if (rc == 0) {
+            ring_push_back(q, &d);
+            q->bytes += d.len;
+            pushed++;
+        }
+        i += dlen + 1;
+    }
+    if (rc != 0) {
+        /* All or none: the caller counts the whole push as refused. */
+        while (pushed-- > 0) {
+            struct qdoc d = ring_pop_back(q);
+            doc_free(q, &d);
+        }
+        return rc;
+    }
+    ex_xray_queue_pump(q);
+    return 0;
+}
+
+static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct ex_xray_queue *q = arg;
+    q->drain_expired = 1;
+}
+
+void ex_xray_queue_drain(struct ex_xray_queue *q)
+{
+    if (q == NULL || q->closed) {
+        return;
+    }
+    ex_xray_queue_pump(q);
+    if (q->count == 0 && q->n_calls == 0) {
+        return;
+    }
+    struct event *t = evtimer_new(q->base, on_drain_timeout, q);
+    struct timeval tv = {(time_t)(q->drain_timeout_ms / 1000),
+                         (suseconds_t)(q->drain_timeout_ms % 1000 * 1000)};
+    if (t == NULL || evtimer_add(t, &tv) != 0) {
+        /* Without a deadline the loop could wait forever: give up on draining. */
+        if (t != NULL) {
+            event_free(t);
+        }
+        return;
+    }
+    q->drain_expired = 0;
+    while ((q->count > 0 || q->n_calls > 0) && !q->drain_expired) {
+        ex_xray_queue_pump(q);
+        if (event_base_loop(q->base, EVLOOP_ONCE) != 0) {
+            break;
+        }
+    }
+    event_free(t);
+    if (q->count > 0 || q->n_calls > 0) {
+        ag_log_warn(q->id, "drain timed out with %zu documents queued and %zu in flight",
+                    q->count, q->in_flight_docs);
+    }
+}
+
+size_t ex_xray_queue_queued(const struct ex_xray_queue *q)
+{
+    return q->count;
+}
+
+size_t ex_xray_queue_in_flight_docs(const struct ex_xray_queue *q)
+{
+    return q->in_flight_docs;
+}
+
+size_t ex_xray_queue_in_flight(const struct ex_xray_queue *q)
+{
+    return q->n_calls;
+}
+
+const struct ex_xray_queue_stats *ex_xray_queue_stats(const struct ex_xray_queue *q)
+{
+    return &q->stats;
+}
+
+void ex_xray_queue_close(struct ex_xray_queue *q)
+{
+    if (q == NULL || q->closed) {
+        return;
+    }
+    q->closed = 1;
+    size_t n = q->count;
+    while (q->count > 0) {
+        struct qdoc d = ring_pop_front(q);
+        doc_free(q, &d);
+    }
+    if (n > 0) {
+        count_failed(q, n, "shutting down with documents still queued");
+    }
+}
+
+void ex_xray_queue_free(struct ex_xray_queue *q)
+{
+    if (q == NULL) {
+        return;
+    }
+    ex_xray_queue_close(q);
+    /* Calls still here mean the sender broke its contract; free them rather than leak. */
+    while (q->calls != NULL) {
+        struct xcall *c = q->calls;
+        call_unlink(q, c);
+        count_failed(q, c->n, "freed while in flight");
+        call_free(q, c);
+    }
+    ag_free(q->ring);
+    ag_free(q->id);
+    ag_free(q);
+}

@@ -1,0 +1,239 @@
+# SPDX-License-Identifier: Apache-2.0
+"""`otterd translate --to xray`: OTLP in, X-Ray segment documents out, one per line.
+
+Inputs are hand-written OTLP/JSON and a file the OpenTelemetry Python SDK produced through
+otterd's own file exporter; every expected value below is written out by hand from the span
+(xray.md): trace id "1-<epoch hex>-<rest>", name, times in seconds, http block, error/fault,
+subsegment fields. Random ids do not occur in these cases, so documents compare exactly as
+parsed JSON (numbers within 1e-6).
+"""
+
+import json
+import subprocess
+import time
+
+import pytest
+
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.id_generator import IdGenerator
+from opentelemetry.trace import SpanKind, set_span_in_context
+
+# A recent epoch, so that the trace ids pass X-Ray's 28-day check.
+EPOCH = int(time.time()) - 3600
+EPOCH_HEX = "%08x" % EPOCH
+TRACE_REST = "77b34da6a3ce929d0e0e4736"
+TRACE_ID = EPOCH_HEX + TRACE_REST
+XRAY_TRACE_ID = "1-%s-%s" % (EPOCH_HEX, TRACE_REST)
+T0 = EPOCH * 1_000_000_000 + 250_000_000  # EPOCH + 0.25 s
+
+
+def run(otterd_bin, *args, stdin=None):
+    p = subprocess.run([str(otterd_bin), *map(str, args)], input=stdin, capture_output=True,
+                       timeout=60)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def docs_of(out):
+    assert out.endswith("\n") or out == ""
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def assert_doc(got, want):
+    """Same keys and values; numbers within 1e-6."""
+    assert set(got) == set(want), (sorted(got), sorted(want))
+    for k, v in want.items():
+        if isinstance(v, float):
+            assert abs(got[k] - v) < 1e-6, (k, got[k], v)
+        elif isinstance(v, dict):
+            assert_doc(got[k], v)
+        else:
+            assert got[k] == v, (k, got[k], v)
+
+
+def attr(k, v):
+    if isinstance(v, bool):
+        return {"key": k, "value": {"boolValue": v}}
+    if isinstance(v, int):
+        return {"key": k, "value": {"intValue": str(v)}}
+    return {"key": k, "value": {"stringValue": v}}
+
+
+def request(spans, service="cart"):
+    return {"resourceSpans": [{
+        "resource": {"attributes": [attr("service.name", service)]},
+        "scopeSpans": [{"scope": {"name": "t"}, "spans": spans}]}]}
+
+
+SERVER = {"traceId": TRACE_ID, "spanId": "00f067aa0ba902b7", "name": "GET /cart", "kind": 2,
+          "startTimeUnixNano": str(T0), "endTimeUnixNano": str(T0 + 1_500_000_000),
+          "attributes": [attr("http.method", "GET"), attr("http.status_code", 404),
+                         attr("http.url", "http://shop.example/cart?id=7"),
+                         attr("user.tier", "gold")]}
+CLIENT = {"traceId": TRACE_ID, "spanId": "53995c3f42cd8ad8", "parentSpanId": "00f067aa0ba902b7",
+          "name": "call", "kind": 3, "startTimeUnixNano": str(T0 + 100_000_000),
+          "endTimeUnixNano": str(T0 + 600_000_000), "status": {"code": 2, "message": "boom"},
+          "attributes": [attr("peer.service", "inventory")]}
+# A random W3C id: its first 4 bytes are no recent epoch, so X-Ray refuses it by default.
+W3C = {"traceId": "4bf92f3577b34da6a3ce929d0e0e4736", "spanId": "1111111111111111", "name": "w3c",
+       "kind": 1, "startTimeUnixNano": str(T0), "endTimeUnixNano": str(T0 + 1)}
+
+WANT_SERVER = {
+    "name": "cart", "id": "00f067aa0ba902b7", "trace_id": XRAY_TRACE_ID,
+    "start_time": EPOCH + 0.25, "end_time": EPOCH + 1.75,
+    "http": {"request": {"method": "GET", "url": "http://shop.example/cart?id=7"},
+             "response": {"status": 404, "content_length": 0}},
+    "fault": False, "error": True, "throttle": False,
+    "aws": {"xray": {"auto_instrumentation": False}},
+    "metadata": {"default": {"otel.resource.service.name": "cart", "user.tier": "gold"}},
+}
+WANT_CLIENT = {
+    "name": "inventory", "id": "53995c3f42cd8ad8", "trace_id": XRAY_TRACE_ID,
+    "parent_id": "00f067aa0ba902b7", "type": "subsegment", "namespace": "remote",
+    "start_time": EPOCH + 0.35, "end_time": EPOCH + 0.85,
+    "fault": True, "error": False, "throttle": False,
+    "cause": {"exceptions": [{"message": "boom"}]},
+    "aws": {"xray": {"auto_instrumentation": False}},
+    # The name does not consume peer.service: it stays a metadata candidate (xray.md §11).
+    "metadata": {"default": {"peer.service": "inventory"}},
+}
+
+
+def check_client(doc):
+    # The cause's exception id is random (xray.md §8): check its shape, then the rest.
+    exc = doc["cause"]["exceptions"][0]
+    assert len(exc.pop("id")) == 16
+    assert_doc(doc, WANT_CLIENT)
+
+
+def test_json_lines(otterd_bin, tmp_path):
+    f = tmp_path / "in.jsonl"
+    f.write_text(json.dumps(request([SERVER])) + "\n\n" + json.dumps(request([CLIENT, W3C]))
+                 + "\n")
+    rc, out, err = run(otterd_bin, "translate", "--to", "xray", f)
+    assert rc == 0, err
+    docs = docs_of(out)
+    assert len(docs) == 2
+    assert_doc(docs[0], WANT_SERVER)
+    check_client(docs[1])
+    assert "1 of 3 spans dropped: trace id not valid for X-Ray" in err
+
+
+def test_single_document_from_stdin_and_config(otterd_bin, tmp_path):
+    """A pretty-printed request on stdin; the config's awsxray options apply."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("receivers:\n  otlp:\n    protocols:\n      grpc:\n"
+                   "exporters:\n  awsxray:\n    indexed_attributes: [user.tier]\n"
+                   "    skip_timestamp_validation: true\n    allow_dot: false\n"
+                   "service:\n  pipelines:\n    traces:\n      receivers: [otlp]\n"
+                   "      exporters: [awsxray]\n")
+    body = json.dumps(request([SERVER, W3C]), indent=2).encode()
+    rc, out, err = run(otterd_bin, "translate", "--config", cfg, "--to=xray", "-", stdin=body)
+    assert rc == 0, err
+    assert err == ""
+    docs = docs_of(out)
+    assert len(docs) == 2
+    want = dict(WANT_SERVER, annotations={"user_tier": "gold"},
+                metadata={"default": {"otel.resource.service.name": "cart"}})
+    assert_doc(docs[0], want)
+    # With the check skipped the W3C id is reformatted verbatim.
+    assert docs[1]["trace_id"] == "1-4bf92f35-77b34da6a3ce929d0e0e4736"
+    assert docs[1]["name"] == "w3c"
+
+
+def test_bad_input(otterd_bin, tmp_path):
+    f = tmp_path / "bad.jsonl"
+    f.write_text(json.dumps(request([SERVER])) + "\n" + '{"resourceSpans": [}\n'
+                 + json.dumps(request([{"traceId": "abc"}])) + "\n")
+    rc, out, err = run(otterd_bin, "translate", "--to", "xray", f)
+    assert rc == 1
+    # Good lines are still translated; each bad one is named by its line.
+    assert len(docs_of(out)) == 1
+    lines = err.splitlines()
+    assert lines[0].startswith("%s:2: error: not an OTLP/JSON trace request: " % f), err
+    assert lines[1].startswith("%s:3: error: not an OTLP/JSON trace request: " % f), err
+    assert "traceId" in lines[1]
+
+    rc, out, err = run(otterd_bin, "translate", "--to", "xray", tmp_path / "missing.json")
+    assert rc == 1 and "cannot open" in err
+    rc, out, err = run(otterd_bin, "translate", "--to", "xray", "-", stdin=b"  \n")
+    assert rc == 1 and "is empty" in err
+    rc, out, err = run(otterd_bin, "translate", "--to", "xray", "-", stdin=b"\x0a\x03abc")
+    assert rc == 1 and "not an OTLP protobuf trace request" in err
+    rc, out, err = run(otterd_bin, "translate", f)
+    assert rc == 2 and "--to is required" in err
+    rc, out, err = run(otterd_bin, "translate", "--to", "emf", f)
+    assert rc == 2 and "not supported by this otterd yet" in err
+    rc, out, err = run(otterd_bin, "translate", "--to", "jaeger", f)
+    assert rc == 2 and "expected xray, emf or cwlogs" in err
+    cfg = tmp_path / "noxray.yaml"
+    cfg.write_text("receivers:\n  otlp:\n    protocols:\n      grpc:\n"
+                   "exporters:\n  nop:\nservice:\n  pipelines:\n    traces:\n"
+                   "      receivers: [otlp]\n      exporters: [nop]\n")
+    rc, out, err = run(otterd_bin, "translate", "--to", "xray", "--config", cfg, f)
+    assert rc == 1 and "defines no awsxray exporter" in err
+
+
+def test_help_mentions_translate(otterd_bin):
+    rc, out, err = run(otterd_bin, "--help")
+    assert rc == 0
+    assert "otterd translate --to xray [--config FILE] [FILE|-]" in out
+
+
+class XrayIds(IdGenerator):
+    """X-Ray compatible ids, fixed so the expectations can be written by hand."""
+
+    def __init__(self):
+        self.spans = iter([0x1A2B3C4D5E6F7081, 0x0102030405060708])
+
+    def generate_span_id(self):
+        return next(self.spans)
+
+    def generate_trace_id(self):
+        return int(TRACE_ID, 16)
+
+
+def test_sdk_file_exporter_output(otterd, otterd_bin):
+    """SDK -> otterd (OTLP/HTTP) -> file exporter's traces.jsonl -> translate."""
+    agent = otterd(grpc=False)
+    provider = TracerProvider(resource=Resource.create({"service.name": "shop"}),
+                              id_generator=XrayIds())
+    exporter = OTLPSpanExporter(endpoint=agent.http_base + "/v1/traces", timeout=10)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("otter.it.xray")
+    root = tracer.start_span("GET /orders", kind=SpanKind.SERVER, start_time=T0, attributes={
+        "http.request.method": "GET", "http.response.status_code": 503,
+        "url.full": "http://shop.example/orders"})
+    child = tracer.start_span("db", kind=SpanKind.CLIENT, context=set_span_in_context(root),
+                              start_time=T0 + 10_000_000, attributes={"peer.service": "pg"})
+    child.end(end_time=T0 + 20_000_000)
+    root.end(end_time=T0 + 2_000_000_000)
+    provider.shutdown()
+    agent.stop()
+    rc, out, err = run(otterd_bin, "translate", "--to", "xray", agent.out_path("traces"))
+    assert rc == 0, err
+    docs = {d["id"]: d for d in docs_of(out)}
+    assert len(docs) == 2
+    sdk = {"sdk": "opentelemetry for python", "auto_instrumentation": False}
+    root_doc = docs["1a2b3c4d5e6f7081"]
+    sdk["sdk_version"] = root_doc["aws"]["xray"]["sdk_version"]
+    assert_doc(root_doc, {
+        "name": "shop", "id": "1a2b3c4d5e6f7081", "trace_id": XRAY_TRACE_ID,
+        "start_time": EPOCH + 0.25, "end_time": EPOCH + 2.25,
+        "http": {"request": {"method": "GET", "url": "http://shop.example/orders"},
+                 "response": {"status": 503, "content_length": 0}},
+        "fault": True, "error": False, "throttle": False,
+        "aws": {"xray": sdk},
+        "metadata": {"default": root_doc["metadata"]["default"]},
+    })
+    assert root_doc["metadata"]["default"]["otel.resource.service.name"] == "shop"
+    assert_doc(docs["0102030405060708"], {
+        "name": "pg", "id": "0102030405060708", "trace_id": XRAY_TRACE_ID,
+        "parent_id": "1a2b3c4d5e6f7081", "type": "subsegment", "namespace": "remote",
+        "start_time": EPOCH + 0.26, "end_time": EPOCH + 0.27,
+        "fault": False, "error": False, "throttle": False,
+        "aws": {"xray": sdk},
+        "metadata": {"default": {"peer.service": "pg"}},
+    })

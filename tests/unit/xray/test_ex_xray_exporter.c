@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Unit tests for the awsxray exporter as otterd builds it (config -> create -> consume), with the
+ * real AWS client against the in-process scripted HTTP server of tests/unit/aws: spans in, the
+ * PutTraceSegments bodies out; the drop counters (invalid trace id, too big); raw documents from
+ * the awsxray receiver; a full queue refusing with AG_EAGAIN; other signals refused.
+ */
+#include "ag_test.h"
+#include "ag_arena.h"
+#include "ag_config.h"
+#include "ag_mem.h"
+#include "ag_metrics.h"
+#include "ag_otlp_json.h"
+#include "ag_payload.h"
+#include "aws_test_server.h"
+#include "ex_xray_exporter.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct fix {
+    struct event_base *base;
+    struct ts_server s;
+    struct ag_config *cfg;
+    void *x;
+};
+
+/* Starts the server and an exporter whose config adds |extra| (YAML lines at 4 spaces). */
+static int fix_start(struct fix *f, const char *id, const char *extra)
+{
+    char yaml[2048];
+    memset(f, 0, sizeof(*f));
+    setenv("AWS_ACCESS_KEY_ID", "AKIDTEST", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "secret", 1);
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+    setenv("AWS_CONFIG_FILE", "/nonexistent", 1);
+    setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent", 1);
+    f->base = event_base_new();
+    if (f->base == NULL || ts_start(&f->s, f->base) != 0) {
+        return -1;
+    }
+    snprintf(yaml, sizeof(yaml),
+             "receivers:\n  otlp:\n    protocols:\n      grpc:\n"
+             "exporters:\n  %s:\n    region: us-east-1\n    endpoint: %s\n%s"
+             "service:\n  pipelines:\n    traces:\n      receivers: [otlp]\n"
+             "      exporters: [%s]\n",
+             id, f->s.url, extra, id);
+    if (ag_config_load_string("t", yaml, strlen(yaml), &f->cfg, NULL) != 0) {
+        return -1;
+    }
+    struct ag_component_env env = {f->base, id, AG_SIGNAL_TRACES, {NULL, NULL}};
+    char err[256] = "";
+    long i = ag_config_find(f->cfg, AG_KIND_EXPORTER, id);
+    if (i < 0 ||
+        ex_xray_exporter_ops.create(&f->cfg->components[i], &env, &f->x, err, sizeof(err)) != 0) {
+        printf("# create: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void fix_stop(struct fix *f)
+{
+    if (f->x != NULL) {
+        ex_xray_exporter_ops.destroy(f->x);
+    }
+    ts_stop(&f->s);
+    ag_config_free(f->cfg);
+    if (f->base != NULL) {
+        event_base_free(f->base);
+    }
+}
+
+static double counter(const char *name, const char *labels)
+{
+    return ag_metric_value(ag_metrics_counter(name, "", labels));
+}
+
+/* A trace payload with spans whose trace ids start with |epochs| (0 = a W3C-style id). */
+static struct ag_payload *payload(const uint32_t *epochs, size_t n)
+{
+    char json[8192];
+    size_t off = (size_t)snprintf(json, sizeof(json), "{\"resourceSpans\":[{\"scopeSpans\":"
+                                                      "[{\"spans\":[");
+    for (size_t i = 0; i < n; i++) {
+        uint32_t e = epochs[i] ? epochs[i] : 0x4bf92f35u;
+        off += (size_t)snprintf(json + off, sizeof(json) - off,
+                                "%s{\"traceId\":\"%08x77b34da6a3ce929d0e0e4736\",\"spanId\":"
+                                "\"%016zx\",\"name\":\"s\",\"kind\":2,\"startTimeUnixNano\":"
+                                "\"%llu\",\"endTimeUnixNano\":\"%llu\"}",
+                                i ? "," : "", e, i + 1, (unsigned long long)e * 1000000000ull,
+                                (unsigned long long)e * 1000000000ull + 1000);
+    }
+    snprintf(json + off, sizeof(json) - off, "]}]}]}");
+    struct ag_arena *a = ag_arena_new(0);
+    ProtobufCMessage *msg = NULL;
+    char err[256];
+    if (a == NULL || ag_otlp_json_decode(AG_SIGNAL_TRACES, (const uint8_t *)json, strlen(json), a,
+                                         &msg, err, sizeof(err)) != 0) {
+        ag_arena_free(a);
+        return NULL;
+    }
+    return ag_payload_new(AG_SIGNAL_TRACES, a, msg, n);
+}
+
+static void test_consume_sends_and_counts_drops(void)
+{
+    struct fix f;
+    ASSERT_OK(fix_start(&f, "awsxray", ""));
+    ts_push(&f.s, (struct ts_answer){.status = 200, .body = "{\"UnprocessedTraceSegments\":[]}"});
+    uint32_t now = (uint32_t)time(NULL) - 60;
+    uint32_t epochs[] = {now, 0, now};
+    struct ag_payload *p = payload(epochs, 3);
+    ASSERT_NOT_NULL(p);
+    ASSERT_OK(ex_xray_exporter_ops.consume(f.x, p));
+    ag_payload_unref(p);
+    int sent_2 = 0;
+    for (int i = 0; i < 300 && !sent_2; i++) {
+        struct timeval tv = {0, 10000};
+        event_base_loopexit(f.base, &tv);
+        event_base_dispatch(f.base);
+        sent_2 = counter("otter_exporter_documents_sent_total", "exporter=\"awsxray\"") == 2;
+    }
+    ASSERT(sent_2);
+    ASSERT_EQ(counter("otter_exporter_dropped_total",
+                      "exporter=\"awsxray\",reason=\"invalid_trace_id\""),
+              1);
+    ASSERT_EQ(f.s.n_seen, 1);
+    ASSERT_STREQ(f.s.seen[0].method, "POST");
+    ASSERT_STREQ(f.s.seen[0].uri, "/TraceSegments");
+    char ct[64];
+    ASSERT_STREQ(ts_header(&f.s.seen[0], "content-type", ct, sizeof(ct)), "application/json");
+    json_error_t e;
+    json_t *root = json_loadb(f.s.seen[0].body, f.s.seen[0].body_len, 0, &e);
+    json_t *docs = json_object_get(root, "TraceSegmentDocuments");
+    ASSERT_EQ(json_array_size(docs), 2);
+    json_t *d0 = json_loads(json_string_value(json_array_get(docs, 0)), 0, &e);
+    json_t *d1 = json_loads(json_string_value(json_array_get(docs, 1)), 0, &e);
+    ASSERT_STREQ(json_string_value(json_object_get(d0, "id")), "0000000000000001");
+    ASSERT_STREQ(json_string_value(json_object_get(d1, "id")), "0000000000000003");
+    char tid[64];
+    snprintf(tid, sizeof(tid), "1-%08x-77b34da6a3ce929d0e0e4736", now);
+    ASSERT_STREQ(json_string_value(json_object_get(d0, "trace_id")), tid);
+    json_decref(d0);
+    json_decref(d1);
+    json_decref(root);
+    /* Other signals are not X-Ray's. */
+    struct ag_payload other = {.signal = AG_SIGNAL_METRICS};
+    ASSERT_EQ(ex_xray_exporter_ops.consume(f.x, &other), AG_EUNSUPP);
+    fix_stop(&f);
+}
+
+static void test_raw_documents_and_full_queue(void)
+{
+    struct fix f;
+    /* queue_size 1 = 64 KiB of documents; answers never come until the 1 s timeout. */
+    ASSERT_OK(fix_start(&f, "awsxray/q", "    request_timeout_seconds: 1\n    max_retries: 0\n"
+                                         "    sending_queue: {queue_size: 1}\n"));
+    ts_push(&f.s, (struct ts_answer){.no_reply = true});
+    ASSERT_NOT_NULL(ex_xray_exporter_ops.consume_xray);
+    static char big[70000];
+    memset(big, 'x', sizeof(big));
+    int n = snprintf(big, sizeof(big), "{\"id\":\"00000000000000a1\",\"name\":\"");
+    big[n + 40000] = '"';
+    big[n + 40001] = '}';
+    size_t len = (size_t)n + 40002;
+    ASSERT_OK(ex_xray_exporter_ops.consume_xray(f.x, (const uint8_t *)big, len));
+    ASSERT_OK(ex_xray_exporter_ops.consume_xray(f.x, (const uint8_t *)big, len));
+    /* 80 kB queued and in flight: past 64 KiB, refused for now. */
+    ASSERT_EQ(ex_xray_exporter_ops.consume_xray(f.x, (const uint8_t *)big, len), AG_EAGAIN);
+    uint32_t epochs[] = {(uint32_t)time(NULL)};
+    struct ag_payload *p = payload(epochs, 1);
+    ASSERT_NOT_NULL(p);
+    ASSERT_EQ(ex_xray_exporter_ops.consume(f.x, p), AG_EAGAIN);
+    ag_payload_unref(p);
+    /* Over 64 kB, or without an id: refused for good. */
+    ASSERT_EQ(ex_xray_exporter_ops.consume_xray(f.x, (const uint8_t *)big, 65537), AG_ETOOBIG);
+    ASSERT_EQ(counter("otter_exporter_dropped_total",
+                      "exporter=\"awsxray/q\",reason=\"too_big\""),
+              1);
+    /* Destroy drains: the calls time out after 1 s and their documents are counted failed. */
+    ex_xray_exporter_ops.destroy(f.x);
+    f.x = NULL;
+    ASSERT_EQ(counter("otter_exporter_documents_failed_total", "exporter=\"awsxray/q\""), 2);
+    fix_stop(&f);
+}
+
+static void test_raw_document_without_id(void)
+{
+    struct fix f;
+    ASSERT_OK(fix_start(&f, "awsxray/n", ""));
+    const char *doc = "{\"name\":\"x\",\"trace_id\":\"1-5f000000-000000000000000000000001\"}";
+    ASSERT_EQ(ex_xray_exporter_ops.consume_xray(f.x, (const uint8_t *)doc, strlen(doc)),
+              AG_EPROTO);
+    ASSERT_EQ(f.s.n_seen, 0);
+    fix_stop(&f);
+}
+
+static void test_teardown(void)
+{
+    ag_metrics_reset();
+}
+
+AG_TEST_MAIN(AG_TEST_CASE(test_consume_sends_and_counts_drops),
+             AG_TEST_CASE(test_raw_documents_and_full_queue),
+             AG_TEST_CASE(test_raw_document_without_id), AG_TEST_CASE(test_teardown))
