@@ -128,6 +128,16 @@ int ex_aws_error_parse(enum ex_aws_protocol protocol, const char *error_type, co
         parse_query_body(body, len, out);
     } else {
         parse_json_body(body, len, out);
+        /* A JSON service's front end may still answer in XML (an <ErrorResponse> for a bad
+         * signature: moto does, and AWS's own edge can): take the code from it rather than
+         * report an anonymous HTTP status. */
+        size_t i = 0;
+        while (i < len && strchr(" \t\r\n", body[i]) != NULL && body[i] != '\0') {
+            i++;
+        }
+        if (out->code[0] == '\0' && i < len && body[i] == '<') {
+            parse_query_body(body + i, len - i, out);
+        }
     }
     return out->code[0] != '\0' ? 0 : AG_ENOTFOUND;
 }

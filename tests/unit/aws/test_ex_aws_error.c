@@ -51,6 +51,24 @@ static void test_query_xml(void)
     ASSERT_STREQ(e.message, "No OpenIDConnect provider found");
 }
 
+/* A JSON service whose front end answers a bad signature in XML (moto does so for X-Ray). */
+static void test_xml_from_a_json_service(void)
+{
+    ASSERT_OK(parse(EX_AWS_REST_JSON, NULL,
+                    "\n<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<ErrorResponse><Errors><Error>"
+                    "<Code>SignatureDoesNotMatch</Code><Message>The request signature we "
+                    "calculated does not match</Message><Type>Sender</Type></Error></Errors>"
+                    "</ErrorResponse>"));
+    ASSERT_STREQ(e.code, "SignatureDoesNotMatch");
+    ASSERT_STREQ(e.message, "The request signature we calculated does not match");
+    /* The header still wins over the body. */
+    ASSERT_OK(parse(EX_AWS_REST_JSON, "AccessDeniedException",
+                    "<Error><Code>Other</Code></Error>"));
+    ASSERT_STREQ(e.code, "AccessDeniedException");
+    ASSERT_OK(parse(EX_AWS_JSON, NULL, "<Error><Code>IncompleteSignature</Code></Error>"));
+    ASSERT_STREQ(e.code, "IncompleteSignature");
+}
+
 static void test_nothing_found_and_dirty_input(void)
 {
     ASSERT_EQ(parse(EX_AWS_JSON, NULL, "<html>502 Bad Gateway</html>"), AG_ENOTFOUND);
@@ -71,4 +89,5 @@ static void test_nothing_found_and_dirty_input(void)
 }
 
 AG_TEST_MAIN(AG_TEST_CASE(test_rest_json), AG_TEST_CASE(test_json), AG_TEST_CASE(test_query_xml),
+             AG_TEST_CASE(test_xml_from_a_json_service),
              AG_TEST_CASE(test_nothing_found_and_dirty_input))

@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""End-to-end X-Ray benchmark: OTLP/gRPC realistic spans -> otterd -> awsxray exporter (SigV4
+with a session token) -> xray-sink, a local endpoint that answers like PutTraceSegments.
+
+Measured side by side in one run, on the same core and the same requests: the receive-only
+figure (nop exporter) and the end-to-end figure (spans the sink received per otterd CPU-second),
+otterd's peak RSS, and the ratio of the two throughputs. Python 3 standard library only; uses
+run_bench.py's helpers.
+
+    python3 tests/bench/run_xray_bench.py --build build-rel [--seconds 8] [--repeat 2]
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run_bench as rb  # noqa: E402
+
+XRAY_CONFIG = """receivers:
+  otlp:
+    protocols:
+      grpc: {{endpoint: "127.0.0.1:0"}}
+      http: {{endpoint: "127.0.0.1:0"}}
+processors:
+  batch: {{}}
+exporters:
+  awsxray:
+    region: us-east-1
+    endpoint: "http://127.0.0.1:{port}"
+service:
+  telemetry: {{metrics: {{address: "127.0.0.1:0"}}}}
+  pipelines:
+    traces: {{receivers: [otlp], processors: [batch], exporters: [awsxray]}}
+"""
+
+NOP_CONFIG = rb.CONFIG
+GOAL_SPANS_PER_CORE = 300_000
+GOAL_RSS_KIB = 32 * 1024
+
+
+def sink_stats(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=5) as r:
+        return json.loads(r.read())
+
+
+def start_sink(binary, core):
+    p = subprocess.Popen(rb.pin(core) + [binary, "--port", "0"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    line = p.stdout.readline()
+    m = re.search(r":(\d+)\s*$", line)
+    if not m:
+        p.kill()
+        raise RuntimeError("xray-sink did not start: " + line + p.stderr.read())
+    return p, int(m.group(1))
+
+
+def run(args, od, shape, scenario, sink_port=None):
+    s0 = sink_stats(sink_port) if sink_port else None
+    u0, k0 = rb.proc_times(od.pid)
+    t0 = time.monotonic()
+    lg = rb.run_loadgen(args, od.ports["grpc"], "grpc", shape, args.seconds)
+    delivered = lg["items_acked"]
+    if sink_port:
+        # Whatever otterd accepted must reach the sink: wait for the queue to drain.
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            st = sink_stats(sink_port)
+            if st["documents"] - s0["documents"] >= delivered:
+                break
+            time.sleep(0.2)
+        delivered = st["documents"] - s0["documents"]
+    wall = time.monotonic() - t0
+    u1, k1 = rb.proc_times(od.pid)
+    cpu = (u1 - u0) + (k1 - k0)
+    status = rb.proc_status(od.pid)
+    row = {"scenario": scenario, "shape": shape, "acked": lg["items_acked"],
+           "delivered": delivered, "requests_failed": lg["requests_failed"],
+           "otterd_cpu_s": round(cpu, 3), "wall_s": round(wall, 2),
+           "spans_per_cpu_s": round(delivered / cpu) if cpu > 0 else None,
+           "vmhwm_kib": status.get("VmHWM")}
+    if sink_port:
+        row["sink_rejected"] = st["rejected"] - s0["rejected"]
+    rb.log(f"{scenario}: {row}")
+    return row
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--seconds", type=float, default=8)
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--shape", default="realistic", choices=rb.SHAPES)
+    ap.add_argument("--otterd-core", type=int, default=0)
+    ap.add_argument("--loadgen-core", type=int, default=1)
+    ap.add_argument("--inflight", type=int, default=8)
+    ap.add_argument("--connections", type=int, default=2)
+    ap.add_argument("--http-conns", type=int, default=8)
+    args = ap.parse_args()
+    b = os.path.abspath(args.build)
+    args.otterd = os.path.join(b, "agent", "otterd")
+    args.loadgen = os.path.join(b, "tests", "bench", "otter-loadgen")
+    sink_bin = os.path.join(b, "tests", "bench", "xray-sink")
+    for p in (args.otterd, args.loadgen, sink_bin):
+        if not os.access(p, os.X_OK):
+            sys.exit(f"run_xray_bench: {p} not found (build it first)")
+    machine = rb.machine_info()
+    rb.log(f"machine: {machine}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID="AKIDBENCHMARK0000000", AWS_SECRET_ACCESS_KEY="bench-secret",
+               AWS_SESSION_TOKEN="bench-session-token", AWS_REGION="us-east-1",
+               AWS_EC2_METADATA_DISABLED="true")
+    rows = []
+    sink, port = start_sink(sink_bin, args.loadgen_core)
+    try:
+        with tempfile.TemporaryDirectory(prefix="otter-xbench-") as work:
+            for name, cfg in (("receive-only (nop)", NOP_CONFIG),
+                              ("end-to-end (awsxray)", XRAY_CONFIG.format(port=port))):
+                od = rb.Otterd(args.otterd, args.otterd_core, work, config=cfg, env=env)
+                od.start()
+                try:
+                    runs = [run(args, od, args.shape, name, port if "awsxray" in name else None)
+                            for _ in range(args.repeat)]
+                    best = max(runs, key=lambda r: r["spans_per_cpu_s"] or 0)
+                    best["vmhwm_kib"] = rb.proc_status(od.pid).get("VmHWM")
+                    rows.append(best)
+                finally:
+                    od.stop()
+    finally:
+        sink.terminate()
+        sink.wait(timeout=5)
+    base, e2e = rows
+    ratio = e2e["spans_per_cpu_s"] / base["spans_per_cpu_s"] if base["spans_per_cpu_s"] else 0
+    print(f"\nmachine: {machine.get('cpu_model', '?')}, {machine.get('nproc', '?')} CPUs; "
+          f"otterd pinned to core {args.otterd_core}, load generator and sink to core "
+          f"{args.loadgen_core}; shape {args.shape}, gRPC, saturating\n")
+    print("| Scenario | Spans delivered | otterd CPU s | Spans / CPU-second | Peak RSS MiB |")
+    print("|---|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['scenario']} | {r['delivered']:,} | {r['otterd_cpu_s']} | "
+              f"{r['spans_per_cpu_s']:,} | {r['vmhwm_kib'] / 1024:.1f} |")
+    print(f"\nend-to-end / receive-only: {ratio:.2f}; goal {GOAL_SPANS_PER_CORE:,} spans/s per "
+          f"core: {'met' if e2e['spans_per_cpu_s'] >= GOAL_SPANS_PER_CORE else 'NOT met'}; "
+          f"RSS goal {GOAL_RSS_KIB // 1024} MiB: "
+          f"{'met' if e2e['vmhwm_kib'] <= GOAL_RSS_KIB else 'NOT met'}")
+    if e2e.get("sink_rejected"):
+        print(f"warning: the sink rejected {e2e['sink_rejected']} requests")
+    out = os.path.join(b, "bench-results")
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, time.strftime("xray-bench-%Y%m%dT%H%M%S.json"))
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump({"machine": machine, "rows": rows, "ratio": ratio}, f, indent=1)
+    print("raw results: " + path)
+
+
+if __name__ == "__main__":
+    main()
