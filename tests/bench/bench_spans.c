@@ -151,6 +151,14 @@ static void fill_realistic(struct span_scratch *s, uint64_t seq, size_t i, uint6
 
     put_be64(s->trace_id, r);
     put_be64(s->trace_id + 8, r2);
+    /* The first 4 bytes are the start time in epoch seconds, as the SDKs' AWS X-Ray id
+     * generator makes them: X-Ray refuses other trace ids (specs/xray.md §3), and this shape
+     * also feeds the end-to-end X-Ray benchmark. */
+    uint32_t epoch = (uint32_t)(start_ns / 1000000000u);
+    s->trace_id[0] = (uint8_t)(epoch >> 24);
+    s->trace_id[1] = (uint8_t)(epoch >> 16);
+    s->trace_id[2] = (uint8_t)(epoch >> 8);
+    s->trace_id[3] = (uint8_t)epoch;
     put_be64(s->span_id, mix64(r2));
     put_be64(s->parent_id, mix64(r2 + 1));
     sp->trace_id.data = s->trace_id;
