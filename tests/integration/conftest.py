@@ -441,6 +441,8 @@ def otterd(tmp_path, otterd_bin):
             if isinstance(config, dict):
                 prot = config["receivers"].get("otlp", {}).get("protocols", {})
                 expect += ["otlp %s" % p for p in ("grpc", "http") if p in prot]
+                expect += ["%s udp" % r for r in config["receivers"]
+                           if r.split("/")[0] == "awsxray"]
                 if config["service"].get("telemetry", {}).get("metrics", {}).get("address"):
                     expect.append("admin http")
                 if "health_check" in config["service"].get("extensions", []):

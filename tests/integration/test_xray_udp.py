@@ -60,7 +60,7 @@ def xray_config(out_dir, exporters=None, extra_exporters=None, processors=None):
 def start(otterd, tmp_path, name="xray", **kw):
     out = tmp_path / name / "out"
     out.mkdir(parents=True, exist_ok=True)
-    d = otterd(name=name, config=xray_config(out, **kw), expect=["awsxray udp", "admin http"])
+    d = otterd(name=name, config=xray_config(out, **kw))  # waits for "awsxray udp" and admin
     d.xray_file = out / "xray.jsonl"
     d.xray_addr = ("127.0.0.1", d.port("awsxray udp"))
     return d
