@@ -548,6 +548,36 @@ static const struct opt otlp_opts[] = {
     END_OPTS,
 };
 
+/* receivers: awsxray. The X-Ray SDKs send their daemon datagrams over UDP only. */
+
+static int check_udp_transport(struct cctx *c, const struct ag_yaml_node *v, void *field,
+                               const char *path)
+{
+    (void)field;
+    if (strcmp(v->str, "udp") == 0) {
+        return 0;
+    }
+    char q[QUOTE_LEN];
+    show(v, q, sizeof(q));
+    err_at(c, v->line, v->col, "%s: transport '%s' is not supported (the X-Ray daemon protocol "
+           "is udp only)", path, q);
+    return AG_EINVAL;
+}
+
+/*
+ * ADOT's keys. proxy_server (its TCP relay of the SDKs' sampling calls) is accepted and ignored
+ * with a warning, as the collector accepts keys it has no use for, so an ADOT config runs.
+ */
+static const struct opt awsxray_receiver_opts[] = {
+    {.name = "endpoint", .type = OPT_STR, .off = OFF(ag_xray_receiver_config, endpoint),
+     .def = "localhost:2000", .fn = check_endpoint},
+    {.name = "transport", .type = OPT_STR, .off = OFF(ag_xray_receiver_config, transport),
+     .def = "udp", .fn = check_udp_transport},
+    IGNORED("proxy_server", OPT_ANY),
+    IGNORED("dialer", OPT_ANY),
+    END_OPTS,
+};
+
 /* processors */
 
 static const struct opt batch_opts[] = {
@@ -1270,13 +1300,14 @@ static const struct comp_type comp_types[] = {
     {"health_check", NULL, AG_KIND_EXTENSION, AG_COMP_HEALTH_CHECK, health_check_opts, NULL},
     {"awsxray", NULL, AG_KIND_EXPORTER, AG_COMP_AWSXRAY_EXPORTER, awsxray_exporter_opts,
      validate_awsxray},
+    {"awsxray", NULL, AG_KIND_RECEIVER, AG_COMP_AWSXRAY_RECEIVER, awsxray_receiver_opts, NULL},
 };
 
 #define N_COMP_TYPES (sizeof(comp_types) / sizeof(comp_types[0]))
 
 /* Component types of the collector and ADOT that otterd knows of but does not have yet. */
 static const char *const unsupported_receivers[] = {
-    "awsxray", "prometheus", "prometheus_simple", "awsecscontainermetrics",
+    "prometheus", "prometheus_simple", "awsecscontainermetrics",
     "awscontainerinsightreceiver", "statsd", "zipkin", "jaeger", "hostmetrics", "filelog",
     "kafka", "otlpjsonfile", "k8s_cluster", "k8s_events", "kubeletstats", "journald", "syslog",
     "tcplog", "udplog", "awsfirehose", "nop", NULL};
@@ -1625,6 +1656,20 @@ static int parse_pipeline(struct cctx *c, const struct ag_yaml_pair *pair)
     }
     if (list_empty(ag_yaml_map_get(body, "exporters"))) {
         err_at(c, k->line, k->col, "%s must have at least one exporter", owner);
+    }
+    /* X-Ray documents are traces: the awsxray receiver feeds nothing else (as upstream). */
+    const struct ag_yaml_node *rl = ag_yaml_map_get(body, "receivers");
+    for (size_t j = 0; rl != NULL && rl->type == AG_YAML_SEQUENCE && j < rl->n_items; j++) {
+        const struct ag_yaml_node *it = rl->items[j];
+        const struct def *d =
+            it->type == AG_YAML_SCALAR ? find_def(c, AG_KIND_RECEIVER, it->str) : NULL;
+        if (d != NULL && d->index != NO_FIELD && p.signal != AG_SIGNAL_TRACES &&
+            c->cfg->components[d->index].type == AG_COMP_AWSXRAY_RECEIVER) {
+            char rq[QUOTE_LEN];
+            ag_yaml_quote(it->str, rq, sizeof(rq));
+            err_at(c, it->line, it->col, "%s: receiver %s is an awsxray receiver, which feeds "
+                   "traces pipelines only", owner, rq);
+        }
     }
     const struct ag_yaml_node *pl = ag_yaml_map_get(body, "processors");
     for (size_t j = 1; pl != NULL && pl->type == AG_YAML_SEQUENCE && j < pl->n_items; j++) {

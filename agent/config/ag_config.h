@@ -62,6 +62,12 @@ struct ag_otlp_receiver_config {
     uint64_t http_idle_timeout;  /* ns; default 1m */
 };
 
+/* receivers: awsxray (X-Ray daemon datagrams, ADOT's key names) */
+struct ag_xray_receiver_config {
+    char *endpoint;  /* "localhost:2000" (specs/xray.md 13.2; the collector's localhost default) */
+    char *transport; /* "udp", the only transport */
+};
+
 /* processors: batch */
 struct ag_batch_config {
     uint32_t send_batch_size;     /* default 8192 */
@@ -171,6 +177,7 @@ enum ag_component_type {
     AG_COMP_NOP, /* exporter that discards: benchmarks */
     AG_COMP_HEALTH_CHECK,
     AG_COMP_AWSXRAY_EXPORTER,
+    AG_COMP_AWSXRAY_RECEIVER, /* receivers: awsxray (traces pipelines only) */
 };
 
 struct ag_component_config {
@@ -187,6 +194,7 @@ struct ag_component_config {
         struct ag_file_config file;
         struct ag_health_check_config health_check;
         struct ag_awsxray_config awsxray_exporter;
+        struct ag_xray_receiver_config awsxray_receiver;
     } u;
 };
 

@@ -13,6 +13,7 @@
 #include "ag_metrics.h"
 #include "ag_time.h"
 #include "ag_tls.h"
+#include "ag_xray_server.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -80,11 +81,33 @@ struct otlp_receiver {
     size_t n_pipes[AG_SIGNAL_COUNT];
 };
 
+/* One exporter an awsxray receiver hands documents to, through one pipeline. */
+struct xray_target {
+    struct exporter *e;
+    const struct ag_pipeline_config *pipeline;
+    struct ag_metric *dropped; /* reason unsupported_exporter (no consume_xray) or
+                                  exporter_refused (it answered AG_EAGAIN) */
+};
+
+struct xray_receiver {
+    struct ag_service *svc;
+    const struct ag_component_config *cfg;
+    struct ag_xray_server *srv;
+    struct xray_target *targets;
+    size_t n_targets;
+    struct ag_metric *items[OUTCOMES];
+    struct ag_metric *datagrams[OUTCOMES];
+    struct ag_metric *kernel_dropped;
+    uint64_t last_fail_log_ns; /* exporter failures: one log line per second at most */
+};
+
 struct ag_service {
     const struct ag_config *cfg;
     struct event_base *base;
     struct otlp_receiver *receivers;
     size_t n_receivers;
+    struct xray_receiver *xrays;
+    size_t n_xrays;
     struct pipeline *pipelines;
     size_t n_pipelines;
     struct exporter *exporters;
@@ -314,6 +337,171 @@ static int register_receiver_metrics(struct otlp_receiver *r)
     return 0;
 }
 
+static int pipeline_uses(const struct ag_pipeline_config *pc, size_t comp);
+
+/* ---- the awsxray receiver's sink ------------------------------------------------------- */
+
+/*
+ * X-Ray documents are not OTLP: they go straight to the exporters that take them
+ * (consume_xray), and a pipeline's processors never see them. UDP cannot push back, so a
+ * document an exporter refuses is lost for that exporter: it is counted, never silent.
+ */
+static void xray_document(void *ctx, const struct ag_xray_doc *doc)
+{
+    struct xray_receiver *x = ctx;
+    int refused = 0;
+    for (size_t i = 0; i < x->n_targets; i++) {
+        struct xray_target *t = &x->targets[i];
+        if (t->e->ops->consume_xray == NULL) {
+            ag_metric_add(t->dropped, 1);
+            continue;
+        }
+        int rc = t->e->ops->consume_xray(t->e->self, doc->doc, doc->doc_len);
+        if (rc == 0) {
+            ag_metric_add(t->e->sent[AG_SIGNAL_TRACES], 1);
+            continue;
+        }
+        if (rc == AG_EAGAIN) {
+            ag_metric_add(t->dropped, 1);
+            refused = 1;
+        } else {
+            ag_metric_add(t->e->failed[AG_SIGNAL_TRACES], 1);
+        }
+        uint64_t now = ag_time_mono_ns();
+        if (x->last_fail_log_ns == 0 || now - x->last_fail_log_ns >= 1000000000ull) {
+            x->last_fail_log_ns = now;
+            ag_log_error(x->cfg->id, "exporter %s %s X-Ray document %s (trace %s): %s",
+                         t->e->cfg->id, rc == AG_EAGAIN ? "refused" : "failed on", doc->id,
+                         doc->trace_id, ag_strerror(rc));
+        }
+    }
+    ag_metric_add(x->datagrams[refused ? OUT_REFUSED : OUT_ACCEPTED], 1);
+    ag_metric_add(x->items[refused ? OUT_REFUSED : OUT_ACCEPTED], 1);
+}
+
+static void xray_rejected(void *ctx, int rc)
+{
+    struct xray_receiver *x = ctx;
+    int outcome = rc == AG_ENOMEM ? OUT_REFUSED : OUT_INVALID;
+    ag_metric_add(x->datagrams[outcome], 1);
+    ag_metric_add(x->items[outcome], rc == AG_ENOMEM ? 1 : 0);
+}
+
+static void xray_overflow(void *ctx, uint64_t n)
+{
+    struct xray_receiver *x = ctx;
+    ag_metric_add(x->kernel_dropped, n);
+}
+
+static struct ag_metric *xray_dropped_counter(const struct xray_receiver *x, const char *exporter,
+                                              const char *reason)
+{
+    char labels[320];
+    snprintf(labels, sizeof(labels),
+             "receiver=\"%s\",transport=\"udp\",signal=\"traces\",%s%s%sreason=\"%s\"",
+             x->cfg->id, exporter ? "exporter=\"" : "", exporter ? exporter : "",
+             exporter ? "\"," : "", reason);
+    return ag_metrics_counter("otter_receiver_dropped_total",
+                              "Items a receiver read but could not deliver, by reason.", labels);
+}
+
+/* The same families as the OTLP receiver's, with transport="udp": one datagram, one document. */
+static int xray_register_metrics(struct xray_receiver *x)
+{
+    for (int o = 0; o < OUTCOMES; o++) {
+        char labels[256];
+        snprintf(labels, sizeof(labels),
+                 "receiver=\"%s\",transport=\"udp\",signal=\"traces\",outcome=\"%s\"", x->cfg->id,
+                 outcome_names[o]);
+        x->items[o] = ag_metrics_counter(
+            "otter_receiver_items_total",
+            "Items (spans, data points, log records) received, by outcome.", labels);
+        x->datagrams[o] = ag_metrics_counter("otter_receiver_requests_total",
+                                             "Export requests received, by outcome.", labels);
+        if (x->items[o] == NULL || x->datagrams[o] == NULL) {
+            return AG_ENOMEM;
+        }
+    }
+    x->kernel_dropped = xray_dropped_counter(x, NULL, "socket_buffer_full");
+    return x->kernel_dropped != NULL ? 0 : AG_ENOMEM;
+}
+
+/* Every (pipeline, exporter) pair the receiver feeds, in config order. */
+static int xray_build(struct ag_service *svc, struct xray_receiver *x, size_t comp)
+{
+    int rc = xray_register_metrics(x);
+    if (rc != 0) {
+        return rc;
+    }
+    for (size_t p = 0; p < svc->n_pipelines; p++) {
+        const struct pipeline *pl = &svc->pipelines[p];
+        if (!pipeline_uses(pl->cfg, comp) || pl->cfg->signal != AG_SIGNAL_TRACES) {
+            continue;
+        }
+        struct xray_target *n =
+            ag_realloc(x->targets, (x->n_targets + pl->fan.n) * sizeof(*n));
+        if (n == NULL) {
+            return AG_ENOMEM;
+        }
+        x->targets = n;
+        for (size_t i = 0; i < pl->fan.n; i++) {
+            struct xray_target *t = &x->targets[x->n_targets++];
+            t->e = pl->fan.exporters[i];
+            t->pipeline = pl->cfg;
+            t->dropped = xray_dropped_counter(x, t->e->cfg->id,
+                                              t->e->ops->consume_xray != NULL
+                                                  ? "exporter_refused"
+                                                  : "unsupported_exporter");
+            if (t->dropped == NULL) {
+                return AG_ENOMEM;
+            }
+        }
+    }
+    struct ag_xray_server_sink sink = {xray_document, xray_rejected, xray_overflow, x};
+    return ag_xray_server_new(svc->base, x->cfg->id, &sink, &x->srv);
+}
+
+static int xray_start(struct xray_receiver *x, char *err, size_t errlen)
+{
+    const struct ag_xray_receiver_config *xc = &x->cfg->u.awsxray_receiver;
+    char host[256];
+    int port, bound = 0, rcvbuf = 0;
+    const struct ag_pipeline_config *last = NULL;
+    for (size_t i = 0; i < x->n_targets; i++) {
+        const struct xray_target *t = &x->targets[i];
+        if (t->pipeline != last && t->pipeline->n_processors > 0) {
+            ag_log_info(x->cfg->id, "pipeline %s: X-Ray documents are not OTLP and skip its %zu "
+                        "processor(s)", t->pipeline->id, t->pipeline->n_processors);
+        }
+        last = t->pipeline;
+        if (t->e->ops->consume_xray == NULL) {
+            ag_log_warn(x->cfg->id, "exporter %s (pipeline %s) cannot take X-Ray documents: "
+                        "they are dropped for it and counted in otter_receiver_dropped_total "
+                        "(reason unsupported_exporter)", t->e->cfg->id, t->pipeline->id);
+        }
+    }
+    if (ag_config_split_endpoint(xc->endpoint, host, sizeof(host), &port) != 0) {
+        snprintf(err, errlen, "%s: bad endpoint \"%s\"", x->cfg->id, xc->endpoint);
+        return AG_EINVAL;
+    }
+    int rc = ag_xray_server_listen(x->srv, host, port, &bound, &rcvbuf);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: cannot listen for UDP on %s: %s", x->cfg->id, xc->endpoint,
+                 ag_strerror(rc));
+        return rc;
+    }
+    if (rcvbuf < AG_XRAY_SERVER_RCVBUF) {
+        /* Linux grants double what is asked (room for its bookkeeping) unless rmem_max caps
+         * it, so a granted 4 MiB reads 8 MiB and a capped one reads less than asked. */
+        ag_log_info(x->cfg->id, "the UDP receive buffer is %d bytes (asked for %d; the kernel's "
+                    "net.core.rmem_max caps it): bursts beyond it are dropped and counted",
+                    rcvbuf, AG_XRAY_SERVER_RCVBUF);
+    }
+    ag_log_info("otterd", "listening: %s udp %s:%d", x->cfg->id, host[0] ? host : "0.0.0.0",
+                bound);
+    return 0;
+}
+
 /* ---- build ---------------------------------------------------------------------------------- */
 
 static int pipeline_uses(const struct ag_pipeline_config *pc, size_t comp)
@@ -361,8 +549,10 @@ int ag_service_new(const struct ag_config *cfg, struct event_base *base,
     svc->base = base;
     svc->exporters = ag_calloc(cfg->n_components ? cfg->n_components : 1, sizeof(*svc->exporters));
     svc->receivers = ag_calloc(cfg->n_components ? cfg->n_components : 1, sizeof(*svc->receivers));
+    svc->xrays = ag_calloc(cfg->n_components ? cfg->n_components : 1, sizeof(*svc->xrays));
     svc->pipelines = ag_calloc(cfg->n_pipelines ? cfg->n_pipelines : 1, sizeof(*svc->pipelines));
-    if (svc->exporters == NULL || svc->receivers == NULL || svc->pipelines == NULL) {
+    if (svc->exporters == NULL || svc->receivers == NULL || svc->pipelines == NULL ||
+        svc->xrays == NULL) {
         goto fail;
     }
     /* Exporters first: pipelines point at them. Only those a pipeline uses are built. */
@@ -414,6 +604,16 @@ int ag_service_new(const struct ag_config *cfg, struct event_base *base,
             }
         }
         if (c->kind != AG_KIND_RECEIVER || !receiver_used(cfg, i)) {
+            continue;
+        }
+        if (c->type == AG_COMP_AWSXRAY_RECEIVER) {
+            struct xray_receiver *x = &svc->xrays[svc->n_xrays++];
+            x->svc = svc;
+            x->cfg = c;
+            rc = xray_build(svc, x, i);
+            if (rc != 0) {
+                goto fail;
+            }
             continue;
         }
         struct otlp_receiver *r = &svc->receivers[svc->n_receivers++];
@@ -656,6 +856,12 @@ int ag_service_start(struct ag_service *svc, char *err, size_t errlen)
             return rc;
         }
     }
+    for (size_t i = 0; i < svc->n_xrays; i++) {
+        rc = xray_start(&svc->xrays[i], err, errlen);
+        if (rc != 0) {
+            return rc;
+        }
+    }
     const char *addr = svc->cfg->metrics_address;
     if (addr != NULL && addr[0] != '\0') {
         svc->admin = evhttp_new(svc->base);
@@ -693,6 +899,10 @@ void ag_service_stop_accepting(struct ag_service *svc)
         if (svc->receivers[i].http != NULL) {
             ag_http_receiver_stop_accepting(svc->receivers[i].http);
         }
+    }
+    /* What the kernel queued before now is read and delivered; nothing after it. */
+    for (size_t i = 0; i < svc->n_xrays; i++) {
+        ag_xray_server_stop(svc->xrays[i].srv);
     }
 }
 
@@ -732,6 +942,10 @@ void ag_service_free(struct ag_service *svc)
             ag_free(r->pipes[s]);
         }
     }
+    for (size_t i = 0; i < svc->n_xrays; i++) {
+        ag_xray_server_free(svc->xrays[i].srv);
+        ag_free(svc->xrays[i].targets);
+    }
     for (size_t p = 0; p < svc->n_pipelines; p++) {
         struct pipeline *pl = &svc->pipelines[p];
         for (size_t k = 0; pl->procs != NULL && k < pl->cfg->n_processors; k++) {
@@ -752,6 +966,7 @@ void ag_service_free(struct ag_service *svc)
         evhttp_free(svc->health);
     }
     ag_free(svc->receivers);
+    ag_free(svc->xrays);
     ag_free(svc->pipelines);
     ag_free(svc->exporters);
     ag_free(svc);

@@ -30,13 +30,14 @@ AG_NODISCARD int ag_service_new(const struct ag_config *cfg, struct event_base *
 
 /*
  * Binds every listener and starts the timers. Logs one line per listener:
- * "listening: <component-id> <grpc|http> <host>:<port>".
+ * "listening: <component-id> <grpc|http|udp> <host>:<port>".
  * Returns 0, or AG_EIO (a port cannot be bound; |err| says which), AG_EINVAL (bad TLS files).
  */
 AG_NODISCARD int ag_service_start(struct ag_service *svc, char *err, size_t errlen);
 
 /*
- * Stops accepting new connections and refuses new requests with a retryable status.
+ * Stops accepting new connections and refuses new requests with a retryable status. UDP
+ * receivers deliver what the kernel had queued, then close their sockets.
  */
 void ag_service_stop_accepting(struct ag_service *svc);
 

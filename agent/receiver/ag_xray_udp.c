@@ -193,3 +193,10 @@ int ag_xray_udp_parse(const uint8_t *buf, size_t len, struct ag_xray_doc *out, c
     }
     return rc;
 }
+
+void ag_xray_udp_flatten(uint8_t *dst, const uint8_t *doc, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        dst[i] = doc[i] == '\n' || doc[i] == '\r' ? ' ' : doc[i];
+    }
+}

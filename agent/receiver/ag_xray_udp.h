@@ -35,4 +35,12 @@ struct ag_xray_doc {
 AG_NODISCARD int ag_xray_udp_parse(const uint8_t *buf, size_t len, struct ag_xray_doc *out,
                                    char *err, size_t errlen);
 
+/*
+ * Copies the |len| bytes of document |doc| to |dst| (room for |len| bytes) with every CR and LF
+ * turned into a space, so a pretty-printed document fits one line of a JSON-lines file or a log.
+ * In valid JSON a raw CR or LF can only be white space between tokens (strings must escape
+ * them), so the copy is the same document.
+ */
+void ag_xray_udp_flatten(uint8_t *dst, const uint8_t *doc, size_t len);
+
 #endif /* AG_XRAY_UDP_H */

@@ -8,6 +8,8 @@
 #include "ag_log.h"
 #include "ag_mem.h"
 #include "ag_otlp_json.h"
+#include "ag_time.h"
+#include "ag_xray_udp.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +22,8 @@
 struct ex_debug {
     char *id;
     enum ag_debug_verbosity verbosity;
+    uint64_t xray_pending;    /* X-Ray documents not yet reported (basic) */
+    uint64_t xray_report_ns; /* when they were last reported */
 };
 
 static void hex(char *out, const ProtobufCBinaryData *b)
@@ -129,15 +133,62 @@ static int debug_consume(void *self, struct ag_payload *p)
     return 0;
 }
 
+static void report_xray(struct ex_debug *d)
+{
+    if (d->xray_pending > 0) {
+        char line[256];
+        int n = snprintf(line, sizeof(line), "%s: xray: %llu documents\n", d->id,
+                         (unsigned long long)d->xray_pending);
+        ssize_t w = write(STDERR_FILENO, line, n > 0 && (size_t)n < sizeof(line) ? (size_t)n : 0);
+        (void)w;
+        d->xray_pending = 0;
+    }
+    d->xray_report_ns = ag_time_mono_ns();
+}
+
+/*
+ * X-Ray documents come one per datagram, so basic does not print one line each: it counts
+ * them and prints the count at most once a second (and at flush). normal prints one line per
+ * document; detailed the document itself, on one line.
+ */
+static int debug_consume_xray(void *self, const uint8_t *doc, size_t len)
+{
+    struct ex_debug *d = self;
+    struct ag_buf b;
+    if (d->verbosity == AG_DEBUG_BASIC) {
+        d->xray_pending++;
+        if (ag_time_mono_ns() - d->xray_report_ns >= 1000000000ull) {
+            report_xray(d);
+        }
+        return 0;
+    }
+    ag_buf_init(&b, 2 * AG_XRAY_MAX_DOC);
+    if (d->verbosity == AG_DEBUG_NORMAL) {
+        if (ag_buf_printf(&b, "%s: xray document, %zu bytes", d->id, len) == 0) {
+            print_line(&b);
+        }
+    } else if (ag_buf_printf(&b, "%s: xray: ", d->id) == 0) {
+        uint8_t *p = ag_buf_reserve(&b, len);
+        if (p != NULL) {
+            ag_xray_udp_flatten(p, doc, len);
+            ag_buf_commit(&b, len);
+            print_line(&b);
+        }
+    }
+    ag_buf_cleanup(&b);
+    return 0;
+}
+
 static void debug_flush(void *self)
 {
-    (void)self;
+    report_xray(self);
 }
 
 static void debug_destroy(void *self)
 {
     struct ex_debug *d = self;
     if (d != NULL) {
+        report_xray(d);
         ag_free(d->id);
         ag_free(d);
     }
@@ -165,4 +216,5 @@ const struct ag_exporter_ops ex_debug_ops = {
     .consume = debug_consume,
     .flush = debug_flush,
     .destroy = debug_destroy,
+    .consume_xray = debug_consume_xray,
 };

@@ -12,6 +12,7 @@
 #include "ag_log.h"
 #include "ag_mem.h"
 #include "ag_otlp_json.h"
+#include "ag_xray_udp.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -210,14 +211,9 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static int file_consume(void *self, struct ag_payload *p)
+/* Finishes a line appended from |start| (|rc|: how appending it went): rotates and writes. */
+static int line_done(struct ex_file *f, size_t start, int rc)
 {
-    struct ex_file *f = self;
-    size_t start = f->buf.len;
-    int rc = ag_otlp_json_encode(p->msg, &f->buf);
-    if (rc == 0) {
-        rc = ag_buf_addc(&f->buf, '\n');
-    }
     if (rc != 0) {
         /* A failed append frees the buffer, and the lines buffered before it with it. */
         if (start > 0) {
@@ -237,6 +233,34 @@ static int file_consume(void *self, struct ag_payload *p)
         write_out(f);
     }
     return 0;
+}
+
+static int file_consume(void *self, struct ag_payload *p)
+{
+    struct ex_file *f = self;
+    size_t start = f->buf.len;
+    int rc = ag_otlp_json_encode(p->msg, &f->buf);
+    if (rc == 0) {
+        rc = ag_buf_addc(&f->buf, '\n');
+    }
+    return line_done(f, start, rc);
+}
+
+/*
+ * X-Ray documents are written as they came, one per line: a pretty-printed document has its
+ * line breaks turned into spaces (the same JSON), rather than being parsed and written again.
+ */
+static int file_consume_xray(void *self, const uint8_t *doc, size_t len)
+{
+    struct ex_file *f = self;
+    size_t start = f->buf.len;
+    uint8_t *p = ag_buf_reserve(&f->buf, len + 1);
+    if (p != NULL) {
+        ag_xray_udp_flatten(p, doc, len);
+        p[len] = '\n';
+        ag_buf_commit(&f->buf, len + 1);
+    }
+    return line_done(f, start, p != NULL ? 0 : AG_ENOMEM);
 }
 
 static void file_flush(void *self)
@@ -314,4 +338,5 @@ const struct ag_exporter_ops ex_file_ops = {
     .consume = file_consume,
     .flush = file_flush,
     .destroy = file_destroy,
+    .consume_xray = file_consume_xray,
 };

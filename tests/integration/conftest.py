@@ -36,7 +36,7 @@ TIME_SCALE = float(os.environ.get("OTTER_TEST_TIME_SCALE", "1") or 1)
 STARTUP_TIMEOUT = 20.0 * TIME_SCALE
 SHUTDOWN_TIMEOUT = 20.0 * TIME_SCALE
 
-LISTEN_RE = re.compile(r"listening: (\S+) (grpc|http) (\S+):(\d+)\s*$")
+LISTEN_RE = re.compile(r"listening: (\S+) (grpc|http|udp) (\S+):(\d+)\s*$")
 SANITIZER_RE = re.compile(
     r"(ERROR: AddressSanitizer|ERROR: LeakSanitizer|UndefinedBehaviorSanitizer|"
     r"runtime error: |WARNING: ThreadSanitizer|WARNING: MemorySanitizer|"
@@ -189,7 +189,7 @@ class Otterd:
         self.stdout_path = self.workdir / "otterd.stdout"
         self.proc = None
         self.rc = None
-        self.listeners = {}  # "otlp grpc" -> port (first one seen), "admin http", ...
+        self.listeners = {}  # "otlp grpc" -> port (first one seen), "admin http", "awsxray udp"
         self.listen_lines = []
         self.checked = False
 
@@ -439,8 +439,10 @@ def otterd(tmp_path, otterd_bin):
         if expect is None:
             expect = []
             if isinstance(config, dict):
-                prot = config["receivers"]["otlp"]["protocols"]
+                prot = config["receivers"].get("otlp", {}).get("protocols", {})
                 expect += ["otlp %s" % p for p in ("grpc", "http") if p in prot]
+                expect += ["%s udp" % r for r in config["receivers"]
+                           if r.split("/")[0] == "awsxray"]
                 if config["service"].get("telemetry", {}).get("metrics", {}).get("address"):
                     expect.append("admin http")
                 if "health_check" in config["service"].get("extensions", []):

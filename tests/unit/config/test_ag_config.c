@@ -169,8 +169,8 @@ static void test_adot_style(void)
 
 static void test_adot_default_with_awsxray(void)
 {
-    /* ADOT's image config (otlp.md 10.1): its AWS components are errors, reported where written,
-     * and the pipelines that name them add nothing. */
+    /* ADOT's image config (otlp.md 10.1): its AWS exporters are errors, reported where written,
+     * and the pipelines that name them add nothing. Its awsxray receiver (line 10) is valid. */
     const char *y = "extensions:\n"                            /* 1 */
                     "  health_check:\n"                        /* 2 */
                     "receivers:\n"                             /* 3 */
@@ -203,8 +203,103 @@ static void test_adot_default_with_awsxray(void)
                     "      processors: [batch/metrics]\n"      /* 30 */
                     "      exporters: [awsemf]\n"              /* 31 */
                     "  extensions: [health_check]\n";          /* 32 */
-    ASSERT_FAILS(y, "t:10:3: error: component type 'awsxray' is not supported by this otterd yet\n"
-                    "t:21:3: error: component type 'awsemf' is not supported by this otterd yet\n");
+    ASSERT_FAILS(y, "t:21:3: error: component type 'awsemf' is not supported by this otterd yet\n");
+}
+
+static void test_awsxray_receiver(void)
+{
+    struct ag_config *cfg = NULL;
+    struct ag_buf d;
+    const struct ag_component_config *x;
+
+    /* Defaults: localhost:2000 (specs/xray.md 13.2; the collector's localhost default), udp. */
+    ASSERT_OK(load("receivers:\n"
+                   "  awsxray:\n"
+                   "exporters:\n"
+                   "  nop:\n"
+                   "service:\n"
+                   "  pipelines:\n"
+                   "    traces:\n"
+                   "      receivers: [awsxray]\n"
+                   "      exporters: [nop]\n",
+                   &cfg, &d));
+    ASSERT_STREQ(ag_buf_str(&d), "");
+    x = comp(cfg, AG_KIND_RECEIVER, "awsxray");
+    ASSERT_NOT_NULL(x);
+    ASSERT_EQ(x->type, AG_COMP_AWSXRAY_RECEIVER);
+    ASSERT_STREQ(x->u.awsxray_receiver.endpoint, "localhost:2000");
+    ASSERT_STREQ(x->u.awsxray_receiver.transport, "udp");
+    ag_buf_cleanup(&d);
+    ag_config_free(cfg);
+
+    /* ADOT's keys; proxy_server (the sampling relay) is accepted with a warning. */
+    const char *y = "receivers:\n"                                  /* 1 */
+                    "  awsxray/sdk:\n"                              /* 2 */
+                    "    endpoint: 0.0.0.0:2000\n"                  /* 3 */
+                    "    transport: udp\n"                          /* 4 */
+                    "    proxy_server:\n"                           /* 5 */
+                    "      endpoint: 0.0.0.0:2000\n"                /* 6 */
+                    "      region: us-west-2\n"                     /* 7 */
+                    "exporters:\n"                                  /* 8 */
+                    "  nop:\n"                                      /* 9 */
+                    "service:\n"                                    /* 10 */
+                    "  pipelines:\n"                                /* 11 */
+                    "    traces/xray:\n"                            /* 12 */
+                    "      receivers: [awsxray/sdk]\n"              /* 13 */
+                    "      exporters: [nop]\n";                     /* 14 */
+    ASSERT_OK(load(y, &cfg, &d));
+    ASSERT_STREQ(ag_buf_str(&d), "t:5:5: warning: receivers::awsxray/sdk::proxy_server is not "
+                                 "implemented by otterd and is ignored\n");
+    x = comp(cfg, AG_KIND_RECEIVER, "awsxray/sdk");
+    ASSERT_NOT_NULL(x);
+    ASSERT_STREQ(x->u.awsxray_receiver.endpoint, "0.0.0.0:2000");
+    ASSERT_EQ(cfg->pipelines[0].n_receivers, 1);
+    ASSERT_EQ(cfg->pipelines[0].receivers[0], (size_t)(x - cfg->components));
+    ag_buf_cleanup(&d);
+    ag_config_free(cfg);
+
+    /* Only udp; a bad endpoint and an unknown key are errors where they are written. */
+    ASSERT_FAILS("receivers:\n"                                     /* 1 */
+                 "  awsxray:\n"                                     /* 2 */
+                 "    transport: tcp\n"                             /* 3 */
+                 "    endpoint: localhost\n"                        /* 4 */
+                 "    version: 1\n"                                 /* 5 */
+                 "exporters:\n"                                     /* 6 */
+                 "  nop:\n"                                         /* 7 */
+                 "service:\n"                                       /* 8 */
+                 "  pipelines:\n"                                   /* 9 */
+                 "    traces:\n"                                    /* 10 */
+                 "      receivers: [awsxray]\n"                     /* 11 */
+                 "      exporters: [nop]\n",                        /* 12 */
+                 "t:3:16: error: receivers::awsxray::transport: transport 'tcp' is not supported "
+                 "(the X-Ray daemon protocol is udp only)\n"
+                 "t:4:15: error: receivers::awsxray::endpoint: invalid endpoint 'localhost': "
+                 "expected host:port (the port is missing)\n"
+                 "t:5:5: error: unknown key 'version' in receivers::awsxray\n");
+
+    /* X-Ray documents are traces: any other pipeline naming the receiver is an error. */
+    ASSERT_FAILS("receivers:\n"                                     /* 1 */
+                 "  otlp:\n"                                        /* 2 */
+                 "    protocols: {http: }\n"                        /* 3 */
+                 "  awsxray:\n"                                     /* 4 */
+                 "exporters:\n"                                     /* 5 */
+                 "  nop:\n"                                         /* 6 */
+                 "service:\n"                                       /* 7 */
+                 "  pipelines:\n"                                   /* 8 */
+                 "    traces:\n"                                    /* 9 */
+                 "      receivers: [awsxray]\n"                     /* 10 */
+                 "      exporters: [nop]\n"                         /* 11 */
+                 "    metrics:\n"                                   /* 12 */
+                 "      receivers: [otlp, awsxray]\n"               /* 13 */
+                 "      exporters: [nop]\n"                         /* 14 */
+                 "    logs/x:\n"                                    /* 15 */
+                 "      receivers:\n"                               /* 16 */
+                 "        - awsxray\n"                              /* 17 */
+                 "      exporters: [nop]\n",                        /* 18 */
+                 "t:13:25: error: pipeline metrics: receiver awsxray is an awsxray receiver, "
+                 "which feeds traces pipelines only\n"
+                 "t:17:11: error: pipeline logs/x: receiver awsxray is an awsxray receiver, "
+                 "which feeds traces pipelines only\n");
 }
 
 static void test_defaults(void)
@@ -1339,6 +1434,7 @@ static void test_failmalloc(void)
                     "      http:\n"
                     "        cors: {allowed_origins: [a, b]}\n"
                     "        traces_url_path: t\n"
+                    "  awsxray: {endpoint: \"127.0.0.1:2000\", proxy_server: {region: x}}\n"
                     "processors:\n"
                     "  batch:\n"
                     "  resource_detection: {detectors: [env, eks]}\n"
@@ -1350,7 +1446,8 @@ static void test_failmalloc(void)
                     "service:\n"
                     "  extensions: [health_check]\n"
                     "  pipelines:\n"
-                    "    traces: {receivers: [otlp], processors: [batch, resource_detection], "
+                    "    traces: {receivers: [otlp, awsxray], processors: [batch, "
+                    "resource_detection], "
                     "exporters: [file]}\n"
                     "    logs: {receivers: [otlp], exporters: [nop]}\n";
     for (long n = 0;; n++) {
@@ -1375,6 +1472,7 @@ static void test_failmalloc(void)
 }
 
 AG_TEST_MAIN(AG_TEST_CASE(test_adot_style), AG_TEST_CASE(test_adot_default_with_awsxray),
+             AG_TEST_CASE(test_awsxray_receiver),
              AG_TEST_CASE(test_defaults), AG_TEST_CASE(test_otlp_options),
              AG_TEST_CASE(test_ignored_keys_warn), AG_TEST_CASE(test_unknown_key),
              AG_TEST_CASE(test_wrong_types), AG_TEST_CASE(test_batch_max_size),

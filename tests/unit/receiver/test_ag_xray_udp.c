@@ -122,5 +122,18 @@ static void test_too_big(void)
     ag_free(d);
 }
 
+static void test_flatten(void)
+{
+    /* Line breaks between tokens become spaces; escaped ones inside strings stay as written. */
+    const char *in = "{\r\n  \"name\": \"a\\nb\",\n  \"id\": 1\n}";
+    const char *want = "{    \"name\": \"a\\nb\",   \"id\": 1 }";
+    uint8_t out[64];
+    size_t n = strlen(in);
+    ag_xray_udp_flatten(out, (const uint8_t *)in, n);
+    ASSERT_EQ(n, strlen(want));
+    ASSERT_MEMEQ(out, want, n);
+    ag_xray_udp_flatten(out, (const uint8_t *)"", 0);
+}
+
 AG_TEST_MAIN(AG_TEST_CASE(test_valid_segment), AG_TEST_CASE(test_in_progress_and_subsegment),
-             AG_TEST_CASE(test_malformed), AG_TEST_CASE(test_too_big))
+             AG_TEST_CASE(test_malformed), AG_TEST_CASE(test_too_big), AG_TEST_CASE(test_flatten))
