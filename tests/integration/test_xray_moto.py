@@ -319,3 +319,40 @@ def test_faults_tally_is_exact(otterd, tmp_path, script, max_retries, lost):
         agent.stop()
     finally:
         sink.stop()
+
+
+# ---- X-Ray daemon traffic: UDP in, PutTraceSegments out ----------------------------------------
+
+
+def test_daemon_datagrams_reach_moto(otterd, moto, tmp_path):
+    """An X-Ray SDK's segments sent to otterd's awsxray receiver (UDP, the daemon's format) are
+    forwarded unchanged through the awsxray exporter; malformed ones are counted, not sent."""
+    import json
+    import socket
+
+    cfg = {
+        "receivers": {"awsxray": {"endpoint": "127.0.0.1:0", "transport": "udp"}},
+        "exporters": {"awsxray": {"region": REGION, "endpoint": moto.endpoint}},
+        "service": {"telemetry": {"metrics": {"address": "127.0.0.1:0"}},
+                    "pipelines": {"traces": {"receivers": ["awsxray"],
+                                             "exporters": ["awsxray"]}}},
+    }
+    env = aws_env(AWS_ACCESS_KEY_ID=moto.admin_key, AWS_SECRET_ACCESS_KEY=moto.admin_secret)
+    agent = otterd(config=cfg, env=env, expect=["awsxray udp", "admin http"])
+    now = time.time()
+    tid = "1-%08x-%024x" % (int(now), random.getrandbits(96))
+    docs = [{"name": "checkout", "id": "%016x" % (0xabc0 + i), "trace_id": tid,
+             "start_time": now - 1, "end_time": now, "annotations": {"i": i}} for i in range(5)]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        addr = ("127.0.0.1", agent.port("awsxray udp"))
+        for d in docs:
+            s.sendto(b'{"format": "json", "version": 1}\n' + json.dumps(d).encode(), addr)
+        s.sendto(b'{"format": "json", "version": 1}\n{"name": "no-ids"}', addr)
+    sent = {d["id"]: (tid, "checkout") for d in docs}
+    got = found_in_xray(moto, sent)
+    assert_all_delivered(sent, got)
+    assert sorted(got[i]["annotations"]["i"] for i in sent) == [0, 1, 2, 3, 4]
+    assert wait_for(lambda: xray_sent(agent) == 5, 5)
+    assert agent.metric_sum("otter_receiver_requests_total", receiver="awsxray",
+                            outcome="invalid") == 1
+    stop_and_check_secrets(agent, moto.admin_secret)
