@@ -121,29 +121,37 @@ meson_suite() {
     record "$label $suite" "$p" "$f" "$s" "$note"
 }
 
-# pytest_suite LABEL DIR XML [env assignments...]
-pytest_suite() {
-    local label=$1 dir=$2 xml=$3
+# junit_suite LABEL XML WHAT CMD...: runs CMD, which writes JUnit XML to XML, and records the
+# counts found there (a run that wrote no test, or failed with none failing, counts as failed).
+junit_suite() {
+    local label=$1 xml=$2 what=$3
     shift 3
-    section "$label: pytest $dir"
+    section "$label: $what"
     mkdir -p "$(dirname "$xml")"
     rm -f "$xml"
     local t0=$(date +%s)
-    # shellcheck disable=SC2086
-    env "$@" "$PY" -m pytest -q -c "$dir/pytest.ini" --rootdir "$dir" --junitxml "$xml" \
-        ${OTTER_PYTEST_ARGS:-} "$dir"
+    "$@"
     local rc=$?
     local p f s n
     read -r p f s n < <(count_junit "$xml")
     local note="$(( $(date +%s) - t0 ))s"
     if [ "$n" -eq 0 ]; then
         f=$((f + 1))
-        note="no tests ran; pytest exit $rc"
+        note="no tests ran; $what exit $rc"
     elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
         f=1
-        note="pytest exited $rc"
+        note="$what exited $rc"
     fi
     record "$label" "$p" "$f" "$s" "$note"
+}
+
+# pytest_suite LABEL DIR XML [env assignments...]
+pytest_suite() {
+    local label=$1 dir=$2 xml=$3
+    shift 3
+    # shellcheck disable=SC2086
+    junit_suite "$label" "$xml" "pytest $dir" env "$@" "$PY" -m pytest -q -c "$dir/pytest.ini" \
+        --rootdir "$dir" --junitxml "$xml" ${OTTER_PYTEST_ARGS:-} "$dir"
 }
 
 # script_suite LABEL SCRIPT XML [VAR=value...]: a test script that installs its own tools and
@@ -151,23 +159,7 @@ pytest_suite() {
 script_suite() {
     local label=$1 script=$2 xml=$3
     shift 3
-    section "$label: $script"
-    mkdir -p "$(dirname "$xml")"
-    rm -f "$xml"
-    local t0=$(date +%s)
-    env "$@" bash "$script" "$xml"
-    local rc=$?
-    local p f s n
-    read -r p f s n < <(count_junit "$xml")
-    local note="$(( $(date +%s) - t0 ))s"
-    if [ "$n" -eq 0 ]; then
-        f=$((f + 1))
-        note="no tests ran; $script exit $rc"
-    elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-        f=1
-        note="$script exited $rc"
-    fi
-    record "$label" "$p" "$f" "$s" "$note"
+    junit_suite "$label" "$xml" "$script" env "$@" bash "$script" "$xml"
 }
 
 # compiler_of BUILDDIR: the C compiler id a configured build dir uses ("gcc", "clang", or "").

@@ -574,7 +574,7 @@ static void on_http(void *arg, const struct ex_aws_http_response *resp)
         schedule(c, 0);
         return;
     }
-    if (resp->rc == 0 && !c->auth_retried && ex_aws_creds_is_auth_error(res.error.code)) {
+    if (resp->rc == 0 && !c->auth_retried && ex_aws_error_is_auth(res.error.code)) {
         ag_log_info(LOG_WHO, "%s: %s: refreshing credentials (request id %s)", cl->service_id,
                     res.error.code, resp->request_id != NULL ? resp->request_id : "-");
         ex_aws_creds_invalidate(cl->creds);

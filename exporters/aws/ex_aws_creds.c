@@ -902,34 +902,6 @@ bool ex_aws_creds_container_url_allowed(const char *url)
     return false;
 }
 
-bool ex_aws_creds_is_auth_error(const char *code)
-{
-    static const char *const codes[] = {
-        "ExpiredToken",
-        "ExpiredTokenException",
-        "AccessDenied",
-        "AccessDeniedException",
-        "IncompleteSignature",
-        "SignatureDoesNotMatch",
-        "MissingAuthenticationToken",
-        "InvalidClientTokenId",
-        "InvalidToken",
-        "InvalidAccessKeyId",
-        "InvalidSignature",
-        "InvalidSignatureException",
-        "UnrecognizedClientException",
-    };
-    if (code == NULL) {
-        return false;
-    }
-    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
-        if (strcmp(code, codes[i]) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
 /* ---- the chain ------------------------------------------------------------------------------- */
 
 enum provider { P_NONE, P_ENV, P_PROFILE, P_WEB, P_CONTAINER, P_IMDS };

@@ -99,13 +99,11 @@ void ex_aws_creds_get(struct ex_aws_creds *c, ex_aws_creds_fn *fn, void *arg);
 void ex_aws_creds_cancel(struct ex_aws_creds *c, ex_aws_creds_fn *fn, void *arg);
 
 /*
- * Reports an auth error (ExpiredToken, SignatureDoesNotMatch, ...: ex_aws_creds_is_auth_error()):
+ * Reports an auth error (ExpiredToken, SignatureDoesNotMatch, ...: ex_aws_error_is_auth()):
  * the next get refreshes, unless a forced refresh happened less than 60 s ago.
  */
 void ex_aws_creds_invalidate(struct ex_aws_creds *c);
 
-/* Whether an AWS error code means the credentials should be refreshed (specs/aws.md §3.6). */
-bool ex_aws_creds_is_auth_error(const char *code);
 
 /* The provider chosen at creation ("environment", ..., "none"); with role_arn the base one. */
 const char *ex_aws_creds_provider(const struct ex_aws_creds *c);

@@ -7,6 +7,7 @@
  */
 #include "ex_aws_error.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <jansson.h>
@@ -110,6 +111,34 @@ static void parse_query_body(const char *body, size_t len, struct ex_aws_error *
     if (msg != NULL) {
         copy_clean(out->message, sizeof(out->message), msg, n);
     }
+}
+
+bool ex_aws_error_is_auth(const char *code)
+{
+    static const char *const codes[] = {
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "AccessDenied",
+        "AccessDeniedException",
+        "IncompleteSignature",
+        "SignatureDoesNotMatch",
+        "MissingAuthenticationToken",
+        "InvalidClientTokenId",
+        "InvalidToken",
+        "InvalidAccessKeyId",
+        "InvalidSignature",
+        "InvalidSignatureException",
+        "UnrecognizedClientException",
+    };
+    if (code == NULL) {
+        return false;
+    }
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+        if (strcmp(code, codes[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
 }
 
 int ex_aws_error_parse(enum ex_aws_protocol protocol, const char *error_type, const char *body,

@@ -1,6 +1,7 @@
 #ifndef EX_AWS_ERROR_H
 #define EX_AWS_ERROR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "ag_err.h"
@@ -30,5 +31,11 @@ struct ex_aws_error {
  */
 AG_NODISCARD int ex_aws_error_parse(enum ex_aws_protocol protocol, const char *error_type,
                                     const char *body, size_t len, struct ex_aws_error *out);
+
+/*
+ * Whether an AWS error code means the credentials should be refreshed (specs/aws.md §3.6:
+ * ExpiredToken, SignatureDoesNotMatch, InvalidClientTokenId, ...). Case-sensitive; NULL is no.
+ */
+bool ex_aws_error_is_auth(const char *code);
 
 #endif /* EX_AWS_ERROR_H */

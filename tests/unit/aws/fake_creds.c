@@ -108,35 +108,6 @@ void ex_aws_creds_invalidate(struct ex_aws_creds *c)
     snprintf(c->token, sizeof(c->token), "token-%d", c->generation);
 }
 
-/* The list of specs/aws.md §3.6. Belongs to the real chain; here until it lands. */
-bool ex_aws_creds_is_auth_error(const char *code)
-{
-    static const char *const codes[] = {
-        "ExpiredToken",
-        "ExpiredTokenException",
-        "AccessDenied",
-        "AccessDeniedException",
-        "IncompleteSignature",
-        "SignatureDoesNotMatch",
-        "MissingAuthenticationToken",
-        "InvalidClientTokenId",
-        "InvalidToken",
-        "InvalidAccessKeyId",
-        "InvalidSignature",
-        "InvalidSignatureException",
-        "UnrecognizedClientException",
-    };
-    if (code == NULL) {
-        return false;
-    }
-    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
-        if (strcmp(code, codes[i]) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
 const char *ex_aws_creds_region(const struct ex_aws_creds *c)
 {
     return c->region;

@@ -13,6 +13,7 @@
 #include "aws_test_server.h"
 #include "ex_aws_creds.h"
 #include "ex_aws_creds_int.h"
+#include "ex_aws_error.h"
 #include "ex_aws_http.h"
 
 #include <arpa/inet.h>
@@ -437,12 +438,12 @@ static void test_is_auth_error(void)
         "UnrecognizedClientException",
     };
     for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-        ASSERT(ex_aws_creds_is_auth_error(yes[i]));
+        ASSERT(ex_aws_error_is_auth(yes[i]));
     }
-    ASSERT(!ex_aws_creds_is_auth_error("ThrottlingException"));
-    ASSERT(!ex_aws_creds_is_auth_error("expiredtoken"));
-    ASSERT(!ex_aws_creds_is_auth_error(""));
-    ASSERT(!ex_aws_creds_is_auth_error(NULL));
+    ASSERT(!ex_aws_error_is_auth("ThrottlingException"));
+    ASSERT(!ex_aws_error_is_auth("expiredtoken"));
+    ASSERT(!ex_aws_error_is_auth(""));
+    ASSERT(!ex_aws_error_is_auth(NULL));
 }
 
 /* ---- the chain on a loop --------------------------------------------------------------------- */
