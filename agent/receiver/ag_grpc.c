@@ -10,6 +10,7 @@
 #include "ag_grpc_frame.h"
 #include "ag_log.h"
 #include "ag_mem.h"
+#include "ag_sockaddr.h"
 #include "ag_time.h"
 #include "ag_zip.h"
 
@@ -1090,39 +1091,20 @@ struct ag_grpc_server *ag_grpc_server_new(struct event_base *base,
 int ag_grpc_server_listen(struct ag_grpc_server *srv, const char *host, int port, SSL_CTX *tls,
                           int *bound_port_out)
 {
-    struct evutil_addrinfo hints, *res = NULL, *pick = NULL;
-    struct sockaddr_storage ss;
-    ev_socklen_t sslen = sizeof(ss);
-    char portstr[16];
+    struct sockaddr_storage addr;
+    socklen_t addrlen = 0;
 
-    if (srv->listened || port < 0 || port > 65535) {
+    if (srv->listened) {
         return AG_EINVAL;
     }
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_protocol = IPPROTO_TCP;
-    hints.ai_flags = EVUTIL_AI_PASSIVE | EVUTIL_AI_NUMERICSERV;
-    snprintf(portstr, sizeof(portstr), "%d", port);
-    if (evutil_getaddrinfo(host != NULL && host[0] != '\0' ? host : NULL, portstr, &hints, &res) !=
-            0 ||
-        res == NULL) {
-        return AG_ENOTFOUND;
-    }
-    for (struct evutil_addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
-        if (ai->ai_family == AF_INET) {
-            pick = ai;
-            break;
-        }
-        if (pick == NULL) {
-            pick = ai;
-        }
+    int rc = ag_sockaddr_resolve(host, port, SOCK_STREAM, &addr, &addrlen);
+    if (rc != 0) {
+        return rc;
     }
     srv->listener =
         evconnlistener_new_bind(srv->base, accept_cb, srv,
                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-                                -1, pick->ai_addr, (int)pick->ai_addrlen);
-    evutil_freeaddrinfo(res);
+                                -1, (struct sockaddr *)&addr, (int)addrlen);
     if (srv->listener == NULL) {
         return AG_EIO;
     }
@@ -1130,15 +1112,7 @@ int ag_grpc_server_listen(struct ag_grpc_server *srv, const char *host, int port
     srv->listened = 1;
     srv->tls = tls;
     if (bound_port_out != NULL) {
-        *bound_port_out = 0;
-        if (getsockname(evconnlistener_get_fd(srv->listener), (struct sockaddr *)&ss, &sslen) ==
-            0) {
-            if (ss.ss_family == AF_INET) {
-                *bound_port_out = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-            } else if (ss.ss_family == AF_INET6) {
-                *bound_port_out = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-            }
-        }
+        *bound_port_out = ag_sockaddr_bound_port(evconnlistener_get_fd(srv->listener));
     }
     return 0;
 }

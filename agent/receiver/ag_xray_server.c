@@ -9,6 +9,7 @@
 #include "ag_xray_server.h"
 #include "ag_log.h"
 #include "ag_mem.h"
+#include "ag_sockaddr.h"
 #include "ag_time.h"
 
 #include <arpa/inet.h>
@@ -220,35 +221,18 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 int ag_xray_server_listen(struct ag_xray_server *srv, const char *host, int port,
                           int *bound_port_out, int *rcvbuf_out)
 {
-    struct evutil_addrinfo hints, *res = NULL, *pick = NULL;
-    char portstr[16];
+    struct sockaddr_storage addr;
+    socklen_t addrlen = 0;
     int rc = 0, fd = -1;
 
-    if (srv->fd >= 0 || srv->ev != NULL || port < 0 || port > 65535) {
+    if (srv->fd >= 0 || srv->ev != NULL) {
         return AG_EINVAL;
     }
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_DGRAM;
-    hints.ai_protocol = IPPROTO_UDP;
-    hints.ai_flags = EVUTIL_AI_PASSIVE | EVUTIL_AI_NUMERICSERV;
-    snprintf(portstr, sizeof(portstr), "%d", port);
-    if (evutil_getaddrinfo(host != NULL && host[0] != '\0' ? host : NULL, portstr, &hints,
-                           &res) != 0 ||
-        res == NULL) {
-        return AG_ENOTFOUND;
+    rc = ag_sockaddr_resolve(host, port, SOCK_DGRAM, &addr, &addrlen);
+    if (rc != 0) {
+        return rc;
     }
-    /* "localhost" resolves to both families: take IPv4, as the SDKs' default 127.0.0.1. */
-    for (struct evutil_addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
-        if (ai->ai_family == AF_INET) {
-            pick = ai;
-            break;
-        }
-        if (pick == NULL) {
-            pick = ai;
-        }
-    }
-    fd = socket(pick->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    fd = socket(addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         rc = ag_err_from_errno(errno);
         goto out;
@@ -258,7 +242,7 @@ int ag_xray_server_listen(struct ag_xray_server *srv, const char *host, int port
     int want = AG_XRAY_SERVER_RCVBUF, on = 1;
     (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want));
     (void)setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof(on));
-    if (bind(fd, pick->ai_addr, (socklen_t)pick->ai_addrlen) != 0) {
+    if (bind(fd, (struct sockaddr *)&addr, addrlen) != 0) {
         rc = ag_err_from_errno(errno);
         goto out;
     }
@@ -270,14 +254,8 @@ int ag_xray_server_listen(struct ag_xray_server *srv, const char *host, int port
     srv->fd = fd;
     fd = -1;
     if (bound_port_out != NULL) {
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof(ss);
-        *bound_port_out = port;
-        if (getsockname(srv->fd, (struct sockaddr *)&ss, &sl) == 0) {
-            *bound_port_out = ss.ss_family == AF_INET6
-                                  ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                                  : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        }
+        int bound = ag_sockaddr_bound_port(srv->fd);
+        *bound_port_out = bound != 0 ? bound : port;
     }
     if (rcvbuf_out != NULL) {
         int got = 0;
@@ -292,7 +270,6 @@ out:
     if (fd >= 0) {
         close(fd);
     }
-    evutil_freeaddrinfo(res);
     return rc;
 }
 
