@@ -327,8 +327,14 @@ enum { F_AKID, F_SECRET, F_TOKEN, F_EXPIRATION, F_CODE, F_MESSAGE, F_COUNT };
 /* Which field the element at the top of |st| (|depth| elements) is, or -1. */
 static int xml_field(const struct xml_name *st, int depth)
 {
+    /* <ErrorResponse><Error>, or with an <Errors> wrapper as some query services (and moto)
+     * write it. */
     if (depth == 3 && name_is(st[0], "ErrorResponse") && name_is(st[1], "Error")) {
         return name_is(st[2], "Code") ? F_CODE : name_is(st[2], "Message") ? F_MESSAGE : -1;
+    }
+    if (depth == 4 && name_is(st[0], "ErrorResponse") && name_is(st[1], "Errors") &&
+        name_is(st[2], "Error")) {
+        return name_is(st[3], "Code") ? F_CODE : name_is(st[3], "Message") ? F_MESSAGE : -1;
     }
     if (depth != 4 || !name_is(st[2], "Credentials")) {
         return -1;

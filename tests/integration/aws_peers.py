@@ -48,7 +48,9 @@ ROLE_POLICY = {
 TRUST_POLICY = {
     "Version": "2012-10-17",
     "Statement": [
-        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:user/otter-admin"},
+        {"Effect": "Allow",
+         "Principal": {"AWS": ["arn:aws:iam::123456789012:user/otter-admin",
+                               "arn:aws:iam::123456789012:user/otter-base"]},
          "Action": "sts:AssumeRole"},
         {"Effect": "Allow",
          "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/oidc.test/id/OTTER"},

@@ -8,6 +8,7 @@ EKS Pod Identity and IMDSv2. Every span the SDK sent must be found again in X-Ra
 or be counted in a named drop counter: the tally is exact.
 """
 
+import json
 import os
 import random
 import re
@@ -228,6 +229,28 @@ def test_imds_v2(otterd, moto, tmp_path):
         stop_and_check_secrets(agent)
     finally:
         imds.stop()
+
+
+def test_role_arn_assumed_on_top_of_the_chain(otterd, moto, tmp_path):
+    """ADOT's role_arn: the base credentials (here the environment's) only sign STS AssumeRole;
+    X-Ray sees the role's session."""
+    # A user that may only assume the role: X-Ray refuses its own key (moto checks policies).
+    iam = moto.client("iam")
+    iam.create_user(UserName="otter-base")
+    iam.put_user_policy(UserName="otter-base", PolicyName="assume", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                       "Resource": moto.role_arn}]}))
+    key = iam.create_access_key(UserName="otter-base")["AccessKey"]
+    base = moto.client("xray", key=key["AccessKeyId"], secret=key["SecretAccessKey"])
+    with pytest.raises(Exception, match="AccessDenied"):
+        base.put_trace_segments(TraceSegmentDocuments=["{}"])
+    env = aws_env(AWS_ACCESS_KEY_ID=key["AccessKeyId"],
+                  AWS_SECRET_ACCESS_KEY=key["SecretAccessKey"], AWS_ENDPOINT_URL_STS=moto.endpoint)
+    agent = otterd(config=xray_config(tmp_path, moto.endpoint, role_arn=moto.role_arn), env=env)
+    sent = send_spans(agent, n_traces=2, per_trace=3)
+    assert_all_delivered(sent, found_in_xray(moto, sent))
+    stop_and_check_secrets(agent, key["SecretAccessKey"])
 
 
 def test_refresh_under_load_never_uses_stale_credentials(otterd, tmp_path):

@@ -140,6 +140,13 @@ static void test_sts_xml_error(void)
     /* é is two UTF-8 bytes, each cleaned to '?'. */
     ASSERT_STREQ(e.message, "No OpenIDConnect provider <x> ?? found");
     ASSERT_NULL(p.access_key_id);
+    /* The <Errors> wrapper some query services (and moto) write. */
+    const char *wrapped = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ErrorResponse><Errors>"
+                          "<Error><Code>AccessDenied</Code><Message>not authorized</Message>"
+                          "<Type>Sender</Type></Error></Errors></ErrorResponse>";
+    ASSERT_EQ(ex_aws_creds_parse_sts_xml(wrapped, strlen(wrapped), &p, &e), AG_EUPSTREAM);
+    ASSERT_STREQ(e.code, "AccessDenied");
+    ASSERT_STREQ(e.message, "not authorized");
 }
 
 static void test_sts_xml_malformed(void)
