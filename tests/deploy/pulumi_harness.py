@@ -63,6 +63,20 @@ def _arn(service: str, resource: str, region: str = REGION, account: str = ACCOU
     return f"arn:{PARTITION}:{service}:{region}:{account}:{resource}"
 
 
+SECRET_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's wire signature of a secret value
+
+
+def unsecret(v):
+    """Inputs as plain values: the provider marks some (e.g. SSM values) secret on the wire."""
+    if isinstance(v, dict):
+        if SECRET_SIG in v and "value" in v:
+            return unsecret(v["value"])
+        return {k: unsecret(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [unsecret(x) for x in v]
+    return v
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
     def __init__(self, recorded: Recorded):
         self.recorded = recorded
@@ -86,7 +100,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         raise NotImplementedError(f"unexpected invoke {t}")
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        i = dict(args.inputs)
+        i = unsecret(dict(args.inputs))
         typ = args.typ
         rid = f"{typ.split(':')[-1]}/{args.name}"  # e.g. NatGateway/network-nat-0
         state = dict(i)
