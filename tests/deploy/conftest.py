@@ -1,4 +1,5 @@
 import os
+import socket
 import sys
 
 import pytest
@@ -24,3 +25,17 @@ def prod():
 def stack(request, dev, prod):
     """(env, recorded) for each environment."""
     return request.param, {"dev": dev, "prod": prod}[request.param]
+
+
+@pytest.fixture(scope="session")
+def moto():
+    """A moto server on the loopback interface for the whole session (reset by each user)."""
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()

@@ -2,35 +2,18 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import urllib.request
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 import pulumi_harness as h
 
 CHECKER = os.path.join(h.ROOT, "deploy", "tools", "verify_clean.py")
 REGION = "us-east-1"
 PLATFORM_TAGS = [{"Key": "otter:platform", "Value": "otter"}, {"Key": "otter:environment", "Value": "dev"}]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def moto():
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 @pytest.fixture
