@@ -346,3 +346,21 @@ def test_a_failing_delete_of_the_log_group_stops_the_run(lifecycle):
     r = lifecycle("destroy.yml", rules, otter_confirm_destroy="dev")
     assert r.rc != 0
     assert "otter-dev left nothing behind" not in r.out
+
+
+def test_the_tools_image_installs_the_versions_bootstrap_requires():
+    import re
+
+    import yaml
+
+    with open(os.path.join(ANSIBLE_DIR, "inventory", "group_vars", "all.yml"), encoding="utf-8") as f:
+        pinned = yaml.safe_load(f)["otter_tool_versions"]
+    with open(os.path.join(h.ROOT, "deploy", "docker", "tools.Dockerfile"), encoding="utf-8") as f:
+        args = dict(re.findall(r"^ARG (\w+)=(\S+)$", f.read(), re.M))
+    assert args["PULUMI_VERSION"] == pinned["pulumi"]
+    assert args["KUBECTL_VERSION"] == pinned["kubectl"]
+    assert args["HELM_VERSION"] == pinned["helm"]
+    assert args["AWSCLI_VERSION"] == pinned["aws"]
+    # And the Pulumi CLI matches the SDK pinned for the program.
+    with open(os.path.join(h.ROOT, "deploy", "requirements.txt"), encoding="utf-8") as f:
+        assert f"pulumi=={pinned['pulumi']}" in f.read().splitlines()
