@@ -208,6 +208,24 @@ class Checker:
                 if t.startswith(f"{self.prefix}-"):
                     self.found("dynamodb-table", t, "name")
 
+    def check_cloudfront(self):
+        cf = self.client("cloudfront")
+        for page in cf.get_paginator("list_distributions").paginate():
+            for d in page.get("DistributionList", {}).get("Items", []):
+                why = "comment" if (d.get("Comment") or "").startswith(f"{self.prefix} ") else None
+                if not why:
+                    tags = cf.list_tags_for_resource(Resource=d["ARN"]).get("Tags", {}).get("Items", [])
+                    why = self.ours({t["Key"]: t.get("Value", "") for t in tags})
+                if why:
+                    self.found("cloudfront-distribution", d["Id"], why)
+
+    def check_kms(self):
+        kms = self.client("kms")
+        for page in kms.get_paginator("list_aliases").paginate():
+            for a in page["Aliases"]:
+                if a["AliasName"].startswith(f"alias/{self.prefix}-"):
+                    self.found("kms-alias", a["AliasName"], "name")
+
     def check_tagging_api(self):
         """Cross-check: anything else the tagging API knows with the platform's tags."""
         tagging = self.client("resourcegroupstaggingapi")
@@ -221,7 +239,8 @@ class Checker:
 
     CHECKS = (
         "check_ec2", "check_elbv2", "check_eks", "check_iam", "check_ecr", "check_logs",
-        "check_s3", "check_ssm", "check_cloudwatch", "check_sns", "check_dynamodb", "check_tagging_api",
+        "check_s3", "check_ssm", "check_cloudwatch", "check_sns", "check_dynamodb", "check_cloudfront",
+        "check_kms", "check_tagging_api",
     )
 
     def run(self) -> list:

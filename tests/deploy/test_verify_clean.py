@@ -200,3 +200,27 @@ def test_text_output_lists_each_residue_and_exits_non_zero(aws):
     p = subprocess.run([sys.executable, CHECKER, "--env", "dev", "--region", REGION], capture_output=True, text=True, timeout=120)
     assert p.returncode == 1
     assert "RESIDUE log-group /otter/dev/emf (name)" in p.stdout.splitlines()
+
+
+def test_cloudfront_distribution_and_kms_alias(aws):
+    cf = aws("cloudfront")
+    dist = cf.create_distribution(
+        DistributionConfig={
+            "CallerReference": "x",
+            "Comment": "otter-dev web files",
+            "Enabled": True,
+            "Origins": {"Quantity": 1, "Items": [{"Id": "web-bucket", "DomainName": "otter-dev-web-abc123.s3.us-east-1.amazonaws.com",
+                                                   "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+            "DefaultCacheBehavior": {"TargetOriginId": "web-bucket", "ViewerProtocolPolicy": "redirect-to-https",
+                                     "MinTTL": 0, "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}},
+                                     "TrustedSigners": {"Enabled": False, "Quantity": 0}},
+        }
+    )["Distribution"]["Id"]
+    kms = aws("kms")
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName="alias/otter-dev-eks-secrets", TargetKeyId=key)
+    kms.create_alias(AliasName="alias/otter-prod-eks-secrets", TargetKeyId=key)
+    rc, found = check()
+    assert rc == 1
+    assert {("cloudfront-distribution", dist), ("kms-alias", "alias/otter-dev-eks-secrets")} <= found
+    assert ("kms-alias", "alias/otter-prod-eks-secrets") not in found
