@@ -140,12 +140,21 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return rid, state
 
 
+class PreviewMocks(RecordingMocks):
+    """What a preview knows: the inputs, no ids and no computed outputs (ARNs, URLs, ...)."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        i = unsecret(dict(args.inputs))
+        self.recorded.resources.append(Res(args.typ, args.name, i, i))
+        return None, i
+
+
 def stack_config(env: str) -> dict:
     with open(os.path.join(PROGRAM, f"Pulumi.{env}.yaml"), encoding="utf-8") as f:
         return yaml.safe_load(f)["config"]
 
 
-def run(env: str, config: dict | None = None, environ: dict | None = None) -> Recorded:
+def run(env: str, config: dict | None = None, environ: dict | None = None, preview: bool = False) -> Recorded:
     """Runs the program as stack `env` with its Pulumi.<env>.yaml (updated by `config`) and the
     OTTER_* environment variables in `environ` (all others removed)."""
     cfg = stack_config(env)
@@ -159,7 +168,8 @@ def run(env: str, config: dict | None = None, environ: dict | None = None) -> Re
     recorded = Recorded()
     try:
         pulumi_settings.ROOT.set(None)
-        pulumi.runtime.set_mocks(RecordingMocks(recorded), project="otter", stack=env, preview=False)
+        mocks = PreviewMocks(recorded) if preview else RecordingMocks(recorded)
+        pulumi.runtime.set_mocks(mocks, project="otter", stack=env, preview=preview)
         pulumi.runtime.set_all_config(flat)
         main = os.path.join(PROGRAM, "__main__.py")
         _sync_await(run_pulumi_func(lambda: runpy.run_path(main, run_name="__main__")))
