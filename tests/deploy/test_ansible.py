@@ -32,6 +32,7 @@ BASE_RULES = [
     {"tool": "aws", "match": ["eks", "describe-cluster"], "stdout": "ACTIVE\n"},
     {"tool": "kubectl", "match": ["get", "nodes"], "stdout": "True\nTrue\n"},
     {"tool": "aws", "match": ["cloudfront", "create-invalidation"], "stdout": "I2EXAMPLE\n"},
+    {"tool": "aws", "match": ["cloudfront", "get-invalidation"], "stdout": "Completed\n"},
 ]
 
 
@@ -89,17 +90,21 @@ def lifecycle(tmp_path, moto):
     urllib.request.urlopen(urllib.request.Request(f"{moto}/moto-api/reset", method="POST")).read()
     bindir = tmp_path / "bin"
     bindir.mkdir()
-    for tool in ("pulumi", "kubectl", "helm", "aws"):
-        w = bindir / tool
-        w.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE}" {tool} "$@"\n')
-        w.chmod(0o755)
     home = tmp_path / "home"
     home.mkdir()
     log = tmp_path / "calls.jsonl"
     scenario = tmp_path / "scenario.json"
     state = tmp_path / "state.json"
 
-    def run(playbook, rules=(), **extra):
+    def run(playbook, rules=(), real=(), **extra):
+        """`real`: tools taken from the virtualenv instead of the fakes (e.g. the AWS CLI)."""
+        for tool in ("pulumi", "kubectl", "helm", "aws"):
+            w = bindir / tool
+            if tool in real:
+                w.unlink(missing_ok=True)
+            else:
+                w.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE}" {tool} "$@"\n')
+                w.chmod(0o755)
         scenario.write_text(json.dumps({"rules": list(rules) + BASE_RULES}))
         if log.exists():
             log.unlink()
@@ -122,7 +127,7 @@ def lifecycle(tmp_path, moto):
         extra = {"otter_env": "dev", "otter_wait_retries": 2, "otter_wait_delay": 0, **extra}
         p = subprocess.run(
             [tool_path("ansible-playbook"), playbook, "--extra-vars", json.dumps(extra)],
-            cwd=ANSIBLE_DIR, capture_output=True, text=True, timeout=300, env=env,
+            cwd=ANSIBLE_DIR, capture_output=True, text=True, timeout=180, env=env,
         )
         calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
         return Run(p.returncode, calls, p.stdout + p.stderr)
@@ -238,8 +243,54 @@ def test_deliver_syncs_with_deletion_then_invalidates_and_waits(lifecycle):
         ("pulumi", "stack", "output"),
         ("aws", "s3", "sync", "s3://otter-dev-web-abc123/", "--delete"),
         ("aws", "cloudfront", "create-invalidation", "E2EXAMPLE", "/*"),
-        ("aws", "cloudfront", "wait", "invalidation-completed", "I2EXAMPLE"),
+        ("aws", "cloudfront", "get-invalidation", "E2EXAMPLE", "I2EXAMPLE"),
     )
+
+
+def test_deliver_fails_when_the_invalidation_never_completes(lifecycle):
+    rules = [{"tool": "aws", "match": ["cloudfront", "get-invalidation"], "stdout": "InProgress\n"}]
+    r = lifecycle("deliver.yml", rules)
+    assert r.rc != 0
+    assert r.count("aws", "get-invalidation") == 3
+
+
+def test_deliver_against_moto_deletes_stale_files_and_invalidates(lifecycle, tmp_path):
+    """The real AWS CLI (v1, from PyPI) against moto: what `deliver` leaves in the bucket."""
+    import boto3
+
+    def client(svc):
+        return boto3.client(svc, region_name="us-east-1", endpoint_url=lifecycle.moto,
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    s3, cf = client("s3"), client("cloudfront")
+    s3.create_bucket(Bucket="otter-dev-web-abc123")
+    s3.put_object(Bucket="otter-dev-web-abc123", Key="stale.js", Body=b"old")
+    s3.put_object(Bucket="otter-dev-web-abc123", Key="index.html", Body=b"old")
+    dist = cf.create_distribution(
+        DistributionConfig={
+            "CallerReference": "deliver", "Comment": "otter-dev web files", "Enabled": True,
+            "Origins": {"Quantity": 1, "Items": [{"Id": "web-bucket", "DomainName": "otter-dev-web-abc123.s3.us-east-1.amazonaws.com",
+                                                   "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+            "DefaultCacheBehavior": {"TargetOriginId": "web-bucket", "ViewerProtocolPolicy": "redirect-to-https", "MinTTL": 0,
+                                     "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}},
+                                     "TrustedSigners": {"Enabled": False, "Quantity": 0}},
+        }
+    )["Distribution"]["Id"]
+    web = tmp_path / "web"
+    (web / "assets").mkdir(parents=True)
+    (web / "index.html").write_text("<!doctype html><title>Otter</title>")
+    (web / "assets" / "app.js").write_text("console.log('otter')")
+    outputs = dict(OUTPUTS, distributionId=dist)
+    rules = [{"tool": "pulumi", "match": ["stack", "output", "--json"], "stdout": json.dumps(outputs)}]
+    r = lifecycle("deliver.yml", rules, real=("aws",), otter_web_dir=str(web))
+    assert r.rc == 0, r.out
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket="otter-dev-web-abc123")["Contents"]}
+    assert keys == {"index.html", "assets/app.js"}
+    head = s3.head_object(Bucket="otter-dev-web-abc123", Key="index.html")
+    assert head["CacheControl"] == "public, max-age=300"
+    assert s3.get_object(Bucket="otter-dev-web-abc123", Key="index.html")["Body"].read() == b"<!doctype html><title>Otter</title>"
+    invalidations = cf.list_invalidations(DistributionId=dist)["InvalidationList"]
+    assert invalidations["Quantity"] == 1
 
 
 def test_deploy_refreshes_the_root_app_and_waits_for_every_app(lifecycle):
