@@ -1,0 +1,96 @@
+"""GitHub Actions identities: the account's GitHub OIDC provider and two roles.
+
+- delivery (`sub` = the repository's main branch): push images to Otter's ECR repositories and
+  sync the web files to the frontend bucket with a CloudFront invalidation. No cluster access:
+  GitOps deploys what the tag bump commits.
+- ops (`sub` = the repository's protected `<env>` environment): an EKS access entry, because up
+  and destroy install and remove cluster-scoped things (ArgoCD and its CRDs). Its AWS
+  permissions for running Pulumi are not defined here yet (see deploy/README.md).
+"""
+
+import pulumi
+import pulumi_aws as aws
+
+from . import names, policies
+from .cluster import access_policy
+from .context import lookup
+from .tags import tags
+
+
+class Ci(pulumi.ComponentResource):
+    def __init__(
+        self,
+        name: str,
+        env: str,
+        repository: str,
+        cluster_name: pulumi.Input[str],
+        repository_arns: list,
+        bucket_arn: pulumi.Input[str],
+        distribution_arn: pulumi.Input[str],
+        github_oidc_provider_arn: str | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("otter:ci:Ci", name, None, opts)
+        if repository.count("/") != 1 or "*" in repository:
+            raise ValueError("the GitHub repository must be OWNER/NAME, with no wildcard")
+        t = tags(env, "ci")
+        child = pulumi.ResourceOptions(parent=self)
+        prefix = names.prefix(env)
+        ctx = lookup(self)
+
+        if github_oidc_provider_arn:
+            provider_arn = pulumi.Output.from_input(github_oidc_provider_arn)
+        else:
+            self.github_oidc = aws.iam.OpenIdConnectProvider(
+                f"{name}-github",
+                url=f"https://{policies.GITHUB_ISSUER}",
+                client_id_lists=["sts.amazonaws.com"],
+                tags=t,
+                opts=child,
+            )
+            provider_arn = self.github_oidc.arn
+
+        def role(kind: str, subjects: list) -> aws.iam.Role:
+            return aws.iam.Role(
+                f"{name}-{kind}",
+                name=f"{prefix}-github-{kind}",
+                assume_role_policy=pulumi.Output.json_dumps(provider_arn.apply(lambda a: policies.github_trust(a, subjects))),
+                max_session_duration=3600,
+                tags=t,
+                opts=child,
+            )
+
+        self.delivery_role = role("delivery", [f"repo:{repository}:ref:refs/heads/main"])
+        delivery_policy = pulumi.Output.all(bucket_arn, distribution_arn, *repository_arns).apply(
+            lambda v: {
+                "Version": policies.VERSION,
+                "Statement": policies.ecr_push_policy(list(v[2:]))["Statement"]
+                + policies.frontend_deliver_policy(v[0], v[1])["Statement"],
+            }
+        )
+        aws.iam.RolePolicy(
+            f"{name}-delivery",
+            role=self.delivery_role.name,
+            policy=pulumi.Output.json_dumps(delivery_policy),
+            opts=pulumi.ResourceOptions(parent=self.delivery_role),
+        )
+
+        self.ops_role = role("ops", [f"repo:{repository}:environment:{env}"])
+        entry = aws.eks.AccessEntry(
+            f"{name}-ops",
+            cluster_name=cluster_name,
+            principal_arn=self.ops_role.arn,
+            type="STANDARD",
+            tags=t,
+            opts=pulumi.ResourceOptions(parent=self.ops_role),
+        )
+        aws.eks.AccessPolicyAssociation(
+            f"{name}-ops",
+            cluster_name=cluster_name,
+            principal_arn=entry.principal_arn,
+            policy_arn=access_policy(ctx.apply(lambda c: c.partition), "AmazonEKSClusterAdminPolicy"),
+            access_scope={"type": "cluster"},
+            opts=pulumi.ResourceOptions(parent=entry),
+        )
+
+        self.register_outputs({"deliveryRoleArn": self.delivery_role.arn, "opsRoleArn": self.ops_role.arn})

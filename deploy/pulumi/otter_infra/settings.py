@@ -1,0 +1,101 @@
+"""Per-stack settings, read once from stack config (and a few environment variables)."""
+
+import dataclasses
+import ipaddress
+import os
+
+import pulumi
+
+NAT_CHOICES = ("none", "single", "per-az")
+ADDONS = ("vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent")
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    env: str
+    vpc_cidr: str
+    az_count: int
+    nat_gateways: str
+    kubernetes_version: str
+    node_instance_types: list
+    node_desired: int
+    node_min: int
+    node_max: int
+    node_disk_gib: int
+    public_access_cidrs: list
+    log_retention_days: int
+    control_plane_log_retention_days: int
+    force_destroy: bool
+    protect: bool
+    addon_versions: dict
+    bedrock_model_id: str
+    bedrock_inference_profile_id: str | None
+    bedrock_profile_regions: list
+    github_repository: str | None
+    admin_role_arn: str | None
+    github_oidc_provider_arn: str | None
+    slo_dashboard_file: str
+    slo_alarms_file: str
+
+    def validate(self) -> "Settings":
+        if self.env not in ("dev", "prod"):
+            raise ValueError(f"otter:environment must be dev or prod, not {self.env!r}")
+        if not 2 <= self.az_count <= 3:
+            raise ValueError("otter:azCount must be 2 or 3")
+        if self.nat_gateways not in NAT_CHOICES:
+            raise ValueError(f"otter:natGateways must be one of {NAT_CHOICES}")
+        if not 1 <= self.node_min <= self.node_desired <= self.node_max:
+            raise ValueError("otter:nodeMin <= otter:nodeDesired <= otter:nodeMax is required")
+        for cidr in self.public_access_cidrs:
+            if ipaddress.ip_network(cidr).prefixlen == 0:
+                raise ValueError("otter:publicAccessCidrs must not open the API to the internet")
+        missing = [a for a in ADDONS if a not in self.addon_versions]
+        if missing:
+            raise ValueError(f"otter:addonVersions lacks {missing}")
+        if self.bedrock_inference_profile_id and not self.bedrock_profile_regions:
+            raise ValueError("otter:bedrockProfileRegions is required with an inference profile")
+        return self
+
+
+def _env_list(name: str) -> list | None:
+    value = os.environ.get(name)
+    if value is None:
+        return None
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def load() -> Settings:
+    """Reads the `otter:*` stack config; OTTER_* environment variables override the few values
+    that are per-installation rather than per-environment (repository, admin role, CIDRs)."""
+    c = pulumi.Config("otter")
+    here = os.path.dirname(os.path.abspath(__file__))
+    slo_dir = os.path.join(os.path.dirname(here), "slo")
+    return Settings(
+        env=c.require("environment"),
+        vpc_cidr=c.get("vpcCidr") or "10.40.0.0/16",
+        az_count=c.require_int("azCount"),
+        nat_gateways=c.get("natGateways") or "single",
+        kubernetes_version=c.require("kubernetesVersion"),
+        node_instance_types=c.require_object("nodeInstanceTypes"),
+        node_desired=c.require_int("nodeDesired"),
+        node_min=c.require_int("nodeMin"),
+        node_max=c.require_int("nodeMax"),
+        node_disk_gib=c.get_int("nodeDiskGiB") or 40,
+        public_access_cidrs=_env_list("OTTER_PUBLIC_ACCESS_CIDRS")
+        or c.get_object("publicAccessCidrs")
+        or [],
+        log_retention_days=c.require_int("logRetentionDays"),
+        control_plane_log_retention_days=c.require_int("controlPlaneLogRetentionDays"),
+        force_destroy=bool(c.get_bool("forceDestroy")),
+        protect=bool(c.get_bool("protect")),
+        addon_versions=c.require_object("addonVersions"),
+        bedrock_model_id=c.require("bedrockModelId"),
+        bedrock_inference_profile_id=c.get("bedrockInferenceProfileId"),
+        bedrock_profile_regions=c.get_object("bedrockProfileRegions") or [],
+        github_repository=os.environ.get("OTTER_GITHUB_REPOSITORY") or c.get("githubRepository"),
+        admin_role_arn=os.environ.get("OTTER_ADMIN_ROLE_ARN") or c.get("adminRoleArn"),
+        github_oidc_provider_arn=os.environ.get("OTTER_GITHUB_OIDC_PROVIDER_ARN")
+        or c.get("githubOidcProviderArn"),
+        slo_dashboard_file=c.get("sloDashboardFile") or os.path.join(slo_dir, "dashboard.json"),
+        slo_alarms_file=c.get("sloAlarmsFile") or os.path.join(slo_dir, "alarms.json"),
+    ).validate()

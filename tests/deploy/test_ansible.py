@@ -1,0 +1,417 @@
+"""deploy/ansible: lint, syntax, and the lifecycle order with fake pulumi/kubectl/helm/aws.
+
+The fakes (fakes/fake_cli.py) record every call and answer from a scenario, so each test states
+what the tools answer and asserts what the playbooks asked, in which order, and where they stop.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
+import pulumi_harness as h
+
+ANSIBLE_DIR = os.path.join(h.ROOT, "deploy", "ansible")
+PLAYBOOKS = ["bootstrap.yml", "up.yml", "deliver.yml", "deploy.yml", "destroy.yml", "verify_clean.yml"]
+FAKE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fakes", "fake_cli.py")
+BIN = os.path.dirname(sys.executable)
+
+OUTPUTS = {
+    "clusterName": "otter-dev",
+    "vpcId": "vpc-0example",
+    "loadBalancerControllerRoleArn": "arn:aws:iam::123456789012:role/otter-dev-aws-load-balancer-controller",
+    "webBucket": "otter-dev-web-abc123",
+    "distributionId": "E2EXAMPLE",
+}
+BASE_RULES = [
+    {"tool": "pulumi", "match": ["stack", "output", "--json"], "stdout": json.dumps(OUTPUTS)},
+    {"tool": "aws", "match": ["eks", "describe-cluster"], "stdout": "ACTIVE\n"},
+    {"tool": "kubectl", "match": ["get", "nodes"], "stdout": "True\nTrue\n"},
+    {"tool": "aws", "match": ["cloudfront", "create-invalidation"], "stdout": "I2EXAMPLE\n"},
+    {"tool": "aws", "match": ["cloudfront", "get-invalidation"], "stdout": "Completed\n"},
+]
+
+
+def tool_path(name):
+    return shutil.which(name, path=BIN)
+
+
+def lint_env():
+    env = dict(os.environ)
+    env["PATH"] = BIN + os.pathsep + env.get("PATH", "")
+    env["ANSIBLE_CONFIG"] = os.path.join(ANSIBLE_DIR, "ansible.cfg")
+    return env
+
+
+def test_ansible_lint_production_profile_offline():
+    p = subprocess.run(
+        [tool_path("ansible-lint"), "--offline", "--profile", "production", "--nocolor", "."],
+        cwd=ANSIBLE_DIR, capture_output=True, text=True, timeout=300, env=lint_env(),
+    )
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "Profile 'production' was required, and it passed" in p.stdout + p.stderr
+
+
+@pytest.mark.parametrize("playbook", PLAYBOOKS)
+def test_syntax_check(playbook):
+    p = subprocess.run(
+        [tool_path("ansible-playbook"), "--syntax-check", playbook],
+        cwd=ANSIBLE_DIR, capture_output=True, text=True, timeout=120, env=lint_env(),
+    )
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+class Run:
+    def __init__(self, rc, calls, out):
+        self.rc, self.calls, self.out = rc, calls, out
+
+    def cmds(self, tool=None):
+        """Each call as 'tool arg1 arg2 ...' (the first few words), in order."""
+        return [c for c in self.calls if tool is None or c["tool"] == tool]
+
+    def index(self, tool, *tokens):
+        for i, c in enumerate(self.calls):
+            if c["tool"] == tool and all(t in c["argv"] for t in tokens):
+                return i
+        return None
+
+    def count(self, tool, *tokens):
+        return sum(1 for c in self.calls if c["tool"] == tool and all(t in c["argv"] for t in tokens))
+
+
+@pytest.fixture
+def lifecycle(tmp_path, moto):
+    """Returns run(playbook, rules, **extra_vars) -> Run; state (fake counters) persists across
+    runs within one test, as it would across a re-run after a failure."""
+    urllib.request.urlopen(urllib.request.Request(f"{moto}/moto-api/reset", method="POST")).read()
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    home = tmp_path / "home"
+    home.mkdir()
+    log = tmp_path / "calls.jsonl"
+    scenario = tmp_path / "scenario.json"
+    state = tmp_path / "state.json"
+
+    def run(playbook, rules=(), real=(), **extra):
+        """`real`: tools taken from the virtualenv instead of the fakes (e.g. the AWS CLI)."""
+        for tool in ("pulumi", "kubectl", "helm", "aws"):
+            w = bindir / tool
+            if tool in real:
+                w.unlink(missing_ok=True)
+            else:
+                w.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE}" {tool} "$@"\n')
+                w.chmod(0o755)
+        scenario.write_text(json.dumps({"rules": list(rules) + BASE_RULES}))
+        if log.exists():
+            log.unlink()
+        env = {
+            "PATH": f"{bindir}{os.pathsep}{BIN}{os.pathsep}/usr/bin{os.pathsep}/bin",
+            "HOME": str(home),
+            "ANSIBLE_CONFIG": os.path.join(ANSIBLE_DIR, "ansible.cfg"),
+            "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"),
+            "ANSIBLE_NOCOLOR": "1",
+            "FAKE_CALL_LOG": str(log),
+            "FAKE_SCENARIO": str(scenario),
+            "FAKE_STATE": str(state),
+            # verify-clean's boto3 calls go to the loopback moto server.
+            "AWS_ENDPOINT_URL": moto,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+        }
+        extra = {"otter_env": "dev", "otter_wait_retries": 2, "otter_wait_delay": 0, **extra}
+        p = subprocess.run(
+            [tool_path("ansible-playbook"), playbook, "--extra-vars", json.dumps(extra)],
+            cwd=ANSIBLE_DIR, capture_output=True, text=True, timeout=180, env=env,
+        )
+        calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+        return Run(p.returncode, calls, p.stdout + p.stderr)
+
+    run.home = home
+    run.moto = moto
+    return run
+
+
+def order(r, *steps):
+    """Asserts each (tool, tokens...) step was called, in this order."""
+    idx = []
+    for step in steps:
+        i = r.index(step[0], *step[1:])
+        assert i is not None, f"{step} never called; calls: {[c['tool'] + ' ' + ' '.join(c['argv'][:4]) for c in r.calls]}"
+        idx.append(i)
+    assert idx == sorted(idx), list(zip(steps, idx))
+
+
+VERSIONS = [
+    {"tool": "pulumi", "match": ["version"], "stdout": "v3.272.0\n"},
+    {"tool": "kubectl", "match": ["version"], "stdout": json.dumps({"clientVersion": {"gitVersion": "v1.33.5"}})},
+    {"tool": "helm", "match": ["version"], "stdout": "v3.19.0+g3d8990f\n"},
+    {"tool": "aws", "match": ["--version"], "stdout": "aws-cli/2.31.19 Python/3.13.7 Linux/6.1 exe/x86_64\n"},
+]
+
+
+def test_bootstrap_checks_pinned_versions_then_logs_in_and_creates_the_stack(lifecycle):
+    r = lifecycle("bootstrap.yml", VERSIONS)
+    assert r.rc == 0, r.out
+    order(r, ("pulumi", "version"), ("aws", "--version"), ("pulumi", "login"), ("pulumi", "stack", "select", "--create", "dev"))
+
+
+def test_bootstrap_refuses_a_tool_at_another_version(lifecycle):
+    rules = [{"tool": "helm", "match": ["version"], "stdout": "v3.18.1+gabc\n"}] + VERSIONS
+    r = lifecycle("bootstrap.yml", rules)
+    assert r.rc != 0
+    assert r.index("pulumi", "login") is None
+    assert "tools differ from the pinned versions" in r.out
+
+
+@pytest.fixture
+def root_app(tmp_path):
+    f = tmp_path / "root-dev.yaml"
+    f.write_text("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: root-dev, namespace: argocd}\n")
+    return str(f)
+
+
+def test_up_runs_preview_then_up_then_the_cluster_steps_in_order(lifecycle, root_app):
+    r = lifecycle("up.yml", otter_root_app_file=root_app)
+    assert r.rc == 0, r.out
+    order(
+        r,
+        ("aws", "sts", "get-caller-identity"),
+        ("pulumi", "stack", "select", "dev"),
+        ("pulumi", "preview", "--diff"),
+        ("pulumi", "up", "--yes"),
+        ("pulumi", "stack", "output", "--json"),
+        ("aws", "eks", "update-kubeconfig", "otter-dev"),
+        ("kubectl", "get", "nodes"),
+        ("helm", "upgrade", "--install", "aws-load-balancer-controller"),
+        ("helm", "upgrade", "--install", "argocd"),
+        ("kubectl", "apply", root_app),
+    )
+    for c in r.cmds("pulumi"):
+        if c["argv"][0] in ("preview", "up", "stack"):
+            assert c["argv"][c["argv"].index("--stack") + 1] == "dev"
+            assert "--non-interactive" in c["argv"]
+
+
+def test_up_writes_the_kubeconfig_outside_the_repository_and_pins_the_charts(lifecycle, root_app):
+    r = lifecycle("up.yml", otter_root_app_file=root_app)
+    assert r.rc == 0, r.out
+    kc = r.cmds("aws")[r.cmds("aws").index(next(c for c in r.cmds("aws") if "update-kubeconfig" in c["argv"]))]["argv"]
+    assert kc[kc.index("--kubeconfig") + 1] == str(lifecycle.home / ".kube" / "otter-dev.yaml")
+    lbc = next(c["argv"] for c in r.cmds("helm") if "aws-load-balancer-controller" in c["argv"])
+    assert lbc[lbc.index("--version") + 1] == "1.14.0"
+    assert "clusterName=otter-dev" in lbc and "vpcId=vpc-0example" in lbc
+    assert "serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=" + OUTPUTS["loadBalancerControllerRoleArn"] in lbc
+    assert "enableWafv2=false" in lbc
+    argocd = next(c["argv"] for c in r.cmds("helm") if "argo-cd" in c["argv"])
+    assert argocd[argocd.index("--version") + 1] == "9.1.7"
+
+
+def test_up_refuses_a_kubeconfig_inside_the_repository(lifecycle, root_app):
+    r = lifecycle("up.yml", otter_root_app_file=root_app, otter_kubeconfig=os.path.join(h.ROOT, "kubeconfig"))
+    assert r.rc != 0
+    assert r.index("aws", "update-kubeconfig") is None
+    assert "must be outside the repository" in r.out
+
+
+def test_up_waits_for_the_minimum_ready_nodes(lifecycle, root_app):
+    rules = [{"tool": "kubectl", "match": ["get", "nodes"], "stdout": "True\nFalse\n", "times": 2}]
+    r = lifecycle("up.yml", rules, otter_root_app_file=root_app)
+    assert r.rc == 0, r.out
+    assert r.count("kubectl", "get", "nodes") == 3
+
+
+def test_up_stops_when_the_nodes_never_become_ready(lifecycle, root_app):
+    rules = [{"tool": "kubectl", "match": ["get", "nodes"], "stdout": "True\n"}]
+    r = lifecycle("up.yml", rules, otter_root_app_file=root_app)
+    assert r.rc != 0
+    assert r.count("kubectl", "get", "nodes") == 3  # the first try and two retries
+    assert r.cmds("helm") == []
+    assert r.index("kubectl", "apply") is None
+
+
+def test_deliver_syncs_with_deletion_then_invalidates_and_waits(lifecycle):
+    r = lifecycle("deliver.yml")
+    assert r.rc == 0, r.out
+    order(
+        r,
+        ("pulumi", "stack", "output"),
+        ("aws", "s3", "sync", "s3://otter-dev-web-abc123/", "--delete"),
+        ("aws", "cloudfront", "create-invalidation", "E2EXAMPLE", "/*"),
+        ("aws", "cloudfront", "get-invalidation", "E2EXAMPLE", "I2EXAMPLE"),
+    )
+
+
+def test_deliver_fails_when_the_invalidation_never_completes(lifecycle):
+    rules = [{"tool": "aws", "match": ["cloudfront", "get-invalidation"], "stdout": "InProgress\n"}]
+    r = lifecycle("deliver.yml", rules)
+    assert r.rc != 0
+    assert r.count("aws", "get-invalidation") == 3
+
+
+def test_deliver_against_moto_deletes_stale_files_and_invalidates(lifecycle, tmp_path):
+    """The real AWS CLI (v1, from PyPI) against moto: what `deliver` leaves in the bucket."""
+    import boto3
+
+    def client(svc):
+        return boto3.client(svc, region_name="us-east-1", endpoint_url=lifecycle.moto,
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    s3, cf = client("s3"), client("cloudfront")
+    s3.create_bucket(Bucket="otter-dev-web-abc123")
+    s3.put_object(Bucket="otter-dev-web-abc123", Key="stale.js", Body=b"old")
+    s3.put_object(Bucket="otter-dev-web-abc123", Key="index.html", Body=b"old")
+    dist = cf.create_distribution(
+        DistributionConfig={
+            "CallerReference": "deliver", "Comment": "otter-dev web files", "Enabled": True,
+            "Origins": {"Quantity": 1, "Items": [{"Id": "web-bucket", "DomainName": "otter-dev-web-abc123.s3.us-east-1.amazonaws.com",
+                                                   "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+            "DefaultCacheBehavior": {"TargetOriginId": "web-bucket", "ViewerProtocolPolicy": "redirect-to-https", "MinTTL": 0,
+                                     "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}},
+                                     "TrustedSigners": {"Enabled": False, "Quantity": 0}},
+        }
+    )["Distribution"]["Id"]
+    web = tmp_path / "web"
+    (web / "assets").mkdir(parents=True)
+    (web / "index.html").write_text("<!doctype html><title>Otter</title>")
+    (web / "assets" / "app.js").write_text("console.log('otter')")
+    outputs = dict(OUTPUTS, distributionId=dist)
+    rules = [{"tool": "pulumi", "match": ["stack", "output", "--json"], "stdout": json.dumps(outputs)}]
+    r = lifecycle("deliver.yml", rules, real=("aws",), otter_web_dir=str(web))
+    assert r.rc == 0, r.out
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket="otter-dev-web-abc123")["Contents"]}
+    assert keys == {"index.html", "assets/app.js"}
+    head = s3.head_object(Bucket="otter-dev-web-abc123", Key="index.html")
+    assert head["CacheControl"] == "public, max-age=300"
+    assert s3.get_object(Bucket="otter-dev-web-abc123", Key="index.html")["Body"].read() == b"<!doctype html><title>Otter</title>"
+    invalidations = cf.list_invalidations(DistributionId=dist)["InvalidationList"]
+    assert invalidations["Quantity"] == 1
+
+
+def test_deploy_refreshes_the_root_app_and_waits_for_every_app(lifecycle):
+    rules = [
+        {"tool": "kubectl", "match": ["get", "applications.argoproj.io"], "stdout": "root-dev=Synced/Progressing\n", "times": 1},
+        {"tool": "kubectl", "match": ["get", "applications.argoproj.io"], "stdout": "root-dev=Synced/Healthy\nchatbot=Synced/Healthy\n"},
+    ]
+    r = lifecycle("deploy.yml", rules)
+    assert r.rc == 0, r.out
+    order(r, ("kubectl", "annotate", "root-dev", "argocd.argoproj.io/refresh=hard"), ("kubectl", "get", "applications.argoproj.io"))
+    assert r.count("kubectl", "get", "applications.argoproj.io") == 2
+
+
+DESTROY_ORDER = (
+    ("pulumi", "stack", "select", "dev"),
+    ("pulumi", "stack", "output"),
+    ("aws", "eks", "describe-cluster", "otter-dev"),
+    ("aws", "eks", "update-kubeconfig"),
+    ("kubectl", "delete", "applications.argoproj.io", "root-dev", "--wait=true"),
+    ("kubectl", "delete", "applications.argoproj.io", "--all"),
+    ("kubectl", "get", "services"),
+    ("kubectl", "get", "ingresses"),
+    ("helm", "uninstall", "argocd"),
+    ("helm", "uninstall", "aws-load-balancer-controller"),
+    ("pulumi", "destroy", "--yes"),
+    ("aws", "logs", "delete-log-group", "/aws/eks/otter-dev/cluster"),
+)
+
+
+def test_destroy_needs_the_environment_named_as_confirmation(lifecycle):
+    for confirm in ({}, {"otter_confirm_destroy": True}, {"otter_confirm_destroy": "prod"}):
+        r = lifecycle("destroy.yml", **confirm)
+        assert r.rc != 0
+        assert r.calls == []
+
+
+def test_destroy_runs_in_the_documented_order_and_verifies_the_account(lifecycle):
+    r = lifecycle("destroy.yml", otter_confirm_destroy="dev")
+    assert r.rc == 0, r.out
+    order(r, *DESTROY_ORDER)
+    assert "otter-dev left nothing behind" in r.out
+
+
+def test_destroy_stops_before_pulumi_while_a_load_balancer_remains(lifecycle):
+    rules = [{"tool": "kubectl", "match": ["get", "services"], "stdout": "chatbot/web\n"}]
+    r = lifecycle("destroy.yml", rules, otter_confirm_destroy="dev")
+    assert r.rc != 0
+    assert r.count("kubectl", "get", "services") == 3
+    assert r.cmds("helm") == []
+    assert r.index("pulumi", "destroy") is None
+
+
+def test_destroy_rerun_after_a_failure_halfway_completes(lifecycle):
+    rules = [{"tool": "helm", "match": ["uninstall", "argocd"], "rc": 1, "stderr": "Error: timed out waiting\n", "times": 1}]
+    first = lifecycle("destroy.yml", rules, otter_confirm_destroy="dev")
+    assert first.rc != 0
+    assert first.index("helm", "uninstall", "argocd") is not None
+    assert first.index("pulumi", "destroy") is None
+    second = lifecycle("destroy.yml", rules, otter_confirm_destroy="dev")
+    assert second.rc == 0, second.out
+    order(second, *DESTROY_ORDER)
+    # The steps the first run had done are repeated harmlessly.
+    for c in second.cmds("kubectl"):
+        if "delete" in c["argv"]:
+            assert "--ignore-not-found" in c["argv"]
+    for c in second.cmds("helm"):
+        assert "--ignore-not-found" in c["argv"]
+
+
+def test_destroy_rerun_when_the_cluster_is_already_gone(lifecycle):
+    rules = [
+        {"tool": "aws", "match": ["eks", "describe-cluster"], "rc": 254,
+         "stderr": "An error occurred (ResourceNotFoundException) when calling the DescribeCluster operation: No cluster found\n"},
+        {"tool": "aws", "match": ["logs", "delete-log-group"], "rc": 254,
+         "stderr": "An error occurred (ResourceNotFoundException) when calling the DeleteLogGroup operation\n"},
+    ]
+    r = lifecycle("destroy.yml", rules, otter_confirm_destroy="dev")
+    assert r.rc == 0, r.out
+    assert r.cmds("kubectl") == [] and r.cmds("helm") == []
+    order(r, ("pulumi", "stack", "output"), ("pulumi", "destroy"), ("aws", "logs", "delete-log-group"))
+
+
+def test_destroy_of_an_already_destroyed_stack_only_destroys_and_verifies(lifecycle):
+    rules = [{"tool": "pulumi", "match": ["stack", "output", "--json"], "stdout": "{}"}]
+    r = lifecycle("destroy.yml", rules, otter_confirm_destroy="dev")
+    assert r.rc == 0, r.out
+    assert r.index("aws", "eks", "describe-cluster") is None
+    assert r.index("pulumi", "destroy") is not None
+
+
+def test_destroy_fails_with_the_list_of_residues(lifecycle):
+    import boto3
+
+    boto3.client("logs", region_name="us-east-1", endpoint_url=lifecycle.moto, aws_access_key_id="testing",
+                 aws_secret_access_key="testing").create_log_group(logGroupName="/otter/dev/agent")
+    r = lifecycle("destroy.yml", otter_confirm_destroy="dev")
+    assert r.rc != 0
+    assert r.index("pulumi", "destroy") is not None
+    assert "RESIDUE log-group /otter/dev/agent (name)" in r.out
+
+
+def test_a_failing_delete_of_the_log_group_stops_the_run(lifecycle):
+    rules = [{"tool": "aws", "match": ["logs", "delete-log-group"], "rc": 254, "stderr": "AccessDeniedException\n"}]
+    r = lifecycle("destroy.yml", rules, otter_confirm_destroy="dev")
+    assert r.rc != 0
+    assert "otter-dev left nothing behind" not in r.out
+
+
+def test_the_tools_image_installs_the_versions_bootstrap_requires():
+    import re
+
+    import yaml
+
+    with open(os.path.join(ANSIBLE_DIR, "inventory", "group_vars", "all.yml"), encoding="utf-8") as f:
+        pinned = yaml.safe_load(f)["otter_tool_versions"]
+    with open(os.path.join(h.ROOT, "deploy", "docker", "tools.Dockerfile"), encoding="utf-8") as f:
+        args = dict(re.findall(r"^ARG (\w+)=(\S+)$", f.read(), re.M))
+    assert args["PULUMI_VERSION"] == pinned["pulumi"]
+    assert args["KUBECTL_VERSION"] == pinned["kubectl"]
+    assert args["HELM_VERSION"] == pinned["helm"]
+    assert args["AWSCLI_VERSION"] == pinned["aws"]
+    # And the Pulumi CLI matches the SDK pinned for the program.
+    with open(os.path.join(h.ROOT, "deploy", "requirements.txt"), encoding="utf-8") as f:
+        assert f"pulumi=={pinned['pulumi']}" in f.read().splitlines()
