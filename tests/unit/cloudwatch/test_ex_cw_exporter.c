@@ -158,8 +158,7 @@ static void test_config(void)
                                      "is required"},
         {"    log_group_name: g\n    log_stream_name: s\n    log_retention: 2\n",
          "log_retention must be 0 (never expire) or one of"},
-        {"    log_group_name: g\n    log_stream_name: s\n    log_retention: 3654\n",
-         "got 3654"},
+        {"    log_group_name: g\n    log_stream_name: s\n    log_retention: 3654\n", "got 3654"},
         {"    log_group_name: g\n    log_stream_name: s\n    tags: {'aws:x': y}\n",
          "do not start with 'aws:'"},
         {"    log_group_name: g\n    log_stream_name: s\n    tags: [a]\n",
@@ -174,8 +173,7 @@ static void test_config(void)
     for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
         ag_buf_reset(&d);
         cfg = NULL;
-        ASSERT_EQ(load("awscloudwatchlogs", "http://127.0.0.1:1", bad[k][0], &cfg, &d),
-                  AG_EINVAL);
+        ASSERT_EQ(load("awscloudwatchlogs", "http://127.0.0.1:1", bad[k][0], &cfg, &d), AG_EINVAL);
         ASSERT_NULL(cfg);
         ASSERT_STRCONTAINS(ag_buf_str(&d), bad[k][1]);
     }
@@ -200,10 +198,10 @@ static void test_consume_creates_and_sends(void)
                         "    log_stream_name: '{NodeName}'\n    log_retention: 30\n"
                         "    tags: {team: otter}\n"));
     static const char rnf[] = "{\"__type\":\"ResourceNotFoundException\",\"message\":\"no\"}";
-    const struct ts_answer nf = {.status = 400, .body = rnf,
-                                 .headers = {{"Content-Type", "application/x-amz-json-1.1"}}};
-    ts_push(&f.s, nf);                                       /* PutLogEvents */
-    ts_push(&f.s, nf);                                       /* CreateLogStream */
+    const struct ts_answer nf = {
+        .status = 400, .body = rnf, .headers = {{"Content-Type", "application/x-amz-json-1.1"}}};
+    ts_push(&f.s, nf);                                              /* PutLogEvents */
+    ts_push(&f.s, nf);                                              /* CreateLogStream */
     ts_push(&f.s, (struct ts_answer){.status = 200, .body = "{}"}); /* CreateLogGroup */
     ts_push(&f.s, (struct ts_answer){.status = 200, .body = "{}"}); /* PutRetentionPolicy */
     ts_push(&f.s, (struct ts_answer){.status = 200, .body = "{}"}); /* CreateLogStream */
@@ -226,15 +224,13 @@ static void test_consume_creates_and_sends(void)
     ag_payload_unref(p);
     ex_cw_exporter_ops.flush(f.x);
     run_until_sent(&f, "exporter=\"awscloudwatchlogs\"", 1);
-    ASSERT_EQ(counter("otter_exporter_log_events_sent_total", "exporter=\"awscloudwatchlogs\""),
-              1);
+    ASSERT_EQ(counter("otter_exporter_log_events_sent_total", "exporter=\"awscloudwatchlogs\""), 1);
     ASSERT_EQ(counter("otter_exporter_dropped_total",
                       "exporter=\"awscloudwatchlogs\",reason=\"invalid_name\""),
               1);
     ASSERT_EQ(f.s.n_seen, 6);
-    static const char *const targets[] = {"PutLogEvents",       "CreateLogStream",
-                                          "CreateLogGroup",     "PutRetentionPolicy",
-                                          "CreateLogStream",    "PutLogEvents"};
+    static const char *const targets[] = {"PutLogEvents",       "CreateLogStream", "CreateLogGroup",
+                                          "PutRetentionPolicy", "CreateLogStream", "PutLogEvents"};
     char h[256], want[128];
     for (size_t i = 0; i < 6; i++) {
         ASSERT_STREQ(f.s.seen[i].method, "POST");
@@ -275,8 +271,9 @@ static void test_full_queue(void)
                         "    sending_queue: {queue_size: 1}\n"));
     ts_push(&f.s, (struct ts_answer){.no_reply = true});
     static char json[80000];
-    int n = snprintf(json, sizeof(json), "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":["
-                                         "{\"body\":{\"stringValue\":\"");
+    int n = snprintf(json, sizeof(json),
+                     "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":["
+                     "{\"body\":{\"stringValue\":\"");
     memset(json + n, 'x', 70000);
     snprintf(json + n + 70000, sizeof(json) - (size_t)n - 70000, "\"}}]}]}]}");
     struct ag_payload *p = payload(json);

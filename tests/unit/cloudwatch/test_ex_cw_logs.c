@@ -265,8 +265,8 @@ static void test_names(void)
     anyvalue cl = sval("c1"), tid = sval("literal"), task = sval("t9"), foo = sval("bar"),
              empty = sval(""), port = ival(8080);
     keyvalue attrs[6] = {kv("aws.ecs.cluster.name", &cl), kv("TaskId", &tid),
-                         kv("aws.ecs.task.id", &task), kv("foo", &foo), kv("k8s.node.name", &empty),
-                         kv("port", &port)};
+                         kv("aws.ecs.task.id", &task),    kv("foo", &foo),
+                         kv("k8s.node.name", &empty),     kv("port", &port)};
     keyvalue *attrp[6] = {&attrs[0], &attrs[1], &attrs[2], &attrs[3], &attrs[4], &attrs[5]};
     ex_cw_resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
     res.n_attributes = 6;
