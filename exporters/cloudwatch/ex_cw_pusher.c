@@ -735,13 +735,10 @@ static void on_create_done(struct ex_cw_pusher *p, struct cwcall *c,
 static void count_rejected(struct ex_cw_pusher *p, struct cwcall *c,
                            const struct ex_aws_result *res)
 {
-    struct ex_cw_rejected r;
+    struct ex_cw_rejected r = {0, 0, 0};
     if (res->body_len > 0 && ex_cw_parse_rejected(res->body, res->body_len, c->n, &r) != 0) {
         ag_log_warn(p->id, "PutLogEvents answered 200 with a body that is not a JSON object; "
                            "taking every event as sent");
-    }
-    if (res->body_len == 0 || ex_cw_parse_rejected(res->body, res->body_len, c->n, &r) != 0) {
-        memset(&r, 0, sizeof(r));
     }
     size_t rej = r.too_new + r.too_old + r.expired;
     p->stats.sent += c->n - rej;
