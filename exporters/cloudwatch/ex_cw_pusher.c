@@ -212,6 +212,13 @@ static size_t utf8_clean_len(const char *s, size_t len, int *dirty)
     size_t out = 0;
     *dirty = 0;
     for (size_t i = 0; i < len;) {
+        /* ASCII runs 8 bytes at a time. */
+        uint64_t word;
+        if (i + 8 <= len && (memcpy(&word, u + i, 8), (word & 0x8080808080808080ull) == 0)) {
+            i += 8;
+            out += 8;
+            continue;
+        }
         if (u[i] < 0x80) {
             i++;
             out++;
@@ -846,7 +853,14 @@ static int start_put(struct ex_cw_pusher *p, struct cwstream *st)
     st->head += n;
     st->count -= n;
     p->queued -= n;
-    stream_recount(st);
+    /* The queue is sorted: the rest's bounds are its ends, its size what the batch did not take. */
+    for (size_t i = 0; i < n; i++) {
+        st->bytes -= evs[i].len + EX_CW_EVENT_OVERHEAD;
+    }
+    if (st->count > 0) {
+        st->min_ts = st->evs[st->head].ts;
+        st->max_ts = st->evs[st->head + st->count - 1].ts;
+    }
     c->evs = evs;
     c->n = n;
     p->n_puts++;
