@@ -66,13 +66,133 @@ enum doc_mode {
     DOC_SERVICE,    /* local-root split: the service segment */
 };
 
+/*
+ * Attributes by key, built once per span: every rule looks its attributes up by name (a hundred
+ * lookups per span), which a scan with strcmp over all attributes made the translation's largest
+ * cost. An open-addressing table of (hash, index + 1) answers each in O(1), with the same
+ * answer as a scan: the first attribute with that key and a value (later duplicates are marked
+ * F_DUP, so the rules that walk all attributes skip them as before).
+ */
+#define KV_INLINE_SLOTS 64 /* tables for up to 32 attributes need no allocation */
+#define F_USED          1  /* consumed by the http/aws/sql/cause/user logic */
+#define F_DUP           2  /* an earlier attribute with a value has the same key */
+
+struct kv_slot {
+    uint32_t hash;
+    uint32_t idx1; /* index + 1 into kvs; 0 = empty */
+};
+
+struct kv_index {
+    pb_kv *const *kvs; /* borrowed */
+    size_t n;
+    size_t mask;           /* slots - 1 (a power of two minus one) */
+    struct kv_slot *slots; /* inline_slots or allocated */
+    uint8_t *flags;        /* per attribute: F_USED, F_DUP; inline_flags or allocated */
+    struct kv_slot inline_slots[KV_INLINE_SLOTS];
+    uint8_t inline_flags[KV_INLINE_SLOTS / 2];
+};
+
+/* A hash of the length and the first and last 8 bytes: O(1), and keys rarely share all three. */
+static inline uint32_t key_hash(const char *k, size_t len)
+{
+    uint64_t a = 0, b = 0;
+    if (len >= 8) {
+        memcpy(&a, k, 8);
+        memcpy(&b, k + len - 8, 8);
+    } else if (len >= 4) {
+        uint32_t a4, b4;
+        memcpy(&a4, k, 4);
+        memcpy(&b4, k + len - 4, 4);
+        a = a4;
+        b = b4;
+    } else if (len > 0) {
+        a = (uint64_t)(unsigned char)k[0] | (uint64_t)(unsigned char)k[len / 2] << 8 |
+            (uint64_t)(unsigned char)k[len - 1] << 16;
+    }
+    uint64_t h = (a ^ (b * 0x9e3779b97f4a7c15ull) ^ len) * 0xff51afd7ed558ccdull;
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+/* Indexes |n| attributes. Returns 0 or AG_ENOMEM (past KV_INLINE_SLOTS / 2 attributes). */
+static int kv_index_build(struct kv_index *ix, pb_kv *const *kvs, size_t n)
+{
+    size_t slots = KV_INLINE_SLOTS;
+    ix->kvs = kvs;
+    ix->n = n;
+    ix->slots = ix->inline_slots;
+    ix->flags = ix->inline_flags;
+    if (n > KV_INLINE_SLOTS / 2) {
+        while (slots < 2 * n) {
+            slots *= 2;
+        }
+        ix->slots = ag_calloc(slots, sizeof(*ix->slots));
+        ix->flags = ag_calloc(n, 1);
+        if (ix->slots == NULL || ix->flags == NULL) {
+            return AG_ENOMEM;
+        }
+    } else {
+        memset(ix->inline_slots, 0, sizeof(ix->inline_slots));
+        memset(ix->inline_flags, 0, sizeof(ix->inline_flags));
+    }
+    ix->mask = slots - 1;
+    for (size_t i = 0; i < n; i++) {
+        const pb_kv *kv = kvs[i];
+        if (kv == NULL || kv->key == NULL || kv->value == NULL) {
+            continue; /* never found by a lookup, as the scan skipped them too */
+        }
+        uint32_t h = key_hash(kv->key, strlen(kv->key));
+        size_t s = h & ix->mask;
+        while (ix->slots[s].idx1 != 0) {
+            if (ix->slots[s].hash == h && strcmp(kvs[ix->slots[s].idx1 - 1]->key, kv->key) == 0) {
+                ix->flags[i] |= F_DUP;
+                break;
+            }
+            s = (s + 1) & ix->mask;
+        }
+        if (ix->slots[s].idx1 == 0) {
+            ix->slots[s].hash = h;
+            ix->slots[s].idx1 = (uint32_t)i + 1;
+        }
+    }
+    return 0;
+}
+
+static void kv_index_cleanup(struct kv_index *ix)
+{
+    if (ix->slots != ix->inline_slots) {
+        ag_free(ix->slots);
+    }
+    if (ix->flags != ix->inline_flags) {
+        ag_free(ix->flags);
+    }
+    ix->slots = NULL;
+    ix->flags = NULL;
+}
+
+/* The index of the first attribute with key |key| (|len| bytes) and a value, or -1. */
+static ptrdiff_t kv_index_find(const struct kv_index *ix, const char *key, size_t len)
+{
+    if (ix->n == 0) {
+        return -1;
+    }
+    uint32_t h = key_hash(key, len);
+    for (size_t s = h & ix->mask; ix->slots[s].idx1 != 0; s = (s + 1) & ix->mask) {
+        const char *k = ix->kvs[ix->slots[s].idx1 - 1]->key;
+        if (ix->slots[s].hash == h && strncmp(k, key, len) == 0 && k[len] == '\0') {
+            return (ptrdiff_t)ix->slots[s].idx1 - 1;
+        }
+    }
+    return -1;
+}
+
 /* Everything one span's translation shares between its documents. */
 struct xr {
     const struct ex_xray_options *o;
     const pb_span *sp;
     pb_kv **rattrs; /* resource attributes (may be NULL) */
     size_t n_rattrs;
-    uint8_t *used; /* per span attribute: consumed by the http/aws/sql/cause/user logic */
+    struct kv_index sidx; /* the span's attributes by key; flags: F_USED, F_DUP */
+    struct kv_index ridx; /* the resource's attributes by key */
     char trace_id[36];
     int kind;
     bool has_parent;
@@ -197,28 +317,45 @@ static bool any_scalar(const pb_any *v)
                          v->value_case == V_DOUBLE || v->value_case == V_BOOL);
 }
 
-static const pb_any *attr(const struct xr *x, const char *key)
+/*
+ * Lookups by name. Inline so that strlen() of the literal key is folded at the call site; the
+ * answers are those of a kv_find() scan over all attributes.
+ */
+static inline const pb_any *kv_index_get(const struct kv_index *ix, const char *key)
 {
-    return kv_find(x->sp->attributes, x->sp->n_attributes, key);
+    ptrdiff_t i = kv_index_find(ix, key, strlen(key));
+    return i >= 0 ? ix->kvs[i]->value : NULL;
 }
 
-static const char *attr_str(const struct xr *x, const char *key)
+static inline const pb_any *attr(const struct xr *x, const char *key)
+{
+    return kv_index_get(&x->sidx, key);
+}
+
+static inline const char *attr_str(const struct xr *x, const char *key)
 {
     return any_str(attr(x, key));
 }
 
-static const char *res_str(const struct xr *x, const char *key)
+static inline const pb_any *res_attr(const struct xr *x, const char *key)
 {
-    return any_str(kv_find(x->rattrs, x->n_rattrs, key));
+    return kv_index_get(&x->ridx, key);
 }
 
-static void consume(struct xr *x, const char *key)
+static inline const char *res_str(const struct xr *x, const char *key)
 {
-    for (size_t i = 0; i < x->sp->n_attributes; i++) {
-        const pb_kv *kv = x->sp->attributes[i];
-        if (kv != NULL && kv->key != NULL && strcmp(kv->key, key) == 0) {
-            x->used[i] = 1;
-        }
+    return any_str(res_attr(x, key));
+}
+
+/*
+ * Marks |key| consumed. Only the first attribute with that key and a value can be written as an
+ * annotation or metadata (the others are F_DUP or have no value), so only it is marked.
+ */
+static inline void consume(struct xr *x, const char *key)
+{
+    ptrdiff_t i = kv_index_find(&x->sidx, key, strlen(key));
+    if (i >= 0) {
+        x->sidx.flags[i] |= F_USED;
     }
 }
 
@@ -1558,7 +1695,7 @@ static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
     const char *sid = res_str(x, "service.instance.id");
     if (streq(platform, "aws_elastic_beanstalk") && sid != NULL) {
         int64_t dep = 0;
-        const pb_any *sv = kv_find(x->rattrs, x->n_rattrs, "service.instance.id");
+        const pb_any *sv = res_attr(x, "service.instance.id");
         if (!any_int(sv, &dep)) {
             dep = 0;
         }
@@ -1571,8 +1708,8 @@ static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
         ag_json_obj_close(w);
     }
 
-    const pb_any *arns = kv_find(x->rattrs, x->n_rattrs, "aws.log.group.arns");
-    const pb_any *names = kv_find(x->rattrs, x->n_rattrs, "aws.log.group.names");
+    const pb_any *arns = res_attr(x, "aws.log.group.arns");
+    const pb_any *names = res_attr(x, "aws.log.group.names");
     if (arns != NULL && (any_str(arns) != NULL || arns->value_case == V_ARRAY)) {
         ag_json_key(w, "cloudwatch_logs");
         ag_json_arr_open(w);
@@ -1615,7 +1752,7 @@ static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
     }
     kstr(w, "sdk_version", res_str(x, "telemetry.sdk.version"));
     ag_json_key(w, "auto_instrumentation");
-    ag_json_bool(w, kv_find(x->rattrs, x->n_rattrs, "telemetry.auto.version") != NULL);
+    ag_json_bool(w, res_attr(x, "telemetry.auto.version") != NULL);
     ag_json_obj_close(w);
 
     ag_json_obj_close(w);
@@ -1841,11 +1978,11 @@ static enum attr_class classify_span_attr(struct xr *x, size_t i, enum doc_mode 
         return C_SKIP; /* handled as a metadata namespace */
     }
     /* OTLP forbids duplicate keys; if a sender repeats one anyway, the first wins. */
-    if (kv_find(x->sp->attributes, i, key) != NULL) {
+    if (x->sidx.flags[i] & F_DUP) {
         return C_SKIP;
     }
     bool in_index = indexed(x, key);
-    if (x->used[i] && !in_index) {
+    if ((x->sidx.flags[i] & F_USED) && !in_index) {
         return C_SKIP;
     }
     bool explicit_ = in_index || listed_in_xray_annotations(x, key);
@@ -1877,7 +2014,7 @@ static enum attr_class classify_res_attr(struct xr *x, size_t i, struct ag_buf *
 {
     const pb_kv *kv = x->rattrs[i];
     if (kv == NULL || kv->key == NULL || kv->value == NULL || kv->value->value_case == V_NONE ||
-        kv_find(x->rattrs, i, kv->key) != NULL) {
+        (x->ridx.flags[i] & F_DUP)) {
         return C_SKIP;
     }
     ag_buf_reset(kb);
@@ -2342,7 +2479,7 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
         const pb_kv *kv = sp->attributes[i];
         if (kv == NULL || kv->key == NULL || kv->value == NULL || kv->value->value_case != V_STR ||
             !has_prefix(kv->key, "aws.xray.metadata.") || kv->value->string_value == NULL ||
-            kv_find(sp->attributes, i, kv->key) != NULL) {
+            (x->sidx.flags[i] & F_DUP)) {
             continue;
         }
         const char *ns = kv->key + strlen("aws.xray.metadata.");
@@ -2396,7 +2533,7 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
         const pb_kv *kv = sp->attributes[i];
         if (kv == NULL || kv->key == NULL || kv->value == NULL || kv->value->value_case != V_STR ||
             !has_prefix(kv->key, "aws.xray.metadata.") || kv->value->string_value == NULL ||
-            kv_find(sp->attributes, i, kv->key) != NULL) {
+            (x->sidx.flags[i] & F_DUP)) {
             continue;
         }
         const char *ns = kv->key + strlen("aws.xray.metadata.");
@@ -2617,17 +2754,18 @@ int ex_xray_segment_write(const struct ex_xray_options *opts, const ProtobufCMes
         }
     }
 
+    rc = kv_index_build(&x.sidx, x.sp->attributes, x.sp->n_attributes);
+    if (rc == 0) {
+        rc = kv_index_build(&x.ridx, x.rattrs, x.n_rattrs);
+    }
+    if (rc != 0) {
+        goto out;
+    }
     x.kind = (int)x.sp->kind;
     x.has_parent = x.sp->parent_span_id.len == 8 && !is_zero(x.sp->parent_span_id.data, 8);
     x.local_root = streq(attr_str(&x, "aws.span.kind"), "LOCAL_ROOT");
     x.aws_sdk = streq(attr_str(&x, "rpc.system"), "aws-api");
     x.xray_annotations = attr(&x, "aws.xray.annotations");
-    if (x.sp->n_attributes > 0) {
-        x.used = ag_calloc(x.sp->n_attributes, 1);
-        if (x.used == NULL) {
-            return AG_ENOMEM;
-        }
-    }
 
     ag_buf_init(&docs, 2 * (EX_XRAY_MAX_DOC_BYTES + 1));
     bool split =
@@ -2650,6 +2788,8 @@ int ex_xray_segment_write(const struct ex_xray_options *opts, const ProtobufCMes
         res->dropped_attributes = dropped;
     }
     ag_buf_cleanup(&docs);
-    ag_free(x.used);
+out:
+    kv_index_cleanup(&x.sidx);
+    kv_index_cleanup(&x.ridx);
     return rc;
 }
