@@ -78,7 +78,8 @@ static int xray_consume(void *self, struct ag_payload *p)
     }
     ag_metric_add(x->m_attrs, res.dropped_attributes);
     ag_metric_add(x->m_trimmed, res.trimmed_docs);
-    rc = ex_xray_queue_push(x->q, (const char *)ag_buf_ptr(&x->scratch), x->scratch.len);
+    rc = ex_xray_queue_push_escaped(x->q, (const char *)ag_buf_ptr(&x->scratch),
+                                    x->scratch.len);
     if (x->scratch.alloc > SCRATCH_KEEP) {
         ag_buf_cleanup(&x->scratch);
     }
@@ -147,6 +148,8 @@ static int xray_create(const struct ag_component_config *cfg, const struct ag_co
         goto out;
     }
     ex_xray_options_from_config(xc, &x->opts);
+    /* Documents are written in the form the request body carries them (no second pass). */
+    x->opts.escaped = true;
     size_t max_bytes = (size_t)xc->queue_size * EX_XRAY_MAX_DOC_BYTES;
     ag_buf_init(&x->scratch, max_bytes + EX_XRAY_TRANSLATE_MIN_CAP);
     uint64_t timeout_ms = (uint64_t)s->request_timeout_seconds * 1000u;

@@ -189,6 +189,7 @@ static ptrdiff_t kv_index_find(const struct kv_index *ix, const char *key, size_
 struct xr {
     const struct ex_xray_options *o;
     const pb_span *sp;
+    bool out_lost;  /* |out| itself failed (and was freed, ag_buf's rule) */
     pb_kv **rattrs; /* resource attributes (may be NULL) */
     size_t n_rattrs;
     struct kv_index sidx; /* the span's attributes by key; flags: F_USED, F_DUP */
@@ -383,6 +384,44 @@ static void kstr_or_null(struct ag_json *w, const char *key, const char *v)
 static double ns_to_s(uint64_t ns)
 {
     return (double)(ns / 1000000000u) + (double)((ns % 1000000000u) / 1000u) / 1e6;
+}
+
+/*
+ * Writes ns_to_s(|ns|) as ag_json_double() would, without printf and strtod for the usual
+ * timestamps. For 1 <= seconds < 2^32 a double has under half a microsecond of spacing, so the
+ * value lies within half a unit of the 16th digit of "seconds.micros": %.15g cannot read back
+ * when the micros need all six digits, and %.16g prints exactly "seconds.micros" (trailing zeros
+ * dropped, as %g does). That text is the shortest form when it reads back, which holds exactly
+ * when N / 1e6 == v for the integer N = seconds * 1e6 + micros (both exact in a double, and IEEE
+ * division rounds as strtod does). Anything else goes the general way.
+ */
+static void json_time(struct ag_json *w, uint64_t ns)
+{
+    double v = ns_to_s(ns);
+    uint64_t sec = ns / 1000000000u, us = (ns % 1000000000u) / 1000u;
+    if (sec == 0 || sec >= (1ull << 32) || (double)(sec * 1000000u + us) / 1e6 != v) {
+        ag_json_double(w, v);
+        return;
+    }
+    char tmp[32];
+    char *end = tmp + sizeof(tmp), *p = end;
+    if (us != 0) {
+        int digits = 6;
+        while (us % 10 == 0) {
+            us /= 10;
+            digits--;
+        }
+        for (; digits > 0; digits--) {
+            *--p = (char)('0' + us % 10);
+            us /= 10;
+        }
+        *--p = '.';
+    }
+    do {
+        *--p = (char)('0' + sec % 10);
+        sec /= 10;
+    } while (sec != 0);
+    ag_json_raw(w, p, (size_t)(end - p));
 }
 
 static bool is_ip(const char *s)
@@ -2570,7 +2609,12 @@ static int write_doc(struct xr *x, enum doc_mode mode, struct ag_buf *b, bool wi
     int k = x->kind;
     bool from_aws_service;
 
-    ag_json_init(w, b);
+    if (x->o->escaped) {
+        ag_json_init_escaped(w, b);
+    } else {
+        ag_json_init(w, b);
+    }
+    ag_json_set_limit(w, EX_XRAY_MAX_DOC_BYTES);
     ag_json_obj_open(w);
     write_name(x, w, mode, &from_aws_service);
 
@@ -2583,14 +2627,14 @@ static int write_doc(struct xr *x, enum doc_mode mode, struct ag_buf *b, bool wi
     ag_json_key(w, "trace_id");
     ag_json_str(w, x->trace_id);
     ag_json_key(w, "start_time");
-    ag_json_double(w, ns_to_s(sp->start_time_unix_nano));
+    json_time(w, sp->start_time_unix_nano);
     /*
      * Upstream always writes end_time (0 for an unfinished span, a date in 1970 that X-Ray
      * rejects); a span without an end is sent as in progress instead, as the schema allows.
      */
     if (sp->end_time_unix_nano != 0) {
         ag_json_key(w, "end_time");
-        ag_json_double(w, ns_to_s(sp->end_time_unix_nano));
+        json_time(w, sp->end_time_unix_nano);
     } else {
         ag_json_key(w, "in_progress");
         ag_json_bool(w, 1);
@@ -2680,34 +2724,47 @@ static int write_doc(struct xr *x, enum doc_mode mode, struct ag_buf *b, bool wi
 
     /* A helper's failure comes first: it may have left containers open on its way out. */
     int rc = ag_json_finish(w);
-    return x->err != 0 ? x->err : rc;
+    /* Past the document's limit the writer leaves |b| alone; its other AG_ETOOBIG and
+     * AG_ENOMEM come from |b| itself, which is then freed. */
+    x->out_lost = rc != 0 && !w->over_limit && (rc == AG_ETOOBIG || rc == AG_ENOMEM);
+    return x->err != 0 && !x->out_lost ? x->err : rc;
 }
 
-/* Writes one document to |docs| with its newline, retrying without metadata if too large. */
-static int add_doc(struct xr *x, enum doc_mode mode, struct ag_buf *docs)
+/* Cuts |b| back to |len| bytes (what it held before a document that failed). */
+static void truncate_to(struct ag_buf *b, size_t len)
 {
-    struct ag_buf b;
-    ag_buf_init(&b, EX_XRAY_MAX_DOC_BYTES);
-    int rc = write_doc(x, mode, &b, true);
-    if (rc == AG_ETOOBIG) {
+    if (b->data != NULL && b->len > len) {
+        b->len = len;
+        b->data[len] = '\0';
+    }
+}
+
+/*
+ * Appends one document to |out| with its newline, retrying without metadata if too large. On an
+ * error |out| is cut back to what it held, unless it failed itself (x->out_lost: freed).
+ */
+static int add_doc(struct xr *x, enum doc_mode mode, struct ag_buf *out)
+{
+    size_t start = out->len;
+    int rc = write_doc(x, mode, out, true);
+    if (rc == AG_ETOOBIG && !x->out_lost) {
         /* Metadata is the part X-Ray can do without (xray.md §14). */
-        ag_buf_cleanup(&b);
+        truncate_to(out, start);
         x->err = 0;
-        rc = write_doc(x, mode, &b, false);
+        rc = write_doc(x, mode, out, false);
         if (rc == 0) {
             x->res->trimmed_docs++;
         }
     }
     if (rc == 0) {
-        rc = ag_buf_add(docs, ag_buf_ptr(&b), b.len);
-        if (rc == 0) {
-            rc = ag_buf_addc(docs, '\n');
-        }
-        if (rc == 0) {
-            x->res->n_docs++;
-        }
+        rc = ag_buf_addc(out, '\n');
+        x->out_lost = rc != 0;
     }
-    ag_buf_cleanup(&b);
+    if (rc == 0) {
+        x->res->n_docs++;
+    } else if (!x->out_lost) {
+        truncate_to(out, start);
+    }
     return rc;
 }
 
@@ -2719,7 +2776,6 @@ int ex_xray_segment_write(const struct ex_xray_options *opts, const ProtobufCMes
     struct ex_xray_result res_local;
     struct ex_xray_result *res = res_out ? res_out : &res_local;
     struct xr x;
-    struct ag_buf docs;
     int rc;
 
     (void)scope;
@@ -2767,27 +2823,27 @@ int ex_xray_segment_write(const struct ex_xray_options *opts, const ProtobufCMes
     x.aws_sdk = streq(attr_str(&x, "rpc.system"), "aws-api");
     x.xray_annotations = attr(&x, "aws.xray.annotations");
 
-    ag_buf_init(&docs, 2 * (EX_XRAY_MAX_DOC_BYTES + 1));
+    /* The documents go straight to |out|: cut back to |before| if the span fails. */
+    size_t before = out->len;
     bool split =
         x.local_root && (x.kind == K_CLIENT || x.kind == K_PRODUCER || x.kind == K_CONSUMER);
     if (split) {
         x.new_id = new_random_id(&x);
-        rc = add_doc(&x, DOC_DEPENDENCY, &docs);
+        rc = add_doc(&x, DOC_DEPENDENCY, out);
         if (rc == 0) {
-            rc = add_doc(&x, DOC_SERVICE, &docs);
+            rc = add_doc(&x, DOC_SERVICE, out);
         }
     } else {
-        rc = add_doc(&x, DOC_NORMAL, &docs);
-    }
-    if (rc == 0) {
-        rc = ag_buf_add(out, ag_buf_ptr(&docs), docs.len);
+        rc = add_doc(&x, DOC_NORMAL, out);
     }
     if (rc != 0) {
+        if (!x.out_lost) {
+            truncate_to(out, before);
+        }
         size_t dropped = res->dropped_attributes;
         memset(res, 0, sizeof(*res));
         res->dropped_attributes = dropped;
     }
-    ag_buf_cleanup(&docs);
 out:
     kv_index_cleanup(&x.sidx);
     kv_index_cleanup(&x.ridx);

@@ -16,8 +16,9 @@
  * both produce the same documents. Spans that must be dropped are skipped and counted here.
  */
 
-/* The smallest cap of the output buffer: a local-root span's two largest documents. */
-#define EX_XRAY_TRANSLATE_MIN_CAP (2 * (EX_XRAY_MAX_DOC_BYTES + 1))
+/* The smallest cap of the output buffer: a local-root span's two largest documents, escaped
+ * (the escaped option; escaping JSON text at most doubles it). */
+#define EX_XRAY_TRANSLATE_MIN_CAP (2 * (2 * (size_t)EX_XRAY_MAX_DOC_BYTES + 1))
 
 /* What one request gave besides documents; the caller counts and logs these. */
 struct ex_xray_translate_result {
