@@ -232,6 +232,98 @@ static const uint8_t special[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 };
 
+#define ONES  0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* Nonzero when one of the 8 bytes of |v| is special[]: below 0x20, '"', '\\' or non-ASCII. */
+static inline uint64_t word_special(uint64_t v)
+{
+    uint64_t q = v ^ (ONES * '"'), b = v ^ (ONES * '\\');
+    return (v | ((v - ONES * 0x20) & ~v) | ((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS;
+}
+
+/*
+ * The escaping loop of escape() into |q|, which has room for 7 bytes per input byte (the
+ * longest: a control character escaped twice, "\\\\u00XX"). Eight bytes at a time while none
+ * needs escaping. Adds to |*plain| what once-escaping adds; returns the end of the output.
+ */
+static uint8_t *escape_into(uint8_t *q, const unsigned char *s, size_t len, int twice,
+                            size_t *plain)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i = 0;
+    while (i < len) {
+        if (len - i >= 8) {
+            uint64_t v;
+            memcpy(&v, s + i, 8);
+            if (word_special(v) == 0) {
+                memcpy(q, &v, 8);
+                q += 8;
+                i += 8;
+                continue;
+            }
+        }
+        unsigned char c = s[i];
+        if (!special[c]) {
+            *q++ = c;
+            i++;
+            continue;
+        }
+        if (c >= 0x80) {
+            size_t n = utf8_len(s + i, len - i);
+            if (n != 0) {
+                memcpy(q, s + i, n);
+                q += n;
+                i += n;
+            } else {
+                memcpy(q, "\xEF\xBF\xBD", 3); /* U+FFFD for a byte that is not UTF-8 */
+                q += 3;
+                *plain += 2;
+                i++;
+            }
+            continue;
+        }
+        *q++ = '\\';
+        if (twice) {
+            *q++ = '\\';
+            if (c == '"' || c == '\\') {
+                *q++ = '\\';
+            }
+        }
+        *plain += 1;
+        switch (c) {
+        case '"':
+        case '\\':
+            *q++ = c;
+            break;
+        case '\n':
+            *q++ = 'n';
+            break;
+        case '\r':
+            *q++ = 'r';
+            break;
+        case '\t':
+            *q++ = 't';
+            break;
+        case '\b':
+            *q++ = 'b';
+            break;
+        case '\f':
+            *q++ = 'f';
+            break;
+        default:
+            memcpy(q, "u00", 3);
+            q[3] = (uint8_t)hex[c >> 4];
+            q[4] = (uint8_t)hex[c & 15];
+            q += 5;
+            *plain += 4;
+            break;
+        }
+        i++;
+    }
+    return q;
+}
+
 /*
  * JSON-escapes |len| bytes of |str| into |buf|, once, or with |twice| escaped again as
  * ag_json_escape() of the once-escaped text would be: each escape's backslash doubled, and its
@@ -255,66 +347,7 @@ static int escape(struct ag_buf *buf, const char *str, size_t len, int twice, si
         }
     }
     if (p != NULL) {
-        uint8_t *q = p;
-        while (i < len) {
-            unsigned char c = s[i];
-            if (!special[c]) {
-                *q++ = c;
-                i++;
-                continue;
-            }
-            if (c >= 0x80) {
-                size_t n = utf8_len(s + i, len - i);
-                if (n != 0) {
-                    memcpy(q, s + i, n);
-                    q += n;
-                    i += n;
-                } else {
-                    memcpy(q, "\xEF\xBF\xBD", 3); /* U+FFFD for a byte that is not UTF-8 */
-                    q += 3;
-                    plain += 2;
-                    i++;
-                }
-                continue;
-            }
-            *q++ = '\\';
-            if (twice) {
-                *q++ = '\\';
-                if (c == '"' || c == '\\') {
-                    *q++ = '\\';
-                }
-            }
-            plain++;
-            switch (c) {
-            case '"':
-            case '\\':
-                *q++ = c;
-                break;
-            case '\n':
-                *q++ = 'n';
-                break;
-            case '\r':
-                *q++ = 'r';
-                break;
-            case '\t':
-                *q++ = 't';
-                break;
-            case '\b':
-                *q++ = 'b';
-                break;
-            case '\f':
-                *q++ = 'f';
-                break;
-            default:
-                memcpy(q, "u00", 3);
-                q[3] = (uint8_t)hex[c >> 4];
-                q[4] = (uint8_t)hex[c & 15];
-                q += 5;
-                plain += 4;
-                break;
-            }
-            i++;
-        }
+        uint8_t *q = escape_into(p, s, len, twice, &plain);
         advance(buf, (size_t)(q - p));
         if (plain_out != NULL) {
             *plain_out = plain;
@@ -408,7 +441,25 @@ int ag_json_escape(struct ag_buf *buf, const char *s, size_t len)
 /* Writes a quoted, escaped string, with no separator handling. */
 static void put_string(struct ag_json *w, const char *s, size_t len)
 {
-    size_t plain = 0;
+    size_t plain = len;
+    uint8_t *p;
+    /* The usual case: both quotes and the content in room the buffer has, in one go. */
+    if (w->err == 0 && s != NULL && len < SIZE_MAX / 8 && (p = room(w->buf, 7 * len + 4)) != NULL) {
+        uint8_t *q = p;
+        if (w->escaped) {
+            *q++ = '\\';
+        }
+        *q++ = '"';
+        q = escape_into(q, (const unsigned char *)s, len, w->escaped, &plain);
+        if (w->escaped) {
+            *q++ = '\\';
+        }
+        *q++ = '"';
+        advance(w->buf, (size_t)(q - p));
+        (void)count(w, plain + 2);
+        return;
+    }
+    plain = 0;
     put(w, "\"", 1);
     if (w->err == 0) {
         w->err = escape(w->buf, s ? s : "", s ? len : 0, w->escaped, &plain);

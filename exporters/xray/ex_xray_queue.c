@@ -3,10 +3,10 @@
  * The awsxray exporter's queue and batcher. Documents wait in a ring in arrival order, already
  * escaped as the content of a JSON string (the segment writer writes them so; plain ones are
  * escaped once on the way in); a call takes up to 50 from the front and its PutTraceSegments body
- * is their concatenation inside the envelope, with no second escaping pass. A 200 answer can still refuse documents
- * (UnprocessedTraceSegments, matched by segment id): those go back to the front of the ring until
- * they have been sent 1 + max_retries times, then they are dropped and counted. A failed call
- * (the client already retried it) counts its documents failed.
+ * is their concatenation inside the envelope, with no second escaping pass. A 200 answer can still
+ * refuse documents (UnprocessedTraceSegments, matched by segment id): those go back to the front of
+ * the ring until they have been sent 1 + max_retries times, then they are dropped and counted. A
+ * failed call (the client already retried it) counts its documents failed.
  */
 #include "ex_xray_queue.h"
 #include "ag_buf.h"
@@ -23,8 +23,27 @@
 #define DRAIN_TIMEOUT_MS 10000u
 #define LOG_EVERY_NS     (10ull * 1000000000ull) /* at most one line per kind per 10 s */
 
+/*
+ * Escaped documents are copied into fixed-size slabs, one after the other in arrival order:
+ * no malloc per document, and a slab goes back to a short free list when its last document is
+ * sent, so a queue that fills and drains keeps reusing the same memory instead of fragmenting
+ * the heap with documents of every size.
+ */
+#define SLAB_BYTES   (256u * 1024)
+#define SLAB_DOC_MAX (SLAB_BYTES / 4) /* larger documents get their own allocation */
+#define SLAB_KEEP    4                /* free slabs kept for reuse */
+
+struct qblock {
+    size_t refs;         /* documents in it, +1 while it is the slab being filled */
+    size_t used;         /* bytes of data taken */
+    struct qblock *next; /* in the free list */
+    char data[SLAB_BYTES];
+};
+
 struct qdoc {
-    char *data; /* owned; |len| bytes escaped as a JSON string's content, not NUL-terminated */
+    char *data; /* |len| bytes escaped as a JSON string's content, not NUL-terminated: owned,
+                 * or inside |block| */
+    struct qblock *block; /* NULL when |data| is owned */
     size_t len;
     unsigned tries; /* calls it was part of */
     char id[17];
@@ -49,8 +68,11 @@ struct ex_xray_queue {
 
     struct qdoc *ring;
     size_t cap, head, count;
-    size_t bytes;          /* documents queued and in flight */
-    struct xcall *calls;   /* in flight */
+    size_t bytes;        /* documents queued and in flight */
+    struct qblock *slab; /* being filled (holds a reference), or NULL */
+    struct qblock *free_slabs;
+    size_t n_free_slabs;
+    struct xcall *calls; /* in flight */
     size_t n_calls;
     size_t in_flight_docs;
     int closed;
@@ -264,11 +286,58 @@ static struct qdoc ring_pop_back(struct ex_xray_queue *q)
     return d;
 }
 
+static void slab_unref(struct ex_xray_queue *q, struct qblock *b)
+{
+    if (--b->refs > 0) {
+        return;
+    }
+    if (q->n_free_slabs < SLAB_KEEP && !q->closed) {
+        b->next = q->free_slabs;
+        q->free_slabs = b;
+        q->n_free_slabs++;
+    } else {
+        ag_free(b);
+    }
+}
+
+/* Copies |len| bytes into the slab being filled (a new one when they do not fit). Returns where
+ * they went, with *|block| set, or NULL when out of memory. */
+static char *slab_copy(struct ex_xray_queue *q, const char *doc, size_t len, struct qblock **block)
+{
+    struct qblock *b = q->slab;
+    if (b == NULL || SLAB_BYTES - b->used < len) {
+        if (q->free_slabs != NULL) {
+            b = q->free_slabs;
+            q->free_slabs = b->next;
+            q->n_free_slabs--;
+        } else if ((b = ag_malloc(sizeof(*b))) == NULL) {
+            return NULL;
+        }
+        b->refs = 1;
+        b->used = 0;
+        if (q->slab != NULL) {
+            slab_unref(q, q->slab);
+        }
+        q->slab = b;
+    }
+    char *p = b->data + b->used;
+    memcpy(p, doc, len);
+    b->used += len;
+    b->refs++;
+    *block = b;
+    return p;
+}
+
 static void doc_free(struct ex_xray_queue *q, struct qdoc *d)
 {
     q->bytes -= d->len;
-    ag_free(d->data);
+    if (d->block == NULL) {
+        ag_free(d->data);
+    } else {
+        slab_unref(q, d->block);
+    }
     d->data = NULL;
+    d->block = NULL;
 }
 
 /* ---- counting and logging ------------------------------------------------------------------- */
@@ -561,7 +630,8 @@ bool ex_xray_queue_has_room(const struct ex_xray_queue *q)
  * Copies one document into |d|, escaped: a plain one (|escaped| false) is escaped once here.
  * Returns 0, AG_EPROTO or AG_ENOMEM.
  */
-static int doc_make(const char *doc, size_t len, bool escaped, struct qdoc *d)
+static int doc_make(struct ex_xray_queue *q, const char *doc, size_t len, bool escaped,
+                    struct qdoc *d)
 {
     memset(d, 0, sizeof(*d));
     if (!escaped) {
@@ -586,11 +656,15 @@ static int doc_make(const char *doc, size_t len, bool escaped, struct qdoc *d)
         ex_xray_doc_id_escaped(doc, len, d->id) != 0) {
         return AG_EPROTO;
     }
-    d->data = ag_malloc(len);
-    if (d->data == NULL) {
+    if (len > SLAB_DOC_MAX) {
+        d->data = ag_malloc(len);
+        if (d->data == NULL) {
+            return AG_ENOMEM;
+        }
+        memcpy(d->data, doc, len);
+    } else if ((d->data = slab_copy(q, doc, len, &d->block)) == NULL) {
         return AG_ENOMEM;
     }
-    memcpy(d->data, doc, len);
     d->len = len;
     return 0;
 }
@@ -600,7 +674,7 @@ int ex_xray_queue_push_doc(struct ex_xray_queue *q, const char *doc, size_t len)
     struct qdoc d;
     int rc = ring_reserve(q, 1);
     if (rc == 0) {
-        rc = doc_make(doc, len, false, &d);
+        rc = doc_make(q, doc, len, false, &d);
     }
     if (rc != 0) {
         return rc;
@@ -627,7 +701,7 @@ static int push_docs(struct ex_xray_queue *q, const char *docs, size_t len, bool
         const char *nl = memchr(docs + i, '\n', len - i);
         size_t dlen = nl != NULL ? (size_t)(nl - (docs + i)) : len - i;
         struct qdoc d;
-        rc = doc_make(docs + i, dlen, escaped, &d);
+        rc = doc_make(q, docs + i, dlen, escaped, &d);
         if (rc == 0) {
             ring_push_back(q, &d);
             q->bytes += d.len;
@@ -641,6 +715,8 @@ static int push_docs(struct ex_xray_queue *q, const char *docs, size_t len, bool
             struct qdoc d = ring_pop_back(q);
             doc_free(q, &d);
         }
+    }
+    if (rc != 0) {
         return rc;
     }
     ex_xray_queue_pump(q);
@@ -746,6 +822,14 @@ void ex_xray_queue_free(struct ex_xray_queue *q)
         call_unlink(q, c);
         count_failed(q, c->n, "freed while in flight");
         call_free(q, c);
+    }
+    if (q->slab != NULL) {
+        slab_unref(q, q->slab); /* closed: freed, not kept */
+    }
+    while (q->free_slabs != NULL) {
+        struct qblock *b = q->free_slabs;
+        q->free_slabs = b->next;
+        ag_free(b);
     }
     ag_free(q->ring);
     ag_free(q->id);

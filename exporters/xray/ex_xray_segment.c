@@ -80,6 +80,7 @@ enum doc_mode {
 struct kv_slot {
     uint32_t hash;
     uint32_t idx1; /* index + 1 into kvs; 0 = empty */
+    size_t len;    /* of the key */
 };
 
 struct kv_index {
@@ -140,10 +141,12 @@ static int kv_index_build(struct kv_index *ix, pb_kv *const *kvs, size_t n)
         if (kv == NULL || kv->key == NULL || kv->value == NULL) {
             continue; /* never found by a lookup, as the scan skipped them too */
         }
-        uint32_t h = key_hash(kv->key, strlen(kv->key));
+        size_t len = strlen(kv->key);
+        uint32_t h = key_hash(kv->key, len);
         size_t s = h & ix->mask;
         while (ix->slots[s].idx1 != 0) {
-            if (ix->slots[s].hash == h && strcmp(kvs[ix->slots[s].idx1 - 1]->key, kv->key) == 0) {
+            if (ix->slots[s].hash == h && ix->slots[s].len == len &&
+                memcmp(kvs[ix->slots[s].idx1 - 1]->key, kv->key, len) == 0) {
                 ix->flags[i] |= F_DUP;
                 break;
             }
@@ -152,6 +155,7 @@ static int kv_index_build(struct kv_index *ix, pb_kv *const *kvs, size_t n)
         if (ix->slots[s].idx1 == 0) {
             ix->slots[s].hash = h;
             ix->slots[s].idx1 = (uint32_t)i + 1;
+            ix->slots[s].len = len;
         }
     }
     return 0;
@@ -177,8 +181,8 @@ static ptrdiff_t kv_index_find(const struct kv_index *ix, const char *key, size_
     }
     uint32_t h = key_hash(key, len);
     for (size_t s = h & ix->mask; ix->slots[s].idx1 != 0; s = (s + 1) & ix->mask) {
-        const char *k = ix->kvs[ix->slots[s].idx1 - 1]->key;
-        if (ix->slots[s].hash == h && strncmp(k, key, len) == 0 && k[len] == '\0') {
+        if (ix->slots[s].hash == h && ix->slots[s].len == len &&
+            memcmp(ix->kvs[ix->slots[s].idx1 - 1]->key, key, len) == 0) {
             return (ptrdiff_t)ix->slots[s].idx1 - 1;
         }
     }

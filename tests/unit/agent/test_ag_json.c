@@ -461,6 +461,82 @@ static void test_plain_limit(void)
     ASSERT_NULL(ag_buf_ptr(&out));
 }
 
+/* A reference escaper for ASCII, as simple as can be: the expectation of test_word_paths. */
+static size_t ref_escape(const char *s, size_t len, int twice, char *dst)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char e[8];
+        size_t el = 0;
+        if (c == '"' || c == '\\') {
+            e[el++] = '\\';
+            e[el++] = (char)c;
+        } else if (c == '\n') {
+            e[el++] = '\\';
+            e[el++] = 'n';
+        } else if (c < 0x20) {
+            memcpy(e, "\\u00", 4);
+            e[4] = hex[c >> 4];
+            e[5] = hex[c & 15];
+            el = 6;
+        } else {
+            e[el++] = (char)c;
+        }
+        for (size_t k = 0; k < el; k++) {
+            if (twice && (e[k] == '\\' || e[k] == '"')) {
+                dst[n++] = '\\';
+            }
+            dst[n++] = e[k];
+        }
+    }
+    dst[n] = '\0';
+    return n;
+}
+
+/* Clean runs of every length around a special byte at every offset (the 8-byte fast path). */
+static void test_word_paths(void)
+{
+    static const char specials[] = {'"', '\\', '\n', '\x01', '\x1f'};
+    char in[64], want[512];
+    for (size_t sp = 0; sp < sizeof(specials); sp++) {
+        for (size_t at = 0; at < 40; at++) {
+            for (size_t len = at + 1; len <= 40; len += 7) {
+                for (size_t i = 0; i < len; i++) {
+                    in[i] = (char)('a' + i % 26);
+                }
+                in[at] = specials[sp];
+                for (int twice = 0; twice < 2; twice++) {
+                    start(BIG_CAP);
+                    ASSERT_NOT_NULL(ag_buf_reserve(&out, 4096));
+                    if (twice) {
+                        ag_json_init_escaped(&w, &out);
+                    }
+                    ag_json_arr_open(&w);
+                    ag_json_strn(&w, in, len);
+                    ag_json_arr_close(&w);
+                    ASSERT_OK(ag_json_finish(&w));
+                    char *p = want;
+                    *p++ = '[';
+                    if (twice) {
+                        *p++ = '\\';
+                    }
+                    *p++ = '"';
+                    p += ref_escape(in, len, twice, p);
+                    if (twice) {
+                        *p++ = '\\';
+                    }
+                    *p++ = '"';
+                    *p++ = ']';
+                    *p = '\0';
+                    ASSERT_STREQ(text(), want);
+                }
+            }
+        }
+    }
+}
+
 static void test_cleanup(void)
 {
     ag_buf_cleanup(&out);
@@ -475,4 +551,5 @@ AG_TEST_MAIN(AG_TEST_CASE(test_escape_quotes_and_controls), AG_TEST_CASE(test_es
              AG_TEST_CASE(test_base64_rfc4648), AG_TEST_CASE(test_cap_sticky),
              AG_TEST_CASE(test_unbalanced), AG_TEST_CASE(test_misuse),
              AG_TEST_CASE(test_depth_limit), AG_TEST_CASE(test_escaped_form),
-             AG_TEST_CASE(test_plain_limit), AG_TEST_CASE(test_cleanup))
+             AG_TEST_CASE(test_plain_limit), AG_TEST_CASE(test_word_paths),
+             AG_TEST_CASE(test_cleanup))
