@@ -87,6 +87,7 @@ struct kv_index {
     pb_kv *const *kvs; /* borrowed */
     size_t n;
     size_t mask;           /* slots - 1 (a power of two minus one) */
+    uint64_t bloom;        /* bit (hash >> 26) set for every key indexed */
     struct kv_slot *slots; /* inline_slots or allocated */
     uint8_t *flags;        /* per attribute: F_USED, F_DUP; inline_flags or allocated */
     struct kv_slot inline_slots[KV_INLINE_SLOTS];
@@ -136,6 +137,7 @@ static int kv_index_build(struct kv_index *ix, pb_kv *const *kvs, size_t n)
         memset(ix->inline_flags, 0, sizeof(ix->inline_flags));
     }
     ix->mask = slots - 1;
+    ix->bloom = 0;
     for (size_t i = 0; i < n; i++) {
         const pb_kv *kv = kvs[i];
         if (kv == NULL || kv->key == NULL || kv->value == NULL) {
@@ -153,6 +155,7 @@ static int kv_index_build(struct kv_index *ix, pb_kv *const *kvs, size_t n)
             s = (s + 1) & ix->mask;
         }
         if (ix->slots[s].idx1 == 0) {
+            ix->bloom |= 1ull << (h >> 26);
             ix->slots[s].hash = h;
             ix->slots[s].idx1 = (uint32_t)i + 1;
             ix->slots[s].len = len;
@@ -174,12 +177,11 @@ static void kv_index_cleanup(struct kv_index *ix)
 }
 
 /* The index of the first attribute with key |key| (|len| bytes) and a value, or -1. */
-static ptrdiff_t kv_index_find(const struct kv_index *ix, const char *key, size_t len)
+static ptrdiff_t kv_index_find_h(const struct kv_index *ix, const char *key, size_t len, uint32_t h)
 {
-    if (ix->n == 0) {
-        return -1;
+    if (((ix->bloom >> (h >> 26)) & 1) == 0) {
+        return -1; /* no key with this hash's top bits: most misses end here */
     }
-    uint32_t h = key_hash(key, len);
     for (size_t s = h & ix->mask; ix->slots[s].idx1 != 0; s = (s + 1) & ix->mask) {
         if (ix->slots[s].hash == h && ix->slots[s].len == len &&
             memcmp(ix->kvs[ix->slots[s].idx1 - 1]->key, key, len) == 0) {
@@ -187,6 +189,12 @@ static ptrdiff_t kv_index_find(const struct kv_index *ix, const char *key, size_
         }
     }
     return -1;
+}
+
+/* Inline so that the hash of a literal key is computed at compile time. */
+static inline ptrdiff_t kv_index_find(const struct kv_index *ix, const char *key, size_t len)
+{
+    return kv_index_find_h(ix, key, len, key_hash(key, len));
 }
 
 /* Everything one span's translation shares between its documents. */
@@ -862,7 +870,13 @@ static int build_url(const struct xr *x, struct ag_buf *ub)
     int64_t p;
     if (!from_http_host && any_int(port, &p) && p > 0 && !(streq(scheme, "http") && p == 80) &&
         !(streq(scheme, "https") && p == 443)) {
-        rc = rc ? rc : ag_buf_printf(ub, ":%" PRId64, p);
+        /* p > 0: ':' and its digits, without printf. */
+        char digits[24], *d = digits + sizeof(digits);
+        for (uint64_t u = (uint64_t)p; u != 0; u /= 10) {
+            *--d = (char)('0' + u % 10);
+        }
+        *--d = ':';
+        rc = rc ? rc : ag_buf_add(ub, d, (size_t)(digits + sizeof(digits) - d));
     }
     const char *target = attr_str(x, "http.target");
     if (target != NULL) {
@@ -1926,22 +1940,23 @@ static int fix_key(const struct xr *x, const char *prefix, const char *key, stru
 
 /* A set of keys already written in one object, to keep the output free of duplicate keys. */
 struct keyset {
-    struct ag_buf all; /* keys, each followed by a NUL */
+    struct ag_buf all; /* keys, each after its length (a size_t) */
 };
 
 /* Returns 1 when |key| (|len| bytes) was already in the set, 0 after adding it, or an error. */
 static int keyset_add(struct keyset *ks, const char *key, size_t len)
 {
-    const char *p = ag_buf_str(&ks->all), *end = p + ks->all.len;
-    while (p < end) {
-        size_t l = strlen(p);
-        if (l == len && memcmp(p, key, len) == 0) {
+    const uint8_t *p = ag_buf_ptr(&ks->all);
+    for (size_t at = 0; p != NULL && at < ks->all.len;) {
+        size_t l;
+        memcpy(&l, p + at, sizeof(l));
+        if (l == len && memcmp(p + at + sizeof(l), key, len) == 0) {
             return 1;
         }
-        p += l + 1;
+        at += sizeof(l) + l;
     }
-    int rc = ag_buf_add(&ks->all, key, len);
-    return rc ? rc : ag_buf_addc(&ks->all, '\0');
+    int rc = ag_buf_add(&ks->all, &len, sizeof(len));
+    return rc ? rc : ag_buf_add(&ks->all, key, len);
 }
 
 /* Annotation value: string, int, double or bool. */
