@@ -60,6 +60,21 @@ static inline void advance(struct ag_buf *b, size_t n)
     b->data[b->len] = 0;
 }
 
+/* Writes one of ",:{}[]", which are the same in both forms (nothing to escape). */
+static inline void put1(struct ag_json *w, char c)
+{
+    uint8_t *p;
+    if (w->err != 0 || count(w, 1) != 0) {
+        return;
+    }
+    if ((p = room(w->buf, 1)) != NULL) {
+        *p = (uint8_t)c;
+        advance(w->buf, 1);
+        return;
+    }
+    w->err = ag_buf_add(w->buf, &c, 1);
+}
+
 /* Writes |len| bytes of JSON text (structure, numbers, literals, already-encoded JSON). */
 static void put(struct ag_json *w, const char *s, size_t len)
 {
@@ -127,7 +142,7 @@ static int before_value(struct ag_json *w)
         return 1;
     }
     if (st & LEVEL_HAS_ITEMS) {
-        put(w, ",", 1);
+        put1(w, ',');
     }
     w->has_items[w->depth] |= LEVEL_HAS_ITEMS;
     return w->err;
@@ -142,7 +157,7 @@ static void open_container(struct ag_json *w, char c)
         set_err(w, AG_EINVAL);
         return;
     }
-    put(w, &c, 1);
+    put1(w, c);
     w->depth++;
     w->has_items[w->depth] = c == '[' ? LEVEL_IS_ARRAY : 0;
 }
@@ -159,7 +174,7 @@ static void close_container(struct ag_json *w, char c)
         return;
     }
     w->depth--;
-    put(w, &c, 1);
+    put1(w, c);
 }
 
 void ag_json_obj_open(struct ag_json *w)
@@ -489,11 +504,11 @@ void ag_json_keyn(struct ag_json *w, const char *key, size_t len)
         return;
     }
     if (w->has_items[w->depth] & LEVEL_HAS_ITEMS) {
-        put(w, ",", 1);
+        put1(w, ',');
     }
     w->has_items[w->depth] |= LEVEL_HAS_ITEMS;
     put_string(w, key, len);
-    put(w, ":", 1);
+    put1(w, ':');
     w->after_key = 1;
 }
 
