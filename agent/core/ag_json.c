@@ -17,11 +17,98 @@ void ag_json_init(struct ag_json *w, struct ag_buf *buf)
     w->buf = buf;
 }
 
+void ag_json_init_escaped(struct ag_json *w, struct ag_buf *buf)
+{
+    ag_json_init(w, buf);
+    w->escaped = 1;
+}
+
+void ag_json_set_limit(struct ag_json *w, size_t limit)
+{
+    w->limit = limit;
+}
+
+/* Counts |len| more bytes of plain text; returns nonzero (and fails) past the limit. */
+static int count(struct ag_json *w, size_t len)
+{
+    w->written += len;
+    if (w->limit != 0 && w->written > w->limit) {
+        if (w->err == 0) {
+            w->err = AG_ETOOBIG;
+            w->over_limit = 1;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+static int escape(struct ag_buf *buf, const char *str, size_t len, int twice, size_t *plain_out);
+
+/*
+ * Where |n| more bytes go when |b| has them allocated already (the common case: one check, no
+ * call), or NULL. ag_buf keeps a NUL after the contents, hence the strict comparison.
+ */
+static inline uint8_t *room(const struct ag_buf *b, size_t n)
+{
+    return b->data != NULL && n < b->alloc - b->len && n <= b->cap - b->len ? b->data + b->len
+                                                                            : NULL;
+}
+
+static inline void advance(struct ag_buf *b, size_t n)
+{
+    b->len += n;
+    b->data[b->len] = 0;
+}
+
+/* Writes one of ",:{}[]", which are the same in both forms (nothing to escape). */
+static inline void put1(struct ag_json *w, char c)
+{
+    uint8_t *p;
+    if (w->err != 0 || count(w, 1) != 0) {
+        return;
+    }
+    if ((p = room(w->buf, 1)) != NULL) {
+        *p = (uint8_t)c;
+        advance(w->buf, 1);
+        return;
+    }
+    w->err = ag_buf_add(w->buf, &c, 1);
+}
+
+/* Writes |len| bytes of JSON text (structure, numbers, literals, already-encoded JSON). */
 static void put(struct ag_json *w, const char *s, size_t len)
 {
-    if (w->err == 0) {
-        w->err = ag_buf_add(w->buf, s, len);
+    if (w->err != 0 || count(w, len) != 0) {
+        return;
     }
+    struct ag_buf *b = w->buf;
+    uint8_t *p;
+    if (!w->escaped) {
+        if ((p = room(b, len)) != NULL) {
+            memcpy(p, s, len);
+            advance(b, len);
+            return;
+        }
+        w->err = ag_buf_add(b, s, len);
+        return;
+    }
+    /* JSON text escaped again: only quotes (and backslashes, in raw JSON) need a backslash. */
+    if (len < SIZE_MAX / 4 && (p = room(b, 2 * len)) != NULL) {
+        uint8_t *q = p;
+        for (size_t i = 0; i < len; i++) {
+            unsigned char c = (unsigned char)s[i];
+            if (c == '"' || c == '\\') {
+                *q++ = '\\';
+            } else if (c < 0x20 || c >= 0x80) {
+                goto slow; /* raw JSON with more to escape: nothing advanced yet */
+            }
+            *q++ = c;
+        }
+        advance(b, (size_t)(q - p));
+        return;
+    }
+slow:
+    w->err = escape(b, s, len, 0, NULL);
 }
 
 /* Per-level state bits in has_items[]. */
@@ -55,7 +142,7 @@ static int before_value(struct ag_json *w)
         return 1;
     }
     if (st & LEVEL_HAS_ITEMS) {
-        put(w, ",", 1);
+        put1(w, ',');
     }
     w->has_items[w->depth] |= LEVEL_HAS_ITEMS;
     return w->err;
@@ -70,7 +157,7 @@ static void open_container(struct ag_json *w, char c)
         set_err(w, AG_EINVAL);
         return;
     }
-    put(w, &c, 1);
+    put1(w, c);
     w->depth++;
     w->has_items[w->depth] = c == '[' ? LEVEL_IS_ARRAY : 0;
 }
@@ -87,7 +174,7 @@ static void close_container(struct ag_json *w, char c)
         return;
     }
     w->depth--;
-    put(w, &c, 1);
+    put1(w, c);
 }
 
 void ag_json_obj_open(struct ag_json *w)
@@ -147,19 +234,146 @@ static size_t utf8_len(const unsigned char *s, size_t avail)
     return n;
 }
 
-int ag_json_escape(struct ag_buf *buf, const char *str, size_t len)
+/* Bytes that a JSON string cannot hold as they are: controls, '"', '\\', and non-ASCII (checked).
+ */
+static const uint8_t special[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
+#define ONES  0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* Nonzero when one of the 8 bytes of |v| is special[]: below 0x20, '"', '\\' or non-ASCII. */
+static inline uint64_t word_special(uint64_t v)
+{
+    uint64_t q = v ^ (ONES * '"'), b = v ^ (ONES * '\\');
+    return (v | ((v - ONES * 0x20) & ~v) | ((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS;
+}
+
+/*
+ * The escaping loop of escape() into |q|, which has room for 7 bytes per input byte (the
+ * longest: a control character escaped twice, "\\\\u00XX"). Eight bytes at a time while none
+ * needs escaping. Adds to |*plain| what once-escaping adds; returns the end of the output.
+ */
+static uint8_t *escape_into(uint8_t *q, const unsigned char *s, size_t len, int twice,
+                            size_t *plain)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i = 0;
+    while (i < len) {
+        if (len - i >= 8) {
+            uint64_t v;
+            memcpy(&v, s + i, 8);
+            if (word_special(v) == 0) {
+                memcpy(q, &v, 8);
+                q += 8;
+                i += 8;
+                continue;
+            }
+        }
+        unsigned char c = s[i];
+        if (!special[c]) {
+            *q++ = c;
+            i++;
+            continue;
+        }
+        if (c >= 0x80) {
+            size_t n = utf8_len(s + i, len - i);
+            if (n != 0) {
+                memcpy(q, s + i, n);
+                q += n;
+                i += n;
+            } else {
+                memcpy(q, "\xEF\xBF\xBD", 3); /* U+FFFD for a byte that is not UTF-8 */
+                q += 3;
+                *plain += 2;
+                i++;
+            }
+            continue;
+        }
+        *q++ = '\\';
+        if (twice) {
+            *q++ = '\\';
+            if (c == '"' || c == '\\') {
+                *q++ = '\\';
+            }
+        }
+        *plain += 1;
+        switch (c) {
+        case '"':
+        case '\\':
+            *q++ = c;
+            break;
+        case '\n':
+            *q++ = 'n';
+            break;
+        case '\r':
+            *q++ = 'r';
+            break;
+        case '\t':
+            *q++ = 't';
+            break;
+        case '\b':
+            *q++ = 'b';
+            break;
+        case '\f':
+            *q++ = 'f';
+            break;
+        default:
+            memcpy(q, "u00", 3);
+            q[3] = (uint8_t)hex[c >> 4];
+            q[4] = (uint8_t)hex[c & 15];
+            q += 5;
+            *plain += 4;
+            break;
+        }
+        i++;
+    }
+    return q;
+}
+
+/*
+ * JSON-escapes |len| bytes of |str| into |buf|, once, or with |twice| escaped again as
+ * ag_json_escape() of the once-escaped text would be: each escape's backslash doubled, and its
+ * '"' or '\\' escaped. Nothing else changes at the second level, since once-escaped text holds
+ * no control character and only valid UTF-8. |plain_out| (may be NULL) gets the length of the
+ * once-escaped text.
+ */
+static int escape(struct ag_buf *buf, const char *str, size_t len, int twice, size_t *plain_out)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)str;
     size_t run = 0; /* start of the pending run of bytes that need no escaping */
-    size_t i = 0;
+    size_t i = 0, plain = len;
     int rc;
+    /* The usual case: room for the longest result (7 bytes per input byte) is there already. */
+    uint8_t *p = len < SIZE_MAX / 8 ? room(buf, 7 * len) : NULL;
+    if (p == NULL && len <= 4096 && 7 * len <= buf->cap - buf->len) {
+        /* Short strings: grow once for the longest result rather than append piece by piece. */
+        if ((p = ag_buf_reserve(buf, 7 * len)) == NULL) {
+            return AG_ENOMEM;
+        }
+    }
+    if (p != NULL) {
+        uint8_t *q = escape_into(p, s, len, twice, &plain);
+        advance(buf, (size_t)(q - p));
+        if (plain_out != NULL) {
+            *plain_out = plain;
+        }
+        return 0;
+    }
     while (i < len) {
         unsigned char c = s[i];
-        const char *esc = NULL;
-        char tmp[6];
+        char tmp[8];
         size_t esc_len = 2, adv = 1;
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+        if (!special[c]) {
             i++;
             continue;
         }
@@ -169,37 +383,64 @@ int ag_json_escape(struct ag_buf *buf, const char *str, size_t len)
                 i += n;
                 continue;
             }
-            esc = "\xEF\xBF\xBD"; /* U+FFFD for a byte that is not UTF-8 */
+            memcpy(tmp, "\xEF\xBF\xBD", 3); /* U+FFFD for a byte that is not UTF-8 */
             esc_len = 3;
-        } else if (c == '"') {
-            esc = "\\\"";
-        } else if (c == '\\') {
-            esc = "\\\\";
-        } else if (c == '\n') {
-            esc = "\\n";
-        } else if (c == '\r') {
-            esc = "\\r";
-        } else if (c == '\t') {
-            esc = "\\t";
-        } else if (c == '\b') {
-            esc = "\\b";
-        } else if (c == '\f') {
-            esc = "\\f";
         } else {
-            memcpy(tmp, "\\u00", 4);
-            tmp[4] = hex[c >> 4];
-            tmp[5] = hex[c & 15];
-            esc = tmp;
-            esc_len = 6;
+            tmp[0] = '\\';
+            switch (c) {
+            case '"':
+                tmp[1] = '"';
+                break;
+            case '\\':
+                tmp[1] = '\\';
+                break;
+            case '\n':
+                tmp[1] = 'n';
+                break;
+            case '\r':
+                tmp[1] = 'r';
+                break;
+            case '\t':
+                tmp[1] = 't';
+                break;
+            case '\b':
+                tmp[1] = 'b';
+                break;
+            case '\f':
+                tmp[1] = 'f';
+                break;
+            default:
+                memcpy(tmp + 1, "u00", 3);
+                tmp[4] = hex[c >> 4];
+                tmp[5] = hex[c & 15];
+                esc_len = 6;
+                break;
+            }
         }
+        plain += esc_len - 1;
         if (i > run && (rc = ag_buf_add(buf, s + run, i - run)) != 0) {
             return rc;
         }
-        if ((rc = ag_buf_add(buf, esc, esc_len)) != 0) {
+        if (twice && esc_len != 3) {
+            /* "\\x" -> "\\\\x", and x itself escaped when it is '"' or '\\'. */
+            char tw[9] = "\\\\";
+            size_t n = 2;
+            if (tmp[1] == '"' || tmp[1] == '\\') {
+                tw[n++] = '\\';
+            }
+            memcpy(tw + n, tmp + 1, esc_len - 1);
+            rc = ag_buf_add(buf, tw, n + esc_len - 1);
+        } else {
+            rc = ag_buf_add(buf, tmp, esc_len);
+        }
+        if (rc != 0) {
             return rc;
         }
         i += adv;
         run = i;
+    }
+    if (plain_out != NULL) {
+        *plain_out = plain;
     }
     if (i > run) {
         return ag_buf_add(buf, s + run, i - run);
@@ -207,12 +448,39 @@ int ag_json_escape(struct ag_buf *buf, const char *str, size_t len)
     return 0;
 }
 
+int ag_json_escape(struct ag_buf *buf, const char *s, size_t len)
+{
+    return escape(buf, s, len, 0, NULL);
+}
+
 /* Writes a quoted, escaped string, with no separator handling. */
 static void put_string(struct ag_json *w, const char *s, size_t len)
 {
+    size_t plain = len;
+    uint8_t *p;
+    /* The usual case: both quotes and the content in room the buffer has, in one go. */
+    if (w->err == 0 && s != NULL && len < SIZE_MAX / 8 && (p = room(w->buf, 7 * len + 4)) != NULL) {
+        uint8_t *q = p;
+        if (w->escaped) {
+            *q++ = '\\';
+        }
+        *q++ = '"';
+        q = escape_into(q, (const unsigned char *)s, len, w->escaped, &plain);
+        if (w->escaped) {
+            *q++ = '\\';
+        }
+        *q++ = '"';
+        advance(w->buf, (size_t)(q - p));
+        (void)count(w, plain + 2);
+        return;
+    }
+    plain = 0;
     put(w, "\"", 1);
     if (w->err == 0) {
-        w->err = ag_json_escape(w->buf, s ? s : "", s ? len : 0);
+        w->err = escape(w->buf, s ? s : "", s ? len : 0, w->escaped, &plain);
+        if (w->err == 0) {
+            (void)count(w, plain);
+        }
     }
     put(w, "\"", 1);
 }
@@ -223,11 +491,6 @@ void ag_json_strn(struct ag_json *w, const char *s, size_t len)
         return;
     }
     put_string(w, s, len);
-}
-
-void ag_json_str(struct ag_json *w, const char *s)
-{
-    ag_json_strn(w, s, s ? strlen(s) : 0);
 }
 
 void ag_json_keyn(struct ag_json *w, const char *key, size_t len)
@@ -241,17 +504,22 @@ void ag_json_keyn(struct ag_json *w, const char *key, size_t len)
         return;
     }
     if (w->has_items[w->depth] & LEVEL_HAS_ITEMS) {
-        put(w, ",", 1);
+        put1(w, ',');
     }
     w->has_items[w->depth] |= LEVEL_HAS_ITEMS;
     put_string(w, key, len);
-    put(w, ":", 1);
+    put1(w, ':');
     w->after_key = 1;
 }
 
-void ag_json_key(struct ag_json *w, const char *key)
+/* Decimal digits of |v| ending at |end| (exclusive); returns where they start. */
+static char *utoa_end(uint64_t v, char *end)
 {
-    ag_json_keyn(w, key, strlen(key));
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    return end;
 }
 
 void ag_json_int(struct ag_json *w, int64_t v)
@@ -260,8 +528,13 @@ void ag_json_int(struct ag_json *w, int64_t v)
     if (before_value(w)) {
         return;
     }
-    int n = snprintf(tmp, sizeof(tmp), "%lld", (long long)v);
-    put(w, tmp, (size_t)n);
+    /* The magnitude as unsigned, so INT64_MIN needs no special case. */
+    uint64_t m = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    char *p = utoa_end(m, tmp + sizeof(tmp));
+    if (v < 0) {
+        *--p = '-';
+    }
+    put(w, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 void ag_json_uint(struct ag_json *w, uint64_t v)
@@ -270,8 +543,8 @@ void ag_json_uint(struct ag_json *w, uint64_t v)
     if (before_value(w)) {
         return;
     }
-    int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v);
-    put(w, tmp, (size_t)n);
+    char *p = utoa_end(v, tmp + sizeof(tmp));
+    put(w, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 void ag_json_double(struct ag_json *w, double v)
@@ -334,6 +607,12 @@ void ag_json_null(struct ag_json *w)
 static uint8_t *reserve(struct ag_json *w, size_t len, size_t need)
 {
     struct ag_buf *b = w->buf;
+    if (count(w, need) != 0) {
+        return NULL;
+    }
+    if (w->escaped) {
+        need += 2; /* the quotes, escaped */
+    }
     if (need < len || need > b->cap || b->len > b->cap - need) {
         ag_buf_cleanup(b);
         set_err(w, AG_ETOOBIG);
@@ -343,6 +622,16 @@ static uint8_t *reserve(struct ag_json *w, size_t len, size_t need)
     if (p == NULL) {
         set_err(w, AG_ENOMEM);
     }
+    return p;
+}
+
+/* Writes a string's quote at |p| ('"', or '\\"' escaped) and returns the byte after it. */
+static uint8_t *open_quote(const struct ag_json *w, uint8_t *p)
+{
+    if (w->escaped) {
+        *p++ = '\\';
+    }
+    *p++ = '"';
     return p;
 }
 
@@ -356,13 +645,14 @@ void ag_json_hex(struct ag_json *w, const uint8_t *bytes, size_t len)
     if (p == NULL) {
         return;
     }
-    *p++ = '"';
+    uint8_t *start = p;
+    p = open_quote(w, p);
     for (size_t i = 0; i < len; i++) {
         *p++ = (uint8_t)hex[bytes[i] >> 4];
         *p++ = (uint8_t)hex[bytes[i] & 15];
     }
-    *p = '"';
-    ag_buf_commit(w->buf, len * 2 + 2);
+    p = open_quote(w, p);
+    ag_buf_commit(w->buf, (size_t)(p - start));
 }
 
 void ag_json_base64(struct ag_json *w, const uint8_t *bytes, size_t len)
@@ -376,7 +666,8 @@ void ag_json_base64(struct ag_json *w, const uint8_t *bytes, size_t len)
     if (p == NULL) {
         return;
     }
-    *p++ = '"';
+    uint8_t *start = p;
+    p = open_quote(w, p);
     size_t i = 0;
     for (; i + 2 < len; i += 3) {
         uint32_t v = (uint32_t)bytes[i] << 16 | (uint32_t)bytes[i + 1] << 8 | bytes[i + 2];
@@ -395,8 +686,8 @@ void ag_json_base64(struct ag_json *w, const uint8_t *bytes, size_t len)
         *p++ = i + 1 < len ? (uint8_t)tbl[(v >> 6) & 63] : '=';
         *p++ = '=';
     }
-    *p = '"';
-    ag_buf_commit(w->buf, out_len + 2);
+    p = open_quote(w, p);
+    ag_buf_commit(w->buf, (size_t)(p - start));
 }
 
 void ag_json_raw(struct ag_json *w, const char *json, size_t len)

@@ -3,6 +3,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ag_buf.h"
 
@@ -12,6 +13,11 @@
  * deeper than AG_JSON_MAX_DEPTH) every call is a no-op and ag_json_finish() returns the error.
  * Calls that would not produce JSON (a value in an object without a key, a key in an array, a
  * close with the other bracket, a second top-level value) fail with AG_EINVAL.
+ *
+ * Two output forms share every call: plain JSON (ag_json_init), and the same JSON already escaped
+ * as the content of a JSON string (ag_json_init_escaped), byte for byte what ag_json_escape()
+ * of the plain text gives, so a document can go into a string of an envelope (PutTraceSegments'
+ * TraceSegmentDocuments) without a second pass. A limit on the plain length applies to both.
  */
 
 #define AG_JSON_MAX_DEPTH 256
@@ -22,19 +28,43 @@ struct ag_json {
     unsigned depth;
     uint8_t has_items[AG_JSON_MAX_DEPTH + 1]; /* per level: something was written already */
     uint8_t after_key;
+    uint8_t escaped;    /* the output is escaped again, as the content of a JSON string */
+    uint8_t over_limit; /* err is AG_ETOOBIG because the plain text passed |limit| */
+    size_t limit;       /* most bytes of plain JSON text; 0 = only the buffer's cap */
+    size_t written;     /* bytes of plain JSON text written so far (escaped output not counted) */
 };
 
 void ag_json_init(struct ag_json *w, struct ag_buf *buf);
+/*
+ * Like ag_json_init(), but every byte of the JSON text is escaped as ag_json_escape() would
+ * (quotes and backslashes doubled up, the writer's own escapes escaped again), without quotes
+ * around it: the output is the content of a JSON string whose value is the plain JSON.
+ */
+void ag_json_init_escaped(struct ag_json *w, struct ag_buf *buf);
+/*
+ * Caps the plain JSON text at |limit| bytes (whatever the output form): past it the writer fails
+ * with AG_ETOOBIG and sets |over_limit|; the buffer is not freed then, and keeps what was written
+ * (the caller cuts it back). 0 removes the limit.
+ */
+void ag_json_set_limit(struct ag_json *w, size_t limit);
 void ag_json_obj_open(struct ag_json *w);
 void ag_json_obj_close(struct ag_json *w);
 void ag_json_arr_open(struct ag_json *w);
 void ag_json_arr_close(struct ag_json *w);
 /* Writes an object key; the next value call writes its value. */
-void ag_json_key(struct ag_json *w, const char *key);
 void ag_json_keyn(struct ag_json *w, const char *key, size_t len);
+/* Inline so that the length of a literal key is known at compile time. */
+static inline void ag_json_key(struct ag_json *w, const char *key)
+{
+    ag_json_keyn(w, key, strlen(key));
+}
 /* Writes a JSON string, escaping as RFC 8259 requires; invalid UTF-8 becomes U+FFFD. */
-void ag_json_str(struct ag_json *w, const char *s);
 void ag_json_strn(struct ag_json *w, const char *s, size_t len);
+/* NULL writes "". */
+static inline void ag_json_str(struct ag_json *w, const char *s)
+{
+    ag_json_strn(w, s, s ? strlen(s) : 0);
+}
 void ag_json_int(struct ag_json *w, int64_t v);
 void ag_json_uint(struct ag_json *w, uint64_t v);
 /* Finite doubles in shortest round-trip form; NaN and infinities as the strings proto3 uses. */

@@ -19,6 +19,9 @@
 
 /* The translation buffer keeps its memory between payloads up to this size. */
 #define SCRATCH_KEEP (4u * 1024 * 1024)
+/* Documents go to the queue in chunks of about this size while a payload is translated, so a
+ * batch of thousands of spans never needs a translation buffer of its full size. */
+#define SCRATCH_CHUNK (256u * 1024)
 /* What is left queued at shutdown gets this long: half of the default service.shutdown_timeout,
  * so a dead endpoint cannot make otterd overrun it. */
 #define DRAIN_TIMEOUT_MS 5000u
@@ -49,6 +52,11 @@ static void drop_log(struct ex_xray_exporter *x, size_t n, const char *why)
     }
 }
 
+static int push_chunk(void *ctx, const char *docs, size_t len)
+{
+    return ex_xray_queue_push_escaped(ctx, docs, len);
+}
+
 static int xray_consume(void *self, struct ag_payload *p)
 {
     struct ex_xray_exporter *x = self;
@@ -61,7 +69,10 @@ static int xray_consume(void *self, struct ag_payload *p)
         return AG_EAGAIN;
     }
     ag_buf_reset(&x->scratch);
-    int rc = ex_xray_translate(&x->opts, p->msg, &x->scratch, &res);
+    /* A chunk the queue could not take (out of memory) fails the payload after the chunks
+     * before it were queued: those may then be sent twice when the payload comes again. */
+    int rc = ex_xray_translate_chunked(&x->opts, p->msg, &x->scratch, SCRATCH_CHUNK, push_chunk,
+                                       x->q, &res);
     if (rc != 0) {
         ag_buf_cleanup(&x->scratch); /* freed already when |scratch| itself failed */
         return rc;
@@ -78,7 +89,8 @@ static int xray_consume(void *self, struct ag_payload *p)
     }
     ag_metric_add(x->m_attrs, res.dropped_attributes);
     ag_metric_add(x->m_trimmed, res.trimmed_docs);
-    rc = ex_xray_queue_push(x->q, (const char *)ag_buf_ptr(&x->scratch), x->scratch.len);
+    rc = ex_xray_queue_push_escaped(x->q, (const char *)ag_buf_ptr(&x->scratch),
+                                    x->scratch.len);
     if (x->scratch.alloc > SCRATCH_KEEP) {
         ag_buf_cleanup(&x->scratch);
     }
@@ -147,6 +159,8 @@ static int xray_create(const struct ag_component_config *cfg, const struct ag_co
         goto out;
     }
     ex_xray_options_from_config(xc, &x->opts);
+    /* Documents are written in the form the request body carries them (no second pass). */
+    x->opts.escaped = true;
     size_t max_bytes = (size_t)xc->queue_size * EX_XRAY_MAX_DOC_BYTES;
     ag_buf_init(&x->scratch, max_bytes + EX_XRAY_TRANSLATE_MIN_CAP);
     uint64_t timeout_ms = (uint64_t)s->request_timeout_seconds * 1000u;

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The awsxray exporter's queue and batcher. Documents wait in a ring in arrival order; a call
- * takes up to 50 from the front and writes the PutTraceSegments body in one pass (each document
- * escaped into a JSON string by the streaming writer). A 200 answer can still refuse documents
- * (UnprocessedTraceSegments, matched by segment id): those go back to the front of the ring until
- * they have been sent 1 + max_retries times, then they are dropped and counted. A failed call
- * (the client already retried it) counts its documents failed.
+ * The awsxray exporter's queue and batcher. Documents wait in a ring in arrival order, already
+ * escaped as the content of a JSON string (the segment writer writes them so; plain ones are
+ * escaped once on the way in); a call takes up to 50 from the front and its PutTraceSegments body
+ * is their concatenation inside the envelope, with no second escaping pass. A 200 answer can still
+ * refuse documents (UnprocessedTraceSegments, matched by segment id): those go back to the front of
+ * the ring until they have been sent 1 + max_retries times, then they are dropped and counted. A
+ * failed call (the client already retried it) counts its documents failed.
  */
 #include "ex_xray_queue.h"
 #include "ag_buf.h"
@@ -22,8 +23,27 @@
 #define DRAIN_TIMEOUT_MS 10000u
 #define LOG_EVERY_NS     (10ull * 1000000000ull) /* at most one line per kind per 10 s */
 
+/*
+ * Escaped documents are copied into fixed-size slabs, one after the other in arrival order:
+ * no malloc per document, and a slab goes back to a short free list when its last document is
+ * sent, so a queue that fills and drains keeps reusing the same memory instead of fragmenting
+ * the heap with documents of every size.
+ */
+#define SLAB_BYTES   (256u * 1024)
+#define SLAB_DOC_MAX (SLAB_BYTES / 4) /* larger documents get their own allocation */
+#define SLAB_KEEP    4                /* free slabs kept for reuse */
+
+struct qblock {
+    size_t refs;         /* documents in it, +1 while it is the slab being filled */
+    size_t used;         /* bytes of data taken */
+    struct qblock *next; /* in the free list */
+    char data[SLAB_BYTES];
+};
+
 struct qdoc {
-    char *data; /* owned; |len| bytes, not NUL-terminated */
+    char *data; /* |len| bytes escaped as a JSON string's content, not NUL-terminated: owned,
+                 * or inside |block| */
+    struct qblock *block; /* NULL when |data| is owned */
     size_t len;
     unsigned tries; /* calls it was part of */
     char id[17];
@@ -48,8 +68,11 @@ struct ex_xray_queue {
 
     struct qdoc *ring;
     size_t cap, head, count;
-    size_t bytes;          /* documents queued and in flight */
-    struct xcall *calls;   /* in flight */
+    size_t bytes;        /* documents queued and in flight */
+    struct qblock *slab; /* being filled (holds a reference), or NULL */
+    struct qblock *free_slabs;
+    size_t n_free_slabs;
+    struct xcall *calls; /* in flight */
     size_t n_calls;
     size_t in_flight_docs;
     int closed;
@@ -62,74 +85,145 @@ struct ex_xray_queue {
 
 /* ---- ids ------------------------------------------------------------------------------------- */
 
-/* Returns the index just past the string that starts at doc[i] == '"', or |len| if unclosed. */
-static size_t skip_string(const char *doc, size_t len, size_t i)
+/*
+ * Reads one character of the plain JSON text at |doc[*i]|, advancing |*i|: the byte itself, or
+ * with |escaped| the character a JSON string escape stands for ("\\\"" is '"'). A \\u escape of
+ * something that is not ASCII reads as 0x80, which is nothing to the id scanner. Returns -1 at
+ * the end or on a broken escape.
+ */
+static int next_char(const char *doc, size_t len, size_t *i, bool escaped)
 {
-    for (i++; i < len; i++) {
-        if (doc[i] == '\\') {
-            i++;
-        } else if (doc[i] == '"') {
-            return i + 1;
-        }
+    if (*i >= len) {
+        return -1;
     }
-    return len;
+    unsigned char c = (unsigned char)doc[(*i)++];
+    if (!escaped || c != '\\') {
+        return c;
+    }
+    if (*i >= len) {
+        return -1;
+    }
+    c = (unsigned char)doc[(*i)++];
+    switch (c) {
+    case '"':
+    case '\\':
+    case '/':
+        return c;
+    case 'n':
+        return '\n';
+    case 'r':
+        return '\r';
+    case 't':
+        return '\t';
+    case 'b':
+        return '\b';
+    case 'f':
+        return '\f';
+    case 'u': {
+        unsigned v = 0;
+        for (int k = 0; k < 4; k++, (*i)++) {
+            char h = *i < len ? doc[*i] : 'x';
+            if (h >= '0' && h <= '9') {
+                v = v * 16 + (unsigned)(h - '0');
+            } else if ((h | 0x20) >= 'a' && (h | 0x20) <= 'f') {
+                v = v * 16 + (unsigned)((h | 0x20) - 'a' + 10);
+            } else {
+                return -1;
+            }
+        }
+        return v < 0x80 ? (int)v : 0x80;
+    }
+    default:
+        return -1;
+    }
 }
 
-static size_t skip_ws(const char *doc, size_t len, size_t i)
+static bool is_ws(int c)
 {
-    while (i < len && (doc[i] == ' ' || doc[i] == '\t' || doc[i] == '\r' || doc[i] == '\n')) {
-        i++;
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/*
+ * The top-level "id" of a document, read one character at a time so that the escaped form needs
+ * no unescaped copy. Only keys of the top-level object count; a key is "id" when its text between
+ * the quotes is exactly those two bytes.
+ */
+static int doc_id(const char *doc, size_t len, bool escaped, char out[17])
+{
+    int depth = 0, want_key = 0;
+    size_t i = 0;
+    int c;
+    out[0] = '\0';
+    while ((c = next_char(doc, len, &i, escaped)) >= 0) {
+        if (c == '"' && depth == 1 && want_key) {
+            /* A key: its raw text, then ':' with optional whitespace around. */
+            size_t klen = 0;
+            int k0 = 0, k1 = 0, prev_bs = 0;
+            while ((c = next_char(doc, len, &i, escaped)) >= 0 && !(c == '"' && !prev_bs)) {
+                prev_bs = c == '\\' && !prev_bs;
+                k0 = klen == 0 ? c : k0;
+                k1 = klen == 1 ? c : k1;
+                klen++;
+            }
+            if (c < 0) {
+                return AG_EPROTO;
+            }
+            while (is_ws(c = next_char(doc, len, &i, escaped))) {
+            }
+            if (c != ':') {
+                return AG_EPROTO;
+            }
+            if (klen == 2 && k0 == 'i' && k1 == 'd') {
+                while (is_ws(c = next_char(doc, len, &i, escaped))) {
+                }
+                if (c != '"') {
+                    return AG_EPROTO;
+                }
+                for (size_t k = 0; k < 16; k++) {
+                    c = next_char(doc, len, &i, escaped);
+                    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+                        return AG_EPROTO;
+                    }
+                    out[k] = (char)c;
+                }
+                if (next_char(doc, len, &i, escaped) != '"') {
+                    out[0] = '\0';
+                    return AG_EPROTO;
+                }
+                out[16] = '\0';
+                return 0;
+            }
+            want_key = 0;
+            continue;
+        }
+        if (c == '"') {
+            /* A string elsewhere: skipped, escapes and all. */
+            int prev_bs = 0;
+            while ((c = next_char(doc, len, &i, escaped)) >= 0 && !(c == '"' && !prev_bs)) {
+                prev_bs = c == '\\' && !prev_bs;
+            }
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            depth++;
+            want_key = depth == 1 && c == '{';
+        } else if (c == '}' || c == ']') {
+            depth--;
+        } else if (c == ',' && depth == 1) {
+            want_key = 1;
+        }
     }
-    return i;
+    return AG_EPROTO;
 }
 
 int ex_xray_doc_id(const char *doc, size_t len, char out[17])
 {
-    int depth = 0, want_key = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < len;) {
-        char ch = doc[i];
-        if (ch == '"') {
-            size_t end = skip_string(doc, len, i);
-            if (depth == 1 && want_key) {
-                int is_id = end - i == 4 && memcmp(doc + i, "\"id\"", 4) == 0;
-                size_t v = skip_ws(doc, len, end);
-                if (v >= len || doc[v] != ':') {
-                    return AG_EPROTO;
-                }
-                v = skip_ws(doc, len, v + 1);
-                if (is_id) {
-                    if (v + 18 > len || doc[v] != '"' || doc[v + 17] != '"') {
-                        return AG_EPROTO;
-                    }
-                    for (size_t k = 0; k < 16; k++) {
-                        char h = doc[v + 1 + k];
-                        if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f'))) {
-                            return AG_EPROTO;
-                        }
-                        out[k] = h;
-                    }
-                    out[16] = '\0';
-                    return 0;
-                }
-                want_key = 0;
-                i = v;
-                continue;
-            }
-            i = end;
-            continue;
-        }
-        if (ch == '{' || ch == '[') {
-            depth++;
-            want_key = depth == 1 && ch == '{';
-        } else if (ch == '}' || ch == ']') {
-            depth--;
-        } else if (ch == ',' && depth == 1) {
-            want_key = 1;
-        }
-        i++;
-    }
-    return AG_EPROTO;
+    return doc_id(doc, len, false, out);
+}
+
+int ex_xray_doc_id_escaped(const char *doc, size_t len, char out[17])
+{
+    return doc_id(doc, len, true, out);
 }
 
 /* ---- the ring -------------------------------------------------------------------------------- */
@@ -192,11 +286,58 @@ static struct qdoc ring_pop_back(struct ex_xray_queue *q)
     return d;
 }
 
+static void slab_unref(struct ex_xray_queue *q, struct qblock *b)
+{
+    if (--b->refs > 0) {
+        return;
+    }
+    if (q->n_free_slabs < SLAB_KEEP && !q->closed) {
+        b->next = q->free_slabs;
+        q->free_slabs = b;
+        q->n_free_slabs++;
+    } else {
+        ag_free(b);
+    }
+}
+
+/* Copies |len| bytes into the slab being filled (a new one when they do not fit). Returns where
+ * they went, with *|block| set, or NULL when out of memory. */
+static char *slab_copy(struct ex_xray_queue *q, const char *doc, size_t len, struct qblock **block)
+{
+    struct qblock *b = q->slab;
+    if (b == NULL || SLAB_BYTES - b->used < len) {
+        if (q->free_slabs != NULL) {
+            b = q->free_slabs;
+            q->free_slabs = b->next;
+            q->n_free_slabs--;
+        } else if ((b = ag_malloc(sizeof(*b))) == NULL) {
+            return NULL;
+        }
+        b->refs = 1;
+        b->used = 0;
+        if (q->slab != NULL) {
+            slab_unref(q, q->slab);
+        }
+        q->slab = b;
+    }
+    char *p = b->data + b->used;
+    memcpy(p, doc, len);
+    b->used += len;
+    b->refs++;
+    *block = b;
+    return p;
+}
+
 static void doc_free(struct ex_xray_queue *q, struct qdoc *d)
 {
     q->bytes -= d->len;
-    ag_free(d->data);
+    if (d->block == NULL) {
+        ag_free(d->data);
+    } else {
+        slab_unref(q, d->block);
+    }
     d->data = NULL;
+    d->block = NULL;
 }
 
 /* ---- counting and logging ------------------------------------------------------------------- */
@@ -371,23 +512,34 @@ static int start_call(struct ex_xray_queue *q)
     c->q = q;
     ag_buf_init(&c->body, EX_XRAY_MAX_BODY_BYTES);
     size_t n = q->count < EX_XRAY_MAX_BATCH_DOCS ? q->count : EX_XRAY_MAX_BATCH_DOCS;
-    struct ag_json w;
-    ag_json_init(&w, &c->body);
-    ag_json_obj_open(&w);
-    ag_json_key(&w, "TraceSegmentDocuments");
-    ag_json_arr_open(&w);
+    /* {"TraceSegmentDocuments":["doc1","doc2"]}: the documents are escaped already. */
+    static const char head[] = "{\"TraceSegmentDocuments\":[";
+    size_t total = sizeof(head) - 1 + 2 + (n > 0 ? n - 1 : 0);
+    for (size_t i = 0; i < n; i++) {
+        total += ring_at(q, i)->len + 2;
+    }
+    uint8_t *p = ag_buf_reserve(&c->body, total);
+    if (p == NULL) {
+        ag_free(c);
+        return total > EX_XRAY_MAX_BODY_BYTES ? AG_ETOOBIG : AG_ENOMEM;
+    }
+    uint8_t *start = p;
+    memcpy(p, head, sizeof(head) - 1);
+    p += sizeof(head) - 1;
     for (size_t i = 0; i < n; i++) {
         const struct qdoc *d = ring_at(q, i);
-        ag_json_strn(&w, d->data, d->len);
+        if (i > 0) {
+            *p++ = ',';
+        }
+        *p++ = '"';
+        memcpy(p, d->data, d->len);
+        p += d->len;
+        *p++ = '"';
     }
-    ag_json_arr_close(&w);
-    ag_json_obj_close(&w);
-    int rc = ag_json_finish(&w);
-    if (rc != 0) {
-        ag_buf_cleanup(&c->body);
-        ag_free(c);
-        return rc;
-    }
+    *p++ = ']';
+    *p++ = '}';
+    ag_buf_commit(&c->body, (size_t)(p - start));
+    int rc;
     for (size_t i = 0; i < n; i++) {
         c->docs[i] = ring_pop_front(q);
         c->docs[i].tries++;
@@ -474,18 +626,45 @@ bool ex_xray_queue_has_room(const struct ex_xray_queue *q)
     return q->bytes < q->max_bytes;
 }
 
-/* Copies one document into |d|. Returns 0, AG_EPROTO or AG_ENOMEM. */
-static int doc_make(const char *doc, size_t len, struct qdoc *d)
+/*
+ * Copies one document into |d|, escaped: a plain one (|escaped| false) is escaped once here.
+ * Returns 0, AG_EPROTO or AG_ENOMEM.
+ */
+static int doc_make(struct ex_xray_queue *q, const char *doc, size_t len, bool escaped,
+                    struct qdoc *d)
 {
     memset(d, 0, sizeof(*d));
-    if (len == 0 || len > EX_XRAY_MAX_DOC_BYTES || ex_xray_doc_id(doc, len, d->id) != 0) {
+    if (!escaped) {
+        if (len == 0 || len > EX_XRAY_MAX_DOC_BYTES || ex_xray_doc_id(doc, len, d->id) != 0) {
+            return AG_EPROTO;
+        }
+        struct ag_buf b;
+        ag_buf_init(&b, EX_XRAY_MAX_ESCAPED_DOC_BYTES);
+        /* Reserved up front: most documents need no more than a fifth more once escaped. */
+        if (ag_buf_reserve(&b, len + len / 4 + 16) == NULL) {
+            return AG_ENOMEM;
+        }
+        int rc = ag_json_escape(&b, doc, len);
+        if (rc != 0) {
+            /* Only a document full of control characters can pass twice its size. */
+            return rc == AG_ETOOBIG ? AG_EPROTO : rc;
+        }
+        d->data = (char *)ag_buf_steal(&b, &d->len);
+        return 0;
+    }
+    if (len == 0 || len > EX_XRAY_MAX_ESCAPED_DOC_BYTES ||
+        ex_xray_doc_id_escaped(doc, len, d->id) != 0) {
         return AG_EPROTO;
     }
-    d->data = ag_malloc(len);
-    if (d->data == NULL) {
+    if (len > SLAB_DOC_MAX) {
+        d->data = ag_malloc(len);
+        if (d->data == NULL) {
+            return AG_ENOMEM;
+        }
+        memcpy(d->data, doc, len);
+    } else if ((d->data = slab_copy(q, doc, len, &d->block)) == NULL) {
         return AG_ENOMEM;
     }
-    memcpy(d->data, doc, len);
     d->len = len;
     return 0;
 }
@@ -495,7 +674,7 @@ int ex_xray_queue_push_doc(struct ex_xray_queue *q, const char *doc, size_t len)
     struct qdoc d;
     int rc = ring_reserve(q, 1);
     if (rc == 0) {
-        rc = doc_make(doc, len, &d);
+        rc = doc_make(q, doc, len, false, &d);
     }
     if (rc != 0) {
         return rc;
@@ -506,15 +685,13 @@ int ex_xray_queue_push_doc(struct ex_xray_queue *q, const char *doc, size_t len)
     return 0;
 }
 
-int ex_xray_queue_push(struct ex_xray_queue *q, const char *docs, size_t len)
+static int push_docs(struct ex_xray_queue *q, const char *docs, size_t len, bool escaped)
 {
     size_t n = 0, pushed = 0;
     int rc = 0;
-    for (size_t i = 0; i < len; i++) {
-        n += docs[i] == '\n';
-    }
-    if (len > 0 && docs[len - 1] != '\n') {
-        n++;
+    for (const char *p = docs, *end = docs + len; p < end; n++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        p = nl != NULL ? nl + 1 : end;
     }
     if (n == 0) {
         return 0;
@@ -524,7 +701,7 @@ int ex_xray_queue_push(struct ex_xray_queue *q, const char *docs, size_t len)
         const char *nl = memchr(docs + i, '\n', len - i);
         size_t dlen = nl != NULL ? (size_t)(nl - (docs + i)) : len - i;
         struct qdoc d;
-        rc = doc_make(docs + i, dlen, &d);
+        rc = doc_make(q, docs + i, dlen, escaped, &d);
         if (rc == 0) {
             ring_push_back(q, &d);
             q->bytes += d.len;
@@ -538,10 +715,22 @@ int ex_xray_queue_push(struct ex_xray_queue *q, const char *docs, size_t len)
             struct qdoc d = ring_pop_back(q);
             doc_free(q, &d);
         }
+    }
+    if (rc != 0) {
         return rc;
     }
     ex_xray_queue_pump(q);
     return 0;
+}
+
+int ex_xray_queue_push(struct ex_xray_queue *q, const char *docs, size_t len)
+{
+    return push_docs(q, docs, len, false);
+}
+
+int ex_xray_queue_push_escaped(struct ex_xray_queue *q, const char *docs, size_t len)
+{
+    return push_docs(q, docs, len, true);
 }
 
 static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
@@ -633,6 +822,14 @@ void ex_xray_queue_free(struct ex_xray_queue *q)
         call_unlink(q, c);
         count_failed(q, c->n, "freed while in flight");
         call_free(q, c);
+    }
+    if (q->slab != NULL) {
+        slab_unref(q, q->slab); /* closed: freed, not kept */
+    }
+    while (q->free_slabs != NULL) {
+        struct qblock *b = q->free_slabs;
+        q->free_slabs = b->next;
+        ag_free(b);
     }
     ag_free(q->ring);
     ag_free(q->id);

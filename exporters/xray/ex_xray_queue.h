@@ -25,10 +25,11 @@
  */
 
 #define EX_XRAY_MAX_BATCH_DOCS 50 /* PutTraceSegments' limit (xray.md §13.1) */
-/* The largest request body: 50 documents of 64 kB, each escaped again inside a JSON string
- * (at most twice as long), with the quotes, commas and the envelope. */
-#define EX_XRAY_MAX_BODY_BYTES                                                                 \
-    (EX_XRAY_MAX_BATCH_DOCS * (2 * (size_t)EX_XRAY_MAX_DOC_BYTES + 3) + 64)
+/* A document of 64 kB escaped inside a JSON string: JSON text holds no control character, so
+ * escaping it again at most doubles it. */
+#define EX_XRAY_MAX_ESCAPED_DOC_BYTES (2 * (size_t)EX_XRAY_MAX_DOC_BYTES)
+/* The largest request body: 50 escaped documents, with the quotes, commas and the envelope. */
+#define EX_XRAY_MAX_BODY_BYTES (EX_XRAY_MAX_BATCH_DOCS * (EX_XRAY_MAX_ESCAPED_DOC_BYTES + 3) + 64)
 
 /* Starts one call; |done| must run exactly once, later, from the loop. Returns 0, or a negative
  * AG_E* (then |done| never runs). ex_aws_client_call()'s contract. */
@@ -80,11 +81,21 @@ AG_NODISCARD int ex_xray_queue_push_doc(struct ex_xray_queue *q, const char *doc
 /*
  * Queues every document of |docs| (|len| bytes of documents, each ended by '\n', as
  * ex_xray_translate() writes them; borrowed), all or none, and starts calls. The bound is checked
- * by the caller with has_room() first, so one push may pass max_bytes by its own size.
+ * by the caller with has_room() first, so one push may pass max_bytes by its own size. Documents
+ * are kept escaped (as ex_xray_queue_push_escaped() takes them): max_bytes counts those bytes.
  * Returns 0, or AG_EPROTO (a document with no top-level "id", or over 64 kB: nothing queued),
  * AG_ENOMEM (nothing queued).
  */
 AG_NODISCARD int ex_xray_queue_push(struct ex_xray_queue *q, const char *docs, size_t len);
+
+/*
+ * ex_xray_queue_push() for documents already escaped as the content of a JSON string, as
+ * ex_xray_translate() writes them with the escaped option: they go into the request bodies as
+ * they are. Each must be at most EX_XRAY_MAX_ESCAPED_DOC_BYTES (its plain form at most 64 kB is
+ * the writer's guarantee). Same returns.
+ */
+AG_NODISCARD int ex_xray_queue_push_escaped(struct ex_xray_queue *q, const char *docs,
+                                            size_t len);
 
 /* Starts calls for what is queued, up to max_in_flight (the exporter's flush). */
 void ex_xray_queue_pump(struct ex_xray_queue *q);
@@ -128,5 +139,8 @@ uint64_t ex_xray_limiter_take(struct ex_xray_limiter *l);
  * must be 16 lowercase hex digits as X-Ray ids are, to |out|. Returns 0 or AG_EPROTO.
  */
 AG_NODISCARD int ex_xray_doc_id(const char *doc, size_t len, char out[17]);
+
+/* ex_xray_doc_id() of a document escaped as the content of a JSON string. */
+AG_NODISCARD int ex_xray_doc_id_escaped(const char *doc, size_t len, char out[17]);
 
 #endif /* EX_XRAY_QUEUE_H */

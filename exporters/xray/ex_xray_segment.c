@@ -66,13 +66,146 @@ enum doc_mode {
     DOC_SERVICE,    /* local-root split: the service segment */
 };
 
+/*
+ * Attributes by key, built once per span: every rule looks its attributes up by name (a hundred
+ * lookups per span), which a scan with strcmp over all attributes made the translation's largest
+ * cost. An open-addressing table of (hash, index + 1) answers each in O(1), with the same
+ * answer as a scan: the first attribute with that key and a value (later duplicates are marked
+ * F_DUP, so the rules that walk all attributes skip them as before).
+ */
+#define KV_INLINE_SLOTS 64 /* tables for up to 32 attributes need no allocation */
+#define F_USED          1  /* consumed by the http/aws/sql/cause/user logic */
+#define F_DUP           2  /* an earlier attribute with a value has the same key */
+
+struct kv_slot {
+    uint32_t hash;
+    uint32_t idx1; /* index + 1 into kvs; 0 = empty */
+    size_t len;    /* of the key */
+};
+
+struct kv_index {
+    pb_kv *const *kvs; /* borrowed */
+    size_t n;
+    size_t mask;           /* slots - 1 (a power of two minus one) */
+    uint64_t bloom;        /* bit (hash >> 26) set for every key indexed */
+    struct kv_slot *slots; /* inline_slots or allocated */
+    uint8_t *flags;        /* per attribute: F_USED, F_DUP; inline_flags or allocated */
+    struct kv_slot inline_slots[KV_INLINE_SLOTS];
+    uint8_t inline_flags[KV_INLINE_SLOTS / 2];
+};
+
+/* A hash of the length and the first and last 8 bytes: O(1), and keys rarely share all three. */
+static inline uint32_t key_hash(const char *k, size_t len)
+{
+    uint64_t a = 0, b = 0;
+    if (len >= 8) {
+        memcpy(&a, k, 8);
+        memcpy(&b, k + len - 8, 8);
+    } else if (len >= 4) {
+        uint32_t a4, b4;
+        memcpy(&a4, k, 4);
+        memcpy(&b4, k + len - 4, 4);
+        a = a4;
+        b = b4;
+    } else if (len > 0) {
+        a = (uint64_t)(unsigned char)k[0] | (uint64_t)(unsigned char)k[len / 2] << 8 |
+            (uint64_t)(unsigned char)k[len - 1] << 16;
+    }
+    uint64_t h = (a ^ (b * 0x9e3779b97f4a7c15ull) ^ len) * 0xff51afd7ed558ccdull;
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+/* Indexes |n| attributes. Returns 0 or AG_ENOMEM (past KV_INLINE_SLOTS / 2 attributes). */
+static int kv_index_build(struct kv_index *ix, pb_kv *const *kvs, size_t n)
+{
+    size_t slots = KV_INLINE_SLOTS;
+    ix->kvs = kvs;
+    ix->n = n;
+    ix->slots = ix->inline_slots;
+    ix->flags = ix->inline_flags;
+    if (n > KV_INLINE_SLOTS / 2) {
+        while (slots < 2 * n) {
+            slots *= 2;
+        }
+        ix->slots = ag_calloc(slots, sizeof(*ix->slots));
+        ix->flags = ag_calloc(n, 1);
+        if (ix->slots == NULL || ix->flags == NULL) {
+            return AG_ENOMEM;
+        }
+    } else {
+        memset(ix->inline_slots, 0, sizeof(ix->inline_slots));
+        memset(ix->inline_flags, 0, sizeof(ix->inline_flags));
+    }
+    ix->mask = slots - 1;
+    ix->bloom = 0;
+    for (size_t i = 0; i < n; i++) {
+        const pb_kv *kv = kvs[i];
+        if (kv == NULL || kv->key == NULL || kv->value == NULL) {
+            continue; /* never found by a lookup, as the scan skipped them too */
+        }
+        size_t len = strlen(kv->key);
+        uint32_t h = key_hash(kv->key, len);
+        size_t s = h & ix->mask;
+        while (ix->slots[s].idx1 != 0) {
+            if (ix->slots[s].hash == h && ix->slots[s].len == len &&
+                memcmp(kvs[ix->slots[s].idx1 - 1]->key, kv->key, len) == 0) {
+                ix->flags[i] |= F_DUP;
+                break;
+            }
+            s = (s + 1) & ix->mask;
+        }
+        if (ix->slots[s].idx1 == 0) {
+            ix->bloom |= 1ull << (h >> 26);
+            ix->slots[s].hash = h;
+            ix->slots[s].idx1 = (uint32_t)i + 1;
+            ix->slots[s].len = len;
+        }
+    }
+    return 0;
+}
+
+static void kv_index_cleanup(struct kv_index *ix)
+{
+    if (ix->slots != ix->inline_slots) {
+        ag_free(ix->slots);
+    }
+    if (ix->flags != ix->inline_flags) {
+        ag_free(ix->flags);
+    }
+    ix->slots = NULL;
+    ix->flags = NULL;
+}
+
+/* The index of the first attribute with key |key| (|len| bytes) and a value, or -1. */
+static ptrdiff_t kv_index_find_h(const struct kv_index *ix, const char *key, size_t len, uint32_t h)
+{
+    if (((ix->bloom >> (h >> 26)) & 1) == 0) {
+        return -1; /* no key with this hash's top bits: most misses end here */
+    }
+    for (size_t s = h & ix->mask; ix->slots[s].idx1 != 0; s = (s + 1) & ix->mask) {
+        if (ix->slots[s].hash == h && ix->slots[s].len == len &&
+            memcmp(ix->kvs[ix->slots[s].idx1 - 1]->key, key, len) == 0) {
+            return (ptrdiff_t)ix->slots[s].idx1 - 1;
+        }
+    }
+    return -1;
+}
+
+/* Inline so that the hash of a literal key is computed at compile time. */
+static inline ptrdiff_t kv_index_find(const struct kv_index *ix, const char *key, size_t len)
+{
+    return kv_index_find_h(ix, key, len, key_hash(key, len));
+}
+
 /* Everything one span's translation shares between its documents. */
 struct xr {
     const struct ex_xray_options *o;
     const pb_span *sp;
+    bool out_lost;  /* |out| itself failed (and was freed, ag_buf's rule) */
     pb_kv **rattrs; /* resource attributes (may be NULL) */
     size_t n_rattrs;
-    uint8_t *used; /* per span attribute: consumed by the http/aws/sql/cause/user logic */
+    struct kv_index sidx; /* the span's attributes by key; flags: F_USED, F_DUP */
+    struct kv_index ridx; /* the resource's attributes by key */
     char trace_id[36];
     int kind;
     bool has_parent;
@@ -197,28 +330,45 @@ static bool any_scalar(const pb_any *v)
                          v->value_case == V_DOUBLE || v->value_case == V_BOOL);
 }
 
-static const pb_any *attr(const struct xr *x, const char *key)
+/*
+ * Lookups by name. Inline so that strlen() of the literal key is folded at the call site; the
+ * answers are those of a kv_find() scan over all attributes.
+ */
+static inline const pb_any *kv_index_get(const struct kv_index *ix, const char *key)
 {
-    return kv_find(x->sp->attributes, x->sp->n_attributes, key);
+    ptrdiff_t i = kv_index_find(ix, key, strlen(key));
+    return i >= 0 ? ix->kvs[i]->value : NULL;
 }
 
-static const char *attr_str(const struct xr *x, const char *key)
+static inline const pb_any *attr(const struct xr *x, const char *key)
+{
+    return kv_index_get(&x->sidx, key);
+}
+
+static inline const char *attr_str(const struct xr *x, const char *key)
 {
     return any_str(attr(x, key));
 }
 
-static const char *res_str(const struct xr *x, const char *key)
+static inline const pb_any *res_attr(const struct xr *x, const char *key)
 {
-    return any_str(kv_find(x->rattrs, x->n_rattrs, key));
+    return kv_index_get(&x->ridx, key);
 }
 
-static void consume(struct xr *x, const char *key)
+static inline const char *res_str(const struct xr *x, const char *key)
 {
-    for (size_t i = 0; i < x->sp->n_attributes; i++) {
-        const pb_kv *kv = x->sp->attributes[i];
-        if (kv != NULL && kv->key != NULL && strcmp(kv->key, key) == 0) {
-            x->used[i] = 1;
-        }
+    return any_str(res_attr(x, key));
+}
+
+/*
+ * Marks |key| consumed. Only the first attribute with that key and a value can be written as an
+ * annotation or metadata (the others are F_DUP or have no value), so only it is marked.
+ */
+static inline void consume(struct xr *x, const char *key)
+{
+    ptrdiff_t i = kv_index_find(&x->sidx, key, strlen(key));
+    if (i >= 0) {
+        x->sidx.flags[i] |= F_USED;
     }
 }
 
@@ -246,6 +396,44 @@ static void kstr_or_null(struct ag_json *w, const char *key, const char *v)
 static double ns_to_s(uint64_t ns)
 {
     return (double)(ns / 1000000000u) + (double)((ns % 1000000000u) / 1000u) / 1e6;
+}
+
+/*
+ * Writes ns_to_s(|ns|) as ag_json_double() would, without printf and strtod for the usual
+ * timestamps. For 1 <= seconds < 2^32 a double has under half a microsecond of spacing, so the
+ * value lies within half a unit of the 16th digit of "seconds.micros": %.15g cannot read back
+ * when the micros need all six digits, and %.16g prints exactly "seconds.micros" (trailing zeros
+ * dropped, as %g does). That text is the shortest form when it reads back, which holds exactly
+ * when N / 1e6 == v for the integer N = seconds * 1e6 + micros (both exact in a double, and IEEE
+ * division rounds as strtod does). Anything else goes the general way.
+ */
+static void json_time(struct ag_json *w, uint64_t ns)
+{
+    double v = ns_to_s(ns);
+    uint64_t sec = ns / 1000000000u, us = (ns % 1000000000u) / 1000u;
+    if (sec == 0 || sec >= (1ull << 32) || (double)(sec * 1000000u + us) / 1e6 != v) {
+        ag_json_double(w, v);
+        return;
+    }
+    char tmp[32];
+    char *end = tmp + sizeof(tmp), *p = end;
+    if (us != 0) {
+        int digits = 6;
+        while (us % 10 == 0) {
+            us /= 10;
+            digits--;
+        }
+        for (; digits > 0; digits--) {
+            *--p = (char)('0' + us % 10);
+            us /= 10;
+        }
+        *--p = '.';
+    }
+    do {
+        *--p = (char)('0' + sec % 10);
+        sec /= 10;
+    } while (sec != 0);
+    ag_json_raw(w, p, (size_t)(end - p));
 }
 
 static bool is_ip(const char *s)
@@ -682,7 +870,13 @@ static int build_url(const struct xr *x, struct ag_buf *ub)
     int64_t p;
     if (!from_http_host && any_int(port, &p) && p > 0 && !(streq(scheme, "http") && p == 80) &&
         !(streq(scheme, "https") && p == 443)) {
-        rc = rc ? rc : ag_buf_printf(ub, ":%" PRId64, p);
+        /* p > 0: ':' and its digits, without printf. */
+        char digits[24], *d = digits + sizeof(digits);
+        for (uint64_t u = (uint64_t)p; u != 0; u /= 10) {
+            *--d = (char)('0' + u % 10);
+        }
+        *--d = ':';
+        rc = rc ? rc : ag_buf_add(ub, d, (size_t)(digits + sizeof(digits) - d));
     }
     const char *target = attr_str(x, "http.target");
     if (target != NULL) {
@@ -1558,7 +1752,7 @@ static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
     const char *sid = res_str(x, "service.instance.id");
     if (streq(platform, "aws_elastic_beanstalk") && sid != NULL) {
         int64_t dep = 0;
-        const pb_any *sv = kv_find(x->rattrs, x->n_rattrs, "service.instance.id");
+        const pb_any *sv = res_attr(x, "service.instance.id");
         if (!any_int(sv, &dep)) {
             dep = 0;
         }
@@ -1571,8 +1765,8 @@ static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
         ag_json_obj_close(w);
     }
 
-    const pb_any *arns = kv_find(x->rattrs, x->n_rattrs, "aws.log.group.arns");
-    const pb_any *names = kv_find(x->rattrs, x->n_rattrs, "aws.log.group.names");
+    const pb_any *arns = res_attr(x, "aws.log.group.arns");
+    const pb_any *names = res_attr(x, "aws.log.group.names");
     if (arns != NULL && (any_str(arns) != NULL || arns->value_case == V_ARRAY)) {
         ag_json_key(w, "cloudwatch_logs");
         ag_json_arr_open(w);
@@ -1615,7 +1809,7 @@ static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
     }
     kstr(w, "sdk_version", res_str(x, "telemetry.sdk.version"));
     ag_json_key(w, "auto_instrumentation");
-    ag_json_bool(w, kv_find(x->rattrs, x->n_rattrs, "telemetry.auto.version") != NULL);
+    ag_json_bool(w, res_attr(x, "telemetry.auto.version") != NULL);
     ag_json_obj_close(w);
 
     ag_json_obj_close(w);
@@ -1746,22 +1940,23 @@ static int fix_key(const struct xr *x, const char *prefix, const char *key, stru
 
 /* A set of keys already written in one object, to keep the output free of duplicate keys. */
 struct keyset {
-    struct ag_buf all; /* keys, each followed by a NUL */
+    struct ag_buf all; /* keys, each after its length (a size_t) */
 };
 
 /* Returns 1 when |key| (|len| bytes) was already in the set, 0 after adding it, or an error. */
 static int keyset_add(struct keyset *ks, const char *key, size_t len)
 {
-    const char *p = ag_buf_str(&ks->all), *end = p + ks->all.len;
-    while (p < end) {
-        size_t l = strlen(p);
-        if (l == len && memcmp(p, key, len) == 0) {
+    const uint8_t *p = ag_buf_ptr(&ks->all);
+    for (size_t at = 0; p != NULL && at < ks->all.len;) {
+        size_t l;
+        memcpy(&l, p + at, sizeof(l));
+        if (l == len && memcmp(p + at + sizeof(l), key, len) == 0) {
             return 1;
         }
-        p += l + 1;
+        at += sizeof(l) + l;
     }
-    int rc = ag_buf_add(&ks->all, key, len);
-    return rc ? rc : ag_buf_addc(&ks->all, '\0');
+    int rc = ag_buf_add(&ks->all, &len, sizeof(len));
+    return rc ? rc : ag_buf_add(&ks->all, key, len);
 }
 
 /* Annotation value: string, int, double or bool. */
@@ -1841,11 +2036,11 @@ static enum attr_class classify_span_attr(struct xr *x, size_t i, enum doc_mode 
         return C_SKIP; /* handled as a metadata namespace */
     }
     /* OTLP forbids duplicate keys; if a sender repeats one anyway, the first wins. */
-    if (kv_find(x->sp->attributes, i, key) != NULL) {
+    if (x->sidx.flags[i] & F_DUP) {
         return C_SKIP;
     }
     bool in_index = indexed(x, key);
-    if (x->used[i] && !in_index) {
+    if ((x->sidx.flags[i] & F_USED) && !in_index) {
         return C_SKIP;
     }
     bool explicit_ = in_index || listed_in_xray_annotations(x, key);
@@ -1877,7 +2072,7 @@ static enum attr_class classify_res_attr(struct xr *x, size_t i, struct ag_buf *
 {
     const pb_kv *kv = x->rattrs[i];
     if (kv == NULL || kv->key == NULL || kv->value == NULL || kv->value->value_case == V_NONE ||
-        kv_find(x->rattrs, i, kv->key) != NULL) {
+        (x->ridx.flags[i] & F_DUP)) {
         return C_SKIP;
     }
     ag_buf_reset(kb);
@@ -2342,7 +2537,7 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
         const pb_kv *kv = sp->attributes[i];
         if (kv == NULL || kv->key == NULL || kv->value == NULL || kv->value->value_case != V_STR ||
             !has_prefix(kv->key, "aws.xray.metadata.") || kv->value->string_value == NULL ||
-            kv_find(sp->attributes, i, kv->key) != NULL) {
+            (x->sidx.flags[i] & F_DUP)) {
             continue;
         }
         const char *ns = kv->key + strlen("aws.xray.metadata.");
@@ -2396,7 +2591,7 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
         const pb_kv *kv = sp->attributes[i];
         if (kv == NULL || kv->key == NULL || kv->value == NULL || kv->value->value_case != V_STR ||
             !has_prefix(kv->key, "aws.xray.metadata.") || kv->value->string_value == NULL ||
-            kv_find(sp->attributes, i, kv->key) != NULL) {
+            (x->sidx.flags[i] & F_DUP)) {
             continue;
         }
         const char *ns = kv->key + strlen("aws.xray.metadata.");
@@ -2433,7 +2628,12 @@ static int write_doc(struct xr *x, enum doc_mode mode, struct ag_buf *b, bool wi
     int k = x->kind;
     bool from_aws_service;
 
-    ag_json_init(w, b);
+    if (x->o->escaped) {
+        ag_json_init_escaped(w, b);
+    } else {
+        ag_json_init(w, b);
+    }
+    ag_json_set_limit(w, EX_XRAY_MAX_DOC_BYTES);
     ag_json_obj_open(w);
     write_name(x, w, mode, &from_aws_service);
 
@@ -2446,14 +2646,14 @@ static int write_doc(struct xr *x, enum doc_mode mode, struct ag_buf *b, bool wi
     ag_json_key(w, "trace_id");
     ag_json_str(w, x->trace_id);
     ag_json_key(w, "start_time");
-    ag_json_double(w, ns_to_s(sp->start_time_unix_nano));
+    json_time(w, sp->start_time_unix_nano);
     /*
      * Upstream always writes end_time (0 for an unfinished span, a date in 1970 that X-Ray
      * rejects); a span without an end is sent as in progress instead, as the schema allows.
      */
     if (sp->end_time_unix_nano != 0) {
         ag_json_key(w, "end_time");
-        ag_json_double(w, ns_to_s(sp->end_time_unix_nano));
+        json_time(w, sp->end_time_unix_nano);
     } else {
         ag_json_key(w, "in_progress");
         ag_json_bool(w, 1);
@@ -2543,34 +2743,47 @@ static int write_doc(struct xr *x, enum doc_mode mode, struct ag_buf *b, bool wi
 
     /* A helper's failure comes first: it may have left containers open on its way out. */
     int rc = ag_json_finish(w);
-    return x->err != 0 ? x->err : rc;
+    /* Past the document's limit the writer leaves |b| alone; its other AG_ETOOBIG and
+     * AG_ENOMEM come from |b| itself, which is then freed. */
+    x->out_lost = rc != 0 && !w->over_limit && (rc == AG_ETOOBIG || rc == AG_ENOMEM);
+    return x->err != 0 && !x->out_lost ? x->err : rc;
 }
 
-/* Writes one document to |docs| with its newline, retrying without metadata if too large. */
-static int add_doc(struct xr *x, enum doc_mode mode, struct ag_buf *docs)
+/* Cuts |b| back to |len| bytes (what it held before a document that failed). */
+static void truncate_to(struct ag_buf *b, size_t len)
 {
-    struct ag_buf b;
-    ag_buf_init(&b, EX_XRAY_MAX_DOC_BYTES);
-    int rc = write_doc(x, mode, &b, true);
-    if (rc == AG_ETOOBIG) {
+    if (b->data != NULL && b->len > len) {
+        b->len = len;
+        b->data[len] = '\0';
+    }
+}
+
+/*
+ * Appends one document to |out| with its newline, retrying without metadata if too large. On an
+ * error |out| is cut back to what it held, unless it failed itself (x->out_lost: freed).
+ */
+static int add_doc(struct xr *x, enum doc_mode mode, struct ag_buf *out)
+{
+    size_t start = out->len;
+    int rc = write_doc(x, mode, out, true);
+    if (rc == AG_ETOOBIG && !x->out_lost) {
         /* Metadata is the part X-Ray can do without (xray.md §14). */
-        ag_buf_cleanup(&b);
+        truncate_to(out, start);
         x->err = 0;
-        rc = write_doc(x, mode, &b, false);
+        rc = write_doc(x, mode, out, false);
         if (rc == 0) {
             x->res->trimmed_docs++;
         }
     }
     if (rc == 0) {
-        rc = ag_buf_add(docs, ag_buf_ptr(&b), b.len);
-        if (rc == 0) {
-            rc = ag_buf_addc(docs, '\n');
-        }
-        if (rc == 0) {
-            x->res->n_docs++;
-        }
+        rc = ag_buf_addc(out, '\n');
+        x->out_lost = rc != 0;
     }
-    ag_buf_cleanup(&b);
+    if (rc == 0) {
+        x->res->n_docs++;
+    } else if (!x->out_lost) {
+        truncate_to(out, start);
+    }
     return rc;
 }
 
@@ -2582,7 +2795,6 @@ int ex_xray_segment_write(const struct ex_xray_options *opts, const ProtobufCMes
     struct ex_xray_result res_local;
     struct ex_xray_result *res = res_out ? res_out : &res_local;
     struct xr x;
-    struct ag_buf docs;
     int rc;
 
     (void)scope;
@@ -2617,39 +2829,42 @@ int ex_xray_segment_write(const struct ex_xray_options *opts, const ProtobufCMes
         }
     }
 
+    rc = kv_index_build(&x.sidx, x.sp->attributes, x.sp->n_attributes);
+    if (rc == 0) {
+        rc = kv_index_build(&x.ridx, x.rattrs, x.n_rattrs);
+    }
+    if (rc != 0) {
+        goto out;
+    }
     x.kind = (int)x.sp->kind;
     x.has_parent = x.sp->parent_span_id.len == 8 && !is_zero(x.sp->parent_span_id.data, 8);
     x.local_root = streq(attr_str(&x, "aws.span.kind"), "LOCAL_ROOT");
     x.aws_sdk = streq(attr_str(&x, "rpc.system"), "aws-api");
     x.xray_annotations = attr(&x, "aws.xray.annotations");
-    if (x.sp->n_attributes > 0) {
-        x.used = ag_calloc(x.sp->n_attributes, 1);
-        if (x.used == NULL) {
-            return AG_ENOMEM;
-        }
-    }
 
-    ag_buf_init(&docs, 2 * (EX_XRAY_MAX_DOC_BYTES + 1));
+    /* The documents go straight to |out|: cut back to |before| if the span fails. */
+    size_t before = out->len;
     bool split =
         x.local_root && (x.kind == K_CLIENT || x.kind == K_PRODUCER || x.kind == K_CONSUMER);
     if (split) {
         x.new_id = new_random_id(&x);
-        rc = add_doc(&x, DOC_DEPENDENCY, &docs);
+        rc = add_doc(&x, DOC_DEPENDENCY, out);
         if (rc == 0) {
-            rc = add_doc(&x, DOC_SERVICE, &docs);
+            rc = add_doc(&x, DOC_SERVICE, out);
         }
     } else {
-        rc = add_doc(&x, DOC_NORMAL, &docs);
-    }
-    if (rc == 0) {
-        rc = ag_buf_add(out, ag_buf_ptr(&docs), docs.len);
+        rc = add_doc(&x, DOC_NORMAL, out);
     }
     if (rc != 0) {
+        if (!x.out_lost) {
+            truncate_to(out, before);
+        }
         size_t dropped = res->dropped_attributes;
         memset(res, 0, sizeof(*res));
         res->dropped_attributes = dropped;
     }
-    ag_buf_cleanup(&docs);
-    ag_free(x.used);
+out:
+    kv_index_cleanup(&x.sidx);
+    kv_index_cleanup(&x.ridx);
     return rc;
 }

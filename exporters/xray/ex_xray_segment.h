@@ -36,6 +36,9 @@ struct ex_xray_options {
     int64_t now_unix_s;             /* the clock for trace-id validation; 0 = the real clock */
     ex_xray_random_fn *random;      /* NULL = an internal per-thread generator */
     void *random_ctx;
+    bool escaped; /* write each document escaped as the content of a JSON string (the form
+                   * PutTraceSegments' body carries, see ag_json_init_escaped()); the 64 kB
+                   * limit still applies to the plain document */
 };
 
 /* What one call did besides writing documents; everything a caller should count. */
@@ -47,9 +50,9 @@ struct ex_xray_result {
 
 /*
  * Translates one span into X-Ray segment documents and appends them to |out|, each followed by
- * a newline ('\n' never occurs inside a document). Usually one document; a CLIENT, PRODUCER or
- * CONSUMER span marked aws.span.kind = LOCAL_ROOT gives two (dependency subsegment first,
- * service segment second: xray.md §4.4).
+ * a newline ('\n' never occurs inside a document, plain or escaped). Usually one document; a
+ * CLIENT, PRODUCER or CONSUMER span marked aws.span.kind = LOCAL_ROOT gives two (dependency
+ * subsegment first, service segment second: xray.md §4.4).
  *
  * |span| is an Opentelemetry__Proto__Trace__V1__Span, |resource| its
  * Opentelemetry__Proto__Resource__V1__Resource or NULL, |scope| its InstrumentationScope or NULL

@@ -29,6 +29,13 @@ void ex_xray_options_from_config(const struct ag_awsxray_config *cfg,
 int ex_xray_translate(const struct ex_xray_options *opts, const ProtobufCMessage *req,
                       struct ag_buf *out, struct ex_xray_translate_result *res)
 {
+    return ex_xray_translate_chunked(opts, req, out, 0, NULL, NULL, res);
+}
+
+int ex_xray_translate_chunked(const struct ex_xray_options *opts, const ProtobufCMessage *req,
+                              struct ag_buf *out, size_t chunk_bytes, ex_xray_chunk_fn *flush,
+                              void *ctx, struct ex_xray_translate_result *res)
+{
     const ProtobufCMessageDescriptor *want =
         &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor;
     memset(res, 0, sizeof(*res));
@@ -62,6 +69,12 @@ int ex_xray_translate(const struct ex_xray_options *opts, const ProtobufCMessage
                     res->too_big++;
                 } else {
                     return rc;
+                }
+                if (flush != NULL && out->len >= chunk_bytes) {
+                    if ((rc = flush(ctx, (const char *)ag_buf_ptr(out), out->len)) != 0) {
+                        return rc;
+                    }
+                    ag_buf_reset(out);
                 }
             }
         }

@@ -16,8 +16,9 @@
  * both produce the same documents. Spans that must be dropped are skipped and counted here.
  */
 
-/* The smallest cap of the output buffer: a local-root span's two largest documents. */
-#define EX_XRAY_TRANSLATE_MIN_CAP (2 * (EX_XRAY_MAX_DOC_BYTES + 1))
+/* The smallest cap of the output buffer: a local-root span's two largest documents, escaped
+ * (the escaped option; escaping JSON text at most doubles it). */
+#define EX_XRAY_TRANSLATE_MIN_CAP (2 * (2 * (size_t)EX_XRAY_MAX_DOC_BYTES + 1))
 
 /* What one request gave besides documents; the caller counts and logs these. */
 struct ex_xray_translate_result {
@@ -46,5 +47,19 @@ void ex_xray_options_from_config(const struct ag_awsxray_config *cfg,
  */
 AG_NODISCARD int ex_xray_translate(const struct ex_xray_options *opts, const ProtobufCMessage *req,
                                    struct ag_buf *out, struct ex_xray_translate_result *res);
+
+/* Takes |len| bytes of whole documents (each ended by '\n'; borrowed). Returns 0 or an AG_E*. */
+typedef int ex_xray_chunk_fn(void *ctx, const char *docs, size_t len);
+
+/*
+ * ex_xray_translate(), handing the documents to |flush| (with |ctx|) whenever |out| holds at
+ * least |chunk_bytes|, and emptying |out| after each, so |out| stays near |chunk_bytes| whatever
+ * the request's size. What is left at the end stays in |out| for the caller. A |flush| error is
+ * returned as it is, after the chunks before it were taken. |flush| NULL: ex_xray_translate().
+ */
+AG_NODISCARD int ex_xray_translate_chunked(const struct ex_xray_options *opts,
+                                           const ProtobufCMessage *req, struct ag_buf *out,
+                                           size_t chunk_bytes, ex_xray_chunk_fn *flush, void *ctx,
+                                           struct ex_xray_translate_result *res);
 
 #endif /* EX_XRAY_TRANSLATE_H */

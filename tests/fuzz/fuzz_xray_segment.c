@@ -14,6 +14,7 @@
 
 #include "ag_arena.h"
 #include "ag_buf.h"
+#include "ag_json.h"
 #include "ag_mem.h"
 #include "ag_otlp.h"
 #include "ag_otlp_json.h"
@@ -62,6 +63,47 @@ static void check_docs(const struct ag_buf *out, size_t n_docs)
     }
 }
 
+/*
+ * The escaped option must give, document by document, ag_json_escape() of the plain documents
+ * in |plain| (the second pass it replaces), with the same counts. |counter| is rewound to
+ * |before| so the random ids come out the same.
+ */
+static void check_escaped(const struct ex_xray_options *plain_opts,
+                          const Opentelemetry__Proto__Trace__V1__ResourceSpans *rs,
+                          const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss,
+                          const Opentelemetry__Proto__Trace__V1__Span *span,
+                          const struct ag_buf *plain, const struct ex_xray_result *plain_res,
+                          uint64_t *counter, uint64_t before)
+{
+    struct ex_xray_options o = *plain_opts;
+    struct ex_xray_result res;
+    struct ag_buf esc, want;
+    o.escaped = true;
+    *counter = before;
+    ag_buf_init(&esc, 4u << 20);
+    ag_buf_init(&want, 4u << 20);
+    int rc = ex_xray_segment_write(&o, (const ProtobufCMessage *)rs->resource,
+                                   (const ProtobufCMessage *)ss->scope,
+                                   (const ProtobufCMessage *)span, &esc, &res);
+    if (rc != 0 || res.n_docs != plain_res->n_docs || res.trimmed_docs != plain_res->trimmed_docs ||
+        res.dropped_attributes != plain_res->dropped_attributes) {
+        die("escaped form: another result", ag_strerror(rc));
+    }
+    const char *p = ag_buf_str(plain), *end = p + plain->len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (ag_json_escape(&want, p, (size_t)(nl - p)) != 0 || ag_buf_addc(&want, '\n') != 0) {
+            die("out of memory", NULL);
+        }
+        p = nl + 1;
+    }
+    if (want.len != esc.len || memcmp(ag_buf_str(&want), ag_buf_str(&esc), esc.len) != 0) {
+        die("escaped form differs from the plain documents escaped", ag_buf_str(&esc));
+    }
+    ag_buf_cleanup(&esc);
+    ag_buf_cleanup(&want);
+}
+
 static void
 translate_all(const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req)
 {
@@ -92,6 +134,7 @@ translate_all(const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServi
                 for (size_t k = 0; k < 3; k++) {
                     struct ag_buf out;
                     struct ex_xray_result res;
+                    uint64_t before = counter;
                     ag_buf_init(&out, 1u << 20);
                     int rc =
                         ex_xray_segment_write(&opts[k], (const ProtobufCMessage *)rs->resource,
@@ -99,6 +142,7 @@ translate_all(const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServi
                                               (const ProtobufCMessage *)ss->spans[i], &out, &res);
                     if (rc == 0) {
                         check_docs(&out, res.n_docs);
+                        check_escaped(&opts[k], rs, ss, ss->spans[i], &out, &res, &counter, before);
                     } else if (rc != AG_EPROTO && rc != AG_ETOOBIG) {
                         die("unexpected error", ag_strerror(rc));
                     } else if (out.len != 0) {

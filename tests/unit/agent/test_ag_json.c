@@ -343,6 +343,200 @@ static void test_depth_limit(void)
     ASSERT_EQ(ag_json_finish(&w), AG_EINVAL);
 }
 
+/* One document with every kind of value, strings needing every kind of escape among them. */
+static void write_sample(struct ag_json *jw)
+{
+    static const char s[] = "q\"b\\c/\n\r\t\b\f\x01\x1f\x7f \xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 "
+                            "\xFF";
+    ag_json_obj_open(jw);
+    ag_json_key(jw, "s");
+    ag_json_strn(jw, s, sizeof(s) - 1);
+    ag_json_key(jw, "k\"ey");
+    ag_json_int(jw, -42);
+    ag_json_key(jw, "u");
+    ag_json_uint(jw, 7);
+    ag_json_key(jw, "h");
+    ag_json_hex(jw, (const uint8_t *)"\xab\x01", 2);
+    ag_json_key(jw, "b");
+    ag_json_base64(jw, (const uint8_t *)"foo", 3);
+    ag_json_key(jw, "d");
+    ag_json_double(jw, 1.5);
+    ag_json_key(jw, "t");
+    ag_json_bool(jw, 1);
+    ag_json_key(jw, "z");
+    ag_json_null(jw);
+    ag_json_key(jw, "r");
+    ag_json_raw(jw, "{\"x\":[1,\"y\\\"\"]}", 15);
+    ag_json_key(jw, "a");
+    ag_json_arr_open(jw);
+    ag_json_arr_close(jw);
+    ag_json_obj_close(jw);
+}
+
+/* Written by hand from RFC 8259; the escaped form is Python's json.dumps(plain,
+ * ensure_ascii=False) without its quotes (an independent encoder). */
+#define SAMPLE_PLAIN                                                                             \
+    "{\"s\":\"q\\\"b\\\\c/\\n\\r\\t\\b\\f\\u0001\\u001f\x7F \xC3\xA9 \xE2\x82\xAC "              \
+    "\xF0\x9F\x98\x80 "                                                                          \
+    "\xEF\xBF\xBD\",\"k\\\"ey\":-42,\"u\":7,\"h\":\"ab01\",\"b\":\"Zm9v\",\"d\":1.5,\"t\":true," \
+    "\"z\":null,\"r\":{\"x\":[1,\"y\\\"\"]},\"a\":[]}"
+#define SAMPLE_ESCAPED                                                                             \
+    "{\\\"s\\\":\\\"q\\\\\\\"b\\\\\\\\c/\\\\n\\\\r\\\\t\\\\b\\\\f\\\\u0001\\\\u001f\x7F \xC3\xA9 " \
+    "\xE2\x82\xAC \xF0\x9F\x98\x80 "                                                               \
+    "\xEF\xBF\xBD\\\",\\\"k\\\\\\\"ey\\\":-42,\\\"u\\\":7,\\\"h\\\":"                              \
+    "\\\"ab01\\\",\\\"b\\\":\\\"Zm9v\\\",\\\"d\\\":1.5,\\\"t\\\":true,\\\"z\\\":null,\\\"r\\\":"   \
+    "{\\\"x\\\":[1,\\\"y\\\\\\\"\\\"]},\\\"a\\\":[]}"
+
+static void test_escaped_form(void)
+{
+    /* From an empty buffer (every append grows it) and from a roomy one (the fast paths). */
+    for (int roomy = 0; roomy < 2; roomy++) {
+        start(BIG_CAP);
+        if (roomy) {
+            ASSERT_NOT_NULL(ag_buf_reserve(&out, 4096));
+        }
+        write_sample(&w);
+        ASSERT_OK(ag_json_finish(&w));
+        ASSERT_STREQ(text(), SAMPLE_PLAIN);
+        ASSERT_UEQ(w.written, sizeof(SAMPLE_PLAIN) - 1);
+
+        start(BIG_CAP);
+        if (roomy) {
+            ASSERT_NOT_NULL(ag_buf_reserve(&out, 4096));
+        }
+        ag_json_init_escaped(&w, &out);
+        write_sample(&w);
+        ASSERT_OK(ag_json_finish(&w));
+        ASSERT_STREQ(text(), SAMPLE_ESCAPED);
+        /* The plain length is counted, not the escaped one. */
+        ASSERT_UEQ(w.written, sizeof(SAMPLE_PLAIN) - 1);
+    }
+    /* Raw JSON text with what a JSON string cannot hold is escaped as ag_json_escape() does. */
+    start(BIG_CAP);
+    ag_json_init_escaped(&w, &out);
+    ag_json_raw(&w, "\"a\nb\"", 5);
+    ASSERT_OK(ag_json_finish(&w));
+    ASSERT_STREQ(text(), "\\\"a\\nb\\\"");
+}
+
+static void test_plain_limit(void)
+{
+    for (int escaped = 0; escaped < 2; escaped++) {
+        /* Exactly the plain length fits, in both forms. */
+        start(BIG_CAP);
+        if (escaped) {
+            ag_json_init_escaped(&w, &out);
+        }
+        ag_json_set_limit(&w, sizeof(SAMPLE_PLAIN) - 1);
+        write_sample(&w);
+        ASSERT_OK(ag_json_finish(&w));
+        ASSERT_EQ(w.over_limit, 0);
+        /* One byte less fails; the buffer is kept (the caller cuts it back), not freed. */
+        start(BIG_CAP);
+        if (escaped) {
+            ag_json_init_escaped(&w, &out);
+        }
+        ag_json_set_limit(&w, sizeof(SAMPLE_PLAIN) - 2);
+        write_sample(&w);
+        ASSERT_EQ(ag_json_finish(&w), AG_ETOOBIG);
+        ASSERT_EQ(w.over_limit, 1);
+        ASSERT_NOT_NULL(ag_buf_ptr(&out));
+        /* A limit inside a hex string. */
+        start(BIG_CAP);
+        if (escaped) {
+            ag_json_init_escaped(&w, &out);
+        }
+        ag_json_set_limit(&w, 5);
+        ag_json_hex(&w, (const uint8_t *)"ab", 2);
+        ASSERT_EQ(ag_json_finish(&w), AG_ETOOBIG);
+        ASSERT_EQ(w.over_limit, 1);
+    }
+    /* The buffer's own cap is not the limit: the buffer is freed then, as always. */
+    start(8);
+    ag_json_init_escaped(&w, &out);
+    ag_json_set_limit(&w, 100);
+    ag_json_str(&w, "\"\"\"");
+    ASSERT_EQ(ag_json_finish(&w), AG_ETOOBIG);
+    ASSERT_EQ(w.over_limit, 0);
+    ASSERT_NULL(ag_buf_ptr(&out));
+}
+
+/* A reference escaper for ASCII, as simple as can be: the expectation of test_word_paths. */
+static size_t ref_escape(const char *s, size_t len, int twice, char *dst)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char e[8];
+        size_t el = 0;
+        if (c == '"' || c == '\\') {
+            e[el++] = '\\';
+            e[el++] = (char)c;
+        } else if (c == '\n') {
+            e[el++] = '\\';
+            e[el++] = 'n';
+        } else if (c < 0x20) {
+            memcpy(e, "\\u00", 4);
+            e[4] = hex[c >> 4];
+            e[5] = hex[c & 15];
+            el = 6;
+        } else {
+            e[el++] = (char)c;
+        }
+        for (size_t k = 0; k < el; k++) {
+            if (twice && (e[k] == '\\' || e[k] == '"')) {
+                dst[n++] = '\\';
+            }
+            dst[n++] = e[k];
+        }
+    }
+    dst[n] = '\0';
+    return n;
+}
+
+/* Clean runs of every length around a special byte at every offset (the 8-byte fast path). */
+static void test_word_paths(void)
+{
+    static const char specials[] = {'"', '\\', '\n', '\x01', '\x1f'};
+    char in[64], want[512];
+    for (size_t sp = 0; sp < sizeof(specials); sp++) {
+        for (size_t at = 0; at < 40; at++) {
+            for (size_t len = at + 1; len <= 40; len += 7) {
+                for (size_t i = 0; i < len; i++) {
+                    in[i] = (char)('a' + i % 26);
+                }
+                in[at] = specials[sp];
+                for (int twice = 0; twice < 2; twice++) {
+                    start(BIG_CAP);
+                    ASSERT_NOT_NULL(ag_buf_reserve(&out, 4096));
+                    if (twice) {
+                        ag_json_init_escaped(&w, &out);
+                    }
+                    ag_json_arr_open(&w);
+                    ag_json_strn(&w, in, len);
+                    ag_json_arr_close(&w);
+                    ASSERT_OK(ag_json_finish(&w));
+                    char *p = want;
+                    *p++ = '[';
+                    if (twice) {
+                        *p++ = '\\';
+                    }
+                    *p++ = '"';
+                    p += ref_escape(in, len, twice, p);
+                    if (twice) {
+                        *p++ = '\\';
+                    }
+                    *p++ = '"';
+                    *p++ = ']';
+                    *p = '\0';
+                    ASSERT_STREQ(text(), want);
+                }
+            }
+        }
+    }
+}
+
 static void test_cleanup(void)
 {
     ag_buf_cleanup(&out);
@@ -356,4 +550,6 @@ AG_TEST_MAIN(AG_TEST_CASE(test_escape_quotes_and_controls), AG_TEST_CASE(test_es
              AG_TEST_CASE(test_int_extremes), AG_TEST_CASE(test_hex),
              AG_TEST_CASE(test_base64_rfc4648), AG_TEST_CASE(test_cap_sticky),
              AG_TEST_CASE(test_unbalanced), AG_TEST_CASE(test_misuse),
-             AG_TEST_CASE(test_depth_limit), AG_TEST_CASE(test_cleanup))
+             AG_TEST_CASE(test_depth_limit), AG_TEST_CASE(test_escaped_form),
+             AG_TEST_CASE(test_plain_limit), AG_TEST_CASE(test_word_paths),
+             AG_TEST_CASE(test_cleanup))

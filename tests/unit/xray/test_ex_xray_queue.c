@@ -501,7 +501,66 @@ static void test_teardown(void)
     ag_metrics_reset();
 }
 
-AG_TEST_MAIN(AG_TEST_CASE(test_doc_id), AG_TEST_CASE(test_batch_51),
+static void test_doc_id_escaped(void)
+{
+    char id[17];
+    /* test_doc_id's documents escaped by hand as a JSON string's content. */
+    const char *d1 = "{\\\"name\\\":\\\"a\\\\\\\"id\\\\\\\":\\\",\\\"id\\\":\\\"0123456789abcdef\\\"}";
+    ASSERT_OK(ex_xray_doc_id_escaped(d1, strlen(d1), id));
+    ASSERT_STREQ(id, "0123456789abcdef");
+    const char *d2 = "{\\\"x\\\":{\\\"id\\\":\\\"1111111111111111\\\"},\\\"v\\\":\\\"id\\\","
+                     "\\\"id\\\":\\\"2222222222222222\\\"}";
+    ASSERT_OK(ex_xray_doc_id_escaped(d2, strlen(d2), id));
+    ASSERT_STREQ(id, "2222222222222222");
+    /* Whitespace written as escapes (\n, \t, \u0020) is whitespace. */
+    const char *d3 = "{\\n\\\"id\\\"\\t:\\u0020\\\"abcdefabcdefabcd\\\"}";
+    ASSERT_OK(ex_xray_doc_id_escaped(d3, strlen(d3), id));
+    ASSERT_STREQ(id, "abcdefabcdefabcd");
+    /* The plain reader does not take the escaped form. */
+    ASSERT_EQ(ex_xray_doc_id(d1, strlen(d1), id), AG_EPROTO);
+    const char *bad[] = {"{\\\"name\\\":\\\"x\\\"}", "{\\\"id\\\":\\\"0123\\\"}",
+                         "{\\\"id\\\":\\\"0123456789abcdef", "{\\\"id\\", "{\\\"id\\\":\\q", ""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ASSERT_EQ(ex_xray_doc_id_escaped(bad[i], strlen(bad[i]), id), AG_EPROTO);
+    }
+}
+
+/* Escaped documents go into the body as they are: the envelope around them, written by hand. */
+static void test_push_escaped(void)
+{
+    struct fake f = {.base = event_base_new()};
+    struct ex_xray_queue *q = make_queue(&f, "tes", 1 << 20, 1, 0);
+    ASSERT_NOT_NULL(q);
+    const char *docs = "{\\\"id\\\":\\\"0000000000000001\\\",\\\"n\\\":\\\"a\\\\\\\"b\\\"}\n"
+                       "{\\\"id\\\":\\\"0000000000000002\\\"}\n";
+    ASSERT_EQ(ex_xray_queue_push_escaped(q, "{\\\"n\\\":1}\n", 10), AG_EPROTO);
+    ASSERT_EQ(ex_xray_queue_queued(q), 0);
+    ASSERT_OK(ex_xray_queue_push_escaped(q, docs, strlen(docs)));
+    ASSERT_EQ(f.n, 1);
+    const char *want = "{\"TraceSegmentDocuments\":["
+                       "\"{\\\"id\\\":\\\"0000000000000001\\\",\\\"n\\\":\\\"a\\\\\\\"b\\\"}\","
+                       "\"{\\\"id\\\":\\\"0000000000000002\\\"}\"]}";
+    ASSERT_UEQ(f.calls[0].len, strlen(want));
+    ASSERT_MEMEQ(f.calls[0].body, want, strlen(want));
+    /* The same documents pushed plain make the same body. */
+    const char *plain = "{\"id\":\"0000000000000001\",\"n\":\"a\\\"b\"}\n"
+                        "{\"id\":\"0000000000000002\"}\n";
+    answer(&f, 0, 0, NULL, "{}");
+    ASSERT_OK(ex_xray_queue_push(q, plain, strlen(plain)));
+    ASSERT_EQ(f.n, 2);
+    ASSERT_UEQ(f.calls[1].len, strlen(want));
+    ASSERT_MEMEQ(f.calls[1].body, want, strlen(want));
+    /* An unprocessed escaped document is matched by its id and sent again as it was. */
+    answer(&f, 1, 0, NULL, "{\"UnprocessedTraceSegments\":[{\"Id\":\"0000000000000002\"}]}");
+    ASSERT_EQ(ex_xray_queue_stats(q)->sent, 3);
+    ASSERT_EQ(ex_xray_queue_stats(q)->unprocessed, 1);
+    ex_xray_queue_free(q);
+    fake_cleanup(&f);
+    event_base_free(f.base);
+}
+
+AG_TEST_MAIN(AG_TEST_CASE(test_doc_id), AG_TEST_CASE(test_doc_id_escaped),
+             AG_TEST_CASE(test_push_escaped), AG_TEST_CASE(test_batch_51),
              AG_TEST_CASE(test_in_flight_limit), AG_TEST_CASE(test_doc_size_limit),
              AG_TEST_CASE(test_unprocessed_retry), AG_TEST_CASE(test_failed_call),
              AG_TEST_CASE(test_byte_bound_and_close), AG_TEST_CASE(test_drain),

@@ -1271,6 +1271,134 @@ static void test_failmalloc(void)
     ASSERT_EQ(docs, 2);
 }
 
+static uint64_t counting_random(void *ctx)
+{
+    return ++*(uint64_t *)ctx;
+}
+
+/* Translates the first span of |req| into |out| as text (no parsing). */
+static int write_text(const char *req, const struct ex_xray_options *o, struct ag_buf *out,
+                      struct ex_xray_result *res)
+{
+    char err[256];
+    struct ag_arena *arena = ag_arena_new(0);
+    ProtobufCMessage *msg = NULL;
+    int rc = AG_ENOMEM;
+    if (arena != NULL &&
+        (rc = ag_otlp_json_decode(AG_SIGNAL_TRACES, (const uint8_t *)req, strlen(req), arena, &msg,
+                                  err, sizeof(err))) == 0) {
+        const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *tr =
+            (const void *)msg;
+        const Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = tr->resource_spans[0];
+        const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = rs->scope_spans[0];
+        rc = ex_xray_segment_write(o, (const ProtobufCMessage *)rs->resource,
+                                   (const ProtobufCMessage *)ss->scope,
+                                   (const ProtobufCMessage *)ss->spans[0], out, res);
+    }
+    ag_arena_free(arena);
+    return rc;
+}
+
+/*
+ * Compares, line by line, |esc| (the escaped option's output) with jansson's encoding of each
+ * line of |plain| as a JSON string, without its quotes: an encoder independent of ag_json.
+ */
+static bool escaped_matches(const struct ag_buf *plain, const struct ag_buf *esc)
+{
+    const char *p = ag_buf_str(plain), *e = ag_buf_str(esc);
+    bool ok = plain->len > 0;
+    while (ok && *p != '\0') {
+        const char *pn = strchr(p, '\n'), *en = strchr(e, '\n');
+        json_t *str = pn != NULL ? json_stringn(p, (size_t)(pn - p)) : NULL;
+        char *want = str != NULL ? json_dumps(str, JSON_ENCODE_ANY) : NULL;
+        ok = want != NULL && en != NULL && strlen(want) == (size_t)(en - e) + 2 &&
+             memcmp(want + 1, e, (size_t)(en - e)) == 0;
+        if (!ok) {
+            printf("# escaped: %.*s\n# want:    %s\n", en ? (int)(en - e) : 0, e,
+                   want ? want : "?");
+        }
+        ag_free(want);
+        json_decref(str);
+        p = pn != NULL ? pn + 1 : p;
+        e = en != NULL ? en + 1 : e;
+    }
+    return ok && *e == '\0';
+}
+
+/*
+ * The escaped option (the awsxray exporter's form): each document is the plain one escaped as a
+ * JSON string's content. A local-root split (two documents), strings with quotes, backslashes,
+ * controls and non-ASCII, a metadata namespace (raw JSON) and a Java cause.
+ */
+static void test_escaped_option(void)
+{
+    static const char req[] =
+        REQ(S("service.name", "svc \\\"q\\\""),
+            SPAN(3, PID,
+                 ATTRS(S("aws.span.kind", "LOCAL_ROOT"), S("aws.remote.service", "r\\\\s\\u0001"),
+                       S("http.url", "http://h/\\\"p\\\"?\\u00e9=\\u20ac"),
+                       S("k\\\"ey", "tab\\there\\nnew\\u001f"),
+                       S("aws.xray.metadata.ns", "{ \\\"a\\\" : [1, \\\"x\\\\\\\\y\\\"] }"),
+                       I("http.status_code",
+                         500)) ",\"events\":[{\"name\":\"exception\","
+                               "\"attributes\":[" S("exception.type", "E\\\"") "," S(
+                                   "exception.stacktrace",
+                                   "java.lang.E: m\\n\\tat a.B.c(B.java:1)\\n") "]}]"));
+    struct ex_xray_options o = opts_default();
+    uint64_t counter = 0;
+    struct ag_buf plain, esc;
+    struct ex_xray_result rp, re;
+    o.random = counting_random;
+    o.random_ctx = &counter;
+    ag_buf_init(&plain, 1u << 20);
+    ag_buf_init(&esc, 1u << 20);
+    use_ag_alloc();
+    ASSERT_OK(write_text(req, &o, &plain, &rp));
+    ASSERT_UEQ(rp.n_docs, 2);
+    counter = 0;
+    o.escaped = true;
+    ASSERT_OK(write_text(req, &o, &esc, &re));
+    ASSERT_UEQ(re.n_docs, 2);
+    ASSERT(escaped_matches(&plain, &esc));
+    ag_buf_cleanup(&plain);
+    ag_buf_cleanup(&esc);
+}
+
+/*
+ * The 64 kB limit counts the plain document in both forms: 20,000 quotes make a ~40 kB plain
+ * document (each one escaped once) that is ~80 kB escaped, sent whole; 33,000 make it pass
+ * 64 kB, so the metadata goes in both forms.
+ */
+static void test_escaped_limit_counts_plain_bytes(void)
+{
+    static const size_t sizes[] = {20000, 33000};
+    for (size_t k = 0; k < 2; k++) {
+        size_t n = sizes[k];
+        char *req = ag_malloc(2 * n + 1024), *val = ag_malloc(2 * n + 1);
+        ASSERT_NOT_NULL(req);
+        ASSERT_NOT_NULL(val);
+        for (size_t i = 0; i < n; i++) {
+            memcpy(val + 2 * i, "\\\"", 2); /* \" in the OTLP/JSON input: one quote */
+        }
+        val[2 * n] = '\0';
+        snprintf(req, 2 * n + 1024, REQ("", SPAN(2, "", ATTRS(S("big", "%s")))), val);
+        for (int escaped = 0; escaped < 2; escaped++) {
+            struct ex_xray_options o = opts_default();
+            struct ex_xray_result res;
+            struct ag_buf out;
+            o.escaped = escaped;
+            ag_buf_init(&out, 1u << 20);
+            ASSERT_OK(write_text(req, &o, &out, &res));
+            ASSERT_UEQ(res.n_docs, 1);
+            ASSERT_UEQ(res.trimmed_docs, k);
+            ASSERT(escaped ? out.len > 64u * 1024 * (1 - k) : out.len <= 64u * 1024 + 1);
+            ag_buf_cleanup(&out);
+        }
+        ag_free(req);
+        ag_free(val);
+    }
+}
+
 static void test_bad_arguments(void)
 {
     struct ag_buf out;
@@ -1312,4 +1440,5 @@ AG_TEST_MAIN(
     AG_TEST_CASE(test_metadata_namespaces),
     AG_TEST_CASE(test_oversize_drops_metadata_then_document),
     AG_TEST_CASE(test_huge_name_is_too_big), AG_TEST_CASE(test_failmalloc),
+    AG_TEST_CASE(test_escaped_option), AG_TEST_CASE(test_escaped_limit_counts_plain_bytes),
     AG_TEST_CASE(test_bad_arguments))
