@@ -1,0 +1,1238 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The CloudWatch Logs pusher. Each (group, stream) has a queue of events; a batch is the longest
+ * prefix of the timestamp-sorted queue that fits the PutLogEvents limits. A put answered
+ * ResourceNotFoundException parks on its stream while the stream (and, if need be, the group)
+ * is created, then leaves again once. The body is written in one pass by the streaming JSON
+ * writer; messages were made valid UTF-8 when queued, so their size here is their size there.
+ */
+#include "ex_cw_pusher.h"
+#include "ag_buf.h"
+#include "ag_json.h"
+#include "ag_log.h"
+#include "ag_mem.h"
+#include "ag_metrics.h"
+#include "ag_time.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_MAX_BYTES   (64u * 1024 * 1024)
+#define DEFAULT_FLUSH_MS    200u
+#define DRAIN_TIMEOUT_MS    10000u
+#define LOG_EVERY_NS        (10ull * 1000000000ull) /* at most one line per kind per 10 s */
+#define MARKER_LEN          (sizeof(EX_CW_TRUNCATED_MARKER) - 1)
+/* JSON escaping grows a byte to at most 6 ("\u001f"); the envelope per event is < 64 bytes. */
+#define MAX_BODY_BYTES      (6u * EX_CW_MAX_BATCH_BYTES + 64u * EX_CW_MAX_BATCH_EVENTS + 4096u)
+#define TARGET_PREFIX       "Logs_20140328."
+
+struct cwev {
+    int64_t ts;
+    uint64_t seq; /* arrival order, for a stable sort */
+    char *msg;    /* owned, valid UTF-8, |len| bytes */
+    size_t len;
+};
+
+struct limiter {
+    uint64_t last_ns;
+    uint64_t held;
+};
+
+enum call_kind { CALL_PUT, CALL_CREATE_STREAM, CALL_CREATE_GROUP, CALL_RETENTION };
+
+struct cwstream;
+
+struct cwcall {
+    struct ex_cw_pusher *p;
+    struct cwstream *s;
+    struct cwcall *prev, *next; /* in p->calls (sent) or s->parked */
+    enum call_kind kind;
+    struct cwev *evs; /* owned; PUT only */
+    size_t n;
+    int resent;       /* sent again after creating the stream */
+    struct ag_buf body;
+};
+
+struct cwstream {
+    struct cwstream *next;    /* p->streams */
+    struct cwstream *hnext;   /* hash chain */
+    uint64_t hash;
+    char *group, *stream;     /* owned */
+    struct cwev *evs;         /* queued, evs[head..head+count) */
+    size_t head, count, cap;
+    size_t bytes;             /* Σ(len + 26) of the queued events */
+    int64_t min_ts, max_ts;   /* of the queued events */
+    int sorted;               /* the queue is sorted */
+    int known;                /* the stream exists (created or written) */
+    int creating;             /* a creation sequence is running */
+    struct cwcall *parked;    /* puts waiting for the creation */
+};
+
+#define HASH_BUCKETS 256u
+
+struct ex_cw_pusher {
+    struct event_base *base;
+    struct ex_cw_sender sender;
+    char *id;
+    char *logs_format;
+    size_t max_bytes;
+    unsigned max_in_flight;
+    size_t max_event_bytes;
+    uint64_t flush_ms;
+    uint64_t drain_timeout_ms;
+    unsigned retention_days;
+    struct ex_cw_tag *tags; /* owned, with owned strings */
+    size_t n_tags;
+    ex_cw_clock_fn *clock;
+    void *clock_ctx;
+
+    struct cwstream *streams;
+    struct cwstream *buckets[HASH_BUCKETS];
+    struct cwstream *rr; /* where the next pump starts looking */
+    struct cwstream *last; /* the last stream pushed to */
+    size_t queued;        /* events queued (not in calls) */
+    size_t bytes;         /* message bytes queued and in calls */
+    uint64_t seq;
+    struct cwcall *calls; /* sent and not done */
+    size_t n_puts;        /* puts sent or parked */
+    size_t n_creates;
+    int force;            /* send partial batches */
+    int closed;
+    int drain_expired;
+    struct event *timer;
+
+    struct ex_cw_pusher_stats stats;
+    struct limiter log_failed, log_dropped, log_rejected;
+    struct ag_metric *m_sent, *m_failed, *m_truncated;
+    struct ag_metric *m_empty, *m_old, *m_new, *m_rnew, *m_rold, *m_rexp;
+};
+
+/* ---- pure helpers ---------------------------------------------------------------------------- */
+
+static const unsigned retentions[] = {1,   3,   5,   7,    14,   30,   60,   90,
+                                      120, 150, 180, 365,  400,  545,  731,  1096,
+                                      1827, 2192, 2557, 2922, 3288, 3653};
+
+bool ex_cw_retention_valid(long long days)
+{
+    if (days == 0) {
+        return true;
+    }
+    for (size_t i = 0; i < sizeof(retentions) / sizeof(retentions[0]); i++) {
+        if (days == (long long)retentions[i]) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool ex_cw_group_name_valid(const char *name)
+{
+    size_t n = name != NULL ? strlen(name) : 0;
+    if (n == 0 || n > EX_CW_MAX_NAME_BYTES) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '-' || c == '_' || c == '/' || c == '#')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool ex_cw_stream_name_valid(const char *name)
+{
+    size_t n = name != NULL ? strlen(name) : 0;
+    return n > 0 && n <= EX_CW_MAX_NAME_BYTES && strchr(name, ':') == NULL &&
+           strchr(name, '*') == NULL;
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not valid; the same rules as
+ * the JSON writer (no overlong forms, no surrogates, nothing past U+10FFFF). */
+static size_t utf8_len(const unsigned char *s, size_t avail)
+{
+    unsigned char c = s[0];
+    size_t n;
+    uint32_t cp;
+    if (c < 0x80) {
+        return 1;
+    } else if ((c & 0xE0) == 0xC0) {
+        n = 2;
+        cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+        n = 3;
+        cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+        n = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (avail < n) {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80) {
+            return 0;
+        }
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+        return 0;
+    }
+    return n;
+}
+
+size_t ex_cw_utf8_cut(const char *s, size_t len, size_t max)
+{
+    if (len <= max) {
+        return len;
+    }
+    size_t cut = max;
+    /* Back off continuation bytes: at most 3 in valid UTF-8. */
+    while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80) {
+        cut--;
+    }
+    return cut;
+}
+
+/* The size of |s| once every byte that is not UTF-8 became U+FFFD, and whether it changes. */
+static size_t utf8_clean_len(const char *s, size_t len, int *dirty)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t out = 0;
+    *dirty = 0;
+    for (size_t i = 0; i < len;) {
+        if (u[i] < 0x80) {
+            i++;
+            out++;
+            continue;
+        }
+        size_t n = utf8_len(u + i, len - i);
+        if (n == 0) {
+            *dirty = 1;
+            out += 3;
+            i++;
+        } else {
+            out += n;
+            i += n;
+        }
+    }
+    return out;
+}
+
+/* Writes the clean form of |s| into |dst| (utf8_clean_len() bytes, at most |max|). */
+static size_t utf8_clean_copy(char *dst, size_t max, const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        size_t n = u[i] < 0x80 ? 1 : utf8_len(u + i, len - i);
+        const char *src = n != 0 ? s + i : "\xEF\xBF\xBD";
+        size_t w = n != 0 ? n : 3;
+        if (o + w > max) {
+            break;
+        }
+        memcpy(dst + o, src, w);
+        o += w;
+        i += n != 0 ? n : 1;
+    }
+    return o;
+}
+
+int ex_cw_parse_rejected(const uint8_t *body, size_t len, size_t n, struct ex_cw_rejected *out)
+{
+    memset(out, 0, sizeof(*out));
+    json_error_t jerr;
+    json_t *root = json_loadb((const char *)body, len, 0, &jerr);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return AG_EPROTO;
+    }
+    json_t *info = json_object_get(root, "rejectedLogEventsInfo");
+    json_t *jnew = json_object_get(info, "tooNewLogEventStartIndex");
+    json_t *jold = json_object_get(info, "tooOldLogEventEndIndex");
+    json_t *jexp = json_object_get(info, "expiredLogEventEndIndex");
+    /* End indices are exclusive: events [0, end) were rejected; the new ones are [start, n). */
+    size_t exp_end = 0, old_end = 0, new_start = n;
+    if (json_is_integer(jexp) && json_integer_value(jexp) > 0) {
+        json_int_t v = json_integer_value(jexp);
+        exp_end = (uint64_t)v > n ? n : (size_t)v;
+    }
+    if (json_is_integer(jold) && json_integer_value(jold) > 0) {
+        json_int_t v = json_integer_value(jold);
+        old_end = (uint64_t)v > n ? n : (size_t)v;
+    }
+    if (json_is_integer(jnew) && json_integer_value(jnew) >= 0) {
+        json_int_t v = json_integer_value(jnew);
+        new_start = (uint64_t)v > n ? n : (size_t)v;
+    }
+    /* An event is counted once: expired first, then too old, then too new. */
+    out->expired = exp_end;
+    out->too_old = old_end > exp_end ? old_end - exp_end : 0;
+    size_t low = exp_end > old_end ? exp_end : old_end;
+    out->too_new = new_start > low ? n - new_start : n - low;
+    json_decref(root);
+    return 0;
+}
+
+/* ---- counting and logging -------------------------------------------------------------------- */
+
+/* Returns 0 when this line must be held back, else 1 + the lines held back since the last. */
+static uint64_t limiter_take(struct limiter *l)
+{
+    uint64_t now = ag_time_mono_ns();
+    if (l->last_ns != 0 && now - l->last_ns < LOG_EVERY_NS) {
+        l->held++;
+        return 0;
+    }
+    uint64_t n = l->held + 1;
+    l->last_ns = now;
+    l->held = 0;
+    return n;
+}
+
+static void count_failed(struct ex_cw_pusher *p, size_t n, const char *what, const char *why)
+{
+    if (n == 0) {
+        return;
+    }
+    p->stats.failed += n;
+    ag_metric_add(p->m_failed, n);
+    uint64_t lines = limiter_take(&p->log_failed);
+    if (lines > 0) {
+        ag_log_error(p->id, "%s failed: %s; %zu log events lost (%llu similar lines held back "
+                     "before this one)", what, why, n, (unsigned long long)lines - 1);
+    }
+}
+
+static void describe(const struct ex_aws_result *res, char *why, size_t len)
+{
+    if (res->error.code[0] != '\0') {
+        snprintf(why, len, "%s (HTTP %d, %s%s%s) after %u attempts", res->error.code,
+                 res->status, res->error.message[0] ? res->error.message : "no message",
+                 res->request_id ? ", request id " : "", res->request_id ? res->request_id : "",
+                 res->attempts);
+    } else {
+        snprintf(why, len, "%s%s%s (HTTP %d) after %u attempts", ag_strerror(res->rc),
+                 res->error.message[0] ? ": " : "", res->error.message, res->status,
+                 res->attempts);
+    }
+}
+
+static int64_t now_ms(const struct ex_cw_pusher *p)
+{
+    if (p->clock != NULL) {
+        return p->clock(p->clock_ctx);
+    }
+    return (int64_t)(ag_time_now_ns() / 1000000u);
+}
+
+/* ---- streams --------------------------------------------------------------------------------- */
+
+static uint64_t name_hash(const char *g, const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *g; g++) {
+        h = (h ^ (unsigned char)*g) * 1099511628211ull;
+    }
+    h = (h ^ 0xff) * 1099511628211ull;
+    for (; *s; s++) {
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    }
+    return h;
+}
+
+static struct cwstream *stream_find(struct ex_cw_pusher *p, const char *g, const char *s,
+                                    uint64_t h)
+{
+    for (struct cwstream *st = p->buckets[h % HASH_BUCKETS]; st != NULL; st = st->hnext) {
+        if (st->hash == h && strcmp(st->group, g) == 0 && strcmp(st->stream, s) == 0) {
+            return st;
+        }
+    }
+    return NULL;
+}
+
+/* Returns the stream of (g, s), created empty when new, or NULL when out of memory. */
+static struct cwstream *stream_get(struct ex_cw_pusher *p, const char *g, const char *s)
+{
+    if (p->last != NULL && strcmp(p->last->group, g) == 0 && strcmp(p->last->stream, s) == 0) {
+        return p->last;
+    }
+    uint64_t h = name_hash(g, s);
+    struct cwstream *st = stream_find(p, g, s, h);
+    if (st != NULL) {
+        p->last = st;
+        return st;
+    }
+    st = ag_calloc(1, sizeof(*st));
+    if (st == NULL) {
+        return NULL;
+    }
+    st->group = ag_strdup(g);
+    st->stream = ag_strdup(s);
+    if (st->group == NULL || st->stream == NULL) {
+        ag_free(st->group);
+        ag_free(st->stream);
+        ag_free(st);
+        return NULL;
+    }
+    st->hash = h;
+    st->sorted = 1;
+    st->hnext = p->buckets[h % HASH_BUCKETS];
+    p->buckets[h % HASH_BUCKETS] = st;
+    st->next = p->streams;
+    p->streams = st;
+    p->last = st;
+    return st;
+}
+
+/* Makes room for |n| more events at the back. Returns 0 or AG_ENOMEM (unchanged). */
+static int stream_reserve(struct cwstream *st, size_t n)
+{
+    if (st->head + st->count + n <= st->cap) {
+        return 0;
+    }
+    if (st->head > 0) {
+        memmove(st->evs, st->evs + st->head, st->count * sizeof(*st->evs));
+        st->head = 0;
+        if (st->count + n <= st->cap) {
+            return 0;
+        }
+    }
+    size_t ncap = st->cap ? st->cap : 16;
+    while (ncap < st->count + n) {
+        ncap *= 2;
+    }
+    struct cwev *e = ag_realloc(st->evs, ncap * sizeof(*e));
+    if (e == NULL) {
+        return AG_ENOMEM;
+    }
+    st->evs = e;
+    st->cap = ncap;
+    return 0;
+}
+
+static void stream_recount(struct cwstream *st)
+{
+    st->bytes = 0;
+    for (size_t i = 0; i < st->count; i++) {
+        const struct cwev *e = &st->evs[st->head + i];
+        st->bytes += e->len + EX_CW_EVENT_OVERHEAD;
+        if (i == 0 || e->ts < st->min_ts) {
+            st->min_ts = e->ts;
+        }
+        if (i == 0 || e->ts > st->max_ts) {
+            st->max_ts = e->ts;
+        }
+    }
+}
+
+static int ev_cmp(const void *a, const void *b)
+{
+    const struct cwev *x = a, *y = b;
+    if (x->ts != y->ts) {
+        return x->ts < y->ts ? -1 : 1;
+    }
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void stream_sort(struct cwstream *st)
+{
+    if (!st->sorted) {
+        /* (timestamp, arrival) is a total order, so qsort sorts stably by timestamp. */
+        qsort(st->evs + st->head, st->count, sizeof(*st->evs), ev_cmp);
+        st->sorted = 1;
+    }
+}
+
+/* Whether the queue holds more than one batch can carry (so a full batch can leave now). */
+static int stream_full(const struct cwstream *st)
+{
+    return st->count >= EX_CW_MAX_BATCH_EVENTS || st->bytes > EX_CW_MAX_BATCH_BYTES ||
+           (st->count > 0 && st->max_ts - st->min_ts > EX_CW_MAX_SPAN_MS);
+}
+
+/* The number of events from the front of the sorted queue that make one batch. */
+static size_t batch_take(const struct cwstream *st)
+{
+    size_t bytes = 0, n = 0;
+    const struct cwev *first = &st->evs[st->head];
+    while (n < st->count && n < EX_CW_MAX_BATCH_EVENTS) {
+        const struct cwev *e = &st->evs[st->head + n];
+        if (bytes + e->len + EX_CW_EVENT_OVERHEAD > EX_CW_MAX_BATCH_BYTES ||
+            e->ts - first->ts > EX_CW_MAX_SPAN_MS) {
+            break;
+        }
+        bytes += e->len + EX_CW_EVENT_OVERHEAD;
+        n++;
+    }
+    return n;
+}
+
+static void ev_free(struct ex_cw_pusher *p, struct cwev *e)
+{
+    p->bytes -= e->len;
+    ag_free(e->msg);
+    e->msg = NULL;
+}
+
+/* ---- calls ----------------------------------------------------------------------------------- */
+
+static void call_link(struct cwcall **list, struct cwcall *c)
+{
+    c->prev = NULL;
+    c->next = *list;
+    if (*list != NULL) {
+        (*list)->prev = c;
+    }
+    *list = c;
+}
+
+static void call_unlink(struct cwcall **list, struct cwcall *c)
+{
+    if (c->prev != NULL) {
+        c->prev->next = c->next;
+    } else {
+        *list = c->next;
+    }
+    if (c->next != NULL) {
+        c->next->prev = c->prev;
+    }
+    c->prev = c->next = NULL;
+}
+
+static void call_free(struct ex_cw_pusher *p, struct cwcall *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        ev_free(p, &c->evs[i]);
+    }
+    ag_free(c->evs);
+    ag_buf_cleanup(&c->body);
+    if (c->kind == CALL_PUT) {
+        p->n_puts--;
+    }
+    ag_free(c);
+}
+
+static const char *kind_target(enum call_kind k)
+{
+    switch (k) {
+    case CALL_PUT:
+        return TARGET_PREFIX "PutLogEvents";
+    case CALL_CREATE_STREAM:
+        return TARGET_PREFIX "CreateLogStream";
+    case CALL_CREATE_GROUP:
+        return TARGET_PREFIX "CreateLogGroup";
+    case CALL_RETENTION:
+        return TARGET_PREFIX "PutRetentionPolicy";
+    }
+    return "";
+}
+
+static void on_done(void *arg, const struct ex_aws_result *res);
+
+/* Sends |c| (its body written). Returns 0 (in p->calls now) or the sender's error. */
+static int call_send(struct ex_cw_pusher *p, struct cwcall *c)
+{
+    struct ex_aws_header hdr = {"x-amzn-logs-format", p->logs_format};
+    struct ex_aws_call call = {
+        .method = "POST",
+        .path = "/",
+        .content_type = "application/x-amz-json-1.1",
+        .target = kind_target(c->kind),
+        .headers = c->kind == CALL_PUT && p->logs_format != NULL ? &hdr : NULL,
+        .n_headers = c->kind == CALL_PUT && p->logs_format != NULL ? 1 : 0,
+        .body = ag_buf_ptr(&c->body),
+        .body_len = c->body.len,
+    };
+    if (c->kind == CALL_PUT) {
+        p->stats.calls++;
+    }
+    int rc = p->sender.send(p->sender.ctx, &call, on_done, c);
+    if (rc == 0) {
+        call_link(&p->calls, c);
+        if (c->kind != CALL_PUT) {
+            p->n_creates++;
+        }
+    }
+    return rc;
+}
+
+/* Writes and sends one creation call for |st|. Returns 0 or an AG_E* (nothing in flight). */
+static int create_send(struct ex_cw_pusher *p, struct cwstream *st, enum call_kind kind)
+{
+    struct cwcall *c = ag_calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return AG_ENOMEM;
+    }
+    c->p = p;
+    c->s = st;
+    c->kind = kind;
+    ag_buf_init(&c->body, 64 * 1024);
+    struct ag_json w;
+    ag_json_init(&w, &c->body);
+    ag_json_obj_open(&w);
+    ag_json_key(&w, "logGroupName");
+    ag_json_str(&w, st->group);
+    if (kind == CALL_CREATE_STREAM) {
+        ag_json_key(&w, "logStreamName");
+        ag_json_str(&w, st->stream);
+    } else if (kind == CALL_CREATE_GROUP && p->n_tags > 0) {
+        ag_json_key(&w, "tags");
+        ag_json_obj_open(&w);
+        for (size_t i = 0; i < p->n_tags; i++) {
+            ag_json_key(&w, p->tags[i].key);
+            ag_json_str(&w, p->tags[i].value);
+        }
+        ag_json_obj_close(&w);
+    } else if (kind == CALL_RETENTION) {
+        ag_json_key(&w, "retentionInDays");
+        ag_json_uint(&w, p->retention_days);
+    }
+    ag_json_obj_close(&w);
+    int rc = ag_json_finish(&w);
+    if (rc == 0) {
+        rc = call_send(p, c);
+    }
+    if (rc != 0) {
+        call_free(p, c);
+    }
+    return rc;
+}
+
+/* Fails every put parked on |st| and ends its creation. */
+static void fail_parked(struct ex_cw_pusher *p, struct cwstream *st, const char *why)
+{
+    st->creating = 0;
+    while (st->parked != NULL) {
+        struct cwcall *c = st->parked;
+        call_unlink(&st->parked, c);
+        count_failed(p, c->n, "PutLogEvents", why);
+        call_free(p, c);
+    }
+}
+
+/* Sends again every put parked on |st|, its stream now known. */
+static void resend_parked(struct ex_cw_pusher *p, struct cwstream *st)
+{
+    st->creating = 0;
+    st->known = 1;
+    while (st->parked != NULL) {
+        struct cwcall *c = st->parked;
+        call_unlink(&st->parked, c);
+        c->resent = 1;
+        int rc = p->closed ? AG_EAGAIN : call_send(p, c);
+        if (rc != 0) {
+            count_failed(p, c->n, "PutLogEvents", p->closed ? "shutting down" : ag_strerror(rc));
+            call_free(p, c);
+        }
+    }
+}
+
+static int is_code(const struct ex_aws_result *res, const char *code)
+{
+    return res->rc == AG_EUPSTREAM && strcmp(res->error.code, code) == 0;
+}
+
+static void pump(struct ex_cw_pusher *p);
+
+static void on_create_done(struct ex_cw_pusher *p, struct cwcall *c, const struct ex_aws_result *res)
+{
+    struct cwstream *st = c->s;
+    enum call_kind kind = c->kind;
+    int ok = res->rc == 0 || is_code(res, "ResourceAlreadyExistsException");
+    char why[768];
+    describe(res, why, sizeof(why));
+    call_free(p, c);
+    if (p->closed) {
+        fail_parked(p, st, "shutting down");
+        return;
+    }
+    int rc = 0;
+    if (kind == CALL_CREATE_STREAM) {
+        if (ok) {
+            p->stats.streams_created++;
+            resend_parked(p, st);
+            return;
+        }
+        if (is_code(res, "ResourceNotFoundException")) {
+            rc = create_send(p, st, CALL_CREATE_GROUP);
+        } else {
+            ag_log_error(p->id, "CreateLogStream %s / %s failed: %s", st->group, st->stream, why);
+            fail_parked(p, st, why);
+            return;
+        }
+    } else if (kind == CALL_CREATE_GROUP) {
+        if (!ok) {
+            ag_log_error(p->id, "CreateLogGroup %s failed: %s", st->group, why);
+            fail_parked(p, st, why);
+            return;
+        }
+        p->stats.groups_created++;
+        rc = p->retention_days > 0 && res->rc == 0 ? create_send(p, st, CALL_RETENTION)
+                                                   : create_send(p, st, CALL_CREATE_STREAM);
+    } else {
+        if (res->rc != 0) {
+            /* The events matter more than the retention: log and go on. */
+            ag_log_error(p->id, "PutRetentionPolicy %s (%u days) failed: %s", st->group,
+                         p->retention_days, why);
+        }
+        rc = create_send(p, st, CALL_CREATE_STREAM);
+    }
+    if (rc != 0) {
+        fail_parked(p, st, ag_strerror(rc));
+    }
+}
+
+static void count_rejected(struct ex_cw_pusher *p, struct cwcall *c, const struct ex_aws_result *res)
+{
+    struct ex_cw_rejected r;
+    if (res->body_len > 0 && ex_cw_parse_rejected(res->body, res->body_len, c->n, &r) != 0) {
+        ag_log_warn(p->id, "PutLogEvents answered 200 with a body that is not a JSON object; "
+                    "taking every event as sent");
+    }
+    if (res->body_len == 0 || ex_cw_parse_rejected(res->body, res->body_len, c->n, &r) != 0) {
+        memset(&r, 0, sizeof(r));
+    }
+    size_t rej = r.too_new + r.too_old + r.expired;
+    p->stats.sent += c->n - rej;
+    ag_metric_add(p->m_sent, c->n - rej);
+    if (rej == 0) {
+        return;
+    }
+    p->stats.rejected_too_new += r.too_new;
+    p->stats.rejected_too_old += r.too_old;
+    p->stats.rejected_expired += r.expired;
+    ag_metric_add(p->m_rnew, r.too_new);
+    ag_metric_add(p->m_rold, r.too_old);
+    ag_metric_add(p->m_rexp, r.expired);
+    uint64_t lines = limiter_take(&p->log_rejected);
+    if (lines > 0) {
+        ag_log_warn(p->id, "PutLogEvents to %s / %s: the service rejected %zu of %zu events "
+                    "(%zu too new, %zu too old, %zu expired; %llu similar lines held back)",
+                    c->s->group, c->s->stream, rej, c->n, r.too_new, r.too_old, r.expired,
+                    (unsigned long long)lines - 1);
+    }
+}
+
+static void on_done(void *arg, const struct ex_aws_result *res)
+{
+    struct cwcall *c = arg;
+    struct ex_cw_pusher *p = c->p;
+    struct cwstream *st = c->s;
+    call_unlink(&p->calls, c);
+    if (c->kind != CALL_PUT) {
+        p->n_creates--;
+        on_create_done(p, c, res);
+        pump(p);
+        return;
+    }
+    if (res->rc == 0) {
+        st->known = 1;
+        count_rejected(p, c, res);
+        call_free(p, c);
+    } else if (is_code(res, "ResourceNotFoundException") && !c->resent && !p->closed) {
+        /* Park the put until the stream exists; one creation sequence per stream. */
+        st->known = 0;
+        call_link(&st->parked, c);
+        if (!st->creating) {
+            st->creating = 1;
+            int rc = create_send(p, st, CALL_CREATE_STREAM);
+            if (rc != 0) {
+                fail_parked(p, st, ag_strerror(rc));
+            }
+        }
+    } else {
+        char why[768];
+        describe(res, why, sizeof(why));
+        count_failed(p, c->n, "PutLogEvents", why);
+        call_free(p, c);
+    }
+    pump(p);
+}
+
+/* Starts one put with the first batch of |st|. Returns 0, or AG_ENOMEM (nothing started). */
+static int start_put(struct ex_cw_pusher *p, struct cwstream *st)
+{
+    stream_sort(st);
+    size_t n = batch_take(st);
+    struct cwcall *c = ag_calloc(1, sizeof(*c));
+    struct cwev *evs = ag_malloc(n * sizeof(*evs));
+    if (c == NULL || evs == NULL) {
+        ag_free(c);
+        ag_free(evs);
+        return AG_ENOMEM;
+    }
+    c->p = p;
+    c->s = st;
+    c->kind = CALL_PUT;
+    ag_buf_init(&c->body, MAX_BODY_BYTES);
+    struct ag_json w;
+    ag_json_init(&w, &c->body);
+    ag_json_obj_open(&w);
+    ag_json_key(&w, "logGroupName");
+    ag_json_str(&w, st->group);
+    ag_json_key(&w, "logStreamName");
+    ag_json_str(&w, st->stream);
+    ag_json_key(&w, "logEvents");
+    ag_json_arr_open(&w);
+    for (size_t i = 0; i < n; i++) {
+        const struct cwev *e = &st->evs[st->head + i];
+        ag_json_obj_open(&w);
+        ag_json_key(&w, "timestamp");
+        ag_json_int(&w, e->ts);
+        ag_json_key(&w, "message");
+        ag_json_strn(&w, e->msg, e->len);
+        ag_json_obj_close(&w);
+    }
+    ag_json_arr_close(&w);
+    ag_json_obj_close(&w);
+    int rc = ag_json_finish(&w);
+    if (rc != 0) {
+        ag_buf_cleanup(&c->body);
+        ag_free(c);
+        ag_free(evs);
+        return rc;
+    }
+    memcpy(evs, st->evs + st->head, n * sizeof(*evs));
+    st->head += n;
+    st->count -= n;
+    p->queued -= n;
+    stream_recount(st);
+    c->evs = evs;
+    c->n = n;
+    p->n_puts++;
+    rc = call_send(p, c);
+    if (rc != 0) {
+        count_failed(p, n, "PutLogEvents", ag_strerror(rc));
+        call_free(p, c);
+    }
+    return 0;
+}
+
+/* Starts puts, round robin over the streams, up to max_in_flight. */
+static void pump(struct ex_cw_pusher *p)
+{
+    if (p->closed) {
+        return;
+    }
+    if (p->queued == 0) {
+        p->force = 0;
+        return;
+    }
+    while (p->n_puts < p->max_in_flight && p->queued > 0) {
+        struct cwstream *start = p->rr != NULL ? p->rr : p->streams;
+        struct cwstream *st = start, *pick = NULL;
+        do {
+            if (st->count > 0 && !st->creating && (p->force || stream_full(st))) {
+                pick = st;
+                break;
+            }
+            st = st->next != NULL ? st->next : p->streams;
+        } while (st != start);
+        if (pick == NULL) {
+            return;
+        }
+        p->rr = pick->next;
+        if (start_put(p, pick) != 0) {
+            /* Out of memory: the events wait for the next push, answer or tick. */
+            return;
+        }
+    }
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct ex_cw_pusher *p = arg;
+    if (p->queued > 0) {
+        p->force = 1;
+        pump(p);
+    }
+}
+
+/* ---- the interface --------------------------------------------------------------------------- */
+
+static struct ag_metric *counter(const char *id, const char *name, const char *help,
+                                 const char *reason)
+{
+    char labels[256];
+    if (reason != NULL) {
+        snprintf(labels, sizeof(labels), "exporter=\"%s\",reason=\"%s\"", id, reason);
+    } else {
+        snprintf(labels, sizeof(labels), "exporter=\"%s\"", id);
+    }
+    return ag_metrics_counter(name, help, labels);
+}
+
+int ex_cw_pusher_new(struct event_base *base, const struct ex_cw_pusher_options *opts,
+                     const struct ex_cw_sender *sender, struct ex_cw_pusher **out)
+{
+    struct ex_cw_pusher *p = NULL;
+    int rc = AG_EINVAL;
+    *out = NULL;
+    if (base == NULL || opts == NULL || sender == NULL || sender->send == NULL ||
+        (opts->max_event_bytes != 0 &&
+         (opts->max_event_bytes > EX_CW_MAX_EVENT_BYTES ||
+          opts->max_event_bytes < EX_CW_EVENT_OVERHEAD + MARKER_LEN + 4)) ||
+        !ex_cw_retention_valid(opts->retention_days) || opts->n_tags > EX_CW_MAX_TAGS ||
+        (opts->n_tags > 0 && opts->tags == NULL)) {
+        goto out;
+    }
+    rc = AG_ENOMEM;
+    p = ag_calloc(1, sizeof(*p));
+    if (p == NULL) {
+        goto out;
+    }
+    p->id = ag_strdup(opts->id != NULL ? opts->id : "awscloudwatchlogs");
+    if (p->id == NULL) {
+        goto out;
+    }
+    if (opts->logs_format != NULL && (p->logs_format = ag_strdup(opts->logs_format)) == NULL) {
+        goto out;
+    }
+    if (opts->n_tags > 0) {
+        p->tags = ag_calloc(opts->n_tags, sizeof(*p->tags));
+        if (p->tags == NULL) {
+            goto out;
+        }
+        for (size_t i = 0; i < opts->n_tags; i++) {
+            p->n_tags++;
+            if (opts->tags[i].key == NULL || opts->tags[i].value == NULL) {
+                rc = AG_EINVAL;
+                goto out;
+            }
+            p->tags[i].key = ag_strdup(opts->tags[i].key);
+            p->tags[i].value = ag_strdup(opts->tags[i].value);
+            if (p->tags[i].key == NULL || p->tags[i].value == NULL) {
+                goto out;
+            }
+        }
+    }
+    p->base = base;
+    p->sender = *sender;
+    p->max_bytes = opts->max_bytes ? opts->max_bytes : DEFAULT_MAX_BYTES;
+    p->max_in_flight = opts->max_in_flight ? opts->max_in_flight : 1;
+    p->max_event_bytes = opts->max_event_bytes ? opts->max_event_bytes : EX_CW_DEFAULT_EVENT_BYTES;
+    p->flush_ms = opts->flush_interval_ms ? opts->flush_interval_ms : DEFAULT_FLUSH_MS;
+    p->drain_timeout_ms = opts->drain_timeout_ms ? opts->drain_timeout_ms : DRAIN_TIMEOUT_MS;
+    p->retention_days = opts->retention_days;
+    p->clock = opts->clock;
+    p->clock_ctx = opts->clock_ctx;
+    p->timer = event_new(base, -1, EV_PERSIST, on_tick, p);
+    if (p->timer == NULL) {
+        goto out;
+    }
+    struct timeval tv = {(time_t)(p->flush_ms / 1000), (suseconds_t)(p->flush_ms % 1000 * 1000)};
+    if (event_add(p->timer, &tv) != 0) {
+        goto out;
+    }
+    /* Counters are optional (NULL ones are ignored), so a failed registration costs only them. */
+    p->m_sent = counter(p->id, "otter_exporter_log_events_sent_total",
+                        "Log events CloudWatch Logs accepted.", NULL);
+    p->m_failed = counter(p->id, "otter_exporter_log_events_failed_total",
+                          "Log events lost with a failed CloudWatch Logs call.", NULL);
+    p->m_truncated = counter(p->id, "otter_exporter_log_events_truncated_total",
+                             "Log events cut to the per-event size limit.", NULL);
+    static const char drop_help[] = "Items an exporter dropped, by reason.";
+    p->m_empty = counter(p->id, "otter_exporter_dropped_total", drop_help, "empty");
+    p->m_old = counter(p->id, "otter_exporter_dropped_total", drop_help, "too_old");
+    p->m_new = counter(p->id, "otter_exporter_dropped_total", drop_help, "too_new");
+    p->m_rnew = counter(p->id, "otter_exporter_dropped_total", drop_help, "rejected_too_new");
+    p->m_rold = counter(p->id, "otter_exporter_dropped_total", drop_help, "rejected_too_old");
+    p->m_rexp = counter(p->id, "otter_exporter_dropped_total", drop_help, "rejected_expired");
+    *out = p;
+    p = NULL;
+    rc = 0;
+out:
+    ex_cw_pusher_free(p);
+    return rc;
+}
+
+bool ex_cw_pusher_has_room(const struct ex_cw_pusher *p)
+{
+    return p->bytes < p->max_bytes;
+}
+
+/* What to do with one event before it is queued. */
+enum verdict { KEEP, DROP_EMPTY, DROP_OLD, DROP_NEW };
+
+static enum verdict judge(const struct ex_cw_event *e, int64_t now)
+{
+    if (e->len == 0) {
+        return DROP_EMPTY;
+    }
+    if (e->timestamp_ms < now - EX_CW_MAX_AGE_MS) {
+        return DROP_OLD;
+    }
+    if (e->timestamp_ms > now + EX_CW_MAX_AHEAD_MS) {
+        return DROP_NEW;
+    }
+    return KEEP;
+}
+
+/* Copies the message of |e|, made valid UTF-8 and cut to the limit. Returns 0 or AG_ENOMEM. */
+static int ev_make(struct ex_cw_pusher *p, const struct ex_cw_event *e, struct cwev *out,
+                   int *truncated)
+{
+    size_t limit = p->max_event_bytes - EX_CW_EVENT_OVERHEAD;
+    int dirty;
+    size_t clean = utf8_clean_len(e->message, e->len, &dirty);
+    size_t keep = clean, alloc = clean;
+    *truncated = clean > limit;
+    if (*truncated) {
+        keep = limit - MARKER_LEN;
+        alloc = limit;
+    }
+    char *m = ag_malloc(alloc + 1);
+    if (m == NULL) {
+        return AG_ENOMEM;
+    }
+    if (dirty) {
+        keep = utf8_clean_copy(m, keep, e->message, e->len);
+    } else {
+        keep = ex_cw_utf8_cut(e->message, e->len, keep);
+        memcpy(m, e->message, keep);
+    }
+    if (*truncated) {
+        memcpy(m + keep, EX_CW_TRUNCATED_MARKER, MARKER_LEN);
+        keep += MARKER_LEN;
+    }
+    m[keep] = '\0';
+    out->msg = m;
+    out->len = keep;
+    out->ts = e->timestamp_ms;
+    return 0;
+}
+
+int ex_cw_pusher_push(struct ex_cw_pusher *p, const struct ex_cw_event *evs, size_t n)
+{
+    size_t drops[4] = {0};
+    size_t truncated = 0;
+    int rc = 0;
+    if (p->closed) {
+        return AG_EAGAIN;
+    }
+    if (n == 0) {
+        return 0;
+    }
+    if (!ex_cw_pusher_has_room(p)) {
+        return AG_EAGAIN;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!ex_cw_group_name_valid(evs[i].group) || !ex_cw_stream_name_valid(evs[i].stream) ||
+            (evs[i].message == NULL && evs[i].len > 0)) {
+            return AG_EINVAL;
+        }
+    }
+    int64_t now = now_ms(p);
+    struct cwstream *st = NULL;
+    size_t done = 0;
+    for (; done < n; done++) {
+        const struct ex_cw_event *e = &evs[done];
+        enum verdict v = judge(e, now);
+        if (v != KEEP) {
+            drops[v]++;
+            continue;
+        }
+        st = stream_get(p, e->group, e->stream);
+        if (st == NULL || stream_reserve(st, 1) != 0) {
+            rc = AG_ENOMEM;
+            break;
+        }
+        struct cwev ev;
+        int cut;
+        rc = ev_make(p, e, &ev, &cut);
+        if (rc != 0) {
+            break;
+        }
+        ev.seq = p->seq++;
+        truncated += cut;
+        if (st->count > 0 && ev.ts < st->evs[st->head + st->count - 1].ts) {
+            st->sorted = 0;
+        }
+        if (st->count == 0 || ev.ts < st->min_ts) {
+            st->min_ts = ev.ts;
+        }
+        if (st->count == 0 || ev.ts > st->max_ts) {
+            st->max_ts = ev.ts;
+        }
+        st->evs[st->head + st->count++] = ev;
+        st->bytes += ev.len + EX_CW_EVENT_OVERHEAD;
+        p->bytes += ev.len;
+        p->queued++;
+    }
+    if (rc != 0) {
+        /* All or none: take back what this push queued, newest first (they are at the backs). */
+        for (size_t i = done; i-- > 0;) {
+            const struct ex_cw_event *e = &evs[i];
+            if (judge(e, now) != KEEP) {
+                continue;
+            }
+            st = stream_get(p, e->group, e->stream);
+            struct cwev *ev = &st->evs[st->head + --st->count];
+            ev_free(p, ev);
+            p->queued--;
+            p->seq--;
+        }
+        for (st = p->streams; st != NULL; st = st->next) {
+            stream_recount(st);
+            st->sorted = 0;
+        }
+        return rc;
+    }
+    p->stats.accepted += n - drops[DROP_EMPTY] - drops[DROP_OLD] - drops[DROP_NEW];
+    p->stats.truncated += truncated;
+    ag_metric_add(p->m_truncated, truncated);
+    p->stats.dropped_empty += drops[DROP_EMPTY];
+    p->stats.dropped_too_old += drops[DROP_OLD];
+    p->stats.dropped_too_new += drops[DROP_NEW];
+    ag_metric_add(p->m_empty, drops[DROP_EMPTY]);
+    ag_metric_add(p->m_old, drops[DROP_OLD]);
+    ag_metric_add(p->m_new, drops[DROP_NEW]);
+    if (drops[DROP_EMPTY] + drops[DROP_OLD] + drops[DROP_NEW] > 0) {
+        uint64_t lines = limiter_take(&p->log_dropped);
+        if (lines > 0) {
+            ag_log_warn(p->id, "dropped log events before sending: %zu empty, %zu older than 14 "
+                        "days, %zu more than 2 hours ahead (%llu similar lines held back)",
+                        drops[DROP_EMPTY], drops[DROP_OLD], drops[DROP_NEW],
+                        (unsigned long long)lines - 1);
+        }
+    }
+    pump(p);
+    return 0;
+}
+
+void ex_cw_pusher_flush(struct ex_cw_pusher *p)
+{
+    if (p == NULL || p->closed || p->queued == 0) {
+        return;
+    }
+    p->force = 1;
+    pump(p);
+}
+
+static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct ex_cw_pusher *p = arg;
+    p->drain_expired = 1;
+}
+
+void ex_cw_pusher_drain(struct ex_cw_pusher *p)
+{
+    if (p == NULL || p->closed) {
+        return;
+    }
+    ex_cw_pusher_flush(p);
+    if (p->queued == 0 && p->n_puts == 0 && p->n_creates == 0) {
+        return;
+    }
+    struct event *t = evtimer_new(p->base, on_drain_timeout, p);
+    struct timeval tv = {(time_t)(p->drain_timeout_ms / 1000),
+                         (suseconds_t)(p->drain_timeout_ms % 1000 * 1000)};
+    if (t == NULL || evtimer_add(t, &tv) != 0) {
+        /* Without a deadline the loop could wait forever: give up on draining. */
+        if (t != NULL) {
+            event_free(t);
+        }
+        return;
+    }
+    p->drain_expired = 0;
+    while ((p->queued > 0 || p->n_puts > 0 || p->n_creates > 0) && !p->drain_expired) {
+        ex_cw_pusher_flush(p);
+        if (event_base_loop(p->base, EVLOOP_ONCE) != 0) {
+            break;
+        }
+    }
+    event_free(t);
+    if (p->queued > 0 || p->n_puts > 0) {
+        ag_log_warn(p->id, "drain timed out with %zu log events queued and %zu calls in flight",
+                    p->queued, p->n_puts);
+    }
+}
+
+size_t ex_cw_pusher_queued(const struct ex_cw_pusher *p)
+{
+    return p->queued;
+}
+
+size_t ex_cw_pusher_in_flight(const struct ex_cw_pusher *p)
+{
+    return p->n_puts + p->n_creates;
+}
+
+const struct ex_cw_pusher_stats *ex_cw_pusher_stats(const struct ex_cw_pusher *p)
+{
+    return &p->stats;
+}
+
+void ex_cw_pusher_close(struct ex_cw_pusher *p)
+{
+    if (p == NULL || p->closed) {
+        return;
+    }
+    p->closed = 1;
+    if (p->timer != NULL) {
+        event_del(p->timer);
+    }
+    size_t n = 0;
+    for (struct cwstream *st = p->streams; st != NULL; st = st->next) {
+        for (size_t i = 0; i < st->count; i++) {
+            ev_free(p, &st->evs[st->head + i]);
+        }
+        n += st->count;
+        st->count = 0;
+        st->head = 0;
+        st->bytes = 0;
+    }
+    p->queued = 0;
+    count_failed(p, n, "PutLogEvents", "shutting down with log events still queued");
+}
+
+void ex_cw_pusher_free(struct ex_cw_pusher *p)
+{
+    if (p == NULL) {
+        return;
+    }
+    ex_cw_pusher_close(p);
+    /* Calls still here mean the sender broke its contract; free them rather than leak. */
+    while (p->calls != NULL) {
+        struct cwcall *c = p->calls;
+        call_unlink(&p->calls, c);
+        if (c->kind != CALL_PUT) {
+            p->n_creates--;
+        }
+        count_failed(p, c->n, "PutLogEvents", "freed while in flight");
+        call_free(p, c);
+    }
+    while (p->streams != NULL) {
+        struct cwstream *st = p->streams;
+        p->streams = st->next;
+        fail_parked(p, st, "freed while waiting for the stream");
+        ag_free(st->evs);
+        ag_free(st->group);
+        ag_free(st->stream);
+        ag_free(st);
+    }
+    for (size_t i = 0; i < p->n_tags; i++) {
+        ag_free((char *)p->tags[i].key);
+        ag_free((char *)p->tags[i].value);
+    }
+    ag_free(p->tags);
+    if (p->timer != NULL) {
+        event_free(p->timer);
+    }
+    ag_free(p->logs_format);
+    ag_free(p->id);
+    ag_free(p);
+}
