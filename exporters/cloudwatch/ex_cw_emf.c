@@ -637,17 +637,23 @@ static const char *lookup_resource(struct run *r, const void *src, const char *k
     return any_string(r, kv->value, len);
 }
 
+/* The second pass: the point's labels, then (Otter) the resource again. */
+struct both {
+    const struct pctx *pc;
+    const struct rctx *rc;
+};
+
 static const char *lookup_labels(struct run *r, const void *src, const char *key, size_t *len)
 {
-    (void)r;
-    const struct pctx *pc = src;
-    for (size_t i = 0; i < pc->n; i++) {
-        if (strcmp(pc->labels[i].k, key) == 0) {
-            *len = pc->labels[i].vl;
-            return pc->labels[i].v;
+    const struct both *b = src;
+    for (size_t i = 0; i < b->pc->n; i++) {
+        if (strcmp(b->pc->labels[i].k, key) == 0 && b->pc->labels[i].vl > 0) {
+            *len = b->pc->labels[i].vl;
+            return b->pc->labels[i].v;
         }
     }
-    return NULL;
+    const char *v = lookup_resource(r, b->rc, key, len);
+    return v != NULL && *len > 0 ? v : NULL;
 }
 
 /*
@@ -718,6 +724,18 @@ static int label_cmp(const void *a, const void *b)
         return c;
     }
     return x->kl < y->kl ? -1 : x->kl > y->kl;
+}
+
+static bool reserved_name(const char *name)
+{
+    static const char *const names[] = {"_aws", "Version", "Timestamp", "CloudWatchMetrics",
+                                        "prom_metric_type"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(name, names[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
 }
 
 /* Adds or replaces a label (later additions take precedence, as upstream's map writes). */
@@ -806,6 +824,15 @@ static int point_labels(struct run *r, const struct rctx *rc, const pb_kv *const
     if (rc->scope != NULL) {
         put_label(ls, &n, OTELLIB, rc->scope, strlen(rc->scope));
     }
+    /* Labels named like the document's own keys would make duplicate keys: dropped. */
+    for (size_t i = 0; i < n;) {
+        if (reserved_name(ls[i].k)) {
+            r->res->labels_dropped++;
+            ls[i] = ls[--n];
+        } else {
+            i++;
+        }
+    }
     for (size_t i = 0; i < n; i++) {
         if (strcmp(ls[i].k, STORAGE_LABEL) == 0) {
             char tmp[16];
@@ -871,17 +898,6 @@ static int grow_table(struct run *r)
     return 0;
 }
 
-static bool reserved_name(const char *name)
-{
-    static const char *const names[] = {"_aws", "Version", "Timestamp", "CloudWatchMetrics",
-                                        "prom_metric_type"};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (strcmp(name, names[i]) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
 
 /*
  * Adds |mv| to the group of (|pc|, |rc|->ns, |type|, |split|), creating the group. Metric names
@@ -992,12 +1008,13 @@ static int setup_point(struct run *r, const struct rctx *rc, const pb_kv *const 
     pc->lg = rc->lg;
     pc->ls = rc->ls;
     bool failed;
+    struct both b = {pc, rc};
     /* A placeholder the resource could not fill gets a second chance from the labels. */
     if (rc->lg_failed) {
-        pc->lg = replace_placeholders(r, r->t->lg, lookup_labels, pc, &failed);
+        pc->lg = replace_placeholders(r, r->t->lg, lookup_labels, &b, &failed);
     }
     if (rc->ls_failed && pc->lg != NULL) {
-        pc->ls = replace_placeholders(r, r->t->ls, lookup_labels, pc, &failed);
+        pc->ls = replace_placeholders(r, r->t->ls, lookup_labels, &b, &failed);
     }
     return pc->lg == NULL || pc->ls == NULL ? AG_ENOMEM : 0;
 }
@@ -1757,10 +1774,19 @@ static long write_directives(struct run *r, struct ag_json *w, const struct grou
                 pick[i] = pick[k];
             }
         }
-        if (pick[i] != 0) {
+        if (pick[i] == 0) {
+            pick[i] = ++next;
+        }
+    }
+    /* Then one directive per distinct list, in order of first appearance. */
+    for (size_t i = 0; i < n; i++) {
+        bool first = pick[i] != 0;
+        for (size_t k = 0; k < i && first; k++) {
+            first = pick[k] != pick[i];
+        }
+        if (!first) {
             continue;
         }
-        pick[i] = ++next;
         struct dims dd = {0};
         for (size_t j = 0; j < nd; j++) {
             const struct decl *dc = &t->decls[j];

@@ -100,6 +100,8 @@ struct ex_cw_emf_result {
     size_t baseline;                      /* cumulative points kept only as a delta baseline */
     size_t dropped[EX_CW_EMF_DROP_COUNT_];
     size_t dimension_sets_dropped;        /* sets over 30 keys or with an invalid key/value */
+    size_t labels_dropped;                /* labels named _aws, Version, Timestamp,
+                                             CloudWatchMetrics or prom_metric_type */
 };
 
 /*
