@@ -14,6 +14,7 @@
 #include "ex_debug.h"
 #include "ex_file.h"
 #include "ex_xray_exporter.h"
+#include "ex_cw_exporter.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -71,6 +72,8 @@ static const struct ag_exporter_ops *lookup_exporter(enum ag_component_type type
         return &ag_nop_exporter_ops;
     case AG_COMP_AWSXRAY_EXPORTER:
         return &ex_xray_exporter_ops;
+    case AG_COMP_AWSCLOUDWATCHLOGS_EXPORTER:
+        return &ex_cw_exporter_ops;
     default:
         return NULL;
     }

@@ -229,6 +229,8 @@ enum opt_type {
 
 /* The key is known to the collector but not implemented: type-checked, then ignored, warned. */
 #define OPT_F_IGNORED 0x1u
+/* An OPT_CUSTOM field that is a struct ag_string_pairs, freed with the config. */
+#define OPT_F_PAIRS 0x2u
 
 struct opt;
 
@@ -748,6 +750,108 @@ static const struct opt awsxray_exporter_opts[] = {
     END_OPTS,
 };
 
+static void free_strlist(char **list, size_t n);
+
+/* CloudWatch Logs tags (CreateLogGroup): at most 50; keys 1..128 bytes not starting with
+ * "aws:", values 0..256 bytes; letters (any UTF-8), digits, spaces and _ . : / = + - @. */
+static int tag_text_ok(const char *s, size_t min, size_t max)
+{
+    size_t n = strlen(s);
+    if (n < min || n > max) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (!(ch >= 0x80 || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              (ch >= '0' && ch <= '9') || strchr(" _.:/=+-@", ch) != NULL)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int parse_cw_tags(struct cctx *c, const struct ag_yaml_node *v, void *field,
+                         const char *path)
+{
+    struct ag_string_pairs *out = field;
+    if (ag_yaml_is_null(v)) {
+        return 0;
+    }
+    if (v->type != AG_YAML_MAPPING) {
+        char q[QUOTE_LEN];
+        show(v, q, sizeof(q));
+        err_at(c, v->line, v->col, "%s: expected a mapping of tag keys to values, got '%s'", path,
+               q);
+        return AG_EINVAL;
+    }
+    if (v->n_pairs > 50) {
+        err_at(c, v->line, v->col, "%s: at most 50 tags, got %zu", path, v->n_pairs);
+        return AG_EINVAL;
+    }
+    for (size_t i = 0; i < v->n_pairs; i++) {
+        const struct ag_yaml_node *k = v->pairs[i].key, *val = v->pairs[i].value;
+        if (k->type != AG_YAML_SCALAR || !tag_text_ok(k->str, 1, 128) ||
+            strncmp(k->str, "aws:", 4) == 0) {
+            err_at(c, k->line, k->col, "%s: tag keys are 1 to 128 letters, digits, spaces or "
+                   "_.:/=+-@ and do not start with 'aws:'", path);
+            return AG_EINVAL;
+        }
+        if (val->type != AG_YAML_SCALAR || ag_yaml_is_null(val) ||
+            !tag_text_ok(val->str, 0, 256)) {
+            err_at(c, val->line, val->col, "%s: tag '%s': values are 0 to 256 letters, digits, "
+                   "spaces or _.:/=+-@", path, k->str);
+            return AG_EINVAL;
+        }
+    }
+    char **kv = v->n_pairs > 0 ? ag_calloc(2 * v->n_pairs, sizeof(*kv)) : NULL;
+    if (v->n_pairs > 0 && kv == NULL) {
+        return AG_ENOMEM;
+    }
+    for (size_t i = 0; i < v->n_pairs; i++) {
+        kv[2 * i] = ag_strdup(v->pairs[i].key->str);
+        kv[2 * i + 1] = kv[2 * i] != NULL ? ag_strdup(v->pairs[i].value->str) : NULL;
+        if (kv[2 * i + 1] == NULL) {
+            free_strlist(kv, 2 * v->n_pairs);
+            return AG_ENOMEM;
+        }
+    }
+    free_strlist(out->kv, 2 * out->n);
+    out->kv = kv;
+    out->n = v->n_pairs;
+    return 0;
+}
+
+static const struct opt cwlogs_sending_queue_opts[] = {
+    {.name = "enabled", .type = OPT_BOOL, .off = NO_FIELD},
+    {.name = "queue_size", .type = OPT_U32, .off = OFF(ag_awscloudwatchlogs_config, queue_size),
+     .def = "1000", .max = 1000000},
+    IGNORED("num_consumers", OPT_U32),
+    IGNORED("storage", OPT_STR),
+    IGNORED("blocking", OPT_BOOL),
+    END_OPTS,
+};
+
+static const struct opt awscloudwatchlogs_opts[] = {
+    AWS_SESSION_OPTS(ag_awscloudwatchlogs_config),
+    {.name = "log_group_name", .type = OPT_STR,
+     .off = OFF(ag_awscloudwatchlogs_config, log_group_name)},
+    {.name = "log_stream_name", .type = OPT_STR,
+     .off = OFF(ag_awscloudwatchlogs_config, log_stream_name)},
+    {.name = "log_retention", .type = OPT_U32,
+     .off = OFF(ag_awscloudwatchlogs_config, log_retention), .def = "0"},
+    {.name = "tags", .type = OPT_CUSTOM, .flags = OPT_F_PAIRS,
+     .off = OFF(ag_awscloudwatchlogs_config, tags), .fn = parse_cw_tags},
+    {.name = "raw_log", .type = OPT_BOOL, .off = OFF(ag_awscloudwatchlogs_config, raw_log),
+     .def = "false"},
+    {.name = "emf_only", .type = OPT_BOOL, .off = OFF(ag_awscloudwatchlogs_config, emf_only),
+     .def = "false"},
+    {.name = "max_event_size", .type = OPT_U64,
+     .off = OFF(ag_awscloudwatchlogs_config, max_event_size), .def = "262144", .max = 1048576},
+    {.name = "sending_queue", .type = OPT_TABLE, .off = 0, .off2 = NO_FIELD,
+     .sub = cwlogs_sending_queue_opts},
+    END_OPTS,
+};
+
 static const struct opt nop_opts[] = {
     END_OPTS,
 };
@@ -947,6 +1051,11 @@ static void free_fields(const struct opt *schema, char *base)
             char **s = (char **)(base + o->off);
             ag_free(*s);
             *s = NULL;
+        } else if (o->type == OPT_CUSTOM && (o->flags & OPT_F_PAIRS) != 0) {
+            struct ag_string_pairs *sp = (struct ag_string_pairs *)(base + o->off);
+            free_strlist(sp->kv, 2 * sp->n);
+            sp->kv = NULL;
+            sp->n = 0;
         } else if (o->type == OPT_STRLIST) {
             char ***l = (char ***)(base + o->off);
             size_t *n = (size_t *)(base + o->off2);
@@ -1287,6 +1396,58 @@ static int validate_awsxray(struct cctx *c, struct ag_component_config *comp,
     return 0;
 }
 
+/* PutRetentionPolicy's accepted values (specs/emf-cwlogs.md 10.4). */
+static const uint32_t cw_retentions[] = {1,   3,   5,   7,    14,   30,   60,   90,
+                                         120, 150, 180, 365,  400,  545,  731,  1096,
+                                         1827, 2192, 2557, 2922, 3288, 3653};
+
+static int validate_awscloudwatchlogs(struct cctx *c, struct ag_component_config *comp,
+                                      const struct ag_yaml_node *body,
+                                      const struct ag_yaml_node *at, const char *path)
+{
+    const struct ag_awscloudwatchlogs_config *x = &comp->u.awscloudwatchlogs;
+    static const char *const keys[] = {"num_workers", "request_timeout_seconds"};
+    const uint32_t vals[] = {x->aws.num_workers, x->aws.request_timeout_seconds};
+    for (size_t i = 0; i < 2; i++) {
+        if (vals[i] == 0) {
+            const struct ag_yaml_node *v = at_value(body, keys[i], at);
+            err_at(c, v->line, v->col, "%s: %s must be greater than zero", path, keys[i]);
+        }
+    }
+    static const char *const names[] = {"log_group_name", "log_stream_name"};
+    const char *const nvals[] = {x->log_group_name, x->log_stream_name};
+    for (size_t i = 0; i < 2; i++) {
+        if (nvals[i] == NULL || nvals[i][0] == '\0') {
+            const struct ag_yaml_node *v = at_value(body, names[i], at);
+            err_at(c, v->line, v->col, "%s: %s is required", path, names[i]);
+        } else if (strlen(nvals[i]) > 512) {
+            const struct ag_yaml_node *v = at_value(body, names[i], at);
+            err_at(c, v->line, v->col, "%s: %s is longer than 512 bytes", path, names[i]);
+        }
+    }
+    int ok = x->log_retention == 0;
+    for (size_t i = 0; i < sizeof(cw_retentions) / sizeof(cw_retentions[0]); i++) {
+        ok = ok || x->log_retention == cw_retentions[i];
+    }
+    if (!ok) {
+        const struct ag_yaml_node *v = at_value(body, "log_retention", at);
+        err_at(c, v->line, v->col, "%s: log_retention must be 0 (never expire) or one of 1, 3, "
+               "5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, "
+               "2922, 3288, 3653 (days), got %u", path, x->log_retention);
+    }
+    if (x->max_event_size < 64) {
+        const struct ag_yaml_node *v = at_value(body, "max_event_size", at);
+        err_at(c, v->line, v->col, "%s: max_event_size must be at least 64 bytes", path);
+    }
+    if (x->queue_size == 0) {
+        const struct ag_yaml_node *v = at_value(ag_yaml_map_get(body, "sending_queue"),
+                                                "queue_size", at);
+        err_at(c, v->line, v->col, "%s: sending_queue::queue_size must be greater than zero",
+               path);
+    }
+    return 0;
+}
+
 static const struct comp_type comp_types[] = {
     {"otlp", NULL, AG_KIND_RECEIVER, AG_COMP_OTLP_RECEIVER, otlp_opts, validate_otlp},
     {"batch", NULL, AG_KIND_PROCESSOR, AG_COMP_BATCH, batch_opts, validate_batch},
@@ -1301,6 +1462,8 @@ static const struct comp_type comp_types[] = {
     {"awsxray", NULL, AG_KIND_EXPORTER, AG_COMP_AWSXRAY_EXPORTER, awsxray_exporter_opts,
      validate_awsxray},
     {"awsxray", NULL, AG_KIND_RECEIVER, AG_COMP_AWSXRAY_RECEIVER, awsxray_receiver_opts, NULL},
+    {"awscloudwatchlogs", NULL, AG_KIND_EXPORTER, AG_COMP_AWSCLOUDWATCHLOGS_EXPORTER,
+     awscloudwatchlogs_opts, validate_awscloudwatchlogs},
 };
 
 #define N_COMP_TYPES (sizeof(comp_types) / sizeof(comp_types[0]))
@@ -1317,7 +1480,7 @@ static const char *const unsupported_processors[] = {
     "groupbytrace", "groupbyattrs", "k8sattributes", "metricsgeneration",
     "experimental_metricsgeneration", "routing", "redaction", "interval", NULL};
 static const char *const unsupported_exporters[] = {
-    "awsemf", "awscloudwatchlogs", "otlphttp", "otlp", "otlp_grpc", "otlp_http",
+    "awsemf", "otlphttp", "otlp", "otlp_grpc", "otlp_http",
     "prometheus", "prometheusremotewrite", "kafka", "loadbalancing", "awss3", "awskinesis",
     "zipkin", "sapm", "signalfx", NULL};
 static const char *const unsupported_extensions[] = {
@@ -1691,6 +1854,16 @@ static int parse_pipeline(struct cctx *c, const struct ag_yaml_pair *pair)
         if (d != NULL && d->index != NO_FIELD &&
             c->cfg->components[d->index].type == AG_COMP_AWSXRAY_EXPORTER) {
             err_at(c, it->line, it->col, "%s: exporter '%s' takes traces only", owner, it->str);
+        }
+    }
+    for (size_t j = 0; p.signal != AG_SIGNAL_LOGS && el != NULL && el->type == AG_YAML_SEQUENCE &&
+                       j < el->n_items; j++) {
+        const struct ag_yaml_node *it = el->items[j];
+        const struct def *d =
+            it->type == AG_YAML_SCALAR ? find_def(c, AG_KIND_EXPORTER, it->str) : NULL;
+        if (d != NULL && d->index != NO_FIELD &&
+            c->cfg->components[d->index].type == AG_COMP_AWSCLOUDWATCHLOGS_EXPORTER) {
+            err_at(c, it->line, it->col, "%s: exporter '%s' takes logs only", owner, it->str);
         }
     }
     p.id = ag_strdup(k->str);

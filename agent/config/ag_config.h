@@ -154,6 +154,27 @@ struct ag_awsxray_config {
                             queue_size * 64 KiB of documents (xray.md's largest document) */
 };
 
+/* key/value string pairs (tags): kv[2i] is a key, kv[2i+1] its value */
+struct ag_string_pairs {
+    char **kv;
+    size_t n; /* pairs; kv holds 2 * n strings */
+};
+
+/* exporters: awscloudwatchlogs */
+struct ag_awscloudwatchlogs_config {
+    struct ag_aws_session_config aws;
+    char *log_group_name;  /* required; may hold {placeholders} of resource attributes */
+    char *log_stream_name; /* required; same */
+    uint32_t log_retention; /* days, one of the values CloudWatch accepts; 0 = never expire */
+    struct ag_string_pairs tags; /* ≤ 50, for the log groups this exporter creates */
+    int raw_log;           /* the body verbatim as the message (EMF bodies routed) */
+    int emf_only;          /* with raw_log: drop records whose body is not EMF */
+    uint32_t queue_size;   /* sending_queue.queue_size (default 1000): at most queue_size * 64
+                              KiB of messages queued */
+    uint64_t max_event_size; /* Otter's key: the per-event limit in bytes, counting CloudWatch's 26
+                                per event (default 262144, at most 1048576) */
+};
+
 /* extensions: health_check */
 struct ag_health_check_config {
     char *endpoint; /* "localhost:13133" */
@@ -178,6 +199,7 @@ enum ag_component_type {
     AG_COMP_HEALTH_CHECK,
     AG_COMP_AWSXRAY_EXPORTER,
     AG_COMP_AWSXRAY_RECEIVER, /* receivers: awsxray (traces pipelines only) */
+    AG_COMP_AWSCLOUDWATCHLOGS_EXPORTER, /* exporters: awscloudwatchlogs (logs pipelines only) */
 };
 
 struct ag_component_config {
@@ -195,6 +217,7 @@ struct ag_component_config {
         struct ag_health_check_config health_check;
         struct ag_awsxray_config awsxray_exporter;
         struct ag_xray_receiver_config awsxray_receiver;
+        struct ag_awscloudwatchlogs_config awscloudwatchlogs;
     } u;
 };
 

@@ -846,6 +846,9 @@ static void pump(struct ex_cw_pusher *p)
             return;
         }
     }
+    if (p->queued == 0) {
+        p->force = 0;
+    }
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)

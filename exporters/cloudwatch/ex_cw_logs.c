@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Log record -> CloudWatch Logs event message, as upstream's awscloudwatchlogs exporter builds it
+ * with Go's encoding/json: a struct with omitempty fields in a fixed order, maps with their keys
+ * sorted, pdata's AsRaw() values (bytes as base64) and AsString() for scope attributes and
+ * raw_log. Also the {placeholder} expansion of group and stream names.
+ */
+#include "ex_cw_logs.h"
+#include "ag_json.h"
+#include "ag_mem.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef Opentelemetry__Proto__Common__V1__AnyValue anyvalue;
+typedef Opentelemetry__Proto__Common__V1__KeyValue keyvalue;
+
+#define V(x) OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_##x
+
+static void write_value(struct ag_json *w, const anyvalue *v);
+
+static int slot_cmp(const void *a, const void *b)
+{
+    keyvalue *const *x = *(keyvalue *const *const *)a, *const *y = *(keyvalue *const *const *)b;
+    int c = strcmp((*x)->key != NULL ? (*x)->key : "", (*y)->key != NULL ? (*y)->key : "");
+    if (c != 0) {
+        return c;
+    }
+    /* Equal keys keep their order, so the last one can win below (as in a Go map). */
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * Sorts the slots of |kvs| by key with duplicates removed (the last wins), into |*sorted| (|stack|
+ * when it fits, else a new array the caller frees); returns the count, or AG_ENOMEM.
+ */
+static long sort_kvs(keyvalue *const *kvs, size_t n, keyvalue *const **stack, size_t stack_n,
+                     keyvalue *const ***sorted)
+{
+    keyvalue *const **arr = n <= stack_n ? stack : ag_malloc(n * sizeof(*arr));
+    *sorted = arr;
+    if (arr == NULL) {
+        return AG_ENOMEM;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (kvs[i] != NULL && kvs[i]->key != NULL) {
+            arr[m++] = &kvs[i];
+        }
+    }
+    qsort(arr, m, sizeof(*arr), slot_cmp);
+    size_t k = 0;
+    for (size_t i = 0; i < m; i++) {
+        if (k > 0 && strcmp((*arr[k - 1])->key, (*arr[i])->key) == 0) {
+            arr[k - 1] = arr[i];
+        } else {
+            arr[k++] = arr[i];
+        }
+    }
+    return (long)k;
+}
+
+/* Writes a map of raw values with sorted keys; an empty map writes {} (callers omit it). */
+static void write_map(struct ag_json *w, keyvalue *const *kvs, size_t n)
+{
+    keyvalue *const *stack[32];
+    keyvalue *const **arr;
+    long m = sort_kvs(kvs, n, stack, 32, &arr);
+    if (m < 0) {
+        /* The writer's errors are sticky: record this one there (ag_json.h's struct). */
+        if (w->err == 0) {
+            w->err = AG_ENOMEM;
+        }
+        return;
+    }
+    ag_json_obj_open(w);
+    for (long i = 0; i < m; i++) {
+        ag_json_key(w, (*arr[i])->key);
+        write_value(w, (*arr[i])->value);
+    }
+    ag_json_obj_close(w);
+    if (arr != stack) {
+        ag_free(arr);
+    }
+}
+
+/* AsRaw(): nil for an unset value, else the natural JSON value. */
+static void write_value(struct ag_json *w, const anyvalue *v)
+{
+    if (v == NULL) {
+        ag_json_null(w);
+        return;
+    }
+    switch (v->value_case) {
+    case V(STRING_VALUE):
+        ag_json_str(w, v->string_value != NULL ? v->string_value : "");
+        break;
+    case V(BOOL_VALUE):
+        ag_json_bool(w, v->bool_value);
+        break;
+    case V(INT_VALUE):
+        ag_json_int(w, v->int_value);
+        break;
+    case V(DOUBLE_VALUE):
+        ag_json_double(w, v->double_value);
+        break;
+    case V(ARRAY_VALUE):
+        ag_json_arr_open(w);
+        for (size_t i = 0; v->array_value != NULL && i < v->array_value->n_values; i++) {
+            write_value(w, v->array_value->values[i]);
+        }
+        ag_json_arr_close(w);
+        break;
+    case V(KVLIST_VALUE):
+        write_map(w, v->kvlist_value != NULL ? v->kvlist_value->values : NULL,
+                  v->kvlist_value != NULL ? v->kvlist_value->n_values : 0);
+        break;
+    case V(BYTES_VALUE):
+        ag_json_base64(w, v->bytes_value.data, v->bytes_value.len);
+        break;
+    default:
+        ag_json_null(w);
+        break;
+    }
+}
+
+/* Whether |v| is set (an unset body is omitted; "" is not). */
+static int value_set(const anyvalue *v)
+{
+    return v != NULL && v->value_case != V(_NOT_SET) && v->value_case != V(STRING_VALUE_STRINDEX);
+}
+
+/* Appends AsString() of |v| to |out| (no quotes, not escaped). */
+static int value_as_string(const anyvalue *v, struct ag_buf *out)
+{
+    if (!value_set(v)) {
+        return 0;
+    }
+    switch (v->value_case) {
+    case V(STRING_VALUE):
+        return ag_buf_adds(out, v->string_value != NULL ? v->string_value : "");
+    case V(BOOL_VALUE):
+        return ag_buf_adds(out, v->bool_value ? "true" : "false");
+    case V(INT_VALUE):
+        return ag_buf_printf(out, "%lld", (long long)v->int_value);
+    default: {
+        /* Doubles, maps, arrays and bytes: their JSON form; bytes without the quotes (base64
+         * has nothing to escape). */
+        struct ag_json w;
+        struct ag_buf j;
+        ag_buf_init(&j, out->cap);
+        ag_json_init(&w, &j);
+        write_value(&w, v);
+        int rc = ag_json_finish(&w);
+        if (rc == 0) {
+            int q = v->value_case == V(BYTES_VALUE);
+            rc = ag_buf_add(out, ag_buf_ptr(&j) + q, j.len - 2 * (size_t)q);
+        }
+        ag_buf_cleanup(&j);
+        return rc;
+    }
+    }
+}
+
+static int all_zero(const ProtobufCBinaryData *b)
+{
+    for (size_t i = 0; i < b->len; i++) {
+        if (b->data[i] != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int ex_cw_logs_message(const ex_cw_log_record *rec, const ex_cw_scope *scope,
+                       const ex_cw_resource *res, struct ag_buf *out)
+{
+    struct ag_json w;
+    struct ag_buf tmp;
+    ag_buf_init(&tmp, out->cap);
+    ag_json_init(&w, out);
+    ag_json_obj_open(&w);
+    if (value_set(rec->body)) {
+        ag_json_key(&w, "body");
+        write_value(&w, rec->body);
+    }
+    if (rec->severity_number != 0) {
+        ag_json_key(&w, "severity_number");
+        ag_json_int(&w, (int64_t)rec->severity_number);
+    }
+    if (rec->severity_text != NULL && rec->severity_text[0] != '\0') {
+        ag_json_key(&w, "severity_text");
+        ag_json_str(&w, rec->severity_text);
+    }
+    if (rec->dropped_attributes_count != 0) {
+        ag_json_key(&w, "dropped_attributes_count");
+        ag_json_uint(&w, rec->dropped_attributes_count);
+    }
+    if (rec->flags != 0) {
+        ag_json_key(&w, "flags");
+        ag_json_uint(&w, rec->flags);
+    }
+    if (rec->trace_id.len == 16 && !all_zero(&rec->trace_id)) {
+        ag_json_key(&w, "trace_id");
+        ag_json_hex(&w, rec->trace_id.data, 16);
+    }
+    if (rec->span_id.len == 8 && !all_zero(&rec->span_id)) {
+        ag_json_key(&w, "span_id");
+        ag_json_hex(&w, rec->span_id.data, 8);
+    }
+    if (rec->n_attributes > 0) {
+        ag_json_key(&w, "attributes");
+        write_map(&w, rec->attributes, rec->n_attributes);
+    }
+    if (scope != NULL && scope->name != NULL && scope->name[0] != '\0') {
+        ag_json_key(&w, "scope");
+        ag_json_obj_open(&w);
+        ag_json_key(&w, "name");
+        ag_json_str(&w, scope->name);
+        if (scope->version != NULL && scope->version[0] != '\0') {
+            ag_json_key(&w, "version");
+            ag_json_str(&w, scope->version);
+        }
+        if (scope->n_attributes > 0) {
+            keyvalue *const *stack[32];
+            keyvalue *const **arr;
+            long m = sort_kvs(scope->attributes, scope->n_attributes, stack, 32, &arr);
+            if (m < 0 && w.err == 0) {
+                w.err = AG_ENOMEM;
+            }
+            if (m > 0) {
+                ag_json_key(&w, "attributes");
+                ag_json_obj_open(&w);
+                for (long i = 0; i < m; i++) {
+                    ag_buf_reset(&tmp);
+                    int rc = value_as_string((*arr[i])->value, &tmp);
+                    if (rc != 0 && w.err == 0) {
+                        w.err = rc;
+                    }
+                    ag_json_key(&w, (*arr[i])->key);
+                    ag_json_strn(&w, ag_buf_str(&tmp), tmp.len);
+                }
+                ag_json_obj_close(&w);
+            }
+            if (arr != stack) {
+                ag_free(arr);
+            }
+        }
+        ag_json_obj_close(&w);
+    }
+    if (res != NULL && res->n_attributes > 0) {
+        ag_json_key(&w, "resource");
+        write_map(&w, res->attributes, res->n_attributes);
+    }
+    ag_json_obj_close(&w);
+    ag_buf_cleanup(&tmp);
+    int rc = ag_json_finish(&w);
+    if (rc != 0) {
+        ag_buf_cleanup(out);
+    }
+    return rc;
+}
+
+int ex_cw_logs_raw(const ex_cw_log_record *rec, struct ag_buf *out)
+{
+    int rc = value_as_string(rec->body, out);
+    if (rc != 0) {
+        ag_buf_cleanup(out);
+    }
+    return rc;
+}
+
+static void copy_name(json_t *v, char *dst, size_t cap)
+{
+    const char *s = json_string_value(v);
+    if (s != NULL && strlen(s) < cap) {
+        memcpy(dst, s, strlen(s) + 1);
+    }
+}
+
+bool ex_cw_logs_emf_route(const char *msg, size_t len, char *group, char *stream, size_t cap)
+{
+    size_t i = 0;
+    group[0] = stream[0] = '\0';
+    while (i < len && (msg[i] == ' ' || msg[i] == '\t' || msg[i] == '\n' || msg[i] == '\r')) {
+        i++;
+    }
+    if (i == len || msg[i] != '{') {
+        return false;
+    }
+    json_error_t jerr;
+    json_t *root = json_loadb(msg, len, 0, &jerr);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return false;
+    }
+    bool emf = false;
+    json_t *aws = json_object_get(root, "_aws");
+    if (json_is_object(aws) && json_object_get(aws, "CloudWatchMetrics") != NULL) {
+        emf = true;
+        copy_name(json_object_get(aws, "LogGroupName"), group, cap);
+        copy_name(json_object_get(aws, "LogStreamName"), stream, cap);
+    } else if (json_is_string(json_object_get(root, "log_group_name"))) {
+        emf = true;
+        copy_name(json_object_get(root, "log_group_name"), group, cap);
+        copy_name(json_object_get(root, "log_stream_name"), stream, cap);
+    }
+    json_decref(root);
+    return emf;
+}
+
+int64_t ex_cw_logs_timestamp(const ex_cw_log_record *rec, int64_t now_ms)
+{
+    if (rec->time_unix_nano != 0) {
+        return (int64_t)(rec->time_unix_nano / 1000000u);
+    }
+    if (rec->observed_time_unix_nano != 0) {
+        return (int64_t)(rec->observed_time_unix_nano / 1000000u);
+    }
+    return now_ms;
+}
+
+static const char *const placeholders[][2] = {
+    {"ClusterName", "aws.ecs.cluster.name"},
+    {"TaskId", "aws.ecs.task.id"},
+    {"NodeName", "k8s.node.name"},
+    {"PodName", "pod"},
+    {"ServiceName", "service.name"},
+    {"ContainerInstanceId", "aws.ecs.container.instance.id"},
+    {"TaskDefinitionFamily", "aws.ecs.task.family"},
+};
+
+static const anyvalue *res_attr(const ex_cw_resource *res, const char *key, size_t klen)
+{
+    for (size_t i = 0; res != NULL && i < res->n_attributes; i++) {
+        const keyvalue *kv = res->attributes[i];
+        if (kv != NULL && kv->key != NULL && strlen(kv->key) == klen &&
+            memcmp(kv->key, key, klen) == 0 && value_set(kv->value)) {
+            return kv->value;
+        }
+    }
+    return NULL;
+}
+
+int ex_cw_logs_name(const char *tmpl, const ex_cw_resource *res, struct ag_buf *out)
+{
+    int rc = 0;
+    const char *s = tmpl;
+    while (rc == 0 && *s != '\0') {
+        const char *open = strchr(s, '{');
+        const char *close = open != NULL ? strchr(open + 1, '}') : NULL;
+        if (open == NULL || close == NULL) {
+            rc = ag_buf_adds(out, s);
+            break;
+        }
+        rc = ag_buf_add(out, s, (size_t)(open - s));
+        const char *name = open + 1;
+        size_t nlen = (size_t)(close - name);
+        const anyvalue *v = res_attr(res, name, nlen);
+        int known = 0;
+        for (size_t i = 0; v == NULL && i < sizeof(placeholders) / sizeof(placeholders[0]); i++) {
+            if (strlen(placeholders[i][0]) == nlen && memcmp(placeholders[i][0], name, nlen) == 0) {
+                known = 1;
+                v = res_attr(res, placeholders[i][1], strlen(placeholders[i][1]));
+            }
+        }
+        size_t before = out->len;
+        if (rc == 0 && v != NULL) {
+            rc = value_as_string(v, out);
+        }
+        if (rc == 0 && (v == NULL || out->len == before)) {
+            rc = known || v != NULL ? ag_buf_adds(out, "undefined")
+                                    : ag_buf_add(out, open, (size_t)(close - open) + 1);
+        }
+        s = close + 1;
+    }
+    return rc;
+}
