@@ -366,6 +366,141 @@ class XraySink(_Server):
         super().stop()
 
 
+CW_RETENTIONS = {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+                 2192, 2557, 2922, 3288, 3653}
+
+
+class CwLogsSink(_Server):
+    """CloudWatch Logs (AWS JSON 1.1) with SigV4 checking, groups and streams, and a fault script.
+
+    Every request must be a signed POST / with Content-Type application/x-amz-json-1.1 and an
+    X-Amz-Target of Logs_20140328.*. CreateLogGroup / CreateLogStream / PutRetentionPolicy keep
+    state as the service does (ResourceAlreadyExistsException, ResourceNotFoundException);
+    PutLogEvents checks the service's limits (1..10,000 events, Σ(UTF-8 bytes + 26) ≤ 1,048,576,
+    chronological, ≤ 24 h span, no sequenceToken, non-empty messages) and records what it keeps.
+
+    script: a list consumed one entry per PutLogEvents request that reached a stream (then "ok"):
+      "ok"                    accept every event
+      ("status", 400, code)   answer an AWS JSON error (the client decides whether to retry)
+      "hang"                  read the request, never answer (the client must time out)
+      ("rejected", info)      answer 200 with rejectedLogEventsInfo |info| (indices as the
+                              service reports them) and keep only the events not rejected
+    """
+
+    def __init__(self, key=None, secret=None, token=None, script=(), registry=None, groups=()):
+        self.registry = registry or KeyRegistry()
+        if key:
+            self.registry.add(key, secret, token, None)
+        self.script = list(script)
+        self.groups = {g: {} for g in groups}  # group -> {stream: [event, ...]}
+        self.tags = {}
+        self.retention = {}
+        self.targets = []  # X-Amz-Target of every request, in order
+        self.hangs = []
+        super().__init__()
+
+    def events(self, group, stream):
+        with self.lock:
+            return list(self.groups.get(group, {}).get(stream, []))
+
+    def all_events(self):
+        with self.lock:
+            return [e for g in self.groups.values() for evs in g.values() for e in evs]
+
+    def _error(self, h, status, code, msg="injected"):
+        self.reply(h, status, json.dumps({"__type": code, "message": msg}),
+                   ctype="application/x-amz-json-1.1", headers=[("x-amzn-RequestId", "req-e")])
+
+    def handle(self, h, body):
+        if h.command != "POST" or h.path != "/":
+            return self.fail(h, f"unexpected {h.command} {h.path}", 404)
+        why = check_sigv4(h, body, self.registry.lookup, "logs")
+        if why:
+            return self.fail(h, why, 403)
+        if h.headers.get("Content-Type") != "application/x-amz-json-1.1":
+            return self.fail(h, "Content-Type must be application/x-amz-json-1.1")
+        target = h.headers.get("X-Amz-Target", "")
+        if not target.startswith("Logs_20140328."):
+            return self.fail(h, f"bad X-Amz-Target {target!r}")
+        op = target.split(".", 1)[1]
+        try:
+            req = json.loads(body)
+        except ValueError as e:
+            return self.fail(h, f"body is not JSON: {e}")
+        with self.lock:
+            self.targets.append(op)
+        group = req.get("logGroupName")
+        ok = lambda: self.reply(h, 200, b"{}", ctype="application/x-amz-json-1.1")  # noqa: E731
+        if op == "CreateLogGroup":
+            with self.lock:
+                if group in self.groups:
+                    return self._error(h, 400, "ResourceAlreadyExistsException")
+                self.groups[group] = {}
+                self.tags[group] = req.get("tags", {})
+            return ok()
+        if op == "PutRetentionPolicy":
+            if req.get("retentionInDays") not in CW_RETENTIONS:
+                return self.fail(h, f"retentionInDays {req.get('retentionInDays')} not accepted")
+            with self.lock:
+                if group not in self.groups:
+                    return self._error(h, 400, "ResourceNotFoundException")
+                self.retention[group] = req["retentionInDays"]
+            return ok()
+        if op == "CreateLogStream":
+            with self.lock:
+                if group not in self.groups:
+                    return self._error(h, 400, "ResourceNotFoundException")
+                if req["logStreamName"] in self.groups[group]:
+                    return self._error(h, 400, "ResourceAlreadyExistsException")
+                self.groups[group][req["logStreamName"]] = []
+            return ok()
+        if op != "PutLogEvents":
+            return self.fail(h, f"unexpected operation {op}")
+        evs = req.get("logEvents") or []
+        if "sequenceToken" in req:
+            return self.fail(h, "sequenceToken sent")
+        if not 1 <= len(evs) <= 10000:
+            return self.fail(h, f"{len(evs)} events in one call (1..10000 allowed)")
+        size = sum(len(e["message"].encode()) + 26 for e in evs)
+        if size > 1048576:
+            return self.fail(h, f"batch of {size} bytes (at most 1048576)")
+        ts = [e["timestamp"] for e in evs]
+        if ts != sorted(ts):
+            return self.fail(h, "events not in chronological order")
+        if ts[-1] - ts[0] > 24 * 3600 * 1000:
+            return self.fail(h, "batch spans more than 24 hours")
+        if any(not e["message"] for e in evs):
+            return self.fail(h, "an empty message")
+        with self.lock:
+            stream = self.groups.get(group, {}).get(req.get("logStreamName"))
+            if stream is None:
+                return self._error(h, 400, "ResourceNotFoundException",
+                                   "The specified log stream does not exist.")
+            action = self.script.pop(0) if self.script else "ok"
+        if action == "hang":
+            ev = threading.Event()
+            self.hangs.append(ev)
+            ev.wait(60)
+            return
+        if isinstance(action, tuple) and action[0] == "status":
+            return self._error(h, action[1], action[2])
+        info = action[1] if isinstance(action, tuple) and action[0] == "rejected" else {}
+        lo = max(info.get("tooOldLogEventEndIndex", 0), info.get("expiredLogEventEndIndex", 0))
+        hi = info.get("tooNewLogEventStartIndex", len(evs))
+        with self.lock:
+            stream.extend(evs[lo:max(lo, hi)])
+        out = {"nextSequenceToken": "0"}
+        if info:
+            out["rejectedLogEventsInfo"] = info
+        self.reply(h, 200, json.dumps(out), ctype="application/x-amz-json-1.1",
+                   headers=[("x-amzn-RequestId", "req-ok")])
+
+    def stop(self):
+        for ev in self.hangs:
+            ev.set()
+        super().stop()
+
+
 def _iso(dt):
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -501,5 +636,5 @@ def aws_env(**extra):
     return env
 
 
-__all__ = ["MotoServer", "XraySink", "KeyRegistry", "WebIdentitySts", "PodIdentityAgent", "Imds", "aws_env",
+__all__ = ["MotoServer", "XraySink", "CwLogsSink", "KeyRegistry", "WebIdentitySts", "PodIdentityAgent", "Imds", "aws_env",
            "check_sigv4", "free_port", "REGION", "botocore"]

@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Unit tests for ex_cw_logs: the awscloudwatchlogs message of a log record (upstream's key order,
+ * empty values omitted, sorted map keys, bytes as base64, scope attributes as strings), raw_log
+ * bodies, EMF routing, the timestamp fallbacks and {placeholder} names. The expected JSON is
+ * written out by hand.
+ */
+#include "ag_test.h"
+#include "ag_mem.h"
+#include "ex_cw_logs.h"
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "opentelemetry/proto/resource/v1/resource.pb-c.h"
+
+typedef Opentelemetry__Proto__Common__V1__AnyValue anyvalue;
+typedef Opentelemetry__Proto__Common__V1__KeyValue keyvalue;
+typedef Opentelemetry__Proto__Common__V1__ArrayValue arrayvalue;
+typedef Opentelemetry__Proto__Common__V1__KeyValueList kvlist;
+
+#define V(x) OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_##x
+
+static anyvalue sval(const char *s)
+{
+    anyvalue v = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+    v.value_case = V(STRING_VALUE);
+    v.string_value = (char *)s;
+    return v;
+}
+
+static anyvalue ival(int64_t i)
+{
+    anyvalue v = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+    v.value_case = V(INT_VALUE);
+    v.int_value = i;
+    return v;
+}
+
+static keyvalue kv(const char *k, anyvalue *v)
+{
+    keyvalue x = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
+    x.key = (char *)k;
+    x.value = v;
+    return x;
+}
+
+/* Runs |fn| into a fresh buffer and compares with |want|. */
+static int message_is(const ex_cw_log_record *rec, const ex_cw_scope *scope,
+                      const ex_cw_resource *res, const char *want)
+{
+    struct ag_buf b;
+    ag_buf_init(&b, 1 << 20);
+    int rc = ex_cw_logs_message(rec, scope, res, &b);
+    int ok = rc == 0 && strcmp(ag_buf_str(&b), want) == 0;
+    if (!ok) {
+        printf("# got  %s (rc %d)\n# want %s\n", ag_buf_str(&b), rc, want);
+    }
+    ag_buf_cleanup(&b);
+    return ok;
+}
+
+static void test_full_record(void)
+{
+    uint8_t tid[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    uint8_t sid[8] = {0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8};
+    uint8_t bytes[3] = {1, 2, 3};
+    anyvalue body = sval("hello \"w\"\n");
+    anyvalue a = sval("x"), b = ival(2), z, y1 = ival(1), y2, y, c, d;
+    z = sval("");
+    z.value_case = V(BOOL_VALUE);
+    z.bool_value = 1;
+    y2 = sval("");
+    y2.value_case = V(DOUBLE_VALUE);
+    y2.double_value = 2.5;
+    anyvalue *yv[2] = {&y1, &y2};
+    arrayvalue arr = OPENTELEMETRY__PROTO__COMMON__V1__ARRAY_VALUE__INIT;
+    arr.n_values = 2;
+    arr.values = yv;
+    y = sval("");
+    y.value_case = V(ARRAY_VALUE);
+    y.array_value = &arr;
+    keyvalue ckv[2] = {kv("z", &z), kv("y", &y)};
+    keyvalue *ckvp[2] = {&ckv[0], &ckv[1]};
+    kvlist cl = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE_LIST__INIT;
+    cl.n_values = 2;
+    cl.values = ckvp;
+    c = sval("");
+    c.value_case = V(KVLIST_VALUE);
+    c.kvlist_value = &cl;
+    d = sval("");
+    d.value_case = V(BYTES_VALUE);
+    d.bytes_value.data = bytes;
+    d.bytes_value.len = 3;
+    keyvalue attrs[4] = {kv("b", &b), kv("a", &a), kv("c", &c), kv("d", &d)};
+    keyvalue *attrp[4] = {&attrs[0], &attrs[1], &attrs[2], &attrs[3]};
+
+    ex_cw_log_record rec = OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT;
+    rec.body = &body;
+    rec.severity_number = 9;
+    rec.severity_text = "INFO";
+    rec.dropped_attributes_count = 2;
+    rec.flags = 1;
+    rec.trace_id.data = tid;
+    rec.trace_id.len = 16;
+    rec.span_id.data = sid;
+    rec.span_id.len = 8;
+    rec.n_attributes = 4;
+    rec.attributes = attrp;
+
+    anyvalue sn = ival(5), sm = sval("s");
+    keyvalue sattrs[2] = {kv("n", &sn), kv("m", &sm)};
+    keyvalue *sattrp[2] = {&sattrs[0], &sattrs[1]};
+    ex_cw_scope scope = OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT;
+    scope.name = "lib";
+    scope.version = "1.0";
+    scope.n_attributes = 2;
+    scope.attributes = sattrp;
+
+    anyvalue rs = sval("svc"), rh = sval("h");
+    keyvalue rattrs[2] = {kv("service.name", &rs), kv("host.name", &rh)};
+    keyvalue *rattrp[2] = {&rattrs[0], &rattrs[1]};
+    ex_cw_resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
+    res.n_attributes = 2;
+    res.attributes = rattrp;
+
+    ASSERT(message_is(&rec, &scope, &res,
+                      "{\"body\":\"hello \\\"w\\\"\\n\",\"severity_number\":9,"
+                      "\"severity_text\":\"INFO\",\"dropped_attributes_count\":2,\"flags\":1,"
+                      "\"trace_id\":\"0102030405060708090a0b0c0d0e0f10\","
+                      "\"span_id\":\"a1a2a3a4a5a6a7a8\","
+                      "\"attributes\":{\"a\":\"x\",\"b\":2,\"c\":{\"y\":[1,2.5],\"z\":true},"
+                      "\"d\":\"AQID\"},"
+                      "\"scope\":{\"name\":\"lib\",\"version\":\"1.0\","
+                      "\"attributes\":{\"m\":\"s\",\"n\":\"5\"}},"
+                      "\"resource\":{\"host.name\":\"h\",\"service.name\":\"svc\"}}"));
+
+    /* A map body stays a JSON object, keys sorted. */
+    anyvalue mb = c;
+    rec.body = &mb;
+    rec.n_attributes = 0;
+    rec.severity_number = 0;
+    rec.severity_text = "";
+    rec.dropped_attributes_count = 0;
+    rec.flags = 0;
+    scope.version = "";
+    scope.n_attributes = 0;
+    ASSERT(message_is(&rec, &scope, NULL,
+                      "{\"body\":{\"y\":[1,2.5],\"z\":true},"
+                      "\"trace_id\":\"0102030405060708090a0b0c0d0e0f10\","
+                      "\"span_id\":\"a1a2a3a4a5a6a7a8\",\"scope\":{\"name\":\"lib\"}}"));
+}
+
+static void test_minimal_records(void)
+{
+    uint8_t zero[16] = {0};
+    ex_cw_log_record rec = OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT;
+    ASSERT(message_is(&rec, NULL, NULL, "{}"));
+    /* All-zero ids, an unnamed scope and an empty resource are omitted. */
+    rec.trace_id.data = zero;
+    rec.trace_id.len = 16;
+    rec.span_id.data = zero;
+    rec.span_id.len = 8;
+    ex_cw_scope scope = OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT;
+    scope.version = "2";
+    ex_cw_resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
+    ASSERT(message_is(&rec, &scope, &res, "{}"));
+    /* An empty string body is still a body. */
+    anyvalue body = sval("");
+    rec.body = &body;
+    ASSERT(message_is(&rec, NULL, NULL, "{\"body\":\"\"}"));
+    /* Duplicate attribute keys: the last one wins, as in a Go map. */
+    anyvalue v1 = ival(1), v2 = ival(2);
+    keyvalue attrs[2] = {kv("k", &v1), kv("k", &v2)};
+    keyvalue *attrp[2] = {&attrs[0], &attrs[1]};
+    rec.n_attributes = 2;
+    rec.attributes = attrp;
+    ASSERT(message_is(&rec, NULL, NULL, "{\"body\":\"\",\"attributes\":{\"k\":2}}"));
+}
+
+static int raw_is(const anyvalue *body, const char *want)
+{
+    ex_cw_log_record rec = OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT;
+    rec.body = (anyvalue *)body;
+    struct ag_buf b;
+    ag_buf_init(&b, 1 << 20);
+    int ok = ex_cw_logs_raw(&rec, &b) == 0 && strcmp(ag_buf_str(&b), want) == 0;
+    if (!ok) {
+        printf("# got %s, want %s\n", ag_buf_str(&b), want);
+    }
+    ag_buf_cleanup(&b);
+    return ok;
+}
+
+static void test_raw_log(void)
+{
+    anyvalue s = sval("plain \"text\"\n"), i = ival(-42), m, by;
+    ASSERT(raw_is(&s, "plain \"text\"\n"));
+    ASSERT(raw_is(&i, "-42"));
+    ASSERT(raw_is(NULL, ""));
+    anyvalue one = ival(1);
+    keyvalue k = kv("a", &one);
+    keyvalue *kp = &k;
+    kvlist l = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE_LIST__INIT;
+    l.n_values = 1;
+    l.values = &kp;
+    m = sval("");
+    m.value_case = V(KVLIST_VALUE);
+    m.kvlist_value = &l;
+    ASSERT(raw_is(&m, "{\"a\":1}"));
+    uint8_t data[4] = {'a', 'b', 'c', 'd'};
+    by = sval("");
+    by.value_case = V(BYTES_VALUE);
+    by.bytes_value.data = data;
+    by.bytes_value.len = 4;
+    ASSERT(raw_is(&by, "YWJjZA=="));
+}
+
+static void test_emf_route(void)
+{
+    char g[64], s[64];
+    const char *v1 = "{\"_aws\":{\"Timestamp\":1,\"CloudWatchMetrics\":[],\"LogGroupName\":"
+                     "\"lg\",\"LogStreamName\":\"ls\"},\"m\":1}";
+    ASSERT(ex_cw_logs_emf_route(v1, strlen(v1), g, s, sizeof(g)));
+    ASSERT_STREQ(g, "lg");
+    ASSERT_STREQ(s, "ls");
+    const char *v1b = " {\"_aws\":{\"CloudWatchMetrics\":[]}}";
+    ASSERT(ex_cw_logs_emf_route(v1b, strlen(v1b), g, s, sizeof(g)));
+    ASSERT_STREQ(g, "");
+    ASSERT_STREQ(s, "");
+    const char *v0 = "{\"log_group_name\":\"g0\",\"log_stream_name\":\"s0\",\"x\":1}";
+    ASSERT(ex_cw_logs_emf_route(v0, strlen(v0), g, s, sizeof(g)));
+    ASSERT_STREQ(g, "g0");
+    ASSERT_STREQ(s, "s0");
+    ASSERT(!ex_cw_logs_emf_route("text", 4, g, s, sizeof(g)));
+    ASSERT(!ex_cw_logs_emf_route("{\"a\":1}", 7, g, s, sizeof(g)));
+    ASSERT(!ex_cw_logs_emf_route("{\"a\":", 5, g, s, sizeof(g)));
+}
+
+static void test_timestamp(void)
+{
+    ex_cw_log_record rec = OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT;
+    ASSERT_EQ(ex_cw_logs_timestamp(&rec, 77), 77);
+    rec.observed_time_unix_nano = 1700000000999999999ull;
+    ASSERT_EQ(ex_cw_logs_timestamp(&rec, 77), 1700000000999ll);
+    rec.time_unix_nano = 1700000000123456789ull;
+    ASSERT_EQ(ex_cw_logs_timestamp(&rec, 77), 1700000000123ll);
+}
+
+static int name_is(const char *tmpl, const ex_cw_resource *res, const char *want)
+{
+    struct ag_buf b;
+    ag_buf_init(&b, 4096);
+    int ok = ex_cw_logs_name(tmpl, res, &b) == 0 && strcmp(ag_buf_str(&b), want) == 0;
+    if (!ok) {
+        printf("# got %s, want %s\n", ag_buf_str(&b), want);
+    }
+    ag_buf_cleanup(&b);
+    return ok;
+}
+
+static void test_names(void)
+{
+    anyvalue cl = sval("c1"), tid = sval("literal"), task = sval("t9"), foo = sval("bar"),
+             empty = sval(""), port = ival(8080);
+    keyvalue attrs[6] = {kv("aws.ecs.cluster.name", &cl), kv("TaskId", &tid),
+                         kv("aws.ecs.task.id", &task), kv("foo", &foo), kv("k8s.node.name", &empty),
+                         kv("port", &port)};
+    keyvalue *attrp[6] = {&attrs[0], &attrs[1], &attrs[2], &attrs[3], &attrs[4], &attrs[5]};
+    ex_cw_resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
+    res.n_attributes = 6;
+    res.attributes = attrp;
+    ASSERT(name_is("/aws/{ClusterName}/{TaskId}/x", &res, "/aws/c1/literal/x"));
+    ASSERT(name_is("{NodeName}-{PodName}", &res, "undefined-undefined"));
+    ASSERT(name_is("{foo}.{bar}.{port}", &res, "bar.{bar}.8080"));
+    ASSERT(name_is("plain", &res, "plain"));
+    ASSERT(name_is("open{abc", &res, "open{abc"));
+    ASSERT(name_is("{ClusterName}", NULL, "undefined"));
+}
+
+AG_TEST_MAIN(AG_TEST_CASE(test_full_record), AG_TEST_CASE(test_minimal_records),
+             AG_TEST_CASE(test_raw_log), AG_TEST_CASE(test_emf_route), AG_TEST_CASE(test_timestamp),
+             AG_TEST_CASE(test_names))
