@@ -29,15 +29,20 @@ struct ex_cw_delta {
     struct ex_cw_delta_stats st;
 };
 
+/* A word-at-a-time multiplicative hash (keys are a few hundred bytes). */
 static uint64_t hash_bytes(const void *p, size_t n)
 {
     const unsigned char *s = p;
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) {
-        h ^= s[i];
-        h *= 1099511628211ull;
+    uint64_t h = 1469598103934665603ull, w;
+    for (; n >= 8; s += 8, n -= 8) {
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+        h ^= h >> 29;
     }
-    return h;
+    w = 0;
+    memcpy(&w, s, n);
+    h = (h ^ w ^ ((uint64_t)n << 56)) * 0xbf58476d1ce4e5b9ull;
+    return h ^ (h >> 31);
 }
 
 int ex_cw_delta_new(size_t max_entries, uint64_t ttl_ns, struct ex_cw_delta **out)

@@ -105,6 +105,7 @@ enum vkind { VK_NUM, VK_STATS, VK_HIST };
 struct mval {
     struct mval *next;
     const char *name;
+    uint64_t name_hash; /* for the duplicate check */
     const char *unit; /* NULL = none */
     int sres;         /* 60 or 1 */
     enum vkind kind;
@@ -137,6 +138,8 @@ struct run {
     size_t nb, ng;
     struct group *first, *last;
     struct ag_buf out;
+    struct ag_buf kb; /* series and group keys, reused for every point */
+    bool kfail;       /* an append to kb failed */
     int err;
 };
 
@@ -160,14 +163,20 @@ struct pctx {
     int64_t ts;
 };
 
+/* A word-at-a-time multiplicative hash: keys are a few hundred bytes, hashed twice per point. */
 static uint64_t hash_bytes(const void *p, size_t n, uint64_t h)
 {
     const unsigned char *s = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= s[i];
-        h *= 1099511628211ull;
+    uint64_t w;
+    for (; n >= 8; s += 8, n -= 8) {
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+        h ^= h >> 29;
     }
-    return h;
+    w = 0;
+    memcpy(&w, s, n);
+    h = (h ^ w ^ ((uint64_t)n << 56)) * 0xbf58476d1ce4e5b9ull;
+    return h ^ (h >> 31);
 }
 
 #define HASH_SEED 1469598103934665603ull
@@ -730,6 +739,9 @@ static bool reserved_name(const char *name)
 {
     static const char *const names[] = {"_aws", "Version", "Timestamp", "CloudWatchMetrics",
                                         "prom_metric_type"};
+    if (strchr("_VTCp", name[0]) == NULL || name[0] == '\0') {
+        return false; /* the common case, without a string compare */
+    }
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (strcmp(name, names[i]) == 0) {
             return true;
@@ -860,25 +872,31 @@ static int point_labels(struct run *r, const struct rctx *rc, const pb_kv *const
 
 /* ---- groups ---- */
 
-static void key_add(struct ag_buf *b, const void *p, size_t n)
+static void key_add(struct run *r, const void *p, size_t n)
 {
-    if (b->cap == 0 || ag_buf_add(b, p, n) != 0) {
-        b->cap = 0; /* marks the failure; the buffer was freed */
+    if (!r->kfail && ag_buf_add(&r->kb, p, n) != 0) {
+        r->kfail = true; /* the buffer was freed; it keeps its cap for the next key */
     }
 }
 
-static void key_str(struct ag_buf *b, const char *s)
+static void key_str(struct run *r, const char *s)
 {
-    key_add(b, s, strlen(s) + 1);
+    key_add(r, s, strlen(s) + 1);
 }
 
-static void key_labels(struct ag_buf *b, const struct pctx *pc)
+static void key_labels(struct run *r, const struct pctx *pc)
 {
     for (size_t i = 0; i < pc->n; i++) {
-        key_add(b, pc->labels[i].k, pc->labels[i].kl + 1);
-        key_add(b, pc->labels[i].v, pc->labels[i].vl);
-        key_add(b, "\0", 1);
+        key_add(r, pc->labels[i].k, pc->labels[i].kl + 1);
+        key_add(r, pc->labels[i].v, pc->labels[i].vl);
+        key_add(r, "\0", 1);
     }
+}
+
+static void key_start(struct run *r)
+{
+    ag_buf_reset(&r->kb);
+    r->kfail = false;
 }
 
 static int grow_table(struct run *r)
@@ -908,18 +926,19 @@ static int add_value(struct run *r, const struct rctx *rc, const struct pctx *pc
 {
     struct ag_buf kb;
     int rc_ = AG_ENOMEM;
-    ag_buf_init(&kb, (size_t)16 << 20);
-    key_labels(&kb, pc);
-    key_str(&kb, rc->ns);
-    key_str(&kb, pc->lg);
-    key_str(&kb, pc->ls);
-    key_add(&kb, &pc->ts, sizeof(pc->ts));
+    key_start(r);
+    key_labels(r, pc);
+    key_str(r, rc->ns);
+    key_str(r, pc->lg);
+    key_str(r, pc->ls);
+    key_add(r, &pc->ts, sizeof(pc->ts));
     unsigned char ty = (unsigned char)type;
-    key_add(&kb, &ty, 1);
-    key_add(&kb, &split, sizeof(split));
-    if (kb.cap == 0) {
-        goto out;
+    key_add(r, &ty, 1);
+    key_add(r, &split, sizeof(split));
+    if (r->kfail) {
+        return AG_ENOMEM;
     }
+    kb = r->kb;
     uint64_t h = hash_bytes(ag_buf_ptr(&kb), kb.len, HASH_SEED);
     if (r->ng >= r->nb && grow_table(r) != 0) {
         goto out;
@@ -971,8 +990,9 @@ static int add_value(struct run *r, const struct rctx *rc, const struct pctx *pc
         r->res->dropped[EX_CW_EMF_DROP_BAD_NAME]++;
         goto out;
     }
+    mv->name_hash = hash_bytes(mv->name, strlen(mv->name), HASH_SEED);
     for (struct mval *m = g->head; m != NULL; m = m->next) {
-        if (strcmp(m->name, mv->name) == 0) {
+        if (m->name_hash == mv->name_hash && strcmp(m->name, mv->name) == 0) {
             r->res->dropped[EX_CW_EMF_DROP_DUPLICATE]++;
             goto out;
         }
@@ -985,7 +1005,6 @@ static int add_value(struct run *r, const struct rctx *rc, const struct pctx *pc
     g->tail = mv;
     g->n++;
 out:
-    ag_buf_cleanup(&kb);
     return rc_;
 }
 
@@ -1055,21 +1074,18 @@ static int delta_step(struct run *r, const struct rctx *rc, const struct pctx *p
                       const char *name, const char *suffix, uint64_t start, uint64_t time,
                       double value, int monotonic, double *out)
 {
-    struct ag_buf kb;
-    ag_buf_init(&kb, (size_t)16 << 20);
-    key_str(&kb, name);
-    key_str(&kb, suffix);
-    key_str(&kb, rc->ns);
-    key_str(&kb, pc->lg);
-    key_str(&kb, pc->ls);
-    key_labels(&kb, pc);
-    if (kb.cap == 0) {
+    key_start(r);
+    key_str(r, name);
+    key_str(r, suffix);
+    key_str(r, rc->ns);
+    key_str(r, pc->lg);
+    key_str(r, pc->ls);
+    key_labels(r, pc);
+    if (r->kfail) {
         return AG_ENOMEM;
     }
-    int o = ex_cw_delta_update(r->t->delta, ag_buf_ptr(&kb), kb.len, start, time, r->now_ns,
-                               value, monotonic, r->t->retain, out);
-    ag_buf_cleanup(&kb);
-    return o;
+    return ex_cw_delta_update(r->t->delta, ag_buf_ptr(&r->kb), r->kb.len, start, time,
+                              r->now_ns, value, monotonic, r->t->retain, out);
 }
 
 static int number_point(struct run *r, const struct rctx *rc, const pb_metric *m,
@@ -1964,6 +1980,7 @@ int ex_cw_emf_translate(struct ex_cw_emf *t, const ProtobufCMessage *req, uint64
     struct run r = {.t = t, .now_ns = now_ns, .res = res};
     int e = AG_ENOMEM;
     ag_buf_init(&r.out, t->max_event);
+    ag_buf_init(&r.kb, (size_t)16 << 20);
     r.a = ag_arena_new(0);
     if (r.a == NULL) {
         return AG_ENOMEM;
@@ -1999,6 +2016,7 @@ int ex_cw_emf_translate(struct ex_cw_emf *t, const ProtobufCMessage *req, uint64
     e = 0;
 out:
     ag_buf_cleanup(&r.out);
+    ag_buf_cleanup(&r.kb);
     ag_arena_free(r.a);
     return e;
 }
