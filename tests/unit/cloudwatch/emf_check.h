@@ -156,7 +156,7 @@ static int emf_check_directive(json_t *root, json_t *d, char *why, size_t whylen
 }
 
 /* Whether |unit| is a CloudWatch unit (for tests of omit_invalid_units). */
-static bool emf_unit_in_enum(const char *unit)
+__attribute__((unused)) static bool emf_unit_in_enum(const char *unit)
 {
     for (size_t i = 0; i < sizeof(emf_check_units) / sizeof(emf_check_units[0]); i++) {
         if (strcmp(unit, emf_check_units[i]) == 0) {
