@@ -309,3 +309,62 @@ def test_config_errors(otterd_bin, tmp_path):
     p = subprocess.run([str(otterd_bin), "validate", "--config", str(path)], capture_output=True,
                        timeout=30)
     assert p.returncode != 0 and "takes metrics only" in p.stderr.decode()
+
+
+def send_gauges(agent, n):
+    """One observable gauge with |n| label sets: |n| EMF events (one group each)."""
+    inner = sdk_python.exporter("metrics", "grpc", agent)
+    tee = sdk_python.TeeMetrics(inner)
+    reader = PeriodicExportingMetricReader(tee, export_interval_millis=3_600_000)
+    mp = MeterProvider(metric_readers=[reader],
+                       resource=Resource({"service.name": SERVICE, "k8s.node.name": "n1"}))
+    meter = mp.get_meter("otter.emf.it")
+
+    def observe(options):
+        for i in range(n):
+            yield Observation(float(i), {"seq": str(i)})
+
+    meter.create_observable_gauge("g", [observe])
+    assert mp.force_flush(30_000)
+    assert tee.ok(), tee.results
+    reader.shutdown = lambda *a, **k: None  # no third export at shutdown
+    mp.shutdown()
+
+
+@pytest.mark.parametrize("script,max_retries,lost", [
+    ([("status", 500, "InternalFailure"), ("status", 503, "ServiceUnavailableException")], 2,
+     False),
+    ([("status", 400, "InvalidParameterException")], 2, True),
+])
+def test_faults_tally_is_exact(otterd, tmp_path, script, max_retries, lost):
+    """Through the shared pusher: events delivered + events counted failed = events made."""
+    from aws_peers import CwLogsSink
+
+    sink = CwLogsSink("AKIDEMFFAULTS", "emf-fault-secret", script=script)
+    try:
+        env = aws_env(AWS_ACCESS_KEY_ID="AKIDEMFFAULTS", AWS_SECRET_ACCESS_KEY="emf-fault-secret")
+        cfg = emf_config(tmp_path, endpoint=sink.url, max_retries=max_retries,
+                         request_timeout_seconds=1)
+        agent = otterd(config=cfg, env=env)
+        n = 20
+        send_gauges(agent, n)
+
+        def sent():
+            return agent.metric_sum("otter_exporter_log_events_sent_total", exporter="awsemf")
+
+        def failed():
+            return agent.metric_sum("otter_exporter_log_events_failed_total", exporter="awsemf")
+
+        assert wait_for(lambda: sent() + failed() >= n, 20), agent.stderr()[-3000:]
+        got = sink.all_events()
+        for e in got:
+            assert emf_valid(e["message"]) is None, e["message"]
+        seqs = sorted(int(json.loads(e["message"])["seq"]) for e in got)
+        assert len(seqs) == len(set(seqs)), "an event was delivered twice"
+        assert sent() == len(got)
+        assert len(got) + failed() == n
+        assert (len(got) < n) == lost
+        assert sink.errors == []
+        agent.stop()
+    finally:
+        sink.stop()
