@@ -18,9 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#define INPUT_CAP (256u * 1024 * 1024)
-#define ARENA_FACTOR 24
-#define ARENA_MIN (1024u * 1024)
+#define INPUT_CAP           (256u * 1024 * 1024)
+#define ARENA_FACTOR        24
+#define ARENA_MIN           (1024u * 1024)
 #define MAX_REPORTED_ERRORS 20
 
 struct ectx {
@@ -61,8 +61,8 @@ static int print_event(void *arg, const char *group, const char *stream, int64_t
     return 0;
 }
 
-static int translate_one(struct ectx *t, enum ag_otlp_encoding enc, const uint8_t *buf,
-                         size_t len, int line, int report)
+static int translate_one(struct ectx *t, enum ag_otlp_encoding enc, const uint8_t *buf, size_t len,
+                         int line, int report)
 {
     char err[512] = "";
     ProtobufCMessage *msg = NULL;
@@ -96,8 +96,7 @@ static int translate_one(struct ectx *t, enum ag_otlp_encoding enc, const uint8_
                 fprintf(stderr, "%s:%d: error: not an %s metrics request: %s\n", t->name, line,
                         what, err);
             } else {
-                fprintf(stderr, "%s: error: not an %s metrics request: %s\n", t->name, what,
-                        err);
+                fprintf(stderr, "%s: error: not an %s metrics request: %s\n", t->name, what, err);
             }
         }
     }

@@ -10,12 +10,12 @@
 #include <string.h>
 
 struct entry {
-    struct entry *hnext;             /* hash chain */
-    struct entry *older, *newer;     /* update-order list */
+    struct entry *hnext;         /* hash chain */
+    struct entry *older, *newer; /* update-order list */
     uint64_t hash;
-    uint64_t start_ns, time_ns;      /* of the last point */
-    uint64_t touched_ns;             /* wall clock of the last update (TTL) */
-    double value;                    /* the last raw cumulative value */
+    uint64_t start_ns, time_ns; /* of the last point */
+    uint64_t touched_ns;        /* wall clock of the last update (TTL) */
+    double value;               /* the last raw cumulative value */
     size_t klen;
     unsigned char key[];
 };

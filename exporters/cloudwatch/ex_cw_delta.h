@@ -15,7 +15,7 @@
  */
 
 /* Defaults: upstream's 5 minutes, and a cap that holds a large node's series. */
-#define EX_CW_DELTA_DEFAULT_TTL_NS (300ull * 1000000000ull)
+#define EX_CW_DELTA_DEFAULT_TTL_NS      (300ull * 1000000000ull)
 #define EX_CW_DELTA_DEFAULT_MAX_ENTRIES 100000u
 
 struct ex_cw_delta;
@@ -28,10 +28,10 @@ enum ex_cw_delta_outcome {
 };
 
 struct ex_cw_delta_stats {
-    size_t entries;          /* series held now */
-    uint64_t evicted_ttl;    /* entries expired after ttl_ns without updates */
-    uint64_t evicted_cap;    /* entries evicted to stay within max_entries */
-    uint64_t resets;         /* resets seen (a negative delta, or a new start time) */
+    size_t entries;       /* series held now */
+    uint64_t evicted_ttl; /* entries expired after ttl_ns without updates */
+    uint64_t evicted_cap; /* entries evicted to stay within max_entries */
+    uint64_t resets;      /* resets seen (a negative delta, or a new start time) */
 };
 
 /*

@@ -33,18 +33,19 @@ typedef Opentelemetry__Proto__Metrics__V1__ExponentialHistogramDataPoint pb_exp;
 typedef Opentelemetry__Proto__Metrics__V1__ExponentialHistogramDataPoint__Buckets pb_buckets;
 typedef Opentelemetry__Proto__Metrics__V1__SummaryDataPoint pb_sum;
 
-#define V_STR OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
-#define V_BOOL OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE
-#define V_INT OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
+#define V_STR    OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
+#define V_BOOL   OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE
+#define V_INT    OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
 #define V_DOUBLE OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE
-#define V_ARRAY OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE
+#define V_ARRAY  OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE
 #define V_KVLIST OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE
-#define V_BYTES OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE
+#define V_BYTES  OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE
 
 #define FLAG_NO_RECORDED_VALUE 1u
-#define CUMULATIVE OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE
-#define OTELLIB "OTelLib"
-#define STORAGE_LABEL "aws.emf.storage_resolution"
+#define CUMULATIVE \
+    OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE
+#define OTELLIB        "OTelLib"
+#define STORAGE_LABEL  "aws.emf.storage_resolution"
 #define ANY_JSON_DEPTH 64
 
 /* ---- configuration, compiled ---- */
@@ -74,8 +75,8 @@ struct descriptor {
 };
 
 struct ex_cw_emf {
-    struct ag_arena *cfg;     /* every copied string and array */
-    char *ns, *lg, *ls;       /* NULL when not configured */
+    struct ag_arena *cfg; /* every copied string and array */
+    char *ns, *lg, *ls;   /* NULL when not configured */
     enum ex_cw_emf_rollup rollup;
     struct decl *decls;
     size_t n_decls;
@@ -97,7 +98,7 @@ enum mtype { T_GAUGE = 1, T_SUM, T_HIST, T_EXP, T_SUMMARY };
 struct label {
     const char *k, *v;
     size_t kl, vl;
-    bool raw_json;   /* v is JSON text (parse_json_encoded_attr_values): a field, never a dim */
+    bool raw_json; /* v is JSON text (parse_json_encoded_attr_values): a field, never a dim */
 };
 
 enum vkind { VK_NUM, VK_STATS, VK_HIST };
@@ -106,8 +107,8 @@ struct mval {
     struct mval *next;
     const char *name;
     uint64_t name_hash; /* for the duplicate check */
-    const char *unit; /* NULL = none */
-    int sres;         /* 60 or 1 */
+    const char *unit;   /* NULL = none */
+    int sres;           /* 60 or 1 */
     enum vkind kind;
     double v;
     double count, sum, min, max;
@@ -148,10 +149,10 @@ struct rctx {
     const pb_kv *const *rattrs;
     size_t n_rattrs;
     const char *ns;
-    const char *lg, *ls;  /* after the resource pass */
+    const char *lg, *ls; /* after the resource pass */
     bool lg_failed, ls_failed;
     bool prom;
-    const char *scope;    /* OTelLib, NULL when empty */
+    const char *scope; /* OTelLib, NULL when empty */
 };
 
 /* Per data point: the labels and where the point goes. */
@@ -184,11 +185,33 @@ static uint64_t hash_bytes(const void *p, size_t n, uint64_t h)
 /* ---- units ---- */
 
 static const char *const cw_units[] = {
-    "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes",
-    "Terabytes", "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count",
-    "Bytes/Second", "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second",
-    "Terabytes/Second", "Bits/Second", "Kilobits/Second", "Megabits/Second", "Gigabits/Second",
-    "Terabits/Second", "Count/Second", "None",
+    "Seconds",
+    "Microseconds",
+    "Milliseconds",
+    "Bytes",
+    "Kilobytes",
+    "Megabytes",
+    "Gigabytes",
+    "Terabytes",
+    "Bits",
+    "Kilobits",
+    "Megabits",
+    "Gigabits",
+    "Terabits",
+    "Percent",
+    "Count",
+    "Bytes/Second",
+    "Kilobytes/Second",
+    "Megabytes/Second",
+    "Gigabytes/Second",
+    "Terabytes/Second",
+    "Bits/Second",
+    "Kilobits/Second",
+    "Megabits/Second",
+    "Gigabits/Second",
+    "Terabits/Second",
+    "Count/Second",
+    "None",
 };
 
 const char *ex_cw_emf_unit(const char *unit)
@@ -440,9 +463,9 @@ int ex_cw_emf_new(const struct ex_cw_emf_options *o, uint64_t random, struct ex_
     uint64_t hi = splitmix(&s), lo = splitmix(&s);
     hi = (hi & ~0xf000ull) | 0x4000ull;
     lo = (lo & 0x3fffffffffffffffull) | 0x8000000000000000ull;
-    snprintf(t->stream, sizeof(t->stream), "otel-stream-%08" PRIx64 "-%04" PRIx64 "-%04" PRIx64
-             "-%04" PRIx64 "-%012" PRIx64, hi >> 32, (hi >> 16) & 0xffffu, hi & 0xffffu,
-             lo >> 48, lo & (uint64_t)0xffffffffffff);
+    snprintf(t->stream, sizeof(t->stream),
+             "otel-stream-%08" PRIx64 "-%04" PRIx64 "-%04" PRIx64 "-%04" PRIx64 "-%012" PRIx64,
+             hi >> 32, (hi >> 16) & 0xffffu, hi & 0xffffu, lo >> 48, lo & (uint64_t)0xffffffffffff);
     *out = t;
     t = NULL;
     rc = 0;
@@ -804,8 +827,7 @@ static int parse_json_label(struct run *r, struct label *l)
  * resource_to_telemetry_conversion, then OTelLib; the storage resolution label is consumed.
  */
 static int point_labels(struct run *r, const struct rctx *rc, const pb_kv *const *attrs,
-                        size_t n_attrs, const char *extra_k, const char *extra_v,
-                        struct pctx *pc)
+                        size_t n_attrs, const char *extra_k, const char *extra_v, struct pctx *pc)
 {
     size_t max = n_attrs + (r->t->r2t ? rc->n_rattrs : 0) + 2;
     struct label *ls = ag_arena_alloc(r->a, max * sizeof(*ls));
@@ -916,13 +938,12 @@ static int grow_table(struct run *r)
     return 0;
 }
 
-
 /*
  * Adds |mv| to the group of (|pc|, |rc|->ns, |type|, |split|), creating the group. Metric names
  * that collide with a label or a reserved key, and repeats in one group, are counted drops.
  */
-static int add_value(struct run *r, const struct rctx *rc, const struct pctx *pc,
-                     enum mtype type, uint32_t split, struct mval *mv)
+static int add_value(struct run *r, const struct rctx *rc, const struct pctx *pc, enum mtype type,
+                     uint32_t split, struct mval *mv)
 {
     struct ag_buf kb;
     int rc_ = AG_ENOMEM;
@@ -944,8 +965,8 @@ static int add_value(struct run *r, const struct rctx *rc, const struct pctx *pc
         goto out;
     }
     struct group *g = r->tab[h & (r->nb - 1)];
-    while (g != NULL && !(g->hash == h && g->klen == kb.len &&
-                          memcmp(g->key, ag_buf_ptr(&kb), kb.len) == 0)) {
+    while (g != NULL &&
+           !(g->hash == h && g->klen == kb.len && memcmp(g->key, ag_buf_ptr(&kb), kb.len) == 0)) {
         g = g->hnext;
     }
     if (g == NULL) {
@@ -965,11 +986,11 @@ static int add_value(struct run *r, const struct rctx *rc, const struct pctx *pc
         g->ls = pc->ls;
         g->ts = pc->ts;
         if (rc->prom) {
-            g->prom_type = type == T_GAUGE ? "gauge"
-                           : type == T_SUM ? "counter"
-                           : type == T_HIST ? "histogram"
+            g->prom_type = type == T_GAUGE     ? "gauge"
+                           : type == T_SUM     ? "counter"
+                           : type == T_HIST    ? "histogram"
                            : type == T_SUMMARY ? "summary"
-                                           : NULL;
+                                               : NULL;
         }
         g->hnext = r->tab[h & (r->nb - 1)];
         r->tab[h & (r->nb - 1)] = g;
@@ -1016,8 +1037,8 @@ static int64_t ts_ms(const struct run *r, uint64_t ns)
 }
 
 static int setup_point(struct run *r, const struct rctx *rc, const pb_kv *const *attrs,
-                       size_t n_attrs, uint64_t time_ns, const char *extra_k,
-                       const char *extra_v, struct pctx *pc)
+                       size_t n_attrs, uint64_t time_ns, const char *extra_k, const char *extra_v,
+                       struct pctx *pc)
 {
     int e = point_labels(r, rc, attrs, n_attrs, extra_k, extra_v, pc);
     if (e != 0) {
@@ -1070,9 +1091,9 @@ static struct mval *new_mval(struct run *r, const char *name, const char *unit, 
 }
 
 /* The delta cache's key: metric name, namespace, group, stream and labels. */
-static int delta_step(struct run *r, const struct rctx *rc, const struct pctx *pc,
-                      const char *name, const char *suffix, uint64_t start, uint64_t time,
-                      double value, int monotonic, double *out)
+static int delta_step(struct run *r, const struct rctx *rc, const struct pctx *pc, const char *name,
+                      const char *suffix, uint64_t start, uint64_t time, double value,
+                      int monotonic, double *out)
 {
     key_start(r);
     key_str(r, name);
@@ -1084,12 +1105,12 @@ static int delta_step(struct run *r, const struct rctx *rc, const struct pctx *p
     if (r->kfail) {
         return AG_ENOMEM;
     }
-    return ex_cw_delta_update(r->t->delta, ag_buf_ptr(&r->kb), r->kb.len, start, time,
-                              r->now_ns, value, monotonic, r->t->retain, out);
+    return ex_cw_delta_update(r->t->delta, ag_buf_ptr(&r->kb), r->kb.len, start, time, r->now_ns,
+                              value, monotonic, r->t->retain, out);
 }
 
-static int number_point(struct run *r, const struct rctx *rc, const pb_metric *m,
-                        const pb_num *p, const char *unit)
+static int number_point(struct run *r, const struct rctx *rc, const pb_metric *m, const pb_num *p,
+                        const char *unit)
 {
     bool is_sum = m->data_case == OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM;
     double v;
@@ -1131,8 +1152,8 @@ static int number_point(struct run *r, const struct rctx *rc, const pb_metric *m
     return add_value(r, rc, &pc, is_sum ? T_SUM : T_GAUGE, 0, mv);
 }
 
-static int hist_point(struct run *r, const struct rctx *rc, const pb_metric *m,
-                      const pb_hist *p, const char *unit)
+static int hist_point(struct run *r, const struct rctx *rc, const pb_metric *m, const pb_hist *p,
+                      const char *unit)
 {
     if ((p->flags & FLAG_NO_RECORDED_VALUE) != 0) {
         r->res->dropped[EX_CW_EMF_DROP_NO_VALUE]++;
@@ -1216,8 +1237,8 @@ static int exp_point(struct run *r, const struct rctx *rc, const pb_metric *m, c
         int64_t idx = (int64_t)pos->offset + (int64_t)i;
         double lo = finite_or(exp_bound(p->scale, idx), DBL_MAX);
         double hi = finite_or(exp_bound(p->scale, idx + 1), DBL_MAX);
-        bk[n++] = (struct bucket){finite_or(lo + (hi - lo) / 2, lo),
-                                  (double)pos->bucket_counts[i], lo, hi};
+        bk[n++] = (struct bucket){finite_or(lo + (hi - lo) / 2, lo), (double)pos->bucket_counts[i],
+                                  lo, hi};
     }
     if (p->zero_count > 0) {
         bk[n++] = (struct bucket){0, (double)p->zero_count, 0, 0};
@@ -1229,8 +1250,8 @@ static int exp_point(struct run *r, const struct rctx *rc, const pb_metric *m, c
         int64_t idx = (int64_t)neg->offset + (int64_t)i;
         double lo = finite_or(exp_bound(p->scale, idx), DBL_MAX);
         double hi = finite_or(exp_bound(p->scale, idx + 1), DBL_MAX);
-        bk[n++] = (struct bucket){-finite_or(lo + (hi - lo) / 2, lo),
-                                  (double)neg->bucket_counts[i], -hi, -lo};
+        bk[n++] = (struct bucket){-finite_or(lo + (hi - lo) / 2, lo), (double)neg->bucket_counts[i],
+                                  -hi, -lo};
     }
     if (n == 0) {
         struct mval *mv = new_mval(r, m->name, unit, pc.sres, VK_HIST);
@@ -1283,8 +1304,8 @@ static void format_g(double v, char *buf, size_t len)
     }
 }
 
-static int summary_point(struct run *r, const struct rctx *rc, const pb_metric *m,
-                         const pb_sum *p, const char *unit)
+static int summary_point(struct run *r, const struct rctx *rc, const pb_metric *m, const pb_sum *p,
+                         const char *unit)
 {
     if ((p->flags & FLAG_NO_RECORDED_VALUE) != 0) {
         r->res->dropped[EX_CW_EMF_DROP_NO_VALUE]++;
@@ -1308,8 +1329,8 @@ static int summary_point(struct run *r, const struct rctx *rc, const pb_metric *
     if (rc->prom) {
         /* Prometheus summaries are cumulative: Sum and Count become deltas. */
         double ds = 0, dc = 0;
-        int a = delta_step(r, rc, &pc, m->name, "_sum", p->start_time_unix_nano,
-                           p->time_unix_nano, sum, 1, &ds);
+        int a = delta_step(r, rc, &pc, m->name, "_sum", p->start_time_unix_nano, p->time_unix_nano,
+                           sum, 1, &ds);
         int b = a < 0 ? a
                       : delta_step(r, rc, &pc, m->name, "_count", p->start_time_unix_nano,
                                    p->time_unix_nano, count, 1, &dc);

@@ -21,12 +21,12 @@
  * dropped and counted.
  */
 
-#define EX_CW_EMF_MAX_METRICS 100     /* metric definitions per directive (and per event) */
-#define EX_CW_EMF_MAX_DIMS 30         /* keys per dimension set */
-#define EX_CW_EMF_MAX_VALUES 100      /* values of one metric (exponential histogram chunks) */
-#define EX_CW_EMF_MAX_DECL_DIMS 10    /* declared sets with more names are dropped at load */
-#define EX_CW_EMF_MAX_NAME 1024       /* metric name, namespace, dimension value */
-#define EX_CW_EMF_MAX_DIM_KEY 250
+#define EX_CW_EMF_MAX_METRICS         100  /* metric definitions per directive (and per event) */
+#define EX_CW_EMF_MAX_DIMS            30   /* keys per dimension set */
+#define EX_CW_EMF_MAX_VALUES          100  /* values of one metric (exponential histogram chunks) */
+#define EX_CW_EMF_MAX_DECL_DIMS       10   /* declared sets with more names are dropped at load */
+#define EX_CW_EMF_MAX_NAME            1024 /* metric name, namespace, dimension value */
+#define EX_CW_EMF_MAX_DIM_KEY         250
 #define EX_CW_EMF_DEFAULT_EVENT_BYTES (256u * 1024u - 26u) /* PutLogEvents counts 26 per event */
 
 enum ex_cw_emf_rollup {
@@ -67,7 +67,7 @@ struct ex_cw_emf_options {
     const char *log_stream_name; /* NULL/"" = "otel-stream-<uuid of the translator>" */
     enum ex_cw_emf_rollup rollup;
     const struct ex_cw_emf_declaration_opts *declarations;
-    size_t n_declarations;       /* 0 = no metric_declarations: every metric gets a directive */
+    size_t n_declarations; /* 0 = no metric_declarations: every metric gets a directive */
     const struct ex_cw_emf_descriptor_opts *descriptors;
     size_t n_descriptors;
     const char *const *parse_json_encoded_attr_values;
@@ -75,33 +75,33 @@ struct ex_cw_emf_options {
     int detailed_metrics;
     int retain_initial_value_of_delta_metric;
     int resource_to_telemetry_conversion;
-    int version;                 /* 1 (default) or 0 */
-    int omit_invalid_units;      /* drop units outside CloudWatch's enum instead of passing them */
-    size_t max_event_bytes;      /* 0 = EX_CW_EMF_DEFAULT_EVENT_BYTES */
-    size_t delta_max_entries;    /* 0 = EX_CW_DELTA_DEFAULT_MAX_ENTRIES */
-    uint64_t delta_ttl_ns;       /* 0 = EX_CW_DELTA_DEFAULT_TTL_NS */
+    int version;              /* 1 (default) or 0 */
+    int omit_invalid_units;   /* drop units outside CloudWatch's enum instead of passing them */
+    size_t max_event_bytes;   /* 0 = EX_CW_EMF_DEFAULT_EVENT_BYTES */
+    size_t delta_max_entries; /* 0 = EX_CW_DELTA_DEFAULT_MAX_ENTRIES */
+    uint64_t delta_ttl_ns;    /* 0 = EX_CW_DELTA_DEFAULT_TTL_NS */
 };
 
 /* Points and metrics not emitted, by reason (each a data point unless said otherwise). */
 enum ex_cw_emf_drop {
-    EX_CW_EMF_DROP_NO_VALUE = 0,   /* NO_RECORDED_VALUE flag, or no value at all */
-    EX_CW_EMF_DROP_NAN_INF,        /* NaN or +-Inf in a value, sum, min, max or quantile */
-    EX_CW_EMF_DROP_BAD_NAME,       /* empty or over-long metric name or namespace; a name that is
-                                      a label key or a reserved root key */
-    EX_CW_EMF_DROP_DUPLICATE,      /* the same metric name twice in one event: first one wins */
-    EX_CW_EMF_DROP_TOO_BIG,        /* one metric's event over max_event_bytes */
-    EX_CW_EMF_DROP_DELTA_OOM,      /* the delta cache could not store the series */
+    EX_CW_EMF_DROP_NO_VALUE = 0, /* NO_RECORDED_VALUE flag, or no value at all */
+    EX_CW_EMF_DROP_NAN_INF,      /* NaN or +-Inf in a value, sum, min, max or quantile */
+    EX_CW_EMF_DROP_BAD_NAME,     /* empty or over-long metric name or namespace; a name that is
+                                    a label key or a reserved root key */
+    EX_CW_EMF_DROP_DUPLICATE,    /* the same metric name twice in one event: first one wins */
+    EX_CW_EMF_DROP_TOO_BIG,      /* one metric's event over max_event_bytes */
+    EX_CW_EMF_DROP_DELTA_OOM,    /* the delta cache could not store the series */
     EX_CW_EMF_DROP_COUNT_,
 };
 
 struct ex_cw_emf_result {
-    size_t events;                        /* events handed to the sink */
-    size_t points;                        /* data points seen */
-    size_t baseline;                      /* cumulative points kept only as a delta baseline */
+    size_t events;   /* events handed to the sink */
+    size_t points;   /* data points seen */
+    size_t baseline; /* cumulative points kept only as a delta baseline */
     size_t dropped[EX_CW_EMF_DROP_COUNT_];
-    size_t dimension_sets_dropped;        /* sets over 30 keys or with an invalid key/value */
-    size_t labels_dropped;                /* labels named _aws, Version, Timestamp,
-                                             CloudWatchMetrics or prom_metric_type */
+    size_t dimension_sets_dropped; /* sets over 30 keys or with an invalid key/value */
+    size_t labels_dropped;         /* labels named _aws, Version, Timestamp,
+                                      CloudWatchMetrics or prom_metric_type */
 };
 
 /*
@@ -116,8 +116,8 @@ struct ex_cw_emf;
 
 /*
  * Builds a translator from |opts| (borrowed: everything needed is copied; regexes compiled) with
- * its own delta cache and default stream name. |random| (may be NULL: /dev/urandom-free
- * fallback on the clock) seeds the stream's UUID.
+ * its own delta cache and default stream name. |random|, mixed with the clock, seeds the
+ * default stream's UUID.
  * Returns 0 and a new translator in |*out| (free it with ex_cw_emf_free()), AG_EINVAL with a
  * message in |err| for a bad regex or option, or AG_ENOMEM.
  */

@@ -17,9 +17,9 @@
 #include <string.h>
 
 #define DRAIN_TIMEOUT_MS 5000u
-#define SCRATCH_KEEP (4u * 1024 * 1024)
-#define SCRATCH_CAP (1024u * 1024 * 1024)
-#define QUEUE_UNIT (64u * 1024)
+#define SCRATCH_KEEP     (4u * 1024 * 1024)
+#define SCRATCH_CAP      (1024u * 1024 * 1024)
+#define QUEUE_UNIT       (64u * 1024)
 
 struct pend {
     size_t msg, len;      /* in msgs */
@@ -46,8 +46,8 @@ struct ex_cw_emf_exporter {
     struct ag_metric *m_invalid, *m_baseline, *m_evict_ttl, *m_evict_cap, *m_dims;
 };
 
-int ex_cw_emf_from_config(const struct ag_awsemf_config *c, uint64_t random,
-                          struct ex_cw_emf **out, char *err, size_t errlen)
+int ex_cw_emf_from_config(const struct ag_awsemf_config *c, uint64_t random, struct ex_cw_emf **out,
+                          char *err, size_t errlen)
 {
     struct ex_cw_emf_options o = {0};
     struct ex_cw_emf_declaration_opts *decls = NULL;
@@ -88,11 +88,11 @@ int ex_cw_emf_from_config(const struct ag_awsemf_config *c, uint64_t random,
         }
         for (size_t j = 0; j < d->n_label_matchers; j++) {
             const struct ag_emf_label_matcher *m = &d->label_matchers[j];
-            ms[i][j] = (struct ex_cw_emf_matcher_opts){
-                .label_names = (const char *const *)m->label_names,
-                .n_label_names = m->n_label_names,
-                .separator = m->separator,
-                .regex = m->regex};
+            ms[i][j] =
+                (struct ex_cw_emf_matcher_opts){.label_names = (const char *const *)m->label_names,
+                                                .n_label_names = m->n_label_names,
+                                                .separator = m->separator,
+                                                .regex = m->regex};
         }
         decls[i] = (struct ex_cw_emf_declaration_opts){
             .dimensions = (const char *const *const *)d->dimensions,
@@ -206,7 +206,8 @@ static void drop_log(struct ex_cw_emf_exporter *x, const struct ex_cw_emf_result
         return;
     }
     x->log_last_ns = now;
-    ag_log_warn(x->id, "dropped: %zu no value, %zu NaN/Inf, %zu bad name, %zu duplicate, "
+    ag_log_warn(x->id,
+                "dropped: %zu no value, %zu NaN/Inf, %zu bad name, %zu duplicate, "
                 "%zu too big, %zu delta cache full, %zu invalid group/stream; %zu dimension sets "
                 "left out (at most one such line per 10 s)",
                 res->dropped[EX_CW_EMF_DROP_NO_VALUE], res->dropped[EX_CW_EMF_DROP_NAN_INF],
@@ -403,8 +404,8 @@ static int emf_create(const struct ag_component_config *cfg, const struct ag_com
     if (x->id == NULL) {
         goto out;
     }
-    rc = ex_cw_emf_from_config(ec, (uint64_t)(uintptr_t)x ^ ag_time_mono_ns(), &x->emf, err,
-                               errlen);
+    rc =
+        ex_cw_emf_from_config(ec, (uint64_t)(uintptr_t)x ^ ag_time_mono_ns(), &x->emf, err, errlen);
     if (rc != 0) {
         goto out;
     }
@@ -413,22 +414,21 @@ static int emf_create(const struct ag_component_config *cfg, const struct ag_com
     }
     rc = AG_ENOMEM;
     for (size_t i = 0; i < EX_CW_EMF_DROP_COUNT_; i++) {
-        x->m_drop[i] = counter("otter_exporter_dropped_total",
-                               "Items an exporter dropped, by reason.", x->id,
-                               ex_cw_emf_drop_name((enum ex_cw_emf_drop)i));
+        x->m_drop[i] =
+            counter("otter_exporter_dropped_total", "Items an exporter dropped, by reason.", x->id,
+                    ex_cw_emf_drop_name((enum ex_cw_emf_drop)i));
     }
     x->m_invalid = counter("otter_exporter_dropped_total", "Items an exporter dropped, by reason.",
                            x->id, "invalid_name");
     x->m_baseline = counter("otter_exporter_emf_delta_baseline_total",
-                            "Cumulative points kept only as the baseline of a delta.", x->id,
-                            NULL);
+                            "Cumulative points kept only as the baseline of a delta.", x->id, NULL);
     x->m_evict_ttl = counter("otter_exporter_emf_delta_evictions_total",
                              "Delta cache entries evicted, by reason.", x->id, "ttl");
     x->m_evict_cap = counter("otter_exporter_emf_delta_evictions_total",
                              "Delta cache entries evicted, by reason.", x->id, "cap");
-    x->m_dims = counter("otter_exporter_emf_dimension_sets_dropped_total",
-                        "Dimension sets left out because CloudWatch would refuse them.", x->id,
-                        NULL);
+    x->m_dims =
+        counter("otter_exporter_emf_dimension_sets_dropped_total",
+                "Dimension sets left out because CloudWatch would refuse them.", x->id, NULL);
     *out = x;
     x = NULL;
     rc = 0;

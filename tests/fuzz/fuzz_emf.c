@@ -51,8 +51,8 @@ static void run(const struct ex_cw_emf_options *o, const ProtobufCMessage *msg)
         fprintf(stderr, "fuzz_emf: ex_cw_emf_new: %s\n", err);
         abort();
     }
-    struct fctx f = {o->version, o->max_event_bytes ? o->max_event_bytes
-                                                    : EX_CW_EMF_DEFAULT_EVENT_BYTES};
+    struct fctx f = {o->version,
+                     o->max_event_bytes ? o->max_event_bytes : EX_CW_EMF_DEFAULT_EVENT_BYTES};
     for (int round = 0; round < 2; round++) {
         struct ex_cw_emf_result res;
         int rc = ex_cw_emf_translate(t, msg, 1700000000000000000ull + (uint64_t)round * 1000000000u,
