@@ -31,7 +31,7 @@
 
 /* One event of the payload being converted: offsets into the scratch buffers. */
 struct pend {
-    size_t msg, len; /* in msgs */
+    size_t msg, len;      /* in msgs */
     size_t group, stream; /* in names, NUL-terminated */
     int64_t ts;
 };

@@ -10,6 +10,7 @@
 #include "ag_mem.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,111 @@ typedef Opentelemetry__Proto__Common__V1__KeyValue keyvalue;
 #define V(x) OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_##x
 
 static void write_value(struct ag_json *w, const anyvalue *v);
+
+/*
+ * Writes |v| (finite) as Go's encoding/json does (ES6 number formatting): the shortest digits
+ * that read back, fixed notation for 1e-6 <= |v| < 1e21, else d.ddde±X with no leading zero in
+ * a negative exponent ("1e-7", "1e+21"). Returns the length written to |out| (>= 32 bytes).
+ */
+static size_t go_double(double v, char *out)
+{
+    char e[40];
+    if (v == 0) {
+        memcpy(out, signbit(v) ? "-0" : "0", 3);
+        return strlen(out);
+    }
+    for (int prec = 0; prec <= 17; prec++) {
+        snprintf(e, sizeof(e), "%.*e", prec, v);
+        if (strtod(e, NULL) == v) {
+            break;
+        }
+    }
+    /* e = [-]d[.ddd]e±XX */
+    const char *q = e;
+    size_t o = 0;
+    if (*q == '-') {
+        out[o++] = '-';
+        q++;
+    }
+    char digits[24] = "0";
+    size_t nd = 0;
+    for (; *q != 'e'; q++) {
+        if (*q != '.') {
+            digits[nd++] = *q;
+        }
+    }
+    int exp = (int)strtol(q + 1, NULL, 10);
+    double a = fabs(v);
+    if (a < 1e-6 || a >= 1e21) {
+        out[o++] = digits[0];
+        if (nd > 1) {
+            out[o++] = '.';
+            memcpy(out + o, digits + 1, nd - 1);
+            o += nd - 1;
+        }
+        o += (size_t)snprintf(out + o, 8, "e%c%d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+        /* Go writes at least two exponent digits, then encoding/json drops the 0 of "e-0X";
+         * "e+0X" keeps it. */
+        if (exp >= 0 && exp < 10) {
+            out[o] = out[o - 1];
+            out[o - 1] = '0';
+            o++;
+        }
+    } else if (exp >= 0) {
+        for (int i = 0; i <= exp; i++) {
+            out[o++] = (size_t)i < nd ? digits[i] : '0';
+        }
+        if (nd > (size_t)exp + 1) {
+            out[o++] = '.';
+            memcpy(out + o, digits + exp + 1, nd - (size_t)exp - 1);
+            o += nd - (size_t)exp - 1;
+        }
+    } else {
+        out[o++] = '0';
+        out[o++] = '.';
+        for (int i = 0; i < -exp - 1; i++) {
+            out[o++] = '0';
+        }
+        memcpy(out + o, digits, nd);
+        o += nd;
+    }
+    out[o] = '\0';
+    return o;
+}
+
+/*
+ * Appends |len| bytes of JSON text to |out| with Go's HTML-safe escaping applied inside its
+ * strings: '<', '>', '&' become \u003c, \u003e, \u0026 and U+2028, U+2029 \u2028, \u2029 (these
+ * characters cannot appear outside strings in JSON, so no parsing is needed).
+ */
+static int go_escape_add(struct ag_buf *out, const uint8_t *s, size_t len)
+{
+    size_t run = 0;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < len; i++) {
+        const char *esc = NULL;
+        size_t skip = 1;
+        if (s[i] == '<') {
+            esc = "\\u003c";
+        } else if (s[i] == '>') {
+            esc = "\\u003e";
+        } else if (s[i] == '&') {
+            esc = "\\u0026";
+        } else if (s[i] == 0xE2 && i + 2 < len && s[i + 1] == 0x80 &&
+                   (s[i + 2] == 0xA8 || s[i + 2] == 0xA9)) {
+            esc = s[i + 2] == 0xA8 ? "\\u2028" : "\\u2029";
+            skip = 3;
+        }
+        if (esc == NULL) {
+            continue;
+        }
+        rc = ag_buf_add(out, s + run, i - run);
+        rc = rc != 0 ? rc : ag_buf_add(out, esc, 6);
+        i += skip - 1;
+        run = i + 1;
+    }
+    return rc != 0 ? rc : ag_buf_add(out, s + run, len - run);
+}
 
 static int slot_cmp(const void *a, const void *b)
 {
@@ -104,7 +210,12 @@ static void write_value(struct ag_json *w, const anyvalue *v)
         ag_json_int(w, v->int_value);
         break;
     case V(DOUBLE_VALUE):
-        ag_json_double(w, v->double_value);
+        if (isfinite(v->double_value)) {
+            char num[40];
+            ag_json_raw(w, num, go_double(v->double_value, num));
+        } else {
+            ag_json_double(w, v->double_value); /* Go refuses these; keep them as strings */
+        }
         break;
     case V(ARRAY_VALUE):
         ag_json_arr_open(w);
@@ -156,7 +267,7 @@ static int value_as_string(const anyvalue *v, struct ag_buf *out)
         int rc = ag_json_finish(&w);
         if (rc == 0) {
             int q = v->value_case == V(BYTES_VALUE);
-            rc = ag_buf_add(out, ag_buf_ptr(&j) + q, j.len - 2 * (size_t)q);
+            rc = go_escape_add(out, ag_buf_ptr(&j) + q, j.len - 2 * (size_t)q);
         }
         ag_buf_cleanup(&j);
         return rc;
@@ -178,9 +289,10 @@ int ex_cw_logs_message(const ex_cw_log_record *rec, const ex_cw_scope *scope,
                        const ex_cw_resource *res, struct ag_buf *out)
 {
     struct ag_json w;
-    struct ag_buf tmp;
+    struct ag_buf tmp, msg;
     ag_buf_init(&tmp, out->cap);
-    ag_json_init(&w, out);
+    ag_buf_init(&msg, out->cap);
+    ag_json_init(&w, &msg);
     ag_json_obj_open(&w);
     if (value_set(rec->body)) {
         ag_json_key(&w, "body");
@@ -257,6 +369,10 @@ int ex_cw_logs_message(const ex_cw_log_record *rec, const ex_cw_scope *scope,
     ag_json_obj_close(&w);
     ag_buf_cleanup(&tmp);
     int rc = ag_json_finish(&w);
+    if (rc == 0) {
+        rc = go_escape_add(out, ag_buf_ptr(&msg), msg.len);
+    }
+    ag_buf_cleanup(&msg);
     if (rc != 0) {
         ag_buf_cleanup(out);
     }

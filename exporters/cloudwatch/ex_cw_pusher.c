@@ -19,14 +19,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_MAX_BYTES   (64u * 1024 * 1024)
-#define DEFAULT_FLUSH_MS    200u
-#define DRAIN_TIMEOUT_MS    10000u
-#define LOG_EVERY_NS        (10ull * 1000000000ull) /* at most one line per kind per 10 s */
-#define MARKER_LEN          (sizeof(EX_CW_TRUNCATED_MARKER) - 1)
+#define DEFAULT_MAX_BYTES (64u * 1024 * 1024)
+#define DEFAULT_FLUSH_MS  200u
+#define DRAIN_TIMEOUT_MS  10000u
+#define LOG_EVERY_NS      (10ull * 1000000000ull) /* at most one line per kind per 10 s */
+#define MARKER_LEN        (sizeof(EX_CW_TRUNCATED_MARKER) - 1)
 /* JSON escaping grows a byte to at most 6 ("\u001f"); the envelope per event is < 64 bytes. */
-#define MAX_BODY_BYTES      (6u * EX_CW_MAX_BATCH_BYTES + 64u * EX_CW_MAX_BATCH_EVENTS + 4096u)
-#define TARGET_PREFIX       "Logs_20140328."
+#define MAX_BODY_BYTES (6u * EX_CW_MAX_BATCH_BYTES + 64u * EX_CW_MAX_BATCH_EVENTS + 4096u)
+#define TARGET_PREFIX  "Logs_20140328."
 
 struct cwev {
     int64_t ts;
@@ -51,26 +51,30 @@ struct cwcall {
     enum call_kind kind;
     struct cwev *evs; /* owned; PUT only */
     size_t n;
-    int resent;       /* sent again after creating the stream */
+    int resent; /* sent again after creating the stream */
     struct ag_buf body;
 };
 
 struct cwstream {
-    struct cwstream *next;    /* p->streams */
-    struct cwstream *hnext;   /* hash chain */
+    struct cwstream *next;  /* p->streams */
+    struct cwstream *hnext; /* hash chain */
     uint64_t hash;
-    char *group, *stream;     /* owned */
-    struct cwev *evs;         /* queued, evs[head..head+count) */
+    char *group, *stream; /* owned */
+    struct cwev *evs;     /* queued, evs[head..head+count) */
     size_t head, count, cap;
-    size_t bytes;             /* Σ(len + 26) of the queued events */
-    int64_t min_ts, max_ts;   /* of the queued events */
-    int sorted;               /* the queue is sorted */
-    int known;                /* the stream exists (created or written) */
-    int creating;             /* a creation sequence is running */
-    struct cwcall *parked;    /* puts waiting for the creation */
+    size_t bytes;           /* Σ(len + 26) of the queued events */
+    int64_t min_ts, max_ts; /* of the queued events */
+    int sorted;             /* the queue is sorted */
+    int known;              /* the stream exists (created or written) */
+    int creating;           /* a creation sequence is running */
+    struct cwcall *parked;  /* puts waiting for the creation */
+    size_t n_calls;         /* calls (puts, creations) that point at this stream */
 };
 
 #define HASH_BUCKETS 256u
+/* Streams known at most; past it the idle ones (nothing queued or in flight) are forgotten, and
+ * a stream forgotten then written again costs one ResourceNotFound round trip at worst. */
+#define STREAM_CACHE_MAX 4096u
 
 struct ex_cw_pusher {
     struct event_base *base;
@@ -90,15 +94,16 @@ struct ex_cw_pusher {
 
     struct cwstream *streams;
     struct cwstream *buckets[HASH_BUCKETS];
-    struct cwstream *rr; /* where the next pump starts looking */
+    struct cwstream *rr;   /* where the next pump starts looking */
     struct cwstream *last; /* the last stream pushed to */
-    size_t queued;        /* events queued (not in calls) */
-    size_t bytes;         /* message bytes queued and in calls */
+    size_t n_streams;
+    size_t queued; /* events queued (not in calls) */
+    size_t bytes;  /* message bytes queued and in calls */
     uint64_t seq;
     struct cwcall *calls; /* sent and not done */
     size_t n_puts;        /* puts sent or parked */
     size_t n_creates;
-    int force;            /* send partial batches */
+    int force; /* send partial batches */
     int closed;
     int drain_expired;
     struct event *timer;
@@ -111,9 +116,8 @@ struct ex_cw_pusher {
 
 /* ---- pure helpers ---------------------------------------------------------------------------- */
 
-static const unsigned retentions[] = {1,   3,   5,   7,    14,   30,   60,   90,
-                                      120, 150, 180, 365,  400,  545,  731,  1096,
-                                      1827, 2192, 2557, 2922, 3288, 3653};
+static const unsigned retentions[] = {1,   3,   5,   7,   14,   30,   60,   90,   120,  150,  180,
+                                      365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653};
 
 bool ex_cw_retention_valid(long long days)
 {
@@ -208,6 +212,13 @@ static size_t utf8_clean_len(const char *s, size_t len, int *dirty)
     size_t out = 0;
     *dirty = 0;
     for (size_t i = 0; i < len;) {
+        /* ASCII runs 8 bytes at a time. */
+        uint64_t word;
+        if (i + 8 <= len && (memcpy(&word, u + i, 8), (word & 0x8080808080808080ull) == 0)) {
+            i += 8;
+            out += 8;
+            continue;
+        }
         if (u[i] < 0x80) {
             i++;
             out++;
@@ -306,22 +317,23 @@ static void count_failed(struct ex_cw_pusher *p, size_t n, const char *what, con
     ag_metric_add(p->m_failed, n);
     uint64_t lines = limiter_take(&p->log_failed);
     if (lines > 0) {
-        ag_log_error(p->id, "%s failed: %s; %zu log events lost (%llu similar lines held back "
-                     "before this one)", what, why, n, (unsigned long long)lines - 1);
+        ag_log_error(p->id,
+                     "%s failed: %s; %zu log events lost (%llu similar lines held back "
+                     "before this one)",
+                     what, why, n, (unsigned long long)lines - 1);
     }
 }
 
 static void describe(const struct ex_aws_result *res, char *why, size_t len)
 {
     if (res->error.code[0] != '\0') {
-        snprintf(why, len, "%s (HTTP %d, %s%s%s) after %u attempts", res->error.code,
-                 res->status, res->error.message[0] ? res->error.message : "no message",
+        snprintf(why, len, "%s (HTTP %d, %s%s%s) after %u attempts", res->error.code, res->status,
+                 res->error.message[0] ? res->error.message : "no message",
                  res->request_id ? ", request id " : "", res->request_id ? res->request_id : "",
                  res->attempts);
     } else {
         snprintf(why, len, "%s%s%s (HTTP %d) after %u attempts", ag_strerror(res->rc),
-                 res->error.message[0] ? ": " : "", res->error.message, res->status,
-                 res->attempts);
+                 res->error.message[0] ? ": " : "", res->error.message, res->status, res->attempts);
     }
 }
 
@@ -359,6 +371,35 @@ static struct cwstream *stream_find(struct ex_cw_pusher *p, const char *g, const
     return NULL;
 }
 
+static void stream_free(struct cwstream *st)
+{
+    ag_free(st->evs);
+    ag_free(st->group);
+    ag_free(st->stream);
+    ag_free(st);
+}
+
+/* Forgets every idle stream and rebuilds the hash table. */
+static void streams_sweep(struct ex_cw_pusher *p)
+{
+    struct cwstream **pp = &p->streams;
+    memset(p->buckets, 0, sizeof(p->buckets));
+    while (*pp != NULL) {
+        struct cwstream *st = *pp;
+        if (st->count == 0 && st->n_calls == 0 && !st->creating && st->parked == NULL) {
+            *pp = st->next;
+            stream_free(st);
+            p->n_streams--;
+            continue;
+        }
+        st->hnext = p->buckets[st->hash % HASH_BUCKETS];
+        p->buckets[st->hash % HASH_BUCKETS] = st;
+        pp = &st->next;
+    }
+    p->rr = NULL;
+    p->last = NULL;
+}
+
 /* Returns the stream of (g, s), created empty when new, or NULL when out of memory. */
 static struct cwstream *stream_get(struct ex_cw_pusher *p, const char *g, const char *s)
 {
@@ -370,6 +411,9 @@ static struct cwstream *stream_get(struct ex_cw_pusher *p, const char *g, const 
     if (st != NULL) {
         p->last = st;
         return st;
+    }
+    if (p->n_streams >= STREAM_CACHE_MAX) {
+        streams_sweep(p);
     }
     st = ag_calloc(1, sizeof(*st));
     if (st == NULL) {
@@ -390,6 +434,7 @@ static struct cwstream *stream_get(struct ex_cw_pusher *p, const char *g, const 
     st->next = p->streams;
     p->streams = st;
     p->last = st;
+    p->n_streams++;
     return st;
 }
 
@@ -515,6 +560,7 @@ static void call_free(struct ex_cw_pusher *p, struct cwcall *c)
     }
     ag_free(c->evs);
     ag_buf_cleanup(&c->body);
+    c->s->n_calls--;
     if (c->kind == CALL_PUT) {
         p->n_puts--;
     }
@@ -574,6 +620,7 @@ static int create_send(struct ex_cw_pusher *p, struct cwstream *st, enum call_ki
     }
     c->p = p;
     c->s = st;
+    st->n_calls++;
     c->kind = kind;
     ag_buf_init(&c->body, 64 * 1024);
     struct ag_json w;
@@ -643,7 +690,8 @@ static int is_code(const struct ex_aws_result *res, const char *code)
 
 static void pump(struct ex_cw_pusher *p);
 
-static void on_create_done(struct ex_cw_pusher *p, struct cwcall *c, const struct ex_aws_result *res)
+static void on_create_done(struct ex_cw_pusher *p, struct cwcall *c,
+                           const struct ex_aws_result *res)
 {
     struct cwstream *st = c->s;
     enum call_kind kind = c->kind;
@@ -691,15 +739,13 @@ static void on_create_done(struct ex_cw_pusher *p, struct cwcall *c, const struc
     }
 }
 
-static void count_rejected(struct ex_cw_pusher *p, struct cwcall *c, const struct ex_aws_result *res)
+static void count_rejected(struct ex_cw_pusher *p, struct cwcall *c,
+                           const struct ex_aws_result *res)
 {
-    struct ex_cw_rejected r;
+    struct ex_cw_rejected r = {0, 0, 0};
     if (res->body_len > 0 && ex_cw_parse_rejected(res->body, res->body_len, c->n, &r) != 0) {
         ag_log_warn(p->id, "PutLogEvents answered 200 with a body that is not a JSON object; "
-                    "taking every event as sent");
-    }
-    if (res->body_len == 0 || ex_cw_parse_rejected(res->body, res->body_len, c->n, &r) != 0) {
-        memset(&r, 0, sizeof(r));
+                           "taking every event as sent");
     }
     size_t rej = r.too_new + r.too_old + r.expired;
     p->stats.sent += c->n - rej;
@@ -715,7 +761,8 @@ static void count_rejected(struct ex_cw_pusher *p, struct cwcall *c, const struc
     ag_metric_add(p->m_rexp, r.expired);
     uint64_t lines = limiter_take(&p->log_rejected);
     if (lines > 0) {
-        ag_log_warn(p->id, "PutLogEvents to %s / %s: the service rejected %zu of %zu events "
+        ag_log_warn(p->id,
+                    "PutLogEvents to %s / %s: the service rejected %zu of %zu events "
                     "(%zu too new, %zu too old, %zu expired; %llu similar lines held back)",
                     c->s->group, c->s->stream, rej, c->n, r.too_new, r.too_old, r.expired,
                     (unsigned long long)lines - 1);
@@ -802,10 +849,18 @@ static int start_put(struct ex_cw_pusher *p, struct cwstream *st)
         return rc;
     }
     memcpy(evs, st->evs + st->head, n * sizeof(*evs));
+    st->n_calls++;
     st->head += n;
     st->count -= n;
     p->queued -= n;
-    stream_recount(st);
+    /* The queue is sorted: the rest's bounds are its ends, its size what the batch did not take. */
+    for (size_t i = 0; i < n; i++) {
+        st->bytes -= evs[i].len + EX_CW_EVENT_OVERHEAD;
+    }
+    if (st->count > 0) {
+        st->min_ts = st->evs[st->head].ts;
+        st->max_ts = st->evs[st->head + st->count - 1].ts;
+    }
     c->evs = evs;
     c->n = n;
     p->n_puts++;
@@ -1104,7 +1159,8 @@ int ex_cw_pusher_push(struct ex_cw_pusher *p, const struct ex_cw_event *evs, siz
     if (drops[DROP_EMPTY] + drops[DROP_OLD] + drops[DROP_NEW] > 0) {
         uint64_t lines = limiter_take(&p->log_dropped);
         if (lines > 0) {
-            ag_log_warn(p->id, "dropped log events before sending: %zu empty, %zu older than 14 "
+            ag_log_warn(p->id,
+                        "dropped log events before sending: %zu empty, %zu older than 14 "
                         "days, %zu more than 2 hours ahead (%llu similar lines held back)",
                         drops[DROP_EMPTY], drops[DROP_OLD], drops[DROP_NEW],
                         (unsigned long long)lines - 1);
@@ -1222,10 +1278,7 @@ void ex_cw_pusher_free(struct ex_cw_pusher *p)
         struct cwstream *st = p->streams;
         p->streams = st->next;
         fail_parked(p, st, "freed while waiting for the stream");
-        ag_free(st->evs);
-        ag_free(st->group);
-        ag_free(st->stream);
-        ag_free(st);
+        stream_free(st);
     }
     for (size_t i = 0; i < p->n_tags; i++) {
         ag_free((char *)p->tags[i].key);

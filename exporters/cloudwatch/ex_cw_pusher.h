@@ -39,17 +39,17 @@
  *                                              "rejected_expired" (dropped by the service)
  */
 
-#define EX_CW_MAX_BATCH_BYTES   1048576u /* Σ(message bytes + 26) per PutLogEvents */
-#define EX_CW_EVENT_OVERHEAD    26u      /* bytes the service adds per event */
-#define EX_CW_MAX_BATCH_EVENTS  10000u
-#define EX_CW_MAX_SPAN_MS       (24ll * 3600 * 1000)       /* newest − oldest in one batch */
-#define EX_CW_MAX_AGE_MS        (14ll * 24 * 3600 * 1000)  /* older events are dropped */
-#define EX_CW_MAX_AHEAD_MS      (2ll * 3600 * 1000)        /* events further ahead are dropped */
-#define EX_CW_DEFAULT_EVENT_BYTES 262144u   /* per-event limit (message + 26), default */
-#define EX_CW_MAX_EVENT_BYTES     1048576u  /* per-event limit, largest accepted */
-#define EX_CW_TRUNCATED_MARKER  "[Truncated...]"
-#define EX_CW_MAX_NAME_BYTES    512u        /* log group and log stream names */
-#define EX_CW_MAX_TAGS          50u
+#define EX_CW_MAX_BATCH_BYTES     1048576u /* Σ(message bytes + 26) per PutLogEvents */
+#define EX_CW_EVENT_OVERHEAD      26u      /* bytes the service adds per event */
+#define EX_CW_MAX_BATCH_EVENTS    10000u
+#define EX_CW_MAX_SPAN_MS         (24ll * 3600 * 1000)      /* newest − oldest in one batch */
+#define EX_CW_MAX_AGE_MS          (14ll * 24 * 3600 * 1000) /* older events are dropped */
+#define EX_CW_MAX_AHEAD_MS        (2ll * 3600 * 1000)       /* events further ahead are dropped */
+#define EX_CW_DEFAULT_EVENT_BYTES 262144u  /* per-event limit (message + 26), default */
+#define EX_CW_MAX_EVENT_BYTES     1048576u /* per-event limit, largest accepted */
+#define EX_CW_TRUNCATED_MARKER    "[Truncated...]"
+#define EX_CW_MAX_NAME_BYTES      512u /* log group and log stream names */
+#define EX_CW_MAX_TAGS            50u
 
 /* Starts one call; |done| must run exactly once, later, from the loop. Returns 0, or a negative
  * AG_E* (then |done| never runs). ex_aws_client_call()'s contract. */
@@ -70,20 +70,20 @@ struct ex_cw_tag {
 };
 
 struct ex_cw_pusher_options {
-    const char *id;            /* the exporter id, for logs and metric labels (copied) */
-    size_t max_bytes;          /* message bytes queued and in flight; past it pushes are refused
-                                  with AG_EAGAIN; 0 = 64 MiB */
-    unsigned max_in_flight;    /* PutLogEvents calls at once (num_workers); 0 = 1 */
-    size_t max_event_bytes;    /* per-event limit counting the 26 bytes, 0 = 262,144; at most
-                                  EX_CW_MAX_EVENT_BYTES, at least 26 + marker + 4 */
-    uint64_t flush_interval_ms; /* partial batches leave after this; 0 = 200 ms */
-    uint64_t drain_timeout_ms; /* ex_cw_pusher_drain()'s limit; 0 = 10 s */
-    const char *logs_format;   /* x-amzn-logs-format header ("json/emf"), or NULL (copied) */
-    unsigned retention_days;   /* PutRetentionPolicy on groups created here; 0 = none. One of
-                                  the values ex_cw_retention_valid() accepts */
+    const char *id;               /* the exporter id, for logs and metric labels (copied) */
+    size_t max_bytes;             /* message bytes queued and in flight; past it pushes are refused
+                                     with AG_EAGAIN; 0 = 64 MiB */
+    unsigned max_in_flight;       /* PutLogEvents calls at once (num_workers); 0 = 1 */
+    size_t max_event_bytes;       /* per-event limit counting the 26 bytes, 0 = 262,144; at most
+                                     EX_CW_MAX_EVENT_BYTES, at least 26 + marker + 4 */
+    uint64_t flush_interval_ms;   /* partial batches leave after this; 0 = 200 ms */
+    uint64_t drain_timeout_ms;    /* ex_cw_pusher_drain()'s limit; 0 = 10 s */
+    const char *logs_format;      /* x-amzn-logs-format header ("json/emf"), or NULL (copied) */
+    unsigned retention_days;      /* PutRetentionPolicy on groups created here; 0 = none. One of
+                                     the values ex_cw_retention_valid() accepts */
     const struct ex_cw_tag *tags; /* CreateLogGroup tags (copied), |n_tags| ≤ EX_CW_MAX_TAGS */
     size_t n_tags;
-    ex_cw_clock_fn *clock;     /* NULL = the wall clock */
+    ex_cw_clock_fn *clock; /* NULL = the wall clock */
     void *clock_ctx;
 };
 
@@ -108,8 +108,8 @@ struct ex_cw_pusher_stats {
     uint64_t rejected_too_new; /* dropped by the service (rejectedLogEventsInfo) */
     uint64_t rejected_too_old;
     uint64_t rejected_expired;
-    uint64_t groups_created;   /* CreateLogGroup calls that succeeded (AlreadyExists included) */
-    uint64_t streams_created;  /* CreateLogStream calls that succeeded (AlreadyExists included) */
+    uint64_t groups_created;  /* CreateLogGroup calls that succeeded (AlreadyExists included) */
+    uint64_t streams_created; /* CreateLogStream calls that succeeded (AlreadyExists included) */
 };
 
 struct ex_cw_pusher;
@@ -132,8 +132,7 @@ bool ex_cw_pusher_has_room(const struct ex_cw_pusher *p);
  * Returns 0, or AG_EAGAIN (the queue is full: nothing queued), AG_EINVAL (a missing or bad
  * group or stream name: nothing queued), AG_ENOMEM (nothing queued).
  */
-AG_NODISCARD int ex_cw_pusher_push(struct ex_cw_pusher *p, const struct ex_cw_event *evs,
-                                   size_t n);
+AG_NODISCARD int ex_cw_pusher_push(struct ex_cw_pusher *p, const struct ex_cw_event *evs, size_t n);
 
 /* Starts calls for everything queued, partial batches included, up to max_in_flight. */
 void ex_cw_pusher_flush(struct ex_cw_pusher *p);

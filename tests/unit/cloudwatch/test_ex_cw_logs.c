@@ -179,6 +179,57 @@ static void test_minimal_records(void)
     ASSERT(message_is(&rec, NULL, NULL, "{\"body\":\"\",\"attributes\":{\"k\":2}}"));
 }
 
+static anyvalue dval(double d)
+{
+    anyvalue v = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+    v.value_case = V(DOUBLE_VALUE);
+    v.double_value = d;
+    return v;
+}
+
+/* Go's encoding/json: ES6 number formatting, and HTML-safe strings (keys included). */
+static void test_go_encoding(void)
+{
+    static const struct {
+        double d;
+        const char *want;
+    } nums[] = {
+        {2.5, "2.5"},
+        {0.1, "0.1"},
+        {-0.0, "-0"},
+        {100, "100"},
+        {123456789.125, "123456789.125"},
+        {1e20, "100000000000000000000"},
+        {1e21, "1e+21"},
+        {1.5e300, "1.5e+300"},
+        {0.000001, "0.000001"},
+        {1e-7, "1e-7"},
+        {-2.5e-10, "-2.5e-10"},
+        {5e-324, "5e-324"},
+        {1.7976931348623157e308, "1.7976931348623157e+308"},
+    };
+    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+        anyvalue body = dval(nums[i].d);
+        ex_cw_log_record rec = OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT;
+        rec.body = &body;
+        char want[128];
+        snprintf(want, sizeof(want), "{\"body\":%s}", nums[i].want);
+        ASSERT(message_is(&rec, NULL, NULL, want));
+    }
+    anyvalue body = sval("<a href=\"x?a=1&b=2\">\xE2\x80\xA8\xE2\x80\xA9</a>");
+    anyvalue v = sval("&");
+    keyvalue attr = kv("k<>", &v);
+    keyvalue *attrp = &attr;
+    ex_cw_log_record rec = OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT;
+    rec.body = &body;
+    rec.n_attributes = 1;
+    rec.attributes = &attrp;
+    ASSERT(message_is(&rec, NULL, NULL,
+                      "{\"body\":\"\\u003ca href=\\\"x?a=1\\u0026b=2\\\"\\u003e\\u2028"
+                      "\\u2029\\u003c/a\\u003e\",\"attributes\":{\"k\\u003c\\u003e\":"
+                      "\"\\u0026\"}}"));
+}
+
 static int raw_is(const anyvalue *body, const char *want)
 {
     ex_cw_log_record rec = OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT;
@@ -265,8 +316,8 @@ static void test_names(void)
     anyvalue cl = sval("c1"), tid = sval("literal"), task = sval("t9"), foo = sval("bar"),
              empty = sval(""), port = ival(8080);
     keyvalue attrs[6] = {kv("aws.ecs.cluster.name", &cl), kv("TaskId", &tid),
-                         kv("aws.ecs.task.id", &task), kv("foo", &foo), kv("k8s.node.name", &empty),
-                         kv("port", &port)};
+                         kv("aws.ecs.task.id", &task),    kv("foo", &foo),
+                         kv("k8s.node.name", &empty),     kv("port", &port)};
     keyvalue *attrp[6] = {&attrs[0], &attrs[1], &attrs[2], &attrs[3], &attrs[4], &attrs[5]};
     ex_cw_resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
     res.n_attributes = 6;
@@ -280,5 +331,5 @@ static void test_names(void)
 }
 
 AG_TEST_MAIN(AG_TEST_CASE(test_full_record), AG_TEST_CASE(test_minimal_records),
-             AG_TEST_CASE(test_raw_log), AG_TEST_CASE(test_emf_route), AG_TEST_CASE(test_timestamp),
-             AG_TEST_CASE(test_names))
+             AG_TEST_CASE(test_go_encoding), AG_TEST_CASE(test_raw_log),
+             AG_TEST_CASE(test_emf_route), AG_TEST_CASE(test_timestamp), AG_TEST_CASE(test_names))

@@ -102,9 +102,12 @@ static void fake_cleanup(struct fake *f)
 
 static struct ex_cw_pusher *make(struct fake *f, size_t max_event, unsigned in_flight)
 {
-    struct ex_cw_pusher_options o = {.id = "cw", .max_event_bytes = max_event,
-                                     .max_in_flight = in_flight, .clock = fixed_clock,
-                                     .flush_interval_ms = 60000, .drain_timeout_ms = 1000};
+    struct ex_cw_pusher_options o = {.id = "cw",
+                                     .max_event_bytes = max_event,
+                                     .max_in_flight = in_flight,
+                                     .clock = fixed_clock,
+                                     .flush_interval_ms = 60000,
+                                     .drain_timeout_ms = 1000};
     struct ex_cw_sender s = {fake_send, f};
     struct ex_cw_pusher *p = NULL;
     if (ex_cw_pusher_new(f->base, &o, &s, &p) != 0) {
@@ -115,8 +118,8 @@ static struct ex_cw_pusher *make(struct fake *f, size_t max_event, unsigned in_f
 
 static struct ex_cw_event ev(int64_t ts, const char *msg, size_t len)
 {
-    return (struct ex_cw_event){.group = "g", .stream = "s", .timestamp_ms = ts, .message = msg,
-                                .len = len};
+    return (struct ex_cw_event){
+        .group = "g", .stream = "s", .timestamp_ms = ts, .message = msg, .len = len};
 }
 
 /* The number of logEvents in call |i|'s body, or -1 when it is not a PutLogEvents body. */
@@ -362,11 +365,13 @@ static void test_time_window_and_empty(void)
 {
     struct fake f = {.base = event_base_new()};
     struct ex_cw_pusher *p = make(&f, 0, 8);
-    struct ex_cw_event evs[7] = {
-        ev(NOW - 14 * DAY, "old-ok", 6), ev(NOW - 14 * DAY - 1, "old", 3),
-        ev(NOW + 2 * HOUR, "new-ok", 6), ev(NOW + 2 * HOUR + 1, "new", 3),
-        ev(NOW, "", 0),                  ev(NOW, NULL, 0),
-        ev(NOW, "ok", 2)};
+    struct ex_cw_event evs[7] = {ev(NOW - 14 * DAY, "old-ok", 6),
+                                 ev(NOW - 14 * DAY - 1, "old", 3),
+                                 ev(NOW + 2 * HOUR, "new-ok", 6),
+                                 ev(NOW + 2 * HOUR + 1, "new", 3),
+                                 ev(NOW, "", 0),
+                                 ev(NOW, NULL, 0),
+                                 ev(NOW, "ok", 2)};
     /* The kept events span 14 days + 2 h: the oldest leaves alone (24 h span), the other two
      * together. */
     ASSERT_OK(ex_cw_pusher_push(p, evs, 7));
@@ -447,8 +452,12 @@ static void test_create_sequence(void)
 {
     struct fake f = {.base = event_base_new()};
     struct ex_cw_tag tags[2] = {{"team", "otter"}, {"env", "test"}};
-    struct ex_cw_pusher_options o = {.id = "cw", .clock = fixed_clock, .retention_days = 7,
-                                     .tags = tags, .n_tags = 2, .logs_format = "json/emf",
+    struct ex_cw_pusher_options o = {.id = "cw",
+                                     .clock = fixed_clock,
+                                     .retention_days = 7,
+                                     .tags = tags,
+                                     .n_tags = 2,
+                                     .logs_format = "json/emf",
                                      .flush_interval_ms = 60000};
     struct ex_cw_sender s = {fake_send, &f};
     struct ex_cw_pusher *p = NULL;
@@ -529,8 +538,11 @@ static void test_create_sequence(void)
 static void test_in_flight_bound_and_failures(void)
 {
     struct fake f = {.base = event_base_new()};
-    struct ex_cw_pusher_options o = {.id = "cw", .clock = fixed_clock, .max_in_flight = 2,
-                                     .max_bytes = 100, .flush_interval_ms = 60000};
+    struct ex_cw_pusher_options o = {.id = "cw",
+                                     .clock = fixed_clock,
+                                     .max_in_flight = 2,
+                                     .max_bytes = 100,
+                                     .flush_interval_ms = 60000};
     struct ex_cw_sender s = {fake_send, &f};
     struct ex_cw_pusher *p = NULL;
     ASSERT_OK(ex_cw_pusher_new(f.base, &o, &s, &p));
@@ -635,6 +647,35 @@ static void test_flush_timer_and_drain(void)
     event_base_free(base);
 }
 
+/* More streams than the cache keeps: the idle ones are forgotten (ASan checks the frees), and a
+ * forgotten stream still takes events. */
+static void test_stream_cache_sweep(void)
+{
+    struct event_base *base = event_base_new();
+    struct ex_cw_pusher_options o = {.id = "cw",
+                                     .clock = fixed_clock,
+                                     .max_in_flight = 64,
+                                     .flush_interval_ms = 60000,
+                                     .drain_timeout_ms = 10000};
+    struct ex_cw_sender s = {auto_send, base};
+    struct ex_cw_pusher *p = NULL;
+    ASSERT_OK(ex_cw_pusher_new(base, &o, &s, &p));
+    char name[32];
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 4100; i++) {
+            snprintf(name, sizeof(name), "r%d-s%d", round, i);
+            struct ex_cw_event e = ev(NOW, "m", 1);
+            e.stream = name;
+            ASSERT_OK(ex_cw_pusher_push(p, &e, 1));
+        }
+        ex_cw_pusher_drain(p);
+    }
+    ASSERT_UEQ(ex_cw_pusher_stats(p)->sent, 8200);
+    ASSERT_UEQ(ex_cw_pusher_queued(p) + ex_cw_pusher_in_flight(p), 0);
+    ex_cw_pusher_free(p);
+    event_base_free(base);
+}
+
 static void test_names_and_retention(void)
 {
     ASSERT(ex_cw_group_name_valid("/aws/otter/app-1_x.y#z"));
@@ -668,15 +709,18 @@ static void test_failmalloc(void)
     for (long n = 0;; n++) {
         struct fake f = {.base = event_base_new()};
         struct ex_cw_tag tags[1] = {{"k", "v"}};
-        struct ex_cw_pusher_options o = {.id = "cw", .clock = fixed_clock, .retention_days = 1,
-                                         .tags = tags, .n_tags = 1, .max_event_bytes = 64,
+        struct ex_cw_pusher_options o = {.id = "cw",
+                                         .clock = fixed_clock,
+                                         .retention_days = 1,
+                                         .tags = tags,
+                                         .n_tags = 1,
+                                         .max_event_bytes = 64,
                                          .flush_interval_ms = 60000};
         struct ex_cw_sender s = {fake_send, &f};
         struct ex_cw_pusher *p = NULL;
         char big[100];
         memset(big, 'q', sizeof(big));
-        struct ex_cw_event evs[3] = {ev(NOW, "x\xFFy", 3), ev(NOW - 1, big, 100),
-                                     ev(NOW, "z", 1)};
+        struct ex_cw_event evs[3] = {ev(NOW, "x\xFFy", 3), ev(NOW - 1, big, 100), ev(NOW, "z", 1)};
         evs[2].stream = "other";
         ag_mem_fail_after(n);
         int rc = ex_cw_pusher_new(f.base, &o, &s, &p);
@@ -685,9 +729,8 @@ static void test_failmalloc(void)
             ex_cw_pusher_flush(p);
             for (size_t i = 0; i < f.n; i++) {
                 /* Not found first, so the creation path runs under failing allocations too. */
-                answer(&f, i, i == 0 ? AG_EUPSTREAM : 0, i == 0 ? "ResourceNotFoundException"
-                                                                : NULL,
-                       "{}");
+                answer(&f, i, i == 0 ? AG_EUPSTREAM : 0,
+                       i == 0 ? "ResourceNotFoundException" : NULL, "{}");
             }
         }
         ag_mem_fail_after(-1);
@@ -722,5 +765,6 @@ AG_TEST_MAIN(AG_TEST_CASE(test_batch_bytes), AG_TEST_CASE(test_batch_count),
              AG_TEST_CASE(test_utf8_cut), AG_TEST_CASE(test_truncation),
              AG_TEST_CASE(test_time_window_and_empty), AG_TEST_CASE(test_parse_rejected),
              AG_TEST_CASE(test_create_sequence), AG_TEST_CASE(test_in_flight_bound_and_failures),
-             AG_TEST_CASE(test_flush_timer_and_drain), AG_TEST_CASE(test_names_and_retention),
-             AG_TEST_CASE(test_failmalloc), AG_TEST_CASE(test_teardown))
+             AG_TEST_CASE(test_flush_timer_and_drain), AG_TEST_CASE(test_stream_cache_sweep),
+             AG_TEST_CASE(test_names_and_retention), AG_TEST_CASE(test_failmalloc),
+             AG_TEST_CASE(test_teardown))
