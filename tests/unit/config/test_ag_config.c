@@ -313,6 +313,47 @@ static void test_awsemf_options(void)
     ag_config_free(cfg);
 }
 
+/* Every allocation of the awsemf parsers may fail: no leak, no crash, AG_ENOMEM. */
+static void test_awsemf_failmalloc(void)
+{
+#if AG_FAILMALLOC
+    const char *y = EMF_HEAD
+        "    namespace: App\n"
+        "    tags: {team: obs}\n"
+        "    parse_json_encoded_attr_values: [a, b]\n"
+        "    metric_declarations:\n"
+        "      - dimensions: [[x, y], [z]]\n"
+        "        metric_name_selectors: ['^a', b]\n"
+        "        label_matchers:\n"
+        "          - {label_names: [x, y], separator: ':', regex: '^1'}\n"
+        "          - {label_names: [z], regex: q}\n"
+        "      - metric_name_selectors: [c]\n"
+        "    metric_descriptors:\n"
+        "      - {metric_name: a, unit: Count}\n"
+        "      - {metric_name: b, unit: Bytes, overwrite: true}\n"
+        EMF_TAIL;
+    for (long n = 0;; n++) {
+        struct ag_config *cfg = NULL;
+        struct ag_buf d;
+        ag_buf_init(&d, 4096);
+        ag_mem_fail_after(n);
+        int rc = ag_config_load_string("t", y, strlen(y), &cfg, &d);
+        ag_mem_fail_after(-1);
+        ag_buf_cleanup(&d);
+        if (rc == 0) {
+            ASSERT(n > 20);
+            ASSERT_EQ(comp(cfg, AG_KIND_EXPORTER, "awsemf")->u.awsemf.metric_declarations.n, 2);
+            ag_config_free(cfg);
+            break;
+        }
+        ASSERT_EQ(rc, AG_ENOMEM);
+        ASSERT_NULL(cfg);
+    }
+#else
+    printf("# failmalloc not built in (-Dfailmalloc=true); skipped\n");
+#endif
+}
+
 static void test_awsemf_errors(void)
 {
     ASSERT_FAILS(EMF_HEAD "    version: \"2\"\n" EMF_TAIL,
@@ -1616,6 +1657,7 @@ static void test_failmalloc(void)
 
 AG_TEST_MAIN(AG_TEST_CASE(test_adot_style), AG_TEST_CASE(test_adot_default_with_awsxray),
              AG_TEST_CASE(test_awsemf_options), AG_TEST_CASE(test_awsemf_errors),
+             AG_TEST_CASE(test_awsemf_failmalloc),
              AG_TEST_CASE(test_awsxray_receiver),
              AG_TEST_CASE(test_defaults), AG_TEST_CASE(test_otlp_options),
              AG_TEST_CASE(test_ignored_keys_warn), AG_TEST_CASE(test_unknown_key),
