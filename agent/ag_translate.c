@@ -6,6 +6,7 @@
  * exporter writes them) or one OTLP protobuf request; errors name the line.
  */
 #include "ag_translate.h"
+#include "ag_translate_emf.h"
 #include "ag_arena.h"
 #include "ag_buf.h"
 #include "ag_config.h"
@@ -27,7 +28,8 @@
 #define MAX_REPORTED_ERRORS 20
 
 const char ag_translate_usage[] =
-    "       otterd translate --to xray [--config FILE] [FILE|-]\n";
+    "       otterd translate --to xray [--config FILE] [FILE|-]\n"
+    "       otterd translate --to emf [--config FILE] [FILE|-]\n";
 
 struct tctx {
     const char *name; /* input name for messages */
@@ -200,7 +202,11 @@ int ag_translate_main(int argc, char **argv)
         fprintf(stderr, "otterd translate: --to is required\nusage:\n%s", ag_translate_usage);
         return 2;
     }
-    if (strcmp(to, "emf") == 0 || strcmp(to, "cwlogs") == 0) {
+    if (strcmp(to, "emf") == 0) {
+        status = ag_translate_emf(config, input);
+        goto out;
+    }
+    if (strcmp(to, "cwlogs") == 0) {
         fprintf(stderr, "otterd translate: --to %s is not supported by this otterd yet\n", to);
         return 2;
     }

@@ -16,7 +16,9 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <regex.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -231,6 +233,9 @@ enum opt_type {
 #define OPT_F_IGNORED 0x1u
 /* An OPT_CUSTOM field that is a struct ag_string_pairs, freed with the config. */
 #define OPT_F_PAIRS 0x2u
+/* OPT_CUSTOM fields that are awsemf's struct ag_emf_declarations / ag_emf_descriptors. */
+#define OPT_F_EMF_DECLS 0x4u
+#define OPT_F_EMF_DESCS 0x8u
 
 struct opt;
 
@@ -852,6 +857,422 @@ static const struct opt awscloudwatchlogs_opts[] = {
     END_OPTS,
 };
 
+/* ---- awsemf (emf-cwlogs.md 3-8) ---- */
+
+static void free_emf_declarations(struct ag_emf_declarations *d)
+{
+    for (size_t i = 0; d->items != NULL && i < d->n; i++) {
+        struct ag_emf_declaration *x = &d->items[i];
+        for (size_t j = 0; x->dimensions != NULL && j < x->n_dimensions; j++) {
+            free_strlist(x->dimensions[j], x->n_dimension_names[j]);
+        }
+        ag_free(x->dimensions);
+        ag_free(x->n_dimension_names);
+        free_strlist(x->metric_name_selectors, x->n_metric_name_selectors);
+        for (size_t j = 0; x->label_matchers != NULL && j < x->n_label_matchers; j++) {
+            struct ag_emf_label_matcher *m = &x->label_matchers[j];
+            free_strlist(m->label_names, m->n_label_names);
+            ag_free(m->separator);
+            ag_free(m->regex);
+        }
+        ag_free(x->label_matchers);
+    }
+    ag_free(d->items);
+    d->items = NULL;
+    d->n = 0;
+}
+
+static void free_emf_descriptors(struct ag_emf_descriptors *d)
+{
+    for (size_t i = 0; d->items != NULL && i < d->n; i++) {
+        ag_free(d->items[i].metric_name);
+        ag_free(d->items[i].unit);
+    }
+    ag_free(d->items);
+    d->items = NULL;
+    d->n = 0;
+}
+
+/* A list of non-null scalars copied into a new array (|*out| NULL for an empty list). */
+static int emf_strlist(struct cctx *c, const struct ag_yaml_node *v, const char *path,
+                       char ***out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (ag_yaml_is_null(v)) {
+        return 0;
+    }
+    if (v->type != AG_YAML_SEQUENCE) {
+        err_at(c, v->line, v->col, "%s: expected a list of strings, got %s", path,
+               ag_yaml_type_name(v));
+        return AG_EINVAL;
+    }
+    for (size_t i = 0; i < v->n_items; i++) {
+        if (v->items[i]->type != AG_YAML_SCALAR || ag_yaml_is_null(v->items[i])) {
+            err_at(c, v->items[i]->line, v->items[i]->col, "%s: expected a string in the list",
+                   path);
+            return AG_EINVAL;
+        }
+    }
+    if (v->n_items == 0) {
+        return 0;
+    }
+    char **l = ag_calloc(v->n_items, sizeof(*l));
+    if (l == NULL) {
+        return AG_ENOMEM;
+    }
+    for (size_t i = 0; i < v->n_items; i++) {
+        if ((l[i] = ag_strdup(v->items[i]->str)) == NULL) {
+            free_strlist(l, i);
+            return AG_ENOMEM;
+        }
+    }
+    *out = l;
+    *n = v->n_items;
+    return 0;
+}
+
+static int emf_check_regex(struct cctx *c, const struct ag_yaml_node *v, const char *path,
+                           const char *re)
+{
+    regex_t r;
+    int rc = regcomp(&r, re, REG_EXTENDED | REG_NOSUB);
+    if (rc == REG_ESPACE) {
+        return AG_ENOMEM;
+    }
+    if (rc != 0) {
+        char msg[128];
+        regerror(rc, &r, msg, sizeof(msg));
+        err_at(c, v->line, v->col, "%s: invalid regular expression: %s", path, msg);
+        return AG_EINVAL;
+    }
+    regfree(&r);
+    return 0;
+}
+
+static int emf_unknown_keys(struct cctx *c, const struct ag_yaml_node *m, const char *path,
+                            const char *const *known)
+{
+    for (size_t i = 0; i < m->n_pairs; i++) {
+        int ok = 0;
+        for (size_t k = 0; known[k] != NULL; k++) {
+            ok = ok || strcmp(m->pairs[i].key->str, known[k]) == 0;
+        }
+        if (!ok) {
+            err_at(c, m->pairs[i].key->line, m->pairs[i].key->col, "%s: unknown key '%s'", path,
+                   m->pairs[i].key->str);
+            return AG_EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int parse_emf_matcher(struct cctx *c, const struct ag_yaml_node *v, const char *path,
+                             struct ag_emf_label_matcher *m)
+{
+    static const char *const known[] = {"label_names", "separator", "regex", NULL};
+    if (v->type != AG_YAML_MAPPING) {
+        err_at(c, v->line, v->col, "%s: expected a mapping", path);
+        return AG_EINVAL;
+    }
+    int rc = emf_unknown_keys(c, v, path, known);
+    if (rc != 0) {
+        return rc;
+    }
+    const struct ag_yaml_node *names = ag_yaml_map_get(v, "label_names");
+    const struct ag_yaml_node *sep = ag_yaml_map_get(v, "separator");
+    const struct ag_yaml_node *re = ag_yaml_map_get(v, "regex");
+    if ((rc = emf_strlist(c, names, path, &m->label_names, &m->n_label_names)) != 0) {
+        return rc;
+    }
+    if (m->n_label_names == 0 || re == NULL || re->type != AG_YAML_SCALAR ||
+        ag_yaml_is_null(re) || re->str[0] == '\0') {
+        err_at(c, v->line, v->col, "%s: label_names and regex are required", path);
+        return AG_EINVAL;
+    }
+    if ((rc = emf_check_regex(c, re, path, re->str)) != 0) {
+        return rc;
+    }
+    if ((m->regex = ag_strdup(re->str)) == NULL) {
+        return AG_ENOMEM;
+    }
+    if (sep != NULL && sep->type == AG_YAML_SCALAR && !ag_yaml_is_null(sep) &&
+        (m->separator = ag_strdup(sep->str)) == NULL) {
+        return AG_ENOMEM;
+    }
+    return 0;
+}
+
+static int parse_emf_declaration(struct cctx *c, const struct ag_yaml_node *v, const char *path,
+                                 struct ag_emf_declaration *d)
+{
+    static const char *const known[] = {"dimensions", "metric_name_selectors", "label_matchers",
+                                        NULL};
+    int rc;
+    if (v->type != AG_YAML_MAPPING) {
+        err_at(c, v->line, v->col, "%s: expected a mapping", path);
+        return AG_EINVAL;
+    }
+    if ((rc = emf_unknown_keys(c, v, path, known)) != 0) {
+        return rc;
+    }
+    const struct ag_yaml_node *sel = ag_yaml_map_get(v, "metric_name_selectors");
+    if ((rc = emf_strlist(c, sel, path, &d->metric_name_selectors,
+                          &d->n_metric_name_selectors)) != 0) {
+        return rc;
+    }
+    if (d->n_metric_name_selectors == 0) {
+        err_at(c, v->line, v->col, "%s: metric_name_selectors is required", path);
+        return AG_EINVAL;
+    }
+    for (size_t i = 0; i < d->n_metric_name_selectors; i++) {
+        if ((rc = emf_check_regex(c, sel->items[i], path, d->metric_name_selectors[i])) != 0) {
+            return rc;
+        }
+    }
+    const struct ag_yaml_node *dims = ag_yaml_map_get(v, "dimensions");
+    if (dims != NULL && !ag_yaml_is_null(dims)) {
+        if (dims->type != AG_YAML_SEQUENCE) {
+            err_at(c, dims->line, dims->col, "%s: dimensions: expected a list of lists", path);
+            return AG_EINVAL;
+        }
+        if (dims->n_items > 0) {
+            d->dimensions = ag_calloc(dims->n_items, sizeof(*d->dimensions));
+            d->n_dimension_names = ag_calloc(dims->n_items, sizeof(size_t));
+            if (d->dimensions == NULL || d->n_dimension_names == NULL) {
+                return AG_ENOMEM;
+            }
+        }
+        for (size_t i = 0; i < dims->n_items; i++) {
+            rc = emf_strlist(c, dims->items[i], path, &d->dimensions[i],
+                             &d->n_dimension_names[i]);
+            d->n_dimensions = i + 1;
+            if (rc != 0) {
+                return rc;
+            }
+            if (d->n_dimension_names[i] > 10) {
+                warn_at(c, dims->items[i]->line, dims->items[i]->col,
+                        "%s: a dimension set of more than 10 names is dropped (as upstream)",
+                        path);
+            }
+        }
+    }
+    const struct ag_yaml_node *lm = ag_yaml_map_get(v, "label_matchers");
+    if (lm != NULL && !ag_yaml_is_null(lm)) {
+        if (lm->type != AG_YAML_SEQUENCE) {
+            err_at(c, lm->line, lm->col, "%s: label_matchers: expected a list", path);
+            return AG_EINVAL;
+        }
+        if (lm->n_items > 0 &&
+            (d->label_matchers = ag_calloc(lm->n_items, sizeof(*d->label_matchers))) == NULL) {
+            return AG_ENOMEM;
+        }
+        for (size_t i = 0; i < lm->n_items; i++) {
+            d->n_label_matchers = i + 1;
+            if ((rc = parse_emf_matcher(c, lm->items[i], path, &d->label_matchers[i])) != 0) {
+                return rc;
+            }
+        }
+    }
+    return 0;
+}
+
+static int parse_emf_declarations(struct cctx *c, const struct ag_yaml_node *v, void *field,
+                                  const char *path)
+{
+    struct ag_emf_declarations *out = field;
+    free_emf_declarations(out);
+    if (ag_yaml_is_null(v)) {
+        return 0;
+    }
+    if (v->type != AG_YAML_SEQUENCE) {
+        err_at(c, v->line, v->col, "%s: expected a list of declarations", path);
+        return AG_EINVAL;
+    }
+    if (v->n_items == 0) {
+        return 0;
+    }
+    if ((out->items = ag_calloc(v->n_items, sizeof(*out->items))) == NULL) {
+        return AG_ENOMEM;
+    }
+    for (size_t i = 0; i < v->n_items; i++) {
+        out->n = i + 1;
+        int rc = parse_emf_declaration(c, v->items[i], path, &out->items[i]);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int parse_emf_descriptors(struct cctx *c, const struct ag_yaml_node *v, void *field,
+                                 const char *path)
+{
+    static const char *const known[] = {"metric_name", "unit", "overwrite", NULL};
+    struct ag_emf_descriptors *out = field;
+    free_emf_descriptors(out);
+    if (ag_yaml_is_null(v)) {
+        return 0;
+    }
+    if (v->type != AG_YAML_SEQUENCE) {
+        err_at(c, v->line, v->col, "%s: expected a list of descriptors", path);
+        return AG_EINVAL;
+    }
+    if (v->n_items == 0) {
+        return 0;
+    }
+    if ((out->items = ag_calloc(v->n_items, sizeof(*out->items))) == NULL) {
+        return AG_ENOMEM;
+    }
+    for (size_t i = 0; i < v->n_items; i++) {
+        const struct ag_yaml_node *m = v->items[i];
+        out->n = i + 1;
+        if (m->type != AG_YAML_MAPPING) {
+            err_at(c, m->line, m->col, "%s: expected a mapping", path);
+            return AG_EINVAL;
+        }
+        int rc = emf_unknown_keys(c, m, path, known);
+        if (rc != 0) {
+            return rc;
+        }
+        const struct ag_yaml_node *name = ag_yaml_map_get(m, "metric_name");
+        const struct ag_yaml_node *unit = ag_yaml_map_get(m, "unit");
+        const struct ag_yaml_node *ow = ag_yaml_map_get(m, "overwrite");
+        if (name == NULL || name->type != AG_YAML_SCALAR || ag_yaml_is_null(name) ||
+            name->str[0] == '\0' || unit == NULL || unit->type != AG_YAML_SCALAR ||
+            ag_yaml_is_null(unit)) {
+            err_at(c, m->line, m->col, "%s: metric_name and unit are required", path);
+            return AG_EINVAL;
+        }
+        if (ow != NULL && !(ow->type == AG_YAML_SCALAR &&
+                            (strcmp(ow->str, "true") == 0 || strcmp(ow->str, "false") == 0))) {
+            err_at(c, ow->line, ow->col, "%s: overwrite: expected true or false", path);
+            return AG_EINVAL;
+        }
+        out->items[i].overwrite = ow != NULL && strcmp(ow->str, "true") == 0;
+        if ((out->items[i].metric_name = ag_strdup(name->str)) == NULL ||
+            (out->items[i].unit = ag_strdup(unit->str)) == NULL) {
+            return AG_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+static int parse_emf_rollup(struct cctx *c, const struct ag_yaml_node *v, void *field,
+                            const char *path)
+{
+    int *out = field;
+    if (ag_yaml_is_null(v)) {
+        return 0;
+    }
+    if (v->type != AG_YAML_SCALAR) {
+        err_at(c, v->line, v->col, "%s: expected a string", path);
+        return AG_EINVAL;
+    }
+    /* Upstream: anything but the two roll-up names means no roll-up. */
+    *out = strcmp(v->str, "ZeroAndSingleDimensionRollup") == 0 ? 0
+           : strcmp(v->str, "SingleDimensionRollupOnly") == 0 ? 1
+                                                               : 2;
+    return 0;
+}
+
+static int parse_emf_output(struct cctx *c, const struct ag_yaml_node *v, void *field,
+                            const char *path)
+{
+    int *out = field;
+    if (ag_yaml_is_null(v)) {
+        return 0;
+    }
+    if (v->type == AG_YAML_SCALAR && strcasecmp(v->str, "stdout") == 0) {
+        *out = 1;
+    } else if (v->type == AG_YAML_SCALAR && strcasecmp(v->str, "cloudwatch") == 0) {
+        *out = 0;
+    } else {
+        char q[QUOTE_LEN];
+        show(v, q, sizeof(q));
+        err_at(c, v->line, v->col, "%s: expected cloudwatch or stdout, got '%s'", path, q);
+        return AG_EINVAL;
+    }
+    return 0;
+}
+
+static int parse_emf_version(struct cctx *c, const struct ag_yaml_node *v, void *field,
+                             const char *path)
+{
+    int *out = field;
+    if (ag_yaml_is_null(v)) {
+        return 0;
+    }
+    if (v->type == AG_YAML_SCALAR && (strcmp(v->str, "0") == 0 || strcmp(v->str, "1") == 0)) {
+        *out = v->str[0] == '0';
+        return 0;
+    }
+    char q[QUOTE_LEN];
+    show(v, q, sizeof(q));
+    err_at(c, v->line, v->col, "%s: expected \"0\" or \"1\", got '%s'", path, q);
+    return AG_EINVAL;
+}
+
+static const struct opt emf_r2t_opts[] = {
+    {.name = "enabled", .type = OPT_BOOL,
+     .off = OFF(ag_awsemf_config, resource_to_telemetry_conversion), .def = "false"},
+    END_OPTS,
+};
+
+static const struct opt emf_sending_queue_opts[] = {
+    {.name = "enabled", .type = OPT_BOOL, .off = NO_FIELD},
+    {.name = "queue_size", .type = OPT_U32, .off = OFF(ag_awsemf_config, queue_size),
+     .def = "1000", .max = 1000000},
+    IGNORED("num_consumers", OPT_U32),
+    IGNORED("storage", OPT_STR),
+    IGNORED("blocking", OPT_BOOL),
+    END_OPTS,
+};
+
+static const struct opt awsemf_opts[] = {
+    AWS_SESSION_OPTS(ag_awsemf_config),
+    {.name = "namespace", .type = OPT_STR, .off = OFF(ag_awsemf_config, namespace_)},
+    {.name = "log_group_name", .type = OPT_STR, .off = OFF(ag_awsemf_config, log_group_name)},
+    {.name = "log_stream_name", .type = OPT_STR, .off = OFF(ag_awsemf_config, log_stream_name)},
+    {.name = "log_retention", .type = OPT_U32, .off = OFF(ag_awsemf_config, log_retention),
+     .def = "0"},
+    {.name = "tags", .type = OPT_CUSTOM, .flags = OPT_F_PAIRS,
+     .off = OFF(ag_awsemf_config, tags), .fn = parse_cw_tags},
+    {.name = "dimension_rollup_option", .type = OPT_CUSTOM, .off = OFF(ag_awsemf_config, rollup),
+     .fn = parse_emf_rollup},
+    {.name = "metric_declarations", .type = OPT_CUSTOM, .flags = OPT_F_EMF_DECLS,
+     .off = OFF(ag_awsemf_config, metric_declarations), .fn = parse_emf_declarations},
+    {.name = "metric_descriptors", .type = OPT_CUSTOM, .flags = OPT_F_EMF_DESCS,
+     .off = OFF(ag_awsemf_config, metric_descriptors), .fn = parse_emf_descriptors},
+    {.name = "parse_json_encoded_attr_values", .type = OPT_STRLIST,
+     .off = OFF(ag_awsemf_config, parse_json_encoded_attr_values),
+     .off2 = OFF(ag_awsemf_config, n_parse_json_encoded_attr_values)},
+    {.name = "detailed_metrics", .type = OPT_BOOL, .off = OFF(ag_awsemf_config, detailed_metrics),
+     .def = "false"},
+    {.name = "retain_initial_value_of_delta_metric", .type = OPT_BOOL,
+     .off = OFF(ag_awsemf_config, retain_initial_value_of_delta_metric), .def = "false"},
+    {.name = "resource_to_telemetry_conversion", .type = OPT_TABLE, .off = 0, .off2 = NO_FIELD,
+     .sub = emf_r2t_opts},
+    {.name = "output_destination", .type = OPT_CUSTOM, .off = OFF(ag_awsemf_config, output_stdout),
+     .fn = parse_emf_output},
+    {.name = "version", .type = OPT_CUSTOM, .off = OFF(ag_awsemf_config, version0),
+     .fn = parse_emf_version},
+    {.name = "omit_invalid_units", .type = OPT_BOOL,
+     .off = OFF(ag_awsemf_config, omit_invalid_units), .def = "false"},
+    {.name = "delta_max_entries", .type = OPT_U32, .off = OFF(ag_awsemf_config, delta_max_entries),
+     .def = "100000", .max = 10000000},
+    {.name = "delta_ttl", .type = OPT_DUR, .off = OFF(ag_awsemf_config, delta_ttl), .def = "5m"},
+    {.name = "max_event_size", .type = OPT_U64, .off = OFF(ag_awsemf_config, max_event_size),
+     .def = "262144", .max = 1048576},
+    {.name = "sending_queue", .type = OPT_TABLE, .off = 0, .off2 = NO_FIELD,
+     .sub = emf_sending_queue_opts},
+    IGNORED("eks_fargate_container_insights_enabled", OPT_BOOL),
+    IGNORED("disable_metric_extraction", OPT_BOOL),
+    IGNORED("enhanced_container_insights", OPT_BOOL),
+    IGNORED("add_entity", OPT_BOOL),
+    END_OPTS,
+};
+
 static const struct opt nop_opts[] = {
     END_OPTS,
 };
@@ -1056,6 +1477,10 @@ static void free_fields(const struct opt *schema, char *base)
             free_strlist(sp->kv, 2 * sp->n);
             sp->kv = NULL;
             sp->n = 0;
+        } else if (o->type == OPT_CUSTOM && (o->flags & OPT_F_EMF_DECLS) != 0) {
+            free_emf_declarations((struct ag_emf_declarations *)(base + o->off));
+        } else if (o->type == OPT_CUSTOM && (o->flags & OPT_F_EMF_DESCS) != 0) {
+            free_emf_descriptors((struct ag_emf_descriptors *)(base + o->off));
         } else if (o->type == OPT_STRLIST) {
             char ***l = (char ***)(base + o->off);
             size_t *n = (size_t *)(base + o->off2);
@@ -1448,6 +1873,52 @@ static int validate_awscloudwatchlogs(struct cctx *c, struct ag_component_config
     return 0;
 }
 
+static int validate_awsemf(struct cctx *c, struct ag_component_config *comp,
+                           const struct ag_yaml_node *body, const struct ag_yaml_node *at,
+                           const char *path)
+{
+    const struct ag_awsemf_config *x = &comp->u.awsemf;
+    static const char *const keys[] = {"num_workers", "request_timeout_seconds"};
+    const uint32_t vals[] = {x->aws.num_workers, x->aws.request_timeout_seconds};
+    for (size_t i = 0; i < 2; i++) {
+        if (vals[i] == 0) {
+            const struct ag_yaml_node *v = at_value(body, keys[i], at);
+            err_at(c, v->line, v->col, "%s: %s must be greater than zero", path, keys[i]);
+        }
+    }
+    static const char *const names[] = {"log_group_name", "log_stream_name", "namespace"};
+    const char *const nvals[] = {x->log_group_name, x->log_stream_name, x->namespace_};
+    const size_t maxes[] = {512, 512, 1024};
+    for (size_t i = 0; i < 3; i++) {
+        if (nvals[i] != NULL && strlen(nvals[i]) > maxes[i]) {
+            const struct ag_yaml_node *v = at_value(body, names[i], at);
+            err_at(c, v->line, v->col, "%s: %s is longer than %zu bytes", path, names[i],
+                   maxes[i]);
+        }
+    }
+    int ok = x->log_retention == 0;
+    for (size_t i = 0; i < sizeof(cw_retentions) / sizeof(cw_retentions[0]); i++) {
+        ok = ok || x->log_retention == cw_retentions[i];
+    }
+    if (!ok) {
+        const struct ag_yaml_node *v = at_value(body, "log_retention", at);
+        err_at(c, v->line, v->col, "%s: log_retention must be 0 (never expire) or one of 1, 3, "
+               "5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, "
+               "2922, 3288, 3653 (days), got %u", path, x->log_retention);
+    }
+    if (x->max_event_size < 1024) {
+        const struct ag_yaml_node *v = at_value(body, "max_event_size", at);
+        err_at(c, v->line, v->col, "%s: max_event_size must be at least 1024 bytes", path);
+    }
+    if (x->queue_size == 0) {
+        const struct ag_yaml_node *v = at_value(ag_yaml_map_get(body, "sending_queue"),
+                                                "queue_size", at);
+        err_at(c, v->line, v->col, "%s: sending_queue::queue_size must be greater than zero",
+               path);
+    }
+    return 0;
+}
+
 static const struct comp_type comp_types[] = {
     {"otlp", NULL, AG_KIND_RECEIVER, AG_COMP_OTLP_RECEIVER, otlp_opts, validate_otlp},
     {"batch", NULL, AG_KIND_PROCESSOR, AG_COMP_BATCH, batch_opts, validate_batch},
@@ -1464,6 +1935,7 @@ static const struct comp_type comp_types[] = {
     {"awsxray", NULL, AG_KIND_RECEIVER, AG_COMP_AWSXRAY_RECEIVER, awsxray_receiver_opts, NULL},
     {"awscloudwatchlogs", NULL, AG_KIND_EXPORTER, AG_COMP_AWSCLOUDWATCHLOGS_EXPORTER,
      awscloudwatchlogs_opts, validate_awscloudwatchlogs},
+    {"awsemf", NULL, AG_KIND_EXPORTER, AG_COMP_AWSEMF_EXPORTER, awsemf_opts, validate_awsemf},
 };
 
 #define N_COMP_TYPES (sizeof(comp_types) / sizeof(comp_types[0]))
@@ -1480,7 +1952,7 @@ static const char *const unsupported_processors[] = {
     "groupbytrace", "groupbyattrs", "k8sattributes", "metricsgeneration",
     "experimental_metricsgeneration", "routing", "redaction", "interval", NULL};
 static const char *const unsupported_exporters[] = {
-    "awsemf", "otlphttp", "otlp", "otlp_grpc", "otlp_http",
+    "otlphttp", "otlp", "otlp_grpc", "otlp_http",
     "prometheus", "prometheusremotewrite", "kafka", "loadbalancing", "awss3", "awskinesis",
     "zipkin", "sapm", "signalfx", NULL};
 static const char *const unsupported_extensions[] = {
@@ -1864,6 +2336,16 @@ static int parse_pipeline(struct cctx *c, const struct ag_yaml_pair *pair)
         if (d != NULL && d->index != NO_FIELD &&
             c->cfg->components[d->index].type == AG_COMP_AWSCLOUDWATCHLOGS_EXPORTER) {
             err_at(c, it->line, it->col, "%s: exporter '%s' takes logs only", owner, it->str);
+        }
+    }
+    for (size_t j = 0; p.signal != AG_SIGNAL_METRICS && el != NULL &&
+                       el->type == AG_YAML_SEQUENCE && j < el->n_items; j++) {
+        const struct ag_yaml_node *it = el->items[j];
+        const struct def *d =
+            it->type == AG_YAML_SCALAR ? find_def(c, AG_KIND_EXPORTER, it->str) : NULL;
+        if (d != NULL && d->index != NO_FIELD &&
+            c->cfg->components[d->index].type == AG_COMP_AWSEMF_EXPORTER) {
+            err_at(c, it->line, it->col, "%s: exporter '%s' takes metrics only", owner, it->str);
         }
     }
     p.id = ag_strdup(k->str);

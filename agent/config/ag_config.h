@@ -175,6 +175,71 @@ struct ag_awscloudwatchlogs_config {
                                 per event (default 262144, at most 1048576) */
 };
 
+/* exporters: awsemf, one label matcher of a metric declaration */
+struct ag_emf_label_matcher {
+    char **label_names; /* required, non-empty */
+    size_t n_label_names;
+    char *separator;    /* NULL = ";" */
+    char *regex;        /* required; POSIX extended, checked at load */
+};
+
+/* exporters: awsemf, one metric_declarations entry */
+struct ag_emf_declaration {
+    char ***dimensions;       /* sets of label names, as written */
+    size_t *n_dimension_names; /* size of each set */
+    size_t n_dimensions;
+    char **metric_name_selectors; /* required, non-empty; POSIX extended, checked at load */
+    size_t n_metric_name_selectors;
+    struct ag_emf_label_matcher *label_matchers;
+    size_t n_label_matchers;
+};
+
+struct ag_emf_declarations {
+    struct ag_emf_declaration *items;
+    size_t n;
+};
+
+/* exporters: awsemf, one metric_descriptors entry */
+struct ag_emf_descriptor {
+    char *metric_name; /* required */
+    char *unit;        /* required */
+    int overwrite;     /* default false */
+};
+
+struct ag_emf_descriptors {
+    struct ag_emf_descriptor *items;
+    size_t n;
+};
+
+/* exporters: awsemf (ADOT's keys; emf-cwlogs.md 3-8) */
+struct ag_awsemf_config {
+    struct ag_aws_session_config aws;
+    char *namespace_;        /* "namespace"; NULL = derived from service.namespace/name */
+    char *log_group_name;    /* NULL = "/metrics/<namespace>"; {placeholders} */
+    char *log_stream_name;   /* NULL = "otel-stream-<uuid>"; {placeholders} */
+    uint32_t log_retention;  /* days (CloudWatch's values), 0 = never expire */
+    struct ag_string_pairs tags; /* ≤ 50, for the log groups this exporter creates */
+    int rollup;              /* dimension_rollup_option: 0 ZeroAndSingleDimensionRollup (default),
+                                1 SingleDimensionRollupOnly, 2 NoDimensionRollup (and "" or any
+                                other value, as upstream) */
+    struct ag_emf_declarations metric_declarations;
+    struct ag_emf_descriptors metric_descriptors;
+    char **parse_json_encoded_attr_values;
+    size_t n_parse_json_encoded_attr_values;
+    int detailed_metrics;
+    int retain_initial_value_of_delta_metric;
+    int resource_to_telemetry_conversion; /* resource_to_telemetry_conversion.enabled */
+    int output_stdout;       /* output_destination: "stdout" -> 1, "cloudwatch" (default) -> 0 */
+    int version0;            /* version: "0" -> 1; "1" (default) -> 0 */
+    int omit_invalid_units;  /* Otter's key: drop units outside CloudWatch's enum */
+    uint32_t delta_max_entries; /* Otter's key: the delta cache's cap (default 100000) */
+    uint64_t delta_ttl;      /* Otter's key, ns: the delta cache's TTL (default 5m) */
+    uint32_t queue_size;     /* sending_queue.queue_size (default 1000): at most queue_size * 64
+                                KiB of events queued */
+    uint64_t max_event_size; /* Otter's key: the per-event limit counting the 26 bytes
+                                (default 262144, at most 1048576) */
+};
+
 /* extensions: health_check */
 struct ag_health_check_config {
     char *endpoint; /* "localhost:13133" */
@@ -200,6 +265,7 @@ enum ag_component_type {
     AG_COMP_AWSXRAY_EXPORTER,
     AG_COMP_AWSXRAY_RECEIVER, /* receivers: awsxray (traces pipelines only) */
     AG_COMP_AWSCLOUDWATCHLOGS_EXPORTER, /* exporters: awscloudwatchlogs (logs pipelines only) */
+    AG_COMP_AWSEMF_EXPORTER, /* exporters: awsemf (metrics pipelines only) */
 };
 
 struct ag_component_config {
@@ -218,6 +284,7 @@ struct ag_component_config {
         struct ag_awsxray_config awsxray_exporter;
         struct ag_xray_receiver_config awsxray_receiver;
         struct ag_awscloudwatchlogs_config awscloudwatchlogs;
+        struct ag_awsemf_config awsemf;
     } u;
 };
 

@@ -165,7 +165,7 @@ def test_bad_input(otterd_bin, tmp_path):
     rc, out, err = run(otterd_bin, "translate", f)
     assert rc == 2 and "--to is required" in err
     rc, out, err = run(otterd_bin, "translate", "--to", "emf", f)
-    assert rc == 2 and "not supported by this otterd yet" in err
+    assert rc == 1 and "not an OTLP/JSON metrics request" in err
     rc, out, err = run(otterd_bin, "translate", "--to", "jaeger", f)
     assert rc == 2 and "expected xray, emf or cwlogs" in err
     cfg = tmp_path / "noxray.yaml"

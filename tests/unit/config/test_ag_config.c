@@ -203,7 +203,191 @@ static void test_adot_default_with_awsxray(void)
                     "      processors: [batch/metrics]\n"      /* 30 */
                     "      exporters: [awsemf]\n"              /* 31 */
                     "  extensions: [health_check]\n";          /* 32 */
-    ASSERT_FAILS(y, "t:21:3: error: component type 'awsemf' is not supported by this otterd yet\n");
+    struct ag_config *cfg = NULL;
+    struct ag_buf d;
+    ASSERT_OK(load(y, &cfg, &d));
+    ag_buf_cleanup(&d);
+    const struct ag_awsemf_config *e = &comp(cfg, AG_KIND_EXPORTER, "awsemf")->u.awsemf;
+    /* ADOT's defaults (emf-cwlogs.md 5, 8). */
+    ASSERT_EQ(e->rollup, 0);
+    ASSERT_EQ(e->version0, 0);
+    ASSERT_EQ(e->output_stdout, 0);
+    ASSERT_NULL(e->namespace_);
+    ASSERT_NULL(e->log_group_name);
+    ASSERT_EQ(e->metric_declarations.n, 0);
+    ASSERT_EQ(e->delta_max_entries, 100000);
+    ASSERT_UEQ(e->delta_ttl, 300000000000ull);
+    ASSERT_UEQ(e->max_event_size, 262144);
+    ASSERT_EQ(e->queue_size, 1000);
+    ASSERT_EQ(e->aws.num_workers, 8);
+    ag_config_free(cfg);
+}
+
+#define EMF_HEAD                                                                            \
+    "receivers:\n"        /* 1 */                                                           \
+    "  otlp:\n"           /* 2 */                                                           \
+    "    protocols:\n"    /* 3 */                                                           \
+    "      grpc:\n"       /* 4 */                                                           \
+    "exporters:\n"        /* 5 */                                                           \
+    "  awsemf:\n"         /* 6 */
+#define EMF_TAIL                                                                            \
+    "service:\n"                                                                            \
+    "  pipelines:\n"                                                                        \
+    "    metrics:\n"                                                                        \
+    "      receivers: [otlp]\n"                                                             \
+    "      exporters: [awsemf]\n"
+
+static void test_awsemf_options(void)
+{
+    const char *y = EMF_HEAD
+        "    region: us-west-2\n"
+        "    namespace: App\n"
+        "    log_group_name: /aws/ecs/{ClusterName}\n"
+        "    log_stream_name: '{TaskId}'\n"
+        "    log_retention: 7\n"
+        "    tags: {team: obs}\n"
+        "    dimension_rollup_option: NoDimensionRollup\n"
+        "    detailed_metrics: true\n"
+        "    retain_initial_value_of_delta_metric: true\n"
+        "    resource_to_telemetry_conversion:\n"
+        "      enabled: true\n"
+        "    output_destination: stdout\n"
+        "    version: \"0\"\n"
+        "    parse_json_encoded_attr_values: [Sources, kubernetes]\n"
+        "    eks_fargate_container_insights_enabled: false\n"
+        "    delta_max_entries: 10\n"
+        "    delta_ttl: 1m\n"
+        "    metric_declarations:\n"
+        "      - dimensions: [[ClusterName, TaskId], [ClusterName]]\n"
+        "        metric_name_selectors: ['^cpu_', 'mem']\n"
+        "        label_matchers:\n"
+        "          - label_names: [Service, Namespace]\n"
+        "            separator: ':'\n"
+        "            regex: '^api:'\n"
+        "      - metric_name_selectors: [latency]\n"
+        "    metric_descriptors:\n"
+        "      - metric_name: latency\n"
+        "        unit: Milliseconds\n"
+        "        overwrite: true\n"
+        EMF_TAIL;
+    struct ag_config *cfg = NULL;
+    struct ag_buf d;
+    ASSERT_OK(load(y, &cfg, &d));
+    ag_buf_cleanup(&d);
+    const struct ag_awsemf_config *e = &comp(cfg, AG_KIND_EXPORTER, "awsemf")->u.awsemf;
+    ASSERT_STREQ(e->aws.region, "us-west-2");
+    ASSERT_STREQ(e->namespace_, "App");
+    ASSERT_STREQ(e->log_group_name, "/aws/ecs/{ClusterName}");
+    ASSERT_STREQ(e->log_stream_name, "{TaskId}");
+    ASSERT_EQ(e->log_retention, 7);
+    ASSERT_EQ(e->tags.n, 1);
+    ASSERT_EQ(e->rollup, 2);
+    ASSERT_EQ(e->detailed_metrics, 1);
+    ASSERT_EQ(e->retain_initial_value_of_delta_metric, 1);
+    ASSERT_EQ(e->resource_to_telemetry_conversion, 1);
+    ASSERT_EQ(e->output_stdout, 1);
+    ASSERT_EQ(e->version0, 1);
+    ASSERT_EQ(e->n_parse_json_encoded_attr_values, 2);
+    ASSERT_EQ(e->delta_max_entries, 10);
+    ASSERT_UEQ(e->delta_ttl, 60000000000ull);
+    ASSERT_EQ(e->metric_declarations.n, 2);
+    const struct ag_emf_declaration *d0 = &e->metric_declarations.items[0];
+    ASSERT_EQ(d0->n_dimensions, 2);
+    ASSERT_EQ(d0->n_dimension_names[0], 2);
+    ASSERT_STREQ(d0->dimensions[0][1], "TaskId");
+    ASSERT_EQ(d0->n_metric_name_selectors, 2);
+    ASSERT_EQ(d0->n_label_matchers, 1);
+    ASSERT_STREQ(d0->label_matchers[0].separator, ":");
+    ASSERT_STREQ(d0->label_matchers[0].regex, "^api:");
+    ASSERT_EQ(d0->label_matchers[0].n_label_names, 2);
+    ASSERT_EQ(e->metric_declarations.items[1].n_dimensions, 0);
+    ASSERT_EQ(e->metric_descriptors.n, 1);
+    ASSERT_STREQ(e->metric_descriptors.items[0].unit, "Milliseconds");
+    ASSERT_EQ(e->metric_descriptors.items[0].overwrite, 1);
+    ag_config_free(cfg);
+    /* Other roll-up names, as upstream: anything else means none. */
+    ASSERT_OK(load(EMF_HEAD "    dimension_rollup_option: SingleDimensionRollupOnly\n" EMF_TAIL,
+                   &cfg, &d));
+    ag_buf_cleanup(&d);
+    ASSERT_EQ(comp(cfg, AG_KIND_EXPORTER, "awsemf")->u.awsemf.rollup, 1);
+    ag_config_free(cfg);
+}
+
+/* Every allocation of the awsemf parsers may fail: no leak, no crash, AG_ENOMEM. */
+static void test_awsemf_failmalloc(void)
+{
+#if AG_FAILMALLOC
+    const char *y = EMF_HEAD
+        "    namespace: App\n"
+        "    tags: {team: obs}\n"
+        "    parse_json_encoded_attr_values: [a, b]\n"
+        "    metric_declarations:\n"
+        "      - dimensions: [[x, y], [z]]\n"
+        "        metric_name_selectors: ['^a', b]\n"
+        "        label_matchers:\n"
+        "          - {label_names: [x, y], separator: ':', regex: '^1'}\n"
+        "          - {label_names: [z], regex: q}\n"
+        "      - metric_name_selectors: [c]\n"
+        "    metric_descriptors:\n"
+        "      - {metric_name: a, unit: Count}\n"
+        "      - {metric_name: b, unit: Bytes, overwrite: true}\n"
+        EMF_TAIL;
+    for (long n = 0;; n++) {
+        struct ag_config *cfg = NULL;
+        struct ag_buf d;
+        ag_buf_init(&d, 4096);
+        ag_mem_fail_after(n);
+        int rc = ag_config_load_string("t", y, strlen(y), &cfg, &d);
+        ag_mem_fail_after(-1);
+        ag_buf_cleanup(&d);
+        if (rc == 0) {
+            ASSERT(n > 20);
+            ASSERT_EQ(comp(cfg, AG_KIND_EXPORTER, "awsemf")->u.awsemf.metric_declarations.n, 2);
+            ag_config_free(cfg);
+            break;
+        }
+        ASSERT_EQ(rc, AG_ENOMEM);
+        ASSERT_NULL(cfg);
+    }
+#else
+    printf("# failmalloc not built in (-Dfailmalloc=true); skipped\n");
+#endif
+}
+
+static void test_awsemf_errors(void)
+{
+    ASSERT_FAILS(EMF_HEAD "    version: \"2\"\n" EMF_TAIL,
+                 "t:7:14: error: exporters::awsemf::version: expected \"0\" or \"1\", got '2'\n");
+    ASSERT_FAILS(EMF_HEAD "    output_destination: file\n" EMF_TAIL,
+                 "t:7:25: error: exporters::awsemf::output_destination: expected cloudwatch or "
+                 "stdout, got 'file'\n");
+    ASSERT_FAILS(EMF_HEAD "    log_retention: 2\n" EMF_TAIL,
+                 "t:7:20: error: exporters::awsemf: log_retention must be 0 (never expire) or "
+                 "one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, "
+                 "1827, 2192, 2557, 2922, 3288, 3653 (days), got 2\n");
+    ASSERT_FAILS(EMF_HEAD "    metric_declarations:\n"
+                          "      - metric_name_selectors: ['(']\n" EMF_TAIL,
+                 "t:8:33: error: exporters::awsemf::metric_declarations: invalid regular "
+                 "expression: Unmatched ( or \\(\n");
+    ASSERT_FAILS(EMF_HEAD "    metric_declarations:\n"
+                          "      - dimensions: [[a]]\n" EMF_TAIL,
+                 "t:8:9: error: exporters::awsemf::metric_declarations: metric_name_selectors "
+                 "is required\n");
+    ASSERT_FAILS(EMF_HEAD "    metric_declarations:\n"
+                          "      - metric_name_selectors: [a]\n"
+                          "        bogus: 1\n" EMF_TAIL,
+                 "t:9:9: error: exporters::awsemf::metric_declarations: unknown key 'bogus'\n");
+    ASSERT_FAILS(EMF_HEAD "    metric_descriptors:\n"
+                          "      - metric_name: a\n" EMF_TAIL,
+                 "t:8:9: error: exporters::awsemf::metric_descriptors: metric_name and unit are "
+                 "required\n");
+    ASSERT_FAILS(EMF_HEAD TAIL,
+                 "t:11:19: error: pipeline traces references undefined exporter nop\n");
+    ASSERT_FAILS(EMF_HEAD "  nop:\n" TAIL
+                 "    logs:\n"
+                 "      receivers: [otlp]\n"
+                 "      exporters: [awsemf]\n",
+                 "t:15:19: error: pipeline logs: exporter 'awsemf' takes metrics only\n");
 }
 
 static void test_awsxray_receiver(void)
@@ -832,8 +1016,8 @@ static void test_component_types(void)
 {
     /* The top-level scan (connectors) runs before the sections are read. */
     ASSERT_FAILS(HEAD
-                 "  awsemf:\n"              /* 7 */
-                 "    namespace: x\n"       /* 8 */
+                 "  otlp:\n"                /* 7 */
+                 "    endpoint: x\n"        /* 8 */
                  "  bogus:\n"               /* 9 */
                  "  logging:\n"             /* 10 */
                  "  otlphttp/aws:\n"        /* 11 */
@@ -841,7 +1025,7 @@ static void test_component_types(void)
                  "  forward:\n"             /* 13 */
                  TAIL,
                  "t:12:1: error: connectors are not supported by this otterd yet\n"
-                 "t:7:3: error: component type 'awsemf' is not supported by this otterd yet\n"
+                 "t:7:3: error: component type 'otlp' is not supported by this otterd yet\n"
                  "t:9:3: error: unknown exporter type 'bogus'\n"
                  "t:10:3: error: exporter type 'logging' was removed from the collector; use "
                  "'debug'\n"
@@ -1472,6 +1656,8 @@ static void test_failmalloc(void)
 }
 
 AG_TEST_MAIN(AG_TEST_CASE(test_adot_style), AG_TEST_CASE(test_adot_default_with_awsxray),
+             AG_TEST_CASE(test_awsemf_options), AG_TEST_CASE(test_awsemf_errors),
+             AG_TEST_CASE(test_awsemf_failmalloc),
              AG_TEST_CASE(test_awsxray_receiver),
              AG_TEST_CASE(test_defaults), AG_TEST_CASE(test_otlp_options),
              AG_TEST_CASE(test_ignored_keys_warn), AG_TEST_CASE(test_unknown_key),
