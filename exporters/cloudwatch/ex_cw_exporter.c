@@ -12,6 +12,7 @@
 #include "ag_metrics.h"
 #include "ag_time.h"
 #include "ex_aws_client.h"
+#include "ex_aws_session.h"
 #include "ex_cw_logs.h"
 #include "ex_cw_pusher.h"
 
@@ -39,9 +40,7 @@ struct pend {
 struct ex_cw_exporter {
     char *id;
     const struct ag_awscloudwatchlogs_config *cfg; /* borrowed: the config outlives us */
-    struct ex_aws_http *http;
-    struct ex_aws_creds *creds;
-    struct ex_aws_client *client;
+    struct ex_aws_session aws;
     struct ex_cw_pusher *pusher;
     struct ag_buf msgs, names, one;
     struct pend *pend;
@@ -237,10 +236,9 @@ static void cw_destroy(void *self)
     /* Runs after the service loop has stopped: drain by running the loop ourselves. */
     ex_cw_pusher_drain(x->pusher);
     ex_cw_pusher_close(x->pusher);
-    ex_aws_client_free(x->client); /* fails what is still in flight: the pusher counts it */
+    /* The client fails what is still in flight: the pusher counts it. */
+    ex_aws_session_cleanup(&x->aws);
     ex_cw_pusher_free(x->pusher);
-    ex_aws_creds_free(x->creds);
-    ex_aws_http_free(x->http);
     ag_buf_cleanup(&x->msgs);
     ag_buf_cleanup(&x->names);
     ag_buf_cleanup(&x->one);
@@ -278,38 +276,7 @@ static int cw_create(const struct ag_component_config *cfg, const struct ag_comp
     if (x->id == NULL) {
         goto out;
     }
-    uint64_t timeout_ms = (uint64_t)s->request_timeout_seconds * 1000u;
-    struct ex_aws_http_options hopts = {.timeout_ms = timeout_ms};
-    rc = ex_aws_http_new(env->base, &hopts, &x->http);
-    if (rc != 0) {
-        snprintf(err, errlen, "cannot create the HTTP client: %s", ag_strerror(rc));
-        goto out;
-    }
-    struct ex_aws_creds_options copts = {
-        .region = s->sts_region != NULL ? s->sts_region : s->region,
-        .profile = s->profile,
-        .role_arn = s->role_arn,
-        .external_id = s->external_id,
-        .no_verify_ssl = s->no_verify_ssl != 0,
-        .proxy = s->proxy_address,
-    };
-    rc = ex_aws_creds_new(env->base, x->http, &copts, &x->creds, err, errlen);
-    if (rc != 0) {
-        goto out;
-    }
-    struct ex_aws_client_options kopts = {
-        .service_id = "CLOUDWATCH_LOGS",
-        .endpoint_prefix = "logs",
-        .signing_name = "logs",
-        .protocol = EX_AWS_JSON,
-        .region = s->region,
-        .endpoint = s->endpoint,
-        .max_attempts = s->max_retries + 1,
-        .timeout_ms = timeout_ms,
-        .no_verify_ssl = s->no_verify_ssl != 0,
-        .proxy = s->proxy_address,
-    };
-    rc = ex_aws_client_new(env->base, x->http, x->creds, &kopts, &x->client, err, errlen);
+    rc = ex_aws_session_init(&x->aws, env->base, s, &ex_aws_service_logs, err, errlen);
     if (rc != 0) {
         goto out;
     }
@@ -328,7 +295,7 @@ static int cw_create(const struct ag_component_config *cfg, const struct ag_comp
         .tags = tags,
         .n_tags = n_tags,
     };
-    struct ex_cw_sender sender = {client_send, x->client};
+    struct ex_cw_sender sender = {client_send, x->aws.client};
     rc = ex_cw_pusher_new(env->base, &popts, &sender, &x->pusher);
     if (rc != 0) {
         snprintf(err, errlen, "cannot create the CloudWatch Logs pusher: %s", ag_strerror(rc));

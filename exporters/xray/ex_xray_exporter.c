@@ -11,6 +11,7 @@
 #include "ag_mem.h"
 #include "ag_metrics.h"
 #include "ex_aws_client.h"
+#include "ex_aws_session.h"
 #include "ex_xray_queue.h"
 #include "ex_xray_translate.h"
 
@@ -29,9 +30,7 @@
 struct ex_xray_exporter {
     char *id;
     struct ex_xray_options opts; /* borrows the config's arrays: the config outlives us */
-    struct ex_aws_http *http;
-    struct ex_aws_creds *creds;
-    struct ex_aws_client *client;
+    struct ex_aws_session aws;
     struct ex_xray_queue *q;
     struct ag_buf scratch;
     struct ex_xray_limiter log_drop;
@@ -125,10 +124,9 @@ static void xray_destroy(void *self)
     /* Runs after the service loop has stopped: drain by running the loop ourselves. */
     ex_xray_queue_drain(x->q);
     ex_xray_queue_close(x->q);
-    ex_aws_client_free(x->client); /* fails what is still in flight: the queue counts it */
+    /* The client fails what is still in flight: the queue counts it. */
+    ex_aws_session_cleanup(&x->aws);
     ex_xray_queue_free(x->q);
-    ex_aws_creds_free(x->creds);
-    ex_aws_http_free(x->http);
     ag_buf_cleanup(&x->scratch);
     ag_free(x->id);
     ag_free(x);
@@ -163,38 +161,7 @@ static int xray_create(const struct ag_component_config *cfg, const struct ag_co
     x->opts.escaped = true;
     size_t max_bytes = (size_t)xc->queue_size * EX_XRAY_MAX_DOC_BYTES;
     ag_buf_init(&x->scratch, max_bytes + EX_XRAY_TRANSLATE_MIN_CAP);
-    uint64_t timeout_ms = (uint64_t)s->request_timeout_seconds * 1000u;
-    struct ex_aws_http_options hopts = {.timeout_ms = timeout_ms};
-    rc = ex_aws_http_new(env->base, &hopts, &x->http);
-    if (rc != 0) {
-        snprintf(err, errlen, "cannot create the HTTP client: %s", ag_strerror(rc));
-        goto out;
-    }
-    struct ex_aws_creds_options copts = {
-        .region = s->sts_region != NULL ? s->sts_region : s->region,
-        .profile = s->profile,
-        .role_arn = s->role_arn,
-        .external_id = s->external_id,
-        .no_verify_ssl = s->no_verify_ssl != 0,
-        .proxy = s->proxy_address,
-    };
-    rc = ex_aws_creds_new(env->base, x->http, &copts, &x->creds, err, errlen);
-    if (rc != 0) {
-        goto out;
-    }
-    struct ex_aws_client_options kopts = {
-        .service_id = "XRAY",
-        .endpoint_prefix = "xray",
-        .signing_name = "xray",
-        .protocol = EX_AWS_REST_JSON,
-        .region = s->region,
-        .endpoint = s->endpoint,
-        .max_attempts = s->max_retries + 1,
-        .timeout_ms = timeout_ms,
-        .no_verify_ssl = s->no_verify_ssl != 0,
-        .proxy = s->proxy_address,
-    };
-    rc = ex_aws_client_new(env->base, x->http, x->creds, &kopts, &x->client, err, errlen);
+    rc = ex_aws_session_init(&x->aws, env->base, s, &ex_aws_service_xray, err, errlen);
     if (rc != 0) {
         goto out;
     }
@@ -205,7 +172,7 @@ static int xray_create(const struct ag_component_config *cfg, const struct ag_co
         .max_retries = s->max_retries,
         .drain_timeout_ms = DRAIN_TIMEOUT_MS,
     };
-    struct ex_xray_sender sender = {client_send, x->client};
+    struct ex_xray_sender sender = {client_send, x->aws.client};
     rc = ex_xray_queue_new(env->base, &qopts, &sender, &x->q);
     if (rc != 0) {
         goto out;
