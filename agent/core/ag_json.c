@@ -197,8 +197,7 @@ void ag_json_arr_close(struct ag_json *w)
     close_container(w, ']');
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not valid. */
-static size_t utf8_len(const unsigned char *s, size_t avail)
+size_t ag_json_utf8_len(const unsigned char *s, size_t avail)
 {
     unsigned char c = s[0];
     size_t n;
@@ -285,7 +284,7 @@ static uint8_t *escape_into(uint8_t *q, const unsigned char *s, size_t len, int 
             continue;
         }
         if (c >= 0x80) {
-            size_t n = utf8_len(s + i, len - i);
+            size_t n = ag_json_utf8_len(s + i, len - i);
             if (n != 0) {
                 memcpy(q, s + i, n);
                 q += n;
@@ -378,7 +377,7 @@ static int escape(struct ag_buf *buf, const char *str, size_t len, int twice, si
             continue;
         }
         if (c >= 0x80) {
-            size_t n = utf8_len(s + i, len - i);
+            size_t n = ag_json_utf8_len(s + i, len - i);
             if (n != 0) {
                 i += n;
                 continue;

@@ -89,4 +89,10 @@ AG_NODISCARD int ag_json_finish(struct ag_json *w);
  */
 AG_NODISCARD int ag_json_escape(struct ag_buf *buf, const char *s, size_t len);
 
+/*
+ * Length (1..4) of the valid UTF-8 sequence at |s| (|avail| >= 1 bytes readable), or 0 when it
+ * is not valid: truncated, overlong, a surrogate or past U+10FFFF. The writer's own rule.
+ */
+size_t ag_json_utf8_len(const unsigned char *s, size_t avail);
+
 #endif /* AG_JSON_H */

@@ -155,43 +155,6 @@ bool ex_cw_stream_name_valid(const char *name)
            strchr(name, '*') == NULL;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not valid; the same rules as
- * the JSON writer (no overlong forms, no surrogates, nothing past U+10FFFF). */
-static size_t utf8_len(const unsigned char *s, size_t avail)
-{
-    unsigned char c = s[0];
-    size_t n;
-    uint32_t cp;
-    if (c < 0x80) {
-        return 1;
-    } else if ((c & 0xE0) == 0xC0) {
-        n = 2;
-        cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-        n = 3;
-        cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-        n = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (avail < n) {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80) {
-            return 0;
-        }
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-        return 0;
-    }
-    return n;
-}
-
 size_t ex_cw_utf8_cut(const char *s, size_t len, size_t max)
 {
     if (len <= max) {
@@ -224,7 +187,7 @@ static size_t utf8_clean_len(const char *s, size_t len, int *dirty)
             out++;
             continue;
         }
-        size_t n = utf8_len(u + i, len - i);
+        size_t n = ag_json_utf8_len(u + i, len - i);
         if (n == 0) {
             *dirty = 1;
             out += 3;
@@ -243,7 +206,7 @@ static size_t utf8_clean_copy(char *dst, size_t max, const char *s, size_t len)
     const unsigned char *u = (const unsigned char *)s;
     size_t o = 0;
     for (size_t i = 0; i < len;) {
-        size_t n = u[i] < 0x80 ? 1 : utf8_len(u + i, len - i);
+        size_t n = u[i] < 0x80 ? 1 : ag_json_utf8_len(u + i, len - i);
         const char *src = n != 0 ? s + i : "\xEF\xBF\xBD";
         size_t w = n != 0 ? n : 3;
         if (o + w > max) {
