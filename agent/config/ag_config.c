@@ -1799,26 +1799,30 @@ static int validate_file(struct cctx *c, struct ag_component_config *comp,
     return 0;
 }
 
-static int validate_awsxray(struct cctx *c, struct ag_component_config *comp,
-                            const struct ag_yaml_node *body, const struct ag_yaml_node *at,
-                            const char *path)
+/* The checks every AWS exporter shares: its session's counts, its queue, its log retention. */
+static void check_session(struct cctx *c, const struct ag_aws_session_config *aws,
+                          const struct ag_yaml_node *body, const struct ag_yaml_node *at,
+                          const char *path)
 {
-    const struct ag_awsxray_config *x = &comp->u.awsxray_exporter;
     static const char *const keys[] = {"num_workers", "request_timeout_seconds"};
-    const uint32_t vals[] = {x->aws.num_workers, x->aws.request_timeout_seconds};
+    const uint32_t vals[] = {aws->num_workers, aws->request_timeout_seconds};
     for (size_t i = 0; i < 2; i++) {
         if (vals[i] == 0) {
             const struct ag_yaml_node *v = at_value(body, keys[i], at);
             err_at(c, v->line, v->col, "%s: %s must be greater than zero", path, keys[i]);
         }
     }
-    if (x->queue_size == 0) {
+}
+
+static void check_queue_size(struct cctx *c, uint32_t queue_size, const struct ag_yaml_node *body,
+                             const struct ag_yaml_node *at, const char *path)
+{
+    if (queue_size == 0) {
         const struct ag_yaml_node *v = at_value(ag_yaml_map_get(body, "sending_queue"),
                                                 "queue_size", at);
         err_at(c, v->line, v->col, "%s: sending_queue::queue_size must be greater than zero",
                path);
     }
-    return 0;
 }
 
 /* PutRetentionPolicy's accepted values (specs/emf-cwlogs.md 10.4). */
@@ -1826,19 +1830,37 @@ static const uint32_t cw_retentions[] = {1,   3,   5,   7,    14,   30,   60,   
                                          120, 150, 180, 365,  400,  545,  731,  1096,
                                          1827, 2192, 2557, 2922, 3288, 3653};
 
+static void check_retention(struct cctx *c, uint32_t days, const struct ag_yaml_node *body,
+                            const struct ag_yaml_node *at, const char *path)
+{
+    int ok = days == 0;
+    for (size_t i = 0; i < sizeof(cw_retentions) / sizeof(cw_retentions[0]); i++) {
+        ok = ok || days == cw_retentions[i];
+    }
+    if (!ok) {
+        const struct ag_yaml_node *v = at_value(body, "log_retention", at);
+        err_at(c, v->line, v->col, "%s: log_retention must be 0 (never expire) or one of 1, 3, "
+               "5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, "
+               "2922, 3288, 3653 (days), got %u", path, days);
+    }
+}
+
+static int validate_awsxray(struct cctx *c, struct ag_component_config *comp,
+                            const struct ag_yaml_node *body, const struct ag_yaml_node *at,
+                            const char *path)
+{
+    const struct ag_awsxray_config *x = &comp->u.awsxray_exporter;
+    check_session(c, &x->aws, body, at, path);
+    check_queue_size(c, x->queue_size, body, at, path);
+    return 0;
+}
+
 static int validate_awscloudwatchlogs(struct cctx *c, struct ag_component_config *comp,
                                       const struct ag_yaml_node *body,
                                       const struct ag_yaml_node *at, const char *path)
 {
     const struct ag_awscloudwatchlogs_config *x = &comp->u.awscloudwatchlogs;
-    static const char *const keys[] = {"num_workers", "request_timeout_seconds"};
-    const uint32_t vals[] = {x->aws.num_workers, x->aws.request_timeout_seconds};
-    for (size_t i = 0; i < 2; i++) {
-        if (vals[i] == 0) {
-            const struct ag_yaml_node *v = at_value(body, keys[i], at);
-            err_at(c, v->line, v->col, "%s: %s must be greater than zero", path, keys[i]);
-        }
-    }
+    check_session(c, &x->aws, body, at, path);
     static const char *const names[] = {"log_group_name", "log_stream_name"};
     const char *const nvals[] = {x->log_group_name, x->log_stream_name};
     for (size_t i = 0; i < 2; i++) {
@@ -1850,26 +1872,12 @@ static int validate_awscloudwatchlogs(struct cctx *c, struct ag_component_config
             err_at(c, v->line, v->col, "%s: %s is longer than 512 bytes", path, names[i]);
         }
     }
-    int ok = x->log_retention == 0;
-    for (size_t i = 0; i < sizeof(cw_retentions) / sizeof(cw_retentions[0]); i++) {
-        ok = ok || x->log_retention == cw_retentions[i];
-    }
-    if (!ok) {
-        const struct ag_yaml_node *v = at_value(body, "log_retention", at);
-        err_at(c, v->line, v->col, "%s: log_retention must be 0 (never expire) or one of 1, 3, "
-               "5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, "
-               "2922, 3288, 3653 (days), got %u", path, x->log_retention);
-    }
+    check_retention(c, x->log_retention, body, at, path);
     if (x->max_event_size < 64) {
         const struct ag_yaml_node *v = at_value(body, "max_event_size", at);
         err_at(c, v->line, v->col, "%s: max_event_size must be at least 64 bytes", path);
     }
-    if (x->queue_size == 0) {
-        const struct ag_yaml_node *v = at_value(ag_yaml_map_get(body, "sending_queue"),
-                                                "queue_size", at);
-        err_at(c, v->line, v->col, "%s: sending_queue::queue_size must be greater than zero",
-               path);
-    }
+    check_queue_size(c, x->queue_size, body, at, path);
     return 0;
 }
 
@@ -1878,14 +1886,7 @@ static int validate_awsemf(struct cctx *c, struct ag_component_config *comp,
                            const char *path)
 {
     const struct ag_awsemf_config *x = &comp->u.awsemf;
-    static const char *const keys[] = {"num_workers", "request_timeout_seconds"};
-    const uint32_t vals[] = {x->aws.num_workers, x->aws.request_timeout_seconds};
-    for (size_t i = 0; i < 2; i++) {
-        if (vals[i] == 0) {
-            const struct ag_yaml_node *v = at_value(body, keys[i], at);
-            err_at(c, v->line, v->col, "%s: %s must be greater than zero", path, keys[i]);
-        }
-    }
+    check_session(c, &x->aws, body, at, path);
     static const char *const names[] = {"log_group_name", "log_stream_name", "namespace"};
     const char *const nvals[] = {x->log_group_name, x->log_stream_name, x->namespace_};
     const size_t maxes[] = {512, 512, 1024};
@@ -1896,26 +1897,12 @@ static int validate_awsemf(struct cctx *c, struct ag_component_config *comp,
                    maxes[i]);
         }
     }
-    int ok = x->log_retention == 0;
-    for (size_t i = 0; i < sizeof(cw_retentions) / sizeof(cw_retentions[0]); i++) {
-        ok = ok || x->log_retention == cw_retentions[i];
-    }
-    if (!ok) {
-        const struct ag_yaml_node *v = at_value(body, "log_retention", at);
-        err_at(c, v->line, v->col, "%s: log_retention must be 0 (never expire) or one of 1, 3, "
-               "5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, "
-               "2922, 3288, 3653 (days), got %u", path, x->log_retention);
-    }
+    check_retention(c, x->log_retention, body, at, path);
     if (x->max_event_size < 1024) {
         const struct ag_yaml_node *v = at_value(body, "max_event_size", at);
         err_at(c, v->line, v->col, "%s: max_event_size must be at least 1024 bytes", path);
     }
-    if (x->queue_size == 0) {
-        const struct ag_yaml_node *v = at_value(ag_yaml_map_get(body, "sending_queue"),
-                                                "queue_size", at);
-        err_at(c, v->line, v->col, "%s: sending_queue::queue_size must be greater than zero",
-               path);
-    }
+    check_queue_size(c, x->queue_size, body, at, path);
     return 0;
 }
 
