@@ -9,6 +9,7 @@
 #include "ex_cw_pusher.h"
 #include "ag_buf.h"
 #include "ag_json.h"
+#include "ag_drain.h"
 #include "ag_log.h"
 #include "ag_mem.h"
 #include "ag_metrics.h"
@@ -105,7 +106,6 @@ struct ex_cw_pusher {
     size_t n_creates;
     int force; /* send partial batches */
     int closed;
-    int drain_expired;
     struct event *timer;
 
     struct ex_cw_pusher_stats stats;
@@ -1142,12 +1142,15 @@ void ex_cw_pusher_flush(struct ex_cw_pusher *p)
     pump(p);
 }
 
-static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
+static bool pusher_busy(void *arg)
 {
-    (void)fd;
-    (void)what;
-    struct ex_cw_pusher *p = arg;
-    p->drain_expired = 1;
+    const struct ex_cw_pusher *p = arg;
+    return p->queued > 0 || p->n_puts > 0 || p->n_creates > 0;
+}
+
+static void pusher_kick(void *arg)
+{
+    ex_cw_pusher_flush(arg);
 }
 
 void ex_cw_pusher_drain(struct ex_cw_pusher *p)
@@ -1155,29 +1158,7 @@ void ex_cw_pusher_drain(struct ex_cw_pusher *p)
     if (p == NULL || p->closed) {
         return;
     }
-    ex_cw_pusher_flush(p);
-    if (p->queued == 0 && p->n_puts == 0 && p->n_creates == 0) {
-        return;
-    }
-    struct event *t = evtimer_new(p->base, on_drain_timeout, p);
-    struct timeval tv = {(time_t)(p->drain_timeout_ms / 1000),
-                         (suseconds_t)(p->drain_timeout_ms % 1000 * 1000)};
-    if (t == NULL || evtimer_add(t, &tv) != 0) {
-        /* Without a deadline the loop could wait forever: give up on draining. */
-        if (t != NULL) {
-            event_free(t);
-        }
-        return;
-    }
-    p->drain_expired = 0;
-    while ((p->queued > 0 || p->n_puts > 0 || p->n_creates > 0) && !p->drain_expired) {
-        ex_cw_pusher_flush(p);
-        if (event_base_loop(p->base, EVLOOP_ONCE) != 0) {
-            break;
-        }
-    }
-    event_free(t);
-    if (p->queued > 0 || p->n_puts > 0) {
+    if (ag_drain(p->base, p->drain_timeout_ms, pusher_busy, pusher_kick, p) != 0) {
         ag_log_warn(p->id, "drain timed out with %zu log events queued and %zu calls in flight",
                     p->queued, p->n_puts);
     }

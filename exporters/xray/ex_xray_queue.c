@@ -11,6 +11,7 @@
 #include "ex_xray_queue.h"
 #include "ag_buf.h"
 #include "ag_json.h"
+#include "ag_drain.h"
 #include "ag_log.h"
 #include "ag_mem.h"
 #include "ag_metrics.h"
@@ -76,7 +77,6 @@ struct ex_xray_queue {
     size_t n_calls;
     size_t in_flight_docs;
     int closed;
-    int drain_expired;
 
     struct ex_xray_queue_stats stats;
     struct ex_xray_limiter log_failed, log_unprocessed;
@@ -733,12 +733,15 @@ int ex_xray_queue_push_escaped(struct ex_xray_queue *q, const char *docs, size_t
     return push_docs(q, docs, len, true);
 }
 
-static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
+static bool queue_busy(void *arg)
 {
-    (void)fd;
-    (void)what;
-    struct ex_xray_queue *q = arg;
-    q->drain_expired = 1;
+    const struct ex_xray_queue *q = arg;
+    return q->count > 0 || q->n_calls > 0;
+}
+
+static void queue_kick(void *arg)
+{
+    ex_xray_queue_pump(arg);
 }
 
 void ex_xray_queue_drain(struct ex_xray_queue *q)
@@ -746,29 +749,7 @@ void ex_xray_queue_drain(struct ex_xray_queue *q)
     if (q == NULL || q->closed) {
         return;
     }
-    ex_xray_queue_pump(q);
-    if (q->count == 0 && q->n_calls == 0) {
-        return;
-    }
-    struct event *t = evtimer_new(q->base, on_drain_timeout, q);
-    struct timeval tv = {(time_t)(q->drain_timeout_ms / 1000),
-                         (suseconds_t)(q->drain_timeout_ms % 1000 * 1000)};
-    if (t == NULL || evtimer_add(t, &tv) != 0) {
-        /* Without a deadline the loop could wait forever: give up on draining. */
-        if (t != NULL) {
-            event_free(t);
-        }
-        return;
-    }
-    q->drain_expired = 0;
-    while ((q->count > 0 || q->n_calls > 0) && !q->drain_expired) {
-        ex_xray_queue_pump(q);
-        if (event_base_loop(q->base, EVLOOP_ONCE) != 0) {
-            break;
-        }
-    }
-    event_free(t);
-    if (q->count > 0 || q->n_calls > 0) {
+    if (ag_drain(q->base, q->drain_timeout_ms, queue_busy, queue_kick, q) != 0) {
         ag_log_warn(q->id, "drain timed out with %zu documents queued and %zu in flight",
                     q->count, q->in_flight_docs);
     }
