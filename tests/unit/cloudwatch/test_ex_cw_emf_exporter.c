@@ -13,7 +13,7 @@
 #include "ag_metrics.h"
 #include "ag_otlp_json.h"
 #include "ag_payload.h"
-#include "aws_test_server.h"
+#include "exporter_fixture.h"
 #include "emf_check.h"
 #include "ex_cw_emf_exporter.h"
 
@@ -22,25 +22,12 @@
 #include <string.h>
 #include <time.h>
 
-struct fix {
-    struct event_base *base;
-    struct ts_server s;
-    struct ag_config *cfg;
-    void *x;
-};
 
 static int load(const char *id, const char *url, const char *extra, struct ag_config **cfg)
 {
-    char yaml[4096];
-    snprintf(yaml, sizeof(yaml),
-             "receivers:\n  otlp:\n    protocols:\n      grpc:\n"
-             "exporters:\n  %s:\n    region: us-east-1\n    endpoint: %s\n%s"
-             "service:\n  pipelines:\n    metrics:\n      receivers: [otlp]\n"
-             "      exporters: [%s]\n",
-             id, url, extra, id);
     struct ag_buf d;
     ag_buf_init(&d, 8192);
-    int rc = ag_config_load_string("t", yaml, strlen(yaml), cfg, &d);
+    int rc = exporter_fix_load(AG_SIGNAL_METRICS, id, url, extra, cfg, &d);
     if (rc != 0) {
         printf("# %s", ag_buf_str(&d));
     }
@@ -48,48 +35,11 @@ static int load(const char *id, const char *url, const char *extra, struct ag_co
     return rc;
 }
 
-static int fix_start(struct fix *f, const char *id, const char *extra)
+static int fix_start(struct exporter_fix *f, const char *id, const char *extra)
 {
-    memset(f, 0, sizeof(*f));
-    setenv("AWS_ACCESS_KEY_ID", "AKIDTEST", 1);
-    setenv("AWS_SECRET_ACCESS_KEY", "secret", 1);
-    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-    setenv("AWS_CONFIG_FILE", "/nonexistent", 1);
-    setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent", 1);
-    f->base = event_base_new();
-    if (f->base == NULL || ts_start(&f->s, f->base) != 0) {
-        return -1;
-    }
-    if (load(id, f->s.url, extra, &f->cfg) != 0) {
-        return -1;
-    }
-    struct ag_component_env env = {f->base, id, AG_SIGNAL_METRICS, {NULL, NULL}};
-    char err[256] = "";
-    long i = ag_config_find(f->cfg, AG_KIND_EXPORTER, id);
-    if (i < 0 ||
-        ex_cw_emf_exporter_ops.create(&f->cfg->components[i], &env, &f->x, err, sizeof(err)) != 0) {
-        printf("# create: %s\n", err);
-        return -1;
-    }
-    return 0;
+    return exporter_fix_start(f, &ex_cw_emf_exporter_ops, AG_SIGNAL_METRICS, id, extra);
 }
 
-static void fix_stop(struct fix *f)
-{
-    if (f->x != NULL) {
-        ex_cw_emf_exporter_ops.destroy(f->x);
-    }
-    ts_stop(&f->s);
-    ag_config_free(f->cfg);
-    if (f->base != NULL) {
-        event_base_free(f->base);
-    }
-}
-
-static double counter(const char *name, const char *labels)
-{
-    return ag_metric_value(ag_metrics_counter(name, "", labels));
-}
 
 static struct ag_payload *payload(const char *json)
 {
@@ -105,9 +55,9 @@ static struct ag_payload *payload(const char *json)
     return ag_payload_new(AG_SIGNAL_METRICS, a, msg, 1);
 }
 
-static void run_until_sent(struct fix *f, const char *labels, double want)
+static void run_until_sent(struct exporter_fix *f, const char *labels, double want)
 {
-    for (int i = 0; i < 300 && counter("otter_exporter_log_events_sent_total", labels) < want;
+    for (int i = 0; i < 300 && fix_counter("otter_exporter_log_events_sent_total", labels) < want;
          i++) {
         struct timeval tv = {0, 10000};
         event_base_loopexit(f->base, &tv);
@@ -117,7 +67,7 @@ static void run_until_sent(struct fix *f, const char *labels, double want)
 
 static void test_consume_sends_emf(void)
 {
-    struct fix f;
+    struct exporter_fix f;
     ASSERT_OK(fix_start(&f, "awsemf",
                         "    log_group_name: /emf/{ServiceName}\n"
                         "    log_stream_name: '{NodeName}'\n"
@@ -143,10 +93,14 @@ static void test_consume_sends_emf(void)
     ag_payload_unref(p);
     ex_cw_emf_exporter_ops.flush(f.x);
     run_until_sent(&f, "exporter=\"awsemf\"", 1);
-    ASSERT_EQ(counter("otter_exporter_log_events_sent_total", "exporter=\"awsemf\""), 1);
-    ASSERT_EQ(counter("otter_exporter_dropped_total", "exporter=\"awsemf\",reason=\"nan_inf\""), 1);
+    ASSERT_EQ(fix_counter("otter_exporter_log_events_sent_total", "exporter=\"awsemf\""), 1);
+    ASSERT_EQ(fix_counter("otter_exporter_dropped_total",
+                          "exporter=\"awsemf\",reason=\"nan_inf\""),
+              1);
     ASSERT_EQ(
-        counter("otter_exporter_dropped_total", "exporter=\"awsemf\",reason=\"invalid_name\""), 1);
+        fix_counter("otter_exporter_dropped_total",
+                    "exporter=\"awsemf\",reason=\"invalid_name\""),
+        1);
     ASSERT_EQ(f.s.n_seen, 1);
     char h[256];
     ASSERT_STREQ(ts_header(&f.s.seen[0], "x-amz-target", h, sizeof(h)),
@@ -184,7 +138,7 @@ static void test_consume_sends_emf(void)
     /* Other signals are not EMF's. */
     struct ag_payload other = {.signal = AG_SIGNAL_LOGS};
     ASSERT_EQ(ex_cw_emf_exporter_ops.consume(f.x, &other), AG_EUNSUPP);
-    fix_stop(&f);
+    exporter_fix_stop(&f);
 }
 
 static int keep_first(void *arg, const char *g, const char *s, int64_t ts, const char *msg,

@@ -13,7 +13,7 @@
 #include "ag_metrics.h"
 #include "ag_otlp_json.h"
 #include "ag_payload.h"
-#include "aws_test_server.h"
+#include "exporter_fixture.h"
 #include "ex_cw_exporter.h"
 
 #include <jansson.h>
@@ -22,68 +22,18 @@
 #include <string.h>
 #include <time.h>
 
-struct fix {
-    struct event_base *base;
-    struct ts_server s;
-    struct ag_config *cfg;
-    void *x;
-};
 
 static int load(const char *id, const char *url, const char *extra, struct ag_config **cfg,
                 struct ag_buf *diag)
 {
-    char yaml[4096];
-    snprintf(yaml, sizeof(yaml),
-             "receivers:\n  otlp:\n    protocols:\n      grpc:\n"
-             "exporters:\n  %s:\n    region: us-east-1\n    endpoint: %s\n%s"
-             "service:\n  pipelines:\n    logs:\n      receivers: [otlp]\n"
-             "      exporters: [%s]\n",
-             id, url, extra, id);
-    return ag_config_load_string("t", yaml, strlen(yaml), cfg, diag);
+    return exporter_fix_load(AG_SIGNAL_LOGS, id, url, extra, cfg, diag);
 }
 
-static int fix_start(struct fix *f, const char *id, const char *extra)
+static int fix_start(struct exporter_fix *f, const char *id, const char *extra)
 {
-    memset(f, 0, sizeof(*f));
-    setenv("AWS_ACCESS_KEY_ID", "AKIDTEST", 1);
-    setenv("AWS_SECRET_ACCESS_KEY", "secret", 1);
-    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-    setenv("AWS_CONFIG_FILE", "/nonexistent", 1);
-    setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent", 1);
-    f->base = event_base_new();
-    if (f->base == NULL || ts_start(&f->s, f->base) != 0) {
-        return -1;
-    }
-    if (load(id, f->s.url, extra, &f->cfg, NULL) != 0) {
-        return -1;
-    }
-    struct ag_component_env env = {f->base, id, AG_SIGNAL_LOGS, {NULL, NULL}};
-    char err[256] = "";
-    long i = ag_config_find(f->cfg, AG_KIND_EXPORTER, id);
-    if (i < 0 ||
-        ex_cw_exporter_ops.create(&f->cfg->components[i], &env, &f->x, err, sizeof(err)) != 0) {
-        printf("# create: %s\n", err);
-        return -1;
-    }
-    return 0;
+    return exporter_fix_start(f, &ex_cw_exporter_ops, AG_SIGNAL_LOGS, id, extra);
 }
 
-static void fix_stop(struct fix *f)
-{
-    if (f->x != NULL) {
-        ex_cw_exporter_ops.destroy(f->x);
-    }
-    ts_stop(&f->s);
-    ag_config_free(f->cfg);
-    if (f->base != NULL) {
-        event_base_free(f->base);
-    }
-}
-
-static double counter(const char *name, const char *labels)
-{
-    return ag_metric_value(ag_metrics_counter(name, "", labels));
-}
 
 static struct ag_payload *payload(const char *json)
 {
@@ -99,9 +49,9 @@ static struct ag_payload *payload(const char *json)
     return ag_payload_new(AG_SIGNAL_LOGS, a, msg, 1);
 }
 
-static void run_until_sent(struct fix *f, const char *labels, double want)
+static void run_until_sent(struct exporter_fix *f, const char *labels, double want)
 {
-    for (int i = 0; i < 300 && counter("otter_exporter_log_events_sent_total", labels) < want;
+    for (int i = 0; i < 300 && fix_counter("otter_exporter_log_events_sent_total", labels) < want;
          i++) {
         struct timeval tv = {0, 10000};
         event_base_loopexit(f->base, &tv);
@@ -192,7 +142,7 @@ static void test_config(void)
 
 static void test_consume_creates_and_sends(void)
 {
-    struct fix f;
+    struct exporter_fix f;
     ASSERT_OK(fix_start(&f, "awscloudwatchlogs",
                         "    log_group_name: /app/{ServiceName}\n"
                         "    log_stream_name: '{NodeName}'\n    log_retention: 30\n"
@@ -224,8 +174,10 @@ static void test_consume_creates_and_sends(void)
     ag_payload_unref(p);
     ex_cw_exporter_ops.flush(f.x);
     run_until_sent(&f, "exporter=\"awscloudwatchlogs\"", 1);
-    ASSERT_EQ(counter("otter_exporter_log_events_sent_total", "exporter=\"awscloudwatchlogs\""), 1);
-    ASSERT_EQ(counter("otter_exporter_dropped_total",
+    ASSERT_EQ(fix_counter("otter_exporter_log_events_sent_total",
+                          "exporter=\"awscloudwatchlogs\""),
+              1);
+    ASSERT_EQ(fix_counter("otter_exporter_dropped_total",
                       "exporter=\"awscloudwatchlogs\",reason=\"invalid_name\""),
               1);
     ASSERT_EQ(f.s.n_seen, 6);
@@ -258,12 +210,12 @@ static void test_consume_creates_and_sends(void)
     /* Other signals are not CloudWatch Logs'. */
     struct ag_payload other = {.signal = AG_SIGNAL_METRICS};
     ASSERT_EQ(ex_cw_exporter_ops.consume(f.x, &other), AG_EUNSUPP);
-    fix_stop(&f);
+    exporter_fix_stop(&f);
 }
 
 static void test_full_queue(void)
 {
-    struct fix f;
+    struct exporter_fix f;
     /* queue_size 1 = 64 KiB of messages; the answers never come until the 1 s timeout. */
     ASSERT_OK(fix_start(&f, "awscloudwatchlogs/q",
                         "    log_group_name: g\n    log_stream_name: s\n"
@@ -285,9 +237,10 @@ static void test_full_queue(void)
     /* Destroy drains: the call times out after 1 s and its event is counted failed. */
     ex_cw_exporter_ops.destroy(f.x);
     f.x = NULL;
-    ASSERT_EQ(counter("otter_exporter_log_events_failed_total", "exporter=\"awscloudwatchlogs/q\""),
+    ASSERT_EQ(fix_counter("otter_exporter_log_events_failed_total",
+                          "exporter=\"awscloudwatchlogs/q\""),
               1);
-    fix_stop(&f);
+    exporter_fix_stop(&f);
 }
 
 static void test_teardown(void)

@@ -12,7 +12,7 @@
 #include "ag_metrics.h"
 #include "ag_otlp_json.h"
 #include "ag_payload.h"
-#include "aws_test_server.h"
+#include "exporter_fixture.h"
 #include "ex_xray_exporter.h"
 
 #include <jansson.h>
@@ -21,63 +21,13 @@
 #include <string.h>
 #include <time.h>
 
-struct fix {
-    struct event_base *base;
-    struct ts_server s;
-    struct ag_config *cfg;
-    void *x;
-};
 
 /* Starts the server and an exporter whose config adds |extra| (YAML lines at 4 spaces). */
-static int fix_start(struct fix *f, const char *id, const char *extra)
+static int fix_start(struct exporter_fix *f, const char *id, const char *extra)
 {
-    char yaml[2048];
-    memset(f, 0, sizeof(*f));
-    setenv("AWS_ACCESS_KEY_ID", "AKIDTEST", 1);
-    setenv("AWS_SECRET_ACCESS_KEY", "secret", 1);
-    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-    setenv("AWS_CONFIG_FILE", "/nonexistent", 1);
-    setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent", 1);
-    f->base = event_base_new();
-    if (f->base == NULL || ts_start(&f->s, f->base) != 0) {
-        return -1;
-    }
-    snprintf(yaml, sizeof(yaml),
-             "receivers:\n  otlp:\n    protocols:\n      grpc:\n"
-             "exporters:\n  %s:\n    region: us-east-1\n    endpoint: %s\n%s"
-             "service:\n  pipelines:\n    traces:\n      receivers: [otlp]\n"
-             "      exporters: [%s]\n",
-             id, f->s.url, extra, id);
-    if (ag_config_load_string("t", yaml, strlen(yaml), &f->cfg, NULL) != 0) {
-        return -1;
-    }
-    struct ag_component_env env = {f->base, id, AG_SIGNAL_TRACES, {NULL, NULL}};
-    char err[256] = "";
-    long i = ag_config_find(f->cfg, AG_KIND_EXPORTER, id);
-    if (i < 0 ||
-        ex_xray_exporter_ops.create(&f->cfg->components[i], &env, &f->x, err, sizeof(err)) != 0) {
-        printf("# create: %s\n", err);
-        return -1;
-    }
-    return 0;
+    return exporter_fix_start(f, &ex_xray_exporter_ops, AG_SIGNAL_TRACES, id, extra);
 }
 
-static void fix_stop(struct fix *f)
-{
-    if (f->x != NULL) {
-        ex_xray_exporter_ops.destroy(f->x);
-    }
-    ts_stop(&f->s);
-    ag_config_free(f->cfg);
-    if (f->base != NULL) {
-        event_base_free(f->base);
-    }
-}
-
-static double counter(const char *name, const char *labels)
-{
-    return ag_metric_value(ag_metrics_counter(name, "", labels));
-}
 
 /* A trace payload with spans whose trace ids start with |epochs| (0 = a W3C-style id). */
 static struct ag_payload *payload(const uint32_t *epochs, size_t n)
@@ -108,7 +58,7 @@ static struct ag_payload *payload(const uint32_t *epochs, size_t n)
 
 static void test_consume_sends_and_counts_drops(void)
 {
-    struct fix f;
+    struct exporter_fix f;
     ASSERT_OK(fix_start(&f, "awsxray", ""));
     ts_push(&f.s, (struct ts_answer){.status = 200, .body = "{\"UnprocessedTraceSegments\":[]}"});
     uint32_t now = (uint32_t)time(NULL) - 60;
@@ -122,10 +72,10 @@ static void test_consume_sends_and_counts_drops(void)
         struct timeval tv = {0, 10000};
         event_base_loopexit(f.base, &tv);
         event_base_dispatch(f.base);
-        sent_2 = counter("otter_exporter_documents_sent_total", "exporter=\"awsxray\"") == 2;
+        sent_2 = fix_counter("otter_exporter_documents_sent_total", "exporter=\"awsxray\"") == 2;
     }
     ASSERT(sent_2);
-    ASSERT_EQ(counter("otter_exporter_dropped_total",
+    ASSERT_EQ(fix_counter("otter_exporter_dropped_total",
                       "exporter=\"awsxray\",reason=\"invalid_trace_id\""),
               1);
     ASSERT_EQ(f.s.n_seen, 1);
@@ -150,12 +100,12 @@ static void test_consume_sends_and_counts_drops(void)
     /* Other signals are not X-Ray's. */
     struct ag_payload other = {.signal = AG_SIGNAL_METRICS};
     ASSERT_EQ(ex_xray_exporter_ops.consume(f.x, &other), AG_EUNSUPP);
-    fix_stop(&f);
+    exporter_fix_stop(&f);
 }
 
 static void test_raw_documents_and_full_queue(void)
 {
-    struct fix f;
+    struct exporter_fix f;
     /* queue_size 1 = 64 KiB of documents; answers never come until the 1 s timeout. */
     ASSERT_OK(fix_start(&f, "awsxray/q", "    request_timeout_seconds: 1\n    max_retries: 0\n"
                                          "    sending_queue: {queue_size: 1}\n"));
@@ -178,25 +128,25 @@ static void test_raw_documents_and_full_queue(void)
     ag_payload_unref(p);
     /* Over 64 kB, or without an id: refused for good. */
     ASSERT_EQ(ex_xray_exporter_ops.consume_xray(f.x, (const uint8_t *)big, 65537), AG_ETOOBIG);
-    ASSERT_EQ(counter("otter_exporter_dropped_total",
+    ASSERT_EQ(fix_counter("otter_exporter_dropped_total",
                       "exporter=\"awsxray/q\",reason=\"too_big\""),
               1);
     /* Destroy drains: the calls time out after 1 s and their documents are counted failed. */
     ex_xray_exporter_ops.destroy(f.x);
     f.x = NULL;
-    ASSERT_EQ(counter("otter_exporter_documents_failed_total", "exporter=\"awsxray/q\""), 2);
-    fix_stop(&f);
+    ASSERT_EQ(fix_counter("otter_exporter_documents_failed_total", "exporter=\"awsxray/q\""), 2);
+    exporter_fix_stop(&f);
 }
 
 static void test_raw_document_without_id(void)
 {
-    struct fix f;
+    struct exporter_fix f;
     ASSERT_OK(fix_start(&f, "awsxray/n", ""));
     const char *doc = "{\"name\":\"x\",\"trace_id\":\"1-5f000000-000000000000000000000001\"}";
     ASSERT_EQ(ex_xray_exporter_ops.consume_xray(f.x, (const uint8_t *)doc, strlen(doc)),
               AG_EPROTO);
     ASSERT_EQ(f.s.n_seen, 0);
-    fix_stop(&f);
+    exporter_fix_stop(&f);
 }
 
 static void test_teardown(void)
