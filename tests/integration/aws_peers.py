@@ -82,21 +82,23 @@ class MotoServer:
 
     BOOTSTRAP_CALLS = 3  # create_user, put_user_policy, create_access_key
 
-    def __init__(self, log_path):
+    def __init__(self, log_path, tls=False):
         self.port = free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.tls = tls  # moto's own self-signed certificate (-s)
+        self.endpoint = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT=str(self.BOOTSTRAP_CALLS))
         for k in list(env):
             if k.startswith("AWS_"):
                 del env[k]
         self._log = open(log_path, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
+            + (["-s"] if tls else []),
             stdout=self._log, stderr=subprocess.STDOUT, env=env)
         wait_port(self.port)
         boot = boto3.session.Session(aws_access_key_id="AKIDBOOTSTRAP0000000",
                                      aws_secret_access_key="bootstrap", region_name=REGION)
-        iam = boot.client("iam", endpoint_url=self.endpoint)
+        iam = boot.client("iam", endpoint_url=self.endpoint, verify=not tls)
         iam.create_user(UserName="otter-admin")
         iam.put_user_policy(UserName="otter-admin", PolicyName="admin",
                             PolicyDocument=json.dumps(ADMIN_POLICY))
@@ -116,7 +118,7 @@ class MotoServer:
 
     def client(self, service, **creds):
         return self.session(**creds).client(
-            service, endpoint_url=self.endpoint,
+            service, endpoint_url=self.endpoint, verify=not self.tls,
             config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
 
     def role_credentials(self, session_name="otter-test", duration=3600):
@@ -640,3 +642,111 @@ def aws_env(**extra):
 
 __all__ = ["MotoServer", "XraySink", "CwLogsSink", "KeyRegistry", "WebIdentitySts", "PodIdentityAgent", "Imds", "aws_env",
            "check_sigv4", "free_port", "REGION", "botocore"]
+
+
+class _H2Request:
+    """What check_sigv4 reads of a request (BaseHTTPRequestHandler's names), for HTTP/2."""
+
+    def __init__(self, headers, body):
+        import email.message
+        self.command = headers[":method"]
+        self.path = headers[":path"]
+        self.headers = email.message.Message()
+        self.headers["Host"] = headers[":authority"]
+        for k, v in headers.items():
+            if not k.startswith(":"):
+                self.headers[k] = v
+        self.body = body
+
+
+class H2XraySink:
+    """PutTraceSegments over TLS that offers only HTTP/2 by ALPN (h2): proves the client speaks
+    HTTP/2 where it is offered. Each request's signature is checked as XraySink does."""
+
+    def __init__(self, tmp_dir, key, secret):
+        import ssl
+        import subprocess as sp
+        cert, pkey = os.path.join(tmp_dir, "h2.crt"), os.path.join(tmp_dir, "h2.key")
+        sp.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                "-keyout", pkey, "-out", cert], check=True, capture_output=True)
+        self.cert = cert
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cert, pkey)
+        self.ctx.set_alpn_protocols(["h2"])
+        self.registry = KeyRegistry()
+        self.registry.add(key, secret, None, None)
+        self.accepted, self.errors, self.alpn = [], [], []
+        self.lock = threading.Lock()
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"https://127.0.0.1:{self.port}"
+        self.stopped = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self.stopped:
+            try:
+                raw, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(raw,), daemon=True).start()
+
+    def _serve(self, raw):
+        import h2.config
+        import h2.connection
+        import h2.events
+        try:
+            conn_sock = self.ctx.wrap_socket(raw, server_side=True)
+        except OSError:
+            return
+        with self.lock:
+            self.alpn.append(conn_sock.selected_alpn_protocol())
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
+        conn.initiate_connection()
+        conn_sock.sendall(conn.data_to_send())
+        streams = {}
+        try:
+            while True:
+                data = conn_sock.recv(65536)
+                if not data:
+                    return
+                for ev in conn.receive_data(data):
+                    if isinstance(ev, h2.events.RequestReceived):
+                        streams[ev.stream_id] = [
+                            {k.decode() if isinstance(k, bytes) else k:
+                             v.decode() if isinstance(v, bytes) else v for k, v in ev.headers},
+                            b""]
+                    elif isinstance(ev, h2.events.DataReceived):
+                        streams[ev.stream_id][1] += ev.data
+                        conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+                    elif isinstance(ev, h2.events.StreamEnded):
+                        hdrs, body = streams.pop(ev.stream_id)
+                        self._answer(conn, ev.stream_id, hdrs, body)
+                conn_sock.sendall(conn.data_to_send())
+        except (OSError, KeyError):
+            return
+
+    def _answer(self, conn, sid, hdrs, body):
+        req = _H2Request(hdrs, body)
+        why = check_sigv4(req, body, self.registry.lookup, "xray")
+        status, out = 200, b'{"UnprocessedTraceSegments":[]}'
+        if why is None and req.path != "/TraceSegments":
+            why = "path " + req.path
+        if why is None:
+            docs = [json.loads(d) for d in json.loads(body)["TraceSegmentDocuments"]]
+            with self.lock:
+                self.accepted.extend(docs)
+        else:
+            with self.lock:
+                self.errors.append(why)
+            status, out = 403, json.dumps({"message": why}).encode()
+        conn.send_headers(sid, [(":status", str(status)), ("content-type", "application/json"),
+                                ("content-length", str(len(out)))])
+        conn.send_data(sid, out, end_stream=True)
+
+    def stop(self):
+        self.stopped = True
+        self.sock.close()
