@@ -750,3 +750,31 @@ class H2XraySink:
     def stop(self):
         self.stopped = True
         self.sock.close()
+
+
+class ForwardProxy(_Server):
+    """A plain HTTP forward proxy (absolute-form request targets, as clients send to an http://
+    proxy): forwards each request to its target and records the targets it served."""
+
+    def __init__(self):
+        self.targets = []
+        super().__init__()
+
+    def handle(self, h, body):
+        import http.client
+        u = urllib.parse.urlsplit(h.path)
+        if u.scheme != "http" or not u.netloc:
+            return self.fail(h, f"not an absolute-form request target: {h.path!r}")
+        headers = {k: v for k, v in h.headers.items()
+                   if k.lower() not in ("proxy-connection", "connection", "keep-alive")}
+        c = http.client.HTTPConnection(u.netloc, timeout=30)
+        c.request(h.command, u.path + (("?" + u.query) if u.query else ""), body=body,
+                  headers=headers)
+        r = c.getresponse()
+        data = r.read()
+        with self.lock:
+            self.targets.append(f"{h.command} {u.netloc}{u.path}")
+        self.reply(h, r.status, data, r.getheader("Content-Type") or "application/json",
+                   [(k, v) for k, v in r.getheaders()
+                    if k.lower().startswith("x-amzn")])
+        c.close()

@@ -379,3 +379,21 @@ def test_daemon_datagrams_reach_moto(otterd, moto, tmp_path):
     assert agent.metric_sum("otter_receiver_requests_total", receiver="awsxray",
                             outcome="invalid") == 1
     stop_and_check_secrets(agent, moto.admin_secret)
+
+
+def test_proxy_address(otterd, moto, tmp_path):
+    """ADOT's proxy_address: every AWS call goes through the proxy."""
+    from aws_peers import ForwardProxy
+
+    proxy = ForwardProxy()
+    try:
+        env = aws_env(AWS_ACCESS_KEY_ID=moto.admin_key, AWS_SECRET_ACCESS_KEY=moto.admin_secret)
+        agent = otterd(config=xray_config(tmp_path, moto.endpoint, proxy_address=proxy.url),
+                       env=env)
+        sent = send_spans(agent, n_traces=2, per_trace=3)
+        assert_all_delivered(sent, found_in_xray(moto, sent))
+        assert proxy.targets and all(t.endswith("/TraceSegments") for t in proxy.targets)
+        assert proxy.errors == []
+        stop_and_check_secrets(agent, moto.admin_secret)
+    finally:
+        proxy.stop()
