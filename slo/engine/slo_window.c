@@ -67,6 +67,18 @@ static int plan(const struct slo_window_config *cfg, size_t cap_bytes, uint64_t 
     size_t budget = cap_bytes > sizeof(struct slo_window) ? cap_bytes - sizeof(struct slo_window)
                                                           : 0;
     uint64_t w = cfg->window_ms;
+    if (cfg->bucket_ms != 0) {
+        if (w % cfg->bucket_ms != 0) {
+            return AG_EINVAL;
+        }
+        if (layer_bytes(w, cfg->bucket_ms) > budget) {
+            return AG_ETOOBIG;
+        }
+        widths[0] = cfg->bucket_ms;
+        spans[0] = w;
+        *n = 1;
+        return 0;
+    }
     if (layer_bytes(w, MINUTE_MS) <= budget) {
         widths[0] = MINUTE_MS;
         spans[0] = w;

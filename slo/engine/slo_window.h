@@ -41,6 +41,8 @@ struct slo_window_config {
     const uint64_t *lookbacks_ms; /* alert lookbacks (borrowed), whole minutes, <= W */
     size_t n_lookbacks;           /* <= SLO_WINDOW_MAX_LOOKBACKS */
     size_t max_bytes;             /* memory cap for the rings; 0 = SLO_WINDOW_MAX_BYTES */
+    uint64_t bucket_ms;           /* 0: the layout above; else one ring of this width, which
+                                   * must divide W and every lookback (Timeslices periods) */
 };
 
 /* What the window refused or noticed; nothing is dropped without a count here. */
@@ -54,7 +56,8 @@ struct slo_window_stats {
  * Creates a window per |cfg| (borrowed) whose first open bucket contains |start_ms| (Unix ms).
  * Returns 0 and a new object in |*out| (the caller frees it with slo_window_free()), or one of
  * these negative codes:
- *   AG_EINVAL   |start_ms| outside [0, SLO_TIME_MAX_MS], a window or lookback of 0, not whole
+ *   AG_EINVAL   |start_ms| outside [0, SLO_TIME_MAX_MS], a bucket_ms not dividing W, a window
+ *               or lookback of 0, not whole
  *               minutes, over 90 days, a lookback longer than W or shorter than 2 buckets of
  *               its ring, or too many lookbacks
  *   AG_ETOOBIG  no layout fits |max_bytes|

@@ -9,6 +9,7 @@
 
 #include "ag_mem.h"
 #include "ag_test.h"
+#include "config.h"
 #include "slo_window.h"
 
 #define MIN 60000ll
@@ -21,7 +22,7 @@ static const uint64_t std_lookbacks[] = {5 * MIN, 30 * MIN, HOUR, 2 * HOUR, 6 * 
 
 static struct slo_window *make(uint64_t window, const uint64_t *lb, size_t n, int64_t start)
 {
-    struct slo_window_config cfg = {window, lb, n, 0};
+    struct slo_window_config cfg = {window, lb, n, 0, 0};
     struct slo_window *w = NULL;
     if (slo_window_new(&cfg, start, &w) != 0) {
         return NULL;
@@ -64,7 +65,7 @@ static void test_config_errors(void)
 {
     struct slo_window *w = NULL;
     const uint64_t too_long[] = {31 * DAY}, odd[] = {90000}, one_bucket[] = {MIN};
-    struct slo_window_config cfg = {30 * DAY, NULL, 0, 0};
+    struct slo_window_config cfg = {30 * DAY, NULL, 0, 0, 0};
     ASSERT_OK(slo_window_new(&cfg, B, &w));
     slo_window_free(w);
     slo_window_free(NULL);
@@ -347,7 +348,30 @@ static void test_calendar(void)
     ASSERT_EQ(slo_calendar_bounds((enum slo_calendar_unit)99, 0, B, &s, &e), AG_EINVAL);
 }
 
-AG_TEST_MAIN(AG_TEST_CASE(test_memory_30d), AG_TEST_CASE(test_config_errors),
+/* Every allocation of slo_window_new may fail: the error is AG_ENOMEM and nothing leaks. */
+static void test_failmalloc(void)
+{
+#if AG_FAILMALLOC
+    for (long n = 0;; n++) {
+        struct slo_window *w = NULL;
+        struct slo_window_config cfg = {30 * DAY, std_lookbacks, 7, 0, 0};
+        ag_mem_fail_after(n);
+        int rc = slo_window_new(&cfg, B, &w);
+        ag_mem_fail_after(-1);
+        if (rc == 0) {
+            ASSERT_EQ(n, 3); /* the object and two rings */
+            slo_window_free(w);
+            break;
+        }
+        ASSERT_EQ(rc, AG_ENOMEM);
+        ASSERT_NULL(w);
+    }
+#else
+    printf("# failmalloc not built in (-Dfailmalloc=true); skipped\n");
+#endif
+}
+
+AG_TEST_MAIN(AG_TEST_CASE(test_memory_30d), AG_TEST_CASE(test_failmalloc), AG_TEST_CASE(test_config_errors),
              AG_TEST_CASE(test_edges), AG_TEST_CASE(test_90_days),
              AG_TEST_CASE(test_late_old_overflow_gap), AG_TEST_CASE(test_oracle),
              AG_TEST_CASE(test_slice_judge), AG_TEST_CASE(test_calendar))
