@@ -476,3 +476,133 @@ int slo_calendar_bounds(enum slo_calendar_unit unit, int32_t utc_offset_s, int64
     *end_ms = eday * day_ms - off_ms;
     return 0;
 }
+
+int slo_calendar_init(struct slo_calendar *c, enum slo_calendar_unit unit, int32_t utc_offset_s,
+                      uint64_t bucket_ms, int64_t now_ms)
+{
+    memset(c, 0, sizeof(*c));
+    if (bucket_ms == 0) {
+        bucket_ms = MINUTE_MS;
+    }
+    if (bucket_ms > 86400000u || 86400000u % bucket_ms != 0 ||
+        ((int64_t)utc_offset_s * 1000) % (int64_t)bucket_ms != 0) {
+        return AG_EINVAL;
+    }
+    int rc = slo_calendar_bounds(unit, utc_offset_s, now_ms, &c->start_ms, &c->end_ms);
+    if (rc != 0) {
+        memset(c, 0, sizeof(*c));
+        return rc;
+    }
+    c->unit = unit;
+    c->utc_offset_s = utc_offset_s;
+    c->bucket_ms = bucket_ms;
+    c->clock = now_ms;
+    c->open_start = bucket_start(now_ms, bucket_ms);
+    return 0;
+}
+
+static void counts_add(struct slo_counts *a, const struct slo_counts *b)
+{
+    a->good += b->good;
+    a->total += b->total;
+}
+
+void slo_calendar_advance(struct slo_calendar *c, int64_t now_ms)
+{
+    if (now_ms > SLO_TIME_MAX_MS) {
+        now_ms = SLO_TIME_MAX_MS;
+    }
+    if (now_ms <= c->clock) {
+        return;
+    }
+    c->clock = now_ms;
+    if (now_ms >= c->end_ms) {
+        /* The period is over: its open bucket ended at or before its end, so it is whole. */
+        int64_t s, e;
+        struct slo_counts last = c->closed;
+        counts_add(&last, &c->open);
+        if (slo_calendar_bounds(c->unit, c->utc_offset_s, now_ms, &s, &e) != 0) {
+            return; /* unreachable: now_ms and the zone were validated */
+        }
+        c->has_prev = true;
+        if (s == c->end_ms) {
+            c->prev = last;
+            c->prev_start_ms = c->start_ms;
+            c->prev_end_ms = c->end_ms;
+        } else if (slo_calendar_bounds(c->unit, c->utc_offset_s, s - 1, &c->prev_start_ms,
+                                       &c->prev_end_ms) == 0) {
+            /* Whole periods were skipped: the previous one saw nothing. */
+            memset(&c->prev, 0, sizeof(c->prev));
+        }
+        c->start_ms = s;
+        c->end_ms = e;
+        memset(&c->closed, 0, sizeof(c->closed));
+        memset(&c->open, 0, sizeof(c->open));
+        c->open_start = bucket_start(now_ms, c->bucket_ms);
+        return;
+    }
+    int64_t b = bucket_start(now_ms, c->bucket_ms);
+    if (b > c->open_start) {
+        counts_add(&c->closed, &c->open);
+        memset(&c->open, 0, sizeof(c->open));
+        c->open_start = b;
+    }
+}
+
+int slo_calendar_add(struct slo_calendar *c, int64_t t_ms, uint64_t good, uint64_t total)
+{
+    struct slo_counts *dst;
+    if (good > total || t_ms < 0 || t_ms > SLO_TIME_MAX_MS) {
+        return AG_EINVAL;
+    }
+    slo_calendar_advance(c, t_ms);
+    if (t_ms >= c->open_start) {
+        dst = &c->open;
+    } else if (t_ms >= c->start_ms) {
+        dst = &c->closed;
+        c->stats.late++;
+    } else if (c->has_prev && t_ms >= c->prev_start_ms) {
+        dst = &c->prev;
+        c->stats.late++;
+    } else {
+        c->stats.too_old++;
+        return 0;
+    }
+    if (dst->total + total < total) {
+        c->stats.overflow++;
+        return AG_ETOOBIG;
+    }
+    dst->good += good;
+    dst->total += total;
+    return 0;
+}
+
+void slo_calendar_counts(const struct slo_calendar *c, struct slo_counts *out, int64_t *start_ms,
+                         int64_t *end_ms)
+{
+    /* The open bucket is never whole at the clock: advance() closes it once the clock passes. */
+    *out = c->closed;
+    if (start_ms != NULL) {
+        *start_ms = c->start_ms;
+    }
+    if (end_ms != NULL) {
+        *end_ms = c->end_ms;
+    }
+}
+
+bool slo_calendar_previous(const struct slo_calendar *c, struct slo_counts *out,
+                           int64_t *start_ms, int64_t *end_ms)
+{
+    memset(out, 0, sizeof(*out));
+    if (!c->has_prev) {
+        return false;
+    }
+    *out = c->prev;
+    if (start_ms != NULL) {
+        *start_ms = c->prev_start_ms;
+    }
+    if (end_ms != NULL) {
+        *end_ms = c->prev_end_ms;
+    }
+    return true;
+}

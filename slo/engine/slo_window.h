@@ -151,4 +151,60 @@ enum slo_calendar_unit {
 AG_NODISCARD int slo_calendar_bounds(enum slo_calendar_unit unit, int32_t utc_offset_s,
                                      int64_t t_ms, int64_t *start_ms, int64_t *end_ms);
 
+/*
+ * A calendar SLO's counts on the to-date basis (§4.3: CloudWatch's; a breach can recover later
+ * in the period, and the counts restart at each boundary). Whole buckets of |bucket_ms| only, as
+ * for rolling windows; the last closed period is kept for reports and late data. Caller-owned
+ * storage: fields are private (do not touch), use the functions below.
+ */
+struct slo_calendar {
+    enum slo_calendar_unit unit;
+    int32_t utc_offset_s;
+    uint64_t bucket_ms;
+    int64_t clock;
+    int64_t start_ms, end_ms; /* the current period */
+    int64_t open_start;       /* the open bucket */
+    struct slo_counts open;   /* counts in the open bucket */
+    struct slo_counts closed; /* counts in the period's closed buckets */
+    bool has_prev;
+    int64_t prev_start_ms, prev_end_ms;
+    struct slo_counts prev;   /* the last closed period, whole */
+    struct slo_window_stats stats;
+};
+
+/*
+ * Initialises |c| for periods of |unit| in the fixed offset |utc_offset_s|, buckets of
+ * |bucket_ms| (0 = 1 minute), the clock at |now_ms|. Nothing to clean up.
+ * Returns 0 on success, or AG_EINVAL for a bad offset, unit or time, or an offset that is not a
+ * whole number of buckets (period boundaries must fall on bucket boundaries).
+ */
+AG_NODISCARD int slo_calendar_init(struct slo_calendar *c, enum slo_calendar_unit unit,
+                                   int32_t utc_offset_s, uint64_t bucket_ms, int64_t now_ms);
+
+/*
+ * Adds |good| of |total| observed at |t_ms|, first moving the clock to |t_ms|. Data for a closed
+ * bucket of the current or the previous period is added (stats.late); older data is counted in
+ * stats.too_old.
+ * Returns 0 on success, or AG_EINVAL (good > total, a time out of range) or AG_ETOOBIG (a count
+ * would overflow 64 bits; stats.overflow).
+ */
+AG_NODISCARD int slo_calendar_add(struct slo_calendar *c, int64_t t_ms, uint64_t good,
+                                  uint64_t total);
+
+/* Moves the clock to |now_ms| (never backwards), closing buckets and periods. */
+void slo_calendar_advance(struct slo_calendar *c, int64_t now_ms);
+
+/*
+ * The current period's counts to date (whole buckets in [start, clock)) into |*out|, and its
+ * bounds into |*start_ms| and |*end_ms| (either may be NULL).
+ */
+void slo_calendar_counts(const struct slo_calendar *c, struct slo_counts *out, int64_t *start_ms,
+                         int64_t *end_ms);
+
+/*
+ * The last closed period's counts and bounds; returns false when no period has closed yet.
+ */
+bool slo_calendar_previous(const struct slo_calendar *c, struct slo_counts *out,
+                           int64_t *start_ms, int64_t *end_ms);
+
 #endif /* SLO_WINDOW_H */

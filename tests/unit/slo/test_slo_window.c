@@ -371,7 +371,59 @@ static void test_failmalloc(void)
 #endif
 }
 
-AG_TEST_MAIN(AG_TEST_CASE(test_memory_30d), AG_TEST_CASE(test_failmalloc), AG_TEST_CASE(test_config_errors),
+/* Calendar months in UTC, to date, 1-minute buckets. January 2025 = [day 20,089, day 20,120). */
+static void test_calendar_to_date(void)
+{
+    struct slo_calendar c;
+    struct slo_counts n;
+    int64_t s, e;
+    ASSERT_OK(slo_calendar_init(&c, SLO_CAL_MONTH, 0, 0, B));
+    ASSERT_OK(slo_calendar_add(&c, B, 999, 1000));
+    ASSERT_OK(slo_calendar_add(&c, B + 10 * DAY, 0, 1));
+    slo_calendar_advance(&c, B + 10 * DAY + 30000); /* mid-bucket: the 1 is not whole yet */
+    slo_calendar_counts(&c, &n, &s, &e);
+    ASSERT_UEQ(n.total, 1000);
+    ASSERT_EQ(s, 20089 * DAY);
+    ASSERT_EQ(e, 20120 * DAY);
+    slo_calendar_advance(&c, B + 10 * DAY + MIN);
+    slo_calendar_counts(&c, &n, NULL, NULL);
+    ASSERT_UEQ(n.total, 1001);
+    ASSERT_UEQ(n.good, 999);
+    ASSERT(!slo_calendar_previous(&c, &n, NULL, NULL));
+    /* An event at exactly Feb 1 00:00Z starts February; January closes whole with 1,001. */
+    ASSERT_OK(slo_calendar_add(&c, 20120 * DAY, 5, 5));
+    slo_calendar_counts(&c, &n, &s, &e);
+    ASSERT_UEQ(n.total, 0);
+    ASSERT_EQ(s, 20120 * DAY);
+    ASSERT(slo_calendar_previous(&c, &n, &s, &e));
+    ASSERT_UEQ(n.total, 1001);
+    ASSERT_EQ(s, 20089 * DAY);
+    ASSERT_EQ(e, 20120 * DAY);
+    ASSERT_OK(slo_calendar_add(&c, 20120 * DAY - 1, 0, 2)); /* late for January */
+    ASSERT(slo_calendar_previous(&c, &n, NULL, NULL));
+    ASSERT_UEQ(n.total, 1003);
+    ASSERT_OK(slo_calendar_add(&c, B - 1, 0, 2)); /* December 2024: too old */
+    ASSERT_UEQ(c.stats.late, 1);
+    ASSERT_UEQ(c.stats.too_old, 1);
+    slo_calendar_advance(&c, 20120 * DAY + MIN);
+    slo_calendar_counts(&c, &n, NULL, NULL);
+    ASSERT_UEQ(n.total, 5);
+    /* Jump to 2025-04-10: March was skipped, so the previous period is an empty March. */
+    slo_calendar_advance(&c, (20179 + 9) * DAY);
+    ASSERT(slo_calendar_previous(&c, &n, &s, &e));
+    ASSERT_UEQ(n.total, 0);
+    ASSERT_EQ(s, 20148 * DAY);
+    ASSERT_EQ(e, 20179 * DAY);
+    /* +05:45 is whole minutes (and 15-minute buckets), not whole hours. */
+    ASSERT_OK(slo_calendar_init(&c, SLO_CAL_DAY, 20700, 15 * MIN, B));
+    ASSERT_EQ(slo_calendar_init(&c, SLO_CAL_DAY, 20700, HOUR, B), AG_EINVAL);
+    ASSERT_EQ(slo_calendar_init(&c, SLO_CAL_DAY, 0, 7 * MIN, B), AG_EINVAL);
+    ASSERT_EQ(slo_calendar_add(&c, B, 2, 1), AG_EINVAL);
+}
+
+AG_TEST_MAIN(AG_TEST_CASE(test_memory_30d), AG_TEST_CASE(test_failmalloc),
+             AG_TEST_CASE(test_config_errors),
              AG_TEST_CASE(test_edges), AG_TEST_CASE(test_90_days),
              AG_TEST_CASE(test_late_old_overflow_gap), AG_TEST_CASE(test_oracle),
-             AG_TEST_CASE(test_slice_judge), AG_TEST_CASE(test_calendar))
+             AG_TEST_CASE(test_slice_judge), AG_TEST_CASE(test_calendar),
+             AG_TEST_CASE(test_calendar_to_date))
