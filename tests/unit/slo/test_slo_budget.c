@@ -25,6 +25,19 @@ static struct slo_decimal dec(const char *s)
     return d;
 }
 
+struct budget_vector {
+    const char *objective;
+    uint64_t good, total;
+    const char *warning;
+    int met, exhausted;
+    uint64_t allowed_bad;
+    enum slo_status status;
+    const char *threshold;
+    int burn_gt;
+};
+
+#include "budget_vectors.h"
+
 static double dbl(const struct slo_rat *r)
 {
     return slo_rat_to_double(r);
@@ -255,7 +268,27 @@ static void test_tte(void)
     ASSERT(s == 0.0);
 }
 
-AG_TEST_MAIN(AG_TEST_CASE(test_brief_24_periods), AG_TEST_CASE(test_brief_12_periods),
+/* 500 cases from make_budget_vectors.py, computed with Python's exact fractions (an oracle
+ * independent of this code), aimed at the met / breached and warning boundaries. */
+static void test_oracle_vectors(void)
+{
+    size_t n = sizeof(budget_vectors) / sizeof(budget_vectors[0]);
+    for (size_t i = 0; i < n; i++) {
+        const struct budget_vector *v = &budget_vectors[i];
+        struct slo_decimal o = pct(v->objective), w = dec(v->warning), x = dec(v->threshold);
+        struct slo_budget b;
+        ASSERT(o.den != 0 && w.den != 0 && x.den != 0);
+        ASSERT_OK(slo_budget_eval(&o, &w, v->good, v->total, 0, &b));
+        if (b.met != v->met || b.exhausted != v->exhausted || b.allowed_bad != v->allowed_bad ||
+            b.status != v->status ||
+            slo_burn_exceeds(&o, v->total - v->good, v->total, &x) != v->burn_gt) {
+            AG_TEST_FAIL_("vector %zu (%s %%, %llu of %llu) disagrees", i, v->objective,
+                          (unsigned long long)v->good, (unsigned long long)v->total);
+        }
+    }
+}
+
+AG_TEST_MAIN(AG_TEST_CASE(test_brief_24_periods), AG_TEST_CASE(test_oracle_vectors), AG_TEST_CASE(test_brief_12_periods),
              AG_TEST_CASE(test_traps), AG_TEST_CASE(test_warning),
              AG_TEST_CASE(test_no_data_and_errors), AG_TEST_CASE(test_burn),
              AG_TEST_CASE(test_mwmbr), AG_TEST_CASE(test_mwmbr_defaults), AG_TEST_CASE(test_tte))
