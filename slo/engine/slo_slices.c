@@ -22,6 +22,10 @@ struct slo_slices {
     size_t head; /* pend[head] holds the period starting at next_start */
     struct slo_counts pend[SLO_SLICES_MAX_PENDING];
     struct slo_slices_stats stats;
+    bool calendar;
+    struct slo_calendar cal;      /* verdicts per calendar period, buckets of one period */
+    int64_t cal_ignored_start;    /* the calendar period cal_ignored belongs to */
+    uint64_t cal_ignored;         /* periods ignored in it (they leave N) */
 };
 
 int slo_slices_new(const struct slo_slices_config *cfg, int64_t start_ms, struct slo_slices **out)
@@ -44,6 +48,14 @@ int slo_slices_new(const struct slo_slices_config *cfg, int64_t start_ms, struct
     rc = slo_window_new(&wc, start_ms, &s->periods);
     if (rc != 0) {
         goto out;
+    }
+    if (cfg->calendar) {
+        s->calendar = true;
+        rc = slo_calendar_init(&s->cal, cfg->unit, cfg->utc_offset_s, cfg->period_ms, start_ms);
+        if (rc != 0) {
+            goto out;
+        }
+        s->cal_ignored_start = s->cal.start_ms;
     }
     s->period_ms = cfg->period_ms;
     s->grace_ms = cfg->grace_ms;
@@ -71,6 +83,28 @@ void slo_slices_free(struct slo_slices *s)
     ag_free(s);
 }
 
+/* Counts |k| periods starting at |t| with one verdict into the calendar accumulator. */
+static void calendar_put(struct slo_slices *s, int64_t t, uint64_t k, enum slo_slice_verdict v)
+{
+    if (!s->calendar || k == 0) {
+        return;
+    }
+    slo_calendar_advance(&s->cal, t);
+    if (s->cal.start_ms != s->cal_ignored_start) {
+        s->cal_ignored_start = s->cal.start_ms;
+        s->cal_ignored = 0;
+    }
+    if (v == SLO_SLICE_IGNORED) {
+        if (t >= s->cal.start_ms) {
+            s->cal_ignored += k;
+        }
+        return;
+    }
+    /* Cannot fail: good <= total, t was validated, and k is at most a year of periods. */
+    int rc = slo_calendar_add(&s->cal, t, v == SLO_SLICE_GOOD ? k : 0, k);
+    (void)rc;
+}
+
 static void judge_one(struct slo_slices *s)
 {
     struct slo_counts *c = &s->pend[s->head];
@@ -87,6 +121,10 @@ static void judge_one(struct slo_slices *s)
         s->stats.ignored++;
     }
     slo_window_advance(s->periods, end);
+    calendar_put(s, s->next_start, 1, v);
+    if (s->calendar) {
+        slo_calendar_advance(&s->cal, end);
+    }
     memset(c, 0, sizeof(*c));
     s->head = (s->head + 1) % s->npend;
     s->next_start = end;
@@ -118,8 +156,26 @@ void slo_slices_advance(struct slo_slices *s, int64_t now_ms)
         if (s->missing == SLO_MISSING_IGNORE) {
             s->stats.ignored += skip;
         }
+        int64_t from = s->next_start;
         s->next_start += (int64_t)skip * p;
         slo_window_advance(s->periods, s->next_start);
+        if (s->calendar) {
+            /* The skipped run [from, next_start) only matters in the calendar period holding
+             * its end and the one before (the "previous period" report). */
+            enum slo_slice_verdict v = slo_slice_judge(0, 0, &s->target, s->missing);
+            int64_t cs, ce, ps, pe;
+            if (slo_calendar_bounds(s->cal.unit, s->cal.utc_offset_s, s->next_start - 1, &cs,
+                                    &ce) == 0 &&
+                slo_calendar_bounds(s->cal.unit, s->cal.utc_offset_s, cs - 1, &ps, &pe) == 0) {
+                int64_t a0 = from > ps ? from : ps, b0 = cs < s->next_start ? cs : s->next_start;
+                int64_t a1 = from > cs ? from : cs;
+                if (b0 > a0) {
+                    calendar_put(s, a0, (uint64_t)(b0 - a0) / s->period_ms, v);
+                }
+                calendar_put(s, a1, (uint64_t)(s->next_start - a1) / s->period_ms, v);
+            }
+            slo_calendar_advance(&s->cal, s->next_start);
+        }
         due -= skip;
     }
     while (due-- > 0) {
@@ -150,6 +206,37 @@ int slo_slices_add(struct slo_slices *s, int64_t t_ms, uint64_t good, uint64_t t
 int slo_slices_counts(const struct slo_slices *s, uint64_t lookback_ms, struct slo_counts *out)
 {
     return slo_window_counts(s->periods, lookback_ms, out);
+}
+
+int slo_slices_calendar_counts(const struct slo_slices *s, struct slo_counts *out,
+                               uint64_t *n_total, int64_t *start_ms, int64_t *end_ms)
+{
+    int64_t cs, ce;
+    memset(out, 0, sizeof(*out));
+    *n_total = 0;
+    if (!s->calendar) {
+        return AG_ENOTFOUND;
+    }
+    slo_calendar_counts(&s->cal, out, &cs, &ce);
+    uint64_t ignored = s->cal_ignored_start == cs ? s->cal_ignored : 0;
+    *n_total = (uint64_t)(ce - cs) / s->period_ms - ignored;
+    if (start_ms != NULL) {
+        *start_ms = cs;
+    }
+    if (end_ms != NULL) {
+        *end_ms = ce;
+    }
+    return 0;
+}
+
+bool slo_slices_calendar_previous(const struct slo_slices *s, struct slo_counts *out,
+                                  int64_t *start_ms, int64_t *end_ms)
+{
+    if (!s->calendar) {
+        memset(out, 0, sizeof(*out));
+        return false;
+    }
+    return slo_calendar_previous(&s->cal, out, start_ms, end_ms);
 }
 
 int64_t slo_slices_judged_until(const struct slo_slices *s)

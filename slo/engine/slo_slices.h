@@ -30,6 +30,9 @@ struct slo_slices_config {
     enum slo_missing_policy missing;
     uint64_t grace_ms;            /* a period is judged at its end + grace */
     size_t max_bytes;             /* the period ring's cap; 0 = SLO_WINDOW_MAX_BYTES */
+    bool calendar;                /* also count verdicts per calendar period (below) */
+    enum slo_calendar_unit unit;  /* with |calendar|: the calendar period */
+    int32_t utc_offset_s;         /* with |calendar|: fixed UTC offset, whole periods */
 };
 
 struct slo_slices_stats {
@@ -46,6 +49,8 @@ struct slo_slices_stats {
  *   AG_EINVAL   a period of 0 or not dividing the window or a lookback, a grace of
  *               SLO_SLICES_MAX_PENDING - 2 periods or more, a target outside (0, 1], or any
  *               slo_window_new() error
+ *               (with |calendar|: also any slo_calendar_init() error: a period must divide a
+ *               day and the offset)
  *   AG_ETOOBIG  the period ring does not fit |max_bytes|
  *   AG_ENOMEM   out of memory
  */
@@ -80,6 +85,25 @@ void slo_slices_advance(struct slo_slices *s, int64_t now_ms);
  */
 AG_NODISCARD int slo_slices_counts(const struct slo_slices *s, uint64_t lookback_ms,
                                    struct slo_counts *out);
+
+/*
+ * For a calendar Timeslices SLO (§4.3): the judged periods of the current calendar period in
+ * |*out| (good and counted periods so far), and in |*n_total| the N of the whole calendar period
+ * known in advance (its periods minus those ignored so far): future periods are neither good nor
+ * bad, so the budget (1 - o) * N only goes down during the period. Bounds in |*start_ms|,
+ * |*end_ms| (either may be NULL).
+ * Returns 0 on success, or AG_ENOTFOUND when the slices were created without |calendar|.
+ */
+AG_NODISCARD int slo_slices_calendar_counts(const struct slo_slices *s, struct slo_counts *out,
+                                            uint64_t *n_total, int64_t *start_ms,
+                                            int64_t *end_ms);
+
+/*
+ * The last closed calendar period's good and counted periods and bounds; false when none has
+ * closed yet or the slices were created without |calendar|.
+ */
+bool slo_slices_calendar_previous(const struct slo_slices *s, struct slo_counts *out,
+                                  int64_t *start_ms, int64_t *end_ms);
 
 /* The end of the last judged period (Unix ms). */
 int64_t slo_slices_judged_until(const struct slo_slices *s);

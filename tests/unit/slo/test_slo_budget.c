@@ -288,7 +288,8 @@ static void test_oracle_vectors(void)
     }
 }
 
-AG_TEST_MAIN(AG_TEST_CASE(test_brief_24_periods), AG_TEST_CASE(test_oracle_vectors), AG_TEST_CASE(test_brief_12_periods),
+AG_TEST_MAIN(AG_TEST_CASE(test_brief_24_periods), AG_TEST_CASE(test_oracle_vectors),
+             AG_TEST_CASE(test_brief_12_periods),
              AG_TEST_CASE(test_traps), AG_TEST_CASE(test_warning),
              AG_TEST_CASE(test_no_data_and_errors), AG_TEST_CASE(test_burn),
              AG_TEST_CASE(test_mwmbr), AG_TEST_CASE(test_mwmbr_defaults), AG_TEST_CASE(test_tte))

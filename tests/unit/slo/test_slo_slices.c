@@ -26,7 +26,13 @@ static struct slo_slices *make(uint64_t window, const char *target, enum slo_mis
                                uint64_t grace)
 {
     static const uint64_t lb[] = {HOUR};
-    struct slo_slices_config cfg = {5 * MIN, window, lb, 1, pct(target), m, grace, 0};
+    struct slo_slices_config cfg = {.period_ms = 5 * MIN,
+                                    .window_ms = window,
+                                    .lookbacks_ms = lb,
+                                    .n_lookbacks = 1,
+                                    .target = pct(target),
+                                    .missing = m,
+                                    .grace_ms = grace};
     struct slo_slices *s = NULL;
     if (slo_slices_new(&cfg, B, &s) != 0) {
         return NULL;
@@ -158,7 +164,7 @@ static void test_long_gap(void)
 static void test_config_errors(void)
 {
     static const uint64_t lb[] = {7 * MIN};
-    struct slo_slices_config cfg = {5 * MIN, HOUR, NULL, 0, pct("99"), SLO_MISSING_GOOD, 0, 0};
+    struct slo_slices_config cfg = {.period_ms = 5 * MIN, .window_ms = HOUR, .target = pct("99")};
     struct slo_slices *s = NULL;
     cfg.period_ms = 0;
     ASSERT_EQ(slo_slices_new(&cfg, B, &s), AG_EINVAL);
@@ -180,9 +186,122 @@ static void test_config_errors(void)
     cfg.window_ms = 30 * DAY;
     ASSERT_EQ(slo_slices_new(&cfg, B, &s), AG_ETOOBIG);
     ASSERT_NULL(s);
+    /* Calendar periods must fall on period boundaries: +05:45 is not whole hours. */
+    cfg.period_ms = HOUR;
+    cfg.window_ms = DAY;
+    cfg.calendar = true;
+    cfg.unit = SLO_CAL_DAY;
+    cfg.utc_offset_s = 20700;
+    ASSERT_EQ(slo_slices_new(&cfg, B, &s), AG_EINVAL);
+    ASSERT_NULL(s);
     slo_slices_free(NULL);
+}
+
+static struct slo_slices *make_cal(enum slo_calendar_unit unit, enum slo_missing_policy m)
+{
+    struct slo_slices_config cfg = {.period_ms = 5 * MIN,
+                                    .window_ms = HOUR,
+                                    .target = pct("99"),
+                                    .missing = m,
+                                    .calendar = true,
+                                    .unit = unit};
+    struct slo_slices *s = NULL;
+    if (slo_slices_new(&cfg, B, &s) != 0) {
+        return NULL;
+    }
+    return s;
+}
+
+/* A calendar day of 5-minute periods: N = 1,440 / 5 = 288, known from the start. After the
+ * first hour with 2 bad periods: 10 good of 12 judged, N still 288; at 99 % the budget is
+ * 0.01 * 288 = 2.88 periods (2 whole): met. */
+static void test_calendar_day(void)
+{
+    struct slo_slices *s = make_cal(SLO_CAL_DAY, SLO_MISSING_GOOD);
+    struct slo_counts c;
+    struct slo_budget b;
+    uint64_t n = 0;
+    int64_t cs, ce;
+    struct slo_decimal o = pct("99");
+    ASSERT_NOT_NULL(s);
+    for (int i = 0; i < 12; i++) {
+        ASSERT_OK(slo_slices_add(s, B + i * 5 * MIN, i == 2 || i == 9 ? 0 : 1, 1));
+    }
+    slo_slices_advance(s, B + HOUR);
+    ASSERT_OK(slo_slices_calendar_counts(s, &c, &n, &cs, &ce));
+    ASSERT_UEQ(c.good, 10);
+    ASSERT_UEQ(c.total, 12);
+    ASSERT_UEQ(n, 288);
+    ASSERT_EQ(cs, B);
+    ASSERT_EQ(ce, B + DAY);
+    /* The budget is judged against the whole day's N: bad = total - good over N periods. */
+    ASSERT_OK(slo_budget_eval(&o, NULL, n - (c.total - c.good), n, 300, &b));
+    ASSERT_UEQ(b.allowed_bad, 2);
+    ASSERT(b.met);
+    /* The next day starts with an empty count; the first day closed with 288 periods, the 276
+     * without data good by the default policy. */
+    slo_slices_advance(s, B + DAY + 5 * MIN);
+    ASSERT_OK(slo_slices_calendar_counts(s, &c, &n, &cs, NULL));
+    ASSERT_EQ(cs, B + DAY);
+    ASSERT_UEQ(c.total, 1);
+    ASSERT_UEQ(n, 288);
+    ASSERT(slo_slices_calendar_previous(s, &c, &cs, &ce));
+    ASSERT_UEQ(c.total, 288);
+    ASSERT_UEQ(c.good, 286);
+    slo_slices_free(s);
+    /* Without |calendar| there are no calendar counts. */
+    s = make(HOUR, "99", SLO_MISSING_GOOD, 0);
+    ASSERT_NOT_NULL(s);
+    ASSERT_EQ(slo_slices_calendar_counts(s, &c, &n, NULL, NULL), AG_ENOTFOUND);
+    ASSERT(!slo_slices_calendar_previous(s, &c, NULL, NULL));
+    slo_slices_free(s);
+}
+
+/* Ignored periods leave N: 6 of the first 12 periods have no data, so N = 288 - 6 = 282. */
+static void test_calendar_ignore(void)
+{
+    struct slo_slices *s = make_cal(SLO_CAL_DAY, SLO_MISSING_IGNORE);
+    struct slo_counts c;
+    uint64_t n = 0;
+    ASSERT_NOT_NULL(s);
+    for (int i = 0; i < 12; i += 2) {
+        ASSERT_OK(slo_slices_add(s, B + i * 5 * MIN, 1, 1));
+    }
+    slo_slices_advance(s, B + HOUR);
+    ASSERT_OK(slo_slices_calendar_counts(s, &c, &n, NULL, NULL));
+    ASSERT_UEQ(c.total, 6);
+    ASSERT_UEQ(c.good, 6);
+    ASSERT_UEQ(n, 282);
+    slo_slices_free(s);
+}
+
+/* A 40-day gap on a monthly calendar (the fast path): at 2025-02-10 the month to date holds
+ * 9 days * 288 = 2,592 good periods (policy good); January closed whole: 31 * 288 = 8,928. */
+static void test_calendar_gap(void)
+{
+    struct slo_slices *s = make_cal(SLO_CAL_MONTH, SLO_MISSING_GOOD);
+    struct slo_counts c;
+    uint64_t n = 0;
+    int64_t cs;
+    ASSERT_NOT_NULL(s);
+    ASSERT_OK(slo_slices_add(s, B, 0, 1)); /* the first period is bad */
+    slo_slices_advance(s, B + 40 * DAY);
+    ASSERT_OK(slo_slices_calendar_counts(s, &c, &n, &cs, NULL));
+    ASSERT_EQ(cs, B + 31 * DAY);
+    ASSERT_UEQ(c.total, 9 * 288);
+    ASSERT_UEQ(c.good, 9 * 288);
+    ASSERT_UEQ(n, 28 * 288);
+    int64_t ps, pe;
+    ASSERT(slo_slices_calendar_previous(s, &c, &ps, &pe));
+    ASSERT_EQ(ps, B);
+    ASSERT_EQ(pe, B + 31 * DAY);
+    ASSERT_UEQ(c.total, 31 * 288);
+    ASSERT_UEQ(c.good, 31 * 288 - 1);
+    slo_slices_free(s);
 }
 
 AG_TEST_MAIN(AG_TEST_CASE(test_brief_2h), AG_TEST_CASE(test_missing_policies),
              AG_TEST_CASE(test_grace_and_late), AG_TEST_CASE(test_exact_target),
-             AG_TEST_CASE(test_long_gap), AG_TEST_CASE(test_config_errors))
+             AG_TEST_CASE(test_long_gap), AG_TEST_CASE(test_config_errors),
+             AG_TEST_CASE(test_calendar_day), AG_TEST_CASE(test_calendar_ignore),
+             AG_TEST_CASE(test_calendar_gap))
