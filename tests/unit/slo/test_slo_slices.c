@@ -4,7 +4,9 @@
  * -> per-period verdicts -> period counts -> budget), the missing-data policies, the grace
  * delay and late data, a period boundary, a long gap, and the exact slice target.
  */
+#include "ag_mem.h"
 #include "ag_test.h"
+#include "config.h"
 #include "slo_budget.h"
 #include "slo_slices.h"
 
@@ -300,7 +302,27 @@ static void test_calendar_gap(void)
     slo_slices_free(s);
 }
 
-AG_TEST_MAIN(AG_TEST_CASE(test_brief_2h), AG_TEST_CASE(test_missing_policies),
+/* Every allocation of slo_slices_new may fail: AG_ENOMEM, nothing leaks. */
+static void test_failmalloc(void)
+{
+#if AG_FAILMALLOC
+    for (long n = 0;; n++) {
+        ag_mem_fail_after(n);
+        struct slo_slices *s = make_cal(SLO_CAL_MONTH, SLO_MISSING_GOOD);
+        ag_mem_fail_after(-1);
+        if (s != NULL) {
+            ASSERT_EQ(n, 3); /* the object, the period window and its ring */
+            slo_slices_free(s);
+            break;
+        }
+        ASSERT(n < 3);
+    }
+#else
+    printf("# failmalloc not built in (-Dfailmalloc=true); skipped\n");
+#endif
+}
+
+AG_TEST_MAIN(AG_TEST_CASE(test_brief_2h), AG_TEST_CASE(test_failmalloc), AG_TEST_CASE(test_missing_policies),
              AG_TEST_CASE(test_grace_and_late), AG_TEST_CASE(test_exact_target),
              AG_TEST_CASE(test_long_gap), AG_TEST_CASE(test_config_errors),
              AG_TEST_CASE(test_calendar_day), AG_TEST_CASE(test_calendar_ignore),
