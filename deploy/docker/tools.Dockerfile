@@ -46,3 +46,5 @@ ENV PATH=/opt/otter/venv/bin:$PATH
 RUN useradd --create-home --uid 10001 otter
 USER otter
 WORKDIR /work
+# One-shot jobs (the playbooks, verify-clean): no long-running process to probe.
+HEALTHCHECK NONE
