@@ -94,4 +94,5 @@ def test_configs_have_the_adot_shape():
         assert cfg["service"]["telemetry"]["metrics"]["address"].endswith(":8888"), "admin port"
         emf = cfg["exporters"]["awsemf"]["log_group_name"]
         logs = cfg["exporters"]["awscloudwatchlogs"]["log_group_name"]
-        assert emf == "/otter/${env:OTTER_ENV}/metrics" and logs == "/otter/${env:OTTER_ENV}/logs"
+        # deploy/pulumi/otter_infra/names.py: the log groups otterd's IAM role may write.
+        assert emf == "/otter/${env:OTTER_ENV}/emf" and logs == "/otter/${env:OTTER_ENV}/chatbot"
