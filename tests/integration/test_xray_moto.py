@@ -119,11 +119,16 @@ def assert_all_delivered(sent, docs):
 
 
 def stop_and_check_secrets(agent, *secrets):
+    """Neither /metrics nor the log may carry a secret, a session token or an identity token."""
+    from conftest import http_request
+
+    st, _, metrics = http_request(agent.admin_port, "GET", "/metrics")
+    assert st == 200
     agent.stop()
-    text = agent.stderr()
-    for s in secrets:
-        if s:
-            assert s not in text, "a secret appeared in otterd's log"
+    for where, text in (("log", agent.stderr()), ("/metrics", metrics.decode())):
+        for s in secrets:
+            if s:
+                assert s not in text, "a secret appeared in otterd's " + where
 
 
 def test_python_sdk_spans_found_in_moto_xray(otterd, moto, tmp_path):
