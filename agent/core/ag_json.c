@@ -271,12 +271,20 @@ static uint8_t *escape_into(uint8_t *q, const unsigned char *s, size_t len, int 
         if (len - i >= 8) {
             uint64_t v;
             memcpy(&v, s + i, 8);
-            if (word_special(v) == 0) {
-                memcpy(q, &v, 8);
+            uint64_t m = word_special(v);
+            memcpy(q, &v, 8);
+            if (m == 0) {
                 q += 8;
                 i += 8;
                 continue;
             }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            /* The lowest flagged byte is a special one (a borrow only flags bytes above a
+             * special byte), so the bytes before it are copied already: skip them. */
+            size_t k = (size_t)__builtin_ctzll(m) / 8;
+            q += k;
+            i += k;
+#endif
         }
         unsigned char c = s[i];
         if (!special[c]) {
