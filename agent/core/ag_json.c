@@ -577,6 +577,17 @@ void ag_json_double(struct ag_json *w, double v)
         put(w, "-0.0", 4);
         return;
     }
+    if (v == trunc(v) && fabs(v) < 1e15) {
+        /* An integer of at most 15 digits: %.15g prints exactly its digits (no exponent below
+         * 1e15, no fraction), and that reads back; write them without printf and strtod. */
+        double a = fabs(v);
+        char *p = utoa_end((uint64_t)a, tmp + sizeof(tmp));
+        if (v < 0) {
+            *--p = '-';
+        }
+        put(w, p, (size_t)(tmp + sizeof(tmp) - p));
+        return;
+    }
     /*
      * The shortest %.Ng that reads back to the same double. For normal numbers %.15g is already
      * the shortest when it round-trips (%g drops trailing zeros); subnormals have fewer
