@@ -11,6 +11,8 @@ metrics, log records for logs), otterd's peak RSS, and the ratio. Python 3 stand
 uses run_bench.py's helpers, as run_xray_bench.py does.
 
     python3 tests/bench/run_cw_bench.py --build build-rel [--seconds 8] [--repeat 2]
+    python3 tests/bench/run_cw_bench.py --build build-rel --otterd OLD/agent/otterd  # before/after
+    python3 tests/bench/run_cw_bench.py --build build-rel --callgrind 4  # + instructions per item
 
 Logs: every record is one event, so the run waits until the sink has as many events as otterd
 acknowledged records. Metrics: EMF groups the points of one label set into one event and the
@@ -114,6 +116,36 @@ def run(args, od, signal, scenario, sink_port=None):
     return row
 
 
+def callgrind_e2e(args, env, port, work, signal):
+    """otterd under callgrind, end to end to the sink: instructions per item (data point or log
+    record) otterd acknowledged, deterministic where the CPU-second figures are noisy."""
+    out = os.path.join(work, f"callgrind.{signal}")
+    od = rb.Otterd(args.otterd, args.otterd_core, work,
+                   config=config(port, signal, SIGNALS[signal][0]), env=env,
+                   wrapper=["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"])
+    od.start(timeout=60)
+    try:
+        s0 = rx.sink_stats(port)
+        extra = ["--signal", signal, "--items-per-request", str(args.per_request[signal])]
+        lg = rb.run_loadgen(args, od.ports["grpc"], "grpc", "realistic", args.callgrind,
+                            extra=extra)
+        items = lg["items_acked"]
+        st = wait_sink(port, s0, items if signal == "logs" else None, 120)
+    finally:
+        od.stop(timeout=60)
+    incl = rb.callgrind_functions(out, True)
+    self_ = rb.callgrind_functions(out, False)
+    loop = incl.get("event_base_loop", 0)
+    row = {"signal": signal, "acked": items, "sink_events": st["events"] - s0["events"],
+           "ir_per_item": round(loop / items) if items else None,
+           "self_top": [{"function": f, "ir_per_item": round(v / items),
+                         "pct": round(100.0 * v / loop, 1) if loop else None}
+                        for f, v in sorted(self_.items(), key=lambda kv: -kv[1])[:15]
+                        if items]}
+    rb.log(f"callgrind {signal}: {row['ir_per_item']} Ir/item over {items} items")
+    return row
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default="build")
@@ -127,11 +159,16 @@ def main():
     ap.add_argument("--inflight", type=int, default=8)
     ap.add_argument("--connections", type=int, default=2)
     ap.add_argument("--http-conns", type=int, default=8)
+    ap.add_argument("--callgrind", type=float, default=0, metavar="S",
+                    help="also run S seconds end to end under callgrind per signal")
+    ap.add_argument("--otterd", default=None,
+                    help="another otterd binary (e.g. an older build) with this build's tools")
     ap.add_argument("--out", default=None, help="JSON file (default BUILD/bench-results/...)")
     args = ap.parse_args()
     args.per_request = {"metrics": args.metrics_per_request, "logs": args.logs_per_request}
     b = os.path.abspath(args.build)
-    args.otterd = os.path.join(b, "agent", "otterd")
+    args.otterd = os.path.abspath(args.otterd) if args.otterd else os.path.join(b, "agent",
+                                                                                "otterd")
     args.loadgen = os.path.join(b, "tests", "bench", "otter-loadgen")
     sink_bin = os.path.join(b, "tests", "bench", "cwlogs-sink")
     for p in (args.otterd, args.loadgen, sink_bin):
@@ -164,6 +201,8 @@ def main():
                         rows.append(best)
                     finally:
                         od.stop()
+            cg = [callgrind_e2e(args, env, port, work, signal)
+                  for signal in args.signals.split(",")] if args.callgrind > 0 else []
     finally:
         sink.terminate()
         sink.wait(timeout=5)
@@ -188,13 +227,21 @@ def main():
               f"{'met' if e2e['items_per_cpu_s'] >= goal else 'NOT met'}")
         if e2e.get("sink_rejected"):
             print(f"warning: the sink rejected {e2e['sink_rejected']} requests")
+    for c in cg:
+        print(f"\ncallgrind, {c['signal']} end to end: {c['ir_per_item']:,} instructions per item "
+              f"in the event loop ({c['acked']:,} items)\n")
+        print("| function (self) | Ir/item | % |\n|---|---:|---:|")
+        for f in c["self_top"]:
+            print(f"| {f['function']} | {f['ir_per_item']:,} | {f['pct']} |")
     path = args.out
     if path is None:
         out = os.path.join(b, "bench-results")
         os.makedirs(out, exist_ok=True)
         path = os.path.join(out, time.strftime("cw-bench-%Y%m%dT%H%M%S.json"))
     with open(path, "w", encoding="utf-8") as f:
-        json.dump({"machine": machine, "rows": rows, "summary": summary,
+        json.dump({"machine": machine, "otterd": os.path.relpath(args.otterd), "rows": rows,
+                   "summary": summary,
+                   "callgrind": cg,
                    "date": time.strftime("%Y-%m-%d")}, f, indent=1)
     print("raw results: " + path)
 
