@@ -133,15 +133,9 @@ def callgrind_e2e(args, env, port, work, signal):
         st = wait_sink(port, s0, items if signal == "logs" else None, 120)
     finally:
         od.stop(timeout=60)
-    incl = rb.callgrind_functions(out, True)
-    self_ = rb.callgrind_functions(out, False)
-    loop = incl.get("event_base_loop", 0)
+    ir, top = rb.callgrind_per_item(out, items, "item", 15)
     row = {"signal": signal, "acked": items, "sink_events": st["events"] - s0["events"],
-           "ir_per_item": round(loop / items) if items else None,
-           "self_top": [{"function": f, "ir_per_item": round(v / items),
-                         "pct": round(100.0 * v / loop, 1) if loop else None}
-                        for f, v in sorted(self_.items(), key=lambda kv: -kv[1])[:15]
-                        if items]}
+           "ir_per_item": ir, "self_top": top}
     rb.log(f"callgrind {signal}: {row['ir_per_item']} Ir/item over {items} items")
     return row
 
