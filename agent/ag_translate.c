@@ -7,6 +7,7 @@
  */
 #include "ag_translate.h"
 #include "ag_translate_emf.h"
+#include "ag_translate_int.h"
 #include "ag_arena.h"
 #include "ag_buf.h"
 #include "ag_config.h"
@@ -29,14 +30,23 @@
 
 const char ag_translate_usage[] =
     "       otterd translate --to xray [--config FILE] [FILE|-]\n"
-    "       otterd translate --to emf [--config FILE] [FILE|-]\n";
+    "       otterd translate --to emf [--config FILE] [FILE|-]\n"
+    "       otterd translate --to cwlogs [--config FILE] [FILE|-]\n";
 
+/* The input being read. */
 struct tctx {
     const char *name; /* input name for messages */
+    enum ag_signal sig;
+    ag_translate_fn *fn;
+    void *arg;
+    int errors;
+};
+
+/* --to xray */
+struct xctx {
     struct ex_xray_options opts;
     struct ex_xray_translate_result total;
     struct ag_buf out;
-    int errors;
 };
 
 /* Reads all of |fd| into |buf| (cap INPUT_CAP). Returns 0 or an AG_E* code. */
@@ -75,21 +85,10 @@ static int translate_one(struct tctx *t, enum ag_otlp_encoding enc, const uint8_
     if (arena == NULL) {
         return AG_ENOMEM;
     }
-    int rc = ag_otlp_decode(AG_SIGNAL_TRACES, enc, buf, len, arena, &msg, err, sizeof(err));
+    int rc = ag_otlp_decode(t->sig, enc, buf, len, arena, &msg, err, sizeof(err));
     if (rc == 0) {
-        struct ex_xray_translate_result res;
-        ag_buf_reset(&t->out);
-        rc = ex_xray_translate(&t->opts, msg, &t->out, &res);
-        if (rc == 0) {
-            fwrite(ag_buf_ptr(&t->out) ? ag_buf_ptr(&t->out) : (const uint8_t *)"", 1,
-                   t->out.len, stdout);
-            t->total.docs += res.docs;
-            t->total.spans += res.spans;
-            t->total.invalid += res.invalid;
-            t->total.too_big += res.too_big;
-            t->total.dropped_attributes += res.dropped_attributes;
-            t->total.trimmed_docs += res.trimmed_docs;
-        } else {
+        rc = t->fn(t->arg, msg);
+        if (rc != 0) {
             snprintf(err, sizeof(err), "cannot translate: %s", ag_strerror(rc));
         }
     }
@@ -98,11 +97,15 @@ static int translate_one(struct tctx *t, enum ag_otlp_encoding enc, const uint8_
         t->errors++;
         if (t->errors <= MAX_REPORTED_ERRORS) {
             const char *what = enc == AG_OTLP_JSON ? "OTLP/JSON" : "OTLP protobuf";
+            const char *noun = t->sig == AG_SIGNAL_TRACES    ? "trace"
+                               : t->sig == AG_SIGNAL_METRICS ? "metrics"
+                                                             : "logs";
             if (line > 0) {
-                fprintf(stderr, "%s:%d: error: not an %s trace request: %s\n", t->name, line,
-                        what, err);
+                fprintf(stderr, "%s:%d: error: not an %s %s request: %s\n", t->name, line,
+                        what, noun, err);
             } else {
-                fprintf(stderr, "%s: error: not an %s trace request: %s\n", t->name, what, err);
+                fprintf(stderr, "%s: error: not an %s %s request: %s\n", t->name, what, noun,
+                        err);
             }
         }
     }
@@ -145,78 +148,12 @@ static void translate_json(struct tctx *t, const uint8_t *buf, size_t len)
     }
 }
 
-/* The options of the first awsxray exporter of |path|'s config. Returns 0 or 1 (reported). */
-static int load_options(const char *path, struct ag_config **cfg, struct tctx *t)
+int ag_translate_input(const char *input, enum ag_signal sig, ag_translate_fn *fn, void *arg)
 {
-    struct ag_buf diag;
-    ag_buf_init(&diag, 1024 * 1024);
-    int rc = ag_config_load_file(path, cfg, &diag);
-    if (rc != 0) {
-        fputs(ag_buf_str(&diag), stderr);
-        ag_buf_cleanup(&diag);
-        return 1;
-    }
-    ag_buf_cleanup(&diag);
-    for (size_t i = 0; i < (*cfg)->n_components; i++) {
-        const struct ag_component_config *c = &(*cfg)->components[i];
-        if (c->kind == AG_KIND_EXPORTER && c->type == AG_COMP_AWSXRAY_EXPORTER) {
-            ex_xray_options_from_config(&c->u.awsxray_exporter, &t->opts);
-            return 0;
-        }
-    }
-    fprintf(stderr, "otterd translate: %s defines no awsxray exporter\n", path);
-    return 1;
-}
-
-int ag_translate_main(int argc, char **argv)
-{
-    const char *to = NULL, *config = NULL, *input = NULL;
-    struct ag_config *cfg = NULL;
+    struct tctx t = {.sig = sig, .fn = fn, .arg = arg};
     struct ag_buf in;
-    struct tctx t;
-    int status = 1;
-    int fd = -1;
-
-    memset(&t, 0, sizeof(t));
+    int fd = -1, status = 1;
     ag_buf_init(&in, INPUT_CAP);
-    ag_buf_init(&t.out, OUT_CAP);
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--to") == 0 && i + 1 < argc) {
-            to = argv[++i];
-        } else if ((strcmp(a, "--config") == 0 || strcmp(a, "-c") == 0) && i + 1 < argc) {
-            config = argv[++i];
-        } else if (strncmp(a, "--to=", 5) == 0) {
-            to = a + 5;
-        } else if (strncmp(a, "--config=", 9) == 0) {
-            config = a + 9;
-        } else if ((a[0] != '-' || strcmp(a, "-") == 0) && input == NULL) {
-            input = a;
-        } else {
-            fprintf(stderr, "otterd translate: unexpected argument \"%s\"\nusage:\n%s", a,
-                    ag_translate_usage);
-            return 2;
-        }
-    }
-    if (to == NULL) {
-        fprintf(stderr, "otterd translate: --to is required\nusage:\n%s", ag_translate_usage);
-        return 2;
-    }
-    if (strcmp(to, "emf") == 0) {
-        status = ag_translate_emf(config, input);
-        goto out;
-    }
-    if (strcmp(to, "cwlogs") == 0) {
-        fprintf(stderr, "otterd translate: --to %s is not supported by this otterd yet\n", to);
-        return 2;
-    }
-    if (strcmp(to, "xray") != 0) {
-        fprintf(stderr, "otterd translate: --to: expected xray, emf or cwlogs, got \"%s\"\n", to);
-        return 2;
-    }
-    if (config != NULL && load_options(config, &cfg, &t) != 0) {
-        goto out;
-    }
     if (input == NULL || strcmp(input, "-") == 0) {
         t.name = "<stdin>";
         fd = STDIN_FILENO;
@@ -249,21 +186,12 @@ int ag_translate_main(int argc, char **argv)
         (void)translate_one(&t, AG_OTLP_PROTOBUF, buf, in.len, 0, 1);
     }
     if (fflush(stdout) != 0) {
-        fprintf(stderr, "otterd translate: writing the documents failed: %s\n", strerror(errno));
+        fprintf(stderr, "otterd translate: writing the output failed: %s\n", strerror(errno));
         goto out;
     }
     if (t.errors > MAX_REPORTED_ERRORS) {
         fprintf(stderr, "otterd translate: %d more bad lines not shown\n",
                 t.errors - MAX_REPORTED_ERRORS);
-    }
-    if (t.total.invalid > 0) {
-        fprintf(stderr, "otterd translate: %zu of %zu spans dropped: trace id not valid for "
-                "X-Ray (its first 4 bytes must be a Unix time within the last 28 days; see "
-                "skip_timestamp_validation) or span id missing\n", t.total.invalid, t.total.spans);
-    }
-    if (t.total.too_big > 0) {
-        fprintf(stderr, "otterd translate: %zu of %zu spans dropped: document over 64 kB\n",
-                t.total.too_big, t.total.spans);
     }
     status = t.errors > 0 ? 1 : 0;
 out:
@@ -271,7 +199,117 @@ out:
         close(fd);
     }
     ag_buf_cleanup(&in);
-    ag_buf_cleanup(&t.out);
+    return status;
+}
+
+const struct ag_component_config *ag_translate_exporter(const char *path,
+                                                        enum ag_component_type type,
+                                                        const char *type_name,
+                                                        struct ag_config **cfg)
+{
+    struct ag_buf diag;
+    ag_buf_init(&diag, 1024 * 1024);
+    int rc = ag_config_load_file(path, cfg, &diag);
+    if (rc != 0) {
+        fputs(ag_buf_str(&diag), stderr);
+        ag_buf_cleanup(&diag);
+        return NULL;
+    }
+    ag_buf_cleanup(&diag);
+    for (size_t i = 0; i < (*cfg)->n_components; i++) {
+        const struct ag_component_config *c = &(*cfg)->components[i];
+        if (c->kind == AG_KIND_EXPORTER && c->type == type) {
+            return c;
+        }
+    }
+    fprintf(stderr, "otterd translate: %s defines no %s exporter\n", path, type_name);
+    return NULL;
+}
+
+static int xray_one(void *arg, const ProtobufCMessage *msg)
+{
+    struct xctx *x = arg;
+    struct ex_xray_translate_result res;
+    ag_buf_reset(&x->out);
+    int rc = ex_xray_translate(&x->opts, msg, &x->out, &res);
+    if (rc == 0) {
+        fwrite(ag_buf_ptr(&x->out) ? ag_buf_ptr(&x->out) : (const uint8_t *)"", 1, x->out.len,
+               stdout);
+        x->total.docs += res.docs;
+        x->total.spans += res.spans;
+        x->total.invalid += res.invalid;
+        x->total.too_big += res.too_big;
+        x->total.dropped_attributes += res.dropped_attributes;
+        x->total.trimmed_docs += res.trimmed_docs;
+    }
+    return rc;
+}
+
+static int translate_xray(const char *config, const char *input)
+{
+    struct ag_config *cfg = NULL;
+    struct xctx x;
+    int status = 1;
+    memset(&x, 0, sizeof(x));
+    ag_buf_init(&x.out, OUT_CAP);
+    if (config != NULL) {
+        const struct ag_component_config *c =
+            ag_translate_exporter(config, AG_COMP_AWSXRAY_EXPORTER, "awsxray", &cfg);
+        if (c == NULL) {
+            goto out;
+        }
+        ex_xray_options_from_config(&c->u.awsxray_exporter, &x.opts);
+    }
+    status = ag_translate_input(input, AG_SIGNAL_TRACES, xray_one, &x);
+    if (x.total.invalid > 0) {
+        fprintf(stderr, "otterd translate: %zu of %zu spans dropped: trace id not valid for "
+                "X-Ray (its first 4 bytes must be a Unix time within the last 28 days; see "
+                "skip_timestamp_validation) or span id missing\n", x.total.invalid, x.total.spans);
+    }
+    if (x.total.too_big > 0) {
+        fprintf(stderr, "otterd translate: %zu of %zu spans dropped: document over 64 kB\n",
+                x.total.too_big, x.total.spans);
+    }
+out:
+    ag_buf_cleanup(&x.out);
     ag_config_free(cfg);
     return status;
+}
+
+int ag_translate_main(int argc, char **argv)
+{
+    const char *to = NULL, *config = NULL, *input = NULL;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--to") == 0 && i + 1 < argc) {
+            to = argv[++i];
+        } else if ((strcmp(a, "--config") == 0 || strcmp(a, "-c") == 0) && i + 1 < argc) {
+            config = argv[++i];
+        } else if (strncmp(a, "--to=", 5) == 0) {
+            to = a + 5;
+        } else if (strncmp(a, "--config=", 9) == 0) {
+            config = a + 9;
+        } else if ((a[0] != '-' || strcmp(a, "-") == 0) && input == NULL) {
+            input = a;
+        } else {
+            fprintf(stderr, "otterd translate: unexpected argument \"%s\"\nusage:\n%s", a,
+                    ag_translate_usage);
+            return 2;
+        }
+    }
+    if (to == NULL) {
+        fprintf(stderr, "otterd translate: --to is required\nusage:\n%s", ag_translate_usage);
+        return 2;
+    }
+    if (strcmp(to, "xray") == 0) {
+        return translate_xray(config, input);
+    }
+    if (strcmp(to, "emf") == 0) {
+        return ag_translate_emf(config, input);
+    }
+    if (strcmp(to, "cwlogs") == 0) {
+        return ag_translate_cwlogs(config, input);
+    }
+    fprintf(stderr, "otterd translate: --to: expected xray, emf or cwlogs, got \"%s\"\n", to);
+    return 2;
 }

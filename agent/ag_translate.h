@@ -2,11 +2,13 @@
 #define AG_TRANSLATE_H
 
 /*
- * `otterd translate --to xray [--config FILE] [FILE|-]`: reads OTLP trace export requests
+ * `otterd translate --to xray|emf|cwlogs [--config FILE] [FILE|-]`: reads OTLP export requests
  * (OTLP/JSON, one request per line as the file exporter writes them or one JSON document; or one
- * protobuf request) and prints, one per line, the documents the exporter would send, through the
- * exporter's own translation (ex_xray_translate) and options (the config's first awsxray
- * exporter).
+ * protobuf request) and prints, one per line, what the exporter would send, through the
+ * exporter's own translation and options (the config's first exporter of that type): X-Ray
+ * segment documents (ex_xray_translate, awsxray), EMF messages (ag_translate_emf.h, awsemf), or
+ * CloudWatch Logs events as {"logGroupName", "logStreamName", "timestamp", "message"} objects
+ * (ex_cw_logs_batch, awscloudwatchlogs).
  */
 
 /* The usage lines of the command, for otterd --help. */

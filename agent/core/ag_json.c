@@ -270,12 +270,20 @@ static uint8_t *escape_into(uint8_t *q, const unsigned char *s, size_t len, int 
         if (len - i >= 8) {
             uint64_t v;
             memcpy(&v, s + i, 8);
-            if (word_special(v) == 0) {
-                memcpy(q, &v, 8);
+            uint64_t m = word_special(v);
+            memcpy(q, &v, 8);
+            if (m == 0) {
                 q += 8;
                 i += 8;
                 continue;
             }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            /* The lowest flagged byte is a special one (a borrow only flags bytes above a
+             * special byte), so the bytes before it are copied already: skip them. */
+            size_t k = (size_t)__builtin_ctzll(m) / 8;
+            q += k;
+            i += k;
+#endif
         }
         unsigned char c = s[i];
         if (!special[c]) {
@@ -566,6 +574,17 @@ void ag_json_double(struct ag_json *w, double v)
     if (v == 0 && signbit(v)) {
         /* "-0" would read back as the integer 0 in most parsers (jansson included). */
         put(w, "-0.0", 4);
+        return;
+    }
+    if (v == trunc(v) && fabs(v) < 1e15) {
+        /* An integer of at most 15 digits: %.15g prints exactly its digits (no exponent below
+         * 1e15, no fraction), and that reads back; write them without printf and strtod. */
+        double a = fabs(v);
+        char *p = utoa_end((uint64_t)a, tmp + sizeof(tmp));
+        if (v < 0) {
+            *--p = '-';
+        }
+        put(w, p, (size_t)(tmp + sizeof(tmp) - p));
         return;
     }
     /*

@@ -93,6 +93,13 @@ static size_t go_double(double v, char *out)
     return o;
 }
 
+/* Nonzero when one of the 8 bytes of |v| is |c| (the classic zero-byte test on v ^ c). */
+static inline uint64_t has_byte(uint64_t v, uint8_t c)
+{
+    uint64_t x = v ^ (0x0101010101010101ull * c);
+    return (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
+}
+
 /*
  * Appends |len| bytes of JSON text to |out| with Go's HTML-safe escaping applied inside its
  * strings: '<', '>', '&' become \u003c, \u003e, \u0026 and U+2028, U+2029 \u2028, \u2029 (these
@@ -105,6 +112,18 @@ static int go_escape_add(struct ag_buf *out, const uint8_t *s, size_t len)
     for (size_t i = 0; rc == 0 && i < len; i++) {
         const char *esc = NULL;
         size_t skip = 1;
+        /* Eight bytes at a time while none is '<', '>', '&' or 0xE2 (most messages have none). */
+        while (len - i >= 8) {
+            uint64_t v;
+            memcpy(&v, s + i, 8);
+            if (has_byte(v, '<') | has_byte(v, '>') | has_byte(v, '&') | has_byte(v, 0xE2)) {
+                break;
+            }
+            i += 8;
+        }
+        if (i >= len) {
+            break;
+        }
         if (s[i] == '<') {
             esc = "\\u003c";
         } else if (s[i] == '>') {

@@ -5,6 +5,7 @@
  * into per-span buffers inside it, so nothing outlives the pack.
  */
 #include "bench_spans.h"
+#include "bench_int.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -14,7 +15,6 @@
 
 #define BENCH_MAX_SPANS      1000000
 #define BENCH_SPAN_ATTRS     10 /* the most any shape uses */
-#define BENCH_RESOURCE_ATTRS 10
 
 struct span_scratch {
     Opentelemetry__Proto__Trace__V1__Span span;
@@ -43,7 +43,7 @@ struct req_scratch {
 };
 
 /* Resource attributes of the realistic shape, as an SDK-instrumented service sends them. */
-static const char *const realistic_resource[BENCH_RESOURCE_ATTRS][2] = {
+const char *const bench_realistic_resource[BENCH_RESOURCE_ATTRS][2] = {
     {"service.name", "checkout-api"},
     {"service.version", "2.14.3"},
     {"service.instance.id", "checkout-api-7f9c6d5b8-x2k4q"},
@@ -75,7 +75,7 @@ const char *bench_shape_name(enum bench_shape shape)
 }
 
 /* splitmix64: cheap, well-mixed ids that are reproducible from a sequence number. */
-static uint64_t mix64(uint64_t x)
+uint64_t bench_mix64(uint64_t x)
 {
     x += 0x9e3779b97f4a7c15ULL;
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -83,7 +83,7 @@ static uint64_t mix64(uint64_t x)
     return x ^ (x >> 31);
 }
 
-static void put_be64(uint8_t *p, uint64_t v)
+void bench_put_be64(uint8_t *p, uint64_t v)
 {
     for (int i = 7; i >= 0; i--) {
         p[i] = (uint8_t)v;
@@ -91,7 +91,7 @@ static void put_be64(uint8_t *p, uint64_t v)
     }
 }
 
-static void set_str(Opentelemetry__Proto__Common__V1__KeyValue *kv,
+void bench_set_str(Opentelemetry__Proto__Common__V1__KeyValue *kv,
                     Opentelemetry__Proto__Common__V1__AnyValue *av, const char *key,
                     const char *value)
 {
@@ -103,7 +103,7 @@ static void set_str(Opentelemetry__Proto__Common__V1__KeyValue *kv,
     av->string_value = (char *)value;
 }
 
-static void set_int(Opentelemetry__Proto__Common__V1__KeyValue *kv,
+void bench_set_int(Opentelemetry__Proto__Common__V1__KeyValue *kv,
                     Opentelemetry__Proto__Common__V1__AnyValue *av, const char *key, int64_t value)
 {
     opentelemetry__proto__common__v1__key_value__init(kv);
@@ -125,8 +125,8 @@ static void fill_small(struct span_scratch *s, uint64_t seq, size_t i, uint64_t 
     uint64_t span_seq = seq * 1000003ULL + i;
 
     memset(s->trace_id, 0, 8);
-    put_be64(s->trace_id + 8, trace_seq + 1);
-    put_be64(s->span_id, span_seq + 1);
+    bench_put_be64(s->trace_id + 8, trace_seq + 1);
+    bench_put_be64(s->span_id, span_seq + 1);
     sp->trace_id.data = s->trace_id;
     sp->trace_id.len = sizeof(s->trace_id);
     sp->span_id.data = s->span_id;
@@ -135,8 +135,8 @@ static void fill_small(struct span_scratch *s, uint64_t seq, size_t i, uint64_t 
     sp->kind = OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_CLIENT;
     sp->start_time_unix_nano = start_ns;
     sp->end_time_unix_nano = start_ns + 1000000;
-    set_int(&s->kv[0], &s->av[0], "load_generator.span_seq_num", (int64_t)span_seq);
-    set_int(&s->kv[1], &s->av[1], "load_generator.trace_seq_num", (int64_t)trace_seq);
+    bench_set_int(&s->kv[0], &s->av[0], "load_generator.span_seq_num", (int64_t)span_seq);
+    bench_set_int(&s->kv[1], &s->av[1], "load_generator.trace_seq_num", (int64_t)trace_seq);
     sp->n_attributes = 2;
 }
 
@@ -146,11 +146,11 @@ static void fill_realistic(struct span_scratch *s, uint64_t seq, size_t i, uint6
     static const char *const methods[4] = {"GET", "GET", "POST", "PUT"};
     static const int64_t codes[4] = {200, 200, 201, 404};
     Opentelemetry__Proto__Trace__V1__Span *sp = &s->span;
-    uint64_t r = mix64(seq * 1000003ULL + i);
-    uint64_t r2 = mix64(r);
+    uint64_t r = bench_mix64(seq * 1000003ULL + i);
+    uint64_t r2 = bench_mix64(r);
 
-    put_be64(s->trace_id, r);
-    put_be64(s->trace_id + 8, r2);
+    bench_put_be64(s->trace_id, r);
+    bench_put_be64(s->trace_id + 8, r2);
     /* The first 4 bytes are the start time in epoch seconds, as the SDKs' AWS X-Ray id
      * generator makes them: X-Ray refuses other trace ids (specs/xray.md §3), and this shape
      * also feeds the end-to-end X-Ray benchmark. */
@@ -159,8 +159,8 @@ static void fill_realistic(struct span_scratch *s, uint64_t seq, size_t i, uint6
     s->trace_id[1] = (uint8_t)(epoch >> 16);
     s->trace_id[2] = (uint8_t)(epoch >> 8);
     s->trace_id[3] = (uint8_t)epoch;
-    put_be64(s->span_id, mix64(r2));
-    put_be64(s->parent_id, mix64(r2 + 1));
+    bench_put_be64(s->span_id, bench_mix64(r2));
+    bench_put_be64(s->parent_id, bench_mix64(r2 + 1));
     sp->trace_id.data = s->trace_id;
     sp->trace_id.len = sizeof(s->trace_id);
     sp->span_id.data = s->span_id;
@@ -174,17 +174,17 @@ static void fill_realistic(struct span_scratch *s, uint64_t seq, size_t i, uint6
     (void)snprintf(s->url_path, sizeof(s->url_path), "/api/v1/users/%05u", (unsigned)(r2 % 100000));
     (void)snprintf(s->client_addr, sizeof(s->client_addr), "10.%u.%u.%u", (unsigned)(r >> 8) & 0xff,
                    (unsigned)(r >> 16) & 0xff, (unsigned)(r >> 24) & 0xff);
-    set_str(&s->kv[0], &s->av[0], "http.request.method", methods[r & 3]);
-    set_str(&s->kv[1], &s->av[1], "url.path", s->url_path);
-    set_int(&s->kv[2], &s->av[2], "http.response.status_code", codes[r & 3]);
-    set_str(&s->kv[3], &s->av[3], "server.address", "api.example.com");
-    set_str(&s->kv[4], &s->av[4], "user_agent.original",
+    bench_set_str(&s->kv[0], &s->av[0], "http.request.method", methods[r & 3]);
+    bench_set_str(&s->kv[1], &s->av[1], "url.path", s->url_path);
+    bench_set_int(&s->kv[2], &s->av[2], "http.response.status_code", codes[r & 3]);
+    bench_set_str(&s->kv[3], &s->av[3], "server.address", "api.example.com");
+    bench_set_str(&s->kv[4], &s->av[4], "user_agent.original",
             "Mozilla/5.0 (X11; Linux x86_64) Firefox/126.0");
-    set_str(&s->kv[5], &s->av[5], "client.address", s->client_addr);
-    set_str(&s->kv[6], &s->av[6], "network.protocol.version", "1.1");
-    set_str(&s->kv[7], &s->av[7], "url.scheme", "https");
-    set_str(&s->kv[8], &s->av[8], "http.route", "/api/v1/users/{id}");
-    set_int(&s->kv[9], &s->av[9], "server.port", 8443);
+    bench_set_str(&s->kv[5], &s->av[5], "client.address", s->client_addr);
+    bench_set_str(&s->kv[6], &s->av[6], "network.protocol.version", "1.1");
+    bench_set_str(&s->kv[7], &s->av[7], "url.scheme", "https");
+    bench_set_str(&s->kv[8], &s->av[8], "http.route", "/api/v1/users/{id}");
+    bench_set_int(&s->kv[9], &s->av[9], "server.port", 8443);
     sp->n_attributes = 10;
     if ((r & 3) == 3) {
         /* Server spans leave the status unset unless the request failed. */
@@ -203,12 +203,13 @@ static void fill_resource(struct req_scratch *r, enum bench_shape shape)
     opentelemetry__proto__common__v1__instrumentation_scope__init(&r->scope);
     if (shape == BENCH_SHAPE_SMALL) {
         /* The testbed sends an empty resource and scope; one service.name keeps it plausible. */
-        set_str(&r->rkv[0], &r->rav[0], "service.name", "load-generator");
+        bench_set_str(&r->rkv[0], &r->rav[0], "service.name", "load-generator");
         r->rkvp[0] = &r->rkv[0];
         res->n_attributes = 1;
     } else {
         for (size_t i = 0; i < BENCH_RESOURCE_ATTRS; i++) {
-            set_str(&r->rkv[i], &r->rav[i], realistic_resource[i][0], realistic_resource[i][1]);
+            bench_set_str(&r->rkv[i], &r->rav[i], bench_realistic_resource[i][0],
+                          bench_realistic_resource[i][1]);
             r->rkvp[i] = &r->rkv[i];
         }
         res->n_attributes = BENCH_RESOURCE_ATTRS;

@@ -26,10 +26,17 @@
 
 #include "ag_mem.h"
 #include "ag_time.h"
+#include "bench_signals.h"
 #include "bench_spans.h"
 
-#define BENCH_GRPC_PATH     "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
-#define BENCH_HTTP_PATH     "/v1/traces"
+/* gRPC method and OTLP/HTTP path of each signal (enum bench_signal order). */
+static const char *const bench_grpc_paths[3] = {
+    "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+    "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+    "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+};
+static const char *const bench_http_paths[3] = {"/v1/traces", "/v1/metrics", "/v1/logs"};
+static const char *const bench_signal_names[3] = {"traces", "metrics", "logs"};
 #define BENCH_MAX_ERR_KINDS 32
 #define BENCH_MAX_HEAD      16384 /* largest HTTP/1.1 response head accepted */
 #define BENCH_MAX_RECONNECT 1000
@@ -50,13 +57,20 @@ enum bench_proto {
     BENCH_HTTP = 1,
 };
 
+enum bench_signal {
+    BENCH_SIGNAL_TRACES = 0, /* spans of --shape */
+    BENCH_SIGNAL_METRICS = 1, /* data points (bench_signals.h) */
+    BENCH_SIGNAL_LOGS = 2,    /* log records (bench_signals.h) */
+};
+
 struct bench_opts {
     enum bench_proto proto;
+    enum bench_signal signal;
     struct sockaddr_storage addr;
     socklen_t addrlen;
     char target[80];
     enum bench_shape shape;
-    size_t spans_per_request;
+    size_t spans_per_request; /* items (spans, data points or log records) per request */
     double duration_s;
     double rate;  /* items/s; 0 with --saturate */
     int saturate; /* closed loop: |inflight| requests outstanding at all times */
@@ -548,7 +562,7 @@ static int grpc_submit(struct bench_conn *c, struct bench_stream *s)
     nghttp2_nv nva[] = {
         BENCH_NV(":method", "POST"),
         BENCH_NV(":scheme", "http"),
-        BENCH_NV(":path", BENCH_GRPC_PATH),
+        BENCH_NV(":path", bench_grpc_paths[b->o.signal]),
         BENCH_NV(":authority", b->o.target),
         BENCH_NV("content-type", "application/grpc"),
         BENCH_NV("te", "trailers"),
@@ -1012,7 +1026,14 @@ static int build_payloads(struct bench *b)
         uint8_t *msg = NULL;
         size_t len = 0;
         char head[512];
-        int rc = bench_spans_encode(o->shape, o->spans_per_request, v, base_ns, &msg, &len);
+        int rc;
+        if (o->signal == BENCH_SIGNAL_METRICS) {
+            rc = bench_metrics_encode(o->spans_per_request, v, base_ns, &msg, &len);
+        } else if (o->signal == BENCH_SIGNAL_LOGS) {
+            rc = bench_logs_encode(o->spans_per_request, v, base_ns, &msg, &len);
+        } else {
+            rc = bench_spans_encode(o->shape, o->spans_per_request, v, base_ns, &msg, &len);
+        }
         if (rc != 0) {
             return rc;
         }
@@ -1034,10 +1055,10 @@ static int build_payloads(struct bench *b)
         p->grpc_len = len + 5;
         ag_free(msg);
         int n = snprintf(head, sizeof(head),
-                         "POST " BENCH_HTTP_PATH " HTTP/1.1\r\nHost: %s\r\n"
+                         "POST %s HTTP/1.1\r\nHost: %s\r\n"
                          "User-Agent: otter-loadgen\r\n"
                          "Content-Type: application/x-protobuf\r\nContent-Length: %zu\r\n\r\n",
-                         o->target, len);
+                         bench_http_paths[o->signal], o->target, len);
         if (n < 0 || (size_t)n >= sizeof(head)) {
             return AG_EINVAL;
         }
@@ -1080,7 +1101,8 @@ static void report(const struct bench *b)
     const char *mode = o->saturate ? "saturate" : "rate";
 
     if (o->json) {
-        printf("{\"proto\":\"%s\",\"shape\":\"%s\",\"mode\":\"%s\",\"rate\":%.0f,"
+        printf("{\"proto\":\"%s\",\"signal\":\"%s\",\"shape\":\"%s\",\"mode\":\"%s\","
+               "\"rate\":%.0f,"
                "\"spans_per_request\":%zu,\"bytes_per_request\":%zu,\"connections\":%u,"
                "\"inflight\":%u,\"duration_s\":%.3f,\"elapsed_s\":%.3f,"
                "\"requests_sent\":%" PRIu64 ",\"items_sent\":%" PRIu64 ",\"requests_ok\":%" PRIu64
@@ -1089,7 +1111,8 @@ static void report(const struct bench *b)
                ",\"items_per_s\":%.1f,"
                "\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"p99_9\":%.3f,"
                "\"max\":%.3f},\"loadgen_cpu_s\":%.3f,\"errors\":{",
-               proto, bench_shape_name(o->shape), mode, o->rate, o->spans_per_request,
+               proto, bench_signal_names[o->signal], bench_shape_name(o->shape), mode, o->rate,
+               o->spans_per_request,
                bytes_per_req, b->nconns, b->nstreams, o->duration_s, elapsed, st->req_sent,
                st->items_sent, st->req_ok, st->items_ok, st->req_failed, st->timed_out, st->unsent,
                st->reconnects, st->bytes_sent, ips, p50, p90, p99, p999, pmax, cpu);
@@ -1099,9 +1122,15 @@ static void report(const struct bench *b)
         printf("}}\n");
         return;
     }
-    printf("otter-loadgen: %s %s, %zu spans/request (%zu B, %.0f B/span), %s", proto,
-           bench_shape_name(o->shape), o->spans_per_request, bytes_per_req,
-           (double)bytes_per_req / (double)o->spans_per_request, mode);
+    if (o->signal == BENCH_SIGNAL_TRACES) {
+        printf("otter-loadgen: %s %s, %zu spans/request (%zu B, %.0f B/span), %s", proto,
+               bench_shape_name(o->shape), o->spans_per_request, bytes_per_req,
+               (double)bytes_per_req / (double)o->spans_per_request, mode);
+    } else {
+        printf("otter-loadgen: %s %s, %zu items/request (%zu B, %.0f B/item), %s", proto,
+               bench_signal_names[o->signal], o->spans_per_request, bytes_per_req,
+               (double)bytes_per_req / (double)o->spans_per_request, mode);
+    }
     if (!o->saturate) {
         printf(" %.0f items/s", o->rate);
     }
@@ -1130,8 +1159,11 @@ static void usage(void)
             "usage: otter-loadgen [options]\n"
             "  --proto grpc|http         OTLP/gRPC (h2c) or OTLP/HTTP protobuf (default grpc)\n"
             "  --target HOST:PORT        numeric address (default 127.0.0.1:4317)\n"
+            "  --signal traces|metrics|logs  what to send (default traces); metrics and logs\n"
+            "                            have one realistic shape each (bench_signals.h)\n"
             "  --shape small|realistic   span shape (default small)\n"
-            "  --spans-per-request N     (default 100)\n"
+            "  --spans-per-request N     items per request: spans, data points or log records\n"
+            "                            (default 100; also --items-per-request)\n"
             "  --rate R                  open loop at R items/s (default 10000)\n"
             "  --saturate                closed loop: --inflight requests outstanding\n"
             "  --duration S              seconds of sending (default 10, at most 3600)\n"
@@ -1245,7 +1277,16 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
             rc = parse_target(o, v);
         } else if (strcmp(a, "--shape") == 0 && v != NULL) {
             rc = bench_shape_parse(v, &o->shape);
-        } else if (strcmp(a, "--spans-per-request") == 0) {
+        } else if (strcmp(a, "--signal") == 0 && v != NULL) {
+            rc = AG_EINVAL;
+            for (int k = 0; k < 3; k++) {
+                if (strcmp(v, bench_signal_names[k]) == 0) {
+                    o->signal = (enum bench_signal)k;
+                    rc = 0;
+                }
+            }
+        } else if (strcmp(a, "--spans-per-request") == 0 ||
+                   strcmp(a, "--items-per-request") == 0) {
             rc = parse_u64_arg(v, 1, 100000, &u);
             o->spans_per_request = (size_t)u;
         } else if (strcmp(a, "--rate") == 0) {

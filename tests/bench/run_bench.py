@@ -296,6 +296,20 @@ def callgrind_functions(path, inclusive):
     return funcs
 
 
+def callgrind_per_item(path, items, unit, top=20):
+    """(instructions per item in otterd's event loop, the |top| functions by self cost per item)
+    from a callgrind file of an end-to-end run; |unit| names the item in the keys ("span")."""
+    incl = callgrind_functions(path, True)
+    self_ = callgrind_functions(path, False)
+    loop = incl.get("event_base_loop", 0)
+    if not items:
+        return None, []
+    return round(loop / items), [
+        {"function": f, f"ir_per_{unit}": round(v / items),
+         "pct": round(100.0 * v / loop, 1) if loop else None}
+        for f, v in sorted(self_.items(), key=lambda kv: -kv[1])[:top]]
+
+
 def callgrind_run(args, work, proto, shape, seconds):
     """otterd under callgrind, saturated for |seconds|: instructions per span, by function."""
     out = os.path.join(work, f"callgrind.{proto}.{shape}")

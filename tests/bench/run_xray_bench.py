@@ -118,15 +118,9 @@ def callgrind_e2e(args, env, sink_port, work):
         delivered = st["documents"] - s0["documents"]
     finally:
         od.stop(timeout=60)
-    incl = rb.callgrind_functions(out, True)
-    self_ = rb.callgrind_functions(out, False)
-    loop = incl.get("event_base_loop", 0)
-    row = {"delivered": delivered, "acked": lg["items_acked"],
-           "ir_per_span": round(loop / delivered) if delivered else None,
-           "self_top": [{"function": f, "ir_per_span": round(v / delivered),
-                         "pct": round(100.0 * v / loop, 1) if loop else None}
-                        for f, v in sorted(self_.items(), key=lambda kv: -kv[1])[:20]
-                        if delivered]}
+    ir, top = rb.callgrind_per_item(out, delivered, "span")
+    row = {"delivered": delivered, "acked": lg["items_acked"], "ir_per_span": ir,
+           "self_top": top}
     rb.log(f"callgrind end-to-end: {row['ir_per_span']} Ir/span over {delivered} spans")
     return row
 

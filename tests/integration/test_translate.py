@@ -180,6 +180,7 @@ def test_help_mentions_translate(otterd_bin):
     rc, out, err = run(otterd_bin, "--help")
     assert rc == 0
     assert "otterd translate --to xray [--config FILE] [FILE|-]" in out
+    assert "otterd translate --to cwlogs [--config FILE] [FILE|-]" in out
 
 
 class XrayIds(IdGenerator):
@@ -237,3 +238,122 @@ def test_sdk_file_exporter_output(otterd, otterd_bin):
         "aws": {"xray": sdk},
         "metadata": {"default": {"peer.service": "pg"}},
     })
+
+
+# --to cwlogs: OTLP logs in, one {"logGroupName", "logStreamName", "timestamp", "message"} per line.
+
+def logs_request(records, resource_attrs, scope=None):
+    sl = {"logRecords": records}
+    if scope is not None:
+        sl["scope"] = scope
+    return {"resourceLogs": [{"resource": {"attributes": resource_attrs}, "scopeLogs": [sl]}]}
+
+
+LOG_INFO = {"timeUnixNano": "1700000000123456789", "observedTimeUnixNano": "1700000009000000000",
+            "severityNumber": 9, "severityText": "INFO", "body": {"stringValue": 'paid "7"'},
+            "traceId": TRACE_ID, "spanId": "00f067aa0ba902b7",
+            "attributes": [attr("order", 7), attr("ok", True)]}
+# No record time: the observed time is the timestamp. A map body, an unset severity.
+LOG_OBSERVED = {"observedTimeUnixNano": "1700000001999999999",
+                "body": {"kvlistValue": {"values": [{"key": "z", "value": {"intValue": "1"}},
+                                                    {"key": "a", "value": {"stringValue": "b"}}]}}}
+EMF_BODY = ('{"_aws":{"Timestamp":1700000000000,"LogGroupName":"emf-group",'
+            '"CloudWatchMetrics":[{"Namespace":"n","Dimensions":[[]],'
+            '"Metrics":[{"Name":"m"}]}]},"m":1}')
+
+
+def cw_config(tmp_path, **opts):
+    lines = "".join("    %s: %s\n" % (k, json.dumps(v)) for k, v in opts.items())
+    f = tmp_path / "cw.yaml"
+    f.write_text("receivers:\n  otlp:\n    protocols:\n      grpc:\n"
+                 "exporters:\n  awscloudwatchlogs:\n    region: us-east-1\n" + lines +
+                 "service:\n  pipelines:\n    logs:\n      receivers: [otlp]\n"
+                 "      exporters: [awscloudwatchlogs]\n")
+    return f
+
+
+def test_cwlogs_default_messages(otterd_bin, tmp_path):
+    f = tmp_path / "logs.jsonl"
+    f.write_text(json.dumps(logs_request([LOG_INFO], [attr("service.name", "cart")],
+                                         scope={"name": "shop.lib", "version": "1.2"})) + "\n"
+                 + json.dumps(logs_request([LOG_OBSERVED], [])) + "\n")
+    cfg = cw_config(tmp_path, log_group_name="/otter/{ServiceName}",
+                    log_stream_name="node-{NodeName}")
+    rc, out, err = run(otterd_bin, "translate", "--to", "cwlogs", "--config", cfg, f)
+    assert rc == 0, err
+    assert err == ""
+    events = docs_of(out)
+    assert events == [
+        {"logGroupName": "/otter/cart", "logStreamName": "node-undefined",
+         "timestamp": 1700000000123,
+         "message": '{"body":"paid \\"7\\"","severity_number":9,"severity_text":"INFO",'
+                    '"trace_id":"%s","span_id":"00f067aa0ba902b7",'
+                    '"attributes":{"ok":true,"order":7},'
+                    '"scope":{"name":"shop.lib","version":"1.2"},'
+                    '"resource":{"service.name":"cart"}}' % TRACE_ID},
+        {"logGroupName": "/otter/undefined", "logStreamName": "node-undefined",
+         "timestamp": 1700000001999,
+         "message": '{"body":{"a":"b","z":1}}'},
+    ]
+    # Each line is exactly the JSON object (keys in this order), nothing else.
+    assert out.splitlines()[1] == ('{"logGroupName":"/otter/undefined","logStreamName":'
+                                   '"node-undefined","timestamp":1700000001999,"message":'
+                                   '"{\\"body\\":{\\"a\\":\\"b\\",\\"z\\":1}}"}')
+
+    # Without --config: the same messages under the placeholder names.
+    rc, out, err = run(otterd_bin, "translate", "--to", "cwlogs", "-", stdin=f.read_bytes())
+    assert rc == 0, err
+    got = docs_of(out)
+    assert [(e["logGroupName"], e["logStreamName"]) for e in got] == \
+        [("otterd-translate", "otterd-translate")] * 2
+    assert [e["message"] for e in got] == [e["message"] for e in events]
+
+
+def test_cwlogs_raw_log_and_drops(otterd_bin, tmp_path):
+    records = [LOG_INFO,
+               {"timeUnixNano": "1700000002000000000", "body": {"stringValue": EMF_BODY}},
+               {"timeUnixNano": "1700000003000000000", "body": {"intValue": "42"}}]
+    f = tmp_path / "logs.json"
+    f.write_text(json.dumps(logs_request(records, [attr("service.name", "cart")]), indent=2))
+    cfg = cw_config(tmp_path, log_group_name="/raw/{ServiceName}", log_stream_name="s",
+                    raw_log=True)
+    rc, out, err = run(otterd_bin, "translate", "--to", "cwlogs", "--config", cfg, f)
+    assert rc == 0, err
+    assert docs_of(out) == [
+        {"logGroupName": "/raw/cart", "logStreamName": "s", "timestamp": 1700000000123,
+         "message": 'paid "7"'},
+        # An EMF body goes to the group it names (the stream stays the configured one).
+        {"logGroupName": "emf-group", "logStreamName": "s", "timestamp": 1700000002000,
+         "message": EMF_BODY},
+        {"logGroupName": "/raw/cart", "logStreamName": "s", "timestamp": 1700000003000,
+         "message": "42"},
+    ]
+    cfg = cw_config(tmp_path, log_group_name="/raw/{ServiceName}", log_stream_name="s",
+                    raw_log=True, emf_only=True)
+    rc, out, err = run(otterd_bin, "translate", "--to", "cwlogs", "--config", cfg, f)
+    assert rc == 0, err
+    assert [e["message"] for e in docs_of(out)] == [EMF_BODY]
+    assert "2 of 3 log records dropped: not_emf" in err
+    # A name that is not valid after expansion (':' is not allowed in a group name).
+    cfg = cw_config(tmp_path, log_group_name="bad:{ServiceName}", log_stream_name="s")
+    rc, out, err = run(otterd_bin, "translate", "--to", "cwlogs", "--config", cfg, f)
+    assert rc == 0, err
+    assert out == ""
+    assert "3 of 3 log records dropped: invalid_name" in err
+
+
+def test_cwlogs_bad_input(otterd_bin, tmp_path):
+    f = tmp_path / "bad.jsonl"
+    f.write_text(json.dumps(logs_request([LOG_INFO], [])) + "\n" + '{"resourceLogs": [}\n')
+    rc, out, err = run(otterd_bin, "translate", "--to", "cwlogs", f)
+    assert rc == 1
+    assert len(docs_of(out)) == 1
+    assert err.startswith("%s:2: error: not an OTLP/JSON logs request: " % f), err
+    rc, out, err = run(otterd_bin, "translate", "--to", "cwlogs", "-", stdin=b"\x0a\x03abc")
+    assert rc == 1 and "not an OTLP protobuf logs request" in err
+    cfg = tmp_path / "nocw.yaml"
+    cfg.write_text("receivers:\n  otlp:\n    protocols:\n      grpc:\n"
+                   "exporters:\n  nop:\nservice:\n  pipelines:\n    logs:\n"
+                   "      receivers: [otlp]\n      exporters: [nop]\n")
+    rc, out, err = run(otterd_bin, "translate", "--to", "cwlogs", "--config", cfg, f)
+    assert rc == 1 and "defines no awscloudwatchlogs exporter" in err

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * OTLP logs request -> CloudWatch Logs events, for the awscloudwatchlogs exporter and for
+ * `otterd translate --to cwlogs`, so both print and send the same events: messages from ex_cw_logs,
+ * names expanded once per resource, drops counted by reason.
+ */
+#include "ex_cw_logs_batch.h"
+#include "ag_mem.h"
+#include "ex_cw_logs.h"
+
+#include <string.h>
+
+/* The scratch buffers keep their memory between requests up to this size. */
+#define SCRATCH_KEEP (4u * 1024 * 1024)
+#define SCRATCH_CAP  (1024u * 1024 * 1024)
+/* One record's message before truncation (the receivers' request limits are far below). */
+#define RECORD_CAP (64u * 1024 * 1024)
+
+/* One event of the request being converted: offsets into the scratch buffers. */
+struct ex_cw_logs_pend {
+    size_t msg, len;      /* in msgs */
+    size_t group, stream; /* in names, NUL-terminated */
+    int64_t ts;
+};
+
+void ex_cw_logs_batch_init(struct ex_cw_logs_batch *b)
+{
+    memset(b, 0, sizeof(*b));
+    ag_buf_init(&b->msgs, SCRATCH_CAP);
+    ag_buf_init(&b->names, SCRATCH_CAP);
+    ag_buf_init(&b->one, RECORD_CAP);
+}
+
+void ex_cw_logs_batch_cleanup(struct ex_cw_logs_batch *b)
+{
+    ag_buf_cleanup(&b->msgs);
+    ag_buf_cleanup(&b->names);
+    ag_buf_cleanup(&b->one);
+    ag_free(b->pend);
+    ag_free(b->evs);
+    b->pend = NULL;
+    b->evs = NULL;
+    b->cap = 0;
+    b->n = 0;
+}
+
+void ex_cw_logs_batch_trim(struct ex_cw_logs_batch *b)
+{
+    if (b->msgs.alloc > SCRATCH_KEEP) {
+        ag_buf_cleanup(&b->msgs);
+    }
+    if (b->one.alloc > SCRATCH_KEEP) {
+        ag_buf_cleanup(&b->one);
+    }
+}
+
+const char *ex_cw_logs_drop_name(enum ex_cw_logs_drop d)
+{
+    switch (d) {
+    case EX_CW_LOGS_DROP_INVALID_NAME:
+        return "invalid_name";
+    case EX_CW_LOGS_DROP_NOT_EMF:
+        return "not_emf";
+    case EX_CW_LOGS_DROP_ENCODE:
+        return "encode";
+    case EX_CW_LOGS_DROP_COUNT_:
+        break;
+    }
+    return "unknown";
+}
+
+static int pend_reserve(struct ex_cw_logs_batch *b, size_t n)
+{
+    if (n <= b->cap) {
+        return 0;
+    }
+    size_t ncap = b->cap ? b->cap : 256;
+    while (ncap < n) {
+        ncap *= 2;
+    }
+    struct ex_cw_logs_pend *p = ag_realloc(b->pend, ncap * sizeof(*p));
+    if (p == NULL) {
+        return AG_ENOMEM;
+    }
+    b->pend = p;
+    struct ex_cw_event *e = ag_realloc(b->evs, ncap * sizeof(*e));
+    if (e == NULL) {
+        return AG_ENOMEM;
+    }
+    b->evs = e;
+    b->cap = ncap;
+    return 0;
+}
+
+/* Appends |s| with its NUL to names and returns its offset in |*off|. */
+static int add_name(struct ex_cw_logs_batch *b, const char *s, size_t *off)
+{
+    *off = b->names.len;
+    return ag_buf_add(&b->names, s, strlen(s) + 1);
+}
+
+/* Converts one record into b->pend[*n]; drops (counted in b->drops) are not errors. */
+static int convert(struct ex_cw_logs_batch *b, const struct ag_awscloudwatchlogs_config *cfg,
+                   const ex_cw_log_record *rec, const ex_cw_scope *scope,
+                   const ex_cw_resource *res, size_t g, size_t s, int names_ok, int64_t now,
+                   size_t *n)
+{
+    int rc;
+    ag_buf_reset(&b->one);
+    if (cfg->raw_log) {
+        rc = ex_cw_logs_raw(rec, &b->one);
+    } else {
+        rc = ex_cw_logs_message(rec, scope, res, &b->one);
+    }
+    if (rc == AG_EINVAL || rc == AG_ETOOBIG) {
+        b->drops[EX_CW_LOGS_DROP_ENCODE]++;
+        return 0;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    if (cfg->raw_log) {
+        char eg[EX_CW_MAX_NAME_BYTES + 1], es[EX_CW_MAX_NAME_BYTES + 1];
+        int emf = ex_cw_logs_emf_route(ag_buf_str(&b->one), b->one.len, eg, es, sizeof(eg));
+        if (!emf && cfg->emf_only) {
+            b->drops[EX_CW_LOGS_DROP_NOT_EMF]++;
+            return 0;
+        }
+        if (eg[0] != '\0') {
+            names_ok = ex_cw_group_name_valid(eg);
+            if ((rc = add_name(b, eg, &g)) != 0) {
+                return rc;
+            }
+            if (es[0] != '\0') {
+                names_ok = names_ok && ex_cw_stream_name_valid(es);
+                if ((rc = add_name(b, es, &s)) != 0) {
+                    return rc;
+                }
+            }
+        }
+    }
+    if (!names_ok) {
+        b->drops[EX_CW_LOGS_DROP_INVALID_NAME]++;
+        return 0;
+    }
+    if ((rc = pend_reserve(b, *n + 1)) != 0) {
+        return rc;
+    }
+    struct ex_cw_logs_pend *p = &b->pend[(*n)++];
+    p->msg = b->msgs.len;
+    p->len = b->one.len;
+    p->group = g;
+    p->stream = s;
+    p->ts = ex_cw_logs_timestamp(rec, now);
+    return ag_buf_add(&b->msgs, ag_buf_ptr(&b->one), b->one.len);
+}
+
+int ex_cw_logs_batch_fill(
+    struct ex_cw_logs_batch *b, const struct ag_awscloudwatchlogs_config *cfg,
+    const Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest *req, int64_t now)
+{
+    size_t n = 0;
+    int rc = 0;
+    b->n = 0;
+    memset(b->drops, 0, sizeof(b->drops));
+    ag_buf_reset(&b->msgs);
+    ag_buf_reset(&b->names);
+    for (size_t i = 0; rc == 0 && i < req->n_resource_logs; i++) {
+        const Opentelemetry__Proto__Logs__V1__ResourceLogs *rl = req->resource_logs[i];
+        size_t g = b->names.len, s;
+        rc = ex_cw_logs_name(cfg->log_group_name, rl->resource, &b->names);
+        rc = rc != 0 ? rc : ag_buf_add(&b->names, "", 1);
+        s = b->names.len;
+        rc = rc != 0 ? rc : ex_cw_logs_name(cfg->log_stream_name, rl->resource, &b->names);
+        rc = rc != 0 ? rc : ag_buf_add(&b->names, "", 1);
+        if (rc != 0) {
+            break;
+        }
+        const char *names = ag_buf_str(&b->names);
+        int names_ok = ex_cw_group_name_valid(names + g) && ex_cw_stream_name_valid(names + s);
+        for (size_t j = 0; rc == 0 && j < rl->n_scope_logs; j++) {
+            const Opentelemetry__Proto__Logs__V1__ScopeLogs *sl = rl->scope_logs[j];
+            for (size_t k = 0; rc == 0 && k < sl->n_log_records; k++) {
+                rc = convert(b, cfg, sl->log_records[k], sl->scope, rl->resource, g, s, names_ok,
+                             now, &n);
+            }
+        }
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    const char *msgs = ag_buf_str(&b->msgs);
+    const char *names = ag_buf_str(&b->names);
+    for (size_t i = 0; i < n; i++) {
+        b->evs[i] = (struct ex_cw_event){.group = names + b->pend[i].group,
+                                         .stream = names + b->pend[i].stream,
+                                         .timestamp_ms = b->pend[i].ts,
+                                         .message = msgs + b->pend[i].msg,
+                                         .len = b->pend[i].len};
+    }
+    b->n = n;
+    return 0;
+}
