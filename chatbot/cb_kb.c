@@ -42,6 +42,7 @@ static const char *const stop_words[] = {
     "its",  "me",   "my",   "no",    "not",  "of",   "on",    "or",   "so",   "that",
     "the",  "then", "them", "there", "this", "to",   "was",   "we",   "what", "when",
     "where", "which", "who", "why",  "will", "with", "you",   "your", "i",    "am",
+    "get",  "got",  "should", "would", "could",
 };
 
 static int is_tok(unsigned char c)
