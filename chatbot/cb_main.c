@@ -93,7 +93,8 @@ int main(int argc, char **argv)
     int level = AG_LOG_INFO, format = AG_LOG_TEXT, rc;
 
     cb_server_config_defaults(&cfg);
-    for (int i = 1; i < argc; i++) {
+    /* Every option takes one value; --help and --version return at once. */
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         unsigned long long n = 0;
         int bad = 0;
@@ -132,7 +133,6 @@ int main(int argc, char **argv)
             fprintf(stderr, "chatbot: bad or missing value for %s\n", a);
             return 2;
         }
-        i++;
     }
     ag_log_setup((enum ag_log_level)level, (enum ag_log_format)format);
     signal(SIGPIPE, SIG_IGN);

@@ -40,7 +40,7 @@ int cb_chat_request_parse(const char *body, size_t len, size_t max_message,
 
     memset(out, 0, sizeof(*out));
     memset(err, 0, sizeof(*err));
-    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (root == NULL) {
         err->code = "invalid_json";
         snprintf(err->message, sizeof(err->message),

@@ -87,8 +87,8 @@ static const char *ok_payloads[6] = {
     "{\"contentBlockIndex\":0,\"delta\":{\"text\":\", w\xc3\xb6rld \xe2\x9c\x93\"},\"p\":\"ab\"}",
     "{\"contentBlockIndex\":0,\"p\":\"abcdefgh\"}",
     "{\"p\":\"abcdef\",\"stopReason\":\"end_turn\"}",
-    "{\"metrics\":{\"latencyMs\":412},\"p\":\"abc\",\"usage\":{\"inputTokens\":12,"
-    "\"outputTokens\":5,\"totalTokens\":17}}",
+    ("{\"metrics\":{\"latencyMs\":412},\"p\":\"abc\",\"usage\":{\"inputTokens\":12,"
+     "\"outputTokens\":5,\"totalTokens\":17}}"),
 };
 
 /* Returns 1 when |s| holds exactly the six golden events of converse-stream-ok.bin. */
@@ -363,8 +363,12 @@ static size_t build(uint8_t *out, const uint8_t *hdr, size_t hlen, const void *p
     put32(out, (uint32_t)tot);
     put32(out + 4, (uint32_t)hlen);
     put32(out + 8, (uint32_t)crc32(0, out, 8));
-    memcpy(out + 12, hdr, hlen);
-    memcpy(out + 12 + hlen, payload, plen);
+    if (hlen > 0) {
+        memcpy(out + 12, hdr, hlen);
+    }
+    if (plen > 0) {
+        memcpy(out + 12 + hlen, payload, plen);
+    }
     put32(out + tot - 4, (uint32_t)crc32(0, out, (uInt)(tot - 4)));
     return tot;
 }
