@@ -1,0 +1,482 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The chatbot's HTTP API: routing, limits, validation answers and the JSON bodies, over the
+ * pure modules (cb_request, cb_session, cb_kb). One event loop, one thread: handlers run to
+ * completion, so the session store needs no lock.
+ */
+#include "cb_server.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "ag_buf.h"
+#include "ag_json.h"
+#include "ag_log.h"
+#include "ag_mem.h"
+#include "cb_kb.h"
+#include "cb_request.h"
+#include "cb_session.h"
+
+#define WHO          "chatbot"
+#define LOCAL_MODEL  "local-bm25"
+#define SESSIONS_PFX "/api/sessions/"
+#define RESP_CAP     (1024u * 1024u)
+
+struct cb_server {
+    struct cb_server_config cfg;
+    struct event_base *base;
+    struct evhttp *http;
+    struct event *sweep;
+    struct cb_kb *kb;
+    struct cb_session_store *store;
+    int draining;
+};
+
+void cb_server_config_defaults(struct cb_server_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->host = "127.0.0.1";
+    cfg->port = 8080;
+    cfg->max_body = 16 * 1024;
+    cfg->max_message = 4000;
+    cfg->max_sessions = 1000;
+    cfg->session_ttl_ms = 30 * 60 * 1000;
+    cfg->max_turns = 40;
+    cfg->max_session_bytes = 64 * 1024;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void security_headers(struct evhttp_request *req)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    /* The API serves only JSON: nothing in it may run, load or be framed. */
+    evhttp_add_header(h, "Content-Security-Policy",
+                      "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
+                      "form-action 'none'");
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(h, "X-Frame-Options", "DENY");
+    evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+    evhttp_add_header(h, "Cross-Origin-Resource-Policy", "same-origin");
+    evhttp_add_header(h, "Cache-Control", "no-store");
+}
+
+static void send_json(struct evhttp_request *req, int status, const char *reason,
+                      struct ag_buf *body)
+{
+    struct evbuffer *out = evbuffer_new();
+    security_headers(req);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "application/json");
+    if (out != NULL && body != NULL && body->len > 0) {
+        evbuffer_add(out, ag_buf_ptr(body), body->len);
+    }
+    evhttp_send_reply(req, status, reason, out);
+    if (out != NULL) {
+        evbuffer_free(out);
+    }
+}
+
+static void send_error(struct evhttp_request *req, int status, const char *reason,
+                       const char *code, const char *field, const char *message)
+{
+    struct ag_buf b;
+    struct ag_json w;
+    ag_buf_init(&b, 4096);
+    ag_json_init(&w, &b);
+    ag_json_obj_open(&w);
+    ag_json_key(&w, "error");
+    ag_json_obj_open(&w);
+    ag_json_key(&w, "code");
+    ag_json_str(&w, code);
+    ag_json_key(&w, "message");
+    ag_json_str(&w, message);
+    if (field != NULL && field[0] != '\0') {
+        ag_json_key(&w, "field");
+        ag_json_str(&w, field);
+    }
+    ag_json_obj_close(&w);
+    ag_json_obj_close(&w);
+    if (ag_json_finish(&w) != 0) {
+        ag_buf_cleanup(&b);
+    }
+    send_json(req, status, reason, &b);
+    ag_buf_cleanup(&b);
+}
+
+static void send_internal(struct evhttp_request *req, int rc)
+{
+    ag_log_error(WHO, "request failed: %s", ag_strerror(rc));
+    send_error(req, 500, "Internal Server Error", "internal", NULL,
+               "the chatbot could not answer: please try again");
+}
+
+static void method_not_allowed(struct evhttp_request *req, const char *allow)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+    send_error(req, 405, "Method Not Allowed", "method_not_allowed", NULL,
+               "this method is not allowed here");
+}
+
+/* Copies the request body out of libevent, refusing it past max_body. */
+static int read_body(struct cb_server *srv, struct evhttp_request *req, char **out, size_t *len)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t n = evbuffer_get_length(in);
+    *out = NULL;
+    *len = 0;
+    if (n > srv->cfg.max_body) {
+        return AG_ETOOBIG;
+    }
+    char *b = ag_malloc(n + 1);
+    if (b == NULL) {
+        return AG_ENOMEM;
+    }
+    if (evbuffer_copyout(in, b, n) != (ev_ssize_t)n) {
+        ag_free(b);
+        return AG_EIO;
+    }
+    b[n] = '\0';
+    *out = b;
+    *len = n;
+    return 0;
+}
+
+static int is_json_type(const char *ct)
+{
+    static const char want[] = "application/json";
+    if (ct == NULL || strncasecmp(ct, want, sizeof(want) - 1) != 0) {
+        return 0;
+    }
+    char next = ct[sizeof(want) - 1];
+    return next == '\0' || next == ';' || next == ' ';
+}
+
+static void write_answer(struct ag_json *w, const struct cb_kb *kb, const struct cb_session *s,
+                         const struct cb_kb_answer *a, size_t in_tokens, size_t out_tokens)
+{
+    ag_json_obj_open(w);
+    ag_json_key(w, "session_id");
+    ag_json_str(w, cb_session_id(s));
+    ag_json_key(w, "answer");
+    ag_json_strn(w, a->text, a->text_len);
+    ag_json_key(w, "sources");
+    ag_json_arr_open(w);
+    for (size_t i = 0; i < a->n_hits; i++) {
+        const struct cb_kb_passage *p = cb_kb_passage(kb, a->hits[i].passage);
+        ag_json_obj_open(w);
+        ag_json_key(w, "document");
+        ag_json_str(w, p->document);
+        ag_json_key(w, "section");
+        ag_json_str(w, p->title);
+        ag_json_key(w, "score");
+        ag_json_double(w, (double)(int64_t)(a->hits[i].score * 10000.0 + 0.5) / 10000.0);
+        ag_json_obj_close(w);
+    }
+    ag_json_arr_close(w);
+    ag_json_key(w, "model");
+    ag_json_str(w, LOCAL_MODEL);
+    ag_json_key(w, "usage");
+    ag_json_obj_open(w);
+    ag_json_key(w, "input_tokens");
+    ag_json_uint(w, in_tokens);
+    ag_json_key(w, "output_tokens");
+    ag_json_uint(w, out_tokens);
+    ag_json_obj_close(w);
+    ag_json_obj_close(w);
+}
+
+static void handle_chat(struct cb_server *srv, struct evhttp_request *req)
+{
+    struct cb_chat_request cr = {0};
+    struct cb_request_error err;
+    struct cb_kb_answer a = {0};
+    struct cb_session *s = NULL;
+    struct ag_buf b;
+    struct ag_json w;
+    char *body = NULL;
+    size_t len = 0;
+    int rc;
+
+    ag_buf_init(&b, RESP_CAP);
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+        method_not_allowed(req, "POST");
+        return;
+    }
+    /* application/json only: a cross-site form cannot send it without a CORS preflight. */
+    if (!is_json_type(evhttp_find_header(evhttp_request_get_input_headers(req),
+                                         "Content-Type"))) {
+        send_error(req, 415, "Unsupported Media Type", "unsupported_media_type", NULL,
+                   "send the request as Content-Type: application/json");
+        return;
+    }
+    rc = read_body(srv, req, &body, &len);
+    if (rc == AG_ETOOBIG) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "the request body is larger than %zu bytes",
+                 srv->cfg.max_body);
+        send_error(req, 413, "Payload Too Large", "too_large", NULL, msg);
+        goto out;
+    }
+    if (rc != 0) {
+        send_internal(req, rc);
+        goto out;
+    }
+    rc = cb_chat_request_parse(body, len, srv->cfg.max_message, &cr, &err);
+    if (rc == AG_EPROTO) {
+        send_error(req, 400, "Bad Request", err.code, err.field, err.message);
+        goto out;
+    }
+    if (rc != 0) {
+        send_internal(req, rc);
+        goto out;
+    }
+    uint64_t now = now_ms();
+    if (cr.session_id[0] != '\0') {
+        s = cb_session_get(srv->store, cr.session_id, now);
+        if (s == NULL) {
+            send_error(req, 404, "Not Found", "session_not_found", "session_id",
+                       "no such session: it expired or was deleted; omit session_id to start "
+                       "a new one");
+            goto out;
+        }
+    } else {
+        rc = cb_session_create(srv->store, now, &s);
+        if (rc != 0) {
+            send_internal(req, rc);
+            goto out;
+        }
+    }
+    rc = cb_kb_answer(srv->kb, cr.message, cr.message_len, &a);
+    if (rc == 0) {
+        rc = cb_session_append(srv->store, s, CB_ROLE_USER, cr.message, cr.message_len);
+    }
+    if (rc == 0) {
+        rc = cb_session_append(srv->store, s, CB_ROLE_ASSISTANT, a.text, a.text_len);
+    }
+    if (rc != 0) {
+        send_internal(req, rc);
+        goto out;
+    }
+    ag_json_init(&w, &b);
+    write_answer(&w, srv->kb, s, &a, cb_kb_count_words(cr.message, cr.message_len),
+                 cb_kb_count_words(a.text, a.text_len));
+    rc = ag_json_finish(&w);
+    if (rc != 0) {
+        send_internal(req, rc);
+        goto out;
+    }
+    send_json(req, 200, "OK", &b);
+out:
+    ag_buf_cleanup(&b);
+    cb_kb_answer_cleanup(&a);
+    cb_chat_request_cleanup(&cr);
+    ag_free(body);
+}
+
+static void handle_session(struct cb_server *srv, struct evhttp_request *req, const char *id)
+{
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    uint64_t now = now_ms();
+
+    if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_DELETE) {
+        method_not_allowed(req, "GET, DELETE");
+        return;
+    }
+    if (!cb_session_id_valid(id, strlen(id))) {
+        send_error(req, 400, "Bad Request", "invalid_request", "session_id",
+                   "the session id in the path must be 32 hex digits");
+        return;
+    }
+    if (cmd == EVHTTP_REQ_DELETE) {
+        if (cb_session_delete(srv->store, id, now) != 0) {
+            send_error(req, 404, "Not Found", "session_not_found", "session_id",
+                       "no such session");
+            return;
+        }
+        security_headers(req);
+        evhttp_send_reply(req, 204, "No Content", NULL);
+        return;
+    }
+    struct cb_session *s = cb_session_get(srv->store, id, now);
+    if (s == NULL) {
+        send_error(req, 404, "Not Found", "session_not_found", "session_id", "no such session");
+        return;
+    }
+    struct ag_buf b;
+    struct ag_json w;
+    ag_buf_init(&b, RESP_CAP);
+    ag_json_init(&w, &b);
+    ag_json_obj_open(&w);
+    ag_json_key(&w, "session_id");
+    ag_json_str(&w, cb_session_id(s));
+    ag_json_key(&w, "messages");
+    ag_json_arr_open(&w);
+    for (size_t i = 0; i < cb_session_turn_count(s); i++) {
+        const struct cb_turn *t = cb_session_turn(s, i);
+        ag_json_obj_open(&w);
+        ag_json_key(&w, "role");
+        ag_json_str(&w, t->role == CB_ROLE_USER ? "user" : "assistant");
+        ag_json_key(&w, "content");
+        ag_json_strn(&w, t->text, t->len);
+        ag_json_obj_close(&w);
+    }
+    ag_json_arr_close(&w);
+    ag_json_obj_close(&w);
+    int rc = ag_json_finish(&w);
+    if (rc != 0) {
+        send_internal(req, rc);
+    } else {
+        send_json(req, 200, "OK", &b);
+    }
+    ag_buf_cleanup(&b);
+}
+
+static void handle_status(struct evhttp_request *req, int ok, const char *status)
+{
+    struct ag_buf b;
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+        method_not_allowed(req, "GET, HEAD");
+        return;
+    }
+    ag_buf_init(&b, 256);
+    if (ag_buf_printf(&b, "{\"status\":\"%s\"}", status) != 0) {
+        ag_buf_cleanup(&b);
+    }
+    send_json(req, ok ? 200 : 503, ok ? "OK" : "Service Unavailable", &b);
+    ag_buf_cleanup(&b);
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    struct cb_server *srv = arg;
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+
+    if (path == NULL) {
+        path = "";
+    }
+    if (strcmp(path, "/api/chat") == 0) {
+        handle_chat(srv, req);
+    } else if (strncmp(path, SESSIONS_PFX, sizeof(SESSIONS_PFX) - 1) == 0) {
+        handle_session(srv, req, path + sizeof(SESSIONS_PFX) - 1);
+    } else if (strcmp(path, "/healthz") == 0) {
+        handle_status(req, 1, "ok");
+    } else if (strcmp(path, "/readyz") == 0) {
+        handle_status(req, !srv->draining, srv->draining ? "draining" : "ready");
+    } else {
+        send_error(req, 404, "Not Found", "not_found", NULL, "no such endpoint");
+    }
+}
+
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+    struct cb_server *srv = arg;
+    size_t n = cb_session_expire(srv->store, now_ms());
+    if (n > 0) {
+        ag_log_debug(WHO, "expired %zu sessions", n);
+    }
+}
+
+int cb_server_new(struct event_base *base, const struct cb_server_config *cfg,
+                  struct cb_server **out)
+{
+    struct cb_server *srv = NULL;
+    struct evhttp_bound_socket *sock;
+    int rc;
+
+    *out = NULL;
+    if (cfg->max_body == 0 || cfg->max_message == 0 || cfg->host == NULL) {
+        return AG_EINVAL;
+    }
+    srv = ag_calloc(1, sizeof(*srv));
+    if (srv == NULL) {
+        return AG_ENOMEM;
+    }
+    srv->cfg = *cfg;
+    srv->base = base;
+    rc = cb_kb_new(cb_kb_bundled, cb_kb_bundled_count, &srv->kb);
+    if (rc != 0) {
+        goto fail;
+    }
+    srv->store = cb_session_store_new(cfg->max_sessions, cfg->session_ttl_ms, cfg->max_turns,
+                                      cfg->max_session_bytes);
+    srv->http = evhttp_new(base);
+    srv->sweep = event_new(base, -1, EV_PERSIST, on_sweep, srv);
+    if (srv->store == NULL || srv->http == NULL || srv->sweep == NULL) {
+        rc = srv->store == NULL && cfg->max_sessions == 0 ? AG_EINVAL : AG_ENOMEM;
+        goto fail;
+    }
+    /* Bodies over the cap never reach us: evhttp answers 413 itself before reading them. */
+    evhttp_set_max_body_size(srv->http, (ev_ssize_t)cfg->max_body);
+    evhttp_set_max_headers_size(srv->http, 16 * 1024);
+    evhttp_set_timeout(srv->http, 30);
+    evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE |
+                                              EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS |
+                                              EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH);
+    evhttp_set_gencb(srv->http, on_request, srv);
+    sock = evhttp_bind_socket_with_handle(srv->http, cfg->host, cfg->port);
+    if (sock == NULL) {
+        ag_log_error(WHO, "cannot listen on %s:%u", cfg->host, (unsigned)cfg->port);
+        rc = AG_EIO;
+        goto fail;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char host[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+    if (getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET6) {
+            const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &a6->sin6_addr, host, sizeof(host));
+            port = ntohs(a6->sin6_port);
+        } else {
+            const struct sockaddr_in *a4 = (const struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &a4->sin_addr, host, sizeof(host));
+            port = ntohs(a4->sin_port);
+        }
+    }
+    struct timeval every = {30, 0};
+    event_add(srv->sweep, &every);
+    ag_log_info(WHO, "knowledge base: %zu documents, %zu passages", cb_kb_bundled_count,
+                cb_kb_passage_count(srv->kb));
+    ag_log_info(WHO, "listening: chatbot http %s:%u", host, port);
+    *out = srv;
+    return 0;
+fail:
+    cb_server_free(srv);
+    return rc;
+}
+
+void cb_server_drain(struct cb_server *srv)
+{
+    srv->draining = 1;
+}
+
+void cb_server_free(struct cb_server *srv)
+{
+    if (srv == NULL) {
+        return;
+    }
+    if (srv->sweep != NULL) {
+        event_free(srv->sweep);
+    }
+    if (srv->http != NULL) {
+        evhttp_free(srv->http);
+    }
+    cb_session_store_free(srv->store);
+    cb_kb_free(srv->kb);
+    ag_free(srv);
+}

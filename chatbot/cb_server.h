@@ -1,0 +1,51 @@
+#ifndef CB_SERVER_H
+#define CB_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ag_err.h"
+
+struct event_base;
+
+/*
+ * The chatbot's HTTP API on libevent's evhttp:
+ *   POST   /api/chat            {"session_id"?, "message"} -> the answer and the session id
+ *   GET    /api/sessions/{id}   the history
+ *   DELETE /api/sessions/{id}   forget it (204)
+ *   GET    /healthz, /readyz    liveness; readiness (503 while draining)
+ * Every answer is JSON with security headers (CSP, nosniff, no-referrer, DENY framing, no-store)
+ * and no CORS header: cross-origin browsers are refused by default.
+ */
+
+struct cb_server_config {
+    const char *host;     /* listen address, e.g. "127.0.0.1" */
+    uint16_t port;        /* 0: an ephemeral port */
+    size_t max_body;      /* bytes of request body */
+    size_t max_message;   /* bytes of a chat message */
+    size_t max_sessions;  /* sessions held in memory */
+    uint64_t session_ttl_ms;
+    size_t max_turns;     /* turns kept per session */
+    size_t max_session_bytes;
+};
+
+/* Fills |cfg| with the defaults (127.0.0.1:8080, 16 KiB bodies, 4000-byte messages, 1000
+ * sessions of at most 40 turns and 64 KiB for 30 minutes). */
+void cb_server_config_defaults(struct cb_server_config *cfg);
+
+struct cb_server;
+
+/*
+ * Builds the knowledge base, binds the listener on |base| (borrowed, must outlive the server)
+ * and logs "listening: chatbot http HOST:PORT". Returns 0 and a new server in |*out| (free with
+ * cb_server_free()), or AG_EINVAL, AG_EIO (cannot bind) or AG_ENOMEM.
+ */
+AG_NODISCARD int cb_server_new(struct event_base *base, const struct cb_server_config *cfg,
+                               struct cb_server **out);
+
+/* Marks the server as draining: /readyz answers 503 from now on. */
+void cb_server_drain(struct cb_server *srv);
+
+void cb_server_free(struct cb_server *srv);
+
+#endif /* CB_SERVER_H */
