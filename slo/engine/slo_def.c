@@ -94,8 +94,9 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 
 /* ---- diagnostics ------------------------------------------------------------------------------ */
 
-static void diag_v(struct slo_defs *d, const char *file, int line, int col, const char *kind,
-                   const char *fmt, va_list ap)
+__attribute__((format(printf, 6, 0))) static void diag_v(struct slo_defs *d, const char *file,
+                                                          int line, int col, const char *kind,
+                                                          const char *fmt, va_list ap)
 {
     struct slo_defs_priv *p = d->priv;
     if (p->diag == NULL || p->diag_failed) {
