@@ -982,16 +982,21 @@ static int parse_node(struct yp *p, const yaml_event_t *ev, unsigned depth, int 
     }
 }
 
-int ag_yaml_parse(const char *name, const char *text, size_t len, unsigned flags,
-                  struct ag_yaml_node **out, struct ag_buf *diag)
+/* Parses one stream: a single document (|multi| 0) into |*roots| with |*n_roots| 0 or 1, or every
+ * document of the stream (|multi| 1). On failure nothing is returned. */
+static int parse_stream(const char *name, const char *text, size_t len, unsigned flags, int multi,
+                        struct ag_yaml_node ***roots, size_t *n_roots, struct ag_buf *diag)
 {
     struct yp p;
-    struct ag_yaml_node *root = NULL;
+    struct ag_yaml_node **docs = NULL;
+    size_t n_docs = 0;
+    size_t cap_docs = 0;
     yaml_event_t ev;
     int have_ev = 0;
     int rc = 0;
 
-    *out = NULL;
+    *roots = NULL;
+    *n_roots = 0;
     memset(&p, 0, sizeof(p));
     p.name = name != NULL ? name : "<yaml>";
     p.text = text;
@@ -1018,37 +1023,44 @@ int ag_yaml_parse(const char *name, const char *text, size_t len, unsigned flags
         goto out;
     }
     have_ev = 1;
-    if (ev.type == YAML_STREAM_END_EVENT) {
-        goto out;
-    }
-    yaml_event_delete(&ev);
-    have_ev = 0;
-    rc = next_event(&p, &ev);
-    if (rc != 0) {
-        goto out;
-    }
-    have_ev = 1;
-    rc = parse_node(&p, &ev, 1, 0, &root);
-    if (rc != 0) {
-        goto out;
-    }
-    yaml_event_delete(&ev);
-    have_ev = 0;
-    /* DOCUMENT-END, then STREAM-END: a second document is refused, not ignored. */
-    rc = next_event(&p, &ev);
-    if (rc != 0) {
-        goto out;
-    }
-    yaml_event_delete(&ev);
-    rc = next_event(&p, &ev);
-    if (rc != 0) {
-        goto out;
-    }
-    have_ev = 1;
-    if (ev.type != YAML_STREAM_END_EVENT) {
-        yp_diag(&p, mark_line(&ev.start_mark), mark_col(&ev.start_mark), "error",
-                "more than one YAML document; a config is a single document");
-        rc = AG_EINVAL;
+    while (ev.type != YAML_STREAM_END_EVENT) {
+        if (n_docs > 0 && !multi) {
+            /* A second document is refused, not ignored. */
+            yp_diag(&p, mark_line(&ev.start_mark), mark_col(&ev.start_mark), "error",
+                    "more than one YAML document; a config is a single document");
+            rc = AG_EINVAL;
+            goto out;
+        }
+        /* DOCUMENT-START, the root node, DOCUMENT-END. */
+        yaml_event_delete(&ev);
+        have_ev = 0;
+        rc = next_event(&p, &ev);
+        if (rc != 0) {
+            goto out;
+        }
+        have_ev = 1;
+        rc = grow((void **)&docs, &cap_docs, n_docs + 1, sizeof(*docs));
+        if (rc != 0) {
+            goto out;
+        }
+        docs[n_docs] = NULL;
+        rc = parse_node(&p, &ev, 1, 0, &docs[n_docs]);
+        n_docs++; /* counted even on failure, so a partial tree is freed */
+        if (rc != 0) {
+            goto out;
+        }
+        yaml_event_delete(&ev);
+        have_ev = 0;
+        rc = next_event(&p, &ev);
+        if (rc != 0) {
+            goto out;
+        }
+        yaml_event_delete(&ev);
+        rc = next_event(&p, &ev);
+        if (rc != 0) {
+            goto out;
+        }
+        have_ev = 1;
     }
 out:
     if (have_ev) {
@@ -1064,9 +1076,41 @@ out:
     }
     ag_free(p.grave);
     if (rc != 0) {
-        ag_yaml_free(root);
+        ag_yaml_free_stream(docs, n_docs);
         return rc;
     }
-    *out = root;
+    *roots = docs;
+    *n_roots = n_docs;
     return 0;
+}
+
+int ag_yaml_parse(const char *name, const char *text, size_t len, unsigned flags,
+                  struct ag_yaml_node **out, struct ag_buf *diag)
+{
+    struct ag_yaml_node **docs = NULL;
+    size_t n = 0;
+    *out = NULL;
+    int rc = parse_stream(name, text, len, flags, 0, &docs, &n, diag);
+    if (rc != 0) {
+        return rc;
+    }
+    if (n == 1) {
+        *out = docs[0];
+    }
+    ag_free(docs);
+    return 0;
+}
+
+int ag_yaml_parse_stream(const char *name, const char *text, size_t len, unsigned flags,
+                         struct ag_yaml_node ***docs, size_t *n_docs, struct ag_buf *diag)
+{
+    return parse_stream(name, text, len, flags, 1, docs, n_docs, diag);
+}
+
+void ag_yaml_free_stream(struct ag_yaml_node **docs, size_t n_docs)
+{
+    for (size_t i = 0; i < n_docs; i++) {
+        ag_yaml_free(docs[i]);
+    }
+    ag_free(docs);
 }

@@ -15,7 +15,8 @@
  * node, counted against the node limit, so "billion laughs" input fails with AG_ETOOBIG), the
  * merge key "<<" (a mapping or a sequence of mappings; keys written in the mapping itself win),
  * and the core-schema tags !!str (the scalar then counts as quoted), !!int, !!float, !!bool,
- * !!null, !!map, !!seq. Any other tag is an error. One document per stream.
+ * !!null, !!map, !!seq. Any other tag is an error. ag_yaml_parse() takes one document per stream,
+ * ag_yaml_parse_stream() every document of it.
  *
  * With AG_YAML_EXPAND_ENV, every scalar that is a value (never a mapping key) has the
  * collector's substitutions applied: "${env:VAR}" and the older "${VAR}", both with an optional
@@ -80,6 +81,22 @@ struct ag_yaml_node {
  */
 AG_NODISCARD int ag_yaml_parse(const char *name, const char *text, size_t len, unsigned flags,
                                struct ag_yaml_node **out, struct ag_buf *diag);
+
+/*
+ * Parses every document of a YAML stream ("---" separated), with the same rules and limits as
+ * ag_yaml_parse() (the node limit counts over the whole stream; anchors defined in one document
+ * stay visible in the next). Returns 0 and an array of |*n_docs| roots in |*docs| (an entry is NULL
+ * for an empty document; the array is NULL when the stream is empty; free the whole with
+ * ag_yaml_free_stream()), or the negative codes of ag_yaml_parse().
+ */
+AG_NODISCARD int ag_yaml_parse_stream(const char *name, const char *text, size_t len,
+                                      unsigned flags, struct ag_yaml_node ***docs, size_t *n_docs,
+                                      struct ag_buf *diag);
+
+/*
+ * Frees the |n_docs| roots of |docs| and the array itself (from ag_yaml_parse_stream()).
+ */
+void ag_yaml_free_stream(struct ag_yaml_node **docs, size_t n_docs);
 
 /*
  * Frees |node| and everything below it. ag_yaml_free(NULL) is a no-op.

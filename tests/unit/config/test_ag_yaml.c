@@ -325,6 +325,36 @@ static void test_syntax_errors(void)
     ag_buf_cleanup(&d);
 }
 
+static void test_stream(void)
+{
+    /* Three documents: positions stay those of the whole text; "---" alone is an empty document. */
+    static const char y[] = "a: 1\n---\nb: [x]\n---\n---\nc: 3\n";
+    struct ag_yaml_node **docs = NULL;
+    size_t n = 0;
+    struct ag_buf d;
+    ag_buf_init(&d, 4096);
+    ASSERT_OK(ag_yaml_parse_stream("t", y, strlen(y), 0, &docs, &n, &d));
+    ASSERT_UEQ(n, 4);
+    ASSERT_NOT_NULL(docs[0]);
+    ASSERT_EQ(docs[0]->line, 1);
+    ASSERT_EQ(docs[1]->line, 3);
+    ASSERT_EQ(docs[1]->pairs[0].value->line, 3);
+    ASSERT_EQ(docs[1]->pairs[0].value->col, 4);
+    ASSERT(ag_yaml_is_null(docs[2]));
+    ASSERT_EQ(docs[3]->line, 6);
+    ag_yaml_free_stream(docs, n);
+    /* An error in the second document frees the first and reports the position. */
+    static const char bad[] = "a: 1\n---\nb: [\n";
+    ASSERT_EQ(ag_yaml_parse_stream("t", bad, strlen(bad), 0, &docs, &n, &d), AG_EINVAL);
+    ASSERT_NULL(docs);
+    ASSERT_UEQ(n, 0);
+    ASSERT_STRCONTAINS(ag_buf_str(&d), "t:4:1: error: invalid YAML");
+    ag_buf_cleanup(&d);
+    ASSERT_OK(ag_yaml_parse_stream("t", "", 0, 0, &docs, &n, NULL));
+    ASSERT_UEQ(n, 0);
+    ASSERT_NULL(docs);
+}
+
 static void test_empty(void)
 {
     struct ag_yaml_node *r = NULL;
@@ -513,7 +543,7 @@ static void test_failmalloc(void)
 #endif
 }
 
-AG_TEST_MAIN(AG_TEST_CASE(test_tree_and_positions), AG_TEST_CASE(test_quoting_and_null),
+AG_TEST_MAIN(AG_TEST_CASE(test_stream), AG_TEST_CASE(test_tree_and_positions), AG_TEST_CASE(test_quoting_and_null),
              AG_TEST_CASE(test_duplicate_key), AG_TEST_CASE(test_duplicate_key_many),
              AG_TEST_CASE(test_anchors_aliases_merge), AG_TEST_CASE(test_merge_sequence),
              AG_TEST_CASE(test_merge_errors), AG_TEST_CASE(test_unknown_anchor_and_tags),

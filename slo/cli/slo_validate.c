@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * `slo validate FILE...`: each file is validated on its own (its documents reference each other,
+ * never another file's), with its diagnostics and, when valid, one "FILE: ok (N SLOs)" line.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ag_buf.h"
+#include "ag_yaml.h"
+#include "slo_cli.h"
+#include "slo_def.h"
+
+#define DIAG_CAP (1024u * 1024u)
+
+/* Reads |path| whole into |buf| (at most AG_YAML_MAX_INPUT + 1 bytes: the parser reports more).
+ * Returns 0, or an errno value. */
+static int read_all(const char *path, struct ag_buf *buf)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        return errno;
+    }
+    int rc = 0;
+    char chunk[65536];
+    for (;;) {
+        size_t n = fread(chunk, 1, sizeof(chunk), f);
+        if (n > 0 && ag_buf_add(buf, chunk, n) != 0) {
+            rc = EFBIG;
+            break;
+        }
+        if (n < sizeof(chunk)) {
+            if (ferror(f)) {
+                rc = EIO;
+            }
+            break;
+        }
+    }
+    if (fclose(f) != 0 && rc == 0) {
+        rc = errno;
+    }
+    return rc;
+}
+
+/* Validates one file into its own set of definitions. Returns 0 valid, 1 invalid, AG_ENOMEM. */
+static int validate_one(const char *path, FILE *out, FILE *err)
+{
+    struct ag_buf diag;
+    struct ag_buf text;
+    struct slo_defs *d = NULL;
+    ag_buf_init(&diag, DIAG_CAP);
+    ag_buf_init(&text, (size_t)AG_YAML_MAX_INPUT + 1u);
+    int status = 1;
+    int rc = read_all(path, &text);
+    if (rc != 0) {
+        fprintf(err, "%s: error: cannot read: %s\n", path,
+                rc == EFBIG ? "larger than the 4 MiB limit" : strerror(rc));
+        goto out;
+    }
+    rc = slo_defs_new(&diag, &d);
+    if (rc == 0) {
+        rc = slo_defs_add(d, path, ag_buf_str(&text), text.len);
+    }
+    if (rc == 0) {
+        rc = slo_defs_finish(d);
+    }
+    if (rc == AG_ENOMEM) {
+        status = AG_ENOMEM;
+        goto out;
+    }
+    fputs(ag_buf_str(&diag), err);
+    if (d->n_errors == 0) {
+        fprintf(out, "%s: ok (%zu SLO%s)\n", path, d->n_slos, d->n_slos == 1 ? "" : "s");
+        status = 0;
+    }
+out:
+    slo_defs_free(d);
+    ag_buf_cleanup(&text);
+    ag_buf_cleanup(&diag);
+    return status;
+}
+
+int slo_validate_main(int argc, char **argv, FILE *out, FILE *err)
+{
+    if (argc < 1) {
+        fputs("slo validate: expected at least one FILE\nusage: slo validate FILE...\n", err);
+        return 2;
+    }
+    for (int i = 0; i < argc; i++) {
+        if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            fprintf(err, "slo validate: unknown option \"%s\"\nusage: slo validate FILE...\n",
+                    argv[i]);
+            return 2;
+        }
+    }
+    int status = 0;
+    for (int i = 0; i < argc; i++) {
+        int rc = validate_one(argv[i], out, err);
+        if (rc == AG_ENOMEM) {
+            fputs("slo validate: out of memory\n", err);
+            return 1;
+        }
+        if (rc != 0) {
+            status = 1;
+        }
+    }
+    fflush(out);
+    return status;
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Fuzzes the SLO definition parser (OpenSLO v1 and otter/v1 YAML streams): any input either gives
+ * definitions that hold the parser's invariants, or errors counted and reported one per line as
+ * "fuzz.yaml:line:col: error: ..." (or a warning); never a crash, a leak or an unbounded report.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ag_buf.h"
+#include "slo_def.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_diag(const char *s)
+{
+    while (*s != '\0') {
+        const char *nl = strchr(s, '\n');
+        if (nl == NULL || strncmp(s, "fuzz.yaml:", 10) != 0) {
+            abort();
+        }
+        const char *e = strstr(s, ": error: ");
+        const char *w = strstr(s, ": warning: ");
+        if ((e == NULL || e > nl) && (w == NULL || w > nl)) {
+            abort();
+        }
+        s = nl + 1;
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct ag_buf diag;
+    ag_buf_init(&diag, 1u << 20);
+    struct slo_defs *d = NULL;
+    if (slo_defs_new(&diag, &d) != 0) {
+        ag_buf_cleanup(&diag);
+        return 0;
+    }
+    int rc = slo_defs_add(d, "fuzz.yaml", (const char *)data, size);
+    if (rc == 0) {
+        rc = slo_defs_finish(d);
+        if (rc == 0 && d->n_errors != 0) {
+            abort();
+        }
+        if (rc == AG_EINVAL && d->n_errors == 0) {
+            abort();
+        }
+    }
+    if (rc != 0 && rc != AG_EINVAL && rc != AG_ENOMEM) {
+        abort();
+    }
+    if (rc == 0) {
+        for (size_t i = 0; i < d->n_slos; i++) {
+            const struct slo_slo_def *s = &d->slos[i];
+            if (s->sli >= d->n_slis || s->objective.num == 0 ||
+                s->objective.num >= s->objective.den || s->window_ms == 0 || s->name == NULL) {
+                abort();
+            }
+            if (s->budgeting != SLO_BUDGETING_OCCURRENCES &&
+                (s->slice_ms == 0 || s->slice_ms >= s->window_ms)) {
+                abort();
+            }
+            for (size_t j = 0; j < s->n_alerts; j++) {
+                if (s->alerts[j].long_ms == 0 || s->alerts[j].long_text == NULL ||
+                    s->alerts[j].short_ms >= s->alerts[j].long_ms) {
+                    abort();
+                }
+            }
+        }
+    }
+    if (rc != AG_ENOMEM && diag.len > 0) {
+        check_diag(ag_buf_str(&diag));
+    }
+    slo_defs_free(d);
+    ag_buf_cleanup(&diag);
+    return 0;
+}

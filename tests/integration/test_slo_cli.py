@@ -1,0 +1,192 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The `slo` command: --version, --help and `slo validate FILE...` (outputs and exit codes
+exactly, including the never-fires warning with its exact bound). The binary is $SLO (default
+build/slo/cli/slo, relative to the repository root)."""
+
+import os
+import re
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO_ROOT / "slo" / "examples"
+
+
+@pytest.fixture(scope="module")
+def slo_bin():
+    p = Path(os.environ.get("SLO") or "build/slo/cli/slo")
+    if not p.is_absolute():
+        p = REPO_ROOT / p
+    if not p.exists():
+        pytest.fail("slo binary not found at %s (build it, or set SLO)" % p)
+    return p
+
+
+def run(slo_bin, *args, cwd=None):
+    p = subprocess.run([str(slo_bin)] + [str(a) for a in args], capture_output=True, cwd=cwd,
+                       timeout=30)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def write(dirpath, name, text):
+    f = dirpath / name
+    f.write_text(textwrap.dedent(text).lstrip("\n"))
+    return f
+
+
+def test_version(slo_bin):
+    version = re.search(r"version:\s*'([^']+)'", (REPO_ROOT / "meson.build").read_text()).group(1)
+    assert run(slo_bin, "--version") == (0, "slo %s\n" % version, "")
+
+
+def test_help(slo_bin):
+    rc, out, err = run(slo_bin, "--help")
+    assert rc == 0 and err == ""
+    assert out.startswith("usage: slo validate FILE...\n")
+    assert "FILE: ok (N SLOs)" in out
+
+
+def test_usage_errors(slo_bin):
+    rc, out, err = run(slo_bin)
+    assert (rc, out) == (2, "") and err.startswith("usage: slo validate")
+    rc, out, err = run(slo_bin, "frobnicate")
+    assert (rc, out) == (2, "") and err.startswith('slo: unknown command "frobnicate"\n')
+    rc, out, err = run(slo_bin, "validate")
+    assert (rc, out) == (2, "")
+    assert err.startswith("slo validate: expected at least one FILE\n")
+
+
+def test_examples_validate(slo_bin):
+    rc, out, err = run(slo_bin, "validate", "slo/examples/chatbot-otter.yaml",
+                       "slo/examples/chatbot-openslo.yaml", cwd=REPO_ROOT)
+    assert (rc, err) == (0, "")
+    assert out == ("slo/examples/chatbot-otter.yaml: ok (3 SLOs)\n"
+                   "slo/examples/chatbot-openslo.yaml: ok (2 SLOs)\n")
+
+
+def test_errors_exit_1(slo_bin, tmp_path):
+    bad = write(tmp_path, "bad.yaml", """
+        apiVersion: otter/v1
+        kind: SLO
+        metadata:
+          name: checkout
+        spec:
+          objective: "99.9%"
+          window: 30d
+          missingData: maybe
+          sli:
+            spans:
+              service: shop
+              availability:
+        """)
+    good = write(tmp_path, "good.yaml", """
+        apiVersion: otter/v1
+        kind: SLO
+        metadata: {name: a}
+        spec:
+          objective: "99"
+          window: 1d
+          sli: {counters: {good: {name: ok}, total: {name: all}}}
+        """)
+    rc, out, err = run(slo_bin, "validate", "bad.yaml", "good.yaml", cwd=tmp_path)
+    assert rc == 1
+    assert out == "good.yaml: ok (1 SLO)\n"
+    # the '%' is the 5th byte inside the quotes that open at column 14
+    assert err == ("bad.yaml:6:19: error: objective (percent) '99.9%': expected a digit or the "
+                   "end, got '%'\n"
+                   "bad.yaml:8:16: error: missingData 'maybe': expected good, bad or ignore\n")
+
+
+def test_iana_zone_is_a_clear_error(slo_bin, tmp_path):
+    write(tmp_path, "tz.yaml", """
+        apiVersion: openslo/v1
+        kind: SLO
+        metadata: {name: a}
+        spec:
+          indicator:
+            metadata: {name: i}
+            spec: {thresholdMetric: {metricSource: {type: x}}}
+          timeWindow:
+            - duration: 1M
+              isRolling: false
+              calendar: {timeZone: Europe/Berlin}
+          budgetingMethod: Occurrences
+          objectives: [{target: 0.99}]
+        """)
+    rc, out, err = run(slo_bin, "validate", "tz.yaml", cwd=tmp_path)
+    assert (rc, out) == (1, "")
+    assert err == ("tz.yaml:11:28: error: timeZone 'Europe/Berlin': IANA time zones with rules "
+                   "are not supported by the engine yet; expected UTC or a fixed offset such as "
+                   "\"+01:00\"\n")
+
+
+def test_never_fires_warning(slo_bin, tmp_path):
+    # 99.5 %: the highest burn is 1 / 0.005 = 200 exactly. "> 200" never fires (strict), "> 199.9"
+    # can. 99.7 %: 1 / 0.003 = 1000/3, not a terminating decimal. The 3d window passes a 2d SLO.
+    write(tmp_path, "w.yaml", """
+        apiVersion: otter/v1
+        kind: SLO
+        metadata: {name: api}
+        spec:
+          objective: "99.5"
+          window: 2d
+          sli: {spans: {service: api, latency: {threshold: 500ms}}}
+          alerts:
+            - {name: never, burnRate: "200", longWindow: 1h, shortWindow: 5m}
+            - {name: fine, burnRate: "199.9", longWindow: 1h, shortWindow: 5m}
+            - {name: long, burnRate: "1", longWindow: 3d, shortWindow: 6h}
+        ---
+        apiVersion: otter/v1
+        kind: SLO
+        metadata: {name: api2}
+        spec:
+          objective: "99.7"
+          window: 30d
+          sli: {spans: {service: api, availability: }}
+          alerts:
+            - {name: x, burnRate: "400", longWindow: 1h}
+        """)
+    rc, out, err = run(slo_bin, "validate", "w.yaml", cwd=tmp_path)
+    assert rc == 0
+    assert out == "w.yaml: ok (2 SLOs)\n"
+    assert err == (
+        "w.yaml:9:7: warning: SLO 'api': alert 'never' can never fire: burn rate > 200 is out of "
+        "reach at objective 99.5%, whose highest burn rate is 1 / 0.005 = 200\n"
+        "w.yaml:11:7: warning: SLO 'api': alert 'long': window 3d is longer than the SLO window "
+        "2d\n"
+        "w.yaml:21:7: warning: SLO 'api2': alert 'x' can never fire: burn rate > 400 is out of "
+        "reach at objective 99.7%, whose highest burn rate is 1 / 0.003 = 1000/3 (about "
+        "333.333)\n")
+
+
+def test_openslo_references(slo_bin, tmp_path):
+    write(tmp_path, "refs.yaml", """
+        apiVersion: openslo/v1
+        kind: SLO
+        metadata: {name: a}
+        spec:
+          indicatorRef: missing-sli
+          timeWindow: [{duration: 7d, isRolling: true}]
+          budgetingMethod: Occurrences
+          objectives: [{target: 0.9}]
+          alertPolicies: [no-such-policy]
+        """)
+    rc, out, err = run(slo_bin, "validate", "refs.yaml", cwd=tmp_path)
+    assert (rc, out) == (1, "")
+    assert err == ("refs.yaml:5:17: error: SLI 'missing-sli' is not defined; expected the name of "
+                   "an SLI document\n"
+                   "refs.yaml:9:19: error: AlertPolicy 'no-such-policy' is not defined; expected "
+                   "the name of an AlertPolicy document\n")
+
+
+def test_unreadable_and_invalid_yaml(slo_bin, tmp_path):
+    write(tmp_path, "broken.yaml", "a: [1, 2\n")
+    rc, out, err = run(slo_bin, "validate", "missing.yaml", "broken.yaml", cwd=tmp_path)
+    assert (rc, out) == (1, "")
+    lines = err.splitlines()
+    assert lines[0] == "missing.yaml: error: cannot read: No such file or directory"
+    assert re.fullmatch(r"broken\.yaml:\d+:\d+: error: .+", lines[1]), lines[1]
+    assert len(lines) == 2
