@@ -79,6 +79,24 @@ struct ag_metric *ag_metrics_counter(const char *name, const char *help, const c
     return find_or_add(name, help, labels ? labels : "", KIND_COUNTER);
 }
 
+struct ag_metric *ag_metrics_exporter_counter(const char *name, const char *help, const char *id,
+                                              const char *reason)
+{
+    char labels[320];
+    if (reason != NULL) {
+        snprintf(labels, sizeof(labels), "exporter=\"%s\",reason=\"%s\"", id, reason);
+    } else {
+        snprintf(labels, sizeof(labels), "exporter=\"%s\"", id);
+    }
+    return ag_metrics_counter(name, help, labels);
+}
+
+struct ag_metric *ag_metrics_exporter_dropped(const char *id, const char *reason)
+{
+    return ag_metrics_exporter_counter("otter_exporter_dropped_total",
+                                       "Items an exporter dropped, by reason.", id, reason);
+}
+
 struct ag_metric *ag_metrics_gauge(const char *name, const char *help, const char *labels)
 {
     return find_or_add(name, help, labels ? labels : "", KIND_GAUGE);

@@ -27,6 +27,16 @@ typedef double ag_metric_gauge_fn(void *arg);
 struct ag_metric *ag_metrics_counter(const char *name, const char *help, const char *labels);
 
 /*
+ * A counter of the exporter |id|: labels exporter="<id>", and reason="<reason>" when |reason| is
+ * not NULL. Same return as ag_metrics_counter().
+ */
+struct ag_metric *ag_metrics_exporter_counter(const char *name, const char *help, const char *id,
+                                              const char *reason);
+
+/* otter_exporter_dropped_total{exporter=|id|, reason=|reason|}: items an exporter dropped. */
+struct ag_metric *ag_metrics_exporter_dropped(const char *id, const char *reason);
+
+/*
  * Registers a gauge whose value is set with ag_metric_set(). Same conventions.
  */
 struct ag_metric *ag_metrics_gauge(const char *name, const char *help, const char *labels);

@@ -308,18 +308,6 @@ static void emf_destroy(void *self)
     ag_free(x);
 }
 
-static struct ag_metric *counter(const char *name, const char *help, const char *id,
-                                 const char *reason)
-{
-    char labels[256];
-    if (reason != NULL) {
-        snprintf(labels, sizeof(labels), "exporter=\"%s\",reason=\"%s\"", id, reason);
-    } else {
-        snprintf(labels, sizeof(labels), "exporter=\"%s\"", id);
-    }
-    return ag_metrics_counter(name, help, labels);
-}
-
 static int aws_setup(struct ex_cw_emf_exporter *x, const struct ag_component_config *cfg,
                      const struct ag_component_env *env, char *err, size_t errlen)
 {
@@ -382,20 +370,20 @@ static int emf_create(const struct ag_component_config *cfg, const struct ag_com
     rc = AG_ENOMEM;
     for (size_t i = 0; i < EX_CW_EMF_DROP_COUNT_; i++) {
         x->m_drop[i] =
-            counter("otter_exporter_dropped_total", "Items an exporter dropped, by reason.", x->id,
-                    ex_cw_emf_drop_name((enum ex_cw_emf_drop)i));
+            ag_metrics_exporter_dropped(x->id, ex_cw_emf_drop_name((enum ex_cw_emf_drop)i));
     }
-    x->m_invalid = counter("otter_exporter_dropped_total", "Items an exporter dropped, by reason.",
-                           x->id, "invalid_name");
-    x->m_baseline = counter("otter_exporter_emf_delta_baseline_total",
-                            "Cumulative points kept only as the baseline of a delta.", x->id, NULL);
-    x->m_evict_ttl = counter("otter_exporter_emf_delta_evictions_total",
-                             "Delta cache entries evicted, by reason.", x->id, "ttl");
-    x->m_evict_cap = counter("otter_exporter_emf_delta_evictions_total",
-                             "Delta cache entries evicted, by reason.", x->id, "cap");
-    x->m_dims =
-        counter("otter_exporter_emf_dimension_sets_dropped_total",
-                "Dimension sets left out because CloudWatch would refuse them.", x->id, NULL);
+    x->m_invalid = ag_metrics_exporter_dropped(x->id, "invalid_name");
+    x->m_baseline = ag_metrics_exporter_counter(
+        "otter_exporter_emf_delta_baseline_total",
+        "Cumulative points kept only as the baseline of a delta.", x->id, NULL);
+    static const char evict_help[] = "Delta cache entries evicted, by reason.";
+    x->m_evict_ttl = ag_metrics_exporter_counter("otter_exporter_emf_delta_evictions_total",
+                                                 evict_help, x->id, "ttl");
+    x->m_evict_cap = ag_metrics_exporter_counter("otter_exporter_emf_delta_evictions_total",
+                                                 evict_help, x->id, "cap");
+    x->m_dims = ag_metrics_exporter_counter(
+        "otter_exporter_emf_dimension_sets_dropped_total",
+        "Dimension sets left out because CloudWatch would refuse them.", x->id, NULL);
     *out = x;
     x = NULL;
     rc = 0;

@@ -108,14 +108,6 @@ static void cw_destroy(void *self)
     ag_free(x);
 }
 
-static struct ag_metric *drop_counter(const char *id, const char *reason)
-{
-    char labels[256];
-    snprintf(labels, sizeof(labels), "exporter=\"%s\",reason=\"%s\"", id, reason);
-    return ag_metrics_counter("otter_exporter_dropped_total",
-                              "Items an exporter dropped, by reason.", labels);
-}
-
 static int cw_create(const struct ag_component_config *cfg, const struct ag_component_env *env,
                      void **out, char *err, size_t errlen)
 {
@@ -159,9 +151,9 @@ static int cw_create(const struct ag_component_config *cfg, const struct ag_comp
         snprintf(err, errlen, "cannot create the CloudWatch Logs pusher: %s", ag_strerror(rc));
         goto out;
     }
-    x->m_invalid = drop_counter(x->id, ex_cw_logs_drop_name(EX_CW_LOGS_DROP_INVALID_NAME));
-    x->m_not_emf = drop_counter(x->id, ex_cw_logs_drop_name(EX_CW_LOGS_DROP_NOT_EMF));
-    x->m_encode = drop_counter(x->id, ex_cw_logs_drop_name(EX_CW_LOGS_DROP_ENCODE));
+    x->m_invalid = ag_metrics_exporter_dropped(x->id, ex_cw_logs_drop_name(EX_CW_LOGS_DROP_INVALID_NAME));
+    x->m_not_emf = ag_metrics_exporter_dropped(x->id, ex_cw_logs_drop_name(EX_CW_LOGS_DROP_NOT_EMF));
+    x->m_encode = ag_metrics_exporter_dropped(x->id, ex_cw_logs_drop_name(EX_CW_LOGS_DROP_ENCODE));
     *out = x;
     x = NULL;
 out:

@@ -882,18 +882,6 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 /* ---- the interface --------------------------------------------------------------------------- */
 
-static struct ag_metric *counter(const char *id, const char *name, const char *help,
-                                 const char *reason)
-{
-    char labels[256];
-    if (reason != NULL) {
-        snprintf(labels, sizeof(labels), "exporter=\"%s\",reason=\"%s\"", id, reason);
-    } else {
-        snprintf(labels, sizeof(labels), "exporter=\"%s\"", id);
-    }
-    return ag_metrics_counter(name, help, labels);
-}
-
 int ex_cw_pusher_new(struct event_base *base, const struct ex_cw_pusher_options *opts,
                      const struct ex_cw_sender *sender, struct ex_cw_pusher **out)
 {
@@ -957,19 +945,21 @@ int ex_cw_pusher_new(struct event_base *base, const struct ex_cw_pusher_options 
         goto out;
     }
     /* Counters are optional (NULL ones are ignored), so a failed registration costs only them. */
-    p->m_sent = counter(p->id, "otter_exporter_log_events_sent_total",
-                        "Log events CloudWatch Logs accepted.", NULL);
-    p->m_failed = counter(p->id, "otter_exporter_log_events_failed_total",
-                          "Log events lost with a failed CloudWatch Logs call.", NULL);
-    p->m_truncated = counter(p->id, "otter_exporter_log_events_truncated_total",
-                             "Log events cut to the per-event size limit.", NULL);
-    static const char drop_help[] = "Items an exporter dropped, by reason.";
-    p->m_empty = counter(p->id, "otter_exporter_dropped_total", drop_help, "empty");
-    p->m_old = counter(p->id, "otter_exporter_dropped_total", drop_help, "too_old");
-    p->m_new = counter(p->id, "otter_exporter_dropped_total", drop_help, "too_new");
-    p->m_rnew = counter(p->id, "otter_exporter_dropped_total", drop_help, "rejected_too_new");
-    p->m_rold = counter(p->id, "otter_exporter_dropped_total", drop_help, "rejected_too_old");
-    p->m_rexp = counter(p->id, "otter_exporter_dropped_total", drop_help, "rejected_expired");
+    p->m_sent = ag_metrics_exporter_counter("otter_exporter_log_events_sent_total",
+                                            "Log events CloudWatch Logs accepted.", p->id, NULL);
+    p->m_failed = ag_metrics_exporter_counter("otter_exporter_log_events_failed_total",
+                                              "Log events lost with a failed CloudWatch Logs "
+                                              "call.",
+                                              p->id, NULL);
+    p->m_truncated = ag_metrics_exporter_counter("otter_exporter_log_events_truncated_total",
+                                                 "Log events cut to the per-event size limit.",
+                                                 p->id, NULL);
+    p->m_empty = ag_metrics_exporter_dropped(p->id, "empty");
+    p->m_old = ag_metrics_exporter_dropped(p->id, "too_old");
+    p->m_new = ag_metrics_exporter_dropped(p->id, "too_new");
+    p->m_rnew = ag_metrics_exporter_dropped(p->id, "rejected_too_new");
+    p->m_rold = ag_metrics_exporter_dropped(p->id, "rejected_too_old");
+    p->m_rexp = ag_metrics_exporter_dropped(p->id, "rejected_expired");
     *out = p;
     p = NULL;
     rc = 0;

@@ -132,14 +132,6 @@ static void xray_destroy(void *self)
     ag_free(x);
 }
 
-static struct ag_metric *drop_counter(const char *id, const char *reason)
-{
-    char labels[256];
-    snprintf(labels, sizeof(labels), "exporter=\"%s\",reason=\"%s\"", id, reason);
-    return ag_metrics_counter("otter_exporter_dropped_total",
-                              "Items an exporter dropped, by reason.", labels);
-}
-
 static int xray_create(const struct ag_component_config *cfg, const struct ag_component_env *env,
                        void **out, char *err, size_t errlen)
 {
@@ -177,8 +169,8 @@ static int xray_create(const struct ag_component_config *cfg, const struct ag_co
     if (rc != 0) {
         goto out;
     }
-    x->m_invalid = drop_counter(x->id, "invalid_trace_id");
-    x->m_too_big = drop_counter(x->id, "too_big");
+    x->m_invalid = ag_metrics_exporter_dropped(x->id, "invalid_trace_id");
+    x->m_too_big = ag_metrics_exporter_dropped(x->id, "too_big");
     snprintf(labels, sizeof(labels), "exporter=\"%s\"", x->id);
     x->m_attrs = ag_metrics_counter("otter_exporter_dropped_attributes_total",
                                     "Non-scalar attributes dropped by index_all_attributes.",

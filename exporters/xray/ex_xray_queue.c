@@ -614,9 +614,7 @@ int ex_xray_queue_new(struct event_base *base, const struct ex_xray_queue_option
                                       "Documents an AWS API left unprocessed and that were sent "
                                       "again.",
                                       labels);
-    snprintf(labels, sizeof(labels), "exporter=\"%s\",reason=\"unprocessed\"", q->id);
-    q->m_unprocessed = ag_metrics_counter("otter_exporter_dropped_total",
-                                          "Items an exporter dropped, by reason.", labels);
+    q->m_unprocessed = ag_metrics_exporter_dropped(q->id, "unprocessed");
     *out = q;
     return 0;
 }
