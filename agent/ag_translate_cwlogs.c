@@ -8,8 +8,10 @@
 #include "ag_buf.h"
 #include "ag_config.h"
 #include "ag_json.h"
+#include "ag_mem.h"
 #include "ag_time.h"
 #include "ex_cw_logs_batch.h"
+#include "ex_cw_pusher.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -49,14 +51,21 @@ static int cwlogs_one(void *arg, const ProtobufCMessage *msg)
         ag_json_key(&w, "timestamp");
         ag_json_int(&w, e->timestamp_ms);
         ag_json_key(&w, "message");
-        ag_json_strn(&w, e->message, e->len);
+        /* The message as the pusher sends it: valid UTF-8, cut to the per-event limit. */
+        char *sent = NULL;
+        size_t slen = 0;
+        int cut = 0;
+        if ((rc = ex_cw_message_fit(e->message, e->len, t->cfg.max_event_size, &sent, &slen,
+                                    &cut)) != 0) {
+            return rc;
+        }
+        ag_json_strn(&w, sent, slen);
+        ag_free(sent);
         ag_json_obj_close(&w);
         if ((rc = ag_json_finish(&w)) != 0 || (rc = ag_buf_add(&t->out, "\n", 1)) != 0) {
             return rc;
         }
-        if (e->len + EX_CW_EVENT_OVERHEAD > t->cfg.max_event_size) {
-            t->too_long++;
-        }
+        t->too_long += (size_t)cut;
     }
     t->events += b->n;
     for (size_t i = 0; i < EX_CW_LOGS_DROP_COUNT_; i++) {
@@ -102,7 +111,7 @@ int ag_translate_cwlogs(const char *config, const char *input)
     }
     if (t.too_long > 0) {
         fprintf(stderr, "otterd translate: %zu of %zu events are over the per-event limit of %llu "
-                "bytes (max_event_size, counting 26 per event): the exporter truncates them\n",
+                "bytes (max_event_size, counting 26 per event): printed cut, as the exporter sends them\n",
                 t.too_long, t.events, (unsigned long long)t.cfg.max_event_size);
     }
 out:

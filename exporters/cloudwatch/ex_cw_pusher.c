@@ -990,13 +990,12 @@ static enum verdict judge(const struct ex_cw_event *e, int64_t now)
     return KEEP;
 }
 
-/* Copies the message of |e|, made valid UTF-8 and cut to the limit. Returns 0 or AG_ENOMEM. */
-static int ev_make(struct ex_cw_pusher *p, const struct ex_cw_event *e, struct cwev *out,
-                   int *truncated)
+int ex_cw_message_fit(const char *msg, size_t len, size_t max_event_bytes, char **out,
+                      size_t *out_len, int *truncated)
 {
-    size_t limit = p->max_event_bytes - EX_CW_EVENT_OVERHEAD;
+    size_t limit = max_event_bytes - EX_CW_EVENT_OVERHEAD;
     int dirty;
-    size_t clean = utf8_clean_len(e->message, e->len, &dirty);
+    size_t clean = utf8_clean_len(msg, len, &dirty);
     size_t keep = clean, alloc = clean;
     *truncated = clean > limit;
     if (*truncated) {
@@ -1008,20 +1007,31 @@ static int ev_make(struct ex_cw_pusher *p, const struct ex_cw_event *e, struct c
         return AG_ENOMEM;
     }
     if (dirty) {
-        keep = utf8_clean_copy(m, keep, e->message, e->len);
+        keep = utf8_clean_copy(m, keep, msg, len);
     } else {
-        keep = ex_cw_utf8_cut(e->message, e->len, keep);
-        memcpy(m, e->message, keep);
+        keep = ex_cw_utf8_cut(msg, len, keep);
+        memcpy(m, msg, keep);
     }
     if (*truncated) {
         memcpy(m + keep, EX_CW_TRUNCATED_MARKER, MARKER_LEN);
         keep += MARKER_LEN;
     }
     m[keep] = '\0';
-    out->msg = m;
-    out->len = keep;
-    out->ts = e->timestamp_ms;
+    *out = m;
+    *out_len = keep;
     return 0;
+}
+
+/* Copies the message of |e|, made valid UTF-8 and cut to the limit. Returns 0 or AG_ENOMEM. */
+static int ev_make(struct ex_cw_pusher *p, const struct ex_cw_event *e, struct cwev *out,
+                   int *truncated)
+{
+    int rc = ex_cw_message_fit(e->message, e->len, p->max_event_bytes, &out->msg, &out->len,
+                               truncated);
+    if (rc == 0) {
+        out->ts = e->timestamp_ms;
+    }
+    return rc;
 }
 
 int ex_cw_pusher_push(struct ex_cw_pusher *p, const struct ex_cw_event *evs, size_t n)

@@ -175,6 +175,16 @@ bool ex_cw_stream_name_valid(const char *name);
 size_t ex_cw_utf8_cut(const char *s, size_t len, size_t max);
 
 /*
+ * The message CloudWatch receives for the |len| bytes |msg| under a per-event limit of
+ * |max_event_bytes| (counting EX_CW_EVENT_OVERHEAD): invalid UTF-8 replaced by U+FFFD, and a
+ * message over the limit cut on a character boundary with EX_CW_TRUNCATED_MARKER appended.
+ * Returns a new NUL-terminated string in |*out| (|*out_len| bytes; the caller frees it with
+ * ag_free()) and sets |*truncated|. Returns 0, or AG_ENOMEM.
+ */
+AG_NODISCARD int ex_cw_message_fit(const char *msg, size_t len, size_t max_event_bytes,
+                                   char **out, size_t *out_len, int *truncated);
+
+/*
  * Parses a 200 PutLogEvents answer (|len| bytes, borrowed) for a batch of |n| events and writes
  * how many the service rejected by reason. Anything not understood rejects nothing. Returns 0, or
  * AG_EPROTO (not a JSON object; the counts are then 0).

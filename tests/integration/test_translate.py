@@ -342,6 +342,24 @@ def test_cwlogs_raw_log_and_drops(otterd_bin, tmp_path):
     assert "3 of 3 log records dropped: invalid_name" in err
 
 
+def test_cwlogs_messages_cut_as_sent(otterd_bin, tmp_path):
+    """Over max_event_size (64 here: 64 - 26 = 38 bytes of message), the message is printed as
+    the exporter sends it: cut on a character boundary, then "[Truncated...]" (14 bytes)."""
+    body = "abcdefghijklmnopqrstuvw\u00e9-tail-tail-tail"  # bytes 23-24 are the two of é
+    f = tmp_path / "long.json"
+    f.write_text(json.dumps(logs_request(
+        [{"timeUnixNano": "1700000000000000000", "body": {"stringValue": body}},
+         {"timeUnixNano": "1700000001000000000", "body": {"stringValue": "short"}}], [])))
+    cfg = cw_config(tmp_path, log_group_name="g", log_stream_name="s", raw_log=True,
+                    max_event_size=64)
+    rc, out, err = run(otterd_bin, "translate", "--to", "cwlogs", "--config", cfg, f)
+    assert rc == 0, err
+    # 38 - 14 = 24 bytes may stay; the 24th is the first byte of é, so 23 stay.
+    assert [e["message"] for e in docs_of(out)] == [
+        "abcdefghijklmnopqrstuvw[Truncated...]", "short"]
+    assert "1 of 2 events are over the per-event limit of 64 bytes" in err
+
+
 def test_cwlogs_bad_input(otterd_bin, tmp_path):
     f = tmp_path / "bad.jsonl"
     f.write_text(json.dumps(logs_request([LOG_INFO], [])) + "\n" + '{"resourceLogs": [}\n')
