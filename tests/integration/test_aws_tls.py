@@ -6,7 +6,6 @@ Peers: moto server with its own self-signed certificate (`-s`), and H2XraySink, 
 PutTraceSegments endpoint that offers only h2 and checks every signature.
 """
 
-import warnings
 
 import pytest
 
@@ -15,7 +14,6 @@ from test_xray_moto import (assert_all_delivered, found_in_xray, send_spans,
                             stop_and_check_secrets, wait_for, xray_config, xray_failed,
                             xray_sent)
 
-warnings.filterwarnings("ignore", message="Unverified HTTPS request")
 
 
 @pytest.fixture(scope="module")
