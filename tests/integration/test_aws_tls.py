@@ -6,7 +6,6 @@ Peers: moto server with its own self-signed certificate (`-s`), and H2XraySink, 
 PutTraceSegments endpoint that offers only h2 and checks every signature.
 """
 
-
 import pytest
 
 from aws_peers import H2XraySink, MotoServer, aws_env
