@@ -1152,24 +1152,41 @@ static int number_point(struct run *r, const struct rctx *rc, const pb_metric *m
     return add_value(r, rc, &pc, is_sum ? T_SUM : T_GAUGE, 0, mv);
 }
 
-static int hist_point(struct run *r, const struct rctx *rc, const pb_metric *m, const pb_hist *p,
-                      const char *unit)
+/*
+ * What histograms of both kinds check first: a point with no recorded value, or a non-finite
+ * sum, min or max, is dropped and counted (returns 0); otherwise the absent ones read as 0 into
+ * |sum|, |min|, |max|, |pc| is set up and 1 is returned. A negative AG_E* on failure.
+ */
+static int hist_begin(struct run *r, const struct rctx *rc, uint32_t flags, bool has_sum,
+                      double sum_v, bool has_min, double min_v, bool has_max, double max_v,
+                      const pb_kv *const *attrs, size_t n_attrs, uint64_t time_ns, double *sum,
+                      double *min, double *max, struct pctx *pc)
 {
-    if ((p->flags & FLAG_NO_RECORDED_VALUE) != 0) {
+    if ((flags & FLAG_NO_RECORDED_VALUE) != 0) {
         r->res->dropped[EX_CW_EMF_DROP_NO_VALUE]++;
         return 0;
     }
-    double sum = p->sum_present_case != 0 ? p->sum : 0;
-    double min = p->min_present_case != 0 ? p->min : 0;
-    double max = p->max_present_case != 0 ? p->max : 0;
-    if (!isfinite(sum) || !isfinite(min) || !isfinite(max)) {
+    *sum = has_sum ? sum_v : 0;
+    *min = has_min ? min_v : 0;
+    *max = has_max ? max_v : 0;
+    if (!isfinite(*sum) || !isfinite(*min) || !isfinite(*max)) {
         r->res->dropped[EX_CW_EMF_DROP_NAN_INF]++;
         return 0;
     }
+    int e = setup_point(r, rc, attrs, n_attrs, time_ns, NULL, NULL, pc);
+    return e != 0 ? e : 1;
+}
+
+static int hist_point(struct run *r, const struct rctx *rc, const pb_metric *m, const pb_hist *p,
+                      const char *unit)
+{
+    double sum, min, max;
     struct pctx pc;
-    int e = setup_point(r, rc, (const pb_kv *const *)p->attributes, p->n_attributes,
-                        p->time_unix_nano, NULL, NULL, &pc);
-    if (e != 0) {
+    int e = hist_begin(r, rc, p->flags, p->sum_present_case != 0, p->sum,
+                       p->min_present_case != 0, p->min, p->max_present_case != 0, p->max,
+                       (const pb_kv *const *)p->attributes, p->n_attributes, p->time_unix_nano,
+                       &sum, &min, &max, &pc);
+    if (e <= 0) {
         return e;
     }
     struct mval *mv = new_mval(r, m->name, unit, pc.sres, VK_STATS);
@@ -1202,21 +1219,13 @@ struct bucket {
 static int exp_point(struct run *r, const struct rctx *rc, const pb_metric *m, const pb_exp *p,
                      const char *unit)
 {
-    if ((p->flags & FLAG_NO_RECORDED_VALUE) != 0) {
-        r->res->dropped[EX_CW_EMF_DROP_NO_VALUE]++;
-        return 0;
-    }
-    double sum = p->sum_present_case != 0 ? p->sum : 0;
-    double min = p->min_present_case != 0 ? p->min : 0;
-    double max = p->max_present_case != 0 ? p->max : 0;
-    if (!isfinite(sum) || !isfinite(min) || !isfinite(max)) {
-        r->res->dropped[EX_CW_EMF_DROP_NAN_INF]++;
-        return 0;
-    }
+    double sum, min, max;
     struct pctx pc;
-    int e = setup_point(r, rc, (const pb_kv *const *)p->attributes, p->n_attributes,
-                        p->time_unix_nano, NULL, NULL, &pc);
-    if (e != 0) {
+    int e = hist_begin(r, rc, p->flags, p->sum_present_case != 0, p->sum,
+                       p->min_present_case != 0, p->min, p->max_present_case != 0, p->max,
+                       (const pb_kv *const *)p->attributes, p->n_attributes, p->time_unix_nano,
+                       &sum, &min, &max, &pc);
+    if (e <= 0) {
         return e;
     }
     const pb_buckets *pos = p->positive, *neg = p->negative;
