@@ -3,6 +3,8 @@
 #include "exporter_fixture.h"
 #include "ag_metrics.h"
 #include "ag_otlp.h"
+#include "ag_otlp_json.h"
+#include "ag_payload.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +69,30 @@ void exporter_fix_stop(struct exporter_fix *f)
     if (f->base != NULL) {
         event_base_free(f->base);
         f->base = NULL;
+    }
+}
+
+struct ag_payload *exporter_fix_payload(enum ag_signal signal, const char *json)
+{
+    struct ag_arena *a = ag_arena_new(0);
+    ProtobufCMessage *msg = NULL;
+    char err[256];
+    if (a == NULL || ag_otlp_json_decode(signal, (const uint8_t *)json, strlen(json), a, &msg,
+                                         err, sizeof(err)) != 0) {
+        printf("# decode: %s\n", err);
+        ag_arena_free(a);
+        return NULL;
+    }
+    return ag_payload_new(signal, a, msg, 1);
+}
+
+void exporter_fix_run_until(struct exporter_fix *f, const char *counter, const char *labels,
+                            double want)
+{
+    for (int i = 0; i < 300 && fix_counter(counter, labels) < want; i++) {
+        struct timeval tv = {0, 10000};
+        event_base_loopexit(f->base, &tv);
+        event_base_dispatch(f->base);
     }
 }
 

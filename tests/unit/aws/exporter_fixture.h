@@ -35,6 +35,13 @@ int exporter_fix_start(struct exporter_fix *f, const struct ag_exporter_ops *ops
 /* Destroys the exporter (which drains it), stops the server, frees the rest. */
 void exporter_fix_stop(struct exporter_fix *f);
 
+/* A payload of |signal| decoded from the OTLP/JSON |json| (counted as 1 item), or NULL. */
+struct ag_payload *exporter_fix_payload(enum ag_signal signal, const char *json);
+
+/* Runs the loop in 10 ms turns until |counter|{|labels|} reaches |want| (at most 3 s). */
+void exporter_fix_run_until(struct exporter_fix *f, const char *counter, const char *labels,
+                            double want);
+
 /* The value of the self-telemetry counter |name|{|labels|}. */
 double fix_counter(const char *name, const char *labels);
 

@@ -40,29 +40,14 @@ static int fix_start(struct exporter_fix *f, const char *id, const char *extra)
     return exporter_fix_start(f, &ex_cw_emf_exporter_ops, AG_SIGNAL_METRICS, id, extra);
 }
 
-
 static struct ag_payload *payload(const char *json)
 {
-    struct ag_arena *a = ag_arena_new(0);
-    ProtobufCMessage *msg = NULL;
-    char err[256];
-    if (a == NULL || ag_otlp_json_decode(AG_SIGNAL_METRICS, (const uint8_t *)json, strlen(json), a,
-                                         &msg, err, sizeof(err)) != 0) {
-        printf("# decode: %s\n", err);
-        ag_arena_free(a);
-        return NULL;
-    }
-    return ag_payload_new(AG_SIGNAL_METRICS, a, msg, 1);
+    return exporter_fix_payload(AG_SIGNAL_METRICS, json);
 }
 
 static void run_until_sent(struct exporter_fix *f, const char *labels, double want)
 {
-    for (int i = 0; i < 300 && fix_counter("otter_exporter_log_events_sent_total", labels) < want;
-         i++) {
-        struct timeval tv = {0, 10000};
-        event_base_loopexit(f->base, &tv);
-        event_base_dispatch(f->base);
-    }
+    exporter_fix_run_until(f, "otter_exporter_log_events_sent_total", labels, want);
 }
 
 static void test_consume_sends_emf(void)
