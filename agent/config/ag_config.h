@@ -240,6 +240,42 @@ struct ag_awsemf_config {
                                 (default 262144, at most 1048576) */
 };
 
+/* exporters: slo (Otter's own; specs/slo.md, slo/README.md): alert sinks */
+struct ag_slo_webhook_config {
+    char *endpoint;          /* http(s) URL; NULL = no webhook */
+    int slack;               /* format: "slack" -> 1 (Slack-compatible {"text": ...}), "json" -> 0 */
+    uint64_t timeout;        /* ns per attempt; default 5s */
+    uint32_t max_retries;    /* retries after the first attempt; default 3 */
+    struct ag_string_pairs headers; /* extra request headers (e.g. Authorization) */
+};
+
+struct ag_slo_sns_config {
+    struct ag_aws_session_config aws;
+    char *topic_arn;         /* NULL = no SNS sink */
+};
+
+/* exporters: slo: the EMF SLO metrics (slo/engine/slo_cw.h names) */
+struct ag_slo_metrics_config {
+    struct ag_aws_session_config aws;
+    int destination;         /* output_destination: 0 none (default), 1 cloudwatch, 2 stdout */
+    char *namespace_;        /* default "Otter/SLO" */
+    char *log_group_name;    /* default "/otter/slo" */
+    char *log_stream_name;   /* default "otterd-{host}" style, chosen by the exporter */
+    uint64_t interval;       /* ns between emissions; default 60s */
+};
+
+struct ag_slo_config {
+    char **definitions;      /* files of OpenSLO v1 / otter/v1 YAML; at least one */
+    size_t n_definitions;
+    char *state_file;        /* checkpoint path; NULL = no checkpoint */
+    uint64_t checkpoint_interval; /* ns; default 60s */
+    uint64_t evaluation_interval; /* ns between evaluations (alerts); default 10s */
+    int alert_log;           /* alerts.log: write each firing/resolved to the log; default 1 */
+    struct ag_slo_webhook_config webhook; /* alerts.webhook */
+    struct ag_slo_sns_config sns;         /* alerts.sns */
+    struct ag_slo_metrics_config metrics; /* metrics */
+};
+
 /* extensions: health_check */
 struct ag_health_check_config {
     char *endpoint; /* "localhost:13133" */
@@ -266,6 +302,7 @@ enum ag_component_type {
     AG_COMP_AWSXRAY_RECEIVER, /* receivers: awsxray (traces pipelines only) */
     AG_COMP_AWSCLOUDWATCHLOGS_EXPORTER, /* exporters: awscloudwatchlogs (logs pipelines only) */
     AG_COMP_AWSEMF_EXPORTER, /* exporters: awsemf (metrics pipelines only) */
+    AG_COMP_SLO_EXPORTER, /* exporters: slo (traces and metrics pipelines) */
 };
 
 struct ag_component_config {
@@ -285,6 +322,7 @@ struct ag_component_config {
         struct ag_xray_receiver_config awsxray_receiver;
         struct ag_awscloudwatchlogs_config awscloudwatchlogs;
         struct ag_awsemf_config awsemf;
+        struct ag_slo_config slo;
     } u;
 };
 
