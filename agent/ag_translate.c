@@ -11,6 +11,7 @@
 #include "ag_arena.h"
 #include "ag_buf.h"
 #include "ag_config.h"
+#include "ag_gates.h"
 #include "ag_mem.h"
 #include "ag_otlp.h"
 #include "ag_otlp_json.h"
@@ -31,7 +32,8 @@
 const char ag_translate_usage[] =
     "       otterd translate --to xray [--config FILE] [FILE|-]\n"
     "       otterd translate --to emf [--config FILE] [FILE|-]\n"
-    "       otterd translate --to cwlogs [--config FILE] [FILE|-]\n";
+    "       otterd translate --to cwlogs [--config FILE] [FILE|-]\n"
+    "       (translate also takes --feature-gates IDS, as otterd does)\n";
 
 /* The input being read. */
 struct tctx {
@@ -259,6 +261,9 @@ static int translate_xray(const char *config, const char *input)
             goto out;
         }
         ex_xray_options_from_config(&c->u.awsxray_exporter, &x.opts);
+    } else {
+        x.opts.skip_timestamp_validation =
+            ag_gate_enabled(AG_GATE_AWSXRAY_SKIPTIMESTAMPVALIDATION);
     }
     status = ag_translate_input(input, AG_SIGNAL_TRACES, xray_one, &x);
     if (x.total.invalid > 0) {
@@ -289,6 +294,13 @@ int ag_translate_main(int argc, char **argv)
             to = a + 5;
         } else if (strncmp(a, "--config=", 9) == 0) {
             config = a + 9;
+        } else if (strcmp(a, "--feature-gates") == 0 || strncmp(a, "--feature-gates=", 16) == 0) {
+            const char *v = a[15] == '=' ? a + 16 : (++i < argc ? argv[i] : "");
+            char err[512];
+            if (ag_gates_parse(v, err, sizeof(err)) != 0) {
+                fprintf(stderr, "otterd translate: --feature-gates: %s\n", err);
+                return 2;
+            }
         } else if ((a[0] != '-' || strcmp(a, "-") == 0) && input == NULL) {
             input = a;
         } else {

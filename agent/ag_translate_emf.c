@@ -6,6 +6,7 @@
 #include "ag_translate_emf.h"
 #include "ag_translate_int.h"
 #include "ag_config.h"
+#include "ag_gates.h"
 #include "ag_otlp.h"
 #include "ag_time.h"
 #include "ex_cw_emf_exporter.h"
@@ -52,6 +53,9 @@ static int make_translator(const char *path, struct ectx *t)
     int rc;
     if (path == NULL) {
         struct ex_cw_emf_options o = {.version = 1};
+        if (ag_gate_enabled(AG_GATE_AWSEMF_NODIMROLLUPDEFAULT)) {
+            o.rollup = EX_CW_EMF_ROLLUP_NONE;
+        }
         rc = ex_cw_emf_new(&o, ag_time_mono_ns(), &t->emf, err, sizeof(err));
     } else {
         const struct ag_component_config *c =

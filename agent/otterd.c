@@ -6,6 +6,7 @@
  * exporter, exit 0. A second signal exits at once.
  */
 #include "ag_config.h"
+#include "ag_gates.h"
 #include "ag_log.h"
 #include "ag_mem.h"
 #include "ag_metrics.h"
@@ -32,7 +33,8 @@
 
 static const char usage[] =
     "usage: otterd [--config FILE] [--log-level LEVEL] [--log-format text|json]\n"
-    "       otterd validate --config FILE\n"
+    "              [--feature-gates IDS]\n"
+    "       otterd validate --config FILE [--feature-gates IDS]\n"
     "%s"
     "       otterd --version | --help\n"
     "\n"
@@ -55,6 +57,11 @@ static const char usage[] =
     "--config=FILE)\n"
     "  --log-level LEVEL   debug, info, warn or error (overrides service.telemetry.logs.level)\n"
     "  --log-format FMT    text or json (overrides service.telemetry.logs.encoding)\n"
+    "  --feature-gates IDS the collector's feature gates, comma-separated, each optionally\n"
+    "                      prefixed with + or -: awsemf.nodimrollupdefault (awsemf's\n"
+    "                      dimension_rollup_option defaults to NoDimensionRollup),\n"
+    "                      exporter.awsxray.skiptimestampvalidation (awsxray's\n"
+    "                      skip_timestamp_validation defaults to true)\n"
     "  --version           print the version and exit\n"
     "  --help              print this help and exit\n"
     "\n"
@@ -278,6 +285,13 @@ int main(int argc, char **argv)
                         "otterd: --log-level: expected debug, info, warn or error, got "
                         "\"%s\"\n",
                         v);
+                return 2;
+            }
+        } else if (strcmp(a, "--feature-gates") == 0 || strncmp(a, "--feature-gates=", 16) == 0) {
+            const char *v = a[15] == '=' ? a + 16 : (++i < argc ? argv[i] : "");
+            char err[512];
+            if (ag_gates_parse(v, err, sizeof(err)) != 0) {
+                fprintf(stderr, "otterd: --feature-gates: %s\n", err);
                 return 2;
             }
         } else if (strcmp(a, "--log-format") == 0 || strncmp(a, "--log-format=", 13) == 0) {

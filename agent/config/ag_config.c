@@ -7,6 +7,7 @@
  * resolved to component indexes. Every message carries file:line:col.
  */
 #include "ag_config.h"
+#include "ag_gates.h"
 #include "ag_log.h"
 #include "ag_mem.h"
 #include "ag_time.h"
@@ -1849,8 +1850,12 @@ static int validate_awsxray(struct cctx *c, struct ag_component_config *comp,
                             const struct ag_yaml_node *body, const struct ag_yaml_node *at,
                             const char *path)
 {
-    const struct ag_awsxray_config *x = &comp->u.awsxray_exporter;
+    struct ag_awsxray_config *x = &comp->u.awsxray_exporter;
     check_session(c, &x->aws, body, at, path);
+    if (ag_gate_enabled(AG_GATE_AWSXRAY_SKIPTIMESTAMPVALIDATION) &&
+        ag_yaml_map_get(body, "skip_timestamp_validation") == NULL) {
+        x->skip_timestamp_validation = 1;
+    }
     check_queue_size(c, x->queue_size, body, at, path);
     return 0;
 }
@@ -1885,8 +1890,12 @@ static int validate_awsemf(struct cctx *c, struct ag_component_config *comp,
                            const struct ag_yaml_node *body, const struct ag_yaml_node *at,
                            const char *path)
 {
-    const struct ag_awsemf_config *x = &comp->u.awsemf;
+    struct ag_awsemf_config *x = &comp->u.awsemf;
     check_session(c, &x->aws, body, at, path);
+    if (ag_gate_enabled(AG_GATE_AWSEMF_NODIMROLLUPDEFAULT) &&
+        ag_yaml_map_get(body, "dimension_rollup_option") == NULL) {
+        x->rollup = 2; /* NoDimensionRollup */
+    }
     static const char *const names[] = {"log_group_name", "log_stream_name", "namespace"};
     const char *const nvals[] = {x->log_group_name, x->log_stream_name, x->namespace_};
     const size_t maxes[] = {512, 512, 1024};
