@@ -290,7 +290,9 @@ int ex_slo_sns_subject(const struct slo_alert_event *ev, struct ag_buf *out)
     return ag_buf_adds(out, subj);
 }
 
-/* RFC 3986 percent-encoding of everything but the unreserved characters (SigV4's rule). */
+/* application/x-www-form-urlencoded as Python's urlencode() writes it: the RFC 3986 unreserved
+ * characters as they are, space as '+', every other byte as %XX. The same bytes whichever way a
+ * peer re-encodes the parsed form to check the signature (moto does). */
 static int form_value(struct ag_buf *out, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -300,6 +302,8 @@ static int form_value(struct ag_buf *out, const char *s)
         if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
             c == '-' || c == '_' || c == '.' || c == '~') {
             rc = ag_buf_addc(out, (char)c);
+        } else if (c == ' ') {
+            rc = ag_buf_addc(out, '+');
         } else {
             char e[3] = {'%', hex[c >> 4], hex[c & 15]};
             rc = ag_buf_add(out, e, 3);

@@ -96,13 +96,13 @@ static void test_sns_form(void)
     ASSERT_OK(ex_slo_sns_subject(&ev, &b));
     ASSERT_UEQ(b.len, 100);
     ASSERT_STRCONTAINS(ag_buf_str(&b), "RESOLVED: xx?xxx");
-    /* Percent-encoding by RFC 3986 (urllib.parse.quote(v, safe="-_.~") gives the same). */
+    /* Form encoding: urllib.parse.quote_plus(v, safe="") gives the same. */
     ag_buf_reset(&b);
     ASSERT_OK(ex_slo_sns_body("arn:aws:sns:us-east-1:123456789012:slo-alerts", "{\"a\":\"b c\"}",
                               "FIRING: x / y", &b));
     ASSERT_STREQ(ag_buf_str(&b),
                  "Action=Publish&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A123456789012%3Aslo-alerts"
-                 "&Message=%7B%22a%22%3A%22b%20c%22%7D&Subject=FIRING%3A%20x%20%2F%20y"
+                 "&Message=%7B%22a%22%3A%22b+c%22%7D&Subject=FIRING%3A+x+%2F+y"
                  "&Version=2010-03-31");
     ag_buf_cleanup(&b);
 }
