@@ -59,7 +59,9 @@ def driver_path():
 def run_driver(*args, env=None, timeout=60):
     r = subprocess.run([driver_path(), "--wait", str(scaled(30)), *args], capture_output=True,
                        env=env or aws_env(), timeout=scaled(timeout))
-    return r.returncode, r.stdout.decode(), r.stderr.decode()
+    err = r.stderr.decode()
+    assert "runtime error" not in err and "Sanitizer" not in err, err  # the build-san driver
+    return r.returncode, r.stdout.decode(), err
 
 
 def counters(stderr):

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "ag_buf.h"
+#include "ag_mem.h"
 #include "ag_metrics.h"
 #include "ag_test.h"
 #include "aws_test_server.h"
@@ -415,9 +417,67 @@ static void test_config_errors(void)
     event_base_free(base);
 }
 
+/* With -Dfailmalloc=true: fail each of our allocations in turn, through the documents and a
+ * webhook delivery; every path reports AG_ENOMEM or counts the loss, and nothing leaks (the
+ * sanitizer build checks). curl's own allocations are not ours to fail. */
+static void test_failmalloc(void)
+{
+#if AG_FAILMALLOC
+    struct event_base *base = event_base_new();
+    struct ts_server srv;
+    struct slo_sink_sample smp;
+    struct slo_alert_event fire, res;
+    char *kv[2] = {"X-Team", "sre"};
+    ASSERT_OK(ts_start(&srv, base));
+    ASSERT_OK(slo_sink_sample_init(&smp));
+    slo_sink_sample_event(&smp, true, &fire);
+    slo_sink_sample_event(&smp, false, &res);
+    int ok = 0;
+    for (long n = 0; n < 1000 && ok < 3; n++) {
+        struct ag_slo_config cfg;
+        struct ex_slo_sinks *s = NULL;
+        struct emf_seen seen = {0};
+        struct ag_buf b;
+        char err[256];
+        webhook_config(&cfg, srv.url, kv);
+        ag_buf_init(&b, 1 << 20);
+        int before = srv.requests;
+        ag_mem_fail_after(n);
+        int rc1 = ex_slo_webhook_body(&fire, false, &b);
+        int rc2 = ex_slo_emf_events(NULL, 0, &(struct ex_slo_metric_input){&smp.fire, 1, 2}, 1,
+                                    emf_keep, &seen);
+        int rc3 = ex_slo_sinks_new(base, &cfg, &s, err, sizeof(err));
+        if (rc3 == 0) {
+            ex_slo_sinks_alert(s, &fire);
+            ex_slo_sinks_alert(s, &res);
+        }
+        ag_mem_fail_after(-1);
+        ag_buf_cleanup(&b);
+        ASSERT(rc1 == 0 || rc1 == AG_ENOMEM);
+        ASSERT(rc2 == 0 || rc2 == AG_ENOMEM);
+        ASSERT(rc3 == 0 || rc3 == AG_ENOMEM);
+        if (rc3 == 0) {
+            ASSERT(run_until_idle(base, s, 10));
+            ex_slo_sinks_free(s);
+        } else {
+            ASSERT_NULL(s);
+        }
+        if (rc1 == 0 && rc2 == 0 && rc3 == 0 && srv.requests == before + 2) {
+            ok++;
+        }
+    }
+    ASSERT(ok > 0);
+    ts_stop(&srv);
+    event_base_free(base);
+#else
+    printf("# failmalloc not built in (-Dfailmalloc=true); skipped\n");
+#endif
+}
+
 AG_TEST_MAIN(AG_TEST_CASE(test_webhook_json), AG_TEST_CASE(test_slack_text),
              AG_TEST_CASE(test_sns_form), AG_TEST_CASE(test_rfc3339),
              AG_TEST_CASE(test_emf_events), AG_TEST_CASE(test_emf_overspent_and_namespace),
              AG_TEST_CASE(test_retry_decisions), AG_TEST_CASE(test_webhook_retries_in_order),
              AG_TEST_CASE(test_webhook_400_not_retried),
-             AG_TEST_CASE(test_webhook_connection_refused), AG_TEST_CASE(test_config_errors))
+             AG_TEST_CASE(test_webhook_connection_refused), AG_TEST_CASE(test_config_errors),
+             AG_TEST_CASE(test_failmalloc))
