@@ -50,9 +50,8 @@ uint64_t ex_slo_webhook_backoff_ms(unsigned retry, double rand01, uint64_t retry
     }
     uint64_t wait = (uint64_t)(rand01 * (double)ceil_ms);
     if (retry_after_ms > 0) {
-        uint64_t ra = retry_after_ms < EX_SLO_WEBHOOK_MAX_RETRY_AFTER_MS
-                          ? retry_after_ms
-                          : EX_SLO_WEBHOOK_MAX_RETRY_AFTER_MS;
+        uint64_t ra =
+            retry_after_ms < EX_SLO_RETRY_AFTER_MAX_MS ? retry_after_ms : EX_SLO_RETRY_AFTER_MAX_MS;
         if (ra > wait) {
             wait = ra;
         }
@@ -78,8 +77,8 @@ void ex_slo_rfc3339(int64_t at_ms, char *buf, size_t cap)
         snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     } else {
-        snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)ms);
+        snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)ms);
     }
 }
 
@@ -102,7 +101,7 @@ static double rat_percent(const struct slo_rat *r)
 static const char *service_of(const struct slo_slo_def *d)
 {
     return d != NULL && d->service != NULL && d->service[0] != '\0' ? d->service
-                                                                     : SLO_CW_SERVICE_UNKNOWN;
+                                                                    : SLO_CW_SERVICE_UNKNOWN;
 }
 
 /* The evaluation's burn over the window of |lookback_ms|, or NULL. */
@@ -228,7 +227,8 @@ int ex_slo_webhook_body(const struct slo_alert_event *ev, bool slack, struct ag_
     ag_json_key(&w, "at");
     ag_json_str(&w, at);
     ag_json_key(&w, "objective");
-    if (ev->slo != NULL && slo_objective_format_percent(&ev->slo->objective, obj, sizeof(obj)) >= 0) {
+    if (ev->slo != NULL &&
+        slo_objective_format_percent(&ev->slo->objective, obj, sizeof(obj)) >= 0) {
         ag_json_str(&w, obj);
     } else {
         ag_json_null(&w);

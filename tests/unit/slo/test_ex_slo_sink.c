@@ -19,7 +19,7 @@
 #include "ex_slo_sink_int.h"
 #include "slo_sink_sample.h"
 
-/* ---- documents --------------------------------------------------------------------------------- */
+/* ---- documents ------------------------------------------------------------------------------- */
 
 /* Burn rates of the alert's windows, long first: 1h 144/10 = 14.4, 5m 20/1 = 20. Budget left
  * 2/10 = 0.2 (20 %). The objective 999/1000 prints back as "99.9". */
@@ -120,7 +120,7 @@ static void test_rfc3339(void)
     ASSERT_STREQ(buf, "1969-12-31T23:59:59.999Z");
 }
 
-/* ---- EMF --------------------------------------------------------------------------------------- */
+/* ---- EMF ------------------------------------------------------------------------------------- */
 
 struct emf_seen {
     char ev[8][2048];
@@ -140,8 +140,8 @@ static int emf_keep(void *arg, int64_t ts, const char *json, size_t len)
     return 0;
 }
 
-#define EMF_HEAD(dims, metrics)                                                             \
-    "{\"_aws\":{\"Timestamp\":1738317600000,\"CloudWatchMetrics\":[{\"Namespace\":"          \
+#define EMF_HEAD(dims, metrics)                                                     \
+    "{\"_aws\":{\"Timestamp\":1738317600000,\"CloudWatchMetrics\":[{\"Namespace\":" \
     "\"Otter/SLO\",\"Dimensions\":[[" dims "]],\"Metrics\":[" metrics "]}]},"
 
 static void test_emf_events(void)
@@ -155,29 +155,38 @@ static void test_emf_events(void)
      * 2/10 = 20 %), then one BurnRate event per window with data: 5m = 5 minutes, 1h = 60 (3d
      * has none: no event); idle-slo: the counts only, Service "unknown". */
     ASSERT_UEQ(seen.n, 4);
-    ASSERT_STREQ(seen.ev[0],
-                 EMF_HEAD("\"SLO\",\"Service\"",
-                          "{\"Name\":\"GoodCount\",\"Unit\":\"Count\"},"
-                          "{\"Name\":\"TotalCount\",\"Unit\":\"Count\"},"
-                          "{\"Name\":\"AttainmentRate\",\"Unit\":\"Percent\"},"
-                          "{\"Name\":\"ErrorBudgetRemaining\",\"Unit\":\"Percent\"}")
-                 "\"SLO\":\"checkout-availability\",\"Service\":\"checkout\",\"GoodCount\":995,"
-                 "\"TotalCount\":1000,\"AttainmentRate\":99.92,\"ErrorBudgetRemaining\":20}");
-    ASSERT_STREQ(seen.ev[1],
-                 EMF_HEAD("\"SLO\",\"Service\",\"BurnRateWindowMinutes\"",
-                          "{\"Name\":\"BurnRate\",\"Unit\":\"None\"}")
-                 "\"SLO\":\"checkout-availability\",\"Service\":\"checkout\","
-                 "\"BurnRateWindowMinutes\":\"5\",\"BurnRate\":20}");
-    ASSERT_STREQ(seen.ev[2],
-                 EMF_HEAD("\"SLO\",\"Service\",\"BurnRateWindowMinutes\"",
-                          "{\"Name\":\"BurnRate\",\"Unit\":\"None\"}")
-                 "\"SLO\":\"checkout-availability\",\"Service\":\"checkout\","
-                 "\"BurnRateWindowMinutes\":\"60\",\"BurnRate\":14.4}");
-    ASSERT_STREQ(seen.ev[3],
-                 EMF_HEAD("\"SLO\",\"Service\"",
-                          "{\"Name\":\"GoodCount\",\"Unit\":\"Count\"},"
-                          "{\"Name\":\"TotalCount\",\"Unit\":\"Count\"}")
-                 "\"SLO\":\"idle-slo\",\"Service\":\"unknown\",\"GoodCount\":0,\"TotalCount\":0}");
+    ASSERT_STREQ(seen.ev[0], EMF_HEAD("\"SLO\",\"Service\"",
+                                      "{\"Name\":\"GoodCount\",\"Unit\":\"Count\"},"
+                                      "{\"Name\":\"TotalCount\",\"Unit\":\"Count\"},"
+                                      "{\"Name\":\"AttainmentRate\",\"Unit\":\"Percent\"},"
+                                      "{\"Name\":\"ErrorBudgetRemaining\",\"Unit\":"
+                                      "\"Percent\"}") "\"SLO\":\"checkout-availability\","
+                                                      "\"Service\":\"checkout\","
+                                                      "\"GoodCount\":995,"
+                                                      "\"TotalCount\":1000,"
+                                                      "\"AttainmentRate\":99.92,"
+                                                      "\"ErrorBudgetRemaining\":20}");
+    ASSERT_STREQ(
+        seen.ev[1],
+        EMF_HEAD("\"SLO\",\"Service\",\"BurnRateWindowMinutes\"",
+                 "{\"Name\":\"BurnRate\",\"Unit\":\"None\"}") "\"SLO\":\"checkout-availability\","
+                                                              "\"Service\":\"checkout\","
+                                                              "\"BurnRateWindowMinutes\":\"5\","
+                                                              "\"BurnRate\":20}");
+    ASSERT_STREQ(
+        seen.ev[2],
+        EMF_HEAD("\"SLO\",\"Service\",\"BurnRateWindowMinutes\"",
+                 "{\"Name\":\"BurnRate\",\"Unit\":\"None\"}") "\"SLO\":\"checkout-availability\","
+                                                              "\"Service\":\"checkout\","
+                                                              "\"BurnRateWindowMinutes\":\"60\","
+                                                              "\"BurnRate\":14.4}");
+    ASSERT_STREQ(
+        seen.ev[3],
+        EMF_HEAD("\"SLO\",\"Service\"",
+                 "{\"Name\":\"GoodCount\",\"Unit\":\"Count\"},"
+                 "{\"Name\":\"TotalCount\",\"Unit\":\"Count\"}") "\"SLO\":\"idle-slo\",\"Service\":"
+                                                                 "\"unknown\",\"GoodCount\":0,"
+                                                                 "\"TotalCount\":0}");
     for (size_t i = 0; i < seen.n; i++) {
         ASSERT(seen.ts[i] == SLO_SINK_SAMPLE_AT_MS);
         ASSERT(strstr(seen.ev[i], "NaN") == NULL && strstr(seen.ev[i], "Infinity") == NULL);
@@ -199,7 +208,7 @@ static void test_emf_overspent_and_namespace(void)
     ASSERT_STRCONTAINS(seen.ev[0], "\"ErrorBudgetRemaining\":-200}");
 }
 
-/* ---- retry decisions --------------------------------------------------------------------------- */
+/* ---- retry decisions ------------------------------------------------------------------------- */
 
 static void test_retry_decisions(void)
 {
@@ -219,9 +228,9 @@ static void test_retry_decisions(void)
     ASSERT_EQ(ex_slo_webhook_classify(AG_ETOOBIG, 0), EX_SLO_WEBHOOK_FAIL);
 
     /* Full jitter under a ceiling of 250 ms x 2^(retry-1), at most 30 s. */
-    ASSERT_UEQ(ex_slo_webhook_backoff_ms(1, 0.5, 0), 125);   /* 0.5 x 250 */
-    ASSERT_UEQ(ex_slo_webhook_backoff_ms(2, 0.5, 0), 250);   /* 0.5 x 500 */
-    ASSERT_UEQ(ex_slo_webhook_backoff_ms(3, 0.25, 0), 250);  /* 0.25 x 1000 */
+    ASSERT_UEQ(ex_slo_webhook_backoff_ms(1, 0.5, 0), 125);  /* 0.5 x 250 */
+    ASSERT_UEQ(ex_slo_webhook_backoff_ms(2, 0.5, 0), 250);  /* 0.5 x 500 */
+    ASSERT_UEQ(ex_slo_webhook_backoff_ms(3, 0.25, 0), 250); /* 0.25 x 1000 */
     ASSERT_UEQ(ex_slo_webhook_backoff_ms(1, 0.0, 0), 0);
     /* 250 x 2^7 = 32000 > 30000: capped; 0.5 x 30000. */
     ASSERT_UEQ(ex_slo_webhook_backoff_ms(8, 0.5, 0), 15000);
@@ -235,7 +244,7 @@ static void test_retry_decisions(void)
     ASSERT_UEQ(ex_slo_webhook_backoff_ms(1, 1.5, 0), 0);
 }
 
-/* ---- the webhook sink on a loop ----------------------------------------------------------------- */
+/* ---- the webhook sink on a loop -------------------------------------------------------------- */
 
 static double counter(const char *name, const char *sink)
 {
@@ -350,6 +359,34 @@ static void test_webhook_400_not_retried(void)
     ASSERT_STRCONTAINS(srv.seen[1].body, "{\"text\":\"RESOLVED: SLO checkout-availability");
     ASSERT(counter("otter_slo_sink_failed_total", "webhook") == failed0 + 1);
     ASSERT(counter("otter_slo_sink_sent_total", "webhook") == sent0 + 1);
+    ex_slo_sinks_free(s);
+    ts_stop(&srv);
+    event_base_free(base);
+}
+
+/* 429 with Retry-After: 1 (second): the retry waits for it, although the jitter alone would wait at
+ * most 250 ms before the first retry. */
+static void test_webhook_retry_after(void)
+{
+    struct event_base *base = event_base_new();
+    struct ts_server srv;
+    struct slo_sink_sample smp;
+    struct slo_alert_event ev;
+    struct ag_slo_config cfg;
+    struct ex_slo_sinks *s = NULL;
+    char err[256] = "";
+    char *kv[2] = {"X-Team", "sre"};
+    ASSERT_OK(ts_start(&srv, base));
+    ASSERT_OK(slo_sink_sample_init(&smp));
+    webhook_config(&cfg, srv.url, kv);
+    ts_push(&srv, (struct ts_answer){.status = 429, .headers = {{"Retry-After", "1"}}});
+    ts_push(&srv, (struct ts_answer){.status = 200});
+    ASSERT_OK(ex_slo_sinks_new(base, &cfg, &s, err, sizeof(err)));
+    slo_sink_sample_event(&smp, true, &ev);
+    ex_slo_sinks_alert(s, &ev);
+    ASSERT(run_until_idle(base, s, 10));
+    ASSERT_EQ(srv.n_seen, 2);
+    ASSERT(srv.seen[1].at_s - srv.seen[0].at_s >= 0.95);
     ex_slo_sinks_free(s);
     ts_stop(&srv);
     event_base_free(base);
@@ -475,9 +512,9 @@ static void test_failmalloc(void)
 }
 
 AG_TEST_MAIN(AG_TEST_CASE(test_webhook_json), AG_TEST_CASE(test_slack_text),
-             AG_TEST_CASE(test_sns_form), AG_TEST_CASE(test_rfc3339),
-             AG_TEST_CASE(test_emf_events), AG_TEST_CASE(test_emf_overspent_and_namespace),
-             AG_TEST_CASE(test_retry_decisions), AG_TEST_CASE(test_webhook_retries_in_order),
-             AG_TEST_CASE(test_webhook_400_not_retried),
+             AG_TEST_CASE(test_sns_form), AG_TEST_CASE(test_rfc3339), AG_TEST_CASE(test_emf_events),
+             AG_TEST_CASE(test_emf_overspent_and_namespace), AG_TEST_CASE(test_retry_decisions),
+             AG_TEST_CASE(test_webhook_retries_in_order),
+             AG_TEST_CASE(test_webhook_400_not_retried), AG_TEST_CASE(test_webhook_retry_after),
              AG_TEST_CASE(test_webhook_connection_refused), AG_TEST_CASE(test_config_errors),
              AG_TEST_CASE(test_failmalloc))
