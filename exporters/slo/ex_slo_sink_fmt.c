@@ -206,11 +206,23 @@ int ex_slo_webhook_body(const struct slo_alert_event *ev, bool slack, struct ag_
     ag_json_init(&w, out);
     ag_json_obj_open(&w);
     if (slack) {
+        /* Slack reads &, < and > as markup (links, mentions): its rule is to escape those three
+         * as HTML entities, nothing else. */
+        struct ag_buf esc;
+        ag_buf_init(&esc, 4 * EX_SLO_BODY_MAX);
+        for (size_t i = 0; i < sum.len && rc == 0; i++) {
+            char c = ag_buf_str(&sum)[i];
+            rc = c == '&'   ? ag_buf_adds(&esc, "&amp;")
+                 : c == '<' ? ag_buf_adds(&esc, "&lt;")
+                 : c == '>' ? ag_buf_adds(&esc, "&gt;")
+                            : ag_buf_addc(&esc, c);
+        }
         ag_json_key(&w, "text");
-        ag_json_strn(&w, ag_buf_str(&sum), sum.len);
+        ag_json_strn(&w, ag_buf_str(&esc), esc.len);
         ag_json_obj_close(&w);
         ag_buf_cleanup(&sum);
-        return ag_json_finish(&w);
+        ag_buf_cleanup(&esc);
+        return rc != 0 ? rc : ag_json_finish(&w);
     }
     char at[40], obj[48];
     ex_slo_rfc3339(ev->at_ms, at, sizeof(at));

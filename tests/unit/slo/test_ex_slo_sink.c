@@ -75,6 +75,15 @@ static void test_slack_text(void)
     ag_buf_reset(&b);
     ASSERT_OK(ex_slo_webhook_body(&ev, true, &b));
     ASSERT_STRCONTAINS(ag_buf_str(&b), "{\"text\":\"FIRING: SLO a\\\"b\\nc, alert page");
+    /* Slack's three markup characters are escaped, and only those. */
+    s.slo.name = "a<b>&c's";
+    ag_buf_reset(&b);
+    ASSERT_OK(ex_slo_webhook_body(&ev, true, &b));
+    ASSERT_STRCONTAINS(ag_buf_str(&b), "{\"text\":\"FIRING: SLO a&lt;b&gt;&amp;c's, alert page");
+    /* ... but not in the JSON document. */
+    ag_buf_reset(&b);
+    ASSERT_OK(ex_slo_webhook_body(&ev, false, &b));
+    ASSERT_STRCONTAINS(ag_buf_str(&b), "{\"slo\":\"a<b>&c's\",");
     ag_buf_cleanup(&b);
 }
 
