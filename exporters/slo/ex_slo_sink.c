@@ -39,7 +39,7 @@ struct nq;
 struct note {
     struct note *next;
     struct nq *q;
-    char *key;   /* "<slo>\n<alert>": notifications of one key leave in order */
+    char *key;   /* "<strlen(slo)>:<slo><alert>": notifications of one key leave in order */
     char *label; /* "slo=<slo> alert=<alert> state=<state>", for the log */
     uint8_t *body;
     size_t len;
@@ -213,7 +213,7 @@ static void nq_push(struct nq *q, const struct slo_alert_event *ev, uint8_t *bod
     struct ag_buf k, l;
     ag_buf_init(&k, 4096);
     ag_buf_init(&l, 4096);
-    if (n == NULL || ag_buf_printf(&k, "%s\n%s", slo, alert) != 0 ||
+    if (n == NULL || ag_buf_printf(&k, "%zu:%s%s", strlen(slo), slo, alert) != 0 ||
         ag_buf_printf(&l, "slo=%s alert=%s state=%s", slo, alert, state) != 0) {
         ag_buf_cleanup(&k);
         ag_buf_cleanup(&l);

@@ -373,6 +373,45 @@ static void test_webhook_400_not_retried(void)
     event_base_free(base);
 }
 
+/* Another alert's notification is not held behind one being retried: with answers 503, 200, 200
+ * in arrival order, the one that got the 503 comes back third (a single queue in order would give
+ * A, A, B). */
+static void test_webhook_alerts_independent(void)
+{
+    struct event_base *base = event_base_new();
+    struct ts_server srv;
+    struct slo_sink_sample smp;
+    struct slo_alert_event a, b;
+    struct ag_slo_config cfg;
+    struct ex_slo_sinks *s = NULL;
+    char err[256] = "";
+    char *kv[2] = {"X-Team", "sre"};
+    ASSERT_OK(ts_start(&srv, base));
+    ASSERT_OK(slo_sink_sample_init(&smp));
+    struct slo_alert_def ticket = smp.alert;
+    ticket.name = "ticket";
+    ticket.severity = "ticket";
+    webhook_config(&cfg, srv.url, kv);
+    ts_push(&srv, (struct ts_answer){.status = 503});
+    ts_push(&srv, (struct ts_answer){.status = 200});
+    ts_push(&srv, (struct ts_answer){.status = 200});
+    ASSERT_OK(ex_slo_sinks_new(base, &cfg, &s, err, sizeof(err)));
+    slo_sink_sample_event(&smp, true, &a);
+    slo_sink_sample_event(&smp, true, &b);
+    b.alert = &ticket;
+    ex_slo_sinks_alert(s, &a);
+    ex_slo_sinks_alert(s, &b);
+    ASSERT(run_until_idle(base, s, 10));
+    ASSERT_EQ(srv.n_seen, 3);
+    ASSERT_STREQ(srv.seen[2].body, srv.seen[0].body);
+    ASSERT(strcmp(srv.seen[1].body, srv.seen[0].body) != 0);
+    ASSERT(strstr(srv.seen[0].body, "\"alert\":\"page\"") != NULL ||
+           strstr(srv.seen[0].body, "\"alert\":\"ticket\"") != NULL);
+    ex_slo_sinks_free(s);
+    ts_stop(&srv);
+    event_base_free(base);
+}
+
 /* 429 with Retry-After: 1 (second): the retry waits for it, although the jitter alone would wait at
  * most 250 ms before the first retry. */
 static void test_webhook_retry_after(void)
@@ -524,6 +563,7 @@ AG_TEST_MAIN(AG_TEST_CASE(test_webhook_json), AG_TEST_CASE(test_slack_text),
              AG_TEST_CASE(test_sns_form), AG_TEST_CASE(test_rfc3339), AG_TEST_CASE(test_emf_events),
              AG_TEST_CASE(test_emf_overspent_and_namespace), AG_TEST_CASE(test_retry_decisions),
              AG_TEST_CASE(test_webhook_retries_in_order),
-             AG_TEST_CASE(test_webhook_400_not_retried), AG_TEST_CASE(test_webhook_retry_after),
+             AG_TEST_CASE(test_webhook_400_not_retried),
+             AG_TEST_CASE(test_webhook_alerts_independent), AG_TEST_CASE(test_webhook_retry_after),
              AG_TEST_CASE(test_webhook_connection_refused), AG_TEST_CASE(test_config_errors),
              AG_TEST_CASE(test_failmalloc))
