@@ -342,3 +342,10 @@ def test_bad_config_is_refused():
                             "X-Token=a\r\nInjected: 1")
     assert rc == 1 and "alerts.webhook.headers: header 1 (X-Token)" in err
     assert "Injected" not in err
+
+
+def test_metrics_destination_none():
+    rc, out, err = run_driver("--metrics", "none", "--no-log")
+    assert rc == 0, err
+    assert out == ""
+    assert counters(err)[("sent", "metrics")] == 0
