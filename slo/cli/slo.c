@@ -10,7 +10,8 @@
 
 static const char usage[] =
     "usage: slo validate FILE...\n"
-    "       slo dashboard --definitions FILE... [--namespace NS] [--region R] [--dashboard-name N]\n"
+    "       slo dashboard --definitions FILE... [--namespace NS] [--region R]"
+    " [--dashboard-name N]\n"
     "       slo alarms --definitions FILE... [--namespace NS] [--sns-topic-arn ARN] [--prefix P]\n"
     "       slo --version | --help\n"
     "\n"

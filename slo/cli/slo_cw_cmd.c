@@ -193,7 +193,8 @@ static int parse_args(const char *cmd, bool alarms, int argc, char **argv, struc
     }
     if (p->sns_topic_arn != NULL &&
         (strncmp(p->sns_topic_arn, "arn:", 4) != 0 || strstr(p->sns_topic_arn, ":sns:") == NULL)) {
-        fprintf(err, "slo %s: --sns-topic-arn \"%s\": expected an SNS topic ARN (arn:...:sns:...)\n",
+        fprintf(err,
+                "slo %s: --sns-topic-arn \"%s\": expected an SNS topic ARN (arn:...:sns:...)\n",
                 cmd, p->sns_topic_arn);
         return 2;
     }

@@ -88,7 +88,7 @@ bool slo_cw_period_ok(uint64_t ms)
     return s <= SLO_CW_MAX_RANGE_S;
 }
 
-/* ---- small writers ---------------------------------------------------------------------------- */
+/* ---- small writers --------------------------------------------------------------------------- */
 
 static void raw(struct gen *g, const char *text)
 {
@@ -157,7 +157,7 @@ static void dur_text(uint64_t ms, char *buf, size_t cap)
     }
 }
 
-/* ---- dashboard -------------------------------------------------------------------------------- */
+/* ---- dashboard ------------------------------------------------------------------------------- */
 
 /* One dashboard metrics-array entry for |metric| of |s|: [ns, metric, "SLO", name, "Service",
  * service, {id, visible, period}]. */
@@ -512,7 +512,7 @@ int slo_cw_dashboard(const struct slo_defs *d, const struct slo_cw_opts *o, stru
     return gen_finish(&g);
 }
 
-/* ---- alarms ----------------------------------------------------------------------------------- */
+/* ---- alarms ---------------------------------------------------------------------------------- */
 
 /* Records |name| (copied); reports a duplicate or an unusable name at |a|. Returns false when
  * the name was reported. */
