@@ -223,6 +223,7 @@ static int cw_main(const char *cmd, bool alarms, int argc, char **argv, FILE *ou
         ag_buf_reset(&text);
         int e = read_all(a.files[i], &text);
         if (e != 0) {
+            fputs(ag_buf_str(&diag), err);
             fprintf(err, "%s: error: cannot read: %s\n", a.files[i],
                     e == EFBIG ? "larger than the 4 MiB limit" : strerror(e));
             goto out;
