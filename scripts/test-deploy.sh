@@ -8,6 +8,8 @@
 #
 # Usage: scripts/test-deploy.sh [JUNIT_XML]
 # Env:   PYTHON   the interpreter to build the virtualenv with (default: python3)
+#        SLO      the slo binary tests/deploy/test_slo_cloudwatch_files.py regenerates the SLO
+#                 dashboard and alarms with (default build/slo/cli/slo; skipped without one)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

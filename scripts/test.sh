@@ -220,7 +220,8 @@ if [ "${OTTER_TEST_ONLY:-gcc}" = gcc ]; then
             OTTER_SIGV4_CLI=build/tests/unit/aws/sigv4_cli
         script_suite "k8s" scripts/test-k8s.sh build/test-results/k8s.xml \
             OTTERD=build/agent/otterd
-        script_suite "deploy" scripts/test-deploy.sh build/test-results/deploy.xml
+        script_suite "deploy" scripts/test-deploy.sh build/test-results/deploy.xml \
+            SLO=build/slo/cli/slo
     fi
 fi
 

@@ -10,6 +10,9 @@
 
 static const char usage[] =
     "usage: slo validate FILE...\n"
+    "       slo dashboard --definitions FILE... [--namespace NS] [--region R]"
+    " [--dashboard-name N]\n"
+    "       slo alarms --definitions FILE... [--namespace NS] [--sns-topic-arn ARN] [--prefix P]\n"
     "       slo --version | --help\n"
     "\n"
     "Otter's SLO command.\n"
@@ -20,6 +23,11 @@ static const char usage[] =
     "                      \"FILE: ok (N SLOs)\" per valid file and file:line:col diagnostics on\n"
     "                      stderr; warns about alerts that can never fire and alert windows\n"
     "                      longer than the SLO window; exit 0 when valid, 1 on any error\n"
+    "  dashboard           print a CloudWatch DashboardBody (attainment, budget left, burn\n"
+    "                      rates, SLI series per SLO) from the global GoodCount/TotalCount sums\n"
+    "  alarms              print {\"MetricAlarms\", \"CompositeAlarms\"}: a metric-math burn-rate\n"
+    "                      alarm per alert window and ALARM(long) AND ALARM(short) per pair;\n"
+    "                      both exit 0, 1 on a definition error, 2 on a usage error\n"
     "\n"
     "options:\n"
     "  --version           print the version and exit\n"
@@ -42,6 +50,12 @@ int main(int argc, char **argv)
     }
     if (strcmp(a, "validate") == 0) {
         return slo_validate_main(argc - 2, argv + 2, stdout, stderr);
+    }
+    if (strcmp(a, "dashboard") == 0) {
+        return slo_dashboard_main(argc - 2, argv + 2, stdout, stderr);
+    }
+    if (strcmp(a, "alarms") == 0) {
+        return slo_alarms_main(argc - 2, argv + 2, stdout, stderr);
     }
     fprintf(stderr, "slo: unknown command \"%s\"\n", a);
     fputs(usage, stderr);

@@ -11,4 +11,19 @@
  */
 int slo_validate_main(int argc, char **argv, FILE *out, FILE *err);
 
+/*
+ * `slo dashboard --definitions FILE... [--namespace NS] [--region R] [--dashboard-name N]`:
+ * prints a CloudWatch DashboardBody for every SLO of the files to |out| (slo/README.md).
+ * Returns the exit status: 0 on success, 1 when a file cannot be read or has an error (printed
+ * to |err| as file:line:col), 2 on a usage error.
+ */
+int slo_dashboard_main(int argc, char **argv, FILE *out, FILE *err);
+
+/*
+ * `slo alarms --definitions FILE... [--namespace NS] [--sns-topic-arn ARN] [--prefix P]`:
+ * prints {"MetricAlarms": [...], "CompositeAlarms": [...]} (PutMetricAlarm and
+ * PutCompositeAlarm requests) to |out|. Exit status as slo_dashboard_main().
+ */
+int slo_alarms_main(int argc, char **argv, FILE *out, FILE *err);
+
 #endif /* SLO_CLI_H */

@@ -1,6 +1,7 @@
 """Log groups with retention (agent, chatbot, EMF), the alerts SNS topic, and the CloudWatch
-dashboard and alarms that `slo dashboard` / `slo alarms` generate from the chatbot's SLOs (read
-from checked-in JSON until that command exists; see deploy/pulumi/slo/README.md)."""
+dashboard and alarms that `slo dashboard` / `slo alarms` generate from the chatbot's SLOs
+(chatbot/slo.yaml), read from the JSON they printed, checked in under deploy/pulumi/slo/ and
+regenerated with deploy/tools/gen_slo_cloudwatch.sh (see deploy/pulumi/slo/README.md)."""
 
 import json
 import re
@@ -46,31 +47,40 @@ def _metric_query(q: dict) -> dict:
     return out
 
 
-def metric_alarm_args(alarm: dict, prefix: str, topic_arn: pulumi.Input[str]) -> dict:
+def metric_alarm_args(alarm: dict, prefix: str, topic_arn: pulumi.Input[str], notify: bool = True) -> dict:
     """Arguments of one MetricAlarm from a PutMetricAlarm-shaped dict. Unknown fields are an
-    error, so a change in `slo alarms` output is noticed rather than silently dropped."""
+    error, so a change in `slo alarms` output is noticed rather than silently dropped. With
+    |notify| the alarm's state changes go to the topic; the windows of a short-AND-long pair do
+    not notify (their composite alarm does)."""
     known = set(_ALARM_FIELDS) | {"AlarmName", "Metrics", "Dimensions", "AlarmActions", "OKActions"}
     unknown = set(alarm) - known
     if unknown:
         raise ValueError(f"alarm {alarm.get('AlarmName')}: unsupported fields {sorted(unknown)}")
     args = {_ALARM_FIELDS[k]: v for k, v in alarm.items() if k in _ALARM_FIELDS}
     args["name"] = f"{prefix}-{alarm['AlarmName']}"
+    if len(args["name"]) > 255:
+        raise ValueError(f"alarm {args['name']}: longer than CloudWatch's 255 characters")
     if "Metrics" in alarm:
         args["metric_queries"] = [_metric_query(q) for q in alarm["Metrics"]]
     if "Dimensions" in alarm:
         args["dimensions"] = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
-    args["alarm_actions"] = [topic_arn]
-    args["ok_actions"] = [topic_arn]
+    if notify:
+        args["alarm_actions"] = [topic_arn]
+        args["ok_actions"] = [topic_arn]
     return args
+
+
+def rule_alarm_names(rule: str) -> set[str]:
+    """The alarm names an AlarmRule refers to (`ALARM("x")`, `OK(x)`, ...), unprefixed."""
+    return {m.group(3) for m in _RULE_REF.finditer(rule)}
+
+
+_RULE_REF = re.compile(r'\b(ALARM|OK|INSUFFICIENT_DATA)\((\s*)"?([^")]+?)"?(\s*)\)')
 
 
 def composite_rule(rule: str, prefix: str) -> str:
     """Prefixes every alarm named in an AlarmRule (`ALARM("x")`, `OK(x)`, ...)."""
-    return re.sub(
-        r'\b(ALARM|OK|INSUFFICIENT_DATA)\((\s*)"?([^")]+?)"?(\s*)\)',
-        lambda m: f'{m.group(1)}("{prefix}-{m.group(3)}")',
-        rule,
-    )
+    return _RULE_REF.sub(lambda m: f'{m.group(1)}("{prefix}-{m.group(3)}")', rule)
 
 
 def dashboard_body(body: dict, region: str) -> str:
@@ -117,16 +127,18 @@ class Observability(pulumi.ComponentResource):
 
         with open(alarms_file, encoding="utf-8") as f:
             alarms = json.load(f)
+        composites = alarms.get("CompositeAlarms", [])
+        in_pairs = set().union(*(rule_alarm_names(c["AlarmRule"]) for c in composites))
         self.alarms = {}
-        for alarm in alarms.get("metricAlarms", []):
+        for alarm in alarms.get("MetricAlarms", []):
             self.alarms[alarm["AlarmName"]] = aws.cloudwatch.MetricAlarm(
                 f"{name}-{alarm['AlarmName']}",
-                **metric_alarm_args(alarm, prefix, self.topic.arn),
+                **metric_alarm_args(alarm, prefix, self.topic.arn, alarm["AlarmName"] not in in_pairs),
                 tags=t,
                 opts=child,
             )
         self.composite_alarms = {}
-        for alarm in alarms.get("compositeAlarms", []):
+        for alarm in composites:
             self.composite_alarms[alarm["AlarmName"]] = aws.cloudwatch.CompositeAlarm(
                 f"{name}-{alarm['AlarmName']}",
                 alarm_name=f"{prefix}-{alarm['AlarmName']}",
