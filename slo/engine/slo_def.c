@@ -2236,6 +2236,21 @@ int slo_defs_finish(struct slo_defs *d)
         }
     }
     for (size_t i = 0; i < d->n_slos; i++) {
+        /* An SLO without a service takes its span SLI's: one rule for every output (the EMF SLO
+         * metrics' Service dimension, the dashboard and alarms reading them, reports). */
+        struct slo_slo_def *s = &d->slos[i];
+        const struct slo_sli_def *sli = s->sli < d->n_slis ? &d->slis[s->sli] : NULL;
+        if ((s->service == NULL || s->service[0] == '\0') && sli != NULL &&
+            sli->source == SLO_SRC_SPANS && sli->service != NULL && sli->service[0] != '\0') {
+            char *svc = ag_strdup(sli->service);
+            if (svc == NULL) {
+                return AG_ENOMEM;
+            }
+            ag_free(s->service);
+            s->service = svc;
+        }
+    }
+    for (size_t i = 0; i < d->n_slos; i++) {
         const struct slo_slo_def *s = &d->slos[i];
         for (size_t j = 0; j < s->n_alerts; j++) {
             const struct slo_alert_def *a = &s->alerts[j];

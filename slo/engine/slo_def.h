@@ -112,7 +112,8 @@ struct slo_alert_def {
 struct slo_slo_def {
     char *name;
     char *display_name;     /* or NULL */
-    char *service;          /* or NULL */
+    char *service;          /* or NULL; after slo_defs_finish() the span SLI's service when
+                             * the SLO names none */
     const char *file;
     int line, col;
     enum slo_def_format format;

@@ -478,6 +478,34 @@ static void test_tz_duration(void)
     ASSERT_EQ(slo_duration_parse("99999999999999999999h", &ms), AG_EINVAL);
 }
 
+/* An SLO naming no service takes its span SLI's (the Service dimension of its metrics); a
+ * counters SLI gives none. */
+static void test_service_from_sli(void)
+{
+    static const char y[] = "apiVersion: otter/v1\n"
+                            "kind: SLO\n"
+                            "metadata: {name: a}\n"
+                            "spec:\n"
+                            "  objective: \"99\"\n"
+                            "  window: 1d\n"
+                            "  sli: {spans: {service: chat, availability: {}}}\n"
+                            "---\n"
+                            "apiVersion: otter/v1\n"
+                            "kind: SLO\n"
+                            "metadata: {name: b}\n"
+                            "spec:\n"
+                            "  objective: \"99\"\n"
+                            "  window: 1d\n"
+                            "  sli: {counters: {bad: {name: e}, total: {name: t}}}\n";
+    struct ag_buf diag;
+    struct slo_defs *d = NULL;
+    ASSERT_OK(load(y, &diag, &d));
+    ASSERT_UEQ(d->n_slos, 2);
+    ASSERT_STREQ(d->slos[0].service, "chat");
+    ASSERT(d->slos[1].service == NULL);
+    done(&diag, d);
+}
+
 static void test_failmalloc(void)
 {
 #if AG_FAILMALLOC
@@ -503,4 +531,5 @@ AG_TEST_MAIN(AG_TEST_CASE(test_otter_minimal), AG_TEST_CASE(test_otter_full),
              AG_TEST_CASE(test_otter_metrics), AG_TEST_CASE(test_otter_defaults),
              AG_TEST_CASE(test_openslo), AG_TEST_CASE(test_openslo_calendar_timeslices),
              AG_TEST_CASE(test_errors), AG_TEST_CASE(test_warnings),
-             AG_TEST_CASE(test_tz_duration), AG_TEST_CASE(test_failmalloc))
+             AG_TEST_CASE(test_tz_duration), AG_TEST_CASE(test_service_from_sli),
+             AG_TEST_CASE(test_failmalloc))
