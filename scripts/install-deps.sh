@@ -3,7 +3,8 @@
 #
 # Installs everything Otter's build and tests need on a fresh Debian 12, idempotently:
 #   - Debian packages (compilers, meson, the C libraries, sanitizer runtimes, curl, nghttp,
-#     valgrind, python3-venv, ...); apt is skipped when every package is already installed;
+#     valgrind, python3-venv, chromium for the HTML report's browser test, ...); apt is skipped
+#     when every package is already installed;
 #   - a Python virtualenv at .venv/ from the pinned tests/integration/requirements.txt (and
 #     tests/proto/requirements.txt when present);
 #   - the OpenTelemetry JS SDK clients: `npm ci` in tests/integration/js/ from its lock file;
@@ -34,6 +35,7 @@ APT_PACKAGES=(
     libnghttp2-dev nghttp2-client libcurl4-openssl-dev libjansson-dev libssl-dev openssl
     libevent-dev libyaml-dev zlib1g-dev
     curl ca-certificates git valgrind python3 python3-venv python3-pip
+    chromium
 )
 
 log() { printf '[install-deps] %s\n' "$*" >&2; }
