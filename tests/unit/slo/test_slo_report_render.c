@@ -268,7 +268,7 @@ static void test_html_no_points(void)
 static void test_empty(void)
 {
     struct slo_report r = {NULL, 0};
-    struct slo_report_at none = {FIX_AT_MS, NULL, 0};
+    struct slo_report_at none = {.at_ms = FIX_AT_MS, .slos = NULL, .n_slos = 0};
     struct ag_buf out;
     ag_buf_init(&out, 1u << 20);
     ASSERT_OK(slo_report_text(&r, true, &out));
