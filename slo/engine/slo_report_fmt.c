@@ -3,16 +3,14 @@
  * The figures the human-readable reports print (text, Markdown, HTML), formatted once from the
  * engine's exact rationals with a rounding direction chosen per figure (see slo_report_fmt.h),
  * plus the small text utilities the three renderers share: UTF-8 decoding, control characters,
- * RFC 3339 times, durations and the union of burn-rate windows of one instant.
+ * RFC 3339 times, durations and the list of burn rates of one SLO.
  */
 #include "slo_report_fmt.h"
 
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "ag_mem.h"
 #include "slo_decimal.h"
 
 #define U128_MAX (~(slo_u128)0)
@@ -359,59 +357,31 @@ bool slo_report_is_control(int32_t cp)
            (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
-static int cmp_burn(const void *a, const void *b)
+int slo_report_burn_list(const struct slo_eval *ev, slo_report_esc_fn *esc, struct ag_buf *out)
 {
-    const struct slo_eval_burn *x = *(const struct slo_eval_burn *const *)a;
-    const struct slo_eval_burn *y = *(const struct slo_eval_burn *const *)b;
-    if (x->lookback_ms != y->lookback_ms) {
-        return x->lookback_ms < y->lookback_ms ? -1 : 1;
+    char num[SLO_REPORT_NUM_CAP];
+    int rc = 0;
+    if (ev->n_burns == 0) {
+        return ag_buf_adds(out, SLO_REPORT_NULL);
     }
-    return strcmp(x->window, y->window);
-}
-
-int slo_report_windows(const struct slo_report_at *at, const struct slo_eval_burn ***out,
-                       size_t *n_out)
-{
-    size_t cap = 0;
-    *out = NULL;
-    *n_out = 0;
-    for (size_t i = 0; i < at->n_slos; i++) {
-        cap += at->slos[i].n_burns;
-    }
-    if (cap == 0) {
-        return 0;
-    }
-    const struct slo_eval_burn **w = ag_calloc(cap, sizeof(*w));
-    if (w == NULL) {
-        return AG_ENOMEM;
-    }
-    size_t n = 0;
-    for (size_t i = 0; i < at->n_slos; i++) {
-        for (size_t j = 0; j < at->slos[i].n_burns; j++) {
-            const struct slo_eval_burn *b = &at->slos[i].burns[j];
-            bool seen = b->window == NULL;
-            for (size_t k = 0; k < n && !seen; k++) {
-                seen = strcmp(w[k]->window, b->window) == 0;
-            }
-            if (!seen) {
-                w[n++] = b;
-            }
+    for (size_t i = 0; i < ev->n_burns && rc == 0; i++) {
+        if (slo_report_fmt_burn(&ev->burns[i].burn, num, sizeof(num)) < 0) {
+            return AG_ETOOBIG;
+        }
+        if (i > 0) {
+            rc = ag_buf_adds(out, ", ");
+        }
+        if (rc == 0) {
+            rc = esc(out, ev->burns[i].window != NULL ? ev->burns[i].window : "?");
+        }
+        if (rc == 0) {
+            rc = ag_buf_addc(out, ' ');
+        }
+        if (rc == 0) {
+            rc = ag_buf_adds(out, num);
         }
     }
-    qsort(w, n, sizeof(*w), cmp_burn);
-    *out = w;
-    *n_out = n;
-    return 0;
-}
-
-const struct slo_eval_burn *slo_report_find_burn(const struct slo_eval *ev, const char *window)
-{
-    for (size_t i = 0; i < ev->n_burns; i++) {
-        if (ev->burns[i].window != NULL && strcmp(ev->burns[i].window, window) == 0) {
-            return &ev->burns[i];
-        }
-    }
-    return NULL;
+    return rc;
 }
 
 bool slo_report_alert_listed(const struct slo_eval *ev, size_t i)

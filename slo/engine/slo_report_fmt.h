@@ -19,7 +19,9 @@
  *                ("99.9" -> "99.950%"); "—" without data
  *   budget left  remaining_fraction in percent, rounded DOWN (toward -inf), 1 decimal; below 0
  *                shown as "overspent 20.1%"
- *   burn rate    rounded UP, 2 decimals ("14.41"); "—" without data
+ *   burn rate    rounded UP, 2 decimals ("14.41"); "—" without data; listed per SLO as
+ *                "5m 0.50, 1h —" (SLOs' windows differ: default windows scale with the SLO
+ *                window, so one column per window would multiply columns)
  *   TTE          the two largest units ("2d 3h", "45m 10s", "0s"); "—" when null
  *
  * Rounding attainment and budget down and burn rates up keeps a printed figure on the same side
@@ -101,16 +103,16 @@ int32_t slo_report_utf8_next(const char **s);
  */
 bool slo_report_is_control(int32_t cp);
 
-/*
- * The windows of every SLO of |at| (borrowed), without duplicate names, sorted by lookback then
- * name: one burn column each. |*out| (pointers borrowed from the evaluations) is freed by the
- * caller with ag_free(); NULL when there is none. Returns 0 or AG_ENOMEM.
- */
-AG_NODISCARD int slo_report_windows(const struct slo_report_at *at, const struct slo_eval_burn ***out,
-                                    size_t *n_out);
+/* Appends |s| to |out| escaped for one output format. Returns 0 or an ag_buf error. */
+typedef int slo_report_esc_fn(struct ag_buf *out, const char *s);
 
-/* The burn of |ev| over the window named |window|, or NULL when the SLO has no such window. */
-const struct slo_eval_burn *slo_report_find_burn(const struct slo_eval *ev, const char *window);
+/*
+ * Appends the burn rates of |ev| (borrowed) as one list, "5m 0.50, 1h —" (window names through
+ * |esc|, in the evaluation's order: by lookback), or "—" when the SLO has no burn window.
+ * Returns 0, or an ag_buf error (AG_ENOMEM, AG_ETOOBIG).
+ */
+AG_NODISCARD int slo_report_burn_list(const struct slo_eval *ev, slo_report_esc_fn *esc,
+                                      struct ag_buf *out);
 
 /*
  * Whether alert |i| of |ev| is listed among the firing ones: it fires and no earlier firing

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ag_mem.h"
 #include "slo_report_fmt.h"
 
 #define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
@@ -70,11 +69,9 @@ static int add_raw_cell(struct ag_buf *out, const char *s)
     return rc;
 }
 
-static int write_row(const struct slo_eval *ev, const struct slo_eval_burn **windows,
-                     size_t n_windows, struct ag_buf *out)
+static int write_row(const struct slo_eval *ev, struct ag_buf *out)
 {
     struct slo_report_figs f;
-    char num[SLO_REPORT_NUM_CAP];
     int rc = slo_report_figs(ev, &f);
     if (rc == 0) {
         rc = ag_buf_addc(out, '|');
@@ -87,19 +84,15 @@ static int write_row(const struct slo_eval *ev, const struct slo_eval_burn **win
         (rc = add_raw_cell(out, f.bad_total)) != 0) {
         return rc;
     }
-    for (size_t i = 0; i < n_windows; i++) {
-        const struct slo_eval_burn *b = slo_report_find_burn(ev, windows[i]->window);
-        num[0] = '\0';
-        if (b != NULL && slo_report_fmt_burn(&b->burn, num, sizeof(num)) < 0) {
-            return AG_ETOOBIG;
-        }
-        if ((rc = add_raw_cell(out, num)) != 0) {
-            return rc;
-        }
-    }
-    /* Firing alerts, escaped one by one and joined with ", ". */
-    size_t listed = 0;
+    /* Burn rates, then firing alerts, names escaped one by one and joined with ", ". */
     rc = ag_buf_addc(out, ' ');
+    if (rc == 0) {
+        rc = slo_report_burn_list(ev, add_md, out);
+    }
+    if (rc == 0) {
+        rc = ag_buf_adds(out, " | ");
+    }
+    size_t listed = 0;
     for (size_t i = 0; i < ev->n_alerts && rc == 0; i++) {
         if (slo_report_alert_listed(ev, i)) {
             rc = listed++ > 0 ? ag_buf_adds(out, ", ") : 0;
@@ -166,8 +159,6 @@ static int write_notes(const struct slo_report_at *at, struct ag_buf *out)
 
 static int write_instant(const struct slo_report_at *at, struct ag_buf *out)
 {
-    const struct slo_eval_burn **windows = NULL;
-    size_t n_windows = 0;
     char when[SLO_REPORT_NUM_CAP];
     int rc;
 
@@ -180,36 +171,15 @@ static int write_instant(const struct slo_report_at *at, struct ag_buf *out)
     if (at->n_slos == 0) {
         return ag_buf_adds(out, "No SLO.\n");
     }
-    if ((rc = slo_report_windows(at, &windows, &n_windows)) != 0) {
-        return rc;
-    }
-    rc = ag_buf_adds(out, "| SLO | Status | Attainment | Objective | Budget left | Bad / total |");
-    for (size_t i = 0; i < n_windows && rc == 0; i++) {
-        rc = ag_buf_adds(out, " Burn ");
-        if (rc == 0) {
-            rc = add_md(out, windows[i]->window);
-        }
-        if (rc == 0) {
-            rc = ag_buf_adds(out, " |");
-        }
-    }
-    if (rc == 0) {
-        rc = ag_buf_adds(out, " Firing alerts | Time to exhaustion |\n| :-- | :-- | --: | --: | "
-                              "--: | --: |");
-    }
-    for (size_t i = 0; i < n_windows && rc == 0; i++) {
-        rc = ag_buf_adds(out, " --: |");
-    }
-    if (rc == 0) {
-        rc = ag_buf_adds(out, " :-- | --: |\n");
-    }
+    rc = ag_buf_adds(out, "| SLO | Status | Attainment | Objective | Budget left | Bad / total | "
+                          "Burn rates | Firing alerts | Time to exhaustion |\n"
+                          "| :-- | :-- | --: | --: | --: | --: | :-- | :-- | --: |\n");
     for (size_t i = 0; i < at->n_slos && rc == 0; i++) {
-        rc = write_row(&at->slos[i], windows, n_windows, out);
+        rc = write_row(&at->slos[i], out);
     }
     if (rc == 0) {
         rc = write_notes(at, out);
     }
-    ag_free(windows);
     return rc;
 }
 

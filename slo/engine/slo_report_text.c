@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * `slo report --format text`: one terminal table per instant, with a budget bar of block
- * characters and, when asked, ANSI colours on the status and the bar. Column widths come from the
+ * characters, the burn rates of each SLO's windows and, when asked, ANSI colours on the status
+ * and the bar. Column widths come from the
  * content, counted in code points so the bar's three-byte characters and UTF-8 names align.
  * Names come from user files: control characters (escape sequences included) never reach the
  * terminal.
@@ -156,12 +157,16 @@ static int table_write(const struct table *t, bool colour, struct ag_buf *out)
 }
 
 /* Fills the row |row| of |t| with the figures of |ev|. */
-static int fill_row(struct table *t, size_t row, const struct slo_eval *ev,
-                    const struct slo_eval_burn **windows, size_t n_windows)
+/* Appends |s| as is: set_cell() sanitises the whole cell afterwards. */
+static int add_plain(struct ag_buf *out, const char *s)
+{
+    return ag_buf_adds(out, s);
+}
+
+static int fill_row(struct table *t, size_t row, const struct slo_eval *ev)
 {
     struct slo_report_figs f;
     char bar[SLO_REPORT_BAR_CELLS * 3 + 1];
-    char num[SLO_REPORT_NUM_CAP];
     const char *colour = status_colour(ev->budget.status);
     size_t col = 0;
     int rc = slo_report_figs(ev, &f);
@@ -183,19 +188,14 @@ static int fill_row(struct table *t, size_t row, const struct slo_eval *ev,
         (rc = set_cell(t, row, col++, f.budget_left, NULL)) != 0) {
         return rc;
     }
-    for (size_t i = 0; i < n_windows; i++) {
-        const struct slo_eval_burn *b = slo_report_find_burn(ev, windows[i]->window);
-        num[0] = '\0';
-        if (b != NULL && slo_report_fmt_burn(&b->burn, num, sizeof(num)) < 0) {
-            return AG_ETOOBIG;
-        }
-        if ((rc = set_cell(t, row, col++, num, NULL)) != 0) {
-            return rc;
-        }
-    }
 
     struct ag_buf firing;
     ag_buf_init(&firing, 1u << 20);
+    rc = slo_report_burn_list(ev, add_plain, &firing);
+    if (rc == 0) {
+        rc = set_cell(t, row, col++, ag_buf_str(&firing), NULL);
+    }
+    ag_buf_reset(&firing);
     size_t listed = 0;
     for (size_t i = 0; i < ev->n_alerts && rc == 0; i++) {
         if (slo_report_alert_listed(ev, i)) {
@@ -221,10 +221,7 @@ static int fill_row(struct table *t, size_t row, const struct slo_eval *ev,
 static int write_instant(const struct slo_report_at *at, bool colour, struct ag_buf *out)
 {
     struct table t = {0, 0, NULL, NULL};
-    const struct slo_eval_burn **windows = NULL;
-    size_t n_windows = 0;
     char when[SLO_REPORT_NUM_CAP];
-    char head[SLO_REPORT_NUM_CAP + 16];
     int rc;
 
     if (slo_report_fmt_time(at->at_ms, when, sizeof(when)) < 0) {
@@ -236,10 +233,7 @@ static int write_instant(const struct slo_report_at *at, bool colour, struct ag_
     if (at->n_slos == 0) {
         return ag_buf_adds(out, "  (no SLO)\n");
     }
-    if ((rc = slo_report_windows(at, &windows, &n_windows)) != 0) {
-        return rc;
-    }
-    t.cols = 8 + n_windows;
+    t.cols = 9;
     t.rows = 1 + at->n_slos;
     t.right = ag_calloc(t.cols, sizeof(*t.right));
     t.cells = ag_calloc(t.cols * t.rows, sizeof(*t.cells));
@@ -247,28 +241,16 @@ static int write_instant(const struct slo_report_at *at, bool colour, struct ag_
         rc = AG_ENOMEM;
         goto out;
     }
-    static const char *const fixed[6] = {"SLO", "STATUS", "ATTAINMENT", "OBJECTIVE",
-                                         "BUDGET LEFT", ""};
-    static const bool fixed_right[6] = {false, false, true, true, false, true};
-    size_t col = 0;
-    for (; col < 6 && rc == 0; col++) {
-        t.right[col] = fixed_right[col];
-        rc = set_cell(&t, 0, col, fixed[col], NULL);
-    }
-    for (size_t i = 0; i < n_windows && rc == 0; i++, col++) {
-        t.right[col] = true;
-        int n = snprintf(head, sizeof(head), "BURN %s", windows[i]->window);
-        rc = n < 0 ? AG_EINVAL : set_cell(&t, 0, col, n < (int)sizeof(head) ? head : "BURN", NULL);
-    }
-    if (rc == 0) {
-        rc = set_cell(&t, 0, col++, "FIRING", NULL);
-    }
-    if (rc == 0) {
-        t.right[col] = true;
-        rc = set_cell(&t, 0, col++, "TTE", NULL);
+    static const char *const heads[9] = {"SLO",         "STATUS", "ATTAINMENT", "OBJECTIVE",
+                                         "BUDGET LEFT", "",       "BURN RATES", "FIRING",
+                                         "TTE"};
+    static const bool right[9] = {false, false, true, true, false, true, false, false, true};
+    for (size_t col = 0; col < t.cols && rc == 0; col++) {
+        t.right[col] = right[col];
+        rc = set_cell(&t, 0, col, heads[col], NULL);
     }
     for (size_t i = 0; i < at->n_slos && rc == 0; i++) {
-        rc = fill_row(&t, i + 1, &at->slos[i], windows, n_windows);
+        rc = fill_row(&t, i + 1, &at->slos[i]);
     }
     if (rc == 0) {
         rc = table_write(&t, colour, out);
@@ -308,7 +290,6 @@ static int write_instant(const struct slo_report_at *at, bool colour, struct ag_
     }
 out:
     table_free(&t);
-    ag_free(windows);
     return rc;
 }
 

@@ -36,22 +36,23 @@
 /*
  * Column widths (code points), the widest of header and cells, columns joined by two spaces:
  * SLO 21 ("checkout-availability"), STATUS 8 ("BREACHED"), ATTAINMENT 10 (header), OBJECTIVE 9
- * (header), BUDGET LEFT 20 (the bar), its percentage 16 ("overspent 100.0%"), BURN 5m 7, BURN 1h
- * 7 (headers), FIRING 12 ("page, ticket"), TTE 5 ("2d 3h"). Numbers are right-aligned, the last
- * column is never padded on the right.
+ * (header), BUDGET LEFT 20 (the bar), its percentage 16 ("overspent 100.0%"), BURN RATES 17
+ * ("5m 2.00, 1h 14.41"), FIRING 12 ("page, ticket"), TTE 5 ("2d 3h"). Numbers are
+ * right-aligned, the last column is never padded on the right. So after "BUDGET LEFT" come
+ * 9 + 2 + 16 + 2 = 29 spaces, after "BURN RATES" 7 + 2 = 9, after "FIRING" 6 + 2 + 2 = 10.
  */
 static const char text_expected[] =
     "SLOs at 2025-01-31T10:00:00Z\n"
-    "SLO                    STATUS    ATTAINMENT  OBJECTIVE  BUDGET LEFT         "
-    "                    BURN 5m  BURN 1h  FIRING          TTE\n"
+    "SLO                    STATUS    ATTAINMENT  OBJECTIVE  BUDGET LEFT                             "
+    "BURN RATES         FIRING          TTE\n"
     "checkout-availability  OK           99.950%      99.9%  " BAR10
-    "             50.0%     0.50        " DASH "  none          2d 3h\n"
+    "             50.0%  5m 0.50, 1h " DASH "      none          2d 3h\n"
     "search-latency         BREACHED      98.00%        99%  " BAR0
-    "  overspent 100.0%     2.00    14.41  page, ticket     0s\n"
+    "  overspent 100.0%  5m 2.00, 1h 14.41  page, ticket     0s\n"
     "batch|jobs             WARNING       91.66%        90%  " BAR3
-    "             16.6%                    " DASH "                 " DASH "\n"
+    "             16.6%  " DASH "                  " DASH "                 " DASH "\n"
     "idle&<b>               NO_DATA            " DASH "      99.5%  " BAR20
-    "            100.0%        " DASH "           none              " DASH "\n"
+    "            100.0%  5m " DASH "               none              " DASH "\n"
     "  search-latency: no data from the agent for 1h 5m of the window (it was down)\n"
     "  idle&<b>: the window is younger than the SLO window (started 10m ago)\n"
     "\n"
@@ -61,38 +62,37 @@ static const char text_expected[] =
 /* The same with colour: the status word and the bar wrapped in their colour, padding outside. */
 static const char text_colour_expected[] =
     "SLOs at 2025-01-31T10:00:00Z\n"
-    "SLO                    STATUS    ATTAINMENT  OBJECTIVE  BUDGET LEFT         "
-    "                    BURN 5m  BURN 1h  FIRING          TTE\n"
+    "SLO                    STATUS    ATTAINMENT  OBJECTIVE  BUDGET LEFT                             "
+    "BURN RATES         FIRING          TTE\n"
     "checkout-availability  " GREEN "OK" RESET "           99.950%      99.9%  " GREEN BAR10 RESET
-    "             50.0%     0.50        " DASH "  none          2d 3h\n"
+    "             50.0%  5m 0.50, 1h " DASH "      none          2d 3h\n"
     "search-latency         " RED "BREACHED" RESET "      98.00%        99%  " RED BAR0 RESET
-    "  overspent 100.0%     2.00    14.41  page, ticket     0s\n"
+    "  overspent 100.0%  5m 2.00, 1h 14.41  page, ticket     0s\n"
     "batch|jobs             " YELLOW "WARNING" RESET "       91.66%        90%  " YELLOW BAR3 RESET
-    "             16.6%                    " DASH "                 " DASH "\n"
+    "             16.6%  " DASH "                  " DASH "                 " DASH "\n"
     "idle&<b>               " DIM "NO_DATA" RESET "            " DASH "      99.5%  " DIM BAR20
-    RESET "            100.0%        " DASH "           none              " DASH "\n"
+    RESET "            100.0%  5m " DASH "               none              " DASH "\n"
     "  search-latency: no data from the agent for 1h 5m of the window (it was down)\n"
     "  idle&<b>: the window is younger than the SLO window (started 10m ago)\n"
     "\n"
     "TTE: time to exhaustion at the current burn rate, an estimate (errors age out of a rolling "
     "window).\n";
 
-/* Markdown: the pipe of "batch|jobs" and the "&", "<", ">" of "idle&<b>" backslash-escaped;
- * an SLO without a window has an empty burn cell. */
+/* Markdown: the pipe of "batch|jobs" and the "&", "<", ">" of "idle&<b>" backslash-escaped. */
 static const char markdown_expected[] =
     "## SLO report\n"
     "\n"
     "### SLOs at 2025-01-31T10:00:00Z\n"
     "\n"
-    "| SLO | Status | Attainment | Objective | Budget left | Bad / total | Burn 5m | Burn 1h | "
+    "| SLO | Status | Attainment | Objective | Budget left | Bad / total | Burn rates | "
     "Firing alerts | Time to exhaustion |\n"
-    "| :-- | :-- | --: | --: | --: | --: | --: | --: | :-- | --: |\n"
-    "| checkout-availability | OK | 99.950% | 99.9% | 50.0% | 5 / 10000 | 0.50 | " DASH
+    "| :-- | :-- | --: | --: | --: | --: | :-- | :-- | --: |\n"
+    "| checkout-availability | OK | 99.950% | 99.9% | 50.0% | 5 / 10000 | 5m 0.50, 1h " DASH
     " | none | 2d 3h |\n"
-    "| search-latency | BREACHED | 98.00% | 99% | overspent 100.0% | 20 / 1000 | 2.00 | 14.41 | "
-    "page, ticket | 0s |\n"
-    "| batch\\|jobs | WARNING | 91.66% | 90% | 16.6% | 2 / 24 |  |  | " DASH " | " DASH " |\n"
-    "| idle\\&\\<b\\> | NO_DATA | " DASH " | 99.5% | 100.0% | 0 / 0 | " DASH " |  | none | " DASH
+    "| search-latency | BREACHED | 98.00% | 99% | overspent 100.0% | 20 / 1000 | "
+    "5m 2.00, 1h 14.41 | page, ticket | 0s |\n"
+    "| batch\\|jobs | WARNING | 91.66% | 90% | 16.6% | 2 / 24 | " DASH " | " DASH " | " DASH " |\n"
+    "| idle\\&\\<b\\> | NO_DATA | " DASH " | 99.5% | 100.0% | 0 / 0 | 5m " DASH " | none | " DASH
     " |\n"
     "\n"
     "- search-latency: no data from the agent for 1h 5m of the window (it was down)\n"
@@ -168,6 +168,7 @@ static void test_hostile_names(void)
     struct ag_buf out;
     fixture_report(&r);
     fix_defs[0].name = (char *)"caf\xc3\xa9\x1b[2J|x\n\xff";
+    fix_burns[0].window = "5m|<\x1b";
     ag_buf_init(&out, 1u << 20);
     ASSERT_OK(slo_report_text(&r, true, &out));
     const char *s = ag_buf_str(&out);
@@ -177,12 +178,14 @@ static void test_hostile_names(void)
     ASSERT_STRCONTAINS(s, "\ncaf\xc3\xa9\xef\xbf\xbd[2J|x\xef\xbf\xbd\xef\xbf\xbd  "
                           "  " GREEN "OK");
     ASSERT(strstr(s, "\x1b[2J") == NULL);
+    ASSERT_STRCONTAINS(s, "  5m|<\xef\xbf\xbd 0.50, 1h " DASH);
     ag_buf_cleanup(&out);
 
     ag_buf_init(&out, 1u << 20);
     ASSERT_OK(slo_report_markdown(&r, &out));
     ASSERT_STRCONTAINS(ag_buf_str(&out),
                        "\n| caf\xc3\xa9\xef\xbf\xbd\\[2J\\|x\xef\xbf\xbd\xef\xbf\xbd | OK |");
+    ASSERT_STRCONTAINS(ag_buf_str(&out), " | 5m\\|\\<\xef\xbf\xbd 0.50, 1h " DASH " | ");
     ag_buf_cleanup(&out);
 
     ag_buf_init(&out, 1u << 20);
@@ -190,6 +193,7 @@ static void test_hostile_names(void)
     ASSERT_STRCONTAINS(ag_buf_str(&out),
                        "data-slo=\"caf\xc3\xa9\xef\xbf\xbd[2J|x\xef\xbf\xbd\xef\xbf\xbd\"");
     ASSERT(strchr(ag_buf_str(&out), '\x1b') == NULL);
+    ASSERT_STRCONTAINS(ag_buf_str(&out), "<tr><td>5m|&lt;\xef\xbf\xbd</td>");
     ag_buf_cleanup(&out);
 }
 
