@@ -256,6 +256,27 @@ static int write_chart(const struct slo_eval *ev, struct ag_buf *out)
     return rc;
 }
 
+/* "burn > 14.4 over 1h and 5m" (">=" for OpenSLO's gte), or "—" without a definition. */
+static int add_condition(const struct slo_alert_def *d, struct ag_buf *out)
+{
+    char x[SLO_REPORT_NUM_CAP];
+    if (d == NULL || d->threshold.den == 0 || d->long_text == NULL ||
+        slo_decimal_format(&d->threshold, x, sizeof(x)) < 0) {
+        return ag_buf_adds(out, SLO_REPORT_NULL);
+    }
+    int rc = ag_buf_printf(out, "burn %s %s over ", d->inclusive ? "&ge;" : "&gt;", x);
+    if (rc == 0) {
+        rc = add_esc(out, d->long_text);
+    }
+    if (rc == 0 && d->short_text != NULL) {
+        rc = ag_buf_adds(out, " and ");
+        if (rc == 0) {
+            rc = add_esc(out, d->short_text);
+        }
+    }
+    return rc;
+}
+
 static int write_tables(const struct slo_eval *ev, struct ag_buf *out)
 {
     char num[SLO_REPORT_NUM_CAP];
@@ -279,15 +300,21 @@ static int write_tables(const struct slo_eval *ev, struct ag_buf *out)
     }
     if (rc == 0 && ev->n_alerts > 0) {
         rc = ag_buf_adds(out, "<table class=\"alerts\"><caption>Alerts</caption>\n"
-                              "<thead><tr><th>Alert</th><th>Severity</th><th>State</th>"
-                              "</tr></thead>\n<tbody>\n");
+                              "<thead><tr><th>Alert</th><th>Severity</th><th>Condition</th>"
+                              "<th>State</th></tr></thead>\n<tbody>\n");
         for (size_t i = 0; i < ev->n_alerts && rc == 0; i++) {
             const struct slo_eval_alert *a = &ev->alerts[i];
             const char *name = a->def != NULL && a->def->name != NULL ? a->def->name : "?";
             const char *sev = a->def != NULL && a->def->severity != NULL ? a->def->severity : "";
             rc = add3(out, "<tr><td>", name, "</td>");
             if (rc == 0) {
-                rc = add3(out, "<td>", sev, "</td>");
+                rc = add3(out, "<td>", sev, "</td><td>");
+            }
+            if (rc == 0) {
+                rc = add_condition(a->def, out);
+            }
+            if (rc == 0) {
+                rc = ag_buf_adds(out, "</td>");
             }
             if (rc == 0 && a->firing) {
                 rc = add3(out, "<td class=\"firing\">firing", a->reason ? ": " : "", "");

@@ -86,10 +86,16 @@ static void fixture_report(struct slo_report *r)
 
     fix_alerts[0].name = (char *)"page";
     fix_alerts[0].severity = (char *)"page";
+    fix_alerts[0].threshold = fix_decimal("14.4");
+    fix_alerts[0].long_text = (char *)"1h";
+    fix_alerts[0].short_text = (char *)"5m";
     fix_alerts[1] = fix_alerts[0];
     fix_alerts[2] = fix_alerts[0];
     fix_alerts[3].name = (char *)"ticket";
     fix_alerts[3].severity = (char *)"ticket";
+    fix_alerts[3].threshold = fix_decimal("1");
+    fix_alerts[3].inclusive = true;
+    fix_alerts[3].long_text = (char *)"<3d>";
     fix_alerts[4] = fix_alerts[0];
 
     fix_burns[0] = (struct slo_eval_burn){"5m", 300000, {true, fix_rat(1, 2, false)}};

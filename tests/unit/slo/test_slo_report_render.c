@@ -247,6 +247,12 @@ static void test_html(void)
     ASSERT_STRCONTAINS(s, "<div><dt>Remaining time</dt><dd>2m</dd></div>");
     ASSERT_STRCONTAINS(s, "<tr><td>1h</td><td class=\"num\">14.41</td></tr>");
     ASSERT_STRCONTAINS(s, "<td class=\"firing\">firing: burn 14.41 &gt; 14.4</td>");
+    /* Conditions: page is burn > 14.4 over 1h and 5m; ticket, inclusive over one window whose
+     * (made-up) name needs escaping. */
+    ASSERT_STRCONTAINS(s, "<tr><td>page</td><td>page</td><td>burn &gt; 14.4 over 1h and 5m</td>"
+                          "<td>resolved</td></tr>");
+    ASSERT_STRCONTAINS(s, "<tr><td>ticket</td><td>ticket</td><td>burn &ge; 1 over &lt;3d&gt;"
+                          "</td><td class=\"firing\">firing: burn 2 &gt; 1</td></tr>");
     ASSERT_EQ(count(s, "class=\"status\">"), 4);
     ag_buf_cleanup(&out);
 }
