@@ -58,6 +58,12 @@ static struct slo_eval_alert fix_ev_alerts[5];
 static char fix_warning[] = "the window is younger than the SLO window (started 10m ago)";
 static char *fix_warnings[1] = {fix_warning};
 static struct slo_eval fix_evals[4];
+
+/* Replaces the text of idle's warning (the fuzz target sets arbitrary bytes). */
+static inline void fix_warning_ptr_set(const char *w)
+{
+    fix_warnings[0] = (char *)w;
+}
 static struct slo_report_at fix_at;
 
 static void fix_def(struct slo_slo_def *d, const char *name, const char *display,
@@ -76,6 +82,7 @@ static void fixture_report(struct slo_report *r)
 {
     struct slo_eval *e = fix_evals;
     memset(fix_evals, 0, sizeof(fix_evals));
+    fix_warnings[0] = fix_warning;
     memset(fix_alerts, 0, sizeof(fix_alerts));
 
     fix_def(&fix_defs[0], "checkout-availability", "Checkout availability", "0.999", "1h");
