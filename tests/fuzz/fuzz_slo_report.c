@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ag_buf.h"
+#include "ag_mem.h"
 #include "slo_eval.h"
 #include "slo_report_fixture.h"
 #include "slo_report_fmt.h"
@@ -84,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *const plain[N_FIELDS] = {"a", "b", "5m", "c", "d", "e"};
     const char *f[N_FIELDS];
-    char *copy = malloc(size + 1);
+    char *copy = ag_malloc(size + 1);
     if (copy == NULL) {
         return 0;
     }
@@ -125,6 +126,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     release(&got);
     release(&base);
-    free(copy);
+    ag_free(copy);
     return 0;
 }
