@@ -160,8 +160,13 @@ static int write_chart(const struct slo_eval *ev, struct ag_buf *out)
     size_t drawn = 0;
     int rc;
 
-    if (t1 <= t0) {
-        t1 = t0 + 1;
+    if (t1 < t0) {
+        t1 = t0;
+    }
+    /* In doubles: a span of arbitrary int64 times cannot overflow; an empty one draws at x0. */
+    double span = (double)t1 - (double)t0;
+    if (span <= 0) {
+        span = 1;
     }
     for (size_t i = 0; i < n; i++) {
         if (ev->burndown[i].remaining_fraction < 0.0) {
@@ -237,7 +242,7 @@ static int write_chart(const struct slo_eval *ev, struct ag_buf *out)
                 continue;
             }
             int64_t t = p->t_ms < t0 ? t0 : (p->t_ms > t1 ? t1 : p->t_ms);
-            double x = PLOT_LEFT + (double)(t - t0) / (double)(t1 - t0) * (PLOT_RIGHT - PLOT_LEFT);
+            double x = PLOT_LEFT + ((double)t - (double)t0) / span * (PLOT_RIGHT - PLOT_LEFT);
             rc = ag_buf_printf(out, "%s%.1f,%.1f", drawn++ > 0 ? " " : "", x,
                                chart_y(p->remaining_fraction, ymin));
         }

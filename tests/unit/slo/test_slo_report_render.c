@@ -275,6 +275,34 @@ static void test_html_no_points(void)
     ag_buf_cleanup(&out);
 }
 
+/* Times no engine produces: the chart still draws (in doubles, no overflow) and labels "?". */
+static void test_html_extreme_times(void)
+{
+    struct slo_report r;
+    struct ag_buf out;
+    fixture_report(&r);
+    fix_evals[0].window_start_ms = INT64_MIN;
+    fix_evals[0].at_ms = INT64_MAX;
+    fix_evals[0].window_end_ms = INT64_MAX;
+    fix_evals[1].at_ms = fix_evals[1].window_start_ms - 5; /* instant before the window */
+    fix_evals[1].window_end_ms = fix_evals[1].at_ms;
+    fix_evals[2].burndown[1].remaining_fraction = INFINITY;
+    fix_evals[3].burndown[1].remaining_fraction = -INFINITY;
+    ag_buf_init(&out, 1u << 20);
+    ASSERT_OK(slo_report_html(&r, &out));
+    const char *s = ag_buf_str(&out);
+    ASSERT_EQ(count(s, "<polyline "), 4);
+    ASSERT(strstr(s, "nan") == NULL && strstr(s, "inf") == NULL);
+    ASSERT_STRCONTAINS(s, "text-anchor=\"start\">?</text>");
+    /* search-latency: an empty span draws every point at x 50. */
+    ASSERT_STRCONTAINS(s, "points=\"50.0,20.0 50.0,95.0 50.0,170.0\"");
+    /* batch: +inf clamps to the top (y 20); idle: -inf puts the scale at -1..1 and the point at
+     * the bottom (y 170), its first point (1) at the top. */
+    ASSERT_STRCONTAINS(s, "points=\"50.0,20.0 350.0,20.0\"");
+    ASSERT_STRCONTAINS(s, "points=\"50.0,20.0 350.0,170.0\"");
+    ag_buf_cleanup(&out);
+}
+
 static void test_empty(void)
 {
     struct slo_report r = {NULL, 0};
@@ -455,6 +483,7 @@ static void test_cap(void)
 
 AG_TEST_MAIN(AG_TEST_CASE(test_text), AG_TEST_CASE(test_text_colour), AG_TEST_CASE(test_markdown),
              AG_TEST_CASE(test_hostile_names), AG_TEST_CASE(test_html),
-             AG_TEST_CASE(test_html_no_points), AG_TEST_CASE(test_empty),
+             AG_TEST_CASE(test_html_no_points), AG_TEST_CASE(test_html_extreme_times),
+             AG_TEST_CASE(test_empty),
              AG_TEST_CASE(test_numbers), AG_TEST_CASE(test_durations_times),
              AG_TEST_CASE(test_utf8), AG_TEST_CASE(test_failmalloc), AG_TEST_CASE(test_cap))
