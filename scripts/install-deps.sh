@@ -3,8 +3,7 @@
 #
 # Installs everything Otter's build and tests need on a fresh Debian 12, idempotently:
 #   - Debian packages (compilers, meson, the C libraries, sanitizer runtimes, curl, nghttp,
-#     valgrind, python3-venv, chromium for the HTML report's browser test, ...); apt is skipped
-#     when every package is already installed;
+#     valgrind, python3-venv, ...); apt is skipped when every package is already installed;
 #   - a Python virtualenv at .venv/ from the pinned tests/integration/requirements.txt (and
 #     tests/proto/requirements.txt when present);
 #   - the OpenTelemetry JS SDK clients: `npm ci` in tests/integration/js/ from its lock file;
