@@ -7,8 +7,9 @@ percent-encoded in the path, and the signature recomputed by botocore for signin
 events checked one by one against the fixture's text cut in aimock's chunk size), the request
 body (system prompt, inference config, history), aimock's injected 429 and 500 (retried then
 answered; or retries used up: a clean error, nothing stored), a connection aimock drops
-mid-stream (an error event), a client that leaves (the upstream call is cancelled), and wrong
-credentials (403 from the proxy, nothing reaches aimock).
+mid-stream (an error event), a client that leaves (the upstream call is cancelled), SIGTERM
+during a stream (it finishes), and wrong credentials (403 from the proxy, nothing reaches
+aimock).
 """
 
 import http.client
@@ -50,6 +51,8 @@ FIXTURES = [
     {"match": {"userMessage": "Cut me off"}, "truncateAfterChunks": 4, "latency": 20,
      "response": {"content": LONG}},
     {"match": {"userMessage": "Answer slowly"}, "latency": 400,
+     "response": {"content": LONG}},
+    {"match": {"userMessage": "Answer in a while"}, "latency": 60,
      "response": {"content": LONG}},
 ]
 
@@ -291,6 +294,38 @@ def test_client_leaving_cancels_the_call(peers, start_bot):
     # The service goes on.
     resp, body = bot.chat("What is Otter?")
     assert resp.status == 200 and body["answer"] == SHORT
+
+
+def test_sigterm_lets_a_stream_finish(peers, start_bot):
+    mock, proxy = peers
+    bot = start_bot()
+    s = socket.create_connection(("127.0.0.1", bot.port), timeout=30 * TIME_SCALE)
+    payload = json.dumps({"message": "Answer in a while"}).encode()
+    s.sendall(b"POST /api/chat/stream HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+              b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(payload) +
+              payload)
+    got = b""
+    while b"event: delta" not in got:
+        got += s.recv(4096)
+    bot.proc.send_signal(signal.SIGTERM)
+    assert bot.wait_log("draining")
+    resp, body = bot.request("GET", "/readyz")
+    assert resp.status == 503 and body == {"status": "draining"}
+    while True:
+        more = s.recv(65536)
+        if not more:
+            break
+        got += more
+    s.close()
+    # The answer in flight was finished: every piece, then done, then the last chunk.
+    text = got.decode()
+    assert text.endswith("\r\n0\r\n\r\n")
+    assert "event: done" in text
+    events = [l for l in text.split("\n") if l.startswith("data: ")]
+    done = json.loads(events[-1][6:])
+    assert done["answer"] == LONG
+    assert "".join(json.loads(e[6:])["text"] for e in events[:-1]) == LONG
+    assert bot.proc.wait(20 * TIME_SCALE) == 0
 
 
 def test_wrong_credentials_are_refused(peers, start_bot):
