@@ -195,6 +195,24 @@ def test_converse(peers, start_bot):
     assert len(mock.journal()) == 2
 
 
+def test_history_budget(peers, start_bot):
+    mock, proxy = peers
+    # The first exchange is ceil(14 / 4) + ceil(55 / 4) = 4 + 14 = 18 estimated tokens.
+    assert (len("What is Otter?"), len(SHORT)) == (14, 55)
+    bot = start_bot(extra=("--history-tokens", "17"))
+    _, first = bot.chat("What is Otter?")
+    resp, body = bot.chat("And the follow-up?", first["session_id"])
+    assert resp.status == 200
+    assert proxy.requests[-1][1]["messages"] == [
+        {"role": "user", "content": [{"text": "And the follow-up?"}]}]
+    # Trimmed from what is sent, not from the history.
+    assert len(history(bot, first["session_id"])) == 4
+    bot2 = start_bot(extra=("--history-tokens", "18"))
+    _, first = bot2.chat("What is Otter?")
+    bot2.chat("And the follow-up?", first["session_id"])
+    assert len(proxy.requests[-1][1]["messages"]) == 3
+
+
 def test_converse_stream_through_sse(peers, start_bot):
     mock, proxy = peers
     bot = start_bot()
