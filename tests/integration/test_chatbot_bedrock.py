@@ -197,8 +197,8 @@ def test_converse(peers, start_bot):
 
 def test_history_budget(peers, start_bot):
     mock, proxy = peers
-    # The first exchange is ceil(14 / 4) + ceil(55 / 4) = 4 + 14 = 18 estimated tokens.
-    assert (len("What is Otter?"), len(SHORT)) == (14, 55)
+    # The first exchange is ceil(14 / 4) + ceil(54 / 4) = 4 + 14 = 18 estimated tokens.
+    assert (len("What is Otter?"), len(SHORT.encode())) == (14, 54)
     bot = start_bot(extra=("--history-tokens", "17"))
     _, first = bot.chat("What is Otter?")
     resp, body = bot.chat("And the follow-up?", first["session_id"])
