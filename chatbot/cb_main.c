@@ -18,12 +18,13 @@
 static const char usage[] =
     "usage: chatbot [--listen HOST:PORT] [--max-sessions N] [--session-ttl SECONDS]\n"
     "               [--max-message BYTES] [--max-body BYTES] [--log-level LEVEL]\n"
-    "               [--log-format text|json]\n"
+    "               [--log-format text|json] [--kb-dir DIR]\n"
     "       chatbot --version | --help\n"
     "\n"
     "Answers questions about operating Otter from its bundled knowledge base (the local\n"
     "provider). Defaults: --listen 127.0.0.1:8080, 1000 sessions, 1800 s TTL, 4000-byte\n"
-    "messages, 16384-byte bodies.\n";
+    "messages, 16384-byte bodies. --kb-dir answers from the *.md files of DIR (read at start)\n"
+    "instead of the bundled knowledge base.\n";
 
 struct main_ctx {
     struct event_base *base;
@@ -119,6 +120,9 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--max-body") == 0) {
             bad = parse_size(v, 64, 8 * 1024 * 1024, &n) != 0;
             cfg.max_body = (size_t)n;
+        } else if (strcmp(a, "--kb-dir") == 0) {
+            bad = v == NULL || v[0] == '\0';
+            cfg.kb_dir = v;
         } else if (strcmp(a, "--log-level") == 0) {
             level = v ? ag_log_level_parse(v) : -1;
             bad = level < 0;

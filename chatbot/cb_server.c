@@ -21,8 +21,10 @@
 #include "ag_log.h"
 #include "ag_mem.h"
 #include "cb_kb.h"
+#include "cb_kb_dir.h"
 #include "cb_request.h"
 #include "cb_session.h"
+#include "cb_web.h"
 
 #define WHO          "chatbot"
 #define LOCAL_MODEL  "local-bm25"
@@ -360,6 +362,35 @@ static void handle_status(struct evhttp_request *req, int ok, const char *status
     ag_buf_cleanup(&b);
 }
 
+/* The chat page's files: the API's headers, but the page's own CSP, and revalidation instead of
+ * no-store (the bytes change only with the binary). */
+static void handle_static(struct evhttp_request *req, const struct cb_web_file *f)
+{
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+        method_not_allowed(req, "GET, HEAD");
+        return;
+    }
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    struct evbuffer *out = evbuffer_new();
+    if (out == NULL || evbuffer_add_reference(out, f->data, f->len, NULL, NULL) != 0) {
+        if (out != NULL) {
+            evbuffer_free(out);
+        }
+        send_internal(req, AG_ENOMEM);
+        return;
+    }
+    evhttp_add_header(h, "Content-Security-Policy", CB_WEB_CSP);
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(h, "X-Frame-Options", "DENY");
+    evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+    evhttp_add_header(h, "Cross-Origin-Resource-Policy", "same-origin");
+    evhttp_add_header(h, "Cache-Control", "no-cache");
+    evhttp_add_header(h, "Content-Type", f->content_type);
+    evhttp_send_reply(req, 200, "OK", out);
+    evbuffer_free(out);
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct cb_server *srv = arg;
@@ -376,6 +407,8 @@ static void on_request(struct evhttp_request *req, void *arg)
         handle_status(req, 1, "ok");
     } else if (strcmp(path, "/readyz") == 0) {
         handle_status(req, !srv->draining, srv->draining ? "draining" : "ready");
+    } else if (cb_web_find(path) != NULL) {
+        handle_static(req, cb_web_find(path));
     } else {
         send_error(req, 404, "Not Found", "not_found", NULL, "no such endpoint");
     }
@@ -407,7 +440,21 @@ int cb_server_new(struct event_base *base, const struct cb_server_config *cfg,
     }
     srv->cfg = *cfg;
     srv->base = base;
-    rc = cb_kb_new(cb_kb_bundled, cb_kb_bundled_count, &srv->kb);
+    size_t n_docs = cb_kb_bundled_count;
+    if (cfg->kb_dir != NULL) {
+        struct cb_kb_dir dir;
+        char why[512];
+        rc = cb_kb_dir_load(cfg->kb_dir, &dir, why, sizeof(why));
+        if (rc == 0) {
+            rc = cb_kb_new(dir.docs, dir.n, &srv->kb);
+            n_docs = dir.n;
+        } else {
+            ag_log_error(WHO, "knowledge base: %s", why);
+        }
+        cb_kb_dir_cleanup(&dir);
+    } else {
+        rc = cb_kb_new(cb_kb_bundled, cb_kb_bundled_count, &srv->kb);
+    }
     if (rc != 0) {
         goto fail;
     }
@@ -450,8 +497,8 @@ int cb_server_new(struct event_base *base, const struct cb_server_config *cfg,
     }
     struct timeval every = {30, 0};
     event_add(srv->sweep, &every);
-    ag_log_info(WHO, "knowledge base: %zu documents, %zu passages", cb_kb_bundled_count,
-                cb_kb_passage_count(srv->kb));
+    ag_log_info(WHO, "knowledge base: %zu documents, %zu passages (%s)", n_docs,
+                cb_kb_passage_count(srv->kb), cfg->kb_dir != NULL ? cfg->kb_dir : "bundled");
     ag_log_info(WHO, "listening: chatbot http %s:%u", host, port);
     *out = srv;
     return 0;

@@ -14,6 +14,7 @@ struct event_base;
  *   GET    /api/sessions/{id}   the history
  *   DELETE /api/sessions/{id}   forget it (204)
  *   GET    /healthz, /readyz    liveness; readiness (503 while draining)
+ *   GET    /, /app.js, /app.css the chat page (cb_web.h), with its own CSP
  * Every answer is JSON with security headers (CSP, nosniff, no-referrer, DENY framing, no-store)
  * and no CORS header: cross-origin browsers are refused by default.
  */
@@ -27,6 +28,7 @@ struct cb_server_config {
     uint64_t session_ttl_ms;
     size_t max_turns;     /* turns kept per session */
     size_t max_session_bytes;
+    const char *kb_dir;   /* NULL: the bundled knowledge base; else *.md of this directory */
 };
 
 /* Fills |cfg| with the defaults (127.0.0.1:8080, 16 KiB bodies, 4000-byte messages, 1000
@@ -36,9 +38,10 @@ void cb_server_config_defaults(struct cb_server_config *cfg);
 struct cb_server;
 
 /*
- * Builds the knowledge base, binds the listener on |base| (borrowed, must outlive the server)
- * and logs "listening: chatbot http HOST:PORT". Returns 0 and a new server in |*out| (free with
- * cb_server_free()), or AG_EINVAL, AG_EIO (cannot bind) or AG_ENOMEM.
+ * Builds the knowledge base (bundled, or read from cfg->kb_dir: cb_kb_dir.h), binds the
+ * listener on |base| (borrowed, must outlive the server) and logs "listening: chatbot http
+ * HOST:PORT". Returns 0 and a new server in |*out| (free with cb_server_free()), or AG_EINVAL, AG_EIO (cannot bind), a cb_kb_dir_load() code (logged with
+ * the reason) or AG_ENOMEM.
  */
 AG_NODISCARD int cb_server_new(struct event_base *base, const struct cb_server_config *cfg,
                                struct cb_server **out);
