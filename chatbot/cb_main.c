@@ -12,25 +12,84 @@
 
 #include "ag_err.h"
 #include "ag_log.h"
+#include "ag_mem.h"
 #include "cb_server.h"
 #include "config.h"
 
 static const char usage[] =
     "usage: chatbot [--listen HOST:PORT] [--max-sessions N] [--session-ttl SECONDS]\n"
     "               [--max-message BYTES] [--max-body BYTES] [--log-level LEVEL]\n"
-    "               [--log-format text|json] [--kb-dir DIR]\n"
+    "               [--log-format text|json] [--rate-limit N[/s]] [--rate-burst N]\n"
+    "               [--provider local|bedrock] [--model-id ID] [--region REGION]\n"
+    "               [--bedrock-endpoint URL] [--system-prompt-file FILE] [--max-tokens N]\n"
+    "               [--temperature T] [--top-p P] [--history-tokens N]\n"
+    "               [--bedrock-timeout SECONDS] [--bedrock-connect-timeout SECONDS]\n"
+    "               [--bedrock-max-attempts N] [--kb-dir DIR]\n"
     "       chatbot --version | --help\n"
     "\n"
-    "Answers questions about operating Otter from its bundled knowledge base (the local\n"
-    "provider). Defaults: --listen 127.0.0.1:8080, 1000 sessions, 1800 s TTL, 4000-byte\n"
-    "messages, 16384-byte bodies. --kb-dir answers from the *.md files of DIR (read at start)\n"
-    "instead of the bundled knowledge base.\n";
+    "Answers questions about operating Otter: from its bundled knowledge base (the local\n"
+    "provider, the default) or with Amazon Bedrock Converse (--provider bedrock; credentials,\n"
+    "region and endpoint also from the AWS_* environment). Defaults: --listen 127.0.0.1:8080,\n"
+    "1000 sessions, 1800 s TTL, 4000-byte messages, 16384-byte bodies, no rate limit; bedrock:\n"
+    "model " CB_BEDROCK_DEFAULT_MODEL ", 1000 max tokens, 3000 history tokens, 60 s timeout,\n"
+    "2 s connect timeout, 3 attempts. --kb-dir: the local provider answers from the *.md files\n"
+    "of DIR (read at start) instead of the bundled knowledge base.\n";
+
+/* The system prompt file's size cap. */
+#define MAX_PROMPT_FILE (64u * 1024u)
 
 struct main_ctx {
     struct event_base *base;
     struct cb_server *srv;
+    struct event *drain_timer;
+    int drain_ticks;
     int signals;
 };
+
+/* Reads the whole of |path| (at most MAX_PROMPT_FILE bytes) into a new string; NULL on error,
+ * with the reason on stderr. */
+static char *read_prompt(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "chatbot: cannot open --system-prompt-file %s: %s\n", path,
+                strerror(errno));
+        return NULL;
+    }
+    char *buf = ag_malloc(MAX_PROMPT_FILE + 1);
+    size_t n = buf != NULL ? fread(buf, 1, MAX_PROMPT_FILE + 1, f) : 0;
+    int bad = buf == NULL || ferror(f) || n > MAX_PROMPT_FILE;
+    fclose(f);
+    if (bad) {
+        fprintf(stderr, "chatbot: --system-prompt-file %s: unreadable or over %u bytes\n", path,
+                MAX_PROMPT_FILE);
+        ag_free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    if (strlen(buf) != n) {
+        fprintf(stderr, "chatbot: --system-prompt-file %s: contains a NUL byte\n", path);
+        ag_free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+static int parse_double(const char *s, double min, double max, double *out)
+{
+    char *end = NULL;
+    if (s == NULL || *s == '\0') {
+        return AG_EINVAL;
+    }
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno != 0 || end == s || (*end != '\0' && strcmp(end, "/s") != 0) || !(v >= min) ||
+        !(v <= max)) {
+        return AG_EINVAL;
+    }
+    *out = v;
+    return 0;
+}
 
 static int parse_size(const char *s, unsigned long long min, unsigned long long max,
                       unsigned long long *out)
@@ -80,7 +139,20 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     }
     ag_log_info("chatbot", "signal %d: draining and stopping", (int)sig);
     cb_server_drain(m->srv);
-    /* Handlers answer synchronously; a short grace lets queued replies reach their sockets. */
+    struct timeval tick = {0, 100000};
+    event_add(m->drain_timer, &tick);
+}
+
+/* While draining: waits for the answers in flight (at most 10 s), then a short grace lets the
+ * last replies reach their sockets. */
+static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct main_ctx *m = arg;
+    struct timeval tick = {0, 100000};
+    if (cb_server_in_flight(m->srv) > 0 && ++m->drain_ticks < 100) {
+        event_add(m->drain_timer, &tick);
+        return;
+    }
     struct timeval grace = {0, 200000};
     event_base_loopexit(m->base, &grace);
 }
@@ -93,7 +165,11 @@ int main(int argc, char **argv)
     struct event *sigterm = NULL, *sigint = NULL;
     int level = AG_LOG_INFO, format = AG_LOG_TEXT, rc;
 
+    struct cb_bedrock_config bcfg;
+    const char *provider = "local", *prompt_file = NULL;
+    char *prompt = NULL;
     cb_server_config_defaults(&cfg);
+    cb_bedrock_config_defaults(&bcfg);
     /* Every option takes one value; --help and --version return at once. */
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -123,6 +199,45 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--kb-dir") == 0) {
             bad = v == NULL || v[0] == '\0';
             cfg.kb_dir = v;
+        } else if (strcmp(a, "--rate-limit") == 0) {
+            bad = parse_double(v, 0.001, 1e6, &cfg.rate_limit) != 0;
+        } else if (strcmp(a, "--rate-burst") == 0) {
+            bad = parse_size(v, 1, 1000000, &n) != 0;
+            cfg.rate_burst = (double)n;
+        } else if (strcmp(a, "--provider") == 0) {
+            bad = v == NULL || (strcmp(v, "local") != 0 && strcmp(v, "bedrock") != 0);
+            provider = v;
+        } else if (strcmp(a, "--model-id") == 0) {
+            bad = v == NULL || *v == '\0' || strlen(v) > CB_BEDROCK_MAX_MODEL_ID;
+            bcfg.model_id = v;
+        } else if (strcmp(a, "--region") == 0) {
+            bad = v == NULL || *v == '\0';
+            bcfg.region = v;
+        } else if (strcmp(a, "--bedrock-endpoint") == 0) {
+            bad = v == NULL || (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0);
+            bcfg.endpoint = v;
+        } else if (strcmp(a, "--system-prompt-file") == 0) {
+            bad = v == NULL;
+            prompt_file = v;
+        } else if (strcmp(a, "--max-tokens") == 0) {
+            bad = parse_size(v, 1, 1000000, &n) != 0;
+            bcfg.max_tokens = (unsigned)n;
+        } else if (strcmp(a, "--temperature") == 0) {
+            bad = parse_double(v, 0, 1, &bcfg.temperature) != 0;
+        } else if (strcmp(a, "--top-p") == 0) {
+            bad = parse_double(v, 0, 1, &bcfg.top_p) != 0;
+        } else if (strcmp(a, "--history-tokens") == 0) {
+            bad = parse_size(v, 0, 1000000, &n) != 0;
+            bcfg.history_tokens = (size_t)n;
+        } else if (strcmp(a, "--bedrock-timeout") == 0) {
+            bad = parse_size(v, 1, 3600, &n) != 0;
+            bcfg.timeout_ms = n * 1000u;
+        } else if (strcmp(a, "--bedrock-connect-timeout") == 0) {
+            bad = parse_size(v, 1, 600, &n) != 0;
+            bcfg.connect_timeout_ms = n * 1000u;
+        } else if (strcmp(a, "--bedrock-max-attempts") == 0) {
+            bad = parse_size(v, 1, 10, &n) != 0;
+            bcfg.max_attempts = (unsigned)n;
         } else if (strcmp(a, "--log-level") == 0) {
             level = v ? ag_log_level_parse(v) : -1;
             bad = level < 0;
@@ -138,6 +253,19 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    if (cfg.rate_limit > 0) {
+        cfg.rate_burst = cfg.rate_burst > 1 ? cfg.rate_burst : 1;
+    }
+    if (strcmp(provider, "bedrock") == 0) {
+        if (prompt_file != NULL) {
+            prompt = read_prompt(prompt_file);
+            if (prompt == NULL) {
+                return 2;
+            }
+            bcfg.system_prompt = prompt;
+        }
+        cfg.bedrock = &bcfg;
+    }
     ag_log_setup((enum ag_log_level)level, (enum ag_log_format)format);
     signal(SIGPIPE, SIG_IGN);
     m.base = event_base_new();
@@ -149,11 +277,13 @@ int main(int argc, char **argv)
     if (rc != 0) {
         ag_log_error("chatbot", "cannot start: %s", ag_strerror(rc));
         event_base_free(m.base);
+        ag_free(prompt);
         return 1;
     }
+    m.drain_timer = evtimer_new(m.base, on_drain_tick, &m);
     sigterm = evsignal_new(m.base, SIGTERM, on_signal, &m);
     sigint = evsignal_new(m.base, SIGINT, on_signal, &m);
-    if (sigterm == NULL || sigint == NULL || evsignal_add(sigterm, NULL) != 0 ||
+    if (m.drain_timer == NULL || sigterm == NULL || sigint == NULL || evsignal_add(sigterm, NULL) != 0 ||
         evsignal_add(sigint, NULL) != 0) {
         ag_log_error("chatbot", "cannot watch signals");
         rc = AG_ENOMEM;
@@ -167,8 +297,12 @@ int main(int argc, char **argv)
     if (sigint != NULL) {
         event_free(sigint);
     }
+    if (m.drain_timer != NULL) {
+        event_free(m.drain_timer);
+    }
     cb_server_free(m.srv);
     event_base_free(m.base);
+    ag_free(prompt);
     libevent_global_shutdown();
     return rc == 0 ? 0 : 1;
 }

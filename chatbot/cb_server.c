@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The chatbot's HTTP API: routing, limits, validation answers and the JSON bodies, over the
- * pure modules (cb_request, cb_session, cb_kb). One event loop, one thread: handlers run to
- * completion, so the session store needs no lock.
+ * pure modules (cb_request, cb_session, cb_ratelimit) and a provider (cb_local, cb_bedrock)
+ * that answers asynchronously. One event loop, one thread, so the session store needs no lock;
+ * a chat request lives in a struct chat until its provider answers or its client leaves.
  */
 #include "cb_server.h"
 
@@ -20,14 +21,17 @@
 #include "ag_json.h"
 #include "ag_log.h"
 #include "ag_mem.h"
-#include "cb_kb.h"
+#include "cb_bedrock.h"
 #include "cb_kb_dir.h"
+#include "cb_local.h"
+#include "cb_provider.h"
+#include "cb_ratelimit.h"
 #include "cb_request.h"
 #include "cb_session.h"
+#include "cb_sse.h"
 #include "cb_web.h"
 
 #define WHO          "chatbot"
-#define LOCAL_MODEL  "local-bm25"
 #define SESSIONS_PFX "/api/sessions/"
 #define RESP_CAP     (1024u * 1024u)
 
@@ -36,9 +40,23 @@ struct cb_server {
     struct event_base *base;
     struct evhttp *http;
     struct event *sweep;
-    struct cb_kb *kb;
+    struct cb_provider *provider;
     struct cb_session_store *store;
+    struct cb_ratelimit *limit; /* NULL: no rate limit */
+    struct chat *chats;         /* questions waiting for their provider */
+    size_t n_chats;
     int draining;
+};
+
+/* One chat request between the provider's ask and its reply. */
+struct chat {
+    struct cb_server *srv;
+    struct chat *prev, *next;
+    struct cb_sse *sse; /* the reply, watching the client's connection */
+    bool stream;        /* /api/chat/stream */
+    char session_id[CB_SESSION_ID_LEN + 1]; /* "" = a new session, created on success */
+    char *message;
+    size_t message_len;
 };
 
 void cb_server_config_defaults(struct cb_server_config *cfg)
@@ -52,6 +70,8 @@ void cb_server_config_defaults(struct cb_server_config *cfg)
     cfg->session_ttl_ms = 30 * 60 * 1000;
     cfg->max_turns = 40;
     cfg->max_session_bytes = 64 * 1024;
+    cfg->rate_burst = 1;
+    cfg->rate_clients = 10000;
 }
 
 static uint64_t now_ms(void)
@@ -166,53 +186,227 @@ static int is_json_type(const char *ct)
     return next == '\0' || next == ';' || next == ' ';
 }
 
-static void write_answer(struct ag_json *w, const struct cb_kb *kb, const struct cb_session *s,
-                         const struct cb_kb_answer *a, size_t in_tokens, size_t out_tokens)
+static void write_answer(struct ag_json *w, const char *session_id, const struct cb_reply *r)
 {
     ag_json_obj_open(w);
     ag_json_key(w, "session_id");
-    ag_json_str(w, cb_session_id(s));
+    ag_json_str(w, session_id);
     ag_json_key(w, "answer");
-    ag_json_strn(w, a->text, a->text_len);
+    ag_json_strn(w, r->text, r->text_len);
     ag_json_key(w, "sources");
     ag_json_arr_open(w);
-    for (size_t i = 0; i < a->n_hits; i++) {
-        const struct cb_kb_passage *p = cb_kb_passage(kb, a->hits[i].passage);
+    for (size_t i = 0; i < r->n_sources; i++) {
         ag_json_obj_open(w);
         ag_json_key(w, "document");
-        ag_json_str(w, p->document);
+        ag_json_str(w, r->sources[i].document);
         ag_json_key(w, "section");
-        ag_json_str(w, p->title);
+        ag_json_str(w, r->sources[i].section);
         ag_json_key(w, "score");
-        ag_json_double(w, (double)(int64_t)(a->hits[i].score * 10000.0 + 0.5) / 10000.0);
+        ag_json_double(w, r->sources[i].score);
         ag_json_obj_close(w);
     }
     ag_json_arr_close(w);
     ag_json_key(w, "model");
-    ag_json_str(w, LOCAL_MODEL);
+    ag_json_str(w, r->model);
     ag_json_key(w, "usage");
     ag_json_obj_open(w);
     ag_json_key(w, "input_tokens");
-    ag_json_uint(w, in_tokens);
+    ag_json_uint(w, r->input_tokens);
     ag_json_key(w, "output_tokens");
-    ag_json_uint(w, out_tokens);
+    ag_json_uint(w, r->output_tokens);
     ag_json_obj_close(w);
     ag_json_obj_close(w);
 }
 
-static void handle_chat(struct cb_server *srv, struct evhttp_request *req)
+static void chat_free(struct chat *c)
+{
+    struct cb_server *srv = c->srv;
+    if (c->prev != NULL) {
+        c->prev->next = c->next;
+    } else {
+        srv->chats = c->next;
+    }
+    if (c->next != NULL) {
+        c->next->prev = c->prev;
+    }
+    srv->n_chats--;
+    cb_sse_free(c->sse);
+    ag_free(c->message);
+    ag_free(c);
+}
+
+/* The client went away: the question is withdrawn from the provider, nothing is stored. */
+static void chat_gone(void *arg)
+{
+    struct chat *c = arg;
+    ag_log_info(WHO, "client disconnected before the answer was complete: provider call cancelled");
+    cb_provider_cancel(c->srv->provider, c);
+    chat_free(c);
+}
+
+static void chat_delta(void *arg, const char *text, size_t len)
+{
+    struct chat *c = arg;
+    struct ag_buf b;
+    struct ag_json w;
+    if (!c->stream || len == 0 || cb_sse_request(c->sse) == NULL) {
+        return;
+    }
+    ag_buf_init(&b, RESP_CAP);
+    ag_json_init(&w, &b);
+    ag_json_obj_open(&w);
+    ag_json_key(&w, "text");
+    ag_json_strn(&w, text, len);
+    ag_json_obj_close(&w);
+    int rc = ag_json_finish(&w);
+    if (rc == 0) {
+        if (!cb_sse_started(c->sse)) {
+            security_headers(cb_sse_request(c->sse));
+        }
+        rc = cb_sse_send(c->sse, "delta", (const char *)ag_buf_ptr(&b), b.len);
+    }
+    if (rc != 0) {
+        ag_log_warn(WHO, "cannot send a stream event: %s", ag_strerror(rc));
+    }
+    ag_buf_cleanup(&b);
+}
+
+/* Keeps the exchange in the session: both turns or none. Returns 0 or a negative code. */
+static int store_turns(struct cb_server *srv, struct chat *c, const struct cb_reply *r)
+{
+    uint64_t now = now_ms();
+    struct cb_session *s = NULL;
+    int rc = 0;
+    if (c->session_id[0] == '\0') {
+        rc = cb_session_create(srv->store, now, &s);
+        if (rc != 0) {
+            return rc;
+        }
+        memcpy(c->session_id, cb_session_id(s), CB_SESSION_ID_LEN + 1);
+    } else {
+        s = cb_session_get(srv->store, c->session_id, now);
+        if (s == NULL) {
+            /* Deleted or expired while the model was answering: the answer still goes out. */
+            ag_log_info(WHO, "session ended during the answer: exchange not kept");
+            return 0;
+        }
+    }
+    rc = cb_session_append(srv->store, s, CB_ROLE_USER, c->message, c->message_len);
+    if (rc == 0) {
+        rc = cb_session_append(srv->store, s, CB_ROLE_ASSISTANT, r->text, r->text_len);
+    }
+    return rc;
+}
+
+static void error_body(struct ag_buf *b, const char *code, const char *message)
+{
+    struct ag_json w;
+    ag_json_init(&w, b);
+    ag_json_obj_open(&w);
+    ag_json_key(&w, "error");
+    ag_json_obj_open(&w);
+    ag_json_key(&w, "code");
+    ag_json_str(&w, code);
+    ag_json_key(&w, "message");
+    ag_json_str(&w, message);
+    ag_json_obj_close(&w);
+    ag_json_obj_close(&w);
+    if (ag_json_finish(&w) != 0) {
+        ag_buf_cleanup(b);
+    }
+}
+
+static const char *status_reason(int status)
+{
+    switch (status) {
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return "Internal Server Error";
+    }
+}
+
+static void chat_done(void *arg, const struct cb_reply *r)
+{
+    struct chat *c = arg;
+    struct cb_server *srv = c->srv;
+    struct ag_buf b;
+    struct ag_json w;
+    int rc = r->rc;
+    int status = r->status != 0 ? r->status : 500;
+    const char *code = r->code != NULL ? r->code : "internal";
+    const char *message =
+        r->message != NULL ? r->message : "the chatbot could not answer: please try again";
+
+    ag_buf_init(&b, RESP_CAP);
+    if (rc == 0) {
+        rc = store_turns(srv, c, r);
+        if (rc == 0) {
+            ag_json_init(&w, &b);
+            write_answer(&w, c->session_id, r);
+            rc = ag_json_finish(&w);
+        }
+        if (rc != 0) {
+            ag_log_error(WHO, "cannot keep or write the answer: %s", ag_strerror(rc));
+            status = 500;
+            code = "internal";
+            message = "the chatbot could not answer: please try again";
+        }
+    } else {
+        /* The provider logged the cause; the user gets its clean message. Nothing is stored. */
+        ag_log_warn(WHO, "provider %s failed: %s (%s)", srv->provider->ops->name, code,
+                    ag_strerror(rc));
+    }
+    if (c->stream && cb_sse_started(c->sse)) {
+        if (rc == 0) {
+            rc = cb_sse_send(c->sse, "done", (const char *)ag_buf_ptr(&b), b.len);
+        } else {
+            ag_buf_reset(&b);
+            error_body(&b, code, message);
+            rc = cb_sse_send(c->sse, "error", (const char *)ag_buf_ptr(&b), b.len);
+        }
+        if (rc != 0) {
+            ag_log_warn(WHO, "cannot send the last stream event: %s", ag_strerror(rc));
+        }
+        cb_sse_end(c->sse);
+    } else if (c->stream && rc == 0) {
+        /* An answer with no text streamed before it (an empty answer): the stream is only
+         * the done event. */
+        security_headers(cb_sse_request(c->sse));
+        if (cb_sse_send(c->sse, "done", (const char *)ag_buf_ptr(&b), b.len) != 0) {
+            ag_log_warn(WHO, "cannot send the stream");
+        }
+        cb_sse_end(c->sse);
+    } else {
+        struct evhttp_request *req = cb_sse_release(c->sse);
+        if (req != NULL && rc == 0) {
+            send_json(req, 200, "OK", &b);
+        } else if (req != NULL) {
+            if (r->retry_after_s > 0) {
+                char ra[16];
+                snprintf(ra, sizeof(ra), "%u", r->retry_after_s);
+                evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", ra);
+            }
+            send_error(req, status, status_reason(status), code, NULL, message);
+        }
+    }
+    ag_buf_cleanup(&b);
+    chat_free(c);
+}
+
+static void handle_chat(struct cb_server *srv, struct evhttp_request *req, bool stream)
 {
     struct cb_chat_request cr = {0};
     struct cb_request_error err;
-    struct cb_kb_answer a = {0};
-    struct cb_session *s = NULL;
-    struct ag_buf b;
-    struct ag_json w;
+    struct chat *c = NULL;
     char *body = NULL;
     size_t len = 0;
     int rc;
 
-    ag_buf_init(&b, RESP_CAP);
     if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
         method_not_allowed(req, "POST");
         return;
@@ -245,45 +439,67 @@ static void handle_chat(struct cb_server *srv, struct evhttp_request *req)
         send_internal(req, rc);
         goto out;
     }
-    uint64_t now = now_ms();
+    const struct cb_session *s = NULL;
     if (cr.session_id[0] != '\0') {
-        s = cb_session_get(srv->store, cr.session_id, now);
+        s = cb_session_get(srv->store, cr.session_id, now_ms());
         if (s == NULL) {
             send_error(req, 404, "Not Found", "session_not_found", "session_id",
                        "no such session: it expired or was deleted; omit session_id to start "
                        "a new one");
             goto out;
         }
+    }
+    c = ag_calloc(1, sizeof(*c));
+    if (c == NULL) {
+        send_internal(req, AG_ENOMEM);
+        goto out;
+    }
+    c->srv = srv;
+    c->stream = stream;
+    memcpy(c->session_id, cr.session_id, sizeof(c->session_id));
+    c->message = cr.message;
+    c->message_len = cr.message_len;
+    cr.message = NULL;
+    rc = cb_sse_new(req, chat_gone, c, &c->sse);
+    if (rc != 0) {
+        ag_free(c->message);
+        ag_free(c);
+        send_internal(req, rc);
+        goto out;
+    }
+    c->next = srv->chats;
+    if (srv->chats != NULL) {
+        srv->chats->prev = c;
+    }
+    srv->chats = c;
+    srv->n_chats++;
+    /* The history is copied by the provider: the session may change before it answers. */
+    size_t n_turns = s != NULL ? cb_session_turn_count(s) : 0;
+    struct cb_turn *hist = n_turns > 0 ? ag_calloc(n_turns, sizeof(*hist)) : NULL;
+    if (n_turns > 0 && hist == NULL) {
+        rc = AG_ENOMEM;
     } else {
-        rc = cb_session_create(srv->store, now, &s);
-        if (rc != 0) {
-            send_internal(req, rc);
-            goto out;
+        for (size_t i = 0; i < n_turns; i++) {
+            hist[i] = *cb_session_turn(s, i);
+        }
+        struct cb_ask ask = {
+            .message = c->message,
+            .message_len = c->message_len,
+            .history = hist,
+            .n_history = n_turns,
+            .stream = stream,
+        };
+        rc = cb_provider_ask(srv->provider, &ask, chat_delta, chat_done, c);
+        ag_free(hist);
+    }
+    if (rc != 0) {
+        struct evhttp_request *r = cb_sse_release(c->sse);
+        chat_free(c);
+        if (r != NULL) {
+            send_internal(r, rc);
         }
     }
-    rc = cb_kb_answer(srv->kb, cr.message, cr.message_len, &a);
-    if (rc == 0) {
-        rc = cb_session_append(srv->store, s, CB_ROLE_USER, cr.message, cr.message_len);
-    }
-    if (rc == 0) {
-        rc = cb_session_append(srv->store, s, CB_ROLE_ASSISTANT, a.text, a.text_len);
-    }
-    if (rc != 0) {
-        send_internal(req, rc);
-        goto out;
-    }
-    ag_json_init(&w, &b);
-    write_answer(&w, srv->kb, s, &a, cb_kb_count_words(cr.message, cr.message_len),
-                 cb_kb_count_words(a.text, a.text_len));
-    rc = ag_json_finish(&w);
-    if (rc != 0) {
-        send_internal(req, rc);
-        goto out;
-    }
-    send_json(req, 200, "OK", &b);
 out:
-    ag_buf_cleanup(&b);
-    cb_kb_answer_cleanup(&a);
     cb_chat_request_cleanup(&cr);
     ag_free(body);
 }
@@ -391,6 +607,27 @@ static void handle_static(struct evhttp_request *req, const struct cb_web_file *
     evbuffer_free(out);
 }
 
+/* Takes a token for the client's address; answers 429 and returns false when there is none. */
+static bool rate_ok(struct cb_server *srv, struct evhttp_request *req)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    char *addr = NULL;
+    ev_uint16_t port = 0;
+    if (evcon != NULL) {
+        evhttp_connection_get_peer(evcon, &addr, &port);
+    }
+    unsigned wait_s = cb_ratelimit_take(srv->limit, addr != NULL ? addr : "", now_ms());
+    if (wait_s == 0) {
+        return true;
+    }
+    char ra[16], msg[128];
+    snprintf(ra, sizeof(ra), "%u", wait_s);
+    snprintf(msg, sizeof(msg), "too many requests from this address: retry in %u s", wait_s);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", ra);
+    send_error(req, 429, "Too Many Requests", "rate_limited", NULL, msg);
+    return false;
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct cb_server *srv = arg;
@@ -399,8 +636,13 @@ static void on_request(struct evhttp_request *req, void *arg)
     if (path == NULL) {
         path = "";
     }
+    if (srv->limit != NULL && strncmp(path, "/api/", 5) == 0 && !rate_ok(srv, req)) {
+        return;
+    }
     if (strcmp(path, "/api/chat") == 0) {
-        handle_chat(srv, req);
+        handle_chat(srv, req, false);
+    } else if (strcmp(path, "/api/chat/stream") == 0) {
+        handle_chat(srv, req, true);
     } else if (strncmp(path, SESSIONS_PFX, sizeof(SESSIONS_PFX) - 1) == 0) {
         handle_session(srv, req, path + sizeof(SESSIONS_PFX) - 1);
     } else if (strcmp(path, "/healthz") == 0) {
@@ -440,23 +682,39 @@ int cb_server_new(struct event_base *base, const struct cb_server_config *cfg,
     }
     srv->cfg = *cfg;
     srv->base = base;
-    size_t n_docs = cb_kb_bundled_count;
-    if (cfg->kb_dir != NULL) {
+    if (cfg->bedrock != NULL) {
+        char why[256] = "";
+        rc = cb_bedrock_new(base, cfg->bedrock, &srv->provider, why, sizeof(why));
+        if (rc != 0) {
+            ag_log_error(WHO, "bedrock provider: %s", why);
+            goto fail;
+        }
+    } else if (cfg->kb_dir != NULL) {
         struct cb_kb_dir dir;
         char why[512];
         rc = cb_kb_dir_load(cfg->kb_dir, &dir, why, sizeof(why));
         if (rc == 0) {
-            rc = cb_kb_new(dir.docs, dir.n, &srv->kb);
-            n_docs = dir.n;
+            rc = cb_local_new_docs(base, dir.docs, dir.n, &srv->provider);
+            ag_log_info(WHO, "knowledge base: %zu documents from %s", dir.n, cfg->kb_dir);
         } else {
             ag_log_error(WHO, "knowledge base: %s", why);
         }
         cb_kb_dir_cleanup(&dir);
+        if (rc != 0) {
+            goto fail;
+        }
     } else {
-        rc = cb_kb_new(cb_kb_bundled, cb_kb_bundled_count, &srv->kb);
+        rc = cb_local_new(base, &srv->provider);
+        if (rc != 0) {
+            goto fail;
+        }
     }
-    if (rc != 0) {
-        goto fail;
+    if (cfg->rate_limit > 0) {
+        srv->limit = cb_ratelimit_new(cfg->rate_limit, cfg->rate_burst, cfg->rate_clients);
+        if (srv->limit == NULL) {
+            rc = cfg->rate_burst < 1 || cfg->rate_clients == 0 ? AG_EINVAL : AG_ENOMEM;
+            goto fail;
+        }
     }
     srv->store = cb_session_store_new(cfg->max_sessions, cfg->session_ttl_ms, cfg->max_turns,
                                       cfg->max_session_bytes);
@@ -497,8 +755,7 @@ int cb_server_new(struct event_base *base, const struct cb_server_config *cfg,
     }
     struct timeval every = {30, 0};
     event_add(srv->sweep, &every);
-    ag_log_info(WHO, "knowledge base: %zu documents, %zu passages (%s)", n_docs,
-                cb_kb_passage_count(srv->kb), cfg->kb_dir != NULL ? cfg->kb_dir : "bundled");
+    ag_log_info(WHO, "provider: %s", srv->provider->ops->name);
     ag_log_info(WHO, "listening: chatbot http %s:%u", host, port);
     *out = srv;
     return 0;
@@ -512,10 +769,37 @@ void cb_server_drain(struct cb_server *srv)
     srv->draining = 1;
 }
 
+size_t cb_server_in_flight(const struct cb_server *srv)
+{
+    return srv->n_chats;
+}
+
 void cb_server_free(struct cb_server *srv)
 {
     if (srv == NULL) {
         return;
+    }
+    /* Questions still open: withdrawn from the provider, their clients told it failed. */
+    while (srv->chats != NULL) {
+        struct chat *c = srv->chats;
+        static const char stop_msg[] = "the chatbot is restarting: please try again";
+        cb_provider_cancel(srv->provider, c);
+        if (cb_sse_started(c->sse)) {
+            struct ag_buf b;
+            ag_buf_init(&b, 4096);
+            error_body(&b, "shutting_down", stop_msg);
+            if (cb_sse_send(c->sse, "error", (const char *)ag_buf_ptr(&b), b.len) != 0) {
+                ag_log_debug(WHO, "cannot tell a stream's client about the shutdown");
+            }
+            ag_buf_cleanup(&b);
+            cb_sse_end(c->sse);
+        } else {
+            struct evhttp_request *req = cb_sse_release(c->sse);
+            if (req != NULL) {
+                send_error(req, 503, "Service Unavailable", "shutting_down", NULL, stop_msg);
+            }
+        }
+        chat_free(c);
     }
     if (srv->sweep != NULL) {
         event_free(srv->sweep);
@@ -524,6 +808,7 @@ void cb_server_free(struct cb_server *srv)
         evhttp_free(srv->http);
     }
     cb_session_store_free(srv->store);
-    cb_kb_free(srv->kb);
+    cb_provider_free(srv->provider);
+    cb_ratelimit_free(srv->limit);
     ag_free(srv);
 }

@@ -5,12 +5,14 @@
 #include <stdint.h>
 
 #include "ag_err.h"
+#include "cb_bedrock.h"
 
 struct event_base;
 
 /*
  * The chatbot's HTTP API on libevent's evhttp:
  *   POST   /api/chat            {"session_id"?, "message"} -> the answer and the session id
+ *   POST   /api/chat/stream     the same request, answered as server-sent events (cb_sse)
  *   GET    /api/sessions/{id}   the history
  *   DELETE /api/sessions/{id}   forget it (204)
  *   GET    /healthz, /readyz    liveness; readiness (503 while draining)
@@ -28,6 +30,10 @@ struct cb_server_config {
     uint64_t session_ttl_ms;
     size_t max_turns;     /* turns kept per session */
     size_t max_session_bytes;
+    const struct cb_bedrock_config *bedrock; /* NULL: the local provider; else borrowed */
+    double rate_limit;    /* requests a second per client IP on /api/; 0 = no limit */
+    double rate_burst;    /* bucket size; >= 1 when rate_limit is set */
+    size_t rate_clients;  /* client buckets kept (least recently seen replaced) */
     const char *kb_dir;   /* NULL: the bundled knowledge base; else *.md of this directory */
 };
 
@@ -38,16 +44,20 @@ void cb_server_config_defaults(struct cb_server_config *cfg);
 struct cb_server;
 
 /*
- * Builds the knowledge base (bundled, or read from cfg->kb_dir: cb_kb_dir.h), binds the
- * listener on |base| (borrowed, must outlive the server) and logs "listening: chatbot http
- * HOST:PORT". Returns 0 and a new server in |*out| (free with cb_server_free()), or AG_EINVAL, AG_EIO (cannot bind), a cb_kb_dir_load() code (logged with
- * the reason) or AG_ENOMEM.
+ * Creates the provider (bedrock when |cfg->bedrock| is set, else local: the knowledge base,
+ * bundled or read from cfg->kb_dir: cb_kb_dir.h), binds the listener on |base| (borrowed, must
+ * outlive the server) and logs "listening: chatbot http HOST:PORT". Returns 0 and a new server
+ * in |*out| (free with cb_server_free()), or AG_EINVAL, AG_EIO (cannot bind), a
+ * cb_kb_dir_load() code (logged with the reason) or AG_ENOMEM.
  */
 AG_NODISCARD int cb_server_new(struct event_base *base, const struct cb_server_config *cfg,
                                struct cb_server **out);
 
 /* Marks the server as draining: /readyz answers 503 from now on. */
 void cb_server_drain(struct cb_server *srv);
+
+/* Chat requests waiting for their provider's answer. */
+size_t cb_server_in_flight(const struct cb_server *srv);
 
 void cb_server_free(struct cb_server *srv);
 

@@ -47,6 +47,8 @@ struct call {
     size_t n_headers;
     uint8_t *body; /* our copy: it must outlive an orphaned attempt */
     size_t body_len;
+    ex_aws_http_data_fn *on_data;
+    void *data_arg;
     struct event *timer;
     unsigned attempts; /* HTTP attempts sent */
     unsigned extra;    /* of which the auth and skew retries, outside the retry budget */
@@ -390,6 +392,8 @@ static int send_attempt(struct call *c, const struct ex_aws_credentials *creds)
         .timeout_ms = cl->timeout_ms,
         .no_verify_ssl = cl->no_verify_ssl,
         .proxy = cl->proxy,
+        .on_data = c->on_data,
+        .data_arg = c->data_arg,
     };
     rc = ex_aws_http_send(cl->http, &hreq, on_http, c);
     if (rc == 0) {
@@ -533,7 +537,18 @@ static void on_http(void *arg, const struct ex_aws_http_response *resp)
         call_free(c); /* orphaned by ex_aws_client_free() */
         return;
     }
-    struct ex_aws_result res = {.rc = resp->rc, .status = resp->status};
+    struct ex_aws_result res = {.rc = resp->rc, .status = resp->status, .streamed = resp->streamed};
+    if (resp->streamed) {
+        /* Part of the answer has been delivered: its outcome is final, whatever it is. */
+        res.request_id = resp->request_id;
+        if (resp->rc != 0) {
+            snprintf(res.error.message, sizeof(res.error.message), "%s", resp->transport_error);
+        } else {
+            ex_aws_retry_success(&cl->quota, c->cost);
+        }
+        finish(c, &res);
+        return;
+    }
     if (resp->rc != 0 && resp->rc != AG_EIO && resp->rc != AG_ETIMEDOUT) {
         /* Shutting down, out of memory, an oversize answer: not worth another attempt. */
         finish_err(c, resp->rc, resp->transport_error);
@@ -731,6 +746,8 @@ int ex_aws_client_call(struct ex_aws_client *cl, const struct ex_aws_call *call,
     c->path = dup_or_null(call->path, &oom);
     c->query = call->query != NULL && *call->query != '\0' ? dup_or_null(call->query, &oom) : NULL;
     c->content_type = dup_or_null(call->content_type, &oom);
+    c->on_data = call->on_data;
+    c->data_arg = call->data_arg;
     c->target = dup_or_null(call->target, &oom);
     if (call->n_headers > 0 && !oom) {
         c->headers = ag_calloc(call->n_headers, sizeof(*c->headers));
@@ -764,6 +781,28 @@ int ex_aws_client_call(struct ex_aws_client *cl, const struct ex_aws_call *call,
     /* The first attempt starts from the loop, so done never runs inside this function. */
     schedule(c, 0);
     return 0;
+}
+
+int ex_aws_client_cancel(struct ex_aws_client *cl, ex_aws_call_fn *done, void *arg)
+{
+    if (cl == NULL) {
+        return AG_ENOTFOUND;
+    }
+    for (struct call *c = cl->calls; c != NULL; c = c->next) {
+        if (c->done != done || c->arg != arg) {
+            continue;
+        }
+        call_unlink(cl, c);
+        if (c->state == CALL_WAIT_CREDS) {
+            ex_aws_creds_cancel(cl->creds, on_creds, c);
+        } else if (c->state == CALL_IN_HTTP) {
+            /* The attempt stops now, so nothing reads c->body any more. */
+            (void)ex_aws_http_cancel(cl->http, on_http, c);
+        }
+        call_free(c);
+        return 0;
+    }
+    return AG_ENOTFOUND;
 }
 
 size_t ex_aws_client_pending(const struct ex_aws_client *cl)

@@ -56,6 +56,11 @@ struct ex_aws_call {
     size_t n_headers;
     const uint8_t *body;
     size_t body_len;
+    /* Set: the body of a 2xx answer is handed over as it arrives (ex_aws_http_data_fn's
+     * contract; |data_arg| is its first argument) instead of being kept. Once any of it has
+     * been delivered the call is never retried: an error after that ends it. */
+    ex_aws_http_data_fn *on_data;
+    void *data_arg;
 };
 
 /* The outcome of a call, after every attempt; pointers valid only during the callback. */
@@ -72,6 +77,7 @@ struct ex_aws_result {
     size_t body_len;
     unsigned attempts;         /* attempts made (1 = no retry) */
     bool throttled;            /* some attempt was throttled */
+    bool streamed;             /* some of the body went to the call's on_data */
 };
 
 typedef void ex_aws_call_fn(void *arg, const struct ex_aws_result *res);
@@ -101,6 +107,13 @@ AG_NODISCARD int ex_aws_client_new(struct event_base *base, struct ex_aws_http *
  */
 AG_NODISCARD int ex_aws_client_call(struct ex_aws_client *cl, const struct ex_aws_call *call,
                                     ex_aws_call_fn *done, void *arg);
+
+/*
+ * Withdraws the call started with (|done|, |arg|), whatever its state (waiting, backing off, in
+ * flight): it stops and |done| never runs. Not from inside the call's own on_data.
+ * Returns 0, or AG_ENOTFOUND when there is no such call.
+ */
+int ex_aws_client_cancel(struct ex_aws_client *cl, ex_aws_call_fn *done, void *arg);
 
 /* Calls started and not yet done. */
 size_t ex_aws_client_pending(const struct ex_aws_client *cl);

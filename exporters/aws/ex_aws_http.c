@@ -33,7 +33,10 @@ struct http_req {
     ex_aws_http_done_fn *done;
     void *arg;
     struct ag_buf body;
-    int write_rc; /* AG_ETOOBIG / AG_ENOMEM when the body could not be kept */
+    int write_rc; /* AG_ETOOBIG / AG_ENOMEM when the body could not be kept, or on_data's */
+    ex_aws_http_data_fn *on_data;
+    void *data_arg;
+    int streaming; /* 0 = not decided yet, 1 = a 2xx body goes to on_data, -1 = kept */
     int sock_rc;  /* AG_ENOMEM when its socket could not be watched: fail it */
     char error_type[HDR_VALUE_MAX];
     char request_id[HDR_VALUE_MAX];
@@ -203,6 +206,19 @@ static size_t on_body(char *buf, size_t size, size_t nmemb, void *userdata)
 {
     struct http_req *r = userdata;
     size_t len = size * nmemb;
+    if (r->on_data != NULL && r->streaming == 0) {
+        long status = 0;
+        curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+        r->streaming = status >= 200 && status <= 299 ? 1 : -1;
+    }
+    if (r->streaming == 1) {
+        int drc = r->on_data(r->data_arg, (const uint8_t *)buf, len);
+        if (drc != 0) {
+            r->write_rc = drc < 0 ? drc : AG_EIO;
+            return 0;
+        }
+        return len;
+    }
     int rc = ag_buf_add(&r->body, buf, len);
     if (rc != 0) {
         /* The buffer is freed; returning short makes curl stop with CURLE_WRITE_ERROR. */
@@ -255,7 +271,9 @@ static void check_done(struct ex_aws_http *http)
             resp.date_unix_s = r->date_unix_s;
             resp.body = (const uint8_t *)ag_buf_str(&r->body);
             resp.body_len = r->body.len;
+            resp.streamed = r->streaming == 1;
         } else {
+            resp.streamed = r->streaming == 1;
             resp.transport_error = r->errbuf[0] ? r->errbuf : curl_easy_strerror(msg->data.result);
             resp.body = (const uint8_t *)"";
         }
@@ -524,6 +542,8 @@ int ex_aws_http_send(struct ex_aws_http *http, const struct ex_aws_http_request 
     r->http = http;
     r->done = done;
     r->arg = arg;
+    r->on_data = req->on_data;
+    r->data_arg = req->data_arg;
     ag_buf_init(&r->body, req->max_response != 0 ? req->max_response : EX_AWS_HTTP_MAX_RESPONSE);
     r->easy = curl_easy_init();
     if (r->easy == NULL) {
@@ -593,6 +613,23 @@ int ex_aws_http_send(struct ex_aws_http *http, const struct ex_aws_http_request 
 out:
     req_free(r);
     return rc;
+}
+
+int ex_aws_http_cancel(struct ex_aws_http *http, ex_aws_http_done_fn *done, void *arg)
+{
+    if (http == NULL) {
+        return AG_ENOTFOUND;
+    }
+    for (struct http_req *r = http->reqs; r != NULL; r = r->next) {
+        if (r->done == done && r->arg == arg) {
+            /* Outside curl's own callbacks (the contract), so the handle can go at once. */
+            curl_multi_remove_handle(http->multi, r->easy);
+            req_unlink(http, r);
+            req_free(r);
+            return 0;
+        }
+    }
+    return AG_ENOTFOUND;
 }
 
 size_t ex_aws_http_pending(const struct ex_aws_http *http)

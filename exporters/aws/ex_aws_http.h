@@ -34,6 +34,15 @@ struct ex_aws_http_options {
     const char *user_agent;      /* NULL = "otterd/<version>" */
 };
 
+/*
+ * Receives the body of a 2xx answer as it arrives, when a request sets |on_data| (streamed
+ * answers such as Bedrock ConverseStream). |data| is borrowed for the call. Returns 0 to go on;
+ * a negative AG_E* code stops the transfer, which then ends with that code as its rc. Runs from
+ * the loop, inside libcurl: it must not call ex_aws_http_send(), ex_aws_http_cancel() or
+ * ex_aws_http_free() for this client (return non-zero instead).
+ */
+typedef int ex_aws_http_data_fn(void *arg, const uint8_t *data, size_t len);
+
 /* One attempt. Everything is borrowed until ex_aws_http_send() returns, except |body|, which
  * must stay valid until the done callback has run. */
 struct ex_aws_http_request {
@@ -48,6 +57,10 @@ struct ex_aws_http_request {
     bool no_verify_ssl;          /* skip TLS peer and host verification (ADOT's no_verify_ssl) */
     const char *proxy;           /* proxy URL, or NULL = none (libcurl's env proxies are off) */
     size_t max_response;         /* 0 = EX_AWS_HTTP_MAX_RESPONSE */
+    ex_aws_http_data_fn *on_data; /* NULL = keep the body; set = a 2xx body goes here as it
+                                     arrives and the response's |body| is then empty (an
+                                     error answer's body is still kept) */
+    void *data_arg;
 };
 
 /* What came back; every pointer is valid only during the done callback. */
@@ -65,6 +78,7 @@ struct ex_aws_http_response {
     int64_t date_unix_s;         /* the Date header as Unix time; 0 = none (clock skew) */
     const uint8_t *body;         /* the response body (NUL-terminated for convenience) */
     size_t body_len;
+    bool streamed;               /* some of the body went to on_data */
 };
 
 /* Called exactly once per successful ex_aws_http_send(), always from the loop (never from
@@ -85,6 +99,13 @@ AG_NODISCARD int ex_aws_http_new(struct event_base *base, const struct ex_aws_ht
  */
 AG_NODISCARD int ex_aws_http_send(struct ex_aws_http *http, const struct ex_aws_http_request *req,
                                   ex_aws_http_done_fn *done, void *arg);
+
+/*
+ * Withdraws the request started with (|done|, |arg|): the transfer stops and |done| never runs.
+ * Safe from any callback of this client except an on_data (which returns non-zero instead).
+ * Returns 0, or AG_ENOTFOUND when no such request is in flight.
+ */
+int ex_aws_http_cancel(struct ex_aws_http *http, ex_aws_http_done_fn *done, void *arg);
 
 /* Requests in flight. */
 size_t ex_aws_http_pending(const struct ex_aws_http *http);

@@ -266,7 +266,7 @@ def test_methods_and_paths(bot):
     assert_error(resp, body, 400, "invalid_request", "session_id")
     resp, body = bot.request("GET", "/api/sessions/" + "0" * 32)
     assert_error(resp, body, 404, "session_not_found", "session_id")
-    resp, body = bot.request("GET", "/")
+    resp, body = bot.request("GET", "/nothing")
     assert_error(resp, body, 404, "not_found")
 
 
