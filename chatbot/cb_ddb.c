@@ -122,21 +122,15 @@ int cb_ddb_query_body(struct ag_buf *out, const char *table, const char *pk, int
     return ag_json_finish(&w);
 }
 
-int cb_ddb_keys_body(struct ag_buf *out, const char *table, const char *pk, int has_start,
-                     uint64_t start_sk)
+int cb_ddb_keys_body(struct ag_buf *out, const char *table, const char *pk)
 {
     struct ag_json w;
     start(&w, out, table);
     pk_values(&w, pk, 0, 0);
     ag_json_key(&w, "ProjectionExpression");
     ag_json_str(&w, "pk, sk");
-    if (has_start) {
-        ag_json_key(&w, "ExclusiveStartKey");
-        ag_json_obj_open(&w);
-        attr_s(&w, "pk", pk, strlen(pk));
-        attr_n(&w, "sk", (int64_t)start_sk);
-        ag_json_obj_close(&w);
-    }
+    ag_json_key(&w, "Limit");
+    ag_json_uint(&w, CB_DDB_BATCH_MAX);
     ag_json_obj_close(&w);
     return ag_json_finish(&w);
 }

@@ -67,12 +67,11 @@ AG_NODISCARD int cb_ddb_query_body(struct ag_buf *out, const char *table, const 
                                    int64_t now_s, size_t limit);
 
 /*
- * The Query body listing the keys (pk, sk) of every item of |pk|, expired or not, from
- * |start_sk| on when |has_start| (the previous page's LastEvaluatedKey). Returns 0, AG_ETOOBIG
- * or AG_ENOMEM.
+ * The Query body listing the keys (pk, sk) of the first CB_DDB_BATCH_MAX items of |pk|,
+ * expired or not: what one BatchWriteItem deletes (deleting repeats until none is left).
+ * Returns 0, AG_ETOOBIG or AG_ENOMEM.
  */
-AG_NODISCARD int cb_ddb_keys_body(struct ag_buf *out, const char *table, const char *pk,
-                                  int has_start, uint64_t start_sk);
+AG_NODISCARD int cb_ddb_keys_body(struct ag_buf *out, const char *table, const char *pk);
 
 /*
  * The BatchWriteItem body deleting the |n| (1..CB_DDB_BATCH_MAX) items of |pk| with sort keys

@@ -8,6 +8,7 @@
 #include "cb_bedrock.h"
 
 struct event_base;
+struct cb_history_dynamodb_config;
 
 /*
  * The chatbot's HTTP API on libevent's evhttp:
@@ -35,6 +36,8 @@ struct cb_server_config {
     double rate_burst;    /* bucket size; >= 1 when rate_limit is set */
     size_t rate_clients;  /* client buckets kept (least recently seen replaced) */
     const char *kb_dir;   /* NULL: the bundled knowledge base; else *.md of this directory */
+    /* NULL: the memory history store (max_sessions ... bounds); else dynamodb, borrowed */
+    const struct cb_history_dynamodb_config *dynamodb;
 };
 
 /* Fills |cfg| with the defaults (127.0.0.1:8080, 16 KiB bodies, 4000-byte messages, 1000
