@@ -72,8 +72,8 @@ int cb_ddb_put_body(struct ag_buf *out, const char *table, const char *pk, uint6
     start(&w, out, table);
     ag_json_key(&w, "Item");
     ag_json_obj_open(&w);
-    attr_s(&w, "pk", pk, strlen(pk));
-    attr_n(&w, "sk", (int64_t)sk);
+    attr_s(&w, CB_DDB_PK, pk, strlen(pk));
+    attr_n(&w, CB_DDB_SK, (int64_t)sk);
     attr_s(&w, "role", role == CB_ROLE_USER ? "user" : "assistant",
            role == CB_ROLE_USER ? 4 : 9);
     attr_s(&w, "content", text, len);
@@ -81,7 +81,7 @@ int cb_ddb_put_body(struct ag_buf *out, const char *table, const char *pk, uint6
     attr_n(&w, CB_DDB_TTL_ATTR, expires_s);
     ag_json_obj_close(&w);
     ag_json_key(&w, "ConditionExpression");
-    ag_json_str(&w, "attribute_not_exists(pk)");
+    ag_json_str(&w, "attribute_not_exists(" CB_DDB_PK ")");
     ag_json_obj_close(&w);
     return ag_json_finish(&w);
 }
@@ -89,7 +89,7 @@ int cb_ddb_put_body(struct ag_buf *out, const char *table, const char *pk, uint6
 static void pk_values(struct ag_json *w, const char *pk, int with_now, int64_t now_s)
 {
     ag_json_key(w, "KeyConditionExpression");
-    ag_json_str(w, "pk = :pk");
+    ag_json_str(w, CB_DDB_PK " = :pk");
     ag_json_key(w, "ExpressionAttributeValues");
     ag_json_obj_open(w);
     attr_s(w, ":pk", pk, strlen(pk));
@@ -128,7 +128,7 @@ int cb_ddb_keys_body(struct ag_buf *out, const char *table, const char *pk)
     start(&w, out, table);
     pk_values(&w, pk, 0, 0);
     ag_json_key(&w, "ProjectionExpression");
-    ag_json_str(&w, "pk, sk");
+    ag_json_str(&w, CB_DDB_PK ", " CB_DDB_SK);
     ag_json_key(&w, "Limit");
     ag_json_uint(&w, CB_DDB_BATCH_MAX);
     ag_json_obj_close(&w);
@@ -156,8 +156,8 @@ int cb_ddb_delete_body(struct ag_buf *out, const char *table, const char *pk,
         ag_json_obj_open(&w);
         ag_json_key(&w, "Key");
         ag_json_obj_open(&w);
-        attr_s(&w, "pk", pk, strlen(pk));
-        attr_n(&w, "sk", (int64_t)sks[i]);
+        attr_s(&w, CB_DDB_PK, pk, strlen(pk));
+        attr_n(&w, CB_DDB_SK, (int64_t)sks[i]);
         ag_json_obj_close(&w);
         ag_json_obj_close(&w);
         ag_json_obj_close(&w);
@@ -263,8 +263,8 @@ int cb_ddb_parse_turns(const char *body, size_t len, struct cb_ddb_turns *out, c
         if (!json_is_object(item)) {
             return whyf(why, whylen, "item %zu is not an object", i);
         }
-        if (parse_sk(typed(item, "sk", "N", NULL), &sk) != 0) {
-            return whyf(why, whylen, "item %zu: %s must be a non-negative integer N", i, "sk");
+        if (parse_sk(typed(item, CB_DDB_SK, "N", NULL), &sk) != 0) {
+            return whyf(why, whylen, "item %zu: %s must be a non-negative integer N", i, CB_DDB_SK);
         }
         const char *role = typed(item, "role", "S", &rl);
         if (role != NULL && rl == 4 && memcmp(role, "user", 4) == 0) {
@@ -280,7 +280,7 @@ int cb_ddb_parse_turns(const char *body, size_t len, struct cb_ddb_turns *out, c
             return whyf(why, whylen, "item %zu: %s must be a string (S)", i, "content");
         }
         if (i > 0 && sk >= out->turns[n - i].sk) {
-            return whyf(why, whylen, "item %zu: %s is not below the previous item's", i, "sk");
+            return whyf(why, whylen, "item %zu: %s is not below the previous item's", i, CB_DDB_SK);
         }
         t->sk = sk;
         out->n++;
@@ -325,16 +325,16 @@ int cb_ddb_parse_keys(const char *body, size_t len, uint64_t *sks, size_t cap, s
         goto out;
     }
     json_array_foreach(items, i, item) {
-        if (!json_is_object(item) || parse_sk(typed(item, "sk", "N", NULL), &sks[i]) != 0) {
-            rc = whyf(why, whylen, "item %zu: %s must be a non-negative integer N", i, "sk");
+        if (!json_is_object(item) || parse_sk(typed(item, CB_DDB_SK, "N", NULL), &sks[i]) != 0) {
+            rc = whyf(why, whylen, "item %zu: %s must be a non-negative integer N", i, CB_DDB_SK);
             goto out;
         }
         *n = i + 1;
     }
     last = json_object_get(root, "LastEvaluatedKey");
     if (last != NULL) {
-        if (!json_is_object(last) || parse_sk(typed(last, "sk", "N", NULL), last_sk) != 0) {
-            rc = whyf(why, whylen, "LastEvaluatedKey: sk must be a non-negative integer N");
+        if (!json_is_object(last) || parse_sk(typed(last, CB_DDB_SK, "N", NULL), last_sk) != 0) {
+            rc = whyf(why, whylen, "LastEvaluatedKey: " CB_DDB_SK " must be a non-negative integer N");
             goto out;
         }
         *more = 1;

@@ -13,9 +13,10 @@
  * DynamoDB_20120810.*): request bodies written with ag_json and answers parsed with jansson.
  * Pure logic, no I/O; cb_history_dynamodb.c does the calls.
  *
- * Table layout (the table is created by deploy/, or by the tests):
- *   pk          S  partition key: "<user>#<session id>", one partition per session and user
- *   sk          N  sort key: the turn's index in the session, 0, 1, 2, ...
+ * Table layout (the table is created by deploy/: otter_infra/names.py TABLE_HASH_KEY,
+ * TABLE_RANGE_KEY, TABLE_TTL_ATTRIBUTE; or by the tests):
+ *   session_id  S  partition key: "<user>#<session id>", one partition per session and user
+ *   seq         N  sort key: the turn's index in the session, 0, 1, 2, ...
  *   role        S  "user" | "assistant"
  *   content     S  the turn's text
  *   created_at  N  Unix seconds when written
@@ -24,6 +25,8 @@
  * DynamoDB deletes expired items lazily (up to days later).
  */
 
+#define CB_DDB_PK         "session_id"
+#define CB_DDB_SK         "seq"
 #define CB_DDB_TTL_ATTR   "expires_at"
 #define CB_DDB_BATCH_MAX  25u /* BatchWriteItem's limit */
 #define CB_DDB_USER_MAX   64u /* bytes of the user part of pk */
@@ -39,7 +42,7 @@ struct cb_ddb_turn {
 struct cb_ddb_turns {
     struct cb_ddb_turn *turns; /* oldest first */
     size_t n;
-    uint64_t next_sk; /* the sort key for the next turn: newest sk + 1, or 0 with no turn */
+    uint64_t next_sk; /* the sort key for the next turn: newest seq + 1, or 0 with no turn */
     int more;         /* the answer had LastEvaluatedKey: older turns were not read */
     void *doc;        /* the parsed document the texts point into */
 };
@@ -52,7 +55,7 @@ AG_NODISCARD int cb_ddb_pk(const char *user, const char *id, char *pk, size_t ca
 
 /*
  * The PutItem body of one turn, refused when an item with that key exists already
- * (ConditionExpression attribute_not_exists(pk): two writers of one session cannot overwrite
+ * (ConditionExpression attribute_not_exists(session_id): two writers of one session cannot overwrite
  * each other's turns). Returns 0, AG_ETOOBIG or AG_ENOMEM (|out| holds the body).
  */
 AG_NODISCARD int cb_ddb_put_body(struct ag_buf *out, const char *table, const char *pk,
@@ -67,7 +70,7 @@ AG_NODISCARD int cb_ddb_query_body(struct ag_buf *out, const char *table, const 
                                    int64_t now_s, size_t limit);
 
 /*
- * The Query body listing the keys (pk, sk) of the first CB_DDB_BATCH_MAX items of |pk|,
+ * The Query body listing the keys (session_id, seq) of the first CB_DDB_BATCH_MAX items of |pk|,
  * expired or not: what one BatchWriteItem deletes (deleting repeats until none is left).
  * Returns 0, AG_ETOOBIG or AG_ENOMEM.
  */
@@ -82,9 +85,9 @@ AG_NODISCARD int cb_ddb_delete_body(struct ag_buf *out, const char *table, const
 
 /*
  * Parses a Query answer of cb_ddb_query_body() into |out| (free with cb_ddb_turns_free(), also
- * after a failure): Items must each hold sk (N, a non-negative integer), role (S, "user" or
+ * after a failure): Items must each hold seq (N, a non-negative integer), role (S, "user" or
  * "assistant") and content (S); other attributes are ignored. Items are taken newest first
- * (descending sk) and returned oldest first. Returns 0, AG_EPROTO (with a reason in |why|, of
+ * (descending seq) and returned oldest first. Returns 0, AG_EPROTO (with a reason in |why|, of
  * |whylen| bytes: which item, which attribute) or AG_ENOMEM.
  */
 AG_NODISCARD int cb_ddb_parse_turns(const char *body, size_t len, struct cb_ddb_turns *out,
@@ -94,7 +97,7 @@ void cb_ddb_turns_free(struct cb_ddb_turns *t);
 
 /*
  * Parses a Query answer of cb_ddb_keys_body(): the sort keys of its Items into |sks| (at most
- * |cap|), their count into |*n|, and whether a LastEvaluatedKey follows (|*more|, its sk in
+ * |cap|), their count into |*n|, and whether a LastEvaluatedKey follows (|*more|, its seq in
  * |*last_sk|). Returns 0, AG_ETOOBIG (more than |cap| items), AG_EPROTO (|why| says why) or
  * AG_ENOMEM.
  */

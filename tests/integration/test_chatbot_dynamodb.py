@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """`chatbot --history dynamodb` against moto server with IAM authentication on: every request the
 chatbot makes is SigV4-checked by moto, with the credentials of an IAM user allowed only Query,
-PutItem and BatchWriteItem. The table (pk S + sk N, TTL on expires_at) is made
+PutItem and BatchWriteItem. The table (deploy/'s schema: session_id S + seq N, TTL on expires_at) is made
 and read back with boto3 as an admin user.
 
-Checked: two exchanges give four items, one partition ("anonymous#<session>"), sort keys 0-3,
+Checked: two exchanges give four items, one partition (session_id "anonymous#<session>"), seq 0-3,
 expires_at = created_at + --session-ttl and created_at = now (within a tolerance); GET returns the
 same history; the stream endpoint stores too; DELETE removes every item (scan) and then 404; a
 store that refuses writes or cannot be reached gives a clean 503 with nothing stored and no
@@ -47,10 +47,11 @@ def table(moto):
     ddb = moto.client("dynamodb", key=key, secret=secret)
     desc = ddb.create_table(
         TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                   {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                              {"AttributeName": "sk", "AttributeType": "N"}])
+        # deploy/'s key schema (otter_infra/names.py): session_id S + seq N, TTL on expires_at.
+        KeySchema=[{"AttributeName": "session_id", "KeyType": "HASH"},
+                   {"AttributeName": "seq", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "session_id", "AttributeType": "S"},
+                              {"AttributeName": "seq", "AttributeType": "N"}])
     ddb.update_time_to_live(TableName=TABLE, TimeToLiveSpecification={
         "Enabled": True, "AttributeName": "expires_at"})
     arn = desc["TableDescription"]["TableArn"]
@@ -59,8 +60,8 @@ def table(moto):
 
 def scan(ddb, sid):
     items = ddb.scan(TableName=TABLE, ConsistentRead=True)["Items"]
-    mine = [i for i in items if i["pk"]["S"] == "anonymous#" + sid]
-    return sorted(mine, key=lambda i: int(i["sk"]["N"]))
+    mine = [i for i in items if i["session_id"]["S"] == "anonymous#" + sid]
+    return sorted(mine, key=lambda i: int(i["seq"]["N"]))
 
 
 @pytest.fixture
@@ -108,7 +109,7 @@ def test_two_exchanges_are_kept_read_back_and_deleted(start, table):
         {"role": "assistant", "content": a2["answer"]}]}
 
     items = scan(ddb, sid)
-    assert [int(i["sk"]["N"]) for i in items] == [0, 1, 2, 3]
+    assert [int(i["seq"]["N"]) for i in items] == [0, 1, 2, 3]
     assert [i["role"]["S"] for i in items] == ["user", "assistant", "user", "assistant"]
     assert [i["content"]["S"] for i in items] == \
         ["how do I deploy otter?", a1["answer"], "and the SLOs?", a2["answer"]]
@@ -223,7 +224,7 @@ def test_a_taken_turn_key_is_a_conflict(start, table):
     sid = a["session_id"]
     now = int(time.time())
     ddb.put_item(TableName=TABLE, Item={
-        "pk": {"S": "anonymous#" + sid}, "sk": {"N": "2"}, "role": {"S": "user"},
+        "session_id": {"S": "anonymous#" + sid}, "seq": {"N": "2"}, "role": {"S": "user"},
         "content": {"S": "stale"}, "created_at": {"N": str(now - 100)},
         "expires_at": {"N": str(now - 10)}})
     # Reads skip the expired item (expires_at <= now): the next turn's key is 2, taken.

@@ -36,13 +36,13 @@ static void test_bodies(void)
     ag_buf_init(&b, 1 << 20);
     ASSERT_OK(cb_ddb_put_body(&b, "t", PK, 7, CB_ROLE_ASSISTANT, "say \"hi\"\n", 9, 1000, 2800));
     ASSERT_STREQ((const char *)ag_buf_ptr(&b),
-                 "{\"TableName\":\"t\",\"Item\":{\"pk\":{\"S\":\"" PK "\"},\"sk\":{\"N\":\"7\"},"
+                 "{\"TableName\":\"t\",\"Item\":{\"session_id\":{\"S\":\"" PK "\"},\"seq\":{\"N\":\"7\"},"
                  "\"role\":{\"S\":\"assistant\"},\"content\":{\"S\":\"say \\\"hi\\\"\\n\"},"
                  "\"created_at\":{\"N\":\"1000\"},\"expires_at\":{\"N\":\"2800\"}},"
-                 "\"ConditionExpression\":\"attribute_not_exists(pk)\"}");
+                 "\"ConditionExpression\":\"attribute_not_exists(session_id)\"}");
     ASSERT_OK(cb_ddb_query_body(&b, "t", PK, 1234, 40));
     ASSERT_STREQ((const char *)ag_buf_ptr(&b),
-                 "{\"TableName\":\"t\",\"KeyConditionExpression\":\"pk = :pk\","
+                 "{\"TableName\":\"t\",\"KeyConditionExpression\":\"session_id = :pk\","
                  "\"ExpressionAttributeValues\":{\":pk\":{\"S\":\"" PK "\"},"
                  "\":now\":{\"N\":\"1234\"}},\"ConsistentRead\":true,"
                  "\"FilterExpression\":\"#exp > :now\","
@@ -50,15 +50,15 @@ static void test_bodies(void)
                  "\"ScanIndexForward\":false,\"Limit\":40}");
     ASSERT_OK(cb_ddb_keys_body(&b, "t", PK));
     ASSERT_STREQ((const char *)ag_buf_ptr(&b),
-                 "{\"TableName\":\"t\",\"KeyConditionExpression\":\"pk = :pk\","
+                 "{\"TableName\":\"t\",\"KeyConditionExpression\":\"session_id = :pk\","
                  "\"ExpressionAttributeValues\":{\":pk\":{\"S\":\"" PK "\"}},"
-                 "\"ConsistentRead\":true,\"ProjectionExpression\":\"pk, sk\",\"Limit\":25}");
+                 "\"ConsistentRead\":true,\"ProjectionExpression\":\"session_id, seq\",\"Limit\":25}");
     uint64_t sks[2] = {3, 4};
     ASSERT_OK(cb_ddb_delete_body(&b, "t", PK, sks, 2));
     ASSERT_STREQ((const char *)ag_buf_ptr(&b),
                  "{\"RequestItems\":{\"t\":["
-                 "{\"DeleteRequest\":{\"Key\":{\"pk\":{\"S\":\"" PK "\"},\"sk\":{\"N\":\"3\"}}}},"
-                 "{\"DeleteRequest\":{\"Key\":{\"pk\":{\"S\":\"" PK "\"},\"sk\":{\"N\":\"4\"}}}}"
+                 "{\"DeleteRequest\":{\"Key\":{\"session_id\":{\"S\":\"" PK "\"},\"seq\":{\"N\":\"3\"}}}},"
+                 "{\"DeleteRequest\":{\"Key\":{\"session_id\":{\"S\":\"" PK "\"},\"seq\":{\"N\":\"4\"}}}}"
                  "]}}");
     uint64_t many[CB_DDB_BATCH_MAX + 1] = {0};
     ASSERT_EQ(cb_ddb_delete_body(&b, "t", PK, many, 0), AG_EINVAL);
@@ -71,9 +71,9 @@ static void test_parse_turns(void)
 {
     /* Newest first on the wire (ScanIndexForward false): sk 5 then 4; returned oldest first. */
     static const char ok[] =
-        "{\"Items\":[{\"pk\":{\"S\":\"x\"},\"sk\":{\"N\":\"5\"},\"role\":{\"S\":\"assistant\"},"
+        "{\"Items\":[{\"session_id\":{\"S\":\"x\"},\"seq\":{\"N\":\"5\"},\"role\":{\"S\":\"assistant\"},"
         "\"content\":{\"S\":\"answer \\u00e9\"},\"expires_at\":{\"N\":\"9\"}},"
-        "{\"sk\":{\"N\":\"4\"},\"role\":{\"S\":\"user\"},\"content\":{\"S\":\"\"}}],"
+        "{\"seq\":{\"N\":\"4\"},\"role\":{\"S\":\"user\"},\"content\":{\"S\":\"\"}}],"
         "\"Count\":2,\"ScannedCount\":3}";
     struct cb_ddb_turns t;
     char why[256];
@@ -103,23 +103,23 @@ static void test_parse_turns(void)
         {"{\"Items\":", "not JSON"},
         {"{\"Count\":0}", "no Items array"},
         {"{\"Items\":[1]}", "item 0 is not an object"},
-        {"{\"Items\":[{\"sk\":{\"S\":\"1\"},\"role\":{\"S\":\"user\"},\"content\":{\"S\":\"\"}}]}",
-         "item 0: sk must be a non-negative integer N"},
-        {"{\"Items\":[{\"sk\":{\"N\":\"1.5\"},\"role\":{\"S\":\"user\"},\"content\":{\"S\":\"\"}}]}",
-         "item 0: sk must be"},
-        {"{\"Items\":[{\"sk\":{\"N\":\"99999999999999999\"},\"role\":{\"S\":\"user\"},"
+        {"{\"Items\":[{\"seq\":{\"S\":\"1\"},\"role\":{\"S\":\"user\"},\"content\":{\"S\":\"\"}}]}",
+         "item 0: seq must be a non-negative integer N"},
+        {"{\"Items\":[{\"seq\":{\"N\":\"1.5\"},\"role\":{\"S\":\"user\"},\"content\":{\"S\":\"\"}}]}",
+         "item 0: seq must be"},
+        {"{\"Items\":[{\"seq\":{\"N\":\"99999999999999999\"},\"role\":{\"S\":\"user\"},"
          "\"content\":{\"S\":\"\"}}]}",
-         "item 0: sk must be"},
-        {"{\"Items\":[{\"sk\":{\"N\":\"1\"},\"role\":{\"S\":\"bot\"},\"content\":{\"S\":\"\"}}]}",
+         "item 0: seq must be"},
+        {"{\"Items\":[{\"seq\":{\"N\":\"1\"},\"role\":{\"S\":\"bot\"},\"content\":{\"S\":\"\"}}]}",
          "item 0: role must be S \"user\" or \"assistant\""},
-        {"{\"Items\":[{\"sk\":{\"N\":\"1\"},\"role\":{\"S\":\"user\"},\"content\":{\"N\":\"1\"}}]}",
+        {"{\"Items\":[{\"seq\":{\"N\":\"1\"},\"role\":{\"S\":\"user\"},\"content\":{\"N\":\"1\"}}]}",
          "item 0: content must be a string (S)"},
-        {"{\"Items\":[{\"sk\":{\"N\":\"1\"},\"role\":{\"S\":\"user\"},"
+        {"{\"Items\":[{\"seq\":{\"N\":\"1\"},\"role\":{\"S\":\"user\"},"
          "\"content\":{\"S\":\"a\",\"N\":\"1\"}}]}",
          "item 0: content must be a string (S)"},
-        {"{\"Items\":[{\"sk\":{\"N\":\"1\"},\"role\":{\"S\":\"user\"},\"content\":{\"S\":\"a\"}},"
-         "{\"sk\":{\"N\":\"1\"},\"role\":{\"S\":\"user\"},\"content\":{\"S\":\"b\"}}]}",
-         "item 1: sk is not below the previous item's"},
+        {"{\"Items\":[{\"seq\":{\"N\":\"1\"},\"role\":{\"S\":\"user\"},\"content\":{\"S\":\"a\"}},"
+         "{\"seq\":{\"N\":\"1\"},\"role\":{\"S\":\"user\"},\"content\":{\"S\":\"b\"}}]}",
+         "item 1: seq is not below the previous item's"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         why[0] = '\0';
@@ -133,8 +133,8 @@ static void test_parse_turns(void)
 static void test_parse_keys_and_unprocessed(void)
 {
     static const char page[] =
-        "{\"Items\":[{\"pk\":{\"S\":\"p\"},\"sk\":{\"N\":\"0\"}},{\"pk\":{\"S\":\"p\"},"
-        "\"sk\":{\"N\":\"7\"}}],\"LastEvaluatedKey\":{\"pk\":{\"S\":\"p\"},\"sk\":{\"N\":\"7\"}}}";
+        "{\"Items\":[{\"session_id\":{\"S\":\"p\"},\"seq\":{\"N\":\"0\"}},{\"session_id\":{\"S\":\"p\"},"
+        "\"seq\":{\"N\":\"7\"}}],\"LastEvaluatedKey\":{\"session_id\":{\"S\":\"p\"},\"seq\":{\"N\":\"7\"}}}";
     uint64_t sks[2], last = 0;
     size_t n = 0;
     int more = 0;
@@ -149,11 +149,11 @@ static void test_parse_keys_and_unprocessed(void)
     ASSERT_EQ(cb_ddb_parse_keys(page, sizeof(page) - 1, sks, 1, &n, &more, &last, why,
                                 sizeof(why)),
               AG_ETOOBIG);
-    static const char nokey[] = "{\"Items\":[{\"pk\":{\"S\":\"p\"}}]}";
+    static const char nokey[] = "{\"Items\":[{\"session_id\":{\"S\":\"p\"}}]}";
     ASSERT_EQ(cb_ddb_parse_keys(nokey, sizeof(nokey) - 1, sks, 2, &n, &more, &last, why,
                                 sizeof(why)),
               AG_EPROTO);
-    ASSERT_STRCONTAINS(why, "item 0: sk must be");
+    ASSERT_STRCONTAINS(why, "item 0: seq must be");
 
     static const char none[] = "{\"UnprocessedItems\":{}}";
     static const char three[] =
@@ -169,8 +169,8 @@ static void test_failmalloc(void)
 {
 #if AG_FAILMALLOC
     static const char ok[] =
-        "{\"Items\":[{\"sk\":{\"N\":\"1\"},\"role\":{\"S\":\"assistant\"},\"content\":{\"S\":\"b\"}},"
-        "{\"sk\":{\"N\":\"0\"},\"role\":{\"S\":\"user\"},\"content\":{\"S\":\"a\"}}]}";
+        "{\"Items\":[{\"seq\":{\"N\":\"1\"},\"role\":{\"S\":\"assistant\"},\"content\":{\"S\":\"b\"}},"
+        "{\"seq\":{\"N\":\"0\"},\"role\":{\"S\":\"user\"},\"content\":{\"S\":\"a\"}}]}";
     for (long n = 1; n < 40; n++) {
         struct cb_ddb_turns t;
         struct ag_buf b;
