@@ -234,3 +234,45 @@ def test_a_taken_turn_key_is_a_conflict(start, table):
     assert resp.status == 409, body
     assert body["error"]["code"] == "conflict"
     assert [i["content"]["S"] for i in scan(ddb, sid)] == ["first", a["answer"], "stale"]
+
+
+def test_a_client_leaving_cancels_the_store_call(start):
+    """DynamoDB that accepts connections and never answers: a client that gives up and closes
+    has its calls cancelled (logged), the service stays ready and exits cleanly."""
+    import socket
+    import threading
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(16)
+    held = []
+
+    def accept():
+        while True:
+            try:
+                c, _ = lsock.accept()
+            except OSError:
+                return
+            held.append(c)  # read nothing, answer nothing
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        bot = start(endpoint="http://127.0.0.1:%d" % lsock.getsockname()[1])
+        for path, method, body in [("/api/chat", "POST", {"message": "hello?"}),
+                                   ("/api/sessions/" + "c" * 32, "GET", None),
+                                   ("/api/sessions/" + "c" * 32, "DELETE", None)]:
+            conn = http.client.HTTPConnection("127.0.0.1", bot.port, timeout=1)
+            conn.request(method, path, body=json.dumps(body) if body else None,
+                         headers={"Content-Type": "application/json"})
+            with pytest.raises(OSError):
+                conn.getresponse()  # times out: the store never answers
+            conn.close()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and \
+                "".join(bot.lines).count("calls cancelled") < 3:
+            time.sleep(0.1)
+        assert "".join(bot.lines).count("calls cancelled") == 3, "".join(bot.lines)
+        assert bot.request("GET", "/readyz")[0].status == 200
+    finally:
+        lsock.close()
+        for c in held:
+            c.close()
