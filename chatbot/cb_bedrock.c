@@ -28,12 +28,9 @@ struct bcall {
     cb_delta_fn *delta;
     cb_reply_fn *done;
     bool stream;
-    struct ag_buf text;        /* the answer so far */
-    struct cb_es_decoder *dec; /* ConverseStream only */
-    char stop_reason[64];
-    uint64_t in_tokens, out_tokens;
-    char exception[128]; /* an in-stream exception's type, "" when none */
-    int fail_rc;         /* why on_data stopped the transfer */
+    struct cb_bedrock_answer ans; /* the answer so far */
+    struct cb_es_decoder *dec;    /* ConverseStream only */
+    int fail_rc;                  /* why on_data stopped the transfer */
 };
 
 struct bedrock {
@@ -186,52 +183,46 @@ static void bcall_free(struct bcall *c)
         c->next->prev = c->prev;
     }
     cb_es_decoder_free(c->dec);
-    ag_buf_cleanup(&c->text);
+    cb_bedrock_answer_cleanup(&c->ans);
     ag_free(c);
 }
 
-static int add_text(struct bcall *c, const char *s, size_t len)
+void cb_bedrock_answer_init(struct cb_bedrock_answer *a)
 {
-    if (len == 0) {
-        return 0;
-    }
-    int rc = ag_buf_add(&c->text, s, len);
-    if (rc != 0) {
-        return rc;
-    }
-    if (c->stream) {
-        c->delta(c->arg, s, len);
-    }
-    return 0;
+    memset(a, 0, sizeof(*a));
+    ag_buf_init(&a->text, CB_BEDROCK_MAX_ANSWER);
 }
 
-static void read_usage(struct bcall *c, json_t *usage)
+void cb_bedrock_answer_cleanup(struct cb_bedrock_answer *a)
+{
+    ag_buf_cleanup(&a->text);
+}
+
+static void read_usage(struct cb_bedrock_answer *a, json_t *usage)
 {
     json_t *in = json_object_get(usage, "inputTokens");
     json_t *out = json_object_get(usage, "outputTokens");
     if (json_is_integer(in) && json_integer_value(in) >= 0) {
-        c->in_tokens = (uint64_t)json_integer_value(in);
+        a->input_tokens = (uint64_t)json_integer_value(in);
     }
     if (json_is_integer(out) && json_integer_value(out) >= 0) {
-        c->out_tokens = (uint64_t)json_integer_value(out);
+        a->output_tokens = (uint64_t)json_integer_value(out);
     }
 }
 
-static void read_stop(struct bcall *c, json_t *stop)
+static void read_stop(struct cb_bedrock_answer *a, json_t *stop)
 {
     if (json_is_string(stop)) {
-        snprintf(c->stop_reason, sizeof(c->stop_reason), "%s", json_string_value(stop));
+        snprintf(a->stop_reason, sizeof(a->stop_reason), "%s", json_string_value(stop));
     }
 }
 
-/* One ConverseStream event. Unknown events and members are ignored (Bedrock pads events with a
- * random "p" member and adds event types over time). */
-static int on_message(void *ud, const struct cb_es_message *m)
+int cb_bedrock_read_event(struct cb_bedrock_answer *a, const struct cb_es_message *m,
+                          size_t *added)
 {
-    struct bcall *c = ud;
+    *added = 0;
     const struct cb_es_header *mt = cb_es_message_header(m, ":message-type");
     if (mt == NULL || mt->type != CB_ES_STRING) {
-        c->fail_rc = AG_EPROTO;
         return AG_EPROTO;
     }
     if (!cb_es_message_header_is(m, ":message-type", "event")) {
@@ -241,49 +232,88 @@ static int on_message(void *ud, const struct cb_es_message *m)
             t = cb_es_message_header(m, ":error-code");
         }
         if (t != NULL && t->type == CB_ES_STRING) {
-            snprintf(c->exception, sizeof(c->exception), "%.*s", (int)t->bytes_len,
-                     (const char *)t->bytes);
+            size_t n = t->bytes_len < sizeof(a->exception) - 1 ? t->bytes_len
+                                                               : sizeof(a->exception) - 1;
+            memcpy(a->exception, t->bytes, n);
+            a->exception[n] = '\0';
         } else {
-            snprintf(c->exception, sizeof(c->exception), "unknown");
+            snprintf(a->exception, sizeof(a->exception), "unknown");
         }
         json_t *doc = json_loadb((const char *)m->payload, m->payload_len, 0, NULL);
         json_t *msg = json_object_get(doc, "message");
-        ag_log_warn(WHO, "ConverseStream exception %s: %s", c->exception,
+        ag_log_warn(WHO, "ConverseStream exception %s: %s", a->exception,
                     json_is_string(msg) ? json_string_value(msg) : "(no message)");
         json_decref(doc);
-        c->fail_rc = AG_EUPSTREAM;
         return AG_EUPSTREAM;
     }
     const struct cb_es_header *et = cb_es_message_header(m, ":event-type");
     if (et == NULL || et->type != CB_ES_STRING) {
-        c->fail_rc = AG_EPROTO;
         return AG_EPROTO;
     }
-    json_error_t jerr;
-    json_t *doc = json_loadb((const char *)m->payload, m->payload_len, 0, &jerr);
+    json_t *doc = json_loadb((const char *)m->payload, m->payload_len, 0, NULL);
     if (!json_is_object(doc)) {
         json_decref(doc);
         ag_log_warn(WHO, "ConverseStream event %.*s: payload is not a JSON object",
                     (int)et->bytes_len, (const char *)et->bytes);
-        c->fail_rc = AG_EPROTO;
         return AG_EPROTO;
     }
     int rc = 0;
     if (cb_es_message_header_is(m, ":event-type", "contentBlockDelta")) {
         json_t *text = json_object_get(json_object_get(doc, "delta"), "text");
-        if (json_is_string(text)) {
-            rc = add_text(c, json_string_value(text), json_string_length(text));
+        if (json_is_string(text) && json_string_length(text) > 0) {
+            rc = ag_buf_add(&a->text, json_string_value(text), json_string_length(text));
+            if (rc == 0) {
+                *added = json_string_length(text);
+            }
         }
     } else if (cb_es_message_header_is(m, ":event-type", "messageStop")) {
-        read_stop(c, json_object_get(doc, "stopReason"));
+        read_stop(a, json_object_get(doc, "stopReason"));
     } else if (cb_es_message_header_is(m, ":event-type", "metadata")) {
-        read_usage(c, json_object_get(doc, "usage"));
+        read_usage(a, json_object_get(doc, "usage"));
     }
     json_decref(doc);
+    return rc;
+}
+
+int cb_bedrock_read_converse(struct cb_bedrock_answer *a, const uint8_t *body, size_t len)
+{
+    json_t *doc = json_loadb((const char *)body, len, 0, NULL);
+    json_t *content =
+        json_object_get(json_object_get(json_object_get(doc, "output"), "message"), "content");
+    int rc = 0;
+    if (!json_is_array(content)) {
+        ag_log_warn(WHO, "Converse answer without output.message.content");
+        rc = AG_EPROTO;
+    }
+    for (size_t i = 0; rc == 0 && i < json_array_size(content); i++) {
+        json_t *text = json_object_get(json_array_get(content, i), "text");
+        if (json_is_string(text)) {
+            rc = ag_buf_add(&a->text, json_string_value(text), json_string_length(text));
+        }
+    }
+    if (rc == 0) {
+        read_stop(a, json_object_get(doc, "stopReason"));
+        read_usage(a, json_object_get(doc, "usage"));
+    }
+    json_decref(doc);
+    return rc;
+}
+
+/* One ConverseStream event, from the decoder: text goes to the client as it comes. */
+static int on_message(void *ud, const struct cb_es_message *m)
+{
+    struct bcall *c = ud;
+    size_t added = 0;
+    int rc = cb_bedrock_read_event(&c->ans, m, &added);
     if (rc != 0) {
         c->fail_rc = rc;
+        return rc;
     }
-    return rc;
+    if (added > 0) {
+        c->delta(c->arg, (const char *)ag_buf_ptr(&c->ans.text) + c->ans.text.len - added,
+                 added);
+    }
+    return 0;
 }
 
 static int on_data(void *arg, const uint8_t *data, size_t len)
@@ -298,32 +328,6 @@ static int on_data(void *arg, const uint8_t *data, size_t len)
         return rc;
     }
     return 0;
-}
-
-/* A Converse answer: the text blocks of output.message.content, stopReason, usage. */
-static int read_converse(struct bcall *c, const uint8_t *body, size_t len)
-{
-    json_error_t jerr;
-    json_t *doc = json_loadb((const char *)body, len, 0, &jerr);
-    json_t *content =
-        json_object_get(json_object_get(json_object_get(doc, "output"), "message"), "content");
-    int rc = 0;
-    if (!json_is_array(content)) {
-        ag_log_warn(WHO, "Converse answer without output.message.content");
-        rc = AG_EPROTO;
-    }
-    for (size_t i = 0; rc == 0 && i < json_array_size(content); i++) {
-        json_t *text = json_object_get(json_array_get(content, i), "text");
-        if (json_is_string(text)) {
-            rc = ag_buf_add(&c->text, json_string_value(text), json_string_length(text));
-        }
-    }
-    if (rc == 0) {
-        read_stop(c, json_object_get(doc, "stopReason"));
-        read_usage(c, json_object_get(doc, "usage"));
-    }
-    json_decref(doc);
-    return rc;
 }
 
 struct failure {
@@ -406,12 +410,12 @@ static void on_result(void *arg, const struct ex_aws_result *res)
     const struct failure *f = NULL;
 
     if (rc == 0 && !c->stream) {
-        rc = read_converse(c, res->body, res->body_len);
+        rc = cb_bedrock_read_converse(&c->ans, res->body, res->body_len);
         f = rc == AG_ENOMEM ? &fail_internal : &fail_broken;
     } else if (rc == 0 || (res->streamed && c->fail_rc != 0)) {
-        if (c->exception[0] != '\0') {
+        if (c->ans.exception[0] != '\0') {
             rc = AG_EUPSTREAM;
-            f = failure_of_code(c->exception, 0);
+            f = failure_of_code(c->ans.exception, 0);
         } else if (c->fail_rc != 0) {
             rc = c->fail_rc;
             f = rc == AG_ENOMEM ? &fail_internal : &fail_broken;
@@ -419,7 +423,7 @@ static void on_result(void *arg, const struct ex_aws_result *res)
             ag_log_warn(WHO, "ConverseStream ended inside a frame: %s",
                         cb_es_decoder_error(c->dec));
             f = &fail_broken;
-        } else if (c->stop_reason[0] == '\0') {
+        } else if (c->ans.stop_reason[0] == '\0') {
             /* A stream that ends cleanly always says why (messageStop). */
             ag_log_warn(WHO, "ConverseStream ended without messageStop");
             rc = AG_EPROTO;
@@ -448,12 +452,12 @@ static void on_result(void *arg, const struct ex_aws_result *res)
     }
     struct cb_reply r = {
         .rc = 0,
-        .text = ag_buf_str(&c->text),
-        .text_len = c->text.len,
+        .text = ag_buf_str(&c->ans.text),
+        .text_len = c->ans.text.len,
         .model = p->model_id,
-        .input_tokens = c->in_tokens,
-        .output_tokens = c->out_tokens,
-        .stop_reason = c->stop_reason,
+        .input_tokens = c->ans.input_tokens,
+        .output_tokens = c->ans.output_tokens,
+        .stop_reason = c->ans.stop_reason,
     };
     c->done(c->arg, &r);
     bcall_free(c);
@@ -477,7 +481,7 @@ static int bedrock_ask(struct cb_provider *base, const struct cb_ask *ask, cb_de
     c->delta = delta;
     c->done = done;
     c->stream = ask->stream;
-    ag_buf_init(&c->text, CB_BEDROCK_MAX_ANSWER);
+    cb_bedrock_answer_init(&c->ans);
     ag_buf_init(&body, 4u * 1024u * 1024u);
     if (ask->stream) {
         c->dec = cb_es_decoder_new(1024u * 1024u);
@@ -502,7 +506,7 @@ static int bedrock_ask(struct cb_provider *base, const struct cb_ask *ask, cb_de
     ag_buf_cleanup(&body);
     if (rc != 0) {
         cb_es_decoder_free(c->dec);
-        ag_buf_cleanup(&c->text);
+        cb_bedrock_answer_cleanup(&c->ans);
         ag_free(c);
         return rc;
     }

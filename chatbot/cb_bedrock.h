@@ -6,6 +6,7 @@
 
 #include "ag_buf.h"
 #include "ag_err.h"
+#include "cb_eventstream.h"
 #include "cb_provider.h"
 
 struct event_base;
@@ -77,5 +78,38 @@ AG_NODISCARD int cb_bedrock_request_body(struct ag_buf *out, const struct cb_bed
 
 /* The token estimate used for the history budget: ceil(|len| / 4). */
 size_t cb_bedrock_estimate_tokens(size_t len);
+
+/*
+ * What the service answered, read from a Converse body or from ConverseStream events (pure
+ * logic, fuzzed by tests/fuzz/fuzz_bedrock_answer.c). Unknown members and event types are
+ * ignored: Bedrock adds them over time and pads events with a random "p" member.
+ */
+struct cb_bedrock_answer {
+    struct ag_buf text;       /* the answer's text blocks, capped at CB_BEDROCK_MAX_ANSWER */
+    char stop_reason[64];     /* messageStop / stopReason; "" until seen */
+    uint64_t input_tokens, output_tokens;
+    char exception[128];      /* an in-stream exception or error's type; "" when none */
+};
+
+void cb_bedrock_answer_init(struct cb_bedrock_answer *a);
+void cb_bedrock_answer_cleanup(struct cb_bedrock_answer *a);
+
+/*
+ * Reads a Converse answer body (|len| bytes): the text blocks of output.message.content,
+ * stopReason and usage. Returns 0; AG_EPROTO (not JSON, or no output.message.content array);
+ * AG_ETOOBIG (text over the cap); AG_ENOMEM.
+ */
+AG_NODISCARD int cb_bedrock_read_converse(struct cb_bedrock_answer *a, const uint8_t *body,
+                                          size_t len);
+
+/*
+ * Reads one ConverseStream message: contentBlockDelta text is appended (|*added| receives how
+ * many bytes, at the end of |a->text|), messageStop gives the stop reason, metadata the usage.
+ * An exception or error message records its type in |a->exception| (its message goes to the
+ * log only) and returns AG_EUPSTREAM. Returns 0; AG_EUPSTREAM; AG_EPROTO (no :message-type or
+ * :event-type string header, or a payload that is not a JSON object); AG_ETOOBIG; AG_ENOMEM.
+ */
+AG_NODISCARD int cb_bedrock_read_event(struct cb_bedrock_answer *a, const struct cb_es_message *m,
+                                       size_t *added);
 
 #endif /* CB_BEDROCK_H */

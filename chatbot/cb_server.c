@@ -253,7 +253,8 @@ static void chat_free(struct chat *c)
 static void chat_gone(void *arg)
 {
     struct chat *c = arg;
-    ag_log_info(WHO, "client disconnected before the answer was complete: calls cancelled");
+    ag_log_info(WHO, "client disconnected before the answer was complete: provider call "
+                     "cancelled, history calls withdrawn");
     cb_provider_cancel(c->srv->provider, c);
     cb_history_cancel(c->srv->history, c);
     chat_free(c);

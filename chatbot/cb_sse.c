@@ -93,7 +93,12 @@ static void on_close(struct evhttp_connection *evcon, void *arg)
     struct cb_sse *s = arg;
     (void)evcon;
     stop_eof_watch(s);
-    /* libevent frees the request after this returns: forget it now. */
+    /* When libevent failed the connection itself (a write error, a timeout) while the request
+     * was still ours, it detached the request from the connection and leaves freeing it to
+     * us; otherwise it frees the request after this returns. Either way: forget it now. */
+    if (s->req != NULL && evhttp_request_get_connection(s->req) == NULL) {
+        evhttp_request_free(s->req);
+    }
     s->req = NULL;
     s->evcon = NULL;
     s->watching = false;

@@ -6,7 +6,8 @@
 #     valgrind, python3-venv, ...); apt is skipped when every package is already installed;
 #   - a Python virtualenv at .venv/ from the pinned tests/integration/requirements.txt (and
 #     tests/proto/requirements.txt when present);
-#   - the OpenTelemetry JS SDK clients: `npm ci` in tests/integration/js/ from its lock file;
+#   - the OpenTelemetry JS SDK clients: `npm ci` in tests/integration/js/ from its lock file,
+#     and the Bedrock mock (@copilotkit/aimock) in tests/integration/aimock/ from its own;
 #   - telemetrygen, pinned, through `go install` into tests/.tools/bin/.
 # Each step is skipped when its inputs have not changed since the last run (stamp files).
 #
@@ -124,17 +125,19 @@ install_js() {
     fi
     command -v node >/dev/null 2>&1 || die "node not found"
     command -v npm >/dev/null 2>&1 || die "npm not found"
-    local dir=tests/integration/js
-    local stamp="$dir/node_modules/.otter-stamp"
-    local want
-    want="$(sha "$dir/package.json" "$dir/package-lock.json") $(node --version)"
-    if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
-        log "npm: up to date (node $(node --version))"
-        return
-    fi
-    log "npm: npm ci in $dir (node $(node --version), npm $(npm --version))"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
-    printf '%s\n' "$want" >"$stamp"
+    local dir
+    for dir in tests/integration/js tests/integration/aimock; do
+        local stamp="$dir/node_modules/.otter-stamp"
+        local want
+        want="$(sha "$dir/package.json" "$dir/package-lock.json") $(node --version)"
+        if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+            log "npm: $dir up to date (node $(node --version))"
+            continue
+        fi
+        log "npm: npm ci in $dir (node $(node --version), npm $(npm --version))"
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+        printf '%s\n' "$want" >"$stamp"
+    done
 }
 
 # ---- Go and telemetrygen ------------------------------------------------------------------

@@ -13,6 +13,7 @@
 #include "ag_test.h"
 #include "cb_bedrock.h"
 #include "ex_aws_sigv4.h"
+#include <zlib.h>
 
 static void expect_path(const char *model, const char *op, const char *want, const char *canon)
 {
@@ -171,4 +172,118 @@ static void test_body(void)
     json_decref(doc);
 }
 
-AG_TEST_MAIN(AG_TEST_CASE(test_path), AG_TEST_CASE(test_estimate), AG_TEST_CASE(test_body))
+static void test_read_converse(void)
+{
+    static const char ok[] =
+        "{\"output\":{\"message\":{\"role\":\"assistant\",\"content\":[{\"text\":\"Hi\"},"
+        "{\"image\":{}},{\"text\":\" there\"}]}},\"stopReason\":\"max_tokens\","
+        "\"usage\":{\"inputTokens\":12,\"outputTokens\":5,\"totalTokens\":17},\"p\":\"x\"}";
+    struct cb_bedrock_answer a;
+    cb_bedrock_answer_init(&a);
+    ASSERT_OK(cb_bedrock_read_converse(&a, (const uint8_t *)ok, sizeof(ok) - 1));
+    ASSERT_STREQ(ag_buf_str(&a.text), "Hi there");
+    ASSERT_STREQ(a.stop_reason, "max_tokens");
+    ASSERT_EQ(a.input_tokens, 12);
+    ASSERT_EQ(a.output_tokens, 5);
+    cb_bedrock_answer_cleanup(&a);
+    static const char *const bad[] = {"", "{", "[]", "{\"output\":{}}",
+                                      "{\"output\":{\"message\":{\"content\":{}}}}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cb_bedrock_answer_init(&a);
+        ASSERT_EQ(cb_bedrock_read_converse(&a, (const uint8_t *)bad[i], strlen(bad[i])),
+                  AG_EPROTO);
+        cb_bedrock_answer_cleanup(&a);
+    }
+}
+
+/* Builds one event-stream frame with string headers (name, value pairs) into |out|. */
+static size_t frame(uint8_t *out, const char *const *hdrs, size_t n_hdrs, const char *payload)
+{
+    size_t h = 12;
+    for (size_t i = 0; i < n_hdrs; i++) {
+        size_t nl = strlen(hdrs[2 * i]), vl = strlen(hdrs[2 * i + 1]);
+        out[h++] = (uint8_t)nl;
+        memcpy(out + h, hdrs[2 * i], nl);
+        h += nl;
+        out[h++] = 7;
+        out[h++] = (uint8_t)(vl >> 8);
+        out[h++] = (uint8_t)vl;
+        memcpy(out + h, hdrs[2 * i + 1], vl);
+        h += vl;
+    }
+    size_t pl = strlen(payload), total = h + pl + 4;
+    uint32_t hl = (uint32_t)(h - 12);
+    uint8_t pre[8] = {(uint8_t)(total >> 24), (uint8_t)(total >> 16), (uint8_t)(total >> 8),
+                      (uint8_t)total,         (uint8_t)(hl >> 24),    (uint8_t)(hl >> 16),
+                      (uint8_t)(hl >> 8),     (uint8_t)hl};
+    memcpy(out, pre, 8);
+    uint32_t c = (uint32_t)crc32(0, out, 8);
+    out[8] = (uint8_t)(c >> 24);
+    out[9] = (uint8_t)(c >> 16);
+    out[10] = (uint8_t)(c >> 8);
+    out[11] = (uint8_t)c;
+    memcpy(out + h, payload, pl);
+    c = (uint32_t)crc32(0, out, (uInt)(h + pl));
+    out[h + pl] = (uint8_t)(c >> 24);
+    out[h + pl + 1] = (uint8_t)(c >> 16);
+    out[h + pl + 2] = (uint8_t)(c >> 8);
+    out[h + pl + 3] = (uint8_t)c;
+    return total;
+}
+
+static int read_event(struct cb_bedrock_answer *a, const char *const *hdrs, size_t n,
+                      const char *payload, size_t *added)
+{
+    uint8_t buf[1024];
+    struct cb_es_message m;
+    size_t len = frame(buf, hdrs, n, payload);
+    if (cb_es_message_decode(buf, len, 0, &m, NULL) != 0) {
+        return -100;
+    }
+    return cb_bedrock_read_event(a, &m, added);
+}
+
+static void test_read_events(void)
+{
+    struct cb_bedrock_answer a;
+    size_t added = 9;
+    cb_bedrock_answer_init(&a);
+    static const char *const delta[] = {":event-type", "contentBlockDelta", ":content-type",
+                                        "application/json", ":message-type", "event"};
+    ASSERT_OK(read_event(&a, delta, 3,
+                         "{\"delta\":{\"text\":\"d\u00e9j\"},\"contentBlockIndex\":0,\"p\":\"ab\"}",
+                         &added));
+    ASSERT_EQ(added, 4); /* "d", two bytes of U+00E9, "j" */
+    ASSERT_OK(read_event(&a, delta, 3, "{\"delta\":{\"toolUse\":{\"input\":\"{}\"}}}", &added));
+    ASSERT_EQ(added, 0);
+    ASSERT_STREQ(ag_buf_str(&a.text), "d\xc3\xa9j");
+    static const char *const stop[] = {":event-type", "messageStop", ":message-type", "event"};
+    ASSERT_OK(read_event(&a, stop, 2, "{\"stopReason\":\"end_turn\"}", &added));
+    ASSERT_STREQ(a.stop_reason, "end_turn");
+    static const char *const meta[] = {":event-type", "metadata", ":message-type", "event"};
+    ASSERT_OK(read_event(&a, meta, 2,
+                         "{\"usage\":{\"inputTokens\":7,\"outputTokens\":3},\"metrics\":{}}",
+                         &added));
+    ASSERT_EQ(a.input_tokens, 7);
+    ASSERT_EQ(a.output_tokens, 3);
+    static const char *const unknown[] = {":event-type", "somethingNew", ":message-type", "event"};
+    ASSERT_OK(read_event(&a, unknown, 2, "{}", &added));
+    ASSERT_EQ(read_event(&a, unknown, 2, "[1]", &added), AG_EPROTO);
+    static const char *const no_type[] = {":message-type", "event"};
+    ASSERT_EQ(read_event(&a, no_type, 1, "{}", &added), AG_EPROTO);
+    ASSERT_EQ(read_event(&a, delta, 1, "{}", &added), AG_EPROTO); /* no :message-type */
+    ASSERT_STREQ(a.exception, "");
+    static const char *const exc[] = {":exception-type", "throttlingException", ":message-type",
+                                      "exception"};
+    ASSERT_EQ(read_event(&a, exc, 2, "{\"message\":\"Too many tokens, id 1234\"}", &added),
+              AG_EUPSTREAM);
+    ASSERT_STREQ(a.exception, "throttlingException");
+    static const char *const err[] = {":error-code", "InternalFailure", ":message-type", "error"};
+    ASSERT_EQ(read_event(&a, err, 2, "", &added), AG_EUPSTREAM);
+    ASSERT_STREQ(a.exception, "InternalFailure");
+    ASSERT_STREQ(ag_buf_str(&a.text), "d\xc3\xa9j");
+    cb_bedrock_answer_cleanup(&a);
+}
+
+AG_TEST_MAIN(AG_TEST_CASE(test_path), AG_TEST_CASE(test_estimate), AG_TEST_CASE(test_body),
+             AG_TEST_CASE(test_read_converse), AG_TEST_CASE(test_read_events))

@@ -142,6 +142,8 @@ static void stop(struct live *l)
 {
     cb_sse_free(l->sse);
     evhttp_free(l->http);
+    /* libevent finishes freeing some of a connection in deferred callbacks. */
+    event_base_loop(l->base, EVLOOP_NONBLOCK);
     event_base_free(l->base);
 }
 
