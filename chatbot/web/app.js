@@ -531,7 +531,7 @@
       if (!li.querySelector(".body").textContent) li.remove();
       if (e.status === 404 && /session_not_found/.test(e.code || "")) {
         setSessionId(null);
-        showError(e.message + " Send again to start a new conversation.");
+        showError(e.message.replace(/\.?$/, ".") + " Send again to start a new conversation.");
       } else {
         showError(e.message);
       }

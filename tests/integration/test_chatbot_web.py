@@ -261,6 +261,19 @@ def test_session_kept_history_reloaded_and_new_conversation_deletes(bots, pages)
     expect(p.locator("#status")).to_contain_text("expired", timeout=WAIT_MS)
     assert p.evaluate("sessionStorage.getItem('otter.chatbot.session')") is None
     assert p.is_hidden("#error")
+    # A stored id that ends while the page is open: the send is refused with the API's 404, the
+    # id is dropped, and sending again starts a new conversation.
+    p.evaluate("sessionStorage.setItem('otter.chatbot.session', '%s')" % sid)
+    pg.ask("still there?")
+    assert pg.wait_error() == (
+        "The server answered 404 Not Found: no such session: it expired or was deleted; omit "
+        "session_id to start a new one (session_not_found). Send again to start a new "
+        "conversation.")
+    assert p.evaluate("sessionStorage.getItem('otter.chatbot.session')") is None
+    p.keyboard.press("Enter")
+    pg.wait_answer()
+    new_sid = p.evaluate("sessionStorage.getItem('otter.chatbot.session')")
+    assert SESSION_RE.match(new_sid) and new_sid != sid
 
 
 def test_html_in_an_answer_is_text_and_runs_nothing(bots, pages, tmp_path):
