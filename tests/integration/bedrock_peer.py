@@ -7,6 +7,8 @@
   request), delays (chaos latency) and drops connections mid-stream (a fixture's
   truncateAfterChunks), and keeps a journal of what it served. It does not check signatures.
 - SigV4Proxy: in front of aimock, checks every request as Bedrock would before passing it on:
+  (for what aimock cannot send, ConverseStream exception frames and unknown events, the proxy
+  answers itself with frames built here by eventstream_frame(), CRCs from zlib.crc32)
   the wire path (model id percent-encoded, computed here with urllib), the content type, and
   the SigV4 signature recomputed by botocore (aws_peers.check_sigv4, signing name "bedrock").
   A bad signature or unknown key gets a 403 with x-amzn-ErrorType, as AWS answers, and never
@@ -16,6 +18,8 @@
 
 import http.client
 import json
+import struct
+import zlib
 import os
 import select
 import shutil
@@ -80,6 +84,32 @@ class Aimock:
         self.log.close()
 
 
+def eventstream_frame(headers, payload):
+    """One application/vnd.amazon.eventstream message (specs/aws.md §6) with string headers,
+    written from the spec: prelude (total length, headers length, CRC-32 of those 8 bytes),
+    headers, payload, CRC-32 of everything before it."""
+    hdr = b""
+    for name, value in headers:
+        n, v = name.encode(), value.encode()
+        hdr += bytes([len(n)]) + n + b"\x07" + struct.pack(">H", len(v)) + v
+    prelude = struct.pack(">II", 12 + len(hdr) + len(payload) + 4, len(hdr))
+    prelude += struct.pack(">I", zlib.crc32(prelude))
+    msg = prelude + hdr + payload
+    return msg + struct.pack(">I", zlib.crc32(msg))
+
+
+def bedrock_event(event_type, payload):
+    return eventstream_frame([(":event-type", event_type), (":content-type", "application/json"),
+                              (":message-type", "event")], json.dumps(payload).encode())
+
+
+def bedrock_exception(exception_type, message):
+    return eventstream_frame([(":exception-type", exception_type),
+                              (":content-type", "application/json"),
+                              (":message-type", "exception")],
+                             json.dumps({"message": message}).encode())
+
+
 class SigV4Proxy(_Server):
     """Checks each Bedrock request (path, content type, signature) and relays it to aimock."""
 
@@ -92,6 +122,7 @@ class SigV4Proxy(_Server):
         self.requests = []   # (op, parsed body) of every request passed on
         self.rejected = []   # why each refused request was refused
         self.downstream_closed = 0  # answers whose client had already gone when they came
+        self.canned = {}     # last user message text -> ConverseStream bytes answered here
         super().__init__()
 
     def _refuse(self, h, status, etype, message):
@@ -123,6 +154,14 @@ class SigV4Proxy(_Server):
             return self.fail(h, "body is not JSON")
         with self.lock:
             self.requests.append((op, doc))
+        try:
+            last = doc["messages"][-1]["content"][0]["text"]
+        except (KeyError, IndexError, TypeError):
+            return self.fail(h, "no user message text")
+        if op == "converse-stream" and last in self.canned:
+            return self.reply(h, 200, self.canned[last],
+                              ctype="application/vnd.amazon.eventstream",
+                              headers=[("x-amzn-RequestId", "11111111-2222-3333-4444-555555555555")])
         self._relay(h, body)
 
     def _relay(self, h, body):

@@ -23,9 +23,10 @@ import threading
 import time
 
 import pytest
+from botocore.eventstream import EventStreamBuffer
 
 from aws_peers import KeyRegistry, aws_env
-from bedrock_peer import Aimock, SigV4Proxy
+from bedrock_peer import Aimock, SigV4Proxy, bedrock_event, bedrock_exception, eventstream_frame
 from sse_util import stream
 from test_chatbot import ANSWER_KEYS, LISTEN_RE, SANITIZER_RE, SESSION_RE, TIME_SCALE, \
     chatbot_binary
@@ -194,6 +195,24 @@ def test_converse(peers, start_bot):
     assert len(mock.journal()) == 2
 
 
+def test_history_budget(peers, start_bot):
+    mock, proxy = peers
+    # The first exchange is ceil(14 / 4) + ceil(54 / 4) = 4 + 14 = 18 estimated tokens.
+    assert (len("What is Otter?"), len(SHORT.encode())) == (14, 54)
+    bot = start_bot(extra=("--history-tokens", "17"))
+    _, first = bot.chat("What is Otter?")
+    resp, body = bot.chat("And the follow-up?", first["session_id"])
+    assert resp.status == 200
+    assert proxy.requests[-1][1]["messages"] == [
+        {"role": "user", "content": [{"text": "And the follow-up?"}]}]
+    # Trimmed from what is sent, not from the history.
+    assert len(history(bot, first["session_id"])) == 4
+    bot2 = start_bot(extra=("--history-tokens", "18"))
+    _, first = bot2.chat("What is Otter?")
+    bot2.chat("And the follow-up?", first["session_id"])
+    assert len(proxy.requests[-1][1]["messages"]) == 3
+
+
 def test_converse_stream_through_sse(peers, start_bot):
     mock, proxy = peers
     bot = start_bot()
@@ -257,7 +276,9 @@ def test_retries_used_up_clean_error_not_stored(peers, start_bot):
 def test_dropped_mid_stream_is_an_error_event(peers, start_bot):
     mock, proxy = peers
     bot = start_bot()
-    resp, events = stream(bot.port, {"message": "Cut me off"}, timeout=30)
+    _, first = bot.chat("What is Otter?")
+    sid = first["session_id"]
+    resp, events = stream(bot.port, {"session_id": sid, "message": "Cut me off"}, timeout=30)
     assert resp.status == 200
     # aimock hangs up at its 4th frame (messageStart, contentBlockStart, then deltas): the text
     # that came is streamed, then the error event; whether the 4th frame left aimock before the
@@ -268,9 +289,56 @@ def test_dropped_mid_stream_is_an_error_event(peers, start_bot):
     assert deltas == [("delta", {"text": p}) for p in pieces[:len(deltas)]]
     assert last == ("error", {"error": {"code": "upstream_error", "message":
                                         "the model's answer broke off: please try again"}})
-    # Not retried (text had gone out), not stored: no session was created.
-    assert len(proxy.requests) == 1
+    # Not retried (text had gone out), not stored.
+    assert [op for op, _ in proxy.requests] == ["converse", "converse-stream"]
+    assert history(bot, sid) == [{"role": "user", "content": "What is Otter?"},
+                                 {"role": "assistant", "content": SHORT}]
     assert bot.wait_log("ConverseStream failed after 1 attempts")
+
+
+def test_stream_exception_and_unknown_events(peers, start_bot):
+    # aimock sends no exception frames and no unknown events: the proxy answers these two
+    # streams itself, frames built in bedrock_peer with zlib.crc32.
+    mock, proxy = peers
+    proxy.canned["Throttle me"] = (
+        bedrock_event("messageStart", {"role": "assistant"}) +
+        bedrock_event("contentBlockDelta", {"delta": {"text": "Partial"}, "contentBlockIndex": 0}) +
+        bedrock_exception("throttlingException", "Too many tokens, please wait (id 42)"))
+    proxy.canned["Odd events"] = (
+        bedrock_event("messageStart", {"role": "assistant", "p": "abcdefgh"}) +
+        bedrock_event("contentBlockStart", {"start": {"toolUse": {"name": "x", "toolUseId": "t"}},
+                                            "contentBlockIndex": 1}) +
+        bedrock_event("contentBlockDelta", {"delta": {"toolUse": {"input": "{}"}},
+                                            "contentBlockIndex": 1}) +
+        bedrock_event("contentBlockDelta", {"delta": {"text": "Hello"}, "contentBlockIndex": 0,
+                                            "p": "xyz"}) +
+        bedrock_event("somethingNew", {"anything": [1, 2]}) +
+        eventstream_frame([(":event-type", "contentBlockDelta"), (":message-type", "event")],
+                          json.dumps({"delta": {"text": ", world"}}).encode()) +
+        bedrock_event("messageStop", {"stopReason": "max_tokens"}) +
+        bedrock_event("metadata", {"usage": {"inputTokens": 5, "outputTokens": 2,
+                                             "totalTokens": 7}, "metrics": {"latencyMs": 9}}))
+    # The frames as botocore's own event-stream parser reads them (CRCs checked there too).
+    buf = EventStreamBuffer()
+    buf.add_data(proxy.canned["Throttle me"] + proxy.canned["Odd events"])
+    kinds = [m.headers.get(":event-type") or m.headers[":exception-type"] for m in buf]
+    assert kinds == ["messageStart", "contentBlockDelta", "throttlingException", "messageStart",
+                     "contentBlockStart", "contentBlockDelta", "contentBlockDelta",
+                     "somethingNew", "contentBlockDelta", "messageStop", "metadata"]
+    bot = start_bot()
+    resp, events = stream(bot.port, {"message": "Throttle me"}, timeout=30)
+    assert resp.status == 200
+    assert events == [("delta", {"text": "Partial"}),
+                      ("error", {"error": {"code": "upstream_throttled", "message":
+                                           "the model is busy right now: please try again in a "
+                                           "moment"}})]
+    assert bot.wait_log("ConverseStream exception throttlingException")
+    assert len(proxy.requests) == 1  # text had gone out: not retried
+    resp, events = stream(bot.port, {"message": "Odd events"}, timeout=30)
+    assert events[:-1] == [("delta", {"text": "Hello"}), ("delta", {"text": ", world"})]
+    name, done = events[-1]
+    assert name == "done" and done["answer"] == "Hello, world"
+    assert done["usage"] == {"input_tokens": 5, "output_tokens": 2}
 
 
 def test_client_leaving_cancels_the_call(peers, start_bot):

@@ -6,7 +6,8 @@
  * defaults), the region from IMDS, the standard retry mode (503 then 200, throttling until the
  * attempts run out, no retry on validation errors, Retry-After, the quota), one credentials
  * refresh after an auth error, one clock correction after a skew error, credentials failures,
- * transport failures and cancellation by ex_aws_client_free().
+ * transport failures and cancellation by ex_aws_client_free(); bodies streamed to on_data (an
+ * error body still kept, no retry once some was delivered) and ex_aws_client_cancel().
  */
 #include "config.h"
 #include "ag_mem.h"
@@ -662,6 +663,148 @@ static void test_cancel_on_free(void)
     fx_free(&f);
 }
 
+/* ---- streamed bodies and cancel ------------------------------------------------------------ */
+
+struct sink {
+    char data[4096];
+    size_t len;
+    int calls;
+    int fail_with; /* returned from the first call when set */
+};
+
+static int on_data(void *arg, const uint8_t *data, size_t len)
+{
+    struct sink *k = arg;
+    k->calls++;
+    if (k->fail_with != 0) {
+        return k->fail_with;
+    }
+    if (k->len + len < sizeof(k->data)) {
+        memcpy(k->data + k->len, data, len);
+        k->len += len;
+    }
+    return 0;
+}
+
+struct got_streamed {
+    struct got g;
+    bool streamed;
+    size_t body_len;
+};
+
+static void on_done_streamed(void *arg, const struct ex_aws_result *res)
+{
+    struct got_streamed *gs = arg;
+    on_done(&gs->g, res);
+    gs->streamed = res->streamed;
+    gs->body_len = res->body_len;
+}
+
+static void test_streamed_body(void)
+{
+    struct fx f;
+    ASSERT_OK(fx_init(&f, xray_opts));
+    /* An error answer is kept as a body (and retried); the 2xx one goes to on_data. */
+    ts_push(&f.s, (struct ts_answer){.status = 503, .body = "{\"message\":\"busy\"}"});
+    ts_push(&f.s, (struct ts_answer){.status = 200, .body = "event bytes, as they come"});
+    struct sink k = {0};
+    struct ex_aws_call call = put_segments;
+    call.on_data = on_data;
+    call.data_arg = &k;
+    struct got_streamed gs = {0};
+    ASSERT_OK(ex_aws_client_call(f.cl, &call, on_done_streamed, &gs));
+    ASSERT(ts_run_until(f.base, &gs.g.calls, 5.0));
+    ASSERT_EQ(gs.g.rc, 0);
+    ASSERT_EQ(gs.g.status, 200);
+    ASSERT_EQ(gs.g.attempts, 2);
+    ASSERT(gs.streamed);
+    ASSERT_EQ(gs.body_len, 0);
+    ASSERT_EQ(k.len, strlen("event bytes, as they come"));
+    ASSERT_MEMEQ(k.data, "event bytes, as they come", k.len);
+    ASSERT(k.calls >= 1);
+    fx_free(&f);
+}
+
+static void test_streamed_failure_not_retried(void)
+{
+    struct fx f;
+    ASSERT_OK(fx_init(&f, xray_opts));
+    ts_push(&f.s, (struct ts_answer){.status = 200, .body = "bad frames"});
+    ts_push(&f.s, (struct ts_answer){.status = 200, .body = "not asked for"});
+    struct sink k = {.fail_with = AG_EPROTO};
+    struct ex_aws_call call = put_segments;
+    call.on_data = on_data;
+    call.data_arg = &k;
+    struct got_streamed gs = {0};
+    ASSERT_OK(ex_aws_client_call(f.cl, &call, on_done_streamed, &gs));
+    ASSERT(ts_run_until(f.base, &gs.g.calls, 5.0));
+    /* The data callback's code ends the call: part of it was delivered, so no retry. */
+    ASSERT_EQ(gs.g.rc, AG_EPROTO);
+    ASSERT_EQ(gs.g.attempts, 1);
+    ASSERT(gs.streamed);
+    ASSERT_EQ(k.calls, 1);
+    ASSERT_UEQ(f.s.n_seen, 1);
+    ex_aws_client_free(f.cl);
+    f.cl = NULL;
+
+    /* A connection lost mid-body after some of it was delivered: AG_EIO, not retried. */
+    static const char partial[] = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nfirst bytes";
+    struct ts_raw r;
+    ASSERT_OK(ts_raw_start(&r, f.base, partial, sizeof(partial) - 1, true));
+    struct ex_aws_client_options o = xray_opts;
+    o.endpoint = r.url;
+    char err[128];
+    ASSERT_OK(ex_aws_client_new(f.base, f.http, f.creds, &o, &f.cl, err, sizeof(err)));
+    ex_aws_client_set_jitter_scale(f.cl, 0.0);
+    struct sink k2 = {0};
+    call.data_arg = &k2;
+    struct got_streamed gs2 = {0};
+    ASSERT_OK(ex_aws_client_call(f.cl, &call, on_done_streamed, &gs2));
+    ASSERT(ts_run_until(f.base, &gs2.g.calls, 5.0));
+    ASSERT_EQ(gs2.g.rc, AG_EIO);
+    ASSERT_EQ(gs2.g.attempts, 1);
+    ASSERT(gs2.streamed);
+    ASSERT_EQ(k2.len, strlen("first bytes"));
+    ASSERT_EQ(r.accepted, 1);
+    ts_raw_stop(&r);
+    fx_free(&f);
+}
+
+static void test_cancel(void)
+{
+    struct fx f;
+    ASSERT_OK(fx_init(&f, xray_opts));
+    ts_push(&f.s, (struct ts_answer){.no_reply = true});
+    ts_push(&f.s, (struct ts_answer){.status = 503, .headers = {{"Retry-After", "5"}}});
+    struct got in_http = {0}, waiting = {0}, scheduled = {0};
+    ASSERT_OK(ex_aws_client_call(f.cl, &put_segments, on_done, &in_http));
+    ASSERT(ts_run_until(f.base, &f.s.requests, 5.0));
+    ASSERT_UEQ(ex_aws_http_pending(f.http), 1);
+    /* In flight: the transfer stops at once, the callback never runs. */
+    ASSERT_OK(ex_aws_client_cancel(f.cl, on_done, &in_http));
+    ASSERT_UEQ(ex_aws_http_pending(f.http), 0);
+    ASSERT_UEQ(ex_aws_client_pending(f.cl), 0);
+    ASSERT_EQ(ex_aws_client_cancel(f.cl, on_done, &in_http), AG_ENOTFOUND);
+    /* Backing off before a retry (Retry-After: 5). */
+    ASSERT_OK(ex_aws_client_call(f.cl, &put_segments, on_done, &waiting));
+    ASSERT(ts_run_until_count(f.base, &f.s.requests, 2, 5.0));
+    struct timeval tv = {0, 20000};
+    event_base_loopexit(f.base, &tv);
+    event_base_dispatch(f.base);
+    ASSERT_UEQ(ex_aws_client_pending(f.cl), 1);
+    ASSERT_OK(ex_aws_client_cancel(f.cl, on_done, &waiting));
+    /* Not started yet (its first attempt waits for the loop). */
+    ASSERT_OK(ex_aws_client_call(f.cl, &put_segments, on_done, &scheduled));
+    ASSERT_OK(ex_aws_client_cancel(f.cl, on_done, &scheduled));
+    ASSERT_UEQ(ex_aws_client_pending(f.cl), 0);
+    event_base_loopexit(f.base, &tv);
+    event_base_dispatch(f.base);
+    ASSERT_EQ(in_http.calls + waiting.calls + scheduled.calls, 0);
+    ASSERT_EQ(f.s.requests, 2);
+    ASSERT_EQ(ex_aws_client_cancel(NULL, on_done, &waiting), AG_ENOTFOUND);
+    fx_free(&f);
+}
+
 /* The done callback frees the client while other calls are pending. */
 struct freeing {
     struct fx *f;
@@ -739,7 +882,8 @@ static void test_failmalloc(void)
 #endif
 }
 
-AG_TEST_MAIN(AG_TEST_CASE(test_signed_request), AG_TEST_CASE(test_bad_calls),
+AG_TEST_MAIN(AG_TEST_CASE(test_streamed_body), AG_TEST_CASE(test_streamed_failure_not_retried),
+             AG_TEST_CASE(test_cancel), AG_TEST_CASE(test_signed_request), AG_TEST_CASE(test_bad_calls),
              AG_TEST_CASE(test_new_errors), AG_TEST_CASE(test_endpoints),
              AG_TEST_CASE(test_region_from_imds), AG_TEST_CASE(test_retry_503_then_200),
              AG_TEST_CASE(test_throttled_until_exhausted),

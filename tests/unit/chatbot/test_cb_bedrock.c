@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "ag_buf.h"
+#include "ag_mem.h"
+#include "config.h"
 #include "ag_test.h"
 #include "cb_bedrock.h"
 #include "ex_aws_sigv4.h"
@@ -285,5 +287,36 @@ static void test_read_events(void)
     cb_bedrock_answer_cleanup(&a);
 }
 
+static void test_failmalloc(void)
+{
+#if AG_FAILMALLOC
+    struct cb_bedrock_config cfg;
+    cb_bedrock_config_defaults(&cfg);
+    cfg.system_prompt = "prompt";
+    struct cb_turn hist[] = {T(CB_ROLE_USER, "q1"), T(CB_ROLE_ASSISTANT, "a1")};
+    struct cb_ask ask = {.message = "q2", .message_len = 2, .history = hist, .n_history = 2};
+    int built = 0;
+    for (long n = 0; n < 1000 && !built; n++) {
+        struct ag_buf b, p;
+        ag_buf_init(&b, 1 << 20);
+        ag_buf_init(&p, 1 << 20);
+        ag_mem_fail_after(n);
+        int rc = cb_bedrock_request_body(&b, &cfg, &ask);
+        if (rc == 0) {
+            rc = cb_bedrock_path(&p, "m:1", "converse");
+        }
+        ag_mem_fail_after(-1);
+        ASSERT(rc == 0 || rc == AG_ENOMEM);
+        built = rc == 0;
+        ag_buf_cleanup(&b);
+        ag_buf_cleanup(&p);
+    }
+    ASSERT(built);
+#else
+    printf("# failmalloc not built in (-Dfailmalloc=true); skipped\n");
+#endif
+}
+
 AG_TEST_MAIN(AG_TEST_CASE(test_path), AG_TEST_CASE(test_estimate), AG_TEST_CASE(test_body),
-             AG_TEST_CASE(test_read_converse), AG_TEST_CASE(test_read_events))
+             AG_TEST_CASE(test_read_converse), AG_TEST_CASE(test_read_events),
+             AG_TEST_CASE(test_failmalloc))

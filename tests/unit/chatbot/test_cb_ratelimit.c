@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Token buckets per client: refill arithmetic worked out by hand, eviction, key limits. */
+#include <stdio.h>
 #include <string.h>
+
+#include "ag_mem.h"
+#include "config.h"
 
 #include "ag_test.h"
 #include "cb_ratelimit.h"
@@ -76,5 +80,29 @@ static void test_keys(void)
     cb_ratelimit_free(NULL);
 }
 
+static void test_failmalloc(void)
+{
+#if AG_FAILMALLOC
+    int built = 0;
+    for (long n = 0; n < 100 && !built; n++) {
+        ag_mem_fail_after(n);
+        struct cb_ratelimit *rl = cb_ratelimit_new(1, 1, 4);
+        unsigned w1 = rl != NULL ? cb_ratelimit_take(rl, "a", 0) : 0;
+        unsigned w2 = rl != NULL ? cb_ratelimit_take(rl, "a", 0) : 0;
+        ag_mem_fail_after(-1);
+        if (rl != NULL) {
+            /* A bucket that could not be made lets the request through (w2 == 0). */
+            ASSERT_EQ(w1, 0);
+            ASSERT(w2 == 0 || w2 == 1);
+            built = w2 == 1;
+        }
+        cb_ratelimit_free(rl);
+    }
+    ASSERT(built);
+#else
+    printf("# failmalloc not built in (-Dfailmalloc=true); skipped\n");
+#endif
+}
+
 AG_TEST_MAIN(AG_TEST_CASE(test_bucket), AG_TEST_CASE(test_retry_after), AG_TEST_CASE(test_eviction),
-             AG_TEST_CASE(test_keys))
+             AG_TEST_CASE(test_keys), AG_TEST_CASE(test_failmalloc))
