@@ -187,6 +187,12 @@ static const struct cb_provider_ops local_ops = {
 
 int cb_local_new(struct event_base *base, struct cb_provider **out)
 {
+    return cb_local_new_docs(base, cb_kb_bundled, cb_kb_bundled_count, out);
+}
+
+int cb_local_new_docs(struct event_base *base, const struct cb_kb_doc *docs, size_t n,
+                      struct cb_provider **out)
+{
     *out = NULL;
     struct local *p = ag_calloc(1, sizeof(*p));
     if (p == NULL) {
@@ -194,7 +200,7 @@ int cb_local_new(struct event_base *base, struct cb_provider **out)
     }
     p->base.ops = &local_ops;
     p->evb = base;
-    int rc = cb_kb_new(cb_kb_bundled, cb_kb_bundled_count, &p->kb);
+    int rc = cb_kb_new(docs, n, &p->kb);
     if (rc != 0) {
         ag_free(p);
         return rc;

@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "ag_err.h"
+#include "cb_kb.h"
 #include "cb_provider.h"
 
 struct event_base;
@@ -22,6 +23,13 @@ struct event_base;
  * Returns 0 and a new provider in |*out| (free with cb_provider_free()), or AG_ENOMEM.
  */
 AG_NODISCARD int cb_local_new(struct event_base *base, struct cb_provider **out);
+
+/*
+ * The same over the |n| documents |docs| (borrowed; copied as needed) instead of the bundled
+ * knowledge base (`--kb-dir`). Returns 0, AG_EINVAL (no document, too many) or AG_ENOMEM.
+ */
+AG_NODISCARD int cb_local_new_docs(struct event_base *base, const struct cb_kb_doc *docs,
+                                   size_t n, struct cb_provider **out);
 
 /*
  * The length of the piece of |text| (|len| bytes) that starts at |off|: the whitespace there

@@ -13,6 +13,7 @@
 #include "ag_err.h"
 #include "ag_log.h"
 #include "ag_mem.h"
+#include "cb_history_dynamodb.h"
 #include "cb_server.h"
 #include "config.h"
 
@@ -24,7 +25,9 @@ static const char usage[] =
     "               [--bedrock-endpoint URL] [--system-prompt-file FILE] [--max-tokens N]\n"
     "               [--temperature T] [--top-p P] [--history-tokens N]\n"
     "               [--bedrock-timeout SECONDS] [--bedrock-connect-timeout SECONDS]\n"
-    "               [--bedrock-max-attempts N]\n"
+    "               [--bedrock-max-attempts N] [--kb-dir DIR]\n"
+    "               [--history memory|dynamodb] [--dynamodb-table NAME]\n"
+    "               [--dynamodb-region REGION] [--dynamodb-endpoint URL]\n"
     "       chatbot --version | --help\n"
     "\n"
     "Answers questions about operating Otter: from its bundled knowledge base (the local\n"
@@ -32,7 +35,10 @@ static const char usage[] =
     "region and endpoint also from the AWS_* environment). Defaults: --listen 127.0.0.1:8080,\n"
     "1000 sessions, 1800 s TTL, 4000-byte messages, 16384-byte bodies, no rate limit; bedrock:\n"
     "model " CB_BEDROCK_DEFAULT_MODEL ", 1000 max tokens, 3000 history tokens, 60 s timeout,\n"
-    "2 s connect timeout, 3 attempts.\n";
+    "2 s connect timeout, 3 attempts. --kb-dir: the local provider answers from the *.md files\n"
+    "of DIR (read at start) instead of the bundled knowledge base. --history dynamodb keeps\n"
+    "conversations in the DynamoDB table --dynamodb-table (items expire --session-ttl after they\n"
+    "are written; credentials, region and endpoint also from the AWS_* environment).\n";
 
 /* The system prompt file's size cap. */
 #define MAX_PROMPT_FILE (64u * 1024u)
@@ -165,7 +171,8 @@ int main(int argc, char **argv)
     int level = AG_LOG_INFO, format = AG_LOG_TEXT, rc;
 
     struct cb_bedrock_config bcfg;
-    const char *provider = "local", *prompt_file = NULL;
+    const char *provider = "local", *prompt_file = NULL, *history = "memory";
+    struct cb_history_dynamodb_config dcfg = {0};
     char *prompt = NULL;
     cb_server_config_defaults(&cfg);
     cb_bedrock_config_defaults(&bcfg);
@@ -195,6 +202,21 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--max-body") == 0) {
             bad = parse_size(v, 64, 8 * 1024 * 1024, &n) != 0;
             cfg.max_body = (size_t)n;
+        } else if (strcmp(a, "--history") == 0) {
+            bad = v == NULL || (strcmp(v, "memory") != 0 && strcmp(v, "dynamodb") != 0);
+            history = v;
+        } else if (strcmp(a, "--dynamodb-table") == 0) {
+            bad = v == NULL || *v == '\0' || strlen(v) > 255;
+            dcfg.table = v;
+        } else if (strcmp(a, "--dynamodb-region") == 0) {
+            bad = v == NULL || *v == '\0';
+            dcfg.region = v;
+        } else if (strcmp(a, "--dynamodb-endpoint") == 0) {
+            bad = v == NULL || (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0);
+            dcfg.endpoint = v;
+        } else if (strcmp(a, "--kb-dir") == 0) {
+            bad = v == NULL || v[0] == '\0';
+            cfg.kb_dir = v;
         } else if (strcmp(a, "--rate-limit") == 0) {
             bad = parse_double(v, 0.001, 1e6, &cfg.rate_limit) != 0;
         } else if (strcmp(a, "--rate-burst") == 0) {
@@ -261,6 +283,20 @@ int main(int argc, char **argv)
             bcfg.system_prompt = prompt;
         }
         cfg.bedrock = &bcfg;
+    }
+    if (strcmp(history, "dynamodb") == 0) {
+        if (dcfg.table == NULL) {
+            fprintf(stderr, "chatbot: --history dynamodb needs --dynamodb-table NAME\n");
+            ag_free(prompt);
+            return 2;
+        }
+        dcfg.ttl_s = cfg.session_ttl_ms / 1000u;
+        dcfg.max_turns = cfg.max_turns;
+        cfg.dynamodb = &dcfg;
+    } else if (dcfg.table != NULL || dcfg.region != NULL || dcfg.endpoint != NULL) {
+        fprintf(stderr, "chatbot: the --dynamodb-* options need --history dynamodb\n");
+        ag_free(prompt);
+        return 2;
     }
     ag_log_setup((enum ag_log_level)level, (enum ag_log_format)format);
     signal(SIGPIPE, SIG_IGN);

@@ -22,12 +22,16 @@
 #include "ag_log.h"
 #include "ag_mem.h"
 #include "cb_bedrock.h"
+#include "cb_history.h"
+#include "cb_history_dynamodb.h"
+#include "cb_kb_dir.h"
 #include "cb_local.h"
 #include "cb_provider.h"
 #include "cb_ratelimit.h"
 #include "cb_request.h"
 #include "cb_session.h"
 #include "cb_sse.h"
+#include "cb_web.h"
 
 #define WHO          "chatbot"
 #define SESSIONS_PFX "/api/sessions/"
@@ -39,22 +43,32 @@ struct cb_server {
     struct evhttp *http;
     struct event *sweep;
     struct cb_provider *provider;
-    struct cb_session_store *store;
+    struct cb_history *history; /* memory or dynamodb */
     struct cb_ratelimit *limit; /* NULL: no rate limit */
     struct chat *chats;         /* questions waiting for their provider */
     size_t n_chats;
     int draining;
 };
 
-/* One chat request between the provider's ask and its reply. */
+enum chat_kind {
+    CHAT_ASK = 0,       /* POST /api/chat[/stream]: history, provider, history again */
+    CHAT_HISTORY = 1,   /* GET /api/sessions/{id} */
+    CHAT_FORGET = 2,    /* DELETE /api/sessions/{id} */
+};
+
+/* One request waiting for the history store or the provider. */
 struct chat {
     struct cb_server *srv;
     struct chat *prev, *next;
+    enum chat_kind kind;
     struct cb_sse *sse; /* the reply, watching the client's connection */
     bool stream;        /* /api/chat/stream */
-    char session_id[CB_SESSION_ID_LEN + 1]; /* "" = a new session, created on success */
+    bool create;        /* session_id is new: the session starts with this exchange */
+    char session_id[CB_SESSION_ID_LEN + 1];
+    uint64_t next_turn; /* from the history's load, for the append */
     char *message;
     size_t message_len;
+    struct ag_buf out;  /* the answer's JSON while the exchange is being stored */
 };
 
 void cb_server_config_defaults(struct cb_server_config *cfg)
@@ -229,16 +243,20 @@ static void chat_free(struct chat *c)
     }
     srv->n_chats--;
     cb_sse_free(c->sse);
+    ag_buf_cleanup(&c->out);
     ag_free(c->message);
     ag_free(c);
 }
 
-/* The client went away: the question is withdrawn from the provider, nothing is stored. */
+/* The client went away: the question is withdrawn from the provider and the history store. An
+ * exchange already being stored may still be kept (dynamodb: the PutItem in flight). */
 static void chat_gone(void *arg)
 {
     struct chat *c = arg;
-    ag_log_info(WHO, "client disconnected before the answer was complete: provider call cancelled");
+    ag_log_info(WHO, "client disconnected before the answer was complete: provider call "
+                     "cancelled, history calls withdrawn");
     cb_provider_cancel(c->srv->provider, c);
+    cb_history_cancel(c->srv->history, c);
     chat_free(c);
 }
 
@@ -269,33 +287,6 @@ static void chat_delta(void *arg, const char *text, size_t len)
     ag_buf_cleanup(&b);
 }
 
-/* Keeps the exchange in the session: both turns or none. Returns 0 or a negative code. */
-static int store_turns(struct cb_server *srv, struct chat *c, const struct cb_reply *r)
-{
-    uint64_t now = now_ms();
-    struct cb_session *s = NULL;
-    int rc = 0;
-    if (c->session_id[0] == '\0') {
-        rc = cb_session_create(srv->store, now, &s);
-        if (rc != 0) {
-            return rc;
-        }
-        memcpy(c->session_id, cb_session_id(s), CB_SESSION_ID_LEN + 1);
-    } else {
-        s = cb_session_get(srv->store, c->session_id, now);
-        if (s == NULL) {
-            /* Deleted or expired while the model was answering: the answer still goes out. */
-            ag_log_info(WHO, "session ended during the answer: exchange not kept");
-            return 0;
-        }
-    }
-    rc = cb_session_append(srv->store, s, CB_ROLE_USER, c->message, c->message_len);
-    if (rc == 0) {
-        rc = cb_session_append(srv->store, s, CB_ROLE_ASSISTANT, r->text, r->text_len);
-    }
-    return rc;
-}
-
 static void error_body(struct ag_buf *b, const char *code, const char *message)
 {
     struct ag_json w;
@@ -317,6 +308,10 @@ static void error_body(struct ag_buf *b, const char *code, const char *message)
 static const char *status_reason(int status)
 {
     switch (status) {
+    case 404:
+        return "Not Found";
+    case 409:
+        return "Conflict";
     case 502:
         return "Bad Gateway";
     case 503:
@@ -328,72 +323,185 @@ static const char *status_reason(int status)
     }
 }
 
-static void chat_done(void *arg, const struct cb_reply *r)
+/*
+ * Ends a chat: |rc| 0 sends |body| (the answer's JSON) as the reply or the stream's done event;
+ * otherwise the error |status| / |code| / |message| (and |field|, |retry_after_s|), as a
+ * normal reply or, once the stream started, its error event. Frees |c|.
+ */
+static void chat_reply(struct chat *c, int rc, const struct ag_buf *body, int status,
+                       const char *code, const char *field, const char *message,
+                       unsigned retry_after_s)
 {
-    struct chat *c = arg;
-    struct cb_server *srv = c->srv;
     struct ag_buf b;
-    struct ag_json w;
-    int rc = r->rc;
-    int status = r->status != 0 ? r->status : 500;
-    const char *code = r->code != NULL ? r->code : "internal";
-    const char *message =
-        r->message != NULL ? r->message : "the chatbot could not answer: please try again";
-
     ag_buf_init(&b, RESP_CAP);
-    if (rc == 0) {
-        rc = store_turns(srv, c, r);
-        if (rc == 0) {
-            ag_json_init(&w, &b);
-            write_answer(&w, c->session_id, r);
-            rc = ag_json_finish(&w);
-        }
-        if (rc != 0) {
-            ag_log_error(WHO, "cannot keep or write the answer: %s", ag_strerror(rc));
-            status = 500;
-            code = "internal";
-            message = "the chatbot could not answer: please try again";
-        }
-    } else {
-        /* The provider logged the cause; the user gets its clean message. Nothing is stored. */
-        ag_log_warn(WHO, "provider %s failed: %s (%s)", srv->provider->ops->name, code,
-                    ag_strerror(rc));
-    }
     if (c->stream && cb_sse_started(c->sse)) {
+        int src;
         if (rc == 0) {
-            rc = cb_sse_send(c->sse, "done", (const char *)ag_buf_ptr(&b), b.len);
+            src = cb_sse_send(c->sse, "done", (const char *)ag_buf_ptr(body), body->len);
         } else {
-            ag_buf_reset(&b);
             error_body(&b, code, message);
-            rc = cb_sse_send(c->sse, "error", (const char *)ag_buf_ptr(&b), b.len);
+            src = cb_sse_send(c->sse, "error", (const char *)ag_buf_ptr(&b), b.len);
         }
-        if (rc != 0) {
-            ag_log_warn(WHO, "cannot send the last stream event: %s", ag_strerror(rc));
+        if (src != 0) {
+            ag_log_warn(WHO, "cannot send the last stream event: %s", ag_strerror(src));
         }
         cb_sse_end(c->sse);
     } else if (c->stream && rc == 0) {
         /* An answer with no text streamed before it (an empty answer): the stream is only
          * the done event. */
         security_headers(cb_sse_request(c->sse));
-        if (cb_sse_send(c->sse, "done", (const char *)ag_buf_ptr(&b), b.len) != 0) {
+        if (cb_sse_send(c->sse, "done", (const char *)ag_buf_ptr(body), body->len) != 0) {
             ag_log_warn(WHO, "cannot send the stream");
         }
         cb_sse_end(c->sse);
     } else {
         struct evhttp_request *req = cb_sse_release(c->sse);
         if (req != NULL && rc == 0) {
-            send_json(req, 200, "OK", &b);
+            send_json(req, 200, "OK", (struct ag_buf *)body);
         } else if (req != NULL) {
-            if (r->retry_after_s > 0) {
+            if (retry_after_s > 0) {
                 char ra[16];
-                snprintf(ra, sizeof(ra), "%u", r->retry_after_s);
+                snprintf(ra, sizeof(ra), "%u", retry_after_s);
                 evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", ra);
             }
-            send_error(req, status, status_reason(status), code, NULL, message);
+            send_error(req, status, status_reason(status), code, field, message);
         }
     }
     ag_buf_cleanup(&b);
     chat_free(c);
+}
+
+/* The history store's failure as what the user is told. */
+static void history_failed(struct chat *c, int rc, const char *why)
+{
+    if (rc == AG_ENOTFOUND) {
+        chat_reply(c, rc, NULL, 404, "session_not_found", "session_id",
+                   c->kind == CHAT_ASK ? "no such session: it expired or was deleted; omit "
+                                         "session_id to start a new one"
+                                       : "no such session",
+                   0);
+        return;
+    }
+    ag_log_error(WHO, "history store %s: %s (%s)", c->srv->history->ops->name, why,
+                 ag_strerror(rc));
+    if (rc == AG_EAGAIN) {
+        chat_reply(c, rc, NULL, 409, "conflict", "session_id",
+                   "the conversation changed while this message was answered: send it again",
+                   0);
+    } else if (rc == AG_ENOMEM || rc == AG_EINVAL) {
+        chat_reply(c, rc, NULL, 500, "internal", NULL,
+                   "the chatbot could not answer: please try again", 0);
+    } else {
+        chat_reply(c, rc, NULL, 503, "history_unavailable", NULL,
+                   "the conversation history is unavailable right now: please try again "
+                   "later",
+                   1);
+    }
+}
+
+/* The exchange is stored (or not): the answer goes out, or the store's error. */
+static void chat_stored(void *arg, int rc, const char *why)
+{
+    struct chat *c = arg;
+    if (rc != 0) {
+        history_failed(c, rc, why);
+        return;
+    }
+    chat_reply(c, 0, &c->out, 200, NULL, NULL, NULL, 0);
+}
+
+static void chat_done(void *arg, const struct cb_reply *r)
+{
+    struct chat *c = arg;
+    struct cb_server *srv = c->srv;
+    struct ag_json w;
+    int rc = r->rc;
+
+    if (rc != 0) {
+        /* The provider logged the cause; the user gets its clean message. Nothing is stored. */
+        ag_log_warn(WHO, "provider %s failed: %s (%s)", srv->provider->ops->name,
+                    r->code != NULL ? r->code : "internal", ag_strerror(rc));
+        chat_reply(c, rc, NULL, r->status != 0 ? r->status : 500,
+                   r->code != NULL ? r->code : "internal", NULL,
+                   r->message != NULL ? r->message
+                                      : "the chatbot could not answer: please try again",
+                   r->retry_after_s);
+        return;
+    }
+    /* The answer is written now (the reply's pointers last only for this callback) and sent
+     * once the store has kept the exchange: an answer the history lost is not given. */
+    ag_json_init(&w, &c->out);
+    write_answer(&w, c->session_id, r);
+    rc = ag_json_finish(&w);
+    if (rc != 0) {
+        ag_log_error(WHO, "cannot write the answer: %s", ag_strerror(rc));
+        chat_reply(c, rc, NULL, 500, "internal", NULL,
+                   "the chatbot could not answer: please try again", 0);
+        return;
+    }
+    const struct cb_turn turns[2] = {
+        {CB_ROLE_USER, c->message, c->message_len},
+        {CB_ROLE_ASSISTANT, (char *)r->text, r->text_len},
+    };
+    /* May answer before it returns (memory): |c| is gone after this call. */
+    cb_history_append(srv->history, c->session_id, c->create, c->next_turn, turns, 2,
+                      chat_stored, c);
+}
+
+/* Asks the provider with the session's earlier turns (copied by the provider). */
+static void chat_ask(struct chat *c, const struct cb_turn *hist, size_t n_turns)
+{
+    struct cb_ask ask = {
+        .message = c->message,
+        .message_len = c->message_len,
+        .history = hist,
+        .n_history = n_turns,
+        .stream = c->stream,
+    };
+    int rc = cb_provider_ask(c->srv->provider, &ask, chat_delta, chat_done, c);
+    if (rc != 0) {
+        struct evhttp_request *r = cb_sse_release(c->sse);
+        chat_free(c);
+        if (r != NULL) {
+            send_internal(r, rc);
+        }
+    }
+}
+
+static void chat_loaded(void *arg, int rc, const struct cb_turn *turns, size_t n, uint64_t next,
+                        const char *why)
+{
+    struct chat *c = arg;
+    if (rc != 0) {
+        history_failed(c, rc, why);
+        return;
+    }
+    c->next_turn = next;
+    chat_ask(c, turns, n);
+}
+
+/* A request waiting for the store or the provider, watching its client's connection. */
+static struct chat *chat_new(struct cb_server *srv, struct evhttp_request *req,
+                             enum chat_kind kind)
+{
+    struct chat *c = ag_calloc(1, sizeof(*c));
+    if (c == NULL) {
+        return NULL;
+    }
+    c->srv = srv;
+    c->kind = kind;
+    ag_buf_init(&c->out, RESP_CAP);
+    if (cb_sse_new(req, chat_gone, c, &c->sse) != 0) {
+        ag_free(c);
+        return NULL;
+    }
+    c->next = srv->chats;
+    if (srv->chats != NULL) {
+        srv->chats->prev = c;
+    }
+    srv->chats = c;
+    srv->n_chats++;
+    return c;
 }
 
 static void handle_chat(struct cb_server *srv, struct evhttp_request *req, bool stream)
@@ -437,75 +545,91 @@ static void handle_chat(struct cb_server *srv, struct evhttp_request *req, bool 
         send_internal(req, rc);
         goto out;
     }
-    const struct cb_session *s = NULL;
-    if (cr.session_id[0] != '\0') {
-        s = cb_session_get(srv->store, cr.session_id, now_ms());
-        if (s == NULL) {
-            send_error(req, 404, "Not Found", "session_not_found", "session_id",
-                       "no such session: it expired or was deleted; omit session_id to start "
-                       "a new one");
-            goto out;
-        }
-    }
-    c = ag_calloc(1, sizeof(*c));
+    c = chat_new(srv, req, CHAT_ASK);
     if (c == NULL) {
         send_internal(req, AG_ENOMEM);
         goto out;
     }
-    c->srv = srv;
     c->stream = stream;
-    memcpy(c->session_id, cr.session_id, sizeof(c->session_id));
     c->message = cr.message;
     c->message_len = cr.message_len;
     cr.message = NULL;
-    rc = cb_sse_new(req, chat_gone, c, &c->sse);
-    if (rc != 0) {
-        ag_free(c->message);
-        ag_free(c);
-        send_internal(req, rc);
+    if (cr.session_id[0] != '\0') {
+        memcpy(c->session_id, cr.session_id, sizeof(c->session_id));
+        /* May answer before it returns (memory): |c| is not touched after this call. */
+        cb_history_load(srv->history, c->session_id, chat_loaded, c);
         goto out;
     }
-    c->next = srv->chats;
-    if (srv->chats != NULL) {
-        srv->chats->prev = c;
-    }
-    srv->chats = c;
-    srv->n_chats++;
-    /* The history is copied by the provider: the session may change before it answers. */
-    size_t n_turns = s != NULL ? cb_session_turn_count(s) : 0;
-    struct cb_turn *hist = n_turns > 0 ? ag_calloc(n_turns, sizeof(*hist)) : NULL;
-    if (n_turns > 0 && hist == NULL) {
-        rc = AG_ENOMEM;
-    } else {
-        for (size_t i = 0; i < n_turns; i++) {
-            hist[i] = *cb_session_turn(s, i);
-        }
-        struct cb_ask ask = {
-            .message = c->message,
-            .message_len = c->message_len,
-            .history = hist,
-            .n_history = n_turns,
-            .stream = stream,
-        };
-        rc = cb_provider_ask(srv->provider, &ask, chat_delta, chat_done, c);
-        ag_free(hist);
-    }
+    rc = cb_session_new_id(c->session_id);
     if (rc != 0) {
         struct evhttp_request *r = cb_sse_release(c->sse);
         chat_free(c);
         if (r != NULL) {
             send_internal(r, rc);
         }
+        goto out;
     }
+    c->create = true;
+    chat_ask(c, NULL, 0);
 out:
     cb_chat_request_cleanup(&cr);
     ag_free(body);
 }
 
+static void session_loaded(void *arg, int rc, const struct cb_turn *turns, size_t n,
+                           uint64_t next, const char *why)
+{
+    struct chat *c = arg;
+    struct ag_json w;
+    (void)next;
+    if (rc != 0) {
+        history_failed(c, rc, why);
+        return;
+    }
+    ag_json_init(&w, &c->out);
+    ag_json_obj_open(&w);
+    ag_json_key(&w, "session_id");
+    ag_json_str(&w, c->session_id);
+    ag_json_key(&w, "messages");
+    ag_json_arr_open(&w);
+    for (size_t i = 0; i < n; i++) {
+        ag_json_obj_open(&w);
+        ag_json_key(&w, "role");
+        ag_json_str(&w, turns[i].role == CB_ROLE_USER ? "user" : "assistant");
+        ag_json_key(&w, "content");
+        ag_json_strn(&w, turns[i].text, turns[i].len);
+        ag_json_obj_close(&w);
+    }
+    ag_json_arr_close(&w);
+    ag_json_obj_close(&w);
+    rc = ag_json_finish(&w);
+    struct evhttp_request *req = cb_sse_release(c->sse);
+    if (req != NULL && rc != 0) {
+        send_internal(req, rc);
+    } else if (req != NULL) {
+        send_json(req, 200, "OK", &c->out);
+    }
+    chat_free(c);
+}
+
+static void session_removed(void *arg, int rc, const char *why)
+{
+    struct chat *c = arg;
+    if (rc != 0) {
+        history_failed(c, rc, why);
+        return;
+    }
+    struct evhttp_request *req = cb_sse_release(c->sse);
+    if (req != NULL) {
+        security_headers(req);
+        evhttp_send_reply(req, 204, "No Content", NULL);
+    }
+    chat_free(c);
+}
+
 static void handle_session(struct cb_server *srv, struct evhttp_request *req, const char *id)
 {
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-    uint64_t now = now_ms();
 
     if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_DELETE) {
         method_not_allowed(req, "GET, DELETE");
@@ -516,48 +640,18 @@ static void handle_session(struct cb_server *srv, struct evhttp_request *req, co
                    "the session id in the path must be 32 hex digits");
         return;
     }
+    struct chat *c = chat_new(srv, req, cmd == EVHTTP_REQ_GET ? CHAT_HISTORY : CHAT_FORGET);
+    if (c == NULL) {
+        send_internal(req, AG_ENOMEM);
+        return;
+    }
+    memcpy(c->session_id, id, CB_SESSION_ID_LEN + 1);
+    /* Both may answer before they return (memory). */
     if (cmd == EVHTTP_REQ_DELETE) {
-        if (cb_session_delete(srv->store, id, now) != 0) {
-            send_error(req, 404, "Not Found", "session_not_found", "session_id",
-                       "no such session");
-            return;
-        }
-        security_headers(req);
-        evhttp_send_reply(req, 204, "No Content", NULL);
-        return;
-    }
-    struct cb_session *s = cb_session_get(srv->store, id, now);
-    if (s == NULL) {
-        send_error(req, 404, "Not Found", "session_not_found", "session_id", "no such session");
-        return;
-    }
-    struct ag_buf b;
-    struct ag_json w;
-    ag_buf_init(&b, RESP_CAP);
-    ag_json_init(&w, &b);
-    ag_json_obj_open(&w);
-    ag_json_key(&w, "session_id");
-    ag_json_str(&w, cb_session_id(s));
-    ag_json_key(&w, "messages");
-    ag_json_arr_open(&w);
-    for (size_t i = 0; i < cb_session_turn_count(s); i++) {
-        const struct cb_turn *t = cb_session_turn(s, i);
-        ag_json_obj_open(&w);
-        ag_json_key(&w, "role");
-        ag_json_str(&w, t->role == CB_ROLE_USER ? "user" : "assistant");
-        ag_json_key(&w, "content");
-        ag_json_strn(&w, t->text, t->len);
-        ag_json_obj_close(&w);
-    }
-    ag_json_arr_close(&w);
-    ag_json_obj_close(&w);
-    int rc = ag_json_finish(&w);
-    if (rc != 0) {
-        send_internal(req, rc);
+        cb_history_remove(srv->history, c->session_id, session_removed, c);
     } else {
-        send_json(req, 200, "OK", &b);
+        cb_history_load(srv->history, c->session_id, session_loaded, c);
     }
-    ag_buf_cleanup(&b);
 }
 
 static void handle_status(struct evhttp_request *req, int ok, const char *status)
@@ -574,6 +668,35 @@ static void handle_status(struct evhttp_request *req, int ok, const char *status
     }
     send_json(req, ok ? 200 : 503, ok ? "OK" : "Service Unavailable", &b);
     ag_buf_cleanup(&b);
+}
+
+/* The chat page's files: the API's headers, but the page's own CSP, and revalidation instead of
+ * no-store (the bytes change only with the binary). */
+static void handle_static(struct evhttp_request *req, const struct cb_web_file *f)
+{
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+        method_not_allowed(req, "GET, HEAD");
+        return;
+    }
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    struct evbuffer *out = evbuffer_new();
+    if (out == NULL || evbuffer_add_reference(out, f->data, f->len, NULL, NULL) != 0) {
+        if (out != NULL) {
+            evbuffer_free(out);
+        }
+        send_internal(req, AG_ENOMEM);
+        return;
+    }
+    evhttp_add_header(h, "Content-Security-Policy", CB_WEB_CSP);
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(h, "X-Frame-Options", "DENY");
+    evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+    evhttp_add_header(h, "Cross-Origin-Resource-Policy", "same-origin");
+    evhttp_add_header(h, "Cache-Control", "no-cache");
+    evhttp_add_header(h, "Content-Type", f->content_type);
+    evhttp_send_reply(req, 200, "OK", out);
+    evbuffer_free(out);
 }
 
 /* Takes a token for the client's address; answers 429 and returns false when there is none. */
@@ -618,6 +741,8 @@ static void on_request(struct evhttp_request *req, void *arg)
         handle_status(req, 1, "ok");
     } else if (strcmp(path, "/readyz") == 0) {
         handle_status(req, !srv->draining, srv->draining ? "draining" : "ready");
+    } else if (cb_web_find(path) != NULL) {
+        handle_static(req, cb_web_find(path));
     } else {
         send_error(req, 404, "Not Found", "not_found", NULL, "no such endpoint");
     }
@@ -626,10 +751,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
 {
     struct cb_server *srv = arg;
-    size_t n = cb_session_expire(srv->store, now_ms());
-    if (n > 0) {
-        ag_log_debug(WHO, "expired %zu sessions", n);
-    }
+    cb_history_sweep(srv->history);
 }
 
 int cb_server_new(struct event_base *base, const struct cb_server_config *cfg,
@@ -656,6 +778,20 @@ int cb_server_new(struct event_base *base, const struct cb_server_config *cfg,
             ag_log_error(WHO, "bedrock provider: %s", why);
             goto fail;
         }
+    } else if (cfg->kb_dir != NULL) {
+        struct cb_kb_dir dir;
+        char why[512];
+        rc = cb_kb_dir_load(cfg->kb_dir, &dir, why, sizeof(why));
+        if (rc == 0) {
+            rc = cb_local_new_docs(base, dir.docs, dir.n, &srv->provider);
+            ag_log_info(WHO, "knowledge base: %zu documents from %s", dir.n, cfg->kb_dir);
+        } else {
+            ag_log_error(WHO, "knowledge base: %s", why);
+        }
+        cb_kb_dir_cleanup(&dir);
+        if (rc != 0) {
+            goto fail;
+        }
     } else {
         rc = cb_local_new(base, &srv->provider);
         if (rc != 0) {
@@ -669,12 +805,24 @@ int cb_server_new(struct event_base *base, const struct cb_server_config *cfg,
             goto fail;
         }
     }
-    srv->store = cb_session_store_new(cfg->max_sessions, cfg->session_ttl_ms, cfg->max_turns,
-                                      cfg->max_session_bytes);
+    if (cfg->dynamodb != NULL) {
+        char why[256] = "";
+        rc = cb_history_dynamodb_new(base, cfg->dynamodb, &srv->history, why, sizeof(why));
+        if (rc != 0) {
+            ag_log_error(WHO, "dynamodb history: %s", why);
+            goto fail;
+        }
+    } else {
+        rc = cb_history_memory_new(cfg->max_sessions, cfg->session_ttl_ms, cfg->max_turns,
+                                   cfg->max_session_bytes, &srv->history);
+        if (rc != 0) {
+            goto fail;
+        }
+    }
     srv->http = evhttp_new(base);
     srv->sweep = event_new(base, -1, EV_PERSIST, on_sweep, srv);
-    if (srv->store == NULL || srv->http == NULL || srv->sweep == NULL) {
-        rc = srv->store == NULL && cfg->max_sessions == 0 ? AG_EINVAL : AG_ENOMEM;
+    if (srv->http == NULL || srv->sweep == NULL) {
+        rc = AG_ENOMEM;
         goto fail;
     }
     /* Bodies over the cap never reach us: evhttp answers 413 itself before reading them. */
@@ -708,7 +856,8 @@ int cb_server_new(struct event_base *base, const struct cb_server_config *cfg,
     }
     struct timeval every = {30, 0};
     event_add(srv->sweep, &every);
-    ag_log_info(WHO, "provider: %s", srv->provider->ops->name);
+    ag_log_info(WHO, "provider: %s; history: %s", srv->provider->ops->name,
+                srv->history->ops->name);
     ag_log_info(WHO, "listening: chatbot http %s:%u", host, port);
     *out = srv;
     return 0;
@@ -737,6 +886,9 @@ void cb_server_free(struct cb_server *srv)
         struct chat *c = srv->chats;
         static const char stop_msg[] = "the chatbot is restarting: please try again";
         cb_provider_cancel(srv->provider, c);
+        if (srv->history != NULL) {
+            cb_history_cancel(srv->history, c);
+        }
         if (cb_sse_started(c->sse)) {
             struct ag_buf b;
             ag_buf_init(&b, 4096);
@@ -760,7 +912,7 @@ void cb_server_free(struct cb_server *srv)
     if (srv->http != NULL) {
         evhttp_free(srv->http);
     }
-    cb_session_store_free(srv->store);
+    cb_history_free(srv->history);
     cb_provider_free(srv->provider);
     cb_ratelimit_free(srv->limit);
     ag_free(srv);

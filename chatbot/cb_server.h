@@ -8,6 +8,7 @@
 #include "cb_bedrock.h"
 
 struct event_base;
+struct cb_history_dynamodb_config;
 
 /*
  * The chatbot's HTTP API on libevent's evhttp:
@@ -16,6 +17,7 @@ struct event_base;
  *   GET    /api/sessions/{id}   the history
  *   DELETE /api/sessions/{id}   forget it (204)
  *   GET    /healthz, /readyz    liveness; readiness (503 while draining)
+ *   GET    /, /app.js, /app.css the chat page (cb_web.h), with its own CSP
  * Every answer is JSON with security headers (CSP, nosniff, no-referrer, DENY framing, no-store)
  * and no CORS header: cross-origin browsers are refused by default.
  */
@@ -33,6 +35,9 @@ struct cb_server_config {
     double rate_limit;    /* requests a second per client IP on /api/; 0 = no limit */
     double rate_burst;    /* bucket size; >= 1 when rate_limit is set */
     size_t rate_clients;  /* client buckets kept (least recently seen replaced) */
+    const char *kb_dir;   /* NULL: the bundled knowledge base; else *.md of this directory */
+    /* NULL: the memory history store (max_sessions ... bounds); else dynamodb, borrowed */
+    const struct cb_history_dynamodb_config *dynamodb;
 };
 
 /* Fills |cfg| with the defaults (127.0.0.1:8080, 16 KiB bodies, 4000-byte messages, 1000
@@ -42,10 +47,11 @@ void cb_server_config_defaults(struct cb_server_config *cfg);
 struct cb_server;
 
 /*
- * Creates the provider (bedrock when |cfg->bedrock| is set, else local: the knowledge base),
- * binds the listener on |base| (borrowed, must outlive the server)
- * and logs "listening: chatbot http HOST:PORT". Returns 0 and a new server in |*out| (free with
- * cb_server_free()), or AG_EINVAL, AG_EIO (cannot bind) or AG_ENOMEM.
+ * Creates the provider (bedrock when |cfg->bedrock| is set, else local: the knowledge base,
+ * bundled or read from cfg->kb_dir: cb_kb_dir.h), binds the listener on |base| (borrowed, must
+ * outlive the server) and logs "listening: chatbot http HOST:PORT". Returns 0 and a new server
+ * in |*out| (free with cb_server_free()), or AG_EINVAL, AG_EIO (cannot bind), a
+ * cb_kb_dir_load() code (logged with the reason) or AG_ENOMEM.
  */
 AG_NODISCARD int cb_server_new(struct event_base *base, const struct cb_server_config *cfg,
                                struct cb_server **out);

@@ -173,14 +173,36 @@ static struct cb_session *find(const struct cb_session_store *st, const char *id
     return s;
 }
 
-int cb_session_create(struct cb_session_store *st, uint64_t now_ms, struct cb_session **out)
+int cb_session_new_id(char id[CB_SESSION_ID_LEN + 1])
 {
     static const char hex[] = "0123456789abcdef";
     uint8_t raw[CB_SESSION_ID_LEN / 2];
+    /* 128 random bits: ids are bearer tokens for a conversation, so they must not be guessable. */
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+        return AG_EIO;
+    }
+    for (size_t i = 0; i < sizeof(raw); i++) {
+        id[2 * i] = hex[raw[i] >> 4];
+        id[2 * i + 1] = hex[raw[i] & 15];
+    }
+    id[CB_SESSION_ID_LEN] = '\0';
+    return 0;
+}
+
+/* Creates a session with |id| (or a new random one when |id| is NULL). */
+static int create(struct cb_session_store *st, const char *id, uint64_t now_ms,
+                  struct cb_session **out)
+{
     struct cb_session *s = NULL;
 
     *out = NULL;
+    if (id != NULL && !cb_session_id_valid(id, strlen(id))) {
+        return AG_EINVAL;
+    }
     (void)cb_session_expire(st, now_ms);
+    if (id != NULL && find(st, id) != NULL) {
+        return AG_EAGAIN;
+    }
     s = ag_calloc(1, sizeof(*s));
     if (s == NULL) {
         return AG_ENOMEM;
@@ -191,18 +213,16 @@ int cb_session_create(struct cb_session_store *st, uint64_t now_ms, struct cb_se
         return AG_ENOMEM;
     }
     s->cap = st->max_turns;
-    /* 128 random bits: ids are bearer tokens for a conversation, so they must not be guessable. */
-    do {
-        if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
-            session_free(st, s);
-            return AG_EIO;
-        }
-        for (size_t i = 0; i < sizeof(raw); i++) {
-            s->id[2 * i] = hex[raw[i] >> 4];
-            s->id[2 * i + 1] = hex[raw[i] & 15];
-        }
-        s->id[CB_SESSION_ID_LEN] = '\0';
-    } while (find(st, s->id) != NULL);
+    if (id != NULL) {
+        memcpy(s->id, id, CB_SESSION_ID_LEN + 1);
+    } else {
+        do {
+            if (cb_session_new_id(s->id) != 0) {
+                session_free(st, s);
+                return AG_EIO;
+            }
+        } while (find(st, s->id) != NULL);
+    }
     while (st->count >= st->max_sessions) {
         remove_session(st, st->tail);
     }
@@ -214,6 +234,17 @@ int cb_session_create(struct cb_session_store *st, uint64_t now_ms, struct cb_se
     st->count++;
     *out = s;
     return 0;
+}
+
+int cb_session_create(struct cb_session_store *st, uint64_t now_ms, struct cb_session **out)
+{
+    return create(st, NULL, now_ms, out);
+}
+
+int cb_session_create_id(struct cb_session_store *st, const char *id, uint64_t now_ms,
+                         struct cb_session **out)
+{
+    return create(st, id, now_ms, out);
 }
 
 struct cb_session *cb_session_get(struct cb_session_store *st, const char *id, uint64_t now_ms)

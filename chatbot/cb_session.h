@@ -49,6 +49,19 @@ AG_NODISCARD int cb_session_create(struct cb_session_store *st, uint64_t now_ms,
                                    struct cb_session **out);
 
 /*
+ * The same with the given |id| (a session id, e.g. from cb_session_new_id()). Returns 0, or
+ * AG_EINVAL (not a session id), AG_EAGAIN (a live session has that id), AG_ENOMEM.
+ */
+AG_NODISCARD int cb_session_create_id(struct cb_session_store *st, const char *id,
+                                      uint64_t now_ms, struct cb_session **out);
+
+/*
+ * Writes a new random session id (128 bits from getrandom, as 32 lower-case hex digits) into
+ * |id|. Returns 0, or AG_EIO (no randomness).
+ */
+AG_NODISCARD int cb_session_new_id(char id[CB_SESSION_ID_LEN + 1]);
+
+/*
  * Returns the live session |id| (a C string) and marks it used at |now_ms|, or NULL when there
  * is none (an expired session is removed then).
  */

@@ -34,12 +34,13 @@ def chatbot_binary():
 
 
 class Chatbot:
-    def __init__(self, args=()):
+    def __init__(self, args=(), env=None):
         binary = chatbot_binary()
         if not (binary.is_file() and os.access(binary, os.X_OK)):
             pytest.fail("chatbot binary not found at %s (build it, or set CHATBOT)" % binary)
         self.proc = subprocess.Popen([str(binary), "--listen", "127.0.0.1:0", *args],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                     env=env)
         self.lines = []
         self.port = None
         ready = threading.Event()
@@ -266,7 +267,7 @@ def test_methods_and_paths(bot):
     assert_error(resp, body, 400, "invalid_request", "session_id")
     resp, body = bot.request("GET", "/api/sessions/" + "0" * 32)
     assert_error(resp, body, 404, "session_not_found", "session_id")
-    resp, body = bot.request("GET", "/")
+    resp, body = bot.request("GET", "/nothing")
     assert_error(resp, body, 404, "not_found")
 
 
