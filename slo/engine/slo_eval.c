@@ -1012,7 +1012,9 @@ static int eval_fill(struct slo_engine *e, struct slo_state *st, int64_t at, str
                          ev->gap_ms / 1000);
     }
     uint64_t late = 0, too_old = 0, dropped = 0;
-    if (st->win != NULL) {
+    if (st->win != NULL && st->kind != ST_OCC_CAL) {
+        /* (a calendar SLO's lookback window is shorter than its period: its too_old is not a
+         * loss, the calendar accumulator counts that event) */
         struct slo_window_stats ws;
         slo_window_get_stats(st->win, &ws);
         late += ws.late;
