@@ -280,3 +280,14 @@ int slo_engine_restore(struct slo_engine *e, const void *data, size_t len, int64
     }
     return 0;
 }
+
+int slo_checkpoint_clock(const void *data, size_t len, int64_t *clock_ms)
+{
+    *clock_ms = 0;
+    if (len < HEADER_BYTES + 8 + TRAILER_BYTES || memcmp(data, MAGIC, 8) != 0) {
+        return AG_EPROTO;
+    }
+    struct slo_rd r = {(const uint8_t *)data + 32, (const uint8_t *)data + 40, false};
+    *clock_ms = slo_get_i64(&r);
+    return 0;
+}

@@ -455,3 +455,38 @@ def test_oracle_random_streams(slo_bin, tmp_path):
             last_breached = any(s["status"] == "BREACHED" for s in ev["slos"])
         assert rc == (1 if last_breached else 0)
     assert checked > 500
+
+
+def test_from_state(slo_bin, tmp_path):
+    """--save-state writes the engine at the last instant; --from state=FILE reports from it:
+    at the checkpoint's clock exactly what the replay said; later, with the agent gap marked;
+    a corrupt or foreign checkpoint is refused with exit 2 and a reason."""
+    y = slo_yaml("o", "99", "2h", alerts=[{"name": "page", "burn": "6", "long": "30m",
+                                          "short": "5m"}])
+    ev = [{"time": T0 + m * MIN, "good": 90 if 30 <= m < 40 else 100, "total": 100}
+          for m in range(60)]
+    st = tmp_path / "slo.state"
+    at = iso(T0 + HOUR)
+    rc, out, err = report(slo_bin, tmp_path, y, ev, [at], ["--save-state", st])
+    assert rc == 1, err  # 100 bad > 0.01 x 6000 = 60: BREACHED
+    d = tmp_path / "defs.yaml"
+    rc2, out2, err2 = run(slo_bin, "report", "--definitions", d, "--from", "state=%s" % st)
+    assert (rc2, out2, err2) == (rc, out, "")
+    # 30 minutes later: the window [T0 - 1h, T0 + 1h30) still holds every event; the gap
+    # [T0 + 1h, T0 + 1h30) is 1800 s of it
+    rc3, out3, err3 = run(slo_bin, "report", "--definitions", d, "--from", "state=%s" % st,
+                          "--at", iso(T0 + 90 * MIN))
+    s = json.loads(out3)["evaluations"][0]["slos"][0]
+    assert rc3 == 1 and s["total"] == 6000 and s["bad"] == 100
+    assert "agent gap: no knowledge of 1800 s of the window (the agent was down)" in \
+        s["warnings"]
+    data = bytearray(st.read_bytes())
+    data[len(data) // 2] ^= 1
+    bad = tmp_path / "bad.state"
+    bad.write_bytes(bytes(data))
+    rc4, out4, err4 = run(slo_bin, "report", "--definitions", d, "--from", "state=%s" % bad)
+    assert rc4 == 2 and out4 == "" and "checksum mismatch" in err4
+    other = tmp_path / "other.yaml"
+    other.write_text(slo_yaml("o", "99.5", "2h"))
+    rc5, out5, err5 = run(slo_bin, "report", "--definitions", other, "--from", "state=%s" % st)
+    assert rc5 == 2 and "written for other SLO definitions" in err5
