@@ -939,7 +939,7 @@ static int eval_fill(struct slo_engine *e, struct slo_state *st, int64_t at, str
                 rc = add_warning(ev, "alert window %s is longer than the SLO window: no burn rate",
                                  st->lbs[i].text);
             } else if (st->lbs[i].eff_ms != st->lbs[i].written_ms) {
-                rc = add_warning(ev, "alert window %s rounded down to %" PRIu64
+                rc = add_warning(ev, "alert window %s rounded to %" PRIu64
                                      " s (whole periods)",
                                  st->lbs[i].text, st->lbs[i].eff_ms / 1000);
             }

@@ -235,8 +235,7 @@ static int parse_line(const struct slo_defs *defs, struct cur *c, struct slo_eve
                 break;
             }
             if (c->s[c->i] != ',') {
-                err_at(c, c->i, "unexpected character '%c'; expected \",\" or \"}\"",
-                       c->s[c->i]);
+                err_at(c, c->i, "unexpected character; expected \",\" or \"}\"");
                 return 0;
             }
             c->i++;
@@ -244,7 +243,8 @@ static int parse_line(const struct slo_defs *defs, struct cur *c, struct slo_eve
         }
         first = false;
         if (c->i >= c->len || c->s[c->i] != '"') {
-            err_at(c, c->i, "expected a field name in quotes");
+            err_at(c, c->i, "%s; expected a field name in quotes",
+                   c->i >= c->len ? "end of line" : "unexpected character");
             return 0;
         }
         size_t kcol = c->i;
@@ -269,7 +269,8 @@ static int parse_line(const struct slo_defs *defs, struct cur *c, struct slo_eve
         }
         skip_ws(c);
         if (c->i >= c->len || c->s[c->i] != ':') {
-            err_at(c, c->i, "expected \":\" after \"%s\"", fields[f]);
+            err_at(c, c->i, "%s after \"%s\"; expected \":\"",
+                   c->i >= c->len ? "end of line" : "unexpected character", fields[f]);
             return 0;
         }
         c->i++;
