@@ -719,10 +719,55 @@ static void test_checkpoint_refusals(void)
     teardown(&g);
 }
 
+/* Every allocation of new, restore and eval may fail: AG_ENOMEM each time, nothing leaked (the
+ * sanitizer build checks), then success. */
+static void test_failmalloc(void)
+{
+#if AG_FAILMALLOC
+    struct fix f;
+    struct ag_buf ck;
+    uint32_t seed = 11;
+    ag_buf_init(&ck, 1u << 24);
+    ASSERT_OK(setup(&f, five, B + 20 * HOUR));
+    for (int64_t m = 0; m < 60; m++) {
+        feed_minute(f.e, m, &seed);
+    }
+    ASSERT_OK(slo_engine_save(f.e, NULL, 0, &ck));
+    long n;
+    for (n = 0;; n++) {
+        struct slo_engine *e = NULL;
+        ag_mem_fail_after(n);
+        int rc = slo_engine_new(f.d, B, NULL, &e);
+        if (rc == 0) {
+            rc = slo_engine_restore(e, ag_buf_ptr(&ck), ck.len, B + 22 * HOUR, NULL, NULL, NULL);
+        }
+        for (size_t i = 0; i < 5 && rc == 0; i++) {
+            struct slo_eval ev;
+            rc = slo_engine_eval(e, i, B + 22 * HOUR, &ev);
+            slo_eval_release(&ev);
+        }
+        ag_mem_fail_after(-1);
+        slo_engine_free(e);
+        if (rc == 0) {
+            break;
+        }
+        ASSERT_EQ(rc, AG_ENOMEM);
+        ASSERT(n < 1000);
+    }
+    ASSERT(n > 20); /* five states, a scratch engine, evaluations: many allocations */
+    printf("# %ld allocations\n", n);
+    ag_buf_cleanup(&ck);
+    teardown(&f);
+#else
+    printf("# failmalloc not built in (-Dfailmalloc=true); skipped\n");
+#endif
+}
+
 AG_TEST_MAIN(AG_TEST_CASE(test_brief_2h), AG_TEST_CASE(test_brief_1h),
              AG_TEST_CASE(test_occurrences_on_budget), AG_TEST_CASE(test_burst_page),
              AG_TEST_CASE(test_no_traffic), AG_TEST_CASE(test_calendar_day),
              AG_TEST_CASE(test_three_methods), AG_TEST_CASE(test_ratio_exact_tie),
              AG_TEST_CASE(test_json), AG_TEST_CASE(test_rat_double), AG_TEST_CASE(test_rfc3339),
              AG_TEST_CASE(test_window_range), AG_TEST_CASE(test_errors),
-             AG_TEST_CASE(test_checkpoint_equivalence), AG_TEST_CASE(test_checkpoint_refusals))
+             AG_TEST_CASE(test_checkpoint_equivalence), AG_TEST_CASE(test_checkpoint_refusals),
+             AG_TEST_CASE(test_failmalloc))
