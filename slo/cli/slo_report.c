@@ -200,7 +200,11 @@ static int64_t window_starts(const struct slo_defs *d, int64_t at, int64_t *from
                 f = cs;
             }
         }
-        /* Alert lookbacks of a calendar SLO may reach before its period. */
+        /* Alert lookbacks (and the 1 h of the time to exhaustion) of a calendar SLO may reach
+         * before its period. */
+        if (s->calendar && at - 3600000 < f) {
+            f = at - 3600000;
+        }
         for (size_t k = 0; k < s->n_alerts; k++) {
             int64_t l = at - (int64_t)s->alerts[k].long_ms;
             if (l < f) {

@@ -986,7 +986,8 @@ static int eval_fill(struct slo_engine *e, struct slo_state *st, int64_t at, str
             lb_burn(st, &lds[ti], &tb);
         }
         double tte = 0;
-        ev->tte_null = !slo_tte_seconds(&ev->budget, &tb, w_ms / 1000, false, &tte);
+        ev->tte_null = ev->budget.no_data ||
+                       !slo_tte_seconds(&ev->budget, &tb, w_ms / 1000, false, &tte);
         if (!ev->tte_null && !ev->budget.exhausted) {
             tte = slo_eval_rat_double(&ev->budget.remaining_fraction) * (double)(w_ms / 1000) /
                   slo_eval_rat_double(&tb.rate);
