@@ -126,6 +126,7 @@ int slo_engine_save(const struct slo_engine *e, const void *extra, size_t extra_
         switch (st->kind) {
         case ST_OCC_ROLL:
         case ST_RATIO_ROLL:
+        case ST_RATIO_CAL:
             slo_window_save(st->win, &w);
             break;
         case ST_OCC_CAL:
@@ -179,6 +180,7 @@ static int load_state(struct slo_state *st, struct slo_rd *r)
     switch (st->kind) {
     case ST_OCC_ROLL:
     case ST_RATIO_ROLL:
+    case ST_RATIO_CAL:
         rc = slo_window_load(st->win, r);
         break;
     case ST_OCC_CAL:

@@ -287,19 +287,24 @@ class Oracle:
         if cal and length is None:
             # calendar Timeslices: N of the whole day (minus ignored periods); judged periods
             # so far are good or bad, the rest count as good (spec §4.3)
+            # (RatioTimeslices: bad is the sum of 1 - ratio over the judged periods)
             cs = self.day_start(at)
             pers = self.periods(events, cs, at)
-            bad = ignored = 0
+            bad, ignored = Fraction(0), 0
             for g, tot in pers:
                 if tot == 0:
                     if s["missing"] == "ignore":
                         ignored += 1
                     elif s["missing"] == "bad":
                         bad += 1
+                elif m == "RatioTimeslices":
+                    bad += 1 - Fraction(g, tot)
+                    if not terminates(Fraction(g, tot)):
+                        self.inexact = True
                 elif Fraction(g, tot) < s["target"]:
                     bad += 1
             n = DAY // s["period"] - ignored
-            return Fraction(n - bad), n
+            return n - bad, n
         main = length is None
         length = length if length is not None else s["window"]
         pers = self.periods(events, at - length, at)
@@ -385,15 +390,15 @@ class Oracle:
 
 def random_spec(rng, i):
     method = rng.choice(["Occurrences", "Occurrences", "Timeslices", "RatioTimeslices",
-                         "Calendar", "CalSlices", "Long"])
+                         "Calendar", "CalSlices", "CalRatio", "Long"])
     o = rng.choice(["90", "95", "99", "99.5", "99.9", "75"])
     spec = {"name": "s%d" % i, "o": pct(o), "o_text": o, "alerts": [], "missing": "good"}
     tz, off = rng.choice([("UTC", 0), ("+02:00", 2 * 3600_000), ("-05:30", -19800_000)])
     if method == "Calendar":
         spec.update(method="Occurrences", calendar=True, window=DAY, offset=off)
         yaml_kw = dict(calendar="day " + tz)
-    elif method == "CalSlices":
-        method = "Timeslices"
+    elif method in ("CalSlices", "CalRatio"):
+        method = "Timeslices" if method == "CalSlices" else "RatioTimeslices"
         spec.update(method=method, calendar=True, window=DAY, offset=off)
         yaml_kw = dict(calendar="day " + tz, method=method)
     elif method == "Long":
@@ -542,7 +547,7 @@ def test_oracle_random_streams(slo_bin, tmp_path):
     assert checked > 1000
     assert all(statuses.get(k, 0) > 20 for k in ("OK", "WARNING", "BREACHED", "NO_DATA",
                                                   "firing")), statuses
-    assert len(kinds) == 6 and min(kinds.values()) > 100, kinds
+    assert len(kinds) == 7 and min(kinds.values()) > 100, kinds
 
 
 def test_from_state(slo_bin, tmp_path):
