@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ag_buf.h"
+#include "ag_mem.h"
 #include "slo_def.h"
 #include "slo_eval.h"
 #include "slo_eval_int.h"
@@ -61,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size--;
     uint8_t *copy = NULL;
     if (fix_crc && size >= 8) {
-        copy = malloc(size);
+        copy = ag_malloc(size);
         if (copy == NULL) {
             return 0;
         }
@@ -74,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     struct slo_engine *e = NULL;
     if (slo_engine_new(defs, START, NULL, &e) != 0) {
-        free(copy);
+        ag_free(copy);
         return 0;
     }
     /* some state of its own, so that "unchanged" means something */
@@ -130,6 +131,6 @@ out:
     ag_buf_cleanup(&after);
     ag_buf_cleanup(&why);
     slo_engine_free(e);
-    free(copy);
+    ag_free(copy);
     return 0;
 }
