@@ -78,7 +78,7 @@ static int lb_put(struct slo_state *st, uint64_t ms, const char *text)
     return 0;
 }
 
-/* ---- exact-to-double conversion ---------------------------------------------------------------- */
+/* ---- exact-to-double conversion -------------------------------------------------------------- */
 
 double slo_eval_ratio_double(slo_u128 num, slo_u128 den)
 {

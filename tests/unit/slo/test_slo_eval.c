@@ -530,7 +530,7 @@ static void test_errors(void)
 }
 
 
-/* ---- checkpoints ------------------------------------------------------------------------------ */
+/* ---- checkpoints ----------------------------------------------------------------------------- */
 
 /* Five SLOs, one per state kind, with alerts. */
 static const char five[] =
