@@ -1231,9 +1231,9 @@ static void json_eval(struct ag_json *j, const struct slo_eval *ev)
     json_rat(j, &b->budget_total);
     ag_json_key(j, "consumed");
     if (d->budgeting == SLO_BUDGETING_RATIO_TIMESLICES && !b->no_data) {
-        /* fractional bad periods: budget_total - remaining */
-        double t = slo_eval_rat_double(&b->budget_total), r = slo_eval_rat_double(&b->remaining);
-        ag_json_double(j, t - r);
+        /* fractional bad periods: N - sum of ratios = (N S - F) / S, attainment being F / N S */
+        ag_json_double(j, slo_eval_ratio_double(b->attainment.den - b->attainment.num,
+                                                RATIO_SCALE));
     } else {
         ag_json_uint(j, b->bad);
     }

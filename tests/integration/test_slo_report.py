@@ -521,6 +521,7 @@ def test_oracle_random_streams(slo_bin, tmp_path):
                     assert s["good"] == want["good"], ctx
                     assert s["bad"] == want["total"] - want["good"], ctx
                 assert s["error_budget"]["total"] == float(want["budget"]), ctx
+                assert s["error_budget"]["consumed"] == float(want["total"] - want["good"]), ctx
                 assert s["error_budget"]["remaining"] == float(want["remaining"]), ctx
                 assert s["error_budget"]["remaining_fraction"] == float(want["fraction"]), ctx
                 assert s["objective"] == sp["o_text"], ctx
