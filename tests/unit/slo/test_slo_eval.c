@@ -337,6 +337,54 @@ static void three_setup(struct fix *f, const char *method, const char *slice)
     }
 }
 
+/*
+ * A calendar day of 1-hour periods at 90 % (Timeslices, target 99 %): N = 24 known in advance,
+ * budget 2.4 periods (§4.3). At 05:30 the periods 00-04 are judged, 01 and 03 bad: good counts
+ * the 22 others (future periods are not bad), remaining 0.4, fraction 1/6: WARNING. Hour 05 bad
+ * too: at 06:00, 3 > 2.4: BREACHED, though 18 hours are still to come. The next day starts over.
+ */
+static void test_calendar_timeslices(void)
+{
+    static const char yaml[] = "apiVersion: otter/v1\n"
+                               "kind: SLO\n"
+                               "metadata: {name: c}\n"
+                               "spec:\n"
+                               "  service: shop\n"
+                               "  objective: \"90\"\n"
+                               "  calendar: {unit: day, timeZone: UTC}\n"
+                               "  budgetingMethod: Timeslices\n"
+                               "  timeSlice: {period: 1h, target: \"99\"}\n"
+                               "  sli: {spans: {availability: {}}}\n";
+    struct fix f;
+    struct slo_eval ev;
+    ASSERT_OK(setup(&f, yaml, B));
+    for (int h = 0; h < 6; h++) {
+        bool bad = h == 1 || h == 3 || h == 5;
+        ASSERT_OK(slo_engine_add(f.e, 0, B + h * HOUR + MIN, bad ? 90 : 100, 100));
+    }
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 5 * HOUR + 30 * MIN, &ev));
+    ASSERT_UEQ(ev.budget.total, 24);
+    ASSERT_UEQ(ev.budget.bad, 2);
+    ASSERT_UEQ(ev.budget.good, 22);
+    ASSERT_EQ(ev.budget.status, SLO_STATUS_WARNING);
+    ASSERT(fabs(dbl(&ev.budget.remaining) - 0.4) < 1e-12);
+    ASSERT(fabs(dbl(&ev.budget.remaining_seconds) - 1440.0) < 1e-9); /* 0.4 x 3600 s */
+    ASSERT_EQ(ev.window_start_ms, B);
+    slo_eval_release(&ev);
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 6 * HOUR, &ev));
+    ASSERT_UEQ(ev.budget.bad, 3);
+    ASSERT_EQ(ev.budget.status, SLO_STATUS_BREACHED);
+    slo_eval_release(&ev);
+    /* the next day: nothing judged yet, the whole budget left */
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + DAY + 30 * MIN, &ev));
+    ASSERT_UEQ(ev.budget.bad, 0);
+    ASSERT_UEQ(ev.budget.total, 24);
+    ASSERT_EQ(ev.budget.status, SLO_STATUS_OK);
+    ASSERT_EQ(ev.window_start_ms, B + DAY);
+    slo_eval_release(&ev);
+    teardown(&f);
+}
+
 static void test_three_methods(void)
 {
     struct fix f;
@@ -766,6 +814,7 @@ static void test_failmalloc(void)
 AG_TEST_MAIN(AG_TEST_CASE(test_brief_2h), AG_TEST_CASE(test_brief_1h),
              AG_TEST_CASE(test_occurrences_on_budget), AG_TEST_CASE(test_burst_page),
              AG_TEST_CASE(test_no_traffic), AG_TEST_CASE(test_calendar_day),
+             AG_TEST_CASE(test_calendar_timeslices),
              AG_TEST_CASE(test_three_methods), AG_TEST_CASE(test_ratio_exact_tie),
              AG_TEST_CASE(test_json), AG_TEST_CASE(test_rat_double), AG_TEST_CASE(test_rfc3339),
              AG_TEST_CASE(test_window_range), AG_TEST_CASE(test_errors),
