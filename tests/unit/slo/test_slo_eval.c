@@ -256,6 +256,27 @@ static void test_burst_page(void)
     teardown(&f);
 }
 
+/* The minimum-events guard (§7.3): 10 bad of 10 burns at 1000 over 1 h and 5 m, but the long
+ * window holds 10 < 100 events: no page. 100 more bad a minute later: 110 >= 100: it fires. */
+static void test_min_events(void)
+{
+    struct fix f;
+    struct slo_eval ev;
+    ASSERT_OK(setup(&f, occ_page, B));
+    ASSERT_OK(slo_engine_add(f.e, 0, B + MIN, 0, 10));
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 5 * MIN, &ev));
+    ASSERT(ev.burns[0].burn.has_data && ev.burns[1].burn.has_data);
+    ASSERT(fabs(dbl(&ev.burns[1].burn.rate) - 1000.0) < 1e-9); /* (10 / 10) / 0.001 */
+    ASSERT(!ev.alerts[0].firing);
+    slo_eval_release(&ev);
+    ASSERT_OK(slo_engine_add(f.e, 0, B + 5 * MIN, 0, 100));
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 6 * MIN, &ev));
+    ASSERT(ev.alerts[0].firing);
+    ASSERT(ev.alerts[0].changed);
+    slo_eval_release(&ev);
+    teardown(&f);
+}
+
 /* No traffic: NO_DATA, attainment and every burn null, remaining fraction 1, TTE null. */
 static void test_no_traffic(void)
 {
@@ -814,7 +835,7 @@ static void test_failmalloc(void)
 AG_TEST_MAIN(AG_TEST_CASE(test_brief_2h), AG_TEST_CASE(test_brief_1h),
              AG_TEST_CASE(test_occurrences_on_budget), AG_TEST_CASE(test_burst_page),
              AG_TEST_CASE(test_no_traffic), AG_TEST_CASE(test_calendar_day),
-             AG_TEST_CASE(test_calendar_timeslices),
+             AG_TEST_CASE(test_calendar_timeslices), AG_TEST_CASE(test_min_events),
              AG_TEST_CASE(test_three_methods), AG_TEST_CASE(test_ratio_exact_tie),
              AG_TEST_CASE(test_json), AG_TEST_CASE(test_rat_double), AG_TEST_CASE(test_rfc3339),
              AG_TEST_CASE(test_window_range), AG_TEST_CASE(test_errors),
