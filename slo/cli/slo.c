@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * slo: Otter's SLO command. `slo validate FILE...` checks OpenSLO v1 and otter/v1 definitions.
+ * slo: Otter's SLO command. `slo validate FILE...` checks OpenSLO v1 and otter/v1 definitions;
+ * `slo report` replays an events file against them.
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +14,9 @@ static const char usage[] =
     "       slo dashboard --definitions FILE... [--namespace NS] [--region R]"
     " [--dashboard-name N]\n"
     "       slo alarms --definitions FILE... [--namespace NS] [--sns-topic-arn ARN] [--prefix P]\n"
+    "       slo report --definitions FILE... --events FILE|- --at TIME... [--format F]\n"
+    "                  [--output FILE] [--save-state FILE]\n"
+    "       slo report --definitions FILE... --from state=FILE [--at TIME...] [--format F]\n"
     "       slo --version | --help\n"
     "\n"
     "Otter's SLO command.\n"
@@ -28,6 +32,13 @@ static const char usage[] =
     "  alarms              print {\"MetricAlarms\", \"CompositeAlarms\"}: a metric-math burn-rate\n"
     "                      alarm per alert window and ALARM(long) AND ALARM(short) per pair;\n"
     "                      both exit 0, 1 on a definition error, 2 on a usage error\n"
+    "  report              evaluate the definitions (--definitions, repeatable) at each --at\n"
+    "                      (RFC 3339 UTC, repeatable, in the order given) over an events file\n"
+    "                      (--events: JSON lines {time, slo, good|bad, total}; - for stdin);\n"
+    "                      --format json (default), text, markdown or html; --output FILE;\n"
+    "                      exit 0 when every SLO is met at the last instant, 1 when any is\n"
+    "                      BREACHED, 2 on an error; --save-state FILE writes the engine of\n"
+    "                      the last instant; --from state=FILE reports from such a checkpoint\n"
     "\n"
     "options:\n"
     "  --version           print the version and exit\n"
@@ -56,6 +67,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(a, "alarms") == 0) {
         return slo_alarms_main(argc - 2, argv + 2, stdout, stderr);
+    if (strcmp(a, "report") == 0) {
+        return slo_report_main(argc - 2, argv + 2, stdout, stderr);
     }
     fprintf(stderr, "slo: unknown command \"%s\"\n", a);
     fputs(usage, stderr);

@@ -59,7 +59,8 @@ struct slo_window_stats {
  *   AG_EINVAL   |start_ms| outside [0, SLO_TIME_MAX_MS], a bucket_ms not dividing W, a window
  *               or lookback of 0, not whole
  *               minutes, over 90 days, a lookback longer than W or shorter than 2 buckets of
- *               its ring, or too many lookbacks
+ *               its ring (1 bucket with an explicit bucket_ms: one period), or too many
+ *               lookbacks
  *   AG_ETOOBIG  no layout fits |max_bytes|
  *   AG_ENOMEM   out of memory
  */
@@ -95,6 +96,21 @@ void slo_window_advance(struct slo_window *w, int64_t now_ms);
 AG_NODISCARD int slo_window_counts(const struct slo_window *w, uint64_t lookback_ms,
                                    struct slo_counts *out);
 
+/*
+ * The counts of the closed buckets of the ring holding |lookback_ms| (W or a registered lookback)
+ * that lie wholly inside [from_ms, to_ms) and are still held: a bucket [s, s + p) counts iff
+ * s >= from_ms, s + p <= to_ms and s + p <= the clock. O(buckets in the range). For burn-down
+ * series and per-period reads (RatioTimeslices).
+ * Returns 0 on success, or AG_ENOTFOUND for a lookback that was not registered.
+ */
+AG_NODISCARD int slo_window_range(const struct slo_window *w, uint64_t lookback_ms, int64_t from_ms,
+                                  int64_t to_ms, struct slo_counts *out);
+
+/*
+ * The oldest bucket start still held by the ring of |lookback_ms|, or -1 if not registered.
+ */
+int64_t slo_window_oldest_ms(const struct slo_window *w, uint64_t lookback_ms);
+
 /* The bucket width (ms) used for |lookback_ms|, or 0 if not registered. */
 uint64_t slo_window_resolution_ms(const struct slo_window *w, uint64_t lookback_ms);
 
@@ -106,6 +122,28 @@ int64_t slo_window_now(const struct slo_window *w);
 
 /* Copies the refusal counters into |*out|. */
 void slo_window_get_stats(const struct slo_window *w, struct slo_window_stats *out);
+
+/* ---- checkpoints (internal to slo/engine: slo_engine_save / slo_engine_restore) ---------- */
+
+struct slo_calendar;
+
+struct slo_wr;
+struct slo_rd;
+
+/* Appends the window's whole state (clock, rings, sums, stats); errors stay in |w_out|. */
+void slo_window_save(const struct slo_window *w, struct slo_wr *w_out);
+
+/*
+ * Reads a state written by slo_window_save() for a window of the same configuration into |w|.
+ * Checks the layout against |w|'s and every running sum against its buckets. Returns 0, or
+ * AG_EPROTO (truncated, another layout, inconsistent; |w| may be partly overwritten: load into
+ * a scratch window).
+ */
+AG_NODISCARD int slo_window_load(struct slo_window *w, struct slo_rd *r);
+
+/* The same for a calendar accumulator (checked against |c|'s unit, offset and bucket). */
+void slo_calendar_save(const struct slo_calendar *c, struct slo_wr *w_out);
+AG_NODISCARD int slo_calendar_load(struct slo_calendar *c, struct slo_rd *r);
 
 /* ---- time slices (Timeslices, RatioTimeslices inputs) ---------------------------------------- */
 

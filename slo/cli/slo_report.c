@@ -1,0 +1,526 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * `slo report`: replays an events file against definitions at one or more instants (the replay
+ * contract of issue 5) and prints the report. Each instant gets a fresh engine fed, in time
+ * order, exactly the observations before it that can matter there (from the earliest window
+ * start of any SLO at that instant), so instants may come in any order and never see the future.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ag_buf.h"
+#include "ag_mem.h"
+#include "ag_yaml.h"
+#include "slo_cli.h"
+#include "slo_def.h"
+#include "slo_eval.h"
+#include "slo_events.h"
+
+#define DIAG_CAP (1024u * 1024u)
+#define EVENTS_CAP (1024u * 1024u * 1024u) /* 1 GiB of events text */
+#define MAX_INSTANTS 1024
+#define MAX_DEFS 64
+
+static const char report_usage[] =
+    "usage: slo report --definitions FILE [--definitions FILE...] --events FILE|-\n"
+    "                  --at TIME [--at TIME...] [--format json|text|markdown|html]\n"
+    "                  [--output FILE] [--save-state FILE]\n"
+    "       slo report --definitions FILE... --from state=FILE [--at TIME...] [--format F]\n"
+    "                  [--output FILE]\n";
+
+/* Reads |path| ("-": stdin) whole into |buf|. Returns 0, or an errno value. */
+static int read_all(const char *path, struct ag_buf *buf)
+{
+    bool is_stdin = strcmp(path, "-") == 0;
+    FILE *f = is_stdin ? stdin : fopen(path, "rb");
+    if (f == NULL) {
+        return errno;
+    }
+    int rc = 0;
+    char chunk[65536];
+    for (;;) {
+        size_t n = fread(chunk, 1, sizeof(chunk), f);
+        if (n > 0 && ag_buf_add(buf, chunk, n) != 0) {
+            rc = EFBIG;
+            break;
+        }
+        if (n < sizeof(chunk)) {
+            if (ferror(f)) {
+                rc = EIO;
+            }
+            break;
+        }
+    }
+    if (!is_stdin && fclose(f) != 0 && rc == 0) {
+        rc = errno;
+    }
+    return rc;
+}
+
+/*
+ * Renders |r| in |format| into |out|: json (the replay contract), text (colour when |colour|),
+ * markdown or html. Returns 0, AG_EINVAL (unknown format) or AG_ENOMEM.
+ */
+static int render(const char *format, const struct slo_report *r, bool colour, struct ag_buf *out)
+{
+    int rc;
+    if (strcmp(format, "json") == 0) {
+        rc = slo_report_json(r, out);
+        return rc == 0 ? ag_buf_addc(out, '\n') : rc;
+    }
+    if (strcmp(format, "text") == 0) {
+        return slo_report_text(r, colour, out);
+    }
+    if (strcmp(format, "markdown") == 0) {
+        return slo_report_markdown(r, out);
+    }
+    if (strcmp(format, "html") == 0) {
+        return slo_report_html(r, out);
+    }
+    return AG_EINVAL;
+}
+
+struct opts {
+    const char *defs[MAX_DEFS];
+    size_t n_defs;
+    const char *events;
+    const char *at[MAX_INSTANTS];
+    size_t n_at;
+    const char *format;
+    const char *output;
+    const char *state;      /* --from state=FILE */
+    const char *save_state; /* --save-state FILE */
+};
+
+static int parse_opts(int argc, char **argv, struct opts *o, FILE *err)
+{
+    memset(o, 0, sizeof(*o));
+    o->format = "json";
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = NULL;
+        const char *names[] = {"--definitions", "--events", "--at",        "--format",
+                               "--output",      "--from",   "--save-state"};
+        int which = -1;
+        for (int k = 0; k < 7; k++) {
+            size_t n = strlen(names[k]);
+            if (strncmp(a, names[k], n) == 0 && (a[n] == '\0' || a[n] == '=')) {
+                which = k;
+                if (a[n] == '=') {
+                    val = a + n + 1;
+                } else if (i + 1 < argc) {
+                    val = argv[++i];
+                }
+            }
+        }
+        if (which < 0) {
+            fprintf(err, "slo report: unknown argument \"%s\"\n%s", a, report_usage);
+            return 2;
+        }
+        if (val == NULL || val[0] == '\0') {
+            fprintf(err, "slo report: %s needs a value\n%s", names[which], report_usage);
+            return 2;
+        }
+        switch (which) {
+        case 0:
+            if (o->n_defs == MAX_DEFS) {
+                fprintf(err, "slo report: at most %d --definitions\n", MAX_DEFS);
+                return 2;
+            }
+            o->defs[o->n_defs++] = val;
+            break;
+        case 1:
+            if (o->events != NULL) {
+                fputs("slo report: --events given twice; expected one events file\n", err);
+                return 2;
+            }
+            o->events = val;
+            break;
+        case 2:
+            if (o->n_at == MAX_INSTANTS) {
+                fprintf(err, "slo report: at most %d --at\n", MAX_INSTANTS);
+                return 2;
+            }
+            o->at[o->n_at++] = val;
+            break;
+        case 3:
+            o->format = val;
+            break;
+        case 4:
+            o->output = val;
+            break;
+        case 5:
+            if (strncmp(val, "state=", 6) != 0 || val[6] == '\0') {
+                fprintf(err, "slo report: --from \"%s\": expected state=FILE (agent= and "
+                             "cloudwatch are not built yet)\n",
+                        val);
+                return 2;
+            }
+            o->state = val + 6;
+            break;
+        default:
+            o->save_state = val;
+            break;
+        }
+    }
+    if (o->state != NULL && (o->events != NULL || o->save_state != NULL)) {
+        fputs("slo report: --from state=FILE replaces --events (and --save-state)\n", err);
+        return 2;
+    }
+    if (o->n_defs == 0 || (o->events == NULL && o->state == NULL) ||
+        (o->n_at == 0 && o->state == NULL)) {
+        fprintf(err, "slo report: missing %s\n%s",
+                o->n_defs == 0 ? "--definitions" : o->events == NULL && o->state == NULL
+                                                       ? "--events"
+                                                       : "--at",
+                report_usage);
+        return 2;
+    }
+    if (strcmp(o->format, "json") != 0 && strcmp(o->format, "text") != 0 &&
+        strcmp(o->format, "markdown") != 0 && strcmp(o->format, "html") != 0) {
+        fprintf(err, "slo report: unknown format \"%s\"; expected json, text, markdown or html\n",
+                o->format);
+        return 2;
+    }
+    return 0;
+}
+
+/* The earliest time any SLO's window at |at| reaches back to, and per SLO in |from|. */
+static int64_t window_starts(const struct slo_defs *d, int64_t at, int64_t *from)
+{
+    int64_t min = at;
+    for (size_t i = 0; i < d->n_slos; i++) {
+        const struct slo_slo_def *s = &d->slos[i];
+        int64_t f = at - (int64_t)s->window_ms;
+        if (s->calendar) {
+            int64_t cs = 0, ce = 0;
+            if (slo_calendar_bounds(s->calendar_unit, s->utc_offset_s, at, &cs, &ce) == 0) {
+                f = cs;
+            }
+        }
+        /* Alert lookbacks (and the 1 h of the time to exhaustion) of a calendar SLO may reach
+         * before its period. */
+        if (s->calendar && at - 3600000 < f) {
+            f = at - 3600000;
+        }
+        for (size_t k = 0; k < s->n_alerts; k++) {
+            int64_t l = at - (int64_t)s->alerts[k].long_ms;
+            if (l < f) {
+                f = l;
+            }
+        }
+        if (f < 0) {
+            f = 0;
+        }
+        from[i] = f;
+        if (f < min) {
+            min = f;
+        }
+    }
+    return min;
+}
+
+/* Evaluates every SLO at |at| into |ra|. Returns 0 or a negative code (|why| says). */
+static int eval_engine(struct slo_engine *e, const struct slo_defs *d, int64_t at,
+                       const char *at_text, struct slo_report_at *ra)
+{
+    int rc = 0;
+    ra->at_ms = at;
+    ra->at_text = at_text;
+    ra->slos = ag_calloc(d->n_slos ? d->n_slos : 1, sizeof(*ra->slos));
+    if (ra->slos == NULL) {
+        return AG_ENOMEM;
+    }
+    for (size_t i = 0; i < d->n_slos && rc == 0; i++) {
+        rc = slo_engine_eval(e, i, at, &ra->slos[i]);
+        if (rc == 0) {
+            ra->n_slos++;
+        }
+    }
+    return rc;
+}
+
+/* Evaluates every SLO at |at| into |ra| with a fresh engine fed the events before |at|; the
+ * engine is returned in |*keep| when not NULL (else freed). Returns 0 or a negative code (|why|
+ * says). */
+static int eval_at(const struct slo_defs *d, const struct slo_events *ev, int64_t at,
+                   const char *at_text, int64_t *from, struct slo_report_at *ra,
+                   struct ag_buf *why, struct slo_engine **keep)
+{
+    struct slo_engine *e = NULL;
+    int64_t start = window_starts(d, at, from);
+    int rc = slo_engine_new(d, start, why, &e);
+    if (rc != 0) {
+        return rc;
+    }
+    for (size_t i = 0; i < ev->n && ev->v[i].t_ms < at; i++) {
+        const struct slo_event *x = &ev->v[i];
+        if (x->t_ms < from[x->slo]) {
+            continue;
+        }
+        rc = slo_engine_add(e, x->slo, x->t_ms, x->good, x->total);
+        if (rc != 0) {
+            int r2 = ag_buf_printf(why, "line %zu: the observation cannot be counted: %s\n",
+                                   x->line,
+                                   rc == AG_ETOOBIG ? "a bucket would pass 2^32 - 1 events"
+                                                    : ag_strerror(rc));
+            (void)r2;
+            slo_engine_free(e);
+            return rc;
+        }
+    }
+    rc = eval_engine(e, d, at, at_text, ra);
+    if (rc == 0 && keep != NULL) {
+        *keep = e;
+        return 0;
+    }
+    slo_engine_free(e);
+    return rc;
+}
+
+/* --from state=FILE: one engine restored from the checkpoint, evaluated at each --at in order
+ * (or at the checkpoint's clock). Returns 0, 2 (reported) or AG_ENOMEM. */
+static int eval_state(const struct opts *o, const struct slo_defs *d, const int64_t *ats,
+                      struct slo_report *r, FILE *err)
+{
+    struct ag_buf data, why;
+    struct slo_engine *e = NULL;
+    int status = 2;
+    ag_buf_init(&data, EVENTS_CAP);
+    ag_buf_init(&why, DIAG_CAP);
+    int rc = read_all(o->state, &data);
+    int64_t clock = 0;
+    if (rc != 0) {
+        fprintf(err, "%s: error: cannot read: %s\n", o->state, strerror(rc));
+        goto out;
+    }
+    if (slo_checkpoint_clock(ag_buf_ptr(&data), data.len, &clock) != 0) {
+        fprintf(err, "%s: error: not an Otter SLO checkpoint\n", o->state);
+        goto out;
+    }
+    int64_t first = o->n_at > 0 ? ats[0] : clock;
+    for (size_t i = 0; i < o->n_at; i++) {
+        if (ats[i] < clock || (i > 0 && ats[i] < ats[i - 1])) {
+            fprintf(err, "slo report: --at %s: with --from state the instants must be at or after "
+                         "the checkpoint's clock and in increasing order\n",
+                    o->at[i]);
+            goto out;
+        }
+    }
+    rc = slo_engine_new(d, clock, &why, &e);
+    if (rc == 0) {
+        rc = slo_engine_restore(e, ag_buf_ptr(&data), data.len, first, NULL, NULL, &why);
+    }
+    if (rc == AG_ENOMEM) {
+        status = AG_ENOMEM;
+        goto out;
+    }
+    if (rc != 0) {
+        fprintf(err, "%s: error: %s", o->state, ag_buf_str(&why));
+        goto out;
+    }
+    size_t n = o->n_at > 0 ? o->n_at : 1;
+    r->evals = ag_calloc(n, sizeof(*r->evals));
+    if (r->evals == NULL) {
+        status = AG_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        rc = eval_engine(e, d, o->n_at > 0 ? ats[i] : clock, o->n_at > 0 ? o->at[i] : NULL,
+                         &r->evals[i]);
+        r->n_evals++;
+        if (rc != 0) {
+            status = rc == AG_ENOMEM ? AG_ENOMEM : 2;
+            fprintf(err, "slo report: evaluation failed: %s\n", ag_strerror(rc));
+            goto out;
+        }
+    }
+    status = 0;
+out:
+    slo_engine_free(e);
+    ag_buf_cleanup(&data);
+    ag_buf_cleanup(&why);
+    return status;
+}
+
+/* Writes the checkpoint of |e| to |path| (temp file, fsync, rename). Returns 0 or -1
+ * (reported). */
+static int save_state(struct slo_engine *e, const char *path, FILE *err)
+{
+    struct ag_buf b;
+    char tmp[4096];
+    ag_buf_init(&b, EVENTS_CAP);
+    int rc = slo_engine_save(e, NULL, 0, &b);
+    if (rc != 0 || snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+        fputs("slo report: cannot build the checkpoint\n", err);
+        ag_buf_cleanup(&b);
+        return -1;
+    }
+    FILE *f = fopen(tmp, "wb");
+    bool ok = f != NULL;
+    if (ok) {
+        ok = fwrite(ag_buf_ptr(&b), 1, b.len, f) == b.len;
+        ok &= fflush(f) == 0 && fsync(fileno(f)) == 0;
+        ok &= fclose(f) == 0;
+        ok = ok && rename(tmp, path) == 0;
+    }
+    if (!ok) {
+        fprintf(err, "slo report: cannot write %s: %s\n", path, strerror(errno));
+        (void)unlink(tmp);
+    }
+    ag_buf_cleanup(&b);
+    return ok ? 0 : -1;
+}
+
+int slo_report_main(int argc, char **argv, FILE *out, FILE *err)
+{
+    struct opts o;
+    int status = parse_opts(argc, argv, &o, err);
+    if (status != 0) {
+        return status;
+    }
+    status = 2;
+    struct ag_buf diag, text, outbuf;
+    struct slo_defs *d = NULL;
+    struct slo_events ev = {0};
+    struct slo_report r = {0};
+    int64_t *from = NULL;
+    ag_buf_init(&diag, DIAG_CAP);
+    ag_buf_init(&text, (size_t)AG_YAML_MAX_INPUT + 1u);
+    ag_buf_init(&outbuf, 1024u * 1024u * 1024u);
+    int64_t ats[MAX_INSTANTS];
+    for (size_t i = 0; i < o.n_at; i++) {
+        const char *why = NULL;
+        if (slo_parse_rfc3339(o.at[i], strlen(o.at[i]), &ats[i], &why) != 0) {
+            fprintf(err, "slo report: --at \"%s\": expected %s\n", o.at[i], why);
+            goto out;
+        }
+    }
+    if (slo_defs_new(&diag, &d) != 0) {
+        goto oom;
+    }
+    for (size_t i = 0; i < o.n_defs; i++) {
+        ag_buf_reset(&text);
+        int rc = read_all(o.defs[i], &text);
+        if (rc != 0) {
+            fprintf(err, "%s: error: cannot read: %s\n", o.defs[i],
+                    rc == EFBIG ? "larger than the 4 MiB limit" : strerror(rc));
+            goto out;
+        }
+        if (slo_defs_add(d, o.defs[i], ag_buf_str(&text), text.len) != 0) {
+            goto oom;
+        }
+    }
+    int rc = slo_defs_finish(d);
+    fputs(ag_buf_str(&diag), err);
+    ag_buf_reset(&diag);
+    if (rc == AG_ENOMEM) {
+        goto oom;
+    }
+    if (rc != 0) {
+        fputs("slo report: the definitions have errors\n", err);
+        goto out;
+    }
+    ag_buf_cleanup(&text);
+    if (o.state != NULL) {
+        rc = eval_state(&o, d, ats, &r, err);
+        if (rc == AG_ENOMEM) {
+            goto oom;
+        }
+        if (rc != 0) {
+            goto out;
+        }
+        goto render;
+    }
+    ag_buf_init(&text, EVENTS_CAP);
+    rc = read_all(o.events, &text);
+    if (rc != 0) {
+        fprintf(err, "%s: error: cannot read: %s\n", o.events,
+                rc == EFBIG ? "larger than the 1 GiB limit" : strerror(rc));
+        goto out;
+    }
+    rc = slo_events_parse(d, strcmp(o.events, "-") == 0 ? "<stdin>" : o.events,
+                          ag_buf_str(&text), text.len, &ev, &diag);
+    fputs(ag_buf_str(&diag), err);
+    ag_buf_reset(&diag);
+    if (rc == AG_ENOMEM) {
+        goto oom;
+    }
+    if (rc != 0) {
+        fputs("slo report: the events file has errors\n", err);
+        goto out;
+    }
+    ag_buf_cleanup(&text);
+    slo_events_sort(&ev);
+    r.evals = ag_calloc(o.n_at, sizeof(*r.evals));
+    from = ag_calloc(d->n_slos ? d->n_slos : 1, sizeof(*from));
+    if (r.evals == NULL || from == NULL) {
+        goto oom;
+    }
+    for (size_t i = 0; i < o.n_at; i++) {
+        struct slo_engine *keep = NULL;
+        bool last = i + 1 == o.n_at && o.save_state != NULL;
+        rc = eval_at(d, &ev, ats[i], o.at[i], from, &r.evals[i], &diag, last ? &keep : NULL);
+        r.n_evals++;
+        if (rc == AG_ENOMEM) {
+            goto oom;
+        }
+        if (rc != 0) {
+            fprintf(err, "slo report: at %s: %s", o.at[i], ag_buf_str(&diag));
+            goto out;
+        }
+        if (keep != NULL) {
+            rc = save_state(keep, o.save_state, err);
+            slo_engine_free(keep);
+            if (rc != 0) {
+                goto out;
+            }
+        }
+    }
+render:
+    /* Colour only on a terminal, and never with NO_COLOR set (no-color.org). */
+    const char *no_colour = getenv("NO_COLOR");
+    bool colour = o.output == NULL && isatty(fileno(out)) &&
+                  (no_colour == NULL || no_colour[0] == '\0');
+    rc = render(o.format, &r, colour, &outbuf);
+    if (rc == AG_EINVAL) {
+        fprintf(err, "slo report: --format: expected json, text, markdown or html, got \"%s\"\n",
+                o.format);
+        goto out;
+    }
+    if (rc != 0) {
+        goto oom;
+    }
+    FILE *f = o.output != NULL ? fopen(o.output, "wb") : out;
+    if (f == NULL) {
+        fprintf(err, "slo report: cannot write %s: %s\n", o.output, strerror(errno));
+        goto out;
+    }
+    bool ok = fwrite(ag_buf_ptr(&outbuf), 1, outbuf.len, f) == outbuf.len;
+    ok &= fflush(f) == 0;
+    if (f != out) {
+        ok &= fclose(f) == 0;
+    }
+    if (!ok) {
+        fprintf(err, "slo report: cannot write %s: %s\n", o.output ? o.output : "the output",
+                strerror(errno));
+        goto out;
+    }
+    status = slo_report_exit_status(&r);
+    goto out;
+oom:
+    fputs("slo report: out of memory\n", err);
+    status = 2;
+out:
+    slo_report_release(&r);
+    slo_events_release(&ev);
+    ag_free(from);
+    slo_defs_free(d);
+    ag_buf_cleanup(&outbuf);
+    ag_buf_cleanup(&text);
+    ag_buf_cleanup(&diag);
+    return status;
+}
