@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * slo: Otter's SLO command. `slo validate FILE...` checks OpenSLO v1 and otter/v1 definitions;
+ * `slo dashboard` / `slo alarms` print CloudWatch definitions from them;
  * `slo report` replays an events file against them.
  */
 #include <stdio.h>
@@ -67,6 +68,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(a, "alarms") == 0) {
         return slo_alarms_main(argc - 2, argv + 2, stdout, stderr);
+    }
     if (strcmp(a, "report") == 0) {
         return slo_report_main(argc - 2, argv + 2, stdout, stderr);
     }

@@ -25,6 +25,8 @@ int slo_dashboard_main(int argc, char **argv, FILE *out, FILE *err);
  * PutCompositeAlarm requests) to |out|. Exit status as slo_dashboard_main().
  */
 int slo_alarms_main(int argc, char **argv, FILE *out, FILE *err);
+
+/*
  * `slo report ...`: |argc| arguments in |argv| (borrowed), after the word "report" (see
  * slo/README.md). Prints the report to |out| (or --output) and diagnostics to |err|.
  * Returns the exit status: 0 when every SLO is met at the last instant, 1 when any is
