@@ -300,12 +300,13 @@ def test_alarms_are_accepted_and_read_back_exactly(slo_bin, cw):
     # 99 %: 1 - o = 0.01; the Workbook's thresholds 14.4 / 6 / 3 / 1 on the scaled windows.
     lat = {n: a for n, a in m.items() if n.startswith("it-slo-chatbot-chat-latency-")}
     assert {n[len("it-slo-chatbot-chat-latency-"):]: a["Threshold"] for n, a in lat.items()} == {
-        "page-60m": 14.4, "page-5m": 14.4, "page-360m": 6, "page-30m": 6,
-        "ticket-1440m": 3, "ticket-120m": 3, "ticket-4320m": 1, "ticket-360m": 1}
-    assert {x["Id"]: x for x in lat["it-slo-chatbot-chat-latency-page-60m"]["Metrics"]}[
+        "page-fast-60m": 14.4, "page-fast-5m": 14.4, "page-slow-360m": 6, "page-slow-30m": 6,
+        "ticket-fast-1440m": 3, "ticket-fast-120m": 3, "ticket-slow-4320m": 1,
+        "ticket-slow-360m": 1}
+    assert {x["Id"]: x for x in lat["it-slo-chatbot-chat-latency-page-fast-60m"]["Metrics"]}[
         "burn"]["Expression"] == "(1 - good / total) / 0.01"
     # 28 d scaled: 56 min = 3,360 s.
-    stream = m["it-slo-chatbot-chat-stream-latency-page-56m"]
+    stream = m["it-slo-chatbot-chat-stream-latency-page-fast-56m"]
     assert {x["Id"]: x for x in stream["Metrics"]}["good"]["MetricStat"]["Period"] == 3360
     assert "approximation of the period burn" in stream["AlarmDescription"]
 

@@ -100,7 +100,7 @@ static void test_errors(void)
     /* One byte over the cap is refused, naming the file. */
     make_dir("big");
     size_t n = CB_KB_DIR_MAX_FILE + 1;
-    char *big = malloc(n);
+    char *big = ag_malloc(n);
     ASSERT_NOT_NULL(big);
     memset(big, 'a', n);
     write_file("big/huge.md", big, n);
@@ -114,7 +114,7 @@ static void test_errors(void)
     ASSERT_EQ(d.n, 1);
     ASSERT_EQ(d.docs[0].len, CB_KB_DIR_MAX_FILE);
     cb_kb_dir_cleanup(&d);
-    free(big);
+    ag_free(big);
 }
 
 static void test_failmalloc(void)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ag_mem.h"
 #include "ag_test.h"
 #include "cb_web.h"
 
@@ -17,7 +18,7 @@ static char *read_source(const char *name, size_t *len)
     if (f == NULL) {
         return NULL;
     }
-    char *buf = malloc(1 << 20);
+    char *buf = ag_malloc(1 << 20);
     *len = buf ? fread(buf, 1, 1 << 20, f) : 0;
     fclose(f);
     return buf;
@@ -31,14 +32,14 @@ static void check(const char *path, const char *file, const char *type)
     ASSERT_NOT_NULL(want);
     ASSERT_NOT_NULL(f);
     if (want == NULL || f == NULL) {
-        free(want);
+        ag_free(want);
         return;
     }
     ASSERT_STREQ(f->content_type, type);
     ASSERT_EQ(f->len, len);
     ASSERT_MEMEQ(f->data, want, len);
     ASSERT_EQ(f->data[f->len], '\0'); /* a terminating NUL follows the bytes */
-    free(want);
+    ag_free(want);
 }
 
 static void test_files(void)

@@ -298,7 +298,7 @@ static void test_single_window_and_unknown_service(void)
 static void test_json_is_balanced(void)
 {
     /* The "defaults" alerts of a 28-day window: 4 pairs, 8 alarms, 4 composites; every alarm
-     * named once (page-56m and page-336m share the alert name "page"). */
+     * named once: <slo>-<alert>-<window> and <slo>-<alert>-<long>-<short>. */
     static const char y[] = "apiVersion: otter/v1\n"
                             "kind: SLO\n"
                             "metadata: {name: lat}\n"
@@ -319,10 +319,12 @@ static void test_json_is_balanced(void)
     /* 28/30 of 1h = 56m, short 56/12 = 4.67 -> 4m; 6h -> 336m/28m; 1d -> 1344m/112m;
      * 3d -> 4032m/336m. */
     static const char *const names[] = {
-        "slo-lat-page-56m",      "slo-lat-page-4m",       "slo-lat-page-336m",
-        "slo-lat-page-28m",      "slo-lat-ticket-1344m",  "slo-lat-ticket-112m",
-        "slo-lat-ticket-4032m",  "slo-lat-ticket-336m",   "slo-lat-page-56m-4m",
-        "slo-lat-page-336m-28m", "slo-lat-ticket-1344m-112m", "slo-lat-ticket-4032m-336m"};
+        "slo-lat-page-fast-56m",          "slo-lat-page-fast-4m",
+        "slo-lat-page-slow-336m",         "slo-lat-page-slow-28m",
+        "slo-lat-ticket-fast-1344m",      "slo-lat-ticket-fast-112m",
+        "slo-lat-ticket-slow-4032m",      "slo-lat-ticket-slow-336m",
+        "slo-lat-page-fast-56m-4m",       "slo-lat-page-slow-336m-28m",
+        "slo-lat-ticket-fast-1344m-112m", "slo-lat-ticket-slow-4032m-336m"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char q[80];
         (void)snprintf(q, sizeof(q), "\"AlarmName\":\"%s\"", names[i]);
