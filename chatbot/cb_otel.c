@@ -1357,9 +1357,7 @@ out:
         span_free(taken);
         taken = s;
     }
-    if (rc == 0) {
-        *n_out = n;
-    }
+    *n_out = n; /* taken off the queue, also on failure */
     return rc;
 }
 
@@ -1452,9 +1450,7 @@ out:
         log_free(taken);
         taken = l;
     }
-    if (rc == 0) {
-        *n_out = n;
-    }
+    *n_out = n; /* taken off the queue, also on failure */
     return rc;
 }
 
@@ -1876,7 +1872,9 @@ static void exp_kick(struct ot_exp *x)
         rc = cb_otel_encode_metrics(tel, ag_time_now_ns(), &x->body, &n);
     }
     if (rc != 0) {
-        ag_buf_init(&x->body, MAX_BODY); /* a failed append freed it */
+        /* A failed append already freed the buffer; an arena failure did not. */
+        ag_buf_cleanup(&x->body);
+        ag_buf_init(&x->body, MAX_BODY);
         x->items = n;
         *stat_failed(tel, x->sig) += n;
         ag_log(AG_LOG_ERROR, WHO, "%s: encoding failed: %s", sig_name[x->sig], ag_strerror(rc));

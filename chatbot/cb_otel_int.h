@@ -14,7 +14,8 @@ size_t cb_otel_bucket_index(const double *bounds, size_t n, double v);
 
 /*
  * Takes up to max_batch queued spans (oldest first) and appends them to |out| as one
- * ExportTraceServiceRequest; |*n_out| = spans taken (0: nothing queued, nothing written).
+ * ExportTraceServiceRequest; |*n_out| = spans taken off the queue (0: nothing queued, nothing
+ * written), also on failure: those spans are gone.
  * Returns 0, or AG_ENOMEM, AG_ETOOBIG.
  */
 AG_NODISCARD int cb_otel_encode_traces(struct cb_otel *tel, struct ag_buf *out, size_t *n_out);
