@@ -44,9 +44,8 @@ typedef Opentelemetry__Proto__Common__V1__AnyValue pb_any;
 const double cb_otel_duration_bounds[14] = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25,
                                             0.5,   0.75, 1,     2.5,  5,     7.5, 10};
 /* gen_ai.client.token.usage's advisory bounds (semantic conventions). */
-static const double token_bounds[14] = {1,     4,      16,      64,      256,     1024,    4096,
-                                        16384, 65536,  262144,  1048576, 4194304, 16777216,
-                                        67108864};
+static const double token_bounds[14] = {1,     4,     16,     64,      256,     1024,     4096,
+                                        16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864};
 
 enum val_type { VT_STR, VT_INT, VT_DBL, VT_BOOL, VT_STRARR };
 
@@ -171,7 +170,8 @@ struct cb_otel {
 
 static const char *const sig_name[3] = {"traces", "metrics", "logs"};
 
-/* ---- attributes ------------------------------------------------------------------------------- */
+/* ---- attributes -------------------------------------------------------------------------------
+ */
 
 static void val_free(struct ot_val *v)
 {
@@ -666,8 +666,8 @@ static struct cb_otel_metric *metric_new(struct cb_otel *tel, const char *name, 
     return m;
 }
 
-struct cb_otel_metric *cb_otel_counter_new(struct cb_otel *tel, const char *name,
-                                           const char *unit, const char *description)
+struct cb_otel_metric *cb_otel_counter_new(struct cb_otel *tel, const char *name, const char *unit,
+                                           const char *description)
 {
     return metric_new(tel, name, unit, description, false, NULL, 0);
 }
@@ -1074,8 +1074,8 @@ void cb_otel_bedrock_span_end(struct cb_otel *tel, struct cb_otel_span *span,
             cb_otel_span_set_int(span, "gen_ai.usage.output_tokens", res->output_tokens);
         }
         if (res->finish_reason != NULL) {
-            cb_otel_span_set_str_array(span, "gen_ai.response.finish_reasons",
-                                       &res->finish_reason, 1);
+            cb_otel_span_set_str_array(span, "gen_ai.response.finish_reasons", &res->finish_reason,
+                                       1);
         }
         if (res->http_status > 0) {
             cb_otel_span_set_int(span, "http.response.status_code", res->http_status);
@@ -1295,7 +1295,8 @@ int cb_otel_encode_traces(struct cb_otel *tel, struct ag_buf *out, size_t *n_out
             goto out;
         }
         *p = (Opentelemetry__Proto__Trace__V1__Span)OPENTELEMETRY__PROTO__TRACE__V1__SPAN__INIT;
-        *st = (Opentelemetry__Proto__Trace__V1__Status)OPENTELEMETRY__PROTO__TRACE__V1__STATUS__INIT;
+        *st =
+            (Opentelemetry__Proto__Trace__V1__Status)OPENTELEMETRY__PROTO__TRACE__V1__STATUS__INIT;
         p->trace_id = bin(s->ctx.trace_id, 16);
         p->span_id = bin(s->ctx.span_id, 8);
         if (s->has_parent) {
@@ -1303,7 +1304,8 @@ int cb_otel_encode_traces(struct cb_otel *tel, struct ag_buf *out, size_t *n_out
         }
         p->trace_state = s->ctx.tracestate;
         /* Bits 0-7: trace flags; bit 8: "is_remote is known"; bit 9: the parent is remote. */
-        p->flags = (uint32_t)s->ctx.flags | 0x100u | (s->has_parent && s->parent_remote ? 0x200u : 0);
+        p->flags =
+            (uint32_t)s->ctx.flags | 0x100u | (s->has_parent && s->parent_remote ? 0x200u : 0);
         p->name = s->name;
         p->kind = (Opentelemetry__Proto__Trace__V1__Span__SpanKind)s->kind;
         p->start_time_unix_nano = s->start_ns;
@@ -1365,7 +1367,8 @@ int cb_otel_encode_logs(struct cb_otel *tel, struct ag_buf *out, size_t *n_out)
 {
     Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest req =
         OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_REQUEST__INIT;
-    Opentelemetry__Proto__Logs__V1__ResourceLogs rl = OPENTELEMETRY__PROTO__LOGS__V1__RESOURCE_LOGS__INIT;
+    Opentelemetry__Proto__Logs__V1__ResourceLogs rl =
+        OPENTELEMETRY__PROTO__LOGS__V1__RESOURCE_LOGS__INIT;
     Opentelemetry__Proto__Logs__V1__ScopeLogs sl = OPENTELEMETRY__PROTO__LOGS__V1__SCOPE_LOGS__INIT;
     Opentelemetry__Proto__Logs__V1__ResourceLogs *rlp = &rl;
     Opentelemetry__Proto__Logs__V1__ScopeLogs *slp = &sl;
@@ -1414,7 +1417,8 @@ int cb_otel_encode_logs(struct cb_otel *tel, struct ag_buf *out, size_t *n_out)
             rc = AG_ENOMEM;
             goto out;
         }
-        *r = (Opentelemetry__Proto__Logs__V1__LogRecord)OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT;
+        *r = (Opentelemetry__Proto__Logs__V1__LogRecord)
+            OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT;
         r->time_unix_nano = l->time_ns;
         r->observed_time_unix_nano = l->observed_ns;
         r->severity_number = (Opentelemetry__Proto__Logs__V1__SeverityNumber)l->sev;
@@ -1507,7 +1511,8 @@ int cb_otel_encode_metrics(struct cb_otel *tel, uint64_t now_ns, struct ag_buf *
             rc = AG_ENOMEM;
             goto out;
         }
-        *pm = (Opentelemetry__Proto__Metrics__V1__Metric)OPENTELEMETRY__PROTO__METRICS__V1__METRIC__INIT;
+        *pm = (Opentelemetry__Proto__Metrics__V1__Metric)
+            OPENTELEMETRY__PROTO__METRICS__V1__METRIC__INIT;
         pm->name = m->name;
         pm->unit = m->unit;
         pm->description = m->desc;
@@ -1519,7 +1524,8 @@ int cb_otel_encode_metrics(struct cb_otel *tel, uint64_t now_ns, struct ag_buf *
                 rc = AG_ENOMEM;
                 goto out;
             }
-            *sum = (Opentelemetry__Proto__Metrics__V1__Sum)OPENTELEMETRY__PROTO__METRICS__V1__SUM__INIT;
+            *sum = (Opentelemetry__Proto__Metrics__V1__Sum)
+                OPENTELEMETRY__PROTO__METRICS__V1__SUM__INIT;
             sum->aggregation_temporality =
                 OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE;
             sum->is_monotonic = 1;
@@ -1537,7 +1543,8 @@ int cb_otel_encode_metrics(struct cb_otel *tel, uint64_t now_ns, struct ag_buf *
                 }
                 dps[i]->start_time_unix_nano = tel->start_ns;
                 dps[i]->time_unix_nano = now_ns;
-                dps[i]->value_case = OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_INT;
+                dps[i]->value_case =
+                    OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_INT;
                 dps[i]->as_int = m->pts[i].isum;
             }
             sum->n_data_points = m->n;
@@ -1655,8 +1662,8 @@ static void exp_fail(struct ot_exp *x, const char *why)
     struct cb_otel *tel = x->tel;
 
     *stat_failed(tel, x->sig) += x->items;
-    ag_log(AG_LOG_WARN, WHO, "%s export to %s failed: %s; %zu %s dropped", sig_name[x->sig],
-           x->url, why, x->items, x->sig == SIG_METRICS ? "points" : "items");
+    ag_log(AG_LOG_WARN, WHO, "%s export to %s failed: %s; %zu %s dropped", sig_name[x->sig], x->url,
+           why, x->items, x->sig == SIG_METRICS ? "points" : "items");
     exp_finish(x);
 }
 
@@ -2013,7 +2020,8 @@ int cb_otel_new(struct event_base *base, const struct cb_otel_config *cfg, struc
         return 0;
     }
     for (size_t i = 0; i < cfg->resource.n; i++) {
-        rc = attrs_put_str(&tel->resource, cfg->resource.items[i].key, cfg->resource.items[i].value);
+        rc =
+            attrs_put_str(&tel->resource, cfg->resource.items[i].key, cfg->resource.items[i].value);
         if (rc != 0) {
             goto fail;
         }
@@ -2071,12 +2079,12 @@ int cb_otel_new(struct event_base *base, const struct cb_otel_config *cfg, struc
     }
     tel->m_requests = cb_otel_counter_new(tel, "chatbot.requests", "{request}",
                                           "Requests answered, by route and status code.");
-    tel->m_duration = cb_otel_histogram_new(tel, "http.server.request.duration", "s",
-                                            "Duration of HTTP server requests.",
-                                            cb_otel_duration_bounds, 14);
-    tel->m_tokens = cb_otel_histogram_new(tel, "gen_ai.client.token.usage", "{token}",
-                                          "Measures number of input and output tokens used.",
-                                          token_bounds, 14);
+    tel->m_duration =
+        cb_otel_histogram_new(tel, "http.server.request.duration", "s",
+                              "Duration of HTTP server requests.", cb_otel_duration_bounds, 14);
+    tel->m_tokens =
+        cb_otel_histogram_new(tel, "gen_ai.client.token.usage", "{token}",
+                              "Measures number of input and output tokens used.", token_bounds, 14);
     tel->m_errors = cb_otel_counter_new(tel, "chatbot.provider.errors", "{error}",
                                         "Failed model provider calls, by error type.");
     if (tel->m_requests == NULL || tel->m_duration == NULL || tel->m_tokens == NULL ||
@@ -2094,8 +2102,7 @@ fail:
     return rc;
 }
 
-int cb_otel_new_from_env(struct event_base *base, const char *service_version,
-                         struct cb_otel **out)
+int cb_otel_new_from_env(struct event_base *base, const char *service_version, struct cb_otel **out)
 {
     struct cb_otel_config cfg;
     int rc;

@@ -22,13 +22,13 @@
  * (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true).
  */
 
-#define CB_OTEL_TRACESTATE_MAX   512  /* longer tracestate headers are dropped, not cut */
-#define CB_OTEL_TRACEPARENT_LEN  55   /* "00-" 32 hex "-" 16 hex "-" 2 hex */
-#define CB_OTEL_MAX_ATTRS        128  /* per span, event or log record (SpanLimits default) */
-#define CB_OTEL_MAX_EVENTS       128  /* per span */
-#define CB_OTEL_MAX_POINTS       2000 /* attribute sets per instrument; then otel.metric.overflow */
-#define CB_OTEL_MAX_HEADERS      24   /* OTEL_EXPORTER_OTLP_HEADERS entries */
-#define CB_OTEL_KV_MAX_INPUT     8192 /* longest OTEL_RESOURCE_ATTRIBUTES / _HEADERS accepted */
+#define CB_OTEL_TRACESTATE_MAX  512  /* longer tracestate headers are dropped, not cut */
+#define CB_OTEL_TRACEPARENT_LEN 55   /* "00-" 32 hex "-" 16 hex "-" 2 hex */
+#define CB_OTEL_MAX_ATTRS       128  /* per span, event or log record (SpanLimits default) */
+#define CB_OTEL_MAX_EVENTS      128  /* per span */
+#define CB_OTEL_MAX_POINTS      2000 /* attribute sets per instrument; then otel.metric.overflow */
+#define CB_OTEL_MAX_HEADERS     24   /* OTEL_EXPORTER_OTLP_HEADERS entries */
+#define CB_OTEL_KV_MAX_INPUT    8192 /* longest OTEL_RESOURCE_ATTRIBUTES / _HEADERS accepted */
 
 /* OTLP Span.SpanKind values. */
 enum cb_otel_span_kind {
@@ -75,18 +75,22 @@ struct cb_otel_attr {
     } v;
 };
 
-#define CB_OTEL_STR(k, val)  ((struct cb_otel_attr){.key = (k), .type = CB_OTEL_ATTR_STRING, .v.s = (val)})
-#define CB_OTEL_INT(k, val)  ((struct cb_otel_attr){.key = (k), .type = CB_OTEL_ATTR_INT, .v.i = (val)})
-#define CB_OTEL_DBL(k, val)  ((struct cb_otel_attr){.key = (k), .type = CB_OTEL_ATTR_DOUBLE, .v.d = (val)})
-#define CB_OTEL_BOOL(k, val) ((struct cb_otel_attr){.key = (k), .type = CB_OTEL_ATTR_BOOL, .v.b = (val)})
+#define CB_OTEL_STR(k, val) \
+    ((struct cb_otel_attr){.key = (k), .type = CB_OTEL_ATTR_STRING, .v.s = (val)})
+#define CB_OTEL_INT(k, val) \
+    ((struct cb_otel_attr){.key = (k), .type = CB_OTEL_ATTR_INT, .v.i = (val)})
+#define CB_OTEL_DBL(k, val) \
+    ((struct cb_otel_attr){.key = (k), .type = CB_OTEL_ATTR_DOUBLE, .v.d = (val)})
+#define CB_OTEL_BOOL(k, val) \
+    ((struct cb_otel_attr){.key = (k), .type = CB_OTEL_ATTR_BOOL, .v.b = (val)})
 
 /* A span context (W3C trace-context). Caller-owned, plain data. */
 struct cb_otel_span_ctx {
     uint8_t trace_id[16];
     uint8_t span_id[8];
-    uint8_t flags;  /* trace-flags; bit 0 = sampled */
-    bool valid;     /* false: no parent (a new root is made) */
-    bool remote;    /* came from a traceparent header */
+    uint8_t flags;                               /* trace-flags; bit 0 = sampled */
+    bool valid;                                  /* false: no parent (a new root is made) */
+    bool remote;                                 /* came from a traceparent header */
     char tracestate[CB_OTEL_TRACESTATE_MAX + 1]; /* "" = none; passed through unchanged */
 };
 
@@ -106,10 +110,10 @@ struct cb_otel_kvlist {
  * ag_strdup'd strings).
  */
 struct cb_otel_config {
-    bool disabled;          /* OTEL_SDK_DISABLED=true: no spans, points, records or exports */
-    char *traces_url;       /* NULL = spans are not exported (nor kept) */
-    char *metrics_url;      /* NULL = no metric export */
-    char *logs_url;         /* NULL = log records are not exported (nor kept) */
+    bool disabled;     /* OTEL_SDK_DISABLED=true: no spans, points, records or exports */
+    char *traces_url;  /* NULL = spans are not exported (nor kept) */
+    char *metrics_url; /* NULL = no metric export */
+    char *logs_url;    /* NULL = log records are not exported (nor kept) */
     struct cb_otel_kvlist headers[3]; /* per signal (traces, metrics, logs): generic + specific */
     struct cb_otel_kvlist resource;   /* final resource attributes, service.name first */
     bool gzip;                        /* OTEL_EXPORTER_OTLP_COMPRESSION=gzip */
@@ -127,16 +131,16 @@ struct cb_otel_config {
 
 /* Counters of what happened to telemetry (none of them is ever reset). */
 struct cb_otel_stats {
-    uint64_t spans_ended;      /* recording spans ended */
-    uint64_t spans_dropped;    /* the queue was full (max_queue) */
-    uint64_t spans_sent;       /* accepted by the endpoint (rejected ones excluded) */
-    uint64_t spans_failed;     /* a non-retryable answer, retries exhausted, or shutdown */
-    uint64_t spans_rejected;   /* partial_success.rejected_spans */
+    uint64_t spans_ended;    /* recording spans ended */
+    uint64_t spans_dropped;  /* the queue was full (max_queue) */
+    uint64_t spans_sent;     /* accepted by the endpoint (rejected ones excluded) */
+    uint64_t spans_failed;   /* a non-retryable answer, retries exhausted, or shutdown */
+    uint64_t spans_rejected; /* partial_success.rejected_spans */
     uint64_t logs_emitted, logs_dropped, logs_sent, logs_failed, logs_rejected;
     uint64_t points_sent, points_failed, points_rejected; /* metric data points per export */
-    uint64_t requests;         /* HTTP attempts made, all signals */
-    uint64_t retries;          /* attempts that were retries */
-    uint64_t metric_exports;   /* metric export requests accepted */
+    uint64_t requests;                                    /* HTTP attempts made, all signals */
+    uint64_t retries;                                     /* attempts that were retries */
+    uint64_t metric_exports;                              /* metric export requests accepted */
 };
 
 struct cb_otel;
@@ -173,8 +177,7 @@ AG_NODISCARD int cb_otel_tracestate_check(const char *s, size_t len);
  * Returns 0 when a valid parent was found, AG_ENOTFOUND when traceparent is absent, or
  * AG_EPROTO when it is invalid.
  */
-int cb_otel_extract(const char *traceparent, const char *tracestate,
-                    struct cb_otel_span_ctx *out);
+int cb_otel_extract(const char *traceparent, const char *tracestate, struct cb_otel_span_ctx *out);
 
 /*
  * Writes |ctx| as a version-00 traceparent value into |out| (56 bytes: 55 + NUL).
@@ -295,8 +298,7 @@ void cb_otel_span_set_double(struct cb_otel_span *span, const char *key, double 
 void cb_otel_span_set_bool(struct cb_otel_span *span, const char *key, bool value);
 void cb_otel_span_set_str_array(struct cb_otel_span *span, const char *key,
                                 const char *const *values, size_t n);
-void cb_otel_span_set_attrs(struct cb_otel_span *span, const struct cb_otel_attr *attrs,
-                            size_t n);
+void cb_otel_span_set_attrs(struct cb_otel_span *span, const struct cb_otel_attr *attrs, size_t n);
 
 /*
  * Sets the status. OK is final; UNSET is ignored; |message| (may be NULL) is kept for ERROR only.
@@ -410,8 +412,8 @@ void cb_otel_bedrock_span_end(struct cb_otel *tel, struct cb_otel_span *span,
  * Returns the instrument, or NULL (NULL or disabled |tel|, out of memory); the add/record
  * functions accept NULL.
  */
-struct cb_otel_metric *cb_otel_counter_new(struct cb_otel *tel, const char *name,
-                                           const char *unit, const char *description);
+struct cb_otel_metric *cb_otel_counter_new(struct cb_otel *tel, const char *name, const char *unit,
+                                           const char *description);
 
 /*
  * Creates a histogram with |n| explicit bucket bounds (strictly increasing; copied): bucket i

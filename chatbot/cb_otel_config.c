@@ -191,8 +191,9 @@ static int signal_url(cb_otel_getenv_fn *fn, void *arg, int sig, char **out)
         v = env_get(fn, arg, "OTEL_EXPORTER_OTLP_PROTOCOL");
     }
     if (v != NULL && strcmp(v, "http/protobuf") != 0) {
-        ag_log(AG_LOG_ERROR, WHO, "OTLP protocol %s: only http/protobuf is supported; %s not exported",
-               v, signal_names[sig]);
+        ag_log(AG_LOG_ERROR, WHO,
+               "OTLP protocol %s: only http/protobuf is supported; %s not exported", v,
+               signal_names[sig]);
         return 0;
     }
     snprintf(name, sizeof(name), "OTEL_EXPORTER_OTLP_%s_ENDPOINT", signal_upper[sig]);
@@ -280,8 +281,8 @@ int cb_otel_config_from_env(struct cb_otel_config *cfg, const char *service_vers
         *dst = url;
     }
 
-    rc = env_list(getenv_fn, arg, "OTEL_EXPORTER_OTLP_HEADERS", CB_OTEL_MAX_HEADERS, &generic,
-                  true);
+    rc =
+        env_list(getenv_fn, arg, "OTEL_EXPORTER_OTLP_HEADERS", CB_OTEL_MAX_HEADERS, &generic, true);
     if (rc != 0) {
         goto out;
     }
@@ -317,8 +318,10 @@ int cb_otel_config_from_env(struct cb_otel_config *cfg, const char *service_vers
         if (strcmp(v, "gzip") == 0) {
             cfg->gzip = true;
         } else if (strcmp(v, "none") != 0) {
-            ag_log(AG_LOG_WARN, WHO, "OTEL_EXPORTER_OTLP_COMPRESSION=%s: expected gzip or none; "
-                   "using none", v);
+            ag_log(AG_LOG_WARN, WHO,
+                   "OTEL_EXPORTER_OTLP_COMPRESSION=%s: expected gzip or none; "
+                   "using none",
+                   v);
         }
     }
     env_uint(getenv_fn, arg, "OTEL_BSP_SCHEDULE_DELAY", 1, &cfg->schedule_delay_ms);
@@ -332,7 +335,8 @@ int cb_otel_config_from_env(struct cb_otel_config *cfg, const char *service_vers
             q = 1000000;
         }
         if (b > q) {
-            ag_log(AG_LOG_WARN, WHO, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE over the queue size; using %llu",
+            ag_log(AG_LOG_WARN, WHO,
+                   "OTEL_BSP_MAX_EXPORT_BATCH_SIZE over the queue size; using %llu",
                    (unsigned long long)q);
             b = q;
         }

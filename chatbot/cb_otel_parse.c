@@ -249,8 +249,7 @@ int cb_otel_tracestate_check(const char *s, size_t len)
     return 0;
 }
 
-int cb_otel_extract(const char *traceparent, const char *tracestate,
-                    struct cb_otel_span_ctx *out)
+int cb_otel_extract(const char *traceparent, const char *tracestate, struct cb_otel_span_ctx *out)
 {
     int rc;
 
@@ -337,8 +336,8 @@ void cb_otel_kvlist_cleanup(struct cb_otel_kvlist *list)
     list->n = 0;
 }
 
-int cb_otel_kvlist_parse(const char *s, size_t len, size_t max_items,
-                         struct cb_otel_kvlist *out, char *err, size_t errlen)
+int cb_otel_kvlist_parse(const char *s, size_t len, size_t max_items, struct cb_otel_kvlist *out,
+                         char *err, size_t errlen)
 {
     struct cb_otel_kvlist l = {NULL, 0};
     size_t pos = 0, member = 0, cap = 0;
@@ -394,8 +393,8 @@ int cb_otel_kvlist_parse(const char *s, size_t len, size_t max_items,
         char *dk = pct_decode(k, kn, &rc);
         if (dk == NULL) {
             if (rc == AG_EPROTO) {
-                set_err(err, errlen, "member %zu: bad %%-escape in the key (expected %%XX, not %%00)",
-                        member);
+                set_err(err, errlen,
+                        "member %zu: bad %%-escape in the key (expected %%XX, not %%00)", member);
             }
             goto out;
         }

@@ -66,7 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (cb_otel_extract(copy, nl != NULL ? nl + 1 : NULL, &c) == 0) {
         size_t tl = strlen(c.tracestate);
-        if (tl > CB_OTEL_TRACESTATE_MAX || (tl > 0 && cb_otel_tracestate_check(c.tracestate, tl) != 0)) {
+        if (tl > CB_OTEL_TRACESTATE_MAX ||
+            (tl > 0 && cb_otel_tracestate_check(c.tracestate, tl) != 0)) {
             abort();
         }
     }

@@ -120,9 +120,8 @@ int main(int argc, char **argv)
            "\"enabled\":%s,\"shutdown_rc\":%d,\"stats\":{\"spans_ended\":%" PRIu64
            ",\"spans_dropped\":%" PRIu64 ",\"spans_sent\":%" PRIu64 ",\"spans_failed\":%" PRIu64
            ",\"spans_rejected\":%" PRIu64 ",\"logs_sent\":%" PRIu64 ",\"logs_failed\":%" PRIu64
-           ",\"points_sent\":%" PRIu64 ",\"points_failed\":%" PRIu64
-           ",\"points_rejected\":%" PRIu64 ",\"requests\":%" PRIu64 ",\"retries\":%" PRIu64
-           ",\"metric_exports\":%" PRIu64 "}}\n",
+           ",\"points_sent\":%" PRIu64 ",\"points_failed\":%" PRIu64 ",\"points_rejected\":%" PRIu64
+           ",\"requests\":%" PRIu64 ",\"retries\":%" PRIu64 ",\"metric_exports\":%" PRIu64 "}}\n",
            trace, srv_id, cli_id, cb_otel_enabled(tel) ? "true" : "false", rc, st.spans_ended,
            st.spans_dropped, st.spans_sent, st.spans_failed, st.spans_rejected, st.logs_sent,
            st.logs_failed, st.points_sent, st.points_failed, st.points_rejected, st.requests,

@@ -101,8 +101,8 @@ static void test_traceparent_format_extract(void)
     struct cb_otel_span_ctx c;
     char out[56];
 
-    ASSERT_OK(cb_otel_extract("00-" TID "-" PID "-01", "congo=t61rcWkgMzE, rojo=00f067aa0ba902b7",
-                              &c));
+    ASSERT_OK(
+        cb_otel_extract("00-" TID "-" PID "-01", "congo=t61rcWkgMzE, rojo=00f067aa0ba902b7", &c));
     ASSERT_STREQ(c.tracestate, "congo=t61rcWkgMzE, rojo=00f067aa0ba902b7");
     ASSERT_OK(cb_otel_traceparent_format(&c, out));
     ASSERT_STREQ(out, "00-" TID "-" PID "-01");
@@ -128,8 +128,8 @@ static void test_tracestate(void)
     ASSERT_OK(cb_otel_tracestate_check("tenant@sys=v,0t@s=v", 19));
     const char *all = "k_-*/9=!\"#$%&'()*+-./:;<>?@[]^~ x";
     ASSERT_OK(cb_otel_tracestate_check(all, strlen(all)));
-    ASSERT_EQ(cb_otel_tracestate_check("A=1", 3), AG_EPROTO);   /* upper-case key */
-    ASSERT_EQ(cb_otel_tracestate_check("1a=1", 4), AG_EPROTO);  /* simple key starts a-z */
+    ASSERT_EQ(cb_otel_tracestate_check("A=1", 3), AG_EPROTO);     /* upper-case key */
+    ASSERT_EQ(cb_otel_tracestate_check("1a=1", 4), AG_EPROTO);    /* simple key starts a-z */
     ASSERT_EQ(cb_otel_tracestate_check("a=1,a=2", 7), AG_EPROTO); /* duplicate */
     ASSERT_EQ(cb_otel_tracestate_check("a=b=c", 5), AG_EPROTO);
     ASSERT_EQ(cb_otel_tracestate_check("a=", 2), AG_EPROTO);
@@ -342,11 +342,11 @@ static void test_bucket_index(void)
      * (b[i-1], b[i]], bucket 14 everything over 10. */
     ASSERT_EQ(cb_otel_bucket_index(b, 14, -1.0), 0);
     ASSERT_EQ(cb_otel_bucket_index(b, 14, 0.0), 0);
-    ASSERT_EQ(cb_otel_bucket_index(b, 14, 0.005), 0);      /* on the bound: inclusive */
+    ASSERT_EQ(cb_otel_bucket_index(b, 14, 0.005), 0); /* on the bound: inclusive */
     ASSERT_EQ(cb_otel_bucket_index(b, 14, 0.0050001), 1);
     ASSERT_EQ(cb_otel_bucket_index(b, 14, 0.01), 1);
     ASSERT_EQ(cb_otel_bucket_index(b, 14, 0.1), 5);
-    ASSERT_EQ(cb_otel_bucket_index(b, 14, 0.30), 7);       /* (0.25, 0.5] */
+    ASSERT_EQ(cb_otel_bucket_index(b, 14, 0.30), 7); /* (0.25, 0.5] */
     ASSERT_EQ(cb_otel_bucket_index(b, 14, 1.0), 9);
     ASSERT_EQ(cb_otel_bucket_index(b, 14, 10.0), 13);
     ASSERT_EQ(cb_otel_bucket_index(b, 14, 10.0000001), 14);
@@ -369,8 +369,8 @@ static struct cb_otel *make_tel(struct event_base *base, bool record_content, si
         cfg.max_queue = queue;
         cfg.max_batch = queue;
     }
-    if (cb_otel_kvlist_parse("service.name=chatbot-test,team=qa", 33, 10, &cfg.resource, NULL,
-                             0) != 0 ||
+    if (cb_otel_kvlist_parse("service.name=chatbot-test,team=qa", 33, 10, &cfg.resource, NULL, 0) !=
+            0 ||
         cb_otel_new(base, &cfg, &tel) != 0) {
         tel = NULL;
     }
@@ -391,8 +391,8 @@ static const pb_kv *find_kv(pb_kv **kvs, size_t n, const char *key)
 static const char *kv_str(pb_kv **kvs, size_t n, const char *key)
 {
     const pb_kv *kv = find_kv(kvs, n, key);
-    if (kv == NULL || kv->value->value_case !=
-                          OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE) {
+    if (kv == NULL ||
+        kv->value->value_case != OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE) {
         return NULL;
     }
     return kv->value->string_value;
@@ -509,7 +509,8 @@ static void test_encode_traces(void)
     ASSERT_EQ(kv_int(b->attributes, b->n_attributes, "gen_ai.usage.output_tokens"), 7);
     const pb_kv *fr = find_kv(b->attributes, b->n_attributes, "gen_ai.response.finish_reasons");
     ASSERT_NOT_NULL(fr);
-    ASSERT_EQ(fr->value->value_case, OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE);
+    ASSERT_EQ(fr->value->value_case,
+              OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE);
     ASSERT_EQ(fr->value->array_value->n_values, 1);
     ASSERT_STREQ(fr->value->array_value->values[0]->string_value, "end_turn");
     ASSERT_STREQ(kv_str(b->attributes, b->n_attributes, "rpc.system"), "aws-api");
@@ -519,7 +520,7 @@ static void test_encode_traces(void)
     ASSERT_STREQ(kv_str(b->attributes, b->n_attributes, "cloud.region"), "eu-west-1");
     ASSERT_EQ(b->n_events, 0);
     opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(r,
-                                                                                          NULL);
+                                                                                            NULL);
     /* The queue is empty now. */
     ag_buf_reset(&out);
     ASSERT_OK(cb_otel_encode_traces(tel, &out, &n));
@@ -539,20 +540,21 @@ static void test_errors_content_and_roots(void)
     ASSERT_NOT_NULL(tel);
 
     /* A bad traceparent: a new root. An unknown method: _OTHER. A 503: ERROR. */
-    struct cb_otel_http_request_info req = {.method = "BREW", .path = "/x",
-                                            .traceparent = "00-" TID "-" PID "-1"};
+    struct cb_otel_http_request_info req = {
+        .method = "BREW", .path = "/x", .traceparent = "00-" TID "-" PID "-1"};
     struct cb_otel_span *srv = cb_otel_server_span_start(tel, &req);
     struct cb_otel_bedrock_call call = {"ConverseStream", MODEL, "us-east-1"};
     struct cb_otel_span *br = cb_otel_bedrock_span_start(tel, cb_otel_span_context(srv), &call);
     cb_otel_bedrock_span_content(tel, br, "the prompt", "the answer");
-    struct cb_otel_bedrock_result res = {"req-9", -1, -1, NULL, 429, "ThrottlingException",
-                                         "Too many requests"};
+    struct cb_otel_bedrock_result res = {
+        "req-9", -1, -1, NULL, 429, "ThrottlingException", "Too many requests"};
     cb_otel_bedrock_span_end(tel, br, &call, &res);
     cb_otel_server_span_end(tel, srv, 503);
     /* A parent that is not sampled: the span propagates but is not recorded. */
     struct cb_otel_span_ctx unsampled;
     ASSERT_OK(cb_otel_extract("00-" TID "-" PID "-00", NULL, &unsampled));
-    struct cb_otel_span *quiet = cb_otel_span_start(tel, "quiet", CB_OTEL_SPAN_INTERNAL, &unsampled);
+    struct cb_otel_span *quiet =
+        cb_otel_span_start(tel, "quiet", CB_OTEL_SPAN_INTERNAL, &unsampled);
     ASSERT_NOT_NULL(quiet);
     ASSERT_MEMEQ(cb_otel_span_context(quiet)->trace_id, unsampled.trace_id, 16);
     ASSERT_EQ(cb_otel_span_context(quiet)->flags, 0);
@@ -575,9 +577,11 @@ static void test_errors_content_and_roots(void)
     ASSERT_STREQ(s->name, "HTTP");
     ASSERT_STREQ(kv_str(s->attributes, s->n_attributes, "http.request.method"), "_OTHER");
     ASSERT_STREQ(kv_str(s->attributes, s->n_attributes, "http.request.method_original"), "BREW");
-    ASSERT_EQ(s->status->code, OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR);
+    ASSERT_EQ(s->status->code,
+              OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR);
     ASSERT_STREQ(kv_str(s->attributes, s->n_attributes, "error.type"), "503");
-    ASSERT_EQ(b->status->code, OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR);
+    ASSERT_EQ(b->status->code,
+              OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR);
     ASSERT_STREQ(b->status->message, "Too many requests");
     ASSERT_STREQ(kv_str(b->attributes, b->n_attributes, "error.type"), "ThrottlingException");
     ASSERT_NULL(find_kv(b->attributes, b->n_attributes, "gen_ai.usage.input_tokens"));
@@ -586,11 +590,10 @@ static void test_errors_content_and_roots(void)
     ASSERT_STREQ(b->events[0]->name, "gen_ai.user.message");
     ASSERT_STREQ(kv_str(b->events[0]->attributes, b->events[0]->n_attributes, "gen_ai.prompt"),
                  "the prompt");
-    ASSERT_STREQ(kv_str(b->events[1]->attributes, b->events[1]->n_attributes,
-                        "gen_ai.completion"),
+    ASSERT_STREQ(kv_str(b->events[1]->attributes, b->events[1]->n_attributes, "gen_ai.completion"),
                  "the answer");
     opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(r,
-                                                                                          NULL);
+                                                                                            NULL);
     ag_buf_cleanup(&out);
     cb_otel_free(tel);
     event_base_free(base);
@@ -631,11 +634,12 @@ static void test_attr_limits(void)
     ASSERT(find_kv(p->attributes, p->n_attributes, "k1")->value->double_value == 0.5);
     ASSERT(find_kv(p->attributes, p->n_attributes, "k2")->value->bool_value);
     ASSERT_EQ(kv_int(p->attributes, p->n_attributes, "k127"), 127);
-    ASSERT_EQ(p->status->code, OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_OK);
+    ASSERT_EQ(p->status->code,
+              OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_OK);
     ASSERT_STREQ(p->status->message, "");
     ASSERT_EQ(p->parent_span_id.len, 0);
     opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(r,
-                                                                                          NULL);
+                                                                                            NULL);
     ag_buf_cleanup(&out);
     cb_otel_free(tel);
     event_base_free(base);
@@ -693,8 +697,9 @@ static void test_encode_metrics(void)
     ASSERT_NOT_NULL(m);
     ASSERT_EQ(m->data_case, OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM);
     ASSERT(m->sum->is_monotonic);
-    ASSERT_EQ(m->sum->aggregation_temporality,
-              OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE);
+    ASSERT_EQ(
+        m->sum->aggregation_temporality,
+        OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE);
     ASSERT_EQ(m->sum->n_data_points, 2);
     for (size_t i = 0; i < 2; i++) {
         Opentelemetry__Proto__Metrics__V1__NumberDataPoint *dp = m->sum->data_points[i];
@@ -711,8 +716,9 @@ static void test_encode_metrics(void)
     ASSERT_NOT_NULL(m);
     ASSERT_STREQ(m->unit, "s");
     ASSERT_EQ(m->data_case, OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM);
-    ASSERT_EQ(m->histogram->aggregation_temporality,
-              OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE);
+    ASSERT_EQ(
+        m->histogram->aggregation_temporality,
+        OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE);
     ASSERT_EQ(m->histogram->n_data_points, 2);
     for (size_t i = 0; i < 2; i++) {
         Opentelemetry__Proto__Metrics__V1__HistogramDataPoint *dp = m->histogram->data_points[i];
@@ -909,8 +915,8 @@ static void test_failmalloc(void)
         size_t k = 0;
         ag_mem_fail_after(n);
         struct cb_otel *tel = make_tel(base, true, 0);
-        struct cb_otel_http_request_info req = {.method = "POST", .route = "/api/chat",
-                                                .traceparent = "00-" TID "-" PID "-01"};
+        struct cb_otel_http_request_info req = {
+            .method = "POST", .route = "/api/chat", .traceparent = "00-" TID "-" PID "-01"};
         struct cb_otel_span *s = cb_otel_server_span_start(tel, &req);
         struct cb_otel_bedrock_call call = {"Converse", MODEL, "eu-west-1"};
         struct cb_otel_span *b = cb_otel_bedrock_span_start(tel, cb_otel_span_context(s), &call);
