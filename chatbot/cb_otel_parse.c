@@ -273,6 +273,9 @@ int cb_otel_extract(const char *traceparent, const char *tracestate, struct cb_o
     return 0;
 }
 
+__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen, const char *fmt,
+                                                          ...);
+
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;

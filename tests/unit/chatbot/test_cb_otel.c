@@ -16,6 +16,7 @@
 #include "ag_test.h"
 #include "cb_otel.h"
 #include "cb_otel_int.h"
+#include "config.h"
 
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
