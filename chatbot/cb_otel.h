@@ -188,11 +188,12 @@ AG_NODISCARD int cb_otel_traceparent_format(const struct cb_otel_span_ctx *ctx, 
 /*
  * Parses a "key=value,key2=value2" list (the OTEL_RESOURCE_ATTRIBUTES / OTEL_EXPORTER_OTLP_HEADERS
  * format): members split at ',', key and value at the first '=', spaces and tabs around each
- * trimmed, then both percent-decoded (%XX, either hex case). Empty members are skipped. Any error
+ * trimmed, then both percent-decoded (%XX, either hex case); control characters (raw or
+ * decoded: NUL, CR, LF, ...) are refused. Empty members are skipped. Any error
  * discards the whole list (the SDK spec's rule). On error, |err| (|errlen| bytes, may be NULL)
  * says which member and what was wrong.
  * Returns 0 with |out| filled (free with cb_otel_kvlist_cleanup()), or AG_EPROTO (a member with
- * no '=', an empty key, a bad %-escape, a decoded NUL), AG_ETOOBIG (over CB_OTEL_KV_MAX_INPUT
+ * no '=', an empty key, a bad %-escape, a control character), AG_ETOOBIG (over CB_OTEL_KV_MAX_INPUT
  * bytes or over |max_items| members), AG_ENOMEM.
  */
 AG_NODISCARD int cb_otel_kvlist_parse(const char *s, size_t len, size_t max_items,

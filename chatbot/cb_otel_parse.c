@@ -296,7 +296,9 @@ static int hexval(char c)
     return lhex(c);
 }
 
-/* Percent-decodes |n| bytes of |s| into a new string. Returns it, or NULL with *rc set. */
+/* Percent-decodes |n| bytes of |s| into a new string. Control characters (NUL, CR, LF, ...),
+ * raw or decoded, are refused: they would cut the C string or split an HTTP header. Returns
+ * the string, or NULL with *rc set. */
 static char *pct_decode(const char *s, size_t n, int *rc)
 {
     char *out = ag_malloc(n + 1);
@@ -307,22 +309,27 @@ static char *pct_decode(const char *s, size_t n, int *rc)
         return NULL;
     }
     for (size_t i = 0; i < n; i++) {
-        if (s[i] != '%') {
-            out[o++] = s[i];
-            continue;
+        unsigned char c = (unsigned char)s[i];
+        if (c == '%') {
+            int hi = i + 1 < n ? hexval(s[i + 1]) : -1;
+            int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+            if (hi < 0 || lo < 0) {
+                goto bad;
+            }
+            c = (unsigned char)(hi << 4 | lo);
+            i += 2;
         }
-        int hi = i + 1 < n ? hexval(s[i + 1]) : -1;
-        int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
-        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-            ag_free(out);
-            *rc = AG_EPROTO;
-            return NULL;
+        if (c < 0x20 || c == 0x7f) {
+            goto bad;
         }
-        out[o++] = (char)(hi << 4 | lo);
-        i += 2;
+        out[o++] = (char)c;
     }
     out[o] = '\0';
     return out;
+bad:
+    ag_free(out);
+    *rc = AG_EPROTO;
+    return NULL;
 }
 
 void cb_otel_kvlist_cleanup(struct cb_otel_kvlist *list)
@@ -396,8 +403,8 @@ int cb_otel_kvlist_parse(const char *s, size_t len, size_t max_items, struct cb_
         char *dk = pct_decode(k, kn, &rc);
         if (dk == NULL) {
             if (rc == AG_EPROTO) {
-                set_err(err, errlen,
-                        "member %zu: bad %%-escape in the key (expected %%XX, not %%00)", member);
+                set_err(err, errlen, "member %zu: bad %%-escape or a control character in the key",
+                        member);
             }
             goto out;
         }
@@ -405,7 +412,7 @@ int cb_otel_kvlist_parse(const char *s, size_t len, size_t max_items, struct cb_
         if (dv == NULL) {
             if (rc == AG_EPROTO) {
                 set_err(err, errlen,
-                        "member %zu (key %s): bad %%-escape in the value (expected %%XX, not %%00)",
+                        "member %zu (key %s): bad %%-escape or a control character in the value",
                         member, dk);
             }
             ag_free(dk);

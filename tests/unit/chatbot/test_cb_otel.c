@@ -178,11 +178,14 @@ static void test_kvlist(void)
     } bad[] = {
         {"a=1,broken", AG_EPROTO, "member 2: expected key=value"},
         {"=v", AG_EPROTO, "member 1: empty key"},
-        {"a=%zz", AG_EPROTO, "bad %-escape in the value"},
+        {"a=%zz", AG_EPROTO, "bad %-escape or a control character in the value"},
         {"a=%2", AG_EPROTO, "bad %-escape"},
         {"a=x%", AG_EPROTO, "bad %-escape"},
         {"a=%00", AG_EPROTO, "bad %-escape"},
-        {"%g1=v", AG_EPROTO, "bad %-escape in the key"},
+        {"%g1=v", AG_EPROTO, "bad %-escape or a control character in the key"},
+        {"a=x%0d%0aInjected: 1", AG_EPROTO, "control character in the value"},
+        {"a=tab\there", AG_EPROTO, "control character"},
+        {"a\x01=v", AG_EPROTO, "in the key"},
         {"a=1,b=2,c=3", AG_ETOOBIG, "more than 2 members"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
