@@ -16,6 +16,7 @@ with the ids it made and its counters.
 - OTEL_SDK_DISABLED=true and no endpoint at all: nothing is sent, nothing fails.
 """
 
+import gzip
 import http.server
 import json
 import os
@@ -225,8 +226,9 @@ def test_batches_and_queue_bound(otterd):
 class StrictPeer:
     """An OTLP/HTTP peer that decodes every body strictly and plays a script per path."""
 
-    def __init__(self, script):
+    def __init__(self, script, paths=None):
         self.script = {k: list(v) for k, v in script.items()}
+        self.paths = paths or {v: k for k, v in otlp_util.HTTP_PATH.items()}
         self.received = []  # (path, monotonic time, headers dict, body bytes)
         self.errors = []
         peer = self
@@ -242,10 +244,14 @@ class StrictPeer:
                 body = self.rfile.read(n)
                 peer.received.append((self.path, time.monotonic(),
                                       {k.lower(): v for k, v in self.headers.items()}, body))
-                sig = {v: k for k, v in otlp_util.HTTP_PATH.items()}.get(self.path)
+                sig = peer.paths.get(self.path)
                 try:
                     assert sig is not None, "unexpected path %s" % self.path
                     assert self.headers.get("Content-Type") == "application/x-protobuf"
+                    if self.headers.get("Content-Encoding") == "gzip":
+                        body = gzip.decompress(body)
+                    else:
+                        assert self.headers.get("Content-Encoding") is None
                     msg = otlp_util.REQUEST[sig]()
                     msg.ParseFromString(body)
                     assert msg.SerializeToString() == body or msg.ByteSize() == len(body)
@@ -279,8 +285,8 @@ class StrictPeer:
 def peer():
     made = []
 
-    def make(script):
-        p = StrictPeer(script)
+    def make(script, paths=None):
+        p = StrictPeer(script, paths)
         made.append(p)
         return p
 
@@ -326,6 +332,26 @@ def test_retries_partial_success_and_400(peer):
     assert "secret one" not in err
     # points: chatbot.requests 3 (/api/chat 200, /fixed 200, /fixed 500) + duration 3 + tokens 2
     assert len(p.at("/v1/metrics")) == 1 and st["points_sent"] == 8
+
+
+def test_per_signal_endpoints_and_gzip(peer):
+    p = peer({}, paths={"/custom/traces": "traces", "/v1/logs": "logs"})
+    rep, _ = run_driver({
+        "OTEL_EXPORTER_OTLP_ENDPOINT": p.url,                       # + /v1/logs
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": p.url + "/custom/traces",  # as is
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_EXPORTER_OTLP_COMPRESSION": "gzip",
+    })
+    assert p.errors == []
+    assert sorted(r[0] for r in p.received) == ["/custom/traces", "/v1/logs"]
+    for r in p.received:
+        assert r[2]["content-encoding"] == "gzip"
+        assert gzip.decompress(r[3])  # a real gzip stream
+    traces = otlp_util.REQUEST["traces"]()
+    traces.ParseFromString(gzip.decompress(p.at("/custom/traces")[0][3]))
+    assert otlp_util.count_items("traces", [traces]) == 2
+    st = rep["stats"]
+    assert (st["spans_sent"], st["logs_sent"], st["points_sent"], st["requests"]) == (2, 1, 0, 2)
 
 
 def test_shutdown_deadline():

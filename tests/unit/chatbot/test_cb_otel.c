@@ -910,6 +910,31 @@ static void test_queue_bound(void)
     event_base_free(base);
 }
 
+static void test_failmalloc_config(void)
+{
+#if AG_FAILMALLOC
+    static const char *const vars[] = {
+        "OTEL_SERVICE_NAME=svc",
+        "OTEL_RESOURCE_ATTRIBUTES=service.name=x,a=b%20c,service.version=2",
+        "OTEL_EXPORTER_OTLP_ENDPOINT=http://c:4318",
+        "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT=http://l:1/x",
+        "OTEL_EXPORTER_OTLP_HEADERS=a=1,b=2",
+        "OTEL_EXPORTER_OTLP_METRICS_HEADERS=a=3,c=4",
+        NULL,
+    };
+    for (long n = 1; n < 120; n++) {
+        struct cb_otel_config c;
+        ag_mem_fail_after(n);
+        int rc = load(vars, &c);
+        ag_mem_fail_after(0);
+        ASSERT(rc == 0 || rc == AG_ENOMEM);
+        cb_otel_config_cleanup(&c);
+    }
+#else
+    printf("# failmalloc not built in (-Dfailmalloc=true); skipped\n");
+#endif
+}
+
 static void test_failmalloc(void)
 {
 #if AG_FAILMALLOC
@@ -954,4 +979,5 @@ AG_TEST_MAIN(AG_TEST_CASE(test_traceparent_table), AG_TEST_CASE(test_traceparent
              AG_TEST_CASE(test_encode_traces), AG_TEST_CASE(test_errors_content_and_roots),
              AG_TEST_CASE(test_attr_limits), AG_TEST_CASE(test_encode_metrics),
              AG_TEST_CASE(test_encode_logs), AG_TEST_CASE(test_disabled_and_null),
-             AG_TEST_CASE(test_queue_bound), AG_TEST_CASE(test_failmalloc))
+             AG_TEST_CASE(test_queue_bound), AG_TEST_CASE(test_failmalloc_config),
+             AG_TEST_CASE(test_failmalloc))
