@@ -29,14 +29,13 @@
 #include <string.h>
 #include <sys/random.h>
 
-#define WHO            "otel"
-#define SCOPE_NAME     "otter.chatbot"
-#define MAX_BODY       (64u * 1024 * 1024) /* the exporter spec's client-side request cap */
-#define MAX_RESPONSE   (4u * 1024 * 1024)
-#define SIG_TRACES     0
-#define SIG_METRICS    1
-#define SIG_LOGS       2
-#define ST_HTTP_SERVER 1 /* span->server: a cb_otel_server_span_start() span */
+#define WHO          "otel"
+#define SCOPE_NAME   "otter.chatbot"
+#define MAX_BODY     (64u * 1024 * 1024) /* the exporter spec's client-side request cap */
+#define MAX_RESPONSE (4u * 1024 * 1024)
+#define SIG_TRACES   0
+#define SIG_METRICS  1
+#define SIG_LOGS     2
 
 typedef Opentelemetry__Proto__Common__V1__KeyValue pb_kv;
 typedef Opentelemetry__Proto__Common__V1__AnyValue pb_any;
@@ -86,7 +85,6 @@ struct cb_otel_span {
     uint8_t parent_span_id[8];
     bool has_parent, parent_remote;
     bool recording;
-    int server; /* ST_HTTP_SERVER for server-helper spans */
     char *name;
     enum cb_otel_span_kind kind;
     uint64_t start_ns, end_ns, start_mono_ns;
@@ -936,7 +934,6 @@ struct cb_otel_span *cb_otel_server_span_start(struct cb_otel *tel,
     if (s == NULL) {
         return NULL;
     }
-    s->server = ST_HTTP_SERVER;
     method = known_method(req->method);
     s->http_method = ag_strdup(method != NULL ? method : "_OTHER");
     if (req->route != NULL) {

@@ -146,13 +146,13 @@ static const char *kv_find(const struct cb_otel_kvlist *l, const char *key)
 
 /* Parses a list variable; on any error logs it and leaves |out| empty. */
 static int env_list(cb_otel_getenv_fn *fn, void *arg, const char *name, size_t max,
-                    struct cb_otel_kvlist *out, bool secret_values)
+                    struct cb_otel_kvlist *out)
 {
     const char *v = env_get(fn, arg, name);
     char err[160];
     int rc;
 
-    (void)secret_values; /* the parser's messages name members and keys, never values */
+    /* The parser's messages name members and keys, never values (header values are secrets). */
     out->items = NULL;
     out->n = 0;
     if (v == NULL) {
@@ -229,7 +229,7 @@ int cb_otel_config_from_env(struct cb_otel_config *cfg, const char *service_vers
 
     /* Resource: OTEL_RESOURCE_ATTRIBUTES, then OTEL_SERVICE_NAME over its service.name. */
     cb_otel_kvlist_cleanup(&cfg->resource);
-    rc = env_list(getenv_fn, arg, "OTEL_RESOURCE_ATTRIBUTES", 128, &cfg->resource, false);
+    rc = env_list(getenv_fn, arg, "OTEL_RESOURCE_ATTRIBUTES", 128, &cfg->resource);
     if (rc != 0) {
         goto out;
     }
@@ -281,8 +281,7 @@ int cb_otel_config_from_env(struct cb_otel_config *cfg, const char *service_vers
         *dst = url;
     }
 
-    rc =
-        env_list(getenv_fn, arg, "OTEL_EXPORTER_OTLP_HEADERS", CB_OTEL_MAX_HEADERS, &generic, true);
+    rc = env_list(getenv_fn, arg, "OTEL_EXPORTER_OTLP_HEADERS", CB_OTEL_MAX_HEADERS, &generic);
     if (rc != 0) {
         goto out;
     }
@@ -296,7 +295,7 @@ int cb_otel_config_from_env(struct cb_otel_config *cfg, const char *service_vers
             }
         }
         snprintf(name, sizeof(name), "OTEL_EXPORTER_OTLP_%s_HEADERS", signal_upper[sig]);
-        rc = env_list(getenv_fn, arg, name, CB_OTEL_MAX_HEADERS, &specific, true);
+        rc = env_list(getenv_fn, arg, name, CB_OTEL_MAX_HEADERS, &specific);
         for (size_t i = 0; rc == 0 && i < specific.n; i++) {
             if (cfg->headers[sig].n >= CB_OTEL_MAX_HEADERS &&
                 kv_find(&cfg->headers[sig], specific.items[i].key) == NULL) {
