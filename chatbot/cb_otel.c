@@ -415,6 +415,14 @@ struct cb_otel_span *cb_otel_span_start(struct cb_otel *tel, const char *name,
         if (random_id(tel, s->ctx.trace_id, 16) != 0) {
             goto fail;
         }
+        /* X-Ray's id format (AWS's id generator in every OTel SDK): the first 4 bytes are the
+         * Unix time in seconds, big-endian, the other 12 random. X-Ray refuses trace ids whose
+         * time is not within the last 28 days; the W3C format does not care. */
+        uint32_t secs = (uint32_t)(ag_time_now_ns() / 1000000000u);
+        s->ctx.trace_id[0] = (uint8_t)(secs >> 24);
+        s->ctx.trace_id[1] = (uint8_t)(secs >> 16);
+        s->ctx.trace_id[2] = (uint8_t)(secs >> 8);
+        s->ctx.trace_id[3] = (uint8_t)secs;
         s->ctx.flags = 0x01;
     }
     if (random_id(tel, s->ctx.span_id, 8) != 0) {

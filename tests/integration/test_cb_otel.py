@@ -354,6 +354,37 @@ def test_per_signal_endpoints_and_gzip(peer):
     assert (st["spans_sent"], st["logs_sent"], st["points_sent"], st["requests"]) == (2, 1, 0, 2)
 
 
+def test_xray_view_of_a_new_root(peer, otterd_bin, tmp_path):
+    """A request with no traceparent: its trace id is X-Ray's format (Unix seconds first), so
+    otterd's X-Ray translation makes a segment with the Bedrock call as an aws subsegment."""
+    p = peer({})
+    rep, _ = run_driver({"OTEL_EXPORTER_OTLP_ENDPOINT": p.url, "OTEL_METRICS_EXPORTER": "none",
+                         "OTEL_LOGS_EXPORTER": "none"})
+    assert p.errors == []
+    (req,) = p.at("/v1/traces")
+    body = tmp_path / "traces.pb"
+    body.write_bytes(req[3])
+    out = subprocess.run([str(otterd_bin), "translate", "--to", "xray", str(body)],
+                         capture_output=True, text=True, timeout=scaled(30))
+    assert out.returncode == 0 and out.stderr == "", out.stderr
+    docs = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(docs) == 2
+    seg = next(d for d in docs if d.get("type") != "subsegment")
+    sub = next(d for d in docs if d.get("type") == "subsegment")
+    tid = rep["trace_id"]
+    assert abs(int(tid[:8], 16) - time.time()) < 120
+    assert seg["trace_id"] == sub["trace_id"] == "1-%s-%s" % (tid[:8], tid[8:])
+    assert seg["name"] == "chatbot" and seg["id"] == rep["server_span_id"]
+    assert "parent_id" not in seg
+    assert seg["http"]["request"]["method"] == "POST"
+    assert seg["http"]["response"]["status"] == 200
+    assert sub["parent_id"] == rep["server_span_id"] and sub["id"] == rep["client_span_id"]
+    assert sub["namespace"] == "aws" and sub["name"] == "BedrockRuntime"
+    assert sub["aws"]["operation"] == "Converse"
+    assert sub["aws"]["request_id"] == "req-driver-1"
+    assert sub["metadata"]["default"]["gen_ai.usage.input_tokens"] == 321
+
+
 def test_shutdown_deadline():
     # A peer that accepts connections (kernel backlog) but never answers.
     s = socket.socket()

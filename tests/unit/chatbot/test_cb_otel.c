@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <event2/event.h>
 
 #include "ag_buf.h"
@@ -576,6 +577,10 @@ static void test_errors_content_and_roots(void)
     char t[33];
     hex_of(s->trace_id.data, 16, t);
     ASSERT(strcmp(t, TID) != 0);
+    /* A new root's trace id starts with the Unix time in seconds (X-Ray's format). */
+    const uint8_t *id = s->trace_id.data;
+    long long secs = (long long)id[0] << 24 | id[1] << 16 | id[2] << 8 | id[3];
+    ASSERT(llabs(secs - (long long)time(NULL)) <= 5);
     ASSERT_EQ(s->parent_span_id.len, 0);
     ASSERT_EQ(s->flags, 0x101);
     ASSERT_STREQ(s->name, "HTTP");
