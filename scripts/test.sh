@@ -213,7 +213,8 @@ if [ "${OTTER_TEST_ONLY:-gcc}" = gcc ]; then
         pytest_suite "gcc integration" tests/integration build/test-results/integration.xml \
             OTTERD=build/agent/otterd CHATBOT=build/chatbot/chatbot SLO=build/slo/cli/slo \
             OTTER_SLO_SINK_DRIVER=build/tests/unit/slo/slo_sink_driver \
-            SLO_RENDER_DEMO=build/tests/unit/slo/slo_render_demo SLO_TZ_DUMP=build/tests/unit/slo/slo_tz_dump
+            SLO_RENDER_DEMO=build/tests/unit/slo/slo_render_demo SLO_TZ_DUMP=build/tests/unit/slo/slo_tz_dump \
+            CB_OTEL_DRIVER=build/tests/unit/chatbot/cb_otel_driver
         if [ -d tests/proto ]; then
             pytest_suite "proto" tests/proto build/test-results/proto.xml
         fi
@@ -236,7 +237,8 @@ if [ "${OTTER_TEST_ONLY:-san}" = san ]; then
             OTTERD=build-san/agent/otterd CHATBOT=build-san/chatbot/chatbot SLO=build-san/slo/cli/slo \
             OTTER_SLO_SINK_DRIVER=build-san/tests/unit/slo/slo_sink_driver \
             SLO_RENDER_DEMO=build-san/tests/unit/slo/slo_render_demo \
-            SLO_TZ_DUMP=build-san/tests/unit/slo/slo_tz_dump OTTER_TEST_TIME_SCALE=3 "${SAN_ENV[@]}"
+            SLO_TZ_DUMP=build-san/tests/unit/slo/slo_tz_dump \
+            CB_OTEL_DRIVER=build-san/tests/unit/chatbot/cb_otel_driver OTTER_TEST_TIME_SCALE=3 "${SAN_ENV[@]}"
     fi
 fi
 
