@@ -286,7 +286,7 @@ static void test_errors(void)
                  "t:8:56: error: unknown key 'foo' in exporters::slo::metrics\n");
     ASSERT_FAILS(HEAD "    definitions: [good.yaml]\n"
                       "    metrics: {interval: 0s}\n" TAIL,
-                 "t:8:26: error: exporters::slo::metrics: interval must be at least 1s\n");
+                 "t:8:25: error: exporters::slo::metrics: interval must be at least 1s\n");
 }
 
 static void test_pipelines(void)
