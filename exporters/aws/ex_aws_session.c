@@ -8,6 +8,8 @@
 const struct ex_aws_service ex_aws_service_xray = {"XRAY", "xray", "xray", EX_AWS_REST_JSON};
 const struct ex_aws_service ex_aws_service_logs = {"CLOUDWATCH_LOGS", "logs", "logs",
                                                    EX_AWS_JSON};
+/* SNS speaks the query protocol: form-encoded Action=...&Version=2010-03-31, XML answers. */
+const struct ex_aws_service ex_aws_service_sns = {"SNS", "sns", "sns", EX_AWS_QUERY};
 
 int ex_aws_session_init(struct ex_aws_session *s, struct event_base *base,
                         const struct ag_aws_session_config *cfg, const struct ex_aws_service *svc,

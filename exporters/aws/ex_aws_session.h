@@ -26,6 +26,7 @@ struct ex_aws_service {
 
 extern const struct ex_aws_service ex_aws_service_xray;
 extern const struct ex_aws_service ex_aws_service_logs;
+extern const struct ex_aws_service ex_aws_service_sns;
 
 struct ex_aws_session {
     struct ex_aws_http *http;
