@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * slo: Otter's SLO command. `slo validate FILE...` checks OpenSLO v1 and otter/v1 definitions.
+ * slo: Otter's SLO command. `slo validate FILE...` checks OpenSLO v1 and otter/v1 definitions;
+ * `slo report` replays an events file against them.
  */
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,8 @@
 
 static const char usage[] =
     "usage: slo validate FILE...\n"
+    "       slo report --definitions FILE... --events FILE|- --at TIME... [--format F]\n"
+    "                  [--output FILE]\n"
     "       slo --version | --help\n"
     "\n"
     "Otter's SLO command.\n"
@@ -20,6 +23,12 @@ static const char usage[] =
     "                      \"FILE: ok (N SLOs)\" per valid file and file:line:col diagnostics on\n"
     "                      stderr; warns about alerts that can never fire and alert windows\n"
     "                      longer than the SLO window; exit 0 when valid, 1 on any error\n"
+    "  report              evaluate the definitions (--definitions, repeatable) at each --at\n"
+    "                      (RFC 3339 UTC, repeatable, in the order given) over an events file\n"
+    "                      (--events: JSON lines {time, slo, good|bad, total}; - for stdin);\n"
+    "                      --format json (default), text, markdown or html; --output FILE;\n"
+    "                      exit 0 when every SLO is met at the last instant, 1 when any is\n"
+    "                      BREACHED, 2 on an error\n"
     "\n"
     "options:\n"
     "  --version           print the version and exit\n"
@@ -42,6 +51,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(a, "validate") == 0) {
         return slo_validate_main(argc - 2, argv + 2, stdout, stderr);
+    }
+    if (strcmp(a, "report") == 0) {
+        return slo_report_main(argc - 2, argv + 2, stdout, stderr);
     }
     fprintf(stderr, "slo: unknown command \"%s\"\n", a);
     fputs(usage, stderr);

@@ -159,6 +159,8 @@ AG_NODISCARD int slo_engine_restore(struct slo_engine *e, const void *data, size
 /* Every SLO evaluated at one instant. */
 struct slo_report_at {
     int64_t at_ms;
+    const char *at_text;   /* the instant as the caller wrote it (borrowed), or NULL: the
+                            * report prints at_ms in RFC 3339 UTC */
     struct slo_eval *slos;
     size_t n_slos;
 };
@@ -187,5 +189,22 @@ AG_NODISCARD int slo_report_html(const struct slo_report *r, struct ag_buf *out)
 /* The exit status `slo report` gives for |r|: 0 when every SLO of the last instant is met
  * (OK, WARNING, NO_DATA), 1 when any is BREACHED. */
 int slo_report_exit_status(const struct slo_report *r);
+
+/* |r| correctly rounded to the nearest double (ties to even), for reports: equal to what an exact
+ * rational type (Python's float(Fraction)) gives. */
+double slo_eval_double(const struct slo_rat *r);
+
+/*
+ * Writes |ms| (Unix ms, >= 0) as RFC 3339 UTC ("2025-01-31T10:00:00Z", with ".mmm" when the
+ * milliseconds are not 0) into |buf| of |cap| bytes. Returns the length, or AG_ETOOBIG.
+ */
+AG_NODISCARD int slo_format_rfc3339(int64_t ms, char *buf, size_t cap);
+
+/*
+ * Parses RFC 3339 text in UTC ("2025-01-31T10:00:00Z", an optional fraction of up to 9 digits,
+ * truncated to ms; "z" and "t" accepted; offsets other than Z refused) of |len| bytes into Unix
+ * ms. Returns 0, or AG_EINVAL (|*why| then names what was expected; may be NULL).
+ */
+AG_NODISCARD int slo_parse_rfc3339(const char *text, size_t len, int64_t *ms, const char **why);
 
 #endif /* SLO_EVAL_H */

@@ -239,6 +239,11 @@ bool slo_slices_calendar_previous(const struct slo_slices *s, struct slo_counts 
     return slo_calendar_previous(&s->cal, out, start_ms, end_ms);
 }
 
+const struct slo_window *slo_slices_periods(const struct slo_slices *s)
+{
+    return s->periods;
+}
+
 int64_t slo_slices_judged_until(const struct slo_slices *s)
 {
     return s->next_start;

@@ -105,6 +105,13 @@ AG_NODISCARD int slo_slices_calendar_counts(const struct slo_slices *s, struct s
 bool slo_slices_calendar_previous(const struct slo_slices *s, struct slo_counts *out,
                                   int64_t *start_ms, int64_t *end_ms);
 
+/*
+ * The window of judged periods (one bucket per period: good = 1 for a good period, total = 1 for
+ * a counted one), for slo_window_range() and slo_window_oldest_ms() over the window or a
+ * registered lookback. Borrowed: valid until slo_slices_free().
+ */
+const struct slo_window *slo_slices_periods(const struct slo_slices *s);
+
 /* The end of the last judged period (Unix ms). */
 int64_t slo_slices_judged_until(const struct slo_slices *s);
 

@@ -115,14 +115,14 @@ static int plan(const struct slo_window_config *cfg, size_t cap_bytes, uint64_t 
     return AG_ETOOBIG;
 }
 
-static int add_lookback(struct layer *ly, uint64_t ms)
+static int add_lookback(struct layer *ly, uint64_t ms, uint64_t min_k)
 {
     for (size_t i = 0; i < ly->n_lb; i++) {
         if (ly->lb[i].ms == ms) {
             return 0;
         }
     }
-    if (ms % ly->width_ms != 0 || ms / ly->width_ms < 2) {
+    if (ms % ly->width_ms != 0 || ms / ly->width_ms < min_k) {
         return AG_EINVAL;
     }
     struct lookback *lb = &ly->lb[ly->n_lb++];
@@ -174,14 +174,16 @@ int slo_window_new(const struct slo_window_config *cfg, int64_t start_ms, struct
         }
     }
     /* W lives in the last (coarsest) layer; each lookback in the finest layer spanning it. */
-    rc = add_lookback(&w->layers[n - 1], cfg->window_ms);
+    /* Lookbacks of one bucket make sense for explicit periods (Timeslices) only. */
+    uint64_t min_k = cfg->bucket_ms != 0 ? 1 : 2;
+    rc = add_lookback(&w->layers[n - 1], cfg->window_ms, min_k);
     for (size_t i = 0; i < cfg->n_lookbacks && rc == 0; i++) {
         uint64_t l = cfg->lookbacks_ms[i];
         struct layer *ly = &w->layers[n - 1];
         if (n == 2 && l <= spans[0]) {
             ly = &w->layers[0];
         }
-        rc = add_lookback(ly, l);
+        rc = add_lookback(ly, l, min_k);
     }
 out:
     if (rc != 0) {
@@ -355,6 +357,44 @@ int slo_window_counts(const struct slo_window *w, uint64_t lookback_ms, struct s
         out->total -= oldest->total;
     }
     return 0;
+}
+
+int slo_window_range(const struct slo_window *w, uint64_t lookback_ms, int64_t from_ms,
+                     int64_t to_ms, struct slo_counts *out)
+{
+    const struct lookback *lb = NULL;
+    const struct layer *ly = find_lookback(w, lookback_ms, &lb);
+    memset(out, 0, sizeof(*out));
+    if (ly == NULL) {
+        return AG_ENOTFOUND;
+    }
+    const int64_t p = (int64_t)ly->width_ms;
+    /* Closed buckets held: starts in [open_start - (cap - 1) p, open_start). */
+    int64_t lo = ly->open_start - (int64_t)(ly->cap - 1) * p;
+    int64_t first = bucket_start(from_ms, ly->width_ms);
+    if (first < from_ms) {
+        first += p;
+    }
+    if (first < lo) {
+        first = lo;
+    }
+    int64_t end = to_ms < ly->open_start ? to_ms : ly->open_start;
+    for (int64_t s = first; s + p <= end; s += p) {
+        const struct slot *sl = &ly->slots[slot_back(ly, (uint32_t)((ly->open_start - s) / p))];
+        out->good += sl->good;
+        out->total += sl->total;
+    }
+    return 0;
+}
+
+int64_t slo_window_oldest_ms(const struct slo_window *w, uint64_t lookback_ms)
+{
+    const struct lookback *lb = NULL;
+    const struct layer *ly = find_lookback(w, lookback_ms, &lb);
+    if (ly == NULL) {
+        return -1;
+    }
+    return ly->open_start - (int64_t)(ly->cap - 1) * (int64_t)ly->width_ms;
 }
 
 uint64_t slo_window_resolution_ms(const struct slo_window *w, uint64_t lookback_ms)

@@ -59,7 +59,8 @@ struct slo_window_stats {
  *   AG_EINVAL   |start_ms| outside [0, SLO_TIME_MAX_MS], a bucket_ms not dividing W, a window
  *               or lookback of 0, not whole
  *               minutes, over 90 days, a lookback longer than W or shorter than 2 buckets of
- *               its ring, or too many lookbacks
+ *               its ring (1 bucket with an explicit bucket_ms: one period), or too many
+ *               lookbacks
  *   AG_ETOOBIG  no layout fits |max_bytes|
  *   AG_ENOMEM   out of memory
  */
@@ -94,6 +95,21 @@ void slo_window_advance(struct slo_window *w, int64_t now_ms);
  */
 AG_NODISCARD int slo_window_counts(const struct slo_window *w, uint64_t lookback_ms,
                                    struct slo_counts *out);
+
+/*
+ * The counts of the closed buckets of the ring holding |lookback_ms| (W or a registered lookback)
+ * that lie wholly inside [from_ms, to_ms) and are still held: a bucket [s, s + p) counts iff
+ * s >= from_ms, s + p <= to_ms and s + p <= the clock. O(buckets in the range). For burn-down
+ * series and per-period reads (RatioTimeslices).
+ * Returns 0 on success, or AG_ENOTFOUND for a lookback that was not registered.
+ */
+AG_NODISCARD int slo_window_range(const struct slo_window *w, uint64_t lookback_ms, int64_t from_ms,
+                                  int64_t to_ms, struct slo_counts *out);
+
+/*
+ * The oldest bucket start still held by the ring of |lookback_ms|, or -1 if not registered.
+ */
+int64_t slo_window_oldest_ms(const struct slo_window *w, uint64_t lookback_ms);
 
 /* The bucket width (ms) used for |lookback_ms|, or 0 if not registered. */
 uint64_t slo_window_resolution_ms(const struct slo_window *w, uint64_t lookback_ms);

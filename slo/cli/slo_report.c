@@ -1,0 +1,364 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * `slo report`: replays an events file against definitions at one or more instants (the replay
+ * contract of issue 5) and prints the report. Each instant gets a fresh engine fed, in time
+ * order, exactly the observations before it that can matter there (from the earliest window
+ * start of any SLO at that instant), so instants may come in any order and never see the future.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ag_buf.h"
+#include "ag_mem.h"
+#include "ag_yaml.h"
+#include "slo_cli.h"
+#include "slo_def.h"
+#include "slo_eval.h"
+#include "slo_events.h"
+
+#define DIAG_CAP (1024u * 1024u)
+#define EVENTS_CAP (1024u * 1024u * 1024u) /* 1 GiB of events text */
+#define MAX_INSTANTS 1024
+#define MAX_DEFS 64
+
+static const char report_usage[] =
+    "usage: slo report --definitions FILE [--definitions FILE...] --events FILE|-\n"
+    "                  --at TIME [--at TIME...] [--format json|text|markdown|html]\n"
+    "                  [--output FILE]\n";
+
+/* Reads |path| ("-": stdin) whole into |buf|. Returns 0, or an errno value. */
+static int read_all(const char *path, struct ag_buf *buf)
+{
+    bool is_stdin = strcmp(path, "-") == 0;
+    FILE *f = is_stdin ? stdin : fopen(path, "rb");
+    if (f == NULL) {
+        return errno;
+    }
+    int rc = 0;
+    char chunk[65536];
+    for (;;) {
+        size_t n = fread(chunk, 1, sizeof(chunk), f);
+        if (n > 0 && ag_buf_add(buf, chunk, n) != 0) {
+            rc = EFBIG;
+            break;
+        }
+        if (n < sizeof(chunk)) {
+            if (ferror(f)) {
+                rc = EIO;
+            }
+            break;
+        }
+    }
+    if (!is_stdin && fclose(f) != 0 && rc == 0) {
+        rc = errno;
+    }
+    return rc;
+}
+
+/*
+ * Renders |r| in |format| into |out|. json is built here; text, markdown and html are
+ * slo_report_text / slo_report_markdown / slo_report_html (slo_report_text.c and
+ * slo_report_html.c), wired in by the merge that brings them: until then they answer
+ * AG_EUNSUPP. Returns 0, AG_EUNSUPP (a format not built), AG_EINVAL (unknown) or AG_ENOMEM.
+ */
+static int render(const char *format, const struct slo_report *r, bool colour, struct ag_buf *out)
+{
+    (void)colour;
+    if (strcmp(format, "json") == 0) {
+        int rc = slo_report_json(r, out);
+        if (rc == 0) {
+            rc = ag_buf_addc(out, '\n');
+        }
+        return rc;
+    }
+    if (strcmp(format, "text") == 0 || strcmp(format, "markdown") == 0 ||
+        strcmp(format, "html") == 0) {
+        return AG_EUNSUPP;
+    }
+    return AG_EINVAL;
+}
+
+struct opts {
+    const char *defs[MAX_DEFS];
+    size_t n_defs;
+    const char *events;
+    const char *at[MAX_INSTANTS];
+    size_t n_at;
+    const char *format;
+    const char *output;
+};
+
+static int parse_opts(int argc, char **argv, struct opts *o, FILE *err)
+{
+    memset(o, 0, sizeof(*o));
+    o->format = "json";
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = NULL;
+        const char *names[] = {"--definitions", "--events", "--at", "--format", "--output"};
+        int which = -1;
+        for (int k = 0; k < 5; k++) {
+            size_t n = strlen(names[k]);
+            if (strncmp(a, names[k], n) == 0 && (a[n] == '\0' || a[n] == '=')) {
+                which = k;
+                if (a[n] == '=') {
+                    val = a + n + 1;
+                } else if (i + 1 < argc) {
+                    val = argv[++i];
+                }
+            }
+        }
+        if (which < 0) {
+            fprintf(err, "slo report: unknown argument \"%s\"\n%s", a, report_usage);
+            return 2;
+        }
+        if (val == NULL || val[0] == '\0') {
+            fprintf(err, "slo report: %s needs a value\n%s", names[which], report_usage);
+            return 2;
+        }
+        switch (which) {
+        case 0:
+            if (o->n_defs == MAX_DEFS) {
+                fprintf(err, "slo report: at most %d --definitions\n", MAX_DEFS);
+                return 2;
+            }
+            o->defs[o->n_defs++] = val;
+            break;
+        case 1:
+            if (o->events != NULL) {
+                fputs("slo report: --events given twice; expected one events file\n", err);
+                return 2;
+            }
+            o->events = val;
+            break;
+        case 2:
+            if (o->n_at == MAX_INSTANTS) {
+                fprintf(err, "slo report: at most %d --at\n", MAX_INSTANTS);
+                return 2;
+            }
+            o->at[o->n_at++] = val;
+            break;
+        case 3:
+            o->format = val;
+            break;
+        default:
+            o->output = val;
+            break;
+        }
+    }
+    if (o->n_defs == 0 || o->events == NULL || o->n_at == 0) {
+        fprintf(err, "slo report: missing %s\n%s",
+                o->n_defs == 0 ? "--definitions" : o->events == NULL ? "--events" : "--at",
+                report_usage);
+        return 2;
+    }
+    if (strcmp(o->format, "json") != 0 && strcmp(o->format, "text") != 0 &&
+        strcmp(o->format, "markdown") != 0 && strcmp(o->format, "html") != 0) {
+        fprintf(err, "slo report: unknown format \"%s\"; expected json, text, markdown or html\n",
+                o->format);
+        return 2;
+    }
+    return 0;
+}
+
+/* The earliest time any SLO's window at |at| reaches back to, and per SLO in |from|. */
+static int64_t window_starts(const struct slo_defs *d, int64_t at, int64_t *from)
+{
+    int64_t min = at;
+    for (size_t i = 0; i < d->n_slos; i++) {
+        const struct slo_slo_def *s = &d->slos[i];
+        int64_t f = at - (int64_t)s->window_ms;
+        if (s->calendar) {
+            int64_t cs = 0, ce = 0;
+            if (slo_calendar_bounds(s->calendar_unit, s->utc_offset_s, at, &cs, &ce) == 0) {
+                f = cs;
+            }
+        }
+        /* Alert lookbacks of a calendar SLO may reach before its period. */
+        for (size_t k = 0; k < s->n_alerts; k++) {
+            int64_t l = at - (int64_t)s->alerts[k].long_ms;
+            if (l < f) {
+                f = l;
+            }
+        }
+        if (f < 0) {
+            f = 0;
+        }
+        from[i] = f;
+        if (f < min) {
+            min = f;
+        }
+    }
+    return min;
+}
+
+/* Evaluates every SLO at |at| into |ra|. Returns 0 or a negative code (|why| says). */
+static int eval_at(const struct slo_defs *d, const struct slo_events *ev, int64_t at,
+                   const char *at_text, int64_t *from, struct slo_report_at *ra,
+                   struct ag_buf *why)
+{
+    struct slo_engine *e = NULL;
+    int64_t start = window_starts(d, at, from);
+    int rc = slo_engine_new(d, start, why, &e);
+    if (rc != 0) {
+        return rc;
+    }
+    for (size_t i = 0; i < ev->n && ev->v[i].t_ms < at; i++) {
+        const struct slo_event *x = &ev->v[i];
+        if (x->t_ms < from[x->slo]) {
+            continue;
+        }
+        rc = slo_engine_add(e, x->slo, x->t_ms, x->good, x->total);
+        if (rc != 0) {
+            int r2 = ag_buf_printf(why, "line %zu: the observation cannot be counted: %s\n",
+                                   x->line,
+                                   rc == AG_ETOOBIG ? "a bucket would pass 2^32 - 1 events"
+                                                    : ag_strerror(rc));
+            (void)r2;
+            slo_engine_free(e);
+            return rc;
+        }
+    }
+    ra->at_ms = at;
+    ra->at_text = at_text;
+    ra->slos = ag_calloc(d->n_slos ? d->n_slos : 1, sizeof(*ra->slos));
+    if (ra->slos == NULL) {
+        slo_engine_free(e);
+        return AG_ENOMEM;
+    }
+    for (size_t i = 0; i < d->n_slos && rc == 0; i++) {
+        rc = slo_engine_eval(e, i, at, &ra->slos[i]);
+        if (rc == 0) {
+            ra->n_slos++;
+        }
+    }
+    slo_engine_free(e);
+    return rc;
+}
+
+int slo_report_main(int argc, char **argv, FILE *out, FILE *err)
+{
+    struct opts o;
+    int status = parse_opts(argc, argv, &o, err);
+    if (status != 0) {
+        return status;
+    }
+    status = 2;
+    struct ag_buf diag, text, outbuf;
+    struct slo_defs *d = NULL;
+    struct slo_events ev = {0};
+    struct slo_report r = {0};
+    int64_t *from = NULL;
+    ag_buf_init(&diag, DIAG_CAP);
+    ag_buf_init(&text, (size_t)AG_YAML_MAX_INPUT + 1u);
+    ag_buf_init(&outbuf, 1024u * 1024u * 1024u);
+    int64_t ats[MAX_INSTANTS];
+    for (size_t i = 0; i < o.n_at; i++) {
+        const char *why = NULL;
+        if (slo_parse_rfc3339(o.at[i], strlen(o.at[i]), &ats[i], &why) != 0) {
+            fprintf(err, "slo report: --at \"%s\": expected %s\n", o.at[i], why);
+            goto out;
+        }
+    }
+    if (slo_defs_new(&diag, &d) != 0) {
+        goto oom;
+    }
+    for (size_t i = 0; i < o.n_defs; i++) {
+        ag_buf_reset(&text);
+        int rc = read_all(o.defs[i], &text);
+        if (rc != 0) {
+            fprintf(err, "%s: error: cannot read: %s\n", o.defs[i],
+                    rc == EFBIG ? "larger than the 4 MiB limit" : strerror(rc));
+            goto out;
+        }
+        if (slo_defs_add(d, o.defs[i], ag_buf_str(&text), text.len) != 0) {
+            goto oom;
+        }
+    }
+    int rc = slo_defs_finish(d);
+    fputs(ag_buf_str(&diag), err);
+    ag_buf_reset(&diag);
+    if (rc == AG_ENOMEM) {
+        goto oom;
+    }
+    if (rc != 0) {
+        fputs("slo report: the definitions have errors\n", err);
+        goto out;
+    }
+    ag_buf_cleanup(&text);
+    ag_buf_init(&text, EVENTS_CAP);
+    rc = read_all(o.events, &text);
+    if (rc != 0) {
+        fprintf(err, "%s: error: cannot read: %s\n", o.events,
+                rc == EFBIG ? "larger than the 1 GiB limit" : strerror(rc));
+        goto out;
+    }
+    rc = slo_events_parse(d, strcmp(o.events, "-") == 0 ? "<stdin>" : o.events,
+                          ag_buf_str(&text), text.len, &ev, &diag);
+    fputs(ag_buf_str(&diag), err);
+    ag_buf_reset(&diag);
+    if (rc == AG_ENOMEM) {
+        goto oom;
+    }
+    if (rc != 0) {
+        fputs("slo report: the events file has errors\n", err);
+        goto out;
+    }
+    ag_buf_cleanup(&text);
+    slo_events_sort(&ev);
+    r.evals = ag_calloc(o.n_at, sizeof(*r.evals));
+    from = ag_calloc(d->n_slos ? d->n_slos : 1, sizeof(*from));
+    if (r.evals == NULL || from == NULL) {
+        goto oom;
+    }
+    for (size_t i = 0; i < o.n_at; i++) {
+        rc = eval_at(d, &ev, ats[i], o.at[i], from, &r.evals[i], &diag);
+        r.n_evals++;
+        if (rc == AG_ENOMEM) {
+            goto oom;
+        }
+        if (rc != 0) {
+            fprintf(err, "slo report: at %s: %s", o.at[i], ag_buf_str(&diag));
+            goto out;
+        }
+    }
+    rc = render(o.format, &r, o.output == NULL && isatty(fileno(out)), &outbuf);
+    if (rc == AG_EUNSUPP) {
+        fprintf(err, "slo report: format %s: not built yet\n", o.format);
+        goto out;
+    }
+    if (rc != 0) {
+        goto oom;
+    }
+    FILE *f = o.output != NULL ? fopen(o.output, "wb") : out;
+    if (f == NULL) {
+        fprintf(err, "slo report: cannot write %s: %s\n", o.output, strerror(errno));
+        goto out;
+    }
+    bool ok = fwrite(ag_buf_ptr(&outbuf), 1, outbuf.len, f) == outbuf.len;
+    ok &= fflush(f) == 0;
+    if (f != out) {
+        ok &= fclose(f) == 0;
+    }
+    if (!ok) {
+        fprintf(err, "slo report: cannot write %s: %s\n", o.output ? o.output : "the output",
+                strerror(errno));
+        goto out;
+    }
+    status = slo_report_exit_status(&r);
+    goto out;
+oom:
+    fputs("slo report: out of memory\n", err);
+    status = 2;
+out:
+    slo_report_release(&r);
+    slo_events_release(&ev);
+    ag_free(from);
+    slo_defs_free(d);
+    ag_buf_cleanup(&outbuf);
+    ag_buf_cleanup(&text);
+    ag_buf_cleanup(&diag);
+    return status;
+}

@@ -1,0 +1,1344 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The SLO engine (slo_eval.h): one state per SLO chosen from its definition, evaluated into the
+ * fields of the replay contract, the alert state machine, and the JSON report.
+ *
+ *   Occurrences, rolling        slo_window over W and every alert lookback
+ *   Timeslices, rolling         slo_slices (grace 0) over W and the lookbacks rounded to periods
+ *   RatioTimeslices, rolling    slo_window with one bucket per period; ratios read per period
+ *   Occurrences, calendar       slo_calendar (to date) + slo_window over the alert lookbacks
+ *   Timeslices, calendar        slo_slices with calendar periods (N of the whole period)
+ *
+ * Every decision (status, met, firing) is an exact integer comparison; doubles are for display.
+ */
+#include "slo_eval.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ag_json.h"
+#include "ag_mem.h"
+#include "slo_eval_int.h"
+#include "slo_slices.h"
+#include "slo_window.h"
+
+#define MINUTE_MS 60000ull
+#define HOUR_MS 3600000ull
+/* RatioTimeslices: each period's ratio is kept as floor(good * S / total) with S = 10^18. */
+#define RATIO_SCALE 1000000000000000000ull
+
+
+/* One distinct alert window (or the time-to-exhaustion lookback). */
+struct lb {
+    uint64_t written_ms; /* as written in the definition */
+    uint64_t eff_ms;     /* as registered: periods round down; 0 = not held (longer than W) */
+    const char *text;    /* borrowed from defs; NULL: only for the TTE */
+};
+
+/*
+ * Finds |ms| among the lookbacks; returns its index or -1.
+ */
+static long lb_find(const struct slo_state *st, uint64_t ms)
+{
+    for (size_t i = 0; i < st->n_lbs; i++) {
+        if (st->lbs[i].written_ms == ms) {
+            return (long)i;
+        }
+    }
+    return -1;
+}
+
+static int lb_put(struct slo_state *st, uint64_t ms, const char *text)
+{
+    long i = lb_find(st, ms);
+    if (i >= 0) {
+        if (st->lbs[i].text == NULL) {
+            st->lbs[i].text = text;
+        }
+        return 0;
+    }
+    struct lb *n = ag_realloc(st->lbs, (st->n_lbs + 1) * sizeof(*n));
+    if (n == NULL) {
+        return AG_ENOMEM;
+    }
+    st->lbs = n;
+    size_t k = st->n_lbs++;
+    while (k > 0 && st->lbs[k - 1].written_ms > ms) {
+        st->lbs[k] = st->lbs[k - 1];
+        k--;
+    }
+    st->lbs[k].written_ms = ms;
+    st->lbs[k].eff_ms = 0;
+    st->lbs[k].text = text;
+    return 0;
+}
+
+/* ---- exact-to-double conversion ---------------------------------------------------------------- */
+
+double slo_eval_ratio_double(slo_u128 num, slo_u128 den)
+{
+    if (den == 0 || num == 0) {
+        return 0.0;
+    }
+    slo_u128 q = num / den, r = num % den;
+    uint64_t m;
+    int exp = 0;
+    bool sticky;
+    if ((q >> 64) != 0) {
+        int sh = 0;
+        while ((q >> sh) >> 64 != 0) {
+            sh++;
+        }
+        m = (uint64_t)(q >> sh);
+        sticky = (q & (((slo_u128)1 << sh) - 1)) != 0 || r != 0;
+        exp = sh;
+    } else {
+        m = (uint64_t)q;
+        /* Long division, one bit at a time, until 64 significant bits (2r >= den without
+         * overflow: r >= den - r). */
+        while ((m >> 63) == 0) {
+            bool bit = r >= den - r;
+            r = bit ? r - (den - r) : r + r;
+            m = (m << 1) | (bit ? 1u : 0u);
+            exp--;
+        }
+        sticky = r != 0;
+    }
+    if (sticky) {
+        m |= 1; /* below the 53 bits kept: breaks a false tie the right way */
+    }
+    return ldexp((double)m, exp);
+}
+
+double slo_eval_rat_double(const struct slo_rat *r)
+{
+    double v = slo_eval_ratio_double(r->num, r->den);
+    return r->neg ? -v : v;
+}
+
+double slo_eval_double(const struct slo_rat *r)
+{
+    return slo_eval_rat_double(r);
+}
+
+/* ---- engine --------------------------------------------------------------------------------- */
+
+static void state_free(struct slo_state *st)
+{
+    slo_window_free(st->win);
+    slo_slices_free(st->sl);
+    ag_free(st->lbs);
+    ag_free(st->firing);
+    memset(st, 0, sizeof(*st));
+}
+
+static uint64_t round_down(uint64_t v, uint64_t p)
+{
+    uint64_t r = v / p * p;
+    return r == 0 ? p : r;
+}
+
+static int why_add(struct ag_buf *why, const struct slo_slo_def *d, const char *what)
+{
+    if (why != NULL) {
+        int rc = ag_buf_printf(why, "SLO \"%s\": %s\n", d->name, what);
+        (void)rc;
+    }
+    return AG_EINVAL;
+}
+
+static int state_init(struct slo_state *st, const struct slo_slo_def *d, int64_t start_ms,
+                      struct ag_buf *why)
+{
+    int rc;
+    uint64_t lbs[SLO_WINDOW_MAX_LOOKBACKS];
+    size_t n = 0;
+
+    st->def = d;
+    st->start_ms = start_ms;
+    st->clock = start_ms;
+    st->gap_start = st->gap_end = 0;
+    if (d->n_alerts > 0) {
+        st->firing = ag_calloc(d->n_alerts, sizeof(*st->firing));
+        if (st->firing == NULL) {
+            return AG_ENOMEM;
+        }
+    }
+    for (size_t i = 0; i < d->n_alerts; i++) {
+        const struct slo_alert_def *a = &d->alerts[i];
+        if (lb_put(st, a->long_ms, a->long_text) != 0 ||
+            (a->short_ms > 0 && lb_put(st, a->short_ms, a->short_text) != 0)) {
+            return AG_ENOMEM;
+        }
+    }
+    /* Time to exhaustion (§6): over the shortest long window of the alerts, else 1 h (or the
+     * window when shorter). */
+    uint64_t w = d->window_ms;
+    st->tte_ms = 0;
+    for (size_t i = 0; i < d->n_alerts; i++) {
+        if (st->tte_ms == 0 || d->alerts[i].long_ms < st->tte_ms) {
+            st->tte_ms = d->alerts[i].long_ms;
+        }
+    }
+    if (st->tte_ms == 0) {
+        st->tte_ms = w < HOUR_MS || d->calendar ? (w < HOUR_MS ? w : HOUR_MS) : HOUR_MS;
+        if (lb_put(st, st->tte_ms, NULL) != 0) {
+            return AG_ENOMEM;
+        }
+    }
+    bool periods = d->budgeting != SLO_BUDGETING_OCCURRENCES;
+    uint64_t maxlb = 0;
+    for (size_t i = 0; i < st->n_lbs; i++) {
+        struct lb *l = &st->lbs[i];
+        uint64_t eff = periods ? round_down(l->written_ms, d->slice_ms) : l->written_ms;
+        if (!d->calendar && eff > w) {
+            continue; /* longer than the window: burn null, said in the warnings */
+        }
+        bool dup = false;
+        for (size_t j = 0; j < n; j++) {
+            dup |= lbs[j] == eff;
+        }
+        l->eff_ms = eff;
+        if (!dup) {
+            if (n == SLO_WINDOW_MAX_LOOKBACKS) {
+                return why_add(why, d, "too many distinct alert windows (at most 16)");
+            }
+            lbs[n++] = eff;
+        }
+        if (eff > maxlb) {
+            maxlb = eff;
+        }
+    }
+    if (d->budgeting == SLO_BUDGETING_RATIO_TIMESLICES && d->objective.den > 1000000000000ull) {
+        return why_add(why, d, "RatioTimeslices objectives keep at most 10 decimals of a percent");
+    }
+    if (periods && d->slice_ms == 0) {
+        return why_add(why, d, "a period-based SLO without a time slice period");
+    }
+    if (!d->calendar) {
+        if (d->budgeting == SLO_BUDGETING_OCCURRENCES ||
+            d->budgeting == SLO_BUDGETING_RATIO_TIMESLICES) {
+            st->kind = d->budgeting == SLO_BUDGETING_OCCURRENCES ? ST_OCC_ROLL : ST_RATIO_ROLL;
+            struct slo_window_config wc = {w, lbs, n, 0, periods ? d->slice_ms : 0};
+            rc = slo_window_new(&wc, start_ms, &st->win);
+        } else {
+            st->kind = ST_SLICES_ROLL;
+            struct slo_slices_config sc = {.period_ms = d->slice_ms,
+                                           .window_ms = w,
+                                           .lookbacks_ms = lbs,
+                                           .n_lookbacks = n,
+                                           .target = d->slice_target,
+                                           .missing = d->missing,
+                                           .grace_ms = 0};
+            rc = slo_slices_new(&sc, start_ms, &st->sl);
+        }
+    } else if (d->budgeting == SLO_BUDGETING_OCCURRENCES) {
+        st->kind = ST_OCC_CAL;
+        rc = slo_calendar_init(&st->cal, d->calendar_unit, d->utc_offset_s, 0, start_ms);
+        if (rc == 0) {
+            struct slo_window_config wc = {maxlb, lbs, n, 0, 0};
+            rc = slo_window_new(&wc, start_ms, &st->win);
+        }
+    } else if (d->budgeting == SLO_BUDGETING_TIMESLICES) {
+        st->kind = ST_SLICES_CAL;
+        struct slo_slices_config sc = {.period_ms = d->slice_ms,
+                                       .window_ms = maxlb,
+                                       .lookbacks_ms = lbs,
+                                       .n_lookbacks = n,
+                                       .target = d->slice_target,
+                                       .missing = d->missing,
+                                       .grace_ms = 0,
+                                       .calendar = true,
+                                       .unit = d->calendar_unit,
+                                       .utc_offset_s = d->utc_offset_s};
+        rc = slo_slices_new(&sc, start_ms, &st->sl);
+    } else {
+        return why_add(why, d, "RatioTimeslices over a calendar window is not supported yet");
+    }
+    if (rc == AG_EINVAL) {
+        return why_add(why, d,
+                       "a window layout the engine refuses (alert windows must be whole minutes, "
+                       "at least 2 minutes, at most the SLO window; periods must divide the "
+                       "window and a day)");
+    }
+    if (rc == AG_ETOOBIG) {
+        if (why != NULL) {
+            int r2 = ag_buf_printf(why, "SLO \"%s\": needs more than %u bytes of buckets\n",
+                                   d->name, SLO_WINDOW_MAX_BYTES);
+            (void)r2;
+        }
+    }
+    return rc;
+}
+
+int slo_engine_new(const struct slo_defs *defs, int64_t start_ms, struct ag_buf *why,
+                   struct slo_engine **out)
+{
+    *out = NULL;
+    if (defs == NULL || defs->n_errors > 0 || (defs->n_slos > 0 && defs->slos == NULL)) {
+        if (why != NULL) {
+            int rc = ag_buf_adds(why, "definitions not finished without error\n");
+            (void)rc;
+        }
+        return AG_EINVAL;
+    }
+    if (start_ms < 0 || start_ms > SLO_TIME_MAX_MS) {
+        if (why != NULL) {
+            int rc = ag_buf_adds(why, "start time out of range\n");
+            (void)rc;
+        }
+        return AG_EINVAL;
+    }
+    struct slo_engine *e = ag_calloc(1, sizeof(*e));
+    if (e == NULL) {
+        return AG_ENOMEM;
+    }
+    e->defs = defs;
+    e->n = defs->n_slos;
+    e->clock = start_ms;
+    if (e->n > 0) {
+        e->st = ag_calloc(e->n, sizeof(*e->st));
+        if (e->st == NULL) {
+            ag_free(e);
+            return AG_ENOMEM;
+        }
+    }
+    for (size_t i = 0; i < e->n; i++) {
+        int rc = state_init(&e->st[i], &defs->slos[i], start_ms, why);
+        if (rc != 0) {
+            slo_engine_free(e);
+            return rc;
+        }
+    }
+    *out = e;
+    return 0;
+}
+
+void slo_engine_free(struct slo_engine *e)
+{
+    if (e == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < e->n; i++) {
+        state_free(&e->st[i]);
+    }
+    ag_free(e->st);
+    ag_free(e);
+}
+
+long slo_engine_find(const struct slo_engine *e, const char *name)
+{
+    for (size_t i = 0; i < e->n; i++) {
+        if (strcmp(e->defs->slos[i].name, name) == 0) {
+            return (long)i;
+        }
+    }
+    return -1;
+}
+
+void slo_engine_set_alert_fn(struct slo_engine *e, slo_alert_fn fn, void *arg)
+{
+    e->alert_fn = fn;
+    e->alert_arg = arg;
+}
+
+static void state_advance(struct slo_state *st, int64_t now)
+{
+    if (now > SLO_TIME_MAX_MS) {
+        now = SLO_TIME_MAX_MS;
+    }
+    if (now <= st->clock) {
+        return;
+    }
+    st->clock = now;
+    switch (st->kind) {
+    case ST_OCC_ROLL:
+    case ST_RATIO_ROLL:
+        slo_window_advance(st->win, now);
+        break;
+    case ST_OCC_CAL:
+        slo_window_advance(st->win, now);
+        slo_calendar_advance(&st->cal, now);
+        break;
+    case ST_SLICES_ROLL:
+    case ST_SLICES_CAL:
+        slo_slices_advance(st->sl, now);
+        break;
+    }
+}
+
+int slo_engine_add(struct slo_engine *e, size_t slo, int64_t t_ms, uint64_t good, uint64_t total)
+{
+    if (slo >= e->n || good > total || t_ms < 0 || t_ms > SLO_TIME_MAX_MS) {
+        return AG_EINVAL;
+    }
+    struct slo_state *st = &e->st[slo];
+    int rc = 0;
+    switch (st->kind) {
+    case ST_OCC_ROLL:
+    case ST_RATIO_ROLL:
+        rc = slo_window_add(st->win, t_ms, good, total);
+        break;
+    case ST_OCC_CAL:
+        /* The window (u32 buckets) refuses first, so a refusal changes nothing. */
+        rc = slo_window_add(st->win, t_ms, good, total);
+        if (rc == 0) {
+            rc = slo_calendar_add(&st->cal, t_ms, good, total);
+        }
+        break;
+    case ST_SLICES_ROLL:
+    case ST_SLICES_CAL:
+        rc = slo_slices_add(st->sl, t_ms, good, total);
+        break;
+    }
+    if (rc == 0 && t_ms > st->clock) {
+        st->clock = t_ms;
+    }
+    if (rc == 0 && t_ms > e->clock) {
+        e->clock = t_ms;
+    }
+    return rc;
+}
+
+void slo_engine_advance(struct slo_engine *e, int64_t now_ms)
+{
+    for (size_t i = 0; i < e->n; i++) {
+        state_advance(&e->st[i], now_ms);
+    }
+    if (now_ms > e->clock) {
+        e->clock = now_ms > SLO_TIME_MAX_MS ? SLO_TIME_MAX_MS : now_ms;
+    }
+}
+
+/* ---- evaluation ----------------------------------------------------------------------------- */
+
+static int64_t ceil_to(int64_t t, int64_t p)
+{
+    int64_t f = t / p * p;
+    if (f > t) {
+        f -= p; /* negative t */
+    }
+    return f < t ? f + p : f;
+}
+
+static int64_t floor_to(int64_t t, int64_t p)
+{
+    int64_t f = t / p * p;
+    return f > t ? f - p : f;
+}
+
+/* Counts of whole buckets (or periods) of [at - L, at) for lookback |eff| of a window that
+ * holds it. */
+static void window_counts_at(const struct slo_window *w, uint64_t eff, int64_t at,
+                             struct slo_counts *c)
+{
+    if (slo_window_counts(w, eff, c) != 0) {
+        memset(c, 0, sizeof(*c));
+    }
+}
+
+/* Timeslices rolling: the judged periods [J - L, J) minus the oldest when |at| is mid-period (it
+ * starts before at - L, so it is not whole in [at - L, at)). */
+static void slices_counts_at(const struct slo_slices *sl, uint64_t eff, uint64_t p, int64_t at,
+                             struct slo_counts *c)
+{
+    if (slo_slices_counts(sl, eff, c) != 0) {
+        memset(c, 0, sizeof(*c));
+        return;
+    }
+    int64_t j = slo_slices_judged_until(sl);
+    if (at > j) {
+        struct slo_counts old;
+        int64_t s = j - (int64_t)eff;
+        if (slo_window_range(slo_slices_periods(sl), eff, s, s + (int64_t)p, &old) == 0) {
+            c->good -= old.good;
+            c->total -= old.total;
+        }
+    }
+}
+
+/* RatioTimeslices: the sum of period ratios (scaled by RATIO_SCALE, floored) over the whole
+ * periods of [from, to) that the engine has seen (from its start on). */
+struct ratio_sum {
+    slo_u128 sum;     /* sum of floor(g * S / t) (S per good-by-policy period) */
+    uint64_t n;       /* periods counted */
+    uint64_t inexact; /* periods whose ratio did not terminate within 18 decimals */
+    uint64_t bad_int; /* periods with ratio 0 */
+};
+
+static void ratio_sum(const struct slo_state *st, uint64_t eff, int64_t from, int64_t to,
+                      struct ratio_sum *out)
+{
+    const int64_t p = (int64_t)st->def->slice_ms;
+    memset(out, 0, sizeof(*out));
+    int64_t first = ceil_to(from, p);
+    int64_t oldest = slo_window_oldest_ms(st->win, eff);
+    int64_t seen = floor_to(st->start_ms, p);
+    if (first < oldest) {
+        first = oldest;
+    }
+    if (first < seen) {
+        first = seen;
+    }
+    for (int64_t s = first; s + p <= to; s += p) {
+        struct slo_counts c;
+        if (slo_window_range(st->win, eff, s, s + p, &c) != 0) {
+            return;
+        }
+        if (c.total == 0) {
+            if (st->def->missing == SLO_MISSING_IGNORE) {
+                continue;
+            }
+            out->n++;
+            if (st->def->missing == SLO_MISSING_GOOD) {
+                out->sum += RATIO_SCALE;
+            } else {
+                out->bad_int++;
+            }
+            continue;
+        }
+        slo_u128 num = (slo_u128)c.good * RATIO_SCALE;
+        out->sum += num / c.total;
+        if (num % c.total != 0) {
+            out->inexact++;
+        }
+        out->n++;
+    }
+}
+
+/* 128 x 128 -> 256-bit product compared: a * b vs c * d. */
+static void mul256(slo_u128 a, slo_u128 b, slo_u128 *hi, slo_u128 *lo)
+{
+    const slo_u128 m = ((slo_u128)1 << 64) - 1;
+    slo_u128 a0 = a & m, a1 = a >> 64, b0 = b & m, b1 = b >> 64;
+    slo_u128 p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+    slo_u128 mid = (p00 >> 64) + (p01 & m) + (p10 & m);
+    *lo = (p00 & m) | (mid << 64);
+    *hi = p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64);
+}
+
+int slo_eval_cmp128(slo_u128 a, slo_u128 b, slo_u128 c, slo_u128 d)
+{
+    slo_u128 h1, l1, h2, l2;
+    mul256(a, b, &h1, &l1);
+    mul256(c, d, &h2, &l2);
+    if (h1 != h2) {
+        return h1 < h2 ? -1 : 1;
+    }
+    if (l1 != l2) {
+        return l1 < l2 ? -1 : 1;
+    }
+    return 0;
+}
+
+/*
+ * The budget of a RatioTimeslices window from its ratio sum: attainment F / (N S); met iff
+ * F / (N S) >= o. Exact when every ratio terminated (inexact == 0); else the true sum lies in
+ * [F, F + inexact) and a value inside that band is decided on F (conservative: breached).
+ */
+static int ratio_budget(const struct slo_slo_def *d, const struct ratio_sum *r, uint64_t p_s,
+                        struct slo_budget *b)
+{
+    /* Start from the integer evaluation with N periods (budget total, seconds), then replace
+     * what depends on the fractional good count. */
+    int rc = slo_budget_eval(&d->objective, &d->warning, r->n, r->n, p_s, b);
+    if (rc != 0 || r->n == 0) {
+        return rc;
+    }
+    const slo_u128 ns = (slo_u128)r->n * RATIO_SCALE;
+    const slo_u128 bad_scaled = ns - r->sum; /* bad periods * S, fractional */
+    const uint64_t e = slo_objective_budget_num(&d->objective);
+    const uint64_t den = d->objective.den;
+    /* good / bad as whole periods for the report: floor of the ratio sum and the rest. */
+    b->good = (uint64_t)(r->sum / RATIO_SCALE);
+    b->bad = r->n - b->good;
+    b->attainment.num = r->sum;
+    b->attainment.den = ns;
+    b->attainment.neg = false;
+    /* remaining = e N / den - bad_scaled / S = (e N S - bad_scaled den) / (den S) */
+    slo_u128 budget_s = (slo_u128)e * ns; /* e N S <= 1e18 * 1.3e23: fits? */
+    slo_u128 used = bad_scaled * den;
+    b->remaining.den = (slo_u128)den * RATIO_SCALE;
+    if (budget_s >= used) {
+        b->remaining.num = budget_s - used;
+        b->remaining.neg = false;
+    } else {
+        b->remaining.num = used - budget_s;
+        b->remaining.neg = true;
+    }
+    /* remaining_fraction = remaining / (e N / den) = (e N S - bad_scaled den) / (e N S) */
+    b->remaining_fraction.num = b->remaining.num;
+    b->remaining_fraction.den = budget_s;
+    b->remaining_fraction.neg = b->remaining.neg;
+    if (b->has_seconds) {
+        b->remaining_seconds = b->remaining;
+        b->remaining_seconds.num *= p_s;
+    }
+    /* met iff sum >= o N S, i.e. sum * den >= num * N * S. */
+    bool met = slo_eval_cmp128(r->sum, den, (slo_u128)d->objective.num, ns) >= 0;
+    b->met = met;
+    b->exhausted = !b->remaining.neg ? b->remaining.num == 0 : true;
+    if (!met) {
+        b->status = SLO_STATUS_BREACHED;
+        b->exhausted = true;
+    } else {
+        /* WARNING iff remaining_fraction < warning (w_num / w_den), i.e.
+         * (e N S - used) * w_den < w_num * e N S. */
+        slo_u128 rem = b->remaining.neg ? 0 : b->remaining.num;
+        b->status = slo_eval_cmp128(rem, d->warning.den, (slo_u128)d->warning.num, budget_s) < 0
+                        ? SLO_STATUS_WARNING
+                        : SLO_STATUS_OK;
+    }
+    b->allowed_bad = (uint64_t)((slo_u128)e * r->n / den);
+    return 0;
+}
+
+/* Burn of a RatioTimeslices lookback: (bad_scaled / (N S)) / (e / den). */
+static void ratio_burn(const struct slo_slo_def *d, const struct ratio_sum *r, struct slo_burn *b)
+{
+    memset(b, 0, sizeof(*b));
+    if (r->n == 0) {
+        return;
+    }
+    const slo_u128 ns = (slo_u128)r->n * RATIO_SCALE;
+    b->has_data = true;
+    b->rate.num = (ns - r->sum) * d->objective.den;
+    b->rate.den = ns * slo_objective_budget_num(&d->objective);
+}
+
+static bool ratio_exceeds(const struct slo_slo_def *d, const struct ratio_sum *r,
+                          const struct slo_decimal *x, bool inclusive)
+{
+    if (r->n == 0) {
+        return false;
+    }
+    /* (NS - F) den / (NS e) > xn / xd  <=>  (NS - F) * (den xd) > (NS e) * xn */
+    const slo_u128 ns = (slo_u128)r->n * RATIO_SCALE;
+    int c = slo_eval_cmp128(ns - r->sum, (slo_u128)d->objective.den * x->den,
+                            ns * slo_objective_budget_num(&d->objective), (slo_u128)x->num);
+    return inclusive ? c >= 0 : c > 0;
+}
+
+static bool counts_exceed(const struct slo_slo_def *d, const struct slo_counts *c,
+                          const struct slo_decimal *x, bool inclusive)
+{
+    if (c->total == 0) {
+        return false;
+    }
+    /* burn = bad den / (total e) > xn / xd  <=>  bad * den * xd > xn * total * e */
+    int cmp = slo_cmp3(c->total - c->good, d->objective.den, x->den, x->num, c->total,
+                       slo_objective_budget_num(&d->objective));
+    return inclusive ? cmp >= 0 : cmp > 0;
+}
+
+static int add_warning(struct slo_eval *ev, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int add_warning(struct slo_eval *ev, const char *fmt, ...)
+{
+    char text[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        return AG_EINVAL;
+    }
+    char **nw = ag_realloc(ev->warnings, (ev->n_warnings + 1) * sizeof(*nw));
+    if (nw == NULL) {
+        return AG_ENOMEM;
+    }
+    ev->warnings = nw;
+    nw[ev->n_warnings] = ag_strdup(text);
+    if (nw[ev->n_warnings] == NULL) {
+        return AG_ENOMEM;
+    }
+    ev->n_warnings++;
+    return 0;
+}
+
+/* The per-lookback data of one evaluation. */
+struct lb_data {
+    struct slo_counts c;
+    struct ratio_sum r;
+    bool held;
+};
+
+static void lb_read(const struct slo_state *st, const struct lb *l, int64_t at,
+                    struct lb_data *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (l->eff_ms == 0) {
+        return;
+    }
+    out->held = true;
+    switch (st->kind) {
+    case ST_OCC_ROLL:
+    case ST_OCC_CAL:
+        window_counts_at(st->win, l->eff_ms, at, &out->c);
+        break;
+    case ST_SLICES_ROLL:
+    case ST_SLICES_CAL:
+        slices_counts_at(st->sl, l->eff_ms, st->def->slice_ms, at, &out->c);
+        break;
+    case ST_RATIO_ROLL:
+        ratio_sum(st, l->eff_ms, at - (int64_t)l->eff_ms, at, &out->r);
+        break;
+    }
+}
+
+static void lb_burn(const struct slo_state *st, const struct lb_data *ld, struct slo_burn *b)
+{
+    memset(b, 0, sizeof(*b));
+    if (!ld->held) {
+        return;
+    }
+    if (st->kind == ST_RATIO_ROLL) {
+        ratio_burn(st->def, &ld->r, b);
+    } else {
+        slo_burn_rate(&st->def->objective, ld->c.total - ld->c.good, ld->c.total, b);
+    }
+}
+
+static bool lb_exceeds(const struct slo_state *st, const struct lb_data *ld,
+                       const struct slo_alert_def *a)
+{
+    if (!ld->held) {
+        return false;
+    }
+    if (st->kind == ST_RATIO_ROLL) {
+        return ratio_exceeds(st->def, &ld->r, &a->threshold, a->inclusive);
+    }
+    return counts_exceed(st->def, &ld->c, &a->threshold, a->inclusive);
+}
+
+/* Events (or periods) and bad ones in a lookback, for the minimum guards. */
+static void lb_volume(const struct slo_state *st, const struct lb_data *ld, uint64_t *total,
+                      uint64_t *bad)
+{
+    if (st->kind == ST_RATIO_ROLL) {
+        *total = ld->r.n;
+        *bad = ld->r.n - (uint64_t)(ld->r.sum / RATIO_SCALE);
+    } else {
+        *total = ld->c.total;
+        *bad = ld->c.total - ld->c.good;
+    }
+}
+
+/* Remaining fraction after |bad| (scaled by |scale|) of a budget e N / den; 1 without budget. */
+static double frac_after(const struct slo_slo_def *d, slo_u128 bad_scaled, uint64_t n,
+                         uint64_t scale)
+{
+    uint64_t e = slo_objective_budget_num(&d->objective);
+    if (n == 0) {
+        return 1.0;
+    }
+    /* 1 - bad den / (e n scale) */
+    slo_u128 num = bad_scaled * d->objective.den;
+    slo_u128 den = (slo_u128)e * n * scale;
+    if (num <= den) {
+        return slo_eval_ratio_double(den - num, den);
+    }
+    return -slo_eval_ratio_double(num - den, den);
+}
+
+/* The burn-down of a rolling window: the budget left counting from the window's start. */
+static void burndown(const struct slo_state *st, struct slo_eval *ev)
+{
+    const struct slo_slo_def *d = st->def;
+    const struct slo_window *w = NULL;
+    uint64_t p = 0;
+    uint64_t n_all = 0;
+    switch (st->kind) {
+    case ST_OCC_ROLL:
+        w = st->win;
+        p = slo_window_resolution_ms(w, d->window_ms);
+        n_all = ev->budget.total;
+        break;
+    case ST_SLICES_ROLL:
+    case ST_RATIO_ROLL:
+        w = st->kind == ST_RATIO_ROLL ? st->win : slo_slices_periods(st->sl);
+        p = d->slice_ms;
+        n_all = ev->budget.total;
+        break;
+    default:
+        break;
+    }
+    int64_t ws = ev->window_start_ms, we = ev->window_end_ms;
+    if (w == NULL || p == 0 || we <= ws) {
+        /* Calendar: the period's start and now. */
+        ev->burndown[0].t_ms = ws;
+        ev->burndown[0].remaining_fraction = 1.0;
+        ev->burndown[1].t_ms = we > ws ? we : ws;
+        ev->burndown[1].remaining_fraction =
+            ev->budget.no_data ? 1.0 : slo_eval_rat_double(&ev->budget.remaining_fraction);
+        ev->n_burndown = 2;
+        return;
+    }
+    uint64_t nb = (uint64_t)(we - ws) / p;
+    uint64_t step = (nb + SLO_EVAL_MAX_BURNDOWN - 2) / (SLO_EVAL_MAX_BURNDOWN - 1);
+    if (step == 0) {
+        step = 1;
+    }
+    slo_u128 bad = 0; /* scaled by RATIO_SCALE for ratios, else by 1 */
+    uint64_t scale = st->kind == ST_RATIO_ROLL ? RATIO_SCALE : 1;
+    int64_t t = ws;
+    size_t k = 0;
+    ev->burndown[k].t_ms = t;
+    ev->burndown[k++].remaining_fraction = 1.0;
+    while (t < we && k < SLO_EVAL_MAX_BURNDOWN) {
+        int64_t nt = t + (int64_t)(step * p);
+        if (nt > we || k == SLO_EVAL_MAX_BURNDOWN - 1) {
+            nt = we;
+        }
+        if (st->kind == ST_RATIO_ROLL) {
+            struct ratio_sum r;
+            ratio_sum(st, d->window_ms, t, nt, &r);
+            bad += (slo_u128)r.n * RATIO_SCALE - r.sum;
+        } else {
+            struct slo_counts c;
+            if (slo_window_range(w, st->kind == ST_OCC_ROLL ? d->window_ms : d->window_ms, t,
+                                 nt, &c) == 0) {
+                bad += c.total - c.good;
+            }
+        }
+        ev->burndown[k].t_ms = nt;
+        ev->burndown[k++].remaining_fraction = frac_after(d, bad, n_all, scale);
+        t = nt;
+    }
+    ev->n_burndown = k;
+}
+
+void slo_eval_release(struct slo_eval *ev)
+{
+    if (ev == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < ev->n_warnings; i++) {
+        ag_free(ev->warnings[i]);
+    }
+    ag_free(ev->warnings);
+    ag_free(ev->burns);
+    ag_free(ev->alerts);
+    memset(ev, 0, sizeof(*ev));
+}
+
+static int64_t overlap(int64_t a0, int64_t a1, int64_t b0, int64_t b1)
+{
+    int64_t s = a0 > b0 ? a0 : b0, e = a1 < b1 ? a1 : b1;
+    return e > s ? e - s : 0;
+}
+
+static int eval_fill(struct slo_engine *e, struct slo_state *st, int64_t at, struct slo_eval *ev)
+{
+    const struct slo_slo_def *d = st->def;
+    int rc = 0;
+    uint64_t p_s = d->budgeting != SLO_BUDGETING_OCCURRENCES ? d->slice_ms / 1000 : 0;
+    if (p_s == 0 && d->budgeting != SLO_BUDGETING_OCCURRENCES) {
+        p_s = 1; /* sub-second periods: seconds rounded up (display) */
+    }
+    ev->def = d;
+    ev->at_ms = at;
+    ev->periods = d->budgeting != SLO_BUDGETING_OCCURRENCES;
+    uint64_t w_ms = d->window_ms;
+
+    switch (st->kind) {
+    case ST_OCC_ROLL: {
+        struct slo_counts c;
+        window_counts_at(st->win, w_ms, at, &c);
+        int64_t p = (int64_t)slo_window_resolution_ms(st->win, w_ms);
+        ev->window_start_ms = ceil_to(at - (int64_t)w_ms, p);
+        ev->window_end_ms = floor_to(at, p);
+        rc = slo_budget_eval(&d->objective, &d->warning, c.good, c.total, 0, &ev->budget);
+        break;
+    }
+    case ST_SLICES_ROLL: {
+        struct slo_counts c;
+        int64_t p = (int64_t)d->slice_ms;
+        slices_counts_at(st->sl, w_ms, (uint64_t)p, at, &c);
+        ev->window_start_ms = ceil_to(at - (int64_t)w_ms, p);
+        ev->window_end_ms = floor_to(at, p);
+        rc = slo_budget_eval(&d->objective, &d->warning, c.good, c.total, p_s, &ev->budget);
+        break;
+    }
+    case ST_RATIO_ROLL: {
+        struct ratio_sum r;
+        int64_t p = (int64_t)d->slice_ms;
+        ratio_sum(st, w_ms, at - (int64_t)w_ms, at, &r);
+        ev->window_start_ms = ceil_to(at - (int64_t)w_ms, p);
+        ev->window_end_ms = floor_to(at, p);
+        rc = ratio_budget(d, &r, p_s, &ev->budget);
+        if (rc == 0 && r.inexact > 0) {
+            rc = add_warning(ev,
+                             "%" PRIu64 " period ratios do not terminate within 18 decimals: "
+                             "attainment is exact to N x 1e-18",
+                             r.inexact);
+        }
+        break;
+    }
+    case ST_OCC_CAL: {
+        struct slo_counts c;
+        slo_calendar_counts(&st->cal, &c, &ev->window_start_ms, &ev->window_end_ms);
+        ev->window_end_ms = floor_to(at, 60000);
+        rc = slo_budget_eval(&d->objective, &d->warning, c.good, c.total, 0, &ev->budget);
+        w_ms = (uint64_t)(st->cal.end_ms - st->cal.start_ms);
+        break;
+    }
+    case ST_SLICES_CAL: {
+        struct slo_counts c;
+        uint64_t n_total = 0;
+        int64_t cs = 0, ce = 0;
+        if (slo_slices_calendar_counts(st->sl, &c, &n_total, &cs, &ce) != 0) {
+            return AG_EINVAL;
+        }
+        ev->window_start_ms = cs;
+        ev->window_end_ms = slo_slices_judged_until(st->sl);
+        /* Future periods count in N and are not bad (§4.3): good = N - bad. */
+        uint64_t bad = c.total - c.good;
+        if (bad > n_total) {
+            bad = n_total;
+        }
+        rc = slo_budget_eval(&d->objective, &d->warning, n_total - bad, n_total, p_s,
+                             &ev->budget);
+        w_ms = (uint64_t)(ce - cs);
+        break;
+    }
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    ev->attainment_null = ev->budget.no_data;
+
+    /* Burn rates: every distinct window named in the alerts, sorted. */
+    size_t n_named = 0;
+    for (size_t i = 0; i < st->n_lbs; i++) {
+        n_named += st->lbs[i].text != NULL;
+    }
+    struct lb_data *lds = ag_calloc(st->n_lbs ? st->n_lbs : 1, sizeof(*lds));
+    if (lds == NULL) {
+        return AG_ENOMEM;
+    }
+    if (n_named > 0) {
+        ev->burns = ag_calloc(n_named, sizeof(*ev->burns));
+        if (ev->burns == NULL) {
+            ag_free(lds);
+            return AG_ENOMEM;
+        }
+    }
+    for (size_t i = 0; i < st->n_lbs; i++) {
+        lb_read(st, &st->lbs[i], at, &lds[i]);
+        if (st->lbs[i].text != NULL) {
+            struct slo_eval_burn *b = &ev->burns[ev->n_burns++];
+            b->window = st->lbs[i].text;
+            b->lookback_ms = st->lbs[i].written_ms;
+            lb_burn(st, &lds[i], &b->burn);
+            if (st->lbs[i].eff_ms == 0) {
+                rc = add_warning(ev, "alert window %s is longer than the SLO window: no burn rate",
+                                 st->lbs[i].text);
+            } else if (st->lbs[i].eff_ms != st->lbs[i].written_ms) {
+                rc = add_warning(ev, "alert window %s rounded down to %" PRIu64
+                                     " s (whole periods)",
+                                 st->lbs[i].text, st->lbs[i].eff_ms / 1000);
+            }
+            if (rc != 0) {
+                ag_free(lds);
+                return rc;
+            }
+        }
+    }
+
+    /* Alerts: the multiwindow condition with the guards on the long window. */
+    if (d->n_alerts > 0) {
+        ev->alerts = ag_calloc(d->n_alerts, sizeof(*ev->alerts));
+        if (ev->alerts == NULL) {
+            ag_free(lds);
+            return AG_ENOMEM;
+        }
+        ev->n_alerts = d->n_alerts;
+    }
+    for (size_t i = 0; i < d->n_alerts; i++) {
+        const struct slo_alert_def *a = &d->alerts[i];
+        const struct lb_data *ll = &lds[lb_find(st, a->long_ms)];
+        const struct lb_data *ls = a->short_ms ? &lds[lb_find(st, a->short_ms)] : NULL;
+        uint64_t vol = 0, vbad = 0;
+        lb_volume(st, ll, &vol, &vbad);
+        bool fire = lb_exceeds(st, ll, a) && (ls == NULL || lb_exceeds(st, ls, a)) &&
+                    vol >= a->min_events && vbad >= a->min_bad;
+        struct slo_eval_alert *ea = &ev->alerts[i];
+        ea->def = a;
+        ea->firing = fire;
+        ea->changed = fire != st->firing[i];
+        ea->reason = !fire ? NULL
+                     : ls != NULL
+                         ? "burn rate above the threshold over the long and the short window"
+                         : "burn rate above the threshold over the window";
+    }
+
+    /* Time to exhaustion over the TTE lookback and the window length. */
+    {
+        struct slo_burn tb;
+        long ti = lb_find(st, st->tte_ms);
+        memset(&tb, 0, sizeof(tb));
+        if (ti >= 0) {
+            lb_burn(st, &lds[ti], &tb);
+        }
+        double tte = 0;
+        ev->tte_null = !slo_tte_seconds(&ev->budget, &tb, w_ms / 1000, false, &tte);
+        if (!ev->tte_null && !ev->budget.exhausted) {
+            tte = slo_eval_rat_double(&ev->budget.remaining_fraction) * (double)(w_ms / 1000) /
+                  slo_eval_rat_double(&tb.rate);
+        }
+        ev->tte_seconds = ev->tte_null ? 0 : tte;
+    }
+    ag_free(lds);
+
+    burndown(st, ev);
+
+    /* Warnings. */
+    int64_t w_start = at - (int64_t)w_ms;
+    if (!d->calendar && st->start_ms > w_start && rc == 0) {
+        rc = add_warning(ev, "young window: data since %" PRId64 " s only of a %" PRIu64
+                             " s window",
+                         (at - st->start_ms) / 1000 > 0 ? (at - st->start_ms) / 1000 : 0,
+                         w_ms / 1000);
+    }
+    ev->gap_ms = overlap(st->gap_start, st->gap_end, ev->window_start_ms, ev->window_end_ms);
+    if (ev->gap_ms > 0 && rc == 0) {
+        rc = add_warning(ev, "agent gap: no knowledge of %" PRId64
+                             " s of the window (the agent was down)",
+                         ev->gap_ms / 1000);
+    }
+    uint64_t late = 0, too_old = 0, dropped = 0;
+    if (st->win != NULL && st->kind != ST_OCC_CAL) {
+        /* (a calendar SLO's lookback window is shorter than its period: its too_old is not a
+         * loss, the calendar accumulator counts that event) */
+        struct slo_window_stats ws;
+        slo_window_get_stats(st->win, &ws);
+        late += ws.late;
+        too_old += ws.too_old;
+    }
+    if (st->kind == ST_OCC_CAL) {
+        late = st->cal.stats.late;
+        too_old += st->cal.stats.too_old;
+    }
+    if (st->sl != NULL) {
+        struct slo_slices_stats ss;
+        slo_slices_get_stats(st->sl, &ss);
+        dropped = ss.late;
+    }
+    if (late > 0 && rc == 0) {
+        rc = add_warning(ev, "%" PRIu64 " late observations were added to closed buckets", late);
+    }
+    if (too_old > 0 && rc == 0) {
+        rc = add_warning(ev, "%" PRIu64 " observations older than the window were not counted",
+                         too_old);
+    }
+    if (dropped > 0 && rc == 0) {
+        rc = add_warning(ev, "%" PRIu64 " observations for already judged periods were not "
+                             "counted",
+                         dropped);
+    }
+    return rc;
+}
+
+int slo_engine_eval(struct slo_engine *e, size_t slo, int64_t at_ms, struct slo_eval *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (slo >= e->n || at_ms < 0) {
+        return AG_EINVAL;
+    }
+    struct slo_state *st = &e->st[slo];
+    state_advance(st, at_ms);
+    if (at_ms > e->clock) {
+        e->clock = at_ms > SLO_TIME_MAX_MS ? SLO_TIME_MAX_MS : at_ms;
+    }
+    int64_t at = st->clock;
+    int rc = eval_fill(e, st, at, out);
+    if (rc != 0) {
+        slo_eval_release(out);
+        return rc == AG_ENOMEM ? AG_ENOMEM : rc;
+    }
+    for (size_t i = 0; i < out->n_alerts; i++) {
+        if (!out->alerts[i].changed) {
+            continue;
+        }
+        st->firing[i] = out->alerts[i].firing;
+        if (e->alert_fn != NULL) {
+            struct slo_alert_event ae = {st->def, out->alerts[i].def, out->alerts[i].firing, at,
+                                         out};
+            e->alert_fn(e->alert_arg, &ae);
+        }
+    }
+    return 0;
+}
+
+/* ---- reports -------------------------------------------------------------------------------- */
+
+void slo_report_release(struct slo_report *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < r->n_evals; i++) {
+        for (size_t j = 0; j < r->evals[i].n_slos; j++) {
+            slo_eval_release(&r->evals[i].slos[j]);
+        }
+        ag_free(r->evals[i].slos);
+    }
+    ag_free(r->evals);
+    memset(r, 0, sizeof(*r));
+}
+
+int slo_report_exit_status(const struct slo_report *r)
+{
+    if (r->n_evals == 0) {
+        return 0;
+    }
+    const struct slo_report_at *last = &r->evals[r->n_evals - 1];
+    for (size_t i = 0; i < last->n_slos; i++) {
+        if (last->slos[i].budget.status == SLO_STATUS_BREACHED) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int slo_format_rfc3339(int64_t ms, char *buf, size_t cap)
+{
+    int64_t days = ms / 86400000, rem = ms % 86400000;
+    if (rem < 0) {
+        rem += 86400000;
+        days--;
+    }
+    /* civil_from_days (Howard Hinnant) */
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = (int64_t)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    y += m <= 2;
+    unsigned hh = (unsigned)(rem / 3600000), mm = (unsigned)(rem / 60000 % 60),
+             ss = (unsigned)(rem / 1000 % 60), fr = (unsigned)(rem % 1000);
+    int n;
+    if (fr != 0) {
+        n = snprintf(buf, cap, "%04" PRId64 "-%02u-%02uT%02u:%02u:%02u.%03uZ", y, m, d, hh, mm,
+                     ss, fr);
+    } else {
+        n = snprintf(buf, cap, "%04" PRId64 "-%02u-%02uT%02u:%02u:%02uZ", y, m, d, hh, mm, ss);
+    }
+    if (n < 0 || (size_t)n >= cap) {
+        return AG_ETOOBIG;
+    }
+    return n;
+}
+
+static void json_rat(struct ag_json *j, const struct slo_rat *r)
+{
+    ag_json_double(j, slo_eval_rat_double(r));
+}
+
+static void json_eval(struct ag_json *j, const struct slo_eval *ev)
+{
+    const struct slo_slo_def *d = ev->def;
+    const struct slo_budget *b = &ev->budget;
+    char obj[64];
+    ag_json_obj_open(j);
+    ag_json_key(j, "name");
+    ag_json_str(j, d->name);
+    ag_json_key(j, "objective");
+    if (slo_objective_format_percent(&d->objective, obj, sizeof(obj)) < 0) {
+        obj[0] = '\0';
+    }
+    ag_json_str(j, obj);
+    ag_json_key(j, "status");
+    ag_json_str(j, slo_status_name(b->status));
+    ag_json_key(j, "good");
+    ag_json_uint(j, b->good);
+    ag_json_key(j, "bad");
+    ag_json_uint(j, b->bad);
+    ag_json_key(j, "total");
+    ag_json_uint(j, b->total);
+    ag_json_key(j, "attainment_pct");
+    if (ev->attainment_null) {
+        ag_json_null(j);
+    } else {
+        /* good / total * 100, exactly then rounded once. */
+        ag_json_double(j, slo_eval_ratio_double(b->attainment.num * 100, b->attainment.den));
+    }
+    ag_json_key(j, "error_budget");
+    ag_json_obj_open(j);
+    ag_json_key(j, "unit");
+    ag_json_str(j, ev->periods ? "periods" : "events");
+    ag_json_key(j, "total");
+    json_rat(j, &b->budget_total);
+    ag_json_key(j, "consumed");
+    if (d->budgeting == SLO_BUDGETING_RATIO_TIMESLICES && !b->no_data) {
+        /* fractional bad periods: budget_total - remaining */
+        double t = slo_eval_rat_double(&b->budget_total), r = slo_eval_rat_double(&b->remaining);
+        ag_json_double(j, t - r);
+    } else {
+        ag_json_uint(j, b->bad);
+    }
+    ag_json_key(j, "remaining");
+    json_rat(j, &b->remaining);
+    ag_json_key(j, "remaining_fraction");
+    json_rat(j, &b->remaining_fraction);
+    ag_json_key(j, "remaining_seconds");
+    if (ev->periods && b->has_seconds) {
+        json_rat(j, &b->remaining_seconds);
+    } else {
+        ag_json_null(j);
+    }
+    ag_json_obj_close(j);
+    ag_json_key(j, "burn_rates");
+    ag_json_obj_open(j);
+    for (size_t i = 0; i < ev->n_burns; i++) {
+        ag_json_key(j, ev->burns[i].window);
+        if (ev->burns[i].burn.has_data) {
+            json_rat(j, &ev->burns[i].burn.rate);
+        } else {
+            ag_json_null(j);
+        }
+    }
+    ag_json_obj_close(j);
+    ag_json_key(j, "alerts");
+    ag_json_obj_open(j);
+    for (size_t i = 0; i < ev->n_alerts; i++) {
+        ag_json_key(j, ev->alerts[i].def->name);
+        ag_json_obj_open(j);
+        ag_json_key(j, "firing");
+        ag_json_bool(j, ev->alerts[i].firing);
+        ag_json_key(j, "reason");
+        if (ev->alerts[i].reason != NULL) {
+            ag_json_str(j, ev->alerts[i].reason);
+        } else {
+            ag_json_null(j);
+        }
+        ag_json_obj_close(j);
+    }
+    ag_json_obj_close(j);
+    ag_json_key(j, "time_to_exhaustion_seconds");
+    if (ev->tte_null) {
+        ag_json_null(j);
+    } else {
+        ag_json_double(j, ev->tte_seconds);
+    }
+    ag_json_key(j, "warnings");
+    ag_json_arr_open(j);
+    for (size_t i = 0; i < ev->n_warnings; i++) {
+        ag_json_str(j, ev->warnings[i]);
+    }
+    ag_json_arr_close(j);
+    ag_json_obj_close(j);
+}
+
+int slo_report_json(const struct slo_report *r, struct ag_buf *out)
+{
+    struct ag_json j;
+    ag_json_init(&j, out);
+    ag_json_obj_open(&j);
+    ag_json_key(&j, "evaluations");
+    ag_json_arr_open(&j);
+    for (size_t i = 0; i < r->n_evals; i++) {
+        const struct slo_report_at *ra = &r->evals[i];
+        char at[40];
+        if (slo_format_rfc3339(ra->at_ms, at, sizeof(at)) < 0) {
+            at[0] = '\0';
+        }
+        ag_json_obj_open(&j);
+        ag_json_key(&j, "at");
+        ag_json_str(&j, ra->at_text != NULL ? ra->at_text : at);
+        ag_json_key(&j, "slos");
+        ag_json_arr_open(&j);
+        for (size_t k = 0; k < ra->n_slos; k++) {
+            json_eval(&j, &ra->slos[k]);
+        }
+        ag_json_arr_close(&j);
+        ag_json_obj_close(&j);
+    }
+    ag_json_arr_close(&j);
+    ag_json_obj_close(&j);
+    return ag_json_finish(&j);
+}
+
+static bool digits(const char *s, size_t n, unsigned *out)
+{
+    unsigned v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return false;
+        }
+        v = v * 10 + (unsigned)(s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+int slo_parse_rfc3339(const char *s, size_t len, int64_t *ms, const char **why)
+{
+    static const char *const form = "RFC 3339 UTC time such as 2025-01-31T10:00:00Z";
+    unsigned y, mo, d, h, mi, se, frac = 0;
+    *ms = 0;
+    if (why != NULL) {
+        *why = form;
+    }
+    if (len < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+        s[13] != ':' || s[16] != ':' || !digits(s, 4, &y) || !digits(s + 5, 2, &mo) ||
+        !digits(s + 8, 2, &d) || !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) ||
+        !digits(s + 17, 2, &se)) {
+        return AG_EINVAL;
+    }
+    size_t i = 19;
+    if (s[i] == '.') {
+        size_t nd = 0;
+        i++;
+        while (i < len && s[i] >= '0' && s[i] <= '9') {
+            if (nd < 3) {
+                frac = frac * 10 + (unsigned)(s[i] - '0');
+            }
+            nd++;
+            i++;
+        }
+        if (nd == 0 || nd > 9) {
+            return AG_EINVAL;
+        }
+        for (; nd < 3; nd++) {
+            frac *= 10;
+        }
+    }
+    if (i + 1 != len || (s[i] != 'Z' && s[i] != 'z')) {
+        if (why != NULL && i < len && (s[i] == '+' || s[i] == '-')) {
+            *why = "a UTC time ending in Z (offsets are not accepted)";
+        }
+        return AG_EINVAL;
+    }
+    static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+        (mo == 2 && d == 29 && !leap) || h > 23 || mi > 59 || se > 60) {
+        if (why != NULL) {
+            *why = "a valid date and time from 1970 on";
+        }
+        return AG_EINVAL;
+    }
+    if (se == 60) {
+        se = 59; /* a leap second: the last ms of the minute before */
+        frac = 999;
+    }
+    /* days_from_civil */
+    int64_t yy = (int64_t)y - (mo <= 2);
+    int64_t era = yy / 400;
+    unsigned yoe = (unsigned)(yy - era * 400);
+    unsigned doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = era * 146097 + (int64_t)doe - 719468;
+    *ms = ((days * 24 + h) * 60 + mi) * 60000 + (int64_t)se * 1000 + frac;
+    return 0;
+}

@@ -1,0 +1,61 @@
+#ifndef SLO_EVAL_INT_H
+#define SLO_EVAL_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "slo_decimal.h"
+#include "slo_eval.h"
+#include "slo_slices.h"
+#include "slo_window.h"
+
+/*
+ * The engine's private state, shared by slo_eval.c (evaluation, reports) and slo_eval_state.c
+ * (checkpoints). Not for other modules.
+ */
+
+enum slo_state_kind {
+    ST_OCC_ROLL,   /* Occurrences, rolling: win over W and the lookbacks */
+    ST_SLICES_ROLL, /* Timeslices, rolling: sl */
+    ST_RATIO_ROLL, /* RatioTimeslices, rolling: win with one bucket per period */
+    ST_OCC_CAL,    /* Occurrences, calendar: cal (to date) + win over the lookbacks */
+    ST_SLICES_CAL, /* Timeslices, calendar: sl with calendar periods */
+};
+
+struct lb;
+
+struct slo_state {
+    const struct slo_slo_def *def;
+    enum slo_state_kind kind;
+    struct slo_window *win;
+    struct slo_slices *sl;
+    struct slo_calendar cal;
+    struct lb *lbs;      /* distinct alert windows (and the TTE lookback), sorted */
+    size_t n_lbs;
+    uint64_t tte_ms;     /* the lookback of the time to exhaustion */
+    bool *firing;        /* per alert */
+    int64_t start_ms;    /* first instant the engine knew about (young windows) */
+    int64_t clock;
+    int64_t gap_start, gap_end; /* the agent's gap: [start, end) */
+};
+
+struct slo_engine {
+    const struct slo_defs *defs;
+    size_t n;
+    struct slo_state *st;
+    int64_t clock;
+    slo_alert_fn alert_fn;
+    void *alert_arg;
+};
+
+/* |num| / |den| correctly rounded to the nearest double (ties to even); 0 when den is 0. */
+double slo_eval_ratio_double(slo_u128 num, slo_u128 den);
+
+/* slo_rat to the nearest double (correctly rounded). */
+double slo_eval_rat_double(const struct slo_rat *r);
+
+/* Compares a * b with c * d exactly (256-bit products). Returns -1, 0 or 1. */
+int slo_eval_cmp128(slo_u128 a, slo_u128 b, slo_u128 c, slo_u128 d);
+
+#endif /* SLO_EVAL_INT_H */

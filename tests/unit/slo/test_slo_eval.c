@@ -1,0 +1,536 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Unit tests for the SLO engine (slo_eval): the brief's two period examples, Occurrences exactly
+ * on budget, a burst that fires and resolves a page alert once each, no traffic, a calendar day,
+ * the three budgeting methods on one stream, the JSON report, the window range reads and the
+ * checkpoint. Every expected value is worked out by hand in the comments.
+ */
+#include <math.h>
+
+#include "ag_mem.h"
+#include "ag_test.h"
+#include "config.h"
+#include "slo_eval.h"
+#include "slo_window.h"
+
+#define MIN 60000ll
+#define HOUR (60 * MIN)
+#define DAY (24 * HOUR)
+#define B 1735689600000ll /* 2025-01-01T00:00:00Z */
+
+struct fix {
+    struct ag_buf diag;
+    struct slo_defs *d;
+    struct slo_engine *e;
+};
+
+static int setup(struct fix *f, const char *yaml, int64_t start)
+{
+    memset(f, 0, sizeof(*f));
+    ag_buf_init(&f->diag, 1u << 20);
+    int rc = slo_defs_new(&f->diag, &f->d);
+    if (rc == 0) {
+        rc = slo_defs_add(f->d, "t.yaml", yaml, strlen(yaml));
+    }
+    if (rc == 0) {
+        rc = slo_defs_finish(f->d);
+    }
+    if (rc == 0) {
+        rc = slo_engine_new(f->d, start, &f->diag, &f->e);
+    }
+    if (rc != 0) {
+        fprintf(stderr, "# setup: %s\n", ag_buf_str(&f->diag));
+    }
+    return rc;
+}
+
+static void teardown(struct fix *f)
+{
+    slo_engine_free(f->e);
+    slo_defs_free(f->d);
+    ag_buf_cleanup(&f->diag);
+}
+
+static double dbl(const struct slo_rat *r)
+{
+    return slo_rat_to_double(r);
+}
+
+static const char slices_2h[] = "apiVersion: otter/v1\n"
+                                "kind: SLO\n"
+                                "metadata: {name: s}\n"
+                                "spec:\n"
+                                "  service: shop\n"
+                                "  objective: \"90\"\n"
+                                "  window: 2h\n"
+                                "  budgetingMethod: Timeslices\n"
+                                "  timeSlice: {period: 5m, target: \"99\"}\n"
+                                "  sli: {spans: {availability: {}}}\n";
+
+/* The brief's first example: 2 h of 5-minute periods at 90 %: N = 24, budget 0.1 x 24 = 2.4
+ * periods, floor = 2 bad periods allowed; the third breaks it (3 > 2.4). */
+static void test_brief_2h(void)
+{
+    struct fix f;
+    ASSERT_OK(setup(&f, slices_2h, B));
+    for (int i = 0; i < 24; i++) {
+        /* periods 3 and 10 are bad (98 of 100 < 99 %); the rest 100 of 100 */
+        bool bad = i == 3 || i == 10;
+        ASSERT_OK(slo_engine_add(f.e, 0, B + i * 5 * MIN + MIN, bad ? 98 : 100, 100));
+    }
+    struct slo_eval ev;
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 2 * HOUR, &ev));
+    ASSERT_UEQ(ev.budget.total, 24);
+    ASSERT_UEQ(ev.budget.bad, 2);
+    ASSERT_UEQ(ev.budget.allowed_bad, 2);
+    ASSERT(ev.budget.met);
+    ASSERT(fabs(dbl(&ev.budget.budget_total) - 2.4) < 1e-12);
+    ASSERT(fabs(dbl(&ev.budget.remaining) - 0.4) < 1e-12); /* 2.4 - 2 */
+    /* remaining fraction 0.4 / 2.4 = 1/6 < 0.5: WARNING; seconds 0.4 x 300 = 120 */
+    ASSERT_EQ(ev.budget.status, SLO_STATUS_WARNING);
+    ASSERT(fabs(dbl(&ev.budget.remaining_seconds) - 120.0) < 1e-9);
+    ASSERT(ev.periods);
+    ASSERT_EQ(ev.window_start_ms, B);
+    ASSERT_EQ(ev.window_end_ms, B + 2 * HOUR);
+    /* burn-down: 25 points (24 periods, one per period), 1 at the start, 1/6 at the end; after
+     * period 3 (t = B + 20 min): 1 - 1/2.4 = 7/12 */
+    ASSERT_UEQ(ev.n_burndown, 25);
+    ASSERT(fabs(ev.burndown[0].remaining_fraction - 1.0) < 1e-12);
+    ASSERT_EQ(ev.burndown[4].t_ms, B + 20 * MIN);
+    ASSERT(fabs(ev.burndown[4].remaining_fraction - 7.0 / 12) < 1e-12);
+    ASSERT(fabs(ev.burndown[24].remaining_fraction - 1.0 / 6) < 1e-12);
+    slo_eval_release(&ev);
+    teardown(&f);
+
+    /* A third bad period: 3 > 2.4, BREACHED, remaining -0.6. */
+    ASSERT_OK(setup(&f, slices_2h, B));
+    for (int i = 0; i < 24; i++) {
+        bool bad = i == 3 || i == 10 || i == 20;
+        ASSERT_OK(slo_engine_add(f.e, 0, B + i * 5 * MIN, bad ? 98 : 100, 100));
+    }
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 2 * HOUR, &ev));
+    ASSERT_UEQ(ev.budget.bad, 3);
+    ASSERT(!ev.budget.met);
+    ASSERT_EQ(ev.budget.status, SLO_STATUS_BREACHED);
+    ASSERT(fabs(dbl(&ev.budget.remaining) + 0.6) < 1e-12);
+    slo_eval_release(&ev);
+    /* Mid-period (B + 2 h + 1 min): [T - 2h, T) holds 23 whole periods (the first starts at
+     * B + 5 min), and period 0 (good) left: 20 good of 23. */
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 2 * HOUR + MIN, &ev));
+    ASSERT_UEQ(ev.budget.total, 23);
+    ASSERT_UEQ(ev.budget.bad, 3);
+    slo_eval_release(&ev);
+    teardown(&f);
+}
+
+/* The brief's second example: 1 h at 90 %: 12 periods, budget 1.2; one bad met, two breach. */
+static void test_brief_1h(void)
+{
+    static const char yaml[] = "apiVersion: otter/v1\n"
+                               "kind: SLO\n"
+                               "metadata: {name: s}\n"
+                               "spec:\n"
+                               "  service: shop\n"
+                               "  objective: \"90\"\n"
+                               "  window: 1h\n"
+                               "  budgetingMethod: Timeslices\n"
+                               "  timeSlice: {period: 5m, target: \"99\"}\n"
+                               "  sli: {spans: {availability: {}}}\n";
+    for (int nbad = 1; nbad <= 2; nbad++) {
+        struct fix f;
+        struct slo_eval ev;
+        ASSERT_OK(setup(&f, yaml, B));
+        for (int i = 0; i < 12; i++) {
+            ASSERT_OK(slo_engine_add(f.e, 0, B + i * 5 * MIN, i < nbad ? 0 : 7, 7));
+        }
+        ASSERT_OK(slo_engine_eval(f.e, 0, B + HOUR, &ev));
+        ASSERT_UEQ(ev.budget.total, 12);
+        ASSERT_UEQ(ev.budget.allowed_bad, 1); /* floor(1.2) */
+        ASSERT(fabs(dbl(&ev.budget.budget_total) - 1.2) < 1e-12);
+        ASSERT_EQ(ev.budget.met, nbad == 1);
+        ASSERT_EQ(ev.budget.status, nbad == 1 ? SLO_STATUS_WARNING : SLO_STATUS_BREACHED);
+        slo_eval_release(&ev);
+        teardown(&f);
+    }
+}
+
+static const char occ_page[] = "apiVersion: otter/v1\n"
+                               "kind: SLO\n"
+                               "metadata: {name: o}\n"
+                               "spec:\n"
+                               "  service: shop\n"
+                               "  objective: \"99.9\"\n"
+                               "  window: 1d\n"
+                               "  sli: {spans: {availability: {}}}\n"
+                               "  alerts:\n"
+                               "    - name: page\n"
+                               "      burnRate: \"14.4\"\n"
+                               "      longWindow: 1h\n"
+                               "      shortWindow: 5m\n"
+                               "      minEvents: 100\n";
+
+/* 999 good of 1000 at 99.9 %: budget exactly 1 event, 1 bad: met, exhausted, remaining 0. */
+static void test_occurrences_on_budget(void)
+{
+    struct fix f;
+    struct slo_eval ev;
+    ASSERT_OK(setup(&f, occ_page, B));
+    ASSERT_OK(slo_engine_add(f.e, 0, B + 10 * MIN, 999, 1000));
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 2 * HOUR, &ev));
+    ASSERT_UEQ(ev.budget.good, 999);
+    ASSERT_UEQ(ev.budget.total, 1000);
+    ASSERT(ev.budget.met);
+    ASSERT(ev.budget.exhausted);
+    ASSERT_EQ(ev.budget.status, SLO_STATUS_WARNING); /* remaining fraction 0 < 0.5 */
+    ASSERT(dbl(&ev.budget.remaining) == 0.0);
+    ASSERT(!ev.periods);
+    /* burn rates: 5m and 1h (sorted), both windows empty at B + 2 h: 0 events -> null */
+    ASSERT_UEQ(ev.n_burns, 2);
+    ASSERT_STREQ(ev.burns[0].window, "5m");
+    ASSERT_STREQ(ev.burns[1].window, "1h");
+    ASSERT(!ev.burns[0].burn.has_data);
+    ASSERT(!ev.burns[1].burn.has_data);
+    /* young window: the engine started 2 h ago of a 1 d window */
+    ASSERT_UEQ(ev.n_warnings, 1);
+    ASSERT_STRCONTAINS(ev.warnings[0], "young window");
+    slo_eval_release(&ev);
+    teardown(&f);
+}
+
+struct calls {
+    int n;
+    int64_t at[8];
+    bool firing[8];
+};
+
+static void on_alert(void *arg, const struct slo_alert_event *ae)
+{
+    struct calls *c = arg;
+    if (c->n < 8) {
+        c->at[c->n] = ae->at_ms;
+        c->firing[c->n] = ae->firing;
+    }
+    c->n++;
+}
+
+/*
+ * 1000 requests a minute, clean for an hour, then minutes 60..64 half bad (500 of 1000).
+ * Page: burn > 14.4 over 1 h AND 5 m (budget 0.001).
+ *   T = 61 m: 1 h [1, 61) holds 500 bad of 60,000: burn 8.33: no.
+ *   T = 62 m: 1000 / 60,000 / 0.001 = 16.7 > 14.4; 5 m [57, 62): 1000 / 5000 -> 200: fires.
+ *   T = 69 m: 5 m [64, 69): 500 / 5000 -> 100: still firing.
+ *   T = 70 m: 5 m [65, 70) is clean: burn 0: resolves (the 1 h burn is still 41.7).
+ * One callback for each change, none for the evaluations in between.
+ */
+static void test_burst_page(void)
+{
+    struct fix f;
+    struct calls c = {0};
+    ASSERT_OK(setup(&f, occ_page, B));
+    slo_engine_set_alert_fn(f.e, on_alert, &c);
+    for (int m = 0; m < 120; m++) {
+        bool burst = m >= 60 && m < 65;
+        ASSERT_OK(slo_engine_add(f.e, 0, B + m * MIN, burst ? 500 : 1000, 1000));
+        if (m >= 1) {
+            struct slo_eval ev;
+            /* evaluate at the minute's start: the observation of minute m is in the open bucket */
+            ASSERT_OK(slo_engine_eval(f.e, 0, B + m * MIN, &ev));
+            ASSERT_UEQ(ev.n_alerts, 1);
+            bool expect = m >= 62 && m < 70;
+            ASSERT_EQ(ev.alerts[0].firing, expect);
+            ASSERT_EQ(ev.alerts[0].changed, m == 62 || m == 70);
+            if (expect) {
+                ASSERT_NOT_NULL(ev.alerts[0].reason);
+            } else {
+                ASSERT_NULL(ev.alerts[0].reason);
+            }
+            slo_eval_release(&ev);
+        }
+    }
+    ASSERT_EQ(c.n, 2);
+    ASSERT_EQ(c.at[0], B + 62 * MIN);
+    ASSERT(c.firing[0]);
+    ASSERT_EQ(c.at[1], B + 70 * MIN);
+    ASSERT(!c.firing[1]);
+    teardown(&f);
+}
+
+/* No traffic: NO_DATA, attainment and every burn null, remaining fraction 1, TTE null. */
+static void test_no_traffic(void)
+{
+    struct fix f;
+    struct slo_eval ev;
+    ASSERT_OK(setup(&f, occ_page, B));
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 2 * DAY, &ev));
+    ASSERT_EQ(ev.budget.status, SLO_STATUS_NO_DATA);
+    ASSERT(ev.attainment_null);
+    ASSERT(ev.tte_null);
+    ASSERT_UEQ(ev.n_burns, 2);
+    ASSERT(!ev.burns[0].burn.has_data && !ev.burns[1].burn.has_data);
+    ASSERT(dbl(&ev.budget.remaining_fraction) == 1.0);
+    ASSERT_UEQ(ev.n_warnings, 0); /* 2 days > the 1 d window: not young */
+    slo_eval_release(&ev);
+    teardown(&f);
+}
+
+/*
+ * A calendar day in UTC, Occurrences to date at 99 %: yesterday's 50 bad of 100 do not count;
+ * today 2 bad of 400 in closed buckets, and the open bucket (100 bad at 02:00:30) not yet.
+ * At 02:00:40: good 398 of 400: budget 4, remaining 2, fraction 0.5: OK (not < 0.5).
+ */
+static void test_calendar_day(void)
+{
+    static const char yaml[] = "apiVersion: otter/v1\n"
+                               "kind: SLO\n"
+                               "metadata: {name: c}\n"
+                               "spec:\n"
+                               "  service: shop\n"
+                               "  objective: \"99\"\n"
+                               "  calendar: {unit: day, timeZone: UTC}\n"
+                               "  sli: {spans: {availability: {}}}\n";
+    struct fix f;
+    struct slo_eval ev;
+    ASSERT_OK(setup(&f, yaml, B - HOUR));
+    ASSERT_OK(slo_engine_add(f.e, 0, B - 30 * MIN, 50, 100));
+    ASSERT_OK(slo_engine_add(f.e, 0, B + 10 * MIN, 199, 200));
+    ASSERT_OK(slo_engine_add(f.e, 0, B + HOUR, 199, 200));
+    ASSERT_OK(slo_engine_add(f.e, 0, B + 2 * HOUR + 30000, 0, 100));
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 2 * HOUR + 40000, &ev));
+    ASSERT_UEQ(ev.budget.good, 398);
+    ASSERT_UEQ(ev.budget.total, 400);
+    ASSERT_EQ(ev.budget.status, SLO_STATUS_OK);
+    ASSERT(fabs(dbl(&ev.budget.remaining) - 2.0) < 1e-12);
+    ASSERT_EQ(ev.window_start_ms, B);
+    slo_eval_release(&ev);
+    teardown(&f);
+}
+
+/*
+ * One stream, three methods, 90 %, a 30-minute window of 5-minute periods (N = 6), evaluated at
+ * B + 30 min. Period 0: 8 good of 10 (0.8); periods 1-5: 96 of 100 (0.96).
+ *   Occurrences: 8 + 5 x 96 = 488 good of 510; budget 51, bad 22, remaining 29,
+ *     fraction 29/51 = 0.569 >= 0.5: OK; attainment 488/510 = 95.686...%.
+ *   Timeslices (target 90 %): period 0 bad (0.8 < 0.9): 5 good of 6; budget 0.6 < 1: BREACHED.
+ *   RatioTimeslices: mean (0.8 + 5 x 0.96) / 6 = 5.6 / 6 = 0.9333 >= 0.9: met; bad periods
+ *     6 - 5.6 = 0.4, remaining 0.6 - 0.4 = 0.2, fraction 1/3 < 0.5: WARNING.
+ */
+static const char three_fmt[] = "apiVersion: otter/v1\n"
+                                "kind: SLO\n"
+                                "metadata: {name: m}\n"
+                                "spec:\n"
+                                "  service: shop\n"
+                                "  objective: \"90\"\n"
+                                "  window: 30m\n"
+                                "  budgetingMethod: %s\n"
+                                "%s"
+                                "  sli: {spans: {availability: {}}}\n";
+
+static void three_setup(struct fix *f, const char *method, const char *slice)
+{
+    char yaml[1024];
+    snprintf(yaml, sizeof(yaml), three_fmt, method, slice);
+    ASSERT_OK(setup(f, yaml, B));
+    ASSERT_OK(slo_engine_add(f->e, 0, B + MIN, 8, 10));
+    for (int i = 1; i < 6; i++) {
+        ASSERT_OK(slo_engine_add(f->e, 0, B + i * 5 * MIN + 2 * MIN, 96, 100));
+    }
+}
+
+static void test_three_methods(void)
+{
+    struct fix f;
+    struct slo_eval ev;
+    three_setup(&f, "Occurrences", "");
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 30 * MIN, &ev));
+    ASSERT_UEQ(ev.budget.good, 488);
+    ASSERT_UEQ(ev.budget.total, 510);
+    ASSERT_EQ(ev.budget.status, SLO_STATUS_OK);
+    ASSERT(fabs(dbl(&ev.budget.remaining) - 29.0) < 1e-9);
+    slo_eval_release(&ev);
+    teardown(&f);
+
+    three_setup(&f, "Timeslices", "  timeSlice: {period: 5m, target: \"90\"}\n");
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 30 * MIN, &ev));
+    ASSERT_UEQ(ev.budget.good, 5);
+    ASSERT_UEQ(ev.budget.total, 6);
+    ASSERT_EQ(ev.budget.status, SLO_STATUS_BREACHED);
+    slo_eval_release(&ev);
+    teardown(&f);
+
+    three_setup(&f, "RatioTimeslices", "  timeSlice: {period: 5m}\n");
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 30 * MIN, &ev));
+    ASSERT_UEQ(ev.budget.total, 6);
+    ASSERT(ev.budget.met);
+    ASSERT_EQ(ev.budget.status, SLO_STATUS_WARNING);
+    ASSERT(fabs(dbl(&ev.budget.remaining) - 0.2) < 1e-12);
+    ASSERT(fabs(dbl(&ev.budget.remaining_fraction) - 1.0 / 3) < 1e-12);
+    ASSERT(fabs(dbl(&ev.budget.attainment) - 5.6 / 6) < 1e-12);
+    ASSERT_UEQ(ev.n_warnings, 0); /* every ratio terminates: exact */
+    slo_eval_release(&ev);
+    teardown(&f);
+}
+
+/* RatioTimeslices exactly on the objective: period 0 at 4/10, five at 1: mean 5.4 / 6 = 0.9:
+ * met (a float sum could land either side), exhausted, remaining 0. A 1/3 period makes the
+ * ratio inexact and says so. */
+static void test_ratio_exact_tie(void)
+{
+    struct fix f;
+    struct slo_eval ev;
+    char yaml[1024];
+    snprintf(yaml, sizeof(yaml), three_fmt, "RatioTimeslices", "  timeSlice: {period: 5m}\n");
+    ASSERT_OK(setup(&f, yaml, B));
+    ASSERT_OK(slo_engine_add(f.e, 0, B, 4, 10));
+    for (int i = 1; i < 6; i++) {
+        ASSERT_OK(slo_engine_add(f.e, 0, B + i * 5 * MIN, 3, 3));
+    }
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 30 * MIN, &ev));
+    ASSERT(ev.budget.met);
+    ASSERT(ev.budget.exhausted);
+    ASSERT_EQ(ev.budget.status, SLO_STATUS_WARNING);
+    ASSERT(dbl(&ev.budget.remaining) == 0.0);
+    slo_eval_release(&ev);
+    /* A seventh period at 1/3 (inexact): at B + 35 min the window is periods 1-6:
+     * (5 + 1/3) / 6 = 0.888... < 0.9: breached, with the inexact warning. */
+    ASSERT_OK(slo_engine_add(f.e, 0, B + 30 * MIN, 1, 3));
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 35 * MIN, &ev));
+    ASSERT_EQ(ev.budget.status, SLO_STATUS_BREACHED);
+    ASSERT_UEQ(ev.n_warnings, 1);
+    slo_eval_release(&ev);
+    teardown(&f);
+}
+
+/* The JSON report of the 999-of-1000 case, byte for byte. Budget 1 event, consumed 1, remaining
+ * 0, fraction 0; no burn data (the event is 110 minutes old); TTE null. */
+static void test_json(void)
+{
+    struct fix f;
+    ASSERT_OK(setup(&f, occ_page, B - DAY));
+    ASSERT_OK(slo_engine_add(f.e, 0, B + 10 * MIN, 999, 1000));
+    struct slo_report r = {0};
+    r.evals = ag_calloc(1, sizeof(*r.evals));
+    ASSERT_NOT_NULL(r.evals);
+    r.n_evals = 1;
+    r.evals[0].at_ms = B + 2 * HOUR;
+    r.evals[0].slos = ag_calloc(1, sizeof(struct slo_eval));
+    ASSERT_NOT_NULL(r.evals[0].slos);
+    r.evals[0].n_slos = 1;
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 2 * HOUR, &r.evals[0].slos[0]));
+    struct ag_buf out;
+    ag_buf_init(&out, 1u << 20);
+    ASSERT_OK(slo_report_json(&r, &out));
+    ASSERT_STREQ(ag_buf_str(&out),
+                 "{\"evaluations\":[{\"at\":\"2025-01-01T02:00:00Z\",\"slos\":[{\"name\":\"o\","
+                 "\"objective\":\"99.9\",\"status\":\"WARNING\",\"good\":999,\"bad\":1,"
+                 "\"total\":1000,\"attainment_pct\":99.9,\"error_budget\":{\"unit\":\"events\","
+                 "\"total\":1,\"consumed\":1,\"remaining\":0,\"remaining_fraction\":0,"
+                 "\"remaining_seconds\":null},\"burn_rates\":{\"5m\":null,\"1h\":null},"
+                 "\"alerts\":{\"page\":{\"firing\":false,\"reason\":null}},"
+                 "\"time_to_exhaustion_seconds\":null,\"warnings\":[]}]}]}");
+    ASSERT_EQ(slo_report_exit_status(&r), 0);
+    r.evals[0].slos[0].budget.status = SLO_STATUS_BREACHED;
+    ASSERT_EQ(slo_report_exit_status(&r), 1);
+    ag_buf_cleanup(&out);
+    slo_report_release(&r);
+    teardown(&f);
+}
+
+/* Correct rounding of exact ratios: 1/10, 2/3, a 2^70 numerator, and a tie broken by the
+ * sticky bit (2^53 + 1 + 1/2^20 rounds up). */
+static void test_rat_double(void)
+{
+    struct slo_rat r = {1, 10, false};
+    ASSERT(slo_eval_double(&r) == 0.1);
+    r.num = 2;
+    r.den = 3;
+    ASSERT(slo_eval_double(&r) == 2.0 / 3.0);
+    r.num = (slo_u128)1 << 70;
+    r.den = 1;
+    ASSERT(slo_eval_double(&r) == ldexp(1.0, 70));
+    r.num = (((slo_u128)1 << 53) + 1) * ((slo_u128)1 << 20) + 1;
+    r.den = (slo_u128)1 << 20;
+    ASSERT(slo_eval_double(&r) == ldexp(1.0, 53) + 2.0);
+    r.neg = true;
+    ASSERT(slo_eval_double(&r) == -(ldexp(1.0, 53) + 2.0));
+}
+
+static void test_rfc3339(void)
+{
+    int64_t ms = 0;
+    const char *why = NULL;
+    char buf[40];
+    ASSERT_OK(slo_parse_rfc3339("2025-01-01T00:00:00Z", 20, &ms, &why));
+    ASSERT_EQ(ms, B);
+    ASSERT_OK(slo_parse_rfc3339("2025-01-01T00:00:01.5Z", 22, &ms, &why));
+    ASSERT_EQ(ms, B + 1500);
+    ASSERT_OK(slo_parse_rfc3339("2024-02-29T23:59:59.999999Z", 27, &ms, &why));
+    ASSERT_EQ(ms, B - 306 * DAY - 1); /* 2024 is a leap year: Feb 29 is 306 days before Jan 1 */
+    ASSERT_EQ(slo_parse_rfc3339("2025-02-29T00:00:00Z", 20, &ms, &why), AG_EINVAL);
+    ASSERT_EQ(slo_parse_rfc3339("2025-01-01T00:00:00+01:00", 25, &ms, &why), AG_EINVAL);
+    ASSERT_STRCONTAINS(why, "offsets");
+    ASSERT_EQ(slo_parse_rfc3339("2025-01-01 00:00:00Z", 20, &ms, &why), AG_EINVAL);
+    ASSERT_EQ(slo_format_rfc3339(B + 1500, buf, sizeof(buf)), 24);
+    ASSERT_STREQ(buf, "2025-01-01T00:00:01.500Z");
+    ASSERT_EQ(slo_format_rfc3339(0, buf, sizeof(buf)), 20);
+    ASSERT_STREQ(buf, "1970-01-01T00:00:00Z");
+}
+
+/* slo_window_range: whole buckets of [from, to) still held and closed. */
+static void test_window_range(void)
+{
+    static const uint64_t lb[] = {10 * MIN};
+    struct slo_window_config cfg = {HOUR, lb, 1, 0, 0};
+    struct slo_window *w = NULL;
+    struct slo_counts c;
+    ASSERT_OK(slo_window_new(&cfg, B, &w));
+    for (int m = 0; m < 90; m++) {
+        ASSERT_OK(slo_window_add(w, B + m * MIN + 1000, (uint64_t)m, 100));
+    }
+    slo_window_advance(w, B + 90 * MIN + 30000);
+    /* closed buckets held: minutes 30..89 (61 slots: open + 60). [B + 80 m, B + 85 m): good
+     * 80 + 81 + 82 + 83 + 84 = 410 of 500. */
+    ASSERT_OK(slo_window_range(w, HOUR, B + 80 * MIN, B + 85 * MIN, &c));
+    ASSERT_UEQ(c.good, 410);
+    ASSERT_UEQ(c.total, 500);
+    /* a from inside a bucket skips it: [80m + 1 ms, 85 m) -> 81..84 = 330 */
+    ASSERT_OK(slo_window_range(w, HOUR, B + 80 * MIN + 1, B + 85 * MIN, &c));
+    ASSERT_UEQ(c.good, 330);
+    /* older than the ring: only 30..31 held of [0, 32 m) */
+    ASSERT_OK(slo_window_range(w, HOUR, B, B + 32 * MIN, &c));
+    ASSERT_UEQ(c.good, 61);
+    /* the open bucket (minute 90) is never counted */
+    ASSERT_OK(slo_window_range(w, HOUR, B + 89 * MIN, B + 100 * MIN, &c));
+    ASSERT_UEQ(c.good, 89);
+    ASSERT_EQ(slo_window_oldest_ms(w, HOUR), B + 30 * MIN);
+    ASSERT_EQ(slo_window_range(w, 7 * MIN, B, B + MIN, &c), AG_ENOTFOUND);
+    ASSERT_EQ(slo_window_oldest_ms(w, 7 * MIN), -1);
+    slo_window_free(w);
+    /* an explicit bucket width accepts a lookback of one bucket (one period) */
+    static const uint64_t one[] = {5 * MIN};
+    struct slo_window_config c1 = {HOUR, one, 1, 0, 5 * MIN};
+    ASSERT_OK(slo_window_new(&c1, B, &w));
+    slo_window_free(w);
+}
+
+static void test_errors(void)
+{
+    struct fix f;
+    struct slo_eval ev;
+    ASSERT_OK(setup(&f, occ_page, B));
+    ASSERT_EQ(slo_engine_add(f.e, 1, B, 1, 1), AG_EINVAL);
+    ASSERT_EQ(slo_engine_add(f.e, 0, B, 2, 1), AG_EINVAL);
+    ASSERT_EQ(slo_engine_add(f.e, 0, -1, 1, 1), AG_EINVAL);
+    ASSERT_EQ(slo_engine_add(f.e, 0, B, 1, 1ull << 32), AG_ETOOBIG);
+    ASSERT_EQ(slo_engine_eval(f.e, 1, B, &ev), AG_EINVAL);
+    ASSERT_EQ(slo_engine_find(f.e, "o"), 0);
+    ASSERT_EQ(slo_engine_find(f.e, "x"), -1);
+    slo_eval_release(&ev);
+    teardown(&f);
+}
+
+AG_TEST_MAIN(AG_TEST_CASE(test_brief_2h), AG_TEST_CASE(test_brief_1h),
+             AG_TEST_CASE(test_occurrences_on_budget), AG_TEST_CASE(test_burst_page),
+             AG_TEST_CASE(test_no_traffic), AG_TEST_CASE(test_calendar_day),
+             AG_TEST_CASE(test_three_methods), AG_TEST_CASE(test_ratio_exact_tie),
+             AG_TEST_CASE(test_json), AG_TEST_CASE(test_rat_double), AG_TEST_CASE(test_rfc3339),
+             AG_TEST_CASE(test_window_range), AG_TEST_CASE(test_errors))
