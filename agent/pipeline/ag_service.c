@@ -697,7 +697,7 @@ static void reply_slo(struct ag_service *svc, struct evhttp_request *req)
         reply(req, 405, "Method Not Allowed", "application/json", bad, sizeof(bad) - 1);
         return;
     }
-    struct slo_report_at at = {(int64_t)(ag_time_now_ns() / 1000000ull), NULL, 0};
+    struct slo_report_at at = {(int64_t)(ag_time_now_ns() / 1000000ull), NULL, NULL, 0};
     int found = 0, rc = 0;
     for (size_t i = 0; rc == 0 && i < svc->n_exporters; i++) {
         struct exporter *e = &svc->exporters[i];
