@@ -1,0 +1,275 @@
+# SPDX-License-Identifier: Apache-2.0
+"""otterd's slo exporter end to end (exporters/slo/README.md).
+
+Spans from the OpenTelemetry Python SDK (its real OTLP/gRPC exporter) and cumulative counters in
+a raw OTLP/HTTP JSON request go through an otlp receiver into the slo exporter; GET /v1/slo on the
+admin listener must report exactly the good / total counts worked out by hand below, with the
+status they imply. Then the agent restarts on the same state_file and the counts survive; a
+corrupt state file is set aside (renamed FILE.bad-<unix time>) and reported in the log.
+
+Every span and point is timed a few minutes in the past, inside the SLO windows: the engine
+counts whole closed 1-minute buckets, so data in already closed minutes is in the report at once.
+"""
+
+import json
+import time
+
+import pytest
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+import sdk_python
+from conftest import http_request, scaled
+
+MS = 1_000_000  # ns
+
+DEFINITIONS = """\
+apiVersion: otter/v1
+kind: SLO
+metadata: {name: checkout-availability}
+spec:
+  service: checkout
+  objective: "99"
+  window: 1h
+  sli:
+    spans:
+      availability: {}
+---
+apiVersion: otter/v1
+kind: SLO
+metadata: {name: checkout-latency}
+spec:
+  service: checkout
+  objective: "80"
+  window: 1h
+  sli:
+    spans:
+      kinds: [server]
+      latency: {threshold: 100ms}
+---
+apiVersion: otter/v1
+kind: SLO
+metadata: {name: idle-availability}
+spec:
+  service: idle
+  objective: "99"
+  window: 1h
+  sli:
+    spans:
+      availability: {}
+---
+apiVersion: otter/v1
+kind: SLO
+metadata: {name: api-requests}
+spec:
+  objective: "90"
+  window: 1h
+  sli:
+    counters:
+      good: {name: api.requests, match: {outcome: ok}}
+      total: {name: api.requests}
+"""
+
+# The spans of service checkout: (kind, status, http.response.status_code, duration ms, count).
+SPANS = [
+    (SpanKind.SERVER, None, 200, 50, 6),               # avail good, latency good
+    (SpanKind.SERVER, StatusCode.ERROR, None, 150, 2),  # avail bad (ERROR, no code), latency bad
+    (SpanKind.SERVER, None, 503, 100, 3),              # avail bad (5xx), latency good (= 100 ms)
+    (SpanKind.SERVER, StatusCode.ERROR, 404, 20, 1),   # avail good (a code decides: 4xx), fast
+    (SpanKind.CONSUMER, None, None, 10, 2),            # avail good; latency: server only
+    (SpanKind.CLIENT, StatusCode.ERROR, 500, 500, 4),  # never counted (client)
+    (SpanKind.INTERNAL, StatusCode.ERROR, None, 5, 1),  # never counted (internal)
+]
+# checkout-availability: eligible 6 + 2 + 3 + 1 + 2 = 14; good 6 + 1 + 2 = 9.
+#   Objective 99 %: budget 0.01 * 14 = 0.14 events, bad 5 > 0.14 -> BREACHED.
+AVAIL = {"good": 9, "bad": 5, "total": 14, "status": "BREACHED"}
+# checkout-latency (server only): eligible 6 + 2 + 3 + 1 = 12; good (<= 100 ms) 6 + 3 + 1 = 10.
+#   Objective 80 %: budget 0.2 * 12 = 2.4, bad 2 <= 2.4 -> met; remaining 0.4 = 1/6 of the
+#   budget, below the default warning fraction 0.5 -> WARNING.
+LATENCY = {"good": 10, "bad": 2, "total": 12, "status": "WARNING"}
+
+
+def write_defs(path):
+    path.write_text(DEFINITIONS)
+    return path
+
+
+def slo_config(defs, state, evaluation="1s", checkpoint="1h", log_level="info"):
+    return {
+        "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": "127.0.0.1:0"},
+                                             "http": {"endpoint": "127.0.0.1:0"}}}},
+        "exporters": {"slo": {"definitions": [str(defs)], "state_file": str(state),
+                              "evaluation_interval": evaluation,
+                              "checkpoint_interval": checkpoint}},
+        "service": {
+            "telemetry": {"logs": {"level": log_level}, "metrics": {"address": "127.0.0.1:0"}},
+            "pipelines": {"traces": {"receivers": ["otlp"], "exporters": ["slo"]},
+                          "metrics": {"receivers": ["otlp"], "exporters": ["slo"]}},
+        },
+    }
+
+
+def get_slo(agent):
+    st, hdrs, body = http_request(agent.admin_port, "GET", "/v1/slo")
+    assert st == 200, (st, body[:300])
+    assert hdrs["content-type"] == "application/json"
+    doc = json.loads(body)
+    assert len(doc["evaluations"]) == 1
+    return {s["name"]: s for s in doc["evaluations"][0]["slos"]}
+
+
+def assert_counts(slo, want):
+    got = {k: slo[k] for k in ("good", "bad", "total", "status")}
+    assert got == want, (slo["name"], got, want)
+
+
+def send_spans(agent, end_ns):
+    """Sends SPANS (and 3 spans of another service) through the SDK's gRPC exporter; every span
+    ends at |end_ns|."""
+    sent = 0
+    for service, spans in (("checkout", SPANS),
+                           ("billing", [(SpanKind.SERVER, StatusCode.ERROR, 500, 5, 3)])):
+        tee = sdk_python.TeeSpans(sdk_python.exporter("traces", "grpc", agent))
+        tp = TracerProvider(resource=Resource.create({"service.name": service}))
+        tp.add_span_processor(SimpleSpanProcessor(tee))
+        tracer = tp.get_tracer("otter.it.slo")
+        for kind, status, code, dur_ms, count in spans:
+            for i in range(count):
+                attrs = {"http.response.status_code": code} if code is not None else {}
+                sp = tracer.start_span("op-%s-%d" % (kind.name, i), kind=kind, attributes=attrs,
+                                       start_time=end_ns - dur_ms * MS)
+                if status is not None:
+                    sp.set_status(Status(status))
+                sp.end(end_time=end_ns)
+        tp.shutdown()
+        assert tee.ok(), tee.results
+        sent += sum(len(r.resource_spans[0].scope_spans[0].spans) for r in tee.sent)
+    assert sent == 22
+
+
+def wait_counts(agent, name, total, timeout=10.0):
+    deadline = time.monotonic() + scaled(timeout)
+    while True:
+        slos = get_slo(agent)
+        if slos[name]["total"] >= total or time.monotonic() > deadline:
+            return slos
+        time.sleep(0.1)
+
+
+def minute_ago_ns(minutes):
+    """A time |minutes| whole minutes before the current minute began, plus 30 s."""
+    now = time.time_ns()
+    minute = 60_000 * MS
+    return (now // minute - minutes) * minute + 30_000 * MS
+
+
+def test_spans_counted_exactly_and_survive_restart(otterd, tmp_path):
+    defs = write_defs(tmp_path / "slos.yaml")
+    state = tmp_path / "state" / "slo.ckpt"
+    state.parent.mkdir()
+    agent = otterd(name="first", config=slo_config(defs, state))
+    send_spans(agent, minute_ago_ns(2))
+    slos = wait_counts(agent, "checkout-availability", 14)
+    assert_counts(slos["checkout-availability"], AVAIL)
+    assert_counts(slos["checkout-latency"], LATENCY)
+    assert_counts(slos["idle-availability"],
+                  {"good": 0, "bad": 0, "total": 0, "status": "NO_DATA"})
+    assert slos["idle-availability"]["attainment_pct"] is None
+    assert slos["checkout-availability"]["objective"] == "99"
+    # 9 of 14 = 64.2857...%
+    assert slos["checkout-availability"]["attainment_pct"] == pytest.approx(900 / 14, abs=1e-6)
+    assert agent.metric_sum("otter_slo_events_total") == 14 + 12
+    agent.stop()  # SIGTERM: the exporter checkpoints at shutdown
+    assert state.is_file()
+    assert "checkpoint not written" not in agent.stderr()
+
+    again = otterd(name="second", config=slo_config(defs, state))
+    slos = get_slo(again)
+    assert_counts(slos["checkout-availability"], AVAIL)
+    assert_counts(slos["checkout-latency"], LATENCY)
+    assert "restored 4 SLOs" in again.stderr()
+    again.stop()
+
+
+def test_corrupt_state_file_is_set_aside(otterd, tmp_path):
+    defs = write_defs(tmp_path / "slos.yaml")
+    state = tmp_path / "slo.ckpt"
+    state.write_bytes(b"this is not a checkpoint\n" * 4)
+    agent = otterd(name="corrupt", config=slo_config(defs, state))
+    log = agent.stderr()
+    assert "checkpoint %s not used: corrupt" % state in log, log
+    aside = sorted(tmp_path.glob("slo.ckpt.bad-*"))
+    assert len(aside) == 1, list(tmp_path.iterdir())
+    assert aside[0].read_bytes() == b"this is not a checkpoint\n" * 4
+    assert int(aside[0].name.rsplit("-", 1)[1]) == pytest.approx(time.time(), abs=120)
+    assert not state.exists()
+    # It starts empty and works: every SLO is NO_DATA until something arrives.
+    slos = get_slo(agent)
+    assert {s["status"] for s in slos.values()} == {"NO_DATA"}
+    agent.stop()
+    # The shutdown checkpoint replaced nothing it should not have: a fresh, valid file.
+    assert state.is_file() and aside[0].is_file()
+
+
+def counter_request(points, t_ns):
+    """An OTLP/JSON metrics request: one cumulative monotonic sum api.requests with |points|
+    [(outcome, start_ns, value)], all at |t_ns|."""
+    dps = [{"attributes": [{"key": "outcome", "value": {"stringValue": outcome}}],
+            "startTimeUnixNano": str(start), "timeUnixNano": str(t_ns), "asInt": str(value)}
+           for outcome, start, value in points]
+    return {"resourceMetrics": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "api"}}]},
+        "scopeMetrics": [{"scope": {"name": "it"}, "metrics": [{
+            "name": "api.requests", "unit": "1",
+            "sum": {"aggregationTemporality": 2, "isMonotonic": True, "dataPoints": dps}}]}]}]}
+
+
+def post_metrics(agent, req):
+    st, _, body = http_request(agent.http_port, "POST", "/v1/metrics",
+                               body=json.dumps(req).encode(),
+                               headers={"Content-Type": "application/json"})
+    assert st == 200, (st, body)
+
+
+def test_cumulative_counters_with_reset(otterd, tmp_path):
+    defs = write_defs(tmp_path / "slos.yaml")
+    agent = otterd(name="counters", config=slo_config(defs, tmp_path / "c.ckpt"))
+    agent_start = time.time_ns()
+    old = agent_start - 3_600_000 * MS  # series started an hour before the agent
+    t = agent_start
+    # 1. First points of series that started before the agent: baselines, nothing counted.
+    post_metrics(agent, counter_request([("ok", old, 100), ("error", old, 10)], t))
+    # 2. Same start: ok 100 -> 130 (+30), error 10 -> 12 (+2): good 30, total 32.
+    post_metrics(agent, counter_request([("ok", old, 130), ("error", old, 12)], t + 1 * MS))
+    # 3. The service restarted (new start time) and its counters grew past the old values before
+    #    the export: ok 150 > 130, error 20 > 12. A reset all the same: good +150, total +170.
+    new = t + 2 * MS
+    post_metrics(agent, counter_request([("ok", new, 150), ("error", new, 20)], t + 3 * MS))
+    # 4. ok 150 -> 155 (+5 good and total), error unchanged, and a new series "ok-cached" (not
+    #    "ok": total only) that started after the agent: its first point counts in full (+5).
+    post_metrics(agent, counter_request([("ok", new, 155), ("error", new, 20),
+                                         ("ok-cached", t + 4 * MS, 5)], t + 5 * MS))
+    # good = 30 + 150 + 5 = 185; total = 32 + 170 + (5 + 0 + 5) = 212.
+    want_good, want_total = 30 + 150 + 5, 32 + 170 + 5 + 5
+    # These counts land in the current minute: the report shows them once it has closed.
+    minute = 60_000
+    now_ms = time.time_ns() // MS
+    time.sleep((minute - now_ms % minute) / 1000 + 1.5)
+    slos = get_slo(agent)
+    s = slos["api-requests"]
+    # 185 / 212 = 87.26% < 90 %: budget 0.1 * 212 = 21.2, bad 27 > 21.2 -> BREACHED.
+    assert {k: s[k] for k in ("good", "bad", "total", "status")} == {
+        "good": want_good, "bad": want_total - want_good, "total": want_total,
+        "status": "BREACHED"}
+    agent.stop()
+
+
+def test_no_slo_exporter_404(otterd, tmp_path):
+    agent = otterd(name="plain")
+    st, hdrs, body = http_request(agent.admin_port, "GET", "/v1/slo")
+    assert st == 404
+    assert hdrs["content-type"] == "application/json"
+    assert json.loads(body) == {"error": "no slo exporter is configured"}
+    agent.stop()
