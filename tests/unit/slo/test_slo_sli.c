@@ -12,7 +12,6 @@
 #include "slo_sli.h"
 #include "config.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 static const char defs_yaml[] =
@@ -526,14 +525,14 @@ static void test_save_restore(void)
     for (size_t n = 0; n < b.len; n++) {
         ASSERT_EQ(slo_metric_restore(st2, b.data, n), AG_EPROTO);
     }
-    uint8_t *copy = malloc(b.len + 1);
+    uint8_t *copy = ag_malloc(b.len + 1);
     ASSERT_NOT_NULL(copy);
     memcpy(copy, b.data, b.len);
     copy[b.len] = 0;
     ASSERT_EQ(slo_metric_restore(st2, copy, b.len + 1), AG_EPROTO); /* trailing byte */
     copy[0] = 'X';
     ASSERT_EQ(slo_metric_restore(st2, copy, b.len), AG_EPROTO);
-    free(copy);
+    ag_free(copy);
     g = counter("g", true, 500, 5200, 16, NULL);
     ASSERT_OK(feed(st2, 2, SLO_ROLE_GOOD, &g));
     t = counter("t", true, 500, 5200, 131, NULL);
