@@ -1284,33 +1284,54 @@ int ag_config_slo_defs(const struct ag_slo_config *cfg, struct ag_buf *diag,
     *out = NULL;
     int rc = slo_defs_new(diag, &d);
     for (size_t i = 0; rc == 0 && i < cfg->n_definitions; i++) {
+        const char *why = NULL;
         ag_buf_init(&text, (size_t)AG_YAML_MAX_INPUT + 1u);
-        FILE *f = fopen(cfg->definitions[i], "rb");
-        if (f == NULL) {
-            int e = errno;
-            if (diag != NULL && ag_buf_printf(diag, "%s: error: cannot read: %s\n",
-                                              cfg->definitions[i], strerror(e)) != 0) {
-                /* diag is best effort */
-            }
-            d->n_errors++;
-            ag_buf_cleanup(&text);
-            continue;
+        /* Only regular files: a FIFO or a device named here must not block or stream forever. */
+        int fd = open(cfg->definitions[i], O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        struct stat sb;
+        if (fd < 0) {
+            why = strerror(errno);
+        } else if (fstat(fd, &sb) != 0) {
+            why = strerror(errno);
+        } else if (!S_ISREG(sb.st_mode)) {
+            why = "not a regular file";
+        } else if (sb.st_size > (off_t)AG_YAML_MAX_INPUT) {
+            why = "larger than the 4 MiB limit";
         }
-        char chunk[16384];
-        size_t n;
-        int too_big = 0;
-        while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-            if (ag_buf_add(&text, chunk, n) != 0) {
-                too_big = 1;
+        while (why == NULL) {
+            size_t room = text.cap - text.len < 16384 ? text.cap - text.len : 16384;
+            if (room == 0) {
+                why = "larger than the 4 MiB limit"; /* it grew since fstat */
                 break;
             }
+            uint8_t *p = ag_buf_reserve(&text, room);
+            if (p == NULL) {
+                rc = AG_ENOMEM;
+                break;
+            }
+            ssize_t n = read(fd, p, room);
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n < 0) {
+                why = strerror(errno);
+                break;
+            }
+            if (n == 0) {
+                break;
+            }
+            ag_buf_commit(&text, (size_t)n);
         }
-        int read_err = ferror(f);
-        fclose(f);
-        if (too_big || read_err) {
-            if (diag != NULL &&
-                ag_buf_printf(diag, "%s: error: cannot read: %s\n", cfg->definitions[i],
-                              too_big ? "larger than the 4 MiB limit" : "read error") != 0) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        if (rc != 0) {
+            ag_buf_cleanup(&text);
+            break;
+        }
+        if (why != NULL) {
+            if (diag != NULL && ag_buf_printf(diag, "%s: error: cannot read: %s\n",
+                                              cfg->definitions[i], why) != 0) {
                 /* diag is best effort */
             }
             d->n_errors++;

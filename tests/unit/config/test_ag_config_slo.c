@@ -221,6 +221,12 @@ static void test_definition_errors(void)
                  "missing.yaml: error: cannot read: No such file or directory\n"
                  "t:7:18: error: exporters::slo::definitions: the SLO definitions have errors "
                  "(above)\n");
+    /* Only regular files are read: a device or a FIFO could block or never end. */
+    ASSERT_FAILS(HEAD "    definitions: [/dev/null, .]\n" TAIL,
+                 "/dev/null: error: cannot read: not a regular file\n"
+                 ".: error: cannot read: not a regular file\n"
+                 "t:7:18: error: exporters::slo::definitions: the SLO definitions have errors "
+                 "(above)\n");
     /* The same SLO name in two files is an error of the set (references span files). */
     struct ag_config *cfg = NULL;
     struct ag_buf d;
