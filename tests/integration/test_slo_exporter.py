@@ -273,3 +273,26 @@ def test_no_slo_exporter_404(otterd, tmp_path):
     assert hdrs["content-type"] == "application/json"
     assert json.loads(body) == {"error": "no slo exporter is configured"}
     agent.stop()
+
+
+def test_validate_reports_definition_errors(otterd_bin, tmp_path):
+    import subprocess
+
+    bad = tmp_path / "bad.yaml"
+    # Line 6, column 16: the 'x' of "9x" (the scalar's quote opens at column 14).
+    bad.write_text(DEFINITIONS.split("---\n")[0].replace('objective: "99"', 'objective: "9x"'))
+    cfg = tmp_path / "otterd.yaml"
+    cfg.write_text("receivers:\n  otlp:\n    protocols:\n      http:\n"
+                   "exporters:\n  slo:\n    definitions: [%s]\n"
+                   "service:\n  pipelines:\n    traces:\n      receivers: [otlp]\n"
+                   "      exporters: [slo]\n" % json.dumps(str(bad)))
+    r = subprocess.run([str(otterd_bin), "validate", "--config", str(cfg)], capture_output=True,
+                       text=True, timeout=scaled(30))
+    assert r.returncode == 1, r
+    assert "%s:6:16: error: objective (percent) '9x'" % bad in r.stderr, r.stderr
+    assert "%s:7:18: error: exporters::slo::definitions: the SLO definitions have errors" % cfg \
+        in r.stderr, r.stderr
+    bad.write_text(DEFINITIONS)
+    r = subprocess.run([str(otterd_bin), "validate", "--config", str(cfg)], capture_output=True,
+                       text=True, timeout=scaled(30))
+    assert r.returncode == 0 and r.stdout == "%s: valid\n" % cfg, r
