@@ -345,7 +345,7 @@ void slo_engine_set_alert_fn(struct slo_engine *e, slo_alert_fn fn, void *arg)
     e->alert_arg = arg;
 }
 
-static void state_advance(struct slo_state *st, int64_t now)
+void slo_eval_state_advance(struct slo_state *st, int64_t now)
 {
     if (now > SLO_TIME_MAX_MS) {
         now = SLO_TIME_MAX_MS;
@@ -406,7 +406,7 @@ int slo_engine_add(struct slo_engine *e, size_t slo, int64_t t_ms, uint64_t good
 void slo_engine_advance(struct slo_engine *e, int64_t now_ms)
 {
     for (size_t i = 0; i < e->n; i++) {
-        state_advance(&e->st[i], now_ms);
+        slo_eval_state_advance(&e->st[i], now_ms);
     }
     if (now_ms > e->clock) {
         e->clock = now_ms > SLO_TIME_MAX_MS ? SLO_TIME_MAX_MS : now_ms;
@@ -1051,7 +1051,7 @@ int slo_engine_eval(struct slo_engine *e, size_t slo, int64_t at_ms, struct slo_
         return AG_EINVAL;
     }
     struct slo_state *st = &e->st[slo];
-    state_advance(st, at_ms);
+    slo_eval_state_advance(st, at_ms);
     if (at_ms > e->clock) {
         e->clock = at_ms > SLO_TIME_MAX_MS ? SLO_TIME_MAX_MS : at_ms;
     }

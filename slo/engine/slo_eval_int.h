@@ -58,4 +58,10 @@ double slo_eval_rat_double(const struct slo_rat *r);
 /* Compares a * b with c * d exactly (256-bit products). Returns -1, 0 or 1. */
 int slo_eval_cmp128(slo_u128 a, slo_u128 b, slo_u128 c, slo_u128 d);
 
+/* Moves one SLO's clock to |now| (never backwards). */
+void slo_eval_state_advance(struct slo_state *st, int64_t now);
+
+/* CRC-32C (Castagnoli) of |len| bytes, as the checkpoint trailer uses. */
+uint32_t slo_eval_crc32c(const void *data, size_t len);
+
 #endif /* SLO_EVAL_INT_H */

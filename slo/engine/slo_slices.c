@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ag_mem.h"
+#include "slo_codec.h"
 
 struct slo_slices {
     struct slo_window *periods; /* good = good periods, total = counted periods */
@@ -252,4 +253,73 @@ int64_t slo_slices_judged_until(const struct slo_slices *s)
 void slo_slices_get_stats(const struct slo_slices *s, struct slo_slices_stats *out)
 {
     *out = s->stats;
+}
+
+void slo_slices_save(const struct slo_slices *s, struct slo_wr *w)
+{
+    slo_put_i64(w, s->next_start);
+    slo_put_u64(w, s->npend);
+    slo_put_u64(w, s->head);
+    for (size_t i = 0; i < s->npend; i++) {
+        slo_put_u64(w, s->pend[i].good);
+        slo_put_u64(w, s->pend[i].total);
+    }
+    slo_put_u64(w, s->stats.judged);
+    slo_put_u64(w, s->stats.no_data);
+    slo_put_u64(w, s->stats.ignored);
+    slo_put_u64(w, s->stats.late);
+    slo_put_u64(w, s->calendar);
+    if (s->calendar) {
+        slo_calendar_save(&s->cal, w);
+        slo_put_i64(w, s->cal_ignored_start);
+        slo_put_u64(w, s->cal_ignored);
+    }
+    slo_window_save(s->periods, w);
+}
+
+int slo_slices_load(struct slo_slices *s, struct slo_rd *r)
+{
+    int64_t next = slo_get_i64(r);
+    if (slo_get_u64(r) != s->npend) {
+        return AG_EPROTO;
+    }
+    uint64_t head = slo_get_u64(r);
+    if (r->bad || head >= s->npend || next < 0 || next > SLO_TIME_MAX_MS ||
+        next % (int64_t)s->period_ms != 0) {
+        return AG_EPROTO;
+    }
+    s->next_start = next;
+    s->head = (size_t)head;
+    for (size_t i = 0; i < s->npend; i++) {
+        s->pend[i].good = slo_get_u64(r);
+        s->pend[i].total = slo_get_u64(r);
+        if (s->pend[i].good > s->pend[i].total) {
+            return AG_EPROTO;
+        }
+    }
+    s->stats.judged = slo_get_u64(r);
+    s->stats.no_data = slo_get_u64(r);
+    s->stats.ignored = slo_get_u64(r);
+    s->stats.late = slo_get_u64(r);
+    if (slo_get_u64(r) != (uint64_t)s->calendar) {
+        return AG_EPROTO;
+    }
+    if (s->calendar) {
+        int rc = slo_calendar_load(&s->cal, r);
+        if (rc != 0) {
+            return rc;
+        }
+        s->cal_ignored_start = slo_get_i64(r);
+        s->cal_ignored = slo_get_u64(r);
+    }
+    int rc = slo_window_load(s->periods, r);
+    if (rc != 0) {
+        return rc;
+    }
+    /* The periods window's clock is the end of the last judged period (or the start time
+     * inside the first period). */
+    if (slo_window_now(s->periods) >= s->next_start + (int64_t)s->period_ms) {
+        return AG_EPROTO;
+    }
+    return r->bad ? AG_EPROTO : 0;
 }

@@ -112,6 +112,12 @@ bool slo_slices_calendar_previous(const struct slo_slices *s, struct slo_counts 
  */
 const struct slo_window *slo_slices_periods(const struct slo_slices *s);
 
+/* Checkpoints (internal to slo/engine), as slo_window_save() / slo_window_load(). */
+struct slo_wr;
+struct slo_rd;
+void slo_slices_save(const struct slo_slices *s, struct slo_wr *w);
+AG_NODISCARD int slo_slices_load(struct slo_slices *s, struct slo_rd *r);
+
 /* The end of the last judged period (Unix ms). */
 int64_t slo_slices_judged_until(const struct slo_slices *s);
 

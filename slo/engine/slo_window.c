@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ag_mem.h"
+#include "slo_codec.h"
 
 #define MINUTE_MS 60000ull
 #define FINE_SPAN_MS (3ull * 86400 * 1000) /* lookbacks up to 3 days stay at 1 minute */
@@ -645,4 +646,158 @@ bool slo_calendar_previous(const struct slo_calendar *c, struct slo_counts *out,
         *end_ms = c->prev_end_ms;
     }
     return true;
+}
+
+/* ---- checkpoints ---------------------------------------------------------------------------- */
+
+static void stats_save(const struct slo_window_stats *st, struct slo_wr *o)
+{
+    slo_put_u64(o, st->late);
+    slo_put_u64(o, st->too_old);
+    slo_put_u64(o, st->overflow);
+}
+
+static void stats_load(struct slo_window_stats *st, struct slo_rd *r)
+{
+    st->late = slo_get_u64(r);
+    st->too_old = slo_get_u64(r);
+    st->overflow = slo_get_u64(r);
+}
+
+void slo_window_save(const struct slo_window *w, struct slo_wr *o)
+{
+    slo_put_i64(o, w->now);
+    slo_put_u64(o, w->n_layers);
+    for (size_t i = 0; i < w->n_layers; i++) {
+        const struct layer *ly = &w->layers[i];
+        slo_put_u64(o, ly->width_ms);
+        slo_put_u64(o, ly->cap);
+        slo_put_u64(o, ly->n_lb);
+        slo_put_u64(o, ly->open_idx);
+        slo_put_i64(o, ly->open_start);
+        for (size_t j = 0; j < ly->n_lb; j++) {
+            slo_put_u64(o, ly->lb[j].ms);
+            slo_put_u64(o, ly->lb[j].good);
+            slo_put_u64(o, ly->lb[j].total);
+        }
+        for (uint32_t k = 0; k < ly->cap; k++) {
+            slo_put_u64(o, (uint64_t)ly->slots[k].good << 32 | ly->slots[k].total);
+        }
+    }
+    stats_save(&w->stats, o);
+}
+
+int slo_window_load(struct slo_window *w, struct slo_rd *r)
+{
+    int64_t now = slo_get_i64(r);
+    if (slo_get_u64(r) != w->n_layers || now < 0 || now > SLO_TIME_MAX_MS) {
+        return AG_EPROTO;
+    }
+    w->now = now;
+    for (size_t i = 0; i < w->n_layers && !r->bad; i++) {
+        struct layer *ly = &w->layers[i];
+        if (slo_get_u64(r) != ly->width_ms || slo_get_u64(r) != ly->cap ||
+            slo_get_u64(r) != ly->n_lb) {
+            return AG_EPROTO;
+        }
+        uint64_t open_idx = slo_get_u64(r);
+        int64_t open_start = slo_get_i64(r);
+        if (open_idx >= ly->cap || open_start % (int64_t)ly->width_ms != 0 ||
+            open_start > now || now - open_start >= (int64_t)ly->width_ms) {
+            return AG_EPROTO;
+        }
+        ly->open_idx = (uint32_t)open_idx;
+        ly->open_start = open_start;
+        for (size_t j = 0; j < ly->n_lb; j++) {
+            if (slo_get_u64(r) != ly->lb[j].ms) {
+                return AG_EPROTO;
+            }
+            ly->lb[j].good = slo_get_u64(r);
+            ly->lb[j].total = slo_get_u64(r);
+        }
+        for (uint32_t k = 0; k < ly->cap; k++) {
+            uint64_t v = slo_get_u64(r);
+            ly->slots[k].good = (uint32_t)(v >> 32);
+            ly->slots[k].total = (uint32_t)v;
+            if (ly->slots[k].good > ly->slots[k].total) {
+                return AG_EPROTO;
+            }
+        }
+        /* Every running sum must be the sum of its k newest closed buckets. */
+        for (size_t j = 0; j < ly->n_lb && !r->bad; j++) {
+            uint64_t g = 0, t = 0;
+            for (uint32_t a = 1; a <= ly->lb[j].k; a++) {
+                g += ly->slots[slot_back(ly, a)].good;
+                t += ly->slots[slot_back(ly, a)].total;
+            }
+            if (g != ly->lb[j].good || t != ly->lb[j].total) {
+                return AG_EPROTO;
+            }
+        }
+    }
+    stats_load(&w->stats, r);
+    return r->bad ? AG_EPROTO : 0;
+}
+
+static void counts_save(const struct slo_counts *c, struct slo_wr *o)
+{
+    slo_put_u64(o, c->good);
+    slo_put_u64(o, c->total);
+}
+
+static bool counts_load(struct slo_counts *c, struct slo_rd *r)
+{
+    c->good = slo_get_u64(r);
+    c->total = slo_get_u64(r);
+    return c->good <= c->total;
+}
+
+void slo_calendar_save(const struct slo_calendar *c, struct slo_wr *o)
+{
+    slo_put_u64(o, (uint64_t)c->unit);
+    slo_put_i64(o, c->utc_offset_s);
+    slo_put_u64(o, c->bucket_ms);
+    slo_put_i64(o, c->clock);
+    slo_put_i64(o, c->start_ms);
+    slo_put_i64(o, c->open_start);
+    counts_save(&c->open, o);
+    counts_save(&c->closed, o);
+    slo_put_u64(o, c->has_prev);
+    slo_put_i64(o, c->prev_start_ms);
+    counts_save(&c->prev, o);
+    stats_save(&c->stats, o);
+}
+
+int slo_calendar_load(struct slo_calendar *c, struct slo_rd *r)
+{
+    struct slo_calendar n = *c;
+    if (slo_get_u64(r) != (uint64_t)c->unit || slo_get_i64(r) != c->utc_offset_s ||
+        slo_get_u64(r) != c->bucket_ms) {
+        return AG_EPROTO;
+    }
+    n.clock = slo_get_i64(r);
+    n.start_ms = slo_get_i64(r);
+    n.open_start = slo_get_i64(r);
+    bool ok = counts_load(&n.open, r) && counts_load(&n.closed, r);
+    uint64_t hp = slo_get_u64(r);
+    n.prev_start_ms = slo_get_i64(r);
+    ok &= counts_load(&n.prev, r);
+    stats_load(&n.stats, r);
+    int64_t s = 0, e = 0, ps = 0, pe = 0;
+    if (r->bad || !ok || hp > 1 || n.clock < 0 || n.clock > SLO_TIME_MAX_MS ||
+        slo_calendar_bounds(c->unit, c->utc_offset_s, n.clock, &s, &e) != 0 || s != n.start_ms ||
+        n.open_start != bucket_start(n.clock, c->bucket_ms) ||
+        (hp && (n.prev_start_ms < 0 ||
+                slo_calendar_bounds(c->unit, c->utc_offset_s, n.prev_start_ms, &ps, &pe) != 0 ||
+                ps != n.prev_start_ms || pe > s))) {
+        return AG_EPROTO;
+    }
+    if (n.open_start < n.start_ms) {
+        n.open_start = n.start_ms; /* unreachable for offsets of whole buckets */
+    }
+    n.end_ms = e;
+    n.has_prev = hp != 0;
+    n.prev_end_ms = hp ? pe : 0;
+    *c = n;
+    return 0;
 }

@@ -123,6 +123,28 @@ int64_t slo_window_now(const struct slo_window *w);
 /* Copies the refusal counters into |*out|. */
 void slo_window_get_stats(const struct slo_window *w, struct slo_window_stats *out);
 
+/* ---- checkpoints (internal to slo/engine: slo_engine_save / slo_engine_restore) ---------- */
+
+struct slo_calendar;
+
+struct slo_wr;
+struct slo_rd;
+
+/* Appends the window's whole state (clock, rings, sums, stats); errors stay in |w_out|. */
+void slo_window_save(const struct slo_window *w, struct slo_wr *w_out);
+
+/*
+ * Reads a state written by slo_window_save() for a window of the same configuration into |w|.
+ * Checks the layout against |w|'s and every running sum against its buckets. Returns 0, or
+ * AG_EPROTO (truncated, another layout, inconsistent; |w| may be partly overwritten: load into
+ * a scratch window).
+ */
+AG_NODISCARD int slo_window_load(struct slo_window *w, struct slo_rd *r);
+
+/* The same for a calendar accumulator (checked against |c|'s unit, offset and bucket). */
+void slo_calendar_save(const struct slo_calendar *c, struct slo_wr *w_out);
+AG_NODISCARD int slo_calendar_load(struct slo_calendar *c, struct slo_rd *r);
+
 /* ---- time slices (Timeslices, RatioTimeslices inputs) ---------------------------------------- */
 
 /* What a period with no data counts as (§8). */

@@ -11,6 +11,7 @@
 #include "ag_test.h"
 #include "config.h"
 #include "slo_eval.h"
+#include "slo_eval_int.h"
 #include "slo_window.h"
 
 #define MIN 60000ll
@@ -528,9 +529,200 @@ static void test_errors(void)
     teardown(&f);
 }
 
+
+/* ---- checkpoints ------------------------------------------------------------------------------ */
+
+/* Five SLOs, one per state kind, with alerts. */
+static const char five[] =
+    "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: occ}\nspec:\n  service: s\n"
+    "  objective: \"99\"\n  window: 2h\n  sli: {spans: {availability: {}}}\n  alerts:\n"
+    "    - {name: page, burnRate: \"6\", longWindow: 30m, shortWindow: 5m}\n"
+    "---\napiVersion: otter/v1\nkind: SLO\nmetadata: {name: ts}\nspec:\n  service: s\n"
+    "  objective: \"90\"\n  window: 2h\n  budgetingMethod: Timeslices\n"
+    "  timeSlice: {period: 5m, target: \"95\"}\n  sli: {spans: {availability: {}}}\n"
+    "  alerts:\n    - {name: t, burnRate: \"2\", longWindow: 30m}\n"
+    "---\napiVersion: otter/v1\nkind: SLO\nmetadata: {name: rt}\nspec:\n  service: s\n"
+    "  objective: \"90\"\n  window: 1h\n  budgetingMethod: RatioTimeslices\n"
+    "  timeSlice: {period: 5m}\n  sli: {spans: {availability: {}}}\n"
+    "---\napiVersion: otter/v1\nkind: SLO\nmetadata: {name: cal}\nspec:\n  service: s\n"
+    "  objective: \"99\"\n  calendar: {unit: day, timeZone: UTC}\n"
+    "  sli: {spans: {availability: {}}}\n"
+    "  alerts:\n    - {name: p, burnRate: \"10\", longWindow: 1h, shortWindow: 5m}\n"
+    "---\napiVersion: otter/v1\nkind: SLO\nmetadata: {name: calts}\nspec:\n  service: s\n"
+    "  objective: \"95\"\n  calendar: {unit: day, timeZone: \"+02:00\"}\n"
+    "  budgetingMethod: Timeslices\n  timeSlice: {period: 10m, target: \"90\"}\n"
+    "  sli: {spans: {availability: {}}}\n";
+
+/* A deterministic stream: minute m of SLO i holds total 100 and a bad count from an LCG, with
+ * bursts so that alerts move. */
+static void feed_minute(struct slo_engine *e, int64_t m, uint32_t *seed)
+{
+    for (size_t i = 0; i < 5; i++) {
+        *seed = *seed * 1103515245u + 12345u;
+        uint64_t bad = (*seed >> 16) % 3;
+        if ((m / 20) % 4 == 1) {
+            bad += 20; /* a 20-minute burst every 80 minutes */
+        }
+        int64_t t = B + 20 * HOUR + m * MIN + (int64_t)((*seed >> 8) % 60000);
+        ASSERT_OK(slo_engine_add(e, i, t, 100 - bad, 100));
+    }
+}
+
+static void eval_json(struct slo_engine *e, int64_t at, struct ag_buf *out)
+{
+    struct slo_report r = {0};
+    r.evals = ag_calloc(1, sizeof(*r.evals));
+    ASSERT_NOT_NULL(r.evals);
+    r.n_evals = 1;
+    r.evals[0].at_ms = at;
+    r.evals[0].slos = ag_calloc(5, sizeof(struct slo_eval));
+    ASSERT_NOT_NULL(r.evals[0].slos);
+    for (size_t i = 0; i < 5; i++) {
+        ASSERT_OK(slo_engine_eval(e, i, at, &r.evals[0].slos[i]));
+        r.evals[0].n_slos++;
+    }
+    ag_buf_reset(out);
+    ASSERT_OK(slo_report_json(&r, out));
+    slo_report_release(&r);
+}
+
+/* A run saved and restored at minute 150 (no time lost) gives, minute after minute until 400,
+ * exactly the evaluations and alert changes of a run that never stopped. */
+static void test_checkpoint_equivalence(void)
+{
+    struct fix a, b;
+    struct calls ca = {0}, cb = {0};
+    struct ag_buf ja, jb, ck;
+    uint32_t sa = 7, sb = 7;
+    ag_buf_init(&ja, 1u << 20);
+    ag_buf_init(&jb, 1u << 20);
+    ag_buf_init(&ck, 1u << 24);
+    ASSERT_OK(setup(&a, five, B + 20 * HOUR));
+    ASSERT_OK(setup(&b, five, B + 20 * HOUR));
+    slo_engine_set_alert_fn(a.e, on_alert, &ca);
+    slo_engine_set_alert_fn(b.e, on_alert, &cb);
+    for (int64_t m = 0; m < 400; m++) {
+        int64_t at = B + 20 * HOUR + (m + 1) * MIN;
+        feed_minute(a.e, m, &sa);
+        feed_minute(b.e, m, &sb);
+        if (m == 150) {
+            /* restart: save, throw the engine away, restore into a new one */
+            ag_buf_reset(&ck);
+            /* the agent knew the time up to just before |at|, so nothing is lost */
+            slo_engine_advance(b.e, at - 1);
+            ASSERT_OK(slo_engine_save(b.e, "xy", 2, &ck));
+            slo_engine_free(b.e);
+            b.e = NULL;
+            ASSERT_OK(slo_engine_new(b.d, at, NULL, &b.e));
+            slo_engine_set_alert_fn(b.e, on_alert, &cb);
+            const void *x = NULL;
+            size_t xl = 0;
+            ASSERT_OK(slo_engine_restore(b.e, ag_buf_ptr(&ck), ck.len, at - 1, &x,
+                                         &xl, NULL));
+            ASSERT_UEQ(xl, 2);
+            ASSERT_MEMEQ(x, "xy", 2);
+        }
+        eval_json(a.e, at, &ja);
+        eval_json(b.e, at, &jb);
+        ASSERT_STREQ(ag_buf_str(&ja), ag_buf_str(&jb));
+    }
+    /* the bursts moved alerts, the same number of times in both runs */
+    ASSERT(ca.n >= 4);
+    ASSERT_EQ(ca.n, cb.n);
+    ag_buf_cleanup(&ja);
+    ag_buf_cleanup(&jb);
+    ag_buf_cleanup(&ck);
+    teardown(&a);
+    teardown(&b);
+}
+
+/* Refusals: truncated, corrupt, foreign, newer, from the future; the engine is unchanged. */
+static void test_checkpoint_refusals(void)
+{
+    struct fix f, g;
+    struct ag_buf ck, before, after, why;
+    uint32_t seed = 3;
+    ag_buf_init(&ck, 1u << 24);
+    ag_buf_init(&before, 1u << 24);
+    ag_buf_init(&after, 1u << 24);
+    ag_buf_init(&why, 1u << 16);
+    ASSERT_OK(setup(&f, five, B + 20 * HOUR));
+    for (int64_t m = 0; m < 30; m++) {
+        feed_minute(f.e, m, &seed);
+    }
+    int64_t now = B + 21 * HOUR;
+    slo_engine_advance(f.e, now);
+    ASSERT_OK(slo_engine_save(f.e, NULL, 0, &ck));
+    /* a second engine with other data: restores must leave it as it is */
+    ASSERT_OK(setup(&g, five, B + 20 * HOUR));
+    ASSERT_OK(slo_engine_add(g.e, 0, B + 20 * HOUR + 5 * MIN, 1, 2));
+    ASSERT_OK(slo_engine_save(g.e, NULL, 0, &before));
+    uint8_t *c = ag_malloc(ck.len);
+    ASSERT_NOT_NULL(c);
+    memcpy(c, ag_buf_ptr(&ck), ck.len);
+    ASSERT_EQ(slo_engine_restore(g.e, c, ck.len - 1, now, NULL, NULL, &why), AG_EPROTO);
+    ASSERT_EQ(slo_engine_restore(g.e, c, 20, now, NULL, NULL, &why), AG_EPROTO);
+    c[ck.len / 2] ^= 0x10;
+    ASSERT_EQ(slo_engine_restore(g.e, c, ck.len, now, NULL, NULL, &why), AG_EPROTO);
+    ASSERT_STRCONTAINS(ag_buf_str(&why), "checksum");
+    c[ck.len / 2] ^= 0x10;
+    c[0] = 'X';
+    ASSERT_EQ(slo_engine_restore(g.e, c, ck.len, now, NULL, NULL, &why), AG_EPROTO);
+    c[0] = 'O';
+    c[8] = 2; /* version 2 */
+    ASSERT_EQ(slo_engine_restore(g.e, c, ck.len, now, NULL, NULL, &why), AG_EUNSUPP);
+    c[8] = 1;
+    /* from the future: the checkpoint's clock is after the restore time */
+    ASSERT_EQ(slo_engine_restore(g.e, c, ck.len, now - 1, NULL, NULL, &why), AG_EINVAL);
+    /* a well-formed checkpoint whose counts were tampered with and re-checksummed: the running
+     * sums no longer match the buckets */
+    {
+        /* header 40 bytes; SLO 0: 6 fields (48) and one alert (8) -> 96; its window: clock,
+         * layers (112), then width, cap, lookbacks, open index, open start (152), then the
+         * first lookback's ms (152), good (160), total (168): make total odd-one-off */
+        size_t k = 168;
+        c[k] ^= 0x01;
+        uint32_t crc = slo_eval_crc32c(c, ck.len - 8);
+        for (int i = 0; i < 8; i++) {
+            c[ck.len - 8 + (size_t)i] = (uint8_t)((uint64_t)crc >> (8 * i));
+        }
+        ASSERT_EQ(slo_engine_restore(g.e, c, ck.len, now, NULL, NULL, &why), AG_EPROTO);
+    }
+    /* foreign: another set of definitions */
+    struct fix h;
+    ASSERT_OK(setup(&h, occ_page, B + 20 * HOUR));
+    ASSERT_EQ(slo_engine_restore(h.e, ag_buf_ptr(&ck), ck.len, now, NULL, NULL, &why),
+              AG_EINVAL);
+    ASSERT_STRCONTAINS(ag_buf_str(&why), "other SLO definitions");
+    teardown(&h);
+    ASSERT_OK(slo_engine_save(g.e, NULL, 0, &after));
+    ASSERT_UEQ(before.len, after.len);
+    ASSERT_MEMEQ(ag_buf_ptr(&before), ag_buf_ptr(&after), before.len);
+    /* and the intact one restores, with a 30-minute gap reported */
+    ASSERT_OK(slo_engine_restore(g.e, ag_buf_ptr(&ck), ck.len, now + 30 * MIN, NULL, NULL,
+                                 &why));
+    struct slo_eval ev;
+    ASSERT_OK(slo_engine_eval(g.e, 0, now + 40 * MIN, &ev));
+    ASSERT_EQ(ev.gap_ms, 30 * MIN);
+    bool seen = false;
+    for (size_t i = 0; i < ev.n_warnings; i++) {
+        seen |= strstr(ev.warnings[i], "agent gap") != NULL;
+    }
+    ASSERT(seen);
+    slo_eval_release(&ev);
+    ag_free(c);
+    ag_buf_cleanup(&ck);
+    ag_buf_cleanup(&before);
+    ag_buf_cleanup(&after);
+    ag_buf_cleanup(&why);
+    teardown(&f);
+    teardown(&g);
+}
+
 AG_TEST_MAIN(AG_TEST_CASE(test_brief_2h), AG_TEST_CASE(test_brief_1h),
              AG_TEST_CASE(test_occurrences_on_budget), AG_TEST_CASE(test_burst_page),
              AG_TEST_CASE(test_no_traffic), AG_TEST_CASE(test_calendar_day),
              AG_TEST_CASE(test_three_methods), AG_TEST_CASE(test_ratio_exact_tie),
              AG_TEST_CASE(test_json), AG_TEST_CASE(test_rat_double), AG_TEST_CASE(test_rfc3339),
-             AG_TEST_CASE(test_window_range), AG_TEST_CASE(test_errors))
+             AG_TEST_CASE(test_window_range), AG_TEST_CASE(test_errors),
+             AG_TEST_CASE(test_checkpoint_equivalence), AG_TEST_CASE(test_checkpoint_refusals))

@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Engine checkpoints (specs/slo.md §10.1): slo_engine_save() and slo_engine_restore().
+ *
+ * Layout, little-endian (slo_codec.h):
+ *   "OTSLOCKP"  magic, 8 bytes
+ *   u64         format version (1)
+ *   u64         fingerprint of the definitions (FNV-1a 64 over what shapes the state)
+ *   u64         number of SLOs
+ *   i64         engine clock
+ *   per SLO:    kind, number of alerts, clock, start, gap start, gap end, one u64 per alert
+ *               (firing), then the state of its window / slices / calendar
+ *   u64 + bytes the caller's extra bytes
+ *   u64         CRC-32C (Castagnoli) of everything before it
+ * A restore decodes into a scratch engine and swaps it in only when everything checked out, so
+ * a refused checkpoint leaves the engine as it was.
+ */
+#include <string.h>
+
+#include "ag_mem.h"
+#include "slo_codec.h"
+#include "slo_eval.h"
+#include "slo_eval_int.h"
+
+#define MAGIC "OTSLOCKP"
+#define VERSION 1u
+#define HEADER_BYTES (8 + 8 + 8 + 8 + 8)
+#define TRAILER_BYTES 8
+
+static uint32_t crc_table[256];
+static bool crc_ready;
+
+static uint32_t crc32c(const uint8_t *p, size_t n)
+{
+    if (!crc_ready) {
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++) {
+                c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+            }
+            crc_table[i] = c;
+        }
+        crc_ready = true;
+    }
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        c = crc_table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
+    }
+    return c ^ 0xFFFFFFFFu;
+}
+
+uint32_t slo_eval_crc32c(const void *data, size_t len)
+{
+    return crc32c(data, len);
+}
+
+static void fnv(uint64_t *h, const void *data, size_t n)
+{
+    const uint8_t *p = data;
+    for (size_t i = 0; i < n; i++) {
+        *h ^= p[i];
+        *h *= 0x100000001b3ull;
+    }
+}
+
+static void fnv_u64(uint64_t *h, uint64_t v)
+{
+    uint8_t b[8];
+    for (int i = 0; i < 8; i++) {
+        b[i] = (uint8_t)(v >> (8 * i));
+    }
+    fnv(h, b, 8);
+}
+
+/* What gives the state its shape and meaning: names, methods, windows, periods, objectives,
+ * alert windows. Thresholds and the warning fraction may change across a restart. */
+static uint64_t fingerprint(const struct slo_defs *d)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    fnv_u64(&h, d->n_slos);
+    for (size_t i = 0; i < d->n_slos; i++) {
+        const struct slo_slo_def *s = &d->slos[i];
+        fnv(&h, s->name, strlen(s->name) + 1);
+        fnv_u64(&h, (uint64_t)s->budgeting);
+        fnv_u64(&h, s->calendar);
+        fnv_u64(&h, s->window_ms);
+        fnv_u64(&h, (uint64_t)s->calendar_unit);
+        fnv_u64(&h, (uint64_t)(int64_t)s->utc_offset_s);
+        fnv_u64(&h, s->slice_ms);
+        fnv_u64(&h, s->slice_target.num);
+        fnv_u64(&h, s->slice_target.den);
+        fnv_u64(&h, (uint64_t)s->missing);
+        fnv_u64(&h, s->objective.num);
+        fnv_u64(&h, s->objective.den);
+        fnv_u64(&h, s->n_alerts);
+        for (size_t k = 0; k < s->n_alerts; k++) {
+            fnv(&h, s->alerts[k].name, strlen(s->alerts[k].name) + 1);
+            fnv_u64(&h, s->alerts[k].long_ms);
+            fnv_u64(&h, s->alerts[k].short_ms);
+        }
+    }
+    return h;
+}
+
+int slo_engine_save(const struct slo_engine *e, const void *extra, size_t extra_len,
+                    struct ag_buf *out)
+{
+    size_t base = out->len;
+    struct slo_wr w = {out, 0};
+    slo_put_bytes(&w, MAGIC, 8);
+    slo_put_u64(&w, VERSION);
+    slo_put_u64(&w, fingerprint(e->defs));
+    slo_put_u64(&w, e->n);
+    slo_put_i64(&w, e->clock);
+    for (size_t i = 0; i < e->n; i++) {
+        const struct slo_state *st = &e->st[i];
+        slo_put_u64(&w, (uint64_t)st->kind);
+        slo_put_u64(&w, st->def->n_alerts);
+        slo_put_i64(&w, st->clock);
+        slo_put_i64(&w, st->start_ms);
+        slo_put_i64(&w, st->gap_start);
+        slo_put_i64(&w, st->gap_end);
+        for (size_t k = 0; k < st->def->n_alerts; k++) {
+            slo_put_u64(&w, st->firing[k]);
+        }
+        switch (st->kind) {
+        case ST_OCC_ROLL:
+        case ST_RATIO_ROLL:
+            slo_window_save(st->win, &w);
+            break;
+        case ST_OCC_CAL:
+            slo_calendar_save(&st->cal, &w);
+            slo_window_save(st->win, &w);
+            break;
+        case ST_SLICES_ROLL:
+        case ST_SLICES_CAL:
+            slo_slices_save(st->sl, &w);
+            break;
+        }
+    }
+    slo_put_u64(&w, extra_len);
+    slo_put_bytes(&w, extra, extra_len);
+    if (w.err == 0) {
+        slo_put_u64(&w, crc32c(ag_buf_ptr(out) + base, out->len - base));
+    }
+    return w.err == 0 ? 0 : AG_ENOMEM;
+}
+
+static int refuse(struct ag_buf *why, int rc, const char *what)
+{
+    if (why != NULL) {
+        int r2 = ag_buf_printf(why, "checkpoint refused: %s\n", what);
+        (void)r2;
+    }
+    return rc;
+}
+
+static int load_state(struct slo_state *st, struct slo_rd *r)
+{
+    if (slo_get_u64(r) != (uint64_t)st->kind || slo_get_u64(r) != st->def->n_alerts) {
+        return AG_EPROTO;
+    }
+    st->clock = slo_get_i64(r);
+    st->start_ms = slo_get_i64(r);
+    st->gap_start = slo_get_i64(r);
+    st->gap_end = slo_get_i64(r);
+    if (st->clock < 0 || st->clock > SLO_TIME_MAX_MS || st->start_ms < 0 ||
+        st->start_ms > st->clock || st->gap_start > st->gap_end) {
+        return AG_EPROTO;
+    }
+    for (size_t k = 0; k < st->def->n_alerts; k++) {
+        uint64_t f = slo_get_u64(r);
+        if (f > 1) {
+            return AG_EPROTO;
+        }
+        st->firing[k] = f != 0;
+    }
+    int rc = 0;
+    switch (st->kind) {
+    case ST_OCC_ROLL:
+    case ST_RATIO_ROLL:
+        rc = slo_window_load(st->win, r);
+        break;
+    case ST_OCC_CAL:
+        rc = slo_calendar_load(&st->cal, r);
+        if (rc == 0) {
+            rc = slo_window_load(st->win, r);
+        }
+        break;
+    case ST_SLICES_ROLL:
+    case ST_SLICES_CAL:
+        rc = slo_slices_load(st->sl, r);
+        break;
+    }
+    return r->bad ? AG_EPROTO : rc;
+}
+
+int slo_engine_restore(struct slo_engine *e, const void *data, size_t len, int64_t now_ms,
+                       const void **extra, size_t *extra_len, struct ag_buf *why)
+{
+    const uint8_t *p = data;
+    if (extra != NULL) {
+        *extra = NULL;
+    }
+    if (extra_len != NULL) {
+        *extra_len = 0;
+    }
+    if (len < HEADER_BYTES + 8 + TRAILER_BYTES) {
+        return refuse(why, AG_EPROTO, "truncated (shorter than a header)");
+    }
+    if (memcmp(p, MAGIC, 8) != 0) {
+        return refuse(why, AG_EPROTO, "not an Otter SLO checkpoint (bad magic)");
+    }
+    struct slo_rd r = {p + 8, p + len - TRAILER_BYTES, false};
+    uint64_t version = slo_get_u64(&r);
+    if (version > VERSION) {
+        return refuse(why, AG_EUNSUPP, "written by a newer version of the format");
+    }
+    if (version == 0) {
+        return refuse(why, AG_EPROTO, "format version 0");
+    }
+    struct slo_rd tr = {p + len - TRAILER_BYTES, p + len, false};
+    if (slo_get_u64(&tr) != crc32c(p, len - TRAILER_BYTES)) {
+        return refuse(why, AG_EPROTO, "checksum mismatch (truncated or corrupt)");
+    }
+    if (slo_get_u64(&r) != fingerprint(e->defs) || slo_get_u64(&r) != e->n) {
+        return refuse(why, AG_EINVAL, "written for other SLO definitions");
+    }
+    int64_t clock = slo_get_i64(&r);
+    if (clock < 0 || clock > SLO_TIME_MAX_MS) {
+        return refuse(why, AG_EPROTO, "clock out of range");
+    }
+    if (clock > now_ms) {
+        return refuse(why, AG_EINVAL, "its clock is after the restore time");
+    }
+    struct slo_engine *tmp = NULL;
+    int rc = slo_engine_new(e->defs, clock, NULL, &tmp);
+    if (rc != 0) {
+        return refuse(why, rc == AG_ENOMEM ? AG_ENOMEM : AG_EINVAL, "cannot build the engine");
+    }
+    for (size_t i = 0; i < tmp->n && rc == 0; i++) {
+        rc = load_state(&tmp->st[i], &r);
+        if (rc == 0 && tmp->st[i].clock > clock) {
+            rc = AG_EPROTO;
+        }
+    }
+    uint64_t xl = slo_get_u64(&r);
+    if (rc == 0 && (r.bad || xl != (uint64_t)(r.end - r.p))) {
+        rc = AG_EPROTO;
+    }
+    if (rc != 0) {
+        slo_engine_free(tmp);
+        return refuse(why, rc == AG_ENOMEM ? AG_ENOMEM : AG_EPROTO,
+                      "malformed state (inconsistent counts or layout)");
+    }
+    /* Everything checked out: swap the states in, then advance; the skipped time is the gap. */
+    struct slo_state *old = e->st;
+    e->st = tmp->st;
+    tmp->st = old;
+    e->clock = clock;
+    /* The engine knew everything up to its clock (the latest observation or advance), so the
+     * gap starts there, for every SLO. */
+    for (size_t i = 0; i < e->n; i++) {
+        struct slo_state *st = &e->st[i];
+        if (now_ms > clock) {
+            st->gap_start = clock;
+            st->gap_end = now_ms;
+        }
+        slo_eval_state_advance(st, now_ms);
+    }
+    if (now_ms > e->clock) {
+        e->clock = now_ms;
+    }
+    slo_engine_free(tmp);
+    if (extra != NULL) {
+        *extra = xl > 0 ? r.p : NULL;
+    }
+    if (extra_len != NULL) {
+        *extra_len = (size_t)xl;
+    }
+    return 0;
+}
