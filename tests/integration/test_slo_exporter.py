@@ -296,3 +296,111 @@ def test_validate_reports_definition_errors(otterd_bin, tmp_path):
     r = subprocess.run([str(otterd_bin), "validate", "--config", str(cfg)], capture_output=True,
                        text=True, timeout=scaled(30))
     assert r.returncode == 0 and r.stdout == "%s: valid\n" % cfg, r
+
+
+ALERT_DEFS = """\
+apiVersion: otter/v1
+kind: SLO
+metadata: {name: pay-availability}
+spec:
+  service: pay
+  objective: "90"
+  window: 1h
+  sli:
+    spans:
+      availability: {}
+  alerts:
+    - name: fast-burn
+      severity: page
+      burnRate: "2"
+      longWindow: 10m
+"""
+
+
+class Hooks:
+    """A local webhook receiver: records every POST (path, headers, JSON body), answers 200."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        self.posts = []
+        hooks = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(n)
+                hooks.posts.append((self.path, dict(self.headers), json.loads(body)))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.port = self.srv.server_address[1]
+        self.thread = threading.Thread(target=self.srv.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def test_alert_fires_once_through_the_webhook_across_a_restart(otterd, tmp_path):
+    defs = tmp_path / "alerts.yaml"
+    defs.write_text(ALERT_DEFS)
+    state = tmp_path / "alerts.ckpt"
+    hooks = Hooks()
+    try:
+        cfg = slo_config(defs, state)
+        cfg["exporters"]["slo"]["alerts"] = {
+            "log": True,
+            "webhook": {"endpoint": "http://127.0.0.1:%d/hook" % hooks.port,
+                        "headers": {"X-Otter-Test": "t1"}}}
+        agent = otterd(name="alerts", config=cfg)
+        # 10 server spans of service pay two minutes ago, 5 with status ERROR: over the 10m
+        # lookback the error ratio is 5 / 10 = 0.5 and the burn rate 0.5 / (1 - 0.9) = 5 > 2.
+        end = minute_ago_ns(2)
+        tee = sdk_python.TeeSpans(sdk_python.exporter("traces", "grpc", agent))
+        tp = TracerProvider(resource=Resource.create({"service.name": "pay"}))
+        tp.add_span_processor(SimpleSpanProcessor(tee))
+        tracer = tp.get_tracer("otter.it.slo")
+        for i in range(10):
+            sp = tracer.start_span("pay-%d" % i, kind=SpanKind.SERVER, start_time=end - MS)
+            if i % 2:
+                sp.set_status(Status(StatusCode.ERROR))
+            sp.end(end_time=end)
+        tp.shutdown()
+        assert tee.ok()
+        deadline = time.monotonic() + scaled(10)
+        while not hooks.posts and time.monotonic() < deadline:
+            time.sleep(0.1)
+        # Several more evaluations (every 1 s): the alert stays firing, nothing is sent again.
+        time.sleep(scaled(3))
+        assert len(hooks.posts) == 1, hooks.posts
+        path, headers, doc = hooks.posts[0]
+        assert path == "/hook"
+        assert headers.get("X-Otter-Test") == "t1"
+        assert headers.get("Content-Type", "").startswith("application/json")
+        assert (doc["slo"], doc["alert"], doc["severity"], doc["state"]) == (
+            "pay-availability", "fast-burn", "page", "firing")
+        assert doc["burn_rates"]["10m"] == pytest.approx(5.0)
+        # alerts.log: one line; remaining fraction 1 - (5 / 10) / 0.1 = -4.
+        assert agent.stderr().count(
+            "firing: slo=pay-availability alert=fast-burn severity=page burn_rate[10m]=5 "
+            "error_budget_remaining=-4 status=BREACHED") == 1, agent.stderr()
+        agent.stop()
+
+        # The alert state is in the checkpoint: the restarted agent does not notify again.
+        again = otterd(name="alerts-again", config=cfg)
+        time.sleep(scaled(3))
+        assert len(hooks.posts) == 1, hooks.posts
+        slos = get_slo(again)
+        assert slos["pay-availability"]["alerts"]["fast-burn"]["firing"] is True
+        assert (slos["pay-availability"]["good"], slos["pay-availability"]["total"]) == (5, 10)
+        again.stop()
+    finally:
+        hooks.close()
