@@ -211,7 +211,8 @@ if [ "${OTTER_TEST_ONLY:-gcc}" = gcc ]; then
         meson_suite build gcc fuzz
         meson_suite build gcc lint
         pytest_suite "gcc integration" tests/integration build/test-results/integration.xml \
-            OTTERD=build/agent/otterd CHATBOT=build/chatbot/chatbot SLO=build/slo/cli/slo
+            OTTERD=build/agent/otterd CHATBOT=build/chatbot/chatbot SLO=build/slo/cli/slo \
+            OTTER_SLO_SINK_DRIVER=build/tests/unit/slo/slo_sink_driver
         if [ -d tests/proto ]; then
             pytest_suite "proto" tests/proto build/test-results/proto.xml
         fi
@@ -231,6 +232,7 @@ if [ "${OTTER_TEST_ONLY:-san}" = san ]; then
         meson_suite build-san san fuzz-run
         pytest_suite "san integration" tests/integration build-san/test-results/integration.xml \
             OTTERD=build-san/agent/otterd CHATBOT=build-san/chatbot/chatbot SLO=build-san/slo/cli/slo \
+            OTTER_SLO_SINK_DRIVER=build-san/tests/unit/slo/slo_sink_driver \
             OTTER_TEST_TIME_SCALE=3 "${SAN_ENV[@]}"
     fi
 fi

@@ -26,11 +26,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define WHO                  "exporter/slo"
-#define PUSHER_ID            "slo"
-#define DEFAULT_LOG_GROUP    "/otter/slo"
-#define METRICS_QUEUE_BYTES  (16u * 1024 * 1024)
-#define DRAIN_TIMEOUT_MS     5000u
+#define WHO                 "exporter/slo"
+#define PUSHER_ID           "slo"
+#define DEFAULT_LOG_GROUP   "/otter/slo"
+#define METRICS_QUEUE_BYTES (16u * 1024 * 1024)
+#define DRAIN_TIMEOUT_MS    5000u
 
 struct ex_slo_sinks;
 struct nq;
@@ -39,8 +39,8 @@ struct nq;
 struct note {
     struct note *next;
     struct nq *q;
-    char *key;           /* "<slo>\n<alert>": notifications of one key leave in order */
-    char *label;         /* "slo=<slo> alert=<alert> state=<state>", for the log */
+    char *key;   /* "<strlen(slo)>:<slo><alert>": notifications of one key leave in order */
+    char *label; /* "slo=<slo> alert=<alert> state=<state>", for the log */
     uint8_t *body;
     size_t len;
     unsigned retries;    /* webhook: retries made so far */
@@ -56,6 +56,12 @@ struct nq {
     size_t n, active;
     int (*start)(struct note *n);
     struct ag_metric *m_sent, *m_failed, *m_dropped, *m_retries;
+};
+
+/* One EMF event of the emission being queued: |len| bytes at |off| in msgs. */
+struct pend {
+    size_t off, len;
+    int64_t ts;
 };
 
 struct ex_slo_sinks {
@@ -80,10 +86,7 @@ struct ex_slo_sinks {
     struct ex_aws_session logs;
     struct ex_cw_pusher *pusher;
     struct ag_buf msgs;
-    struct pend {
-        size_t off, len;
-        int64_t ts;
-    } *pend;
+    struct pend *pend;
     size_t n_pend, cap_pend;
     struct ag_metric *m_met_sent, *m_met_failed, *m_met_dropped;
 };
@@ -112,7 +115,7 @@ static const char help_failed[] = "SLO notifications (or EMF events) a sink gave
 static const char help_dropped[] = "SLO notifications (or EMF events) refused by a full queue.";
 static const char help_retries[] = "Webhook attempts after the first.";
 
-/* ---- the queues -------------------------------------------------------------------------------- */
+/* ---- the queues ------------------------------------------------------------------------------ */
 
 static void note_free(struct note *n)
 {
@@ -210,15 +213,15 @@ static void nq_push(struct nq *q, const struct slo_alert_event *ev, uint8_t *bod
     struct ag_buf k, l;
     ag_buf_init(&k, 4096);
     ag_buf_init(&l, 4096);
-    if (n == NULL || ag_buf_printf(&k, "%s\n%s", slo, alert) != 0 ||
+    if (n == NULL || ag_buf_printf(&k, "%zu:%s%s", strlen(slo), slo, alert) != 0 ||
         ag_buf_printf(&l, "slo=%s alert=%s state=%s", slo, alert, state) != 0) {
         ag_buf_cleanup(&k);
         ag_buf_cleanup(&l);
         ag_free(n);
         ag_free(body);
         ag_metric_add(q->m_failed, 1);
-        ag_log_error(WHO, "%s: out of memory: notification slo=%s alert=%s state=%s lost",
-                     q->name, slo, alert, state);
+        ag_log_error(WHO, "%s: out of memory: notification slo=%s alert=%s state=%s lost", q->name,
+                     slo, alert, state);
         return;
     }
     size_t kl, ll;
@@ -228,8 +231,8 @@ static void nq_push(struct nq *q, const struct slo_alert_event *ev, uint8_t *bod
         n->body = body;
         note_free(n);
         ag_metric_add(q->m_failed, 1);
-        ag_log_error(WHO, "%s: out of memory: notification slo=%s alert=%s state=%s lost",
-                     q->name, slo, alert, state);
+        ag_log_error(WHO, "%s: out of memory: notification slo=%s alert=%s state=%s lost", q->name,
+                     slo, alert, state);
         return;
     }
     n->q = q;
@@ -268,7 +271,7 @@ static void nq_init(struct nq *q, struct ex_slo_sinks *s, const char *name,
     q->m_dropped = sink_counter("dropped", help_dropped, name);
 }
 
-/* ---- webhook ----------------------------------------------------------------------------------- */
+/* ---- webhook --------------------------------------------------------------------------------- */
 
 static void webhook_done(void *arg, const struct ex_aws_http_response *resp);
 
@@ -330,8 +333,7 @@ static void webhook_done(void *arg, const struct ex_aws_http_response *resp)
         struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)((wait % 1000) * 1000)};
         if (n->timer != NULL && evtimer_add(n->timer, &tv) == 0) {
             ag_log_info(WHO, "webhook notification %s: %s, retry %u of %u in %llu ms", n->label,
-                        what, n->retries, s->cfg->webhook.max_retries,
-                        (unsigned long long)wait);
+                        what, n->retries, s->cfg->webhook.max_retries, (unsigned long long)wait);
             return;
         }
     }
@@ -374,9 +376,10 @@ static int webhook_setup(struct ex_slo_sinks *s, char *err, size_t errlen)
         const char *name = w->headers.kv[2 * i], *value = w->headers.kv[2 * i + 1];
         if (!header_ok(name, value)) {
             /* The value is never echoed: it may hold a token. */
-            snprintf(err, errlen, "alerts.webhook.headers: header %zu (%.64s): expected a token "
-                                  "name and a value without line breaks", i + 1,
-                     name != NULL ? name : "");
+            snprintf(err, errlen,
+                     "alerts.webhook.headers: header %zu (%.64s): expected a token "
+                     "name and a value without line breaks",
+                     i + 1, name != NULL ? name : "");
             return AG_EINVAL;
         }
         has_ct |= strcasecmp(name, "Content-Type") == 0;
@@ -399,14 +402,13 @@ static int webhook_setup(struct ex_slo_sinks *s, char *err, size_t errlen)
     return 0;
 }
 
-/* ---- SNS --------------------------------------------------------------------------------------- */
+/* ---- SNS ------------------------------------------------------------------------------------- */
 
 static void sns_done(void *arg, const struct ex_aws_result *res)
 {
     struct note *n = arg;
     if (res->rc == 0) {
-        ag_log_debug(WHO, "SNS notification %s published (%u attempt(s))", n->label,
-                     res->attempts);
+        ag_log_debug(WHO, "SNS notification %s published (%u attempt(s))", n->label, res->attempts);
         nq_finish(n, true);
         return;
     }
@@ -433,7 +435,7 @@ static int sns_attempt(struct note *n)
     return rc;
 }
 
-/* ---- metrics ----------------------------------------------------------------------------------- */
+/* ---- metrics --------------------------------------------------------------------------------- */
 
 static int client_send(void *ctx, const struct ex_aws_call *call, ex_aws_call_fn *done, void *arg)
 {
@@ -454,8 +456,9 @@ static int metrics_setup(struct ex_slo_sinks *s, char *err, size_t errlen)
     s->m_met_dropped = sink_counter("dropped", help_dropped, "metrics");
     if (s->dest != 1) {
         if (s->dest != 0 && s->dest != 2) {
-            snprintf(err, errlen, "metrics.output_destination: expected none, cloudwatch or "
-                                  "stdout");
+            snprintf(err, errlen,
+                     "metrics.output_destination: expected none, cloudwatch or "
+                     "stdout");
             return AG_EINVAL;
         }
         return 0;
@@ -472,13 +475,15 @@ static int metrics_setup(struct ex_slo_sinks *s, char *err, size_t errlen)
         stream = stream_def;
     }
     if (!ex_cw_group_name_valid(group)) {
-        snprintf(err, errlen, "metrics.log_group_name: expected 1-512 characters of "
-                              "[.-_/#A-Za-z0-9]");
+        snprintf(err, errlen,
+                 "metrics.log_group_name: expected 1-512 characters of "
+                 "[.-_/#A-Za-z0-9]");
         return AG_EINVAL;
     }
     if (!ex_cw_stream_name_valid(stream)) {
-        snprintf(err, errlen, "metrics.log_stream_name: expected 1-512 characters without ':' "
-                              "or '*'");
+        snprintf(err, errlen,
+                 "metrics.log_stream_name: expected 1-512 characters without ':' "
+                 "or '*'");
         return AG_EINVAL;
     }
     s->group = ag_strdup(group);
@@ -587,7 +592,7 @@ int ex_slo_sinks_metrics(struct ex_slo_sinks *s, int64_t now_ms,
     return 0;
 }
 
-/* ---- alerts ------------------------------------------------------------------------------------ */
+/* ---- alerts ---------------------------------------------------------------------------------- */
 
 static void log_alert(struct ex_slo_sinks *s, const struct slo_alert_event *ev)
 {
@@ -668,8 +673,7 @@ void ex_slo_sinks_alert(struct ex_slo_sinks *s, const struct slo_alert_event *ev
             rc = ex_slo_sns_subject(ev, &subj);
         }
         if (rc == 0) {
-            rc = ex_slo_sns_body(s->cfg->sns.topic_arn, ag_buf_str(&msg), ag_buf_str(&subj),
-                                 &body);
+            rc = ex_slo_sns_body(s->cfg->sns.topic_arn, ag_buf_str(&msg), ag_buf_str(&subj), &body);
         }
         size_t len = 0;
         uint8_t *p = rc == 0 ? ag_buf_steal(&body, &len) : NULL;
@@ -686,7 +690,7 @@ void ex_slo_sinks_alert(struct ex_slo_sinks *s, const struct slo_alert_event *ev
     }
 }
 
-/* ---- lifecycle --------------------------------------------------------------------------------- */
+/* ---- lifecycle ------------------------------------------------------------------------------- */
 
 int ex_slo_sinks_new(struct event_base *base, const struct ag_slo_config *cfg,
                      struct ex_slo_sinks **out, char *err, size_t errlen)

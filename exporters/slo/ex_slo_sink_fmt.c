@@ -50,9 +50,8 @@ uint64_t ex_slo_webhook_backoff_ms(unsigned retry, double rand01, uint64_t retry
     }
     uint64_t wait = (uint64_t)(rand01 * (double)ceil_ms);
     if (retry_after_ms > 0) {
-        uint64_t ra = retry_after_ms < EX_SLO_WEBHOOK_MAX_RETRY_AFTER_MS
-                          ? retry_after_ms
-                          : EX_SLO_WEBHOOK_MAX_RETRY_AFTER_MS;
+        uint64_t ra =
+            retry_after_ms < EX_SLO_RETRY_AFTER_MAX_MS ? retry_after_ms : EX_SLO_RETRY_AFTER_MAX_MS;
         if (ra > wait) {
             wait = ra;
         }
@@ -78,8 +77,8 @@ void ex_slo_rfc3339(int64_t at_ms, char *buf, size_t cap)
         snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     } else {
-        snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)ms);
+        snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)ms);
     }
 }
 
@@ -102,7 +101,7 @@ static double rat_percent(const struct slo_rat *r)
 static const char *service_of(const struct slo_slo_def *d)
 {
     return d != NULL && d->service != NULL && d->service[0] != '\0' ? d->service
-                                                                     : SLO_CW_SERVICE_UNKNOWN;
+                                                                    : SLO_CW_SERVICE_UNKNOWN;
 }
 
 /* The evaluation's burn over the window of |lookback_ms|, or NULL. */
@@ -207,11 +206,23 @@ int ex_slo_webhook_body(const struct slo_alert_event *ev, bool slack, struct ag_
     ag_json_init(&w, out);
     ag_json_obj_open(&w);
     if (slack) {
+        /* Slack reads &, < and > as markup (links, mentions): its rule is to escape those three
+         * as HTML entities, nothing else. */
+        struct ag_buf esc;
+        ag_buf_init(&esc, 4 * EX_SLO_BODY_MAX);
+        for (size_t i = 0; i < sum.len && rc == 0; i++) {
+            char c = ag_buf_str(&sum)[i];
+            rc = c == '&'   ? ag_buf_adds(&esc, "&amp;")
+                 : c == '<' ? ag_buf_adds(&esc, "&lt;")
+                 : c == '>' ? ag_buf_adds(&esc, "&gt;")
+                            : ag_buf_addc(&esc, c);
+        }
         ag_json_key(&w, "text");
-        ag_json_strn(&w, ag_buf_str(&sum), sum.len);
+        ag_json_strn(&w, ag_buf_str(&esc), esc.len);
         ag_json_obj_close(&w);
         ag_buf_cleanup(&sum);
-        return ag_json_finish(&w);
+        ag_buf_cleanup(&esc);
+        return rc != 0 ? rc : ag_json_finish(&w);
     }
     char at[40], obj[48];
     ex_slo_rfc3339(ev->at_ms, at, sizeof(at));
@@ -228,7 +239,8 @@ int ex_slo_webhook_body(const struct slo_alert_event *ev, bool slack, struct ag_
     ag_json_key(&w, "at");
     ag_json_str(&w, at);
     ag_json_key(&w, "objective");
-    if (ev->slo != NULL && slo_objective_format_percent(&ev->slo->objective, obj, sizeof(obj)) >= 0) {
+    if (ev->slo != NULL &&
+        slo_objective_format_percent(&ev->slo->objective, obj, sizeof(obj)) >= 0) {
         ag_json_str(&w, obj);
     } else {
         ag_json_null(&w);
@@ -290,7 +302,9 @@ int ex_slo_sns_subject(const struct slo_alert_event *ev, struct ag_buf *out)
     return ag_buf_adds(out, subj);
 }
 
-/* RFC 3986 percent-encoding of everything but the unreserved characters (SigV4's rule). */
+/* application/x-www-form-urlencoded as Python's urlencode() writes it: the RFC 3986 unreserved
+ * characters as they are, space as '+', every other byte as %XX. The same bytes whichever way a
+ * peer re-encodes the parsed form to check the signature (moto does). */
 static int form_value(struct ag_buf *out, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -300,6 +314,8 @@ static int form_value(struct ag_buf *out, const char *s)
         if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
             c == '-' || c == '_' || c == '.' || c == '~') {
             rc = ag_buf_addc(out, (char)c);
+        } else if (c == ' ') {
+            rc = ag_buf_addc(out, '+');
         } else {
             char e[3] = {'%', hex[c >> 4], hex[c & 15]};
             rc = ag_buf_add(out, e, 3);

@@ -14,14 +14,15 @@
  * documents each sink sends, and the webhook's retry decisions. No I/O.
  */
 
-#define EX_SLO_SINK_QUEUE_MAX      256u    /* notifications queued per sink (webhook, SNS) */
-#define EX_SLO_SINK_IN_FLIGHT_MAX  4u      /* notifications of different alerts sent at once */
-#define EX_SLO_WEBHOOK_TIMEOUT_MS  5000u   /* per attempt when the config gives 0 */
-#define EX_SLO_WEBHOOK_BASE_MS     250u    /* the first retry's backoff ceiling */
+#define EX_SLO_SINK_QUEUE_MAX         256u   /* notifications queued per sink (webhook, SNS) */
+#define EX_SLO_SINK_IN_FLIGHT_MAX     4u     /* notifications of different alerts sent at once */
+#define EX_SLO_WEBHOOK_TIMEOUT_MS     5000u  /* per attempt when the config gives 0 */
+#define EX_SLO_WEBHOOK_BASE_MS        250u   /* the first retry's backoff ceiling */
 #define EX_SLO_WEBHOOK_MAX_BACKOFF_MS 30000u /* ceiling of any computed backoff */
-#define EX_SLO_WEBHOOK_MAX_RETRY_AFTER_MS 300000u /* a server's Retry-After is honoured up to this */
-#define EX_SLO_SNS_SUBJECT_MAX     100u    /* SNS: at most 100 printable ASCII characters */
-#define EX_SLO_BODY_MAX            (256u * 1024) /* one notification document */
+/* A server's Retry-After is honoured up to this. */
+#define EX_SLO_RETRY_AFTER_MAX_MS 300000u
+#define EX_SLO_SNS_SUBJECT_MAX    100u          /* SNS: at most 100 printable ASCII characters */
+#define EX_SLO_BODY_MAX           (256u * 1024) /* one notification document */
 
 /* What to do after one webhook attempt. */
 enum ex_slo_webhook_outcome {

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "ag_buf.h"
+#include "ag_mem.h"
 #include "ag_metrics.h"
 #include "ag_test.h"
 #include "aws_test_server.h"
@@ -17,7 +19,7 @@
 #include "ex_slo_sink_int.h"
 #include "slo_sink_sample.h"
 
-/* ---- documents --------------------------------------------------------------------------------- */
+/* ---- documents ------------------------------------------------------------------------------- */
 
 /* Burn rates of the alert's windows, long first: 1h 144/10 = 14.4, 5m 20/1 = 20. Budget left
  * 2/10 = 0.2 (20 %). The objective 999/1000 prints back as "99.9". */
@@ -73,6 +75,15 @@ static void test_slack_text(void)
     ag_buf_reset(&b);
     ASSERT_OK(ex_slo_webhook_body(&ev, true, &b));
     ASSERT_STRCONTAINS(ag_buf_str(&b), "{\"text\":\"FIRING: SLO a\\\"b\\nc, alert page");
+    /* Slack's three markup characters are escaped, and only those. */
+    s.slo.name = "a<b>&c's";
+    ag_buf_reset(&b);
+    ASSERT_OK(ex_slo_webhook_body(&ev, true, &b));
+    ASSERT_STRCONTAINS(ag_buf_str(&b), "{\"text\":\"FIRING: SLO a&lt;b&gt;&amp;c's, alert page");
+    /* ... but not in the JSON document. */
+    ag_buf_reset(&b);
+    ASSERT_OK(ex_slo_webhook_body(&ev, false, &b));
+    ASSERT_STRCONTAINS(ag_buf_str(&b), "{\"slo\":\"a<b>&c's\",");
     ag_buf_cleanup(&b);
 }
 
@@ -96,13 +107,13 @@ static void test_sns_form(void)
     ASSERT_OK(ex_slo_sns_subject(&ev, &b));
     ASSERT_UEQ(b.len, 100);
     ASSERT_STRCONTAINS(ag_buf_str(&b), "RESOLVED: xx?xxx");
-    /* Percent-encoding by RFC 3986 (urllib.parse.quote(v, safe="-_.~") gives the same). */
+    /* Form encoding: urllib.parse.quote_plus(v, safe="") gives the same. */
     ag_buf_reset(&b);
     ASSERT_OK(ex_slo_sns_body("arn:aws:sns:us-east-1:123456789012:slo-alerts", "{\"a\":\"b c\"}",
                               "FIRING: x / y", &b));
     ASSERT_STREQ(ag_buf_str(&b),
                  "Action=Publish&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A123456789012%3Aslo-alerts"
-                 "&Message=%7B%22a%22%3A%22b%20c%22%7D&Subject=FIRING%3A%20x%20%2F%20y"
+                 "&Message=%7B%22a%22%3A%22b+c%22%7D&Subject=FIRING%3A+x+%2F+y"
                  "&Version=2010-03-31");
     ag_buf_cleanup(&b);
 }
@@ -118,7 +129,7 @@ static void test_rfc3339(void)
     ASSERT_STREQ(buf, "1969-12-31T23:59:59.999Z");
 }
 
-/* ---- EMF --------------------------------------------------------------------------------------- */
+/* ---- EMF ------------------------------------------------------------------------------------- */
 
 struct emf_seen {
     char ev[8][2048];
@@ -138,8 +149,8 @@ static int emf_keep(void *arg, int64_t ts, const char *json, size_t len)
     return 0;
 }
 
-#define EMF_HEAD(dims, metrics)                                                             \
-    "{\"_aws\":{\"Timestamp\":1738317600000,\"CloudWatchMetrics\":[{\"Namespace\":"          \
+#define EMF_HEAD(dims, metrics)                                                     \
+    "{\"_aws\":{\"Timestamp\":1738317600000,\"CloudWatchMetrics\":[{\"Namespace\":" \
     "\"Otter/SLO\",\"Dimensions\":[[" dims "]],\"Metrics\":[" metrics "]}]},"
 
 static void test_emf_events(void)
@@ -153,29 +164,38 @@ static void test_emf_events(void)
      * 2/10 = 20 %), then one BurnRate event per window with data: 5m = 5 minutes, 1h = 60 (3d
      * has none: no event); idle-slo: the counts only, Service "unknown". */
     ASSERT_UEQ(seen.n, 4);
-    ASSERT_STREQ(seen.ev[0],
-                 EMF_HEAD("\"SLO\",\"Service\"",
-                          "{\"Name\":\"GoodCount\",\"Unit\":\"Count\"},"
-                          "{\"Name\":\"TotalCount\",\"Unit\":\"Count\"},"
-                          "{\"Name\":\"AttainmentRate\",\"Unit\":\"Percent\"},"
-                          "{\"Name\":\"ErrorBudgetRemaining\",\"Unit\":\"Percent\"}")
-                 "\"SLO\":\"checkout-availability\",\"Service\":\"checkout\",\"GoodCount\":995,"
-                 "\"TotalCount\":1000,\"AttainmentRate\":99.92,\"ErrorBudgetRemaining\":20}");
-    ASSERT_STREQ(seen.ev[1],
-                 EMF_HEAD("\"SLO\",\"Service\",\"BurnRateWindowMinutes\"",
-                          "{\"Name\":\"BurnRate\",\"Unit\":\"None\"}")
-                 "\"SLO\":\"checkout-availability\",\"Service\":\"checkout\","
-                 "\"BurnRateWindowMinutes\":\"5\",\"BurnRate\":20}");
-    ASSERT_STREQ(seen.ev[2],
-                 EMF_HEAD("\"SLO\",\"Service\",\"BurnRateWindowMinutes\"",
-                          "{\"Name\":\"BurnRate\",\"Unit\":\"None\"}")
-                 "\"SLO\":\"checkout-availability\",\"Service\":\"checkout\","
-                 "\"BurnRateWindowMinutes\":\"60\",\"BurnRate\":14.4}");
-    ASSERT_STREQ(seen.ev[3],
-                 EMF_HEAD("\"SLO\",\"Service\"",
-                          "{\"Name\":\"GoodCount\",\"Unit\":\"Count\"},"
-                          "{\"Name\":\"TotalCount\",\"Unit\":\"Count\"}")
-                 "\"SLO\":\"idle-slo\",\"Service\":\"unknown\",\"GoodCount\":0,\"TotalCount\":0}");
+    ASSERT_STREQ(seen.ev[0], EMF_HEAD("\"SLO\",\"Service\"",
+                                      "{\"Name\":\"GoodCount\",\"Unit\":\"Count\"},"
+                                      "{\"Name\":\"TotalCount\",\"Unit\":\"Count\"},"
+                                      "{\"Name\":\"AttainmentRate\",\"Unit\":\"Percent\"},"
+                                      "{\"Name\":\"ErrorBudgetRemaining\",\"Unit\":"
+                                      "\"Percent\"}") "\"SLO\":\"checkout-availability\","
+                                                      "\"Service\":\"checkout\","
+                                                      "\"GoodCount\":995,"
+                                                      "\"TotalCount\":1000,"
+                                                      "\"AttainmentRate\":99.92,"
+                                                      "\"ErrorBudgetRemaining\":20}");
+    ASSERT_STREQ(
+        seen.ev[1],
+        EMF_HEAD("\"SLO\",\"Service\",\"BurnRateWindowMinutes\"",
+                 "{\"Name\":\"BurnRate\",\"Unit\":\"None\"}") "\"SLO\":\"checkout-availability\","
+                                                              "\"Service\":\"checkout\","
+                                                              "\"BurnRateWindowMinutes\":\"5\","
+                                                              "\"BurnRate\":20}");
+    ASSERT_STREQ(
+        seen.ev[2],
+        EMF_HEAD("\"SLO\",\"Service\",\"BurnRateWindowMinutes\"",
+                 "{\"Name\":\"BurnRate\",\"Unit\":\"None\"}") "\"SLO\":\"checkout-availability\","
+                                                              "\"Service\":\"checkout\","
+                                                              "\"BurnRateWindowMinutes\":\"60\","
+                                                              "\"BurnRate\":14.4}");
+    ASSERT_STREQ(
+        seen.ev[3],
+        EMF_HEAD("\"SLO\",\"Service\"",
+                 "{\"Name\":\"GoodCount\",\"Unit\":\"Count\"},"
+                 "{\"Name\":\"TotalCount\",\"Unit\":\"Count\"}") "\"SLO\":\"idle-slo\",\"Service\":"
+                                                                 "\"unknown\",\"GoodCount\":0,"
+                                                                 "\"TotalCount\":0}");
     for (size_t i = 0; i < seen.n; i++) {
         ASSERT(seen.ts[i] == SLO_SINK_SAMPLE_AT_MS);
         ASSERT(strstr(seen.ev[i], "NaN") == NULL && strstr(seen.ev[i], "Infinity") == NULL);
@@ -197,7 +217,7 @@ static void test_emf_overspent_and_namespace(void)
     ASSERT_STRCONTAINS(seen.ev[0], "\"ErrorBudgetRemaining\":-200}");
 }
 
-/* ---- retry decisions --------------------------------------------------------------------------- */
+/* ---- retry decisions ------------------------------------------------------------------------- */
 
 static void test_retry_decisions(void)
 {
@@ -217,9 +237,9 @@ static void test_retry_decisions(void)
     ASSERT_EQ(ex_slo_webhook_classify(AG_ETOOBIG, 0), EX_SLO_WEBHOOK_FAIL);
 
     /* Full jitter under a ceiling of 250 ms x 2^(retry-1), at most 30 s. */
-    ASSERT_UEQ(ex_slo_webhook_backoff_ms(1, 0.5, 0), 125);   /* 0.5 x 250 */
-    ASSERT_UEQ(ex_slo_webhook_backoff_ms(2, 0.5, 0), 250);   /* 0.5 x 500 */
-    ASSERT_UEQ(ex_slo_webhook_backoff_ms(3, 0.25, 0), 250);  /* 0.25 x 1000 */
+    ASSERT_UEQ(ex_slo_webhook_backoff_ms(1, 0.5, 0), 125);  /* 0.5 x 250 */
+    ASSERT_UEQ(ex_slo_webhook_backoff_ms(2, 0.5, 0), 250);  /* 0.5 x 500 */
+    ASSERT_UEQ(ex_slo_webhook_backoff_ms(3, 0.25, 0), 250); /* 0.25 x 1000 */
     ASSERT_UEQ(ex_slo_webhook_backoff_ms(1, 0.0, 0), 0);
     /* 250 x 2^7 = 32000 > 30000: capped; 0.5 x 30000. */
     ASSERT_UEQ(ex_slo_webhook_backoff_ms(8, 0.5, 0), 15000);
@@ -233,7 +253,7 @@ static void test_retry_decisions(void)
     ASSERT_UEQ(ex_slo_webhook_backoff_ms(1, 1.5, 0), 0);
 }
 
-/* ---- the webhook sink on a loop ----------------------------------------------------------------- */
+/* ---- the webhook sink on a loop -------------------------------------------------------------- */
 
 static double counter(const char *name, const char *sink)
 {
@@ -353,6 +373,73 @@ static void test_webhook_400_not_retried(void)
     event_base_free(base);
 }
 
+/* Another alert's notification is not held behind one being retried: with answers 503, 200, 200
+ * in arrival order, the one that got the 503 comes back third (a single queue in order would give
+ * A, A, B). */
+static void test_webhook_alerts_independent(void)
+{
+    struct event_base *base = event_base_new();
+    struct ts_server srv;
+    struct slo_sink_sample smp;
+    struct slo_alert_event a, b;
+    struct ag_slo_config cfg;
+    struct ex_slo_sinks *s = NULL;
+    char err[256] = "";
+    char *kv[2] = {"X-Team", "sre"};
+    ASSERT_OK(ts_start(&srv, base));
+    ASSERT_OK(slo_sink_sample_init(&smp));
+    struct slo_alert_def ticket = smp.alert;
+    ticket.name = "ticket";
+    ticket.severity = "ticket";
+    webhook_config(&cfg, srv.url, kv);
+    ts_push(&srv, (struct ts_answer){.status = 503});
+    ts_push(&srv, (struct ts_answer){.status = 200});
+    ts_push(&srv, (struct ts_answer){.status = 200});
+    ASSERT_OK(ex_slo_sinks_new(base, &cfg, &s, err, sizeof(err)));
+    slo_sink_sample_event(&smp, true, &a);
+    slo_sink_sample_event(&smp, true, &b);
+    b.alert = &ticket;
+    ex_slo_sinks_alert(s, &a);
+    ex_slo_sinks_alert(s, &b);
+    ASSERT(run_until_idle(base, s, 10));
+    ASSERT_EQ(srv.n_seen, 3);
+    ASSERT_STREQ(srv.seen[2].body, srv.seen[0].body);
+    ASSERT(strcmp(srv.seen[1].body, srv.seen[0].body) != 0);
+    ASSERT(strstr(srv.seen[0].body, "\"alert\":\"page\"") != NULL ||
+           strstr(srv.seen[0].body, "\"alert\":\"ticket\"") != NULL);
+    ex_slo_sinks_free(s);
+    ts_stop(&srv);
+    event_base_free(base);
+}
+
+/* 429 with Retry-After: 1 (second): the retry waits for it, although the jitter alone would wait at
+ * most 250 ms before the first retry. */
+static void test_webhook_retry_after(void)
+{
+    struct event_base *base = event_base_new();
+    struct ts_server srv;
+    struct slo_sink_sample smp;
+    struct slo_alert_event ev;
+    struct ag_slo_config cfg;
+    struct ex_slo_sinks *s = NULL;
+    char err[256] = "";
+    char *kv[2] = {"X-Team", "sre"};
+    ASSERT_OK(ts_start(&srv, base));
+    ASSERT_OK(slo_sink_sample_init(&smp));
+    webhook_config(&cfg, srv.url, kv);
+    ts_push(&srv, (struct ts_answer){.status = 429, .headers = {{"Retry-After", "1"}}});
+    ts_push(&srv, (struct ts_answer){.status = 200});
+    ASSERT_OK(ex_slo_sinks_new(base, &cfg, &s, err, sizeof(err)));
+    slo_sink_sample_event(&smp, true, &ev);
+    ex_slo_sinks_alert(s, &ev);
+    ASSERT(run_until_idle(base, s, 10));
+    ASSERT_EQ(srv.n_seen, 2);
+    ASSERT(srv.seen[1].at_s - srv.seen[0].at_s >= 0.95);
+    ex_slo_sinks_free(s);
+    ts_stop(&srv);
+    event_base_free(base);
+}
+
 /* A dead port: connection refused is retried max_retries times, then counted failed. */
 static void test_webhook_connection_refused(void)
 {
@@ -415,9 +502,68 @@ static void test_config_errors(void)
     event_base_free(base);
 }
 
+/* With -Dfailmalloc=true: fail each of our allocations in turn, through the documents and a
+ * webhook delivery; every path reports AG_ENOMEM or counts the loss, and nothing leaks (the
+ * sanitizer build checks). curl's own allocations are not ours to fail. */
+static void test_failmalloc(void)
+{
+#if AG_FAILMALLOC
+    struct event_base *base = event_base_new();
+    struct ts_server srv;
+    struct slo_sink_sample smp;
+    struct slo_alert_event fire, res;
+    char *kv[2] = {"X-Team", "sre"};
+    ASSERT_OK(ts_start(&srv, base));
+    ASSERT_OK(slo_sink_sample_init(&smp));
+    slo_sink_sample_event(&smp, true, &fire);
+    slo_sink_sample_event(&smp, false, &res);
+    int ok = 0;
+    for (long n = 0; n < 1000 && ok < 3; n++) {
+        struct ag_slo_config cfg;
+        struct ex_slo_sinks *s = NULL;
+        struct emf_seen seen = {0};
+        struct ag_buf b;
+        char err[256];
+        webhook_config(&cfg, srv.url, kv);
+        ag_buf_init(&b, 1 << 20);
+        int before = srv.requests;
+        ag_mem_fail_after(n);
+        int rc1 = ex_slo_webhook_body(&fire, false, &b);
+        int rc2 = ex_slo_emf_events(NULL, 0, &(struct ex_slo_metric_input){&smp.fire, 1, 2}, 1,
+                                    emf_keep, &seen);
+        int rc3 = ex_slo_sinks_new(base, &cfg, &s, err, sizeof(err));
+        if (rc3 == 0) {
+            ex_slo_sinks_alert(s, &fire);
+            ex_slo_sinks_alert(s, &res);
+        }
+        ag_mem_fail_after(-1);
+        ag_buf_cleanup(&b);
+        ASSERT(rc1 == 0 || rc1 == AG_ENOMEM);
+        ASSERT(rc2 == 0 || rc2 == AG_ENOMEM);
+        ASSERT(rc3 == 0 || rc3 == AG_ENOMEM);
+        if (rc3 == 0) {
+            ASSERT(run_until_idle(base, s, 10));
+            ex_slo_sinks_free(s);
+        } else {
+            ASSERT_NULL(s);
+        }
+        if (rc1 == 0 && rc2 == 0 && rc3 == 0 && srv.requests == before + 2) {
+            ok++;
+        }
+    }
+    ASSERT(ok > 0);
+    ts_stop(&srv);
+    event_base_free(base);
+#else
+    printf("# failmalloc not built in (-Dfailmalloc=true); skipped\n");
+#endif
+}
+
 AG_TEST_MAIN(AG_TEST_CASE(test_webhook_json), AG_TEST_CASE(test_slack_text),
-             AG_TEST_CASE(test_sns_form), AG_TEST_CASE(test_rfc3339),
-             AG_TEST_CASE(test_emf_events), AG_TEST_CASE(test_emf_overspent_and_namespace),
-             AG_TEST_CASE(test_retry_decisions), AG_TEST_CASE(test_webhook_retries_in_order),
+             AG_TEST_CASE(test_sns_form), AG_TEST_CASE(test_rfc3339), AG_TEST_CASE(test_emf_events),
+             AG_TEST_CASE(test_emf_overspent_and_namespace), AG_TEST_CASE(test_retry_decisions),
+             AG_TEST_CASE(test_webhook_retries_in_order),
              AG_TEST_CASE(test_webhook_400_not_retried),
-             AG_TEST_CASE(test_webhook_connection_refused), AG_TEST_CASE(test_config_errors))
+             AG_TEST_CASE(test_webhook_alerts_independent), AG_TEST_CASE(test_webhook_retry_after),
+             AG_TEST_CASE(test_webhook_connection_refused), AG_TEST_CASE(test_config_errors),
+             AG_TEST_CASE(test_failmalloc))
