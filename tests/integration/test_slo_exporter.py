@@ -404,3 +404,37 @@ def test_alert_fires_once_through_the_webhook_across_a_restart(otterd, tmp_path)
         again.stop()
     finally:
         hooks.close()
+
+
+def test_foreign_checkpoint_is_set_aside(otterd, tmp_path):
+    """A checkpoint written for other definitions is never trusted: set aside, reported."""
+    defs = write_defs(tmp_path / "slos.yaml")
+    state = tmp_path / "slo.ckpt"
+    first = otterd(name="defs-a", config=slo_config(defs, state))
+    send_spans(first, minute_ago_ns(2))
+    wait_counts(first, "checkout-availability", 14)
+    first.stop()
+    written = state.read_bytes()
+    other = write_defs(tmp_path / "other.yaml")
+    other.write_text(DEFINITIONS.replace('objective: "99"', 'objective: "99.5"', 1))
+    second = otterd(name="defs-b", config=slo_config(other, state))
+    log = second.stderr()
+    assert "checkpoint %s not used: written for other definitions" % state in log, log
+    aside = sorted(tmp_path.glob("slo.ckpt.bad-*"))
+    assert len(aside) == 1 and aside[0].read_bytes() == written
+    slos = get_slo(second)
+    assert slos["checkout-availability"]["total"] == 0
+    second.stop()
+
+
+def test_checkpoint_failure_is_logged_and_counted(otterd, tmp_path):
+    defs = write_defs(tmp_path / "slos.yaml")
+    state = tmp_path / "missing-dir" / "slo.ckpt"
+    agent = otterd(name="nodir", config=slo_config(defs, state, checkpoint="1s"))
+    deadline = time.monotonic() + scaled(10)
+    while agent.metric_sum("otter_slo_checkpoint_failures_total") < 1:
+        assert time.monotonic() < deadline, agent.stderr()
+        time.sleep(0.2)
+    assert agent.metric_sum("otter_slo_checkpoints_total") == 0
+    assert "checkpoint not written: cannot create %s.tmp." % state in agent.stderr()
+    agent.stop()
