@@ -7,6 +7,7 @@
  */
 #include "ex_slo_exporter.h"
 #include "ag_buf.h"
+#include "ag_drain.h"
 #include "ag_log.h"
 #include "ag_mem.h"
 #include "ag_metrics.h"
@@ -29,6 +30,7 @@
 #define CKPT_MAX_BYTES   (256u * 1024 * 1024) /* a checkpoint larger than this is refused */
 #define MAX_ACTIVE_SLOS  1024u                /* span SLOs of one resource considered at once */
 #define SERIES_KEY_MAX   (64u * 1024)         /* a series identity longer than this is cut */
+#define DRAIN_TIMEOUT_MS 5000u                /* at shutdown: the sinks' notifications in flight */
 
 typedef Opentelemetry__Proto__Common__V1__KeyValue KeyValue;
 
@@ -734,16 +736,23 @@ static void slo_flush(void *self)
     take_metrics(x, now_ms(), false);
 }
 
+static bool sinks_busy(void *arg)
+{
+    return !ex_slo_sinks_idle(arg);
+}
+
+static void sinks_kick(void *arg)
+{
+    (void)arg; /* the sinks start their own sends */
+}
+
 static void slo_destroy(void *self)
 {
     struct ex_slo *x = self;
     if (x == NULL) {
         return;
     }
-    if (x->eng != NULL && x->ms != NULL) {
-        take_metrics(x, now_ms(), true);
-        checkpoint(x);
-    }
+    /* No timer may run while the sinks drain below. */
     if (x->eval_ev != NULL) {
         event_free(x->eval_ev);
     }
@@ -752,6 +761,17 @@ static void slo_destroy(void *self)
     }
     if (x->metrics_ev != NULL) {
         event_free(x->metrics_ev);
+    }
+    if (x->eng != NULL && x->ms != NULL) {
+        take_metrics(x, now_ms(), true);
+        checkpoint(x);
+    }
+    /* Notifications queued or in flight get a bounded time to be delivered (the process-wide
+     * shutdown_timeout still applies); what is left is failed and counted by the sinks. */
+    if (x->sinks != NULL && x->base != NULL &&
+        ag_drain(x->base, DRAIN_TIMEOUT_MS, sinks_busy, sinks_kick, x->sinks) != 0) {
+        ag_log_warn(x->id, "alert notifications still pending after %u ms at shutdown",
+                    DRAIN_TIMEOUT_MS);
     }
     ex_slo_sinks_free(x->sinks);
     slo_engine_free(x->eng);

@@ -320,7 +320,7 @@ spec:
 class Hooks:
     """A local webhook receiver: records every POST (path, headers, JSON body), answers 200."""
 
-    def __init__(self):
+    def __init__(self, delay=0.0):
         import http.server
         import threading
 
@@ -332,6 +332,7 @@ class Hooks:
                 n = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(n)
                 hooks.posts.append((self.path, dict(self.headers), json.loads(body)))
+                time.sleep(delay)
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -349,6 +350,47 @@ class Hooks:
         self.srv.server_close()
 
 
+def send_pay_spans(agent, end):
+    """10 server spans of service pay ending at |end|, 5 with status ERROR: over a 10m lookback
+    the error ratio is 5 / 10 = 0.5 and, at 90 %, the burn rate 0.5 / (1 - 0.9) = 5."""
+    tee = sdk_python.TeeSpans(sdk_python.exporter("traces", "grpc", agent))
+    tp = TracerProvider(resource=Resource.create({"service.name": "pay"}))
+    tp.add_span_processor(SimpleSpanProcessor(tee))
+    tracer = tp.get_tracer("otter.it.slo")
+    for i in range(10):
+        sp = tracer.start_span("pay-%d" % i, kind=SpanKind.SERVER, start_time=end - MS)
+        if i % 2:
+            sp.set_status(Status(StatusCode.ERROR))
+        sp.end(end_time=end)
+    tp.shutdown()
+    assert tee.ok()
+
+
+def test_shutdown_waits_for_a_notification_in_flight(otterd, tmp_path):
+    """A webhook that answers after 1.5 s: the notification in flight when SIGTERM arrives is
+    still delivered (the exporter drains its sinks), not failed."""
+    defs = tmp_path / "alerts.yaml"
+    defs.write_text(ALERT_DEFS)
+    hooks = Hooks(delay=1.5)
+    try:
+        cfg = slo_config(defs, tmp_path / "drain.ckpt")
+        cfg["exporters"]["slo"]["alerts"] = {
+            "webhook": {"endpoint": "http://127.0.0.1:%d/hook" % hooks.port}}
+        agent = otterd(name="drain", config=cfg)
+        send_pay_spans(agent, minute_ago_ns(2))
+        deadline = time.monotonic() + scaled(10)
+        while not hooks.posts and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(hooks.posts) == 1
+        agent.stop()  # exit 0 within the shutdown timeout, clean stderr
+        log = agent.stderr()
+        assert "not delivered before shutdown" not in log, log
+        assert "failed" not in log, log
+        assert len(hooks.posts) == 1
+    finally:
+        hooks.close()
+
+
 def test_alert_fires_once_through_the_webhook_across_a_restart(otterd, tmp_path):
     defs = tmp_path / "alerts.yaml"
     defs.write_text(ALERT_DEFS)
@@ -361,20 +403,7 @@ def test_alert_fires_once_through_the_webhook_across_a_restart(otterd, tmp_path)
             "webhook": {"endpoint": "http://127.0.0.1:%d/hook" % hooks.port,
                         "headers": {"X-Otter-Test": "t1"}}}
         agent = otterd(name="alerts", config=cfg)
-        # 10 server spans of service pay two minutes ago, 5 with status ERROR: over the 10m
-        # lookback the error ratio is 5 / 10 = 0.5 and the burn rate 0.5 / (1 - 0.9) = 5 > 2.
-        end = minute_ago_ns(2)
-        tee = sdk_python.TeeSpans(sdk_python.exporter("traces", "grpc", agent))
-        tp = TracerProvider(resource=Resource.create({"service.name": "pay"}))
-        tp.add_span_processor(SimpleSpanProcessor(tee))
-        tracer = tp.get_tracer("otter.it.slo")
-        for i in range(10):
-            sp = tracer.start_span("pay-%d" % i, kind=SpanKind.SERVER, start_time=end - MS)
-            if i % 2:
-                sp.set_status(Status(StatusCode.ERROR))
-            sp.end(end_time=end)
-        tp.shutdown()
-        assert tee.ok()
+        send_pay_spans(agent, minute_ago_ns(2))
         deadline = time.monotonic() + scaled(10)
         while not hooks.posts and time.monotonic() < deadline:
             time.sleep(0.1)
