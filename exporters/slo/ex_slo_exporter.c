@@ -47,6 +47,7 @@ struct ex_slo {
     struct event *eval_ev, *ckpt_ev, *metrics_ev;
     uint64_t *emit_good, *emit_total; /* per SLO: counted since the last EMF emission */
     bool *metric_touched;             /* per SLO: metric increases are pending */
+    int64_t *metric_t_ms;             /* per SLO: the latest time of those points (0: none) */
     struct ag_buf key;                /* scratch: series identities */
     struct ag_metric *m_spans, *m_points, *m_good, *m_total, *m_refused, *m_ckpt_ok,
         *m_ckpt_failed;
@@ -258,14 +259,24 @@ static void feed_point(struct ex_slo *x, const struct slo_metric_ref *refs, size
                         x->defs->slos[ref->slo].name, ref->sel->name, thr);
         }
         if (rc == 0) {
+            /* The increase happened by the point's time: it counts there (a point from the
+             * future, or without a time, counts now). */
+            int64_t t = (int64_t)(p->time_ns / 1000000ull), now = now_ms();
+            if (t <= 0 || t > now) {
+                t = now;
+            }
             x->metric_touched[ref->slo] = true;
+            if (t > x->metric_t_ms[ref->slo]) {
+                x->metric_t_ms[ref->slo] = t;
+            }
             ag_metric_add(x->m_points, 1);
         }
     }
 }
 
-/* The pending metric increases of every touched SLO go to the engine at |t_ms|; with |final|
- * a good (or bad) count still above its total is dropped (counted as a violation). */
+/* The pending metric increases of every touched SLO go to the engine at the latest time of
+ * their points (else |t_ms|); with |final| a good (or bad) count still above its total is
+ * dropped (counted as a violation). */
 static void take_metrics(struct ex_slo *x, int64_t t_ms, bool final)
 {
     for (size_t i = 0; i < x->defs->n_slos; i++) {
@@ -274,8 +285,9 @@ static void take_metrics(struct ex_slo *x, int64_t t_ms, bool final)
         }
         uint64_t good, total;
         if (slo_metric_take(x->ms, i, final, &good, &total)) {
-            add_counts(x, i, t_ms, good, total);
+            add_counts(x, i, x->metric_t_ms[i] > 0 ? x->metric_t_ms[i] : t_ms, good, total);
         }
+        x->metric_t_ms[i] = 0;
         if (final) {
             x->metric_touched[i] = false;
         }
@@ -783,6 +795,7 @@ static void slo_destroy(void *self)
     ag_free(x->emit_good);
     ag_free(x->emit_total);
     ag_free(x->metric_touched);
+    ag_free(x->metric_t_ms);
     ag_free(x->id);
     ag_free(x);
 }
@@ -843,7 +856,9 @@ static int slo_create(const struct ag_component_config *cfg, const struct ag_com
     x->emit_good = ag_calloc(n, sizeof(*x->emit_good));
     x->emit_total = ag_calloc(n, sizeof(*x->emit_total));
     x->metric_touched = ag_calloc(n, sizeof(*x->metric_touched));
-    if (rc != 0 || x->emit_good == NULL || x->emit_total == NULL || x->metric_touched == NULL) {
+    x->metric_t_ms = ag_calloc(n, sizeof(*x->metric_t_ms));
+    if (rc != 0 || x->emit_good == NULL || x->emit_total == NULL || x->metric_touched == NULL ||
+        x->metric_t_ms == NULL) {
         rc = AG_ENOMEM;
         goto fail;
     }

@@ -238,7 +238,9 @@ def test_cumulative_counters_with_reset(otterd, tmp_path):
     agent = otterd(name="counters", config=slo_config(defs, tmp_path / "c.ckpt"))
     agent_start = time.time_ns()
     old = agent_start - 3_600_000 * MS  # series started an hour before the agent
-    t = agent_start
+    # Points two minutes ago (a closed minute): increases count at their points' time, so they
+    # are in the report at once.
+    t = minute_ago_ns(2)
     # 1. First points of series that started before the agent: baselines, nothing counted.
     post_metrics(agent, counter_request([("ok", old, 100), ("error", old, 10)], t))
     # 2. Same start: ok 100 -> 130 (+30), error 10 -> 12 (+2): good 30, total 32.
@@ -247,22 +249,26 @@ def test_cumulative_counters_with_reset(otterd, tmp_path):
     #    the export: ok 150 > 130, error 20 > 12. A reset all the same: good +150, total +170.
     new = t + 2 * MS
     post_metrics(agent, counter_request([("ok", new, 150), ("error", new, 20)], t + 3 * MS))
-    # 4. ok 150 -> 155 (+5 good and total), error unchanged, and a new series "ok-cached" (not
-    #    "ok": total only) that started after the agent: its first point counts in full (+5).
+    # good 30 + 150 = 180 of 32 + 170 = 202: 89.1 % < 90 %: budget 0.1 * 202 = 20.2 and
+    # bad 22 > 20.2 -> BREACHED.
+    s = get_slo(agent)["api-requests"]
+    assert {k: s[k] for k in ("good", "bad", "total", "status")} == {
+        "good": 180, "bad": 22, "total": 202, "status": "BREACHED"}
+    # 4. Now: ok 150 -> 155 (+5 good and total), error unchanged, and a new series "ok-cached"
+    #    (not "ok": total only) that started after the agent: its first point counts in full.
+    now = time.time_ns()
+    assert now - MS > agent_start
     post_metrics(agent, counter_request([("ok", new, 155), ("error", new, 20),
-                                         ("ok-cached", t + 4 * MS, 5)], t + 5 * MS))
-    # good = 30 + 150 + 5 = 185; total = 32 + 170 + (5 + 0 + 5) = 212.
-    want_good, want_total = 30 + 150 + 5, 32 + 170 + 5 + 5
-    # These counts land in the current minute: the report shows them once it has closed.
+                                         ("ok-cached", now - MS, 5)], now))
+    # good = 180 + 5 = 185; total = 202 + (5 + 0 + 5) = 212. These land in the current minute:
+    # the report shows them once it has closed.
     minute = 60_000
     now_ms = time.time_ns() // MS
     time.sleep((minute - now_ms % minute) / 1000 + 1.5)
-    slos = get_slo(agent)
-    s = slos["api-requests"]
-    # 185 / 212 = 87.26% < 90 %: budget 0.1 * 212 = 21.2, bad 27 > 21.2 -> BREACHED.
+    s = get_slo(agent)["api-requests"]
+    # 185 / 212 = 87.26 % < 90 %: budget 21.2, bad 27 > 21.2 -> BREACHED.
     assert {k: s[k] for k in ("good", "bad", "total", "status")} == {
-        "good": want_good, "bad": want_total - want_good, "total": want_total,
-        "status": "BREACHED"}
+        "good": 185, "bad": 27, "total": 212, "status": "BREACHED"}
     agent.stop()
 
 
