@@ -278,6 +278,9 @@ def test_no_slo_exporter_404(otterd, tmp_path):
     assert st == 404
     assert hdrs["content-type"] == "application/json"
     assert json.loads(body) == {"error": "no slo exporter is configured"}
+    st, hdrs, body = http_request(agent.admin_port, "POST", "/v1/slo", body=b"{}")
+    assert st == 405 and hdrs["allow"] == "GET, HEAD", (st, hdrs)
+    assert json.loads(body) == {"error": "method not allowed: use GET"}
     agent.stop()
 
 
