@@ -38,7 +38,7 @@ struct ex_slo {
     char *id;
     const struct ag_slo_config *cfg;
     struct event_base *base;
-    struct ag_buf diag;             /* the definitions' diagnostics; outlives defs */
+    struct ag_buf diag; /* the definitions' diagnostics; outlives defs */
     struct slo_defs *defs;
     struct slo_sli_index *ix;
     struct slo_metric_state *ms;
@@ -49,8 +49,7 @@ struct ex_slo {
     bool *metric_touched;             /* per SLO: metric increases are pending */
     int64_t *metric_t_ms;             /* per SLO: the latest time of those points (0: none) */
     struct ag_buf key;                /* scratch: series identities */
-    struct ag_metric *m_spans, *m_points, *m_good, *m_total, *m_refused, *m_ckpt_ok,
-        *m_ckpt_failed;
+    struct ag_metric *m_spans, *m_points, *m_good, *m_total, *m_refused, *m_ckpt_ok, *m_ckpt_failed;
     uint64_t warned_refused_ns;
 };
 
@@ -59,7 +58,7 @@ static int64_t now_ms(void)
     return (int64_t)(ag_time_now_ns() / 1000000ull);
 }
 
-/* ---- attributes -------------------------------------------------------------------------------- */
+/* ---- attributes ------------------------------------------------------------------------------ */
 
 struct kvs {
     KeyValue **kv;
@@ -78,7 +77,8 @@ static void kv_lookup(const void *ctx, const char *key, struct slo_attr *out)
         const Opentelemetry__Proto__Common__V1__AnyValue *v = kv->value;
         if (v == NULL) {
             out->type = SLO_ATTR_OTHER;
-        } else if (v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE) {
+        } else if (v->value_case ==
+                   OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE) {
             out->type = SLO_ATTR_STR;
             out->str = v->string_value;
             out->len = strlen(v->string_value);
@@ -134,7 +134,7 @@ static int key_add_attrs(struct ag_buf *b, const struct kvs *a)
     return rc;
 }
 
-/* ---- traces ------------------------------------------------------------------------------------ */
+/* ---- traces ---------------------------------------------------------------------------------- */
 
 static void add_counts(struct ex_slo *x, size_t slo, int64_t t_ms, uint64_t good, uint64_t total)
 {
@@ -196,7 +196,10 @@ static void consume_traces(struct ex_slo *x, const ProtobufCMessage *msg)
                     span->status != NULL &&
                         span->status->code ==
                             OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR,
-                    span->start_time_unix_nano, span->end_time_unix_nano, kv_lookup, &sa};
+                    span->start_time_unix_nano,
+                    span->end_time_unix_nano,
+                    kv_lookup,
+                    &sa};
                 /* A span counts when it ended; one from the future (a skewed clock) counts now. */
                 int64_t t = (int64_t)(span->end_time_unix_nano / 1000000ull);
                 if (t <= 0 || t > now) {
@@ -214,7 +217,7 @@ static void consume_traces(struct ex_slo *x, const ProtobufCMessage *msg)
     }
 }
 
-/* ---- metrics ----------------------------------------------------------------------------------- */
+/* ---- metrics --------------------------------------------------------------------------------- */
 
 /* Builds point |p|'s series identity in x->key: metric name, resource, point attributes. */
 static int series_key(struct ex_slo *x, const char *metric, const struct kvs *res,
@@ -242,8 +245,7 @@ static void feed_point(struct ex_slo *x, const struct slo_metric_ref *refs, size
 {
     for (size_t i = 0; i < n_refs; i++) {
         const struct slo_metric_ref *ref = &refs[i];
-        if ((ref->role == SLO_ROLE_HISTOGRAM) != histogram ||
-            !slo_sli_point_matches(ref->sel, p)) {
+        if ((ref->role == SLO_ROLE_HISTOGRAM) != histogram || !slo_sli_point_matches(ref->sel, p)) {
             continue;
         }
         bool warn = false;
@@ -254,8 +256,9 @@ static void feed_point(struct ex_slo *x, const struct slo_metric_ref *refs, size
             if (slo_decimal_format(&sli->bucket_bound, thr, sizeof(thr)) != 0) {
                 snprintf(thr, sizeof(thr), "?");
             }
-            ag_log_warn(x->id, "SLO %s: histogram %s has no bucket bound equal to the threshold "
-                        "%s: good counts the buckets whose bound is below it", 
+            ag_log_warn(x->id,
+                        "SLO %s: histogram %s has no bucket bound equal to the threshold "
+                        "%s: good counts the buckets whose bound is below it",
                         x->defs->slos[ref->slo].name, ref->sel->name, thr);
         }
         if (rc == 0) {
@@ -316,10 +319,12 @@ static void consume_metrics(struct ex_slo *x, const ProtobufCMessage *msg)
                 }
                 if (met->data_case == OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM) {
                     const Opentelemetry__Proto__Metrics__V1__Sum *sum = met->sum;
-                    bool cum = sum->aggregation_temporality ==
-                               OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE;
-                    bool delta = sum->aggregation_temporality ==
-                                 OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_DELTA;
+                    bool cum =
+                        sum->aggregation_temporality ==
+                        OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE;
+                    bool delta =
+                        sum->aggregation_temporality ==
+                        OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_DELTA;
                     for (size_t k = 0; (cum || delta) && k < sum->n_data_points; k++) {
                         const Opentelemetry__Proto__Metrics__V1__NumberDataPoint *dp =
                             sum->data_points[k];
@@ -330,8 +335,9 @@ static void consume_metrics(struct ex_slo *x, const ProtobufCMessage *msg)
                                 continue;
                             }
                             v = (uint64_t)dp->as_int;
-                        } else if (dp->value_case ==
-                                   OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_DOUBLE) {
+                        } else if (
+                            dp->value_case ==
+                            OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_DOUBLE) {
                             /* Event counts are whole: a fraction is cut, NaN and negatives
                              * skipped. */
                             if (!(dp->as_double >= 0 && dp->as_double < 1.8e19)) {
@@ -362,10 +368,12 @@ static void consume_metrics(struct ex_slo *x, const ProtobufCMessage *msg)
                 } else if (met->data_case ==
                            OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM) {
                     const Opentelemetry__Proto__Metrics__V1__Histogram *h = met->histogram;
-                    bool cum = h->aggregation_temporality ==
-                               OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE;
-                    bool delta = h->aggregation_temporality ==
-                                 OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_DELTA;
+                    bool cum =
+                        h->aggregation_temporality ==
+                        OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE;
+                    bool delta =
+                        h->aggregation_temporality ==
+                        OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_DELTA;
                     for (size_t k = 0; (cum || delta) && k < h->n_data_points; k++) {
                         const Opentelemetry__Proto__Metrics__V1__HistogramDataPoint *dp =
                             h->data_points[k];
@@ -411,7 +419,7 @@ static int slo_consume(void *self, struct ag_payload *p)
     return 0;
 }
 
-/* ---- evaluation and the sinks -------------------------------------------------------------------- */
+/* ---- evaluation and the sinks ---------------------------------------------------------------- */
 
 static void on_alert(void *arg, const struct slo_alert_event *ev)
 {
@@ -504,7 +512,7 @@ static int slo_report(void *self, int64_t at, struct slo_report_at *out)
     return 0;
 }
 
-/* ---- checkpoints ------------------------------------------------------------------------------- */
+/* ---- checkpoints ----------------------------------------------------------------------------- */
 
 /* Writes |len| bytes of |data| to |path| atomically: a temp file in the same directory, fsync,
  * rename over |path|, fsync of the directory. Returns 0 or an AG_E* code (|why| says what). */
@@ -740,7 +748,7 @@ out:
     return rc;
 }
 
-/* ---- lifecycle --------------------------------------------------------------------------------- */
+/* ---- lifecycle ------------------------------------------------------------------------------- */
 
 static void slo_flush(void *self)
 {
@@ -872,26 +880,28 @@ static int slo_create(const struct ag_component_config *cfg, const struct ag_com
     }
     char labels[192];
     snprintf(labels, sizeof(labels), "exporter=\"%s\"", cfg->id);
-    x->m_spans = ag_metrics_counter("otter_slo_spans_total", "Spans the slo exporter looked at "
-                                    "for a matching SLO.", labels);
-    x->m_points = ag_metrics_counter("otter_slo_points_total",
-                                     "Metric data points an SLO counted.", labels);
-    x->m_good = ag_metrics_counter("otter_slo_good_events_total",
-                                   "Good events added to SLOs.", labels);
+    x->m_spans = ag_metrics_counter("otter_slo_spans_total",
+                                    "Spans the slo exporter looked at "
+                                    "for a matching SLO.",
+                                    labels);
+    x->m_points =
+        ag_metrics_counter("otter_slo_points_total", "Metric data points an SLO counted.", labels);
+    x->m_good =
+        ag_metrics_counter("otter_slo_good_events_total", "Good events added to SLOs.", labels);
     x->m_total = ag_metrics_counter("otter_slo_events_total", "Events added to SLOs.", labels);
     x->m_refused = ag_metrics_counter("otter_slo_refused_events_total",
                                       "Events the SLO engine refused (time out of range, "
-                                      "overflow).", labels);
-    x->m_ckpt_ok = ag_metrics_counter("otter_slo_checkpoints_total",
-                                      "Checkpoints written.", labels);
+                                      "overflow).",
+                                      labels);
+    x->m_ckpt_ok =
+        ag_metrics_counter("otter_slo_checkpoints_total", "Checkpoints written.", labels);
     x->m_ckpt_failed = ag_metrics_counter("otter_slo_checkpoint_failures_total",
                                           "Checkpoints that could not be written.", labels);
     x->eval_ev = periodic(x, x->cfg->evaluation_interval, on_eval);
-    x->ckpt_ev = x->cfg->state_file != NULL ? periodic(x, x->cfg->checkpoint_interval, on_checkpoint)
-                                            : NULL;
-    x->metrics_ev = x->cfg->metrics.destination != 0
-                        ? periodic(x, x->cfg->metrics.interval, on_metrics)
-                        : NULL;
+    x->ckpt_ev =
+        x->cfg->state_file != NULL ? periodic(x, x->cfg->checkpoint_interval, on_checkpoint) : NULL;
+    x->metrics_ev =
+        x->cfg->metrics.destination != 0 ? periodic(x, x->cfg->metrics.interval, on_metrics) : NULL;
     if (x->eval_ev == NULL || (x->cfg->state_file != NULL && x->ckpt_ev == NULL) ||
         (x->cfg->metrics.destination != 0 && x->metrics_ev == NULL)) {
         snprintf(err, errlen, "cannot create the exporter's timers");

@@ -31,7 +31,7 @@ bool slo_attr_equals(const struct slo_attr *a, const char *text)
     }
 }
 
-/* ---- a small string-keyed open-addressing table ------------------------------------------------ */
+/* ---- a small string-keyed open-addressing table ---------------------------------------------- */
 
 static uint64_t hash_bytes(const void *p, size_t n, uint64_t seed)
 {
@@ -48,12 +48,12 @@ struct slot {
     const char *key; /* NULL: empty */
     size_t len;
     uint64_t hash;
-    size_t idx;      /* into the owner's array */
+    size_t idx; /* into the owner's array */
 };
 
 struct table {
     struct slot *slots;
-    size_t cap;      /* a power of two, or 0 */
+    size_t cap; /* a power of two, or 0 */
     size_t n;
 };
 
@@ -110,7 +110,7 @@ static int table_put(struct table *t, const char *key, size_t len, uint64_t h, s
     return 0;
 }
 
-/* ---- the index --------------------------------------------------------------------------------- */
+/* ---- the index ------------------------------------------------------------------------------- */
 
 struct svc_entry {
     size_t *slos;
@@ -275,7 +275,7 @@ bool slo_sli_wants_metrics(const struct slo_sli_index *ix)
     return ix->n_names > 0;
 }
 
-/* ---- spans ------------------------------------------------------------------------------------- */
+/* ---- spans ----------------------------------------------------------------------------------- */
 
 static bool all_match(const struct slo_matcher *m, size_t n, slo_attr_fn *fn, const void *ctx)
 {
@@ -343,22 +343,22 @@ bool slo_sli_span(const struct slo_sli_def *sli, const struct slo_span *sp, bool
     return true;
 }
 
-/* ---- metrics ----------------------------------------------------------------------------------- */
+/* ---- metrics --------------------------------------------------------------------------------- */
 
 struct series {
-    char *key;       /* owned; the table points at it */
+    char *key; /* owned; the table points at it */
     size_t len;
     uint32_t slo;
     uint8_t role;
     uint64_t start_ns, time_ns;
-    uint64_t v[2];   /* counters: v[0]; histograms: v[0] good, v[1] count */
+    uint64_t v[2]; /* counters: v[0]; histograms: v[0] good, v[1] count */
 };
 
 struct pending {
-    uint64_t part;   /* good (or bad, for bad/total SLIs) not yet taken */
+    uint64_t part; /* good (or bad, for bad/total SLIs) not yet taken */
     uint64_t total;
     bool uses_bad;
-    bool warned;     /* histograms: threshold-not-a-bound warning given */
+    bool warned; /* histograms: threshold-not-a-bound warning given */
 };
 
 struct slo_metric_state {
@@ -572,8 +572,9 @@ int slo_metric_add(struct slo_metric_state *st, const struct slo_metric_ref *ref
                 st->stats.dropped_series++;
                 return 0;
             }
-            struct series proto = {(char *)p->key, p->key_len, (uint32_t)ref->slo,
-                                   (uint8_t)ref->role, p->start_ns, p->time_ns, {v[0], v[1]}};
+            struct series proto = {(char *)p->key,     p->key_len,  (uint32_t)ref->slo,
+                                   (uint8_t)ref->role, p->start_ns, p->time_ns,
+                                   {v[0], v[1]}};
             int rc = series_add(st, &proto, h, &s);
             if (rc != 0) {
                 return rc;
@@ -628,7 +629,7 @@ void slo_metric_stats(const struct slo_metric_state *st, struct slo_metric_stats
     out->series = st->n_series;
 }
 
-/* ---- checkpoint bytes -------------------------------------------------------------------------- */
+/* ---- checkpoint bytes ------------------------------------------------------------------------ */
 
 static int put_u64(struct ag_buf *b, uint64_t v)
 {
@@ -719,8 +720,8 @@ int slo_metric_restore(struct slo_metric_state *st, const void *data, size_t len
             rc = AG_EPROTO;
             break;
         }
-        struct series proto = {(char *)r.p, (size_t)klen, (uint32_t)(id >> 8), (uint8_t)(id & 0xff),
-                               0, 0, {0, 0}};
+        struct series proto = {
+            (char *)r.p, (size_t)klen, (uint32_t)(id >> 8), (uint8_t)(id & 0xff), 0, 0, {0, 0}};
         r.p += klen;
         r.left -= (size_t)klen;
         proto.start_ns = get_u64(&r);

@@ -42,7 +42,7 @@ struct slo_attr {
     enum slo_attr_type type;
     const char *str; /* SLO_ATTR_STR: not NUL-terminated */
     size_t len;
-    int64_t i;       /* SLO_ATTR_INT; SLO_ATTR_BOOL: 0 or 1 */
+    int64_t i; /* SLO_ATTR_INT; SLO_ATTR_BOOL: 0 or 1 */
 };
 
 /* Looks |key| up in the caller's attributes (|ctx|); fills |*out| (type NONE when absent). */
@@ -52,7 +52,7 @@ typedef void slo_attr_fn(const void *ctx, const char *key, struct slo_attr *out)
  * a boolean as "true" / "false". */
 bool slo_attr_equals(const struct slo_attr *a, const char *text);
 
-/* ---- the index --------------------------------------------------------------------------------- */
+/* ---- the index ------------------------------------------------------------------------------- */
 
 /* Which SLOs a service's spans or a metric name's points may feed; built once per definitions. */
 struct slo_sli_index;
@@ -101,10 +101,10 @@ bool slo_sli_wants_metrics(const struct slo_sli_index *ix);
 #define SLO_SPAN_KIND_CONSUMER 5
 
 struct slo_span {
-    int kind;                 /* OTLP SpanKind */
-    bool status_error;        /* Status.code == STATUS_CODE_ERROR */
+    int kind;          /* OTLP SpanKind */
+    bool status_error; /* Status.code == STATUS_CODE_ERROR */
     uint64_t start_ns, end_ns;
-    slo_attr_fn *attr;        /* the span's attributes */
+    slo_attr_fn *attr; /* the span's attributes */
     const void *attr_ctx;
 };
 
@@ -120,21 +120,21 @@ bool slo_sli_span(const struct slo_sli_def *sli, const struct slo_span *sp, bool
 
 /* One metric data point (a Sum's or a Histogram's), as the caller read it. */
 struct slo_point {
-    const char *key;          /* the series' identity: metric name, resource and point attributes,
-                               * as canonical bytes the caller builds (borrowed) */
+    const char *key; /* the series' identity: metric name, resource and point attributes,
+                      * as canonical bytes the caller builds (borrowed) */
     size_t key_len;
-    bool cumulative;          /* else delta */
-    uint64_t start_ns;        /* start_time_unix_nano */
-    uint64_t time_ns;         /* time_unix_nano */
-    uint64_t value;           /* counters: the point's value (a whole count) */
-    const double *bounds;     /* histograms: explicit_bounds */
+    bool cumulative;      /* else delta */
+    uint64_t start_ns;    /* start_time_unix_nano */
+    uint64_t time_ns;     /* time_unix_nano */
+    uint64_t value;       /* counters: the point's value (a whole count) */
+    const double *bounds; /* histograms: explicit_bounds */
     size_t n_bounds;
-    const uint64_t *buckets;  /* histograms: bucket_counts (n_bounds + 1 of them) */
+    const uint64_t *buckets; /* histograms: bucket_counts (n_bounds + 1 of them) */
     size_t n_buckets;
-    uint64_t count;           /* histograms: count */
-    slo_attr_fn *attr;        /* the point's attributes */
+    uint64_t count;    /* histograms: count */
+    slo_attr_fn *attr; /* the point's attributes */
     const void *attr_ctx;
-    slo_attr_fn *res_attr;    /* the resource's attributes (matchers fall back to them) */
+    slo_attr_fn *res_attr; /* the resource's attributes (matchers fall back to them) */
     const void *res_ctx;
 };
 
@@ -142,13 +142,13 @@ struct slo_metric_state;
 
 /* Counts of what the metric state saw (for logs and the report's warnings). */
 struct slo_metric_stats {
-    uint64_t series;          /* series tracked now */
-    uint64_t baselines;       /* first points taken as a baseline (not counted) */
-    uint64_t resets;          /* resets detected (changed start time, or a value that went down) */
-    uint64_t overlaps;        /* resets whose new start time was before the last point seen */
-    uint64_t dropped_series;  /* new series refused: the table was full */
-    uint64_t violations;      /* good (or bad) events above total, dropped */
-    uint64_t bad_points;      /* malformed histogram points, skipped */
+    uint64_t series;         /* series tracked now */
+    uint64_t baselines;      /* first points taken as a baseline (not counted) */
+    uint64_t resets;         /* resets detected (changed start time, or a value that went down) */
+    uint64_t overlaps;       /* resets whose new start time was before the last point seen */
+    uint64_t dropped_series; /* new series refused: the table was full */
+    uint64_t violations;     /* good (or bad) events above total, dropped */
+    uint64_t bad_points;     /* malformed histogram points, skipped */
 };
 
 /*

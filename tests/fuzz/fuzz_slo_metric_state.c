@@ -14,24 +14,23 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char defs_yaml[] =
-    "apiVersion: otter/v1\n"
-    "kind: SLO\n"
-    "metadata: {name: c}\n"
-    "spec:\n"
-    "  objective: \"99\"\n"
-    "  window: 1h\n"
-    "  sli:\n"
-    "    counters: {good: {name: g}, total: {name: t}}\n"
-    "---\n"
-    "apiVersion: otter/v1\n"
-    "kind: SLO\n"
-    "metadata: {name: h}\n"
-    "spec:\n"
-    "  objective: \"99\"\n"
-    "  window: 1h\n"
-    "  sli:\n"
-    "    histogram: {name: d, threshold: \"0.5\"}\n";
+static const char defs_yaml[] = "apiVersion: otter/v1\n"
+                                "kind: SLO\n"
+                                "metadata: {name: c}\n"
+                                "spec:\n"
+                                "  objective: \"99\"\n"
+                                "  window: 1h\n"
+                                "  sli:\n"
+                                "    counters: {good: {name: g}, total: {name: t}}\n"
+                                "---\n"
+                                "apiVersion: otter/v1\n"
+                                "kind: SLO\n"
+                                "metadata: {name: h}\n"
+                                "spec:\n"
+                                "  objective: \"99\"\n"
+                                "  window: 1h\n"
+                                "  sli:\n"
+                                "    histogram: {name: d, threshold: \"0.5\"}\n";
 
 static struct slo_defs *defs;
 

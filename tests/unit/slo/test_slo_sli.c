@@ -117,8 +117,20 @@ static void lookup(const void *ctx, const char *key, struct slo_attr *out)
     }
 }
 
-#define S(k, v) {(k), {SLO_ATTR_STR, (v), sizeof(v) - 1, 0}}
-#define I(k, v) {(k), {SLO_ATTR_INT, NULL, 0, (v)}}
+#define S(k, v)                                 \
+    {                                           \
+        (k),                                    \
+        {                                       \
+            SLO_ATTR_STR, (v), sizeof(v) - 1, 0 \
+        }                                       \
+    }
+#define I(k, v)                        \
+    {                                  \
+        (k),                           \
+        {                              \
+            SLO_ATTR_INT, NULL, 0, (v) \
+        }                              \
+    }
 
 static void test_load(void)
 {
@@ -292,12 +304,12 @@ static int feed(struct slo_metric_state *st, size_t slo, enum slo_metric_role ro
     return slo_metric_add(st, &ref, p, NULL);
 }
 
-#define TAKE(st, slo, final, g, t)                                                          \
-    do {                                                                                   \
-        uint64_t g_, t_;                                                                   \
-        slo_metric_take((st), (slo), (final), &g_, &t_);                                   \
-        ASSERT_UEQ(g_, (g));                                                               \
-        ASSERT_UEQ(t_, (t));                                                               \
+#define TAKE(st, slo, final, g, t)                       \
+    do {                                                 \
+        uint64_t g_, t_;                                 \
+        slo_metric_take((st), (slo), (final), &g_, &t_); \
+        ASSERT_UEQ(g_, (g));                             \
+        ASSERT_UEQ(t_, (t));                             \
     } while (0)
 
 static void test_matchers(void)
@@ -580,8 +592,7 @@ static void test_cleanup(void)
 
 AG_TEST_MAIN(AG_TEST_CASE(test_load), AG_TEST_CASE(test_attr_equals), AG_TEST_CASE(test_index),
              AG_TEST_CASE(test_resource), AG_TEST_CASE(test_availability),
-             AG_TEST_CASE(test_latency), AG_TEST_CASE(test_matchers),
-             AG_TEST_CASE(test_cumulative), AG_TEST_CASE(test_delta_and_good_le_total),
-             AG_TEST_CASE(test_histogram), AG_TEST_CASE(test_max_series),
-             AG_TEST_CASE(test_save_restore), AG_TEST_CASE(test_failmalloc),
-             AG_TEST_CASE(test_cleanup))
+             AG_TEST_CASE(test_latency), AG_TEST_CASE(test_matchers), AG_TEST_CASE(test_cumulative),
+             AG_TEST_CASE(test_delta_and_good_le_total), AG_TEST_CASE(test_histogram),
+             AG_TEST_CASE(test_max_series), AG_TEST_CASE(test_save_restore),
+             AG_TEST_CASE(test_failmalloc), AG_TEST_CASE(test_cleanup))
