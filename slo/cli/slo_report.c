@@ -26,6 +26,8 @@
 static const char report_usage[] =
     "usage: slo report --definitions FILE [--definitions FILE...] --events FILE|-\n"
     "                  --at TIME [--at TIME...] [--format json|text|markdown|html]\n"
+    "                  [--output FILE] [--save-state FILE]\n"
+    "       slo report --definitions FILE... --from state=FILE [--at TIME...] [--format F]\n"
     "                  [--output FILE]\n";
 
 /* Reads |path| ("-": stdin) whole into |buf|. Returns 0, or an errno value. */
@@ -88,6 +90,8 @@ struct opts {
     size_t n_at;
     const char *format;
     const char *output;
+    const char *state;      /* --from state=FILE */
+    const char *save_state; /* --save-state FILE */
 };
 
 static int parse_opts(int argc, char **argv, struct opts *o, FILE *err)
@@ -97,9 +101,10 @@ static int parse_opts(int argc, char **argv, struct opts *o, FILE *err)
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *val = NULL;
-        const char *names[] = {"--definitions", "--events", "--at", "--format", "--output"};
+        const char *names[] = {"--definitions", "--events", "--at",        "--format",
+                               "--output",      "--from",   "--save-state"};
         int which = -1;
-        for (int k = 0; k < 5; k++) {
+        for (int k = 0; k < 7; k++) {
             size_t n = strlen(names[k]);
             if (strncmp(a, names[k], n) == 0 && (a[n] == '\0' || a[n] == '=')) {
                 which = k;
@@ -143,14 +148,33 @@ static int parse_opts(int argc, char **argv, struct opts *o, FILE *err)
         case 3:
             o->format = val;
             break;
-        default:
+        case 4:
             o->output = val;
+            break;
+        case 5:
+            if (strncmp(val, "state=", 6) != 0 || val[6] == '\0') {
+                fprintf(err, "slo report: --from \"%s\": expected state=FILE (agent= and "
+                             "cloudwatch are not built yet)\n",
+                        val);
+                return 2;
+            }
+            o->state = val + 6;
+            break;
+        default:
+            o->save_state = val;
             break;
         }
     }
-    if (o->n_defs == 0 || o->events == NULL || o->n_at == 0) {
+    if (o->state != NULL && (o->events != NULL || o->save_state != NULL)) {
+        fputs("slo report: --from state=FILE replaces --events (and --save-state)\n", err);
+        return 2;
+    }
+    if (o->n_defs == 0 || (o->events == NULL && o->state == NULL) ||
+        (o->n_at == 0 && o->state == NULL)) {
         fprintf(err, "slo report: missing %s\n%s",
-                o->n_defs == 0 ? "--definitions" : o->events == NULL ? "--events" : "--at",
+                o->n_defs == 0 ? "--definitions" : o->events == NULL && o->state == NULL
+                                                       ? "--events"
+                                                       : "--at",
                 report_usage);
         return 2;
     }
@@ -176,7 +200,11 @@ static int64_t window_starts(const struct slo_defs *d, int64_t at, int64_t *from
                 f = cs;
             }
         }
-        /* Alert lookbacks of a calendar SLO may reach before its period. */
+        /* Alert lookbacks (and the 1 h of the time to exhaustion) of a calendar SLO may reach
+         * before its period. */
+        if (s->calendar && at - 3600000 < f) {
+            f = at - 3600000;
+        }
         for (size_t k = 0; k < s->n_alerts; k++) {
             int64_t l = at - (int64_t)s->alerts[k].long_ms;
             if (l < f) {
@@ -195,9 +223,31 @@ static int64_t window_starts(const struct slo_defs *d, int64_t at, int64_t *from
 }
 
 /* Evaluates every SLO at |at| into |ra|. Returns 0 or a negative code (|why| says). */
+static int eval_engine(struct slo_engine *e, const struct slo_defs *d, int64_t at,
+                       const char *at_text, struct slo_report_at *ra)
+{
+    int rc = 0;
+    ra->at_ms = at;
+    ra->at_text = at_text;
+    ra->slos = ag_calloc(d->n_slos ? d->n_slos : 1, sizeof(*ra->slos));
+    if (ra->slos == NULL) {
+        return AG_ENOMEM;
+    }
+    for (size_t i = 0; i < d->n_slos && rc == 0; i++) {
+        rc = slo_engine_eval(e, i, at, &ra->slos[i]);
+        if (rc == 0) {
+            ra->n_slos++;
+        }
+    }
+    return rc;
+}
+
+/* Evaluates every SLO at |at| into |ra| with a fresh engine fed the events before |at|; the
+ * engine is returned in |*keep| when not NULL (else freed). Returns 0 or a negative code (|why|
+ * says). */
 static int eval_at(const struct slo_defs *d, const struct slo_events *ev, int64_t at,
                    const char *at_text, int64_t *from, struct slo_report_at *ra,
-                   struct ag_buf *why)
+                   struct ag_buf *why, struct slo_engine **keep)
 {
     struct slo_engine *e = NULL;
     int64_t start = window_starts(d, at, from);
@@ -221,21 +271,107 @@ static int eval_at(const struct slo_defs *d, const struct slo_events *ev, int64_
             return rc;
         }
     }
-    ra->at_ms = at;
-    ra->at_text = at_text;
-    ra->slos = ag_calloc(d->n_slos ? d->n_slos : 1, sizeof(*ra->slos));
-    if (ra->slos == NULL) {
-        slo_engine_free(e);
-        return AG_ENOMEM;
-    }
-    for (size_t i = 0; i < d->n_slos && rc == 0; i++) {
-        rc = slo_engine_eval(e, i, at, &ra->slos[i]);
-        if (rc == 0) {
-            ra->n_slos++;
-        }
+    rc = eval_engine(e, d, at, at_text, ra);
+    if (rc == 0 && keep != NULL) {
+        *keep = e;
+        return 0;
     }
     slo_engine_free(e);
     return rc;
+}
+
+/* --from state=FILE: one engine restored from the checkpoint, evaluated at each --at in order
+ * (or at the checkpoint's clock). Returns 0, 2 (reported) or AG_ENOMEM. */
+static int eval_state(const struct opts *o, const struct slo_defs *d, const int64_t *ats,
+                      struct slo_report *r, FILE *err)
+{
+    struct ag_buf data, why;
+    struct slo_engine *e = NULL;
+    int status = 2;
+    ag_buf_init(&data, EVENTS_CAP);
+    ag_buf_init(&why, DIAG_CAP);
+    int rc = read_all(o->state, &data);
+    int64_t clock = 0;
+    if (rc != 0) {
+        fprintf(err, "%s: error: cannot read: %s\n", o->state, strerror(rc));
+        goto out;
+    }
+    if (slo_checkpoint_clock(ag_buf_ptr(&data), data.len, &clock) != 0) {
+        fprintf(err, "%s: error: not an Otter SLO checkpoint\n", o->state);
+        goto out;
+    }
+    int64_t first = o->n_at > 0 ? ats[0] : clock;
+    for (size_t i = 0; i < o->n_at; i++) {
+        if (ats[i] < clock || (i > 0 && ats[i] < ats[i - 1])) {
+            fprintf(err, "slo report: --at %s: with --from state the instants must be at or after "
+                         "the checkpoint's clock and in increasing order\n",
+                    o->at[i]);
+            goto out;
+        }
+    }
+    rc = slo_engine_new(d, clock, &why, &e);
+    if (rc == 0) {
+        rc = slo_engine_restore(e, ag_buf_ptr(&data), data.len, first, NULL, NULL, &why);
+    }
+    if (rc == AG_ENOMEM) {
+        status = AG_ENOMEM;
+        goto out;
+    }
+    if (rc != 0) {
+        fprintf(err, "%s: error: %s", o->state, ag_buf_str(&why));
+        goto out;
+    }
+    size_t n = o->n_at > 0 ? o->n_at : 1;
+    r->evals = ag_calloc(n, sizeof(*r->evals));
+    if (r->evals == NULL) {
+        status = AG_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        rc = eval_engine(e, d, o->n_at > 0 ? ats[i] : clock, o->n_at > 0 ? o->at[i] : NULL,
+                         &r->evals[i]);
+        r->n_evals++;
+        if (rc != 0) {
+            status = rc == AG_ENOMEM ? AG_ENOMEM : 2;
+            fprintf(err, "slo report: evaluation failed: %s\n", ag_strerror(rc));
+            goto out;
+        }
+    }
+    status = 0;
+out:
+    slo_engine_free(e);
+    ag_buf_cleanup(&data);
+    ag_buf_cleanup(&why);
+    return status;
+}
+
+/* Writes the checkpoint of |e| to |path| (temp file, fsync, rename). Returns 0 or -1
+ * (reported). */
+static int save_state(struct slo_engine *e, const char *path, FILE *err)
+{
+    struct ag_buf b;
+    char tmp[4096];
+    ag_buf_init(&b, EVENTS_CAP);
+    int rc = slo_engine_save(e, NULL, 0, &b);
+    if (rc != 0 || snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+        fputs("slo report: cannot build the checkpoint\n", err);
+        ag_buf_cleanup(&b);
+        return -1;
+    }
+    FILE *f = fopen(tmp, "wb");
+    bool ok = f != NULL;
+    if (ok) {
+        ok = fwrite(ag_buf_ptr(&b), 1, b.len, f) == b.len;
+        ok &= fflush(f) == 0 && fsync(fileno(f)) == 0;
+        ok &= fclose(f) == 0;
+        ok = ok && rename(tmp, path) == 0;
+    }
+    if (!ok) {
+        fprintf(err, "slo report: cannot write %s: %s\n", path, strerror(errno));
+        (void)unlink(tmp);
+    }
+    ag_buf_cleanup(&b);
+    return ok ? 0 : -1;
 }
 
 int slo_report_main(int argc, char **argv, FILE *out, FILE *err)
@@ -288,6 +424,16 @@ int slo_report_main(int argc, char **argv, FILE *out, FILE *err)
         goto out;
     }
     ag_buf_cleanup(&text);
+    if (o.state != NULL) {
+        rc = eval_state(&o, d, ats, &r, err);
+        if (rc == AG_ENOMEM) {
+            goto oom;
+        }
+        if (rc != 0) {
+            goto out;
+        }
+        goto render;
+    }
     ag_buf_init(&text, EVENTS_CAP);
     rc = read_all(o.events, &text);
     if (rc != 0) {
@@ -314,7 +460,9 @@ int slo_report_main(int argc, char **argv, FILE *out, FILE *err)
         goto oom;
     }
     for (size_t i = 0; i < o.n_at; i++) {
-        rc = eval_at(d, &ev, ats[i], o.at[i], from, &r.evals[i], &diag);
+        struct slo_engine *keep = NULL;
+        bool last = i + 1 == o.n_at && o.save_state != NULL;
+        rc = eval_at(d, &ev, ats[i], o.at[i], from, &r.evals[i], &diag, last ? &keep : NULL);
         r.n_evals++;
         if (rc == AG_ENOMEM) {
             goto oom;
@@ -323,7 +471,15 @@ int slo_report_main(int argc, char **argv, FILE *out, FILE *err)
             fprintf(err, "slo report: at %s: %s", o.at[i], ag_buf_str(&diag));
             goto out;
         }
+        if (keep != NULL) {
+            rc = save_state(keep, o.save_state, err);
+            slo_engine_free(keep);
+            if (rc != 0) {
+                goto out;
+            }
+        }
     }
+render:
     rc = render(o.format, &r, o.output == NULL && isatty(fileno(out)), &outbuf);
     if (rc == AG_EUNSUPP) {
         fprintf(err, "slo report: format %s: not built yet\n", o.format);

@@ -1425,7 +1425,11 @@ static bool parse_otter_alerts(struct pctx *c, const struct ag_yaml_node *n, str
             a->file = c->file;
             a->line = n->line;
             a->col = n->col;
-            a->name = dup_str(c, def[i].severity);
+            /* Named "<severity>-<long window>" ("page-60m"): unique per SLO, so each is one key
+             * of a report's alerts object. */
+            char nm[64];
+            (void)snprintf(nm, sizeof(nm), "%s-%s", def[i].severity, lt);
+            a->name = dup_str(c, nm);
             a->severity = dup_str(c, def[i].severity);
             a->long_text = dup_str(c, lt);
             a->short_text = dup_str(c, st);

@@ -8,6 +8,8 @@
  *   RatioTimeslices, rolling    slo_window with one bucket per period; ratios read per period
  *   Occurrences, calendar       slo_calendar (to date) + slo_window over the alert lookbacks
  *   Timeslices, calendar        slo_slices with calendar periods (N of the whole period)
+ *   RatioTimeslices, calendar   slo_window with one bucket per period over the longest calendar
+ *                               period (day, week, month); future periods count as good
  *
  * Every decision (status, met, firing) is an exact integer comparison; doubles are for display.
  */
@@ -76,7 +78,7 @@ static int lb_put(struct slo_state *st, uint64_t ms, const char *text)
     return 0;
 }
 
-/* ---- exact-to-double conversion ---------------------------------------------------------------- */
+/* ---- exact-to-double conversion -------------------------------------------------------------- */
 
 double slo_eval_ratio_double(slo_u128 num, slo_u128 den)
 {
@@ -256,7 +258,26 @@ static int state_init(struct slo_state *st, const struct slo_slo_def *d, int64_t
                                        .utc_offset_s = d->utc_offset_s};
         rc = slo_slices_new(&sc, start_ms, &st->sl);
     } else {
-        return why_add(why, d, "RatioTimeslices over a calendar window is not supported yet");
+        /* RatioTimeslices on a calendar: the ratios of the current period's periods are read
+         * from a window of periods as long as the longest calendar period. */
+        static const uint64_t span_days[] = {[SLO_CAL_DAY] = 1, [SLO_CAL_WEEK] = 7,
+                                             [SLO_CAL_MONTH] = 31};
+        if (d->calendar_unit > SLO_CAL_MONTH) {
+            return why_add(why, d,
+                           "RatioTimeslices over a quarter or a year is not supported (periods "
+                           "are kept for at most 31 days)");
+        }
+        if (86400000u % d->slice_ms != 0 ||
+            ((int64_t)d->utc_offset_s * 1000) % (int64_t)d->slice_ms != 0) {
+            return why_add(why, d, "the time slice must divide a day and the time zone offset");
+        }
+        st->kind = ST_RATIO_CAL;
+        st->ring_ms = span_days[d->calendar_unit] * 86400000ull;
+        if (maxlb > st->ring_ms) {
+            st->ring_ms = maxlb;
+        }
+        struct slo_window_config wc = {st->ring_ms, lbs, n, 0, d->slice_ms};
+        rc = slo_window_new(&wc, start_ms, &st->win);
     }
     if (rc == AG_EINVAL) {
         return why_add(why, d,
@@ -357,6 +378,7 @@ void slo_eval_state_advance(struct slo_state *st, int64_t now)
     switch (st->kind) {
     case ST_OCC_ROLL:
     case ST_RATIO_ROLL:
+    case ST_RATIO_CAL:
         slo_window_advance(st->win, now);
         break;
     case ST_OCC_CAL:
@@ -380,6 +402,7 @@ int slo_engine_add(struct slo_engine *e, size_t slo, int64_t t_ms, uint64_t good
     switch (st->kind) {
     case ST_OCC_ROLL:
     case ST_RATIO_ROLL:
+    case ST_RATIO_CAL:
         rc = slo_window_add(st->win, t_ms, good, total);
         break;
     case ST_OCC_CAL:
@@ -467,6 +490,7 @@ struct ratio_sum {
     uint64_t n;       /* periods counted */
     uint64_t inexact; /* periods whose ratio did not terminate within 18 decimals */
     uint64_t bad_int; /* periods with ratio 0 */
+    uint64_t ignored; /* periods without data left out (policy ignore) */
 };
 
 static void ratio_sum(const struct slo_state *st, uint64_t eff, int64_t from, int64_t to,
@@ -490,6 +514,7 @@ static void ratio_sum(const struct slo_state *st, uint64_t eff, int64_t from, in
         }
         if (c.total == 0) {
             if (st->def->missing == SLO_MISSING_IGNORE) {
+                out->ignored++;
                 continue;
             }
             out->n++;
@@ -685,6 +710,7 @@ static void lb_read(const struct slo_state *st, const struct lb *l, int64_t at,
         slices_counts_at(st->sl, l->eff_ms, st->def->slice_ms, at, &out->c);
         break;
     case ST_RATIO_ROLL:
+    case ST_RATIO_CAL:
         ratio_sum(st, l->eff_ms, at - (int64_t)l->eff_ms, at, &out->r);
         break;
     }
@@ -696,7 +722,7 @@ static void lb_burn(const struct slo_state *st, const struct lb_data *ld, struct
     if (!ld->held) {
         return;
     }
-    if (st->kind == ST_RATIO_ROLL) {
+    if (st->kind == ST_RATIO_ROLL || st->kind == ST_RATIO_CAL) {
         ratio_burn(st->def, &ld->r, b);
     } else {
         slo_burn_rate(&st->def->objective, ld->c.total - ld->c.good, ld->c.total, b);
@@ -709,7 +735,7 @@ static bool lb_exceeds(const struct slo_state *st, const struct lb_data *ld,
     if (!ld->held) {
         return false;
     }
-    if (st->kind == ST_RATIO_ROLL) {
+    if (st->kind == ST_RATIO_ROLL || st->kind == ST_RATIO_CAL) {
         return ratio_exceeds(st->def, &ld->r, &a->threshold, a->inclusive);
     }
     return counts_exceed(st->def, &ld->c, &a->threshold, a->inclusive);
@@ -719,7 +745,7 @@ static bool lb_exceeds(const struct slo_state *st, const struct lb_data *ld,
 static void lb_volume(const struct slo_state *st, const struct lb_data *ld, uint64_t *total,
                       uint64_t *bad)
 {
-    if (st->kind == ST_RATIO_ROLL) {
+    if (st->kind == ST_RATIO_ROLL || st->kind == ST_RATIO_CAL) {
         *total = ld->r.n;
         *bad = ld->r.n - (uint64_t)(ld->r.sum / RATIO_SCALE);
     } else {
@@ -887,6 +913,30 @@ static int eval_fill(struct slo_engine *e, struct slo_state *st, int64_t at, str
         w_ms = (uint64_t)(st->cal.end_ms - st->cal.start_ms);
         break;
     }
+    case ST_RATIO_CAL: {
+        struct ratio_sum r;
+        int64_t p = (int64_t)d->slice_ms, cs = 0, ce = 0;
+        if (slo_calendar_bounds(d->calendar_unit, d->utc_offset_s, at, &cs, &ce) != 0) {
+            return AG_EINVAL;
+        }
+        ratio_sum(st, st->ring_ms, cs, at, &r);
+        /* N is the whole calendar period's (minus ignored periods); periods not judged yet
+         * (future, or before the engine started) count as good, as for Timeslices (§4.3). */
+        uint64_t n_total = (uint64_t)(ce - cs) / (uint64_t)p - r.ignored;
+        r.sum += (slo_u128)(n_total - r.n) * RATIO_SCALE;
+        r.n = n_total;
+        ev->window_start_ms = cs;
+        ev->window_end_ms = floor_to(at, p);
+        rc = ratio_budget(d, &r, p_s, &ev->budget);
+        if (rc == 0 && r.inexact > 0) {
+            rc = add_warning(ev,
+                             "%" PRIu64 " period ratios do not terminate within 18 decimals: "
+                             "attainment is exact to N x 1e-18",
+                             r.inexact);
+        }
+        w_ms = (uint64_t)(ce - cs);
+        break;
+    }
     case ST_SLICES_CAL: {
         struct slo_counts c;
         uint64_t n_total = 0;
@@ -939,7 +989,7 @@ static int eval_fill(struct slo_engine *e, struct slo_state *st, int64_t at, str
                 rc = add_warning(ev, "alert window %s is longer than the SLO window: no burn rate",
                                  st->lbs[i].text);
             } else if (st->lbs[i].eff_ms != st->lbs[i].written_ms) {
-                rc = add_warning(ev, "alert window %s rounded down to %" PRIu64
+                rc = add_warning(ev, "alert window %s rounded to %" PRIu64
                                      " s (whole periods)",
                                  st->lbs[i].text, st->lbs[i].eff_ms / 1000);
             }
@@ -986,7 +1036,8 @@ static int eval_fill(struct slo_engine *e, struct slo_state *st, int64_t at, str
             lb_burn(st, &lds[ti], &tb);
         }
         double tte = 0;
-        ev->tte_null = !slo_tte_seconds(&ev->budget, &tb, w_ms / 1000, false, &tte);
+        ev->tte_null = ev->budget.no_data ||
+                       !slo_tte_seconds(&ev->budget, &tb, w_ms / 1000, false, &tte);
         if (!ev->tte_null && !ev->budget.exhausted) {
             tte = slo_eval_rat_double(&ev->budget.remaining_fraction) * (double)(w_ms / 1000) /
                   slo_eval_rat_double(&tb.rate);
@@ -1180,9 +1231,9 @@ static void json_eval(struct ag_json *j, const struct slo_eval *ev)
     json_rat(j, &b->budget_total);
     ag_json_key(j, "consumed");
     if (d->budgeting == SLO_BUDGETING_RATIO_TIMESLICES && !b->no_data) {
-        /* fractional bad periods: budget_total - remaining */
-        double t = slo_eval_rat_double(&b->budget_total), r = slo_eval_rat_double(&b->remaining);
-        ag_json_double(j, t - r);
+        /* fractional bad periods: N - sum of ratios = (N S - F) / S, attainment being F / N S */
+        ag_json_double(j, slo_eval_ratio_double(b->attainment.den - b->attainment.num,
+                                                RATIO_SCALE));
     } else {
         ag_json_uint(j, b->bad);
     }

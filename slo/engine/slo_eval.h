@@ -154,6 +154,13 @@ AG_NODISCARD int slo_engine_restore(struct slo_engine *e, const void *data, size
                                     int64_t now_ms, const void **extra, size_t *extra_len,
                                     struct ag_buf *why);
 
+/*
+ * The engine clock a checkpoint was written at, read from its header (nothing else is checked:
+ * slo_engine_restore() does). Returns 0, or AG_EPROTO when |data| is too short or not a
+ * checkpoint.
+ */
+AG_NODISCARD int slo_checkpoint_clock(const void *data, size_t len, int64_t *clock_ms);
+
 /* ---- reports ---------------------------------------------------------------------------------- */
 
 /* Every SLO evaluated at one instant. */

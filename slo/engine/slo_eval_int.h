@@ -21,6 +21,8 @@ enum slo_state_kind {
     ST_RATIO_ROLL, /* RatioTimeslices, rolling: win with one bucket per period */
     ST_OCC_CAL,    /* Occurrences, calendar: cal (to date) + win over the lookbacks */
     ST_SLICES_CAL, /* Timeslices, calendar: sl with calendar periods */
+    ST_RATIO_CAL,  /* RatioTimeslices, calendar (day, week, month): win with one bucket per
+                    * period over the longest calendar period (and the alert windows) */
 };
 
 struct lb;
@@ -34,6 +36,7 @@ struct slo_state {
     struct lb *lbs;      /* distinct alert windows (and the TTE lookback), sorted */
     size_t n_lbs;
     uint64_t tte_ms;     /* the lookback of the time to exhaustion */
+    uint64_t ring_ms;    /* ST_RATIO_CAL: the window's length (its registered lookback) */
     bool *firing;        /* per alert */
     int64_t start_ms;    /* first instant the engine knew about (young windows) */
     int64_t clock;

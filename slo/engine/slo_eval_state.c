@@ -126,6 +126,7 @@ int slo_engine_save(const struct slo_engine *e, const void *extra, size_t extra_
         switch (st->kind) {
         case ST_OCC_ROLL:
         case ST_RATIO_ROLL:
+        case ST_RATIO_CAL:
             slo_window_save(st->win, &w);
             break;
         case ST_OCC_CAL:
@@ -179,6 +180,7 @@ static int load_state(struct slo_state *st, struct slo_rd *r)
     switch (st->kind) {
     case ST_OCC_ROLL:
     case ST_RATIO_ROLL:
+    case ST_RATIO_CAL:
         rc = slo_window_load(st->win, r);
         break;
     case ST_OCC_CAL:
@@ -278,5 +280,16 @@ int slo_engine_restore(struct slo_engine *e, const void *data, size_t len, int64
     if (extra_len != NULL) {
         *extra_len = (size_t)xl;
     }
+    return 0;
+}
+
+int slo_checkpoint_clock(const void *data, size_t len, int64_t *clock_ms)
+{
+    *clock_ms = 0;
+    if (len < HEADER_BYTES + 8 + TRAILER_BYTES || memcmp(data, MAGIC, 8) != 0) {
+        return AG_EPROTO;
+    }
+    struct slo_rd r = {(const uint8_t *)data + 32, (const uint8_t *)data + 40, false};
+    *clock_ms = slo_get_i64(&r);
     return 0;
 }

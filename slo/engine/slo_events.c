@@ -18,7 +18,16 @@
 
 #define STR_MAX 512 /* longest string value kept (SLO names, times) */
 
+/* SLO names sorted, for a binary search per line (1,000 SLOs x 1,000,000 lines). */
+struct name_ix {
+    const char *name;
+    size_t len;
+    size_t slo;
+};
+
 struct cur {
+    const struct name_ix *ix;
+    size_t n_ix;
     const char *file;
     const char *s;   /* the line */
     size_t len;
@@ -235,8 +244,7 @@ static int parse_line(const struct slo_defs *defs, struct cur *c, struct slo_eve
                 break;
             }
             if (c->s[c->i] != ',') {
-                err_at(c, c->i, "unexpected character '%c'; expected \",\" or \"}\"",
-                       c->s[c->i]);
+                err_at(c, c->i, "unexpected character; expected \",\" or \"}\"");
                 return 0;
             }
             c->i++;
@@ -244,7 +252,8 @@ static int parse_line(const struct slo_defs *defs, struct cur *c, struct slo_eve
         }
         first = false;
         if (c->i >= c->len || c->s[c->i] != '"') {
-            err_at(c, c->i, "expected a field name in quotes");
+            err_at(c, c->i, "%s; expected a field name in quotes",
+                   c->i >= c->len ? "end of line" : "unexpected character");
             return 0;
         }
         size_t kcol = c->i;
@@ -269,7 +278,8 @@ static int parse_line(const struct slo_defs *defs, struct cur *c, struct slo_eve
         }
         skip_ws(c);
         if (c->i >= c->len || c->s[c->i] != ':') {
-            err_at(c, c->i, "expected \":\" after \"%s\"", fields[f]);
+            err_at(c, c->i, "%s after \"%s\"; expected \":\"",
+                   c->i >= c->len ? "end of line" : "unexpected character", fields[f]);
             return 0;
         }
         c->i++;
@@ -325,10 +335,17 @@ static int parse_line(const struct slo_defs *defs, struct cur *c, struct slo_eve
     /* slo */
     if (have[F_SLO]) {
         bool found = false;
-        for (size_t k = 0; k < defs->n_slos && !found; k++) {
-            if (strlen(defs->slos[k].name) == slen && strcmp(defs->slos[k].name, slo) == 0) {
-                ev.slo = k;
+        size_t lo = 0, hi = c->n_ix;
+        while (lo < hi && !found) {
+            size_t mid = lo + (hi - lo) / 2;
+            int cmp = strcmp(slo, c->ix[mid].name);
+            if (cmp == 0 && slen == c->ix[mid].len) {
+                ev.slo = c->ix[mid].slo;
                 found = true;
+            } else if (cmp < 0) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
             }
         }
         if (!found) {
@@ -367,32 +384,55 @@ static int parse_line(const struct slo_defs *defs, struct cur *c, struct slo_eve
     return push(out, &ev);
 }
 
+static int cmp_ix(const void *a, const void *b)
+{
+    return strcmp(((const struct name_ix *)a)->name, ((const struct name_ix *)b)->name);
+}
+
 int slo_events_parse(const struct slo_defs *defs, const char *file, const char *text, size_t len,
                      struct slo_events *out, struct ag_buf *diag)
 {
     size_t n_errors = 0, line = 0, pos = 0;
+    int rc = 0;
+    struct name_ix *ix = ag_calloc(defs->n_slos ? defs->n_slos : 1, sizeof(*ix));
+    if (ix == NULL) {
+        return AG_ENOMEM;
+    }
+    for (size_t k = 0; k < defs->n_slos; k++) {
+        ix[k].name = defs->slos[k].name;
+        ix[k].len = strlen(defs->slos[k].name);
+        ix[k].slo = k;
+    }
+    if (defs->n_slos > 1) {
+        qsort(ix, defs->n_slos, sizeof(*ix), cmp_ix);
+    }
     while (pos < len) {
         const char *nl = memchr(text + pos, '\n', len - pos);
         size_t end = nl != NULL ? (size_t)(nl - text) : len;
         line++;
-        struct cur c = {file, text + pos, end - pos, 0, line, diag, &n_errors, false};
+        struct cur c = {ix, defs->n_slos, file, text + pos, end - pos, 0, line, diag, &n_errors,
+                        false};
         skip_ws(&c);
         if (c.i < c.len) {
             if (n_errors >= SLO_EVENTS_MAX_ERRORS) {
                 if (diag != NULL) {
-                    int rc = ag_buf_printf(diag, "%s:%zu:1: error: too many errors; stopping\n",
+                    int r2 = ag_buf_printf(diag, "%s:%zu:1: error: too many errors; stopping\n",
                                            file, line);
-                    (void)rc;
+                    (void)r2;
                 }
-                return AG_EPROTO;
+                break;
             }
             c.i = 0;
-            int rc = parse_line(defs, &c, out);
+            rc = parse_line(defs, &c, out);
             if (rc != 0) {
-                return rc;
+                break;
             }
         }
         pos = end + 1;
+    }
+    ag_free(ix);
+    if (rc != 0) {
+        return rc;
     }
     return n_errors > 0 ? AG_EPROTO : 0;
 }

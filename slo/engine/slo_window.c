@@ -208,7 +208,8 @@ void slo_window_free(struct slo_window *w)
 
 static uint32_t slot_back(const struct layer *ly, uint32_t age)
 {
-    return (ly->open_idx + ly->cap - age) % ly->cap;
+    /* age <= cap: one conditional instead of a division (this runs per close per lookback) */
+    return ly->open_idx >= age ? ly->open_idx - age : ly->open_idx + ly->cap - age;
 }
 
 static void layer_close_one(struct layer *ly)
@@ -222,7 +223,7 @@ static void layer_close_one(struct layer *ly)
         lb->good -= leaving->good;
         lb->total -= leaving->total;
     }
-    ly->open_idx = (ly->open_idx + 1) % ly->cap;
+    ly->open_idx = ly->open_idx + 1 == ly->cap ? 0 : ly->open_idx + 1;
     memset(&ly->slots[ly->open_idx], 0, sizeof(struct slot));
     ly->open_start += (int64_t)ly->width_ms;
 }

@@ -50,8 +50,11 @@ def slo_yaml(name, objective, window="1h", method="Occurrences", slice_=None, mi
              alerts=(), calendar=None):
     lines = ["apiVersion: otter/v1", "kind: SLO", "metadata: {name: %s}" % name, "spec:",
              "  service: shop", '  objective: "%s"' % objective]
-    lines.append("  calendar: {unit: %s, timeZone: UTC}" % calendar if calendar
-                 else "  window: %s" % window)
+    if calendar:
+        unit, _, tz = calendar.partition(" ")
+        lines.append('  calendar: {unit: %s, timeZone: "%s"}' % (unit, tz or "UTC"))
+    else:
+        lines.append("  window: %s" % window)
     lines.append("  budgetingMethod: %s" % method)
     if slice_:
         lines.append("  timeSlice: {%s}" % slice_)
@@ -247,7 +250,9 @@ class Oracle:
 
     def __init__(self, spec):
         self.s = spec
-        self.inexact = False
+        self.inexact = False       # the SLO window holds a ratio that does not terminate
+        self.last_inexact = False  # the last lookback counted did
+        self.inexact_burns = set()
 
     def periods(self, events, lo, hi):
         """Per-period (good, total) of whole periods in [lo, hi), every period present."""
@@ -261,16 +266,47 @@ class Oracle:
                 out[s][1] += n
         return [tuple(v) for _, v in sorted(out.items())]
 
+    def day_start(self, at):
+        off = self.s.get("offset", 0)
+        return (at + off) - (at + off) % DAY - off
+
     def counts(self, events, at, length):
-        """(good, total) of the window or lookback |length| at |at|, in the SLO's unit; for
-        RatioTimeslices (sum of ratios, n)."""
+        """(good, total) of the window (length None: the SLO window or calendar period to date)
+        or a lookback at |at|, in the SLO's unit; RatioTimeslices: (sum of ratios, n)."""
         s = self.s
         m = s["method"]
+        cal = s.get("calendar")
         if m == "Occurrences":
-            lo = at - at % DAY if length is None else at - length
-            g = sum(x[1] for x in events if whole(x[0], MIN, lo, at))
-            n = sum(x[2] for x in events if whole(x[0], MIN, lo, at))
+            p = MIN
+            if length is None and not cal:
+                length, p = s["window"], s.get("bucket", MIN)
+            lo = self.day_start(at) if length is None else at - length
+            g = sum(x[1] for x in events if whole(x[0], p, lo, at))
+            n = sum(x[2] for x in events if whole(x[0], p, lo, at))
             return Fraction(g), n
+        if cal and length is None:
+            # calendar Timeslices: N of the whole day (minus ignored periods); judged periods
+            # so far are good or bad, the rest count as good (spec §4.3)
+            # (RatioTimeslices: bad is the sum of 1 - ratio over the judged periods)
+            cs = self.day_start(at)
+            pers = self.periods(events, cs, at)
+            bad, ignored = Fraction(0), 0
+            for g, tot in pers:
+                if tot == 0:
+                    if s["missing"] == "ignore":
+                        ignored += 1
+                    elif s["missing"] == "bad":
+                        bad += 1
+                elif m == "RatioTimeslices":
+                    bad += 1 - Fraction(g, tot)
+                    if not terminates(Fraction(g, tot)):
+                        self.inexact = True
+                elif Fraction(g, tot) < s["target"]:
+                    bad += 1
+            n = DAY // s["period"] - ignored
+            return n - bad, n
+        main = length is None
+        length = length if length is not None else s["window"]
         pers = self.periods(events, at - length, at)
         good, n = Fraction(0), 0
         for g, tot in pers:
@@ -286,13 +322,14 @@ class Oracle:
             else:
                 good += Fraction(g, tot)
                 if not terminates(Fraction(g, tot)):
-                    self.inexact = True
+                    self.last_inexact = True
+                    self.inexact |= main
         return good, n
 
     def expect(self, events, at):
         s = self.s
         o = s["o"]
-        good, n = self.counts(events, at, None if s.get("calendar") else s["window"])
+        good, n = self.counts(events, at, None)
         status, bt, rem, frac = budget(o, good, n)
         burns, lbs = {}, {}
         for a in s["alerts"]:
@@ -306,8 +343,11 @@ class Oracle:
             if not s.get("calendar") and L > s["window"]:
                 burns[text] = None
                 continue
+            self.last_inexact = False
             g, tot = self.counts(events, at, L)
             burns[text] = None if tot == 0 else ((tot - g) / tot) / (1 - o)
+            if self.last_inexact:
+                self.inexact_burns.add(text)
         firing = {}
         for a in s["alerts"]:
             x = Fraction(a["burn"])
@@ -323,24 +363,57 @@ class Oracle:
                 bad_units = tot - g
             ok = ok and tot >= a.get("min_events", 0)
             firing[a["name"]] = ok and bad_units >= 0
+        # time to exhaustion: over the shortest long window of the alerts, else 1 h (the window
+        # when shorter); remaining_fraction x W / burn, in the engine's order of double ops
+        if s["alerts"]:
+            text = min((a["long"] for a in s["alerts"]), key=dur_ms)
+            L = lbs[text]
+        else:
+            L = HOUR if s.get("calendar") or s["window"] >= HOUR else s["window"]
+            if s["method"] != "Occurrences":
+                L = max(L // s["period"], 1) * s["period"]
+        w_s = (DAY if s.get("calendar") else s["window"]) // 1000
+        b = None
+        if s.get("calendar") or L <= s["window"]:
+            g, tot = self.counts(events, at, L)
+            b = None if tot == 0 else ((tot - g) / tot) / (1 - o)
+        if n == 0 or b is None or b == 0:
+            tte = None
+        elif rem <= 0:
+            tte = 0
+        else:
+            tte = float(frac) * w_s / float(b)
         return {"status": status, "good": good, "total": n, "budget": bt, "remaining": rem,
-                "fraction": frac, "burns": burns, "firing": firing, "inexact": self.inexact}
+                "fraction": frac, "burns": burns, "firing": firing, "inexact": self.inexact,
+                "tte": tte, "inexact_burns": self.inexact_burns}
 
 
 def random_spec(rng, i):
     method = rng.choice(["Occurrences", "Occurrences", "Timeslices", "RatioTimeslices",
-                         "Calendar"])
+                         "Calendar", "CalSlices", "CalRatio", "Long"])
     o = rng.choice(["90", "95", "99", "99.5", "99.9", "75"])
     spec = {"name": "s%d" % i, "o": pct(o), "o_text": o, "alerts": [], "missing": "good"}
+    tz, off = rng.choice([("UTC", 0), ("+02:00", 2 * 3600_000), ("-05:30", -19800_000)])
     if method == "Calendar":
-        spec.update(method="Occurrences", calendar=True, window=DAY)
-        yaml_kw = dict(calendar="day")
+        spec.update(method="Occurrences", calendar=True, window=DAY, offset=off)
+        yaml_kw = dict(calendar="day " + tz)
+    elif method in ("CalSlices", "CalRatio"):
+        method = "Timeslices" if method == "CalSlices" else "RatioTimeslices"
+        spec.update(method=method, calendar=True, window=DAY, offset=off)
+        yaml_kw = dict(calendar="day " + tz, method=method)
+    elif method == "Long":
+        # 14 days: over the 1-minute ring's budget, so W lives in 5-minute buckets and the
+        # alert windows (up to 3 days) in 1-minute ones (slo_window's two layers)
+        method = "Occurrences"
+        spec.update(method=method, window=14 * DAY, bucket=5 * MIN, long=True)
+        yaml_kw = dict(window="14d")
     else:
         wtext = rng.choice(["30m", "1h", "2h", "3h"])
         spec.update(method=method, window=dur_ms(wtext))
         yaml_kw = dict(window=wtext, method=method)
     if method in ("Timeslices", "RatioTimeslices"):
-        ptext = rng.choice(["1m", "5m", "10m", "15m"])
+        ptext = rng.choice(["1m", "5m", "10m", "15m"] if not spec.get("calendar")
+                           else ["5m", "10m", "15m", "30m"])
         spec["period"] = dur_ms(ptext)
         spec["missing"] = rng.choice(["good", "bad", "ignore"])
         if method == "Timeslices":
@@ -368,6 +441,8 @@ def random_events(rng, specs, base):
     for _ in range(rng.randint(0, 120)):
         sp = rng.choice(specs)
         t = base + rng.randrange(0, 4 * HOUR)
+        if sp.get("long"):
+            t = base + 5 * HOUR - rng.randrange(0, 15 * DAY)
         # totals whose ratios terminate (factors 2 and 5) keep RatioTimeslices exact
         total = rng.choice([0, 1, 2, 4, 5, 8, 10, 20, 25, 100, 1000, 3]) \
             if sp["method"] != "RatioTimeslices" else rng.choice([0, 1, 2, 4, 5, 10, 100])
@@ -385,6 +460,7 @@ def test_oracle_random_streams(slo_bin, tmp_path):
     rng = random.Random(20250131)
     runs = 300
     checked = 0
+    statuses, kinds = {}, {}
     for r in range(runs):
         specs, texts = [], []
         for i in range(rng.randint(1, 4)):
@@ -421,6 +497,12 @@ def test_oracle_random_streams(slo_bin, tmp_path):
                 want = Oracle(sp).expect(mine, at)
                 s = got[sp["name"]]
                 ctx = (r, sp, iso(at), s, want)
+                statuses[s["status"]] = statuses.get(s["status"], 0) + 1
+                kind = sp["method"] + ("/cal" if sp.get("calendar") else "") + \
+                    ("/long" if sp.get("long") else "")
+                kinds[kind] = kinds.get(kind, 0) + 1
+                for a in s["alerts"].values():
+                    statuses["firing"] = statuses.get("firing", 0) + a["firing"]
                 if want["inexact"]:
                     # RatioTimeslices with a ratio that does not terminate in 18 decimals: the
                     # engine says so and is exact to n x 1e-18 (README); compare to 1e-12
@@ -439,6 +521,7 @@ def test_oracle_random_streams(slo_bin, tmp_path):
                     assert s["good"] == want["good"], ctx
                     assert s["bad"] == want["total"] - want["good"], ctx
                 assert s["error_budget"]["total"] == float(want["budget"]), ctx
+                assert s["error_budget"]["consumed"] == float(want["total"] - want["good"]), ctx
                 assert s["error_budget"]["remaining"] == float(want["remaining"]), ctx
                 assert s["error_budget"]["remaining_fraction"] == float(want["fraction"]), ctx
                 assert s["objective"] == sp["o_text"], ctx
@@ -449,9 +532,55 @@ def test_oracle_random_streams(slo_bin, tmp_path):
                 assert list(s["burn_rates"]) == sorted(
                     want["burns"], key=lambda k: dur_ms(k)), ctx
                 for k, b in want["burns"].items():
+                    if k in want["inexact_burns"]:
+                        assert abs(s["burn_rates"][k] - float(b)) < 1e-9, (k, ctx)
+                        continue
                     assert s["burn_rates"][k] == (None if b is None else float(b)), (k, ctx)
                 assert {k: v["firing"] for k, v in s["alerts"].items()} == want["firing"], ctx
+                if want["inexact_burns"] and want["tte"] not in (None, 0):
+                    assert abs(s["time_to_exhaustion_seconds"] / want["tte"] - 1) < 1e-9, ctx
+                else:
+                    assert s["time_to_exhaustion_seconds"] == want["tte"], ctx
                 checked += 1
             last_breached = any(s["status"] == "BREACHED" for s in ev["slos"])
         assert rc == (1 if last_breached else 0)
-    assert checked > 500
+    # the streams reach every status, firing alerts and every kind of SLO state
+    assert checked > 1000
+    assert all(statuses.get(k, 0) > 20 for k in ("OK", "WARNING", "BREACHED", "NO_DATA",
+                                                  "firing")), statuses
+    assert len(kinds) == 7 and min(kinds.values()) > 100, kinds
+
+
+def test_from_state(slo_bin, tmp_path):
+    """--save-state writes the engine at the last instant; --from state=FILE reports from it:
+    at the checkpoint's clock exactly what the replay said; later, with the agent gap marked;
+    a corrupt or foreign checkpoint is refused with exit 2 and a reason."""
+    y = slo_yaml("o", "99", "2h", alerts=[{"name": "page", "burn": "6", "long": "30m",
+                                          "short": "5m"}])
+    ev = [{"time": T0 + m * MIN, "good": 90 if 30 <= m < 40 else 100, "total": 100}
+          for m in range(60)]
+    st = tmp_path / "slo.state"
+    at = iso(T0 + HOUR)
+    rc, out, err = report(slo_bin, tmp_path, y, ev, [at], ["--save-state", st])
+    assert rc == 1, err  # 100 bad > 0.01 x 6000 = 60: BREACHED
+    d = tmp_path / "defs.yaml"
+    rc2, out2, err2 = run(slo_bin, "report", "--definitions", d, "--from", "state=%s" % st)
+    assert (rc2, out2, err2) == (rc, out, "")
+    # 30 minutes later: the window [T0 - 1h, T0 + 1h30) still holds every event; the gap
+    # [T0 + 1h, T0 + 1h30) is 1800 s of it
+    rc3, out3, err3 = run(slo_bin, "report", "--definitions", d, "--from", "state=%s" % st,
+                          "--at", iso(T0 + 90 * MIN))
+    s = json.loads(out3)["evaluations"][0]["slos"][0]
+    assert rc3 == 1 and s["total"] == 6000 and s["bad"] == 100
+    assert "agent gap: no knowledge of 1800 s of the window (the agent was down)" in \
+        s["warnings"]
+    data = bytearray(st.read_bytes())
+    data[len(data) // 2] ^= 1
+    bad = tmp_path / "bad.state"
+    bad.write_bytes(bytes(data))
+    rc4, out4, err4 = run(slo_bin, "report", "--definitions", d, "--from", "state=%s" % bad)
+    assert rc4 == 2 and out4 == "" and "checksum mismatch" in err4
+    other = tmp_path / "other.yaml"
+    other.write_text(slo_yaml("o", "99.5", "2h"))
+    rc5, out5, err5 = run(slo_bin, "report", "--definitions", other, "--from", "state=%s" % st)
+    assert rc5 == 2 and "written for other SLO definitions" in err5

@@ -205,6 +205,11 @@ static void test_otter_defaults(void)
     ASSERT_UEQ(s->alerts[0].threshold.num, 144);
     ASSERT_STREQ(s->alerts[3].long_text, "4320m");
     ASSERT_STREQ(s->alerts[3].severity, "ticket");
+    /* unique names (the report's alerts object has one key each) */
+    ASSERT_STREQ(s->alerts[0].name, "page-60m");
+    ASSERT_STREQ(s->alerts[1].name, "page-360m");
+    ASSERT_STREQ(s->alerts[2].name, "ticket-1440m");
+    ASSERT_STREQ(s->alerts[3].name, "ticket-4320m");
     done(&diag, d);
 }
 

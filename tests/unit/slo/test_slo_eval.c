@@ -256,6 +256,27 @@ static void test_burst_page(void)
     teardown(&f);
 }
 
+/* The minimum-events guard (§7.3): 10 bad of 10 burns at 1000 over 1 h and 5 m, but the long
+ * window holds 10 < 100 events: no page. 100 more bad a minute later: 110 >= 100: it fires. */
+static void test_min_events(void)
+{
+    struct fix f;
+    struct slo_eval ev;
+    ASSERT_OK(setup(&f, occ_page, B));
+    ASSERT_OK(slo_engine_add(f.e, 0, B + MIN, 0, 10));
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 5 * MIN, &ev));
+    ASSERT(ev.burns[0].burn.has_data && ev.burns[1].burn.has_data);
+    ASSERT(fabs(dbl(&ev.burns[1].burn.rate) - 1000.0) < 1e-9); /* (10 / 10) / 0.001 */
+    ASSERT(!ev.alerts[0].firing);
+    slo_eval_release(&ev);
+    ASSERT_OK(slo_engine_add(f.e, 0, B + 5 * MIN, 0, 100));
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 6 * MIN, &ev));
+    ASSERT(ev.alerts[0].firing);
+    ASSERT(ev.alerts[0].changed);
+    slo_eval_release(&ev);
+    teardown(&f);
+}
+
 /* No traffic: NO_DATA, attainment and every burn null, remaining fraction 1, TTE null. */
 static void test_no_traffic(void)
 {
@@ -335,6 +356,54 @@ static void three_setup(struct fix *f, const char *method, const char *slice)
     for (int i = 1; i < 6; i++) {
         ASSERT_OK(slo_engine_add(f->e, 0, B + i * 5 * MIN + 2 * MIN, 96, 100));
     }
+}
+
+/*
+ * A calendar day of 1-hour periods at 90 % (Timeslices, target 99 %): N = 24 known in advance,
+ * budget 2.4 periods (§4.3). At 05:30 the periods 00-04 are judged, 01 and 03 bad: good counts
+ * the 22 others (future periods are not bad), remaining 0.4, fraction 1/6: WARNING. Hour 05 bad
+ * too: at 06:00, 3 > 2.4: BREACHED, though 18 hours are still to come. The next day starts over.
+ */
+static void test_calendar_timeslices(void)
+{
+    static const char yaml[] = "apiVersion: otter/v1\n"
+                               "kind: SLO\n"
+                               "metadata: {name: c}\n"
+                               "spec:\n"
+                               "  service: shop\n"
+                               "  objective: \"90\"\n"
+                               "  calendar: {unit: day, timeZone: UTC}\n"
+                               "  budgetingMethod: Timeslices\n"
+                               "  timeSlice: {period: 1h, target: \"99\"}\n"
+                               "  sli: {spans: {availability: {}}}\n";
+    struct fix f;
+    struct slo_eval ev;
+    ASSERT_OK(setup(&f, yaml, B));
+    for (int h = 0; h < 6; h++) {
+        bool bad = h == 1 || h == 3 || h == 5;
+        ASSERT_OK(slo_engine_add(f.e, 0, B + h * HOUR + MIN, bad ? 90 : 100, 100));
+    }
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 5 * HOUR + 30 * MIN, &ev));
+    ASSERT_UEQ(ev.budget.total, 24);
+    ASSERT_UEQ(ev.budget.bad, 2);
+    ASSERT_UEQ(ev.budget.good, 22);
+    ASSERT_EQ(ev.budget.status, SLO_STATUS_WARNING);
+    ASSERT(fabs(dbl(&ev.budget.remaining) - 0.4) < 1e-12);
+    ASSERT(fabs(dbl(&ev.budget.remaining_seconds) - 1440.0) < 1e-9); /* 0.4 x 3600 s */
+    ASSERT_EQ(ev.window_start_ms, B);
+    slo_eval_release(&ev);
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 6 * HOUR, &ev));
+    ASSERT_UEQ(ev.budget.bad, 3);
+    ASSERT_EQ(ev.budget.status, SLO_STATUS_BREACHED);
+    slo_eval_release(&ev);
+    /* the next day: nothing judged yet, the whole budget left */
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + DAY + 30 * MIN, &ev));
+    ASSERT_UEQ(ev.budget.bad, 0);
+    ASSERT_UEQ(ev.budget.total, 24);
+    ASSERT_EQ(ev.budget.status, SLO_STATUS_OK);
+    ASSERT_EQ(ev.window_start_ms, B + DAY);
+    slo_eval_release(&ev);
+    teardown(&f);
 }
 
 static void test_three_methods(void)
@@ -530,7 +599,7 @@ static void test_errors(void)
 }
 
 
-/* ---- checkpoints ------------------------------------------------------------------------------ */
+/* ---- checkpoints ----------------------------------------------------------------------------- */
 
 /* Five SLOs, one per state kind, with alerts. */
 static const char five[] =
@@ -719,10 +788,56 @@ static void test_checkpoint_refusals(void)
     teardown(&g);
 }
 
+/* Every allocation of new, restore and eval may fail: AG_ENOMEM each time, nothing leaked (the
+ * sanitizer build checks), then success. */
+static void test_failmalloc(void)
+{
+#if AG_FAILMALLOC
+    struct fix f;
+    struct ag_buf ck;
+    uint32_t seed = 11;
+    ag_buf_init(&ck, 1u << 24);
+    ASSERT_OK(setup(&f, five, B + 20 * HOUR));
+    for (int64_t m = 0; m < 60; m++) {
+        feed_minute(f.e, m, &seed);
+    }
+    ASSERT_OK(slo_engine_save(f.e, NULL, 0, &ck));
+    long n;
+    for (n = 0;; n++) {
+        struct slo_engine *e = NULL;
+        ag_mem_fail_after(n);
+        int rc = slo_engine_new(f.d, B, NULL, &e);
+        if (rc == 0) {
+            rc = slo_engine_restore(e, ag_buf_ptr(&ck), ck.len, B + 22 * HOUR, NULL, NULL, NULL);
+        }
+        for (size_t i = 0; i < 5 && rc == 0; i++) {
+            struct slo_eval ev;
+            rc = slo_engine_eval(e, i, B + 22 * HOUR, &ev);
+            slo_eval_release(&ev);
+        }
+        ag_mem_fail_after(-1);
+        slo_engine_free(e);
+        if (rc == 0) {
+            break;
+        }
+        ASSERT_EQ(rc, AG_ENOMEM);
+        ASSERT(n < 1000);
+    }
+    ASSERT(n > 20); /* five states, a scratch engine, evaluations: many allocations */
+    printf("# %ld allocations\n", n);
+    ag_buf_cleanup(&ck);
+    teardown(&f);
+#else
+    printf("# failmalloc not built in (-Dfailmalloc=true); skipped\n");
+#endif
+}
+
 AG_TEST_MAIN(AG_TEST_CASE(test_brief_2h), AG_TEST_CASE(test_brief_1h),
              AG_TEST_CASE(test_occurrences_on_budget), AG_TEST_CASE(test_burst_page),
              AG_TEST_CASE(test_no_traffic), AG_TEST_CASE(test_calendar_day),
+             AG_TEST_CASE(test_calendar_timeslices), AG_TEST_CASE(test_min_events),
              AG_TEST_CASE(test_three_methods), AG_TEST_CASE(test_ratio_exact_tie),
              AG_TEST_CASE(test_json), AG_TEST_CASE(test_rat_double), AG_TEST_CASE(test_rfc3339),
              AG_TEST_CASE(test_window_range), AG_TEST_CASE(test_errors),
-             AG_TEST_CASE(test_checkpoint_equivalence), AG_TEST_CASE(test_checkpoint_refusals))
+             AG_TEST_CASE(test_checkpoint_equivalence), AG_TEST_CASE(test_checkpoint_refusals),
+             AG_TEST_CASE(test_failmalloc))
