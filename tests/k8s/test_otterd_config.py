@@ -1,31 +1,33 @@
 # SPDX-License-Identifier: Apache-2.0
 """The otterd configs shipped in ConfigMaps (DaemonSet and sidecar), taken from the rendered
-manifests, pass `otterd validate`. The target configs name exporters otterd does not have yet
-(awsemf, awscloudwatchlogs, slo; awsxray is landing): they are strict xfails until then, and a
-reduced copy without exactly those exporters must validate cleanly today."""
+manifests, pass `otterd validate` as otterd would read them: every file of the ConfigMap is
+written to one directory, which stands for the mount path /etc/otterd/config. The SLO definitions
+in those ConfigMaps are copies of chatbot/slo.yaml and must stay equal to it."""
 import os
-import re
+import pathlib
 import subprocess
 
 import pytest
 import yaml
 
-from conftest import ENVS, docs, build, build_with_component, otterd_binary
+from conftest import ENVS, K8S, ROOT, docs, build, build_with_component, otterd_binary
 
-NOT_YET = {"awsxray", "awsemf", "awscloudwatchlogs", "slo"}
+MOUNT = "/etc/otterd/config/"
 ENV = {"AWS_REGION": "eu-west-1", "OTTER_ENV": "dev", "K8S_NODE_NAME": "node-1",
        "K8S_POD_NAME": "pod-1", "K8S_NAMESPACE": "otter-system", "K8S_CLUSTER_NAME": "otter-dev"}
+SLO_COPIES = [K8S / "platform/otterd/base/slo.yaml",
+              K8S / "apps/chatbot/components/otterd-sidecar/slo.yaml"]
 
 
 def configs():
     out = []
     for env in ENVS:
         cm = next(d for d in docs(build(f"platform/otterd/overlays/{env}")) if d["kind"] == "ConfigMap")
-        out.append((f"daemonset-{env}", cm["data"]["otterd.yaml"]))
+        out.append((f"daemonset-{env}", cm["data"]))
         cm = next(d for d in docs(build_with_component(f"apps/chatbot/overlays/{env}",
                                                        "apps/chatbot/components/otterd-sidecar"))
                   if d["kind"] == "ConfigMap")
-        out.append((f"sidecar-{env}", cm["data"]["otterd.yaml"]))
+        out.append((f"sidecar-{env}", cm["data"]))
     return out
 
 
@@ -33,54 +35,49 @@ CONFIGS = configs()
 IDS = [c[0] for c in CONFIGS]
 
 
-def otterd_validate(tmp_path, text):
+def otterd_validate(tmp_path, files):
     binary = otterd_binary()
     if binary is None:
         pytest.skip("no otterd binary (build it, or set OTTERD)")
-    path = tmp_path / "otterd.yaml"
-    path.write_text(text)
+    mount = str(tmp_path) + "/"
+    for name, text in files.items():
+        (tmp_path / name).write_text(text.replace(MOUNT, mount))
     env = dict(os.environ, **ENV)
-    proc = subprocess.run([binary, "validate", "--config", str(path)], capture_output=True,
-                          text=True, env=env, check=False)
+    proc = subprocess.run([binary, "validate", "--config", str(tmp_path / "otterd.yaml")],
+                          capture_output=True, text=True, env=env, check=False)
     return proc.returncode, proc.stdout + proc.stderr
 
 
-def unsupported(output):
-    return set(re.findall(r"component type '([\w]+)' is not supported by this otterd yet", output)) | \
-        set(re.findall(r"unknown exporter type '([\w]+)'", output))
-
-
-@pytest.mark.xfail(strict=True, reason="otterd has no awsemf, awscloudwatchlogs and slo exporters "
-                                        "yet (issues 4, 5); awsxray is being wired (issue 3)")
-@pytest.mark.parametrize("name,text", CONFIGS, ids=IDS)
-def test_target_config_validates(tmp_path, name, text):
-    rc, out = otterd_validate(tmp_path, text)
+@pytest.mark.parametrize("name,files", CONFIGS, ids=IDS)
+def test_config_validates(tmp_path, name, files):
+    assert set(files) == {"otterd.yaml", "slo.yaml"}, sorted(files)
+    rc, out = otterd_validate(tmp_path, files)
     assert rc == 0, out
     assert "warning" not in out, out
 
 
-@pytest.mark.parametrize("name,text", CONFIGS, ids=IDS)
-def test_reduced_config_validates_today(tmp_path, name, text):
-    rc, out = otterd_validate(tmp_path, text)
-    missing = unsupported(out)
-    assert missing <= NOT_YET, f"unexpected problems:\n{out}"
-    errors = [l for l in out.splitlines() if ": error: " in l]
-    assert len(errors) == len(missing), f"errors other than the missing exporters:\n{out}"
-    cfg = yaml.safe_load(text)
-    for t in missing:
-        cfg["exporters"] = {k: v for k, v in cfg["exporters"].items() if k.split("/")[0] != t}
-    for pipe in cfg["service"]["pipelines"].values():
-        pipe["exporters"] = [e for e in pipe["exporters"] if e.split("/")[0] not in missing] or ["debug"]
-    if any("debug" in p["exporters"] for p in cfg["service"]["pipelines"].values()):
-        cfg["exporters"].setdefault("debug", {"verbosity": "basic"})
-    rc, out = otterd_validate(tmp_path, yaml.safe_dump(cfg, sort_keys=False))
-    assert rc == 0, out
-    assert "warning" not in out, out
+@pytest.mark.parametrize("name,files", CONFIGS, ids=IDS)
+def test_config_errors_are_caught(tmp_path, name, files):
+    """The validation above can fail: a definitions file with an error is reported at its line."""
+    broken = dict(files, **{"slo.yaml": files["slo.yaml"].replace('objective: "99.9"',
+                                                                  'objective: "100"', 1)})
+    assert broken["slo.yaml"] != files["slo.yaml"]
+    rc, out = otterd_validate(tmp_path, broken)
+    assert rc != 0 and "slo.yaml:" in out, out
+
+
+@pytest.mark.parametrize("copy", SLO_COPIES, ids=lambda p: p.parent.name)
+def test_slo_definitions_are_chatbots(copy):
+    original = (ROOT / "chatbot/slo.yaml").read_text()
+    text = copy.read_text()
+    body = "".join(line for line in text.splitlines(keepends=True)[2:])
+    assert body == original, f"{copy} differs from chatbot/slo.yaml: copy it again (keep the " \
+                             "first two comment lines)"
 
 
 def test_configs_have_the_adot_shape():
-    for name, text in CONFIGS:
-        cfg = yaml.safe_load(text)
+    for name, files in CONFIGS:
+        cfg = yaml.safe_load(files["otterd.yaml"])
         pipes = cfg["service"]["pipelines"]
         assert set(pipes) == {"traces", "metrics", "logs"}, name
         for sig, p in pipes.items():
@@ -96,3 +93,8 @@ def test_configs_have_the_adot_shape():
         logs = cfg["exporters"]["awscloudwatchlogs"]["log_group_name"]
         # deploy/pulumi/otter_infra/names.py: the log groups otterd's IAM role may write.
         assert emf == "/otter/${env:OTTER_ENV}/emf" and logs == "/otter/${env:OTTER_ENV}/chatbot"
+        # The SLO metrics go to the EMF group (the same IAM grant) in the namespace that the
+        # dashboard and alarms of deploy/ read (slo/engine/slo_cw.h).
+        metrics = cfg["exporters"]["slo"]["metrics"]
+        assert metrics["log_group_name"] == emf and metrics["namespace"] == "Otter/SLO", name
+        assert cfg["exporters"]["slo"]["definitions"] == ["/etc/otterd/config/slo.yaml"], name
