@@ -482,10 +482,10 @@ int slo_report_main(int argc, char **argv, FILE *out, FILE *err)
     }
 render:
     /* Colour only on a terminal, and never with NO_COLOR set (no-color.org). */
-    const char *no_colour = getenv("NO_COLOR");
-    bool colour = o.output == NULL && isatty(fileno(out)) &&
-                  (no_colour == NULL || no_colour[0] == '\0');
-    rc = render(o.format, &r, colour, &outbuf);
+    rc = render(o.format, &r,
+                o.output == NULL && isatty(fileno(out)) &&
+                    (getenv("NO_COLOR") == NULL || getenv("NO_COLOR")[0] == '\0'),
+                &outbuf);
     if (rc == AG_EINVAL) {
         fprintf(err, "slo report: --format: expected json, text, markdown or html, got \"%s\"\n",
                 o.format);
