@@ -126,7 +126,9 @@ struct slo_slo_def {
     uint64_t window_ms;           /* rolling length; the calendar period's shortest length */
     char *window_text;            /* as written: "30d", "1M" */
     enum slo_calendar_unit calendar_unit;
-    int32_t utc_offset_s;         /* calendar time zone as a fixed offset */
+    int32_t utc_offset_s;         /* calendar time zone as a fixed offset (tz NULL) */
+    char *tz_name;                /* an IANA zone name as written ("Europe/Berlin"), or NULL */
+    const struct slo_tz *tz;      /* its rules (owned by the slo_defs), or NULL: fixed offset */
     uint64_t slice_ms;            /* Timeslices: the period */
     struct slo_decimal slice_target; /* Timeslices: a period is good at >= this (fraction) */
     enum slo_missing_policy missing;
@@ -151,6 +153,17 @@ struct slo_defs_file {
 };
 
 struct slo_defs_priv;
+struct slo_tz;
+
+/*
+ * Resolves an IANA zone name ("Europe/Berlin", already checked to be letters, digits, '_', '-',
+ * '+' and '/'-separated non-empty parts) to the bytes of its TZif file, appended to |out|.
+ * Returns 0, AG_ENOTFOUND when there is no such zone, or another AG_E* code (AG_EIO, AG_ETOOBIG,
+ * AG_ENOMEM); |why| (may be NULL) may receive one line saying what went wrong.
+ * slo_tz_load_system() (slo_tz.h) reads the system's zone database.
+ */
+typedef int (*slo_tz_loader_fn)(void *arg, const char *name, struct ag_buf *out,
+                                struct ag_buf *why);
 
 /* Everything added so far; read the public arrays after slo_defs_finish() returned 0. */
 struct slo_defs {
@@ -178,6 +191,14 @@ AG_NODISCARD int slo_defs_new(struct ag_buf *diag, struct slo_defs **out);
 void slo_defs_free(struct slo_defs *d);
 
 /*
+ * Sets the function that resolves IANA zone names (calendar timeZone) to TZif bytes, called
+ * once per distinct name during slo_defs_add(); the zones are kept by |d|. Without a loader (the
+ * default: slo_def does no I/O) an IANA name is an error naming the zone. The `slo` command and
+ * otterd pass slo_tz_load_system.
+ */
+void slo_defs_set_tz_loader(struct slo_defs *d, slo_tz_loader_fn fn, void *arg);
+
+/*
  * Parses |len| bytes of |text| (borrowed; copied where kept), named |file| in diagnostics (copied),
  * and adds its documents to |d|. Errors in the file are counted in |d| and reported, and parsing
  * goes on to report as many as possible.
@@ -202,7 +223,8 @@ AG_NODISCARD int slo_duration_parse(const char *text, uint64_t *ms);
 /*
  * Parses a time zone that the engine supports: "UTC", "Etc/UTC", "Z", "GMT" or a fixed offset
  * "+HH:MM" / "-HH:MM" (also after "UTC"). Returns 0 and the offset east in seconds, AG_EUNSUPP for
- * an IANA name (a zone with rules, which the engine does not handle yet), or AG_EINVAL.
+ * an IANA name ("Area/Location": letters, digits, '_', '-', '+', non-empty '/'-separated parts;
+ * resolved through the slo_defs' zone loader), or AG_EINVAL.
  */
 AG_NODISCARD int slo_tz_parse(const char *text, int32_t *utc_offset_s);
 

@@ -239,7 +239,7 @@ static int state_init(struct slo_state *st, const struct slo_slo_def *d, int64_t
         }
     } else if (d->budgeting == SLO_BUDGETING_OCCURRENCES) {
         st->kind = ST_OCC_CAL;
-        rc = slo_calendar_init(&st->cal, d->calendar_unit, d->utc_offset_s, 0, start_ms);
+        rc = slo_calendar_init_tz(&st->cal, d->calendar_unit, d->tz, d->utc_offset_s, 0, start_ms);
         if (rc == 0) {
             struct slo_window_config wc = {maxlb, lbs, n, 0, 0};
             rc = slo_window_new(&wc, start_ms, &st->win);
@@ -255,7 +255,8 @@ static int state_init(struct slo_state *st, const struct slo_slo_def *d, int64_t
                                        .grace_ms = 0,
                                        .calendar = true,
                                        .unit = d->calendar_unit,
-                                       .utc_offset_s = d->utc_offset_s};
+                                       .utc_offset_s = d->utc_offset_s,
+                                       .tz = d->tz};
         rc = slo_slices_new(&sc, start_ms, &st->sl);
     } else {
         /* RatioTimeslices on a calendar: the ratios of the current period's periods are read
@@ -267,12 +268,17 @@ static int state_init(struct slo_state *st, const struct slo_slo_def *d, int64_t
                            "RatioTimeslices over a quarter or a year is not supported (periods "
                            "are kept for at most 31 days)");
         }
+        int64_t cs = 0, ce = 0;
         if (86400000u % d->slice_ms != 0 ||
-            ((int64_t)d->utc_offset_s * 1000) % (int64_t)d->slice_ms != 0) {
+            ((int64_t)d->utc_offset_s * 1000) % (int64_t)d->slice_ms != 0 ||
+            slo_calendar_bounds_tz(d->calendar_unit, d->tz, d->utc_offset_s, start_ms, &cs,
+                                   &ce) != 0 ||
+            cs % (int64_t)d->slice_ms != 0 || ce % (int64_t)d->slice_ms != 0) {
             return why_add(why, d, "the time slice must divide a day and the time zone offset");
         }
         st->kind = ST_RATIO_CAL;
-        st->ring_ms = span_days[d->calendar_unit] * 86400000ull;
+        /* A zone with DST lengthens a period by up to an hour (two for double summer time). */
+        st->ring_ms = span_days[d->calendar_unit] * 86400000ull + (d->tz != NULL ? 2 * HOUR_MS : 0);
         if (maxlb > st->ring_ms) {
             st->ring_ms = maxlb;
         }
@@ -916,7 +922,7 @@ static int eval_fill(struct slo_engine *e, struct slo_state *st, int64_t at, str
     case ST_RATIO_CAL: {
         struct ratio_sum r;
         int64_t p = (int64_t)d->slice_ms, cs = 0, ce = 0;
-        if (slo_calendar_bounds(d->calendar_unit, d->utc_offset_s, at, &cs, &ce) != 0) {
+        if (slo_calendar_bounds_tz(d->calendar_unit, d->tz, d->utc_offset_s, at, &cs, &ce) != 0) {
             return AG_EINVAL;
         }
         ratio_sum(st, st->ring_ms, cs, at, &r);

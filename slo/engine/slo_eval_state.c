@@ -86,6 +86,12 @@ static uint64_t fingerprint(const struct slo_defs *d)
         fnv_u64(&h, s->window_ms);
         fnv_u64(&h, (uint64_t)s->calendar_unit);
         fnv_u64(&h, (uint64_t)(int64_t)s->utc_offset_s);
+        if (s->tz_name != NULL) {
+            /* The zone's name (its rules may be updated by tzdata across a restart); only when
+             * set, so checkpoints of fixed-offset SLOs keep their fingerprint. */
+            fnv(&h, "tz", 2);
+            fnv(&h, s->tz_name, strlen(s->tz_name) + 1);
+        }
         fnv_u64(&h, s->slice_ms);
         fnv_u64(&h, s->slice_target.num);
         fnv_u64(&h, s->slice_target.den);

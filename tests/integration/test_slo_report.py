@@ -11,9 +11,10 @@ import os
 import random
 import subprocess
 import textwrap
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -266,9 +267,17 @@ class Oracle:
                 out[s][1] += n
         return [tuple(v) for _, v in sorted(out.items())]
 
-    def day_start(self, at):
+    def bounds(self, at):
+        """The calendar period [start, end) holding |at|: a day at a fixed offset, or a day or
+        month of an IANA zone computed with Python's zoneinfo (an independent TZif reader)."""
+        if self.s.get("zone"):
+            return zone_bounds(self.s["zone"], self.s["unit"], at)
         off = self.s.get("offset", 0)
-        return (at + off) - (at + off) % DAY - off
+        start = (at + off) - (at + off) % DAY - off
+        return start, start + DAY
+
+    def day_start(self, at):
+        return self.bounds(at)[0]
 
     def counts(self, events, at, length):
         """(good, total) of the window (length None: the SLO window or calendar period to date)
@@ -303,7 +312,7 @@ class Oracle:
                         self.inexact = True
                 elif Fraction(g, tot) < s["target"]:
                     bad += 1
-            n = DAY // s["period"] - ignored
+            n = (self.bounds(at)[1] - cs) // s["period"] - ignored
             return n - bad, n
         main = length is None
         length = length if length is not None else s["window"]
@@ -372,7 +381,11 @@ class Oracle:
             L = HOUR if s.get("calendar") or s["window"] >= HOUR else s["window"]
             if s["method"] != "Occurrences":
                 L = max(L // s["period"], 1) * s["period"]
-        w_s = (DAY if s.get("calendar") else s["window"]) // 1000
+        if s.get("calendar"):
+            cs, ce = self.bounds(at)
+            w_s = (ce - cs) // 1000
+        else:
+            w_s = s["window"] // 1000
         b = None
         if s.get("calendar") or L <= s["window"]:
             g, tot = self.counts(events, at, L)
@@ -388,19 +401,42 @@ class Oracle:
                 "tte": tte, "inexact_burns": self.inexact_burns}
 
 
-def random_spec(rng, i):
+def zone_bounds(zone, unit, at):
+    """[start, end) in Unix ms of the local day or month holding |at| in |zone|, from zoneinfo.
+    Europe/Berlin and America/New_York change at 01:00Z / 02:00 local, never at midnight, so
+    each local midnight exists exactly once."""
+    z = ZoneInfo(zone)
+    d = datetime.fromtimestamp(at // 1000, tz=timezone.utc).astimezone(z).date()
+    if unit == "day":
+        s, e = d, d + timedelta(days=1)
+    else:
+        s = d.replace(day=1)
+        e = s.replace(year=s.year + 1, month=1) if s.month == 12 else s.replace(month=s.month + 1)
+
+    def midnight(day):
+        return int(datetime(day.year, day.month, day.day, tzinfo=z).timestamp()) * 1000
+    return midnight(s), midnight(e)
+
+
+def random_spec(rng, i, zones=False):
     method = rng.choice(["Occurrences", "Occurrences", "Timeslices", "RatioTimeslices",
-                         "Calendar", "CalSlices", "CalRatio", "Long"])
+                         "Calendar", "CalSlices", "CalRatio", "Long"] if not zones else
+                        ["Calendar", "CalSlices", "CalRatio"])
     o = rng.choice(["90", "95", "99", "99.5", "99.9", "75"])
     spec = {"name": "s%d" % i, "o": pct(o), "o_text": o, "alerts": [], "missing": "good"}
     tz, off = rng.choice([("UTC", 0), ("+02:00", 2 * 3600_000), ("-05:30", -19800_000)])
+    unit = "day"
+    if zones:
+        tz, off = rng.choice(["Europe/Berlin", "America/New_York"]), 0
+        unit = rng.choice(["day", "month"])
+        spec.update(zone=tz, unit=unit)
     if method == "Calendar":
         spec.update(method="Occurrences", calendar=True, window=DAY, offset=off)
-        yaml_kw = dict(calendar="day " + tz)
+        yaml_kw = dict(calendar=unit + " " + tz)
     elif method in ("CalSlices", "CalRatio"):
         method = "Timeslices" if method == "CalSlices" else "RatioTimeslices"
         spec.update(method=method, calendar=True, window=DAY, offset=off)
-        yaml_kw = dict(calendar="day " + tz, method=method)
+        yaml_kw = dict(calendar=unit + " " + tz, method=method)
     elif method == "Long":
         # 14 days: over the 1-minute ring's budget, so W lives in 5-minute buckets and the
         # alert windows (up to 3 days) in 1-minute ones (slo_window's two layers)
@@ -457,17 +493,52 @@ def random_events(rng, specs, base):
 
 
 def test_oracle_random_streams(slo_bin, tmp_path):
-    rng = random.Random(20250131)
-    runs = 300
+    checked, statuses, kinds = oracle_runs(slo_bin, tmp_path, random.Random(20250131), 300)
+    # the streams reach every status, firing alerts and every kind of SLO state
+    assert checked > 1000
+    assert all(statuses.get(k, 0) > 20 for k in ("OK", "WARNING", "BREACHED", "NO_DATA",
+                                                  "firing")), statuses
+    assert len(kinds) == 7 and min(kinds.values()) > 100, kinds
+
+
+# Instants where Europe/Berlin or America/New_York change offset or start a local day or month
+# (2025): the random streams of test_oracle_zones straddle them.
+ZONE_EDGES = [
+    1743296400000,  # 2025-03-30T01:00Z Berlin CET -> CEST (a day of 23 h, a March of 743 h)
+    1743458400000,  # 2025-03-31T22:00Z Berlin 2025-04-01 00:00 CEST
+    1741500000000,  # 2025-03-09T06:00Z New York, an hour before EST -> EDT (a day of 23 h)
+    1741496400000,  # 2025-03-09T05:00Z New York 2025-03-09 00:00 EST
+    1761440400000,  # 2025-10-26T01:00Z Berlin CEST -> CET (a day of 25 h, an October of 745 h)
+    1761951600000,  # 2025-10-31T23:00Z Berlin 2025-11-01 00:00 CET
+    1761969600000,  # 2025-11-01T04:00Z New York 2025-11-01 00:00 EDT
+    1762063200000,  # 2025-11-02T06:00Z New York EDT -> EST (a day of 25 h)
+]
+
+
+def test_oracle_zones(slo_bin, tmp_path):
+    """Calendar days and months in Europe/Berlin and America/New_York for all three methods,
+    around DST changes and local midnights, against the oracle's zoneinfo bounds."""
+    if not Path("/usr/share/zoneinfo/America/New_York").exists():
+        pytest.skip("tzdata not installed")
+    checked, statuses, kinds = oracle_runs(slo_bin, tmp_path, random.Random(20251026), 120,
+                                           zones=True)
+    assert checked > 300
+    assert all(statuses.get(k, 0) > 10 for k in ("OK", "BREACHED", "NO_DATA")), statuses
+    assert len(kinds) == 3, kinds
+
+
+def oracle_runs(slo_bin, tmp_path, rng, runs, zones=False):
     checked = 0
     statuses, kinds = {}, {}
     for r in range(runs):
         specs, texts = [], []
         for i in range(rng.randint(1, 4)):
-            sp, tx = random_spec(rng, i)
+            sp, tx = random_spec(rng, i, zones)
             specs.append(sp)
             texts.append(tx)
         base = T0 + rng.randrange(0, 30) * DAY + rng.randrange(0, DAY)
+        if zones:
+            base = rng.choice(ZONE_EDGES) - rng.randrange(0, 4 * HOUR)
         evs = random_events(rng, specs, base)
         rng.shuffle(evs)
         ats = []
@@ -484,6 +555,8 @@ def test_oracle_random_streams(slo_bin, tmp_path):
         for at in ats:
             args += ["--at", iso(at)]
         rc, out, err = run(slo_bin, *args)
+        if zones and "no time zone database was given" in err:
+            pytest.skip("the slo command does not call slo_defs_set_tz_loader yet (slo/README.md)")
         assert rc in (0, 1), (r, err)
         rep = json.loads(out)
         assert len(rep["evaluations"]) == len(ats)
@@ -544,11 +617,7 @@ def test_oracle_random_streams(slo_bin, tmp_path):
                 checked += 1
             last_breached = any(s["status"] == "BREACHED" for s in ev["slos"])
         assert rc == (1 if last_breached else 0)
-    # the streams reach every status, firing alerts and every kind of SLO state
-    assert checked > 1000
-    assert all(statuses.get(k, 0) > 20 for k in ("OK", "WARNING", "BREACHED", "NO_DATA",
-                                                  "firing")), statuses
-    assert len(kinds) == 7 and min(kinds.values()) > 100, kinds
+    return checked, statuses, kinds
 
 
 def test_from_state(slo_bin, tmp_path):

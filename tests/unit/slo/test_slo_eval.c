@@ -12,7 +12,10 @@
 #include "config.h"
 #include "slo_eval.h"
 #include "slo_eval_int.h"
+#include "slo_tz.h"
 #include "slo_window.h"
+
+#include <unistd.h>
 
 #define MIN 60000ll
 #define HOUR (60 * MIN)
@@ -31,6 +34,7 @@ static int setup(struct fix *f, const char *yaml, int64_t start)
     ag_buf_init(&f->diag, 1u << 20);
     int rc = slo_defs_new(&f->diag, &f->d);
     if (rc == 0) {
+        slo_defs_set_tz_loader(f->d, slo_tz_load_system, NULL); /* as the slo command does */
         rc = slo_defs_add(f->d, "t.yaml", yaml, strlen(yaml));
     }
     if (rc == 0) {
@@ -599,6 +603,202 @@ static void test_errors(void)
 }
 
 
+/* ---- IANA time zones ------------------------------------------------------------------------ */
+
+static bool have_tzdata(void)
+{
+    if (access("/usr/share/zoneinfo/Europe/Berlin", R_OK) != 0 ||
+        access("/usr/share/zoneinfo/America/New_York", R_OK) != 0) {
+        printf("# SKIP /usr/share/zoneinfo absent (tzdata not installed)\n");
+        return false;
+    }
+    return true;
+}
+
+/* Instants of 2025 (worked out by hand from B = 2025-01-01T00:00Z, 2025 not a leap year):
+ *   2025-03-01T00:00Z = B + 59 d  (Jan 31 + Feb 28)   = 1740787200000
+ *   2025-04-01T00:00Z = B + 90 d  (+ Mar 31)          = 1743465600000
+ *   2025-03-09T00:00Z = B + 67 d, 2025-11-02T00:00Z = B + 305 d (Jan..Oct: 304 d, + 1)
+ * Europe/Berlin: CET (+1) until 2025-03-30T01:00Z, then CEST (+2). March, local midnight to
+ * local midnight: [Mar 1 00:00 CET = Feb 28 23:00Z, Apr 1 00:00 CEST = Mar 31 22:00Z), that is
+ * 31 x 24 h - 1 h = 743 h.
+ * America/New_York: EST (-5) until 2025-03-09T07:00Z, EDT (-4) until 2025-11-02T06:00Z.
+ *   Mar 9: [05:00Z, Mar 10 04:00Z) = 23 h; Nov 2: [04:00Z, Nov 3 05:00Z) = 25 h. */
+#define MAR1 (B + 59 * DAY)
+#define APR1 (B + 90 * DAY)
+#define BERLIN_MAR_START (MAR1 - HOUR)
+#define BERLIN_MAR_END (APR1 - 2 * HOUR)
+
+/* The month of March in Berlin at the calendar accumulator: events a minute before and after
+ * local midnight at both ends land in the right month. */
+static void test_tz_calendar_month(void)
+{
+    if (!have_tzdata()) {
+        return;
+    }
+    struct fix f;
+    static const char yaml[] = "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: m}\nspec:\n"
+                               "  service: s\n  objective: \"99\"\n"
+                               "  calendar: {unit: month, timeZone: Europe/Berlin}\n"
+                               "  sli: {spans: {availability: {}}}\n";
+    ASSERT_OK(setup(&f, yaml, BERLIN_MAR_START - DAY));
+    const struct slo_tz *tz = f.d->slos[0].tz;
+    ASSERT_NOT_NULL(tz);
+    int64_t s = 0, e = 0;
+    ASSERT_OK(slo_calendar_bounds_tz(SLO_CAL_MONTH, tz, 0, MAR1 + 15 * DAY, &s, &e));
+    ASSERT_EQ(s, 1740783600000ll);
+    ASSERT_EQ(e, 1743458400000ll);
+    ASSERT_EQ(e - s, 743 * HOUR);
+    /* the last minute of February local time still belongs to February */
+    ASSERT_OK(slo_calendar_bounds_tz(SLO_CAL_MONTH, tz, 0, BERLIN_MAR_START - 1, &s, &e));
+    ASSERT_EQ(e, BERLIN_MAR_START);
+
+    struct slo_calendar c;
+    ASSERT_OK(slo_calendar_init_tz(&c, SLO_CAL_MONTH, tz, 0, 0, BERLIN_MAR_START - DAY));
+    ASSERT_OK(slo_calendar_add(&c, BERLIN_MAR_START - 30000, 0, 7));     /* Feb 28 23:59:30 */
+    ASSERT_OK(slo_calendar_add(&c, BERLIN_MAR_START + 30000, 10, 11));   /* Mar 1 00:00:30 */
+    ASSERT_OK(slo_calendar_add(&c, BERLIN_MAR_END - 30000, 20, 23));     /* Mar 31 23:59:30 */
+    ASSERT_OK(slo_calendar_add(&c, BERLIN_MAR_END + 30000, 1, 1));       /* Apr 1 00:00:30 */
+    slo_calendar_advance(&c, BERLIN_MAR_END + 2 * MIN);
+    struct slo_counts cur, prev;
+    ASSERT(slo_calendar_previous(&c, &prev, &s, &e));
+    ASSERT_EQ(s, BERLIN_MAR_START);
+    ASSERT_EQ(e, BERLIN_MAR_END);
+    ASSERT_UEQ(prev.good, 30); /* 10 + 20 */
+    ASSERT_UEQ(prev.total, 34); /* 11 + 23 */
+    slo_calendar_counts(&c, &cur, &s, &e);
+    ASSERT_EQ(s, BERLIN_MAR_END);
+    ASSERT_UEQ(cur.total, 1);
+
+    /* The engine at Mar 31 23:59 local: the month started at Feb 28 23:00Z; counted are the
+     * events of March in closed minutes: 11 + 23 (the last one at 23:58:30 local). */
+    ASSERT_OK(slo_engine_add(f.e, 0, BERLIN_MAR_START - 30000, 0, 7));
+    ASSERT_OK(slo_engine_add(f.e, 0, BERLIN_MAR_START + 30000, 10, 11));
+    ASSERT_OK(slo_engine_add(f.e, 0, BERLIN_MAR_END - 90000, 20, 23));
+    struct slo_eval ev;
+    ASSERT_OK(slo_engine_eval(f.e, 0, BERLIN_MAR_END - MIN, &ev));
+    ASSERT_EQ(ev.window_start_ms, BERLIN_MAR_START);
+    ASSERT_UEQ(ev.budget.good, 30);
+    ASSERT_UEQ(ev.budget.total, 34);
+    slo_eval_release(&ev);
+    teardown(&f);
+}
+
+/* Calendar Timeslices of 1 hour: N is the number of hours of the local period: 743 for March in
+ * Berlin, 23 and 25 for the New York days of the DST changes (24 on an ordinary day). At 99 %
+ * the budget is 7.43 periods (floor 7) in March; at 90 % 2.3, 2.5 and 2.4 periods. */
+static void test_tz_calendar_timeslices(void)
+{
+    if (!have_tzdata()) {
+        return;
+    }
+    static const char yaml[] =
+        "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: mar}\nspec:\n  service: s\n"
+        "  objective: \"99\"\n  calendar: {unit: month, timeZone: Europe/Berlin}\n"
+        "  budgetingMethod: Timeslices\n  timeSlice: {period: 1h, target: \"90\"}\n"
+        "  sli: {spans: {availability: {}}}\n"
+        "---\napiVersion: otter/v1\nkind: SLO\nmetadata: {name: ny}\nspec:\n  service: s\n"
+        "  objective: \"90\"\n  calendar: {unit: day, timeZone: America/New_York}\n"
+        "  budgetingMethod: Timeslices\n  timeSlice: {period: 1h, target: \"90\"}\n"
+        "  sli: {spans: {availability: {}}}\n";
+    const int64_t mar9 = B + 67 * DAY, nov2 = B + 305 * DAY;
+    struct {
+        int64_t at, start;
+        uint64_t n;
+        double budget;
+    } cases[] = {
+        {mar9 + 12 * HOUR, mar9 + 5 * HOUR, 23, 2.3},  /* 07:00 EDT, the day began 05:00Z */
+        {nov2 + 12 * HOUR, nov2 + 4 * HOUR, 25, 2.5},  /* the day began 04:00Z (EDT) */
+        {mar9 + 2 * DAY + 12 * HOUR, mar9 + 2 * DAY + 4 * HOUR, 24, 2.4},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct fix f;
+        struct slo_eval ev;
+        ASSERT_OK(setup(&f, yaml, cases[i].at - 3 * HOUR));
+        /* one bad hour (2 of 10 good) 2 h before the instant */
+        ASSERT_OK(slo_engine_add(f.e, 1, cases[i].at - 2 * HOUR + MIN, 2, 10));
+        ASSERT_OK(slo_engine_eval(f.e, 1, cases[i].at, &ev));
+        ASSERT_EQ(ev.window_start_ms, cases[i].start);
+        ASSERT_UEQ(ev.budget.total, cases[i].n);
+        ASSERT_UEQ(ev.budget.bad, 1);
+        ASSERT(fabs(dbl(&ev.budget.budget_total) - cases[i].budget) < 1e-12);
+        slo_eval_release(&ev);
+        teardown(&f);
+    }
+    struct fix f;
+    struct slo_eval ev;
+    ASSERT_OK(setup(&f, yaml, MAR1 + 10 * DAY));
+    ASSERT_OK(slo_engine_eval(f.e, 0, MAR1 + 20 * DAY, &ev));
+    ASSERT_EQ(ev.window_start_ms, BERLIN_MAR_START);
+    ASSERT_UEQ(ev.budget.total, 743);
+    ASSERT_UEQ(ev.budget.allowed_bad, 7); /* floor(0.01 x 743) */
+    slo_eval_release(&ev);
+    teardown(&f);
+}
+
+/* A checkpoint of zoned SLOs restores to the same answers; the same names in another zone
+ * (a fixed offset) are foreign definitions. */
+static void test_tz_checkpoint(void)
+{
+    if (!have_tzdata()) {
+        return;
+    }
+    static const char fmt[] =
+        "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: m}\nspec:\n  service: s\n"
+        "  objective: \"99\"\n  calendar: {unit: month, timeZone: %s}\n"
+        "  sli: {spans: {availability: {}}}\n"
+        "---\napiVersion: otter/v1\nkind: SLO\nmetadata: {name: d}\nspec:\n  service: s\n"
+        "  objective: \"90\"\n  calendar: {unit: day, timeZone: America/New_York}\n"
+        "  budgetingMethod: Timeslices\n  timeSlice: {period: 10m, target: \"90\"}\n"
+        "  sli: {spans: {availability: {}}}\n";
+    char y1[1024], y2[1024];
+    snprintf(y1, sizeof(y1), fmt, "Europe/Berlin");
+    snprintf(y2, sizeof(y2), fmt, "\"+01:00\"");
+    struct fix a, b, c;
+    struct ag_buf ck, ja, jb, why;
+    ag_buf_init(&ck, 1u << 24);
+    ag_buf_init(&ja, 1u << 20);
+    ag_buf_init(&jb, 1u << 20);
+    ag_buf_init(&why, 4096);
+    /* across the Berlin change (2025-03-30T01:00Z) and around the New York one (Mar 9) */
+    const int64_t t0 = B + 88 * DAY; /* 2025-03-30T00:00Z */
+    ASSERT_OK(setup(&a, y1, t0));
+    uint32_t seed = 11;
+    for (int64_t m = 0; m < 180; m++) {
+        for (size_t i = 0; i < 2; i++) {
+            seed = seed * 1103515245u + 12345u;
+            ASSERT_OK(slo_engine_add(a.e, i, t0 + m * MIN + 1000, 100 - (seed >> 16) % 5, 100));
+        }
+    }
+    const int64_t at = t0 + 180 * MIN;
+    slo_engine_advance(a.e, at);
+    ASSERT_OK(slo_engine_save(a.e, NULL, 0, &ck));
+    ASSERT_OK(setup(&b, y1, at));
+    ASSERT_OK(slo_engine_restore(b.e, ag_buf_ptr(&ck), ck.len, at, NULL, NULL, &why));
+    for (size_t i = 0; i < 2; i++) {
+        struct slo_eval ea, eb;
+        ASSERT_OK(slo_engine_eval(a.e, i, at + 30 * MIN, &ea));
+        ASSERT_OK(slo_engine_eval(b.e, i, at + 30 * MIN, &eb));
+        ASSERT_UEQ(ea.budget.good, eb.budget.good);
+        ASSERT_UEQ(ea.budget.total, eb.budget.total);
+        ASSERT_EQ(ea.window_start_ms, eb.window_start_ms);
+        ASSERT(ea.budget.total > 0);
+        slo_eval_release(&ea);
+        slo_eval_release(&eb);
+    }
+    /* the month in Berlin began at Feb 28 23:00Z: that is what both report */
+    ASSERT_OK(setup(&c, y2, at));
+    ag_buf_reset(&why);
+    ASSERT_EQ(slo_engine_restore(c.e, ag_buf_ptr(&ck), ck.len, at, NULL, NULL, &why), AG_EINVAL);
+    teardown(&a);
+    teardown(&b);
+    teardown(&c);
+    ag_buf_cleanup(&ck);
+    ag_buf_cleanup(&ja);
+    ag_buf_cleanup(&jb);
+    ag_buf_cleanup(&why);
+}
+
 /* ---- checkpoints ----------------------------------------------------------------------------- */
 
 /* Five SLOs, one per state kind, with alerts. */
@@ -835,6 +1035,8 @@ static void test_failmalloc(void)
 AG_TEST_MAIN(AG_TEST_CASE(test_brief_2h), AG_TEST_CASE(test_brief_1h),
              AG_TEST_CASE(test_occurrences_on_budget), AG_TEST_CASE(test_burst_page),
              AG_TEST_CASE(test_no_traffic), AG_TEST_CASE(test_calendar_day),
+             AG_TEST_CASE(test_tz_calendar_month), AG_TEST_CASE(test_tz_calendar_timeslices),
+             AG_TEST_CASE(test_tz_checkpoint),
              AG_TEST_CASE(test_calendar_timeslices), AG_TEST_CASE(test_min_events),
              AG_TEST_CASE(test_three_methods), AG_TEST_CASE(test_ratio_exact_tie),
              AG_TEST_CASE(test_json), AG_TEST_CASE(test_rat_double), AG_TEST_CASE(test_rfc3339),
