@@ -1487,8 +1487,9 @@ static bool check_slice(struct pctx *c, const struct ag_yaml_node *at, const str
 /* Otter: alerts as a sequence of pairs, or the string "defaults". */
 static bool parse_otter_alerts(struct pctx *c, const struct ag_yaml_node *n, struct slo_slo_def *s)
 {
-    static const char *const keys[] = {"name",      "severity",  "burnRate", "longWindow",
-                                       "shortWindow", "minEvents", "minBad",   "notify", NULL};
+    static const char *const keys[] = {"name",        "severity",  "burnRate", "longWindow",
+                                       "shortWindow", "minEvents", "minBad",   "notify",
+                                       "budgetRemaining", "timeToExhaustion", "coolDown", NULL};
     if (n->type == AG_YAML_SCALAR && strcmp(n->str, "defaults") == 0) {
         struct slo_mwmbr_default def[SLO_MWMBR_DEFAULTS];
         if (slo_mwmbr_defaults(s->window_ms, 60000, def) != 0) {
@@ -1563,30 +1564,86 @@ static bool parse_otter_alerts(struct pctx *c, const struct ag_yaml_node *n, str
         } else {
             a->severity = dup_str(c, "page");
         }
-        v = need(c, it, "burnRate", "alert");
-        ok &= v != NULL && get_decimal(c, v, "burnRate", false, SLO_OBJ_FRACTION, &a->threshold);
-        const struct ag_yaml_node *lw = need(c, it, "longWindow", "alert");
-        if (lw != NULL && get_duration(c, lw, "longWindow", &a->long_ms)) {
-            a->long_text = dup_str(c, lw->str);
-        } else {
-            ok = false;
+        if ((v = ag_yaml_map_get(it, "coolDown")) != NULL) {
+            ok &= get_duration(c, v, "coolDown", &a->cool_down_ms);
         }
-        const struct ag_yaml_node *sw = ag_yaml_map_get(it, "shortWindow");
-        if (sw != NULL && get_duration(c, sw, "shortWindow", &a->short_ms)) {
-            a->short_text = dup_str(c, sw->str);
-            if (a->long_ms != 0 && a->short_ms >= a->long_ms) {
-                ERR(c, sw, "shortWindow %s: expected a window shorter than longWindow %s",
-                    sw->str, lw->str);
+        const struct ag_yaml_node *br = ag_yaml_map_get(it, "burnRate");
+        const struct ag_yaml_node *bud = ag_yaml_map_get(it, "budgetRemaining");
+        const struct ag_yaml_node *tte = ag_yaml_map_get(it, "timeToExhaustion");
+        if ((br != NULL) + (bud != NULL) + (tte != NULL) != 1) {
+            ERR(c, it, "alert: expected exactly one of burnRate (with longWindow), "
+                "budgetRemaining (\"0.25\") or timeToExhaustion ({below: 24h, lookback: 1h})");
+            ok = false;
+            continue;
+        }
+        if (br == NULL) {
+            static const char *const burn_only[] = {"longWindow", "shortWindow", "minEvents",
+                                                    "minBad", NULL};
+            for (size_t k = 0; burn_only[k] != NULL; k++) {
+                if ((v = ag_yaml_map_get(it, burn_only[k])) != NULL) {
+                    ERR(c, v, "%s: only for a burnRate alert (this one is a %s alert)",
+                        burn_only[k], bud != NULL ? "budgetRemaining" : "timeToExhaustion");
+                    ok = false;
+                }
+            }
+        }
+        if (bud != NULL) {
+            a->kind = SLO_ALERT_BUDGET;
+            if (get_decimal(c, bud, "budgetRemaining", false, SLO_OBJ_FRACTION,
+                            &a->budget_below)) {
+                if (a->budget_below.num == 0 || a->budget_below.num > a->budget_below.den) {
+                    char q[80];
+                    ERR(c, bud, "budgetRemaining '%s': expected a fraction of the budget above 0 "
+                        "and at most 1 (\"0.25\": fires below a quarter left)",
+                        show(bud, q, sizeof(q)));
+                    ok = false;
+                }
+            } else {
                 ok = false;
             }
-        } else if (sw != NULL) {
-            ok = false;
         }
-        if ((v = ag_yaml_map_get(it, "minEvents")) != NULL) {
-            ok &= get_u64(c, v, "minEvents", &a->min_events);
+        if (tte != NULL) {
+            static const char *const tkeys[] = {"below", "lookback", NULL};
+            a->kind = SLO_ALERT_TTE;
+            if (!want_type(c, tte, AG_YAML_MAPPING, "timeToExhaustion") ||
+                !check_keys(c, tte, "timeToExhaustion", tkeys)) {
+                ok = false;
+            } else {
+                const struct ag_yaml_node *b = need(c, tte, "below", "timeToExhaustion");
+                ok &= b != NULL && get_duration(c, b, "below", &a->tte_below_ms);
+                const struct ag_yaml_node *lb = need(c, tte, "lookback", "timeToExhaustion");
+                if (lb != NULL && get_duration(c, lb, "lookback", &a->long_ms)) {
+                    a->long_text = dup_str(c, lb->str);
+                } else {
+                    ok = false;
+                }
+            }
         }
-        if ((v = ag_yaml_map_get(it, "minBad")) != NULL) {
-            ok &= get_u64(c, v, "minBad", &a->min_bad);
+        if (br != NULL) {
+            ok &= get_decimal(c, br, "burnRate", false, SLO_OBJ_FRACTION, &a->threshold);
+            const struct ag_yaml_node *lw = need(c, it, "longWindow", "alert");
+            if (lw != NULL && get_duration(c, lw, "longWindow", &a->long_ms)) {
+                a->long_text = dup_str(c, lw->str);
+            } else {
+                ok = false;
+            }
+            const struct ag_yaml_node *sw = ag_yaml_map_get(it, "shortWindow");
+            if (sw != NULL && get_duration(c, sw, "shortWindow", &a->short_ms)) {
+                a->short_text = dup_str(c, sw->str);
+                if (a->long_ms != 0 && a->short_ms >= a->long_ms) {
+                    ERR(c, sw, "shortWindow %s: expected a window shorter than longWindow %s",
+                        sw->str, lw->str);
+                    ok = false;
+                }
+            } else if (sw != NULL) {
+                ok = false;
+            }
+            if ((v = ag_yaml_map_get(it, "minEvents")) != NULL) {
+                ok &= get_u64(c, v, "minEvents", &a->min_events);
+            }
+            if ((v = ag_yaml_map_get(it, "minBad")) != NULL) {
+                ok &= get_u64(c, v, "minBad", &a->min_bad);
+            }
         }
         if ((v = ag_yaml_map_get(it, "notify")) != NULL) {
             if (want_type(c, v, AG_YAML_SEQUENCE, "notify") && v->n_items > 0) {
@@ -2192,7 +2249,7 @@ static void check_alert(struct slo_defs *d, const struct slo_slo_def *s,
     /* The highest burn is 1 / (1 - o) = den / e (everything bad). */
     uint64_t e = slo_objective_budget_num(&s->objective);
     int cmp = slo_cmp3(a->threshold.num, e, 1, s->objective.den, a->threshold.den, 1);
-    bool never = a->inclusive ? cmp > 0 : cmp >= 0;
+    bool never = a->kind == SLO_ALERT_BURN_RATE && (a->inclusive ? cmp > 0 : cmp >= 0);
     if (never) {
         char x[48], o[48], bound[96], one_minus[48];
         struct slo_decimal om = {e, s->objective.den, s->objective.scale};

@@ -90,16 +90,28 @@ struct slo_sli_def {
     struct slo_decimal bucket_bound; /* in the histogram's unit */
 };
 
+/* What an alert compares (specs/slo.md §7.1, §7.2). */
+enum slo_alert_kind {
+    SLO_ALERT_BURN_RATE, /* burn over long_ms (AND short_ms) above threshold */
+    SLO_ALERT_BUDGET,    /* the SLO's remaining budget fraction below budget_below (strict) */
+    SLO_ALERT_TTE,       /* the time to exhaustion over long_ms's burn below tte_below_ms */
+};
+
 /* One alert condition flattened from a policy: burn over a long window, AND over a short one
- * when short_ms > 0 (Otter's multiwindow pair). */
+ * when short_ms > 0 (Otter's multiwindow pair); or a budget or time-to-exhaustion condition. */
 struct slo_alert_def {
     char *name;            /* owned: the policy or Otter alert name */
     char *severity;        /* owned: "page", "ticket", ... */
     const char *file;
     int line, col;         /* the condition */
-    struct slo_decimal threshold;
+    enum slo_alert_kind kind;
+    struct slo_decimal budget_below; /* SLO_ALERT_BUDGET: a fraction in (0, 1] */
+    uint64_t tte_below_ms;           /* SLO_ALERT_TTE: fires when TTE < this */
+    uint64_t cool_down_ms;           /* a resolved alert fires again only this long after its
+                                      * last resolve (0: at once) */
+    struct slo_decimal threshold;    /* SLO_ALERT_BURN_RATE */
     bool inclusive;        /* OpenSLO op gte: fires on burn >= threshold (Otter: strict >) */
-    uint64_t long_ms;
+    uint64_t long_ms;      /* burn rate: the long window; TTE: the lookback; budget: 0 */
     uint64_t short_ms;     /* 0: a single window */
     char *long_text;       /* as written ("1h"): the report's burn_rates key */
     char *short_text;      /* or NULL */

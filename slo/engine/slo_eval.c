@@ -134,6 +134,7 @@ static void state_free(struct slo_state *st)
     slo_slices_free(st->sl);
     ag_free(st->lbs);
     ag_free(st->firing);
+    ag_free(st->last_resolve);
     memset(st, 0, sizeof(*st));
 }
 
@@ -165,12 +166,19 @@ static int state_init(struct slo_state *st, const struct slo_slo_def *d, int64_t
     st->gap_start = st->gap_end = 0;
     if (d->n_alerts > 0) {
         st->firing = ag_calloc(d->n_alerts, sizeof(*st->firing));
-        if (st->firing == NULL) {
+        st->last_resolve = ag_calloc(d->n_alerts, sizeof(*st->last_resolve));
+        if (st->firing == NULL || st->last_resolve == NULL) {
             return AG_ENOMEM;
+        }
+        for (size_t i = 0; i < d->n_alerts; i++) {
+            st->last_resolve[i] = -1;
         }
     }
     for (size_t i = 0; i < d->n_alerts; i++) {
         const struct slo_alert_def *a = &d->alerts[i];
+        if (a->long_ms == 0) {
+            continue; /* a budget condition: no window of its own */
+        }
         if (lb_put(st, a->long_ms, a->long_text) != 0 ||
             (a->short_ms > 0 && lb_put(st, a->short_ms, a->short_text) != 0)) {
             return AG_ENOMEM;
@@ -181,7 +189,8 @@ static int state_init(struct slo_state *st, const struct slo_slo_def *d, int64_t
     uint64_t w = d->window_ms;
     st->tte_ms = 0;
     for (size_t i = 0; i < d->n_alerts; i++) {
-        if (st->tte_ms == 0 || d->alerts[i].long_ms < st->tte_ms) {
+        if (d->alerts[i].long_ms > 0 &&
+            (st->tte_ms == 0 || d->alerts[i].long_ms < st->tte_ms)) {
             st->tte_ms = d->alerts[i].long_ms;
         }
     }
@@ -864,6 +873,42 @@ static int64_t overlap(int64_t a0, int64_t a1, int64_t b0, int64_t b1)
     return e > s ? e - s : 0;
 }
 
+/* Whether the exact rational |r| (may be negative) is below the decimal |x| (0 < x). */
+static bool rat_below(const struct slo_rat *r, const struct slo_decimal *x)
+{
+    if (r->neg && r->num > 0) {
+        return true;
+    }
+    /* r.num / r.den < x.num / x.den  <=>  r.num * x.den < x.num * r.den (256-bit products) */
+    return slo_eval_cmp128(r->num, x->den, x->num, r->den) < 0;
+}
+
+/* The time to exhaustion in seconds over the burn of the lookback |lb_ms| (registered) and the
+ * window length |w_ms| into |*out|: remaining_fraction x W / burn, 0 once exhausted. Returns
+ * false (null) without data or with a null or zero burn. The same double that the report prints
+ * decides a TTE alert, so the two never disagree. */
+static bool tte_over(const struct slo_state *st, const struct slo_eval *ev,
+                     const struct lb_data *lds, uint64_t lb_ms, uint64_t w_ms, double *out)
+{
+    struct slo_burn tb;
+    long ti = lb_find(st, lb_ms);
+    memset(&tb, 0, sizeof(tb));
+    if (ti >= 0) {
+        lb_burn(st, &lds[ti], &tb);
+    }
+    double tte = 0;
+    *out = 0;
+    if (ev->budget.no_data || !slo_tte_seconds(&ev->budget, &tb, w_ms / 1000, false, &tte)) {
+        return false;
+    }
+    if (!ev->budget.exhausted) {
+        tte = slo_eval_rat_double(&ev->budget.remaining_fraction) * (double)(w_ms / 1000) /
+              slo_eval_rat_double(&tb.rate);
+    }
+    *out = tte;
+    return true;
+}
+
 static int eval_fill(struct slo_engine *e, struct slo_state *st, int64_t at, struct slo_eval *ev)
 {
     const struct slo_slo_def *d = st->def;
@@ -1006,7 +1051,11 @@ static int eval_fill(struct slo_engine *e, struct slo_state *st, int64_t at, str
         }
     }
 
-    /* Alerts: the multiwindow condition with the guards on the long window. */
+    /* Time to exhaustion over the TTE lookback and the window length. */
+    ev->tte_null = !tte_over(st, ev, lds, st->tte_ms, w_ms, &ev->tte_seconds);
+
+    /* Alerts: the multiwindow condition with the guards on the long window; the remaining
+     * budget; the time to exhaustion over the alert's lookback. Then the cool-down. */
     if (d->n_alerts > 0) {
         ev->alerts = ag_calloc(d->n_alerts, sizeof(*ev->alerts));
         if (ev->alerts == NULL) {
@@ -1015,40 +1064,49 @@ static int eval_fill(struct slo_engine *e, struct slo_state *st, int64_t at, str
         }
         ev->n_alerts = d->n_alerts;
     }
-    for (size_t i = 0; i < d->n_alerts; i++) {
+    for (size_t i = 0; i < d->n_alerts && rc == 0; i++) {
         const struct slo_alert_def *a = &d->alerts[i];
-        const struct lb_data *ll = &lds[lb_find(st, a->long_ms)];
-        const struct lb_data *ls = a->short_ms ? &lds[lb_find(st, a->short_ms)] : NULL;
-        uint64_t vol = 0, vbad = 0;
-        lb_volume(st, ll, &vol, &vbad);
-        bool fire = lb_exceeds(st, ll, a) && (ls == NULL || lb_exceeds(st, ls, a)) &&
-                    vol >= a->min_events && vbad >= a->min_bad;
         struct slo_eval_alert *ea = &ev->alerts[i];
+        bool fire = false;
         ea->def = a;
+        if (a->kind == SLO_ALERT_BUDGET) {
+            fire = !ev->budget.no_data && rat_below(&ev->budget.remaining_fraction,
+                                                    &a->budget_below);
+            ea->reason = "error budget remaining below the threshold";
+        } else if (a->kind == SLO_ALERT_TTE) {
+            double t = 0;
+            fire = tte_over(st, ev, lds, a->long_ms, w_ms, &t) &&
+                   t < (double)(a->tte_below_ms / 1000) + (double)(a->tte_below_ms % 1000) / 1e3;
+            ea->reason = "time to exhaustion below the threshold";
+        } else {
+            const struct lb_data *ll = &lds[lb_find(st, a->long_ms)];
+            const struct lb_data *ls = a->short_ms ? &lds[lb_find(st, a->short_ms)] : NULL;
+            uint64_t vol = 0, vbad = 0;
+            lb_volume(st, ll, &vol, &vbad);
+            fire = lb_exceeds(st, ll, a) && (ls == NULL || lb_exceeds(st, ls, a)) &&
+                   vol >= a->min_events && vbad >= a->min_bad;
+            ea->reason = ls != NULL
+                             ? "burn rate above the threshold over the long and the short window"
+                             : "burn rate above the threshold over the window";
+        }
+        /* Cool-down (§7.2): resolved -> firing waits until cool_down_ms after the last resolve. */
+        if (fire && !st->firing[i] && a->cool_down_ms > 0 && st->last_resolve[i] >= 0 &&
+            at - st->last_resolve[i] < (int64_t)a->cool_down_ms) {
+            fire = false;
+            rc = add_warning(ev, "alert %s: its condition holds but its cool-down keeps it "
+                                 "resolved for %" PRId64 " s more",
+                             a->name,
+                             (st->last_resolve[i] + (int64_t)a->cool_down_ms - at + 999) / 1000);
+        }
         ea->firing = fire;
         ea->changed = fire != st->firing[i];
-        ea->reason = !fire ? NULL
-                     : ls != NULL
-                         ? "burn rate above the threshold over the long and the short window"
-                         : "burn rate above the threshold over the window";
+        if (!fire) {
+            ea->reason = NULL;
+        }
     }
-
-    /* Time to exhaustion over the TTE lookback and the window length. */
-    {
-        struct slo_burn tb;
-        long ti = lb_find(st, st->tte_ms);
-        memset(&tb, 0, sizeof(tb));
-        if (ti >= 0) {
-            lb_burn(st, &lds[ti], &tb);
-        }
-        double tte = 0;
-        ev->tte_null = ev->budget.no_data ||
-                       !slo_tte_seconds(&ev->budget, &tb, w_ms / 1000, false, &tte);
-        if (!ev->tte_null && !ev->budget.exhausted) {
-            tte = slo_eval_rat_double(&ev->budget.remaining_fraction) * (double)(w_ms / 1000) /
-                  slo_eval_rat_double(&tb.rate);
-        }
-        ev->tte_seconds = ev->tte_null ? 0 : tte;
+    if (rc != 0) {
+        ag_free(lds);
+        return rc;
     }
     ag_free(lds);
 
@@ -1123,6 +1181,9 @@ int slo_engine_eval(struct slo_engine *e, size_t slo, int64_t at_ms, struct slo_
             continue;
         }
         st->firing[i] = out->alerts[i].firing;
+        if (!out->alerts[i].firing) {
+            st->last_resolve[i] = at;
+        }
         if (e->alert_fn != NULL) {
             struct slo_alert_event ae = {st->def, out->alerts[i].def, out->alerts[i].firing, at,
                                          out};

@@ -65,6 +65,13 @@ def slo_yaml(name, objective, window="1h", method="Occurrences", slice_=None, mi
         lines.append("  alerts:")
         for a in alerts:
             lines.append("    - name: %s" % a["name"])
+            if a.get("budget"):
+                lines.append('      budgetRemaining: "%s"' % a["budget"])
+                continue
+            if a.get("tte_below"):
+                lines.append("      timeToExhaustion: {below: %s, lookback: %s}"
+                             % (a["tte_below"], a["long"]))
+                continue
             lines.append('      burnRate: "%s"' % a["burn"])
             lines.append("      longWindow: %s" % a["long"])
             if a.get("short"):
@@ -335,6 +342,20 @@ class Oracle:
                     self.inexact |= main
         return good, n
 
+    def tte(self, events, at, L, n, rem, frac, w_s):
+        """remaining_fraction x W / burn over the lookback L, in the engine's order of double
+        operations; None without data or with a null or zero burn, 0 once exhausted."""
+        s = self.s
+        b = None
+        if s.get("calendar") or L <= s["window"]:
+            g, tot = self.counts(events, at, L)
+            b = None if tot == 0 else ((tot - g) / tot) / (1 - s["o"])
+        if n == 0 or b is None or b == 0:
+            return None
+        if rem <= 0:
+            return 0
+        return float(frac) * w_s / float(b)
+
     def expect(self, events, at):
         s = self.s
         o = s["o"]
@@ -359,6 +380,8 @@ class Oracle:
                 self.inexact_burns.add(text)
         firing = {}
         for a in s["alerts"]:
+            if a.get("budget") or a.get("tte_below"):
+                continue  # decided below, once the time to exhaustion is known
             x = Fraction(a["burn"])
             ok = True
             for key in ("long", "short"):
@@ -374,8 +397,8 @@ class Oracle:
             firing[a["name"]] = ok and bad_units >= 0
         # time to exhaustion: over the shortest long window of the alerts, else 1 h (the window
         # when shorter); remaining_fraction x W / burn, in the engine's order of double ops
-        if s["alerts"]:
-            text = min((a["long"] for a in s["alerts"]), key=dur_ms)
+        if any(a.get("long") for a in s["alerts"]):
+            text = min((a["long"] for a in s["alerts"] if a.get("long")), key=dur_ms)
             L = lbs[text]
         else:
             L = HOUR if s.get("calendar") or s["window"] >= HOUR else s["window"]
@@ -386,16 +409,15 @@ class Oracle:
             w_s = (ce - cs) // 1000
         else:
             w_s = s["window"] // 1000
-        b = None
-        if s.get("calendar") or L <= s["window"]:
-            g, tot = self.counts(events, at, L)
-            b = None if tot == 0 else ((tot - g) / tot) / (1 - o)
-        if n == 0 or b is None or b == 0:
-            tte = None
-        elif rem <= 0:
-            tte = 0
-        else:
-            tte = float(frac) * w_s / float(b)
+        tte = self.tte(events, at, L, n, rem, frac, w_s)
+        for a in s["alerts"]:
+            if a.get("budget"):
+                # fires when less than the fraction is left (strict); never without data
+                firing[a["name"]] = n > 0 and frac < Fraction(a["budget"])
+            elif a.get("tte_below"):
+                # the time to exhaustion over the alert's lookback below the duration; never null
+                t = self.tte(events, at, lbs[a["long"]], n, rem, frac, w_s)
+                firing[a["name"]] = t is not None and t < dur_ms(a["tte_below"]) / 1000
         return {"status": status, "good": good, "total": n, "budget": bt, "remaining": rem,
                 "fraction": frac, "burns": burns, "firing": firing, "inexact": self.inexact,
                 "tte": tte, "inexact_burns": self.inexact_burns}
@@ -460,6 +482,15 @@ def random_spec(rng, i, zones=False):
             yaml_kw["slice_"] = "period: %s" % ptext
     for k in range(rng.randint(0, 2)):
         long_ = rng.choice(["10m", "20m", "30m", "1h", "2h"])
+        kind = rng.random()
+        if kind < 0.15:
+            spec["alerts"].append({"name": "a%d" % k,
+                                   "budget": rng.choice(["0.25", "0.5", "0.9", "1"])})
+            continue
+        if kind < 0.3:
+            spec["alerts"].append({"name": "a%d" % k, "long": long_,
+                                   "tte_below": rng.choice(["1h", "6h", "1d", "30d"])})
+            continue
         short = rng.choice([None, "5m", "2m"]) if method == "Occurrences" or \
             method == "Calendar" else rng.choice([None, "15m"])
         a = {"name": "a%d" % k, "burn": rng.choice(["1", "2", "6", "14.4"]), "long": long_}
@@ -498,6 +529,9 @@ def test_oracle_random_streams(slo_bin, tmp_path):
     assert checked > 1000
     assert all(statuses.get(k, 0) > 20 for k in ("OK", "WARNING", "BREACHED", "NO_DATA",
                                                   "firing")), statuses
+    # budget and time-to-exhaustion alerts both fire and stay resolved on some streams
+    assert all(statuses.get(k, 0) > 10 for k in ("budget-firing", "budget-resolved",
+                                                  "tte-firing", "tte-resolved")), statuses
     assert len(kinds) == 7 and min(kinds.values()) > 100, kinds
 
 
@@ -576,6 +610,12 @@ def oracle_runs(slo_bin, tmp_path, rng, runs, zones=False):
                 kinds[kind] = kinds.get(kind, 0) + 1
                 for a in s["alerts"].values():
                     statuses["firing"] = statuses.get("firing", 0) + a["firing"]
+                for a in sp["alerts"]:
+                    k = "budget" if a.get("budget") else "tte" if a.get("tte_below") else "burn"
+                    for v in (True, False):
+                        key = "%s-%s" % (k, "firing" if v else "resolved")
+                        statuses[key] = statuses.get(key, 0) + \
+                            (s["alerts"][a["name"]]["firing"] == v)
                 if want["inexact"]:
                     # RatioTimeslices with a ratio that does not terminate in 18 decimals: the
                     # engine says so and is exact to n x 1e-18 (README); compare to 1e-12

@@ -425,6 +425,62 @@ static void test_errors(void)
                                "YAML\n");
 }
 
+/* Budget, time-to-exhaustion and cool-down conditions (§7.2): the fields, then each mistake at
+ * its line:col (counted in the snippets: line 9 is the first alert). */
+static void test_alert_kinds(void)
+{
+    static const char ok[] = "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: a}\nspec:\n"
+                             "  objective: \"99\"\n  window: 1d\n"
+                             "  sli: {spans: {service: s, availability: }}\n"
+                             "  alerts:\n"
+                             "    - {name: low, budgetRemaining: \"0.25\", coolDown: 30m}\n"
+                             "    - name: tte\n"
+                             "      timeToExhaustion: {below: 24h, lookback: 1h}\n"
+                             "    - {name: page, burnRate: \"14.4\", longWindow: 1h, "
+                             "coolDown: 90s}\n";
+    struct ag_buf diag;
+    struct slo_defs *d = NULL;
+    ASSERT_OK(load(ok, &diag, &d));
+    ASSERT_STREQ(ag_buf_str(&diag), "");
+    const struct slo_slo_def *s = &d->slos[0];
+    ASSERT_UEQ(s->n_alerts, 3);
+    ASSERT_EQ(s->alerts[0].kind, SLO_ALERT_BUDGET);
+    ASSERT_UEQ(s->alerts[0].budget_below.num, 25);
+    ASSERT_UEQ(s->alerts[0].budget_below.den, 100);
+    ASSERT_UEQ(s->alerts[0].cool_down_ms, 30 * 60000);
+    ASSERT_UEQ(s->alerts[0].long_ms, 0);
+    ASSERT_EQ(s->alerts[1].kind, SLO_ALERT_TTE);
+    ASSERT_UEQ(s->alerts[1].tte_below_ms, 24 * 3600000ull);
+    ASSERT_UEQ(s->alerts[1].long_ms, 3600000);
+    ASSERT_STREQ(s->alerts[1].long_text, "1h");
+    ASSERT_UEQ(s->alerts[1].cool_down_ms, 0);
+    ASSERT_EQ(s->alerts[2].kind, SLO_ALERT_BURN_RATE);
+    ASSERT_UEQ(s->alerts[2].cool_down_ms, 90000);
+    done(&diag, d);
+
+#define HEAD "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: a}\nspec:\n" \
+             "  objective: \"99\"\n  window: 1d\n" \
+             "  sli: {spans: {service: s, availability: }}\n  alerts:\n"
+    /* two kinds in one alert: at the alert (line 9, col 7) */
+    expect_diag(HEAD "    - {name: x, burnRate: \"2\", longWindow: 1h, budgetRemaining: \"0.5\"}\n",
+                AG_EINVAL,
+                "t.yaml:9:7: error: alert: expected exactly one of burnRate (with longWindow), "
+                "budgetRemaining (\"0.25\") or timeToExhaustion ({below: 24h, lookback: 1h})\n");
+    /* a fraction above 1, and a window on a budget alert */
+    expect_diag(HEAD "    - {name: x, budgetRemaining: \"1.5\", longWindow: 1h}\n", AG_EINVAL,
+                "t.yaml:9:53: error: longWindow: only for a burnRate alert (this one is a "
+                "budgetRemaining alert)\n"
+                "t.yaml:9:34: error: budgetRemaining '1.5': expected a fraction of the budget "
+                "above 0 and at most 1 (\"0.25\": fires below a quarter left)\n");
+    /* a TTE without its lookback, and a cool-down that is no duration */
+    expect_diag(HEAD "    - {name: x, timeToExhaustion: {below: 1h}, coolDown: soon}\n",
+                AG_EINVAL,
+                "t.yaml:9:58: error: coolDown 'soon': expected a duration: a positive integer "
+                "and one of ms, s, m, h, d, w (\"5m\", \"30d\"), at most 10 years\n"
+                "t.yaml:9:35: error: timeToExhaustion: missing required key 'lookback'\n");
+#undef HEAD
+}
+
 static void test_warnings(void)
 {
     /* At 90 % the highest burn is 1 / 0.1 = 10: "> 10" can never fire, "> 9.99" can; and "gte 10"
@@ -705,6 +761,6 @@ AG_TEST_MAIN(AG_TEST_CASE(test_otter_minimal), AG_TEST_CASE(test_otter_full),
              AG_TEST_CASE(test_otter_metrics), AG_TEST_CASE(test_otter_defaults),
              AG_TEST_CASE(test_openslo), AG_TEST_CASE(test_openslo_calendar_timeslices),
              AG_TEST_CASE(test_errors), AG_TEST_CASE(test_warnings),
-             AG_TEST_CASE(test_tz_duration), AG_TEST_CASE(test_iana_zones),
+             AG_TEST_CASE(test_tz_duration), AG_TEST_CASE(test_iana_zones), AG_TEST_CASE(test_alert_kinds),
              AG_TEST_CASE(test_tz_load_system), AG_TEST_CASE(test_service_from_sli),
              AG_TEST_CASE(test_failmalloc))

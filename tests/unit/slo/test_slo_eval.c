@@ -603,6 +603,171 @@ static void test_errors(void)
 }
 
 
+/* ---- budget, time-to-exhaustion and cool-down conditions (§7.2) ------------------------------ */
+
+/* One evaluation's alert 0: firing, changed; the reason when firing. */
+static void check_alert(struct fix *f, int64_t at, bool firing, bool changed, const char *reason)
+{
+    struct slo_eval ev;
+    ASSERT_OK(slo_engine_eval(f->e, 0, at, &ev));
+    ASSERT_UEQ(ev.n_alerts, 1);
+    ASSERT_EQ(ev.alerts[0].firing, firing);
+    ASSERT_EQ(ev.alerts[0].changed, changed);
+    if (firing) {
+        ASSERT_STREQ(ev.alerts[0].reason, reason);
+    } else {
+        ASSERT_NULL(ev.alerts[0].reason);
+    }
+    slo_eval_release(&ev);
+}
+
+/*
+ * budgetRemaining "0.25" at 99 % over 1 h (strict: fires when less than a quarter is left):
+ *   B+10m: 1000 events, 0 bad: budget 10, fraction 1: no.
+ *   B+20m: 2000 events, 15 bad: budget 20, remaining 5, fraction 5/20 = 0.25 exactly: no.
+ *   B+25m: 2001 events, 16 bad: budget 20.01, remaining 4.01, 4.01/20.01 = 0.2004 < 0.25: fires.
+ *   B+26m: still firing, no second callback.
+ *   B+2h:  the window [B+1h, B+2h) is empty (NO_DATA, fraction 1): resolves.
+ */
+static void test_budget_alert(void)
+{
+    static const char yaml[] = "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: b}\nspec:\n"
+                               "  service: s\n  objective: \"99\"\n  window: 1h\n"
+                               "  sli: {spans: {availability: {}}}\n"
+                               "  alerts:\n    - {name: low, budgetRemaining: \"0.25\"}\n";
+    const char *why = "error budget remaining below the threshold";
+    struct fix f;
+    struct calls c = {0};
+    ASSERT_OK(setup(&f, yaml, B));
+    slo_engine_set_alert_fn(f.e, on_alert, &c);
+    ASSERT_OK(slo_engine_add(f.e, 0, B + MIN, 1000, 1000));
+    check_alert(&f, B + 10 * MIN, false, false, NULL);
+    ASSERT_OK(slo_engine_add(f.e, 0, B + 11 * MIN, 985, 1000));
+    check_alert(&f, B + 20 * MIN, false, false, NULL);
+    ASSERT_OK(slo_engine_add(f.e, 0, B + 21 * MIN, 0, 1));
+    check_alert(&f, B + 25 * MIN, true, true, why);
+    check_alert(&f, B + 26 * MIN, true, false, why);
+    check_alert(&f, B + 2 * HOUR, false, true, NULL);
+    ASSERT_EQ(c.n, 2);
+    ASSERT_EQ(c.at[0], B + 25 * MIN);
+    ASSERT(c.firing[0] && !c.firing[1]);
+    teardown(&f);
+}
+
+/*
+ * timeToExhaustion {below: 6h, lookback: 1h} at 99 % over 1 d (W = 86,400 s);
+ * TTE = remaining fraction x W / burn over the last hour.
+ *   B+1h: 10,000 events, 10 bad: budget 100, remaining 90, fraction 0.9; burn (10/10,000)/0.01
+ *     = 0.1: TTE = 0.9 x 86,400 / 0.1 = 777,600 s (216 h): no.
+ *   B+1h30m: + 1000 events, 90 bad at B+1h05m: 11,000 events, 100 bad: budget 110, remaining
+ *     10, fraction 1/11; the hour [B+30m, B+1h30m) holds both: burn (100/11,000)/0.01 = 10/11:
+ *     TTE = (1/11) x 86,400 / (10/11) = 8,640 s = 2.4 h < 6 h: fires. The report's TTE (its
+ *     lookback is the alert's, the shortest) is the same 8,640 s.
+ *   B+3h: the hour [B+2h, B+3h) is empty: burn null, TTE null: never fires on null; resolves.
+ */
+static void test_tte_alert(void)
+{
+    static const char yaml[] = "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: t}\nspec:\n"
+                               "  service: s\n  objective: \"99\"\n  window: 1d\n"
+                               "  sli: {spans: {availability: {}}}\n"
+                               "  alerts:\n    - name: tte\n"
+                               "      timeToExhaustion: {below: 6h, lookback: 1h}\n";
+    const char *why = "time to exhaustion below the threshold";
+    struct fix f;
+    struct slo_eval ev;
+    ASSERT_OK(setup(&f, yaml, B));
+    ASSERT_OK(slo_engine_add(f.e, 0, B + 30 * MIN, 9990, 10000));
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + HOUR, &ev));
+    ASSERT(!ev.tte_null);
+    ASSERT(fabs(ev.tte_seconds - 777600.0) < 1e-6);
+    ASSERT(!ev.alerts[0].firing);
+    ASSERT_UEQ(ev.n_burns, 1);
+    ASSERT_STREQ(ev.burns[0].window, "1h"); /* the lookback is one of the alert windows */
+    slo_eval_release(&ev);
+    ASSERT_OK(slo_engine_add(f.e, 0, B + HOUR + 5 * MIN, 910, 1000));
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + HOUR + 30 * MIN, &ev));
+    ASSERT(fabs(ev.tte_seconds - 8640.0) < 1e-6);
+    ASSERT(ev.alerts[0].firing && ev.alerts[0].changed);
+    ASSERT_STREQ(ev.alerts[0].reason, why);
+    slo_eval_release(&ev);
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 3 * HOUR, &ev));
+    ASSERT(ev.tte_null);
+    ASSERT(!ev.alerts[0].firing && ev.alerts[0].changed);
+    slo_eval_release(&ev);
+    teardown(&f);
+}
+
+/*
+ * coolDown 30m on a burn-rate page (burn > 10 over 5 m at 99 %: 20 bad of 100 burns at 20):
+ *   B+2m fires (the B+1m burst); B+10m resolves ([B+5m, B+10m) is empty): last resolve B+10m.
+ *   B+16m: the B+15m burst burns at 20 again, but only 6 m after the resolve: held, resolved,
+ *     no callback, a warning: 30 m - 6 m = 1440 s more. A checkpoint taken here and restored
+ *     keeps the resolve time: the restored engine holds too (B+21m, 1140 s more).
+ *   B+46m: the B+45m burst, 36 m after the resolve: fires.
+ */
+static const char cool_yaml[] = "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: c}\nspec:\n"
+                                "  service: s\n  objective: \"99\"\n  window: 1h\n"
+                                "  sli: {spans: {availability: {}}}\n"
+                                "  alerts:\n    - {name: page, burnRate: \"10\", longWindow: 5m, "
+                                "coolDown: 30m}\n";
+
+static bool has_warning(const struct slo_eval *ev, const char *w)
+{
+    for (size_t i = 0; i < ev->n_warnings; i++) {
+        if (strcmp(ev->warnings[i], w) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void test_cool_down(void)
+{
+    struct fix f, g;
+    struct calls c = {0}, cg = {0};
+    struct slo_eval ev;
+    struct ag_buf ck;
+    ag_buf_init(&ck, 1u << 24);
+    ASSERT_OK(setup(&f, cool_yaml, B));
+    slo_engine_set_alert_fn(f.e, on_alert, &c);
+    ASSERT_OK(slo_engine_add(f.e, 0, B + MIN, 80, 100));
+    check_alert(&f, B + 2 * MIN, true, true,
+                "burn rate above the threshold over the window");
+    check_alert(&f, B + 10 * MIN, false, true, NULL);
+    ASSERT_OK(slo_engine_add(f.e, 0, B + 15 * MIN, 80, 100));
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 16 * MIN, &ev));
+    ASSERT(!ev.alerts[0].firing && !ev.alerts[0].changed);
+    ASSERT(has_warning(&ev, "alert page: its condition holds but its cool-down keeps it "
+                            "resolved for 1440 s more"));
+    slo_eval_release(&ev);
+    ASSERT_EQ(c.n, 2);
+
+    /* restart here: the resolve time travels in the checkpoint */
+    ASSERT_OK(slo_engine_save(f.e, NULL, 0, &ck));
+    ASSERT_OK(setup(&g, cool_yaml, B + 16 * MIN));
+    slo_engine_set_alert_fn(g.e, on_alert, &cg);
+    ASSERT_OK(slo_engine_restore(g.e, ag_buf_ptr(&ck), ck.len, B + 16 * MIN, NULL, NULL, NULL));
+    struct fix *both[2] = {&f, &g};
+    for (int k = 0; k < 2; k++) {
+        ASSERT_OK(slo_engine_add(both[k]->e, 0, B + 20 * MIN, 80, 100));
+        ASSERT_OK(slo_engine_eval(both[k]->e, 0, B + 21 * MIN, &ev));
+        ASSERT(!ev.alerts[0].firing);
+        ASSERT(has_warning(&ev, "alert page: its condition holds but its cool-down keeps it "
+                                "resolved for 1140 s more"));
+        slo_eval_release(&ev);
+        ASSERT_OK(slo_engine_add(both[k]->e, 0, B + 45 * MIN, 80, 100));
+        check_alert(both[k], B + 46 * MIN, true, true,
+                    "burn rate above the threshold over the window");
+    }
+    ASSERT_EQ(c.n, 3);
+    ASSERT_EQ(c.at[2], B + 46 * MIN);
+    ASSERT_EQ(cg.n, 1);
+    ASSERT(cg.firing[0]);
+    ag_buf_cleanup(&ck);
+    teardown(&f);
+    teardown(&g);
+}
+
 /* ---- IANA time zones ------------------------------------------------------------------------ */
 
 static bool have_tzdata(void)
@@ -938,18 +1103,19 @@ static void test_checkpoint_refusals(void)
     c[0] = 'X';
     ASSERT_EQ(slo_engine_restore(g.e, c, ck.len, now, NULL, NULL, &why), AG_EPROTO);
     c[0] = 'O';
-    c[8] = 2; /* version 2 */
+    c[8] = 3; /* version 3 */
     ASSERT_EQ(slo_engine_restore(g.e, c, ck.len, now, NULL, NULL, &why), AG_EUNSUPP);
-    c[8] = 1;
+    c[8] = 2;
     /* from the future: the checkpoint's clock is after the restore time */
     ASSERT_EQ(slo_engine_restore(g.e, c, ck.len, now - 1, NULL, NULL, &why), AG_EINVAL);
     /* a well-formed checkpoint whose counts were tampered with and re-checksummed: the running
      * sums no longer match the buckets */
     {
-        /* header 40 bytes; SLO 0: 6 fields (48) and one alert (8) -> 96; its window: clock,
-         * layers (112), then width, cap, lookbacks, open index, open start (152), then the
-         * first lookback's ms (152), good (160), total (168): make total odd-one-off */
-        size_t k = 168;
+        /* header 40 bytes; SLO 0: 6 fields (48) and one alert (16: firing, last resolve) -> 104;
+         * its window: clock, layers (120), then width, cap, lookbacks, open index, open start
+         * (160), then the first lookback's ms (160), good (168), total (176): make total
+         * odd-one-off */
+        size_t k = 176;
         c[k] ^= 0x01;
         uint32_t crc = slo_eval_crc32c(c, ck.len - 8);
         for (int i = 0; i < 8; i++) {
@@ -1036,7 +1202,8 @@ AG_TEST_MAIN(AG_TEST_CASE(test_brief_2h), AG_TEST_CASE(test_brief_1h),
              AG_TEST_CASE(test_occurrences_on_budget), AG_TEST_CASE(test_burst_page),
              AG_TEST_CASE(test_no_traffic), AG_TEST_CASE(test_calendar_day),
              AG_TEST_CASE(test_tz_calendar_month), AG_TEST_CASE(test_tz_calendar_timeslices),
-             AG_TEST_CASE(test_tz_checkpoint),
+             AG_TEST_CASE(test_tz_checkpoint), AG_TEST_CASE(test_budget_alert),
+             AG_TEST_CASE(test_tte_alert), AG_TEST_CASE(test_cool_down),
              AG_TEST_CASE(test_calendar_timeslices), AG_TEST_CASE(test_min_events),
              AG_TEST_CASE(test_three_methods), AG_TEST_CASE(test_ratio_exact_tie),
              AG_TEST_CASE(test_json), AG_TEST_CASE(test_rat_double), AG_TEST_CASE(test_rfc3339),
