@@ -11,6 +11,7 @@
 
 #include "ag_mem.h"
 #include "ag_yaml.h"
+#include "slo_slices.h"
 #include "slo_tz.h"
 
 /* ---- private state ---------------------------------------------------------------------------- */
@@ -1741,7 +1742,7 @@ static bool parse_otter_slo(struct pctx *c, const struct ag_yaml_node *doc)
     }
     const struct ag_yaml_node *ts = ag_yaml_map_get(spec, "timeSlice");
     if (s.budgeting != SLO_BUDGETING_OCCURRENCES) {
-        static const char *const tkeys[] = {"period", "target", NULL};
+        static const char *const tkeys[] = {"period", "target", "grace", NULL};
         if (ts == NULL) {
             ERR(c, spec, "SLO spec: budgetingMethod %s needs 'timeSlice' ({period: 5m, target: "
                 "\"95\"})", bm->str);
@@ -1762,6 +1763,22 @@ static bool parse_otter_slo(struct pctx *c, const struct ag_yaml_node *doc)
                 ERR(c, v, "timeSlice target: RatioTimeslices averages the period ratios against "
                     "the objective; expected no per-period target");
                 ok = false;
+            }
+            if ((v = ag_yaml_map_get(ts, "grace")) != NULL) {
+                if (s.budgeting != SLO_BUDGETING_TIMESLICES) {
+                    ERR(c, v, "timeSlice grace: only for Timeslices (RatioTimeslices periods take "
+                        "late data for as long as they are in the window)");
+                    ok = false;
+                } else if (get_duration(c, v, "timeSlice grace", &s.slice_grace_ms)) {
+                    if (pok && s.slice_grace_ms / s.slice_ms >= SLO_SLICES_MAX_PENDING - 2) {
+                        ERR(c, v, "timeSlice grace %s: expected less than %u periods of %s",
+                            v->str, SLO_SLICES_MAX_PENDING - 2,
+                            ag_yaml_map_get(ts, "period")->str);
+                        ok = false;
+                    }
+                } else {
+                    ok = false;
+                }
             }
         } else {
             ok = false;

@@ -143,6 +143,8 @@ struct slo_slo_def {
     const struct slo_tz *tz;      /* its rules (owned by the slo_defs), or NULL: fixed offset */
     uint64_t slice_ms;            /* Timeslices: the period */
     struct slo_decimal slice_target; /* Timeslices: a period is good at >= this (fraction) */
+    uint64_t slice_grace_ms;      /* Timeslices: a period is judged at its end plus this; late
+                                   * data until then still counts (0: at its end) */
     enum slo_missing_policy missing;
     struct slo_decimal warning;   /* WARNING below this fraction of budget left; default 0.5 */
     size_t sli;                   /* index into slo_defs.slis (after slo_defs_finish) */

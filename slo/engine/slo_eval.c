@@ -243,7 +243,7 @@ static int state_init(struct slo_state *st, const struct slo_slo_def *d, int64_t
                                            .n_lookbacks = n,
                                            .target = d->slice_target,
                                            .missing = d->missing,
-                                           .grace_ms = 0};
+                                           .grace_ms = d->slice_grace_ms};
             rc = slo_slices_new(&sc, start_ms, &st->sl);
         }
     } else if (d->budgeting == SLO_BUDGETING_OCCURRENCES) {
@@ -261,7 +261,7 @@ static int state_init(struct slo_state *st, const struct slo_slo_def *d, int64_t
                                        .n_lookbacks = n,
                                        .target = d->slice_target,
                                        .missing = d->missing,
-                                       .grace_ms = 0,
+                                       .grace_ms = d->slice_grace_ms,
                                        .calendar = true,
                                        .unit = d->calendar_unit,
                                        .utc_offset_s = d->utc_offset_s,
@@ -481,14 +481,17 @@ static void window_counts_at(const struct slo_window *w, uint64_t eff, int64_t a
 /* Timeslices rolling: the judged periods [J - L, J) minus the oldest when |at| is mid-period (it
  * starts before at - L, so it is not whole in [at - L, at)). */
 static void slices_counts_at(const struct slo_slices *sl, uint64_t eff, uint64_t p, int64_t at,
-                             struct slo_counts *c)
+                             uint64_t grace, struct slo_counts *c)
 {
     if (slo_slices_counts(sl, eff, c) != 0) {
         memset(c, 0, sizeof(*c));
         return;
     }
+    /* With a grace delay the window is the last |eff| of judged periods, [j - eff, j): it lags
+     * the instant by up to the grace plus a period. Without, the whole periods of [at - eff, at),
+     * one fewer when |at| is inside a period. */
     int64_t j = slo_slices_judged_until(sl);
-    if (at > j) {
+    if (grace == 0 && at > j) {
         struct slo_counts old;
         int64_t s = j - (int64_t)eff;
         if (slo_window_range(slo_slices_periods(sl), eff, s, s + (int64_t)p, &old) == 0) {
@@ -722,7 +725,8 @@ static void lb_read(const struct slo_state *st, const struct lb *l, int64_t at,
         break;
     case ST_SLICES_ROLL:
     case ST_SLICES_CAL:
-        slices_counts_at(st->sl, l->eff_ms, st->def->slice_ms, at, &out->c);
+        slices_counts_at(st->sl, l->eff_ms, st->def->slice_ms, at, st->def->slice_grace_ms,
+                         &out->c);
         break;
     case ST_RATIO_ROLL:
     case ST_RATIO_CAL:
@@ -935,9 +939,13 @@ static int eval_fill(struct slo_engine *e, struct slo_state *st, int64_t at, str
     case ST_SLICES_ROLL: {
         struct slo_counts c;
         int64_t p = (int64_t)d->slice_ms;
-        slices_counts_at(st->sl, w_ms, (uint64_t)p, at, &c);
+        slices_counts_at(st->sl, w_ms, (uint64_t)p, at, d->slice_grace_ms, &c);
         ev->window_start_ms = ceil_to(at - (int64_t)w_ms, p);
         ev->window_end_ms = floor_to(at, p);
+        if (d->slice_grace_ms > 0) {
+            ev->window_end_ms = slo_slices_judged_until(st->sl);
+            ev->window_start_ms = ev->window_end_ms - (int64_t)w_ms;
+        }
         rc = slo_budget_eval(&d->objective, &d->warning, c.good, c.total, p_s, &ev->budget);
         break;
     }

@@ -96,6 +96,9 @@ static uint64_t fingerprint(const struct slo_defs *d)
         fnv_u64(&h, s->slice_ms);
         fnv_u64(&h, s->slice_target.num);
         fnv_u64(&h, s->slice_target.den);
+        if (s->slice_grace_ms > 0) {
+            fnv_u64(&h, 0x6772616365ull ^ s->slice_grace_ms); /* "grace": the pending ring's size */
+        }
         fnv_u64(&h, (uint64_t)s->missing);
         fnv_u64(&h, s->objective.num);
         fnv_u64(&h, s->objective.den);

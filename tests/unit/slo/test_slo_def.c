@@ -481,6 +481,35 @@ static void test_alert_kinds(void)
 #undef HEAD
 }
 
+/* timeSlice grace: Timeslices only, fewer than 14 periods (line 8: the timeSlice). */
+static void test_slice_grace(void)
+{
+#define HEAD "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: a}\nspec:\n" \
+             "  objective: \"99\"\n  window: 1d\n" \
+             "  sli: {spans: {service: s, availability: }}\n"
+    struct ag_buf diag;
+    struct slo_defs *d = NULL;
+    ASSERT_OK(load(HEAD "  budgetingMethod: Timeslices\n"
+                        "  timeSlice: {period: 5m, target: \"95\", grace: 90s}\n",
+                   &diag, &d));
+    ASSERT_UEQ(d->slos[0].slice_grace_ms, 90000);
+    done(&diag, d);
+    ASSERT_OK(load(HEAD "  budgetingMethod: Timeslices\n  timeSlice: {period: 5m, target: \"95\"}\n",
+                   &diag, &d));
+    ASSERT_UEQ(d->slos[0].slice_grace_ms, 0); /* the default: judged at the period's end */
+    done(&diag, d);
+    /* 14 periods of 5m = 70m: too long (col 48: the value) */
+    expect_diag(HEAD "  budgetingMethod: Timeslices\n"
+                     "  timeSlice: {period: 5m, target: \"95\", grace: 70m}\n",
+                AG_EINVAL,
+                "t.yaml:9:48: error: timeSlice grace 70m: expected less than 14 periods of 5m\n");
+    expect_diag(HEAD "  budgetingMethod: RatioTimeslices\n  timeSlice: {period: 5m, grace: 1m}\n",
+                AG_EINVAL,
+                "t.yaml:9:34: error: timeSlice grace: only for Timeslices (RatioTimeslices "
+                "periods take late data for as long as they are in the window)\n");
+#undef HEAD
+}
+
 static void test_warnings(void)
 {
     /* At 90 % the highest burn is 1 / 0.1 = 10: "> 10" can never fire, "> 9.99" can; and "gte 10"
@@ -762,5 +791,6 @@ AG_TEST_MAIN(AG_TEST_CASE(test_otter_minimal), AG_TEST_CASE(test_otter_full),
              AG_TEST_CASE(test_openslo), AG_TEST_CASE(test_openslo_calendar_timeslices),
              AG_TEST_CASE(test_errors), AG_TEST_CASE(test_warnings),
              AG_TEST_CASE(test_tz_duration), AG_TEST_CASE(test_iana_zones), AG_TEST_CASE(test_alert_kinds),
+             AG_TEST_CASE(test_slice_grace),
              AG_TEST_CASE(test_tz_load_system), AG_TEST_CASE(test_service_from_sli),
              AG_TEST_CASE(test_failmalloc))

@@ -768,6 +768,69 @@ static void test_cool_down(void)
     teardown(&g);
 }
 
+/* ---- grace delay for Timeslices --------------------------------------------------------------- */
+
+/*
+ * 5-minute periods judged against 90 %, objective 90 % over 1 h, with grace 1m and without.
+ * Period 0 [B, B+5m): 100 good of 100 at B+1m, then at B+5m30s (the clock already there) a late
+ * 0 of 100 stamped B+4m.
+ *   grace 1m: period 0 is judged at B+6m: the late batch counts: 100 of 200 = 0.5 < 0.9, bad.
+ *     At B+5m30s nothing is judged yet (NO_DATA); at B+6m the window is [B+5m - 1h, B+5m):
+ *     0 good of 1 period.
+ *   grace 0: period 0 was judged at B+5m (good); the late batch is dropped and said so: 1 good
+ *     of 1 in [B+6m - 1h, B+5m) rounded to whole periods.
+ *   Period 1 [B+5m, B+10m) with grace: a batch stamped B+9m arriving at B+11m30s is past
+ *     B+10m + 1m: dropped, warned.
+ */
+static void test_slice_grace(void)
+{
+    static const char fmt[] = "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: g}\nspec:\n"
+                              "  service: s\n  objective: \"90\"\n  window: 1h\n"
+                              "  budgetingMethod: Timeslices\n"
+                              "  timeSlice: {period: 5m, target: \"90\"%s}\n"
+                              "  sli: {spans: {availability: {}}}\n";
+    char yg[512], y0[512];
+    snprintf(yg, sizeof(yg), fmt, ", grace: 1m");
+    snprintf(y0, sizeof(y0), fmt, "");
+    struct fix g, z;
+    struct slo_eval ev;
+    ASSERT_OK(setup(&g, yg, B));
+    ASSERT_OK(setup(&z, y0, B));
+    ASSERT_UEQ(g.d->slos[0].slice_grace_ms, 60000);
+    struct fix *both[2] = {&g, &z};
+    for (int k = 0; k < 2; k++) {
+        ASSERT_OK(slo_engine_add(both[k]->e, 0, B + MIN, 100, 100));
+        slo_engine_advance(both[k]->e, B + 5 * MIN + 30000);
+        ASSERT_OK(slo_engine_add(both[k]->e, 0, B + 4 * MIN, 0, 100));
+    }
+    ASSERT_OK(slo_engine_eval(g.e, 0, B + 5 * MIN + 30000, &ev));
+    ASSERT_UEQ(ev.budget.total, 0);
+    ASSERT_EQ(ev.budget.status, SLO_STATUS_NO_DATA);
+    slo_eval_release(&ev);
+    ASSERT_OK(slo_engine_eval(g.e, 0, B + 6 * MIN, &ev));
+    ASSERT_UEQ(ev.budget.total, 1);
+    ASSERT_UEQ(ev.budget.good, 0);
+    ASSERT_EQ(ev.window_end_ms, B + 5 * MIN);
+    ASSERT_EQ(ev.window_start_ms, B + 5 * MIN - HOUR);
+    ASSERT_UEQ(ev.n_warnings, 1); /* the young window only */
+    slo_eval_release(&ev);
+    ASSERT_OK(slo_engine_eval(z.e, 0, B + 6 * MIN, &ev));
+    ASSERT_UEQ(ev.budget.total, 1);
+    ASSERT_UEQ(ev.budget.good, 1);
+    ASSERT(has_warning(&ev, "1 observations for already judged periods were not counted"));
+    slo_eval_release(&ev);
+    /* past the grace: dropped */
+    slo_engine_advance(g.e, B + 11 * MIN + 30000);
+    ASSERT_OK(slo_engine_add(g.e, 0, B + 9 * MIN, 0, 100));
+    ASSERT_OK(slo_engine_eval(g.e, 0, B + 12 * MIN, &ev));
+    ASSERT_UEQ(ev.budget.total, 2); /* periods 0 (bad) and 1 (no data: good by policy) */
+    ASSERT_UEQ(ev.budget.good, 1);
+    ASSERT(has_warning(&ev, "1 observations for already judged periods were not counted"));
+    slo_eval_release(&ev);
+    teardown(&g);
+    teardown(&z);
+}
+
 /* ---- IANA time zones ------------------------------------------------------------------------ */
 
 static bool have_tzdata(void)
@@ -1204,6 +1267,7 @@ AG_TEST_MAIN(AG_TEST_CASE(test_brief_2h), AG_TEST_CASE(test_brief_1h),
              AG_TEST_CASE(test_tz_calendar_month), AG_TEST_CASE(test_tz_calendar_timeslices),
              AG_TEST_CASE(test_tz_checkpoint), AG_TEST_CASE(test_budget_alert),
              AG_TEST_CASE(test_tte_alert), AG_TEST_CASE(test_cool_down),
+             AG_TEST_CASE(test_slice_grace),
              AG_TEST_CASE(test_calendar_timeslices), AG_TEST_CASE(test_min_events),
              AG_TEST_CASE(test_three_methods), AG_TEST_CASE(test_ratio_exact_tie),
              AG_TEST_CASE(test_json), AG_TEST_CASE(test_rat_double), AG_TEST_CASE(test_rfc3339),
