@@ -375,6 +375,13 @@ long slo_engine_find(const struct slo_engine *e, const char *name)
     return -1;
 }
 
+void slo_engine_set_state_lost(struct slo_engine *e)
+{
+    for (size_t i = 0; i < e->n; i++) {
+        e->st[i].lost = true;
+    }
+}
+
 void slo_engine_set_alert_fn(struct slo_engine *e, slo_alert_fn fn, void *arg)
 {
     e->alert_fn = fn;
@@ -1127,6 +1134,15 @@ static int eval_fill(struct slo_engine *e, struct slo_state *st, int64_t at, str
                              " s window",
                          (at - st->start_ms) / 1000 > 0 ? (at - st->start_ms) / 1000 : 0,
                          w_ms / 1000);
+    }
+    if (st->lost && st->start_ms > ev->window_start_ms && rc == 0) {
+        char t[40];
+        if (slo_format_rfc3339(st->start_ms, t, sizeof(t)) < 0) {
+            t[0] = '\0';
+        }
+        rc = add_warning(ev, "no checkpoint was restored (lost or refused): the window restarted "
+                             "empty at %s; what came before is not counted",
+                         t);
     }
     ev->gap_ms = overlap(st->gap_start, st->gap_end, ev->window_start_ms, ev->window_end_ms);
     if (ev->gap_ms > 0 && rc == 0) {

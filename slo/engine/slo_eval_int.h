@@ -41,6 +41,7 @@ struct slo_state {
     int64_t *last_resolve; /* per alert: when it last went firing -> resolved; -1: never
                             * (the cool-down, §7.2; checkpointed) */
     int64_t start_ms;    /* first instant the engine knew about (young windows) */
+    bool lost;           /* the state before start_ms was lost (slo_engine_set_state_lost) */
     int64_t clock;
     int64_t gap_start, gap_end; /* the agent's gap: [start, end) */
 };

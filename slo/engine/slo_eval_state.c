@@ -8,7 +8,8 @@
  *   u64         fingerprint of the definitions (FNV-1a 64 over what shapes the state)
  *   u64         number of SLOs
  *   i64         engine clock
- *   per SLO:    kind, number of alerts, clock, start, gap start, gap end, per alert a u64
+ *   per SLO:    kind, number of alerts, clock, start, gap start, gap end, from version 2 a
+ *               u64 of flags (bit 0: the state before start was lost), per alert a u64
  *               (firing) and, from version 2, an i64 (its last resolve, -1 for never: the
  *               cool-down), then the state of its window / slices / calendar
  *   u64 + bytes the caller's extra bytes
@@ -135,6 +136,7 @@ int slo_engine_save(const struct slo_engine *e, const void *extra, size_t extra_
         slo_put_i64(&w, st->start_ms);
         slo_put_i64(&w, st->gap_start);
         slo_put_i64(&w, st->gap_end);
+        slo_put_u64(&w, st->lost ? 1u : 0u);
         for (size_t k = 0; k < st->def->n_alerts; k++) {
             slo_put_u64(&w, st->firing[k]);
             slo_put_i64(&w, st->last_resolve[k]);
@@ -181,6 +183,11 @@ static int load_state(struct slo_state *st, struct slo_rd *r, uint64_t version)
     st->start_ms = slo_get_i64(r);
     st->gap_start = slo_get_i64(r);
     st->gap_end = slo_get_i64(r);
+    uint64_t flags = version >= 2 ? slo_get_u64(r) : 0;
+    if (flags > 1) {
+        return AG_EPROTO;
+    }
+    st->lost = flags != 0;
     if (st->clock < 0 || st->clock > SLO_TIME_MAX_MS || st->start_ms < 0 ||
         st->start_ms > st->clock || st->gap_start > st->gap_end) {
         return AG_EPROTO;

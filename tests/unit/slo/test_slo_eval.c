@@ -1133,6 +1133,85 @@ static void test_checkpoint_equivalence(void)
     teardown(&b);
 }
 
+/*
+ * A lost checkpoint (§10.1): run B restarts at minute 150 with no state (slo_engine_set_state_lost)
+ * beside run A that never stopped. At minute 160 B's 2-hour Occurrences window holds only the
+ * minutes 150..159 (10 x 100 events; A: 120 x 100) and says why; from minute 300 on every rolling
+ * window and the UTC day that began at B + 24 h = minute 240 lie after minute 150: both runs give
+ * the same JSON again, except that calts, whose +02:00 day began at 22:00Z = minute 120, still
+ * warns (its counts agree: the periods before the restart count as good for B, and A judged
+ * minutes 120..149, outside the bursts of minutes [100, 120) and [180, 200), good too). The
+ * flag survives a checkpoint.
+ */
+static void test_checkpoint_lost(void)
+{
+    static const char lost_w[] = "no checkpoint was restored (lost or refused): the window "
+                                 "restarted empty at 2025-01-01T22:30:00Z; what came before is "
+                                 "not counted";
+    struct fix a, b;
+    struct ag_buf ja, jb, ck;
+    uint32_t sa = 5, sb = 5;
+    ag_buf_init(&ja, 1u << 20);
+    ag_buf_init(&jb, 1u << 20);
+    ag_buf_init(&ck, 1u << 24);
+    ASSERT_OK(setup(&a, five, B + 20 * HOUR));
+    ASSERT_OK(setup(&b, five, B + 20 * HOUR));
+    for (int64_t m = 0; m < 400; m++) {
+        int64_t at = B + 20 * HOUR + (m + 1) * MIN;
+        if (m == 150) {
+            /* the checkpoint is gone: a fresh engine at minute 150 (B + 22h30m) */
+            slo_engine_free(b.e);
+            b.e = NULL;
+            ASSERT_OK(slo_engine_new(b.d, at - MIN, NULL, &b.e));
+            slo_engine_set_state_lost(b.e);
+        }
+        feed_minute(a.e, m, &sa);
+        feed_minute(b.e, m, &sb);
+        if (m == 159) {
+            struct slo_eval ea, eb;
+            ASSERT_OK(slo_engine_eval(a.e, 0, at, &ea));
+            ASSERT_OK(slo_engine_eval(b.e, 0, at, &eb));
+            ASSERT_UEQ(ea.budget.total, 12000);
+            ASSERT_UEQ(eb.budget.total, 1000);
+            ASSERT(!has_warning(&ea, lost_w));
+            ASSERT(has_warning(&eb, lost_w));
+            slo_eval_release(&ea);
+            slo_eval_release(&eb);
+            /* the flag travels in the checkpoint */
+            ag_buf_reset(&ck);
+            ASSERT_OK(slo_engine_save(b.e, NULL, 0, &ck));
+            slo_engine_free(b.e);
+            b.e = NULL;
+            ASSERT_OK(slo_engine_new(b.d, at, NULL, &b.e));
+            ASSERT_OK(slo_engine_restore(b.e, ag_buf_ptr(&ck), ck.len, at, NULL, NULL, NULL));
+            ASSERT_OK(slo_engine_eval(b.e, 0, at, &eb));
+            ASSERT(has_warning(&eb, lost_w));
+            slo_eval_release(&eb);
+        }
+        if (m >= 299) {
+            eval_json(a.e, at, &ja);
+            eval_json(b.e, at, &jb);
+            char want[8192];
+            const char *jt = ag_buf_str(&jb);
+            const char *w = strstr(jt, lost_w);
+            ASSERT_NOT_NULL(w);
+            ASSERT(strstr(w + 1, lost_w) == NULL);                  /* calts only */
+            ASSERT(strstr(jt, "\"name\":\"calts\"") < w);          /* it is the last SLO */
+            /* B's JSON without the warning ("[\"...\"]" -> "[]") is A's */
+            size_t pre = (size_t)(w - jt) - 1;
+            ASSERT(pre + 2 < sizeof(want));
+            memcpy(want, jt, pre);
+            snprintf(want + pre, sizeof(want) - pre, "%s", w + strlen(lost_w) + 1);
+            ASSERT_STREQ(ag_buf_str(&ja), want);
+        }
+    }
+    ag_buf_cleanup(&ja);
+    ag_buf_cleanup(&jb);
+    ag_buf_cleanup(&ck);
+    teardown(&a);
+    teardown(&b);
+}
+
 /* Refusals: truncated, corrupt, foreign, newer, from the future; the engine is unchanged. */
 static void test_checkpoint_refusals(void)
 {
@@ -1174,11 +1253,11 @@ static void test_checkpoint_refusals(void)
     /* a well-formed checkpoint whose counts were tampered with and re-checksummed: the running
      * sums no longer match the buckets */
     {
-        /* header 40 bytes; SLO 0: 6 fields (48) and one alert (16: firing, last resolve) -> 104;
-         * its window: clock, layers (120), then width, cap, lookbacks, open index, open start
-         * (160), then the first lookback's ms (160), good (168), total (176): make total
-         * odd-one-off */
-        size_t k = 176;
+        /* header 40 bytes; SLO 0: 7 fields (56: kind, alerts, clock, start, gap start and end,
+         * flags) and one alert (16: firing, last resolve) -> 112; its window: clock, layers
+         * (128), then width, cap, lookbacks, open index, open start (168), then the first
+         * lookback's ms (168), good (176), total (184): make total odd-one-off */
+        size_t k = 184;
         c[k] ^= 0x01;
         uint32_t crc = slo_eval_crc32c(c, ck.len - 8);
         for (int i = 0; i < 8; i++) {
@@ -1267,7 +1346,7 @@ AG_TEST_MAIN(AG_TEST_CASE(test_brief_2h), AG_TEST_CASE(test_brief_1h),
              AG_TEST_CASE(test_tz_calendar_month), AG_TEST_CASE(test_tz_calendar_timeslices),
              AG_TEST_CASE(test_tz_checkpoint), AG_TEST_CASE(test_budget_alert),
              AG_TEST_CASE(test_tte_alert), AG_TEST_CASE(test_cool_down),
-             AG_TEST_CASE(test_slice_grace),
+             AG_TEST_CASE(test_slice_grace), AG_TEST_CASE(test_checkpoint_lost),
              AG_TEST_CASE(test_calendar_timeslices), AG_TEST_CASE(test_min_events),
              AG_TEST_CASE(test_three_methods), AG_TEST_CASE(test_ratio_exact_tie),
              AG_TEST_CASE(test_json), AG_TEST_CASE(test_rat_double), AG_TEST_CASE(test_rfc3339),
