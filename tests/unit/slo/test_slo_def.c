@@ -781,6 +781,25 @@ static void test_failmalloc(void)
         }
         ASSERT(rc == AG_ENOMEM || rc == AG_EINVAL);
     }
+    /* an IANA zone through the loader: its buffers and the zone cache under failing allocations */
+    static const char zoned[] = "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: a}\nspec:\n"
+                                "  objective: \"99\"\n"
+                                "  calendar: {unit: month, timeZone: Europe/Berlin}\n"
+                                "  alerts: [{name: b, budgetRemaining: \"0.5\", coolDown: 1h}]\n"
+                                "  sli: {spans: {service: s, availability: }}\n";
+    for (long n = 0; have_tzdata() && n < 10000; n++) {
+        struct ag_buf diag;
+        struct slo_defs *d = NULL;
+        struct loader_log log = {0};
+        ag_mem_fail_after(n);
+        int rc = load_with(zoned, &log, &diag, &d);
+        ag_mem_fail_after(-1);
+        done(&diag, d);
+        if (rc == 0) {
+            break;
+        }
+        ASSERT(rc == AG_ENOMEM || rc == AG_EINVAL);
+    }
 #else
     printf("# failmalloc not built in (-Dfailmalloc=true); skipped\n");
 #endif
