@@ -768,6 +768,56 @@ static void test_cool_down(void)
     teardown(&g);
 }
 
+/*
+ * A version 1 checkpoint (before resolve times and flags) still restores, as never resolved.
+ * cool_yaml, one SLO and one alert; version 2 layout: header 40 bytes, then kind, alerts, clock,
+ * start, gap start, gap end (40..87), flags (88..95), firing (96..103), last resolve (104..111).
+ * Version 1 is the same without the flags and the last resolve. Saved at B+10m right after the
+ * resolve: the version 2 copy holds the B+15m burst back (cool-down until B+40m); the version 1
+ * copy knows no resolve and fires at B+16m.
+ */
+static void test_checkpoint_v1(void)
+{
+    struct fix f, g2, g1;
+    struct ag_buf ck, v1;
+    struct slo_eval ev;
+    ag_buf_init(&ck, 1u << 24);
+    ag_buf_init(&v1, 1u << 24);
+    ASSERT_OK(setup(&f, cool_yaml, B));
+    ASSERT_OK(slo_engine_add(f.e, 0, B + MIN, 80, 100));
+    check_alert(&f, B + 2 * MIN, true, true, "burn rate above the threshold over the window");
+    check_alert(&f, B + 10 * MIN, false, true, NULL);
+    ASSERT_OK(slo_engine_save(f.e, NULL, 0, &ck));
+    const uint8_t *p = ag_buf_ptr(&ck);
+    ASSERT_UEQ(p[8], 2);
+    ASSERT_OK(ag_buf_add(&v1, p, 88));                       /* header and the six fields */
+    ASSERT_OK(ag_buf_add(&v1, p + 96, 8));                   /* firing */
+    ASSERT_OK(ag_buf_add(&v1, p + 112, ck.len - 112 - 8));   /* the window, the extra bytes */
+    uint8_t *q = (uint8_t *)ag_buf_ptr(&v1);
+    q[8] = 1;
+    uint32_t crc = slo_eval_crc32c(q, v1.len);
+    uint8_t tail[8];
+    for (int i = 0; i < 8; i++) {
+        tail[i] = (uint8_t)((uint64_t)crc >> (8 * i));
+    }
+    ASSERT_OK(ag_buf_add(&v1, tail, 8));
+    ASSERT_OK(setup(&g2, cool_yaml, B + 10 * MIN));
+    ASSERT_OK(setup(&g1, cool_yaml, B + 10 * MIN));
+    ASSERT_OK(slo_engine_restore(g2.e, ag_buf_ptr(&ck), ck.len, B + 10 * MIN, NULL, NULL, NULL));
+    ASSERT_OK(slo_engine_restore(g1.e, ag_buf_ptr(&v1), v1.len, B + 10 * MIN, NULL, NULL, NULL));
+    ASSERT_OK(slo_engine_add(g2.e, 0, B + 15 * MIN, 80, 100));
+    ASSERT_OK(slo_engine_add(g1.e, 0, B + 15 * MIN, 80, 100));
+    ASSERT_OK(slo_engine_eval(g2.e, 0, B + 16 * MIN, &ev));
+    ASSERT(!ev.alerts[0].firing);
+    slo_eval_release(&ev);
+    check_alert(&g1, B + 16 * MIN, true, true, "burn rate above the threshold over the window");
+    ag_buf_cleanup(&ck);
+    ag_buf_cleanup(&v1);
+    teardown(&f);
+    teardown(&g1);
+    teardown(&g2);
+}
+
 /* ---- grace delay for Timeslices --------------------------------------------------------------- */
 
 /*
@@ -1347,6 +1397,7 @@ AG_TEST_MAIN(AG_TEST_CASE(test_brief_2h), AG_TEST_CASE(test_brief_1h),
              AG_TEST_CASE(test_tz_checkpoint), AG_TEST_CASE(test_budget_alert),
              AG_TEST_CASE(test_tte_alert), AG_TEST_CASE(test_cool_down),
              AG_TEST_CASE(test_slice_grace), AG_TEST_CASE(test_checkpoint_lost),
+             AG_TEST_CASE(test_checkpoint_v1),
              AG_TEST_CASE(test_calendar_timeslices), AG_TEST_CASE(test_min_events),
              AG_TEST_CASE(test_three_methods), AG_TEST_CASE(test_ratio_exact_tie),
              AG_TEST_CASE(test_json), AG_TEST_CASE(test_rat_double), AG_TEST_CASE(test_rfc3339),
