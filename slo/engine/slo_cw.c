@@ -225,6 +225,9 @@ static size_t alert_windows(const struct slo_slo_def *s, uint64_t *ms, const cha
     size_t n = 0;
     for (size_t i = 0; i < s->n_alerts; i++) {
         const struct slo_alert_def *a = &s->alerts[i];
+        if (a->kind != SLO_ALERT_BURN_RATE) {
+            continue; /* budget and TTE conditions have no CloudWatch alarm (README) */
+        }
         for (int k = 0; k < 2; k++) {
             uint64_t v = k == 0 ? a->long_ms : a->short_ms;
             const char *t = k == 0 ? a->long_text : a->short_text;
@@ -363,6 +366,9 @@ static void dash_slo(struct gen *g, const struct slo_slo_def *s, unsigned y)
         for (size_t i = 0; i < s->n_alerts; i++) {
             const struct slo_alert_def *a = &s->alerts[i];
             char thr[48];
+            if (a->kind != SLO_ALERT_BURN_RATE) {
+                continue;
+            }
             if (slo_decimal_format(&a->threshold, thr, sizeof(thr)) < 0) {
                 g->too_big = true;
                 return;
@@ -726,6 +732,9 @@ int slo_cw_alarms(const struct slo_defs *d, const struct slo_cw_opts *o, struct 
         const struct slo_slo_def *s = &d->slos[i];
         for (size_t j = 0; j < s->n_alerts && !g.oom; j++) {
             const struct slo_alert_def *a = &s->alerts[j];
+            if (a->kind != SLO_ALERT_BURN_RATE) {
+                continue; /* budget and TTE conditions: not built (README) */
+            }
             metric_alarm(&g, s, a, true);
             if (a->short_ms > 0) {
                 metric_alarm(&g, s, a, false);

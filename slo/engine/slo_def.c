@@ -11,6 +11,8 @@
 
 #include "ag_mem.h"
 #include "ag_yaml.h"
+#include "slo_slices.h"
+#include "slo_tz.h"
 
 /* ---- private state ---------------------------------------------------------------------------- */
 
@@ -51,6 +53,11 @@ struct policy_def {
     size_t n_targets;
 };
 
+struct zone_ent {
+    char *name;
+    struct slo_tz *tz;
+};
+
 struct slo_defs_priv {
     struct ag_buf *diag;
     bool diag_failed;
@@ -64,6 +71,10 @@ struct slo_defs_priv {
     size_t n_policies, cap_policies;
     struct cond_def *conds;
     size_t n_conds, cap_conds;
+    slo_tz_loader_fn tz_loader;
+    void *tz_loader_arg;
+    struct zone_ent *zones; /* IANA zones loaded so far, one per distinct name */
+    size_t n_zones, cap_zones;
 };
 
 /* One file being parsed. */
@@ -438,8 +449,10 @@ int slo_tz_parse(const char *text, int32_t *utc_offset_s)
         }
         return AG_EINVAL;
     }
-    /* An IANA name: Area/Location with letters, '_', '-', '+', digits. */
-    if (s != text || strchr(text, '/') == NULL) {
+    /* An IANA name: non-empty '/'-separated parts of letters, '_', '-', '+' and digits (no '.',
+     * so no ".." either: the name is safe to append to a directory). */
+    if (s != text || strchr(text, '/') == NULL || text[0] == '/' ||
+        text[strlen(text) - 1] == '/' || strstr(text, "//") != NULL || strlen(text) > 255) {
         return AG_EINVAL;
     }
     for (const char *t = text; *t != '\0'; t++) {
@@ -452,26 +465,81 @@ int slo_tz_parse(const char *text, int32_t *utc_offset_s)
     return AG_EUNSUPP;
 }
 
-static bool get_tz(struct pctx *c, const struct ag_yaml_node *n, int32_t *off)
+/* The zone named |name| from the cache or the loader; NULL with an error reported at |n|. */
+static const struct slo_tz *load_zone(struct pctx *c, const struct ag_yaml_node *n,
+                                      const char *name)
 {
-    const char *s = scalar(c, n, "timeZone");
-    if (s == NULL) {
+    struct slo_defs_priv *p = c->d->priv;
+    for (size_t i = 0; i < p->n_zones; i++) {
+        if (strcmp(p->zones[i].name, name) == 0) {
+            return p->zones[i].tz;
+        }
+    }
+    if (p->tz_loader == NULL) {
+        ERR(c, n, "timeZone '%s': no time zone database was given to resolve IANA names; "
+            "expected UTC or a fixed offset such as \"+01:00\"", name);
+        return NULL;
+    }
+    struct ag_buf bytes, why;
+    ag_buf_init(&bytes, 1u << 20);
+    ag_buf_init(&why, 512);
+    struct slo_tz *tz = NULL;
+    int rc = p->tz_loader(p->tz_loader_arg, name, &bytes, &why);
+    if (rc == 0) {
+        ag_buf_reset(&why);
+        rc = slo_tz_new(ag_buf_ptr(&bytes), bytes.len, &why, &tz);
+    }
+    const char *w = why.len > 0 ? (const char *)ag_buf_ptr(&why) : ag_strerror(rc);
+    if (rc == AG_ENOMEM) {
+        c->oom = true;
+    } else if (rc == AG_ENOTFOUND) {
+        ERR(c, n, "timeZone '%s': unknown time zone; expected an IANA name such as "
+            "\"Europe/Berlin\", UTC or a fixed offset \"+HH:MM\"", name);
+    } else if (rc != 0) {
+        ERR(c, n, "timeZone '%s': the zone file could not be used: %s", name, w);
+    }
+    ag_buf_cleanup(&bytes);
+    ag_buf_cleanup(&why);
+    if (rc != 0) {
+        return NULL;
+    }
+    char *nm = dup_str(c, name);
+    if (nm == NULL || grow((void **)&p->zones, &p->cap_zones, p->n_zones + 1,
+                           sizeof(*p->zones)) != 0) {
+        c->oom = true;
+        ag_free(nm);
+        slo_tz_free(tz);
+        return NULL;
+    }
+    p->zones[p->n_zones].name = nm;
+    p->zones[p->n_zones].tz = tz;
+    p->n_zones++;
+    return tz;
+}
+
+/* A calendar's timeZone into |s|: a fixed offset, or an IANA zone with its rules. */
+static bool get_tz(struct pctx *c, const struct ag_yaml_node *n, struct slo_slo_def *s)
+{
+    const char *str = scalar(c, n, "timeZone");
+    if (str == NULL) {
         return false;
     }
-    int rc = slo_tz_parse(s, off);
+    int rc = slo_tz_parse(str, &s->utc_offset_s);
     if (rc == 0) {
         return true;
     }
     char q[80];
     if (rc == AG_EUNSUPP) {
-        ERR(c, n,
-            "timeZone '%s': IANA time zones with rules are not supported by the engine yet; "
-            "expected UTC or a fixed offset such as \"+01:00\"",
-            show(n, q, sizeof(q)));
-    } else {
-        ERR(c, n, "timeZone '%s': expected UTC or a fixed offset \"+HH:MM\" / \"-HH:MM\" (at most 18h)",
-            show(n, q, sizeof(q)));
+        s->tz = load_zone(c, n, str);
+        if (s->tz == NULL) {
+            return false;
+        }
+        s->tz_name = dup_str(c, str);
+        return s->tz_name != NULL;
     }
+    ERR(c, n, "timeZone '%s': expected an IANA name (\"Europe/Berlin\"), UTC or a fixed offset "
+        "\"+HH:MM\" / \"-HH:MM\" (at most 18h)",
+        show(n, q, sizeof(q)));
     return false;
 }
 
@@ -577,6 +645,7 @@ static void free_slo(struct slo_slo_def *s)
     ag_free(s->display_name);
     ag_free(s->service);
     ag_free(s->window_text);
+    ag_free(s->tz_name);
     for (size_t i = 0; i < s->n_alerts; i++) {
         free_alert(&s->alerts[i]);
     }
@@ -645,6 +714,11 @@ void slo_defs_free(struct slo_defs *d)
             free_cond(&p->conds[i]);
         }
         ag_free(p->conds);
+        for (size_t i = 0; i < p->n_zones; i++) {
+            ag_free(p->zones[i].name);
+            slo_tz_free(p->zones[i].tz);
+        }
+        ag_free(p->zones);
         ag_free(p);
     }
     ag_free(d);
@@ -665,6 +739,12 @@ int slo_defs_new(struct ag_buf *diag, struct slo_defs **out)
     d->priv->diag = diag;
     *out = d;
     return 0;
+}
+
+void slo_defs_set_tz_loader(struct slo_defs *d, slo_tz_loader_fn fn, void *arg)
+{
+    d->priv->tz_loader = fn;
+    d->priv->tz_loader_arg = arg;
 }
 
 /* ---- storing ---------------------------------------------------------------------------------- */
@@ -1396,14 +1476,21 @@ static bool check_slice(struct pctx *c, const struct ag_yaml_node *at, const str
             "day) into whole periods", s->window_text);
         return false;
     }
+    if (s->tz != NULL && 3600000u % s->slice_ms != 0) {
+        /* Days of 23 and 25 hours must hold whole periods too. */
+        ERR(c, at, "time slice: in the time zone %s (days of 23 or 25 hours) expected a period "
+            "that divides an hour", s->tz_name);
+        return false;
+    }
     return true;
 }
 
 /* Otter: alerts as a sequence of pairs, or the string "defaults". */
 static bool parse_otter_alerts(struct pctx *c, const struct ag_yaml_node *n, struct slo_slo_def *s)
 {
-    static const char *const keys[] = {"name",      "severity",  "burnRate", "longWindow",
-                                       "shortWindow", "minEvents", "minBad",   "notify", NULL};
+    static const char *const keys[] = {"name",        "severity",  "burnRate", "longWindow",
+                                       "shortWindow", "minEvents", "minBad",   "notify",
+                                       "budgetRemaining", "timeToExhaustion", "coolDown", NULL};
     if (n->type == AG_YAML_SCALAR && strcmp(n->str, "defaults") == 0) {
         struct slo_mwmbr_default def[SLO_MWMBR_DEFAULTS];
         if (slo_mwmbr_defaults(s->window_ms, 60000, def) != 0) {
@@ -1478,30 +1565,86 @@ static bool parse_otter_alerts(struct pctx *c, const struct ag_yaml_node *n, str
         } else {
             a->severity = dup_str(c, "page");
         }
-        v = need(c, it, "burnRate", "alert");
-        ok &= v != NULL && get_decimal(c, v, "burnRate", false, SLO_OBJ_FRACTION, &a->threshold);
-        const struct ag_yaml_node *lw = need(c, it, "longWindow", "alert");
-        if (lw != NULL && get_duration(c, lw, "longWindow", &a->long_ms)) {
-            a->long_text = dup_str(c, lw->str);
-        } else {
-            ok = false;
+        if ((v = ag_yaml_map_get(it, "coolDown")) != NULL) {
+            ok &= get_duration(c, v, "coolDown", &a->cool_down_ms);
         }
-        const struct ag_yaml_node *sw = ag_yaml_map_get(it, "shortWindow");
-        if (sw != NULL && get_duration(c, sw, "shortWindow", &a->short_ms)) {
-            a->short_text = dup_str(c, sw->str);
-            if (a->long_ms != 0 && a->short_ms >= a->long_ms) {
-                ERR(c, sw, "shortWindow %s: expected a window shorter than longWindow %s",
-                    sw->str, lw->str);
+        const struct ag_yaml_node *br = ag_yaml_map_get(it, "burnRate");
+        const struct ag_yaml_node *bud = ag_yaml_map_get(it, "budgetRemaining");
+        const struct ag_yaml_node *tte = ag_yaml_map_get(it, "timeToExhaustion");
+        if ((br != NULL) + (bud != NULL) + (tte != NULL) != 1) {
+            ERR(c, it, "alert: expected exactly one of burnRate (with longWindow), "
+                "budgetRemaining (\"0.25\") or timeToExhaustion ({below: 24h, lookback: 1h})");
+            ok = false;
+            continue;
+        }
+        if (br == NULL) {
+            static const char *const burn_only[] = {"longWindow", "shortWindow", "minEvents",
+                                                    "minBad", NULL};
+            for (size_t k = 0; burn_only[k] != NULL; k++) {
+                if ((v = ag_yaml_map_get(it, burn_only[k])) != NULL) {
+                    ERR(c, v, "%s: only for a burnRate alert (this one is a %s alert)",
+                        burn_only[k], bud != NULL ? "budgetRemaining" : "timeToExhaustion");
+                    ok = false;
+                }
+            }
+        }
+        if (bud != NULL) {
+            a->kind = SLO_ALERT_BUDGET;
+            if (get_decimal(c, bud, "budgetRemaining", false, SLO_OBJ_FRACTION,
+                            &a->budget_below)) {
+                if (a->budget_below.num == 0 || a->budget_below.num > a->budget_below.den) {
+                    char q[80];
+                    ERR(c, bud, "budgetRemaining '%s': expected a fraction of the budget above 0 "
+                        "and at most 1 (\"0.25\": fires below a quarter left)",
+                        show(bud, q, sizeof(q)));
+                    ok = false;
+                }
+            } else {
                 ok = false;
             }
-        } else if (sw != NULL) {
-            ok = false;
         }
-        if ((v = ag_yaml_map_get(it, "minEvents")) != NULL) {
-            ok &= get_u64(c, v, "minEvents", &a->min_events);
+        if (tte != NULL) {
+            static const char *const tkeys[] = {"below", "lookback", NULL};
+            a->kind = SLO_ALERT_TTE;
+            if (!want_type(c, tte, AG_YAML_MAPPING, "timeToExhaustion") ||
+                !check_keys(c, tte, "timeToExhaustion", tkeys)) {
+                ok = false;
+            } else {
+                const struct ag_yaml_node *b = need(c, tte, "below", "timeToExhaustion");
+                ok &= b != NULL && get_duration(c, b, "below", &a->tte_below_ms);
+                const struct ag_yaml_node *lb = need(c, tte, "lookback", "timeToExhaustion");
+                if (lb != NULL && get_duration(c, lb, "lookback", &a->long_ms)) {
+                    a->long_text = dup_str(c, lb->str);
+                } else {
+                    ok = false;
+                }
+            }
         }
-        if ((v = ag_yaml_map_get(it, "minBad")) != NULL) {
-            ok &= get_u64(c, v, "minBad", &a->min_bad);
+        if (br != NULL) {
+            ok &= get_decimal(c, br, "burnRate", false, SLO_OBJ_FRACTION, &a->threshold);
+            const struct ag_yaml_node *lw = need(c, it, "longWindow", "alert");
+            if (lw != NULL && get_duration(c, lw, "longWindow", &a->long_ms)) {
+                a->long_text = dup_str(c, lw->str);
+            } else {
+                ok = false;
+            }
+            const struct ag_yaml_node *sw = ag_yaml_map_get(it, "shortWindow");
+            if (sw != NULL && get_duration(c, sw, "shortWindow", &a->short_ms)) {
+                a->short_text = dup_str(c, sw->str);
+                if (a->long_ms != 0 && a->short_ms >= a->long_ms) {
+                    ERR(c, sw, "shortWindow %s: expected a window shorter than longWindow %s",
+                        sw->str, lw->str);
+                    ok = false;
+                }
+            } else if (sw != NULL) {
+                ok = false;
+            }
+            if ((v = ag_yaml_map_get(it, "minEvents")) != NULL) {
+                ok &= get_u64(c, v, "minEvents", &a->min_events);
+            }
+            if ((v = ag_yaml_map_get(it, "minBad")) != NULL) {
+                ok &= get_u64(c, v, "minBad", &a->min_bad);
+            }
         }
         if ((v = ag_yaml_map_get(it, "notify")) != NULL) {
             if (want_type(c, v, AG_YAML_SEQUENCE, "notify") && v->n_items > 0) {
@@ -1586,7 +1729,7 @@ static bool parse_otter_slo(struct pctx *c, const struct ag_yaml_node *doc)
                 ok = false;
             }
             if ((v = ag_yaml_map_get(cal, "timeZone")) != NULL) {
-                ok &= get_tz(c, v, &s.utc_offset_s);
+                ok &= get_tz(c, v, &s);
             }
         } else {
             ok = false;
@@ -1599,7 +1742,7 @@ static bool parse_otter_slo(struct pctx *c, const struct ag_yaml_node *doc)
     }
     const struct ag_yaml_node *ts = ag_yaml_map_get(spec, "timeSlice");
     if (s.budgeting != SLO_BUDGETING_OCCURRENCES) {
-        static const char *const tkeys[] = {"period", "target", NULL};
+        static const char *const tkeys[] = {"period", "target", "grace", NULL};
         if (ts == NULL) {
             ERR(c, spec, "SLO spec: budgetingMethod %s needs 'timeSlice' ({period: 5m, target: "
                 "\"95\"})", bm->str);
@@ -1620,6 +1763,22 @@ static bool parse_otter_slo(struct pctx *c, const struct ag_yaml_node *doc)
                 ERR(c, v, "timeSlice target: RatioTimeslices averages the period ratios against "
                     "the objective; expected no per-period target");
                 ok = false;
+            }
+            if ((v = ag_yaml_map_get(ts, "grace")) != NULL) {
+                if (s.budgeting != SLO_BUDGETING_TIMESLICES) {
+                    ERR(c, v, "timeSlice grace: only for Timeslices (RatioTimeslices periods take "
+                        "late data for as long as they are in the window)");
+                    ok = false;
+                } else if (get_duration(c, v, "timeSlice grace", &s.slice_grace_ms)) {
+                    if (pok && s.slice_grace_ms / s.slice_ms >= SLO_SLICES_MAX_PENDING - 2) {
+                        ERR(c, v, "timeSlice grace %s: expected less than %u periods of %s",
+                            v->str, SLO_SLICES_MAX_PENDING - 2,
+                            ag_yaml_map_get(ts, "period")->str);
+                        ok = false;
+                    }
+                } else {
+                    ok = false;
+                }
             }
         } else {
             ok = false;
@@ -1766,7 +1925,7 @@ static bool parse_time_window(struct pctx *c, const struct ag_yaml_node *n, stru
         ok &= scalar(c, v, "startTime") != NULL;
     }
     if ((v = ag_yaml_map_get(cal, "timeZone")) != NULL) {
-        ok &= get_tz(c, v, &s->utc_offset_s);
+        ok &= get_tz(c, v, s);
     }
     return ok;
 }
@@ -2107,7 +2266,7 @@ static void check_alert(struct slo_defs *d, const struct slo_slo_def *s,
     /* The highest burn is 1 / (1 - o) = den / e (everything bad). */
     uint64_t e = slo_objective_budget_num(&s->objective);
     int cmp = slo_cmp3(a->threshold.num, e, 1, s->objective.den, a->threshold.den, 1);
-    bool never = a->inclusive ? cmp > 0 : cmp >= 0;
+    bool never = a->kind == SLO_ALERT_BURN_RATE && (a->inclusive ? cmp > 0 : cmp >= 0);
     if (never) {
         char x[48], o[48], bound[96], one_minus[48];
         struct slo_decimal om = {e, s->objective.den, s->objective.scale};

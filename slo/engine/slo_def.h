@@ -90,16 +90,28 @@ struct slo_sli_def {
     struct slo_decimal bucket_bound; /* in the histogram's unit */
 };
 
+/* What an alert compares (specs/slo.md §7.1, §7.2). */
+enum slo_alert_kind {
+    SLO_ALERT_BURN_RATE, /* burn over long_ms (AND short_ms) above threshold */
+    SLO_ALERT_BUDGET,    /* the SLO's remaining budget fraction below budget_below (strict) */
+    SLO_ALERT_TTE,       /* the time to exhaustion over long_ms's burn below tte_below_ms */
+};
+
 /* One alert condition flattened from a policy: burn over a long window, AND over a short one
- * when short_ms > 0 (Otter's multiwindow pair). */
+ * when short_ms > 0 (Otter's multiwindow pair); or a budget or time-to-exhaustion condition. */
 struct slo_alert_def {
     char *name;            /* owned: the policy or Otter alert name */
     char *severity;        /* owned: "page", "ticket", ... */
     const char *file;
     int line, col;         /* the condition */
-    struct slo_decimal threshold;
+    enum slo_alert_kind kind;
+    struct slo_decimal budget_below; /* SLO_ALERT_BUDGET: a fraction in (0, 1] */
+    uint64_t tte_below_ms;           /* SLO_ALERT_TTE: fires when TTE < this */
+    uint64_t cool_down_ms;           /* a resolved alert fires again only this long after its
+                                      * last resolve (0: at once) */
+    struct slo_decimal threshold;    /* SLO_ALERT_BURN_RATE */
     bool inclusive;        /* OpenSLO op gte: fires on burn >= threshold (Otter: strict >) */
-    uint64_t long_ms;
+    uint64_t long_ms;      /* burn rate: the long window; TTE: the lookback; budget: 0 */
     uint64_t short_ms;     /* 0: a single window */
     char *long_text;       /* as written ("1h"): the report's burn_rates key */
     char *short_text;      /* or NULL */
@@ -126,9 +138,13 @@ struct slo_slo_def {
     uint64_t window_ms;           /* rolling length; the calendar period's shortest length */
     char *window_text;            /* as written: "30d", "1M" */
     enum slo_calendar_unit calendar_unit;
-    int32_t utc_offset_s;         /* calendar time zone as a fixed offset */
+    int32_t utc_offset_s;         /* calendar time zone as a fixed offset (tz NULL) */
+    char *tz_name;                /* an IANA zone name as written ("Europe/Berlin"), or NULL */
+    const struct slo_tz *tz;      /* its rules (owned by the slo_defs), or NULL: fixed offset */
     uint64_t slice_ms;            /* Timeslices: the period */
     struct slo_decimal slice_target; /* Timeslices: a period is good at >= this (fraction) */
+    uint64_t slice_grace_ms;      /* Timeslices: a period is judged at its end plus this; late
+                                   * data until then still counts (0: at its end) */
     enum slo_missing_policy missing;
     struct slo_decimal warning;   /* WARNING below this fraction of budget left; default 0.5 */
     size_t sli;                   /* index into slo_defs.slis (after slo_defs_finish) */
@@ -151,6 +167,17 @@ struct slo_defs_file {
 };
 
 struct slo_defs_priv;
+struct slo_tz;
+
+/*
+ * Resolves an IANA zone name ("Europe/Berlin", already checked to be letters, digits, '_', '-',
+ * '+' and '/'-separated non-empty parts) to the bytes of its TZif file, appended to |out|.
+ * Returns 0, AG_ENOTFOUND when there is no such zone, or another AG_E* code (AG_EIO, AG_ETOOBIG,
+ * AG_ENOMEM); |why| (may be NULL) may receive one line saying what went wrong.
+ * slo_tz_load_system() (slo_tz.h) reads the system's zone database.
+ */
+typedef int (*slo_tz_loader_fn)(void *arg, const char *name, struct ag_buf *out,
+                                struct ag_buf *why);
 
 /* Everything added so far; read the public arrays after slo_defs_finish() returned 0. */
 struct slo_defs {
@@ -178,6 +205,14 @@ AG_NODISCARD int slo_defs_new(struct ag_buf *diag, struct slo_defs **out);
 void slo_defs_free(struct slo_defs *d);
 
 /*
+ * Sets the function that resolves IANA zone names (calendar timeZone) to TZif bytes, called
+ * once per distinct name during slo_defs_add(); the zones are kept by |d|. Without a loader (the
+ * default: slo_def does no I/O) an IANA name is an error naming the zone. The `slo` command and
+ * otterd pass slo_tz_load_system.
+ */
+void slo_defs_set_tz_loader(struct slo_defs *d, slo_tz_loader_fn fn, void *arg);
+
+/*
  * Parses |len| bytes of |text| (borrowed; copied where kept), named |file| in diagnostics (copied),
  * and adds its documents to |d|. Errors in the file are counted in |d| and reported, and parsing
  * goes on to report as many as possible.
@@ -202,7 +237,8 @@ AG_NODISCARD int slo_duration_parse(const char *text, uint64_t *ms);
 /*
  * Parses a time zone that the engine supports: "UTC", "Etc/UTC", "Z", "GMT" or a fixed offset
  * "+HH:MM" / "-HH:MM" (also after "UTC"). Returns 0 and the offset east in seconds, AG_EUNSUPP for
- * an IANA name (a zone with rules, which the engine does not handle yet), or AG_EINVAL.
+ * an IANA name ("Area/Location": letters, digits, '_', '-', '+', non-empty '/'-separated parts;
+ * resolved through the slo_defs' zone loader), or AG_EINVAL.
  */
 AG_NODISCARD int slo_tz_parse(const char *text, int32_t *utc_offset_s);
 

@@ -134,6 +134,7 @@ static void state_free(struct slo_state *st)
     slo_slices_free(st->sl);
     ag_free(st->lbs);
     ag_free(st->firing);
+    ag_free(st->last_resolve);
     memset(st, 0, sizeof(*st));
 }
 
@@ -165,12 +166,19 @@ static int state_init(struct slo_state *st, const struct slo_slo_def *d, int64_t
     st->gap_start = st->gap_end = 0;
     if (d->n_alerts > 0) {
         st->firing = ag_calloc(d->n_alerts, sizeof(*st->firing));
-        if (st->firing == NULL) {
+        st->last_resolve = ag_calloc(d->n_alerts, sizeof(*st->last_resolve));
+        if (st->firing == NULL || st->last_resolve == NULL) {
             return AG_ENOMEM;
+        }
+        for (size_t i = 0; i < d->n_alerts; i++) {
+            st->last_resolve[i] = -1;
         }
     }
     for (size_t i = 0; i < d->n_alerts; i++) {
         const struct slo_alert_def *a = &d->alerts[i];
+        if (a->long_ms == 0) {
+            continue; /* a budget condition: no window of its own */
+        }
         if (lb_put(st, a->long_ms, a->long_text) != 0 ||
             (a->short_ms > 0 && lb_put(st, a->short_ms, a->short_text) != 0)) {
             return AG_ENOMEM;
@@ -181,7 +189,8 @@ static int state_init(struct slo_state *st, const struct slo_slo_def *d, int64_t
     uint64_t w = d->window_ms;
     st->tte_ms = 0;
     for (size_t i = 0; i < d->n_alerts; i++) {
-        if (st->tte_ms == 0 || d->alerts[i].long_ms < st->tte_ms) {
+        if (d->alerts[i].long_ms > 0 &&
+            (st->tte_ms == 0 || d->alerts[i].long_ms < st->tte_ms)) {
             st->tte_ms = d->alerts[i].long_ms;
         }
     }
@@ -234,12 +243,12 @@ static int state_init(struct slo_state *st, const struct slo_slo_def *d, int64_t
                                            .n_lookbacks = n,
                                            .target = d->slice_target,
                                            .missing = d->missing,
-                                           .grace_ms = 0};
+                                           .grace_ms = d->slice_grace_ms};
             rc = slo_slices_new(&sc, start_ms, &st->sl);
         }
     } else if (d->budgeting == SLO_BUDGETING_OCCURRENCES) {
         st->kind = ST_OCC_CAL;
-        rc = slo_calendar_init(&st->cal, d->calendar_unit, d->utc_offset_s, 0, start_ms);
+        rc = slo_calendar_init_tz(&st->cal, d->calendar_unit, d->tz, d->utc_offset_s, 0, start_ms);
         if (rc == 0) {
             struct slo_window_config wc = {maxlb, lbs, n, 0, 0};
             rc = slo_window_new(&wc, start_ms, &st->win);
@@ -252,10 +261,11 @@ static int state_init(struct slo_state *st, const struct slo_slo_def *d, int64_t
                                        .n_lookbacks = n,
                                        .target = d->slice_target,
                                        .missing = d->missing,
-                                       .grace_ms = 0,
+                                       .grace_ms = d->slice_grace_ms,
                                        .calendar = true,
                                        .unit = d->calendar_unit,
-                                       .utc_offset_s = d->utc_offset_s};
+                                       .utc_offset_s = d->utc_offset_s,
+                                       .tz = d->tz};
         rc = slo_slices_new(&sc, start_ms, &st->sl);
     } else {
         /* RatioTimeslices on a calendar: the ratios of the current period's periods are read
@@ -267,12 +277,17 @@ static int state_init(struct slo_state *st, const struct slo_slo_def *d, int64_t
                            "RatioTimeslices over a quarter or a year is not supported (periods "
                            "are kept for at most 31 days)");
         }
+        int64_t cs = 0, ce = 0;
         if (86400000u % d->slice_ms != 0 ||
-            ((int64_t)d->utc_offset_s * 1000) % (int64_t)d->slice_ms != 0) {
+            ((int64_t)d->utc_offset_s * 1000) % (int64_t)d->slice_ms != 0 ||
+            slo_calendar_bounds_tz(d->calendar_unit, d->tz, d->utc_offset_s, start_ms, &cs,
+                                   &ce) != 0 ||
+            cs % (int64_t)d->slice_ms != 0 || ce % (int64_t)d->slice_ms != 0) {
             return why_add(why, d, "the time slice must divide a day and the time zone offset");
         }
         st->kind = ST_RATIO_CAL;
-        st->ring_ms = span_days[d->calendar_unit] * 86400000ull;
+        /* A zone with DST lengthens a period by up to an hour (two for double summer time). */
+        st->ring_ms = span_days[d->calendar_unit] * 86400000ull + (d->tz != NULL ? 2 * HOUR_MS : 0);
         if (maxlb > st->ring_ms) {
             st->ring_ms = maxlb;
         }
@@ -358,6 +373,13 @@ long slo_engine_find(const struct slo_engine *e, const char *name)
         }
     }
     return -1;
+}
+
+void slo_engine_set_state_lost(struct slo_engine *e)
+{
+    for (size_t i = 0; i < e->n; i++) {
+        e->st[i].lost = true;
+    }
 }
 
 void slo_engine_set_alert_fn(struct slo_engine *e, slo_alert_fn fn, void *arg)
@@ -466,14 +488,17 @@ static void window_counts_at(const struct slo_window *w, uint64_t eff, int64_t a
 /* Timeslices rolling: the judged periods [J - L, J) minus the oldest when |at| is mid-period (it
  * starts before at - L, so it is not whole in [at - L, at)). */
 static void slices_counts_at(const struct slo_slices *sl, uint64_t eff, uint64_t p, int64_t at,
-                             struct slo_counts *c)
+                             uint64_t grace, struct slo_counts *c)
 {
     if (slo_slices_counts(sl, eff, c) != 0) {
         memset(c, 0, sizeof(*c));
         return;
     }
+    /* With a grace delay the window is the last |eff| of judged periods, [j - eff, j): it lags
+     * the instant by up to the grace plus a period. Without, the whole periods of [at - eff, at),
+     * one fewer when |at| is inside a period. */
     int64_t j = slo_slices_judged_until(sl);
-    if (at > j) {
+    if (grace == 0 && at > j) {
         struct slo_counts old;
         int64_t s = j - (int64_t)eff;
         if (slo_window_range(slo_slices_periods(sl), eff, s, s + (int64_t)p, &old) == 0) {
@@ -707,7 +732,8 @@ static void lb_read(const struct slo_state *st, const struct lb *l, int64_t at,
         break;
     case ST_SLICES_ROLL:
     case ST_SLICES_CAL:
-        slices_counts_at(st->sl, l->eff_ms, st->def->slice_ms, at, &out->c);
+        slices_counts_at(st->sl, l->eff_ms, st->def->slice_ms, at, st->def->slice_grace_ms,
+                         &out->c);
         break;
     case ST_RATIO_ROLL:
     case ST_RATIO_CAL:
@@ -858,6 +884,42 @@ static int64_t overlap(int64_t a0, int64_t a1, int64_t b0, int64_t b1)
     return e > s ? e - s : 0;
 }
 
+/* Whether the exact rational |r| (may be negative) is below the decimal |x| (0 < x). */
+static bool rat_below(const struct slo_rat *r, const struct slo_decimal *x)
+{
+    if (r->neg && r->num > 0) {
+        return true;
+    }
+    /* r.num / r.den < x.num / x.den  <=>  r.num * x.den < x.num * r.den (256-bit products) */
+    return slo_eval_cmp128(r->num, x->den, x->num, r->den) < 0;
+}
+
+/* The time to exhaustion in seconds over the burn of the lookback |lb_ms| (registered) and the
+ * window length |w_ms| into |*out|: remaining_fraction x W / burn, 0 once exhausted. Returns
+ * false (null) without data or with a null or zero burn. The same double that the report prints
+ * decides a TTE alert, so the two never disagree. */
+static bool tte_over(const struct slo_state *st, const struct slo_eval *ev,
+                     const struct lb_data *lds, uint64_t lb_ms, uint64_t w_ms, double *out)
+{
+    struct slo_burn tb;
+    long ti = lb_find(st, lb_ms);
+    memset(&tb, 0, sizeof(tb));
+    if (ti >= 0) {
+        lb_burn(st, &lds[ti], &tb);
+    }
+    double tte = 0;
+    *out = 0;
+    if (ev->budget.no_data || !slo_tte_seconds(&ev->budget, &tb, w_ms / 1000, false, &tte)) {
+        return false;
+    }
+    if (!ev->budget.exhausted) {
+        tte = slo_eval_rat_double(&ev->budget.remaining_fraction) * (double)(w_ms / 1000) /
+              slo_eval_rat_double(&tb.rate);
+    }
+    *out = tte;
+    return true;
+}
+
 static int eval_fill(struct slo_engine *e, struct slo_state *st, int64_t at, struct slo_eval *ev)
 {
     const struct slo_slo_def *d = st->def;
@@ -884,9 +946,13 @@ static int eval_fill(struct slo_engine *e, struct slo_state *st, int64_t at, str
     case ST_SLICES_ROLL: {
         struct slo_counts c;
         int64_t p = (int64_t)d->slice_ms;
-        slices_counts_at(st->sl, w_ms, (uint64_t)p, at, &c);
+        slices_counts_at(st->sl, w_ms, (uint64_t)p, at, d->slice_grace_ms, &c);
         ev->window_start_ms = ceil_to(at - (int64_t)w_ms, p);
         ev->window_end_ms = floor_to(at, p);
+        if (d->slice_grace_ms > 0) {
+            ev->window_end_ms = slo_slices_judged_until(st->sl);
+            ev->window_start_ms = ev->window_end_ms - (int64_t)w_ms;
+        }
         rc = slo_budget_eval(&d->objective, &d->warning, c.good, c.total, p_s, &ev->budget);
         break;
     }
@@ -916,7 +982,7 @@ static int eval_fill(struct slo_engine *e, struct slo_state *st, int64_t at, str
     case ST_RATIO_CAL: {
         struct ratio_sum r;
         int64_t p = (int64_t)d->slice_ms, cs = 0, ce = 0;
-        if (slo_calendar_bounds(d->calendar_unit, d->utc_offset_s, at, &cs, &ce) != 0) {
+        if (slo_calendar_bounds_tz(d->calendar_unit, d->tz, d->utc_offset_s, at, &cs, &ce) != 0) {
             return AG_EINVAL;
         }
         ratio_sum(st, st->ring_ms, cs, at, &r);
@@ -1000,7 +1066,11 @@ static int eval_fill(struct slo_engine *e, struct slo_state *st, int64_t at, str
         }
     }
 
-    /* Alerts: the multiwindow condition with the guards on the long window. */
+    /* Time to exhaustion over the TTE lookback and the window length. */
+    ev->tte_null = !tte_over(st, ev, lds, st->tte_ms, w_ms, &ev->tte_seconds);
+
+    /* Alerts: the multiwindow condition with the guards on the long window; the remaining
+     * budget; the time to exhaustion over the alert's lookback. Then the cool-down. */
     if (d->n_alerts > 0) {
         ev->alerts = ag_calloc(d->n_alerts, sizeof(*ev->alerts));
         if (ev->alerts == NULL) {
@@ -1009,40 +1079,49 @@ static int eval_fill(struct slo_engine *e, struct slo_state *st, int64_t at, str
         }
         ev->n_alerts = d->n_alerts;
     }
-    for (size_t i = 0; i < d->n_alerts; i++) {
+    for (size_t i = 0; i < d->n_alerts && rc == 0; i++) {
         const struct slo_alert_def *a = &d->alerts[i];
-        const struct lb_data *ll = &lds[lb_find(st, a->long_ms)];
-        const struct lb_data *ls = a->short_ms ? &lds[lb_find(st, a->short_ms)] : NULL;
-        uint64_t vol = 0, vbad = 0;
-        lb_volume(st, ll, &vol, &vbad);
-        bool fire = lb_exceeds(st, ll, a) && (ls == NULL || lb_exceeds(st, ls, a)) &&
-                    vol >= a->min_events && vbad >= a->min_bad;
         struct slo_eval_alert *ea = &ev->alerts[i];
+        bool fire = false;
         ea->def = a;
+        if (a->kind == SLO_ALERT_BUDGET) {
+            fire = !ev->budget.no_data && rat_below(&ev->budget.remaining_fraction,
+                                                    &a->budget_below);
+            ea->reason = "error budget remaining below the threshold";
+        } else if (a->kind == SLO_ALERT_TTE) {
+            double t = 0;
+            fire = tte_over(st, ev, lds, a->long_ms, w_ms, &t) &&
+                   t < (double)(a->tte_below_ms / 1000) + (double)(a->tte_below_ms % 1000) / 1e3;
+            ea->reason = "time to exhaustion below the threshold";
+        } else {
+            const struct lb_data *ll = &lds[lb_find(st, a->long_ms)];
+            const struct lb_data *ls = a->short_ms ? &lds[lb_find(st, a->short_ms)] : NULL;
+            uint64_t vol = 0, vbad = 0;
+            lb_volume(st, ll, &vol, &vbad);
+            fire = lb_exceeds(st, ll, a) && (ls == NULL || lb_exceeds(st, ls, a)) &&
+                   vol >= a->min_events && vbad >= a->min_bad;
+            ea->reason = ls != NULL
+                             ? "burn rate above the threshold over the long and the short window"
+                             : "burn rate above the threshold over the window";
+        }
+        /* Cool-down (§7.2): resolved -> firing waits until cool_down_ms after the last resolve. */
+        if (fire && !st->firing[i] && a->cool_down_ms > 0 && st->last_resolve[i] >= 0 &&
+            at - st->last_resolve[i] < (int64_t)a->cool_down_ms) {
+            fire = false;
+            rc = add_warning(ev, "alert %s: its condition holds but its cool-down keeps it "
+                                 "resolved for %" PRId64 " s more",
+                             a->name,
+                             (st->last_resolve[i] + (int64_t)a->cool_down_ms - at + 999) / 1000);
+        }
         ea->firing = fire;
         ea->changed = fire != st->firing[i];
-        ea->reason = !fire ? NULL
-                     : ls != NULL
-                         ? "burn rate above the threshold over the long and the short window"
-                         : "burn rate above the threshold over the window";
+        if (!fire) {
+            ea->reason = NULL;
+        }
     }
-
-    /* Time to exhaustion over the TTE lookback and the window length. */
-    {
-        struct slo_burn tb;
-        long ti = lb_find(st, st->tte_ms);
-        memset(&tb, 0, sizeof(tb));
-        if (ti >= 0) {
-            lb_burn(st, &lds[ti], &tb);
-        }
-        double tte = 0;
-        ev->tte_null = ev->budget.no_data ||
-                       !slo_tte_seconds(&ev->budget, &tb, w_ms / 1000, false, &tte);
-        if (!ev->tte_null && !ev->budget.exhausted) {
-            tte = slo_eval_rat_double(&ev->budget.remaining_fraction) * (double)(w_ms / 1000) /
-                  slo_eval_rat_double(&tb.rate);
-        }
-        ev->tte_seconds = ev->tte_null ? 0 : tte;
+    if (rc != 0) {
+        ag_free(lds);
+        return rc;
     }
     ag_free(lds);
 
@@ -1055,6 +1134,15 @@ static int eval_fill(struct slo_engine *e, struct slo_state *st, int64_t at, str
                              " s window",
                          (at - st->start_ms) / 1000 > 0 ? (at - st->start_ms) / 1000 : 0,
                          w_ms / 1000);
+    }
+    if (st->lost && st->start_ms > ev->window_start_ms && rc == 0) {
+        char t[40];
+        if (slo_format_rfc3339(st->start_ms, t, sizeof(t)) < 0) {
+            t[0] = '\0';
+        }
+        rc = add_warning(ev, "no checkpoint was restored (lost or refused): the window restarted "
+                             "empty at %s; what came before is not counted",
+                         t);
     }
     ev->gap_ms = overlap(st->gap_start, st->gap_end, ev->window_start_ms, ev->window_end_ms);
     if (ev->gap_ms > 0 && rc == 0) {
@@ -1117,6 +1205,9 @@ int slo_engine_eval(struct slo_engine *e, size_t slo, int64_t at_ms, struct slo_
             continue;
         }
         st->firing[i] = out->alerts[i].firing;
+        if (!out->alerts[i].firing) {
+            st->last_resolve[i] = at;
+        }
         if (e->alert_fn != NULL) {
             struct slo_alert_event ae = {st->def, out->alerts[i].def, out->alerts[i].firing, at,
                                          out};

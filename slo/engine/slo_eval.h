@@ -103,6 +103,15 @@ void slo_engine_free(struct slo_engine *e);
 /* The index of the SLO named |name| in defs->slos, or -1. */
 long slo_engine_find(const struct slo_engine *e, const char *name);
 
+/*
+ * Says that the state this engine should have restored was lost: no checkpoint, or one that
+ * slo_engine_restore() refused and the caller set aside (§10.1). Every SLO's window restarts
+ * empty at the engine's start, and until that start leaves a window (or calendar period) its
+ * evaluations carry the warning "no checkpoint was restored (lost or refused): the window
+ * restarted empty at <start>; what came before is not counted". Kept in checkpoints.
+ */
+void slo_engine_set_state_lost(struct slo_engine *e);
+
 /* Sets the callback told about every alert change (NULL: none). */
 void slo_engine_set_alert_fn(struct slo_engine *e, slo_alert_fn fn, void *arg);
 

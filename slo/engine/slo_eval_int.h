@@ -38,7 +38,10 @@ struct slo_state {
     uint64_t tte_ms;     /* the lookback of the time to exhaustion */
     uint64_t ring_ms;    /* ST_RATIO_CAL: the window's length (its registered lookback) */
     bool *firing;        /* per alert */
+    int64_t *last_resolve; /* per alert: when it last went firing -> resolved; -1: never
+                            * (the cool-down, §7.2; checkpointed) */
     int64_t start_ms;    /* first instant the engine knew about (young windows) */
+    bool lost;           /* the state before start_ms was lost (slo_engine_set_state_lost) */
     int64_t clock;
     int64_t gap_start, gap_end; /* the agent's gap: [start, end) */
 };

@@ -4,12 +4,14 @@
  *
  * Layout, little-endian (slo_codec.h):
  *   "OTSLOCKP"  magic, 8 bytes
- *   u64         format version (1)
+ *   u64         format version (2; version 1 is still read: it had no resolve times)
  *   u64         fingerprint of the definitions (FNV-1a 64 over what shapes the state)
  *   u64         number of SLOs
  *   i64         engine clock
- *   per SLO:    kind, number of alerts, clock, start, gap start, gap end, one u64 per alert
- *               (firing), then the state of its window / slices / calendar
+ *   per SLO:    kind, number of alerts, clock, start, gap start, gap end, from version 2 a
+ *               u64 of flags (bit 0: the state before start was lost), per alert a u64
+ *               (firing) and, from version 2, an i64 (its last resolve, -1 for never: the
+ *               cool-down), then the state of its window / slices / calendar
  *   u64 + bytes the caller's extra bytes
  *   u64         CRC-32C (Castagnoli) of everything before it
  * A restore decodes into a scratch engine and swaps it in only when everything checked out, so
@@ -23,7 +25,7 @@
 #include "slo_eval_int.h"
 
 #define MAGIC "OTSLOCKP"
-#define VERSION 1u
+#define VERSION 2u
 #define HEADER_BYTES (8 + 8 + 8 + 8 + 8)
 #define TRAILER_BYTES 8
 
@@ -86,9 +88,18 @@ static uint64_t fingerprint(const struct slo_defs *d)
         fnv_u64(&h, s->window_ms);
         fnv_u64(&h, (uint64_t)s->calendar_unit);
         fnv_u64(&h, (uint64_t)(int64_t)s->utc_offset_s);
+        if (s->tz_name != NULL) {
+            /* The zone's name (its rules may be updated by tzdata across a restart); only when
+             * set, so checkpoints of fixed-offset SLOs keep their fingerprint. */
+            fnv(&h, "tz", 2);
+            fnv(&h, s->tz_name, strlen(s->tz_name) + 1);
+        }
         fnv_u64(&h, s->slice_ms);
         fnv_u64(&h, s->slice_target.num);
         fnv_u64(&h, s->slice_target.den);
+        if (s->slice_grace_ms > 0) {
+            fnv_u64(&h, 0x6772616365ull ^ s->slice_grace_ms); /* "grace": the pending ring's size */
+        }
         fnv_u64(&h, (uint64_t)s->missing);
         fnv_u64(&h, s->objective.num);
         fnv_u64(&h, s->objective.den);
@@ -97,6 +108,11 @@ static uint64_t fingerprint(const struct slo_defs *d)
             fnv(&h, s->alerts[k].name, strlen(s->alerts[k].name) + 1);
             fnv_u64(&h, s->alerts[k].long_ms);
             fnv_u64(&h, s->alerts[k].short_ms);
+            if (s->alerts[k].kind != SLO_ALERT_BURN_RATE) {
+                fnv_u64(&h, 0x6b696e64u + (uint64_t)s->alerts[k].kind); /* only when not a burn
+                                                                        * rate: old fingerprints
+                                                                        * stay */
+            }
         }
     }
     return h;
@@ -120,8 +136,10 @@ int slo_engine_save(const struct slo_engine *e, const void *extra, size_t extra_
         slo_put_i64(&w, st->start_ms);
         slo_put_i64(&w, st->gap_start);
         slo_put_i64(&w, st->gap_end);
+        slo_put_u64(&w, st->lost ? 1u : 0u);
         for (size_t k = 0; k < st->def->n_alerts; k++) {
             slo_put_u64(&w, st->firing[k]);
+            slo_put_i64(&w, st->last_resolve[k]);
         }
         switch (st->kind) {
         case ST_OCC_ROLL:
@@ -156,7 +174,7 @@ static int refuse(struct ag_buf *why, int rc, const char *what)
     return rc;
 }
 
-static int load_state(struct slo_state *st, struct slo_rd *r)
+static int load_state(struct slo_state *st, struct slo_rd *r, uint64_t version)
 {
     if (slo_get_u64(r) != (uint64_t)st->kind || slo_get_u64(r) != st->def->n_alerts) {
         return AG_EPROTO;
@@ -165,6 +183,11 @@ static int load_state(struct slo_state *st, struct slo_rd *r)
     st->start_ms = slo_get_i64(r);
     st->gap_start = slo_get_i64(r);
     st->gap_end = slo_get_i64(r);
+    uint64_t flags = version >= 2 ? slo_get_u64(r) : 0;
+    if (flags > 1) {
+        return AG_EPROTO;
+    }
+    st->lost = flags != 0;
     if (st->clock < 0 || st->clock > SLO_TIME_MAX_MS || st->start_ms < 0 ||
         st->start_ms > st->clock || st->gap_start > st->gap_end) {
         return AG_EPROTO;
@@ -175,6 +198,10 @@ static int load_state(struct slo_state *st, struct slo_rd *r)
             return AG_EPROTO;
         }
         st->firing[k] = f != 0;
+        st->last_resolve[k] = version >= 2 ? slo_get_i64(r) : -1;
+        if (st->last_resolve[k] < -1 || st->last_resolve[k] > st->clock) {
+            return AG_EPROTO;
+        }
     }
     int rc = 0;
     switch (st->kind) {
@@ -241,7 +268,7 @@ int slo_engine_restore(struct slo_engine *e, const void *data, size_t len, int64
         return refuse(why, rc == AG_ENOMEM ? AG_ENOMEM : AG_EINVAL, "cannot build the engine");
     }
     for (size_t i = 0; i < tmp->n && rc == 0; i++) {
-        rc = load_state(&tmp->st[i], &r);
+        rc = load_state(&tmp->st[i], &r, version);
         if (rc == 0 && tmp->st[i].clock > clock) {
             rc = AG_EPROTO;
         }

@@ -52,7 +52,8 @@ int slo_slices_new(const struct slo_slices_config *cfg, int64_t start_ms, struct
     }
     if (cfg->calendar) {
         s->calendar = true;
-        rc = slo_calendar_init(&s->cal, cfg->unit, cfg->utc_offset_s, cfg->period_ms, start_ms);
+        rc = slo_calendar_init_tz(&s->cal, cfg->unit, cfg->tz, cfg->utc_offset_s, cfg->period_ms,
+                                  start_ms);
         if (rc != 0) {
             goto out;
         }
@@ -165,9 +166,10 @@ void slo_slices_advance(struct slo_slices *s, int64_t now_ms)
              * its end and the one before (the "previous period" report). */
             enum slo_slice_verdict v = slo_slice_judge(0, 0, &s->target, s->missing);
             int64_t cs, ce, ps, pe;
-            if (slo_calendar_bounds(s->cal.unit, s->cal.utc_offset_s, s->next_start - 1, &cs,
-                                    &ce) == 0 &&
-                slo_calendar_bounds(s->cal.unit, s->cal.utc_offset_s, cs - 1, &ps, &pe) == 0) {
+            if (slo_calendar_bounds_tz(s->cal.unit, s->cal.tz, s->cal.utc_offset_s,
+                                       s->next_start - 1, &cs, &ce) == 0 &&
+                slo_calendar_bounds_tz(s->cal.unit, s->cal.tz, s->cal.utc_offset_s, cs - 1, &ps,
+                                       &pe) == 0) {
                 int64_t a0 = from > ps ? from : ps, b0 = cs < s->next_start ? cs : s->next_start;
                 int64_t a1 = from > cs ? from : cs;
                 if (b0 > a0) {

@@ -33,6 +33,7 @@ struct slo_slices_config {
     bool calendar;                /* also count verdicts per calendar period (below) */
     enum slo_calendar_unit unit;  /* with |calendar|: the calendar period */
     int32_t utc_offset_s;         /* with |calendar|: fixed UTC offset, whole periods */
+    const struct slo_tz *tz;      /* with |calendar|: an IANA zone (borrowed), or NULL */
 };
 
 struct slo_slices_stats {

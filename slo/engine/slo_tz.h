@@ -61,4 +61,25 @@ AG_NODISCARD int slo_tz_offset(const struct slo_tz *tz, int64_t t_ms, int32_t *o
 AG_NODISCARD int slo_tz_bounds(const struct slo_tz *tz, enum slo_calendar_unit unit, int64_t t_ms,
                                int64_t *start_ms, int64_t *end_ms);
 
+/*
+ * The one function of slo_tz that does I/O (slo_tz_sys.c): reads the TZif file of the IANA zone
+ * |name| from the system's zone database (/usr/share/zoneinfo/<name>, Debian's tzdata) and
+ * appends its bytes to |out|. Has the signature of slo_def.h's slo_tz_loader_fn (|arg| unused):
+ * slo_defs_set_tz_loader(d, slo_tz_load_system, NULL). The name must be '/'-separated non-empty
+ * parts of letters, digits, '_', '-' and '+' (no '.', no leading '/': it cannot leave the
+ * database's directory); at most 1 MiB is read. |why| (may be NULL) receives one line on failure.
+ * Returns 0, or one of these negative codes:
+ *   AG_EINVAL     a name that is not of that form
+ *   AG_ENOTFOUND  no such zone (no file, or not a regular file)
+ *   AG_ETOOBIG    a file over 1 MiB
+ *   AG_EIO        the file could not be read
+ *   AG_ENOMEM     (|out| is then freed, as ag_buf does)
+ */
+AG_NODISCARD int slo_tz_load_system(void *arg, const char *name, struct ag_buf *out,
+                                    struct ag_buf *why);
+
+/* As slo_tz_load_system(), from the directory |dir| instead of /usr/share/zoneinfo. */
+AG_NODISCARD int slo_tz_load_dir(const char *dir, const char *name, struct ag_buf *out,
+                                 struct ag_buf *why);
+
 #endif /* SLO_TZ_H */

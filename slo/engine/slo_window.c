@@ -11,6 +11,7 @@
 
 #include "ag_mem.h"
 #include "slo_codec.h"
+#include "slo_tz.h"
 
 #define MINUTE_MS 60000ull
 #define FINE_SPAN_MS (3ull * 86400 * 1000) /* lookbacks up to 3 days stay at 1 minute */
@@ -519,8 +520,54 @@ int slo_calendar_bounds(enum slo_calendar_unit unit, int32_t utc_offset_s, int64
     return 0;
 }
 
+int slo_calendar_bounds_tz(enum slo_calendar_unit unit, const struct slo_tz *tz,
+                           int32_t utc_offset_s, int64_t t_ms, int64_t *start_ms, int64_t *end_ms)
+{
+    if (tz == NULL) {
+        return slo_calendar_bounds(unit, utc_offset_s, t_ms, start_ms, end_ms);
+    }
+    *start_ms = 0;
+    *end_ms = 0;
+    if (t_ms < 0 || t_ms > SLO_TIME_MAX_MS) {
+        return AG_EINVAL;
+    }
+    /* slo_tz_bounds refuses SLO_TIME_MAX_MS itself (excluded there): clamp to the last ms. */
+    return slo_tz_bounds(tz, unit, t_ms < SLO_TZ_MAX_MS ? t_ms : SLO_TZ_MAX_MS - 1, start_ms,
+                         end_ms);
+}
+
+/* The period of |c| holding |t|, its boundaries moved down to whole buckets (a no-op for fixed
+ * offsets of whole buckets and for zones whose offsets all are). */
+static int cal_bounds(const struct slo_calendar *c, int64_t t, int64_t *s, int64_t *e)
+{
+    int rc = slo_calendar_bounds_tz(c->unit, c->tz, c->utc_offset_s, t, s, e);
+    if (rc != 0 || c->tz == NULL) {
+        return rc;
+    }
+    *s = bucket_start(*s, c->bucket_ms);
+    *e = bucket_start(*e, c->bucket_ms);
+    if (t >= *e) {
+        /* |t| is in the bucket holding the next boundary: that bucket opens the next period. */
+        int64_t s2, e2;
+        rc = slo_calendar_bounds_tz(c->unit, c->tz, c->utc_offset_s, *e + (int64_t)c->bucket_ms,
+                                    &s2, &e2);
+        if (rc == 0) {
+            *s = bucket_start(*e, c->bucket_ms);
+            *e = bucket_start(e2, c->bucket_ms);
+        }
+    }
+    return rc;
+}
+
 int slo_calendar_init(struct slo_calendar *c, enum slo_calendar_unit unit, int32_t utc_offset_s,
                       uint64_t bucket_ms, int64_t now_ms)
+{
+    return slo_calendar_init_tz(c, unit, NULL, utc_offset_s, bucket_ms, now_ms);
+}
+
+int slo_calendar_init_tz(struct slo_calendar *c, enum slo_calendar_unit unit,
+                         const struct slo_tz *tz, int32_t utc_offset_s, uint64_t bucket_ms,
+                         int64_t now_ms)
 {
     memset(c, 0, sizeof(*c));
     if (bucket_ms == 0) {
@@ -530,12 +577,16 @@ int slo_calendar_init(struct slo_calendar *c, enum slo_calendar_unit unit, int32
         ((int64_t)utc_offset_s * 1000) % (int64_t)bucket_ms != 0) {
         return AG_EINVAL;
     }
-    int rc = slo_calendar_bounds(unit, utc_offset_s, now_ms, &c->start_ms, &c->end_ms);
+    int rc = slo_calendar_bounds_tz(unit, tz, utc_offset_s, now_ms, &c->start_ms, &c->end_ms);
+    if (rc == 0 && (c->start_ms % (int64_t)bucket_ms != 0 || c->end_ms % (int64_t)bucket_ms != 0)) {
+        rc = AG_EINVAL;
+    }
     if (rc != 0) {
         memset(c, 0, sizeof(*c));
         return rc;
     }
     c->unit = unit;
+    c->tz = tz;
     c->utc_offset_s = utc_offset_s;
     c->bucket_ms = bucket_ms;
     c->clock = now_ms;
@@ -563,7 +614,7 @@ void slo_calendar_advance(struct slo_calendar *c, int64_t now_ms)
         int64_t s, e;
         struct slo_counts last = c->closed;
         counts_add(&last, &c->open);
-        if (slo_calendar_bounds(c->unit, c->utc_offset_s, now_ms, &s, &e) != 0) {
+        if (cal_bounds(c, now_ms, &s, &e) != 0) {
             return; /* unreachable: now_ms and the zone were validated */
         }
         c->has_prev = true;
@@ -571,8 +622,7 @@ void slo_calendar_advance(struct slo_calendar *c, int64_t now_ms)
             c->prev = last;
             c->prev_start_ms = c->start_ms;
             c->prev_end_ms = c->end_ms;
-        } else if (slo_calendar_bounds(c->unit, c->utc_offset_s, s - 1, &c->prev_start_ms,
-                                       &c->prev_end_ms) == 0) {
+        } else if (cal_bounds(c, s - 1, &c->prev_start_ms, &c->prev_end_ms) == 0) {
             /* Whole periods were skipped: the previous one saw nothing. */
             memset(&c->prev, 0, sizeof(c->prev));
         }
@@ -786,10 +836,10 @@ int slo_calendar_load(struct slo_calendar *c, struct slo_rd *r)
     stats_load(&n.stats, r);
     int64_t s = 0, e = 0, ps = 0, pe = 0;
     if (r->bad || !ok || hp > 1 || n.clock < 0 || n.clock > SLO_TIME_MAX_MS ||
-        slo_calendar_bounds(c->unit, c->utc_offset_s, n.clock, &s, &e) != 0 || s != n.start_ms ||
+        cal_bounds(c, n.clock, &s, &e) != 0 || s != n.start_ms ||
         n.open_start != bucket_start(n.clock, c->bucket_ms) ||
         (hp && (n.prev_start_ms < 0 ||
-                slo_calendar_bounds(c->unit, c->utc_offset_s, n.prev_start_ms, &ps, &pe) != 0 ||
+                cal_bounds(c, n.prev_start_ms, &ps, &pe) != 0 ||
                 ps != n.prev_start_ms || pe > s))) {
         return AG_EPROTO;
     }

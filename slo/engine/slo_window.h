@@ -189,6 +189,17 @@ enum slo_calendar_unit {
 AG_NODISCARD int slo_calendar_bounds(enum slo_calendar_unit unit, int32_t utc_offset_s,
                                      int64_t t_ms, int64_t *start_ms, int64_t *end_ms);
 
+struct slo_tz;
+
+/*
+ * As slo_calendar_bounds() in the IANA zone |tz| (slo_tz.h: boundaries at local midnights
+ * across DST changes) when |tz| is not NULL, else at the fixed offset |utc_offset_s|.
+ * Returns 0, AG_EINVAL (as above) or AG_EUNSUPP (slo_tz_bounds: a zone too irregular there).
+ */
+AG_NODISCARD int slo_calendar_bounds_tz(enum slo_calendar_unit unit, const struct slo_tz *tz,
+                                        int32_t utc_offset_s, int64_t t_ms, int64_t *start_ms,
+                                        int64_t *end_ms);
+
 /*
  * A calendar SLO's counts on the to-date basis (§4.3: CloudWatch's; a breach can recover later
  * in the period, and the counts restart at each boundary). Whole buckets of |bucket_ms| only, as
@@ -198,6 +209,7 @@ AG_NODISCARD int slo_calendar_bounds(enum slo_calendar_unit unit, int32_t utc_of
 struct slo_calendar {
     enum slo_calendar_unit unit;
     int32_t utc_offset_s;
+    const struct slo_tz *tz;  /* borrowed; NULL: the fixed offset */
     uint64_t bucket_ms;
     int64_t clock;
     int64_t start_ms, end_ms; /* the current period */
@@ -218,6 +230,16 @@ struct slo_calendar {
  */
 AG_NODISCARD int slo_calendar_init(struct slo_calendar *c, enum slo_calendar_unit unit,
                                    int32_t utc_offset_s, uint64_t bucket_ms, int64_t now_ms);
+
+/*
+ * As slo_calendar_init() with periods in the IANA zone |tz| (borrowed: it must outlive |c|;
+ * NULL: the fixed offset). With a zone, the current period's boundaries must be whole buckets
+ * (AG_EINVAL otherwise, as for an offset); a later boundary that is not (a zone changing to an
+ * offset that is not a whole number of buckets) closes the period at the bucket holding it.
+ */
+AG_NODISCARD int slo_calendar_init_tz(struct slo_calendar *c, enum slo_calendar_unit unit,
+                                      const struct slo_tz *tz, int32_t utc_offset_s,
+                                      uint64_t bucket_ms, int64_t now_ms);
 
 /*
  * Adds |good| of |total| observed at |t_ms|, first moving the clock to |t_ms|. Data for a closed

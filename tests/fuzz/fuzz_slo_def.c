@@ -10,6 +10,7 @@
 
 #include "ag_buf.h"
 #include "slo_def.h"
+#include "slo_slices.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -62,9 +63,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 (s->slice_ms == 0 || s->slice_ms >= s->window_ms)) {
                 abort();
             }
+            if (s->slice_grace_ms != 0 &&
+                (s->budgeting != SLO_BUDGETING_TIMESLICES ||
+                 s->slice_grace_ms / s->slice_ms >= SLO_SLICES_MAX_PENDING - 2)) {
+                abort();
+            }
+            if ((s->tz != NULL) != (s->tz_name != NULL)) {
+                abort();
+            }
             for (size_t j = 0; j < s->n_alerts; j++) {
-                if (s->alerts[j].long_ms == 0 || s->alerts[j].long_text == NULL ||
-                    s->alerts[j].short_ms >= s->alerts[j].long_ms) {
+                const struct slo_alert_def *a = &s->alerts[j];
+                if (a->kind == SLO_ALERT_BUDGET) {
+                    /* no window; a fraction in (0, 1] */
+                    if (a->long_ms != 0 || a->short_ms != 0 || a->budget_below.num == 0 ||
+                        a->budget_below.num > a->budget_below.den) {
+                        abort();
+                    }
+                    continue;
+                }
+                if (a->long_ms == 0 || a->long_text == NULL || a->short_ms >= a->long_ms) {
+                    abort();
+                }
+                if (a->kind == SLO_ALERT_TTE && (a->tte_below_ms == 0 || a->short_ms != 0)) {
                     abort();
                 }
             }

@@ -11,9 +11,10 @@ import os
 import random
 import subprocess
 import textwrap
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -64,6 +65,13 @@ def slo_yaml(name, objective, window="1h", method="Occurrences", slice_=None, mi
         lines.append("  alerts:")
         for a in alerts:
             lines.append("    - name: %s" % a["name"])
+            if a.get("budget"):
+                lines.append('      budgetRemaining: "%s"' % a["budget"])
+                continue
+            if a.get("tte_below"):
+                lines.append("      timeToExhaustion: {below: %s, lookback: %s}"
+                             % (a["tte_below"], a["long"]))
+                continue
             lines.append('      burnRate: "%s"' % a["burn"])
             lines.append("      longWindow: %s" % a["long"])
             if a.get("short"):
@@ -266,9 +274,17 @@ class Oracle:
                 out[s][1] += n
         return [tuple(v) for _, v in sorted(out.items())]
 
-    def day_start(self, at):
+    def bounds(self, at):
+        """The calendar period [start, end) holding |at|: a day at a fixed offset, or a day or
+        month of an IANA zone computed with Python's zoneinfo (an independent TZif reader)."""
+        if self.s.get("zone"):
+            return zone_bounds(self.s["zone"], self.s["unit"], at)
         off = self.s.get("offset", 0)
-        return (at + off) - (at + off) % DAY - off
+        start = (at + off) - (at + off) % DAY - off
+        return start, start + DAY
+
+    def day_start(self, at):
+        return self.bounds(at)[0]
 
     def counts(self, events, at, length):
         """(good, total) of the window (length None: the SLO window or calendar period to date)
@@ -303,7 +319,7 @@ class Oracle:
                         self.inexact = True
                 elif Fraction(g, tot) < s["target"]:
                     bad += 1
-            n = DAY // s["period"] - ignored
+            n = (self.bounds(at)[1] - cs) // s["period"] - ignored
             return n - bad, n
         main = length is None
         length = length if length is not None else s["window"]
@@ -325,6 +341,20 @@ class Oracle:
                     self.last_inexact = True
                     self.inexact |= main
         return good, n
+
+    def tte(self, events, at, L, n, rem, frac, w_s):
+        """remaining_fraction x W / burn over the lookback L, in the engine's order of double
+        operations; None without data or with a null or zero burn, 0 once exhausted."""
+        s = self.s
+        b = None
+        if s.get("calendar") or L <= s["window"]:
+            g, tot = self.counts(events, at, L)
+            b = None if tot == 0 else ((tot - g) / tot) / (1 - s["o"])
+        if n == 0 or b is None or b == 0:
+            return None
+        if rem <= 0:
+            return 0
+        return float(frac) * w_s / float(b)
 
     def expect(self, events, at):
         s = self.s
@@ -350,6 +380,8 @@ class Oracle:
                 self.inexact_burns.add(text)
         firing = {}
         for a in s["alerts"]:
+            if a.get("budget") or a.get("tte_below"):
+                continue  # decided below, once the time to exhaustion is known
             x = Fraction(a["burn"])
             ok = True
             for key in ("long", "short"):
@@ -365,42 +397,68 @@ class Oracle:
             firing[a["name"]] = ok and bad_units >= 0
         # time to exhaustion: over the shortest long window of the alerts, else 1 h (the window
         # when shorter); remaining_fraction x W / burn, in the engine's order of double ops
-        if s["alerts"]:
-            text = min((a["long"] for a in s["alerts"]), key=dur_ms)
+        if any(a.get("long") for a in s["alerts"]):
+            text = min((a["long"] for a in s["alerts"] if a.get("long")), key=dur_ms)
             L = lbs[text]
         else:
             L = HOUR if s.get("calendar") or s["window"] >= HOUR else s["window"]
             if s["method"] != "Occurrences":
                 L = max(L // s["period"], 1) * s["period"]
-        w_s = (DAY if s.get("calendar") else s["window"]) // 1000
-        b = None
-        if s.get("calendar") or L <= s["window"]:
-            g, tot = self.counts(events, at, L)
-            b = None if tot == 0 else ((tot - g) / tot) / (1 - o)
-        if n == 0 or b is None or b == 0:
-            tte = None
-        elif rem <= 0:
-            tte = 0
+        if s.get("calendar"):
+            cs, ce = self.bounds(at)
+            w_s = (ce - cs) // 1000
         else:
-            tte = float(frac) * w_s / float(b)
+            w_s = s["window"] // 1000
+        tte = self.tte(events, at, L, n, rem, frac, w_s)
+        for a in s["alerts"]:
+            if a.get("budget"):
+                # fires when less than the fraction is left (strict); never without data
+                firing[a["name"]] = n > 0 and frac < Fraction(a["budget"])
+            elif a.get("tte_below"):
+                # the time to exhaustion over the alert's lookback below the duration; never null
+                t = self.tte(events, at, lbs[a["long"]], n, rem, frac, w_s)
+                firing[a["name"]] = t is not None and t < dur_ms(a["tte_below"]) / 1000
         return {"status": status, "good": good, "total": n, "budget": bt, "remaining": rem,
                 "fraction": frac, "burns": burns, "firing": firing, "inexact": self.inexact,
                 "tte": tte, "inexact_burns": self.inexact_burns}
 
 
-def random_spec(rng, i):
+def zone_bounds(zone, unit, at):
+    """[start, end) in Unix ms of the local day or month holding |at| in |zone|, from zoneinfo.
+    Europe/Berlin and America/New_York change at 01:00Z / 02:00 local, never at midnight, so
+    each local midnight exists exactly once."""
+    z = ZoneInfo(zone)
+    d = datetime.fromtimestamp(at // 1000, tz=timezone.utc).astimezone(z).date()
+    if unit == "day":
+        s, e = d, d + timedelta(days=1)
+    else:
+        s = d.replace(day=1)
+        e = s.replace(year=s.year + 1, month=1) if s.month == 12 else s.replace(month=s.month + 1)
+
+    def midnight(day):
+        return int(datetime(day.year, day.month, day.day, tzinfo=z).timestamp()) * 1000
+    return midnight(s), midnight(e)
+
+
+def random_spec(rng, i, zones=False):
     method = rng.choice(["Occurrences", "Occurrences", "Timeslices", "RatioTimeslices",
-                         "Calendar", "CalSlices", "CalRatio", "Long"])
+                         "Calendar", "CalSlices", "CalRatio", "Long"] if not zones else
+                        ["Calendar", "CalSlices", "CalRatio"])
     o = rng.choice(["90", "95", "99", "99.5", "99.9", "75"])
     spec = {"name": "s%d" % i, "o": pct(o), "o_text": o, "alerts": [], "missing": "good"}
     tz, off = rng.choice([("UTC", 0), ("+02:00", 2 * 3600_000), ("-05:30", -19800_000)])
+    unit = "day"
+    if zones:
+        tz, off = rng.choice(["Europe/Berlin", "America/New_York"]), 0
+        unit = rng.choice(["day", "month"])
+        spec.update(zone=tz, unit=unit)
     if method == "Calendar":
         spec.update(method="Occurrences", calendar=True, window=DAY, offset=off)
-        yaml_kw = dict(calendar="day " + tz)
+        yaml_kw = dict(calendar=unit + " " + tz)
     elif method in ("CalSlices", "CalRatio"):
         method = "Timeslices" if method == "CalSlices" else "RatioTimeslices"
         spec.update(method=method, calendar=True, window=DAY, offset=off)
-        yaml_kw = dict(calendar="day " + tz, method=method)
+        yaml_kw = dict(calendar=unit + " " + tz, method=method)
     elif method == "Long":
         # 14 days: over the 1-minute ring's budget, so W lives in 5-minute buckets and the
         # alert windows (up to 3 days) in 1-minute ones (slo_window's two layers)
@@ -424,6 +482,15 @@ def random_spec(rng, i):
             yaml_kw["slice_"] = "period: %s" % ptext
     for k in range(rng.randint(0, 2)):
         long_ = rng.choice(["10m", "20m", "30m", "1h", "2h"])
+        kind = rng.random()
+        if kind < 0.15:
+            spec["alerts"].append({"name": "a%d" % k,
+                                   "budget": rng.choice(["0.25", "0.5", "0.9", "1"])})
+            continue
+        if kind < 0.3:
+            spec["alerts"].append({"name": "a%d" % k, "long": long_,
+                                   "tte_below": rng.choice(["1h", "6h", "1d", "30d"])})
+            continue
         short = rng.choice([None, "5m", "2m"]) if method == "Occurrences" or \
             method == "Calendar" else rng.choice([None, "15m"])
         a = {"name": "a%d" % k, "burn": rng.choice(["1", "2", "6", "14.4"]), "long": long_}
@@ -457,17 +524,55 @@ def random_events(rng, specs, base):
 
 
 def test_oracle_random_streams(slo_bin, tmp_path):
-    rng = random.Random(20250131)
-    runs = 300
+    checked, statuses, kinds = oracle_runs(slo_bin, tmp_path, random.Random(20250131), 300)
+    # the streams reach every status, firing alerts and every kind of SLO state
+    assert checked > 1000
+    assert all(statuses.get(k, 0) > 20 for k in ("OK", "WARNING", "BREACHED", "NO_DATA",
+                                                  "firing")), statuses
+    # budget and time-to-exhaustion alerts both fire and stay resolved on some streams
+    assert all(statuses.get(k, 0) > 10 for k in ("budget-firing", "budget-resolved",
+                                                  "tte-firing", "tte-resolved")), statuses
+    assert len(kinds) == 7 and min(kinds.values()) > 100, kinds
+
+
+# Instants where Europe/Berlin or America/New_York change offset or start a local day or month
+# (2025): the random streams of test_oracle_zones straddle them.
+ZONE_EDGES = [
+    1743296400000,  # 2025-03-30T01:00Z Berlin CET -> CEST (a day of 23 h, a March of 743 h)
+    1743458400000,  # 2025-03-31T22:00Z Berlin 2025-04-01 00:00 CEST
+    1741500000000,  # 2025-03-09T06:00Z New York, an hour before EST -> EDT (a day of 23 h)
+    1741496400000,  # 2025-03-09T05:00Z New York 2025-03-09 00:00 EST
+    1761440400000,  # 2025-10-26T01:00Z Berlin CEST -> CET (a day of 25 h, an October of 745 h)
+    1761951600000,  # 2025-10-31T23:00Z Berlin 2025-11-01 00:00 CET
+    1761969600000,  # 2025-11-01T04:00Z New York 2025-11-01 00:00 EDT
+    1762063200000,  # 2025-11-02T06:00Z New York EDT -> EST (a day of 25 h)
+]
+
+
+def test_oracle_zones(slo_bin, tmp_path):
+    """Calendar days and months in Europe/Berlin and America/New_York for all three methods,
+    around DST changes and local midnights, against the oracle's zoneinfo bounds."""
+    if not Path("/usr/share/zoneinfo/America/New_York").exists():
+        pytest.skip("tzdata not installed")
+    checked, statuses, kinds = oracle_runs(slo_bin, tmp_path, random.Random(20251026), 120,
+                                           zones=True)
+    assert checked > 300
+    assert all(statuses.get(k, 0) > 10 for k in ("OK", "BREACHED", "NO_DATA")), statuses
+    assert len(kinds) == 3, kinds
+
+
+def oracle_runs(slo_bin, tmp_path, rng, runs, zones=False):
     checked = 0
     statuses, kinds = {}, {}
     for r in range(runs):
         specs, texts = [], []
         for i in range(rng.randint(1, 4)):
-            sp, tx = random_spec(rng, i)
+            sp, tx = random_spec(rng, i, zones)
             specs.append(sp)
             texts.append(tx)
         base = T0 + rng.randrange(0, 30) * DAY + rng.randrange(0, DAY)
+        if zones:
+            base = rng.choice(ZONE_EDGES) - rng.randrange(0, 4 * HOUR)
         evs = random_events(rng, specs, base)
         rng.shuffle(evs)
         ats = []
@@ -484,6 +589,8 @@ def test_oracle_random_streams(slo_bin, tmp_path):
         for at in ats:
             args += ["--at", iso(at)]
         rc, out, err = run(slo_bin, *args)
+        if zones and "no time zone database was given" in err:
+            pytest.skip("the slo command does not call slo_defs_set_tz_loader yet (slo/README.md)")
         assert rc in (0, 1), (r, err)
         rep = json.loads(out)
         assert len(rep["evaluations"]) == len(ats)
@@ -503,6 +610,12 @@ def test_oracle_random_streams(slo_bin, tmp_path):
                 kinds[kind] = kinds.get(kind, 0) + 1
                 for a in s["alerts"].values():
                     statuses["firing"] = statuses.get("firing", 0) + a["firing"]
+                for a in sp["alerts"]:
+                    k = "budget" if a.get("budget") else "tte" if a.get("tte_below") else "burn"
+                    for v in (True, False):
+                        key = "%s-%s" % (k, "firing" if v else "resolved")
+                        statuses[key] = statuses.get(key, 0) + \
+                            (s["alerts"][a["name"]]["firing"] == v)
                 if want["inexact"]:
                     # RatioTimeslices with a ratio that does not terminate in 18 decimals: the
                     # engine says so and is exact to n x 1e-18 (README); compare to 1e-12
@@ -544,11 +657,7 @@ def test_oracle_random_streams(slo_bin, tmp_path):
                 checked += 1
             last_breached = any(s["status"] == "BREACHED" for s in ev["slos"])
         assert rc == (1 if last_breached else 0)
-    # the streams reach every status, firing alerts and every kind of SLO state
-    assert checked > 1000
-    assert all(statuses.get(k, 0) > 20 for k in ("OK", "WARNING", "BREACHED", "NO_DATA",
-                                                  "firing")), statuses
-    assert len(kinds) == 7 and min(kinds.values()) > 100, kinds
+    return checked, statuses, kinds
 
 
 def test_from_state(slo_bin, tmp_path):

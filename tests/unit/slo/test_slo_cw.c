@@ -295,6 +295,41 @@ static void test_single_window_and_unknown_service(void)
     ag_buf_cleanup(&diag);
 }
 
+/* Budget and time-to-exhaustion conditions have no CloudWatch alarm: only the burn-rate alert
+ * "slow" gives one (slo-pay-slow-1d), nothing is named after "low" or "tte", and the TTE
+ * lookback 1h (a burn_rates key in reports) is no burn-rate widget of the dashboard. */
+static void test_non_burn_alerts_left_out(void)
+{
+    struct ag_buf diag, out;
+    char y[1024];
+    (void)snprintf(y, sizeof(y), "%s%s", head,
+                   "    - {name: low, budgetRemaining: \"0.25\"}\n"
+                   "    - {name: tte, timeToExhaustion: {below: 24h, lookback: 1h}}\n"
+                   "    - {name: slow, burnRate: \"2\", longWindow: 1d, coolDown: 1h}\n");
+    struct slo_cw_opts o = {0};
+    ASSERT_OK(alarms_of(y, &o, &diag, &out));
+    const char *s = ag_buf_str(&out);
+    ASSERT_STRCONTAINS(s, "{\"MetricAlarms\":[{\"AlarmName\":\"slo-pay-slow-1d\",");
+    ASSERT(strstr(s, "slo-pay-low") == NULL);
+    ASSERT(strstr(s, "slo-pay-tte") == NULL);
+    size_t names = 0;
+    for (const char *p = s; (p = strstr(p, "\"AlarmName\":")) != NULL; p++) {
+        names++;
+    }
+    ASSERT_UEQ(names, 1);
+    ag_buf_cleanup(&out);
+    ag_buf_cleanup(&diag);
+    struct slo_defs *d = NULL;
+    ASSERT_OK(load(y, &diag, &d));
+    ag_buf_init(&out, SLO_CW_OUT_CAP);
+    ASSERT_OK(slo_cw_dashboard(d, &o, &out, &diag));
+    ASSERT_STRCONTAINS(ag_buf_str(&out), "burn rate 1d");
+    ASSERT(strstr(ag_buf_str(&out), "burn rate 1h") == NULL);
+    slo_defs_free(d);
+    ag_buf_cleanup(&out);
+    ag_buf_cleanup(&diag);
+}
+
 static void test_json_is_balanced(void)
 {
     /* The "defaults" alerts of a 28-day window: 4 pairs, 8 alarms, 4 composites; every alarm
@@ -383,4 +418,5 @@ static void test_failmalloc(void)
 AG_TEST_MAIN(AG_TEST_CASE(test_alarms_exact), AG_TEST_CASE(test_budget_text),
              AG_TEST_CASE(test_period_ok), AG_TEST_CASE(test_dashboard),
              AG_TEST_CASE(test_errors), AG_TEST_CASE(test_single_window_and_unknown_service),
+             AG_TEST_CASE(test_non_burn_alerts_left_out),
              AG_TEST_CASE(test_json_is_balanced), AG_TEST_CASE(test_failmalloc))

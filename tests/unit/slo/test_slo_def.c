@@ -8,6 +8,9 @@
 #include "ag_test.h"
 #include "config.h"
 #include "slo_def.h"
+#include "slo_tz.h"
+
+#include <unistd.h>
 
 /* Parses |yaml| as "t.yaml" and finishes; returns slo_defs_finish()'s code (or the add's). */
 static int load(const char *yaml, struct ag_buf *diag, struct slo_defs **d)
@@ -351,14 +354,21 @@ static void test_errors(void)
                 AG_EINVAL,
                 "t.yaml:7:17: error: objective (percent) '99,9': expected a digit, '.' or the end, "
                 "got ','\n");
-    /* an IANA zone: a clear error that says the engine does not do them yet */
+    /* an IANA zone without a zone loader (slo_def does no I/O): an error naming the zone */
     expect_diag("apiVersion: otter/v1\nkind: SLO\nmetadata: {name: a}\nspec:\n  objective: \"99\"\n"
                 "  calendar: {unit: month, timeZone: America/New_York}\n"
                 "  sli: {spans: {service: s, availability: }}\n",
                 AG_EINVAL,
-                "t.yaml:6:37: error: timeZone 'America/New_York': IANA time zones with rules are "
-                "not supported by the engine yet; expected UTC or a fixed offset such as "
-                "\"+01:00\"\n");
+                "t.yaml:6:37: error: timeZone 'America/New_York': no time zone database was given "
+                "to resolve IANA names; expected UTC or a fixed offset such as \"+01:00\"\n");
+    /* not a zone name at all */
+    expect_diag("apiVersion: otter/v1\nkind: SLO\nmetadata: {name: a}\nspec:\n  objective: \"99\"\n"
+                "  calendar: {unit: month, timeZone: ../etc/passwd}\n"
+                "  sli: {spans: {service: s, availability: }}\n",
+                AG_EINVAL,
+                "t.yaml:6:37: error: timeZone '../etc/passwd': expected an IANA name "
+                "(\"Europe/Berlin\"), UTC or a fixed offset \"+HH:MM\" / \"-HH:MM\" (at most "
+                "18h)\n");
     /* unknown key, and a missing one in the same spec */
     expect_diag("apiVersion: otter/v1\nkind: SLO\nmetadata: {name: a}\nspec:\n  objectiv: \"99\"\n"
                 "  window: 30d\n  sli: {spans: {service: s, availability: }}\n",
@@ -413,6 +423,91 @@ static void test_errors(void)
     /* an empty file */
     expect_diag("", AG_EINVAL, "t.yaml:1:1: error: no documents; expected OpenSLO v1 or otter/v1 "
                                "YAML\n");
+}
+
+/* Budget, time-to-exhaustion and cool-down conditions (§7.2): the fields, then each mistake at
+ * its line:col (counted in the snippets: line 9 is the first alert). */
+static void test_alert_kinds(void)
+{
+    static const char ok[] = "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: a}\nspec:\n"
+                             "  objective: \"99\"\n  window: 1d\n"
+                             "  sli: {spans: {service: s, availability: }}\n"
+                             "  alerts:\n"
+                             "    - {name: low, budgetRemaining: \"0.25\", coolDown: 30m}\n"
+                             "    - name: tte\n"
+                             "      timeToExhaustion: {below: 24h, lookback: 1h}\n"
+                             "    - {name: page, burnRate: \"14.4\", longWindow: 1h, "
+                             "coolDown: 90s}\n";
+    struct ag_buf diag;
+    struct slo_defs *d = NULL;
+    ASSERT_OK(load(ok, &diag, &d));
+    ASSERT_STREQ(ag_buf_str(&diag), "");
+    const struct slo_slo_def *s = &d->slos[0];
+    ASSERT_UEQ(s->n_alerts, 3);
+    ASSERT_EQ(s->alerts[0].kind, SLO_ALERT_BUDGET);
+    ASSERT_UEQ(s->alerts[0].budget_below.num, 25);
+    ASSERT_UEQ(s->alerts[0].budget_below.den, 100);
+    ASSERT_UEQ(s->alerts[0].cool_down_ms, 30 * 60000);
+    ASSERT_UEQ(s->alerts[0].long_ms, 0);
+    ASSERT_EQ(s->alerts[1].kind, SLO_ALERT_TTE);
+    ASSERT_UEQ(s->alerts[1].tte_below_ms, 24 * 3600000ull);
+    ASSERT_UEQ(s->alerts[1].long_ms, 3600000);
+    ASSERT_STREQ(s->alerts[1].long_text, "1h");
+    ASSERT_UEQ(s->alerts[1].cool_down_ms, 0);
+    ASSERT_EQ(s->alerts[2].kind, SLO_ALERT_BURN_RATE);
+    ASSERT_UEQ(s->alerts[2].cool_down_ms, 90000);
+    done(&diag, d);
+
+#define HEAD "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: a}\nspec:\n" \
+             "  objective: \"99\"\n  window: 1d\n" \
+             "  sli: {spans: {service: s, availability: }}\n  alerts:\n"
+    /* two kinds in one alert: at the alert (line 9, col 7) */
+    expect_diag(HEAD "    - {name: x, burnRate: \"2\", longWindow: 1h, budgetRemaining: \"0.5\"}\n",
+                AG_EINVAL,
+                "t.yaml:9:7: error: alert: expected exactly one of burnRate (with longWindow), "
+                "budgetRemaining (\"0.25\") or timeToExhaustion ({below: 24h, lookback: 1h})\n");
+    /* a fraction above 1, and a window on a budget alert */
+    expect_diag(HEAD "    - {name: x, budgetRemaining: \"1.5\", longWindow: 1h}\n", AG_EINVAL,
+                "t.yaml:9:53: error: longWindow: only for a burnRate alert (this one is a "
+                "budgetRemaining alert)\n"
+                "t.yaml:9:34: error: budgetRemaining '1.5': expected a fraction of the budget "
+                "above 0 and at most 1 (\"0.25\": fires below a quarter left)\n");
+    /* a TTE without its lookback, and a cool-down that is no duration */
+    expect_diag(HEAD "    - {name: x, timeToExhaustion: {below: 1h}, coolDown: soon}\n",
+                AG_EINVAL,
+                "t.yaml:9:58: error: coolDown 'soon': expected a duration: a positive integer "
+                "and one of ms, s, m, h, d, w (\"5m\", \"30d\"), at most 10 years\n"
+                "t.yaml:9:35: error: timeToExhaustion: missing required key 'lookback'\n");
+#undef HEAD
+}
+
+/* timeSlice grace: Timeslices only, fewer than 14 periods (line 8: the timeSlice). */
+static void test_slice_grace(void)
+{
+#define HEAD "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: a}\nspec:\n" \
+             "  objective: \"99\"\n  window: 1d\n" \
+             "  sli: {spans: {service: s, availability: }}\n"
+    struct ag_buf diag;
+    struct slo_defs *d = NULL;
+    ASSERT_OK(load(HEAD "  budgetingMethod: Timeslices\n"
+                        "  timeSlice: {period: 5m, target: \"95\", grace: 90s}\n",
+                   &diag, &d));
+    ASSERT_UEQ(d->slos[0].slice_grace_ms, 90000);
+    done(&diag, d);
+    ASSERT_OK(load(HEAD "  budgetingMethod: Timeslices\n  timeSlice: {period: 5m, target: \"95\"}\n",
+                   &diag, &d));
+    ASSERT_UEQ(d->slos[0].slice_grace_ms, 0); /* the default: judged at the period's end */
+    done(&diag, d);
+    /* 14 periods of 5m = 70m: too long (col 48: the value) */
+    expect_diag(HEAD "  budgetingMethod: Timeslices\n"
+                     "  timeSlice: {period: 5m, target: \"95\", grace: 70m}\n",
+                AG_EINVAL,
+                "t.yaml:9:48: error: timeSlice grace 70m: expected less than 14 periods of 5m\n");
+    expect_diag(HEAD "  budgetingMethod: RatioTimeslices\n  timeSlice: {period: 5m, grace: 1m}\n",
+                AG_EINVAL,
+                "t.yaml:9:34: error: timeSlice grace: only for Timeslices (RatioTimeslices "
+                "periods take late data for as long as they are in the window)\n");
+#undef HEAD
 }
 
 static void test_warnings(void)
@@ -470,6 +565,11 @@ static void test_tz_duration(void)
     ASSERT_EQ(slo_tz_parse("+18:01", &off), AG_EINVAL);
     ASSERT_EQ(slo_tz_parse("Europe/Paris", &off), AG_EUNSUPP);
     ASSERT_EQ(slo_tz_parse("Paris", &off), AG_EINVAL);
+    ASSERT_EQ(slo_tz_parse("/etc/passwd", &off), AG_EINVAL);     /* leading '/' */
+    ASSERT_EQ(slo_tz_parse("Europe//Paris", &off), AG_EINVAL);   /* empty part */
+    ASSERT_EQ(slo_tz_parse("Europe/", &off), AG_EINVAL);
+    ASSERT_EQ(slo_tz_parse("Europe/../../x", &off), AG_EINVAL);  /* '.' */
+    ASSERT_EQ(slo_tz_parse("Etc/GMT+5", &off), AG_EUNSUPP);      /* a zone file, signs inverted */
     ASSERT_EQ(slo_tz_parse("+1:00", &off), AG_EINVAL);
     uint64_t ms = 0;
     ASSERT_OK(slo_duration_parse("90s", &ms));
@@ -481,6 +581,160 @@ static void test_tz_duration(void)
     ASSERT_EQ(slo_duration_parse("5", &ms), AG_EINVAL);
     ASSERT_EQ(slo_duration_parse("3661d", &ms), AG_EINVAL); /* over 10 years */
     ASSERT_EQ(slo_duration_parse("99999999999999999999h", &ms), AG_EINVAL);
+}
+
+/* A zone loader that counts its calls and reads the system's database (a real tzdata file). */
+struct loader_log {
+    int calls;
+    char last[64];
+};
+
+static int counting_loader(void *arg, const char *name, struct ag_buf *out, struct ag_buf *why)
+{
+    struct loader_log *l = arg;
+    l->calls++;
+    snprintf(l->last, sizeof(l->last), "%s", name);
+    if (strcmp(name, "Test/Garbage") == 0) {
+        return ag_buf_adds(out, "not a TZif file");
+    }
+    return slo_tz_load_system(NULL, name, out, why);
+}
+
+static bool have_tzdata(void)
+{
+    if (access("/usr/share/zoneinfo/Europe/Berlin", R_OK) != 0) {
+        printf("# SKIP /usr/share/zoneinfo absent (tzdata not installed)\n");
+        return false;
+    }
+    return true;
+}
+
+static int load_with(const char *yaml, struct loader_log *log, struct ag_buf *diag,
+                     struct slo_defs **d)
+{
+    ag_buf_init(diag, 1u << 20);
+    int rc = slo_defs_new(diag, d);
+    if (rc != 0) {
+        return rc;
+    }
+    slo_defs_set_tz_loader(*d, counting_loader, log);
+    rc = slo_defs_add(*d, "t.yaml", yaml, strlen(yaml));
+    return rc != 0 ? rc : slo_defs_finish(*d);
+}
+
+/* IANA zones through the loader: resolved once per name and shared, unknown and unusable zones
+ * reported at the timeZone's line:col, periods that cannot divide a 23-hour day refused. */
+static void test_iana_zones(void)
+{
+    if (!have_tzdata()) {
+        return;
+    }
+    static const char two[] =
+        "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: a}\nspec:\n  objective: \"99\"\n"
+        "  calendar: {unit: month, timeZone: Europe/Berlin}\n"
+        "  sli: {spans: {service: s, availability: }}\n"
+        "---\n"
+        "apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: b}\nspec:\n"
+        "  service: s\n  budgetingMethod: Occurrences\n"
+        "  timeWindow: [{duration: 1d, isRolling: false, calendar: {startTime: "
+        "\"2025-01-01 00:00:00\", timeZone: Europe/Berlin}}]\n"
+        "  objectives: [{target: 0.99}]\n"
+        "  indicator:\n    metadata: {name: i}\n    spec:\n      ratioMetric:\n"
+        "        counter: true\n"
+        "        good: {metricSource: {type: otter, spec: {name: g}}}\n"
+        "        total: {metricSource: {type: otter, spec: {name: t}}}\n";
+    struct loader_log log = {0};
+    struct ag_buf diag;
+    struct slo_defs *d = NULL;
+    ASSERT_OK(load_with(two, &log, &diag, &d));
+    ASSERT_STREQ(ag_buf_str(&diag), "");
+    ASSERT_EQ(log.calls, 1); /* one zone, read once */
+    ASSERT_UEQ(d->n_slos, 2);
+    ASSERT_NOT_NULL(d->slos[0].tz);
+    ASSERT(d->slos[0].tz == d->slos[1].tz);
+    ASSERT_STREQ(d->slos[0].tz_name, "Europe/Berlin");
+    ASSERT_STREQ(d->slos[1].tz_name, "Europe/Berlin");
+    ASSERT(d->slos[1].calendar);
+    ASSERT_EQ(d->slos[1].calendar_unit, SLO_CAL_DAY);
+    int32_t off = 0;
+    ASSERT_OK(slo_tz_offset(d->slos[0].tz, 1751328000000ll, &off)); /* 2025-07-01Z: CEST */
+    ASSERT_EQ(off, 7200);
+    done(&diag, d);
+
+    /* an unknown zone: the column of the value (line 6, col 37) and the name */
+    memset(&log, 0, sizeof(log));
+    ASSERT_EQ(load_with("apiVersion: otter/v1\nkind: SLO\nmetadata: {name: a}\nspec:\n"
+                        "  objective: \"99\"\n"
+                        "  calendar: {unit: month, timeZone: Europe/Atlantis}\n"
+                        "  sli: {spans: {service: s, availability: }}\n",
+                        &log, &diag, &d),
+              AG_EINVAL);
+    ASSERT_STREQ(ag_buf_str(&diag),
+                 "t.yaml:6:37: error: timeZone 'Europe/Atlantis': unknown time zone; expected an "
+                 "IANA name such as \"Europe/Berlin\", UTC or a fixed offset \"+HH:MM\"\n");
+    ASSERT_STREQ(log.last, "Europe/Atlantis");
+    done(&diag, d);
+
+    /* a directory of the database is no zone */
+    ASSERT_EQ(load_with("apiVersion: otter/v1\nkind: SLO\nmetadata: {name: a}\nspec:\n"
+                        "  objective: \"99\"\n"
+                        "  calendar: {unit: month, timeZone: Europe/}\n"
+                        "  sli: {spans: {service: s, availability: }}\n",
+                        &log, &diag, &d),
+              AG_EINVAL);
+    ASSERT_STRCONTAINS(ag_buf_str(&diag),
+                       "t.yaml:6:37: error: timeZone 'Europe/': expected an IANA name");
+    done(&diag, d);
+
+    /* bytes that are no TZif file: the reader's reason */
+    ASSERT_EQ(load_with("apiVersion: otter/v1\nkind: SLO\nmetadata: {name: a}\nspec:\n"
+                        "  objective: \"99\"\n"
+                        "  calendar: {unit: month, timeZone: Test/Garbage}\n"
+                        "  sli: {spans: {service: s, availability: }}\n",
+                        &log, &diag, &d),
+              AG_EINVAL);
+    ASSERT_STRCONTAINS(ag_buf_str(&diag),
+                       "t.yaml:6:37: error: timeZone 'Test/Garbage': the zone file could not be "
+                       "used: TZif");
+    done(&diag, d);
+
+    /* a 2-hour slice would cut a 23-hour day into 11.5 periods: the period, line 7, col 23 */
+    ASSERT_EQ(load_with("apiVersion: otter/v1\nkind: SLO\nmetadata: {name: a}\nspec:\n"
+                        "  objective: \"99\"\n"
+                        "  calendar: {unit: month, timeZone: America/New_York}\n"
+                        "  timeSlice: {period: 2h, target: \"90\"}\n"
+                        "  budgetingMethod: Timeslices\n"
+                        "  sli: {spans: {service: s, availability: }}\n",
+                        &log, &diag, &d),
+              AG_EINVAL);
+    ASSERT_STREQ(ag_buf_str(&diag),
+                 "t.yaml:7:23: error: time slice: in the time zone America/New_York (days of 23 "
+                 "or 25 hours) expected a period that divides an hour\n");
+    done(&diag, d);
+}
+
+/* slo_tz_load_system: real files, names that could leave the directory refused. */
+static void test_tz_load_system(void)
+{
+    if (!have_tzdata()) {
+        return;
+    }
+    struct ag_buf b, why;
+    ag_buf_init(&b, 1u << 20);
+    ag_buf_init(&why, 4096);
+    ASSERT_OK(slo_tz_load_system(NULL, "America/New_York", &b, &why));
+    ASSERT(b.len > 44);
+    ASSERT_MEMEQ(ag_buf_ptr(&b), "TZif", 4);
+    ag_buf_reset(&b);
+    ASSERT_EQ(slo_tz_load_system(NULL, "../../../etc/passwd", &b, &why), AG_EINVAL);
+    ASSERT_EQ(slo_tz_load_system(NULL, "/etc/passwd", &b, &why), AG_EINVAL);
+    ASSERT_EQ(slo_tz_load_system(NULL, "Europe/.", &b, &why), AG_EINVAL);
+    ASSERT_EQ(slo_tz_load_system(NULL, "", &b, &why), AG_EINVAL);
+    ASSERT_EQ(slo_tz_load_system(NULL, "Europe", &b, &why), AG_ENOTFOUND); /* a directory */
+    ASSERT_EQ(slo_tz_load_system(NULL, "Europe/Atlantis", &b, &why), AG_ENOTFOUND);
+    ASSERT_UEQ(b.len, 0);
+    ag_buf_cleanup(&b);
+    ag_buf_cleanup(&why);
 }
 
 /* An SLO naming no service takes its span SLI's (the Service dimension of its metrics); a
@@ -527,6 +781,25 @@ static void test_failmalloc(void)
         }
         ASSERT(rc == AG_ENOMEM || rc == AG_EINVAL);
     }
+    /* an IANA zone through the loader: its buffers and the zone cache under failing allocations */
+    static const char zoned[] = "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: a}\nspec:\n"
+                                "  objective: \"99\"\n"
+                                "  calendar: {unit: month, timeZone: Europe/Berlin}\n"
+                                "  alerts: [{name: b, budgetRemaining: \"0.5\", coolDown: 1h}]\n"
+                                "  sli: {spans: {service: s, availability: }}\n";
+    for (long n = 0; have_tzdata() && n < 10000; n++) {
+        struct ag_buf diag;
+        struct slo_defs *d = NULL;
+        struct loader_log log = {0};
+        ag_mem_fail_after(n);
+        int rc = load_with(zoned, &log, &diag, &d);
+        ag_mem_fail_after(-1);
+        done(&diag, d);
+        if (rc == 0) {
+            break;
+        }
+        ASSERT(rc == AG_ENOMEM || rc == AG_EINVAL);
+    }
 #else
     printf("# failmalloc not built in (-Dfailmalloc=true); skipped\n");
 #endif
@@ -536,5 +809,7 @@ AG_TEST_MAIN(AG_TEST_CASE(test_otter_minimal), AG_TEST_CASE(test_otter_full),
              AG_TEST_CASE(test_otter_metrics), AG_TEST_CASE(test_otter_defaults),
              AG_TEST_CASE(test_openslo), AG_TEST_CASE(test_openslo_calendar_timeslices),
              AG_TEST_CASE(test_errors), AG_TEST_CASE(test_warnings),
-             AG_TEST_CASE(test_tz_duration), AG_TEST_CASE(test_service_from_sli),
+             AG_TEST_CASE(test_tz_duration), AG_TEST_CASE(test_iana_zones), AG_TEST_CASE(test_alert_kinds),
+             AG_TEST_CASE(test_slice_grace),
+             AG_TEST_CASE(test_tz_load_system), AG_TEST_CASE(test_service_from_sli),
              AG_TEST_CASE(test_failmalloc))

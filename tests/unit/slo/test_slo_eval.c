@@ -12,7 +12,10 @@
 #include "config.h"
 #include "slo_eval.h"
 #include "slo_eval_int.h"
+#include "slo_tz.h"
 #include "slo_window.h"
+
+#include <unistd.h>
 
 #define MIN 60000ll
 #define HOUR (60 * MIN)
@@ -31,6 +34,7 @@ static int setup(struct fix *f, const char *yaml, int64_t start)
     ag_buf_init(&f->diag, 1u << 20);
     int rc = slo_defs_new(&f->diag, &f->d);
     if (rc == 0) {
+        slo_defs_set_tz_loader(f->d, slo_tz_load_system, NULL); /* as the slo command does */
         rc = slo_defs_add(f->d, "t.yaml", yaml, strlen(yaml));
     }
     if (rc == 0) {
@@ -599,6 +603,480 @@ static void test_errors(void)
 }
 
 
+/* ---- budget, time-to-exhaustion and cool-down conditions (§7.2) ------------------------------ */
+
+/* One evaluation's alert 0: firing, changed; the reason when firing. */
+static void check_alert(struct fix *f, int64_t at, bool firing, bool changed, const char *reason)
+{
+    struct slo_eval ev;
+    ASSERT_OK(slo_engine_eval(f->e, 0, at, &ev));
+    ASSERT_UEQ(ev.n_alerts, 1);
+    ASSERT_EQ(ev.alerts[0].firing, firing);
+    ASSERT_EQ(ev.alerts[0].changed, changed);
+    if (firing) {
+        ASSERT_STREQ(ev.alerts[0].reason, reason);
+    } else {
+        ASSERT_NULL(ev.alerts[0].reason);
+    }
+    slo_eval_release(&ev);
+}
+
+/*
+ * budgetRemaining "0.25" at 99 % over 1 h (strict: fires when less than a quarter is left):
+ *   B+10m: 1000 events, 0 bad: budget 10, fraction 1: no.
+ *   B+20m: 2000 events, 15 bad: budget 20, remaining 5, fraction 5/20 = 0.25 exactly: no.
+ *   B+25m: 2001 events, 16 bad: budget 20.01, remaining 4.01, 4.01/20.01 = 0.2004 < 0.25: fires.
+ *   B+26m: still firing, no second callback.
+ *   B+2h:  the window [B+1h, B+2h) is empty (NO_DATA, fraction 1): resolves.
+ */
+static void test_budget_alert(void)
+{
+    static const char yaml[] = "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: b}\nspec:\n"
+                               "  service: s\n  objective: \"99\"\n  window: 1h\n"
+                               "  sli: {spans: {availability: {}}}\n"
+                               "  alerts:\n    - {name: low, budgetRemaining: \"0.25\"}\n";
+    const char *why = "error budget remaining below the threshold";
+    struct fix f;
+    struct calls c = {0};
+    ASSERT_OK(setup(&f, yaml, B));
+    slo_engine_set_alert_fn(f.e, on_alert, &c);
+    ASSERT_OK(slo_engine_add(f.e, 0, B + MIN, 1000, 1000));
+    check_alert(&f, B + 10 * MIN, false, false, NULL);
+    ASSERT_OK(slo_engine_add(f.e, 0, B + 11 * MIN, 985, 1000));
+    check_alert(&f, B + 20 * MIN, false, false, NULL);
+    ASSERT_OK(slo_engine_add(f.e, 0, B + 21 * MIN, 0, 1));
+    check_alert(&f, B + 25 * MIN, true, true, why);
+    check_alert(&f, B + 26 * MIN, true, false, why);
+    check_alert(&f, B + 2 * HOUR, false, true, NULL);
+    ASSERT_EQ(c.n, 2);
+    ASSERT_EQ(c.at[0], B + 25 * MIN);
+    ASSERT(c.firing[0] && !c.firing[1]);
+    teardown(&f);
+}
+
+/*
+ * timeToExhaustion {below: 6h, lookback: 1h} at 99 % over 1 d (W = 86,400 s);
+ * TTE = remaining fraction x W / burn over the last hour.
+ *   B+1h: 10,000 events, 10 bad: budget 100, remaining 90, fraction 0.9; burn (10/10,000)/0.01
+ *     = 0.1: TTE = 0.9 x 86,400 / 0.1 = 777,600 s (216 h): no.
+ *   B+1h30m: + 1000 events, 90 bad at B+1h05m: 11,000 events, 100 bad: budget 110, remaining
+ *     10, fraction 1/11; the hour [B+30m, B+1h30m) holds both: burn (100/11,000)/0.01 = 10/11:
+ *     TTE = (1/11) x 86,400 / (10/11) = 8,640 s = 2.4 h < 6 h: fires. The report's TTE (its
+ *     lookback is the alert's, the shortest) is the same 8,640 s.
+ *   B+3h: the hour [B+2h, B+3h) is empty: burn null, TTE null: never fires on null; resolves.
+ */
+static void test_tte_alert(void)
+{
+    static const char yaml[] = "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: t}\nspec:\n"
+                               "  service: s\n  objective: \"99\"\n  window: 1d\n"
+                               "  sli: {spans: {availability: {}}}\n"
+                               "  alerts:\n    - name: tte\n"
+                               "      timeToExhaustion: {below: 6h, lookback: 1h}\n";
+    const char *why = "time to exhaustion below the threshold";
+    struct fix f;
+    struct slo_eval ev;
+    ASSERT_OK(setup(&f, yaml, B));
+    ASSERT_OK(slo_engine_add(f.e, 0, B + 30 * MIN, 9990, 10000));
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + HOUR, &ev));
+    ASSERT(!ev.tte_null);
+    ASSERT(fabs(ev.tte_seconds - 777600.0) < 1e-6);
+    ASSERT(!ev.alerts[0].firing);
+    ASSERT_UEQ(ev.n_burns, 1);
+    ASSERT_STREQ(ev.burns[0].window, "1h"); /* the lookback is one of the alert windows */
+    slo_eval_release(&ev);
+    ASSERT_OK(slo_engine_add(f.e, 0, B + HOUR + 5 * MIN, 910, 1000));
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + HOUR + 30 * MIN, &ev));
+    ASSERT(fabs(ev.tte_seconds - 8640.0) < 1e-6);
+    ASSERT(ev.alerts[0].firing && ev.alerts[0].changed);
+    ASSERT_STREQ(ev.alerts[0].reason, why);
+    slo_eval_release(&ev);
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 3 * HOUR, &ev));
+    ASSERT(ev.tte_null);
+    ASSERT(!ev.alerts[0].firing && ev.alerts[0].changed);
+    slo_eval_release(&ev);
+    teardown(&f);
+}
+
+/*
+ * coolDown 30m on a burn-rate page (burn > 10 over 5 m at 99 %: 20 bad of 100 burns at 20):
+ *   B+2m fires (the B+1m burst); B+10m resolves ([B+5m, B+10m) is empty): last resolve B+10m.
+ *   B+16m: the B+15m burst burns at 20 again, but only 6 m after the resolve: held, resolved,
+ *     no callback, a warning: 30 m - 6 m = 1440 s more. A checkpoint taken here and restored
+ *     keeps the resolve time: the restored engine holds too (B+21m, 1140 s more).
+ *   B+46m: the B+45m burst, 36 m after the resolve: fires.
+ */
+static const char cool_yaml[] = "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: c}\nspec:\n"
+                                "  service: s\n  objective: \"99\"\n  window: 1h\n"
+                                "  sli: {spans: {availability: {}}}\n"
+                                "  alerts:\n    - {name: page, burnRate: \"10\", longWindow: 5m, "
+                                "coolDown: 30m}\n";
+
+static bool has_warning(const struct slo_eval *ev, const char *w)
+{
+    for (size_t i = 0; i < ev->n_warnings; i++) {
+        if (strcmp(ev->warnings[i], w) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void test_cool_down(void)
+{
+    struct fix f, g;
+    struct calls c = {0}, cg = {0};
+    struct slo_eval ev;
+    struct ag_buf ck;
+    ag_buf_init(&ck, 1u << 24);
+    ASSERT_OK(setup(&f, cool_yaml, B));
+    slo_engine_set_alert_fn(f.e, on_alert, &c);
+    ASSERT_OK(slo_engine_add(f.e, 0, B + MIN, 80, 100));
+    check_alert(&f, B + 2 * MIN, true, true,
+                "burn rate above the threshold over the window");
+    check_alert(&f, B + 10 * MIN, false, true, NULL);
+    ASSERT_OK(slo_engine_add(f.e, 0, B + 15 * MIN, 80, 100));
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 16 * MIN, &ev));
+    ASSERT(!ev.alerts[0].firing && !ev.alerts[0].changed);
+    ASSERT(has_warning(&ev, "alert page: its condition holds but its cool-down keeps it "
+                            "resolved for 1440 s more"));
+    slo_eval_release(&ev);
+    ASSERT_EQ(c.n, 2);
+
+    /* restart here: the resolve time travels in the checkpoint */
+    ASSERT_OK(slo_engine_save(f.e, NULL, 0, &ck));
+    ASSERT_OK(setup(&g, cool_yaml, B + 16 * MIN));
+    slo_engine_set_alert_fn(g.e, on_alert, &cg);
+    ASSERT_OK(slo_engine_restore(g.e, ag_buf_ptr(&ck), ck.len, B + 16 * MIN, NULL, NULL, NULL));
+    struct fix *both[2] = {&f, &g};
+    for (int k = 0; k < 2; k++) {
+        ASSERT_OK(slo_engine_add(both[k]->e, 0, B + 20 * MIN, 80, 100));
+        ASSERT_OK(slo_engine_eval(both[k]->e, 0, B + 21 * MIN, &ev));
+        ASSERT(!ev.alerts[0].firing);
+        ASSERT(has_warning(&ev, "alert page: its condition holds but its cool-down keeps it "
+                                "resolved for 1140 s more"));
+        slo_eval_release(&ev);
+        ASSERT_OK(slo_engine_add(both[k]->e, 0, B + 45 * MIN, 80, 100));
+        check_alert(both[k], B + 46 * MIN, true, true,
+                    "burn rate above the threshold over the window");
+    }
+    ASSERT_EQ(c.n, 3);
+    ASSERT_EQ(c.at[2], B + 46 * MIN);
+    ASSERT_EQ(cg.n, 1);
+    ASSERT(cg.firing[0]);
+    ag_buf_cleanup(&ck);
+    teardown(&f);
+    teardown(&g);
+}
+
+/*
+ * A version 1 checkpoint (before resolve times and flags) still restores, as never resolved.
+ * cool_yaml, one SLO and one alert; version 2 layout: header 40 bytes, then kind, alerts, clock,
+ * start, gap start, gap end (40..87), flags (88..95), firing (96..103), last resolve (104..111).
+ * Version 1 is the same without the flags and the last resolve. Saved at B+10m right after the
+ * resolve: the version 2 copy holds the B+15m burst back (cool-down until B+40m); the version 1
+ * copy knows no resolve and fires at B+16m.
+ */
+static void test_checkpoint_v1(void)
+{
+    struct fix f, g2, g1;
+    struct ag_buf ck, v1;
+    struct slo_eval ev;
+    ag_buf_init(&ck, 1u << 24);
+    ag_buf_init(&v1, 1u << 24);
+    ASSERT_OK(setup(&f, cool_yaml, B));
+    ASSERT_OK(slo_engine_add(f.e, 0, B + MIN, 80, 100));
+    check_alert(&f, B + 2 * MIN, true, true, "burn rate above the threshold over the window");
+    check_alert(&f, B + 10 * MIN, false, true, NULL);
+    ASSERT_OK(slo_engine_save(f.e, NULL, 0, &ck));
+    const uint8_t *p = ag_buf_ptr(&ck);
+    ASSERT_UEQ(p[8], 2);
+    ASSERT_OK(ag_buf_add(&v1, p, 88));                       /* header and the six fields */
+    ASSERT_OK(ag_buf_add(&v1, p + 96, 8));                   /* firing */
+    ASSERT_OK(ag_buf_add(&v1, p + 112, ck.len - 112 - 8));   /* the window, the extra bytes */
+    uint8_t *q = (uint8_t *)ag_buf_ptr(&v1);
+    q[8] = 1;
+    uint32_t crc = slo_eval_crc32c(q, v1.len);
+    uint8_t tail[8];
+    for (int i = 0; i < 8; i++) {
+        tail[i] = (uint8_t)((uint64_t)crc >> (8 * i));
+    }
+    ASSERT_OK(ag_buf_add(&v1, tail, 8));
+    ASSERT_OK(setup(&g2, cool_yaml, B + 10 * MIN));
+    ASSERT_OK(setup(&g1, cool_yaml, B + 10 * MIN));
+    ASSERT_OK(slo_engine_restore(g2.e, ag_buf_ptr(&ck), ck.len, B + 10 * MIN, NULL, NULL, NULL));
+    ASSERT_OK(slo_engine_restore(g1.e, ag_buf_ptr(&v1), v1.len, B + 10 * MIN, NULL, NULL, NULL));
+    ASSERT_OK(slo_engine_add(g2.e, 0, B + 15 * MIN, 80, 100));
+    ASSERT_OK(slo_engine_add(g1.e, 0, B + 15 * MIN, 80, 100));
+    ASSERT_OK(slo_engine_eval(g2.e, 0, B + 16 * MIN, &ev));
+    ASSERT(!ev.alerts[0].firing);
+    slo_eval_release(&ev);
+    check_alert(&g1, B + 16 * MIN, true, true, "burn rate above the threshold over the window");
+    ag_buf_cleanup(&ck);
+    ag_buf_cleanup(&v1);
+    teardown(&f);
+    teardown(&g1);
+    teardown(&g2);
+}
+
+/* ---- grace delay for Timeslices --------------------------------------------------------------- */
+
+/*
+ * 5-minute periods judged against 90 %, objective 90 % over 1 h, with grace 1m and without.
+ * Period 0 [B, B+5m): 100 good of 100 at B+1m, then at B+5m30s (the clock already there) a late
+ * 0 of 100 stamped B+4m.
+ *   grace 1m: period 0 is judged at B+6m: the late batch counts: 100 of 200 = 0.5 < 0.9, bad.
+ *     At B+5m30s nothing is judged yet (NO_DATA); at B+6m the window is [B+5m - 1h, B+5m):
+ *     0 good of 1 period.
+ *   grace 0: period 0 was judged at B+5m (good); the late batch is dropped and said so: 1 good
+ *     of 1 in [B+6m - 1h, B+5m) rounded to whole periods.
+ *   Period 1 [B+5m, B+10m) with grace: a batch stamped B+9m arriving at B+11m30s is past
+ *     B+10m + 1m: dropped, warned.
+ */
+static void test_slice_grace(void)
+{
+    static const char fmt[] = "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: g}\nspec:\n"
+                              "  service: s\n  objective: \"90\"\n  window: 1h\n"
+                              "  budgetingMethod: Timeslices\n"
+                              "  timeSlice: {period: 5m, target: \"90\"%s}\n"
+                              "  sli: {spans: {availability: {}}}\n";
+    char yg[512], y0[512];
+    snprintf(yg, sizeof(yg), fmt, ", grace: 1m");
+    snprintf(y0, sizeof(y0), fmt, "");
+    struct fix g, z;
+    struct slo_eval ev;
+    ASSERT_OK(setup(&g, yg, B));
+    ASSERT_OK(setup(&z, y0, B));
+    ASSERT_UEQ(g.d->slos[0].slice_grace_ms, 60000);
+    struct fix *both[2] = {&g, &z};
+    for (int k = 0; k < 2; k++) {
+        ASSERT_OK(slo_engine_add(both[k]->e, 0, B + MIN, 100, 100));
+        slo_engine_advance(both[k]->e, B + 5 * MIN + 30000);
+        ASSERT_OK(slo_engine_add(both[k]->e, 0, B + 4 * MIN, 0, 100));
+    }
+    ASSERT_OK(slo_engine_eval(g.e, 0, B + 5 * MIN + 30000, &ev));
+    ASSERT_UEQ(ev.budget.total, 0);
+    ASSERT_EQ(ev.budget.status, SLO_STATUS_NO_DATA);
+    slo_eval_release(&ev);
+    ASSERT_OK(slo_engine_eval(g.e, 0, B + 6 * MIN, &ev));
+    ASSERT_UEQ(ev.budget.total, 1);
+    ASSERT_UEQ(ev.budget.good, 0);
+    ASSERT_EQ(ev.window_end_ms, B + 5 * MIN);
+    ASSERT_EQ(ev.window_start_ms, B + 5 * MIN - HOUR);
+    ASSERT_UEQ(ev.n_warnings, 1); /* the young window only */
+    slo_eval_release(&ev);
+    ASSERT_OK(slo_engine_eval(z.e, 0, B + 6 * MIN, &ev));
+    ASSERT_UEQ(ev.budget.total, 1);
+    ASSERT_UEQ(ev.budget.good, 1);
+    ASSERT(has_warning(&ev, "1 observations for already judged periods were not counted"));
+    slo_eval_release(&ev);
+    /* past the grace: dropped */
+    slo_engine_advance(g.e, B + 11 * MIN + 30000);
+    ASSERT_OK(slo_engine_add(g.e, 0, B + 9 * MIN, 0, 100));
+    ASSERT_OK(slo_engine_eval(g.e, 0, B + 12 * MIN, &ev));
+    ASSERT_UEQ(ev.budget.total, 2); /* periods 0 (bad) and 1 (no data: good by policy) */
+    ASSERT_UEQ(ev.budget.good, 1);
+    ASSERT(has_warning(&ev, "1 observations for already judged periods were not counted"));
+    slo_eval_release(&ev);
+    teardown(&g);
+    teardown(&z);
+}
+
+/* ---- IANA time zones ------------------------------------------------------------------------ */
+
+static bool have_tzdata(void)
+{
+    if (access("/usr/share/zoneinfo/Europe/Berlin", R_OK) != 0 ||
+        access("/usr/share/zoneinfo/America/New_York", R_OK) != 0) {
+        printf("# SKIP /usr/share/zoneinfo absent (tzdata not installed)\n");
+        return false;
+    }
+    return true;
+}
+
+/* Instants of 2025 (worked out by hand from B = 2025-01-01T00:00Z, 2025 not a leap year):
+ *   2025-03-01T00:00Z = B + 59 d  (Jan 31 + Feb 28)   = 1740787200000
+ *   2025-04-01T00:00Z = B + 90 d  (+ Mar 31)          = 1743465600000
+ *   2025-03-09T00:00Z = B + 67 d, 2025-11-02T00:00Z = B + 305 d (Jan..Oct: 304 d, + 1)
+ * Europe/Berlin: CET (+1) until 2025-03-30T01:00Z, then CEST (+2). March, local midnight to
+ * local midnight: [Mar 1 00:00 CET = Feb 28 23:00Z, Apr 1 00:00 CEST = Mar 31 22:00Z), that is
+ * 31 x 24 h - 1 h = 743 h.
+ * America/New_York: EST (-5) until 2025-03-09T07:00Z, EDT (-4) until 2025-11-02T06:00Z.
+ *   Mar 9: [05:00Z, Mar 10 04:00Z) = 23 h; Nov 2: [04:00Z, Nov 3 05:00Z) = 25 h. */
+#define MAR1 (B + 59 * DAY)
+#define APR1 (B + 90 * DAY)
+#define BERLIN_MAR_START (MAR1 - HOUR)
+#define BERLIN_MAR_END (APR1 - 2 * HOUR)
+
+/* The month of March in Berlin at the calendar accumulator: events a minute before and after
+ * local midnight at both ends land in the right month. */
+static void test_tz_calendar_month(void)
+{
+    if (!have_tzdata()) {
+        return;
+    }
+    struct fix f;
+    static const char yaml[] = "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: m}\nspec:\n"
+                               "  service: s\n  objective: \"99\"\n"
+                               "  calendar: {unit: month, timeZone: Europe/Berlin}\n"
+                               "  sli: {spans: {availability: {}}}\n";
+    ASSERT_OK(setup(&f, yaml, BERLIN_MAR_START - DAY));
+    const struct slo_tz *tz = f.d->slos[0].tz;
+    ASSERT_NOT_NULL(tz);
+    int64_t s = 0, e = 0;
+    ASSERT_OK(slo_calendar_bounds_tz(SLO_CAL_MONTH, tz, 0, MAR1 + 15 * DAY, &s, &e));
+    ASSERT_EQ(s, 1740783600000ll);
+    ASSERT_EQ(e, 1743458400000ll);
+    ASSERT_EQ(e - s, 743 * HOUR);
+    /* the last minute of February local time still belongs to February */
+    ASSERT_OK(slo_calendar_bounds_tz(SLO_CAL_MONTH, tz, 0, BERLIN_MAR_START - 1, &s, &e));
+    ASSERT_EQ(e, BERLIN_MAR_START);
+
+    struct slo_calendar c;
+    ASSERT_OK(slo_calendar_init_tz(&c, SLO_CAL_MONTH, tz, 0, 0, BERLIN_MAR_START - DAY));
+    ASSERT_OK(slo_calendar_add(&c, BERLIN_MAR_START - 30000, 0, 7));     /* Feb 28 23:59:30 */
+    ASSERT_OK(slo_calendar_add(&c, BERLIN_MAR_START + 30000, 10, 11));   /* Mar 1 00:00:30 */
+    ASSERT_OK(slo_calendar_add(&c, BERLIN_MAR_END - 30000, 20, 23));     /* Mar 31 23:59:30 */
+    ASSERT_OK(slo_calendar_add(&c, BERLIN_MAR_END + 30000, 1, 1));       /* Apr 1 00:00:30 */
+    slo_calendar_advance(&c, BERLIN_MAR_END + 2 * MIN);
+    struct slo_counts cur, prev;
+    ASSERT(slo_calendar_previous(&c, &prev, &s, &e));
+    ASSERT_EQ(s, BERLIN_MAR_START);
+    ASSERT_EQ(e, BERLIN_MAR_END);
+    ASSERT_UEQ(prev.good, 30); /* 10 + 20 */
+    ASSERT_UEQ(prev.total, 34); /* 11 + 23 */
+    slo_calendar_counts(&c, &cur, &s, &e);
+    ASSERT_EQ(s, BERLIN_MAR_END);
+    ASSERT_UEQ(cur.total, 1);
+
+    /* The engine at Mar 31 23:59 local: the month started at Feb 28 23:00Z; counted are the
+     * events of March in closed minutes: 11 + 23 (the last one at 23:58:30 local). */
+    ASSERT_OK(slo_engine_add(f.e, 0, BERLIN_MAR_START - 30000, 0, 7));
+    ASSERT_OK(slo_engine_add(f.e, 0, BERLIN_MAR_START + 30000, 10, 11));
+    ASSERT_OK(slo_engine_add(f.e, 0, BERLIN_MAR_END - 90000, 20, 23));
+    struct slo_eval ev;
+    ASSERT_OK(slo_engine_eval(f.e, 0, BERLIN_MAR_END - MIN, &ev));
+    ASSERT_EQ(ev.window_start_ms, BERLIN_MAR_START);
+    ASSERT_UEQ(ev.budget.good, 30);
+    ASSERT_UEQ(ev.budget.total, 34);
+    slo_eval_release(&ev);
+    teardown(&f);
+}
+
+/* Calendar Timeslices of 1 hour: N is the number of hours of the local period: 743 for March in
+ * Berlin, 23 and 25 for the New York days of the DST changes (24 on an ordinary day). At 99 %
+ * the budget is 7.43 periods (floor 7) in March; at 90 % 2.3, 2.5 and 2.4 periods. */
+static void test_tz_calendar_timeslices(void)
+{
+    if (!have_tzdata()) {
+        return;
+    }
+    static const char yaml[] =
+        "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: mar}\nspec:\n  service: s\n"
+        "  objective: \"99\"\n  calendar: {unit: month, timeZone: Europe/Berlin}\n"
+        "  budgetingMethod: Timeslices\n  timeSlice: {period: 1h, target: \"90\"}\n"
+        "  sli: {spans: {availability: {}}}\n"
+        "---\napiVersion: otter/v1\nkind: SLO\nmetadata: {name: ny}\nspec:\n  service: s\n"
+        "  objective: \"90\"\n  calendar: {unit: day, timeZone: America/New_York}\n"
+        "  budgetingMethod: Timeslices\n  timeSlice: {period: 1h, target: \"90\"}\n"
+        "  sli: {spans: {availability: {}}}\n";
+    const int64_t mar9 = B + 67 * DAY, nov2 = B + 305 * DAY;
+    struct {
+        int64_t at, start;
+        uint64_t n;
+        double budget;
+    } cases[] = {
+        {mar9 + 12 * HOUR, mar9 + 5 * HOUR, 23, 2.3},  /* 07:00 EDT, the day began 05:00Z */
+        {nov2 + 12 * HOUR, nov2 + 4 * HOUR, 25, 2.5},  /* the day began 04:00Z (EDT) */
+        {mar9 + 2 * DAY + 12 * HOUR, mar9 + 2 * DAY + 4 * HOUR, 24, 2.4},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct fix f;
+        struct slo_eval ev;
+        ASSERT_OK(setup(&f, yaml, cases[i].at - 3 * HOUR));
+        /* one bad hour (2 of 10 good) 2 h before the instant */
+        ASSERT_OK(slo_engine_add(f.e, 1, cases[i].at - 2 * HOUR + MIN, 2, 10));
+        ASSERT_OK(slo_engine_eval(f.e, 1, cases[i].at, &ev));
+        ASSERT_EQ(ev.window_start_ms, cases[i].start);
+        ASSERT_UEQ(ev.budget.total, cases[i].n);
+        ASSERT_UEQ(ev.budget.bad, 1);
+        ASSERT(fabs(dbl(&ev.budget.budget_total) - cases[i].budget) < 1e-12);
+        slo_eval_release(&ev);
+        teardown(&f);
+    }
+    struct fix f;
+    struct slo_eval ev;
+    ASSERT_OK(setup(&f, yaml, MAR1 + 10 * DAY));
+    ASSERT_OK(slo_engine_eval(f.e, 0, MAR1 + 20 * DAY, &ev));
+    ASSERT_EQ(ev.window_start_ms, BERLIN_MAR_START);
+    ASSERT_UEQ(ev.budget.total, 743);
+    ASSERT_UEQ(ev.budget.allowed_bad, 7); /* floor(0.01 x 743) */
+    slo_eval_release(&ev);
+    teardown(&f);
+}
+
+/* A checkpoint of zoned SLOs restores to the same answers; the same names in another zone
+ * (a fixed offset) are foreign definitions. */
+static void test_tz_checkpoint(void)
+{
+    if (!have_tzdata()) {
+        return;
+    }
+    static const char fmt[] =
+        "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: m}\nspec:\n  service: s\n"
+        "  objective: \"99\"\n  calendar: {unit: month, timeZone: %s}\n"
+        "  sli: {spans: {availability: {}}}\n"
+        "---\napiVersion: otter/v1\nkind: SLO\nmetadata: {name: d}\nspec:\n  service: s\n"
+        "  objective: \"90\"\n  calendar: {unit: day, timeZone: America/New_York}\n"
+        "  budgetingMethod: Timeslices\n  timeSlice: {period: 10m, target: \"90\"}\n"
+        "  sli: {spans: {availability: {}}}\n";
+    char y1[1024], y2[1024];
+    snprintf(y1, sizeof(y1), fmt, "Europe/Berlin");
+    snprintf(y2, sizeof(y2), fmt, "\"+01:00\"");
+    struct fix a, b, c;
+    struct ag_buf ck, ja, jb, why;
+    ag_buf_init(&ck, 1u << 24);
+    ag_buf_init(&ja, 1u << 20);
+    ag_buf_init(&jb, 1u << 20);
+    ag_buf_init(&why, 4096);
+    /* across the Berlin change (2025-03-30T01:00Z) and around the New York one (Mar 9) */
+    const int64_t t0 = B + 88 * DAY; /* 2025-03-30T00:00Z */
+    ASSERT_OK(setup(&a, y1, t0));
+    uint32_t seed = 11;
+    for (int64_t m = 0; m < 180; m++) {
+        for (size_t i = 0; i < 2; i++) {
+            seed = seed * 1103515245u + 12345u;
+            ASSERT_OK(slo_engine_add(a.e, i, t0 + m * MIN + 1000, 100 - (seed >> 16) % 5, 100));
+        }
+    }
+    const int64_t at = t0 + 180 * MIN;
+    slo_engine_advance(a.e, at);
+    ASSERT_OK(slo_engine_save(a.e, NULL, 0, &ck));
+    ASSERT_OK(setup(&b, y1, at));
+    ASSERT_OK(slo_engine_restore(b.e, ag_buf_ptr(&ck), ck.len, at, NULL, NULL, &why));
+    for (size_t i = 0; i < 2; i++) {
+        struct slo_eval ea, eb;
+        ASSERT_OK(slo_engine_eval(a.e, i, at + 30 * MIN, &ea));
+        ASSERT_OK(slo_engine_eval(b.e, i, at + 30 * MIN, &eb));
+        ASSERT_UEQ(ea.budget.good, eb.budget.good);
+        ASSERT_UEQ(ea.budget.total, eb.budget.total);
+        ASSERT_EQ(ea.window_start_ms, eb.window_start_ms);
+        ASSERT(ea.budget.total > 0);
+        slo_eval_release(&ea);
+        slo_eval_release(&eb);
+    }
+    /* the month in Berlin began at Feb 28 23:00Z: that is what both report */
+    ASSERT_OK(setup(&c, y2, at));
+    ag_buf_reset(&why);
+    ASSERT_EQ(slo_engine_restore(c.e, ag_buf_ptr(&ck), ck.len, at, NULL, NULL, &why), AG_EINVAL);
+    teardown(&a);
+    teardown(&b);
+    teardown(&c);
+    ag_buf_cleanup(&ck);
+    ag_buf_cleanup(&ja);
+    ag_buf_cleanup(&jb);
+    ag_buf_cleanup(&why);
+}
+
 /* ---- checkpoints ----------------------------------------------------------------------------- */
 
 /* Five SLOs, one per state kind, with alerts. */
@@ -705,6 +1183,85 @@ static void test_checkpoint_equivalence(void)
     teardown(&b);
 }
 
+/*
+ * A lost checkpoint (§10.1): run B restarts at minute 150 with no state (slo_engine_set_state_lost)
+ * beside run A that never stopped. At minute 160 B's 2-hour Occurrences window holds only the
+ * minutes 150..159 (10 x 100 events; A: 120 x 100) and says why; from minute 300 on every rolling
+ * window and the UTC day that began at B + 24 h = minute 240 lie after minute 150: both runs give
+ * the same JSON again, except that calts, whose +02:00 day began at 22:00Z = minute 120, still
+ * warns (its counts agree: the periods before the restart count as good for B, and A judged
+ * minutes 120..149, outside the bursts of minutes [100, 120) and [180, 200), good too). The
+ * flag survives a checkpoint.
+ */
+static void test_checkpoint_lost(void)
+{
+    static const char lost_w[] = "no checkpoint was restored (lost or refused): the window "
+                                 "restarted empty at 2025-01-01T22:30:00Z; what came before is "
+                                 "not counted";
+    struct fix a, b;
+    struct ag_buf ja, jb, ck;
+    uint32_t sa = 5, sb = 5;
+    ag_buf_init(&ja, 1u << 20);
+    ag_buf_init(&jb, 1u << 20);
+    ag_buf_init(&ck, 1u << 24);
+    ASSERT_OK(setup(&a, five, B + 20 * HOUR));
+    ASSERT_OK(setup(&b, five, B + 20 * HOUR));
+    for (int64_t m = 0; m < 400; m++) {
+        int64_t at = B + 20 * HOUR + (m + 1) * MIN;
+        if (m == 150) {
+            /* the checkpoint is gone: a fresh engine at minute 150 (B + 22h30m) */
+            slo_engine_free(b.e);
+            b.e = NULL;
+            ASSERT_OK(slo_engine_new(b.d, at - MIN, NULL, &b.e));
+            slo_engine_set_state_lost(b.e);
+        }
+        feed_minute(a.e, m, &sa);
+        feed_minute(b.e, m, &sb);
+        if (m == 159) {
+            struct slo_eval ea, eb;
+            ASSERT_OK(slo_engine_eval(a.e, 0, at, &ea));
+            ASSERT_OK(slo_engine_eval(b.e, 0, at, &eb));
+            ASSERT_UEQ(ea.budget.total, 12000);
+            ASSERT_UEQ(eb.budget.total, 1000);
+            ASSERT(!has_warning(&ea, lost_w));
+            ASSERT(has_warning(&eb, lost_w));
+            slo_eval_release(&ea);
+            slo_eval_release(&eb);
+            /* the flag travels in the checkpoint */
+            ag_buf_reset(&ck);
+            ASSERT_OK(slo_engine_save(b.e, NULL, 0, &ck));
+            slo_engine_free(b.e);
+            b.e = NULL;
+            ASSERT_OK(slo_engine_new(b.d, at, NULL, &b.e));
+            ASSERT_OK(slo_engine_restore(b.e, ag_buf_ptr(&ck), ck.len, at, NULL, NULL, NULL));
+            ASSERT_OK(slo_engine_eval(b.e, 0, at, &eb));
+            ASSERT(has_warning(&eb, lost_w));
+            slo_eval_release(&eb);
+        }
+        if (m >= 299) {
+            eval_json(a.e, at, &ja);
+            eval_json(b.e, at, &jb);
+            char want[8192];
+            const char *jt = ag_buf_str(&jb);
+            const char *w = strstr(jt, lost_w);
+            ASSERT_NOT_NULL(w);
+            ASSERT(strstr(w + 1, lost_w) == NULL);                  /* calts only */
+            ASSERT(strstr(jt, "\"name\":\"calts\"") < w);          /* it is the last SLO */
+            /* B's JSON without the warning ("[\"...\"]" -> "[]") is A's */
+            size_t pre = (size_t)(w - jt) - 1;
+            ASSERT(pre + 2 < sizeof(want));
+            memcpy(want, jt, pre);
+            snprintf(want + pre, sizeof(want) - pre, "%s", w + strlen(lost_w) + 1);
+            ASSERT_STREQ(ag_buf_str(&ja), want);
+        }
+    }
+    ag_buf_cleanup(&ja);
+    ag_buf_cleanup(&jb);
+    ag_buf_cleanup(&ck);
+    teardown(&a);
+    teardown(&b);
+}
+
 /* Refusals: truncated, corrupt, foreign, newer, from the future; the engine is unchanged. */
 static void test_checkpoint_refusals(void)
 {
@@ -738,18 +1295,19 @@ static void test_checkpoint_refusals(void)
     c[0] = 'X';
     ASSERT_EQ(slo_engine_restore(g.e, c, ck.len, now, NULL, NULL, &why), AG_EPROTO);
     c[0] = 'O';
-    c[8] = 2; /* version 2 */
+    c[8] = 3; /* version 3 */
     ASSERT_EQ(slo_engine_restore(g.e, c, ck.len, now, NULL, NULL, &why), AG_EUNSUPP);
-    c[8] = 1;
+    c[8] = 2;
     /* from the future: the checkpoint's clock is after the restore time */
     ASSERT_EQ(slo_engine_restore(g.e, c, ck.len, now - 1, NULL, NULL, &why), AG_EINVAL);
     /* a well-formed checkpoint whose counts were tampered with and re-checksummed: the running
      * sums no longer match the buckets */
     {
-        /* header 40 bytes; SLO 0: 6 fields (48) and one alert (8) -> 96; its window: clock,
-         * layers (112), then width, cap, lookbacks, open index, open start (152), then the
-         * first lookback's ms (152), good (160), total (168): make total odd-one-off */
-        size_t k = 168;
+        /* header 40 bytes; SLO 0: 7 fields (56: kind, alerts, clock, start, gap start and end,
+         * flags) and one alert (16: firing, last resolve) -> 112; its window: clock, layers
+         * (128), then width, cap, lookbacks, open index, open start (168), then the first
+         * lookback's ms (168), good (176), total (184): make total odd-one-off */
+        size_t k = 184;
         c[k] ^= 0x01;
         uint32_t crc = slo_eval_crc32c(c, ck.len - 8);
         for (int i = 0; i < 8; i++) {
@@ -835,6 +1393,11 @@ static void test_failmalloc(void)
 AG_TEST_MAIN(AG_TEST_CASE(test_brief_2h), AG_TEST_CASE(test_brief_1h),
              AG_TEST_CASE(test_occurrences_on_budget), AG_TEST_CASE(test_burst_page),
              AG_TEST_CASE(test_no_traffic), AG_TEST_CASE(test_calendar_day),
+             AG_TEST_CASE(test_tz_calendar_month), AG_TEST_CASE(test_tz_calendar_timeslices),
+             AG_TEST_CASE(test_tz_checkpoint), AG_TEST_CASE(test_budget_alert),
+             AG_TEST_CASE(test_tte_alert), AG_TEST_CASE(test_cool_down),
+             AG_TEST_CASE(test_slice_grace), AG_TEST_CASE(test_checkpoint_lost),
+             AG_TEST_CASE(test_checkpoint_v1),
              AG_TEST_CASE(test_calendar_timeslices), AG_TEST_CASE(test_min_events),
              AG_TEST_CASE(test_three_methods), AG_TEST_CASE(test_ratio_exact_tie),
              AG_TEST_CASE(test_json), AG_TEST_CASE(test_rat_double), AG_TEST_CASE(test_rfc3339),
