@@ -13,6 +13,7 @@
 #include "ag_time.h"
 #include "ag_yaml.h"
 #include "slo_def.h"
+#include "slo_tz.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1284,6 +1285,9 @@ int ag_config_slo_defs(const struct ag_slo_config *cfg, struct ag_buf *diag,
     struct ag_buf text;
     *out = NULL;
     int rc = slo_defs_new(diag, &d);
+    if (rc == 0) {
+        slo_defs_set_tz_loader(d, slo_tz_load_system, NULL);
+    }
     for (size_t i = 0; rc == 0 && i < cfg->n_definitions; i++) {
         const char *why = NULL;
         ag_buf_init(&text, (size_t)AG_YAML_MAX_INPUT + 1u);

@@ -626,9 +626,10 @@ static void on_checkpoint(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Renames a checkpoint that cannot be trusted out of the way, so it is kept for a post-mortem
- * and never read again. */
+ * and never read again, and marks the engine's state as lost. */
 static void set_aside(struct ex_slo *x, const char *reason)
 {
+    slo_engine_set_state_lost(x->eng); /* reports say the window restarted empty */
     char bad[PATH_MAX];
     int n = snprintf(bad, sizeof(bad), "%s.bad-%llu", x->cfg->state_file,
                      (unsigned long long)(ag_time_now_ns() / 1000000000ull));
@@ -700,6 +701,7 @@ static int restore(struct ex_slo *x, int64_t start)
         } else {
             ag_log_error(x->id, "checkpoint %s cannot be read (%s): starting without state",
                          x->cfg->state_file, reason);
+            slo_engine_set_state_lost(x->eng);
         }
         rc = 0;
         goto out;

@@ -14,6 +14,7 @@
 #include "slo_cli.h"
 #include "slo_cw.h"
 #include "slo_def.h"
+#include "slo_tz.h"
 
 #define DIAG_CAP  (1024u * 1024u)
 #define MAX_FILES 256
@@ -219,6 +220,9 @@ static int cw_main(const char *cmd, bool alarms, int argc, char **argv, FILE *ou
     ag_buf_init(&json, SLO_CW_OUT_CAP + 1u);
     int status = 1;
     rc = slo_defs_new(&diag, &d);
+    if (rc == 0) {
+        slo_defs_set_tz_loader(d, slo_tz_load_system, NULL);
+    }
     for (int i = 0; rc == 0 && i < a.n_files; i++) {
         ag_buf_reset(&text);
         int e = read_all(a.files[i], &text);

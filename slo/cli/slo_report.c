@@ -16,6 +16,7 @@
 #include "ag_yaml.h"
 #include "slo_cli.h"
 #include "slo_def.h"
+#include "slo_tz.h"
 #include "slo_eval.h"
 #include "slo_events.h"
 
@@ -197,7 +198,7 @@ static int64_t window_starts(const struct slo_defs *d, int64_t at, int64_t *from
         int64_t f = at - (int64_t)s->window_ms;
         if (s->calendar) {
             int64_t cs = 0, ce = 0;
-            if (slo_calendar_bounds(s->calendar_unit, s->utc_offset_s, at, &cs, &ce) == 0) {
+            if (slo_calendar_bounds_tz(s->calendar_unit, s->tz, s->utc_offset_s, at, &cs, &ce) == 0) {
                 f = cs;
             }
         }
@@ -402,6 +403,7 @@ int slo_report_main(int argc, char **argv, FILE *out, FILE *err)
     if (slo_defs_new(&diag, &d) != 0) {
         goto oom;
     }
+    slo_defs_set_tz_loader(d, slo_tz_load_system, NULL);
     for (size_t i = 0; i < o.n_defs; i++) {
         ag_buf_reset(&text);
         int rc = read_all(o.defs[i], &text);

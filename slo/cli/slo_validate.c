@@ -11,6 +11,7 @@
 #include "ag_yaml.h"
 #include "slo_cli.h"
 #include "slo_def.h"
+#include "slo_tz.h"
 
 #define DIAG_CAP (1024u * 1024u)
 
@@ -60,6 +61,7 @@ static int validate_one(const char *path, FILE *out, FILE *err)
     }
     rc = slo_defs_new(&diag, &d);
     if (rc == 0) {
+        slo_defs_set_tz_loader(d, slo_tz_load_system, NULL);
         rc = slo_defs_add(d, path, ag_buf_str(&text), text.len);
     }
     if (rc == 0) {

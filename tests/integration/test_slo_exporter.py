@@ -12,6 +12,7 @@ counts whole closed 1-minute buckets, so data in already closed minutes is in th
 """
 
 import json
+import os
 import time
 
 import pytest
@@ -208,6 +209,10 @@ def test_corrupt_state_file_is_set_aside(otterd, tmp_path):
     # It starts empty and works: every SLO is NO_DATA until something arrives.
     slos = get_slo(agent)
     assert {s["status"] for s in slos.values()} == {"NO_DATA"}
+    # ... and every report says that the state was lost, not that nothing happened.
+    for s in slos.values():
+        assert any(w.startswith("no checkpoint was restored (lost or refused)")
+                   for w in s["warnings"]), s["warnings"]
     agent.stop()
     # The shutdown checkpoint replaced nothing it should not have: a fresh, valid file.
     assert state.is_file() and aside[0].is_file()
@@ -305,6 +310,42 @@ def test_validate_reports_definition_errors(otterd_bin, tmp_path):
     r = subprocess.run([str(otterd_bin), "validate", "--config", str(cfg)], capture_output=True,
                        text=True, timeout=scaled(30))
     assert r.returncode == 0 and r.stdout == "%s: valid\n" % cfg, r
+
+
+ZONED = """\
+apiVersion: otter/v1
+kind: SLO
+metadata: {name: monthly}
+spec:
+  service: pay
+  objective: "99"
+  calendar: {unit: month, timeZone: %s}
+  sli: {spans: {availability: {}}}
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/share/zoneinfo/Europe/Berlin"), reason="no tzdata")
+def test_validate_reads_iana_zones(otterd_bin, tmp_path):
+    """otterd's config load resolves a calendar SLO's IANA zone from the system's tzdata; an
+    unknown zone is an error at its own line and column (line 7, column 37: "  calendar: {" is
+    13 columns, "unit: month, " 13 more, "timeZone: " 10: the value starts at 37)."""
+    import subprocess
+
+    defs = tmp_path / "zoned.yaml"
+    cfg = tmp_path / "otterd.yaml"
+    cfg.write_text("receivers:\n  otlp:\n    protocols:\n      http:\n"
+                   "exporters:\n  slo:\n    definitions: [%s]\n"
+                   "service:\n  pipelines:\n    traces:\n      receivers: [otlp]\n"
+                   "      exporters: [slo]\n" % json.dumps(str(defs)))
+    defs.write_text(ZONED % "Europe/Berlin")
+    r = subprocess.run([str(otterd_bin), "validate", "--config", str(cfg)], capture_output=True,
+                       text=True, timeout=scaled(30))
+    assert r.returncode == 0, r
+    defs.write_text(ZONED % "Europe/Atlantis")
+    r = subprocess.run([str(otterd_bin), "validate", "--config", str(cfg)], capture_output=True,
+                       text=True, timeout=scaled(30))
+    assert r.returncode == 1, r
+    assert "%s:7:37: error:" % defs in r.stderr and "Europe/Atlantis" in r.stderr, r.stderr
 
 
 ALERT_DEFS = """\
