@@ -18,6 +18,8 @@
 #include "slo_def.h"
 #include "slo_eval.h"
 #include "slo_events.h"
+#include "slo_report_cli.h"
+#include "slo_report_parse.h"
 
 #define DIAG_CAP (1024u * 1024u)
 #define EVENTS_CAP (1024u * 1024u * 1024u) /* 1 GiB of events text */
@@ -29,7 +31,11 @@ static const char report_usage[] =
     "                  --at TIME [--at TIME...] [--format json|text|markdown|html]\n"
     "                  [--output FILE] [--save-state FILE]\n"
     "       slo report --definitions FILE... --from state=FILE [--at TIME...] [--format F]\n"
-    "                  [--output FILE]\n";
+    "                  [--output FILE]\n"
+    "       slo report --from agent=URL [--definitions FILE...] [--timeout SECONDS] [--format F]\n"
+    "                  [--output FILE]\n"
+    "       slo report --from cloudwatch --definitions FILE... [--region R] [--endpoint URL]\n"
+    "                  [--namespace NS] [--at TIME...] [--format F] [--output FILE]\n";
 
 /* Reads |path| ("-": stdin) whole into |buf|. Returns 0, or an errno value. */
 static int read_all(const char *path, struct ag_buf *buf)
@@ -93,7 +99,22 @@ struct opts {
     const char *output;
     const char *state;      /* --from state=FILE */
     const char *save_state; /* --save-state FILE */
+    const char *agent;      /* --from agent=URL */
+    bool cloudwatch;        /* --from cloudwatch */
+    const char *region, *endpoint, *namespace;
+    long timeout_s;
 };
+
+static int check_format(const struct opts *o, FILE *err)
+{
+    if (strcmp(o->format, "json") != 0 && strcmp(o->format, "text") != 0 &&
+        strcmp(o->format, "markdown") != 0 && strcmp(o->format, "html") != 0) {
+        fprintf(err, "slo report: unknown format \"%s\"; expected json, text, markdown or html\n",
+                o->format);
+        return 2;
+    }
+    return 0;
+}
 
 static int parse_opts(int argc, char **argv, struct opts *o, FILE *err)
 {
@@ -102,10 +123,11 @@ static int parse_opts(int argc, char **argv, struct opts *o, FILE *err)
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *val = NULL;
-        const char *names[] = {"--definitions", "--events", "--at",        "--format",
-                               "--output",      "--from",   "--save-state"};
+        const char *names[] = {"--definitions", "--events",    "--at",     "--format",
+                               "--output",      "--from",      "--save-state", "--region",
+                               "--endpoint",    "--namespace", "--timeout"};
         int which = -1;
-        for (int k = 0; k < 7; k++) {
+        for (int k = 0; k < 11; k++) {
             size_t n = strlen(names[k]);
             if (strncmp(a, names[k], n) == 0 && (a[n] == '\0' || a[n] == '=')) {
                 which = k;
@@ -153,18 +175,73 @@ static int parse_opts(int argc, char **argv, struct opts *o, FILE *err)
             o->output = val;
             break;
         case 5:
-            if (strncmp(val, "state=", 6) != 0 || val[6] == '\0') {
-                fprintf(err, "slo report: --from \"%s\": expected state=FILE (agent= and "
-                             "cloudwatch are not built yet)\n",
+            if (o->state != NULL || o->agent != NULL || o->cloudwatch) {
+                fputs("slo report: --from given twice; expected one source\n", err);
+                return 2;
+            }
+            if (strncmp(val, "state=", 6) == 0 && val[6] != '\0') {
+                o->state = val + 6;
+            } else if (strncmp(val, "agent=", 6) == 0 && val[6] != '\0') {
+                o->agent = val + 6;
+            } else if (strcmp(val, "cloudwatch") == 0) {
+                o->cloudwatch = true;
+            } else {
+                fprintf(err, "slo report: --from \"%s\": expected state=FILE, agent=URL or "
+                             "cloudwatch\n",
                         val);
                 return 2;
             }
-            o->state = val + 6;
             break;
-        default:
+        case 6:
             o->save_state = val;
             break;
+        case 7:
+            o->region = val;
+            break;
+        case 8:
+            o->endpoint = val;
+            break;
+        case 9:
+            o->namespace = val;
+            break;
+        default: {
+            char *end = NULL;
+            o->timeout_s = strtol(val, &end, 10);
+            if (end == NULL || *end != '\0' || o->timeout_s < 1 || o->timeout_s > 3600) {
+                fprintf(err, "slo report: --timeout \"%s\": expected whole seconds from 1 to "
+                             "3600\n",
+                        val);
+                return 2;
+            }
+            break;
         }
+        }
+    }
+    if (o->timeout_s == 0) {
+        o->timeout_s = 10;
+    }
+    bool remote = o->agent != NULL || o->cloudwatch;
+    if ((o->region != NULL || o->endpoint != NULL || o->namespace != NULL) && !o->cloudwatch) {
+        fputs("slo report: --region, --endpoint and --namespace go with --from cloudwatch\n", err);
+        return 2;
+    }
+    if (remote && (o->events != NULL || o->save_state != NULL)) {
+        fprintf(err, "slo report: --from %s replaces --events (and takes no --save-state)\n",
+                o->agent != NULL ? "agent" : "cloudwatch");
+        return 2;
+    }
+    if (o->agent != NULL && o->n_at > 0) {
+        fputs("slo report: --from agent takes no --at: the agent evaluates at the request's "
+              "instant\n",
+              err);
+        return 2;
+    }
+    if (remote) {
+        if (o->cloudwatch && o->n_defs == 0) {
+            fprintf(err, "slo report: missing --definitions\n%s", report_usage);
+            return 2;
+        }
+        return check_format(o, err);
     }
     if (o->state != NULL && (o->events != NULL || o->save_state != NULL)) {
         fputs("slo report: --from state=FILE replaces --events (and --save-state)\n", err);
@@ -179,13 +256,7 @@ static int parse_opts(int argc, char **argv, struct opts *o, FILE *err)
                 report_usage);
         return 2;
     }
-    if (strcmp(o->format, "json") != 0 && strcmp(o->format, "text") != 0 &&
-        strcmp(o->format, "markdown") != 0 && strcmp(o->format, "html") != 0) {
-        fprintf(err, "slo report: unknown format \"%s\"; expected json, text, markdown or html\n",
-                o->format);
-        return 2;
-    }
-    return 0;
+    return check_format(o, err);
 }
 
 /* The earliest time any SLO's window at |at| reaches back to, and per SLO in |from|. */
@@ -387,6 +458,7 @@ int slo_report_main(int argc, char **argv, FILE *out, FILE *err)
     struct slo_defs *d = NULL;
     struct slo_events ev = {0};
     struct slo_report r = {0};
+    struct slo_report_doc *doc = NULL;
     int64_t *from = NULL;
     ag_buf_init(&diag, DIAG_CAP);
     ag_buf_init(&text, (size_t)AG_YAML_MAX_INPUT + 1u);
@@ -399,7 +471,7 @@ int slo_report_main(int argc, char **argv, FILE *out, FILE *err)
             goto out;
         }
     }
-    if (slo_defs_new(&diag, &d) != 0) {
+    if (o.n_defs > 0 && slo_defs_new(&diag, &d) != 0) {
         goto oom;
     }
     for (size_t i = 0; i < o.n_defs; i++) {
@@ -414,7 +486,7 @@ int slo_report_main(int argc, char **argv, FILE *out, FILE *err)
             goto oom;
         }
     }
-    int rc = slo_defs_finish(d);
+    int rc = d != NULL ? slo_defs_finish(d) : 0;
     fputs(ag_buf_str(&diag), err);
     ag_buf_reset(&diag);
     if (rc == AG_ENOMEM) {
@@ -425,6 +497,22 @@ int slo_report_main(int argc, char **argv, FILE *out, FILE *err)
         goto out;
     }
     ag_buf_cleanup(&text);
+    if (o.agent != NULL) {
+        rc = slo_agent_fetch(o.agent, o.timeout_s, &text, err);
+        if (rc != 0) {
+            goto out;
+        }
+        rc = slo_report_parse(ag_buf_str(&text), text.len, d, &r, &doc, &diag);
+        if (rc == AG_ENOMEM) {
+            goto oom;
+        }
+        if (rc != 0) {
+            fprintf(err, "slo report: the answer of %s is not an SLO report: %s", o.agent,
+                    ag_buf_str(&diag));
+            goto out;
+        }
+        goto render;
+    }
     if (o.state != NULL) {
         rc = eval_state(&o, d, ats, &r, err);
         if (rc == AG_ENOMEM) {
@@ -480,7 +568,7 @@ int slo_report_main(int argc, char **argv, FILE *out, FILE *err)
             }
         }
     }
-render:
+render:;
     /* Colour only on a terminal, and never with NO_COLOR set (no-color.org). */
     const char *no_colour = getenv("NO_COLOR");
     bool colour = o.output == NULL && isatty(fileno(out)) &&
@@ -516,6 +604,7 @@ oom:
     status = 2;
 out:
     slo_report_release(&r);
+    slo_report_doc_free(doc);
     slo_events_release(&ev);
     ag_free(from);
     slo_defs_free(d);
