@@ -6,9 +6,11 @@
  * start of any SLO at that instant), so instants may come in any order and never see the future.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ag_buf.h"
@@ -446,6 +448,34 @@ static int save_state(struct slo_engine *e, const char *path, FILE *err)
     return ok ? 0 : -1;
 }
 
+/* --from cloudwatch: the observations of [earliest window start, last instant) into |ev|; without
+ * --at, one instant: now (|*n_at| becomes 1). Returns 0 or 2 (reported). */
+static int cw_events(const struct opts *o, const struct slo_defs *d, int64_t *ats, size_t *n_at,
+                     struct slo_events *ev, FILE *err)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    if (*n_at == 0) {
+        ats[0] = now_ms;
+        *n_at = 1;
+    }
+    int64_t *from = ag_calloc(d->n_slos ? d->n_slos : 1, sizeof(*from));
+    if (from == NULL) {
+        fputs("slo report: out of memory\n", err);
+        return 2;
+    }
+    int64_t lo = INT64_MAX, hi = 0;
+    for (size_t i = 0; i < *n_at; i++) {
+        int64_t s = window_starts(d, ats[i], from);
+        lo = s < lo ? s : lo;
+        hi = ats[i] > hi ? ats[i] : hi;
+    }
+    ag_free(from);
+    struct slo_cw_fetch_opts co = {o->region, o->endpoint, o->namespace, o->timeout_s};
+    return slo_cw_fetch(d, &co, lo, hi, now_ms, ev, err);
+}
+
 int slo_report_main(int argc, char **argv, FILE *out, FILE *err)
 {
     struct opts o;
@@ -464,6 +494,7 @@ int slo_report_main(int argc, char **argv, FILE *out, FILE *err)
     ag_buf_init(&text, (size_t)AG_YAML_MAX_INPUT + 1u);
     ag_buf_init(&outbuf, 1024u * 1024u * 1024u);
     int64_t ats[MAX_INSTANTS];
+    size_t n_at = o.n_at;
     for (size_t i = 0; i < o.n_at; i++) {
         const char *why = NULL;
         if (slo_parse_rfc3339(o.at[i], strlen(o.at[i]), &ats[i], &why) != 0) {
@@ -523,6 +554,13 @@ int slo_report_main(int argc, char **argv, FILE *out, FILE *err)
         }
         goto render;
     }
+    if (o.cloudwatch) {
+        rc = cw_events(&o, d, ats, &n_at, &ev, err);
+        if (rc != 0) {
+            goto out;
+        }
+        goto replay;
+    }
     ag_buf_init(&text, EVENTS_CAP);
     rc = read_all(o.events, &text);
     if (rc != 0) {
@@ -542,22 +580,25 @@ int slo_report_main(int argc, char **argv, FILE *out, FILE *err)
         goto out;
     }
     ag_buf_cleanup(&text);
+replay:
     slo_events_sort(&ev);
-    r.evals = ag_calloc(o.n_at, sizeof(*r.evals));
+    r.evals = ag_calloc(n_at, sizeof(*r.evals));
     from = ag_calloc(d->n_slos ? d->n_slos : 1, sizeof(*from));
     if (r.evals == NULL || from == NULL) {
         goto oom;
     }
-    for (size_t i = 0; i < o.n_at; i++) {
+    for (size_t i = 0; i < n_at; i++) {
         struct slo_engine *keep = NULL;
-        bool last = i + 1 == o.n_at && o.save_state != NULL;
-        rc = eval_at(d, &ev, ats[i], o.at[i], from, &r.evals[i], &diag, last ? &keep : NULL);
+        bool last = i + 1 == n_at && o.save_state != NULL;
+        rc = eval_at(d, &ev, ats[i], i < o.n_at ? o.at[i] : NULL, from, &r.evals[i], &diag,
+                     last ? &keep : NULL);
         r.n_evals++;
         if (rc == AG_ENOMEM) {
             goto oom;
         }
         if (rc != 0) {
-            fprintf(err, "slo report: at %s: %s", o.at[i], ag_buf_str(&diag));
+            fprintf(err, "slo report: at %s: %s", i < o.n_at ? o.at[i] : "now",
+                    ag_buf_str(&diag));
             goto out;
         }
         if (keep != NULL) {
