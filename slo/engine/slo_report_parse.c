@@ -87,8 +87,16 @@ __attribute__((format(printf, 4, 5))) static int fail(struct parser *p, int rc,
         int n = vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
         (void)n;
-        int r2 = ag_buf_printf(p->why, "%s%s%s: %s\n", p->path, p->path[0] && suffix[0] ? "." : "",
-                               suffix, msg);
+        char line[PATH_CAP + 600];
+        n = snprintf(line, sizeof(line), "%s%s%s: %s", p->path,
+                     p->path[0] && suffix[0] ? "." : "", suffix, msg);
+        /* Keys and names come from the document: one line, no control character. */
+        for (char *c = line; *c != '\0'; c++) {
+            if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+                *c = '?';
+            }
+        }
+        int r2 = ag_buf_printf(p->why, "%s\n", line);
         (void)r2;
     }
     return rc;
