@@ -354,6 +354,214 @@ static int eval_at(const struct slo_defs *d, const struct slo_events *ev, int64_
     return rc;
 }
 
+/* The events of each SLO in time order: idx[first[i] .. first[i + 1]) for SLO i (a stable
+ * counting sort of the time-sorted events). */
+struct by_slo {
+    size_t *idx;
+    size_t *first;
+};
+
+static int group_events(const struct slo_defs *d, const struct slo_events *ev, struct by_slo *g)
+{
+    g->idx = ag_calloc(ev->n ? ev->n : 1, sizeof(*g->idx));
+    g->first = ag_calloc(d->n_slos + 1, sizeof(*g->first));
+    if (g->idx == NULL || g->first == NULL) {
+        return AG_ENOMEM;
+    }
+    for (size_t k = 0; k < ev->n; k++) {
+        g->first[ev->v[k].slo + 1]++;
+    }
+    for (size_t i = 0; i < d->n_slos; i++) {
+        g->first[i + 1] += g->first[i];
+    }
+    size_t *fill = ag_calloc(d->n_slos ? d->n_slos : 1, sizeof(*fill));
+    if (fill == NULL) {
+        return AG_ENOMEM;
+    }
+    for (size_t k = 0; k < ev->n; k++) {
+        size_t s = ev->v[k].slo;
+        g->idx[g->first[s] + fill[s]++] = k;
+    }
+    ag_free(fill);
+    return 0;
+}
+
+/*
+ * Evaluates SLO |i| alone at |at| into |out|: an engine over that SLO only (the states of an
+ * engine's SLOs are independent), started at |start| like the engine of every SLO would be, fed
+ * the SLO's events before |at| from |from_i| on. Small engines, one at a time, keep the memory
+ * of a report over many SLOs to one SLO's and let the JSON stream SLO by SLO.
+ * Returns 0 or a negative code (|why| says).
+ */
+static int eval_one(const struct slo_defs *d, size_t i, const struct slo_events *ev,
+                    const struct by_slo *g, int64_t start, int64_t from_i, int64_t at,
+                    struct slo_eval *out, struct ag_buf *why)
+{
+    struct slo_defs one = *d;
+    struct slo_engine *e = NULL;
+    one.slos = &d->slos[i];
+    one.n_slos = 1;
+    int rc = slo_engine_new(&one, start, why, &e);
+    if (rc != 0) {
+        return rc;
+    }
+    for (size_t k = g->first[i]; k < g->first[i + 1]; k++) {
+        const struct slo_event *x = &ev->v[g->idx[k]];
+        if (x->t_ms >= at) {
+            break;
+        }
+        if (x->t_ms < from_i) {
+            continue;
+        }
+        rc = slo_engine_add(e, 0, x->t_ms, x->good, x->total);
+        if (rc != 0) {
+            int r2 = ag_buf_printf(why, "line %zu: the observation cannot be counted: %s\n",
+                                   x->line,
+                                   rc == AG_ETOOBIG ? "a bucket would pass 2^32 - 1 events"
+                                                    : ag_strerror(rc));
+            (void)r2;
+            slo_engine_free(e);
+            return rc;
+        }
+    }
+    rc = slo_engine_eval(e, 0, at, out);
+    slo_engine_free(e);
+    return rc;
+}
+
+/*
+ * The replay contract's JSON written as it is computed, SLO by SLO: the same bytes
+ * slo_report_json() writes for the whole report (compact JSON, so each piece is that function's
+ * output for a report of one instant and one SLO, less the enclosing text).
+ */
+struct jstream {
+    FILE *f;
+    struct ag_buf scratch;
+    size_t head;    /* length of {"evaluations":[{"at":"...","slos":[ for the current instant */
+    bool any_at, any_slo;
+    bool ok;
+};
+
+#define JS_TAIL 4 /* "]}]}" */
+#define JS_OPEN 16 /* {"evaluations":[ */
+
+static int js_put(struct jstream *js, const void *p, size_t n)
+{
+    js->ok = js->ok && fwrite(p, 1, n, js->f) == n;
+    return js->ok ? 0 : AG_EIO;
+}
+
+static int js_at(struct jstream *js, int64_t at_ms, const char *at_text)
+{
+    struct slo_report_at ra = {at_ms, at_text, NULL, 0};
+    struct slo_report rr = {&ra, 1};
+    ag_buf_reset(&js->scratch);
+    int rc = slo_report_json(&rr, &js->scratch);
+    if (rc != 0) {
+        return rc;
+    }
+    const char *s = ag_buf_str(&js->scratch);
+    js->head = js->scratch.len - JS_TAIL;
+    js->any_slo = false;
+    if (js->any_at) {
+        rc = js_put(js, ",", 1);
+        return rc == 0 ? js_put(js, s + JS_OPEN, js->head - JS_OPEN) : rc;
+    }
+    js->any_at = true;
+    return js_put(js, s, js->head);
+}
+
+static int js_slo(struct jstream *js, int64_t at_ms, const char *at_text, struct slo_eval *ev)
+{
+    struct slo_report_at ra = {at_ms, at_text, ev, 1};
+    struct slo_report rr = {&ra, 1};
+    ag_buf_reset(&js->scratch);
+    int rc = slo_report_json(&rr, &js->scratch);
+    if (rc != 0) {
+        return rc;
+    }
+    if (js->any_slo && js_put(js, ",", 1) != 0) {
+        return AG_EIO;
+    }
+    js->any_slo = true;
+    return js_put(js, ag_buf_str(&js->scratch) + js->head,
+                  js->scratch.len - js->head - JS_TAIL);
+}
+
+static int js_at_close(struct jstream *js)
+{
+    return js_put(js, "]}", 2);
+}
+
+static int js_end(struct jstream *js)
+{
+    if (!js->any_at && js_put(js, "{\"evaluations\":[", JS_OPEN) != 0) {
+        return AG_EIO;
+    }
+    int rc = js_put(js, "]}\n", 3);
+    js->ok = js->ok && fflush(js->f) == 0;
+    return rc == 0 && js->ok ? 0 : AG_EIO;
+}
+
+/*
+ * Replays |ev| (sorted) at each of |n_at| instants, one SLO at a time (eval_one). With |js|,
+ * writes the JSON as it goes and keeps nothing (only |*breached| of the last instant); else
+ * fills |r| (r->evals allocated here). Returns 0, AG_EIO (|js| write failed) or another negative
+ * code (|why| says; |*failed_at| the instant).
+ */
+static int replay(const struct slo_defs *d, const struct slo_events *ev, const int64_t *ats,
+                  const char *const *texts, size_t n_at, struct jstream *js,
+                  struct slo_report *r, bool *breached, size_t *failed_at, struct ag_buf *why)
+{
+    struct by_slo g = {NULL, NULL};
+    int64_t *from = ag_calloc(d->n_slos ? d->n_slos : 1, sizeof(*from));
+    int rc = from == NULL ? AG_ENOMEM : group_events(d, ev, &g);
+    if (rc == 0 && js == NULL) {
+        r->evals = ag_calloc(n_at ? n_at : 1, sizeof(*r->evals));
+        rc = r->evals == NULL ? AG_ENOMEM : 0;
+    }
+    for (size_t a = 0; a < n_at && rc == 0; a++) {
+        int64_t start = window_starts(d, ats[a], from);
+        struct slo_report_at *ra = NULL;
+        *failed_at = a;
+        *breached = false;
+        if (js != NULL) {
+            rc = js_at(js, ats[a], texts[a]);
+        } else {
+            ra = &r->evals[r->n_evals++];
+            ra->at_ms = ats[a];
+            ra->at_text = texts[a];
+            ra->slos = ag_calloc(d->n_slos ? d->n_slos : 1, sizeof(*ra->slos));
+            rc = ra->slos == NULL ? AG_ENOMEM : 0;
+        }
+        for (size_t i = 0; i < d->n_slos && rc == 0; i++) {
+            struct slo_eval one;
+            struct slo_eval *out = ra != NULL ? &ra->slos[i] : &one;
+            rc = eval_one(d, i, ev, &g, start, from[i], ats[a], out, why);
+            if (rc != 0) {
+                break;
+            }
+            *breached |= out->budget.status == SLO_STATUS_BREACHED;
+            if (ra != NULL) {
+                ra->n_slos++;
+            } else {
+                rc = js_slo(js, ats[a], texts[a], out);
+                slo_eval_release(out);
+            }
+        }
+        if (rc == 0 && js != NULL) {
+            rc = js_at_close(js);
+        }
+    }
+    if (rc == 0 && js != NULL) {
+        rc = js_end(js);
+    }
+    ag_free(g.idx);
+    ag_free(g.first);
+    ag_free(from);
+    return rc;
+}
+
 /* --from state=FILE: one engine restored from the checkpoint, evaluated at each --at in order
  * (or at the checkpoint's clock). Returns 0, 2 (reported) or AG_ENOMEM. */
 static int eval_state(const struct opts *o, const struct slo_defs *d, const int64_t *ats,
@@ -582,6 +790,49 @@ int slo_report_main(int argc, char **argv, FILE *out, FILE *err)
     ag_buf_cleanup(&text);
 replay:
     slo_events_sort(&ev);
+    if (o.save_state == NULL) {
+        /* One SLO at a time; the JSON streams as it is computed (first byte after the first
+         * SLO, not the last). */
+        const char *texts[MAX_INSTANTS];
+        for (size_t i = 0; i < n_at; i++) {
+            texts[i] = i < o.n_at ? o.at[i] : NULL;
+        }
+        bool stream = strcmp(o.format, "json") == 0;
+        struct jstream js = {.ok = true};
+        FILE *f = out;
+        if (stream && o.output != NULL && (f = fopen(o.output, "wb")) == NULL) {
+            fprintf(err, "slo report: cannot write %s: %s\n", o.output, strerror(errno));
+            goto out;
+        }
+        js.f = f;
+        ag_buf_init(&js.scratch, 1024u * 1024u * 1024u);
+        bool breached = false;
+        size_t failed = 0;
+        rc = replay(d, &ev, ats, texts, n_at, stream ? &js : NULL, &r, &breached, &failed,
+                    &diag);
+        ag_buf_cleanup(&js.scratch);
+        if (stream && f != out && fclose(f) != 0 && rc == 0) {
+            rc = AG_EIO;
+        }
+        if (rc == AG_ENOMEM) {
+            goto oom;
+        }
+        if (rc == AG_EIO) {
+            fprintf(err, "slo report: cannot write %s: %s\n", o.output ? o.output : "the output",
+                    strerror(errno));
+            goto out;
+        }
+        if (rc != 0) {
+            fprintf(err, "slo report: at %s: %s", texts[failed] ? texts[failed] : "now",
+                    ag_buf_str(&diag));
+            goto out;
+        }
+        if (stream) {
+            status = breached ? 1 : 0;
+            goto out;
+        }
+        goto render;
+    }
     r.evals = ag_calloc(n_at, sizeof(*r.evals));
     from = ag_calloc(d->n_slos ? d->n_slos : 1, sizeof(*from));
     if (r.evals == NULL || from == NULL) {
