@@ -32,9 +32,15 @@ struct parser {
     size_t entries;
 };
 
+static _Thread_local bool jansson_failed;
+
 static void *jansson_malloc(size_t size)
 {
-    return ag_malloc(size);
+    void *p = ag_malloc(size);
+    if (p == NULL) {
+        jansson_failed = true;
+    }
+    return p;
 }
 
 void slo_report_doc_free(struct slo_report_doc *doc)
@@ -744,11 +750,12 @@ int slo_report_parse(const char *json, size_t len, const struct slo_defs *defs,
     if (p.doc == NULL) {
         return AG_ENOMEM;
     }
+    jansson_failed = false;
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
     int rc;
     if (root == NULL) {
-        /* jansson reports a failed allocation as an ordinary error: tell them apart by text. */
-        rc = strstr(jerr.text, "memory") != NULL ? AG_ENOMEM : AG_EPROTO;
+        /* jansson reports a failed allocation as an ordinary error: its allocator tells. */
+        rc = jansson_failed ? AG_ENOMEM : AG_EPROTO;
         if (rc == AG_EPROTO && why != NULL) {
             int r2 = ag_buf_printf(why, "invalid JSON at line %d, column %d: %s\n", jerr.line,
                                    jerr.column, jerr.text);
