@@ -103,10 +103,24 @@ int slo_agent_fetch(const char *base, long timeout_s, struct ag_buf *body, FILE 
                status != 200) {
         char *e = error_text(body);
         if (e != NULL) {
-            fprintf(err, "slo report: %s: HTTP %ld: %s\n", url, status, e);
+            for (char *p = e; *p != '\0'; p++) {
+                if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+                    *p = '?';
+                }
+            }
+            fprintf(err, "slo report: %s: HTTP %ld: %.300s\n", url, status, e);
         } else {
-            fprintf(err, "slo report: %s: HTTP %ld: %.*s\n", url, status,
-                    (int)(body->len > 200 ? 200 : body->len), (const char *)ag_buf_ptr(body));
+            /* The first 200 bytes of the body, on one line, without control characters. */
+            char head[201];
+            size_t n = body->len > 200 ? 200 : body->len;
+            memcpy(head, ag_buf_str(body), n);
+            head[n] = '\0';
+            for (size_t i = 0; i < n; i++) {
+                if ((unsigned char)head[i] < 0x20 || head[i] == 0x7f) {
+                    head[i] = head[i] == '\n' || head[i] == '\r' || head[i] == '\t' ? ' ' : '?';
+                }
+            }
+            fprintf(err, "slo report: %s: HTTP %ld: %s\n", url, status, head);
         }
         ag_free(e);
     } else {

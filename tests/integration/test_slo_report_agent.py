@@ -210,6 +210,8 @@ def test_round_trip_is_byte_exact(slo_bin, tmp_path, fixed_server):
      200, "evaluations[0].slos[0]: missing field \"objective\""),
     (b"{\"error\": \"engine on fire\"}", 503, "HTTP 503: engine on fire"),
     (b"<html>nope</html>", 500, "HTTP 500: <html>nope</html>"),
+    (b"line one\n\x1b[31mred", 502, "HTTP 502: line one ?[31mred"),
+    (b"{\"error\": \"a\\u001bb\"}", 500, "HTTP 500: a?b"),
 ])
 def test_bad_answers(slo_bin, fixed_server, body, status, msg):
     srv, base = fixed_server

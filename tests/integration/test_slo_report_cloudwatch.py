@@ -171,7 +171,18 @@ def test_bad_signature_and_unreachable(slo_bin, moto, tmp_path):
     defs.write_text(DEFS)
     rc, out, err = report(slo_bin, moto, defs, secret="not-the-secret")
     assert rc == 2 and out == ""
-    assert "GetMetricData" in err and "HTTP 403" in err, err
+    assert "GetMetricData at %s: HTTP 403: SignatureDoesNotMatch" % moto.endpoint in err, err
+    # A user whose policy does not allow GetMetricData.
+    iam = moto.client("iam")
+    iam.create_user(UserName="no-cw")
+    key = iam.create_access_key(UserName="no-cw")["AccessKey"]
+    env = dict(env_for(moto), AWS_ACCESS_KEY_ID=key["AccessKeyId"],
+               AWS_SECRET_ACCESS_KEY=key["SecretAccessKey"])
+    p = subprocess.run([str(slo_bin), "report", "--from", "cloudwatch", "--definitions",
+                        str(defs), "--region", REGION, "--endpoint", moto.endpoint],
+                       capture_output=True, timeout=120, env=env)
+    assert p.returncode == 2 and p.stdout == b""
+    assert b"HTTP 403: AccessDenied" in p.stderr and b"GetMetricData" in p.stderr, p.stderr
     p = subprocess.run([str(slo_bin), "report", "--from", "cloudwatch", "--definitions",
                         str(defs), "--region", REGION, "--endpoint", "http://127.0.0.1:9",
                         "--timeout", "5"], capture_output=True, timeout=120, env=env_for(moto))
