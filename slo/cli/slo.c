@@ -2,7 +2,8 @@
 /*
  * slo: Otter's SLO command. `slo validate FILE...` checks OpenSLO v1 and otter/v1 definitions;
  * `slo dashboard` / `slo alarms` print CloudWatch definitions from them;
- * `slo report` replays an events file against them.
+ * `slo report` replays an events file against them, or reads a checkpoint, otterd's /v1/slo or
+ * CloudWatch.
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,9 @@ static const char usage[] =
     "       slo report --definitions FILE... --events FILE|- --at TIME... [--format F]\n"
     "                  [--output FILE] [--save-state FILE]\n"
     "       slo report --definitions FILE... --from state=FILE [--at TIME...] [--format F]\n"
+    "       slo report --from agent=URL [--definitions FILE...] [--timeout S] [--format F]\n"
+    "       slo report --from cloudwatch --definitions FILE... [--region R] [--endpoint URL]\n"
+    "                  [--namespace NS] [--at TIME...] [--format F]\n"
     "       slo --version | --help\n"
     "\n"
     "Otter's SLO command.\n"
@@ -39,7 +43,10 @@ static const char usage[] =
     "                      --format json (default), text, markdown or html; --output FILE;\n"
     "                      exit 0 when every SLO is met at the last instant, 1 when any is\n"
     "                      BREACHED, 2 on an error; --save-state FILE writes the engine of\n"
-    "                      the last instant; --from state=FILE reports from such a checkpoint\n"
+    "                      the last instant; --from state=FILE reports from such a checkpoint;\n"
+    "                      --from agent=URL reads otterd's GET /v1/slo (admin listener);\n"
+    "                      --from cloudwatch sums GoodCount/TotalCount (GetMetricData, AWS\n"
+    "                      credentials chain) and replays them\n"
     "\n"
     "options:\n"
     "  --version           print the version and exit\n"
