@@ -17,6 +17,7 @@
 #include "ex_xray_exporter.h"
 #include "ex_cw_exporter.h"
 #include "ex_cw_emf_exporter.h"
+#include "ex_slo_exporter.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -87,6 +88,8 @@ static const struct ag_exporter_ops *lookup_exporter(enum ag_component_type type
         return &ex_cw_exporter_ops;
     case AG_COMP_AWSEMF_EXPORTER:
         return &ex_cw_emf_exporter_ops;
+    case AG_COMP_SLO_EXPORTER:
+        return &ex_slo_exporter_ops;
     default:
         return NULL;
     }

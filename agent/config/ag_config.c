@@ -12,6 +12,7 @@
 #include "ag_mem.h"
 #include "ag_time.h"
 #include "ag_yaml.h"
+#include "slo_def.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1274,6 +1275,326 @@ static const struct opt awsemf_opts[] = {
     END_OPTS,
 };
 
+/* ---- slo (specs/slo.md; exporters/slo/README.md) ---- */
+
+int ag_config_slo_defs(const struct ag_slo_config *cfg, struct ag_buf *diag,
+                       struct slo_defs **out)
+{
+    struct slo_defs *d = NULL;
+    struct ag_buf text;
+    *out = NULL;
+    int rc = slo_defs_new(diag, &d);
+    for (size_t i = 0; rc == 0 && i < cfg->n_definitions; i++) {
+        const char *why = NULL;
+        ag_buf_init(&text, (size_t)AG_YAML_MAX_INPUT + 1u);
+        /* Only regular files: a FIFO or a device named here must not block or stream forever. */
+        int fd = open(cfg->definitions[i], O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        struct stat sb;
+        if (fd < 0) {
+            why = strerror(errno);
+        } else if (fstat(fd, &sb) != 0) {
+            why = strerror(errno);
+        } else if (!S_ISREG(sb.st_mode)) {
+            why = "not a regular file";
+        } else if (sb.st_size > (off_t)AG_YAML_MAX_INPUT) {
+            why = "larger than the 4 MiB limit";
+        }
+        while (why == NULL) {
+            size_t room = text.cap - text.len < 16384 ? text.cap - text.len : 16384;
+            if (room == 0) {
+                why = "larger than the 4 MiB limit"; /* it grew since fstat */
+                break;
+            }
+            uint8_t *p = ag_buf_reserve(&text, room);
+            if (p == NULL) {
+                rc = AG_ENOMEM;
+                break;
+            }
+            ssize_t n = read(fd, p, room);
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n < 0) {
+                why = strerror(errno);
+                break;
+            }
+            if (n == 0) {
+                break;
+            }
+            ag_buf_commit(&text, (size_t)n);
+        }
+        if (fd >= 0) {
+            close(fd);
+        }
+        if (rc != 0) {
+            ag_buf_cleanup(&text);
+            break;
+        }
+        if (why != NULL) {
+            if (diag != NULL && ag_buf_printf(diag, "%s: error: cannot read: %s\n",
+                                              cfg->definitions[i], why) != 0) {
+                /* diag is best effort */
+            }
+            d->n_errors++;
+        } else {
+            rc = slo_defs_add(d, cfg->definitions[i], text.len > 0 ? ag_buf_str(&text) : "",
+                              text.len);
+        }
+        ag_buf_cleanup(&text);
+    }
+    if (rc == 0) {
+        size_t before = d->n_errors;
+        rc = slo_defs_finish(d);
+        if (rc == AG_EINVAL || (rc == 0 && before > 0)) {
+            rc = AG_EINVAL;
+        }
+    }
+    if (rc != 0) {
+        slo_defs_free(d);
+        return rc;
+    }
+    *out = d;
+    return 0;
+}
+
+/* Appends text that is already "file:line:col: kind: message" lines to the diagnostics. */
+static void diag_raw(struct cctx *c, const struct ag_buf *text)
+{
+    if (c->diag == NULL || c->diag_failed || text->len == 0) {
+        return;
+    }
+    if (ag_buf_add(c->diag, text->data, text->len) != 0) {
+        c->diag_failed = 1;
+    }
+}
+
+/* definitions: every file is read and checked now, so `otterd validate` reports the errors of
+ * the SLO definitions with their own file:line:col. */
+static int check_slo_definitions(struct cctx *c, const struct ag_yaml_node *v, void *field,
+                                 const char *path)
+{
+    char **list = field != NULL ? *(char ***)field : NULL;
+    if (list == NULL) {
+        return 0; /* validate_slo reports an empty list */
+    }
+    struct ag_slo_config tmp;
+    memset(&tmp, 0, sizeof(tmp));
+    tmp.definitions = list;
+    tmp.n_definitions = v->n_items;
+    struct ag_buf diag;
+    ag_buf_init(&diag, 1024 * 1024);
+    struct slo_defs *d = NULL;
+    int rc = ag_config_slo_defs(&tmp, &diag, &d);
+    diag_raw(c, &diag);
+    ag_buf_cleanup(&diag);
+    if (rc == AG_ENOMEM) {
+        return rc;
+    }
+    if (rc != 0) {
+        err_at(c, v->line, v->col, "%s: the SLO definitions have errors (above)", path);
+        return AG_EINVAL;
+    }
+    for (size_t i = 0; i < d->n_slos; i++) {
+        const struct slo_slo_def *s = &d->slos[i];
+        if (d->slis[s->sli].source == SLO_SRC_EXTERNAL) {
+            warn_at(c, v->line, v->col, "%s: SLO '%s' (%s:%d:%d) reads an external metric source "
+                    "that otterd does not see: it will report NO_DATA", path, s->name, s->file,
+                    s->line, s->col);
+        }
+    }
+    slo_defs_free(d);
+    return 0;
+}
+
+static int parse_slo_format(struct cctx *c, const struct ag_yaml_node *v, void *field,
+                            const char *path)
+{
+    int *out = field;
+    if (ag_yaml_is_null(v)) {
+        return 0;
+    }
+    if (v->type == AG_YAML_SCALAR && strcmp(v->str, "json") == 0) {
+        *out = 0;
+    } else if (v->type == AG_YAML_SCALAR && strcmp(v->str, "slack") == 0) {
+        *out = 1;
+    } else {
+        char q[QUOTE_LEN];
+        show(v, q, sizeof(q));
+        err_at(c, v->line, v->col, "%s: expected json or slack, got '%s'", path, q);
+        return AG_EINVAL;
+    }
+    return 0;
+}
+
+static int parse_slo_destination(struct cctx *c, const struct ag_yaml_node *v, void *field,
+                                 const char *path)
+{
+    static const char *const names[] = {"none", "cloudwatch", "stdout"};
+    int *out = field;
+    if (ag_yaml_is_null(v)) {
+        return 0;
+    }
+    for (int i = 0; v->type == AG_YAML_SCALAR && i < 3; i++) {
+        if (strcmp(v->str, names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    }
+    char q[QUOTE_LEN];
+    show(v, q, sizeof(q));
+    err_at(c, v->line, v->col, "%s: expected none, cloudwatch or stdout, got '%s'", path, q);
+    return AG_EINVAL;
+}
+
+/* An HTTP header name: an RFC 9110 token. */
+static int header_name_ok(const char *s)
+{
+    if (*s == '\0') {
+        return 0;
+    }
+    for (; *s != '\0'; s++) {
+        unsigned char u = (unsigned char)*s;
+        if (!(u > 0x20 && u < 0x7f) || strchr("\"(),/:;<=>?@[\\]{}", u) != NULL) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* webhook headers: a mapping of header names to values. Values are never echoed (they are
+ * often credentials). */
+static int parse_slo_headers(struct cctx *c, const struct ag_yaml_node *v, void *field,
+                             const char *path)
+{
+    struct ag_string_pairs *out = field;
+    if (ag_yaml_is_null(v)) {
+        return 0;
+    }
+    if (v->type != AG_YAML_MAPPING) {
+        err_at(c, v->line, v->col, "%s: expected a mapping of header names to values, got %s",
+               path, ag_yaml_type_name(v));
+        return AG_EINVAL;
+    }
+    for (size_t i = 0; i < v->n_pairs; i++) {
+        const struct ag_yaml_node *k = v->pairs[i].key, *val = v->pairs[i].value;
+        if (k->type != AG_YAML_SCALAR || !header_name_ok(k->str)) {
+            char q[QUOTE_LEN];
+            ag_yaml_quote(k->str != NULL ? k->str : "", q, sizeof(q));
+            err_at(c, k->line, k->col, "%s: '%s' is not a valid HTTP header name", path, q);
+            return AG_EINVAL;
+        }
+        if (strcasecmp(k->str, "Content-Type") == 0 || strcasecmp(k->str, "Content-Length") == 0 ||
+            strcasecmp(k->str, "Host") == 0) {
+            err_at(c, k->line, k->col, "%s: header '%s' is set by otterd", path, k->str);
+            return AG_EINVAL;
+        }
+        if (val->type != AG_YAML_SCALAR || ag_yaml_is_null(val) ||
+            strpbrk(val->str, "\r\n") != NULL) {
+            err_at(c, val->line, val->col, "%s: header '%s': expected a one-line string", path,
+                   k->str);
+            return AG_EINVAL;
+        }
+    }
+    char **kv = v->n_pairs > 0 ? ag_calloc(2 * v->n_pairs, sizeof(*kv)) : NULL;
+    if (v->n_pairs > 0 && kv == NULL) {
+        return AG_ENOMEM;
+    }
+    for (size_t i = 0; i < v->n_pairs; i++) {
+        kv[2 * i] = ag_strdup(v->pairs[i].key->str);
+        kv[2 * i + 1] = kv[2 * i] != NULL ? ag_strdup(v->pairs[i].value->str) : NULL;
+        if (kv[2 * i + 1] == NULL) {
+            free_strlist(kv, 2 * v->n_pairs);
+            return AG_ENOMEM;
+        }
+    }
+    free_strlist(out->kv, 2 * out->n);
+    out->kv = kv;
+    out->n = v->n_pairs;
+    return 0;
+}
+
+/* An http:// or https:// URL with a host. */
+static int check_http_url(struct cctx *c, const struct ag_yaml_node *v, void *field,
+                          const char *path)
+{
+    char **s = field;
+    if (s == NULL || *s == NULL) {
+        return 0;
+    }
+    const char *rest = strncmp(*s, "http://", 7) == 0    ? *s + 7
+                       : strncmp(*s, "https://", 8) == 0 ? *s + 8
+                                                         : NULL;
+    int ok = rest != NULL && *rest != '\0' && *rest != '/';
+    for (const char *p = *s; ok && *p != '\0'; p++) {
+        unsigned char u = (unsigned char)*p;
+        ok = u > 0x20 && u != 0x7f;
+    }
+    if (!ok) {
+        char q[QUOTE_LEN];
+        show(v, q, sizeof(q));
+        err_at(c, v->line, v->col, "%s: expected an http:// or https:// URL, got '%s'", path, q);
+        return AG_EINVAL;
+    }
+    return 0;
+}
+
+static const struct opt slo_webhook_opts[] = {
+    {.name = "endpoint", .type = OPT_STR, .off = OFF(ag_slo_webhook_config, endpoint),
+     .fn = check_http_url},
+    {.name = "format", .type = OPT_CUSTOM, .off = OFF(ag_slo_webhook_config, slack),
+     .fn = parse_slo_format},
+    {.name = "timeout", .type = OPT_DUR, .off = OFF(ag_slo_webhook_config, timeout), .def = "5s"},
+    {.name = "max_retries", .type = OPT_U32, .off = OFF(ag_slo_webhook_config, max_retries),
+     .def = "3", .max = 100},
+    {.name = "headers", .type = OPT_CUSTOM, .flags = OPT_F_PAIRS,
+     .off = OFF(ag_slo_webhook_config, headers), .fn = parse_slo_headers},
+    END_OPTS,
+};
+
+static const struct opt slo_sns_opts[] = {
+    AWS_SESSION_OPTS(ag_slo_sns_config),
+    {.name = "topic_arn", .type = OPT_STR, .off = OFF(ag_slo_sns_config, topic_arn)},
+    END_OPTS,
+};
+
+static const struct opt slo_alerts_opts[] = {
+    {.name = "log", .type = OPT_BOOL, .off = OFF(ag_slo_config, alert_log), .def = "true"},
+    {.name = "webhook", .type = OPT_TABLE, .off = OFF(ag_slo_config, webhook), .off2 = NO_FIELD,
+     .sub = slo_webhook_opts},
+    {.name = "sns", .type = OPT_TABLE, .off = OFF(ag_slo_config, sns), .off2 = NO_FIELD,
+     .sub = slo_sns_opts},
+    END_OPTS,
+};
+
+static const struct opt slo_metrics_opts[] = {
+    AWS_SESSION_OPTS(ag_slo_metrics_config),
+    {.name = "output_destination", .type = OPT_CUSTOM,
+     .off = OFF(ag_slo_metrics_config, destination), .fn = parse_slo_destination},
+    {.name = "namespace", .type = OPT_STR, .off = OFF(ag_slo_metrics_config, namespace_),
+     .def = "Otter/SLO"},
+    {.name = "log_group_name", .type = OPT_STR, .off = OFF(ag_slo_metrics_config, log_group_name),
+     .def = "/otter/slo"},
+    {.name = "log_stream_name", .type = OPT_STR,
+     .off = OFF(ag_slo_metrics_config, log_stream_name)},
+    {.name = "interval", .type = OPT_DUR, .off = OFF(ag_slo_metrics_config, interval),
+     .def = "60s"},
+    END_OPTS,
+};
+
+static const struct opt slo_opts[] = {
+    {.name = "definitions", .type = OPT_STRLIST, .off = OFF(ag_slo_config, definitions),
+     .off2 = OFF(ag_slo_config, n_definitions), .fn = check_slo_definitions},
+    {.name = "state_file", .type = OPT_STR, .off = OFF(ag_slo_config, state_file)},
+    {.name = "checkpoint_interval", .type = OPT_DUR, .off = OFF(ag_slo_config, checkpoint_interval),
+     .def = "60s"},
+    {.name = "evaluation_interval", .type = OPT_DUR, .off = OFF(ag_slo_config, evaluation_interval),
+     .def = "10s"},
+    {.name = "alerts", .type = OPT_TABLE, .off = 0, .off2 = NO_FIELD, .sub = slo_alerts_opts},
+    {.name = "metrics", .type = OPT_TABLE, .off = OFF(ag_slo_config, metrics), .off2 = NO_FIELD,
+     .sub = slo_metrics_opts},
+    END_OPTS,
+};
+
 static const struct opt nop_opts[] = {
     END_OPTS,
 };
@@ -1915,6 +2236,74 @@ static int validate_awsemf(struct cctx *c, struct ag_component_config *comp,
     return 0;
 }
 
+static int validate_slo(struct cctx *c, struct ag_component_config *comp,
+                        const struct ag_yaml_node *body, const struct ag_yaml_node *at,
+                        const char *path)
+{
+    const struct ag_slo_config *x = &comp->u.slo;
+    char sub[PATH_LEN];
+    if (x->n_definitions == 0) {
+        const struct ag_yaml_node *v = at_value(body, "definitions", at);
+        err_at(c, v->line, v->col, "%s: definitions is required: a list of SLO definition files",
+               path);
+    }
+    static const char *const names[] = {"checkpoint_interval", "evaluation_interval"};
+    const uint64_t durs[] = {x->checkpoint_interval, x->evaluation_interval};
+    for (size_t i = 0; i < 2; i++) {
+        if (durs[i] < 1000000000ull) {
+            const struct ag_yaml_node *v = at_value(body, names[i], at);
+            err_at(c, v->line, v->col, "%s: %s must be at least 1s", path, names[i]);
+        }
+    }
+    if (x->state_file != NULL && x->state_file[0] == '\0') {
+        const struct ag_yaml_node *v = at_value(body, "state_file", at);
+        err_at(c, v->line, v->col, "%s: state_file must not be empty (leave it out for no "
+               "checkpoint)", path);
+    }
+    const struct ag_yaml_node *alerts = ag_yaml_map_get(body, "alerts");
+    const struct ag_yaml_node *wh = ag_yaml_map_get(alerts, "webhook");
+    const struct ag_yaml_node *wh_at = wh != NULL ? wh : at;
+    if (wh != NULL && !ag_yaml_is_null(wh)) {
+        if (x->webhook.endpoint == NULL) {
+            err_at(c, wh_at->line, wh_at->col, "%s::alerts::webhook: endpoint is required", path);
+        }
+        if (x->webhook.timeout < 1000000ull) {
+            const struct ag_yaml_node *v = at_value(wh, "timeout", wh_at);
+            err_at(c, v->line, v->col, "%s::alerts::webhook: timeout must be at least 1ms", path);
+        }
+    }
+    const struct ag_yaml_node *sns = ag_yaml_map_get(alerts, "sns");
+    if (sns != NULL && !ag_yaml_is_null(sns)) {
+        snprintf(sub, sizeof(sub), "%s::alerts::sns", path);
+        check_session(c, &x->sns.aws, sns, sns, sub);
+        if (x->sns.topic_arn == NULL || strncmp(x->sns.topic_arn, "arn:", 4) != 0) {
+            const struct ag_yaml_node *v = at_value(sns, "topic_arn", sns);
+            err_at(c, v->line, v->col, "%s: topic_arn is required: an SNS topic ARN "
+                   "(arn:aws:sns:REGION:ACCOUNT:NAME)", sub);
+        }
+    }
+    const struct ag_yaml_node *m = ag_yaml_map_get(body, "metrics");
+    if (m != NULL && !ag_yaml_is_null(m)) {
+        snprintf(sub, sizeof(sub), "%s::metrics", path);
+        check_session(c, &x->metrics.aws, m, m, sub);
+        if (x->metrics.interval < 1000000000ull) {
+            const struct ag_yaml_node *v = at_value(m, "interval", m);
+            err_at(c, v->line, v->col, "%s: interval must be at least 1s", sub);
+        }
+        static const char *const mn[] = {"log_group_name", "log_stream_name", "namespace"};
+        const char *const mv[] = {x->metrics.log_group_name, x->metrics.log_stream_name,
+                                  x->metrics.namespace_};
+        const size_t maxes[] = {512, 512, 255};
+        for (size_t i = 0; i < 3; i++) {
+            if (mv[i] != NULL && (mv[i][0] == '\0' || strlen(mv[i]) > maxes[i])) {
+                const struct ag_yaml_node *v = at_value(m, mn[i], m);
+                err_at(c, v->line, v->col, "%s: %s must be 1 to %zu bytes", sub, mn[i], maxes[i]);
+            }
+        }
+    }
+    return 0;
+}
+
 static const struct comp_type comp_types[] = {
     {"otlp", NULL, AG_KIND_RECEIVER, AG_COMP_OTLP_RECEIVER, otlp_opts, validate_otlp},
     {"batch", NULL, AG_KIND_PROCESSOR, AG_COMP_BATCH, batch_opts, validate_batch},
@@ -1932,6 +2321,7 @@ static const struct comp_type comp_types[] = {
     {"awscloudwatchlogs", NULL, AG_KIND_EXPORTER, AG_COMP_AWSCLOUDWATCHLOGS_EXPORTER,
      awscloudwatchlogs_opts, validate_awscloudwatchlogs},
     {"awsemf", NULL, AG_KIND_EXPORTER, AG_COMP_AWSEMF_EXPORTER, awsemf_opts, validate_awsemf},
+    {"slo", NULL, AG_KIND_EXPORTER, AG_COMP_SLO_EXPORTER, slo_opts, validate_slo},
 };
 
 #define N_COMP_TYPES (sizeof(comp_types) / sizeof(comp_types[0]))
@@ -2342,6 +2732,17 @@ static int parse_pipeline(struct cctx *c, const struct ag_yaml_pair *pair)
         if (d != NULL && d->index != NO_FIELD &&
             c->cfg->components[d->index].type == AG_COMP_AWSEMF_EXPORTER) {
             err_at(c, it->line, it->col, "%s: exporter '%s' takes metrics only", owner, it->str);
+        }
+    }
+    for (size_t j = 0; p.signal == AG_SIGNAL_LOGS && el != NULL && el->type == AG_YAML_SEQUENCE &&
+                       j < el->n_items; j++) {
+        const struct ag_yaml_node *it = el->items[j];
+        const struct def *d =
+            it->type == AG_YAML_SCALAR ? find_def(c, AG_KIND_EXPORTER, it->str) : NULL;
+        if (d != NULL && d->index != NO_FIELD &&
+            c->cfg->components[d->index].type == AG_COMP_SLO_EXPORTER) {
+            err_at(c, it->line, it->col, "%s: exporter '%s' takes traces and metrics only", owner,
+                   it->str);
         }
     }
     p.id = ag_strdup(k->str);

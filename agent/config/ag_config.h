@@ -390,6 +390,20 @@ void ag_config_free(struct ag_config *cfg);
  */
 long ag_config_find(const struct ag_config *cfg, enum ag_component_kind kind, const char *id);
 
+struct slo_defs;
+
+/*
+ * Reads every file of |cfg|->definitions (relative paths: from the working directory) into one
+ * set of SLO definitions and finishes it (references resolve across the files). Diagnostics go to
+ * |diag| (borrowed; may be NULL; it must outlive the set) as "file:line:col: error: ...", plus
+ * "file: error: cannot read: ..." for a file that cannot be read. The config loader calls this
+ * for every slo exporter, so `otterd validate` reports SLO definition errors.
+ * Returns 0 and a new set in |*out| (free with slo_defs_free()), AG_EINVAL when a file cannot be
+ * read or has errors, or AG_ENOMEM.
+ */
+AG_NODISCARD int ag_config_slo_defs(const struct ag_slo_config *cfg, struct ag_buf *diag,
+                                    struct slo_defs **out);
+
 /*
  * Splits "host:port" (also "[v6]:port" and ":port", which means all interfaces) into |host|
  * (|hostlen| bytes) and |*port|. Returns 0 or AG_EINVAL.

@@ -9,6 +9,8 @@
 #include "ag_err.h"
 #include "ag_payload.h"
 
+struct slo_report_at; /* slo/engine/slo_eval.h */
+
 /*
  * How pipeline stages talk: every processor and exporter consumes payloads through one function.
  * A consumer borrows the payload (it takes a reference if it keeps it) and returns 0 when it took
@@ -50,6 +52,13 @@ struct ag_exporter_ops {
      * when refused for good (the caller counts it).
      */
     int (*consume_xray)(void *self, const uint8_t *doc, size_t len);
+    /*
+     * Optional (the slo exporter; NULL for the others): evaluates every SLO of the exporter at
+     * |now_ms| (Unix ms) and appends the evaluations to |at|->slos, growing the array with
+     * ag_realloc(); the caller releases each with slo_eval_release() and frees the array.
+     * Returns 0 or AG_ENOMEM (|at| then holds what was appended before).
+     */
+    int (*slo_report)(void *self, int64_t now_ms, struct slo_report_at *at);
 };
 
 /* A processor instance: one per pipeline that names it. */

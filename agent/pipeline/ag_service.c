@@ -14,6 +14,7 @@
 #include "ag_time.h"
 #include "ag_tls.h"
 #include "ag_xray_server.h"
+#include "slo_eval.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -681,6 +682,47 @@ static void reply(struct evhttp_request *req, int code, const char *reason, cons
     }
 }
 
+/*
+ * GET /v1/slo: every slo exporter's SLOs evaluated now, as one report with one instant (the
+ * replay contract's JSON, slo/README.md). 404 with a JSON error when no slo exporter runs.
+ */
+static void reply_slo(struct ag_service *svc, struct evhttp_request *req)
+{
+    static const char none[] = "{\"error\":\"no slo exporter is configured\"}\n";
+    static const char oom[] = "{\"error\":\"out of memory\"}\n";
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+        static const char bad[] = "{\"error\":\"method not allowed: use GET\"}\n";
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+        reply(req, 405, "Method Not Allowed", "application/json", bad, sizeof(bad) - 1);
+        return;
+    }
+    struct slo_report_at at = {(int64_t)(ag_time_now_ns() / 1000000ull), NULL, NULL, 0};
+    int found = 0, rc = 0;
+    for (size_t i = 0; rc == 0 && i < svc->n_exporters; i++) {
+        struct exporter *e = &svc->exporters[i];
+        if (e->ops->slo_report != NULL) {
+            found = 1;
+            rc = e->ops->slo_report(e->self, at.at_ms, &at);
+        }
+    }
+    struct ag_buf b;
+    ag_buf_init(&b, 64 * 1024 * 1024);
+    struct slo_report r = {&at, 1};
+    if (!found) {
+        reply(req, 404, "Not Found", "application/json", none, sizeof(none) - 1);
+    } else if (rc != 0 || slo_report_json(&r, &b) != 0 || ag_buf_addc(&b, '\n') != 0) {
+        reply(req, 500, "Internal Server Error", "application/json", oom, sizeof(oom) - 1);
+    } else {
+        reply(req, 200, "OK", "application/json", ag_buf_str(&b), b.len);
+    }
+    ag_buf_cleanup(&b);
+    for (size_t i = 0; i < at.n_slos; i++) {
+        slo_eval_release(&at.slos[i]);
+    }
+    ag_free(at.slos);
+}
+
 static void on_admin(struct evhttp_request *req, void *arg)
 {
     struct ag_service *svc = arg;
@@ -705,6 +747,8 @@ static void on_admin(struct evhttp_request *req, void *arg)
             reply(req, 200, "OK", "text/plain; version=0.0.4", ag_buf_str(&b), b.len);
         }
         ag_buf_cleanup(&b);
+    } else if (strcmp(path, "/v1/slo") == 0) {
+        reply_slo(svc, req);
     } else {
         reply(req, 404, "Not Found", "text/plain", "404 page not found\n", 19);
     }

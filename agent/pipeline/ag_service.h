@@ -10,7 +10,7 @@
 
 /*
  * The running agent: every component a config's pipelines use, wired together on one event
- * loop, plus the admin listener (/healthz, /readyz, /metrics) and the health_check extension.
+ * loop, plus the admin listener (/healthz, /readyz, /metrics, /v1/slo) and the health_check extension.
  * Lifecycle: new (build everything, bind nothing) -> start (bind and log "listening:" lines) ->
  * drain (stop accepting, flush every processor and exporter) -> free.
  */

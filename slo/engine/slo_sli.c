@@ -1,0 +1,761 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * SLI extraction for otterd's slo exporter (specs/slo.md §2, §9): span classification, the index
+ * from service and metric names to SLOs (so the hot path costs O(1) per span per matching SLO),
+ * and the per-series state that turns cumulative counters and histograms into exact increases,
+ * with resets detected from the start time.
+ */
+#include "slo_sli.h"
+#include "ag_mem.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define DEFAULT_MAX_SERIES 100000u
+#define SAVE_MAGIC         "SLOM"
+#define SAVE_VERSION       1u
+
+bool slo_attr_equals(const struct slo_attr *a, const char *text)
+{
+    char num[32];
+    switch (a->type) {
+    case SLO_ATTR_STR:
+        return strlen(text) == a->len && memcmp(text, a->str, a->len) == 0;
+    case SLO_ATTR_INT:
+        snprintf(num, sizeof(num), "%lld", (long long)a->i);
+        return strcmp(num, text) == 0;
+    case SLO_ATTR_BOOL:
+        return strcmp(text, a->i ? "true" : "false") == 0;
+    default:
+        return false;
+    }
+}
+
+/* ---- a small string-keyed open-addressing table ---------------------------------------------- */
+
+static uint64_t hash_bytes(const void *p, size_t n, uint64_t seed)
+{
+    const unsigned char *s = p;
+    uint64_t h = 1469598103934665603ull ^ seed;
+    for (size_t i = 0; i < n; i++) {
+        h ^= s[i];
+        h *= 1099511628211ull;
+    }
+    return h ^ (h >> 29);
+}
+
+struct slot {
+    const char *key; /* NULL: empty */
+    size_t len;
+    uint64_t hash;
+    size_t idx; /* into the owner's array */
+};
+
+struct table {
+    struct slot *slots;
+    size_t cap; /* a power of two, or 0 */
+    size_t n;
+};
+
+static struct slot *table_find(const struct table *t, const char *key, size_t len, uint64_t h)
+{
+    if (t->cap == 0) {
+        return NULL;
+    }
+    for (size_t i = h & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+        struct slot *s = &t->slots[i];
+        if (s->key == NULL) {
+            return NULL;
+        }
+        if (s->hash == h && s->len == len && memcmp(s->key, key, len) == 0) {
+            return s;
+        }
+    }
+}
+
+static int table_grow(struct table *t)
+{
+    size_t cap = t->cap == 0 ? 16 : t->cap * 2;
+    struct slot *slots = ag_calloc(cap, sizeof(*slots));
+    if (slots == NULL) {
+        return AG_ENOMEM;
+    }
+    for (size_t i = 0; i < t->cap; i++) {
+        if (t->slots[i].key != NULL) {
+            size_t j = t->slots[i].hash & (cap - 1);
+            while (slots[j].key != NULL) {
+                j = (j + 1) & (cap - 1);
+            }
+            slots[j] = t->slots[i];
+        }
+    }
+    ag_free(t->slots);
+    t->slots = slots;
+    t->cap = cap;
+    return 0;
+}
+
+/* Inserts a key known to be absent; |key| is borrowed and must outlive the table. */
+static int table_put(struct table *t, const char *key, size_t len, uint64_t h, size_t idx)
+{
+    if ((t->n + 1) * 2 > t->cap && table_grow(t) != 0) {
+        return AG_ENOMEM;
+    }
+    size_t i = h & (t->cap - 1);
+    while (t->slots[i].key != NULL) {
+        i = (i + 1) & (t->cap - 1);
+    }
+    t->slots[i] = (struct slot){key, len, h, idx};
+    t->n++;
+    return 0;
+}
+
+/* ---- the index ------------------------------------------------------------------------------- */
+
+struct svc_entry {
+    size_t *slos;
+    size_t n;
+};
+
+struct name_entry {
+    struct slo_metric_ref *refs;
+    size_t n;
+};
+
+struct slo_sli_index {
+    struct table services;
+    struct svc_entry *svc;
+    size_t n_svc;
+    struct table names;
+    struct name_entry *names_e;
+    size_t n_names;
+};
+
+static int index_service(struct slo_sli_index *ix, const char *name, size_t slo)
+{
+    size_t len = strlen(name);
+    uint64_t h = hash_bytes(name, len, 0);
+    struct slot *s = table_find(&ix->services, name, len, h);
+    if (s == NULL) {
+        struct svc_entry *a = ag_realloc(ix->svc, (ix->n_svc + 1) * sizeof(*a));
+        if (a == NULL) {
+            return AG_ENOMEM;
+        }
+        ix->svc = a;
+        a[ix->n_svc] = (struct svc_entry){NULL, 0};
+        if (table_put(&ix->services, name, len, h, ix->n_svc) != 0) {
+            return AG_ENOMEM;
+        }
+        s = table_find(&ix->services, name, len, h);
+        ix->n_svc++;
+    }
+    struct svc_entry *e = &ix->svc[s->idx];
+    size_t *l = ag_realloc(e->slos, (e->n + 1) * sizeof(*l));
+    if (l == NULL) {
+        return AG_ENOMEM;
+    }
+    e->slos = l;
+    l[e->n++] = slo;
+    return 0;
+}
+
+static int index_metric(struct slo_sli_index *ix, const struct slo_metric_sel *sel, size_t slo,
+                        enum slo_metric_role role)
+{
+    if (sel->name == NULL) {
+        return 0;
+    }
+    size_t len = strlen(sel->name);
+    uint64_t h = hash_bytes(sel->name, len, 0);
+    struct slot *s = table_find(&ix->names, sel->name, len, h);
+    if (s == NULL) {
+        struct name_entry *a = ag_realloc(ix->names_e, (ix->n_names + 1) * sizeof(*a));
+        if (a == NULL) {
+            return AG_ENOMEM;
+        }
+        ix->names_e = a;
+        a[ix->n_names] = (struct name_entry){NULL, 0};
+        if (table_put(&ix->names, sel->name, len, h, ix->n_names) != 0) {
+            return AG_ENOMEM;
+        }
+        s = table_find(&ix->names, sel->name, len, h);
+        ix->n_names++;
+    }
+    struct name_entry *e = &ix->names_e[s->idx];
+    struct slo_metric_ref *r = ag_realloc(e->refs, (e->n + 1) * sizeof(*r));
+    if (r == NULL) {
+        return AG_ENOMEM;
+    }
+    e->refs = r;
+    r[e->n++] = (struct slo_metric_ref){slo, role, sel};
+    return 0;
+}
+
+int slo_sli_index_new(const struct slo_defs *defs, struct slo_sli_index **out)
+{
+    *out = NULL;
+    struct slo_sli_index *ix = ag_calloc(1, sizeof(*ix));
+    if (ix == NULL) {
+        return AG_ENOMEM;
+    }
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < defs->n_slos; i++) {
+        const struct slo_sli_def *sli = &defs->slis[defs->slos[i].sli];
+        switch (sli->source) {
+        case SLO_SRC_SPANS:
+            if (sli->service != NULL) {
+                rc = index_service(ix, sli->service, i);
+            }
+            break;
+        case SLO_SRC_COUNTERS:
+            rc = index_metric(ix, &sli->good, i, SLO_ROLE_GOOD);
+            if (rc == 0) {
+                rc = index_metric(ix, &sli->bad, i, SLO_ROLE_BAD);
+            }
+            if (rc == 0) {
+                rc = index_metric(ix, &sli->total, i, SLO_ROLE_TOTAL);
+            }
+            break;
+        case SLO_SRC_HISTOGRAM:
+            rc = index_metric(ix, &sli->histogram, i, SLO_ROLE_HISTOGRAM);
+            break;
+        default:
+            break;
+        }
+    }
+    if (rc != 0) {
+        slo_sli_index_free(ix);
+        return rc;
+    }
+    *out = ix;
+    return 0;
+}
+
+void slo_sli_index_free(struct slo_sli_index *ix)
+{
+    if (ix == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < ix->n_svc; i++) {
+        ag_free(ix->svc[i].slos);
+    }
+    for (size_t i = 0; i < ix->n_names; i++) {
+        ag_free(ix->names_e[i].refs);
+    }
+    ag_free(ix->svc);
+    ag_free(ix->names_e);
+    ag_free(ix->services.slots);
+    ag_free(ix->names.slots);
+    ag_free(ix);
+}
+
+size_t slo_sli_spans_for(const struct slo_sli_index *ix, const char *name, size_t len,
+                         const size_t **slos)
+{
+    struct slot *s = table_find(&ix->services, name, len, hash_bytes(name, len, 0));
+    *slos = s != NULL ? ix->svc[s->idx].slos : NULL;
+    return s != NULL ? ix->svc[s->idx].n : 0;
+}
+
+size_t slo_sli_metrics_for(const struct slo_sli_index *ix, const char *name, size_t len,
+                           const struct slo_metric_ref **refs)
+{
+    struct slot *s = table_find(&ix->names, name, len, hash_bytes(name, len, 0));
+    *refs = s != NULL ? ix->names_e[s->idx].refs : NULL;
+    return s != NULL ? ix->names_e[s->idx].n : 0;
+}
+
+bool slo_sli_wants_spans(const struct slo_sli_index *ix)
+{
+    return ix->n_svc > 0;
+}
+
+bool slo_sli_wants_metrics(const struct slo_sli_index *ix)
+{
+    return ix->n_names > 0;
+}
+
+/* ---- spans ----------------------------------------------------------------------------------- */
+
+static bool all_match(const struct slo_matcher *m, size_t n, slo_attr_fn *fn, const void *ctx)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct slo_attr a = {SLO_ATTR_NONE, NULL, 0, 0};
+        if (fn != NULL) {
+            fn(ctx, m[i].key, &a);
+        }
+        if (!slo_attr_equals(&a, m[i].value)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool slo_sli_resource_matches(const struct slo_sli_def *sli, slo_attr_fn *res, const void *res_ctx)
+{
+    return all_match(sli->resource, sli->n_resource, res, res_ctx);
+}
+
+/* The HTTP status code of a span, from the current or the old attribute name; 0 when absent. */
+static int64_t http_status(const struct slo_span *sp)
+{
+    static const char *const keys[] = {"http.response.status_code", "http.status_code"};
+    for (size_t k = 0; k < 2; k++) {
+        struct slo_attr a = {SLO_ATTR_NONE, NULL, 0, 0};
+        sp->attr(sp->attr_ctx, keys[k], &a);
+        if (a.type == SLO_ATTR_INT && a.i >= 100 && a.i <= 999) {
+            return a.i;
+        }
+        if (a.type == SLO_ATTR_STR && a.len == 3) {
+            int64_t v = 0;
+            bool ok = true;
+            for (size_t i = 0; i < 3; i++) {
+                ok = ok && a.str[i] >= '0' && a.str[i] <= '9';
+                v = v * 10 + (a.str[i] - '0');
+            }
+            if (ok && v >= 100) {
+                return v;
+            }
+        }
+    }
+    return 0;
+}
+
+bool slo_sli_span(const struct slo_sli_def *sli, const struct slo_span *sp, bool *good)
+{
+    bool kind_ok = (sp->kind == SLO_SPAN_KIND_SERVER && sli->kind_server) ||
+                   (sp->kind == SLO_SPAN_KIND_CONSUMER && sli->kind_consumer);
+    if (!kind_ok || !all_match(sli->attributes, sli->n_attributes, sp->attr, sp->attr_ctx)) {
+        return false;
+    }
+    if (sli->span_check == SLO_SPAN_LATENCY) {
+        uint64_t d = sp->end_ns > sp->start_ns ? sp->end_ns - sp->start_ns : 0;
+        /* ms to ns cannot overflow for thresholds up to 10 years (slo_duration_parse's cap). */
+        *good = d <= sli->latency_ms * 1000000ull;
+        return true;
+    }
+    int64_t code = http_status(sp);
+    if (code != 0) {
+        *good = (sli->bad_http_classes & (1u << (unsigned)(code / 100))) == 0;
+    } else {
+        *good = !(sp->status_error && sli->status_error_bad);
+    }
+    return true;
+}
+
+/* ---- metrics --------------------------------------------------------------------------------- */
+
+struct series {
+    char *key; /* owned; the table points at it */
+    size_t len;
+    uint32_t slo;
+    uint8_t role;
+    uint64_t start_ns, time_ns;
+    uint64_t v[2]; /* counters: v[0]; histograms: v[0] good, v[1] count */
+};
+
+struct pending {
+    uint64_t part; /* good (or bad, for bad/total SLIs) not yet taken */
+    uint64_t total;
+    bool uses_bad;
+    bool warned; /* histograms: threshold-not-a-bound warning given */
+};
+
+struct slo_metric_state {
+    const struct slo_defs *defs;
+    uint64_t since_ns;
+    size_t max_series;
+    struct table table;
+    struct series *series;
+    size_t n_series, cap_series;
+    struct pending *pend; /* one per SLO */
+    struct slo_metric_stats stats;
+};
+
+int slo_metric_state_new(const struct slo_defs *defs, uint64_t since_ns, size_t max_series,
+                         struct slo_metric_state **out)
+{
+    *out = NULL;
+    struct slo_metric_state *st = ag_calloc(1, sizeof(*st));
+    if (st == NULL) {
+        return AG_ENOMEM;
+    }
+    st->pend = ag_calloc(defs->n_slos > 0 ? defs->n_slos : 1, sizeof(*st->pend));
+    if (st->pend == NULL) {
+        ag_free(st);
+        return AG_ENOMEM;
+    }
+    for (size_t i = 0; i < defs->n_slos; i++) {
+        const struct slo_sli_def *sli = &defs->slis[defs->slos[i].sli];
+        st->pend[i].uses_bad = sli->source == SLO_SRC_COUNTERS && sli->bad.name != NULL;
+    }
+    st->defs = defs;
+    st->since_ns = since_ns;
+    st->max_series = max_series > 0 ? max_series : DEFAULT_MAX_SERIES;
+    *out = st;
+    return 0;
+}
+
+static void free_series(struct series *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        ag_free(s[i].key);
+    }
+    ag_free(s);
+}
+
+void slo_metric_state_free(struct slo_metric_state *st)
+{
+    if (st == NULL) {
+        return;
+    }
+    free_series(st->series, st->n_series);
+    ag_free(st->table.slots);
+    ag_free(st->pend);
+    ag_free(st);
+}
+
+bool slo_sli_point_matches(const struct slo_metric_sel *sel, const struct slo_point *p)
+{
+    for (size_t i = 0; i < sel->n_match; i++) {
+        struct slo_attr a = {SLO_ATTR_NONE, NULL, 0, 0};
+        if (p->attr != NULL) {
+            p->attr(p->attr_ctx, sel->match[i].key, &a);
+        }
+        if (a.type == SLO_ATTR_NONE && p->res_attr != NULL) {
+            p->res_attr(p->res_ctx, sel->match[i].key, &a);
+        }
+        if (!slo_attr_equals(&a, sel->match[i].value)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    uint64_t r;
+    return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
+/* The series' table key: the SLO and role, then the caller's identity bytes. */
+static uint64_t series_hash(uint32_t slo, uint8_t role, const char *key, size_t len)
+{
+    return hash_bytes(key, len, ((uint64_t)slo << 8) | role);
+}
+
+static struct series *series_find(struct slo_metric_state *st, uint32_t slo, uint8_t role,
+                                  const char *key, size_t len, uint64_t h)
+{
+    if (st->table.cap == 0) {
+        return NULL;
+    }
+    for (size_t i = h & (st->table.cap - 1);; i = (i + 1) & (st->table.cap - 1)) {
+        struct slot *s = &st->table.slots[i];
+        if (s->key == NULL) {
+            return NULL;
+        }
+        struct series *se = &st->series[s->idx];
+        if (s->hash == h && se->slo == slo && se->role == role && se->len == len &&
+            memcmp(se->key, key, len) == 0) {
+            return se;
+        }
+    }
+}
+
+static int series_add(struct slo_metric_state *st, const struct series *proto, uint64_t h,
+                      struct series **out)
+{
+    if (st->n_series == st->cap_series) {
+        size_t cap = st->cap_series == 0 ? 16 : st->cap_series * 2;
+        struct series *a = ag_realloc(st->series, cap * sizeof(*a));
+        if (a == NULL) {
+            return AG_ENOMEM;
+        }
+        /* The table's keys point into the series' own key copies, which did not move. */
+        st->series = a;
+        st->cap_series = cap;
+    }
+    struct series *s = &st->series[st->n_series];
+    *s = *proto;
+    s->key = ag_strndup(proto->key, proto->len);
+    if (s->key == NULL) {
+        return AG_ENOMEM;
+    }
+    if (table_put(&st->table, s->key, s->len, h, st->n_series) != 0) {
+        ag_free(s->key);
+        return AG_ENOMEM;
+    }
+    st->n_series++;
+    *out = s;
+    return 0;
+}
+
+/* The good count of a histogram point: buckets whose upper bound <= the threshold. Sets
+ * |*is_bound| when the threshold equals one of the bounds. */
+static uint64_t hist_good(const struct slo_point *p, const struct slo_decimal *thr, bool *is_bound)
+{
+    /* num / den is one correctly rounded division: the double nearest the decimal, which is
+     * what an SDK stores for the same bound written in decimal (0.3 == 0.3). */
+    double t = (double)thr->num / (double)thr->den;
+    uint64_t good = 0;
+    *is_bound = false;
+    for (size_t i = 0; i < p->n_bounds; i++) {
+        if (p->bounds[i] <= t) {
+            good = sat_add(good, p->buckets[i]);
+        }
+        if (p->bounds[i] == t) {
+            *is_bound = true;
+        }
+    }
+    return good < p->count ? good : p->count;
+}
+
+/*
+ * The increase of a cumulative series (§9). Same start time: the difference (a value that went
+ * down is a reset too). Changed start time: a reset, even when the value grew: the new value
+ * counts every event since the new start.
+ */
+static void cumulative_delta(struct slo_metric_state *st, struct series *s, const uint64_t v[2],
+                             const struct slo_point *p, uint64_t d[2])
+{
+    bool reset = p->start_ns != s->start_ns || v[0] < s->v[0] || v[1] < s->v[1];
+    if (reset) {
+        st->stats.resets++;
+        if (p->start_ns != s->start_ns && p->start_ns < s->time_ns) {
+            /* The new series claims to start before the last point of the old one: a clock
+             * step or an overlap. Its whole value is counted; the report counts the case. */
+            st->stats.overlaps++;
+        }
+        d[0] = v[0];
+        d[1] = v[1];
+    } else {
+        d[0] = v[0] - s->v[0];
+        d[1] = v[1] - s->v[1];
+    }
+    s->start_ns = p->start_ns;
+    s->time_ns = p->time_ns;
+    s->v[0] = v[0];
+    s->v[1] = v[1];
+}
+
+int slo_metric_add(struct slo_metric_state *st, const struct slo_metric_ref *ref,
+                   const struct slo_point *p, bool *warn)
+{
+    if (warn != NULL) {
+        *warn = false;
+    }
+    uint64_t v[2] = {p->value, 0};
+    if (ref->role == SLO_ROLE_HISTOGRAM) {
+        if (p->n_buckets != p->n_bounds + 1) {
+            st->stats.bad_points++;
+            return AG_EINVAL;
+        }
+        const struct slo_sli_def *sli = &st->defs->slis[st->defs->slos[ref->slo].sli];
+        bool is_bound;
+        v[0] = hist_good(p, &sli->bucket_bound, &is_bound);
+        v[1] = p->count;
+        if (!is_bound && !st->pend[ref->slo].warned) {
+            st->pend[ref->slo].warned = true;
+            if (warn != NULL) {
+                *warn = true;
+            }
+        }
+    }
+    uint64_t d[2] = {v[0], v[1]};
+    if (p->cumulative) {
+        uint64_t h = series_hash((uint32_t)ref->slo, (uint8_t)ref->role, p->key, p->key_len);
+        struct series *s =
+            series_find(st, (uint32_t)ref->slo, (uint8_t)ref->role, p->key, p->key_len, h);
+        if (s == NULL) {
+            if (st->n_series >= st->max_series) {
+                st->stats.dropped_series++;
+                return 0;
+            }
+            struct series proto = {(char *)p->key,     p->key_len,  (uint32_t)ref->slo,
+                                   (uint8_t)ref->role, p->start_ns, p->time_ns,
+                                   {v[0], v[1]}};
+            int rc = series_add(st, &proto, h, &s);
+            if (rc != 0) {
+                return rc;
+            }
+            /* First point: every event counted when the series began after Otter started
+             * watching; otherwise only a baseline for the next point. */
+            if (!(p->start_ns > st->since_ns)) {
+                st->stats.baselines++;
+                return 0;
+            }
+        } else {
+            cumulative_delta(st, s, v, p, d);
+        }
+    }
+    struct pending *pe = &st->pend[ref->slo];
+    switch (ref->role) {
+    case SLO_ROLE_GOOD:
+    case SLO_ROLE_BAD:
+        pe->part = sat_add(pe->part, d[0]);
+        break;
+    case SLO_ROLE_TOTAL:
+        pe->total = sat_add(pe->total, d[0]);
+        break;
+    case SLO_ROLE_HISTOGRAM:
+        pe->part = sat_add(pe->part, d[0]);
+        pe->total = sat_add(pe->total, d[1]);
+        break;
+    }
+    return 0;
+}
+
+bool slo_metric_take(struct slo_metric_state *st, size_t slo, bool final, uint64_t *good,
+                     uint64_t *total)
+{
+    struct pending *pe = &st->pend[slo];
+    uint64_t part = pe->part < pe->total ? pe->part : pe->total;
+    uint64_t excess = pe->part - part;
+    *total = pe->total;
+    *good = pe->uses_bad ? pe->total - part : part;
+    pe->total = 0;
+    pe->part = excess;
+    if (final && excess > 0) {
+        st->stats.violations = sat_add(st->stats.violations, excess);
+        pe->part = 0;
+    }
+    return *total > 0;
+}
+
+void slo_metric_stats(const struct slo_metric_state *st, struct slo_metric_stats *out)
+{
+    *out = st->stats;
+    out->series = st->n_series;
+}
+
+/* ---- checkpoint bytes ------------------------------------------------------------------------ */
+
+static int put_u64(struct ag_buf *b, uint64_t v)
+{
+    uint8_t x[8];
+    for (int i = 0; i < 8; i++) {
+        x[i] = (uint8_t)(v >> (8 * i));
+    }
+    return ag_buf_add(b, x, 8);
+}
+
+int slo_metric_save(const struct slo_metric_state *st, struct ag_buf *out)
+{
+    int rc = ag_buf_add(out, SAVE_MAGIC, 4);
+    rc = rc ? rc : put_u64(out, SAVE_VERSION);
+    rc = rc ? rc : put_u64(out, st->defs->n_slos);
+    for (size_t i = 0; rc == 0 && i < st->defs->n_slos; i++) {
+        rc = put_u64(out, st->pend[i].part);
+        rc = rc ? rc : put_u64(out, st->pend[i].total);
+    }
+    rc = rc ? rc : put_u64(out, st->n_series);
+    for (size_t i = 0; rc == 0 && i < st->n_series; i++) {
+        const struct series *s = &st->series[i];
+        rc = put_u64(out, ((uint64_t)s->slo << 8) | s->role);
+        rc = rc ? rc : put_u64(out, s->len);
+        rc = rc ? rc : ag_buf_add(out, s->key, s->len);
+        rc = rc ? rc : put_u64(out, s->start_ns);
+        rc = rc ? rc : put_u64(out, s->time_ns);
+        rc = rc ? rc : put_u64(out, s->v[0]);
+        rc = rc ? rc : put_u64(out, s->v[1]);
+    }
+    return rc == 0 ? 0 : AG_ENOMEM;
+}
+
+struct reader {
+    const uint8_t *p;
+    size_t left;
+    bool bad;
+};
+
+static uint64_t get_u64(struct reader *r)
+{
+    if (r->left < 8) {
+        r->bad = true;
+        return 0;
+    }
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) {
+        v |= (uint64_t)r->p[i] << (8 * i);
+    }
+    r->p += 8;
+    r->left -= 8;
+    return v;
+}
+
+int slo_metric_restore(struct slo_metric_state *st, const void *data, size_t len)
+{
+    struct reader r = {data, len, false};
+    if (len < 4 || memcmp(data, SAVE_MAGIC, 4) != 0) {
+        return AG_EPROTO;
+    }
+    r.p += 4;
+    r.left -= 4;
+    if (get_u64(&r) != SAVE_VERSION || get_u64(&r) != st->defs->n_slos || r.bad) {
+        return AG_EPROTO;
+    }
+    struct slo_metric_state tmp;
+    memset(&tmp, 0, sizeof(tmp));
+    tmp.defs = st->defs;
+    tmp.max_series = st->max_series;
+    tmp.pend = ag_calloc(st->defs->n_slos > 0 ? st->defs->n_slos : 1, sizeof(*tmp.pend));
+    if (tmp.pend == NULL) {
+        return AG_ENOMEM;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < st->defs->n_slos; i++) {
+        tmp.pend[i] = st->pend[i];
+        tmp.pend[i].part = get_u64(&r);
+        tmp.pend[i].total = get_u64(&r);
+    }
+    uint64_t n = get_u64(&r);
+    if (r.bad || n > tmp.max_series) {
+        rc = AG_EPROTO;
+    }
+    for (uint64_t i = 0; rc == 0 && i < n; i++) {
+        uint64_t id = get_u64(&r);
+        uint64_t klen = get_u64(&r);
+        if (r.bad || klen > r.left || (id >> 8) >= st->defs->n_slos || (id & 0xff) > 3) {
+            rc = AG_EPROTO;
+            break;
+        }
+        struct series proto = {
+            (char *)r.p, (size_t)klen, (uint32_t)(id >> 8), (uint8_t)(id & 0xff), 0, 0, {0, 0}};
+        r.p += klen;
+        r.left -= (size_t)klen;
+        proto.start_ns = get_u64(&r);
+        proto.time_ns = get_u64(&r);
+        proto.v[0] = get_u64(&r);
+        proto.v[1] = get_u64(&r);
+        if (r.bad) {
+            rc = AG_EPROTO;
+            break;
+        }
+        uint64_t h = series_hash(proto.slo, proto.role, proto.key, proto.len);
+        if (series_find(&tmp, proto.slo, proto.role, proto.key, proto.len, h) != NULL) {
+            rc = AG_EPROTO; /* a duplicate series */
+            break;
+        }
+        struct series *s;
+        rc = series_add(&tmp, &proto, h, &s);
+    }
+    if (rc == 0 && r.left != 0) {
+        rc = AG_EPROTO;
+    }
+    if (rc != 0) {
+        free_series(tmp.series, tmp.n_series);
+        ag_free(tmp.table.slots);
+        ag_free(tmp.pend);
+        return rc;
+    }
+    free_series(st->series, st->n_series);
+    ag_free(st->table.slots);
+    ag_free(st->pend);
+    st->series = tmp.series;
+    st->n_series = tmp.n_series;
+    st->cap_series = tmp.cap_series;
+    st->table = tmp.table;
+    st->pend = tmp.pend;
+    return 0;
+}

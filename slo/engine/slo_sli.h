@@ -1,0 +1,198 @@
+#ifndef SLO_SLI_H
+#define SLO_SLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ag_buf.h"
+#include "ag_err.h"
+#include "slo_def.h"
+
+/*
+ * SLI extraction (specs/slo.md §2, §9): which telemetry an SLO counts and whether it is good.
+ * Pure: no I/O, no clock, no protobuf. The caller (otterd's slo exporter) describes each span or
+ * metric data point through the small views below and an attribute lookup callback.
+ *
+ * - Spans: eligible when the resource's service.name equals the SLI's service, the resource and
+ *   span attribute matchers all hold and the kind is SERVER (or CONSUMER, when the SLI allows
+ *   it). Availability: when the span has an HTTP status code (http.response.status_code, else
+ *   http.status_code; an integer or its decimal text) its class decides (bad when the class is in
+ *   bad_http_classes, so 4xx is good by default); without one, status ERROR is bad when
+ *   status_error_bad. Latency: good when end - start <= threshold (inclusive).
+ * - Counters: good/total or bad/total selectors (metric name + attribute equality over the data
+ *   point's attributes, then the resource's). Cumulative points become deltas per series (§9);
+ *   delta points are summed. The good (or bad) and total increases of an SLO are taken together,
+ *   so good <= total always holds (an excess is carried, then dropped and counted).
+ * - Histograms: good = the count of the buckets whose upper bound <= the threshold; total = the
+ *   point's count; cumulative points become deltas per series like counters.
+ */
+
+/* ---- attribute lookup ------------------------------------------------------------------------ */
+
+enum slo_attr_type {
+    SLO_ATTR_NONE, /* absent */
+    SLO_ATTR_STR,
+    SLO_ATTR_INT,
+    SLO_ATTR_BOOL,
+    SLO_ATTR_OTHER, /* double, array, map, bytes: never equal to a matcher's text */
+};
+
+struct slo_attr {
+    enum slo_attr_type type;
+    const char *str; /* SLO_ATTR_STR: not NUL-terminated */
+    size_t len;
+    int64_t i; /* SLO_ATTR_INT; SLO_ATTR_BOOL: 0 or 1 */
+};
+
+/* Looks |key| up in the caller's attributes (|ctx|); fills |*out| (type NONE when absent). */
+typedef void slo_attr_fn(const void *ctx, const char *key, struct slo_attr *out);
+
+/* True when the attribute in |a| equals |text|: a string byte for byte, an integer in decimal,
+ * a boolean as "true" / "false". */
+bool slo_attr_equals(const struct slo_attr *a, const char *text);
+
+/* ---- the index ------------------------------------------------------------------------------- */
+
+/* Which SLOs a service's spans or a metric name's points may feed; built once per definitions. */
+struct slo_sli_index;
+
+/* A metric selector's role in its SLO. */
+enum slo_metric_role {
+    SLO_ROLE_GOOD,
+    SLO_ROLE_BAD,
+    SLO_ROLE_TOTAL,
+    SLO_ROLE_HISTOGRAM,
+};
+
+/* One SLO a metric name may feed, in one role. */
+struct slo_metric_ref {
+    size_t slo; /* index into defs->slos */
+    enum slo_metric_role role;
+    const struct slo_metric_sel *sel;
+};
+
+/*
+ * Indexes every SLO of |defs| (borrowed; finished; must outlive the index) by the service of its
+ * spans SLI and by the metric names of its counters or histogram SLI.
+ * Returns 0 and a new index in |*out| (free with slo_sli_index_free()), or AG_ENOMEM.
+ */
+AG_NODISCARD int slo_sli_index_new(const struct slo_defs *defs, struct slo_sli_index **out);
+
+/* Frees |ix|; NULL is a no-op. */
+void slo_sli_index_free(struct slo_sli_index *ix);
+
+/* The SLOs (indexes into defs->slos) whose spans SLI selects service |name| (|len| bytes): sets
+ * |*slos| and returns the count (0 and NULL when none). O(1) expected. */
+size_t slo_sli_spans_for(const struct slo_sli_index *ix, const char *name, size_t len,
+                         const size_t **slos);
+
+/* The selectors that name metric |name| (|len| bytes). O(1) expected. */
+size_t slo_sli_metrics_for(const struct slo_sli_index *ix, const char *name, size_t len,
+                           const struct slo_metric_ref **refs);
+
+/* True when some SLO reads spans / metrics (an exporter may skip a signal otherwise). */
+bool slo_sli_wants_spans(const struct slo_sli_index *ix);
+bool slo_sli_wants_metrics(const struct slo_sli_index *ix);
+
+/* ---- spans ----------------------------------------------------------------------------------- */
+
+#define SLO_SPAN_KIND_SERVER   2 /* OTLP Span.SpanKind values */
+#define SLO_SPAN_KIND_CONSUMER 5
+
+struct slo_span {
+    int kind;          /* OTLP SpanKind */
+    bool status_error; /* Status.code == STATUS_CODE_ERROR */
+    uint64_t start_ns, end_ns;
+    slo_attr_fn *attr; /* the span's attributes */
+    const void *attr_ctx;
+};
+
+/* True when every resource matcher of |sli| holds for the resource (|res|, |res_ctx|). Call once
+ * per resource and SLO; the service was already matched through the index. */
+bool slo_sli_resource_matches(const struct slo_sli_def *sli, slo_attr_fn *res, const void *res_ctx);
+
+/* Classifies span |sp| for spans SLI |sli| (whose service and resource matchers already held).
+ * Returns false when the span is not eligible; otherwise true with |*good| set. */
+bool slo_sli_span(const struct slo_sli_def *sli, const struct slo_span *sp, bool *good);
+
+/* ---- metrics --------------------------------------------------------------------------------- */
+
+/* One metric data point (a Sum's or a Histogram's), as the caller read it. */
+struct slo_point {
+    const char *key; /* the series' identity: metric name, resource and point attributes,
+                      * as canonical bytes the caller builds (borrowed) */
+    size_t key_len;
+    bool cumulative;      /* else delta */
+    uint64_t start_ns;    /* start_time_unix_nano */
+    uint64_t time_ns;     /* time_unix_nano */
+    uint64_t value;       /* counters: the point's value (a whole count) */
+    const double *bounds; /* histograms: explicit_bounds */
+    size_t n_bounds;
+    const uint64_t *buckets; /* histograms: bucket_counts (n_bounds + 1 of them) */
+    size_t n_buckets;
+    uint64_t count;    /* histograms: count */
+    slo_attr_fn *attr; /* the point's attributes */
+    const void *attr_ctx;
+    slo_attr_fn *res_attr; /* the resource's attributes (matchers fall back to them) */
+    const void *res_ctx;
+};
+
+struct slo_metric_state;
+
+/* Counts of what the metric state saw (for logs and the report's warnings). */
+struct slo_metric_stats {
+    uint64_t series;         /* series tracked now */
+    uint64_t baselines;      /* first points taken as a baseline (not counted) */
+    uint64_t resets;         /* resets detected (changed start time, or a value that went down) */
+    uint64_t overlaps;       /* resets whose new start time was before the last point seen */
+    uint64_t dropped_series; /* new series refused: the table was full */
+    uint64_t violations;     /* good (or bad) events above total, dropped */
+    uint64_t bad_points;     /* malformed histogram points, skipped */
+};
+
+/*
+ * Creates the per-series state for the counters and histogram SLIs of |defs| (borrowed). A first
+ * cumulative point is counted in full when its start time is after |since_ns| (the agent's start:
+ * every event happened while Otter was watching), else taken as the baseline. At most
+ * |max_series| series are tracked (0: 100000).
+ * Returns 0 and a new state in |*out| (free with slo_metric_state_free()), or AG_ENOMEM.
+ */
+AG_NODISCARD int slo_metric_state_new(const struct slo_defs *defs, uint64_t since_ns,
+                                      size_t max_series, struct slo_metric_state **out);
+
+void slo_metric_state_free(struct slo_metric_state *st);
+
+/* True when point |p| satisfies selector |sel| (its matchers over the point's attributes, or the
+ * resource's when the point lacks the key). The metric name was matched through the index. */
+bool slo_sli_point_matches(const struct slo_metric_sel *sel, const struct slo_point *p);
+
+/*
+ * Adds the increase of point |p| to SLO |ref|->slo in |ref|->role (cumulative: the delta of its
+ * series, §9; delta: the value). Histograms also warn once per SLO when the threshold is not one
+ * of the point's bounds: |*warn| (may be NULL) is set to true that one time.
+ * Returns 0, or AG_EINVAL (malformed histogram point, counted), AG_ENOMEM.
+ */
+AG_NODISCARD int slo_metric_add(struct slo_metric_state *st, const struct slo_metric_ref *ref,
+                                const struct slo_point *p, bool *warn);
+
+/*
+ * Takes SLO |slo|'s pending increases as (good, total) with good <= total. A good (or bad) excess
+ * over total is kept for the next take (the total may come in a later request); with |final| it
+ * is dropped and counted as a violation instead. Returns true when there is something to add.
+ */
+bool slo_metric_take(struct slo_metric_state *st, size_t slo, bool final, uint64_t *good,
+                     uint64_t *total);
+
+void slo_metric_stats(const struct slo_metric_state *st, struct slo_metric_stats *out);
+
+/* Appends the series state to |out| (the checkpoint's extra bytes). Returns 0 or AG_ENOMEM. */
+AG_NODISCARD int slo_metric_save(const struct slo_metric_state *st, struct ag_buf *out);
+
+/*
+ * Restores what slo_metric_save() wrote (over the same definitions) into |st|, replacing its
+ * series. Returns 0, or AG_EPROTO (malformed: |st| is then unchanged) or AG_ENOMEM.
+ */
+AG_NODISCARD int slo_metric_restore(struct slo_metric_state *st, const void *data, size_t len);
+
+#endif /* SLO_SLI_H */

@@ -1,0 +1,478 @@
+# SPDX-License-Identifier: Apache-2.0
+"""otterd's slo exporter end to end (exporters/slo/README.md).
+
+Spans from the OpenTelemetry Python SDK (its real OTLP/gRPC exporter) and cumulative counters in
+a raw OTLP/HTTP JSON request go through an otlp receiver into the slo exporter; GET /v1/slo on the
+admin listener must report exactly the good / total counts worked out by hand below, with the
+status they imply. Then the agent restarts on the same state_file and the counts survive; a
+corrupt state file is set aside (renamed FILE.bad-<unix time>) and reported in the log.
+
+Every span and point is timed a few minutes in the past, inside the SLO windows: the engine
+counts whole closed 1-minute buckets, so data in already closed minutes is in the report at once.
+"""
+
+import json
+import time
+
+import pytest
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+import sdk_python
+from conftest import http_request, scaled
+
+MS = 1_000_000  # ns
+
+DEFINITIONS = """\
+apiVersion: otter/v1
+kind: SLO
+metadata: {name: checkout-availability}
+spec:
+  service: checkout
+  objective: "99"
+  window: 1h
+  sli:
+    spans:
+      availability: {}
+---
+apiVersion: otter/v1
+kind: SLO
+metadata: {name: checkout-latency}
+spec:
+  service: checkout
+  objective: "80"
+  window: 1h
+  sli:
+    spans:
+      kinds: [server]
+      latency: {threshold: 100ms}
+---
+apiVersion: otter/v1
+kind: SLO
+metadata: {name: idle-availability}
+spec:
+  service: idle
+  objective: "99"
+  window: 1h
+  sli:
+    spans:
+      availability: {}
+---
+apiVersion: otter/v1
+kind: SLO
+metadata: {name: api-requests}
+spec:
+  objective: "90"
+  window: 1h
+  sli:
+    counters:
+      good: {name: api.requests, match: {outcome: ok}}
+      total: {name: api.requests}
+"""
+
+# The spans of service checkout: (kind, status, http.response.status_code, duration ms, count).
+SPANS = [
+    (SpanKind.SERVER, None, 200, 50, 6),               # avail good, latency good
+    (SpanKind.SERVER, StatusCode.ERROR, None, 150, 2),  # avail bad (ERROR, no code), latency bad
+    (SpanKind.SERVER, None, 503, 100, 3),              # avail bad (5xx), latency good (= 100 ms)
+    (SpanKind.SERVER, StatusCode.ERROR, 404, 20, 1),   # avail good (a code decides: 4xx), fast
+    (SpanKind.CONSUMER, None, None, 10, 2),            # avail good; latency: server only
+    (SpanKind.CLIENT, StatusCode.ERROR, 500, 500, 4),  # never counted (client)
+    (SpanKind.INTERNAL, StatusCode.ERROR, None, 5, 1),  # never counted (internal)
+]
+# checkout-availability: eligible 6 + 2 + 3 + 1 + 2 = 14; good 6 + 1 + 2 = 9.
+#   Objective 99 %: budget 0.01 * 14 = 0.14 events, bad 5 > 0.14 -> BREACHED.
+AVAIL = {"good": 9, "bad": 5, "total": 14, "status": "BREACHED"}
+# checkout-latency (server only): eligible 6 + 2 + 3 + 1 = 12; good (<= 100 ms) 6 + 3 + 1 = 10.
+#   Objective 80 %: budget 0.2 * 12 = 2.4, bad 2 <= 2.4 -> met; remaining 0.4 = 1/6 of the
+#   budget, below the default warning fraction 0.5 -> WARNING.
+LATENCY = {"good": 10, "bad": 2, "total": 12, "status": "WARNING"}
+
+
+def write_defs(path):
+    path.write_text(DEFINITIONS)
+    return path
+
+
+def slo_config(defs, state, evaluation="1s", checkpoint="1h", log_level="info"):
+    return {
+        "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": "127.0.0.1:0"},
+                                             "http": {"endpoint": "127.0.0.1:0"}}}},
+        "exporters": {"slo": {"definitions": [str(defs)], "state_file": str(state),
+                              "evaluation_interval": evaluation,
+                              "checkpoint_interval": checkpoint}},
+        "service": {
+            "telemetry": {"logs": {"level": log_level}, "metrics": {"address": "127.0.0.1:0"}},
+            "pipelines": {"traces": {"receivers": ["otlp"], "exporters": ["slo"]},
+                          "metrics": {"receivers": ["otlp"], "exporters": ["slo"]}},
+        },
+    }
+
+
+def get_slo(agent):
+    st, hdrs, body = http_request(agent.admin_port, "GET", "/v1/slo")
+    assert st == 200, (st, body[:300])
+    assert hdrs["content-type"] == "application/json"
+    doc = json.loads(body)
+    assert len(doc["evaluations"]) == 1
+    return {s["name"]: s for s in doc["evaluations"][0]["slos"]}
+
+
+def assert_counts(slo, want):
+    got = {k: slo[k] for k in ("good", "bad", "total", "status")}
+    assert got == want, (slo["name"], got, want)
+
+
+def send_spans(agent, end_ns):
+    """Sends SPANS (and 3 spans of another service) through the SDK's gRPC exporter; every span
+    ends at |end_ns|."""
+    sent = 0
+    for service, spans in (("checkout", SPANS),
+                           ("billing", [(SpanKind.SERVER, StatusCode.ERROR, 500, 5, 3)])):
+        tee = sdk_python.TeeSpans(sdk_python.exporter("traces", "grpc", agent))
+        tp = TracerProvider(resource=Resource.create({"service.name": service}))
+        tp.add_span_processor(SimpleSpanProcessor(tee))
+        tracer = tp.get_tracer("otter.it.slo")
+        for kind, status, code, dur_ms, count in spans:
+            for i in range(count):
+                attrs = {"http.response.status_code": code} if code is not None else {}
+                sp = tracer.start_span("op-%s-%d" % (kind.name, i), kind=kind, attributes=attrs,
+                                       start_time=end_ns - dur_ms * MS)
+                if status is not None:
+                    sp.set_status(Status(status))
+                sp.end(end_time=end_ns)
+        tp.shutdown()
+        assert tee.ok(), tee.results
+        sent += sum(len(r.resource_spans[0].scope_spans[0].spans) for r in tee.sent)
+    assert sent == 22
+
+
+def wait_counts(agent, name, total, timeout=10.0):
+    deadline = time.monotonic() + scaled(timeout)
+    while True:
+        slos = get_slo(agent)
+        if slos[name]["total"] >= total or time.monotonic() > deadline:
+            return slos
+        time.sleep(0.1)
+
+
+def minute_ago_ns(minutes):
+    """A time |minutes| whole minutes before the current minute began, plus 30 s."""
+    now = time.time_ns()
+    minute = 60_000 * MS
+    return (now // minute - minutes) * minute + 30_000 * MS
+
+
+def test_spans_counted_exactly_and_survive_restart(otterd, tmp_path):
+    defs = write_defs(tmp_path / "slos.yaml")
+    state = tmp_path / "state" / "slo.ckpt"
+    state.parent.mkdir()
+    agent = otterd(name="first", config=slo_config(defs, state))
+    send_spans(agent, minute_ago_ns(2))
+    slos = wait_counts(agent, "checkout-availability", 14)
+    assert_counts(slos["checkout-availability"], AVAIL)
+    assert_counts(slos["checkout-latency"], LATENCY)
+    assert_counts(slos["idle-availability"],
+                  {"good": 0, "bad": 0, "total": 0, "status": "NO_DATA"})
+    assert slos["idle-availability"]["attainment_pct"] is None
+    assert slos["checkout-availability"]["objective"] == "99"
+    # 9 of 14 = 64.2857...%
+    assert slos["checkout-availability"]["attainment_pct"] == pytest.approx(900 / 14, abs=1e-6)
+    assert agent.metric_sum("otter_slo_events_total") == 14 + 12
+    agent.stop()  # SIGTERM: the exporter checkpoints at shutdown
+    assert state.is_file()
+    assert "checkpoint not written" not in agent.stderr()
+
+    again = otterd(name="second", config=slo_config(defs, state))
+    slos = get_slo(again)
+    assert_counts(slos["checkout-availability"], AVAIL)
+    assert_counts(slos["checkout-latency"], LATENCY)
+    assert "restored 4 SLOs" in again.stderr()
+    again.stop()
+
+
+def test_corrupt_state_file_is_set_aside(otterd, tmp_path):
+    defs = write_defs(tmp_path / "slos.yaml")
+    state = tmp_path / "slo.ckpt"
+    state.write_bytes(b"this is not a checkpoint\n" * 4)
+    agent = otterd(name="corrupt", config=slo_config(defs, state))
+    log = agent.stderr()
+    assert "checkpoint %s not used: corrupt" % state in log, log
+    aside = sorted(tmp_path.glob("slo.ckpt.bad-*"))
+    assert len(aside) == 1, list(tmp_path.iterdir())
+    assert aside[0].read_bytes() == b"this is not a checkpoint\n" * 4
+    assert int(aside[0].name.rsplit("-", 1)[1]) == pytest.approx(time.time(), abs=120)
+    assert not state.exists()
+    # It starts empty and works: every SLO is NO_DATA until something arrives.
+    slos = get_slo(agent)
+    assert {s["status"] for s in slos.values()} == {"NO_DATA"}
+    agent.stop()
+    # The shutdown checkpoint replaced nothing it should not have: a fresh, valid file.
+    assert state.is_file() and aside[0].is_file()
+
+
+def counter_request(points, t_ns):
+    """An OTLP/JSON metrics request: one cumulative monotonic sum api.requests with |points|
+    [(outcome, start_ns, value)], all at |t_ns|."""
+    dps = [{"attributes": [{"key": "outcome", "value": {"stringValue": outcome}}],
+            "startTimeUnixNano": str(start), "timeUnixNano": str(t_ns), "asInt": str(value)}
+           for outcome, start, value in points]
+    return {"resourceMetrics": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "api"}}]},
+        "scopeMetrics": [{"scope": {"name": "it"}, "metrics": [{
+            "name": "api.requests", "unit": "1",
+            "sum": {"aggregationTemporality": 2, "isMonotonic": True, "dataPoints": dps}}]}]}]}
+
+
+def post_metrics(agent, req):
+    st, _, body = http_request(agent.http_port, "POST", "/v1/metrics",
+                               body=json.dumps(req).encode(),
+                               headers={"Content-Type": "application/json"})
+    assert st == 200, (st, body)
+
+
+def test_cumulative_counters_with_reset(otterd, tmp_path):
+    defs = write_defs(tmp_path / "slos.yaml")
+    agent = otterd(name="counters", config=slo_config(defs, tmp_path / "c.ckpt"))
+    agent_start = time.time_ns()
+    old = agent_start - 3_600_000 * MS  # series started an hour before the agent
+    # Points two minutes ago (a closed minute): increases count at their points' time, so they
+    # are in the report at once.
+    t = minute_ago_ns(2)
+    # 1. First points of series that started before the agent: baselines, nothing counted.
+    post_metrics(agent, counter_request([("ok", old, 100), ("error", old, 10)], t))
+    # 2. Same start: ok 100 -> 130 (+30), error 10 -> 12 (+2): good 30, total 32.
+    post_metrics(agent, counter_request([("ok", old, 130), ("error", old, 12)], t + 1 * MS))
+    # 3. The service restarted (new start time) and its counters grew past the old values before
+    #    the export: ok 150 > 130, error 20 > 12. A reset all the same: good +150, total +170.
+    new = t + 2 * MS
+    post_metrics(agent, counter_request([("ok", new, 150), ("error", new, 20)], t + 3 * MS))
+    # good 30 + 150 = 180 of 32 + 170 = 202: 89.1 % < 90 %: budget 0.1 * 202 = 20.2 and
+    # bad 22 > 20.2 -> BREACHED.
+    s = get_slo(agent)["api-requests"]
+    assert {k: s[k] for k in ("good", "bad", "total", "status")} == {
+        "good": 180, "bad": 22, "total": 202, "status": "BREACHED"}
+    # 4. Now: ok 150 -> 155 (+5 good and total), error unchanged, and a new series "ok-cached"
+    #    (not "ok": total only) that started after the agent: its first point counts in full.
+    now = time.time_ns()
+    assert now - MS > agent_start
+    post_metrics(agent, counter_request([("ok", new, 155), ("error", new, 20),
+                                         ("ok-cached", now - MS, 5)], now))
+    # good = 180 + 5 = 185; total = 202 + (5 + 0 + 5) = 212. These land in the current minute:
+    # the report shows them once it has closed.
+    minute = 60_000
+    now_ms = time.time_ns() // MS
+    time.sleep((minute - now_ms % minute) / 1000 + 1.5)
+    s = get_slo(agent)["api-requests"]
+    # 185 / 212 = 87.26 % < 90 %: budget 21.2, bad 27 > 21.2 -> BREACHED.
+    assert {k: s[k] for k in ("good", "bad", "total", "status")} == {
+        "good": 185, "bad": 27, "total": 212, "status": "BREACHED"}
+    agent.stop()
+
+
+def test_no_slo_exporter_404(otterd, tmp_path):
+    agent = otterd(name="plain")
+    st, hdrs, body = http_request(agent.admin_port, "GET", "/v1/slo")
+    assert st == 404
+    assert hdrs["content-type"] == "application/json"
+    assert json.loads(body) == {"error": "no slo exporter is configured"}
+    st, hdrs, body = http_request(agent.admin_port, "POST", "/v1/slo", body=b"{}")
+    assert st == 405 and hdrs["allow"] == "GET, HEAD", (st, hdrs)
+    assert json.loads(body) == {"error": "method not allowed: use GET"}
+    agent.stop()
+
+
+def test_validate_reports_definition_errors(otterd_bin, tmp_path):
+    import subprocess
+
+    bad = tmp_path / "bad.yaml"
+    # Line 6, column 16: the 'x' of "9x" (the scalar's quote opens at column 14).
+    bad.write_text(DEFINITIONS.split("---\n")[0].replace('objective: "99"', 'objective: "9x"'))
+    cfg = tmp_path / "otterd.yaml"
+    cfg.write_text("receivers:\n  otlp:\n    protocols:\n      http:\n"
+                   "exporters:\n  slo:\n    definitions: [%s]\n"
+                   "service:\n  pipelines:\n    traces:\n      receivers: [otlp]\n"
+                   "      exporters: [slo]\n" % json.dumps(str(bad)))
+    r = subprocess.run([str(otterd_bin), "validate", "--config", str(cfg)], capture_output=True,
+                       text=True, timeout=scaled(30))
+    assert r.returncode == 1, r
+    assert "%s:6:16: error: objective (percent) '9x'" % bad in r.stderr, r.stderr
+    assert "%s:7:18: error: exporters::slo::definitions: the SLO definitions have errors" % cfg \
+        in r.stderr, r.stderr
+    bad.write_text(DEFINITIONS)
+    r = subprocess.run([str(otterd_bin), "validate", "--config", str(cfg)], capture_output=True,
+                       text=True, timeout=scaled(30))
+    assert r.returncode == 0 and r.stdout == "%s: valid\n" % cfg, r
+
+
+ALERT_DEFS = """\
+apiVersion: otter/v1
+kind: SLO
+metadata: {name: pay-availability}
+spec:
+  service: pay
+  objective: "90"
+  window: 1h
+  sli:
+    spans:
+      availability: {}
+  alerts:
+    - name: fast-burn
+      severity: page
+      burnRate: "2"
+      longWindow: 10m
+"""
+
+
+class Hooks:
+    """A local webhook receiver: records every POST (path, headers, JSON body), answers 200."""
+
+    def __init__(self, delay=0.0):
+        import http.server
+        import threading
+
+        self.posts = []
+        hooks = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(n)
+                hooks.posts.append((self.path, dict(self.headers), json.loads(body)))
+                time.sleep(delay)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.port = self.srv.server_address[1]
+        self.thread = threading.Thread(target=self.srv.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def send_pay_spans(agent, end):
+    """10 server spans of service pay ending at |end|, 5 with status ERROR: over a 10m lookback
+    the error ratio is 5 / 10 = 0.5 and, at 90 %, the burn rate 0.5 / (1 - 0.9) = 5."""
+    tee = sdk_python.TeeSpans(sdk_python.exporter("traces", "grpc", agent))
+    tp = TracerProvider(resource=Resource.create({"service.name": "pay"}))
+    tp.add_span_processor(SimpleSpanProcessor(tee))
+    tracer = tp.get_tracer("otter.it.slo")
+    for i in range(10):
+        sp = tracer.start_span("pay-%d" % i, kind=SpanKind.SERVER, start_time=end - MS)
+        if i % 2:
+            sp.set_status(Status(StatusCode.ERROR))
+        sp.end(end_time=end)
+    tp.shutdown()
+    assert tee.ok()
+
+
+def test_shutdown_waits_for_a_notification_in_flight(otterd, tmp_path):
+    """A webhook that answers after 1.5 s: the notification in flight when SIGTERM arrives is
+    still delivered (the exporter drains its sinks), not failed."""
+    defs = tmp_path / "alerts.yaml"
+    defs.write_text(ALERT_DEFS)
+    hooks = Hooks(delay=1.5)
+    try:
+        cfg = slo_config(defs, tmp_path / "drain.ckpt")
+        cfg["exporters"]["slo"]["alerts"] = {
+            "webhook": {"endpoint": "http://127.0.0.1:%d/hook" % hooks.port}}
+        agent = otterd(name="drain", config=cfg)
+        send_pay_spans(agent, minute_ago_ns(2))
+        deadline = time.monotonic() + scaled(10)
+        while not hooks.posts and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(hooks.posts) == 1
+        agent.stop()  # exit 0 within the shutdown timeout, clean stderr
+        log = agent.stderr()
+        assert "not delivered before shutdown" not in log, log
+        assert "failed" not in log, log
+        assert len(hooks.posts) == 1
+    finally:
+        hooks.close()
+
+
+def test_alert_fires_once_through_the_webhook_across_a_restart(otterd, tmp_path):
+    defs = tmp_path / "alerts.yaml"
+    defs.write_text(ALERT_DEFS)
+    state = tmp_path / "alerts.ckpt"
+    hooks = Hooks()
+    try:
+        cfg = slo_config(defs, state)
+        cfg["exporters"]["slo"]["alerts"] = {
+            "log": True,
+            "webhook": {"endpoint": "http://127.0.0.1:%d/hook" % hooks.port,
+                        "headers": {"X-Otter-Test": "t1"}}}
+        agent = otterd(name="alerts", config=cfg)
+        send_pay_spans(agent, minute_ago_ns(2))
+        deadline = time.monotonic() + scaled(10)
+        while not hooks.posts and time.monotonic() < deadline:
+            time.sleep(0.1)
+        # Several more evaluations (every 1 s): the alert stays firing, nothing is sent again.
+        time.sleep(scaled(3))
+        assert len(hooks.posts) == 1, hooks.posts
+        path, headers, doc = hooks.posts[0]
+        assert path == "/hook"
+        assert headers.get("X-Otter-Test") == "t1"
+        assert headers.get("Content-Type", "").startswith("application/json")
+        assert (doc["slo"], doc["alert"], doc["severity"], doc["state"]) == (
+            "pay-availability", "fast-burn", "page", "firing")
+        assert doc["burn_rates"]["10m"] == pytest.approx(5.0)
+        # alerts.log: one line; remaining fraction 1 - (5 / 10) / 0.1 = -4.
+        assert agent.stderr().count(
+            "firing: slo=pay-availability alert=fast-burn severity=page burn_rate[10m]=5 "
+            "error_budget_remaining=-4 status=BREACHED") == 1, agent.stderr()
+        agent.stop()
+
+        # The alert state is in the checkpoint: the restarted agent does not notify again.
+        again = otterd(name="alerts-again", config=cfg)
+        time.sleep(scaled(3))
+        assert len(hooks.posts) == 1, hooks.posts
+        slos = get_slo(again)
+        assert slos["pay-availability"]["alerts"]["fast-burn"]["firing"] is True
+        assert (slos["pay-availability"]["good"], slos["pay-availability"]["total"]) == (5, 10)
+        again.stop()
+    finally:
+        hooks.close()
+
+
+def test_foreign_checkpoint_is_set_aside(otterd, tmp_path):
+    """A checkpoint written for other definitions is never trusted: set aside, reported."""
+    defs = write_defs(tmp_path / "slos.yaml")
+    state = tmp_path / "slo.ckpt"
+    first = otterd(name="defs-a", config=slo_config(defs, state))
+    send_spans(first, minute_ago_ns(2))
+    wait_counts(first, "checkout-availability", 14)
+    first.stop()
+    written = state.read_bytes()
+    other = write_defs(tmp_path / "other.yaml")
+    other.write_text(DEFINITIONS.replace('objective: "99"', 'objective: "99.5"', 1))
+    second = otterd(name="defs-b", config=slo_config(other, state))
+    log = second.stderr()
+    assert "checkpoint %s not used: written for other definitions" % state in log, log
+    aside = sorted(tmp_path.glob("slo.ckpt.bad-*"))
+    assert len(aside) == 1 and aside[0].read_bytes() == written
+    slos = get_slo(second)
+    assert slos["checkout-availability"]["total"] == 0
+    second.stop()
+
+
+def test_checkpoint_failure_is_logged_and_counted(otterd, tmp_path):
+    defs = write_defs(tmp_path / "slos.yaml")
+    state = tmp_path / "missing-dir" / "slo.ckpt"
+    agent = otterd(name="nodir", config=slo_config(defs, state, checkpoint="1s"))
+    deadline = time.monotonic() + scaled(10)
+    while agent.metric_sum("otter_slo_checkpoint_failures_total") < 1:
+        assert time.monotonic() < deadline, agent.stderr()
+        time.sleep(0.2)
+    assert agent.metric_sum("otter_slo_checkpoints_total") == 0
+    assert "checkpoint not written: cannot create %s.tmp." % state in agent.stderr()
+    agent.stop()

@@ -1,0 +1,598 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Unit tests for slo_sli: which spans count and whether they are good, the service / metric-name
+ * index, and the counter and histogram rules of specs/slo.md §9 (deltas per series, resets from
+ * the start time even when the value grew, the first point's baseline, delta temporality, good
+ * <= total, histogram buckets at or below the threshold) and the checkpoint bytes. Every expected
+ * count is worked out by hand in the comment next to it.
+ */
+#include "ag_test.h"
+#include "ag_buf.h"
+#include "ag_mem.h"
+#include "slo_sli.h"
+#include "config.h"
+
+#include <string.h>
+
+static const char defs_yaml[] =
+    "apiVersion: otter/v1\n"
+    "kind: SLO\n"
+    "metadata: {name: avail}\n" /* slo 0 */
+    "spec:\n"
+    "  service: api\n"
+    "  objective: \"99\"\n"
+    "  window: 1h\n"
+    "  sli:\n"
+    "    spans:\n"
+    "      resource: {deployment.environment: prod}\n"
+    "      attributes: {http.route: /pay}\n"
+    "      availability: {}\n"
+    "---\n"
+    "apiVersion: otter/v1\n"
+    "kind: SLO\n"
+    "metadata: {name: latency}\n" /* slo 1 */
+    "spec:\n"
+    "  service: api\n"
+    "  objective: \"99\"\n"
+    "  window: 1h\n"
+    "  sli:\n"
+    "    spans:\n"
+    "      kinds: [server]\n"
+    "      latency: {threshold: 300ms}\n"
+    "---\n"
+    "apiVersion: otter/v1\n"
+    "kind: SLO\n"
+    "metadata: {name: good-total}\n" /* slo 2 */
+    "spec:\n"
+    "  objective: \"99\"\n"
+    "  window: 1h\n"
+    "  sli:\n"
+    "    counters:\n"
+    "      good: {name: req, match: {class: 2xx}}\n"
+    "      total: {name: req}\n"
+    "---\n"
+    "apiVersion: otter/v1\n"
+    "kind: SLO\n"
+    "metadata: {name: bad-total}\n" /* slo 3 */
+    "spec:\n"
+    "  objective: \"99\"\n"
+    "  window: 1h\n"
+    "  sli:\n"
+    "    counters:\n"
+    "      bad: {name: errors}\n"
+    "      total: {name: calls}\n"
+    "---\n"
+    "apiVersion: otter/v1\n"
+    "kind: SLO\n"
+    "metadata: {name: hist}\n" /* slo 4 */
+    "spec:\n"
+    "  objective: \"99\"\n"
+    "  window: 1h\n"
+    "  sli:\n"
+    "    histogram: {name: dur, threshold: \"0.3\"}\n"
+    "---\n"
+    "apiVersion: otter/v1\n"
+    "kind: SLO\n"
+    "metadata: {name: hist-off}\n" /* slo 5 */
+    "spec:\n"
+    "  objective: \"99\"\n"
+    "  window: 1h\n"
+    "  sli:\n"
+    "    histogram: {name: dur2, threshold: \"0.25\"}\n"
+    "---\n"
+    "apiVersion: otter/v1\n"
+    "kind: SLO\n"
+    "metadata: {name: other-svc}\n" /* slo 6 */
+    "spec:\n"
+    "  service: billing\n"
+    "  objective: \"99\"\n"
+    "  window: 1h\n"
+    "  sli:\n"
+    "    spans:\n"
+    "      availability: {badHttpClasses: [4xx, 5xx], statusError: false}\n";
+
+static struct ag_buf diag;
+static struct slo_defs *defs;
+
+/* ---- a tiny attribute store ---- */
+
+struct kv {
+    const char *key;
+    struct slo_attr a;
+};
+
+struct attrs {
+    const struct kv *kv;
+    size_t n;
+};
+
+static void lookup(const void *ctx, const char *key, struct slo_attr *out)
+{
+    const struct attrs *as = ctx;
+    out->type = SLO_ATTR_NONE;
+    for (size_t i = 0; as != NULL && i < as->n; i++) {
+        if (strcmp(as->kv[i].key, key) == 0) {
+            *out = as->kv[i].a;
+        }
+    }
+}
+
+#define S(k, v)                                 \
+    {                                           \
+        (k),                                    \
+        {                                       \
+            SLO_ATTR_STR, (v), sizeof(v) - 1, 0 \
+        }                                       \
+    }
+#define I(k, v)                        \
+    {                                  \
+        (k),                           \
+        {                              \
+            SLO_ATTR_INT, NULL, 0, (v) \
+        }                              \
+    }
+
+static void test_load(void)
+{
+    ag_buf_init(&diag, 65536);
+    ASSERT_OK(slo_defs_new(&diag, &defs));
+    ASSERT_OK(slo_defs_add(defs, "d.yaml", defs_yaml, strlen(defs_yaml)));
+    ASSERT_OK(slo_defs_finish(defs));
+    ASSERT_UEQ(defs->n_slos, 7);
+}
+
+static void test_attr_equals(void)
+{
+    struct slo_attr s = {SLO_ATTR_STR, "abc", 3, 0};
+    struct slo_attr i = {SLO_ATTR_INT, NULL, 0, -42};
+    struct slo_attr b = {SLO_ATTR_BOOL, NULL, 0, 1};
+    struct slo_attr o = {SLO_ATTR_OTHER, NULL, 0, 0};
+    struct slo_attr n = {SLO_ATTR_NONE, NULL, 0, 0};
+    ASSERT(slo_attr_equals(&s, "abc"));
+    ASSERT(!slo_attr_equals(&s, "ab"));
+    ASSERT(!slo_attr_equals(&s, "abcd"));
+    ASSERT(slo_attr_equals(&i, "-42"));
+    ASSERT(!slo_attr_equals(&i, "42"));
+    ASSERT(slo_attr_equals(&b, "true"));
+    ASSERT(!slo_attr_equals(&b, "false"));
+    ASSERT(!slo_attr_equals(&o, ""));
+    ASSERT(!slo_attr_equals(&n, ""));
+}
+
+static void test_index(void)
+{
+    struct slo_sli_index *ix = NULL;
+    ASSERT_OK(slo_sli_index_new(defs, &ix));
+    const size_t *slos;
+    ASSERT_UEQ(slo_sli_spans_for(ix, "api", 3, &slos), 2);
+    ASSERT_UEQ(slos[0], 0);
+    ASSERT_UEQ(slos[1], 1);
+    ASSERT_UEQ(slo_sli_spans_for(ix, "billing", 7, &slos), 1);
+    ASSERT_UEQ(slos[0], 6);
+    ASSERT_UEQ(slo_sli_spans_for(ix, "apix", 4, &slos), 0);
+    ASSERT_NULL(slos);
+    ASSERT_UEQ(slo_sli_spans_for(ix, "ap", 2, &slos), 0);
+    const struct slo_metric_ref *refs;
+    ASSERT_UEQ(slo_sli_metrics_for(ix, "req", 3, &refs), 2); /* good and total of slo 2 */
+    ASSERT_UEQ(refs[0].slo, 2);
+    ASSERT_EQ(refs[0].role, SLO_ROLE_GOOD);
+    ASSERT_EQ(refs[1].role, SLO_ROLE_TOTAL);
+    ASSERT_UEQ(slo_sli_metrics_for(ix, "errors", 6, &refs), 1);
+    ASSERT_EQ(refs[0].role, SLO_ROLE_BAD);
+    ASSERT_UEQ(slo_sli_metrics_for(ix, "dur", 3, &refs), 1);
+    ASSERT_EQ(refs[0].role, SLO_ROLE_HISTOGRAM);
+    ASSERT_UEQ(slo_sli_metrics_for(ix, "nope", 4, &refs), 0);
+    ASSERT(slo_sli_wants_spans(ix));
+    ASSERT(slo_sli_wants_metrics(ix));
+    slo_sli_index_free(ix);
+    slo_sli_index_free(NULL);
+}
+
+static bool classify(size_t slo, int kind, bool err, uint64_t dur_ns, const struct attrs *a,
+                     bool *good)
+{
+    struct slo_span sp = {kind, err, 1000, 1000 + dur_ns, lookup, a};
+    return slo_sli_span(&defs->slis[defs->slos[slo].sli], &sp, good);
+}
+
+static void test_resource(void)
+{
+    const struct slo_sli_def *sli = &defs->slis[defs->slos[0].sli];
+    struct kv prod[] = {S("service.name", "api"), S("deployment.environment", "prod")};
+    struct kv dev[] = {S("deployment.environment", "dev")};
+    struct attrs ap = {prod, 2}, ad = {dev, 1}, none = {NULL, 0};
+    ASSERT(slo_sli_resource_matches(sli, lookup, &ap));
+    ASSERT(!slo_sli_resource_matches(sli, lookup, &ad));
+    ASSERT(!slo_sli_resource_matches(sli, lookup, &none));
+    /* no resource matchers: any resource */
+    ASSERT(slo_sli_resource_matches(&defs->slis[defs->slos[1].sli], lookup, &none));
+}
+
+static void test_availability(void)
+{
+    bool good = false;
+    struct kv pay[] = {S("http.route", "/pay")};
+    struct kv pay503[] = {S("http.route", "/pay"), I("http.response.status_code", 503)};
+    struct kv pay502s[] = {S("http.route", "/pay"), S("http.status_code", "502")};
+    struct kv pay404[] = {S("http.route", "/pay"), I("http.response.status_code", 404)};
+    struct kv pay200[] = {S("http.route", "/pay"), I("http.response.status_code", 200)};
+    struct kv other[] = {S("http.route", "/other")};
+    struct attrs a_pay = {pay, 1}, a503 = {pay503, 2}, a502 = {pay502s, 2}, a404 = {pay404, 2},
+                 a200 = {pay200, 2}, a_other = {other, 1};
+    /* server, status unset, no status code: good */
+    ASSERT(classify(0, SLO_SPAN_KIND_SERVER, false, 5, &a_pay, &good));
+    ASSERT(good);
+    /* status ERROR and no status code: bad */
+    ASSERT(classify(0, SLO_SPAN_KIND_SERVER, true, 5, &a_pay, &good));
+    ASSERT(!good);
+    /* 503 (class 5 is bad by default), status unset: bad */
+    ASSERT(classify(0, SLO_SPAN_KIND_SERVER, false, 5, &a503, &good));
+    ASSERT(!good);
+    /* the old attribute name, as text: bad */
+    ASSERT(classify(0, SLO_SPAN_KIND_SERVER, false, 5, &a502, &good));
+    ASSERT(!good);
+    /* a status code decides over the span status: 404 with ERROR is good, 200 with ERROR too */
+    ASSERT(classify(0, SLO_SPAN_KIND_SERVER, true, 5, &a404, &good));
+    ASSERT(good);
+    ASSERT(classify(0, SLO_SPAN_KIND_SERVER, true, 5, &a200, &good));
+    ASSERT(good);
+    /* consumer counts (default kinds), client / internal / producer do not */
+    ASSERT(classify(0, SLO_SPAN_KIND_CONSUMER, false, 5, &a_pay, &good));
+    ASSERT(!classify(0, 3, true, 5, &a_pay, &good));
+    ASSERT(!classify(0, 1, true, 5, &a_pay, &good));
+    ASSERT(!classify(0, 4, true, 5, &a_pay, &good));
+    ASSERT(!classify(0, 0, true, 5, &a_pay, &good));
+    /* a span attribute matcher that fails: not eligible */
+    ASSERT(!classify(0, SLO_SPAN_KIND_SERVER, true, 5, &a_other, &good));
+    /* slo 6: 4xx and 5xx bad, status ERROR ignored */
+    ASSERT(classify(6, SLO_SPAN_KIND_SERVER, false, 5, &a404, &good));
+    ASSERT(!good);
+    ASSERT(classify(6, SLO_SPAN_KIND_SERVER, true, 5, &a_pay, &good));
+    ASSERT(good);
+    ASSERT(classify(6, SLO_SPAN_KIND_SERVER, true, 5, &a200, &good));
+    ASSERT(good);
+}
+
+static void test_latency(void)
+{
+    bool good = false;
+    struct attrs none = {NULL, 0};
+    /* 300 ms exactly: good (inclusive) */
+    ASSERT(classify(1, SLO_SPAN_KIND_SERVER, false, 300000000ull, &none, &good));
+    ASSERT(good);
+    /* one nanosecond more: bad */
+    ASSERT(classify(1, SLO_SPAN_KIND_SERVER, false, 300000001ull, &none, &good));
+    ASSERT(!good);
+    /* an error does not make a fast span bad for a latency SLI */
+    ASSERT(classify(1, SLO_SPAN_KIND_SERVER, true, 1, &none, &good));
+    ASSERT(good);
+    /* kinds: [server] only */
+    ASSERT(!classify(1, SLO_SPAN_KIND_CONSUMER, false, 1, &none, &good));
+    /* end before start: duration 0, good */
+    struct slo_span sp = {SLO_SPAN_KIND_SERVER, false, 5000, 10, lookup, &none};
+    ASSERT(slo_sli_span(&defs->slis[defs->slos[1].sli], &sp, &good));
+    ASSERT(good);
+}
+
+/* ---- metrics ---- */
+
+static struct slo_point counter(const char *key, bool cumulative, uint64_t start, uint64_t t,
+                                uint64_t v, const struct attrs *a)
+{
+    struct slo_point p;
+    memset(&p, 0, sizeof(p));
+    p.key = key;
+    p.key_len = strlen(key);
+    p.cumulative = cumulative;
+    p.start_ns = start;
+    p.time_ns = t;
+    p.value = v;
+    p.attr = lookup;
+    p.attr_ctx = a;
+    return p;
+}
+
+static int feed(struct slo_metric_state *st, size_t slo, enum slo_metric_role role,
+                const struct slo_point *p)
+{
+    const struct slo_sli_def *sli = &defs->slis[defs->slos[slo].sli];
+    const struct slo_metric_sel *sel = role == SLO_ROLE_GOOD    ? &sli->good
+                                       : role == SLO_ROLE_BAD   ? &sli->bad
+                                       : role == SLO_ROLE_TOTAL ? &sli->total
+                                                                : &sli->histogram;
+    struct slo_metric_ref ref = {slo, role, sel};
+    return slo_metric_add(st, &ref, p, NULL);
+}
+
+#define TAKE(st, slo, final, g, t)                       \
+    do {                                                 \
+        uint64_t g_, t_;                                 \
+        slo_metric_take((st), (slo), (final), &g_, &t_); \
+        ASSERT_UEQ(g_, (g));                             \
+        ASSERT_UEQ(t_, (t));                             \
+    } while (0)
+
+static void test_matchers(void)
+{
+    const struct slo_sli_def *sli = &defs->slis[defs->slos[2].sli];
+    struct kv c2[] = {S("class", "2xx")};
+    struct kv c5[] = {S("class", "5xx")};
+    struct attrs a2 = {c2, 1}, a5 = {c5, 1}, none = {NULL, 0};
+    struct slo_point p = counter("k", true, 1, 2, 3, &a2);
+    ASSERT(slo_sli_point_matches(&sli->good, &p));
+    ASSERT(slo_sli_point_matches(&sli->total, &p)); /* no matchers */
+    p.attr_ctx = &a5;
+    ASSERT(!slo_sli_point_matches(&sli->good, &p));
+    /* absent on the point: the resource's attribute is used */
+    p.attr_ctx = &none;
+    p.res_attr = lookup;
+    p.res_ctx = &a2;
+    ASSERT(slo_sli_point_matches(&sli->good, &p));
+    /* present on the point with another value: the point wins */
+    p.attr_ctx = &a5;
+    ASSERT(!slo_sli_point_matches(&sli->good, &p));
+}
+
+static void test_cumulative(void)
+{
+    struct slo_metric_state *st = NULL;
+    struct slo_metric_stats s;
+    ASSERT_OK(slo_metric_state_new(defs, 1000, 0, &st));
+    /* First points, started (500) before the agent (1000): baselines, nothing counted. */
+    struct slo_point g = counter("g", true, 500, 1100, 10, NULL);
+    struct slo_point t = counter("t", true, 500, 1100, 100, NULL);
+    ASSERT_OK(feed(st, 2, SLO_ROLE_GOOD, &g));
+    ASSERT_OK(feed(st, 2, SLO_ROLE_TOTAL, &t));
+    TAKE(st, 2, false, 0, 0);
+    /* Same start: 15 - 10 = 5 good, 120 - 100 = 20 total. */
+    g = counter("g", true, 500, 1200, 15, NULL);
+    t = counter("t", true, 500, 1200, 120, NULL);
+    ASSERT_OK(feed(st, 2, SLO_ROLE_GOOD, &g));
+    ASSERT_OK(feed(st, 2, SLO_ROLE_TOTAL, &t));
+    TAKE(st, 2, false, 5, 20);
+    /* The process restarted (start 1300) and its counters grew past the old values before the
+     * next export: 30 > 15 and 200 > 120, yet the start time changed, so the new values are the
+     * increase: 30 good of 200 (a "value went down" rule would have counted 15 of 80). */
+    g = counter("g", true, 1300, 1400, 30, NULL);
+    t = counter("t", true, 1300, 1400, 200, NULL);
+    ASSERT_OK(feed(st, 2, SLO_ROLE_GOOD, &g));
+    ASSERT_OK(feed(st, 2, SLO_ROLE_TOTAL, &t));
+    TAKE(st, 2, false, 30, 200);
+    /* Same start, value down (defensive): a reset, the new value counts: 3 good; total 210 -
+     * 200 = 10. */
+    g = counter("g", true, 1300, 1500, 3, NULL);
+    t = counter("t", true, 1300, 1500, 210, NULL);
+    ASSERT_OK(feed(st, 2, SLO_ROLE_GOOD, &g));
+    ASSERT_OK(feed(st, 2, SLO_ROLE_TOTAL, &t));
+    TAKE(st, 2, false, 3, 10);
+    slo_metric_stats(st, &s);
+    ASSERT_UEQ(s.resets, 3); /* g and t at 1300, g going down */
+    ASSERT_UEQ(s.baselines, 2);
+    ASSERT_UEQ(s.overlaps, 0);
+    /* A new series that started (1600) after the agent (1000): counted in full, 7 of 9. */
+    g = counter("g2", true, 1600, 1700, 7, NULL);
+    t = counter("t2", true, 1600, 1700, 9, NULL);
+    ASSERT_OK(feed(st, 2, SLO_ROLE_GOOD, &g));
+    ASSERT_OK(feed(st, 2, SLO_ROLE_TOTAL, &t));
+    TAKE(st, 2, false, 7, 9);
+    /* A reset whose start (1350) is before the last point seen (1500): counted, flagged. */
+    g = counter("g", true, 1350, 1800, 4, NULL);
+    t = counter("t", true, 1350, 1800, 4, NULL);
+    ASSERT_OK(feed(st, 2, SLO_ROLE_GOOD, &g));
+    ASSERT_OK(feed(st, 2, SLO_ROLE_TOTAL, &t));
+    TAKE(st, 2, false, 4, 4);
+    slo_metric_stats(st, &s);
+    ASSERT_UEQ(s.overlaps, 2);
+    ASSERT_UEQ(s.series, 4);
+    slo_metric_state_free(st);
+}
+
+static void test_delta_and_good_le_total(void)
+{
+    struct slo_metric_state *st = NULL;
+    struct slo_metric_stats s;
+    ASSERT_OK(slo_metric_state_new(defs, 1000, 0, &st));
+    /* Delta temporality: summed, no state: 4 + 6 good, 5 + 6 total. */
+    struct slo_point g = counter("g", false, 0, 0, 4, NULL);
+    struct slo_point t = counter("t", false, 0, 0, 5, NULL);
+    ASSERT_OK(feed(st, 2, SLO_ROLE_GOOD, &g));
+    ASSERT_OK(feed(st, 2, SLO_ROLE_TOTAL, &t));
+    g.value = 6;
+    t.value = 6;
+    ASSERT_OK(feed(st, 2, SLO_ROLE_GOOD, &g));
+    ASSERT_OK(feed(st, 2, SLO_ROLE_TOTAL, &t));
+    TAKE(st, 2, false, 10, 11);
+    /* Good first, total in a later request: the 5 good wait for their total of 8. */
+    g.value = 5;
+    ASSERT_OK(feed(st, 2, SLO_ROLE_GOOD, &g));
+    TAKE(st, 2, false, 0, 0);
+    t.value = 8;
+    ASSERT_OK(feed(st, 2, SLO_ROLE_TOTAL, &t));
+    TAKE(st, 2, false, 5, 8);
+    /* 3 good of 1 total: 1 of 1 now, the excess 2 dropped at the final take and counted. */
+    g.value = 3;
+    t.value = 1;
+    ASSERT_OK(feed(st, 2, SLO_ROLE_GOOD, &g));
+    ASSERT_OK(feed(st, 2, SLO_ROLE_TOTAL, &t));
+    TAKE(st, 2, true, 1, 1);
+    TAKE(st, 2, false, 0, 0);
+    slo_metric_stats(st, &s);
+    ASSERT_UEQ(s.violations, 2);
+    /* bad/total: 2 bad of 10 -> 8 good of 10. */
+    struct slo_point b = counter("b", false, 0, 0, 2, NULL);
+    t = counter("c", false, 0, 0, 10, NULL);
+    ASSERT_OK(feed(st, 3, SLO_ROLE_BAD, &b));
+    ASSERT_OK(feed(st, 3, SLO_ROLE_TOTAL, &t));
+    TAKE(st, 3, false, 8, 10);
+    /* 12 bad of 10: good 0 of 10 now; the 2 extra wait, then are dropped as a violation. */
+    b.value = 12;
+    ASSERT_OK(feed(st, 3, SLO_ROLE_BAD, &b));
+    ASSERT_OK(feed(st, 3, SLO_ROLE_TOTAL, &t));
+    TAKE(st, 3, false, 0, 10);
+    TAKE(st, 3, true, 0, 0);
+    slo_metric_stats(st, &s);
+    ASSERT_UEQ(s.violations, 4);
+    slo_metric_state_free(st);
+}
+
+static void test_histogram(void)
+{
+    struct slo_metric_state *st = NULL;
+    struct slo_metric_stats s;
+    ASSERT_OK(slo_metric_state_new(defs, 1000, 0, &st));
+    const double bounds[] = {0.1, 0.3, 1.0};
+    const uint64_t b1[] = {5, 3, 2, 1};
+    struct slo_point p;
+    memset(&p, 0, sizeof(p));
+    p.key = "h";
+    p.key_len = 1;
+    p.bounds = bounds;
+    p.n_bounds = 3;
+    p.buckets = b1;
+    p.n_buckets = 4;
+    p.count = 11;
+    /* Delta: good = buckets with bound <= 0.3: 5 + 3 = 8; total 11. 0.3 is a bound: no warning. */
+    bool warn = true;
+    struct slo_metric_ref ref = {4, SLO_ROLE_HISTOGRAM, &defs->slis[defs->slos[4].sli].histogram};
+    ASSERT_OK(slo_metric_add(st, &ref, &p, &warn));
+    ASSERT(!warn);
+    TAKE(st, 4, false, 8, 11);
+    /* Cumulative, started before the agent: baseline (8 of 11), then buckets {6, 4, 2, 1}
+     * count 13: good 10 - 8 = 2, total 13 - 11 = 2. */
+    p.cumulative = true;
+    p.start_ns = 10;
+    p.time_ns = 1100;
+    ASSERT_OK(slo_metric_add(st, &ref, &p, &warn));
+    TAKE(st, 4, false, 0, 0);
+    const uint64_t b2[] = {6, 4, 2, 1};
+    p.buckets = b2;
+    p.count = 13;
+    p.time_ns = 1200;
+    ASSERT_OK(slo_metric_add(st, &ref, &p, &warn));
+    TAKE(st, 4, false, 2, 2);
+    /* Threshold 0.25 is no bound: good = bound 0.1 only = 5 of 11; warned the first time. */
+    struct slo_metric_ref off = {5, SLO_ROLE_HISTOGRAM, &defs->slis[defs->slos[5].sli].histogram};
+    p.cumulative = false;
+    p.buckets = b1;
+    p.count = 11;
+    ASSERT_OK(slo_metric_add(st, &off, &p, &warn));
+    ASSERT(warn);
+    ASSERT_OK(slo_metric_add(st, &off, &p, &warn));
+    ASSERT(!warn);
+    TAKE(st, 5, false, 10, 22);
+    /* Bucket counts that do not match the bounds: refused, counted. */
+    p.n_buckets = 3;
+    ASSERT_EQ(slo_metric_add(st, &off, &p, &warn), AG_EINVAL);
+    slo_metric_stats(st, &s);
+    ASSERT_UEQ(s.bad_points, 1);
+    slo_metric_state_free(st);
+}
+
+static void test_max_series(void)
+{
+    struct slo_metric_state *st = NULL;
+    struct slo_metric_stats s;
+    ASSERT_OK(slo_metric_state_new(defs, 0, 1, &st));
+    struct slo_point a = counter("a", true, 5, 6, 1, NULL);
+    struct slo_point b = counter("b", true, 5, 6, 1, NULL);
+    ASSERT_OK(feed(st, 2, SLO_ROLE_TOTAL, &a));
+    ASSERT_OK(feed(st, 2, SLO_ROLE_TOTAL, &b));
+    slo_metric_stats(st, &s);
+    ASSERT_UEQ(s.series, 1);
+    ASSERT_UEQ(s.dropped_series, 1);
+    /* start 5 > since 0: the first point counted: 1 */
+    TAKE(st, 2, false, 0, 1);
+    slo_metric_state_free(st);
+}
+
+static void test_save_restore(void)
+{
+    struct slo_metric_state *st = NULL, *st2 = NULL;
+    ASSERT_OK(slo_metric_state_new(defs, 1000, 0, &st));
+    struct slo_point g = counter("g", true, 500, 1100, 10, NULL);
+    struct slo_point t = counter("t", true, 500, 1100, 100, NULL);
+    ASSERT_OK(feed(st, 2, SLO_ROLE_GOOD, &g));
+    ASSERT_OK(feed(st, 2, SLO_ROLE_TOTAL, &t));
+    struct slo_point d = counter("b", false, 0, 0, 3, NULL);
+    ASSERT_OK(feed(st, 3, SLO_ROLE_BAD, &d)); /* pending: 3 bad waiting for a total */
+    struct ag_buf b;
+    ag_buf_init(&b, 1 << 20);
+    ASSERT_OK(slo_metric_save(st, &b));
+    slo_metric_state_free(st);
+
+    /* A new agent (started at 5000) restores the series: the next cumulative points give the
+     * increase since the saved ones (15 - 10 = 5 of 130 - 100 = 30), not a new baseline. */
+    ASSERT_OK(slo_metric_state_new(defs, 5000, 0, &st2));
+    ASSERT_OK(slo_metric_restore(st2, b.data, b.len));
+    g = counter("g", true, 500, 5100, 15, NULL);
+    t = counter("t", true, 500, 5100, 130, NULL);
+    ASSERT_OK(feed(st2, 2, SLO_ROLE_GOOD, &g));
+    ASSERT_OK(feed(st2, 2, SLO_ROLE_TOTAL, &t));
+    TAKE(st2, 2, false, 5, 30);
+    d = counter("c", false, 0, 0, 10, NULL);
+    ASSERT_OK(feed(st2, 3, SLO_ROLE_TOTAL, &d));
+    TAKE(st2, 3, false, 7, 10); /* 10 - 3 bad */
+
+    /* Every truncation and a flipped magic are refused, and leave the state as it was. */
+    for (size_t n = 0; n < b.len; n++) {
+        ASSERT_EQ(slo_metric_restore(st2, b.data, n), AG_EPROTO);
+    }
+    uint8_t *copy = ag_malloc(b.len + 1);
+    ASSERT_NOT_NULL(copy);
+    memcpy(copy, b.data, b.len);
+    copy[b.len] = 0;
+    ASSERT_EQ(slo_metric_restore(st2, copy, b.len + 1), AG_EPROTO); /* trailing byte */
+    copy[0] = 'X';
+    ASSERT_EQ(slo_metric_restore(st2, copy, b.len), AG_EPROTO);
+    ag_free(copy);
+    g = counter("g", true, 500, 5200, 16, NULL);
+    ASSERT_OK(feed(st2, 2, SLO_ROLE_GOOD, &g));
+    t = counter("t", true, 500, 5200, 131, NULL);
+    ASSERT_OK(feed(st2, 2, SLO_ROLE_TOTAL, &t));
+    TAKE(st2, 2, false, 1, 1);
+    ag_buf_cleanup(&b);
+    slo_metric_state_free(st2);
+    slo_metric_state_free(NULL);
+}
+
+static void test_failmalloc(void)
+{
+#if AG_FAILMALLOC
+    for (long n = 0;; n++) {
+        struct slo_sli_index *ix = NULL;
+        struct slo_metric_state *st = NULL;
+        ag_mem_fail_after(n);
+        int rc = slo_sli_index_new(defs, &ix);
+        if (rc == 0) {
+            rc = slo_metric_state_new(defs, 0, 0, &st);
+        }
+        if (rc == 0) {
+            struct slo_point a = counter("a", true, 5, 6, 1, NULL);
+            rc = feed(st, 2, SLO_ROLE_TOTAL, &a);
+        }
+        ag_mem_fail_after(-1);
+        slo_sli_index_free(ix);
+        slo_metric_state_free(st);
+        if (rc == 0) {
+            ASSERT(n > 5);
+            break;
+        }
+        ASSERT_EQ(rc, AG_ENOMEM);
+    }
+#else
+    printf("# failmalloc not built in (-Dfailmalloc=true); skipped\n");
+#endif
+}
+
+static void test_cleanup(void)
+{
+    slo_defs_free(defs);
+    ag_buf_cleanup(&diag);
+}
+
+AG_TEST_MAIN(AG_TEST_CASE(test_load), AG_TEST_CASE(test_attr_equals), AG_TEST_CASE(test_index),
+             AG_TEST_CASE(test_resource), AG_TEST_CASE(test_availability),
+             AG_TEST_CASE(test_latency), AG_TEST_CASE(test_matchers), AG_TEST_CASE(test_cumulative),
+             AG_TEST_CASE(test_delta_and_good_le_total), AG_TEST_CASE(test_histogram),
+             AG_TEST_CASE(test_max_series), AG_TEST_CASE(test_save_restore),
+             AG_TEST_CASE(test_failmalloc), AG_TEST_CASE(test_cleanup))
