@@ -478,6 +478,8 @@ static void on_result(void *arg, const struct ex_aws_result *res)
         .output_tokens = -1,
         .http_status = res->status,
     };
+    char status_text[16]; /* an error answer with no x-amzn-ErrorType: its status code */
+    snprintf(status_text, sizeof(status_text), "%d", res->status);
     if (rc == 0) {
         tr.input_tokens = (int64_t)c->ans.input_tokens;
         tr.output_tokens = (int64_t)c->ans.output_tokens;
@@ -489,7 +491,7 @@ static void on_result(void *arg, const struct ex_aws_result *res)
          * service's text (which may quote the prompt). */
         tr.error_type = c->ans.exception[0] != '\0'                   ? c->ans.exception
                         : rc == AG_EUPSTREAM && res->error.code[0] != '\0' ? res->error.code
-                        : rc == AG_EUPSTREAM                         ? "http_error"
+                        : rc == AG_EUPSTREAM                         ? status_text
                         : rc == AG_ETIMEDOUT                         ? "timeout"
                         : rc == AG_EIO                               ? "connection"
                         : rc == AG_ENOMEM                            ? "internal"
