@@ -11,8 +11,10 @@ slo exporter over chatbot/slo.yaml) receives the telemetry of two chatbots:
     record with the trace id, and one good event of chatbot-chat-availability on GET /v1/slo;
     then a request whose Bedrock calls all fail (aimock's 500 three times: the standard mode's
     attempts used up, the chatbot answers 503) must be counted bad;
-  - `--provider local`: a streamed answer gives a SERVER span without a client span, counted by
-    chatbot-chat-stream-availability.
+    a ConverseStream that aimock cuts off after the 200 (an SSE error event) must be counted bad
+    by chatbot-chat-stream-availability;
+  - `--provider local`: a streamed answer gives a SERVER span without a client span, counted
+    good by chatbot-chat-stream-availability.
 
 The SLOs are chatbot/slo.yaml's, with one change: the availability SLOs' 30-day windows become 7
 days. The engine
@@ -210,6 +212,7 @@ def test_chat_to_xray_metrics_logs_and_slo(otterd, moto, bedrock, tmp_path):
     trace_id, parent = xray_trace_id(), "%016x" % random.getrandbits(64)
     resp, body = post_chat(bot.port, "What is Otter?", "00-%s-%s-01" % (trace_id, parent))
     assert resp.status == 200 and body["answer"] == SHORT, body
+    request_id = proxy.request_ids[-1]
     # traceresponse: the same trace, the chatbot's server span, sampled.
     tr = resp.getheader("traceresponse")
     assert tr is not None and tr.startswith("00-%s-" % trace_id) and tr.endswith("-01"), tr
@@ -220,6 +223,12 @@ def test_chat_to_xray_metrics_logs_and_slo(otterd, moto, bedrock, tmp_path):
     sresp, events = stream(local.port, {"message": "why does otterd answer 503?"}, timeout=30)
     assert sresp.status == 200 and events[-1][0] == "done", events[-3:]
     local_trace = sresp.getheader("traceresponse").split("-")[1]
+
+    # ---- a Bedrock stream that breaks after its 200: an error event, counted bad -----------
+    cresp, cevents = stream(bot.port, {"message": "Cut me off"}, timeout=30)
+    assert cresp.status == 200 and cevents[-1][0] == "error", cevents[-2:]
+    assert cevents[-1][1]["error"]["code"] == "upstream_error"
+    cut_span = cresp.getheader("traceresponse").split("-")[2]
 
     # ---- X-Ray: the request's segment and its Bedrock subsegment ---------------------------
     tid, docs = xray_docs(moto, trace_id, 2)
@@ -257,7 +266,7 @@ def test_chat_to_xray_metrics_logs_and_slo(otterd, moto, bedrock, tmp_path):
     assert ca["gen_ai.response.finish_reasons"] == ["end_turn"]
     assert (ca["gen_ai.usage.input_tokens"], ca["gen_ai.usage.output_tokens"]) == (11, 13)
     assert ca["cloud.region"] == "us-east-1"
-    assert ca["aws.request_id"] == proxy.request_ids[-1]  # x-amzn-RequestId, as the proxy sent
+    assert ca["aws.request_id"] == request_id  # x-amzn-RequestId, as the proxy sent it
     # No message text anywhere without OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT.
     for sig in ("traces", "logs"):
         raw = agent.out_path(sig).read_bytes()
@@ -285,11 +294,19 @@ def test_chat_to_xray_metrics_logs_and_slo(otterd, moto, bedrock, tmp_path):
                {"http.route": "/api/chat/stream", "http.response.status_code": 200}, 1,
                lambda p: p.as_int, instance="local")
 
-    # ---- the SLOs count both requests once their minute has closed -------------------------
+    # The broken stream's span: status ERROR, error.type, and no status code (the 200 it sent
+    # said nothing about the outcome), so that the SLO exporter counts it bad.
+    (cut,) = wait_items(agent, "traces", lambda it: it.item.span_id.hex() == cut_span)
+    assert cut.item.status.code == 2 and cut.attrs()["error.type"] == "upstream_error"
+    assert "http.response.status_code" not in cut.attrs()
+    assert cut.attrs()["http.route"] == "/api/chat/stream"
+
+    # ---- the SLOs count the requests once their minute has closed --------------------------
     got = wait_slo(agent, {"chatbot-chat-availability": 1,
-                           "chatbot-chat-stream-availability": 1})
+                           "chatbot-chat-stream-availability": 2})
     assert counts(got["chatbot-chat-availability"]) == {"good": 1, "bad": 0, "total": 1}
-    assert counts(got["chatbot-chat-stream-availability"]) == {"good": 1, "bad": 0, "total": 1}
+    # The local stream good, the broken Bedrock stream bad.
+    assert counts(got["chatbot-chat-stream-availability"]) == {"good": 1, "bad": 1, "total": 2}
 
     # ---- a request whose Bedrock attempts all fail: 503, counted bad -----------------------
     mock.inject_error(500, times=3)
@@ -315,7 +332,7 @@ def test_chat_to_xray_metrics_logs_and_slo(otterd, moto, bedrock, tmp_path):
     got = wait_slo(agent, {"chatbot-chat-availability": 2})
     assert counts(got["chatbot-chat-availability"]) == {"good": 1, "bad": 1, "total": 2}
     assert got["chatbot-chat-availability"]["attainment_pct"] == pytest.approx(50.0)
-    assert counts(got["chatbot-chat-stream-availability"]) == {"good": 1, "bad": 0, "total": 1}
+    assert counts(got["chatbot-chat-stream-availability"]) == {"good": 1, "bad": 1, "total": 2}
 
     bot.stop()
     local.stop()
@@ -323,3 +340,83 @@ def test_chat_to_xray_metrics_logs_and_slo(otterd, moto, bedrock, tmp_path):
     for b in (bot, local):
         assert "telemetry" not in b.log(), b.log()
     agent.stop()
+
+
+def request(port, method, path, body=None, headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=scaled(30))
+    h = {"Content-Type": "application/json"}
+    h.update(headers or {})
+    conn.request(method, path, body=body, headers=h)
+    resp = conn.getresponse()
+    resp.read()
+    conn.close()
+    return resp
+
+
+def test_routes_probes_and_sampling(otterd):
+    """Route templates (never the session id), unmatched paths, probes counted but untraced,
+    an invalid traceparent (a new root in X-Ray's id format), an unsampled one (propagated, not
+    exported, still counted), and a 400's log record."""
+    agent = otterd(grpc=False)
+    bot = Bot([], aws_env(**otel_env(agent, "routes")))
+    sid = "0123456789abcdef0123456789abcdef"
+    for _ in range(3):
+        assert request(bot.port, "GET", "/healthz").status == 200
+    r404 = request(bot.port, "GET", "/api/sessions/" + sid)
+    assert r404.status == 404
+    nope = request(bot.port, "GET", "/nope")
+    assert nope.status == 404
+    t0 = int(time.time())
+    root = request(bot.port, "POST", "/api/chat", json.dumps({"message": "what is otterd?"}),
+                   {"traceparent": "00-not-a-traceparent-01"})
+    assert root.status == 200
+    unsampled_tid = xray_trace_id()
+    uns = request(bot.port, "POST", "/api/chat", json.dumps({"message": "what is otterd?"}),
+                  {"traceparent": "00-%s-%016x-00" % (unsampled_tid, 5)})
+    assert uns.status == 200
+    bad = request(bot.port, "POST", "/api/chat", b"{not json")
+    assert bad.status == 400
+
+    # The unsampled request: its context propagates (same trace, flags 00), nothing exported.
+    tr = uns.getheader("traceresponse").split("-")
+    assert tr[1] == unsampled_tid and tr[3] == "00"
+    # The invalid traceparent: a new root whose trace id starts with the Unix time (X-Ray's).
+    root_tid, root_sid = root.getheader("traceresponse").split("-")[1:3]
+    assert root_tid != "0" * 32 and abs(int(root_tid[:8], 16) - t0) <= 2
+
+    bad_sid = bad.getheader("traceresponse").split("-")[2]
+    (bspan,) = wait_items(agent, "traces", lambda it: it.item.span_id.hex() == bad_sid)
+    bot.stop()  # flushes everything at exit
+    agent.stop()
+    spans = {it.item.span_id.hex(): it for it in otlp_util.items("traces", agent.read("traces"))}
+    # 404 session, 404 unmatched, the new root, the 400: four spans; no probe, nothing unsampled.
+    assert len(spans) == 4, [s.item.name for s in spans.values()]
+    assert all(s.attrs().get("url.path") != "/healthz" for s in spans.values())
+    assert all(s.item.trace_id.hex() != unsampled_tid for s in spans.values())
+    sess = spans[r404.getheader("traceresponse").split("-")[2]]
+    assert sess.item.name == "GET /api/sessions/{id}"
+    assert sess.attrs()["http.route"] == "/api/sessions/{id}"
+    assert sess.attrs()["http.response.status_code"] == 404 and sess.item.status.code == 0
+    unm = spans[nope.getheader("traceresponse").split("-")[2]]
+    assert unm.item.name == "GET" and "http.route" not in unm.attrs()
+    new_root = spans[root_sid]
+    assert new_root.item.trace_id.hex() == root_tid and new_root.item.parent_span_id == b""
+    assert bspan.attrs()["http.response.status_code"] == 400
+
+    # The session id is in no metric (only templates): it is in url.path of its span only.
+    assert sid.encode() not in agent.out_path("metrics").read_bytes()
+    pts = last_points(agent, "routes", "chatbot.requests")
+    got = {(dict(k)["http.route"], dict(k)["http.response.status_code"]): p.as_int
+           for k, p in pts.items()}
+    # /api/chat: the new root and the unsampled one (200), the bad JSON (400).
+    assert got == {("/healthz", 200): 3, ("/api/sessions/{id}", 404): 1, ("unknown", 404): 1,
+                   ("/api/chat", 200): 2, ("/api/chat", 400): 1}, got
+    dur = last_points(agent, "routes", "http.server.request.duration")
+    assert dur[(("http.request.method", "GET"), ("http.response.status_code", 200),
+                ("http.route", "/healthz"))].count == 3
+
+    logs = otlp_util.items("logs", agent.read("logs"))
+    (blog,) = [r for r in logs if r.item.span_id.hex() == bad_sid]
+    assert blog.item.body.string_value == "POST /api/chat 400 invalid_json"
+    assert blog.item.severity_text == "INFO"
+    assert blog.attrs()["error.code"] == "invalid_json"
