@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -95,6 +96,47 @@ class Chatbot:
             self.proc.kill()
 
 
+class Otterd:
+    """otterd as the chatbot's collector for the export run: an OTLP/HTTP receiver and a file
+    exporter writing to /dev/null, pinned to the load generator's core."""
+
+    CONFIG = """receivers:
+  otlp:
+    protocols:
+      http: {endpoint: "127.0.0.1:0"}
+exporters:
+  file: {path: /dev/null}
+service:
+  pipelines:
+    traces: {receivers: [otlp], exporters: [file]}
+    metrics: {receivers: [otlp], exporters: [file]}
+    logs: {receivers: [otlp], exporters: [file]}
+"""
+
+    def __init__(self, binary, core, workdir):
+        cfg = Path(workdir) / "otterd-bench.yaml"
+        cfg.write_text(self.CONFIG)
+        self.proc = subprocess.Popen(taskset(core) + [str(binary), "--config", str(cfg)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.port = None
+        deadline = time.monotonic() + 20
+        for line in self.proc.stderr:
+            m = re.search(r"listening: otlp http (\S+):(\d+)", line)
+            if m:
+                self.port = int(m.group(2))
+                break
+            if time.monotonic() > deadline:
+                break
+        if self.port is None:
+            self.proc.kill()
+            sys.exit("otterd did not start")
+        threading.Thread(target=lambda: [None for _ in self.proc.stderr], daemon=True).start()
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(15)
+
+
 def loadgen(binary, core, port, path, method, body, duration, conns):
     cmd = taskset(core) + [str(binary), "--proto", "http", "--target", "127.0.0.1:%d" % port,
                            "--http-path", path, "--http-method", method, "--saturate",
@@ -110,6 +152,41 @@ def loadgen(binary, core, port, path, method, body, duration, conns):
             "max_ms": r["latency_ms"]["max"], "errors": r["errors"]}
 
 
+class Instructions:
+    """`perf stat -e instructions:u` on the chatbot while one load runs: user-space instructions
+    per request hardly move with the machine's load, unlike requests/s (None without perf)."""
+
+    def __init__(self, pid):
+        self.proc = None
+        if shutil.which("perf"):
+            self.proc = subprocess.Popen(["perf", "stat", "-x", ",", "-e", "instructions:u",
+                                          "-p", str(pid)],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                         text=True)
+            time.sleep(0.2)
+
+    def per(self, n):
+        if self.proc is None:
+            return None
+        self.proc.send_signal(signal.SIGINT)
+        _, err = self.proc.communicate(timeout=10)
+        for line in err.splitlines():
+            f = line.split(",")
+            if len(f) > 2 and f[2].startswith("instructions") and f[0].isdigit():
+                return round(int(f[0]) / max(n, 1))
+        return None
+
+
+def measured(bot, args, path, method, body):
+    ins = Instructions(bot.proc.pid)
+    c0 = cpu_seconds(bot.proc.pid)
+    r = loadgen(args.loadgen, args.loadgen_core, bot.port, path, method, body, args.duration,
+                args.connections)
+    r["cpu_us_per_req"] = round((cpu_seconds(bot.proc.pid) - c0) / max(r["ok"], 1) * 1e6, 1)
+    r["instructions_per_req"] = ins.per(r["ok"])
+    return r
+
+
 def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         p = f.read().rsplit(")", 1)[1].split()
@@ -119,16 +196,11 @@ def cpu_seconds(pid):
 def throughput(args, label, env, out):
     bot = Chatbot(args.chatbot, args.chatbot_core, env)
     try:
-        floor = loadgen(args.loadgen, args.loadgen_core, bot.port, "/healthz", "GET", None,
-                        args.duration, args.connections)
-        c0 = cpu_seconds(bot.proc.pid)
-        chat = loadgen(args.loadgen, args.loadgen_core, bot.port, "/api/chat", "POST",
-                       json.dumps({"message": QUESTION}), args.duration, args.connections)
-        cpu = cpu_seconds(bot.proc.pid) - c0
+        floor = measured(bot, args, "/healthz", "GET", None)
+        chat = measured(bot, args, "/api/chat", "POST", json.dumps({"message": QUESTION}))
         rss = bot.status()
     finally:
         bot.stop()
-    chat["cpu_us_per_req"] = round(cpu / max(chat["ok"], 1) * 1e6, 1)
     out[label] = {"healthz": floor, "chat": chat, "ratio": round(chat["req_s"] / floor["req_s"], 3),
                   "rss_kb_after": rss}
 
@@ -177,18 +249,31 @@ def main():
     # switched off, to see its share.
     throughput(args, "telemetry on (no endpoint)", {}, res)
     throughput(args, "OTEL_SDK_DISABLED=true", {"OTEL_SDK_DISABLED": "true"}, res)
+    otterd_bin = Path(args.build) / "agent" / "otterd"
+    if otterd_bin.is_file():
+        import tempfile
+        with tempfile.TemporaryDirectory() as wd:
+            col = Otterd(otterd_bin, args.loadgen_core, wd)
+            try:
+                throughput(args, "exported to otterd", {
+                    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:%d" % col.port}, res)
+            finally:
+                col.stop()
     sessions(args, res)
     res["loadavg_end"] = os.getloadavg()
     print("load average: start %.2f, end %.2f (1 min)" % (res["loadavg_start"][0],
                                                           res["loadavg_end"][0]))
     print("| run | /healthz req/s | /api/chat req/s | ratio | chat p50 ms | chat p99 ms | "
-          "CPU µs/chat |")
-    print("|---|---|---|---|---|---|---|")
+          "CPU µs/chat (/healthz) | instructions/chat (/healthz) |")
+    print("|---|---|---|---|---|---|---|---|")
+    na = lambda x: "n/a" if x is None else str(x)  # noqa: E731 (no hardware counters in a VM)
     for k, v in res.items():
         if isinstance(v, dict) and "chat" in v:
-            print("| %s | %.0f | %.0f | %.2f | %.3f | %.3f | %.1f |" % (
-                k, v["healthz"]["req_s"], v["chat"]["req_s"], v["ratio"], v["chat"]["p50_ms"],
-                v["chat"]["p99_ms"], v["chat"]["cpu_us_per_req"]))
+            h, c = v["healthz"], v["chat"]
+            print("| %s | %.0f | %.0f | %.2f | %.3f | %.3f | %.1f (%.1f) | %s (%s) |" % (
+                k, h["req_s"], c["req_s"], v["ratio"], c["p50_ms"], c["p99_ms"],
+                c["cpu_us_per_req"], h["cpu_us_per_req"], na(c["instructions_per_req"]),
+                na(h["instructions_per_req"])))
     s = res["sessions"]
     print("sessions: %d x %d exchanges: VmRSS %.1f MiB (start %.1f MiB), VmHWM %.1f MiB" % (
         s["n"], s["exchanges_each"], s["after_kb"]["VmRSS"] / 1024,
