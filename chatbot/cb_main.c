@@ -39,7 +39,10 @@ static const char usage[] =
     "2 s connect timeout, 3 attempts. --kb-dir: the local provider answers from the *.md files\n"
     "of DIR (read at start) instead of the bundled knowledge base. --history dynamodb keeps\n"
     "conversations in the DynamoDB table --dynamodb-table (items expire --session-ttl after they\n"
-    "are written; credentials, region and endpoint also from the AWS_* environment).\n";
+    "are written; credentials, region and endpoint also from the AWS_* environment).\n"
+    "Telemetry (traces, metrics, logs) goes as OTLP/HTTP protobuf to\n"
+    "OTEL_EXPORTER_OTLP_ENDPOINT, set up by the OTEL_* environment (OTEL_SDK_DISABLED=true\n"
+    "turns it off).\n";
 
 /* The system prompt file's size cap. */
 #define MAX_PROMPT_FILE (64u * 1024u)
