@@ -26,6 +26,8 @@ are the file's. The counts are polled until the minute of the requests has close
 import http.client
 import json
 import random
+import re
+import socket
 import time
 from pathlib import Path
 
@@ -420,3 +422,30 @@ def test_routes_probes_and_sampling(otterd):
     assert blog.item.body.string_value == "POST /api/chat 400 invalid_json"
     assert blog.item.severity_text == "INFO"
     assert blog.attrs()["error.code"] == "invalid_json"
+
+
+def test_header_bytes_that_are_not_utf8(otterd):
+    """A request whose User-Agent and Host are not UTF-8: OTLP strings must be, or a receiver
+    refuses the whole batch. The span still arrives, the bytes replaced."""
+    agent = otterd(grpc=False)
+    bot = Bot([], aws_env(**otel_env(agent, "utf8")))
+    s = socket.create_connection(("127.0.0.1", bot.port), timeout=scaled(10))
+    s.sendall(b"GET /api/sessions/0123456789abcdef0123456789abcdef HTTP/1.1\r\n"
+              b"Host: h\xff\xfeost:8080\r\nUser-Agent: agent/\xc3\x28 \xe2\x82\r\n"
+              b"Connection: close\r\n\r\n")
+    raw = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        raw += d
+    s.close()
+    assert raw.startswith(b"HTTP/1.1 404"), raw[:200]
+    sid = re.search(rb"traceresponse: 00-[0-9a-f]{32}-([0-9a-f]{16})-01", raw).group(1).decode()
+    (sp,) = wait_items(agent, "traces", lambda it: it.item.span_id.hex() == sid)
+    bot.stop()
+    agent.stop()
+    a = sp.attrs()
+    assert a["server.address"] == "h\ufffd\ufffdost"
+    assert a["user_agent.original"] == "agent/\ufffd( \ufffd"
+    assert "rejected" not in agent.stderr() and "invalid" not in agent.stderr().lower()
