@@ -15,6 +15,7 @@
 #include "ag_log.h"
 #include "ag_mem.h"
 #include "cb_eventstream.h"
+#include "cb_otel.h"
 #include "ex_aws_client.h"
 #include "ex_aws_creds.h"
 #include "ex_aws_http.h"
@@ -31,6 +32,7 @@ struct bcall {
     struct cb_bedrock_answer ans; /* the answer so far */
     struct cb_es_decoder *dec;    /* ConverseStream only */
     int fail_rc;                  /* why on_data stopped the transfer */
+    struct cb_otel_span *span;    /* the call's CLIENT span; NULL without telemetry */
 };
 
 struct bedrock {
@@ -171,6 +173,25 @@ int cb_bedrock_request_body(struct ag_buf *out, const struct cb_bedrock_config *
 
 /* ---- one question ---------------------------------------------------------------------------- */
 
+/* The telemetry of one call (cb_otel: span attributes, token and error metrics). */
+static struct cb_otel_bedrock_call call_info(const struct bcall *c)
+{
+    const char *region = ex_aws_client_region(c->p->client);
+    return (struct cb_otel_bedrock_call){
+        .operation = c->stream ? "ConverseStream" : "Converse",
+        .model = c->p->model_id,
+        .region = region != NULL && region[0] != '\0' ? region : NULL,
+    };
+}
+
+/* Ends the call's span with |res| (once; the metrics are recorded even without a span). */
+static void call_end(struct bcall *c, const struct cb_otel_bedrock_result *res)
+{
+    struct cb_otel_bedrock_call info = call_info(c);
+    cb_otel_bedrock_span_end(c->p->cfg.tel, c->span, &info, res);
+    c->span = NULL;
+}
+
 static void bcall_free(struct bcall *c)
 {
     struct bedrock *p = c->p;
@@ -181,6 +202,12 @@ static void bcall_free(struct bcall *c)
     }
     if (c->next != NULL) {
         c->next->prev = c->prev;
+    }
+    if (c->span != NULL) {
+        /* Withdrawn (the client left, or the provider is freed): not the provider's error, so
+         * not counted in chatbot.provider.errors; the span says why it stopped. */
+        cb_otel_span_set_str(c->span, "error.type", "cancelled");
+        call_end(c, &(struct cb_otel_bedrock_result){.input_tokens = -1, .output_tokens = -1});
     }
     cb_es_decoder_free(c->dec);
     cb_bedrock_answer_cleanup(&c->ans);
@@ -445,6 +472,34 @@ static void on_result(void *arg, const struct ex_aws_result *res)
             : rc == AG_ENOMEM || rc == AG_EAGAIN ? &fail_internal
                                                : &fail_config; /* credentials */
     }
+    struct cb_otel_bedrock_result tr = {
+        .request_id = res->request_id,
+        .input_tokens = -1,
+        .output_tokens = -1,
+        .http_status = res->status,
+    };
+    char status_text[16]; /* an error answer with no x-amzn-ErrorType: its status code */
+    snprintf(status_text, sizeof(status_text), "%d", res->status);
+    if (rc == 0) {
+        tr.input_tokens = (int64_t)c->ans.input_tokens;
+        tr.output_tokens = (int64_t)c->ans.output_tokens;
+        tr.finish_reason = c->ans.stop_reason[0] != '\0' ? c->ans.stop_reason : NULL;
+        cb_otel_bedrock_span_content(c->p->cfg.tel, c->span, NULL, ag_buf_str(&c->ans.text));
+    } else {
+        /* error.type: the service's code (x-amzn-ErrorType or the stream's exception), else
+         * what failed on our side; the status description is the user's message, never the
+         * service's text (which may quote the prompt). */
+        tr.error_type = c->ans.exception[0] != '\0'                   ? c->ans.exception
+                        : rc == AG_EUPSTREAM && res->error.code[0] != '\0' ? res->error.code
+                        : rc == AG_EUPSTREAM                         ? status_text
+                        : rc == AG_ETIMEDOUT                         ? "timeout"
+                        : rc == AG_EIO                               ? "connection"
+                        : rc == AG_ENOMEM                            ? "internal"
+                        : rc == AG_EPROTO || rc == AG_ETOOBIG        ? "protocol"
+                                                                      : "credentials";
+        tr.error_message = f->message;
+    }
+    call_end(c, &tr);
     if (rc != 0) {
         reply_fail(c, rc, f);
         bcall_free(c);
@@ -482,6 +537,7 @@ static int bedrock_ask(struct cb_provider *base, const struct cb_ask *ask, cb_de
     c->done = done;
     c->stream = ask->stream;
     cb_bedrock_answer_init(&c->ans);
+    struct cb_otel_bedrock_call info = call_info(c);
     ag_buf_init(&body, 4u * 1024u * 1024u);
     if (ask->stream) {
         c->dec = cb_es_decoder_new(1024u * 1024u);
@@ -501,10 +557,20 @@ static int bedrock_ask(struct cb_provider *base, const struct cb_ask *ask, cb_de
             .on_data = ask->stream ? on_data : NULL,
             .data_arg = c,
         };
+        if (rc == 0) {
+            c->span = cb_otel_bedrock_span_start(p->cfg.tel, ask->trace, &info);
+            cb_otel_bedrock_span_content(p->cfg.tel, c->span, ask->message, NULL);
+        }
         rc = ex_aws_client_call(p->client, &call, on_result, c);
     }
     ag_buf_cleanup(&body);
     if (rc != 0) {
+        if (c->span != NULL) {
+            call_end(c, &(struct cb_otel_bedrock_result){.input_tokens = -1,
+                                                          .output_tokens = -1,
+                                                          .error_type = "internal",
+                                                          .error_message = "not sent"});
+        }
         cb_es_decoder_free(c->dec);
         cb_bedrock_answer_cleanup(&c->ans);
         ag_free(c);

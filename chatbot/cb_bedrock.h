@@ -10,6 +10,7 @@
 #include "cb_provider.h"
 
 struct event_base;
+struct cb_otel;
 
 /*
  * The `bedrock` provider: Amazon Bedrock Runtime Converse (POST /model/{modelId}/converse) and
@@ -48,6 +49,10 @@ struct cb_bedrock_config {
     unsigned max_attempts;     /* 0 = the standard mode's 3 */
     uint64_t connect_timeout_ms; /* 0 = 2000 */
     uint64_t timeout_ms;         /* total per attempt, streaming included; 0 = 60000 */
+    /* Telemetry (borrowed, must outlive the provider; NULL = none): one CLIENT span per call
+     * (retries inside it) under cb_ask.trace with the gen_ai.* and aws.* attributes, token usage
+     * and provider errors by error.type (cb_otel_bedrock_span_end()). */
+    struct cb_otel *tel;
 };
 
 /* Fills |cfg| with the defaults above (temperature and top_p not sent). */

@@ -14,6 +14,7 @@
 #include "ag_log.h"
 #include "ag_mem.h"
 #include "cb_history_dynamodb.h"
+#include "cb_otel.h"
 #include "cb_server.h"
 #include "config.h"
 
@@ -38,7 +39,10 @@ static const char usage[] =
     "2 s connect timeout, 3 attempts. --kb-dir: the local provider answers from the *.md files\n"
     "of DIR (read at start) instead of the bundled knowledge base. --history dynamodb keeps\n"
     "conversations in the DynamoDB table --dynamodb-table (items expire --session-ttl after they\n"
-    "are written; credentials, region and endpoint also from the AWS_* environment).\n";
+    "are written; credentials, region and endpoint also from the AWS_* environment).\n"
+    "Telemetry (traces, metrics, logs) goes as OTLP/HTTP protobuf to\n"
+    "OTEL_EXPORTER_OTLP_ENDPOINT, set up by the OTEL_* environment (OTEL_SDK_DISABLED=true\n"
+    "turns it off).\n";
 
 /* The system prompt file's size cap. */
 #define MAX_PROMPT_FILE (64u * 1024u)
@@ -305,9 +309,19 @@ int main(int argc, char **argv)
         ag_log_error("chatbot", "cannot create the event loop");
         return 1;
     }
+    /* Telemetry from the OTEL_* environment (chatbot/README.md "Telemetry"); without it the
+     * service still runs. */
+    struct cb_otel *tel = NULL;
+    rc = cb_otel_new_from_env(m.base, OTTER_VERSION, &tel);
+    if (rc != 0) {
+        ag_log_error("chatbot", "telemetry disabled: %s", ag_strerror(rc));
+        tel = NULL;
+    }
+    cfg.tel = tel;
     rc = cb_server_new(m.base, &cfg, &m.srv);
     if (rc != 0) {
         ag_log_error("chatbot", "cannot start: %s", ag_strerror(rc));
+        cb_otel_free(tel);
         event_base_free(m.base);
         ag_free(prompt);
         return 1;
@@ -332,7 +346,13 @@ int main(int argc, char **argv)
     if (m.drain_timer != NULL) {
         event_free(m.drain_timer);
     }
+    /* The server first: requests still open end their spans; then the last telemetry is
+     * flushed (at most 5 s) on the loop, before it is freed. */
     cb_server_free(m.srv);
+    if (cb_otel_shutdown(tel, 5000) != 0) {
+        ag_log_warn("chatbot", "telemetry: some spans, points or records were not sent at exit");
+    }
+    cb_otel_free(tel);
     event_base_free(m.base);
     ag_free(prompt);
     libevent_global_shutdown();

@@ -189,7 +189,7 @@ static int val_copy(struct ot_val *dst, const struct ot_val *src)
 {
     *dst = *src;
     if (src->type == VT_STR) {
-        dst->u.s = ag_strdup(src->u.s);
+        dst->u.s = cb_otel_utf8_dup(src->u.s);
         return dst->u.s == NULL ? AG_ENOMEM : 0;
     }
     if (src->type == VT_STRARR) {
@@ -199,7 +199,7 @@ static int val_copy(struct ot_val *dst, const struct ot_val *src)
             return AG_ENOMEM;
         }
         for (size_t i = 0; i < src->u.a.n; i++) {
-            dst->u.a.v[i] = ag_strdup(src->u.a.v[i] != NULL ? src->u.a.v[i] : "");
+            dst->u.a.v[i] = cb_otel_utf8_dup(src->u.a.v[i] != NULL ? src->u.a.v[i] : "");
             if (dst->u.a.v[i] == NULL) {
                 dst->u.a.n = i;
                 val_free(dst);
@@ -253,7 +253,7 @@ static int attrs_put(struct ot_attrs *a, const char *key, const struct ot_val *v
         a->v = nv;
         a->cap = ncap;
     }
-    a->v[a->n].key = ag_strdup(key);
+    a->v[a->n].key = cb_otel_utf8_dup(key);
     if (a->v[a->n].key == NULL) {
         return AG_ENOMEM;
     }
@@ -399,7 +399,7 @@ struct cb_otel_span *cb_otel_span_start(struct cb_otel *tel, const char *name,
     }
     s->tel = tel;
     s->kind = kind;
-    s->name = ag_strdup(name != NULL ? name : "");
+    s->name = cb_otel_utf8_dup(name != NULL ? name : "");
     if (s->name == NULL) {
         goto fail;
     }
@@ -452,7 +452,7 @@ void cb_otel_span_set_name(struct cb_otel_span *span, const char *name)
     if (span == NULL || name == NULL) {
         return;
     }
-    n = ag_strdup(name);
+    n = cb_otel_utf8_dup(name);
     if (n != NULL) {
         ag_free(span->name);
         span->name = n;
@@ -519,7 +519,7 @@ void cb_otel_span_set_status(struct cb_otel_span *span, enum cb_otel_status code
     ag_free(span->status_msg);
     span->status_msg = NULL;
     if (code == CB_OTEL_STATUS_ERROR && message != NULL) {
-        span->status_msg = ag_strdup(message);
+        span->status_msg = cb_otel_utf8_dup(message);
     }
 }
 
@@ -546,7 +546,7 @@ void cb_otel_span_add_event(struct cb_otel_span *span, const char *name,
     }
     e = &span->events[span->n_events];
     memset(e, 0, sizeof(*e));
-    e->name = ag_strdup(name);
+    e->name = cb_otel_utf8_dup(name);
     if (e->name == NULL) {
         return;
     }
@@ -873,7 +873,7 @@ void cb_otel_log(struct cb_otel *tel, enum cb_otel_severity severity,
     }
     l->time_ns = l->observed_ns = ag_time_now_ns();
     l->sev = severity;
-    l->body = ag_strdup(body != NULL ? body : "");
+    l->body = cb_otel_utf8_dup(body != NULL ? body : "");
     if (l->body == NULL || attrs_put_pub(&l->attrs, attrs, n) != 0) {
         log_free(l);
         tel->st.logs_dropped++;
@@ -945,7 +945,7 @@ struct cb_otel_span *cb_otel_server_span_start(struct cb_otel *tel,
     method = known_method(req->method);
     s->http_method = ag_strdup(method != NULL ? method : "_OTHER");
     if (req->route != NULL) {
-        s->http_route = ag_strdup(req->route);
+        s->http_route = cb_otel_utf8_dup(req->route);
     }
     cb_otel_span_set_str(s, "http.request.method", s->http_method);
     if (method == NULL && req->method != NULL) {
@@ -971,7 +971,7 @@ void cb_otel_server_span_set_route(struct cb_otel_span *span, const char *route)
     if (span == NULL || route == NULL) {
         return;
     }
-    r = ag_strdup(route);
+    r = cb_otel_utf8_dup(route);
     if (r == NULL) {
         return;
     }

@@ -202,6 +202,19 @@ AG_NODISCARD int cb_otel_kvlist_parse(const char *s, size_t len, size_t max_item
 /* Frees the items of |list| and empties it. */
 void cb_otel_kvlist_cleanup(struct cb_otel_kvlist *list);
 
+/*
+ * A copy of the NUL-terminated |s| that is well-formed UTF-8, as OTLP's strings must be (a
+ * receiver that checks refuses the whole request over one bad string, and header values such as
+ * User-Agent or Host are any bytes a client sent): each maximal subpart of an ill-formed
+ * sequence (Unicode §3.9, the WHATWG decoder's rule: a bad lead byte, or a lead and the
+ * continuation bytes that fit before the one that does not) becomes U+FFFD; overlong forms,
+ * surrogates and code points above U+10FFFF are ill-formed. Well-formed text is copied as is.
+ * Every string cb_otel records (attribute keys and values, span, event and metric names, status
+ * messages, log bodies) goes through it. Returns the copy (ag_free it), or NULL for a NULL |s|
+ * or out of memory.
+ */
+char *cb_otel_utf8_dup(const char *s);
+
 /* ---- configuration ----------------------------------------------------------------------- */
 
 /* Sets the defaults: service.name "chatbot", no endpoint (no export), the SDK's timings. */

@@ -428,3 +428,89 @@ out:
     cb_otel_kvlist_cleanup(&l);
     return rc;
 }
+
+/* The length of the well-formed UTF-8 sequence at |s| (1-4), or 0 when it is ill-formed; then
+ * |*bad| is how many bytes form its maximal subpart (the lead and the continuation bytes that
+ * were right, at least 1): Unicode §3.9's "U+FFFD substitution of maximal subparts", which is
+ * the WHATWG UTF-8 decoder's rule. A NUL ends the string. */
+static size_t utf8_seq(const unsigned char *s, size_t *bad)
+{
+    unsigned char b = s[0];
+    size_t need;
+    unsigned char lo = 0x80, hi = 0xBF;
+
+    *bad = 1;
+    if (b < 0x80) {
+        return 1;
+    } else if (b >= 0xC2 && b <= 0xDF) {
+        need = 1;
+    } else if (b == 0xE0) {
+        need = 2;
+        lo = 0xA0; /* no overlong forms */
+    } else if (b == 0xED) {
+        need = 2;
+        hi = 0x9F; /* no surrogates */
+    } else if (b >= 0xE1 && b <= 0xEF) {
+        need = 2;
+    } else if (b == 0xF0) {
+        need = 3;
+        lo = 0x90;
+    } else if (b >= 0xF1 && b <= 0xF3) {
+        need = 3;
+    } else if (b == 0xF4) {
+        need = 3;
+        hi = 0x8F; /* nothing above U+10FFFF */
+    } else {
+        return 0; /* 80-C1, F5-FF: never a lead byte */
+    }
+    for (size_t k = 1; k <= need; k++) {
+        if (s[k] < lo || s[k] > hi) {
+            *bad = k;
+            return 0;
+        }
+        lo = 0x80;
+        hi = 0xBF;
+    }
+    return need + 1;
+}
+
+char *cb_otel_utf8_dup(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0, bad, n;
+
+    if (s == NULL) {
+        return NULL;
+    }
+    while (u[i] != '\0' && (n = utf8_seq(u + i, &bad)) != 0) {
+        i += n;
+    }
+    if (u[i] == '\0') {
+        return ag_strdup(s); /* the usual case: already well-formed */
+    }
+    /* Each replaced subpart is at least one byte and becomes 3: at most 3x the input. */
+    size_t len = i + strlen(s + i);
+    if (len > (SIZE_MAX - 1) / 3) {
+        return NULL;
+    }
+    char *out = ag_malloc(3 * len + 1);
+    if (out == NULL) {
+        return NULL;
+    }
+    memcpy(out, s, i);
+    size_t o = i;
+    while (u[i] != '\0') {
+        n = utf8_seq(u + i, &bad);
+        if (n != 0) {
+            memcpy(out + o, s + i, n);
+            o += n;
+            i += n;
+        } else {
+            memcpy(out + o, "\xEF\xBF\xBD", 3); /* U+FFFD */
+            o += 3;
+            i += bad;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}

@@ -15,12 +15,17 @@
  * exactly once with the reply, unless the question is cancelled first.
  */
 
+struct cb_otel_span_ctx;
+
 struct cb_ask {
     const char *message; /* the user's message, UTF-8, |message_len| bytes */
     size_t message_len;
     const struct cb_turn *history; /* earlier turns of the session, oldest first */
     size_t n_history;
     bool stream;                   /* deliver text deltas as they come */
+    /* The request's server span context (cb_otel): a provider that calls a service starts its
+     * CLIENT span under it. NULL = no parent (a new trace); borrowed, copied by the provider. */
+    const struct cb_otel_span_ctx *trace;
 };
 
 struct cb_source {

@@ -26,6 +26,7 @@
 #include "cb_history_dynamodb.h"
 #include "cb_kb_dir.h"
 #include "cb_local.h"
+#include "cb_otel.h"
 #include "cb_provider.h"
 #include "cb_ratelimit.h"
 #include "cb_request.h"
@@ -48,6 +49,24 @@ struct cb_server {
     struct chat *chats;         /* questions waiting for their provider */
     size_t n_chats;
     int draining;
+    int port;                   /* the listening port (server.port) */
+    struct cb_otel *tel;        /* borrowed; NULL: no telemetry */
+};
+
+/*
+ * The telemetry of one request (cb_otel): its SERVER span, ended exactly once, when the reply
+ * or the stream ends, with the status sent (cb_otel_server_span_end(): chatbot.requests and
+ * http.server.request.duration by route and status), and its log record. /healthz and /readyz
+ * are untraced (probes) but counted in the metrics.
+ */
+struct rq {
+    struct cb_otel *tel;       /* NULL: no telemetry */
+    struct cb_otel_span *span; /* NULL: untraced, or not recording */
+    const char *method;        /* static */
+    const char *route;         /* the route template (static); NULL: no route matched */
+    uint64_t start_ns;         /* CLOCK_MONOTONIC, for untraced requests */
+    bool count_untraced;       /* a probe: metrics without a span */
+    bool done;                 /* ended (or handed to a struct chat) */
 };
 
 enum chat_kind {
@@ -69,6 +88,7 @@ struct chat {
     char *message;
     size_t message_len;
     struct ag_buf out;  /* the answer's JSON while the exchange is being stored */
+    struct rq rq;       /* the request's span, taken over from on_request() */
 };
 
 void cb_server_config_defaults(struct cb_server_config *cfg)
@@ -93,6 +113,74 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Ends |t| once: the span with |status|, the request's log record (INFO; ERROR for 5xx or a
+ * failed stream), or the metrics alone for an untraced probe. |code| is the API error code sent,
+ * if any. |error| (a stream that failed after its 200: the error event's code) makes the span
+ * status ERROR with error.type = |error| and leaves http.response.status_code off the span: the
+ * 200 said nothing about the outcome, and the SLO exporter lets a status code decide over the
+ * span status (chatbot/slo.yaml counts such a stream bad). The metrics still record the 200.
+ */
+static void rq_end(struct rq *t, int status, const char *code, const char *error)
+{
+    if (t->done) {
+        return;
+    }
+    t->done = true;
+    if (t->tel == NULL) {
+        return;
+    }
+    if (t->span == NULL) {
+        if (t->count_untraced) {
+            cb_otel_record_request(t->tel, t->method, t->route, status,
+                                   (double)(mono_ns() - t->start_ns) / 1e9);
+        }
+        return;
+    }
+    bool bad = status >= 500 || error != NULL;
+    char body[160];
+    snprintf(body, sizeof(body), "%s %s %d%s%s", t->method,
+             t->route != NULL ? t->route : "(no route)", status, code != NULL ? " " : "",
+             code != NULL ? code : "");
+    const struct cb_otel_attr a[] = {
+        CB_OTEL_STR("http.request.method", t->method),
+        CB_OTEL_STR("http.route", t->route),
+        CB_OTEL_INT("http.response.status_code", status),
+        CB_OTEL_DBL("duration_ms", (double)(mono_ns() - t->start_ns) / 1e6),
+        CB_OTEL_STR("error.code", code),
+    };
+    cb_otel_log(t->tel, bad ? CB_OTEL_SEV_ERROR : CB_OTEL_SEV_INFO, t->span, body, a,
+                sizeof(a) / sizeof(a[0]));
+    if (error != NULL) {
+        cb_otel_span_set_str(t->span, "error.type", error);
+        cb_otel_span_set_status(t->span, CB_OTEL_STATUS_ERROR, error);
+        cb_otel_record_request(t->tel, t->method, t->route, status,
+                               (double)(mono_ns() - t->start_ns) / 1e9);
+        cb_otel_span_end(t->span);
+    } else {
+        cb_otel_server_span_end(t->tel, t->span, status);
+    }
+    t->span = NULL;
+}
+
+/* An error of the request's own (the cause), as an ERROR log record correlated with its span. */
+static void rq_error(const struct rq *t, const char *what, const char *why)
+{
+    if (t->span == NULL) {
+        return;
+    }
+    const struct cb_otel_attr a[] = {CB_OTEL_STR("http.route", t->route),
+                                     CB_OTEL_STR("error.cause", why)};
+    cb_otel_log(t->tel, CB_OTEL_SEV_ERROR, t->span, what, a, 2);
+}
+
 static void security_headers(struct evhttp_request *req)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
@@ -107,9 +195,11 @@ static void security_headers(struct evhttp_request *req)
     evhttp_add_header(h, "Cache-Control", "no-store");
 }
 
-static void send_json(struct evhttp_request *req, int status, const char *reason,
-                      struct ag_buf *body)
+/* Sends the JSON reply, ending |t| with |status| (and |code|, the API's error code, if any). */
+static void send_json_code(struct rq *t, struct evhttp_request *req, int status,
+                           const char *reason, struct ag_buf *body, const char *code)
 {
+    rq_end(t, status, code, NULL);
     struct evbuffer *out = evbuffer_new();
     security_headers(req);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
@@ -123,7 +213,13 @@ static void send_json(struct evhttp_request *req, int status, const char *reason
     }
 }
 
-static void send_error(struct evhttp_request *req, int status, const char *reason,
+static void send_json(struct rq *t, struct evhttp_request *req, int status, const char *reason,
+                      struct ag_buf *body)
+{
+    send_json_code(t, req, status, reason, body, NULL);
+}
+
+static void send_error(struct rq *t, struct evhttp_request *req, int status, const char *reason,
                        const char *code, const char *field, const char *message)
 {
     struct ag_buf b;
@@ -146,21 +242,22 @@ static void send_error(struct evhttp_request *req, int status, const char *reaso
     if (ag_json_finish(&w) != 0) {
         ag_buf_cleanup(&b);
     }
-    send_json(req, status, reason, &b);
+    send_json_code(t, req, status, reason, &b, code);
     ag_buf_cleanup(&b);
 }
 
-static void send_internal(struct evhttp_request *req, int rc)
+static void send_internal(struct rq *t, struct evhttp_request *req, int rc)
 {
     ag_log_error(WHO, "request failed: %s", ag_strerror(rc));
-    send_error(req, 500, "Internal Server Error", "internal", NULL,
+    rq_error(t, "request failed", ag_strerror(rc));
+    send_error(t, req, 500, "Internal Server Error", "internal", NULL,
                "the chatbot could not answer: please try again");
 }
 
-static void method_not_allowed(struct evhttp_request *req, const char *allow)
+static void method_not_allowed(struct rq *t, struct evhttp_request *req, const char *allow)
 {
     evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
-    send_error(req, 405, "Method Not Allowed", "method_not_allowed", NULL,
+    send_error(t, req, 405, "Method Not Allowed", "method_not_allowed", NULL,
                "this method is not allowed here");
 }
 
@@ -242,6 +339,7 @@ static void chat_free(struct chat *c)
         c->next->prev = c->prev;
     }
     srv->n_chats--;
+    rq_end(&c->rq, 500, "internal", NULL); /* every path ends it before: a safety net */
     cb_sse_free(c->sse);
     ag_buf_cleanup(&c->out);
     ag_free(c->message);
@@ -257,6 +355,9 @@ static void chat_gone(void *arg)
                      "cancelled, history calls withdrawn");
     cb_provider_cancel(c->srv->provider, c);
     cb_history_cancel(c->srv->history, c);
+    /* A stream that started sent its 200; otherwise nothing was sent: 499, as proxies log a
+     * client that closed first (not a server error: the SLOs do not count it bad). */
+    rq_end(&c->rq, cb_sse_started(c->sse) ? 200 : 499, "client_closed", NULL);
     chat_free(c);
 }
 
@@ -346,6 +447,7 @@ static void chat_reply(struct chat *c, int rc, const struct ag_buf *body, int st
             ag_log_warn(WHO, "cannot send the last stream event: %s", ag_strerror(src));
         }
         cb_sse_end(c->sse);
+        rq_end(&c->rq, 200, rc != 0 ? code : NULL, rc != 0 ? code : NULL);
     } else if (c->stream && rc == 0) {
         /* An answer with no text streamed before it (an empty answer): the stream is only
          * the done event. */
@@ -354,17 +456,20 @@ static void chat_reply(struct chat *c, int rc, const struct ag_buf *body, int st
             ag_log_warn(WHO, "cannot send the stream");
         }
         cb_sse_end(c->sse);
+        rq_end(&c->rq, 200, NULL, NULL);
     } else {
         struct evhttp_request *req = cb_sse_release(c->sse);
         if (req != NULL && rc == 0) {
-            send_json(req, 200, "OK", (struct ag_buf *)body);
+            send_json(&c->rq, req, 200, "OK", (struct ag_buf *)body);
         } else if (req != NULL) {
             if (retry_after_s > 0) {
                 char ra[16];
                 snprintf(ra, sizeof(ra), "%u", retry_after_s);
                 evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", ra);
             }
-            send_error(req, status, status_reason(status), code, field, message);
+            send_error(&c->rq, req, status, status_reason(status), code, field, message);
+        } else {
+            rq_end(&c->rq, 499, "client_closed", NULL);
         }
     }
     ag_buf_cleanup(&b);
@@ -384,6 +489,7 @@ static void history_failed(struct chat *c, int rc, const char *why)
     }
     ag_log_error(WHO, "history store %s: %s (%s)", c->srv->history->ops->name, why,
                  ag_strerror(rc));
+    rq_error(&c->rq, "history store failed", why);
     if (rc == AG_EAGAIN) {
         chat_reply(c, rc, NULL, 409, "conflict", "session_id",
                    "the conversation changed while this message was answered: send it again",
@@ -421,6 +527,7 @@ static void chat_done(void *arg, const struct cb_reply *r)
         /* The provider logged the cause; the user gets its clean message. Nothing is stored. */
         ag_log_warn(WHO, "provider %s failed: %s (%s)", srv->provider->ops->name,
                     r->code != NULL ? r->code : "internal", ag_strerror(rc));
+        rq_error(&c->rq, "provider failed", r->code != NULL ? r->code : "internal");
         chat_reply(c, rc, NULL, r->status != 0 ? r->status : 500,
                    r->code != NULL ? r->code : "internal", NULL,
                    r->message != NULL ? r->message
@@ -435,6 +542,7 @@ static void chat_done(void *arg, const struct cb_reply *r)
     rc = ag_json_finish(&w);
     if (rc != 0) {
         ag_log_error(WHO, "cannot write the answer: %s", ag_strerror(rc));
+        rq_error(&c->rq, "cannot write the answer", ag_strerror(rc));
         chat_reply(c, rc, NULL, 500, "internal", NULL,
                    "the chatbot could not answer: please try again", 0);
         return;
@@ -457,13 +565,18 @@ static void chat_ask(struct chat *c, const struct cb_turn *hist, size_t n_turns)
         .history = hist,
         .n_history = n_turns,
         .stream = c->stream,
+        .trace = cb_otel_span_context(c->rq.span),
     };
     int rc = cb_provider_ask(c->srv->provider, &ask, chat_delta, chat_done, c);
     if (rc != 0) {
         struct evhttp_request *r = cb_sse_release(c->sse);
+        struct rq t = c->rq;
+        c->rq.done = true;
         chat_free(c);
         if (r != NULL) {
-            send_internal(r, rc);
+            send_internal(&t, r, rc);
+        } else {
+            rq_end(&t, 499, "client_closed", NULL);
         }
     }
 }
@@ -481,7 +594,8 @@ static void chat_loaded(void *arg, int rc, const struct cb_turn *turns, size_t n
 }
 
 /* A request waiting for the store or the provider, watching its client's connection. */
-static struct chat *chat_new(struct cb_server *srv, struct evhttp_request *req,
+/* Takes over |t| (the request's span): from now on the chat ends it. */
+static struct chat *chat_new(struct cb_server *srv, struct rq *t, struct evhttp_request *req,
                              enum chat_kind kind)
 {
     struct chat *c = ag_calloc(1, sizeof(*c));
@@ -495,6 +609,8 @@ static struct chat *chat_new(struct cb_server *srv, struct evhttp_request *req,
         ag_free(c);
         return NULL;
     }
+    c->rq = *t;
+    t->done = true;
     c->next = srv->chats;
     if (srv->chats != NULL) {
         srv->chats->prev = c;
@@ -504,7 +620,8 @@ static struct chat *chat_new(struct cb_server *srv, struct evhttp_request *req,
     return c;
 }
 
-static void handle_chat(struct cb_server *srv, struct evhttp_request *req, bool stream)
+static void handle_chat(struct cb_server *srv, struct rq *t, struct evhttp_request *req,
+                        bool stream)
 {
     struct cb_chat_request cr = {0};
     struct cb_request_error err;
@@ -514,13 +631,13 @@ static void handle_chat(struct cb_server *srv, struct evhttp_request *req, bool 
     int rc;
 
     if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
-        method_not_allowed(req, "POST");
+        method_not_allowed(t, req, "POST");
         return;
     }
     /* application/json only: a cross-site form cannot send it without a CORS preflight. */
     if (!is_json_type(evhttp_find_header(evhttp_request_get_input_headers(req),
                                          "Content-Type"))) {
-        send_error(req, 415, "Unsupported Media Type", "unsupported_media_type", NULL,
+        send_error(t, req, 415, "Unsupported Media Type", "unsupported_media_type", NULL,
                    "send the request as Content-Type: application/json");
         return;
     }
@@ -529,25 +646,25 @@ static void handle_chat(struct cb_server *srv, struct evhttp_request *req, bool 
         char msg[96];
         snprintf(msg, sizeof(msg), "the request body is larger than %zu bytes",
                  srv->cfg.max_body);
-        send_error(req, 413, "Payload Too Large", "too_large", NULL, msg);
+        send_error(t, req, 413, "Payload Too Large", "too_large", NULL, msg);
         goto out;
     }
     if (rc != 0) {
-        send_internal(req, rc);
+        send_internal(t, req, rc);
         goto out;
     }
     rc = cb_chat_request_parse(body, len, srv->cfg.max_message, &cr, &err);
     if (rc == AG_EPROTO) {
-        send_error(req, 400, "Bad Request", err.code, err.field, err.message);
+        send_error(t, req, 400, "Bad Request", err.code, err.field, err.message);
         goto out;
     }
     if (rc != 0) {
-        send_internal(req, rc);
+        send_internal(t, req, rc);
         goto out;
     }
-    c = chat_new(srv, req, CHAT_ASK);
+    c = chat_new(srv, t, req, CHAT_ASK);
     if (c == NULL) {
-        send_internal(req, AG_ENOMEM);
+        send_internal(t, req, AG_ENOMEM);
         goto out;
     }
     c->stream = stream;
@@ -563,9 +680,11 @@ static void handle_chat(struct cb_server *srv, struct evhttp_request *req, bool 
     rc = cb_session_new_id(c->session_id);
     if (rc != 0) {
         struct evhttp_request *r = cb_sse_release(c->sse);
+        struct rq tc = c->rq;
+        c->rq.done = true;
         chat_free(c);
         if (r != NULL) {
-            send_internal(r, rc);
+            send_internal(&tc, r, rc);
         }
         goto out;
     }
@@ -605,9 +724,11 @@ static void session_loaded(void *arg, int rc, const struct cb_turn *turns, size_
     rc = ag_json_finish(&w);
     struct evhttp_request *req = cb_sse_release(c->sse);
     if (req != NULL && rc != 0) {
-        send_internal(req, rc);
+        send_internal(&c->rq, req, rc);
     } else if (req != NULL) {
-        send_json(req, 200, "OK", &c->out);
+        send_json(&c->rq, req, 200, "OK", &c->out);
+    } else {
+        rq_end(&c->rq, 499, "client_closed", NULL);
     }
     chat_free(c);
 }
@@ -621,28 +742,33 @@ static void session_removed(void *arg, int rc, const char *why)
     }
     struct evhttp_request *req = cb_sse_release(c->sse);
     if (req != NULL) {
+        rq_end(&c->rq, 204, NULL, NULL);
         security_headers(req);
         evhttp_send_reply(req, 204, "No Content", NULL);
+    } else {
+        rq_end(&c->rq, 499, "client_closed", NULL);
     }
     chat_free(c);
 }
 
-static void handle_session(struct cb_server *srv, struct evhttp_request *req, const char *id)
+static void handle_session(struct cb_server *srv, struct rq *t, struct evhttp_request *req,
+                           const char *id)
 {
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 
     if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_DELETE) {
-        method_not_allowed(req, "GET, DELETE");
+        method_not_allowed(t, req, "GET, DELETE");
         return;
     }
     if (!cb_session_id_valid(id, strlen(id))) {
-        send_error(req, 400, "Bad Request", "invalid_request", "session_id",
+        send_error(t, req, 400, "Bad Request", "invalid_request", "session_id",
                    "the session id in the path must be 32 hex digits");
         return;
     }
-    struct chat *c = chat_new(srv, req, cmd == EVHTTP_REQ_GET ? CHAT_HISTORY : CHAT_FORGET);
+    struct chat *c =
+        chat_new(srv, t, req, cmd == EVHTTP_REQ_GET ? CHAT_HISTORY : CHAT_FORGET);
     if (c == NULL) {
-        send_internal(req, AG_ENOMEM);
+        send_internal(t, req, AG_ENOMEM);
         return;
     }
     memcpy(c->session_id, id, CB_SESSION_ID_LEN + 1);
@@ -654,29 +780,29 @@ static void handle_session(struct cb_server *srv, struct evhttp_request *req, co
     }
 }
 
-static void handle_status(struct evhttp_request *req, int ok, const char *status)
+static void handle_status(struct rq *t, struct evhttp_request *req, int ok, const char *status)
 {
     struct ag_buf b;
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-        method_not_allowed(req, "GET, HEAD");
+        method_not_allowed(t, req, "GET, HEAD");
         return;
     }
     ag_buf_init(&b, 256);
     if (ag_buf_printf(&b, "{\"status\":\"%s\"}", status) != 0) {
         ag_buf_cleanup(&b);
     }
-    send_json(req, ok ? 200 : 503, ok ? "OK" : "Service Unavailable", &b);
+    send_json(t, req, ok ? 200 : 503, ok ? "OK" : "Service Unavailable", &b);
     ag_buf_cleanup(&b);
 }
 
 /* The chat page's files: the API's headers, but the page's own CSP, and revalidation instead of
  * no-store (the bytes change only with the binary). */
-static void handle_static(struct evhttp_request *req, const struct cb_web_file *f)
+static void handle_static(struct rq *t, struct evhttp_request *req, const struct cb_web_file *f)
 {
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-        method_not_allowed(req, "GET, HEAD");
+        method_not_allowed(t, req, "GET, HEAD");
         return;
     }
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
@@ -685,7 +811,7 @@ static void handle_static(struct evhttp_request *req, const struct cb_web_file *
         if (out != NULL) {
             evbuffer_free(out);
         }
-        send_internal(req, AG_ENOMEM);
+        send_internal(t, req, AG_ENOMEM);
         return;
     }
     evhttp_add_header(h, "Content-Security-Policy", CB_WEB_CSP);
@@ -695,12 +821,13 @@ static void handle_static(struct evhttp_request *req, const struct cb_web_file *
     evhttp_add_header(h, "Cross-Origin-Resource-Policy", "same-origin");
     evhttp_add_header(h, "Cache-Control", "no-cache");
     evhttp_add_header(h, "Content-Type", f->content_type);
+    rq_end(t, 200, NULL, NULL);
     evhttp_send_reply(req, 200, "OK", out);
     evbuffer_free(out);
 }
 
 /* Takes a token for the client's address; answers 429 and returns false when there is none. */
-static bool rate_ok(struct cb_server *srv, struct evhttp_request *req)
+static bool rate_ok(struct cb_server *srv, struct rq *t, struct evhttp_request *req)
 {
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     char *addr = NULL;
@@ -716,36 +843,138 @@ static bool rate_ok(struct cb_server *srv, struct evhttp_request *req)
     snprintf(ra, sizeof(ra), "%u", wait_s);
     snprintf(msg, sizeof(msg), "too many requests from this address: retry in %u s", wait_s);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", ra);
-    send_error(req, 429, "Too Many Requests", "rate_limited", NULL, msg);
+    send_error(t, req, 429, "Too Many Requests", "rate_limited", NULL, msg);
     return false;
+}
+
+static const char *method_name(enum evhttp_cmd_type cmd)
+{
+    switch (cmd) {
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_OPTIONS:
+        return "OPTIONS";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
+    default:
+        return "_OTHER";
+    }
+}
+
+/* The route template of |path| (static strings: never the session id itself), or NULL. */
+static const char *route_of(const char *path)
+{
+    static const char *const fixed[] = {"/api/chat", "/api/chat/stream", "/healthz", "/readyz"};
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+        if (strcmp(path, fixed[i]) == 0) {
+            return fixed[i];
+        }
+    }
+    if (strncmp(path, SESSIONS_PFX, sizeof(SESSIONS_PFX) - 1) == 0) {
+        return "/api/sessions/{id}";
+    }
+    const struct cb_web_file *f = cb_web_find(path);
+    return f != NULL ? f->path : NULL;
+}
+
+/* Starts the request's telemetry: a SERVER span continuing its traceparent (probes: none), and
+ * the traceresponse header carrying the span's context back to the client. */
+static void rq_start(struct cb_server *srv, struct rq *t, struct evhttp_request *req,
+                     const char *path, const char *route)
+{
+    t->tel = srv->tel;
+    t->method = method_name(evhttp_request_get_command(req));
+    t->route = route;
+    t->start_ns = mono_ns();
+    if (!cb_otel_enabled(srv->tel)) {
+        return;
+    }
+    if (route != NULL && (strcmp(route, "/healthz") == 0 || strcmp(route, "/readyz") == 0)) {
+        t->count_untraced = true;
+        return;
+    }
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    char *peer = NULL;
+    ev_uint16_t peer_port = 0;
+    if (evcon != NULL) {
+        evhttp_connection_get_peer(evcon, &peer, &peer_port);
+    }
+    /* server.address: the Host header without its port (an IPv6 literal keeps its brackets
+     * off). */
+    char host[256] = "";
+    const char *h = evhttp_find_header(in, "Host");
+    if (h != NULL) {
+        size_t n = strlen(h);
+        const char *end = h + n;
+        if (h[0] == '[' && memchr(h, ']', n) != NULL) {
+            end = memchr(h, ']', n);
+            h++;
+        } else if (memchr(h, ':', n) != NULL) {
+            end = memchr(h, ':', n);
+        }
+        n = (size_t)(end - h);
+        if (n < sizeof(host)) {
+            memcpy(host, h, n);
+            host[n] = '\0';
+        }
+    }
+    t->span = cb_otel_server_span_start(
+        srv->tel, &(struct cb_otel_http_request_info){
+                      .method = t->method,
+                      .path = path,
+                      .route = route,
+                      .server_address = host[0] != '\0' ? host : NULL,
+                      .server_port = srv->port,
+                      .client_address = peer,
+                      .user_agent = evhttp_find_header(in, "User-Agent"),
+                      .traceparent = evhttp_find_header(in, "traceparent"),
+                      .tracestate = evhttp_find_header(in, "tracestate"),
+                  });
+    char tr[56];
+    if (cb_otel_traceparent_format(cb_otel_span_context(t->span), tr) == 0) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "traceresponse", tr);
+    }
 }
 
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct cb_server *srv = arg;
     const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+    struct rq t = {0};
 
     if (path == NULL) {
         path = "";
     }
-    if (srv->limit != NULL && strncmp(path, "/api/", 5) == 0 && !rate_ok(srv, req)) {
+    const char *route = route_of(path);
+    rq_start(srv, &t, req, path, route);
+    if (srv->limit != NULL && strncmp(path, "/api/", 5) == 0 && !rate_ok(srv, &t, req)) {
         return;
     }
-    if (strcmp(path, "/api/chat") == 0) {
-        handle_chat(srv, req, false);
-    } else if (strcmp(path, "/api/chat/stream") == 0) {
-        handle_chat(srv, req, true);
-    } else if (strncmp(path, SESSIONS_PFX, sizeof(SESSIONS_PFX) - 1) == 0) {
-        handle_session(srv, req, path + sizeof(SESSIONS_PFX) - 1);
-    } else if (strcmp(path, "/healthz") == 0) {
-        handle_status(req, 1, "ok");
-    } else if (strcmp(path, "/readyz") == 0) {
-        handle_status(req, !srv->draining, srv->draining ? "draining" : "ready");
-    } else if (cb_web_find(path) != NULL) {
-        handle_static(req, cb_web_find(path));
+    if (route == NULL) {
+        send_error(&t, req, 404, "Not Found", "not_found", NULL, "no such endpoint");
+    } else if (strcmp(route, "/api/chat") == 0) {
+        handle_chat(srv, &t, req, false);
+    } else if (strcmp(route, "/api/chat/stream") == 0) {
+        handle_chat(srv, &t, req, true);
+    } else if (strcmp(route, "/api/sessions/{id}") == 0) {
+        handle_session(srv, &t, req, path + sizeof(SESSIONS_PFX) - 1);
+    } else if (strcmp(route, "/healthz") == 0) {
+        handle_status(&t, req, 1, "ok");
+    } else if (strcmp(route, "/readyz") == 0) {
+        handle_status(&t, req, !srv->draining, srv->draining ? "draining" : "ready");
     } else {
-        send_error(req, 404, "Not Found", "not_found", NULL, "no such endpoint");
+        handle_static(&t, req, cb_web_find(path));
     }
+    rq_end(&t, 500, "internal", NULL); /* every handler ended it or handed it on: a safety net */
 }
 
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
@@ -771,9 +1000,12 @@ int cb_server_new(struct event_base *base, const struct cb_server_config *cfg,
     }
     srv->cfg = *cfg;
     srv->base = base;
+    srv->tel = cfg->tel;
     if (cfg->bedrock != NULL) {
         char why[256] = "";
-        rc = cb_bedrock_new(base, cfg->bedrock, &srv->provider, why, sizeof(why));
+        struct cb_bedrock_config bcfg = *cfg->bedrock;
+        bcfg.tel = cfg->tel;
+        rc = cb_bedrock_new(base, &bcfg, &srv->provider, why, sizeof(why));
         if (rc != 0) {
             ag_log_error(WHO, "bedrock provider: %s", why);
             goto fail;
@@ -854,6 +1086,7 @@ int cb_server_new(struct event_base *base, const struct cb_server_config *cfg,
             port = ntohs(a4->sin_port);
         }
     }
+    srv->port = (int)port;
     struct timeval every = {30, 0};
     event_add(srv->sweep, &every);
     ag_log_info(WHO, "provider: %s; history: %s", srv->provider->ops->name,
@@ -898,10 +1131,12 @@ void cb_server_free(struct cb_server *srv)
             }
             ag_buf_cleanup(&b);
             cb_sse_end(c->sse);
+            rq_end(&c->rq, 200, "shutting_down", "shutting_down");
         } else {
             struct evhttp_request *req = cb_sse_release(c->sse);
             if (req != NULL) {
-                send_error(req, 503, "Service Unavailable", "shutting_down", NULL, stop_msg);
+                send_error(&c->rq, req, 503, "Service Unavailable", "shutting_down", NULL,
+                           stop_msg);
             }
         }
         chat_free(c);

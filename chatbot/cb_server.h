@@ -9,6 +9,7 @@
 
 struct event_base;
 struct cb_history_dynamodb_config;
+struct cb_otel;
 
 /*
  * The chatbot's HTTP API on libevent's evhttp:
@@ -38,6 +39,9 @@ struct cb_server_config {
     const char *kb_dir;   /* NULL: the bundled knowledge base; else *.md of this directory */
     /* NULL: the memory history store (max_sessions ... bounds); else dynamodb, borrowed */
     const struct cb_history_dynamodb_config *dynamodb;
+    /* Telemetry (borrowed, must outlive the server; NULL: none): a SERVER span per request
+     * (probes: metrics only), request metrics, log records; handed to the bedrock provider. */
+    struct cb_otel *tel;
 };
 
 /* Fills |cfg| with the defaults (127.0.0.1:8080, 16 KiB bodies, 4000-byte messages, 1000

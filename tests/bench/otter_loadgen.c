@@ -80,6 +80,12 @@ struct bench_opts {
     double grace_s;    /* how long answers are awaited after the last send */
     int json;
     const char *dump;
+    /* Raw HTTP mode (--proto http with --http-path): this request instead of OTLP, one item per
+     * request (the chatbot's benchmark, tests/bench/chatbot_bench.py). */
+    const char *http_path;    /* NULL: the signal's OTLP path and an encoded request */
+    const char *http_method;  /* "POST" (default) or "GET" */
+    const char *body;         /* --body: sent as is; NULL = empty */
+    const char *content_type; /* --content-type (default application/json) */
 };
 
 struct bench_hist {
@@ -1027,7 +1033,14 @@ static int build_payloads(struct bench *b)
         size_t len = 0;
         char head[512];
         int rc;
-        if (o->signal == BENCH_SIGNAL_METRICS) {
+        if (o->http_path != NULL) {
+            len = o->body != NULL ? strlen(o->body) : 0;
+            msg = ag_malloc(len + 1);
+            rc = msg != NULL ? 0 : AG_ENOMEM;
+            if (msg != NULL) {
+                memcpy(msg, o->body != NULL ? o->body : "", len + 1);
+            }
+        } else if (o->signal == BENCH_SIGNAL_METRICS) {
             rc = bench_metrics_encode(o->spans_per_request, v, base_ns, &msg, &len);
         } else if (o->signal == BENCH_SIGNAL_LOGS) {
             rc = bench_logs_encode(o->spans_per_request, v, base_ns, &msg, &len);
@@ -1055,10 +1068,16 @@ static int build_payloads(struct bench *b)
         p->grpc_len = len + 5;
         ag_free(msg);
         int n = snprintf(head, sizeof(head),
-                         "POST %s HTTP/1.1\r\nHost: %s\r\n"
+                         "%s %s HTTP/1.1\r\nHost: %s\r\n"
                          "User-Agent: otter-loadgen\r\n"
-                         "Content-Type: application/x-protobuf\r\nContent-Length: %zu\r\n\r\n",
-                         bench_http_paths[o->signal], o->target, len);
+                         "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n",
+                         o->http_method != NULL ? o->http_method : "POST",
+                         o->http_path != NULL ? o->http_path : bench_http_paths[o->signal],
+                         o->target,
+                         o->http_path == NULL       ? "application/x-protobuf"
+                         : o->content_type != NULL ? o->content_type
+                                                   : "application/json",
+                         len);
         if (n < 0 || (size_t)n >= sizeof(head)) {
             return AG_EINVAL;
         }
@@ -1159,6 +1178,9 @@ static void usage(void)
             "usage: otter-loadgen [options]\n"
             "  --proto grpc|http         OTLP/gRPC (h2c) or OTLP/HTTP protobuf (default grpc)\n"
             "  --target HOST:PORT        numeric address (default 127.0.0.1:4317)\n"
+            "  --http-path PATH   (--proto http) send this request instead of OTLP: one item\n"
+            "                     per request; --http-method GET|POST (POST), --body TEXT,\n"
+            "                     --content-type TYPE (application/json); a 200 is success\n"
             "  --signal traces|metrics|logs  what to send (default traces); metrics and logs\n"
             "                            have one realistic shape each (bench_signals.h)\n"
             "  --shape small|realistic   span shape (default small)\n"
@@ -1309,6 +1331,21 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
             o->variants = (unsigned)u;
         } else if (strcmp(a, "--dump") == 0 && v != NULL) {
             o->dump = v;
+            rc = 0;
+        } else if (strcmp(a, "--http-path") == 0 && v != NULL && v[0] == '/') {
+            o->http_path = v;
+            o->spans_per_request = 1;
+            rc = 0;
+        } else if (strcmp(a, "--http-method") == 0 && v != NULL &&
+                   (strcmp(v, "GET") == 0 || strcmp(v, "POST") == 0)) {
+            o->http_method = v;
+            rc = 0;
+        } else if (strcmp(a, "--body") == 0 && v != NULL && strlen(v) < 65536) {
+            o->body = v;
+            rc = 0;
+        } else if (strcmp(a, "--content-type") == 0 && v != NULL && strlen(v) < 128 &&
+                   strpbrk(v, "\r\n") == NULL) {
+            o->content_type = v;
             rc = 0;
         } else {
             takes = 0;

@@ -4,7 +4,9 @@
  * and the "k=v,..." lists of OTEL_RESOURCE_ATTRIBUTES / OTEL_EXPORTER_OTLP_HEADERS. Every input
  * goes through all of them. Invariants: a parsed traceparent has non-zero ids and formats back
  * to a version-00 value that parses to the same context; a parsed list has non-empty keys with
- * no NUL; a tracestate kept by cb_otel_extract() passes cb_otel_tracestate_check().
+ * no NUL; a tracestate kept by cb_otel_extract() passes cb_otel_tracestate_check();
+ * cb_otel_utf8_dup() gives well-formed UTF-8 (checked by a decoder written here, by code point
+ * ranges), leaves well-formed input unchanged and is idempotent.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,6 +16,42 @@
 #include "cb_otel.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Well-formed UTF-8 by decoding: each sequence's code point must need exactly that many bytes
+ * and be a scalar value (not a surrogate, at most U+10FFFF). */
+static int utf8_ok(const unsigned char *s)
+{
+    while (*s != '\0') {
+        unsigned cp, n;
+        if (*s < 0x80) {
+            s++;
+            continue;
+        } else if ((*s & 0xE0) == 0xC0) {
+            cp = *s & 0x1F;
+            n = 1;
+        } else if ((*s & 0xF0) == 0xE0) {
+            cp = *s & 0x0F;
+            n = 2;
+        } else if ((*s & 0xF8) == 0xF0) {
+            cp = *s & 0x07;
+            n = 3;
+        } else {
+            return 0;
+        }
+        for (unsigned k = 1; k <= n; k++) {
+            if ((s[k] & 0xC0) != 0x80) {
+                return 0;
+            }
+            cp = (cp << 6) | (s[k] & 0x3F);
+        }
+        static const unsigned min[4] = {0, 0x80, 0x800, 0x10000};
+        if (cp < min[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+            return 0;
+        }
+        s += n + 1;
+    }
+    return 1;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -63,6 +101,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *nl = strchr(copy, '\n');
     if (nl != NULL) {
         *nl = '\0';
+    }
+    /* UTF-8 repair of the first line (a header value as the server holds it). */
+    char *u = cb_otel_utf8_dup(copy);
+    if (u != NULL) {
+        char *u2 = cb_otel_utf8_dup(u);
+        if (!utf8_ok((const unsigned char *)u) ||
+            (utf8_ok((const unsigned char *)copy) && strcmp(u, copy) != 0) ||
+            (u2 != NULL && strcmp(u, u2) != 0)) {
+            abort();
+        }
+        ag_free(u2);
+        ag_free(u);
     }
     if (cb_otel_extract(copy, nl != NULL ? nl + 1 : NULL, &c) == 0) {
         size_t tl = strlen(c.tracestate);

@@ -29,6 +29,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+import uuid
 from pathlib import Path
 
 from aws_peers import _Server, check_sigv4, free_port, wait_port
@@ -123,6 +124,7 @@ class SigV4Proxy(_Server):
         self.rejected = []   # why each refused request was refused
         self.downstream_closed = 0  # answers whose client had already gone when they came
         self.canned = {}     # last user message text -> ConverseStream bytes answered here
+        self.request_ids = []  # x-amzn-RequestId of every relayed answer, in order
         super().__init__()
 
     def _refuse(self, h, status, etype, message):
@@ -186,10 +188,18 @@ class SigV4Proxy(_Server):
                 with self.lock:
                     self.downstream_closed += 1
         h.send_response(resp.status)
+        rid = None
         for k, v in resp.getheaders():
             if k.lower() in ("content-type", "retry-after", "x-amzn-errortype",
                              "x-amzn-requestid"):
                 h.send_header(k, v)
+                rid = v if k.lower() == "x-amzn-requestid" else rid
+        if rid is None:
+            # AWS's front end gives every answer a request id; aimock does not.
+            rid = str(uuid.uuid4())
+            h.send_header("x-amzn-RequestId", rid)
+        with self.lock:
+            self.request_ids.append(rid)
         h.send_header("Transfer-Encoding", "chunked")
         h.end_headers()
         try:

@@ -154,6 +154,40 @@ static void test_tracestate(void)
     ASSERT_EQ(cb_otel_tracestate_check(big, 259), AG_EPROTO); /* a value of 257 */
 }
 
+/* Expected outputs from Unicode §3.9 (maximal subparts, Table 3-8's rule), worked by hand. */
+static void test_utf8_dup(void)
+{
+#define R "\xEF\xBF\xBD" /* U+FFFD */
+    static const struct {
+        const char *in, *out;
+    } t[] = {
+        {"", ""},
+        {"plain ascii", "plain ascii"},
+        {"\xC3\xA9 \xE2\x82\xAC \xF0\x9D\x84\x9E \xF4\x8F\xBF\xBF", /* é € 𝄞 U+10FFFF */
+         "\xC3\xA9 \xE2\x82\xAC \xF0\x9D\x84\x9E \xF4\x8F\xBF\xBF"},
+        {"\xFF", R},                     /* never a lead byte */
+        {"a\xC3", "a" R},                /* cut short by the end */
+        {"\xC3\x28", R "("},            /* bad continuation: the '(' is kept */
+        {"\xE2\x82", R},                /* one maximal subpart: one U+FFFD */
+        {"\xE2\x82\x41", R "A"},
+        {"\xC0\xAF", R R},              /* overlong '/': C0 is never a lead */
+        {"\xE0\x80\xAF", R R R},       /* overlong: E0 needs A0..BF next */
+        {"\xED\xA0\x80", R R R},       /* a surrogate: ED needs 80..9F next */
+        {"\xF4\x90\x80\x80", R R R R}, /* above U+10FFFF */
+        {"\xF0\x9F\x98x", R "x"},       /* three good bytes of four: one U+FFFD */
+        {"\xF5\x80", R R},
+        {"ok\x80ok", "ok" R "ok"},       /* a lone continuation byte */
+    };
+#undef R
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        char *o = cb_otel_utf8_dup(t[i].in);
+        ASSERT_NOT_NULL(o);
+        ASSERT_STREQ(o, t[i].out);
+        ag_free(o);
+    }
+    ASSERT_NULL(cb_otel_utf8_dup(NULL));
+}
+
 static void test_kvlist(void)
 {
     struct cb_otel_kvlist l;
@@ -979,7 +1013,7 @@ static void test_failmalloc(void)
 }
 
 AG_TEST_MAIN(AG_TEST_CASE(test_traceparent_table), AG_TEST_CASE(test_traceparent_format_extract),
-             AG_TEST_CASE(test_tracestate), AG_TEST_CASE(test_kvlist),
+             AG_TEST_CASE(test_tracestate), AG_TEST_CASE(test_utf8_dup), AG_TEST_CASE(test_kvlist),
              AG_TEST_CASE(test_config_env), AG_TEST_CASE(test_bucket_index),
              AG_TEST_CASE(test_encode_traces), AG_TEST_CASE(test_errors_content_and_roots),
              AG_TEST_CASE(test_attr_limits), AG_TEST_CASE(test_encode_metrics),
