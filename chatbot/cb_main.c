@@ -42,7 +42,9 @@ static const char usage[] =
     "are written; credentials, region and endpoint also from the AWS_* environment).\n"
     "Telemetry (traces, metrics, logs) goes as OTLP/HTTP protobuf to\n"
     "OTEL_EXPORTER_OTLP_ENDPOINT, set up by the OTEL_* environment (OTEL_SDK_DISABLED=true\n"
-    "turns it off).\n";
+    "turns it off).\n"
+    "Every option can also be set in the environment as CHATBOT_<OPTION> (--model-id:\n"
+    "CHATBOT_MODEL_ID, --history: CHATBOT_HISTORY, ...); the command line wins.\n";
 
 /* The system prompt file's size cap. */
 #define MAX_PROMPT_FILE (64u * 1024u)
@@ -166,7 +168,66 @@ static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
     event_base_loopexit(m->base, &grace);
 }
 
+static int run(int n_args, const char **args, int n_env);
+
+/* The options that take a value, each also read from CHATBOT_<NAME> (upper case, '-' -> '_'). */
+static const char *const env_options[] = {
+    "listen",           "max-sessions",   "session-ttl",        "max-message",
+    "max-body",         "history",        "dynamodb-table",     "dynamodb-region",
+    "dynamodb-endpoint", "kb-dir",        "rate-limit",         "rate-burst",
+    "provider",         "model-id",       "region",             "bedrock-endpoint",
+    "system-prompt-file", "max-tokens",   "temperature",        "top-p",
+    "history-tokens",   "bedrock-timeout", "bedrock-connect-timeout", "bedrock-max-attempts",
+    "log-level",        "log-format",
+};
+#define N_ENV_OPTIONS (sizeof(env_options) / sizeof(env_options[0]))
+
+/* The environment variable of option |opt| ("model-id" -> "CHATBOT_MODEL_ID") into |buf|. */
+static void env_name(const char *opt, char *buf, size_t cap)
+{
+    size_t n = (size_t)snprintf(buf, cap, "CHATBOT_");
+    for (const char *p = opt; *p != '\0' && n + 1 < cap; p++) {
+        buf[n++] = *p == '-' ? '_' : (char)(*p - ('a' <= *p && *p <= 'z' ? 'a' - 'A' : 0));
+    }
+    buf[n] = '\0';
+}
+
 int main(int argc, char **argv)
+{
+    /* Settings from the environment come first, so that the command line wins: the arguments
+     * parsed are "--opt value" for each CHATBOT_<OPT> set, then argv. Variables the chatbot
+     * does not know (Kubernetes' service links set CHATBOT_PORT and the like) are ignored. */
+    const char *args[2 * N_ENV_OPTIONS + 1];
+    char optbuf[N_ENV_OPTIONS][40];
+    int n_env = 0;
+    for (size_t k = 0; k < N_ENV_OPTIONS; k++) {
+        char name[64];
+        env_name(env_options[k], name, sizeof(name));
+        const char *v = getenv(name);
+        if (v != NULL) {
+            (void)snprintf(optbuf[k], sizeof(optbuf[k]), "--%s", env_options[k]);
+            args[n_env++] = optbuf[k];
+            args[n_env++] = v;
+        }
+    }
+    int n_args = n_env + argc - 1;
+    const char **all = ag_malloc(((size_t)n_args + 1) * sizeof(*all));
+    if (all == NULL) {
+        fprintf(stderr, "chatbot: out of memory\n");
+        return 1;
+    }
+    memcpy(all, args, (size_t)n_env * sizeof(*all));
+    for (int i = 1; i < argc; i++) {
+        all[n_env + i - 1] = argv[i];
+    }
+    all[n_args] = NULL;
+    int status = run(n_args, all, n_env);
+    ag_free(all);
+    return status;
+}
+
+/* Parses |n_args| arguments (the first |n_env| from the environment) and runs the service. */
+static int run(int n_args, const char **args, int n_env)
 {
     struct cb_server_config cfg;
     struct main_ctx m = {0};
@@ -181,8 +242,8 @@ int main(int argc, char **argv)
     cb_server_config_defaults(&cfg);
     cb_bedrock_config_defaults(&bcfg);
     /* Every option takes one value; --help and --version return at once. */
-    for (int i = 1; i < argc; i += 2) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    for (int i = 0; i < n_args; i += 2) {
+        const char *a = args[i], *v = i + 1 < n_args ? args[i + 1] : NULL;
         unsigned long long n = 0;
         int bad = 0;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -268,6 +329,13 @@ int main(int argc, char **argv)
             format = v && strcmp(v, "json") == 0 ? AG_LOG_JSON : AG_LOG_TEXT;
         } else {
             fprintf(stderr, "chatbot: unknown argument %s\n%s", a, usage);
+            return 2;
+        }
+        if (bad && i < n_env) {
+            char name[64];
+            env_name(a + 2, name, sizeof(name));
+            fprintf(stderr, "chatbot: bad value for %s (from the environment, as %s): \"%s\"\n",
+                    name, a, v);
             return 2;
         }
         if (bad) {

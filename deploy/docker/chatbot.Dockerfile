@@ -20,9 +20,7 @@ COPY chatbot/ chatbot/
 COPY tests/ tests/
 RUN meson setup build -Dbuildtype=release -Dchatbot=enabled \
     && ninja -C build chatbot/chatbot \
-    && install -D -m 0755 build/chatbot/chatbot /out/usr/bin/chatbot \
-    && mkdir -p /out/usr/share/otter/chatbot \
-    && cp -R chatbot/web chatbot/kb /out/usr/share/otter/chatbot/
+    && install -D -m 0755 build/chatbot/chatbot /out/usr/bin/chatbot
 
 FROM debian:${DEBIAN_VERSION}-slim
 RUN apt-get update \
@@ -35,9 +33,8 @@ RUN apt-get update \
         --shell /usr/sbin/nologin otter
 COPY --from=build /out/ /
 USER 10001:10001
-ENV CHATBOT_LISTEN=0.0.0.0:8080 \
-    CHATBOT_WEB_ROOT=/usr/share/otter/chatbot/web \
-    CHATBOT_KB=/usr/share/otter/chatbot/kb
+# The web page and the knowledge base are compiled into the binary; settings are CHATBOT_<OPTION>.
+ENV CHATBOT_LISTEN=0.0.0.0:8080
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
     CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/8080 && printf 'GET /readyz HTTP/1.0\\r\\n\\r\\n' >&3 && head -n1 <&3 | grep -q ' 200 '"]

@@ -305,3 +305,31 @@ def test_bad_command_line():
     r = subprocess.run([str(chatbot_binary()), "--version"], capture_output=True, text=True,
                        timeout=10)
     assert r.returncode == 0 and r.stdout.startswith("chatbot ")
+
+
+def test_settings_from_the_environment():
+    """Every option is also CHATBOT_<OPTION> (k8s/ sets them so): the command line wins over the
+    environment, a bad value names its variable, and unknown CHATBOT_* variables (Kubernetes'
+    service links set CHATBOT_PORT and the like) are ignored."""
+    env = dict(os.environ, CHATBOT_MAX_MESSAGE="10", CHATBOT_PORT="tcp://10.0.0.1:8080",
+               CHATBOT_SERVICE_HOST="10.0.0.1")
+    c = Chatbot(env=env)
+    try:
+        resp, body = c.chat("a" * 10)
+        assert resp.status == 200, body
+        resp, body = c.chat("a" * 11)
+        assert_error(resp, body, 400, "invalid_request", "message")
+        assert "10 bytes" in body["error"]["message"]
+    finally:
+        c.stop()
+    c = Chatbot(args=("--max-message", "11"), env=env)
+    try:
+        resp, body = c.chat("a" * 11)
+        assert resp.status == 200, body
+    finally:
+        c.stop()
+    r = subprocess.run([str(chatbot_binary())], capture_output=True, text=True, timeout=10,
+                       env=dict(os.environ, CHATBOT_HISTORY="postgres"))
+    assert r.returncode == 2
+    assert 'bad value for CHATBOT_HISTORY (from the environment, as --history): "postgres"' \
+        in r.stderr, r.stderr

@@ -1,0 +1,47 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The chatbot's settings in k8s/ and its image are names the chatbot reads: every CHATBOT_* name
+set in the rendered Deployment env, in the ExternalSecret's keys and in the Dockerfile's ENV is
+CHATBOT_<OPTION> for an option that `chatbot --help` lists (chatbot/README.md)."""
+import os
+import re
+import subprocess
+
+import pytest
+
+from conftest import ENVS, ROOT, build, docs
+
+
+def chatbot_options():
+    path = os.environ.get("CHATBOT") or str(ROOT / "build" / "chatbot" / "chatbot")
+    if not os.access(path, os.X_OK):
+        pytest.skip("no chatbot binary (build it, or set CHATBOT)")
+    out = subprocess.run([path, "--help"], capture_output=True, text=True, check=True).stdout
+    return {"CHATBOT_" + o.upper().replace("-", "_") for o in re.findall(r"\[--([a-z-]+) ", out)}
+
+
+def names_in_k8s(env):
+    found = set()
+    for d in docs(build(f"apps/chatbot/overlays/{env}")):
+        if d["kind"] == "Deployment":
+            for c in d["spec"]["template"]["spec"]["containers"]:
+                found |= {e["name"] for e in c.get("env", []) if e["name"].startswith("CHATBOT_")}
+        if d["kind"] == "ExternalSecret":
+            found |= {x["secretKey"] for x in d["spec"]["data"]}
+    return found
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_k8s_settings_are_options(env):
+    options = chatbot_options()
+    assert "CHATBOT_MODEL_ID" in options and "CHATBOT_LISTEN" in options  # the parse works
+    names = names_in_k8s(env)
+    assert {"CHATBOT_PROVIDER", "CHATBOT_HISTORY", "CHATBOT_MODEL_ID",
+            "CHATBOT_DYNAMODB_TABLE"} <= names, names
+    assert names <= options, sorted(names - options)
+
+
+def test_image_settings_are_options():
+    text = (ROOT / "deploy/docker/chatbot.Dockerfile").read_text()
+    names = set(re.findall(r"\b(CHATBOT_[A-Z_]+)=", text))
+    assert names, "the chatbot image sets no CHATBOT_ variable"
+    assert names <= chatbot_options(), sorted(names - chatbot_options())
