@@ -316,7 +316,7 @@ def test_page_fires_then_resolves_once_per_sink(otterd, moto, sns_user, tmp_path
         for sink in ("webhook", "sns"):
             assert agent.metric_sum("otter_slo_sink_failed_total", sink=sink) == 0, sink
         agent.stop()
-        # The shutdown evaluation-free drain sent nothing more.
+        # Nothing more at shutdown either (the checkpoint and the sinks' drain send nothing new).
         assert len(hook.seen) == 2 and len(queue.poll()) == 2
     finally:
         hook.stop()
