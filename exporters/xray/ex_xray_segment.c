@@ -56,6 +56,7 @@ typedef Opentelemetry__Proto__Resource__V1__Resource pb_resource;
 
 #define NAME_MAX_BYTES 200
 #define SCRATCH_CAP    (EX_XRAY_MAX_DOC_BYTES * 2)
+#define RES_PREFIX     "otel.resource." /* resource attributes' keys in annotations and metadata */
 /* Nesting accepted inside an aws.xray.metadata.<ns> JSON string. */
 #define META_JSON_MAX_DEPTH 64
 
@@ -76,6 +77,8 @@ enum doc_mode {
 #define KV_INLINE_SLOTS 64 /* tables for up to 32 attributes need no allocation */
 #define F_USED          1  /* consumed by the http/aws/sql/cause/user logic */
 #define F_DUP           2  /* an earlier attribute with a value has the same key */
+#define F_ANNO          4  /* classified once (see classify_attrs()): an annotation */
+#define F_META          8  /* classified once: metadata */
 
 struct kv_slot {
     uint32_t hash;
@@ -213,6 +216,7 @@ struct xr {
     bool aws_sdk; /* rpc.system = aws-api */
     uint64_t new_id;
     const pb_any *xray_annotations; /* the aws.xray.annotations attribute, looked up once */
+    bool res_classified;            /* ridx.flags carry F_ANNO / F_META */
     struct ex_xray_result *res;
     int err; /* the first allocation failure of a helper buffer */
 };
@@ -2068,6 +2072,14 @@ static enum attr_class classify_span_attr(struct xr *x, size_t i, enum doc_mode 
     return c;
 }
 
+/* Sets |kb| to "otel.resource." and the key of resource attribute |i|. Returns 0 or an error. */
+static int res_key(const struct xr *x, size_t i, struct ag_buf *kb)
+{
+    ag_buf_reset(kb);
+    int rc = ag_buf_add(kb, RES_PREFIX, sizeof(RES_PREFIX) - 1);
+    return rc ? rc : ag_buf_adds(kb, x->rattrs[i]->key);
+}
+
 static enum attr_class classify_res_attr(struct xr *x, size_t i, struct ag_buf *kb)
 {
     const pb_kv *kv = x->rattrs[i];
@@ -2075,15 +2087,42 @@ static enum attr_class classify_res_attr(struct xr *x, size_t i, struct ag_buf *
         (x->ridx.flags[i] & F_DUP)) {
         return C_SKIP;
     }
-    ag_buf_reset(kb);
-    int rc = ag_buf_adds(kb, "otel.resource.");
-    rc = rc ? rc : ag_buf_adds(kb, kv->key);
-    if (rc != 0) {
-        x->err = rc;
-        return C_SKIP;
+    bool idx = x->o->index_all_attributes;
+    if (!idx && x->o->n_indexed_attributes > 0) {
+        /* The prefixed key is only needed to look it up in indexed_attributes. */
+        int rc = res_key(x, i, kb);
+        if (rc != 0) {
+            x->err = rc;
+            return C_SKIP;
+        }
+        idx = indexed(x, ag_buf_str(kb));
     }
-    bool idx = x->o->index_all_attributes || indexed(x, ag_buf_str(kb));
     return idx && any_scalar(kv->value) ? C_ANNO : C_META;
+}
+
+static uint8_t class_flag(enum attr_class c)
+{
+    return c == C_ANNO ? F_ANNO : c == C_META ? F_META : 0;
+}
+
+/*
+ * Classifies every attribute once per document into F_ANNO / F_META (the annotations and the
+ * metadata passes both need the answer): the span's attributes for |mode| (they depend on it and
+ * on what the document's other blocks consumed), the resource's only for the first document of
+ * the span (their class depends on neither). |count| as for classify_span_attr().
+ */
+static void classify_attrs(struct xr *x, enum doc_mode mode, bool count, struct ag_buf *kb)
+{
+    for (size_t i = 0; i < x->sp->n_attributes; i++) {
+        x->sidx.flags[i] &= (uint8_t)~(F_ANNO | F_META);
+        x->sidx.flags[i] |= class_flag(classify_span_attr(x, i, mode, count));
+    }
+    if (!x->res_classified) {
+        for (size_t i = 0; i < x->n_rattrs; i++) {
+            x->ridx.flags[i] |= class_flag(classify_res_attr(x, i, kb));
+        }
+        x->res_classified = true;
+    }
 }
 
 /* ---- aws.xray.metadata.<ns>: a minimal JSON checker that also strips whitespace ---- */
@@ -2462,10 +2501,11 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
 
     ag_buf_init(&kb, SCRATCH_CAP);
     ag_buf_init(&ks.all, SCRATCH_CAP * 8);
+    classify_attrs(x, mode, count, &kb);
 
     /* Annotations. */
     for (size_t i = 0; i < sp->n_attributes; i++) {
-        if (classify_span_attr(x, i, mode, count) != C_ANNO) {
+        if (!(x->sidx.flags[i] & F_ANNO)) {
             continue;
         }
         const pb_kv *kv = sp->attributes[i];
@@ -2476,10 +2516,10 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
         }
     }
     for (size_t i = 0; i < n_rattrs; i++) {
-        if (classify_res_attr(x, i, &kb) != C_ANNO) {
+        if (!(x->ridx.flags[i] & F_ANNO)) {
             continue;
         }
-        int rc = write_annotation(x, w, &ks, &kb, "otel.resource.", x->rattrs[i]->key,
+        int rc = write_annotation(x, w, &ks, &kb, RES_PREFIX, x->rattrs[i]->key,
                                   x->rattrs[i]->value, &any);
         if (rc < 0) {
             x->err = rc;
@@ -2501,30 +2541,35 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
     for (size_t pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < (pass == 0 ? sp->n_attributes : n_rattrs); i++) {
             const pb_any *v;
+            const char *key;
+            size_t klen;
             if (pass == 0) {
-                if (classify_span_attr(x, i, mode, false) != C_META) {
+                if (!(x->sidx.flags[i] & F_META)) {
                     continue;
                 }
-                ag_buf_reset(&kb);
-                int arc = ag_buf_adds(&kb, sp->attributes[i]->key);
+                key = sp->attributes[i]->key;
+                klen = strlen(key);
+                v = sp->attributes[i]->value;
+            } else {
+                if (!(x->ridx.flags[i] & F_META)) {
+                    continue;
+                }
+                int arc = res_key(x, i, &kb);
                 if (arc != 0) {
                     x->err = arc;
                     break;
                 }
-                v = sp->attributes[i]->value;
-            } else {
-                if (classify_res_attr(x, i, &kb) != C_META) {
-                    continue;
-                }
+                key = ag_buf_str(&kb);
+                klen = kb.len;
                 v = x->rattrs[i]->value;
             }
-            int rc = keyset_add(&ks, ag_buf_str(&kb), kb.len);
+            int rc = keyset_add(&ks, key, klen);
             if (rc != 0) {
                 x->err = rc < 0 ? rc : x->err;
                 continue;
             }
             open_default_metadata(w, &meta_open, &default_open);
-            ag_json_keyn(w, ag_buf_str(&kb), kb.len);
+            ag_json_keyn(w, key, klen);
             write_any(w, v);
         }
     }
