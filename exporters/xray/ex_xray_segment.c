@@ -57,6 +57,7 @@ typedef Opentelemetry__Proto__Resource__V1__Resource pb_resource;
 #define NAME_MAX_BYTES 200
 #define SCRATCH_CAP    (EX_XRAY_MAX_DOC_BYTES * 2)
 #define RES_PREFIX     "otel.resource." /* resource attributes' keys in annotations and metadata */
+#define XRAY_META_PREFIX "aws.xray.metadata." /* a span attribute naming a metadata namespace */
 /* Nesting accepted inside an aws.xray.metadata.<ns> JSON string. */
 #define META_JSON_MAX_DEPTH 64
 
@@ -75,10 +76,14 @@ enum doc_mode {
  * F_DUP, so the rules that walk all attributes skip them as before).
  */
 #define KV_INLINE_SLOTS 64 /* tables for up to 32 attributes need no allocation */
+#define KV_MIN_SLOTS    8
 #define F_USED          1  /* consumed by the http/aws/sql/cause/user logic */
 #define F_DUP           2  /* an earlier attribute with a value has the same key */
 #define F_ANNO          4  /* classified once (see classify_attrs()): an annotation */
 #define F_META          8  /* classified once: metadata */
+#define F_XRAY_KEY      16 /* a span attribute aws.xray.annotations or aws.xray.metadata.<ns>
+                            * with a string value: never an annotation or metadata itself */
+#define F_XRAY_NS       32 /* of those, aws.xray.metadata.<ns> with a string, not F_DUP */
 
 struct kv_slot {
     uint32_t hash;
@@ -121,23 +126,25 @@ static inline uint32_t key_hash(const char *k, size_t len)
 /* Indexes |n| attributes. Returns 0 or AG_ENOMEM (past KV_INLINE_SLOTS / 2 attributes). */
 static int kv_index_build(struct kv_index *ix, pb_kv *const *kvs, size_t n)
 {
-    size_t slots = KV_INLINE_SLOTS;
+    /* At least twice as many slots as attributes (a power of two), so probes stay short; only
+     * those slots are cleared. */
+    size_t slots = KV_MIN_SLOTS;
+    while (slots < 2 * n) {
+        slots *= 2;
+    }
     ix->kvs = kvs;
     ix->n = n;
     ix->slots = ix->inline_slots;
     ix->flags = ix->inline_flags;
     if (n > KV_INLINE_SLOTS / 2) {
-        while (slots < 2 * n) {
-            slots *= 2;
-        }
         ix->slots = ag_calloc(slots, sizeof(*ix->slots));
         ix->flags = ag_calloc(n, 1);
         if (ix->slots == NULL || ix->flags == NULL) {
             return AG_ENOMEM;
         }
     } else {
-        memset(ix->inline_slots, 0, sizeof(ix->inline_slots));
-        memset(ix->inline_flags, 0, sizeof(ix->inline_flags));
+        memset(ix->inline_slots, 0, slots * sizeof(ix->inline_slots[0]));
+        memset(ix->inline_flags, 0, n);
     }
     ix->mask = slots - 1;
     ix->bloom = 0;
@@ -217,6 +224,7 @@ struct xr {
     uint64_t new_id;
     const pb_any *xray_annotations; /* the aws.xray.annotations attribute, looked up once */
     bool res_classified;            /* ridx.flags carry F_ANNO / F_META */
+    bool has_xray_ns;               /* some span attribute is F_XRAY_NS */
     struct ex_xray_result *res;
     int err; /* the first allocation failure of a helper buffer */
 };
@@ -1802,7 +1810,9 @@ static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
     if (sdk != NULL && lang != NULL) {
         struct ag_buf sb;
         ag_buf_init(&sb, SCRATCH_CAP);
-        int rc = ag_buf_printf(&sb, "%s for %s", sdk, lang);
+        int rc = ag_buf_adds(&sb, sdk);
+        rc = rc ? rc : ag_buf_adds(&sb, " for ");
+        rc = rc ? rc : ag_buf_adds(&sb, lang);
         if (rc != 0) {
             x->err = rc;
         } else {
@@ -2033,11 +2043,8 @@ static enum attr_class classify_span_attr(struct xr *x, size_t i, enum doc_mode 
         return C_SKIP;
     }
     const char *key = kv->key;
-    if (strcmp(key, "aws.xray.annotations") == 0) {
-        return C_SKIP;
-    }
-    if (has_prefix(key, "aws.xray.metadata.") && kv->value->value_case == V_STR) {
-        return C_SKIP; /* handled as a metadata namespace */
+    if (x->sidx.flags[i] & F_XRAY_KEY) {
+        return C_SKIP; /* aws.xray.annotations, or a metadata namespace handled on its own */
     }
     /* OTLP forbids duplicate keys; if a sender repeats one anyway, the first wins. */
     if (x->sidx.flags[i] & F_DUP) {
@@ -2578,14 +2585,12 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
      * own keys win a clash); a namespace that is not a JSON object stays in "default" as a
      * string under its full key.
      */
-    for (size_t i = 0; mode != DOC_SERVICE && i < sp->n_attributes; i++) {
+    for (size_t i = 0; mode != DOC_SERVICE && x->has_xray_ns && i < sp->n_attributes; i++) {
         const pb_kv *kv = sp->attributes[i];
-        if (kv == NULL || kv->key == NULL || kv->value == NULL || kv->value->value_case != V_STR ||
-            !has_prefix(kv->key, "aws.xray.metadata.") || kv->value->string_value == NULL ||
-            (x->sidx.flags[i] & F_DUP)) {
+        if (!(x->sidx.flags[i] & F_XRAY_NS)) {
             continue;
         }
-        const char *ns = kv->key + strlen("aws.xray.metadata.");
+        const char *ns = kv->key + strlen(XRAY_META_PREFIX);
         bool is_default = strcmp(ns, "default") == 0;
         ag_buf_reset(&mb);
         int rc = ns[0] != '\0' ? minify_object(kv->value->string_value, &mb) : 1;
@@ -2632,14 +2637,12 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
     if (default_open) {
         ag_json_obj_close(w);
     }
-    for (size_t i = 0; mode != DOC_SERVICE && i < sp->n_attributes; i++) {
+    for (size_t i = 0; mode != DOC_SERVICE && x->has_xray_ns && i < sp->n_attributes; i++) {
         const pb_kv *kv = sp->attributes[i];
-        if (kv == NULL || kv->key == NULL || kv->value == NULL || kv->value->value_case != V_STR ||
-            !has_prefix(kv->key, "aws.xray.metadata.") || kv->value->string_value == NULL ||
-            (x->sidx.flags[i] & F_DUP)) {
+        if (!(x->sidx.flags[i] & F_XRAY_NS)) {
             continue;
         }
-        const char *ns = kv->key + strlen("aws.xray.metadata.");
+        const char *ns = kv->key + strlen(XRAY_META_PREFIX);
         if (ns[0] == '\0' || strcmp(ns, "default") == 0) {
             continue;
         }
@@ -2662,6 +2665,31 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
 out:
     ag_buf_cleanup(&kb);
     ag_buf_cleanup(&ks.all);
+}
+
+/*
+ * Flags the span attributes that steer annotations and metadata instead of being written
+ * (F_XRAY_KEY, F_XRAY_NS): looked at once per span, not by every pass of every document.
+ */
+static void mark_xray_keys(struct xr *x)
+{
+    for (size_t i = 0; i < x->sp->n_attributes; i++) {
+        const pb_kv *kv = x->sp->attributes[i];
+        if (kv == NULL || kv->key == NULL || kv->value == NULL ||
+            !has_prefix(kv->key, "aws.xray.")) {
+            continue;
+        }
+        bool str = kv->value->value_case == V_STR;
+        if (strcmp(kv->key, "aws.xray.annotations") == 0) {
+            x->sidx.flags[i] |= F_XRAY_KEY;
+        } else if (str && has_prefix(kv->key, XRAY_META_PREFIX)) {
+            x->sidx.flags[i] |= F_XRAY_KEY;
+            if (kv->value->string_value != NULL && !(x->sidx.flags[i] & F_DUP)) {
+                x->sidx.flags[i] |= F_XRAY_NS;
+                x->has_xray_ns = true;
+            }
+        }
+    }
 }
 
 /* ---- one document ---- */
@@ -2886,6 +2914,7 @@ int ex_xray_segment_write(const struct ex_xray_options *opts, const ProtobufCMes
     x.local_root = streq(attr_str(&x, "aws.span.kind"), "LOCAL_ROOT");
     x.aws_sdk = streq(attr_str(&x, "rpc.system"), "aws-api");
     x.xray_annotations = attr(&x, "aws.xray.annotations");
+    mark_xray_keys(&x);
 
     /* The documents go straight to |out|: cut back to |before| if the span fails. */
     size_t before = out->len;
