@@ -225,6 +225,7 @@ struct xr {
     const pb_any *xray_annotations; /* the aws.xray.annotations attribute, looked up once */
     bool res_classified;            /* ridx.flags carry F_ANNO / F_META */
     bool has_xray_ns;               /* some span attribute is F_XRAY_NS */
+    bool res_like_key;              /* some span attribute's key starts with RES_PREFIX */
     struct ex_xray_result *res;
     int err; /* the first allocation failure of a helper buffer */
 };
@@ -2540,8 +2541,14 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
         goto out;
     }
 
-    /* Metadata: "default" from the attributes, then the aws.xray.metadata.<ns> namespaces. */
+    /*
+     * Metadata: "default" from the attributes, then the aws.xray.metadata.<ns> namespaces. The
+     * attributes' keys are distinct among themselves (later duplicates are F_DUP, and every
+     * resource key carries RES_PREFIX), so the key set is only needed when a span key could
+     * equal a prefixed resource key or a namespace merges members into "default".
+     */
     ag_buf_reset(&ks.all);
+    bool dedup = x->res_like_key || x->has_xray_ns;
     bool meta_open = false, default_open = false;
     struct ag_buf mb;
     ag_buf_init(&mb, SCRATCH_CAP);
@@ -2570,7 +2577,7 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
                 klen = kb.len;
                 v = x->rattrs[i]->value;
             }
-            int rc = keyset_add(&ks, key, klen);
+            int rc = dedup ? keyset_add(&ks, key, klen) : 0;
             if (rc != 0) {
                 x->err = rc < 0 ? rc : x->err;
                 continue;
@@ -2669,14 +2676,20 @@ out:
 
 /*
  * Flags the span attributes that steer annotations and metadata instead of being written
- * (F_XRAY_KEY, F_XRAY_NS): looked at once per span, not by every pass of every document.
+ * (F_XRAY_KEY, F_XRAY_NS): looked at once per span, not by every pass of every document. Also
+ * notes a span attribute whose key looks like a resource one (x->res_like_key).
  */
 static void mark_xray_keys(struct xr *x)
 {
     for (size_t i = 0; i < x->sp->n_attributes; i++) {
         const pb_kv *kv = x->sp->attributes[i];
-        if (kv == NULL || kv->key == NULL || kv->value == NULL ||
-            !has_prefix(kv->key, "aws.xray.")) {
+        if (kv == NULL || kv->key == NULL || kv->value == NULL) {
+            continue;
+        }
+        if (has_prefix(kv->key, RES_PREFIX)) {
+            x->res_like_key = true;
+        }
+        if (!has_prefix(kv->key, "aws.xray.")) {
             continue;
         }
         bool str = kv->value->value_case == V_STR;
