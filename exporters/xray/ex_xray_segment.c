@@ -207,15 +207,34 @@ static inline ptrdiff_t kv_index_find(const struct kv_index *ix, const char *key
     return kv_index_find_h(ix, key, len, key_hash(key, len));
 }
 
+/* See the header: built by ex_xray_resource_new(). */
+struct ex_xray_resource {
+    pb_kv **attrs; /* borrowed from the Resource (may be NULL) */
+    size_t n;
+    struct kv_index idx; /* flags: F_DUP, and each attribute's class (F_ANNO / F_META) */
+    char *keys;          /* RES_PREFIX and the key of each attribute, NUL-terminated, in order */
+    size_t *key_off;     /* where attribute i's prefixed key starts in |keys| */
+    size_t *key_len;
+};
+
+/* "otel.resource.<key>" of resource attribute |i|. */
+static const char *res_key(const struct ex_xray_resource *r, size_t i)
+{
+    return r->keys + r->key_off[i];
+}
+
+static const struct ex_xray_options xray_defaults = {0};
+
 /* Everything one span's translation shares between its documents. */
 struct xr {
     const struct ex_xray_options *o;
     const pb_span *sp;
     bool out_lost;  /* |out| itself failed (and was freed, ag_buf's rule) */
-    pb_kv **rattrs; /* resource attributes (may be NULL) */
+    pb_kv **rattrs; /* resource attributes (may be NULL): r->attrs */
     size_t n_rattrs;
-    struct kv_index sidx; /* the span's attributes by key; flags: F_USED, F_DUP */
-    struct kv_index ridx; /* the resource's attributes by key */
+    const struct ex_xray_resource *r;
+    struct kv_index sidx;       /* the span's attributes by key; flags: F_USED, F_DUP */
+    const struct kv_index *ridx; /* the resource's (r->idx); flags: F_DUP, F_ANNO, F_META */
     char trace_id[36];
     int kind;
     bool has_parent;
@@ -223,7 +242,6 @@ struct xr {
     bool aws_sdk; /* rpc.system = aws-api */
     uint64_t new_id;
     const pb_any *xray_annotations; /* the aws.xray.annotations attribute, looked up once */
-    bool res_classified;            /* ridx.flags carry F_ANNO / F_META */
     bool has_xray_ns;               /* some span attribute is F_XRAY_NS */
     bool res_like_key;              /* some span attribute's key starts with RES_PREFIX */
     struct ex_xray_result *res;
@@ -365,7 +383,7 @@ static inline const char *attr_str(const struct xr *x, const char *key)
 
 static inline const pb_any *res_attr(const struct xr *x, const char *key)
 {
-    return kv_index_get(&x->ridx, key);
+    return kv_index_get(x->ridx, key);
 }
 
 static inline const char *res_str(const struct xr *x, const char *key)
@@ -455,14 +473,19 @@ static bool is_ip(const char *s)
     return s != NULL && (inet_pton(AF_INET, s, tmp) == 1 || inet_pton(AF_INET6, s, tmp) == 1);
 }
 
-static bool indexed(const struct xr *x, const char *key)
+static bool indexed_in(const struct ex_xray_options *o, const char *key)
 {
-    for (size_t i = 0; i < x->o->n_indexed_attributes; i++) {
-        if (streq(x->o->indexed_attributes[i], key)) {
+    for (size_t i = 0; i < o->n_indexed_attributes; i++) {
+        if (streq(o->indexed_attributes[i], key)) {
             return true;
         }
     }
     return false;
+}
+
+static bool indexed(const struct xr *x, const char *key)
+{
+    return indexed_in(x->o, key);
 }
 
 /* AnyValue -> JSON, maps and arrays preserved; unset values become null. */
@@ -2080,56 +2103,22 @@ static enum attr_class classify_span_attr(struct xr *x, size_t i, enum doc_mode 
     return c;
 }
 
-/* Sets |kb| to "otel.resource." and the key of resource attribute |i|. Returns 0 or an error. */
-static int res_key(const struct xr *x, size_t i, struct ag_buf *kb)
-{
-    ag_buf_reset(kb);
-    int rc = ag_buf_add(kb, RES_PREFIX, sizeof(RES_PREFIX) - 1);
-    return rc ? rc : ag_buf_adds(kb, x->rattrs[i]->key);
-}
-
-static enum attr_class classify_res_attr(struct xr *x, size_t i, struct ag_buf *kb)
-{
-    const pb_kv *kv = x->rattrs[i];
-    if (kv == NULL || kv->key == NULL || kv->value == NULL || kv->value->value_case == V_NONE ||
-        (x->ridx.flags[i] & F_DUP)) {
-        return C_SKIP;
-    }
-    bool idx = x->o->index_all_attributes;
-    if (!idx && x->o->n_indexed_attributes > 0) {
-        /* The prefixed key is only needed to look it up in indexed_attributes. */
-        int rc = res_key(x, i, kb);
-        if (rc != 0) {
-            x->err = rc;
-            return C_SKIP;
-        }
-        idx = indexed(x, ag_buf_str(kb));
-    }
-    return idx && any_scalar(kv->value) ? C_ANNO : C_META;
-}
-
 static uint8_t class_flag(enum attr_class c)
 {
     return c == C_ANNO ? F_ANNO : c == C_META ? F_META : 0;
 }
 
 /*
- * Classifies every attribute once per document into F_ANNO / F_META (the annotations and the
- * metadata passes both need the answer): the span's attributes for |mode| (they depend on it and
- * on what the document's other blocks consumed), the resource's only for the first document of
- * the span (their class depends on neither). |count| as for classify_span_attr().
+ * Classifies the span's attributes once per document into F_ANNO / F_META (the annotations and
+ * the metadata passes both need the answer; it depends on |mode| and on what the document's
+ * other blocks consumed). The resource's were classified by ex_xray_resource_new(). |count| as
+ * for classify_span_attr().
  */
-static void classify_attrs(struct xr *x, enum doc_mode mode, bool count, struct ag_buf *kb)
+static void classify_attrs(struct xr *x, enum doc_mode mode, bool count)
 {
     for (size_t i = 0; i < x->sp->n_attributes; i++) {
         x->sidx.flags[i] &= (uint8_t)~(F_ANNO | F_META);
         x->sidx.flags[i] |= class_flag(classify_span_attr(x, i, mode, count));
-    }
-    if (!x->res_classified) {
-        for (size_t i = 0; i < x->n_rattrs; i++) {
-            x->ridx.flags[i] |= class_flag(classify_res_attr(x, i, kb));
-        }
-        x->res_classified = true;
     }
 }
 
@@ -2509,7 +2498,7 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
 
     ag_buf_init(&kb, SCRATCH_CAP);
     ag_buf_init(&ks.all, SCRATCH_CAP * 8);
-    classify_attrs(x, mode, count, &kb);
+    classify_attrs(x, mode, count);
 
     /* Annotations. */
     for (size_t i = 0; i < sp->n_attributes; i++) {
@@ -2524,11 +2513,11 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
         }
     }
     for (size_t i = 0; i < n_rattrs; i++) {
-        if (!(x->ridx.flags[i] & F_ANNO)) {
+        if (!(x->ridx->flags[i] & F_ANNO)) {
             continue;
         }
-        int rc = write_annotation(x, w, &ks, &kb, RES_PREFIX, x->rattrs[i]->key,
-                                  x->rattrs[i]->value, &any);
+        int rc = write_annotation(x, w, &ks, &kb, "", res_key(x->r, i), x->rattrs[i]->value,
+                                  &any);
         if (rc < 0) {
             x->err = rc;
             goto out;
@@ -2565,16 +2554,11 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
                 klen = strlen(key);
                 v = sp->attributes[i]->value;
             } else {
-                if (!(x->ridx.flags[i] & F_META)) {
+                if (!(x->ridx->flags[i] & F_META)) {
                     continue;
                 }
-                int arc = res_key(x, i, &kb);
-                if (arc != 0) {
-                    x->err = arc;
-                    break;
-                }
-                key = ag_buf_str(&kb);
-                klen = kb.len;
+                key = res_key(x->r, i);
+                klen = x->r->key_len[i];
                 v = x->rattrs[i]->value;
             }
             int rc = dedup ? keyset_add(&ks, key, klen) : 0;
@@ -2672,6 +2656,79 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
 out:
     ag_buf_cleanup(&kb);
     ag_buf_cleanup(&ks.all);
+}
+
+/* ---- a prepared resource ---- */
+
+static enum attr_class classify_res_attr(const struct ex_xray_options *o,
+                                         const struct ex_xray_resource *r, size_t i)
+{
+    const pb_kv *kv = r->attrs[i];
+    if (kv == NULL || kv->key == NULL || kv->value == NULL || kv->value->value_case == V_NONE ||
+        (r->idx.flags[i] & F_DUP)) {
+        return C_SKIP;
+    }
+    bool idx = o->index_all_attributes || indexed_in(o, res_key(r, i));
+    return idx && any_scalar(kv->value) ? C_ANNO : C_META;
+}
+
+int ex_xray_resource_new(const struct ex_xray_options *opts, const ProtobufCMessage *resource,
+                         struct ex_xray_resource **out)
+{
+    *out = NULL;
+    if (resource != NULL &&
+        resource->descriptor != &opentelemetry__proto__resource__v1__resource__descriptor) {
+        return AG_EINVAL;
+    }
+    const struct ex_xray_options *o = opts ? opts : &xray_defaults;
+    struct ex_xray_resource *r = ag_calloc(1, sizeof(*r));
+    if (r == NULL) {
+        return AG_ENOMEM;
+    }
+    if (resource != NULL) {
+        r->attrs = ((const pb_resource *)resource)->attributes;
+        r->n = ((const pb_resource *)resource)->n_attributes;
+    }
+    struct ag_buf keys;
+    ag_buf_init(&keys, SIZE_MAX);
+    r->key_off = ag_calloc(r->n + 1, sizeof(*r->key_off));
+    r->key_len = ag_calloc(r->n + 1, sizeof(*r->key_len));
+    int rc = r->key_off != NULL && r->key_len != NULL ? 0 : AG_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < r->n; i++) {
+        const pb_kv *kv = r->attrs[i];
+        const char *key = kv != NULL && kv->key != NULL ? kv->key : "";
+        size_t len = strlen(key);
+        r->key_off[i] = keys.len;
+        r->key_len[i] = sizeof(RES_PREFIX) - 1 + len;
+        rc = ag_buf_add(&keys, RES_PREFIX, sizeof(RES_PREFIX) - 1);
+        rc = rc ? rc : ag_buf_add(&keys, key, len + 1);
+    }
+    if (rc == 0) {
+        r->keys = keys.len > 0 ? (char *)ag_buf_steal(&keys, NULL) : NULL;
+        rc = kv_index_build(&r->idx, r->attrs, r->n);
+    }
+    if (rc != 0) {
+        ag_buf_cleanup(&keys);
+        ex_xray_resource_free(r);
+        return rc;
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        r->idx.flags[i] |= class_flag(classify_res_attr(o, r, i));
+    }
+    *out = r;
+    return 0;
+}
+
+void ex_xray_resource_free(struct ex_xray_resource *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    kv_index_cleanup(&r->idx);
+    ag_free(r->keys);
+    ag_free(r->key_off);
+    ag_free(r->key_len);
+    ag_free(r);
 }
 
 /*
@@ -2877,28 +2934,46 @@ int ex_xray_segment_write(const struct ex_xray_options *opts, const ProtobufCMes
                           const ProtobufCMessage *scope, const ProtobufCMessage *span,
                           struct ag_buf *out, struct ex_xray_result *res_out)
 {
-    static const struct ex_xray_options defaults = {0};
+    struct ex_xray_resource *r;
+    (void)scope;
+    if (res_out != NULL) {
+        memset(res_out, 0, sizeof(*res_out));
+    }
+    if (span == NULL || out == NULL ||
+        span->descriptor != &opentelemetry__proto__trace__v1__span__descriptor) {
+        return AG_EINVAL;
+    }
+    int rc = ex_xray_resource_new(opts, resource, &r);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = ex_xray_segment_write_res(opts, r, span, out, res_out);
+    ex_xray_resource_free(r);
+    return rc;
+}
+
+int ex_xray_segment_write_res(const struct ex_xray_options *opts,
+                              const struct ex_xray_resource *r, const ProtobufCMessage *span,
+                              struct ag_buf *out, struct ex_xray_result *res_out)
+{
     struct ex_xray_result res_local;
     struct ex_xray_result *res = res_out ? res_out : &res_local;
     struct xr x;
     int rc;
 
-    (void)scope;
     memset(res, 0, sizeof(*res));
-    if (span == NULL || out == NULL ||
-        span->descriptor != &opentelemetry__proto__trace__v1__span__descriptor ||
-        (resource != NULL &&
-         resource->descriptor != &opentelemetry__proto__resource__v1__resource__descriptor)) {
+    if (r == NULL || span == NULL || out == NULL ||
+        span->descriptor != &opentelemetry__proto__trace__v1__span__descriptor) {
         return AG_EINVAL;
     }
     memset(&x, 0, sizeof(x));
-    x.o = opts ? opts : &defaults;
+    x.o = opts ? opts : &xray_defaults;
     x.sp = (const pb_span *)span;
     x.res = res;
-    if (resource != NULL) {
-        x.rattrs = ((const pb_resource *)resource)->attributes;
-        x.n_rattrs = ((const pb_resource *)resource)->n_attributes;
-    }
+    x.r = r;
+    x.rattrs = r->attrs;
+    x.n_rattrs = r->n;
+    x.ridx = &r->idx;
 
     /* Ids and the trace-id window (xray.md §3): every failure drops the span. */
     bool validate = !x.o->skip_timestamp_validation;
@@ -2916,9 +2991,6 @@ int ex_xray_segment_write(const struct ex_xray_options *opts, const ProtobufCMes
     }
 
     rc = kv_index_build(&x.sidx, x.sp->attributes, x.sp->n_attributes);
-    if (rc == 0) {
-        rc = kv_index_build(&x.ridx, x.rattrs, x.n_rattrs);
-    }
     if (rc != 0) {
         goto out;
     }
@@ -2952,6 +3024,5 @@ int ex_xray_segment_write(const struct ex_xray_options *opts, const ProtobufCMes
     }
 out:
     kv_index_cleanup(&x.sidx);
-    kv_index_cleanup(&x.ridx);
     return rc;
 }
