@@ -266,7 +266,23 @@ static uint8_t *escape_into(uint8_t *q, const unsigned char *s, size_t len, int 
 {
     static const char hex[] = "0123456789abcdef";
     size_t i = 0;
+    int tail_tried = 0;
     while (i < len) {
+        if (len - i < 8 && len >= 8 && !tail_tried) {
+            /*
+             * Under 8 bytes left (most strings end so): the last 8 bytes of |s| also cover some
+             * before |i|. If none of the 8 needs escaping, those earlier ones were copied as they
+             * are, right before |q|, so the 8 go out in one store that rewrites them unchanged.
+             */
+            size_t back = 8 - (len - i);
+            uint64_t v;
+            memcpy(&v, s + len - 8, 8);
+            if (word_special(v) == 0) {
+                memcpy(q - back, &v, 8);
+                return q + (len - i);
+            }
+            tail_tried = 1;
+        }
         if (len - i >= 8) {
             uint64_t v;
             memcpy(&v, s + i, 8);
