@@ -535,6 +535,39 @@ void ag_json_keyn(struct ag_json *w, const char *key, size_t len)
     w->after_key = 1;
 }
 
+void ag_json_keyn_plain(struct ag_json *w, const char *key, size_t len)
+{
+    uint8_t *p;
+    if (w->err != 0 || w->after_key || w->depth == 0 ||
+        (w->has_items[w->depth] & LEVEL_IS_ARRAY) || len > SIZE_MAX / 2 ||
+        (p = room(w->buf, len + 6)) == NULL) {
+        ag_json_keyn(w, key, len); /* the general way: its checks, errors and growth */
+        return;
+    }
+    /* [,]"key": or, escaped, [,]\"key\": */
+    uint8_t *q = p;
+    size_t plain = len + 3;
+    if (w->has_items[w->depth] & LEVEL_HAS_ITEMS) {
+        *q++ = ',';
+        plain++;
+    }
+    w->has_items[w->depth] |= LEVEL_HAS_ITEMS;
+    if (w->escaped) {
+        *q++ = '\\';
+    }
+    *q++ = '"';
+    memcpy(q, key, len);
+    q += len;
+    if (w->escaped) {
+        *q++ = '\\';
+    }
+    *q++ = '"';
+    *q++ = ':';
+    advance(w->buf, (size_t)(q - p));
+    (void)count(w, plain);
+    w->after_key = 1;
+}
+
 /* Decimal digits of |v| ending at |end| (exclusive); returns where they start. */
 static char *utoa_end(uint64_t v, char *end)
 {

@@ -403,11 +403,14 @@ static inline void consume(struct xr *x, const char *key)
     }
 }
 
-/* Writes "key": "value" when |v| is a non-empty string (xray.md §2: empty strings omitted). */
+/*
+ * Writes "key": "value" when |v| is a non-empty string (xray.md §2: empty strings omitted).
+ * |key| is one of the schema's literal keys (ag_json_keyn_plain()'s promise).
+ */
 static void kstr(struct ag_json *w, const char *key, const char *v)
 {
     if (v != NULL && v[0] != '\0') {
-        ag_json_key(w, key);
+        ag_json_keyn_plain(w, key, strlen(key));
         ag_json_str(w, v);
     }
 }
@@ -415,7 +418,7 @@ static void kstr(struct ag_json *w, const char *key, const char *v)
 /* Like kstr() but writes null when absent (aws.ec2/eks/elastic_beanstalk, xray.md §2). */
 static void kstr_or_null(struct ag_json *w, const char *key, const char *v)
 {
-    ag_json_key(w, key);
+    ag_json_keyn_plain(w, key, strlen(key));
     if (v != NULL) {
         ag_json_str(w, v);
     } else {
@@ -703,7 +706,7 @@ static void write_name(struct xr *x, struct ag_json *w, enum doc_mode mode, bool
     int k = x->kind;
 
     *from_aws_service = false;
-    ag_json_key(w, "name");
+    ag_json_key_lit(w, "name");
     if (mode == DOC_SERVICE) {
         /* The service half of a local-root split is named after the local service. */
         if ((v = attr_str(x, "aws.local.service")) != NULL ||
@@ -961,9 +964,9 @@ static void write_http(struct xr *x, struct ag_json *w)
         return;
     }
 
-    ag_json_key(w, "http");
+    ag_json_key_lit(w, "http");
     ag_json_obj_open(w);
-    ag_json_key(w, "request");
+    ag_json_key_lit(w, "request");
     ag_json_obj_open(w);
     const char *v = attr_str(x, "http.method");
     kstr(w, "method", v ? v : attr_str(x, "http.request.method"));
@@ -973,7 +976,7 @@ static void write_http(struct xr *x, struct ag_json *w)
     if (rc < 0) {
         x->err = rc;
     } else if (rc == 1) {
-        ag_json_key(w, "url");
+        ag_json_key_lit(w, "url");
         ag_json_strn(w, ag_buf_str(&ub), ub.len);
     }
     ag_buf_cleanup(&ub);
@@ -995,19 +998,19 @@ static void write_http(struct xr *x, struct ag_json *w)
     }
     kstr(w, "client_ip", client);
     if (forwarded) {
-        ag_json_key(w, "x_forwarded_for");
+        ag_json_key_lit(w, "x_forwarded_for");
         ag_json_bool(w, 1);
     }
     ag_json_obj_close(w);
 
-    ag_json_key(w, "response");
+    ag_json_key_lit(w, "response");
     ag_json_obj_open(w);
     int64_t n;
     if (http_status(x, &n)) {
-        ag_json_key(w, "status");
+        ag_json_key_lit(w, "status");
         ag_json_int(w, n);
     }
-    ag_json_key(w, "content_length");
+    ag_json_key_lit(w, "content_length");
     ag_json_int(w, content_length(x, &n) ? n : 0);
     ag_json_obj_close(w);
     ag_json_obj_close(w);
@@ -1442,19 +1445,19 @@ static void write_stack(struct ag_json *w, const struct trace *t, const struct e
     if (e->n_frames == 0) {
         return;
     }
-    ag_json_key(w, "stack");
+    ag_json_key_lit(w, "stack");
     ag_json_arr_open(w);
     for (size_t i = 0; i < e->n_frames; i++) {
         const struct frame *f = &t->f[e->first_frame + i];
         ag_json_obj_open(w);
         if (f->path_len > 0) {
-            ag_json_key(w, "path");
+            ag_json_key_lit(w, "path");
             ag_json_strn(w, f->path, f->path_len);
         }
-        ag_json_key(w, "line");
+        ag_json_key_lit(w, "line");
         ag_json_int(w, f->line);
         if (f->label_len > 0) {
-            ag_json_key(w, "label");
+            ag_json_key_lit(w, "label");
             ag_json_strn(w, f->label, f->label_len);
         }
         ag_json_obj_close(w);
@@ -1498,26 +1501,26 @@ static void write_exception_event(struct xr *x, struct ag_json *w, const pb_even
         const struct exc *e = &t.e[i];
         uint64_t id = next_id;
         ag_json_obj_open(w);
-        ag_json_key(w, "id");
+        ag_json_key_lit(w, "id");
         json_id(w, id);
-        ag_json_key(w, "type");
+        ag_json_key_lit(w, "type");
         if (i == 0) {
             ag_json_str(w, type ? type : "");
         } else {
             ag_json_strn(w, e->type ? e->type : "", e->type_len);
         }
-        ag_json_key(w, "message");
+        ag_json_key_lit(w, "message");
         if (i == 0) {
             ag_json_str(w, msg ? msg : "");
         } else {
             ag_json_strn(w, e->msg ? e->msg : "", e->msg_len);
         }
-        ag_json_key(w, "remote");
+        ag_json_key_lit(w, "remote");
         ag_json_bool(w, remote);
         write_stack(w, &t, e);
         if (i + 1 < t.n_e) {
             next_id = new_random_id(x);
-            ag_json_key(w, "cause");
+            ag_json_key_lit(w, "cause");
             json_id(w, next_id);
         }
         ag_json_obj_close(w);
@@ -1542,9 +1545,9 @@ static void write_cause(struct xr *x, struct ag_json *w)
             continue;
         }
         if (!opened) {
-            ag_json_key(w, "cause");
+            ag_json_key_lit(w, "cause");
             ag_json_obj_open(w);
-            ag_json_key(w, "exceptions");
+            ag_json_key_lit(w, "exceptions");
             ag_json_arr_open(w);
             opened = true;
         }
@@ -1567,13 +1570,13 @@ static void write_cause(struct xr *x, struct ag_json *w)
             continue;
         }
         ag_json_obj_open(w);
-        ag_json_key(w, "id");
+        ag_json_key_lit(w, "id");
         json_id(w, new_random_id(x));
-        ag_json_key(w, "type");
+        ag_json_key_lit(w, "type");
         ag_json_str(w, "aws.http.error.event");
-        ag_json_key(w, "message");
+        ag_json_key_lit(w, "message");
         ag_json_strn(w, ag_buf_str(&mb), mb.len);
-        ag_json_key(w, "remote");
+        ag_json_key_lit(w, "remote");
         ag_json_bool(w, 1);
         ag_json_obj_close(w);
         ag_buf_cleanup(&mb);
@@ -1594,14 +1597,14 @@ static void write_cause(struct xr *x, struct ag_json *w)
     if (msg == NULL || msg[0] == '\0') {
         return;
     }
-    ag_json_key(w, "cause");
+    ag_json_key_lit(w, "cause");
     ag_json_obj_open(w);
-    ag_json_key(w, "exceptions");
+    ag_json_key_lit(w, "exceptions");
     ag_json_arr_open(w);
     ag_json_obj_open(w);
-    ag_json_key(w, "id");
+    ag_json_key_lit(w, "id");
     json_id(w, new_random_id(x));
-    ag_json_key(w, "message");
+    ag_json_key_lit(w, "message");
     ag_json_str(w, msg);
     ag_json_obj_close(w);
     ag_json_arr_close(w);
@@ -1684,10 +1687,10 @@ static void write_log_groups(struct ag_json *w, const pb_any *v, bool arns)
                     }
                 }
                 ag_json_obj_open(w);
-                ag_json_key(w, "log_group");
+                ag_json_key_lit(w, "log_group");
                 ag_json_strn(w, group, glen);
                 if (arns) {
-                    ag_json_key(w, "arn");
+                    ag_json_key_lit(w, "arn");
                     ag_json_strn(w, s, len);
                 }
                 ag_json_obj_close(w);
@@ -1705,7 +1708,7 @@ static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
     if (!provider_ok(x)) {
         return;
     }
-    ag_json_key(w, "aws");
+    ag_json_key_lit(w, "aws");
     ag_json_obj_open(w);
 
     if (mode != DOC_SERVICE) {
@@ -1724,7 +1727,7 @@ static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
         const pb_any *tn = attr(x, "aws.dynamodb.table_names");
         if (tn != NULL && tn->value_case == V_ARRAY && tn->array_value != NULL &&
             tn->array_value->n_values > 1) {
-            ag_json_key(w, "table_names");
+            ag_json_key_lit(w, "table_names");
             ag_json_arr_open(w);
             for (size_t i = 0; i < tn->array_value->n_values; i++) {
                 const char *s = any_str(tn->array_value->values[i]);
@@ -1756,7 +1759,7 @@ static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
 
     const char *platform = res_str(x, "cloud.platform");
     if (streq(platform, "aws_ec2") || res_str(x, "host.id") != NULL) {
-        ag_json_key(w, "ec2");
+        ag_json_key_lit(w, "ec2");
         ag_json_obj_open(w);
         kstr_or_null(w, "instance_id", res_str(x, "host.id"));
         kstr_or_null(w, "availability_zone", res_str(x, "cloud.availability_zone"));
@@ -1765,7 +1768,7 @@ static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
         ag_json_obj_close(w);
     }
     if (streq(platform, "aws_ecs")) {
-        ag_json_key(w, "ecs");
+        ag_json_key_lit(w, "ecs");
         ag_json_obj_open(w);
         kstr(w, "container", res_str(x, "container.name"));
         kstr(w, "container_id", res_str(x, "container.id"));
@@ -1778,7 +1781,7 @@ static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
         ag_json_obj_close(w);
     }
     if (streq(platform, "aws_eks") || res_str(x, "k8s.cluster.name") != NULL) {
-        ag_json_key(w, "eks");
+        ag_json_key_lit(w, "eks");
         ag_json_obj_open(w);
         kstr_or_null(w, "cluster_name", res_str(x, "k8s.cluster.name"));
         kstr_or_null(w, "pod", res_str(x, "k8s.pod.name"));
@@ -1792,11 +1795,11 @@ static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
         if (!any_int(sv, &dep)) {
             dep = 0;
         }
-        ag_json_key(w, "elastic_beanstalk");
+        ag_json_key_lit(w, "elastic_beanstalk");
         ag_json_obj_open(w);
         kstr_or_null(w, "environment_name", res_str(x, "service.namespace"));
         kstr_or_null(w, "version_label", res_str(x, "service.version"));
-        ag_json_key(w, "deployment_id");
+        ag_json_key_lit(w, "deployment_id");
         ag_json_int(w, dep);
         ag_json_obj_close(w);
     }
@@ -1804,22 +1807,22 @@ static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
     const pb_any *arns = res_attr(x, "aws.log.group.arns");
     const pb_any *names = res_attr(x, "aws.log.group.names");
     if (arns != NULL && (any_str(arns) != NULL || arns->value_case == V_ARRAY)) {
-        ag_json_key(w, "cloudwatch_logs");
+        ag_json_key_lit(w, "cloudwatch_logs");
         ag_json_arr_open(w);
         write_log_groups(w, arns, true);
         ag_json_arr_close(w);
     } else if (names != NULL && (any_str(names) != NULL || names->value_case == V_ARRAY)) {
-        ag_json_key(w, "cloudwatch_logs");
+        ag_json_key_lit(w, "cloudwatch_logs");
         ag_json_arr_open(w);
         write_log_groups(w, names, false);
         ag_json_arr_close(w);
     } else if (x->o->n_aws_log_groups > 0) {
-        ag_json_key(w, "cloudwatch_logs");
+        ag_json_key_lit(w, "cloudwatch_logs");
         ag_json_arr_open(w);
         for (size_t i = 0; i < x->o->n_aws_log_groups; i++) {
             if (x->o->aws_log_groups[i] != NULL) {
                 ag_json_obj_open(w);
-                ag_json_key(w, "log_group");
+                ag_json_key_lit(w, "log_group");
                 ag_json_str(w, x->o->aws_log_groups[i]);
                 ag_json_obj_close(w);
             }
@@ -1827,7 +1830,7 @@ static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
         ag_json_arr_close(w);
     }
 
-    ag_json_key(w, "xray");
+    ag_json_key_lit(w, "xray");
     ag_json_obj_open(w);
     const char *sdk = res_str(x, "telemetry.sdk.name");
     const char *lang = res_str(x, "telemetry.sdk.language");
@@ -1840,13 +1843,13 @@ static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
         if (rc != 0) {
             x->err = rc;
         } else {
-            ag_json_key(w, "sdk");
+            ag_json_key_lit(w, "sdk");
             ag_json_strn(w, ag_buf_str(&sb), sb.len);
         }
         ag_buf_cleanup(&sb);
     }
     kstr(w, "sdk_version", res_str(x, "telemetry.sdk.version"));
-    ag_json_key(w, "auto_instrumentation");
+    ag_json_key_lit(w, "auto_instrumentation");
     ag_json_bool(w, res_attr(x, "telemetry.auto.version") != NULL);
     ag_json_obj_close(w);
 
@@ -1876,10 +1879,10 @@ static void write_sql(struct xr *x, struct ag_json *w)
         x->err = rc;
         return;
     }
-    ag_json_key(w, "sql");
+    ag_json_key_lit(w, "sql");
     ag_json_obj_open(w);
     kstr(w, "url", x->sp->name);
-    ag_json_key(w, "connection_string");
+    ag_json_key_lit(w, "connection_string");
     ag_json_strn(w, ag_buf_str(&cb), cb.len);
     kstr(w, "database_type", sys);
     kstr(w, "user", attr_str(x, "db.user"));
@@ -1901,7 +1904,7 @@ static void write_links(struct xr *x, struct ag_json *w)
     if (sp->n_links == 0) {
         return;
     }
-    ag_json_key(w, "links");
+    ag_json_key_lit(w, "links");
     ag_json_arr_open(w);
     for (size_t i = 0; i < sp->n_links; i++) {
         const pb_link *l = sp->links[i];
@@ -1910,14 +1913,14 @@ static void write_links(struct xr *x, struct ag_json *w)
             continue; /* checked before writing: cannot happen */
         }
         ag_json_obj_open(w);
-        ag_json_key(w, "trace_id");
+        ag_json_key_lit(w, "trace_id");
         ag_json_str(w, tid);
         if (l->span_id.len == 8) {
-            ag_json_key(w, "id");
+            ag_json_key_lit(w, "id");
             ag_json_hex(w, l->span_id.data, 8);
         }
         if (l->n_attributes > 0) {
-            ag_json_key(w, "attributes");
+            ag_json_key_lit(w, "attributes");
             ag_json_obj_open(w);
             for (size_t j = 0; j < l->n_attributes; j++) {
                 const pb_kv *kv = l->attributes[j];
@@ -2007,12 +2010,12 @@ static void write_scalar(struct ag_json *w, const pb_any *v)
 static void open_default_metadata(struct ag_json *w, bool *meta_open, bool *default_open)
 {
     if (!*meta_open) {
-        ag_json_key(w, "metadata");
+        ag_json_key_lit(w, "metadata");
         ag_json_obj_open(w);
         *meta_open = true;
     }
     if (!*default_open) {
-        ag_json_key(w, "default");
+        ag_json_key_lit(w, "default");
         ag_json_obj_open(w);
         *default_open = true;
     }
@@ -2035,7 +2038,7 @@ static int write_annotation(const struct xr *x, struct ag_json *w, struct keyset
         return rc < 0 ? rc : 0;
     }
     if (!*any) {
-        ag_json_key(w, "annotations");
+        ag_json_key_lit(w, "annotations");
         ag_json_obj_open(w);
         *any = true;
     }
@@ -2642,7 +2645,7 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
             continue;
         }
         if (!meta_open) {
-            ag_json_key(w, "metadata");
+            ag_json_key_lit(w, "metadata");
             ag_json_obj_open(w);
             meta_open = true;
         }
@@ -2780,42 +2783,42 @@ static int write_doc(struct xr *x, enum doc_mode mode, struct ag_buf *b, bool wi
     ag_json_obj_open(w);
     write_name(x, w, mode, &from_aws_service);
 
-    ag_json_key(w, "id");
+    ag_json_key_lit(w, "id");
     if (mode == DOC_SERVICE) {
         json_id(w, x->new_id);
     } else {
         ag_json_hex(w, sp->span_id.data, 8);
     }
-    ag_json_key(w, "trace_id");
+    ag_json_key_lit(w, "trace_id");
     ag_json_str(w, x->trace_id);
-    ag_json_key(w, "start_time");
+    ag_json_key_lit(w, "start_time");
     json_time(w, sp->start_time_unix_nano);
     /*
      * Upstream always writes end_time (0 for an unfinished span, a date in 1970 that X-Ray
      * rejects); a span without an end is sent as in progress instead, as the schema allows.
      */
     if (sp->end_time_unix_nano != 0) {
-        ag_json_key(w, "end_time");
+        ag_json_key_lit(w, "end_time");
         json_time(w, sp->end_time_unix_nano);
     } else {
-        ag_json_key(w, "in_progress");
+        ag_json_key_lit(w, "in_progress");
         ag_json_bool(w, 1);
     }
 
     bool segment;
     if (mode == DOC_DEPENDENCY) {
-        ag_json_key(w, "parent_id");
+        ag_json_key_lit(w, "parent_id");
         json_id(w, x->new_id);
         segment = false;
     } else {
         if (x->has_parent) {
-            ag_json_key(w, "parent_id");
+            ag_json_key_lit(w, "parent_id");
             ag_json_hex(w, sp->parent_span_id.data, 8);
         }
         segment = mode == DOC_SERVICE || x->local_root || k == K_SERVER || !x->has_parent;
     }
     if (!segment) {
-        ag_json_key(w, "type");
+        ag_json_key_lit(w, "type");
         ag_json_str(w, "subsegment");
     }
 
@@ -2841,7 +2844,7 @@ static int write_doc(struct xr *x, enum doc_mode mode, struct ag_buf *b, bool wi
         ver = res_str(x, "container.image.tag");
     }
     if (ver != NULL) {
-        ag_json_key(w, "service");
+        ag_json_key_lit(w, "service");
         ag_json_obj_open(w);
         kstr(w, "version", ver);
         ag_json_obj_close(w);
@@ -2863,11 +2866,11 @@ static int write_doc(struct xr *x, enum doc_mode mode, struct ag_buf *b, bool wi
     } else if (sp->status != NULL && sp->status->code == ST_ERROR) {
         fault = true;
     }
-    ag_json_key(w, "fault");
+    ag_json_key_lit(w, "fault");
     ag_json_bool(w, fault);
-    ag_json_key(w, "error");
+    ag_json_key_lit(w, "error");
     ag_json_bool(w, error);
-    ag_json_key(w, "throttle");
+    ag_json_key_lit(w, "throttle");
     ag_json_bool(w, throttle);
 
     write_cause(x, w);

@@ -581,6 +581,66 @@ static void test_random_against_reference(void)
     }
 }
 
+/* ag_json_key_lit() writes what ag_json_key() writes, in both forms, commas included; misuse
+ * fails the same way. */
+static void test_key_lit(void)
+{
+    for (int twice = 0; twice < 2; twice++) {
+        char lit[256];
+        start(BIG_CAP);
+        if (twice) {
+            ag_json_init_escaped(&w, &out);
+        }
+        ag_json_obj_open(&w);
+        ag_json_key_lit(&w, "a_b.c-1");
+        ag_json_int(&w, 1);
+        ag_json_key_lit(&w, "start_time");
+        ag_json_obj_open(&w);
+        ag_json_key_lit(&w, "x");
+        ag_json_null(&w);
+        ag_json_obj_close(&w);
+        ag_json_obj_close(&w);
+        ASSERT_OK(ag_json_finish(&w));
+        snprintf(lit, sizeof(lit), "%s", text());
+
+        start(BIG_CAP);
+        if (twice) {
+            ag_json_init_escaped(&w, &out);
+        }
+        ag_json_obj_open(&w);
+        ag_json_key(&w, "a_b.c-1");
+        ag_json_int(&w, 1);
+        ag_json_key(&w, "start_time");
+        ag_json_obj_open(&w);
+        ag_json_key(&w, "x");
+        ag_json_null(&w);
+        ag_json_obj_close(&w);
+        ag_json_obj_close(&w);
+        ASSERT_OK(ag_json_finish(&w));
+        ASSERT_STREQ(lit, text());
+        ASSERT_STREQ(lit, twice ? "{\\\"a_b.c-1\\\":1,\\\"start_time\\\":{\\\"x\\\":null}}"
+                                : "{\"a_b.c-1\":1,\"start_time\":{\"x\":null}}");
+    }
+    /* A key in an array, or two keys in a row: AG_EINVAL, as ag_json_key(). */
+    start(BIG_CAP);
+    ag_json_arr_open(&w);
+    ag_json_key_lit(&w, "k");
+    ASSERT_EQ(ag_json_finish(&w), AG_EINVAL);
+    start(BIG_CAP);
+    ag_json_obj_open(&w);
+    ag_json_key_lit(&w, "k");
+    ag_json_key_lit(&w, "k");
+    ASSERT_EQ(ag_json_finish(&w), AG_EINVAL);
+    /* No room allocated yet: the general path grows the buffer. */
+    start(BIG_CAP);
+    ag_json_obj_open(&w);
+    ag_json_key_lit(&w, "k");
+    ag_json_bool(&w, 1);
+    ag_json_obj_close(&w);
+    ASSERT_OK(ag_json_finish(&w));
+    ASSERT_STREQ(text(), "{\"k\":true}");
+}
+
 static void test_cleanup(void)
 {
     ag_buf_cleanup(&out);
@@ -597,4 +657,5 @@ AG_TEST_MAIN(AG_TEST_CASE(test_escape_quotes_and_controls), AG_TEST_CASE(test_es
              AG_TEST_CASE(test_depth_limit), AG_TEST_CASE(test_escaped_form),
              AG_TEST_CASE(test_plain_limit), AG_TEST_CASE(test_word_paths),
              AG_TEST_CASE(test_random_against_reference),
+             AG_TEST_CASE(test_key_lit),
              AG_TEST_CASE(test_cleanup))
