@@ -98,10 +98,10 @@ static void test_growth(void)
 
 /*
  * Blocks stop doubling at 64 KiB, so what the arena holds beyond what it handed out is at most
- * one block. 300,000 bytes in 100-byte pieces (112 after the 16-byte rounding: 2,679 pieces):
- * blocks of 16, 32, then 64 KiB; the pieces fill 300,048 bytes, so the blocks hold 16 + 32 +
- * 4 x 64 = 304 KiB = 311,296 bytes (146, 292, then 585 pieces a block) plus 6 headers (with doubling on to 1 MiB it was 16 + 32 + 64
- * + 128 + 256 = 496 KiB).
+ * one block. 300,000 bytes in 100-byte pieces (112 after the 16-byte rounding: 2,679 pieces
+ * fill 300,048 bytes): blocks of 16 and 32 KiB, then 64 KiB ones (146, 292, then 585 pieces a
+ * block), 16 + 32 + 4 x 64 = 304 KiB = 311,296 bytes plus 6 headers. Doubling on to 1 MiB gave
+ * 16 + 32 + 64 + 128 + 256 = 496 KiB.
  */
 static void test_growth_bounded_waste(void)
 {

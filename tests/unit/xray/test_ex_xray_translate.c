@@ -223,5 +223,6 @@ static void test_failmalloc(void)
 #endif
 }
 
-AG_TEST_MAIN(AG_TEST_CASE(test_counts_and_order), AG_TEST_CASE(test_each_resource_its_own), AG_TEST_CASE(test_not_a_trace_request),
+AG_TEST_MAIN(AG_TEST_CASE(test_counts_and_order), AG_TEST_CASE(test_each_resource_its_own),
+             AG_TEST_CASE(test_not_a_trace_request),
              AG_TEST_CASE(test_options_from_config), AG_TEST_CASE(test_failmalloc))
