@@ -266,7 +266,23 @@ static uint8_t *escape_into(uint8_t *q, const unsigned char *s, size_t len, int 
 {
     static const char hex[] = "0123456789abcdef";
     size_t i = 0;
+    int tail_tried = 0;
     while (i < len) {
+        if (len - i < 8 && len >= 8 && !tail_tried) {
+            /*
+             * Under 8 bytes left (most strings end so): the last 8 bytes of |s| also cover some
+             * before |i|. If none of the 8 needs escaping, those earlier ones were copied as they
+             * are, right before |q|, so the 8 go out in one store that rewrites them unchanged.
+             */
+            size_t back = 8 - (len - i);
+            uint64_t v;
+            memcpy(&v, s + len - 8, 8);
+            if (word_special(v) == 0) {
+                memcpy(q - back, &v, 8);
+                return q + (len - i);
+            }
+            tail_tried = 1;
+        }
         if (len - i >= 8) {
             uint64_t v;
             memcpy(&v, s + i, 8);
@@ -516,6 +532,39 @@ void ag_json_keyn(struct ag_json *w, const char *key, size_t len)
     w->has_items[w->depth] |= LEVEL_HAS_ITEMS;
     put_string(w, key, len);
     put1(w, ':');
+    w->after_key = 1;
+}
+
+void ag_json_keyn_plain(struct ag_json *w, const char *key, size_t len)
+{
+    uint8_t *p;
+    if (w->err != 0 || w->after_key || w->depth == 0 ||
+        (w->has_items[w->depth] & LEVEL_IS_ARRAY) || len > SIZE_MAX / 2 ||
+        (p = room(w->buf, len + 6)) == NULL) {
+        ag_json_keyn(w, key, len); /* the general way: its checks, errors and growth */
+        return;
+    }
+    /* [,]"key": or, escaped, [,]\"key\": */
+    uint8_t *q = p;
+    size_t plain = len + 3;
+    if (w->has_items[w->depth] & LEVEL_HAS_ITEMS) {
+        *q++ = ',';
+        plain++;
+    }
+    w->has_items[w->depth] |= LEVEL_HAS_ITEMS;
+    if (w->escaped) {
+        *q++ = '\\';
+    }
+    *q++ = '"';
+    memcpy(q, key, len);
+    q += len;
+    if (w->escaped) {
+        *q++ = '\\';
+    }
+    *q++ = '"';
+    *q++ = ':';
+    advance(w->buf, (size_t)(q - p));
+    (void)count(w, plain);
     w->after_key = 1;
 }
 

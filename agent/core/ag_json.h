@@ -58,6 +58,14 @@ static inline void ag_json_key(struct ag_json *w, const char *key)
 {
     ag_json_keyn(w, key, strlen(key));
 }
+/*
+ * ag_json_keyn() for a key that needs no escaping in either form: only ASCII letters, digits,
+ * '_', '.' and '-' (the caller's promise; the bytes are copied without a look). For the literal
+ * keys of a fixed schema, which make up most of what a document writer writes.
+ */
+void ag_json_keyn_plain(struct ag_json *w, const char *key, size_t len);
+/* ag_json_keyn_plain() of a string literal (its length known at compile time). */
+#define ag_json_key_lit(w, lit) ag_json_keyn_plain((w), "" lit "", sizeof(lit) - 1)
 /* Writes a JSON string, escaping as RFC 8259 requires; invalid UTF-8 becomes U+FFFD. */
 void ag_json_strn(struct ag_json *w, const char *s, size_t len);
 /* NULL writes "". */

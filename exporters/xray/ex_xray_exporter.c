@@ -33,6 +33,9 @@ struct ex_xray_exporter {
     struct ex_aws_session aws;
     struct ex_xray_queue *q;
     struct ag_buf scratch;
+    /* Escaped document bytes and documents queued from spans so far: their ratio estimates
+     * what a payload will add to the queue before it is translated. */
+    uint64_t doc_bytes, docs;
     struct ex_xray_limiter log_drop;
     struct ag_metric *m_invalid, *m_too_big, *m_attrs, *m_trimmed;
 };
@@ -53,7 +56,23 @@ static void drop_log(struct ex_xray_exporter *x, size_t n, const char *why)
 
 static int push_chunk(void *ctx, const char *docs, size_t len)
 {
-    return ex_xray_queue_push_escaped(ctx, docs, len);
+    struct ex_xray_exporter *x = ctx;
+    int rc = ex_xray_queue_push_escaped(x->q, docs, len);
+    if (rc == 0) {
+        x->doc_bytes += len;
+    }
+    return rc;
+}
+
+/* What |spans| spans are expected to add to the queue: as many documents of the average size
+ * so far (0 before the first, when nothing is known). */
+static size_t payload_estimate(const struct ex_xray_exporter *x, size_t spans)
+{
+    if (x->docs == 0) {
+        return 0;
+    }
+    uint64_t avg = x->doc_bytes / x->docs;
+    return avg != 0 && spans > SIZE_MAX / avg ? SIZE_MAX : (size_t)(spans * avg);
 }
 
 static int xray_consume(void *self, struct ag_payload *p)
@@ -63,15 +82,19 @@ static int xray_consume(void *self, struct ag_payload *p)
     if (p->signal != AG_SIGNAL_TRACES) {
         return AG_EUNSUPP;
     }
-    /* Checked before translating, so a refused payload has counted nothing (it comes again). */
-    if (!ex_xray_queue_has_room(x->q)) {
+    /*
+     * Checked before translating, so a refused payload has counted nothing (it comes again).
+     * The estimate keeps a large batch from carrying the queue far past its bound: it is taken
+     * only when its documents are expected to fit.
+     */
+    if (!ex_xray_queue_has_room_for(x->q, payload_estimate(x, p->items))) {
         return AG_EAGAIN;
     }
     ag_buf_reset(&x->scratch);
     /* A chunk the queue could not take (out of memory) fails the payload after the chunks
      * before it were queued: those may then be sent twice when the payload comes again. */
     int rc = ex_xray_translate_chunked(&x->opts, p->msg, &x->scratch, SCRATCH_CHUNK, push_chunk,
-                                       x->q, &res);
+                                       x, &res);
     if (rc != 0) {
         ag_buf_cleanup(&x->scratch); /* freed already when |scratch| itself failed */
         return rc;
@@ -88,8 +111,10 @@ static int xray_consume(void *self, struct ag_payload *p)
     }
     ag_metric_add(x->m_attrs, res.dropped_attributes);
     ag_metric_add(x->m_trimmed, res.trimmed_docs);
-    rc = ex_xray_queue_push_escaped(x->q, (const char *)ag_buf_ptr(&x->scratch),
-                                    x->scratch.len);
+    rc = push_chunk(x, (const char *)ag_buf_ptr(&x->scratch), x->scratch.len);
+    if (rc == 0) {
+        x->docs += res.docs;
+    }
     if (x->scratch.alloc > SCRATCH_KEEP) {
         ag_buf_cleanup(&x->scratch);
     }

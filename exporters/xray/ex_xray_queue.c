@@ -624,6 +624,11 @@ bool ex_xray_queue_has_room(const struct ex_xray_queue *q)
     return q->bytes < q->max_bytes;
 }
 
+bool ex_xray_queue_has_room_for(const struct ex_xray_queue *q, size_t bytes)
+{
+    return q->bytes == 0 || (q->bytes < q->max_bytes && bytes <= q->max_bytes - q->bytes);
+}
+
 /*
  * Copies one document into |d|, escaped: a plain one (|escaped| false) is escaped once here.
  * Returns 0, AG_EPROTO or AG_ENOMEM.

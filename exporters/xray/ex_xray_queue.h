@@ -73,6 +73,13 @@ AG_NODISCARD int ex_xray_queue_new(struct event_base *base,
 bool ex_xray_queue_has_room(const struct ex_xray_queue *q);
 
 /*
+ * Whether |bytes| more (an estimate of what a push will add) fit under max_bytes with the
+ * documents queued and in flight. An empty queue takes anything, so a push larger than the
+ * whole queue still goes, alone.
+ */
+bool ex_xray_queue_has_room_for(const struct ex_xray_queue *q, size_t bytes);
+
+/*
  * Queues one document (|len| bytes, borrowed; it may contain newlines), and starts calls.
  * Returns 0, or AG_EPROTO (no top-level "id", or over 64 kB), AG_ENOMEM.
  */

@@ -56,6 +56,8 @@ typedef Opentelemetry__Proto__Resource__V1__Resource pb_resource;
 
 #define NAME_MAX_BYTES 200
 #define SCRATCH_CAP    (EX_XRAY_MAX_DOC_BYTES * 2)
+#define RES_PREFIX     "otel.resource." /* resource attributes' keys in annotations and metadata */
+#define XRAY_META_PREFIX "aws.xray.metadata." /* a span attribute naming a metadata namespace */
 /* Nesting accepted inside an aws.xray.metadata.<ns> JSON string. */
 #define META_JSON_MAX_DEPTH 64
 
@@ -74,8 +76,14 @@ enum doc_mode {
  * F_DUP, so the rules that walk all attributes skip them as before).
  */
 #define KV_INLINE_SLOTS 64 /* tables for up to 32 attributes need no allocation */
+#define KV_MIN_SLOTS    8
 #define F_USED          1  /* consumed by the http/aws/sql/cause/user logic */
 #define F_DUP           2  /* an earlier attribute with a value has the same key */
+#define F_ANNO          4  /* classified once (see classify_attrs()): an annotation */
+#define F_META          8  /* classified once: metadata */
+#define F_XRAY_KEY      16 /* a span attribute aws.xray.annotations or aws.xray.metadata.<ns>
+                            * with a string value: never an annotation or metadata itself */
+#define F_XRAY_NS       32 /* of those, aws.xray.metadata.<ns> with a string, not F_DUP */
 
 struct kv_slot {
     uint32_t hash;
@@ -118,23 +126,25 @@ static inline uint32_t key_hash(const char *k, size_t len)
 /* Indexes |n| attributes. Returns 0 or AG_ENOMEM (past KV_INLINE_SLOTS / 2 attributes). */
 static int kv_index_build(struct kv_index *ix, pb_kv *const *kvs, size_t n)
 {
-    size_t slots = KV_INLINE_SLOTS;
+    /* At least twice as many slots as attributes (a power of two), so probes stay short; only
+     * those slots are cleared. */
+    size_t slots = KV_MIN_SLOTS;
+    while (slots < 2 * n) {
+        slots *= 2;
+    }
     ix->kvs = kvs;
     ix->n = n;
     ix->slots = ix->inline_slots;
     ix->flags = ix->inline_flags;
     if (n > KV_INLINE_SLOTS / 2) {
-        while (slots < 2 * n) {
-            slots *= 2;
-        }
         ix->slots = ag_calloc(slots, sizeof(*ix->slots));
         ix->flags = ag_calloc(n, 1);
         if (ix->slots == NULL || ix->flags == NULL) {
             return AG_ENOMEM;
         }
     } else {
-        memset(ix->inline_slots, 0, sizeof(ix->inline_slots));
-        memset(ix->inline_flags, 0, sizeof(ix->inline_flags));
+        memset(ix->inline_slots, 0, slots * sizeof(ix->inline_slots[0]));
+        memset(ix->inline_flags, 0, n);
     }
     ix->mask = slots - 1;
     ix->bloom = 0;
@@ -197,15 +207,34 @@ static inline ptrdiff_t kv_index_find(const struct kv_index *ix, const char *key
     return kv_index_find_h(ix, key, len, key_hash(key, len));
 }
 
+/* See the header: built by ex_xray_resource_new(). */
+struct ex_xray_resource {
+    pb_kv **attrs; /* borrowed from the Resource (may be NULL) */
+    size_t n;
+    struct kv_index idx; /* flags: F_DUP, and each attribute's class (F_ANNO / F_META) */
+    char *keys;          /* RES_PREFIX and the key of each attribute, NUL-terminated, in order */
+    size_t *key_off;     /* where attribute i's prefixed key starts in |keys| */
+    size_t *key_len;
+};
+
+/* "otel.resource.<key>" of resource attribute |i|. */
+static const char *res_key(const struct ex_xray_resource *r, size_t i)
+{
+    return r->keys + r->key_off[i];
+}
+
+static const struct ex_xray_options xray_defaults = {0};
+
 /* Everything one span's translation shares between its documents. */
 struct xr {
     const struct ex_xray_options *o;
     const pb_span *sp;
     bool out_lost;  /* |out| itself failed (and was freed, ag_buf's rule) */
-    pb_kv **rattrs; /* resource attributes (may be NULL) */
+    pb_kv **rattrs; /* resource attributes (may be NULL): r->attrs */
     size_t n_rattrs;
-    struct kv_index sidx; /* the span's attributes by key; flags: F_USED, F_DUP */
-    struct kv_index ridx; /* the resource's attributes by key */
+    const struct ex_xray_resource *r;
+    struct kv_index sidx;       /* the span's attributes by key; flags: F_USED, F_DUP */
+    const struct kv_index *ridx; /* the resource's (r->idx); flags: F_DUP, F_ANNO, F_META */
     char trace_id[36];
     int kind;
     bool has_parent;
@@ -213,6 +242,8 @@ struct xr {
     bool aws_sdk; /* rpc.system = aws-api */
     uint64_t new_id;
     const pb_any *xray_annotations; /* the aws.xray.annotations attribute, looked up once */
+    bool has_xray_ns;               /* some span attribute is F_XRAY_NS */
+    bool res_like_key;              /* some span attribute's key starts with RES_PREFIX */
     struct ex_xray_result *res;
     int err; /* the first allocation failure of a helper buffer */
 };
@@ -352,7 +383,7 @@ static inline const char *attr_str(const struct xr *x, const char *key)
 
 static inline const pb_any *res_attr(const struct xr *x, const char *key)
 {
-    return kv_index_get(&x->ridx, key);
+    return kv_index_get(x->ridx, key);
 }
 
 static inline const char *res_str(const struct xr *x, const char *key)
@@ -372,11 +403,14 @@ static inline void consume(struct xr *x, const char *key)
     }
 }
 
-/* Writes "key": "value" when |v| is a non-empty string (xray.md §2: empty strings omitted). */
+/*
+ * Writes "key": "value" when |v| is a non-empty string (xray.md §2: empty strings omitted).
+ * |key| is one of the schema's literal keys (ag_json_keyn_plain()'s promise).
+ */
 static void kstr(struct ag_json *w, const char *key, const char *v)
 {
     if (v != NULL && v[0] != '\0') {
-        ag_json_key(w, key);
+        ag_json_keyn_plain(w, key, strlen(key));
         ag_json_str(w, v);
     }
 }
@@ -384,7 +418,7 @@ static void kstr(struct ag_json *w, const char *key, const char *v)
 /* Like kstr() but writes null when absent (aws.ec2/eks/elastic_beanstalk, xray.md §2). */
 static void kstr_or_null(struct ag_json *w, const char *key, const char *v)
 {
-    ag_json_key(w, key);
+    ag_json_keyn_plain(w, key, strlen(key));
     if (v != NULL) {
         ag_json_str(w, v);
     } else {
@@ -442,14 +476,19 @@ static bool is_ip(const char *s)
     return s != NULL && (inet_pton(AF_INET, s, tmp) == 1 || inet_pton(AF_INET6, s, tmp) == 1);
 }
 
-static bool indexed(const struct xr *x, const char *key)
+static bool indexed_in(const struct ex_xray_options *o, const char *key)
 {
-    for (size_t i = 0; i < x->o->n_indexed_attributes; i++) {
-        if (streq(x->o->indexed_attributes[i], key)) {
+    for (size_t i = 0; i < o->n_indexed_attributes; i++) {
+        if (streq(o->indexed_attributes[i], key)) {
             return true;
         }
     }
     return false;
+}
+
+static bool indexed(const struct xr *x, const char *key)
+{
+    return indexed_in(x->o, key);
 }
 
 /* AnyValue -> JSON, maps and arrays preserved; unset values become null. */
@@ -667,7 +706,7 @@ static void write_name(struct xr *x, struct ag_json *w, enum doc_mode mode, bool
     int k = x->kind;
 
     *from_aws_service = false;
-    ag_json_key(w, "name");
+    ag_json_key_lit(w, "name");
     if (mode == DOC_SERVICE) {
         /* The service half of a local-root split is named after the local service. */
         if ((v = attr_str(x, "aws.local.service")) != NULL ||
@@ -925,9 +964,9 @@ static void write_http(struct xr *x, struct ag_json *w)
         return;
     }
 
-    ag_json_key(w, "http");
+    ag_json_key_lit(w, "http");
     ag_json_obj_open(w);
-    ag_json_key(w, "request");
+    ag_json_key_lit(w, "request");
     ag_json_obj_open(w);
     const char *v = attr_str(x, "http.method");
     kstr(w, "method", v ? v : attr_str(x, "http.request.method"));
@@ -937,7 +976,7 @@ static void write_http(struct xr *x, struct ag_json *w)
     if (rc < 0) {
         x->err = rc;
     } else if (rc == 1) {
-        ag_json_key(w, "url");
+        ag_json_key_lit(w, "url");
         ag_json_strn(w, ag_buf_str(&ub), ub.len);
     }
     ag_buf_cleanup(&ub);
@@ -959,19 +998,19 @@ static void write_http(struct xr *x, struct ag_json *w)
     }
     kstr(w, "client_ip", client);
     if (forwarded) {
-        ag_json_key(w, "x_forwarded_for");
+        ag_json_key_lit(w, "x_forwarded_for");
         ag_json_bool(w, 1);
     }
     ag_json_obj_close(w);
 
-    ag_json_key(w, "response");
+    ag_json_key_lit(w, "response");
     ag_json_obj_open(w);
     int64_t n;
     if (http_status(x, &n)) {
-        ag_json_key(w, "status");
+        ag_json_key_lit(w, "status");
         ag_json_int(w, n);
     }
-    ag_json_key(w, "content_length");
+    ag_json_key_lit(w, "content_length");
     ag_json_int(w, content_length(x, &n) ? n : 0);
     ag_json_obj_close(w);
     ag_json_obj_close(w);
@@ -1406,19 +1445,19 @@ static void write_stack(struct ag_json *w, const struct trace *t, const struct e
     if (e->n_frames == 0) {
         return;
     }
-    ag_json_key(w, "stack");
+    ag_json_key_lit(w, "stack");
     ag_json_arr_open(w);
     for (size_t i = 0; i < e->n_frames; i++) {
         const struct frame *f = &t->f[e->first_frame + i];
         ag_json_obj_open(w);
         if (f->path_len > 0) {
-            ag_json_key(w, "path");
+            ag_json_key_lit(w, "path");
             ag_json_strn(w, f->path, f->path_len);
         }
-        ag_json_key(w, "line");
+        ag_json_key_lit(w, "line");
         ag_json_int(w, f->line);
         if (f->label_len > 0) {
-            ag_json_key(w, "label");
+            ag_json_key_lit(w, "label");
             ag_json_strn(w, f->label, f->label_len);
         }
         ag_json_obj_close(w);
@@ -1462,26 +1501,26 @@ static void write_exception_event(struct xr *x, struct ag_json *w, const pb_even
         const struct exc *e = &t.e[i];
         uint64_t id = next_id;
         ag_json_obj_open(w);
-        ag_json_key(w, "id");
+        ag_json_key_lit(w, "id");
         json_id(w, id);
-        ag_json_key(w, "type");
+        ag_json_key_lit(w, "type");
         if (i == 0) {
             ag_json_str(w, type ? type : "");
         } else {
             ag_json_strn(w, e->type ? e->type : "", e->type_len);
         }
-        ag_json_key(w, "message");
+        ag_json_key_lit(w, "message");
         if (i == 0) {
             ag_json_str(w, msg ? msg : "");
         } else {
             ag_json_strn(w, e->msg ? e->msg : "", e->msg_len);
         }
-        ag_json_key(w, "remote");
+        ag_json_key_lit(w, "remote");
         ag_json_bool(w, remote);
         write_stack(w, &t, e);
         if (i + 1 < t.n_e) {
             next_id = new_random_id(x);
-            ag_json_key(w, "cause");
+            ag_json_key_lit(w, "cause");
             json_id(w, next_id);
         }
         ag_json_obj_close(w);
@@ -1506,9 +1545,9 @@ static void write_cause(struct xr *x, struct ag_json *w)
             continue;
         }
         if (!opened) {
-            ag_json_key(w, "cause");
+            ag_json_key_lit(w, "cause");
             ag_json_obj_open(w);
-            ag_json_key(w, "exceptions");
+            ag_json_key_lit(w, "exceptions");
             ag_json_arr_open(w);
             opened = true;
         }
@@ -1531,13 +1570,13 @@ static void write_cause(struct xr *x, struct ag_json *w)
             continue;
         }
         ag_json_obj_open(w);
-        ag_json_key(w, "id");
+        ag_json_key_lit(w, "id");
         json_id(w, new_random_id(x));
-        ag_json_key(w, "type");
+        ag_json_key_lit(w, "type");
         ag_json_str(w, "aws.http.error.event");
-        ag_json_key(w, "message");
+        ag_json_key_lit(w, "message");
         ag_json_strn(w, ag_buf_str(&mb), mb.len);
-        ag_json_key(w, "remote");
+        ag_json_key_lit(w, "remote");
         ag_json_bool(w, 1);
         ag_json_obj_close(w);
         ag_buf_cleanup(&mb);
@@ -1558,14 +1597,14 @@ static void write_cause(struct xr *x, struct ag_json *w)
     if (msg == NULL || msg[0] == '\0') {
         return;
     }
-    ag_json_key(w, "cause");
+    ag_json_key_lit(w, "cause");
     ag_json_obj_open(w);
-    ag_json_key(w, "exceptions");
+    ag_json_key_lit(w, "exceptions");
     ag_json_arr_open(w);
     ag_json_obj_open(w);
-    ag_json_key(w, "id");
+    ag_json_key_lit(w, "id");
     json_id(w, new_random_id(x));
-    ag_json_key(w, "message");
+    ag_json_key_lit(w, "message");
     ag_json_str(w, msg);
     ag_json_obj_close(w);
     ag_json_arr_close(w);
@@ -1648,10 +1687,10 @@ static void write_log_groups(struct ag_json *w, const pb_any *v, bool arns)
                     }
                 }
                 ag_json_obj_open(w);
-                ag_json_key(w, "log_group");
+                ag_json_key_lit(w, "log_group");
                 ag_json_strn(w, group, glen);
                 if (arns) {
-                    ag_json_key(w, "arn");
+                    ag_json_key_lit(w, "arn");
                     ag_json_strn(w, s, len);
                 }
                 ag_json_obj_close(w);
@@ -1669,7 +1708,7 @@ static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
     if (!provider_ok(x)) {
         return;
     }
-    ag_json_key(w, "aws");
+    ag_json_key_lit(w, "aws");
     ag_json_obj_open(w);
 
     if (mode != DOC_SERVICE) {
@@ -1688,7 +1727,7 @@ static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
         const pb_any *tn = attr(x, "aws.dynamodb.table_names");
         if (tn != NULL && tn->value_case == V_ARRAY && tn->array_value != NULL &&
             tn->array_value->n_values > 1) {
-            ag_json_key(w, "table_names");
+            ag_json_key_lit(w, "table_names");
             ag_json_arr_open(w);
             for (size_t i = 0; i < tn->array_value->n_values; i++) {
                 const char *s = any_str(tn->array_value->values[i]);
@@ -1720,7 +1759,7 @@ static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
 
     const char *platform = res_str(x, "cloud.platform");
     if (streq(platform, "aws_ec2") || res_str(x, "host.id") != NULL) {
-        ag_json_key(w, "ec2");
+        ag_json_key_lit(w, "ec2");
         ag_json_obj_open(w);
         kstr_or_null(w, "instance_id", res_str(x, "host.id"));
         kstr_or_null(w, "availability_zone", res_str(x, "cloud.availability_zone"));
@@ -1729,7 +1768,7 @@ static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
         ag_json_obj_close(w);
     }
     if (streq(platform, "aws_ecs")) {
-        ag_json_key(w, "ecs");
+        ag_json_key_lit(w, "ecs");
         ag_json_obj_open(w);
         kstr(w, "container", res_str(x, "container.name"));
         kstr(w, "container_id", res_str(x, "container.id"));
@@ -1742,7 +1781,7 @@ static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
         ag_json_obj_close(w);
     }
     if (streq(platform, "aws_eks") || res_str(x, "k8s.cluster.name") != NULL) {
-        ag_json_key(w, "eks");
+        ag_json_key_lit(w, "eks");
         ag_json_obj_open(w);
         kstr_or_null(w, "cluster_name", res_str(x, "k8s.cluster.name"));
         kstr_or_null(w, "pod", res_str(x, "k8s.pod.name"));
@@ -1756,11 +1795,11 @@ static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
         if (!any_int(sv, &dep)) {
             dep = 0;
         }
-        ag_json_key(w, "elastic_beanstalk");
+        ag_json_key_lit(w, "elastic_beanstalk");
         ag_json_obj_open(w);
         kstr_or_null(w, "environment_name", res_str(x, "service.namespace"));
         kstr_or_null(w, "version_label", res_str(x, "service.version"));
-        ag_json_key(w, "deployment_id");
+        ag_json_key_lit(w, "deployment_id");
         ag_json_int(w, dep);
         ag_json_obj_close(w);
     }
@@ -1768,22 +1807,22 @@ static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
     const pb_any *arns = res_attr(x, "aws.log.group.arns");
     const pb_any *names = res_attr(x, "aws.log.group.names");
     if (arns != NULL && (any_str(arns) != NULL || arns->value_case == V_ARRAY)) {
-        ag_json_key(w, "cloudwatch_logs");
+        ag_json_key_lit(w, "cloudwatch_logs");
         ag_json_arr_open(w);
         write_log_groups(w, arns, true);
         ag_json_arr_close(w);
     } else if (names != NULL && (any_str(names) != NULL || names->value_case == V_ARRAY)) {
-        ag_json_key(w, "cloudwatch_logs");
+        ag_json_key_lit(w, "cloudwatch_logs");
         ag_json_arr_open(w);
         write_log_groups(w, names, false);
         ag_json_arr_close(w);
     } else if (x->o->n_aws_log_groups > 0) {
-        ag_json_key(w, "cloudwatch_logs");
+        ag_json_key_lit(w, "cloudwatch_logs");
         ag_json_arr_open(w);
         for (size_t i = 0; i < x->o->n_aws_log_groups; i++) {
             if (x->o->aws_log_groups[i] != NULL) {
                 ag_json_obj_open(w);
-                ag_json_key(w, "log_group");
+                ag_json_key_lit(w, "log_group");
                 ag_json_str(w, x->o->aws_log_groups[i]);
                 ag_json_obj_close(w);
             }
@@ -1791,24 +1830,26 @@ static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
         ag_json_arr_close(w);
     }
 
-    ag_json_key(w, "xray");
+    ag_json_key_lit(w, "xray");
     ag_json_obj_open(w);
     const char *sdk = res_str(x, "telemetry.sdk.name");
     const char *lang = res_str(x, "telemetry.sdk.language");
     if (sdk != NULL && lang != NULL) {
         struct ag_buf sb;
         ag_buf_init(&sb, SCRATCH_CAP);
-        int rc = ag_buf_printf(&sb, "%s for %s", sdk, lang);
+        int rc = ag_buf_adds(&sb, sdk);
+        rc = rc ? rc : ag_buf_adds(&sb, " for ");
+        rc = rc ? rc : ag_buf_adds(&sb, lang);
         if (rc != 0) {
             x->err = rc;
         } else {
-            ag_json_key(w, "sdk");
+            ag_json_key_lit(w, "sdk");
             ag_json_strn(w, ag_buf_str(&sb), sb.len);
         }
         ag_buf_cleanup(&sb);
     }
     kstr(w, "sdk_version", res_str(x, "telemetry.sdk.version"));
-    ag_json_key(w, "auto_instrumentation");
+    ag_json_key_lit(w, "auto_instrumentation");
     ag_json_bool(w, res_attr(x, "telemetry.auto.version") != NULL);
     ag_json_obj_close(w);
 
@@ -1838,10 +1879,10 @@ static void write_sql(struct xr *x, struct ag_json *w)
         x->err = rc;
         return;
     }
-    ag_json_key(w, "sql");
+    ag_json_key_lit(w, "sql");
     ag_json_obj_open(w);
     kstr(w, "url", x->sp->name);
-    ag_json_key(w, "connection_string");
+    ag_json_key_lit(w, "connection_string");
     ag_json_strn(w, ag_buf_str(&cb), cb.len);
     kstr(w, "database_type", sys);
     kstr(w, "user", attr_str(x, "db.user"));
@@ -1863,7 +1904,7 @@ static void write_links(struct xr *x, struct ag_json *w)
     if (sp->n_links == 0) {
         return;
     }
-    ag_json_key(w, "links");
+    ag_json_key_lit(w, "links");
     ag_json_arr_open(w);
     for (size_t i = 0; i < sp->n_links; i++) {
         const pb_link *l = sp->links[i];
@@ -1872,14 +1913,14 @@ static void write_links(struct xr *x, struct ag_json *w)
             continue; /* checked before writing: cannot happen */
         }
         ag_json_obj_open(w);
-        ag_json_key(w, "trace_id");
+        ag_json_key_lit(w, "trace_id");
         ag_json_str(w, tid);
         if (l->span_id.len == 8) {
-            ag_json_key(w, "id");
+            ag_json_key_lit(w, "id");
             ag_json_hex(w, l->span_id.data, 8);
         }
         if (l->n_attributes > 0) {
-            ag_json_key(w, "attributes");
+            ag_json_key_lit(w, "attributes");
             ag_json_obj_open(w);
             for (size_t j = 0; j < l->n_attributes; j++) {
                 const pb_kv *kv = l->attributes[j];
@@ -1969,12 +2010,12 @@ static void write_scalar(struct ag_json *w, const pb_any *v)
 static void open_default_metadata(struct ag_json *w, bool *meta_open, bool *default_open)
 {
     if (!*meta_open) {
-        ag_json_key(w, "metadata");
+        ag_json_key_lit(w, "metadata");
         ag_json_obj_open(w);
         *meta_open = true;
     }
     if (!*default_open) {
-        ag_json_key(w, "default");
+        ag_json_key_lit(w, "default");
         ag_json_obj_open(w);
         *default_open = true;
     }
@@ -1997,7 +2038,7 @@ static int write_annotation(const struct xr *x, struct ag_json *w, struct keyset
         return rc < 0 ? rc : 0;
     }
     if (!*any) {
-        ag_json_key(w, "annotations");
+        ag_json_key_lit(w, "annotations");
         ag_json_obj_open(w);
         *any = true;
     }
@@ -2029,11 +2070,8 @@ static enum attr_class classify_span_attr(struct xr *x, size_t i, enum doc_mode 
         return C_SKIP;
     }
     const char *key = kv->key;
-    if (strcmp(key, "aws.xray.annotations") == 0) {
-        return C_SKIP;
-    }
-    if (has_prefix(key, "aws.xray.metadata.") && kv->value->value_case == V_STR) {
-        return C_SKIP; /* handled as a metadata namespace */
+    if (x->sidx.flags[i] & F_XRAY_KEY) {
+        return C_SKIP; /* aws.xray.annotations, or a metadata namespace handled on its own */
     }
     /* OTLP forbids duplicate keys; if a sender repeats one anyway, the first wins. */
     if (x->sidx.flags[i] & F_DUP) {
@@ -2068,22 +2106,23 @@ static enum attr_class classify_span_attr(struct xr *x, size_t i, enum doc_mode 
     return c;
 }
 
-static enum attr_class classify_res_attr(struct xr *x, size_t i, struct ag_buf *kb)
+static uint8_t class_flag(enum attr_class c)
 {
-    const pb_kv *kv = x->rattrs[i];
-    if (kv == NULL || kv->key == NULL || kv->value == NULL || kv->value->value_case == V_NONE ||
-        (x->ridx.flags[i] & F_DUP)) {
-        return C_SKIP;
+    return c == C_ANNO ? F_ANNO : c == C_META ? F_META : 0;
+}
+
+/*
+ * Classifies the span's attributes once per document into F_ANNO / F_META (the annotations and
+ * the metadata passes both need the answer; it depends on |mode| and on what the document's
+ * other blocks consumed). The resource's were classified by ex_xray_resource_new(). |count| as
+ * for classify_span_attr().
+ */
+static void classify_attrs(struct xr *x, enum doc_mode mode, bool count)
+{
+    for (size_t i = 0; i < x->sp->n_attributes; i++) {
+        x->sidx.flags[i] &= (uint8_t)~(F_ANNO | F_META);
+        x->sidx.flags[i] |= class_flag(classify_span_attr(x, i, mode, count));
     }
-    ag_buf_reset(kb);
-    int rc = ag_buf_adds(kb, "otel.resource.");
-    rc = rc ? rc : ag_buf_adds(kb, kv->key);
-    if (rc != 0) {
-        x->err = rc;
-        return C_SKIP;
-    }
-    bool idx = x->o->index_all_attributes || indexed(x, ag_buf_str(kb));
-    return idx && any_scalar(kv->value) ? C_ANNO : C_META;
 }
 
 /* ---- aws.xray.metadata.<ns>: a minimal JSON checker that also strips whitespace ---- */
@@ -2462,10 +2501,11 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
 
     ag_buf_init(&kb, SCRATCH_CAP);
     ag_buf_init(&ks.all, SCRATCH_CAP * 8);
+    classify_attrs(x, mode, count);
 
     /* Annotations. */
     for (size_t i = 0; i < sp->n_attributes; i++) {
-        if (classify_span_attr(x, i, mode, count) != C_ANNO) {
+        if (!(x->sidx.flags[i] & F_ANNO)) {
             continue;
         }
         const pb_kv *kv = sp->attributes[i];
@@ -2476,11 +2516,11 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
         }
     }
     for (size_t i = 0; i < n_rattrs; i++) {
-        if (classify_res_attr(x, i, &kb) != C_ANNO) {
+        if (!(x->ridx->flags[i] & F_ANNO)) {
             continue;
         }
-        int rc = write_annotation(x, w, &ks, &kb, "otel.resource.", x->rattrs[i]->key,
-                                  x->rattrs[i]->value, &any);
+        int rc = write_annotation(x, w, &ks, &kb, "", res_key(x->r, i), x->rattrs[i]->value,
+                                  &any);
         if (rc < 0) {
             x->err = rc;
             goto out;
@@ -2493,38 +2533,44 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
         goto out;
     }
 
-    /* Metadata: "default" from the attributes, then the aws.xray.metadata.<ns> namespaces. */
+    /*
+     * Metadata: "default" from the attributes, then the aws.xray.metadata.<ns> namespaces. The
+     * attributes' keys are distinct among themselves (later duplicates are F_DUP, and every
+     * resource key carries RES_PREFIX), so the key set is only needed when a span key could
+     * equal a prefixed resource key or a namespace merges members into "default".
+     */
     ag_buf_reset(&ks.all);
+    bool dedup = x->res_like_key || x->has_xray_ns;
     bool meta_open = false, default_open = false;
     struct ag_buf mb;
     ag_buf_init(&mb, SCRATCH_CAP);
     for (size_t pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < (pass == 0 ? sp->n_attributes : n_rattrs); i++) {
             const pb_any *v;
+            const char *key;
+            size_t klen;
             if (pass == 0) {
-                if (classify_span_attr(x, i, mode, false) != C_META) {
+                if (!(x->sidx.flags[i] & F_META)) {
                     continue;
                 }
-                ag_buf_reset(&kb);
-                int arc = ag_buf_adds(&kb, sp->attributes[i]->key);
-                if (arc != 0) {
-                    x->err = arc;
-                    break;
-                }
+                key = sp->attributes[i]->key;
+                klen = strlen(key);
                 v = sp->attributes[i]->value;
             } else {
-                if (classify_res_attr(x, i, &kb) != C_META) {
+                if (!(x->ridx->flags[i] & F_META)) {
                     continue;
                 }
+                key = res_key(x->r, i);
+                klen = x->r->key_len[i];
                 v = x->rattrs[i]->value;
             }
-            int rc = keyset_add(&ks, ag_buf_str(&kb), kb.len);
+            int rc = dedup ? keyset_add(&ks, key, klen) : 0;
             if (rc != 0) {
                 x->err = rc < 0 ? rc : x->err;
                 continue;
             }
             open_default_metadata(w, &meta_open, &default_open);
-            ag_json_keyn(w, ag_buf_str(&kb), kb.len);
+            ag_json_keyn(w, key, klen);
             write_any(w, v);
         }
     }
@@ -2533,14 +2579,12 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
      * own keys win a clash); a namespace that is not a JSON object stays in "default" as a
      * string under its full key.
      */
-    for (size_t i = 0; mode != DOC_SERVICE && i < sp->n_attributes; i++) {
+    for (size_t i = 0; mode != DOC_SERVICE && x->has_xray_ns && i < sp->n_attributes; i++) {
         const pb_kv *kv = sp->attributes[i];
-        if (kv == NULL || kv->key == NULL || kv->value == NULL || kv->value->value_case != V_STR ||
-            !has_prefix(kv->key, "aws.xray.metadata.") || kv->value->string_value == NULL ||
-            (x->sidx.flags[i] & F_DUP)) {
+        if (!(x->sidx.flags[i] & F_XRAY_NS)) {
             continue;
         }
-        const char *ns = kv->key + strlen("aws.xray.metadata.");
+        const char *ns = kv->key + strlen(XRAY_META_PREFIX);
         bool is_default = strcmp(ns, "default") == 0;
         ag_buf_reset(&mb);
         int rc = ns[0] != '\0' ? minify_object(kv->value->string_value, &mb) : 1;
@@ -2587,14 +2631,12 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
     if (default_open) {
         ag_json_obj_close(w);
     }
-    for (size_t i = 0; mode != DOC_SERVICE && i < sp->n_attributes; i++) {
+    for (size_t i = 0; mode != DOC_SERVICE && x->has_xray_ns && i < sp->n_attributes; i++) {
         const pb_kv *kv = sp->attributes[i];
-        if (kv == NULL || kv->key == NULL || kv->value == NULL || kv->value->value_case != V_STR ||
-            !has_prefix(kv->key, "aws.xray.metadata.") || kv->value->string_value == NULL ||
-            (x->sidx.flags[i] & F_DUP)) {
+        if (!(x->sidx.flags[i] & F_XRAY_NS)) {
             continue;
         }
-        const char *ns = kv->key + strlen("aws.xray.metadata.");
+        const char *ns = kv->key + strlen(XRAY_META_PREFIX);
         if (ns[0] == '\0' || strcmp(ns, "default") == 0) {
             continue;
         }
@@ -2603,7 +2645,7 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
             continue;
         }
         if (!meta_open) {
-            ag_json_key(w, "metadata");
+            ag_json_key_lit(w, "metadata");
             ag_json_obj_open(w);
             meta_open = true;
         }
@@ -2617,6 +2659,110 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
 out:
     ag_buf_cleanup(&kb);
     ag_buf_cleanup(&ks.all);
+}
+
+/* ---- a prepared resource ---- */
+
+static enum attr_class classify_res_attr(const struct ex_xray_options *o,
+                                         const struct ex_xray_resource *r, size_t i)
+{
+    const pb_kv *kv = r->attrs[i];
+    if (kv == NULL || kv->key == NULL || kv->value == NULL || kv->value->value_case == V_NONE ||
+        (r->idx.flags[i] & F_DUP)) {
+        return C_SKIP;
+    }
+    bool idx = o->index_all_attributes || indexed_in(o, res_key(r, i));
+    return idx && any_scalar(kv->value) ? C_ANNO : C_META;
+}
+
+int ex_xray_resource_new(const struct ex_xray_options *opts, const ProtobufCMessage *resource,
+                         struct ex_xray_resource **out)
+{
+    *out = NULL;
+    if (resource != NULL &&
+        resource->descriptor != &opentelemetry__proto__resource__v1__resource__descriptor) {
+        return AG_EINVAL;
+    }
+    const struct ex_xray_options *o = opts ? opts : &xray_defaults;
+    struct ex_xray_resource *r = ag_calloc(1, sizeof(*r));
+    if (r == NULL) {
+        return AG_ENOMEM;
+    }
+    if (resource != NULL) {
+        r->attrs = ((const pb_resource *)resource)->attributes;
+        r->n = ((const pb_resource *)resource)->n_attributes;
+    }
+    struct ag_buf keys;
+    ag_buf_init(&keys, SIZE_MAX);
+    r->key_off = ag_calloc(r->n + 1, sizeof(*r->key_off));
+    r->key_len = ag_calloc(r->n + 1, sizeof(*r->key_len));
+    int rc = r->key_off != NULL && r->key_len != NULL ? 0 : AG_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < r->n; i++) {
+        const pb_kv *kv = r->attrs[i];
+        const char *key = kv != NULL && kv->key != NULL ? kv->key : "";
+        size_t len = strlen(key);
+        r->key_off[i] = keys.len;
+        r->key_len[i] = sizeof(RES_PREFIX) - 1 + len;
+        rc = ag_buf_add(&keys, RES_PREFIX, sizeof(RES_PREFIX) - 1);
+        rc = rc ? rc : ag_buf_add(&keys, key, len + 1);
+    }
+    if (rc == 0) {
+        r->keys = keys.len > 0 ? (char *)ag_buf_steal(&keys, NULL) : NULL;
+        rc = kv_index_build(&r->idx, r->attrs, r->n);
+    }
+    if (rc != 0) {
+        ag_buf_cleanup(&keys);
+        ex_xray_resource_free(r);
+        return rc;
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        r->idx.flags[i] |= class_flag(classify_res_attr(o, r, i));
+    }
+    *out = r;
+    return 0;
+}
+
+void ex_xray_resource_free(struct ex_xray_resource *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    kv_index_cleanup(&r->idx);
+    ag_free(r->keys);
+    ag_free(r->key_off);
+    ag_free(r->key_len);
+    ag_free(r);
+}
+
+/*
+ * Flags the span attributes that steer annotations and metadata instead of being written
+ * (F_XRAY_KEY, F_XRAY_NS): looked at once per span, not by every pass of every document. Also
+ * notes a span attribute whose key looks like a resource one (x->res_like_key).
+ */
+static void mark_xray_keys(struct xr *x)
+{
+    for (size_t i = 0; i < x->sp->n_attributes; i++) {
+        const pb_kv *kv = x->sp->attributes[i];
+        if (kv == NULL || kv->key == NULL || kv->value == NULL) {
+            continue;
+        }
+        if (has_prefix(kv->key, RES_PREFIX)) {
+            x->res_like_key = true;
+        }
+        if (!has_prefix(kv->key, "aws.xray.")) {
+            continue;
+        }
+        bool str = kv->value->value_case == V_STR;
+        if (strcmp(kv->key, "aws.xray.annotations") == 0) {
+            x->sidx.flags[i] |= F_XRAY_KEY;
+        } else if (str && has_prefix(kv->key, XRAY_META_PREFIX)) {
+            x->sidx.flags[i] |= F_XRAY_KEY;
+            if (kv->value->string_value != NULL && !(x->sidx.flags[i] & F_DUP)) {
+                x->sidx.flags[i] |= F_XRAY_NS;
+                x->has_xray_ns = true;
+            }
+        }
+    }
 }
 
 /* ---- one document ---- */
@@ -2637,42 +2783,42 @@ static int write_doc(struct xr *x, enum doc_mode mode, struct ag_buf *b, bool wi
     ag_json_obj_open(w);
     write_name(x, w, mode, &from_aws_service);
 
-    ag_json_key(w, "id");
+    ag_json_key_lit(w, "id");
     if (mode == DOC_SERVICE) {
         json_id(w, x->new_id);
     } else {
         ag_json_hex(w, sp->span_id.data, 8);
     }
-    ag_json_key(w, "trace_id");
+    ag_json_key_lit(w, "trace_id");
     ag_json_str(w, x->trace_id);
-    ag_json_key(w, "start_time");
+    ag_json_key_lit(w, "start_time");
     json_time(w, sp->start_time_unix_nano);
     /*
      * Upstream always writes end_time (0 for an unfinished span, a date in 1970 that X-Ray
      * rejects); a span without an end is sent as in progress instead, as the schema allows.
      */
     if (sp->end_time_unix_nano != 0) {
-        ag_json_key(w, "end_time");
+        ag_json_key_lit(w, "end_time");
         json_time(w, sp->end_time_unix_nano);
     } else {
-        ag_json_key(w, "in_progress");
+        ag_json_key_lit(w, "in_progress");
         ag_json_bool(w, 1);
     }
 
     bool segment;
     if (mode == DOC_DEPENDENCY) {
-        ag_json_key(w, "parent_id");
+        ag_json_key_lit(w, "parent_id");
         json_id(w, x->new_id);
         segment = false;
     } else {
         if (x->has_parent) {
-            ag_json_key(w, "parent_id");
+            ag_json_key_lit(w, "parent_id");
             ag_json_hex(w, sp->parent_span_id.data, 8);
         }
         segment = mode == DOC_SERVICE || x->local_root || k == K_SERVER || !x->has_parent;
     }
     if (!segment) {
-        ag_json_key(w, "type");
+        ag_json_key_lit(w, "type");
         ag_json_str(w, "subsegment");
     }
 
@@ -2698,7 +2844,7 @@ static int write_doc(struct xr *x, enum doc_mode mode, struct ag_buf *b, bool wi
         ver = res_str(x, "container.image.tag");
     }
     if (ver != NULL) {
-        ag_json_key(w, "service");
+        ag_json_key_lit(w, "service");
         ag_json_obj_open(w);
         kstr(w, "version", ver);
         ag_json_obj_close(w);
@@ -2720,11 +2866,11 @@ static int write_doc(struct xr *x, enum doc_mode mode, struct ag_buf *b, bool wi
     } else if (sp->status != NULL && sp->status->code == ST_ERROR) {
         fault = true;
     }
-    ag_json_key(w, "fault");
+    ag_json_key_lit(w, "fault");
     ag_json_bool(w, fault);
-    ag_json_key(w, "error");
+    ag_json_key_lit(w, "error");
     ag_json_bool(w, error);
-    ag_json_key(w, "throttle");
+    ag_json_key_lit(w, "throttle");
     ag_json_bool(w, throttle);
 
     write_cause(x, w);
@@ -2791,28 +2937,46 @@ int ex_xray_segment_write(const struct ex_xray_options *opts, const ProtobufCMes
                           const ProtobufCMessage *scope, const ProtobufCMessage *span,
                           struct ag_buf *out, struct ex_xray_result *res_out)
 {
-    static const struct ex_xray_options defaults = {0};
+    struct ex_xray_resource *r;
+    (void)scope;
+    if (res_out != NULL) {
+        memset(res_out, 0, sizeof(*res_out));
+    }
+    if (span == NULL || out == NULL ||
+        span->descriptor != &opentelemetry__proto__trace__v1__span__descriptor) {
+        return AG_EINVAL;
+    }
+    int rc = ex_xray_resource_new(opts, resource, &r);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = ex_xray_segment_write_res(opts, r, span, out, res_out);
+    ex_xray_resource_free(r);
+    return rc;
+}
+
+int ex_xray_segment_write_res(const struct ex_xray_options *opts,
+                              const struct ex_xray_resource *r, const ProtobufCMessage *span,
+                              struct ag_buf *out, struct ex_xray_result *res_out)
+{
     struct ex_xray_result res_local;
     struct ex_xray_result *res = res_out ? res_out : &res_local;
     struct xr x;
     int rc;
 
-    (void)scope;
     memset(res, 0, sizeof(*res));
-    if (span == NULL || out == NULL ||
-        span->descriptor != &opentelemetry__proto__trace__v1__span__descriptor ||
-        (resource != NULL &&
-         resource->descriptor != &opentelemetry__proto__resource__v1__resource__descriptor)) {
+    if (r == NULL || span == NULL || out == NULL ||
+        span->descriptor != &opentelemetry__proto__trace__v1__span__descriptor) {
         return AG_EINVAL;
     }
     memset(&x, 0, sizeof(x));
-    x.o = opts ? opts : &defaults;
+    x.o = opts ? opts : &xray_defaults;
     x.sp = (const pb_span *)span;
     x.res = res;
-    if (resource != NULL) {
-        x.rattrs = ((const pb_resource *)resource)->attributes;
-        x.n_rattrs = ((const pb_resource *)resource)->n_attributes;
-    }
+    x.r = r;
+    x.rattrs = r->attrs;
+    x.n_rattrs = r->n;
+    x.ridx = &r->idx;
 
     /* Ids and the trace-id window (xray.md §3): every failure drops the span. */
     bool validate = !x.o->skip_timestamp_validation;
@@ -2830,9 +2994,6 @@ int ex_xray_segment_write(const struct ex_xray_options *opts, const ProtobufCMes
     }
 
     rc = kv_index_build(&x.sidx, x.sp->attributes, x.sp->n_attributes);
-    if (rc == 0) {
-        rc = kv_index_build(&x.ridx, x.rattrs, x.n_rattrs);
-    }
     if (rc != 0) {
         goto out;
     }
@@ -2841,6 +3002,7 @@ int ex_xray_segment_write(const struct ex_xray_options *opts, const ProtobufCMes
     x.local_root = streq(attr_str(&x, "aws.span.kind"), "LOCAL_ROOT");
     x.aws_sdk = streq(attr_str(&x, "rpc.system"), "aws-api");
     x.xray_annotations = attr(&x, "aws.xray.annotations");
+    mark_xray_keys(&x);
 
     /* The documents go straight to |out|: cut back to |before| if the span fails. */
     size_t before = out->len;
@@ -2865,6 +3027,5 @@ int ex_xray_segment_write(const struct ex_xray_options *opts, const ProtobufCMes
     }
 out:
     kv_index_cleanup(&x.sidx);
-    kv_index_cleanup(&x.ridx);
     return rc;
 }

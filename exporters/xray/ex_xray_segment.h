@@ -78,6 +78,33 @@ AG_NODISCARD int ex_xray_segment_write(const struct ex_xray_options *opts,
                                        struct ag_buf *out, struct ex_xray_result *res_out);
 
 /*
+ * What the documents of every span of one resource share, prepared once: the resource's
+ * attributes by key, each one's class (annotation or metadata under |opts|) and its
+ * "otel.resource." key. Borrows |resource| and |opts|, which must outlive it.
+ */
+struct ex_xray_resource;
+
+/*
+ * Prepares |resource| (an Opentelemetry__Proto__Resource__V1__Resource, or NULL for none) for
+ * ex_xray_segment_write_res() with |opts| (NULL = the defaults). Returns 0 with *|out| set (free
+ * it with ex_xray_resource_free()), AG_EINVAL (not a Resource) or AG_ENOMEM.
+ */
+AG_NODISCARD int ex_xray_resource_new(const struct ex_xray_options *opts,
+                                      const ProtobufCMessage *resource,
+                                      struct ex_xray_resource **out);
+
+void ex_xray_resource_free(struct ex_xray_resource *r);
+
+/*
+ * ex_xray_segment_write() for a span of a prepared resource |r| (prepared with the same |opts|):
+ * the same documents and return codes, without indexing the resource again for every span.
+ */
+AG_NODISCARD int ex_xray_segment_write_res(const struct ex_xray_options *opts,
+                                           const struct ex_xray_resource *r,
+                                           const ProtobufCMessage *span, struct ag_buf *out,
+                                           struct ex_xray_result *res_out);
+
+/*
  * Writes the X-Ray form of a 16-byte OTLP trace id ("1-" 8 hex "-" 24 hex, 35 characters and a
  * NUL) to |out|. With |validate|, checks the epoch part against |now_unix_s| (xray.md §3).
  * Returns 0, or AG_EPROTO (wrong length, or outside the window).

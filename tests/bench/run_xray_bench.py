@@ -138,9 +138,12 @@ def main():
     ap.add_argument("--http-conns", type=int, default=8)
     ap.add_argument("--callgrind", type=float, default=0, metavar="S",
                     help="also run S seconds end to end under callgrind (instructions per span)")
+    ap.add_argument("--otterd", default=None,
+                    help="another otterd binary (e.g. an older build) with this build's tools")
     args = ap.parse_args()
     b = os.path.abspath(args.build)
-    args.otterd = os.path.join(b, "agent", "otterd")
+    args.otterd = os.path.abspath(args.otterd) if args.otterd else os.path.join(b, "agent",
+                                                                                "otterd")
     args.loadgen = os.path.join(b, "tests", "bench", "otter-loadgen")
     sink_bin = os.path.join(b, "tests", "bench", "xray-sink")
     for p in (args.otterd, args.loadgen, sink_bin):

@@ -96,6 +96,25 @@ static void test_growth(void)
     ag_arena_free(a);
 }
 
+/*
+ * Blocks stop doubling at 64 KiB, so what the arena holds beyond what it handed out is at most
+ * one block. 300,000 bytes in 100-byte pieces (112 after the 16-byte rounding: 2,679 pieces
+ * fill 300,048 bytes): blocks of 16 and 32 KiB, then 64 KiB ones (146, 292, then 585 pieces a
+ * block), 16 + 32 + 4 x 64 = 304 KiB = 311,296 bytes plus 6 headers. Doubling on to 1 MiB gave
+ * 16 + 32 + 64 + 128 + 256 = 496 KiB.
+ */
+static void test_growth_bounded_waste(void)
+{
+    struct ag_arena *a = ag_arena_new(0);
+    ASSERT_NOT_NULL(a);
+    for (int i = 0; i < 2679; i++) {
+        ASSERT_NOT_NULL(ag_arena_alloc(a, 100));
+    }
+    ASSERT(ag_arena_footprint(a) >= 311296);
+    ASSERT(ag_arena_footprint(a) <= 311296 + 6 * 64);
+    ag_arena_free(a);
+}
+
 static void test_cap(void)
 {
     const size_t cap = 100 * 1024;
@@ -180,5 +199,6 @@ static void test_pb_allocator(void)
 }
 
 AG_TEST_MAIN(AG_TEST_CASE(test_new_free), AG_TEST_CASE(test_alignment_and_independence),
-             AG_TEST_CASE(test_calloc_strndup), AG_TEST_CASE(test_growth), AG_TEST_CASE(test_cap),
+             AG_TEST_CASE(test_calloc_strndup), AG_TEST_CASE(test_growth),
+             AG_TEST_CASE(test_growth_bounded_waste), AG_TEST_CASE(test_cap),
              AG_TEST_CASE(test_huge_requests), AG_TEST_CASE(test_pb_allocator))

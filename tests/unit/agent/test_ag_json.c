@@ -537,6 +537,110 @@ static void test_word_paths(void)
     }
 }
 
+/*
+ * Random ASCII strings of 0 to 40 bytes, mostly clean with a special byte now and then (so the
+ * 8-byte words, the overlapping last word and the byte loop all run, and specials land on every
+ * offset of the tail), written once and twice escaped: the reference escaper says what each must
+ * give. A fixed seed keeps the run reproducible.
+ */
+static void test_random_against_reference(void)
+{
+    static const char pool[] = "abcdefghijklmnopqrstuvwxyz0123456789 /.:-_";
+    static const char specials[] = {'"', '\\', '\n', '\x01', '\x1f'};
+    uint64_t seed = 0x9e3779b97f4a7c15ull;
+    char in[64], want[512];
+    for (int round = 0; round < 200000; round++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        size_t len = (size_t)(seed >> 33) % 41;
+        for (size_t i = 0; i < len; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            unsigned r = (unsigned)(seed >> 33);
+            in[i] = r % 16 == 0 ? specials[(r >> 4) % sizeof(specials)]
+                                : pool[(r >> 4) % (sizeof(pool) - 1)];
+        }
+        int twice = round & 1;
+        start(BIG_CAP);
+        ASSERT_NOT_NULL(ag_buf_reserve(&out, 4096));
+        if (twice) {
+            ag_json_init_escaped(&w, &out);
+        }
+        ag_json_strn(&w, in, len);
+        ASSERT_OK(ag_json_finish(&w));
+        char *p = want;
+        if (twice) {
+            *p++ = '\\';
+        }
+        *p++ = '"';
+        p += ref_escape(in, len, twice, p);
+        if (twice) {
+            *p++ = '\\';
+        }
+        *p++ = '"';
+        *p = '\0';
+        ASSERT_STREQ(text(), want);
+    }
+}
+
+/* ag_json_key_lit() writes what ag_json_key() writes, in both forms, commas included; misuse
+ * fails the same way. */
+static void test_key_lit(void)
+{
+    for (int twice = 0; twice < 2; twice++) {
+        char lit[256];
+        start(BIG_CAP);
+        if (twice) {
+            ag_json_init_escaped(&w, &out);
+        }
+        ag_json_obj_open(&w);
+        ag_json_key_lit(&w, "a_b.c-1");
+        ag_json_int(&w, 1);
+        ag_json_key_lit(&w, "start_time");
+        ag_json_obj_open(&w);
+        ag_json_key_lit(&w, "x");
+        ag_json_null(&w);
+        ag_json_obj_close(&w);
+        ag_json_obj_close(&w);
+        ASSERT_OK(ag_json_finish(&w));
+        snprintf(lit, sizeof(lit), "%s", text());
+
+        start(BIG_CAP);
+        if (twice) {
+            ag_json_init_escaped(&w, &out);
+        }
+        ag_json_obj_open(&w);
+        ag_json_key(&w, "a_b.c-1");
+        ag_json_int(&w, 1);
+        ag_json_key(&w, "start_time");
+        ag_json_obj_open(&w);
+        ag_json_key(&w, "x");
+        ag_json_null(&w);
+        ag_json_obj_close(&w);
+        ag_json_obj_close(&w);
+        ASSERT_OK(ag_json_finish(&w));
+        ASSERT_STREQ(lit, text());
+        ASSERT_STREQ(lit, twice ? "{\\\"a_b.c-1\\\":1,\\\"start_time\\\":{\\\"x\\\":null}}"
+                                : "{\"a_b.c-1\":1,\"start_time\":{\"x\":null}}");
+    }
+    /* A key in an array, or two keys in a row: AG_EINVAL, as ag_json_key(). */
+    start(BIG_CAP);
+    ag_json_arr_open(&w);
+    ag_json_key_lit(&w, "k");
+    ASSERT_EQ(ag_json_finish(&w), AG_EINVAL);
+    start(BIG_CAP);
+    ag_json_obj_open(&w);
+    ag_json_key_lit(&w, "k");
+    ag_json_key_lit(&w, "k");
+    ASSERT_EQ(ag_json_finish(&w), AG_EINVAL);
+    /* No room allocated yet: the general path grows the buffer. */
+    start(BIG_CAP);
+    ag_json_obj_open(&w);
+    ag_json_key_lit(&w, "k");
+    ag_json_bool(&w, 1);
+    ag_json_obj_close(&w);
+    ASSERT_OK(ag_json_finish(&w));
+    ASSERT_STREQ(text(), "{\"k\":true}");
+}
+
 static void test_cleanup(void)
 {
     ag_buf_cleanup(&out);
@@ -552,4 +656,6 @@ AG_TEST_MAIN(AG_TEST_CASE(test_escape_quotes_and_controls), AG_TEST_CASE(test_es
              AG_TEST_CASE(test_unbalanced), AG_TEST_CASE(test_misuse),
              AG_TEST_CASE(test_depth_limit), AG_TEST_CASE(test_escaped_form),
              AG_TEST_CASE(test_plain_limit), AG_TEST_CASE(test_word_paths),
+             AG_TEST_CASE(test_random_against_reference),
+             AG_TEST_CASE(test_key_lit),
              AG_TEST_CASE(test_cleanup))

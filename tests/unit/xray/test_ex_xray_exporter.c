@@ -32,7 +32,7 @@ static int fix_start(struct exporter_fix *f, const char *id, const char *extra)
 /* A trace payload with spans whose trace ids start with |epochs| (0 = a W3C-style id). */
 static struct ag_payload *payload(const uint32_t *epochs, size_t n)
 {
-    char json[8192];
+    char json[32768];
     size_t off = (size_t)snprintf(json, sizeof(json), "{\"resourceSpans\":[{\"scopeSpans\":"
                                                       "[{\"spans\":[");
     for (size_t i = 0; i < n; i++) {
@@ -103,6 +103,49 @@ static void test_consume_sends_and_counts_drops(void)
     exporter_fix_stop(&f);
 }
 
+/*
+ * A payload is taken only when its documents are expected to fit: (spans) x (the average
+ * document so far). queue_size 1 = 65,536 bytes; a raw 50,000-byte document takes most of it
+ * and the first payload (1 span, nothing known yet: estimate 0) sets the average, some 200-300
+ * bytes for these spans. Room left: 65,536 - 50,000 - one document, about 15,300 bytes: 100
+ * spans (about 25,000 expected; over 15,300 for any document above 154 bytes) are refused
+ * although the queue is not full; 10 spans (about 2,500; under 15,300 for any document below
+ * 1,530 bytes) are taken.
+ */
+static void test_payload_estimate(void)
+{
+    struct exporter_fix f;
+    ASSERT_OK(fix_start(&f, "awsxray/e", "    request_timeout_seconds: 1\n    max_retries: 0\n"
+                                         "    sending_queue: {queue_size: 1}\n"));
+    ts_push(&f.s, (struct ts_answer){.no_reply = true});
+    static char big[50000];
+    memset(big, 'x', sizeof(big));
+    static const char head[] = "{\"id\":\"00000000000000b1\",\"name\":\"";
+    memcpy(big, head, sizeof(head) - 1);
+    big[sizeof(big) - 2] = '"';
+    big[sizeof(big) - 1] = '}';
+    ASSERT_OK(ex_xray_exporter_ops.consume_xray(f.x, (const uint8_t *)big, sizeof(big)));
+    uint32_t epochs[100];
+    for (size_t i = 0; i < 100; i++) {
+        epochs[i] = (uint32_t)time(NULL) - 60;
+    }
+    struct ag_payload *one = payload(epochs, 1);
+    struct ag_payload *hundred = payload(epochs, 100);
+    struct ag_payload *ten = payload(epochs, 10);
+    ASSERT(one != NULL && hundred != NULL && ten != NULL);
+    ASSERT_OK(ex_xray_exporter_ops.consume(f.x, one));
+    ASSERT_EQ(ex_xray_exporter_ops.consume(f.x, hundred), AG_EAGAIN);
+    ASSERT_OK(ex_xray_exporter_ops.consume(f.x, ten));
+    ag_payload_unref(one);
+    ag_payload_unref(hundred);
+    ag_payload_unref(ten);
+    ex_xray_exporter_ops.destroy(f.x);
+    f.x = NULL;
+    /* The raw document and the 11 spans' documents time out and are counted failed. */
+    ASSERT_EQ(fix_counter("otter_exporter_documents_failed_total", "exporter=\"awsxray/e\""), 12);
+    exporter_fix_stop(&f);
+}
+
 static void test_raw_documents_and_full_queue(void)
 {
     struct exporter_fix f;
@@ -156,4 +199,5 @@ static void test_teardown(void)
 
 AG_TEST_MAIN(AG_TEST_CASE(test_consume_sends_and_counts_drops),
              AG_TEST_CASE(test_raw_documents_and_full_queue),
+             AG_TEST_CASE(test_payload_estimate),
              AG_TEST_CASE(test_raw_document_without_id), AG_TEST_CASE(test_teardown))

@@ -1098,6 +1098,18 @@ static void test_metadata_default_and_types(void)
     ASSERT(member_is(REQ(S("service.name", "svc"), SPAN(3, PID, "")), &o, "metadata", NULL));
 }
 
+/* A span attribute named like a prefixed resource one comes first and wins; the resource's is
+ * left out rather than written twice (a JSON object has each key once). */
+static void test_metadata_span_key_like_resource_key(void)
+{
+    struct ex_xray_options o = opts_default();
+    const char *req = REQ(S("service.name", "svc") "," S("host.name", "h"),
+                          SPAN(2, "", ATTRS(S("s", "v"), S("otel.resource.service.name", "span"))));
+    ASSERT(member_is(req, &o, "metadata",
+                     "{'default':{'s':'v','otel.resource.service.name':'span',"
+                     "'otel.resource.host.name':'h'}}"));
+}
+
 static void test_annotations_indexed(void)
 {
     struct ex_xray_options o = opts_default();
@@ -1436,6 +1448,7 @@ AG_TEST_MAIN(
     AG_TEST_CASE(test_gcp_has_no_aws_block), AG_TEST_CASE(test_aws_resource_objects),
     AG_TEST_CASE(test_dynamodb_tables), AG_TEST_CASE(test_log_groups), AG_TEST_CASE(test_user),
     AG_TEST_CASE(test_sql), AG_TEST_CASE(test_metadata_default_and_types),
+    AG_TEST_CASE(test_metadata_span_key_like_resource_key),
     AG_TEST_CASE(test_annotations_indexed), AG_TEST_CASE(test_index_all),
     AG_TEST_CASE(test_metadata_namespaces),
     AG_TEST_CASE(test_oversize_drops_metadata_then_document),

@@ -93,6 +93,57 @@ static void test_counts_and_order(void)
     ag_free(j);
 }
 
+/* Each ResourceSpans is translated with its own resource (prepared once per ResourceSpans):
+ * the second resource's attribute must not leak into the first's spans or the other way round,
+ * and a ResourceSpans without a resource gives no resource metadata. */
+static void test_each_resource_its_own(void)
+{
+    uint32_t now = (uint32_t)time(NULL) - 100;
+    char j[2048];
+    snprintf(j, sizeof(j),
+             "{\"resourceSpans\":["
+             "{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":"
+             "{\"stringValue\":\"one\"}}]},\"scopeSpans\":[{\"spans\":["
+             "{\"traceId\":\"%08x000000000000000000000001\",\"spanId\":\"0000000000000001\","
+             "\"name\":\"a\",\"kind\":2,\"startTimeUnixNano\":\"1\",\"endTimeUnixNano\":\"2\"}]}]},"
+             "{\"resource\":{\"attributes\":[{\"key\":\"host.name\",\"value\":"
+             "{\"stringValue\":\"two\"}}]},\"scopeSpans\":[{\"spans\":["
+             "{\"traceId\":\"%08x000000000000000000000002\",\"spanId\":\"0000000000000002\","
+             "\"name\":\"b\",\"kind\":2,\"startTimeUnixNano\":\"1\",\"endTimeUnixNano\":\"2\"}]}]},"
+             "{\"scopeSpans\":[{\"spans\":["
+             "{\"traceId\":\"%08x000000000000000000000003\",\"spanId\":\"0000000000000003\","
+             "\"name\":\"c\",\"kind\":2,\"startTimeUnixNano\":\"1\",\"endTimeUnixNano\":\"2\"}]}]}"
+             "]}",
+             now, now, now);
+    struct ag_arena *a = NULL;
+    ProtobufCMessage *msg = NULL;
+    ASSERT_OK(decode(j, &a, &msg));
+    struct ag_buf out;
+    ag_buf_init(&out, 1 << 20);
+    struct ex_xray_translate_result res;
+    ASSERT_OK(ex_xray_translate(NULL, msg, &out, &res));
+    ASSERT_EQ(res.docs, 3);
+    const char *s = ag_buf_str(&out);
+    const char *l2 = strchr(s, '\n');
+    ASSERT_NOT_NULL(l2);
+    const char *l3 = strchr(l2 + 1, '\n');
+    ASSERT_NOT_NULL(l3);
+    const char *one = "\"metadata\":{\"default\":{\"otel.resource.service.name\":\"one\"}}";
+    const char *two = "\"metadata\":{\"default\":{\"otel.resource.host.name\":\"two\"}}";
+    char *d1 = ag_strndup(s, (size_t)(l2 - s));
+    char *d2 = ag_strndup(l2 + 1, (size_t)(l3 - l2 - 1));
+    char *d3 = ag_strdup(l3 + 1);
+    ASSERT(d1 != NULL && d2 != NULL && d3 != NULL);
+    ASSERT(strstr(d1, one) != NULL && strstr(d1, "two") == NULL);
+    ASSERT(strstr(d2, two) != NULL && strstr(d2, "one") == NULL);
+    ASSERT(strstr(d3, "metadata") == NULL);
+    ag_free(d1);
+    ag_free(d2);
+    ag_free(d3);
+    ag_buf_cleanup(&out);
+    ag_arena_free(a);
+}
+
 static void test_not_a_trace_request(void)
 {
     struct ag_arena *a = ag_arena_new(0);
@@ -172,5 +223,6 @@ static void test_failmalloc(void)
 #endif
 }
 
-AG_TEST_MAIN(AG_TEST_CASE(test_counts_and_order), AG_TEST_CASE(test_not_a_trace_request),
+AG_TEST_MAIN(AG_TEST_CASE(test_counts_and_order), AG_TEST_CASE(test_each_resource_its_own),
+             AG_TEST_CASE(test_not_a_trace_request),
              AG_TEST_CASE(test_options_from_config), AG_TEST_CASE(test_failmalloc))
