@@ -63,15 +63,43 @@ static int64_t now_ms(void)
 struct kvs {
     KeyValue **kv;
     size_t n;
+    const uint32_t *klen; /* the keys' lengths (kv_index), or NULL: keys compared with strcmp */
 };
+
+/* Spans with more attributes than this look their keys up with strcmp. */
+#define SPAN_KEYS_MAX 64u
+
+/* Notes the length of each of |a|'s keys in |klen| (SPAN_KEYS_MAX of them) so that kv_lookup
+ * compares lengths before bytes: a span is looked up once per matcher and SLO, and most keys
+ * differ in length from the one sought. */
+static void kv_index(struct kvs *a, uint32_t *klen)
+{
+    if (a->n > SPAN_KEYS_MAX) {
+        return;
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        const KeyValue *kv = a->kv[i];
+        size_t n = kv != NULL && kv->key != NULL ? strlen(kv->key) : 0;
+        klen[i] = n < UINT32_MAX ? (uint32_t)n : UINT32_MAX;
+    }
+    a->klen = klen;
+}
 
 static void kv_lookup(const void *ctx, const char *key, struct slo_attr *out)
 {
     const struct kvs *a = ctx;
     out->type = SLO_ATTR_NONE;
-    for (size_t i = 0; a != NULL && i < a->n; i++) {
+    if (a == NULL) {
+        return;
+    }
+    size_t len = a->klen != NULL ? strlen(key) : 0;
+    for (size_t i = 0; i < a->n; i++) {
         const KeyValue *kv = a->kv[i];
-        if (kv == NULL || kv->key == NULL || strcmp(kv->key, key) != 0) {
+        if (kv == NULL || kv->key == NULL) {
+            continue;
+        }
+        if (a->klen != NULL ? a->klen[i] != len || memcmp(kv->key, key, len) != 0
+                            : strcmp(kv->key, key) != 0) {
             continue;
         }
         const Opentelemetry__Proto__Common__V1__AnyValue *v = kv->value;
@@ -161,10 +189,11 @@ static void consume_traces(struct ex_slo *x, const ProtobufCMessage *msg)
     const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req =
         (const void *)msg;
     size_t active[MAX_ACTIVE_SLOS];
+    uint32_t klen[SPAN_KEYS_MAX];
     int64_t now = now_ms();
     for (size_t r = 0; r < req->n_resource_spans; r++) {
         const Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = req->resource_spans[r];
-        struct kvs res = {NULL, 0};
+        struct kvs res = {NULL, 0, NULL};
         if (rs->resource != NULL) {
             res.kv = rs->resource->attributes;
             res.n = rs->resource->n_attributes;
@@ -190,7 +219,8 @@ static void consume_traces(struct ex_slo *x, const ProtobufCMessage *msg)
             const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = rs->scope_spans[s];
             for (size_t k = 0; k < ss->n_spans; k++) {
                 const Opentelemetry__Proto__Trace__V1__Span *span = ss->spans[k];
-                struct kvs sa = {span->attributes, span->n_attributes};
+                struct kvs sa = {span->attributes, span->n_attributes, NULL};
+                kv_index(&sa, klen);
                 struct slo_span sp = {
                     (int)span->kind,
                     span->status != NULL &&
@@ -303,7 +333,7 @@ static void consume_metrics(struct ex_slo *x, const ProtobufCMessage *msg)
         (const void *)msg;
     for (size_t r = 0; r < req->n_resource_metrics; r++) {
         const Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rm = req->resource_metrics[r];
-        struct kvs res = {NULL, 0};
+        struct kvs res = {NULL, 0, NULL};
         if (rm->resource != NULL) {
             res.kv = rm->resource->attributes;
             res.n = rm->resource->n_attributes;
@@ -347,7 +377,7 @@ static void consume_metrics(struct ex_slo *x, const ProtobufCMessage *msg)
                         } else {
                             continue;
                         }
-                        struct kvs pa = {dp->attributes, dp->n_attributes};
+                        struct kvs pa = {dp->attributes, dp->n_attributes, NULL};
                         if (series_key(x, met->name, &res, &pa) != 0) {
                             continue;
                         }
@@ -377,7 +407,7 @@ static void consume_metrics(struct ex_slo *x, const ProtobufCMessage *msg)
                     for (size_t k = 0; (cum || delta) && k < h->n_data_points; k++) {
                         const Opentelemetry__Proto__Metrics__V1__HistogramDataPoint *dp =
                             h->data_points[k];
-                        struct kvs pa = {dp->attributes, dp->n_attributes};
+                        struct kvs pa = {dp->attributes, dp->n_attributes, NULL};
                         if (series_key(x, met->name, &res, &pa) != 0) {
                             continue;
                         }

@@ -134,15 +134,43 @@ static int gen_defs(struct ag_buf *b, unsigned n_slos, unsigned n_services)
 struct kvs {
     KeyValue **kv;
     size_t n;
+    const uint32_t *klen; /* the keys' lengths (kv_index), or NULL: keys compared with strcmp */
 };
+
+/* Spans with more attributes than this look their keys up with strcmp. */
+#define SPAN_KEYS_MAX 64u
+
+/* Notes the length of each of |a|'s keys in |klen| (SPAN_KEYS_MAX of them) so that kv_lookup
+ * compares lengths before bytes: a span is looked up once per matcher and SLO, and most keys
+ * differ in length from the one sought. */
+static void kv_index(struct kvs *a, uint32_t *klen)
+{
+    if (a->n > SPAN_KEYS_MAX) {
+        return;
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        const KeyValue *kv = a->kv[i];
+        size_t n = kv != NULL && kv->key != NULL ? strlen(kv->key) : 0;
+        klen[i] = n < UINT32_MAX ? (uint32_t)n : UINT32_MAX;
+    }
+    a->klen = klen;
+}
 
 static void kv_lookup(const void *ctx, const char *key, struct slo_attr *out)
 {
     const struct kvs *a = ctx;
     out->type = SLO_ATTR_NONE;
-    for (size_t i = 0; a != NULL && i < a->n; i++) {
+    if (a == NULL) {
+        return;
+    }
+    size_t len = a->klen != NULL ? strlen(key) : 0;
+    for (size_t i = 0; i < a->n; i++) {
         const KeyValue *kv = a->kv[i];
-        if (kv == NULL || kv->key == NULL || strcmp(kv->key, key) != 0) {
+        if (kv == NULL || kv->key == NULL) {
+            continue;
+        }
+        if (a->klen != NULL ? a->klen[i] != len || memcmp(kv->key, key, len) != 0
+                            : strcmp(kv->key, key) != 0) {
             continue;
         }
         const Opentelemetry__Proto__Common__V1__AnyValue *v = kv->value;
@@ -200,11 +228,12 @@ static inline __attribute__((always_inline)) void walk(struct bench *b, enum mod
                                                        int64_t off_ms, int64_t now)
 {
     size_t active[MAX_ACTIVE_SLOS];
+    uint32_t klen[SPAN_KEYS_MAX];
     for (size_t q = 0; q < b->n_reqs; q++) {
         const TraceReq *req = b->reqs[q];
         for (size_t r = 0; r < req->n_resource_spans; r++) {
             const Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = req->resource_spans[r];
-            struct kvs res = {NULL, 0};
+            struct kvs res = {NULL, 0, NULL};
             if (rs->resource != NULL) {
                 res.kv = rs->resource->attributes;
                 res.n = rs->resource->n_attributes;
@@ -241,7 +270,8 @@ static inline __attribute__((always_inline)) void walk(struct bench *b, enum mod
                         b->sink += (uint64_t)t;
                         continue;
                     }
-                    struct kvs sa = {span->attributes, span->n_attributes};
+                    struct kvs sa = {span->attributes, span->n_attributes, NULL};
+                    kv_index(&sa, klen);
                     struct slo_span sp = {
                         (int)span->kind,
                         span->status != NULL &&
