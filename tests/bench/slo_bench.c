@@ -660,6 +660,7 @@ int main(int argc, char **argv)
     ag_free(b.reqs);
     ag_free(b.emit_good);
     ag_free(b.emit_total);
+    slo_engine_free(b.eng);
     slo_sli_index_free(b.ix);
     slo_defs_free(b.defs);
     ag_buf_cleanup(&diag);
