@@ -60,9 +60,9 @@ static void service_name(unsigned s, char *buf, size_t cap)
 }
 
 /*
- * SLO |j| (0..19) of a service. On the realistic span (SERVER, GET/POST/PUT/DELETE in turn,
- * http.route /api/v1/users/{id}, deployment.environment.name production) these select:
- *   j 0, 1, 2, 4, 19: every span; j 18: GET only (one span in four); j 3 is refused at the
+ * SLO |j| (0..19) of a service. On the realistic span (SERVER, methods GET, GET, POST, PUT in
+ * turn, http.route /api/v1/users/{id}, deployment.environment.name production) these select:
+ *   j 0, 1, 2, 4, 19: every span; j 18: GET only (half of them); j 3 is refused at the
  *   resource; j 5..17 name other routes (refused on the span attribute).
  */
 static int gen_slo(struct ag_buf *b, const char *svc, unsigned j)
