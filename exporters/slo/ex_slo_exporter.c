@@ -60,18 +60,76 @@ static int64_t now_ms(void)
 
 /* ---- attributes ------------------------------------------------------------------------------ */
 
+/* The last key kv_lookup found or missed in a span, and what it answered: the SLOs of a service
+ * often test the same key one after the other (http.route for each route's SLO). */
+struct kv_memo {
+    const char *key; /* NULL: empty */
+    size_t len;
+    struct slo_attr res;
+};
+
 struct kvs {
     KeyValue **kv;
     size_t n;
+    const uint32_t *klen; /* the keys' lengths (kv_index), or NULL: keys compared with strcmp */
+    struct kv_memo *memo; /* with klen: the last lookup */
 };
+
+/* Spans with more attributes than this look their keys up with strcmp. */
+#define SPAN_KEYS_MAX 64u
+
+/* Notes the length of each of |a|'s keys in |klen| (SPAN_KEYS_MAX of them) so that kv_lookup
+ * compares lengths before bytes: a span is looked up once per matcher and SLO, and most keys
+ * differ in length from the one sought. */
+static void kv_index(struct kvs *a, uint32_t *klen, struct kv_memo *memo)
+{
+    if (a->n > SPAN_KEYS_MAX) {
+        return;
+    }
+    memo->key = NULL;
+    a->memo = memo;
+    for (size_t i = 0; i < a->n; i++) {
+        const KeyValue *kv = a->kv[i];
+        size_t n = kv != NULL && kv->key != NULL ? strlen(kv->key) : 0;
+        klen[i] = n < UINT32_MAX ? (uint32_t)n : UINT32_MAX;
+    }
+    a->klen = klen;
+}
+
+static void kv_find(const struct kvs *a, const char *key, size_t len, struct slo_attr *out);
 
 static void kv_lookup(const void *ctx, const char *key, struct slo_attr *out)
 {
     const struct kvs *a = ctx;
     out->type = SLO_ATTR_NONE;
-    for (size_t i = 0; a != NULL && i < a->n; i++) {
+    if (a == NULL) {
+        return;
+    }
+    size_t len = a->klen != NULL ? strlen(key) : 0;
+    struct kv_memo *memo = a->klen != NULL ? a->memo : NULL;
+    if (memo != NULL && memo->key != NULL && memo->len == len &&
+        (memo->key == key || memcmp(memo->key, key, len) == 0)) {
+        *out = memo->res;
+        return;
+    }
+    kv_find(a, key, len, out);
+    if (memo != NULL) {
+        memo->key = key;
+        memo->len = len;
+        memo->res = *out;
+    }
+}
+
+/* kv_lookup's search: |len| is |key|'s length when a->klen is set. */
+static void kv_find(const struct kvs *a, const char *key, size_t len, struct slo_attr *out)
+{
+    for (size_t i = 0; i < a->n; i++) {
         const KeyValue *kv = a->kv[i];
-        if (kv == NULL || kv->key == NULL || strcmp(kv->key, key) != 0) {
+        if (kv == NULL || kv->key == NULL) {
+            continue;
+        }
+        if (a->klen != NULL ? a->klen[i] != len || memcmp(kv->key, key, len) != 0
+                            : strcmp(kv->key, key) != 0) {
             continue;
         }
         const Opentelemetry__Proto__Common__V1__AnyValue *v = kv->value;
@@ -161,10 +219,12 @@ static void consume_traces(struct ex_slo *x, const ProtobufCMessage *msg)
     const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req =
         (const void *)msg;
     size_t active[MAX_ACTIVE_SLOS];
+    uint32_t klen[SPAN_KEYS_MAX];
+    struct kv_memo memo;
     int64_t now = now_ms();
     for (size_t r = 0; r < req->n_resource_spans; r++) {
         const Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = req->resource_spans[r];
-        struct kvs res = {NULL, 0};
+        struct kvs res = {NULL, 0, NULL, NULL};
         if (rs->resource != NULL) {
             res.kv = rs->resource->attributes;
             res.n = rs->resource->n_attributes;
@@ -190,7 +250,8 @@ static void consume_traces(struct ex_slo *x, const ProtobufCMessage *msg)
             const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = rs->scope_spans[s];
             for (size_t k = 0; k < ss->n_spans; k++) {
                 const Opentelemetry__Proto__Trace__V1__Span *span = ss->spans[k];
-                struct kvs sa = {span->attributes, span->n_attributes};
+                struct kvs sa = {span->attributes, span->n_attributes, NULL, NULL};
+                kv_index(&sa, klen, &memo);
                 struct slo_span sp = {
                     (int)span->kind,
                     span->status != NULL &&
@@ -303,7 +364,7 @@ static void consume_metrics(struct ex_slo *x, const ProtobufCMessage *msg)
         (const void *)msg;
     for (size_t r = 0; r < req->n_resource_metrics; r++) {
         const Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rm = req->resource_metrics[r];
-        struct kvs res = {NULL, 0};
+        struct kvs res = {NULL, 0, NULL, NULL};
         if (rm->resource != NULL) {
             res.kv = rm->resource->attributes;
             res.n = rm->resource->n_attributes;
@@ -347,7 +408,7 @@ static void consume_metrics(struct ex_slo *x, const ProtobufCMessage *msg)
                         } else {
                             continue;
                         }
-                        struct kvs pa = {dp->attributes, dp->n_attributes};
+                        struct kvs pa = {dp->attributes, dp->n_attributes, NULL, NULL};
                         if (series_key(x, met->name, &res, &pa) != 0) {
                             continue;
                         }
@@ -377,7 +438,7 @@ static void consume_metrics(struct ex_slo *x, const ProtobufCMessage *msg)
                     for (size_t k = 0; (cum || delta) && k < h->n_data_points; k++) {
                         const Opentelemetry__Proto__Metrics__V1__HistogramDataPoint *dp =
                             h->data_points[k];
-                        struct kvs pa = {dp->attributes, dp->n_attributes};
+                        struct kvs pa = {dp->attributes, dp->n_attributes, NULL, NULL};
                         if (series_key(x, met->name, &res, &pa) != 0) {
                             continue;
                         }

@@ -388,6 +388,32 @@ void slo_engine_set_alert_fn(struct slo_engine *e, slo_alert_fn fn, void *arg)
     e->alert_arg = arg;
 }
 
+size_t slo_engine_slo_bytes(const struct slo_engine *e, size_t slo)
+{
+    if (slo >= e->n) {
+        return 0;
+    }
+    const struct slo_state *st = &e->st[slo];
+    size_t n = sizeof(*st) + st->n_lbs * sizeof(*st->lbs) +
+               st->def->n_alerts * (sizeof(*st->firing) + sizeof(*st->last_resolve));
+    if (st->win != NULL) {
+        n += slo_window_bytes(st->win);
+    }
+    if (st->sl != NULL) {
+        n += slo_slices_bytes(st->sl);
+    }
+    return n;
+}
+
+size_t slo_engine_bytes(const struct slo_engine *e)
+{
+    size_t n = sizeof(*e);
+    for (size_t i = 0; i < e->n; i++) {
+        n += slo_engine_slo_bytes(e, i);
+    }
+    return n;
+}
+
 void slo_eval_state_advance(struct slo_state *st, int64_t now)
 {
     if (now > SLO_TIME_MAX_MS) {

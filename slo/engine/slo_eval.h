@@ -112,6 +112,16 @@ long slo_engine_find(const struct slo_engine *e, const char *name);
  */
 void slo_engine_set_state_lost(struct slo_engine *e);
 
+/*
+ * Memory accounting (issue 5: at most 128 KiB per 30-day SLO). slo_engine_slo_bytes(): the bytes
+ * SLO |slo| holds (its state, windows or slices with their rings, calendar accumulator, alert
+ * windows and alert states; 0 for an index out of range); slo_engine_bytes(): every SLO's plus
+ * the engine's own. Allocations as requested (allocator overhead not included); the definitions
+ * are the caller's and not counted. O(number of SLOs).
+ */
+size_t slo_engine_slo_bytes(const struct slo_engine *e, size_t slo);
+size_t slo_engine_bytes(const struct slo_engine *e);
+
 /* Sets the callback told about every alert change (NULL: none). */
 void slo_engine_set_alert_fn(struct slo_engine *e, slo_alert_fn fn, void *arg);
 

@@ -85,6 +85,11 @@ void slo_slices_free(struct slo_slices *s)
     ag_free(s);
 }
 
+size_t slo_slices_bytes(const struct slo_slices *s)
+{
+    return sizeof(*s) + slo_window_bytes(s->periods);
+}
+
 /* Counts |k| periods starting at |t| with one verdict into the calendar accumulator. */
 static void calendar_put(struct slo_slices *s, int64_t t, uint64_t k, enum slo_slice_verdict v)
 {

@@ -61,6 +61,9 @@ AG_NODISCARD int slo_slices_new(const struct slo_slices_config *cfg, int64_t sta
 /* Frees |s|; NULL is a no-op. */
 void slo_slices_free(struct slo_slices *s);
 
+/* The bytes |s| holds (object and its window of periods): what the engine accounts per SLO. */
+size_t slo_slices_bytes(const struct slo_slices *s);
+
 /*
  * Adds |good| of |total| observed at |t_ms| to its period, first judging every period whose end
  * plus grace is at or before |t_ms|.

@@ -194,6 +194,80 @@ def test_spans_counted_exactly_and_survive_restart(otterd, tmp_path):
     again.stop()
 
 
+MATCHER_DEFINITIONS = "".join("""\
+---
+apiVersion: otter/v1
+kind: SLO
+metadata: {name: %s}
+spec:
+  service: shop
+  objective: "50"
+  window: 1h
+  sli:
+    spans:
+      %s
+      availability: {}
+""" % (name, sel) for name, sel in (
+    ("route-a", "attributes: {http.route: /a}"),
+    ("route-b", "attributes: {http.route: /b}"),
+    # url.scheme has the length of http.route: the exporter's per-span lookup memo must compare
+    # the key's bytes, not only its length.
+    ("scheme-https", "attributes: {url.scheme: https}"),
+    ("route-a-https", "attributes: {http.route: /a, url.scheme: https}"),
+    ("code-200", "attributes: {http.response.status_code: \"200\"}"),
+    ("prod-route-b", "resource: {deployment.environment: prod}\n      "
+                     "attributes: {http.route: /b}"),
+    ("staging", "resource: {deployment.environment: staging}"),
+))
+
+# Spans of service shop (resource deployment.environment=prod), all SERVER:
+#   3 x route /a, https, 200;  2 x route /b, http, 500;  1 x route /a, http, 200;  1 x nothing.
+# route-a: 3 + 1 = 4 eligible, all 200 -> 4 good.       route-b: 2 eligible, 500 -> 0 good.
+# scheme-https: 3 (the /a https ones), good.            route-a-https: the same 3, good.
+# code-200: 3 + 1 = 4, good.                            prod-route-b: as route-b (prod holds).
+# staging: the resource does not match: nothing.
+# Objective 50 %: 0 of 2 is bad 2 > budget 0.5 x 2 = 1 -> BREACHED; all good -> OK.
+MATCHER_SPANS = [("/a", "https", 200, 3), ("/b", "http", 500, 2), ("/a", "http", 200, 1),
+                 (None, None, None, 1)]
+MATCHER_WANT = {
+    "route-a": {"good": 4, "bad": 0, "total": 4, "status": "OK"},
+    "route-b": {"good": 0, "bad": 2, "total": 2, "status": "BREACHED"},
+    "scheme-https": {"good": 3, "bad": 0, "total": 3, "status": "OK"},
+    "route-a-https": {"good": 3, "bad": 0, "total": 3, "status": "OK"},
+    "code-200": {"good": 4, "bad": 0, "total": 4, "status": "OK"},
+    "prod-route-b": {"good": 0, "bad": 2, "total": 2, "status": "BREACHED"},
+    "staging": {"good": 0, "bad": 0, "total": 0, "status": "NO_DATA"},
+}
+
+
+def test_span_attribute_matchers(otterd, tmp_path):
+    defs = tmp_path / "matchers.yaml"
+    defs.write_text(MATCHER_DEFINITIONS)
+    agent = otterd(name="matchers", config=slo_config(defs, tmp_path / "slo.ckpt"))
+    end_ns = minute_ago_ns(2)
+    tee = sdk_python.TeeSpans(sdk_python.exporter("traces", "grpc", agent))
+    tp = TracerProvider(resource=Resource.create({"service.name": "shop",
+                                                  "deployment.environment": "prod"}))
+    tp.add_span_processor(SimpleSpanProcessor(tee))
+    tracer = tp.get_tracer("otter.it.slo")
+    for route, scheme, code, count in MATCHER_SPANS:
+        for i in range(count):
+            attrs = {}
+            if route is not None:
+                attrs = {"http.route": route, "url.scheme": scheme,
+                         "http.response.status_code": code}
+            sp = tracer.start_span("op-%d" % i, kind=SpanKind.SERVER, attributes=attrs,
+                                   start_time=end_ns - 10 * MS)
+            sp.end(end_time=end_ns)
+    tp.shutdown()
+    assert tee.ok(), tee.results
+    slos = wait_counts(agent, "route-a", 4)
+    slos = wait_counts(agent, "route-b", 2)
+    for name, want in MATCHER_WANT.items():
+        assert_counts(slos[name], want)
+    agent.stop()
+
+
 def test_corrupt_state_file_is_set_aside(otterd, tmp_path):
     defs = write_defs(tmp_path / "slos.yaml")
     state = tmp_path / "slo.ckpt"

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Unit tests for the engine's memory accounting (slo_engine_slo_bytes, slo_engine_bytes,
+ * slo_slices_bytes): issue 5's bound of 128 KiB per 30-day SLO. The ring sizes are worked out by
+ * hand from the layouts slo_window.h documents; the fixed structs around them (the window object
+ * with its lookback table, the SLO's state) may add at most a few KiB.
+ */
+#include "ag_test.h"
+#include "slo_eval.h"
+#include "slo_slices.h"
+
+#define B 1735689600000ll /* 2025-01-01T00:00:00Z */
+#define FIXED_MAX 4096u   /* object headers, lookback tables, alert states */
+
+/* Four SLOs: 30-day Occurrences with the default alerts, 30-day Timeslices (5 min), 1-day
+ * Occurrences without alerts, 90-day Occurrences with the default alerts. */
+static const char four[] = "apiVersion: otter/v1\n"
+                           "kind: SLO\n"
+                           "metadata: {name: occ30}\n"
+                           "spec:\n"
+                           "  service: shop\n"
+                           "  objective: \"99.9\"\n"
+                           "  window: 30d\n"
+                           "  sli: {spans: {availability: {}}}\n"
+                           "  alerts: defaults\n"
+                           "---\n"
+                           "apiVersion: otter/v1\n"
+                           "kind: SLO\n"
+                           "metadata: {name: slices30}\n"
+                           "spec:\n"
+                           "  service: shop\n"
+                           "  objective: \"99\"\n"
+                           "  window: 30d\n"
+                           "  budgetingMethod: Timeslices\n"
+                           "  timeSlice: {period: 5m, target: \"95\"}\n"
+                           "  sli: {spans: {latency: {threshold: 300ms}}}\n"
+                           "  alerts: defaults\n"
+                           "---\n"
+                           "apiVersion: otter/v1\n"
+                           "kind: SLO\n"
+                           "metadata: {name: occ1}\n"
+                           "spec:\n"
+                           "  service: shop\n"
+                           "  objective: \"99\"\n"
+                           "  window: 1d\n"
+                           "  sli: {spans: {availability: {}}}\n"
+                           "---\n"
+                           "apiVersion: otter/v1\n"
+                           "kind: SLO\n"
+                           "metadata: {name: occ90}\n"
+                           "spec:\n"
+                           "  service: shop\n"
+                           "  objective: \"99.9\"\n"
+                           "  window: 90d\n"
+                           "  sli: {spans: {availability: {}}}\n"
+                           "  alerts: defaults\n";
+
+static void test_bytes(void)
+{
+    struct ag_buf diag;
+    struct slo_defs *d = NULL;
+    struct slo_engine *e = NULL;
+    ag_buf_init(&diag, 1u << 20);
+    ASSERT_OK(slo_defs_new(&diag, &d));
+    ASSERT_OK(slo_defs_add(d, "t.yaml", four, sizeof(four) - 1));
+    ASSERT_OK(slo_defs_finish(d));
+    ASSERT_OK(slo_engine_new(d, B, &diag, &e));
+
+    /* occ30: defaults for 30 d are 1h/5m, 6h/30m, 1d/2h, 3d/6h: a 1-minute ring over the
+     * longest lookback up to 3 days (3 x 1440 + 1 = 4,321 buckets) and a 5-minute ring over 30 d
+     * (30 x 288 + 1 = 8,641), 8 bytes each: (4,321 + 8,641) x 8 = 103,696 bytes. */
+    size_t occ30 = slo_engine_slo_bytes(e, 0);
+    ASSERT(occ30 >= 103696u);
+    ASSERT(occ30 <= 103696u + FIXED_MAX);
+    ASSERT(occ30 <= 128u * 1024u);
+    /* slices30: one ring of 5-minute periods over 30 d: 8,641 x 8 = 69,128 bytes. */
+    size_t sl30 = slo_engine_slo_bytes(e, 1);
+    ASSERT(sl30 >= 69128u);
+    ASSERT(sl30 <= 69128u + FIXED_MAX);
+    /* occ1: one 1-minute ring over a day: 1,441 x 8 = 11,528 bytes. */
+    size_t occ1 = slo_engine_slo_bytes(e, 2);
+    ASSERT(occ1 >= 11528u);
+    ASSERT(occ1 <= 11528u + FIXED_MAX);
+    /* occ90: the 1-minute ring over 3 d (34,568 bytes) and the finest coarse ring that fits
+     * 128 KiB: 5 min needs 25,921 x 8 = 207,368 (too big), 10 min 12,961 x 8 = 103,688 (with
+     * the fine ring 138,256: too big), 15 min 8,641 x 8 = 69,128: 34,568 + 69,128 = 103,696. */
+    size_t occ90 = slo_engine_slo_bytes(e, 3);
+    ASSERT(occ90 >= 103696u);
+    ASSERT(occ90 <= 103696u + FIXED_MAX);
+    /* Out of range: nothing. */
+    ASSERT_UEQ(slo_engine_slo_bytes(e, 4), 0);
+    /* The engine's total: the four SLOs and its own small header. */
+    size_t sum = occ30 + sl30 + occ1 + occ90;
+    size_t all = slo_engine_bytes(e);
+    ASSERT(all > sum);
+    ASSERT(all <= sum + 256u);
+    /* Adding data and moving the clock allocates nothing: the figures stay. */
+    ASSERT_OK(slo_engine_add(e, 0, B + 1000, 1, 2));
+    slo_engine_advance(e, B + 40ll * 86400000);
+    ASSERT_UEQ(slo_engine_bytes(e), all);
+
+    slo_engine_free(e);
+    slo_defs_free(d);
+    ag_buf_cleanup(&diag);
+}
+
+/* slo_slices_bytes on its own: 2 h of 5-minute periods is 24 + 1 slots of 8 bytes. */
+static void test_slices_bytes(void)
+{
+    struct slo_slices_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.period_ms = 5 * 60000;
+    cfg.window_ms = 2 * 3600000;
+    cfg.target.num = 99;
+    cfg.target.den = 100;
+    cfg.missing = SLO_MISSING_GOOD;
+    struct slo_slices *s = NULL;
+    ASSERT_OK(slo_slices_new(&cfg, B, &s));
+    size_t n = slo_slices_bytes(s);
+    ASSERT(n >= 25u * 8u);
+    ASSERT(n <= 25u * 8u + FIXED_MAX);
+    slo_slices_free(s);
+}
+
+AG_TEST_MAIN(AG_TEST_CASE(test_bytes), AG_TEST_CASE(test_slices_bytes))
