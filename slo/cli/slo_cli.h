@@ -3,6 +3,14 @@
 
 #include <stdio.h>
 
+#include "ag_buf.h"
+
+/*
+ * Reads |path| ("-": stdin) whole into |buf|, up to the buffer's cap (the parsers report input
+ * over their limits). Returns 0, or an errno value (EFBIG when the cap is reached).
+ */
+int slo_read_all(const char *path, struct ag_buf *buf);
+
 /*
  * `slo validate FILE...`: |argc| arguments in |argv| (borrowed), after the word "validate".
  * Prints diagnostics to |err| and "FILE: ok (N SLOs)" per valid file to |out|.

@@ -26,35 +26,6 @@ static const char alarms_usage[] =
     "usage: slo alarms --definitions FILE... [--namespace NS] [--sns-topic-arn ARN]\n"
     "                  [--prefix P]\n";
 
-/* Reads |path| whole into |buf| (at most AG_YAML_MAX_INPUT + 1 bytes: the parser reports more).
- * Returns 0, or an errno value. */
-static int read_all(const char *path, struct ag_buf *buf)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        return errno;
-    }
-    int rc = 0;
-    char chunk[65536];
-    for (;;) {
-        size_t n = fread(chunk, 1, sizeof(chunk), f);
-        if (n > 0 && ag_buf_add(buf, chunk, n) != 0) {
-            rc = EFBIG;
-            break;
-        }
-        if (n < sizeof(chunk)) {
-            if (ferror(f)) {
-                rc = EIO;
-            }
-            break;
-        }
-    }
-    if (fclose(f) != 0 && rc == 0) {
-        rc = errno;
-    }
-    return rc;
-}
-
 /* Writes the compact JSON |json| (generated, so well-formed) indented by two spaces. Strings
  * are copied untouched; so are numbers, which is the point of not re-encoding. */
 static void print_indented(const char *json, size_t len, FILE *out)
@@ -225,7 +196,7 @@ static int cw_main(const char *cmd, bool alarms, int argc, char **argv, FILE *ou
     }
     for (int i = 0; rc == 0 && i < a.n_files; i++) {
         ag_buf_reset(&text);
-        int e = read_all(a.files[i], &text);
+        int e = slo_read_all(a.files[i], &text);
         if (e != 0) {
             fputs(ag_buf_str(&diag), err);
             fprintf(err, "%s: error: cannot read: %s\n", a.files[i],

@@ -40,35 +40,6 @@ static const char report_usage[] =
     "       slo report --from cloudwatch --definitions FILE... [--region R] [--endpoint URL]\n"
     "                  [--namespace NS] [--at TIME...] [--format F] [--output FILE]\n";
 
-/* Reads |path| ("-": stdin) whole into |buf|. Returns 0, or an errno value. */
-static int read_all(const char *path, struct ag_buf *buf)
-{
-    bool is_stdin = strcmp(path, "-") == 0;
-    FILE *f = is_stdin ? stdin : fopen(path, "rb");
-    if (f == NULL) {
-        return errno;
-    }
-    int rc = 0;
-    char chunk[65536];
-    for (;;) {
-        size_t n = fread(chunk, 1, sizeof(chunk), f);
-        if (n > 0 && ag_buf_add(buf, chunk, n) != 0) {
-            rc = EFBIG;
-            break;
-        }
-        if (n < sizeof(chunk)) {
-            if (ferror(f)) {
-                rc = EIO;
-            }
-            break;
-        }
-    }
-    if (!is_stdin && fclose(f) != 0 && rc == 0) {
-        rc = errno;
-    }
-    return rc;
-}
-
 /*
  * Renders |r| in |format| into |out|: json (the replay contract), text (colour when |colour|),
  * markdown or html. Returns 0, AG_EINVAL (unknown format) or AG_ENOMEM.
@@ -573,7 +544,7 @@ static int eval_state(const struct opts *o, const struct slo_defs *d, const int6
     int status = 2;
     ag_buf_init(&data, EVENTS_CAP);
     ag_buf_init(&why, DIAG_CAP);
-    int rc = read_all(o->state, &data);
+    int rc = slo_read_all(o->state, &data);
     int64_t clock = 0;
     if (rc != 0) {
         fprintf(err, "%s: error: cannot read: %s\n", o->state, strerror(rc));
@@ -717,7 +688,7 @@ int slo_report_main(int argc, char **argv, FILE *out, FILE *err)
     slo_defs_set_tz_loader(d, slo_tz_load_system, NULL);
     for (size_t i = 0; i < o.n_defs; i++) {
         ag_buf_reset(&text);
-        int rc = read_all(o.defs[i], &text);
+        int rc = slo_read_all(o.defs[i], &text);
         if (rc != 0) {
             fprintf(err, "%s: error: cannot read: %s\n", o.defs[i],
                     rc == EFBIG ? "larger than the 4 MiB limit" : strerror(rc));
@@ -772,7 +743,7 @@ int slo_report_main(int argc, char **argv, FILE *out, FILE *err)
         goto replay;
     }
     ag_buf_init(&text, EVENTS_CAP);
-    rc = read_all(o.events, &text);
+    rc = slo_read_all(o.events, &text);
     if (rc != 0) {
         fprintf(err, "%s: error: cannot read: %s\n", o.events,
                 rc == EFBIG ? "larger than the 1 GiB limit" : strerror(rc));

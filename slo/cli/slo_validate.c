@@ -15,35 +15,6 @@
 
 #define DIAG_CAP (1024u * 1024u)
 
-/* Reads |path| whole into |buf| (at most AG_YAML_MAX_INPUT + 1 bytes: the parser reports more).
- * Returns 0, or an errno value. */
-static int read_all(const char *path, struct ag_buf *buf)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        return errno;
-    }
-    int rc = 0;
-    char chunk[65536];
-    for (;;) {
-        size_t n = fread(chunk, 1, sizeof(chunk), f);
-        if (n > 0 && ag_buf_add(buf, chunk, n) != 0) {
-            rc = EFBIG;
-            break;
-        }
-        if (n < sizeof(chunk)) {
-            if (ferror(f)) {
-                rc = EIO;
-            }
-            break;
-        }
-    }
-    if (fclose(f) != 0 && rc == 0) {
-        rc = errno;
-    }
-    return rc;
-}
-
 /* Validates one file into its own set of definitions. Returns 0 valid, 1 invalid, AG_ENOMEM. */
 static int validate_one(const char *path, FILE *out, FILE *err)
 {
@@ -53,7 +24,7 @@ static int validate_one(const char *path, FILE *out, FILE *err)
     ag_buf_init(&diag, DIAG_CAP);
     ag_buf_init(&text, (size_t)AG_YAML_MAX_INPUT + 1u);
     int status = 1;
-    int rc = read_all(path, &text);
+    int rc = slo_read_all(path, &text);
     if (rc != 0) {
         fprintf(err, "%s: error: cannot read: %s\n", path,
                 rc == EFBIG ? "larger than the 4 MiB limit" : strerror(rc));
