@@ -30,7 +30,6 @@ class Identity(pulumi.ComponentResource):
         super().__init__("otter:identity:Identity", name, None, opts)
         t = tags(env, "identity")
         ctx = lookup(self)
-        prefix = names.prefix(env)
         issuer = pulumi.Output.from_input(oidc_issuer_url).apply(lambda u: u.removeprefix("https://"))
 
         def irsa(role: str, namespace: str, sa: str, policy: pulumi.Output) -> aws.iam.Role:
@@ -39,7 +38,7 @@ class Identity(pulumi.ComponentResource):
             )
             r = aws.iam.Role(
                 f"{name}-{role}",
-                name=f"{prefix}-{role}",
+                name=names.irsa_role(env, role),
                 assume_role_policy=pulumi.Output.json_dumps(trust),
                 tags=t,
                 opts=pulumi.ResourceOptions(parent=self),
@@ -76,7 +75,7 @@ class Identity(pulumi.ComponentResource):
         )
         self.chatbot_role = aws.iam.Role(
             f"{name}-chatbot",
-            name=f"{prefix}-chatbot",
+            name=names.irsa_role(env, "chatbot"),
             assume_role_policy=pulumi.Output.json_dumps(chatbot_trust),
             tags=t,
             opts=pulumi.ResourceOptions(parent=self),
