@@ -24,6 +24,7 @@ placeholder, without committing those values to git:
 Usage:
   render_gitops.py argocd --env ENV --outputs FILE|- --out FILE [--digest NAME=sha256:HEX]...
   render_gitops.py tree   --env ENV --outputs FILE|- --out DIR  [--digest NAME=sha256:HEX]...
+  --digests-json '{"chatbot": "sha256:..."}' gives the digests as one JSON object (Ansible).
   Options: --k8s DIR (default: the repository's k8s/)
 
 Stack outputs read (deploy/pulumi/__main__.py exports them):
@@ -480,6 +481,7 @@ def main(argv=None):
     ap.add_argument("--outputs", required=True, help="pulumi stack output --json (a file, or - for stdin)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--digest", action="append", default=[], metavar="NAME=sha256:HEX")
+    ap.add_argument("--digests-json", default="{}", metavar="JSON", help='{"chatbot": "sha256:..."} (Ansible passes a dict)')
     ap.add_argument("--k8s", default=DEFAULT_K8S)
     a = ap.parse_args(argv)
     try:
@@ -491,7 +493,13 @@ def main(argv=None):
                     outputs = json.load(fh)
         except json.JSONDecodeError as e:
             raise Refused(f"stack outputs: not JSON ({e})") from e
-        v = Values(a.env, outputs, parse_digests(a.digest))
+        try:
+            given = json.loads(a.digests_json)
+        except json.JSONDecodeError as e:
+            raise Refused(f"--digests-json: not JSON ({e})") from e
+        if not isinstance(given, dict):
+            raise Refused("--digests-json: expected an object {image: digest}")
+        v = Values(a.env, outputs, {**given, **parse_digests(a.digest)})
         if a.mode == "argocd":
             write_argocd(a.k8s, v, a.out)
         else:

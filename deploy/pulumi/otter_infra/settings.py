@@ -36,6 +36,9 @@ class Settings:
     github_oidc_provider_arn: str | None
     slo_dashboard_file: str
     slo_alarms_file: str
+    public_host: str | None = None
+    certificate_arn: str | None = None
+    git_repository_url: str | None = None
 
     def validate(self) -> "Settings":
         if self.env not in ("dev", "prod"):
@@ -98,4 +101,14 @@ def load() -> Settings:
         or c.get("githubOidcProviderArn"),
         slo_dashboard_file=c.get("sloDashboardFile") or os.path.join(slo_dir, "dashboard.json"),
         slo_alarms_file=c.get("sloAlarmsFile") or os.path.join(slo_dir, "alarms.json"),
+        # What k8s/ needs beyond the stack's own resources (deploy/tools/render_gitops.py).
+        public_host=os.environ.get("OTTER_PUBLIC_HOST") or c.get("publicHost"),
+        certificate_arn=os.environ.get("OTTER_CERTIFICATE_ARN") or c.get("certificateArn"),
+        git_repository_url=os.environ.get("OTTER_GIT_REPOSITORY_URL")
+        or c.get("gitRepositoryUrl")
+        or _github_clone_url(os.environ.get("OTTER_GITHUB_REPOSITORY") or c.get("githubRepository")),
     ).validate()
+
+
+def _github_clone_url(repository: str | None) -> str | None:
+    return f"https://github.com/{repository}.git" if repository else None
