@@ -99,6 +99,8 @@ if s.github_repository:
         bucket_arn=frontend.bucket_arn,
         distribution_arn=frontend.distribution_arn,
         github_oidc_provider_arn=s.github_oidc_provider_arn,
+        state_bucket=s.state_bucket,
+        state_key_arn=s.state_key_arn,
     )
     pulumi.export("ciDeliveryRoleArn", ci.delivery_role.arn)
     pulumi.export("ciOpsRoleArn", ci.ops_role.arn)

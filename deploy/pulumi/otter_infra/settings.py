@@ -39,6 +39,8 @@ class Settings:
     public_host: str | None = None
     certificate_arn: str | None = None
     git_repository_url: str | None = None
+    state_bucket: str | None = None
+    state_key_arn: str | None = None
 
     def validate(self) -> "Settings":
         if self.env not in ("dev", "prod"):
@@ -107,6 +109,9 @@ def load() -> Settings:
         git_repository_url=os.environ.get("OTTER_GIT_REPOSITORY_URL")
         or c.get("gitRepositoryUrl")
         or _github_clone_url(os.environ.get("OTTER_GITHUB_REPOSITORY") or c.get("githubRepository")),
+        # The S3 state backend and its secrets key, granted to the ops role when set.
+        state_bucket=os.environ.get("OTTER_STATE_BUCKET") or c.get("stateBucket"),
+        state_key_arn=os.environ.get("OTTER_STATE_KMS_KEY_ARN") or c.get("stateKmsKeyArn"),
     ).validate()
 
 
