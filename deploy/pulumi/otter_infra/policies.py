@@ -628,6 +628,12 @@ def ops_policy(
         ),
         statement("IamReadForVerifyClean", ["iam:ListOpenIDConnectProviders", "iam:ListPolicies", "iam:ListRoles"], ["*"]),
         statement("IamReadRoles", role_read, sorted(workload_roles + managed_roles + github_roles)),
+        # verify-clean reads the tags of every role and OIDC provider to find tagged leftovers.
+        statement(
+            "IamReadTagsForVerifyClean",
+            ["iam:ListOpenIDConnectProviderTags", "iam:ListRoleTags"],
+            [aws.arn("iam", "role/*", region=False), aws.arn("iam", "oidc-provider/*", region=False)],
+        ),
         # The boundary and the ops role's own policies: read on refresh, changed by an administrator.
         statement(
             "IamReadAdminPolicies",
