@@ -3,7 +3,8 @@
 #
 # Points the dev overlays at new image tags (the delivery workflow's GitOps step): otterd in the
 # DaemonSet overlay and in the chatbot overlay (its sidecar component), chatbot in the chatbot
-# overlay. Only the tag changes; the registry path stays as the overlay names it.
+# overlay. Only the tag changes; the overlays name no registry (Argo CD adds it at
+# k8s/<app>/argocd/<env>, from deploy/tools/render_gitops.py's overrides, keeping this tag).
 #
 # Usage: scripts/bump-dev-images.sh TAG [K8S_DIR]     (K8S_DIR defaults to the repository's k8s/)
 # Env:   KUSTOMIZE  the kustomize binary (default: tests/.tools/bin/kustomize, else on PATH)
@@ -30,8 +31,8 @@ before="$(cat "$K8S_DIR/platform/otterd/overlays/dev/kustomization.yaml" \
 (cd "$K8S_DIR/apps/chatbot/overlays/dev" && "$KUSTOMIZE" edit set image "chatbot=*:$TAG" "otterd=*:$TAG")
 
 # The renders must now carry the tag.
-"$KUSTOMIZE" build "$K8S_DIR/platform/otterd/overlays/dev" | grep -q "image: .*/otterd:$TAG\$"
-"$KUSTOMIZE" build "$K8S_DIR/apps/chatbot/overlays/dev" | grep -q "image: .*/chatbot:$TAG\$"
+"$KUSTOMIZE" build "$K8S_DIR/platform/otterd/overlays/dev" | grep -Eq "image: (.*/)?otterd:$TAG\$"
+"$KUSTOMIZE" build "$K8S_DIR/apps/chatbot/overlays/dev" | grep -Eq "image: (.*/)?chatbot:$TAG\$"
 
 after="$(cat "$K8S_DIR/platform/otterd/overlays/dev/kustomization.yaml" \
     "$K8S_DIR/apps/chatbot/overlays/dev/kustomization.yaml" | sha256sum)"

@@ -99,9 +99,25 @@ if s.github_repository:
         bucket_arn=frontend.bucket_arn,
         distribution_arn=frontend.distribution_arn,
         github_oidc_provider_arn=s.github_oidc_provider_arn,
+        state_bucket=s.state_bucket,
+        state_key_arn=s.state_key_arn,
     )
     pulumi.export("ciDeliveryRoleArn", ci.delivery_role.arn)
     pulumi.export("ciOpsRoleArn", ci.ops_role.arn)
+
+# What deploy/tools/render_gitops.py fills k8s/'s placeholders with (the per-installation values
+# are exported only when configured; the tool refuses to render without them, naming the key).
+caller = aws.get_caller_identity_output()
+pulumi.export("accountId", caller.account_id)
+pulumi.export("region", aws.get_region_output().region)
+pulumi.export("partition", aws.get_partition_output().partition)
+for key, value in (
+    ("publicHost", s.public_host),
+    ("certificateArn", s.certificate_arn),
+    ("gitRepositoryUrl", s.git_repository_url),
+):
+    if value:
+        pulumi.export(key, value)
 
 pulumi.export("environment", env)
 pulumi.export("vpcId", network.vpc_id)

@@ -107,6 +107,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         name = i.get("name") or args.name
         if typ == "aws:iam/role:Role":
             state["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{name}"
+        elif typ == "aws:iam/policy:Policy":
+            state["arn"] = f"arn:aws:iam::{ACCOUNT}:policy/{name}"
         elif typ == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":
             state["arn"] = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{i['url'].removeprefix('https://')}"
         elif typ == "aws:cloudwatch/logGroup:LogGroup":

@@ -21,6 +21,13 @@ FAKE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fakes", "fake_c
 BIN = os.path.dirname(sys.executable)
 
 OUTPUTS = {
+    # What render_gitops.py needs (AWS's documentation account; a host of the .test TLD).
+    "accountId": "123456789012",
+    "region": "us-east-1",
+    "publicHost": "chat.dev.otter.test",
+    "gitRepositoryUrl": "https://github.com/acme/otter.git",
+    "certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0",
+    "otterdRoleArn": "arn:aws:iam::123456789012:role/otter-dev-otterd",
     "clusterName": "otter-dev",
     "vpcId": "vpc-0example",
     "loadBalancerControllerRoleArn": "arn:aws:iam::123456789012:role/otter-dev-aws-load-balancer-controller",
@@ -170,14 +177,13 @@ def test_bootstrap_refuses_a_tool_at_another_version(lifecycle):
 
 
 @pytest.fixture
-def root_app(tmp_path):
-    f = tmp_path / "root-dev.yaml"
-    f.write_text("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: root-dev, namespace: argocd}\n")
-    return str(f)
+def root_app(lifecycle):
+    """The rendered AppProjects + root Application up applies (beside the kubeconfig)."""
+    return str(lifecycle.home / ".kube" / "otter-dev-gitops.yaml")
 
 
 def test_up_runs_preview_then_up_then_the_cluster_steps_in_order(lifecycle, root_app):
-    r = lifecycle("up.yml", otter_root_app_file=root_app)
+    r = lifecycle("up.yml")
     assert r.rc == 0, r.out
     order(
         r,
@@ -199,7 +205,7 @@ def test_up_runs_preview_then_up_then_the_cluster_steps_in_order(lifecycle, root
 
 
 def test_up_writes_the_kubeconfig_outside_the_repository_and_pins_the_charts(lifecycle, root_app):
-    r = lifecycle("up.yml", otter_root_app_file=root_app)
+    r = lifecycle("up.yml")
     assert r.rc == 0, r.out
     kc = r.cmds("aws")[r.cmds("aws").index(next(c for c in r.cmds("aws") if "update-kubeconfig" in c["argv"]))]["argv"]
     assert kc[kc.index("--kubeconfig") + 1] == str(lifecycle.home / ".kube" / "otter-dev.yaml")
@@ -213,7 +219,7 @@ def test_up_writes_the_kubeconfig_outside_the_repository_and_pins_the_charts(lif
 
 
 def test_up_refuses_a_kubeconfig_inside_the_repository(lifecycle, root_app):
-    r = lifecycle("up.yml", otter_root_app_file=root_app, otter_kubeconfig=os.path.join(h.ROOT, "kubeconfig"))
+    r = lifecycle("up.yml", otter_kubeconfig=os.path.join(h.ROOT, "kubeconfig"))
     assert r.rc != 0
     assert r.index("aws", "update-kubeconfig") is None
     assert "must be outside the repository" in r.out
@@ -221,18 +227,97 @@ def test_up_refuses_a_kubeconfig_inside_the_repository(lifecycle, root_app):
 
 def test_up_waits_for_the_minimum_ready_nodes(lifecycle, root_app):
     rules = [{"tool": "kubectl", "match": ["get", "nodes"], "stdout": "True\nFalse\n", "times": 2}]
-    r = lifecycle("up.yml", rules, otter_root_app_file=root_app)
+    r = lifecycle("up.yml", rules)
     assert r.rc == 0, r.out
     assert r.count("kubectl", "get", "nodes") == 3
 
 
 def test_up_stops_when_the_nodes_never_become_ready(lifecycle, root_app):
     rules = [{"tool": "kubectl", "match": ["get", "nodes"], "stdout": "True\n"}]
-    r = lifecycle("up.yml", rules, otter_root_app_file=root_app)
+    r = lifecycle("up.yml", rules)
     assert r.rc != 0
     assert r.count("kubectl", "get", "nodes") == 3  # the first try and two retries
     assert r.cmds("helm") == []
     assert r.index("kubectl", "apply") is None
+
+
+def rendered_docs(path):
+    import yaml
+
+    with open(path, encoding="utf-8") as f:
+        return [d for d in yaml.safe_load_all(f) if d]
+
+
+def test_up_renders_the_gitops_values_after_the_outputs_and_applies_them_last(lifecycle, root_app):
+    r = lifecycle("up.yml")
+    assert r.rc == 0, r.out
+    # Rendered once the outputs exist and before anything touches the cluster: the step sits
+    # between `stack output` and `update-kubeconfig`, and its file is what the last apply reads.
+    assert "TASK [Render the root Application with the platform's values]" in r.out
+    out_at = r.out.index("TASK [Read the stack outputs]")
+    render_at = r.out.index("TASK [Render the root Application with the platform's values]")
+    kubeconfig_at = r.out.index("TASK [Write the kubeconfig for the cluster]")
+    assert out_at < render_at < kubeconfig_at
+    applies = [c["argv"] for c in r.cmds("kubectl") if c["argv"][:1] == ["apply"]]
+    assert applies == [["apply", "--filename", root_app]]
+    assert r.calls[-1] == {"tool": "kubectl", "argv": ["apply", "--filename", root_app]}
+    objs = rendered_docs(root_app)
+    # The projects before the root (which belongs to the bootstrap project).
+    assert [d["kind"] for d in objs] == ["AppProject"] * 3 + ["Application"]
+    root = objs[-1]
+    assert root["metadata"]["name"] == "root"
+    assert root["spec"]["source"]["repoURL"] == OUTPUTS["gitRepositoryUrl"]
+    patches = json.dumps(root["spec"]["source"]["kustomize"]["patches"])
+    assert "arn:aws:iam::123456789012:role/otter-dev-external-secrets" in patches
+    assert "123456789012.dkr.ecr.us-east-1.amazonaws.com/otter/dev/chatbot" in patches
+    assert OUTPUTS["certificateArn"] in patches and "chat.dev.otter.test" in patches
+    assert os.stat(root_app).st_mode & 0o077 == 0, "the rendered file holds the account id: owner only"
+
+
+@pytest.mark.parametrize("key", ["accountId", "publicHost", "certificateArn", "gitRepositoryUrl"])
+def test_up_stops_with_a_clear_message_when_an_output_is_missing(lifecycle, root_app, key):
+    outs = {k: v for k, v in OUTPUTS.items() if k != key}
+    rules = [{"tool": "pulumi", "match": ["stack", "output", "--json"], "stdout": json.dumps(outs)}]
+    r = lifecycle("up.yml", rules)
+    assert r.rc != 0
+    assert f"k8s/ cannot be rendered for dev: render_gitops: refused: stack output '{key}'" in r.out, r.out
+    assert r.index("pulumi", "stack", "output") is not None
+    assert r.index("aws", "update-kubeconfig") is None
+    assert r.cmds("helm") == [] and r.cmds("kubectl") == []
+    assert not os.path.exists(root_app)
+
+
+def test_up_stops_on_a_malformed_output(lifecycle, root_app):
+    rules = [{"tool": "pulumi", "match": ["stack", "output", "--json"], "stdout": json.dumps({**OUTPUTS, "region": "mars-1"})}]
+    r = lifecycle("up.yml", rules)
+    assert r.rc != 0
+    assert "stack output 'region': expected an AWS region" in r.out
+    assert r.cmds("helm") == [] and r.cmds("kubectl") == []
+
+
+def test_deploy_of_prod_passes_the_release_digests_to_the_root(lifecycle):
+    digest = "sha256:" + "ab" * 32
+    prod = {**OUTPUTS, "otterdRoleArn": "arn:aws:iam::123456789012:role/otter-prod-otterd", "clusterName": "otter-prod"}
+    rules = [
+        {"tool": "pulumi", "match": ["stack", "output", "--json"], "stdout": json.dumps(prod)},
+        {"tool": "kubectl", "match": ["get", "applications.argoproj.io"], "stdout": "root=Synced/Healthy\n"},
+    ]
+    r = lifecycle("deploy.yml", rules, otter_env="prod", otter_image_digests={"chatbot": digest, "otterd": digest})
+    assert r.rc == 0, r.out
+    gitops = str(lifecycle.home / ".kube" / "otter-prod-gitops.yaml")
+    order(r, ("pulumi", "stack", "output", "--json"), ("kubectl", "apply", "--filename", gitops),
+          ("kubectl", "annotate", "root", "argocd.argoproj.io/refresh=hard"))
+    patches = json.dumps(rendered_docs(gitops)[-1]["spec"]["source"]["kustomize"]["patches"])
+    assert f"123456789012.dkr.ecr.us-east-1.amazonaws.com/otter/prod/chatbot@{digest}" in patches
+
+
+def test_deploy_of_prod_without_digests_stops_before_the_cluster(lifecycle):
+    prod = {**OUTPUTS, "otterdRoleArn": "arn:aws:iam::123456789012:role/otter-prod-otterd", "clusterName": "otter-prod"}
+    rules = [{"tool": "pulumi", "match": ["stack", "output", "--json"], "stdout": json.dumps(prod)}]
+    r = lifecycle("deploy.yml", rules, otter_env="prod")
+    assert r.rc != 0
+    assert "prod runs digest-pinned images only" in r.out
+    assert r.cmds("kubectl") == []
 
 
 def test_deliver_syncs_with_deletion_then_invalidates_and_waits(lifecycle):
@@ -295,12 +380,12 @@ def test_deliver_against_moto_deletes_stale_files_and_invalidates(lifecycle, tmp
 
 def test_deploy_refreshes_the_root_app_and_waits_for_every_app(lifecycle):
     rules = [
-        {"tool": "kubectl", "match": ["get", "applications.argoproj.io"], "stdout": "root-dev=Synced/Progressing\n", "times": 1},
-        {"tool": "kubectl", "match": ["get", "applications.argoproj.io"], "stdout": "root-dev=Synced/Healthy\nchatbot=Synced/Healthy\n"},
+        {"tool": "kubectl", "match": ["get", "applications.argoproj.io"], "stdout": "root=Synced/Progressing\n", "times": 1},
+        {"tool": "kubectl", "match": ["get", "applications.argoproj.io"], "stdout": "root=Synced/Healthy\nchatbot=Synced/Healthy\n"},
     ]
     r = lifecycle("deploy.yml", rules)
     assert r.rc == 0, r.out
-    order(r, ("kubectl", "annotate", "root-dev", "argocd.argoproj.io/refresh=hard"), ("kubectl", "get", "applications.argoproj.io"))
+    order(r, ("kubectl", "annotate", "root", "argocd.argoproj.io/refresh=hard"), ("kubectl", "get", "applications.argoproj.io"))
     assert r.count("kubectl", "get", "applications.argoproj.io") == 2
 
 
@@ -309,7 +394,7 @@ DESTROY_ORDER = (
     ("pulumi", "stack", "output"),
     ("aws", "eks", "describe-cluster", "otter-dev"),
     ("aws", "eks", "update-kubeconfig"),
-    ("kubectl", "delete", "applications.argoproj.io", "root-dev", "--wait=true"),
+    ("kubectl", "delete", "applications.argoproj.io", "root", "--wait=true"),
     ("kubectl", "delete", "applications.argoproj.io", "--all"),
     ("kubectl", "get", "services"),
     ("kubectl", "get", "ingresses"),

@@ -149,15 +149,15 @@ def test_tag_bump_on_a_copy_of_the_overlays(tmp_path):
                        + d["spec"]["template"]["spec"].get("initContainers", [])})
 
     assert images(copy / "platform/otterd/overlays/dev") == [
-        "ACCOUNT_ID.dkr.ecr.REGION.amazonaws.com/otter/dev/otterd:1a2b3c4"]
+        "otterd:1a2b3c4"]
     assert images(copy / "apps/chatbot/overlays/dev") == [
-        "ACCOUNT_ID.dkr.ecr.REGION.amazonaws.com/otter/dev/chatbot:1a2b3c4"]
+        "chatbot:1a2b3c4"]
     # The sidecar component picks up the same otterd tag from the overlay.
     kust = copy / "apps/chatbot/overlays/dev/kustomization.yaml"
     k = yaml.safe_load(kust.read_text())
     k["components"] = ["../../components/otterd-sidecar"]
     kust.write_text(yaml.safe_dump(k))
-    assert "ACCOUNT_ID.dkr.ecr.REGION.amazonaws.com/otter/dev/otterd:1a2b3c4" in images(copy / "apps/chatbot/overlays/dev")
+    assert "otterd:1a2b3c4" in images(copy / "apps/chatbot/overlays/dev")
     # prod and the repository's own tree are untouched.
     for rel in ("apps/chatbot/overlays/prod/kustomization.yaml",
                 "platform/otterd/overlays/prod/kustomization.yaml"):

@@ -3,9 +3,15 @@
 - delivery (`sub` = the repository's main branch): push images to Otter's ECR repositories and
   sync the web files to the frontend bucket with a CloudFront invalidation. No cluster access:
   GitOps deploys what the tag bump commits.
-- ops (`sub` = the repository's protected `<env>` environment): an EKS access entry, because up
-  and destroy install and remove cluster-scoped things (ArgoCD and its CRDs). Its AWS
-  permissions for running Pulumi are not defined here yet (see deploy/README.md).
+- ops (`sub` = the repository's `<env>` environment, and `<env>-destroy` where ops.yml's
+  destroy job runs): an EKS access entry, because up and destroy install and remove
+  cluster-scoped things (ArgoCD and its CRDs), and policies.ops_policy: what Pulumi and the
+  playbooks call, scoped to this environment's names and tags.
+
+Bootstrap: this component's roles, the GitHub OIDC provider and the workload boundary are
+created by an administrator's first `up` (ops cannot assume a role that does not exist yet, and
+its policy grants no write on these roles, the provider or the boundary): changes to them need
+an administrator again.
 """
 
 import pulumi
@@ -28,6 +34,8 @@ class Ci(pulumi.ComponentResource):
         bucket_arn: pulumi.Input[str],
         distribution_arn: pulumi.Input[str],
         github_oidc_provider_arn: str | None = None,
+        state_bucket: str | None = None,
+        state_key_arn: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("otter:ci:Ci", name, None, opts)
@@ -75,7 +83,44 @@ class Ci(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self.delivery_role),
         )
 
-        self.ops_role = role("ops", [f"repo:{repository}:environment:{env}"])
+        self.ops_role = role("ops", [f"repo:{repository}:environment:{env}", f"repo:{repository}:environment:{env}-destroy"])
+        role_names = {k: names.irsa_role(env, k) for k in ("otterd", "external-secrets", "aws-load-balancer-controller", "chatbot")}
+        role_names.update({"cluster": f"{names.cluster_name(env)}-cluster", "node": f"{names.cluster_name(env)}-node"})
+        log_groups = sorted(names.log_groups(env).values()) + [names.control_plane_log_group(env)]
+        ops_policy = ctx.apply(
+            lambda c: policies.ops_policy(
+                c,
+                env,
+                prefix,
+                role_names,
+                [f"{prefix}-github-delivery", f"{prefix}-github-ops"],
+                names.ssm_prefix(env),
+                log_groups,
+                names.table_name(env),
+                names.alerts_topic(env),
+                sorted(names.repositories(env).values()),
+                state_bucket,
+                state_key_arn,
+            )
+        )
+        # More than one policy holds (IAM's size limits): one managed policy per concern.
+        self.ops_policies = []
+        for part in ("network", "identity", "keys", "stores"):
+            policy = aws.iam.Policy(
+                f"{name}-ops-{part}",
+                name=f"{prefix}-github-ops-{part}",
+                description=f"Otter {env}: what the ops workflow runs ({part})",
+                policy=pulumi.Output.json_dumps(ops_policy.apply(lambda d, part=part: policies.split_ops_policy(d)[part])),
+                tags=t,
+                opts=pulumi.ResourceOptions(parent=self.ops_role),
+            )
+            aws.iam.RolePolicyAttachment(
+                f"{name}-ops-{part}",
+                role=self.ops_role.name,
+                policy_arn=policy.arn,
+                opts=pulumi.ResourceOptions(parent=policy),
+            )
+            self.ops_policies.append(policy)
         entry = aws.eks.AccessEntry(
             f"{name}-ops",
             cluster_name=cluster_name,

@@ -31,6 +31,16 @@ class Identity(pulumi.ComponentResource):
         t = tags(env, "identity")
         ctx = lookup(self)
         prefix = names.prefix(env)
+        # The permissions boundary of every role below: the ops role may create and change
+        # these roles only with it attached (policies.ops_policy), and cannot change it.
+        self.boundary = aws.iam.Policy(
+            f"{name}-boundary",
+            name=policies.boundary_name(prefix),
+            description=f"Permissions boundary of Otter's {env} workload roles",
+            policy=pulumi.Output.json_dumps(ctx.apply(lambda c: policies.workload_boundary_policy(c, env, prefix))),
+            tags=t,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         issuer = pulumi.Output.from_input(oidc_issuer_url).apply(lambda u: u.removeprefix("https://"))
 
         def irsa(role: str, namespace: str, sa: str, policy: pulumi.Output) -> aws.iam.Role:
@@ -39,8 +49,9 @@ class Identity(pulumi.ComponentResource):
             )
             r = aws.iam.Role(
                 f"{name}-{role}",
-                name=f"{prefix}-{role}",
+                name=names.irsa_role(env, role),
                 assume_role_policy=pulumi.Output.json_dumps(trust),
+                permissions_boundary=self.boundary.arn,
                 tags=t,
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -76,8 +87,9 @@ class Identity(pulumi.ComponentResource):
         )
         self.chatbot_role = aws.iam.Role(
             f"{name}-chatbot",
-            name=f"{prefix}-chatbot",
+            name=names.irsa_role(env, "chatbot"),
             assume_role_policy=pulumi.Output.json_dumps(chatbot_trust),
+            permissions_boundary=self.boundary.arn,
             tags=t,
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -28,6 +28,12 @@ def prefix(env: str) -> str:
     return f"{PLATFORM}-{env}"
 
 
+def irsa_role(env: str, kind: str) -> str:
+    """The name of a workload's IAM role: `otter-<env>-<kind>` (kind: otterd, external-secrets,
+    aws-load-balancer-controller, chatbot). k8s/ annotates service accounts with these."""
+    return f"{prefix(env)}-{kind}"
+
+
 def cluster_name(env: str) -> str:
     return prefix(env)
 

@@ -6,6 +6,8 @@ wildcard action; `Resource: "*"` only for actions that support no resource-level
 listed in STAR_RESOURCE_ACTIONS with the reason.
 """
 
+import json
+import re
 from dataclasses import dataclass
 
 VERSION = "2012-10-17"
@@ -376,3 +378,523 @@ def load_balancer_controller_policy(aws: Aws, vpc_id: str) -> dict:
             tg,
         ),
     )
+
+
+# ---- the platform's own operators: boundary and the GitHub ops role -----------------------
+
+# Resource "*" in the ops role: each action here supports no resource-level permission (IAM's
+# service authorization reference lists no resource type for it), with why the ops role calls it.
+OPS_STAR_RESOURCE_ACTIONS = {
+    # Pulumi's reads of the network and the node launch template, and verify-clean's sweep.
+    "ec2:DescribeAccountAttributes": "Pulumi's provider configuration check",
+    "ec2:DescribeAddresses": "NAT EIPs (read, refresh, verify-clean)",
+    "ec2:DescribeAddressesAttribute": "EIP attributes on refresh",
+    "ec2:DescribeAvailabilityZones": "aws.get_availability_zones",
+    "ec2:DescribeInternetGateways": "IGW read",
+    "ec2:DescribeLaunchTemplates": "node launch template read",
+    "ec2:DescribeLaunchTemplateVersions": "node launch template read",
+    "ec2:DescribeNatGateways": "NAT read and verify-clean",
+    "ec2:DescribeNetworkAcls": "the VPC's default ACL on refresh",
+    "ec2:DescribeNetworkInterfaces": "ENI leftovers (verify-clean)",
+    "ec2:DescribePrefixLists": "gateway endpoint prefix lists",
+    "ec2:DescribeRouteTables": "route tables read",
+    "ec2:DescribeSecurityGroupRules": "security group rules read",
+    "ec2:DescribeSecurityGroups": "security groups read and verify-clean",
+    "ec2:DescribeSubnets": "subnets read",
+    "ec2:DescribeTags": "tags read",
+    "ec2:DescribeVpcEndpointServices": "interface endpoint service names",
+    "ec2:DescribeVpcEndpoints": "endpoints read",
+    "ec2:DescribeVpcs": "VPC read and verify-clean",
+    "eks:DescribeAddonVersions": "add-on version lookup",
+    "eks:ListClusters": "verify-clean",
+    "eks:CreateCluster": "a new cluster has no ARN yet (restricted by the request tag instead)",
+    "cloudfront:CreateOriginAccessControl": "a new origin access control has no ARN yet",
+    "logs:DescribeLogGroups": "the log groups read and verify-clean's sweep",
+    "elasticloadbalancing:DescribeLoadBalancers": "verify-clean: LB controller leftovers",
+    "elasticloadbalancing:DescribeTargetGroups": "verify-clean: LB controller leftovers",
+    "elasticloadbalancing:DescribeTags": "verify-clean: which cluster a load balancer belongs to",
+    "iam:ListOpenIDConnectProviders": "verify-clean",
+    "iam:ListPolicies": "verify-clean",
+    "iam:ListRoles": "verify-clean",
+    "kms:CreateKey": "a new key has no ARN yet (restricted by the request tag instead)",
+    "kms:ListAliases": "alias read",
+    "dynamodb:ListTables": "verify-clean",
+    "sns:ListTopics": "verify-clean",
+    "cloudwatch:ListDashboards": "verify-clean",
+    "ssm:DescribeParameters": "verify-clean and Pulumi's parameter read",
+    "cloudfront:ListDistributions": "verify-clean",
+}
+
+# AWS-managed policies the program attaches (cluster and node roles); the ops role may attach
+# these and no other.
+MANAGED_POLICIES = (
+    "AmazonEKSClusterPolicy",
+    "AmazonEKSWorkerNodePolicy",
+    "AmazonEC2ContainerRegistryPullOnly",
+    "AmazonEKS_CNI_Policy",
+)
+
+# Service-linked roles EKS, its managed node groups and Auto Scaling create on first use.
+SERVICE_LINKED_ROLES = {
+    "eks.amazonaws.com": "AWSServiceRoleForAmazonEKS",
+    "eks-nodegroup.amazonaws.com": "AWSServiceRoleForAmazonEKSNodegroup",
+    "autoscaling.amazonaws.com": "AWSServiceRoleForAutoScaling",
+}
+
+
+def boundary_name(prefix: str) -> str:
+    return f"{prefix}-workload-boundary"
+
+
+def workload_boundary_policy(aws: Aws, env: str, prefix: str) -> dict:
+    """The permissions boundary of the workload roles (otterd, External Secrets, LB controller,
+    chatbot): the union of what their own policies may grant, over the environment's resources.
+    The ops role may create and change those roles only with this boundary attached, so a
+    compromised ops session cannot grant a workload role (and itself through it) more."""
+    otterd = otterd_policy([aws.arn("logs", f"log-group:/otter/{env}/*")])
+    eso = external_secrets_policy(aws, f"/otter/{env}")
+    lbc = load_balancer_controller_policy(aws, "*")
+    models = [
+        f"arn:{aws.partition}:bedrock:*::foundation-model/*",
+        aws.arn("bedrock", "inference-profile/*"),
+    ]
+    chatbot = chatbot_policy(models, aws.arn("dynamodb", f"table/{prefix}-*"))
+    # A boundary only caps: per service and resource list, the union of the actions (the roles'
+    # own policies keep their conditions), which keeps it under the managed-policy size limit.
+    merged = {}
+    for doc in (otterd, eso, lbc, chatbot):
+        for s in doc["Statement"]:
+            resources = tuple(sorted(s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]))
+            actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+            for a in actions:
+                merged.setdefault((a.split(":")[0], resources), set()).add(a)
+    out = []
+    for (service, resources), actions in sorted(merged.items()):
+        sid = "".join(w.capitalize() for w in re.split(r"[^a-zA-Z0-9]", service)) + str(len(out) + 1)
+        out.append(statement(sid, sorted(actions), list(resources)))
+    return document(*out)
+
+
+def ops_policy(
+    aws: Aws,
+    env: str,
+    prefix: str,
+    role_names: dict,
+    github_role_names: list,
+    ssm_prefix: str,
+    log_groups: list,
+    table: str,
+    topic: str,
+    repositories: list,
+    state_bucket: str | None = None,
+    state_key_arn: str | None = None,
+) -> dict:
+    """What the ops workflow's playbooks call (up, deploy, destroy, deliver, verify-clean) through
+    the Pulumi AWS provider and the AWS CLI: every write scoped to this environment's names or to
+    resources carrying its `otter:environment` tag; IAM only on the roles the stack names, the
+    workload roles only with the permissions boundary; the CI roles and the boundary itself are
+    read-only here (an administrator changes them: the bootstrap chicken-and-egg)."""
+    tag_key = "otter:environment"
+    request_tagged = {"StringEquals": {f"aws:RequestTag/{tag_key}": env}}
+    resource_tagged = {"StringEquals": {f"aws:ResourceTag/{tag_key}": env}}
+    ec2_types = [
+        "vpc",
+        "subnet",
+        "internet-gateway",
+        "route-table",
+        "natgateway",
+        "elastic-ip",
+        "vpc-endpoint",
+        "security-group",
+        "launch-template",
+    ]
+    ec2_arns = [aws.arn("ec2", f"{t}/*") for t in ec2_types]
+    ec2_create = [
+        "ec2:AllocateAddress",
+        "ec2:CreateInternetGateway",
+        "ec2:CreateLaunchTemplate",
+        "ec2:CreateNatGateway",
+        "ec2:CreateRouteTable",
+        "ec2:CreateSecurityGroup",
+        "ec2:CreateSubnet",
+        "ec2:CreateVpc",
+        "ec2:CreateVpcEndpoint",
+    ]
+    cluster = f"{prefix}"
+    eks_arns = [
+        aws.arn("eks", f"cluster/{cluster}"),
+        aws.arn("eks", f"nodegroup/{cluster}/*/*"),
+        aws.arn("eks", f"addon/{cluster}/*/*"),
+        aws.arn("eks", f"access-entry/{cluster}/*/*/*/*"),
+        aws.arn("eks", f"podidentityassociation/{cluster}/*"),
+    ]
+    workload_roles = [aws.arn("iam", f"role/{role_names[k]}", region=False) for k in ("otterd", "external-secrets", "aws-load-balancer-controller", "chatbot")]
+    managed_roles = [aws.arn("iam", f"role/{role_names[k]}", region=False) for k in ("cluster", "node")]
+    boundary_arn = aws.arn("iam", f"policy/{boundary_name(prefix)}", region=False)
+    github_roles = [aws.arn("iam", f"role/{n}", region=False) for n in github_role_names]
+    oidc = aws.arn("iam", f"oidc-provider/oidc.eks.{aws.region}.amazonaws.com/id/*", region=False)
+    github_oidc = aws.arn("iam", f"oidc-provider/{GITHUB_ISSUER}", region=False)
+    role_read = ["iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole", "iam:ListRolePolicies", "iam:ListRoleTags"]
+    key_arns = [aws.arn("kms", "key/*")]
+    log_arns = [aws.arn("logs", f"log-group:{g}") for g in log_groups] + [aws.arn("logs", f"log-group:{g}:*") for g in log_groups]
+    bucket = f"arn:{aws.partition}:s3:::{prefix}-web-*"
+    repos = [aws.arn("ecr", f"repository/{r}") for r in repositories]
+    alarms = [aws.arn("cloudwatch", f"alarm:{prefix}-*")]
+    dashboards = [aws.arn("cloudwatch", f"dashboard/{prefix}-*", region=False)]
+    statements = [
+        statement("Ec2Read", [a for a in OPS_STAR_RESOURCE_ACTIONS if a.startswith("ec2:")], ["*"]),
+        statement("Ec2CreateTagged", ec2_create, ec2_arns, request_tagged),
+        statement(
+            "Ec2TagOnCreate",
+            ["ec2:CreateTags"],
+            ec2_arns,
+            {"StringEquals": {"ec2:CreateAction": sorted(a.split(":")[1] for a in ec2_create), f"aws:RequestTag/{tag_key}": env}},
+        ),
+        statement(
+            "Ec2ChangeOwn",
+            [
+                "ec2:AssociateRouteTable",
+                "ec2:AttachInternetGateway",
+                "ec2:AuthorizeSecurityGroupEgress",
+                "ec2:AuthorizeSecurityGroupIngress",
+                "ec2:CreateLaunchTemplateVersion",
+                "ec2:CreateRoute",
+                "ec2:CreateTags",
+                "ec2:DeleteInternetGateway",
+                "ec2:DeleteLaunchTemplate",
+                "ec2:DeleteNatGateway",
+                "ec2:DeleteRoute",
+                "ec2:DeleteRouteTable",
+                "ec2:DeleteSecurityGroup",
+                "ec2:DeleteSubnet",
+                "ec2:DeleteTags",
+                "ec2:DeleteVpc",
+                "ec2:DeleteVpcEndpoints",
+                "ec2:DetachInternetGateway",
+                "ec2:DisassociateAddress",
+                "ec2:DisassociateRouteTable",
+                "ec2:ModifyLaunchTemplate",
+                "ec2:ModifySubnetAttribute",
+                "ec2:ModifyVpcAttribute",
+                "ec2:ModifyVpcEndpoint",
+                "ec2:ReleaseAddress",
+                "ec2:ReplaceRoute",
+                "ec2:RevokeSecurityGroupEgress",
+                "ec2:RevokeSecurityGroupIngress",
+            ],
+            ec2_arns,
+            resource_tagged,
+        ),
+        statement("Ec2ReadVpcAttribute", ["ec2:DescribeVpcAttribute"], [aws.arn("ec2", "vpc/*")]),
+        statement("EksRead", ["eks:DescribeAddonVersions", "eks:ListClusters"], ["*"]),
+        statement("EksCreateTagged", ["eks:CreateCluster"], ["*"], request_tagged),
+        statement(
+            "EksOwnCluster",
+            [
+                "eks:AssociateAccessPolicy",
+                "eks:CreateAccessEntry",
+                "eks:CreateAddon",
+                "eks:CreateNodegroup",
+                "eks:CreatePodIdentityAssociation",
+                "eks:DeleteAccessEntry",
+                "eks:DeleteAddon",
+                "eks:DeleteCluster",
+                "eks:DeleteNodegroup",
+                "eks:DeletePodIdentityAssociation",
+                "eks:DescribeAccessEntry",
+                "eks:DescribeAddon",
+                "eks:DescribeCluster",
+                "eks:DescribeNodegroup",
+                "eks:DescribePodIdentityAssociation",
+                "eks:DescribeUpdate",
+                "eks:DisassociateAccessPolicy",
+                "eks:ListAccessEntries",
+                "eks:ListAddons",
+                "eks:ListAssociatedAccessPolicies",
+                "eks:ListNodegroups",
+                "eks:ListPodIdentityAssociations",
+                "eks:ListTagsForResource",
+                "eks:TagResource",
+                "eks:UntagResource",
+                "eks:UpdateAccessEntry",
+                "eks:UpdateAddon",
+                "eks:UpdateClusterConfig",
+                "eks:UpdateClusterVersion",
+                "eks:UpdateNodegroupConfig",
+                "eks:UpdateNodegroupVersion",
+                "eks:UpdatePodIdentityAssociation",
+            ],
+            eks_arns,
+        ),
+        statement("IamReadForVerifyClean", ["iam:ListOpenIDConnectProviders", "iam:ListPolicies", "iam:ListRoles"], ["*"]),
+        statement("IamReadRoles", role_read, sorted(workload_roles + managed_roles + github_roles)),
+        # verify-clean reads the tags of every role and OIDC provider to find tagged leftovers.
+        statement(
+            "IamReadTagsForVerifyClean",
+            ["iam:ListOpenIDConnectProviderTags", "iam:ListRoleTags"],
+            [aws.arn("iam", "role/*", region=False), aws.arn("iam", "oidc-provider/*", region=False)],
+        ),
+        # The boundary and the ops role's own policies: read on refresh, changed by an administrator.
+        statement(
+            "IamReadAdminPolicies",
+            ["iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions"],
+            [boundary_arn, aws.arn("iam", f"policy/{prefix}-github-ops-*", region=False)],
+        ),
+        statement(
+            "IamWorkloadRolesWithBoundary",
+            ["iam:CreateRole", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy"],
+            sorted(workload_roles),
+            {"StringEquals": {"iam:PermissionsBoundary": boundary_arn}},
+        ),
+        statement(
+            "IamChangeWorkloadRoles",
+            ["iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy", "iam:UpdateRole"],
+            sorted(workload_roles + managed_roles),
+        ),
+        statement("IamCreateManagedRoles", ["iam:CreateRole"], sorted(managed_roles)),
+        statement(
+            "IamAttachManagedPolicies",
+            ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
+            sorted(managed_roles),
+            {"ArnEquals": {"iam:PolicyARN": [f"arn:{aws.partition}:iam::aws:policy/{p}" for p in MANAGED_POLICIES]}},
+        ),
+        statement(
+            "IamPassRoles",
+            ["iam:PassRole"],
+            sorted(managed_roles + [aws.arn("iam", f"role/{role_names['chatbot']}", region=False)]),
+            {"StringEquals": {"iam:PassedToService": ["eks.amazonaws.com", "ec2.amazonaws.com", "pods.eks.amazonaws.com"]}},
+        ),
+        statement(
+            "IamServiceLinkedRoles",
+            ["iam:CreateServiceLinkedRole"],
+            sorted(aws.arn("iam", f"role/aws-service-role/{svc}/{role}", region=False) for svc, role in SERVICE_LINKED_ROLES.items()),
+            {"StringEquals": {"iam:AWSServiceName": sorted(SERVICE_LINKED_ROLES)}},
+        ),
+        statement(
+            "IamClusterOidcProvider",
+            [
+                "iam:AddClientIDToOpenIDConnectProvider",
+                "iam:CreateOpenIDConnectProvider",
+                "iam:DeleteOpenIDConnectProvider",
+                "iam:GetOpenIDConnectProvider",
+                "iam:RemoveClientIDFromOpenIDConnectProvider",
+                "iam:TagOpenIDConnectProvider",
+                "iam:UntagOpenIDConnectProvider",
+                "iam:UpdateOpenIDConnectProviderThumbprint",
+            ],
+            [oidc],
+        ),
+        statement("IamReadGithubProvider", ["iam:GetOpenIDConnectProvider"], [github_oidc]),
+        statement("KmsCreateTagged", ["kms:CreateKey"], ["*"], request_tagged),
+        statement("KmsAliases", ["kms:ListAliases"], ["*"]),
+        statement(
+            "KmsAlias",
+            ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"],
+            [aws.arn("kms", f"alias/{cluster}-eks-secrets")] + key_arns,
+        ),
+        statement(
+            "KmsOwnKeys",
+            [
+                "kms:CreateGrant",
+                "kms:DescribeKey",
+                "kms:EnableKeyRotation",
+                "kms:GetKeyPolicy",
+                "kms:GetKeyRotationStatus",
+                "kms:ListResourceTags",
+                "kms:PutKeyPolicy",
+                "kms:ScheduleKeyDeletion",
+                "kms:TagResource",
+                "kms:UntagResource",
+            ],
+            key_arns,
+            resource_tagged,
+        ),
+        statement(
+            "EcrOwnRepositories",
+            [
+                "ecr:BatchDeleteImage",
+                "ecr:CreateRepository",
+                "ecr:DeleteLifecyclePolicy",
+                "ecr:DeleteRepository",
+                "ecr:DescribeImages",
+                "ecr:DescribeRepositories",
+                "ecr:GetLifecyclePolicy",
+                "ecr:GetRepositoryPolicy",
+                "ecr:ListImages",
+                "ecr:ListTagsForResource",
+                "ecr:PutImageScanningConfiguration",
+                "ecr:PutImageTagMutability",
+                "ecr:PutLifecyclePolicy",
+                "ecr:TagResource",
+                "ecr:UntagResource",
+            ],
+            sorted(repos),
+        ),
+        statement(
+            "S3WebBucket",
+            [
+                "s3:CreateBucket",
+                "s3:DeleteBucket",
+                "s3:DeleteBucketPolicy",
+                "s3:GetAccelerateConfiguration",
+                "s3:GetBucketAcl",
+                "s3:GetBucketCORS",
+                "s3:GetBucketLocation",
+                "s3:GetBucketLogging",
+                "s3:GetBucketObjectLockConfiguration",
+                "s3:GetBucketOwnershipControls",
+                "s3:GetBucketPolicy",
+                "s3:GetBucketPublicAccessBlock",
+                "s3:GetBucketRequestPayment",
+                "s3:GetBucketTagging",
+                "s3:GetBucketVersioning",
+                "s3:GetBucketWebsite",
+                "s3:GetEncryptionConfiguration",
+                "s3:GetLifecycleConfiguration",
+                "s3:GetReplicationConfiguration",
+                "s3:ListBucket",
+                "s3:ListBucketVersions",
+                "s3:PutBucketOwnershipControls",
+                "s3:PutBucketPolicy",
+                "s3:PutBucketPublicAccessBlock",
+                "s3:PutBucketTagging",
+                "s3:PutEncryptionConfiguration",
+            ],
+            [bucket],
+        ),
+        statement(
+            "S3WebObjects",
+            ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:PutObject"],
+            [f"{bucket}/*"],
+        ),
+        statement("CloudFrontList", ["cloudfront:ListDistributions"], ["*"]),
+        statement(
+            "CloudFrontOwn",
+            [
+                "cloudfront:CreateDistribution",
+                "cloudfront:CreateDistributionWithTags",
+                "cloudfront:CreateInvalidation",
+                "cloudfront:DeleteDistribution",
+                "cloudfront:GetDistribution",
+                "cloudfront:GetDistributionConfig",
+                "cloudfront:GetInvalidation",
+                "cloudfront:ListTagsForResource",
+                "cloudfront:TagResource",
+                "cloudfront:UntagResource",
+                "cloudfront:UpdateDistribution",
+            ],
+            [f"arn:{aws.partition}:cloudfront::{aws.account}:distribution/*"],
+        ),
+        statement("CloudFrontCreateOriginAccess", ["cloudfront:CreateOriginAccessControl"], ["*"]),
+        statement(
+            "CloudFrontOriginAccess",
+            [
+                "cloudfront:DeleteOriginAccessControl",
+                "cloudfront:GetOriginAccessControl",
+                "cloudfront:UpdateOriginAccessControl",
+            ],
+            [f"arn:{aws.partition}:cloudfront::{aws.account}:origin-access-control/*"],
+        ),
+        statement("DynamoDbList", ["dynamodb:ListTables"], ["*"]),
+        statement(
+            "DynamoDbOwnTable",
+            [
+                "dynamodb:CreateTable",
+                "dynamodb:DeleteTable",
+                "dynamodb:DescribeContinuousBackups",
+                "dynamodb:DescribeTable",
+                "dynamodb:DescribeTimeToLive",
+                "dynamodb:ListTagsOfResource",
+                "dynamodb:TagResource",
+                "dynamodb:UntagResource",
+                "dynamodb:UpdateContinuousBackups",
+                "dynamodb:UpdateTable",
+                "dynamodb:UpdateTimeToLive",
+            ],
+            [aws.arn("dynamodb", f"table/{table}")],
+        ),
+        statement("LogsList", ["logs:DescribeLogGroups"], ["*"]),
+        statement(
+            "LogsOwnGroups",
+            [
+                "logs:CreateLogGroup",
+                "logs:DeleteLogGroup",
+                "logs:DeleteRetentionPolicy",
+                "logs:ListTagsForResource",
+                "logs:PutRetentionPolicy",
+                "logs:TagResource",
+                "logs:UntagResource",
+            ],
+            sorted(log_arns),
+        ),
+        statement("SnsList", ["sns:ListTopics"], ["*"]),
+        statement(
+            "SnsOwnTopic",
+            [
+                "sns:CreateTopic",
+                "sns:DeleteTopic",
+                "sns:GetTopicAttributes",
+                "sns:ListTagsForResource",
+                "sns:SetTopicAttributes",
+                "sns:TagResource",
+                "sns:UntagResource",
+            ],
+            [aws.arn("sns", topic)],
+        ),
+        statement("CloudWatchList", ["cloudwatch:ListDashboards"], ["*"]),
+        statement("CloudWatchDescribeAlarms", ["cloudwatch:DescribeAlarms"], [aws.arn("cloudwatch", "alarm:*")]),
+        statement(
+            "CloudWatchOwnAlarms",
+            ["cloudwatch:DeleteAlarms", "cloudwatch:ListTagsForResource", "cloudwatch:PutCompositeAlarm", "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource", "cloudwatch:UntagResource"],
+            alarms,
+        ),
+        statement(
+            "CloudWatchOwnDashboards",
+            ["cloudwatch:DeleteDashboards", "cloudwatch:GetDashboard", "cloudwatch:PutDashboard"],
+            dashboards,
+        ),
+        statement("SsmList", ["ssm:DescribeParameters"], ["*"]),
+        statement(
+            "SsmOwnParameters",
+            [
+                "ssm:AddTagsToResource",
+                "ssm:DeleteParameter",
+                "ssm:GetParameter",
+                "ssm:GetParameters",
+                "ssm:GetParametersByPath",
+                "ssm:ListTagsForResource",
+                "ssm:PutParameter",
+                "ssm:RemoveTagsFromResource",
+            ],
+            [aws.arn("ssm", f"parameter{ssm_prefix}/*")],
+        ),
+    ]
+    if state_bucket:
+        statements.append(statement("StateBucket", ["s3:GetBucketLocation", "s3:ListBucket"], [f"arn:{aws.partition}:s3:::{state_bucket}"]))
+        statements.append(
+            statement("StateObjects", ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], [f"arn:{aws.partition}:s3:::{state_bucket}/*"])
+        )
+    if state_key_arn:
+        statements.append(statement("StateSecretsKey", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], [state_key_arn]))
+    return document(*statements)
+
+
+# IAM's size limit of a customer managed policy, counted without whitespace.
+MANAGED_POLICY_MAX_CHARS = 6144
+
+
+def policy_size(doc: dict) -> int:
+    return len(json.dumps(doc, separators=(",", ":")))
+
+
+def split_ops_policy(doc: dict) -> dict:
+    """The ops grants by concern, one managed policy each (one document exceeds IAM's 6,144
+    characters, and a role's inline policies share 10,240): the same statements, grouped by
+    their Sid's service prefix, so the number of policies never depends on the values."""
+    groups = {"network": ("Ec2", "Eks"), "identity": ("Iam",), "keys": ("Kms", "State")}
+    parts = {k: [] for k in (*groups, "stores")}
+    for s in doc["Statement"]:
+        head = re.match(r"[A-Z][a-z0-9]*", s["Sid"]).group(0)
+        part = next((k for k, heads in groups.items() if head in heads), "stores")
+        parts[part].append(s)
+    return {k: document(*v) for k, v in parts.items()}

@@ -36,6 +36,11 @@ class Settings:
     github_oidc_provider_arn: str | None
     slo_dashboard_file: str
     slo_alarms_file: str
+    public_host: str | None = None
+    certificate_arn: str | None = None
+    git_repository_url: str | None = None
+    state_bucket: str | None = None
+    state_key_arn: str | None = None
 
     def validate(self) -> "Settings":
         if self.env not in ("dev", "prod"):
@@ -98,4 +103,17 @@ def load() -> Settings:
         or c.get("githubOidcProviderArn"),
         slo_dashboard_file=c.get("sloDashboardFile") or os.path.join(slo_dir, "dashboard.json"),
         slo_alarms_file=c.get("sloAlarmsFile") or os.path.join(slo_dir, "alarms.json"),
+        # What k8s/ needs beyond the stack's own resources (deploy/tools/render_gitops.py).
+        public_host=os.environ.get("OTTER_PUBLIC_HOST") or c.get("publicHost"),
+        certificate_arn=os.environ.get("OTTER_CERTIFICATE_ARN") or c.get("certificateArn"),
+        git_repository_url=os.environ.get("OTTER_GIT_REPOSITORY_URL")
+        or c.get("gitRepositoryUrl")
+        or _github_clone_url(os.environ.get("OTTER_GITHUB_REPOSITORY") or c.get("githubRepository")),
+        # The S3 state backend and its secrets key, granted to the ops role when set.
+        state_bucket=os.environ.get("OTTER_STATE_BUCKET") or c.get("stateBucket"),
+        state_key_arn=os.environ.get("OTTER_STATE_KMS_KEY_ARN") or c.get("stateKmsKeyArn"),
     ).validate()
+
+
+def _github_clone_url(repository: str | None) -> str | None:
+    return f"https://github.com/{repository}.git" if repository else None
