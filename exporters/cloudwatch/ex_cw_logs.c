@@ -304,47 +304,60 @@ static int all_zero(const ProtobufCBinaryData *b)
     return 1;
 }
 
-int ex_cw_logs_message(const ex_cw_log_record *rec, const ex_cw_scope *scope,
-                       const ex_cw_resource *res, struct ag_buf *out)
+/* Whether Go's HTML-safe pass (go_escape_add) would change any of the |len| bytes of |s|. */
+static bool go_escape_needed(const uint8_t *s, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        if (len - i >= 8) {
+            uint64_t v;
+            memcpy(&v, s + i, 8);
+            if (!(has_byte(v, '<') | has_byte(v, '>') | has_byte(v, '&') | has_byte(v, 0xE2))) {
+                i += 8;
+                continue;
+            }
+        }
+        if (s[i] == '<' || s[i] == '>' || s[i] == '&' ||
+            (s[i] == 0xE2 && i + 2 < len && s[i + 1] == 0x80 &&
+             (s[i + 2] == 0xA8 || s[i + 2] == 0xA9))) {
+            return true;
+        }
+        i++;
+    }
+    return false;
+}
+
+/*
+ * Applies Go's HTML-safe escaping to the bytes of |out| from |start| on: in place when nothing
+ * changes (the common case), else through a copy. Returns 0, or AG_ETOOBIG / AG_ENOMEM with
+ * |out| freed.
+ */
+static int go_escape_from(struct ag_buf *out, size_t start)
+{
+    size_t len = out->len - start;
+    if (len == 0 || !go_escape_needed(ag_buf_ptr(out) + start, len)) {
+        return 0;
+    }
+    struct ag_buf tmp;
+    ag_buf_init(&tmp, out->cap);
+    int rc = ag_buf_add(&tmp, ag_buf_ptr(out) + start, len);
+    if (rc == 0) {
+        ag_buf_truncate(out, start);
+        rc = go_escape_add(out, ag_buf_ptr(&tmp), tmp.len);
+    } else {
+        ag_buf_cleanup(out);
+    }
+    ag_buf_cleanup(&tmp);
+    return rc;
+}
+
+int ex_cw_logs_shared(const ex_cw_scope *scope, const ex_cw_resource *res, struct ag_buf *out)
 {
     struct ag_json w;
-    struct ag_buf tmp, msg;
+    struct ag_buf tmp, obj;
     ag_buf_init(&tmp, out->cap);
-    ag_buf_init(&msg, out->cap);
-    ag_json_init(&w, &msg);
+    ag_buf_init(&obj, out->cap);
+    ag_json_init(&w, &obj);
     ag_json_obj_open(&w);
-    if (value_set(rec->body)) {
-        ag_json_key(&w, "body");
-        write_value(&w, rec->body);
-    }
-    if (rec->severity_number != 0) {
-        ag_json_key(&w, "severity_number");
-        ag_json_int(&w, (int64_t)rec->severity_number);
-    }
-    if (rec->severity_text != NULL && rec->severity_text[0] != '\0') {
-        ag_json_key(&w, "severity_text");
-        ag_json_str(&w, rec->severity_text);
-    }
-    if (rec->dropped_attributes_count != 0) {
-        ag_json_key(&w, "dropped_attributes_count");
-        ag_json_uint(&w, rec->dropped_attributes_count);
-    }
-    if (rec->flags != 0) {
-        ag_json_key(&w, "flags");
-        ag_json_uint(&w, rec->flags);
-    }
-    if (rec->trace_id.len == 16 && !all_zero(&rec->trace_id)) {
-        ag_json_key(&w, "trace_id");
-        ag_json_hex(&w, rec->trace_id.data, 16);
-    }
-    if (rec->span_id.len == 8 && !all_zero(&rec->span_id)) {
-        ag_json_key(&w, "span_id");
-        ag_json_hex(&w, rec->span_id.data, 8);
-    }
-    if (rec->n_attributes > 0) {
-        ag_json_key(&w, "attributes");
-        write_map(&w, rec->attributes, rec->n_attributes);
-    }
     if (scope != NULL && scope->name != NULL && scope->name[0] != '\0') {
         ag_json_key(&w, "scope");
         ag_json_obj_open(&w);
@@ -388,13 +401,89 @@ int ex_cw_logs_message(const ex_cw_log_record *rec, const ex_cw_scope *scope,
     ag_json_obj_close(&w);
     ag_buf_cleanup(&tmp);
     int rc = ag_json_finish(&w);
-    if (rc == 0) {
-        rc = go_escape_add(out, ag_buf_ptr(&msg), msg.len);
+    size_t start = out->len;
+    if (rc == 0 && obj.len > 2) {
+        /* The members without the braces, after a comma: "{a}" -> ",a". */
+        rc = ag_buf_addc(out, ',');
+        rc = rc != 0 ? rc : ag_buf_add(out, ag_buf_ptr(&obj) + 1, obj.len - 2);
+        rc = rc != 0 ? rc : go_escape_from(out, start);
     }
-    ag_buf_cleanup(&msg);
+    ag_buf_cleanup(&obj);
     if (rc != 0) {
         ag_buf_cleanup(out);
     }
+    return rc;
+}
+
+int ex_cw_logs_message_shared(const ex_cw_log_record *rec, const char *shared, size_t shared_len,
+                              struct ag_buf *out)
+{
+    struct ag_json w;
+    size_t start = out->len;
+    ag_json_init(&w, out);
+    ag_json_obj_open(&w);
+    if (value_set(rec->body)) {
+        ag_json_key(&w, "body");
+        write_value(&w, rec->body);
+    }
+    if (rec->severity_number != 0) {
+        ag_json_key(&w, "severity_number");
+        ag_json_int(&w, (int64_t)rec->severity_number);
+    }
+    if (rec->severity_text != NULL && rec->severity_text[0] != '\0') {
+        ag_json_key(&w, "severity_text");
+        ag_json_str(&w, rec->severity_text);
+    }
+    if (rec->dropped_attributes_count != 0) {
+        ag_json_key(&w, "dropped_attributes_count");
+        ag_json_uint(&w, rec->dropped_attributes_count);
+    }
+    if (rec->flags != 0) {
+        ag_json_key(&w, "flags");
+        ag_json_uint(&w, rec->flags);
+    }
+    if (rec->trace_id.len == 16 && !all_zero(&rec->trace_id)) {
+        ag_json_key(&w, "trace_id");
+        ag_json_hex(&w, rec->trace_id.data, 16);
+    }
+    if (rec->span_id.len == 8 && !all_zero(&rec->span_id)) {
+        ag_json_key(&w, "span_id");
+        ag_json_hex(&w, rec->span_id.data, 8);
+    }
+    if (rec->n_attributes > 0) {
+        ag_json_key(&w, "attributes");
+        write_map(&w, rec->attributes, rec->n_attributes);
+    }
+    ag_json_obj_close(&w);
+    int rc = ag_json_finish(&w);
+    /* Written straight into |out|, then made HTML-safe where it stands: no copy of the message
+     * unless it holds one of the five characters. */
+    rc = rc != 0 ? rc : go_escape_from(out, start);
+    if (rc == 0 && shared_len > 0) {
+        /* The shared members go before the closing brace; "{}" takes them without the comma. */
+        size_t skip = out->len - start == 2 ? 1 : 0;
+        ag_buf_truncate(out, out->len - 1);
+        rc = ag_buf_add(out, shared + skip, shared_len - skip);
+        rc = rc != 0 ? rc : ag_buf_addc(out, '}');
+    }
+    if (rc != 0) {
+        ag_buf_cleanup(out);
+    }
+    return rc;
+}
+
+int ex_cw_logs_message(const ex_cw_log_record *rec, const ex_cw_scope *scope,
+                       const ex_cw_resource *res, struct ag_buf *out)
+{
+    struct ag_buf shared;
+    ag_buf_init(&shared, out->cap);
+    int rc = ex_cw_logs_shared(scope, res, &shared);
+    if (rc == 0) {
+        rc = ex_cw_logs_message_shared(rec, ag_buf_str(&shared), shared.len, out);
+    } else {
+        ag_buf_cleanup(out);
+    }
+    ag_buf_cleanup(&shared);
     return rc;
 }
 

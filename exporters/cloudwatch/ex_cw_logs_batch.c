@@ -29,6 +29,7 @@ void ex_cw_logs_batch_init(struct ex_cw_logs_batch *b)
     ag_buf_init(&b->msgs, SCRATCH_CAP);
     ag_buf_init(&b->names, SCRATCH_CAP);
     ag_buf_init(&b->one, RECORD_CAP);
+    ag_buf_init(&b->shared, RECORD_CAP);
 }
 
 void ex_cw_logs_batch_cleanup(struct ex_cw_logs_batch *b)
@@ -36,6 +37,7 @@ void ex_cw_logs_batch_cleanup(struct ex_cw_logs_batch *b)
     ag_buf_cleanup(&b->msgs);
     ag_buf_cleanup(&b->names);
     ag_buf_cleanup(&b->one);
+    ag_buf_cleanup(&b->shared);
     ag_free(b->pend);
     ag_free(b->evs);
     b->pend = NULL;
@@ -51,6 +53,9 @@ void ex_cw_logs_batch_trim(struct ex_cw_logs_batch *b)
     }
     if (b->one.alloc > SCRATCH_KEEP) {
         ag_buf_cleanup(&b->one);
+    }
+    if (b->shared.alloc > SCRATCH_KEEP) {
+        ag_buf_cleanup(&b->shared);
     }
 }
 
@@ -99,10 +104,12 @@ static int add_name(struct ex_cw_logs_batch *b, const char *s, size_t *off)
     return ag_buf_add(&b->names, s, strlen(s) + 1);
 }
 
-/* Converts one record into b->pend[*n]; drops (counted in b->drops) are not errors. */
+/*
+ * Converts one record into b->pend[*n]; drops (counted in b->drops) are not errors. Without
+ * raw_log, b->shared holds the scope and resource members of its scope (ex_cw_logs_shared()).
+ */
 static int convert(struct ex_cw_logs_batch *b, const struct ag_awscloudwatchlogs_config *cfg,
-                   const ex_cw_log_record *rec, const ex_cw_scope *scope,
-                   const ex_cw_resource *res, size_t g, size_t s, int names_ok, int64_t now,
+                   const ex_cw_log_record *rec, size_t g, size_t s, int names_ok, int64_t now,
                    size_t *n)
 {
     int rc;
@@ -110,7 +117,7 @@ static int convert(struct ex_cw_logs_batch *b, const struct ag_awscloudwatchlogs
     if (cfg->raw_log) {
         rc = ex_cw_logs_raw(rec, &b->one);
     } else {
-        rc = ex_cw_logs_message(rec, scope, res, &b->one);
+        rc = ex_cw_logs_message_shared(rec, ag_buf_str(&b->shared), b->shared.len, &b->one);
     }
     if (rc == AG_EINVAL || rc == AG_ETOOBIG) {
         b->drops[EX_CW_LOGS_DROP_ENCODE]++;
@@ -180,9 +187,19 @@ int ex_cw_logs_batch_fill(
         int names_ok = ex_cw_group_name_valid(names + g) && ex_cw_stream_name_valid(names + s);
         for (size_t j = 0; rc == 0 && j < rl->n_scope_logs; j++) {
             const Opentelemetry__Proto__Logs__V1__ScopeLogs *sl = rl->scope_logs[j];
+            ag_buf_reset(&b->shared);
+            if (!cfg->raw_log && sl->n_log_records > 0) {
+                /* Written once for the scope's records rather than once per record. */
+                rc = ex_cw_logs_shared(sl->scope, rl->resource, &b->shared);
+                if (rc == AG_EINVAL || rc == AG_ETOOBIG) {
+                    /* Every record of the scope would fail to encode, as it did before. */
+                    b->drops[EX_CW_LOGS_DROP_ENCODE] += sl->n_log_records;
+                    rc = 0;
+                    continue;
+                }
+            }
             for (size_t k = 0; rc == 0 && k < sl->n_log_records; k++) {
-                rc = convert(b, cfg, sl->log_records[k], sl->scope, rl->resource, g, s, names_ok,
-                             now, &n);
+                rc = convert(b, cfg, sl->log_records[k], g, s, names_ok, now, &n);
             }
         }
     }

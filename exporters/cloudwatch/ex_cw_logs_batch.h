@@ -35,6 +35,7 @@ struct ex_cw_logs_batch {
     size_t drops[EX_CW_LOGS_DROP_COUNT_]; /* out: records dropped by the last fill, by reason */
     /* do not touch */
     struct ag_buf msgs, names, one;
+    struct ag_buf shared; /* the scope and resource members of the current scope's messages */
     struct ex_cw_logs_pend *pend;
     size_t cap;
 };

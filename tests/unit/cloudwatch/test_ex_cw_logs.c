@@ -179,6 +179,55 @@ static void test_minimal_records(void)
     ASSERT(message_is(&rec, NULL, NULL, "{\"body\":\"\",\"attributes\":{\"k\":2}}"));
 }
 
+/* The scope and resource members written once per scope, then joined to each record's part. */
+static void test_shared_parts(void)
+{
+    struct ag_buf sh, b;
+    ag_buf_init(&sh, 1 << 20);
+    ag_buf_init(&b, 1 << 20);
+    ex_cw_scope scope = OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT;
+    scope.name = "lib";
+    anyvalue rv = sval("x&y");
+    keyvalue rattrs[1] = {kv("k", &rv)};
+    keyvalue *rattrp[1] = {&rattrs[0]};
+    ex_cw_resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
+    res.n_attributes = 1;
+    res.attributes = rattrp;
+    /* A leading comma, no braces, HTML-safe already ('&' -> \u0026). */
+    ASSERT_OK(ex_cw_logs_shared(&scope, &res, &sh));
+    ASSERT_STREQ(ag_buf_str(&sh),
+                 ",\"scope\":{\"name\":\"lib\"},\"resource\":{\"k\":\"x\\u0026y\"}");
+
+    /* The record's part is made HTML-safe where it is written; the text before it is kept. */
+    anyvalue body = sval("<hi>");
+    ex_cw_log_record rec = OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT;
+    rec.body = &body;
+    ASSERT_OK(ag_buf_adds(&b, "P"));
+    ASSERT_OK(ex_cw_logs_message_shared(&rec, ag_buf_str(&sh), sh.len, &b));
+    const char *want = "P{\"body\":\"\\u003chi\\u003e\",\"scope\":{\"name\":\"lib\"},"
+                       "\"resource\":{\"k\":\"x\\u0026y\"}}";
+    ASSERT_STREQ(ag_buf_str(&b), want);
+    /* The same bytes as the one-call form. */
+    ASSERT(message_is(&rec, &scope, &res, want + 1));
+
+    /* A record with nothing of its own takes the members without the comma. */
+    ex_cw_log_record empty = OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT;
+    ag_buf_reset(&b);
+    ASSERT_OK(ex_cw_logs_message_shared(&empty, ag_buf_str(&sh), sh.len, &b));
+    ASSERT_STREQ(ag_buf_str(&b),
+                 "{\"scope\":{\"name\":\"lib\"},\"resource\":{\"k\":\"x\\u0026y\"}}");
+
+    /* No named scope and no resource attributes: nothing shared. */
+    ag_buf_reset(&sh);
+    ASSERT_OK(ex_cw_logs_shared(NULL, NULL, &sh));
+    ASSERT_UEQ(sh.len, 0);
+    ag_buf_reset(&b);
+    ASSERT_OK(ex_cw_logs_message_shared(&rec, ag_buf_str(&sh), sh.len, &b));
+    ASSERT_STREQ(ag_buf_str(&b), "{\"body\":\"\\u003chi\\u003e\"}");
+    ag_buf_cleanup(&sh);
+    ag_buf_cleanup(&b);
+}
+
 static anyvalue dval(double d)
 {
     anyvalue v = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
@@ -331,5 +380,6 @@ static void test_names(void)
 }
 
 AG_TEST_MAIN(AG_TEST_CASE(test_full_record), AG_TEST_CASE(test_minimal_records),
-             AG_TEST_CASE(test_go_encoding), AG_TEST_CASE(test_raw_log),
-             AG_TEST_CASE(test_emf_route), AG_TEST_CASE(test_timestamp), AG_TEST_CASE(test_names))
+             AG_TEST_CASE(test_shared_parts), AG_TEST_CASE(test_go_encoding),
+             AG_TEST_CASE(test_raw_log), AG_TEST_CASE(test_emf_route), AG_TEST_CASE(test_timestamp),
+             AG_TEST_CASE(test_names))
