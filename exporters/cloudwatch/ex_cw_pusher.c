@@ -1052,7 +1052,7 @@ int ex_cw_message_fit(const char *msg, size_t len, size_t max_event_bytes, char 
     return 0;
 }
 
-/* Appends |len| bytes of |s| escaped to a new buffer: its contents in |*out|, |*out_len| bytes. */
+/* Escapes |len| bytes of |s| into a new string: |*out| (NUL-terminated), |*out_len| bytes. */
 static int escape_new(const char *s, size_t len, char **out, size_t *out_len)
 {
     struct ag_buf b;
@@ -1062,6 +1062,12 @@ static int escape_new(const char *s, size_t len, char **out, size_t *out_len)
         return AG_ENOMEM;
     }
     *out = (char *)ag_buf_steal(&b, out_len);
+    /* The buffer grew in powers of two: give back what the queue would hold for nothing (a
+     * shrink in place; should it fail, the larger block serves as well). */
+    char *fit = ag_realloc(*out, *out_len + 1);
+    if (fit != NULL) {
+        *out = fit;
+    }
     return 0;
 }
 
