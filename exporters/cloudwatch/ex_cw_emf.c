@@ -139,8 +139,8 @@ struct run {
     size_t nb, ng;
     struct group *first, *last;
     struct ag_buf out;
-    struct ag_buf kb; /* series and group keys, reused for every point */
-    bool kfail;       /* an append to kb failed */
+    struct ag_buf kb;   /* series and group keys, reused for every point */
+    struct ag_buf side; /* an event's directives, reused for every event */
     int err;
 };
 
@@ -159,6 +159,7 @@ struct rctx {
 struct pctx {
     struct label *labels;
     size_t n;
+    size_t key_len; /* the bytes the labels take in a key (put_labels()) */
     int sres;
     const char *lg, *ls;
     int64_t ts;
@@ -889,36 +890,47 @@ static int point_labels(struct run *r, const struct rctx *rc, const pb_kv *const
     qsort(ls, n, sizeof(*ls), label_cmp);
     pc->labels = ls;
     pc->n = n;
+    pc->key_len = 0;
+    for (size_t i = 0; i < n; i++) {
+        pc->key_len += ls[i].kl + ls[i].vl + 2;
+    }
     return 0;
 }
 
 /* ---- groups ---- */
 
-static void key_add(struct run *r, const void *p, size_t n)
-{
-    if (!r->kfail && ag_buf_add(&r->kb, p, n) != 0) {
-        r->kfail = true; /* the buffer was freed; it keeps its cap for the next key */
-    }
-}
-
-static void key_str(struct run *r, const char *s)
-{
-    key_add(r, s, strlen(s) + 1);
-}
-
-static void key_labels(struct run *r, const struct pctx *pc)
+/* Copies the labels of |pc| to |q| as a key holds them (key\0value\0 each); returns the end. */
+static uint8_t *put_labels(uint8_t *q, const struct pctx *pc)
 {
     for (size_t i = 0; i < pc->n; i++) {
-        key_add(r, pc->labels[i].k, pc->labels[i].kl + 1);
-        key_add(r, pc->labels[i].v, pc->labels[i].vl);
-        key_add(r, "\0", 1);
+        const struct label *l = &pc->labels[i];
+        memcpy(q, l->k, l->kl + 1); /* with its NUL */
+        q += l->kl + 1;
+        memcpy(q, l->v, l->vl);
+        q += l->vl;
+        *q++ = '\0';
     }
+    return q;
 }
 
-static void key_start(struct run *r)
+/* Copies the |n| strings of |strs| (lengths |lens|, NULs included) to |q|; returns the end. */
+static uint8_t *put_strs(uint8_t *q, const char *const *strs, const size_t *lens, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        memcpy(q, strs[i], lens[i]);
+        q += lens[i];
+    }
+    return q;
+}
+
+/*
+ * Starts a key of |len| bytes in r->kb (reused for every point: one reservation, then plain
+ * copies). Returns where the bytes go, or NULL (out of memory).
+ */
+static uint8_t *key_begin(struct run *r, size_t len)
 {
     ag_buf_reset(&r->kb);
-    r->kfail = false;
+    return ag_buf_reserve(&r->kb, len);
 }
 
 static int grow_table(struct run *r)
@@ -947,18 +959,22 @@ static int add_value(struct run *r, const struct rctx *rc, const struct pctx *pc
 {
     struct ag_buf kb;
     int rc_ = AG_ENOMEM;
-    key_start(r);
-    key_labels(r, pc);
-    key_str(r, rc->ns);
-    key_str(r, pc->lg);
-    key_str(r, pc->ls);
-    key_add(r, &pc->ts, sizeof(pc->ts));
-    unsigned char ty = (unsigned char)type;
-    key_add(r, &ty, 1);
-    key_add(r, &split, sizeof(split));
-    if (r->kfail) {
+    /* The group's key: labels, namespace, group, stream, timestamp, type and split. */
+    const char *strs[3] = {rc->ns, pc->lg, pc->ls};
+    size_t lens[3], len = pc->key_len + sizeof(pc->ts) + 1 + sizeof(split);
+    for (size_t i = 0; i < 3; i++) {
+        lens[i] = strlen(strs[i]) + 1;
+        len += lens[i];
+    }
+    uint8_t *q = key_begin(r, len);
+    if (q == NULL) {
         return AG_ENOMEM;
     }
+    q = put_strs(put_labels(q, pc), strs, lens, 3);
+    memcpy(q, &pc->ts, sizeof(pc->ts));
+    q[sizeof(pc->ts)] = (uint8_t)type;
+    memcpy(q + sizeof(pc->ts) + 1, &split, sizeof(split));
+    ag_buf_commit(&r->kb, len);
     kb = r->kb;
     uint64_t h = hash_bytes(ag_buf_ptr(&kb), kb.len, HASH_SEED);
     if (r->ng >= r->nb && grow_table(r) != 0) {
@@ -1095,16 +1111,18 @@ static int delta_step(struct run *r, const struct rctx *rc, const struct pctx *p
                       const char *suffix, uint64_t start, uint64_t time, double value,
                       int monotonic, double *out)
 {
-    key_start(r);
-    key_str(r, name);
-    key_str(r, suffix);
-    key_str(r, rc->ns);
-    key_str(r, pc->lg);
-    key_str(r, pc->ls);
-    key_labels(r, pc);
-    if (r->kfail) {
+    const char *strs[5] = {name, suffix, rc->ns, pc->lg, pc->ls};
+    size_t lens[5], len = pc->key_len;
+    for (size_t i = 0; i < 5; i++) {
+        lens[i] = strlen(strs[i]) + 1;
+        len += lens[i];
+    }
+    uint8_t *q = key_begin(r, len);
+    if (q == NULL) {
         return AG_ENOMEM;
     }
+    put_labels(put_strs(q, strs, lens, 5), pc);
+    ag_buf_commit(&r->kb, len);
     return ex_cw_delta_update(r->t->delta, ag_buf_ptr(&r->kb), r->kb.len, start, time, r->now_ns,
                               value, monotonic, r->t->retain, out);
 }
@@ -1893,16 +1911,15 @@ static int render(struct run *r, const struct group *g, struct mval *const *ms, 
         ag_json_key(&w, "Timestamp");
         ag_json_str(&w, ts);
         /* The array is opened only if a directive follows: written to a side buffer first. */
-        struct ag_buf side;
+        struct ag_buf *side = &r->side;
         struct ag_json sw;
-        ag_buf_init(&side, r->t->max_event);
-        ag_json_init(&sw, &side);
+        ag_buf_reset(side);
+        ag_json_init(&sw, side);
         ag_json_arr_open(&sw);
         long nd = write_directives(r, &sw, g, ms, n);
         ag_json_arr_close(&sw);
         int fe = ag_json_finish(&sw);
         if (nd < 0 || fe == AG_ENOMEM) {
-            ag_buf_cleanup(&side);
             ag_buf_cleanup(&r->out);
             return nd < 0 ? (int)nd : fe;
         }
@@ -1910,20 +1927,18 @@ static int render(struct run *r, const struct group *g, struct mval *const *ms, 
             *too_big = true;
         } else if (nd > 0) {
             ag_json_key(&w, "CloudWatchMetrics");
-            ag_json_raw(&w, ag_buf_str(&side), side.len);
+            ag_json_raw(&w, ag_buf_str(side), side->len);
         }
-        ag_buf_cleanup(&side);
     } else {
-        struct ag_buf side;
+        struct ag_buf *side = &r->side;
         struct ag_json sw;
-        ag_buf_init(&side, r->t->max_event);
-        ag_json_init(&sw, &side);
+        ag_buf_reset(side);
+        ag_json_init(&sw, side);
         ag_json_arr_open(&sw);
         long nd = write_directives(r, &sw, g, ms, n);
         ag_json_arr_close(&sw);
         int fe = ag_json_finish(&sw);
         if (nd < 0 || fe == AG_ENOMEM) {
-            ag_buf_cleanup(&side);
             ag_buf_cleanup(&r->out);
             return nd < 0 ? (int)nd : fe;
         }
@@ -1935,12 +1950,11 @@ static int render(struct run *r, const struct group *g, struct mval *const *ms, 
             ag_json_key(&w, "_aws");
             ag_json_obj_open(&w);
             ag_json_key(&w, "CloudWatchMetrics");
-            ag_json_raw(&w, ag_buf_str(&side), side.len);
+            ag_json_raw(&w, ag_buf_str(side), side->len);
             ag_json_key(&w, "Timestamp");
             ag_json_int(&w, g->ts);
             ag_json_obj_close(&w);
         }
-        ag_buf_cleanup(&side);
     }
     ag_json_obj_close(&w);
     int e = ag_json_finish(&w);
@@ -2011,6 +2025,7 @@ int ex_cw_emf_translate(struct ex_cw_emf *t, const ProtobufCMessage *req, uint64
     int e = AG_ENOMEM;
     ag_buf_init(&r.out, t->max_event);
     ag_buf_init(&r.kb, (size_t)16 << 20);
+    ag_buf_init(&r.side, t->max_event);
     r.a = ag_arena_new(0);
     if (r.a == NULL) {
         return AG_ENOMEM;
@@ -2047,6 +2062,7 @@ int ex_cw_emf_translate(struct ex_cw_emf *t, const ProtobufCMessage *req, uint64
 out:
     ag_buf_cleanup(&r.out);
     ag_buf_cleanup(&r.kb);
+    ag_buf_cleanup(&r.side);
     ag_arena_free(r.a);
     return e;
 }
