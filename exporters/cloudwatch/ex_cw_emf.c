@@ -139,8 +139,12 @@ struct run {
     size_t nb, ng;
     struct group *first, *last;
     struct ag_buf out;
-    struct ag_buf kb;   /* series and group keys, reused for every point */
-    struct ag_buf side; /* an event's directives, reused for every event */
+    bool escaped;              /* |out| holds the event escaped (ex_cw_emf_translate_escaped()) */
+    size_t out_plain;          /* then the plain length of the event in |out| */
+    ex_cw_emf_sink_fn *sink;   /* the plain events' sink, or NULL */
+    ex_cw_emf_esink_fn *esink; /* the escaped events' sink, or NULL */
+    struct ag_buf kb;          /* series and group keys, reused for every point */
+    struct ag_buf side;        /* an event's directives, reused for every event */
     int err;
 };
 
@@ -1885,7 +1889,13 @@ static int render(struct run *r, const struct group *g, struct mval *const *ms, 
     struct ag_json w;
     *too_big = false;
     ag_buf_reset(&r->out);
-    ag_json_init(&w, &r->out);
+    if (r->escaped) {
+        /* The limit is on the plain text, as the buffer's cap is for plain events. */
+        ag_json_init_escaped(&w, &r->out);
+        ag_json_set_limit(&w, r->t->max_event);
+    } else {
+        ag_json_init(&w, &r->out);
+    }
     ag_json_obj_open(&w);
     for (size_t i = 0; i < g->n_labels; i++) {
         const struct label *l = &g->labels[i];
@@ -1963,12 +1973,13 @@ static int render(struct run *r, const struct group *g, struct mval *const *ms, 
         ag_buf_cleanup(&r->out);
         return 0;
     }
+    r->out_plain = w.written;
     return e;
 }
 
 /* Emits |ms[0..n)| as one event, halving until each part fits max_event_bytes. */
 static int emit_chunk(struct run *r, const struct group *g, struct mval *const *ms, size_t n,
-                      ex_cw_emf_sink_fn *sink, void *arg)
+                      void *arg)
 {
     bool too_big;
     int e = render(r, g, ms, n, &too_big);
@@ -1980,17 +1991,19 @@ static int emit_chunk(struct run *r, const struct group *g, struct mval *const *
             r->res->dropped[EX_CW_EMF_DROP_TOO_BIG]++;
             return 0;
         }
-        e = emit_chunk(r, g, ms, n / 2, sink, arg);
-        return e != 0 ? e : emit_chunk(r, g, ms + n / 2, n - n / 2, sink, arg);
+        e = emit_chunk(r, g, ms, n / 2, arg);
+        return e != 0 ? e : emit_chunk(r, g, ms + n / 2, n - n / 2, arg);
     }
-    e = sink(arg, g->lg, g->ls, g->ts, ag_buf_str(&r->out), r->out.len);
+    e = r->escaped
+            ? r->esink(arg, g->lg, g->ls, g->ts, ag_buf_str(&r->out), r->out.len, r->out_plain)
+            : r->sink(arg, g->lg, g->ls, g->ts, ag_buf_str(&r->out), r->out.len);
     if (e == 0) {
         r->res->events++;
     }
     return e;
 }
 
-static int emit_group(struct run *r, const struct group *g, ex_cw_emf_sink_fn *sink, void *arg)
+static int emit_group(struct run *r, const struct group *g, void *arg)
 {
     struct mval **ms = ag_arena_alloc(r->a, (g->n + 1) * sizeof(*ms));
     if (ms == NULL) {
@@ -2002,7 +2015,7 @@ static int emit_group(struct run *r, const struct group *g, ex_cw_emf_sink_fn *s
     }
     for (size_t from = 0; from < n; from += EX_CW_EMF_MAX_METRICS) {
         size_t len = n - from < EX_CW_EMF_MAX_METRICS ? n - from : EX_CW_EMF_MAX_METRICS;
-        int e = emit_chunk(r, g, ms + from, len, sink, arg);
+        int e = emit_chunk(r, g, ms + from, len, arg);
         if (e != 0) {
             return e;
         }
@@ -2010,8 +2023,10 @@ static int emit_group(struct run *r, const struct group *g, ex_cw_emf_sink_fn *s
     return 0;
 }
 
-int ex_cw_emf_translate(struct ex_cw_emf *t, const ProtobufCMessage *req, uint64_t now_ns,
-                        ex_cw_emf_sink_fn *sink, void *arg, struct ex_cw_emf_result *res)
+/* Both forms of ex_cw_emf_translate(): exactly one of |sink| and |esink| is set. */
+static int translate(struct ex_cw_emf *t, const ProtobufCMessage *req, uint64_t now_ns,
+                     ex_cw_emf_sink_fn *sink, ex_cw_emf_esink_fn *esink, void *arg,
+                     struct ex_cw_emf_result *res)
 {
     const ProtobufCMessageDescriptor *want =
         &opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__descriptor;
@@ -2021,9 +2036,16 @@ int ex_cw_emf_translate(struct ex_cw_emf *t, const ProtobufCMessage *req, uint64
     }
     const Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest *q =
         (const void *)req;
-    struct run r = {.t = t, .now_ns = now_ns, .res = res};
+    struct run r = {.t = t,
+                    .now_ns = now_ns,
+                    .res = res,
+                    .escaped = esink != NULL,
+                    .sink = sink,
+                    .esink = esink};
     int e = AG_ENOMEM;
-    ag_buf_init(&r.out, t->max_event);
+    /* Escaping at most multiplies a byte by 7 ("\\u001f"); the writer's limit bounds the plain
+     * size. */
+    ag_buf_init(&r.out, r.escaped ? 8 * t->max_event + 64 : t->max_event);
     ag_buf_init(&r.kb, (size_t)16 << 20);
     ag_buf_init(&r.side, t->max_event);
     r.a = ag_arena_new(0);
@@ -2054,7 +2076,7 @@ int ex_cw_emf_translate(struct ex_cw_emf *t, const ProtobufCMessage *req, uint64
         }
     }
     for (const struct group *g = r.first; g != NULL; g = g->next) {
-        if ((e = emit_group(&r, g, sink, arg)) != 0) {
+        if ((e = emit_group(&r, g, arg)) != 0) {
             goto out;
         }
     }
@@ -2065,4 +2087,16 @@ out:
     ag_buf_cleanup(&r.side);
     ag_arena_free(r.a);
     return e;
+}
+
+int ex_cw_emf_translate(struct ex_cw_emf *t, const ProtobufCMessage *req, uint64_t now_ns,
+                        ex_cw_emf_sink_fn *sink, void *arg, struct ex_cw_emf_result *res)
+{
+    return translate(t, req, now_ns, sink, NULL, arg, res);
+}
+
+int ex_cw_emf_translate_escaped(struct ex_cw_emf *t, const ProtobufCMessage *req, uint64_t now_ns,
+                                ex_cw_emf_esink_fn *sink, void *arg, struct ex_cw_emf_result *res)
+{
+    return translate(t, req, now_ns, NULL, sink, arg, res);
 }
