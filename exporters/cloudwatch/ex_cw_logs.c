@@ -11,6 +11,9 @@
 
 #include <jansson.h>
 #include <math.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,10 +313,38 @@ static int all_zero(const ProtobufCBinaryData *b)
     return 1;
 }
 
-/* Whether Go's HTML-safe pass (go_escape_add) would change any of the |len| bytes of |s|. */
+/* Whether byte |i| of the |len| bytes of |s| starts something Go's HTML-safe pass replaces. */
+static inline bool go_special_at(const uint8_t *s, size_t len, size_t i)
+{
+    return s[i] == '<' || s[i] == '>' || s[i] == '&' ||
+           (s[i] == 0xE2 && i + 2 < len && s[i + 1] == 0x80 &&
+            (s[i + 2] == 0xA8 || s[i + 2] == 0xA9));
+}
+
+/*
+ * Whether Go's HTML-safe pass (go_escape_add) would change any of the |len| bytes of |s|. Every
+ * message is scanned and almost none has such a byte, so the scan goes 16 bytes at a time where
+ * SSE2 is there (all x86-64), 8 at a time otherwise.
+ */
 static bool go_escape_needed(const uint8_t *s, size_t len)
 {
-    for (size_t i = 0; i < len;) {
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i lt = _mm_set1_epi8('<'), gt = _mm_set1_epi8('>'), amp = _mm_set1_epi8('&'),
+                  e2 = _mm_set1_epi8((char)0xE2);
+    for (; len - i >= 16; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, lt), _mm_cmpeq_epi8(v, gt)),
+                                 _mm_or_si128(_mm_cmpeq_epi8(v, amp), _mm_cmpeq_epi8(v, e2)));
+        /* Each flagged byte checked: a 0xE2 is mostly another character (’, €, —). */
+        for (unsigned bits = (unsigned)_mm_movemask_epi8(m); bits != 0; bits &= bits - 1) {
+            if (go_special_at(s, len, i + (size_t)__builtin_ctz(bits))) {
+                return true;
+            }
+        }
+    }
+#endif
+    while (i < len) {
         if (len - i >= 8) {
             uint64_t v;
             memcpy(&v, s + i, 8);
@@ -322,9 +353,7 @@ static bool go_escape_needed(const uint8_t *s, size_t len)
                 continue;
             }
         }
-        if (s[i] == '<' || s[i] == '>' || s[i] == '&' ||
-            (s[i] == 0xE2 && i + 2 < len && s[i + 1] == 0x80 &&
-             (s[i + 2] == 0xA8 || s[i + 2] == 0xA9))) {
+        if (go_special_at(s, len, i)) {
             return true;
         }
         i++;

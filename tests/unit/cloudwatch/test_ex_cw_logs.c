@@ -308,6 +308,42 @@ static void test_shared_parts(void)
     ASSERT(escaped_matches(&empty, NULL, NULL));
 }
 
+/*
+ * The HTML-safe pass finds its characters wherever they are: each of them (and a 0xE2 that
+ * starts another character, left alone) at every offset of a 40-byte body, so every lane of a
+ * 16- or 8-byte scan and the tail is hit. Expected text built piece by piece.
+ */
+static void test_html_safe_offsets(void)
+{
+    static const struct {
+        const char *in, *out;
+    } chars[] = {
+        {"<", "\\u003c"},
+        {">", "\\u003e"},
+        {"&", "\\u0026"},
+        {"\xE2\x80\xA8", "\\u2028"},
+        {"\xE2\x80\xA9", "\\u2029"},
+        {"\xE2\x80\x99", "\xE2\x80\x99"}, /* ’: stays */
+    };
+    char body[64], want[128];
+    for (size_t c = 0; c < sizeof(chars) / sizeof(chars[0]); c++) {
+        for (size_t pos = 0; pos <= 40; pos++) {
+            size_t n = strlen(chars[c].in);
+            memset(body, 'a', pos);
+            memcpy(body + pos, chars[c].in, n);
+            memset(body + pos + n, 'b', 40 - pos);
+            body[40 + n] = '\0';
+            int w = snprintf(want, sizeof(want), "{\"body\":\"%.*s%s%.*s\"}", (int)pos, body,
+                             chars[c].out, (int)(40 - pos), body + pos + n);
+            ASSERT(w > 0 && (size_t)w < sizeof(want));
+            anyvalue v = sval(body);
+            ex_cw_log_record rec = OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT;
+            rec.body = &v;
+            ASSERT(message_is(&rec, NULL, NULL, want));
+        }
+    }
+}
+
 static anyvalue dval(double d)
 {
     anyvalue v = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
@@ -460,6 +496,6 @@ static void test_names(void)
 }
 
 AG_TEST_MAIN(AG_TEST_CASE(test_full_record), AG_TEST_CASE(test_minimal_records),
-             AG_TEST_CASE(test_shared_parts), AG_TEST_CASE(test_go_encoding),
-             AG_TEST_CASE(test_raw_log), AG_TEST_CASE(test_emf_route), AG_TEST_CASE(test_timestamp),
-             AG_TEST_CASE(test_names))
+             AG_TEST_CASE(test_shared_parts), AG_TEST_CASE(test_html_safe_offsets),
+             AG_TEST_CASE(test_go_encoding), AG_TEST_CASE(test_raw_log),
+             AG_TEST_CASE(test_emf_route), AG_TEST_CASE(test_timestamp), AG_TEST_CASE(test_names))
