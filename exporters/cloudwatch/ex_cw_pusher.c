@@ -119,6 +119,8 @@ struct ex_cw_pusher {
     int force; /* send partial batches */
     int closed;
     struct event *timer;
+    struct ag_buf spare; /* the last finished put's body, kept for the next put: its ~1 MB stays
+                            allocated and mapped instead of being freed and faulted in again */
 
     struct ex_cw_pusher_stats stats;
     struct limiter log_failed, log_dropped, log_rejected;
@@ -541,7 +543,12 @@ static void call_free(struct ex_cw_pusher *p, struct cwcall *c)
         ev_free(p, &c->evs[i]);
     }
     ag_free(c->evs);
-    ag_buf_cleanup(&c->body);
+    if (c->kind == CALL_PUT && ag_buf_ptr(&p->spare) == NULL) {
+        p->spare = c->body;
+        ag_buf_reset(&p->spare);
+    } else {
+        ag_buf_cleanup(&c->body);
+    }
     c->s->n_calls--;
     if (c->kind == CALL_PUT) {
         p->n_puts--;
@@ -850,7 +857,8 @@ static int start_put(struct ex_cw_pusher *p, struct cwstream *st)
     c->p = p;
     c->s = st;
     c->kind = CALL_PUT;
-    ag_buf_init(&c->body, MAX_BODY_BYTES);
+    c->body = p->spare;
+    ag_buf_init(&p->spare, MAX_BODY_BYTES);
     int rc = put_body(&c->body, st, n);
     if (rc != 0) {
         ag_buf_cleanup(&c->body);
@@ -948,6 +956,7 @@ int ex_cw_pusher_new(struct event_base *base, const struct ex_cw_pusher_options 
     if (p == NULL) {
         goto out;
     }
+    ag_buf_init(&p->spare, MAX_BODY_BYTES);
     p->id = ag_strdup(opts->id != NULL ? opts->id : "awscloudwatchlogs");
     if (p->id == NULL) {
         goto out;
@@ -1350,6 +1359,7 @@ void ex_cw_pusher_free(struct ex_cw_pusher *p)
     if (p->timer != NULL) {
         event_free(p->timer);
     }
+    ag_buf_cleanup(&p->spare);
     ag_free(p->logs_format);
     ag_free(p->id);
     ag_free(p);
