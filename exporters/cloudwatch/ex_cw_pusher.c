@@ -30,21 +30,11 @@
 #define MAX_BODY_BYTES (6u * EX_CW_MAX_BATCH_BYTES + 64u * EX_CW_MAX_BATCH_EVENTS + 4096u)
 #define TARGET_PREFIX  "Logs_20140328."
 
-/*
- * The messages that came escaped in one push, copied into one allocation: each event holds a
- * reference, the last one to go frees it (one malloc per push instead of one per event).
- */
-struct slab {
-    size_t refs;
-    char data[];
-};
-
 struct cwev {
     int64_t ts;
-    uint64_t seq;      /* arrival order, for a stable sort */
-    struct slab *slab; /* |msg| is in this slab (a reference), or NULL: |msg| is owned */
-    char *msg;         /* the message escaped as JSON string content, |esc_len| bytes */
-    size_t len;        /* the plain message's length (valid UTF-8, cut to the limit) */
+    uint64_t seq; /* arrival order, for a stable sort */
+    char *msg;    /* owned: the message escaped as JSON string content, |esc_len| bytes */
+    size_t len;   /* the plain message's length (valid UTF-8, cut to the limit) */
     size_t esc_len;
 };
 
@@ -501,14 +491,7 @@ static size_t batch_take(const struct cwstream *st)
 static void ev_free(struct ex_cw_pusher *p, struct cwev *e)
 {
     p->bytes -= e->len;
-    if (e->slab != NULL) {
-        if (--e->slab->refs == 0) {
-            ag_free(e->slab);
-        }
-        e->slab = NULL;
-    } else {
-        ag_free(e->msg);
-    }
+    ag_free(e->msg);
     e->msg = NULL;
 }
 
@@ -1098,23 +1081,22 @@ static int escape_new(const char *s, size_t len, char **out, size_t *out_len)
 }
 
 /*
- * Makes the queued form of |e|: valid UTF-8, cut to the limit, escaped for the body. A message
- * the producer escaped is copied as it is to |*slab_used| bytes into |slab| (room for it was
- * counted). Returns 0 or AG_ENOMEM.
+ * Makes the queued form of |e|: valid UTF-8, cut to the limit, escaped for the body (copied as it
+ * is when the producer escaped it). Returns 0 or AG_ENOMEM.
  */
-static int ev_make(struct ex_cw_pusher *p, const struct ex_cw_event *e, struct slab *slab,
-                   size_t *slab_used, struct cwev *out, int *truncated)
+static int ev_make(struct ex_cw_pusher *p, const struct ex_cw_event *e, struct cwev *out,
+                   int *truncated)
 {
     int rc;
     *truncated = 0;
     out->ts = e->timestamp_ms;
-    out->slab = NULL;
     if (e->escaped != NULL) {
-        out->slab = slab;
-        out->msg = slab->data + *slab_used;
+        out->msg = ag_malloc(e->escaped_len + 1);
+        if (out->msg == NULL) {
+            return AG_ENOMEM;
+        }
         memcpy(out->msg, e->escaped, e->escaped_len);
-        *slab_used += e->escaped_len;
-        slab->refs++;
+        out->msg[e->escaped_len] = '\0';
         out->len = e->len;
         out->esc_len = e->escaped_len;
         return 0;
@@ -1157,28 +1139,14 @@ int ex_cw_pusher_push(struct ex_cw_pusher *p, const struct ex_cw_event *evs, siz
             (!ex_cw_group_name_valid(e->group) || !ex_cw_stream_name_valid(e->stream))) {
             return AG_EINVAL;
         }
-        if (e->escaped != NULL ? e->len + EX_CW_EVENT_OVERHEAD > p->max_event_bytes ||
-                                     (e->len > 0) != (e->escaped_len > 0)
+        if (e->escaped != NULL ? e->len + EX_CW_EVENT_OVERHEAD > p->max_event_bytes
                                : e->message == NULL && e->len > 0) {
             return AG_EINVAL;
         }
     }
     int64_t now = now_ms(p);
     struct cwstream *st = NULL;
-    struct slab *slab = NULL;
-    size_t slab_bytes = 0, slab_used = 0, done = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (evs[i].escaped != NULL && judge(&evs[i], now) == KEEP) {
-            slab_bytes += evs[i].escaped_len;
-        }
-    }
-    if (slab_bytes > 0) {
-        slab = ag_malloc(sizeof(*slab) + slab_bytes);
-        if (slab == NULL) {
-            return AG_ENOMEM;
-        }
-        slab->refs = 0;
-    }
+    size_t done = 0;
     for (; done < n; done++) {
         const struct ex_cw_event *e = &evs[done];
         enum verdict v = judge(e, now);
@@ -1193,7 +1161,7 @@ int ex_cw_pusher_push(struct ex_cw_pusher *p, const struct ex_cw_event *evs, siz
         }
         struct cwev ev;
         int cut;
-        rc = ev_make(p, e, slab, &slab_used, &ev, &cut);
+        rc = ev_make(p, e, &ev, &cut);
         if (rc != 0) {
             break;
         }
@@ -1214,8 +1182,6 @@ int ex_cw_pusher_push(struct ex_cw_pusher *p, const struct ex_cw_event *evs, siz
         p->queued++;
     }
     if (rc != 0) {
-        /* Once an event holds a reference, the last ev_free() below frees the slab. */
-        bool slab_held = slab != NULL && slab->refs > 0;
         /* All or none: take back what this push queued, newest first (they are at the backs). */
         for (size_t i = done; i-- > 0;) {
             const struct ex_cw_event *e = &evs[i];
@@ -1227,9 +1193,6 @@ int ex_cw_pusher_push(struct ex_cw_pusher *p, const struct ex_cw_event *evs, siz
             ev_free(p, ev);
             p->queued--;
             p->seq--;
-        }
-        if (slab != NULL && !slab_held) {
-            ag_free(slab);
         }
         for (st = p->streams; st != NULL; st = st->next) {
             stream_recount(st);

@@ -139,8 +139,8 @@ bool ex_cw_pusher_has_room(const struct ex_cw_pusher *p);
  * batches that are full. Events dropped by the checks above count as handled (they are counted,
  * not queued). The bound is checked once, first: one push may pass max_bytes by its own size.
  * Returns 0, or AG_EAGAIN (the queue is full: nothing queued), AG_EINVAL (a missing or bad
- * group or stream name, an escaped message over the per-event limit or empty in one length only:
- * nothing queued), AG_ENOMEM (nothing queued).
+ * group or stream name, an escaped message over the per-event limit: nothing queued), AG_ENOMEM
+ * (nothing queued).
  */
 AG_NODISCARD int ex_cw_pusher_push(struct ex_cw_pusher *p, const struct ex_cw_event *evs, size_t n);
 
