@@ -137,6 +137,15 @@ void ag_buf_consume_front(struct ag_buf *buf, size_t n)
     buf->data[buf->len] = 0;
 }
 
+void ag_buf_truncate(struct ag_buf *buf, size_t len)
+{
+    if (len >= buf->len) {
+        return;
+    }
+    buf->len = len;
+    buf->data[len] = 0;
+}
+
 const char *ag_buf_str(const struct ag_buf *buf)
 {
     return buf->data ? (const char *)buf->data : "";

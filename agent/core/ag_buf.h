@@ -74,6 +74,11 @@ void ag_buf_commit(struct ag_buf *buf, size_t len);
 void ag_buf_consume_front(struct ag_buf *buf, size_t n);
 
 /*
+ * Cuts the contents back to their first |len| bytes (no-op when |len| >= the length); keeps the
+ * allocation.
+ */
+void ag_buf_truncate(struct ag_buf *buf, size_t len);
+/*
  * Returns the contents (never NULL: an empty buffer gives "").
  */
 const char *ag_buf_str(const struct ag_buf *buf);

@@ -603,6 +603,69 @@ void ag_json_uint(struct ag_json *w, uint64_t v)
     put(w, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
+/* 10^0 .. 10^18: all exact in a double (up to 10^22 are). */
+static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8, 1e9,
+                                     1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18};
+
+/*
+ * The text %.15g gives for |v| (finite, not an integer) when that text has at most 15
+ * significant digits and reads back as |v| (then it is the shortest %.Ng form the loop below would
+ * settle on), written to |out| (>= 32 bytes) without printf or strtod. Returns its length, or 0
+ * when |v| has no such short form or is outside [1e-3, 1e14), where this is not tried.
+ *
+ * Why it is the same text: for the smallest k with m = |v| * 10^k an integer below 10^15 and
+ * m / 10^k == |v| (m and 10^k are exact doubles, so the division is correctly rounded), the
+ * decimal D = m / 10^k has at most 15 significant digits and |v| is its nearest double, so
+ * |D - |v|| <= ulp/2 < |v| * 1.2e-16, while other 15-digit decimals lie at least |v| * 1e-15 away
+ * from D: D is the 15-digit rounding of |v| that %.15g prints, in fixed notation (its exponent is
+ * between -3 and 13), trailing zeros dropped, and strtod reads it back as |v|.
+ */
+static size_t short_fixed(double v, char *out)
+{
+    double a = fabs(v);
+    if (!(a >= 1e-3 && a < 1e14)) {
+        return 0;
+    }
+    for (size_t k = 1; k < sizeof(pow10_exact) / sizeof(pow10_exact[0]); k++) {
+        double m = a * pow10_exact[k];
+        if (m >= 1e15) {
+            return 0;
+        }
+        if (m != trunc(m) || m / pow10_exact[k] != a) {
+            continue;
+        }
+        char digits[24];
+        char *d = utoa_end((uint64_t)m, digits + sizeof(digits));
+        size_t nd = (size_t)(digits + sizeof(digits) - d);
+        size_t frac = k;
+        while (frac > 0 && d[nd - 1] == '0') { /* %g drops trailing zeros */
+            nd--;
+            frac--;
+        }
+        if (frac == 0) {
+            return 0; /* an integer after all: not for this path (cannot happen, see above) */
+        }
+        size_t o = 0;
+        if (v < 0) {
+            out[o++] = '-';
+        }
+        if (nd <= frac) { /* 0.000ddd */
+            out[o++] = '0';
+            out[o++] = '.';
+            memset(out + o, '0', frac - nd);
+            o += frac - nd;
+            memcpy(out + o, d, nd);
+            return o + nd;
+        }
+        memcpy(out + o, d, nd - frac);
+        o += nd - frac;
+        out[o++] = '.';
+        memcpy(out + o, d + nd - frac, frac);
+        return o + frac;
+    }
+    return 0;
+}
+
 void ag_json_double(struct ag_json *w, double v)
 {
     char tmp[32];
@@ -634,6 +697,11 @@ void ag_json_double(struct ag_json *w, double v)
             *--p = '-';
         }
         put(w, p, (size_t)(tmp + sizeof(tmp) - p));
+        return;
+    }
+    size_t len = short_fixed(v, tmp);
+    if (len > 0) {
+        put(w, tmp, len);
         return;
     }
     /*

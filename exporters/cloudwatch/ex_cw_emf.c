@@ -139,8 +139,12 @@ struct run {
     size_t nb, ng;
     struct group *first, *last;
     struct ag_buf out;
-    struct ag_buf kb; /* series and group keys, reused for every point */
-    bool kfail;       /* an append to kb failed */
+    bool escaped;              /* |out| holds the event escaped (ex_cw_emf_translate_escaped()) */
+    size_t out_plain;          /* then the plain length of the event in |out| */
+    ex_cw_emf_sink_fn *sink;   /* the plain events' sink, or NULL */
+    ex_cw_emf_esink_fn *esink; /* the escaped events' sink, or NULL */
+    struct ag_buf kb;          /* series and group keys, reused for every point */
+    struct ag_buf side;        /* an event's directives, reused for every event */
     int err;
 };
 
@@ -159,6 +163,7 @@ struct rctx {
 struct pctx {
     struct label *labels;
     size_t n;
+    size_t key_len; /* the bytes the labels take in a key (put_labels()) */
     int sres;
     const char *lg, *ls;
     int64_t ts;
@@ -889,36 +894,47 @@ static int point_labels(struct run *r, const struct rctx *rc, const pb_kv *const
     qsort(ls, n, sizeof(*ls), label_cmp);
     pc->labels = ls;
     pc->n = n;
+    pc->key_len = 0;
+    for (size_t i = 0; i < n; i++) {
+        pc->key_len += ls[i].kl + ls[i].vl + 2;
+    }
     return 0;
 }
 
 /* ---- groups ---- */
 
-static void key_add(struct run *r, const void *p, size_t n)
-{
-    if (!r->kfail && ag_buf_add(&r->kb, p, n) != 0) {
-        r->kfail = true; /* the buffer was freed; it keeps its cap for the next key */
-    }
-}
-
-static void key_str(struct run *r, const char *s)
-{
-    key_add(r, s, strlen(s) + 1);
-}
-
-static void key_labels(struct run *r, const struct pctx *pc)
+/* Copies the labels of |pc| to |q| as a key holds them (key\0value\0 each); returns the end. */
+static uint8_t *put_labels(uint8_t *q, const struct pctx *pc)
 {
     for (size_t i = 0; i < pc->n; i++) {
-        key_add(r, pc->labels[i].k, pc->labels[i].kl + 1);
-        key_add(r, pc->labels[i].v, pc->labels[i].vl);
-        key_add(r, "\0", 1);
+        const struct label *l = &pc->labels[i];
+        memcpy(q, l->k, l->kl + 1); /* with its NUL */
+        q += l->kl + 1;
+        memcpy(q, l->v, l->vl);
+        q += l->vl;
+        *q++ = '\0';
     }
+    return q;
 }
 
-static void key_start(struct run *r)
+/* Copies the |n| strings of |strs| (lengths |lens|, NULs included) to |q|; returns the end. */
+static uint8_t *put_strs(uint8_t *q, const char *const *strs, const size_t *lens, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        memcpy(q, strs[i], lens[i]);
+        q += lens[i];
+    }
+    return q;
+}
+
+/*
+ * Starts a key of |len| bytes in r->kb (reused for every point: one reservation, then plain
+ * copies). Returns where the bytes go, or NULL (out of memory).
+ */
+static uint8_t *key_begin(struct run *r, size_t len)
 {
     ag_buf_reset(&r->kb);
-    r->kfail = false;
+    return ag_buf_reserve(&r->kb, len);
 }
 
 static int grow_table(struct run *r)
@@ -947,18 +963,22 @@ static int add_value(struct run *r, const struct rctx *rc, const struct pctx *pc
 {
     struct ag_buf kb;
     int rc_ = AG_ENOMEM;
-    key_start(r);
-    key_labels(r, pc);
-    key_str(r, rc->ns);
-    key_str(r, pc->lg);
-    key_str(r, pc->ls);
-    key_add(r, &pc->ts, sizeof(pc->ts));
-    unsigned char ty = (unsigned char)type;
-    key_add(r, &ty, 1);
-    key_add(r, &split, sizeof(split));
-    if (r->kfail) {
+    /* The group's key: labels, namespace, group, stream, timestamp, type and split. */
+    const char *strs[3] = {rc->ns, pc->lg, pc->ls};
+    size_t lens[3], len = pc->key_len + sizeof(pc->ts) + 1 + sizeof(split);
+    for (size_t i = 0; i < 3; i++) {
+        lens[i] = strlen(strs[i]) + 1;
+        len += lens[i];
+    }
+    uint8_t *q = key_begin(r, len);
+    if (q == NULL) {
         return AG_ENOMEM;
     }
+    q = put_strs(put_labels(q, pc), strs, lens, 3);
+    memcpy(q, &pc->ts, sizeof(pc->ts));
+    q[sizeof(pc->ts)] = (uint8_t)type;
+    memcpy(q + sizeof(pc->ts) + 1, &split, sizeof(split));
+    ag_buf_commit(&r->kb, len);
     kb = r->kb;
     uint64_t h = hash_bytes(ag_buf_ptr(&kb), kb.len, HASH_SEED);
     if (r->ng >= r->nb && grow_table(r) != 0) {
@@ -1095,16 +1115,18 @@ static int delta_step(struct run *r, const struct rctx *rc, const struct pctx *p
                       const char *suffix, uint64_t start, uint64_t time, double value,
                       int monotonic, double *out)
 {
-    key_start(r);
-    key_str(r, name);
-    key_str(r, suffix);
-    key_str(r, rc->ns);
-    key_str(r, pc->lg);
-    key_str(r, pc->ls);
-    key_labels(r, pc);
-    if (r->kfail) {
+    const char *strs[5] = {name, suffix, rc->ns, pc->lg, pc->ls};
+    size_t lens[5], len = pc->key_len;
+    for (size_t i = 0; i < 5; i++) {
+        lens[i] = strlen(strs[i]) + 1;
+        len += lens[i];
+    }
+    uint8_t *q = key_begin(r, len);
+    if (q == NULL) {
         return AG_ENOMEM;
     }
+    put_labels(put_strs(q, strs, lens, 5), pc);
+    ag_buf_commit(&r->kb, len);
     return ex_cw_delta_update(r->t->delta, ag_buf_ptr(&r->kb), r->kb.len, start, time, r->now_ns,
                               value, monotonic, r->t->retain, out);
 }
@@ -1867,7 +1889,13 @@ static int render(struct run *r, const struct group *g, struct mval *const *ms, 
     struct ag_json w;
     *too_big = false;
     ag_buf_reset(&r->out);
-    ag_json_init(&w, &r->out);
+    if (r->escaped) {
+        /* The limit is on the plain text, as the buffer's cap is for plain events. */
+        ag_json_init_escaped(&w, &r->out);
+        ag_json_set_limit(&w, r->t->max_event);
+    } else {
+        ag_json_init(&w, &r->out);
+    }
     ag_json_obj_open(&w);
     for (size_t i = 0; i < g->n_labels; i++) {
         const struct label *l = &g->labels[i];
@@ -1893,16 +1921,15 @@ static int render(struct run *r, const struct group *g, struct mval *const *ms, 
         ag_json_key(&w, "Timestamp");
         ag_json_str(&w, ts);
         /* The array is opened only if a directive follows: written to a side buffer first. */
-        struct ag_buf side;
+        struct ag_buf *side = &r->side;
         struct ag_json sw;
-        ag_buf_init(&side, r->t->max_event);
-        ag_json_init(&sw, &side);
+        ag_buf_reset(side);
+        ag_json_init(&sw, side);
         ag_json_arr_open(&sw);
         long nd = write_directives(r, &sw, g, ms, n);
         ag_json_arr_close(&sw);
         int fe = ag_json_finish(&sw);
         if (nd < 0 || fe == AG_ENOMEM) {
-            ag_buf_cleanup(&side);
             ag_buf_cleanup(&r->out);
             return nd < 0 ? (int)nd : fe;
         }
@@ -1910,20 +1937,18 @@ static int render(struct run *r, const struct group *g, struct mval *const *ms, 
             *too_big = true;
         } else if (nd > 0) {
             ag_json_key(&w, "CloudWatchMetrics");
-            ag_json_raw(&w, ag_buf_str(&side), side.len);
+            ag_json_raw(&w, ag_buf_str(side), side->len);
         }
-        ag_buf_cleanup(&side);
     } else {
-        struct ag_buf side;
+        struct ag_buf *side = &r->side;
         struct ag_json sw;
-        ag_buf_init(&side, r->t->max_event);
-        ag_json_init(&sw, &side);
+        ag_buf_reset(side);
+        ag_json_init(&sw, side);
         ag_json_arr_open(&sw);
         long nd = write_directives(r, &sw, g, ms, n);
         ag_json_arr_close(&sw);
         int fe = ag_json_finish(&sw);
         if (nd < 0 || fe == AG_ENOMEM) {
-            ag_buf_cleanup(&side);
             ag_buf_cleanup(&r->out);
             return nd < 0 ? (int)nd : fe;
         }
@@ -1935,12 +1960,11 @@ static int render(struct run *r, const struct group *g, struct mval *const *ms, 
             ag_json_key(&w, "_aws");
             ag_json_obj_open(&w);
             ag_json_key(&w, "CloudWatchMetrics");
-            ag_json_raw(&w, ag_buf_str(&side), side.len);
+            ag_json_raw(&w, ag_buf_str(side), side->len);
             ag_json_key(&w, "Timestamp");
             ag_json_int(&w, g->ts);
             ag_json_obj_close(&w);
         }
-        ag_buf_cleanup(&side);
     }
     ag_json_obj_close(&w);
     int e = ag_json_finish(&w);
@@ -1949,12 +1973,13 @@ static int render(struct run *r, const struct group *g, struct mval *const *ms, 
         ag_buf_cleanup(&r->out);
         return 0;
     }
+    r->out_plain = w.written;
     return e;
 }
 
 /* Emits |ms[0..n)| as one event, halving until each part fits max_event_bytes. */
 static int emit_chunk(struct run *r, const struct group *g, struct mval *const *ms, size_t n,
-                      ex_cw_emf_sink_fn *sink, void *arg)
+                      void *arg)
 {
     bool too_big;
     int e = render(r, g, ms, n, &too_big);
@@ -1966,17 +1991,19 @@ static int emit_chunk(struct run *r, const struct group *g, struct mval *const *
             r->res->dropped[EX_CW_EMF_DROP_TOO_BIG]++;
             return 0;
         }
-        e = emit_chunk(r, g, ms, n / 2, sink, arg);
-        return e != 0 ? e : emit_chunk(r, g, ms + n / 2, n - n / 2, sink, arg);
+        e = emit_chunk(r, g, ms, n / 2, arg);
+        return e != 0 ? e : emit_chunk(r, g, ms + n / 2, n - n / 2, arg);
     }
-    e = sink(arg, g->lg, g->ls, g->ts, ag_buf_str(&r->out), r->out.len);
+    e = r->escaped
+            ? r->esink(arg, g->lg, g->ls, g->ts, ag_buf_str(&r->out), r->out.len, r->out_plain)
+            : r->sink(arg, g->lg, g->ls, g->ts, ag_buf_str(&r->out), r->out.len);
     if (e == 0) {
         r->res->events++;
     }
     return e;
 }
 
-static int emit_group(struct run *r, const struct group *g, ex_cw_emf_sink_fn *sink, void *arg)
+static int emit_group(struct run *r, const struct group *g, void *arg)
 {
     struct mval **ms = ag_arena_alloc(r->a, (g->n + 1) * sizeof(*ms));
     if (ms == NULL) {
@@ -1988,7 +2015,7 @@ static int emit_group(struct run *r, const struct group *g, ex_cw_emf_sink_fn *s
     }
     for (size_t from = 0; from < n; from += EX_CW_EMF_MAX_METRICS) {
         size_t len = n - from < EX_CW_EMF_MAX_METRICS ? n - from : EX_CW_EMF_MAX_METRICS;
-        int e = emit_chunk(r, g, ms + from, len, sink, arg);
+        int e = emit_chunk(r, g, ms + from, len, arg);
         if (e != 0) {
             return e;
         }
@@ -1996,8 +2023,10 @@ static int emit_group(struct run *r, const struct group *g, ex_cw_emf_sink_fn *s
     return 0;
 }
 
-int ex_cw_emf_translate(struct ex_cw_emf *t, const ProtobufCMessage *req, uint64_t now_ns,
-                        ex_cw_emf_sink_fn *sink, void *arg, struct ex_cw_emf_result *res)
+/* Both forms of ex_cw_emf_translate(): exactly one of |sink| and |esink| is set. */
+static int translate(struct ex_cw_emf *t, const ProtobufCMessage *req, uint64_t now_ns,
+                     ex_cw_emf_sink_fn *sink, ex_cw_emf_esink_fn *esink, void *arg,
+                     struct ex_cw_emf_result *res)
 {
     const ProtobufCMessageDescriptor *want =
         &opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__descriptor;
@@ -2007,10 +2036,18 @@ int ex_cw_emf_translate(struct ex_cw_emf *t, const ProtobufCMessage *req, uint64
     }
     const Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest *q =
         (const void *)req;
-    struct run r = {.t = t, .now_ns = now_ns, .res = res};
+    struct run r = {.t = t,
+                    .now_ns = now_ns,
+                    .res = res,
+                    .escaped = esink != NULL,
+                    .sink = sink,
+                    .esink = esink};
     int e = AG_ENOMEM;
-    ag_buf_init(&r.out, t->max_event);
+    /* Escaping at most multiplies a byte by 7 ("\\u001f"); the writer's limit bounds the plain
+     * size. */
+    ag_buf_init(&r.out, r.escaped ? 8 * t->max_event + 64 : t->max_event);
     ag_buf_init(&r.kb, (size_t)16 << 20);
+    ag_buf_init(&r.side, t->max_event);
     r.a = ag_arena_new(0);
     if (r.a == NULL) {
         return AG_ENOMEM;
@@ -2039,7 +2076,7 @@ int ex_cw_emf_translate(struct ex_cw_emf *t, const ProtobufCMessage *req, uint64
         }
     }
     for (const struct group *g = r.first; g != NULL; g = g->next) {
-        if ((e = emit_group(&r, g, sink, arg)) != 0) {
+        if ((e = emit_group(&r, g, arg)) != 0) {
             goto out;
         }
     }
@@ -2047,6 +2084,19 @@ int ex_cw_emf_translate(struct ex_cw_emf *t, const ProtobufCMessage *req, uint64
 out:
     ag_buf_cleanup(&r.out);
     ag_buf_cleanup(&r.kb);
+    ag_buf_cleanup(&r.side);
     ag_arena_free(r.a);
     return e;
+}
+
+int ex_cw_emf_translate(struct ex_cw_emf *t, const ProtobufCMessage *req, uint64_t now_ns,
+                        ex_cw_emf_sink_fn *sink, void *arg, struct ex_cw_emf_result *res)
+{
+    return translate(t, req, now_ns, sink, NULL, arg, res);
+}
+
+int ex_cw_emf_translate_escaped(struct ex_cw_emf *t, const ProtobufCMessage *req, uint64_t now_ns,
+                                ex_cw_emf_esink_fn *sink, void *arg, struct ex_cw_emf_result *res)
+{
+    return translate(t, req, now_ns, NULL, sink, arg, res);
 }

@@ -138,6 +138,22 @@ AG_NODISCARD int ex_cw_emf_translate(struct ex_cw_emf *t, const ProtobufCMessage
                                      uint64_t now_ns, ex_cw_emf_sink_fn *sink, void *arg,
                                      struct ex_cw_emf_result *res);
 
+/*
+ * Receives one event written escaped as the content of a JSON string (what ag_json_escape() gives
+ * for the JSON message): |esc_len| bytes, standing for a plain message of |plain_len| bytes.
+ * Otherwise as ex_cw_emf_sink_fn.
+ */
+typedef int ex_cw_emf_esink_fn(void *arg, const char *group, const char *stream, int64_t ts_ms,
+                               const char *esc, size_t esc_len, size_t plain_len);
+
+/*
+ * As ex_cw_emf_translate(), with each event written once in the escaped form a PutLogEvents body
+ * carries it (ex_cw_event.escaped): the same events, the same limits on their plain size.
+ */
+AG_NODISCARD int ex_cw_emf_translate_escaped(struct ex_cw_emf *t, const ProtobufCMessage *req,
+                                             uint64_t now_ns, ex_cw_emf_esink_fn *sink, void *arg,
+                                             struct ex_cw_emf_result *res);
+
 /* The default log stream name ("otel-stream-<uuid>"), valid for the translator's life. */
 const char *ex_cw_emf_default_stream(const struct ex_cw_emf *t);
 

@@ -24,6 +24,7 @@
 
 struct pend {
     size_t msg, len;      /* in msgs */
+    size_t plain;         /* the plain message's length (len when not escaped) */
     size_t group, stream; /* in names, NUL-terminated */
     int64_t ts;
 };
@@ -32,6 +33,7 @@ struct ex_cw_emf_exporter {
     char *id;
     struct ex_cw_emf *emf;
     int to_stdout;
+    bool escaped; /* events written escaped for the PutLogEvents body (not for stdout) */
     struct ex_aws_session aws;
     struct ex_cw_pusher *pusher;
     struct ag_buf msgs, names;
@@ -149,17 +151,13 @@ static int pend_reserve(struct ex_cw_emf_exporter *x, size_t n)
     return 0;
 }
 
-/* Keeps one event for the push at the end of consume(); names are checked here. */
-static int collect(void *arg, const char *group, const char *stream, int64_t ts, const char *msg,
-                   size_t len)
+/*
+ * Keeps one event for the push at the end of consume(): |len| bytes of |msg|, standing for a plain
+ * message of |plain| bytes (the same when not escaped). Names are checked here.
+ */
+static int keep(struct ex_cw_emf_exporter *x, const char *group, const char *stream, int64_t ts,
+                const char *msg, size_t len, size_t plain)
 {
-    struct ex_cw_emf_exporter *x = arg;
-    if (x->to_stdout) {
-        if (fwrite(msg, 1, len, stdout) != len || fputc('\n', stdout) == EOF) {
-            return AG_EIO;
-        }
-        return 0;
-    }
     if (!ex_cw_group_name_valid(group) || !ex_cw_stream_name_valid(stream)) {
         x->invalid_names++;
         return 0;
@@ -186,12 +184,32 @@ static int collect(void *arg, const char *group, const char *stream, int64_t ts,
     }
     p->msg = x->msgs.len;
     p->len = len;
+    p->plain = plain;
     p->ts = ts;
     if ((rc = ag_buf_add(&x->msgs, msg, len)) != 0) {
         return rc;
     }
     x->n++;
     return 0;
+}
+
+static int collect(void *arg, const char *group, const char *stream, int64_t ts, const char *msg,
+                   size_t len)
+{
+    struct ex_cw_emf_exporter *x = arg;
+    if (x->to_stdout) {
+        if (fwrite(msg, 1, len, stdout) != len || fputc('\n', stdout) == EOF) {
+            return AG_EIO;
+        }
+        return 0;
+    }
+    return keep(x, group, stream, ts, msg, len, len);
+}
+
+static int collect_escaped(void *arg, const char *group, const char *stream, int64_t ts,
+                           const char *esc, size_t esc_len, size_t plain_len)
+{
+    return keep(arg, group, stream, ts, esc, esc_len, plain_len);
 }
 
 static void drop_log(struct ex_cw_emf_exporter *x, const struct ex_cw_emf_result *res)
@@ -247,7 +265,9 @@ static int emf_consume(void *self, struct ag_payload *pl)
     ag_buf_reset(&x->names);
     x->n = 0;
     x->invalid_names = 0;
-    int rc = ex_cw_emf_translate(x->emf, pl->msg, ag_time_now_ns(), collect, x, &res);
+    int rc = x->escaped ? ex_cw_emf_translate_escaped(x->emf, pl->msg, ag_time_now_ns(),
+                                                      collect_escaped, x, &res)
+                        : ex_cw_emf_translate(x->emf, pl->msg, ag_time_now_ns(), collect, x, &res);
     if (x->to_stdout) {
         fflush(stdout);
     }
@@ -255,11 +275,14 @@ static int emf_consume(void *self, struct ag_payload *pl)
         const char *msgs = ag_buf_str(&x->msgs);
         const char *names = ag_buf_str(&x->names);
         for (size_t i = 0; i < x->n; i++) {
-            x->evs[i] = (struct ex_cw_event){.group = names + x->pend[i].group,
-                                             .stream = names + x->pend[i].stream,
-                                             .timestamp_ms = x->pend[i].ts,
-                                             .message = msgs + x->pend[i].msg,
-                                             .len = x->pend[i].len};
+            const struct pend *p = &x->pend[i];
+            x->evs[i] = (struct ex_cw_event){.group = names + p->group,
+                                             .stream = names + p->stream,
+                                             .timestamp_ms = p->ts,
+                                             .message = x->escaped ? NULL : msgs + p->msg,
+                                             .len = p->plain,
+                                             .escaped = x->escaped ? msgs + p->msg : NULL,
+                                             .escaped_len = x->escaped ? p->len : 0};
         }
         rc = ex_cw_pusher_push(x->pusher, x->evs, x->n);
         if (rc == AG_EAGAIN) {
@@ -355,6 +378,9 @@ static int emf_create(const struct ag_component_config *cfg, const struct ag_com
     ag_buf_init(&x->msgs, SCRATCH_CAP);
     ag_buf_init(&x->names, SCRATCH_CAP);
     x->to_stdout = ec->output_stdout;
+    /* Written once in the body's form when the translator's event limit is the pusher's less the
+     * 26 bytes (ex_cw_emf_from_config()), so no escaped event ever needs cutting. */
+    x->escaped = !x->to_stdout && ec->max_event_size > EX_CW_EVENT_OVERHEAD;
     x->id = ag_strdup(cfg->id);
     if (x->id == NULL) {
         goto out;

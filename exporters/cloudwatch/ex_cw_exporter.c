@@ -23,7 +23,7 @@
 
 /* What is left queued at shutdown gets this long: half of the default service.shutdown_timeout. */
 #define DRAIN_TIMEOUT_MS 5000u
-#define QUEUE_UNIT (64u * 1024) /* sending_queue.queue_size counts this many message bytes */
+#define QUEUE_UNIT       (64u * 1024) /* sending_queue.queue_size counts this many message bytes */
 
 struct ex_cw_exporter {
     char *id;
@@ -122,6 +122,7 @@ static int cw_create(const struct ag_component_config *cfg, const struct ag_comp
     }
     x->cfg = cc;
     ex_cw_logs_batch_init(&x->batch);
+    x->batch.escaped = true; /* messages written once, in the form the body carries them */
     x->id = ag_strdup(cfg->id);
     if (x->id == NULL) {
         goto out;
@@ -151,8 +152,10 @@ static int cw_create(const struct ag_component_config *cfg, const struct ag_comp
         snprintf(err, errlen, "cannot create the CloudWatch Logs pusher: %s", ag_strerror(rc));
         goto out;
     }
-    x->m_invalid = ag_metrics_exporter_dropped(x->id, ex_cw_logs_drop_name(EX_CW_LOGS_DROP_INVALID_NAME));
-    x->m_not_emf = ag_metrics_exporter_dropped(x->id, ex_cw_logs_drop_name(EX_CW_LOGS_DROP_NOT_EMF));
+    x->m_invalid =
+        ag_metrics_exporter_dropped(x->id, ex_cw_logs_drop_name(EX_CW_LOGS_DROP_INVALID_NAME));
+    x->m_not_emf =
+        ag_metrics_exporter_dropped(x->id, ex_cw_logs_drop_name(EX_CW_LOGS_DROP_NOT_EMF));
     x->m_encode = ag_metrics_exporter_dropped(x->id, ex_cw_logs_drop_name(EX_CW_LOGS_DROP_ENCODE));
     *out = x;
     x = NULL;

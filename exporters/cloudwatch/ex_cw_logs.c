@@ -11,6 +11,9 @@
 
 #include <jansson.h>
 #include <math.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,9 +106,12 @@ static inline uint64_t has_byte(uint64_t v, uint8_t c)
 /*
  * Appends |len| bytes of JSON text to |out| with Go's HTML-safe escaping applied inside its
  * strings: '<', '>', '&' become \u003c, \u003e, \u0026 and U+2028, U+2029 \u2028, \u2029 (these
- * characters cannot appear outside strings in JSON, so no parsing is needed).
+ * characters cannot appear outside strings in JSON, so no parsing is needed). With |escaped| the
+ * text is JSON already escaped as the content of a JSON string (ag_json_init_escaped()), and so
+ * are the replacements (\\u003c). Adds to |*extra| the bytes the plain text grew by.
  */
-static int go_escape_add(struct ag_buf *out, const uint8_t *s, size_t len)
+static int go_escape_add(struct ag_buf *out, const uint8_t *s, size_t len, int escaped,
+                         size_t *extra)
 {
     size_t run = 0;
     int rc = 0;
@@ -125,21 +131,23 @@ static int go_escape_add(struct ag_buf *out, const uint8_t *s, size_t len)
             break;
         }
         if (s[i] == '<') {
-            esc = "\\u003c";
+            esc = "\\\\u003c";
         } else if (s[i] == '>') {
-            esc = "\\u003e";
+            esc = "\\\\u003e";
         } else if (s[i] == '&') {
-            esc = "\\u0026";
+            esc = "\\\\u0026";
         } else if (s[i] == 0xE2 && i + 2 < len && s[i + 1] == 0x80 &&
                    (s[i + 2] == 0xA8 || s[i + 2] == 0xA9)) {
-            esc = s[i + 2] == 0xA8 ? "\\u2028" : "\\u2029";
+            esc = s[i + 2] == 0xA8 ? "\\\\u2028" : "\\\\u2029";
             skip = 3;
         }
         if (esc == NULL) {
             continue;
         }
+        /* The replacements are written with the escaped form's extra backslash first. */
         rc = ag_buf_add(out, s + run, i - run);
-        rc = rc != 0 ? rc : ag_buf_add(out, esc, 6);
+        rc = rc != 0 ? rc : ag_buf_add(out, esc + !escaped, 7 - (size_t)!escaped);
+        *extra += 6 - skip;
         i += skip - 1;
         run = i + 1;
     }
@@ -286,7 +294,8 @@ static int value_as_string(const anyvalue *v, struct ag_buf *out)
         int rc = ag_json_finish(&w);
         if (rc == 0) {
             int q = v->value_case == V(BYTES_VALUE);
-            rc = go_escape_add(out, ag_buf_ptr(&j) + q, j.len - 2 * (size_t)q);
+            size_t extra = 0;
+            rc = go_escape_add(out, ag_buf_ptr(&j) + q, j.len - 2 * (size_t)q, 0, &extra);
         }
         ag_buf_cleanup(&j);
         return rc;
@@ -304,47 +313,92 @@ static int all_zero(const ProtobufCBinaryData *b)
     return 1;
 }
 
-int ex_cw_logs_message(const ex_cw_log_record *rec, const ex_cw_scope *scope,
-                       const ex_cw_resource *res, struct ag_buf *out)
+/* Whether byte |i| of the |len| bytes of |s| starts something Go's HTML-safe pass replaces. */
+static inline bool go_special_at(const uint8_t *s, size_t len, size_t i)
+{
+    return s[i] == '<' || s[i] == '>' || s[i] == '&' ||
+           (s[i] == 0xE2 && i + 2 < len && s[i + 1] == 0x80 &&
+            (s[i + 2] == 0xA8 || s[i + 2] == 0xA9));
+}
+
+/*
+ * Whether Go's HTML-safe pass (go_escape_add) would change any of the |len| bytes of |s|. Every
+ * message is scanned and almost none has such a byte, so the scan goes 16 bytes at a time where
+ * SSE2 is there (all x86-64), 8 at a time otherwise.
+ */
+static bool go_escape_needed(const uint8_t *s, size_t len)
+{
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i lt = _mm_set1_epi8('<'), gt = _mm_set1_epi8('>'), amp = _mm_set1_epi8('&'),
+                  e2 = _mm_set1_epi8((char)0xE2);
+    for (; len - i >= 16; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, lt), _mm_cmpeq_epi8(v, gt)),
+                                 _mm_or_si128(_mm_cmpeq_epi8(v, amp), _mm_cmpeq_epi8(v, e2)));
+        /* Each flagged byte checked: a 0xE2 is mostly another character (’, €, —). */
+        for (unsigned bits = (unsigned)_mm_movemask_epi8(m); bits != 0; bits &= bits - 1) {
+            if (go_special_at(s, len, i + (size_t)__builtin_ctz(bits))) {
+                return true;
+            }
+        }
+    }
+#endif
+    while (i < len) {
+        if (len - i >= 8) {
+            uint64_t v;
+            memcpy(&v, s + i, 8);
+            if (!(has_byte(v, '<') | has_byte(v, '>') | has_byte(v, '&') | has_byte(v, 0xE2))) {
+                i += 8;
+                continue;
+            }
+        }
+        if (go_special_at(s, len, i)) {
+            return true;
+        }
+        i++;
+    }
+    return false;
+}
+
+/*
+ * Applies Go's HTML-safe escaping (go_escape_add(), |escaped| as there) to the bytes of |out| from
+ * |start| on: in place when nothing changes (the common case), else through a copy. Adds to
+ * |*extra| the bytes the plain text grew by. Returns 0, or AG_ETOOBIG / AG_ENOMEM with |out| freed.
+ */
+static int go_escape_from(struct ag_buf *out, size_t start, int escaped, size_t *extra)
+{
+    size_t len = out->len - start;
+    if (len == 0 || !go_escape_needed(ag_buf_ptr(out) + start, len)) {
+        return 0;
+    }
+    struct ag_buf tmp;
+    ag_buf_init(&tmp, out->cap);
+    int rc = ag_buf_add(&tmp, ag_buf_ptr(out) + start, len);
+    if (rc == 0) {
+        ag_buf_truncate(out, start);
+        rc = go_escape_add(out, ag_buf_ptr(&tmp), tmp.len, escaped, extra);
+    } else {
+        ag_buf_cleanup(out);
+    }
+    ag_buf_cleanup(&tmp);
+    return rc;
+}
+
+int ex_cw_logs_shared(const ex_cw_scope *scope, const ex_cw_resource *res, bool escaped,
+                      struct ag_buf *out, size_t *plain_len)
 {
     struct ag_json w;
-    struct ag_buf tmp, msg;
+    struct ag_buf tmp, obj;
+    size_t extra = 0;
     ag_buf_init(&tmp, out->cap);
-    ag_buf_init(&msg, out->cap);
-    ag_json_init(&w, &msg);
+    ag_buf_init(&obj, out->cap);
+    if (escaped) {
+        ag_json_init_escaped(&w, &obj);
+    } else {
+        ag_json_init(&w, &obj);
+    }
     ag_json_obj_open(&w);
-    if (value_set(rec->body)) {
-        ag_json_key(&w, "body");
-        write_value(&w, rec->body);
-    }
-    if (rec->severity_number != 0) {
-        ag_json_key(&w, "severity_number");
-        ag_json_int(&w, (int64_t)rec->severity_number);
-    }
-    if (rec->severity_text != NULL && rec->severity_text[0] != '\0') {
-        ag_json_key(&w, "severity_text");
-        ag_json_str(&w, rec->severity_text);
-    }
-    if (rec->dropped_attributes_count != 0) {
-        ag_json_key(&w, "dropped_attributes_count");
-        ag_json_uint(&w, rec->dropped_attributes_count);
-    }
-    if (rec->flags != 0) {
-        ag_json_key(&w, "flags");
-        ag_json_uint(&w, rec->flags);
-    }
-    if (rec->trace_id.len == 16 && !all_zero(&rec->trace_id)) {
-        ag_json_key(&w, "trace_id");
-        ag_json_hex(&w, rec->trace_id.data, 16);
-    }
-    if (rec->span_id.len == 8 && !all_zero(&rec->span_id)) {
-        ag_json_key(&w, "span_id");
-        ag_json_hex(&w, rec->span_id.data, 8);
-    }
-    if (rec->n_attributes > 0) {
-        ag_json_key(&w, "attributes");
-        write_map(&w, rec->attributes, rec->n_attributes);
-    }
     if (scope != NULL && scope->name != NULL && scope->name[0] != '\0') {
         ag_json_key(&w, "scope");
         ag_json_obj_open(&w);
@@ -388,13 +442,104 @@ int ex_cw_logs_message(const ex_cw_log_record *rec, const ex_cw_scope *scope,
     ag_json_obj_close(&w);
     ag_buf_cleanup(&tmp);
     int rc = ag_json_finish(&w);
-    if (rc == 0) {
-        rc = go_escape_add(out, ag_buf_ptr(&msg), msg.len);
+    size_t start = out->len;
+    if (rc == 0 && obj.len > 2) {
+        /* The members without the braces (one byte each in both forms), after a comma. */
+        rc = ag_buf_addc(out, ',');
+        rc = rc != 0 ? rc : ag_buf_add(out, ag_buf_ptr(&obj) + 1, obj.len - 2);
+        rc = rc != 0 ? rc : go_escape_from(out, start, escaped, &extra);
     }
-    ag_buf_cleanup(&msg);
+    if (rc == 0 && plain_len != NULL) {
+        *plain_len = obj.len > 2 ? w.written - 1 + extra : 0; /* "{a}" -> ",a" */
+    }
+    ag_buf_cleanup(&obj);
     if (rc != 0) {
         ag_buf_cleanup(out);
     }
+    return rc;
+}
+
+int ex_cw_logs_message_shared(const ex_cw_log_record *rec, const char *shared, size_t shared_len,
+                              size_t shared_plain, bool escaped, struct ag_buf *out,
+                              size_t *plain_len)
+{
+    struct ag_json w;
+    size_t start = out->len, extra = 0;
+    if (escaped) {
+        ag_json_init_escaped(&w, out);
+    } else {
+        ag_json_init(&w, out);
+    }
+    ag_json_obj_open(&w);
+    if (value_set(rec->body)) {
+        ag_json_key(&w, "body");
+        write_value(&w, rec->body);
+    }
+    if (rec->severity_number != 0) {
+        ag_json_key(&w, "severity_number");
+        ag_json_int(&w, (int64_t)rec->severity_number);
+    }
+    if (rec->severity_text != NULL && rec->severity_text[0] != '\0') {
+        ag_json_key(&w, "severity_text");
+        ag_json_str(&w, rec->severity_text);
+    }
+    if (rec->dropped_attributes_count != 0) {
+        ag_json_key(&w, "dropped_attributes_count");
+        ag_json_uint(&w, rec->dropped_attributes_count);
+    }
+    if (rec->flags != 0) {
+        ag_json_key(&w, "flags");
+        ag_json_uint(&w, rec->flags);
+    }
+    if (rec->trace_id.len == 16 && !all_zero(&rec->trace_id)) {
+        ag_json_key(&w, "trace_id");
+        ag_json_hex(&w, rec->trace_id.data, 16);
+    }
+    if (rec->span_id.len == 8 && !all_zero(&rec->span_id)) {
+        ag_json_key(&w, "span_id");
+        ag_json_hex(&w, rec->span_id.data, 8);
+    }
+    if (rec->n_attributes > 0) {
+        ag_json_key(&w, "attributes");
+        write_map(&w, rec->attributes, rec->n_attributes);
+    }
+    ag_json_obj_close(&w);
+    int rc = ag_json_finish(&w);
+    size_t plain = w.written;
+    /* Written straight into |out|, then made HTML-safe where it stands: no copy of the message
+     * unless it holds one of the five characters. */
+    rc = rc != 0 ? rc : go_escape_from(out, start, escaped, &extra);
+    if (rc == 0 && shared_len > 0) {
+        /* The shared members go before the closing brace; "{}" takes them without the comma
+         * (both one byte in either form). */
+        size_t skip = out->len - start == 2 ? 1 : 0;
+        ag_buf_truncate(out, out->len - 1);
+        rc = ag_buf_add(out, shared + skip, shared_len - skip);
+        rc = rc != 0 ? rc : ag_buf_addc(out, '}');
+        plain += shared_plain - skip;
+    }
+    if (rc != 0) {
+        ag_buf_cleanup(out);
+    } else if (plain_len != NULL) {
+        *plain_len = plain + extra;
+    }
+    return rc;
+}
+
+int ex_cw_logs_message(const ex_cw_log_record *rec, const ex_cw_scope *scope,
+                       const ex_cw_resource *res, struct ag_buf *out)
+{
+    struct ag_buf shared;
+    size_t shared_plain = 0;
+    ag_buf_init(&shared, out->cap);
+    int rc = ex_cw_logs_shared(scope, res, false, &shared, &shared_plain);
+    if (rc == 0) {
+        rc = ex_cw_logs_message_shared(rec, ag_buf_str(&shared), shared.len, shared_plain, false,
+                                       out, NULL);
+    } else {
+        ag_buf_cleanup(out);
+    }
+    ag_buf_cleanup(&shared);
     return rc;
 }
 

@@ -34,6 +34,28 @@ AG_NODISCARD int ex_cw_logs_message(const ex_cw_log_record *rec, const ex_cw_sco
                                     const ex_cw_resource *res, struct ag_buf *out);
 
 /*
+ * The part of ex_cw_logs_message()'s output every record of one |scope| and |res| shares, written
+ * once for all of them: appends ',"scope":{...},"resource":{...}' (each member only when present,
+ * nothing at all when neither is) in its final form (HTML-safe escaping applied) to |out|. With
+ * |escaped| the text is written escaped as the content of a JSON string (ag_json_init_escaped()),
+ * as a PutLogEvents body carries it. Sets |*plain_len| (may be NULL) to the length of the plain
+ * text. Same returns as ex_cw_logs_message().
+ */
+AG_NODISCARD int ex_cw_logs_shared(const ex_cw_scope *scope, const ex_cw_resource *res,
+                                   bool escaped, struct ag_buf *out, size_t *plain_len);
+
+/*
+ * Appends the message of |rec| to |out| as ex_cw_logs_message() does, with the scope and resource
+ * members taken from |shared| (|shared_len| bytes, |shared_plain| plain, that ex_cw_logs_shared()
+ * wrote in the same form for the record's scope and resource; borrowed): the same bytes, or with
+ * |escaped| the same text escaped as the content of a JSON string. Sets |*plain_len| (may be NULL)
+ * to the length of the plain message. Same returns as ex_cw_logs_message().
+ */
+AG_NODISCARD int ex_cw_logs_message_shared(const ex_cw_log_record *rec, const char *shared,
+                                           size_t shared_len, size_t shared_plain, bool escaped,
+                                           struct ag_buf *out, size_t *plain_len);
+
+/*
  * Appends the raw_log message of |rec| to |out|: a string body verbatim; other bodies as
  * pdata's AsString() gives them (JSON for maps and arrays, base64 for bytes, "" when unset).
  * Same returns as ex_cw_logs_message().

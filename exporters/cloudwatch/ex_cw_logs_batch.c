@@ -10,8 +10,12 @@
 
 #include <string.h>
 
-/* The scratch buffers keep their memory between requests up to this size. */
-#define SCRATCH_KEEP (4u * 1024 * 1024)
+/*
+ * The scratch buffers keep their memory between requests up to this size: a default batch
+ * (send_batch_size 8192 records of ~1 kB messages) fits, so a steady stream of batches writes
+ * into memory already mapped instead of growing (copying) and faulting in ~10 MB each time.
+ */
+#define SCRATCH_KEEP (16u * 1024 * 1024)
 #define SCRATCH_CAP  (1024u * 1024 * 1024)
 /* One record's message before truncation (the receivers' request limits are far below). */
 #define RECORD_CAP (64u * 1024 * 1024)
@@ -19,6 +23,8 @@
 /* One event of the request being converted: offsets into the scratch buffers. */
 struct ex_cw_logs_pend {
     size_t msg, len;      /* in msgs */
+    size_t plain;         /* the plain message's length when escaped, else 0 */
+    bool escaped;         /* msgs holds the message escaped (ex_cw_event.escaped) */
     size_t group, stream; /* in names, NUL-terminated */
     int64_t ts;
 };
@@ -29,6 +35,7 @@ void ex_cw_logs_batch_init(struct ex_cw_logs_batch *b)
     ag_buf_init(&b->msgs, SCRATCH_CAP);
     ag_buf_init(&b->names, SCRATCH_CAP);
     ag_buf_init(&b->one, RECORD_CAP);
+    ag_buf_init(&b->shared, RECORD_CAP);
 }
 
 void ex_cw_logs_batch_cleanup(struct ex_cw_logs_batch *b)
@@ -36,6 +43,7 @@ void ex_cw_logs_batch_cleanup(struct ex_cw_logs_batch *b)
     ag_buf_cleanup(&b->msgs);
     ag_buf_cleanup(&b->names);
     ag_buf_cleanup(&b->one);
+    ag_buf_cleanup(&b->shared);
     ag_free(b->pend);
     ag_free(b->evs);
     b->pend = NULL;
@@ -51,6 +59,9 @@ void ex_cw_logs_batch_trim(struct ex_cw_logs_batch *b)
     }
     if (b->one.alloc > SCRATCH_KEEP) {
         ag_buf_cleanup(&b->one);
+    }
+    if (b->shared.alloc > SCRATCH_KEEP) {
+        ag_buf_cleanup(&b->shared);
     }
 }
 
@@ -99,17 +110,29 @@ static int add_name(struct ex_cw_logs_batch *b, const char *s, size_t *off)
     return ag_buf_add(&b->names, s, strlen(s) + 1);
 }
 
-/* Converts one record into b->pend[*n]; drops (counted in b->drops) are not errors. */
+/*
+ * Converts one record into b->pend[*n]; drops (counted in b->drops) are not errors. Without
+ * raw_log, b->shared holds the scope and resource members of its scope (ex_cw_logs_shared()).
+ */
 static int convert(struct ex_cw_logs_batch *b, const struct ag_awscloudwatchlogs_config *cfg,
-                   const ex_cw_log_record *rec, const ex_cw_scope *scope,
-                   const ex_cw_resource *res, size_t g, size_t s, int names_ok, int64_t now,
-                   size_t *n)
+                   const ex_cw_log_record *rec, const ex_cw_scope *scope, const ex_cw_resource *res,
+                   size_t g, size_t s, int names_ok, int64_t now, size_t *n)
 {
     int rc;
+    size_t plain = 0;
+    bool escaped = b->escaped && !cfg->raw_log;
     ag_buf_reset(&b->one);
     if (cfg->raw_log) {
         rc = ex_cw_logs_raw(rec, &b->one);
     } else {
+        rc = ex_cw_logs_message_shared(rec, ag_buf_str(&b->shared), b->shared.len, b->shared_plain,
+                                       escaped, &b->one, &plain);
+    }
+    size_t limit = cfg->max_event_size != 0 ? cfg->max_event_size : EX_CW_DEFAULT_EVENT_BYTES;
+    if (rc == 0 && escaped && plain + EX_CW_EVENT_OVERHEAD > limit) {
+        /* Too long for one event: the pusher cuts it, and that needs the plain text. */
+        escaped = false;
+        ag_buf_reset(&b->one);
         rc = ex_cw_logs_message(rec, scope, res, &b->one);
     }
     if (rc == AG_EINVAL || rc == AG_ETOOBIG) {
@@ -149,6 +172,8 @@ static int convert(struct ex_cw_logs_batch *b, const struct ag_awscloudwatchlogs
     struct ex_cw_logs_pend *p = &b->pend[(*n)++];
     p->msg = b->msgs.len;
     p->len = b->one.len;
+    p->plain = escaped ? plain : 0;
+    p->escaped = escaped;
     p->group = g;
     p->stream = s;
     p->ts = ex_cw_logs_timestamp(rec, now);
@@ -180,6 +205,19 @@ int ex_cw_logs_batch_fill(
         int names_ok = ex_cw_group_name_valid(names + g) && ex_cw_stream_name_valid(names + s);
         for (size_t j = 0; rc == 0 && j < rl->n_scope_logs; j++) {
             const Opentelemetry__Proto__Logs__V1__ScopeLogs *sl = rl->scope_logs[j];
+            ag_buf_reset(&b->shared);
+            b->shared_plain = 0;
+            if (!cfg->raw_log && sl->n_log_records > 0) {
+                /* Written once for the scope's records rather than once per record. */
+                rc = ex_cw_logs_shared(sl->scope, rl->resource, b->escaped, &b->shared,
+                                       &b->shared_plain);
+                if (rc == AG_EINVAL || rc == AG_ETOOBIG) {
+                    /* Every record of the scope would fail to encode, as it did before. */
+                    b->drops[EX_CW_LOGS_DROP_ENCODE] += sl->n_log_records;
+                    rc = 0;
+                    continue;
+                }
+            }
             for (size_t k = 0; rc == 0 && k < sl->n_log_records; k++) {
                 rc = convert(b, cfg, sl->log_records[k], sl->scope, rl->resource, g, s, names_ok,
                              now, &n);
@@ -192,11 +230,14 @@ int ex_cw_logs_batch_fill(
     const char *msgs = ag_buf_str(&b->msgs);
     const char *names = ag_buf_str(&b->names);
     for (size_t i = 0; i < n; i++) {
-        b->evs[i] = (struct ex_cw_event){.group = names + b->pend[i].group,
-                                         .stream = names + b->pend[i].stream,
-                                         .timestamp_ms = b->pend[i].ts,
-                                         .message = msgs + b->pend[i].msg,
-                                         .len = b->pend[i].len};
+        const struct ex_cw_logs_pend *p = &b->pend[i];
+        b->evs[i] = (struct ex_cw_event){.group = names + p->group,
+                                         .stream = names + p->stream,
+                                         .timestamp_ms = p->ts,
+                                         .message = p->escaped ? NULL : msgs + p->msg,
+                                         .len = p->escaped ? p->plain : p->len,
+                                         .escaped = p->escaped ? msgs + p->msg : NULL,
+                                         .escaped_len = p->escaped ? p->len : 0};
     }
     b->n = n;
     return 0;

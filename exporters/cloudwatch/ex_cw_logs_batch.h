@@ -1,6 +1,7 @@
 #ifndef EX_CW_LOGS_BATCH_H
 #define EX_CW_LOGS_BATCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,11 +31,15 @@ struct ex_cw_logs_pend;
 
 /* Caller-owned scratch, reused from request to request. Fields marked "out" may be read. */
 struct ex_cw_logs_batch {
+    bool escaped; /* in: default messages go out already escaped for the PutLogEvents body
+                     (ex_cw_event.escaped); init sets false (plain messages) */
     struct ex_cw_event *evs;              /* out: |n| events, valid until the next fill */
     size_t n;                             /* out */
     size_t drops[EX_CW_LOGS_DROP_COUNT_]; /* out: records dropped by the last fill, by reason */
     /* do not touch */
     struct ag_buf msgs, names, one;
+    struct ag_buf shared; /* the scope and resource members of the current scope's messages */
+    size_t shared_plain;  /* their plain length */
     struct ex_cw_logs_pend *pend;
     size_t cap;
 };
@@ -49,8 +54,9 @@ void ex_cw_logs_batch_cleanup(struct ex_cw_logs_batch *b);
  * Converts every record of |req| into b->evs[0 .. b->n) in request order, with the options of
  * |cfg| (raw_log, emf_only, log_group_name, log_stream_name); |now_ms| is the timestamp of records
  * with neither time. The events borrow from |b| and |req| (group and stream from |b|, messages
- * from |b|). Everything is borrowed. Returns 0 (drops counted in b->drops), or AG_ENOMEM /
- * AG_ETOOBIG (scratch caps); then b->n is 0.
+ * from |b|). With b->escaped, default messages within the per-event limit come escaped
+ * (ex_cw_event.escaped), the others plain. Everything is borrowed. Returns 0 (drops counted in
+ * b->drops), or AG_ENOMEM / AG_ETOOBIG (scratch caps); then b->n is 0.
  */
 AG_NODISCARD int ex_cw_logs_batch_fill(
     struct ex_cw_logs_batch *b, const struct ag_awscloudwatchlogs_config *cfg,

@@ -3,8 +3,9 @@
  * The CloudWatch Logs pusher. Each (group, stream) has a queue of events; a batch is the longest
  * prefix of the timestamp-sorted queue that fits the PutLogEvents limits. A put answered
  * ResourceNotFoundException parks on its stream while the stream (and, if need be, the group)
- * is created, then leaves again once. The body is written in one pass by the streaming JSON
- * writer; messages were made valid UTF-8 when queued, so their size here is their size there.
+ * is created, then leaves again once. Messages are queued in the form the body carries them
+ * (valid UTF-8, escaped as JSON string content), so a put only copies them into its body, and
+ * their counted size (the plain message's) is their size at the service.
  */
 #include "ex_cw_pusher.h"
 #include "ag_buf.h"
@@ -32,8 +33,9 @@
 struct cwev {
     int64_t ts;
     uint64_t seq; /* arrival order, for a stable sort */
-    char *msg;    /* owned, valid UTF-8, |len| bytes */
-    size_t len;
+    char *msg;    /* owned: the message escaped as JSON string content, |esc_len| bytes */
+    size_t len;   /* the plain message's length (valid UTF-8, cut to the limit) */
+    size_t esc_len;
 };
 
 struct limiter {
@@ -107,6 +109,8 @@ struct ex_cw_pusher {
     int force; /* send partial batches */
     int closed;
     struct event *timer;
+    struct ag_buf spare; /* the last finished put's body, kept for the next put: its ~1 MB stays
+                            allocated and mapped instead of being freed and faulted in again */
 
     struct ex_cw_pusher_stats stats;
     struct limiter log_failed, log_dropped, log_rejected;
@@ -522,7 +526,12 @@ static void call_free(struct ex_cw_pusher *p, struct cwcall *c)
         ev_free(p, &c->evs[i]);
     }
     ag_free(c->evs);
-    ag_buf_cleanup(&c->body);
+    if (c->kind == CALL_PUT && ag_buf_ptr(&p->spare) == NULL) {
+        p->spare = c->body;
+        ag_buf_reset(&p->spare);
+    } else {
+        ag_buf_cleanup(&c->body);
+    }
     c->s->n_calls--;
     if (c->kind == CALL_PUT) {
         p->n_puts--;
@@ -768,6 +777,54 @@ static void on_done(void *arg, const struct ex_aws_result *res)
     pump(p);
 }
 
+/* Appends the decimal form of |v| to |b| (room reserved by the caller). */
+static int add_int(struct ag_buf *b, int64_t v)
+{
+    char tmp[24], *q = tmp + sizeof(tmp);
+    uint64_t m = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--q = (char)('0' + m % 10);
+        m /= 10;
+    } while (m != 0);
+    if (v < 0) {
+        *--q = '-';
+    }
+    return ag_buf_add(b, q, (size_t)(tmp + sizeof(tmp) - q));
+}
+
+/*
+ * Writes the PutLogEvents body for the first |n| queued events of |st| into |b|: the JSON the
+ * streaming writer would give, with each message copied as queued (escaped already), the room
+ * for all of it reserved at once. Returns 0, or AG_ETOOBIG / AG_ENOMEM (|b| freed).
+ */
+static int put_body(struct ag_buf *b, const struct cwstream *st, size_t n)
+{
+    static const char ev_open[] = "{\"timestamp\":", ev_msg[] = ",\"message\":\"";
+    size_t need = 64 + 6 * (strlen(st->group) + strlen(st->stream));
+    for (size_t i = 0; i < n; i++) {
+        /* 20 digits and a sign at most, the quote, brace and comma after the message. */
+        need += sizeof(ev_open) + sizeof(ev_msg) + 24 + st->evs[st->head + i].esc_len;
+    }
+    if (ag_buf_reserve(b, need) == NULL) {
+        return need > b->cap ? AG_ETOOBIG : AG_ENOMEM;
+    }
+    int rc = ag_buf_adds(b, "{\"logGroupName\":\"");
+    rc = rc != 0 ? rc : ag_json_escape(b, st->group, strlen(st->group));
+    rc = rc != 0 ? rc : ag_buf_adds(b, "\",\"logStreamName\":\"");
+    rc = rc != 0 ? rc : ag_json_escape(b, st->stream, strlen(st->stream));
+    rc = rc != 0 ? rc : ag_buf_adds(b, "\",\"logEvents\":[");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const struct cwev *e = &st->evs[st->head + i];
+        rc = i > 0 ? ag_buf_addc(b, ',') : 0;
+        rc = rc != 0 ? rc : ag_buf_add(b, ev_open, sizeof(ev_open) - 1);
+        rc = rc != 0 ? rc : add_int(b, e->ts);
+        rc = rc != 0 ? rc : ag_buf_add(b, ev_msg, sizeof(ev_msg) - 1);
+        rc = rc != 0 ? rc : ag_buf_add(b, e->msg, e->esc_len);
+        rc = rc != 0 ? rc : ag_buf_add(b, "\"}", 2);
+    }
+    return rc != 0 ? rc : ag_buf_add(b, "]}", 2);
+}
+
 /* Starts one put with the first batch of |st|. Returns 0, or AG_ENOMEM (nothing started). */
 static int start_put(struct ex_cw_pusher *p, struct cwstream *st)
 {
@@ -783,28 +840,9 @@ static int start_put(struct ex_cw_pusher *p, struct cwstream *st)
     c->p = p;
     c->s = st;
     c->kind = CALL_PUT;
-    ag_buf_init(&c->body, MAX_BODY_BYTES);
-    struct ag_json w;
-    ag_json_init(&w, &c->body);
-    ag_json_obj_open(&w);
-    ag_json_key(&w, "logGroupName");
-    ag_json_str(&w, st->group);
-    ag_json_key(&w, "logStreamName");
-    ag_json_str(&w, st->stream);
-    ag_json_key(&w, "logEvents");
-    ag_json_arr_open(&w);
-    for (size_t i = 0; i < n; i++) {
-        const struct cwev *e = &st->evs[st->head + i];
-        ag_json_obj_open(&w);
-        ag_json_key(&w, "timestamp");
-        ag_json_int(&w, e->ts);
-        ag_json_key(&w, "message");
-        ag_json_strn(&w, e->msg, e->len);
-        ag_json_obj_close(&w);
-    }
-    ag_json_arr_close(&w);
-    ag_json_obj_close(&w);
-    int rc = ag_json_finish(&w);
+    c->body = p->spare;
+    ag_buf_init(&p->spare, MAX_BODY_BYTES);
+    int rc = put_body(&c->body, st, n);
     if (rc != 0) {
         ag_buf_cleanup(&c->body);
         ag_free(c);
@@ -901,6 +939,7 @@ int ex_cw_pusher_new(struct event_base *base, const struct ex_cw_pusher_options 
     if (p == NULL) {
         goto out;
     }
+    ag_buf_init(&p->spare, MAX_BODY_BYTES);
     p->id = ag_strdup(opts->id != NULL ? opts->id : "awscloudwatchlogs");
     if (p->id == NULL) {
         goto out;
@@ -951,9 +990,9 @@ int ex_cw_pusher_new(struct event_base *base, const struct ex_cw_pusher_options 
                                               "Log events lost with a failed CloudWatch Logs "
                                               "call.",
                                               p->id, NULL);
-    p->m_truncated = ag_metrics_exporter_counter("otter_exporter_log_events_truncated_total",
-                                                 "Log events cut to the per-event size limit.",
-                                                 p->id, NULL);
+    p->m_truncated =
+        ag_metrics_exporter_counter("otter_exporter_log_events_truncated_total",
+                                    "Log events cut to the per-event size limit.", p->id, NULL);
     p->m_empty = ag_metrics_exporter_dropped(p->id, "empty");
     p->m_old = ag_metrics_exporter_dropped(p->id, "too_old");
     p->m_new = ag_metrics_exporter_dropped(p->id, "too_new");
@@ -1022,14 +1061,58 @@ int ex_cw_message_fit(const char *msg, size_t len, size_t max_event_bytes, char 
     return 0;
 }
 
-/* Copies the message of |e|, made valid UTF-8 and cut to the limit. Returns 0 or AG_ENOMEM. */
+/* Escapes |len| bytes of |s| into a new string: |*out| (NUL-terminated), |*out_len| bytes. */
+static int escape_new(const char *s, size_t len, char **out, size_t *out_len)
+{
+    struct ag_buf b;
+    ag_buf_init(&b, 6 * EX_CW_MAX_EVENT_BYTES);
+    /* Room for a few escapes up front: most messages then take one allocation. */
+    if (ag_buf_reserve(&b, len + len / 8 + 16) == NULL || ag_json_escape(&b, s, len) != 0) {
+        return AG_ENOMEM;
+    }
+    *out = (char *)ag_buf_steal(&b, out_len);
+    /* The buffer grew in powers of two: give back what the queue would hold for nothing (a
+     * shrink in place; should it fail, the larger block serves as well). */
+    char *fit = ag_realloc(*out, *out_len + 1);
+    if (fit != NULL) {
+        *out = fit;
+    }
+    return 0;
+}
+
+/*
+ * Makes the queued form of |e|: valid UTF-8, cut to the limit, escaped for the body (copied as it
+ * is when the producer escaped it). Returns 0 or AG_ENOMEM.
+ */
 static int ev_make(struct ex_cw_pusher *p, const struct ex_cw_event *e, struct cwev *out,
                    int *truncated)
 {
-    int rc = ex_cw_message_fit(e->message, e->len, p->max_event_bytes, &out->msg, &out->len,
-                               truncated);
+    int rc;
+    *truncated = 0;
+    out->ts = e->timestamp_ms;
+    if (e->escaped != NULL) {
+        out->msg = ag_malloc(e->escaped_len + 1);
+        if (out->msg == NULL) {
+            return AG_ENOMEM;
+        }
+        memcpy(out->msg, e->escaped, e->escaped_len);
+        out->msg[e->escaped_len] = '\0';
+        out->len = e->len;
+        out->esc_len = e->escaped_len;
+        return 0;
+    }
+    int dirty;
+    size_t clean = utf8_clean_len(e->message, e->len, &dirty);
+    if (!dirty && clean + EX_CW_EVENT_OVERHEAD <= p->max_event_bytes) {
+        /* Nothing to replace or cut (the common case): escaped straight from the producer's. */
+        out->len = clean;
+        return escape_new(e->message, e->len, &out->msg, &out->esc_len);
+    }
+    char *fit;
+    rc = ex_cw_message_fit(e->message, e->len, p->max_event_bytes, &fit, &out->len, truncated);
     if (rc == 0) {
-        out->ts = e->timestamp_ms;
+        rc = escape_new(fit, out->len, &out->msg, &out->esc_len);
+        ag_free(fit);
     }
     return rc;
 }
@@ -1049,8 +1132,15 @@ int ex_cw_pusher_push(struct ex_cw_pusher *p, const struct ex_cw_event *evs, siz
         return AG_EAGAIN;
     }
     for (size_t i = 0; i < n; i++) {
-        if (!ex_cw_group_name_valid(evs[i].group) || !ex_cw_stream_name_valid(evs[i].stream) ||
-            (evs[i].message == NULL && evs[i].len > 0)) {
+        const struct ex_cw_event *e = &evs[i];
+        /* Events of one request mostly share their names: checked once per distinct pointer. */
+        bool names_seen = i > 0 && e->group == evs[i - 1].group && e->stream == evs[i - 1].stream;
+        if (!names_seen &&
+            (!ex_cw_group_name_valid(e->group) || !ex_cw_stream_name_valid(e->stream))) {
+            return AG_EINVAL;
+        }
+        if (e->escaped != NULL ? e->len + EX_CW_EVENT_OVERHEAD > p->max_event_bytes
+                               : e->message == NULL && e->len > 0) {
             return AG_EINVAL;
         }
     }
@@ -1232,6 +1322,7 @@ void ex_cw_pusher_free(struct ex_cw_pusher *p)
     if (p->timer != NULL) {
         event_free(p->timer);
     }
+    ag_buf_cleanup(&p->spare);
     ag_free(p->logs_format);
     ag_free(p->id);
     ag_free(p);

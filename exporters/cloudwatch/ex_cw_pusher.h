@@ -94,6 +94,15 @@ struct ex_cw_event {
     int64_t timestamp_ms; /* ms since the epoch */
     const char *message;  /* |len| bytes, need not be NUL-terminated */
     size_t len;
+    /*
+     * Optional (NULL = unused): the message already escaped as the content of a JSON string,
+     * byte for byte what ag_json_escape() gives for it, |escaped_len| bytes, as the producer could
+     * write it in one pass (ag_json_init_escaped()). Then |message| is ignored (may be NULL), |len|
+     * is the length of the plain message, which must be valid UTF-8 and within the per-event
+     * limit (nothing to cut): the body takes these bytes as they are.
+     */
+    const char *escaped;
+    size_t escaped_len;
 };
 
 struct ex_cw_pusher_stats {
@@ -130,7 +139,8 @@ bool ex_cw_pusher_has_room(const struct ex_cw_pusher *p);
  * batches that are full. Events dropped by the checks above count as handled (they are counted,
  * not queued). The bound is checked once, first: one push may pass max_bytes by its own size.
  * Returns 0, or AG_EAGAIN (the queue is full: nothing queued), AG_EINVAL (a missing or bad
- * group or stream name: nothing queued), AG_ENOMEM (nothing queued).
+ * group or stream name, an escaped message over the per-event limit: nothing queued), AG_ENOMEM
+ * (nothing queued).
  */
 AG_NODISCARD int ex_cw_pusher_push(struct ex_cw_pusher *p, const struct ex_cw_event *evs, size_t n);
 
@@ -181,8 +191,8 @@ size_t ex_cw_utf8_cut(const char *s, size_t len, size_t max);
  * Returns a new NUL-terminated string in |*out| (|*out_len| bytes; the caller frees it with
  * ag_free()) and sets |*truncated|. Returns 0, or AG_ENOMEM.
  */
-AG_NODISCARD int ex_cw_message_fit(const char *msg, size_t len, size_t max_event_bytes,
-                                   char **out, size_t *out_len, int *truncated);
+AG_NODISCARD int ex_cw_message_fit(const char *msg, size_t len, size_t max_event_bytes, char **out,
+                                   size_t *out_len, int *truncated);
 
 /*
  * Parses a 200 PutLogEvents answer (|len| bytes, borrowed) for a batch of |n| events and writes

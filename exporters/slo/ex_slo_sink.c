@@ -570,8 +570,11 @@ int ex_slo_sinks_metrics(struct ex_slo_sinks *s, int64_t now_ms,
         return AG_ENOMEM;
     }
     for (size_t i = 0; i < s->n_pend; i++) {
-        evs[i] = (struct ex_cw_event){s->group, s->stream, s->pend[i].ts,
-                                      ag_buf_str(&s->msgs) + s->pend[i].off, s->pend[i].len};
+        evs[i] = (struct ex_cw_event){.group = s->group,
+                                      .stream = s->stream,
+                                      .timestamp_ms = s->pend[i].ts,
+                                      .message = ag_buf_str(&s->msgs) + s->pend[i].off,
+                                      .len = s->pend[i].len};
     }
     rc = ex_cw_pusher_push(s->pusher, evs, s->n_pend);
     ag_free(evs);

@@ -13,6 +13,7 @@ uses run_bench.py's helpers, as run_xray_bench.py does.
     python3 tests/bench/run_cw_bench.py --build build-rel [--seconds 8] [--repeat 2]
     python3 tests/bench/run_cw_bench.py --build build-rel --otterd OLD/agent/otterd  # before/after
     python3 tests/bench/run_cw_bench.py --build build-rel --callgrind 4  # + instructions per item
+    python3 tests/bench/run_cw_bench.py --build build-rel --callgrind 6 --callgrind-rate 2000
 
 Logs: every record is one event, so the run waits until the sink has as many events as otterd
 acknowledged records. Metrics: EMF groups the points of one label set into one event and the
@@ -128,7 +129,7 @@ def callgrind_e2e(args, env, port, work, signal):
         s0 = rx.sink_stats(port)
         extra = ["--signal", signal, "--items-per-request", str(args.per_request[signal])]
         lg = rb.run_loadgen(args, od.ports["grpc"], "grpc", "realistic", args.callgrind,
-                            extra=extra)
+                            rate=args.callgrind_rate or None, extra=extra)
         items = lg["items_acked"]
         st = wait_sink(port, s0, items if signal == "logs" else None, 120)
     finally:
@@ -155,6 +156,9 @@ def main():
     ap.add_argument("--http-conns", type=int, default=8)
     ap.add_argument("--callgrind", type=float, default=0, metavar="S",
                     help="also run S seconds end to end under callgrind per signal")
+    ap.add_argument("--callgrind-rate", type=float, default=0, metavar="R",
+                    help="items/s of the callgrind runs (0 = saturating): a fixed rate sends the "
+                         "same items to every otterd, so their Ir/item compare exactly")
     ap.add_argument("--otterd", default=None,
                     help="another otterd binary (e.g. an older build) with this build's tools")
     ap.add_argument("--out", default=None, help="JSON file (default BUILD/bench-results/...)")

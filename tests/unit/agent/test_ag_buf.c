@@ -2,7 +2,7 @@
 /*
  * Unit tests of ag_buf, the capped growable buffer (curl's dynbuf model): appends of every kind,
  * the cap (reaching it is fine, passing it frees the buffer and returns AG_ETOOBIG), printf,
- * reserve/commit, reset, steal, consume_front, and allocation failure when built with
+ * reserve/commit, reset, steal, consume_front, truncate, and allocation failure when built with
  * failmalloc.
  */
 #include "ag_buf.h"
@@ -220,6 +220,26 @@ static void test_consume_front(void)
     ASSERT_UEQ(b.len, 0);
 }
 
+static void test_truncate(void)
+{
+    struct ag_buf b;
+    ag_buf_init(&b, 64);
+    ag_buf_truncate(&b, 0); /* on an empty buffer */
+    ASSERT_UEQ(b.len, 0);
+    ASSERT_OK(ag_buf_adds(&b, "abcdef"));
+    ag_buf_truncate(&b, 10); /* longer than it is: unchanged */
+    ASSERT_STREQ(ag_buf_str(&b), "abcdef");
+    ag_buf_truncate(&b, 3);
+    ASSERT_UEQ(b.len, 3);
+    ASSERT_STREQ(ag_buf_str(&b), "abc"); /* still NUL-terminated */
+    size_t alloc = b.alloc;
+    ag_buf_truncate(&b, 0);
+    ASSERT_UEQ(b.alloc, alloc); /* the allocation stays */
+    ASSERT_OK(ag_buf_adds(&b, "xy"));
+    ASSERT_STREQ(ag_buf_str(&b), "xy");
+    ag_buf_cleanup(&b);
+}
+
 static void test_failmalloc(void)
 {
 #if AG_FAILMALLOC
@@ -247,4 +267,5 @@ static void test_failmalloc(void)
 AG_TEST_MAIN(AG_TEST_CASE(test_empty), AG_TEST_CASE(test_appends), AG_TEST_CASE(test_growth),
              AG_TEST_CASE(test_cap), AG_TEST_CASE(test_huge_cap), AG_TEST_CASE(test_printf),
              AG_TEST_CASE(test_reserve_commit_reset), AG_TEST_CASE(test_steal),
-             AG_TEST_CASE(test_consume_front), AG_TEST_CASE(test_failmalloc))
+             AG_TEST_CASE(test_consume_front), AG_TEST_CASE(test_truncate),
+             AG_TEST_CASE(test_failmalloc))

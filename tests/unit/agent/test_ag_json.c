@@ -10,7 +10,9 @@
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define BIG_CAP (1024 * 1024)
 
@@ -175,6 +177,93 @@ static void test_doubles_round_trip(void)
         ASSERT(memcmp(&back, &v, sizeof(v)) == 0);
         ASSERT(strlen(s) <= 24);
     }
+}
+
+/* The writer's rule written the slow way: the shortest %.Ng (N from 15, or 1 for subnormals) that
+ * strtod reads back, integers below 1e15 as their digits. */
+static const char *ref_double(double v, char *tmp, size_t cap)
+{
+    if (v == 0 && signbit(v)) {
+        return "-0.0";
+    }
+    for (int prec = fpclassify(v) == FP_SUBNORMAL ? 1 : 15; prec <= 17; prec++) {
+        snprintf(tmp, cap, "%.*g", prec, v);
+        if (strtod(tmp, NULL) == v) {
+            break;
+        }
+    }
+    return tmp;
+}
+
+static uint64_t rnd_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(void)
+{
+    /* xorshift64*: reproducible across runs and platforms. */
+    rnd_state ^= rnd_state >> 12;
+    rnd_state ^= rnd_state << 25;
+    rnd_state ^= rnd_state >> 27;
+    return rnd_state * 2685821657736338717ull;
+}
+
+/* Short decimals take a path without printf: the same text as the slow rule. */
+static void test_doubles_short_fixed(void)
+{
+    /* By hand (Python's repr() gives the same digits). */
+    ASSERT_STREQ(double_of(0.5), "0.5");
+    ASSERT_STREQ(double_of(-0.5), "-0.5");
+    ASSERT_STREQ(double_of(2.0625), "2.0625");       /* 33/16 */
+    ASSERT_STREQ(double_of(4095.9375), "4095.9375"); /* 65535/16 */
+    ASSERT_STREQ(double_of(0.001), "0.001");         /* the lower end of the path */
+    ASSERT_STREQ(double_of(0.00123), "0.00123");     /* leading zeros after the point */
+    ASSERT_STREQ(double_of(0.000999), "0.000999");   /* below it: %g, same text */
+    ASSERT_STREQ(double_of(0.0001), "0.0001");       /* %g's last fixed form */
+    ASSERT_STREQ(double_of(0.00001), "1e-05");       /* %g's first exponent form */
+    ASSERT_STREQ(double_of(99999999999999.9), "99999999999999.9");     /* 15 digits, < 1e14 */
+    ASSERT_STREQ(double_of(123456789012.345), "123456789012.345");     /* 15 digits */
+    ASSERT_STREQ(double_of(1234567890123.4567), "1234567890123.4568"); /* 17 digits needed */
+    ASSERT_STREQ(double_of(0.1 + 0.7), "0.7999999999999999");
+    ASSERT_STREQ(double_of(1.1), "1.1");
+    ASSERT_STREQ(double_of(-3.14159), "-3.14159");
+    ASSERT_STREQ(double_of(1e-3 * 7), "0.007");
+
+    /* Equal to the slow rule on many random doubles: decimals with few digits (what metrics
+     * hold), any bit pattern, and values around the path's bounds. */
+    char want[40];
+    size_t bad = 0;
+    for (int i = 0; i < 300000; i++) {
+        uint64_t r = rnd();
+        double v;
+        switch (i % 4) {
+        case 0: /* n / 10^k, n up to 15 digits */
+            v = (double)(r % 1000000000000000ull) / pow(10.0, (double)((r >> 50) % 19));
+            break;
+        case 1: /* any finite double */
+            memcpy(&v, &r, sizeof(v));
+            if (!isfinite(v)) {
+                v = 1.5;
+            }
+            break;
+        case 2: /* binary fractions (histogram sums, x / 16) */
+            v = (double)(r % 100000000ull) / (double)(1u << ((r >> 40) % 20));
+            break;
+        default: /* near 1e-3 and 1e14 */
+            v = ((r >> 63) ? 1e14 : 1e-3) * (1.0 + ((double)(r % 2001) - 1000.0) * 1e-12);
+            break;
+        }
+        if ((r >> 62) & 1) {
+            v = -v;
+        }
+        if (v == trunc(v) && fabs(v) < 1e15) {
+            continue; /* integers: covered by test_doubles_shortest */
+        }
+        const char *got = double_of(v);
+        if (strcmp(got, ref_double(v, want, sizeof(want))) != 0) {
+            if (bad++ < 5) {
+                printf("# %.17g: got %s, want %s\n", v, got, want);
+            }
+        }
+    }
+    ASSERT_UEQ(bad, 0);
 }
 
 static void test_doubles_special(void)
@@ -650,7 +739,8 @@ static void test_cleanup(void)
 AG_TEST_MAIN(AG_TEST_CASE(test_escape_quotes_and_controls), AG_TEST_CASE(test_escape_utf8),
              AG_TEST_CASE(test_escape_function), AG_TEST_CASE(test_commas_and_nesting),
              AG_TEST_CASE(test_top_level_scalars), AG_TEST_CASE(test_doubles_shortest),
-             AG_TEST_CASE(test_doubles_round_trip), AG_TEST_CASE(test_doubles_special),
+             AG_TEST_CASE(test_doubles_round_trip), AG_TEST_CASE(test_doubles_short_fixed),
+             AG_TEST_CASE(test_doubles_special),
              AG_TEST_CASE(test_int_extremes), AG_TEST_CASE(test_hex),
              AG_TEST_CASE(test_base64_rfc4648), AG_TEST_CASE(test_cap_sticky),
              AG_TEST_CASE(test_unbalanced), AG_TEST_CASE(test_misuse),

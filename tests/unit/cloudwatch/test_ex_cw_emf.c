@@ -5,6 +5,7 @@
  */
 #include "ag_test.h"
 #include "ag_arena.h"
+#include "ag_json.h"
 #include "ag_mem.h"
 #include "ag_otlp_json.h"
 #include "ex_cw_emf.h"
@@ -97,6 +98,42 @@ static int sink(void *arg, const char *group, const char *stream, int64_t ts, co
     return 0;
 }
 
+/* When set, tr() translates with ex_cw_emf_translate_escaped() through esink(). */
+static bool use_escaped;
+
+/*
+ * The escaped form's sink: jansson reads each event back as the content of a JSON string (an
+ * independent unescaper); the plain event must have the length reported, escape again to the
+ * same bytes (ag_json_escape()), and then passes every check sink() makes.
+ */
+static int esink(void *arg, const char *group, const char *stream, int64_t ts, const char *esc,
+                 size_t esc_len, size_t plain_len)
+{
+    struct ag_buf q, again;
+    ag_buf_init(&q, (size_t)64 << 20);
+    ag_buf_init(&again, (size_t)64 << 20);
+    json_error_t err;
+    json_t *str = NULL;
+    if (ag_buf_addc(&q, '"') == 0 && ag_buf_add(&q, esc, esc_len) == 0 &&
+        ag_buf_addc(&q, '"') == 0) {
+        str = json_loadb(ag_buf_str(&q), q.len, JSON_DECODE_ANY, &err);
+    }
+    int rc = 0;
+    if (!json_is_string(str) || json_string_length(str) != plain_len ||
+        ag_json_escape(&again, json_string_value(str), json_string_length(str)) != 0 ||
+        again.len != esc_len || memcmp(ag_buf_str(&again), esc, esc_len) != 0) {
+        printf("# escaped event does not read back (plain %zu): %.*s\n", plain_len,
+               (int)(esc_len < 2000 ? esc_len : 2000), esc);
+        E.bad++;
+    } else {
+        rc = sink(arg, group, stream, ts, json_string_value(str), json_string_length(str));
+    }
+    json_decref(str);
+    ag_buf_cleanup(&q);
+    ag_buf_cleanup(&again);
+    return rc;
+}
+
 static int tr(struct ex_cw_emf *t, const char *json, uint64_t now, struct ex_cw_emf_result *res)
 {
     char err[256];
@@ -110,7 +147,8 @@ static int tr(struct ex_cw_emf *t, const char *json, uint64_t now, struct ex_cw_
     if (rc != 0) {
         printf("# decode: %s\n", err);
     } else {
-        rc = ex_cw_emf_translate(t, msg, now, sink, NULL, res);
+        rc = use_escaped ? ex_cw_emf_translate_escaped(t, msg, now, esink, NULL, res)
+                         : ex_cw_emf_translate(t, msg, now, sink, NULL, res);
     }
     ag_arena_free(a);
     return rc;
@@ -1111,6 +1149,30 @@ static void test_failmalloc(void)
 #endif
 }
 
+/*
+ * The escaped form gives the same events, split at the same plain sizes: the tests above again,
+ * each event read back by esink().
+ */
+static void test_escaped_form(void)
+{
+    use_escaped = true;
+    test_gauge_basics();
+    test_cumulative_to_delta();
+    test_histogram_stats();
+    test_exponential_split();
+    test_summary();
+    test_rollup_options();
+    test_declarations();
+    test_version0();
+    test_json_attrs();
+    test_metric_limit_split();
+    test_dimension_limit();
+    test_event_size_split();
+    test_placeholders();
+    test_label_rendering();
+    use_escaped = false;
+}
+
 static void test_cleanup(void)
 {
     evs_reset(1, 0);
@@ -1131,4 +1193,5 @@ AG_TEST_MAIN(AG_TEST_CASE(test_gauge_basics), AG_TEST_CASE(test_namespace_deriva
              AG_TEST_CASE(test_units), AG_TEST_CASE(test_resource_to_telemetry),
              AG_TEST_CASE(test_label_rendering), AG_TEST_CASE(test_timestamp_now),
              AG_TEST_CASE(test_not_metrics), AG_TEST_CASE(test_sink_error),
-             AG_TEST_CASE(test_failmalloc), AG_TEST_CASE(test_cleanup))
+             AG_TEST_CASE(test_failmalloc), AG_TEST_CASE(test_escaped_form),
+             AG_TEST_CASE(test_cleanup))

@@ -6,6 +6,7 @@
  * written out by hand.
  */
 #include "ag_test.h"
+#include "ag_json.h"
 #include "ag_mem.h"
 #include "ex_cw_logs.h"
 #include "config.h"
@@ -179,6 +180,170 @@ static void test_minimal_records(void)
     ASSERT(message_is(&rec, NULL, NULL, "{\"body\":\"\",\"attributes\":{\"k\":2}}"));
 }
 
+/*
+ * Writes |rec| with ex_cw_logs_shared() + ex_cw_logs_message_shared() in the escaped form and
+ * checks it against ag_json_escape() of the plain message (ex_cw_logs_message()), and the plain
+ * length reported against the plain message's.
+ */
+static int escaped_matches(const ex_cw_log_record *rec, const ex_cw_scope *scope,
+                           const ex_cw_resource *res)
+{
+    struct ag_buf plain, want, sh, got;
+    size_t sh_plain = 0, got_plain = 0;
+    ag_buf_init(&plain, 1 << 20);
+    ag_buf_init(&want, 1 << 20);
+    ag_buf_init(&sh, 1 << 20);
+    ag_buf_init(&got, 1 << 20);
+    int ok = ex_cw_logs_message(rec, scope, res, &plain) == 0 &&
+             ag_json_escape(&want, ag_buf_str(&plain), plain.len) == 0 &&
+             ex_cw_logs_shared(scope, res, true, &sh, &sh_plain) == 0 &&
+             ex_cw_logs_message_shared(rec, ag_buf_str(&sh), sh.len, sh_plain, true, &got,
+                                       &got_plain) == 0 &&
+             strcmp(ag_buf_str(&got), ag_buf_str(&want)) == 0 && got_plain == plain.len;
+    if (!ok) {
+        printf("# got  %s (plain %zu)\n# want %s (plain %zu)\n", ag_buf_str(&got), got_plain,
+               ag_buf_str(&want), plain.len);
+    }
+    ag_buf_cleanup(&plain);
+    ag_buf_cleanup(&want);
+    ag_buf_cleanup(&sh);
+    ag_buf_cleanup(&got);
+    return ok;
+}
+
+/* The scope and resource members written once per scope, then joined to each record's part. */
+static void test_shared_parts(void)
+{
+    struct ag_buf sh, b;
+    size_t plain = 0;
+    ag_buf_init(&sh, 1 << 20);
+    ag_buf_init(&b, 1 << 20);
+    ex_cw_scope scope = OPENTELEMETRY__PROTO__COMMON__V1__INSTRUMENTATION_SCOPE__INIT;
+    scope.name = "lib";
+    anyvalue rv = sval("x&y");
+    keyvalue rattrs[1] = {kv("k", &rv)};
+    keyvalue *rattrp[1] = {&rattrs[0]};
+    ex_cw_resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
+    res.n_attributes = 1;
+    res.attributes = rattrp;
+    /* A leading comma, no braces, HTML-safe already ('&' -> \u0026). */
+    const char *want_sh = ",\"scope\":{\"name\":\"lib\"},\"resource\":{\"k\":\"x\\u0026y\"}";
+    ASSERT_OK(ex_cw_logs_shared(&scope, &res, false, &sh, &plain));
+    ASSERT_STREQ(ag_buf_str(&sh), want_sh);
+    ASSERT_UEQ(plain, strlen(want_sh));
+    /* The escaped form: quotes and the backslash of \u0026 escaped again; the plain length is
+     * still the plain text's. */
+    ag_buf_reset(&b);
+    ASSERT_OK(ex_cw_logs_shared(&scope, &res, true, &b, &plain));
+    ASSERT_STREQ(ag_buf_str(&b), ",\\\"scope\\\":{\\\"name\\\":\\\"lib\\\"},"
+                                 "\\\"resource\\\":{\\\"k\\\":\\\"x\\\\u0026y\\\"}");
+    ASSERT_UEQ(plain, strlen(want_sh));
+
+    /* The record's part is made HTML-safe where it is written; the text before it is kept. */
+    anyvalue body = sval("<hi>");
+    ex_cw_log_record rec = OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT;
+    rec.body = &body;
+    ag_buf_reset(&b);
+    ASSERT_OK(ag_buf_adds(&b, "P"));
+    ASSERT_OK(ex_cw_logs_message_shared(&rec, ag_buf_str(&sh), sh.len, strlen(want_sh), false, &b,
+                                        &plain));
+    const char *want = "P{\"body\":\"\\u003chi\\u003e\",\"scope\":{\"name\":\"lib\"},"
+                       "\"resource\":{\"k\":\"x\\u0026y\"}}";
+    ASSERT_STREQ(ag_buf_str(&b), want);
+    ASSERT_UEQ(plain, strlen(want) - 1); /* the message's own bytes, not the "P" before it */
+    /* The same bytes as the one-call form. */
+    ASSERT(message_is(&rec, &scope, &res, want + 1));
+
+    /* A record with nothing of its own takes the members without the comma. */
+    ex_cw_log_record empty = OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT;
+    ag_buf_reset(&b);
+    ASSERT_OK(ex_cw_logs_message_shared(&empty, ag_buf_str(&sh), sh.len, strlen(want_sh), false, &b,
+                                        &plain));
+    ASSERT_STREQ(ag_buf_str(&b),
+                 "{\"scope\":{\"name\":\"lib\"},\"resource\":{\"k\":\"x\\u0026y\"}}");
+    ASSERT_UEQ(plain, b.len);
+
+    /* No named scope and no resource attributes: nothing shared. */
+    ag_buf_reset(&sh);
+    ASSERT_OK(ex_cw_logs_shared(NULL, NULL, false, &sh, &plain));
+    ASSERT_UEQ(sh.len, 0);
+    ASSERT_UEQ(plain, 0);
+    ag_buf_reset(&b);
+    ASSERT_OK(ex_cw_logs_message_shared(&rec, ag_buf_str(&sh), sh.len, 0, false, &b, NULL));
+    ASSERT_STREQ(ag_buf_str(&b), "{\"body\":\"\\u003chi\\u003e\"}");
+    ag_buf_cleanup(&sh);
+    ag_buf_cleanup(&b);
+
+    /* The escaped form is ag_json_escape() of the plain message, whatever needs escaping:
+     * quotes, backslashes, control bytes, HTML characters, U+2028/U+2029, invalid UTF-8. */
+    static const char *const bodies[] = {
+        "plain",
+        "q\"uo\\te\n\t\x01",
+        "<a href=\"x&y\">",
+        "line\xE2\x80\xA8sep\xE2\x80\xA9",
+        "bad \xFF utf8 \xC3",
+        "",
+        "\xE2\x80",
+        "\\u003c already",
+    };
+    anyvalue av = sval("v<&>\"");
+    keyvalue attrs[2] = {kv("a\"k", &av), kv("b<", &rv)};
+    keyvalue *attrp[2] = {&attrs[0], &attrs[1]};
+    ex_cw_scope sc = scope;
+    sc.version = "1<2";
+    sc.n_attributes = 2;
+    sc.attributes = attrp;
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        anyvalue bv = sval(bodies[i]);
+        ex_cw_log_record r = OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT;
+        r.body = &bv;
+        r.severity_text = "W<";
+        r.n_attributes = 2;
+        r.attributes = attrp;
+        ASSERT(escaped_matches(&r, &sc, &res));
+        ASSERT(escaped_matches(&r, NULL, NULL));
+        ASSERT(escaped_matches(&r, &sc, NULL));
+    }
+    ASSERT(escaped_matches(&empty, &sc, &res));
+    ASSERT(escaped_matches(&empty, NULL, NULL));
+}
+
+/*
+ * The HTML-safe pass finds its characters wherever they are: each of them (and a 0xE2 that
+ * starts another character, left alone) at every offset of a 40-byte body, so every lane of a
+ * 16- or 8-byte scan and the tail is hit. Expected text built piece by piece.
+ */
+static void test_html_safe_offsets(void)
+{
+    static const struct {
+        const char *in, *out;
+    } chars[] = {
+        {"<", "\\u003c"},
+        {">", "\\u003e"},
+        {"&", "\\u0026"},
+        {"\xE2\x80\xA8", "\\u2028"},
+        {"\xE2\x80\xA9", "\\u2029"},
+        {"\xE2\x80\x99", "\xE2\x80\x99"}, /* ’: stays */
+    };
+    char body[64], want[128];
+    for (size_t c = 0; c < sizeof(chars) / sizeof(chars[0]); c++) {
+        for (size_t pos = 0; pos <= 40; pos++) {
+            size_t n = strlen(chars[c].in);
+            memset(body, 'a', pos);
+            memcpy(body + pos, chars[c].in, n);
+            memset(body + pos + n, 'b', 40 - pos);
+            body[40 + n] = '\0';
+            int w = snprintf(want, sizeof(want), "{\"body\":\"%.*s%s%.*s\"}", (int)pos, body,
+                             chars[c].out, (int)(40 - pos), body + pos + n);
+            ASSERT(w > 0 && (size_t)w < sizeof(want));
+            anyvalue v = sval(body);
+            ex_cw_log_record rec = OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT;
+            rec.body = &v;
+            ASSERT(message_is(&rec, NULL, NULL, want));
+        }
+    }
+}
+
 static anyvalue dval(double d)
 {
     anyvalue v = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
@@ -331,5 +496,6 @@ static void test_names(void)
 }
 
 AG_TEST_MAIN(AG_TEST_CASE(test_full_record), AG_TEST_CASE(test_minimal_records),
+             AG_TEST_CASE(test_shared_parts), AG_TEST_CASE(test_html_safe_offsets),
              AG_TEST_CASE(test_go_encoding), AG_TEST_CASE(test_raw_log),
              AG_TEST_CASE(test_emf_route), AG_TEST_CASE(test_timestamp), AG_TEST_CASE(test_names))

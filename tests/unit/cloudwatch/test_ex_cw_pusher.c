@@ -284,6 +284,51 @@ static void test_stable_sort_and_body(void)
     event_base_free(f.base);
 }
 
+/*
+ * Messages the producer escaped already go into the body as they are and count their plain
+ * length; plain ones are escaped here (invalid UTF-8 replaced); names are escaped in the body.
+ */
+static void test_escaped_events(void)
+{
+    struct fake f = {.base = event_base_new()};
+    struct ex_cw_pusher *p = make(&f, 64, 8);
+    struct ex_cw_event evs[3] = {ev(NOW - 2, "a\"b\\\n\xFF", 6), ev(NOW - 1, NULL, 7),
+                                 ev(NOW, NULL, 2)};
+    const char *stream = "s \"q\"";
+    for (size_t i = 0; i < 3; i++) {
+        evs[i].stream = stream;
+    }
+    evs[1].escaped = "{\\\"k\\\":1}"; /* {"k":1}: 7 plain bytes */
+    evs[1].escaped_len = strlen(evs[1].escaped);
+    evs[2].escaped = "\\\\n"; /* \n: 2 plain bytes */
+    evs[2].escaped_len = 3;
+    ASSERT_OK(ex_cw_pusher_push(p, evs, 3));
+    ex_cw_pusher_flush(p);
+    ASSERT_UEQ(f.n, 1);
+    const char *want = "{\"logGroupName\":\"g\",\"logStreamName\":\"s \\\"q\\\"\",\"logEvents\":["
+                       "{\"timestamp\":1767225599998,\"message\":\"a\\\"b\\\\\\n\xEF\xBF\xBD\"},"
+                       "{\"timestamp\":1767225599999,\"message\":\"{\\\"k\\\":1}\"},"
+                       "{\"timestamp\":1767225600000,\"message\":\"\\\\n\"}]}";
+    ASSERT_STREQ(f.calls[0].body, want);
+    answer(&f, 0, 0, NULL, "{}");
+    ASSERT_UEQ(ex_cw_pusher_stats(p)->sent, 3);
+    ASSERT_UEQ(ex_cw_pusher_stats(p)->truncated, 0);
+
+    /* An escaped message over the per-event limit (64 - 26 = 38 plain bytes) cannot be cut:
+     * refused, nothing queued; at the limit it is taken. */
+    struct ex_cw_event big = ev(NOW, NULL, 39);
+    big.escaped = "x";
+    big.escaped_len = 1;
+    ASSERT_EQ(ex_cw_pusher_push(p, &big, 1), AG_EINVAL);
+    ASSERT_UEQ(ex_cw_pusher_queued(p), 0);
+    big.len = 38;
+    ASSERT_OK(ex_cw_pusher_push(p, &big, 1));
+    ASSERT_UEQ(ex_cw_pusher_queued(p), 1);
+    ex_cw_pusher_free(p);
+    fake_cleanup(&f);
+    event_base_free(f.base);
+}
+
 static void test_utf8_cut(void)
 {
     const char *s = "ab\xC3\xA9z\xE2\x82\xAC"; /* a b é z € : 1 1 2 1 3 bytes */
@@ -762,9 +807,10 @@ static void test_teardown(void)
 
 AG_TEST_MAIN(AG_TEST_CASE(test_batch_bytes), AG_TEST_CASE(test_batch_count),
              AG_TEST_CASE(test_batch_span), AG_TEST_CASE(test_stable_sort_and_body),
-             AG_TEST_CASE(test_utf8_cut), AG_TEST_CASE(test_truncation),
-             AG_TEST_CASE(test_time_window_and_empty), AG_TEST_CASE(test_parse_rejected),
-             AG_TEST_CASE(test_create_sequence), AG_TEST_CASE(test_in_flight_bound_and_failures),
+             AG_TEST_CASE(test_escaped_events), AG_TEST_CASE(test_utf8_cut),
+             AG_TEST_CASE(test_truncation), AG_TEST_CASE(test_time_window_and_empty),
+             AG_TEST_CASE(test_parse_rejected), AG_TEST_CASE(test_create_sequence),
+             AG_TEST_CASE(test_in_flight_bound_and_failures),
              AG_TEST_CASE(test_flush_timer_and_drain), AG_TEST_CASE(test_stream_cache_sweep),
              AG_TEST_CASE(test_names_and_retention), AG_TEST_CASE(test_failmalloc),
              AG_TEST_CASE(test_teardown))
