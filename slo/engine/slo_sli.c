@@ -507,8 +507,11 @@ static int64_t http_status(const struct slo_span *sp)
     return 0;
 }
 
-/* Whether eligible span |sp| is good for |sli| (kind and matchers already held). */
-static void span_verdict(const struct slo_sli_def *sli, const struct slo_span *sp, bool *good)
+/* Whether eligible span |sp| is good for |sli| (kind and matchers already held). |*code| is the
+ * span's HTTP status code once looked up (-1: not yet; 0: none): one lookup per span, however
+ * many availability SLOs it feeds. */
+static void span_verdict(const struct slo_sli_def *sli, const struct slo_span *sp, int64_t *code,
+                         bool *good)
 {
     if (sli->span_check == SLO_SPAN_LATENCY) {
         uint64_t d = sp->end_ns > sp->start_ns ? sp->end_ns - sp->start_ns : 0;
@@ -516,9 +519,11 @@ static void span_verdict(const struct slo_sli_def *sli, const struct slo_span *s
         *good = d <= sli->latency_ms * 1000000ull;
         return;
     }
-    int64_t code = http_status(sp);
-    if (code != 0) {
-        *good = (sli->bad_http_classes & (1u << (unsigned)(code / 100))) == 0;
+    if (*code < 0) {
+        *code = http_status(sp);
+    }
+    if (*code != 0) {
+        *good = (sli->bad_http_classes & (1u << (unsigned)(*code / 100))) == 0;
     } else {
         *good = !(sp->status_error && sli->status_error_bad);
     }
@@ -531,14 +536,15 @@ bool slo_sli_span(const struct slo_sli_def *sli, const struct slo_span *sp, bool
     if (!kind_ok || !all_match(sli->attributes, sli->n_attributes, sp->attr, sp->attr_ctx)) {
         return false;
     }
-    span_verdict(sli, sp, good);
+    int64_t code = -1;
+    span_verdict(sli, sp, &code, good);
     return true;
 }
 
 /* SLO |slo|'s verdict on span |sp| from its prepared matchers, the first |skip| of them known to
  * hold already; as slo_sli_span(). */
 static bool span_prepared(const struct span_slo *ss, const struct slo_span *sp, size_t skip,
-                          bool *good)
+                          int64_t *code, bool *good)
 {
     const struct slo_sli_def *sli = ss->sli;
     bool kind_ok = (sp->kind == SLO_SPAN_KIND_SERVER && sli->kind_server) ||
@@ -553,7 +559,7 @@ static bool span_prepared(const struct span_slo *ss, const struct slo_span *sp, 
             return false;
         }
     }
-    span_verdict(sli, sp, good);
+    span_verdict(sli, sp, code, good);
     return true;
 }
 
@@ -565,9 +571,10 @@ size_t slo_sli_span_hits(const struct slo_sli_index *ix, const struct slo_sli_se
     }
     size_t n = 0;
     bool good;
+    int64_t code = -1; /* the span's HTTP status code, looked up at most once */
     for (size_t i = 0; i < svc->plain.n; i++) {
         size_t slo = svc->plain.slos[i];
-        if (res_ok[slo] && span_prepared(&ix->span_slos[slo], sp, 0, &good)) {
+        if (res_ok[slo] && span_prepared(&ix->span_slos[slo], sp, 0, &code, &good)) {
             out[n++] = (struct slo_span_hit){slo, good};
         }
     }
@@ -604,7 +611,7 @@ size_t slo_sli_span_hits(const struct slo_sli_index *ix, const struct slo_sli_se
         const struct slo_list *l = &rk->lists[s->idx];
         for (size_t i = 0; i < l->n; i++) {
             size_t slo = l->slos[i];
-            if (res_ok[slo] && span_prepared(&ix->span_slos[slo], sp, 1, &good)) {
+            if (res_ok[slo] && span_prepared(&ix->span_slos[slo], sp, 1, &code, &good)) {
                 out[n++] = (struct slo_span_hit){slo, good};
             }
         }
