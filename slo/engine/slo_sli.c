@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * SLI extraction for otterd's slo exporter (specs/slo.md §2, §9): span classification, the index
- * from service and metric names to SLOs (so the hot path costs O(1) per span per matching SLO),
+ * from service and metric names to SLOs, and within a service from the first span attribute
+ * matcher's key and value (so a span is classified only against the SLOs of its own route),
  * and the per-series state that turns cumulative counters and histograms into exact increases,
  * with resets detected from the start time.
  */

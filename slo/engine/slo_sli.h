@@ -50,7 +50,8 @@ typedef void slo_attr_fn(const void *ctx, const char *key, struct slo_attr *out)
 
 /* Like slo_attr_fn with the key's length known (|key| is also NUL-terminated): the index stores
  * every matcher key's length once, so the span path need not measure it per lookup. */
-typedef void slo_attr_len_fn(const void *ctx, const char *key, size_t key_len, struct slo_attr *out);
+typedef void slo_attr_len_fn(const void *ctx, const char *key, size_t key_len,
+                             struct slo_attr *out);
 
 /* True when the attribute in |a| equals |text|: a string byte for byte, an integer in decimal,
  * a boolean as "true" / "false". */

@@ -805,7 +805,9 @@ static void test_route_index_generated(void)
             kvs[i].key = keys[key];
             switch (rnd(5)) {
             case 0: { /* any text, often the wrong key's */
-                const char *t = rnd(2) ? routes[rnd(5)] : rnd(2) ? methods[rnd(3)] : codes_s[rnd(6)];
+                const char *t = rnd(2)   ? routes[rnd(5)]
+                                : rnd(2) ? methods[rnd(3)]
+                                         : codes_s[rnd(6)];
                 kvs[i].a = (struct slo_attr){SLO_ATTR_STR, t, strlen(t), 0};
                 break;
             }
