@@ -28,7 +28,6 @@
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 
 #define CKPT_MAX_BYTES   (256u * 1024 * 1024) /* a checkpoint larger than this is refused */
-#define MAX_ACTIVE_SLOS  1024u                /* span SLOs of one resource considered at once */
 #define SERIES_KEY_MAX   (64u * 1024)         /* a series identity longer than this is cut */
 #define DRAIN_TIMEOUT_MS 5000u                /* at shutdown: the sinks' notifications in flight */
 
@@ -47,6 +46,8 @@ struct ex_slo {
     struct event *eval_ev, *ckpt_ev, *metrics_ev;
     uint64_t *emit_good, *emit_total; /* per SLO: counted since the last EMF emission */
     bool *metric_touched;             /* per SLO: metric increases are pending */
+    bool *res_ok;                     /* per SLO: the current resource's matchers held */
+    struct slo_span_hit *hits;        /* scratch: one span's eligible SLOs */
     int64_t *metric_t_ms;             /* per SLO: the latest time of those points (0: none) */
     struct ag_buf key;                /* scratch: series identities */
     struct ag_metric *m_spans, *m_points, *m_good, *m_total, *m_refused, *m_ckpt_ok, *m_ckpt_failed;
@@ -98,14 +99,22 @@ static void kv_index(struct kvs *a, uint32_t *klen, struct kv_memo *memo)
 
 static void kv_find(const struct kvs *a, const char *key, size_t len, struct slo_attr *out);
 
+static void kv_lookup_len(const void *ctx, const char *key, size_t len, struct slo_attr *out);
+
 static void kv_lookup(const void *ctx, const char *key, struct slo_attr *out)
+{
+    const struct kvs *a = ctx;
+    kv_lookup_len(ctx, key, a != NULL && a->klen != NULL ? strlen(key) : 0, out);
+}
+
+/* kv_lookup with |key|'s length known (the index stores the matchers' lengths). */
+static void kv_lookup_len(const void *ctx, const char *key, size_t len, struct slo_attr *out)
 {
     const struct kvs *a = ctx;
     out->type = SLO_ATTR_NONE;
     if (a == NULL) {
         return;
     }
-    size_t len = a->klen != NULL ? strlen(key) : 0;
     struct kv_memo *memo = a->klen != NULL ? a->memo : NULL;
     if (memo != NULL && memo->key != NULL && memo->len == len &&
         (memo->key == key || memcmp(memo->key, key, len) == 0)) {
@@ -218,7 +227,6 @@ static void consume_traces(struct ex_slo *x, const ProtobufCMessage *msg)
 {
     const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req =
         (const void *)msg;
-    size_t active[MAX_ACTIVE_SLOS];
     uint32_t klen[SPAN_KEYS_MAX];
     struct kv_memo memo;
     int64_t now = now_ms();
@@ -234,14 +242,19 @@ static void consume_traces(struct ex_slo *x, const ProtobufCMessage *msg)
         if (svc.type != SLO_ATTR_STR) {
             continue;
         }
+        /* The service's SLOs; their resource matchers once per resource. A span then meets
+         * only the SLOs of its own route (slo_sli_span_hits). */
+        const struct slo_sli_service *svc_ix = slo_sli_service_find(x->ix, svc.str, svc.len);
+        if (svc_ix == NULL) {
+            continue;
+        }
         const size_t *cand;
-        size_t n_cand = slo_sli_spans_for(x->ix, svc.str, svc.len, &cand);
+        size_t n_cand = slo_sli_service_slos(svc_ix, &cand);
         size_t n_active = 0;
-        for (size_t i = 0; i < n_cand && n_active < MAX_ACTIVE_SLOS; i++) {
+        for (size_t i = 0; i < n_cand; i++) {
             const struct slo_sli_def *sli = &x->defs->slis[x->defs->slos[cand[i]].sli];
-            if (slo_sli_resource_matches(sli, kv_lookup, &res)) {
-                active[n_active++] = cand[i];
-            }
+            x->res_ok[cand[i]] = slo_sli_resource_matches(sli, kv_lookup, &res);
+            n_active += x->res_ok[cand[i]];
         }
         if (n_active == 0) {
             continue;
@@ -260,18 +273,17 @@ static void consume_traces(struct ex_slo *x, const ProtobufCMessage *msg)
                     span->start_time_unix_nano,
                     span->end_time_unix_nano,
                     kv_lookup,
-                    &sa};
+                    &sa,
+                    kv_lookup_len};
                 /* A span counts when it ended; one from the future (a skewed clock) counts now. */
                 int64_t t = (int64_t)(span->end_time_unix_nano / 1000000ull);
                 if (t <= 0 || t > now) {
                     t = now;
                 }
                 ag_metric_add(x->m_spans, 1);
-                for (size_t i = 0; i < n_active; i++) {
-                    bool good;
-                    if (slo_sli_span(&x->defs->slis[x->defs->slos[active[i]].sli], &sp, &good)) {
-                        add_counts(x, active[i], t, good ? 1 : 0, 1);
-                    }
+                size_t n_hits = slo_sli_span_hits(x->ix, svc_ix, x->res_ok, &sp, x->hits);
+                for (size_t i = 0; i < n_hits; i++) {
+                    add_counts(x, x->hits[i].slo, t, x->hits[i].good ? 1 : 0, 1);
                 }
             }
         }
@@ -867,6 +879,8 @@ static void slo_destroy(void *self)
     ag_free(x->emit_total);
     ag_free(x->metric_touched);
     ag_free(x->metric_t_ms);
+    ag_free(x->res_ok);
+    ag_free(x->hits);
     ag_free(x->id);
     ag_free(x);
 }
@@ -928,8 +942,10 @@ static int slo_create(const struct ag_component_config *cfg, const struct ag_com
     x->emit_total = ag_calloc(n, sizeof(*x->emit_total));
     x->metric_touched = ag_calloc(n, sizeof(*x->metric_touched));
     x->metric_t_ms = ag_calloc(n, sizeof(*x->metric_t_ms));
+    x->res_ok = ag_calloc(n, sizeof(*x->res_ok));
+    x->hits = ag_calloc(n, sizeof(*x->hits)); /* a service has at most n SLOs */
     if (rc != 0 || x->emit_good == NULL || x->emit_total == NULL || x->metric_touched == NULL ||
-        x->metric_t_ms == NULL) {
+        x->metric_t_ms == NULL || x->res_ok == NULL || x->hits == NULL) {
         rc = AG_ENOMEM;
         goto fail;
     }

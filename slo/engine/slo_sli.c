@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * SLI extraction for otterd's slo exporter (specs/slo.md §2, §9): span classification, the index
- * from service and metric names to SLOs (so the hot path costs O(1) per span per matching SLO),
+ * from service and metric names to SLOs, and within a service from the first span attribute
+ * matcher's key and value (so a span is classified only against the SLOs of its own route),
  * and the per-series state that turns cumulative counters and histograms into exact increases,
  * with resets detected from the start time.
  */
@@ -14,6 +15,24 @@
 #define DEFAULT_MAX_SERIES 100000u
 #define SAVE_MAGIC         "SLOM"
 #define SAVE_VERSION       1u
+
+bool slo_attr_equals_n(const struct slo_attr *a, const char *text, size_t len)
+{
+    char num[32];
+    int n;
+    switch (a->type) {
+    case SLO_ATTR_STR:
+        return len == a->len && memcmp(text, a->str, len) == 0;
+    case SLO_ATTR_INT:
+        n = snprintf(num, sizeof(num), "%lld", (long long)a->i);
+        return n > 0 && (size_t)n == len && memcmp(num, text, len) == 0;
+    case SLO_ATTR_BOOL:
+        return a->i ? len == 4 && memcmp(text, "true", 4) == 0
+                    : len == 5 && memcmp(text, "false", 5) == 0;
+    default:
+        return false;
+    }
+}
 
 bool slo_attr_equals(const struct slo_attr *a, const char *text)
 {
@@ -112,10 +131,43 @@ static int table_put(struct table *t, const char *key, size_t len, uint64_t h, s
 
 /* ---- the index ------------------------------------------------------------------------------- */
 
-struct svc_entry {
+/* A span attribute matcher with its lengths, measured once when the index is built. */
+struct lmatch {
+    const char *key;
+    size_t klen;
+    const char *val;
+    size_t vlen;
+};
+
+/* A spans SLO as the span path sees it. */
+struct span_slo {
+    const struct slo_sli_def *sli;
+    struct lmatch *m; /* its span attribute matchers, in definition order */
+    size_t n_m;
+};
+
+struct slo_list {
     size_t *slos;
     size_t n;
 };
+
+/* The SLOs of one service whose first span attribute matcher has key |key|, by its value. */
+struct route_key {
+    const char *key;
+    size_t klen;
+    struct table values; /* value text -> index into lists */
+    struct slo_list *lists;
+    size_t n_lists;
+};
+
+struct slo_sli_service {
+    size_t *slos; /* all, in definition order */
+    size_t n;
+    struct slo_list plain; /* without span attribute matchers */
+    struct route_key *keys;
+    size_t n_keys;
+};
+
 
 struct name_entry {
     struct slo_metric_ref *refs;
@@ -123,13 +175,91 @@ struct name_entry {
 };
 
 struct slo_sli_index {
+    struct span_slo *span_slos; /* one per SLO (sli NULL: not a spans SLO) */
+    size_t n_span_slos;
+    size_t max_svc_slos;
     struct table services;
-    struct svc_entry *svc;
+    struct slo_sli_service *svc;
     size_t n_svc;
     struct table names;
     struct name_entry *names_e;
     size_t n_names;
 };
+
+static int list_push(struct slo_list *l, size_t slo)
+{
+    size_t *a = ag_realloc(l->slos, (l->n + 1) * sizeof(*a));
+    if (a == NULL) {
+        return AG_ENOMEM;
+    }
+    l->slos = a;
+    a[l->n++] = slo;
+    return 0;
+}
+
+/* Files SLO |slo| (whose span_slo is set) under its route in service |e|. */
+static int index_route(struct slo_sli_index *ix, struct slo_sli_service *e, size_t slo)
+{
+    const struct span_slo *ss = &ix->span_slos[slo];
+    if (ss->n_m == 0) {
+        return list_push(&e->plain, slo);
+    }
+    const struct lmatch *m = &ss->m[0];
+    struct route_key *rk = NULL;
+    for (size_t k = 0; k < e->n_keys; k++) {
+        if (e->keys[k].klen == m->klen && memcmp(e->keys[k].key, m->key, m->klen) == 0) {
+            rk = &e->keys[k];
+            break;
+        }
+    }
+    if (rk == NULL) {
+        struct route_key *a = ag_realloc(e->keys, (e->n_keys + 1) * sizeof(*a));
+        if (a == NULL) {
+            return AG_ENOMEM;
+        }
+        e->keys = a;
+        rk = &a[e->n_keys++];
+        memset(rk, 0, sizeof(*rk));
+        rk->key = m->key;
+        rk->klen = m->klen;
+    }
+    uint64_t h = hash_bytes(m->val, m->vlen, 0);
+    struct slot *s = table_find(&rk->values, m->val, m->vlen, h);
+    if (s == NULL) {
+        struct slo_list *a = ag_realloc(rk->lists, (rk->n_lists + 1) * sizeof(*a));
+        if (a == NULL) {
+            return AG_ENOMEM;
+        }
+        rk->lists = a;
+        a[rk->n_lists] = (struct slo_list){NULL, 0};
+        if (table_put(&rk->values, m->val, m->vlen, h, rk->n_lists) != 0) {
+            return AG_ENOMEM;
+        }
+        s = table_find(&rk->values, m->val, m->vlen, h);
+        rk->n_lists++;
+    }
+    return list_push(&rk->lists[s->idx], slo);
+}
+
+/* Measures the span attribute matchers of SLO |slo| (spans SLI |sli|) once. */
+static int prepare_span_slo(struct slo_sli_index *ix, const struct slo_sli_def *sli, size_t slo)
+{
+    struct span_slo *ss = &ix->span_slos[slo];
+    ss->sli = sli;
+    if (sli->n_attributes == 0) {
+        return 0;
+    }
+    ss->m = ag_calloc(sli->n_attributes, sizeof(*ss->m));
+    if (ss->m == NULL) {
+        return AG_ENOMEM;
+    }
+    for (size_t i = 0; i < sli->n_attributes; i++) {
+        const struct slo_matcher *mt = &sli->attributes[i];
+        ss->m[i] = (struct lmatch){mt->key, strlen(mt->key), mt->value, strlen(mt->value)};
+    }
+    ss->n_m = sli->n_attributes;
+    return 0;
+}
 
 static int index_service(struct slo_sli_index *ix, const char *name, size_t slo)
 {
@@ -137,26 +267,29 @@ static int index_service(struct slo_sli_index *ix, const char *name, size_t slo)
     uint64_t h = hash_bytes(name, len, 0);
     struct slot *s = table_find(&ix->services, name, len, h);
     if (s == NULL) {
-        struct svc_entry *a = ag_realloc(ix->svc, (ix->n_svc + 1) * sizeof(*a));
+        struct slo_sli_service *a = ag_realloc(ix->svc, (ix->n_svc + 1) * sizeof(*a));
         if (a == NULL) {
             return AG_ENOMEM;
         }
         ix->svc = a;
-        a[ix->n_svc] = (struct svc_entry){NULL, 0};
+        memset(&a[ix->n_svc], 0, sizeof(a[ix->n_svc]));
         if (table_put(&ix->services, name, len, h, ix->n_svc) != 0) {
             return AG_ENOMEM;
         }
         s = table_find(&ix->services, name, len, h);
         ix->n_svc++;
     }
-    struct svc_entry *e = &ix->svc[s->idx];
+    struct slo_sli_service *e = &ix->svc[s->idx];
     size_t *l = ag_realloc(e->slos, (e->n + 1) * sizeof(*l));
     if (l == NULL) {
         return AG_ENOMEM;
     }
     e->slos = l;
     l[e->n++] = slo;
-    return 0;
+    if (e->n > ix->max_svc_slos) {
+        ix->max_svc_slos = e->n;
+    }
+    return index_route(ix, e, slo);
 }
 
 static int index_metric(struct slo_sli_index *ix, const struct slo_metric_sel *sel, size_t slo,
@@ -198,13 +331,22 @@ int slo_sli_index_new(const struct slo_defs *defs, struct slo_sli_index **out)
     if (ix == NULL) {
         return AG_ENOMEM;
     }
+    ix->span_slos = ag_calloc(defs->n_slos > 0 ? defs->n_slos : 1, sizeof(*ix->span_slos));
+    if (ix->span_slos == NULL) {
+        ag_free(ix);
+        return AG_ENOMEM;
+    }
+    ix->n_span_slos = defs->n_slos;
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < defs->n_slos; i++) {
         const struct slo_sli_def *sli = &defs->slis[defs->slos[i].sli];
         switch (sli->source) {
         case SLO_SRC_SPANS:
             if (sli->service != NULL) {
-                rc = index_service(ix, sli->service, i);
+                rc = prepare_span_slo(ix, sli, i);
+                if (rc == 0) {
+                    rc = index_service(ix, sli->service, i);
+                }
             }
             break;
         case SLO_SRC_COUNTERS:
@@ -237,8 +379,22 @@ void slo_sli_index_free(struct slo_sli_index *ix)
         return;
     }
     for (size_t i = 0; i < ix->n_svc; i++) {
-        ag_free(ix->svc[i].slos);
+        struct slo_sli_service *e = &ix->svc[i];
+        ag_free(e->slos);
+        ag_free(e->plain.slos);
+        for (size_t k = 0; k < e->n_keys; k++) {
+            for (size_t j = 0; j < e->keys[k].n_lists; j++) {
+                ag_free(e->keys[k].lists[j].slos);
+            }
+            ag_free(e->keys[k].lists);
+            ag_free(e->keys[k].values.slots);
+        }
+        ag_free(e->keys);
     }
+    for (size_t i = 0; ix->span_slos != NULL && i < ix->n_span_slos; i++) {
+        ag_free(ix->span_slos[i].m);
+    }
+    ag_free(ix->span_slos);
     for (size_t i = 0; i < ix->n_names; i++) {
         ag_free(ix->names_e[i].refs);
     }
@@ -255,6 +411,24 @@ size_t slo_sli_spans_for(const struct slo_sli_index *ix, const char *name, size_
     struct slot *s = table_find(&ix->services, name, len, hash_bytes(name, len, 0));
     *slos = s != NULL ? ix->svc[s->idx].slos : NULL;
     return s != NULL ? ix->svc[s->idx].n : 0;
+}
+
+const struct slo_sli_service *slo_sli_service_find(const struct slo_sli_index *ix,
+                                                   const char *name, size_t len)
+{
+    struct slot *s = table_find(&ix->services, name, len, hash_bytes(name, len, 0));
+    return s != NULL ? &ix->svc[s->idx] : NULL;
+}
+
+size_t slo_sli_service_slos(const struct slo_sli_service *svc, const size_t **slos)
+{
+    *slos = svc->slos;
+    return svc->n;
+}
+
+size_t slo_sli_max_service_slos(const struct slo_sli_index *ix)
+{
+    return ix->max_svc_slos;
 }
 
 size_t slo_sli_metrics_for(const struct slo_sli_index *ix, const char *name, size_t len,
@@ -296,13 +470,26 @@ bool slo_sli_resource_matches(const struct slo_sli_def *sli, slo_attr_fn *res, c
     return all_match(sli->resource, sli->n_resource, res, res_ctx);
 }
 
+/* Span |sp|'s attribute |key| (|len| bytes), through attr_len when the caller gave one. */
+static void span_attr(const struct slo_span *sp, const char *key, size_t len, struct slo_attr *a)
+{
+    a->type = SLO_ATTR_NONE;
+    if (sp->attr_len != NULL) {
+        sp->attr_len(sp->attr_ctx, key, len, a);
+    } else if (sp->attr != NULL) {
+        sp->attr(sp->attr_ctx, key, a);
+    }
+}
+
 /* The HTTP status code of a span, from the current or the old attribute name; 0 when absent. */
 static int64_t http_status(const struct slo_span *sp)
 {
     static const char *const keys[] = {"http.response.status_code", "http.status_code"};
+    static const size_t lens[] = {sizeof("http.response.status_code") - 1,
+                                  sizeof("http.status_code") - 1};
     for (size_t k = 0; k < 2; k++) {
         struct slo_attr a = {SLO_ATTR_NONE, NULL, 0, 0};
-        sp->attr(sp->attr_ctx, keys[k], &a);
+        span_attr(sp, keys[k], lens[k], &a);
         if (a.type == SLO_ATTR_INT && a.i >= 100 && a.i <= 999) {
             return a.i;
         }
@@ -321,6 +508,28 @@ static int64_t http_status(const struct slo_span *sp)
     return 0;
 }
 
+/* Whether eligible span |sp| is good for |sli| (kind and matchers already held). |*code| is the
+ * span's HTTP status code once looked up (-1: not yet; 0: none): one lookup per span, however
+ * many availability SLOs it feeds. */
+static void span_verdict(const struct slo_sli_def *sli, const struct slo_span *sp, int64_t *code,
+                         bool *good)
+{
+    if (sli->span_check == SLO_SPAN_LATENCY) {
+        uint64_t d = sp->end_ns > sp->start_ns ? sp->end_ns - sp->start_ns : 0;
+        /* ms to ns cannot overflow for thresholds up to 10 years (slo_duration_parse's cap). */
+        *good = d <= sli->latency_ms * 1000000ull;
+        return;
+    }
+    if (*code < 0) {
+        *code = http_status(sp);
+    }
+    if (*code != 0) {
+        *good = (sli->bad_http_classes & (1u << (unsigned)(*code / 100))) == 0;
+    } else {
+        *good = !(sp->status_error && sli->status_error_bad);
+    }
+}
+
 bool slo_sli_span(const struct slo_sli_def *sli, const struct slo_span *sp, bool *good)
 {
     bool kind_ok = (sp->kind == SLO_SPAN_KIND_SERVER && sli->kind_server) ||
@@ -328,19 +537,87 @@ bool slo_sli_span(const struct slo_sli_def *sli, const struct slo_span *sp, bool
     if (!kind_ok || !all_match(sli->attributes, sli->n_attributes, sp->attr, sp->attr_ctx)) {
         return false;
     }
-    if (sli->span_check == SLO_SPAN_LATENCY) {
-        uint64_t d = sp->end_ns > sp->start_ns ? sp->end_ns - sp->start_ns : 0;
-        /* ms to ns cannot overflow for thresholds up to 10 years (slo_duration_parse's cap). */
-        *good = d <= sli->latency_ms * 1000000ull;
-        return true;
-    }
-    int64_t code = http_status(sp);
-    if (code != 0) {
-        *good = (sli->bad_http_classes & (1u << (unsigned)(code / 100))) == 0;
-    } else {
-        *good = !(sp->status_error && sli->status_error_bad);
-    }
+    int64_t code = -1;
+    span_verdict(sli, sp, &code, good);
     return true;
+}
+
+/* SLO |slo|'s verdict on span |sp| from its prepared matchers, the first |skip| of them known to
+ * hold already; as slo_sli_span(). */
+static bool span_prepared(const struct span_slo *ss, const struct slo_span *sp, size_t skip,
+                          int64_t *code, bool *good)
+{
+    const struct slo_sli_def *sli = ss->sli;
+    bool kind_ok = (sp->kind == SLO_SPAN_KIND_SERVER && sli->kind_server) ||
+                   (sp->kind == SLO_SPAN_KIND_CONSUMER && sli->kind_consumer);
+    if (!kind_ok) {
+        return false;
+    }
+    for (size_t i = skip; i < ss->n_m; i++) {
+        struct slo_attr a;
+        span_attr(sp, ss->m[i].key, ss->m[i].klen, &a);
+        if (!slo_attr_equals_n(&a, ss->m[i].val, ss->m[i].vlen)) {
+            return false;
+        }
+    }
+    span_verdict(sli, sp, code, good);
+    return true;
+}
+
+size_t slo_sli_span_hits(const struct slo_sli_index *ix, const struct slo_sli_service *svc,
+                         const bool *res_ok, const struct slo_span *sp, struct slo_span_hit *out)
+{
+    if (sp->kind != SLO_SPAN_KIND_SERVER && sp->kind != SLO_SPAN_KIND_CONSUMER) {
+        return 0; /* no SLO selects other kinds */
+    }
+    size_t n = 0;
+    bool good;
+    int64_t code = -1; /* the span's HTTP status code, looked up at most once */
+    for (size_t i = 0; i < svc->plain.n; i++) {
+        size_t slo = svc->plain.slos[i];
+        if (res_ok[slo] && span_prepared(&ix->span_slos[slo], sp, 0, &code, &good)) {
+            out[n++] = (struct slo_span_hit){slo, good};
+        }
+    }
+    for (size_t k = 0; k < svc->n_keys; k++) {
+        const struct route_key *rk = &svc->keys[k];
+        struct slo_attr a;
+        span_attr(sp, rk->key, rk->klen, &a);
+        /* The attribute as text, as slo_attr_equals() compares it. */
+        char num[32];
+        const char *text;
+        size_t len;
+        switch (a.type) {
+        case SLO_ATTR_STR:
+            text = a.str;
+            len = a.len;
+            break;
+        case SLO_ATTR_INT: {
+            int w = snprintf(num, sizeof(num), "%lld", (long long)a.i);
+            text = num;
+            len = w > 0 ? (size_t)w : 0;
+            break;
+        }
+        case SLO_ATTR_BOOL:
+            text = a.i ? "true" : "false";
+            len = a.i ? 4 : 5;
+            break;
+        default:
+            continue; /* absent or not comparable: no matcher on this key holds */
+        }
+        struct slot *s = table_find(&rk->values, text, len, hash_bytes(text, len, 0));
+        if (s == NULL) {
+            continue;
+        }
+        const struct slo_list *l = &rk->lists[s->idx];
+        for (size_t i = 0; i < l->n; i++) {
+            size_t slo = l->slos[i];
+            if (res_ok[slo] && span_prepared(&ix->span_slos[slo], sp, 1, &code, &good)) {
+                out[n++] = (struct slo_span_hit){slo, good};
+            }
+        }
+    }
+    return n;
 }
 
 /* ---- metrics --------------------------------------------------------------------------------- */

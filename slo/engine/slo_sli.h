@@ -48,9 +48,17 @@ struct slo_attr {
 /* Looks |key| up in the caller's attributes (|ctx|); fills |*out| (type NONE when absent). */
 typedef void slo_attr_fn(const void *ctx, const char *key, struct slo_attr *out);
 
+/* Like slo_attr_fn with the key's length known (|key| is also NUL-terminated): the index stores
+ * every matcher key's length once, so the span path need not measure it per lookup. */
+typedef void slo_attr_len_fn(const void *ctx, const char *key, size_t key_len,
+                             struct slo_attr *out);
+
 /* True when the attribute in |a| equals |text|: a string byte for byte, an integer in decimal,
  * a boolean as "true" / "false". */
 bool slo_attr_equals(const struct slo_attr *a, const char *text);
+
+/* slo_attr_equals() with |text|'s length given (|len| bytes; no NUL needed). */
+bool slo_attr_equals_n(const struct slo_attr *a, const char *text, size_t len);
 
 /* ---- the index ------------------------------------------------------------------------------- */
 
@@ -87,6 +95,31 @@ void slo_sli_index_free(struct slo_sli_index *ix);
 size_t slo_sli_spans_for(const struct slo_sli_index *ix, const char *name, size_t len,
                          const size_t **slos);
 
+/*
+ * A service's spans SLOs, indexed a second time by route: an SLO with span attribute matchers is
+ * filed under the key of its first matcher and that matcher's value (the key's "route"); one
+ * without is in the service's plain list. A span then meets only the plain SLOs and, per key,
+ * those of its own value (slo_sli_span_hits), so its cost follows the SLOs it can feed, not the
+ * service's number of routes.
+ */
+struct slo_sli_service;
+
+/* Service |name| (|len| bytes), or NULL when no spans SLI selects it. O(1) expected. */
+const struct slo_sli_service *slo_sli_service_find(const struct slo_sli_index *ix,
+                                                   const char *name, size_t len);
+
+/* All of |svc|'s SLOs, in definition order (what slo_sli_spans_for() returns): the caller tests
+ * their resource matchers once per resource. Returns the count. */
+size_t slo_sli_service_slos(const struct slo_sli_service *svc, const size_t **slos);
+
+/* The largest number of SLOs of one service (a bound for slo_sli_span_hits()' output). */
+size_t slo_sli_max_service_slos(const struct slo_sli_index *ix);
+
+struct slo_span_hit {
+    size_t slo; /* index into defs->slos */
+    bool good;
+};
+
 /* The selectors that name metric |name| (|len| bytes). O(1) expected. */
 size_t slo_sli_metrics_for(const struct slo_sli_index *ix, const char *name, size_t len,
                            const struct slo_metric_ref **refs);
@@ -106,6 +139,7 @@ struct slo_span {
     uint64_t start_ns, end_ns;
     slo_attr_fn *attr; /* the span's attributes */
     const void *attr_ctx;
+    slo_attr_len_fn *attr_len; /* the same lookup with the key's length, or NULL (then attr) */
 };
 
 /* True when every resource matcher of |sli| holds for the resource (|res|, |res_ctx|). Call once
@@ -115,6 +149,20 @@ bool slo_sli_resource_matches(const struct slo_sli_def *sli, slo_attr_fn *res, c
 /* Classifies span |sp| for spans SLI |sli| (whose service and resource matchers already held).
  * Returns false when the span is not eligible; otherwise true with |*good| set. */
 bool slo_sli_span(const struct slo_sli_def *sli, const struct slo_span *sp, bool *good);
+
+/*
+ * Classifies span |sp| of service |svc| (from slo_sli_service_find() on |ix|) for every SLO of
+ * the service that can select it: those without span attribute matchers and, for each first-
+ * matcher key, those whose value equals the span's attribute as text (slo_attr_equals()), then
+ * their other matchers, kind and check exactly as slo_sli_span(). Only SLOs with |res_ok|[slo]
+ * true count (an array indexed by SLO: the caller sets it for the service's SLOs once per
+ * resource with slo_sli_resource_matches()). Writes the eligible SLOs and their verdicts to
+ * |out| (room for slo_sli_max_service_slos() entries) in no particular order and returns their
+ * number: for every SLO the same result as slo_sli_span(), without measuring matcher keys or
+ * values (their lengths were stored by slo_sli_index_new()).
+ */
+size_t slo_sli_span_hits(const struct slo_sli_index *ix, const struct slo_sli_service *svc,
+                         const bool *res_ok, const struct slo_span *sp, struct slo_span_hit *out);
 
 /* ---- metrics --------------------------------------------------------------------------------- */
 
