@@ -3,6 +3,7 @@
 (actions pinned by commit, minimal permissions, OIDC only where used, no secrets, one concurrency
 group per environment, destroy behind a protected environment), and the delivery workflow's
 tag-bump step run for real on a copy of the overlays."""
+import json
 import pathlib
 import re
 import shutil
@@ -184,7 +185,6 @@ DIGEST_B = "sha256:" + "0123456789abcdef" * 4
 
 
 def run_ops_step(tmp_path, action, env, digests):
-    import json
     doc = load(WF_DIR / "ops.yml")
     step = next(s for s in doc["jobs"]["operate"]["steps"] if s.get("name") == "Run the playbooks")
     assert step["env"]["OTTER_IMAGE_DIGESTS"] == "${{ inputs.image_digests }}"
