@@ -59,7 +59,7 @@ cluster = Cluster(
     admin_role_arn=s.admin_role_arn,
 )
 registry = Registry("registry", env=env, force_delete=s.force_destroy)
-frontend = Frontend("frontend", env=env, force_destroy=s.force_destroy)
+frontend = Frontend("frontend", env=env, force_destroy=s.force_destroy, api_host=s.public_host)
 data = Data("data", env=env, protect=s.protect)
 identity = Identity(
     "identity",

@@ -3,6 +3,7 @@
 (actions pinned by commit, minimal permissions, OIDC only where used, no secrets, one concurrency
 group per environment, destroy behind a protected environment), and the delivery workflow's
 tag-bump step run for real on a copy of the overlays."""
+import json
 import pathlib
 import re
 import shutil
@@ -166,3 +167,71 @@ def test_tag_bump_on_a_copy_of_the_overlays(tmp_path):
     bad = subprocess.run([script, "latest", str(copy)], capture_output=True, text=True, env=env,
                          check=False)
     assert bad.returncode == 2
+
+
+# The ops run step executed for real by bash, with `docker` a fake that records its argv and the
+# extra-vars file it would mount (docker itself is not available here).
+FAKE_DOCKER = """#!/bin/sh
+set -e
+if [ "$1" = run ]; then
+  printf '%s\\n' "$@" >> "$OTTER_TEST_LOG"
+  for a in "$@"; do
+    case "$a" in *:/otter-vars:ro) cp "${a%:/otter-vars:ro}/digests.json" "$OTTER_TEST_VARS" ;; esac
+  done
+fi
+"""
+DIGEST_A = "sha256:" + "a" * 64
+DIGEST_B = "sha256:" + "0123456789abcdef" * 4
+
+
+def run_ops_step(tmp_path, action, env, digests):
+    doc = load(WF_DIR / "ops.yml")
+    step = next(s for s in doc["jobs"]["operate"]["steps"] if s.get("name") == "Run the playbooks")
+    assert step["env"]["OTTER_IMAGE_DIGESTS"] == "${{ inputs.image_digests }}"
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "docker").write_text(FAKE_DOCKER)
+    (bindir / "docker").chmod(0o755)
+    log, varsfile = tmp_path / "docker.log", tmp_path / "vars.json"
+    environ = {
+        "PATH": f"{bindir}:/usr/bin:/bin", "RUNNER_TEMP": str(tmp_path / "runner"), "GITHUB_SHA": "abc",
+        "OTTER_ACTION": action, "OTTER_ENV": env, "OTTER_IMAGE_DIGESTS": digests,
+        "OTTER_TEST_LOG": str(log), "OTTER_TEST_VARS": str(varsfile),
+    }
+    r = subprocess.run(["bash", "-e", "-c", step["run"]], env=environ, capture_output=True, text=True)
+    argv = log.read_text().split("\n") if log.exists() else []
+    return r, argv, json.loads(varsfile.read_text()) if varsfile.exists() else None
+
+
+def test_ops_passes_prod_digests_to_every_playbook_as_an_extra_vars_file(tmp_path):
+    digests = '{"chatbot": "%s", "otterd": "%s"}' % (DIGEST_A, DIGEST_B)
+    r, argv, extra = run_ops_step(tmp_path, "deploy", "prod", digests)
+    assert r.returncode == 0, r.stderr
+    assert extra == {"otter_image_digests": {"chatbot": DIGEST_A, "otterd": DIGEST_B}}
+    i = argv.index("ansible-playbook")
+    assert argv[i:i + 6] == ["ansible-playbook", "deploy/ansible/deploy.yml", "-e", "otter_env=prod",
+                             "-e", "@/otter-vars/digests.json"]
+
+
+def test_ops_without_digests_passes_an_empty_object(tmp_path):
+    r, argv, extra = run_ops_step(tmp_path, "up", "dev", "")
+    assert r.returncode == 0, r.stderr
+    assert extra == {"otter_image_digests": {}}
+    assert [a for a in argv if a.startswith("deploy/ansible/")] == ["deploy/ansible/bootstrap.yml",
+                                                                    "deploy/ansible/up.yml"]
+
+
+@pytest.mark.parametrize("bad", [
+    "sha256:" + "a" * 64,                                 # not an object
+    '{"chatbot": "sha256:%s"}' % ("a" * 63),              # 63 hex digits
+    '{"chatbot": "sha256:%s"}' % ("A" * 64),              # upper case
+    '{"frontend": "%s"}' % DIGEST_A,                      # unknown image
+    '{"chatbot": 1}',                                     # not a string
+    '{"chatbot": "%s"} -e x=1' % DIGEST_A,                # trailing words
+    "{not json",
+])
+def test_ops_refuses_malformed_digests_before_any_playbook(tmp_path, bad):
+    r, argv, _ = run_ops_step(tmp_path, "deploy", "prod", bad)
+    assert r.returncode == 1
+    assert "image_digests: expected" in r.stderr
+    assert argv == []

@@ -795,6 +795,16 @@ def ops_policy(
             ],
             [f"arn:{aws.partition}:cloudfront::{aws.account}:origin-access-control/*"],
         ),
+        statement(
+            "CloudFrontResponseHeaders",
+            [
+                "cloudfront:CreateResponseHeadersPolicy",
+                "cloudfront:DeleteResponseHeadersPolicy",
+                "cloudfront:GetResponseHeadersPolicy",
+                "cloudfront:UpdateResponseHeadersPolicy",
+            ],
+            [f"arn:{aws.partition}:cloudfront::{aws.account}:response-headers-policy/*"],
+        ),
         statement("DynamoDbList", ["dynamodb:ListTables"], ["*"]),
         statement(
             "DynamoDbOwnTable",
