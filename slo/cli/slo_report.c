@@ -685,7 +685,9 @@ int slo_report_main(int argc, char **argv, FILE *out, FILE *err)
     if (o.n_defs > 0 && slo_defs_new(&diag, &d) != 0) {
         goto oom;
     }
-    slo_defs_set_tz_loader(d, slo_tz_load_system, NULL);
+    if (d != NULL) {
+        slo_defs_set_tz_loader(d, slo_tz_load_system, NULL);
+    }
     for (size_t i = 0; i < o.n_defs; i++) {
         ag_buf_reset(&text);
         int rc = slo_read_all(o.defs[i], &text);
