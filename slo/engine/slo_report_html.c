@@ -403,12 +403,9 @@ static int write_card(const struct slo_eval *ev, struct ag_buf *out)
             rc = add3(out, "<li>", ev->warnings[i] ? ev->warnings[i] : "", "</li>\n");
         }
         if (rc == 0 && ev->gap_ms > 0) {
-            char gap[SLO_REPORT_NUM_CAP];
-            if (slo_report_fmt_duration((double)ev->gap_ms / 1000.0, gap, sizeof(gap)) < 0) {
-                memcpy(gap, "?", 2);
-            }
-            rc = ag_buf_printf(out, "<li>no data from the agent for %s of the window (it was "
-                                    "down)</li>\n", gap);
+            char gap[SLO_REPORT_GAP_CAP];
+            slo_report_fmt_gap(ev->gap_ms, gap);
+            rc = ag_buf_printf(out, "<li>%s</li>\n", gap);
         }
         if (rc == 0) {
             rc = ag_buf_adds(out, "</ul>\n");
