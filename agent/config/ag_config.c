@@ -779,6 +779,28 @@ static int tag_text_ok(const char *s, size_t min, size_t max)
     return 1;
 }
 
+/* Replaces |out| with copies of the pairs of the mapping |v| (borrowed; every key and value a
+ * checked scalar). Returns 0, or AG_ENOMEM (|out| unchanged). */
+static int set_string_pairs(struct ag_string_pairs *out, const struct ag_yaml_node *v)
+{
+    char **kv = v->n_pairs > 0 ? ag_calloc(2 * v->n_pairs, sizeof(*kv)) : NULL;
+    if (v->n_pairs > 0 && kv == NULL) {
+        return AG_ENOMEM;
+    }
+    for (size_t i = 0; i < v->n_pairs; i++) {
+        kv[2 * i] = ag_strdup(v->pairs[i].key->str);
+        kv[2 * i + 1] = kv[2 * i] != NULL ? ag_strdup(v->pairs[i].value->str) : NULL;
+        if (kv[2 * i + 1] == NULL) {
+            free_strlist(kv, 2 * v->n_pairs);
+            return AG_ENOMEM;
+        }
+    }
+    free_strlist(out->kv, 2 * out->n);
+    out->kv = kv;
+    out->n = v->n_pairs;
+    return 0;
+}
+
 static int parse_cw_tags(struct cctx *c, const struct ag_yaml_node *v, void *field,
                          const char *path)
 {
@@ -812,22 +834,7 @@ static int parse_cw_tags(struct cctx *c, const struct ag_yaml_node *v, void *fie
             return AG_EINVAL;
         }
     }
-    char **kv = v->n_pairs > 0 ? ag_calloc(2 * v->n_pairs, sizeof(*kv)) : NULL;
-    if (v->n_pairs > 0 && kv == NULL) {
-        return AG_ENOMEM;
-    }
-    for (size_t i = 0; i < v->n_pairs; i++) {
-        kv[2 * i] = ag_strdup(v->pairs[i].key->str);
-        kv[2 * i + 1] = kv[2 * i] != NULL ? ag_strdup(v->pairs[i].value->str) : NULL;
-        if (kv[2 * i + 1] == NULL) {
-            free_strlist(kv, 2 * v->n_pairs);
-            return AG_ENOMEM;
-        }
-    }
-    free_strlist(out->kv, 2 * out->n);
-    out->kv = kv;
-    out->n = v->n_pairs;
-    return 0;
+    return set_string_pairs(out, v);
 }
 
 static const struct opt cwlogs_sending_queue_opts[] = {
@@ -1482,22 +1489,7 @@ static int parse_slo_headers(struct cctx *c, const struct ag_yaml_node *v, void 
             return AG_EINVAL;
         }
     }
-    char **kv = v->n_pairs > 0 ? ag_calloc(2 * v->n_pairs, sizeof(*kv)) : NULL;
-    if (v->n_pairs > 0 && kv == NULL) {
-        return AG_ENOMEM;
-    }
-    for (size_t i = 0; i < v->n_pairs; i++) {
-        kv[2 * i] = ag_strdup(v->pairs[i].key->str);
-        kv[2 * i + 1] = kv[2 * i] != NULL ? ag_strdup(v->pairs[i].value->str) : NULL;
-        if (kv[2 * i + 1] == NULL) {
-            free_strlist(kv, 2 * v->n_pairs);
-            return AG_ENOMEM;
-        }
-    }
-    free_strlist(out->kv, 2 * out->n);
-    out->kv = kv;
-    out->n = v->n_pairs;
-    return 0;
+    return set_string_pairs(out, v);
 }
 
 /* An http:// or https:// URL with a host. */
