@@ -734,6 +734,17 @@ static char *point_key(struct ot_attrs *a)
     return (char *)ag_buf_steal(&b, NULL);
 }
 
+/* The point of |m| whose canonical attribute key is |key| (borrowed), or NULL. */
+static struct ot_point *point_find(struct cb_otel_metric *m, const char *key)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        if (strcmp(m->pts[i].key, key) == 0) {
+            return &m->pts[i];
+        }
+    }
+    return NULL;
+}
+
 /* The point of the attribute set |attrs|, made when new; NULL when out of memory. */
 static struct ot_point *point_get(struct cb_otel_metric *m, const struct cb_otel_attr *attrs,
                                   size_t n)
@@ -749,11 +760,9 @@ static struct ot_point *point_get(struct cb_otel_metric *m, const struct cb_otel
     if (key == NULL) {
         goto out;
     }
-    for (size_t i = 0; i < m->n; i++) {
-        if (strcmp(m->pts[i].key, key) == 0) {
-            p = &m->pts[i];
-            goto out;
-        }
+    p = point_find(m, key);
+    if (p != NULL) {
+        goto out;
     }
     if (m->n >= CB_OTEL_MAX_POINTS) {
         /* The SDK's cardinality limit: everything new goes to one overflow point. */
@@ -767,11 +776,9 @@ static struct ot_point *point_get(struct cb_otel_metric *m, const struct cb_otel
         if (key == NULL) {
             goto out;
         }
-        for (size_t i = 0; i < m->n; i++) {
-            if (strcmp(m->pts[i].key, key) == 0) {
-                p = &m->pts[i];
-                goto out;
-            }
+        p = point_find(m, key);
+        if (p != NULL) {
+            goto out;
         }
     }
     if (m->n == m->cap) {
