@@ -153,6 +153,21 @@ static int why_add(struct ag_buf *why, const struct slo_slo_def *d, const char *
     return AG_EINVAL;
 }
 
+/* The time-slice settings of |d| over a window of |window_ms| with the |n| lookbacks |lbs|
+ * (borrowed), rolling: the caller sets the calendar fields. */
+static struct slo_slices_config slices_config(const struct slo_slo_def *d, uint64_t window_ms,
+                                              const uint64_t *lbs, size_t n)
+{
+    struct slo_slices_config sc = {.period_ms = d->slice_ms,
+                                   .window_ms = window_ms,
+                                   .lookbacks_ms = lbs,
+                                   .n_lookbacks = n,
+                                   .target = d->slice_target,
+                                   .missing = d->missing,
+                                   .grace_ms = d->slice_grace_ms};
+    return sc;
+}
+
 static int state_init(struct slo_state *st, const struct slo_slo_def *d, int64_t start_ms,
                       struct ag_buf *why)
 {
@@ -237,13 +252,7 @@ static int state_init(struct slo_state *st, const struct slo_slo_def *d, int64_t
             rc = slo_window_new(&wc, start_ms, &st->win);
         } else {
             st->kind = ST_SLICES_ROLL;
-            struct slo_slices_config sc = {.period_ms = d->slice_ms,
-                                           .window_ms = w,
-                                           .lookbacks_ms = lbs,
-                                           .n_lookbacks = n,
-                                           .target = d->slice_target,
-                                           .missing = d->missing,
-                                           .grace_ms = d->slice_grace_ms};
+            struct slo_slices_config sc = slices_config(d, w, lbs, n);
             rc = slo_slices_new(&sc, start_ms, &st->sl);
         }
     } else if (d->budgeting == SLO_BUDGETING_OCCURRENCES) {
@@ -255,17 +264,11 @@ static int state_init(struct slo_state *st, const struct slo_slo_def *d, int64_t
         }
     } else if (d->budgeting == SLO_BUDGETING_TIMESLICES) {
         st->kind = ST_SLICES_CAL;
-        struct slo_slices_config sc = {.period_ms = d->slice_ms,
-                                       .window_ms = maxlb,
-                                       .lookbacks_ms = lbs,
-                                       .n_lookbacks = n,
-                                       .target = d->slice_target,
-                                       .missing = d->missing,
-                                       .grace_ms = d->slice_grace_ms,
-                                       .calendar = true,
-                                       .unit = d->calendar_unit,
-                                       .utc_offset_s = d->utc_offset_s,
-                                       .tz = d->tz};
+        struct slo_slices_config sc = slices_config(d, maxlb, lbs, n);
+        sc.calendar = true;
+        sc.unit = d->calendar_unit;
+        sc.utc_offset_s = d->utc_offset_s;
+        sc.tz = d->tz;
         rc = slo_slices_new(&sc, start_ms, &st->sl);
     } else {
         /* RatioTimeslices on a calendar: the ratios of the current period's periods are read
