@@ -739,6 +739,21 @@ static int add_warning(struct slo_eval *ev, const char *fmt, ...)
     return 0;
 }
 
+/* The budget of a RatioTimeslices SLO from its period ratios |r| (ratio_budget) into ev->budget,
+ * with a warning when some ratios were not exact. Returns 0, or a negative AG_E* code. */
+static int ratio_eval(const struct slo_slo_def *d, const struct ratio_sum *r, uint64_t p_s,
+                      struct slo_eval *ev)
+{
+    int rc = ratio_budget(d, r, p_s, &ev->budget);
+    if (rc == 0 && r->inexact > 0) {
+        rc = add_warning(ev,
+                         "%" PRIu64 " period ratios do not terminate within 18 decimals: "
+                         "attainment is exact to N x 1e-18",
+                         r->inexact);
+    }
+    return rc;
+}
+
 /* The per-lookback data of one evaluation. */
 struct lb_data {
     struct slo_counts c;
@@ -991,13 +1006,7 @@ static int eval_fill(struct slo_engine *e, struct slo_state *st, int64_t at, str
         ratio_sum(st, w_ms, at - (int64_t)w_ms, at, &r);
         ev->window_start_ms = ceil_to(at - (int64_t)w_ms, p);
         ev->window_end_ms = floor_to(at, p);
-        rc = ratio_budget(d, &r, p_s, &ev->budget);
-        if (rc == 0 && r.inexact > 0) {
-            rc = add_warning(ev,
-                             "%" PRIu64 " period ratios do not terminate within 18 decimals: "
-                             "attainment is exact to N x 1e-18",
-                             r.inexact);
-        }
+        rc = ratio_eval(d, &r, p_s, ev);
         break;
     }
     case ST_OCC_CAL: {
@@ -1022,13 +1031,7 @@ static int eval_fill(struct slo_engine *e, struct slo_state *st, int64_t at, str
         r.n = n_total;
         ev->window_start_ms = cs;
         ev->window_end_ms = floor_to(at, p);
-        rc = ratio_budget(d, &r, p_s, &ev->budget);
-        if (rc == 0 && r.inexact > 0) {
-            rc = add_warning(ev,
-                             "%" PRIu64 " period ratios do not terminate within 18 decimals: "
-                             "attainment is exact to N x 1e-18",
-                             r.inexact);
-        }
+        rc = ratio_eval(d, &r, p_s, ev);
         w_ms = (uint64_t)(ce - cs);
         break;
     }
