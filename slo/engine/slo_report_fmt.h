@@ -89,6 +89,12 @@ AG_NODISCARD int slo_report_fmt_duration(double seconds, char *buf, size_t cap);
  */
 AG_NODISCARD int slo_report_fmt_time(int64_t ms, char *buf, size_t cap);
 
+/*
+ * Writes the time |ms| as slo_report_fmt_time() does into |buf| of SLO_REPORT_NUM_CAP bytes, or
+ * "?" where it cannot: what the renderers show as an instant.
+ */
+void slo_report_fmt_instant(int64_t ms, char *buf);
+
 #define SLO_REPORT_GAP_CAP 128 /* holds any note slo_report_fmt_gap() writes */
 
 /*

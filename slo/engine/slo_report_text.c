@@ -224,9 +224,7 @@ static int write_instant(const struct slo_report_at *at, bool colour, struct ag_
     char when[SLO_REPORT_NUM_CAP];
     int rc;
 
-    if (slo_report_fmt_time(at->at_ms, when, sizeof(when)) < 0) {
-        memcpy(when, "?", 2);
-    }
+    slo_report_fmt_instant(at->at_ms, when);
     if ((rc = ag_buf_printf(out, "SLOs at %s\n", when)) != 0) {
         return rc;
     }
