@@ -734,6 +734,17 @@ static char *point_key(struct ot_attrs *a)
     return (char *)ag_buf_steal(&b, NULL);
 }
 
+/* The point of |m| whose canonical attribute key is |key| (borrowed), or NULL. */
+static struct ot_point *point_find(struct cb_otel_metric *m, const char *key)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        if (strcmp(m->pts[i].key, key) == 0) {
+            return &m->pts[i];
+        }
+    }
+    return NULL;
+}
+
 /* The point of the attribute set |attrs|, made when new; NULL when out of memory. */
 static struct ot_point *point_get(struct cb_otel_metric *m, const struct cb_otel_attr *attrs,
                                   size_t n)
@@ -749,11 +760,9 @@ static struct ot_point *point_get(struct cb_otel_metric *m, const struct cb_otel
     if (key == NULL) {
         goto out;
     }
-    for (size_t i = 0; i < m->n; i++) {
-        if (strcmp(m->pts[i].key, key) == 0) {
-            p = &m->pts[i];
-            goto out;
-        }
+    p = point_find(m, key);
+    if (p != NULL) {
+        goto out;
     }
     if (m->n >= CB_OTEL_MAX_POINTS) {
         /* The SDK's cardinality limit: everything new goes to one overflow point. */
@@ -767,11 +776,9 @@ static struct ot_point *point_get(struct cb_otel_metric *m, const struct cb_otel
         if (key == NULL) {
             goto out;
         }
-        for (size_t i = 0; i < m->n; i++) {
-            if (strcmp(m->pts[i].key, key) == 0) {
-                p = &m->pts[i];
-                goto out;
-            }
+        p = point_find(m, key);
+        if (p != NULL) {
+            goto out;
         }
     }
     if (m->n == m->cap) {
@@ -1218,6 +1225,45 @@ static int enc_resource_scope(struct cb_otel *tel, struct ag_arena *ar,
     return enc_attrs(ar, &tel->resource, &(*res)->attributes, &(*res)->n_attributes);
 }
 
+/* Detaches the first |n| (>= 1) nodes of a queue kept as |head|, |tail| and |count|: they stay
+ * linked from the old head and the last one's next is NULL. A macro because spans and logs are
+ * queued as different node types, both linked through their next field. */
+#define QUEUE_DETACH(type, head, tail, count, n)                                                  \
+    do {                                                                                          \
+        type *last_ = (head);                                                                     \
+        for (size_t i_ = 1; i_ < (n); i_++) {                                                     \
+            last_ = last_->next;                                                                  \
+        }                                                                                         \
+        (head) = last_->next;                                                                     \
+        last_->next = NULL;                                                                       \
+        if ((head) == NULL) {                                                                     \
+            (tail) = NULL;                                                                        \
+        }                                                                                         \
+        (count) -= (n);                                                                           \
+    } while (0)
+
+/* Opens a request of |n| records: a new arena in *ar (the caller frees it with ag_arena_free(),
+ * also on failure), the shared resource and scope in *res and *scope, and an array of |n|
+ * pointers of |elem| bytes each in *records. Returns 0, or AG_ENOMEM. */
+static int enc_begin(struct cb_otel *tel, size_t n, size_t elem, struct ag_arena **ar,
+                     Opentelemetry__Proto__Resource__V1__Resource **res,
+                     Opentelemetry__Proto__Common__V1__InstrumentationScope **scope,
+                     void **records)
+{
+    int rc;
+
+    *ar = ag_arena_new(0);
+    if (*ar == NULL) {
+        return AG_ENOMEM;
+    }
+    rc = enc_resource_scope(tel, *ar, res, scope);
+    if (rc != 0) {
+        return rc;
+    }
+    *records = ag_arena_alloc(*ar, n * elem);
+    return *records == NULL ? AG_ENOMEM : 0;
+}
+
 /* Packs |msg| at the end of |out|. */
 static int pack_into(const ProtobufCMessage *msg, struct ag_buf *out)
 {
@@ -1254,6 +1300,7 @@ int cb_otel_encode_traces(struct cb_otel *tel, struct ag_buf *out, size_t *n_out
     Opentelemetry__Proto__Trace__V1__ScopeSpans *ssp = &ss;
     struct cb_otel_span *taken = NULL, *s;
     struct ag_arena *ar = NULL;
+    void *records = NULL;
     size_t n = 0;
     int rc = 0;
 
@@ -1266,32 +1313,12 @@ int cb_otel_encode_traces(struct cb_otel *tel, struct ag_buf *out, size_t *n_out
     for (s = taken; s != NULL && n < tel->cfg.max_batch; s = s->next) {
         n++;
     }
-    {
-        struct cb_otel_span *last = taken;
-        for (size_t i = 1; i < n; i++) {
-            last = last->next;
-        }
-        tel->sq_head = last->next;
-        last->next = NULL;
-        if (tel->sq_head == NULL) {
-            tel->sq_tail = NULL;
-        }
-        tel->sq_n -= n;
-    }
-    ar = ag_arena_new(0);
-    if (ar == NULL) {
-        rc = AG_ENOMEM;
-        goto out;
-    }
-    rc = enc_resource_scope(tel, ar, &rs.resource, &ss.scope);
+    QUEUE_DETACH(struct cb_otel_span, tel->sq_head, tel->sq_tail, tel->sq_n, n);
+    rc = enc_begin(tel, n, sizeof(*ss.spans), &ar, &rs.resource, &ss.scope, &records);
     if (rc != 0) {
         goto out;
     }
-    ss.spans = ag_arena_alloc(ar, n * sizeof(*ss.spans));
-    if (ss.spans == NULL) {
-        rc = AG_ENOMEM;
-        goto out;
-    }
+    ss.spans = records;
     for (s = taken; s != NULL; s = s->next) {
         Opentelemetry__Proto__Trace__V1__Span *p = ag_arena_alloc(ar, sizeof(*p));
         Opentelemetry__Proto__Trace__V1__Status *st = ag_arena_alloc(ar, sizeof(*st));
@@ -1380,6 +1407,7 @@ int cb_otel_encode_logs(struct cb_otel *tel, struct ag_buf *out, size_t *n_out)
     static const char *const sev_text[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
     struct ot_log *taken = NULL, *l;
     struct ag_arena *ar = NULL;
+    void *records = NULL;
     size_t n = 0;
     int rc = 0;
 
@@ -1389,32 +1417,12 @@ int cb_otel_encode_logs(struct cb_otel *tel, struct ag_buf *out, size_t *n_out)
     }
     taken = tel->lq_head;
     n = tel->lq_n < tel->cfg.max_batch ? tel->lq_n : tel->cfg.max_batch;
-    {
-        struct ot_log *last = taken;
-        for (size_t i = 1; i < n; i++) {
-            last = last->next;
-        }
-        tel->lq_head = last->next;
-        last->next = NULL;
-        if (tel->lq_head == NULL) {
-            tel->lq_tail = NULL;
-        }
-        tel->lq_n -= n;
-    }
-    ar = ag_arena_new(0);
-    if (ar == NULL) {
-        rc = AG_ENOMEM;
-        goto out;
-    }
-    rc = enc_resource_scope(tel, ar, &rl.resource, &sl.scope);
+    QUEUE_DETACH(struct ot_log, tel->lq_head, tel->lq_tail, tel->lq_n, n);
+    rc = enc_begin(tel, n, sizeof(*sl.log_records), &ar, &rl.resource, &sl.scope, &records);
     if (rc != 0) {
         goto out;
     }
-    sl.log_records = ag_arena_alloc(ar, n * sizeof(*sl.log_records));
-    if (sl.log_records == NULL) {
-        rc = AG_ENOMEM;
-        goto out;
-    }
+    sl.log_records = records;
     for (l = taken; l != NULL; l = l->next) {
         Opentelemetry__Proto__Logs__V1__LogRecord *r = ag_arena_alloc(ar, sizeof(*r));
         struct ot_val body = {.type = VT_STR, .u.s = l->body};
@@ -1474,6 +1482,7 @@ int cb_otel_encode_metrics(struct cb_otel *tel, uint64_t now_ns, struct ag_buf *
     Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rmp = &rm;
     Opentelemetry__Proto__Metrics__V1__ScopeMetrics *smp = &sm;
     struct ag_arena *ar = NULL;
+    void *records = NULL;
     size_t n_metrics = 0, n_points = 0;
     int rc = 0;
 
@@ -1489,19 +1498,11 @@ int cb_otel_encode_metrics(struct cb_otel *tel, uint64_t now_ns, struct ag_buf *
     if (n_metrics == 0) {
         return 0;
     }
-    ar = ag_arena_new(0);
-    if (ar == NULL) {
-        return AG_ENOMEM;
-    }
-    rc = enc_resource_scope(tel, ar, &rm.resource, &sm.scope);
+    rc = enc_begin(tel, n_metrics, sizeof(*sm.metrics), &ar, &rm.resource, &sm.scope, &records);
     if (rc != 0) {
         goto out;
     }
-    sm.metrics = ag_arena_alloc(ar, n_metrics * sizeof(*sm.metrics));
-    if (sm.metrics == NULL) {
-        rc = AG_ENOMEM;
-        goto out;
-    }
+    sm.metrics = records;
     /* Instruments are kept newest first: emit them in creation order. */
     for (size_t want = n_metrics; want > 0; want--) {
         struct cb_otel_metric *m = NULL;

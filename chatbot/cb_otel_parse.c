@@ -28,6 +28,20 @@ static void trim(const char **s, size_t *len)
     }
 }
 
+/* Takes the member of the comma-separated list s[0..len) that starts at *pos (<= len): *m and
+ * *mlen get it without surrounding spaces or tabs (possibly empty), and *pos moves past its
+ * comma (beyond len after the last member). */
+static void next_member(const char *s, size_t len, size_t *pos, const char **m, size_t *mlen)
+{
+    const char *comma;
+
+    *m = s + *pos;
+    comma = memchr(*m, ',', len - *pos);
+    *mlen = comma != NULL ? (size_t)(comma - *m) : len - *pos;
+    *pos += *mlen + 1;
+    trim(m, mlen);
+}
+
 /* Lower-case hex only: the W3C spec refuses upper case in traceparent. */
 static int lhex(char c)
 {
@@ -218,11 +232,9 @@ int cb_otel_tracestate_check(const char *s, size_t len)
         return AG_ETOOBIG;
     }
     while (pos <= len) {
-        const char *m = s + pos;
-        const char *comma = memchr(m, ',', len - pos);
-        size_t mlen = comma != NULL ? (size_t)(comma - m) : len - pos;
-        pos += mlen + 1;
-        trim(&m, &mlen);
+        const char *m;
+        size_t mlen;
+        next_member(s, len, &pos, &m, &mlen);
         if (mlen == 0) {
             continue;
         }
@@ -361,12 +373,10 @@ int cb_otel_kvlist_parse(const char *s, size_t len, size_t max_items, struct cb_
         return AG_ETOOBIG;
     }
     while (pos <= len && len > 0) {
-        const char *m = s + pos;
-        const char *comma = memchr(m, ',', len - pos);
-        size_t mlen = comma != NULL ? (size_t)(comma - m) : len - pos;
-        pos += mlen + 1;
+        const char *m;
+        size_t mlen;
+        next_member(s, len, &pos, &m, &mlen);
         member++;
-        trim(&m, &mlen);
         if (mlen == 0) {
             continue;
         }

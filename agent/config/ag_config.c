@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <regex.h>
 #include <string.h>
@@ -778,6 +779,28 @@ static int tag_text_ok(const char *s, size_t min, size_t max)
     return 1;
 }
 
+/* Replaces |out| with copies of the pairs of the mapping |v| (borrowed; every key and value a
+ * checked scalar). Returns 0, or AG_ENOMEM (|out| unchanged). */
+static int set_string_pairs(struct ag_string_pairs *out, const struct ag_yaml_node *v)
+{
+    char **kv = v->n_pairs > 0 ? ag_calloc(2 * v->n_pairs, sizeof(*kv)) : NULL;
+    if (v->n_pairs > 0 && kv == NULL) {
+        return AG_ENOMEM;
+    }
+    for (size_t i = 0; i < v->n_pairs; i++) {
+        kv[2 * i] = ag_strdup(v->pairs[i].key->str);
+        kv[2 * i + 1] = kv[2 * i] != NULL ? ag_strdup(v->pairs[i].value->str) : NULL;
+        if (kv[2 * i + 1] == NULL) {
+            free_strlist(kv, 2 * v->n_pairs);
+            return AG_ENOMEM;
+        }
+    }
+    free_strlist(out->kv, 2 * out->n);
+    out->kv = kv;
+    out->n = v->n_pairs;
+    return 0;
+}
+
 static int parse_cw_tags(struct cctx *c, const struct ag_yaml_node *v, void *field,
                          const char *path)
 {
@@ -811,22 +834,7 @@ static int parse_cw_tags(struct cctx *c, const struct ag_yaml_node *v, void *fie
             return AG_EINVAL;
         }
     }
-    char **kv = v->n_pairs > 0 ? ag_calloc(2 * v->n_pairs, sizeof(*kv)) : NULL;
-    if (v->n_pairs > 0 && kv == NULL) {
-        return AG_ENOMEM;
-    }
-    for (size_t i = 0; i < v->n_pairs; i++) {
-        kv[2 * i] = ag_strdup(v->pairs[i].key->str);
-        kv[2 * i + 1] = kv[2 * i] != NULL ? ag_strdup(v->pairs[i].value->str) : NULL;
-        if (kv[2 * i + 1] == NULL) {
-            free_strlist(kv, 2 * v->n_pairs);
-            return AG_ENOMEM;
-        }
-    }
-    free_strlist(out->kv, 2 * out->n);
-    out->kv = kv;
-    out->n = v->n_pairs;
-    return 0;
+    return set_string_pairs(out, v);
 }
 
 static const struct opt cwlogs_sending_queue_opts[] = {
@@ -1179,24 +1187,32 @@ static int parse_emf_rollup(struct cctx *c, const struct ag_yaml_node *v, void *
     return 0;
 }
 
-static int parse_emf_output(struct cctx *c, const struct ag_yaml_node *v, void *field,
-                            const char *path)
+/* One of a fixed set of words: sets *out to the index of v's text in names[0..n) (compared
+ * without regard to case when icase), and leaves *out alone when v is null. expected lists the
+ * words for the error message. Returns 0, or AG_EINVAL (reported at v). */
+static int parse_choice(struct cctx *c, const struct ag_yaml_node *v, int *out, const char *path,
+                        const char *const *names, int n, bool icase, const char *expected)
 {
-    int *out = field;
     if (ag_yaml_is_null(v)) {
         return 0;
     }
-    if (v->type == AG_YAML_SCALAR && strcasecmp(v->str, "stdout") == 0) {
-        *out = 1;
-    } else if (v->type == AG_YAML_SCALAR && strcasecmp(v->str, "cloudwatch") == 0) {
-        *out = 0;
-    } else {
-        char q[QUOTE_LEN];
-        show(v, q, sizeof(q));
-        err_at(c, v->line, v->col, "%s: expected cloudwatch or stdout, got '%s'", path, q);
-        return AG_EINVAL;
+    for (int i = 0; v->type == AG_YAML_SCALAR && i < n; i++) {
+        if ((icase ? strcasecmp(v->str, names[i]) : strcmp(v->str, names[i])) == 0) {
+            *out = i;
+            return 0;
+        }
     }
-    return 0;
+    char q[QUOTE_LEN];
+    show(v, q, sizeof(q));
+    err_at(c, v->line, v->col, "%s: expected %s, got '%s'", path, expected, q);
+    return AG_EINVAL;
+}
+
+static int parse_emf_output(struct cctx *c, const struct ag_yaml_node *v, void *field,
+                            const char *path)
+{
+    static const char *const names[] = {"cloudwatch", "stdout"}; /* 0, 1 */
+    return parse_choice(c, v, field, path, names, 2, true, "cloudwatch or stdout");
 }
 
 static int parse_emf_version(struct cctx *c, const struct ag_yaml_node *v, void *field,
@@ -1413,41 +1429,15 @@ static int check_slo_definitions(struct cctx *c, const struct ag_yaml_node *v, v
 static int parse_slo_format(struct cctx *c, const struct ag_yaml_node *v, void *field,
                             const char *path)
 {
-    int *out = field;
-    if (ag_yaml_is_null(v)) {
-        return 0;
-    }
-    if (v->type == AG_YAML_SCALAR && strcmp(v->str, "json") == 0) {
-        *out = 0;
-    } else if (v->type == AG_YAML_SCALAR && strcmp(v->str, "slack") == 0) {
-        *out = 1;
-    } else {
-        char q[QUOTE_LEN];
-        show(v, q, sizeof(q));
-        err_at(c, v->line, v->col, "%s: expected json or slack, got '%s'", path, q);
-        return AG_EINVAL;
-    }
-    return 0;
+    static const char *const names[] = {"json", "slack"}; /* 0, 1 */
+    return parse_choice(c, v, field, path, names, 2, false, "json or slack");
 }
 
 static int parse_slo_destination(struct cctx *c, const struct ag_yaml_node *v, void *field,
                                  const char *path)
 {
-    static const char *const names[] = {"none", "cloudwatch", "stdout"};
-    int *out = field;
-    if (ag_yaml_is_null(v)) {
-        return 0;
-    }
-    for (int i = 0; v->type == AG_YAML_SCALAR && i < 3; i++) {
-        if (strcmp(v->str, names[i]) == 0) {
-            *out = i;
-            return 0;
-        }
-    }
-    char q[QUOTE_LEN];
-    show(v, q, sizeof(q));
-    err_at(c, v->line, v->col, "%s: expected none, cloudwatch or stdout, got '%s'", path, q);
-    return AG_EINVAL;
+    static const char *const names[] = {"none", "cloudwatch", "stdout"}; /* 0, 1, 2 */
+    return parse_choice(c, v, field, path, names, 3, false, "none, cloudwatch or stdout");
 }
 
 /* An HTTP header name: an RFC 9110 token. */
@@ -1499,22 +1489,7 @@ static int parse_slo_headers(struct cctx *c, const struct ag_yaml_node *v, void 
             return AG_EINVAL;
         }
     }
-    char **kv = v->n_pairs > 0 ? ag_calloc(2 * v->n_pairs, sizeof(*kv)) : NULL;
-    if (v->n_pairs > 0 && kv == NULL) {
-        return AG_ENOMEM;
-    }
-    for (size_t i = 0; i < v->n_pairs; i++) {
-        kv[2 * i] = ag_strdup(v->pairs[i].key->str);
-        kv[2 * i + 1] = kv[2 * i] != NULL ? ag_strdup(v->pairs[i].value->str) : NULL;
-        if (kv[2 * i + 1] == NULL) {
-            free_strlist(kv, 2 * v->n_pairs);
-            return AG_ENOMEM;
-        }
-    }
-    free_strlist(out->kv, 2 * out->n);
-    out->kv = kv;
-    out->n = v->n_pairs;
-    return 0;
+    return set_string_pairs(out, v);
 }
 
 /* An http:// or https:// URL with a host. */
@@ -2813,22 +2788,8 @@ static int parse_log_level(struct cctx *c, const struct ag_yaml_node *v, void *f
 static int parse_log_encoding(struct cctx *c, const struct ag_yaml_node *v, void *field,
                               const char *path)
 {
-    int *out = field;
-    if (ag_yaml_is_null(v)) {
-        return 0;
-    }
-    if (v->type == AG_YAML_SCALAR && strcmp(v->str, "console") == 0) {
-        *out = 0;
-        return 0;
-    }
-    if (v->type == AG_YAML_SCALAR && strcmp(v->str, "json") == 0) {
-        *out = 1;
-        return 0;
-    }
-    char q[QUOTE_LEN];
-    show(v, q, sizeof(q));
-    err_at(c, v->line, v->col, "%s: expected console or json, got '%s'", path, q);
-    return AG_EINVAL;
+    static const char *const names[] = {"console", "json"}; /* 0, 1 */
+    return parse_choice(c, v, field, path, names, 2, false, "console or json");
 }
 
 static const struct opt telemetry_logs_opts[] = {

@@ -153,6 +153,21 @@ static int why_add(struct ag_buf *why, const struct slo_slo_def *d, const char *
     return AG_EINVAL;
 }
 
+/* The time-slice settings of |d| over a window of |window_ms| with the |n| lookbacks |lbs|
+ * (borrowed), rolling: the caller sets the calendar fields. */
+static struct slo_slices_config slices_config(const struct slo_slo_def *d, uint64_t window_ms,
+                                              const uint64_t *lbs, size_t n)
+{
+    struct slo_slices_config sc = {.period_ms = d->slice_ms,
+                                   .window_ms = window_ms,
+                                   .lookbacks_ms = lbs,
+                                   .n_lookbacks = n,
+                                   .target = d->slice_target,
+                                   .missing = d->missing,
+                                   .grace_ms = d->slice_grace_ms};
+    return sc;
+}
+
 static int state_init(struct slo_state *st, const struct slo_slo_def *d, int64_t start_ms,
                       struct ag_buf *why)
 {
@@ -237,13 +252,7 @@ static int state_init(struct slo_state *st, const struct slo_slo_def *d, int64_t
             rc = slo_window_new(&wc, start_ms, &st->win);
         } else {
             st->kind = ST_SLICES_ROLL;
-            struct slo_slices_config sc = {.period_ms = d->slice_ms,
-                                           .window_ms = w,
-                                           .lookbacks_ms = lbs,
-                                           .n_lookbacks = n,
-                                           .target = d->slice_target,
-                                           .missing = d->missing,
-                                           .grace_ms = d->slice_grace_ms};
+            struct slo_slices_config sc = slices_config(d, w, lbs, n);
             rc = slo_slices_new(&sc, start_ms, &st->sl);
         }
     } else if (d->budgeting == SLO_BUDGETING_OCCURRENCES) {
@@ -255,17 +264,11 @@ static int state_init(struct slo_state *st, const struct slo_slo_def *d, int64_t
         }
     } else if (d->budgeting == SLO_BUDGETING_TIMESLICES) {
         st->kind = ST_SLICES_CAL;
-        struct slo_slices_config sc = {.period_ms = d->slice_ms,
-                                       .window_ms = maxlb,
-                                       .lookbacks_ms = lbs,
-                                       .n_lookbacks = n,
-                                       .target = d->slice_target,
-                                       .missing = d->missing,
-                                       .grace_ms = d->slice_grace_ms,
-                                       .calendar = true,
-                                       .unit = d->calendar_unit,
-                                       .utc_offset_s = d->utc_offset_s,
-                                       .tz = d->tz};
+        struct slo_slices_config sc = slices_config(d, maxlb, lbs, n);
+        sc.calendar = true;
+        sc.unit = d->calendar_unit;
+        sc.utc_offset_s = d->utc_offset_s;
+        sc.tz = d->tz;
         rc = slo_slices_new(&sc, start_ms, &st->sl);
     } else {
         /* RatioTimeslices on a calendar: the ratios of the current period's periods are read
@@ -736,6 +739,21 @@ static int add_warning(struct slo_eval *ev, const char *fmt, ...)
     return 0;
 }
 
+/* The budget of a RatioTimeslices SLO from its period ratios |r| (ratio_budget) into ev->budget,
+ * with a warning when some ratios were not exact. Returns 0, or a negative AG_E* code. */
+static int ratio_eval(const struct slo_slo_def *d, const struct ratio_sum *r, uint64_t p_s,
+                      struct slo_eval *ev)
+{
+    int rc = ratio_budget(d, r, p_s, &ev->budget);
+    if (rc == 0 && r->inexact > 0) {
+        rc = add_warning(ev,
+                         "%" PRIu64 " period ratios do not terminate within 18 decimals: "
+                         "attainment is exact to N x 1e-18",
+                         r->inexact);
+    }
+    return rc;
+}
+
 /* The per-lookback data of one evaluation. */
 struct lb_data {
     struct slo_counts c;
@@ -988,13 +1006,7 @@ static int eval_fill(struct slo_engine *e, struct slo_state *st, int64_t at, str
         ratio_sum(st, w_ms, at - (int64_t)w_ms, at, &r);
         ev->window_start_ms = ceil_to(at - (int64_t)w_ms, p);
         ev->window_end_ms = floor_to(at, p);
-        rc = ratio_budget(d, &r, p_s, &ev->budget);
-        if (rc == 0 && r.inexact > 0) {
-            rc = add_warning(ev,
-                             "%" PRIu64 " period ratios do not terminate within 18 decimals: "
-                             "attainment is exact to N x 1e-18",
-                             r.inexact);
-        }
+        rc = ratio_eval(d, &r, p_s, ev);
         break;
     }
     case ST_OCC_CAL: {
@@ -1019,13 +1031,7 @@ static int eval_fill(struct slo_engine *e, struct slo_state *st, int64_t at, str
         r.n = n_total;
         ev->window_start_ms = cs;
         ev->window_end_ms = floor_to(at, p);
-        rc = ratio_budget(d, &r, p_s, &ev->budget);
-        if (rc == 0 && r.inexact > 0) {
-            rc = add_warning(ev,
-                             "%" PRIu64 " period ratios do not terminate within 18 decimals: "
-                             "attainment is exact to N x 1e-18",
-                             r.inexact);
-        }
+        rc = ratio_eval(d, &r, p_s, ev);
         w_ms = (uint64_t)(ce - cs);
         break;
     }

@@ -153,6 +153,23 @@ int slo_report_fmt_burn(const struct slo_burn *b, char *buf, size_t cap)
     return slo_report_fmt_rat(&b->rate, 1, 2, SLO_ROUND_UP, buf, cap);
 }
 
+void slo_report_fmt_instant(int64_t ms, char *buf)
+{
+    if (slo_report_fmt_time(ms, buf, SLO_REPORT_NUM_CAP) < 0) {
+        memcpy(buf, "?", 2);
+    }
+}
+
+void slo_report_fmt_gap(int64_t gap_ms, char *buf)
+{
+    char d[SLO_REPORT_NUM_CAP];
+    if (slo_report_fmt_duration((double)gap_ms / 1000.0, d, sizeof(d)) < 0) {
+        memcpy(d, "?", 2);
+    }
+    snprintf(buf, SLO_REPORT_GAP_CAP, "no data from the agent for %s of the window (it was down)",
+             d);
+}
+
 int slo_report_fmt_duration(double seconds, char *buf, size_t cap)
 {
     int n;

@@ -90,6 +90,21 @@ AG_NODISCARD int slo_report_fmt_duration(double seconds, char *buf, size_t cap);
 AG_NODISCARD int slo_report_fmt_time(int64_t ms, char *buf, size_t cap);
 
 /*
+ * Writes the time |ms| as slo_report_fmt_time() does into |buf| of SLO_REPORT_NUM_CAP bytes, or
+ * "?" where it cannot: what the renderers show as an instant.
+ */
+void slo_report_fmt_instant(int64_t ms, char *buf);
+
+#define SLO_REPORT_GAP_CAP 128 /* holds any note slo_report_fmt_gap() writes */
+
+/*
+ * Writes the note every renderer gives an agent gap of |gap_ms| (> 0) into |buf|, which holds
+ * SLO_REPORT_GAP_CAP bytes: "no data from the agent for 1h 5m of the window (it was down)", the
+ * duration as slo_report_fmt_duration() writes it, or "?" where it cannot.
+ */
+void slo_report_fmt_gap(int64_t gap_ms, char *buf);
+
+/*
  * Decodes one UTF-8 code point at |*s| (a NUL-terminated string) and advances |*s| past it.
  * Returns the code point, 0 at the end of the string (not advancing), or -1 for a malformed,
  * overlong or surrogate sequence (advancing one byte).

@@ -220,12 +220,8 @@ static int write_chart(const struct slo_eval *ev, struct ag_buf *out)
                            PLOT_LEFT, y, PLOT_RIGHT, y, PLOT_RIGHT, y - 3, pct);
     }
     /* Time labels at both ends of the x axis. */
-    if (slo_report_fmt_time(t0, a, sizeof(a)) < 0) {
-        memcpy(a, "?", 2);
-    }
-    if (slo_report_fmt_time(t1, b, sizeof(b)) < 0) {
-        memcpy(b, "?", 2);
-    }
+    slo_report_fmt_instant(t0, a);
+    slo_report_fmt_instant(t1, b);
     if (rc == 0) {
         rc = ag_buf_printf(out,
                            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"start\">%s</text>\n"
@@ -403,12 +399,9 @@ static int write_card(const struct slo_eval *ev, struct ag_buf *out)
             rc = add3(out, "<li>", ev->warnings[i] ? ev->warnings[i] : "", "</li>\n");
         }
         if (rc == 0 && ev->gap_ms > 0) {
-            char gap[SLO_REPORT_NUM_CAP];
-            if (slo_report_fmt_duration((double)ev->gap_ms / 1000.0, gap, sizeof(gap)) < 0) {
-                memcpy(gap, "?", 2);
-            }
-            rc = ag_buf_printf(out, "<li>no data from the agent for %s of the window (it was "
-                                    "down)</li>\n", gap);
+            char gap[SLO_REPORT_GAP_CAP];
+            slo_report_fmt_gap(ev->gap_ms, gap);
+            rc = ag_buf_printf(out, "<li>%s</li>\n", gap);
         }
         if (rc == 0) {
             rc = ag_buf_adds(out, "</ul>\n");
@@ -429,9 +422,7 @@ int slo_report_html(const struct slo_report *r, struct ag_buf *out)
     }
     for (size_t i = 0; i < r->n_evals && rc == 0; i++) {
         const struct slo_report_at *at = &r->evals[i];
-        if (slo_report_fmt_time(at->at_ms, when, sizeof(when)) < 0) {
-            memcpy(when, "?", 2);
-        }
+        slo_report_fmt_instant(at->at_ms, when);
         rc = ag_buf_printf(out,
                            "<section class=\"instant\">\n<h2>SLOs at <time datetime=\"%s\">%s"
                            "</time></h2>\n<div class=\"cards\">\n",

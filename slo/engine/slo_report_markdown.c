@@ -123,7 +123,7 @@ static int write_notes(const struct slo_report_at *at, struct ag_buf *out)
     for (size_t i = 0; i < at->n_slos && rc == 0; i++) {
         const struct slo_eval *ev = &at->slos[i];
         for (size_t j = 0; j <= ev->n_warnings && rc == 0; j++) {
-            char gap[SLO_REPORT_NUM_CAP];
+            char gap[SLO_REPORT_GAP_CAP];
             const char *text;
             if (j < ev->n_warnings) {
                 text = ev->warnings[j] != NULL ? ev->warnings[j] : "";
@@ -141,11 +141,8 @@ static int write_notes(const struct slo_report_at *at, struct ag_buf *out)
                 rc = ag_buf_adds(out, ": ");
             }
             if (rc == 0 && text == gap) {
-                if (slo_report_fmt_duration((double)ev->gap_ms / 1000.0, gap, sizeof(gap)) < 0) {
-                    memcpy(gap, "?", 2);
-                }
-                rc = ag_buf_printf(out, "no data from the agent for %s of the window (it was "
-                                        "down)", gap);
+                slo_report_fmt_gap(ev->gap_ms, gap);
+                rc = ag_buf_adds(out, gap);
             } else if (rc == 0) {
                 rc = add_md(out, text);
             }
@@ -162,9 +159,7 @@ static int write_instant(const struct slo_report_at *at, struct ag_buf *out)
     char when[SLO_REPORT_NUM_CAP];
     int rc;
 
-    if (slo_report_fmt_time(at->at_ms, when, sizeof(when)) < 0) {
-        memcpy(when, "?", 2);
-    }
+    slo_report_fmt_instant(at->at_ms, when);
     if ((rc = ag_buf_printf(out, "### SLOs at %s\n\n", when)) != 0) {
         return rc;
     }

@@ -224,9 +224,7 @@ static int write_instant(const struct slo_report_at *at, bool colour, struct ag_
     char when[SLO_REPORT_NUM_CAP];
     int rc;
 
-    if (slo_report_fmt_time(at->at_ms, when, sizeof(when)) < 0) {
-        memcpy(when, "?", 2);
-    }
+    slo_report_fmt_instant(at->at_ms, when);
     if ((rc = ag_buf_printf(out, "SLOs at %s\n", when)) != 0) {
         return rc;
     }
@@ -274,17 +272,14 @@ static int write_instant(const struct slo_report_at *at, bool colour, struct ag_
             }
         }
         if (rc == 0 && ev->gap_ms > 0) {
-            char gap[SLO_REPORT_NUM_CAP];
-            if (slo_report_fmt_duration((double)ev->gap_ms / 1000.0, gap, sizeof(gap)) < 0) {
-                memcpy(gap, "?", 2);
-            }
+            char gap[SLO_REPORT_GAP_CAP];
+            slo_report_fmt_gap(ev->gap_ms, gap);
             rc = ag_buf_adds(out, "  ");
             if (rc == 0) {
                 rc = add_clean(out, slo_report_name(ev), NULL);
             }
             if (rc == 0) {
-                rc = ag_buf_printf(out, ": no data from the agent for %s of the window (it was "
-                                        "down)\n", gap);
+                rc = ag_buf_printf(out, ": %s\n", gap);
             }
         }
     }

@@ -36,14 +36,13 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind, StatusCode
 
-import sdk_python
 from aws_peers import REGION, MotoServer, aws_env
-from conftest import REPO_ROOT, http_request, scaled
+from conftest import REPO_ROOT, scaled
+from slo_util import emit_span, sdk_tracer
+from slo_util import slo_evaluation as get_slo
 from test_slo_sinks import Receiver, topic_with_queue
 
 MS = 1_000_000  # ns
@@ -131,20 +130,14 @@ def send_spans(agent, service, spans):
     """Exports |spans| [(end_ns, kind, status, http code or None, duration ms, count)] of
     |service| through the SDK's gRPC exporter in ONE request (so that no evaluation sees half of
     it). Returns the number of spans sent."""
-    tee = sdk_python.TeeSpans(sdk_python.exporter("traces", "grpc", agent))
-    tp = TracerProvider(resource=Resource.create({"service.name": service}))
-    tp.add_span_processor(BatchSpanProcessor(tee, schedule_delay_millis=600_000,
-                                             max_export_batch_size=512))
-    tracer = tp.get_tracer("otter.it.slo-e2e")
+    tee, tp, tracer = sdk_tracer(
+        agent, {"service.name": service}, "otter.it.slo-e2e",
+        lambda tee: BatchSpanProcessor(tee, schedule_delay_millis=600_000,
+                                       max_export_batch_size=512))
     n = 0
     for end_ns, kind, status, code, dur_ms, count in spans:
         for i in range(count):
-            attrs = {"http.response.status_code": code} if code is not None else {}
-            sp = tracer.start_span("op-%d" % n, kind=kind, attributes=attrs,
-                                   start_time=end_ns - dur_ms * MS)
-            if status is not None:
-                sp.set_status(Status(status))
-            sp.end(end_time=end_ns)
+            emit_span(tracer, "op-%d" % n, kind, status, code, dur_ms, end_ns)
             n += 1
     assert tp.force_flush(timeout_millis=int(scaled(30) * 1000))
     tp.shutdown()
@@ -153,15 +146,6 @@ def send_spans(agent, service, spans):
     assert sum(len(ss.spans) for rs in tee.sent[0].resource_spans
                for ss in rs.scope_spans) == n
     return n
-
-
-def get_slo(agent):
-    st, hdrs, body = http_request(agent.admin_port, "GET", "/v1/slo")
-    assert st == 200, (st, body[:300])
-    assert hdrs["content-type"] == "application/json"
-    d = json.loads(body)
-    assert len(d["evaluations"]) == 1
-    return d["evaluations"][0]
 
 
 def slo_config(defs, state, alerts=None):

@@ -16,13 +16,10 @@ import os
 import time
 
 import pytest
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind, StatusCode
 
-import sdk_python
 from conftest import http_request, scaled
+from slo_util import emit_span, sdk_tracer, slo_evaluation
 
 MS = 1_000_000  # ns
 
@@ -113,12 +110,7 @@ def slo_config(defs, state, evaluation="1s", checkpoint="1h", log_level="info"):
 
 
 def get_slo(agent):
-    st, hdrs, body = http_request(agent.admin_port, "GET", "/v1/slo")
-    assert st == 200, (st, body[:300])
-    assert hdrs["content-type"] == "application/json"
-    doc = json.loads(body)
-    assert len(doc["evaluations"]) == 1
-    return {s["name"]: s for s in doc["evaluations"][0]["slos"]}
+    return {s["name"]: s for s in slo_evaluation(agent)["slos"]}
 
 
 def assert_counts(slo, want):
@@ -132,18 +124,10 @@ def send_spans(agent, end_ns):
     sent = 0
     for service, spans in (("checkout", SPANS),
                            ("billing", [(SpanKind.SERVER, StatusCode.ERROR, 500, 5, 3)])):
-        tee = sdk_python.TeeSpans(sdk_python.exporter("traces", "grpc", agent))
-        tp = TracerProvider(resource=Resource.create({"service.name": service}))
-        tp.add_span_processor(SimpleSpanProcessor(tee))
-        tracer = tp.get_tracer("otter.it.slo")
+        tee, tp, tracer = sdk_tracer(agent, {"service.name": service}, "otter.it.slo")
         for kind, status, code, dur_ms, count in spans:
             for i in range(count):
-                attrs = {"http.response.status_code": code} if code is not None else {}
-                sp = tracer.start_span("op-%s-%d" % (kind.name, i), kind=kind, attributes=attrs,
-                                       start_time=end_ns - dur_ms * MS)
-                if status is not None:
-                    sp.set_status(Status(status))
-                sp.end(end_time=end_ns)
+                emit_span(tracer, "op-%s-%d" % (kind.name, i), kind, status, code, dur_ms, end_ns)
         tp.shutdown()
         assert tee.ok(), tee.results
         sent += sum(len(r.resource_spans[0].scope_spans[0].spans) for r in tee.sent)
@@ -245,11 +229,8 @@ def test_span_attribute_matchers(otterd, tmp_path):
     defs.write_text(MATCHER_DEFINITIONS)
     agent = otterd(name="matchers", config=slo_config(defs, tmp_path / "slo.ckpt"))
     end_ns = minute_ago_ns(2)
-    tee = sdk_python.TeeSpans(sdk_python.exporter("traces", "grpc", agent))
-    tp = TracerProvider(resource=Resource.create({"service.name": "shop",
-                                                  "deployment.environment": "prod"}))
-    tp.add_span_processor(SimpleSpanProcessor(tee))
-    tracer = tp.get_tracer("otter.it.slo")
+    tee, tp, tracer = sdk_tracer(agent, {"service.name": "shop", "deployment.environment": "prod"},
+                                 "otter.it.slo")
     for route, scheme, code, count in MATCHER_SPANS:
         for i in range(count):
             attrs = {}
@@ -477,15 +458,10 @@ class Hooks:
 def send_pay_spans(agent, end):
     """10 server spans of service pay ending at |end|, 5 with status ERROR: over a 10m lookback
     the error ratio is 5 / 10 = 0.5 and, at 90 %, the burn rate 0.5 / (1 - 0.9) = 5."""
-    tee = sdk_python.TeeSpans(sdk_python.exporter("traces", "grpc", agent))
-    tp = TracerProvider(resource=Resource.create({"service.name": "pay"}))
-    tp.add_span_processor(SimpleSpanProcessor(tee))
-    tracer = tp.get_tracer("otter.it.slo")
+    tee, tp, tracer = sdk_tracer(agent, {"service.name": "pay"}, "otter.it.slo")
     for i in range(10):
-        sp = tracer.start_span("pay-%d" % i, kind=SpanKind.SERVER, start_time=end - MS)
-        if i % 2:
-            sp.set_status(Status(StatusCode.ERROR))
-        sp.end(end_time=end)
+        emit_span(tracer, "pay-%d" % i, SpanKind.SERVER, StatusCode.ERROR if i % 2 else None, None,
+                  1, end)
     tp.shutdown()
     assert tee.ok()
 

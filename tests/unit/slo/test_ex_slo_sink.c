@@ -294,83 +294,97 @@ static void webhook_config(struct ag_slo_config *cfg, const char *url, char **kv
     cfg->webhook.headers.n = 1;
 }
 
-static void test_webhook_retries_in_order(void)
-{
-    struct event_base *base = event_base_new();
+/* The stage of the webhook tests below: a loop, a test server on it, the sample alert and a
+ * webhook config that posts to the server with the one header |kv|. */
+struct wh_stage {
+    struct event_base *base;
     struct ts_server srv;
     struct slo_sink_sample smp;
-    struct slo_alert_event ev;
     struct ag_slo_config cfg;
-    struct ex_slo_sinks *s = NULL;
+    struct ex_slo_sinks *s;
+};
+
+/* Sets up |w| (w->s stays NULL: the test makes the sinks). Returns 0, or -1. */
+static int wh_start(struct wh_stage *w, char **kv)
+{
+    w->s = NULL;
+    w->base = event_base_new();
+    if (w->base == NULL || ts_start(&w->srv, w->base) != 0 ||
+        slo_sink_sample_init(&w->smp) != 0) {
+        return -1;
+    }
+    webhook_config(&w->cfg, w->srv.url, kv);
+    return 0;
+}
+
+static void wh_stop(struct wh_stage *w)
+{
+    ex_slo_sinks_free(w->s);
+    ts_stop(&w->srv);
+    event_base_free(w->base);
+}
+
+/* Hands the sinks the sample alert's firing notification, then its resolved one. */
+static void wh_fire_then_resolve(struct wh_stage *w)
+{
+    struct slo_alert_event ev;
+    slo_sink_sample_event(&w->smp, true, &ev);
+    ex_slo_sinks_alert(w->s, &ev);
+    slo_sink_sample_event(&w->smp, false, &ev);
+    ex_slo_sinks_alert(w->s, &ev);
+}
+
+static void test_webhook_retries_in_order(void)
+{
+    struct wh_stage w;
     char err[256] = "";
     char *kv[2] = {"Authorization", "Bearer t0ken"};
-    ASSERT_NOT_NULL(base);
-    ASSERT_OK(ts_start(&srv, base));
-    ASSERT_OK(slo_sink_sample_init(&smp));
-    webhook_config(&cfg, srv.url, kv);
-    ts_push(&srv, (struct ts_answer){.status = 503});
-    ts_push(&srv, (struct ts_answer){.status = 503});
-    ts_push(&srv, (struct ts_answer){.status = 200});
-    ts_push(&srv, (struct ts_answer){.status = 204});
+    ASSERT_OK(wh_start(&w, kv));
+    ts_push(&w.srv, (struct ts_answer){.status = 503});
+    ts_push(&w.srv, (struct ts_answer){.status = 503});
+    ts_push(&w.srv, (struct ts_answer){.status = 200});
+    ts_push(&w.srv, (struct ts_answer){.status = 204});
     double sent0 = counter("otter_slo_sink_sent_total", "webhook");
     double retries0 = counter("otter_slo_sink_retries_total", "webhook");
-    ASSERT_OK(ex_slo_sinks_new(base, &cfg, &s, err, sizeof(err)));
-    slo_sink_sample_event(&smp, true, &ev);
-    ex_slo_sinks_alert(s, &ev);
-    slo_sink_sample_event(&smp, false, &ev);
-    ex_slo_sinks_alert(s, &ev);
-    ASSERT(!ex_slo_sinks_idle(s));
-    ASSERT(run_until_idle(base, s, 10));
+    ASSERT_OK(ex_slo_sinks_new(w.base, &w.cfg, &w.s, err, sizeof(err)));
+    wh_fire_then_resolve(&w);
+    ASSERT(!ex_slo_sinks_idle(w.s));
+    ASSERT(run_until_idle(w.base, w.s, 10));
     /* The resolved notification waited behind the firing one's two retries. */
-    ASSERT_EQ(srv.n_seen, 4);
-    ASSERT_STREQ(srv.seen[0].body, fire_json);
-    ASSERT_STREQ(srv.seen[1].body, fire_json);
-    ASSERT_STREQ(srv.seen[2].body, fire_json);
-    ASSERT_STREQ(srv.seen[3].body, resolved_json);
+    ASSERT_EQ(w.srv.n_seen, 4);
+    ASSERT_STREQ(w.srv.seen[0].body, fire_json);
+    ASSERT_STREQ(w.srv.seen[1].body, fire_json);
+    ASSERT_STREQ(w.srv.seen[2].body, fire_json);
+    ASSERT_STREQ(w.srv.seen[3].body, resolved_json);
     char hv[128];
-    ASSERT_STREQ(ts_header(&srv.seen[0], "Authorization", hv, sizeof(hv)), "Bearer t0ken");
-    ASSERT_STREQ(ts_header(&srv.seen[0], "Content-Type", hv, sizeof(hv)), "application/json");
-    ASSERT_STREQ(srv.seen[0].method, "POST");
+    ASSERT_STREQ(ts_header(&w.srv.seen[0], "Authorization", hv, sizeof(hv)), "Bearer t0ken");
+    ASSERT_STREQ(ts_header(&w.srv.seen[0], "Content-Type", hv, sizeof(hv)), "application/json");
+    ASSERT_STREQ(w.srv.seen[0].method, "POST");
     ASSERT(counter("otter_slo_sink_sent_total", "webhook") == sent0 + 2);
     ASSERT(counter("otter_slo_sink_retries_total", "webhook") == retries0 + 2);
-    ex_slo_sinks_free(s);
-    ts_stop(&srv);
-    event_base_free(base);
+    wh_stop(&w);
 }
 
 static void test_webhook_400_not_retried(void)
 {
-    struct event_base *base = event_base_new();
-    struct ts_server srv;
-    struct slo_sink_sample smp;
-    struct slo_alert_event ev;
-    struct ag_slo_config cfg;
-    struct ex_slo_sinks *s = NULL;
+    struct wh_stage w;
     char err[256] = "";
     char *kv[2] = {"X-Team", "sre"};
-    ASSERT_NOT_NULL(base);
-    ASSERT_OK(ts_start(&srv, base));
-    ASSERT_OK(slo_sink_sample_init(&smp));
-    webhook_config(&cfg, srv.url, kv);
-    cfg.webhook.slack = 1;
-    ts_push(&srv, (struct ts_answer){.status = 400});
-    ts_push(&srv, (struct ts_answer){.status = 200});
+    ASSERT_OK(wh_start(&w, kv));
+    w.cfg.webhook.slack = 1;
+    ts_push(&w.srv, (struct ts_answer){.status = 400});
+    ts_push(&w.srv, (struct ts_answer){.status = 200});
     double failed0 = counter("otter_slo_sink_failed_total", "webhook");
     double sent0 = counter("otter_slo_sink_sent_total", "webhook");
-    ASSERT_OK(ex_slo_sinks_new(base, &cfg, &s, err, sizeof(err)));
-    slo_sink_sample_event(&smp, true, &ev);
-    ex_slo_sinks_alert(s, &ev);
-    slo_sink_sample_event(&smp, false, &ev);
-    ex_slo_sinks_alert(s, &ev);
-    ASSERT(run_until_idle(base, s, 10));
-    ASSERT_EQ(srv.n_seen, 2); /* the 400 once, then the resolved one */
-    ASSERT_STRCONTAINS(srv.seen[0].body, "{\"text\":\"FIRING: SLO checkout-availability");
-    ASSERT_STRCONTAINS(srv.seen[1].body, "{\"text\":\"RESOLVED: SLO checkout-availability");
+    ASSERT_OK(ex_slo_sinks_new(w.base, &w.cfg, &w.s, err, sizeof(err)));
+    wh_fire_then_resolve(&w);
+    ASSERT(run_until_idle(w.base, w.s, 10));
+    ASSERT_EQ(w.srv.n_seen, 2); /* the 400 once, then the resolved one */
+    ASSERT_STRCONTAINS(w.srv.seen[0].body, "{\"text\":\"FIRING: SLO checkout-availability");
+    ASSERT_STRCONTAINS(w.srv.seen[1].body, "{\"text\":\"RESOLVED: SLO checkout-availability");
     ASSERT(counter("otter_slo_sink_failed_total", "webhook") == failed0 + 1);
     ASSERT(counter("otter_slo_sink_sent_total", "webhook") == sent0 + 1);
-    ex_slo_sinks_free(s);
-    ts_stop(&srv);
-    event_base_free(base);
+    wh_stop(&w);
 }
 
 /* Another alert's notification is not held behind one being retried: with answers 503, 200, 200
@@ -378,66 +392,50 @@ static void test_webhook_400_not_retried(void)
  * A, A, B). */
 static void test_webhook_alerts_independent(void)
 {
-    struct event_base *base = event_base_new();
-    struct ts_server srv;
-    struct slo_sink_sample smp;
+    struct wh_stage w;
     struct slo_alert_event a, b;
-    struct ag_slo_config cfg;
-    struct ex_slo_sinks *s = NULL;
     char err[256] = "";
     char *kv[2] = {"X-Team", "sre"};
-    ASSERT_OK(ts_start(&srv, base));
-    ASSERT_OK(slo_sink_sample_init(&smp));
-    struct slo_alert_def ticket = smp.alert;
+    ASSERT_OK(wh_start(&w, kv));
+    struct slo_alert_def ticket = w.smp.alert;
     ticket.name = "ticket";
     ticket.severity = "ticket";
-    webhook_config(&cfg, srv.url, kv);
-    ts_push(&srv, (struct ts_answer){.status = 503});
-    ts_push(&srv, (struct ts_answer){.status = 200});
-    ts_push(&srv, (struct ts_answer){.status = 200});
-    ASSERT_OK(ex_slo_sinks_new(base, &cfg, &s, err, sizeof(err)));
-    slo_sink_sample_event(&smp, true, &a);
-    slo_sink_sample_event(&smp, true, &b);
+    ts_push(&w.srv, (struct ts_answer){.status = 503});
+    ts_push(&w.srv, (struct ts_answer){.status = 200});
+    ts_push(&w.srv, (struct ts_answer){.status = 200});
+    ASSERT_OK(ex_slo_sinks_new(w.base, &w.cfg, &w.s, err, sizeof(err)));
+    slo_sink_sample_event(&w.smp, true, &a);
+    slo_sink_sample_event(&w.smp, true, &b);
     b.alert = &ticket;
-    ex_slo_sinks_alert(s, &a);
-    ex_slo_sinks_alert(s, &b);
-    ASSERT(run_until_idle(base, s, 10));
-    ASSERT_EQ(srv.n_seen, 3);
-    ASSERT_STREQ(srv.seen[2].body, srv.seen[0].body);
-    ASSERT(strcmp(srv.seen[1].body, srv.seen[0].body) != 0);
-    ASSERT(strstr(srv.seen[0].body, "\"alert\":\"page\"") != NULL ||
-           strstr(srv.seen[0].body, "\"alert\":\"ticket\"") != NULL);
-    ex_slo_sinks_free(s);
-    ts_stop(&srv);
-    event_base_free(base);
+    ex_slo_sinks_alert(w.s, &a);
+    ex_slo_sinks_alert(w.s, &b);
+    ASSERT(run_until_idle(w.base, w.s, 10));
+    ASSERT_EQ(w.srv.n_seen, 3);
+    ASSERT_STREQ(w.srv.seen[2].body, w.srv.seen[0].body);
+    ASSERT(strcmp(w.srv.seen[1].body, w.srv.seen[0].body) != 0);
+    ASSERT(strstr(w.srv.seen[0].body, "\"alert\":\"page\"") != NULL ||
+           strstr(w.srv.seen[0].body, "\"alert\":\"ticket\"") != NULL);
+    wh_stop(&w);
 }
 
 /* 429 with Retry-After: 1 (second): the retry waits for it, although the jitter alone would wait at
  * most 250 ms before the first retry. */
 static void test_webhook_retry_after(void)
 {
-    struct event_base *base = event_base_new();
-    struct ts_server srv;
-    struct slo_sink_sample smp;
+    struct wh_stage w;
     struct slo_alert_event ev;
-    struct ag_slo_config cfg;
-    struct ex_slo_sinks *s = NULL;
     char err[256] = "";
     char *kv[2] = {"X-Team", "sre"};
-    ASSERT_OK(ts_start(&srv, base));
-    ASSERT_OK(slo_sink_sample_init(&smp));
-    webhook_config(&cfg, srv.url, kv);
-    ts_push(&srv, (struct ts_answer){.status = 429, .headers = {{"Retry-After", "1"}}});
-    ts_push(&srv, (struct ts_answer){.status = 200});
-    ASSERT_OK(ex_slo_sinks_new(base, &cfg, &s, err, sizeof(err)));
-    slo_sink_sample_event(&smp, true, &ev);
-    ex_slo_sinks_alert(s, &ev);
-    ASSERT(run_until_idle(base, s, 10));
-    ASSERT_EQ(srv.n_seen, 2);
-    ASSERT(srv.seen[1].at_s - srv.seen[0].at_s >= 0.95);
-    ex_slo_sinks_free(s);
-    ts_stop(&srv);
-    event_base_free(base);
+    ASSERT_OK(wh_start(&w, kv));
+    ts_push(&w.srv, (struct ts_answer){.status = 429, .headers = {{"Retry-After", "1"}}});
+    ts_push(&w.srv, (struct ts_answer){.status = 200});
+    ASSERT_OK(ex_slo_sinks_new(w.base, &w.cfg, &w.s, err, sizeof(err)));
+    slo_sink_sample_event(&w.smp, true, &ev);
+    ex_slo_sinks_alert(w.s, &ev);
+    ASSERT(run_until_idle(w.base, w.s, 10));
+    ASSERT_EQ(w.srv.n_seen, 2);
+    ASSERT(w.srv.seen[1].at_s - w.srv.seen[0].at_s >= 0.95);
+    wh_stop(&w);
 }
 
 /* A dead port: connection refused is retried max_retries times, then counted failed. */
