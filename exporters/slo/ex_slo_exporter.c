@@ -72,16 +72,21 @@ struct kv_memo {
 struct kvs {
     KeyValue **kv;
     size_t n;
-    const uint32_t *klen; /* the keys' lengths (kv_index), or NULL: keys compared with strcmp */
+    uint32_t *klen; /* the keys' lengths, measured on demand (KLEN_UNKNOWN until then; kv_index),
+                     * or NULL: keys compared with strcmp */
     struct kv_memo *memo; /* with klen: the last lookup */
 };
 
 /* Spans with more attributes than this look their keys up with strcmp. */
 #define SPAN_KEYS_MAX 64u
 
-/* Notes the length of each of |a|'s keys in |klen| (SPAN_KEYS_MAX of them) so that kv_lookup
+/* A key length not measured yet; measured lengths saturate one below it. */
+#define KLEN_UNKNOWN UINT32_MAX
+
+/* Prepares |klen| (SPAN_KEYS_MAX entries) to hold the lengths of |a|'s keys so that kv_lookup
  * compares lengths before bytes: a span is looked up once per matcher and SLO, and most keys
- * differ in length from the one sought. */
+ * differ in length from the one sought. A key is measured only when kv_find first meets it with
+ * its first byte equal to the sought key's (most keys differ there already). */
 static void kv_index(struct kvs *a, uint32_t *klen, struct kv_memo *memo)
 {
     if (a->n > SPAN_KEYS_MAX) {
@@ -90,9 +95,7 @@ static void kv_index(struct kvs *a, uint32_t *klen, struct kv_memo *memo)
     memo->key = NULL;
     a->memo = memo;
     for (size_t i = 0; i < a->n; i++) {
-        const KeyValue *kv = a->kv[i];
-        size_t n = kv != NULL && kv->key != NULL ? strlen(kv->key) : 0;
-        klen[i] = n < UINT32_MAX ? (uint32_t)n : UINT32_MAX;
+        klen[i] = KLEN_UNKNOWN;
     }
     a->klen = klen;
 }
@@ -137,8 +140,19 @@ static void kv_find(const struct kvs *a, const char *key, size_t len, struct slo
         if (kv == NULL || kv->key == NULL) {
             continue;
         }
-        if (a->klen != NULL ? a->klen[i] != len || memcmp(kv->key, key, len) != 0
-                            : strcmp(kv->key, key) != 0) {
+        if (a->klen != NULL) {
+            /* The first bytes (a NUL for an empty key) must agree before the length counts. */
+            if (kv->key[0] != key[0]) {
+                continue;
+            }
+            if (a->klen[i] == KLEN_UNKNOWN) {
+                size_t n = strlen(kv->key);
+                a->klen[i] = n < KLEN_UNKNOWN ? (uint32_t)n : KLEN_UNKNOWN - 1;
+            }
+            if (a->klen[i] != len || memcmp(kv->key, key, len) != 0) {
+                continue;
+            }
+        } else if (strcmp(kv->key, key) != 0) {
             continue;
         }
         const Opentelemetry__Proto__Common__V1__AnyValue *v = kv->value;

@@ -231,6 +231,11 @@ static void layer_close_one(struct layer *ly)
 
 static void layer_advance(struct layer *ly, int64_t t)
 {
+    /* open_start is a multiple of width_ms: bucket_start(t) <= open_start exactly when t is
+     * below the open bucket's end, so the common case needs no division. */
+    if (t - ly->open_start < (int64_t)ly->width_ms) {
+        return;
+    }
     int64_t target = bucket_start(t, ly->width_ms);
     if (target <= ly->open_start) {
         return;
@@ -269,6 +274,11 @@ void slo_window_advance(struct slo_window *w, int64_t now_ms)
 /* The slot |t| falls in, its age (0 = open) through |*age|, or NULL when older than the ring. */
 static struct slot *layer_slot(struct layer *ly, int64_t t, uint32_t *age)
 {
+    /* Fast path, no division: t inside the open bucket [open_start, open_start + width). */
+    if (t >= ly->open_start && t - ly->open_start < (int64_t)ly->width_ms) {
+        *age = 0;
+        return &ly->slots[ly->open_idx];
+    }
     int64_t s = bucket_start(t, ly->width_ms);
     uint64_t a = (uint64_t)(ly->open_start - s) / ly->width_ms;
     if (a >= ly->cap) {

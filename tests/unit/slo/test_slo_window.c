@@ -126,6 +126,40 @@ static void test_edges(void)
     slo_window_free(w);
 }
 
+/* The open bucket's edges (slo_window_add finds the open bucket without a division): 1-minute
+ * buckets from B. B and B + 1 min - 1 ms fall in [B, B + 1 min) and are not late; B + 1 min
+ * opens the next bucket; B + 1 min - 1 ms after that is late (age 1), B + 2 min - 1 ms is not. */
+static void test_open_bucket_edges(void)
+{
+    const uint64_t lb[] = {5 * MIN};
+    struct slo_window *w = make(HOUR, lb, 1, B);
+    struct slo_counts c;
+    struct slo_window_stats st;
+    ASSERT_NOT_NULL(w);
+    ASSERT_UEQ(slo_window_resolution_ms(w, 5 * MIN), MIN);
+    ASSERT_OK(slo_window_add(w, B + MIN - 1, 1, 1));
+    ASSERT_OK(slo_window_add(w, B, 0, 2));
+    slo_window_get_stats(w, &st);
+    ASSERT_UEQ(st.late, 0);
+    ASSERT_OK(slo_window_add(w, B + MIN, 1, 4));
+    ASSERT_OK(slo_window_add(w, B + MIN - 1, 0, 8));
+    ASSERT_OK(slo_window_add(w, B + 2 * MIN - 1, 0, 16));
+    slo_window_get_stats(w, &st);
+    ASSERT_UEQ(st.late, 1); /* only the 8 */
+    /* At B + 2 min both buckets are closed and inside the last 5 min: 1+2+4+8+16 = 31, good 2. */
+    slo_window_advance(w, B + 2 * MIN);
+    ASSERT_OK(slo_window_counts(w, 5 * MIN, &c));
+    ASSERT_UEQ(c.total, 31);
+    ASSERT_UEQ(c.good, 2);
+    /* At B + 5 min + 1 ms [B, B + 1 min) starts before T - 5 min and leaves: 4 + 16 = 20, good 1;
+     * so the 1, 2 and 8 were in the first bucket, the 4 and 16 in the second. */
+    slo_window_advance(w, B + 5 * MIN + 1);
+    ASSERT_OK(slo_window_counts(w, 5 * MIN, &c));
+    ASSERT_UEQ(c.total, 20);
+    ASSERT_UEQ(c.good, 1);
+    slo_window_free(w);
+}
+
 /* 90 days at 15-minute buckets: events at B and B + 1 min share [B, B + 15 min). At
  * T = B + 90 d the window [B, B + 90 d) holds them (2 events, 1 good); at T + 1 ms and at
  * T + 15 min the bucket starts before T - W and is out; a 90-day total is never approximated. */
@@ -423,7 +457,8 @@ static void test_calendar_to_date(void)
 
 AG_TEST_MAIN(AG_TEST_CASE(test_memory_30d), AG_TEST_CASE(test_failmalloc),
              AG_TEST_CASE(test_config_errors),
-             AG_TEST_CASE(test_edges), AG_TEST_CASE(test_90_days),
+             AG_TEST_CASE(test_edges), AG_TEST_CASE(test_open_bucket_edges),
+             AG_TEST_CASE(test_90_days),
              AG_TEST_CASE(test_late_old_overflow_gap), AG_TEST_CASE(test_oracle),
              AG_TEST_CASE(test_slice_judge), AG_TEST_CASE(test_calendar),
              AG_TEST_CASE(test_calendar_to_date))
