@@ -33,6 +33,14 @@
 
 typedef Opentelemetry__Proto__Common__V1__KeyValue KeyValue;
 
+/* One SLO's counts within one request for one minute (the engine's finest bucket: slo_window's
+ * rings are 1-minute, Timeslices periods whole minutes), added with one slo_engine_add. */
+struct slo_acc {
+    int64_t minute; /* t_ms / 60000 of every count here */
+    int64_t t_ms;   /* the latest span end in that minute: the engine's clock moves as unbatched */
+    uint64_t good, total; /* total 0: empty, not in the touched list */
+};
+
 struct ex_slo {
     char *id;
     const struct ag_slo_config *cfg;
@@ -48,6 +56,8 @@ struct ex_slo {
     bool *metric_touched;             /* per SLO: metric increases are pending */
     bool *res_ok;                     /* per SLO: the current resource's matchers held */
     struct slo_span_hit *hits;        /* scratch: one span's eligible SLOs */
+    struct slo_acc *acc;              /* per SLO: one request's counts of its current minute */
+    size_t *touched, n_touched;       /* the SLOs with a count in acc (total > 0) */
     int64_t *metric_t_ms;             /* per SLO: the latest time of those points (0: none) */
     struct ag_buf key;                /* scratch: series identities */
     struct ag_metric *m_spans, *m_points, *m_good, *m_total, *m_refused, *m_ckpt_ok, *m_ckpt_failed;
@@ -237,6 +247,43 @@ static void add_counts(struct ex_slo *x, size_t slo, int64_t t_ms, uint64_t good
     ag_metric_add(x->m_total, total);
 }
 
+/* Counts one span's verdict for SLO |slo| at |t_ms| (minute |minute|) in the request's
+ * accumulator; a span of another minute than the one held first adds what is held. */
+static inline void acc_count(struct ex_slo *x, size_t slo, int64_t t_ms, int64_t minute, bool good)
+{
+    struct slo_acc *a = &x->acc[slo];
+    if (a->total == 0) {
+        x->touched[x->n_touched++] = slo;
+    } else if (a->minute == minute) {
+        a->good += good ? 1 : 0;
+        a->total++;
+        if (t_ms > a->t_ms) {
+            a->t_ms = t_ms;
+        }
+        return;
+    } else {
+        add_counts(x, slo, a->t_ms, a->good, a->total);
+    }
+    a->minute = minute;
+    a->t_ms = t_ms;
+    a->good = good ? 1 : 0;
+    a->total = 1;
+}
+
+/* Adds every accumulated count to the engine and empties the accumulator (end of a request). */
+static void acc_flush(struct ex_slo *x)
+{
+    for (size_t i = 0; i < x->n_touched; i++) {
+        struct slo_acc *a = &x->acc[x->touched[i]];
+        add_counts(x, x->touched[i], a->t_ms, a->good, a->total);
+        a->total = 0;
+    }
+    x->n_touched = 0;
+}
+
+/* Feeds a request's spans to the engine: each span's verdict per selected SLO is summed per SLO
+ * and minute over the request, then added once (same counts and clocks as one add per span;
+ * the engine's late/too-old statistics count adds, so they count fewer). */
 static void consume_traces(struct ex_slo *x, const ProtobufCMessage *msg)
 {
     const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req =
@@ -294,14 +341,16 @@ static void consume_traces(struct ex_slo *x, const ProtobufCMessage *msg)
                 if (t <= 0 || t > now) {
                     t = now;
                 }
+                int64_t minute = t / 60000;
                 ag_metric_add(x->m_spans, 1);
                 size_t n_hits = slo_sli_span_hits(x->ix, svc_ix, x->res_ok, &sp, x->hits);
                 for (size_t i = 0; i < n_hits; i++) {
-                    add_counts(x, x->hits[i].slo, t, x->hits[i].good ? 1 : 0, 1);
+                    acc_count(x, x->hits[i].slo, t, minute, x->hits[i].good);
                 }
             }
         }
     }
+    acc_flush(x);
 }
 
 /* ---- metrics --------------------------------------------------------------------------------- */
@@ -895,6 +944,8 @@ static void slo_destroy(void *self)
     ag_free(x->metric_t_ms);
     ag_free(x->res_ok);
     ag_free(x->hits);
+    ag_free(x->acc);
+    ag_free(x->touched);
     ag_free(x->id);
     ag_free(x);
 }
@@ -958,8 +1009,11 @@ static int slo_create(const struct ag_component_config *cfg, const struct ag_com
     x->metric_t_ms = ag_calloc(n, sizeof(*x->metric_t_ms));
     x->res_ok = ag_calloc(n, sizeof(*x->res_ok));
     x->hits = ag_calloc(n, sizeof(*x->hits)); /* a service has at most n SLOs */
+    x->acc = ag_calloc(n, sizeof(*x->acc));
+    x->touched = ag_calloc(n, sizeof(*x->touched));
     if (rc != 0 || x->emit_good == NULL || x->emit_total == NULL || x->metric_touched == NULL ||
-        x->metric_t_ms == NULL || x->res_ok == NULL || x->hits == NULL) {
+        x->metric_t_ms == NULL || x->res_ok == NULL || x->hits == NULL || x->acc == NULL ||
+        x->touched == NULL) {
         rc = AG_ENOMEM;
         goto fail;
     }

@@ -248,6 +248,13 @@ static void kv_find(const struct kvs *a, const char *key, size_t len, struct slo
 
 enum mode { MODE_FULL, MODE_COUNT, MODE_EMPTY };
 
+/* One SLO's counts within one request for one minute (ex_slo_exporter.c's struct slo_acc). */
+struct slo_acc {
+    int64_t minute;
+    int64_t t_ms;
+    uint64_t good, total;
+};
+
 struct bench {
     struct slo_defs *defs;
     struct slo_sli_index *ix;
@@ -257,6 +264,8 @@ struct bench {
     uint64_t *emit_good, *emit_total;
     bool *res_ok;              /* per SLO: the current resource's matchers held */
     struct slo_span_hit *hits; /* one span's eligible SLOs */
+    struct slo_acc *acc;       /* per SLO: one request's counts of its current minute */
+    size_t *touched, n_touched;
     struct ag_metric *m_spans, *m_good, *m_total, *m_refused;
     /* per walk */
     uint64_t spans, candidates, adds, refused, sink;
@@ -275,6 +284,38 @@ static inline void add_counts(struct bench *b, size_t slo, int64_t t_ms, uint64_
     b->emit_total[slo] += total;
     ag_metric_add(b->m_good, good);
     ag_metric_add(b->m_total, total);
+}
+
+/* ex_slo_exporter.c's acc_count and acc_flush. */
+static inline void acc_count(struct bench *b, size_t slo, int64_t t_ms, int64_t minute, bool good)
+{
+    struct slo_acc *a = &b->acc[slo];
+    if (a->total == 0) {
+        b->touched[b->n_touched++] = slo;
+    } else if (a->minute == minute) {
+        a->good += good ? 1 : 0;
+        a->total++;
+        if (t_ms > a->t_ms) {
+            a->t_ms = t_ms;
+        }
+        return;
+    } else {
+        add_counts(b, slo, a->t_ms, a->good, a->total);
+    }
+    a->minute = minute;
+    a->t_ms = t_ms;
+    a->good = good ? 1 : 0;
+    a->total = 1;
+}
+
+static void acc_flush(struct bench *b)
+{
+    for (size_t i = 0; i < b->n_touched; i++) {
+        struct slo_acc *a = &b->acc[b->touched[i]];
+        add_counts(b, b->touched[i], a->t_ms, a->good, a->total);
+        a->total = 0;
+    }
+    b->n_touched = 0;
 }
 
 /* One pass over every request; span times shifted by |off_ms|, "now" is |now|. */
@@ -346,15 +387,19 @@ static inline __attribute__((always_inline)) void walk(struct bench *b, enum mod
                     b->candidates += n_active;
                     size_t n_hits = slo_sli_span_hits(b->ix, svc_ix, b->res_ok, &sp, b->hits);
                     b->adds += n_hits;
+                    int64_t minute = t / 60000;
                     for (size_t i = 0; i < n_hits; i++) {
                         if (mode == MODE_FULL) {
-                            add_counts(b, b->hits[i].slo, t, b->hits[i].good ? 1 : 0, 1);
+                            acc_count(b, b->hits[i].slo, t, minute, b->hits[i].good);
                         } else {
                             b->sink += b->hits[i].good ? 1 : 0;
                         }
                     }
                 }
             }
+        }
+        if (mode == MODE_FULL) {
+            acc_flush(b);
         }
     }
 }
@@ -584,7 +629,10 @@ int main(int argc, char **argv)
     b.emit_total = ag_calloc(n_slos, sizeof(uint64_t));
     b.res_ok = ag_calloc(n_slos, sizeof(bool));
     b.hits = ag_calloc(n_slos, sizeof(struct slo_span_hit));
-    if (b.emit_good == NULL || b.emit_total == NULL || b.res_ok == NULL || b.hits == NULL) {
+    b.acc = ag_calloc(n_slos, sizeof(struct slo_acc));
+    b.touched = ag_calloc(n_slos, sizeof(size_t));
+    if (b.emit_good == NULL || b.emit_total == NULL || b.res_ok == NULL || b.hits == NULL ||
+        b.acc == NULL || b.touched == NULL) {
         fprintf(stderr, "slo-bench: out of memory\n");
         return 1;
     }
@@ -693,6 +741,8 @@ int main(int argc, char **argv)
     ag_free(b.emit_total);
     ag_free(b.res_ok);
     ag_free(b.hits);
+    ag_free(b.acc);
+    ag_free(b.touched);
     slo_engine_free(b.eng);
     slo_sli_index_free(b.ix);
     slo_defs_free(b.defs);
