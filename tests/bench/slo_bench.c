@@ -21,7 +21,9 @@
  *             counter increment (what the classification costs);
  *      empty  the same loops over requests, resources and spans with nothing but the span's
  *             time (the floor: what otterd walks anyway).
- *    ns per span per matching SLO = (full - empty) / (engine adds per span).
+ *    ns per span per matching SLO = (full - empty) / (matching SLOs per span). As in the
+ *    exporter, full sums a request's verdicts per SLO and minute and calls slo_engine_add()
+ *    once per such sum, so it makes fewer engine calls than there are matches.
  * 3. Memory: slo_engine_bytes() over 1,000 SLOs, and the process RSS (VmRSS) before the engine,
  *    after slo_engine_new() and after 30 days of clock (every ring bucket written once).
  */
@@ -706,14 +708,14 @@ int main(int argc, char **argv)
                "best of %llu, CPU time\n",
                b.defs->n_slos, n_services, timed_spans, b.n_reqs, SPANS_PER_REQ, rate, repeat);
         printf("per span: %.2f candidate SLOs after the resource matchers, %.2f matching SLOs "
-               "(engine adds)\n",
+               "(verdicts; summed per SLO and minute per request before slo_engine_add)\n",
                cand_per_span, adds_per_span);
         printf("| loop | ns/span |\n|---|---:|\n| full (classify + slo_engine_add) | %.1f |\n"
                "| count (classify, counter instead of the engine) | %.1f |\n"
                "| empty (walk only) | %.1f |\n",
                best[MODE_FULL], best[MODE_COUNT], best[MODE_EMPTY]);
-        printf("added per span: %.1f ns (engine adds %.1f); per span per matching SLO: %.1f ns "
-               "(engine add alone %.1f); refused adds: %" PRIu64 "\n",
+        printf("added per span: %.1f ns (engine part %.1f); per span per matching SLO: %.1f ns "
+               "(engine part alone %.1f); refused adds: %" PRIu64 "\n",
                added, engine, per_slo, adds_per_span > 0 ? engine / adds_per_span : 0,
                b.refused);
         printf("memory: slo_engine_bytes %zu for %zu SLOs = %.0f B/SLO; largest SLO %zu B "
