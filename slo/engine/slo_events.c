@@ -59,6 +59,13 @@ static void err_at(struct cur *c, size_t col0, const char *fmt, ...)
     if (n < 0) {
         return;
     }
+    /* Quoted input (a field name with an escaped newline, say) must not split or colour the
+     * one-line diagnostic: control characters become '?'. */
+    for (char *p = msg; *p != '\0'; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+            *p = '?';
+        }
+    }
     int rc = ag_buf_printf(c->diag, "%s:%zu:%zu: error: %s\n", c->file, c->line, col0 + 1, msg);
     (void)rc;
 }

@@ -83,6 +83,9 @@ static const struct {
     {"{time: 1}", "1:2: error: unexpected character; expected a field name in quotes"},
     {"{\"time\" 1}", "1:9: error: unexpected character after \"time\"; expected \":\""},
     {"{\"tme\": 1}", "1:2: error: unknown field \"tme\"; expected time, slo, good, bad or total"},
+    /* A quoted name with an escaped newline and ESC stays on one line: both become '?'. */
+    {"{\"t\\nx\\u001b\": 1}",
+     "1:2: error: unknown field \"t?x?\"; expected time, slo, good, bad or total"},
     {"{\"time\": 1, \"time\": 2}", "1:13: error: duplicate field \"time\"; expected each field "
                                    "once"},
     {"{\"time\": true, \"good\": 1, \"total\": 1}",
