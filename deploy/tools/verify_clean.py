@@ -218,6 +218,23 @@ class Checker:
                     why = self.ours({t["Key"]: t.get("Value", "") for t in tags})
                 if why:
                     self.found("cloudfront-distribution", d["Id"], why)
+        # Neither an origin access control nor a response headers policy takes tags: they are the
+        # platform's by name (frontend.py names them "<prefix>-web" and "<prefix>-web-page").
+        for page in cf.get_paginator("list_origin_access_controls").paginate():
+            for o in page.get("OriginAccessControlList", {}).get("Items", []):
+                if o["Name"].startswith(f"{self.prefix}-"):
+                    self.found("cloudfront-origin-access-control", o["Id"], "name")
+        marker = None
+        while True:
+            args = {"Type": "custom", **({"Marker": marker} if marker else {})}
+            got = cf.list_response_headers_policies(**args).get("ResponseHeadersPolicyList", {})
+            for item in got.get("Items", []):
+                pol = item["ResponseHeadersPolicy"]
+                if pol["ResponseHeadersPolicyConfig"]["Name"].startswith(f"{self.prefix}-"):
+                    self.found("cloudfront-response-headers-policy", pol["Id"], "name")
+            marker = got.get("NextMarker")
+            if not marker:
+                break
 
     def check_kms(self):
         kms = self.client("kms")

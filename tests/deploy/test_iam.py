@@ -44,6 +44,7 @@ STAR_OK = {
     "eks:DescribeAddonVersions", "eks:ListClusters", "iam:ListOpenIDConnectProviders", "iam:ListPolicies",
     "iam:ListRoles", "kms:ListAliases", "dynamodb:ListTables", "sns:ListTopics", "cloudwatch:ListDashboards",
     "ssm:DescribeParameters", "cloudfront:ListDistributions", "logs:DescribeLogGroups",
+    "cloudfront:ListOriginAccessControls", "cloudfront:ListResponseHeadersPolicies",
     # Creations of things that have no ARN before they exist; the ops role's statements restrict
     # eks:CreateCluster and kms:CreateKey by the environment's request tag (test_ci.py checks).
     "eks:CreateCluster", "kms:CreateKey", "cloudfront:CreateOriginAccessControl",

@@ -10,17 +10,29 @@ import boto3
 import pytest
 
 import pulumi_harness as h
+from fakes.cloudfront_rhp import CloudFrontProxy
 
 CHECKER = os.path.join(h.ROOT, "deploy", "tools", "verify_clean.py")
 REGION = "us-east-1"
 PLATFORM_TAGS = [{"Key": "otter:platform", "Value": "otter"}, {"Key": "otter:environment", "Value": "dev"}]
 
 
+@pytest.fixture(scope="module")
+def cloudfront(moto):
+    """CloudFront: moto, with ListResponseHeadersPolicies (which moto lacks) answered by the proxy."""
+    proxy = CloudFrontProxy(moto)
+    yield proxy
+    proxy.close()
+
+
 @pytest.fixture
-def aws(moto, monkeypatch):
+def aws(moto, cloudfront, monkeypatch):
     urllib.request.urlopen(urllib.request.Request(f"{moto}/moto-api/reset", method="POST")).read()
+    cloudfront.policies.clear()
+    cloudfront.errors.clear()
     env = {
         "AWS_ENDPOINT_URL": moto,
+        "AWS_ENDPOINT_URL_CLOUDFRONT": cloudfront.url,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": REGION,
@@ -224,3 +236,28 @@ def test_cloudfront_distribution_and_kms_alias(aws):
     assert rc == 1
     assert {("cloudfront-distribution", dist), ("kms-alias", "alias/otter-dev-eks-secrets")} <= found
     assert ("kms-alias", "alias/otter-prod-eks-secrets") not in found
+
+
+def test_cloudfront_origin_access_control_and_response_headers_policies(aws, cloudfront):
+    # Neither takes tags: frontend.py names them otter-<env>-web and otter-<env>-web-page.
+    cf = aws("cloudfront")
+
+    def oac(name):
+        return cf.create_origin_access_control(OriginAccessControlConfig={
+            "Name": name, "Description": "x", "SigningProtocol": "sigv4", "SigningBehavior": "always",
+            "OriginAccessControlOriginType": "s3"})["OriginAccessControl"]["Id"]
+
+    ours, theirs = oac("otter-dev-web"), oac("otter-prod-web")
+    oac("someone-else")
+    # Three pages of one policy each: the second of ours is only found by following NextMarker.
+    cloudfront.policies.extend([("RHP1", "otter-dev-web-page", "otter-dev chat page security headers"),
+                                ("RHP2", "otter-prod-web-page", ""),
+                                ("RHP3", "otter-dev-extra", "")])
+    rc, found = check()
+    assert cloudfront.errors == []
+    assert rc == 1
+    cf_found = {r for r in found if r[0].startswith("cloudfront-")}
+    assert cf_found == {("cloudfront-origin-access-control", ours),
+                        ("cloudfront-response-headers-policy", "RHP1"),
+                        ("cloudfront-response-headers-policy", "RHP3")}, found
+    assert ("cloudfront-origin-access-control", theirs) in check("prod")[1]

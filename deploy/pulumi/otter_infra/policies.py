@@ -423,6 +423,8 @@ OPS_STAR_RESOURCE_ACTIONS = {
     "cloudwatch:ListDashboards": "verify-clean",
     "ssm:DescribeParameters": "verify-clean and Pulumi's parameter read",
     "cloudfront:ListDistributions": "verify-clean",
+    "cloudfront:ListOriginAccessControls": "verify-clean (origin access controls are untagged)",
+    "cloudfront:ListResponseHeadersPolicies": "verify-clean (response headers policies are untagged)",
 }
 
 # AWS-managed policies the program attaches (cluster and node roles); the ops role may attach
