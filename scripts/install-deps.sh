@@ -35,7 +35,7 @@ APT_PACKAGES=(
     libnghttp2-dev nghttp2-client libcurl4-openssl-dev libjansson-dev libssl-dev openssl
     libevent-dev libyaml-dev zlib1g-dev
     curl ca-certificates git valgrind python3 python3-venv python3-pip
-    chromium
+    chromium shellcheck
 )
 
 log() { printf '[install-deps] %s\n' "$*" >&2; }

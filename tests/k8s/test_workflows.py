@@ -37,10 +37,30 @@ def test_expected_workflows():
     assert {p.name for p in WORKFLOWS} == {"ci.yml", "delivery.yml", "ops.yml"}
 
 
+def shellcheck():
+    path = shutil.which("shellcheck")
+    assert path, "shellcheck not on PATH (scripts/install-deps.sh installs Debian's)"
+    return path
+
+
 def test_actionlint():
-    proc = subprocess.run([tool("actionlint"), "-no-color"], cwd=ROOT, capture_output=True,
-                          text=True, check=False)
+    # With shellcheck: every `run:` script is shell-checked too.
+    proc = subprocess.run([tool("actionlint"), "-no-color", "-shellcheck", shellcheck()], cwd=ROOT,
+                          capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_actionlint_shell_checks_run_scripts(tmp_path):
+    # The same invocation finds an unquoted expansion (SC2086) in a run: script.
+    wf = tmp_path / ".github" / "workflows"
+    wf.mkdir(parents=True)
+    (wf / "x.yml").write_text(
+        "on: push\npermissions: {}\njobs:\n  x:\n    runs-on: ubuntu-24.04\n    steps:\n"
+        "      - run: ls $HOME/a b\n")
+    proc = subprocess.run([tool("actionlint"), "-no-color", "-shellcheck", shellcheck(),
+                           str(wf / "x.yml")], cwd=tmp_path, capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 1 and "SC2086" in proc.stdout, proc.stdout + proc.stderr
 
 
 def test_zizmor_offline():
