@@ -11,6 +11,8 @@
 # Usage: scripts/test-k8s.sh [JUNIT_XML]
 # Env:   OTTERD=path/to/otterd   the binary for the `otterd validate` tests (default:
 #                                build/agent/otterd; those tests skip when it is missing)
+#        CHATBOT=path/to/chatbot the binary whose libraries the chatbot image must install
+#                                (default: build/chatbot/chatbot; skipped when missing)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -221,7 +221,7 @@ if [ "${OTTER_TEST_ONLY:-gcc}" = gcc ]; then
         pytest_suite "aws" tests/aws build/test-results/aws.xml \
             OTTER_SIGV4_CLI=build/tests/unit/aws/sigv4_cli
         script_suite "k8s" scripts/test-k8s.sh build/test-results/k8s.xml \
-            OTTERD=build/agent/otterd
+            OTTERD=build/agent/otterd CHATBOT=build/chatbot/chatbot
         script_suite "deploy" scripts/test-deploy.sh build/test-results/deploy.xml \
             SLO=build/slo/cli/slo
     fi

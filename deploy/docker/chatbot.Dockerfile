@@ -2,7 +2,6 @@
 # The chatbot service (issue 6): built with meson on Debian 12, run on Debian 12 slim with only
 # its runtime libraries, its web page and knowledge base.
 #   docker build -f deploy/docker/chatbot.Dockerfile -t chatbot:TAG .   (context: the repository)
-# Until chatbot/ exists in the tree this build fails at the meson step (see k8s/README.md).
 ARG DEBIAN_VERSION=12.12
 
 FROM debian:${DEBIAN_VERSION} AS build
@@ -16,6 +15,7 @@ WORKDIR /src
 COPY meson.build meson_options.txt ./
 COPY agent/ agent/
 COPY exporters/ exporters/
+COPY slo/ slo/
 COPY chatbot/ chatbot/
 COPY tests/ tests/
 RUN meson setup build -Dbuildtype=release -Dchatbot=enabled \
@@ -25,8 +25,7 @@ RUN meson setup build -Dbuildtype=release -Dchatbot=enabled \
 FROM debian:${DEBIAN_VERSION}-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        ca-certificates libprotobuf-c1 libnghttp2-14 libcurl4 libjansson4 libssl3 \
-        libevent-2.1-7 libevent-openssl-2.1-7 libyaml-0-2 zlib1g \
+        ca-certificates libprotobuf-c1 libcurl4 libjansson4 libssl3 libevent-2.1-7 zlib1g \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 otter \
     && useradd --system --uid 10001 --gid otter --no-create-home --home-dir /nonexistent \

@@ -16,6 +16,7 @@ WORKDIR /src
 COPY meson.build meson_options.txt ./
 COPY agent/ agent/
 COPY exporters/ exporters/
+COPY slo/ slo/
 COPY tests/ tests/
 RUN meson setup build -Dbuildtype=release -Dchatbot=disabled \
     && ninja -C build agent/otterd \
