@@ -53,6 +53,7 @@ struct call {
     unsigned attempts; /* HTTP attempts sent */
     unsigned extra;    /* of which the auth and skew retries, outside the retry budget */
     unsigned cost;     /* the quota cost of the last retry, refunded on success */
+    unsigned cred_failures; /* credential fetches that failed transiently: count as attempts */
     bool auth_retried, skew_retried, throttled;
     int fail_rc; /* set: the next timer tick fails the call with it */
     char fail_msg[128];
@@ -411,11 +412,38 @@ out:
     return rc;
 }
 
+/* A credential fetch that failed for now (a timeout, a connection error, an error answer of the
+ * credential endpoint) is retried like a failed attempt, within the same budget and backoff:
+ * the data waiting on it is not lost to one slow IMDS or STS answer. No provider, a malformed
+ * answer or no memory end the call. Returns true when a retry was scheduled. */
+static bool retry_creds(struct call *c, int rc, const char *why)
+{
+    struct ex_aws_client *cl = c->cl;
+    if (rc != AG_ETIMEDOUT && rc != AG_EIO && rc != AG_EUPSTREAM) {
+        return false;
+    }
+    enum ex_aws_failure f = rc == AG_ETIMEDOUT ? EX_AWS_TIMEOUT : EX_AWS_TRANSIENT;
+    unsigned attempt = c->attempts - c->extra + c->cred_failures + 1;
+    unsigned cost = 0;
+    if (!ex_aws_retry_should(&cl->quota, f, attempt, cl->max_attempts, &cost)) {
+        return false;
+    }
+    c->cred_failures++;
+    c->cost = cost;
+    uint64_t delay = ex_aws_retry_backoff_ms(attempt, rand01(cl) * cl->jitter_scale, 0);
+    ag_log_warn(LOG_WHO, "%s: no credentials yet (%s), retry %u in %llu ms", cl->service_id,
+                why != NULL ? why : ag_strerror(rc), attempt, (unsigned long long)delay);
+    schedule(c, delay);
+    return true;
+}
+
 static void on_creds(void *arg, int rc, const struct ex_aws_creds_value *value, const char *why)
 {
     struct call *c = arg;
     if (rc != 0) {
-        finish_err(c, rc, why != NULL ? why : "no credentials");
+        if (!retry_creds(c, rc, why)) {
+            finish_err(c, rc, why != NULL ? why : "no credentials");
+        }
         return;
     }
     rc = send_attempt(c, &value->creds);
@@ -600,7 +628,7 @@ static void on_http(void *arg, const struct ex_aws_http_response *resp)
         return;
     }
     unsigned cost = 0;
-    unsigned attempt = c->attempts - c->extra;
+    unsigned attempt = c->attempts - c->extra + c->cred_failures;
     if (ex_aws_retry_should(&cl->quota, f, attempt, cl->max_attempts, &cost)) {
         c->cost = cost;
         uint64_t delay =

@@ -17,7 +17,11 @@ static void deliver(struct ex_aws_creds *c, ex_aws_creds_fn *fn, void *arg)
     c->gets++;
     if (c->fail_next != 0) {
         int rc = c->fail_next;
-        c->fail_next = 0;
+        if (c->fail_more > 0) {
+            c->fail_more--;
+        } else {
+            c->fail_next = 0;
+        }
         fn(arg, rc, NULL, "no credentials: the fake was told to fail");
         return;
     }

@@ -26,6 +26,7 @@ struct ex_aws_creds {
     struct event *flush; /* delivers pending gets when async */
     bool async;
     int fail_next; /* nonzero: the next get fails with it */
+    int fail_more; /* how many gets after that one fail the same way */
     int gets, invalidations, cancels;
     int generation; /* the session token is "token-<generation>" */
     char token[32];

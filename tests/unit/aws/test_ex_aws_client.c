@@ -573,11 +573,30 @@ static void test_creds_failure(void)
     struct got g2 = {0};
     ASSERT_OK(run_call(&f, &put_segments, &g2));
     ASSERT_EQ(g2.rc, 0);
+    /* A transient failure of the credential endpoint (an error answer, a timeout) is retried
+     * within the attempt budget (3): one failure, then the request goes out once. */
     f.creds->fail_next = AG_EUPSTREAM;
+    int gets = f.creds->gets;
     struct got g3 = {0};
     ASSERT_OK(run_call(&f, &put_segments, &g3));
-    ASSERT_EQ(g3.rc, AG_EUPSTREAM);
-    ASSERT_EQ(g3.status, 0);
+    ASSERT_EQ(g3.rc, 0);
+    ASSERT_EQ(g3.status, 200);
+    ASSERT_EQ(g3.attempts, 1);
+    ASSERT_EQ(f.creds->gets - gets, 2);
+    /* Timing out every time: three fetches (attempts 1, 2 and 3 of 3), then the call fails with
+     * the fetch's error; nothing was sent. */
+    size_t seen = f.s.n_seen;
+    f.creds->fail_next = AG_ETIMEDOUT;
+    f.creds->fail_more = 10;
+    gets = f.creds->gets;
+    struct got g4 = {0};
+    ASSERT_OK(run_call(&f, &put_segments, &g4));
+    ASSERT_EQ(g4.rc, AG_ETIMEDOUT);
+    ASSERT_EQ(g4.attempts, 0);
+    ASSERT_EQ(f.creds->gets - gets, 3);
+    ASSERT_UEQ(f.s.n_seen, seen);
+    f.creds->fail_next = 0;
+    f.creds->fail_more = 0;
     fx_free(&f);
 }
 
