@@ -274,12 +274,30 @@ class Oracle:
                 out[s][1] += n
         return [tuple(v) for _, v in sorted(out.items())]
 
+    def sparse_periods(self, events, lo, hi):
+        """As periods(), for a quarter or a year: the periods holding events first, then one
+        (0, 0) per period without any (the same multiset, without a dict of every period)."""
+        p = self.s["period"]
+        first = -(-lo // p) * p
+        n = max(0, (hi - first) // p)
+        out = {}
+        for t, g, tot in events:
+            st = t - t % p
+            if first <= st and st + p <= hi:
+                v = out.setdefault(st, [0, 0])
+                v[0] += g
+                v[1] += tot
+        return [tuple(v) for v in out.values()] + [(0, 0)] * (n - len(out))
+
     def bounds(self, at):
-        """The calendar period [start, end) holding |at|: a day at a fixed offset, or a day or
-        month of an IANA zone computed with Python's zoneinfo (an independent TZif reader)."""
+        """The calendar period [start, end) holding |at|: a day, quarter or year at a fixed
+        offset, or a day, month, quarter or year of an IANA zone computed with Python's zoneinfo
+        (an independent TZif reader)."""
         if self.s.get("zone"):
             return zone_bounds(self.s["zone"], self.s["unit"], at)
         off = self.s.get("offset", 0)
+        if self.s.get("unit", "day") != "day":
+            return offset_bounds(off, self.s["unit"], at)
         start = (at + off) - (at + off) % DAY - off
         return start, start + DAY
 
@@ -305,7 +323,7 @@ class Oracle:
             # so far are good or bad, the rest count as good (spec §4.3)
             # (RatioTimeslices: bad is the sum of 1 - ratio over the judged periods)
             cs = self.day_start(at)
-            pers = self.periods(events, cs, at)
+            pers = self.sparse_periods(events, cs, at)
             bad, ignored = Fraction(0), 0
             for g, tot in pers:
                 if tot == 0:
@@ -423,27 +441,48 @@ class Oracle:
                 "tte": tte, "inexact_burns": self.inexact_burns}
 
 
+def local_dates(unit, d):
+    """The first local date of the calendar period of |unit| holding the date |d| and the first
+    of the next one (day, month, quarter: January, April, July, October; year)."""
+    if unit == "day":
+        return d, d + timedelta(days=1)
+    months = {"month": 1, "quarter": 3, "year": 12}[unit]
+    s = d.replace(month=(d.month - 1) // months * months + 1, day=1)
+    m = s.month - 1 + months
+    return s, s.replace(year=s.year + m // 12, month=m % 12 + 1)
+
+
 def zone_bounds(zone, unit, at):
-    """[start, end) in Unix ms of the local day or month holding |at| in |zone|, from zoneinfo.
-    Europe/Berlin and America/New_York change at 01:00Z / 02:00 local, never at midnight, so
-    each local midnight exists exactly once."""
+    """[start, end) in Unix ms of the local day, month, quarter or year holding |at| in |zone|,
+    from zoneinfo. Europe/Berlin and America/New_York change at 01:00Z / 02:00 local, never at
+    midnight, so each local midnight exists exactly once."""
     z = ZoneInfo(zone)
     d = datetime.fromtimestamp(at // 1000, tz=timezone.utc).astimezone(z).date()
-    if unit == "day":
-        s, e = d, d + timedelta(days=1)
-    else:
-        s = d.replace(day=1)
-        e = s.replace(year=s.year + 1, month=1) if s.month == 12 else s.replace(month=s.month + 1)
+    s, e = local_dates(unit, d)
 
     def midnight(day):
         return int(datetime(day.year, day.month, day.day, tzinfo=z).timestamp()) * 1000
     return midnight(s), midnight(e)
 
 
-def random_spec(rng, i, zones=False):
+def offset_bounds(off, unit, at):
+    """[start, end) in Unix ms of the local month, quarter or year holding |at| at the fixed
+    offset |off| (ms east of UTC): local midnights are UTC midnights minus the offset."""
+    d = datetime.fromtimestamp((at + off) // 1000, tz=timezone.utc).date()
+    s, e = local_dates(unit, d)
+
+    def midnight(day):
+        return int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp()) \
+            * 1000 - off
+    return midnight(s), midnight(e)
+
+
+def random_spec(rng, i, zones=False, long_cal=False):
     method = rng.choice(["Occurrences", "Occurrences", "Timeslices", "RatioTimeslices",
                          "Calendar", "CalSlices", "CalRatio", "Long"] if not zones else
                         ["Calendar", "CalSlices", "CalRatio"])
+    if long_cal:
+        method = "CalRatio"
     o = rng.choice(["90", "95", "99", "99.5", "99.9", "75"])
     spec = {"name": "s%d" % i, "o": pct(o), "o_text": o, "alerts": [], "missing": "good"}
     tz, off = rng.choice([("UTC", 0), ("+02:00", 2 * 3600_000), ("-05:30", -19800_000)])
@@ -452,6 +491,11 @@ def random_spec(rng, i, zones=False):
         tz, off = rng.choice(["Europe/Berlin", "America/New_York"]), 0
         unit = rng.choice(["day", "month"])
         spec.update(zone=tz, unit=unit)
+    if long_cal:
+        # a quarter or a year: the slices older than the ring (31 d, + 2 h in a zone) are folded
+        # into the engine's accumulator; the oracle recounts every slice of the period
+        unit = rng.choice(["quarter", "year"])
+        spec["unit"] = unit
     if method == "Calendar":
         spec.update(method="Occurrences", calendar=True, window=DAY, offset=off)
         yaml_kw = dict(calendar=unit + " " + tz)
@@ -472,6 +516,10 @@ def random_spec(rng, i, zones=False):
     if method in ("Timeslices", "RatioTimeslices"):
         ptext = rng.choice(["1m", "5m", "10m", "15m"] if not spec.get("calendar")
                            else ["5m", "10m", "15m", "30m"])
+        if long_cal:
+            # 1-minute slices: the quarter's and year's ring above 128 KiB (README)
+            ptext = rng.choice(["1m", "5m", "15m", "30m"] if unit == "quarter"
+                               else ["5m", "15m", "30m"])
         spec["period"] = dur_ms(ptext)
         spec["missing"] = rng.choice(["good", "bad", "ignore"])
         if method == "Timeslices":
@@ -510,6 +558,9 @@ def random_events(rng, specs, base):
         t = base + rng.randrange(0, 4 * HOUR)
         if sp.get("long"):
             t = base + 5 * HOUR - rng.randrange(0, 15 * DAY)
+        if sp.get("unit") in ("quarter", "year"):
+            # back to before the period's start: the previous period must not count
+            t = base + 5 * HOUR - rng.randrange(0, (100 if sp["unit"] == "quarter" else 380) * DAY)
         # totals whose ratios terminate (factors 2 and 5) keep RatioTimeslices exact
         total = rng.choice([0, 1, 2, 4, 5, 8, 10, 20, 25, 100, 1000, 3]) \
             if sp["method"] != "RatioTimeslices" else rng.choice([0, 1, 2, 4, 5, 10, 100])
@@ -561,18 +612,64 @@ def test_oracle_zones(slo_bin, tmp_path):
     assert len(kinds) == 3, kinds
 
 
-def oracle_runs(slo_bin, tmp_path, rng, runs, zones=False):
+# Quarter and year starts (UTC, the oracle's fixed offsets and the zones): the long-calendar
+# streams of test_oracle_quarter_year straddle them.
+LONG_EDGES = [
+    1743465600000,  # 2025-04-01T00:00Z, Q2 in UTC
+    1743458400000,  # 2025-03-31T22:00Z, Q2 at +02:00 and in Berlin (CEST)
+    1743485400000,  # 2025-04-01T05:30Z, Q2 at -05:30
+    1759276800000,  # 2025-10-01T00:00Z, Q4 in UTC
+    1767225600000,  # 2026-01-01T00:00Z, 2026 in UTC
+    1767218400000,  # 2025-12-31T22:00Z, 2026 at +02:00
+    1767214800000,  # 2025-12-31T23:00Z, 2026 in Berlin (CET)
+    1767245400000,  # 2026-01-01T05:30Z, 2026 at -05:30
+    1767243600000,  # 2026-01-01T05:00Z, 2026 in New York (EST)
+]
+
+
+def test_oracle_quarter_year(slo_bin, tmp_path):
+    """Calendar RatioTimeslices over quarters and years in UTC and fixed offsets: events over
+    the whole period (and the one before), instants deep into it and around quarter and year
+    boundaries, against the oracle's exact recount of every slice."""
+    checked, statuses, kinds = oracle_runs(slo_bin, tmp_path, random.Random(20250401), 60,
+                                           long_cal=True)
+    assert checked > 150
+    assert all(statuses.get(k, 0) > 10 for k in ("OK", "BREACHED")), statuses
+    assert set(kinds) == {"RatioTimeslices/cal/quarter", "RatioTimeslices/cal/year"}, kinds
+
+
+def test_oracle_quarter_year_zones(slo_bin, tmp_path):
+    """The same in Europe/Berlin and America/New_York: quarters and years of 2025 hold both DST
+    changes (a Q1 in Berlin of 90 x 24 - 1 hours, a year of 365 x 24), bounds from zoneinfo."""
+    if not Path("/usr/share/zoneinfo/America/New_York").exists():
+        pytest.skip("tzdata not installed")
+    checked, statuses, kinds = oracle_runs(slo_bin, tmp_path, random.Random(20251231), 40,
+                                           zones=True, long_cal=True)
+    assert checked > 100
+    assert all(statuses.get(k, 0) > 5 for k in ("OK", "BREACHED")), statuses
+    assert set(kinds) == {"RatioTimeslices/cal/quarter", "RatioTimeslices/cal/year"}, kinds
+
+
+def oracle_runs(slo_bin, tmp_path, rng, runs, zones=False, long_cal=False):
     checked = 0
     statuses, kinds = {}, {}
     for r in range(runs):
         specs, texts = [], []
         for i in range(rng.randint(1, 4)):
-            sp, tx = random_spec(rng, i, zones)
+            sp, tx = random_spec(rng, i, zones, long_cal)
             specs.append(sp)
             texts.append(tx)
         base = T0 + rng.randrange(0, 30) * DAY + rng.randrange(0, DAY)
         if zones:
             base = rng.choice(ZONE_EDGES) - rng.randrange(0, 4 * HOUR)
+        if long_cal:
+            # anywhere in 2025 (deep into a quarter or a year: most slices folded), or a few
+            # hours before a quarter or year boundary (zones: the DST changes and the local
+            # quarter and year starts of ZONE_EDGES and LONG_EDGES)
+            base = T0 + rng.randrange(0, 365) * DAY + rng.randrange(0, DAY)
+            if rng.random() < 0.5:
+                base = rng.choice(LONG_EDGES if not zones else ZONE_EDGES + LONG_EDGES) \
+                    - rng.randrange(0, 4 * HOUR)
         evs = random_events(rng, specs, base)
         rng.shuffle(evs)
         ats = []
@@ -606,7 +703,8 @@ def oracle_runs(slo_bin, tmp_path, rng, runs, zones=False):
                 ctx = (r, sp, iso(at), s, want)
                 statuses[s["status"]] = statuses.get(s["status"], 0) + 1
                 kind = sp["method"] + ("/cal" if sp.get("calendar") else "") + \
-                    ("/long" if sp.get("long") else "")
+                    ("/long" if sp.get("long") else "") + \
+                    ("/" + sp["unit"] if sp.get("unit") in ("quarter", "year") else "")
                 kinds[kind] = kinds.get(kind, 0) + 1
                 for a in s["alerts"].values():
                     statuses["firing"] = statuses.get("firing", 0) + a["firing"]
