@@ -117,6 +117,69 @@ def test_brief_two_hours(slo_bin, tmp_path):
     assert s["error_budget"]["remaining"] == float(Fraction(-3, 5))
 
 
+def test_quarter_ratio_timeslices(slo_bin, tmp_path):
+    """A calendar quarter of RatioTimeslices in UTC, 1-hour slices at 99 % with a burn-rate alert
+    over 1 h, worked out by hand. Q1 2025 is 90 days = 2,160 slices (budget 0.01 x 2,160 = 21.6
+    periods), Q2 91 days = 2,184 (21.84). Slices: Dec 31 23:00 at 0/1 (Q4 2024: not counted),
+    Jan 1 00:00 at 1/2 (bad 0.5), Feb 20 05:00 at 3/4 (bad 0.25), Mar 31 23:00 at 0/1 (bad 1),
+    Apr 1 00:00 at 9/10 (bad 0.1); every other slice has no data and counts as good.
+      Mar 15 00:00: Jan 1 left the engine's 31-day ring and was folded. Sum 2,160 - 0.75 =
+        2,159.25: good 2,159, bad 1, consumed 0.75, remaining 20.85 (x 3,600 s = 75,060 s),
+        fraction 20.85 / 21.6 = 139/144, attainment 2,159.25 / 2,160; the last hour is empty
+        (good): burn 0, no firing, no time to exhaustion.
+      Apr 1 00:00: Q2 has no whole slice yet: all 2,184 good, remaining 21.84, fraction 1; the
+        1-hour burn is over Mar 31 23:00 (the lookback is rolling): (1 - 0) / 0.01 = 100 > 10:
+        fires; time to exhaustion 1 x 2,184 x 3,600 s / 100 = 78,624 s.
+      Apr 1 01:00: Apr 1 00:00 at 0.9: good 2,183, bad 1, consumed 0.1, remaining 21.74
+        (78,264 s), fraction 21.74 / 21.84 = 1,087/1,092; burn 0.1 / 0.01 = 10, not > 10;
+        time to exhaustion 1,087/1,092 x 7,862,400 s / 10 = 7,200 x 1,087 / 10 = 782,640 s.
+    `slo validate` accepts the definition."""
+    y = slo_yaml("q", "99", method="RatioTimeslices", slice_="period: 1h",
+                 calendar="quarter UTC",
+                 alerts=[{"name": "page", "burn": "10", "long": "1h"}])
+    d = tmp_path / "defs.yaml"
+    d.write_text(y)
+    rc, out, err = run(slo_bin, "validate", d)
+    assert (rc, out.strip(), err) == (0, "%s: ok (1 SLO)" % d, "")
+    ev = [{"time": "2024-12-31T23:30:00Z", "good": 0, "total": 1},
+          {"time": "2025-01-01T00:10:00Z", "good": 1, "total": 2},
+          {"time": "2025-02-20T05:30:00Z", "good": 3, "total": 4},
+          {"time": "2025-03-31T23:30:00Z", "good": 0, "total": 1},
+          {"time": "2025-04-01T00:20:00Z", "good": 9, "total": 10}]
+    ats = ["2025-03-15T00:00:00Z", "2025-04-01T00:00:00Z", "2025-04-01T01:00:00Z"]
+    rc, out, err = report(slo_bin, tmp_path, y, ev, ats)
+    assert rc == 0, err
+    got = [e["slos"][0] for e in json.loads(out)["evaluations"]]
+    assert [e["at"] for e in json.loads(out)["evaluations"]] == ats
+    want = [
+        {"status": "OK", "good": 2159, "bad": 1, "total": 2160,
+         "attainment_pct": float(Fraction(215925, 100) * 100 / 2160),
+         "error_budget": {"unit": "periods", "total": 21.6, "consumed": 0.75,
+                          "remaining": 20.85, "remaining_fraction": float(Fraction(139, 144)),
+                          "remaining_seconds": 75060},
+         "burn_rates": {"1h": 0.0}, "alerts": {"page": {"firing": False, "reason": None}},
+         "time_to_exhaustion_seconds": None, "warnings": []},
+        {"status": "OK", "good": 2184, "bad": 0, "total": 2184, "attainment_pct": 100.0,
+         "error_budget": {"unit": "periods", "total": 21.84, "consumed": 0, "remaining": 21.84,
+                          "remaining_fraction": 1, "remaining_seconds": 78624},
+         "burn_rates": {"1h": 100.0},
+         "alerts": {"page": {"firing": True,
+                             "reason": "burn rate above the threshold over the window"}},
+         "time_to_exhaustion_seconds": 78624, "warnings": []},
+        {"status": "OK", "good": 2183, "bad": 1, "total": 2184,
+         "attainment_pct": float(Fraction(21839, 10) * 100 / 2184),
+         "error_budget": {"unit": "periods", "total": 21.84, "consumed": 0.1,
+                          "remaining": 21.74, "remaining_fraction": float(Fraction(1087, 1092)),
+                          "remaining_seconds": 78264},
+         "burn_rates": {"1h": 10.0}, "alerts": {"page": {"firing": False, "reason": None}},
+         "warnings": []},
+    ]
+    for g, w in zip(got, want):
+        assert {k: g[k] for k in w} == w, g
+    assert got[2]["time_to_exhaustion_seconds"] == pytest.approx(782640, rel=1e-12)
+
+
+
 def test_brief_one_hour(slo_bin, tmp_path):
     """1 h at 90 %: 12 periods, budget 1.2: one bad period met, a second breaches."""
     y = slo_yaml("s", "90", "1h", "Timeslices", 'period: 5m, target: "99"')
