@@ -11,7 +11,8 @@
  *   RatioTimeslices, calendar   slo_window with one bucket per period over the longest calendar
  *                               period (day, week, month); future periods count as good;
  *                               quarter, year: over a month's ring, the slices leaving it folded
- *                               into an exact accumulator of the current period (ratio_fold)
+ *                               into an exact accumulator of the current period
+ *                               (ratio_fold_advance)
  *
  * Every decision (status, met, firing) is an exact integer comparison; doubles are for display.
  */
