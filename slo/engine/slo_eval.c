@@ -9,7 +9,10 @@
  *   Occurrences, calendar       slo_calendar (to date) + slo_window over the alert lookbacks
  *   Timeslices, calendar        slo_slices with calendar periods (N of the whole period)
  *   RatioTimeslices, calendar   slo_window with one bucket per period over the longest calendar
- *                               period (day, week, month); future periods count as good
+ *                               period (day, week, month); future periods count as good;
+ *                               quarter, year: over a month's ring, the slices leaving it folded
+ *                               into an exact accumulator of the current period
+ *                               (ratio_fold_advance)
  *
  * Every decision (status, met, firing) is an exact integer comparison; doubles are for display.
  */
@@ -30,7 +33,11 @@
 #define MINUTE_MS 60000ull
 #define HOUR_MS 3600000ull
 /* RatioTimeslices: each period's ratio is kept as floor(good * S / total) with S = 10^18. */
-#define RATIO_SCALE 1000000000000000000ull
+#define RATIO_SCALE SLO_RATIO_SCALE
+/* The bytes of the slice ring of a calendar RatioTimeslices SLO over a quarter or a year (a
+ * month's ring of 1-minute slices, 31 d + 2 h: 44,761 x 8 = 358,088 bytes, and alert windows up
+ * to about 45 days); day, week and month keep SLO_WINDOW_MAX_BYTES. */
+#define RATIO_CAL_LONG_MAX_BYTES (512u * 1024u)
 
 
 /* One distinct alert window (or the time-to-exhaustion lookback). */
@@ -39,6 +46,8 @@ struct lb {
     uint64_t eff_ms;     /* as registered: periods round down; 0 = not held (longer than W) */
     const char *text;    /* borrowed from defs; NULL: only for the TTE */
 };
+
+static void ratio_fold_advance(struct slo_state *st, int64_t now);
 
 /*
  * Finds |ms| among the lookbacks; returns its index or -1.
@@ -272,13 +281,25 @@ static int state_init(struct slo_state *st, const struct slo_slo_def *d, int64_t
         rc = slo_slices_new(&sc, start_ms, &st->sl);
     } else {
         /* RatioTimeslices on a calendar: the ratios of the current period's periods are read
-         * from a window of periods as long as the longest calendar period. */
-        static const uint64_t span_days[] = {[SLO_CAL_DAY] = 1, [SLO_CAL_WEEK] = 7,
-                                             [SLO_CAL_MONTH] = 31};
-        if (d->calendar_unit > SLO_CAL_MONTH) {
-            return why_add(why, d,
-                           "RatioTimeslices over a quarter or a year is not supported (periods "
-                           "are kept for at most 31 days)");
+         * from a window of periods as long as the longest calendar period (day, week, month:
+         * every slice of the period can take late data). A quarter or a year keeps a month's
+         * ring (31 d, + 2 h in a zone) and folds each slice leaving it into st->acc, exactly
+         * (the same floored ratios): late data is added as long as its slice is in the ring,
+         * as for a month, and counted as too old after that. */
+        static const uint64_t span_days[] = {[SLO_CAL_DAY] = 1,      [SLO_CAL_WEEK] = 7,
+                                             [SLO_CAL_MONTH] = 31,   [SLO_CAL_QUARTER] = 92,
+                                             [SLO_CAL_YEAR] = 366};
+        if ((unsigned)d->calendar_unit > SLO_CAL_YEAR) {
+            return why_add(why, d, "unknown calendar unit");
+        }
+        /* The budget maths keep e N S in 128 bits (ratio_budget): N, the periods of the longest
+         * calendar period, times S = 10^18 times the objective's denominator (at most 10^12). */
+        const uint64_t longest = span_days[d->calendar_unit] * 86400000ull + 2 * HOUR_MS;
+        if (d->slice_ms > 0 &&
+            (slo_u128)(longest / d->slice_ms + 1) >
+                ~(slo_u128)0 / ((slo_u128)RATIO_SCALE * d->objective.den)) {
+            return why_add(why, d, "too many time slices in a calendar period for the exact "
+                                   "RatioTimeslices budget (use a longer time slice)");
         }
         int64_t cs = 0, ce = 0;
         if (86400000u % d->slice_ms != 0 ||
@@ -289,12 +310,15 @@ static int state_init(struct slo_state *st, const struct slo_slo_def *d, int64_t
             return why_add(why, d, "the time slice must divide a day and the time zone offset");
         }
         st->kind = ST_RATIO_CAL;
+        st->fold = d->calendar_unit > SLO_CAL_MONTH;
         /* A zone with DST lengthens a period by up to an hour (two for double summer time). */
-        st->ring_ms = span_days[d->calendar_unit] * 86400000ull + (d->tz != NULL ? 2 * HOUR_MS : 0);
+        st->ring_ms = span_days[st->fold ? SLO_CAL_MONTH : d->calendar_unit] * 86400000ull +
+                      (d->tz != NULL ? 2 * HOUR_MS : 0);
         if (maxlb > st->ring_ms) {
             st->ring_ms = maxlb;
         }
-        struct slo_window_config wc = {st->ring_ms, lbs, n, 0, d->slice_ms};
+        struct slo_window_config wc = {st->ring_ms, lbs, n,
+                                       st->fold ? RATIO_CAL_LONG_MAX_BYTES : 0, d->slice_ms};
         rc = slo_window_new(&wc, start_ms, &st->win);
     }
     if (rc == AG_EINVAL) {
@@ -306,7 +330,8 @@ static int state_init(struct slo_state *st, const struct slo_slo_def *d, int64_t
     if (rc == AG_ETOOBIG) {
         if (why != NULL) {
             int r2 = ag_buf_printf(why, "SLO \"%s\": needs more than %u bytes of buckets\n",
-                                   d->name, SLO_WINDOW_MAX_BYTES);
+                                   d->name,
+                                   st->fold ? RATIO_CAL_LONG_MAX_BYTES : SLO_WINDOW_MAX_BYTES);
             (void)r2;
         }
     }
@@ -429,8 +454,14 @@ void slo_eval_state_advance(struct slo_state *st, int64_t now)
     switch (st->kind) {
     case ST_OCC_ROLL:
     case ST_RATIO_ROLL:
-    case ST_RATIO_CAL:
         slo_window_advance(st->win, now);
+        break;
+    case ST_RATIO_CAL:
+        if (st->fold) {
+            ratio_fold_advance(st, now);
+        } else {
+            slo_window_advance(st->win, now);
+        }
         break;
     case ST_OCC_CAL:
         slo_window_advance(st->win, now);
@@ -453,7 +484,12 @@ int slo_engine_add(struct slo_engine *e, size_t slo, int64_t t_ms, uint64_t good
     switch (st->kind) {
     case ST_OCC_ROLL:
     case ST_RATIO_ROLL:
+        rc = slo_window_add(st->win, t_ms, good, total);
+        break;
     case ST_RATIO_CAL:
+        if (st->fold) {
+            ratio_fold_advance(st, t_ms); /* before the ring moves past unfolded slices */
+        }
         rc = slo_window_add(st->win, t_ms, good, total);
         break;
     case ST_OCC_CAL:
@@ -537,16 +573,58 @@ static void slices_counts_at(const struct slo_slices *sl, uint64_t eff, uint64_t
     }
 }
 
-/* RatioTimeslices: the sum of period ratios (scaled by RATIO_SCALE, floored) over the whole
- * periods of [from, to) that the engine has seen (from its start on). */
-struct ratio_sum {
-    slo_u128 sum;     /* sum of floor(g * S / t) (S per good-by-policy period) */
-    uint64_t n;       /* periods counted */
-    uint64_t inexact; /* periods whose ratio did not terminate within 18 decimals */
-    uint64_t bad_int; /* periods with ratio 0 */
-    uint64_t ignored; /* periods without data left out (policy ignore) */
-};
+/* Adds one period's ratio (counts |c|) to |out| per |d|'s missing-data policy. */
+static void ratio_add(struct ratio_sum *out, const struct slo_slo_def *d,
+                      const struct slo_counts *c)
+{
+    if (c->total == 0) {
+        if (d->missing == SLO_MISSING_IGNORE) {
+            out->ignored++;
+            return;
+        }
+        out->n++;
+        if (d->missing == SLO_MISSING_GOOD) {
+            out->sum += RATIO_SCALE;
+        } else {
+            out->bad_int++;
+        }
+        return;
+    }
+    slo_u128 num = (slo_u128)c->good * RATIO_SCALE;
+    out->sum += num / c->total;
+    if (num % c->total != 0) {
+        out->inexact++;
+    }
+    out->n++;
+}
 
+/* Adds |k| periods without data to |out| per |d|'s missing-data policy (as ratio_add would one
+ * by one). */
+static void ratio_add_empty(struct ratio_sum *out, const struct slo_slo_def *d, uint64_t k)
+{
+    if (d->missing == SLO_MISSING_IGNORE) {
+        out->ignored += k;
+        return;
+    }
+    out->n += k;
+    if (d->missing == SLO_MISSING_GOOD) {
+        out->sum += (slo_u128)k * RATIO_SCALE;
+    } else {
+        out->bad_int += k;
+    }
+}
+
+static void ratio_merge(struct ratio_sum *out, const struct ratio_sum *a)
+{
+    out->sum += a->sum;
+    out->n += a->n;
+    out->inexact += a->inexact;
+    out->bad_int += a->bad_int;
+    out->ignored += a->ignored;
+}
+
+/* RatioTimeslices: the sum of period ratios (scaled by RATIO_SCALE, floored) over the whole
+ * periods of [from, to) that the engine has seen (from its start on) and still holds. */
 static void ratio_sum(const struct slo_state *st, uint64_t eff, int64_t from, int64_t to,
                       struct ratio_sum *out)
 {
@@ -566,26 +644,86 @@ static void ratio_sum(const struct slo_state *st, uint64_t eff, int64_t from, in
         if (slo_window_range(st->win, eff, s, s + p, &c) != 0) {
             return;
         }
-        if (c.total == 0) {
-            if (st->def->missing == SLO_MISSING_IGNORE) {
-                out->ignored++;
-                continue;
-            }
-            out->n++;
-            if (st->def->missing == SLO_MISSING_GOOD) {
-                out->sum += RATIO_SCALE;
-            } else {
-                out->bad_int++;
-            }
-            continue;
-        }
-        slo_u128 num = (slo_u128)c.good * RATIO_SCALE;
-        out->sum += num / c.total;
-        if (num % c.total != 0) {
-            out->inexact++;
-        }
-        out->n++;
+        ratio_add(out, st->def, &c);
     }
+}
+
+/*
+ * Quarter and year RatioTimeslices (st->fold): makes st->acc the accumulator of the calendar
+ * period holding the slice starting at |s| (a new, empty one when it held another period).
+ * Returns 0, or AG_EINVAL / AG_EUNSUPP from the calendar bounds.
+ */
+static int acc_period(struct slo_state *st, int64_t s)
+{
+    if (st->acc.has && s >= st->acc.cs && s < st->acc.ce) {
+        return 0;
+    }
+    const struct slo_slo_def *d = st->def;
+    int64_t cs = 0, ce = 0;
+    int rc = slo_calendar_bounds_tz(d->calendar_unit, d->tz, d->utc_offset_s, s, &cs, &ce);
+    if (rc != 0) {
+        return rc;
+    }
+    memset(&st->acc, 0, sizeof(st->acc));
+    st->acc.has = true;
+    st->acc.cs = cs;
+    st->acc.ce = ce;
+    return 0;
+}
+
+/*
+ * Quarter and year RatioTimeslices (st->fold): advances the slice ring to |now|, first folding
+ * every slice that leaves it (from the engine's start on) into the accumulator of its calendar
+ * period, so that at any instant st->acc (when it holds the current period) plus the slices
+ * still in the ring are exactly the period's slices up to then. O(slices leaving): the held
+ * ones are read one by one, the empty ones after a jump are counted at once.
+ */
+static void ratio_fold_advance(struct slo_state *st, int64_t now)
+{
+    struct slo_window *w = st->win;
+    const int64_t p = (int64_t)st->def->slice_ms;
+    const int64_t ring = (int64_t)st->ring_ms;
+    int64_t open = floor_to(slo_window_now(w), p);
+    int64_t new_open = floor_to(now, p);
+    if (new_open <= open) {
+        slo_window_advance(w, now);
+        return;
+    }
+    int64_t oldest = slo_window_oldest_ms(w, st->ring_ms); /* open - ring */
+    int64_t new_oldest = new_open - ring;
+    int64_t seen = floor_to(st->start_ms, p);
+    int64_t s = oldest > seen ? oldest : seen;
+    /* The closed slices still held that leave the ring. */
+    for (; s < new_oldest && s < open; s += p) {
+        struct slo_counts c;
+        if (acc_period(st, s) == 0 && slo_window_range(w, st->ring_ms, s, s + p, &c) == 0) {
+            ratio_add(&st->acc.r, st->def, &c);
+        }
+    }
+    if (new_oldest > open) {
+        /* The open slice leaves too: close it (what leaves the ring then was folded above),
+         * read it, then count the slices after it, which never held data, per the policy. */
+        slo_window_advance(w, open + p);
+        if (open >= seen) {
+            struct slo_counts c;
+            if (acc_period(st, open) == 0 &&
+                slo_window_range(w, st->ring_ms, open, open + p, &c) == 0) {
+                ratio_add(&st->acc.r, st->def, &c);
+            }
+        }
+        int64_t from = open + p > seen ? open + p : seen;
+        if (new_oldest > from && acc_period(st, new_oldest - p) == 0) {
+            /* only the last period's slices matter: earlier periods are over */
+            int64_t first = ceil_to(st->acc.cs, p);
+            if (first < from) {
+                first = from;
+            }
+            if (new_oldest > first) {
+                ratio_add_empty(&st->acc.r, st->def, (uint64_t)((new_oldest - first) / p));
+            }
+        }
+    }
+    slo_window_advance(w, now);
 }
 
 /* 128 x 128 -> 256-bit product compared: a * b vs c * d. */
@@ -1024,6 +1162,9 @@ static int eval_fill(struct slo_engine *e, struct slo_state *st, int64_t at, str
             return AG_EINVAL;
         }
         ratio_sum(st, st->ring_ms, cs, at, &r);
+        if (st->fold && st->acc.has && st->acc.cs == cs) {
+            ratio_merge(&r, &st->acc.r); /* the period's slices that left the ring */
+        }
         /* N is the whole calendar period's (minus ignored periods); periods not judged yet
          * (future, or before the engine started) count as good, as for Timeslices (§4.3). */
         uint64_t n_total = (uint64_t)(ce - cs) / (uint64_t)p - r.ignored;

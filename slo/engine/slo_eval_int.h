@@ -21,11 +21,31 @@ enum slo_state_kind {
     ST_RATIO_ROLL, /* RatioTimeslices, rolling: win with one bucket per period */
     ST_OCC_CAL,    /* Occurrences, calendar: cal (to date) + win over the lookbacks */
     ST_SLICES_CAL, /* Timeslices, calendar: sl with calendar periods */
-    ST_RATIO_CAL,  /* RatioTimeslices, calendar (day, week, month): win with one bucket per
-                    * period over the longest calendar period (and the alert windows) */
+    ST_RATIO_CAL,  /* RatioTimeslices, calendar: win with one bucket per period over the
+                    * longest calendar period (day, week, month) or a month's ring (quarter,
+                    * year: the slices leaving it folded into acc) and the alert windows */
 };
 
 struct lb;
+
+/* RatioTimeslices: the sum of period ratios (each floor(good * S / total), S = 10^18) over some
+ * periods. */
+struct ratio_sum {
+    slo_u128 sum;     /* sum of floor(g * S / t) (S per good-by-policy period) */
+    uint64_t n;       /* periods counted */
+    uint64_t inexact; /* periods whose ratio did not terminate within 18 decimals */
+    uint64_t bad_int; /* periods with ratio 0 */
+    uint64_t ignored; /* periods without data left out (policy ignore) */
+};
+
+/* ST_RATIO_CAL over a quarter or a year: the slices of the calendar period [cs, ce) that left
+ * the ring (no longer amendable), from the engine's start on, summed exactly as ratio_sum reads
+ * them (slo_eval.c). */
+struct ratio_acc {
+    bool has;          /* false: nothing folded yet (the other fields are 0) */
+    int64_t cs, ce;    /* the calendar period of the folded slices */
+    struct ratio_sum r;
+};
 
 struct slo_state {
     const struct slo_slo_def *def;
@@ -37,6 +57,9 @@ struct slo_state {
     size_t n_lbs;
     uint64_t tte_ms;     /* the lookback of the time to exhaustion */
     uint64_t ring_ms;    /* ST_RATIO_CAL: the window's length (its registered lookback) */
+    bool fold;           /* ST_RATIO_CAL over a quarter or a year: slices leaving the ring are
+                          * folded into acc */
+    struct ratio_acc acc;
     bool *firing;        /* per alert */
     int64_t *last_resolve; /* per alert: when it last went firing -> resolved; -1: never
                             * (the cool-down, §7.2; checkpointed) */
@@ -66,6 +89,9 @@ int slo_eval_cmp128(slo_u128 a, slo_u128 b, slo_u128 c, slo_u128 d);
 
 /* Moves one SLO's clock to |now| (never backwards). */
 void slo_eval_state_advance(struct slo_state *st, int64_t now);
+
+/* The scale of RatioTimeslices ratios: each period's ratio is kept as floor(good * S / total). */
+#define SLO_RATIO_SCALE 1000000000000000000ull
 
 /* CRC-32C (Castagnoli) of |len| bytes, as the checkpoint trailer uses. */
 uint32_t slo_eval_crc32c(const void *data, size_t len);

@@ -11,7 +11,8 @@
  *   per SLO:    kind, number of alerts, clock, start, gap start, gap end, from version 2 a
  *               u64 of flags (bit 0: the state before start was lost), per alert a u64
  *               (firing) and, from version 2, an i64 (its last resolve, -1 for never: the
- *               cool-down), then the state of its window / slices / calendar
+ *               cool-down), then the state of its window / slices / calendar; a quarter or
+ *               year RatioTimeslices SLO then its accumulator of folded slices (acc_save)
  *   u64 + bytes the caller's extra bytes
  *   u64         CRC-32C (Castagnoli) of everything before it
  * A restore decodes into a scratch engine and swaps it in only when everything checked out, so
@@ -118,6 +119,72 @@ static uint64_t fingerprint(const struct slo_defs *d)
     return h;
 }
 
+/* A quarter or year RatioTimeslices accumulator (struct ratio_acc): has, cs, ce, the sum (low
+ * then high 64 bits), n, inexact, bad_int, ignored. */
+static void acc_save(const struct ratio_acc *a, struct slo_wr *w)
+{
+    slo_put_u64(w, a->has ? 1u : 0u);
+    slo_put_i64(w, a->cs);
+    slo_put_i64(w, a->ce);
+    slo_put_u64(w, (uint64_t)a->r.sum);
+    slo_put_u64(w, (uint64_t)(a->r.sum >> 64));
+    slo_put_u64(w, a->r.n);
+    slo_put_u64(w, a->r.inexact);
+    slo_put_u64(w, a->r.bad_int);
+    slo_put_u64(w, a->r.ignored);
+}
+
+/*
+ * Reads acc_save's fields into |st->acc| (the window already loaded) and checks them: the
+ * bounds are the calendar period holding cs, and the folded slices fit in the part of it
+ * before the ring (so the evaluation's N - n never goes below 0), the sum at most n ratios of 1.
+ * Returns 0 or AG_EPROTO.
+ */
+static int acc_load(struct slo_state *st, struct slo_rd *r)
+{
+    struct ratio_acc a;
+    memset(&a, 0, sizeof(a));
+    uint64_t has = slo_get_u64(r);
+    a.cs = slo_get_i64(r);
+    a.ce = slo_get_i64(r);
+    uint64_t lo = slo_get_u64(r), hi = slo_get_u64(r);
+    a.r.sum = ((slo_u128)hi << 64) | lo;
+    a.r.n = slo_get_u64(r);
+    a.r.inexact = slo_get_u64(r);
+    a.r.bad_int = slo_get_u64(r);
+    a.r.ignored = slo_get_u64(r);
+    if (r->bad || has > 1) {
+        return AG_EPROTO;
+    }
+    a.has = has != 0;
+    if (!a.has) {
+        if (a.cs != 0 || a.ce != 0 || a.r.sum != 0 || a.r.n != 0 || a.r.inexact != 0 ||
+            a.r.bad_int != 0 || a.r.ignored != 0) {
+            return AG_EPROTO;
+        }
+        st->acc = a;
+        return 0;
+    }
+    const struct slo_slo_def *d = st->def;
+    int64_t cs = 0, ce = 0;
+    if (a.cs < 0 || a.cs > SLO_TIME_MAX_MS ||
+        slo_calendar_bounds_tz(d->calendar_unit, d->tz, d->utc_offset_s, a.cs, &cs, &ce) != 0 ||
+        cs != a.cs || ce != a.ce) {
+        return AG_EPROTO;
+    }
+    const int64_t p = (int64_t)d->slice_ms;
+    int64_t oldest = slo_window_oldest_ms(st->win, st->ring_ms);
+    int64_t end = oldest < a.ce ? oldest : a.ce;
+    int64_t first = a.cs % p == 0 ? a.cs : a.cs + (p - a.cs % p);
+    uint64_t room = end > first ? (uint64_t)((end - first) / p) : 0;
+    if (a.r.n > room || a.r.ignored > room - a.r.n || a.r.inexact > a.r.n ||
+        a.r.bad_int > a.r.n || a.r.sum > (slo_u128)a.r.n * SLO_RATIO_SCALE) {
+        return AG_EPROTO;
+    }
+    st->acc = a;
+    return 0;
+}
+
 int slo_engine_save(const struct slo_engine *e, const void *extra, size_t extra_len,
                     struct ag_buf *out)
 {
@@ -144,8 +211,13 @@ int slo_engine_save(const struct slo_engine *e, const void *extra, size_t extra_
         switch (st->kind) {
         case ST_OCC_ROLL:
         case ST_RATIO_ROLL:
+            slo_window_save(st->win, &w);
+            break;
         case ST_RATIO_CAL:
             slo_window_save(st->win, &w);
+            if (st->fold) {
+                acc_save(&st->acc, &w);
+            }
             break;
         case ST_OCC_CAL:
             slo_calendar_save(&st->cal, &w);
@@ -207,8 +279,13 @@ static int load_state(struct slo_state *st, struct slo_rd *r, uint64_t version)
     switch (st->kind) {
     case ST_OCC_ROLL:
     case ST_RATIO_ROLL:
+        rc = slo_window_load(st->win, r);
+        break;
     case ST_RATIO_CAL:
         rc = slo_window_load(st->win, r);
+        if (rc == 0 && st->fold) {
+            rc = acc_load(st, r);
+        }
         break;
     case ST_OCC_CAL:
         rc = slo_calendar_load(&st->cal, r);

@@ -117,6 +117,69 @@ def test_brief_two_hours(slo_bin, tmp_path):
     assert s["error_budget"]["remaining"] == float(Fraction(-3, 5))
 
 
+def test_quarter_ratio_timeslices(slo_bin, tmp_path):
+    """A calendar quarter of RatioTimeslices in UTC, 1-hour slices at 99 % with a burn-rate alert
+    over 1 h, worked out by hand. Q1 2025 is 90 days = 2,160 slices (budget 0.01 x 2,160 = 21.6
+    periods), Q2 91 days = 2,184 (21.84). Slices: Dec 31 23:00 at 0/1 (Q4 2024: not counted),
+    Jan 1 00:00 at 1/2 (bad 0.5), Feb 20 05:00 at 3/4 (bad 0.25), Mar 31 23:00 at 0/1 (bad 1),
+    Apr 1 00:00 at 9/10 (bad 0.1); every other slice has no data and counts as good.
+      Mar 15 00:00: Jan 1 left the engine's 31-day ring and was folded. Sum 2,160 - 0.75 =
+        2,159.25: good 2,159, bad 1, consumed 0.75, remaining 20.85 (x 3,600 s = 75,060 s),
+        fraction 20.85 / 21.6 = 139/144, attainment 2,159.25 / 2,160; the last hour is empty
+        (good): burn 0, no firing, no time to exhaustion.
+      Apr 1 00:00: Q2 has no whole slice yet: all 2,184 good, remaining 21.84, fraction 1; the
+        1-hour burn is over Mar 31 23:00 (the lookback is rolling): (1 - 0) / 0.01 = 100 > 10:
+        fires; time to exhaustion 1 x 2,184 x 3,600 s / 100 = 78,624 s.
+      Apr 1 01:00: Apr 1 00:00 at 0.9: good 2,183, bad 1, consumed 0.1, remaining 21.74
+        (78,264 s), fraction 21.74 / 21.84 = 1,087/1,092; burn 0.1 / 0.01 = 10, not > 10;
+        time to exhaustion 1,087/1,092 x 7,862,400 s / 10 = 7,200 x 1,087 / 10 = 782,640 s.
+    `slo validate` accepts the definition."""
+    y = slo_yaml("q", "99", method="RatioTimeslices", slice_="period: 1h",
+                 calendar="quarter UTC",
+                 alerts=[{"name": "page", "burn": "10", "long": "1h"}])
+    d = tmp_path / "defs.yaml"
+    d.write_text(y)
+    rc, out, err = run(slo_bin, "validate", d)
+    assert (rc, out.strip(), err) == (0, "%s: ok (1 SLO)" % d, "")
+    ev = [{"time": "2024-12-31T23:30:00Z", "good": 0, "total": 1},
+          {"time": "2025-01-01T00:10:00Z", "good": 1, "total": 2},
+          {"time": "2025-02-20T05:30:00Z", "good": 3, "total": 4},
+          {"time": "2025-03-31T23:30:00Z", "good": 0, "total": 1},
+          {"time": "2025-04-01T00:20:00Z", "good": 9, "total": 10}]
+    ats = ["2025-03-15T00:00:00Z", "2025-04-01T00:00:00Z", "2025-04-01T01:00:00Z"]
+    rc, out, err = report(slo_bin, tmp_path, y, ev, ats)
+    assert rc == 0, err
+    got = [e["slos"][0] for e in json.loads(out)["evaluations"]]
+    assert [e["at"] for e in json.loads(out)["evaluations"]] == ats
+    want = [
+        {"status": "OK", "good": 2159, "bad": 1, "total": 2160,
+         "attainment_pct": float(Fraction(215925, 100) * 100 / 2160),
+         "error_budget": {"unit": "periods", "total": 21.6, "consumed": 0.75,
+                          "remaining": 20.85, "remaining_fraction": float(Fraction(139, 144)),
+                          "remaining_seconds": 75060},
+         "burn_rates": {"1h": 0.0}, "alerts": {"page": {"firing": False, "reason": None}},
+         "time_to_exhaustion_seconds": None, "warnings": []},
+        {"status": "OK", "good": 2184, "bad": 0, "total": 2184, "attainment_pct": 100.0,
+         "error_budget": {"unit": "periods", "total": 21.84, "consumed": 0, "remaining": 21.84,
+                          "remaining_fraction": 1, "remaining_seconds": 78624},
+         "burn_rates": {"1h": 100.0},
+         "alerts": {"page": {"firing": True,
+                             "reason": "burn rate above the threshold over the window"}},
+         "time_to_exhaustion_seconds": 78624, "warnings": []},
+        {"status": "OK", "good": 2183, "bad": 1, "total": 2184,
+         "attainment_pct": float(Fraction(21839, 10) * 100 / 2184),
+         "error_budget": {"unit": "periods", "total": 21.84, "consumed": 0.1,
+                          "remaining": 21.74, "remaining_fraction": float(Fraction(1087, 1092)),
+                          "remaining_seconds": 78264},
+         "burn_rates": {"1h": 10.0}, "alerts": {"page": {"firing": False, "reason": None}},
+         "warnings": []},
+    ]
+    for g, w in zip(got, want):
+        assert {k: g[k] for k in w} == w, g
+    assert got[2]["time_to_exhaustion_seconds"] == pytest.approx(782640, rel=1e-12)
+
+
+
 def test_brief_one_hour(slo_bin, tmp_path):
     """1 h at 90 %: 12 periods, budget 1.2: one bad period met, a second breaches."""
     y = slo_yaml("s", "90", "1h", "Timeslices", 'period: 5m, target: "99"')
@@ -274,12 +337,30 @@ class Oracle:
                 out[s][1] += n
         return [tuple(v) for _, v in sorted(out.items())]
 
+    def sparse_periods(self, events, lo, hi):
+        """As periods(), for a quarter or a year: the periods holding events first, then one
+        (0, 0) per period without any (the same multiset, without a dict of every period)."""
+        p = self.s["period"]
+        first = -(-lo // p) * p
+        n = max(0, (hi - first) // p)
+        out = {}
+        for t, g, tot in events:
+            st = t - t % p
+            if first <= st and st + p <= hi:
+                v = out.setdefault(st, [0, 0])
+                v[0] += g
+                v[1] += tot
+        return [tuple(v) for v in out.values()] + [(0, 0)] * (n - len(out))
+
     def bounds(self, at):
-        """The calendar period [start, end) holding |at|: a day at a fixed offset, or a day or
-        month of an IANA zone computed with Python's zoneinfo (an independent TZif reader)."""
+        """The calendar period [start, end) holding |at|: a day, quarter or year at a fixed
+        offset, or a day, month, quarter or year of an IANA zone computed with Python's zoneinfo
+        (an independent TZif reader)."""
         if self.s.get("zone"):
             return zone_bounds(self.s["zone"], self.s["unit"], at)
         off = self.s.get("offset", 0)
+        if self.s.get("unit", "day") != "day":
+            return offset_bounds(off, self.s["unit"], at)
         start = (at + off) - (at + off) % DAY - off
         return start, start + DAY
 
@@ -305,7 +386,7 @@ class Oracle:
             # so far are good or bad, the rest count as good (spec §4.3)
             # (RatioTimeslices: bad is the sum of 1 - ratio over the judged periods)
             cs = self.day_start(at)
-            pers = self.periods(events, cs, at)
+            pers = self.sparse_periods(events, cs, at)
             bad, ignored = Fraction(0), 0
             for g, tot in pers:
                 if tot == 0:
@@ -423,27 +504,48 @@ class Oracle:
                 "tte": tte, "inexact_burns": self.inexact_burns}
 
 
+def local_dates(unit, d):
+    """The first local date of the calendar period of |unit| holding the date |d| and the first
+    of the next one (day, month, quarter: January, April, July, October; year)."""
+    if unit == "day":
+        return d, d + timedelta(days=1)
+    months = {"month": 1, "quarter": 3, "year": 12}[unit]
+    s = d.replace(month=(d.month - 1) // months * months + 1, day=1)
+    m = s.month - 1 + months
+    return s, s.replace(year=s.year + m // 12, month=m % 12 + 1)
+
+
 def zone_bounds(zone, unit, at):
-    """[start, end) in Unix ms of the local day or month holding |at| in |zone|, from zoneinfo.
-    Europe/Berlin and America/New_York change at 01:00Z / 02:00 local, never at midnight, so
-    each local midnight exists exactly once."""
+    """[start, end) in Unix ms of the local day, month, quarter or year holding |at| in |zone|,
+    from zoneinfo. Europe/Berlin and America/New_York change at 01:00Z / 02:00 local, never at
+    midnight, so each local midnight exists exactly once."""
     z = ZoneInfo(zone)
     d = datetime.fromtimestamp(at // 1000, tz=timezone.utc).astimezone(z).date()
-    if unit == "day":
-        s, e = d, d + timedelta(days=1)
-    else:
-        s = d.replace(day=1)
-        e = s.replace(year=s.year + 1, month=1) if s.month == 12 else s.replace(month=s.month + 1)
+    s, e = local_dates(unit, d)
 
     def midnight(day):
         return int(datetime(day.year, day.month, day.day, tzinfo=z).timestamp()) * 1000
     return midnight(s), midnight(e)
 
 
-def random_spec(rng, i, zones=False):
+def offset_bounds(off, unit, at):
+    """[start, end) in Unix ms of the local month, quarter or year holding |at| at the fixed
+    offset |off| (ms east of UTC): local midnights are UTC midnights minus the offset."""
+    d = datetime.fromtimestamp((at + off) // 1000, tz=timezone.utc).date()
+    s, e = local_dates(unit, d)
+
+    def midnight(day):
+        return int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp()) \
+            * 1000 - off
+    return midnight(s), midnight(e)
+
+
+def random_spec(rng, i, zones=False, long_cal=False):
     method = rng.choice(["Occurrences", "Occurrences", "Timeslices", "RatioTimeslices",
                          "Calendar", "CalSlices", "CalRatio", "Long"] if not zones else
                         ["Calendar", "CalSlices", "CalRatio"])
+    if long_cal:
+        method = "CalRatio"
     o = rng.choice(["90", "95", "99", "99.5", "99.9", "75"])
     spec = {"name": "s%d" % i, "o": pct(o), "o_text": o, "alerts": [], "missing": "good"}
     tz, off = rng.choice([("UTC", 0), ("+02:00", 2 * 3600_000), ("-05:30", -19800_000)])
@@ -452,6 +554,11 @@ def random_spec(rng, i, zones=False):
         tz, off = rng.choice(["Europe/Berlin", "America/New_York"]), 0
         unit = rng.choice(["day", "month"])
         spec.update(zone=tz, unit=unit)
+    if long_cal:
+        # a quarter or a year: the slices older than the ring (31 d, + 2 h in a zone) are folded
+        # into the engine's accumulator; the oracle recounts every slice of the period
+        unit = rng.choice(["quarter", "year"])
+        spec["unit"] = unit
     if method == "Calendar":
         spec.update(method="Occurrences", calendar=True, window=DAY, offset=off)
         yaml_kw = dict(calendar=unit + " " + tz)
@@ -472,6 +579,10 @@ def random_spec(rng, i, zones=False):
     if method in ("Timeslices", "RatioTimeslices"):
         ptext = rng.choice(["1m", "5m", "10m", "15m"] if not spec.get("calendar")
                            else ["5m", "10m", "15m", "30m"])
+        if long_cal:
+            # 1-minute slices: the quarter's and year's ring above 128 KiB (README)
+            ptext = rng.choice(["1m", "5m", "15m", "30m"] if unit == "quarter"
+                               else ["5m", "15m", "30m"])
         spec["period"] = dur_ms(ptext)
         spec["missing"] = rng.choice(["good", "bad", "ignore"])
         if method == "Timeslices":
@@ -510,6 +621,9 @@ def random_events(rng, specs, base):
         t = base + rng.randrange(0, 4 * HOUR)
         if sp.get("long"):
             t = base + 5 * HOUR - rng.randrange(0, 15 * DAY)
+        if sp.get("unit") in ("quarter", "year"):
+            # back to before the period's start: the previous period must not count
+            t = base + 5 * HOUR - rng.randrange(0, (100 if sp["unit"] == "quarter" else 380) * DAY)
         # totals whose ratios terminate (factors 2 and 5) keep RatioTimeslices exact
         total = rng.choice([0, 1, 2, 4, 5, 8, 10, 20, 25, 100, 1000, 3]) \
             if sp["method"] != "RatioTimeslices" else rng.choice([0, 1, 2, 4, 5, 10, 100])
@@ -561,18 +675,64 @@ def test_oracle_zones(slo_bin, tmp_path):
     assert len(kinds) == 3, kinds
 
 
-def oracle_runs(slo_bin, tmp_path, rng, runs, zones=False):
+# Quarter and year starts (UTC, the oracle's fixed offsets and the zones): the long-calendar
+# streams of test_oracle_quarter_year straddle them.
+LONG_EDGES = [
+    1743465600000,  # 2025-04-01T00:00Z, Q2 in UTC
+    1743458400000,  # 2025-03-31T22:00Z, Q2 at +02:00 and in Berlin (CEST)
+    1743485400000,  # 2025-04-01T05:30Z, Q2 at -05:30
+    1759276800000,  # 2025-10-01T00:00Z, Q4 in UTC
+    1767225600000,  # 2026-01-01T00:00Z, 2026 in UTC
+    1767218400000,  # 2025-12-31T22:00Z, 2026 at +02:00
+    1767214800000,  # 2025-12-31T23:00Z, 2026 in Berlin (CET)
+    1767245400000,  # 2026-01-01T05:30Z, 2026 at -05:30
+    1767243600000,  # 2026-01-01T05:00Z, 2026 in New York (EST)
+]
+
+
+def test_oracle_quarter_year(slo_bin, tmp_path):
+    """Calendar RatioTimeslices over quarters and years in UTC and fixed offsets: events over
+    the whole period (and the one before), instants deep into it and around quarter and year
+    boundaries, against the oracle's exact recount of every slice."""
+    checked, statuses, kinds = oracle_runs(slo_bin, tmp_path, random.Random(20250401), 60,
+                                           long_cal=True)
+    assert checked > 150
+    assert all(statuses.get(k, 0) > 10 for k in ("OK", "BREACHED")), statuses
+    assert set(kinds) == {"RatioTimeslices/cal/quarter", "RatioTimeslices/cal/year"}, kinds
+
+
+def test_oracle_quarter_year_zones(slo_bin, tmp_path):
+    """The same in Europe/Berlin and America/New_York: quarters and years of 2025 hold both DST
+    changes (a Q1 in Berlin of 90 x 24 - 1 hours, a year of 365 x 24), bounds from zoneinfo."""
+    if not Path("/usr/share/zoneinfo/America/New_York").exists():
+        pytest.skip("tzdata not installed")
+    checked, statuses, kinds = oracle_runs(slo_bin, tmp_path, random.Random(20251231), 40,
+                                           zones=True, long_cal=True)
+    assert checked > 100
+    assert all(statuses.get(k, 0) > 5 for k in ("OK", "BREACHED")), statuses
+    assert set(kinds) == {"RatioTimeslices/cal/quarter", "RatioTimeslices/cal/year"}, kinds
+
+
+def oracle_runs(slo_bin, tmp_path, rng, runs, zones=False, long_cal=False):
     checked = 0
     statuses, kinds = {}, {}
     for r in range(runs):
         specs, texts = [], []
         for i in range(rng.randint(1, 4)):
-            sp, tx = random_spec(rng, i, zones)
+            sp, tx = random_spec(rng, i, zones, long_cal)
             specs.append(sp)
             texts.append(tx)
         base = T0 + rng.randrange(0, 30) * DAY + rng.randrange(0, DAY)
         if zones:
             base = rng.choice(ZONE_EDGES) - rng.randrange(0, 4 * HOUR)
+        if long_cal:
+            # anywhere in 2025 (deep into a quarter or a year: most slices folded), or a few
+            # hours before a quarter or year boundary (zones: the DST changes and the local
+            # quarter and year starts of ZONE_EDGES and LONG_EDGES)
+            base = T0 + rng.randrange(0, 365) * DAY + rng.randrange(0, DAY)
+            if rng.random() < 0.5:
+                base = rng.choice(LONG_EDGES if not zones else ZONE_EDGES + LONG_EDGES) \
+                    - rng.randrange(0, 4 * HOUR)
         evs = random_events(rng, specs, base)
         rng.shuffle(evs)
         ats = []
@@ -606,7 +766,8 @@ def oracle_runs(slo_bin, tmp_path, rng, runs, zones=False):
                 ctx = (r, sp, iso(at), s, want)
                 statuses[s["status"]] = statuses.get(s["status"], 0) + 1
                 kind = sp["method"] + ("/cal" if sp.get("calendar") else "") + \
-                    ("/long" if sp.get("long") else "")
+                    ("/long" if sp.get("long") else "") + \
+                    ("/" + sp["unit"] if sp.get("unit") in ("quarter", "year") else "")
                 kinds[kind] = kinds.get(kind, 0) + 1
                 for a in s["alerts"].values():
                     statuses["firing"] = statuses.get("firing", 0) + a["firing"]

@@ -5,9 +5,12 @@
  * hand from the layouts slo_window.h documents; the fixed structs around them (the window object
  * with its lookback table, the SLO's state) may add at most a few KiB.
  */
+#include <unistd.h>
+
 #include "ag_test.h"
 #include "slo_eval.h"
 #include "slo_slices.h"
+#include "slo_tz.h"
 
 #define B 1735689600000ll /* 2025-01-01T00:00:00Z */
 #define FIXED_MAX 4096u   /* object headers, lookback tables, alert states */
@@ -122,4 +125,63 @@ static void test_slices_bytes(void)
     slo_slices_free(s);
 }
 
-AG_TEST_MAIN(AG_TEST_CASE(test_bytes), AG_TEST_CASE(test_slices_bytes))
+/* Calendar RatioTimeslices over a quarter or a year keep a month's ring of slices (31 d, + 2 h in
+ * a zone) or the longest alert window, whichever is longer, and fold older slices into a fixed
+ * accumulator (in the SLO's state): what slo/README.md documents per SLO. */
+static void test_ratio_long_bytes(void)
+{
+    static const char fmt[] = "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: r}\nspec:\n"
+                              "  service: shop\n  objective: \"99.9\"\n"
+                              "  calendar: {unit: %s, timeZone: %s}\n"
+                              "  budgetingMethod: RatioTimeslices\n  timeSlice: {period: %s}\n"
+                              "  sli: {spans: {availability: {}}}\n%s";
+    bool tz = access("/usr/share/zoneinfo/Europe/Berlin", R_OK) == 0;
+    struct {
+        const char *unit, *zone, *period, *alerts;
+        size_t ring_bytes;
+    } cases[] = {
+        /* 31 d of 5-minute slices: 31 x 288 + 1 = 8,929 slots x 8 = 71,432 bytes */
+        {"quarter", "UTC", "5m", "", 71432u},
+        /* 31 d of 1-minute slices: 31 x 1,440 + 1 = 44,641 x 8 = 357,128 bytes */
+        {"year", "UTC", "1m", "", 357128u},
+        /* in a zone 31 d + 2 h: 44,760 + 1 = 44,761 x 8 = 358,088 bytes */
+        {"quarter", "Europe/Berlin", "1m", "", 358088u},
+        /* 5 minutes in a zone: 8,928 + 24 + 1 = 8,953 x 8 = 71,624 bytes */
+        {"year", "Europe/Berlin", "5m", "", 71624u},
+        /* a year's default alerts scale 3 d by 365 / 30 to 36.5 d, longer than the month:
+         * 36.5 x 288 + 1 = 10,513 x 8 = 84,104 bytes */
+        {"year", "UTC", "5m", "  alerts: defaults\n", 84104u},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (!tz && strcmp(cases[i].zone, "UTC") != 0) {
+            printf("# SKIP %s: tzdata not installed\n", cases[i].zone);
+            continue;
+        }
+        char yaml[1024];
+        snprintf(yaml, sizeof(yaml), fmt, cases[i].unit, cases[i].zone, cases[i].period,
+                 cases[i].alerts);
+        struct ag_buf diag;
+        struct slo_defs *d = NULL;
+        struct slo_engine *e = NULL;
+        ag_buf_init(&diag, 1u << 20);
+        ASSERT_OK(slo_defs_new(&diag, &d));
+        slo_defs_set_tz_loader(d, slo_tz_load_system, NULL);
+        ASSERT_OK(slo_defs_add(d, "t.yaml", yaml, strlen(yaml)));
+        ASSERT_OK(slo_defs_finish(d));
+        ASSERT_OK(slo_engine_new(d, B, &diag, &e));
+        size_t n = slo_engine_slo_bytes(e, 0);
+        printf("# %s %s %s: %zu bytes\n", cases[i].unit, cases[i].zone, cases[i].period, n);
+        ASSERT(n >= cases[i].ring_bytes);
+        ASSERT(n <= cases[i].ring_bytes + FIXED_MAX);
+        /* a year of data and folding allocates nothing */
+        ASSERT_OK(slo_engine_add(e, 0, B + 1000, 1, 2));
+        slo_engine_advance(e, B + 400ll * 86400000);
+        ASSERT_UEQ(slo_engine_slo_bytes(e, 0), n);
+        slo_engine_free(e);
+        slo_defs_free(d);
+        ag_buf_cleanup(&diag);
+    }
+}
+
+AG_TEST_MAIN(AG_TEST_CASE(test_bytes), AG_TEST_CASE(test_slices_bytes),
+             AG_TEST_CASE(test_ratio_long_bytes))

@@ -1346,6 +1346,312 @@ static void test_checkpoint_refusals(void)
     teardown(&g);
 }
 
+
+/* ---- RatioTimeslices over a quarter or a year ------------------------------------------------ */
+
+/* Whether the exact rational |r| is the non-negative |num| / |den|. */
+static bool rat_is(const struct slo_rat *r, uint64_t num, uint64_t den)
+{
+    return !r->neg && r->num * den == (slo_u128)num * r->den;
+}
+
+/* The JSON of SLOs 0..n-1 of |e| at |at| into |out|. */
+static void eval_json_n(struct slo_engine *e, size_t n, int64_t at, struct ag_buf *out)
+{
+    struct slo_report r = {0};
+    r.evals = ag_calloc(1, sizeof(*r.evals));
+    ASSERT_NOT_NULL(r.evals);
+    r.n_evals = 1;
+    r.evals[0].at_ms = at;
+    r.evals[0].slos = ag_calloc(n, sizeof(struct slo_eval));
+    ASSERT_NOT_NULL(r.evals[0].slos);
+    for (size_t i = 0; i < n; i++) {
+        ASSERT_OK(slo_engine_eval(e, i, at, &r.evals[0].slos[i]));
+        r.evals[0].n_slos++;
+    }
+    ag_buf_reset(out);
+    ASSERT_OK(slo_report_json(&r, out));
+    slo_report_release(&r);
+}
+
+/* Two quarter SLOs in UTC at 99 %, 1-hour slices: q (missing data good) and qi (ignore). */
+static const char quarters[] =
+    "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: q}\nspec:\n  service: s\n"
+    "  objective: \"99\"\n  calendar: {unit: quarter, timeZone: UTC}\n"
+    "  budgetingMethod: RatioTimeslices\n  timeSlice: {period: 1h}\n"
+    "  sli: {spans: {availability: {}}}\n"
+    "---\napiVersion: otter/v1\nkind: SLO\nmetadata: {name: qi}\nspec:\n  service: s\n"
+    "  objective: \"99\"\n  calendar: {unit: quarter, timeZone: UTC}\n"
+    "  budgetingMethod: RatioTimeslices\n  timeSlice: {period: 1h}\n  missingData: ignore\n"
+    "  sli: {spans: {availability: {}}}\n";
+
+/*
+ * A quarter in UTC (Q1 2025: 90 days = 2,160 one-hour slices, budget 0.01 x 2,160 = 21.6). The
+ * ring holds 31 days of slices; older ones are folded into the accumulator.
+ *   Slices: Jan 1 00:00 at 1/2 (bad 0.5), Feb 20 05:00 at 3/4 (bad 0.25).
+ *   Mar 15 00:00 (day 73): the ring is [day 42, day 73): Jan 1 was folded (1,008 slices of
+ *     [day 0, day 42), sum 1,007.5). q: sum 2,160 - 0.75 = 2,159.25: good 2,159, bad 1,
+ *     remaining 21.6 - 0.75 = 20.85, fraction 20.85 / 21.6 = 139/144, attainment
+ *     2,159.25 / 2,160 = 8,637/8,640. qi: 73 x 24 = 1,752 judged slices, 1,750 of them empty and
+ *     ignored: N = 2,160 - 1,750 = 410, sum 409.25: good 409, budget 4.1, remaining 3.35,
+ *     fraction 3.35 / 4.1 = 67/82.
+ *   Late data at day 73: Jan 11 (folded) 0/5 is too old, not counted; Mar 2 01:00 (in the ring)
+ *     1/4 is added (bad 0.75): q sum 2,158.5, good 2,158, bad 2, remaining 20.1, fraction
+ *     20.1 / 21.6 = 67/72.
+ *   Apr 1 01:00 (Q2: 91 days = 2,184 slices, budget 21.84): Apr 1 00:00 at 9/10 (bad 0.1);
+ *     Mar 31 23:00 at 0/1 belongs to Q1: q sum 2,183.9, good 2,183, bad 1, remaining 21.74,
+ *     fraction 21.74 / 21.84 = 1,087/1,092.
+ *   Sep 8 00:00 (day 250, Q3 from Jul 1 = day 181: 92 days = 2,208 slices) after a jump: qi's
+ *     slices [day 181, day 250) are all empty and ignored, 912 folded at once ([181, 219)) and
+ *     744 in the ring: N = 2,208 - 1,656 = 552, good 552, fraction 1; q: N 2,208, all good.
+ */
+static void test_ratio_quarter(void)
+{
+    struct fix f;
+    struct slo_eval ev;
+    ASSERT_OK(setup(&f, quarters, B));
+    for (size_t i = 0; i < 2; i++) {
+        ASSERT_OK(slo_engine_add(f.e, i, B + 10 * MIN, 1, 2));
+        ASSERT_OK(slo_engine_add(f.e, i, B + 50 * DAY + 5 * HOUR + 30 * MIN, 3, 4));
+    }
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 73 * DAY, &ev));
+    ASSERT_EQ(ev.window_start_ms, B);
+    ASSERT_UEQ(ev.budget.total, 2160);
+    ASSERT_UEQ(ev.budget.good, 2159);
+    ASSERT_UEQ(ev.budget.bad, 1);
+    ASSERT_UEQ(ev.budget.allowed_bad, 21); /* floor(21.6) */
+    ASSERT(rat_is(&ev.budget.budget_total, 216, 10));
+    ASSERT(rat_is(&ev.budget.remaining, 2085, 100));
+    ASSERT(rat_is(&ev.budget.remaining_fraction, 139, 144));
+    ASSERT(rat_is(&ev.budget.attainment, 8637, 8640));
+    ASSERT_EQ(ev.budget.status, SLO_STATUS_OK);
+    ASSERT_UEQ(ev.n_warnings, 0);
+    slo_eval_release(&ev);
+    /* the accumulator holds [day 0, day 42): 1,008 slices, 1,007 good and one at 1/2 */
+    const struct slo_state *st = &f.e->st[0];
+    ASSERT(st->fold && st->acc.has);
+    ASSERT_EQ(st->acc.cs, B);
+    ASSERT_EQ(st->acc.ce, B + 90 * DAY);
+    ASSERT_UEQ(st->acc.r.n, 1008);
+    ASSERT(st->acc.r.sum == (slo_u128)10075 * (SLO_RATIO_SCALE / 10));
+    ASSERT_OK(slo_engine_eval(f.e, 1, B + 73 * DAY, &ev));
+    ASSERT_UEQ(ev.budget.total, 410);
+    ASSERT_UEQ(ev.budget.good, 409);
+    ASSERT(rat_is(&ev.budget.budget_total, 41, 10));
+    ASSERT(rat_is(&ev.budget.remaining_fraction, 67, 82));
+    slo_eval_release(&ev);
+
+    /* late data: one too old (folded), one in the ring */
+    ASSERT_OK(slo_engine_add(f.e, 0, B + 10 * DAY, 0, 5));
+    ASSERT_OK(slo_engine_add(f.e, 0, B + 60 * DAY + HOUR + MIN, 1, 4));
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 73 * DAY, &ev));
+    ASSERT_UEQ(ev.budget.good, 2158);
+    ASSERT_UEQ(ev.budget.bad, 2);
+    ASSERT(rat_is(&ev.budget.remaining, 201, 10));
+    ASSERT(rat_is(&ev.budget.remaining_fraction, 67, 72));
+    ASSERT(has_warning(&ev, "1 late observations were added to closed buckets"));
+    ASSERT(has_warning(&ev, "1 observations older than the window were not counted"));
+    slo_eval_release(&ev);
+
+    /* across the quarter boundary */
+    ASSERT_OK(slo_engine_add(f.e, 0, B + 90 * DAY - 30 * MIN, 0, 1));
+    ASSERT_OK(slo_engine_add(f.e, 0, B + 90 * DAY + 20 * MIN, 9, 10));
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 90 * DAY + HOUR, &ev));
+    ASSERT_EQ(ev.window_start_ms, B + 90 * DAY);
+    ASSERT_UEQ(ev.budget.total, 2184);
+    ASSERT_UEQ(ev.budget.good, 2183);
+    ASSERT_UEQ(ev.budget.bad, 1);
+    ASSERT(rat_is(&ev.budget.remaining, 2174, 100));
+    ASSERT(rat_is(&ev.budget.remaining_fraction, 1087, 1092));
+    slo_eval_release(&ev);
+
+    /* a jump to Sep 8: slices folded one by one, then counted at once */
+    ASSERT_OK(slo_engine_eval(f.e, 1, B + 250 * DAY, &ev));
+    ASSERT_EQ(ev.window_start_ms, B + 181 * DAY);
+    ASSERT_UEQ(ev.budget.total, 552);
+    ASSERT_UEQ(ev.budget.good, 552);
+    ASSERT(rat_is(&ev.budget.remaining_fraction, 1, 1));
+    slo_eval_release(&ev);
+    ASSERT_UEQ(f.e->st[1].acc.r.ignored, 912);
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 250 * DAY, &ev));
+    ASSERT_UEQ(ev.budget.total, 2208);
+    ASSERT_UEQ(ev.budget.good, 2208);
+    slo_eval_release(&ev);
+    teardown(&f);
+}
+
+/*
+ * A year in Europe/Berlin at 99.9 %, 1-hour slices: 2025 runs from 2024-12-31T23:00Z (CET) to
+ * 2025-12-31T23:00Z: 365 x 24 = 8,760 hours (the 23-hour March 30 and the 25-hour October 26
+ * cancel), budget 0.001 x 8,760 = 8.76.
+ *   2024-12-31T22:30Z (Dec 31 23:30 local, the year before) 0/1: not counted.
+ *   2024-12-31T23:10Z (Jan 1 00:10) 1/4: bad 0.75. 2025-03-30T01:30Z (03:30 CEST, just after the
+ *   change) 1/2: bad 0.5. 2025-10-26T00:30Z (02:30 CEST, before the clocks go back) 0/2: bad 1.
+ *   Nov 15 00:00Z: all three folded (the ring is 31 d + 2 h): sum 8,760 - 2.25 = 8,757.75, good
+ *   8,757, bad 3, remaining 8.76 - 2.25 = 6.51, fraction 6.51 / 8.76 = 217/292.
+ *   2026 (from 2025-12-31T23:00Z, 8,760 h again): 2025-12-31T23:20Z at 4/5 (bad 0.2): at
+ *   2026-01-01T00:00Z good 8,759, remaining 8.56, fraction 8.56 / 8.76 = 214/219.
+ * A quarter in New York: Q1 2025 is [2025-01-01T05:00Z, 2025-04-01T04:00Z), 90 x 24 - 1 = 2,159
+ * hours (the 23-hour March 9): budget 21.59.
+ */
+static void test_ratio_year_tz(void)
+{
+    if (!have_tzdata()) {
+        return;
+    }
+    static const char yaml[] =
+        "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: y}\nspec:\n  service: s\n"
+        "  objective: \"99.9\"\n  calendar: {unit: year, timeZone: Europe/Berlin}\n"
+        "  budgetingMethod: RatioTimeslices\n  timeSlice: {period: 1h}\n"
+        "  sli: {spans: {availability: {}}}\n"
+        "---\napiVersion: otter/v1\nkind: SLO\nmetadata: {name: ny}\nspec:\n  service: s\n"
+        "  objective: \"99\"\n  calendar: {unit: quarter, timeZone: America/New_York}\n"
+        "  budgetingMethod: RatioTimeslices\n  timeSlice: {period: 1h}\n"
+        "  sli: {spans: {availability: {}}}\n";
+    const int64_t y25 = B - HOUR, y26 = B + 365 * DAY - HOUR;
+    struct fix f;
+    struct slo_eval ev;
+    ASSERT_OK(setup(&f, yaml, B - 4 * HOUR));
+    ASSERT_OK(slo_engine_add(f.e, 0, B - 90 * MIN, 0, 1));
+    ASSERT_OK(slo_engine_add(f.e, 0, B - 50 * MIN, 1, 4));
+    ASSERT_OK(slo_engine_add(f.e, 0, 1743298200000ll, 1, 2)); /* 2025-03-30T01:30Z */
+    ASSERT_OK(slo_engine_add(f.e, 0, 1761438600000ll, 0, 2)); /* 2025-10-26T00:30Z */
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 318 * DAY, &ev));  /* 2025-11-15T00:00Z */
+    ASSERT_EQ(ev.window_start_ms, y25);
+    ASSERT_UEQ(ev.budget.total, 8760);
+    ASSERT_UEQ(ev.budget.good, 8757);
+    ASSERT_UEQ(ev.budget.bad, 3);
+    ASSERT(rat_is(&ev.budget.budget_total, 876, 100));
+    ASSERT(rat_is(&ev.budget.remaining, 651, 100));
+    ASSERT(rat_is(&ev.budget.remaining_fraction, 217, 292));
+    ASSERT_UEQ(ev.n_warnings, 0);
+    slo_eval_release(&ev);
+    ASSERT_EQ(f.e->st[0].acc.cs, y25);
+    ASSERT_EQ(f.e->st[0].acc.ce, y26);
+    ASSERT_OK(slo_engine_add(f.e, 0, y26 + 20 * MIN, 4, 5));
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 365 * DAY, &ev));
+    ASSERT_EQ(ev.window_start_ms, y26);
+    ASSERT_UEQ(ev.budget.total, 8760);
+    ASSERT_UEQ(ev.budget.good, 8759);
+    ASSERT(rat_is(&ev.budget.remaining, 856, 100));
+    ASSERT(rat_is(&ev.budget.remaining_fraction, 214, 219));
+    slo_eval_release(&ev);
+    ASSERT_OK(slo_engine_eval(f.e, 1, B + 60 * DAY, &ev));
+    ASSERT_EQ(ev.window_start_ms, B + 5 * HOUR);
+    ASSERT_UEQ(ev.budget.total, 2159);
+    ASSERT(rat_is(&ev.budget.budget_total, 2159, 100));
+    slo_eval_release(&ev);
+    teardown(&f);
+}
+
+/* A quarter (UTC, with a burn-rate alert) and a year (Berlin, 30-minute slices, missing data
+ * bad) fed one observation an hour for 100 days (across Apr 1); run B is saved and restored on
+ * day 45, when both have folded two weeks of slices, and evaluates every 6 hours exactly as run
+ * A, which never stopped: the same JSON, the same alert changes. */
+static void test_ratio_quarter_checkpoint(void)
+{
+    if (!have_tzdata()) {
+        return;
+    }
+    static const char yaml[] =
+        "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: q}\nspec:\n  service: s\n"
+        "  objective: \"99\"\n  calendar: {unit: quarter, timeZone: UTC}\n"
+        "  budgetingMethod: RatioTimeslices\n  timeSlice: {period: 1h}\n"
+        "  sli: {spans: {availability: {}}}\n  alerts:\n"
+        "    - {name: page, burnRate: \"2\", longWindow: 6h, shortWindow: 1h}\n"
+        "---\napiVersion: otter/v1\nkind: SLO\nmetadata: {name: y}\nspec:\n  service: s\n"
+        "  objective: \"90\"\n  calendar: {unit: year, timeZone: Europe/Berlin}\n"
+        "  budgetingMethod: RatioTimeslices\n  timeSlice: {period: 30m}\n  missingData: bad\n"
+        "  sli: {spans: {availability: {}}}\n";
+    struct fix a, b;
+    struct calls ca = {0}, cb = {0};
+    struct ag_buf ja, jb, ck;
+    ag_buf_init(&ja, 1u << 20);
+    ag_buf_init(&jb, 1u << 20);
+    ag_buf_init(&ck, 1u << 24);
+    ASSERT_OK(setup(&a, yaml, B));
+    ASSERT_OK(setup(&b, yaml, B));
+    slo_engine_set_alert_fn(a.e, on_alert, &ca);
+    slo_engine_set_alert_fn(b.e, on_alert, &cb);
+    uint32_t seed = 5;
+    for (int64_t h = 0; h < 100 * 24; h++) {
+        seed = seed * 1103515245u + 12345u;
+        uint64_t bad = (seed >> 16) % 4 == 0 ? (seed >> 8) % 7 : 0;
+        if ((h / 24) % 10 == 3) {
+            bad = 5; /* a bad day every 10 days: the alert fires and resolves */
+        }
+        for (size_t i = 0; i < 2; i++) {
+            int64_t t = B + h * HOUR + (int64_t)((seed >> 4) % 3600) * 1000;
+            ASSERT_OK(slo_engine_add(a.e, i, t, 20 - bad, 20));
+            ASSERT_OK(slo_engine_add(b.e, i, t, 20 - bad, 20));
+        }
+        int64_t at = B + (h + 1) * HOUR;
+        if (h == 45 * 24) {
+            ASSERT(b.e->st[0].acc.r.n > 300 && b.e->st[1].acc.r.n > 600);
+            ag_buf_reset(&ck);
+            slo_engine_advance(b.e, at - 1);
+            ASSERT_OK(slo_engine_save(b.e, NULL, 0, &ck));
+            slo_engine_free(b.e);
+            b.e = NULL;
+            ASSERT_OK(slo_engine_new(b.d, at, NULL, &b.e));
+            slo_engine_set_alert_fn(b.e, on_alert, &cb);
+            ASSERT_OK(slo_engine_restore(b.e, ag_buf_ptr(&ck), ck.len, at - 1, NULL, NULL,
+                                         NULL));
+            ASSERT_UEQ(b.e->st[0].acc.r.n, a.e->st[0].acc.r.n);
+        }
+        if (h % 6 == 5) {
+            eval_json_n(a.e, 2, at, &ja);
+            eval_json_n(b.e, 2, at, &jb);
+            ASSERT_STREQ(ag_buf_str(&ja), ag_buf_str(&jb));
+        }
+    }
+    ASSERT(ca.n >= 4);
+    ASSERT_EQ(ca.n, cb.n);
+    /* a checkpoint whose accumulator claims more slices than the period had before the ring
+     * is refused (the CRC recomputed, so only the accumulator's check catches it) */
+    ag_buf_reset(&ck);
+    ASSERT_OK(slo_engine_save(a.e, NULL, 0, &ck));
+    struct fix c;
+    ASSERT_OK(setup(&c, yaml, B + 100 * DAY));
+    ASSERT_OK(slo_engine_restore(c.e, ag_buf_ptr(&ck), ck.len, B + 100 * DAY, NULL, NULL,
+                                 NULL));
+    uint8_t *raw = (uint8_t *)ag_buf_ptr(&ck);
+    /* find q's accumulator: has = 1, cs, ce, sum (2 x 8 bytes), n. At day 100 the ring holds
+     * [day 69, day 100): the accumulator is Q1's, [day 0, day 69): 69 x 24 = 1,656 slices, all
+     * the room Q1 has before the ring */
+    size_t at_acc = 0;
+    for (size_t i = 0; i + 16 <= ck.len && at_acc == 0; i++) {
+        uint64_t v1 = 0, v2 = 0;
+        for (int k = 0; k < 8; k++) {
+            v1 |= (uint64_t)raw[i + k] << (8 * k);
+            v2 |= (uint64_t)raw[i + 8 + k] << (8 * k);
+        }
+        if (v1 == (uint64_t)B && v2 == (uint64_t)(B + 90 * DAY)) {
+            at_acc = i;
+        }
+    }
+    ASSERT(at_acc > 0);
+    ASSERT_UEQ(a.e->st[0].acc.r.n, 1656);
+    ASSERT(raw[at_acc + 32] == 0x78 && raw[at_acc + 33] == 0x06); /* 1,656 = 0x678 */
+    raw[at_acc + 32] = 0x79; /* n = 1,657: one slice more than Q1 had before the ring */
+    uint32_t crc = slo_eval_crc32c(raw, ck.len - 8);
+    for (int k = 0; k < 8; k++) {
+        raw[ck.len - 8 + k] = k < 4 ? (uint8_t)(crc >> (8 * k)) : 0;
+    }
+    struct ag_buf why;
+    ag_buf_init(&why, 4096);
+    ASSERT_EQ(slo_engine_restore(c.e, ag_buf_ptr(&ck), ck.len, B + 100 * DAY, NULL, NULL, &why),
+              AG_EPROTO);
+    ASSERT_STRCONTAINS(ag_buf_str(&why), "malformed state");
+    ag_buf_cleanup(&why);
+    teardown(&c);
+    ag_buf_cleanup(&ja);
+    ag_buf_cleanup(&jb);
+    ag_buf_cleanup(&ck);
+    teardown(&a);
+    teardown(&b);
+}
+
 /* Every allocation of new, restore and eval may fail: AG_ENOMEM each time, nothing leaked (the
  * sanitizer build checks), then success. */
 static void test_failmalloc(void)
@@ -1403,4 +1709,5 @@ AG_TEST_MAIN(AG_TEST_CASE(test_brief_2h), AG_TEST_CASE(test_brief_1h),
              AG_TEST_CASE(test_json), AG_TEST_CASE(test_rat_double), AG_TEST_CASE(test_rfc3339),
              AG_TEST_CASE(test_window_range), AG_TEST_CASE(test_errors),
              AG_TEST_CASE(test_checkpoint_equivalence), AG_TEST_CASE(test_checkpoint_refusals),
-             AG_TEST_CASE(test_failmalloc))
+             AG_TEST_CASE(test_ratio_quarter), AG_TEST_CASE(test_ratio_year_tz),
+             AG_TEST_CASE(test_ratio_quarter_checkpoint), AG_TEST_CASE(test_failmalloc))
