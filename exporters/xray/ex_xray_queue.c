@@ -551,6 +551,8 @@ static int start_call(struct ex_xray_queue *q)
         .content_type = "application/json",
         .body = ag_buf_ptr(&c->body),
         .body_len = c->body.len,
+        /* c->body lives until on_done has run (call_free), so the client need not copy it. */
+        .body_borrowed = true,
     };
     q->stats.calls++;
     rc = q->sender.send(q->sender.ctx, &call, on_done, c);
