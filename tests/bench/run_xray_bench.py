@@ -15,6 +15,8 @@ what is not the queue, which must stay within 32 MiB + 1 MiB.
 
     python3 tests/bench/run_xray_bench.py --build build-rel [--seconds 8] [--repeat 2]
     python3 tests/bench/run_xray_bench.py --build build-rel --callgrind 5
+    python3 tests/bench/run_xray_bench.py --build build-rel --callgrind 10 --callgrind-rate 600 \
+        --callgrind-only [--otterd OLD/otterd]
 
 --callgrind S adds a run of S seconds with otterd under callgrind (end to end): instructions per
 span delivered, deterministic where the CPU-second figures are noisy on a shared machine.
@@ -129,7 +131,8 @@ def callgrind_e2e(args, env, sink_port, work):
     od.start(timeout=60)
     try:
         s0 = sink_stats(sink_port)
-        lg = rb.run_loadgen(args, od.ports["grpc"], "grpc", args.shape, args.callgrind)
+        lg = rb.run_loadgen(args, od.ports["grpc"], "grpc", args.shape, args.callgrind,
+                            rate=args.callgrind_rate or None)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             st = sink_stats(sink_port)
@@ -159,6 +162,12 @@ def main():
     ap.add_argument("--http-conns", type=int, default=8)
     ap.add_argument("--callgrind", type=float, default=0, metavar="S",
                     help="also run S seconds end to end under callgrind (instructions per span)")
+    ap.add_argument("--callgrind-rate", type=float, default=0, metavar="R",
+                    help="spans/s of the callgrind run (0 = saturating): at a fixed rate every "
+                         "otterd gets the same spans, so instructions per span compare exactly "
+                         "between binaries even on a busy machine")
+    ap.add_argument("--callgrind-only", action="store_true",
+                    help="skip the timed runs (with --callgrind)")
     ap.add_argument("--otterd", default=None,
                     help="another otterd binary (e.g. an older build) with this build's tools")
     args = ap.parse_args()
@@ -180,7 +189,7 @@ def main():
     sink, port = start_sink(sink_bin, args.loadgen_core)
     try:
         with tempfile.TemporaryDirectory(prefix="otter-xbench-") as work:
-            for name, cfg in (("receive-only (nop)", NOP_CONFIG),
+            for name, cfg in () if args.callgrind_only else (("receive-only (nop)", NOP_CONFIG),
                               ("end-to-end (awsxray)", xray_config(port)),
                               (f"end-to-end, queue of {SMALL_QUEUE_KIB // 1024} MiB (awsxray)",
                                xray_config(port, SMALL_QUEUE_DOCS))):
@@ -198,6 +207,13 @@ def main():
     finally:
         sink.terminate()
         sink.wait(timeout=5)
+    if args.callgrind_only:
+        if cg is not None:
+            print(f"callgrind, end to end: {cg['ir_per_span']:,} instructions per span "
+                  f"({cg['delivered']:,} delivered of {cg['acked']:,} acknowledged)")
+            for f in cg["self_top"]:
+                print(f"| {f['function']} | {f['ir_per_span']:,} | {f['pct']} |")
+        return
     base, e2e, small = rows
     ratio = e2e["spans_per_cpu_s"] / base["spans_per_cpu_s"] if base["spans_per_cpu_s"] else 0
     print(f"\nmachine: {machine.get('cpu_model', '?')}, {machine.get('nproc', '?')} CPUs; "
