@@ -21,7 +21,7 @@ struct batch {
     struct ag_payload **pending;
     size_t n_pending, cap_pending;
     size_t pending_items;
-    size_t pending_bytes; /* Σ ag_payload_footprint() of what is pending */
+    size_t pending_bytes;      /* Σ ag_payload_footprint() of what is pending */
     struct ag_metric *dropped; /* otter_processor_dropped_total for this batch instance */
 };
 

@@ -954,5 +954,5 @@ AG_TEST_MAIN(AG_TEST_CASE(test_streamed_body), AG_TEST_CASE(test_streamed_failur
              AG_TEST_CASE(test_expired_token), AG_TEST_CASE(test_clock_skew),
              AG_TEST_CASE(test_quota), AG_TEST_CASE(test_creds_failure),
              AG_TEST_CASE(test_transport_errors), AG_TEST_CASE(test_cancel_on_free),
-             AG_TEST_CASE(test_borrowed_body),
-             AG_TEST_CASE(test_free_from_callback), AG_TEST_CASE(test_failmalloc))
+             AG_TEST_CASE(test_borrowed_body), AG_TEST_CASE(test_free_from_callback),
+             AG_TEST_CASE(test_failmalloc))

@@ -295,7 +295,7 @@ static void test_resource_detection_env_and_eks(void)
 }
 
 AG_TEST_MAIN(AG_TEST_CASE(test_batch_size_trigger), AG_TEST_CASE(test_batch_timeout_and_flush),
-             AG_TEST_CASE(test_batch_max_size_splits),
-             AG_TEST_CASE(test_batch_byte_bound), AG_TEST_CASE(test_batch_drop_is_counted),
+             AG_TEST_CASE(test_batch_max_size_splits), AG_TEST_CASE(test_batch_byte_bound),
+             AG_TEST_CASE(test_batch_drop_is_counted),
              AG_TEST_CASE(test_memory_limiter_refuses_over_limit),
              AG_TEST_CASE(test_resource_detection_env_and_eks))
