@@ -3,7 +3,9 @@
  * The batch processor, as the collector's: payloads are held until send_batch_size items are
  * pending or `timeout` passes since the first of them arrived, then sent on as one merged
  * payload (no copy: the merge references the originals). send_batch_max_size caps every batch
- * sent, splitting a large request when needed.
+ * sent, splitting a large request when needed. Unlike the collector's, a batch is also sent once
+ * the decoded requests it holds reach AG_BATCH_MAX_HELD_BYTES, so what it keeps alive stays
+ * bounded in bytes whatever the span sizes (send_batch_size counts items only).
  */
 #include "ag_component.h"
 #include "ag_log.h"
@@ -19,6 +21,7 @@ struct batch {
     struct ag_payload **pending;
     size_t n_pending, cap_pending;
     size_t pending_items;
+    size_t pending_bytes;      /* Σ ag_payload_footprint() of what is pending */
     struct ag_metric *dropped; /* otter_processor_dropped_total for this batch instance */
 };
 
@@ -42,6 +45,7 @@ static void batch_send(struct batch *b)
     size_t items = b->pending_items;
     b->n_pending = 0;
     b->pending_items = 0;
+    b->pending_bytes = 0;
     if (out == NULL) {
         ag_metric_add(b->dropped, items);
         ag_log_error(b->env.id, "out of memory merging a batch: %zu %s dropped", items,
@@ -77,6 +81,7 @@ static int batch_hold(struct batch *b, struct ag_payload *p)
     }
     b->pending[b->n_pending++] = ag_payload_ref(p);
     b->pending_items += p->items;
+    b->pending_bytes += ag_payload_footprint(p);
     if (b->n_pending == 1 && b->cfg.timeout > 0) {
         struct timeval tv = {.tv_sec = (time_t)(b->cfg.timeout / 1000000000ull),
                              .tv_usec = (suseconds_t)(b->cfg.timeout % 1000000000ull / 1000)};
@@ -92,7 +97,8 @@ static int batch_add(struct batch *b, struct ag_payload *p)
         batch_send(b);
     }
     int rc = batch_hold(b, p);
-    if (rc == 0 && (b->pending_items >= b->cfg.send_batch_size || b->cfg.timeout == 0)) {
+    if (rc == 0 && (b->pending_items >= b->cfg.send_batch_size || b->cfg.timeout == 0 ||
+                    b->pending_bytes >= AG_BATCH_MAX_HELD_BYTES)) {
         batch_send(b);
     }
     return rc;

@@ -70,6 +70,15 @@ struct ag_processor {
 };
 
 /*
+ * The batch processor also sends what it holds once the decoded requests it keeps alive reach
+ * this many arena bytes (ag_payload_footprint()), whatever send_batch_size says: decoded
+ * protobuf-c requests take ~6x their wire size (a realistic span ~2.8 kB), so the default 8192
+ * spans would hold ~25 MB. The items and their order are unchanged; only a batch can end sooner.
+ * The collector's batch processor has no such bound (it relies on memory_limiter).
+ */
+#define AG_BATCH_MAX_HELD_BYTES (8u * 1024 * 1024)
+
+/*
  * Processor constructors. Each returns 0 and fills |out|, or a negative AG_E* with a reason in
  * |err|.
  */

@@ -158,6 +158,15 @@ void ag_payload_account(struct ag_payload *p)
     p->accounted = now;
 }
 
+size_t ag_payload_footprint(const struct ag_payload *p)
+{
+    size_t n = p->accounted;
+    for (size_t i = 0; i < p->n_parents; i++) {
+        n += ag_payload_footprint(p->parents[i]);
+    }
+    return n;
+}
+
 struct ag_payload *ag_payload_merge(struct ag_payload **parts, size_t n)
 {
     struct shape s;

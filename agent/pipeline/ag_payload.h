@@ -48,6 +48,13 @@ void ag_payload_unref(struct ag_payload *p);
 void ag_payload_account(struct ag_payload *p);
 
 /*
+ * Returns the arena bytes |p| keeps alive: its own arena and, recursively, its parents'. A parent
+ * shared by several payloads (the chunks of one split request) counts in each of them, so the
+ * sum over several payloads is an upper bound.
+ */
+size_t ag_payload_footprint(const struct ag_payload *p);
+
+/*
  * Returns the bytes all live payloads hold (their arenas), for the memory limiter, the global
  * in-flight bound and the otter_queue_bytes gauge.
  */

@@ -45,8 +45,9 @@ struct call {
     char *method, *path, *query, *content_type, *target;
     struct ex_aws_header *headers;
     size_t n_headers;
-    uint8_t *body; /* our copy: it must outlive an orphaned attempt */
+    const uint8_t *body; /* our copy (it must outlive an orphaned attempt), or the caller's */
     size_t body_len;
+    bool body_borrowed; /* |body| is the caller's: never orphan an attempt that reads it */
     ex_aws_http_data_fn *on_data;
     void *data_arg;
     struct event *timer;
@@ -263,7 +264,9 @@ static void call_free(struct call *c)
     ag_free(c->query);
     ag_free(c->content_type);
     ag_free(c->target);
-    ag_free(c->body);
+    if (!c->body_borrowed) {
+        ag_free((void *)c->body);
+    }
     ag_free(c);
 }
 
@@ -786,11 +789,16 @@ int ex_aws_client_call(struct ex_aws_client *cl, const struct ex_aws_call *call,
             c->headers[i].value = dup_or_null(call->headers[i].value, &oom);
         }
     }
-    if (call->body_len > 0 && !oom) {
-        c->body = ag_malloc(call->body_len);
-        oom = c->body == NULL;
+    if (call->body_len > 0 && !oom && call->body_borrowed) {
+        c->body = call->body;
+        c->body_len = call->body_len;
+        c->body_borrowed = true;
+    } else if (call->body_len > 0 && !oom) {
+        uint8_t *copy = ag_malloc(call->body_len);
+        oom = copy == NULL;
         if (!oom) {
-            memcpy(c->body, call->body, call->body_len);
+            memcpy(copy, call->body, call->body_len);
+            c->body = copy;
             c->body_len = call->body_len;
         }
     }
@@ -873,8 +881,14 @@ void ex_aws_client_free(struct ex_aws_client *cl)
             ex_aws_creds_cancel(cl->creds, on_creds, c);
             break;
         case CALL_IN_HTTP:
-            /* The HTTP client still owns the attempt (and reads c->body): on_http frees it. */
-            orphan = true;
+            /* The HTTP client still owns the attempt (and reads c->body): on_http frees it.
+             * A borrowed body may be freed by the done callback below, so that attempt stops
+             * here instead. */
+            if (c->body_borrowed) {
+                (void)ex_aws_http_cancel(cl->http, on_http, c);
+            } else {
+                orphan = true;
+            }
             break;
         case CALL_SCHEDULED:
         case CALL_WAIT_REGION:

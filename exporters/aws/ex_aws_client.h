@@ -56,6 +56,11 @@ struct ex_aws_call {
     size_t n_headers;
     const uint8_t *body;
     size_t body_len;
+    /* Set: |body| is not copied; the caller keeps it alive and unchanged until |done| has run
+     * (or ex_aws_client_cancel() returned 0). ex_aws_client_free() then stops such a call's
+     * HTTP attempt at once instead of letting it finish on its own. Unset: the client copies
+     * |body|, which the caller may free when ex_aws_client_call() returns. */
+    bool body_borrowed;
     /* Set: the body of a 2xx answer is handed over as it arrives (ex_aws_http_data_fn's
      * contract; |data_arg| is its first argument) instead of being kept. Once any of it has
      * been delivered the call is never retried: an error after that ends it. */

@@ -221,8 +221,73 @@ int ex_xray_doc_id(const char *doc, size_t len, char out[17])
     return doc_id(doc, len, false, out);
 }
 
+static bool is_lower_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+/*
+ * The segment writer's shape, escaped: {\"name\":\"<name>\",\"id\":\"<16 hex>\". Found with
+ * memchr() over the name instead of one next_char() call per byte. Returns 0 with the id, or -1
+ * whenever the document is not exactly that shape (doc_id() then reads it): a \\u escape, any
+ * whitespace, another first key. In the escaped text every '"' and '\\' of the plain JSON starts
+ * with a backslash, so the bytes between two backslashes are ordinary characters of the name.
+ */
+static int doc_id_writer_shape(const char *doc, size_t len, char out[17])
+{
+    static const char head[] = "{\\\"name\\\":\\\"";
+    static const char mid[] = ",\\\"id\\\":\\\"";
+    size_t i = sizeof(head) - 1;
+    if (len < i || memcmp(doc, head, i) != 0) {
+        return -1;
+    }
+    bool plain_bs = false; /* the plain text's last character was an escaping backslash */
+    for (;;) {
+        const char *bs = memchr(doc + i, '\\', len - i);
+        if (bs == NULL || (size_t)(bs - doc) + 1 >= len) {
+            return -1;
+        }
+        size_t j = (size_t)(bs - doc);
+        if (j > i) {
+            plain_bs = false; /* ordinary characters in between */
+        }
+        char c = doc[j + 1];
+        i = j + 2;
+        if (c == '"') {
+            if (!plain_bs) {
+                break; /* the plain '"' that ends the name */
+            }
+            plain_bs = false;
+        } else if (c == '\\') {
+            plain_bs = !plain_bs;
+        } else if (c == 'n' || c == 't' || c == 'r' || c == 'b' || c == 'f' || c == '/') {
+            plain_bs = false;
+        } else {
+            return -1; /* \\u or a broken escape */
+        }
+    }
+    if (len - i < sizeof(mid) - 1 + 16 + 2 || memcmp(doc + i, mid, sizeof(mid) - 1) != 0) {
+        return -1;
+    }
+    i += sizeof(mid) - 1;
+    for (size_t k = 0; k < 16; k++) {
+        if (!is_lower_hex(doc[i + k])) {
+            return -1;
+        }
+    }
+    if (doc[i + 16] != '\\' || doc[i + 17] != '"') {
+        return -1;
+    }
+    memcpy(out, doc + i, 16);
+    out[16] = '\0';
+    return 0;
+}
+
 int ex_xray_doc_id_escaped(const char *doc, size_t len, char out[17])
 {
+    if (doc_id_writer_shape(doc, len, out) == 0) {
+        return 0;
+    }
     return doc_id(doc, len, true, out);
 }
 
@@ -551,6 +616,8 @@ static int start_call(struct ex_xray_queue *q)
         .content_type = "application/json",
         .body = ag_buf_ptr(&c->body),
         .body_len = c->body.len,
+        /* c->body lives until on_done has run (call_free), so the client need not copy it. */
+        .body_borrowed = true,
     };
     q->stats.calls++;
     rc = q->sender.send(q->sender.ctx, &call, on_done, c);

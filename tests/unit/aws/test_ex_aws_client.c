@@ -682,6 +682,69 @@ static void test_cancel_on_free(void)
     fx_free(&f);
 }
 
+/*
+ * A borrowed body is sent as it is, on a retry too (the caller keeps it until done runs); when
+ * the client is freed while such an attempt is in HTTP, the attempt stops at once (no orphan
+ * reading a body its owner frees in the done callback: ASan would see the read).
+ */
+struct borrowed {
+    struct got g;
+    char *body;
+};
+
+static void on_done_free_body(void *arg, const struct ex_aws_result *res)
+{
+    struct borrowed *b = arg;
+    on_done(&b->g, res);
+    ag_free(b->body);
+    b->body = NULL;
+}
+
+static void test_borrowed_body(void)
+{
+    struct fx f;
+    ASSERT_OK(fx_init(&f, xray_opts));
+    ts_push(&f.s, (struct ts_answer){.status = 503});
+    ts_push(&f.s, (struct ts_answer){.status = 200, .body = "{}"});
+    static const char text[] = "{\"TraceSegmentDocuments\":[\"borrowed\"]}";
+    struct borrowed b = {.body = ag_strdup(text)};
+    ASSERT_NOT_NULL(b.body);
+    struct ex_aws_call call = put_segments;
+    call.body = (const uint8_t *)b.body;
+    call.body_len = strlen(text);
+    call.body_borrowed = true;
+    ASSERT_OK(ex_aws_client_call(f.cl, &call, on_done_free_body, &b));
+    ASSERT(ts_run_until(f.base, &b.g.calls, 5.0));
+    ASSERT_EQ(b.g.rc, 0);
+    ASSERT_EQ(b.g.attempts, 2); /* the 503 was retried with the same body */
+    ASSERT_UEQ(f.s.n_seen, 2);
+    for (size_t i = 0; i < 2; i++) {
+        ASSERT_UEQ(f.s.seen[i].body_len, strlen(text));
+        ASSERT_EQ(memcmp(f.s.seen[i].body, text, strlen(text)), 0);
+    }
+    ASSERT_NULL(b.body);
+
+    /* Held forever by the server, then the client goes. */
+    ts_push(&f.s, (struct ts_answer){.no_reply = true});
+    struct borrowed held = {.body = ag_strdup(text)};
+    ASSERT_NOT_NULL(held.body);
+    call.body = (const uint8_t *)held.body;
+    ASSERT_OK(ex_aws_client_call(f.cl, &call, on_done_free_body, &held));
+    ASSERT(ts_run_until_count(f.base, &f.s.requests, 3, 5.0));
+    ASSERT_UEQ(ex_aws_http_pending(f.http), 1);
+    ex_aws_client_free(f.cl);
+    f.cl = NULL;
+    ASSERT_EQ(held.g.calls, 1);
+    ASSERT_EQ(held.g.rc, AG_EAGAIN);
+    ASSERT_NULL(held.body);
+    ASSERT_UEQ(ex_aws_http_pending(f.http), 0); /* stopped, not orphaned */
+    struct timeval tv = {0, 20000};
+    event_base_loopexit(f.base, &tv);
+    event_base_dispatch(f.base);
+    ASSERT_EQ(held.g.calls, 1);
+    fx_free(&f);
+}
+
 /* ---- streamed bodies and cancel ------------------------------------------------------------ */
 
 struct sink {
@@ -910,4 +973,5 @@ AG_TEST_MAIN(AG_TEST_CASE(test_streamed_body), AG_TEST_CASE(test_streamed_failur
              AG_TEST_CASE(test_expired_token), AG_TEST_CASE(test_clock_skew),
              AG_TEST_CASE(test_quota), AG_TEST_CASE(test_creds_failure),
              AG_TEST_CASE(test_transport_errors), AG_TEST_CASE(test_cancel_on_free),
-             AG_TEST_CASE(test_free_from_callback), AG_TEST_CASE(test_failmalloc))
+             AG_TEST_CASE(test_borrowed_body), AG_TEST_CASE(test_free_from_callback),
+             AG_TEST_CASE(test_failmalloc))

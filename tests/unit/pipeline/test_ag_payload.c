@@ -83,6 +83,12 @@ static void test_merge(void)
     char names[128];
     fx_names(m, names, sizeof(names));
     ASSERT_STREQ(names, "s0 s1 s2 s3");
+    /* The merge keeps both parts alive: its footprint is its own arena plus theirs, each read
+     * from the arenas themselves. */
+    ASSERT_UEQ(ag_payload_footprint(a), ag_arena_footprint(a->arena));
+    ASSERT_UEQ(ag_payload_footprint(m), ag_arena_footprint(m->arena) +
+                                            ag_arena_footprint(a->arena) +
+                                            ag_arena_footprint(b->arena));
     ag_payload_unref(a);
     ag_payload_unref(b);
     fx_names(m, names, sizeof(names));

@@ -132,6 +132,50 @@ static void test_batch_max_size_splits(void)
     ASSERT_UEQ(ag_payload_bytes_in_flight(), 0);
 }
 
+/* Four payloads of 2 spans whose arenas each hold 2 MiB more (one block of exactly 2 MiB: arena
+ * blocks are powers of two): three hold 3 x (2 MiB + the spans' few kB) < 8 MiB, the fourth brings
+ * it past the 8 MiB bound, so the batch goes with 8 spans although send_batch_size is 1000 and
+ * the timeout 10 s away. */
+static void test_batch_byte_bound(void)
+{
+    struct event_base *base = event_base_new();
+    struct recorder rec = {.n = 0};
+    struct ag_component_env env = env_for(base, &rec);
+    struct ag_batch_config cfg = {.send_batch_size = 1000, .timeout = 10ull * 1000000000ull};
+    struct ag_processor proc;
+    char err[128];
+    ASSERT_OK(ag_batch_new(&cfg, &env, &proc, err, sizeof(err)));
+    ASSERT_UEQ(AG_BATCH_MAX_HELD_BYTES, 8u << 20); /* the arithmetic above */
+    int name = 0;
+    for (int i = 0; i < 4; i++) {
+        struct ag_payload *p = fx_traces(1, 1, 2, &name);
+        ASSERT_NOT_NULL(ag_arena_alloc(p->arena, 2u << 20));
+        ag_payload_account(p);
+        ASSERT(ag_payload_footprint(p) > (2u << 20));
+        ASSERT(ag_payload_footprint(p) < (2u << 20) + (64u << 10));
+        ASSERT_OK(proc.in.consume(proc.in.self, p));
+        ag_payload_unref(p);
+        ASSERT_UEQ(rec.n, i == 3 ? 1 : 0);
+    }
+    ASSERT_UEQ(rec.got[0]->items, 8);
+    char names[128];
+    fx_names(rec.got[0], names, sizeof(names));
+    ASSERT_STREQ(names, "s0 s1 s2 s3 s4 s5 s6 s7");
+    /* The batch holds nothing now: one more small payload waits for the timer or a flush. */
+    struct ag_payload *p = fx_traces(1, 1, 1, &name);
+    ASSERT_OK(proc.in.consume(proc.in.self, p));
+    ag_payload_unref(p);
+    ASSERT_UEQ(rec.n, 1);
+    proc.flush(proc.self);
+    ASSERT_UEQ(rec.n, 2);
+    fx_names(rec.got[1], names, sizeof(names));
+    ASSERT_STREQ(names, "s8");
+    recorder_clear(&rec);
+    proc.destroy(proc.self);
+    event_base_free(base);
+    ASSERT_UEQ(ag_payload_bytes_in_flight(), 0);
+}
+
 /* A batch already acknowledged to its clients cannot be refused back: when the next stage
  * refuses it, the items are counted as dropped. */
 static void test_batch_drop_is_counted(void)
@@ -251,6 +295,7 @@ static void test_resource_detection_env_and_eks(void)
 }
 
 AG_TEST_MAIN(AG_TEST_CASE(test_batch_size_trigger), AG_TEST_CASE(test_batch_timeout_and_flush),
-             AG_TEST_CASE(test_batch_max_size_splits), AG_TEST_CASE(test_batch_drop_is_counted),
+             AG_TEST_CASE(test_batch_max_size_splits), AG_TEST_CASE(test_batch_byte_bound),
+             AG_TEST_CASE(test_batch_drop_is_counted),
              AG_TEST_CASE(test_memory_limiter_refuses_over_limit),
              AG_TEST_CASE(test_resource_detection_env_and_eks))

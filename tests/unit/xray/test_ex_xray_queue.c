@@ -7,6 +7,8 @@
  * draining through the loop, and failmalloc.
  */
 #include "ag_test.h"
+#include "ag_buf.h"
+#include "ag_json.h"
 #include "ag_mem.h"
 #include "ag_metrics.h"
 #include "ex_xray_queue.h"
@@ -525,6 +527,61 @@ static void test_doc_id_escaped(void)
     }
 }
 
+/*
+ * The escaped reader has a quick path for the writer's shape ({"name":"...","id":"..."}): for
+ * each plain document below, escaped with ag_json_escape(), it must answer exactly what the plain
+ * reader (a character-by-character scan, no quick path) answers on the plain text.
+ */
+static void test_doc_id_escaped_same_as_plain(void)
+{
+    const char *docs[] = {
+        "{\"name\":\"GET /a\",\"id\":\"0123456789abcdef\",\"trace_id\":\"1-x\"}",
+        "{\"name\":\"\",\"id\":\"0123456789abcdef\"}",
+        "{\"name\":\"q\\\"\",\"id\":\"0123456789abcdef\"}",     /* q\" */
+        "{\"name\":\"b\\\\\",\"id\":\"0123456789abcdef\"}",     /* b\\ */
+        "{\"name\":\"c\\\\\\\"d\",\"id\":\"0123456789abcdef\"}", /* c\\\"d */
+        "{\"name\":\"e\\n\\t\\/\",\"id\":\"0123456789abcdef\"}",
+        "{\"name\":\"\\u0022,\\\"id\\\":\\\"1111111111111111\",\"id\":\"2222222222222222\"}",
+        "{\"name\":\"f\\\",\\\"id\\\":\\\"1111111111111111\",\"id\":\"2222222222222222\"}",
+        "{\"name\":\"g\", \"id\":\"0123456789abcdef\"}",
+        "{\"name\":\"h\",\"id\":\"0123456789ABCDEF\"}",
+        "{\"name\":\"i\",\"id\":\"0123456789abcde\"}",
+        "{\"name\":\"j\",\"id\":\"0123456789abcdef0\"}",
+        "{\"name\":\"k\",\"idx\":\"0123456789abcdef\",\"id\":\"fedcba9876543210\"}",
+        "{\"name\":\"l\",\"id\":\"0123456789abcdef\"",
+        "{\"name\":\"m\",\"id\":\"0123456789abcdef",
+        "{\"name\":\"n",
+        "{\"name\":\"caf\u00e9 \u65e5\",\"id\":\"0123456789abcdef\"}",
+        "{\"id\":\"0123456789abcdef\",\"name\":\"o\"}",
+    };
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        char want[17] = "", got[17] = "";
+        int want_rc = ex_xray_doc_id(docs[i], strlen(docs[i]), want);
+        struct ag_buf b;
+        ag_buf_init(&b, 4096);
+        ASSERT_OK(ag_json_escape(&b, docs[i], strlen(docs[i])));
+        int got_rc = ex_xray_doc_id_escaped((const char *)ag_buf_ptr(&b), b.len, got);
+        ag_buf_cleanup(&b);
+        if (got_rc != want_rc || (want_rc == 0 && strcmp(got, want) != 0)) {
+            fprintf(stderr, "# document %zu: plain %d %s, escaped %d %s\n", i, want_rc, want,
+                    got_rc, got);
+        }
+        ASSERT_EQ(got_rc, want_rc);
+        if (want_rc == 0) {
+            ASSERT_STREQ(got, want);
+        }
+    }
+    /* The plain reader itself, checked by hand on the cases where the name hides an "id". */
+    char id[17];
+    ASSERT_OK(ex_xray_doc_id(docs[6], strlen(docs[6]), id));
+    ASSERT_STREQ(id, "2222222222222222");
+    ASSERT_OK(ex_xray_doc_id(docs[7], strlen(docs[7]), id));
+    ASSERT_STREQ(id, "2222222222222222");
+    ASSERT_EQ(ex_xray_doc_id(docs[9], strlen(docs[9]), id), AG_EPROTO);
+    ASSERT_OK(ex_xray_doc_id(docs[12], strlen(docs[12]), id));
+    ASSERT_STREQ(id, "fedcba9876543210");
+}
+
 /* Escaped documents go into the body as they are: the envelope around them, written by hand. */
 static void test_push_escaped(void)
 {
@@ -560,6 +617,7 @@ static void test_push_escaped(void)
 }
 
 AG_TEST_MAIN(AG_TEST_CASE(test_doc_id), AG_TEST_CASE(test_doc_id_escaped),
+             AG_TEST_CASE(test_doc_id_escaped_same_as_plain),
              AG_TEST_CASE(test_push_escaped), AG_TEST_CASE(test_batch_51),
              AG_TEST_CASE(test_in_flight_limit), AG_TEST_CASE(test_doc_size_limit),
              AG_TEST_CASE(test_unprocessed_retry), AG_TEST_CASE(test_failed_call),
