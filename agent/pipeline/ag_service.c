@@ -16,6 +16,7 @@
 #include "ag_xray_server.h"
 #include "slo_eval.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -52,6 +53,12 @@ struct fanout {
     struct exporter **exporters;
     size_t n;
     enum ag_signal signal;
+    /* Per exporter: a payload it refused for now (AG_EAGAIN) after another exporter of the
+     * pipeline took it; offered again on |retry|. While one is held, the fan-out refuses new
+     * payloads, so no exporter gets one twice and none misses one. */
+    struct ag_payload **held;
+    size_t n_held;
+    struct event *retry;
 };
 
 struct pipeline {
@@ -123,24 +130,104 @@ struct ag_service {
 
 /* ---- pipelines ------------------------------------------------------------------------------ */
 
+#define FANOUT_RETRY_MS 50u
+
+/* Offers |p| to exporter |i|. Returns 0 (taken, or failed for good: counted), or AG_EAGAIN. */
+static int fanout_offer(struct fanout *f, size_t i, struct ag_payload *p)
+{
+    struct exporter *e = f->exporters[i];
+    int rc = e->ops->consume(e->self, p);
+    if (rc == 0) {
+        ag_metric_add(e->sent[f->signal], p->items);
+    } else if (rc != AG_EAGAIN) {
+        ag_metric_add(e->failed[f->signal], p->items);
+        ag_log_error(e->cfg->id, "failed to export %zu %s: %s", p->items,
+                     ag_signal_items(f->signal), ag_strerror(rc));
+        rc = 0;
+    }
+    return rc;
+}
+
+static void fanout_arm(struct fanout *f)
+{
+    struct timeval tv = {0, FANOUT_RETRY_MS * 1000};
+    evtimer_add(f->retry, &tv);
+}
+
+/* Offers every held payload again; returns the number still held. */
+static size_t fanout_offer_held(struct fanout *f)
+{
+    for (size_t i = 0; f->n_held > 0 && i < f->n; i++) {
+        if (f->held[i] != NULL && fanout_offer(f, i, f->held[i]) == 0) {
+            ag_payload_unref(f->held[i]);
+            f->held[i] = NULL;
+            f->n_held--;
+        }
+    }
+    if (f->n_held > 0) {
+        fanout_arm(f);
+    }
+    return f->n_held;
+}
+
+static void on_fanout_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    fanout_offer_held(arg);
+}
+
+/* Every exporter takes |p|, or none does (AG_EAGAIN: the caller keeps it and offers it again).
+ * When some took it and others refused it for now, it is held for those and 0 is returned. */
 static int fanout_consume(void *self, struct ag_payload *p)
 {
     struct fanout *f = self;
-    int result = 0;
+    if (f->n_held > 0 && fanout_offer_held(f) > 0) {
+        return AG_EAGAIN;
+    }
+    size_t refused = 0;
     for (size_t i = 0; i < f->n; i++) {
-        struct exporter *e = f->exporters[i];
-        int rc = e->ops->consume(e->self, p);
-        if (rc == 0) {
-            ag_metric_add(e->sent[f->signal], p->items);
-        } else if (rc == AG_EAGAIN) {
-            result = AG_EAGAIN;
-        } else {
-            ag_metric_add(e->failed[f->signal], p->items);
-            ag_log_error(e->cfg->id, "failed to export %zu %s: %s", p->items,
-                         ag_signal_items(f->signal), ag_strerror(rc));
+        if (fanout_offer(f, i, p) == AG_EAGAIN) {
+            f->held[i] = p; /* marked; referenced below if another exporter took it */
+            refused++;
         }
     }
-    return result;
+    if (refused == 0) {
+        return 0;
+    }
+    if (refused == f->n) {
+        for (size_t i = 0; i < f->n; i++) {
+            f->held[i] = NULL;
+        }
+        return AG_EAGAIN;
+    }
+    for (size_t i = 0; i < f->n; i++) {
+        if (f->held[i] != NULL) {
+            ag_payload_ref(p);
+        }
+    }
+    f->n_held = refused;
+    fanout_arm(f);
+    return 0;
+}
+
+/* At shutdown: what an exporter still refuses is counted as failed for it. */
+static void fanout_release(struct fanout *f, bool last_offer)
+{
+    if (f->n_held > 0 && last_offer) {
+        fanout_offer_held(f);
+    }
+    for (size_t i = 0; f->held != NULL && i < f->n; i++) {
+        if (f->held[i] != NULL && !last_offer) {
+            struct exporter *e = f->exporters[i];
+            ag_metric_add(e->failed[f->signal], f->held[i]->items);
+            ag_log_error(e->cfg->id, "shutting down: %zu %s it still refuses are lost",
+                         f->held[i]->items, ag_signal_items(f->signal));
+            ag_payload_unref(f->held[i]);
+            f->held[i] = NULL;
+            f->n_held--;
+        }
+    }
 }
 
 static struct exporter *find_exporter(struct ag_service *svc, size_t comp)
@@ -159,8 +246,11 @@ static int build_pipeline(struct ag_service *svc, struct pipeline *pl,
     pl->cfg = pc;
     pl->fan.signal = pc->signal;
     pl->fan.exporters = ag_calloc(pc->n_exporters, sizeof(*pl->fan.exporters));
+    pl->fan.held = ag_calloc(pc->n_exporters ? pc->n_exporters : 1, sizeof(*pl->fan.held));
+    pl->fan.retry = evtimer_new(svc->base, on_fanout_retry, &pl->fan);
     pl->procs = ag_calloc(pc->n_processors ? pc->n_processors : 1, sizeof(*pl->procs));
-    if (pl->fan.exporters == NULL || pl->procs == NULL) {
+    if (pl->fan.exporters == NULL || pl->fan.held == NULL || pl->fan.retry == NULL ||
+        pl->procs == NULL) {
         return AG_ENOMEM;
     }
     for (size_t i = 0; i < pc->n_exporters; i++) {
@@ -952,7 +1042,11 @@ void ag_service_stop_accepting(struct ag_service *svc)
 
 void ag_service_flush(struct ag_service *svc)
 {
-    /* Front to back: what a processor sends on is flushed by the ones after it. */
+    /* The exporters' held payloads first (room for the processors' last batches), then front
+     * to back: what a processor sends on is flushed by the ones after it. */
+    for (size_t p = 0; p < svc->n_pipelines; p++) {
+        fanout_release(&svc->pipelines[p].fan, true);
+    }
     for (size_t p = 0; p < svc->n_pipelines; p++) {
         struct pipeline *pl = &svc->pipelines[p];
         for (size_t k = 0; k < pl->n_procs; k++) {
@@ -960,6 +1054,9 @@ void ag_service_flush(struct ag_service *svc)
                 pl->procs[k].flush(pl->procs[k].self);
             }
         }
+    }
+    for (size_t p = 0; p < svc->n_pipelines; p++) {
+        fanout_release(&svc->pipelines[p].fan, true);
     }
     for (size_t i = 0; i < svc->n_exporters; i++) {
         svc->exporters[i].ops->flush(svc->exporters[i].self);
@@ -998,6 +1095,13 @@ void ag_service_free(struct ag_service *svc)
             }
         }
         ag_free(pl->procs);
+        if (pl->fan.held != NULL) {
+            fanout_release(&pl->fan, false);
+        }
+        ag_free(pl->fan.held);
+        if (pl->fan.retry != NULL) {
+            event_free(pl->fan.retry);
+        }
         ag_free(pl->fan.exporters);
     }
     for (size_t i = 0; i < svc->n_exporters; i++) {

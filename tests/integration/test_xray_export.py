@@ -39,6 +39,8 @@ class Sink:
         self.refused = []        # documents answered as unprocessed
         self.errors = []         # what the fake found wrong
         self.unprocessed_first = unprocessed_first
+        self.gate = threading.Event()  # cleared: every call waits until it is set
+        self.gate.set()
 
     def check_signature(self, handler, body):
         auth = handler.headers.get("Authorization", "")
@@ -73,6 +75,7 @@ class Sink:
 
     def handle(self, handler):
         body = handler.rfile.read(int(handler.headers.get("Content-Length", "0")))
+        self.gate.wait(60)
         problems = []
         if handler.command != "POST" or handler.path != "/TraceSegments":
             problems.append("%s %s" % (handler.command, handler.path))
@@ -252,3 +255,55 @@ def test_wrong_key_fails_loudly(otterd, sink):
     err = agent.stderr()
     assert "PutTraceSegments failed: InvalidRequestException (HTTP 403" in err, err
     assert "wrong-secret-value" not in err
+
+
+def test_backpressure_keeps_every_acknowledged_span(otterd, sink, tmp_path):
+    """X-Ray stalls; the exporter's queue (queue_size 1: 64 kB of documents, ~2.2 kB each)
+    fills. What otterd acknowledged (200) is
+    never dropped: the batch processor keeps the batch the queue refused and answers 503 until
+    the queue takes it, and the fan-out holds it for awsxray alone once file/traces took it (so
+    neither exporter gets a span twice). When X-Ray answers again, each acknowledged span
+    reaches it, and the file, exactly once."""
+    s = sink()
+    s.gate.clear()
+    cfg = make_config("out", grpc=False, batch="10ms")
+    cfg["processors"]["batch"]["send_batch_size"] = 10
+    cfg["exporters"]["file/traces"]["path"] = str(tmp_path / "traces.jsonl")
+    cfg["exporters"]["awsxray"] = {"endpoint": "http://127.0.0.1:%d" % s.port,
+                                   "region": REGION, "sending_queue": {"queue_size": 1},
+                                   "num_workers": 1}
+    cfg["service"]["pipelines"]["traces"]["exporters"] = ["file/traces", "awsxray"]
+    env = {"AWS_ACCESS_KEY_ID": AKID, "AWS_SECRET_ACCESS_KEY": SECRET,
+           "AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": "/nonexistent",
+           "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"}
+    agent = otterd(config=cfg, env=env)
+    acked, statuses = [], []
+    for k in range(40):  # requests of 10 spans, until a few were refused
+        spans = [span(k * 10 + j) for j in range(10)]
+        for sp in spans:
+            sp["attributes"].append({"key": "pad", "value": {"stringValue": "x" * 2000}})
+        body = json.dumps({"resourceSpans": [{
+            "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "svc"}}]},
+            "scopeSpans": [{"spans": spans}]}]}).encode()
+        st, headers, _ = http_request(agent.http_port, "POST", "/v1/traces", body,
+                                      {"Content-Type": "application/json"})
+        statuses.append(st)
+        assert st in (200, 503), st
+        if st == 200:
+            acked.extend("%016x" % (0xA000 + k * 10 + j) for j in range(10))
+        if statuses.count(503) >= 3:
+            break
+        time.sleep(0.03)  # past the batch's 10 ms timeout: one batch per request
+    assert statuses.count(503) >= 3, statuses
+    assert len(acked) >= 10
+    s.gate.set()
+    wait_for(lambda: len(s.accepted) >= len(acked), "every acknowledged span at X-Ray", 30)
+    time.sleep(0.3)  # nothing more arrives
+    assert s.errors == []
+    got = [d["id"] for d in s.accepted]
+    assert sorted(got) == sorted(acked), (len(got), len(acked))
+    agent.stop()
+    in_file = [sp["spanId"] for line in (tmp_path / "traces.jsonl").read_text().splitlines()
+               for rs in json.loads(line)["resourceSpans"] for ss in rs["scopeSpans"]
+               for sp in ss["spans"]]
+    assert sorted(in_file) == sorted(acked)

@@ -9,6 +9,7 @@
 #include "ag_metrics.h"
 #include "pipeline_fixture.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 struct recorder {
@@ -176,12 +177,106 @@ static void test_batch_byte_bound(void)
     ASSERT_UEQ(ag_payload_bytes_in_flight(), 0);
 }
 
-/* A batch already acknowledged to its clients cannot be refused back: when the next stage
- * refuses it, the items are counted as dropped. */
-static void test_batch_drop_is_counted(void)
+static double dropped(const char *id)
+{
+    char labels[128];
+    snprintf(labels, sizeof(labels), "processor=\"%s\",signal=\"traces\"", id);
+    return ag_metric_value(ag_metrics_counter("otter_processor_dropped_total", "", labels));
+}
+
+static void run_for_ms(struct event_base *base, long ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    event_base_loopexit(base, &tv);
+    event_base_dispatch(base);
+}
+
+static void consume_n(struct ag_processor *proc, int spans, int *name, int want_rc)
+{
+    struct ag_payload *p = fx_traces(1, 1, spans, name);
+    ASSERT_EQ(proc->in.consume(proc->in.self, p), want_rc);
+    ag_payload_unref(p);
+}
+
+/* A batch the next stage refuses for now (AG_EAGAIN) was acknowledged to its clients: it is
+ * kept and offered again, and meanwhile new data is refused with AG_EAGAIN (the client keeps
+ * it). Nothing is dropped. */
+static void test_batch_refused_is_kept_and_retried(void)
 {
     struct event_base *base = event_base_new();
     struct recorder rec = {.n = 0, .answer = AG_EAGAIN};
+    struct ag_component_env env = env_for(base, &rec);
+    env.id = "batch/keep";
+    struct ag_batch_config cfg = {.send_batch_size = 2, .timeout = 10ull * 1000000000ull};
+    struct ag_processor proc;
+    char err[128];
+    ASSERT_OK(ag_batch_new(&cfg, &env, &proc, err, sizeof(err)));
+    int name = 0;
+    consume_n(&proc, 3, &name, 0);         /* s0-s2: 3 >= 2, sent, refused, kept */
+    int refused_name = name;
+    consume_n(&proc, 1, &name, AG_EAGAIN); /* refused: the client keeps s3 */
+    run_for_ms(base, 50);                  /* retries at 10, 20 (and 40) ms: still refused */
+    ASSERT_UEQ(rec.n, 0);
+    rec.answer = 0;
+    run_for_ms(base, 1100); /* the next retry (at most 1 s later) is taken */
+    ASSERT_UEQ(rec.n, 1);
+    char names[128];
+    fx_names(rec.got[0], names, sizeof(names));
+    ASSERT_STREQ(names, "s0 s1 s2");
+    name = refused_name; /* the client sends s3 again */
+    consume_n(&proc, 1, &name, 0);
+    proc.flush(proc.self);
+    ASSERT_UEQ(rec.n, 2);
+    fx_names(rec.got[1], names, sizeof(names));
+    ASSERT_STREQ(names, "s3");
+    ASSERT(dropped("batch/keep") == 0);
+    recorder_clear(&rec);
+    proc.destroy(proc.self);
+    event_base_free(base);
+    ag_metrics_reset();
+    ASSERT_UEQ(ag_payload_bytes_in_flight(), 0);
+}
+
+/* A request split by send_batch_max_size 2 (5 spans: chunks of 2, 2, 1) whose first chunk is
+ * refused: the other chunks are held (the request was accepted), then sent in order, each at
+ * most 2 spans, once the first is taken. */
+static void test_batch_refused_mid_split(void)
+{
+    struct event_base *base = event_base_new();
+    struct recorder rec = {.n = 0, .answer = AG_EAGAIN};
+    struct ag_component_env env = env_for(base, &rec);
+    env.id = "batch/split";
+    struct ag_batch_config cfg = {
+        .send_batch_size = 2, .send_batch_max_size = 2, .timeout = 10ull * 1000000000ull};
+    struct ag_processor proc;
+    char err[128];
+    ASSERT_OK(ag_batch_new(&cfg, &env, &proc, err, sizeof(err)));
+    int name = 0;
+    consume_n(&proc, 5, &name, 0);
+    ASSERT_UEQ(rec.n, 0);
+    rec.answer = 0;
+    run_for_ms(base, 100);
+    ASSERT_UEQ(rec.n, 3);
+    const char *want[] = {"s0 s1", "s2 s3", "s4"};
+    for (size_t i = 0; i < 3; i++) {
+        char names[128];
+        fx_names(rec.got[i], names, sizeof(names));
+        ASSERT_STREQ(names, want[i]);
+    }
+    ASSERT(dropped("batch/split") == 0);
+    recorder_clear(&rec);
+    proc.destroy(proc.self);
+    event_base_free(base);
+    ag_metrics_reset();
+    ASSERT_UEQ(ag_payload_bytes_in_flight(), 0);
+}
+
+/* Dropped and counted: a batch the next stage failed on for good, and at shutdown a batch it
+ * still refuses. */
+static void test_batch_drop_is_counted(void)
+{
+    struct event_base *base = event_base_new();
+    struct recorder rec = {.n = 0, .answer = AG_EUPSTREAM};
     struct ag_component_env env = env_for(base, &rec);
     env.id = "batch/drop";
     struct ag_batch_config cfg = {.send_batch_size = 2, .timeout = 10ull * 1000000000ull};
@@ -189,12 +284,13 @@ static void test_batch_drop_is_counted(void)
     char err[128];
     ASSERT_OK(ag_batch_new(&cfg, &env, &proc, err, sizeof(err)));
     int name = 0;
-    struct ag_payload *p = fx_traces(1, 1, 3, &name);
-    ASSERT_OK(proc.in.consume(proc.in.self, p));
-    ag_payload_unref(p);
-    struct ag_metric *m = ag_metrics_counter("otter_processor_dropped_total", "",
-                                             "processor=\"batch/drop\",signal=\"traces\"");
-    ASSERT(ag_metric_value(m) == 3);
+    consume_n(&proc, 3, &name, 0);
+    ASSERT(dropped("batch/drop") == 3);
+    rec.answer = AG_EAGAIN;
+    consume_n(&proc, 2, &name, 0); /* kept */
+    ASSERT(dropped("batch/drop") == 3);
+    proc.flush(proc.self);         /* shutdown: still refused */
+    ASSERT(dropped("batch/drop") == 5);
     proc.destroy(proc.self);
     event_base_free(base);
     ag_metrics_reset();
@@ -296,6 +392,8 @@ static void test_resource_detection_env_and_eks(void)
 
 AG_TEST_MAIN(AG_TEST_CASE(test_batch_size_trigger), AG_TEST_CASE(test_batch_timeout_and_flush),
              AG_TEST_CASE(test_batch_max_size_splits), AG_TEST_CASE(test_batch_byte_bound),
+             AG_TEST_CASE(test_batch_refused_is_kept_and_retried),
+             AG_TEST_CASE(test_batch_refused_mid_split),
              AG_TEST_CASE(test_batch_drop_is_counted),
              AG_TEST_CASE(test_memory_limiter_refuses_over_limit),
              AG_TEST_CASE(test_resource_detection_env_and_eks))
