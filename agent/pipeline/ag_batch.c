@@ -129,8 +129,10 @@ static void batch_send(struct batch *b)
         }
         deliver(b, out);
     }
-    memmove(b->pending, b->pending + start, (b->n_pending - start) * sizeof(*b->pending));
-    b->n_pending -= start;
+    if (start > 0) {
+        memmove(b->pending, b->pending + start, (b->n_pending - start) * sizeof(*b->pending));
+        b->n_pending -= start;
+    }
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
