@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ag_buf.h"
 #include "ag_err.h"
@@ -163,6 +164,62 @@ bool slo_sli_span(const struct slo_sli_def *sli, const struct slo_span *sp, bool
  */
 size_t slo_sli_span_hits(const struct slo_sli_index *ix, const struct slo_sli_service *svc,
                          const bool *res_ok, const struct slo_span *sp, struct slo_span_hit *out);
+
+/*
+ * The span attribute keys a service's SLOs read: the HTTP status code keys first when one of
+ * them is an availability SLO (slot 0 "http.response.status_code", slot 1 "http.status_code"),
+ * then the route keys, then the keys of the SLOs' other matchers, each once. A caller that walks
+ * a span's attributes itself finds each attribute's slot with slo_sli_keyset_slot() and hands the
+ * values to slo_sli_span_hits_slots(): one pass over the span instead of one lookup per key.
+ */
+struct slo_sli_key {
+    const char *key; /* NUL-terminated; owned by the definitions */
+    size_t len;
+};
+
+struct slo_sli_keyset {
+    uint64_t first[4]; /* bit c: some key begins with byte c (the NUL for an empty key) */
+    uint64_t lens;     /* bit l: some key is l bytes long (bit 63: 63 or longer) */
+    const struct slo_sli_key *keys;
+    size_t n;
+};
+
+/* |svc|'s keyset (owned by the index). */
+const struct slo_sli_keyset *slo_sli_service_keyset(const struct slo_sli_service *svc);
+
+/* The largest keyset of one service (a bound for the caller's slot array). */
+size_t slo_sli_max_service_keys(const struct slo_sli_index *ix);
+
+/* The slot of span attribute key |key| (NUL-terminated) in |ks|, or -1 when no SLO of the service
+ * reads it. Inline: it is asked for every attribute of every span, and most keys are refused on
+ * their first byte or their length. */
+static inline long slo_sli_keyset_slot(const struct slo_sli_keyset *ks, const char *key)
+{
+    unsigned char c = (unsigned char)key[0];
+    if (((ks->first[c >> 6] >> (c & 63)) & 1u) == 0) {
+        return -1;
+    }
+    size_t len = strlen(key);
+    if (((ks->lens >> (len < 63 ? len : 63)) & 1u) == 0) {
+        return -1;
+    }
+    for (size_t i = 0; i < ks->n; i++) {
+        if (ks->keys[i].len == len && memcmp(ks->keys[i].key, key, len) == 0) {
+            return (long)i;
+        }
+    }
+    return -1;
+}
+
+/*
+ * slo_sli_span_hits() with the span's attributes given by slot: |vals| holds one value per key
+ * of |svc|'s keyset (type SLO_ATTR_NONE for a key the span lacks; for a key the span has twice,
+ * its first occurrence); |sp|'s attribute callbacks are not used. Same verdicts as
+ * slo_sli_span_hits() over the same attributes.
+ */
+size_t slo_sli_span_hits_slots(const struct slo_sli_service *svc, const bool *res_ok,
+                               const struct slo_span *sp, const struct slo_attr *vals,
+                               struct slo_span_hit *out);
 
 /* ---- metrics --------------------------------------------------------------------------------- */
 
