@@ -68,7 +68,7 @@ static inline uint32_t load32(const unsigned char *p)
 
 /* A hash of |n| bytes at |p| read 8 at a time (the last word overlapping the one before), so a
  * route value costs a few multiplications instead of one per byte. In memory only: never saved. */
-static uint64_t hash_bytes(const void *p, size_t n, uint64_t seed)
+static inline uint64_t hash_bytes(const void *p, size_t n, uint64_t seed)
 {
     const unsigned char *s = p;
     uint64_t h = (seed ^ 0x9e3779b97f4a7c15ull) + n * 0xff51afd7ed558ccdull;
@@ -92,29 +92,6 @@ static uint64_t hash_bytes(const void *p, size_t n, uint64_t seed)
     return h ^ (h >> 32);
 }
 
-/* True when the |n| bytes at |a| and |b| are equal (memcmp() == 0, a word at a time inline). */
-static inline bool bytes_eq(const char *a, const char *b, size_t n)
-{
-    const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
-    if (n >= 8) {
-        for (size_t i = 0; i + 8 < n; i += 8) {
-            if (load64(x + i) != load64(y + i)) {
-                return false;
-            }
-        }
-        return load64(x + n - 8) == load64(y + n - 8);
-    }
-    if (n >= 4) {
-        return load32(x) == load32(y) && load32(x + n - 4) == load32(y + n - 4);
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (x[i] != y[i]) {
-            return false;
-        }
-    }
-    return true;
-}
-
 struct slot {
     const char *key; /* NULL: empty */
     size_t len;
@@ -128,7 +105,8 @@ struct table {
     size_t n;
 };
 
-static struct slot *table_find(const struct table *t, const char *key, size_t len, uint64_t h)
+static inline struct slot *table_find(const struct table *t, const char *key, size_t len,
+                                      uint64_t h)
 {
     if (t->cap == 0) {
         return NULL;
@@ -138,7 +116,7 @@ static struct slot *table_find(const struct table *t, const char *key, size_t le
         if (s->key == NULL) {
             return NULL;
         }
-        if (s->hash == h && s->len == len && bytes_eq(s->key, key, len)) {
+        if (s->hash == h && s->len == len && slo_sli_bytes_eq(s->key, key, len)) {
             return s;
         }
     }
@@ -210,11 +188,12 @@ struct slo_list {
 /* A spans SLO compiled for the span path of its service: eligibility and verdict without the
  * definition. good = end - start <= max_ns && (bad & the span's status bits) == 0. */
 struct hit_slo {
-    size_t slo;      /* index into defs->slos */
     uint64_t max_ns; /* latency: the threshold in ns; availability: UINT64_MAX */
+    uint32_t slo;    /* index into defs->slos (slo_sli_index_new refuses more than fit) */
     uint32_t bad;    /* availability: the bad classes' bits, SPAN_ERR when status ERROR is bad */
     uint32_t kinds;  /* bit k: OTLP SpanKind k is eligible */
-    size_t m0, n_m;  /* the matchers still to check: the service's sm[m0 .. m0 + n_m) */
+    uint32_t n_m;    /* the matchers still to check: the service's sm[m0 .. m0 + n_m) */
+    size_t m0;
 };
 
 struct hit_list {
@@ -418,7 +397,8 @@ static const char *const status_keys[2] = {"http.response.status_code", "http.st
 static const size_t status_lens[2] = {sizeof("http.response.status_code") - 1,
                                       sizeof("http.status_code") - 1};
 
-/* |key|'s slot in |e|'s keyset, added when new. Returns the slot, or AG_ENOMEM (negative). */
+/* |key|'s slot in |e|'s keyset, added when new. Returns the slot, or AG_ENOMEM or AG_ETOOBIG
+ * (negative). */
 static long keyset_slot_add(struct slo_sli_service *e, const char *key, size_t len)
 {
     for (size_t i = 0; i < e->ks.n; i++) {
@@ -426,16 +406,20 @@ static long keyset_slot_add(struct slo_sli_service *e, const char *key, size_t l
             return (long)i;
         }
     }
+    if (e->ks.n >= UINT32_MAX - 1) {
+        return AG_ETOOBIG; /* by_len holds slot + 1 in 32 bits */
+    }
     struct slo_sli_key *a = ag_realloc(e->ks_keys, (e->ks.n + 1) * sizeof(*a));
     if (a == NULL) {
         return AG_ENOMEM;
     }
     e->ks_keys = a;
     e->ks.keys = a;
-    a[e->ks.n] = (struct slo_sli_key){key, len};
-    unsigned char c = (unsigned char)key[0];
-    e->ks.first[c >> 6] |= 1ull << (c & 63);
-    e->ks.lens |= 1ull << (len < 63 ? len : 63);
+    /* Chained in front of the keys of its by_len entry. */
+    uint32_t *head = &e->ks.by_len[len < SLO_SLI_KEY_LENS ? len : SLO_SLI_KEY_LENS - 1];
+    a[e->ks.n] = (struct slo_sli_key){key, len, *head};
+    *head = (uint32_t)(e->ks.n + 1);
+    e->ks.first[(unsigned char)key[0]] = 1;
     return (long)e->ks.n++;
 }
 
@@ -452,7 +436,7 @@ static int compile_list(const struct slo_sli_index *ix, struct slo_sli_service *
         const struct span_slo *ss = &ix->span_slos[l->slos[i]];
         const struct slo_sli_def *sli = ss->sli;
         struct hit_slo *h = &out->h[out->n++];
-        h->slo = l->slos[i];
+        h->slo = (uint32_t)l->slos[i];
         h->kinds = (sli->kind_server ? 1u << SLO_SPAN_KIND_SERVER : 0) |
                    (sli->kind_consumer ? 1u << SLO_SPAN_KIND_CONSUMER : 0);
         if (sli->span_check == SLO_SPAN_LATENCY) {
@@ -469,14 +453,17 @@ static int compile_list(const struct slo_sli_index *ix, struct slo_sli_service *
         for (size_t j = skip; j < ss->n_m; j++) {
             const struct lmatch *m = &ss->m[j];
             long slot = keyset_slot_add(e, m->key, m->klen);
-            struct slot_match *a = slot < 0 ? NULL : ag_realloc(e->sm, (e->n_sm + 1) * sizeof(*a));
+            if (slot < 0) {
+                return (int)slot;
+            }
+            struct slot_match *a = ag_realloc(e->sm, (e->n_sm + 1) * sizeof(*a));
             if (a == NULL) {
                 return AG_ENOMEM;
             }
             e->sm = a;
             a[e->n_sm++] = (struct slot_match){(size_t)slot, m->key, m->klen, m->val, m->vlen};
         }
-        h->n_m = e->n_sm - h->m0;
+        h->n_m = (uint32_t)(e->n_sm - h->m0);
     }
     return 0;
 }
@@ -490,8 +477,9 @@ static int compile_service(struct slo_sli_index *ix, struct slo_sli_service *e)
         e->wants_status = ix->span_slos[e->slos[i]].sli->span_check == SLO_SPAN_AVAILABILITY;
     }
     for (size_t k = 0; e->wants_status && k < 2; k++) {
-        if (keyset_slot_add(e, status_keys[k], status_lens[k]) != (long)k) {
-            return AG_ENOMEM;
+        long slot = keyset_slot_add(e, status_keys[k], status_lens[k]);
+        if (slot < 0) {
+            return (int)slot;
         }
     }
     int rc = compile_list(ix, e, &e->plain, 0, &e->plain_h);
@@ -499,7 +487,7 @@ static int compile_service(struct slo_sli_index *ix, struct slo_sli_service *e)
         struct route_key *rk = &e->keys[k];
         long slot = keyset_slot_add(e, rk->key, rk->klen);
         if (slot < 0) {
-            return AG_ENOMEM;
+            return (int)slot;
         }
         rk->slot = (size_t)slot;
         rk->hits = ag_calloc(rk->n_lists > 0 ? rk->n_lists : 1, sizeof(*rk->hits));
@@ -519,6 +507,9 @@ static int compile_service(struct slo_sli_index *ix, struct slo_sli_service *e)
 int slo_sli_index_new(const struct slo_defs *defs, struct slo_sli_index **out)
 {
     *out = NULL;
+    if (defs->n_slos > UINT32_MAX) {
+        return AG_ETOOBIG; /* the span path keeps SLO indexes in 32 bits */
+    }
     struct slo_sli_index *ix = ag_calloc(1, sizeof(*ix));
     if (ix == NULL) {
         return AG_ENOMEM;
@@ -771,27 +762,41 @@ slot_attr(const struct slo_sli_service *svc, const struct slo_span *sp,
     return tmp;
 }
 
+/* True when every matcher of |h| after its route's holds for span |sp| (out of line: most SLOs
+ * have none, and the loop that calls it stays small). */
+static __attribute__((noinline)) bool
+more_match(const struct slo_sli_service *svc, const struct hit_slo *h, const struct slo_span *sp,
+           const struct slo_attr *vals)
+{
+    for (size_t j = h->m0; j < h->m0 + h->n_m; j++) {
+        const struct slot_match *m = &svc->sm[j];
+        struct slo_attr tmp;
+        if (!slo_attr_equals_n(slot_attr(svc, sp, vals, m->slot, &tmp), m->val, m->vlen)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Appends to |out| (at |n|) the SLOs of |l| that span |sp| feeds, with their verdicts; returns
- * the new count. |kbit|: the span's kind bit; |dur|: its duration; |sbits|: its status bits. */
+ * the new count. |kbit|: the span's kind bit; |dur|: its duration; |sbits|: its status bits.
+ * Branch-light: every SLO's entry is written at out[n] and kept (n + 1) only when eligible, so
+ * |out| needs room for one more than the SLOs before |l| (the service's count bounds it). */
 static inline __attribute__((always_inline)) size_t
 list_hits(const struct slo_sli_service *svc, const struct hit_list *l, const bool *res_ok,
           const struct slo_span *sp, const struct slo_attr *vals, uint32_t kbit, uint64_t dur,
           uint32_t sbits, struct slo_span_hit *out, size_t n)
 {
-    for (size_t i = 0; i < l->n; i++) {
-        const struct hit_slo *h = &l->h[i];
-        if (!res_ok[h->slo] || (h->kinds & kbit) == 0) {
-            continue;
+    const struct hit_slo *h = l->h, *end = l->h + l->n;
+    for (; h < end; h++) {
+        uint32_t slo = h->slo;
+        bool ok = res_ok[slo] & ((h->kinds & kbit) != 0);
+        if (__builtin_expect(h->n_m != 0, 0) && ok) {
+            ok = more_match(svc, h, sp, vals);
         }
-        bool ok = true;
-        for (size_t j = h->m0; ok && j < h->m0 + h->n_m; j++) {
-            const struct slot_match *m = &svc->sm[j];
-            struct slo_attr tmp;
-            ok = slo_attr_equals_n(slot_attr(svc, sp, vals, m->slot, &tmp), m->val, m->vlen);
-        }
-        if (ok) {
-            out[n++] = (struct slo_span_hit){h->slo, dur <= h->max_ns && (h->bad & sbits) == 0};
-        }
+        bool good = (dur <= h->max_ns) & ((h->bad & sbits) == 0);
+        out[n] = (struct slo_span_hit){slo, good};
+        n += ok;
     }
     return n;
 }
@@ -891,7 +896,7 @@ size_t slo_sli_span_hits_slots(const struct slo_sli_service *svc, const bool *re
                                const struct slo_span *sp, const struct slo_attr *vals,
                                struct slo_span_hit *out)
 {
-    if (sp->kind != SLO_SPAN_KIND_SERVER && sp->kind != SLO_SPAN_KIND_CONSUMER) {
+    if ((sp->kind != SLO_SPAN_KIND_SERVER && sp->kind != SLO_SPAN_KIND_CONSUMER) || vals == NULL) {
         return 0;
     }
     return span_hits(svc, res_ok, sp, vals, out);
