@@ -216,6 +216,7 @@ struct route_key {
     size_t klen;
     size_t slot;         /* |key|'s slot in the service's keyset */
     struct table values; /* value text -> index into lists and hits */
+    struct lmatch *vals; /* per list: its value (val, vlen) */
     struct slo_list *lists;
     struct hit_list *hits; /* lists compiled (compile_service) */
     size_t n_lists;
@@ -293,6 +294,12 @@ static int index_route(struct slo_sli_index *ix, struct slo_sli_service *e, size
     uint64_t h = hash_bytes(m->val, m->vlen, 0);
     struct slot *s = table_find(&rk->values, m->val, m->vlen, h);
     if (s == NULL) {
+        struct lmatch *v = ag_realloc(rk->vals, (rk->n_lists + 1) * sizeof(*v));
+        if (v == NULL) {
+            return AG_ENOMEM;
+        }
+        rk->vals = v;
+        v[rk->n_lists] = *m;
         struct slo_list *a = ag_realloc(rk->lists, (rk->n_lists + 1) * sizeof(*a));
         if (a == NULL) {
             return AG_ENOMEM;
@@ -577,6 +584,7 @@ void slo_sli_index_free(struct slo_sli_index *ix)
                 }
             }
             ag_free(e->keys[k].lists);
+            ag_free(e->keys[k].vals);
             ag_free(e->keys[k].hits);
             ag_free(e->keys[k].values.slots);
         }
@@ -801,6 +809,9 @@ list_hits(const struct slo_sli_service *svc, const struct hit_list *l, const boo
     return n;
 }
 
+/* Route keys with at most this many values compare them in turn instead of hashing. */
+#define ROUTE_LINEAR_MAX 4u
+
 /* Writes at most 20 decimal digits of |v| to |buf| (room for 21); returns their number. */
 static size_t i64_text(int64_t v, char *buf)
 {
@@ -863,9 +874,21 @@ span_hits(const struct slo_sli_service *svc, const bool *res_ok, const struct sl
         default:
             continue; /* absent or not comparable: no matcher on this key holds */
         }
-        struct slot *s = table_find(&rk->values, text, len, hash_bytes(text, len, 0));
-        if (s != NULL) {
-            n = list_hits(svc, &rk->hits[s->idx], res_ok, sp, vals, kbit, dur, sbits, out, n);
+        size_t idx = SIZE_MAX;
+        if (rk->n_lists <= ROUTE_LINEAR_MAX) {
+            /* A few values (a method, a flag): compared in turn, cheaper than hashing. */
+            for (size_t j = 0; j < rk->n_lists; j++) {
+                if (rk->vals[j].vlen == len && slo_sli_bytes_eq(rk->vals[j].val, text, len)) {
+                    idx = j;
+                    break;
+                }
+            }
+        } else {
+            struct slot *s = table_find(&rk->values, text, len, hash_bytes(text, len, 0));
+            idx = s != NULL ? s->idx : SIZE_MAX;
+        }
+        if (idx != SIZE_MAX) {
+            n = list_hits(svc, &rk->hits[idx], res_ok, sp, vals, kbit, dur, sbits, out, n);
         }
     }
     return n;
