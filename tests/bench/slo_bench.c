@@ -9,7 +9,9 @@
  *    with the default alerts, one Timeslices SLO per service. Loaded through slo_defs, the SLI
  *    index and the engine, exactly as the slo exporter does.
  * 2. Spans: realistic requests (bench_spans.c, 100 HTTP server spans each) encoded, then decoded
- *    with protobuf-c as the receiver does, service.name rewritten per request to cycle through
+ *    with protobuf-c as the receiver does, each into its own arena (ag_arena_pb_allocator, as
+ *    ag_otlp.c; --heap: malloc per field, the layout of slo-bench before 2026-11-26's one-pass
+ *    change), service.name rewritten per request to cycle through
  *    the 50 services. The timed code is the slo exporter's own: ex_slo_feed_traces()
  *    (exporters/slo/ex_slo_feed.c, linked from there, what otterd's slo exporter calls per
  *    request): service.name lookup, the index, resource matchers once per resource, per span one
@@ -33,6 +35,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ag_arena.h"
 #include "ag_buf.h"
 #include "ag_mem.h"
 #include "ag_metrics.h"
@@ -45,6 +48,7 @@
 
 #define SPANS_PER_REQ   100
 #define MINUTE_MS       60000ll
+#define ARENA_CAP       (64u << 20) /* per request: far above 100 realistic spans */
 
 typedef Opentelemetry__Proto__Common__V1__KeyValue KeyValue;
 typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest TraceReq;
@@ -285,7 +289,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: slo-bench [--spans N] [--slos N] [--services N] [--requests N] [--repeat N]\n"
-            "                 [--rate SPANS_PER_S] [--json] [--write-defs FILE]\n");
+            "                 [--rate SPANS_PER_S] [--heap] [--json] [--write-defs FILE]\n");
 }
 
 static int parse_u(const char *s, unsigned long long lo, unsigned long long hi,
@@ -304,7 +308,7 @@ int main(int argc, char **argv)
 {
     unsigned long long n_spans = 10000000, n_slos = 1000, n_services = 50, n_reqs = 100,
                        repeat = 3, rate = 1000000;
-    bool json = false;
+    bool json = false, heap = false;
     const char *write_defs = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -312,6 +316,10 @@ int main(int argc, char **argv)
         int bad = 0;
         if (strcmp(a, "--json") == 0) {
             json = true;
+            continue;
+        }
+        if (strcmp(a, "--heap") == 0) {
+            heap = true;
             continue;
         }
         if (v == NULL) {
@@ -379,6 +387,10 @@ int main(int argc, char **argv)
         service_name(s, names[s], sizeof(names[s]));
     }
     char **orig_names = ag_calloc(b.n_reqs, sizeof(*orig_names));
+    struct ag_arena **arenas = ag_calloc(b.n_reqs, sizeof(*arenas));
+    if (orig_names == NULL || arenas == NULL) {
+        return 1;
+    }
     for (size_t q = 0; q < b.n_reqs; q++) {
         uint8_t *enc = NULL;
         size_t len = 0;
@@ -387,8 +399,18 @@ int main(int argc, char **argv)
         if (bench_spans_encode(BENCH_SHAPE_REALISTIC, SPANS_PER_REQ, q, t0, &enc, &len) != 0) {
             return 1;
         }
+        /* The receiver decodes each request into its own arena (ag_otlp.c): the same memory
+         * layout here, unless --heap asks for protobuf-c's allocation per field. */
+        ProtobufCAllocator alloc;
+        if (!heap) {
+            arenas[q] = ag_arena_new(ARENA_CAP);
+            if (arenas[q] == NULL) {
+                return 1;
+            }
+            ag_arena_pb_allocator(arenas[q], &alloc);
+        }
         b.reqs[q] = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
-            NULL, len, enc);
+            heap ? NULL : &alloc, len, enc);
         ag_free(enc);
         if (b.reqs[q] == NULL) {
             fprintf(stderr, "slo-bench: cannot decode request %zu\n", q);
@@ -494,7 +516,7 @@ int main(int argc, char **argv)
     double n = (double)b.defs->n_slos;
     if (json) {
         printf("{\"slos\": %zu, \"services\": %llu, \"spans_timed\": %" PRIu64
-               ", \"requests\": %zu, \"repeat\": %llu, \"rate\": %llu,\n"
+               ", \"requests\": %zu, \"repeat\": %llu, \"rate\": %llu, \"heap\": %s,\n"
                " \"candidates_per_span\": %.3f, \"matching_slos_per_span\": %.3f,\n"
                " \"engine_adds_per_span\": %.4f,\n"
                " \"ns_per_span\": {\"full\": %.2f, \"empty\": %.2f},\n"
@@ -506,15 +528,17 @@ int main(int argc, char **argv)
                ", \"before_engine\": %" PRIu64 ", \"after_new\": %" PRIu64
                ", \"after_30d\": %" PRIu64 "},\n"
                " \"rss_per_slo_after_30d\": %.1f}\n",
-               b.defs->n_slos, n_services, timed_spans, b.n_reqs, repeat, rate, cand_per_span,
+               b.defs->n_slos, n_services, timed_spans, b.n_reqs, repeat, rate,
+               heap ? "true" : "false", cand_per_span,
                match_per_span, adds_per_span, best[0], best[1], added, per_slo, refused,
                eng_bytes, (double)eng_bytes / n, max_slo, max_occ, max_sl, rss0, rss_defs,
                rss_before, rss_new, rss_30d, (double)(rss_30d - rss_before) / n);
     } else {
         printf("slo-bench: %zu SLOs over %llu services, %" PRIu64
                " spans per mode (%zu requests of %d realistic spans, times at %llu spans/s), "
-               "best of %llu, CPU time\n",
-               b.defs->n_slos, n_services, timed_spans, b.n_reqs, SPANS_PER_REQ, rate, repeat);
+               "best of %llu, CPU time, requests decoded %s\n",
+               b.defs->n_slos, n_services, timed_spans, b.n_reqs, SPANS_PER_REQ, rate, repeat,
+               heap ? "with malloc per field (--heap)" : "into one arena each, as otterd");
         printf("per span: %.2f candidate SLOs after the resource matchers, %.2f matching SLOs "
                "(verdicts), %.4f slo_engine_add calls (verdicts summed per SLO and minute per "
                "request)\n",
@@ -541,9 +565,13 @@ int main(int argc, char **argv)
 
     for (size_t q = 0; q < b.n_reqs; q++) {
         b.reqs[q]->resource_spans[0]->resource->attributes[0]->value->string_value = orig_names[q];
-        opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(
-            b.reqs[q], NULL);
+        if (heap) {
+            opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(
+                b.reqs[q], NULL);
+        }
+        ag_arena_free(arenas[q]);
     }
+    ag_free(arenas);
     ag_free(orig_names);
     ag_free(names);
     ag_free(b.reqs);
