@@ -166,13 +166,6 @@ bool slo_sli_span(const struct slo_sli_def *sli, const struct slo_span *sp, bool
 size_t slo_sli_span_hits(const struct slo_sli_index *ix, const struct slo_sli_service *svc,
                          const bool *res_ok, const struct slo_span *sp, struct slo_span_hit *out);
 
-/*
- * The span attribute keys a service's SLOs read: the HTTP status code keys first when one of
- * them is an availability SLO (slot 0 "http.response.status_code", slot 1 "http.status_code"),
- * then the route keys, then the keys of the SLOs' other matchers, each once. A caller that walks
- * a span's attributes itself finds each attribute's slot with slo_sli_keyset_slot() and hands the
- * values to slo_sli_span_hits_slots(): one pass over the span instead of one lookup per key.
- */
 /* True when the |n| bytes at |a| and |b| are equal (memcmp() == 0), compared a word at a time
  * inline: the span path compares short keys and values, where a call costs more than the bytes. */
 static inline bool slo_sli_bytes_eq(const char *a, const char *b, size_t n)
@@ -206,6 +199,13 @@ static inline bool slo_sli_bytes_eq(const char *a, const char *b, size_t n)
     return true;
 }
 
+/*
+ * The span attribute keys a service's SLOs read: the HTTP status code keys first when one of
+ * them is an availability SLO (slot 0 "http.response.status_code", slot 1 "http.status_code"),
+ * then the route keys, then the keys of the SLOs' other matchers, each once. A caller that walks
+ * a span's attributes itself finds each attribute's slot with slo_sli_keyset_slot() and hands the
+ * values to slo_sli_span_hits_slots(): one pass over the span instead of one lookup per key.
+ */
 struct slo_sli_key {
     const char *key; /* NUL-terminated; owned by the definitions */
     size_t len;
