@@ -6,6 +6,7 @@
  * state across restarts in an atomically replaced checkpoint file.
  */
 #include "ex_slo_exporter.h"
+#include "ex_slo_feed.h"
 #include "ag_buf.h"
 #include "ag_drain.h"
 #include "ag_log.h"
@@ -33,14 +34,6 @@
 
 typedef Opentelemetry__Proto__Common__V1__KeyValue KeyValue;
 
-/* One SLO's counts within one request for one minute (the engine's finest bucket: slo_window's
- * rings are 1-minute, Timeslices periods whole minutes), added with one slo_engine_add. */
-struct slo_acc {
-    int64_t minute; /* t_ms / 60000 of every count here */
-    int64_t t_ms;   /* the latest span end in that minute: the engine's clock moves as unbatched */
-    uint64_t good, total; /* total 0: empty, not in the touched list */
-};
-
 struct ex_slo {
     char *id;
     const struct ag_slo_config *cfg;
@@ -52,16 +45,12 @@ struct ex_slo {
     struct slo_engine *eng;
     struct ex_slo_sinks *sinks;
     struct event *eval_ev, *ckpt_ev, *metrics_ev;
-    uint64_t *emit_good, *emit_total; /* per SLO: counted since the last EMF emission */
-    bool *metric_touched;             /* per SLO: metric increases are pending */
-    bool *res_ok;                     /* per SLO: the current resource's matchers held */
-    struct slo_span_hit *hits;        /* scratch: one span's eligible SLOs */
-    struct slo_acc *acc;              /* per SLO: one request's counts of its current minute */
-    size_t *touched, n_touched;       /* the SLOs with a count in acc (total > 0) */
-    int64_t *metric_t_ms;             /* per SLO: the latest time of those points (0: none) */
-    struct ag_buf key;                /* scratch: series identities */
-    struct ag_metric *m_spans, *m_points, *m_good, *m_total, *m_refused, *m_ckpt_ok, *m_ckpt_failed;
-    uint64_t warned_refused_ns;
+    struct ex_slo_feed feed; /* every add to the engine; the span path (ex_slo_feed.h) */
+    bool feed_ready;         /* feed initialized (after the checkpoint's restore) */
+    bool *metric_touched;    /* per SLO: metric increases are pending */
+    int64_t *metric_t_ms;    /* per SLO: the latest time of those points (0: none) */
+    struct ag_buf key;       /* scratch: series identities */
+    struct ag_metric *m_points, *m_ckpt_ok, *m_ckpt_failed;
 };
 
 static int64_t now_ms(void)
@@ -71,123 +60,8 @@ static int64_t now_ms(void)
 
 /* ---- attributes ------------------------------------------------------------------------------ */
 
-/* The last key kv_lookup found or missed in a span, and what it answered: the SLOs of a service
- * often test the same key one after the other (http.route for each route's SLO). */
-struct kv_memo {
-    const char *key; /* NULL: empty */
-    size_t len;
-    struct slo_attr res;
-};
-
-struct kvs {
-    KeyValue **kv;
-    size_t n;
-    uint32_t *klen; /* the keys' lengths, measured on demand (KLEN_UNKNOWN until then; kv_index),
-                     * or NULL: keys compared with strcmp */
-    struct kv_memo *memo; /* with klen: the last lookup */
-};
-
-/* Spans with more attributes than this look their keys up with strcmp. */
-#define SPAN_KEYS_MAX 64u
-
-/* A key length not measured yet; measured lengths saturate one below it. */
-#define KLEN_UNKNOWN UINT32_MAX
-
-/* Prepares |klen| (SPAN_KEYS_MAX entries) to hold the lengths of |a|'s keys so that kv_lookup
- * compares lengths before bytes: a span is looked up once per matcher and SLO, and most keys
- * differ in length from the one sought. A key is measured only when kv_find first meets it with
- * its first byte equal to the sought key's (most keys differ there already). */
-static void kv_index(struct kvs *a, uint32_t *klen, struct kv_memo *memo)
-{
-    if (a->n > SPAN_KEYS_MAX) {
-        return;
-    }
-    memo->key = NULL;
-    a->memo = memo;
-    for (size_t i = 0; i < a->n; i++) {
-        klen[i] = KLEN_UNKNOWN;
-    }
-    a->klen = klen;
-}
-
-static void kv_find(const struct kvs *a, const char *key, size_t len, struct slo_attr *out);
-
-static void kv_lookup_len(const void *ctx, const char *key, size_t len, struct slo_attr *out);
-
-static void kv_lookup(const void *ctx, const char *key, struct slo_attr *out)
-{
-    const struct kvs *a = ctx;
-    kv_lookup_len(ctx, key, a != NULL && a->klen != NULL ? strlen(key) : 0, out);
-}
-
-/* kv_lookup with |key|'s length known (the index stores the matchers' lengths). */
-static void kv_lookup_len(const void *ctx, const char *key, size_t len, struct slo_attr *out)
-{
-    const struct kvs *a = ctx;
-    out->type = SLO_ATTR_NONE;
-    if (a == NULL) {
-        return;
-    }
-    struct kv_memo *memo = a->klen != NULL ? a->memo : NULL;
-    if (memo != NULL && memo->key != NULL && memo->len == len &&
-        (memo->key == key || memcmp(memo->key, key, len) == 0)) {
-        *out = memo->res;
-        return;
-    }
-    kv_find(a, key, len, out);
-    if (memo != NULL) {
-        memo->key = key;
-        memo->len = len;
-        memo->res = *out;
-    }
-}
-
-/* kv_lookup's search: |len| is |key|'s length when a->klen is set. */
-static void kv_find(const struct kvs *a, const char *key, size_t len, struct slo_attr *out)
-{
-    for (size_t i = 0; i < a->n; i++) {
-        const KeyValue *kv = a->kv[i];
-        if (kv == NULL || kv->key == NULL) {
-            continue;
-        }
-        if (a->klen != NULL) {
-            /* The first bytes (a NUL for an empty key) must agree before the length counts. */
-            if (kv->key[0] != key[0]) {
-                continue;
-            }
-            if (a->klen[i] == KLEN_UNKNOWN) {
-                size_t n = strlen(kv->key);
-                a->klen[i] = n < KLEN_UNKNOWN ? (uint32_t)n : KLEN_UNKNOWN - 1;
-            }
-            if (a->klen[i] != len || memcmp(kv->key, key, len) != 0) {
-                continue;
-            }
-        } else if (strcmp(kv->key, key) != 0) {
-            continue;
-        }
-        const Opentelemetry__Proto__Common__V1__AnyValue *v = kv->value;
-        if (v == NULL) {
-            out->type = SLO_ATTR_OTHER;
-        } else if (v->value_case ==
-                   OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE) {
-            out->type = SLO_ATTR_STR;
-            out->str = v->string_value;
-            out->len = strlen(v->string_value);
-        } else if (v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE) {
-            out->type = SLO_ATTR_INT;
-            out->i = v->int_value;
-        } else if (v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE) {
-            out->type = SLO_ATTR_BOOL;
-            out->i = v->bool_value ? 1 : 0;
-        } else {
-            out->type = SLO_ATTR_OTHER;
-        }
-        return; /* the first occurrence wins, as in the collector */
-    }
-}
-
 /* Appends "key=value" lines for |a| (strings, integers, booleans and doubles; others by type). */
-static int key_add_attrs(struct ag_buf *b, const struct kvs *a)
+static int key_add_attrs(struct ag_buf *b, const struct ex_slo_kvs *a)
 {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < a->n; i++) {
@@ -225,139 +99,11 @@ static int key_add_attrs(struct ag_buf *b, const struct kvs *a)
     return rc;
 }
 
-/* ---- traces ---------------------------------------------------------------------------------- */
-
-static void add_counts(struct ex_slo *x, size_t slo, int64_t t_ms, uint64_t good, uint64_t total)
-{
-    int rc = slo_engine_add(x->eng, slo, t_ms, good, total);
-    if (rc != 0) {
-        ag_metric_add(x->m_refused, total);
-        uint64_t now = ag_time_mono_ns();
-        if (now - x->warned_refused_ns >= 10000000000ull) {
-            x->warned_refused_ns = now;
-            ag_log_warn(x->id, "SLO %s: the engine refused %llu events at %lld: %s",
-                        x->defs->slos[slo].name, (unsigned long long)total, (long long)t_ms,
-                        ag_strerror(rc));
-        }
-        return;
-    }
-    x->emit_good[slo] += good;
-    x->emit_total[slo] += total;
-    ag_metric_add(x->m_good, good);
-    ag_metric_add(x->m_total, total);
-}
-
-/* Counts one span's verdict for SLO |slo| at |t_ms| (minute |minute|) in the request's
- * accumulator; a span of another minute than the one held first adds what is held. */
-static inline void acc_count(struct ex_slo *x, size_t slo, int64_t t_ms, int64_t minute, bool good)
-{
-    struct slo_acc *a = &x->acc[slo];
-    if (a->total == 0) {
-        x->touched[x->n_touched++] = slo;
-    } else if (a->minute == minute) {
-        a->good += good ? 1 : 0;
-        a->total++;
-        if (t_ms > a->t_ms) {
-            a->t_ms = t_ms;
-        }
-        return;
-    } else {
-        add_counts(x, slo, a->t_ms, a->good, a->total);
-    }
-    a->minute = minute;
-    a->t_ms = t_ms;
-    a->good = good ? 1 : 0;
-    a->total = 1;
-}
-
-/* Adds every accumulated count to the engine and empties the accumulator (end of a request). */
-static void acc_flush(struct ex_slo *x)
-{
-    for (size_t i = 0; i < x->n_touched; i++) {
-        struct slo_acc *a = &x->acc[x->touched[i]];
-        add_counts(x, x->touched[i], a->t_ms, a->good, a->total);
-        a->total = 0;
-    }
-    x->n_touched = 0;
-}
-
-/* Feeds a request's spans to the engine: each span's verdict per selected SLO is summed per SLO
- * and minute over the request, then added once (same counts and clocks as one add per span;
- * the engine's late/too-old statistics count adds, so they count fewer). */
-static void consume_traces(struct ex_slo *x, const ProtobufCMessage *msg)
-{
-    const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req =
-        (const void *)msg;
-    uint32_t klen[SPAN_KEYS_MAX];
-    struct kv_memo memo;
-    int64_t now = now_ms();
-    for (size_t r = 0; r < req->n_resource_spans; r++) {
-        const Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = req->resource_spans[r];
-        struct kvs res = {NULL, 0, NULL, NULL};
-        if (rs->resource != NULL) {
-            res.kv = rs->resource->attributes;
-            res.n = rs->resource->n_attributes;
-        }
-        struct slo_attr svc;
-        kv_lookup(&res, "service.name", &svc);
-        if (svc.type != SLO_ATTR_STR) {
-            continue;
-        }
-        /* The service's SLOs; their resource matchers once per resource. A span then meets
-         * only the SLOs of its own route (slo_sli_span_hits). */
-        const struct slo_sli_service *svc_ix = slo_sli_service_find(x->ix, svc.str, svc.len);
-        if (svc_ix == NULL) {
-            continue;
-        }
-        const size_t *cand;
-        size_t n_cand = slo_sli_service_slos(svc_ix, &cand);
-        size_t n_active = 0;
-        for (size_t i = 0; i < n_cand; i++) {
-            const struct slo_sli_def *sli = &x->defs->slis[x->defs->slos[cand[i]].sli];
-            x->res_ok[cand[i]] = slo_sli_resource_matches(sli, kv_lookup, &res);
-            n_active += x->res_ok[cand[i]];
-        }
-        if (n_active == 0) {
-            continue;
-        }
-        for (size_t s = 0; s < rs->n_scope_spans; s++) {
-            const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = rs->scope_spans[s];
-            for (size_t k = 0; k < ss->n_spans; k++) {
-                const Opentelemetry__Proto__Trace__V1__Span *span = ss->spans[k];
-                struct kvs sa = {span->attributes, span->n_attributes, NULL, NULL};
-                kv_index(&sa, klen, &memo);
-                struct slo_span sp = {
-                    (int)span->kind,
-                    span->status != NULL &&
-                        span->status->code ==
-                            OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR,
-                    span->start_time_unix_nano,
-                    span->end_time_unix_nano,
-                    kv_lookup,
-                    &sa,
-                    kv_lookup_len};
-                /* A span counts when it ended; one from the future (a skewed clock) counts now. */
-                int64_t t = (int64_t)(span->end_time_unix_nano / 1000000ull);
-                if (t <= 0 || t > now) {
-                    t = now;
-                }
-                int64_t minute = t / 60000;
-                ag_metric_add(x->m_spans, 1);
-                size_t n_hits = slo_sli_span_hits(x->ix, svc_ix, x->res_ok, &sp, x->hits);
-                for (size_t i = 0; i < n_hits; i++) {
-                    acc_count(x, x->hits[i].slo, t, minute, x->hits[i].good);
-                }
-            }
-        }
-    }
-    acc_flush(x);
-}
-
 /* ---- metrics --------------------------------------------------------------------------------- */
 
 /* Builds point |p|'s series identity in x->key: metric name, resource, point attributes. */
-static int series_key(struct ex_slo *x, const char *metric, const struct kvs *res,
-                      const struct kvs *pa)
+static int series_key(struct ex_slo *x, const char *metric, const struct ex_slo_kvs *res,
+                      const struct ex_slo_kvs *pa)
 {
     ag_buf_reset(&x->key);
     int rc = ag_buf_adds(&x->key, metric);
@@ -424,7 +170,8 @@ static void take_metrics(struct ex_slo *x, int64_t t_ms, bool final)
         }
         uint64_t good, total;
         if (slo_metric_take(x->ms, i, final, &good, &total)) {
-            add_counts(x, i, x->metric_t_ms[i] > 0 ? x->metric_t_ms[i] : t_ms, good, total);
+            ex_slo_feed_add(&x->feed, i, x->metric_t_ms[i] > 0 ? x->metric_t_ms[i] : t_ms, good,
+                            total);
         }
         x->metric_t_ms[i] = 0;
         if (final) {
@@ -439,7 +186,7 @@ static void consume_metrics(struct ex_slo *x, const ProtobufCMessage *msg)
         (const void *)msg;
     for (size_t r = 0; r < req->n_resource_metrics; r++) {
         const Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rm = req->resource_metrics[r];
-        struct kvs res = {NULL, 0, NULL, NULL};
+        struct ex_slo_kvs res = {NULL, 0};
         if (rm->resource != NULL) {
             res.kv = rm->resource->attributes;
             res.n = rm->resource->n_attributes;
@@ -483,7 +230,7 @@ static void consume_metrics(struct ex_slo *x, const ProtobufCMessage *msg)
                         } else {
                             continue;
                         }
-                        struct kvs pa = {dp->attributes, dp->n_attributes, NULL, NULL};
+                        struct ex_slo_kvs pa = {dp->attributes, dp->n_attributes};
                         if (series_key(x, met->name, &res, &pa) != 0) {
                             continue;
                         }
@@ -495,9 +242,9 @@ static void consume_metrics(struct ex_slo *x, const ProtobufCMessage *msg)
                         p.start_ns = dp->start_time_unix_nano;
                         p.time_ns = dp->time_unix_nano;
                         p.value = v;
-                        p.attr = kv_lookup;
+                        p.attr = ex_slo_kv_lookup;
                         p.attr_ctx = &pa;
-                        p.res_attr = kv_lookup;
+                        p.res_attr = ex_slo_kv_lookup;
                         p.res_ctx = &res;
                         feed_point(x, refs, n_refs, false, &p);
                     }
@@ -513,7 +260,7 @@ static void consume_metrics(struct ex_slo *x, const ProtobufCMessage *msg)
                     for (size_t k = 0; (cum || delta) && k < h->n_data_points; k++) {
                         const Opentelemetry__Proto__Metrics__V1__HistogramDataPoint *dp =
                             h->data_points[k];
-                        struct kvs pa = {dp->attributes, dp->n_attributes, NULL, NULL};
+                        struct ex_slo_kvs pa = {dp->attributes, dp->n_attributes};
                         if (series_key(x, met->name, &res, &pa) != 0) {
                             continue;
                         }
@@ -529,9 +276,9 @@ static void consume_metrics(struct ex_slo *x, const ProtobufCMessage *msg)
                         p.buckets = dp->bucket_counts;
                         p.n_buckets = dp->n_bucket_counts;
                         p.count = dp->count;
-                        p.attr = kv_lookup;
+                        p.attr = ex_slo_kv_lookup;
                         p.attr_ctx = &pa;
-                        p.res_attr = kv_lookup;
+                        p.res_attr = ex_slo_kv_lookup;
                         p.res_ctx = &res;
                         feed_point(x, refs, n_refs, true, &p);
                     }
@@ -548,7 +295,7 @@ static int slo_consume(void *self, struct ag_payload *p)
 {
     struct ex_slo *x = self;
     if (p->signal == AG_SIGNAL_TRACES) {
-        consume_traces(x, p->msg);
+        ex_slo_feed_traces(&x->feed, (const void *)p->msg, now_ms());
     } else if (p->signal == AG_SIGNAL_METRICS) {
         consume_metrics(x, p->msg);
     }
@@ -610,16 +357,16 @@ static void on_metrics(evutil_socket_t fd, short what, void *arg)
     int rc = evals == NULL || in == NULL ? AG_ENOMEM : eval_all(x, at, evals);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         in[i].eval = &evals[i];
-        in[i].good_delta = x->emit_good[i];
-        in[i].total_delta = x->emit_total[i];
+        in[i].good_delta = x->feed.emit_good[i];
+        in[i].total_delta = x->feed.emit_total[i];
     }
     if (rc == 0) {
         rc = ex_slo_sinks_metrics(x->sinks, at, in, n);
     }
     if (rc == 0) {
         /* Emitted (or queued): the next emission counts from here. */
-        memset(x->emit_good, 0, n * sizeof(*x->emit_good));
-        memset(x->emit_total, 0, n * sizeof(*x->emit_total));
+        memset(x->feed.emit_good, 0, n * sizeof(*x->feed.emit_good));
+        memset(x->feed.emit_total, 0, n * sizeof(*x->feed.emit_total));
     } else {
         ag_log_warn(x->id, "SLO metrics not emitted: %s (the counts carry over)", ag_strerror(rc));
     }
@@ -921,7 +668,9 @@ static void slo_destroy(void *self)
         event_free(x->metrics_ev);
     }
     if (x->eng != NULL && x->ms != NULL) {
-        take_metrics(x, now_ms(), true);
+        if (x->feed_ready) {
+            take_metrics(x, now_ms(), true);
+        }
         checkpoint(x);
     }
     /* Notifications queued or in flight get a bounded time to be delivered (the process-wide
@@ -938,14 +687,9 @@ static void slo_destroy(void *self)
     slo_defs_free(x->defs);
     ag_buf_cleanup(&x->diag);
     ag_buf_cleanup(&x->key);
-    ag_free(x->emit_good);
-    ag_free(x->emit_total);
+    ex_slo_feed_cleanup(&x->feed);
     ag_free(x->metric_touched);
     ag_free(x->metric_t_ms);
-    ag_free(x->res_ok);
-    ag_free(x->hits);
-    ag_free(x->acc);
-    ag_free(x->touched);
     ag_free(x->id);
     ag_free(x);
 }
@@ -1003,17 +747,9 @@ static int slo_create(const struct ag_component_config *cfg, const struct ag_com
         rc = slo_metric_state_new(x->defs, ag_time_now_ns(), 0, &x->ms);
     }
     size_t n = x->defs->n_slos ? x->defs->n_slos : 1;
-    x->emit_good = ag_calloc(n, sizeof(*x->emit_good));
-    x->emit_total = ag_calloc(n, sizeof(*x->emit_total));
     x->metric_touched = ag_calloc(n, sizeof(*x->metric_touched));
     x->metric_t_ms = ag_calloc(n, sizeof(*x->metric_t_ms));
-    x->res_ok = ag_calloc(n, sizeof(*x->res_ok));
-    x->hits = ag_calloc(n, sizeof(*x->hits)); /* a service has at most n SLOs */
-    x->acc = ag_calloc(n, sizeof(*x->acc));
-    x->touched = ag_calloc(n, sizeof(*x->touched));
-    if (rc != 0 || x->emit_good == NULL || x->emit_total == NULL || x->metric_touched == NULL ||
-        x->metric_t_ms == NULL || x->res_ok == NULL || x->hits == NULL || x->acc == NULL ||
-        x->touched == NULL) {
+    if (rc != 0 || x->metric_touched == NULL || x->metric_t_ms == NULL) {
         rc = AG_ENOMEM;
         goto fail;
     }
@@ -1021,22 +757,28 @@ static int slo_create(const struct ag_component_config *cfg, const struct ag_com
     if (rc != 0) {
         goto fail;
     }
+    /* After the restore, which may replace the engine. */
+    rc = ex_slo_feed_init(&x->feed, x->id, x->defs, x->ix, x->eng);
+    if (rc != 0) {
+        goto fail;
+    }
+    x->feed_ready = true;
     rc = ex_slo_sinks_new(env->base, x->cfg, &x->sinks, err, errlen);
     if (rc != 0) {
         goto fail;
     }
     char labels[192];
     snprintf(labels, sizeof(labels), "exporter=\"%s\"", cfg->id);
-    x->m_spans = ag_metrics_counter("otter_slo_spans_total",
+    x->feed.m_spans = ag_metrics_counter("otter_slo_spans_total",
                                     "Spans the slo exporter looked at "
                                     "for a matching SLO.",
                                     labels);
     x->m_points =
         ag_metrics_counter("otter_slo_points_total", "Metric data points an SLO counted.", labels);
-    x->m_good =
+    x->feed.m_good =
         ag_metrics_counter("otter_slo_good_events_total", "Good events added to SLOs.", labels);
-    x->m_total = ag_metrics_counter("otter_slo_events_total", "Events added to SLOs.", labels);
-    x->m_refused = ag_metrics_counter("otter_slo_refused_events_total",
+    x->feed.m_total = ag_metrics_counter("otter_slo_events_total", "Events added to SLOs.", labels);
+    x->feed.m_refused = ag_metrics_counter("otter_slo_refused_events_total",
                                       "Events the SLO engine refused (time out of range, "
                                       "overflow).",
                                       labels);

@@ -52,15 +52,44 @@ bool slo_attr_equals(const struct slo_attr *a, const char *text)
 
 /* ---- a small string-keyed open-addressing table ---------------------------------------------- */
 
-static uint64_t hash_bytes(const void *p, size_t n, uint64_t seed)
+static inline uint64_t load64(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static inline uint32_t load32(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* A hash of |n| bytes at |p| read 8 at a time (the last word overlapping the one before), so a
+ * route value costs a few multiplications instead of one per byte. In memory only: never saved. */
+static inline uint64_t hash_bytes(const void *p, size_t n, uint64_t seed)
 {
     const unsigned char *s = p;
-    uint64_t h = 1469598103934665603ull ^ seed;
-    for (size_t i = 0; i < n; i++) {
-        h ^= s[i];
-        h *= 1099511628211ull;
+    uint64_t h = (seed ^ 0x9e3779b97f4a7c15ull) + n * 0xff51afd7ed558ccdull;
+    uint64_t w;
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 < n; i += 8) {
+            h = (h ^ load64(s + i)) * 0xbf58476d1ce4e5b9ull;
+            h ^= h >> 31;
+        }
+        w = load64(s + n - 8);
+    } else if (n >= 4) {
+        w = (uint64_t)load32(s) | (uint64_t)load32(s + n - 4) << 32;
+    } else if (n > 0) {
+        w = (uint64_t)s[0] | (uint64_t)s[n / 2] << 8 | (uint64_t)s[n - 1] << 16;
+    } else {
+        w = 0;
     }
-    return h ^ (h >> 29);
+    h = (h ^ w) * 0x94d049bb133111ebull;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    return h ^ (h >> 32);
 }
 
 struct slot {
@@ -76,7 +105,8 @@ struct table {
     size_t n;
 };
 
-static struct slot *table_find(const struct table *t, const char *key, size_t len, uint64_t h)
+static inline struct slot *table_find(const struct table *t, const char *key, size_t len,
+                                      uint64_t h)
 {
     if (t->cap == 0) {
         return NULL;
@@ -86,7 +116,7 @@ static struct slot *table_find(const struct table *t, const char *key, size_t le
         if (s->key == NULL) {
             return NULL;
         }
-        if (s->hash == h && s->len == len && memcmp(s->key, key, len) == 0) {
+        if (s->hash == h && s->len == len && slo_sli_bytes_eq(s->key, key, len)) {
             return s;
         }
     }
@@ -151,12 +181,44 @@ struct slo_list {
     size_t n;
 };
 
+/* Span status bits a verdict reads (span_status_bits): bit k for an HTTP status code of class
+ * kxx (1..9), SPAN_ERR without a code when the span's status is ERROR. */
+#define SPAN_ERR (1u << 16)
+
+/* A spans SLO compiled for the span path of its service: eligibility and verdict without the
+ * definition. good = end - start <= max_ns && (bad & the span's status bits) == 0. */
+struct hit_slo {
+    uint64_t max_ns; /* latency: the threshold in ns; availability: UINT64_MAX */
+    uint32_t slo;    /* index into defs->slos (slo_sli_index_new refuses more than fit) */
+    uint32_t bad;    /* availability: the bad classes' bits, SPAN_ERR when status ERROR is bad */
+    uint32_t kinds;  /* bit k: OTLP SpanKind k is eligible */
+    uint32_t n_m;    /* the matchers still to check: the service's sm[m0 .. m0 + n_m) */
+    size_t m0;
+};
+
+struct hit_list {
+    struct hit_slo *h;
+    size_t n;
+};
+
+/* A matcher still to check on a span: its key's slot in the service's keyset. */
+struct slot_match {
+    size_t slot;
+    const char *key; /* for the callback path */
+    size_t klen;
+    const char *val;
+    size_t vlen;
+};
+
 /* The SLOs of one service whose first span attribute matcher has key |key|, by its value. */
 struct route_key {
     const char *key;
     size_t klen;
-    struct table values; /* value text -> index into lists */
+    size_t slot;         /* |key|'s slot in the service's keyset */
+    struct table values; /* value text -> index into lists and hits */
+    struct lmatch *vals; /* per list: its value (val, vlen) */
     struct slo_list *lists;
+    struct hit_list *hits; /* lists compiled (compile_service) */
     size_t n_lists;
 };
 
@@ -164,10 +226,15 @@ struct slo_sli_service {
     size_t *slos; /* all, in definition order */
     size_t n;
     struct slo_list plain; /* without span attribute matchers */
+    struct hit_list plain_h;
     struct route_key *keys;
     size_t n_keys;
+    struct slo_sli_keyset ks;  /* every span attribute key its SLOs read */
+    struct slo_sli_key *ks_keys; /* ks.keys */
+    struct slot_match *sm;     /* the SLOs' matchers after their route's (hit_slo.m0) */
+    size_t n_sm;
+    bool wants_status; /* some SLO is an availability SLO: slots 0 and 1 are the status keys */
 };
-
 
 struct name_entry {
     struct slo_metric_ref *refs;
@@ -178,6 +245,7 @@ struct slo_sli_index {
     struct span_slo *span_slos; /* one per SLO (sli NULL: not a spans SLO) */
     size_t n_span_slos;
     size_t max_svc_slos;
+    size_t max_svc_keys;
     struct table services;
     struct slo_sli_service *svc;
     size_t n_svc;
@@ -226,6 +294,12 @@ static int index_route(struct slo_sli_index *ix, struct slo_sli_service *e, size
     uint64_t h = hash_bytes(m->val, m->vlen, 0);
     struct slot *s = table_find(&rk->values, m->val, m->vlen, h);
     if (s == NULL) {
+        struct lmatch *v = ag_realloc(rk->vals, (rk->n_lists + 1) * sizeof(*v));
+        if (v == NULL) {
+            return AG_ENOMEM;
+        }
+        rk->vals = v;
+        v[rk->n_lists] = *m;
         struct slo_list *a = ag_realloc(rk->lists, (rk->n_lists + 1) * sizeof(*a));
         if (a == NULL) {
             return AG_ENOMEM;
@@ -324,9 +398,125 @@ static int index_metric(struct slo_sli_index *ix, const struct slo_metric_sel *s
     return 0;
 }
 
+/* The HTTP status code's attribute names, the current one first (slots 0 and 1 of a service
+ * with an availability SLO). */
+static const char *const status_keys[2] = {"http.response.status_code", "http.status_code"};
+static const size_t status_lens[2] = {sizeof("http.response.status_code") - 1,
+                                      sizeof("http.status_code") - 1};
+
+/* |key|'s slot in |e|'s keyset, added when new. Returns the slot, or AG_ENOMEM or AG_ETOOBIG
+ * (negative). */
+static long keyset_slot_add(struct slo_sli_service *e, const char *key, size_t len)
+{
+    for (size_t i = 0; i < e->ks.n; i++) {
+        if (e->ks_keys[i].len == len && memcmp(e->ks_keys[i].key, key, len) == 0) {
+            return (long)i;
+        }
+    }
+    if (e->ks.n >= UINT32_MAX - 1) {
+        return AG_ETOOBIG; /* by_len holds slot + 1 in 32 bits */
+    }
+    struct slo_sli_key *a = ag_realloc(e->ks_keys, (e->ks.n + 1) * sizeof(*a));
+    if (a == NULL) {
+        return AG_ENOMEM;
+    }
+    e->ks_keys = a;
+    e->ks.keys = a;
+    /* Chained in front of the keys of its by_len entry. */
+    uint32_t *head = &e->ks.by_len[len < SLO_SLI_KEY_LENS ? len : SLO_SLI_KEY_LENS - 1];
+    a[e->ks.n] = (struct slo_sli_key){key, len, *head};
+    *head = (uint32_t)(e->ks.n + 1);
+    e->ks.first[(unsigned char)key[0]] = 1;
+    return (long)e->ks.n++;
+}
+
+/* Compiles |l| (SLOs whose first |skip| span attribute matchers are known to hold when the list
+ * is read) into |out|: verdict data, and their other matchers' slots in |e|'s keyset. */
+static int compile_list(const struct slo_sli_index *ix, struct slo_sli_service *e,
+                        const struct slo_list *l, size_t skip, struct hit_list *out)
+{
+    out->h = ag_calloc(l->n > 0 ? l->n : 1, sizeof(*out->h));
+    if (out->h == NULL) {
+        return AG_ENOMEM;
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        const struct span_slo *ss = &ix->span_slos[l->slos[i]];
+        const struct slo_sli_def *sli = ss->sli;
+        struct hit_slo *h = &out->h[out->n++];
+        h->slo = (uint32_t)l->slos[i];
+        h->kinds = (sli->kind_server ? 1u << SLO_SPAN_KIND_SERVER : 0) |
+                   (sli->kind_consumer ? 1u << SLO_SPAN_KIND_CONSUMER : 0);
+        if (sli->span_check == SLO_SPAN_LATENCY) {
+            /* ms to ns cannot overflow for thresholds up to 10 years (slo_duration_parse's
+             * cap). */
+            h->max_ns = sli->latency_ms * 1000000ull;
+            h->bad = 0;
+        } else {
+            h->max_ns = UINT64_MAX;
+            /* Classes 1..9: the codes a span can carry (http_status: 100..999). */
+            h->bad = (sli->bad_http_classes & 0x3feu) | (sli->status_error_bad ? SPAN_ERR : 0);
+        }
+        h->m0 = e->n_sm;
+        for (size_t j = skip; j < ss->n_m; j++) {
+            const struct lmatch *m = &ss->m[j];
+            long slot = keyset_slot_add(e, m->key, m->klen);
+            if (slot < 0) {
+                return (int)slot;
+            }
+            struct slot_match *a = ag_realloc(e->sm, (e->n_sm + 1) * sizeof(*a));
+            if (a == NULL) {
+                return AG_ENOMEM;
+            }
+            e->sm = a;
+            a[e->n_sm++] = (struct slot_match){(size_t)slot, m->key, m->klen, m->val, m->vlen};
+        }
+        h->n_m = (uint32_t)(e->n_sm - h->m0);
+    }
+    return 0;
+}
+
+/* Builds service |e|'s span path once its SLOs are filed: the keyset (the status keys first when
+ * an availability SLO reads them, then the route keys, then the other matchers' keys) and the
+ * compiled hit lists. */
+static int compile_service(struct slo_sli_index *ix, struct slo_sli_service *e)
+{
+    for (size_t i = 0; i < e->n && !e->wants_status; i++) {
+        e->wants_status = ix->span_slos[e->slos[i]].sli->span_check == SLO_SPAN_AVAILABILITY;
+    }
+    for (size_t k = 0; e->wants_status && k < 2; k++) {
+        long slot = keyset_slot_add(e, status_keys[k], status_lens[k]);
+        if (slot < 0) {
+            return (int)slot;
+        }
+    }
+    int rc = compile_list(ix, e, &e->plain, 0, &e->plain_h);
+    for (size_t k = 0; rc == 0 && k < e->n_keys; k++) {
+        struct route_key *rk = &e->keys[k];
+        long slot = keyset_slot_add(e, rk->key, rk->klen);
+        if (slot < 0) {
+            return (int)slot;
+        }
+        rk->slot = (size_t)slot;
+        rk->hits = ag_calloc(rk->n_lists > 0 ? rk->n_lists : 1, sizeof(*rk->hits));
+        if (rk->hits == NULL) {
+            return AG_ENOMEM;
+        }
+        for (size_t j = 0; rc == 0 && j < rk->n_lists; j++) {
+            rc = compile_list(ix, e, &rk->lists[j], 1, &rk->hits[j]);
+        }
+    }
+    if (rc == 0 && e->ks.n > ix->max_svc_keys) {
+        ix->max_svc_keys = e->ks.n;
+    }
+    return rc;
+}
+
 int slo_sli_index_new(const struct slo_defs *defs, struct slo_sli_index **out)
 {
     *out = NULL;
+    if (defs->n_slos > UINT32_MAX) {
+        return AG_ETOOBIG; /* the span path keeps SLO indexes in 32 bits */
+    }
     struct slo_sli_index *ix = ag_calloc(1, sizeof(*ix));
     if (ix == NULL) {
         return AG_ENOMEM;
@@ -365,6 +555,9 @@ int slo_sli_index_new(const struct slo_defs *defs, struct slo_sli_index **out)
             break;
         }
     }
+    for (size_t i = 0; rc == 0 && i < ix->n_svc; i++) {
+        rc = compile_service(ix, &ix->svc[i]);
+    }
     if (rc != 0) {
         slo_sli_index_free(ix);
         return rc;
@@ -382,14 +575,22 @@ void slo_sli_index_free(struct slo_sli_index *ix)
         struct slo_sli_service *e = &ix->svc[i];
         ag_free(e->slos);
         ag_free(e->plain.slos);
+        ag_free(e->plain_h.h);
         for (size_t k = 0; k < e->n_keys; k++) {
             for (size_t j = 0; j < e->keys[k].n_lists; j++) {
                 ag_free(e->keys[k].lists[j].slos);
+                if (e->keys[k].hits != NULL) {
+                    ag_free(e->keys[k].hits[j].h);
+                }
             }
             ag_free(e->keys[k].lists);
+            ag_free(e->keys[k].vals);
+            ag_free(e->keys[k].hits);
             ag_free(e->keys[k].values.slots);
         }
         ag_free(e->keys);
+        ag_free(e->ks_keys);
+        ag_free(e->sm);
     }
     for (size_t i = 0; ix->span_slos != NULL && i < ix->n_span_slos; i++) {
         ag_free(ix->span_slos[i].m);
@@ -429,6 +630,16 @@ size_t slo_sli_service_slos(const struct slo_sli_service *svc, const size_t **sl
 size_t slo_sli_max_service_slos(const struct slo_sli_index *ix)
 {
     return ix->max_svc_slos;
+}
+
+const struct slo_sli_keyset *slo_sli_service_keyset(const struct slo_sli_service *svc)
+{
+    return &svc->ks;
+}
+
+size_t slo_sli_max_service_keys(const struct slo_sli_index *ix)
+{
+    return ix->max_svc_keys;
 }
 
 size_t slo_sli_metrics_for(const struct slo_sli_index *ix, const char *name, size_t len,
@@ -481,28 +692,32 @@ static void span_attr(const struct slo_span *sp, const char *key, size_t len, st
     }
 }
 
+/* The HTTP status code that attribute |a| carries (an integer 100..999 or three decimal digits
+ * as text, 100 or more), or 0: as http_status() decides for one key. */
+static int64_t status_of(const struct slo_attr *a)
+{
+    if (a->type == SLO_ATTR_INT) {
+        return a->i >= 100 && a->i <= 999 ? a->i : 0;
+    }
+    if (a->type == SLO_ATTR_STR && a->len == 3) {
+        const unsigned char *p = (const unsigned char *)a->str;
+        unsigned d0 = p[0] - (unsigned)'0', d1 = p[1] - (unsigned)'0', d2 = p[2] - (unsigned)'0';
+        if (d0 <= 9 && d1 <= 9 && d2 <= 9 && d0 >= 1) {
+            return (int64_t)(d0 * 100 + d1 * 10 + d2);
+        }
+    }
+    return 0;
+}
+
 /* The HTTP status code of a span, from the current or the old attribute name; 0 when absent. */
 static int64_t http_status(const struct slo_span *sp)
 {
-    static const char *const keys[] = {"http.response.status_code", "http.status_code"};
-    static const size_t lens[] = {sizeof("http.response.status_code") - 1,
-                                  sizeof("http.status_code") - 1};
     for (size_t k = 0; k < 2; k++) {
         struct slo_attr a = {SLO_ATTR_NONE, NULL, 0, 0};
-        span_attr(sp, keys[k], lens[k], &a);
-        if (a.type == SLO_ATTR_INT && a.i >= 100 && a.i <= 999) {
-            return a.i;
-        }
-        if (a.type == SLO_ATTR_STR && a.len == 3) {
-            int64_t v = 0;
-            bool ok = true;
-            for (size_t i = 0; i < 3; i++) {
-                ok = ok && a.str[i] >= '0' && a.str[i] <= '9';
-                v = v * 10 + (a.str[i] - '0');
-            }
-            if (ok && v >= 100) {
-                return v;
-            }
+        span_attr(sp, status_keys[k], status_lens[k], &a);
+        int64_t code = status_of(&a);
+        if (code != 0) {
+            return code;
         }
     }
     return 0;
@@ -542,82 +757,172 @@ bool slo_sli_span(const struct slo_sli_def *sli, const struct slo_span *sp, bool
     return true;
 }
 
-/* SLO |slo|'s verdict on span |sp| from its prepared matchers, the first |skip| of them known to
- * hold already; as slo_sli_span(). */
-static bool span_prepared(const struct span_slo *ss, const struct slo_span *sp, size_t skip,
-                          int64_t *code, bool *good)
+/* Slot |slot| of span |sp|: vals[slot], or (vals NULL) looked up through the span's callback
+ * into |tmp|. */
+static inline __attribute__((always_inline)) const struct slo_attr *
+slot_attr(const struct slo_sli_service *svc, const struct slo_span *sp,
+          const struct slo_attr *vals, size_t slot, struct slo_attr *tmp)
 {
-    const struct slo_sli_def *sli = ss->sli;
-    bool kind_ok = (sp->kind == SLO_SPAN_KIND_SERVER && sli->kind_server) ||
-                   (sp->kind == SLO_SPAN_KIND_CONSUMER && sli->kind_consumer);
-    if (!kind_ok) {
-        return false;
+    if (vals != NULL) {
+        return &vals[slot];
     }
-    for (size_t i = skip; i < ss->n_m; i++) {
-        struct slo_attr a;
-        span_attr(sp, ss->m[i].key, ss->m[i].klen, &a);
-        if (!slo_attr_equals_n(&a, ss->m[i].val, ss->m[i].vlen)) {
+    span_attr(sp, svc->ks.keys[slot].key, svc->ks.keys[slot].len, tmp);
+    return tmp;
+}
+
+/* True when every matcher of |h| after its route's holds for span |sp| (out of line: most SLOs
+ * have none, and the loop that calls it stays small). */
+static __attribute__((noinline)) bool
+more_match(const struct slo_sli_service *svc, const struct hit_slo *h, const struct slo_span *sp,
+           const struct slo_attr *vals)
+{
+    for (size_t j = h->m0; j < h->m0 + h->n_m; j++) {
+        const struct slot_match *m = &svc->sm[j];
+        struct slo_attr tmp;
+        if (!slo_attr_equals_n(slot_attr(svc, sp, vals, m->slot, &tmp), m->val, m->vlen)) {
             return false;
         }
     }
-    span_verdict(sli, sp, code, good);
     return true;
 }
 
-size_t slo_sli_span_hits(const struct slo_sli_index *ix, const struct slo_sli_service *svc,
-                         const bool *res_ok, const struct slo_span *sp, struct slo_span_hit *out)
+/* Appends to |out| (at |n|) the SLOs of |l| that span |sp| feeds, with their verdicts; returns
+ * the new count. |kbit|: the span's kind bit; |dur|: its duration; |sbits|: its status bits.
+ * Branch-light: every SLO's entry is written at out[n] and kept (n + 1) only when eligible, so
+ * |out| needs room for one more than the SLOs before |l| (the service's count bounds it). */
+static inline __attribute__((always_inline)) size_t
+list_hits(const struct slo_sli_service *svc, const struct hit_list *l, const bool *res_ok,
+          const struct slo_span *sp, const struct slo_attr *vals, uint32_t kbit, uint64_t dur,
+          uint32_t sbits, struct slo_span_hit *out, size_t n)
 {
-    if (sp->kind != SLO_SPAN_KIND_SERVER && sp->kind != SLO_SPAN_KIND_CONSUMER) {
-        return 0; /* no SLO selects other kinds */
-    }
-    size_t n = 0;
-    bool good;
-    int64_t code = -1; /* the span's HTTP status code, looked up at most once */
-    for (size_t i = 0; i < svc->plain.n; i++) {
-        size_t slo = svc->plain.slos[i];
-        if (res_ok[slo] && span_prepared(&ix->span_slos[slo], sp, 0, &code, &good)) {
-            out[n++] = (struct slo_span_hit){slo, good};
+    const struct hit_slo *h = l->h, *end = l->h + l->n;
+    for (; h < end; h++) {
+        uint32_t slo = h->slo;
+        bool ok = res_ok[slo] & ((h->kinds & kbit) != 0);
+        if (__builtin_expect(h->n_m != 0, 0) && ok) {
+            ok = more_match(svc, h, sp, vals);
         }
+        bool good = (dur <= h->max_ns) & ((h->bad & sbits) == 0);
+        out[n] = (struct slo_span_hit){slo, good};
+        n += ok;
     }
+    return n;
+}
+
+/* Route keys with at most this many values compare them in turn instead of hashing. */
+#define ROUTE_LINEAR_MAX 4u
+
+/* Writes at most 20 decimal digits of |v| to |buf| (room for 21); returns their number. */
+static size_t i64_text(int64_t v, char *buf)
+{
+    char tmp[24];
+    size_t n = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    size_t len = 0;
+    if (v < 0) {
+        buf[len++] = '-';
+    }
+    while (n > 0) {
+        buf[len++] = tmp[--n];
+    }
+    return len;
+}
+
+/* slo_sli_span_hits and slo_sli_span_hits_slots: the slots from |vals|, or (vals NULL) through
+ * the span's callbacks. */
+static inline __attribute__((always_inline)) size_t
+span_hits(const struct slo_sli_service *svc, const bool *res_ok, const struct slo_span *sp,
+          const struct slo_attr *vals, struct slo_span_hit *out)
+{
+    uint32_t kbit = 1u << (unsigned)sp->kind; /* SERVER or CONSUMER: checked by the callers */
+    uint64_t dur = sp->end_ns > sp->start_ns ? sp->end_ns - sp->start_ns : 0;
+    uint32_t sbits = 0;
+    if (svc->wants_status) {
+        struct slo_attr tmp;
+        int64_t code = status_of(slot_attr(svc, sp, vals, 0, &tmp));
+        if (code == 0) {
+            code = status_of(slot_attr(svc, sp, vals, 1, &tmp));
+        }
+        sbits = code != 0 ? 1u << (unsigned)(code / 100) : sp->status_error ? SPAN_ERR : 0;
+    }
+    size_t n = list_hits(svc, &svc->plain_h, res_ok, sp, vals, kbit, dur, sbits, out, 0);
     for (size_t k = 0; k < svc->n_keys; k++) {
         const struct route_key *rk = &svc->keys[k];
-        struct slo_attr a;
-        span_attr(sp, rk->key, rk->klen, &a);
+        struct slo_attr tmp;
+        const struct slo_attr *a = slot_attr(svc, sp, vals, rk->slot, &tmp);
         /* The attribute as text, as slo_attr_equals() compares it. */
-        char num[32];
+        char num[24];
         const char *text;
         size_t len;
-        switch (a.type) {
+        switch (a->type) {
         case SLO_ATTR_STR:
-            text = a.str;
-            len = a.len;
+            text = a->str;
+            len = a->len;
             break;
-        case SLO_ATTR_INT: {
-            int w = snprintf(num, sizeof(num), "%lld", (long long)a.i);
+        case SLO_ATTR_INT:
+            len = i64_text(a->i, num);
             text = num;
-            len = w > 0 ? (size_t)w : 0;
             break;
-        }
         case SLO_ATTR_BOOL:
-            text = a.i ? "true" : "false";
-            len = a.i ? 4 : 5;
+            text = a->i ? "true" : "false";
+            len = a->i ? 4 : 5;
             break;
         default:
             continue; /* absent or not comparable: no matcher on this key holds */
         }
-        struct slot *s = table_find(&rk->values, text, len, hash_bytes(text, len, 0));
-        if (s == NULL) {
-            continue;
-        }
-        const struct slo_list *l = &rk->lists[s->idx];
-        for (size_t i = 0; i < l->n; i++) {
-            size_t slo = l->slos[i];
-            if (res_ok[slo] && span_prepared(&ix->span_slos[slo], sp, 1, &code, &good)) {
-                out[n++] = (struct slo_span_hit){slo, good};
+        size_t idx = SIZE_MAX;
+        if (rk->n_lists <= ROUTE_LINEAR_MAX) {
+            /* A few values (a method, a flag): compared in turn, cheaper than hashing. */
+            for (size_t j = 0; j < rk->n_lists; j++) {
+                if (rk->vals[j].vlen == len && slo_sli_bytes_eq(rk->vals[j].val, text, len)) {
+                    idx = j;
+                    break;
+                }
             }
+        } else {
+            struct slot *s = table_find(&rk->values, text, len, hash_bytes(text, len, 0));
+            idx = s != NULL ? s->idx : SIZE_MAX;
+        }
+        if (idx != SIZE_MAX) {
+            n = list_hits(svc, &rk->hits[idx], res_ok, sp, vals, kbit, dur, sbits, out, n);
         }
     }
     return n;
+}
+
+/* Slots filled through the callbacks on the stack, up to this many keys; more are looked up
+ * where they are read. */
+#define STACK_SLOTS 32u
+
+size_t slo_sli_span_hits(const struct slo_sli_index *ix, const struct slo_sli_service *svc,
+                         const bool *res_ok, const struct slo_span *sp, struct slo_span_hit *out)
+{
+    (void)ix;
+    if (sp->kind != SLO_SPAN_KIND_SERVER && sp->kind != SLO_SPAN_KIND_CONSUMER) {
+        return 0; /* no SLO selects other kinds */
+    }
+    if (svc->ks.n > STACK_SLOTS) {
+        return span_hits(svc, res_ok, sp, NULL, out);
+    }
+    struct slo_attr vals[STACK_SLOTS];
+    for (size_t i = 0; i < svc->ks.n; i++) {
+        span_attr(sp, svc->ks.keys[i].key, svc->ks.keys[i].len, &vals[i]);
+    }
+    return span_hits(svc, res_ok, sp, vals, out);
+}
+
+size_t slo_sli_span_hits_slots(const struct slo_sli_service *svc, const bool *res_ok,
+                               const struct slo_span *sp, const struct slo_attr *vals,
+                               struct slo_span_hit *out)
+{
+    if ((sp->kind != SLO_SPAN_KIND_SERVER && sp->kind != SLO_SPAN_KIND_CONSUMER) || vals == NULL) {
+        return 0;
+    }
+    return span_hits(svc, res_ok, sp, vals, out);
 }
 
 /* ---- metrics --------------------------------------------------------------------------------- */

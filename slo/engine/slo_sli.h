@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ag_buf.h"
 #include "ag_err.h"
@@ -83,7 +84,8 @@ struct slo_metric_ref {
 /*
  * Indexes every SLO of |defs| (borrowed; finished; must outlive the index) by the service of its
  * spans SLI and by the metric names of its counters or histogram SLI.
- * Returns 0 and a new index in |*out| (free with slo_sli_index_free()), or AG_ENOMEM.
+ * Returns 0 and a new index in |*out| (free with slo_sli_index_free()), or AG_ENOMEM, or
+ * AG_ETOOBIG (more than UINT32_MAX SLOs).
  */
 AG_NODISCARD int slo_sli_index_new(const struct slo_defs *defs, struct slo_sli_index **out);
 
@@ -163,6 +165,97 @@ bool slo_sli_span(const struct slo_sli_def *sli, const struct slo_span *sp, bool
  */
 size_t slo_sli_span_hits(const struct slo_sli_index *ix, const struct slo_sli_service *svc,
                          const bool *res_ok, const struct slo_span *sp, struct slo_span_hit *out);
+
+/* True when the |n| bytes at |a| and |b| are equal (memcmp() == 0), compared a word at a time
+ * inline: the span path compares short keys and values, where a call costs more than the bytes. */
+static inline bool slo_sli_bytes_eq(const char *a, const char *b, size_t n)
+{
+    uint64_t x, y;
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 < n; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            if (x != y) {
+                return false;
+            }
+        }
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        return x == y;
+    }
+    if (n >= 4) {
+        uint32_t p, q, r, t;
+        memcpy(&p, a, 4);
+        memcpy(&q, b, 4);
+        memcpy(&r, a + n - 4, 4);
+        memcpy(&t, b + n - 4, 4);
+        return p == q && r == t;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (a[i] != b[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/*
+ * The span attribute keys a service's SLOs read: the HTTP status code keys first when one of
+ * them is an availability SLO (slot 0 "http.response.status_code", slot 1 "http.status_code"),
+ * then the route keys, then the keys of the SLOs' other matchers, each once. A caller that walks
+ * a span's attributes itself finds each attribute's slot with slo_sli_keyset_slot() and hands the
+ * values to slo_sli_span_hits_slots(): one pass over the span instead of one lookup per key.
+ */
+struct slo_sli_key {
+    const char *key; /* NUL-terminated; owned by the definitions */
+    size_t len;
+    size_t next; /* 1 + the next key of the same by_len entry, or 0 */
+};
+
+#define SLO_SLI_KEY_LENS 64u /* by_len entries; longer keys share the last one */
+
+struct slo_sli_keyset {
+    uint8_t first[256];                   /* [c] != 0: some key begins with byte c */
+    uint32_t by_len[SLO_SLI_KEY_LENS];    /* 1 + the first key of that length (the last entry:
+                                           * that length or more), or 0 */
+    const struct slo_sli_key *keys;
+    size_t n;
+};
+
+/* |svc|'s keyset (owned by the index). */
+const struct slo_sli_keyset *slo_sli_service_keyset(const struct slo_sli_service *svc);
+
+/* The largest keyset of one service (a bound for the caller's slot array). */
+size_t slo_sli_max_service_keys(const struct slo_sli_index *ix);
+
+/* The slot of span attribute key |key| (NUL-terminated) in |ks|, or -1 when no SLO of the service
+ * reads it. Inline: it is asked for every attribute of every span, and most keys are refused on
+ * their first byte or their length. */
+static inline long slo_sli_keyset_slot(const struct slo_sli_keyset *ks, const char *key)
+{
+    if (ks->first[(unsigned char)key[0]] == 0) {
+        return -1;
+    }
+    size_t len = strlen(key);
+    for (size_t i = ks->by_len[len < SLO_SLI_KEY_LENS ? len : SLO_SLI_KEY_LENS - 1]; i != 0;
+         i = ks->keys[i - 1].next) {
+        const struct slo_sli_key *k = &ks->keys[i - 1];
+        if (k->len == len && slo_sli_bytes_eq(k->key, key, len)) {
+            return (long)(i - 1);
+        }
+    }
+    return -1;
+}
+
+/*
+ * slo_sli_span_hits() with the span's attributes given by slot: |vals| holds one value per key
+ * of |svc|'s keyset (not NULL; type SLO_ATTR_NONE for a key the span lacks; for a key the span has
+ * twice, its first occurrence); |sp|'s attribute callbacks are not used. Same verdicts as
+ * slo_sli_span_hits() over the same attributes.
+ */
+size_t slo_sli_span_hits_slots(const struct slo_sli_service *svc, const bool *res_ok,
+                               const struct slo_span *sp, const struct slo_attr *vals,
+                               struct slo_span_hit *out);
 
 /* ---- metrics --------------------------------------------------------------------------------- */
 
