@@ -17,7 +17,7 @@
 #
 # Env: OTTER_TEST_ONLY=gcc|san   run one of the two builds only
 #      OTTER_PYTEST_ARGS="..."     extra pytest arguments (e.g. -k expr)
-#      FUZZ_SECONDS=N              per-target fuzzing time in build-san (default 12: 30 targets keep .ci/run under 40 minutes)
+#      FUZZ_SECONDS=N              per-target fuzzing time in build-san (default 10: 31 targets keep .ci/run under 40 minutes)
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,7 +28,7 @@ FAILED=0
 SKIPPED=0
 SUMMARY=()
 START=$(date +%s)
-FUZZ_SECONDS="${FUZZ_SECONDS:-12}"
+FUZZ_SECONDS="${FUZZ_SECONDS:-10}"
 PY="$ROOT/.venv/bin/python"
 
 section() { printf '\n==== %s ====\n' "$*"; }
