@@ -770,7 +770,7 @@ static void test_cool_down(void)
 
 /*
  * A version 1 checkpoint (before resolve times and flags) still restores, as never resolved.
- * cool_yaml, one SLO and one alert; version 2 layout: header 40 bytes, then kind, alerts, clock,
+ * cool_yaml, one SLO and one alert; version 2 (and 3) layout: header 40 bytes, then kind, alerts, clock,
  * start, gap start, gap end (40..87), flags (88..95), firing (96..103), last resolve (104..111).
  * Version 1 is the same without the flags and the last resolve. Saved at B+10m right after the
  * resolve: the version 2 copy holds the B+15m burst back (cool-down until B+40m); the version 1
@@ -789,7 +789,7 @@ static void test_checkpoint_v1(void)
     check_alert(&f, B + 10 * MIN, false, true, NULL);
     ASSERT_OK(slo_engine_save(f.e, NULL, 0, &ck));
     const uint8_t *p = ag_buf_ptr(&ck);
-    ASSERT_UEQ(p[8], 2);
+    ASSERT_UEQ(p[8], 3); /* version 3: for an Occurrences SLO the layout of version 2 */
     ASSERT_OK(ag_buf_add(&v1, p, 88));                       /* header and the six fields */
     ASSERT_OK(ag_buf_add(&v1, p + 96, 8));                   /* firing */
     ASSERT_OK(ag_buf_add(&v1, p + 112, ck.len - 112 - 8));   /* the window, the extra bytes */
@@ -1295,9 +1295,9 @@ static void test_checkpoint_refusals(void)
     c[0] = 'X';
     ASSERT_EQ(slo_engine_restore(g.e, c, ck.len, now, NULL, NULL, &why), AG_EPROTO);
     c[0] = 'O';
-    c[8] = 3; /* version 3 */
+    c[8] = 4; /* version 4 */
     ASSERT_EQ(slo_engine_restore(g.e, c, ck.len, now, NULL, NULL, &why), AG_EUNSUPP);
-    c[8] = 2;
+    c[8] = 3;
     /* from the future: the checkpoint's clock is after the restore time */
     ASSERT_EQ(slo_engine_restore(g.e, c, ck.len, now - 1, NULL, NULL, &why), AG_EINVAL);
     /* a well-formed checkpoint whose counts were tampered with and re-checksummed: the running

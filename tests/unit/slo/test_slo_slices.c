@@ -182,10 +182,17 @@ static void test_config_errors(void)
     cfg.grace_ms = 0;
     cfg.target.num = 0;
     ASSERT_EQ(slo_slices_new(&cfg, B, &s), AG_EINVAL);
-    /* 30 days of 1-minute periods need 43,201 * 8 bytes: over 128 KiB. */
+    /* 30 days of 1-minute periods fit: 43,200 cells of 2 bits = 10,800 bytes. */
     cfg.target = pct("99");
     cfg.period_ms = MIN;
     cfg.window_ms = 30 * DAY;
+    ASSERT_OK(slo_slices_new(&cfg, B, &s));
+    slo_slices_free(s);
+    s = NULL;
+    /* 90 days of 10-second periods need 90 x 8,640 = 777,600 cells / 4 = 194,400 bytes: over
+     * 128 KiB. */
+    cfg.period_ms = 10000;
+    cfg.window_ms = 90 * DAY;
     ASSERT_EQ(slo_slices_new(&cfg, B, &s), AG_ETOOBIG);
     ASSERT_NULL(s);
     /* Calendar periods must fall on period boundaries: +05:45 is not whole hours. */
