@@ -5,6 +5,7 @@
  *
  *   Occurrences, rolling        slo_window over W and every alert lookback
  *   Timeslices, rolling         slo_slices (grace 0) over W and the lookbacks rounded to periods
+ *                               (verdicts in 2-bit cells: slo_verdicts)
  *   RatioTimeslices, rolling    slo_window with one bucket per period; ratios read per period
  *   Occurrences, calendar       slo_calendar (to date) + slo_window over the alert lookbacks
  *   Timeslices, calendar        slo_slices with calendar periods (N of the whole period)
