@@ -27,6 +27,8 @@ struct slo_verdicts {
     uint64_t period_ms;
     uint64_t n;     /* cells: W / p */
     int64_t end;    /* the end of the last recorded period */
+    uint64_t head;  /* the cell of the period starting at |end| (idx_of(end)), kept as the
+                     * clock moves: the hot path divides nothing */
     size_t n_sums;  /* sums[0] is the window */
     struct vd_sum sums[SLO_WINDOW_MAX_LOOKBACKS + 1];
     uint8_t *cells; /* (n + 3) / 4 bytes, 4 cells per byte, cell i at bits 2 (i % 4) */
@@ -90,6 +92,7 @@ int slo_verdicts_new(const struct slo_verdicts_config *cfg, int64_t start_ms,
     v->period_ms = p;
     v->n = n;
     v->end = start_ms - start_ms % (int64_t)p;
+    v->head = idx_of(v, v->end);
     v->sums[0].k = n;
     v->n_sums = 1 + cfg->n_lookbacks;
     for (size_t i = 0; i < cfg->n_lookbacks; i++) {
@@ -116,19 +119,19 @@ size_t slo_verdicts_bytes(const struct slo_verdicts *v)
 /* Records cell |c| for the period at the clock and moves the clock on. */
 static void push(struct slo_verdicts *v, unsigned c)
 {
-    const int64_t p = (int64_t)v->period_ms;
     /* Each lookback loses the period k back (read before the write: for k = n it is the
-     * cell being replaced). */
+     * cell being replaced); k <= n. */
     for (size_t i = 0; i < v->n_sums; i++) {
         struct vd_sum *s = &v->sums[i];
-        unsigned old = cell_get(v, idx_of(v, v->end - (int64_t)s->k * p));
+        unsigned old = cell_get(v, v->head >= s->k ? v->head - s->k : v->head + v->n - s->k);
         s->good -= old == CELL_GOOD;
         s->total -= old != CELL_NONE;
         s->good += c == CELL_GOOD;
         s->total += c != CELL_NONE;
     }
-    cell_set(v, idx_of(v, v->end), c);
-    v->end += p;
+    cell_set(v, v->head, c);
+    v->head = v->head + 1 == v->n ? 0 : v->head + 1;
+    v->end += (int64_t)v->period_ms;
 }
 
 int slo_verdicts_put(struct slo_verdicts *v, int64_t start_ms, enum slo_slice_verdict verdict)
@@ -164,6 +167,7 @@ void slo_verdicts_advance(struct slo_verdicts *v, int64_t t_ms)
     if (gap >= v->n) {
         clear(v);
         v->end = to;
+        v->head = idx_of(v, to);
         return;
     }
     while (v->end < to) {
@@ -202,10 +206,12 @@ void slo_verdicts_range(const struct slo_verdicts *v, int64_t from_ms, int64_t t
         lo = from_ms % p == 0 ? from_ms : from_ms - from_ms % p + p; /* from_ms > 0 here */
     }
     int64_t hi = to_ms < v->end ? to_ms : v->end; /* periods ending at or before hi */
+    uint64_t i = lo + p <= hi ? idx_of(v, lo) : 0;
     for (int64_t s = lo; s + p <= hi; s += p) {
-        unsigned c = cell_get(v, idx_of(v, s));
+        unsigned c = cell_get(v, i);
         out->good += c == CELL_GOOD;
         out->total += c != CELL_NONE;
+        i = i + 1 == v->n ? 0 : i + 1;
     }
 }
 
@@ -221,6 +227,7 @@ int slo_verdicts_reset(struct slo_verdicts *v, int64_t end_ms)
     }
     clear(v);
     v->end = end_ms;
+    v->head = idx_of(v, end_ms);
     return 0;
 }
 
@@ -248,6 +255,7 @@ int slo_verdicts_load(struct slo_verdicts *v, struct slo_rd *r)
         return AG_EPROTO; /* padding bits past the last cell */
     }
     v->end = end;
+    v->head = idx_of(v, end);
     /* Periods before the epoch were never recorded: their cells must be none. */
     const int64_t p = (int64_t)v->period_ms;
     for (int64_t s = end - (int64_t)v->n * p; s < 0 && s < end; s += p) {
