@@ -1,6 +1,7 @@
 #ifndef SLO_CLI_H
 #define SLO_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "ag_buf.h"
@@ -10,6 +11,18 @@
  * over their limits). Returns 0, or an errno value (EFBIG when the cap is reached).
  */
 int slo_read_all(const char *path, struct ag_buf *buf);
+
+struct slo_defs;
+
+/*
+ * Builds the engine of each SLO of |d| (finished without error) alone at |start_ms| and frees
+ * it at once, one SLO at a time (at most one SLO's memory, the same check slo_engine_new()
+ * makes when a report or otterd starts): appends to |why| one line per SLO the engine refuses
+ * ("SLO \"name\": needs more than 131072 bytes of buckets", or the layout refused).
+ * Returns 0 when every SLO is accepted, AG_EINVAL or AG_ETOOBIG (the first refusal's code) when
+ * any is refused, or AG_ENOMEM.
+ */
+int slo_check_engines(const struct slo_defs *d, int64_t start_ms, struct ag_buf *why);
 
 /*
  * `slo validate FILE...`: |argc| arguments in |argv| (borrowed), after the word "validate".

@@ -4,7 +4,10 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "ag_err.h"
 #include "slo_cli.h"
+#include "slo_def.h"
+#include "slo_eval.h"
 
 int slo_read_all(const char *path, struct ag_buf *buf)
 {
@@ -32,4 +35,24 @@ int slo_read_all(const char *path, struct ag_buf *buf)
         rc = errno;
     }
     return rc;
+}
+
+int slo_check_engines(const struct slo_defs *d, int64_t start_ms, struct ag_buf *why)
+{
+    int first = 0;
+    for (size_t i = 0; i < d->n_slos; i++) {
+        struct slo_defs one = *d;
+        struct slo_engine *e = NULL;
+        one.slos = &d->slos[i];
+        one.n_slos = 1;
+        int rc = slo_engine_new(&one, start_ms, why, &e);
+        slo_engine_free(e);
+        if (rc == AG_ENOMEM) {
+            return rc;
+        }
+        if (rc != 0 && first == 0) {
+            first = rc;
+        }
+    }
+    return first;
 }

@@ -488,6 +488,12 @@ static int replay(const struct slo_defs *d, const struct slo_events *ev, const i
     struct by_slo g = {NULL, NULL};
     int64_t *from = ag_calloc(d->n_slos ? d->n_slos : 1, sizeof(*from));
     int rc = from == NULL ? AG_ENOMEM : group_events(d, ev, &g);
+    /* Every SLO's engine is built once per instant before anything is written, so that an SLO
+     * the engine refuses (its memory cap) fails the report without a partial JSON prefix. */
+    for (size_t a = 0; a < n_at && rc == 0; a++) {
+        *failed_at = a;
+        rc = slo_check_engines(d, window_starts(d, ats[a], from), why);
+    }
     if (rc == 0 && js == NULL) {
         r->evals = ag_calloc(n_at ? n_at : 1, sizeof(*r->evals));
         rc = r->evals == NULL ? AG_ENOMEM : 0;

@@ -2,10 +2,12 @@
 /*
  * `slo validate FILE...`: each file is validated on its own (its documents reference each other,
  * never another file's), with its diagnostics and, when valid, one "FILE: ok (N SLOs)" line.
+ * Valid means the engine accepts every SLO too (slo_check_engines: its memory cap).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "ag_buf.h"
 #include "ag_yaml.h"
@@ -44,6 +46,27 @@ static int validate_one(const char *path, FILE *out, FILE *err)
     }
     fputs(ag_buf_str(&diag), err);
     if (d->n_errors == 0) {
+        /* What the engine refuses (an SLO over its memory cap, a window layout it cannot
+         * keep) is an error too: otterd and `slo report` would refuse the file. Building each
+         * SLO's engine costs its memory (at most 512 KiB) for a moment. */
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        ag_buf_reset(&diag);
+        rc = slo_check_engines(d, (int64_t)now.tv_sec * 1000, &diag);
+        if (rc == AG_ENOMEM) {
+            status = AG_ENOMEM;
+            goto out;
+        }
+        if (rc != 0) {
+            const char *line = ag_buf_str(&diag);
+            while (*line != '\0') {
+                const char *nl = strchr(line, '\n');
+                int n = nl != NULL ? (int)(nl - line) : (int)strlen(line);
+                fprintf(err, "%s: error: %.*s\n", path, n, line);
+                line += n + (nl != NULL);
+            }
+            goto out;
+        }
         fprintf(out, "%s: ok (%zu SLO%s)\n", path, d->n_slos, d->n_slos == 1 ? "" : "s");
         status = 0;
     }

@@ -5,6 +5,7 @@
  *
  *   Occurrences, rolling        slo_window over W and every alert lookback
  *   Timeslices, rolling         slo_slices (grace 0) over W and the lookbacks rounded to periods
+ *                               (verdicts in 2-bit cells: slo_verdicts)
  *   RatioTimeslices, rolling    slo_window with one bucket per period; ratios read per period
  *   Occurrences, calendar       slo_calendar (to date) + slo_window over the alert lookbacks
  *   Timeslices, calendar        slo_slices with calendar periods (N of the whole period)
@@ -566,10 +567,9 @@ static void slices_counts_at(const struct slo_slices *sl, uint64_t eff, uint64_t
     if (grace == 0 && at > j) {
         struct slo_counts old;
         int64_t s = j - (int64_t)eff;
-        if (slo_window_range(slo_slices_periods(sl), eff, s, s + (int64_t)p, &old) == 0) {
-            c->good -= old.good;
-            c->total -= old.total;
-        }
+        slo_slices_range(sl, s, s + (int64_t)p, &old);
+        c->good -= old.good;
+        c->total -= old.total;
     }
 }
 
@@ -994,7 +994,7 @@ static void burndown(const struct slo_state *st, struct slo_eval *ev)
         break;
     case ST_SLICES_ROLL:
     case ST_RATIO_ROLL:
-        w = st->kind == ST_RATIO_ROLL ? st->win : slo_slices_periods(st->sl);
+        w = st->win; /* NULL for Timeslices: their periods are read from st->sl */
         p = d->slice_ms;
         n_all = ev->budget.total;
         break;
@@ -1002,7 +1002,7 @@ static void burndown(const struct slo_state *st, struct slo_eval *ev)
         break;
     }
     int64_t ws = ev->window_start_ms, we = ev->window_end_ms;
-    if (w == NULL || p == 0 || we <= ws) {
+    if ((w == NULL && st->kind != ST_SLICES_ROLL) || p == 0 || we <= ws) {
         /* Calendar: the period's start and now. */
         ev->burndown[0].t_ms = ws;
         ev->burndown[0].remaining_fraction = 1.0;
@@ -1032,10 +1032,13 @@ static void burndown(const struct slo_state *st, struct slo_eval *ev)
             struct ratio_sum r;
             ratio_sum(st, d->window_ms, t, nt, &r);
             bad += (slo_u128)r.n * RATIO_SCALE - r.sum;
+        } else if (st->kind == ST_SLICES_ROLL) {
+            struct slo_counts c;
+            slo_slices_range(st->sl, t, nt, &c);
+            bad += c.total - c.good;
         } else {
             struct slo_counts c;
-            if (slo_window_range(w, st->kind == ST_OCC_ROLL ? d->window_ms : d->window_ms, t,
-                                 nt, &c) == 0) {
+            if (slo_window_range(w, d->window_ms, t, nt, &c) == 0) {
                 bad += c.total - c.good;
             }
         }

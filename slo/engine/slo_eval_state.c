@@ -4,7 +4,9 @@
  *
  * Layout, little-endian (slo_codec.h):
  *   "OTSLOCKP"  magic, 8 bytes
- *   u64         format version (2; version 1 is still read: it had no resolve times)
+ *   u64         format version (3; versions 1 and 2 are still read: 1 had no resolve times,
+ *               1 and 2 kept a Timeslices SLO's judged periods as a slo_window of u32 pairs,
+ *               converted to 2-bit verdicts on restore)
  *   u64         fingerprint of the definitions (FNV-1a 64 over what shapes the state)
  *   u64         number of SLOs
  *   i64         engine clock
@@ -26,7 +28,7 @@
 #include "slo_eval_int.h"
 
 #define MAGIC "OTSLOCKP"
-#define VERSION 2u
+#define VERSION 3u
 #define HEADER_BYTES (8 + 8 + 8 + 8 + 8)
 #define TRAILER_BYTES 8
 
@@ -295,7 +297,7 @@ static int load_state(struct slo_state *st, struct slo_rd *r, uint64_t version)
         break;
     case ST_SLICES_ROLL:
     case ST_SLICES_CAL:
-        rc = slo_slices_load(st->sl, r);
+        rc = slo_slices_load(st->sl, r, version < 3);
         break;
     }
     return r->bad ? AG_EPROTO : rc;

@@ -2,7 +2,8 @@
 /*
  * Timeslices over a rolling window: per-period counts wait in a small ring until the period's
  * end plus the grace delay, are judged once (exactly, with the missing-data policy), and the
- * verdict lands in a slo_window of periods. Nothing is judged twice and late data is counted.
+ * verdict lands in a ring of 2-bit cells (slo_verdicts). Nothing is judged twice and late data
+ * is counted.
  */
 #include "slo_slices.h"
 
@@ -10,9 +11,10 @@
 
 #include "ag_mem.h"
 #include "slo_codec.h"
+#include "slo_verdicts.h"
 
 struct slo_slices {
-    struct slo_window *periods; /* good = good periods, total = counted periods */
+    struct slo_verdicts *periods; /* the judged periods of the window */
     uint64_t period_ms;
     uint64_t grace_ms;
     uint64_t window_ms;
@@ -27,6 +29,10 @@ struct slo_slices {
     struct slo_calendar cal;      /* verdicts per calendar period, buckets of one period */
     int64_t cal_ignored_start;    /* the calendar period cal_ignored belongs to */
     uint64_t cal_ignored;         /* periods ignored in it (they leave N) */
+    /* For reading a checkpoint of format version 2 (periods in a slo_window): its config. */
+    uint64_t lbs[SLO_WINDOW_MAX_LOOKBACKS];
+    size_t n_lbs;
+    size_t max_bytes;
 };
 
 int slo_slices_new(const struct slo_slices_config *cfg, int64_t start_ms, struct slo_slices **out)
@@ -44,12 +50,17 @@ int slo_slices_new(const struct slo_slices_config *cfg, int64_t start_ms, struct
     if (s == NULL) {
         return AG_ENOMEM;
     }
-    struct slo_window_config wc = {cfg->window_ms, cfg->lookbacks_ms, cfg->n_lookbacks,
-                                   cfg->max_bytes, cfg->period_ms};
-    rc = slo_window_new(&wc, start_ms, &s->periods);
+    struct slo_verdicts_config vc = {cfg->period_ms, cfg->window_ms, cfg->lookbacks_ms,
+                                     cfg->n_lookbacks, cfg->max_bytes};
+    rc = slo_verdicts_new(&vc, start_ms, &s->periods);
     if (rc != 0) {
         goto out;
     }
+    s->n_lbs = cfg->n_lookbacks;
+    if (cfg->n_lookbacks > 0) {
+        memcpy(s->lbs, cfg->lookbacks_ms, cfg->n_lookbacks * sizeof(*s->lbs));
+    }
+    s->max_bytes = cfg->max_bytes;
     if (cfg->calendar) {
         s->calendar = true;
         rc = slo_calendar_init_tz(&s->cal, cfg->unit, cfg->tz, cfg->utc_offset_s, cfg->period_ms,
@@ -81,13 +92,13 @@ void slo_slices_free(struct slo_slices *s)
     if (s == NULL) {
         return;
     }
-    slo_window_free(s->periods);
+    slo_verdicts_free(s->periods);
     ag_free(s);
 }
 
 size_t slo_slices_bytes(const struct slo_slices *s)
 {
-    return sizeof(*s) + slo_window_bytes(s->periods);
+    return sizeof(*s) + slo_verdicts_bytes(s->periods);
 }
 
 /* Counts |k| periods starting at |t| with one verdict into the calendar accumulator. */
@@ -121,13 +132,13 @@ static void judge_one(struct slo_slices *s)
     if (c->total == 0) {
         s->stats.no_data++;
     }
-    /* One period is 0 or 1 in a fresh bucket of width period: it cannot be refused. */
     if (v == SLO_SLICE_IGNORED) {
         s->stats.ignored++;
-    } else if (slo_window_add(s->periods, s->next_start, v == SLO_SLICE_GOOD, 1) != 0) {
-        s->stats.ignored++;
     }
-    slo_window_advance(s->periods, end);
+    /* The ring's clock is next_start: this cannot be refused. */
+    if (slo_verdicts_put(s->periods, s->next_start, v) != 0) {
+        slo_verdicts_advance(s->periods, end);
+    }
     calendar_put(s, s->next_start, 1, v);
     if (s->calendar) {
         slo_calendar_advance(&s->cal, end);
@@ -165,7 +176,7 @@ void slo_slices_advance(struct slo_slices *s, int64_t now_ms)
         }
         int64_t from = s->next_start;
         s->next_start += (int64_t)skip * p;
-        slo_window_advance(s->periods, s->next_start);
+        slo_verdicts_advance(s->periods, s->next_start);
         if (s->calendar) {
             /* The skipped run [from, next_start) only matters in the calendar period holding
              * its end and the one before (the "previous period" report). */
@@ -213,7 +224,7 @@ int slo_slices_add(struct slo_slices *s, int64_t t_ms, uint64_t good, uint64_t t
 
 int slo_slices_counts(const struct slo_slices *s, uint64_t lookback_ms, struct slo_counts *out)
 {
-    return slo_window_counts(s->periods, lookback_ms, out);
+    return slo_verdicts_counts(s->periods, lookback_ms, out);
 }
 
 int slo_slices_calendar_counts(const struct slo_slices *s, struct slo_counts *out,
@@ -247,9 +258,10 @@ bool slo_slices_calendar_previous(const struct slo_slices *s, struct slo_counts 
     return slo_calendar_previous(&s->cal, out, start_ms, end_ms);
 }
 
-const struct slo_window *slo_slices_periods(const struct slo_slices *s)
+void slo_slices_range(const struct slo_slices *s, int64_t from_ms, int64_t to_ms,
+                      struct slo_counts *out)
 {
-    return s->periods;
+    slo_verdicts_range(s->periods, from_ms, to_ms, out);
 }
 
 int64_t slo_slices_judged_until(const struct slo_slices *s)
@@ -281,10 +293,54 @@ void slo_slices_save(const struct slo_slices *s, struct slo_wr *w)
         slo_put_i64(w, s->cal_ignored_start);
         slo_put_u64(w, s->cal_ignored);
     }
-    slo_window_save(s->periods, w);
+    slo_verdicts_save(s->periods, w);
 }
 
-int slo_slices_load(struct slo_slices *s, struct slo_rd *r)
+/*
+ * Format version 2 kept the judged periods in a slo_window of one bucket per period (u32
+ * pairs): read it into a scratch window of the same configuration and copy the periods of
+ * [next_start - W, next_start) into the ring, one cell each (a bucket of 0 or 1 counted period).
+ */
+static int load_legacy_periods(struct slo_slices *s, struct slo_rd *r)
+{
+    struct slo_window *tmp = NULL;
+    struct slo_window_config wc = {s->window_ms, s->lbs, s->n_lbs, s->max_bytes, s->period_ms};
+    int rc = slo_window_new(&wc, s->next_start, &tmp);
+    if (rc != 0) {
+        /* a window the old layout could not hold was never written */
+        return rc == AG_ENOMEM ? AG_ENOMEM : AG_EPROTO;
+    }
+    rc = slo_window_load(tmp, r);
+    /* The periods window's clock is the end of the last judged period (or the start time
+     * inside the first period). */
+    if (rc == 0 && slo_window_now(tmp) >= s->next_start + (int64_t)s->period_ms) {
+        rc = AG_EPROTO;
+    }
+    int64_t from = s->next_start - (int64_t)s->window_ms;
+    if (from < 0) {
+        from = 0;
+    }
+    if (rc == 0) {
+        rc = slo_verdicts_reset(s->periods, from);
+    }
+    for (int64_t t = from; rc == 0 && t < s->next_start; t += (int64_t)s->period_ms) {
+        struct slo_counts c;
+        rc = slo_window_range(tmp, s->window_ms, t, t + (int64_t)s->period_ms, &c);
+        if (rc == 0 && c.total > 1) {
+            rc = AG_EPROTO;
+        }
+        if (rc == 0) {
+            enum slo_slice_verdict v = c.total == 0 ? SLO_SLICE_IGNORED
+                                       : c.good == 1 ? SLO_SLICE_GOOD
+                                                     : SLO_SLICE_BAD;
+            rc = slo_verdicts_put(s->periods, t, v);
+        }
+    }
+    slo_window_free(tmp);
+    return rc == AG_ENOMEM ? rc : (rc != 0 ? AG_EPROTO : 0);
+}
+
+int slo_slices_load(struct slo_slices *s, struct slo_rd *r, bool legacy)
 {
     int64_t next = slo_get_i64(r);
     if (slo_get_u64(r) != s->npend) {
@@ -319,13 +375,15 @@ int slo_slices_load(struct slo_slices *s, struct slo_rd *r)
         s->cal_ignored_start = slo_get_i64(r);
         s->cal_ignored = slo_get_u64(r);
     }
-    int rc = slo_window_load(s->periods, r);
+    if (r->bad) {
+        return AG_EPROTO;
+    }
+    int rc = legacy ? load_legacy_periods(s, r) : slo_verdicts_load(s->periods, r);
     if (rc != 0) {
         return rc;
     }
-    /* The periods window's clock is the end of the last judged period (or the start time
-     * inside the first period). */
-    if (slo_window_now(s->periods) >= s->next_start + (int64_t)s->period_ms) {
+    /* The ring's clock is the end of the last judged period: where judging goes on. */
+    if (slo_verdicts_end(s->periods) != s->next_start) {
         return AG_EPROTO;
     }
     return r->bad ? AG_EPROTO : 0;

@@ -11,8 +11,8 @@
  * Time slices for Timeslices SLOs over a rolling window (specs/slo.md §3, §4.1, §8): counts are
  * gathered per period; a period is judged once it has ended plus a grace delay for late batches
  * (good iff good / total >= the slice target, exactly; a period without data follows the
- * missing-data policy); the verdicts go to a window of periods whose counts feed
- * slo_budget_eval() with good and total periods. Data for an already judged period is counted
+ * missing-data policy); the verdicts go to a ring of 2-bit cells (slo_verdicts.h) whose counts
+ * feed slo_budget_eval() with good and total periods. Data for an already judged period is counted
  * as late and not added.
  */
 
@@ -29,7 +29,7 @@ struct slo_slices_config {
     struct slo_decimal target;    /* per-slice target, a fraction of 1 (timeSliceTarget) */
     enum slo_missing_policy missing;
     uint64_t grace_ms;            /* a period is judged at its end + grace */
-    size_t max_bytes;             /* the period ring's cap; 0 = SLO_WINDOW_MAX_BYTES */
+    size_t max_bytes;             /* the verdict ring's cap; 0 = SLO_WINDOW_MAX_BYTES */
     bool calendar;                /* also count verdicts per calendar period (below) */
     enum slo_calendar_unit unit;  /* with |calendar|: the calendar period */
     int32_t utc_offset_s;         /* with |calendar|: fixed UTC offset, whole periods */
@@ -49,7 +49,7 @@ struct slo_slices_stats {
  * these negative codes:
  *   AG_EINVAL   a period of 0 or not dividing the window or a lookback, a grace of
  *               SLO_SLICES_MAX_PENDING - 2 periods or more, a target outside (0, 1], or any
- *               slo_window_new() error
+ *               slo_verdicts_new() error (a window over 90 days, lookbacks not whole periods)
  *               (with |calendar|: also any slo_calendar_init() error: a period must divide a
  *               day and the offset)
  *   AG_ETOOBIG  the period ring does not fit |max_bytes|
@@ -61,7 +61,7 @@ AG_NODISCARD int slo_slices_new(const struct slo_slices_config *cfg, int64_t sta
 /* Frees |s|; NULL is a no-op. */
 void slo_slices_free(struct slo_slices *s);
 
-/* The bytes |s| holds (object and its window of periods): what the engine accounts per SLO. */
+/* The bytes |s| holds (object and its ring of verdicts): what the engine accounts per SLO. */
 size_t slo_slices_bytes(const struct slo_slices *s);
 
 /*
@@ -110,17 +110,23 @@ bool slo_slices_calendar_previous(const struct slo_slices *s, struct slo_counts 
                                   int64_t *start_ms, int64_t *end_ms);
 
 /*
- * The window of judged periods (one bucket per period: good = 1 for a good period, total = 1 for
- * a counted one), for slo_window_range() and slo_window_oldest_ms() over the window or a
- * registered lookback. Borrowed: valid until slo_slices_free().
+ * Good and counted periods among the judged periods still held (the last window's) that lie
+ * wholly inside [from_ms, to_ms) (slo_verdicts_range()): for burn-down series and mid-period
+ * corrections.
  */
-const struct slo_window *slo_slices_periods(const struct slo_slices *s);
+void slo_slices_range(const struct slo_slices *s, int64_t from_ms, int64_t to_ms,
+                      struct slo_counts *out);
 
-/* Checkpoints (internal to slo/engine), as slo_window_save() / slo_window_load(). */
+/*
+ * Checkpoints (internal to slo/engine). slo_slices_load() reads what slo_slices_save() wrote
+ * for slices of the same configuration, or with |legacy| what format version 2 wrote (the
+ * periods as a slo_window of u32 pairs, converted to verdicts). Returns 0, AG_EPROTO
+ * (truncated or inconsistent) or AG_ENOMEM.
+ */
 struct slo_wr;
 struct slo_rd;
 void slo_slices_save(const struct slo_slices *s, struct slo_wr *w);
-AG_NODISCARD int slo_slices_load(struct slo_slices *s, struct slo_rd *r);
+AG_NODISCARD int slo_slices_load(struct slo_slices *s, struct slo_rd *r, bool legacy);
 
 /* The end of the last judged period (Unix ms). */
 int64_t slo_slices_judged_until(const struct slo_slices *s);

@@ -282,6 +282,72 @@ def test_errors(slo_bin, tmp_path):
     assert rc == 0 and out == "" and json.loads(out_file.read_text())["evaluations"]
 
 
+def test_timeslices_30d_one_minute(slo_bin, tmp_path):
+    """Rolling Timeslices over 30 days of 1-minute periods (43,200 periods; refused for memory
+    before they were kept in 2-bit cells), 99.9 %, slice target 95 %, page on 1h/5m > 14.4.
+    Periods without data are good; five hold 90 of 100 (bad) at minutes 0, 15,120, and T - 30m,
+    T - 3m, T - 2m with T = T0 + 30 d.
+    At T: N = 43,200, bad 5, budget 0.001 x 43,200 = 43.2, remaining 38.2, fraction 38.2 / 43.2
+    (OK), 38.2 x 60 s = 2,292 s; burn 5m = (2 / 5) / 0.001 = 400, 1h = (3 / 60) / 0.001 = 50;
+    the page fires; TTE over 1h = 38.2 / 43.2 x 2,592,000 s / 50 = 45,840 s. At T + 30 s the
+    whole periods of the window leave minute 0 out: N = 43,199, bad 4, burn 5m 2 / 4 / 0.001 =
+    500, 1h 3 / 59 / 0.001 = 3000 / 59. The state saved at T reports the same."""
+    y = slo_yaml("ts30", "99.9", "30d", "Timeslices", 'period: 1m, target: "95"',
+                 alerts=[{"name": "page", "burn": "14.4", "long": "1h", "short": "5m"}])
+    T = T0 + 30 * DAY
+    ev = [{"time": iso(T0 + m * MIN + 30_000), "good": 90, "total": 100}
+          for m in (0, 15120, 43170, 43197, 43198)]
+    st = tmp_path / "ts.state"
+    rc, out, err = report(slo_bin, tmp_path, y, ev, [iso(T)], ["--save-state", st])
+    assert rc == 0, err
+    s = json.loads(out)["evaluations"][0]["slos"][0]
+    assert (s["status"], s["good"], s["bad"], s["total"]) == ("OK", 43195, 5, 43200)
+    assert s["error_budget"] == {"unit": "periods", "total": 43.2, "consumed": 5,
+                                 "remaining": float(Fraction(382, 10)),
+                                 "remaining_fraction": float(Fraction(382, 432)),
+                                 "remaining_seconds": 2292}
+    assert s["burn_rates"] == {"5m": 400, "1h": 50}
+    assert s["alerts"]["page"]["firing"] is True
+    assert s["time_to_exhaustion_seconds"] == 45840
+    rc2, out2, err2 = run(slo_bin, "report", "--definitions", tmp_path / "defs.yaml",
+                          "--from", "state=%s" % st)
+    assert (rc2, out2, err2) == (rc, out, "")
+    rc, out, err = report(slo_bin, tmp_path, y, ev, [iso(T + 30_000)])
+    assert rc == 0, err
+    s = json.loads(out)["evaluations"][0]["slos"][0]
+    assert (s["bad"], s["total"]) == (4, 43199)
+    assert s["burn_rates"] == {"5m": 500, "1h": float(Fraction(3000, 59))}
+    rc3, out3, err3 = run(slo_bin, "report", "--definitions", tmp_path / "defs.yaml",
+                          "--from", "state=%s" % st, "--at", iso(T + 30_000))
+    assert (rc3, json.loads(out3)) == (rc, json.loads(out))
+
+
+def test_memory_refusal(slo_bin, tmp_path):
+    """What the engine refuses for memory is an error of `slo validate` (naming the SLO and the
+    cap) and fails `slo report` with exit 2 and nothing on stdout: rolling RatioTimeslices keep
+    one (good, total) pair of 8 bytes per period, 30 d of 1-minute periods 43,201 x 8 bytes >
+    128 KiB; Timeslices of 10 s over 90 d need 777,600 / 4 = 194,400 bytes of cells."""
+    ok = slo_yaml("ok", "99.9", "30d", "Timeslices", 'period: 1m, target: "95"')
+    big = slo_yaml("rt", "99.9", "30d", "RatioTimeslices", "period: 1m")
+    big2 = slo_yaml("ts10s", "99.9", "90d", "Timeslices", 'period: 10s, target: "95"')
+    d = tmp_path / "d.yaml"
+    d.write_text(ok + "---\n" + big + "---\n" + big2)
+    rc, out, err = run(slo_bin, "validate", d)
+    assert rc == 1 and out == ""
+    assert err.splitlines() == [
+        '%s: error: SLO "rt": needs more than 131072 bytes of buckets' % d,
+        '%s: error: SLO "ts10s": needs more than 131072 bytes of buckets' % d]
+    (tmp_path / "ok.yaml").write_text(ok)
+    rc, out, err = run(slo_bin, "validate", tmp_path / "ok.yaml")
+    assert (rc, err) == (0, "") and out.endswith(": ok (1 SLO)\n")
+    e = tmp_path / "e.jsonl"
+    e.write_text('{"time": "%s", "slo": "ok", "good": 1, "total": 1}\n' % iso(T0))
+    rc, out, err = run(slo_bin, "report", "--definitions", d, "--events", e,
+                       "--at", iso(T0 + DAY))
+    assert rc == 2 and out == ""
+    assert 'SLO "rt": needs more than 131072 bytes of buckets' in err
+
+
 # ---- the brute-force oracle -------------------------------------------------------------------
 
 def dur_ms(text):

@@ -76,10 +76,11 @@ static void test_bytes(void)
     ASSERT(occ30 >= 103696u);
     ASSERT(occ30 <= 103696u + FIXED_MAX);
     ASSERT(occ30 <= 128u * 1024u);
-    /* slices30: one ring of 5-minute periods over 30 d: 8,641 x 8 = 69,128 bytes. */
+    /* slices30: one ring of 2-bit verdicts per 5-minute period over 30 d: 30 x 288 = 8,640
+     * cells, 8,640 / 4 = 2,160 bytes. */
     size_t sl30 = slo_engine_slo_bytes(e, 1);
-    ASSERT(sl30 >= 69128u);
-    ASSERT(sl30 <= 69128u + FIXED_MAX);
+    ASSERT(sl30 >= 2160u);
+    ASSERT(sl30 <= 2160u + FIXED_MAX);
     /* occ1: one 1-minute ring over a day: 1,441 x 8 = 11,528 bytes. */
     size_t occ1 = slo_engine_slo_bytes(e, 2);
     ASSERT(occ1 >= 11528u);
@@ -107,7 +108,7 @@ static void test_bytes(void)
     ag_buf_cleanup(&diag);
 }
 
-/* slo_slices_bytes on its own: 2 h of 5-minute periods is 24 + 1 slots of 8 bytes. */
+/* slo_slices_bytes on its own: 2 h of 5-minute periods is 24 cells of 2 bits, 6 bytes. */
 static void test_slices_bytes(void)
 {
     struct slo_slices_config cfg;
@@ -120,9 +121,66 @@ static void test_slices_bytes(void)
     struct slo_slices *s = NULL;
     ASSERT_OK(slo_slices_new(&cfg, B, &s));
     size_t n = slo_slices_bytes(s);
-    ASSERT(n >= 25u * 8u);
-    ASSERT(n <= 25u * 8u + FIXED_MAX);
+    ASSERT(n >= 6u);
+    ASSERT(n <= 6u + FIXED_MAX);
     slo_slices_free(s);
+}
+
+/* Rolling Timeslices with 1-minute periods over 30 and 90 days (issue 5: 128 KiB per SLO),
+ * default alerts (their windows are lookbacks of the same ring: no memory of their own). */
+static const char slices_1m[] = "apiVersion: otter/v1\n"
+                                "kind: SLO\n"
+                                "metadata: {name: ts30}\n"
+                                "spec:\n"
+                                "  service: shop\n"
+                                "  objective: \"99.9\"\n"
+                                "  window: 30d\n"
+                                "  budgetingMethod: Timeslices\n"
+                                "  timeSlice: {period: 1m, target: \"95\"}\n"
+                                "  sli: {spans: {availability: {}}}\n"
+                                "  alerts: defaults\n"
+                                "---\n"
+                                "apiVersion: otter/v1\n"
+                                "kind: SLO\n"
+                                "metadata: {name: ts90}\n"
+                                "spec:\n"
+                                "  service: shop\n"
+                                "  objective: \"99.9\"\n"
+                                "  window: 90d\n"
+                                "  budgetingMethod: Timeslices\n"
+                                "  timeSlice: {period: 1m, target: \"95\"}\n"
+                                "  sli: {spans: {availability: {}}}\n"
+                                "  alerts: defaults\n";
+
+static void test_slices_1m_bytes(void)
+{
+    struct ag_buf diag;
+    struct slo_defs *d = NULL;
+    struct slo_engine *e = NULL;
+    ag_buf_init(&diag, 1u << 20);
+    ASSERT_OK(slo_defs_new(&diag, &d));
+    ASSERT_OK(slo_defs_add(d, "t.yaml", slices_1m, sizeof(slices_1m) - 1));
+    ASSERT_OK(slo_defs_finish(d));
+    ASSERT_OK(slo_engine_new(d, B, &diag, &e));
+    /* 30 d: 30 x 1,440 = 43,200 cells of 2 bits = 10,800 bytes (u32 pairs: 345,608). */
+    size_t ts30 = slo_engine_slo_bytes(e, 0);
+    ASSERT(ts30 >= 10800u);
+    ASSERT(ts30 <= 10800u + FIXED_MAX);
+    printf("# ts30 %zu bytes\n", ts30);
+    /* 90 d: 90 x 1,440 = 129,600 cells = 32,400 bytes. */
+    size_t ts90 = slo_engine_slo_bytes(e, 1);
+    ASSERT(ts90 >= 32400u);
+    ASSERT(ts90 <= 32400u + FIXED_MAX);
+    ASSERT(ts90 <= 128u * 1024u);
+    printf("# ts90 %zu bytes\n", ts90);
+    /* Judging 40 days of periods allocates nothing. */
+    size_t all = slo_engine_bytes(e);
+    ASSERT_OK(slo_engine_add(e, 0, B + 1000, 1, 2));
+    slo_engine_advance(e, B + 40ll * 86400000);
+    ASSERT_UEQ(slo_engine_bytes(e), all);
+    slo_engine_free(e);
+    slo_defs_free(d);
+    ag_buf_cleanup(&diag);
 }
 
 /* Calendar RatioTimeslices over a quarter or a year keep a month's ring of slices (31 d, + 2 h in
@@ -184,4 +242,5 @@ static void test_ratio_long_bytes(void)
 }
 
 AG_TEST_MAIN(AG_TEST_CASE(test_bytes), AG_TEST_CASE(test_slices_bytes),
+             AG_TEST_CASE(test_slices_1m_bytes),
              AG_TEST_CASE(test_ratio_long_bytes))

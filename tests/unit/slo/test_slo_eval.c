@@ -11,6 +11,7 @@
 #include "ag_test.h"
 #include "config.h"
 #include "slo_eval.h"
+#include "slo_codec.h"
 #include "slo_eval_int.h"
 #include "slo_tz.h"
 #include "slo_window.h"
@@ -770,7 +771,7 @@ static void test_cool_down(void)
 
 /*
  * A version 1 checkpoint (before resolve times and flags) still restores, as never resolved.
- * cool_yaml, one SLO and one alert; version 2 layout: header 40 bytes, then kind, alerts, clock,
+ * cool_yaml, one SLO and one alert; version 2 (and 3) layout: header 40 bytes, then kind, alerts, clock,
  * start, gap start, gap end (40..87), flags (88..95), firing (96..103), last resolve (104..111).
  * Version 1 is the same without the flags and the last resolve. Saved at B+10m right after the
  * resolve: the version 2 copy holds the B+15m burst back (cool-down until B+40m); the version 1
@@ -789,7 +790,7 @@ static void test_checkpoint_v1(void)
     check_alert(&f, B + 10 * MIN, false, true, NULL);
     ASSERT_OK(slo_engine_save(f.e, NULL, 0, &ck));
     const uint8_t *p = ag_buf_ptr(&ck);
-    ASSERT_UEQ(p[8], 2);
+    ASSERT_UEQ(p[8], 3); /* version 3: for an Occurrences SLO the layout of version 2 */
     ASSERT_OK(ag_buf_add(&v1, p, 88));                       /* header and the six fields */
     ASSERT_OK(ag_buf_add(&v1, p + 96, 8));                   /* firing */
     ASSERT_OK(ag_buf_add(&v1, p + 112, ck.len - 112 - 8));   /* the window, the extra bytes */
@@ -1295,9 +1296,9 @@ static void test_checkpoint_refusals(void)
     c[0] = 'X';
     ASSERT_EQ(slo_engine_restore(g.e, c, ck.len, now, NULL, NULL, &why), AG_EPROTO);
     c[0] = 'O';
-    c[8] = 3; /* version 3 */
+    c[8] = 4; /* version 4 */
     ASSERT_EQ(slo_engine_restore(g.e, c, ck.len, now, NULL, NULL, &why), AG_EUNSUPP);
-    c[8] = 2;
+    c[8] = 3;
     /* from the future: the checkpoint's clock is after the restore time */
     ASSERT_EQ(slo_engine_restore(g.e, c, ck.len, now - 1, NULL, NULL, &why), AG_EINVAL);
     /* a well-formed checkpoint whose counts were tampered with and re-checksummed: the running
@@ -1652,6 +1653,186 @@ static void test_ratio_quarter_checkpoint(void)
     teardown(&b);
 }
 
+/*
+ * Rolling Timeslices over 30 days of 1-minute periods (issue 5: 43,200 periods in 2-bit cells,
+ * 10,800 bytes), objective 99.9 %, slice target 95 %, page on 1h/5m above 14.4. Periods with no
+ * data count as good (the default policy); five periods hold 90 of 100 (< 95 %: bad), at
+ * minutes 0, 15,120 (day 10, 12:00), 43,170 (T - 30m), 43,197 and 43,198 (T - 3m, T - 2m), with
+ * T = B + 30 d = minute 43,200.
+ *   At T: N = 43,200, bad 5; budget 0.001 x 43,200 = 43.2 periods, remaining 38.2, fraction
+ *   38.2 / 43.2 = 0.88426 (OK). Burn 5m: periods T-5m..T-1m hold 2 bad of 5: 0.4 / 0.001 = 400;
+ *   1h: 3 bad of 60: 0.05 / 0.001 = 50; both > 14.4: the page fires. Time to exhaustion over
+ *   1h: 38.2 / 43.2 x 2,592,000 s / 50 = 38.2 x 1,200 = 45,840 s.
+ *   Burn-down: 43,200 periods in steps of (43,200 + 62) / 63 = 686 periods: point k at
+ *   B + 686k min (k < 63), the last at T. Minute 0 is in the first step: point 1 = 1 - 1/43.2 =
+ *   42.2 / 43.2; minute 15,120 is in [22 x 686, 23 x 686) = [15,092, 15,778): point 22 still
+ *   42.2 / 43.2, point 23 41.2 / 43.2; point 62 (minute 42,532) 41.2 / 43.2, point 63 (T)
+ *   38.2 / 43.2.
+ *   At T + 30 s (mid-period): the whole periods of [T + 30s - 30d, T + 30s) leave minute 0 out:
+ *   N = 43,199, bad 4. Burn 5m: [T-4m, T): 2 of 4 = 500; 1h: 3 of 59: 3 / 59 / 0.001 = 3000 / 59.
+ * A checkpoint at T restores into an engine whose JSON equals the original's at T and T + 30 s.
+ */
+static const char slices_30d_1m[] = "apiVersion: otter/v1\n"
+                                    "kind: SLO\n"
+                                    "metadata: {name: ts30}\n"
+                                    "spec:\n"
+                                    "  service: shop\n"
+                                    "  objective: \"99.9\"\n"
+                                    "  window: 30d\n"
+                                    "  budgetingMethod: Timeslices\n"
+                                    "  timeSlice: {period: 1m, target: \"95\"}\n"
+                                    "  sli: {spans: {availability: {}}}\n"
+                                    "  alerts:\n"
+                                    "    - {name: page, burnRate: \"14.4\", longWindow: 1h, "
+                                    "shortWindow: 5m}\n";
+
+static void test_slices_30d_1m(void)
+{
+    struct fix f, g;
+    struct slo_eval ev;
+    const int64_t T = B + 30 * DAY;
+    const int64_t bad_min[] = {0, 15120, 43170, 43197, 43198};
+    ASSERT_OK(setup(&f, slices_30d_1m, B));
+    for (size_t i = 0; i < sizeof(bad_min) / sizeof(bad_min[0]); i++) {
+        ASSERT_OK(slo_engine_add(f.e, 0, B + bad_min[i] * MIN + 30000, 90, 100));
+    }
+    ASSERT_OK(slo_engine_eval(f.e, 0, T, &ev));
+    ASSERT(ev.periods);
+    ASSERT_EQ(ev.window_start_ms, B);
+    ASSERT_EQ(ev.window_end_ms, T);
+    ASSERT_UEQ(ev.budget.total, 43200);
+    ASSERT_UEQ(ev.budget.bad, 5);
+    ASSERT_UEQ(ev.budget.allowed_bad, 43); /* floor(43.2) */
+    ASSERT(ev.budget.met);
+    ASSERT_EQ(ev.budget.status, SLO_STATUS_OK);
+    ASSERT(fabs(dbl(&ev.budget.budget_total) - 43.2) < 1e-9);
+    ASSERT(fabs(dbl(&ev.budget.remaining) - 38.2) < 1e-9);
+    ASSERT(fabs(dbl(&ev.budget.remaining_fraction) - 38.2 / 43.2) < 1e-12);
+    ASSERT_UEQ(ev.n_burns, 2);
+    ASSERT_UEQ(ev.burns[0].lookback_ms, 5 * MIN);
+    ASSERT(ev.burns[0].burn.has_data);
+    ASSERT(fabs(dbl(&ev.burns[0].burn.rate) - 400.0) < 1e-9);
+    ASSERT_UEQ(ev.burns[1].lookback_ms, HOUR);
+    ASSERT(fabs(dbl(&ev.burns[1].burn.rate) - 50.0) < 1e-9);
+    ASSERT(ev.alerts[0].firing);
+    ASSERT(!ev.tte_null);
+    ASSERT(fabs(ev.tte_seconds - 45840.0) < 1e-6);
+    ASSERT_UEQ(ev.n_burndown, 64);
+    ASSERT_EQ(ev.burndown[1].t_ms, B + 686 * MIN);
+    ASSERT(fabs(ev.burndown[1].remaining_fraction - 42.2 / 43.2) < 1e-12);
+    ASSERT_EQ(ev.burndown[22].t_ms, B + 22 * 686 * MIN);
+    ASSERT(fabs(ev.burndown[22].remaining_fraction - 42.2 / 43.2) < 1e-12);
+    ASSERT(fabs(ev.burndown[23].remaining_fraction - 41.2 / 43.2) < 1e-12);
+    ASSERT_EQ(ev.burndown[62].t_ms, B + 62 * 686 * MIN);
+    ASSERT(fabs(ev.burndown[62].remaining_fraction - 41.2 / 43.2) < 1e-12);
+    ASSERT_EQ(ev.burndown[63].t_ms, T);
+    ASSERT(fabs(ev.burndown[63].remaining_fraction - 38.2 / 43.2) < 1e-12);
+    slo_eval_release(&ev);
+
+    /* a checkpoint at T, restored into a fresh engine: the same answers (JSON) at T and T+30s */
+    struct ag_buf ck, ja, jb;
+    ag_buf_init(&ck, 1u << 24);
+    ag_buf_init(&ja, 1u << 20);
+    ag_buf_init(&jb, 1u << 20);
+    ASSERT_OK(slo_engine_save(f.e, NULL, 0, &ck));
+    ASSERT_OK(setup(&g, slices_30d_1m, T));
+    ASSERT_OK(slo_engine_restore(g.e, ag_buf_ptr(&ck), ck.len, T, NULL, NULL, NULL));
+    eval_json_n(f.e, 1, T, &ja);
+    eval_json_n(g.e, 1, T, &jb);
+    ASSERT_STREQ(ag_buf_str(&ja), ag_buf_str(&jb));
+
+    ASSERT_OK(slo_engine_eval(f.e, 0, T + 30000, &ev));
+    ASSERT_UEQ(ev.budget.total, 43199);
+    ASSERT_UEQ(ev.budget.bad, 4);
+    ASSERT(fabs(dbl(&ev.burns[0].burn.rate) - 500.0) < 1e-9);
+    ASSERT(fabs(dbl(&ev.burns[1].burn.rate) - 3000.0 / 59) < 1e-9);
+    slo_eval_release(&ev);
+    eval_json_n(f.e, 1, T + 30000, &ja);
+    eval_json_n(g.e, 1, T + 30000, &jb);
+    ASSERT_STREQ(ag_buf_str(&ja), ag_buf_str(&jb));
+    ag_buf_cleanup(&ck);
+    ag_buf_cleanup(&ja);
+    ag_buf_cleanup(&jb);
+    teardown(&f);
+    teardown(&g);
+}
+
+/*
+ * A checkpoint of format version 2 kept a Timeslices SLO's judged periods as a slo_window of
+ * u32 pairs: it is still read (converted to 2-bit verdicts). slices_2h (no alerts: one lookback,
+ * the 1 h of the time to exhaustion) with periods 3 and 10 bad, saved at B + 2h in version 3:
+ * header 40 bytes, the SLO's 7 fields (56), the slices' next start, pending count (2), head,
+ * 2 pending pairs, 4 stats, calendar flag (96): the verdicts start at byte 192 (end, cells, then
+ * 24 / 4 = 6 bytes of cells: 22 bytes), then the extra length and the CRC: 230 bytes. The
+ * version 2 copy replaces the 22 bytes with a slo_window of the same configuration fed the same
+ * verdicts (as slo_slices did then), version 2, a new CRC; restored, it gives the same JSON as
+ * the engine that wrote it, and a window bucket holding 2 periods is refused.
+ */
+static void test_checkpoint_v2_slices(void)
+{
+    struct fix f, g;
+    struct ag_buf ck, v2, ja, jb;
+    ag_buf_init(&ck, 1u << 20);
+    ag_buf_init(&v2, 1u << 20);
+    ag_buf_init(&ja, 1u << 20);
+    ag_buf_init(&jb, 1u << 20);
+    ASSERT_OK(setup(&f, slices_2h, B));
+    for (int i = 0; i < 24; i++) {
+        bool bad = i == 3 || i == 10;
+        ASSERT_OK(slo_engine_add(f.e, 0, B + i * 5 * MIN + MIN, bad ? 98 : 100, 100));
+    }
+    slo_engine_advance(f.e, B + 2 * HOUR);
+    ASSERT_OK(slo_engine_save(f.e, NULL, 0, &ck));
+    ASSERT_UEQ(ck.len, 230);
+    const uint8_t *p = ag_buf_ptr(&ck);
+    ASSERT_UEQ(p[8], 3);
+    for (int bucket_total = 1; bucket_total <= 2; bucket_total++) {
+        uint64_t lbs[] = {HOUR};
+        struct slo_window_config wc = {2 * HOUR, lbs, 1, 0, 5 * MIN};
+        struct slo_window *w = NULL;
+        ASSERT_OK(slo_window_new(&wc, B, &w));
+        for (int i = 0; i < 24; i++) {
+            bool bad = i == 3 || i == 10;
+            int k = i == 5 ? bucket_total : 1; /* 2: a corrupt bucket */
+            ASSERT_OK(slo_window_add(w, B + i * 5 * MIN, bad ? 0 : (uint64_t)k, (uint64_t)k));
+            slo_window_advance(w, B + (i + 1) * 5 * MIN);
+        }
+        ag_buf_reset(&v2);
+        ASSERT_OK(ag_buf_add(&v2, p, 192));
+        struct slo_wr wr = {&v2, 0};
+        slo_window_save(w, &wr);
+        ASSERT_OK(wr.err);
+        slo_window_free(w);
+        ASSERT_OK(ag_buf_add(&v2, p + 214, 8)); /* extra length 0 */
+        uint8_t *q = (uint8_t *)ag_buf_ptr(&v2);
+        q[8] = 2;
+        uint32_t crc = slo_eval_crc32c(q, v2.len);
+        uint8_t tail[8];
+        for (int i = 0; i < 8; i++) {
+            tail[i] = (uint8_t)((uint64_t)crc >> (8 * i));
+        }
+        ASSERT_OK(ag_buf_add(&v2, tail, 8));
+        ASSERT_OK(setup(&g, slices_2h, B + 2 * HOUR));
+        int rc = slo_engine_restore(g.e, ag_buf_ptr(&v2), v2.len, B + 2 * HOUR, NULL, NULL,
+                                    NULL);
+        if (bucket_total == 1) {
+            ASSERT_OK(rc);
+            eval_json_n(f.e, 1, B + 2 * HOUR, &ja);
+            eval_json_n(g.e, 1, B + 2 * HOUR, &jb);
+            ASSERT_STREQ(ag_buf_str(&ja), ag_buf_str(&jb));
+            ASSERT_STRCONTAINS(ag_buf_str(&jb), "\"bad\":2");
+        } else {
+            ASSERT_EQ(rc, AG_EPROTO);
+        }
+        teardown(&g);
+    }
+    ag_buf_cleanup(&ck);
+    ag_buf_cleanup(&v2);
+    ag_buf_cleanup(&ja);
+    ag_buf_cleanup(&jb);
+    teardown(&f);
+}
+
 /* Every allocation of new, restore and eval may fail: AG_ENOMEM each time, nothing leaked (the
  * sanitizer build checks), then success. */
 static void test_failmalloc(void)
@@ -1710,4 +1891,5 @@ AG_TEST_MAIN(AG_TEST_CASE(test_brief_2h), AG_TEST_CASE(test_brief_1h),
              AG_TEST_CASE(test_window_range), AG_TEST_CASE(test_errors),
              AG_TEST_CASE(test_checkpoint_equivalence), AG_TEST_CASE(test_checkpoint_refusals),
              AG_TEST_CASE(test_ratio_quarter), AG_TEST_CASE(test_ratio_year_tz),
-             AG_TEST_CASE(test_ratio_quarter_checkpoint), AG_TEST_CASE(test_failmalloc))
+             AG_TEST_CASE(test_ratio_quarter_checkpoint), AG_TEST_CASE(test_slices_30d_1m),
+             AG_TEST_CASE(test_checkpoint_v2_slices), AG_TEST_CASE(test_failmalloc))

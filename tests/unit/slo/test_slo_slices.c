@@ -2,13 +2,16 @@
 /*
  * Unit tests for slo_slices: the brief's period examples through the whole path (observations
  * -> per-period verdicts -> period counts -> budget), the missing-data policies, the grace
- * delay and late data, a period boundary, a long gap, and the exact slice target.
+ * delay and late data, a period boundary, a long gap, and the exact slice target; slo_verdicts
+ * (the 2-bit ring of judged periods) on its own.
  */
 #include "ag_mem.h"
 #include "ag_test.h"
 #include "config.h"
 #include "slo_budget.h"
+#include "slo_codec.h"
 #include "slo_slices.h"
+#include "slo_verdicts.h"
 
 #define MIN 60000ll
 #define HOUR (60 * MIN)
@@ -182,10 +185,17 @@ static void test_config_errors(void)
     cfg.grace_ms = 0;
     cfg.target.num = 0;
     ASSERT_EQ(slo_slices_new(&cfg, B, &s), AG_EINVAL);
-    /* 30 days of 1-minute periods need 43,201 * 8 bytes: over 128 KiB. */
+    /* 30 days of 1-minute periods fit: 43,200 cells of 2 bits = 10,800 bytes. */
     cfg.target = pct("99");
     cfg.period_ms = MIN;
     cfg.window_ms = 30 * DAY;
+    ASSERT_OK(slo_slices_new(&cfg, B, &s));
+    slo_slices_free(s);
+    s = NULL;
+    /* 90 days of 10-second periods need 90 x 8,640 = 777,600 cells / 4 = 194,400 bytes: over
+     * 128 KiB. */
+    cfg.period_ms = 10000;
+    cfg.window_ms = 90 * DAY;
     ASSERT_EQ(slo_slices_new(&cfg, B, &s), AG_ETOOBIG);
     ASSERT_NULL(s);
     /* Calendar periods must fall on period boundaries: +05:45 is not whole hours. */
@@ -322,8 +332,129 @@ static void test_failmalloc(void)
 #endif
 }
 
+/*
+ * slo_verdicts on its own: 1-minute periods, a 10-minute window, a 5-minute lookback; the clock
+ * starts at B (the period holding B + 30 s). Periods 0..11 get G B G N B G G G B G G B (N: none).
+ *   At B + 12m the ring holds periods 2..11: G N B G G G B G G B: 6 good of 9 counted (the N
+ *   leaves N); the 5-minute lookback periods 7..11: G B G G B: 3 of 5.
+ *   range [B+3m, B+9m): periods 3..8: N B G G G B: 3 of 5; [B+2m+1ms, B+20m): whole periods
+ *   from 3 to 11: 5 of 8; [B, B+5m): 0 and 1 left the ring: periods 2..4: 1 of 2.
+ *   advance to B + 15m59s: periods 12..14 are N: ring 5..14: G G G B G G B N N N: 5 of 7; the
+ *   lookback 10..14: G B N N N: 1 of 2.
+ *   saved: clock (8), cells (8), (10 + 3) / 4 = 3 bytes of cells; loaded into a fresh ring, the
+ *   same counts; a cell of value 3, or another cell count, is refused.
+ *   advance to B + 1h: more than the window: everything cleared in one pass.
+ */
+static void test_verdicts(void)
+{
+    static const uint64_t lb[] = {5 * MIN};
+    struct slo_verdicts_config cfg = {MIN, 10 * MIN, lb, 1, 0};
+    struct slo_verdicts *v = NULL, *w = NULL;
+    struct slo_counts c;
+    ASSERT_OK(slo_verdicts_new(&cfg, B + 30000, &v));
+    ASSERT_EQ(slo_verdicts_end(v), B);
+    ASSERT_EQ(slo_verdicts_put(v, B + MIN, SLO_SLICE_GOOD), AG_EINVAL); /* not the clock */
+    const char *seq = "GBGNBGGGBGGB";
+    for (int i = 0; seq[i] != '\0'; i++) {
+        enum slo_slice_verdict x = seq[i] == 'G'   ? SLO_SLICE_GOOD
+                                   : seq[i] == 'B' ? SLO_SLICE_BAD
+                                                   : SLO_SLICE_IGNORED;
+        ASSERT_OK(slo_verdicts_put(v, B + i * MIN, x));
+    }
+    ASSERT_EQ(slo_verdicts_end(v), B + 12 * MIN);
+    ASSERT_OK(slo_verdicts_counts(v, 10 * MIN, &c));
+    ASSERT_UEQ(c.good, 6);
+    ASSERT_UEQ(c.total, 9);
+    ASSERT_OK(slo_verdicts_counts(v, 5 * MIN, &c));
+    ASSERT_UEQ(c.good, 3);
+    ASSERT_UEQ(c.total, 5);
+    ASSERT_EQ(slo_verdicts_counts(v, 7 * MIN, &c), AG_ENOTFOUND);
+    slo_verdicts_range(v, B + 3 * MIN, B + 9 * MIN, &c);
+    ASSERT_UEQ(c.good, 3);
+    ASSERT_UEQ(c.total, 5);
+    slo_verdicts_range(v, B + 2 * MIN + 1, B + 20 * MIN, &c);
+    ASSERT_UEQ(c.good, 5);
+    ASSERT_UEQ(c.total, 8);
+    slo_verdicts_range(v, B, B + 5 * MIN, &c);
+    ASSERT_UEQ(c.good, 1);
+    ASSERT_UEQ(c.total, 2);
+    slo_verdicts_advance(v, B + 15 * MIN + 59000);
+    ASSERT_EQ(slo_verdicts_end(v), B + 15 * MIN);
+    ASSERT_OK(slo_verdicts_counts(v, 10 * MIN, &c));
+    ASSERT_UEQ(c.good, 5);
+    ASSERT_UEQ(c.total, 7);
+    ASSERT_OK(slo_verdicts_counts(v, 5 * MIN, &c));
+    ASSERT_UEQ(c.good, 1);
+    ASSERT_UEQ(c.total, 2);
+    ASSERT(slo_verdicts_bytes(v) >= 3);
+
+    struct ag_buf b;
+    ag_buf_init(&b, 1u << 16);
+    struct slo_wr wr = {&b, 0};
+    slo_verdicts_save(v, &wr);
+    ASSERT_OK(wr.err);
+    ASSERT_UEQ(b.len, 19);
+    ASSERT_OK(slo_verdicts_new(&cfg, B, &w));
+    struct slo_rd rd = {ag_buf_ptr(&b), ag_buf_ptr(&b) + b.len, false};
+    ASSERT_OK(slo_verdicts_load(w, &rd));
+    ASSERT_EQ(slo_verdicts_end(w), B + 15 * MIN);
+    ASSERT_OK(slo_verdicts_counts(w, 10 * MIN, &c));
+    ASSERT_UEQ(c.good, 5);
+    ASSERT_UEQ(c.total, 7);
+    ASSERT_OK(slo_verdicts_counts(w, 5 * MIN, &c));
+    ASSERT_UEQ(c.good, 1);
+    ASSERT_UEQ(c.total, 2);
+    uint8_t *q = (uint8_t *)ag_buf_ptr(&b);
+    q[16] |= 3; /* cell 0: 3 */
+    struct slo_rd rd2 = {q, q + b.len, false};
+    ASSERT_EQ(slo_verdicts_load(w, &rd2), AG_EPROTO);
+    q[16] &= (uint8_t)~3u;
+    q[18] |= 0x30; /* padding past cell 9 */
+    struct slo_rd rd3 = {q, q + b.len, false};
+    ASSERT_EQ(slo_verdicts_load(w, &rd3), AG_EPROTO);
+    q[18] &= 0x0f;
+    q[8] = 11; /* 11 cells */
+    struct slo_rd rd4 = {q, q + b.len, false};
+    ASSERT_EQ(slo_verdicts_load(w, &rd4), AG_EPROTO);
+    ag_buf_cleanup(&b);
+
+    slo_verdicts_advance(v, B + HOUR);
+    ASSERT_EQ(slo_verdicts_end(v), B + HOUR);
+    ASSERT_OK(slo_verdicts_counts(v, 10 * MIN, &c));
+    ASSERT_UEQ(c.total, 0);
+    slo_verdicts_range(v, 0, B + 2 * HOUR, &c);
+    ASSERT_UEQ(c.total, 0);
+    slo_verdicts_free(v);
+    slo_verdicts_free(w);
+
+    /* Near the epoch the ring reaches before 0: nothing there counts. Clock 0, G at 0 and 1m. */
+    ASSERT_OK(slo_verdicts_new(&cfg, 0, &v));
+    ASSERT_OK(slo_verdicts_put(v, 0, SLO_SLICE_GOOD));
+    ASSERT_OK(slo_verdicts_put(v, MIN, SLO_SLICE_BAD));
+    ASSERT_OK(slo_verdicts_counts(v, 10 * MIN, &c));
+    ASSERT_UEQ(c.good, 1);
+    ASSERT_UEQ(c.total, 2);
+    slo_verdicts_range(v, -HOUR, HOUR, &c);
+    ASSERT_UEQ(c.total, 2);
+    slo_verdicts_free(v);
+
+    /* configuration errors */
+    cfg.period_ms = 7 * MIN; /* does not divide 10 min */
+    ASSERT_EQ(slo_verdicts_new(&cfg, B, &v), AG_EINVAL);
+    cfg.period_ms = 2 * MIN;
+    static const uint64_t lb3[] = {3 * MIN}; /* not whole periods */
+    cfg.lookbacks_ms = lb3;
+    ASSERT_EQ(slo_verdicts_new(&cfg, B, &v), AG_EINVAL);
+    cfg.lookbacks_ms = lb;
+    cfg.period_ms = MIN;
+    cfg.max_bytes = 16; /* smaller than the object */
+    ASSERT_EQ(slo_verdicts_new(&cfg, B, &v), AG_ETOOBIG);
+    ASSERT_EQ(slo_verdicts_new(&cfg, -1, &v), AG_EINVAL);
+    ASSERT_NULL(v);
+}
+
 AG_TEST_MAIN(AG_TEST_CASE(test_brief_2h), AG_TEST_CASE(test_failmalloc), AG_TEST_CASE(test_missing_policies),
              AG_TEST_CASE(test_grace_and_late), AG_TEST_CASE(test_exact_target),
              AG_TEST_CASE(test_long_gap), AG_TEST_CASE(test_config_errors),
              AG_TEST_CASE(test_calendar_day), AG_TEST_CASE(test_calendar_ignore),
-             AG_TEST_CASE(test_calendar_gap))
+             AG_TEST_CASE(test_calendar_gap), AG_TEST_CASE(test_verdicts))
