@@ -116,6 +116,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if typ == "pulumi:pulumi:StackReference":
             name = i["name"]
             self.recorded.stack_refs.append(name)
+            self.recorded.resources.append(Res(typ, args.name, i, i))
             if name not in self.stacks:
                 raise ValueError(f"no stack named {name!r} (have {sorted(self.stacks)})")
             return name, {"name": name, "outputs": self.stacks[name], "secretOutputNames": []}
