@@ -206,6 +206,26 @@ def _run(program: str, project: str, env: str, config: dict | None, environ: dic
     return recorded
 
 
+def failure_of(env: str, config: dict | None = None, environ: dict | None = None, stacks: dict | None = None) -> str:
+    """Runs the platform program in a fresh interpreter and returns its error (the chain of
+    messages); fails when the program succeeds. A run that fails halfway leaves Pulumi's runtime
+    with queued work that would run into the next program's mocks, hence the separate process."""
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys, traceback; sys.path.insert(0, sys.argv[1]); import pulumi_harness as h\n"
+        "a = json.loads(sys.argv[2])\n"
+        "try:\n    h.run(a['env'], config=a['config'], environ=a['environ'], stacks=a['stacks'])\n"
+        "except Exception as e:\n    print(''.join(traceback.format_exception_only(e))); sys.exit(3)\n"
+    )
+    args = {"env": env, "config": config, "environ": environ, "stacks": stacks}
+    p = subprocess.run([sys.executable, "-c", code, os.path.dirname(os.path.abspath(__file__)), json.dumps(args)],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 3, f"the program did not fail (rc {p.returncode}): {p.stderr[-2000:]}"
+    return p.stdout
+
+
 def bootstrap_stack_name(env: str) -> str:
     """The default name of the bootstrap stack the platform references (written out here)."""
     return f"{ORGANIZATION}/otter-bootstrap/{env}"
