@@ -508,11 +508,60 @@ def test_destroy_needs_the_environment_named_as_confirmation(lifecycle):
         assert r.calls == []
 
 
+def seed_bootstrap_roles(moto):
+    """The bootstrap stack's CI roles in moto, as an administrator's bootstrap.yml left them."""
+    import boto3
+
+    iam = boto3.client("iam", region_name="us-east-1", endpoint_url=moto, aws_access_key_id="testing",
+                       aws_secret_access_key="testing")
+    for kind in ("ops", "delivery"):
+        iam.create_role(RoleName=f"otter-dev-github-{kind}", AssumeRolePolicyDocument="{}")
+
+
 def test_destroy_runs_in_the_documented_order_and_verifies_the_account(lifecycle):
+    seed_bootstrap_roles(lifecycle.moto)
     r = lifecycle("destroy.yml", otter_confirm_destroy="dev")
     assert r.rc == 0, r.out
     order(r, *DESTROY_ORDER)
-    assert "otter-dev left nothing behind" in r.out
+    # The platform stack only: the bootstrap stack is neither read nor destroyed, and what it
+    # holds is reported as kept, not as residues.
+    assert {(d, st) for _, d, st in pulumi_calls(r)} == {(PLATFORM_DIR, "dev")}
+    assert [w for w, d, _ in pulumi_calls(r) if w[0] == "destroy"] == [("destroy", "--yes", "--skip-preview")]
+    assert "otter-dev left nothing behind (kept: bootstrap, 2 resource(s) of the bootstrap stack)" in r.out
+    assert "KEPT bootstrap iam-role otter-dev-github-ops (name)" in r.out
+
+
+def test_destroy_bootstrap_needs_its_own_confirmation(lifecycle):
+    for confirm in ({}, {"otter_confirm_destroy": "dev"}, {"otter_confirm_destroy_bootstrap": "prod"}):
+        r = lifecycle("destroy_bootstrap.yml", **confirm)
+        assert r.rc != 0
+        assert r.calls == []
+
+
+def test_destroy_bootstrap_refuses_while_the_platform_stack_has_resources(lifecycle):
+    r = lifecycle("destroy_bootstrap.yml", otter_confirm_destroy_bootstrap="dev")
+    assert r.rc != 0
+    assert "the platform stack dev still has resources" in r.out and "run destroy.yml first" in r.out
+    assert pulumi_calls(r) == [(("stack", "output", "--json"), PLATFORM_DIR, "dev")]
+
+
+@pytest.mark.parametrize("platform", [
+    {"tool": "pulumi", "match": ["stack", "output", "--json", "--cwd", PLATFORM_DIR], "stdout": "{}\n"},
+    {"tool": "pulumi", "match": ["stack", "output", "--json", "--cwd", PLATFORM_DIR], "rc": 255, "stderr": NO_STACK},
+], ids=["destroyed", "removed"])
+def test_destroy_bootstrap_after_the_platform_destroys_it_and_counts_what_is_left(lifecycle, platform):
+    r = lifecycle("destroy_bootstrap.yml", [platform], otter_confirm_destroy_bootstrap="dev")
+    assert r.rc == 0, r.out
+    assert pulumi_calls(r) == [
+        (("stack", "output", "--json"), PLATFORM_DIR, "dev"),
+        (("destroy", "--yes", "--skip-preview"), BOOTSTRAP_DIR, "dev"),
+    ]
+    assert "otter-dev left nothing behind" in r.out and "kept: bootstrap" not in r.out
+    # A bootstrap role still there (a destroy that missed it) is now a residue.
+    seed_bootstrap_roles(lifecycle.moto)
+    r = lifecycle("destroy_bootstrap.yml", [platform], otter_confirm_destroy_bootstrap="dev")
+    assert r.rc != 0
+    assert "RESIDUE iam-role otter-dev-github-ops (name)" in r.out
 
 
 def test_destroy_stops_before_pulumi_while_a_load_balancer_remains(lifecycle):
