@@ -1,7 +1,10 @@
-"""Otter's AWS footprint for one environment (the stack: dev or prod).
+"""Otter's AWS footprint for one environment (the platform stack: dev or prod).
 
 Components are built in dependency order and wired by their outputs; the stack exports what
 Ansible and k8s/ need (cluster name, role ARNs, repository URLs, bucket, distribution, ...).
+What the ops role must not be able to change or delete (the CI identities, their policies, the
+workload permissions boundary) is in the bootstrap stack (bootstrap/), owned by an
+administrator, and read here through a StackReference (`otter:bootstrapStack`).
 """
 
 import os
@@ -13,7 +16,8 @@ import pulumi_aws as aws
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from otter_infra import names, settings  # noqa: E402
-from otter_infra.ci import Ci  # noqa: E402
+from otter_infra.ci import OpsClusterAccess  # noqa: E402
+from otter_infra.context import lookup  # noqa: E402
 from otter_infra.cluster import Cluster  # noqa: E402
 from otter_infra.data import Data  # noqa: E402
 from otter_infra.frontend import Frontend  # noqa: E402
@@ -26,6 +30,30 @@ from otter_infra.secrets import Secrets  # noqa: E402
 s = settings.load()
 env = s.env
 cluster_name = names.cluster_name(env)
+ctx = lookup()
+
+# The bootstrap stack of the same environment and account (created first, by an administrator).
+bootstrap = pulumi.StackReference("bootstrap", stack_name=s.bootstrap_stack)
+
+
+def from_bootstrap(key: str, expected) -> pulumi.Output:
+    """The bootstrap stack's output `key`, refused unless it is what names.py gives for this
+    environment in this account (a reference to another environment's or account's bootstrap
+    stack stops the run here, naming both)."""
+
+    def check(v):
+        value, c = v
+        want = expected(c)
+        if value != want:
+            raise ValueError(f"bootstrap stack {s.bootstrap_stack}: output {key} is {value!r}, expected {want!r} for {env}")
+        return value
+
+    return pulumi.Output.all(bootstrap.require_output(key), ctx).apply(check)
+
+
+boundary_arn = from_bootstrap(
+    "workloadBoundaryArn", lambda c: c.arn("iam", "policy/" + names.workload_boundary(env), region=False)
+)
 
 network = Network(
     "network",
@@ -71,6 +99,7 @@ identity = Identity(
     agent_log_group_arns=observability.log_group_arns,
     ssm_prefix=names.ssm_prefix(env),
     table_arn=data.table_arn,
+    boundary_arn=boundary_arn,
     bedrock_model_id=s.bedrock_model_id,
     bedrock_inference_profile_id=s.bedrock_inference_profile_id,
     bedrock_profile_regions=s.bedrock_profile_regions,
@@ -90,27 +119,20 @@ secrets = Secrets(
     },
 )
 if s.github_repository:
-    ci = Ci(
+    # The ops role (bootstrap stack) administers the cluster: up and destroy install and remove
+    # cluster-scoped things. Its access entry is the platform's, so destroy removes it.
+    OpsClusterAccess(
         "ci",
         env=env,
-        repository=s.github_repository,
         cluster_name=cluster.cluster_name,
-        repository_arns=registry.repository_arns,
-        bucket_arn=frontend.bucket_arn,
-        distribution_arn=frontend.distribution_arn,
-        github_oidc_provider_arn=s.github_oidc_provider_arn,
-        state_bucket=s.state_bucket,
-        state_key_arn=s.state_key_arn,
+        ops_role_arn=from_bootstrap("ciOpsRoleArn", lambda c: c.arn("iam", "role/" + names.github_role(env, "ops"), region=False)),
     )
-    pulumi.export("ciDeliveryRoleArn", ci.delivery_role.arn)
-    pulumi.export("ciOpsRoleArn", ci.ops_role.arn)
 
 # What deploy/tools/render_gitops.py fills k8s/'s placeholders with (the per-installation values
 # are exported only when configured; the tool refuses to render without them, naming the key).
-caller = aws.get_caller_identity_output()
-pulumi.export("accountId", caller.account_id)
-pulumi.export("region", aws.get_region_output().region)
-pulumi.export("partition", aws.get_partition_output().partition)
+pulumi.export("accountId", ctx.apply(lambda c: c.account))
+pulumi.export("region", ctx.apply(lambda c: c.region))
+pulumi.export("partition", ctx.apply(lambda c: c.partition))
 for key, value in (
     ("publicHost", s.public_host),
     ("certificateArn", s.certificate_arn),
@@ -120,6 +142,7 @@ for key, value in (
         pulumi.export(key, value)
 
 pulumi.export("environment", env)
+pulumi.export("bootstrapStack", s.bootstrap_stack)
 pulumi.export("vpcId", network.vpc_id)
 pulumi.export("privateSubnetIds", network.private_subnet_ids)
 pulumi.export("publicSubnetIds", network.public_subnet_ids)

@@ -7,8 +7,14 @@ controllers use (the AWS Load Balancer Controller tags its load balancers, targe
 security groups with the cluster, not with the platform's tags; the VPC CNI and EKS tag or describe
 their network interfaces with the cluster name). The tagging API is a cross-check on top.
 
-Prints one line per residue and exits 1 when anything is left, 0 when the account is clean,
-2 on an error. Usage: verify_clean.py --env dev [--region REGION] [--json]
+The environment's bootstrap stack (deploy/pulumi/bootstrap: the GitHub OIDC provider, the delivery
+and ops roles, the ops role's managed policies and the workload boundary) outlives a platform
+destroy by design: its resources are reported apart, as "kept: bootstrap", and are not residues,
+unless --include-bootstrap (after the administrator's destroy_bootstrap.yml), when they are.
+
+Prints one line per residue (and per kept resource) and exits 1 when anything is left, 0 when the
+account is clean, 2 on an error.
+Usage: verify_clean.py --env dev [--region REGION] [--include-bootstrap] [--json]
 """
 
 import argparse
@@ -23,19 +29,45 @@ TAG_ENVIRONMENT = "otter:environment"
 PLATFORM = "otter"
 
 
+GITHUB_OIDC_PROVIDER = "oidc-provider/token.actions.githubusercontent.com"
+OPS_POLICY_PARTS = ("network", "identity", "keys", "stores")
+
+
 class Checker:
-    def __init__(self, env: str, session: boto3.session.Session):
+    def __init__(self, env: str, session: boto3.session.Session, include_bootstrap: bool = False):
         self.env = env
         self.prefix = f"{PLATFORM}-{env}"
         self.cluster = self.prefix
         self.session = session
+        self.include_bootstrap = include_bootstrap
         self.residues = []
+        self.kept = []  # the bootstrap stack's resources (not residues unless include_bootstrap)
 
     def client(self, name):
         return self.session.client(name)
 
+    def bootstrap_owned(self, kind: str, ident: str) -> bool:
+        """Whether this is one of the bootstrap stack's resources, by the names
+        deploy/pulumi/otter_infra/names.py gives them (github_role, ops_policy, workload_boundary)."""
+        roles = {f"{self.prefix}-github-delivery", f"{self.prefix}-github-ops"}
+        policies = {f"{self.prefix}-workload-boundary"} | {f"{self.prefix}-github-ops-{p}" for p in OPS_POLICY_PARTS}
+        if kind == "iam-role":
+            return ident in roles
+        if kind == "iam-policy":
+            return ident.split(":policy/")[-1] in policies
+        if kind == "oidc-provider":
+            return ident.endswith(f":{GITHUB_OIDC_PROVIDER}")
+        if kind == "tagged-resource":
+            return any(ident.endswith(f":role/{r}") for r in roles) or any(
+                ident.endswith(f":policy/{p}") for p in policies) or ident.endswith(f":{GITHUB_OIDC_PROVIDER}")
+        return False
+
     def found(self, kind: str, ident: str, why: str):
-        self.residues.append({"kind": kind, "id": ident, "why": why})
+        item = {"kind": kind, "id": ident, "why": why}
+        if not self.include_bootstrap and self.bootstrap_owned(kind, ident):
+            self.kept.append(item)
+        else:
+            self.residues.append(item)
 
     # -- tag helpers -------------------------------------------------------------------------
 
@@ -246,7 +278,7 @@ class Checker:
     def check_tagging_api(self):
         """Cross-check: anything else the tagging API knows with the platform's tags."""
         tagging = self.client("resourcegroupstaggingapi")
-        known = {r["id"] for r in self.residues}
+        known = {r["id"] for r in self.residues + self.kept}
         filters = [{"Key": TAG_PLATFORM, "Values": [PLATFORM]}, {"Key": TAG_ENVIRONMENT, "Values": [self.env]}]
         for page in tagging.get_paginator("get_resources").paginate(TagFilters=filters):
             for m in page["ResourceTagMappingList"]:
@@ -270,19 +302,29 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--env", required=True, choices=["dev", "prod"])
     ap.add_argument("--region")
+    ap.add_argument("--include-bootstrap", action="store_true",
+                    help="count the bootstrap stack's resources as residues (after destroying it too)")
     ap.add_argument("--json", action="store_true", help="print the residues as one JSON document")
     args = ap.parse_args(argv)
+    checker = Checker(args.env, boto3.session.Session(region_name=args.region), include_bootstrap=args.include_bootstrap)
     try:
-        residues = Checker(args.env, boto3.session.Session(region_name=args.region)).run()
+        residues = checker.run()
     except (BotoCoreError, ClientError) as e:
         print(f"verify-clean: error: {e}", file=sys.stderr)
         return 2
+    kept = checker.kept
     if args.json:
-        print(json.dumps({"env": args.env, "residues": residues}, indent=2, sort_keys=True))
+        print(json.dumps({"env": args.env, "residues": residues, "kept": {"bootstrap": kept}}, indent=2, sort_keys=True))
     else:
         for r in residues:
             print(f"RESIDUE {r['kind']} {r['id']} ({r['why']})")
-        print(f"verify-clean: {len(residues)} residue(s) for otter-{args.env}" if residues else f"verify-clean: otter-{args.env} left nothing behind")
+        for r in kept:
+            print(f"KEPT bootstrap {r['kind']} {r['id']} ({r['why']})")
+        kept_note = f" (kept: bootstrap, {len(kept)} resource(s) of the bootstrap stack)" if kept else ""
+        if residues:
+            print(f"verify-clean: {len(residues)} residue(s) for otter-{args.env}{kept_note}")
+        else:
+            print(f"verify-clean: otter-{args.env} left nothing behind{kept_note}")
     return 1 if residues else 0
 
 

@@ -13,17 +13,17 @@ REPO = "example-org/otter"
 
 @pytest.fixture(scope="session")
 def dev():
-    return h.run("dev", environ={"OTTER_GITHUB_REPOSITORY": REPO})
+    return h.run_env("dev", environ={"OTTER_GITHUB_REPOSITORY": REPO})
 
 
 @pytest.fixture(scope="session")
 def prod():
-    return h.run("prod", environ={"OTTER_GITHUB_REPOSITORY": REPO})
+    return h.run_env("prod", environ={"OTTER_GITHUB_REPOSITORY": REPO})
 
 
 @pytest.fixture(scope="session", params=["dev", "prod"])
 def stack(request, dev, prod):
-    """(env, recorded) for each environment."""
+    """(env, recorded) for each environment: both stacks, bootstrap and platform (h.Env)."""
     return request.param, {"dev": dev, "prod": prod}[request.param]
 
 

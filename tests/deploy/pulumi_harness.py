@@ -1,4 +1,10 @@
-"""Runs deploy/pulumi/__main__.py under Pulumi's mocks and records every resource it registers.
+"""Runs deploy/pulumi/__main__.py (the platform stack) and deploy/pulumi/bootstrap/__main__.py
+(the bootstrap stack) under Pulumi's mocks and records every resource each registers and what
+each exports.
+
+The platform's StackReference to the bootstrap stack is answered with the exports of a real run of
+the bootstrap program (run_env), so the wiring between the two stacks is what is tested; a
+reference to any other stack name fails the run as Pulumi would.
 
 Nothing here decides what the program should create: the mocks answer the provider's lookups with
 test placeholders (partition aws, region us-east-1, account 123456789012) and give each resource
@@ -20,6 +26,8 @@ from pulumi.runtime.sync_await import _sync_await
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROGRAM = os.path.join(ROOT, "deploy", "pulumi")
+BOOTSTRAP_PROGRAM = os.path.join(PROGRAM, "bootstrap")
+ORGANIZATION = "organization"  # what a DIY backend (S3) calls every stack's organization
 
 PARTITION = "aws"
 REGION = "us-east-1"
@@ -44,6 +52,8 @@ class Res:
 class Recorded:
     resources: list = field(default_factory=list)
     calls: list = field(default_factory=list)
+    outputs: dict = field(default_factory=dict)  # the stack's exports
+    stack_refs: list = field(default_factory=list)  # names of the stacks it referenced
 
     def of(self, typ: str) -> list:
         return [r for r in self.resources if r.typ == typ]
@@ -78,8 +88,9 @@ def unsecret(v):
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
-    def __init__(self, recorded: Recorded):
+    def __init__(self, recorded: Recorded, stacks: dict | None = None):
         self.recorded = recorded
+        self.stacks = stacks or {}  # fully qualified stack name -> its outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         self.recorded.calls.append(args.token)
@@ -102,6 +113,13 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         i = unsecret(dict(args.inputs))
         typ = args.typ
+        if typ == "pulumi:pulumi:StackReference":
+            name = i["name"]
+            self.recorded.stack_refs.append(name)
+            self.recorded.resources.append(Res(typ, args.name, i, i))
+            if name not in self.stacks:
+                raise ValueError(f"no stack named {name!r} (have {sorted(self.stacks)})")
+            return name, {"name": name, "outputs": self.stacks[name], "secretOutputNames": []}
         rid = f"{typ.split(':')[-1]}/{args.name}"  # e.g. NatGateway/network-nat-0
         state = dict(i)
         name = i.get("name") or args.name
@@ -143,23 +161,25 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
 
 class PreviewMocks(RecordingMocks):
-    """What a preview knows: the inputs, no ids and no computed outputs (ARNs, URLs, ...)."""
+    """What a preview knows: the inputs, no ids and no computed outputs (ARNs, URLs, ...); a
+    referenced stack exists already, so its outputs are known."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        if args.typ == "pulumi:pulumi:StackReference":
+            return super().new_resource(args)
         i = unsecret(dict(args.inputs))
         self.recorded.resources.append(Res(args.typ, args.name, i, i))
         return None, i
 
 
-def stack_config(env: str) -> dict:
-    with open(os.path.join(PROGRAM, f"Pulumi.{env}.yaml"), encoding="utf-8") as f:
+def stack_config(env: str, program: str = PROGRAM) -> dict:
+    with open(os.path.join(program, f"Pulumi.{env}.yaml"), encoding="utf-8") as f:
         return yaml.safe_load(f)["config"]
 
 
-def run(env: str, config: dict | None = None, environ: dict | None = None, preview: bool = False) -> Recorded:
-    """Runs the program as stack `env` with its Pulumi.<env>.yaml (updated by `config`) and the
-    OTTER_* environment variables in `environ` (all others removed)."""
-    cfg = stack_config(env)
+def _run(program: str, project: str, env: str, config: dict | None, environ: dict | None, preview: bool,
+         stacks: dict | None = None) -> Recorded:
+    cfg = stack_config(env, program)
     cfg.update(config or {})
     flat = {k: v if isinstance(v, str) else json.dumps(v) for k, v in cfg.items()}
 
@@ -170,13 +190,77 @@ def run(env: str, config: dict | None = None, environ: dict | None = None, previ
     recorded = Recorded()
     try:
         pulumi_settings.ROOT.set(None)
-        mocks = PreviewMocks(recorded) if preview else RecordingMocks(recorded)
-        pulumi.runtime.set_mocks(mocks, project="otter", stack=env, preview=preview)
+        mocks = PreviewMocks(recorded, stacks) if preview else RecordingMocks(recorded, stacks)
+        pulumi.runtime.set_mocks(mocks, project=project, stack=env, preview=preview, organization=ORGANIZATION)
         pulumi.runtime.set_all_config(flat)
-        main = os.path.join(PROGRAM, "__main__.py")
+        main = os.path.join(program, "__main__.py")
         _sync_await(run_pulumi_func(lambda: runpy.run_path(main, run_name="__main__")))
+        # The mocks' root stack registers its outputs before the program runs: read the exports
+        # from it (an unknown value under preview reads as None).
+        exports = pulumi_settings.get_root_resource().outputs
+        recorded.outputs = _sync_await(pulumi.Output.from_input(dict(exports)).future()) or {}
     finally:
         for k in environ or {}:
             os.environ.pop(k, None)
         os.environ.update(saved)
     return recorded
+
+
+def failure_of(env: str, config: dict | None = None, environ: dict | None = None, stacks: dict | None = None) -> str:
+    """Runs the platform program in a fresh interpreter and returns its error (the chain of
+    messages); fails when the program succeeds. A run that fails halfway leaves Pulumi's runtime
+    with queued work that would run into the next program's mocks, hence the separate process."""
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys, traceback; sys.path.insert(0, sys.argv[1]); import pulumi_harness as h\n"
+        "a = json.loads(sys.argv[2])\n"
+        "try:\n    h.run(a['env'], config=a['config'], environ=a['environ'], stacks=a['stacks'])\n"
+        "except Exception as e:\n    print(''.join(traceback.format_exception_only(e))); sys.exit(3)\n"
+    )
+    args = {"env": env, "config": config, "environ": environ, "stacks": stacks}
+    p = subprocess.run([sys.executable, "-c", code, os.path.dirname(os.path.abspath(__file__)), json.dumps(args)],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 3, f"the program did not fail (rc {p.returncode}): {p.stderr[-2000:]}"
+    return p.stdout
+
+
+def bootstrap_stack_name(env: str) -> str:
+    """The default name of the bootstrap stack the platform references (written out here)."""
+    return f"{ORGANIZATION}/otter-bootstrap/{env}"
+
+
+def run_bootstrap(env: str, config: dict | None = None, environ: dict | None = None, preview: bool = False) -> Recorded:
+    """Runs the bootstrap program as stack `env` of project otter-bootstrap."""
+    return _run(BOOTSTRAP_PROGRAM, "otter-bootstrap", env, config, environ, preview)
+
+
+def run(env: str, config: dict | None = None, environ: dict | None = None, preview: bool = False,
+        stacks: dict | None = None) -> Recorded:
+    """Runs the platform program as stack `env` with its Pulumi.<env>.yaml (updated by `config`)
+    and the OTTER_* environment variables in `environ` (all others removed). `stacks`: the stacks
+    its StackReferences may read (name -> outputs); by default the bootstrap stack of `env` as a
+    full run of the bootstrap program with the same `environ` exports it."""
+    if stacks is None:
+        stacks = {bootstrap_stack_name(env): run_bootstrap(env, environ=environ).outputs}
+    return _run(PROGRAM, "otter", env, config, environ, preview, stacks)
+
+
+@dataclass
+class Env(Recorded):
+    """One environment: the bootstrap stack's and the platform stack's resources together."""
+
+    bootstrap: Recorded | None = None
+    platform: Recorded | None = None
+
+
+def run_env(env: str, config: dict | None = None, environ: dict | None = None, preview: bool = False) -> Env:
+    """Both stacks of an environment, in their order: the bootstrap program, then the platform
+    program reading the bootstrap's exports (under preview, the bootstrap stack is previewed and
+    the platform reads the outputs of an applied bootstrap stack, as it would)."""
+    boot = run_bootstrap(env, environ=environ, preview=preview)
+    outputs = boot.outputs if not preview else run_bootstrap(env, environ=environ).outputs
+    plat = run(env, config=config, environ=environ, preview=preview, stacks={bootstrap_stack_name(env): outputs})
+    return Env(resources=boot.resources + plat.resources, calls=boot.calls + plat.calls, outputs=plat.outputs,
+               stack_refs=plat.stack_refs, bootstrap=boot, platform=plat)

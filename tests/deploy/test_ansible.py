@@ -16,7 +16,7 @@ import pytest
 import pulumi_harness as h
 
 ANSIBLE_DIR = os.path.join(h.ROOT, "deploy", "ansible")
-PLAYBOOKS = ["bootstrap.yml", "up.yml", "deliver.yml", "deploy.yml", "destroy.yml", "verify_clean.yml"]
+PLAYBOOKS = ["bootstrap.yml", "up.yml", "deliver.yml", "deploy.yml", "destroy.yml", "verify_clean.yml", "destroy_bootstrap.yml"]
 FAKE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fakes", "fake_cli.py")
 BIN = os.path.dirname(sys.executable)
 
@@ -34,7 +34,26 @@ OUTPUTS = {
     "webBucket": "otter-dev-web-abc123",
     "distributionId": "E2EXAMPLE",
 }
-BASE_RULES = [
+# The two Pulumi projects, as the playbooks pass them (--cwd): the platform and the bootstrap.
+PLATFORM_DIR = os.path.join(os.path.realpath(h.ROOT), "deploy", "pulumi")
+BOOTSTRAP_DIR = os.path.join(PLATFORM_DIR, "bootstrap")
+BOOTSTRAP_OUTPUTS = {
+    "environment": "dev",
+    "accountId": "123456789012",
+    "workloadBoundaryArn": "arn:aws:iam::123456789012:policy/otter-dev-workload-boundary",
+    "ciOpsRoleArn": "arn:aws:iam::123456789012:role/otter-dev-github-ops",
+    "ciDeliveryRoleArn": "arn:aws:iam::123456789012:role/otter-dev-github-delivery",
+}
+NO_STACK = "error: no stack named 'dev' found\n"
+VERSIONS = [
+    {"tool": "pulumi", "match": ["version"], "stdout": "v3.272.0\n"},
+    {"tool": "kubectl", "match": ["version"], "stdout": json.dumps({"clientVersion": {"gitVersion": "v1.33.5"}})},
+    {"tool": "helm", "match": ["version"], "stdout": "v3.19.0+g3d8990f\n"},
+    {"tool": "aws", "match": ["--version"], "stdout": "aws-cli/2.31.19 Python/3.13.7 Linux/6.1 exe/x86_64\n"},
+]
+BASE_RULES = VERSIONS + [
+    {"tool": "aws", "match": ["sts", "get-caller-identity"],
+     "stdout": json.dumps({"Account": "123456789012", "Arn": "arn:aws:sts::123456789012:assumed-role/admin/alice"})},
     {"tool": "pulumi", "match": ["stack", "output", "--json"], "stdout": json.dumps(OUTPUTS)},
     {"tool": "aws", "match": ["eks", "describe-cluster"], "stdout": "ACTIVE\n"},
     {"tool": "kubectl", "match": ["get", "nodes"], "stdout": "True\nTrue\n"},
@@ -90,8 +109,18 @@ class Run:
         return sum(1 for c in self.calls if c["tool"] == tool and all(t in c["argv"] for t in tokens))
 
 
+@pytest.fixture(scope="module")
+def cloudfront(moto):
+    """verify-clean lists response headers policies, which moto lacks: the proxy answers them."""
+    from fakes.cloudfront_rhp import CloudFrontProxy
+
+    proxy = CloudFrontProxy(moto)
+    yield proxy
+    proxy.close()
+
+
 @pytest.fixture
-def lifecycle(tmp_path, moto):
+def lifecycle(tmp_path, moto, cloudfront):
     """Returns run(playbook, rules, **extra_vars) -> Run; state (fake counters) persists across
     runs within one test, as it would across a re-run after a failure."""
     urllib.request.urlopen(urllib.request.Request(f"{moto}/moto-api/reset", method="POST")).read()
@@ -103,8 +132,9 @@ def lifecycle(tmp_path, moto):
     scenario = tmp_path / "scenario.json"
     state = tmp_path / "state.json"
 
-    def run(playbook, rules=(), real=(), **extra):
-        """`real`: tools taken from the virtualenv instead of the fakes (e.g. the AWS CLI)."""
+    def run(playbook, rules=(), real=(), bootstrap=BOOTSTRAP_OUTPUTS, **extra):
+        """`real`: tools taken from the virtualenv instead of the fakes (e.g. the AWS CLI);
+        `bootstrap`: the bootstrap stack's outputs (None: no such stack)."""
         for tool in ("pulumi", "kubectl", "helm", "aws"):
             w = bindir / tool
             if tool in real:
@@ -112,7 +142,10 @@ def lifecycle(tmp_path, moto):
             else:
                 w.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE}" {tool} "$@"\n')
                 w.chmod(0o755)
-        scenario.write_text(json.dumps({"rules": list(rules) + BASE_RULES}))
+        boot = ({"tool": "pulumi", "match": ["stack", "output", "--json", "--cwd", BOOTSTRAP_DIR], "stdout": json.dumps(bootstrap)}
+                if bootstrap is not None else
+                {"tool": "pulumi", "match": ["stack", "output", "--json", "--cwd", BOOTSTRAP_DIR], "rc": 255, "stderr": NO_STACK})
+        scenario.write_text(json.dumps({"rules": [boot] + list(rules) + BASE_RULES}))
         if log.exists():
             log.unlink()
         env = {
@@ -131,6 +164,10 @@ def lifecycle(tmp_path, moto):
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_REGION": "us-east-1",
         }
+        if "aws" not in real:
+            # verify-clean's CloudFront calls (boto3) through the proxy; the real AWS CLI of
+            # `deliver` talks to moto directly.
+            env["AWS_ENDPOINT_URL_CLOUDFRONT"] = cloudfront.url
         extra = {"otter_env": "dev", "otter_wait_retries": 2, "otter_wait_delay": 0, **extra}
         p = subprocess.run(
             [tool_path("ansible-playbook"), playbook, "--extra-vars", json.dumps(extra)],
@@ -141,6 +178,7 @@ def lifecycle(tmp_path, moto):
 
     run.home = home
     run.moto = moto
+    cloudfront.policies.clear()
     return run
 
 
@@ -154,22 +192,49 @@ def order(r, *steps):
     assert idx == sorted(idx), list(zip(steps, idx))
 
 
-VERSIONS = [
-    {"tool": "pulumi", "match": ["version"], "stdout": "v3.272.0\n"},
-    {"tool": "kubectl", "match": ["version"], "stdout": json.dumps({"clientVersion": {"gitVersion": "v1.33.5"}})},
-    {"tool": "helm", "match": ["version"], "stdout": "v3.19.0+g3d8990f\n"},
-    {"tool": "aws", "match": ["--version"], "stdout": "aws-cli/2.31.19 Python/3.13.7 Linux/6.1 exe/x86_64\n"},
-]
+def work(r, tool):
+    """The calls of a tool other than the version check (tasks/tools.yml)."""
+    return [c for c in r.cmds(tool) if c["argv"][:1] != ["version"]]
 
 
-def test_bootstrap_checks_pinned_versions_then_logs_in_and_creates_the_stack(lifecycle):
-    r = lifecycle("bootstrap.yml", VERSIONS)
+def pulumi_calls(r):
+    """Each pulumi call as (subcommand words, project directory, stack)."""
+    out = []
+    for c in r.cmds("pulumi"):
+        a = c["argv"]
+        if "--cwd" in a:
+            words = tuple(a[: a.index("--cwd")])
+            out.append((words, a[a.index("--cwd") + 1], a[a.index("--stack") + 1]))
+    return out
+
+
+def test_bootstrap_checks_pinned_versions_then_logs_in_and_applies_the_bootstrap_stack(lifecycle):
+    r = lifecycle("bootstrap.yml")
     assert r.rc == 0, r.out
-    order(r, ("pulumi", "version"), ("aws", "--version"), ("pulumi", "login"), ("pulumi", "stack", "select", "--create", "dev"))
+    order(r, ("pulumi", "version"), ("aws", "--version"), ("pulumi", "login"), ("aws", "sts", "get-caller-identity"),
+          ("pulumi", "stack", "select", "--create", BOOTSTRAP_DIR))
+    # The bootstrap stack previewed, applied and read, then the platform stack created (not applied).
+    assert pulumi_calls(r) == [
+        (("stack", "select", "--create"), BOOTSTRAP_DIR, "dev"),
+        (("preview", "--diff"), BOOTSTRAP_DIR, "dev"),
+        (("up", "--yes", "--skip-preview"), BOOTSTRAP_DIR, "dev"),
+        (("stack", "output", "--json"), BOOTSTRAP_DIR, "dev"),
+        (("stack", "select", "--create"), PLATFORM_DIR, "dev"),
+    ]
+    assert BOOTSTRAP_OUTPUTS["ciOpsRoleArn"] in r.out
+
+
+def test_bootstrap_refuses_the_ops_role(lifecycle):
+    ops = {"tool": "aws", "match": ["sts", "get-caller-identity"],
+           "stdout": json.dumps({"Arn": "arn:aws:sts::123456789012:assumed-role/otter-dev-github-ops/otter-ops-1"})}
+    r = lifecycle("bootstrap.yml", [ops])
+    assert r.rc != 0
+    assert "bootstrap.yml is the administrator's" in r.out
+    assert pulumi_calls(r) == []
 
 
 def test_bootstrap_refuses_a_tool_at_another_version(lifecycle):
-    rules = [{"tool": "helm", "match": ["version"], "stdout": "v3.18.1+gabc\n"}] + VERSIONS
+    rules = [{"tool": "helm", "match": ["version"], "stdout": "v3.18.1+gabc\n"}]
     r = lifecycle("bootstrap.yml", rules)
     assert r.rc != 0
     assert r.index("pulumi", "login") is None
@@ -187,21 +252,52 @@ def test_up_runs_preview_then_up_then_the_cluster_steps_in_order(lifecycle, root
     assert r.rc == 0, r.out
     order(
         r,
+        ("pulumi", "version"),
+        ("pulumi", "login"),
         ("aws", "sts", "get-caller-identity"),
-        ("pulumi", "stack", "select", "dev"),
+        ("pulumi", "stack", "output", "--json", BOOTSTRAP_DIR),
+        ("pulumi", "stack", "select", PLATFORM_DIR, "dev"),
         ("pulumi", "preview", "--diff"),
         ("pulumi", "up", "--yes"),
-        ("pulumi", "stack", "output", "--json"),
+        ("pulumi", "stack", "output", "--json", PLATFORM_DIR),
         ("aws", "eks", "update-kubeconfig", "otter-dev"),
         ("kubectl", "get", "nodes"),
         ("helm", "upgrade", "--install", "aws-load-balancer-controller"),
         ("helm", "upgrade", "--install", "argocd"),
         ("kubectl", "apply", root_app),
     )
+    # The stacks in dependency order: the bootstrap stack only read, the platform stack applied.
+    assert pulumi_calls(r) == [
+        (("stack", "output", "--json"), BOOTSTRAP_DIR, "dev"),
+        (("stack", "select", "--create"), PLATFORM_DIR, "dev"),
+        (("preview", "--diff"), PLATFORM_DIR, "dev"),
+        (("up", "--yes", "--skip-preview"), PLATFORM_DIR, "dev"),
+        (("stack", "output", "--json"), PLATFORM_DIR, "dev"),
+    ]
     for c in r.cmds("pulumi"):
-        if c["argv"][0] in ("preview", "up", "stack"):
-            assert c["argv"][c["argv"].index("--stack") + 1] == "dev"
+        if "--cwd" in c["argv"]:
             assert "--non-interactive" in c["argv"]
+
+
+def test_up_requires_the_bootstrap_stack(lifecycle, root_app):
+    r = lifecycle("up.yml", bootstrap=None)
+    assert r.rc != 0
+    assert "the bootstrap stack dev (deploy/pulumi/bootstrap) is missing or incomplete" in r.out
+    assert "an administrator runs bootstrap.yml first" in r.out and "no stack named 'dev' found" in r.out
+    assert pulumi_calls(r) == [(("stack", "output", "--json"), BOOTSTRAP_DIR, "dev")]
+    assert work(r, "kubectl") == [] and work(r, "helm") == []
+
+
+@pytest.mark.parametrize("outs", [
+    {k: v for k, v in BOOTSTRAP_OUTPUTS.items() if k != "workloadBoundaryArn"},  # incomplete
+    {**BOOTSTRAP_OUTPUTS, "environment": "prod"},                               # another environment's
+    {},                                                                        # destroyed
+])
+def test_up_refuses_an_incomplete_or_foreign_bootstrap_stack(lifecycle, root_app, outs):
+    r = lifecycle("up.yml", bootstrap=outs)
+    assert r.rc != 0
+    assert "needs environment, accountId, workloadBoundaryArn for dev" in r.out
+    assert r.index("pulumi", "up") is None and r.index("pulumi", "preview") is None
 
 
 def test_up_writes_the_kubeconfig_outside_the_repository_and_pins_the_charts(lifecycle, root_app):
@@ -237,7 +333,7 @@ def test_up_stops_when_the_nodes_never_become_ready(lifecycle, root_app):
     r = lifecycle("up.yml", rules)
     assert r.rc != 0
     assert r.count("kubectl", "get", "nodes") == 3  # the first try and two retries
-    assert r.cmds("helm") == []
+    assert work(r, "helm") == []
     assert r.index("kubectl", "apply") is None
 
 
@@ -283,7 +379,7 @@ def test_up_stops_with_a_clear_message_when_an_output_is_missing(lifecycle, root
     assert f"k8s/ cannot be rendered for dev: render_gitops: refused: stack output '{key}'" in r.out, r.out
     assert r.index("pulumi", "stack", "output") is not None
     assert r.index("aws", "update-kubeconfig") is None
-    assert r.cmds("helm") == [] and r.cmds("kubectl") == []
+    assert work(r, "helm") == [] and work(r, "kubectl") == []
     assert not os.path.exists(root_app)
 
 
@@ -292,7 +388,7 @@ def test_up_stops_on_a_malformed_output(lifecycle, root_app):
     r = lifecycle("up.yml", rules)
     assert r.rc != 0
     assert "stack output 'region': expected an AWS region" in r.out
-    assert r.cmds("helm") == [] and r.cmds("kubectl") == []
+    assert work(r, "helm") == [] and work(r, "kubectl") == []
 
 
 def test_deploy_of_prod_passes_the_release_digests_to_the_root(lifecycle):
@@ -317,7 +413,7 @@ def test_deploy_of_prod_without_digests_stops_before_the_cluster(lifecycle):
     r = lifecycle("deploy.yml", rules, otter_env="prod")
     assert r.rc != 0
     assert "prod runs digest-pinned images only" in r.out
-    assert r.cmds("kubectl") == []
+    assert work(r, "kubectl") == []
 
 
 def test_deliver_syncs_with_deletion_then_invalidates_and_waits(lifecycle):
@@ -412,11 +508,60 @@ def test_destroy_needs_the_environment_named_as_confirmation(lifecycle):
         assert r.calls == []
 
 
+def seed_bootstrap_roles(moto):
+    """The bootstrap stack's CI roles in moto, as an administrator's bootstrap.yml left them."""
+    import boto3
+
+    iam = boto3.client("iam", region_name="us-east-1", endpoint_url=moto, aws_access_key_id="testing",
+                       aws_secret_access_key="testing")
+    for kind in ("ops", "delivery"):
+        iam.create_role(RoleName=f"otter-dev-github-{kind}", AssumeRolePolicyDocument="{}")
+
+
 def test_destroy_runs_in_the_documented_order_and_verifies_the_account(lifecycle):
+    seed_bootstrap_roles(lifecycle.moto)
     r = lifecycle("destroy.yml", otter_confirm_destroy="dev")
     assert r.rc == 0, r.out
     order(r, *DESTROY_ORDER)
-    assert "otter-dev left nothing behind" in r.out
+    # The platform stack only: the bootstrap stack is neither read nor destroyed, and what it
+    # holds is reported as kept, not as residues.
+    assert {(d, st) for _, d, st in pulumi_calls(r)} == {(PLATFORM_DIR, "dev")}
+    assert [w for w, d, _ in pulumi_calls(r) if w[0] == "destroy"] == [("destroy", "--yes", "--skip-preview")]
+    assert "otter-dev left nothing behind (kept: bootstrap, 2 resource(s) of the bootstrap stack)" in r.out
+    assert "KEPT bootstrap iam-role otter-dev-github-ops (name)" in r.out
+
+
+def test_destroy_bootstrap_needs_its_own_confirmation(lifecycle):
+    for confirm in ({}, {"otter_confirm_destroy": "dev"}, {"otter_confirm_destroy_bootstrap": "prod"}):
+        r = lifecycle("destroy_bootstrap.yml", **confirm)
+        assert r.rc != 0
+        assert r.calls == []
+
+
+def test_destroy_bootstrap_refuses_while_the_platform_stack_has_resources(lifecycle):
+    r = lifecycle("destroy_bootstrap.yml", otter_confirm_destroy_bootstrap="dev")
+    assert r.rc != 0
+    assert "the platform stack dev still has resources" in r.out and "run destroy.yml first" in r.out
+    assert pulumi_calls(r) == [(("stack", "output", "--json"), PLATFORM_DIR, "dev")]
+
+
+@pytest.mark.parametrize("platform", [
+    {"tool": "pulumi", "match": ["stack", "output", "--json", "--cwd", PLATFORM_DIR], "stdout": "{}\n"},
+    {"tool": "pulumi", "match": ["stack", "output", "--json", "--cwd", PLATFORM_DIR], "rc": 255, "stderr": NO_STACK},
+], ids=["destroyed", "removed"])
+def test_destroy_bootstrap_after_the_platform_destroys_it_and_counts_what_is_left(lifecycle, platform):
+    r = lifecycle("destroy_bootstrap.yml", [platform], otter_confirm_destroy_bootstrap="dev")
+    assert r.rc == 0, r.out
+    assert pulumi_calls(r) == [
+        (("stack", "output", "--json"), PLATFORM_DIR, "dev"),
+        (("destroy", "--yes", "--skip-preview"), BOOTSTRAP_DIR, "dev"),
+    ]
+    assert "otter-dev left nothing behind" in r.out and "kept: bootstrap" not in r.out
+    # A bootstrap role still there (a destroy that missed it) is now a residue.
+    seed_bootstrap_roles(lifecycle.moto)
+    r = lifecycle("destroy_bootstrap.yml", [platform], otter_confirm_destroy_bootstrap="dev")
+    assert r.rc != 0
+    assert "RESIDUE iam-role otter-dev-github-ops (name)" in r.out
 
 
 def test_destroy_stops_before_pulumi_while_a_load_balancer_remains(lifecycle):
@@ -424,7 +569,7 @@ def test_destroy_stops_before_pulumi_while_a_load_balancer_remains(lifecycle):
     r = lifecycle("destroy.yml", rules, otter_confirm_destroy="dev")
     assert r.rc != 0
     assert r.count("kubectl", "get", "services") == 3
-    assert r.cmds("helm") == []
+    assert work(r, "helm") == []
     assert r.index("pulumi", "destroy") is None
 
 
@@ -454,7 +599,7 @@ def test_destroy_rerun_when_the_cluster_is_already_gone(lifecycle):
     ]
     r = lifecycle("destroy.yml", rules, otter_confirm_destroy="dev")
     assert r.rc == 0, r.out
-    assert r.cmds("kubectl") == [] and r.cmds("helm") == []
+    assert work(r, "kubectl") == [] and work(r, "helm") == []
     order(r, ("pulumi", "stack", "output"), ("pulumi", "destroy"), ("aws", "logs", "delete-log-group"))
 
 

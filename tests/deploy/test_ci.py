@@ -60,29 +60,45 @@ def test_delivery_pushes_images_and_web_files_and_has_no_cluster_access(stack):
         f"arn:aws:ecr:us-east-1:123456789012:repository/otter/{env}/otterd",
     ]
     assert "ecr:PutImage" in by_sid["PushOwnRepositories"]["Action"]
-    assert by_sid["SyncObjects"]["Resource"] == [f"arn:aws:s3:::otter-{env}-web-abc123/*"]
-    assert by_sid["Invalidate"]["Resource"] == ["arn:aws:cloudfront::123456789012:distribution/E2EXAMPLE"]
+    # Built before the bucket and the distribution exist (bootstrap stack): the bucket by its name
+    # prefix, the distribution (generated id) by the environment's tag.
+    assert by_sid["ListBucket"]["Resource"] == [f"arn:aws:s3:::otter-{env}-web-*"]
+    assert by_sid["SyncObjects"]["Resource"] == [f"arn:aws:s3:::otter-{env}-web-*/*"]
+    assert by_sid["Invalidate"]["Resource"] == ["arn:aws:cloudfront::123456789012:distribution/*"]
+    assert by_sid["Invalidate"]["Condition"] == {"StringEquals": {"aws:ResourceTag/otter:environment": env}}
+    # ... and they reach what the platform creates: the bucket's name fits the prefix (the mock
+    # adds "abc123" to the program's bucket_prefix) and the distribution carries the tag.
+    import fnmatch
+
+    bucket = rec.one("aws:s3/bucket:Bucket", "frontend-web")
+    assert fnmatch.fnmatchcase(f"arn:aws:s3:::{bucket.state['bucket']}", by_sid["ListBucket"]["Resource"][0])
+    assert rec.one("aws:cloudfront/distribution:Distribution", "frontend-web").inputs["tags"]["otter:environment"] == env
     principals = [e.inputs["principalArn"] for e in rec.of("aws:eks/accessEntry:AccessEntry")]
     assert f"arn:aws:iam::123456789012:role/otter-{env}-github-delivery" not in principals
 
 
 def test_ops_role_has_the_cluster_access_up_and_destroy_need(stack):
     env, rec = stack
-    entry = rec.one("aws:eks/accessEntry:AccessEntry", "ci-ops")
+    # In the platform stack (the cluster's), with the bootstrap stack's role.
+    entry = rec.platform.one("aws:eks/accessEntry:AccessEntry", "ci-ops")
     assert entry.inputs["principalArn"] == f"arn:aws:iam::123456789012:role/otter-{env}-github-ops"
     assoc = rec.one("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "ci-ops")
     assert assoc.inputs["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 
 
 def test_no_ci_identities_without_a_repository():
-    rec = h.run("dev")
-    assert rec.of("otter:ci:Ci") == []
+    rec = h.run_env("dev")
+    assert rec.of("otter:ci:Ci") == [] and rec.of("otter:ci:OpsClusterAccess") == []
     assert not [r for r in rec.of("aws:iam/role:Role") if "github" in r.inputs["name"]]
+    assert rec.of("aws:eks/accessEntry:AccessEntry") == []
+    # The boundary is the bootstrap's either way: the workload roles need it.
+    assert [p.inputs["name"] for p in rec.bootstrap.of("aws:iam/policy:Policy")] == ["otter-dev-workload-boundary"]
+    assert set(rec.bootstrap.outputs) == {"environment", "accountId", "workloadBoundaryArn"}
 
 
 def test_an_existing_github_provider_is_reused():
     arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
-    rec = h.run("prod", environ={"OTTER_GITHUB_REPOSITORY": REPO, "OTTER_GITHUB_OIDC_PROVIDER_ARN": arn})
+    rec = h.run_env("prod", environ={"OTTER_GITHUB_REPOSITORY": REPO, "OTTER_GITHUB_OIDC_PROVIDER_ARN": arn})
     assert [p.name for p in rec.of("aws:iam/openIdConnectProvider:OpenIdConnectProvider")] == ["cluster-oidc"]
     cond = trust(rec, "otter-prod-github-delivery")["Statement"][0]
     assert cond["Principal"] == {"Federated": arn}
@@ -91,7 +107,7 @@ def test_an_existing_github_provider_is_reused():
 @pytest.mark.parametrize("repo", ["example-org/*", "example-org", "a/b/c"])
 def test_a_repository_wildcard_is_refused(repo):
     with pytest.raises(ValueError, match="OWNER/NAME"):
-        h.run("dev", environ={"OTTER_GITHUB_REPOSITORY": repo})
+        h.run_bootstrap("dev", environ={"OTTER_GITHUB_REPOSITORY": repo})
 
 
 # ---- the ops role's AWS permissions ---------------------------------------------------------
@@ -236,7 +252,7 @@ def test_ops_writes_are_scoped_to_the_environment(stack):
 
 def test_ops_gets_the_state_backend_when_configured():
     key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
-    rec = h.run("dev", environ={"OTTER_GITHUB_REPOSITORY": REPO, "OTTER_STATE_BUCKET": "acme-pulumi-state",
+    rec = h.run_bootstrap("dev", environ={"OTTER_GITHUB_REPOSITORY": REPO, "OTTER_STATE_BUCKET": "acme-pulumi-state",
                                 "OTTER_STATE_KMS_KEY_ARN": key})
     by_sid = {s["Sid"]: s for s in statements(ops_docs(rec, "dev"))}
     assert by_sid["StateBucket"]["Resource"] == ["arn:aws:s3:::acme-pulumi-state"]

@@ -1,4 +1,5 @@
-"""Every IAM document the program creates: least privilege, pinned trusts, parliament.
+"""Every IAM document the programs create (both stacks of an environment: the `stack` fixture
+holds the bootstrap's and the platform's resources): least privilege, pinned trusts, parliament.
 
 The allow-lists below are written here, independently of deploy/pulumi/otter_infra/policies.py.
 """
@@ -62,8 +63,8 @@ PARLIAMENT_ACCEPTED = {
     # elasticloadbalancing:CreateAction is the documented way (and the upstream controller
     # policy's) to allow AddTags only while creating; parliament's database lacks the key.
     ("identity-aws-load-balancer-controller", "UNKNOWN_CONDITION_FOR_ACTION", "elasticloadbalancing:CreateAction"),
-    # The workload boundary repeats those two grants (it is their union).
-    ("identity-boundary", "RESOURCE_MISMATCH", "bedrock"),
+    # The workload boundary (bootstrap stack) repeats those two grants (it is their union).
+    ("workload-boundary", "RESOURCE_MISMATCH", "bedrock"),
     # AWS's own examples compare iam:PermissionsBoundary with StringEquals; parliament expects a
     # string and sees an ARN, and calls it usable.
     ("ci-ops-identity", "MISMATCHED_TYPE_BUT_USABLE", "StringEquals requires a value of type String but given Arn"),
@@ -323,7 +324,7 @@ def test_parliament_accepted_findings_are_still_real():
 
     from conftest import REPO
 
-    rec = h.run("prod", environ={"OTTER_GITHUB_REPOSITORY": REPO})
+    rec = h.run_env("prod", environ={"OTTER_GITHUB_REPOSITORY": REPO})
     seen = set()
     for name, doc in permission_docs(rec):
         for f in _findings(doc):

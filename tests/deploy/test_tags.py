@@ -71,10 +71,14 @@ def test_component_tag_names_the_owning_concern(stack):
 
 def test_components_are_the_documented_ones(stack):
     _, rec = stack
-    assert {r.typ for r in rec.resources if r.typ.startswith("otter:")} == {
+    assert {r.typ for r in rec.platform.resources if r.typ.startswith("otter:")} == {
         "otter:network:Network", "otter:cluster:Cluster", "otter:identity:Identity",
         "otter:registry:Registry", "otter:frontend:Frontend", "otter:data:Data",
-        "otter:observability:Observability", "otter:secrets:Secrets", "otter:ci:Ci",
+        "otter:observability:Observability", "otter:secrets:Secrets", "otter:ci:OpsClusterAccess",
+    }
+    # The bootstrap stack: the CI identities and the workload boundary.
+    assert {r.typ for r in rec.bootstrap.resources if r.typ.startswith("otter:")} == {
+        "otter:ci:Ci", "otter:ci:WorkloadBoundary",
     }
 
 

@@ -261,3 +261,80 @@ def test_cloudfront_origin_access_control_and_response_headers_policies(aws, clo
                         ("cloudfront-response-headers-policy", "RHP1"),
                         ("cloudfront-response-headers-policy", "RHP3")}, found
     assert ("cloudfront-origin-access-control", theirs) in check("prod")[1]
+
+
+# ---- the bootstrap stack outlives a platform destroy ----------------------------------------------
+
+def check_with(*flags, env="dev"):
+    p = subprocess.run(
+        [sys.executable, CHECKER, "--env", env, "--region", REGION, "--json", *flags],
+        capture_output=True, text=True, timeout=120, env=dict(os.environ),
+    )
+    assert p.returncode in (0, 1), p.stderr
+    doc = json.loads(p.stdout)
+    return (p.returncode, {(r["kind"], r["id"]) for r in doc["residues"]},
+            {(r["kind"], r["id"]) for r in doc["kept"]["bootstrap"]})
+
+
+def seed_bootstrap(aws, env):
+    """What the bootstrap program creates, taken from its (mocked) run: the roles and managed
+    policies by their names, the GitHub OIDC provider with its tags. Returns the expected ids."""
+    from conftest import REPO
+
+    boot = h.run_bootstrap(env, environ={"OTTER_GITHUB_REPOSITORY": REPO})
+    iam = aws("iam")
+    ids = set()
+    for r in boot.of("aws:iam/role:Role"):
+        iam.create_role(RoleName=r.inputs["name"], AssumeRolePolicyDocument=r.inputs["assumeRolePolicy"],
+                        Tags=[{"Key": k, "Value": v} for k, v in r.inputs["tags"].items()])
+        ids.add(("iam-role", r.inputs["name"]))
+    for p in boot.of("aws:iam/policy:Policy"):
+        arn = iam.create_policy(PolicyName=p.inputs["name"], PolicyDocument=p.inputs["policy"])["Policy"]["Arn"]
+        ids.add(("iam-policy", arn))
+    (oidc,) = boot.of("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    arn = iam.create_open_id_connect_provider(
+        Url=oidc.inputs["url"], ClientIDList=oidc.inputs["clientIdLists"], ThumbprintList=["a" * 40],
+        Tags=[{"Key": k, "Value": v} for k, v in oidc.inputs["tags"].items()])["OpenIDConnectProviderArn"]
+    ids.add(("oidc-provider", arn))
+    # 2 roles + 5 managed policies (boundary, four ops parts) + the provider
+    assert len(ids) == 8
+    return ids
+
+
+def test_after_a_platform_destroy_the_bootstrap_stack_is_kept_not_a_residue(aws):
+    bootstrap = seed_bootstrap(aws, "dev")
+    rc, residues, kept = check_with()
+    assert (rc, residues) == (0, set())
+    assert kept == bootstrap
+    # The text form says so on its own lines and in the summary.
+    p = subprocess.run([sys.executable, CHECKER, "--env", "dev", "--region", REGION], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0
+    assert "KEPT bootstrap iam-role otter-dev-github-ops (name)" in p.stdout.splitlines()
+    assert p.stdout.splitlines()[-1] == "verify-clean: otter-dev left nothing behind (kept: bootstrap, 8 resource(s) of the bootstrap stack)"
+
+
+def test_a_platform_residue_is_still_one_beside_the_kept_bootstrap(aws):
+    bootstrap = seed_bootstrap(aws, "dev")
+    aws("iam").create_role(RoleName="otter-dev-otterd", AssumeRolePolicyDocument="{}")
+    aws("iam").create_policy(PolicyName="otter-dev-github-ops-extra", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::x"}]}))
+    rc, residues, kept = check_with()
+    assert rc == 1
+    # The workload role and a policy named like the ops parts but not one of them.
+    assert {r[1].split("/")[-1] for r in residues} == {"otter-dev-otterd", "otter-dev-github-ops-extra"}
+    assert kept == bootstrap
+
+
+def test_include_bootstrap_counts_them_as_residues(aws):
+    bootstrap = seed_bootstrap(aws, "dev")
+    rc, residues, kept = check_with("--include-bootstrap")
+    assert rc == 1
+    assert residues == bootstrap and kept == set()
+
+
+def test_another_environments_bootstrap_is_neither_kept_nor_reported(aws):
+    prod = seed_bootstrap(aws, "prod")
+    rc, residues, kept = check_with()
+    # prod's roles and policies are not dev's; the account's one GitHub provider carries prod's tags.
+    assert (rc, residues, kept) == (0, set(), set())
+    assert check_with(env="prod")[2] == prod

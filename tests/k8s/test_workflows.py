@@ -122,7 +122,7 @@ def test_ops_concurrency_and_destroy_gate():
     destroy = doc["jobs"]["destroy"]
     assert destroy["if"] == "inputs.action == 'destroy'"
     assert destroy["environment"] == "${{ inputs.environment }}-destroy"
-    assert "verify-clean" in destroy["steps"][-1]["run"]
+    assert "for p in destroy verify_clean; do" in destroy["steps"][-1]["run"]
     assert doc["jobs"]["operate"]["if"] == "inputs.action != 'destroy'"
     for _, _, step in steps(doc):
         assert "${{" not in step.get("run", ""), "inputs reach run steps through env only"
@@ -237,8 +237,35 @@ def test_ops_without_digests_passes_an_empty_object(tmp_path):
     r, argv, extra = run_ops_step(tmp_path, "up", "dev", "")
     assert r.returncode == 0, r.stderr
     assert extra == {"otter_image_digests": {}}
-    assert [a for a in argv if a.startswith("deploy/ansible/")] == ["deploy/ansible/bootstrap.yml",
-                                                                    "deploy/ansible/up.yml"]
+    # up only: bootstrap.yml (the CI roles themselves) is the administrator's, not the ops role's.
+    assert [a for a in argv if a.startswith("deploy/ansible/")] == ["deploy/ansible/up.yml"]
+
+
+def test_ops_destroy_confirms_and_names_existing_playbooks(tmp_path):
+    """The destroy step, run by bash with the fake docker: destroy.yml with the confirmation it
+    requires (the <env>-destroy environment's reviewers gave it), then verify_clean.yml; every
+    playbook the workflow names exists."""
+    doc = load(WF_DIR / "ops.yml")
+    step = doc["jobs"]["destroy"]["steps"][-1]
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "docker").write_text(FAKE_DOCKER)
+    (bindir / "docker").chmod(0o755)
+    log = tmp_path / "docker.log"
+    environ = {"PATH": f"{bindir}:/usr/bin:/bin", "GITHUB_SHA": "abc", "OTTER_ENV": "prod", "OTTER_TEST_LOG": str(log),
+               "OTTER_TEST_VARS": str(tmp_path / "vars.json")}
+    r = subprocess.run(["bash", "-e", "-c", step["run"]], env=environ, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    argv = log.read_text().split("\n")
+    books = [a for a in argv if a.startswith("deploy/ansible/")]
+    assert books == ["deploy/ansible/destroy.yml", "deploy/ansible/verify_clean.yml"]
+    first = argv[argv.index("deploy/ansible/destroy.yml"):]
+    assert first[1:5] == ["-e", "otter_env=prod", "-e", "otter_confirm_destroy=prod"]
+    text = (WF_DIR / "ops.yml").read_text()
+    named = [n for group in re.findall(r'playbooks="([a-z_ ]+)"|for p in ([a-z_ ]+); do', text) for g in group for n in g.split()]
+    assert {"up", "deploy", "deliver", "destroy", "verify_clean"} <= set(named)
+    for name in named:
+        assert (ROOT / "deploy" / "ansible" / f"{name}.yml").exists(), name
 
 
 @pytest.mark.parametrize("bad", [

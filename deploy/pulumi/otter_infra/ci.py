@@ -4,14 +4,15 @@
   sync the web files to the frontend bucket with a CloudFront invalidation. No cluster access:
   GitOps deploys what the tag bump commits.
 - ops (`sub` = the repository's `<env>` environment, and `<env>-destroy` where ops.yml's
-  destroy job runs): an EKS access entry, because up and destroy install and remove
-  cluster-scoped things (ArgoCD and its CRDs), and policies.ops_policy: what Pulumi and the
-  playbooks call, scoped to this environment's names and tags.
+  destroy job runs): policies.ops_policy, what Pulumi and the playbooks call, scoped to this
+  environment's names and tags; and (in the platform stack, `OpsClusterAccess`) an EKS access
+  entry, because up and destroy install and remove cluster-scoped things (ArgoCD and its CRDs).
 
-Bootstrap: this component's roles, the GitHub OIDC provider and the workload boundary are
-created by an administrator's first `up` (ops cannot assume a role that does not exist yet, and
-its policy grants no write on these roles, the provider or the boundary): changes to them need
-an administrator again.
+`Ci` lives in the bootstrap stack (deploy/pulumi/bootstrap), which an administrator owns: the ops
+role cannot create itself, and its policy grants no write on these roles, the provider, the
+workload boundary or its own policies. Everything here is therefore built from names
+(otter_infra/names.py) and the account, region and partition, never from ARNs of the platform's
+resources, which do not exist yet when the bootstrap stack is created.
 """
 
 import pulumi
@@ -29,10 +30,6 @@ class Ci(pulumi.ComponentResource):
         name: str,
         env: str,
         repository: str,
-        cluster_name: pulumi.Input[str],
-        repository_arns: list,
-        bucket_arn: pulumi.Input[str],
-        distribution_arn: pulumi.Input[str],
         github_oidc_provider_arn: str | None = None,
         state_bucket: str | None = None,
         state_key_arn: str | None = None,
@@ -61,7 +58,7 @@ class Ci(pulumi.ComponentResource):
         def role(kind: str, subjects: list) -> aws.iam.Role:
             return aws.iam.Role(
                 f"{name}-{kind}",
-                name=f"{prefix}-github-{kind}",
+                name=names.github_role(env, kind),
                 assume_role_policy=pulumi.Output.json_dumps(provider_arn.apply(lambda a: policies.github_trust(a, subjects))),
                 max_session_duration=3600,
                 tags=t,
@@ -69,13 +66,8 @@ class Ci(pulumi.ComponentResource):
             )
 
         self.delivery_role = role("delivery", [f"repo:{repository}:ref:refs/heads/main"])
-        delivery_policy = pulumi.Output.all(bucket_arn, distribution_arn, *repository_arns).apply(
-            lambda v: {
-                "Version": policies.VERSION,
-                "Statement": policies.ecr_push_policy(list(v[2:]))["Statement"]
-                + policies.frontend_deliver_policy(v[0], v[1])["Statement"],
-            }
-        )
+        repositories = sorted(names.repositories(env).values())
+        delivery_policy = ctx.apply(lambda c: policies.delivery_policy(c, env, prefix, repositories))
         aws.iam.RolePolicy(
             f"{name}-delivery",
             role=self.delivery_role.name,
@@ -93,7 +85,7 @@ class Ci(pulumi.ComponentResource):
                 env,
                 prefix,
                 role_names,
-                [f"{prefix}-github-delivery", f"{prefix}-github-ops"],
+                [names.github_role(env, "delivery"), names.github_role(env, "ops")],
                 names.ssm_prefix(env),
                 log_groups,
                 names.table_name(env),
@@ -108,7 +100,7 @@ class Ci(pulumi.ComponentResource):
         for part in ("network", "identity", "keys", "stores"):
             policy = aws.iam.Policy(
                 f"{name}-ops-{part}",
-                name=f"{prefix}-github-ops-{part}",
+                name=names.ops_policy(env, part),
                 description=f"Otter {env}: what the ops workflow runs ({part})",
                 policy=pulumi.Output.json_dumps(ops_policy.apply(lambda d, part=part: policies.split_ops_policy(d)[part])),
                 tags=t,
@@ -121,13 +113,31 @@ class Ci(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=policy),
             )
             self.ops_policies.append(policy)
+        self.github_oidc_provider_arn = provider_arn
+        self.register_outputs({"deliveryRoleArn": self.delivery_role.arn, "opsRoleArn": self.ops_role.arn})
+
+
+class OpsClusterAccess(pulumi.ComponentResource):
+    """The ops role's EKS access entry (platform stack: the cluster lives there, and the ops role
+    may delete access entries of its cluster, so destroy removes it)."""
+
+    def __init__(
+        self,
+        name: str,
+        env: str,
+        cluster_name: pulumi.Input[str],
+        ops_role_arn: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("otter:ci:OpsClusterAccess", name, None, opts)
+        ctx = lookup(self)
         entry = aws.eks.AccessEntry(
             f"{name}-ops",
             cluster_name=cluster_name,
-            principal_arn=self.ops_role.arn,
+            principal_arn=ops_role_arn,
             type="STANDARD",
-            tags=t,
-            opts=pulumi.ResourceOptions(parent=self.ops_role),
+            tags=tags(env, "ci"),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         aws.eks.AccessPolicyAssociation(
             f"{name}-ops",
@@ -137,5 +147,24 @@ class Ci(pulumi.ComponentResource):
             access_scope={"type": "cluster"},
             opts=pulumi.ResourceOptions(parent=entry),
         )
+        self.register_outputs({"principalArn": entry.principal_arn})
 
-        self.register_outputs({"deliveryRoleArn": self.delivery_role.arn, "opsRoleArn": self.ops_role.arn})
+
+class WorkloadBoundary(pulumi.ComponentResource):
+    """The permissions boundary of the workload roles (policies.workload_boundary_policy): the
+    ops role may create and change those roles only with it attached, and cannot change it."""
+
+    def __init__(self, name: str, env: str, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("otter:ci:WorkloadBoundary", name, None, opts)
+        prefix = names.prefix(env)
+        ctx = lookup(self)
+        self.policy = aws.iam.Policy(
+            name,
+            name=policies.boundary_name(prefix),
+            description=f"Permissions boundary of Otter's {env} workload roles",
+            policy=pulumi.Output.json_dumps(ctx.apply(lambda c: policies.workload_boundary_policy(c, env, prefix))),
+            tags=tags(env, "ci"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.arn = self.policy.arn
+        self.register_outputs({"arn": self.arn})

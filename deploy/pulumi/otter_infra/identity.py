@@ -1,6 +1,7 @@
 """Workload identities: IRSA roles for otterd, External Secrets and the AWS Load Balancer
 Controller, and a Pod Identity role and association for the chatbot. Each trust is pinned to its
-namespace and service account; each permission policy names its own resources."""
+namespace and service account; each permission policy names its own resources. Every role has the
+workload permissions boundary, which the bootstrap stack owns (`boundary_arn`)."""
 
 import pulumi
 import pulumi_aws as aws
@@ -22,6 +23,7 @@ class Identity(pulumi.ComponentResource):
         agent_log_group_arns: list,
         ssm_prefix: str,
         table_arn: pulumi.Input[str],
+        boundary_arn: pulumi.Input[str],
         bedrock_model_id: str,
         bedrock_inference_profile_id: str | None = None,
         bedrock_profile_regions: list | None = None,
@@ -30,17 +32,10 @@ class Identity(pulumi.ComponentResource):
         super().__init__("otter:identity:Identity", name, None, opts)
         t = tags(env, "identity")
         ctx = lookup(self)
-        prefix = names.prefix(env)
-        # The permissions boundary of every role below: the ops role may create and change
-        # these roles only with it attached (policies.ops_policy), and cannot change it.
-        self.boundary = aws.iam.Policy(
-            f"{name}-boundary",
-            name=policies.boundary_name(prefix),
-            description=f"Permissions boundary of Otter's {env} workload roles",
-            policy=pulumi.Output.json_dumps(ctx.apply(lambda c: policies.workload_boundary_policy(c, env, prefix))),
-            tags=t,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        # The permissions boundary of every role below (the bootstrap stack's, by ARN): the ops
+        # role may create and change these roles only with it attached (policies.ops_policy), and
+        # cannot change it.
+        boundary = pulumi.Output.from_input(boundary_arn)
         issuer = pulumi.Output.from_input(oidc_issuer_url).apply(lambda u: u.removeprefix("https://"))
 
         def irsa(role: str, namespace: str, sa: str, policy: pulumi.Output) -> aws.iam.Role:
@@ -51,7 +46,7 @@ class Identity(pulumi.ComponentResource):
                 f"{name}-{role}",
                 name=names.irsa_role(env, role),
                 assume_role_policy=pulumi.Output.json_dumps(trust),
-                permissions_boundary=self.boundary.arn,
+                permissions_boundary=boundary,
                 tags=t,
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -89,7 +84,7 @@ class Identity(pulumi.ComponentResource):
             f"{name}-chatbot",
             name=names.irsa_role(env, "chatbot"),
             assume_role_policy=pulumi.Output.json_dumps(chatbot_trust),
-            permissions_boundary=self.boundary.arn,
+            permissions_boundary=boundary,
             tags=t,
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -34,6 +34,21 @@ def irsa_role(env: str, kind: str) -> str:
     return f"{prefix(env)}-{kind}"
 
 
+def github_role(env: str, kind: str) -> str:
+    """The GitHub Actions roles of the bootstrap stack: `otter-<env>-github-<kind>` (delivery, ops)."""
+    return f"{prefix(env)}-github-{kind}"
+
+
+def ops_policy(env: str, part: str) -> str:
+    """The ops role's managed policies: `otter-<env>-github-ops-<part>` (network, identity, keys, stores)."""
+    return f"{github_role(env, 'ops')}-{part}"
+
+
+def workload_boundary(env: str) -> str:
+    """The permissions boundary of the workload roles: `otter-<env>-workload-boundary`."""
+    return f"{prefix(env)}-workload-boundary"
+
+
 def cluster_name(env: str) -> str:
     return prefix(env)
 

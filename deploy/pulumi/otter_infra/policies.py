@@ -255,13 +255,30 @@ def frontend_bucket_policy(bucket_arn: str, distribution_arn: str) -> dict:
     )
 
 
-def frontend_deliver_policy(bucket_arn: str, distribution_arn: str) -> dict:
-    """CI delivery of the web files: sync to the bucket (with deletion) and invalidate."""
+def frontend_deliver_policy(aws: Aws, env: str, prefix: str) -> dict:
+    """CI delivery of the web files: sync to the bucket (with deletion) and invalidate.
+
+    Built before the bucket and the distribution exist (the bootstrap stack): the bucket by the
+    `<prefix>-web-` name prefix frontend.py gives it, the distribution (whose id is generated)
+    by the environment's tag on it."""
+    bucket = f"arn:{aws.partition}:s3:::{prefix}-web-*"
     return document(
-        statement("ListBucket", ["s3:ListBucket"], [bucket_arn]),
-        statement("SyncObjects", ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], [f"{bucket_arn}/*"]),
-        statement("Invalidate", ["cloudfront:CreateInvalidation", "cloudfront:GetInvalidation"], [distribution_arn]),
+        statement("ListBucket", ["s3:ListBucket"], [bucket]),
+        statement("SyncObjects", ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], [f"{bucket}/*"]),
+        statement(
+            "Invalidate",
+            ["cloudfront:CreateInvalidation", "cloudfront:GetInvalidation"],
+            [f"arn:{aws.partition}:cloudfront::{aws.account}:distribution/*"],
+            {"StringEquals": {"aws:ResourceTag/otter:environment": env}},
+        ),
     )
+
+
+def delivery_policy(aws: Aws, env: str, prefix: str, repositories: list) -> dict:
+    """The GitHub delivery role: push to the environment's two repositories (by name), sync the
+    web bucket and invalidate the distribution (frontend_deliver_policy)."""
+    repos = [aws.arn("ecr", f"repository/{r}") for r in repositories]
+    return document(*ecr_push_policy(repos)["Statement"], *frontend_deliver_policy(aws, env, prefix)["Statement"])
 
 
 LBC_CLUSTER_TAG = "elbv2.k8s.aws/cluster"

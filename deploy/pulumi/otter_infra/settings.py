@@ -41,6 +41,7 @@ class Settings:
     git_repository_url: str | None = None
     state_bucket: str | None = None
     state_key_arn: str | None = None
+    bootstrap_stack: str = ""
 
     def validate(self) -> "Settings":
         if self.env not in ("dev", "prod"):
@@ -112,7 +113,48 @@ def load() -> Settings:
         # The S3 state backend and its secrets key, granted to the ops role when set.
         state_bucket=os.environ.get("OTTER_STATE_BUCKET") or c.get("stateBucket"),
         state_key_arn=os.environ.get("OTTER_STATE_KMS_KEY_ARN") or c.get("stateKmsKeyArn"),
+        bootstrap_stack=bootstrap_stack_name(c, c.require("environment")),
     ).validate()
+
+
+BOOTSTRAP_PROJECT = "otter-bootstrap"
+
+
+def bootstrap_stack_name(c: pulumi.Config, env: str) -> str:
+    """The fully qualified name of the environment's bootstrap stack, which the platform stack
+    reads through a StackReference: OTTER_BOOTSTRAP_STACK or `otter:bootstrapStack`, by default
+    `<this stack's organization>/otter-bootstrap/<env>` (`organization` on a DIY backend)."""
+    return (
+        os.environ.get("OTTER_BOOTSTRAP_STACK")
+        or c.get("bootstrapStack")
+        or f"{pulumi.get_organization()}/{BOOTSTRAP_PROJECT}/{env}"
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class BootstrapSettings:
+    """What the bootstrap stack (deploy/pulumi/bootstrap) needs: the environment and the
+    per-installation values of the CI identities (the same variables as the platform's)."""
+
+    env: str
+    github_repository: str | None
+    github_oidc_provider_arn: str | None
+    state_bucket: str | None
+    state_key_arn: str | None
+
+
+def load_bootstrap() -> BootstrapSettings:
+    c = pulumi.Config("otter")
+    env = c.require("environment")
+    if env not in ("dev", "prod"):
+        raise ValueError(f"otter:environment must be dev or prod, not {env!r}")
+    return BootstrapSettings(
+        env=env,
+        github_repository=os.environ.get("OTTER_GITHUB_REPOSITORY") or c.get("githubRepository"),
+        github_oidc_provider_arn=os.environ.get("OTTER_GITHUB_OIDC_PROVIDER_ARN") or c.get("githubOidcProviderArn"),
+        state_bucket=os.environ.get("OTTER_STATE_BUCKET") or c.get("stateBucket"),
+        state_key_arn=os.environ.get("OTTER_STATE_KMS_KEY_ARN") or c.get("stateKmsKeyArn"),
+    )
 
 
 def _github_clone_url(repository: str | None) -> str | None:
