@@ -28,7 +28,8 @@ Usage:
   Options: --k8s DIR (default: the repository's k8s/)
 
 Stack outputs read (deploy/pulumi/__main__.py exports them):
-  accountId, region, publicHost, gitRepositoryUrl, and certificateArn (or certificateId);
+  accountId, region, publicHost, gitRepositoryUrl, albSecurityGroupId, and certificateArn (or
+  certificateId);
   optional, cross-checked when present: otterdRoleArn, externalSecretsRoleArn, repositoryUrls,
   partition; imageDigests ({"chatbot": "sha256:...", "otterd": ...}) or --digest.
 prod runs digest-pinned images only: each image needs a digest (given, or already real in the
@@ -66,6 +67,7 @@ PLACEHOLDERS = {
     "ACCOUNT_ID": re.compile(r"(?<![A-Za-z0-9_])ACCOUNT_ID(?![A-Za-z0-9_])"),
     "REGION": re.compile(r"(?<![A-Za-z0-9_])REGION(?![A-Za-z0-9_])"),
     "CERTIFICATE_ID": re.compile(r"CERTIFICATE_ID"),
+    "SECURITY_GROUP_ID": re.compile(r"SECURITY_GROUP_ID"),
     "example.com": re.compile(r"example\.com"),
     "zero digest": re.compile(re.escape(ZERO_DIGEST)),
     "ENV": re.compile(r"otter-ENV|/ENV/|chat\.ENV|(?<=: )ENV$", re.M),
@@ -84,6 +86,7 @@ PARTITION_RE = re.compile(r"^aws(-cn|-us-gov|-iso|-iso-b)?$")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 HOST_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+SECURITY_GROUP_RE = re.compile(r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$")
 REPO_URL_RE = re.compile(r"^https://[a-z0-9.-]+(:[0-9]+)?/[A-Za-z0-9._/-]+\.git$")
 
 
@@ -121,6 +124,9 @@ class Values:
         if self.repo_url == PLACEHOLDER_REPO or "/OWNER/" in self.repo_url:
             raise Refused(f"stack output 'gitRepositoryUrl': {self.repo_url!r} is the placeholder")
         self.certificate_arn = self._certificate(outputs)
+        self.alb_security_group = self._get(
+            outputs, "albSecurityGroupId", SECURITY_GROUP_RE, "a security group id sg-<8 or 17 hex digits>"
+        )
         self.registry = f"{self.account}.dkr.ecr.{self.region}.amazonaws.com" + (".cn" if self.partition == "aws-cn" else "")
         self.otterd_role_arn = self._role(outputs, "otterdRoleArn", "otterd")
         self.eso_role_arn = self._role(outputs, "externalSecretsRoleArn", "external-secrets")
@@ -261,6 +267,11 @@ def child_overrides(v, k8s):
                             "op": "replace",
                             "path": "/metadata/annotations/alb.ingress.kubernetes.io~1certificate-arn",
                             "value": v.certificate_arn,
+                        },
+                        {
+                            "op": "replace",
+                            "path": "/metadata/annotations/alb.ingress.kubernetes.io~1security-groups",
+                            "value": v.alb_security_group,
                         },
                     ],
                 ),

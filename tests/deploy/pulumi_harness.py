@@ -32,6 +32,7 @@ ORGANIZATION = "organization"  # what a DIY backend (S3) calls every stack's org
 PARTITION = "aws"
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
+CLOUDFRONT_PREFIX_LIST = "pl-3b927c52"  # the shape of an AWS-managed list id
 AZS = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"]
 OIDC_ISSUER = "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
 
@@ -108,6 +109,21 @@ class RecordingMocks(pulumi.runtime.Mocks):
             }, []
         if t == "aws:index/getAvailabilityZones:getAvailabilityZones":
             return {"names": AZS, "zoneIds": [f"use1-az{i}" for i in range(1, 5)], "id": REGION}, []
+        if t == "aws:ec2/getManagedPrefixList:getManagedPrefixList":
+            # Only the AWS-managed CloudFront list is looked up; anything else is a mistake.
+            if args.args.get("name") != "com.amazonaws.global.cloudfront.origin-facing":
+                raise ValueError(f"unexpected managed prefix list lookup {dict(args.args)!r}")
+            return {
+                "id": CLOUDFRONT_PREFIX_LIST,
+                "arn": f"arn:aws:ec2:{REGION}:aws:prefix-list/{CLOUDFRONT_PREFIX_LIST}",
+                "name": args.args["name"],
+                "addressFamily": "IPv4",
+                "entries": [],
+                "maxEntries": 55,
+                "ownerId": "AWS",
+                "tags": {},
+                "version": 1,
+            }, []
         raise NotImplementedError(f"unexpected invoke {t}")
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):

@@ -27,6 +27,7 @@ OUTPUTS = {
     "publicHost": "chat.dev.otter.test",
     "gitRepositoryUrl": "https://github.com/acme/otter.git",
     "certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0",
+    "albSecurityGroupId": "sg-0123456789abcdef0",
     "otterdRoleArn": "arn:aws:iam::123456789012:role/otter-dev-otterd",
     "clusterName": "otter-dev",
     "vpcId": "vpc-0example",

@@ -2,6 +2,8 @@ import ipaddress
 
 import pytest
 
+from pulumi_harness import CLOUDFRONT_PREFIX_LIST
+
 SUBNET = "aws:ec2/subnet:Subnet"
 ROUTE = "aws:ec2/route:Route"
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
@@ -115,8 +117,45 @@ def test_vpc_endpoints_for_every_aws_api_the_workloads_call(stack):
 
 def test_endpoint_security_group_allows_only_https_from_the_vpc(stack):
     _, rec = stack
-    rules = rec.of("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    rules = [r for r in rec.of("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if r.name.startswith("network-endpoints")]
     assert len(rules) == 1
     r = rules[0].inputs
     assert (r["ipProtocol"], r["fromPort"], r["toPort"]) == ("tcp", 443, 443)
     assert r["cidrIpv4"] == rec.of("aws:ec2/vpc:Vpc")[0].inputs["cidrBlock"]
+
+
+ALB_SG = "aws:ec2/securityGroup:SecurityGroup"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+
+
+def test_alb_security_group_admits_only_cloudfront_on_the_listener_ports(stack):
+    env, rec = stack
+    sg = rec.one(ALB_SG, "network-alb")
+    assert sg.inputs["vpcId"] == rec.one(ALB_SG, "network-endpoints").inputs["vpcId"]
+    assert sg.inputs["tags"]["Name"] == f"otter-{env}-alb"
+    assert sg.inputs["tags"]["otter:environment"] == env
+    assert sg.inputs["tags"]["otter:component"] == "network"
+    # No inline rules: every rule is a separate resource, listed below.
+    assert "ingress" not in sg.inputs and "egress" not in sg.inputs
+    rules = [r for r in rec.of(INGRESS) if r.inputs["securityGroupId"] == "SecurityGroup/network-alb"]
+    # Exactly the two listener ports of k8s/apps/chatbot/base/ingress.yaml (80 redirects, 443 serves).
+    assert sorted((r.inputs["fromPort"], r.inputs["toPort"]) for r in rules) == [(80, 80), (443, 443)]
+    for r in rules:
+        assert r.inputs["ipProtocol"] == "tcp"
+        # The only source: the prefix list the harness answers for the CloudFront lookup.
+        assert r.inputs["prefixListId"] == CLOUDFRONT_PREFIX_LIST
+        for other in ("cidrIpv4", "cidrIpv6", "referencedSecurityGroupId"):
+            assert other not in r.inputs, (r.name, other)
+        assert r.inputs["tags"]["otter:environment"] == env
+    # It looked up the AWS-managed list by name (the harness refuses any other lookup).
+    assert "aws:ec2/getManagedPrefixList:getManagedPrefixList" in rec.calls
+    # No egress of its own (the controller's backend group carries the traffic to the pods).
+    assert not [r for r in rec.of(EGRESS) if r.inputs["securityGroupId"] == "SecurityGroup/network-alb"]
+
+
+def test_alb_security_group_is_exported(stack):
+    _, rec = stack
+    rec.one(ALB_SG, "network-alb")
+    # The mocks give a resource the id "<Type>/<name>".
+    assert rec.platform.outputs["albSecurityGroupId"] == "SecurityGroup/network-alb"

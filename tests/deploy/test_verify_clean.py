@@ -338,3 +338,27 @@ def test_another_environments_bootstrap_is_neither_kept_nor_reported(aws):
     # prod's roles and policies are not dev's; the account's one GitHub provider carries prod's tags.
     assert (rc, residues, kept) == (0, set(), set())
     assert check_with(env="prod")[2] == prod
+
+
+def test_the_alb_security_group_is_reported_by_its_tags_alone(aws):
+    # The chatbot ALB's group (network.py, tags.py's tags, component network) left behind in a VPC
+    # that is not the platform's (untagged): found by its tags, not by its VPC.
+    ec2 = aws("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    tags = [
+        {"Key": "otter:platform", "Value": "otter"},
+        {"Key": "otter:environment", "Value": "dev"},
+        {"Key": "otter:component", "Value": "network"},
+        {"Key": "otter:managed-by", "Value": "pulumi"},
+        {"Key": "Name", "Value": "otter-dev-alb"},
+    ]
+    sg = ec2.create_security_group(
+        GroupName="network-alb-1234567", Description="chatbot ALB", VpcId=vpc,
+        TagSpecifications=[{"ResourceType": "security-group", "Tags": tags}],
+    )["GroupId"]
+    rc, found = check()
+    assert rc == 1
+    assert ("security-group", sg) in found
+    assert ("vpc", vpc) not in found
+    # Another environment's check does not claim it.
+    assert ("security-group", sg) not in check("prod")[1]

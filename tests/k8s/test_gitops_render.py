@@ -38,12 +38,13 @@ ACCOUNT = "123456789012"  # AWS's documentation account
 REGION = "eu-west-1"
 REPO = "https://github.com/acme/otter.git"
 CERT = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
+ALB_SG = "sg-0123456789abcdef0"
 DIGESTS = {"chatbot": "sha256:" + "ab" * 32, "otterd": "sha256:" + "cd" * 32}
 REGISTRY = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
 
 # Every placeholder string of k8s/README.md "Placeholders", written out independently of the tool.
 PLACEHOLDER_RE = re.compile(
-    r"OWNER|ACCOUNT_ID|(?<![A-Z_])REGION(?![A-Z_])|CERTIFICATE_ID|example\.com|sha256:0{64}"
+    r"OWNER|ACCOUNT_ID|(?<![A-Z_])REGION(?![A-Z_])|CERTIFICATE_ID|SECURITY_GROUP_ID|example\.com|sha256:0{64}"
     r"|otter-ENV|/ENV/|chat\.ENV"
 )
 
@@ -55,6 +56,7 @@ def outputs(env):
         "publicHost": f"chat.{env}.otter.test",
         "gitRepositoryUrl": REPO,
         "certificateArn": CERT,
+        "albSecurityGroupId": ALB_SG,
         "otterdRoleArn": f"arn:aws:iam::{ACCOUNT}:role/otter-{env}-otterd",
         "repositoryUrls": {"otterd": f"{REGISTRY}/otter/{env}/otterd", "chatbot": f"{REGISTRY}/otter/{env}/chatbot"},
     }
@@ -212,6 +214,15 @@ def test_ingress_gets_the_host_and_the_certificate(rendered):
     assert ing["metadata"]["annotations"]["alb.ingress.kubernetes.io/certificate-arn"] == CERT
 
 
+def test_ingress_uses_the_platform_alb_security_group(rendered):
+    env, _, argo, _ = rendered
+    ann = by_kind(argo["chatbot"], "Ingress", "chatbot")[0]["metadata"]["annotations"]
+    # Exactly the group of the stack output, alone (no group the controller would create), and the
+    # controller opens the pods to its backend group.
+    assert ann["alb.ingress.kubernetes.io/security-groups"] == ALB_SG
+    assert ann["alb.ingress.kubernetes.io/manage-backend-security-group-rules"] == "true"
+
+
 def test_projects_allow_the_repository_and_every_child_reads_it(rendered):
     env, applied, argo, _ = rendered
     projects = {d["metadata"]["name"]: d for d in applied if d["kind"] == "AppProject"}
@@ -244,6 +255,9 @@ def test_applied_documents_fit_the_argo_cd_schemas(rendered):
     ("gitRepositoryUrl", "git@github.com:acme/otter.git", "https clone URL"),
     ("certificateArn", f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0", "certificate ARN in eu-west-1"),
     ("otterdRoleArn", f"arn:aws:iam::{ACCOUNT}:role/otterd", "names.py"),
+    ("albSecurityGroupId", "sg-0123", "security group id"),
+    ("albSecurityGroupId", "SECURITY_GROUP_ID", "security group id"),
+    ("albSecurityGroupId", "sg-0123456789abcdef0,sg-0123456789abcdef1", "security group id"),
 ])
 def test_a_malformed_value_is_refused_naming_the_key(tmp_path, key, value, expect):
     outs = outputs("dev")
@@ -254,7 +268,7 @@ def test_a_malformed_value_is_refused_naming_the_key(tmp_path, key, value, expec
     assert not (tmp_path / "o.yaml").exists()
 
 
-@pytest.mark.parametrize("key", ["accountId", "region", "publicHost", "gitRepositoryUrl", "certificateArn"])
+@pytest.mark.parametrize("key", ["accountId", "region", "publicHost", "gitRepositoryUrl", "certificateArn", "albSecurityGroupId"])
 def test_a_missing_value_is_refused_naming_the_key(tmp_path, key):
     outs = outputs("dev")
     del outs[key]
@@ -292,6 +306,6 @@ def test_certificate_id_builds_the_arn(tmp_path):
 def test_the_placeholder_check_of_the_tool_catches_each_placeholder():
     # Each placeholder string of k8s/README.md, as it appears in k8s/, is recognised.
     for s in (rg.PLACEHOLDER_REPO, "arn:aws:iam::ACCOUNT_ID:role/x", "region: REGION",
-              "certificate/CERTIFICATE_ID", "chat.dev.example.com", "x@sha256:" + "0" * 64, "role/otter-ENV-otterd"):
+              "certificate/CERTIFICATE_ID", "security-groups: SECURITY_GROUP_ID", "chat.dev.example.com", "x@sha256:" + "0" * 64, "role/otter-ENV-otterd"):
         assert rg.placeholders_in(s), s
     assert rg.placeholders_in("value: ${env:AWS_REGION}\nname: OTTER_ENV\n") == []

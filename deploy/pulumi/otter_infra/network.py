@@ -6,6 +6,12 @@ import pulumi_aws as aws
 
 from .tags import tags
 
+# The AWS-managed prefix list of CloudFront's origin-facing addresses: the only sources the
+# chatbot's ALB accepts (CloudFront is its one client; deploy/README.md, "Network").
+CLOUDFRONT_ORIGIN_FACING = "com.amazonaws.global.cloudfront.origin-facing"
+# The ALB's listeners (k8s/apps/chatbot/base/ingress.yaml, listen-ports): 80 redirects to 443.
+ALB_PORTS = (80, 443)
+
 # Interface endpoints (service suffix after com.amazonaws.REGION.) and the gateway ones.
 INTERFACE_ENDPOINTS = (
     "ecr.api",
@@ -137,6 +143,34 @@ class Network(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self.endpoint_security_group),
         )
 
+        # The chatbot ALB's security group, handed to the Load Balancer Controller through the
+        # ingress annotation alb.ingress.kubernetes.io/security-groups (the override
+        # deploy/tools/render_gitops.py writes from the albSecurityGroupId output). Inbound: only
+        # CloudFront's origin-facing prefix list, only the listener ports. No egress rule here:
+        # with manage-backend-security-group-rules the controller adds its own shared backend
+        # security group (created with EC2's default allow-all egress) to the ALB and the rules
+        # from it to the pods, so the ALB's traffic to its targets leaves through that group.
+        cloudfront = aws.ec2.get_managed_prefix_list_output(name=CLOUDFRONT_ORIGIN_FACING, opts=pulumi.InvokeOptions(parent=self))
+        self.alb_security_group = aws.ec2.SecurityGroup(
+            f"{name}-alb",
+            vpc_id=self.vpc.id,
+            description="chatbot ALB: HTTP(S) from CloudFront origin-facing only",
+            tags=t(Name=f"{cluster_name}-alb"),
+            opts=vpc_opts,
+        )
+        for port in ALB_PORTS:
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-alb-{port}",
+                security_group_id=self.alb_security_group.id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                prefix_list_id=cloudfront.id,
+                description=f"port {port} from CloudFront origin-facing",
+                tags=t(),
+                opts=pulumi.ResourceOptions(parent=self.alb_security_group),
+            )
+
         self.endpoints = {}
         for svc in GATEWAY_ENDPOINTS:
             self.endpoints[svc] = aws.ec2.VpcEndpoint(
@@ -164,6 +198,12 @@ class Network(pulumi.ComponentResource):
         self.vpc_id = self.vpc.id
         self.public_subnet_ids = [s.id for s in self.public_subnets]
         self.private_subnet_ids = [s.id for s in self.private_subnets]
+        self.alb_security_group_id = self.alb_security_group.id
         self.register_outputs(
-            {"vpcId": self.vpc_id, "publicSubnetIds": self.public_subnet_ids, "privateSubnetIds": self.private_subnet_ids}
+            {
+                "vpcId": self.vpc_id,
+                "publicSubnetIds": self.public_subnet_ids,
+                "privateSubnetIds": self.private_subnet_ids,
+                "albSecurityGroupId": self.alb_security_group_id,
+            }
         )

@@ -410,6 +410,7 @@ OPS_STAR_RESOURCE_ACTIONS = {
     "ec2:DescribeInternetGateways": "IGW read",
     "ec2:DescribeLaunchTemplates": "node launch template read",
     "ec2:DescribeLaunchTemplateVersions": "node launch template read",
+    "ec2:DescribeManagedPrefixLists": "the CloudFront origin-facing prefix list (ALB security group)",
     "ec2:DescribeNatGateways": "NAT read and verify-clean",
     "ec2:DescribeNetworkAcls": "the VPC's default ACL on refresh",
     "ec2:DescribeNetworkInterfaces": "ENI leftovers (verify-clean)",
@@ -605,6 +606,13 @@ def ops_policy(
             resource_tagged,
         ),
         statement("Ec2ReadVpcAttribute", ["ec2:DescribeVpcAttribute"], [aws.arn("ec2", "vpc/*")]),
+        # The provider's read of a managed prefix list also fetches its entries; the CloudFront
+        # list is AWS-owned (account field "aws" in its ARN).
+        statement(
+            "Ec2ReadAwsPrefixLists",
+            ["ec2:GetManagedPrefixListEntries"],
+            [f"arn:{aws.partition}:ec2:{aws.region}:aws:prefix-list/*"],
+        ),
         statement("EksRead", ["eks:DescribeAddonVersions", "eks:ListClusters"], ["*"]),
         statement("EksCreateTagged", ["eks:CreateCluster"], ["*"], request_tagged),
         statement(
