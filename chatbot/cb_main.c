@@ -16,12 +16,14 @@
 #include "cb_history_dynamodb.h"
 #include "cb_otel.h"
 #include "cb_server.h"
+#include "cb_xff.h"
 #include "config.h"
 
 static const char usage[] =
     "usage: chatbot [--listen HOST:PORT] [--max-sessions N] [--session-ttl SECONDS]\n"
     "               [--max-message BYTES] [--max-body BYTES] [--log-level LEVEL]\n"
     "               [--log-format text|json] [--rate-limit N[/s]] [--rate-burst N]\n"
+    "               [--trusted-proxies N]\n"
     "               [--provider local|bedrock] [--model-id ID] [--region REGION]\n"
     "               [--bedrock-endpoint URL] [--system-prompt-file FILE] [--max-tokens N]\n"
     "               [--temperature T] [--top-p P] [--history-tokens N]\n"
@@ -40,6 +42,9 @@ static const char usage[] =
     "of DIR (read at start) instead of the bundled knowledge base. --history dynamodb keeps\n"
     "conversations in the DynamoDB table --dynamodb-table (items expire --session-ttl after they\n"
     "are written; credentials, region and endpoint also from the AWS_* environment).\n"
+    "--trusted-proxies N (0-16, default 0): the client address (rate limit, telemetry) is hop N\n"
+    "of X-Forwarded-For counting the peer as hop 1 (2 behind CloudFront and an ALB); 0 or 1,\n"
+    "a shorter header or a malformed entry: the peer's address.\n"
     "Telemetry (traces, metrics, logs) goes as OTLP/HTTP protobuf to\n"
     "OTEL_EXPORTER_OTLP_ENDPOINT, set up by the OTEL_* environment (OTEL_SDK_DISABLED=true\n"
     "turns it off).\n"
@@ -178,7 +183,7 @@ static const char *const env_options[] = {
     "provider",         "model-id",       "region",             "bedrock-endpoint",
     "system-prompt-file", "max-tokens",   "temperature",        "top-p",
     "history-tokens",   "bedrock-timeout", "bedrock-connect-timeout", "bedrock-max-attempts",
-    "log-level",        "log-format",
+    "log-level",        "log-format",     "trusted-proxies",
 };
 #define N_ENV_OPTIONS (sizeof(env_options) / sizeof(env_options[0]))
 
@@ -284,6 +289,9 @@ static int run(int n_args, const char **args, int n_env)
             cfg.kb_dir = v;
         } else if (strcmp(a, "--rate-limit") == 0) {
             bad = parse_double(v, 0.001, 1e6, &cfg.rate_limit) != 0;
+        } else if (strcmp(a, "--trusted-proxies") == 0) {
+            bad = parse_size(v, 0, CB_XFF_MAX_TRUSTED, &n) != 0;
+            cfg.trusted_proxies = (unsigned)n;
         } else if (strcmp(a, "--rate-burst") == 0) {
             bad = parse_size(v, 1, 1000000, &n) != 0;
             cfg.rate_burst = (double)n;

@@ -12,6 +12,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/util.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -29,6 +30,7 @@
 #include "cb_otel.h"
 #include "cb_provider.h"
 #include "cb_ratelimit.h"
+#include "cb_xff.h"
 #include "cb_request.h"
 #include "cb_session.h"
 #include "cb_sse.h"
@@ -826,16 +828,46 @@ static void handle_static(struct rq *t, struct evhttp_request *req, const struct
     evbuffer_free(out);
 }
 
+/* X-Forwarded-For fields kept (the last ones: the walk reads from the right, and needs at most
+ * CB_XFF_MAX_TRUSTED - 1 elements). */
+#define MAX_XFF_FIELDS 32u
+
+/* The client's address into |out|: the peer's, or with --trusted-proxies the hop of
+ * X-Forwarded-For it names (cb_xff.h; every field of the header, in order). */
+static void client_address(const struct cb_server *srv, struct evhttp_request *req,
+                           char out[CB_XFF_ADDR_MAX])
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    char *peer = NULL;
+    ev_uint16_t port = 0;
+    if (evcon != NULL) {
+        evhttp_connection_get_peer(evcon, &peer, &port);
+    }
+    const char *fields[MAX_XFF_FIELDS];
+    size_t n = 0;
+    if (srv->cfg.trusted_proxies > 1) {
+        /* keyvalq_struct.h's TAILQ without <sys/queue.h>: tqh_first, next.tqe_next. */
+        for (struct evkeyval *kv = evhttp_request_get_input_headers(req)->tqh_first; kv != NULL;
+             kv = kv->next.tqe_next) {
+            if (evutil_ascii_strcasecmp(kv->key, "X-Forwarded-For") != 0) {
+                continue;
+            }
+            if (n == MAX_XFF_FIELDS) {
+                memmove(fields, fields + 1, (MAX_XFF_FIELDS - 1) * sizeof(fields[0]));
+                n--;
+            }
+            fields[n++] = kv->value;
+        }
+    }
+    (void)cb_xff_client(fields, n, peer, srv->cfg.trusted_proxies, out);
+}
+
 /* Takes a token for the client's address; answers 429 and returns false when there is none. */
 static bool rate_ok(struct cb_server *srv, struct rq *t, struct evhttp_request *req)
 {
-    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-    char *addr = NULL;
-    ev_uint16_t port = 0;
-    if (evcon != NULL) {
-        evhttp_connection_get_peer(evcon, &addr, &port);
-    }
-    unsigned wait_s = cb_ratelimit_take(srv->limit, addr != NULL ? addr : "", now_ms());
+    char addr[CB_XFF_ADDR_MAX];
+    client_address(srv, req, addr);
+    unsigned wait_s = cb_ratelimit_take(srv->limit, addr, now_ms());
     if (wait_s == 0) {
         return true;
     }
@@ -902,12 +934,8 @@ static void rq_start(struct cb_server *srv, struct rq *t, struct evhttp_request 
         return;
     }
     struct evkeyvalq *in = evhttp_request_get_input_headers(req);
-    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-    char *peer = NULL;
-    ev_uint16_t peer_port = 0;
-    if (evcon != NULL) {
-        evhttp_connection_get_peer(evcon, &peer, &peer_port);
-    }
+    char peer[CB_XFF_ADDR_MAX];
+    client_address(srv, req, peer);
     /* server.address: the Host header without its port (an IPv6 literal keeps its brackets
      * off). */
     char host[256] = "";
@@ -934,7 +962,7 @@ static void rq_start(struct cb_server *srv, struct rq *t, struct evhttp_request 
                       .route = route,
                       .server_address = host[0] != '\0' ? host : NULL,
                       .server_port = srv->port,
-                      .client_address = peer,
+                      .client_address = peer[0] != '\0' ? peer : NULL,
                       .user_agent = evhttp_find_header(in, "User-Agent"),
                       .traceparent = evhttp_find_header(in, "traceparent"),
                       .tracestate = evhttp_find_header(in, "tracestate"),

@@ -36,6 +36,10 @@ struct cb_server_config {
     double rate_limit;    /* requests a second per client IP on /api/; 0 = no limit */
     double rate_burst;    /* bucket size; >= 1 when rate_limit is set */
     size_t rate_clients;  /* client buckets kept (least recently seen replaced) */
+    /* Proxies in front of the chatbot, the peer included (cb_xff.h): 0 or 1 = the client is the
+     * peer; N = hop N of X-Forwarded-For (2 behind CloudFront and an ALB). The rate limit and
+     * the span's client.address use that address. At most CB_XFF_MAX_TRUSTED. */
+    unsigned trusted_proxies;
     const char *kb_dir;   /* NULL: the bundled knowledge base; else *.md of this directory */
     /* NULL: the memory history store (max_sessions ... bounds); else dynamodb, borrowed */
     const struct cb_history_dynamodb_config *dynamodb;
