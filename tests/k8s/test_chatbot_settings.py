@@ -40,6 +40,18 @@ def test_k8s_settings_are_options(env):
     assert names <= options, sorted(names - options)
 
 
+@pytest.mark.parametrize("env", ENVS)
+def test_chatbot_trusts_cloudfront_and_the_alb(env):
+    # Two proxies: the ALB (the peer, hop 1) and CloudFront (which appended the viewer, hop 2).
+    # More would let a viewer's own X-Forwarded-For pick its rate-limit bucket; fewer would key
+    # every viewer on CloudFront's edge addresses.
+    for d in docs(build(f"apps/chatbot/overlays/{env}")):
+        if d["kind"] == "Deployment":
+            c = [c for c in d["spec"]["template"]["spec"]["containers"] if c["name"] == "chatbot"][0]
+            env_vars = {e["name"]: e.get("value") for e in c.get("env", [])}
+            assert env_vars["CHATBOT_TRUSTED_PROXIES"] == "2"
+
+
 def test_image_settings_are_options():
     text = (ROOT / "deploy/docker/chatbot.Dockerfile").read_text()
     names = set(re.findall(r"\b(CHATBOT_[A-Z_]+)=", text))
