@@ -129,7 +129,7 @@ INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 
 
-def test_alb_security_group_admits_only_cloudfront_on_the_listener_ports(stack):
+def test_alb_security_group_admits_only_cloudfront_on_the_https_port(stack):
     env, rec = stack
     sg = rec.one(ALB_SG, "network-alb")
     assert sg.inputs["vpcId"] == rec.one(ALB_SG, "network-endpoints").inputs["vpcId"]
@@ -139,8 +139,9 @@ def test_alb_security_group_admits_only_cloudfront_on_the_listener_ports(stack):
     # No inline rules: every rule is a separate resource, listed below.
     assert "ingress" not in sg.inputs and "egress" not in sg.inputs
     rules = [r for r in rec.of(INGRESS) if r.inputs["securityGroupId"] == "SecurityGroup/network-alb"]
-    # Exactly the two listener ports of k8s/apps/chatbot/base/ingress.yaml (80 redirects, 443 serves).
-    assert sorted((r.inputs["fromPort"], r.inputs["toPort"]) for r in rules) == [(80, 80), (443, 443)]
+    # Exactly the one listener port of k8s/apps/chatbot/base/ingress.yaml (HTTPS): CloudFront
+    # connects https-only, and one prefix-list rule weighs 55 of the group's 60 default rules.
+    assert sorted((r.inputs["fromPort"], r.inputs["toPort"]) for r in rules) == [(443, 443)]
     for r in rules:
         assert r.inputs["ipProtocol"] == "tcp"
         # The only source: the prefix list the harness answers for the CloudFront lookup.

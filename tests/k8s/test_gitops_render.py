@@ -221,6 +221,9 @@ def test_ingress_uses_the_platform_alb_security_group(rendered):
     # controller opens the pods to its backend group.
     assert ann["alb.ingress.kubernetes.io/security-groups"] == ALB_SG
     assert ann["alb.ingress.kubernetes.io/manage-backend-security-group-rules"] == "true"
+    # The group admits 443 only (deploy/pulumi/otter_infra/network.py): the only listener.
+    assert json.loads(ann["alb.ingress.kubernetes.io/listen-ports"]) == [{"HTTPS": 443}]
+    assert "alb.ingress.kubernetes.io/ssl-redirect" not in ann
 
 
 def test_projects_allow_the_repository_and_every_child_reads_it(rendered):

@@ -9,8 +9,11 @@ from .tags import tags
 # The AWS-managed prefix list of CloudFront's origin-facing addresses: the only sources the
 # chatbot's ALB accepts (CloudFront is its one client; deploy/README.md, "Network").
 CLOUDFRONT_ORIGIN_FACING = "com.amazonaws.global.cloudfront.origin-facing"
-# The ALB's listeners (k8s/apps/chatbot/base/ingress.yaml, listen-ports): 80 redirects to 443.
-ALB_PORTS = (80, 443)
+# The ALB's listener (k8s/apps/chatbot/base/ingress.yaml, listen-ports): HTTPS only. CloudFront
+# reaches this origin with origin_protocol_policy https-only (frontend.py), so no port 80; and a
+# rule referencing a prefix list counts as that list's max entries (55 for this one) against the
+# group's quota of inbound rules (60 by default): a second rule would not fit.
+ALB_PORTS = (443,)
 
 # Interface endpoints (service suffix after com.amazonaws.REGION.) and the gateway ones.
 INTERFACE_ENDPOINTS = (
@@ -146,7 +149,7 @@ class Network(pulumi.ComponentResource):
         # The chatbot ALB's security group, handed to the Load Balancer Controller through the
         # ingress annotation alb.ingress.kubernetes.io/security-groups (the override
         # deploy/tools/render_gitops.py writes from the albSecurityGroupId output). Inbound: only
-        # CloudFront's origin-facing prefix list, only the listener ports. No egress rule here:
+        # CloudFront's origin-facing prefix list, only the listener port. No egress rule here:
         # with manage-backend-security-group-rules the controller adds its own shared backend
         # security group (created with EC2's default allow-all egress) to the ALB and the rules
         # from it to the pods, so the ALB's traffic to its targets leaves through that group.
@@ -154,7 +157,7 @@ class Network(pulumi.ComponentResource):
         self.alb_security_group = aws.ec2.SecurityGroup(
             f"{name}-alb",
             vpc_id=self.vpc.id,
-            description="chatbot ALB: HTTP(S) from CloudFront origin-facing only",
+            description="chatbot ALB: HTTPS from CloudFront origin-facing only",
             tags=t(Name=f"{cluster_name}-alb"),
             opts=vpc_opts,
         )
