@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ag_mem.h"
 #include "cb_xff.h"
 
 #define MAX_VALUES 8
@@ -27,8 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     unsigned trusted = data[0] % (CB_XFF_MAX_TRUSTED + 1);
-    char *buf = malloc(size);
-    char *alt = malloc(size + 16);
+    char *buf = ag_malloc(size);
+    char *alt = ag_malloc(size + 16);
     if (buf == NULL || alt == NULL) {
         abort();
     }
@@ -81,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         }
     }
-    free(buf);
-    free(alt);
+    ag_free(buf);
+    ag_free(alt);
     return 0;
 }
