@@ -58,16 +58,37 @@ static const char four[] = "apiVersion: otter/v1\n"
                            "  sli: {spans: {availability: {}}}\n"
                            "  alerts: defaults\n";
 
+/* The definitions of |yaml| and an engine over them at B (zones through the system's tzdata). */
+struct fx {
+    struct ag_buf diag;
+    struct slo_defs *d;
+    struct slo_engine *e;
+};
+
+static void fx_open(struct fx *f, const char *yaml, size_t len)
+{
+    f->d = NULL;
+    f->e = NULL;
+    ag_buf_init(&f->diag, 1u << 20);
+    ASSERT_OK(slo_defs_new(&f->diag, &f->d));
+    slo_defs_set_tz_loader(f->d, slo_tz_load_system, NULL);
+    ASSERT_OK(slo_defs_add(f->d, "t.yaml", yaml, len));
+    ASSERT_OK(slo_defs_finish(f->d));
+    ASSERT_OK(slo_engine_new(f->d, B, &f->diag, &f->e));
+}
+
+static void fx_close(struct fx *f)
+{
+    slo_engine_free(f->e);
+    slo_defs_free(f->d);
+    ag_buf_cleanup(&f->diag);
+}
+
 static void test_bytes(void)
 {
-    struct ag_buf diag;
-    struct slo_defs *d = NULL;
-    struct slo_engine *e = NULL;
-    ag_buf_init(&diag, 1u << 20);
-    ASSERT_OK(slo_defs_new(&diag, &d));
-    ASSERT_OK(slo_defs_add(d, "t.yaml", four, sizeof(four) - 1));
-    ASSERT_OK(slo_defs_finish(d));
-    ASSERT_OK(slo_engine_new(d, B, &diag, &e));
+    struct fx f;
+    fx_open(&f, four, sizeof(four) - 1);
+    struct slo_engine *e = f.e;
 
     /* occ30: defaults for 30 d are 1h/5m, 6h/30m, 1d/2h, 3d/6h: a 1-minute ring over the
      * longest lookback up to 3 days (3 x 1440 + 1 = 4,321 buckets) and a 5-minute ring over 30 d
@@ -103,9 +124,7 @@ static void test_bytes(void)
     slo_engine_advance(e, B + 40ll * 86400000);
     ASSERT_UEQ(slo_engine_bytes(e), all);
 
-    slo_engine_free(e);
-    slo_defs_free(d);
-    ag_buf_cleanup(&diag);
+    fx_close(&f);
 }
 
 /* slo_slices_bytes on its own: 2 h of 5-minute periods is 24 cells of 2 bits, 6 bytes. */
@@ -154,14 +173,9 @@ static const char slices_1m[] = "apiVersion: otter/v1\n"
 
 static void test_slices_1m_bytes(void)
 {
-    struct ag_buf diag;
-    struct slo_defs *d = NULL;
-    struct slo_engine *e = NULL;
-    ag_buf_init(&diag, 1u << 20);
-    ASSERT_OK(slo_defs_new(&diag, &d));
-    ASSERT_OK(slo_defs_add(d, "t.yaml", slices_1m, sizeof(slices_1m) - 1));
-    ASSERT_OK(slo_defs_finish(d));
-    ASSERT_OK(slo_engine_new(d, B, &diag, &e));
+    struct fx f;
+    fx_open(&f, slices_1m, sizeof(slices_1m) - 1);
+    struct slo_engine *e = f.e;
     /* 30 d: 30 x 1,440 = 43,200 cells of 2 bits = 10,800 bytes (u32 pairs: 345,608). */
     size_t ts30 = slo_engine_slo_bytes(e, 0);
     ASSERT(ts30 >= 10800u);
@@ -178,9 +192,7 @@ static void test_slices_1m_bytes(void)
     ASSERT_OK(slo_engine_add(e, 0, B + 1000, 1, 2));
     slo_engine_advance(e, B + 40ll * 86400000);
     ASSERT_UEQ(slo_engine_bytes(e), all);
-    slo_engine_free(e);
-    slo_defs_free(d);
-    ag_buf_cleanup(&diag);
+    fx_close(&f);
 }
 
 /* Calendar RatioTimeslices over a quarter or a year keep a month's ring of slices (31 d, + 2 h in
@@ -218,15 +230,9 @@ static void test_ratio_long_bytes(void)
         char yaml[1024];
         snprintf(yaml, sizeof(yaml), fmt, cases[i].unit, cases[i].zone, cases[i].period,
                  cases[i].alerts);
-        struct ag_buf diag;
-        struct slo_defs *d = NULL;
-        struct slo_engine *e = NULL;
-        ag_buf_init(&diag, 1u << 20);
-        ASSERT_OK(slo_defs_new(&diag, &d));
-        slo_defs_set_tz_loader(d, slo_tz_load_system, NULL);
-        ASSERT_OK(slo_defs_add(d, "t.yaml", yaml, strlen(yaml)));
-        ASSERT_OK(slo_defs_finish(d));
-        ASSERT_OK(slo_engine_new(d, B, &diag, &e));
+        struct fx f;
+        fx_open(&f, yaml, strlen(yaml));
+        struct slo_engine *e = f.e;
         size_t n = slo_engine_slo_bytes(e, 0);
         printf("# %s %s %s: %zu bytes\n", cases[i].unit, cases[i].zone, cases[i].period, n);
         ASSERT(n >= cases[i].ring_bytes);
@@ -235,9 +241,7 @@ static void test_ratio_long_bytes(void)
         ASSERT_OK(slo_engine_add(e, 0, B + 1000, 1, 2));
         slo_engine_advance(e, B + 400ll * 86400000);
         ASSERT_UEQ(slo_engine_slo_bytes(e, 0), n);
-        slo_engine_free(e);
-        slo_defs_free(d);
-        ag_buf_cleanup(&diag);
+        fx_close(&f);
     }
 }
 
