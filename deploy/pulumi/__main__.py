@@ -96,6 +96,7 @@ identity = Identity(
     oidc_provider_arn=cluster.oidc_provider_arn,
     oidc_issuer_url=cluster.oidc_issuer_url,
     vpc_id=network.vpc_id,
+    cluster_security_group_id=cluster.cluster_security_group_id,
     agent_log_group_arns=observability.log_group_arns,
     ssm_prefix=names.ssm_prefix(env),
     table_arn=data.table_arn,

@@ -35,6 +35,7 @@ ACCOUNT = "123456789012"
 CLOUDFRONT_PREFIX_LIST = "pl-3b927c52"  # the shape of an AWS-managed list id
 AZS = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"]
 OIDC_ISSUER = "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+CLUSTER_SG = "sg-0cluster0example"  # the security group EKS creates for the cluster
 
 
 @dataclass
@@ -160,7 +161,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
             rid = "E2EXAMPLE"
             state.update(arn=f"arn:aws:cloudfront::{ACCOUNT}:distribution/{rid}", domainName="d111111abcdef8.cloudfront.net")
         elif typ == "aws:eks/cluster:Cluster":
-            state.update(arn=_arn("eks", f"cluster/{name}"), identities=[{"oidcs": [{"issuer": f"https://{OIDC_ISSUER}"}]}])
+            state.update(arn=_arn("eks", f"cluster/{name}"), identities=[{"oidcs": [{"issuer": f"https://{OIDC_ISSUER}"}]}],
+                         vpcConfig={**i.get("vpcConfig", {}), "clusterSecurityGroupId": CLUSTER_SG})
         elif typ == "aws:ec2/launchTemplate:LaunchTemplate":
             state["latestVersion"] = 1
         elif typ == "aws:ec2/vpc:Vpc":

@@ -278,6 +278,13 @@ def test_load_balancer_controller_writes_only_what_it_tagged(stack):
     assert "ec2:DeleteSecurityGroup" in stmts["OwnSecurityGroups"]["Action"]
     assert stmts["OwnSecurityGroups"]["Resource"] == [f"arn:aws:ec2:us-east-1:{ACCOUNT}:security-group/*"]
     assert stmts["SecurityGroupsOfVpc"]["Resource"] == [f"arn:aws:ec2:us-east-1:{ACCOUNT}:vpc/vpc-0example"]
+    # The one untagged group: the cluster's own (pods' ENIs), ingress rules only (the backend
+    # rule the ALB needs with manage-backend-security-group-rules).
+    backend = stmts["BackendRuleOnClusterGroup"]
+    assert sorted(as_list(backend["Action"])) == ["ec2:AuthorizeSecurityGroupIngress",
+                                                  "ec2:RevokeSecurityGroupIngress"]
+    assert backend["Resource"] == [f"arn:aws:ec2:us-east-1:{ACCOUNT}:security-group/sg-0cluster0example"]
+    assert "Condition" not in backend
     assert stmts["ServiceLinkedRole"]["Condition"] == {
         "StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}
     }

@@ -204,6 +204,11 @@ class Cluster(pulumi.ComponentResource):
 
         self.cluster_name = self.cluster.name
         self.cluster_arn = self.cluster.arn
+        # The group EKS creates for the control plane and attaches to the pods' ENIs: the Load
+        # Balancer Controller adds the ALB's backend rule to it (identity.py).
+        self.cluster_security_group_id = self.cluster.vpc_config.apply(
+            lambda v: v.cluster_security_group_id
+        )
         self.oidc_provider_arn = self.oidc_provider.arn
         self.register_outputs(
             {

@@ -20,6 +20,7 @@ class Identity(pulumi.ComponentResource):
         oidc_provider_arn: pulumi.Input[str],
         oidc_issuer_url: pulumi.Input[str],
         vpc_id: pulumi.Input[str],
+        cluster_security_group_id: pulumi.Input[str],
         agent_log_group_arns: list,
         ssm_prefix: str,
         table_arn: pulumi.Input[str],
@@ -74,7 +75,9 @@ class Identity(pulumi.ComponentResource):
             "aws-load-balancer-controller",
             names.LBC_NAMESPACE,
             names.LBC_SERVICE_ACCOUNT,
-            pulumi.Output.all(ctx, vpc_id).apply(lambda v: policies.load_balancer_controller_policy(v[0], v[1])),
+            pulumi.Output.all(ctx, vpc_id, cluster_security_group_id).apply(
+                lambda v: policies.load_balancer_controller_policy(v[0], v[1], v[2])
+            ),
         )
 
         chatbot_trust = pulumi.Output.all(ctx, cluster_name).apply(

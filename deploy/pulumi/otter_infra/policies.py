@@ -284,10 +284,13 @@ def delivery_policy(aws: Aws, env: str, prefix: str, repositories: list) -> dict
 LBC_CLUSTER_TAG = "elbv2.k8s.aws/cluster"
 
 
-def load_balancer_controller_policy(aws: Aws, vpc_id: str) -> dict:
+def load_balancer_controller_policy(aws: Aws, vpc_id: str, cluster_sg_id: str) -> dict:
     """The AWS Load Balancer Controller, narrowed from the upstream policy: resources scoped to
     ELB and security-group ARNs of this account and region, and writes to what the controller
-    tagged as its own. WAF, Shield and Cognito are left out (disable them in the chart values)."""
+    tagged as its own. WAF, Shield and Cognito are left out (disable them in the chart values).
+    The one untagged group it may change is the cluster's own (|cluster_sg_id|, on the pods'
+    ENIs), and only its ingress rules: the ALB's backend rule goes there (the upstream policy
+    grants that on every group)."""
     lb = [
         aws.arn("elasticloadbalancing", "loadbalancer/app/*/*"),
         aws.arn("elasticloadbalancing", "loadbalancer/net/*/*"),
@@ -337,6 +340,11 @@ def load_balancer_controller_policy(aws: Aws, vpc_id: str) -> dict:
             ],
             sg,
             resource_tagged,
+        ),
+        statement(
+            "BackendRuleOnClusterGroup",
+            ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
+            [aws.arn("ec2", f"security-group/{cluster_sg_id}")],
         ),
         statement(
             "CreateLoadBalancers",
@@ -473,7 +481,7 @@ def workload_boundary_policy(aws: Aws, env: str, prefix: str) -> dict:
     compromised ops session cannot grant a workload role (and itself through it) more."""
     otterd = otterd_policy([aws.arn("logs", f"log-group:/otter/{env}/*")])
     eso = external_secrets_policy(aws, f"/otter/{env}")
-    lbc = load_balancer_controller_policy(aws, "*")
+    lbc = load_balancer_controller_policy(aws, "*", "*")
     models = [
         f"arn:{aws.partition}:bedrock:*::foundation-model/*",
         aws.arn("bedrock", "inference-profile/*"),
