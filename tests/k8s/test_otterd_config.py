@@ -98,3 +98,48 @@ def test_configs_have_the_adot_shape():
         metrics = cfg["exporters"]["slo"]["metrics"]
         assert metrics["log_group_name"] == emf and metrics["namespace"] == "Otter/SLO", name
         assert cfg["exporters"]["slo"]["definitions"] == ["/etc/otterd/config/slo.yaml"], name
+
+
+def mebibytes(quantity):
+    """A Kubernetes memory quantity in MiB ("128Mi", "1Gi")."""
+    units = {"Mi": 1, "Gi": 1024}
+    return int(quantity[:-2]) * units[quantity[-2:]]
+
+
+def otterd_memory_limits():
+    """(name, container memory limit in MiB, otterd.yaml) of every rendered otterd."""
+    out = []
+    for env in ENVS:
+        for name, built in ((f"daemonset-{env}", build(f"platform/otterd/overlays/{env}")),
+                            (f"sidecar-{env}", build_with_component(
+                                f"apps/chatbot/overlays/{env}",
+                                "apps/chatbot/components/otterd-sidecar"))):
+            ds = docs(built)
+            cm = next(d for d in ds if d["kind"] == "ConfigMap" and "otterd.yaml" in d["data"])
+            spec = next(d for d in ds if d["kind"] in ("DaemonSet", "Deployment"))["spec"]
+            pod = spec["template"]["spec"]
+            box = next(c for c in pod["containers"] + pod.get("initContainers", [])
+                       if c["name"] == "otterd")
+            out.append((name, mebibytes(box["resources"]["limits"]["memory"]), cm["data"]["otterd.yaml"]))
+    return out
+
+
+def test_queues_fit_under_the_memory_limiter():
+    """Every AWS exporter's queue is sized (its default, 1000 x 64 KiB, is 62.5 MiB each): the
+    queues plus otterd's own 32 MiB at saturation (tests/bench, issue 3's bound) stay under the
+    memory_limiter's soft limit (limit - spike), and its hard limit under the container's, so the
+    limiter refuses data before the kernel kills the pod."""
+    checked = 0
+    for name, container_mib, text in otterd_memory_limits():
+        cfg = yaml.safe_load(text)
+        limiter = cfg["processors"]["memory_limiter"]
+        queues_kib = 0
+        for exp in ("awsxray", "awsemf", "awscloudwatchlogs"):
+            size = cfg["exporters"][exp].get("sending_queue", {}).get("queue_size")
+            assert size is not None, f"{name}: {exp} has no sending_queue.queue_size"
+            queues_kib += size * 64
+        soft_mib = limiter["limit_mib"] - limiter["spike_limit_mib"]
+        assert queues_kib / 1024 + 32 <= soft_mib, (name, queues_kib, soft_mib)
+        assert limiter["limit_mib"] < container_mib, (name, limiter["limit_mib"], container_mib)
+        checked += 1
+    assert checked == 2 * len(ENVS)
