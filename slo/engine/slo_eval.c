@@ -226,8 +226,9 @@ static int drop_init(struct slo_state *st, struct ag_buf *why)
         if (why != NULL) {
             int r2 = ag_buf_printf(why,
                                    "SLO \"%s\": a budgetDrop lookback of %" PRIu64
-                                   " budget steps of %" PRIu64 " s (more than %u samples)\n",
-                                   d->name, lmax / q, q / 1000, SLO_DROP_MAX_SAMPLES - 1);
+                                   " budget steps of %" PRIu64 " s needs %" PRIu64
+                                   " budget samples; at most %u are kept (a shorter lookback)\n",
+                                   d->name, lmax / q, q / 1000, cap, SLO_DROP_MAX_SAMPLES);
             (void)r2;
         }
         return AG_ETOOBIG;
@@ -392,6 +393,9 @@ static int state_init(struct slo_state *st, const struct slo_slo_def *d, int64_t
     }
     if (rc == 0) {
         rc = drop_init(st, why);
+        if (rc != 0) {
+            return rc; /* said by drop_init */
+        }
     }
     if (rc == AG_EINVAL) {
         return why_add(why, d,
