@@ -121,6 +121,46 @@ def test_brief_two_hours(slo_bin, tmp_path):
     assert s["error_budget"]["remaining"] == float(Fraction(-3, 5))
 
 
+def test_budget_drop_replay(slo_bin, tmp_path):
+    """budgetDrop {drop: "10%", lookback: 1h} at 99 % over 1 d through the replay contract (a
+    fresh engine per instant: no cool-down history). cf = 100 x bad / total is the consumed
+    fraction of the budget; fires iff cf(T) - cf(floor(T) - 1h) > 0.1. Events: T0 10,000 / 0
+    bad, +2h 10,000 / 10 bad, +2h10m 10,000 / 20 bad, +2h20m 1 / 1 bad, +3h5m 10,000 / 100 bad.
+      +2h11m: cf 30 / 30,000 x 100 = 0.1 exactly, reference (+1h11m) 0: not > 0.1.
+      +2h21m: cf 3,100 / 30,001 = 0.10333, reference 0: fires.
+      +3h:    reference +2h holds T0 only (+2h's observation is at the boundary): 0: fires.
+      +3h1m:  reference +2h1m: 1,000 / 20,000 = 0.05, drop 0.0533: resolved.
+      +3h6m:  cf 13,100 / 40,001 = 0.32749, reference +2h6m 0.05: fires.
+    Then --save-state at +3h6m and --from state= at +3h31m (reference 0.10333: 0.2242, firing),
+    +4h5m (reference +3h5m, from the checkpoint: 0.10333, firing) and +4h6m (reference +3h6m,
+    the checkpoint's newest sample: 0.32749, drop 0: resolved)."""
+    y = slo_yaml("d", "99", "1d", alerts=[{"name": "drop", "drop": "10%", "lookback": "1h"}])
+    ev = [{"time": iso(T0), "good": 10000, "total": 10000},
+          {"time": iso(T0 + 2 * HOUR), "bad": 10, "total": 10000},
+          {"time": iso(T0 + 2 * HOUR + 10 * MIN), "bad": 20, "total": 10000},
+          {"time": iso(T0 + 2 * HOUR + 20 * MIN), "bad": 1, "total": 1},
+          {"time": iso(T0 + 3 * HOUR + 5 * MIN), "bad": 100, "total": 10000}]
+    ats = [T0 + 2 * HOUR + 11 * MIN, T0 + 2 * HOUR + 21 * MIN, T0 + 3 * HOUR,
+           T0 + 3 * HOUR + MIN, T0 + 3 * HOUR + 6 * MIN]
+    st = tmp_path / "drop.state"
+    rc, out, err = report(slo_bin, tmp_path, y, ev, [iso(a) for a in ats], ["--save-state", st])
+    assert rc == 0, err
+    why = "error budget dropped by more than the threshold within the lookback"
+    got = [e["slos"][0]["alerts"]["drop"] for e in json.loads(out)["evaluations"]]
+    assert got == [{"firing": False, "reason": None}, {"firing": True, "reason": why},
+                   {"firing": True, "reason": why}, {"firing": False, "reason": None},
+                   {"firing": True, "reason": why}]
+    later = [T0 + 3 * HOUR + 31 * MIN, T0 + 4 * HOUR + 5 * MIN, T0 + 4 * HOUR + 6 * MIN]
+    d = tmp_path / "defs.yaml"
+    args = ["report", "--definitions", d, "--from", "state=%s" % st]
+    for a in later:
+        args += ["--at", iso(a)]
+    rc, out, err = run(slo_bin, *args)
+    assert rc == 0, err
+    got = [e["slos"][0]["alerts"]["drop"]["firing"] for e in json.loads(out)["evaluations"]]
+    assert got == [True, True, False]
+
+
 def test_quarter_ratio_timeslices(slo_bin, tmp_path):
     """A calendar quarter of RatioTimeslices in UTC, 1-hour slices at 99 % with a burn-rate alert
     over 1 h, worked out by hand. Q1 2025 is 90 days = 2,160 slices (budget 0.01 x 2,160 = 21.6

@@ -901,10 +901,21 @@ static void test_budget_drop_no_data(void)
                             "steps)"));
     ASSERT(!ev.alerts[0].firing);
     slo_eval_release(&ev);
-    /* 2 samples of 32 bytes (5 m / 5 m + 1) besides the rest */
+    /* 2 samples (5 m / 5 m + 1) of 32 bytes (128-bit bad, u64 n, aligned to 16) and the ring's
+     * header (step, scale, cap, n, last, pointer: 6 x 8 = 48 bytes): 112 bytes more than the
+     * same SLO with a budgetRemaining alert instead (the same per-alert state, no ring). */
     ASSERT(f.e->st[0].drop != NULL);
     ASSERT_UEQ(f.e->st[0].drop->cap, 2);
     ASSERT_UEQ(f.e->st[0].drop->step_ms, 5 * MIN);
+    ASSERT_UEQ(sizeof(struct drop_sample), 32);
+    size_t with_drop = slo_engine_slo_bytes(f.e, 0);
+    teardown(&f);
+    static const char yb[] = "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: m}\nspec:\n"
+                             "  service: s\n  objective: \"99\"\n  window: 30d\n"
+                             "  sli: {spans: {availability: {}}}\n"
+                             "  alerts:\n    - {name: drop, budgetRemaining: \"0.5\"}\n";
+    ASSERT_OK(setup(&f, yb, B));
+    ASSERT_UEQ(with_drop - slo_engine_slo_bytes(f.e, 0), 112);
     teardown(&f);
 }
 
