@@ -262,8 +262,8 @@ static int64_t window_starts(const struct slo_defs *d, int64_t at, int64_t *from
                 int64_t cs = 0, ce = 0;
                 l = r - (int64_t)s->window_ms;
                 if (s->calendar && r >= 0 &&
-                    slo_calendar_bounds_tz(s->calendar_unit, s->tz, s->utc_offset_s, r, &cs,
-                                           &ce) == 0) {
+                    slo_calendar_bounds_tz(s->calendar_unit, s->tz, s->utc_offset_s, r, &cs, &ce) ==
+                        0) {
                     l = cs - 3600000;
                 }
             }

@@ -1490,8 +1490,7 @@ static bool check_slice(struct pctx *c, const struct ag_yaml_node *at, const str
  * Otter's budgetDrop: {drop: "5%" (percent) or "0.05" (a fraction of the budget), lookback: a
  * duration of whole minutes, at most 7 days (Nobl9's alertingWindow range, from 1 minute)}.
  */
-static bool parse_budget_drop(struct pctx *c, const struct ag_yaml_node *n,
-                              struct slo_alert_def *a)
+static bool parse_budget_drop(struct pctx *c, const struct ag_yaml_node *n, struct slo_alert_def *a)
 {
     static const char *const keys[] = {"drop", "lookback", NULL};
     if (!want_type(c, n, AG_YAML_MAPPING, "budgetDrop") || !check_keys(c, n, "budgetDrop", keys)) {
@@ -1526,13 +1525,17 @@ static bool parse_budget_drop(struct pctx *c, const struct ag_yaml_node *n,
         }
         if (rc != 0) {
             char q[80];
-            ERR(c, v, "drop '%s': %s; expected a percent of the budget (\"5%%\") or a fraction "
-                "(\"0.05\")", show(v, q, sizeof(q)), e.msg);
+            ERR(c, v,
+                "drop '%s': %s; expected a percent of the budget (\"5%%\") or a fraction "
+                "(\"0.05\")",
+                show(v, q, sizeof(q)), e.msg);
             ok = false;
         } else if (a->drop.num == 0) {
             char q[80];
-            ERR(c, v, "drop '%s': expected a drop above 0 (\"5%%\": fires when more than 5 %% "
-                "of the budget went within the lookback)", show(v, q, sizeof(q)));
+            ERR(c, v,
+                "drop '%s': expected a drop above 0 (\"5%%\": fires when more than 5 %% "
+                "of the budget went within the lookback)",
+                show(v, q, sizeof(q)));
             ok = false;
         }
     }
@@ -1639,7 +1642,8 @@ static bool parse_otter_alerts(struct pctx *c, const struct ag_yaml_node *n, str
         const struct ag_yaml_node *tte = ag_yaml_map_get(it, "timeToExhaustion");
         const struct ag_yaml_node *drop = ag_yaml_map_get(it, "budgetDrop");
         if ((br != NULL) + (bud != NULL) + (tte != NULL) + (drop != NULL) != 1) {
-            ERR(c, it, "alert: expected exactly one of burnRate (with longWindow), "
+            ERR(c, it,
+                "alert: expected exactly one of burnRate (with longWindow), "
                 "budgetRemaining (\"0.25\"), timeToExhaustion ({below: 24h, lookback: 1h}) or "
                 "budgetDrop ({drop: \"5%%\", lookback: 1h})");
             ok = false;

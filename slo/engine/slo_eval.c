@@ -1188,10 +1188,10 @@ static bool tte_over(const struct slo_state *st, const struct slo_eval *ev,
 /* One SLO's budget at |at| (its clock): what an evaluation reports, without allocating. */
 struct budget_core {
     struct slo_budget budget;
-    int64_t ws, we;     /* the window evaluated */
-    uint64_t w_ms;      /* its length for the time to exhaustion (a calendar period's) */
-    uint64_t inexact;   /* RatioTimeslices: ratios that did not terminate */
-    slo_u128 bad;       /* consumed: bad (scaled like the drop ring) of n; n == 0: no data */
+    int64_t ws, we;   /* the window evaluated */
+    uint64_t w_ms;    /* its length for the time to exhaustion (a calendar period's) */
+    uint64_t inexact; /* RatioTimeslices: ratios that did not terminate */
+    slo_u128 bad;     /* consumed: bad (scaled like the drop ring) of n; n == 0: no data */
     uint64_t n;
 };
 
@@ -1293,8 +1293,7 @@ static int budget_at(const struct slo_state *st, int64_t at, struct budget_core 
         if (bad > n_total) {
             bad = n_total;
         }
-        rc = slo_budget_eval(&d->objective, &d->warning, n_total - bad, n_total, p_s,
-                             &bc->budget);
+        rc = slo_budget_eval(&d->objective, &d->warning, n_total - bad, n_total, p_s, &bc->budget);
         w_ms = (uint64_t)(ce - cs);
         break;
     }
@@ -1462,15 +1461,15 @@ static int eval_fill(struct slo_engine *e, struct slo_state *st, int64_t at, str
             uint64_t eff = drop_eff(a->drop_ms, r->step_ms);
             const struct drop_sample *ref =
                 drop_get(r, floor_to(at, (int64_t)r->step_ms) - (int64_t)eff);
-            fire = slo_budget_drop_exceeds(&d->objective, ref != NULL ? ref->bad : 0,
-                                           ref != NULL ? ref->n : 0, bc.bad, bc.n, r->scale,
-                                           &a->drop);
+            fire =
+                slo_budget_drop_exceeds(&d->objective, ref != NULL ? ref->bad : 0,
+                                        ref != NULL ? ref->n : 0, bc.bad, bc.n, r->scale, &a->drop);
             ea->reason = "error budget dropped by more than the threshold within the lookback";
             if (eff != a->drop_ms) {
-                rc = add_warning(ev, "alert %s: budgetDrop lookback %s rounded to %" PRIu64
-                                     " s (whole budget steps)",
-                                 a->name, a->drop_text != NULL ? a->drop_text : "?",
-                                 eff / 1000);
+                rc = add_warning(ev,
+                                 "alert %s: budgetDrop lookback %s rounded to %" PRIu64
+                                 " s (whole budget steps)",
+                                 a->name, a->drop_text != NULL ? a->drop_text : "?", eff / 1000);
             }
         } else if (a->kind == SLO_ALERT_TTE) {
             double t = 0;

@@ -59,11 +59,11 @@ struct drop_sample {
  * drop lookback, so an evaluation at T reads the budget of floor(T) - L exactly (the window
  * there needs data older than the window, which the rings no longer hold). */
 struct drop_ring {
-    uint64_t step_ms;  /* boundaries: multiples of this (the budget's resolution) */
-    uint64_t scale;    /* of drop_sample.bad */
-    size_t cap;        /* samples held: the longest lookback / step + 1 */
-    size_t n;          /* consecutive samples ending at |last| (0: none) */
-    int64_t last;      /* the newest sampled boundary (when n > 0) */
+    uint64_t step_ms;      /* boundaries: multiples of this (the budget's resolution) */
+    uint64_t scale;        /* of drop_sample.bad */
+    size_t cap;            /* samples held: the longest lookback / step + 1 */
+    size_t n;              /* consecutive samples ending at |last| (0: none) */
+    int64_t last;          /* the newest sampled boundary (when n > 0) */
     struct drop_sample *s; /* indexed by (boundary / step) % cap */
 };
 

@@ -213,7 +213,8 @@ def test_budget_drop_validate(slo_bin, tmp_path):
         """)
     rc, out, err = run(slo_bin, "validate", "long.yaml", cwd=tmp_path)
     assert (rc, out) == (1, "")
-    assert "long.yaml:10:38: error: drop '-5%': expected a digit, got '-'" in err  # col 38: the quote
+    # col 38: the value's opening quote
+    assert "long.yaml:10:38: error: drop '-5%': expected a digit, got '-'" in err
     write(tmp_path, "long.yaml", """
         apiVersion: otter/v1
         kind: SLO

@@ -296,8 +296,8 @@ static void test_single_window_and_unknown_service(void)
 }
 
 /* An alarm request on one of otterd's per-agent metrics of SLO pay (no service: "unknown"). */
-#define AGENT_DIMS                                                                            \
-    "\"Dimensions\":[{\"Name\":\"SLO\",\"Value\":\"pay\"},{\"Name\":\"Service\",\"Value\":"    \
+#define AGENT_DIMS                                                                          \
+    "\"Dimensions\":[{\"Name\":\"SLO\",\"Value\":\"pay\"},{\"Name\":\"Service\",\"Value\":" \
     "\"unknown\"}"
 #define ACTIONS "\"AlarmActions\":[\"" ARN "\"],\"OKActions\":[\"" ARN "\"],"
 
@@ -489,7 +489,7 @@ static void test_failmalloc(void)
 }
 
 AG_TEST_MAIN(AG_TEST_CASE(test_alarms_exact), AG_TEST_CASE(test_budget_text),
-             AG_TEST_CASE(test_period_ok), AG_TEST_CASE(test_dashboard),
-             AG_TEST_CASE(test_errors), AG_TEST_CASE(test_single_window_and_unknown_service),
-             AG_TEST_CASE(test_budget_tte_alarms),
-             AG_TEST_CASE(test_json_is_balanced), AG_TEST_CASE(test_failmalloc))
+             AG_TEST_CASE(test_period_ok), AG_TEST_CASE(test_dashboard), AG_TEST_CASE(test_errors),
+             AG_TEST_CASE(test_single_window_and_unknown_service),
+             AG_TEST_CASE(test_budget_tte_alarms), AG_TEST_CASE(test_json_is_balanced),
+             AG_TEST_CASE(test_failmalloc))

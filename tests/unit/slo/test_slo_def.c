@@ -487,9 +487,10 @@ static void test_alert_kinds(void)
  * lookback's value col 52), and the warnings of slo_defs_finish. */
 static void test_budget_drop(void)
 {
-#define HEAD "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: a}\nspec:\n" \
-             "  objective: \"99\"\n  window: 1d\n" \
-             "  sli: {spans: {service: s, availability: }}\n  alerts:\n"
+#define HEAD                                                        \
+    "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: a}\nspec:\n" \
+    "  objective: \"99\"\n  window: 1d\n"                           \
+    "  sli: {spans: {service: s, availability: }}\n  alerts:\n"
     struct ag_buf diag;
     struct slo_defs *d = NULL;
     ASSERT_OK(load(HEAD "    - name: drop\n"
@@ -891,8 +892,8 @@ static void test_failmalloc(void)
 AG_TEST_MAIN(AG_TEST_CASE(test_otter_minimal), AG_TEST_CASE(test_otter_full),
              AG_TEST_CASE(test_otter_metrics), AG_TEST_CASE(test_otter_defaults),
              AG_TEST_CASE(test_openslo), AG_TEST_CASE(test_openslo_calendar_timeslices),
-             AG_TEST_CASE(test_errors), AG_TEST_CASE(test_warnings),
-             AG_TEST_CASE(test_tz_duration), AG_TEST_CASE(test_iana_zones), AG_TEST_CASE(test_alert_kinds), AG_TEST_CASE(test_budget_drop),
-             AG_TEST_CASE(test_slice_grace),
+             AG_TEST_CASE(test_errors), AG_TEST_CASE(test_warnings), AG_TEST_CASE(test_tz_duration),
+             AG_TEST_CASE(test_iana_zones), AG_TEST_CASE(test_alert_kinds),
+             AG_TEST_CASE(test_budget_drop), AG_TEST_CASE(test_slice_grace),
              AG_TEST_CASE(test_tz_load_system), AG_TEST_CASE(test_service_from_sli),
              AG_TEST_CASE(test_failmalloc))

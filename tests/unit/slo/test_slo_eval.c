@@ -832,8 +832,8 @@ static void test_budget_drop(void)
     ASSERT_OK(slo_engine_save(f.e, NULL, 0, &ck));
     ASSERT_OK(setup(&g, drop_yaml, B + 3 * HOUR + 6 * MIN));
     slo_engine_set_alert_fn(g.e, on_alert, &cg);
-    ASSERT_OK(slo_engine_restore(g.e, ag_buf_ptr(&ck), ck.len, B + 3 * HOUR + 6 * MIN, NULL,
-                                 NULL, NULL));
+    ASSERT_OK(
+        slo_engine_restore(g.e, ag_buf_ptr(&ck), ck.len, B + 3 * HOUR + 6 * MIN, NULL, NULL, NULL));
     struct fix *both[2] = {&f, &g};
     for (int k = 0; k < 2; k++) {
         check_alert(both[k], B + 3 * HOUR + 31 * MIN, true, true, why);
@@ -847,8 +847,8 @@ static void test_budget_drop(void)
     ASSERT_OK(slo_engine_save(f.e, NULL, 0, &ck));
     ASSERT_OK(setup(&h, drop_yaml, B + 3 * HOUR + 31 * MIN));
     slo_engine_set_alert_fn(h.e, on_alert, &ch);
-    ASSERT_OK(slo_engine_restore(h.e, ag_buf_ptr(&ck), ck.len, B + 3 * HOUR + 32 * MIN, NULL,
-                                 NULL, NULL));
+    ASSERT_OK(slo_engine_restore(h.e, ag_buf_ptr(&ck), ck.len, B + 3 * HOUR + 32 * MIN, NULL, NULL,
+                                 NULL));
     check_alert(&h, B + 3 * HOUR + 32 * MIN, true, false, why);
     ASSERT_EQ(ch.n, 0);
 
@@ -2032,12 +2032,13 @@ AG_TEST_MAIN(AG_TEST_CASE(test_brief_2h), AG_TEST_CASE(test_brief_1h),
              AG_TEST_CASE(test_no_traffic), AG_TEST_CASE(test_calendar_day),
              AG_TEST_CASE(test_tz_calendar_month), AG_TEST_CASE(test_tz_calendar_timeslices),
              AG_TEST_CASE(test_tz_checkpoint), AG_TEST_CASE(test_budget_alert),
-             AG_TEST_CASE(test_tte_alert), AG_TEST_CASE(test_cool_down), AG_TEST_CASE(test_budget_drop), AG_TEST_CASE(test_budget_drop_no_data),
+             AG_TEST_CASE(test_tte_alert), AG_TEST_CASE(test_cool_down),
+             AG_TEST_CASE(test_budget_drop), AG_TEST_CASE(test_budget_drop_no_data),
              AG_TEST_CASE(test_slice_grace), AG_TEST_CASE(test_checkpoint_lost),
-             AG_TEST_CASE(test_checkpoint_v1),
-             AG_TEST_CASE(test_calendar_timeslices), AG_TEST_CASE(test_min_events),
-             AG_TEST_CASE(test_three_methods), AG_TEST_CASE(test_ratio_exact_tie),
-             AG_TEST_CASE(test_json), AG_TEST_CASE(test_rat_double), AG_TEST_CASE(test_rfc3339),
+             AG_TEST_CASE(test_checkpoint_v1), AG_TEST_CASE(test_calendar_timeslices),
+             AG_TEST_CASE(test_min_events), AG_TEST_CASE(test_three_methods),
+             AG_TEST_CASE(test_ratio_exact_tie), AG_TEST_CASE(test_json),
+             AG_TEST_CASE(test_rat_double), AG_TEST_CASE(test_rfc3339),
              AG_TEST_CASE(test_window_range), AG_TEST_CASE(test_errors),
              AG_TEST_CASE(test_checkpoint_equivalence), AG_TEST_CASE(test_checkpoint_refusals),
              AG_TEST_CASE(test_ratio_quarter), AG_TEST_CASE(test_ratio_year_tz),
