@@ -884,6 +884,43 @@ static void test_budget_drop_no_data(void)
     ASSERT_OK(setup(&f, yaml, B));
     ASSERT_OK(slo_engine_add(f.e, 0, B, 50, 100));
     check_alert(&f, B + 10 * MIN, true, true, why);
+    /* A checkpoint at B+10m ends with the ring (step, cap 31, n 10 samples B+1m..B+10m, last;
+     * 10 x 24 bytes), the extra length and the CRC. A tampered newest sample (n 49 < its 50
+     * bad) or a newest boundary after the clock is refused, the CRC made valid first. */
+    {
+        struct ag_buf ck;
+        ag_buf_init(&ck, 1u << 20);
+        ASSERT_OK(slo_engine_save(f.e, NULL, 0, &ck));
+        uint8_t *p = (uint8_t *)ag_buf_ptr(&ck);
+        size_t ring = ck.len - 16 - 10 * 24 - 32;
+        struct slo_rd r = {p + ring, p + ck.len, false};
+        ASSERT_UEQ(slo_get_u64(&r), MIN);                  /* step */
+        ASSERT_UEQ(slo_get_u64(&r), 31);                   /* 30m / 1m + 1 */
+        ASSERT_UEQ(slo_get_u64(&r), 10);                   /* n */
+        ASSERT_EQ(slo_get_i64(&r), B + 10 * MIN);          /* the newest boundary */
+        for (int k = 0; k < 3; k++) { /* k == 2: the same bytes rewritten: restores */
+            struct ag_buf bad;
+            ag_buf_init(&bad, 1u << 20);
+            ASSERT_OK(ag_buf_add(&bad, p, ck.len));
+            uint8_t *q = (uint8_t *)ag_buf_ptr(&bad);
+            size_t at = k == 0 ? ck.len - 16 - 8 : ring + 24;
+            uint64_t v = k == 0 ? 49 : (uint64_t)(B + (k == 1 ? 11 : 10) * MIN);
+            for (int i = 0; i < 8; i++) {
+                q[at + (size_t)i] = (uint8_t)(v >> (8 * i));
+            }
+            uint32_t crc = slo_eval_crc32c(q, bad.len - 8);
+            for (int i = 0; i < 8; i++) {
+                q[bad.len - 8 + (size_t)i] = (uint8_t)((uint64_t)crc >> (8 * i));
+            }
+            struct fix g;
+            ASSERT_OK(setup(&g, yaml, B));
+            ASSERT_EQ(slo_engine_restore(g.e, q, bad.len, B + 10 * MIN, NULL, NULL, NULL),
+                      k == 2 ? 0 : AG_EPROTO);
+            teardown(&g);
+            ag_buf_cleanup(&bad);
+        }
+        ag_buf_cleanup(&ck);
+    }
     ASSERT_OK(slo_engine_eval(f.e, 0, B + HOUR + MIN, &ev));
     ASSERT_EQ(ev.budget.status, SLO_STATUS_NO_DATA);
     ASSERT(!ev.alerts[0].firing && ev.alerts[0].changed);
