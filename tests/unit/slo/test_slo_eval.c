@@ -2057,6 +2057,38 @@ static void test_failmalloc(void)
     }
     ASSERT(n > 20); /* five states, a scratch engine, evaluations: many allocations */
     printf("# %ld allocations\n", n);
+    teardown(&f);
+    /* the same with a budgetDrop ring (its header and samples, in the scratch engine too) */
+    ck.len = 0;
+    ASSERT_OK(setup(&f, drop_yaml, B));
+    ASSERT_OK(slo_engine_add(f.e, 0, B, 9980, 10000));
+    ASSERT_OK(slo_engine_save(f.e, NULL, 0, &ck));
+    for (n = 0;; n++) {
+        struct slo_engine *e = NULL;
+        ag_mem_fail_after(n);
+        int rc = slo_engine_new(f.d, B, NULL, &e);
+        if (rc == 0) {
+            rc = slo_engine_restore(e, ag_buf_ptr(&ck), ck.len, B + 10 * MIN, NULL, NULL, NULL);
+        }
+        struct slo_eval ev;
+        if (rc == 0) {
+            rc = slo_engine_eval(e, 0, B + 10 * MIN, &ev);
+            if (rc == 0) {
+                /* 20 bad of 10,000 at 99 %: cf = 20 / (0.01 x 10,000) = 0.2; the reference
+                 * (B-50m) is before the start: 0; 0.2 > 0.1 */
+                ASSERT(ev.alerts[0].firing);
+            }
+            slo_eval_release(&ev);
+        }
+        ag_mem_fail_after(-1);
+        slo_engine_free(e);
+        if (rc == 0) {
+            break;
+        }
+        ASSERT_EQ(rc, AG_ENOMEM);
+        ASSERT(n < 1000);
+    }
+    ASSERT(n > 4);
     ag_buf_cleanup(&ck);
     teardown(&f);
 #else
