@@ -894,11 +894,11 @@ static void test_budget_drop_no_data(void)
         uint8_t *p = (uint8_t *)ag_buf_ptr(&ck);
         size_t ring = ck.len - 16 - 10 * 24 - 32;
         struct slo_rd r = {p + ring, p + ck.len, false};
-        ASSERT_UEQ(slo_get_u64(&r), MIN);                  /* step */
-        ASSERT_UEQ(slo_get_u64(&r), 31);                   /* 30m / 1m + 1 */
-        ASSERT_UEQ(slo_get_u64(&r), 10);                   /* n */
-        ASSERT_EQ(slo_get_i64(&r), B + 10 * MIN);          /* the newest boundary */
-        for (int k = 0; k < 3; k++) { /* k == 2: the same bytes rewritten: restores */
+        ASSERT_UEQ(slo_get_u64(&r), MIN);         /* step */
+        ASSERT_UEQ(slo_get_u64(&r), 31);          /* 30m / 1m + 1 */
+        ASSERT_UEQ(slo_get_u64(&r), 10);          /* n */
+        ASSERT_EQ(slo_get_i64(&r), B + 10 * MIN); /* the newest boundary */
+        for (int k = 0; k < 3; k++) {             /* k == 2: the same bytes rewritten: restores */
             struct ag_buf bad;
             ag_buf_init(&bad, 1u << 20);
             ASSERT_OK(ag_buf_add(&bad, p, ck.len));
