@@ -24,7 +24,7 @@ static const char dashboard_usage[] =
     "                     [--dashboard-name N]\n";
 static const char alarms_usage[] =
     "usage: slo alarms --definitions FILE... [--namespace NS] [--sns-topic-arn ARN]\n"
-    "                  [--prefix P]\n";
+    "                  [--prefix P] [--metrics-period SECONDS]\n";
 
 /* Writes the compact JSON |json| (generated, so well-formed) indented by two spaces. Strings
  * are copied untouched; so are numbers, which is the point of not re-encoding. */
@@ -132,6 +132,24 @@ static int parse_args(const char *cmd, bool alarms, int argc, char **argv, struc
             slot = &a->opts.sns_topic_arn;
         } else if (alarms && strcmp(o, "--prefix") == 0) {
             slot = &a->opts.prefix;
+        } else if (alarms && strcmp(o, "--metrics-period") == 0) {
+            /* digits only: a multiple of 60 up to a day (slo_cw_metrics_period_ok) */
+            uint64_t v = 0;
+            const char *t = i + 1 < argc ? argv[i + 1] : "";
+            size_t k = 0;
+            for (; t[k] >= '0' && t[k] <= '9' && k < 9; k++) {
+                v = v * 10 + (uint64_t)(t[k] - '0');
+            }
+            if (k == 0 || t[k] != '\0' || !slo_cw_metrics_period_ok(v)) {
+                fprintf(err,
+                        "slo %s: --metrics-period \"%s\": expected seconds, a multiple of 60 up "
+                        "to 86400, at least otterd's metrics.interval\n%s",
+                        cmd, t, usage);
+                return 2;
+            }
+            a->opts.metrics_period_s = v;
+            i++;
+            continue;
         } else {
             fprintf(err, "slo %s: unknown option \"%s\"\n%s", cmd, o, usage);
             return 2;

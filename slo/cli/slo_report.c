@@ -252,7 +252,21 @@ static int64_t window_starts(const struct slo_defs *d, int64_t at, int64_t *from
             f = at - 3600000;
         }
         for (size_t k = 0; k < s->n_alerts; k++) {
-            int64_t l = at - (int64_t)s->alerts[k].long_ms;
+            const struct slo_alert_def *a = &s->alerts[k];
+            int64_t l = at - (int64_t)a->long_ms;
+            if (a->kind == SLO_ALERT_DROP) {
+                /* budgetDrop reads the budget at floor(at) - L (a step of the budget is at most
+                 * an hour or a period): the window, or calendar period, ending there. */
+                int64_t step = s->slice_ms > 3600000u ? (int64_t)s->slice_ms : 3600000;
+                int64_t r = at - (int64_t)a->drop_ms - step;
+                int64_t cs = 0, ce = 0;
+                l = r - (int64_t)s->window_ms;
+                if (s->calendar && r >= 0 &&
+                    slo_calendar_bounds_tz(s->calendar_unit, s->tz, s->utc_offset_s, r, &cs, &ce) ==
+                        0) {
+                    l = cs - 3600000;
+                }
+            }
             if (l < f) {
                 f = l;
             }

@@ -184,3 +184,78 @@ const char *slo_status_name(enum slo_status s)
     }
     return "UNKNOWN";
 }
+
+/* ---- budget drop: unsigned integers of 6 x 64 bits ------------------------------------------ */
+
+#define MP_LIMBS 6
+
+static void mp_set(uint64_t *a, slo_u128 v)
+{
+    memset(a, 0, MP_LIMBS * sizeof(*a));
+    a[0] = (uint64_t)v;
+    a[1] = (uint64_t)(v >> 64);
+}
+
+/* a *= m (the callers' products stay below 2^321, so nothing leaves the top limb). */
+static void mp_mul(uint64_t *a, uint64_t m)
+{
+    slo_u128 carry = 0;
+    for (int i = 0; i < MP_LIMBS; i++) {
+        slo_u128 p = (slo_u128)a[i] * m + carry;
+        a[i] = (uint64_t)p;
+        carry = p >> 64;
+    }
+}
+
+static void mp_add(uint64_t *a, const uint64_t *b)
+{
+    slo_u128 carry = 0;
+    for (int i = 0; i < MP_LIMBS; i++) {
+        slo_u128 s = (slo_u128)a[i] + b[i] + carry;
+        a[i] = (uint64_t)s;
+        carry = s >> 64;
+    }
+}
+
+static int mp_cmp(const uint64_t *a, const uint64_t *b)
+{
+    for (int i = MP_LIMBS - 1; i >= 0; i--) {
+        if (a[i] != b[i]) {
+            return a[i] < b[i] ? -1 : 1;
+        }
+    }
+    return 0;
+}
+
+bool slo_budget_drop_exceeds(const struct slo_decimal *objective, slo_u128 bad0, uint64_t n0,
+                             slo_u128 bad1, uint64_t n1, uint64_t scale,
+                             const struct slo_decimal *drop)
+{
+    if (n1 == 0 || scale == 0) {
+        return false;
+    }
+    const uint64_t den = objective->den, e = slo_objective_budget_num(objective);
+    uint64_t lhs[MP_LIMBS], rhs[MP_LIMBS], t[MP_LIMBS];
+    /* cf1 - cf0 > x_n / x_d with cf = bad den / (e n scale); multiplied by e scale n1 n0 x_d:
+     *   bad1 den x_d n0 > bad0 den x_d n1 + x_n e scale n1 n0
+     * and without a reference (cf0 = 0, n0 taken as 1 and bad0 as 0):
+     *   bad1 den x_d > x_n e scale n1. */
+    const uint64_t m0 = n0 == 0 ? 1 : n0;
+    mp_set(lhs, bad1);
+    mp_mul(lhs, den);
+    mp_mul(lhs, drop->den);
+    mp_mul(lhs, m0);
+    mp_set(rhs, drop->num);
+    mp_mul(rhs, e);
+    mp_mul(rhs, scale);
+    mp_mul(rhs, n1);
+    mp_mul(rhs, m0);
+    if (n0 > 0) {
+        mp_set(t, bad0);
+        mp_mul(t, den);
+        mp_mul(t, drop->den);
+        mp_mul(t, n1);
+        mp_add(rhs, t);
+    }
+    return mp_cmp(lhs, rhs) > 0;
+}

@@ -116,6 +116,19 @@ bool slo_mwmbr_fires(const struct slo_decimal *objective, const struct slo_mwmbr
                      const struct slo_counts *long_w, const struct slo_counts *short_w);
 
 /*
+ * The budgetDrop condition (§7.2, Nobl9's budgetDrop): whether the consumed fraction of the
+ * budget rose by more than |drop| (a fraction of the budget; borrowed) from a reference to now:
+ * cf1 - cf0 > drop (strict), where cf = bad * den / (e * n * scale) is the fraction of the
+ * budget (1 - o) * n spent by |bad| / |scale| bad units of |n| (scale 1 for events and periods,
+ * 10^18 for RatioTimeslices' scaled ratios) against |objective| (borrowed). A reference without
+ * data (|n0| 0) consumed nothing; now without data (|n1| 0) never fires. Exact: products of up
+ * to 320 bits compared in 384. Requires bad <= n * scale for both.
+ */
+bool slo_budget_drop_exceeds(const struct slo_decimal *objective, slo_u128 bad0, uint64_t n0,
+                             slo_u128 bad1, uint64_t n1, uint64_t scale,
+                             const struct slo_decimal *drop);
+
+/*
  * Fills |out| with the four default pairs for an SLO window of |window_ms|, windows rounded down
  * to whole |bucket_ms| (> 0).
  * Returns 0 on success, or AG_EINVAL when a short window would be shorter than 2 buckets.

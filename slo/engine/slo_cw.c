@@ -80,6 +80,11 @@ bool slo_cw_period_ok(uint64_t ms)
     return s <= SLO_CW_MAX_RANGE_S;
 }
 
+bool slo_cw_metrics_period_ok(uint64_t s)
+{
+    return s > 0 && s % 60 == 0 && s <= SLO_CW_MAX_RANGE_SHORT_S;
+}
+
 /* ---- small writers --------------------------------------------------------------------------- */
 
 static void raw(struct gen *g, const char *text)
@@ -719,6 +724,194 @@ static void composite_alarm(struct gen *g, const struct slo_slo_def *s,
     ag_json_obj_close(w);
 }
 
+/* A warning line in the diagnostics (the generation goes on and succeeds). */
+static void note(struct gen *g, const char *file, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void note(struct gen *g, const char *file, int line, int col, const char *fmt, ...)
+{
+    if (g->diag == NULL) {
+        return;
+    }
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (ag_buf_printf(g->diag, "%s:%d:%d: warning: %s\n", file, line, col, msg) == AG_ENOMEM) {
+        g->oom = true;
+    }
+}
+
+static uint64_t metrics_period(const struct gen *g)
+{
+    return g->o->metrics_period_s != 0 ? g->o->metrics_period_s : SLO_CW_METRICS_PERIOD_S;
+}
+
+/* The fields of one of otterd's per-SLO metrics: namespace, name, [SLO, Service] and, when
+ * |window_min| is not NULL, BurnRateWindowMinutes. */
+static void agent_metric(struct gen *g, const struct slo_slo_def *s, const char *metric,
+                         const char *window_min)
+{
+    struct ag_json *w = &g->w;
+    key_str(g, "Namespace", g->ns);
+    key_str(g, "MetricName", metric);
+    ag_json_key(w, "Dimensions");
+    ag_json_arr_open(w);
+    ag_json_obj_open(w);
+    key_str(g, "Name", SLO_CW_DIM_SLO);
+    key_str(g, "Value", s->name);
+    ag_json_obj_close(w);
+    ag_json_obj_open(w);
+    key_str(g, "Name", SLO_CW_DIM_SERVICE);
+    key_str(g, "Value", slo_cw_service(g->d, s));
+    ag_json_obj_close(w);
+    if (window_min != NULL) {
+        ag_json_obj_open(w);
+        key_str(g, "Name", SLO_CW_DIM_WINDOW);
+        key_str(g, "Value", window_min);
+        ag_json_obj_close(w);
+    }
+    ag_json_arr_close(w);
+}
+
+/* The SLO's objective in percent and window as written, for descriptions; false on overflow. */
+static bool slo_words(struct gen *g, const struct slo_slo_def *s, char *obj, size_t oc, char *win,
+                      size_t wc)
+{
+    if (slo_objective_format_percent(&s->objective, obj, oc) < 0) {
+        g->too_big = true;
+        return false;
+    }
+    dur_text(s->window_ms, win, wc);
+    if (s->window_text != NULL) {
+        (void)snprintf(win, wc, "%s", s->window_text);
+    }
+    return true;
+}
+
+/* budgetRemaining x: ErrorBudgetRemaining (percent, each agent's own view) below 100 x. */
+static void budget_alarm(struct gen *g, const struct slo_slo_def *s, const struct slo_alert_def *a)
+{
+    char name[NAME_CAP], obj[48], win[32], thr[48], desc[1024];
+    (void)snprintf(name, sizeof(name), "%sslo-%s-%s", g->prefix, s->name, a->name);
+    if (!check_name(g, s, a, name) || !slo_words(g, s, obj, sizeof(obj), win, sizeof(win))) {
+        return;
+    }
+    /* x in percent, exactly: num / 10^k x 100 */
+    struct slo_decimal p = a->budget_below;
+    if (p.scale >= 2) {
+        p.den /= 100;
+        p.scale -= 2;
+    } else {
+        p.num *= p.scale == 1 ? 10 : 100; /* num <= den <= 10: no overflow */
+        p.den = 1;
+        p.scale = 0;
+    }
+    if (slo_decimal_format(&p, thr, sizeof(thr)) < 0) {
+        g->too_big = true;
+        return;
+    }
+    (void)snprintf(desc, sizeof(desc),
+                   "SLO %s (objective %s%% over %s): error budget left below %s%% "
+                   "(ErrorBudgetRemaining, the lowest of the agents' own views); alert %s "
+                   "(severity %s).",
+                   s->name, obj, win, thr, a->name, a->severity != NULL ? a->severity : "page");
+    struct ag_json *w = &g->w;
+    ag_json_obj_open(w);
+    key_str(g, "AlarmName", name);
+    key_str(g, "AlarmDescription", desc);
+    actions(g);
+    agent_metric(g, s, SLO_CW_BUDGET_REMAINING, NULL);
+    key_str(g, "Statistic", "Minimum");
+    key_uint(g, "Period", metrics_period(g));
+    key_uint(g, "EvaluationPeriods", 1);
+    key_uint(g, "DatapointsToAlarm", 1);
+    key_raw(g, "Threshold", thr);
+    key_str(g, "ComparisonOperator", "LessThanThreshold");
+    key_str(g, "TreatMissingData", "notBreaching");
+    ag_json_obj_close(w);
+}
+
+/* One MetricStat entry of a metric-math alarm over a per-agent metric. */
+static void agent_stat(struct gen *g, const struct slo_slo_def *s, const char *id,
+                       const char *metric, const char *window_min, const char *stat)
+{
+    struct ag_json *w = &g->w;
+    ag_json_obj_open(w);
+    key_str(g, "Id", id);
+    ag_json_key(w, "MetricStat");
+    ag_json_obj_open(w);
+    ag_json_key(w, "Metric");
+    ag_json_obj_open(w);
+    agent_metric(g, s, metric, window_min);
+    ag_json_obj_close(w);
+    key_uint(g, "Period", metrics_period(g));
+    key_str(g, "Stat", stat);
+    ag_json_obj_close(w);
+    ag_json_key(w, "ReturnData");
+    ag_json_bool(w, 0);
+    ag_json_obj_close(w);
+}
+
+/* timeToExhaustion {below: D, lookback: L}: rem / 100 x W / burn(L) < D seconds, where W is the
+ * rolling window (a calendar window's shortest period) in seconds. A zero burn divides by zero:
+ * CloudWatch drops the point (missing, not breaching), as the engine's null. */
+static void tte_alarm(struct gen *g, const struct slo_slo_def *s, const struct slo_alert_def *a)
+{
+    char name[NAME_CAP], obj[48], win[32], desc[1024], expr[EXPR_CAP], label[96], wmin[24];
+    char below[32];
+    (void)snprintf(name, sizeof(name), "%sslo-%s-%s", g->prefix, s->name, a->name);
+    if (a->long_ms % 60000 != 0 || a->tte_below_ms % 1000 != 0) {
+        report(g, a->file, a->line, a->col,
+               "SLO '%s', alert '%s': a timeToExhaustion alarm needs a lookback of whole "
+               "minutes (BurnRateWindowMinutes) and a duration of whole seconds",
+               s->name, a->name);
+        return;
+    }
+    if (!check_name(g, s, a, name) || !slo_words(g, s, obj, sizeof(obj), win, sizeof(win))) {
+        return;
+    }
+    uint64_t w_s = s->window_ms / 1000;
+    (void)snprintf(wmin, sizeof(wmin), "%llu", (unsigned long long)(a->long_ms / 60000));
+    (void)snprintf(below, sizeof(below), "%llu", (unsigned long long)(a->tte_below_ms / 1000));
+    (void)snprintf(expr, sizeof(expr), "rem / 100 * %llu / burn", (unsigned long long)w_s);
+    (void)snprintf(label, sizeof(label), "time to exhaustion over %.40s (s)", a->long_text);
+    int n = snprintf(desc, sizeof(desc),
+                     "SLO %s (objective %s%% over %s): time to exhaustion below %s s: the budget "
+                     "left x %llu s / the burn rate over %s (ErrorBudgetRemaining lowest and "
+                     "BurnRate highest of the agents' own views); alert %s (severity %s).",
+                     s->name, obj, win, below, (unsigned long long)w_s, a->long_text, a->name,
+                     a->severity != NULL ? a->severity : "page");
+    if (s->calendar && n > 0 && (size_t)n < sizeof(desc)) {
+        (void)snprintf(desc + n, sizeof(desc) - (size_t)n,
+                       " Calendar window: its shortest period stands for its length.");
+    }
+    struct ag_json *w = &g->w;
+    ag_json_obj_open(w);
+    key_str(g, "AlarmName", name);
+    key_str(g, "AlarmDescription", desc);
+    actions(g);
+    ag_json_key(w, "Metrics");
+    ag_json_arr_open(w);
+    ag_json_obj_open(w);
+    key_str(g, "Id", "tte");
+    key_str(g, "Expression", expr);
+    key_str(g, "Label", label);
+    ag_json_key(w, "ReturnData");
+    ag_json_bool(w, 1);
+    ag_json_obj_close(w);
+    agent_stat(g, s, "rem", SLO_CW_BUDGET_REMAINING, NULL, "Minimum");
+    agent_stat(g, s, "burn", SLO_CW_BURN_RATE, wmin, "Maximum");
+    ag_json_arr_close(w);
+    key_uint(g, "EvaluationPeriods", 1);
+    key_uint(g, "DatapointsToAlarm", 1);
+    key_raw(g, "Threshold", below);
+    key_str(g, "ComparisonOperator", "LessThanThreshold");
+    key_str(g, "TreatMissingData", "notBreaching");
+    ag_json_obj_close(w);
+}
+
 int slo_cw_alarms(const struct slo_defs *d, const struct slo_cw_opts *o, struct ag_buf *out,
                   struct ag_buf *diag)
 {
@@ -732,8 +925,21 @@ int slo_cw_alarms(const struct slo_defs *d, const struct slo_cw_opts *o, struct 
         const struct slo_slo_def *s = &d->slos[i];
         for (size_t j = 0; j < s->n_alerts && !g.oom; j++) {
             const struct slo_alert_def *a = &s->alerts[j];
-            if (a->kind != SLO_ALERT_BURN_RATE) {
-                continue; /* budget and TTE conditions: not built (README) */
+            if (a->kind == SLO_ALERT_BUDGET) {
+                budget_alarm(&g, s, a);
+                continue;
+            }
+            if (a->kind == SLO_ALERT_TTE) {
+                tte_alarm(&g, s, a);
+                continue;
+            }
+            if (a->kind == SLO_ALERT_DROP) {
+                note(&g, a->file, a->line, a->col,
+                     "SLO '%s', alert '%s': no CloudWatch alarm for a budgetDrop condition "
+                     "(metric math cannot read the budget a lookback ago); otterd's alert "
+                     "sinks carry it",
+                     s->name, a->name);
+                continue;
             }
             metric_alarm(&g, s, a, true);
             if (a->short_ms > 0) {

@@ -52,7 +52,13 @@ struct slo_cw_opts {
     const char *sns_topic_arn;  /* alarms: AlarmActions and OKActions of the alarm that
                                    represents a condition (the composite of a pair, the metric
                                    alarm of a single window); NULL: no actions */
+    uint64_t metrics_period_s;  /* alarms on the per-agent ErrorBudgetRemaining and BurnRate
+                                   (budget and time-to-exhaustion conditions): their Period, at
+                                   least otterd's metrics.interval; a multiple of 60 up to
+                                   86,400 (slo_cw_metrics_period_ok); 0: 60 */
 };
+
+#define SLO_CW_METRICS_PERIOD_S 60u /* otterd's default metrics.interval */
 
 /*
  * The value of the Service dimension of |s|'s metrics: the SLO's service, else the service of
@@ -76,6 +82,10 @@ AG_NODISCARD int slo_cw_budget_text(const struct slo_decimal *o, char *buf, size
  * Otter does not write: they are refused too.
  */
 bool slo_cw_period_ok(uint64_t ms);
+
+/* Whether |s| seconds can be the Period of the per-agent alarms: a multiple of 60 (otterd writes
+ * standard-resolution metrics) of at most one day (Period x 1 evaluation period). */
+bool slo_cw_metrics_period_ok(uint64_t s);
 
 /*
  * Appends to |out| (capped; see SLO_CW_OUT_CAP) a CloudWatch DashboardBody for every SLO of |d|
@@ -102,6 +112,13 @@ AG_NODISCARD int slo_cw_dashboard(const struct slo_defs *d, const struct slo_cw_
  * OpenSLO's gte) and TreatMissingData notBreaching; the minimum-events guards on the long window
  * only; and for a short-AND-long pair a composite alarm ALARM(long) AND ALARM(short). Names:
  * "<prefix>slo-<slo>-<alert>-<window>" and "<prefix>slo-<slo>-<alert>-<long>-<short>".
+ * A budgetRemaining condition: an alarm on the per-agent ErrorBudgetRemaining (Minimum over
+ * the metrics period, LessThanThreshold the fraction in percent, exact decimal text); a
+ * timeToExhaustion condition: metric math rem / 100 * W / burn over ErrorBudgetRemaining
+ * (Minimum) and BurnRate of the lookback (Maximum), LessThanThreshold the duration in
+ * seconds; both named "<prefix>slo-<slo>-<alert>", TreatMissingData notBreaching. A budgetDrop
+ * condition has no alarm (CloudWatch metric math cannot read a value a lookback ago): a
+ * warning line in |diag| says so.
  * Returns 0 on success, or one of these negative codes:
  *   AG_EINVAL   a window that is not one alarm period, a name over 255 characters or with a
  *               character an AlarmRule cannot quote, or two alarms with one name (each

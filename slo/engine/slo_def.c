@@ -633,6 +633,7 @@ static void free_alert(struct slo_alert_def *a)
     ag_free(a->severity);
     ag_free(a->long_text);
     ag_free(a->short_text);
+    ag_free(a->drop_text);
     for (size_t i = 0; i < a->n_targets; i++) {
         ag_free(a->targets[i]);
     }
@@ -1485,12 +1486,80 @@ static bool check_slice(struct pctx *c, const struct ag_yaml_node *at, const str
     return true;
 }
 
+/*
+ * Otter's budgetDrop: {drop: "5%" (percent) or "0.05" (a fraction of the budget), lookback: a
+ * duration of whole minutes, at most 7 days (Nobl9's alertingWindow range, from 1 minute)}.
+ */
+static bool parse_budget_drop(struct pctx *c, const struct ag_yaml_node *n, struct slo_alert_def *a)
+{
+    static const char *const keys[] = {"drop", "lookback", NULL};
+    if (!want_type(c, n, AG_YAML_MAPPING, "budgetDrop") || !check_keys(c, n, "budgetDrop", keys)) {
+        return false;
+    }
+    bool ok = true;
+    const struct ag_yaml_node *v = need(c, n, "drop", "budgetDrop");
+    const char *s = v != NULL ? scalar(c, v, "drop") : NULL;
+    if (s == NULL) {
+        ok = false;
+    } else {
+        size_t len = v->len;
+        bool pct = len > 0 && s[len - 1] == '%';
+        struct slo_decimal_error e;
+        memset(&e, 0, sizeof(e));
+        int rc = slo_decimal_parse(s, pct ? len - 1 : len, &a->drop, &e);
+        if (rc == 0 && pct) {
+            /* percent: two more decimals, exactly */
+            if (a->drop.scale + 2 > SLO_DECIMAL_MAX_SCALE) {
+                rc = AG_ETOOBIG;
+                (void)snprintf(e.msg, sizeof(e.msg), "expected at most %d decimals in percent",
+                               SLO_DECIMAL_MAX_SCALE - 2);
+            } else {
+                a->drop.den *= 100;
+                a->drop.scale += 2;
+                while (a->drop.scale > 0 && a->drop.num % 10 == 0) {
+                    a->drop.num /= 10; /* normalised as a parsed decimal: "100%" is 1 */
+                    a->drop.den /= 10;
+                    a->drop.scale--;
+                }
+            }
+        }
+        if (rc != 0) {
+            char q[80];
+            ERR(c, v,
+                "drop '%s': %s; expected a percent of the budget (\"5%%\") or a fraction "
+                "(\"0.05\")",
+                show(v, q, sizeof(q)), e.msg);
+            ok = false;
+        } else if (a->drop.num == 0) {
+            char q[80];
+            ERR(c, v,
+                "drop '%s': expected a drop above 0 (\"5%%\": fires when more than 5 %% "
+                "of the budget went within the lookback)",
+                show(v, q, sizeof(q)));
+            ok = false;
+        }
+    }
+    const struct ag_yaml_node *lb = need(c, n, "lookback", "budgetDrop");
+    if (lb == NULL || !get_duration(c, lb, "lookback", &a->drop_ms)) {
+        ok = false;
+    } else if (a->drop_ms % 60000 != 0 || a->drop_ms > 7ull * 86400000) {
+        char q[80];
+        ERR(c, lb, "lookback '%s': expected whole minutes, at most 7 days (\"1h\")",
+            show(lb, q, sizeof(q)));
+        ok = false;
+    } else {
+        a->drop_text = dup_str(c, lb->str);
+    }
+    return ok;
+}
+
 /* Otter: alerts as a sequence of pairs, or the string "defaults". */
 static bool parse_otter_alerts(struct pctx *c, const struct ag_yaml_node *n, struct slo_slo_def *s)
 {
     static const char *const keys[] = {"name",        "severity",  "burnRate", "longWindow",
                                        "shortWindow", "minEvents", "minBad",   "notify",
-                                       "budgetRemaining", "timeToExhaustion", "coolDown", NULL};
+                                       "budgetRemaining", "timeToExhaustion", "coolDown",
+                                       "budgetDrop", NULL};
     if (n->type == AG_YAML_SCALAR && strcmp(n->str, "defaults") == 0) {
         struct slo_mwmbr_default def[SLO_MWMBR_DEFAULTS];
         if (slo_mwmbr_defaults(s->window_ms, 60000, def) != 0) {
@@ -1571,9 +1640,12 @@ static bool parse_otter_alerts(struct pctx *c, const struct ag_yaml_node *n, str
         const struct ag_yaml_node *br = ag_yaml_map_get(it, "burnRate");
         const struct ag_yaml_node *bud = ag_yaml_map_get(it, "budgetRemaining");
         const struct ag_yaml_node *tte = ag_yaml_map_get(it, "timeToExhaustion");
-        if ((br != NULL) + (bud != NULL) + (tte != NULL) != 1) {
-            ERR(c, it, "alert: expected exactly one of burnRate (with longWindow), "
-                "budgetRemaining (\"0.25\") or timeToExhaustion ({below: 24h, lookback: 1h})");
+        const struct ag_yaml_node *drop = ag_yaml_map_get(it, "budgetDrop");
+        if ((br != NULL) + (bud != NULL) + (tte != NULL) + (drop != NULL) != 1) {
+            ERR(c, it,
+                "alert: expected exactly one of burnRate (with longWindow), "
+                "budgetRemaining (\"0.25\"), timeToExhaustion ({below: 24h, lookback: 1h}) or "
+                "budgetDrop ({drop: \"5%%\", lookback: 1h})");
             ok = false;
             continue;
         }
@@ -1583,7 +1655,9 @@ static bool parse_otter_alerts(struct pctx *c, const struct ag_yaml_node *n, str
             for (size_t k = 0; burn_only[k] != NULL; k++) {
                 if ((v = ag_yaml_map_get(it, burn_only[k])) != NULL) {
                     ERR(c, v, "%s: only for a burnRate alert (this one is a %s alert)",
-                        burn_only[k], bud != NULL ? "budgetRemaining" : "timeToExhaustion");
+                        burn_only[k],
+                        bud != NULL ? "budgetRemaining"
+                                    : (tte != NULL ? "timeToExhaustion" : "budgetDrop"));
                     ok = false;
                 }
             }
@@ -1619,6 +1693,10 @@ static bool parse_otter_alerts(struct pctx *c, const struct ag_yaml_node *n, str
                     ok = false;
                 }
             }
+        }
+        if (drop != NULL) {
+            a->kind = SLO_ALERT_DROP;
+            ok &= parse_budget_drop(c, drop, a);
         }
         if (br != NULL) {
             ok &= get_decimal(c, br, "burnRate", false, SLO_OBJ_FRACTION, &a->threshold);
@@ -2260,6 +2338,41 @@ static void format_ratio(uint64_t p, uint64_t q, char *out, size_t cap)
                    (unsigned long long)q, (double)p / (double)q);
 }
 
+/* budgetDrop: the consumed fraction of the budget lies in [0, 1 / (1 - o)] (everything bad), so
+ * a drop of 1 / (1 - o) or more never happens (strict >), and one of 1 (100 %) or more only
+ * when the budget ends overspent. */
+static void check_drop(struct slo_defs *d, const struct slo_slo_def *s,
+                       const struct slo_alert_def *a)
+{
+    char x[48], o[48], bound[96], one_minus[48];
+    uint64_t e = slo_objective_budget_num(&s->objective);
+    struct slo_decimal om = {e, s->objective.den, s->objective.scale};
+    if (slo_decimal_format(&a->drop, x, sizeof(x)) < 0 ||
+        slo_objective_format_percent(&s->objective, o, sizeof(o)) < 0 ||
+        slo_decimal_format(&om, one_minus, sizeof(one_minus)) < 0) {
+        return;
+    }
+    if (slo_threshold_unreachable(&s->objective, &a->drop)) {
+        format_ratio(s->objective.den, e, bound, sizeof(bound));
+        warn_file(d, a->file, a->line, a->col,
+                  "SLO '%s': alert '%s' can never fire: a budget drop > %s of the budget is out "
+                  "of reach at objective %s%%, where at most 1 / %s = %s of it can be spent",
+                  s->name, a->name, x, o, one_minus, bound);
+    } else if (a->drop.num >= a->drop.den) {
+        warn_file(d, a->file, a->line, a->col,
+                  "SLO '%s': alert '%s': a budget drop > %s (100 %% or more of the budget) fires "
+                  "only when the budget ends overspent",
+                  s->name, a->name, x);
+    }
+    if (a->drop_ms > s->window_ms) {
+        warn_file(d, a->file, a->line, a->col,
+                  "SLO '%s': alert '%s': budgetDrop lookback %s is longer than the SLO window "
+                  "%s%s: it compares budgets of windows that do not overlap",
+                  s->name, a->name, a->drop_text != NULL ? a->drop_text : "?", s->window_text,
+                  s->calendar ? " (its shortest period)" : "");
+    }
+}
+
 static void check_alert(struct slo_defs *d, const struct slo_slo_def *s,
                         const struct slo_alert_def *a)
 {
@@ -2280,6 +2393,10 @@ static void check_alert(struct slo_defs *d, const struct slo_slo_def *s,
                   "SLO '%s': alert '%s' can never fire: burn rate %s %s is out of reach at "
                   "objective %s%%, whose highest burn rate is 1 / %s = %s",
                   s->name, a->name, a->inclusive ? ">=" : ">", x, o, one_minus, bound);
+    }
+    if (a->kind == SLO_ALERT_DROP) {
+        check_drop(d, s, a);
+        return;
     }
     uint64_t lw = a->long_ms > a->short_ms ? a->long_ms : a->short_ms;
     if (lw > s->window_ms) {

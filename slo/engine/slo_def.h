@@ -95,6 +95,8 @@ enum slo_alert_kind {
     SLO_ALERT_BURN_RATE, /* burn over long_ms (AND short_ms) above threshold */
     SLO_ALERT_BUDGET,    /* the SLO's remaining budget fraction below budget_below (strict) */
     SLO_ALERT_TTE,       /* the time to exhaustion over long_ms's burn below tte_below_ms */
+    SLO_ALERT_DROP,      /* the remaining budget fraction fell by more than drop within drop_ms
+                          * (Nobl9's budgetDrop; strict) */
 };
 
 /* One alert condition flattened from a policy: burn over a long window, AND over a short one
@@ -107,11 +109,15 @@ struct slo_alert_def {
     enum slo_alert_kind kind;
     struct slo_decimal budget_below; /* SLO_ALERT_BUDGET: a fraction in (0, 1] */
     uint64_t tte_below_ms;           /* SLO_ALERT_TTE: fires when TTE < this */
+    struct slo_decimal drop;         /* SLO_ALERT_DROP: a fraction of the budget, > 0 ("5%" is
+                                      * 1/20; above 1 only once the budget is overspent) */
+    uint64_t drop_ms;                /* SLO_ALERT_DROP: the lookback (whole minutes) */
+    char *drop_text;                 /* SLO_ALERT_DROP: the lookback as written ("1h") */
     uint64_t cool_down_ms;           /* a resolved alert fires again only this long after its
                                       * last resolve (0: at once) */
     struct slo_decimal threshold;    /* SLO_ALERT_BURN_RATE */
     bool inclusive;        /* OpenSLO op gte: fires on burn >= threshold (Otter: strict >) */
-    uint64_t long_ms;      /* burn rate: the long window; TTE: the lookback; budget: 0 */
+    uint64_t long_ms;      /* burn rate: the long window; TTE: the lookback; budget, drop: 0 */
     uint64_t short_ms;     /* 0: a single window */
     char *long_text;       /* as written ("1h"): the report's burn_rates key */
     char *short_text;      /* or NULL */

@@ -49,6 +49,8 @@ struct lb {
 };
 
 static void ratio_fold_advance(struct slo_state *st, int64_t now);
+struct budget_core;
+static int budget_at(const struct slo_state *st, int64_t at, struct budget_core *bc);
 
 /*
  * Finds |ms| among the lookbacks; returns its index or -1.
@@ -143,6 +145,10 @@ static void state_free(struct slo_state *st)
     slo_window_free(st->win);
     slo_slices_free(st->sl);
     ag_free(st->lbs);
+    if (st->drop != NULL) {
+        ag_free(st->drop->s);
+        ag_free(st->drop);
+    }
     ag_free(st->firing);
     ag_free(st->last_resolve);
     memset(st, 0, sizeof(*st));
@@ -176,6 +182,69 @@ static struct slo_slices_config slices_config(const struct slo_slo_def *d, uint6
                                    .missing = d->missing,
                                    .grace_ms = d->slice_grace_ms};
     return sc;
+}
+
+/* The step of |st|'s budget: it changes only at multiples of it (a rolling window's bucket for
+ * W, a calendar's minute, a period). */
+static uint64_t budget_step(const struct slo_state *st)
+{
+    switch (st->kind) {
+    case ST_OCC_ROLL:
+        return slo_window_resolution_ms(st->win, st->def->window_ms);
+    case ST_OCC_CAL:
+        return MINUTE_MS;
+    default:
+        return st->def->slice_ms;
+    }
+}
+
+/* A budgetDrop lookback in whole steps of |q| (at least one). */
+static uint64_t drop_eff(uint64_t drop_ms, uint64_t q)
+{
+    uint64_t r = drop_ms / q * q;
+    return r == 0 ? q : r;
+}
+
+/* The drop ring of an SLO with budgetDrop conditions (none otherwise). Returns 0, AG_ETOOBIG
+ * (more than SLO_DROP_MAX_SAMPLES samples; |why| says) or AG_ENOMEM. */
+static int drop_init(struct slo_state *st, struct ag_buf *why)
+{
+    const struct slo_slo_def *d = st->def;
+    uint64_t lmax = 0;
+    uint64_t q = budget_step(st);
+    for (size_t i = 0; i < d->n_alerts; i++) {
+        if (d->alerts[i].kind == SLO_ALERT_DROP && q > 0) {
+            uint64_t eff = drop_eff(d->alerts[i].drop_ms, q);
+            lmax = eff > lmax ? eff : lmax;
+        }
+    }
+    if (lmax == 0) {
+        return 0;
+    }
+    uint64_t cap = lmax / q + 1;
+    if (cap > SLO_DROP_MAX_SAMPLES) {
+        if (why != NULL) {
+            int r2 = ag_buf_printf(why,
+                                   "SLO \"%s\": a budgetDrop lookback of %" PRIu64
+                                   " budget steps of %" PRIu64 " s needs %" PRIu64
+                                   " budget samples; at most %u are kept (a shorter lookback)\n",
+                                   d->name, lmax / q, q / 1000, cap, SLO_DROP_MAX_SAMPLES);
+            (void)r2;
+        }
+        return AG_ETOOBIG;
+    }
+    st->drop = ag_calloc(1, sizeof(*st->drop));
+    if (st->drop == NULL) {
+        return AG_ENOMEM;
+    }
+    st->drop->s = ag_calloc((size_t)cap, sizeof(*st->drop->s));
+    if (st->drop->s == NULL) {
+        return AG_ENOMEM;
+    }
+    st->drop->step_ms = q;
+    st->drop->cap = (size_t)cap;
+    st->drop->scale = st->kind == ST_RATIO_ROLL || st->kind == ST_RATIO_CAL ? SLO_RATIO_SCALE : 1;
+    return 0;
 }
 
 static int state_init(struct slo_state *st, const struct slo_slo_def *d, int64_t start_ms,
@@ -322,6 +391,12 @@ static int state_init(struct slo_state *st, const struct slo_slo_def *d, int64_t
                                        st->fold ? RATIO_CAL_LONG_MAX_BYTES : 0, d->slice_ms};
         rc = slo_window_new(&wc, start_ms, &st->win);
     }
+    if (rc == 0) {
+        rc = drop_init(st, why);
+        if (rc != 0) {
+            return rc; /* said by drop_init */
+        }
+    }
     if (rc == AG_EINVAL) {
         return why_add(why, d,
                        "a window layout the engine refuses (alert windows must be whole minutes, "
@@ -425,6 +500,9 @@ size_t slo_engine_slo_bytes(const struct slo_engine *e, size_t slo)
     const struct slo_state *st = &e->st[slo];
     size_t n = sizeof(*st) + st->n_lbs * sizeof(*st->lbs) +
                st->def->n_alerts * (sizeof(*st->firing) + sizeof(*st->last_resolve));
+    if (st->drop != NULL) {
+        n += sizeof(*st->drop) + st->drop->cap * sizeof(*st->drop->s);
+    }
     if (st->win != NULL) {
         n += slo_window_bytes(st->win);
     }
@@ -443,14 +521,11 @@ size_t slo_engine_bytes(const struct slo_engine *e)
     return n;
 }
 
-void slo_eval_state_advance(struct slo_state *st, int64_t now)
+static void drop_advance(struct slo_state *st, int64_t now);
+
+/* Moves the clock and the structures of |st| to |now| (> its clock). */
+static void state_move(struct slo_state *st, int64_t now)
 {
-    if (now > SLO_TIME_MAX_MS) {
-        now = SLO_TIME_MAX_MS;
-    }
-    if (now <= st->clock) {
-        return;
-    }
     st->clock = now;
     switch (st->kind) {
     case ST_OCC_ROLL:
@@ -475,6 +550,21 @@ void slo_eval_state_advance(struct slo_state *st, int64_t now)
     }
 }
 
+void slo_eval_state_advance(struct slo_state *st, int64_t now)
+{
+    if (now > SLO_TIME_MAX_MS) {
+        now = SLO_TIME_MAX_MS;
+    }
+    if (now <= st->clock) {
+        return;
+    }
+    if (st->drop != NULL) {
+        drop_advance(st, now);
+        return;
+    }
+    state_move(st, now);
+}
+
 int slo_engine_add(struct slo_engine *e, size_t slo, int64_t t_ms, uint64_t good, uint64_t total)
 {
     if (slo >= e->n || good > total || t_ms < 0 || t_ms > SLO_TIME_MAX_MS) {
@@ -482,6 +572,11 @@ int slo_engine_add(struct slo_engine *e, size_t slo, int64_t t_ms, uint64_t good
     }
     struct slo_state *st = &e->st[slo];
     int rc = 0;
+    if (st->drop != NULL && t_ms > st->clock) {
+        /* Sample the budget at the boundaries before |t_ms| first: a sample holds what came
+         * before it. */
+        slo_eval_state_advance(st, t_ms);
+    }
     switch (st->kind) {
     case ST_OCC_ROLL:
     case ST_RATIO_ROLL:
@@ -877,21 +972,6 @@ static int add_warning(struct slo_eval *ev, const char *fmt, ...)
     return 0;
 }
 
-/* The budget of a RatioTimeslices SLO from its period ratios |r| (ratio_budget) into ev->budget,
- * with a warning when some ratios were not exact. Returns 0, or a negative AG_E* code. */
-static int ratio_eval(const struct slo_slo_def *d, const struct ratio_sum *r, uint64_t p_s,
-                      struct slo_eval *ev)
-{
-    int rc = ratio_budget(d, r, p_s, &ev->budget);
-    if (rc == 0 && r->inexact > 0) {
-        rc = add_warning(ev,
-                         "%" PRIu64 " period ratios do not terminate within 18 decimals: "
-                         "attainment is exact to N x 1e-18",
-                         r->inexact);
-    }
-    return rc;
-}
-
 /* The per-lookback data of one evaluation. */
 struct lb_data {
     struct slo_counts c;
@@ -1105,56 +1185,76 @@ static bool tte_over(const struct slo_state *st, const struct slo_eval *ev,
     return true;
 }
 
-static int eval_fill(struct slo_engine *e, struct slo_state *st, int64_t at, struct slo_eval *ev)
+/* One SLO's budget at |at| (its clock): what an evaluation reports, without allocating. */
+struct budget_core {
+    struct slo_budget budget;
+    int64_t ws, we;   /* the window evaluated */
+    uint64_t w_ms;    /* its length for the time to exhaustion (a calendar period's) */
+    uint64_t inexact; /* RatioTimeslices: ratios that did not terminate */
+    slo_u128 bad;     /* consumed: bad (scaled like the drop ring) of n; n == 0: no data */
+    uint64_t n;
+};
+
+/* RatioTimeslices: the budget of |r| into |bc| (ratio_budget) with its consumed units. */
+static int ratio_core(const struct slo_slo_def *d, const struct ratio_sum *r, uint64_t p_s,
+                      struct budget_core *bc)
+{
+    int rc = ratio_budget(d, r, p_s, &bc->budget);
+    bc->inexact = r->inexact;
+    bc->n = r->n;
+    bc->bad = (slo_u128)r->n * RATIO_SCALE - r->sum;
+    return rc;
+}
+
+static int budget_at(const struct slo_state *st, int64_t at, struct budget_core *bc)
 {
     const struct slo_slo_def *d = st->def;
-    int rc = 0;
+    const bool ratio = st->kind == ST_RATIO_ROLL || st->kind == ST_RATIO_CAL;
     uint64_t p_s = d->budgeting != SLO_BUDGETING_OCCURRENCES ? d->slice_ms / 1000 : 0;
     if (p_s == 0 && d->budgeting != SLO_BUDGETING_OCCURRENCES) {
         p_s = 1; /* sub-second periods: seconds rounded up (display) */
     }
-    ev->def = d;
-    ev->at_ms = at;
-    ev->periods = d->budgeting != SLO_BUDGETING_OCCURRENCES;
     uint64_t w_ms = d->window_ms;
+    int rc = 0;
+    memset(bc, 0, sizeof(*bc));
 
     switch (st->kind) {
     case ST_OCC_ROLL: {
         struct slo_counts c;
         window_counts_at(st->win, w_ms, at, &c);
         int64_t p = (int64_t)slo_window_resolution_ms(st->win, w_ms);
-        ev->window_start_ms = ceil_to(at - (int64_t)w_ms, p);
-        ev->window_end_ms = floor_to(at, p);
-        rc = slo_budget_eval(&d->objective, &d->warning, c.good, c.total, 0, &ev->budget);
+        bc->ws = ceil_to(at - (int64_t)w_ms, p);
+        bc->we = floor_to(at, p);
+        rc = slo_budget_eval(&d->objective, &d->warning, c.good, c.total, 0, &bc->budget);
         break;
     }
     case ST_SLICES_ROLL: {
         struct slo_counts c;
         int64_t p = (int64_t)d->slice_ms;
         slices_counts_at(st->sl, w_ms, (uint64_t)p, at, d->slice_grace_ms, &c);
-        ev->window_start_ms = ceil_to(at - (int64_t)w_ms, p);
-        ev->window_end_ms = floor_to(at, p);
+        bc->ws = ceil_to(at - (int64_t)w_ms, p);
+        bc->we = floor_to(at, p);
         if (d->slice_grace_ms > 0) {
-            ev->window_end_ms = slo_slices_judged_until(st->sl);
-            ev->window_start_ms = ev->window_end_ms - (int64_t)w_ms;
+            bc->we = slo_slices_judged_until(st->sl);
+            bc->ws = bc->we - (int64_t)w_ms;
         }
-        rc = slo_budget_eval(&d->objective, &d->warning, c.good, c.total, p_s, &ev->budget);
+        rc = slo_budget_eval(&d->objective, &d->warning, c.good, c.total, p_s, &bc->budget);
         break;
     }
     case ST_RATIO_ROLL: {
         struct ratio_sum r;
         int64_t p = (int64_t)d->slice_ms;
         ratio_sum(st, w_ms, at - (int64_t)w_ms, at, &r);
-        ev->window_start_ms = ceil_to(at - (int64_t)w_ms, p);
-        ev->window_end_ms = floor_to(at, p);
-        rc = ratio_eval(d, &r, p_s, ev);
+        bc->ws = ceil_to(at - (int64_t)w_ms, p);
+        bc->we = floor_to(at, p);
+        rc = ratio_core(d, &r, p_s, bc);
         break;
     }
     case ST_OCC_CAL: {
         struct slo_counts c;
-        slo_calendar_counts(&st->cal, &c, &ev->window_start_ms, &ev->window_end_ms);
-        ev->window_end_ms = floor_to(at, 60000);
-        rc = slo_budget_eval(&d->objective, &d->warning, c.good, c.total, 0, &ev->budget);
+        slo_calendar_counts(&st->cal, &c, &bc->ws, &bc->we);
+        bc->we = floor_to(at, 60000);
+        rc = slo_budget_eval(&d->objective, &d->warning, c.good, c.total, 0, &bc->budget);
         w_ms = (uint64_t)(st->cal.end_ms - st->cal.start_ms);
         break;
     }
@@ -1173,9 +1273,9 @@ static int eval_fill(struct slo_engine *e, struct slo_state *st, int64_t at, str
         uint64_t n_total = (uint64_t)(ce - cs) / (uint64_t)p - r.ignored;
         r.sum += (slo_u128)(n_total - r.n) * RATIO_SCALE;
         r.n = n_total;
-        ev->window_start_ms = cs;
-        ev->window_end_ms = floor_to(at, p);
-        rc = ratio_eval(d, &r, p_s, ev);
+        bc->ws = cs;
+        bc->we = floor_to(at, p);
+        rc = ratio_core(d, &r, p_s, bc);
         w_ms = (uint64_t)(ce - cs);
         break;
     }
@@ -1186,21 +1286,111 @@ static int eval_fill(struct slo_engine *e, struct slo_state *st, int64_t at, str
         if (slo_slices_calendar_counts(st->sl, &c, &n_total, &cs, &ce) != 0) {
             return AG_EINVAL;
         }
-        ev->window_start_ms = cs;
-        ev->window_end_ms = slo_slices_judged_until(st->sl);
+        bc->ws = cs;
+        bc->we = slo_slices_judged_until(st->sl);
         /* Future periods count in N and are not bad (§4.3): good = N - bad. */
         uint64_t bad = c.total - c.good;
         if (bad > n_total) {
             bad = n_total;
         }
-        rc = slo_budget_eval(&d->objective, &d->warning, n_total - bad, n_total, p_s,
-                             &ev->budget);
+        rc = slo_budget_eval(&d->objective, &d->warning, n_total - bad, n_total, p_s, &bc->budget);
         w_ms = (uint64_t)(ce - cs);
         break;
     }
     }
+    bc->w_ms = w_ms;
+    if (rc == 0 && bc->n == 0 && !ratio) {
+        bc->bad = bc->budget.bad;
+        bc->n = bc->budget.total;
+    }
+    return rc;
+}
+
+/* The sample of the drop ring at boundary |t|, or NULL when it is not held (before the
+ * engine's start, or older than the ring). */
+static const struct drop_sample *drop_get(const struct drop_ring *r, int64_t t)
+{
+    const int64_t q = (int64_t)r->step_ms;
+    if (r->n == 0 || t < 0 || t > r->last || (r->last - t) % q != 0 ||
+        (uint64_t)((r->last - t) / q) >= r->n) {
+        return NULL;
+    }
+    return &r->s[(size_t)((uint64_t)(t / q) % r->cap)];
+}
+
+/*
+ * Advances |st| to |now| through every sampling boundary of its drop ring in (clock, now],
+ * sampling the budget at each as the evaluation at that instant would report it (the state
+ * moved exactly there: observations before the boundary counted, none after). Boundaries older
+ * than the ring's span from |now| are skipped (they would leave it at once). A sample that
+ * cannot be taken (a calendar bound refused) empties the ring: samples are consecutive.
+ */
+static void drop_advance(struct slo_state *st, int64_t now)
+{
+    struct drop_ring *r = st->drop;
+    const int64_t q = (int64_t)r->step_ms;
+    int64_t first = floor_to(st->clock, q) + q;
+    int64_t last = floor_to(now, q);
+    if (first <= last) {
+        int64_t lo = last - (int64_t)(r->cap - 1) * q;
+        if (lo > first) {
+            first = lo;
+        }
+        if (r->n > 0 && first != r->last + q) {
+            r->n = 0;
+        }
+        for (int64_t b = first; b <= last; b += q) {
+            state_move(st, b);
+            struct budget_core bc;
+            if (budget_at(st, b, &bc) != 0) {
+                r->n = 0;
+                continue;
+            }
+            struct drop_sample *x = &r->s[(size_t)((uint64_t)(b / q) % r->cap)];
+            x->bad = bc.bad;
+            x->n = bc.n;
+            if (r->n > 0 && b != r->last + q) {
+                r->n = 0;
+            }
+            r->last = b;
+            if (r->n < r->cap) {
+                r->n++;
+            }
+        }
+    }
+    if (now > st->clock) {
+        state_move(st, now);
+    }
+}
+
+static int eval_fill(struct slo_engine *e, struct slo_state *st, int64_t at, struct slo_eval *ev)
+{
+    const struct slo_slo_def *d = st->def;
+    int rc = 0;
+    uint64_t p_s = d->budgeting != SLO_BUDGETING_OCCURRENCES ? d->slice_ms / 1000 : 0;
+    if (p_s == 0 && d->budgeting != SLO_BUDGETING_OCCURRENCES) {
+        p_s = 1; /* sub-second periods: seconds rounded up (display) */
+    }
+    ev->def = d;
+    ev->at_ms = at;
+    ev->periods = d->budgeting != SLO_BUDGETING_OCCURRENCES;
+    struct budget_core bc;
+    rc = budget_at(st, at, &bc);
     if (rc != 0) {
         return rc;
+    }
+    ev->budget = bc.budget;
+    ev->window_start_ms = bc.ws;
+    ev->window_end_ms = bc.we;
+    uint64_t w_ms = bc.w_ms;
+    if (bc.inexact > 0) {
+        rc = add_warning(ev,
+                         "%" PRIu64 " period ratios do not terminate within 18 decimals: "
+                         "attainment is exact to N x 1e-18",
+                         bc.inexact);
+        if (rc != 0) {
+            return rc;
+        }
     }
     ev->attainment_null = ev->budget.no_data;
 
@@ -1264,6 +1454,23 @@ static int eval_fill(struct slo_engine *e, struct slo_state *st, int64_t at, str
             fire = !ev->budget.no_data && rat_below(&ev->budget.remaining_fraction,
                                                     &a->budget_below);
             ea->reason = "error budget remaining below the threshold";
+        } else if (a->kind == SLO_ALERT_DROP) {
+            /* The budget at floor(T) - L (a sample; nothing consumed when the engine knew
+             * nothing then) against the budget now. */
+            const struct drop_ring *r = st->drop;
+            uint64_t eff = drop_eff(a->drop_ms, r->step_ms);
+            const struct drop_sample *ref =
+                drop_get(r, floor_to(at, (int64_t)r->step_ms) - (int64_t)eff);
+            fire =
+                slo_budget_drop_exceeds(&d->objective, ref != NULL ? ref->bad : 0,
+                                        ref != NULL ? ref->n : 0, bc.bad, bc.n, r->scale, &a->drop);
+            ea->reason = "error budget dropped by more than the threshold within the lookback";
+            if (eff != a->drop_ms) {
+                rc = add_warning(ev,
+                                 "alert %s: budgetDrop lookback %s rounded to %" PRIu64
+                                 " s (whole budget steps)",
+                                 a->name, a->drop_text != NULL ? a->drop_text : "?", eff / 1000);
+            }
         } else if (a->kind == SLO_ALERT_TTE) {
             double t = 0;
             fire = tte_over(st, ev, lds, a->long_ms, w_ms, &t) &&

@@ -47,6 +47,28 @@ struct ratio_acc {
     struct ratio_sum r;
 };
 
+/* The budget consumed at one sampling boundary, as the evaluation at that instant reported it:
+ * bad (scaled by the ring's scale: 1, or SLO_RATIO_SCALE for RatioTimeslices) of n events or
+ * periods; n == 0: no data (nothing consumed). */
+struct drop_sample {
+    slo_u128 bad;
+    uint64_t n;
+};
+
+/* budgetDrop conditions (§7.2): the budget sampled at every boundary of step_ms over the longest
+ * drop lookback, so an evaluation at T reads the budget of floor(T) - L exactly (the window
+ * there needs data older than the window, which the rings no longer hold). */
+struct drop_ring {
+    uint64_t step_ms;      /* boundaries: multiples of this (the budget's resolution) */
+    uint64_t scale;        /* of drop_sample.bad */
+    size_t cap;            /* samples held: the longest lookback / step + 1 */
+    size_t n;              /* consecutive samples ending at |last| (0: none) */
+    int64_t last;          /* the newest sampled boundary (when n > 0) */
+    struct drop_sample *s; /* indexed by (boundary / step) % cap */
+};
+
+#define SLO_DROP_MAX_SAMPLES 4096u /* 128 KiB of samples: 2.8 days of 1-minute steps */
+
 struct slo_state {
     const struct slo_slo_def *def;
     enum slo_state_kind kind;
@@ -60,6 +82,7 @@ struct slo_state {
     bool fold;           /* ST_RATIO_CAL over a quarter or a year: slices leaving the ring are
                           * folded into acc */
     struct ratio_acc acc;
+    struct drop_ring *drop; /* NULL: no budgetDrop condition */
     bool *firing;        /* per alert */
     int64_t *last_resolve; /* per alert: when it last went firing -> resolved; -1: never
                             * (the cool-down, §7.2; checkpointed) */
@@ -87,7 +110,8 @@ double slo_eval_rat_double(const struct slo_rat *r);
 /* Compares a * b with c * d exactly (256-bit products). Returns -1, 0 or 1. */
 int slo_eval_cmp128(slo_u128 a, slo_u128 b, slo_u128 c, slo_u128 d);
 
-/* Moves one SLO's clock to |now| (never backwards). */
+/* Moves one SLO's clock to |now| (never backwards), sampling the budget at each boundary of its
+ * drop ring on the way. */
 void slo_eval_state_advance(struct slo_state *st, int64_t now);
 
 /* The scale of RatioTimeslices ratios: each period's ratio is kept as floor(good * S / total). */

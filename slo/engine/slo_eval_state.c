@@ -14,7 +14,10 @@
  *               u64 of flags (bit 0: the state before start was lost), per alert a u64
  *               (firing) and, from version 2, an i64 (its last resolve, -1 for never: the
  *               cool-down), then the state of its window / slices / calendar; a quarter or
- *               year RatioTimeslices SLO then its accumulator of folded slices (acc_save)
+ *               year RatioTimeslices SLO then its accumulator of folded slices (acc_save); an
+ *               SLO with budgetDrop conditions then its ring of budget samples (drop_save; no
+ *               version change: older checkpoints had no such conditions, and the alert kind
+ *               is in the fingerprint, so no older checkpoint matches definitions that have one)
  *   u64 + bytes the caller's extra bytes
  *   u64         CRC-32C (Castagnoli) of everything before it
  * A restore decodes into a scratch engine and swaps it in only when everything checked out, so
@@ -187,6 +190,63 @@ static int acc_load(struct slo_state *st, struct slo_rd *r)
     return 0;
 }
 
+/* The drop ring of an SLO with budgetDrop conditions (struct drop_ring): step, cap, n, the last
+ * boundary, then the n samples from the oldest (bad low then high 64 bits, n). */
+static void drop_save(const struct drop_ring *d, struct slo_wr *w)
+{
+    slo_put_u64(w, d->step_ms);
+    slo_put_u64(w, d->cap);
+    slo_put_u64(w, d->n);
+    slo_put_i64(w, d->n > 0 ? d->last : 0);
+    const int64_t q = (int64_t)d->step_ms;
+    for (size_t k = d->n; k > 0; k--) {
+        int64_t t = d->last - (int64_t)(k - 1) * q;
+        const struct drop_sample *x = &d->s[(size_t)((uint64_t)(t / q) % d->cap)];
+        slo_put_u64(w, (uint64_t)x->bad);
+        slo_put_u64(w, (uint64_t)(x->bad >> 64));
+        slo_put_u64(w, x->n);
+    }
+}
+
+/*
+ * Reads drop_save's fields into |st->drop| (built by the engine for the same definitions) and
+ * checks them: the same step and capacity, the newest sample at the last boundary at or before
+ * the SLO's clock (every boundary the clock passed was sampled), none before the epoch, and
+ * each sample's bad at most its n units. Returns 0 or AG_EPROTO.
+ */
+static int drop_load(struct slo_state *st, struct slo_rd *r)
+{
+    struct drop_ring *d = st->drop;
+    uint64_t step = slo_get_u64(r), cap = slo_get_u64(r), n = slo_get_u64(r);
+    int64_t last = slo_get_i64(r);
+    if (r->bad || step != d->step_ms || cap != d->cap || n > cap) {
+        return AG_EPROTO;
+    }
+    const int64_t q = (int64_t)step;
+    if (n > 0 && (last < 0 || last % q != 0 || last > st->clock || st->clock - last >= q ||
+                  last - (int64_t)(n - 1) * q < 0)) {
+        return AG_EPROTO;
+    }
+    if (n == 0 && last != 0) {
+        return AG_EPROTO;
+    }
+    d->n = 0;
+    for (uint64_t k = n; k > 0; k--) {
+        int64_t t = last - (int64_t)(k - 1) * q;
+        uint64_t lo = slo_get_u64(r), hi = slo_get_u64(r), units = slo_get_u64(r);
+        slo_u128 bad = ((slo_u128)hi << 64) | lo;
+        if (r->bad || bad > (slo_u128)units * d->scale) {
+            return AG_EPROTO;
+        }
+        struct drop_sample *x = &d->s[(size_t)((uint64_t)(t / q) % d->cap)];
+        x->bad = bad;
+        x->n = units;
+    }
+    d->n = (size_t)n;
+    d->last = last;
+    return 0;
+}
+
 int slo_engine_save(const struct slo_engine *e, const void *extra, size_t extra_len,
                     struct ag_buf *out)
 {
@@ -229,6 +289,9 @@ int slo_engine_save(const struct slo_engine *e, const void *extra, size_t extra_
         case ST_SLICES_CAL:
             slo_slices_save(st->sl, &w);
             break;
+        }
+        if (st->drop != NULL) {
+            drop_save(st->drop, &w);
         }
     }
     slo_put_u64(&w, extra_len);
@@ -299,6 +362,9 @@ static int load_state(struct slo_state *st, struct slo_rd *r, uint64_t version)
     case ST_SLICES_CAL:
         rc = slo_slices_load(st->sl, r, version < 3);
         break;
+    }
+    if (rc == 0 && st->drop != NULL) {
+        rc = drop_load(st, r);
     }
     return r->bad ? AG_EPROTO : rc;
 }

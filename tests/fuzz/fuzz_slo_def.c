@@ -81,6 +81,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     }
                     continue;
                 }
+                if (a->kind == SLO_ALERT_DROP) {
+                    /* no burn window; a drop above 0; a lookback of whole minutes <= 7 d */
+                    if (a->long_ms != 0 || a->short_ms != 0 || a->drop.num == 0 ||
+                        a->drop_text == NULL || a->drop_ms == 0 || a->drop_ms % 60000 != 0 ||
+                        a->drop_ms > 7ull * 86400000) {
+                        abort();
+                    }
+                    continue;
+                }
                 if (a->long_ms == 0 || a->long_text == NULL || a->short_ms >= a->long_ms) {
                     abort();
                 }

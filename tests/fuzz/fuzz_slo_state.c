@@ -5,7 +5,9 @@
  * byte for byte as it was (its own checkpoint before and after), or restores an engine that
  * evaluates every SLO with consistent counts and saves again. Never a crash or a leak.
  * When the first byte is odd, the rest gets a valid checksum first, so that mutations reach the
- * decoder's layout and consistency checks behind the CRC.
+ * decoder's layout and consistency checks behind the CRC. When its bit 1 is set, the engine is
+ * built over three SLOs with budgetDrop conditions instead (rolling Occurrences, rolling
+ * RatioTimeslices, a calendar day), whose checkpoints carry the rings of budget samples.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -41,22 +43,42 @@ static const char five[] =
     "  budgetingMethod: Timeslices\n  timeSlice: {period: 10m, target: \"90\"}\n"
     "  sli: {spans: {availability: {}}}\n";
 
+/* tests/fuzz/corpus/slo_state/drops_* were written by `slo report --save-state` over these
+ * definitions (the fingerprint covers names, methods, windows, objectives and alerts). */
+static const char drops[] =
+    "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: occ}\nspec:\n  service: s\n"
+    "  objective: \"99\"\n  window: 2h\n  sli: {spans: {availability: {}}}\n  alerts:\n"
+    "    - {name: d, budgetDrop: {drop: \"10%\", lookback: 30m}, coolDown: 10m}\n"
+    "---\napiVersion: otter/v1\nkind: SLO\nmetadata: {name: rt}\nspec:\n  service: s\n"
+    "  objective: \"90\"\n  window: 1h\n  budgetingMethod: RatioTimeslices\n"
+    "  timeSlice: {period: 5m}\n  sli: {spans: {availability: {}}}\n  alerts:\n"
+    "    - {name: d, budgetDrop: {drop: \"0.5\", lookback: 20m}}\n"
+    "---\napiVersion: otter/v1\nkind: SLO\nmetadata: {name: cal}\nspec:\n  service: s\n"
+    "  objective: \"99.9\"\n  calendar: {unit: day, timeZone: UTC}\n"
+    "  sli: {spans: {availability: {}}}\n  alerts:\n"
+    "    - {name: d, budgetDrop: {drop: \"5%\", lookback: 1h}}\n";
+
 #define START 1735761600000ll /* 2025-01-01T20:00:00Z */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static struct slo_defs *defs;
+    static struct slo_defs *sets[2];
     static struct ag_buf ddiag;
-    if (defs == NULL) {
+    if (sets[0] == NULL) {
         ag_buf_init(&ddiag, 1u << 16);
-        if (slo_defs_new(&ddiag, &defs) != 0 ||
-            slo_defs_add(defs, "d.yaml", five, strlen(five)) != 0 || slo_defs_finish(defs) != 0) {
-            abort();
+        for (int k = 0; k < 2; k++) {
+            const char *y = k == 0 ? five : drops;
+            if (slo_defs_new(&ddiag, &sets[k]) != 0 ||
+                slo_defs_add(sets[k], "d.yaml", y, strlen(y)) != 0 ||
+                slo_defs_finish(sets[k]) != 0) {
+                abort();
+            }
         }
     }
     if (size == 0) {
         return 0;
     }
+    const struct slo_defs *defs = sets[(data[0] & 2) != 0];
     bool fix_crc = (data[0] & 1) != 0;
     data++;
     size--;

@@ -172,6 +172,69 @@ def test_never_fires_warning(slo_bin, tmp_path):
         "333.333)\n")
 
 
+def test_budget_drop_validate(slo_bin, tmp_path):
+    # 99.7 %: at most 1 / 0.003 = 1000/3 budgets can be spent (everything bad), so a drop of
+    # 100000 % (1000) never happens; 200 % (2) only once the budget ends overspent; 3d over a 2d
+    # window compares windows that do not overlap. A 3-day lookback over a 2-day window of
+    # 1-minute buckets needs 4,320 + 1 samples, more than the 4,096 the engine keeps: an error
+    # naming the SLO, exit 1.
+    write(tmp_path, "d.yaml", """
+        apiVersion: otter/v1
+        kind: SLO
+        metadata: {name: api}
+        spec:
+          objective: "99.7"
+          window: 2d
+          sli: {spans: {service: api, availability: }}
+          alerts:
+            - {name: never, budgetDrop: {drop: "100000%", lookback: 1h}}
+            - {name: big, budgetDrop: {drop: "2", lookback: 30m}, coolDown: 1h}
+            - {name: fine, budgetDrop: {drop: "5%", lookback: 1h}}
+        """)
+    rc, out, err = run(slo_bin, "validate", "d.yaml", cwd=tmp_path)
+    assert (rc, out) == (0, "d.yaml: ok (1 SLO)\n"), err
+    assert err == (
+        "d.yaml:9:7: warning: SLO 'api': alert 'never' can never fire: a budget drop > 1000 of "
+        "the budget is out of reach at objective 99.7%, where at most 1 / 0.003 = 1000/3 (about "
+        "333.333) of it can be spent\n"
+        "d.yaml:10:7: warning: SLO 'api': alert 'big': a budget drop > 2 (100 % or more of the "
+        "budget) fires only when the budget ends overspent\n")
+    write(tmp_path, "long.yaml", """
+        apiVersion: otter/v1
+        kind: SLO
+        metadata: {name: api}
+        spec:
+          objective: "99.7"
+          window: 2d
+          sli: {spans: {service: api, availability: }}
+          alerts:
+            - {name: slow, budgetDrop: {drop: "5%", lookback: 3d}}
+            - {name: bad, budgetDrop: {drop: "-5%", lookback: 1h}}
+        """)
+    rc, out, err = run(slo_bin, "validate", "long.yaml", cwd=tmp_path)
+    assert (rc, out) == (1, "")
+    # col 38: the value's opening quote
+    assert "long.yaml:10:38: error: drop '-5%': expected a digit, got '-'" in err
+    write(tmp_path, "long.yaml", """
+        apiVersion: otter/v1
+        kind: SLO
+        metadata: {name: api}
+        spec:
+          objective: "99.7"
+          window: 2d
+          sli: {spans: {service: api, availability: }}
+          alerts:
+            - {name: slow, budgetDrop: {drop: "5%", lookback: 3d}}
+        """)
+    rc, out, err = run(slo_bin, "validate", "long.yaml", cwd=tmp_path)
+    assert (rc, out) == (1, "")
+    assert err == (
+        "long.yaml:9:7: warning: SLO 'api': alert 'slow': budgetDrop lookback 3d is longer than "
+        "the SLO window 2d: it compares budgets of windows that do not overlap\n"
+        "long.yaml: error: SLO \"api\": a budgetDrop lookback of 4320 budget steps of 60 s needs "
+        "4321 budget samples; at most 4096 are kept (a shorter lookback)\n")
+
+
 def test_openslo_references(slo_bin, tmp_path):
     write(tmp_path, "refs.yaml", """
         apiVersion: openslo/v1

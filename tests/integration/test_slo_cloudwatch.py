@@ -433,3 +433,168 @@ def test_errors_and_usage(slo_bin, tmp_path):
         rc, out, err = run(slo_bin, *args)
         assert (rc, out) == (2, ""), args
         assert "usage: slo" in err or "expected" in err, args
+
+
+# ---- budget and time-to-exhaustion conditions ------------------------------------------------
+
+DRIVER = REPO_ROOT / (os.environ.get("OTTER_SLO_SINK_DRIVER") or
+                      "build/tests/unit/slo/slo_sink_driver")
+
+# The SLO of tests/unit/slo/slo_sink_sample.c (what the sink driver's EMF emission describes):
+# checkout-availability, service checkout, 99.9 % over 30 d.
+BUDGET_TTE_SLOS = textwrap.dedent("""\
+    apiVersion: otter/v1
+    kind: SLO
+    metadata: {name: checkout-availability}
+    spec:
+      service: checkout
+      objective: "99.9"
+      window: 30d
+      sli: {spans: {availability: {}}}
+      alerts:
+        - {name: budget-low, budgetRemaining: "0.25", severity: ticket}
+        - name: exhaustion
+          timeToExhaustion: {below: 1d, lookback: 1h}
+        - name: drop
+          budgetDrop: {drop: "5%", lookback: 1h}
+    """)
+
+
+def classic_problems(a):
+    """PutMetricAlarm's limits for a single-metric alarm (API reference)."""
+    if not 1 <= len(a["AlarmName"]) <= 255 or len(a["AlarmDescription"]) > 1024:
+        return "name or description length"
+    if a["Statistic"] not in ("SampleCount", "Average", "Sum", "Minimum", "Maximum"):
+        return "statistic"
+    if a["Period"] % 60 or a["Period"] * a["EvaluationPeriods"] > 86400:
+        return "period"
+    if "Metrics" in a:
+        return "Metrics with MetricName"
+    return None
+
+
+def emf_to_metric_data(cw, event):
+    """Puts one EMF event (the CloudWatch embedded metric format: every metric of a directive
+    under each of its dimension sets, values and dimension values as root members) as
+    PutMetricData, which is what CloudWatch Logs does with it."""
+    aws = event["_aws"]
+    ts = datetime.fromtimestamp(aws["Timestamp"] / 1000, tz=timezone.utc)
+    for d in aws["CloudWatchMetrics"]:
+        for dims in d["Dimensions"]:
+            cw.put_metric_data(Namespace=d["Namespace"], MetricData=[
+                {"MetricName": m["Name"], "Unit": m["Unit"], "Value": event[m["Name"]],
+                 "Timestamp": ts,
+                 "Dimensions": [{"Name": n, "Value": event[n]} for n in dims]}
+                for m in d["Metrics"]])
+    return ts
+
+
+def test_budget_and_tte_alarms_in_moto(slo_bin, cw, tmp_path):
+    """budgetRemaining and timeToExhaustion alarms over otterd's per-agent metrics: valid for
+    PutMetricAlarm (moto and botocore's model), read back exactly, and reading the very series
+    the slo exporter's EMF sink writes (the sink driver's emission put as CloudWatch Logs would);
+    budgetDrop has no alarm and says so."""
+    f = tmp_path / "bt.yaml"
+    f.write_text(BUDGET_TTE_SLOS)
+    rc, out, err = run(slo_bin, "alarms", "--definitions", f, "--sns-topic-arn", ARN,
+                       "--prefix", "bt-")
+    assert rc == 0, err
+    assert err == ("%s:13:7: warning: SLO 'checkout-availability', alert 'drop': no CloudWatch "
+                   "alarm for a budgetDrop condition (metric math cannot read the budget a "
+                   "lookback ago); otterd's alert sinks carry it\n" % f)
+    spec = json.loads(out, parse_float=Decimal)
+    assert spec["CompositeAlarms"] == []
+    alarms = {a["AlarmName"]: a for a in spec["MetricAlarms"]}
+    assert set(alarms) == {"bt-slo-checkout-availability-budget-low",
+                           "bt-slo-checkout-availability-exhaustion"}
+    low = alarms["bt-slo-checkout-availability-budget-low"]
+    tte = alarms["bt-slo-checkout-availability-exhaustion"]
+    assert classic_problems(low) is None
+    assert limits_problems(tte) is None
+    for a in alarms.values():
+        assert a["AlarmActions"] == [ARN] and a["OKActions"] == [ARN]
+        req = json.loads(json.dumps(a, default=str))
+        req["Threshold"] = float(a["Threshold"])
+        cw.put_metric_alarm(**req)
+    got = {a["AlarmName"]: a for a in
+           cw.describe_alarms(AlarmNamePrefix="bt-")["MetricAlarms"]}
+    assert set(got) == set(alarms)
+    dims = [{"Name": "SLO", "Value": "checkout-availability"},
+            {"Name": "Service", "Value": "checkout"}]
+    g = got["bt-slo-checkout-availability-budget-low"]
+    # 0.25 of the budget = 25 %, ErrorBudgetRemaining's unit.
+    assert (g["MetricName"], g["Namespace"], g["Statistic"], g["Period"], g["Threshold"],
+            g["ComparisonOperator"], g["TreatMissingData"], g["EvaluationPeriods"]) == \
+        ("ErrorBudgetRemaining", "Otter/SLO", "Minimum", 60, 25.0, "LessThanThreshold",
+         "notBreaching", 1)
+    assert g["Dimensions"] == dims
+    g = got["bt-slo-checkout-availability-exhaustion"]
+    q = {x["Id"]: x for x in g["Metrics"]}
+    # W = 30 d = 2,592,000 s; 1 d = 86,400 s.
+    assert q["tte"]["Expression"] == "rem / 100 * 2592000 / burn"
+    assert (g["Threshold"], g["ComparisonOperator"]) == (86400.0, "LessThanThreshold")
+    assert q["rem"]["MetricStat"] == {"Metric": {"Namespace": "Otter/SLO",
+                                                 "MetricName": "ErrorBudgetRemaining",
+                                                 "Dimensions": dims},
+                                      "Period": 60, "Stat": "Minimum"}
+    assert q["burn"]["MetricStat"] == {
+        "Metric": {"Namespace": "Otter/SLO", "MetricName": "BurnRate",
+                   "Dimensions": dims + [{"Name": "BurnRateWindowMinutes", "Value": "60"}]},
+        "Period": 60, "Stat": "Maximum"}
+
+    # The series otterd writes: the sink driver's EMF emission (ErrorBudgetRemaining 20 %,
+    # BurnRate 14.4 over 60 minutes), put as CloudWatch Logs turns EMF into metrics.
+    if not DRIVER.exists():
+        pytest.fail("sink driver not found at %s (build it)" % DRIVER)
+    r = subprocess.run([str(DRIVER), "--metrics", "stdout", "--no-log"], capture_output=True,
+                        timeout=60)
+    assert r.returncode == 0, r.stderr.decode()
+    events = [json.loads(x) for x in r.stdout.decode().splitlines() if x.startswith("{")]
+    ts = None
+    for ev in events:
+        if ev.get("SLO") == "checkout-availability":
+            ts = emf_to_metric_data(cw, ev)
+    for a in alarms.values():
+        stats = [x["MetricStat"] for x in a.get("Metrics", []) if "MetricStat" in x] or \
+            [{"Metric": {k: a[k] for k in ("Namespace", "MetricName", "Dimensions")}}]
+        for st in stats:
+            m = st["Metric"]
+            found = cw.list_metrics(Namespace=m["Namespace"], MetricName=m["MetricName"],
+                                    Dimensions=m["Dimensions"])["Metrics"]
+            distinct = {tuple((d["Name"], d["Value"]) for d in x["Dimensions"]) for x in found}
+            assert distinct == {tuple((d["Name"], d["Value"]) for d in m["Dimensions"])}, \
+                (a["AlarmName"], m)
+    # The values an alarm period holds: 20 % left (< 25: the budget alarm breaches) and a burn
+    # of 14.4 over the hour: 20 / 100 x 2,592,000 / 14.4 = 518,400 / 14.4 = 36,000 s < 86,400.
+    def one(name, extra=()):
+        pts = cw.get_metric_statistics(Namespace="Otter/SLO", MetricName=name,
+                                       Dimensions=dims + list(extra),
+                                       StartTime=ts - timedelta(minutes=1),
+                                       EndTime=ts + timedelta(minutes=1), Period=60,
+                                       Statistics=["Minimum", "Maximum"])["Datapoints"]
+        assert len(pts) == 1, pts
+        return pts[0]
+    assert one("ErrorBudgetRemaining")["Minimum"] == 20
+    assert one("BurnRate", [{"Name": "BurnRateWindowMinutes", "Value": "60"}])["Maximum"] == 14.4
+    assert 20 / 100 * 2592000 / 14.4 == 36000.0
+
+
+def test_metrics_period_option(slo_bin, tmp_path):
+    """--metrics-period sets the Period of every per-agent alarm (otterd's metrics.interval may
+    be longer than 60 s); anything but a multiple of 60 up to a day is a usage error."""
+    f = tmp_path / "bt.yaml"
+    f.write_text(BUDGET_TTE_SLOS)
+    rc, out, err = run(slo_bin, "alarms", "--definitions", f, "--metrics-period", "300")
+    assert rc == 0 and "budgetDrop" in err
+    spec = json.loads(out)
+    periods = set()
+    for a in spec["MetricAlarms"]:
+        periods.add(a.get("Period"))
+        for x in a.get("Metrics", []):
+            if "MetricStat" in x:
+                periods.add(x["MetricStat"]["Period"])
+    assert periods - {None} == {300}
+    for bad in ("90", "0", "86460", "5m", "-60", ""):
+        rc, out, err = run(slo_bin, "alarms", "--definitions", f, "--metrics-period", bad)
+        assert (rc, out) == (2, ""), bad
+        assert "--metrics-period" in err and "usage: slo alarms" in err, bad

@@ -72,6 +72,10 @@ def slo_yaml(name, objective, window="1h", method="Occurrences", slice_=None, mi
                 lines.append("      timeToExhaustion: {below: %s, lookback: %s}"
                              % (a["tte_below"], a["long"]))
                 continue
+            if a.get("drop"):
+                lines.append('      budgetDrop: {drop: "%s", lookback: %s}'
+                             % (a["drop"], a["lookback"]))
+                continue
             lines.append('      burnRate: "%s"' % a["burn"])
             lines.append("      longWindow: %s" % a["long"])
             if a.get("short"):
@@ -115,6 +119,46 @@ def test_brief_two_hours(slo_bin, tmp_path):
     s = json.loads(out)["evaluations"][0]["slos"][0]
     assert (s["status"], s["bad"]) == ("BREACHED", 3)
     assert s["error_budget"]["remaining"] == float(Fraction(-3, 5))
+
+
+def test_budget_drop_replay(slo_bin, tmp_path):
+    """budgetDrop {drop: "10%", lookback: 1h} at 99 % over 1 d through the replay contract (a
+    fresh engine per instant: no cool-down history). cf = 100 x bad / total is the consumed
+    fraction of the budget; fires iff cf(T) - cf(floor(T) - 1h) > 0.1. Events: T0 10,000 / 0
+    bad, +2h 10,000 / 10 bad, +2h10m 10,000 / 20 bad, +2h20m 1 / 1 bad, +3h5m 10,000 / 100 bad.
+      +2h11m: cf 30 / 30,000 x 100 = 0.1 exactly, reference (+1h11m) 0: not > 0.1.
+      +2h21m: cf 3,100 / 30,001 = 0.10333, reference 0: fires.
+      +3h:    reference +2h holds T0 only (+2h's observation is at the boundary): 0: fires.
+      +3h1m:  reference +2h1m: 1,000 / 20,000 = 0.05, drop 0.0533: resolved.
+      +3h6m:  cf 13,100 / 40,001 = 0.32749, reference +2h6m 0.05: fires.
+    Then --save-state at +3h6m and --from state= at +3h31m (reference 0.10333: 0.2242, firing),
+    +4h5m (reference +3h5m, from the checkpoint: 0.10333, firing) and +4h6m (reference +3h6m,
+    the checkpoint's newest sample: 0.32749, drop 0: resolved)."""
+    y = slo_yaml("d", "99", "1d", alerts=[{"name": "drop", "drop": "10%", "lookback": "1h"}])
+    ev = [{"time": iso(T0), "good": 10000, "total": 10000},
+          {"time": iso(T0 + 2 * HOUR), "bad": 10, "total": 10000},
+          {"time": iso(T0 + 2 * HOUR + 10 * MIN), "bad": 20, "total": 10000},
+          {"time": iso(T0 + 2 * HOUR + 20 * MIN), "bad": 1, "total": 1},
+          {"time": iso(T0 + 3 * HOUR + 5 * MIN), "bad": 100, "total": 10000}]
+    ats = [T0 + 2 * HOUR + 11 * MIN, T0 + 2 * HOUR + 21 * MIN, T0 + 3 * HOUR,
+           T0 + 3 * HOUR + MIN, T0 + 3 * HOUR + 6 * MIN]
+    st = tmp_path / "drop.state"
+    rc, out, err = report(slo_bin, tmp_path, y, ev, [iso(a) for a in ats], ["--save-state", st])
+    assert rc == 0, err
+    why = "error budget dropped by more than the threshold within the lookback"
+    got = [e["slos"][0]["alerts"]["drop"] for e in json.loads(out)["evaluations"]]
+    assert got == [{"firing": False, "reason": None}, {"firing": True, "reason": why},
+                   {"firing": True, "reason": why}, {"firing": False, "reason": None},
+                   {"firing": True, "reason": why}]
+    later = [T0 + 3 * HOUR + 31 * MIN, T0 + 4 * HOUR + 5 * MIN, T0 + 4 * HOUR + 6 * MIN]
+    d = tmp_path / "defs.yaml"
+    args = ["report", "--definitions", d, "--from", "state=%s" % st]
+    for a in later:
+        args += ["--at", iso(a)]
+    rc, out, err = run(slo_bin, *args)
+    assert rc == 0, err
+    got = [e["slos"][0]["alerts"]["drop"]["firing"] for e in json.loads(out)["evaluations"]]
+    assert got == [True, True, False]
 
 
 def test_quarter_ratio_timeslices(slo_bin, tmp_path):
@@ -503,6 +547,22 @@ class Oracle:
             return 0
         return float(frac) * w_s / float(b)
 
+    def drop_ref(self, events, at, a):
+        """budgetDrop's reference: the remaining fraction at floor(at) - L, L rounded down to
+        whole steps of the budget (a rolling window's bucket, a calendar minute, a period), from
+        the events before that instant alone (1 without data: nothing consumed)."""
+        s = self.s
+        if s["method"] != "Occurrences":
+            q = s["period"]
+        else:
+            q = MIN if s.get("calendar") else s.get("bucket", MIN)
+        L = max(dur_ms(a["lookback"]) // q, 1) * q
+        t = at - at % q - L
+        keep = (self.inexact, self.last_inexact)
+        good, n = self.counts([e for e in events if e[0] < t], t, None)
+        self.inexact, self.last_inexact = keep
+        return budget(s["o"], good, n)[3]
+
     def expect(self, events, at):
         s = self.s
         o = s["o"]
@@ -511,7 +571,7 @@ class Oracle:
         burns, lbs = {}, {}
         for a in s["alerts"]:
             for key in ("long", "short"):
-                if a.get(key):
+                if a.get(key) and not a.get("drop"):
                     L = dur_ms(a[key])
                     if s["method"] != "Occurrences":
                         L = max(L // s["period"], 1) * s["period"]
@@ -527,7 +587,7 @@ class Oracle:
                 self.inexact_burns.add(text)
         firing = {}
         for a in s["alerts"]:
-            if a.get("budget") or a.get("tte_below"):
+            if a.get("budget") or a.get("tte_below") or a.get("drop"):
                 continue  # decided below, once the time to exhaustion is known
             x = Fraction(a["burn"])
             ok = True
@@ -544,8 +604,9 @@ class Oracle:
             firing[a["name"]] = ok and bad_units >= 0
         # time to exhaustion: over the shortest long window of the alerts, else 1 h (the window
         # when shorter); remaining_fraction x W / burn, in the engine's order of double ops
-        if any(a.get("long") for a in s["alerts"]):
-            text = min((a["long"] for a in s["alerts"] if a.get("long")), key=dur_ms)
+        if any(a.get("long") and not a.get("drop") for a in s["alerts"]):
+            text = min((a["long"] for a in s["alerts"] if a.get("long") and not a.get("drop")),
+                       key=dur_ms)
             L = lbs[text]
         else:
             L = HOUR if s.get("calendar") or s["window"] >= HOUR else s["window"]
@@ -565,6 +626,9 @@ class Oracle:
                 # the time to exhaustion over the alert's lookback below the duration; never null
                 t = self.tte(events, at, lbs[a["long"]], n, rem, frac, w_s)
                 firing[a["name"]] = t is not None and t < dur_ms(a["tte_below"]) / 1000
+            elif a.get("drop"):
+                firing[a["name"]] = n > 0 and self.drop_ref(events, at, a) - frac > \
+                    drop_fraction(a["drop"])
         return {"status": status, "good": good, "total": n, "budget": bt, "remaining": rem,
                 "fraction": frac, "burns": burns, "firing": firing, "inexact": self.inexact,
                 "tte": tte, "inexact_burns": self.inexact_burns}
@@ -606,7 +670,12 @@ def offset_bounds(off, unit, at):
     return midnight(s), midnight(e)
 
 
-def random_spec(rng, i, zones=False, long_cal=False):
+def drop_fraction(text):
+    """A budgetDrop's drop as a fraction of the budget: "5%" is 1/20, "0.5" is 1/2."""
+    return Fraction(text[:-1]) / 100 if text.endswith("%") else Fraction(text)
+
+
+def random_spec(rng, i, zones=False, long_cal=False, drops=None):
     method = rng.choice(["Occurrences", "Occurrences", "Timeslices", "RatioTimeslices",
                          "Calendar", "CalSlices", "CalRatio", "Long"] if not zones else
                         ["Calendar", "CalSlices", "CalRatio"])
@@ -676,6 +745,15 @@ def random_spec(rng, i, zones=False, long_cal=False):
         if rng.random() < 0.3:
             a["min_events"] = rng.choice([5, 50])
         spec["alerts"].append(a)
+    if drops is not None:
+        # budgetDrop conditions, drawn from their own generator so that the other oracle tests
+        # keep their streams
+        for k in range(drops.randint(1, 2)):
+            spec["alerts"].append({"name": "d%d" % k,
+                                   "drop": drops.choice(["1%", "5%", "10%", "0.25", "50%",
+                                                         "150%", "0.001"]),
+                                   "lookback": drops.choice(["5m", "10m", "30m", "1h", "2h",
+                                                             "7m"])})
     text = slo_yaml(spec["name"], o, missing=spec["missing"], alerts=spec["alerts"], **yaml_kw)
     return spec, text
 
@@ -713,6 +791,18 @@ def test_oracle_random_streams(slo_bin, tmp_path):
     assert all(statuses.get(k, 0) > 10 for k in ("budget-firing", "budget-resolved",
                                                   "tte-firing", "tte-resolved")), statuses
     assert len(kinds) == 7 and min(kinds.values()) > 100, kinds
+
+
+def test_oracle_budget_drop(slo_bin, tmp_path):
+    """budgetDrop conditions on every kind of SLO state of the random streams: the oracle
+    recounts the remaining fraction at floor(T) - L from the events before it (L in whole
+    budget steps) and fires iff it exceeds the fraction at T by more than the drop, never
+    without data at T."""
+    checked, statuses, kinds = oracle_runs(slo_bin, tmp_path, random.Random(20251126), 150,
+                                           drops=random.Random(7))
+    assert checked > 500
+    assert all(statuses.get(k, 0) > 20 for k in ("drop-firing", "drop-resolved")), statuses
+    assert len(kinds) == 7, kinds
 
 
 # Instants where Europe/Berlin or America/New_York change offset or start a local day or month
@@ -779,13 +869,13 @@ def test_oracle_quarter_year_zones(slo_bin, tmp_path):
     assert set(kinds) == {"RatioTimeslices/cal/quarter", "RatioTimeslices/cal/year"}, kinds
 
 
-def oracle_runs(slo_bin, tmp_path, rng, runs, zones=False, long_cal=False):
+def oracle_runs(slo_bin, tmp_path, rng, runs, zones=False, long_cal=False, drops=None):
     checked = 0
     statuses, kinds = {}, {}
     for r in range(runs):
         specs, texts = [], []
         for i in range(rng.randint(1, 4)):
-            sp, tx = random_spec(rng, i, zones, long_cal)
+            sp, tx = random_spec(rng, i, zones, long_cal, drops)
             specs.append(sp)
             texts.append(tx)
         base = T0 + rng.randrange(0, 30) * DAY + rng.randrange(0, DAY)
@@ -838,7 +928,8 @@ def oracle_runs(slo_bin, tmp_path, rng, runs, zones=False, long_cal=False):
                 for a in s["alerts"].values():
                     statuses["firing"] = statuses.get("firing", 0) + a["firing"]
                 for a in sp["alerts"]:
-                    k = "budget" if a.get("budget") else "tte" if a.get("tte_below") else "burn"
+                    k = "budget" if a.get("budget") else "tte" if a.get("tte_below") else \
+                        "drop" if a.get("drop") else "burn"
                     for v in (True, False):
                         key = "%s-%s" % (k, "firing" if v else "resolved")
                         statuses[key] = statuses.get(key, 0) + \

@@ -288,8 +288,45 @@ static void test_oracle_vectors(void)
     }
 }
 
+/*
+ * slo_budget_drop_exceeds: cf = bad x den / (e x n x scale), the fraction of the budget spent;
+ * fires iff cf1 - cf0 > drop (strict), never without data now.
+ */
+static void test_budget_drop(void)
+{
+    struct slo_decimal o = pct("99"); /* e / den = 1 / 100 */
+    struct slo_decimal x = dec("0.1");
+    /* no reference: 1 bad of 1000 is cf 1 x 100 / 1000 = 0.1: not > 0.1; 2 bad: 0.2 */
+    ASSERT(!slo_budget_drop_exceeds(&o, 0, 0, 1, 1000, 1, &x));
+    ASSERT(slo_budget_drop_exceeds(&o, 0, 0, 2, 1000, 1, &x));
+    /* reference 1 of 1000 (0.1): 2 of 1000 (0.2) drops 0.1 exactly: no; 3 (0.3): 0.2 > 0.1 */
+    ASSERT(!slo_budget_drop_exceeds(&o, 1, 1000, 2, 1000, 1, &x));
+    ASSERT(slo_budget_drop_exceeds(&o, 1, 1000, 3, 1000, 1, &x));
+    /* a reference with more consumed than now: a rise, never a drop */
+    ASSERT(!slo_budget_drop_exceeds(&o, 500, 1000, 3, 1000, 1, &x));
+    /* no data now: never, whatever the reference */
+    ASSERT(!slo_budget_drop_exceeds(&o, 0, 0, 0, 0, 1, &x));
+    /* RatioTimeslices units (scale 10^18): 0.5 bad period of 10 is cf 0.5 x 100 / 10 = 5 */
+    const uint64_t S = 1000000000000000000ull;
+    struct slo_decimal four = dec("4.99"), five = dec("5");
+    ASSERT(slo_budget_drop_exceeds(&o, 0, 0, (slo_u128)S / 2, 10, S, &four));
+    ASSERT(!slo_budget_drop_exceeds(&o, 0, 0, (slo_u128)S / 2, 10, S, &five));
+    /* The widest products: o = 1 - 10^-18 (e = 1, den = 10^18), everything bad over 2^40
+     * periods of scale 10^18: cf = den / e = 10^18; against a reference of 1 scaled unit of 2^40
+     * periods (cf 2^-40) the drop is 10^18 - 2^-40: above 999,999,999,999,999,999 (18 nines,
+     * the largest drop text), by far below 10^18 + 1. Left side bad1 x den x x_den x n0 ~ 2^200. */
+    struct slo_decimal fine = pct("99.9999999999999999"); /* 1 - 10^-18 */
+    ASSERT_UEQ(fine.den, S);
+    ASSERT_UEQ(slo_objective_budget_num(&fine), 1);
+    struct slo_decimal nines = dec("999999999999999999");
+    const uint64_t n = 1ull << 40;
+    ASSERT(slo_budget_drop_exceeds(&fine, 1, n, (slo_u128)n * S, n, S, &nines));
+    ASSERT(!slo_budget_drop_exceeds(&fine, (slo_u128)n * S, n, (slo_u128)n * S, n, S, &nines));
+}
+
 AG_TEST_MAIN(AG_TEST_CASE(test_brief_24_periods), AG_TEST_CASE(test_oracle_vectors),
              AG_TEST_CASE(test_brief_12_periods),
              AG_TEST_CASE(test_traps), AG_TEST_CASE(test_warning),
              AG_TEST_CASE(test_no_data_and_errors), AG_TEST_CASE(test_burn),
-             AG_TEST_CASE(test_mwmbr), AG_TEST_CASE(test_mwmbr_defaults), AG_TEST_CASE(test_tte))
+             AG_TEST_CASE(test_mwmbr), AG_TEST_CASE(test_mwmbr_defaults), AG_TEST_CASE(test_tte),
+             AG_TEST_CASE(test_budget_drop))

@@ -295,30 +295,103 @@ static void test_single_window_and_unknown_service(void)
     ag_buf_cleanup(&diag);
 }
 
-/* Budget and time-to-exhaustion conditions have no CloudWatch alarm: only the burn-rate alert
- * "slow" gives one (slo-pay-slow-1d), nothing is named after "low" or "tte", and the TTE
- * lookback 1h (a burn_rates key in reports) is no burn-rate widget of the dashboard. */
-static void test_non_burn_alerts_left_out(void)
+/* An alarm request on one of otterd's per-agent metrics of SLO pay (no service: "unknown"). */
+#define AGENT_DIMS                                                                          \
+    "\"Dimensions\":[{\"Name\":\"SLO\",\"Value\":\"pay\"},{\"Name\":\"Service\",\"Value\":" \
+    "\"unknown\"}"
+#define ACTIONS "\"AlarmActions\":[\"" ARN "\"],\"OKActions\":[\"" ARN "\"],"
+
+/*
+ * Budget and time-to-exhaustion conditions over otterd's per-agent metrics (ErrorBudgetRemaining
+ * in percent, BurnRate per BurnRateWindowMinutes), at 99 % over 30 d (W = 30 x 86,400 =
+ * 2,592,000 s), the whole requests written out:
+ *   budgetRemaining "0.25": ErrorBudgetRemaining (Minimum over 60 s) < 25 (0.25 x 100, exact);
+ *     "0.005" gives 0.5 (5 / 1000 x 100 = 5 / 10).
+ *   timeToExhaustion {below: 24h, lookback: 1h}: rem / 100 x 2,592,000 / burn < 86,400 s, with
+ *     burn the BurnRate of BurnRateWindowMinutes 60 (Maximum): 50 % left burning at 20 is
+ *     0.5 x 2,592,000 / 20 = 64,800 s < 86,400: ALARM; a burn of 0 divides by zero and
+ *     CloudWatch drops the point (not breaching), as the engine's null.
+ *   budgetDrop: no alarm, a warning at the alert (line 16: the head is 12 lines).
+ *   The burn-rate alert "slow" keeps its alarm over the counts (slo-pay-slow-1d); the TTE
+ *   lookback 1h is no burn-rate widget of the dashboard.
+ */
+static void test_budget_tte_alarms(void)
 {
     struct ag_buf diag, out;
     char y[1024];
     (void)snprintf(y, sizeof(y), "%s%s", head,
                    "    - {name: low, budgetRemaining: \"0.25\"}\n"
+                   "    - {name: low2, budgetRemaining: \"0.005\", severity: ticket}\n"
                    "    - {name: tte, timeToExhaustion: {below: 24h, lookback: 1h}}\n"
+                   "    - {name: drop, budgetDrop: {drop: \"5%\", lookback: 1h}}\n"
                    "    - {name: slow, burnRate: \"2\", longWindow: 1d, coolDown: 1h}\n");
     struct slo_cw_opts o = {0};
+    o.sns_topic_arn = ARN;
     ASSERT_OK(alarms_of(y, &o, &diag, &out));
+    ASSERT_STREQ(ag_buf_str(&diag),
+                 "t.yaml:16:7: warning: SLO 'pay', alert 'drop': no CloudWatch alarm for a "
+                 "budgetDrop condition (metric math cannot read the budget a lookback ago); "
+                 "otterd's alert sinks carry it\n");
     const char *s = ag_buf_str(&out);
-    ASSERT_STRCONTAINS(s, "{\"MetricAlarms\":[{\"AlarmName\":\"slo-pay-slow-1d\",");
-    ASSERT(strstr(s, "slo-pay-low") == NULL);
-    ASSERT(strstr(s, "slo-pay-tte") == NULL);
+    static const char low[] =
+        "{\"MetricAlarms\":[{\"AlarmName\":\"slo-pay-low\",\"AlarmDescription\":\"SLO pay "
+        "(objective 99% over 30d): error budget left below 25% (ErrorBudgetRemaining, the "
+        "lowest of the agents' own views); alert low (severity page).\"," ACTIONS
+        "\"Namespace\":\"Otter/SLO\",\"MetricName\":\"ErrorBudgetRemaining\"," AGENT_DIMS
+        "],\"Statistic\":\"Minimum\",\"Period\":60,\"EvaluationPeriods\":1,"
+        "\"DatapointsToAlarm\":1,\"Threshold\":25,\"ComparisonOperator\":\"LessThanThreshold\","
+        "\"TreatMissingData\":\"notBreaching\"},"
+        "{\"AlarmName\":\"slo-pay-low2\",\"AlarmDescription\":\"SLO pay (objective 99% over "
+        "30d): error budget left below 0.5% (ErrorBudgetRemaining, the lowest of the agents' "
+        "own views); alert low2 (severity ticket).\"," ACTIONS
+        "\"Namespace\":\"Otter/SLO\",\"MetricName\":\"ErrorBudgetRemaining\"," AGENT_DIMS
+        "],\"Statistic\":\"Minimum\",\"Period\":60,\"EvaluationPeriods\":1,"
+        "\"DatapointsToAlarm\":1,\"Threshold\":0.5,\"ComparisonOperator\":\"LessThanThreshold\","
+        "\"TreatMissingData\":\"notBreaching\"},"
+        "{\"AlarmName\":\"slo-pay-tte\",\"AlarmDescription\":\"SLO pay (objective 99% over 30d): "
+        "time to exhaustion below 86400 s: the budget left x 2592000 s / the burn rate over 1h "
+        "(ErrorBudgetRemaining lowest and BurnRate highest of the agents' own views); alert tte "
+        "(severity page).\"," ACTIONS
+        "\"Metrics\":[{\"Id\":\"tte\",\"Expression\":\"rem / 100 * 2592000 / burn\","
+        "\"Label\":\"time to exhaustion over 1h (s)\",\"ReturnData\":true},"
+        "{\"Id\":\"rem\",\"MetricStat\":{\"Metric\":{\"Namespace\":\"Otter/SLO\","
+        "\"MetricName\":\"ErrorBudgetRemaining\"," AGENT_DIMS "]},\"Period\":60,"
+        "\"Stat\":\"Minimum\"},\"ReturnData\":false},"
+        "{\"Id\":\"burn\",\"MetricStat\":{\"Metric\":{\"Namespace\":\"Otter/SLO\","
+        "\"MetricName\":\"BurnRate\"," AGENT_DIMS ",{\"Name\":\"BurnRateWindowMinutes\","
+        "\"Value\":\"60\"}]},\"Period\":60,\"Stat\":\"Maximum\"},\"ReturnData\":false}],"
+        "\"EvaluationPeriods\":1,\"DatapointsToAlarm\":1,\"Threshold\":86400,"
+        "\"ComparisonOperator\":\"LessThanThreshold\",\"TreatMissingData\":\"notBreaching\"},"
+        "{\"AlarmName\":\"slo-pay-slow-1d\",";
+    ASSERT(strncmp(s, low, strlen(low)) == 0);
+    if (strncmp(s, low, strlen(low)) != 0) {
+        fprintf(stderr, "# got %s\n", s);
+    }
+    ASSERT(strstr(s, "slo-pay-drop") == NULL);
     size_t names = 0;
     for (const char *p = s; (p = strstr(p, "\"AlarmName\":")) != NULL; p++) {
         names++;
     }
-    ASSERT_UEQ(names, 1);
+    ASSERT_UEQ(names, 4);
     ag_buf_cleanup(&out);
     ag_buf_cleanup(&diag);
+
+    /* --metrics-period 300: both per-agent metrics summarised over 5 minutes */
+    o.metrics_period_s = 300;
+    o.sns_topic_arn = NULL;
+    ASSERT_OK(alarms_of(y, &o, &diag, &out));
+    s = ag_buf_str(&out);
+    ASSERT_STRCONTAINS(s, "\"Statistic\":\"Minimum\",\"Period\":300,");
+    ASSERT_STRCONTAINS(s, "\"Value\":\"60\"}]},\"Period\":300,\"Stat\":\"Maximum\"}");
+    ASSERT(strstr(s, "\"Period\":60,") == NULL);
+    ASSERT(strstr(s, "AlarmActions") == NULL);
+    ag_buf_cleanup(&out);
+    ag_buf_cleanup(&diag);
+    ASSERT(slo_cw_metrics_period_ok(60) && slo_cw_metrics_period_ok(86400));
+    ASSERT(!slo_cw_metrics_period_ok(0) && !slo_cw_metrics_period_ok(90) &&
+           !slo_cw_metrics_period_ok(86460));
+
+    o.metrics_period_s = 0;
     struct slo_defs *d = NULL;
     ASSERT_OK(load(y, &diag, &d));
     ag_buf_init(&out, SLO_CW_OUT_CAP);
@@ -416,7 +489,7 @@ static void test_failmalloc(void)
 }
 
 AG_TEST_MAIN(AG_TEST_CASE(test_alarms_exact), AG_TEST_CASE(test_budget_text),
-             AG_TEST_CASE(test_period_ok), AG_TEST_CASE(test_dashboard),
-             AG_TEST_CASE(test_errors), AG_TEST_CASE(test_single_window_and_unknown_service),
-             AG_TEST_CASE(test_non_burn_alerts_left_out),
-             AG_TEST_CASE(test_json_is_balanced), AG_TEST_CASE(test_failmalloc))
+             AG_TEST_CASE(test_period_ok), AG_TEST_CASE(test_dashboard), AG_TEST_CASE(test_errors),
+             AG_TEST_CASE(test_single_window_and_unknown_service),
+             AG_TEST_CASE(test_budget_tte_alarms), AG_TEST_CASE(test_json_is_balanced),
+             AG_TEST_CASE(test_failmalloc))

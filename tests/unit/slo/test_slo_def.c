@@ -465,7 +465,8 @@ static void test_alert_kinds(void)
     expect_diag(HEAD "    - {name: x, burnRate: \"2\", longWindow: 1h, budgetRemaining: \"0.5\"}\n",
                 AG_EINVAL,
                 "t.yaml:9:7: error: alert: expected exactly one of burnRate (with longWindow), "
-                "budgetRemaining (\"0.25\") or timeToExhaustion ({below: 24h, lookback: 1h})\n");
+                "budgetRemaining (\"0.25\"), timeToExhaustion ({below: 24h, lookback: 1h}) or "
+                "budgetDrop ({drop: \"5%\", lookback: 1h})\n");
     /* a fraction above 1, and a window on a budget alert */
     expect_diag(HEAD "    - {name: x, budgetRemaining: \"1.5\", longWindow: 1h}\n", AG_EINVAL,
                 "t.yaml:9:53: error: longWindow: only for a burnRate alert (this one is a "
@@ -479,6 +480,89 @@ static void test_alert_kinds(void)
                 "and one of ms, s, m, h, d, w (\"5m\", \"30d\"), at most 10 years\n"
                 "t.yaml:9:35: error: timeToExhaustion: missing required key 'lookback'\n");
 #undef HEAD
+}
+
+/* budgetDrop (§7.2): the fields, each mistake at its line:col (line 9 is the first alert; in
+ * "    - {name: x, budgetDrop: {drop: "5%", lookback: 90s}}" the drop's quote is col 36 and the
+ * lookback's value col 52), and the warnings of slo_defs_finish. */
+static void test_budget_drop(void)
+{
+#define HEAD                                                        \
+    "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: a}\nspec:\n" \
+    "  objective: \"99\"\n  window: 1d\n"                           \
+    "  sli: {spans: {service: s, availability: }}\n  alerts:\n"
+    struct ag_buf diag;
+    struct slo_defs *d = NULL;
+    ASSERT_OK(load(HEAD "    - name: drop\n"
+                        "      budgetDrop: {drop: \"5%\", lookback: 1h}\n"
+                        "      coolDown: 10m\n"
+                        "    - {name: d2, budgetDrop: {drop: \"0.125\", lookback: 30m}}\n"
+                        "    - {name: d3, budgetDrop: {drop: \"12.50%\", lookback: 7d}}\n",
+                   &diag, &d));
+    ASSERT_STREQ(ag_buf_str(&diag), "t.yaml:13:7: warning: SLO 'a': alert 'd3': budgetDrop "
+                                    "lookback 7d is longer than the SLO window 1d: it compares "
+                                    "budgets of windows that do not overlap\n");
+    const struct slo_slo_def *s = &d->slos[0];
+    ASSERT_UEQ(s->n_alerts, 3);
+    ASSERT_EQ(s->alerts[0].kind, SLO_ALERT_DROP);
+    ASSERT_UEQ(s->alerts[0].drop.num, 5); /* 5 % = 5 / 100 */
+    ASSERT_UEQ(s->alerts[0].drop.den, 100);
+    ASSERT_UEQ(s->alerts[0].drop_ms, 3600000);
+    ASSERT_STREQ(s->alerts[0].drop_text, "1h");
+    ASSERT_UEQ(s->alerts[0].long_ms, 0); /* no burn window of its own */
+    ASSERT_UEQ(s->alerts[0].cool_down_ms, 600000);
+    ASSERT_UEQ(s->alerts[1].drop.num, 125); /* a fraction: 0.125 = 125 / 1000 */
+    ASSERT_UEQ(s->alerts[1].drop.den, 1000);
+    ASSERT_UEQ(s->alerts[1].drop_ms, 1800000);
+    ASSERT_UEQ(s->alerts[2].drop.num, 125); /* 12.50 % = 1250 / 10000, normalised 125 / 1000 */
+    ASSERT_UEQ(s->alerts[2].drop.den, 1000);
+    ASSERT_UEQ(s->alerts[2].drop_ms, 7 * 86400000ull);
+    done(&diag, d);
+
+    /* a lookback that is not whole minutes, and a burn-only key */
+    expect_diag(HEAD "    - {name: x, budgetDrop: {drop: \"5%\", lookback: 90s}, minBad: 1}\n",
+                AG_EINVAL,
+                "t.yaml:9:66: error: minBad: only for a burnRate alert (this one is a "
+                "budgetDrop alert)\n"
+                "t.yaml:9:52: error: lookback '90s': expected whole minutes, at most 7 days "
+                "(\"1h\")\n");
+    /* a zero drop; a lookback over 7 days */
+    expect_diag(HEAD "    - {name: x, budgetDrop: {drop: \"0%\", lookback: 8d}}\n", AG_EINVAL,
+                "t.yaml:9:36: error: drop '0%': expected a drop above 0 (\"5%\": fires when "
+                "more than 5 % of the budget went within the lookback)\n"
+                "t.yaml:9:52: error: lookback '8d': expected whole minutes, at most 7 days "
+                "(\"1h\")\n");
+    /* not a number; missing lookback; not a mapping */
+    ASSERT_EQ(load(HEAD "    - {name: x, budgetDrop: {drop: \"lots\"}}\n", &diag, &d), AG_EINVAL);
+    ASSERT_STRCONTAINS(ag_buf_str(&diag), "t.yaml:9:36: error: drop 'lots': ");
+    ASSERT_STRCONTAINS(ag_buf_str(&diag), "; expected a percent of the budget (\"5%\") or a "
+                                          "fraction (\"0.05\")\n");
+    ASSERT_STRCONTAINS(ag_buf_str(&diag), "t.yaml:9:29: error: budgetDrop: missing required key "
+                                          "'lookback'\n");
+    done(&diag, d);
+    ASSERT_EQ(load(HEAD "    - {name: x, budgetDrop: 5%}\n", &diag, &d), AG_EINVAL);
+    ASSERT_STRCONTAINS(ag_buf_str(&diag), "t.yaml:9:29: error: budgetDrop");
+    done(&diag, d);
+#undef HEAD
+    /* Warnings at 99 % (1 - o = 0.01, so at most 1 / 0.01 = 100 budgets can be spent: all
+     * bad): 10000 % can never fire, 150 % only once overspent, 9999 % can; a lookback of 2d
+     * over a 1d window. */
+    expect_diag("apiVersion: otter/v1\nkind: SLO\nmetadata: {name: a}\nspec:\n"
+                "  objective: \"99\"\n  window: 1d\n"
+                "  sli: {spans: {service: s, availability: }}\n  alerts:\n"
+                "    - {name: p, budgetDrop: {drop: \"10000%\", lookback: 1h}}\n"
+                "    - {name: q, budgetDrop: {drop: \"150%\", lookback: 2d}}\n"
+                "    - {name: r, budgetDrop: {drop: \"9999%\", lookback: 1h}}\n",
+                0,
+                "t.yaml:9:7: warning: SLO 'a': alert 'p' can never fire: a budget drop > 100 of "
+                "the budget is out of reach at objective 99%, where at most 1 / 0.01 = 100 of it "
+                "can be spent\n"
+                "t.yaml:10:7: warning: SLO 'a': alert 'q': a budget drop > 1.5 (100 % or more "
+                "of the budget) fires only when the budget ends overspent\n"
+                "t.yaml:10:7: warning: SLO 'a': alert 'q': budgetDrop lookback 2d is longer "
+                "than the SLO window 1d: it compares budgets of windows that do not overlap\n"
+                "t.yaml:11:7: warning: SLO 'a': alert 'r': a budget drop > 99.99 (100 % or more "
+                "of the budget) fires only when the budget ends overspent\n");
 }
 
 /* timeSlice grace: Timeslices only, fewer than 14 periods (line 8: the timeSlice). */
@@ -808,8 +892,8 @@ static void test_failmalloc(void)
 AG_TEST_MAIN(AG_TEST_CASE(test_otter_minimal), AG_TEST_CASE(test_otter_full),
              AG_TEST_CASE(test_otter_metrics), AG_TEST_CASE(test_otter_defaults),
              AG_TEST_CASE(test_openslo), AG_TEST_CASE(test_openslo_calendar_timeslices),
-             AG_TEST_CASE(test_errors), AG_TEST_CASE(test_warnings),
-             AG_TEST_CASE(test_tz_duration), AG_TEST_CASE(test_iana_zones), AG_TEST_CASE(test_alert_kinds),
-             AG_TEST_CASE(test_slice_grace),
+             AG_TEST_CASE(test_errors), AG_TEST_CASE(test_warnings), AG_TEST_CASE(test_tz_duration),
+             AG_TEST_CASE(test_iana_zones), AG_TEST_CASE(test_alert_kinds),
+             AG_TEST_CASE(test_budget_drop), AG_TEST_CASE(test_slice_grace),
              AG_TEST_CASE(test_tz_load_system), AG_TEST_CASE(test_service_from_sli),
              AG_TEST_CASE(test_failmalloc))

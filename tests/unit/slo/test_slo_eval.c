@@ -770,6 +770,193 @@ static void test_cool_down(void)
 }
 
 /*
+ * budgetDrop {drop: "10%", lookback: 1h}, coolDown 30m, at 99 % over 1 d (1-minute buckets, so
+ * the budget is sampled every minute). The consumed fraction of the budget is
+ * cf = bad / (0.01 x total) = 100 bad / total; the alert fires iff cf(T) - cf(floor(T) - 1h)
+ * > 0.1 (strict). Observations: B+0 10,000 / 0 bad; B+2h 10,000 / 10 bad; B+2h10m 10,000 / 20
+ * bad; B+2h20m 1 / 1 bad; B+3h5m 10,000 / 100 bad (an observation at t counts in [t, t + 1m),
+ * so in the budget of every instant after t's minute).
+ *   B+2h:      cf 0 (10,000, 0 bad); the sample at B+1h is 0: drop 0.
+ *   B+2h1m:    cf 100 x 10 / 20,000 = 0.05, sample B+1h1m 0: drop 0.05: no.
+ *   B+2h11m:   cf 100 x 30 / 30,000 = 0.1 exactly, sample B+1h11m 0: drop 0.1, not > 0.1: no.
+ *   B+2h21m:   cf 100 x 31 / 30,001 = 0.10333, sample B+1h21m 0: fires (once).
+ *   B+3h:      the sample at B+2h holds only B+0 (B+2h's observation is at the boundary): 0,
+ *              drop 0.10333: still firing, no change.
+ *   B+3h1m:    the sample at B+2h1m holds B+2h too: 0.05; drop 0.0533: resolves (last resolve
+ *              B+3h1m).
+ *   B+3h6m:    cf 100 x 131 / 40,001 = 0.32749, sample B+2h6m 0.05: drop 0.2775 holds, but the
+ *              cool-down keeps it resolved until B+3h31m: 25 m = 1500 s more. A checkpoint taken
+ *              here is restored into a second engine; both go on.
+ *   B+3h31m:   sample B+2h31m 0.10333: drop 0.2242: fires in both (one callback each).
+ *   Saved at B+3h31m while firing and restored: still firing, changed false, no callback.
+ *   B+4h5m:    sample B+3h5m (from the B+3h6m checkpoint: before the B+3h5m observation's
+ *              minute closed) 0.10333: drop 0.2242, firing.
+ *   B+4h6m:    sample B+3h6m (the checkpoint's newest) 0.32749: drop 0: resolves. An engine
+ *              that had lost the samples would compare with nothing consumed (0.32749): firing.
+ */
+static const char drop_yaml[] = "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: d}\nspec:\n"
+                                "  service: s\n  objective: \"99\"\n  window: 1d\n"
+                                "  sli: {spans: {availability: {}}}\n"
+                                "  alerts:\n    - name: drop\n"
+                                "      budgetDrop: {drop: \"10%\", lookback: 1h}\n"
+                                "      coolDown: 30m\n";
+
+static void test_budget_drop(void)
+{
+    const char *why = "error budget dropped by more than the threshold within the lookback";
+    struct fix f, g, h;
+    struct calls c = {0}, cg = {0}, ch = {0};
+    struct slo_eval ev;
+    struct ag_buf ck;
+    ag_buf_init(&ck, 1u << 24);
+    ASSERT_OK(setup(&f, drop_yaml, B));
+    slo_engine_set_alert_fn(f.e, on_alert, &c);
+    ASSERT_OK(slo_engine_add(f.e, 0, B, 10000, 10000));
+    check_alert(&f, B + 2 * HOUR, false, false, NULL);
+    ASSERT_OK(slo_engine_add(f.e, 0, B + 2 * HOUR, 9990, 10000));
+    check_alert(&f, B + 2 * HOUR + MIN, false, false, NULL);
+    ASSERT_OK(slo_engine_add(f.e, 0, B + 2 * HOUR + 10 * MIN, 9980, 10000));
+    check_alert(&f, B + 2 * HOUR + 11 * MIN, false, false, NULL);
+    ASSERT_OK(slo_engine_add(f.e, 0, B + 2 * HOUR + 20 * MIN, 0, 1));
+    check_alert(&f, B + 2 * HOUR + 21 * MIN, true, true, why);
+    check_alert(&f, B + 3 * HOUR, true, false, why);
+    check_alert(&f, B + 3 * HOUR + MIN, false, true, NULL);
+    ASSERT_OK(slo_engine_add(f.e, 0, B + 3 * HOUR + 5 * MIN, 9900, 10000));
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 3 * HOUR + 6 * MIN, &ev));
+    ASSERT(!ev.alerts[0].firing && !ev.alerts[0].changed);
+    ASSERT(has_warning(&ev, "alert drop: its condition holds but its cool-down keeps it "
+                            "resolved for 1500 s more"));
+    slo_eval_release(&ev);
+    ASSERT_EQ(c.n, 2);
+
+    ASSERT_OK(slo_engine_save(f.e, NULL, 0, &ck));
+    ASSERT_OK(setup(&g, drop_yaml, B + 3 * HOUR + 6 * MIN));
+    slo_engine_set_alert_fn(g.e, on_alert, &cg);
+    ASSERT_OK(
+        slo_engine_restore(g.e, ag_buf_ptr(&ck), ck.len, B + 3 * HOUR + 6 * MIN, NULL, NULL, NULL));
+    struct fix *both[2] = {&f, &g};
+    for (int k = 0; k < 2; k++) {
+        check_alert(both[k], B + 3 * HOUR + 31 * MIN, true, true, why);
+    }
+    ASSERT_EQ(c.n, 3);
+    ASSERT_EQ(c.at[2], B + 3 * HOUR + 31 * MIN);
+    ASSERT_EQ(cg.n, 1);
+
+    /* firing across a restart: no second notification */
+    ck.len = 0;
+    ASSERT_OK(slo_engine_save(f.e, NULL, 0, &ck));
+    ASSERT_OK(setup(&h, drop_yaml, B + 3 * HOUR + 31 * MIN));
+    slo_engine_set_alert_fn(h.e, on_alert, &ch);
+    ASSERT_OK(slo_engine_restore(h.e, ag_buf_ptr(&ck), ck.len, B + 3 * HOUR + 32 * MIN, NULL, NULL,
+                                 NULL));
+    check_alert(&h, B + 3 * HOUR + 32 * MIN, true, false, why);
+    ASSERT_EQ(ch.n, 0);
+
+    for (int k = 0; k < 2; k++) {
+        check_alert(both[k], B + 4 * HOUR + 5 * MIN, true, false, why);
+        check_alert(both[k], B + 4 * HOUR + 6 * MIN, false, true, NULL);
+    }
+    ASSERT_EQ(c.n, 4);
+    ASSERT_EQ(cg.n, 2);
+    ag_buf_cleanup(&ck);
+    teardown(&f);
+    teardown(&g);
+    teardown(&h);
+}
+
+/*
+ * budgetDrop without data: {drop: "10%", lookback: 30m} at 99 % over 1 h. B+0: 100 events, 50
+ * bad: cf = 100 x 50 / 100 = 50 budgets. B+10m: the sample at B-20m is before the engine's start
+ * (nothing known, nothing consumed): drop 50 > 0.1: fires. B+1h1m: [B+1m, B+1h1m) is empty,
+ * NO_DATA: never fires without data: resolves. A 30-day window keeps its budget in 5-minute
+ * buckets: a 7m lookback is rounded to 5m (300 s) and said so.
+ */
+static void test_budget_drop_no_data(void)
+{
+    static const char yaml[] = "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: n}\nspec:\n"
+                               "  service: s\n  objective: \"99\"\n  window: 1h\n"
+                               "  sli: {spans: {availability: {}}}\n"
+                               "  alerts:\n    - {name: drop, budgetDrop: {drop: \"10%\", "
+                               "lookback: 30m}}\n";
+    const char *why = "error budget dropped by more than the threshold within the lookback";
+    struct fix f;
+    struct slo_eval ev;
+    ASSERT_OK(setup(&f, yaml, B));
+    ASSERT_OK(slo_engine_add(f.e, 0, B, 50, 100));
+    check_alert(&f, B + 10 * MIN, true, true, why);
+    /* A checkpoint at B+10m ends with the ring (step, cap 31, n 10 samples B+1m..B+10m, last;
+     * 10 x 24 bytes), the extra length and the CRC. A tampered newest sample (n 49 < its 50
+     * bad) or a newest boundary after the clock is refused, the CRC made valid first. */
+    {
+        struct ag_buf ck;
+        ag_buf_init(&ck, 1u << 20);
+        ASSERT_OK(slo_engine_save(f.e, NULL, 0, &ck));
+        uint8_t *p = (uint8_t *)ag_buf_ptr(&ck);
+        size_t ring = ck.len - 16 - 10 * 24 - 32;
+        struct slo_rd r = {p + ring, p + ck.len, false};
+        ASSERT_UEQ(slo_get_u64(&r), MIN);         /* step */
+        ASSERT_UEQ(slo_get_u64(&r), 31);          /* 30m / 1m + 1 */
+        ASSERT_UEQ(slo_get_u64(&r), 10);          /* n */
+        ASSERT_EQ(slo_get_i64(&r), B + 10 * MIN); /* the newest boundary */
+        for (int k = 0; k < 3; k++) {             /* k == 2: the same bytes rewritten: restores */
+            struct ag_buf bad;
+            ag_buf_init(&bad, 1u << 20);
+            ASSERT_OK(ag_buf_add(&bad, p, ck.len));
+            uint8_t *q = (uint8_t *)ag_buf_ptr(&bad);
+            size_t at = k == 0 ? ck.len - 16 - 8 : ring + 24;
+            uint64_t v = k == 0 ? 49 : (uint64_t)(B + (k == 1 ? 11 : 10) * MIN);
+            for (int i = 0; i < 8; i++) {
+                q[at + (size_t)i] = (uint8_t)(v >> (8 * i));
+            }
+            uint32_t crc = slo_eval_crc32c(q, bad.len - 8);
+            for (int i = 0; i < 8; i++) {
+                q[bad.len - 8 + (size_t)i] = (uint8_t)((uint64_t)crc >> (8 * i));
+            }
+            struct fix g;
+            ASSERT_OK(setup(&g, yaml, B));
+            ASSERT_EQ(slo_engine_restore(g.e, q, bad.len, B + 10 * MIN, NULL, NULL, NULL),
+                      k == 2 ? 0 : AG_EPROTO);
+            teardown(&g);
+            ag_buf_cleanup(&bad);
+        }
+        ag_buf_cleanup(&ck);
+    }
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + HOUR + MIN, &ev));
+    ASSERT_EQ(ev.budget.status, SLO_STATUS_NO_DATA);
+    ASSERT(!ev.alerts[0].firing && ev.alerts[0].changed);
+    slo_eval_release(&ev);
+    teardown(&f);
+
+    static const char y30[] = "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: m}\nspec:\n"
+                              "  service: s\n  objective: \"99\"\n  window: 30d\n"
+                              "  sli: {spans: {availability: {}}}\n"
+                              "  alerts:\n    - {name: drop, budgetDrop: {drop: \"10%\", "
+                              "lookback: 7m}}\n";
+    ASSERT_OK(setup(&f, y30, B));
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + HOUR, &ev));
+    ASSERT(has_warning(&ev, "alert drop: budgetDrop lookback 7m rounded to 300 s (whole budget "
+                            "steps)"));
+    ASSERT(!ev.alerts[0].firing);
+    slo_eval_release(&ev);
+    /* 2 samples (5 m / 5 m + 1) of 32 bytes (128-bit bad, u64 n, aligned to 16) and the ring's
+     * header (step, scale, cap, n, last, pointer: 6 x 8 = 48 bytes): 112 bytes more than the
+     * same SLO with a budgetRemaining alert instead (the same per-alert state, no ring). */
+    ASSERT(f.e->st[0].drop != NULL);
+    ASSERT_UEQ(f.e->st[0].drop->cap, 2);
+    ASSERT_UEQ(f.e->st[0].drop->step_ms, 5 * MIN);
+    ASSERT_UEQ(sizeof(struct drop_sample), 32);
+    size_t with_drop = slo_engine_slo_bytes(f.e, 0);
+    teardown(&f);
+    static const char yb[] = "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: m}\nspec:\n"
+                             "  service: s\n  objective: \"99\"\n  window: 30d\n"
+                             "  sli: {spans: {availability: {}}}\n"
+                             "  alerts:\n    - {name: drop, budgetRemaining: \"0.5\"}\n";
+    ASSERT_OK(setup(&f, yb, B));
+    ASSERT_UEQ(with_drop - slo_engine_slo_bytes(f.e, 0), 112);
+    teardown(&f);
+}
+
+/*
  * A version 1 checkpoint (before resolve times and flags) still restores, as never resolved.
  * cool_yaml, one SLO and one alert; version 2 (and 3) layout: header 40 bytes, then kind, alerts, clock,
  * start, gap start, gap end (40..87), flags (88..95), firing (96..103), last resolve (104..111).
@@ -1870,6 +2057,38 @@ static void test_failmalloc(void)
     }
     ASSERT(n > 20); /* five states, a scratch engine, evaluations: many allocations */
     printf("# %ld allocations\n", n);
+    teardown(&f);
+    /* the same with a budgetDrop ring (its header and samples, in the scratch engine too) */
+    ck.len = 0;
+    ASSERT_OK(setup(&f, drop_yaml, B));
+    ASSERT_OK(slo_engine_add(f.e, 0, B, 9980, 10000));
+    ASSERT_OK(slo_engine_save(f.e, NULL, 0, &ck));
+    for (n = 0;; n++) {
+        struct slo_engine *e = NULL;
+        ag_mem_fail_after(n);
+        int rc = slo_engine_new(f.d, B, NULL, &e);
+        if (rc == 0) {
+            rc = slo_engine_restore(e, ag_buf_ptr(&ck), ck.len, B + 10 * MIN, NULL, NULL, NULL);
+        }
+        struct slo_eval ev;
+        if (rc == 0) {
+            rc = slo_engine_eval(e, 0, B + 10 * MIN, &ev);
+            if (rc == 0) {
+                /* 20 bad of 10,000 at 99 %: cf = 20 / (0.01 x 10,000) = 0.2; the reference
+                 * (B-50m) is before the start: 0; 0.2 > 0.1 */
+                ASSERT(ev.alerts[0].firing);
+            }
+            slo_eval_release(&ev);
+        }
+        ag_mem_fail_after(-1);
+        slo_engine_free(e);
+        if (rc == 0) {
+            break;
+        }
+        ASSERT_EQ(rc, AG_ENOMEM);
+        ASSERT(n < 1000);
+    }
+    ASSERT(n > 4);
     ag_buf_cleanup(&ck);
     teardown(&f);
 #else
@@ -1883,11 +2102,12 @@ AG_TEST_MAIN(AG_TEST_CASE(test_brief_2h), AG_TEST_CASE(test_brief_1h),
              AG_TEST_CASE(test_tz_calendar_month), AG_TEST_CASE(test_tz_calendar_timeslices),
              AG_TEST_CASE(test_tz_checkpoint), AG_TEST_CASE(test_budget_alert),
              AG_TEST_CASE(test_tte_alert), AG_TEST_CASE(test_cool_down),
+             AG_TEST_CASE(test_budget_drop), AG_TEST_CASE(test_budget_drop_no_data),
              AG_TEST_CASE(test_slice_grace), AG_TEST_CASE(test_checkpoint_lost),
-             AG_TEST_CASE(test_checkpoint_v1),
-             AG_TEST_CASE(test_calendar_timeslices), AG_TEST_CASE(test_min_events),
-             AG_TEST_CASE(test_three_methods), AG_TEST_CASE(test_ratio_exact_tie),
-             AG_TEST_CASE(test_json), AG_TEST_CASE(test_rat_double), AG_TEST_CASE(test_rfc3339),
+             AG_TEST_CASE(test_checkpoint_v1), AG_TEST_CASE(test_calendar_timeslices),
+             AG_TEST_CASE(test_min_events), AG_TEST_CASE(test_three_methods),
+             AG_TEST_CASE(test_ratio_exact_tie), AG_TEST_CASE(test_json),
+             AG_TEST_CASE(test_rat_double), AG_TEST_CASE(test_rfc3339),
              AG_TEST_CASE(test_window_range), AG_TEST_CASE(test_errors),
              AG_TEST_CASE(test_checkpoint_equivalence), AG_TEST_CASE(test_checkpoint_refusals),
              AG_TEST_CASE(test_ratio_quarter), AG_TEST_CASE(test_ratio_year_tz),
