@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 void ag_json_init(struct ag_json *w, struct ag_buf *buf)
 {
@@ -258,8 +261,9 @@ static inline uint64_t word_special(uint64_t v)
 
 /*
  * The escaping loop of escape() into |q|, which has room for 7 bytes per input byte (the
- * longest: a control character escaped twice, "\\\\u00XX"). Eight bytes at a time while none
- * needs escaping. Adds to |*plain| what once-escaping adds; returns the end of the output.
+ * longest: a control character escaped twice, "\\\\u00XX"). Sixteen bytes at a time (SSE2),
+ * else eight, while none needs escaping. Adds to |*plain| what once-escaping adds; returns the
+ * end of the output.
  */
 static uint8_t *escape_into(uint8_t *q, const unsigned char *s, size_t len, int twice,
                             size_t *plain)
@@ -283,6 +287,26 @@ static uint8_t *escape_into(uint8_t *q, const unsigned char *s, size_t len, int 
             }
             tail_tried = 1;
         }
+#if defined(__SSE2__)
+        if (len - i >= 16) {
+            /* 16 bytes at a time: special[] as three compares (signed: below 0x20 also takes
+             * every byte from 0x80), stored as they are; stop at the first special one. */
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+            __m128i m = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                                     _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                                  _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+            unsigned bits = (unsigned)_mm_movemask_epi8(m);
+            _mm_storeu_si128((__m128i *)(void *)q, v);
+            if (bits == 0) {
+                q += 16;
+                i += 16;
+                continue;
+            }
+            size_t k = (size_t)__builtin_ctz(bits);
+            q += k;
+            i += k;
+        } else
+#endif
         if (len - i >= 8) {
             uint64_t v;
             memcpy(&v, s + i, 8);
