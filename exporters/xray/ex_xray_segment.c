@@ -201,8 +201,14 @@ static ptrdiff_t kv_index_find_h(const struct kv_index *ix, const char *key, siz
     return -1;
 }
 
+/*
+ * Forced inline (gcc left some callers out of line, hashing the literal key and running strlen()
+ * on it at every call): at each call site with a literal key, its length and hash are constants.
+ */
+#define XR_INLINE inline __attribute__((always_inline))
+
 /* Inline so that the hash of a literal key is computed at compile time. */
-static inline ptrdiff_t kv_index_find(const struct kv_index *ix, const char *key, size_t len)
+static XR_INLINE ptrdiff_t kv_index_find(const struct kv_index *ix, const char *key, size_t len)
 {
     return kv_index_find_h(ix, key, len, key_hash(key, len));
 }
@@ -320,7 +326,7 @@ static const pb_any *kv_find(pb_kv *const *kvs, size_t n, const char *key)
 }
 
 /* A non-empty string value, or NULL. */
-static const char *any_str(const pb_any *v)
+static inline const char *any_str(const pb_any *v)
 {
     if (v == NULL || v->value_case != V_STR || v->string_value == NULL ||
         v->string_value[0] == '\0') {
@@ -365,28 +371,28 @@ static bool any_scalar(const pb_any *v)
  * Lookups by name. Inline so that strlen() of the literal key is folded at the call site; the
  * answers are those of a kv_find() scan over all attributes.
  */
-static inline const pb_any *kv_index_get(const struct kv_index *ix, const char *key)
+static XR_INLINE const pb_any *kv_index_get(const struct kv_index *ix, const char *key)
 {
     ptrdiff_t i = kv_index_find(ix, key, strlen(key));
     return i >= 0 ? ix->kvs[i]->value : NULL;
 }
 
-static inline const pb_any *attr(const struct xr *x, const char *key)
+static XR_INLINE const pb_any *attr(const struct xr *x, const char *key)
 {
     return kv_index_get(&x->sidx, key);
 }
 
-static inline const char *attr_str(const struct xr *x, const char *key)
+static XR_INLINE const char *attr_str(const struct xr *x, const char *key)
 {
     return any_str(attr(x, key));
 }
 
-static inline const pb_any *res_attr(const struct xr *x, const char *key)
+static XR_INLINE const pb_any *res_attr(const struct xr *x, const char *key)
 {
     return kv_index_get(x->ridx, key);
 }
 
-static inline const char *res_str(const struct xr *x, const char *key)
+static XR_INLINE const char *res_str(const struct xr *x, const char *key)
 {
     return any_str(res_attr(x, key));
 }
@@ -395,7 +401,7 @@ static inline const char *res_str(const struct xr *x, const char *key)
  * Marks |key| consumed. Only the first attribute with that key and a value can be written as an
  * annotation or metadata (the others are F_DUP or have no value), so only it is marked.
  */
-static inline void consume(struct xr *x, const char *key)
+static XR_INLINE void consume(struct xr *x, const char *key)
 {
     ptrdiff_t i = kv_index_find(&x->sidx, key, strlen(key));
     if (i >= 0) {
@@ -407,7 +413,7 @@ static inline void consume(struct xr *x, const char *key)
  * Writes "key": "value" when |v| is a non-empty string (xray.md §2: empty strings omitted).
  * |key| is one of the schema's literal keys (ag_json_keyn_plain()'s promise).
  */
-static void kstr(struct ag_json *w, const char *key, const char *v)
+static XR_INLINE void kstr(struct ag_json *w, const char *key, const char *v)
 {
     if (v != NULL && v[0] != '\0') {
         ag_json_keyn_plain(w, key, strlen(key));
@@ -416,7 +422,7 @@ static void kstr(struct ag_json *w, const char *key, const char *v)
 }
 
 /* Like kstr() but writes null when absent (aws.ec2/eks/elastic_beanstalk, xray.md §2). */
-static void kstr_or_null(struct ag_json *w, const char *key, const char *v)
+static XR_INLINE void kstr_or_null(struct ag_json *w, const char *key, const char *v)
 {
     ag_json_keyn_plain(w, key, strlen(key));
     if (v != NULL) {
@@ -786,55 +792,7 @@ fallback:;
 
 /* ---- http (xray.md §6) ---- */
 
-static const char *const http_trigger_keys[] = {
-    "http.method",
-    "http.request.method",
-    "http.client_ip",
-    "http.user_agent",
-    "user_agent.original",
-    "http.status_code",
-    "http.response.status_code",
-    "http.url",
-    "url.full",
-    "http.scheme",
-    "url.scheme",
-    "http.host",
-    "http.target",
-    "http.server_name",
-    "net.host.port",
-    "url.path",
-    "url.query",
-};
 
-static const char *const http_consumed_keys[] = {
-    "http.method",
-    "http.request.method",
-    "http.client_ip",
-    "client.address",
-    "http.user_agent",
-    "user_agent.original",
-    "http.status_code",
-    "http.response.status_code",
-    "http.url",
-    "url.full",
-    "http.scheme",
-    "url.scheme",
-    "http.host",
-    "http.target",
-    "http.server_name",
-    "net.host.port",
-    "server.port",
-    "net.host.name",
-    "host.name",
-    "server.address",
-    "net.peer.name",
-    "net.peer.ip",
-    "net.peer.port",
-    "network.peer.address",
-    "url.path",
-    "url.query",
-    "messaging.message_payload_size_bytes",
-};
 
 static bool http_status(const struct xr *x, int64_t *code)
 {
@@ -953,14 +911,24 @@ static bool content_length(const struct xr *x, int64_t *out)
 
 static void write_http(struct xr *x, struct ag_json *w)
 {
-    bool present = false;
-    for (size_t i = 0; i < sizeof(http_trigger_keys) / sizeof(http_trigger_keys[0]); i++) {
-        if (attr(x, http_trigger_keys[i]) != NULL) {
-            present = true;
-            break;
-        }
-    }
-    if (!present) {
+    /* The keys that make an http object (one literal lookup each: hashes folded). */
+    if (attr(x, "http.method") == NULL &&
+        attr(x, "http.request.method") == NULL &&
+        attr(x, "http.client_ip") == NULL &&
+        attr(x, "http.user_agent") == NULL &&
+        attr(x, "user_agent.original") == NULL &&
+        attr(x, "http.status_code") == NULL &&
+        attr(x, "http.response.status_code") == NULL &&
+        attr(x, "http.url") == NULL &&
+        attr(x, "url.full") == NULL &&
+        attr(x, "http.scheme") == NULL &&
+        attr(x, "url.scheme") == NULL &&
+        attr(x, "http.host") == NULL &&
+        attr(x, "http.target") == NULL &&
+        attr(x, "http.server_name") == NULL &&
+        attr(x, "net.host.port") == NULL &&
+        attr(x, "url.path") == NULL &&
+        attr(x, "url.query") == NULL) {
         return;
     }
 
@@ -1015,9 +983,34 @@ static void write_http(struct xr *x, struct ag_json *w)
     ag_json_obj_close(w);
     ag_json_obj_close(w);
 
-    for (size_t i = 0; i < sizeof(http_consumed_keys) / sizeof(http_consumed_keys[0]); i++) {
-        consume(x, http_consumed_keys[i]);
-    }
+    /* The keys the http object stands for, consumed one by one: literal keys, hashes folded. */
+    consume(x, "http.method");
+    consume(x, "http.request.method");
+    consume(x, "http.client_ip");
+    consume(x, "client.address");
+    consume(x, "http.user_agent");
+    consume(x, "user_agent.original");
+    consume(x, "http.status_code");
+    consume(x, "http.response.status_code");
+    consume(x, "http.url");
+    consume(x, "url.full");
+    consume(x, "http.scheme");
+    consume(x, "url.scheme");
+    consume(x, "http.host");
+    consume(x, "http.target");
+    consume(x, "http.server_name");
+    consume(x, "net.host.port");
+    consume(x, "server.port");
+    consume(x, "net.host.name");
+    consume(x, "host.name");
+    consume(x, "server.address");
+    consume(x, "net.peer.name");
+    consume(x, "net.peer.ip");
+    consume(x, "net.peer.port");
+    consume(x, "network.peer.address");
+    consume(x, "url.path");
+    consume(x, "url.query");
+    consume(x, "messaging.message_payload_size_bytes");
 }
 
 /* ---- cause (xray.md §8) ---- */
@@ -1747,14 +1740,17 @@ static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
             }
             kstr(w, "table_name", v);
         }
-        static const char *const consumed[] = {
-            "aws.operation",  "rpc.method",     "aws.account_id", "aws.region",
-            "aws.request_id", "aws.requestId",  "messaging.url",  "aws.queue_url",
-            "aws.queue.url",  "aws.table_name", "aws.table.name",
-        };
-        for (size_t i = 0; i < sizeof(consumed) / sizeof(consumed[0]); i++) {
-            consume(x, consumed[i]);
-        }
+        consume(x, "aws.operation");
+        consume(x, "rpc.method");
+        consume(x, "aws.account_id");
+        consume(x, "aws.region");
+        consume(x, "aws.request_id");
+        consume(x, "aws.requestId");
+        consume(x, "messaging.url");
+        consume(x, "aws.queue_url");
+        consume(x, "aws.queue.url");
+        consume(x, "aws.table_name");
+        consume(x, "aws.table.name");
     }
 
     const char *platform = res_str(x, "cloud.platform");
@@ -1889,11 +1885,11 @@ static void write_sql(struct xr *x, struct ag_json *w)
     kstr(w, "sanitized_query", attr_str(x, "db.statement"));
     ag_json_obj_close(w);
     ag_buf_cleanup(&cb);
-    static const char *const consumed[] = {"db.system", "db.connection_string", "db.name",
-                                           "db.user", "db.statement"};
-    for (size_t i = 0; i < sizeof(consumed) / sizeof(consumed[0]); i++) {
-        consume(x, consumed[i]);
-    }
+    consume(x, "db.system");
+    consume(x, "db.connection_string");
+    consume(x, "db.name");
+    consume(x, "db.user");
+    consume(x, "db.statement");
 }
 
 /* ---- links (xray.md §9.3) ---- */
