@@ -542,7 +542,35 @@ void ag_json_strn(struct ag_json *w, const char *s, size_t len)
 
 void ag_json_keyn(struct ag_json *w, const char *key, size_t len)
 {
+    uint8_t *p;
     if (w->err) {
+        return;
+    }
+    /* The usual case: [,]"key": in room the buffer has, in one go (7 bytes per key byte is the
+     * longest escape, 6 for the rest: comma, two quotes with their backslashes when escaped,
+     * the colon). */
+    if (!w->after_key && w->depth != 0 && !(w->has_items[w->depth] & LEVEL_IS_ARRAY) &&
+        key != NULL && len < SIZE_MAX / 8 && (p = room(w->buf, 7 * len + 6)) != NULL) {
+        uint8_t *q = p;
+        size_t plain = len + 3;
+        if (w->has_items[w->depth] & LEVEL_HAS_ITEMS) {
+            *q++ = ',';
+            plain++;
+        }
+        w->has_items[w->depth] |= LEVEL_HAS_ITEMS;
+        if (w->escaped) {
+            *q++ = '\\';
+        }
+        *q++ = '"';
+        q = escape_into(q, (const unsigned char *)key, len, w->escaped, &plain);
+        if (w->escaped) {
+            *q++ = '\\';
+        }
+        *q++ = '"';
+        *q++ = ':';
+        advance(w->buf, (size_t)(q - p));
+        (void)count(w, plain);
+        w->after_key = 1;
         return;
     }
     /* Keys belong in objects, one before each value. */

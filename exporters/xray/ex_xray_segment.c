@@ -309,9 +309,10 @@ static bool streq(const char *a, const char *b)
     return a != NULL && b != NULL && strcmp(a, b) == 0;
 }
 
-static bool has_prefix(const char *s, const char *p)
+/* Inline, first byte compared first: called for every attribute of every span. */
+static inline bool has_prefix(const char *s, const char *p)
 {
-    return strncmp(s, p, strlen(p)) == 0;
+    return p[0] == '\0' || (s[0] == p[0] && strncmp(s, p, strlen(p)) == 0);
 }
 
 static const pb_any *kv_find(pb_kv *const *kvs, size_t n, const char *key)
