@@ -46,6 +46,7 @@ static int count(struct ag_json *w, size_t len)
 }
 
 static int escape(struct ag_buf *buf, const char *str, size_t len, int twice, size_t *plain_out);
+static inline uint64_t word_special(uint64_t v);
 
 /*
  * Where |n| more bytes go when |b| has them allocated already (the common case: one check, no
@@ -97,8 +98,18 @@ static void put(struct ag_json *w, const char *s, size_t len)
     }
     /* JSON text escaped again: only quotes (and backslashes, in raw JSON) need a backslash. */
     if (len < SIZE_MAX / 4 && (p = room(b, 2 * len)) != NULL) {
-        uint8_t *q = p;
-        for (size_t i = 0; i < len; i++) {
+        size_t i = 0;
+        /* Eight bytes at a time while none needs a look (numbers: all of them). */
+        for (; len - i >= 8; i += 8) {
+            uint64_t v;
+            memcpy(&v, s + i, 8);
+            if (word_special(v) != 0) {
+                break;
+            }
+            memcpy(p + i, &v, 8);
+        }
+        uint8_t *q = p + i;
+        for (; i < len; i++) {
             unsigned char c = (unsigned char)s[i];
             if (c == '"' || c == '\\') {
                 *q++ = '\\';
@@ -112,6 +123,24 @@ static void put(struct ag_json *w, const char *s, size_t len)
     }
 slow:
     w->err = escape(b, s, len, 0, NULL);
+}
+
+/*
+ * put() of text that is the same in both forms: numbers and the literals true, false and null
+ * (ASCII without '"', '\\' or control characters), so the escaped form needs no look at it.
+ */
+static void put_safe(struct ag_json *w, const char *s, size_t len)
+{
+    uint8_t *p;
+    if (w->err != 0 || count(w, len) != 0) {
+        return;
+    }
+    if ((p = room(w->buf, len)) != NULL) {
+        memcpy(p, s, len);
+        advance(w->buf, len);
+        return;
+    }
+    w->err = ag_buf_add(w->buf, s, len);
 }
 
 /* Per-level state bits in has_items[]. */
@@ -642,7 +671,7 @@ void ag_json_int(struct ag_json *w, int64_t v)
     if (v < 0) {
         *--p = '-';
     }
-    put(w, p, (size_t)(tmp + sizeof(tmp) - p));
+    put_safe(w, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 void ag_json_uint(struct ag_json *w, uint64_t v)
@@ -652,7 +681,7 @@ void ag_json_uint(struct ag_json *w, uint64_t v)
         return;
     }
     char *p = utoa_end(v, tmp + sizeof(tmp));
-    put(w, p, (size_t)(tmp + sizeof(tmp) - p));
+    put_safe(w, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 /* 10^0 .. 10^18: all exact in a double (up to 10^22 are). */
@@ -737,7 +766,7 @@ void ag_json_double(struct ag_json *w, double v)
     }
     if (v == 0 && signbit(v)) {
         /* "-0" would read back as the integer 0 in most parsers (jansson included). */
-        put(w, "-0.0", 4);
+        put_safe(w, "-0.0", 4);
         return;
     }
     if (v == trunc(v) && fabs(v) < 1e15) {
@@ -748,12 +777,12 @@ void ag_json_double(struct ag_json *w, double v)
         if (v < 0) {
             *--p = '-';
         }
-        put(w, p, (size_t)(tmp + sizeof(tmp) - p));
+        put_safe(w, p, (size_t)(tmp + sizeof(tmp) - p));
         return;
     }
     size_t len = short_fixed(v, tmp);
     if (len > 0) {
-        put(w, tmp, len);
+        put_safe(w, tmp, len);
         return;
     }
     /*
@@ -768,7 +797,7 @@ void ag_json_double(struct ag_json *w, double v)
             break;
         }
     }
-    put(w, tmp, (size_t)n);
+    put_safe(w, tmp, (size_t)n);
 }
 
 void ag_json_bool(struct ag_json *w, int v)
@@ -776,7 +805,7 @@ void ag_json_bool(struct ag_json *w, int v)
     if (before_value(w)) {
         return;
     }
-    put(w, v ? "true" : "false", v ? 4 : 5);
+    put_safe(w, v ? "true" : "false", v ? 4 : 5);
 }
 
 void ag_json_null(struct ag_json *w)
@@ -784,7 +813,7 @@ void ag_json_null(struct ag_json *w)
     if (before_value(w)) {
         return;
     }
-    put(w, "null", 4);
+    put_safe(w, "null", 4);
 }
 
 /*
