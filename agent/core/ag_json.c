@@ -914,6 +914,35 @@ void ag_json_raw(struct ag_json *w, const char *json, size_t len)
     put(w, json, len);
 }
 
+void ag_json_members_out(struct ag_json *w, const char *text, size_t len, size_t plain_len)
+{
+    uint8_t *p;
+    if (w->err) {
+        return;
+    }
+    /* Members belong in objects, not after a key. */
+    if (w->after_key || w->depth == 0 || (w->has_items[w->depth] & LEVEL_IS_ARRAY)) {
+        set_err(w, AG_EINVAL);
+        return;
+    }
+    if (len == 0) {
+        return;
+    }
+    if (w->has_items[w->depth] & LEVEL_HAS_ITEMS) {
+        put1(w, ',');
+    }
+    w->has_items[w->depth] |= LEVEL_HAS_ITEMS;
+    if (w->err != 0 || count(w, plain_len) != 0) {
+        return;
+    }
+    if ((p = room(w->buf, len)) != NULL) {
+        memcpy(p, text, len);
+        advance(w->buf, len);
+        return;
+    }
+    w->err = ag_buf_add(w->buf, text, len);
+}
+
 int ag_json_finish(struct ag_json *w)
 {
     if (w->err) {

@@ -221,6 +221,16 @@ struct ex_xray_resource {
     char *keys;          /* RES_PREFIX and the key of each attribute, NUL-terminated, in order */
     size_t *key_off;     /* where attribute i's prefixed key starts in |keys| */
     size_t *key_len;
+    /*
+     * The metadata members of the F_META attributes ("otel.resource.<key>": value, in order), in
+     * the output form of the options it was built with (|meta_escaped|), rendered once: written
+     * as they are into every segment whose metadata needs no key set. NULL when none (or when
+     * rendering failed: then they are written one by one, as before).
+     */
+    char *meta;
+    size_t meta_len;   /* of the members, from meta + 1 (after the '{') */
+    size_t meta_plain; /* their plain JSON text's length */
+    bool meta_escaped;
 };
 
 /* "otel.resource.<key>" of resource attribute |i|. */
@@ -2542,6 +2552,13 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
     struct ag_buf mb;
     ag_buf_init(&mb, SCRATCH_CAP);
     for (size_t pass = 0; pass < 2; pass++) {
+        if (pass == 1 && n_rattrs > 0 && !dedup && x->r->meta != NULL &&
+            x->r->meta_escaped == (w->escaped != 0)) {
+            /* The resource's members, rendered once for all its segments. */
+            open_default_metadata(w, &meta_open, &default_open);
+            ag_json_members_out(w, x->r->meta + 1, x->r->meta_len, x->r->meta_plain);
+            break;
+        }
         for (size_t i = 0; i < (pass == 0 ? sp->n_attributes : n_rattrs); i++) {
             const pb_any *v;
             const char *key;
@@ -2672,6 +2689,47 @@ static enum attr_class classify_res_attr(const struct ex_xray_options *o,
     return idx && any_scalar(kv->value) ? C_ANNO : C_META;
 }
 
+/*
+ * Fills r->meta (see struct ex_xray_resource) with the writer write_annotations_metadata() uses,
+ * so the bytes are those it would write member by member. Leaves it NULL when no attribute is
+ * F_META or when out of memory (the members are then written one by one).
+ */
+static void render_res_meta(const struct ex_xray_options *o, struct ex_xray_resource *r)
+{
+    bool any = false;
+    for (size_t i = 0; i < r->n && !any; i++) {
+        any = (r->idx.flags[i] & F_META) != 0;
+    }
+    if (!any) {
+        return;
+    }
+    struct ag_buf b;
+    struct ag_json jw, *w = &jw;
+    ag_buf_init(&b, SIZE_MAX);
+    if (o->escaped) {
+        ag_json_init_escaped(w, &b);
+    } else {
+        ag_json_init(w, &b);
+    }
+    ag_json_obj_open(w);
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->idx.flags[i] & F_META) {
+            ag_json_keyn(w, res_key(r, i), r->key_len[i]);
+            write_any(w, r->attrs[i]->value);
+        }
+    }
+    ag_json_obj_close(w);
+    if (ag_json_finish(w) != 0 || b.len < 2 || w->written < 2) {
+        ag_buf_cleanup(&b);
+        return;
+    }
+    size_t len = b.len;
+    r->meta_plain = w->written - 2;
+    r->meta = (char *)ag_buf_steal(&b, NULL);
+    r->meta_len = r->meta != NULL ? len - 2 : 0;
+    r->meta_escaped = o->escaped;
+}
+
 int ex_xray_resource_new(const struct ex_xray_options *opts, const ProtobufCMessage *resource,
                          struct ex_xray_resource **out)
 {
@@ -2715,6 +2773,7 @@ int ex_xray_resource_new(const struct ex_xray_options *opts, const ProtobufCMess
     for (size_t i = 0; i < r->n; i++) {
         r->idx.flags[i] |= class_flag(classify_res_attr(o, r, i));
     }
+    render_res_meta(o, r);
     *out = r;
     return 0;
 }
@@ -2725,6 +2784,7 @@ void ex_xray_resource_free(struct ex_xray_resource *r)
         return;
     }
     kv_index_cleanup(&r->idx);
+    ag_free(r->meta);
     ag_free(r->keys);
     ag_free(r->key_off);
     ag_free(r->key_len);
