@@ -231,6 +231,10 @@ struct ex_xray_resource {
     size_t meta_len;   /* of the members, from meta + 1 (after the '{') */
     size_t meta_plain; /* their plain JSON text's length */
     bool meta_escaped;
+    /* The same for write_aws_res()'s members of "aws": NULL when rendering failed. */
+    char *aws;
+    size_t aws_len, aws_plain;
+    bool aws_escaped;
 };
 
 /* "otel.resource.<key>" of resource attribute |i|. */
@@ -1707,63 +1711,13 @@ static void write_log_groups(struct ag_json *w, const pb_any *v, bool arns)
     }
 }
 
-static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
+/*
+ * The members of "aws" that come from the resource and the options alone (ec2, ecs, eks,
+ * elastic_beanstalk, cloudwatch_logs, xray), written into the open "aws" object. Reads only
+ * x->o, x->ridx; sets x->err on an allocation failure.
+ */
+static void write_aws_res(struct xr *x, struct ag_json *w)
 {
-    if (!provider_ok(x)) {
-        return;
-    }
-    ag_json_key_lit(w, "aws");
-    ag_json_obj_open(w);
-
-    if (mode != DOC_SERVICE) {
-        const char *v = attr_str(x, "aws.operation");
-        kstr(w, "operation", v ? v : attr_str(x, "rpc.method"));
-        v = attr_str(x, "aws.account_id");
-        kstr(w, "account_id", v ? v : res_str(x, "cloud.account.id"));
-        kstr(w, "region", attr_str(x, "aws.region"));
-        v = attr_str(x, "aws.request_id");
-        kstr(w, "request_id", v ? v : attr_str(x, "aws.requestId"));
-        v = attr_str(x, "messaging.url");
-        if (v == NULL && (v = attr_str(x, "aws.queue_url")) == NULL) {
-            v = attr_str(x, "aws.queue.url");
-        }
-        kstr(w, "queue_url", v);
-        const pb_any *tn = attr(x, "aws.dynamodb.table_names");
-        if (tn != NULL && tn->value_case == V_ARRAY && tn->array_value != NULL &&
-            tn->array_value->n_values > 1) {
-            ag_json_key_lit(w, "table_names");
-            ag_json_arr_open(w);
-            for (size_t i = 0; i < tn->array_value->n_values; i++) {
-                const char *s = any_str(tn->array_value->values[i]);
-                ag_json_str(w, s ? s : "");
-            }
-            ag_json_arr_close(w);
-        } else {
-            v = NULL;
-            if (tn != NULL && tn->value_case == V_ARRAY && tn->array_value != NULL &&
-                tn->array_value->n_values == 1) {
-                v = any_str(tn->array_value->values[0]);
-            } else if (tn != NULL) {
-                v = any_str(tn);
-            }
-            if (v == NULL && (v = attr_str(x, "aws.table_name")) == NULL) {
-                v = attr_str(x, "aws.table.name");
-            }
-            kstr(w, "table_name", v);
-        }
-        consume(x, "aws.operation");
-        consume(x, "rpc.method");
-        consume(x, "aws.account_id");
-        consume(x, "aws.region");
-        consume(x, "aws.request_id");
-        consume(x, "aws.requestId");
-        consume(x, "messaging.url");
-        consume(x, "aws.queue_url");
-        consume(x, "aws.queue.url");
-        consume(x, "aws.table_name");
-        consume(x, "aws.table.name");
-    }
-
     const char *platform = res_str(x, "cloud.platform");
     if (streq(platform, "aws_ec2") || res_str(x, "host.id") != NULL) {
         ag_json_key_lit(w, "ec2");
@@ -1859,6 +1813,71 @@ static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
     ag_json_key_lit(w, "auto_instrumentation");
     ag_json_bool(w, res_attr(x, "telemetry.auto.version") != NULL);
     ag_json_obj_close(w);
+}
+
+static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
+{
+    if (!provider_ok(x)) {
+        return;
+    }
+    ag_json_key_lit(w, "aws");
+    ag_json_obj_open(w);
+
+    if (mode != DOC_SERVICE) {
+        const char *v = attr_str(x, "aws.operation");
+        kstr(w, "operation", v ? v : attr_str(x, "rpc.method"));
+        v = attr_str(x, "aws.account_id");
+        kstr(w, "account_id", v ? v : res_str(x, "cloud.account.id"));
+        kstr(w, "region", attr_str(x, "aws.region"));
+        v = attr_str(x, "aws.request_id");
+        kstr(w, "request_id", v ? v : attr_str(x, "aws.requestId"));
+        v = attr_str(x, "messaging.url");
+        if (v == NULL && (v = attr_str(x, "aws.queue_url")) == NULL) {
+            v = attr_str(x, "aws.queue.url");
+        }
+        kstr(w, "queue_url", v);
+        const pb_any *tn = attr(x, "aws.dynamodb.table_names");
+        if (tn != NULL && tn->value_case == V_ARRAY && tn->array_value != NULL &&
+            tn->array_value->n_values > 1) {
+            ag_json_key_lit(w, "table_names");
+            ag_json_arr_open(w);
+            for (size_t i = 0; i < tn->array_value->n_values; i++) {
+                const char *s = any_str(tn->array_value->values[i]);
+                ag_json_str(w, s ? s : "");
+            }
+            ag_json_arr_close(w);
+        } else {
+            v = NULL;
+            if (tn != NULL && tn->value_case == V_ARRAY && tn->array_value != NULL &&
+                tn->array_value->n_values == 1) {
+                v = any_str(tn->array_value->values[0]);
+            } else if (tn != NULL) {
+                v = any_str(tn);
+            }
+            if (v == NULL && (v = attr_str(x, "aws.table_name")) == NULL) {
+                v = attr_str(x, "aws.table.name");
+            }
+            kstr(w, "table_name", v);
+        }
+        consume(x, "aws.operation");
+        consume(x, "rpc.method");
+        consume(x, "aws.account_id");
+        consume(x, "aws.region");
+        consume(x, "aws.request_id");
+        consume(x, "aws.requestId");
+        consume(x, "messaging.url");
+        consume(x, "aws.queue_url");
+        consume(x, "aws.queue.url");
+        consume(x, "aws.table_name");
+        consume(x, "aws.table.name");
+    }
+
+    if (x->r != NULL && x->r->aws != NULL && x->r->aws_escaped == (w->escaped != 0)) {
+        /* What comes from the resource alone, rendered once for all its spans. */
+        ag_json_members_out(w, x->r->aws + 1, x->r->aws_len, x->r->aws_plain);
+    } else {
+        write_aws_res(x, w);
+    }
 
     ag_json_obj_close(w);
 }
@@ -2730,6 +2749,53 @@ static void render_res_meta(const struct ex_xray_options *o, struct ex_xray_reso
     r->meta_escaped = o->escaped;
 }
 
+/*
+ * Opens an object in |w|, over |b|, in |o|'s output form; render_done() closes it and keeps the
+ * members (between the braces) in |*text|, |*len|, |*plain|, or leaves |*text| NULL on failure.
+ */
+static void render_open(const struct ex_xray_options *o, struct ag_json *w, struct ag_buf *b)
+{
+    ag_buf_init(b, SIZE_MAX);
+    if (o->escaped) {
+        ag_json_init_escaped(w, b);
+    } else {
+        ag_json_init(w, b);
+    }
+    ag_json_obj_open(w);
+}
+
+static void render_done(struct ag_json *w, struct ag_buf *b, bool ok, char **text, size_t *len,
+                        size_t *plain)
+{
+    ag_json_obj_close(w);
+    if (ag_json_finish(w) != 0 || !ok || b->len < 2 || w->written < 2) {
+        ag_buf_cleanup(b);
+        return;
+    }
+    size_t n = b->len;
+    *plain = w->written - 2;
+    *text = (char *)ag_buf_steal(b, NULL);
+    *len = *text != NULL ? n - 2 : 0;
+}
+
+/* Fills r->aws (see struct ex_xray_resource) with write_aws_res(). */
+static void render_res_aws(const struct ex_xray_options *o, struct ex_xray_resource *r)
+{
+    struct xr x;
+    memset(&x, 0, sizeof(x));
+    x.o = o;
+    x.r = r;
+    x.rattrs = r->attrs;
+    x.n_rattrs = r->n;
+    x.ridx = &r->idx;
+    struct ag_buf b;
+    struct ag_json w;
+    render_open(o, &w, &b);
+    write_aws_res(&x, &w);
+    render_done(&w, &b, x.err == 0, &r->aws, &r->aws_len, &r->aws_plain);
+    r->aws_escaped = o->escaped;
+}
+
 int ex_xray_resource_new(const struct ex_xray_options *opts, const ProtobufCMessage *resource,
                          struct ex_xray_resource **out)
 {
@@ -2774,6 +2840,7 @@ int ex_xray_resource_new(const struct ex_xray_options *opts, const ProtobufCMess
         r->idx.flags[i] |= class_flag(classify_res_attr(o, r, i));
     }
     render_res_meta(o, r);
+    render_res_aws(o, r);
     *out = r;
     return 0;
 }
@@ -2785,6 +2852,7 @@ void ex_xray_resource_free(struct ex_xray_resource *r)
     }
     kv_index_cleanup(&r->idx);
     ag_free(r->meta);
+    ag_free(r->aws);
     ag_free(r->keys);
     ag_free(r->key_off);
     ag_free(r->key_len);
