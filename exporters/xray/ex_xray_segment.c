@@ -808,7 +808,6 @@ fallback:;
 /* ---- http (xray.md §6) ---- */
 
 
-
 static bool http_status(const struct xr *x, int64_t *code)
 {
     return any_int(attr(x, "http.status_code"), code) ||
@@ -927,22 +926,14 @@ static bool content_length(const struct xr *x, int64_t *out)
 static void write_http(struct xr *x, struct ag_json *w)
 {
     /* The keys that make an http object (one literal lookup each: hashes folded). */
-    if (attr(x, "http.method") == NULL &&
-        attr(x, "http.request.method") == NULL &&
-        attr(x, "http.client_ip") == NULL &&
-        attr(x, "http.user_agent") == NULL &&
-        attr(x, "user_agent.original") == NULL &&
-        attr(x, "http.status_code") == NULL &&
-        attr(x, "http.response.status_code") == NULL &&
-        attr(x, "http.url") == NULL &&
-        attr(x, "url.full") == NULL &&
-        attr(x, "http.scheme") == NULL &&
-        attr(x, "url.scheme") == NULL &&
-        attr(x, "http.host") == NULL &&
-        attr(x, "http.target") == NULL &&
-        attr(x, "http.server_name") == NULL &&
-        attr(x, "net.host.port") == NULL &&
-        attr(x, "url.path") == NULL &&
+    if (attr(x, "http.method") == NULL && attr(x, "http.request.method") == NULL &&
+        attr(x, "http.client_ip") == NULL && attr(x, "http.user_agent") == NULL &&
+        attr(x, "user_agent.original") == NULL && attr(x, "http.status_code") == NULL &&
+        attr(x, "http.response.status_code") == NULL && attr(x, "http.url") == NULL &&
+        attr(x, "url.full") == NULL && attr(x, "http.scheme") == NULL &&
+        attr(x, "url.scheme") == NULL && attr(x, "http.host") == NULL &&
+        attr(x, "http.target") == NULL && attr(x, "http.server_name") == NULL &&
+        attr(x, "net.host.port") == NULL && attr(x, "url.path") == NULL &&
         attr(x, "url.query") == NULL) {
         return;
     }
