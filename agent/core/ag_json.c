@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 void ag_json_init(struct ag_json *w, struct ag_buf *buf)
 {
@@ -43,6 +46,7 @@ static int count(struct ag_json *w, size_t len)
 }
 
 static int escape(struct ag_buf *buf, const char *str, size_t len, int twice, size_t *plain_out);
+static inline uint64_t word_special(uint64_t v);
 
 /*
  * Where |n| more bytes go when |b| has them allocated already (the common case: one check, no
@@ -94,8 +98,18 @@ static void put(struct ag_json *w, const char *s, size_t len)
     }
     /* JSON text escaped again: only quotes (and backslashes, in raw JSON) need a backslash. */
     if (len < SIZE_MAX / 4 && (p = room(b, 2 * len)) != NULL) {
-        uint8_t *q = p;
-        for (size_t i = 0; i < len; i++) {
+        size_t i = 0;
+        /* Eight bytes at a time while none needs a look (numbers: all of them). */
+        for (; len - i >= 8; i += 8) {
+            uint64_t v;
+            memcpy(&v, s + i, 8);
+            if (word_special(v) != 0) {
+                break;
+            }
+            memcpy(p + i, &v, 8);
+        }
+        uint8_t *q = p + i;
+        for (; i < len; i++) {
             unsigned char c = (unsigned char)s[i];
             if (c == '"' || c == '\\') {
                 *q++ = '\\';
@@ -109,6 +123,24 @@ static void put(struct ag_json *w, const char *s, size_t len)
     }
 slow:
     w->err = escape(b, s, len, 0, NULL);
+}
+
+/*
+ * put() of text that is the same in both forms: numbers and the literals true, false and null
+ * (ASCII without '"', '\\' or control characters), so the escaped form needs no look at it.
+ */
+static void put_safe(struct ag_json *w, const char *s, size_t len)
+{
+    uint8_t *p;
+    if (w->err != 0 || count(w, len) != 0) {
+        return;
+    }
+    if ((p = room(w->buf, len)) != NULL) {
+        memcpy(p, s, len);
+        advance(w->buf, len);
+        return;
+    }
+    w->err = ag_buf_add(w->buf, s, len);
 }
 
 /* Per-level state bits in has_items[]. */
@@ -258,8 +290,9 @@ static inline uint64_t word_special(uint64_t v)
 
 /*
  * The escaping loop of escape() into |q|, which has room for 7 bytes per input byte (the
- * longest: a control character escaped twice, "\\\\u00XX"). Eight bytes at a time while none
- * needs escaping. Adds to |*plain| what once-escaping adds; returns the end of the output.
+ * longest: a control character escaped twice, "\\\\u00XX"). Sixteen bytes at a time (SSE2),
+ * else eight, while none needs escaping. Adds to |*plain| what once-escaping adds; returns the
+ * end of the output.
  */
 static uint8_t *escape_into(uint8_t *q, const unsigned char *s, size_t len, int twice,
                             size_t *plain)
@@ -283,6 +316,26 @@ static uint8_t *escape_into(uint8_t *q, const unsigned char *s, size_t len, int 
             }
             tail_tried = 1;
         }
+#if defined(__SSE2__)
+        if (len - i >= 16) {
+            /* 16 bytes at a time: special[] as three compares (signed: below 0x20 also takes
+             * every byte from 0x80), stored as they are; stop at the first special one. */
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+            __m128i m = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                                     _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                                  _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+            unsigned bits = (unsigned)_mm_movemask_epi8(m);
+            _mm_storeu_si128((__m128i *)(void *)q, v);
+            if (bits == 0) {
+                q += 16;
+                i += 16;
+                continue;
+            }
+            size_t k = (size_t)__builtin_ctz(bits);
+            q += k;
+            i += k;
+        } else
+#endif
         if (len - i >= 8) {
             uint64_t v;
             memcpy(&v, s + i, 8);
@@ -518,7 +571,35 @@ void ag_json_strn(struct ag_json *w, const char *s, size_t len)
 
 void ag_json_keyn(struct ag_json *w, const char *key, size_t len)
 {
+    uint8_t *p;
     if (w->err) {
+        return;
+    }
+    /* The usual case: [,]"key": in room the buffer has, in one go (7 bytes per key byte is the
+     * longest escape, 6 for the rest: comma, two quotes with their backslashes when escaped,
+     * the colon). */
+    if (!w->after_key && w->depth != 0 && !(w->has_items[w->depth] & LEVEL_IS_ARRAY) &&
+        key != NULL && len < SIZE_MAX / 8 && (p = room(w->buf, 7 * len + 6)) != NULL) {
+        uint8_t *q = p;
+        size_t plain = len + 3;
+        if (w->has_items[w->depth] & LEVEL_HAS_ITEMS) {
+            *q++ = ',';
+            plain++;
+        }
+        w->has_items[w->depth] |= LEVEL_HAS_ITEMS;
+        if (w->escaped) {
+            *q++ = '\\';
+        }
+        *q++ = '"';
+        q = escape_into(q, (const unsigned char *)key, len, w->escaped, &plain);
+        if (w->escaped) {
+            *q++ = '\\';
+        }
+        *q++ = '"';
+        *q++ = ':';
+        advance(w->buf, (size_t)(q - p));
+        (void)count(w, plain);
+        w->after_key = 1;
         return;
     }
     /* Keys belong in objects, one before each value. */
@@ -590,7 +671,7 @@ void ag_json_int(struct ag_json *w, int64_t v)
     if (v < 0) {
         *--p = '-';
     }
-    put(w, p, (size_t)(tmp + sizeof(tmp) - p));
+    put_safe(w, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 void ag_json_uint(struct ag_json *w, uint64_t v)
@@ -600,7 +681,7 @@ void ag_json_uint(struct ag_json *w, uint64_t v)
         return;
     }
     char *p = utoa_end(v, tmp + sizeof(tmp));
-    put(w, p, (size_t)(tmp + sizeof(tmp) - p));
+    put_safe(w, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 /* 10^0 .. 10^18: all exact in a double (up to 10^22 are). */
@@ -685,7 +766,7 @@ void ag_json_double(struct ag_json *w, double v)
     }
     if (v == 0 && signbit(v)) {
         /* "-0" would read back as the integer 0 in most parsers (jansson included). */
-        put(w, "-0.0", 4);
+        put_safe(w, "-0.0", 4);
         return;
     }
     if (v == trunc(v) && fabs(v) < 1e15) {
@@ -696,12 +777,12 @@ void ag_json_double(struct ag_json *w, double v)
         if (v < 0) {
             *--p = '-';
         }
-        put(w, p, (size_t)(tmp + sizeof(tmp) - p));
+        put_safe(w, p, (size_t)(tmp + sizeof(tmp) - p));
         return;
     }
     size_t len = short_fixed(v, tmp);
     if (len > 0) {
-        put(w, tmp, len);
+        put_safe(w, tmp, len);
         return;
     }
     /*
@@ -716,7 +797,7 @@ void ag_json_double(struct ag_json *w, double v)
             break;
         }
     }
-    put(w, tmp, (size_t)n);
+    put_safe(w, tmp, (size_t)n);
 }
 
 void ag_json_bool(struct ag_json *w, int v)
@@ -724,7 +805,7 @@ void ag_json_bool(struct ag_json *w, int v)
     if (before_value(w)) {
         return;
     }
-    put(w, v ? "true" : "false", v ? 4 : 5);
+    put_safe(w, v ? "true" : "false", v ? 4 : 5);
 }
 
 void ag_json_null(struct ag_json *w)
@@ -732,7 +813,7 @@ void ag_json_null(struct ag_json *w)
     if (before_value(w)) {
         return;
     }
-    put(w, "null", 4);
+    put_safe(w, "null", 4);
 }
 
 /*
@@ -831,6 +912,35 @@ void ag_json_raw(struct ag_json *w, const char *json, size_t len)
         return;
     }
     put(w, json, len);
+}
+
+void ag_json_members_out(struct ag_json *w, const char *text, size_t len, size_t plain_len)
+{
+    uint8_t *p;
+    if (w->err) {
+        return;
+    }
+    /* Members belong in objects, not after a key. */
+    if (w->after_key || w->depth == 0 || (w->has_items[w->depth] & LEVEL_IS_ARRAY)) {
+        set_err(w, AG_EINVAL);
+        return;
+    }
+    if (len == 0) {
+        return;
+    }
+    if (w->has_items[w->depth] & LEVEL_HAS_ITEMS) {
+        put1(w, ',');
+    }
+    w->has_items[w->depth] |= LEVEL_HAS_ITEMS;
+    if (w->err != 0 || count(w, plain_len) != 0) {
+        return;
+    }
+    if ((p = room(w->buf, len)) != NULL) {
+        memcpy(p, text, len);
+        advance(w->buf, len);
+        return;
+    }
+    w->err = ag_buf_add(w->buf, text, len);
 }
 
 int ag_json_finish(struct ag_json *w)

@@ -85,6 +85,15 @@ void ag_json_hex(struct ag_json *w, const uint8_t *bytes, size_t len);
 void ag_json_base64(struct ag_json *w, const uint8_t *bytes, size_t len);
 /* Writes already-encoded JSON text as one value. */
 void ag_json_raw(struct ag_json *w, const char *json, size_t len);
+/*
+ * Writes members of the open object given in this writer's output form: |text| (|len| bytes) is
+ * what a writer of the same form (plain or escaped) wrote between the braces of an object, with
+ * |plain_len| bytes of plain JSON text (that writer's count less the two braces), copied as it
+ * is. A comma goes first when the object has members already. For members that repeat from
+ * document to document (rendered once, written many times). |len| 0 writes nothing; outside an
+ * object or after a key: AG_EINVAL.
+ */
+void ag_json_members_out(struct ag_json *w, const char *text, size_t len, size_t plain_len);
 
 /*
  * Returns 0 when everything was written and every container closed; otherwise the first error

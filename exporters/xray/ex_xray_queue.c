@@ -757,21 +757,18 @@ int ex_xray_queue_push_doc(struct ex_xray_queue *q, const char *doc, size_t len)
 
 static int push_docs(struct ex_xray_queue *q, const char *docs, size_t len, bool escaped)
 {
-    size_t n = 0, pushed = 0;
+    size_t pushed = 0;
     int rc = 0;
-    for (const char *p = docs, *end = docs + len; p < end; n++) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        p = nl != NULL ? nl + 1 : end;
-    }
-    if (n == 0) {
+    if (len == 0) {
         return 0;
     }
-    rc = ring_reserve(q, n);
+    /* One pass: the ring grows as documents come (it doubles, so that stays amortised O(1)). */
     for (size_t i = 0; rc == 0 && i < len;) {
         const char *nl = memchr(docs + i, '\n', len - i);
         size_t dlen = nl != NULL ? (size_t)(nl - (docs + i)) : len - i;
         struct qdoc d;
-        rc = doc_make(q, docs + i, dlen, escaped, &d);
+        rc = ring_reserve(q, 1);
+        rc = rc ? rc : doc_make(q, docs + i, dlen, escaped, &d);
         if (rc == 0) {
             ring_push_back(q, &d);
             q->bytes += d.len;

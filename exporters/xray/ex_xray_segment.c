@@ -201,8 +201,14 @@ static ptrdiff_t kv_index_find_h(const struct kv_index *ix, const char *key, siz
     return -1;
 }
 
+/*
+ * Forced inline (gcc left some callers out of line, hashing the literal key and running strlen()
+ * on it at every call): at each call site with a literal key, its length and hash are constants.
+ */
+#define XR_INLINE inline __attribute__((always_inline))
+
 /* Inline so that the hash of a literal key is computed at compile time. */
-static inline ptrdiff_t kv_index_find(const struct kv_index *ix, const char *key, size_t len)
+static XR_INLINE ptrdiff_t kv_index_find(const struct kv_index *ix, const char *key, size_t len)
 {
     return kv_index_find_h(ix, key, len, key_hash(key, len));
 }
@@ -215,6 +221,20 @@ struct ex_xray_resource {
     char *keys;          /* RES_PREFIX and the key of each attribute, NUL-terminated, in order */
     size_t *key_off;     /* where attribute i's prefixed key starts in |keys| */
     size_t *key_len;
+    /*
+     * The metadata members of the F_META attributes ("otel.resource.<key>": value, in order), in
+     * the output form of the options it was built with (|meta_escaped|), rendered once: written
+     * as they are into every segment whose metadata needs no key set. NULL when none (or when
+     * rendering failed: then they are written one by one, as before).
+     */
+    char *meta;
+    size_t meta_len;   /* of the members, from meta + 1 (after the '{') */
+    size_t meta_plain; /* their plain JSON text's length */
+    bool meta_escaped;
+    /* The same for write_aws_res()'s members of "aws": NULL when rendering failed. */
+    char *aws;
+    size_t aws_len, aws_plain;
+    bool aws_escaped;
 };
 
 /* "otel.resource.<key>" of resource attribute |i|. */
@@ -303,9 +323,10 @@ static bool streq(const char *a, const char *b)
     return a != NULL && b != NULL && strcmp(a, b) == 0;
 }
 
-static bool has_prefix(const char *s, const char *p)
+/* Inline, first byte compared first: called for every attribute of every span. */
+static inline bool has_prefix(const char *s, const char *p)
 {
-    return strncmp(s, p, strlen(p)) == 0;
+    return p[0] == '\0' || (s[0] == p[0] && strncmp(s, p, strlen(p)) == 0);
 }
 
 static const pb_any *kv_find(pb_kv *const *kvs, size_t n, const char *key)
@@ -320,7 +341,7 @@ static const pb_any *kv_find(pb_kv *const *kvs, size_t n, const char *key)
 }
 
 /* A non-empty string value, or NULL. */
-static const char *any_str(const pb_any *v)
+static inline const char *any_str(const pb_any *v)
 {
     if (v == NULL || v->value_case != V_STR || v->string_value == NULL ||
         v->string_value[0] == '\0') {
@@ -365,28 +386,28 @@ static bool any_scalar(const pb_any *v)
  * Lookups by name. Inline so that strlen() of the literal key is folded at the call site; the
  * answers are those of a kv_find() scan over all attributes.
  */
-static inline const pb_any *kv_index_get(const struct kv_index *ix, const char *key)
+static XR_INLINE const pb_any *kv_index_get(const struct kv_index *ix, const char *key)
 {
     ptrdiff_t i = kv_index_find(ix, key, strlen(key));
     return i >= 0 ? ix->kvs[i]->value : NULL;
 }
 
-static inline const pb_any *attr(const struct xr *x, const char *key)
+static XR_INLINE const pb_any *attr(const struct xr *x, const char *key)
 {
     return kv_index_get(&x->sidx, key);
 }
 
-static inline const char *attr_str(const struct xr *x, const char *key)
+static XR_INLINE const char *attr_str(const struct xr *x, const char *key)
 {
     return any_str(attr(x, key));
 }
 
-static inline const pb_any *res_attr(const struct xr *x, const char *key)
+static XR_INLINE const pb_any *res_attr(const struct xr *x, const char *key)
 {
     return kv_index_get(x->ridx, key);
 }
 
-static inline const char *res_str(const struct xr *x, const char *key)
+static XR_INLINE const char *res_str(const struct xr *x, const char *key)
 {
     return any_str(res_attr(x, key));
 }
@@ -395,7 +416,7 @@ static inline const char *res_str(const struct xr *x, const char *key)
  * Marks |key| consumed. Only the first attribute with that key and a value can be written as an
  * annotation or metadata (the others are F_DUP or have no value), so only it is marked.
  */
-static inline void consume(struct xr *x, const char *key)
+static XR_INLINE void consume(struct xr *x, const char *key)
 {
     ptrdiff_t i = kv_index_find(&x->sidx, key, strlen(key));
     if (i >= 0) {
@@ -407,7 +428,7 @@ static inline void consume(struct xr *x, const char *key)
  * Writes "key": "value" when |v| is a non-empty string (xray.md §2: empty strings omitted).
  * |key| is one of the schema's literal keys (ag_json_keyn_plain()'s promise).
  */
-static void kstr(struct ag_json *w, const char *key, const char *v)
+static XR_INLINE void kstr(struct ag_json *w, const char *key, const char *v)
 {
     if (v != NULL && v[0] != '\0') {
         ag_json_keyn_plain(w, key, strlen(key));
@@ -416,7 +437,7 @@ static void kstr(struct ag_json *w, const char *key, const char *v)
 }
 
 /* Like kstr() but writes null when absent (aws.ec2/eks/elastic_beanstalk, xray.md §2). */
-static void kstr_or_null(struct ag_json *w, const char *key, const char *v)
+static XR_INLINE void kstr_or_null(struct ag_json *w, const char *key, const char *v)
 {
     ag_json_keyn_plain(w, key, strlen(key));
     if (v != NULL) {
@@ -786,55 +807,6 @@ fallback:;
 
 /* ---- http (xray.md §6) ---- */
 
-static const char *const http_trigger_keys[] = {
-    "http.method",
-    "http.request.method",
-    "http.client_ip",
-    "http.user_agent",
-    "user_agent.original",
-    "http.status_code",
-    "http.response.status_code",
-    "http.url",
-    "url.full",
-    "http.scheme",
-    "url.scheme",
-    "http.host",
-    "http.target",
-    "http.server_name",
-    "net.host.port",
-    "url.path",
-    "url.query",
-};
-
-static const char *const http_consumed_keys[] = {
-    "http.method",
-    "http.request.method",
-    "http.client_ip",
-    "client.address",
-    "http.user_agent",
-    "user_agent.original",
-    "http.status_code",
-    "http.response.status_code",
-    "http.url",
-    "url.full",
-    "http.scheme",
-    "url.scheme",
-    "http.host",
-    "http.target",
-    "http.server_name",
-    "net.host.port",
-    "server.port",
-    "net.host.name",
-    "host.name",
-    "server.address",
-    "net.peer.name",
-    "net.peer.ip",
-    "net.peer.port",
-    "network.peer.address",
-    "url.path",
-    "url.query",
-    "messaging.message_payload_size_bytes",
-};
 
 static bool http_status(const struct xr *x, int64_t *code)
 {
@@ -953,14 +925,16 @@ static bool content_length(const struct xr *x, int64_t *out)
 
 static void write_http(struct xr *x, struct ag_json *w)
 {
-    bool present = false;
-    for (size_t i = 0; i < sizeof(http_trigger_keys) / sizeof(http_trigger_keys[0]); i++) {
-        if (attr(x, http_trigger_keys[i]) != NULL) {
-            present = true;
-            break;
-        }
-    }
-    if (!present) {
+    /* The keys that make an http object (one literal lookup each: hashes folded). */
+    if (attr(x, "http.method") == NULL && attr(x, "http.request.method") == NULL &&
+        attr(x, "http.client_ip") == NULL && attr(x, "http.user_agent") == NULL &&
+        attr(x, "user_agent.original") == NULL && attr(x, "http.status_code") == NULL &&
+        attr(x, "http.response.status_code") == NULL && attr(x, "http.url") == NULL &&
+        attr(x, "url.full") == NULL && attr(x, "http.scheme") == NULL &&
+        attr(x, "url.scheme") == NULL && attr(x, "http.host") == NULL &&
+        attr(x, "http.target") == NULL && attr(x, "http.server_name") == NULL &&
+        attr(x, "net.host.port") == NULL && attr(x, "url.path") == NULL &&
+        attr(x, "url.query") == NULL) {
         return;
     }
 
@@ -1015,9 +989,34 @@ static void write_http(struct xr *x, struct ag_json *w)
     ag_json_obj_close(w);
     ag_json_obj_close(w);
 
-    for (size_t i = 0; i < sizeof(http_consumed_keys) / sizeof(http_consumed_keys[0]); i++) {
-        consume(x, http_consumed_keys[i]);
-    }
+    /* The keys the http object stands for, consumed one by one: literal keys, hashes folded. */
+    consume(x, "http.method");
+    consume(x, "http.request.method");
+    consume(x, "http.client_ip");
+    consume(x, "client.address");
+    consume(x, "http.user_agent");
+    consume(x, "user_agent.original");
+    consume(x, "http.status_code");
+    consume(x, "http.response.status_code");
+    consume(x, "http.url");
+    consume(x, "url.full");
+    consume(x, "http.scheme");
+    consume(x, "url.scheme");
+    consume(x, "http.host");
+    consume(x, "http.target");
+    consume(x, "http.server_name");
+    consume(x, "net.host.port");
+    consume(x, "server.port");
+    consume(x, "net.host.name");
+    consume(x, "host.name");
+    consume(x, "server.address");
+    consume(x, "net.peer.name");
+    consume(x, "net.peer.ip");
+    consume(x, "net.peer.port");
+    consume(x, "network.peer.address");
+    consume(x, "url.path");
+    consume(x, "url.query");
+    consume(x, "messaging.message_payload_size_bytes");
 }
 
 /* ---- cause (xray.md §8) ---- */
@@ -1703,60 +1702,13 @@ static void write_log_groups(struct ag_json *w, const pb_any *v, bool arns)
     }
 }
 
-static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
+/*
+ * The members of "aws" that come from the resource and the options alone (ec2, ecs, eks,
+ * elastic_beanstalk, cloudwatch_logs, xray), written into the open "aws" object. Reads only
+ * x->o, x->ridx; sets x->err on an allocation failure.
+ */
+static void write_aws_res(struct xr *x, struct ag_json *w)
 {
-    if (!provider_ok(x)) {
-        return;
-    }
-    ag_json_key_lit(w, "aws");
-    ag_json_obj_open(w);
-
-    if (mode != DOC_SERVICE) {
-        const char *v = attr_str(x, "aws.operation");
-        kstr(w, "operation", v ? v : attr_str(x, "rpc.method"));
-        v = attr_str(x, "aws.account_id");
-        kstr(w, "account_id", v ? v : res_str(x, "cloud.account.id"));
-        kstr(w, "region", attr_str(x, "aws.region"));
-        v = attr_str(x, "aws.request_id");
-        kstr(w, "request_id", v ? v : attr_str(x, "aws.requestId"));
-        v = attr_str(x, "messaging.url");
-        if (v == NULL && (v = attr_str(x, "aws.queue_url")) == NULL) {
-            v = attr_str(x, "aws.queue.url");
-        }
-        kstr(w, "queue_url", v);
-        const pb_any *tn = attr(x, "aws.dynamodb.table_names");
-        if (tn != NULL && tn->value_case == V_ARRAY && tn->array_value != NULL &&
-            tn->array_value->n_values > 1) {
-            ag_json_key_lit(w, "table_names");
-            ag_json_arr_open(w);
-            for (size_t i = 0; i < tn->array_value->n_values; i++) {
-                const char *s = any_str(tn->array_value->values[i]);
-                ag_json_str(w, s ? s : "");
-            }
-            ag_json_arr_close(w);
-        } else {
-            v = NULL;
-            if (tn != NULL && tn->value_case == V_ARRAY && tn->array_value != NULL &&
-                tn->array_value->n_values == 1) {
-                v = any_str(tn->array_value->values[0]);
-            } else if (tn != NULL) {
-                v = any_str(tn);
-            }
-            if (v == NULL && (v = attr_str(x, "aws.table_name")) == NULL) {
-                v = attr_str(x, "aws.table.name");
-            }
-            kstr(w, "table_name", v);
-        }
-        static const char *const consumed[] = {
-            "aws.operation",  "rpc.method",     "aws.account_id", "aws.region",
-            "aws.request_id", "aws.requestId",  "messaging.url",  "aws.queue_url",
-            "aws.queue.url",  "aws.table_name", "aws.table.name",
-        };
-        for (size_t i = 0; i < sizeof(consumed) / sizeof(consumed[0]); i++) {
-            consume(x, consumed[i]);
-        }
-    }
-
     const char *platform = res_str(x, "cloud.platform");
     if (streq(platform, "aws_ec2") || res_str(x, "host.id") != NULL) {
         ag_json_key_lit(w, "ec2");
@@ -1852,6 +1804,71 @@ static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
     ag_json_key_lit(w, "auto_instrumentation");
     ag_json_bool(w, res_attr(x, "telemetry.auto.version") != NULL);
     ag_json_obj_close(w);
+}
+
+static void write_aws(struct xr *x, struct ag_json *w, enum doc_mode mode)
+{
+    if (!provider_ok(x)) {
+        return;
+    }
+    ag_json_key_lit(w, "aws");
+    ag_json_obj_open(w);
+
+    if (mode != DOC_SERVICE) {
+        const char *v = attr_str(x, "aws.operation");
+        kstr(w, "operation", v ? v : attr_str(x, "rpc.method"));
+        v = attr_str(x, "aws.account_id");
+        kstr(w, "account_id", v ? v : res_str(x, "cloud.account.id"));
+        kstr(w, "region", attr_str(x, "aws.region"));
+        v = attr_str(x, "aws.request_id");
+        kstr(w, "request_id", v ? v : attr_str(x, "aws.requestId"));
+        v = attr_str(x, "messaging.url");
+        if (v == NULL && (v = attr_str(x, "aws.queue_url")) == NULL) {
+            v = attr_str(x, "aws.queue.url");
+        }
+        kstr(w, "queue_url", v);
+        const pb_any *tn = attr(x, "aws.dynamodb.table_names");
+        if (tn != NULL && tn->value_case == V_ARRAY && tn->array_value != NULL &&
+            tn->array_value->n_values > 1) {
+            ag_json_key_lit(w, "table_names");
+            ag_json_arr_open(w);
+            for (size_t i = 0; i < tn->array_value->n_values; i++) {
+                const char *s = any_str(tn->array_value->values[i]);
+                ag_json_str(w, s ? s : "");
+            }
+            ag_json_arr_close(w);
+        } else {
+            v = NULL;
+            if (tn != NULL && tn->value_case == V_ARRAY && tn->array_value != NULL &&
+                tn->array_value->n_values == 1) {
+                v = any_str(tn->array_value->values[0]);
+            } else if (tn != NULL) {
+                v = any_str(tn);
+            }
+            if (v == NULL && (v = attr_str(x, "aws.table_name")) == NULL) {
+                v = attr_str(x, "aws.table.name");
+            }
+            kstr(w, "table_name", v);
+        }
+        consume(x, "aws.operation");
+        consume(x, "rpc.method");
+        consume(x, "aws.account_id");
+        consume(x, "aws.region");
+        consume(x, "aws.request_id");
+        consume(x, "aws.requestId");
+        consume(x, "messaging.url");
+        consume(x, "aws.queue_url");
+        consume(x, "aws.queue.url");
+        consume(x, "aws.table_name");
+        consume(x, "aws.table.name");
+    }
+
+    if (x->r != NULL && x->r->aws != NULL && x->r->aws_escaped == (w->escaped != 0)) {
+        /* What comes from the resource alone, rendered once for all its spans. */
+        ag_json_members_out(w, x->r->aws + 1, x->r->aws_len, x->r->aws_plain);
+    } else {
+        write_aws_res(x, w);
+    }
 
     ag_json_obj_close(w);
 }
@@ -1889,11 +1906,11 @@ static void write_sql(struct xr *x, struct ag_json *w)
     kstr(w, "sanitized_query", attr_str(x, "db.statement"));
     ag_json_obj_close(w);
     ag_buf_cleanup(&cb);
-    static const char *const consumed[] = {"db.system", "db.connection_string", "db.name",
-                                           "db.user", "db.statement"};
-    for (size_t i = 0; i < sizeof(consumed) / sizeof(consumed[0]); i++) {
-        consume(x, consumed[i]);
-    }
+    consume(x, "db.system");
+    consume(x, "db.connection_string");
+    consume(x, "db.name");
+    consume(x, "db.user");
+    consume(x, "db.statement");
 }
 
 /* ---- links (xray.md §9.3) ---- */
@@ -2545,6 +2562,13 @@ static void write_annotations_metadata(struct xr *x, struct ag_json *w, enum doc
     struct ag_buf mb;
     ag_buf_init(&mb, SCRATCH_CAP);
     for (size_t pass = 0; pass < 2; pass++) {
+        if (pass == 1 && n_rattrs > 0 && !dedup && x->r->meta != NULL &&
+            x->r->meta_escaped == (w->escaped != 0)) {
+            /* The resource's members, rendered once for all its segments. */
+            open_default_metadata(w, &meta_open, &default_open);
+            ag_json_members_out(w, x->r->meta + 1, x->r->meta_len, x->r->meta_plain);
+            break;
+        }
         for (size_t i = 0; i < (pass == 0 ? sp->n_attributes : n_rattrs); i++) {
             const pb_any *v;
             const char *key;
@@ -2675,6 +2699,94 @@ static enum attr_class classify_res_attr(const struct ex_xray_options *o,
     return idx && any_scalar(kv->value) ? C_ANNO : C_META;
 }
 
+/*
+ * Fills r->meta (see struct ex_xray_resource) with the writer write_annotations_metadata() uses,
+ * so the bytes are those it would write member by member. Leaves it NULL when no attribute is
+ * F_META or when out of memory (the members are then written one by one).
+ */
+static void render_res_meta(const struct ex_xray_options *o, struct ex_xray_resource *r)
+{
+    bool any = false;
+    for (size_t i = 0; i < r->n && !any; i++) {
+        any = (r->idx.flags[i] & F_META) != 0;
+    }
+    if (!any) {
+        return;
+    }
+    struct ag_buf b;
+    struct ag_json jw, *w = &jw;
+    ag_buf_init(&b, SIZE_MAX);
+    if (o->escaped) {
+        ag_json_init_escaped(w, &b);
+    } else {
+        ag_json_init(w, &b);
+    }
+    ag_json_obj_open(w);
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->idx.flags[i] & F_META) {
+            ag_json_keyn(w, res_key(r, i), r->key_len[i]);
+            write_any(w, r->attrs[i]->value);
+        }
+    }
+    ag_json_obj_close(w);
+    if (ag_json_finish(w) != 0 || b.len < 2 || w->written < 2) {
+        ag_buf_cleanup(&b);
+        return;
+    }
+    size_t len = b.len;
+    r->meta_plain = w->written - 2;
+    r->meta = (char *)ag_buf_steal(&b, NULL);
+    r->meta_len = r->meta != NULL ? len - 2 : 0;
+    r->meta_escaped = o->escaped;
+}
+
+/*
+ * Opens an object in |w|, over |b|, in |o|'s output form; render_done() closes it and keeps the
+ * members (between the braces) in |*text|, |*len|, |*plain|, or leaves |*text| NULL on failure.
+ */
+static void render_open(const struct ex_xray_options *o, struct ag_json *w, struct ag_buf *b)
+{
+    ag_buf_init(b, SIZE_MAX);
+    if (o->escaped) {
+        ag_json_init_escaped(w, b);
+    } else {
+        ag_json_init(w, b);
+    }
+    ag_json_obj_open(w);
+}
+
+static void render_done(struct ag_json *w, struct ag_buf *b, bool ok, char **text, size_t *len,
+                        size_t *plain)
+{
+    ag_json_obj_close(w);
+    if (ag_json_finish(w) != 0 || !ok || b->len < 2 || w->written < 2) {
+        ag_buf_cleanup(b);
+        return;
+    }
+    size_t n = b->len;
+    *plain = w->written - 2;
+    *text = (char *)ag_buf_steal(b, NULL);
+    *len = *text != NULL ? n - 2 : 0;
+}
+
+/* Fills r->aws (see struct ex_xray_resource) with write_aws_res(). */
+static void render_res_aws(const struct ex_xray_options *o, struct ex_xray_resource *r)
+{
+    struct xr x;
+    memset(&x, 0, sizeof(x));
+    x.o = o;
+    x.r = r;
+    x.rattrs = r->attrs;
+    x.n_rattrs = r->n;
+    x.ridx = &r->idx;
+    struct ag_buf b;
+    struct ag_json w;
+    render_open(o, &w, &b);
+    write_aws_res(&x, &w);
+    render_done(&w, &b, x.err == 0, &r->aws, &r->aws_len, &r->aws_plain);
+    r->aws_escaped = o->escaped;
+}
+
 int ex_xray_resource_new(const struct ex_xray_options *opts, const ProtobufCMessage *resource,
                          struct ex_xray_resource **out)
 {
@@ -2718,6 +2830,8 @@ int ex_xray_resource_new(const struct ex_xray_options *opts, const ProtobufCMess
     for (size_t i = 0; i < r->n; i++) {
         r->idx.flags[i] |= class_flag(classify_res_attr(o, r, i));
     }
+    render_res_meta(o, r);
+    render_res_aws(o, r);
     *out = r;
     return 0;
 }
@@ -2728,6 +2842,8 @@ void ex_xray_resource_free(struct ex_xray_resource *r)
         return;
     }
     kv_index_cleanup(&r->idx);
+    ag_free(r->meta);
+    ag_free(r->aws);
     ag_free(r->keys);
     ag_free(r->key_off);
     ag_free(r->key_len);

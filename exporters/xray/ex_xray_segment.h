@@ -80,7 +80,9 @@ AG_NODISCARD int ex_xray_segment_write(const struct ex_xray_options *opts,
 /*
  * What the documents of every span of one resource share, prepared once: the resource's
  * attributes by key, each one's class (annotation or metadata under |opts|) and its
- * "otel.resource." key. Borrows |resource| and |opts|, which must outlive it.
+ * "otel.resource." key, and the JSON text that depends on the resource and |opts| alone (its
+ * metadata members and the resource's members of "aws", in |opts|' output form), copied into
+ * each document. Borrows |resource| and |opts|, which must outlive it; write with the same opts.
  */
 struct ex_xray_resource;
 

@@ -730,6 +730,132 @@ static void test_key_lit(void)
     ASSERT_STREQ(text(), "{\"k\":true}");
 }
 
+/*
+ * A key that needs escaping goes through ag_json_keyn()'s one-go path (room reserved) and its
+ * general path (empty buffer) alike. Expected by hand: the plain text {"q\"k\n":1}, and escaped
+ * again every '"' and '\\' of it gets a backslash.
+ */
+static void test_keyn_escapes(void)
+{
+    for (int roomy = 0; roomy < 2; roomy++) {
+        for (int twice = 0; twice < 2; twice++) {
+            start(BIG_CAP);
+            if (roomy) {
+                ASSERT_NOT_NULL(ag_buf_reserve(&out, 4096));
+            }
+            if (twice) {
+                ag_json_init_escaped(&w, &out);
+            }
+            ag_json_obj_open(&w);
+            ag_json_keyn(&w, "q\"k\n", 4);
+            ag_json_int(&w, 1);
+            ag_json_obj_close(&w);
+            ASSERT_OK(ag_json_finish(&w));
+            ASSERT_STREQ(text(), twice ? "{\\\"q\\\\\\\"k\\\\n\\\":1}" : "{\"q\\\"k\\n\":1}");
+            /* 12 plain bytes: { "q\"k\n" : 1 } = 1 + 8 + 1 + 1 + 1. */
+            ASSERT_UEQ(w.written, 12);
+        }
+    }
+}
+
+/* Renders {"a":1} in |twice|'s form into |buf|, the writer's plain count in |*plain|; returns
+ * ag_json_finish()'s result. */
+static int render_a1(struct ag_buf *buf, int twice, size_t *plain)
+{
+    struct ag_json r;
+    ag_buf_init(buf, BIG_CAP);
+    if (twice) {
+        ag_json_init_escaped(&r, buf);
+    } else {
+        ag_json_init(&r, buf);
+    }
+    ag_json_obj_open(&r);
+    ag_json_key_lit(&r, "a");
+    ag_json_int(&r, 1);
+    ag_json_obj_close(&r);
+    *plain = r.written;
+    return ag_json_finish(&r);
+}
+
+/*
+ * ag_json_members_out(): members rendered by another writer of the same form, copied between
+ * others with the commas where they belong, counted in plain bytes; misuse is AG_EINVAL; the
+ * limit counts them.
+ */
+static void test_members_out(void)
+{
+    for (int twice = 0; twice < 2; twice++) {
+        struct ag_buf m;
+        size_t plain = 0;
+        ASSERT_OK(render_a1(&m, twice, &plain));
+        ASSERT_UEQ(plain, 7); /* {"a":1} */
+        const char *members = ag_buf_str(&m) + 1;
+        size_t len = m.len - 2;
+        for (int roomy = 0; roomy < 2; roomy++) {
+            start(BIG_CAP);
+            if (roomy) {
+                ASSERT_NOT_NULL(ag_buf_reserve(&out, 4096));
+            }
+            if (twice) {
+                ag_json_init_escaped(&w, &out);
+            }
+            ag_json_obj_open(&w);
+            ag_json_key_lit(&w, "x");
+            ag_json_bool(&w, 1);
+            ag_json_members_out(&w, members, len, plain - 2);
+            ag_json_key_lit(&w, "y");
+            ag_json_null(&w);
+            ag_json_obj_close(&w);
+            ASSERT_OK(ag_json_finish(&w));
+            ASSERT_STREQ(text(), twice ? "{\\\"x\\\":true,\\\"a\\\":1,\\\"y\\\":null}"
+                                       : "{\"x\":true,\"a\":1,\"y\":null}");
+            /* Plain {"x":true,"a":1,"y":null}: '{' 1, "x":true 8, ',' 1, "a":1 5, ',' 1,
+             * "y":null 8, '}' 1 = 25 bytes. */
+            ASSERT_UEQ(w.written, 25);
+        }
+        /* First in the object: no comma. Nothing to write: nothing written. */
+        start(BIG_CAP);
+        if (twice) {
+            ag_json_init_escaped(&w, &out);
+        }
+        ag_json_obj_open(&w);
+        ag_json_members_out(&w, members, 0, 0);
+        ag_json_members_out(&w, members, len, plain - 2);
+        ag_json_obj_close(&w);
+        ASSERT_OK(ag_json_finish(&w));
+        ASSERT_STREQ(text(), twice ? "{\\\"a\\\":1}" : "{\"a\":1}");
+        /* The limit counts them: 25 plain bytes do not fit in 24. */
+        start(BIG_CAP);
+        if (twice) {
+            ag_json_init_escaped(&w, &out);
+        }
+        ag_json_set_limit(&w, 24);
+        ag_json_obj_open(&w);
+        ag_json_key_lit(&w, "x");
+        ag_json_bool(&w, 1);
+        ag_json_members_out(&w, members, len, plain - 2);
+        ag_json_key_lit(&w, "y");
+        ag_json_null(&w);
+        ag_json_obj_close(&w);
+        ASSERT_EQ(ag_json_finish(&w), AG_ETOOBIG);
+        ASSERT_EQ(w.over_limit, 1);
+        ag_buf_cleanup(&m);
+    }
+    /* In an array, at the top level, or after a key: AG_EINVAL. */
+    start(BIG_CAP);
+    ag_json_arr_open(&w);
+    ag_json_members_out(&w, "\"a\":1", 5, 5);
+    ASSERT_EQ(ag_json_finish(&w), AG_EINVAL);
+    start(BIG_CAP);
+    ag_json_members_out(&w, "\"a\":1", 5, 5);
+    ASSERT_EQ(ag_json_finish(&w), AG_EINVAL);
+    start(BIG_CAP);
+    ag_json_obj_open(&w);
+    ag_json_key_lit(&w, "k");
+    ag_json_members_out(&w, "\"a\":1", 5, 5);
+    ASSERT_EQ(ag_json_finish(&w), AG_EINVAL);
+}
+
 static void test_cleanup(void)
 {
     ag_buf_cleanup(&out);
@@ -747,5 +873,6 @@ AG_TEST_MAIN(AG_TEST_CASE(test_escape_quotes_and_controls), AG_TEST_CASE(test_es
              AG_TEST_CASE(test_depth_limit), AG_TEST_CASE(test_escaped_form),
              AG_TEST_CASE(test_plain_limit), AG_TEST_CASE(test_word_paths),
              AG_TEST_CASE(test_random_against_reference),
-             AG_TEST_CASE(test_key_lit),
+             AG_TEST_CASE(test_key_lit), AG_TEST_CASE(test_keyn_escapes),
+             AG_TEST_CASE(test_members_out),
              AG_TEST_CASE(test_cleanup))
