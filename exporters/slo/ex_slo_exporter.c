@@ -136,7 +136,7 @@ static void feed_point(struct ex_slo *x, const struct slo_metric_ref *refs, size
         if (warn || (rc == AG_EUNSUPP && !x->warned_undecided[ref->slo])) {
             const struct slo_sli_def *sli = &x->defs->slis[x->defs->slos[ref->slo].sli];
             char thr[64] = "?";
-            if (slo_decimal_format(&sli->bucket_bound, thr, sizeof(thr)) != 0) {
+            if (slo_decimal_format(&sli->bucket_bound, thr, sizeof(thr)) < 0) {
                 snprintf(thr, sizeof(thr), "?");
             }
             struct slo_expo_thr et;

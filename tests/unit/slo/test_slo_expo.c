@@ -65,7 +65,7 @@ static void test_cuts_by_hand(void)
     ASSERT(!slo_expo_is_bound(&t, 3) && !slo_expo_is_bound(&t, 0));
     ASSERT(fabs(slo_expo_effective_bound(&t, 3) - 0.29730177875068026) < 1e-15);
 
-    /* T = 0.2: 8 * log2 0.2 = 8 * -2.32193 = -18.575 -> k_3 = -19 (bound 2^(-19/8) = 0.19290);
+    /* T = 0.2: 8 * log2 0.2 = 8 * -2.32193 = -18.575 -> k_3 = -19 (bound 2^(-19/8) = 0.19278);
      * scale 2: floor(-19 / 2) = -10 (bound 2^(-10/4) = 0.17678): coarser, lower. */
     t = thr("0.2");
     ASSERT_EQ(slo_expo_cut(&t, 3), -19);
@@ -145,7 +145,7 @@ static void test_ladder(void)
     ASSERT_UEQ(lad[1], 19);
     ASSERT_UEQ(lad[2], 11);
 
-    /* T = 0.2 at scale 3 from index -20: k_3 = -19, so index -20 (bound 2^(-19/8) = 0.1929) is
+    /* T = 0.2 at scale 3 from index -20: k_3 = -19, so index -20 (bound 2^(-19/8) = 0.1928) is
      * good and -19 (bound 0.2102) is not: buckets {1, 2, 4}: good 1. At scale 2 (k_2 = -10, in
      * scale-3 indices -20): index -20 is not below -20: good 0. Scale 1: k_1 = -5 -> -20: 0. */
     const uint64_t pos2[] = {1, 2, 4};

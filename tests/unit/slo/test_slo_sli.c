@@ -583,7 +583,7 @@ static void test_expo_histogram(void)
     bool warn = false;
 
     /* Threshold 0.2, scale 3: k_3 = floor(8 * log2 0.2) = floor(-18.58) = -19, so bucket -20,
-     * (2^(-20/8), 2^(-19/8)] = (0.1768, 0.1929], is good and -19, (0.1929, 0.2102], is not.
+     * (2^(-20/8), 2^(-19/8)] = (0.1768, 0.1928], is good and -19, (0.1928, 0.2102], is not.
      * Delta point, buckets -20..-18 = {1, 2, 4}: good 1 of 7. 0.2 is no bound: warned once. */
     const uint64_t a[] = {1, 2, 4};
     struct slo_point p = expo_point("s", false, 0, 0, 3, -20, a, 3, 0, 7);
