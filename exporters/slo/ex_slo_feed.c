@@ -187,7 +187,22 @@ static __attribute__((noinline)) void count_traced(struct ex_slo_feed *f, const 
 {
     slo_u128 w;
     const char *why = NULL;
-    enum slo_ts_status st = slo_tracestate_weight(ts, strlen(ts), &w, &why);
+    enum slo_ts_status st;
+    size_t len = strlen(ts);
+    if (len == f->ts_len && memcmp(ts, f->ts_text, len) == 0) {
+        st = (enum slo_ts_status)f->ts_status;
+        w = f->ts_w;
+        why = f->ts_why;
+    } else {
+        st = slo_tracestate_weight(ts, len, &w, &why);
+        if (len <= sizeof(f->ts_text)) {
+            memcpy(f->ts_text, ts, len);
+            f->ts_len = len;
+            f->ts_status = (int)st;
+            f->ts_w = w;
+            f->ts_why = why;
+        }
+    }
     if (st == SLO_TS_MALFORMED) {
         f->ts_malformed++;
         ag_metric_add(f->m_ts_malformed, 1);

@@ -81,6 +81,13 @@ struct ex_slo_feed {
     struct ex_slo_frac *frac;   /* per SLO: carried fractions of adjusted counts */
     uint64_t warned_refused_ns;
     uint64_t warned_ts_ns;
+    /* The last tracestate read and what it said (the spans of one sampler share it): a span
+     * with the same bytes is not parsed again. ts_len 0: none (an empty one is never read). */
+    char ts_text[64];
+    size_t ts_len;
+    slo_u128 ts_w;
+    int ts_status;
+    const char *ts_why;
 };
 
 /*
