@@ -68,8 +68,8 @@ static bool small_dec(const char *s, size_t n, unsigned *out)
 /* The characters of an `ot` sub-key's value (TraceState Handling: ALPHA / DIGIT / . _ -). */
 static bool value_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
 }
 
 static enum slo_ts_status bad(const char **why, const char *msg, slo_u128 *weight)
@@ -111,8 +111,7 @@ static enum slo_ts_status read_ot(const char *v, size_t n, slo_u128 *weight, con
         size_t klen = k - i, vlen = end - k - 1;
         for (size_t j = 0; j < vlen; j++) {
             if (!value_char(val[j])) {
-                return bad(why, "an ot value has a character other than A-Z a-z 0-9 . _ -",
-                           weight);
+                return bad(why, "an ot value has a character other than A-Z a-z 0-9 . _ -", weight);
             }
         }
         if (klen == 2 && memcmp(key, "th", 2) == 0) {

@@ -56,8 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct slo_expo_point pt;
     memset(&pt, 0, sizeof(pt));
     pt.scale = (int)(p[0] % 34) - 11;
-    uint32_t off = (uint32_t)p[1] | (uint32_t)p[2] << 8 | (uint32_t)p[3] << 16 |
-                   (uint32_t)p[4] << 24;
+    uint32_t off =
+        (uint32_t)p[1] | (uint32_t)p[2] << 8 | (uint32_t)p[3] << 16 | (uint32_t)p[4] << 24;
     /* Mostly offsets near the cut, where the answer changes; sometimes anywhere. */
     if (pt.scale >= SLO_EXPO_MIN_SCALE && pt.scale <= SLO_EXPO_MAX_SCALE && !(p[4] & 0x80) &&
         !t.zero) {

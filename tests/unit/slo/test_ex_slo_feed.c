@@ -40,7 +40,8 @@ struct span_spec {
 /* Feeds one request of service "api" with |n| server spans. */
 static void feed(struct ex_slo_feed *f, const struct span_spec *sp, size_t n)
 {
-    Opentelemetry__Proto__Common__V1__AnyValue sv = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+    Opentelemetry__Proto__Common__V1__AnyValue sv =
+        OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
     sv.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
     sv.string_value = "api";
     KeyValue kv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
@@ -84,10 +85,10 @@ static void feed(struct ex_slo_feed *f, const struct span_spec *sp, size_t n)
     ex_slo_feed_traces(f, &req, T0_MS + 600000);
 }
 
-#define EMITTED(f, slo, g, t)                        \
-    do {                                             \
-        ASSERT_UEQ((f)->emit_good[(slo)], (g));      \
-        ASSERT_UEQ((f)->emit_total[(slo)], (t));     \
+#define EMITTED(f, slo, g, t)                    \
+    do {                                         \
+        ASSERT_UEQ((f)->emit_good[(slo)], (g));  \
+        ASSERT_UEQ((f)->emit_total[(slo)], (t)); \
     } while (0)
 
 static void test_weighted(void)

@@ -113,8 +113,7 @@ static void test_vectors(void)
 
 /* A point at |scale| with positive buckets |pos| from |offset|. */
 static struct slo_expo_point point(int scale, int32_t offset, const uint64_t *pos, size_t n_pos,
-                                   const uint64_t *neg, size_t n_neg, uint64_t zero,
-                                   uint64_t count)
+                                   const uint64_t *neg, size_t n_neg, uint64_t zero, uint64_t count)
 {
     struct slo_expo_point p;
     memset(&p, 0, sizeof(p));
@@ -239,7 +238,8 @@ static void test_ladder_brute_force(void)
                     int64_t cut = slo_expo_cut(&t, s - j);
                     uint64_t want = 2;
                     for (int64_t i = 0; i < 40; i++) {
-                        int64_t idx = off + i, coarse = idx >= 0 ? idx >> j : -((-idx - 1) >> j) - 1;
+                        int64_t idx = off + i,
+                                coarse = idx >= 0 ? idx >> j : -((-idx - 1) >> j) - 1;
                         if (coarse < cut) {
                             want += pos[i];
                         }

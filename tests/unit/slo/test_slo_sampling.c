@@ -62,7 +62,7 @@ static void test_p(void)
     expect("ot=r:3;p:2", SLO_TS_ADJUSTED, 4 * ONE); /* p <= r: consistent */
     expect("ot=p:62", SLO_TS_ADJUSTED, (slo_u128)1 << 94);
     expect("ot=p:63", SLO_TS_ADJUSTED, 0);
-    expect("ot=r:1;p:63", SLO_TS_ADJUSTED, 0); /* p = 63 needs no p <= r */
+    expect("ot=r:1;p:63", SLO_TS_ADJUSTED, 0);   /* p = 63 needs no p <= r */
     expect("ot=r:1;p:2", SLO_TS_MALFORMED, ONE); /* sampled yet p > r */
     expect("ot=p:64", SLO_TS_MALFORMED, ONE);
     expect("ot=r:63;p:1", SLO_TS_MALFORMED, ONE);
@@ -93,20 +93,20 @@ static void test_w3c_list(void)
 static void test_malformed(void)
 {
     static const char *const bad[] = {
-        "ot=th:",                       /* th without digits */
-        "ot=th:123456789abcdef",        /* 15 digits */
-        "ot=th:8g",                     /* not hex */
-        "ot=th:8;th:c",                 /* th twice */
-        "ot=th:8,ot=th:c",              /* ot twice */
-        "ot",                           /* a member without '=' */
-        "=th:8",                        /* an empty key */
-        "ot=",                          /* an empty ot value */
-        "ot=th:8;",                     /* an empty sub-key */
-        "ot=TH:8",                      /* sub-keys are lower case */
-        "ot=th:8;x",                    /* not key:value */
-        "ot=th:8;k:v@w",                /* a character outside A-Z a-z 0-9 . _ - */
-        "ot=th:8 ;k:v",                 /* a space inside the ot value */
-        "ot=rv:123",                    /* rv not 14 digits */
+        "ot=th:",                /* th without digits */
+        "ot=th:123456789abcdef", /* 15 digits */
+        "ot=th:8g",              /* not hex */
+        "ot=th:8;th:c",          /* th twice */
+        "ot=th:8,ot=th:c",       /* ot twice */
+        "ot",                    /* a member without '=' */
+        "=th:8",                 /* an empty key */
+        "ot=",                   /* an empty ot value */
+        "ot=th:8;",              /* an empty sub-key */
+        "ot=TH:8",               /* sub-keys are lower case */
+        "ot=th:8;x",             /* not key:value */
+        "ot=th:8;k:v@w",         /* a character outside A-Z a-z 0-9 . _ - */
+        "ot=th:8 ;k:v",          /* a space inside the ot value */
+        "ot=rv:123",             /* rv not 14 digits */
         "ot=rv:ffffffffffffff;rv:ffffffffffffff;th:8",
         "ot=p:1;p:1",
         "ot=r:1;r:1;p:1",
