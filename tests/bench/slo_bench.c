@@ -490,6 +490,10 @@ int main(int argc, char **argv)
     b.feed.m_total = ag_metrics_counter("otter_slo_events_total", "bench", "exporter=\"bench\"");
     b.feed.m_refused =
         ag_metrics_counter("otter_slo_refused_events_total", "bench", "exporter=\"bench\"");
+    b.feed.m_ts_weighted =
+        ag_metrics_counter("otter_slo_weighted_spans_total", "bench", "exporter=\"bench\"");
+    b.feed.m_ts_malformed =
+        ag_metrics_counter("otter_slo_tracestate_malformed_total", "bench", "exporter=\"bench\"");
 
     /* Warm-up and the per-span counts (one full pass): matching SLOs are the events added
      * (emit_total, plus any refused), engine adds the feed's slo_engine_add() calls. */
