@@ -48,6 +48,7 @@ struct ex_slo {
     struct ex_slo_feed feed; /* every add to the engine; the span path (ex_slo_feed.h) */
     bool feed_ready;         /* feed initialized (after the checkpoint's restore) */
     bool *metric_touched;    /* per SLO: metric increases are pending */
+    bool *warned_undecided;  /* per SLO: the undecidable exponential threshold was logged */
     int64_t *metric_t_ms;    /* per SLO: the latest time of those points (0: none) */
     struct ag_buf key;       /* scratch: series identities */
     struct ag_metric *m_points, *m_ckpt_ok, *m_ckpt_failed;
@@ -132,16 +133,33 @@ static void feed_point(struct ex_slo *x, const struct slo_metric_ref *refs, size
         }
         bool warn = false;
         int rc = slo_metric_add(x->ms, ref, p, &warn);
-        if (warn) {
+        if (warn || (rc == AG_EUNSUPP && !x->warned_undecided[ref->slo])) {
             const struct slo_sli_def *sli = &x->defs->slis[x->defs->slos[ref->slo].sli];
             char thr[64] = "?";
-            if (slo_decimal_format(&sli->bucket_bound, thr, sizeof(thr)) != 0) {
+            if (slo_decimal_format(&sli->bucket_bound, thr, sizeof(thr)) < 0) {
                 snprintf(thr, sizeof(thr), "?");
             }
-            ag_log_warn(x->id,
-                        "SLO %s: histogram %s has no bucket bound equal to the threshold "
-                        "%s: good counts the buckets whose bound is below it",
-                        x->defs->slos[ref->slo].name, ref->sel->name, thr);
+            struct slo_expo_thr et;
+            if (rc == AG_EUNSUPP) {
+                x->warned_undecided[ref->slo] = true;
+                ag_log_warn(x->id,
+                            "SLO %s: exponential histogram %s: the threshold %s is too close to "
+                            "a bucket bound of scale 20 to decide which buckets lie below it; "
+                            "its exponential points are skipped (counted)",
+                            x->defs->slos[ref->slo].name, ref->sel->name, thr);
+            } else if (p->expo && slo_expo_thr_init(&sli->bucket_bound, &et) == 0) {
+                ag_log_warn(x->id,
+                            "SLO %s: exponential histogram %s at scale %d has no bucket bound "
+                            "equal to the threshold %s (only powers of two are bounds): good "
+                            "counts the buckets up to %.6g, the nearest bound below it",
+                            x->defs->slos[ref->slo].name, ref->sel->name, (int)p->ex.scale, thr,
+                            slo_expo_effective_bound(&et, p->ex.scale));
+            } else {
+                ag_log_warn(x->id,
+                            "SLO %s: histogram %s has no bucket bound equal to the threshold "
+                            "%s: good counts the buckets whose bound is below it",
+                            x->defs->slos[ref->slo].name, ref->sel->name, thr);
+            }
         }
         if (rc == 0) {
             /* The increase happened by the point's time: it counts there (a point from the
@@ -177,6 +195,55 @@ static void take_metrics(struct ex_slo *x, int64_t t_ms, bool final)
         if (final) {
             x->metric_touched[i] = false;
         }
+    }
+}
+
+/* The points of exponential histogram |met| (its SLOs in |refs|): the histogram SLIs' rule, with
+ * the buckets of each point's scale (slo_expo.h). */
+static void consume_expo(struct ex_slo *x, const Opentelemetry__Proto__Metrics__V1__Metric *met,
+                         const struct ex_slo_kvs *res, const struct slo_metric_ref *refs,
+                         size_t n_refs)
+{
+    const Opentelemetry__Proto__Metrics__V1__ExponentialHistogram *h = met->exponential_histogram;
+    bool cum =
+        h->aggregation_temporality ==
+        OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE;
+    bool delta =
+        h->aggregation_temporality ==
+        OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_DELTA;
+    for (size_t k = 0; (cum || delta) && k < h->n_data_points; k++) {
+        const Opentelemetry__Proto__Metrics__V1__ExponentialHistogramDataPoint *dp =
+            h->data_points[k];
+        struct ex_slo_kvs pa = {dp->attributes, dp->n_attributes};
+        if (series_key(x, met->name, res, &pa) != 0) {
+            continue;
+        }
+        struct slo_point p;
+        memset(&p, 0, sizeof(p));
+        p.key = (const char *)x->key.data;
+        p.key_len = x->key.len;
+        p.cumulative = cum;
+        p.start_ns = dp->start_time_unix_nano;
+        p.time_ns = dp->time_unix_nano;
+        p.expo = true;
+        p.ex.scale = dp->scale;
+        p.ex.count = dp->count;
+        p.ex.zero_count = dp->zero_count;
+        p.ex.zero_threshold = dp->zero_threshold;
+        if (dp->positive != NULL) {
+            p.ex.pos_offset = dp->positive->offset;
+            p.ex.pos = dp->positive->bucket_counts;
+            p.ex.n_pos = dp->positive->n_bucket_counts;
+        }
+        if (dp->negative != NULL) {
+            p.ex.neg = dp->negative->bucket_counts;
+            p.ex.n_neg = dp->negative->n_bucket_counts;
+        }
+        p.attr = ex_slo_kv_lookup;
+        p.attr_ctx = &pa;
+        p.res_attr = ex_slo_kv_lookup;
+        p.res_ctx = res;
+        feed_point(x, refs, n_refs, true, &p);
     }
 }
 
@@ -282,6 +349,9 @@ static void consume_metrics(struct ex_slo *x, const ProtobufCMessage *msg)
                         p.res_ctx = &res;
                         feed_point(x, refs, n_refs, true, &p);
                     }
+                } else if (met->data_case ==
+                           OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_EXPONENTIAL_HISTOGRAM) {
+                    consume_expo(x, met, &res, refs, n_refs);
                 }
             }
         }
@@ -689,6 +759,7 @@ static void slo_destroy(void *self)
     ag_buf_cleanup(&x->key);
     ex_slo_feed_cleanup(&x->feed);
     ag_free(x->metric_touched);
+    ag_free(x->warned_undecided);
     ag_free(x->metric_t_ms);
     ag_free(x->id);
     ag_free(x);
@@ -748,8 +819,10 @@ static int slo_create(const struct ag_component_config *cfg, const struct ag_com
     }
     size_t n = x->defs->n_slos ? x->defs->n_slos : 1;
     x->metric_touched = ag_calloc(n, sizeof(*x->metric_touched));
+    x->warned_undecided = ag_calloc(n, sizeof(*x->warned_undecided));
     x->metric_t_ms = ag_calloc(n, sizeof(*x->metric_t_ms));
-    if (rc != 0 || x->metric_touched == NULL || x->metric_t_ms == NULL) {
+    if (rc != 0 || x->metric_touched == NULL || x->warned_undecided == NULL ||
+        x->metric_t_ms == NULL) {
         rc = AG_ENOMEM;
         goto fail;
     }
@@ -782,6 +855,12 @@ static int slo_create(const struct ag_component_config *cfg, const struct ag_com
                                       "Events the SLO engine refused (time out of range, "
                                       "overflow).",
                                       labels);
+    x->feed.m_ts_weighted = ag_metrics_counter(
+        "otter_slo_weighted_spans_total",
+        "Spans of an SLO whose tracestate records an adjusted count other than 1.", labels);
+    x->feed.m_ts_malformed = ag_metrics_counter(
+        "otter_slo_tracestate_malformed_total",
+        "Spans of an SLO whose tracestate could not be read (counted 1).", labels);
     x->m_ckpt_ok =
         ag_metrics_counter("otter_slo_checkpoints_total", "Checkpoints written.", labels);
     x->m_ckpt_failed = ag_metrics_counter("otter_slo_checkpoint_failures_total",

@@ -7,6 +7,7 @@
 #include "ag_log.h"
 #include "ag_mem.h"
 #include "ag_time.h"
+#include "slo_sampling.h"
 
 #include <string.h>
 
@@ -116,8 +117,9 @@ void ex_slo_feed_add(struct ex_slo_feed *f, size_t slo, int64_t t_ms, uint64_t g
 }
 
 /* acc_count's other cases: SLO |slo|'s accumulator is empty, or holds another minute (whose
- * sum is added first). */
-static void acc_start(struct ex_slo_feed *f, size_t slo, int64_t t_ms, int64_t minute, bool good)
+ * sum is added first); it then holds |good| of |total| (total >= 1) events. */
+static void acc_start(struct ex_slo_feed *f, size_t slo, int64_t t_ms, int64_t minute,
+                      uint64_t good, uint64_t total)
 {
     struct ex_slo_acc *a = &f->acc[slo];
     if (a->total == 0) {
@@ -127,8 +129,8 @@ static void acc_start(struct ex_slo_feed *f, size_t slo, int64_t t_ms, int64_t m
     }
     a->minute = minute;
     a->t_ms = t_ms;
-    a->good = good ? 1 : 0;
-    a->total = 1;
+    a->good = good;
+    a->total = total;
 }
 
 /* Counts one span's verdict for SLO |slo| at |t_ms| (minute |minute|) in the request's
@@ -138,12 +140,90 @@ static inline void acc_count(struct ex_slo_feed *f, size_t slo, int64_t t_ms, in
 {
     struct ex_slo_acc *a = &f->acc[slo];
     if (a->minute != minute) { /* empty (NO_MINUTE), or another minute */
-        acc_start(f, slo, t_ms, minute, good);
+        acc_start(f, slo, t_ms, minute, good ? 1 : 0, 1);
         return;
     }
     a->good += good;
     a->total++;
     a->t_ms = t_ms > a->t_ms ? t_ms : a->t_ms;
+}
+
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+    uint64_t r;
+    return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
+/* acc_count() for a span of adjusted count |w| (32.32 fixed point): the whole events of w plus
+ * the carried fraction of SLO |slo|'s good (or bad) events; the rest of the fraction is carried.
+ * Good and bad carry apart so that every add keeps good <= total. */
+static void acc_count_weighted(struct ex_slo_feed *f, size_t slo, int64_t t_ms, int64_t minute,
+                               bool good, slo_u128 w)
+{
+    uint32_t *carry = good ? &f->frac[slo].good : &f->frac[slo].bad;
+    uint64_t sum = (uint64_t)*carry + (uint32_t)w;
+    *carry = (uint32_t)sum;
+    uint64_t whole = w >> SLO_WEIGHT_FRAC_BITS; /* at most 2^62 (p:62) */
+    uint64_t n = sat_add(whole, sum >> SLO_WEIGHT_FRAC_BITS);
+    if (n == 0) {
+        return; /* zero adjusted count (p:63), or a fraction still carried */
+    }
+    struct ex_slo_acc *a = &f->acc[slo];
+    if (a->minute != minute) {
+        acc_start(f, slo, t_ms, minute, good ? n : 0, n);
+        return;
+    }
+    if (good) {
+        a->good = sat_add(a->good, n);
+    }
+    a->total = sat_add(a->total, n);
+    a->t_ms = t_ms > a->t_ms ? t_ms : a->t_ms;
+}
+
+/* The hits of a span with a tracestate |ts| (not empty): weighted by its adjusted count where
+ * the SLO asks for it. Out of line: most spans have no tracestate. */
+static __attribute__((noinline)) void count_traced(struct ex_slo_feed *f, const char *ts,
+                                                   size_t n_hits, int64_t t, int64_t minute)
+{
+    slo_u128 w;
+    const char *why = NULL;
+    enum slo_ts_status st;
+    size_t len = strlen(ts);
+    if (len == f->ts_len && memcmp(ts, f->ts_text, len) == 0) {
+        st = (enum slo_ts_status)f->ts_status;
+        w = f->ts_w;
+        why = f->ts_why;
+    } else {
+        st = slo_tracestate_weight(ts, len, &w, &why);
+        if (len <= sizeof(f->ts_text)) {
+            memcpy(f->ts_text, ts, len);
+            f->ts_len = len;
+            f->ts_status = (int)st;
+            f->ts_w = w;
+            f->ts_why = why;
+        }
+    }
+    if (st == SLO_TS_MALFORMED) {
+        f->ts_malformed++;
+        ag_metric_add(f->m_ts_malformed, 1);
+        uint64_t now = ag_time_mono_ns();
+        if (f->warned_ts_ns == 0 || now - f->warned_ts_ns >= 10000000000ull) {
+            f->warned_ts_ns = now;
+            ag_log_warn(f->id, "a span's tracestate was not read (%s): it counts 1 (%llu so far)",
+                        why, (unsigned long long)f->ts_malformed);
+        }
+    } else if (w != SLO_WEIGHT_ONE) {
+        f->ts_weighted++;
+        ag_metric_add(f->m_ts_weighted, 1);
+    }
+    for (size_t i = 0; i < n_hits; i++) {
+        size_t slo = f->hits[i].slo;
+        if (w == SLO_WEIGHT_ONE || !f->weigh[slo]) {
+            acc_count(f, slo, t, minute, f->hits[i].good);
+        } else {
+            acc_count_weighted(f, slo, t, minute, f->hits[i].good, w);
+        }
+    }
 }
 
 /* Adds every accumulated count to the engine and empties the accumulator (end of a request). */
@@ -234,6 +314,10 @@ void ex_slo_feed_traces(struct ex_slo_feed *f,
                     t = now_ms;
                 }
                 int64_t minute = t / 60000;
+                if (span->trace_state != NULL && span->trace_state[0] != '\0') {
+                    count_traced(f, span->trace_state, n_hits, t, minute);
+                    continue;
+                }
                 for (size_t i = 0; i < n_hits; i++) {
                     acc_count(f, f->hits[i].slo, t, minute, f->hits[i].good);
                 }
@@ -263,13 +347,19 @@ int ex_slo_feed_init(struct ex_slo_feed *f, const char *id, const struct slo_def
     f->vals = ag_calloc(nk > 0 ? nk : 1, sizeof(*f->vals));
     f->acc = ag_calloc(n, sizeof(*f->acc));
     f->touched = ag_calloc(n, sizeof(*f->touched));
+    f->weigh = ag_calloc(n, sizeof(*f->weigh));
+    f->frac = ag_calloc(n, sizeof(*f->frac));
     if (f->emit_good == NULL || f->emit_total == NULL || f->res_ok == NULL || f->hits == NULL ||
-        f->vals == NULL || f->acc == NULL || f->touched == NULL) {
+        f->vals == NULL || f->acc == NULL || f->touched == NULL || f->weigh == NULL ||
+        f->frac == NULL) {
         ex_slo_feed_cleanup(f);
         return AG_ENOMEM;
     }
     for (size_t i = 0; i < n; i++) {
         f->acc[i].minute = NO_MINUTE;
+    }
+    for (size_t i = 0; i < defs->n_slos; i++) {
+        f->weigh[i] = !defs->slis[defs->slos[i].sli].sampling_ignore;
     }
     return 0;
 }
@@ -283,5 +373,7 @@ void ex_slo_feed_cleanup(struct ex_slo_feed *f)
     ag_free(f->vals);
     ag_free(f->acc);
     ag_free(f->touched);
+    ag_free(f->weigh);
+    ag_free(f->frac);
     memset(f, 0, sizeof(*f));
 }

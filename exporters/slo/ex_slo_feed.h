@@ -25,6 +25,15 @@
  * rings are 1-minute, Timeslices periods whole minutes), with the latest span end of that minute
  * as the add's time, so the counts and every SLO's clock are those of one add per span (the
  * engine's late/too-old statistics count adds, so they count fewer).
+ *
+ * Sampled spans (specs/slo.md §2.1): a span whose tracestate records an adjusted count
+ * (slo_sampling.h: `ot=th:...`, or the older `ot=p:...`) counts that many events for every SLO
+ * whose SLI does not say `sampling: ignore`. Adjusted counts come in 32.32 fixed point; the
+ * fraction is carried per SLO, separately for good and bad events, and only whole events reach
+ * the engine: good + bad carried < 2 events per SLO, never lost between requests (lost at
+ * shutdown: the carry is not checkpointed). A span with no tracestate (or an empty one) costs
+ * one byte test. A malformed tracestate counts 1 and is counted (m_ts_malformed) and logged at
+ * most every 10 s.
  */
 
 /* A list of OTLP attributes (borrowed) as an slo_attr_fn context (ex_slo_kv_lookup). */
@@ -40,6 +49,11 @@ void ex_slo_kv_lookup(const void *ctx, const char *key, struct slo_attr *out);
 /* One SLO's counts of one request and one minute (ex_slo_feed.c). */
 struct ex_slo_acc;
 
+/* One SLO's carried fractions of adjusted counts, in units of 2^-32 event. */
+struct ex_slo_frac {
+    uint32_t good, bad;
+};
+
 struct ex_slo_feed {
     const char *id; /* the exporter's id, for log lines (borrowed) */
     const struct slo_defs *defs;
@@ -50,6 +64,10 @@ struct ex_slo_feed {
     /* Counters (NULL: not counted): spans looked at, good and total events added, events
      * refused by the engine. */
     struct ag_metric *m_spans, *m_good, *m_total, *m_refused;
+    /* Counters (NULL: not counted): spans counted with an adjusted count other than 1; spans
+     * whose tracestate could not be read (counted 1). */
+    struct ag_metric *m_ts_weighted, *m_ts_malformed;
+    uint64_t ts_weighted, ts_malformed; /* the same, for tests */
     uint64_t adds;           /* slo_engine_add() calls made (refused ones included) */
     uint64_t refused;        /* of those, refused by the engine */
     uint64_t refused_events; /* the events of the refused calls */
@@ -59,7 +77,17 @@ struct ex_slo_feed {
     struct slo_attr *vals;     /* one span's values of its service's keyset */
     struct ex_slo_acc *acc;    /* per SLO: the request's counts of its current minute */
     size_t *touched, n_touched; /* the SLOs with counts in acc */
+    bool *weigh;                /* per SLO: weight spans by their adjusted count */
+    struct ex_slo_frac *frac;   /* per SLO: carried fractions of adjusted counts */
     uint64_t warned_refused_ns;
+    uint64_t warned_ts_ns;
+    /* The last tracestate read and what it said (the spans of one sampler share it): a span
+     * with the same bytes is not parsed again. ts_len 0: none (an empty one is never read). */
+    char ts_text[64];
+    size_t ts_len;
+    slo_u128 ts_w;
+    int ts_status;
+    const char *ts_why;
 };
 
 /*

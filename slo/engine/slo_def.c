@@ -818,11 +818,28 @@ static bool parse_http_classes(struct pctx *c, const struct ag_yaml_node *n, uns
     return ok;
 }
 
+/* `sampling: adjustedCount | ignore` of a spans SLI: weight each span by the adjusted count its
+ * tracestate records (the default), or count every span once. */
+static bool parse_sampling(struct pctx *c, const struct ag_yaml_node *v, struct slo_sli_def *s)
+{
+    const char *m = scalar(c, v, "sampling");
+    if (m == NULL) {
+        return false;
+    }
+    if (strcmp(m, "adjustedCount") == 0 || strcmp(m, "ignore") == 0) {
+        s->sampling_ignore = m[0] == 'i';
+        return true;
+    }
+    char q[80];
+    ERR(c, v, "sampling '%s': expected adjustedCount or ignore", show(v, q, sizeof(q)));
+    return false;
+}
+
 static bool parse_spans(struct pctx *c, const struct ag_yaml_node *n, struct slo_sli_def *s,
                         const char *slo_service)
 {
     static const char *const keys[] = {"service", "resource", "attributes", "kinds",
-                                       "availability", "latency", NULL};
+                                       "availability", "latency", "sampling", NULL};
     if (!want_type(c, n, AG_YAML_MAPPING, "spans") || !check_keys(c, n, "spans", keys)) {
         return false;
     }
@@ -867,6 +884,9 @@ static bool parse_spans(struct pctx *c, const struct ag_yaml_node *n, struct slo
         }
     } else if (v != NULL) {
         ok = false;
+    }
+    if ((v = ag_yaml_map_get(n, "sampling")) != NULL) {
+        ok &= parse_sampling(c, v, s);
     }
     const struct ag_yaml_node *av = ag_yaml_map_get(n, "availability");
     const struct ag_yaml_node *lat = ag_yaml_map_get(n, "latency");

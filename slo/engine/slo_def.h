@@ -83,6 +83,9 @@ struct slo_sli_def {
     unsigned bad_http_classes;    /* bit k: HTTP status class kxx is bad (default 1 << 5) */
     bool status_error_bad;        /* span status ERROR is bad (default true) */
     uint64_t latency_ms;          /* SLO_SPAN_LATENCY */
+    bool sampling_ignore;         /* `sampling: ignore`: every span counts 1; by default
+                                   * (`adjustedCount`) a span counts its adjusted count from its
+                                   * tracestate (slo_sampling.h) */
     /* SLO_SRC_COUNTERS: good/total or bad/total (the unused one has name NULL) */
     struct slo_metric_sel good, bad, total;
     /* SLO_SRC_HISTOGRAM */

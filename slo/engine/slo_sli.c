@@ -14,7 +14,8 @@
 
 #define DEFAULT_MAX_SERIES 100000u
 #define SAVE_MAGIC         "SLOM"
-#define SAVE_VERSION       1u
+#define SAVE_VERSION       2u /* 2: exponential histogram series; 1 is still read */
+#define SERIES_EXPO        4u /* the role byte of an exponential histogram series */
 
 bool slo_attr_equals_n(const struct slo_attr *a, const char *text, size_t len)
 {
@@ -934,13 +935,19 @@ struct series {
     uint8_t role;
     uint64_t start_ns, time_ns;
     uint64_t v[2]; /* counters: v[0]; histograms: v[0] good, v[1] count */
+    /* SERIES_EXPO: the last point's scale and its good counts at that scale and each coarser
+     * one (slo_expo_ladder: ladder[j] at scale - j; ladder[0] == v[0]) */
+    int scale;
+    size_t n_ladder;
+    uint64_t *ladder; /* owned */
 };
 
 struct pending {
     uint64_t part; /* good (or bad, for bad/total SLIs) not yet taken */
     uint64_t total;
     bool uses_bad;
-    bool warned; /* histograms: threshold-not-a-bound warning given */
+    bool warned;      /* histograms: threshold-not-a-bound warning given */
+    bool warned_expo; /* the same for exponential histograms */
 };
 
 struct slo_metric_state {
@@ -951,6 +958,8 @@ struct slo_metric_state {
     struct series *series;
     size_t n_series, cap_series;
     struct pending *pend; /* one per SLO */
+    struct slo_expo_thr *thr; /* per SLO: histogram thresholds for exponential buckets */
+    int *thr_rc;              /* per SLO: slo_expo_thr_init()'s result (AG_EUNSUPP: undecided) */
     struct slo_metric_stats stats;
 };
 
@@ -962,14 +971,23 @@ int slo_metric_state_new(const struct slo_defs *defs, uint64_t since_ns, size_t 
     if (st == NULL) {
         return AG_ENOMEM;
     }
-    st->pend = ag_calloc(defs->n_slos > 0 ? defs->n_slos : 1, sizeof(*st->pend));
-    if (st->pend == NULL) {
+    size_t n = defs->n_slos > 0 ? defs->n_slos : 1;
+    st->pend = ag_calloc(n, sizeof(*st->pend));
+    st->thr = ag_calloc(n, sizeof(*st->thr));
+    st->thr_rc = ag_calloc(n, sizeof(*st->thr_rc));
+    if (st->pend == NULL || st->thr == NULL || st->thr_rc == NULL) {
+        ag_free(st->pend);
+        ag_free(st->thr);
+        ag_free(st->thr_rc);
         ag_free(st);
         return AG_ENOMEM;
     }
     for (size_t i = 0; i < defs->n_slos; i++) {
         const struct slo_sli_def *sli = &defs->slis[defs->slos[i].sli];
         st->pend[i].uses_bad = sli->source == SLO_SRC_COUNTERS && sli->bad.name != NULL;
+        if (sli->source == SLO_SRC_HISTOGRAM) {
+            st->thr_rc[i] = slo_expo_thr_init(&sli->bucket_bound, &st->thr[i]);
+        }
     }
     st->defs = defs;
     st->since_ns = since_ns;
@@ -982,6 +1000,7 @@ static void free_series(struct series *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         ag_free(s[i].key);
+        ag_free(s[i].ladder);
     }
     ag_free(s);
 }
@@ -994,6 +1013,8 @@ void slo_metric_state_free(struct slo_metric_state *st)
     free_series(st->series, st->n_series);
     ag_free(st->table.slots);
     ag_free(st->pend);
+    ag_free(st->thr);
+    ag_free(st->thr_rc);
     ag_free(st);
 }
 
@@ -1061,11 +1082,21 @@ static int series_add(struct slo_metric_state *st, const struct series *proto, u
     struct series *s = &st->series[st->n_series];
     *s = *proto;
     s->key = ag_strndup(proto->key, proto->len);
+    s->ladder = NULL;
     if (s->key == NULL) {
         return AG_ENOMEM;
     }
+    if (proto->n_ladder > 0) {
+        s->ladder = ag_malloc(proto->n_ladder * sizeof(*s->ladder));
+        if (s->ladder == NULL) {
+            ag_free(s->key);
+            return AG_ENOMEM;
+        }
+        memcpy(s->ladder, proto->ladder, proto->n_ladder * sizeof(*s->ladder));
+    }
     if (table_put(&st->table, s->key, s->len, h, st->n_series) != 0) {
         ag_free(s->key);
+        ag_free(s->ladder);
         return AG_ENOMEM;
     }
     st->n_series++;
@@ -1121,11 +1152,140 @@ static void cumulative_delta(struct slo_metric_state *st, struct series *s, cons
     s->v[1] = v[1];
 }
 
+/* The good count of a ladder of |n| values at |j| scales below its own (constant past n - 1). */
+static uint64_t ladder_at(const uint64_t *ladder, size_t n, int j)
+{
+    return ladder[(size_t)j < n ? (size_t)j : n - 1];
+}
+
+/* Adds the increase of pending SLO counts: |d|[0] good (or bad), |d|[1] total (histograms) or
+ * |d|[0] in |ref|'s role (counters). */
+static void pend_add(struct slo_metric_state *st, const struct slo_metric_ref *ref,
+                     const uint64_t d[2])
+{
+    struct pending *pe = &st->pend[ref->slo];
+    switch (ref->role) {
+    case SLO_ROLE_GOOD:
+    case SLO_ROLE_BAD:
+        pe->part = sat_add(pe->part, d[0]);
+        break;
+    case SLO_ROLE_TOTAL:
+        pe->total = sat_add(pe->total, d[0]);
+        break;
+    case SLO_ROLE_HISTOGRAM:
+        pe->part = sat_add(pe->part, d[0]);
+        pe->total = sat_add(pe->total, d[1]);
+        break;
+    }
+}
+
+/*
+ * The increase of a cumulative exponential series |s| from point |p| (good counts |lad|, |n| of
+ * them): both compared at the coarser of the two scales, where the old and the new point count
+ * the same buckets. A changed start time, a count or a good count that went down is a reset (the
+ * new point's own counts are the increase), as for explicit histograms. Returns 0 or AG_ENOMEM
+ * (|s| unchanged).
+ */
+static int expo_delta(struct slo_metric_state *st, struct series *s, const uint64_t *lad,
+                      size_t n, const struct slo_point *p, uint64_t d[2])
+{
+    int s1 = s->scale, s2 = p->ex.scale, m = s1 < s2 ? s1 : s2;
+    uint64_t old_m = ladder_at(s->ladder, s->n_ladder, s1 - m);
+    uint64_t new_m = ladder_at(lad, n, s2 - m);
+    if (n != s->n_ladder) {
+        uint64_t *l = ag_realloc(s->ladder, n * sizeof(*l));
+        if (l == NULL) {
+            return AG_ENOMEM;
+        }
+        s->ladder = l;
+    }
+    if (s1 != s2) {
+        st->stats.rescaled++;
+    }
+    bool reset = p->start_ns != s->start_ns || p->ex.count < s->v[1] || new_m < old_m;
+    if (reset) {
+        st->stats.resets++;
+        if (p->start_ns != s->start_ns && p->start_ns < s->time_ns) {
+            st->stats.overlaps++;
+        }
+        d[0] = lad[0];
+        d[1] = p->ex.count;
+    } else {
+        d[0] = new_m - old_m;
+        d[1] = p->ex.count - s->v[1];
+    }
+    s->start_ns = p->start_ns;
+    s->time_ns = p->time_ns;
+    s->v[0] = lad[0];
+    s->v[1] = p->ex.count;
+    s->scale = s2;
+    s->n_ladder = n;
+    memcpy(s->ladder, lad, n * sizeof(*lad));
+    return 0;
+}
+
+/* slo_metric_add() for an exponential histogram point. */
+static int expo_add(struct slo_metric_state *st, const struct slo_metric_ref *ref,
+                    const struct slo_point *p, bool *warn)
+{
+    if (st->thr_rc[ref->slo] != 0) {
+        st->stats.undecided++;
+        return AG_EUNSUPP;
+    }
+    const struct slo_expo_thr *thr = &st->thr[ref->slo];
+    uint64_t lad[SLO_EXPO_LADDER];
+    int n = slo_expo_ladder(thr, &p->ex, lad);
+    if (n < 0) {
+        st->stats.bad_points++;
+        return AG_EINVAL;
+    }
+    if (!slo_expo_is_bound(thr, p->ex.scale) && !st->pend[ref->slo].warned_expo) {
+        st->pend[ref->slo].warned_expo = true;
+        if (warn != NULL) {
+            *warn = true;
+        }
+    }
+    uint64_t d[2] = {lad[0], p->ex.count};
+    if (p->cumulative) {
+        uint64_t h = series_hash((uint32_t)ref->slo, SERIES_EXPO, p->key, p->key_len);
+        struct series *s =
+            series_find(st, (uint32_t)ref->slo, SERIES_EXPO, p->key, p->key_len, h);
+        if (s == NULL) {
+            if (st->n_series >= st->max_series) {
+                st->stats.dropped_series++;
+                return 0;
+            }
+            struct series proto = {(char *)p->key,   p->key_len,     (uint32_t)ref->slo,
+                                   SERIES_EXPO,      p->start_ns,    p->time_ns,
+                                   {lad[0], p->ex.count},            p->ex.scale,
+                                   (size_t)n,        lad};
+            int rc = series_add(st, &proto, h, &s);
+            if (rc != 0) {
+                return rc;
+            }
+            if (!(p->start_ns > st->since_ns)) {
+                st->stats.baselines++;
+                return 0;
+            }
+        } else {
+            int rc = expo_delta(st, s, lad, (size_t)n, p, d);
+            if (rc != 0) {
+                return rc;
+            }
+        }
+    }
+    pend_add(st, ref, d);
+    return 0;
+}
+
 int slo_metric_add(struct slo_metric_state *st, const struct slo_metric_ref *ref,
                    const struct slo_point *p, bool *warn)
 {
     if (warn != NULL) {
         *warn = false;
+    }
+    if (ref->role == SLO_ROLE_HISTOGRAM && p->expo) {
+        return expo_add(st, ref, p, warn);
     }
     uint64_t v[2] = {p->value, 0};
     if (ref->role == SLO_ROLE_HISTOGRAM) {
@@ -1156,7 +1316,8 @@ int slo_metric_add(struct slo_metric_state *st, const struct slo_metric_ref *ref
             }
             struct series proto = {(char *)p->key,     p->key_len,  (uint32_t)ref->slo,
                                    (uint8_t)ref->role, p->start_ns, p->time_ns,
-                                   {v[0], v[1]}};
+                                   {v[0], v[1]},       0,           0,
+                                   NULL};
             int rc = series_add(st, &proto, h, &s);
             if (rc != 0) {
                 return rc;
@@ -1171,20 +1332,7 @@ int slo_metric_add(struct slo_metric_state *st, const struct slo_metric_ref *ref
             cumulative_delta(st, s, v, p, d);
         }
     }
-    struct pending *pe = &st->pend[ref->slo];
-    switch (ref->role) {
-    case SLO_ROLE_GOOD:
-    case SLO_ROLE_BAD:
-        pe->part = sat_add(pe->part, d[0]);
-        break;
-    case SLO_ROLE_TOTAL:
-        pe->total = sat_add(pe->total, d[0]);
-        break;
-    case SLO_ROLE_HISTOGRAM:
-        pe->part = sat_add(pe->part, d[0]);
-        pe->total = sat_add(pe->total, d[1]);
-        break;
-    }
+    pend_add(st, ref, d);
     return 0;
 }
 
@@ -1241,6 +1389,13 @@ int slo_metric_save(const struct slo_metric_state *st, struct ag_buf *out)
         rc = rc ? rc : put_u64(out, s->time_ns);
         rc = rc ? rc : put_u64(out, s->v[0]);
         rc = rc ? rc : put_u64(out, s->v[1]);
+        if (s->role == SERIES_EXPO) {
+            rc = rc ? rc : put_u64(out, (uint64_t)(s->scale - SLO_EXPO_MIN_SCALE));
+            rc = rc ? rc : put_u64(out, s->n_ladder);
+            for (size_t j = 0; rc == 0 && j < s->n_ladder; j++) {
+                rc = put_u64(out, s->ladder[j]);
+            }
+        }
     }
     return rc == 0 ? 0 : AG_ENOMEM;
 }
@@ -1274,9 +1429,11 @@ int slo_metric_restore(struct slo_metric_state *st, const void *data, size_t len
     }
     r.p += 4;
     r.left -= 4;
-    if (get_u64(&r) != SAVE_VERSION || get_u64(&r) != st->defs->n_slos || r.bad) {
+    uint64_t version = get_u64(&r);
+    if ((version != 1 && version != SAVE_VERSION) || get_u64(&r) != st->defs->n_slos || r.bad) {
         return AG_EPROTO;
     }
+    uint64_t max_role = version == 1 ? 3 : SERIES_EXPO;
     struct slo_metric_state tmp;
     memset(&tmp, 0, sizeof(tmp));
     tmp.defs = st->defs;
@@ -1298,18 +1455,37 @@ int slo_metric_restore(struct slo_metric_state *st, const void *data, size_t len
     for (uint64_t i = 0; rc == 0 && i < n; i++) {
         uint64_t id = get_u64(&r);
         uint64_t klen = get_u64(&r);
-        if (r.bad || klen > r.left || (id >> 8) >= st->defs->n_slos || (id & 0xff) > 3) {
+        if (r.bad || klen > r.left || (id >> 8) >= st->defs->n_slos || (id & 0xff) > max_role) {
             rc = AG_EPROTO;
             break;
         }
-        struct series proto = {
-            (char *)r.p, (size_t)klen, (uint32_t)(id >> 8), (uint8_t)(id & 0xff), 0, 0, {0, 0}};
+        struct series proto = {(char *)r.p, (size_t)klen, (uint32_t)(id >> 8),
+                               (uint8_t)(id & 0xff), 0, 0, {0, 0}, 0, 0, NULL};
         r.p += klen;
         r.left -= (size_t)klen;
         proto.start_ns = get_u64(&r);
         proto.time_ns = get_u64(&r);
         proto.v[0] = get_u64(&r);
         proto.v[1] = get_u64(&r);
+        uint64_t lad[SLO_EXPO_LADDER];
+        if (!r.bad && proto.role == SERIES_EXPO) {
+            /* The scale, then the ladder as slo_expo_ladder() makes it: ladder[0] the good
+             * count, none above the count, never rising towards coarser scales, no repeated
+             * last value (one encoding). */
+            uint64_t sc = get_u64(&r), nl = get_u64(&r);
+            bool ok = !r.bad && sc < SLO_EXPO_LADDER && nl >= 1 && nl <= sc + 1;
+            for (uint64_t j = 0; ok && j < nl; j++) {
+                lad[j] = get_u64(&r);
+                ok = !r.bad && lad[j] <= proto.v[1] && (j == 0 || lad[j] <= lad[j - 1]);
+            }
+            if (!ok || lad[0] != proto.v[0] || (nl > 1 && lad[nl - 2] == lad[nl - 1])) {
+                rc = AG_EPROTO;
+                break;
+            }
+            proto.scale = (int)sc + SLO_EXPO_MIN_SCALE;
+            proto.n_ladder = (size_t)nl;
+            proto.ladder = lad;
+        }
         if (r.bad) {
             rc = AG_EPROTO;
             break;

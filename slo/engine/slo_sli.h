@@ -9,6 +9,7 @@
 #include "ag_buf.h"
 #include "ag_err.h"
 #include "slo_def.h"
+#include "slo_expo.h"
 
 /*
  * SLI extraction (specs/slo.md §2, §9): which telemetry an SLO counts and whether it is good.
@@ -26,7 +27,9 @@
  *   delta points are summed. The good (or bad) and total increases of an SLO are taken together,
  *   so good <= total always holds (an excess is carried, then dropped and counted).
  * - Histograms: good = the count of the buckets whose upper bound <= the threshold; total = the
- *   point's count; cumulative points become deltas per series like counters.
+ *   point's count; cumulative points become deltas per series like counters. Exponential
+ *   histograms follow the same rule, decided exactly (slo_expo.h); a cumulative series whose
+ *   scale changes is compared at the coarser of the two scales.
  */
 
 /* ---- attribute lookup ------------------------------------------------------------------------ */
@@ -259,7 +262,8 @@ size_t slo_sli_span_hits_slots(const struct slo_sli_service *svc, const bool *re
 
 /* ---- metrics --------------------------------------------------------------------------------- */
 
-/* One metric data point (a Sum's or a Histogram's), as the caller read it. */
+/* One metric data point (a Sum's, a Histogram's or an ExponentialHistogram's), as the caller
+ * read it. */
 struct slo_point {
     const char *key; /* the series' identity: metric name, resource and point attributes,
                       * as canonical bytes the caller builds (borrowed) */
@@ -273,6 +277,8 @@ struct slo_point {
     const uint64_t *buckets; /* histograms: bucket_counts (n_bounds + 1 of them) */
     size_t n_buckets;
     uint64_t count;    /* histograms: count */
+    bool expo;         /* an exponential histogram: |ex| (with its own count), not bounds */
+    struct slo_expo_point ex;
     slo_attr_fn *attr; /* the point's attributes */
     const void *attr_ctx;
     slo_attr_fn *res_attr; /* the resource's attributes (matchers fall back to them) */
@@ -290,6 +296,10 @@ struct slo_metric_stats {
     uint64_t dropped_series; /* new series refused: the table was full */
     uint64_t violations;     /* good (or bad) events above total, dropped */
     uint64_t bad_points;     /* malformed histogram points, skipped */
+    uint64_t undecided;      /* exponential points skipped: the SLO's threshold is too close to
+                              * a bucket bound to decide (slo_expo_thr_init) */
+    uint64_t rescaled;       /* cumulative exponential points whose scale differed from the
+                              * series' last one (compared at the coarser scale) */
 };
 
 /*
@@ -311,8 +321,17 @@ bool slo_sli_point_matches(const struct slo_metric_sel *sel, const struct slo_po
 /*
  * Adds the increase of point |p| to SLO |ref|->slo in |ref|->role (cumulative: the delta of its
  * series, §9; delta: the value). Histograms also warn once per SLO when the threshold is not one
- * of the point's bounds: |*warn| (may be NULL) is set to true that one time.
- * Returns 0, or AG_EINVAL (malformed histogram point, counted), AG_ENOMEM.
+ * of the point's bounds: |*warn| (may be NULL) is set to true that one time (explicit and
+ * exponential histograms warn once each; for an exponential point the bounds are those of its
+ * scale: only a power of two can be one).
+ *
+ * Exponential points (|p|->expo): good = the good count at the point's scale (slo_expo_ladder).
+ * A cumulative series keeps its last point's good counts at its scale and every coarser one;
+ * when the next point has another scale (an SDK downscales as its range grows), both are
+ * compared at the coarser of the two scales, where they count the same buckets: the increase
+ * is exact at that scale's resolution. A series is keyed apart from an explicit histogram's.
+ * Returns 0, or AG_EINVAL (malformed histogram point, counted), AG_EUNSUPP (an exponential point
+ * of an SLO whose threshold could not be decided, counted), AG_ENOMEM.
  */
 AG_NODISCARD int slo_metric_add(struct slo_metric_state *st, const struct slo_metric_ref *ref,
                                 const struct slo_point *p, bool *warn);

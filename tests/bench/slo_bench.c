@@ -289,7 +289,8 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: slo-bench [--spans N] [--slos N] [--services N] [--requests N] [--repeat N]\n"
-            "                 [--rate SPANS_PER_S] [--heap] [--json] [--write-defs FILE]\n");
+            "                 [--rate SPANS_PER_S] [--heap] [--json] [--write-defs FILE]\n"
+            "                 [--tracestate TEXT]\n");
 }
 
 static int parse_u(const char *s, unsigned long long lo, unsigned long long hi,
@@ -310,6 +311,8 @@ int main(int argc, char **argv)
                        repeat = 3, rate = 1000000;
     bool json = false, heap = false;
     const char *write_defs = NULL;
+    const char *tracestate = NULL; /* --tracestate: set on every span (sampled spans) */
+    char *ts_decoded = NULL;       /* what decoding left there (restored before freeing) */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -340,6 +343,8 @@ int main(int argc, char **argv)
             bad = parse_u(v, 1000, 1000000000, &rate);
         } else if (strcmp(a, "--write-defs") == 0) {
             write_defs = v;
+        } else if (strcmp(a, "--tracestate") == 0) {
+            tracestate = v;
         } else {
             bad = -1;
         }
@@ -423,6 +428,17 @@ int main(int argc, char **argv)
         }
         orig_names[q] = kv->value->string_value;
         kv->value->string_value = names[q % n_services];
+        /* --tracestate: every span as a sampler that records its probability leaves it
+         * (ex_slo_feed.c weighs it by the adjusted count); argv outlives the requests. */
+        for (size_t r = 0; tracestate != NULL && r < b.reqs[q]->n_resource_spans; r++) {
+            Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = b.reqs[q]->resource_spans[r];
+            for (size_t ss = 0; ss < rs->n_scope_spans; ss++) {
+                for (size_t k = 0; k < rs->scope_spans[ss]->n_spans; k++) {
+                    ts_decoded = rs->scope_spans[ss]->spans[k]->trace_state; /* the default */
+                    rs->scope_spans[ss]->spans[k]->trace_state = (char *)tracestate;
+                }
+            }
+        }
     }
     size_t spans_per_pass = b.n_reqs * SPANS_PER_REQ;
     /* A pass covers spans_per_pass / rate seconds of traffic. */
@@ -474,6 +490,10 @@ int main(int argc, char **argv)
     b.feed.m_total = ag_metrics_counter("otter_slo_events_total", "bench", "exporter=\"bench\"");
     b.feed.m_refused =
         ag_metrics_counter("otter_slo_refused_events_total", "bench", "exporter=\"bench\"");
+    b.feed.m_ts_weighted =
+        ag_metrics_counter("otter_slo_weighted_spans_total", "bench", "exporter=\"bench\"");
+    b.feed.m_ts_malformed =
+        ag_metrics_counter("otter_slo_tracestate_malformed_total", "bench", "exporter=\"bench\"");
 
     /* Warm-up and the per-span counts (one full pass): matching SLOs are the events added
      * (emit_total, plus any refused), engine adds the feed's slo_engine_add() calls. */
@@ -565,6 +585,14 @@ int main(int argc, char **argv)
 
     for (size_t q = 0; q < b.n_reqs; q++) {
         b.reqs[q]->resource_spans[0]->resource->attributes[0]->value->string_value = orig_names[q];
+        for (size_t r = 0; tracestate != NULL && r < b.reqs[q]->n_resource_spans; r++) {
+            Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = b.reqs[q]->resource_spans[r];
+            for (size_t ss = 0; ss < rs->n_scope_spans; ss++) {
+                for (size_t k = 0; k < rs->scope_spans[ss]->n_spans; k++) {
+                    rs->scope_spans[ss]->spans[k]->trace_state = ts_decoded;
+                }
+            }
+        }
         if (heap) {
             opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(
                 b.reqs[q], NULL);

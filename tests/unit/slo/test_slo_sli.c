@@ -488,6 +488,304 @@ static void test_histogram(void)
     slo_metric_state_free(st);
 }
 
+/* `sampling` of a spans SLI (slo_def.c): adjustedCount (the default) or ignore. */
+static void test_sampling_option(void)
+{
+    static const char yaml[] =
+        "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: a}\n"
+        "spec: {service: s, objective: \"99\", window: 1h, sli: {spans: {availability: {}}}}\n"
+        "---\napiVersion: otter/v1\nkind: SLO\nmetadata: {name: b}\n"
+        "spec: {service: s, objective: \"99\", window: 1h,\n"
+        "       sli: {spans: {sampling: adjustedCount, availability: {}}}}\n"
+        "---\napiVersion: otter/v1\nkind: SLO\nmetadata: {name: c}\n"
+        "spec: {service: s, objective: \"99\", window: 1h,\n"
+        "       sli: {spans: {sampling: ignore, latency: {threshold: 1s}}}}\n";
+    struct ag_buf dg;
+    ag_buf_init(&dg, 4096);
+    struct slo_defs *d = NULL;
+    ASSERT_OK(slo_defs_new(&dg, &d));
+    ASSERT_OK(slo_defs_add(d, "s.yaml", yaml, strlen(yaml)));
+    ASSERT_OK(slo_defs_finish(d));
+    ASSERT(!d->slis[d->slos[0].sli].sampling_ignore);
+    ASSERT(!d->slis[d->slos[1].sli].sampling_ignore);
+    ASSERT(d->slis[d->slos[2].sli].sampling_ignore);
+    slo_defs_free(d);
+    /* Line 10 "      sampling: always": the value at column 17. */
+    static const char bad[] = "apiVersion: otter/v1\n"
+                              "kind: SLO\n"
+                              "metadata: {name: a}\n"
+                              "spec:\n"
+                              "  objective: \"99\"\n"
+                              "  window: 1h\n"
+                              "  sli:\n"
+                              "    spans:\n"
+                              "      service: s\n"
+                              "      sampling: always\n"
+                              "      availability: {}\n";
+    ag_buf_reset(&dg);
+    ASSERT_OK(slo_defs_new(&dg, &d));
+    ASSERT_OK(slo_defs_add(d, "s.yaml", bad, strlen(bad)));
+    ASSERT_EQ(slo_defs_finish(d), AG_EINVAL);
+    ASSERT_STREQ(ag_buf_str(&dg),
+                 "s.yaml:10:17: error: sampling 'always': expected adjustedCount or ignore\n");
+    slo_defs_free(d);
+    ag_buf_cleanup(&dg);
+}
+
+/* ---- exponential histograms ---- */
+
+static const char expo_yaml[] =
+    "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: e}\n" /* slo 0 */
+    "spec: {objective: \"99\", window: 1h, sli: {histogram: {name: lat, threshold: \"0.2\"}}}\n"
+    "---\napiVersion: otter/v1\nkind: SLO\nmetadata: {name: e4}\n" /* slo 1: a power of two */
+    "spec: {objective: \"99\", window: 1h, sli: {histogram: {name: lat, threshold: \"0.25\"}}}\n";
+
+/* An exponential point of series |key| at |scale| with positive buckets from |off|. */
+static struct slo_point expo_point(const char *key, bool cumulative, uint64_t start, uint64_t t,
+                                   int scale, int32_t off, const uint64_t *pos, size_t n_pos,
+                                   uint64_t zero, uint64_t count)
+{
+    struct slo_point p;
+    memset(&p, 0, sizeof(p));
+    p.key = key;
+    p.key_len = strlen(key);
+    p.cumulative = cumulative;
+    p.start_ns = start;
+    p.time_ns = t;
+    p.expo = true;
+    p.ex.scale = scale;
+    p.ex.pos_offset = off;
+    p.ex.pos = pos;
+    p.ex.n_pos = n_pos;
+    p.ex.zero_count = zero;
+    p.ex.count = count;
+    return p;
+}
+
+static void load_expo(struct ag_buf *dg, struct slo_defs **out)
+{
+    ASSERT_OK(slo_defs_new(dg, out));
+    ASSERT_OK(slo_defs_add(*out, "e.yaml", expo_yaml, strlen(expo_yaml)));
+    ASSERT_OK(slo_defs_finish(*out));
+}
+
+static void test_expo_histogram(void)
+{
+    struct ag_buf dg;
+    ag_buf_init(&dg, 4096);
+    struct slo_defs *d = NULL;
+    load_expo(&dg, &d);
+    struct slo_metric_state *st = NULL;
+    struct slo_metric_stats stats;
+    ASSERT_OK(slo_metric_state_new(d, 1000, 0, &st));
+    struct slo_metric_ref ref = {0, SLO_ROLE_HISTOGRAM, &d->slis[d->slos[0].sli].histogram};
+    struct slo_metric_ref ref4 = {1, SLO_ROLE_HISTOGRAM, &d->slis[d->slos[1].sli].histogram};
+    bool warn = false;
+
+    /* Threshold 0.2, scale 3: k_3 = floor(8 * log2 0.2) = floor(-18.58) = -19, so bucket -20,
+     * (2^(-20/8), 2^(-19/8)] = (0.1768, 0.1928], is good and -19, (0.1928, 0.2102], is not.
+     * Delta point, buckets -20..-18 = {1, 2, 4}: good 1 of 7. 0.2 is no bound: warned once. */
+    const uint64_t a[] = {1, 2, 4};
+    struct slo_point p = expo_point("s", false, 0, 0, 3, -20, a, 3, 0, 7);
+    ASSERT_OK(slo_metric_add(st, &ref, &p, &warn));
+    ASSERT(warn);
+    ASSERT_OK(slo_metric_add(st, &ref, &p, &warn));
+    ASSERT(!warn);
+    TAKE(st, 0, false, 2, 14);
+    /* Threshold 0.25 = 2^-2 is the bound of bucket -17 at scale 3 (2^(-16/8)): no warning;
+     * buckets -20..-18 all good: 7 of 7. */
+    ASSERT_OK(slo_metric_add(st, &ref4, &p, &warn));
+    ASSERT(!warn);
+    TAKE(st, 1, false, 7, 7);
+
+    /* Cumulative series "s" started at 10, before the agent (1000): the first point is a
+     * baseline (good 1 of 7). Then {2, 2, 5} and a zero bucket of 1, count 10: good at scale 3
+     * = 1 + 2 = 3: increase 3 - 1 = 2 of 10 - 7 = 3. */
+    p = expo_point("s", true, 10, 1100, 3, -20, a, 3, 0, 7);
+    ASSERT_OK(slo_metric_add(st, &ref, &p, &warn));
+    TAKE(st, 0, false, 0, 0);
+    const uint64_t b[] = {2, 2, 5};
+    p = expo_point("s", true, 10, 1200, 3, -20, b, 3, 1, 10);
+    ASSERT_OK(slo_metric_add(st, &ref, &p, &warn));
+    TAKE(st, 0, false, 2, 3);
+
+    /* The SDK downscales to 2: bucket j at scale 2 = buckets 2j, 2j+1 at scale 3, so {-20: 2,
+     * -19: 2, -18: 5} becomes {-10: 4, -9: 5}; one more value 0.18 lands in -10, (0.1768,
+     * 0.2102]: {5, 5}, zero 1, count 11. At scale 2, k_2 = floor(-19 / 2) = -10: no positive
+     * bucket is good (0.18 no longer is). Compared at scale 2: new good 1 (zero); the old
+     * point's good at scale 2 = zero 1 + buckets of index < -10 * 2 = -20: 1. Increase 0 of 1.
+     * (Its own-scale good 3 against 1 would have looked like a reset and counted 1 of 11.) */
+    const uint64_t c[] = {5, 5};
+    p = expo_point("s", true, 10, 1300, 2, -10, c, 2, 1, 11);
+    ASSERT_OK(slo_metric_add(st, &ref, &p, &warn));
+    TAKE(st, 0, false, 0, 1);
+    slo_metric_stats(st, &stats);
+    ASSERT_UEQ(stats.rescaled, 1);
+    ASSERT_UEQ(stats.resets, 0);
+
+    /* Back to scale 3 (no SDK does, but a sender may): compared at scale 2 again. {-20: 3,
+     * -19: 2, -18: 5, -17: 2}, zero 1, count 13: at scale 2 buckets -20..-19 are -10: not good:
+     * good 1; old good 1: increase 0 of 2. Its own good at scale 3 is 1 + 3 = 4, kept. */
+    const uint64_t e[] = {3, 2, 5, 2};
+    p = expo_point("s", true, 10, 1400, 3, -20, e, 4, 1, 13);
+    ASSERT_OK(slo_metric_add(st, &ref, &p, &warn));
+    TAKE(st, 0, false, 0, 2);
+    /* Same scale, good 1 + 4 = 5 of 14: increase 5 - 4 = 1 of 1. */
+    const uint64_t f[] = {4, 2, 5, 2};
+    p = expo_point("s", true, 10, 1500, 3, -20, f, 4, 1, 14);
+    ASSERT_OK(slo_metric_add(st, &ref, &p, &warn));
+    TAKE(st, 0, false, 1, 1);
+
+    /* A new start time (the SDK restarted at 2000 > 1000): a reset, the new point counts whole:
+     * {1}: good 1 of 1. Then the count grows but good goes down (0 of 2): a reset too. */
+    const uint64_t g1[] = {1}, g2[] = {0, 2};
+    p = expo_point("s", true, 2000, 2100, 3, -20, g1, 1, 0, 1);
+    ASSERT_OK(slo_metric_add(st, &ref, &p, &warn));
+    TAKE(st, 0, false, 1, 1);
+    p = expo_point("s", true, 2000, 2200, 3, -20, g2, 2, 0, 2);
+    ASSERT_OK(slo_metric_add(st, &ref, &p, &warn));
+    TAKE(st, 0, false, 0, 2);
+    slo_metric_stats(st, &stats);
+    ASSERT_UEQ(stats.resets, 2);
+
+    /* An explicit histogram of the same name and attributes is another series: its first point
+     * is a baseline (0 pending), not compared with the exponential one. */
+    const double bounds[] = {0.2};
+    const uint64_t eb[] = {3, 1};
+    struct slo_point x = expo_point("s", true, 10, 1600, 0, 0, NULL, 0, 0, 0);
+    x.expo = false;
+    x.bounds = bounds;
+    x.n_bounds = 1;
+    x.buckets = eb;
+    x.n_buckets = 2;
+    x.count = 4;
+    ASSERT_OK(slo_metric_add(st, &ref, &x, &warn));
+    TAKE(st, 0, false, 0, 0);
+    slo_metric_stats(st, &stats);
+    ASSERT_UEQ(stats.series, 2);
+
+    /* A cumulative series first seen after the agent started counts whole: "t" from 1500. */
+    p = expo_point("t", true, 1500, 1600, 3, -20, b, 3, 1, 10);
+    ASSERT_OK(slo_metric_add(st, &ref, &p, &warn));
+    TAKE(st, 0, false, 3, 10);
+
+    /* Malformed: a scale outside [-10, 20]; a negative zero_threshold. Counted, nothing added. */
+    p = expo_point("s", false, 0, 0, 21, 0, a, 3, 0, 7);
+    ASSERT_EQ(slo_metric_add(st, &ref, &p, &warn), AG_EINVAL);
+    p = expo_point("s", false, 0, 0, 3, 0, a, 3, 0, 7);
+    p.ex.zero_threshold = -1;
+    ASSERT_EQ(slo_metric_add(st, &ref, &p, &warn), AG_EINVAL);
+    slo_metric_stats(st, &stats);
+    ASSERT_UEQ(stats.bad_points, 2);
+    TAKE(st, 0, false, 0, 0);
+    slo_metric_state_free(st);
+    slo_defs_free(d);
+    ag_buf_cleanup(&dg);
+}
+
+static void put_le(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        p[i] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+static void test_expo_checkpoint(void)
+{
+    struct ag_buf dg, b;
+    ag_buf_init(&dg, 4096);
+    ag_buf_init(&b, 1 << 16);
+    struct slo_defs *d = NULL;
+    load_expo(&dg, &d);
+    struct slo_metric_state *st = NULL, *st2 = NULL;
+    ASSERT_OK(slo_metric_state_new(d, 1000, 0, &st));
+    struct slo_metric_ref ref = {0, SLO_ROLE_HISTOGRAM, &d->slis[d->slos[0].sli].histogram};
+    /* The state of test_expo_histogram after its second cumulative point: scale 3, good 3 of
+     * 10; at scale 2 and below good 1 (the zero bucket): ladder {3, 1}. */
+    const uint64_t a[] = {1, 2, 4}, b2[] = {2, 2, 5}, c[] = {5, 5};
+    struct slo_point p = expo_point("s", true, 10, 1100, 3, -20, a, 3, 0, 7);
+    ASSERT_OK(slo_metric_add(st, &ref, &p, NULL));
+    p = expo_point("s", true, 10, 1200, 3, -20, b2, 3, 1, 10);
+    ASSERT_OK(slo_metric_add(st, &ref, &p, NULL));
+    TAKE(st, 0, false, 2, 3);
+    ASSERT_OK(slo_metric_save(st, &b));
+    /* "SLOM", version 2, 2 SLOs with (part, total) 0 each, 1 series: id 0 << 8 | 4, key length
+     * 1, "s", start 10, time 1200, good 3, count 10, scale 3 + 10 = 13, 2 rungs: 3, 1. */
+    uint8_t want[4 + 8 * 9 + 1 + 8 * 8];
+    size_t o = 0;
+    memcpy(want, "SLOM", 4);
+    o = 4;
+    const uint64_t head[] = {2, 2, 0, 0, 0, 0, 1, 4, 1};
+    for (size_t i = 0; i < 9; i++, o += 8) {
+        put_le(want + o, head[i]);
+    }
+    want[o++] = 's';
+    const uint64_t tail[] = {10, 1200, 3, 10, 13, 2, 3, 1};
+    for (size_t i = 0; i < 8; i++, o += 8) {
+        put_le(want + o, tail[i]);
+    }
+    ASSERT_UEQ(b.len, o);
+    ASSERT_MEMEQ(b.data, want, o);
+
+    /* Restored into a new agent, the downscaled point compares at scale 2 as before: 0 of 1. */
+    ASSERT_OK(slo_metric_state_new(d, 5000, 0, &st2));
+    ASSERT_OK(slo_metric_restore(st2, b.data, b.len));
+    p = expo_point("s", true, 10, 1300, 2, -10, c, 2, 1, 11);
+    ASSERT_OK(slo_metric_add(st2, &ref, &p, NULL));
+    TAKE(st2, 0, false, 0, 1);
+
+    /* Refused: every truncation; a rising ladder ({3, 4}); a repeated last rung ({3, 1, 1} is
+     * not how it is written); a ladder shorter than written; scale index 31 (scale 21); a count
+     * below the good count; role 4 in a version 1 checkpoint. The tail is start (o - 64), time,
+     * good, count (o - 40), scale (o - 32), rungs (o - 24), the rungs. The state is kept. */
+    for (size_t n = 0; n < b.len; n++) {
+        ASSERT_EQ(slo_metric_restore(st2, b.data, n), AG_EPROTO);
+    }
+    uint8_t bad[sizeof(want) + 8];
+    memcpy(bad, want, o);
+    put_le(bad + o - 8, 4); /* ladder {3, 4} */
+    ASSERT_EQ(slo_metric_restore(st2, bad, o), AG_EPROTO);
+    memcpy(bad, want, o);
+    put_le(bad + o - 24, 3); /* n_ladder 3: {3, 1, 1} */
+    put_le(bad + o, 1);
+    ASSERT_EQ(slo_metric_restore(st2, bad, o + 8), AG_EPROTO);
+    memcpy(bad, want, o);
+    put_le(bad + o - 24, 1); /* n_ladder 1: {3}, then a stray 1 */
+    ASSERT_EQ(slo_metric_restore(st2, bad, o), AG_EPROTO);
+    memcpy(bad, want, o);
+    put_le(bad + o - 32, 31); /* scale 21 */
+    ASSERT_EQ(slo_metric_restore(st2, bad, o), AG_EPROTO);
+    memcpy(bad, want, o);
+    put_le(bad + o - 40, 2); /* count 2 < good 3 */
+    ASSERT_EQ(slo_metric_restore(st2, bad, o), AG_EPROTO);
+    memcpy(bad, want, o);
+    put_le(bad + 4, 1); /* version 1 has no exponential series */
+    ASSERT_EQ(slo_metric_restore(st2, bad, o), AG_EPROTO);
+    p = expo_point("s", true, 10, 1400, 2, -10, c, 2, 1, 12);
+    ASSERT_OK(slo_metric_add(st2, &ref, &p, NULL));
+    TAKE(st2, 0, false, 0, 1);
+
+    /* A version 1 checkpoint (before exponential series) still restores: 2 SLOs, pending
+     * (part 0, total 5) for SLO 1, no series; it is written back as version 2. */
+    uint8_t v1[4 + 8 * 7];
+    memcpy(v1, "SLOM", 4);
+    const uint64_t v1w[] = {1, 2, 0, 0, 0, 5, 0};
+    for (size_t i = 0; i < 7; i++) {
+        put_le(v1 + 4 + 8 * i, v1w[i]);
+    }
+    ASSERT_OK(slo_metric_restore(st2, v1, sizeof(v1)));
+    TAKE(st2, 1, false, 0, 5);
+    ag_buf_reset(&b);
+    ASSERT_OK(slo_metric_save(st2, &b));
+    ASSERT_UEQ(b.len, sizeof(v1));
+    ASSERT_UEQ(b.data[4], 2);
+    slo_metric_state_free(st);
+    slo_metric_state_free(st2);
+    slo_defs_free(d);
+    ag_buf_cleanup(&b);
+    ag_buf_cleanup(&dg);
+}
+
 static void test_max_series(void)
 {
     struct slo_metric_state *st = NULL;
@@ -916,6 +1214,8 @@ AG_TEST_MAIN(AG_TEST_CASE(test_load), AG_TEST_CASE(test_attr_equals), AG_TEST_CA
              AG_TEST_CASE(test_resource), AG_TEST_CASE(test_availability),
              AG_TEST_CASE(test_latency), AG_TEST_CASE(test_matchers), AG_TEST_CASE(test_cumulative),
              AG_TEST_CASE(test_delta_and_good_le_total), AG_TEST_CASE(test_histogram),
+             AG_TEST_CASE(test_sampling_option), AG_TEST_CASE(test_expo_histogram),
+             AG_TEST_CASE(test_expo_checkpoint),
              AG_TEST_CASE(test_max_series), AG_TEST_CASE(test_save_restore),
              AG_TEST_CASE(test_route_index_cases), AG_TEST_CASE(test_route_index_generated),
              AG_TEST_CASE(test_failmalloc), AG_TEST_CASE(test_cleanup))
