@@ -40,12 +40,14 @@ CLUSTER_SG = "sg-0cluster0example"  # the security group EKS creates for the clu
 
 @dataclass
 class Res:
+    # Only the type and the name in a repr: a failing test prints its fixtures, and the inputs
+    # hold the origin secret (the SSM parameter, the distribution's origins).
     typ: str
     name: str
-    inputs: dict
-    state: dict
-    raw: dict = field(default_factory=dict)  # the inputs as sent, secrets still wrapped
-    opts: dict = field(default_factory=dict)  # resource options (ignore_changes, ...), see record_options
+    inputs: dict = field(repr=False)
+    state: dict = field(repr=False)
+    raw: dict = field(default_factory=dict, repr=False)  # the inputs as sent, secrets still wrapped
+    opts: dict = field(default_factory=dict, repr=False)  # resource options (ignore_changes, ...), see record_options
 
 
     def policy(self, key: str = "policy") -> dict:
