@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <event2/event.h>
+#include <openssl/crypto.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "ag_log.h"
 #include "ag_mem.h"
 #include "cb_history_dynamodb.h"
+#include "cb_origin.h"
 #include "cb_otel.h"
 #include "cb_server.h"
 #include "cb_xff.h"
@@ -23,7 +25,7 @@ static const char usage[] =
     "usage: chatbot [--listen HOST:PORT] [--max-sessions N] [--session-ttl SECONDS]\n"
     "               [--max-message BYTES] [--max-body BYTES] [--log-level LEVEL]\n"
     "               [--log-format text|json] [--rate-limit N[/s]] [--rate-burst N]\n"
-    "               [--trusted-proxies N]\n"
+    "               [--trusted-proxies N] [--origin-secret-file FILE]\n"
     "               [--provider local|bedrock] [--model-id ID] [--region REGION]\n"
     "               [--bedrock-endpoint URL] [--system-prompt-file FILE] [--max-tokens N]\n"
     "               [--temperature T] [--top-p P] [--history-tokens N]\n"
@@ -45,11 +47,18 @@ static const char usage[] =
     "--trusted-proxies N (0-16, default 0): the client address (rate limit, telemetry) is hop N\n"
     "of X-Forwarded-For counting the peer as hop 1 (2 behind CloudFront and an ALB); 0 or 1,\n"
     "a shorter header or a malformed entry: the peer's address.\n"
+    "--origin-secret-file FILE, or the value itself in CHATBOT_ORIGIN_SECRET (the file wins):\n"
+    "every /api/ request must carry X-Otter-Origin-Verify equal to the secret (one value, or\n"
+    "two separated by ',' while rotating; 16-256 visible ASCII characters each), else 403;\n"
+    "/healthz, /readyz and the page stay open. Without either, no check.\n"
     "Telemetry (traces, metrics, logs) goes as OTLP/HTTP protobuf to\n"
     "OTEL_EXPORTER_OTLP_ENDPOINT, set up by the OTEL_* environment (OTEL_SDK_DISABLED=true\n"
     "turns it off).\n"
     "Every option can also be set in the environment as CHATBOT_<OPTION> (--model-id:\n"
     "CHATBOT_MODEL_ID, --history: CHATBOT_HISTORY, ...); the command line wins.\n";
+
+/* The origin secret file's size cap: two values of CB_ORIGIN_MAX, a comma, a CRLF. */
+#define MAX_ORIGIN_FILE (2u * CB_ORIGIN_MAX + 3u)
 
 /* The system prompt file's size cap. */
 #define MAX_PROMPT_FILE (64u * 1024u)
@@ -89,6 +98,46 @@ static char *read_prompt(const char *path)
         return NULL;
     }
     return buf;
+}
+
+/* Loads the origin secret into |o|: from the file |path| when set, else from |env|
+ * (CHATBOT_ORIGIN_SECRET's value). Returns 1 when a secret was loaded, 0 when neither is set,
+ * -1 on error with the reason on stderr (never the secret). */
+static int load_origin(const char *path, const char *env, struct cb_origin *o)
+{
+    char buf[MAX_ORIGIN_FILE + 1], err[160];
+    const char *what = path != NULL ? "--origin-secret-file" : "CHATBOT_ORIGIN_SECRET";
+    const char *spec = env;
+    size_t n = env != NULL ? strlen(env) : 0;
+    if (path == NULL && env == NULL) {
+        return 0;
+    }
+    if (path != NULL) {
+        FILE *f = fopen(path, "rb");
+        if (f == NULL) {
+            fprintf(stderr, "chatbot: cannot open --origin-secret-file %s: %s\n", path,
+                    strerror(errno));
+            return -1;
+        }
+        n = fread(buf, 1, sizeof(buf), f);
+        int bad = ferror(f) != 0;
+        fclose(f);
+        if (bad || n > MAX_ORIGIN_FILE) {
+            OPENSSL_cleanse(buf, sizeof(buf));
+            fprintf(stderr, "chatbot: --origin-secret-file %s: unreadable or over %u bytes\n",
+                    path, MAX_ORIGIN_FILE);
+            return -1;
+        }
+        spec = buf;
+    }
+    int rc = cb_origin_parse(spec, n, o, err, sizeof(err));
+    OPENSSL_cleanse(buf, sizeof(buf));
+    if (rc != 0) {
+        fprintf(stderr, "chatbot: bad origin secret in %s%s%s: %s\n", what, path ? " " : "",
+                path ? path : "", err);
+        return -1;
+    }
+    return 1;
 }
 
 static int parse_double(const char *s, double min, double max, double *out)
@@ -183,7 +232,7 @@ static const char *const env_options[] = {
     "provider",         "model-id",       "region",             "bedrock-endpoint",
     "system-prompt-file", "max-tokens",   "temperature",        "top-p",
     "history-tokens",   "bedrock-timeout", "bedrock-connect-timeout", "bedrock-max-attempts",
-    "log-level",        "log-format",     "trusted-proxies",
+    "log-level",        "log-format",     "trusted-proxies",    "origin-secret-file",
 };
 #define N_ENV_OPTIONS (sizeof(env_options) / sizeof(env_options[0]))
 
@@ -242,6 +291,8 @@ static int run(int n_args, const char **args, int n_env)
 
     struct cb_bedrock_config bcfg;
     const char *provider = "local", *prompt_file = NULL, *history = "memory";
+    const char *origin_file = NULL;
+    struct cb_origin origin;
     struct cb_history_dynamodb_config dcfg = {0};
     char *prompt = NULL;
     cb_server_config_defaults(&cfg);
@@ -292,6 +343,9 @@ static int run(int n_args, const char **args, int n_env)
         } else if (strcmp(a, "--trusted-proxies") == 0) {
             bad = parse_size(v, 0, CB_XFF_MAX_TRUSTED, &n) != 0;
             cfg.trusted_proxies = (unsigned)n;
+        } else if (strcmp(a, "--origin-secret-file") == 0) {
+            bad = v == NULL || *v == '\0';
+            origin_file = v;
         } else if (strcmp(a, "--rate-burst") == 0) {
             bad = parse_size(v, 1, 1000000, &n) != 0;
             cfg.rate_burst = (double)n;
@@ -378,11 +432,21 @@ static int run(int n_args, const char **args, int n_env)
         ag_free(prompt);
         return 2;
     }
+    /* The secret's value is never an argument (it would show in ps): a file, or the
+     * environment variable the ExternalSecret fills (k8s/). */
+    int has_origin = load_origin(origin_file, getenv("CHATBOT_ORIGIN_SECRET"), &origin);
+    if (has_origin < 0) {
+        ag_free(prompt);
+        return 2;
+    }
+    cfg.origin = has_origin > 0 ? &origin : NULL;
     ag_log_setup((enum ag_log_level)level, (enum ag_log_format)format);
     signal(SIGPIPE, SIG_IGN);
     m.base = event_base_new();
     if (m.base == NULL) {
         ag_log_error("chatbot", "cannot create the event loop");
+        cb_origin_clear(&origin);
+        ag_free(prompt);
         return 1;
     }
     /* Telemetry from the OTEL_* environment (chatbot/README.md "Telemetry"); without it the
@@ -400,6 +464,7 @@ static int run(int n_args, const char **args, int n_env)
         cb_otel_free(tel);
         event_base_free(m.base);
         ag_free(prompt);
+        cb_origin_clear(&origin);
         return 1;
     }
     m.drain_timer = evtimer_new(m.base, on_drain_tick, &m);
@@ -431,6 +496,7 @@ static int run(int n_args, const char **args, int n_env)
     cb_otel_free(tel);
     event_base_free(m.base);
     ag_free(prompt);
+    cb_origin_clear(&origin);
     libevent_global_shutdown();
     return rc == 0 ? 0 : 1;
 }

@@ -13,6 +13,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/util.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -29,6 +30,7 @@
 #include "cb_local.h"
 #include "cb_otel.h"
 #include "cb_provider.h"
+#include "cb_origin.h"
 #include "cb_ratelimit.h"
 #include "cb_xff.h"
 #include "cb_request.h"
@@ -48,6 +50,9 @@ struct cb_server {
     struct cb_provider *provider;
     struct cb_history *history; /* memory or dynamodb */
     struct cb_ratelimit *limit; /* NULL: no rate limit */
+    uint64_t origin_refused;    /* /api/ requests refused by the origin check, since start */
+    uint64_t origin_unlogged;   /* ... of which not yet in a log line */
+    uint64_t origin_logged_ms;  /* when the last such line was written (0: never) */
     struct chat *chats;         /* questions waiting for their provider */
     size_t n_chats;
     int draining;
@@ -862,6 +867,58 @@ static void client_address(const struct cb_server *srv, struct evhttp_request *r
     (void)cb_xff_client(fields, n, peer, srv->cfg.trusted_proxies, out);
 }
 
+/* The origin check's log line: at most one per ORIGIN_LOG_MS, counting the refusals since the
+ * previous one. Neither the expected nor the received value is ever written. */
+#define ORIGIN_LOG_MS (60u * 1000u)
+
+/* Writes the line when refusals are unreported and the last line is ORIGIN_LOG_MS old (or
+ * none was written yet). |why| and |addr|: the refusal just made; NULL from the sweep timer. */
+static void origin_log(struct cb_server *srv, uint64_t now, const char *why, const char *addr)
+{
+    if (srv->origin_unlogged == 0 ||
+        (srv->origin_logged_ms != 0 && now - srv->origin_logged_ms < ORIGIN_LOG_MS)) {
+        return;
+    }
+    char last[128] = "";
+    if (why != NULL) {
+        (void)snprintf(last, sizeof(last), "; the last from %s, header %s",
+                       addr != NULL && addr[0] != '\0' ? addr : "?", why);
+    }
+    ag_log_warn(WHO,
+                "origin check: refused %" PRIu64 " /api/ request(s) without a valid "
+                CB_ORIGIN_HEADER " header since the last report (%" PRIu64 " in all%s)",
+                srv->origin_unlogged, srv->origin_refused, last);
+    srv->origin_unlogged = 0;
+    srv->origin_logged_ms = now;
+}
+
+/* The origin check (cb_origin.h) of an /api/ request: true when it carries exactly one
+ * X-Otter-Origin-Verify header with one of the configured values; else answers 403 and returns
+ * false. */
+static bool origin_ok(struct cb_server *srv, struct rq *t, struct evhttp_request *req)
+{
+    const char *got = NULL;
+    size_t fields = 0;
+    for (struct evkeyval *kv = evhttp_request_get_input_headers(req)->tqh_first; kv != NULL;
+         kv = kv->next.tqe_next) {
+        if (evutil_ascii_strcasecmp(kv->key, CB_ORIGIN_HEADER) == 0) {
+            got = kv->value;
+            fields++;
+        }
+    }
+    if (fields == 1 && cb_origin_match(srv->cfg.origin, got, strlen(got))) {
+        return true;
+    }
+    char addr[CB_XFF_ADDR_MAX];
+    client_address(srv, req, addr);
+    srv->origin_refused++;
+    srv->origin_unlogged++;
+    origin_log(srv, now_ms(), fields == 0 ? "missing" : fields > 1 ? "repeated" : "wrong", addr);
+    send_error(t, req, 403, "Forbidden", "forbidden", NULL,
+               "this API answers only requests that come through the site's own address");
+    return false;
+}
+
 /* Takes a token for the client's address; answers 429 and returns false when there is none. */
 static bool rate_ok(struct cb_server *srv, struct rq *t, struct evhttp_request *req)
 {
@@ -984,6 +1041,9 @@ static void on_request(struct evhttp_request *req, void *arg)
     }
     const char *route = route_of(path);
     rq_start(srv, &t, req, path, route);
+    if (srv->cfg.origin != NULL && strncmp(path, "/api/", 5) == 0 && !origin_ok(srv, &t, req)) {
+        return;
+    }
     if (srv->limit != NULL && strncmp(path, "/api/", 5) == 0 && !rate_ok(srv, &t, req)) {
         return;
     }
@@ -1009,6 +1069,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 {
     struct cb_server *srv = arg;
     cb_history_sweep(srv->history);
+    origin_log(srv, now_ms(), NULL, NULL);
 }
 
 int cb_server_new(struct event_base *base, const struct cb_server_config *cfg,
@@ -1119,6 +1180,14 @@ int cb_server_new(struct event_base *base, const struct cb_server_config *cfg,
     event_add(srv->sweep, &every);
     ag_log_info(WHO, "provider: %s; history: %s", srv->provider->ops->name,
                 srv->history->ops->name);
+    if (cfg->origin != NULL) {
+        ag_log_info(WHO, "origin check: on: /api/ requires the " CB_ORIGIN_HEADER
+                         " header (%zu value(s) accepted)",
+                    cfg->origin->n);
+    } else {
+        ag_log_info(WHO, "origin check: off (no --origin-secret-file or CHATBOT_ORIGIN_SECRET): "
+                         "/api/ answers whoever reaches the port");
+    }
     ag_log_info(WHO, "listening: chatbot http %s:%u", host, port);
     *out = srv;
     return 0;

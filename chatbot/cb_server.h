@@ -9,6 +9,7 @@
 
 struct event_base;
 struct cb_history_dynamodb_config;
+struct cb_origin;
 struct cb_otel;
 
 /*
@@ -19,6 +20,8 @@ struct cb_otel;
  *   DELETE /api/sessions/{id}   forget it (204)
  *   GET    /healthz, /readyz    liveness; readiness (503 while draining)
  *   GET    /, /app.js, /app.css the chat page (cb_web.h), with its own CSP
+ * With an origin secret (cfg.origin), every /api/ request must carry X-Otter-Origin-Verify with
+ * one of its values (cb_origin.h), else 403 "forbidden"; the probes and the page stay open.
  * Every answer is JSON with security headers (CSP, nosniff, no-referrer, DENY framing, no-store)
  * and no CORS header: cross-origin browsers are refused by default.
  */
@@ -40,6 +43,11 @@ struct cb_server_config {
      * peer; N = hop N of X-Forwarded-For (2 behind CloudFront and an ALB). The rate limit and
      * the span's client.address use that address. At most CB_XFF_MAX_TRUSTED. */
     unsigned trusted_proxies;
+    /* The origin check (cb_origin.h; borrowed, must outlive the server): NULL = off, /api/ is
+     * open to whoever reaches the port; else a request to /api/ without a matching
+     * X-Otter-Origin-Verify header is refused with 403 before anything else (rate limit
+     * included), counted, and logged at most once a minute (never the values). */
+    const struct cb_origin *origin;
     const char *kb_dir;   /* NULL: the bundled knowledge base; else *.md of this directory */
     /* NULL: the memory history store (max_sessions ... bounds); else dynamodb, borrowed */
     const struct cb_history_dynamodb_config *dynamodb;

@@ -25,7 +25,7 @@ from otter_infra.identity import Identity  # noqa: E402
 from otter_infra.network import Network  # noqa: E402
 from otter_infra.observability import Observability  # noqa: E402
 from otter_infra.registry import Registry  # noqa: E402
-from otter_infra.secrets import Secrets  # noqa: E402
+from otter_infra.secrets import OriginSecret, Secrets  # noqa: E402
 
 s = settings.load()
 env = s.env
@@ -87,7 +87,16 @@ cluster = Cluster(
     admin_role_arn=s.admin_role_arn,
 )
 registry = Registry("registry", env=env, force_delete=s.force_destroy)
-frontend = Frontend("frontend", env=env, force_destroy=s.force_destroy, api_host=s.public_host)
+# The shared secret CloudFront sends to the chatbot's API. Made even without an API origin, so
+# that the chatbot's ExternalSecret (k8s/) always finds its key.
+origin_secret = OriginSecret("secrets", env=env)
+frontend = Frontend(
+    "frontend",
+    env=env,
+    force_destroy=s.force_destroy,
+    api_host=s.public_host,
+    origin_secret=origin_secret.value,
+)
 data = Data("data", env=env, protect=s.protect)
 identity = Identity(
     "identity",
@@ -163,3 +172,5 @@ pulumi.export("tableName", data.table_name)
 pulumi.export("logGroups", log_groups)
 pulumi.export("alertsTopicArn", observability.topic.arn)
 pulumi.export("ssmPrefix", names.ssm_prefix(env))
+# The parameter's name only: the value is never exported.
+pulumi.export("originSecretParameter", origin_secret.parameter_name)

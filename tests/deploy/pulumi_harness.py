@@ -40,10 +40,14 @@ CLUSTER_SG = "sg-0cluster0example"  # the security group EKS creates for the clu
 
 @dataclass
 class Res:
+    # Only the type and the name in a repr: a failing test prints its fixtures, and the inputs
+    # hold the origin secret (the SSM parameter, the distribution's origins).
     typ: str
     name: str
-    inputs: dict
-    state: dict
+    inputs: dict = field(repr=False)
+    state: dict = field(repr=False)
+    raw: dict = field(default_factory=dict, repr=False)  # the inputs as sent, secrets still wrapped
+    opts: dict = field(default_factory=dict, repr=False)  # resource options (ignore_changes, ...), see record_options
 
 
     def policy(self, key: str = "policy") -> dict:
@@ -90,9 +94,10 @@ def unsecret(v):
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
-    def __init__(self, recorded: Recorded, stacks: dict | None = None):
+    def __init__(self, recorded: Recorded, stacks: dict | None = None, ssm: dict | None = None):
         self.recorded = recorded
         self.stacks = stacks or {}  # fully qualified stack name -> its outputs
+        self.ssm = ssm or {}  # parameter name -> the value it holds now (put by hand since)
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         self.recorded.calls.append(args.token)
@@ -125,6 +130,19 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 "tags": {},
                 "version": 1,
             }, []
+        if t == "aws:ssm/getParameter:getParameter":
+            # The program reads back only the parameters it created, with decryption: answered
+            # from what it registered (as SSM would, the value stored).
+            a = dict(args.args)
+            if set(a) - {"name", "withDecryption"} or a.get("withDecryption") is not True:
+                raise ValueError(f"unexpected getParameter arguments {sorted(a)} (withDecryption={a.get('withDecryption')!r})")
+            found = [r for r in self.recorded.of("aws:ssm/parameter:Parameter") if r.inputs.get("name") == a["name"]]
+            if len(found) != 1:
+                raise ValueError(f"getParameter of {a['name']!r}: no such parameter was created")
+            p = found[0]
+            value = self.ssm.get(a["name"], p.inputs["value"])
+            return {"name": a["name"], "type": p.inputs["type"], "value": value, "version": 1,
+                    "arn": p.state["arn"], "id": a["name"], "insecureValue": "", "withDecryption": True}, []
         raise NotImplementedError(f"unexpected invoke {t}")
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
@@ -169,12 +187,14 @@ class RecordingMocks(pulumi.runtime.Mocks):
             rid = "vpc-0example"
         elif typ == "aws:sns/topic:Topic":
             state["arn"] = _arn("sns", name)
+        elif typ == "aws:ssm/parameter:Parameter":
+            state.update(arn=_arn("ssm", f"parameter{name}"), version=1)
         elif typ == "aws:kms/key:Key":
             rid = "1234abcd-12ab-34cd-56ef-1234567890ab"
             state.update(arn=_arn("kms", f"key/{rid}"), keyId=rid)
         else:
             state.setdefault("arn", _arn("mock", f"{typ}/{name}"))
-        self.recorded.resources.append(Res(typ, args.name, i, state))
+        self.recorded.resources.append(Res(typ, args.name, i, state, raw=dict(args.inputs)))
         return rid, state
 
 
@@ -186,7 +206,7 @@ class PreviewMocks(RecordingMocks):
         if args.typ == "pulumi:pulumi:StackReference":
             return super().new_resource(args)
         i = unsecret(dict(args.inputs))
-        self.recorded.resources.append(Res(args.typ, args.name, i, i))
+        self.recorded.resources.append(Res(args.typ, args.name, i, i, raw=dict(args.inputs)))
         return None, i
 
 
@@ -196,7 +216,7 @@ def stack_config(env: str, program: str = PROGRAM) -> dict:
 
 
 def _run(program: str, project: str, env: str, config: dict | None, environ: dict | None, preview: bool,
-         stacks: dict | None = None) -> Recorded:
+         stacks: dict | None = None, ssm: dict | None = None) -> Recorded:
     cfg = stack_config(env, program)
     cfg.update(config or {})
     flat = {k: v if isinstance(v, str) else json.dumps(v) for k, v in cfg.items()}
@@ -208,11 +228,28 @@ def _run(program: str, project: str, env: str, config: dict | None, environ: dic
     recorded = Recorded()
     try:
         pulumi_settings.ROOT.set(None)
-        mocks = PreviewMocks(recorded, stacks) if preview else RecordingMocks(recorded, stacks)
+        mocks = PreviewMocks(recorded, stacks, ssm) if preview else RecordingMocks(recorded, stacks, ssm)
         pulumi.runtime.set_mocks(mocks, project=project, stack=env, preview=preview, organization=ORGANIZATION)
         pulumi.runtime.set_all_config(flat)
         main = os.path.join(program, "__main__.py")
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(main, run_name="__main__")))
+        options = {}
+
+        def record_options(a):
+            # Resource options never reach the mocks: a stack transformation (it changes nothing)
+            # records those the tests check, by type and name.
+            options[(a.type_, a.name)] = {
+                "ignore_changes": list(a.opts.ignore_changes or []),
+                "additional_secret_outputs": list(a.opts.additional_secret_outputs or []),
+            }
+            return None
+
+        def program():
+            pulumi.runtime.register_stack_transformation(record_options)
+            runpy.run_path(main, run_name="__main__")
+
+        _sync_await(run_pulumi_func(program))
+        for r in recorded.resources:
+            r.opts = options.get((r.typ, r.name), {})
         # The mocks' root stack registers its outputs before the program runs: read the exports
         # from it (an unknown value under preview reads as None).
         exports = pulumi_settings.get_root_resource().outputs
@@ -224,7 +261,8 @@ def _run(program: str, project: str, env: str, config: dict | None, environ: dic
     return recorded
 
 
-def failure_of(env: str, config: dict | None = None, environ: dict | None = None, stacks: dict | None = None) -> str:
+def failure_of(env: str, config: dict | None = None, environ: dict | None = None, stacks: dict | None = None,
+               ssm: dict | None = None) -> str:
     """Runs the platform program in a fresh interpreter and returns its error (the chain of
     messages); fails when the program succeeds. A run that fails halfway leaves Pulumi's runtime
     with queued work that would run into the next program's mocks, hence the separate process."""
@@ -234,10 +272,10 @@ def failure_of(env: str, config: dict | None = None, environ: dict | None = None
     code = (
         "import json, sys, traceback; sys.path.insert(0, sys.argv[1]); import pulumi_harness as h\n"
         "a = json.loads(sys.argv[2])\n"
-        "try:\n    h.run(a['env'], config=a['config'], environ=a['environ'], stacks=a['stacks'])\n"
+        "try:\n    h.run(a['env'], config=a['config'], environ=a['environ'], stacks=a['stacks'], ssm=a['ssm'])\n"
         "except Exception as e:\n    print(''.join(traceback.format_exception_only(e))); sys.exit(3)\n"
     )
-    args = {"env": env, "config": config, "environ": environ, "stacks": stacks}
+    args = {"env": env, "config": config, "environ": environ, "stacks": stacks, "ssm": ssm}
     p = subprocess.run([sys.executable, "-c", code, os.path.dirname(os.path.abspath(__file__)), json.dumps(args)],
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 3, f"the program did not fail (rc {p.returncode}): {p.stderr[-2000:]}"
@@ -255,14 +293,15 @@ def run_bootstrap(env: str, config: dict | None = None, environ: dict | None = N
 
 
 def run(env: str, config: dict | None = None, environ: dict | None = None, preview: bool = False,
-        stacks: dict | None = None) -> Recorded:
+        stacks: dict | None = None, ssm: dict | None = None) -> Recorded:
     """Runs the platform program as stack `env` with its Pulumi.<env>.yaml (updated by `config`)
     and the OTTER_* environment variables in `environ` (all others removed). `stacks`: the stacks
     its StackReferences may read (name -> outputs); by default the bootstrap stack of `env` as a
-    full run of the bootstrap program with the same `environ` exports it."""
+    full run of the bootstrap program with the same `environ` exports it. `ssm`: values SSM
+    parameters hold now, as put by hand after the stack made them (name -> value)."""
     if stacks is None:
         stacks = {bootstrap_stack_name(env): run_bootstrap(env, environ=environ).outputs}
-    return _run(PROGRAM, "otter", env, config, environ, preview, stacks)
+    return _run(PROGRAM, "otter", env, config, environ, preview, stacks, ssm)
 
 
 @dataclass

@@ -74,7 +74,8 @@ def test_components_are_the_documented_ones(stack):
     assert {r.typ for r in rec.platform.resources if r.typ.startswith("otter:")} == {
         "otter:network:Network", "otter:cluster:Cluster", "otter:identity:Identity",
         "otter:registry:Registry", "otter:frontend:Frontend", "otter:data:Data",
-        "otter:observability:Observability", "otter:secrets:Secrets", "otter:ci:OpsClusterAccess",
+        "otter:observability:Observability", "otter:secrets:Secrets", "otter:secrets:OriginSecret",
+        "otter:ci:OpsClusterAccess",
     }
     # The bootstrap stack: the CI identities and the workload boundary.
     assert {r.typ for r in rec.bootstrap.resources if r.typ.startswith("otter:")} == {

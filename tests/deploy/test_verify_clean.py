@@ -362,3 +362,25 @@ def test_the_alb_security_group_is_reported_by_its_tags_alone(aws):
     assert ("vpc", vpc) not in found
     # Another environment's check does not claim it.
     assert ("security-group", sg) not in check("prod")[1]
+
+
+def test_a_leftover_origin_secret_is_found_and_its_value_never_shown(aws):
+    """The SecureString the platform makes for the chatbot's origin check: found by its path like
+    the String parameters, and neither the JSON nor the text output holds its value."""
+    value = "leftover-0123456789abcdefghijkl"  # any value; what matters is that it is not printed
+    aws("ssm").put_parameter(Name="/otter/dev/chatbot/origin-secret", Value=value, Type="SecureString")
+    rc, found = check()
+    assert rc == 1
+    assert ("ssm-parameter", "/otter/dev/chatbot/origin-secret") in found
+    for args in (["--json"], []):
+        p = subprocess.run([sys.executable, CHECKER, "--env", "dev", "--region", REGION, *args],
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 1
+        leaked = value in p.stdout or value in p.stderr
+        assert not leaked, "verify-clean printed the parameter's value"
+    assert "RESIDUE ssm-parameter /otter/dev/chatbot/origin-secret (path)" in p.stdout.splitlines()
+    # Another environment's secret is not this one's residue.
+    aws("ssm").delete_parameter(Name="/otter/dev/chatbot/origin-secret")
+    aws("ssm").put_parameter(Name="/otter/prod/chatbot/origin-secret", Value=value, Type="SecureString")
+    rc, found = check()
+    assert ("ssm-parameter", "/otter/prod/chatbot/origin-secret") not in found

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """The chatbot's settings in k8s/ and its image are names the chatbot reads: every CHATBOT_* name
 set in the rendered Deployment env, in the ExternalSecret's keys and in the Dockerfile's ENV is
-CHATBOT_<OPTION> for an option that `chatbot --help` lists (chatbot/README.md)."""
+CHATBOT_<OPTION> for an option that `chatbot --help` lists (chatbot/README.md), or a variable
+the help names as holding a value itself (CHATBOT_ORIGIN_SECRET: a secret is never an option)."""
 import os
 import re
 import subprocess
@@ -16,7 +17,8 @@ def chatbot_options():
     if not os.access(path, os.X_OK):
         pytest.skip("no chatbot binary (build it, or set CHATBOT)")
     out = subprocess.run([path, "--help"], capture_output=True, text=True, check=True).stdout
-    return {"CHATBOT_" + o.upper().replace("-", "_") for o in re.findall(r"\[--([a-z-]+) ", out)}
+    options = {"CHATBOT_" + o.upper().replace("-", "_") for o in re.findall(r"\[--([a-z-]+) ", out)}
+    return options | set(re.findall(r"the value itself in (CHATBOT_[A-Z_]+)", out))
 
 
 def names_in_k8s(env):
@@ -36,7 +38,7 @@ def test_k8s_settings_are_options(env):
     assert "CHATBOT_MODEL_ID" in options and "CHATBOT_LISTEN" in options  # the parse works
     names = names_in_k8s(env)
     assert {"CHATBOT_PROVIDER", "CHATBOT_HISTORY", "CHATBOT_MODEL_ID",
-            "CHATBOT_DYNAMODB_TABLE"} <= names, names
+            "CHATBOT_DYNAMODB_TABLE", "CHATBOT_ORIGIN_SECRET"} <= names, names
     assert names <= options, sorted(names - options)
 
 

@@ -56,7 +56,7 @@ def test_otterd_writes_only_the_log_groups_its_role_grants():
 
 def test_external_secrets_read_the_parameters_deploy_writes():
     for env in ENVS:
-        written = set(names.ssm_parameters(env).values())
+        written = set(names.ssm_parameters(env).values()) | {names.origin_secret_parameter(env)}
         keys = []
         for es in _by_kind(_docs(f"apps/chatbot/overlays/{env}"), "ExternalSecret"):
             keys += [d["remoteRef"]["key"] for d in es["spec"].get("data", [])]

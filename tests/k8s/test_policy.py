@@ -283,6 +283,10 @@ def test_chatbot_wiring(env):
     assert es["spec"]["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "aws-ssm"}
     for item in es["spec"]["data"]:
         assert item["remoteRef"]["key"].startswith(f"/otter/{env}/chatbot/"), item
+    # The origin check's secret (deploy/'s SecureString) reaches the chatbot as CHATBOT_ORIGIN_SECRET,
+    # from this environment's path.
+    keys = {item["secretKey"]: item["remoteRef"]["key"] for item in es["spec"]["data"]}
+    assert keys["CHATBOT_ORIGIN_SECRET"] == f"/otter/{env}/chatbot/origin-secret"
     c = dep["spec"]["template"]["spec"]["containers"][0]
     assert {"secretRef": {"name": es["spec"]["target"]["name"]}} in c["envFrom"]
     envs = {e["name"]: e.get("value") for e in c["env"]}

@@ -37,11 +37,15 @@ class Frontend(pulumi.ComponentResource):
         env: str,
         force_destroy: bool,
         api_host: str | None = None,
+        origin_secret: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
         """|api_host|: the chatbot's public host (the Ingress host, served by its ALB with a
         certificate for that name); None leaves the distribution with the bucket only (the page
-        then has no API)."""
+        then has no API). |origin_secret| (a Pulumi secret; required with |api_host|): the value
+        of the custom origin header names.ORIGIN_HEADER CloudFront adds to every request to the
+        API, which the chatbot requires (the ALB admits every CloudFront distribution, anyone's;
+        only ours knows the value)."""
         super().__init__("otter:frontend:Frontend", name, None, opts)
         t = tags(env, "frontend")
         child = pulumi.ResourceOptions(parent=self)
@@ -102,6 +106,8 @@ class Frontend(pulumi.ComponentResource):
             }
         ]
         ordered = []
+        if api_host and origin_secret is None:
+            raise ValueError("frontend: an API origin needs its origin secret")
         if api_host:
             origins.append(
                 {
@@ -116,6 +122,9 @@ class Frontend(pulumi.ComponentResource):
                         "origin_read_timeout": 60,
                         "origin_keepalive_timeout": 5,
                     },
+                    # CloudFront overwrites a viewer's header of the same name with this value,
+                    # so a client of our distribution cannot choose it.
+                    "custom_headers": [{"name": names.ORIGIN_HEADER, "value": pulumi.Output.secret(origin_secret)}],
                 }
             )
             ordered.append(
@@ -154,7 +163,8 @@ class Frontend(pulumi.ComponentResource):
             restrictions={"geo_restriction": {"restriction_type": "none"}},
             viewer_certificate={"cloudfront_default_certificate": True},
             tags=t,
-            opts=child,
+            # The origins hold the secret header: kept secret in the outputs and the state too.
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["origins"]),
         )
         bucket_policy = pulumi.Output.all(self.bucket.arn, self.distribution.arn).apply(
             lambda v: policies.frontend_bucket_policy(v[0], v[1])

@@ -85,6 +85,17 @@ def ssm_parameters(env: str) -> dict:
     }
 
 
+def origin_secret_parameter(env: str) -> str:
+    """The SecureString parameter holding the shared secret CloudFront sends to the chatbot's
+    origin as ORIGIN_HEADER (k8s/'s ExternalSecret maps it to CHATBOT_ORIGIN_SECRET)."""
+    return f"{ssm_prefix(env)}/chatbot/origin-secret"
+
+
+# The custom origin header CloudFront adds to every request for the chatbot's API; the chatbot
+# (chatbot/cb_origin.h CB_ORIGIN_HEADER) refuses /api/ requests without it.
+ORIGIN_HEADER = "X-Otter-Origin-Verify"
+
+
 def table_name(env: str) -> str:
     return f"{prefix(env)}-chat-history"
 
