@@ -1,0 +1,962 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A table-driven decoder for OTLP/protobuf Export requests that builds the very struct tree
+ * protobuf-c 1.4.1's protobuf_c_message_unpack() builds (every consumer of the tree stays as it
+ * is), without its per-field descriptor searches, scanned-member slabs and one allocation per
+ * field.
+ *
+ * Design.
+ * - Tables: once per process (pthread_once), the message types reachable from the three
+ *   requests are indexed from their protobuf-c descriptors into dense per-type arrays indexed by
+ *   field number (OTLP numbers are small): kind (singular, oneof, repeated), type, offset,
+ *   quantifier offset, element size, child type, and a counter slot for repeated fields. Each
+ *   type keeps a copy of its *__init value, so initialising a message is one memcpy.
+ * - Two passes per message, over its own bytes only. The scan reads every key and length (the
+ *   framing checks protobuf-c makes in its own scan), counts the elements of each repeated field
+ *   (packed runs counted the way protobuf-c counts them) and adds up the memory the message
+ *   needs: exactly sized arrays, one struct per sub-message occurrence, unknown-field records,
+ *   and the bytes of strings, bytes and unknown fields. One arena allocation then holds all of
+ *   it; the parse pass fills it and recurses into sub-messages, whose structs it already holds.
+ * - Allocation: messages take their blocks from 4 KiB chunks of the arena (8-byte aligned), so
+ *   most requests cost a handful of arena calls; larger blocks go to the arena directly.
+ * - Depth: the only recursion in OTLP is AnyValue -> ArrayValue/KeyValueList; the parse pass
+ *   refuses a sub-message deeper than AG_OTLP_MAX_DEPTH, and any key with field number 0.
+ * - Errors: when decoding fails, ag_otlp_check_depth() runs over the request to pick the message
+ *   the old path (check_depth, then unpack) gave, so the words stay the same whichever problem
+ *   comes first; then the arena's cap (AG_ETOOBIG) or the generic "cannot decode".
+ *
+ * protobuf-c rules reproduced (protobuf-c.c 1.4.1): keys of at most 5 bytes, one byte 0x00-0x07
+ * refused; varints of at most 10 bytes, length prefixes of at most 5; wire types 3, 4, 6, 7
+ * refused even on unknown fields; unknown fields kept in order with tag, wire type, and the
+ * bytes after the key (length prefix included); last value wins for singular scalars, strings
+ * and bytes; a singular sub-message seen twice is unpacked again and merged with
+ * merge_messages()'s rules (repeated fields concatenated, the earlier value kept only where the
+ * later one is unset by its test, a oneof that neither occurrence set fails the decode, unknown
+ * fields of the earlier one dropped); a oneof member replaces the previous one after zeroing
+ * the previous member's size (so a repeated oneof sub-message is replaced, not merged); packed
+ * and unpacked repeated scalars both accepted; bool takes any wire type and is true when any
+ * byte of the value (a length prefix included) has a low 7-bit part; 32-bit varints keep the
+ * low 32 bits; a string is a NUL-terminated copy (an empty one is a new "", an absent one the
+ * descriptor's default); empty bytes have data NULL; no UTF-8 check.
+ */
+#include "ag_otlp_pb.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#define PB_MAX_TYPES  64
+#define PB_MAX_FIELDS 2048 /* table entries of all types together (max id + 1 each) */
+#define PB_MAX_ID     255  /* a type with a larger field number falls back to protobuf-c */
+#define PB_MAX_REP    16   /* repeated fields per type */
+#define PB_TMPL_BYTES (32 * 1024)
+#define PB_CHUNK      4096
+
+enum pb_kind {
+    PB_K_NONE = 0,
+    PB_K_SINGLE = 1,
+    PB_K_ONEOF = 2,
+    PB_K_REPEATED = 3,
+};
+
+struct pb_type;
+
+struct pb_field {
+    uint8_t kind;     /* enum pb_kind; PB_K_NONE: no such field (unknown) */
+    uint8_t type;     /* ProtobufCType */
+    uint8_t slot;     /* repeated: index of its counter */
+    uint8_t packable; /* repeated scalar: a length-delimited occurrence is a packed run */
+    uint32_t elt;     /* protobuf-c's sizeof_elt_in_repeated_array() */
+    uint32_t offset;
+    uint32_t qoff; /* quantifier offset: n_, has_ or the oneof case */
+    const struct pb_type *child;
+};
+
+struct pb_type {
+    const ProtobufCMessageDescriptor *desc;
+    const struct pb_field *fields; /* indexed by field number, [0, max_id] */
+    uint32_t max_id;
+    uint32_t n_rep;
+    uint32_t rep_elt[PB_MAX_REP]; /* element size of each counter slot */
+    size_t size;                  /* sizeof the struct: a multiple of 8 */
+    const void *init;             /* the *__init value */
+};
+
+static struct pb_type pb_types[PB_MAX_TYPES];
+static unsigned pb_n_types;
+static struct pb_field pb_fields[PB_MAX_FIELDS];
+static unsigned pb_n_fields;
+static _Alignas(16) unsigned char pb_tmpl[PB_TMPL_BYTES];
+static size_t pb_tmpl_used;
+static int pb_ready; /* the tables describe every reachable type */
+static pthread_once_t pb_once = PTHREAD_ONCE_INIT;
+
+static uint32_t pb_elt_size(ProtobufCType t)
+{
+    switch (t) {
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_DOUBLE:
+        return 8;
+    case PROTOBUF_C_TYPE_BOOL:
+        return sizeof(protobuf_c_boolean);
+    case PROTOBUF_C_TYPE_STRING:
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return sizeof(void *);
+    case PROTOBUF_C_TYPE_BYTES:
+        return sizeof(ProtobufCBinaryData);
+    default:
+        return 4;
+    }
+}
+
+static int pb_is_packable(ProtobufCType t)
+{
+    return t != PROTOBUF_C_TYPE_STRING && t != PROTOBUF_C_TYPE_BYTES &&
+           t != PROTOBUF_C_TYPE_MESSAGE;
+}
+
+/* Returns the type entry of |d|, adding it (without its fields); NULL when the table is full. */
+static struct pb_type *pb_type_of(const ProtobufCMessageDescriptor *d)
+{
+    for (unsigned i = 0; i < pb_n_types; i++) {
+        if (pb_types[i].desc == d) {
+            return &pb_types[i];
+        }
+    }
+    if (pb_n_types == PB_MAX_TYPES) {
+        return NULL;
+    }
+    pb_types[pb_n_types].desc = d;
+    return &pb_types[pb_n_types++];
+}
+
+/* Fills the field table and the template of |t|. Returns 0, or -1 when a limit is exceeded. */
+static int pb_build_type(struct pb_type *t)
+{
+    const ProtobufCMessageDescriptor *d = t->desc;
+    uint32_t max_id = 0;
+    for (unsigned f = 0; f < d->n_fields; f++) {
+        if (d->fields[f].id > max_id) {
+            max_id = d->fields[f].id;
+        }
+    }
+    if (max_id > PB_MAX_ID || pb_n_fields + max_id + 1 > PB_MAX_FIELDS ||
+        d->sizeof_message % 8 != 0 || pb_tmpl_used + d->sizeof_message > PB_TMPL_BYTES) {
+        return -1;
+    }
+    struct pb_field *tab = &pb_fields[pb_n_fields];
+    pb_n_fields += max_id + 1;
+    t->fields = tab;
+    t->max_id = max_id;
+    t->size = d->sizeof_message;
+    void *tmpl = &pb_tmpl[pb_tmpl_used];
+    pb_tmpl_used += d->sizeof_message;
+    protobuf_c_message_init(d, tmpl);
+    t->init = tmpl;
+    for (unsigned f = 0; f < d->n_fields; f++) {
+        const ProtobufCFieldDescriptor *fd = &d->fields[f];
+        struct pb_field *e = &tab[fd->id];
+        if (fd->label == PROTOBUF_C_LABEL_REQUIRED || fd->type == PROTOBUF_C_TYPE_STRING ||
+            fd->type == PROTOBUF_C_TYPE_BYTES || fd->type == PROTOBUF_C_TYPE_MESSAGE) {
+            /* Required fields and non-NULL defaults of strings other than "" are proto2: OTLP
+             * has none, and the decoder does not implement them. */
+            if (fd->label == PROTOBUF_C_LABEL_REQUIRED) {
+                return -1;
+            }
+            if (fd->type == PROTOBUF_C_TYPE_STRING && fd->default_value != NULL &&
+                fd->default_value != &protobuf_c_empty_string) {
+                return -1;
+            }
+            if (fd->type != PROTOBUF_C_TYPE_STRING && fd->default_value != NULL) {
+                return -1;
+            }
+        }
+        e->type = (uint8_t)fd->type;
+        e->elt = pb_elt_size(fd->type);
+        e->offset = fd->offset;
+        e->qoff = fd->quantifier_offset;
+        if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+            if (t->n_rep == PB_MAX_REP) {
+                return -1;
+            }
+            e->kind = PB_K_REPEATED;
+            e->slot = (uint8_t)t->n_rep;
+            e->packable = (uint8_t)(pb_is_packable(fd->type) ||
+                                    (fd->flags & PROTOBUF_C_FIELD_FLAG_PACKED) != 0);
+            t->rep_elt[t->n_rep++] = e->elt;
+        } else if (fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+            e->kind = PB_K_ONEOF;
+        } else {
+            e->kind = PB_K_SINGLE;
+        }
+        if (fd->type == PROTOBUF_C_TYPE_MESSAGE) {
+            e->child = pb_type_of(fd->descriptor);
+            if (e->child == NULL) {
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static void pb_build(void)
+{
+    for (int sig = 0; sig < AG_SIGNAL_COUNT; sig++) {
+        if (pb_type_of(ag_otlp_request_descriptor((enum ag_signal)sig)) == NULL) {
+            return;
+        }
+    }
+    /* Breadth first: pb_n_types grows while the loop runs. */
+    for (unsigned i = 0; i < pb_n_types; i++) {
+        if (pb_build_type(&pb_types[i]) != 0) {
+            return;
+        }
+    }
+    pb_ready = 1;
+}
+
+/* Decoding. */
+
+enum pb_err {
+    PB_OK = 0,
+    PB_EMALFORMED = 1, /* anything protobuf-c refuses, and depth / field number 0 */
+    PB_EALLOC = 2,     /* the arena refused */
+};
+
+struct pb_ctx {
+    struct ag_arena *arena;
+    uint8_t *cur; /* the current chunk: [cur, end) is free */
+    uint8_t *end;
+};
+
+/* One field as read from the wire: the value's bytes follow the key. */
+struct pb_item {
+    uint32_t id;
+    uint32_t wt;
+    const uint8_t *val; /* after the key (at the length prefix for wire type 2) */
+    size_t vlen;        /* bytes of the value, the length prefix included */
+    size_t plen;        /* length prefix bytes (wire type 2), else 0 */
+};
+
+/* Returns |n| bytes aligned to 8, or NULL when the arena refuses. */
+static void *pb_alloc(struct pb_ctx *cx, size_t n)
+{
+    n = (n + 7) & ~(size_t)7;
+    if ((size_t)(cx->end - cx->cur) >= n) {
+        void *p = cx->cur;
+        cx->cur += n;
+        return p;
+    }
+    if (n > PB_CHUNK / 4) {
+        return ag_arena_alloc(cx->arena, n);
+    }
+    uint8_t *c = ag_arena_alloc(cx->arena, PB_CHUNK);
+    if (c == NULL) {
+        /* Near the cap a chunk may not fit where the block itself does. */
+        return ag_arena_alloc(cx->arena, n);
+    }
+    cx->cur = c + n;
+    cx->end = c + PB_CHUNK;
+    return c;
+}
+
+/*
+ * Reads the field at *pp (< end) with protobuf-c's framing rules and advances *pp past it.
+ * Returns PB_OK or PB_EMALFORMED.
+ */
+static inline int pb_next(const uint8_t **pp, const uint8_t *end, struct pb_item *it)
+{
+    const uint8_t *p = *pp;
+    size_t rem = (size_t)(end - p);
+    uint32_t b = p[0];
+    if ((b & 0xf8) == 0) {
+        return PB_EMALFORMED;
+    }
+    it->wt = b & 7;
+    if ((b & 0x80) == 0) {
+        it->id = b >> 3;
+        p++;
+        rem--;
+    } else {
+        uint32_t id = (b & 0x7f) >> 3;
+        unsigned shift = 4, i;
+        unsigned max = rem > 5 ? 5 : (unsigned)rem;
+        for (i = 1; i < max; i++) {
+            if (p[i] & 0x80) {
+                id |= (uint32_t)(p[i] & 0x7f) << shift;
+                shift += 7;
+            } else {
+                id |= (uint32_t)p[i] << shift;
+                break;
+            }
+        }
+        if (i >= max) {
+            return PB_EMALFORMED;
+        }
+        if (id == 0) {
+            return PB_EMALFORMED; /* ag_otlp_check_depth() refuses it: field numbers start at 1 */
+        }
+        it->id = id;
+        p += i + 1;
+        rem -= i + 1;
+    }
+    it->val = p;
+    it->plen = 0;
+    switch (it->wt) {
+    case PROTOBUF_C_WIRE_TYPE_VARINT: {
+        unsigned max = rem < 10 ? (unsigned)rem : 10, i;
+        for (i = 0; i < max; i++) {
+            if ((p[i] & 0x80) == 0) {
+                break;
+            }
+        }
+        if (i == max) {
+            return PB_EMALFORMED;
+        }
+        it->vlen = i + 1;
+        break;
+    }
+    case PROTOBUF_C_WIRE_TYPE_64BIT:
+        if (rem < 8) {
+            return PB_EMALFORMED;
+        }
+        it->vlen = 8;
+        break;
+    case PROTOBUF_C_WIRE_TYPE_32BIT:
+        if (rem < 4) {
+            return PB_EMALFORMED;
+        }
+        it->vlen = 4;
+        break;
+    case PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED: {
+        unsigned max = rem < 5 ? (unsigned)rem : 5, i;
+        size_t v = 0;
+        unsigned shift = 0;
+        for (i = 0; i < max; i++) {
+            v |= (size_t)(p[i] & 0x7f) << shift;
+            shift += 7;
+            if ((p[i] & 0x80) == 0) {
+                break;
+            }
+        }
+        if (i == max || v > INT_MAX || i + 1 + v > rem) {
+            return PB_EMALFORMED;
+        }
+        it->plen = i + 1;
+        it->vlen = i + 1 + v;
+        break;
+    }
+    default:
+        return PB_EMALFORMED;
+    }
+    *pp = p + it->vlen;
+    return PB_OK;
+}
+
+/* The value of a varint of |n| (1-10) bytes, modulo 2^64 as protobuf-c's parse_uint64(). */
+static inline uint64_t pb_varint(const uint8_t *p, size_t n)
+{
+    uint64_t v = p[0] & 0x7f;
+    for (size_t i = 1; i < n; i++) {
+        v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+    }
+    return v;
+}
+
+/* protobuf-c's parse_boolean(): true when any byte has a non-zero low 7-bit part. */
+static inline protobuf_c_boolean pb_bool(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] & 0x7f) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static inline int32_t pb_unzigzag32(uint32_t v)
+{
+    return (int32_t)((v >> 1) ^ (~(v & 1) + 1));
+}
+
+static inline int64_t pb_unzigzag64(uint64_t v)
+{
+    return (int64_t)((v >> 1) ^ (~(v & 1) + 1));
+}
+
+/* The length of the varint at |p| within |rem| bytes (at most 10), or 0. */
+static inline size_t pb_varint_len(const uint8_t *p, size_t rem)
+{
+    size_t max = rem < 10 ? rem : 10;
+    for (size_t i = 0; i < max; i++) {
+        if ((p[i] & 0x80) == 0) {
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+/* Stores the scalar of |it| (wire type |wt|, |n| value bytes at |p|) into |dst|. */
+static int pb_scalar(uint8_t type, uint32_t wt, const uint8_t *p, size_t n, void *dst)
+{
+    switch (type) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_ENUM: {
+        if (wt != PROTOBUF_C_WIRE_TYPE_VARINT) {
+            return PB_EMALFORMED;
+        }
+        uint32_t v = (uint32_t)pb_varint(p, n);
+        memcpy(dst, &v, 4);
+        return PB_OK;
+    }
+    case PROTOBUF_C_TYPE_SINT32: {
+        if (wt != PROTOBUF_C_WIRE_TYPE_VARINT) {
+            return PB_EMALFORMED;
+        }
+        int32_t v = pb_unzigzag32((uint32_t)pb_varint(p, n));
+        memcpy(dst, &v, 4);
+        return PB_OK;
+    }
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_UINT64: {
+        if (wt != PROTOBUF_C_WIRE_TYPE_VARINT) {
+            return PB_EMALFORMED;
+        }
+        uint64_t v = pb_varint(p, n);
+        memcpy(dst, &v, 8);
+        return PB_OK;
+    }
+    case PROTOBUF_C_TYPE_SINT64: {
+        if (wt != PROTOBUF_C_WIRE_TYPE_VARINT) {
+            return PB_EMALFORMED;
+        }
+        int64_t v = pb_unzigzag64(pb_varint(p, n));
+        memcpy(dst, &v, 8);
+        return PB_OK;
+    }
+    case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_FIXED32:
+    case PROTOBUF_C_TYPE_FLOAT:
+        if (wt != PROTOBUF_C_WIRE_TYPE_32BIT) {
+            return PB_EMALFORMED;
+        }
+        memcpy(dst, p, 4);
+        return PB_OK;
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_DOUBLE:
+        if (wt != PROTOBUF_C_WIRE_TYPE_64BIT) {
+            return PB_EMALFORMED;
+        }
+        memcpy(dst, p, 8);
+        return PB_OK;
+    case PROTOBUF_C_TYPE_BOOL: {
+        /* protobuf-c checks no wire type for bool. */
+        protobuf_c_boolean v = pb_bool(p, n);
+        memcpy(dst, &v, sizeof(v));
+        return PB_OK;
+    }
+    default:
+        return PB_EMALFORMED;
+    }
+}
+
+/*
+ * Counts the elements of a packed run of |n| bytes as protobuf-c's count_packed_elements().
+ * Returns PB_OK, or PB_EMALFORMED when fixed-size elements do not divide the run.
+ */
+static int pb_packed_count(uint8_t type, const uint8_t *p, size_t n, size_t *out)
+{
+    switch (type) {
+    case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_FIXED32:
+    case PROTOBUF_C_TYPE_FLOAT:
+        if (n % 4 != 0) {
+            return PB_EMALFORMED;
+        }
+        *out = n / 4;
+        return PB_OK;
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_DOUBLE:
+        if (n % 8 != 0) {
+            return PB_EMALFORMED;
+        }
+        *out = n / 8;
+        return PB_OK;
+    case PROTOBUF_C_TYPE_BOOL:
+        *out = n;
+        return PB_OK;
+    default: {
+        size_t c = 0;
+        for (size_t i = 0; i < n; i++) {
+            c += (p[i] & 0x80) == 0;
+        }
+        *out = c;
+        return PB_OK;
+    }
+    }
+}
+
+/* Appends the packed run of |n| bytes at |p| to |arr| (holding *count elements). */
+static int pb_packed_parse(uint8_t type, uint32_t elt, const uint8_t *p, size_t n, uint8_t *arr,
+                           size_t *count)
+{
+    uint8_t *dst = arr + (size_t)elt * *count;
+    switch (type) {
+    case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_FIXED32:
+    case PROTOBUF_C_TYPE_FLOAT:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_DOUBLE:
+        if (n > 0) {
+            memcpy(dst, p, n);
+        }
+        *count += n / elt;
+        return PB_OK;
+    default:
+        while (n > 0) {
+            size_t s = pb_varint_len(p, n);
+            if (s == 0) {
+                return PB_EMALFORMED;
+            }
+            /* Any wire type passes for bool; the others are varints here. */
+            (void)pb_scalar(type, PROTOBUF_C_WIRE_TYPE_VARINT, p, s, dst);
+            dst += elt;
+            (*count)++;
+            p += s;
+            n -= s;
+        }
+        return PB_OK;
+    }
+}
+
+/* merge_messages() of protobuf-c 1.4.1: folds |earlier| into |latter| (both of one type). */
+static int pb_merge(ProtobufCMessage *earlier, ProtobufCMessage *latter, struct pb_ctx *cx)
+{
+    const ProtobufCMessageDescriptor *d = latter->descriptor;
+    uint8_t *eb = (uint8_t *)earlier;
+    uint8_t *lb = (uint8_t *)latter;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t ne, nl;
+            uint8_t *pe, *pl;
+            memcpy(&ne, eb + f->quantifier_offset, sizeof(ne));
+            memcpy(&nl, lb + f->quantifier_offset, sizeof(nl));
+            memcpy(&pe, eb + f->offset, sizeof(pe));
+            memcpy(&pl, lb + f->offset, sizeof(pl));
+            if (ne == 0) {
+                continue;
+            }
+            if (nl > 0) {
+                size_t el = pb_elt_size(f->type);
+                uint8_t *nf = pb_alloc(cx, (ne + nl) * el);
+                if (nf == NULL) {
+                    return PB_EALLOC;
+                }
+                memcpy(nf, pe, ne * el);
+                memcpy(nf + ne * el, pl, nl * el);
+                pl = nf;
+                nl += ne;
+            } else {
+                nl = ne;
+                pl = pe;
+            }
+            ne = 0;
+            pe = NULL;
+            memcpy(eb + f->quantifier_offset, &ne, sizeof(ne));
+            memcpy(lb + f->quantifier_offset, &nl, sizeof(nl));
+            memcpy(eb + f->offset, &pe, sizeof(pe));
+            memcpy(lb + f->offset, &pl, sizeof(pl));
+            continue;
+        }
+        if (f->label != PROTOBUF_C_LABEL_OPTIONAL && f->label != PROTOBUF_C_LABEL_NONE) {
+            continue;
+        }
+        /* protobuf-c reads a uint32 at the quantifier offset even when it is 0 (then the
+         * first bytes of the descriptor pointer, equal in both messages): do the same. */
+        uint32_t ec, lc;
+        memcpy(&ec, eb + f->quantifier_offset, sizeof(ec));
+        memcpy(&lc, lb + f->quantifier_offset, sizeof(lc));
+        const ProtobufCFieldDescriptor *field = f;
+        if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+            if (lc != 0) {
+                continue;
+            }
+            field = protobuf_c_message_descriptor_get_field(d, ec);
+            if (field == NULL) {
+                return PB_EMALFORMED; /* neither occurrence set the oneof */
+            }
+        }
+        uint8_t *ee = eb + field->offset;
+        uint8_t *le = lb + field->offset;
+        int need = 0;
+        switch (field->type) {
+        case PROTOBUF_C_TYPE_MESSAGE: {
+            ProtobufCMessage *em, *lm;
+            memcpy(&em, ee, sizeof(em));
+            memcpy(&lm, le, sizeof(lm));
+            if (em != NULL) {
+                if (lm != NULL) {
+                    int rc = pb_merge(em, lm, cx);
+                    if (rc != PB_OK) {
+                        return rc;
+                    }
+                } else {
+                    need = 1;
+                }
+            }
+            break;
+        }
+        case PROTOBUF_C_TYPE_BYTES: {
+            ProtobufCBinaryData e, l;
+            const ProtobufCBinaryData *def = field->default_value;
+            memcpy(&e, ee, sizeof(e));
+            memcpy(&l, le, sizeof(l));
+            need = (e.data != NULL && (def == NULL || e.data != def->data)) &&
+                   (l.data == NULL || (def != NULL && l.data == def->data));
+            break;
+        }
+        case PROTOBUF_C_TYPE_STRING: {
+            char *es, *ls;
+            const char *def = field->default_value;
+            memcpy(&es, ee, sizeof(es));
+            memcpy(&ls, le, sizeof(ls));
+            need = es != def && ls == def;
+            break;
+        }
+        default:
+            need = ec != 0 && lc == 0;
+            break;
+        }
+        if (need) {
+            size_t el = pb_elt_size(field->type);
+            memcpy(le, ee, el);
+            memset(ee, 0, el);
+            if (field->quantifier_offset != 0) {
+                memcpy(lb + f->quantifier_offset, &ec, sizeof(ec));
+                memset(eb + f->quantifier_offset, 0, sizeof(ec));
+            }
+        }
+    }
+    return PB_OK;
+}
+
+/* The cursors into a message's block while it is parsed. */
+struct pb_block {
+    uint8_t *fix; /* arrays, sub-message structs, unknown-field records (8-aligned) */
+    uint8_t *dat; /* bytes of strings, bytes fields and unknown fields */
+};
+
+static int pb_decode_msg(struct pb_ctx *cx, const struct pb_type *t, const uint8_t *p,
+                         const uint8_t *end, ProtobufCMessage *msg, unsigned depth);
+
+/*
+ * Parses one length-delimited, string, bytes or scalar value of field |f| into |member|; with
+ * |merge| a sub-message already there is merged as protobuf-c's parse_required_member() does.
+ */
+static int pb_value(struct pb_ctx *cx, const struct pb_field *f, const struct pb_item *it,
+                    void *member, int merge, struct pb_block *bl, unsigned depth)
+{
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_STRING: {
+        if (it->wt != PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED) {
+            return PB_EMALFORMED;
+        }
+        size_t n = it->vlen - it->plen;
+        char *s = (char *)bl->dat;
+        memcpy(s, it->val + it->plen, n);
+        s[n] = '\0';
+        bl->dat += n + 1;
+        memcpy(member, &s, sizeof(s));
+        return PB_OK;
+    }
+    case PROTOBUF_C_TYPE_BYTES: {
+        if (it->wt != PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED) {
+            return PB_EMALFORMED;
+        }
+        ProtobufCBinaryData bd;
+        bd.len = it->vlen - it->plen;
+        bd.data = NULL;
+        if (bd.len > 0) {
+            bd.data = bl->dat;
+            memcpy(bd.data, it->val + it->plen, bd.len);
+            bl->dat += bd.len;
+        }
+        memcpy(member, &bd, sizeof(bd));
+        return PB_OK;
+    }
+    case PROTOBUF_C_TYPE_MESSAGE: {
+        if (it->wt != PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED) {
+            return PB_EMALFORMED;
+        }
+        if (depth + 1 > AG_OTLP_MAX_DEPTH) {
+            return PB_EMALFORMED;
+        }
+        const struct pb_type *ct = f->child;
+        ProtobufCMessage *sub = (ProtobufCMessage *)(void *)bl->fix;
+        bl->fix += ct->size;
+        memcpy(sub, ct->init, ct->size);
+        int rc = pb_decode_msg(cx, ct, it->val + it->plen, it->val + it->vlen, sub, depth + 1);
+        if (rc != PB_OK) {
+            return rc;
+        }
+        if (merge) {
+            ProtobufCMessage *old;
+            memcpy(&old, member, sizeof(old));
+            if (old != NULL) {
+                rc = pb_merge(old, sub, cx);
+            }
+        }
+        memcpy(member, &sub, sizeof(sub));
+        return rc;
+    }
+    default:
+        return pb_scalar(f->type, it->wt, it->val, it->vlen, member);
+    }
+}
+
+static const struct pb_field *pb_lookup(const struct pb_type *t, uint32_t id)
+{
+    if (id > t->max_id || t->fields[id].kind == PB_K_NONE) {
+        return NULL;
+    }
+    return &t->fields[id];
+}
+
+/*
+ * Decodes the message of type |t| in [p, end) into |msg| (already initialised), at nesting
+ * level |depth| (the request is 1).
+ */
+static int pb_decode_msg(struct pb_ctx *cx, const struct pb_type *t, const uint8_t *p,
+                         const uint8_t *end, ProtobufCMessage *msg, unsigned depth)
+{
+    size_t counts[PB_MAX_REP];
+    size_t fix = 0, dat = 0, n_unknown = 0;
+    const uint8_t *start = p;
+    struct pb_item it;
+    int rc;
+
+    /* Pass 1: framing, counts and sizes. */
+    for (unsigned s = 0; s < t->n_rep; s++) {
+        counts[s] = 0;
+    }
+    while (p < end) {
+        if (pb_next(&p, end, &it) != PB_OK) {
+            return PB_EMALFORMED;
+        }
+        const struct pb_field *f = pb_lookup(t, it.id);
+        if (f == NULL) {
+            n_unknown++;
+            dat += it.vlen;
+            continue;
+        }
+        if (it.wt == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED) {
+            size_t n = it.vlen - it.plen;
+            switch (f->type) {
+            case PROTOBUF_C_TYPE_MESSAGE:
+                fix += f->child->size;
+                break;
+            case PROTOBUF_C_TYPE_STRING:
+                dat += n + 1;
+                break;
+            case PROTOBUF_C_TYPE_BYTES:
+                dat += n;
+                break;
+            default:
+                if (f->kind == PB_K_REPEATED && f->packable) {
+                    size_t c;
+                    if (pb_packed_count(f->type, it.val + it.plen, n, &c) != PB_OK) {
+                        return PB_EMALFORMED;
+                    }
+                    counts[f->slot] += c;
+                    continue;
+                }
+                break;
+            }
+        }
+        if (f->kind == PB_K_REPEATED) {
+            counts[f->slot]++;
+        }
+    }
+    for (unsigned s = 0; s < t->n_rep; s++) {
+        fix += (counts[s] * t->rep_elt[s] + 7) & ~(size_t)7;
+    }
+    fix += n_unknown * sizeof(ProtobufCMessageUnknownField);
+
+    struct pb_block bl = {NULL, NULL};
+    if (fix + dat > 0) {
+        uint8_t *block = pb_alloc(cx, fix + dat);
+        if (block == NULL) {
+            return PB_EALLOC;
+        }
+        bl.fix = block;
+        bl.dat = block + fix;
+    }
+
+    /* Pass 2: values, in wire order. */
+    uint8_t *mb = (uint8_t *)msg;
+    p = start;
+    while (p < end) {
+        (void)pb_next(&p, end, &it); /* pass 1 checked the framing */
+        const struct pb_field *f = pb_lookup(t, it.id);
+        if (f == NULL) {
+            if (msg->unknown_fields == NULL) {
+                msg->unknown_fields = (ProtobufCMessageUnknownField *)(void *)bl.fix;
+                bl.fix += n_unknown * sizeof(ProtobufCMessageUnknownField);
+            }
+            ProtobufCMessageUnknownField *uf = &msg->unknown_fields[msg->n_unknown_fields++];
+            uf->tag = it.id;
+            uf->wire_type = (ProtobufCWireType)it.wt;
+            uf->len = it.vlen;
+            uf->data = bl.dat;
+            memcpy(bl.dat, it.val, it.vlen);
+            bl.dat += it.vlen;
+            continue;
+        }
+        uint8_t *member = mb + f->offset;
+        switch (f->kind) {
+        case PB_K_SINGLE:
+            rc = pb_value(cx, f, &it, member, 1, &bl, depth);
+            if (rc != PB_OK) {
+                return rc;
+            }
+            if (f->qoff != 0) {
+                protobuf_c_boolean one = 1;
+                memcpy(mb + f->qoff, &one, sizeof(one));
+            }
+            break;
+        case PB_K_ONEOF: {
+            uint32_t old;
+            memcpy(&old, mb + f->qoff, sizeof(old));
+            if (old != 0) {
+                const struct pb_field *of = pb_lookup(t, old);
+                if (of == NULL) {
+                    return PB_EMALFORMED;
+                }
+                memset(member, 0, of->elt);
+            }
+            rc = pb_value(cx, f, &it, member, 1, &bl, depth);
+            if (rc != PB_OK) {
+                return rc;
+            }
+            memcpy(mb + f->qoff, &it.id, sizeof(it.id));
+            break;
+        }
+        default: {
+            size_t n;
+            uint8_t *arr;
+            memcpy(&n, mb + f->qoff, sizeof(n));
+            memcpy(&arr, member, sizeof(arr));
+            if (arr == NULL) {
+                size_t c = counts[f->slot];
+                if (c == 0) {
+                    break; /* only empty packed runs */
+                }
+                arr = bl.fix;
+                bl.fix += (c * f->elt + 7) & ~(size_t)7;
+                memcpy(member, &arr, sizeof(arr));
+            }
+            if (it.wt == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED && f->packable) {
+                rc = pb_packed_parse(f->type, f->elt, it.val + it.plen, it.vlen - it.plen, arr,
+                                     &n);
+            } else {
+                rc = pb_value(cx, f, &it, arr + (size_t)f->elt * n, 0, &bl, depth);
+                n++;
+            }
+            if (rc != PB_OK) {
+                return rc;
+            }
+            memcpy(mb + f->qoff, &n, sizeof(n));
+            break;
+        }
+        }
+    }
+    return PB_OK;
+}
+
+/* Writes the reason of a failed decode as the check_depth-then-unpack path words it. */
+static int pb_fail(enum ag_signal signal, const uint8_t *buf, size_t len, struct ag_arena *arena,
+                   int alloc_failed, char *err, size_t errlen)
+{
+    const ProtobufCMessageDescriptor *desc = ag_otlp_request_descriptor(signal);
+    int rc = ag_otlp_check_depth(desc, buf, len, AG_OTLP_MAX_DEPTH, err, errlen);
+    if (rc != 0) {
+        return rc;
+    }
+    if (alloc_failed && ag_arena_exhausted(arena)) {
+        snprintf(err, errlen,
+                 "the decoded %s request is larger than the memory allowed for one request",
+                 ag_signal_name(signal));
+        return AG_ETOOBIG;
+    }
+    snprintf(err, errlen,
+             "cannot decode the body as a protobuf %s (truncated, corrupt, or a field with the "
+             "wrong wire type)",
+             desc->name);
+    return AG_EPROTO;
+}
+
+int ag_otlp_pb_decode_reference(enum ag_signal signal, const uint8_t *buf, size_t len,
+                                struct ag_arena *arena, ProtobufCMessage **out, char *err,
+                                size_t errlen)
+{
+    *out = NULL;
+    const ProtobufCMessageDescriptor *desc = ag_otlp_request_descriptor(signal);
+    if (desc == NULL) {
+        return AG_EINVAL;
+    }
+    int rc = ag_otlp_check_depth(desc, buf, len, AG_OTLP_MAX_DEPTH, err, errlen);
+    if (rc != 0) {
+        return rc;
+    }
+    ProtobufCAllocator alloc;
+    ag_arena_pb_allocator(arena, &alloc);
+    ProtobufCMessage *msg = protobuf_c_message_unpack(desc, &alloc, len, buf);
+    if (msg == NULL) {
+        return pb_fail(signal, buf, len, arena, 1, err, errlen);
+    }
+    *out = msg;
+    return 0;
+}
+
+int ag_otlp_pb_decode(enum ag_signal signal, const uint8_t *buf, size_t len,
+                      struct ag_arena *arena, ProtobufCMessage **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    const ProtobufCMessageDescriptor *desc = ag_otlp_request_descriptor(signal);
+    if (desc == NULL) {
+        return AG_EINVAL;
+    }
+    pthread_once(&pb_once, pb_build);
+    if (!pb_ready) {
+        return ag_otlp_pb_decode_reference(signal, buf, len, arena, out, err, errlen);
+    }
+    const struct pb_type *t = NULL;
+    for (unsigned i = 0; i < pb_n_types; i++) {
+        if (pb_types[i].desc == desc) {
+            t = &pb_types[i];
+            break;
+        }
+    }
+    struct pb_ctx cx = {arena, NULL, NULL};
+    ProtobufCMessage *msg = pb_alloc(&cx, t->size);
+    if (msg == NULL) {
+        return pb_fail(signal, buf, len, arena, 1, err, errlen);
+    }
+    memcpy(msg, t->init, t->size);
+    int rc = len > 0 ? pb_decode_msg(&cx, t, buf, buf + len, msg, 1) : PB_OK;
+    if (rc != PB_OK) {
+        return pb_fail(signal, buf, len, arena, rc == PB_EALLOC, err, errlen);
+    }
+    *out = msg;
+    return 0;
+}
