@@ -46,6 +46,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "opentelemetry/proto/common/v1/common.pb-c.h"
+
 #define PB_MAX_TYPES  64
 #define PB_MAX_FIELDS 2048 /* table entries of all types together (max id + 1 each) */
 #define PB_MAX_ID     255  /* a type with a larger field number falls back to protobuf-c */
@@ -81,6 +83,13 @@ struct pb_type {
     uint32_t rep_elt[PB_MAX_REP]; /* element size of each counter slot */
     size_t size;                  /* sizeof the struct: a multiple of 8 */
     const void *init;             /* the *__init value */
+    int fast;                     /* PB_FAST_*: a hand-written path for the commonest shape */
+};
+
+enum {
+    PB_FAST_NONE = 0,
+    PB_FAST_KV = 1,  /* KeyValue */
+    PB_FAST_ANY = 2, /* AnyValue */
 };
 
 static struct pb_type pb_types[PB_MAX_TYPES];
@@ -158,6 +167,11 @@ static int pb_build_type(struct pb_type *t)
     pb_tmpl_used += d->sizeof_message;
     protobuf_c_message_init(d, tmpl);
     t->init = tmpl;
+    if (d == &opentelemetry__proto__common__v1__key_value__descriptor) {
+        t->fast = PB_FAST_KV;
+    } else if (d == &opentelemetry__proto__common__v1__any_value__descriptor) {
+        t->fast = PB_FAST_ANY;
+    }
     for (unsigned f = 0; f < d->n_fields; f++) {
         const ProtobufCFieldDescriptor *fd = &d->fields[f];
         struct pb_field *e = &tab[fd->id];
@@ -243,15 +257,9 @@ struct pb_item {
     size_t plen;        /* length prefix bytes (wire type 2), else 0 */
 };
 
-/* Returns |n| bytes aligned to 8, or NULL when the arena refuses. */
-static void *pb_alloc(struct pb_ctx *cx, size_t n)
+/* The slow half of pb_alloc(): a new chunk, or a block of its own for large sizes. */
+static void *pb_alloc_slow(struct pb_ctx *cx, size_t n)
 {
-    n = (n + 7) & ~(size_t)7;
-    if ((size_t)(cx->end - cx->cur) >= n) {
-        void *p = cx->cur;
-        cx->cur += n;
-        return p;
-    }
     if (n > PB_CHUNK / 4) {
         return ag_arena_alloc(cx->arena, n);
     }
@@ -263,6 +271,22 @@ static void *pb_alloc(struct pb_ctx *cx, size_t n)
     cx->cur = c + n;
     cx->end = c + PB_CHUNK;
     return c;
+}
+
+/*
+ * Returns |n| (> 0) bytes aligned to |align| (1 or 8) from the current chunk, or NULL when the
+ * arena refuses. Arena blocks and chunks are 16-byte aligned.
+ */
+static inline void *pb_alloc(struct pb_ctx *cx, size_t n, uintptr_t align)
+{
+    uintptr_t c = ((uintptr_t)cx->cur + (align - 1)) & ~(align - 1);
+    uintptr_t e = (uintptr_t)cx->end;
+    if (c <= e && e - c >= n) {
+        cx->cur = (uint8_t *)c;
+        cx->cur += n;
+        return cx->cur - n;
+    }
+    return pb_alloc_slow(cx, n);
 }
 
 /*
@@ -356,6 +380,55 @@ static inline int pb_next(const uint8_t **pp, const uint8_t *end, struct pb_item
     }
     *pp = p + it->vlen;
     return PB_OK;
+}
+
+/*
+ * Copies |n| bytes: most strings and ids are short, and a libc call for each costs more than the
+ * copy, so up to 32 bytes move as two overlapping loads and stores.
+ */
+static inline void pb_copy(uint8_t *d, const uint8_t *s, size_t n)
+{
+    if (n >= 8 && n <= 16) {
+        uint64_t a, b;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+        memcpy(d, &a, 8);
+        memcpy(d + n - 8, &b, 8);
+    } else if (n > 16 && n <= 32) {
+        uint64_t a[2], b[2];
+        memcpy(a, s, 16);
+        memcpy(b, s + n - 16, 16);
+        memcpy(d, a, 16);
+        memcpy(d + n - 16, b, 16);
+    } else if (n >= 4 && n < 8) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        memcpy(d, &a, 4);
+        memcpy(d + n - 4, &b, 4);
+    } else if (n > 0 && n < 4) {
+        d[0] = s[0];
+        d[n / 2] = s[n / 2];
+        d[n - 1] = s[n - 1];
+    } else if (n > 32) {
+        memcpy(d, s, n);
+    }
+}
+
+/* Initialises a message from its template (sizes are multiples of 8, mostly under 128). */
+static inline void pb_init(void *dst, const struct pb_type *t)
+{
+    uint8_t *d = dst;
+    const uint8_t *s = t->init;
+    size_t n = t->size;
+    if (n <= 64) {
+        pb_copy(d, s, n <= 32 ? n : 32);
+        if (n > 32) {
+            pb_copy(d + 32, s + 32, n - 32);
+        }
+        return;
+    }
+    memcpy(d, s, n);
 }
 
 /* The value of a varint of |n| (1-10) bytes, modulo 2^64 as protobuf-c's parse_uint64(). */
@@ -558,7 +631,7 @@ static int pb_merge(ProtobufCMessage *earlier, ProtobufCMessage *latter, struct 
             }
             if (nl > 0) {
                 size_t el = pb_elt_size(f->type);
-                uint8_t *nf = pb_alloc(cx, (ne + nl) * el);
+                uint8_t *nf = pb_alloc(cx, (ne + nl) * el, 8);
                 if (nf == NULL) {
                     return PB_EALLOC;
                 }
@@ -650,21 +723,17 @@ static int pb_merge(ProtobufCMessage *earlier, ProtobufCMessage *latter, struct 
     return PB_OK;
 }
 
-/* The cursors into a message's block while it is parsed. */
-struct pb_block {
-    uint8_t *fix; /* arrays, sub-message structs, unknown-field records (8-aligned) */
-    uint8_t *dat; /* bytes of strings, bytes fields and unknown fields */
-};
-
 static int pb_decode_msg(struct pb_ctx *cx, const struct pb_type *t, const uint8_t *p,
                          const uint8_t *end, ProtobufCMessage *msg, unsigned depth);
 
 /*
- * Parses one length-delimited, string, bytes or scalar value of field |f| into |member|; with
- * |merge| a sub-message already there is merged as protobuf-c's parse_required_member() does.
+ * Parses the string, bytes, sub-message or scalar value of field |f| into |member|; with |merge|
+ * a sub-message already there is merged as protobuf-c's parse_required_member() does. A
+ * sub-message goes to |sub| when given (repeated fields allocate theirs together), else to a new
+ * struct.
  */
 static int pb_value(struct pb_ctx *cx, const struct pb_field *f, const struct pb_item *it,
-                    void *member, int merge, struct pb_block *bl, unsigned depth)
+                    void *member, int merge, ProtobufCMessage *sub, unsigned depth)
 {
     switch (f->type) {
     case PROTOBUF_C_TYPE_STRING: {
@@ -672,10 +741,12 @@ static int pb_value(struct pb_ctx *cx, const struct pb_field *f, const struct pb
             return PB_EMALFORMED;
         }
         size_t n = it->vlen - it->plen;
-        char *s = (char *)bl->dat;
-        memcpy(s, it->val + it->plen, n);
+        char *s = pb_alloc(cx, n + 1, 1);
+        if (s == NULL) {
+            return PB_EALLOC;
+        }
+        pb_copy((uint8_t *)s, it->val + it->plen, n);
         s[n] = '\0';
-        bl->dat += n + 1;
         memcpy(member, &s, sizeof(s));
         return PB_OK;
     }
@@ -687,9 +758,11 @@ static int pb_value(struct pb_ctx *cx, const struct pb_field *f, const struct pb
         bd.len = it->vlen - it->plen;
         bd.data = NULL;
         if (bd.len > 0) {
-            bd.data = bl->dat;
-            memcpy(bd.data, it->val + it->plen, bd.len);
-            bl->dat += bd.len;
+            bd.data = pb_alloc(cx, bd.len, 1);
+            if (bd.data == NULL) {
+                return PB_EALLOC;
+            }
+            pb_copy(bd.data, it->val + it->plen, bd.len);
         }
         memcpy(member, &bd, sizeof(bd));
         return PB_OK;
@@ -702,9 +775,13 @@ static int pb_value(struct pb_ctx *cx, const struct pb_field *f, const struct pb
             return PB_EMALFORMED;
         }
         const struct pb_type *ct = f->child;
-        ProtobufCMessage *sub = (ProtobufCMessage *)(void *)bl->fix;
-        bl->fix += ct->size;
-        memcpy(sub, ct->init, ct->size);
+        if (sub == NULL) {
+            sub = pb_alloc(cx, ct->size, 8);
+            if (sub == NULL) {
+                return PB_EALLOC;
+            }
+        }
+        pb_init(sub, ct);
         int rc = pb_decode_msg(cx, ct, it->val + it->plen, it->val + it->vlen, sub, depth + 1);
         if (rc != PB_OK) {
             return rc;
@@ -724,12 +801,133 @@ static int pb_value(struct pb_ctx *cx, const struct pb_field *f, const struct pb
     }
 }
 
-static const struct pb_field *pb_lookup(const struct pb_type *t, uint32_t id)
+static inline const struct pb_field *pb_lookup(const struct pb_type *t, uint32_t id)
 {
     if (id > t->max_id || t->fields[id].kind == PB_K_NONE) {
         return NULL;
     }
     return &t->fields[id];
+}
+
+/* What the fast paths return when the message is not in the simple shape they handle. */
+#define PB_FALLBACK 3
+
+/* AnyValue holding one scalar, string or bytes member and nothing else. */
+static int pb_fast_any(struct pb_ctx *cx, const uint8_t *p, const uint8_t *end,
+                       ProtobufCMessage *msg)
+{
+    Opentelemetry__Proto__Common__V1__AnyValue *av = (void *)msg;
+    struct pb_item it;
+    if (p == end) {
+        return PB_OK;
+    }
+    if (pb_next(&p, end, &it) != PB_OK) {
+        return PB_EMALFORMED;
+    }
+    if (p != end) {
+        return PB_FALLBACK;
+    }
+    size_t n = it.vlen - it.plen;
+    switch ((it.id << 3) | it.wt) {
+    case (1 << 3) | PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED: {
+        char *s = pb_alloc(cx, n + 1, 1);
+        if (s == NULL) {
+            return PB_EALLOC;
+        }
+        pb_copy((uint8_t *)s, it.val + it.plen, n);
+        s[n] = '\0';
+        av->string_value = s;
+        break;
+    }
+    case (2 << 3) | PROTOBUF_C_WIRE_TYPE_VARINT:
+        av->bool_value = pb_bool(it.val, it.vlen);
+        break;
+    case (3 << 3) | PROTOBUF_C_WIRE_TYPE_VARINT:
+        av->int_value = (int64_t)pb_varint(it.val, it.vlen);
+        break;
+    case (4 << 3) | PROTOBUF_C_WIRE_TYPE_64BIT:
+        memcpy(&av->double_value, it.val, 8);
+        break;
+    case (7 << 3) | PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED:
+        av->bytes_value.len = n;
+        av->bytes_value.data = NULL;
+        if (n > 0) {
+            av->bytes_value.data = pb_alloc(cx, n, 1);
+            if (av->bytes_value.data == NULL) {
+                return PB_EALLOC;
+            }
+            pb_copy(av->bytes_value.data, it.val + it.plen, n);
+        }
+        break;
+    default:
+        return PB_FALLBACK;
+    }
+    av->value_case = (Opentelemetry__Proto__Common__V1__AnyValue__ValueCase)it.id;
+    return PB_OK;
+}
+
+/*
+ * KeyValue in its usual shape: key (1) then value (2), each at most once, nothing else. The
+ * value goes through pb_decode_msg() (and the AnyValue fast path).
+ */
+static int pb_fast_kv(struct pb_ctx *cx, const struct pb_type *t, const uint8_t *p,
+                      const uint8_t *end, ProtobufCMessage *msg, unsigned depth)
+{
+    Opentelemetry__Proto__Common__V1__KeyValue *kv = (void *)msg;
+    struct pb_item it;
+    if (p < end && p[0] == 0x0a) {
+        if (pb_next(&p, end, &it) != PB_OK) {
+            return PB_EMALFORMED;
+        }
+        size_t n = it.vlen - it.plen;
+        char *s = pb_alloc(cx, n + 1, 1);
+        if (s == NULL) {
+            return PB_EALLOC;
+        }
+        pb_copy((uint8_t *)s, it.val + it.plen, n);
+        s[n] = '\0';
+        kv->key = s;
+    }
+    if (p < end && p[0] == 0x12) {
+        if (pb_next(&p, end, &it) != PB_OK) {
+            return PB_EMALFORMED;
+        }
+        if (p != end || depth + 1 > AG_OTLP_MAX_DEPTH) {
+            return PB_FALLBACK;
+        }
+        const struct pb_type *at = t->fields[2].child;
+        ProtobufCMessage *av = pb_alloc(cx, at->size, 8);
+        if (av == NULL) {
+            return PB_EALLOC;
+        }
+        pb_init(av, at);
+        int rc = pb_fast_any(cx, it.val + it.plen, p, av);
+        if (rc == PB_FALLBACK) {
+            pb_init(av, at);
+            rc = pb_decode_msg(cx, at, it.val + it.plen, p, av, depth + 1);
+        }
+        kv->value = (Opentelemetry__Proto__Common__V1__AnyValue *)(void *)av;
+        return rc;
+    }
+    return p == end ? PB_OK : PB_FALLBACK;
+}
+
+/*
+ * Counts the fields of [p, end) that type |t| does not know. Returns PB_OK or PB_EMALFORMED.
+ */
+static int pb_count_unknown(const struct pb_type *t, const uint8_t *p, const uint8_t *end,
+                            size_t *out)
+{
+    struct pb_item it;
+    size_t n = 0;
+    while (p < end) {
+        if (pb_next(&p, end, &it) != PB_OK) {
+            return PB_EMALFORMED;
+        }
+        n += pb_lookup(t, it.id) == NULL;
+    }
+    *out = n;
+    return PB_OK;
 }
 
 /*
@@ -740,92 +938,83 @@ static int pb_decode_msg(struct pb_ctx *cx, const struct pb_type *t, const uint8
                          const uint8_t *end, ProtobufCMessage *msg, unsigned depth)
 {
     size_t counts[PB_MAX_REP];
-    size_t fix = 0, dat = 0, n_unknown = 0;
-    const uint8_t *start = p;
+    uint8_t *elems[PB_MAX_REP]; /* the next struct of each repeated sub-message field */
+    size_t n_unknown = SIZE_MAX;
     struct pb_item it;
     int rc;
 
-    /* Pass 1: framing, counts and sizes. */
-    for (unsigned s = 0; s < t->n_rep; s++) {
-        counts[s] = 0;
+    if (t->fast != PB_FAST_NONE) {
+        rc = t->fast == PB_FAST_KV ? pb_fast_kv(cx, t, p, end, msg, depth)
+                                   : pb_fast_any(cx, p, end, msg);
+        if (rc != PB_FALLBACK) {
+            return rc;
+        }
+        memcpy(msg, t->init, t->size);
     }
+
+    /* Repeated fields get exactly sized arrays, as protobuf-c's: count them first. */
+    if (t->n_rep > 0) {
+        const uint8_t *q = p;
+        n_unknown = 0;
+        for (unsigned s = 0; s < t->n_rep; s++) {
+            counts[s] = 0;
+        }
+        while (q < end) {
+            if (pb_next(&q, end, &it) != PB_OK) {
+                return PB_EMALFORMED;
+            }
+            const struct pb_field *f = pb_lookup(t, it.id);
+            if (f == NULL) {
+                n_unknown++;
+            } else if (f->kind == PB_K_REPEATED) {
+                if (it.wt == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED && f->packable) {
+                    size_t c;
+                    if (pb_packed_count(f->type, it.val + it.plen, it.vlen - it.plen, &c) !=
+                        PB_OK) {
+                        return PB_EMALFORMED;
+                    }
+                    counts[f->slot] += c;
+                } else {
+                    counts[f->slot]++;
+                }
+            }
+        }
+    }
+
+    uint8_t *mb = (uint8_t *)msg;
     while (p < end) {
+        const uint8_t *at = p;
         if (pb_next(&p, end, &it) != PB_OK) {
             return PB_EMALFORMED;
         }
         const struct pb_field *f = pb_lookup(t, it.id);
         if (f == NULL) {
-            n_unknown++;
-            dat += it.vlen;
-            continue;
-        }
-        if (it.wt == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED) {
-            size_t n = it.vlen - it.plen;
-            switch (f->type) {
-            case PROTOBUF_C_TYPE_MESSAGE:
-                fix += f->child->size;
-                break;
-            case PROTOBUF_C_TYPE_STRING:
-                dat += n + 1;
-                break;
-            case PROTOBUF_C_TYPE_BYTES:
-                dat += n;
-                break;
-            default:
-                if (f->kind == PB_K_REPEATED && f->packable) {
-                    size_t c;
-                    if (pb_packed_count(f->type, it.val + it.plen, n, &c) != PB_OK) {
-                        return PB_EMALFORMED;
-                    }
-                    counts[f->slot] += c;
-                    continue;
-                }
-                break;
-            }
-        }
-        if (f->kind == PB_K_REPEATED) {
-            counts[f->slot]++;
-        }
-    }
-    for (unsigned s = 0; s < t->n_rep; s++) {
-        fix += (counts[s] * t->rep_elt[s] + 7) & ~(size_t)7;
-    }
-    fix += n_unknown * sizeof(ProtobufCMessageUnknownField);
-
-    struct pb_block bl = {NULL, NULL};
-    if (fix + dat > 0) {
-        uint8_t *block = pb_alloc(cx, fix + dat);
-        if (block == NULL) {
-            return PB_EALLOC;
-        }
-        bl.fix = block;
-        bl.dat = block + fix;
-    }
-
-    /* Pass 2: values, in wire order. */
-    uint8_t *mb = (uint8_t *)msg;
-    p = start;
-    while (p < end) {
-        (void)pb_next(&p, end, &it); /* pass 1 checked the framing */
-        const struct pb_field *f = pb_lookup(t, it.id);
-        if (f == NULL) {
             if (msg->unknown_fields == NULL) {
-                msg->unknown_fields = (ProtobufCMessageUnknownField *)(void *)bl.fix;
-                bl.fix += n_unknown * sizeof(ProtobufCMessageUnknownField);
+                if (n_unknown == SIZE_MAX && pb_count_unknown(t, at, end, &n_unknown) != PB_OK) {
+                    return PB_EMALFORMED;
+                }
+                msg->unknown_fields =
+                    pb_alloc(cx, n_unknown * sizeof(ProtobufCMessageUnknownField), 8);
+                if (msg->unknown_fields == NULL) {
+                    return PB_EALLOC;
+                }
             }
+            uint8_t *copy = pb_alloc(cx, it.vlen, 1);
+            if (copy == NULL) {
+                return PB_EALLOC;
+            }
+            pb_copy(copy, it.val, it.vlen);
             ProtobufCMessageUnknownField *uf = &msg->unknown_fields[msg->n_unknown_fields++];
             uf->tag = it.id;
             uf->wire_type = (ProtobufCWireType)it.wt;
             uf->len = it.vlen;
-            uf->data = bl.dat;
-            memcpy(bl.dat, it.val, it.vlen);
-            bl.dat += it.vlen;
+            uf->data = copy;
             continue;
         }
         uint8_t *member = mb + f->offset;
         switch (f->kind) {
         case PB_K_SINGLE:
-            rc = pb_value(cx, f, &it, member, 1, &bl, depth);
+            rc = pb_value(cx, f, &it, member, 1, NULL, depth);
             if (rc != PB_OK) {
                 return rc;
             }
@@ -844,7 +1033,7 @@ static int pb_decode_msg(struct pb_ctx *cx, const struct pb_type *t, const uint8
                 }
                 memset(member, 0, of->elt);
             }
-            rc = pb_value(cx, f, &it, member, 1, &bl, depth);
+            rc = pb_value(cx, f, &it, member, 1, NULL, depth);
             if (rc != PB_OK) {
                 return rc;
             }
@@ -861,15 +1050,28 @@ static int pb_decode_msg(struct pb_ctx *cx, const struct pb_type *t, const uint8
                 if (c == 0) {
                     break; /* only empty packed runs */
                 }
-                arr = bl.fix;
-                bl.fix += (c * f->elt + 7) & ~(size_t)7;
+                arr = pb_alloc(cx, c * f->elt, 8);
+                if (arr == NULL) {
+                    return PB_EALLOC;
+                }
+                if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+                    elems[f->slot] = pb_alloc(cx, c * f->child->size, 8);
+                    if (elems[f->slot] == NULL) {
+                        return PB_EALLOC;
+                    }
+                }
                 memcpy(member, &arr, sizeof(arr));
             }
             if (it.wt == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED && f->packable) {
                 rc = pb_packed_parse(f->type, f->elt, it.val + it.plen, it.vlen - it.plen, arr,
                                      &n);
             } else {
-                rc = pb_value(cx, f, &it, arr + (size_t)f->elt * n, 0, &bl, depth);
+                ProtobufCMessage *sub = NULL;
+                if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+                    sub = (ProtobufCMessage *)(void *)elems[f->slot];
+                    elems[f->slot] += f->child->size;
+                }
+                rc = pb_value(cx, f, &it, arr + (size_t)f->elt * n, 0, sub, depth);
                 n++;
             }
             if (rc != PB_OK) {
@@ -948,7 +1150,7 @@ int ag_otlp_pb_decode(enum ag_signal signal, const uint8_t *buf, size_t len,
         }
     }
     struct pb_ctx cx = {arena, NULL, NULL};
-    ProtobufCMessage *msg = pb_alloc(&cx, t->size);
+    ProtobufCMessage *msg = pb_alloc(&cx, t->size, 8);
     if (msg == NULL) {
         return pb_fail(signal, buf, len, arena, 1, err, errlen);
     }
