@@ -293,7 +293,7 @@ static inline void *pb_alloc(struct pb_ctx *cx, size_t n, uintptr_t align)
  * Reads the field at *pp (< end) with protobuf-c's framing rules and advances *pp past it.
  * Returns PB_OK or PB_EMALFORMED.
  */
-static inline int pb_next(const uint8_t **pp, const uint8_t *end, struct pb_item *it)
+static int pb_next_slow(const uint8_t **pp, const uint8_t *end, struct pb_item *it)
 {
     const uint8_t *p = *pp;
     size_t rem = (size_t)(end - p);
@@ -418,6 +418,16 @@ static inline void pb_copy(uint8_t *d, const uint8_t *s, size_t n)
 /* Initialises a message from its template (sizes are multiples of 8, mostly under 128). */
 static inline void pb_init(void *dst, const struct pb_type *t)
 {
+    if (t->fast == PB_FAST_ANY) {
+        *(Opentelemetry__Proto__Common__V1__AnyValue *)dst =
+            *(const Opentelemetry__Proto__Common__V1__AnyValue *)t->init;
+        return;
+    }
+    if (t->fast == PB_FAST_KV) {
+        *(Opentelemetry__Proto__Common__V1__KeyValue *)dst =
+            *(const Opentelemetry__Proto__Common__V1__KeyValue *)t->init;
+        return;
+    }
     uint8_t *d = dst;
     const uint8_t *s = t->init;
     size_t n = t->size;
@@ -429,6 +439,60 @@ static inline void pb_init(void *dst, const struct pb_type *t)
         return;
     }
     memcpy(d, s, n);
+}
+
+/*
+ * pb_next_slow() for the common case first: a one-byte key followed by a one-byte length, a
+ * fixed-size value or a short varint, with the same checks.
+ */
+static inline int pb_next(const uint8_t **pp, const uint8_t *end, struct pb_item *it)
+{
+    const uint8_t *p = *pp;
+    size_t rem = (size_t)(end - p);
+    uint32_t b = p[0];
+    if (rem >= 2 && b >= 8 && b < 0x80) {
+        it->id = b >> 3;
+        it->wt = b & 7;
+        it->val = p + 1;
+        it->plen = 0;
+        switch (b & 7) {
+        case PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED:
+            if (p[1] < 0x80) {
+                if ((size_t)p[1] + 2 > rem) {
+                    return PB_EMALFORMED;
+                }
+                it->plen = 1;
+                it->vlen = (size_t)p[1] + 1;
+                *pp = p + 2 + p[1];
+                return PB_OK;
+            }
+            break;
+        case PROTOBUF_C_WIRE_TYPE_64BIT:
+            if (rem < 9) {
+                return PB_EMALFORMED;
+            }
+            it->vlen = 8;
+            *pp = p + 9;
+            return PB_OK;
+        case PROTOBUF_C_WIRE_TYPE_32BIT:
+            if (rem < 5) {
+                return PB_EMALFORMED;
+            }
+            it->vlen = 4;
+            *pp = p + 5;
+            return PB_OK;
+        case PROTOBUF_C_WIRE_TYPE_VARINT:
+            if (p[1] < 0x80) {
+                it->vlen = 1;
+                *pp = p + 2;
+                return PB_OK;
+            }
+            break;
+        default:
+            return PB_EMALFORMED;
+        }
+    }
+    return pb_next_slow(pp, end, it);
 }
 
 /* The value of a varint of |n| (1-10) bytes, modulo 2^64 as protobuf-c's parse_uint64(). */
@@ -726,89 +790,6 @@ static int pb_merge(ProtobufCMessage *earlier, ProtobufCMessage *latter, struct 
 static int pb_decode_msg(struct pb_ctx *cx, const struct pb_type *t, const uint8_t *p,
                          const uint8_t *end, ProtobufCMessage *msg, unsigned depth);
 
-/*
- * Parses the string, bytes, sub-message or scalar value of field |f| into |member|; with |merge|
- * a sub-message already there is merged as protobuf-c's parse_required_member() does. A
- * sub-message goes to |sub| when given (repeated fields allocate theirs together), else to a new
- * struct.
- */
-static int pb_value(struct pb_ctx *cx, const struct pb_field *f, const struct pb_item *it,
-                    void *member, int merge, ProtobufCMessage *sub, unsigned depth)
-{
-    switch (f->type) {
-    case PROTOBUF_C_TYPE_STRING: {
-        if (it->wt != PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED) {
-            return PB_EMALFORMED;
-        }
-        size_t n = it->vlen - it->plen;
-        char *s = pb_alloc(cx, n + 1, 1);
-        if (s == NULL) {
-            return PB_EALLOC;
-        }
-        pb_copy((uint8_t *)s, it->val + it->plen, n);
-        s[n] = '\0';
-        memcpy(member, &s, sizeof(s));
-        return PB_OK;
-    }
-    case PROTOBUF_C_TYPE_BYTES: {
-        if (it->wt != PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED) {
-            return PB_EMALFORMED;
-        }
-        ProtobufCBinaryData bd;
-        bd.len = it->vlen - it->plen;
-        bd.data = NULL;
-        if (bd.len > 0) {
-            bd.data = pb_alloc(cx, bd.len, 1);
-            if (bd.data == NULL) {
-                return PB_EALLOC;
-            }
-            pb_copy(bd.data, it->val + it->plen, bd.len);
-        }
-        memcpy(member, &bd, sizeof(bd));
-        return PB_OK;
-    }
-    case PROTOBUF_C_TYPE_MESSAGE: {
-        if (it->wt != PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED) {
-            return PB_EMALFORMED;
-        }
-        if (depth + 1 > AG_OTLP_MAX_DEPTH) {
-            return PB_EMALFORMED;
-        }
-        const struct pb_type *ct = f->child;
-        if (sub == NULL) {
-            sub = pb_alloc(cx, ct->size, 8);
-            if (sub == NULL) {
-                return PB_EALLOC;
-            }
-        }
-        pb_init(sub, ct);
-        int rc = pb_decode_msg(cx, ct, it->val + it->plen, it->val + it->vlen, sub, depth + 1);
-        if (rc != PB_OK) {
-            return rc;
-        }
-        if (merge) {
-            ProtobufCMessage *old;
-            memcpy(&old, member, sizeof(old));
-            if (old != NULL) {
-                rc = pb_merge(old, sub, cx);
-            }
-        }
-        memcpy(member, &sub, sizeof(sub));
-        return rc;
-    }
-    default:
-        return pb_scalar(f->type, it->wt, it->val, it->vlen, member);
-    }
-}
-
-static inline const struct pb_field *pb_lookup(const struct pb_type *t, uint32_t id)
-{
-    if (id > t->max_id || t->fields[id].kind == PB_K_NONE) {
-        return NULL;
-    }
-    return &t->fields[id];
-}
-
 /* What the fast paths return when the message is not in the simple shape they handle. */
 #define PB_FALLBACK 3
 
@@ -867,49 +848,167 @@ static int pb_fast_any(struct pb_ctx *cx, const uint8_t *p, const uint8_t *end,
 }
 
 /*
- * KeyValue in its usual shape: key (1) then value (2), each at most once, nothing else. The
- * value goes through pb_decode_msg() (and the AnyValue fast path).
+ * KeyValue in its usual shape: key (1) then value (2) with one-byte keys and lengths, the value
+ * an AnyValue that is empty or holds one string, int, double or bool written the same way. One
+ * allocation holds the AnyValue and both strings. Any other shape, malformed ones included,
+ * returns PB_FALLBACK without touching |msg|: the generic path then decides.
  */
 static int pb_fast_kv(struct pb_ctx *cx, const struct pb_type *t, const uint8_t *p,
                       const uint8_t *end, ProtobufCMessage *msg, unsigned depth)
 {
+    typedef Opentelemetry__Proto__Common__V1__AnyValue any_t;
+    size_t rem = (size_t)(end - p);
+    if (rem < 4 || p[0] != 0x0a || p[1] >= 0x80 || (size_t)p[1] + 4 > rem) {
+        return PB_FALLBACK;
+    }
+    size_t kn = p[1];
+    const uint8_t *q = p + 2 + kn;
+    if (q[0] != 0x12 || q[1] >= 0x80 || (size_t)(end - q) != (size_t)q[1] + 2 ||
+        depth + 1 > AG_OTLP_MAX_DEPTH) {
+        return PB_FALLBACK;
+    }
+    const uint8_t *v = q + 2;
+    size_t vn = q[1];
+    size_t sn = 0; /* string value bytes */
+    int kind;      /* the AnyValue member, 0 = none */
+    if (vn == 0) {
+        kind = 0;
+    } else if (v[0] == 0x0a && v[1] < 0x80 && (size_t)v[1] + 2 == vn) {
+        kind = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+        sn = v[1];
+    } else if (v[0] == 0x18 && vn >= 2 && vn <= 11 && pb_varint_len(v + 1, vn - 1) == vn - 1) {
+        kind = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
+    } else if (v[0] == 0x21 && vn == 9) {
+        kind = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE;
+    } else if (v[0] == 0x10 && vn == 2 && v[1] < 0x80) {
+        kind = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE;
+    } else {
+        return PB_FALLBACK;
+    }
+    const struct pb_type *at = t->fields[2].child;
+    uint8_t *block = pb_alloc(cx, sizeof(any_t) + kn + 1 + (kind == 1 ? sn + 1 : 0), 8);
+    if (block == NULL) {
+        return PB_EALLOC;
+    }
+    any_t *av = (any_t *)(void *)block;
+    *av = *(const any_t *)at->init;
+    char *key = (char *)block + sizeof(any_t);
+    pb_copy((uint8_t *)key, p + 2, kn);
+    key[kn] = '\0';
+    switch (kind) {
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE: {
+        char *sv = key + kn + 1;
+        pb_copy((uint8_t *)sv, v + 2, sn);
+        sv[sn] = '\0';
+        av->string_value = sv;
+        break;
+    }
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE:
+        av->int_value = (int64_t)pb_varint(v + 1, vn - 1);
+        break;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE:
+        memcpy(&av->double_value, v + 1, 8);
+        break;
+    case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE:
+        av->bool_value = (v[1] & 0x7f) != 0;
+        break;
+    default:
+        break;
+    }
+    av->value_case = (Opentelemetry__Proto__Common__V1__AnyValue__ValueCase)kind;
     Opentelemetry__Proto__Common__V1__KeyValue *kv = (void *)msg;
-    struct pb_item it;
-    if (p < end && p[0] == 0x0a) {
-        if (pb_next(&p, end, &it) != PB_OK) {
+    kv->key = key;
+    kv->value = av;
+    return PB_OK;
+}
+
+/*
+ * Parses the string, bytes, sub-message or scalar value of field |f| into |member|; with |merge|
+ * a sub-message already there is merged as protobuf-c's parse_required_member() does. A
+ * sub-message goes to |sub| when given (repeated fields allocate theirs together), else to a new
+ * struct.
+ */
+static int pb_value(struct pb_ctx *cx, const struct pb_field *f, const struct pb_item *it,
+                    void *member, int merge, ProtobufCMessage *sub, unsigned depth)
+{
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_STRING: {
+        if (it->wt != PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED) {
             return PB_EMALFORMED;
         }
-        size_t n = it.vlen - it.plen;
+        size_t n = it->vlen - it->plen;
         char *s = pb_alloc(cx, n + 1, 1);
         if (s == NULL) {
             return PB_EALLOC;
         }
-        pb_copy((uint8_t *)s, it.val + it.plen, n);
+        pb_copy((uint8_t *)s, it->val + it->plen, n);
         s[n] = '\0';
-        kv->key = s;
+        memcpy(member, &s, sizeof(s));
+        return PB_OK;
     }
-    if (p < end && p[0] == 0x12) {
-        if (pb_next(&p, end, &it) != PB_OK) {
+    case PROTOBUF_C_TYPE_BYTES: {
+        if (it->wt != PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED) {
             return PB_EMALFORMED;
         }
-        if (p != end || depth + 1 > AG_OTLP_MAX_DEPTH) {
-            return PB_FALLBACK;
+        ProtobufCBinaryData bd;
+        bd.len = it->vlen - it->plen;
+        bd.data = NULL;
+        if (bd.len > 0) {
+            bd.data = pb_alloc(cx, bd.len, 1);
+            if (bd.data == NULL) {
+                return PB_EALLOC;
+            }
+            pb_copy(bd.data, it->val + it->plen, bd.len);
         }
-        const struct pb_type *at = t->fields[2].child;
-        ProtobufCMessage *av = pb_alloc(cx, at->size, 8);
-        if (av == NULL) {
-            return PB_EALLOC;
+        memcpy(member, &bd, sizeof(bd));
+        return PB_OK;
+    }
+    case PROTOBUF_C_TYPE_MESSAGE: {
+        if (it->wt != PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED) {
+            return PB_EMALFORMED;
         }
-        pb_init(av, at);
-        int rc = pb_fast_any(cx, it.val + it.plen, p, av);
+        if (depth + 1 > AG_OTLP_MAX_DEPTH) {
+            return PB_EMALFORMED;
+        }
+        const struct pb_type *ct = f->child;
+        if (sub == NULL) {
+            sub = pb_alloc(cx, ct->size, 8);
+            if (sub == NULL) {
+                return PB_EALLOC;
+            }
+        }
+        pb_init(sub, ct);
+        int rc = PB_FALLBACK;
+        if (ct->fast == PB_FAST_KV) {
+            rc = pb_fast_kv(cx, ct, it->val + it->plen, it->val + it->vlen, sub, depth + 1);
+        }
         if (rc == PB_FALLBACK) {
-            pb_init(av, at);
-            rc = pb_decode_msg(cx, at, it.val + it.plen, p, av, depth + 1);
+            rc = pb_decode_msg(cx, ct, it->val + it->plen, it->val + it->vlen, sub, depth + 1);
         }
-        kv->value = (Opentelemetry__Proto__Common__V1__AnyValue *)(void *)av;
+        if (rc != PB_OK) {
+            return rc;
+        }
+        if (merge) {
+            ProtobufCMessage *old;
+            memcpy(&old, member, sizeof(old));
+            if (old != NULL) {
+                rc = pb_merge(old, sub, cx);
+            }
+        }
+        memcpy(member, &sub, sizeof(sub));
         return rc;
     }
-    return p == end ? PB_OK : PB_FALLBACK;
+    default:
+        return pb_scalar(f->type, it->wt, it->val, it->vlen, member);
+    }
+}
+
+static inline const struct pb_field *pb_lookup(const struct pb_type *t, uint32_t id)
+{
+    if (id > t->max_id || t->fields[id].kind == PB_K_NONE) {
+        return NULL;
+    }
+    return &t->fields[id];
 }
 
 /*
