@@ -642,6 +642,55 @@ static void test_many_spans(void)
     ASSERT_EQ(s->spans[0]->attributes[0]->value->int_value, 0);
 }
 
+/*
+ * With -Dfailmalloc=true: fail the Nth system allocation (the arena's blocks) for every N until
+ * the decode succeeds. Each failure is AG_EPROTO with the generic message (what the protobuf-c
+ * path answered when the system, not the cap, ran out) and no tree; the sanitizer build checks
+ * that nothing leaks. Without failmalloc the first attempt succeeds.
+ */
+static void test_failmalloc(void)
+{
+    static struct wb sp, ss, rs, req;
+    struct wb kv, av;
+    ss.n = 0;
+    for (int i = 0; i < 60; i++) {
+        sp.n = 0;
+        wb_str(&sp, 5, "a span name long enough to need some room");
+        for (int k = 0; k < 4; k++) {
+            av.n = kv.n = 0;
+            wb_str(&av, 1, "value");
+            wb_str(&kv, 1, "key");
+            wb_msg(&kv, 2, &av);
+            wb_msg(&sp, 9, &kv);
+        }
+        wb_msg(&ss, 2, &sp);
+    }
+    rs.n = 0;
+    wb_msg(&rs, 2, &ss);
+    req.n = 0;
+    wb_msg(&req, 1, &rs);
+    ASSERT(req.n < sizeof(req.b));
+    int done = 0, bad = 0;
+    for (long n = 0; n < 1000 && !done && !bad; n++) {
+        struct ag_arena *a = ag_arena_new(0);
+        ASSERT_NOT_NULL(a);
+        ProtobufCMessage *m = NULL;
+        char err[256] = "";
+        ag_mem_fail_after(n);
+        int rc = ag_otlp_pb_decode(AG_SIGNAL_TRACES, req.b, req.n, a, &m, err, sizeof(err));
+        ag_mem_fail_after(-1);
+        if (rc == 0) {
+            done = ag_otlp_count_items(AG_SIGNAL_TRACES, m) == 60;
+            bad = !done;
+        } else {
+            bad = rc != AG_EPROTO || m != NULL || strstr(err, "cannot decode the body") == NULL;
+        }
+        ag_arena_free(a);
+    }
+    ASSERT(!bad);
+    ASSERT(done);
+}
+
 static void test_cleanup(void)
 {
     ag_arena_free(ours_arena);
@@ -653,4 +702,5 @@ AG_TEST_MAIN(AG_TEST_CASE(test_empty_request), AG_TEST_CASE(test_scalars_strings
              AG_TEST_CASE(test_packed_and_optional), AG_TEST_CASE(test_unknown_fields),
              AG_TEST_CASE(test_wire_type_mismatch), AG_TEST_CASE(test_truncation_everywhere),
              AG_TEST_CASE(test_depth_and_field0), AG_TEST_CASE(test_arena_cap),
-             AG_TEST_CASE(test_many_spans), AG_TEST_CASE(test_cleanup))
+             AG_TEST_CASE(test_many_spans), AG_TEST_CASE(test_failmalloc),
+             AG_TEST_CASE(test_cleanup))
