@@ -873,7 +873,7 @@ static int pb_fast_kv(struct pb_ctx *cx, const struct pb_type *t, const uint8_t 
     int kind;      /* the AnyValue member, 0 = none */
     if (vn == 0) {
         kind = 0;
-    } else if (v[0] == 0x0a && v[1] < 0x80 && (size_t)v[1] + 2 == vn) {
+    } else if (v[0] == 0x0a && vn >= 2 && v[1] < 0x80 && (size_t)v[1] + 2 == vn) {
         kind = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
         sn = v[1];
     } else if (v[0] == 0x18 && vn >= 2 && vn <= 11 && pb_varint_len(v + 1, vn - 1) == vn - 1) {

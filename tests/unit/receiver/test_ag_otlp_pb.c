@@ -119,13 +119,13 @@ static int decode_both(enum ag_signal sig, const struct wb *w, ProtobufCMessage 
     ag_arena_free(ours_arena);
     ours_arena = ag_arena_new(64u * 1024 * 1024);
     struct ag_arena *ref = ag_arena_new(64u * 1024 * 1024);
-    uint8_t *copy = ag_malloc(w->n + 1);
+    uint8_t *copy = ag_malloc(w->n > 0 ? w->n : 1); /* exact: ASan sees reads past the end */
     memcpy(copy, w->b, w->n);
     ProtobufCMessage *rm = NULL;
     char rerr[512];
     ours_err[0] = rerr[0] = '\0';
     int rc = ag_otlp_pb_decode(sig, copy, w->n, ours_arena, out, ours_err, sizeof(ours_err));
-    memset(copy, 0xa5, w->n + 1);
+    memset(copy, 0xa5, w->n > 0 ? w->n : 1);
     ag_free(copy);
     int rr = ag_otlp_pb_decode_reference(sig, w->b, w->n, ref, &rm, rerr, sizeof(rerr));
     int agree = rr == rc && strcmp(rerr, ours_err) == 0;
@@ -502,6 +502,29 @@ static void test_wire_type_mismatch(void)
     }
 }
 
+static void test_short_anyvalue_at_end(void)
+{
+    /* span{attributes[{key "k", value = 1 byte (0x0a: a string key without its length)}]} as
+     * the last bytes of the body: refused, and the KeyValue fast path must not look past the
+     * value's one byte (found by fuzz_otlp_pb_diff under ASan with an exactly sized body). */
+    struct wb kv = {{0}, 0}, sp = {{0}, 0}, req;
+    ProtobufCMessage *m;
+    wb_str(&kv, 1, "k");
+    wb_ld(&kv, 2, "\x0a", 1);
+    wb_msg(&sp, 9, &kv);
+    wrap_span(&req, &sp);
+    ASSERT_EQ(req.b[req.n - 1], 0x0a);
+    ASSERT_EQ(decode_both(AG_SIGNAL_TRACES, &req, &m), AG_EPROTO);
+    /* The same value of 2 bytes (0x0a 0x00: an empty string) is accepted. */
+    kv.n = sp.n = 0;
+    wb_str(&kv, 1, "k");
+    wb_ld(&kv, 2, "\x0a\x00", 2);
+    wb_msg(&sp, 9, &kv);
+    wrap_span(&req, &sp);
+    ASSERT_OK(decode_both(AG_SIGNAL_TRACES, &req, &m));
+    ASSERT_STREQ(first_span(m)->attributes[0]->value->string_value, "");
+}
+
 static void test_truncation_everywhere(void)
 {
     struct wb kv = {{0}, 0}, av = {{0}, 0}, sp = {{0}, 0}, req;
@@ -700,7 +723,8 @@ static void test_cleanup(void)
 AG_TEST_MAIN(AG_TEST_CASE(test_empty_request), AG_TEST_CASE(test_scalars_strings_bytes),
              AG_TEST_CASE(test_merged_messages), AG_TEST_CASE(test_oneof_switching),
              AG_TEST_CASE(test_packed_and_optional), AG_TEST_CASE(test_unknown_fields),
-             AG_TEST_CASE(test_wire_type_mismatch), AG_TEST_CASE(test_truncation_everywhere),
+             AG_TEST_CASE(test_wire_type_mismatch), AG_TEST_CASE(test_short_anyvalue_at_end),
+             AG_TEST_CASE(test_truncation_everywhere),
              AG_TEST_CASE(test_depth_and_field0), AG_TEST_CASE(test_arena_cap),
              AG_TEST_CASE(test_many_spans), AG_TEST_CASE(test_failmalloc),
              AG_TEST_CASE(test_cleanup))
