@@ -1162,8 +1162,7 @@ static int pb_decode_msg(struct pb_ctx *cx, const struct pb_type *t, const uint8
                 memcpy(member, &arr, sizeof(arr));
             }
             if (it.wt == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED && f->packable) {
-                rc = pb_packed_parse(f->type, f->elt, it.val + it.plen, it.vlen - it.plen, arr,
-                                     &n);
+                rc = pb_packed_parse(f->type, f->elt, it.val + it.plen, it.vlen - it.plen, arr, &n);
             } else {
                 ProtobufCMessage *sub = NULL;
                 if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
@@ -1229,8 +1228,8 @@ int ag_otlp_pb_decode_reference(enum ag_signal signal, const uint8_t *buf, size_
     return 0;
 }
 
-int ag_otlp_pb_decode(enum ag_signal signal, const uint8_t *buf, size_t len,
-                      struct ag_arena *arena, ProtobufCMessage **out, char *err, size_t errlen)
+int ag_otlp_pb_decode(enum ag_signal signal, const uint8_t *buf, size_t len, struct ag_arena *arena,
+                      ProtobufCMessage **out, char *err, size_t errlen)
 {
     *out = NULL;
     const ProtobufCMessageDescriptor *desc = ag_otlp_request_descriptor(signal);

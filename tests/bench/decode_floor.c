@@ -151,7 +151,8 @@ static double run_loop(uint8_t *const *bufs, const size_t *lens, size_t nspans, 
                         ag_arena_free(a);
                         return -1;
                     }
-                    req = (Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *)m;
+                    req =
+                        (Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *)m;
                 } else {
                     ag_arena_pb_allocator(a, &alloc);
                     req =
@@ -267,8 +268,8 @@ static int print_decoders(const struct bench_floor_opts *o, const int *shapes)
         printf("{\"spans_per_request\":%zu,\"decoder\":\"%s\",\"shapes\":{", o->spans_per_request,
                both ? "both" : "otterd");
     } else if (both) {
-        printf("%-10s %8s %16s %16s %8s\n", "shape", "B/span", "protobuf-c ns/sp",
-               "otterd ns/span", "ratio");
+        printf("%-10s %8s %16s %16s %8s\n", "shape", "B/span", "protobuf-c ns/sp", "otterd ns/span",
+               "ratio");
     } else {
         printf("%-10s %8s %16s %16s\n", "shape", "B/span", "otterd ns/span", "otterd spans/s");
     }

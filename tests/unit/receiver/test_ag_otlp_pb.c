@@ -165,14 +165,14 @@ static void test_scalars_strings_bytes(void)
     struct wb sp = {{0}, 0}, req;
     ProtobufCMessage *m;
     uint8_t id[8] = {1, 2, 3, 4, 5, 6, 7, 8};
-    wb_ld(&sp, 2, id, 8);   /* span_id */
-    wb_ld(&sp, 4, "", 0);   /* parent_span_id: empty bytes */
-    wb_str(&sp, 5, "old");  /* name, then again: the last one wins */
+    wb_ld(&sp, 2, id, 8);  /* span_id */
+    wb_ld(&sp, 4, "", 0);  /* parent_span_id: empty bytes */
+    wb_str(&sp, 5, "old"); /* name, then again: the last one wins */
     wb_str(&sp, 5, "n\xff");
-    wb_str(&sp, 3, "");     /* trace_state: present but empty */
-    wb_key(&sp, 10, 0);     /* dropped_attributes_count (uint32) = 2^32 + 5: keeps the low 32 */
+    wb_str(&sp, 3, ""); /* trace_state: present but empty */
+    wb_key(&sp, 10, 0); /* dropped_attributes_count (uint32) = 2^32 + 5: keeps the low 32 */
     wb_varint(&sp, (1ULL << 32) + 5);
-    wb_key(&sp, 6, 0);      /* kind = 2 (SERVER) */
+    wb_key(&sp, 6, 0); /* kind = 2 (SERVER) */
     wb_varint(&sp, 2);
     wb_fixed64(&sp, 7, 1000); /* start_time_unix_nano */
     wb_key(&sp, 16, 5);       /* flags (fixed32) = 0x0301 */
@@ -225,7 +225,8 @@ static void test_merged_messages(void)
     wb_msg(&rs, 1, &r2);
     wb_msg(&req, 1, &rs);
     ASSERT_OK(decode_both(AG_SIGNAL_TRACES, &req, &m));
-    Opentelemetry__Proto__Resource__V1__Resource *res = ((trace_req *)m)->resource_spans[0]->resource;
+    Opentelemetry__Proto__Resource__V1__Resource *res =
+        ((trace_req *)m)->resource_spans[0]->resource;
     ASSERT_UEQ(res->n_attributes, 2);
     ASSERT_STREQ(res->attributes[0]->key, "a");
     ASSERT_STREQ(res->attributes[0]->value->string_value, "x");
@@ -724,7 +725,6 @@ AG_TEST_MAIN(AG_TEST_CASE(test_empty_request), AG_TEST_CASE(test_scalars_strings
              AG_TEST_CASE(test_merged_messages), AG_TEST_CASE(test_oneof_switching),
              AG_TEST_CASE(test_packed_and_optional), AG_TEST_CASE(test_unknown_fields),
              AG_TEST_CASE(test_wire_type_mismatch), AG_TEST_CASE(test_short_anyvalue_at_end),
-             AG_TEST_CASE(test_truncation_everywhere),
-             AG_TEST_CASE(test_depth_and_field0), AG_TEST_CASE(test_arena_cap),
-             AG_TEST_CASE(test_many_spans), AG_TEST_CASE(test_failmalloc),
-             AG_TEST_CASE(test_cleanup))
+             AG_TEST_CASE(test_truncation_everywhere), AG_TEST_CASE(test_depth_and_field0),
+             AG_TEST_CASE(test_arena_cap), AG_TEST_CASE(test_many_spans),
+             AG_TEST_CASE(test_failmalloc), AG_TEST_CASE(test_cleanup))
