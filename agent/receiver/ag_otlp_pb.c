@@ -466,6 +466,17 @@ static inline int pb_next(const uint8_t **pp, const uint8_t *end, struct pb_item
                 *pp = p + 2 + p[1];
                 return PB_OK;
             }
+            if (rem >= 3 && p[2] < 0x80) {
+                /* Two-byte lengths (128 B - 16 KiB): spans, data points, log records. */
+                size_t n = (size_t)(p[1] & 0x7f) | ((size_t)p[2] << 7);
+                if (n + 3 > rem) {
+                    return PB_EMALFORMED;
+                }
+                it->plen = 2;
+                it->vlen = n + 2;
+                *pp = p + 3 + n;
+                return PB_OK;
+            }
             break;
         case PROTOBUF_C_WIRE_TYPE_64BIT:
             if (rem < 9) {
@@ -998,6 +1009,15 @@ static int pb_value(struct pb_ctx *cx, const struct pb_field *f, const struct pb
         memcpy(member, &sub, sizeof(sub));
         return rc;
     }
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_DOUBLE:
+        /* Timestamps and values: the commonest scalars, without the call. */
+        if (it->wt != PROTOBUF_C_WIRE_TYPE_64BIT) {
+            return PB_EMALFORMED;
+        }
+        memcpy(member, it->val, 8);
+        return PB_OK;
     default:
         return pb_scalar(f->type, it->wt, it->val, it->vlen, member);
     }
@@ -1030,6 +1050,42 @@ static int pb_count_unknown(const struct pb_type *t, const uint8_t *p, const uin
 }
 
 /*
+ * Counts, in [p, end), the elements of each repeated field of |t| into |counts| (packed runs
+ * counted as protobuf-c counts them) and the unknown fields into |*n_unknown|. Returns PB_OK or
+ * PB_EMALFORMED.
+ */
+static int pb_count(const struct pb_type *t, const uint8_t *p, const uint8_t *end,
+                    size_t *counts, size_t *n_unknown)
+{
+    struct pb_item it;
+    size_t nu = 0;
+    for (unsigned s = 0; s < t->n_rep; s++) {
+        counts[s] = 0;
+    }
+    while (p < end) {
+        if (pb_next(&p, end, &it) != PB_OK) {
+            return PB_EMALFORMED;
+        }
+        const struct pb_field *f = pb_lookup(t, it.id);
+        if (f == NULL) {
+            nu++;
+        } else if (f->kind == PB_K_REPEATED) {
+            if (it.wt == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED && f->packable) {
+                size_t c;
+                if (pb_packed_count(f->type, it.val + it.plen, it.vlen - it.plen, &c) != PB_OK) {
+                    return PB_EMALFORMED;
+                }
+                counts[f->slot] += c;
+            } else {
+                counts[f->slot]++;
+            }
+        }
+    }
+    *n_unknown = nu;
+    return PB_OK;
+}
+
+/*
  * Decodes the message of type |t| in [p, end) into |msg| (already initialised), at nesting
  * level |depth| (the request is 1).
  */
@@ -1051,34 +1107,10 @@ static int pb_decode_msg(struct pb_ctx *cx, const struct pb_type *t, const uint8
         memcpy(msg, t->init, t->size);
     }
 
-    /* Repeated fields get exactly sized arrays, as protobuf-c's: count them first. */
-    if (t->n_rep > 0) {
-        const uint8_t *q = p;
-        n_unknown = 0;
-        for (unsigned s = 0; s < t->n_rep; s++) {
-            counts[s] = 0;
-        }
-        while (q < end) {
-            if (pb_next(&q, end, &it) != PB_OK) {
-                return PB_EMALFORMED;
-            }
-            const struct pb_field *f = pb_lookup(t, it.id);
-            if (f == NULL) {
-                n_unknown++;
-            } else if (f->kind == PB_K_REPEATED) {
-                if (it.wt == PROTOBUF_C_WIRE_TYPE_LENGTH_PREFIXED && f->packable) {
-                    size_t c;
-                    if (pb_packed_count(f->type, it.val + it.plen, it.vlen - it.plen, &c) !=
-                        PB_OK) {
-                        return PB_EMALFORMED;
-                    }
-                    counts[f->slot] += c;
-                } else {
-                    counts[f->slot]++;
-                }
-            }
-        }
-    }
+    /* Repeated fields get exactly sized arrays, as protobuf-c's: at the first repeated field
+     * the rest of the message is counted (encoders write fields in number order, so the
+     * scalars before the first repeated field are not read twice). */
+    int counted = 0;
 
     uint8_t *mb = (uint8_t *)msg;
     while (p < end) {
@@ -1142,6 +1174,18 @@ static int pb_decode_msg(struct pb_ctx *cx, const struct pb_type *t, const uint8
         default: {
             size_t n;
             uint8_t *arr;
+            if (!counted) {
+                /* No repeated field so far: the counts from here on are the whole counts; the
+                 * unknown fields' count is only used when none came before. */
+                size_t nu;
+                if (pb_count(t, at, end, counts, &nu) != PB_OK) {
+                    return PB_EMALFORMED;
+                }
+                if (msg->unknown_fields == NULL) {
+                    n_unknown = nu;
+                }
+                counted = 1;
+            }
             memcpy(&n, mb + f->qoff, sizeof(n));
             memcpy(&arr, member, sizeof(arr));
             if (arr == NULL) {
