@@ -10,15 +10,25 @@
  *   requests are indexed from their protobuf-c descriptors into dense per-type arrays indexed by
  *   field number (OTLP numbers are small): kind (singular, oneof, repeated), type, offset,
  *   quantifier offset, element size, child type, and a counter slot for repeated fields. Each
- *   type keeps a copy of its *__init value, so initialising a message is one memcpy.
- * - Two passes per message, over its own bytes only. The scan reads every key and length (the
- *   framing checks protobuf-c makes in its own scan), counts the elements of each repeated field
- *   (packed runs counted the way protobuf-c counts them) and adds up the memory the message
- *   needs: exactly sized arrays, one struct per sub-message occurrence, unknown-field records,
- *   and the bytes of strings, bytes and unknown fields. One arena allocation then holds all of
- *   it; the parse pass fills it and recurses into sub-messages, whose structs it already holds.
- * - Allocation: messages take their blocks from 4 KiB chunks of the arena (8-byte aligned), so
- *   most requests cost a handful of arena calls; larger blocks go to the arena directly.
+ *   type keeps a copy of its *__init value, so initialising a message is one copy.
+ * - One pass per message, in wire order, over its own bytes; sub-messages recurse. Repeated
+ *   fields need exactly sized arrays (protobuf-c's n_xxx + array): at the first repeated field
+ *   of a message, the rest of the message is scanned once (keys and lengths only) to count the
+ *   elements of every repeated field (packed runs counted as protobuf-c counts them) and the
+ *   unknown fields. Encoders write fields in number order, so the scalars before the first
+ *   repeated field (ids, name, times of a span) are read once. Growing arrays and copying was
+ *   the alternative; counting keeps the arena free of abandoned arrays. The structs of a
+ *   repeated sub-message field are allocated together.
+ * - Fast paths for the two commonest messages: a KeyValue of key + value whose AnyValue holds
+ *   one string, int, double or bool (one-byte keys and lengths) is decoded by straight-line code
+ *   with one allocation for the AnyValue and both strings; an AnyValue with one scalar, string
+ *   or bytes member likewise. Any other shape goes through the generic path from a fresh
+ *   struct, which is also what decides on malformed input. The field reader takes one-byte keys
+ *   with one- or two-byte lengths, fixed-size values and one-byte varints without a loop.
+ * - Allocation: everything goes into the request's arena through 4 KiB chunks carved with
+ *   8-byte (structs, arrays) or 1-byte (string and bytes data) alignment, so a request costs a
+ *   handful of arena calls; blocks over 1 KiB go to the arena directly. Strings, bytes and
+ *   unknown fields are copied: nothing points into the request buffer.
  * - Depth: the only recursion in OTLP is AnyValue -> ArrayValue/KeyValueList; the parse pass
  *   refuses a sub-message deeper than AG_OTLP_MAX_DEPTH, and any key with field number 0.
  * - Errors: when decoding fails, ag_otlp_check_depth() runs over the request to pick the message
