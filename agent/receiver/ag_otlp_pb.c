@@ -1201,7 +1201,13 @@ static int pb_decode_msg(struct pb_ctx *cx, const struct pb_type *t, const uint8
             if (arr == NULL) {
                 size_t c = counts[f->slot];
                 if (c == 0) {
-                    break; /* only empty packed runs */
+                    /* Only packed runs without a complete element so far: empty ones pass, a
+                     * run of continuation bytes is an unterminated varint (protobuf-c counts
+                     * no element in it, then fails to read it). */
+                    if (it.vlen > it.plen) {
+                        return PB_EMALFORMED;
+                    }
+                    break;
                 }
                 arr = pb_alloc(cx, c * f->elt, 8);
                 if (arr == NULL) {

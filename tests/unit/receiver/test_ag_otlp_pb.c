@@ -412,6 +412,26 @@ static void test_packed_and_optional(void)
     wb_msg(&met, 9, &h);
     wrap_metric(&req, &met);
     ASSERT_EQ(decode_both(AG_SIGNAL_METRICS, &req, &m), AG_EPROTO);
+    /* A packed run of continuation bytes only (0x9f 0xac 0xcd: no element ends in it) is
+     * refused, also when it is the field's only run (found by fuzz_otlp_pb_diff: the decoder
+     * skipped a run that counted no element). */
+    bk.n = edp.n = eh.n = met.n = 0;
+    wb_ld(&bk, 2, "\x9f\xac\xcd", 3);
+    wb_msg(&edp, 8, &bk);
+    wb_msg(&eh, 1, &edp);
+    wb_msg(&met, 10, &eh);
+    wrap_metric(&req, &met);
+    ASSERT_EQ(decode_both(AG_SIGNAL_METRICS, &req, &m), AG_EPROTO);
+    /* An empty packed run is no element and no error. */
+    bk.n = edp.n = eh.n = met.n = 0;
+    wb_ld(&bk, 2, "", 0);
+    wb_msg(&edp, 8, &bk);
+    wb_msg(&eh, 1, &edp);
+    wb_msg(&met, 10, &eh);
+    wrap_metric(&req, &met);
+    ASSERT_OK(decode_both(AG_SIGNAL_METRICS, &req, &m));
+    ASSERT_UEQ(first_metric(m)->exponential_histogram->data_points[0]->positive->n_bucket_counts,
+               0);
     /* A packed varint run ending inside a varint (0x81) is refused. */
     bk.n = edp.n = eh.n = met.n = 0;
     wb_ld(&bk, 2, "\x01\x81", 2);
