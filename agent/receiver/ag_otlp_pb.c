@@ -1064,8 +1064,8 @@ static int pb_count_unknown(const struct pb_type *t, const uint8_t *p, const uin
  * counted as protobuf-c counts them) and the unknown fields into |*n_unknown|. Returns PB_OK or
  * PB_EMALFORMED.
  */
-static int pb_count(const struct pb_type *t, const uint8_t *p, const uint8_t *end,
-                    size_t *counts, size_t *n_unknown)
+static int pb_count(const struct pb_type *t, const uint8_t *p, const uint8_t *end, size_t *counts,
+                    size_t *n_unknown)
 {
     struct pb_item it;
     size_t nu = 0;
