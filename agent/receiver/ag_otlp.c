@@ -7,6 +7,7 @@
 #include "ag_otlp.h"
 #include "ag_json.h"
 #include "ag_otlp_json.h"
+#include "ag_otlp_pb.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -264,29 +265,10 @@ int ag_otlp_decode(enum ag_signal signal, enum ag_otlp_encoding enc, const uint8
             return rc;
         }
     } else {
-        const ProtobufCMessageDescriptor *desc = ag_otlp_request_descriptor(signal);
-        int rc = ag_otlp_check_depth(desc, buf, len, AG_OTLP_MAX_DEPTH, err, errlen);
+        int rc = ag_otlp_pb_decode(signal, buf, len, arena, out, err, errlen);
         if (rc != 0) {
             return rc;
         }
-        ProtobufCAllocator alloc;
-        ag_arena_pb_allocator(arena, &alloc);
-        ProtobufCMessage *msg = protobuf_c_message_unpack(desc, &alloc, len, buf);
-        if (msg == NULL) {
-            if (ag_arena_exhausted(arena)) {
-                snprintf(err, errlen,
-                         "the decoded %s request is larger than the memory allowed "
-                         "for one request",
-                         ag_signal_name(signal));
-                return AG_ETOOBIG;
-            }
-            snprintf(err, errlen,
-                     "cannot decode the body as a protobuf %s (truncated, corrupt, "
-                     "or a field with the wrong wire type)",
-                     desc->name);
-            return AG_EPROTO;
-        }
-        *out = msg;
     }
     int rc = ag_otlp_validate(signal, *out, err, errlen);
     if (rc != 0) {

@@ -3,6 +3,8 @@
  * The decode floor: protobuf-c unpack of the load generator's own pre-encoded requests in a tight
  * loop, each into a fresh per-request arena, on one core with no I/O. run_bench.py sets otterd's
  * items/s per core against this number, so a result reads "X % of what decoding alone allows".
+ * With --decoder both it also runs otterd's own decoder (ag_otlp_pb_decode) on the same requests
+ * and prints the two side by side with their ratio.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 
 #include "ag_arena.h"
 #include "ag_mem.h"
+#include "ag_otlp_pb.h"
 #include "ag_time.h"
 #include "bench_spans.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
@@ -23,11 +26,26 @@ struct bench_floor_opts {
     double seconds; /* per repetition */
     unsigned repeat;
     int json;
+    int decoder; /* DECODER_* */
+};
+
+enum {
+    DECODER_PBC = 0,  /* protobuf-c unpack only (the floor run_bench.py reads) */
+    DECODER_OURS = 1, /* ag_otlp_pb_decode only */
+    DECODER_BOTH = 2,
+};
+
+/* What one timed loop runs. */
+enum loop_mode {
+    LOOP_PBC_ARENA = 0,
+    LOOP_PBC_MALLOC = 1,
+    LOOP_OURS = 2,
 };
 
 struct bench_floor_result {
     double ns_per_span_arena;
     double ns_per_span_malloc;
+    double ns_per_span_ours;
     double bytes_per_span;
     uint64_t spans;
 };
@@ -51,10 +69,12 @@ static void usage(void)
 {
     fprintf(stderr, "usage: decode-floor [--shape small|realistic|all] [--spans-per-request N]\n"
                     "                    [--seconds S] [--repeat N] [--json]\n"
+                    "                    [--decoder protobuf-c|otterd|both]\n"
                     "Unpacks pre-encoded ExportTraceServiceRequests in a loop for S CPU-seconds\n"
                     "(default 0.5), one arena per request, N times (default 3), and prints the\n"
                     "best ns/span and spans/s for one core; then the same with one heap\n"
-                    "allocation per field.\n");
+                    "allocation per field. --decoder otterd times otterd's own decoder instead;\n"
+                    "both times protobuf-c (arena) and otterd's in one run, with their ratio.\n");
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -99,12 +119,13 @@ static uint64_t cpu_now_ns(void)
 }
 
 /*
- * Unpacks the variants round-robin for |seconds|; with |arena| set each request gets its own
- * arena (what the receiver does), otherwise one heap allocation per field (ag_malloc) and
- * free_unpacked(). Returns ns per span, or a negative value when a request fails to decode.
+ * Decodes the variants round-robin for |seconds|: LOOP_PBC_ARENA gives each request its own
+ * arena (what the receiver did), LOOP_PBC_MALLOC one heap allocation per field (ag_malloc) and
+ * free_unpacked(), LOOP_OURS otterd's decoder into a fresh arena. Returns ns per span, or a
+ * negative value when a request fails to decode.
  */
 static double run_loop(uint8_t *const *bufs, const size_t *lens, size_t nspans, double seconds,
-                       int arena, uint64_t *spans_out)
+                       enum loop_mode mode, uint64_t *spans_out)
 {
     uint64_t deadline = cpu_now_ns() + (uint64_t)(seconds * 1e9);
     uint64_t spans = 0;
@@ -116,16 +137,28 @@ static double run_loop(uint8_t *const *bufs, const size_t *lens, size_t nspans, 
         /* Check the clock every 64 requests: the loop must not measure clock_gettime. */
         for (int k = 0; k < 64; k++) {
             Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req;
-            if (arena) {
+            if (mode == LOOP_PBC_ARENA || mode == LOOP_OURS) {
                 struct ag_arena *a = ag_arena_new(0);
                 ProtobufCAllocator alloc;
                 if (a == NULL) {
                     return -1;
                 }
-                ag_arena_pb_allocator(a, &alloc);
-                req =
-                    opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
-                        &alloc, lens[v], bufs[v]);
+                if (mode == LOOP_OURS) {
+                    ProtobufCMessage *m = NULL;
+                    char err[256];
+                    if (ag_otlp_pb_decode(AG_SIGNAL_TRACES, bufs[v], lens[v], a, &m, err,
+                                          sizeof(err)) != 0) {
+                        ag_arena_free(a);
+                        return -1;
+                    }
+                    req =
+                        (Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *)m;
+                } else {
+                    ag_arena_pb_allocator(a, &alloc);
+                    req =
+                        opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+                            &alloc, lens[v], bufs[v]);
+                }
                 if (req == NULL || req->n_resource_spans != 1 ||
                     req->resource_spans[0]->scope_spans[0]->n_spans != nspans) {
                     ag_arena_free(a);
@@ -173,28 +206,49 @@ static int run_shape(enum bench_shape shape, const struct bench_floor_opts *o,
 
     /* A short warm-up brings the allocator and caches to their steady state; then the best of
      * |repeat| runs, as the VM's noise only ever adds time. */
-    (void)run_loop(bufs, lens, o->spans_per_request, 0.05, 1, &spans);
+    (void)run_loop(bufs, lens, o->spans_per_request, 0.05, LOOP_PBC_ARENA, &spans);
+    (void)run_loop(bufs, lens, o->spans_per_request, 0.05, LOOP_OURS, &spans);
     res->ns_per_span_arena = -1;
     res->ns_per_span_malloc = -1;
+    res->ns_per_span_ours = -1;
     for (unsigned k = 0; k < o->repeat; k++) {
-        double a = run_loop(bufs, lens, o->spans_per_request, o->seconds, 1, &spans);
-        double m = run_loop(bufs, lens, o->spans_per_request, o->seconds / 2, 0, &spans);
-        if (a < 0 || m < 0) {
-            res->ns_per_span_arena = -1;
-            break;
+        uint64_t n = 0;
+        if (o->decoder != DECODER_OURS) {
+            double a = run_loop(bufs, lens, o->spans_per_request, o->seconds, LOOP_PBC_ARENA, &n);
+            if (a < 0) {
+                goto failed;
+            }
+            if (res->ns_per_span_arena < 0 || a < res->ns_per_span_arena) {
+                res->ns_per_span_arena = a;
+                res->spans = n;
+            }
         }
-        if (res->ns_per_span_arena < 0 || a < res->ns_per_span_arena) {
-            res->ns_per_span_arena = a;
-            res->spans = spans;
-        }
-        if (res->ns_per_span_malloc < 0 || m < res->ns_per_span_malloc) {
-            res->ns_per_span_malloc = m;
+        if (o->decoder == DECODER_PBC) {
+            double m =
+                run_loop(bufs, lens, o->spans_per_request, o->seconds / 2, LOOP_PBC_MALLOC, &n);
+            if (m < 0) {
+                goto failed;
+            }
+            if (res->ns_per_span_malloc < 0 || m < res->ns_per_span_malloc) {
+                res->ns_per_span_malloc = m;
+            }
+        } else {
+            double d = run_loop(bufs, lens, o->spans_per_request, o->seconds, LOOP_OURS, &n);
+            if (d < 0) {
+                goto failed;
+            }
+            if (res->ns_per_span_ours < 0 || d < res->ns_per_span_ours) {
+                res->ns_per_span_ours = d;
+                if (o->decoder == DECODER_OURS) {
+                    res->spans = n;
+                }
+            }
         }
     }
-    if (res->ns_per_span_arena < 0 || res->ns_per_span_malloc < 0) {
-        fprintf(stderr, "decode-floor: a request failed to decode\n");
-        rc = AG_EPROTO;
-    }
+    goto out;
+failed:
+    fprintf(stderr, "decode-floor: a request failed to decode\n");
+    rc = AG_EPROTO;
 out:
     for (size_t v = 0; v < BENCH_VARIANTS; v++) {
         ag_free(bufs[v]);
@@ -202,9 +256,63 @@ out:
     return rc;
 }
 
+/*
+ * The --decoder otterd|both report: ns/span and spans/s of each decoder that ran and, for both,
+ * how many times faster otterd's decoder is than protobuf-c's unpack.
+ */
+static int print_decoders(const struct bench_floor_opts *o, const int *shapes)
+{
+    int first = 1;
+    int both = o->decoder == DECODER_BOTH;
+    if (o->json) {
+        printf("{\"spans_per_request\":%zu,\"decoder\":\"%s\",\"shapes\":{", o->spans_per_request,
+               both ? "both" : "otterd");
+    } else if (both) {
+        printf("%-10s %8s %16s %16s %8s\n", "shape", "B/span", "protobuf-c ns/sp", "otterd ns/span",
+               "ratio");
+    } else {
+        printf("%-10s %8s %16s %16s\n", "shape", "B/span", "otterd ns/span", "otterd spans/s");
+    }
+    for (int s = 0; s < 2; s++) {
+        struct bench_floor_result r;
+        if (!shapes[s]) {
+            continue;
+        }
+        memset(&r, 0, sizeof(r));
+        if (run_shape((enum bench_shape)s, o, &r) != 0) {
+            return 1;
+        }
+        const char *name = bench_shape_name((enum bench_shape)s);
+        if (o->json && both) {
+            printf("%s\"%s\":{\"bytes_per_span\":%.1f,\"protobuf_c_ns_per_span\":%.1f,"
+                   "\"otterd_ns_per_span\":%.1f,\"ratio\":%.2f}",
+                   first ? "" : ",", name, r.bytes_per_span, r.ns_per_span_arena,
+                   r.ns_per_span_ours, r.ns_per_span_arena / r.ns_per_span_ours);
+        } else if (o->json) {
+            printf("%s\"%s\":{\"bytes_per_span\":%.1f,\"otterd_ns_per_span\":%.1f,"
+                   "\"otterd_spans_per_s\":%.0f,\"spans\":%" PRIu64 "}",
+                   first ? "" : ",", name, r.bytes_per_span, r.ns_per_span_ours,
+                   1e9 / r.ns_per_span_ours, r.spans);
+        } else if (both) {
+            printf("%-10s %8.1f %16.1f %16.1f %7.2fx\n", name, r.bytes_per_span,
+                   r.ns_per_span_arena, r.ns_per_span_ours,
+                   r.ns_per_span_arena / r.ns_per_span_ours);
+        } else {
+            printf("%-10s %8.1f %16.1f %16.0f\n", name, r.bytes_per_span, r.ns_per_span_ours,
+                   1e9 / r.ns_per_span_ours);
+        }
+        first = 0;
+    }
+    if (o->json) {
+        printf("}}\n");
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    struct bench_floor_opts o = {.spans_per_request = 100, .seconds = 0.5, .repeat = 3, .json = 0};
+    struct bench_floor_opts o = {
+        .spans_per_request = 100, .seconds = 0.5, .repeat = 3, .json = 0, .decoder = DECODER_PBC};
     int shapes[2] = {1, 1};
 
     for (int i = 1; i < argc; i++) {
@@ -233,6 +341,18 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--repeat") == 0 && parse_u64(v, &u) == 0 && u > 0 && u <= 100) {
             o.repeat = (unsigned)u;
             i++;
+        } else if (strcmp(a, "--decoder") == 0 && v != NULL) {
+            if (strcmp(v, "protobuf-c") == 0) {
+                o.decoder = DECODER_PBC;
+            } else if (strcmp(v, "otterd") == 0) {
+                o.decoder = DECODER_OURS;
+            } else if (strcmp(v, "both") == 0) {
+                o.decoder = DECODER_BOTH;
+            } else {
+                usage();
+                return 2;
+            }
+            i++;
         } else if (strcmp(a, "--json") == 0) {
             o.json = 1;
         } else {
@@ -242,6 +362,9 @@ int main(int argc, char **argv)
     }
 
     int first = 1;
+    if (o.decoder != DECODER_PBC) {
+        return print_decoders(&o, shapes);
+    }
     if (o.json) {
         printf("{\"spans_per_request\":%zu,\"shapes\":{", o.spans_per_request);
     } else {
