@@ -197,6 +197,7 @@ static int run(const char *config_path, int log_level, int log_json)
     int status = 1;
     char err[512] = "";
 
+    (void)ag_mem_tune_malloc(); /* before anything allocates much: see ag_mem.h */
     struct ag_buf warnings;
     ag_buf_init(&warnings, 1024 * 1024);
     if (load(config_path, &cfg, &warnings) != 0) {

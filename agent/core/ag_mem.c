@@ -6,6 +6,7 @@
 #include "config.h"
 #include "ag_mem.h"
 
+#include <malloc.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +96,25 @@ char *ag_strndup(const char *s, size_t len)
 char *ag_strdup(const char *s)
 {
     return ag_strndup(s, strlen(s));
+}
+
+int ag_mem_tune_malloc(void)
+{
+    const char *t = getenv("GLIBC_TUNABLES");
+    if (t != NULL && strstr(t, "glibc.malloc.") != NULL) {
+        return 0;
+    }
+    /* Setting either also turns off glibc's moving mmap threshold: both are set. */
+    if (mallopt(M_TRIM_THRESHOLD, (int)AG_MEM_TRIM_THRESHOLD) != 1 ||
+        mallopt(M_MMAP_THRESHOLD, (int)AG_MEM_MMAP_THRESHOLD) != 1) {
+        return 0;
+    }
+    return 1;
+}
+
+void ag_mem_release_free(void)
+{
+    (void)malloc_trim(0);
 }
 
 uint64_t ag_mem_rss_bytes(void)

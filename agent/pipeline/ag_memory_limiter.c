@@ -48,6 +48,11 @@ static uint64_t total_memory(void)
 static void check(struct memory_limiter *m)
 {
     m->rss = ag_mem_rss_bytes();
+    if (m->rss > m->soft) {
+        /* Free heap kept for reuse (ag_mem_tune_malloc) is not data: give it back first. */
+        ag_mem_release_free();
+        m->rss = ag_mem_rss_bytes();
+    }
     uint64_t held = ag_payload_bytes_in_flight();
     int over = m->rss > m->soft || held > m->soft;
     if (over != m->refusing) {
