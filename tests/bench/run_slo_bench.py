@@ -59,7 +59,8 @@ def slo_bench(args):
 
 def run(args, od, scenario):
     u0, k0 = rb.proc_times(od.pid)
-    lg = rb.run_loadgen(args, od.ports["grpc"], "grpc", "realistic", args.seconds)
+    lg = rb.run_loadgen(args, od.ports["grpc"], "grpc", "realistic", args.seconds,
+                        rate=args.rate or None)
     u1, k1 = rb.proc_times(od.pid)
     cpu = (u1 - u0) + (k1 - k0)
     acked = lg["items_acked"]
@@ -81,6 +82,11 @@ def main():
     ap.add_argument("--bench-repeat", type=int, default=2)
     ap.add_argument("--otterd-core", type=int, default=0)
     ap.add_argument("--loadgen-core", type=int, default=1)
+    ap.add_argument("--rate", type=float, default=0,
+                    help="spans/s sent to otterd (0 = saturating). At a fixed rate below both "
+                         "otterds' saturation they receive the same spans in requests of the "
+                         "same pace, so the CPU difference is the exporter's; saturating, the "
+                         "busier otterd reads more per wakeup and the difference is noise")
     ap.add_argument("--inflight", type=int, default=8)
     ap.add_argument("--connections", type=int, default=2)
     ap.add_argument("--http-conns", type=int, default=8)
@@ -143,7 +149,8 @@ def main():
           f"{micro['max_slo_bytes']:,}); RSS after 30 days of clock "
           f"{micro['rss_per_slo_after_30d']:,.0f} B per SLO "
           f"({(rss['after_30d'] - rss['before_engine']) / 1048576:.1f} MiB for {micro['slos']})\n")
-    print("| otterd, gRPC realistic spans, saturating | spans acked | otterd CPU s | "
+    pace = f"{args.rate:,.0f} spans/s" if args.rate else "saturating"
+    print(f"| otterd, gRPC realistic spans, {pace} | spans acked | otterd CPU s | "
           "CPU-s per M spans | spans / CPU-s | VmHWM MiB |")
     print("|---|---:|---:|---:|---:|---:|")
     for r in rows:

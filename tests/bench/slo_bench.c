@@ -9,9 +9,10 @@
  *    with the default alerts, one Timeslices SLO per service. Loaded through slo_defs, the SLI
  *    index and the engine, exactly as the slo exporter does.
  * 2. Spans: realistic requests (bench_spans.c, 100 HTTP server spans each) encoded, then decoded
- *    with protobuf-c as the receiver does, each into its own arena (ag_arena_pb_allocator, as
- *    ag_otlp.c; --heap: malloc per field, the layout of slo-bench before 2026-11-26's one-pass
- *    change), service.name rewritten per request to cycle through
+ *    by ag_otlp_decode() as the receiver does, each into its own arena (otterd's decoder,
+ *    ag_otlp_pb.c, and its memory layout; --heap: protobuf-c with malloc per field, the layout
+ *    of slo-bench before 2026-11-26's one-pass change), service.name rewritten per request to
+ *    cycle through
  *    the 50 services. The timed code is the slo exporter's own: ex_slo_feed_traces()
  *    (exporters/slo/ex_slo_feed.c, linked from there, what otterd's slo exporter calls per
  *    request): service.name lookup, the index, resource matchers once per resource, per span one
@@ -39,6 +40,7 @@
 #include "ag_buf.h"
 #include "ag_mem.h"
 #include "ag_metrics.h"
+#include "ag_otlp.h"
 #include "bench_spans.h"
 #include "ex_slo_feed.h"
 #include "slo_eval.h"
@@ -404,18 +406,27 @@ int main(int argc, char **argv)
         if (bench_spans_encode(BENCH_SHAPE_REALISTIC, SPANS_PER_REQ, q, t0, &enc, &len) != 0) {
             return 1;
         }
-        /* The receiver decodes each request into its own arena (ag_otlp.c): the same memory
-         * layout here, unless --heap asks for protobuf-c's allocation per field. */
-        ProtobufCAllocator alloc;
+        /* The receiver decodes each request into its own arena with its own decoder
+         * (ag_otlp_decode(), ag_otlp_pb.c): the same memory layout here, unless --heap asks for
+         * protobuf-c's allocation per field. */
         if (!heap) {
             arenas[q] = ag_arena_new(ARENA_CAP);
             if (arenas[q] == NULL) {
                 return 1;
             }
-            ag_arena_pb_allocator(arenas[q], &alloc);
+            ProtobufCMessage *msg = NULL;
+            char err[256];
+            if (ag_otlp_decode(AG_SIGNAL_TRACES, AG_OTLP_PROTOBUF, enc, len, arenas[q], &msg, err,
+                               sizeof(err)) != 0) {
+                fprintf(stderr, "slo-bench: cannot decode request %zu: %s\n", q, err);
+                return 1;
+            }
+            b.reqs[q] = (Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *)msg;
+        } else {
+            b.reqs[q] =
+                opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+                    NULL, len, enc);
         }
-        b.reqs[q] = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
-            heap ? NULL : &alloc, len, enc);
         ag_free(enc);
         if (b.reqs[q] == NULL) {
             fprintf(stderr, "slo-bench: cannot decode request %zu\n", q);
@@ -558,7 +569,8 @@ int main(int argc, char **argv)
                " spans per mode (%zu requests of %d realistic spans, times at %llu spans/s), "
                "best of %llu, CPU time, requests decoded %s\n",
                b.defs->n_slos, n_services, timed_spans, b.n_reqs, SPANS_PER_REQ, rate, repeat,
-               heap ? "with malloc per field (--heap)" : "into one arena each, as otterd");
+               heap ? "by protobuf-c with malloc per field (--heap)"
+                    : "by otterd's decoder into one arena each, as otterd");
         printf("per span: %.2f candidate SLOs after the resource matchers, %.2f matching SLOs "
                "(verdicts), %.4f slo_engine_add calls (verdicts summed per SLO and minute per "
                "request)\n",
