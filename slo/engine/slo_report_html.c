@@ -7,6 +7,7 @@
  */
 #include "slo_eval.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -257,10 +258,87 @@ static int write_chart(const struct slo_eval *ev, struct ag_buf *out)
     return rc;
 }
 
-/* "burn > 14.4 over 1h and 5m" (">=" for OpenSLO's gte), or "—" without a definition. */
+/* |frac| (a fraction of the budget, num / 10^scale) as a percent's decimal text in |buf|.
+ * Returns its length, or -1 when it does not fit (the caller writes the fraction then). */
+static int percent_text(const struct slo_decimal *frac, char *buf, size_t cap)
+{
+    struct slo_decimal pc = *frac;
+    if (pc.den == 0) {
+        return -1;
+    }
+    if (pc.scale >= 2) {
+        pc.scale -= 2;
+        pc.den /= 100;
+    } else {
+        for (unsigned i = pc.scale; i < 2; i++) {
+            if (pc.num > UINT64_MAX / 10) {
+                return -1;
+            }
+            pc.num *= 10;
+        }
+        pc.scale = 0;
+        pc.den = 1;
+    }
+    return slo_decimal_format(&pc, buf, cap);
+}
+
+/* |ms| in its largest whole unit: "2d", "90m", "1500ms". */
+static int add_duration(struct ag_buf *out, uint64_t ms)
+{
+    static const struct {
+        uint64_t ms;
+        const char *unit;
+    } units[] = {{86400000, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}};
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (ms >= units[i].ms && ms % units[i].ms == 0) {
+            return ag_buf_printf(out, "%" PRIu64 "%s", ms / units[i].ms, units[i].unit);
+        }
+    }
+    return ag_buf_printf(out, "%" PRIu64 "ms", ms);
+}
+
+/* The budget, time-to-exhaustion and budget-drop conditions: "budget left < 25%", "time to
+ * exhaustion over 1h < 2d", "budget drop > 5% within 1h". */
+static int add_budget_condition(const struct slo_alert_def *d, struct ag_buf *out)
+{
+    char x[SLO_REPORT_NUM_CAP];
+    switch (d->kind) {
+    case SLO_ALERT_BUDGET:
+        if (percent_text(&d->budget_below, x, sizeof(x)) < 0) {
+            return ag_buf_adds(out, SLO_REPORT_NULL);
+        }
+        return ag_buf_printf(out, "budget left &lt; %s%%", x);
+    case SLO_ALERT_TTE: {
+        int rc = ag_buf_adds(out, "time to exhaustion over ");
+        if (rc == 0) {
+            rc = add_esc(out, d->long_text != NULL ? d->long_text : "?");
+        }
+        if (rc == 0) {
+            rc = ag_buf_adds(out, " &lt; ");
+        }
+        return rc == 0 ? add_duration(out, d->tte_below_ms) : rc;
+    }
+    case SLO_ALERT_DROP: {
+        if (percent_text(&d->drop, x, sizeof(x)) < 0) {
+            return ag_buf_adds(out, SLO_REPORT_NULL);
+        }
+        int rc = ag_buf_printf(out, "budget drop &gt; %s%% within ", x);
+        return rc == 0 ? add_esc(out, d->drop_text != NULL ? d->drop_text : "?") : rc;
+    }
+    case SLO_ALERT_BURN_RATE:
+        break;
+    }
+    return ag_buf_adds(out, SLO_REPORT_NULL);
+}
+
+/* "burn > 14.4 over 1h and 5m" (">=" for OpenSLO's gte), the budget conditions as
+ * add_budget_condition() writes them, or "—" without a definition. */
 static int add_condition(const struct slo_alert_def *d, struct ag_buf *out)
 {
     char x[SLO_REPORT_NUM_CAP];
+    if (d != NULL && d->kind != SLO_ALERT_BURN_RATE) {
+        return add_budget_condition(d, out);
+    }
     if (d == NULL || d->threshold.den == 0 || d->long_text == NULL ||
         slo_decimal_format(&d->threshold, x, sizeof(x)) < 0) {
         return ag_buf_adds(out, SLO_REPORT_NULL);

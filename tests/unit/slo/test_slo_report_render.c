@@ -257,6 +257,36 @@ static void test_html(void)
     ag_buf_cleanup(&out);
 }
 
+/* The budget, time-to-exhaustion and budget-drop conditions are written out, not "—". */
+static void test_html_budget_conditions(void)
+{
+    struct slo_report r;
+    struct ag_buf out;
+    fixture_report(&r);
+    /* page (resolved): remaining budget below 0.25 of it = 25 %. */
+    fix_alerts[0].kind = SLO_ALERT_BUDGET;
+    fix_alerts[0].budget_below = fix_decimal("0.25");
+    /* ticket: TTE over the (escaped) <3d> lookback below 2 days = 172,800,000 ms. */
+    fix_alerts[3].kind = SLO_ALERT_TTE;
+    fix_alerts[3].tte_below_ms = 2ull * 86400000;
+    /* the other page: a drop of more than 0.05 of the budget = 5 % within 90 minutes, and a
+     * fraction with one decimal, 0.5 = 50 %. */
+    fix_alerts[4].kind = SLO_ALERT_DROP;
+    fix_alerts[4].drop = fix_decimal("0.05");
+    fix_alerts[4].drop_text = (char *)"90m";
+    fix_alerts[1].kind = SLO_ALERT_BUDGET;
+    fix_alerts[1].budget_below = fix_decimal("0.5");
+    ag_buf_init(&out, 1u << 20);
+    ASSERT_OK(slo_report_html(&r, &out));
+    const char *s = ag_buf_str(&out);
+    ASSERT_STRCONTAINS(s, "<tr><td>page</td><td>page</td><td>budget left &lt; 25%</td>");
+    ASSERT_STRCONTAINS(s, "<td>budget left &lt; 50%</td>");
+    ASSERT_STRCONTAINS(s, "<tr><td>ticket</td><td>ticket</td><td>time to exhaustion over "
+                          "&lt;3d&gt; &lt; 2d</td>");
+    ASSERT_STRCONTAINS(s, "<td>budget drop &gt; 5% within 90m</td>");
+    ag_buf_cleanup(&out);
+}
+
 static void test_html_no_points(void)
 {
     struct slo_report r;
@@ -483,6 +513,7 @@ static void test_cap(void)
 
 AG_TEST_MAIN(AG_TEST_CASE(test_text), AG_TEST_CASE(test_text_colour), AG_TEST_CASE(test_markdown),
              AG_TEST_CASE(test_hostile_names), AG_TEST_CASE(test_html),
+             AG_TEST_CASE(test_html_budget_conditions),
              AG_TEST_CASE(test_html_no_points), AG_TEST_CASE(test_html_extreme_times),
              AG_TEST_CASE(test_empty),
              AG_TEST_CASE(test_numbers), AG_TEST_CASE(test_durations_times),
