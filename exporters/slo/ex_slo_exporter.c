@@ -198,6 +198,37 @@ static void take_metrics(struct ex_slo *x, int64_t t_ms, bool final)
     }
 }
 
+/* Whether temporality |t| is one the SLIs read; *cum says cumulative (else delta). */
+static bool temporality_known(int t, bool *cum)
+{
+    *cum = t == OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE;
+    return *cum ||
+           t == OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_DELTA;
+}
+
+/* Fills |p| with what every metric point carries: its series key (in x->key), temporality,
+ * times and the attribute lookups over |pa| and |res| (which must outlive |p|). Returns 0, or
+ * non-zero when the key cannot be built (the point is skipped). */
+static int point_init(struct ex_slo *x, struct slo_point *p, const char *metric,
+                      const struct ex_slo_kvs *res, const struct ex_slo_kvs *pa, bool cum,
+                      uint64_t start_ns, uint64_t time_ns)
+{
+    if (series_key(x, metric, res, pa) != 0) {
+        return -1;
+    }
+    memset(p, 0, sizeof(*p));
+    p->key = (const char *)x->key.data;
+    p->key_len = x->key.len;
+    p->cumulative = cum;
+    p->start_ns = start_ns;
+    p->time_ns = time_ns;
+    p->attr = ex_slo_kv_lookup;
+    p->attr_ctx = pa;
+    p->res_attr = ex_slo_kv_lookup;
+    p->res_ctx = res;
+    return 0;
+}
+
 /* The points of exponential histogram |met| (its SLOs in |refs|): the histogram SLIs' rule, with
  * the buckets of each point's scale (slo_expo.h). */
 static void consume_expo(struct ex_slo *x, const Opentelemetry__Proto__Metrics__V1__Metric *met,
@@ -205,26 +236,17 @@ static void consume_expo(struct ex_slo *x, const Opentelemetry__Proto__Metrics__
                          size_t n_refs)
 {
     const Opentelemetry__Proto__Metrics__V1__ExponentialHistogram *h = met->exponential_histogram;
-    bool cum =
-        h->aggregation_temporality ==
-        OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE;
-    bool delta =
-        h->aggregation_temporality ==
-        OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_DELTA;
-    for (size_t k = 0; (cum || delta) && k < h->n_data_points; k++) {
+    bool cum;
+    bool known = temporality_known((int)h->aggregation_temporality, &cum);
+    for (size_t k = 0; known && k < h->n_data_points; k++) {
         const Opentelemetry__Proto__Metrics__V1__ExponentialHistogramDataPoint *dp =
             h->data_points[k];
         struct ex_slo_kvs pa = {dp->attributes, dp->n_attributes};
-        if (series_key(x, met->name, res, &pa) != 0) {
+        struct slo_point p;
+        if (point_init(x, &p, met->name, res, &pa, cum, dp->start_time_unix_nano,
+                       dp->time_unix_nano) != 0) {
             continue;
         }
-        struct slo_point p;
-        memset(&p, 0, sizeof(p));
-        p.key = (const char *)x->key.data;
-        p.key_len = x->key.len;
-        p.cumulative = cum;
-        p.start_ns = dp->start_time_unix_nano;
-        p.time_ns = dp->time_unix_nano;
         p.expo = true;
         p.ex.scale = dp->scale;
         p.ex.count = dp->count;
@@ -239,10 +261,6 @@ static void consume_expo(struct ex_slo *x, const Opentelemetry__Proto__Metrics__
             p.ex.neg = dp->negative->bucket_counts;
             p.ex.n_neg = dp->negative->n_bucket_counts;
         }
-        p.attr = ex_slo_kv_lookup;
-        p.attr_ctx = &pa;
-        p.res_attr = ex_slo_kv_lookup;
-        p.res_ctx = res;
         feed_point(x, refs, n_refs, true, &p);
     }
 }
@@ -269,13 +287,9 @@ static void consume_metrics(struct ex_slo *x, const ProtobufCMessage *msg)
                 }
                 if (met->data_case == OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM) {
                     const Opentelemetry__Proto__Metrics__V1__Sum *sum = met->sum;
-                    bool cum =
-                        sum->aggregation_temporality ==
-                        OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE;
-                    bool delta =
-                        sum->aggregation_temporality ==
-                        OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_DELTA;
-                    for (size_t k = 0; (cum || delta) && k < sum->n_data_points; k++) {
+                    bool cum;
+                    bool known = temporality_known((int)sum->aggregation_temporality, &cum);
+                    for (size_t k = 0; known && k < sum->n_data_points; k++) {
                         const Opentelemetry__Proto__Metrics__V1__NumberDataPoint *dp =
                             sum->data_points[k];
                         uint64_t v;
@@ -298,55 +312,33 @@ static void consume_metrics(struct ex_slo *x, const ProtobufCMessage *msg)
                             continue;
                         }
                         struct ex_slo_kvs pa = {dp->attributes, dp->n_attributes};
-                        if (series_key(x, met->name, &res, &pa) != 0) {
+                        struct slo_point p;
+                        if (point_init(x, &p, met->name, &res, &pa, cum,
+                                       dp->start_time_unix_nano, dp->time_unix_nano) != 0) {
                             continue;
                         }
-                        struct slo_point p;
-                        memset(&p, 0, sizeof(p));
-                        p.key = (const char *)x->key.data;
-                        p.key_len = x->key.len;
-                        p.cumulative = cum;
-                        p.start_ns = dp->start_time_unix_nano;
-                        p.time_ns = dp->time_unix_nano;
                         p.value = v;
-                        p.attr = ex_slo_kv_lookup;
-                        p.attr_ctx = &pa;
-                        p.res_attr = ex_slo_kv_lookup;
-                        p.res_ctx = &res;
                         feed_point(x, refs, n_refs, false, &p);
                     }
                 } else if (met->data_case ==
                            OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM) {
                     const Opentelemetry__Proto__Metrics__V1__Histogram *h = met->histogram;
-                    bool cum =
-                        h->aggregation_temporality ==
-                        OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE;
-                    bool delta =
-                        h->aggregation_temporality ==
-                        OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_DELTA;
-                    for (size_t k = 0; (cum || delta) && k < h->n_data_points; k++) {
+                    bool cum;
+                    bool known = temporality_known((int)h->aggregation_temporality, &cum);
+                    for (size_t k = 0; known && k < h->n_data_points; k++) {
                         const Opentelemetry__Proto__Metrics__V1__HistogramDataPoint *dp =
                             h->data_points[k];
                         struct ex_slo_kvs pa = {dp->attributes, dp->n_attributes};
-                        if (series_key(x, met->name, &res, &pa) != 0) {
+                        struct slo_point p;
+                        if (point_init(x, &p, met->name, &res, &pa, cum,
+                                       dp->start_time_unix_nano, dp->time_unix_nano) != 0) {
                             continue;
                         }
-                        struct slo_point p;
-                        memset(&p, 0, sizeof(p));
-                        p.key = (const char *)x->key.data;
-                        p.key_len = x->key.len;
-                        p.cumulative = cum;
-                        p.start_ns = dp->start_time_unix_nano;
-                        p.time_ns = dp->time_unix_nano;
                         p.bounds = dp->explicit_bounds;
                         p.n_bounds = dp->n_explicit_bounds;
                         p.buckets = dp->bucket_counts;
                         p.n_buckets = dp->n_bucket_counts;
                         p.count = dp->count;
-                        p.attr = ex_slo_kv_lookup;
-                        p.attr_ctx = &pa;
-                        p.res_attr = ex_slo_kv_lookup;
-                        p.res_ctx = &res;
                         feed_point(x, refs, n_refs, true, &p);
                     }
                 } else if (met->data_case ==
