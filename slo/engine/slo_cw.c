@@ -593,16 +593,12 @@ static void actions(struct gen *g)
     }
 }
 
-static void alarm_metric(struct gen *g, const struct slo_slo_def *s, const char *id,
-                         const char *metric, uint64_t period_s)
+/* The fields of one of otterd's per-SLO metrics: namespace, name, [SLO, Service] and, when
+ * |window_min| is not NULL, BurnRateWindowMinutes. */
+static void agent_metric(struct gen *g, const struct slo_slo_def *s, const char *metric,
+                         const char *window_min)
 {
     struct ag_json *w = &g->w;
-    ag_json_obj_open(w);
-    key_str(g, "Id", id);
-    ag_json_key(w, "MetricStat");
-    ag_json_obj_open(w);
-    ag_json_key(w, "Metric");
-    ag_json_obj_open(w);
     key_str(g, "Namespace", g->ns);
     key_str(g, "MetricName", metric);
     ag_json_key(w, "Dimensions");
@@ -615,7 +611,26 @@ static void alarm_metric(struct gen *g, const struct slo_slo_def *s, const char 
     key_str(g, "Name", SLO_CW_DIM_SERVICE);
     key_str(g, "Value", slo_cw_service(g->d, s));
     ag_json_obj_close(w);
+    if (window_min != NULL) {
+        ag_json_obj_open(w);
+        key_str(g, "Name", SLO_CW_DIM_WINDOW);
+        key_str(g, "Value", window_min);
+        ag_json_obj_close(w);
+    }
     ag_json_arr_close(w);
+}
+
+static void alarm_metric(struct gen *g, const struct slo_slo_def *s, const char *id,
+                         const char *metric, uint64_t period_s)
+{
+    struct ag_json *w = &g->w;
+    ag_json_obj_open(w);
+    key_str(g, "Id", id);
+    ag_json_key(w, "MetricStat");
+    ag_json_obj_open(w);
+    ag_json_key(w, "Metric");
+    ag_json_obj_open(w);
+    agent_metric(g, s, metric, NULL);
     ag_json_obj_close(w);
     key_uint(g, "Period", period_s);
     key_str(g, "Stat", "Sum");
@@ -746,33 +761,6 @@ static void note(struct gen *g, const char *file, int line, int col, const char 
 static uint64_t metrics_period(const struct gen *g)
 {
     return g->o->metrics_period_s != 0 ? g->o->metrics_period_s : SLO_CW_METRICS_PERIOD_S;
-}
-
-/* The fields of one of otterd's per-SLO metrics: namespace, name, [SLO, Service] and, when
- * |window_min| is not NULL, BurnRateWindowMinutes. */
-static void agent_metric(struct gen *g, const struct slo_slo_def *s, const char *metric,
-                         const char *window_min)
-{
-    struct ag_json *w = &g->w;
-    key_str(g, "Namespace", g->ns);
-    key_str(g, "MetricName", metric);
-    ag_json_key(w, "Dimensions");
-    ag_json_arr_open(w);
-    ag_json_obj_open(w);
-    key_str(g, "Name", SLO_CW_DIM_SLO);
-    key_str(g, "Value", s->name);
-    ag_json_obj_close(w);
-    ag_json_obj_open(w);
-    key_str(g, "Name", SLO_CW_DIM_SERVICE);
-    key_str(g, "Value", slo_cw_service(g->d, s));
-    ag_json_obj_close(w);
-    if (window_min != NULL) {
-        ag_json_obj_open(w);
-        key_str(g, "Name", SLO_CW_DIM_WINDOW);
-        key_str(g, "Value", window_min);
-        ag_json_obj_close(w);
-    }
-    ag_json_arr_close(w);
 }
 
 /* The SLO's objective in percent and window as written, for descriptions; false on overflow. */
