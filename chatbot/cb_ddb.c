@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* DynamoDB JSON bodies and answers of the `dynamodb` history store (see cb_ddb.h). */
 #include "cb_ddb.h"
+#include "ag_err.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -216,7 +217,7 @@ static json_t *load(const char *body, size_t len, char *why, size_t whylen)
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL) {
         if (why != NULL && whylen > 0) {
-            snprintf(why, whylen, "the answer is not JSON: %s (line %d, column %d)", jerr.text,
+            snprintf(why, whylen, "the answer is not JSON: %s (line %d, column %d)", ag_err_one_line(jerr.text),
                      jerr.line, jerr.column);
         }
         return NULL;

@@ -4,6 +4,7 @@
  * (no JSON_ALLOW_NUL), so a message that passes is a C string of valid UTF-8.
  */
 #include "cb_request.h"
+#include "ag_err.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -44,7 +45,7 @@ int cb_chat_request_parse(const char *body, size_t len, size_t max_message,
     if (root == NULL) {
         err->code = "invalid_json";
         snprintf(err->message, sizeof(err->message),
-                 "the body is not valid JSON: %s (line %d, column %d)", jerr.text, jerr.line,
+                 "the body is not valid JSON: %s (line %d, column %d)", ag_err_one_line(jerr.text), jerr.line,
                  jerr.column);
         return AG_EPROTO;
     }

@@ -59,3 +59,13 @@ int ag_err_from_errno(int errnum)
         return AG_EIO;
     }
 }
+
+char *ag_err_one_line(char *s)
+{
+    for (char *c = s; *c != '\0'; c++) {
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+            *c = '?';
+        }
+    }
+    return s;
+}

@@ -29,4 +29,11 @@ const char *ag_strerror(int err);
  */
 int ag_err_from_errno(int errnum);
 
+/*
+ * Makes |s| fit on one diagnostic line, in place: every control character (newline, tab,
+ * escape) becomes '?'. For messages that quote input, such as jansson's "near '...'" text.
+ * Returns |s|.
+ */
+char *ag_err_one_line(char *s);
+
 #endif /* AG_ERR_H */

@@ -6,6 +6,7 @@
  * protobuf-c's unpack would, and the encoder writes them back with the streaming writer.
  */
 #include "ag_otlp_json.h"
+#include "ag_err.h"
 #include "ag_json.h"
 #include "ag_mem.h"
 
@@ -909,7 +910,7 @@ int ag_otlp_json_decode_message(const ProtobufCMessageDescriptor *desc, const ui
             return AG_ENOMEM;
         }
         return fail(&d, NULL, "invalid JSON at line %d, column %d: %s", jerr.line, jerr.column,
-                    jerr.text);
+                    ag_err_one_line(jerr.text));
     }
     if (!json_is_object(root)) {
         rc = fail(&d, NULL, "expected a JSON object at the top level, got %s", json_kind(root));

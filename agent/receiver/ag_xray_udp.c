@@ -7,6 +7,7 @@
  * document per datagram), and the document is forwarded as it came.
  */
 #include "ag_xray_udp.h"
+#include "ag_err.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -59,7 +60,7 @@ static int check_header(const uint8_t *buf, size_t len, char *err, size_t errlen
     int rc = 0;
     if (h == NULL) {
         return fail(err, errlen, "header: not JSON (expected {\"format\": \"json\", \"version\": 1})",
-                     jerr.text);
+                     ag_err_one_line(jerr.text));
     }
     json_t *format = json_object_get(h, "format");
     json_t *version = json_object_get(h, "version");
@@ -182,7 +183,7 @@ int ag_xray_udp_parse(const uint8_t *buf, size_t len, struct ag_xray_doc *out, c
             return AG_ENOMEM;
         }
         char where[256];
-        snprintf(where, sizeof(where), "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+        snprintf(where, sizeof(where), "line %d column %d: %s", jerr.line, jerr.column, ag_err_one_line(jerr.text));
         return fail(err, errlen, "document: not JSON", where);
     }
     rc = check_document(d, out, err, errlen);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ag_err.h"
 #include "ag_buf.h"
 #include "ag_json.h"
 #include "ag_mem.h"
@@ -255,7 +256,7 @@ static int read_answer(const struct ag_buf *body, const struct slo_defs *d, size
     const json_t *res = json_object_get(doc, "MetricDataResults");
     if (!json_is_array(res)) {
         fprintf(err, "slo report: CloudWatch GetMetricData answer: %s\n",
-                doc == NULL ? jerr.text : "expected a MetricDataResults array");
+                doc == NULL ? ag_err_one_line(jerr.text) : "expected a MetricDataResults array");
         goto out;
     }
     for (size_t i = 0; i < json_array_size(res); i++) {

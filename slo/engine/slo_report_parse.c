@@ -4,6 +4,7 @@
  * for the syntax, then every field checked by hand with its JSON path in the error.
  */
 #include "slo_report_parse.h"
+#include "ag_err.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -758,7 +759,7 @@ int slo_report_parse(const char *json, size_t len, const struct slo_defs *defs,
         rc = jansson_failed ? AG_ENOMEM : AG_EPROTO;
         if (rc == AG_EPROTO && why != NULL) {
             int r2 = ag_buf_printf(why, "invalid JSON at line %d, column %d: %s\n", jerr.line,
-                                   jerr.column, jerr.text);
+                                   jerr.column, ag_err_one_line(jerr.text));
             (void)r2;
         }
     } else {

@@ -170,6 +170,9 @@ static void test_errors(void)
          "evaluations[0].at: expected RFC 3339 UTC text\n"},
         {"{\"evaluations\":[{\"at\":\"2025-01-31T10:00:00Z\",\"slos\":[],\"x\":1}]}", AG_EPROTO,
          "evaluations[0]: unknown field \"x\"\n"},
+        /* jansson quotes the bad token, newline included: the diagnostic stays one line. */
+        {"{\"a\":\"b\\\n\"}", AG_EPROTO,
+         "invalid JSON at line 2, column 0: invalid escape near '\"b\\?'\n"},
     };
     struct ag_buf why;
     ag_buf_init(&why, 4096);
