@@ -6,7 +6,10 @@
  *   Occurrences, rolling        slo_window over W and every alert lookback
  *   Timeslices, rolling         slo_slices (grace 0) over W and the lookbacks rounded to periods
  *                               (verdicts in 2-bit cells: slo_verdicts)
- *   RatioTimeslices, rolling    slo_window with one bucket per period; ratios read per period
+ *   RatioTimeslices, rolling    slo_window with one bucket per period; ratios read per period;
+ *                               when W's periods do not fit, the ring covers the alert windows
+ *                               up to 3 days and the periods leaving it are folded into
+ *                               slo_groups, groups of k periods over W (ratio_layers_new)
  *   Occurrences, calendar       slo_calendar (to date) + slo_window over the alert lookbacks
  *   Timeslices, calendar        slo_slices with calendar periods (N of the whole period)
  *   RatioTimeslices, calendar   slo_window with one bucket per period over the longest calendar
@@ -39,7 +42,8 @@
  * month's ring of 1-minute slices, 31 d + 2 h: 44,761 x 8 = 358,088 bytes, and alert windows up
  * to about 45 days); day, week and month keep SLO_WINDOW_MAX_BYTES. */
 #define RATIO_CAL_LONG_MAX_BYTES (512u * 1024u)
-
+/* Rolling RatioTimeslices in two layers: the fine ring of periods covers at most this. */
+#define RATIO_FINE_MAX_MS (3ull * 86400000ull)
 
 /* One distinct alert window (or the time-to-exhaustion lookback). */
 struct lb {
@@ -144,6 +148,7 @@ static void state_free(struct slo_state *st)
 {
     slo_window_free(st->win);
     slo_slices_free(st->sl);
+    slo_groups_free(st->grp);
     ag_free(st->lbs);
     if (st->drop != NULL) {
         ag_free(st->drop->s);
@@ -247,6 +252,81 @@ static int drop_init(struct slo_state *st, struct ag_buf *why)
     return 0;
 }
 
+/*
+ * Rolling RatioTimeslices whose window of one bucket per period does not fit
+ * SLO_WINDOW_MAX_BYTES (§10.2): a fine ring of periods over the alert windows up to
+ * RATIO_FINE_MAX_MS, and W in groups of k periods (slo_groups). Tries the fine spans from the
+ * longest alert window up to 3 days down to 1 hour, and for each the smallest k (2 to
+ * SLO_GROUPS_MAX_K) whose width divides W and every alert window longer than the ring and fits
+ * what the ring left of the cap. 30 days of 1-minute periods with alert windows up to 3 days:
+ * 4,321 periods of 8 bytes and 8,641 groups of 5 minutes of 10 bytes (122,822 bytes in all).
+ * Returns 0 (st->win, st->grp, st->ring_ms set), AG_ETOOBIG when nothing fits, or AG_ENOMEM.
+ */
+static int ratio_layers_new(struct slo_state *st, const uint64_t *lbs, size_t n, int64_t start_ms)
+{
+    const uint64_t p = st->def->slice_ms, w = st->def->window_ms;
+    uint64_t cand[SLO_WINDOW_MAX_LOOKBACKS + 1];
+    size_t nc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (lbs[i] <= RATIO_FINE_MAX_MS && lbs[i] < w && lbs[i] >= HOUR_MS) {
+            cand[nc++] = lbs[i];
+        }
+    }
+    cand[nc++] = round_down(HOUR_MS, p);
+    /* longest first (insertion sort: at most 17) */
+    for (size_t i = 1; i < nc; i++) {
+        for (size_t j = i; j > 0 && cand[j - 1] < cand[j]; j--) {
+            uint64_t t = cand[j];
+            cand[j] = cand[j - 1];
+            cand[j - 1] = t;
+        }
+    }
+    for (size_t ci = 0; ci < nc; ci++) {
+        const uint64_t f = cand[ci];
+        if (ci > 0 && f == cand[ci - 1]) {
+            continue;
+        }
+        uint64_t fine[SLO_WINDOW_MAX_LOOKBACKS];
+        size_t nf = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (lbs[i] <= f) {
+                fine[nf++] = lbs[i];
+            }
+        }
+        struct slo_window *win = NULL;
+        struct slo_window_config wc = {f, fine, nf, 0, p};
+        int rc = slo_window_new(&wc, start_ms, &win);
+        if (rc == AG_ENOMEM) {
+            return rc;
+        }
+        if (rc != 0) {
+            continue;
+        }
+        const size_t used = slo_window_bytes(win);
+        for (uint64_t k = 2; k <= SLO_GROUPS_MAX_K; k++) {
+            const uint64_t g = k * p;
+            bool ok = w % g == 0;
+            for (size_t i = 0; i < n && ok; i++) {
+                ok = lbs[i] <= f || lbs[i] % g == 0;
+            }
+            size_t gb = ok ? slo_groups_bytes_for(g, w) : 0;
+            if (gb == 0 || used + gb > SLO_WINDOW_MAX_BYTES) {
+                continue;
+            }
+            rc = slo_groups_new(g, w, &st->grp);
+            if (rc != 0) {
+                slo_window_free(win);
+                return rc;
+            }
+            st->win = win;
+            st->ring_ms = f;
+            return 0;
+        }
+        slo_window_free(win);
+    }
+    return AG_ETOOBIG;
+}
+
 static int state_init(struct slo_state *st, const struct slo_slo_def *d, int64_t start_ms,
                       struct ag_buf *why)
 {
@@ -329,6 +409,9 @@ static int state_init(struct slo_state *st, const struct slo_slo_def *d, int64_t
             st->kind = d->budgeting == SLO_BUDGETING_OCCURRENCES ? ST_OCC_ROLL : ST_RATIO_ROLL;
             struct slo_window_config wc = {w, lbs, n, 0, periods ? d->slice_ms : 0};
             rc = slo_window_new(&wc, start_ms, &st->win);
+            if (rc == AG_ETOOBIG && st->kind == ST_RATIO_ROLL) {
+                rc = ratio_layers_new(st, lbs, n, start_ms);
+            }
         } else {
             st->kind = ST_SLICES_ROLL;
             struct slo_slices_config sc = slices_config(d, w, lbs, n);
@@ -509,6 +592,7 @@ size_t slo_engine_slo_bytes(const struct slo_engine *e, size_t slo)
     if (st->sl != NULL) {
         n += slo_slices_bytes(st->sl);
     }
+    n += slo_groups_bytes(st->grp);
     return n;
 }
 
@@ -529,11 +613,11 @@ static void state_move(struct slo_state *st, int64_t now)
     st->clock = now;
     switch (st->kind) {
     case ST_OCC_ROLL:
-    case ST_RATIO_ROLL:
         slo_window_advance(st->win, now);
         break;
+    case ST_RATIO_ROLL:
     case ST_RATIO_CAL:
-        if (st->fold) {
+        if (st->fold || st->grp != NULL) {
             ratio_fold_advance(st, now);
         } else {
             slo_window_advance(st->win, now);
@@ -579,11 +663,11 @@ int slo_engine_add(struct slo_engine *e, size_t slo, int64_t t_ms, uint64_t good
     }
     switch (st->kind) {
     case ST_OCC_ROLL:
-    case ST_RATIO_ROLL:
         rc = slo_window_add(st->win, t_ms, good, total);
         break;
+    case ST_RATIO_ROLL:
     case ST_RATIO_CAL:
-        if (st->fold) {
+        if (st->fold || st->grp != NULL) {
             ratio_fold_advance(st, t_ms); /* before the ring moves past unfolded slices */
         }
         rc = slo_window_add(st->win, t_ms, good, total);
@@ -726,8 +810,34 @@ static void ratio_sum(const struct slo_state *st, uint64_t eff, int64_t from, in
     const int64_t p = (int64_t)st->def->slice_ms;
     memset(out, 0, sizeof(*out));
     int64_t first = ceil_to(from, p);
-    int64_t oldest = slo_window_oldest_ms(st->win, eff);
     int64_t seen = floor_to(st->start_ms, p);
+    if (st->grp != NULL && eff > st->ring_ms) {
+        /* Longer than the fine ring: whole groups from |from| on (the edge moves in group
+         * steps), those before the ring from their slots (the last one may hold only the
+         * periods folded so far), then the ring's periods. */
+        const int64_t g = (int64_t)slo_groups_width(st->grp);
+        const int64_t split = slo_window_oldest_ms(st->win, st->ring_ms);
+        const int64_t lo = floor_to(seen, g);
+        int64_t x = ceil_to(from, g);
+        first = x;
+        for (; x < split; x += g) {
+            if ((x + g < split ? x + g : split) > to) {
+                return; /* a range ending inside a folded group: nothing after it */
+            }
+            uint64_t sum = 0;
+            uint32_t n = 0, inexact = 0;
+            if (x >= lo && slo_groups_get(st->grp, x, &sum, &n, &inexact)) {
+                out->sum += sum;
+                out->n += n;
+                out->inexact += inexact;
+            }
+        }
+        if (first < split) {
+            first = split;
+        }
+        eff = st->ring_ms;
+    }
+    int64_t oldest = slo_window_oldest_ms(st->win, eff);
     if (first < oldest) {
         first = oldest;
     }
@@ -773,6 +883,55 @@ static int acc_period(struct slo_state *st, int64_t s)
  * still in the ring are exactly the period's slices up to then. O(slices leaving): the held
  * ones are read one by one, the empty ones after a jump are counted at once.
  */
+/* Folds the period starting at |s| (counts |c|), leaving the ring, into st->grp (rolling) or
+ * the accumulator of its calendar period (quarter, year). */
+static void fold_period(struct slo_state *st, int64_t s, const struct slo_counts *c)
+{
+    if (st->grp != NULL) {
+        struct ratio_sum r;
+        memset(&r, 0, sizeof(r));
+        ratio_add(&r, st->def, c);
+        slo_groups_put(st->grp, s, (uint64_t)r.sum, (uint32_t)r.n, (uint32_t)r.inexact);
+    } else if (acc_period(st, s) == 0) {
+        ratio_add(&st->acc.r, st->def, c);
+    }
+}
+
+/* Folds the periods of [from, to) (from the engine's start on), which never held data, per the
+ * missing-data policy: O(groups the ring holds) or O(1) for a calendar period. */
+static void fold_empty(struct slo_state *st, int64_t from, int64_t to)
+{
+    const struct slo_slo_def *d = st->def;
+    const int64_t p = (int64_t)d->slice_ms;
+    if (st->grp != NULL) {
+        const int64_t g = (int64_t)slo_groups_width(st->grp);
+        /* only the groups of the last window matter */
+        int64_t keep = floor_to(to - (int64_t)d->window_ms, g) - g;
+        if (from < keep) {
+            from = keep;
+        }
+        while (from < to) {
+            int64_t end = floor_to(from, g) + g < to ? floor_to(from, g) + g : to;
+            struct ratio_sum r;
+            memset(&r, 0, sizeof(r));
+            ratio_add_empty(&r, d, (uint64_t)((end - from) / p));
+            slo_groups_put(st->grp, from, (uint64_t)r.sum, (uint32_t)r.n, (uint32_t)r.inexact);
+            from = end;
+        }
+        return;
+    }
+    if (acc_period(st, to - p) == 0) {
+        /* only the last period's slices matter: earlier periods are over */
+        int64_t first = ceil_to(st->acc.cs, p);
+        if (first < from) {
+            first = from;
+        }
+        if (to > first) {
+            ratio_add_empty(&st->acc.r, d, (uint64_t)((to - first) / p));
+        }
+    }
+}
+
 static void ratio_fold_advance(struct slo_state *st, int64_t now)
 {
     struct slo_window *w = st->win;
@@ -791,8 +950,8 @@ static void ratio_fold_advance(struct slo_state *st, int64_t now)
     /* The closed slices still held that leave the ring. */
     for (; s < new_oldest && s < open; s += p) {
         struct slo_counts c;
-        if (acc_period(st, s) == 0 && slo_window_range(w, st->ring_ms, s, s + p, &c) == 0) {
-            ratio_add(&st->acc.r, st->def, &c);
+        if (slo_window_range(w, st->ring_ms, s, s + p, &c) == 0) {
+            fold_period(st, s, &c);
         }
     }
     if (new_oldest > open) {
@@ -801,21 +960,13 @@ static void ratio_fold_advance(struct slo_state *st, int64_t now)
         slo_window_advance(w, open + p);
         if (open >= seen) {
             struct slo_counts c;
-            if (acc_period(st, open) == 0 &&
-                slo_window_range(w, st->ring_ms, open, open + p, &c) == 0) {
-                ratio_add(&st->acc.r, st->def, &c);
+            if (slo_window_range(w, st->ring_ms, open, open + p, &c) == 0) {
+                fold_period(st, open, &c);
             }
         }
         int64_t from = open + p > seen ? open + p : seen;
-        if (new_oldest > from && acc_period(st, new_oldest - p) == 0) {
-            /* only the last period's slices matter: earlier periods are over */
-            int64_t first = ceil_to(st->acc.cs, p);
-            if (first < from) {
-                first = from;
-            }
-            if (new_oldest > first) {
-                ratio_add_empty(&st->acc.r, st->def, (uint64_t)((new_oldest - first) / p));
-            }
+        if (new_oldest > from) {
+            fold_empty(st, from, new_oldest);
         }
     }
     slo_window_advance(w, now);
@@ -1075,7 +1226,7 @@ static void burndown(const struct slo_state *st, struct slo_eval *ev)
     case ST_SLICES_ROLL:
     case ST_RATIO_ROLL:
         w = st->win; /* NULL for Timeslices: their periods are read from st->sl */
-        p = d->slice_ms;
+        p = st->grp != NULL ? slo_groups_width(st->grp) : d->slice_ms; /* whole groups */
         n_all = ev->budget.total;
         break;
     default:
@@ -1245,7 +1396,8 @@ static int budget_at(const struct slo_state *st, int64_t at, struct budget_core 
         struct ratio_sum r;
         int64_t p = (int64_t)d->slice_ms;
         ratio_sum(st, w_ms, at - (int64_t)w_ms, at, &r);
-        bc->ws = ceil_to(at - (int64_t)w_ms, p);
+        bc->ws =
+            ceil_to(at - (int64_t)w_ms, st->grp != NULL ? (int64_t)slo_groups_width(st->grp) : p);
         bc->we = floor_to(at, p);
         rc = ratio_core(d, &r, p_s, bc);
         break;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "slo_decimal.h"
+#include "slo_groups.h"
 #include "slo_eval.h"
 #include "slo_slices.h"
 #include "slo_window.h"
@@ -18,7 +19,9 @@
 enum slo_state_kind {
     ST_OCC_ROLL,   /* Occurrences, rolling: win over W and the lookbacks */
     ST_SLICES_ROLL, /* Timeslices, rolling: sl */
-    ST_RATIO_ROLL, /* RatioTimeslices, rolling: win with one bucket per period */
+    ST_RATIO_ROLL, /* RatioTimeslices, rolling: win with one bucket per period over W; when
+                    * that does not fit, over the alert windows up to 3 days only (ring_ms),
+                    * the periods leaving it folded into grp, groups of k periods over W */
     ST_OCC_CAL,    /* Occurrences, calendar: cal (to date) + win over the lookbacks */
     ST_SLICES_CAL, /* Timeslices, calendar: sl with calendar periods */
     ST_RATIO_CAL,  /* RatioTimeslices, calendar: win with one bucket per period over the
@@ -78,10 +81,12 @@ struct slo_state {
     struct lb *lbs;      /* distinct alert windows (and the TTE lookback), sorted */
     size_t n_lbs;
     uint64_t tte_ms;     /* the lookback of the time to exhaustion */
-    uint64_t ring_ms;    /* ST_RATIO_CAL: the window's length (its registered lookback) */
+    uint64_t ring_ms;    /* ST_RATIO_CAL, and ST_RATIO_ROLL with grp: the length of win (its
+                          * registered lookback) */
     bool fold;           /* ST_RATIO_CAL over a quarter or a year: slices leaving the ring are
                           * folded into acc */
     struct ratio_acc acc;
+    struct slo_groups *grp; /* ST_RATIO_ROLL over more periods than fit: the coarse layer */
     struct drop_ring *drop; /* NULL: no budgetDrop condition */
     bool *firing;        /* per alert */
     int64_t *last_resolve; /* per alert: when it last went firing -> resolved; -1: never

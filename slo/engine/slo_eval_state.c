@@ -190,6 +190,26 @@ static int acc_load(struct slo_state *st, struct slo_rd *r)
     return 0;
 }
 
+/*
+ * Reads a rolling RatioTimeslices' groups (the fine ring already loaded) and checks that the
+ * periods folded are exactly those that left the ring since the engine's start: the last group
+ * is the one holding the period before the ring's oldest, or none when no period left it.
+ * Returns 0 or AG_EPROTO.
+ */
+static int groups_load(struct slo_state *st, struct slo_rd *r)
+{
+    const int64_t p = (int64_t)st->def->slice_ms;
+    const int64_t g = (int64_t)slo_groups_width(st->grp);
+    int rc = slo_groups_load(st->grp, r, (uint32_t)(g / p));
+    if (rc != 0) {
+        return rc;
+    }
+    int64_t oldest = slo_window_oldest_ms(st->win, st->ring_ms);
+    int64_t seen = st->start_ms - st->start_ms % p;
+    int64_t want = oldest > seen ? (oldest - p) - (oldest - p) % g : -1;
+    return slo_groups_last(st->grp) == want ? 0 : AG_EPROTO;
+}
+
 /* The drop ring of an SLO with budgetDrop conditions (struct drop_ring): step, cap, n, the last
  * boundary, then the n samples from the oldest (bad low then high 64 bits, n). */
 static void drop_save(const struct drop_ring *d, struct slo_wr *w)
@@ -272,8 +292,13 @@ int slo_engine_save(const struct slo_engine *e, const void *extra, size_t extra_
         }
         switch (st->kind) {
         case ST_OCC_ROLL:
+            slo_window_save(st->win, &w);
+            break;
         case ST_RATIO_ROLL:
             slo_window_save(st->win, &w);
+            if (st->grp != NULL) {
+                slo_groups_save(st->grp, &w);
+            }
             break;
         case ST_RATIO_CAL:
             slo_window_save(st->win, &w);
@@ -343,8 +368,13 @@ static int load_state(struct slo_state *st, struct slo_rd *r, uint64_t version)
     int rc = 0;
     switch (st->kind) {
     case ST_OCC_ROLL:
+        rc = slo_window_load(st->win, r);
+        break;
     case ST_RATIO_ROLL:
         rc = slo_window_load(st->win, r);
+        if (rc == 0 && st->grp != NULL) {
+            rc = groups_load(st, r);
+        }
         break;
     case ST_RATIO_CAL:
         rc = slo_window_load(st->win, r);

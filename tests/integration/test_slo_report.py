@@ -368,11 +368,14 @@ def test_timeslices_30d_one_minute(slo_bin, tmp_path):
 
 def test_memory_refusal(slo_bin, tmp_path):
     """What the engine refuses for memory is an error of `slo validate` (naming the SLO and the
-    cap) and fails `slo report` with exit 2 and nothing on stdout: rolling RatioTimeslices keep
-    one (good, total) pair of 8 bytes per period, 30 d of 1-minute periods 43,201 x 8 bytes >
-    128 KiB; Timeslices of 10 s over 90 d need 777,600 / 4 = 194,400 bytes of cells."""
+    cap) and fails `slo report` with exit 2 and nothing on stdout: rolling RatioTimeslices of
+    10-second periods over 30 days need 259,200 pairs of 8 bytes in one ring, and in two layers
+    (the 1-hour ring, then groups of at most 16 periods, 160 s) 16,201 groups of 10 bytes =
+    162,010 bytes > 128 KiB; Timeslices of 10 s over 90 d need 777,600 / 4 = 194,400 bytes of
+    cells. 1-minute RatioTimeslices over 30 days fit (groups of 4 minutes) and are valid."""
     ok = slo_yaml("ok", "99.9", "30d", "Timeslices", 'period: 1m, target: "95"')
-    big = slo_yaml("rt", "99.9", "30d", "RatioTimeslices", "period: 1m")
+    ok2 = slo_yaml("rt1m", "99.9", "30d", "RatioTimeslices", "period: 1m")
+    big = slo_yaml("rt", "99.9", "30d", "RatioTimeslices", "period: 10s")
     big2 = slo_yaml("ts10s", "99.9", "90d", "Timeslices", 'period: 10s, target: "95"')
     d = tmp_path / "d.yaml"
     d.write_text(ok + "---\n" + big + "---\n" + big2)
@@ -381,9 +384,9 @@ def test_memory_refusal(slo_bin, tmp_path):
     assert err.splitlines() == [
         '%s: error: SLO "rt": needs more than 131072 bytes of buckets' % d,
         '%s: error: SLO "ts10s": needs more than 131072 bytes of buckets' % d]
-    (tmp_path / "ok.yaml").write_text(ok)
+    (tmp_path / "ok.yaml").write_text(ok + "---\n" + ok2)
     rc, out, err = run(slo_bin, "validate", tmp_path / "ok.yaml")
-    assert (rc, err) == (0, "") and out.endswith(": ok (1 SLO)\n")
+    assert (rc, err) == (0, "") and out.endswith(": ok (2 SLOs)\n")
     e = tmp_path / "e.jsonl"
     e.write_text('{"time": "%s", "slo": "ok", "good": 1, "total": 1}\n' % iso(T0))
     rc, out, err = run(slo_bin, "report", "--definitions", d, "--events", e,
@@ -514,7 +517,10 @@ class Oracle:
             return n - bad, n
         main = length is None
         length = length if length is not None else s["window"]
-        pers = self.periods(events, at - length, at)
+        lo = at - length
+        if main and s.get("group"):
+            lo = -(-lo // s["group"]) * s["group"]  # whole groups: ceil(T - W, G)
+        pers = self.periods(events, lo, at)
         good, n = Fraction(0), 0
         for g, tot in pers:
             if tot == 0:
@@ -675,12 +681,14 @@ def drop_fraction(text):
     return Fraction(text[:-1]) / 100 if text.endswith("%") else Fraction(text)
 
 
-def random_spec(rng, i, zones=False, long_cal=False, drops=None):
+def random_spec(rng, i, zones=False, long_cal=False, drops=None, long_ratio=False):
     method = rng.choice(["Occurrences", "Occurrences", "Timeslices", "RatioTimeslices",
                          "Calendar", "CalSlices", "CalRatio", "Long"] if not zones else
                         ["Calendar", "CalSlices", "CalRatio"])
     if long_cal:
         method = "CalRatio"
+    if long_ratio:
+        method = "LongRatio"
     o = rng.choice(["90", "95", "99", "99.5", "99.9", "75"])
     spec = {"name": "s%d" % i, "o": pct(o), "o_text": o, "alerts": [], "missing": "good"}
     tz, off = rng.choice([("UTC", 0), ("+02:00", 2 * 3600_000), ("-05:30", -19800_000)])
@@ -701,6 +709,19 @@ def random_spec(rng, i, zones=False, long_cal=False, drops=None):
         method = "Timeslices" if method == "CalSlices" else "RatioTimeslices"
         spec.update(method=method, calendar=True, window=DAY, offset=off)
         yaml_kw = dict(calendar=unit + " " + tz, method=method)
+    elif method == "LongRatio":
+        # rolling RatioTimeslices of 1-minute periods over 14 or 30 days: one (good, total)
+        # pair of 8 bytes per period is over 128 KiB (20,160 or 43,200 periods), so the engine
+        # keeps the periods of the alert windows (here at most 2 h) and folds older ones into
+        # groups of k periods, 10 bytes each, the smallest k that fits with the fine ring (about
+        # 1.2 KB): 14 d / 2 min = 10,080 groups (100,810 bytes); for 30 d 2 min needs 216,010
+        # bytes and 3 min 144,010, so 4 min (108,010). The window's old edge moves in group
+        # steps: it holds the periods of [ceil(T - W, G), T).
+        method = "RatioTimeslices"
+        wtext = rng.choice(["14d", "30d"])
+        spec.update(method=method, window=dur_ms(wtext), long_ratio=True,
+                    group=2 * MIN if wtext == "14d" else 4 * MIN)
+        yaml_kw = dict(window=wtext, method=method)
     elif method == "Long":
         # 14 days: over the 1-minute ring's budget, so W lives in 5-minute buckets and the
         # alert windows (up to 3 days) in 1-minute ones (slo_window's two layers)
@@ -714,6 +735,8 @@ def random_spec(rng, i, zones=False, long_cal=False, drops=None):
     if method in ("Timeslices", "RatioTimeslices"):
         ptext = rng.choice(["1m", "5m", "10m", "15m"] if not spec.get("calendar")
                            else ["5m", "10m", "15m", "30m"])
+        if spec.get("long_ratio"):
+            ptext = "1m"
         if long_cal:
             # 1-minute slices: the quarter's and year's ring above 128 KiB (README)
             ptext = rng.choice(["1m", "5m", "15m", "30m"] if unit == "quarter"
@@ -763,7 +786,7 @@ def random_events(rng, specs, base):
     for _ in range(rng.randint(0, 120)):
         sp = rng.choice(specs)
         t = base + rng.randrange(0, 4 * HOUR)
-        if sp.get("long"):
+        if sp.get("long") or (sp.get("long_ratio") and rng.random() < 0.5):
             t = base + 5 * HOUR - rng.randrange(0, 15 * DAY)
         if sp.get("unit") in ("quarter", "year"):
             # back to before the period's start: the previous period must not count
@@ -772,6 +795,8 @@ def random_events(rng, specs, base):
         total = rng.choice([0, 1, 2, 4, 5, 8, 10, 20, 25, 100, 1000, 3]) \
             if sp["method"] != "RatioTimeslices" else rng.choice([0, 1, 2, 4, 5, 10, 100])
         good = rng.choice([total, total, rng.randint(0, total)])
+        if sp.get("long_ratio") and rng.random() < 0.7:
+            good = total  # mostly good periods: the 14 and 30-day budgets reach every status
         x = {"time": iso(t) if rng.random() < 0.7 else t, "slo": sp["name"], "total": total}
         if rng.random() < 0.5:
             x["good"] = good
@@ -846,6 +871,20 @@ LONG_EDGES = [
 ]
 
 
+def test_oracle_long_ratio(slo_bin, tmp_path):
+    """Rolling RatioTimeslices over 14 and 30 days of 1-minute periods (two layers: the alert
+    windows' periods, then groups of 2 or 4 minutes): every evaluation equals the oracle's
+    recount of the periods of [ceil(T - W, G), T), with every missing-data policy, and the budget
+    and burn alerts of the random streams."""
+    checked, statuses, kinds = oracle_runs(slo_bin, tmp_path, random.Random(20261127), 40,
+                                           long_ratio=True)
+    assert set(kinds) == {"RatioTimeslices/long"}, kinds
+    assert checked > 150
+    assert all(statuses.get(k, 0) > 20 for k in ("OK", "BREACHED", "burn-firing",
+                                                  "burn-resolved")), statuses
+    assert all(statuses.get(k, 0) > 5 for k in ("budget-firing", "tte-firing")), statuses
+
+
 def test_oracle_quarter_year(slo_bin, tmp_path):
     """Calendar RatioTimeslices over quarters and years in UTC and fixed offsets: events over
     the whole period (and the one before), instants deep into it and around quarter and year
@@ -869,13 +908,14 @@ def test_oracle_quarter_year_zones(slo_bin, tmp_path):
     assert set(kinds) == {"RatioTimeslices/cal/quarter", "RatioTimeslices/cal/year"}, kinds
 
 
-def oracle_runs(slo_bin, tmp_path, rng, runs, zones=False, long_cal=False, drops=None):
+def oracle_runs(slo_bin, tmp_path, rng, runs, zones=False, long_cal=False, drops=None,
+                long_ratio=False):
     checked = 0
     statuses, kinds = {}, {}
     for r in range(runs):
         specs, texts = [], []
         for i in range(rng.randint(1, 4)):
-            sp, tx = random_spec(rng, i, zones, long_cal, drops)
+            sp, tx = random_spec(rng, i, zones, long_cal, drops, long_ratio)
             specs.append(sp)
             texts.append(tx)
         base = T0 + rng.randrange(0, 30) * DAY + rng.randrange(0, DAY)
@@ -922,7 +962,7 @@ def oracle_runs(slo_bin, tmp_path, rng, runs, zones=False, long_cal=False, drops
                 ctx = (r, sp, iso(at), s, want)
                 statuses[s["status"]] = statuses.get(s["status"], 0) + 1
                 kind = sp["method"] + ("/cal" if sp.get("calendar") else "") + \
-                    ("/long" if sp.get("long") else "") + \
+                    ("/long" if sp.get("long") or sp.get("long_ratio") else "") + \
                     ("/" + sp["unit"] if sp.get("unit") in ("quarter", "year") else "")
                 kinds[kind] = kinds.get(kind, 0) + 1
                 for a in s["alerts"].values():

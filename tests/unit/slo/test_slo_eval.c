@@ -1945,6 +1945,154 @@ static void test_slices_30d_1m(void)
 }
 
 /*
+ * Rolling RatioTimeslices of 1-minute periods over 30 days: 43,200 pairs of 8 bytes do not fit
+ * 128 KiB, so the engine keeps the alert windows' periods (5m, 1h: a 1-hour ring, 61 x 8
+ * bytes) and folds older ones into groups of 4 minutes (2 minutes: 21,601 x 10 bytes, 3:
+ * 14,401 x 10, both over the cap; 4: 10,801 x 10 = 108,010). Five periods at 90 / 100 (each
+ * 0.1 bad) at minutes 0, 15120, 43170, 43197, 43198. The window at T holds the periods of
+ * [ceil(T - 30 d, 4 min), T).
+ *   T = B + 30 d: [B, T), N = 43,200, bad 0.5; budget 0.001 x 43,200 = 43.2, remaining 42.7;
+ *     5m: minutes 43195-43199, 0.2 bad of 5: 0.04 / 0.001 = burn 40; 1h: 43140-43199, 0.3 of
+ *     60: burn 5 (no page: 14.4); time to exhaustion (42.7 / 43.2) x 2,592,000 s / 5 = 512,400 s.
+ *   T + 30 s: [B + 4m, T), N = 43,196, bad 0.4 (minute 0 left with its group).
+ *   T + 15119 min: [B + 15120m, T + 15119m), N = 43,199, bad 0.4 (15120 still in).
+ *   T + 15122 min: [B + 15124m, T + 15122m), N = 43,198, bad 0.3.
+ * A checkpoint at T restored into a fresh engine answers the same at each instant; one whose
+ * group claims 5 periods (of 4) is refused.
+ */
+static const char ratio_30d_1m[] = "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: rt30}\n"
+                                   "spec:\n  service: shop\n  objective: \"99.9\"\n"
+                                   "  window: 30d\n  budgetingMethod: RatioTimeslices\n"
+                                   "  timeSlice: {period: 1m}\n"
+                                   "  sli: {spans: {availability: {}}}\n  alerts:\n"
+                                   "    - {name: page, burnRate: \"14.4\", longWindow: 1h, "
+                                   "shortWindow: 5m}\n";
+
+static void ratio_check(struct slo_engine *e, int64_t at, uint64_t n, uint64_t bad_tenths,
+                        int64_t ws)
+{
+    struct slo_eval ev;
+    ASSERT_OK(slo_engine_eval(e, 0, at, &ev));
+    ASSERT_EQ(ev.window_start_ms, ws);
+    ASSERT_UEQ(ev.budget.total, n);
+    /* remaining = n / 1000 - bad / 10 = (n - 100 bad) / 1000 */
+    ASSERT(rat_is(&ev.budget.remaining, n - 100 * bad_tenths, 1000));
+    ASSERT_UEQ(ev.budget.bad, bad_tenths > 0 ? 1 : 0);
+    slo_eval_release(&ev);
+}
+
+static void test_ratio_30d_1m(void)
+{
+    struct fix f, g;
+    struct slo_eval ev;
+    const int64_t T = B + 30 * DAY;
+    const int64_t bad_min[] = {0, 15120, 43170, 43197, 43198};
+    ASSERT_OK(setup(&f, ratio_30d_1m, B));
+    ASSERT(slo_engine_slo_bytes(f.e, 0) <= 131072);
+    ASSERT_NOT_NULL(f.e->st[0].grp);
+    ASSERT_UEQ(slo_groups_width(f.e->st[0].grp), 4 * MIN);
+    for (size_t i = 0; i < sizeof(bad_min) / sizeof(bad_min[0]); i++) {
+        ASSERT_OK(slo_engine_add(f.e, 0, B + bad_min[i] * MIN + 30000, 90, 100));
+    }
+    ASSERT_OK(slo_engine_eval(f.e, 0, T, &ev));
+    ASSERT_EQ(ev.window_start_ms, B);
+    ASSERT_EQ(ev.window_end_ms, T);
+    ASSERT_UEQ(ev.budget.total, 43200);
+    ASSERT_UEQ(ev.budget.good, 43199); /* floor(43,199.5) */
+    ASSERT(rat_is(&ev.budget.budget_total, 432, 10));
+    ASSERT(rat_is(&ev.budget.remaining, 427, 10));
+    ASSERT(rat_is(&ev.budget.remaining_fraction, 427, 432));
+    ASSERT_EQ(ev.budget.status, SLO_STATUS_OK);
+    ASSERT_UEQ(ev.n_burns, 2);
+    ASSERT(rat_is(&ev.burns[0].burn.rate, 40, 1));
+    ASSERT(rat_is(&ev.burns[1].burn.rate, 5, 1));
+    ASSERT(!ev.alerts[0].firing);
+    ASSERT(!ev.tte_null);
+    ASSERT(fabs(ev.tte_seconds - 512400.0) < 1e-6);
+    slo_eval_release(&ev);
+    ratio_check(f.e, T + 30000, 43196, 4, B + 4 * MIN);
+
+    struct ag_buf ck, ja, jb;
+    ag_buf_init(&ck, 1u << 24);
+    ag_buf_init(&ja, 1u << 20);
+    ag_buf_init(&jb, 1u << 20);
+    ASSERT_OK(slo_engine_save(f.e, NULL, 0, &ck));
+    ASSERT_OK(setup(&g, ratio_30d_1m, T + 30000));
+    ASSERT_OK(slo_engine_restore(g.e, ag_buf_ptr(&ck), ck.len, T + 30000, NULL, NULL, NULL));
+    /* in time order: an evaluation reads the rings at the engine's clock */
+    const int64_t ats[] = {T + 30000, T + 15119 * MIN, T + 15122 * MIN};
+    for (size_t i = 0; i < 3; i++) {
+        eval_json_n(f.e, 1, ats[i], &ja);
+        eval_json_n(g.e, 1, ats[i], &jb);
+        ASSERT_STREQ(ag_buf_str(&ja), ag_buf_str(&jb));
+        if (i == 1) {
+            ratio_check(g.e, ats[i], 43199, 4, B + 15120 * MIN);
+        } else if (i == 2) {
+            ratio_check(g.e, ats[i], 43198, 3, B + 15124 * MIN);
+        }
+    }
+
+    /* the checkpoint's groups: width 240,000, cap 10,801, last, then (sum, n | inexact << 8)
+     * per slot; minute 15120's group (slot 3,780) holds 4 periods, one at 0.9: claiming 5 is
+     * refused (the CRC recomputed, so only the groups' check catches it) */
+    uint8_t *raw = (uint8_t *)ag_buf_ptr(&ck);
+    size_t at_grp = 0;
+    for (size_t i = 0; i + 16 <= ck.len && at_grp == 0; i++) {
+        uint64_t v1 = 0, v2 = 0;
+        for (int k = 0; k < 8; k++) {
+            v1 |= (uint64_t)raw[i + k] << (8 * k);
+            v2 |= (uint64_t)raw[i + 8 + k] << (8 * k);
+        }
+        if (v1 == 4 * MIN && v2 == 10801) {
+            at_grp = i;
+        }
+    }
+    ASSERT(at_grp > 0);
+    size_t slot = at_grp + 24 + (size_t)((B / MIN + 15120) / 4 % 10801) * 16;
+    ASSERT_UEQ(raw[slot + 8], 4);
+    raw[slot + 8] = 5;
+    uint32_t crc = slo_eval_crc32c(raw, ck.len - 8);
+    for (int k = 0; k < 8; k++) {
+        raw[ck.len - 8 + k] = k < 4 ? (uint8_t)(crc >> (8 * k)) : 0;
+    }
+    struct fix h;
+    struct ag_buf why;
+    ag_buf_init(&why, 4096);
+    ASSERT_OK(setup(&h, ratio_30d_1m, T + 30000));
+    ASSERT_EQ(slo_engine_restore(h.e, ag_buf_ptr(&ck), ck.len, T + 30000, NULL, NULL, &why),
+              AG_EPROTO);
+    ASSERT_STRCONTAINS(ag_buf_str(&why), "malformed state");
+    ag_buf_cleanup(&why);
+    teardown(&h);
+    ag_buf_cleanup(&ck);
+    ag_buf_cleanup(&ja);
+    ag_buf_cleanup(&jb);
+    teardown(&f);
+    teardown(&g);
+
+    /* 90 days with the SRE Workbook's alert windows (5m, 30m, 1h, 2h, 6h, 1d, 3d): a 3-day
+     * ring (4,321 x 8 = 34,568 bytes) and groups of 15 minutes (8,641 x 10 = 86,410; 13
+     * minutes do not divide 90 days' 129,600 minutes, 14 neither, and 12 need 108,010), so the
+     * window's old edge moves in 15-minute steps */
+    static const char ratio_90d[] =
+        "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: rt90}\nspec:\n  service: shop\n"
+        "  objective: \"99.9\"\n  window: 90d\n  budgetingMethod: RatioTimeslices\n"
+        "  timeSlice: {period: 1m}\n  sli: {spans: {availability: {}}}\n  alerts:\n"
+        "    - {name: a, burnRate: \"14.4\", longWindow: 1h, shortWindow: 5m}\n"
+        "    - {name: b, burnRate: \"6\", longWindow: 6h, shortWindow: 30m}\n"
+        "    - {name: c, burnRate: \"3\", longWindow: 1d, shortWindow: 2h}\n"
+        "    - {name: d, burnRate: \"1\", longWindow: 3d, shortWindow: 6h}\n";
+    ASSERT_OK(setup(&f, ratio_90d, B));
+    ASSERT(slo_engine_slo_bytes(f.e, 0) <= 131072);
+    ASSERT_UEQ(slo_groups_width(f.e->st[0].grp), 15 * MIN);
+    ASSERT_UEQ(f.e->st[0].ring_ms, 3 * DAY);
+    ASSERT_OK(slo_engine_add(f.e, 0, B + 10 * MIN, 1, 2));
+    ratio_check(f.e, B + 90 * DAY, 90 * 1440, 5, B);
+    ratio_check(f.e, B + 90 * DAY + 7 * MIN, 90 * 1440 - 8, 0, B + 15 * MIN);
+    teardown(&f);
+}
+
+/*
  * A checkpoint of format version 2 kept a Timeslices SLO's judged periods as a slo_window of
  * u32 pairs: it is still read (converted to 2-bit verdicts). slices_2h (no alerts: one lookback,
  * the 1 h of the time to exhaustion) with periods 3 and 10 bad, saved at B + 2h in version 3:
@@ -2112,4 +2260,5 @@ AG_TEST_MAIN(AG_TEST_CASE(test_brief_2h), AG_TEST_CASE(test_brief_1h),
              AG_TEST_CASE(test_checkpoint_equivalence), AG_TEST_CASE(test_checkpoint_refusals),
              AG_TEST_CASE(test_ratio_quarter), AG_TEST_CASE(test_ratio_year_tz),
              AG_TEST_CASE(test_ratio_quarter_checkpoint), AG_TEST_CASE(test_slices_30d_1m),
-             AG_TEST_CASE(test_checkpoint_v2_slices), AG_TEST_CASE(test_failmalloc))
+             AG_TEST_CASE(test_ratio_30d_1m), AG_TEST_CASE(test_checkpoint_v2_slices),
+             AG_TEST_CASE(test_failmalloc))
