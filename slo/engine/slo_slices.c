@@ -374,6 +374,15 @@ int slo_slices_load(struct slo_slices *s, struct slo_rd *r, bool legacy)
         }
         s->cal_ignored_start = slo_get_i64(r);
         s->cal_ignored = slo_get_u64(r);
+        /* The calendar period's periods hold its counted and its ignored ones: more ignored
+         * would take N below zero (found by fuzz_slo_state). */
+        struct slo_counts c;
+        int64_t cs = 0, ce = 0;
+        slo_calendar_counts(&s->cal, &c, &cs, &ce);
+        uint64_t room = ce > cs ? (uint64_t)(ce - cs) / s->period_ms : 0;
+        if (s->cal_ignored_start == cs && (c.total > room || s->cal_ignored > room - c.total)) {
+            return AG_EPROTO;
+        }
     }
     if (r->bad) {
         return AG_EPROTO;

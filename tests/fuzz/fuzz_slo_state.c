@@ -7,10 +7,15 @@
  * When the first byte is odd, the rest gets a valid checksum first, so that mutations reach the
  * decoder's layout and consistency checks behind the CRC. When its bit 1 is set, the engine is
  * built over three SLOs with budgetDrop conditions instead (rolling Occurrences, rolling
- * RatioTimeslices, a calendar day), whose checkpoints carry the rings of budget samples.
+ * RatioTimeslices, a calendar day), whose checkpoints carry the rings of budget samples. When
+ * its bit 2 is set, over one rolling RatioTimeslices SLO too long for one bucket per period
+ * (2 days of 10-second periods: a 1-hour ring, then 8,641 groups of 20 s), whose checkpoint
+ * carries the groups.
  */
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,16 +63,22 @@ static const char drops[] =
     "  sli: {spans: {availability: {}}}\n  alerts:\n"
     "    - {name: d, budgetDrop: {drop: \"5%\", lookback: 1h}}\n";
 
+/* tests/fuzz/corpus/slo_state/groups_* likewise (`slo report --save-state`). */
+static const char groups[] =
+    "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: lr}\nspec:\n  service: s\n"
+    "  objective: \"99\"\n  window: 2d\n  budgetingMethod: RatioTimeslices\n"
+    "  timeSlice: {period: 10s}\n  missingData: bad\n  sli: {spans: {availability: {}}}\n";
+
 #define START 1735761600000ll /* 2025-01-01T20:00:00Z */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static struct slo_defs *sets[2];
+    static struct slo_defs *sets[3];
     static struct ag_buf ddiag;
     if (sets[0] == NULL) {
         ag_buf_init(&ddiag, 1u << 16);
-        for (int k = 0; k < 2; k++) {
-            const char *y = k == 0 ? five : drops;
+        for (int k = 0; k < 3; k++) {
+            const char *y = k == 0 ? five : k == 1 ? drops : groups;
             if (slo_defs_new(&ddiag, &sets[k]) != 0 ||
                 slo_defs_add(sets[k], "d.yaml", y, strlen(y)) != 0 ||
                 slo_defs_finish(sets[k]) != 0) {
@@ -78,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size == 0) {
         return 0;
     }
-    const struct slo_defs *defs = sets[(data[0] & 2) != 0];
+    const struct slo_defs *defs = sets[(data[0] & 4) != 0 ? 2 : (data[0] & 2) != 0];
     bool fix_crc = (data[0] & 1) != 0;
     data++;
     size--;
@@ -141,6 +152,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         if (rc != 0 || ev.budget.good > ev.budget.total ||
             ev.budget.bad != ev.budget.total - ev.budget.good) {
+            fprintf(stderr,
+                    "SLO %zu: eval %d, good %" PRIu64 " bad %" PRIu64 " total %" PRIu64 "\n", i, rc,
+                    ev.budget.good, ev.budget.bad, ev.budget.total);
             abort();
         }
         slo_eval_release(&ev);
