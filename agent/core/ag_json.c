@@ -99,17 +99,28 @@ static void put(struct ag_json *w, const char *s, size_t len)
     /* JSON text escaped again: only quotes (and backslashes, in raw JSON) need a backslash. */
     if (len < SIZE_MAX / 4 && (p = room(b, 2 * len)) != NULL) {
         size_t i = 0;
-        /* Eight bytes at a time while none needs a look (numbers: all of them). */
-        for (; len - i >= 8; i += 8) {
-            uint64_t v;
-            memcpy(&v, s + i, 8);
-            if (word_special(v) != 0) {
-                break;
+        uint8_t *q = p;
+        while (i < len) {
+            /* Eight bytes at a time while none needs a look (numbers: all of them); after a quote
+             * (raw JSON has one every few bytes) the next eight again, as escape_into() does.
+             * |q| - |p| ≤ 2i and i + 8 ≤ len: the 8-byte store stays in the room. */
+            if (len - i >= 8) {
+                uint64_t v;
+                memcpy(&v, s + i, 8);
+                uint64_t m = word_special(v);
+                memcpy(q, &v, 8);
+                if (m == 0) {
+                    q += 8;
+                    i += 8;
+                    continue;
+                }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                /* The lowest flagged byte is a special one: the bytes before it are copied. */
+                size_t k = (size_t)__builtin_ctzll(m) / 8;
+                q += k;
+                i += k;
+#endif
             }
-            memcpy(p + i, &v, 8);
-        }
-        uint8_t *q = p + i;
-        for (; i < len; i++) {
             unsigned char c = (unsigned char)s[i];
             if (c == '"' || c == '\\') {
                 *q++ = '\\';
@@ -117,6 +128,7 @@ static void put(struct ag_json *w, const char *s, size_t len)
                 goto slow; /* raw JSON with more to escape: nothing advanced yet */
             }
             *q++ = c;
+            i++;
         }
         advance(b, (size_t)(q - p));
         return;

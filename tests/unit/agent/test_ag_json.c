@@ -508,6 +508,50 @@ static void test_escaped_form(void)
     ASSERT_STREQ(text(), "\\\"a\\nb\\\"");
 }
 
+/*
+ * Raw JSON in the escaped form, against a reference written here: '"' and '\\' get a backslash,
+ * '\n' becomes \n (ag_json_escape()'s short form), UTF-8 stays. Random texts of 0..70 bytes from
+ * an alphabet rich in quotes put a special byte at every offset of the 8-byte steps.
+ */
+static void test_escaped_raw_random(void)
+{
+    static const char *const units[] = {"a", "\"", "\\", "1", ",", "[", "\n", "\xC3\xA9"};
+    uint64_t r = 99;
+    for (int round = 0; round < 3000; round++) {
+        char in[160], want[400];
+        size_t n = 0, m = 0;
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        size_t len = (size_t)(r >> 33) % 71;
+        while (n < len) {
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            const char *u = units[(r >> 40) % 8];
+            size_t ul = strlen(u);
+            memcpy(in + n, u, ul);
+            n += ul;
+            if (u[0] == '"' || u[0] == '\\') {
+                want[m++] = '\\';
+                want[m++] = u[0];
+            } else if (u[0] == '\n') {
+                want[m++] = '\\';
+                want[m++] = 'n';
+            } else {
+                memcpy(want + m, u, ul);
+                m += ul;
+            }
+        }
+        want[m] = '\0';
+        start(BIG_CAP);
+        if (round % 2) {
+            ASSERT_NOT_NULL(ag_buf_reserve(&out, 4096)); /* the fast path's room */
+        }
+        ag_json_init_escaped(&w, &out);
+        ag_json_raw(&w, in, n);
+        ASSERT_OK(ag_json_finish(&w));
+        ASSERT_STREQ(text(), want);
+        ASSERT_UEQ(w.written, n);
+    }
+}
+
 static void test_plain_limit(void)
 {
     for (int escaped = 0; escaped < 2; escaped++) {
@@ -871,6 +915,7 @@ AG_TEST_MAIN(AG_TEST_CASE(test_escape_quotes_and_controls), AG_TEST_CASE(test_es
              AG_TEST_CASE(test_base64_rfc4648), AG_TEST_CASE(test_cap_sticky),
              AG_TEST_CASE(test_unbalanced), AG_TEST_CASE(test_misuse),
              AG_TEST_CASE(test_depth_limit), AG_TEST_CASE(test_escaped_form),
+             AG_TEST_CASE(test_escaped_raw_random),
              AG_TEST_CASE(test_plain_limit), AG_TEST_CASE(test_word_paths),
              AG_TEST_CASE(test_random_against_reference),
              AG_TEST_CASE(test_key_lit), AG_TEST_CASE(test_keyn_escapes),
