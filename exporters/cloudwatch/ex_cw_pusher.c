@@ -862,6 +862,10 @@ static int put_body(struct ag_buf *b, const struct cwstream *st, size_t n)
         events += 1 + sizeof(ev_open) + sizeof(ev_msg) + 24 + st->evs[st->head + i].esc_len;
     }
     need += events;
+    if (b->len == 0 && b->alloc != 0 && b->alloc <= need) {
+        /* A kept body too small: growing it would copy its old bytes for nothing. */
+        ag_buf_cleanup(b);
+    }
     if (ag_buf_reserve(b, need) == NULL) {
         return need > b->cap ? AG_ETOOBIG : AG_ENOMEM;
     }
