@@ -863,9 +863,16 @@ static uint8_t *open_quote(const struct ag_json *w, uint8_t *p)
     return p;
 }
 
+/* "00" "01" ... "ff": the two hex digits of every byte, one 2-byte copy per byte. */
+#define HEX_ROW(h)                                                                                \
+    h "0" h "1" h "2" h "3" h "4" h "5" h "6" h "7" h "8" h "9" h "a" h "b" h "c" h "d" h "e" h "f"
+static const char hex_pairs[] = HEX_ROW("0") HEX_ROW("1") HEX_ROW("2") HEX_ROW("3") HEX_ROW("4")
+    HEX_ROW("5") HEX_ROW("6") HEX_ROW("7") HEX_ROW("8") HEX_ROW("9") HEX_ROW("a") HEX_ROW("b")
+        HEX_ROW("c") HEX_ROW("d") HEX_ROW("e") HEX_ROW("f");
+#undef HEX_ROW
+
 void ag_json_hex(struct ag_json *w, const uint8_t *bytes, size_t len)
 {
-    static const char hex[] = "0123456789abcdef";
     if (before_value(w)) {
         return;
     }
@@ -876,8 +883,8 @@ void ag_json_hex(struct ag_json *w, const uint8_t *bytes, size_t len)
     uint8_t *start = p;
     p = open_quote(w, p);
     for (size_t i = 0; i < len; i++) {
-        *p++ = (uint8_t)hex[bytes[i] >> 4];
-        *p++ = (uint8_t)hex[bytes[i] & 15];
+        memcpy(p, hex_pairs + 2 * bytes[i], 2);
+        p += 2;
     }
     p = open_quote(w, p);
     ag_buf_commit(w->buf, (size_t)(p - start));

@@ -306,6 +306,18 @@ static void test_hex(void)
     ag_json_arr_close(&w);
     ASSERT_OK(ag_json_finish(&w));
     ASSERT_STREQ(text(), "[\"0001abff10\",\"\"]");
+    /* Every byte value, against snprintf's %02x. */
+    uint8_t all[256];
+    char want[2 * 256 + 3] = "\"";
+    for (size_t i = 0; i < 256; i++) {
+        all[i] = (uint8_t)i;
+        snprintf(want + 1 + 2 * i, 3, "%02x", (unsigned)i);
+    }
+    strcat(want, "\"");
+    start(BIG_CAP);
+    ag_json_hex(&w, all, sizeof(all));
+    ASSERT_OK(ag_json_finish(&w));
+    ASSERT_STREQ(text(), want);
 }
 
 static void test_base64_rfc4648(void)
