@@ -933,6 +933,20 @@ void ag_json_raw(struct ag_json *w, const char *json, size_t len)
     put(w, json, len);
 }
 
+void ag_json_raw_out(struct ag_json *w, const char *text, size_t len, size_t plain_len)
+{
+    uint8_t *p;
+    if (before_value(w) || w->err != 0 || count(w, plain_len) != 0) {
+        return;
+    }
+    if ((p = room(w->buf, len)) != NULL) {
+        memcpy(p, text, len);
+        advance(w->buf, len);
+        return;
+    }
+    w->err = ag_buf_add(w->buf, text, len);
+}
+
 void ag_json_members_out(struct ag_json *w, const char *text, size_t len, size_t plain_len)
 {
     uint8_t *p;

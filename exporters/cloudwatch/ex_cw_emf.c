@@ -1906,6 +1906,21 @@ static long write_directives(struct run *r, struct ag_json *w, const struct grou
     return written;
 }
 
+/*
+ * Starts the writer of the directives' side buffer in the event's own form, so the array goes
+ * into the event as it is (ag_json_raw_out()) instead of being escaped a second time. The limit
+ * is on the plain text, as the side buffer's cap is for plain events.
+ */
+static void side_init(const struct run *r, struct ag_json *sw, struct ag_buf *side)
+{
+    if (r->escaped) {
+        ag_json_init_escaped(sw, side);
+        ag_json_set_limit(sw, r->t->max_event);
+    } else {
+        ag_json_init(sw, side);
+    }
+}
+
 static int render(struct run *r, const struct group *g, struct mval *const *ms, size_t n,
                   bool *too_big)
 {
@@ -1947,7 +1962,7 @@ static int render(struct run *r, const struct group *g, struct mval *const *ms, 
         struct ag_buf *side = &r->side;
         struct ag_json sw;
         ag_buf_reset(side);
-        ag_json_init(&sw, side);
+        side_init(r, &sw, side);
         ag_json_arr_open(&sw);
         long nd = write_directives(r, &sw, g, ms, n);
         ag_json_arr_close(&sw);
@@ -1960,13 +1975,13 @@ static int render(struct run *r, const struct group *g, struct mval *const *ms, 
             *too_big = true;
         } else if (nd > 0) {
             ag_json_key_lit(&w, "CloudWatchMetrics");
-            ag_json_raw(&w, ag_buf_str(side), side->len);
+            ag_json_raw_out(&w, ag_buf_str(side), side->len, sw.written);
         }
     } else {
         struct ag_buf *side = &r->side;
         struct ag_json sw;
         ag_buf_reset(side);
-        ag_json_init(&sw, side);
+        side_init(r, &sw, side);
         ag_json_arr_open(&sw);
         long nd = write_directives(r, &sw, g, ms, n);
         ag_json_arr_close(&sw);
@@ -1983,7 +1998,7 @@ static int render(struct run *r, const struct group *g, struct mval *const *ms, 
             ag_json_key_lit(&w, "_aws");
             ag_json_obj_open(&w);
             ag_json_key_lit(&w, "CloudWatchMetrics");
-            ag_json_raw(&w, ag_buf_str(side), side->len);
+            ag_json_raw_out(&w, ag_buf_str(side), side->len, sw.written);
             ag_json_key_lit(&w, "Timestamp");
             ag_json_int(&w, g->ts);
             ag_json_obj_close(&w);
@@ -2070,7 +2085,7 @@ static int translate(struct ex_cw_emf *t, const ProtobufCMessage *req, uint64_t 
      * size. */
     ag_buf_init(&r.out, r.escaped ? 8 * t->max_event + 64 : t->max_event);
     ag_buf_init(&r.kb, (size_t)16 << 20);
-    ag_buf_init(&r.side, t->max_event);
+    ag_buf_init(&r.side, r.escaped ? 8 * t->max_event + 64 : t->max_event);
     r.a = ag_arena_new(0);
     if (r.a == NULL) {
         return AG_ENOMEM;

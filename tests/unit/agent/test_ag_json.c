@@ -834,6 +834,61 @@ static int render_a1(struct ag_buf *buf, int twice, size_t *plain)
 }
 
 /*
+ * ag_json_raw_out(): a value rendered by another writer of the same form goes in as it is, after a
+ * key or in an array with its comma, counted in plain bytes against the limit.
+ */
+static void test_raw_out(void)
+{
+    for (int twice = 0; twice < 2; twice++) {
+        struct ag_buf v;
+        size_t plain = 0;
+        ASSERT_OK(render_a1(&v, twice, &plain));
+        for (int roomy = 0; roomy < 2; roomy++) {
+            start(BIG_CAP);
+            if (roomy) {
+                ASSERT_NOT_NULL(ag_buf_reserve(&out, 4096));
+            }
+            if (twice) {
+                ag_json_init_escaped(&w, &out);
+            }
+            ag_json_obj_open(&w);
+            ag_json_key_lit(&w, "k");
+            ag_json_raw_out(&w, ag_buf_str(&v), v.len, plain);
+            ag_json_key_lit(&w, "l");
+            ag_json_arr_open(&w);
+            ag_json_int(&w, 2);
+            ag_json_raw_out(&w, ag_buf_str(&v), v.len, plain);
+            ag_json_arr_close(&w);
+            ag_json_obj_close(&w);
+            ASSERT_OK(ag_json_finish(&w));
+            ASSERT_STREQ(text(), twice ? "{\\\"k\\\":{\\\"a\\\":1},\\\"l\\\":[2,{\\\"a\\\":1}]}"
+                                       : "{\"k\":{\"a\":1},\"l\":[2,{\"a\":1}]}");
+            /* Plain {"k":{"a":1},"l":[2,{"a":1}]}: '{' 1, "k": 4, {"a":1} 7, ',' 1, "l": 4,
+             * '[' 1, 2 1, ',' 1, {"a":1} 7, ']' 1, '}' 1 = 29 bytes. */
+            ASSERT_UEQ(w.written, 29);
+        }
+        /* The limit counts the plain bytes: 29 do not fit in 28. */
+        start(BIG_CAP);
+        if (twice) {
+            ag_json_init_escaped(&w, &out);
+        }
+        ag_json_set_limit(&w, 28);
+        ag_json_obj_open(&w);
+        ag_json_key_lit(&w, "k");
+        ag_json_raw_out(&w, ag_buf_str(&v), v.len, plain);
+        ag_json_key_lit(&w, "l");
+        ag_json_arr_open(&w);
+        ag_json_int(&w, 2);
+        ag_json_raw_out(&w, ag_buf_str(&v), v.len, plain);
+        ag_json_arr_close(&w);
+        ag_json_obj_close(&w);
+        ASSERT_EQ(ag_json_finish(&w), AG_ETOOBIG);
+        ASSERT_EQ(w.over_limit, 1);
+        ag_buf_cleanup(&v);
+    }
+}
+
+/*
  * ag_json_members_out(): members rendered by another writer of the same form, copied between
  * others with the commas where they belong, counted in plain bytes; misuse is AG_EINVAL; the
  * limit counts them.
@@ -928,6 +983,7 @@ AG_TEST_MAIN(AG_TEST_CASE(test_escape_quotes_and_controls), AG_TEST_CASE(test_es
              AG_TEST_CASE(test_unbalanced), AG_TEST_CASE(test_misuse),
              AG_TEST_CASE(test_depth_limit), AG_TEST_CASE(test_escaped_form),
              AG_TEST_CASE(test_escaped_raw_random),
+             AG_TEST_CASE(test_raw_out),
              AG_TEST_CASE(test_plain_limit), AG_TEST_CASE(test_word_paths),
              AG_TEST_CASE(test_random_against_reference),
              AG_TEST_CASE(test_key_lit), AG_TEST_CASE(test_keyn_escapes),
