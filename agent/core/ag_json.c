@@ -99,17 +99,28 @@ static void put(struct ag_json *w, const char *s, size_t len)
     /* JSON text escaped again: only quotes (and backslashes, in raw JSON) need a backslash. */
     if (len < SIZE_MAX / 4 && (p = room(b, 2 * len)) != NULL) {
         size_t i = 0;
-        /* Eight bytes at a time while none needs a look (numbers: all of them). */
-        for (; len - i >= 8; i += 8) {
-            uint64_t v;
-            memcpy(&v, s + i, 8);
-            if (word_special(v) != 0) {
-                break;
+        uint8_t *q = p;
+        while (i < len) {
+            /* Eight bytes at a time while none needs a look (numbers: all of them); after a quote
+             * (raw JSON has one every few bytes) the next eight again, as escape_into() does.
+             * |q| - |p| ≤ 2i and i + 8 ≤ len: the 8-byte store stays in the room. */
+            if (len - i >= 8) {
+                uint64_t v;
+                memcpy(&v, s + i, 8);
+                uint64_t m = word_special(v);
+                memcpy(q, &v, 8);
+                if (m == 0) {
+                    q += 8;
+                    i += 8;
+                    continue;
+                }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                /* The lowest flagged byte is a special one: the bytes before it are copied. */
+                size_t k = (size_t)__builtin_ctzll(m) / 8;
+                q += k;
+                i += k;
+#endif
             }
-            memcpy(p + i, &v, 8);
-        }
-        uint8_t *q = p + i;
-        for (; i < len; i++) {
             unsigned char c = (unsigned char)s[i];
             if (c == '"' || c == '\\') {
                 *q++ = '\\';
@@ -117,6 +128,7 @@ static void put(struct ag_json *w, const char *s, size_t len)
                 goto slow; /* raw JSON with more to escape: nothing advanced yet */
             }
             *q++ = c;
+            i++;
         }
         advance(b, (size_t)(q - p));
         return;
@@ -851,9 +863,16 @@ static uint8_t *open_quote(const struct ag_json *w, uint8_t *p)
     return p;
 }
 
+/* "00" "01" ... "ff": the two hex digits of every byte, one 2-byte copy per byte. */
+#define HEX_ROW(h)                                                                                \
+    h "0" h "1" h "2" h "3" h "4" h "5" h "6" h "7" h "8" h "9" h "a" h "b" h "c" h "d" h "e" h "f"
+static const char hex_pairs[] = HEX_ROW("0") HEX_ROW("1") HEX_ROW("2") HEX_ROW("3") HEX_ROW("4")
+    HEX_ROW("5") HEX_ROW("6") HEX_ROW("7") HEX_ROW("8") HEX_ROW("9") HEX_ROW("a") HEX_ROW("b")
+        HEX_ROW("c") HEX_ROW("d") HEX_ROW("e") HEX_ROW("f");
+#undef HEX_ROW
+
 void ag_json_hex(struct ag_json *w, const uint8_t *bytes, size_t len)
 {
-    static const char hex[] = "0123456789abcdef";
     if (before_value(w)) {
         return;
     }
@@ -864,8 +883,8 @@ void ag_json_hex(struct ag_json *w, const uint8_t *bytes, size_t len)
     uint8_t *start = p;
     p = open_quote(w, p);
     for (size_t i = 0; i < len; i++) {
-        *p++ = (uint8_t)hex[bytes[i] >> 4];
-        *p++ = (uint8_t)hex[bytes[i] & 15];
+        memcpy(p, hex_pairs + 2 * bytes[i], 2);
+        p += 2;
     }
     p = open_quote(w, p);
     ag_buf_commit(w->buf, (size_t)(p - start));
@@ -912,6 +931,20 @@ void ag_json_raw(struct ag_json *w, const char *json, size_t len)
         return;
     }
     put(w, json, len);
+}
+
+void ag_json_raw_out(struct ag_json *w, const char *text, size_t len, size_t plain_len)
+{
+    uint8_t *p;
+    if (before_value(w) || w->err != 0 || count(w, plain_len) != 0) {
+        return;
+    }
+    if ((p = room(w->buf, len)) != NULL) {
+        memcpy(p, text, len);
+        advance(w->buf, len);
+        return;
+    }
+    w->err = ag_buf_add(w->buf, text, len);
 }
 
 void ag_json_members_out(struct ag_json *w, const char *text, size_t len, size_t plain_len)

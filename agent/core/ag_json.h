@@ -86,6 +86,13 @@ void ag_json_base64(struct ag_json *w, const uint8_t *bytes, size_t len);
 /* Writes already-encoded JSON text as one value. */
 void ag_json_raw(struct ag_json *w, const char *json, size_t len);
 /*
+ * Writes one value given in this writer's output form: |text| (|len| bytes) is what a writer of
+ * the same form (plain or escaped) wrote for one JSON value, |plain_len| bytes of plain JSON text
+ * (that writer's count), copied as it is and counted as |plain_len| against the limit. For a
+ * value rendered apart (a side buffer) that would otherwise be escaped a second time.
+ */
+void ag_json_raw_out(struct ag_json *w, const char *text, size_t len, size_t plain_len);
+/*
  * Writes members of the open object given in this writer's output form: |text| (|len| bytes) is
  * what a writer of the same form (plain or escaped) wrote between the braces of an object, with
  * |plain_len| bytes of plain JSON text (that writer's count less the two braces), copied as it

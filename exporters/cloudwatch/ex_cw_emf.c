@@ -583,14 +583,24 @@ static const char *any_string(struct run *r, const pb_any *v, size_t *len)
         s = v->bool_value ? "true" : "false";
         *len = strlen(s);
         return s;
-    case V_INT:
-        snprintf(num, sizeof(num), "%" PRId64, v->int_value);
-        *len = strlen(num);
-        s = ag_arena_strndup(r->a, num, *len);
+    case V_INT: {
+        /* The decimal form snprintf("%" PRId64) gives, without the format machinery. */
+        char *end = num + sizeof(num), *q = end;
+        uint64_t m = v->int_value < 0 ? 0 - (uint64_t)v->int_value : (uint64_t)v->int_value;
+        do {
+            *--q = (char)('0' + m % 10);
+            m /= 10;
+        } while (m != 0);
+        if (v->int_value < 0) {
+            *--q = '-';
+        }
+        *len = (size_t)(end - q);
+        s = ag_arena_strndup(r->a, q, *len);
         if (s == NULL) {
             r->err = AG_ENOMEM;
         }
         return s;
+    }
     case V_DOUBLE:
     case V_BYTES:
     case V_ARRAY:
@@ -891,7 +901,20 @@ static int point_labels(struct run *r, const struct rctx *rc, const pb_kv *const
             return AG_ENOMEM;
         }
     }
-    qsort(ls, n, sizeof(*ls), label_cmp);
+    if (n <= 16) {
+        /* A point's few labels (keys unique, so any sort gives this order): insertion, without
+         * qsort's calls through a pointer. */
+        for (size_t i = 1; i < n; i++) {
+            struct label l = ls[i];
+            size_t j = i;
+            for (; j > 0 && label_cmp(&ls[j - 1], &l) > 0; j--) {
+                ls[j] = ls[j - 1];
+            }
+            ls[j] = l;
+        }
+    } else {
+        qsort(ls, n, sizeof(*ls), label_cmp);
+    }
     pc->labels = ls;
     pc->n = n;
     pc->key_len = 0;
@@ -1713,13 +1736,13 @@ static bool decl_selects(const struct decl *d, const char *name)
 static void write_metric_def(struct ag_json *w, const struct mval *m)
 {
     ag_json_obj_open(w);
-    ag_json_key(w, "Name");
+    ag_json_key_lit(w, "Name");
     ag_json_str(w, m->name);
     if (m->unit != NULL) {
-        ag_json_key(w, "Unit");
+        ag_json_key_lit(w, "Unit");
         ag_json_str(w, m->unit);
     }
-    ag_json_key(w, "StorageResolution");
+    ag_json_key_lit(w, "StorageResolution");
     ag_json_int(w, m->sres);
     ag_json_obj_close(w);
 }
@@ -1729,9 +1752,9 @@ static void write_directive(struct ag_json *w, const struct group *g, const stru
                             unsigned char want)
 {
     ag_json_obj_open(w);
-    ag_json_key(w, "Namespace");
+    ag_json_key_lit(w, "Namespace");
     ag_json_str(w, g->ns);
-    ag_json_key(w, "Dimensions");
+    ag_json_key_lit(w, "Dimensions");
     ag_json_arr_open(w);
     for (size_t i = 0; i < d->n; i++) {
         ag_json_arr_open(w);
@@ -1742,7 +1765,7 @@ static void write_directive(struct ag_json *w, const struct group *g, const stru
         ag_json_arr_close(w);
     }
     ag_json_arr_close(w);
-    ag_json_key(w, "Metrics");
+    ag_json_key_lit(w, "Metrics");
     ag_json_arr_open(w);
     for (size_t i = 0; i < n; i++) {
         if (pick == NULL || pick[i] == want) {
@@ -1762,26 +1785,26 @@ static void write_value(struct ag_json *w, const struct mval *m)
     }
     ag_json_obj_open(w);
     if (m->kind == VK_HIST) {
-        ag_json_key(w, "Values");
+        ag_json_key_lit(w, "Values");
         ag_json_arr_open(w);
         for (size_t i = 0; i < m->n; i++) {
             ag_json_double(w, m->values[i]);
         }
         ag_json_arr_close(w);
-        ag_json_key(w, "Counts");
+        ag_json_key_lit(w, "Counts");
         ag_json_arr_open(w);
         for (size_t i = 0; i < m->n; i++) {
             ag_json_double(w, m->counts[i]);
         }
         ag_json_arr_close(w);
     }
-    ag_json_key(w, "Max");
+    ag_json_key_lit(w, "Max");
     ag_json_double(w, m->max);
-    ag_json_key(w, "Min");
+    ag_json_key_lit(w, "Min");
     ag_json_double(w, m->min);
-    ag_json_key(w, "Count");
+    ag_json_key_lit(w, "Count");
     ag_json_double(w, m->count);
-    ag_json_key(w, "Sum");
+    ag_json_key_lit(w, "Sum");
     ag_json_double(w, m->sum);
     ag_json_obj_close(w);
 }
@@ -1883,6 +1906,21 @@ static long write_directives(struct run *r, struct ag_json *w, const struct grou
     return written;
 }
 
+/*
+ * Starts the writer of the directives' side buffer in the event's own form, so the array goes
+ * into the event as it is (ag_json_raw_out()) instead of being escaped a second time. The limit
+ * is on the plain text, as the side buffer's cap is for plain events.
+ */
+static void side_init(const struct run *r, struct ag_json *sw, struct ag_buf *side)
+{
+    if (r->escaped) {
+        ag_json_init_escaped(sw, side);
+        ag_json_set_limit(sw, r->t->max_event);
+    } else {
+        ag_json_init(sw, side);
+    }
+}
+
 static int render(struct run *r, const struct group *g, struct mval *const *ms, size_t n,
                   bool *too_big)
 {
@@ -1907,7 +1945,7 @@ static int render(struct run *r, const struct group *g, struct mval *const *ms, 
         }
     }
     if (g->prom_type != NULL) {
-        ag_json_key(&w, "prom_metric_type");
+        ag_json_key_lit(&w, "prom_metric_type");
         ag_json_str(&w, g->prom_type);
     }
     for (size_t i = 0; i < n; i++) {
@@ -1916,15 +1954,15 @@ static int render(struct run *r, const struct group *g, struct mval *const *ms, 
     char ts[24];
     snprintf(ts, sizeof(ts), "%" PRId64, g->ts);
     if (r->t->version == 0) {
-        ag_json_key(&w, "Version");
+        ag_json_key_lit(&w, "Version");
         ag_json_str(&w, "0");
-        ag_json_key(&w, "Timestamp");
+        ag_json_key_lit(&w, "Timestamp");
         ag_json_str(&w, ts);
         /* The array is opened only if a directive follows: written to a side buffer first. */
         struct ag_buf *side = &r->side;
         struct ag_json sw;
         ag_buf_reset(side);
-        ag_json_init(&sw, side);
+        side_init(r, &sw, side);
         ag_json_arr_open(&sw);
         long nd = write_directives(r, &sw, g, ms, n);
         ag_json_arr_close(&sw);
@@ -1936,14 +1974,14 @@ static int render(struct run *r, const struct group *g, struct mval *const *ms, 
         if (fe == AG_ETOOBIG) {
             *too_big = true;
         } else if (nd > 0) {
-            ag_json_key(&w, "CloudWatchMetrics");
-            ag_json_raw(&w, ag_buf_str(side), side->len);
+            ag_json_key_lit(&w, "CloudWatchMetrics");
+            ag_json_raw_out(&w, ag_buf_str(side), side->len, sw.written);
         }
     } else {
         struct ag_buf *side = &r->side;
         struct ag_json sw;
         ag_buf_reset(side);
-        ag_json_init(&sw, side);
+        side_init(r, &sw, side);
         ag_json_arr_open(&sw);
         long nd = write_directives(r, &sw, g, ms, n);
         ag_json_arr_close(&sw);
@@ -1955,13 +1993,13 @@ static int render(struct run *r, const struct group *g, struct mval *const *ms, 
         if (fe == AG_ETOOBIG) {
             *too_big = true;
         } else if (nd > 0) {
-            ag_json_key(&w, "Version");
+            ag_json_key_lit(&w, "Version");
             ag_json_str(&w, "1");
-            ag_json_key(&w, "_aws");
+            ag_json_key_lit(&w, "_aws");
             ag_json_obj_open(&w);
-            ag_json_key(&w, "CloudWatchMetrics");
-            ag_json_raw(&w, ag_buf_str(side), side->len);
-            ag_json_key(&w, "Timestamp");
+            ag_json_key_lit(&w, "CloudWatchMetrics");
+            ag_json_raw_out(&w, ag_buf_str(side), side->len, sw.written);
+            ag_json_key_lit(&w, "Timestamp");
             ag_json_int(&w, g->ts);
             ag_json_obj_close(&w);
         }
@@ -2047,7 +2085,7 @@ static int translate(struct ex_cw_emf *t, const ProtobufCMessage *req, uint64_t 
      * size. */
     ag_buf_init(&r.out, r.escaped ? 8 * t->max_event + 64 : t->max_event);
     ag_buf_init(&r.kb, (size_t)16 << 20);
-    ag_buf_init(&r.side, t->max_event);
+    ag_buf_init(&r.side, r.escaped ? 8 * t->max_event + 64 : t->max_event);
     r.a = ag_arena_new(0);
     if (r.a == NULL) {
         return AG_ENOMEM;

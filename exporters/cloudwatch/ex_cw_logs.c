@@ -154,6 +154,9 @@ static int go_escape_add(struct ag_buf *out, const uint8_t *s, size_t len, int e
     return rc != 0 ? rc : ag_buf_add(out, s + run, len - run);
 }
 
+/* Up to this many keys are sorted by insertion (a record's attributes), more by qsort. */
+#define SMALL_SORT 16u
+
 static int slot_cmp(const void *a, const void *b)
 {
     keyvalue *const *x = *(keyvalue *const *const *)a, *const *y = *(keyvalue *const *const *)b;
@@ -183,7 +186,20 @@ static long sort_kvs(keyvalue *const *kvs, size_t n, keyvalue *const **stack, si
             arr[m++] = &kvs[i];
         }
     }
-    qsort(arr, m, sizeof(*arr), slot_cmp);
+    if (m <= SMALL_SORT) {
+        /* A record's few attributes: a stable insertion sort by key gives qsort's (key, slot)
+         * order (the slots were taken in address order) without its calls through a pointer. */
+        for (size_t i = 1; i < m; i++) {
+            keyvalue *const *v = arr[i];
+            size_t j = i;
+            for (; j > 0 && strcmp((*arr[j - 1])->key, (*v)->key) > 0; j--) {
+                arr[j] = arr[j - 1];
+            }
+            arr[j] = v;
+        }
+    } else {
+        qsort(arr, m, sizeof(*arr), slot_cmp);
+    }
     size_t k = 0;
     for (size_t i = 0; i < m; i++) {
         if (k > 0 && strcmp((*arr[k - 1])->key, (*arr[i])->key) == 0) {
@@ -400,12 +416,12 @@ int ex_cw_logs_shared(const ex_cw_scope *scope, const ex_cw_resource *res, bool 
     }
     ag_json_obj_open(&w);
     if (scope != NULL && scope->name != NULL && scope->name[0] != '\0') {
-        ag_json_key(&w, "scope");
+        ag_json_key_lit(&w, "scope");
         ag_json_obj_open(&w);
-        ag_json_key(&w, "name");
+        ag_json_key_lit(&w, "name");
         ag_json_str(&w, scope->name);
         if (scope->version != NULL && scope->version[0] != '\0') {
-            ag_json_key(&w, "version");
+            ag_json_key_lit(&w, "version");
             ag_json_str(&w, scope->version);
         }
         if (scope->n_attributes > 0) {
@@ -416,7 +432,7 @@ int ex_cw_logs_shared(const ex_cw_scope *scope, const ex_cw_resource *res, bool 
                 w.err = AG_ENOMEM;
             }
             if (m > 0) {
-                ag_json_key(&w, "attributes");
+                ag_json_key_lit(&w, "attributes");
                 ag_json_obj_open(&w);
                 for (long i = 0; i < m; i++) {
                     ag_buf_reset(&tmp);
@@ -436,7 +452,7 @@ int ex_cw_logs_shared(const ex_cw_scope *scope, const ex_cw_resource *res, bool 
         ag_json_obj_close(&w);
     }
     if (res != NULL && res->n_attributes > 0) {
-        ag_json_key(&w, "resource");
+        ag_json_key_lit(&w, "resource");
         write_map(&w, res->attributes, res->n_attributes);
     }
     ag_json_obj_close(&w);
@@ -472,35 +488,35 @@ int ex_cw_logs_message_shared(const ex_cw_log_record *rec, const char *shared, s
     }
     ag_json_obj_open(&w);
     if (value_set(rec->body)) {
-        ag_json_key(&w, "body");
+        ag_json_key_lit(&w, "body");
         write_value(&w, rec->body);
     }
     if (rec->severity_number != 0) {
-        ag_json_key(&w, "severity_number");
+        ag_json_key_lit(&w, "severity_number");
         ag_json_int(&w, (int64_t)rec->severity_number);
     }
     if (rec->severity_text != NULL && rec->severity_text[0] != '\0') {
-        ag_json_key(&w, "severity_text");
+        ag_json_key_lit(&w, "severity_text");
         ag_json_str(&w, rec->severity_text);
     }
     if (rec->dropped_attributes_count != 0) {
-        ag_json_key(&w, "dropped_attributes_count");
+        ag_json_key_lit(&w, "dropped_attributes_count");
         ag_json_uint(&w, rec->dropped_attributes_count);
     }
     if (rec->flags != 0) {
-        ag_json_key(&w, "flags");
+        ag_json_key_lit(&w, "flags");
         ag_json_uint(&w, rec->flags);
     }
     if (rec->trace_id.len == 16 && !all_zero(&rec->trace_id)) {
-        ag_json_key(&w, "trace_id");
+        ag_json_key_lit(&w, "trace_id");
         ag_json_hex(&w, rec->trace_id.data, 16);
     }
     if (rec->span_id.len == 8 && !all_zero(&rec->span_id)) {
-        ag_json_key(&w, "span_id");
+        ag_json_key_lit(&w, "span_id");
         ag_json_hex(&w, rec->span_id.data, 8);
     }
     if (rec->n_attributes > 0) {
-        ag_json_key(&w, "attributes");
+        ag_json_key_lit(&w, "attributes");
         write_map(&w, rec->attributes, rec->n_attributes);
     }
     ag_json_obj_close(&w);

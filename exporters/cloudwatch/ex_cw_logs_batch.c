@@ -110,30 +110,46 @@ static int add_name(struct ex_cw_logs_batch *b, const char *s, size_t *off)
     return ag_buf_add(&b->names, s, strlen(s) + 1);
 }
 
+/* convert()'s answer when a message written straight into b->msgs failed: the writers free
+ * their buffer on failure, so the fill starts over writing each message into b->one first. */
+#define RETRY_VIA_ONE 1
+
 /*
  * Converts one record into b->pend[*n]; drops (counted in b->drops) are not errors. Without
  * raw_log, b->shared holds the scope and resource members of its scope (ex_cw_logs_shared()).
+ * With |direct| a default message is written straight at the end of b->msgs (no copy through
+ * b->one); any failure of that write returns RETRY_VIA_ONE, b->msgs being gone.
  */
 static int convert(struct ex_cw_logs_batch *b, const struct ag_awscloudwatchlogs_config *cfg,
                    const ex_cw_log_record *rec, const ex_cw_scope *scope, const ex_cw_resource *res,
-                   size_t g, size_t s, int names_ok, int64_t now, size_t *n)
+                   size_t g, size_t s, int names_ok, int64_t now, bool direct, size_t *n)
 {
     int rc;
     size_t plain = 0;
     bool escaped = b->escaped && !cfg->raw_log;
-    ag_buf_reset(&b->one);
+    direct = direct && !cfg->raw_log;
+    struct ag_buf *out = direct ? &b->msgs : &b->one;
+    size_t at = out->len; /* where the message starts in |out| */
+    if (!direct) {
+        ag_buf_reset(&b->one);
+        at = 0;
+    }
     if (cfg->raw_log) {
-        rc = ex_cw_logs_raw(rec, &b->one);
+        rc = ex_cw_logs_raw(rec, out);
     } else {
         rc = ex_cw_logs_message_shared(rec, ag_buf_str(&b->shared), b->shared.len, b->shared_plain,
-                                       escaped, &b->one, &plain);
+                                       escaped, out, &plain);
     }
     size_t limit = cfg->max_event_size != 0 ? cfg->max_event_size : EX_CW_DEFAULT_EVENT_BYTES;
     if (rc == 0 && escaped && plain + EX_CW_EVENT_OVERHEAD > limit) {
         /* Too long for one event: the pusher cuts it, and that needs the plain text. */
         escaped = false;
-        ag_buf_reset(&b->one);
-        rc = ex_cw_logs_message(rec, scope, res, &b->one);
+        ag_buf_truncate(out, at);
+        rc = ex_cw_logs_message(rec, scope, res, out);
+    }
+    if (direct && (rc != 0 || out->len - at >= RECORD_CAP)) {
+        /* b->one's cap (one record's message) is what drops a giant record: let it decide. */
+        return RETRY_VIA_ONE;
     }
     if (rc == AG_EINVAL || rc == AG_ETOOBIG) {
         b->drops[EX_CW_LOGS_DROP_ENCODE]++;
@@ -162,31 +178,37 @@ static int convert(struct ex_cw_logs_batch *b, const struct ag_awscloudwatchlogs
             }
         }
     }
+    size_t len = out->len - at;
     if (!names_ok) {
         b->drops[EX_CW_LOGS_DROP_INVALID_NAME]++;
+        ag_buf_truncate(out, at);
         return 0;
     }
     if ((rc = pend_reserve(b, *n + 1)) != 0) {
         return rc;
     }
     struct ex_cw_logs_pend *p = &b->pend[(*n)++];
-    p->msg = b->msgs.len;
-    p->len = b->one.len;
+    p->len = len;
     p->plain = escaped ? plain : 0;
     p->escaped = escaped;
     p->group = g;
     p->stream = s;
     p->ts = ex_cw_logs_timestamp(rec, now);
+    if (direct) {
+        p->msg = at;
+        return 0;
+    }
+    p->msg = b->msgs.len;
     return ag_buf_add(&b->msgs, ag_buf_ptr(&b->one), b->one.len);
 }
 
-int ex_cw_logs_batch_fill(
-    struct ex_cw_logs_batch *b, const struct ag_awscloudwatchlogs_config *cfg,
-    const Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest *req, int64_t now)
+/* One pass of ex_cw_logs_batch_fill() over |req| into b->pend; returns the events in |*n|. */
+static int fill_pass(struct ex_cw_logs_batch *b, const struct ag_awscloudwatchlogs_config *cfg,
+                     const Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest *req,
+                     int64_t now, bool direct, size_t *np)
 {
     size_t n = 0;
     int rc = 0;
-    b->n = 0;
     memset(b->drops, 0, sizeof(b->drops));
     ag_buf_reset(&b->msgs);
     ag_buf_reset(&b->names);
@@ -220,9 +242,26 @@ int ex_cw_logs_batch_fill(
             }
             for (size_t k = 0; rc == 0 && k < sl->n_log_records; k++) {
                 rc = convert(b, cfg, sl->log_records[k], sl->scope, rl->resource, g, s, names_ok,
-                             now, &n);
+                             now, direct, &n);
             }
         }
+    }
+    *np = n;
+    return rc;
+}
+
+int ex_cw_logs_batch_fill(
+    struct ex_cw_logs_batch *b, const struct ag_awscloudwatchlogs_config *cfg,
+    const Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest *req, int64_t now)
+{
+    size_t n = 0;
+    b->n = 0;
+    /* Messages written where they are kept; a failed write (rare: a message nested too deep or
+     * over a cap) starts the request over through the per-record buffer, which keeps the
+     * others when one record fails to encode. */
+    int rc = fill_pass(b, cfg, req, now, true, &n);
+    if (rc == RETRY_VIA_ONE) {
+        rc = fill_pass(b, cfg, req, now, false, &n);
     }
     if (rc != 0) {
         return rc;

@@ -306,6 +306,18 @@ static void test_hex(void)
     ag_json_arr_close(&w);
     ASSERT_OK(ag_json_finish(&w));
     ASSERT_STREQ(text(), "[\"0001abff10\",\"\"]");
+    /* Every byte value, against snprintf's %02x. */
+    uint8_t all[256];
+    char want[2 * 256 + 3] = "\"";
+    for (size_t i = 0; i < 256; i++) {
+        all[i] = (uint8_t)i;
+        snprintf(want + 1 + 2 * i, 3, "%02x", (unsigned)i);
+    }
+    strcat(want, "\"");
+    start(BIG_CAP);
+    ag_json_hex(&w, all, sizeof(all));
+    ASSERT_OK(ag_json_finish(&w));
+    ASSERT_STREQ(text(), want);
 }
 
 static void test_base64_rfc4648(void)
@@ -506,6 +518,50 @@ static void test_escaped_form(void)
     ag_json_raw(&w, "\"a\nb\"", 5);
     ASSERT_OK(ag_json_finish(&w));
     ASSERT_STREQ(text(), "\\\"a\\nb\\\"");
+}
+
+/*
+ * Raw JSON in the escaped form, against a reference written here: '"' and '\\' get a backslash,
+ * '\n' becomes \n (ag_json_escape()'s short form), UTF-8 stays. Random texts of 0..70 bytes from
+ * an alphabet rich in quotes put a special byte at every offset of the 8-byte steps.
+ */
+static void test_escaped_raw_random(void)
+{
+    static const char *const units[] = {"a", "\"", "\\", "1", ",", "[", "\n", "\xC3\xA9"};
+    uint64_t r = 99;
+    for (int round = 0; round < 3000; round++) {
+        char in[160], want[400];
+        size_t n = 0, m = 0;
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        size_t len = (size_t)(r >> 33) % 71;
+        while (n < len) {
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            const char *u = units[(r >> 40) % 8];
+            size_t ul = strlen(u);
+            memcpy(in + n, u, ul);
+            n += ul;
+            if (u[0] == '"' || u[0] == '\\') {
+                want[m++] = '\\';
+                want[m++] = u[0];
+            } else if (u[0] == '\n') {
+                want[m++] = '\\';
+                want[m++] = 'n';
+            } else {
+                memcpy(want + m, u, ul);
+                m += ul;
+            }
+        }
+        want[m] = '\0';
+        start(BIG_CAP);
+        if (round % 2) {
+            ASSERT_NOT_NULL(ag_buf_reserve(&out, 4096)); /* the fast path's room */
+        }
+        ag_json_init_escaped(&w, &out);
+        ag_json_raw(&w, in, n);
+        ASSERT_OK(ag_json_finish(&w));
+        ASSERT_STREQ(text(), want);
+        ASSERT_UEQ(w.written, n);
+    }
 }
 
 static void test_plain_limit(void)
@@ -778,6 +834,61 @@ static int render_a1(struct ag_buf *buf, int twice, size_t *plain)
 }
 
 /*
+ * ag_json_raw_out(): a value rendered by another writer of the same form goes in as it is, after a
+ * key or in an array with its comma, counted in plain bytes against the limit.
+ */
+static void test_raw_out(void)
+{
+    for (int twice = 0; twice < 2; twice++) {
+        struct ag_buf v;
+        size_t plain = 0;
+        ASSERT_OK(render_a1(&v, twice, &plain));
+        for (int roomy = 0; roomy < 2; roomy++) {
+            start(BIG_CAP);
+            if (roomy) {
+                ASSERT_NOT_NULL(ag_buf_reserve(&out, 4096));
+            }
+            if (twice) {
+                ag_json_init_escaped(&w, &out);
+            }
+            ag_json_obj_open(&w);
+            ag_json_key_lit(&w, "k");
+            ag_json_raw_out(&w, ag_buf_str(&v), v.len, plain);
+            ag_json_key_lit(&w, "l");
+            ag_json_arr_open(&w);
+            ag_json_int(&w, 2);
+            ag_json_raw_out(&w, ag_buf_str(&v), v.len, plain);
+            ag_json_arr_close(&w);
+            ag_json_obj_close(&w);
+            ASSERT_OK(ag_json_finish(&w));
+            ASSERT_STREQ(text(), twice ? "{\\\"k\\\":{\\\"a\\\":1},\\\"l\\\":[2,{\\\"a\\\":1}]}"
+                                       : "{\"k\":{\"a\":1},\"l\":[2,{\"a\":1}]}");
+            /* Plain {"k":{"a":1},"l":[2,{"a":1}]}: '{' 1, "k": 4, {"a":1} 7, ',' 1, "l": 4,
+             * '[' 1, 2 1, ',' 1, {"a":1} 7, ']' 1, '}' 1 = 29 bytes. */
+            ASSERT_UEQ(w.written, 29);
+        }
+        /* The limit counts the plain bytes: 29 do not fit in 28. */
+        start(BIG_CAP);
+        if (twice) {
+            ag_json_init_escaped(&w, &out);
+        }
+        ag_json_set_limit(&w, 28);
+        ag_json_obj_open(&w);
+        ag_json_key_lit(&w, "k");
+        ag_json_raw_out(&w, ag_buf_str(&v), v.len, plain);
+        ag_json_key_lit(&w, "l");
+        ag_json_arr_open(&w);
+        ag_json_int(&w, 2);
+        ag_json_raw_out(&w, ag_buf_str(&v), v.len, plain);
+        ag_json_arr_close(&w);
+        ag_json_obj_close(&w);
+        ASSERT_EQ(ag_json_finish(&w), AG_ETOOBIG);
+        ASSERT_EQ(w.over_limit, 1);
+        ag_buf_cleanup(&v);
+    }
+}
+
+/*
  * ag_json_members_out(): members rendered by another writer of the same form, copied between
  * others with the commas where they belong, counted in plain bytes; misuse is AG_EINVAL; the
  * limit counts them.
@@ -871,6 +982,8 @@ AG_TEST_MAIN(AG_TEST_CASE(test_escape_quotes_and_controls), AG_TEST_CASE(test_es
              AG_TEST_CASE(test_base64_rfc4648), AG_TEST_CASE(test_cap_sticky),
              AG_TEST_CASE(test_unbalanced), AG_TEST_CASE(test_misuse),
              AG_TEST_CASE(test_depth_limit), AG_TEST_CASE(test_escaped_form),
+             AG_TEST_CASE(test_escaped_raw_random),
+             AG_TEST_CASE(test_raw_out),
              AG_TEST_CASE(test_plain_limit), AG_TEST_CASE(test_word_paths),
              AG_TEST_CASE(test_random_against_reference),
              AG_TEST_CASE(test_key_lit), AG_TEST_CASE(test_keyn_escapes),

@@ -9,6 +9,7 @@
 #include "ag_json.h"
 #include "ag_mem.h"
 #include "ex_cw_logs.h"
+#include "ex_cw_logs_batch.h"
 #include "config.h"
 
 #include <stdio.h>
@@ -495,7 +496,114 @@ static void test_names(void)
     ASSERT(name_is("{ClusterName}", NULL, "undefined"));
 }
 
+/*
+ * ex_cw_logs_batch_fill(): messages are written where they are kept, and a record that fails to
+ * encode (a body nested deeper than the writer's AG_JSON_MAX_DEPTH) is dropped and counted while
+ * the others of the request stay, whether it comes first, in the middle or last, plain or escaped.
+ */
+static void test_batch_fill_encode_drop(void)
+{
+    enum { DEEP = AG_JSON_MAX_DEPTH + 10 };
+    static anyvalue nest[DEEP];
+    static arrayvalue arrs[DEEP];
+    static anyvalue *one[DEEP];
+    for (size_t i = 0; i < DEEP; i++) {
+        anyvalue v = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+        arrayvalue a = OPENTELEMETRY__PROTO__COMMON__V1__ARRAY_VALUE__INIT;
+        nest[i] = v;
+        arrs[i] = a;
+        nest[i].value_case = V(ARRAY_VALUE);
+        nest[i].array_value = &arrs[i];
+        if (i + 1 < DEEP) {
+            one[i] = &nest[i + 1];
+            arrs[i].n_values = 1;
+            arrs[i].values = &one[i];
+        }
+    }
+    anyvalue ba = sval("a"), bc = sval("c\"q");
+    anyvalue rs = sval("svc");
+    keyvalue rattr = kv("service.name", &rs), *rattrs[1] = {&rattr};
+    ex_cw_resource res = OPENTELEMETRY__PROTO__RESOURCE__V1__RESOURCE__INIT;
+    res.n_attributes = 1;
+    res.attributes = rattrs;
+    /* The bad record at each place in turn. */
+    for (int bad = 0; bad < 3; bad++) {
+        for (int escaped = 0; escaped < 2; escaped++) {
+            ex_cw_log_record recs[3];
+            ex_cw_log_record *rp[3];
+            anyvalue *bodies[3] = {&ba, &bc, &bc};
+            bodies[bad] = &nest[0];
+            for (int i = 0; i < 3; i++) {
+                ex_cw_log_record r = OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT;
+                recs[i] = r;
+                recs[i].time_unix_nano = (uint64_t)(i + 1) * 1000000u; /* i + 1 ms */
+                recs[i].body = bodies[i];
+                rp[i] = &recs[i];
+            }
+            Opentelemetry__Proto__Logs__V1__ScopeLogs sl =
+                OPENTELEMETRY__PROTO__LOGS__V1__SCOPE_LOGS__INIT;
+            sl.n_log_records = 3;
+            sl.log_records = rp;
+            Opentelemetry__Proto__Logs__V1__ScopeLogs *slp = &sl;
+            Opentelemetry__Proto__Logs__V1__ResourceLogs rl =
+                OPENTELEMETRY__PROTO__LOGS__V1__RESOURCE_LOGS__INIT;
+            rl.resource = &res;
+            rl.n_scope_logs = 1;
+            rl.scope_logs = &slp;
+            Opentelemetry__Proto__Logs__V1__ResourceLogs *rlp = &rl;
+            Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest req =
+                OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_REQUEST__INIT;
+            req.n_resource_logs = 1;
+            req.resource_logs = &rlp;
+            struct ag_awscloudwatchlogs_config cfg;
+            memset(&cfg, 0, sizeof(cfg));
+            cfg.log_group_name = (char *)"g-{ServiceName}";
+            cfg.log_stream_name = (char *)"s";
+            struct ex_cw_logs_batch b;
+            ex_cw_logs_batch_init(&b);
+            b.escaped = escaped != 0;
+            ASSERT_OK(ex_cw_logs_batch_fill(&b, &cfg, &req, 0));
+            ASSERT_UEQ(b.n, 2);
+            ASSERT_UEQ(b.drops[EX_CW_LOGS_DROP_ENCODE], 1);
+            ASSERT_UEQ(b.drops[EX_CW_LOGS_DROP_INVALID_NAME], 0);
+            /* By hand: {"body":"a","resource":{"service.name":"svc"}} is 46 bytes (1 + 6 + 1 +
+             * 3 + 1 + 10 + 1 + 1 + 14 + 1 + 5 + 1 + 1); with "c\"q" (6 bytes as JSON) 49. */
+            static const char *plain[2] = {"{\"body\":\"a\",\"resource\":{\"service.name\":\"svc\"}}",
+                                           "{\"body\":\"c\\\"q\",\"resource\":{\"service.name\":"
+                                           "\"svc\"}}"};
+            static const char *esc[2] = {
+                "{\\\"body\\\":\\\"a\\\",\\\"resource\\\":{\\\"service.name\\\":\\\"svc\\\"}}",
+                "{\\\"body\\\":\\\"c\\\\\\\"q\\\",\\\"resource\\\":{\\\"service.name\\\":"
+                "\\\"svc\\\"}}"};
+            size_t k = 0;
+            for (int i = 0; i < 3; i++) {
+                if (i == bad) {
+                    continue;
+                }
+                const struct ex_cw_event *e = &b.evs[k];
+                int which = i == 0 ? 0 : 1; /* record 0 says "a", the others c"q */
+                ASSERT_STREQ(e->group, "g-svc");
+                ASSERT_STREQ(e->stream, "s");
+                ASSERT_EQ(e->timestamp_ms, i + 1);
+                ASSERT_UEQ(e->len, which == 0 ? 46 : 49);
+                ASSERT_UEQ(strlen(plain[which]), which == 0 ? 46 : 49);
+                if (escaped) {
+                    ASSERT(e->message == NULL);
+                    ASSERT_UEQ(e->escaped_len, strlen(esc[which]));
+                    ASSERT(memcmp(e->escaped, esc[which], e->escaped_len) == 0);
+                } else {
+                    ASSERT(e->escaped == NULL);
+                    ASSERT(memcmp(e->message, plain[which], e->len) == 0);
+                }
+                k++;
+            }
+            ex_cw_logs_batch_cleanup(&b);
+        }
+    }
+}
+
 AG_TEST_MAIN(AG_TEST_CASE(test_full_record), AG_TEST_CASE(test_minimal_records),
              AG_TEST_CASE(test_shared_parts), AG_TEST_CASE(test_html_safe_offsets),
              AG_TEST_CASE(test_go_encoding), AG_TEST_CASE(test_raw_log),
-             AG_TEST_CASE(test_emf_route), AG_TEST_CASE(test_timestamp), AG_TEST_CASE(test_names))
+             AG_TEST_CASE(test_emf_route), AG_TEST_CASE(test_timestamp), AG_TEST_CASE(test_names),
+             AG_TEST_CASE(test_batch_fill_encode_drop))

@@ -285,6 +285,76 @@ static void test_stable_sort_and_body(void)
 }
 
 /*
+ * The queue sort merges sorted runs: three pushes of 300 events, each made of runs (ascending
+ * stretches with steps back, ties, a descending stretch), all queued before one flush. The order
+ * expected is computed here by a stable insertion sort on (timestamp, arrival), independent of
+ * the pusher's merge; each message is its arrival number.
+ */
+static void test_sort_runs(void)
+{
+    enum { PUSHES = 3, PER = 300, N = PUSHES * PER };
+    struct fake f = {.base = event_base_new()};
+    struct ex_cw_pusher *p = make(&f, 0, 8);
+    static int64_t ts[N];
+    static size_t order[N];
+    static char msgs[N][8];
+    uint64_t r = 12345;
+    for (size_t i = 0; i < N; i++) {
+        size_t k = i % PER;
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        if (k < 100) {
+            ts[i] = NOW - 1000 + (int64_t)k / 3; /* ascending with ties */
+        } else if (k < 150) {
+            ts[i] = NOW - 500 - (int64_t)k; /* descending: one run per event */
+        } else {
+            ts[i] = NOW - 2000 + (int64_t)((r >> 33) % 1500); /* random */
+        }
+        snprintf(msgs[i], sizeof(msgs[i]), "%zu", i);
+    }
+    for (size_t b = 0; b < PUSHES; b++) {
+        struct ex_cw_event evs[PER];
+        for (size_t k = 0; k < PER; k++) {
+            size_t i = b * PER + k;
+            evs[k] = ev(ts[i], msgs[i], strlen(msgs[i]));
+        }
+        ASSERT_OK(ex_cw_pusher_push(p, evs, PER));
+        if (b == 0) {
+            /* The first push sorted and sent in part: the rest merges with later pushes. */
+            ex_cw_pusher_flush(p);
+        }
+    }
+    ex_cw_pusher_flush(p);
+    ASSERT_UEQ(f.n, 2);
+    ASSERT_EQ(n_events(&f, 0), PER);
+    ASSERT_EQ(n_events(&f, 1), N - PER);
+    /* Expected: the first push alone, then the two others together. */
+    for (size_t i = 0; i < N; i++) {
+        size_t j = i;
+        size_t lo = i < PER ? 0 : PER;
+        while (j > lo && ts[order[j - 1]] > ts[i]) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = i;
+    }
+    for (size_t i = 0; i < N; i++) {
+        char m[16], want[16];
+        size_t call = i < PER ? 0 : 1, k = i < PER ? i : i - PER;
+        int64_t t = event_at(&f, call, k, m, sizeof(m));
+        snprintf(want, sizeof(want), "%zu", order[i]);
+        ASSERT_EQ(t, ts[order[i]]);
+        ASSERT_STREQ(m, want);
+    }
+    for (size_t i = 0; i < f.n; i++) {
+        answer(&f, i, 0, NULL, "{}");
+    }
+    ASSERT_UEQ(ex_cw_pusher_stats(p)->sent, N);
+    ex_cw_pusher_free(p);
+    fake_cleanup(&f);
+    event_base_free(f.base);
+}
+
+/*
  * Messages the producer escaped already go into the body as they are and count their plain
  * length; plain ones are escaped here (invalid UTF-8 replaced); names are escaped in the body.
  */
@@ -807,6 +877,7 @@ static void test_teardown(void)
 
 AG_TEST_MAIN(AG_TEST_CASE(test_batch_bytes), AG_TEST_CASE(test_batch_count),
              AG_TEST_CASE(test_batch_span), AG_TEST_CASE(test_stable_sort_and_body),
+             AG_TEST_CASE(test_sort_runs),
              AG_TEST_CASE(test_escaped_events), AG_TEST_CASE(test_utf8_cut),
              AG_TEST_CASE(test_truncation), AG_TEST_CASE(test_time_window_and_empty),
              AG_TEST_CASE(test_parse_rejected), AG_TEST_CASE(test_create_sequence),
