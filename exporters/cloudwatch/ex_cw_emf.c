@@ -1908,17 +1908,18 @@ static long write_directives(struct run *r, struct ag_json *w, const struct grou
 
 /*
  * Starts the writer of the directives' side buffer in the event's own form, so the array goes
- * into the event as it is (ag_json_raw_out()) instead of being escaped a second time. The limit
- * is on the plain text, as the side buffer's cap is for plain events.
+ * into the event as it is (ag_json_raw_out()) instead of being escaped a second time. In both
+ * forms the limit is max_event bytes of plain text (the buffer's cap leaves room for the
+ * escaping), so `otterd translate --to emf` splits exactly where the exporter does.
  */
 static void side_init(const struct run *r, struct ag_json *sw, struct ag_buf *side)
 {
     if (r->escaped) {
         ag_json_init_escaped(sw, side);
-        ag_json_set_limit(sw, r->t->max_event);
     } else {
         ag_json_init(sw, side);
     }
+    ag_json_set_limit(sw, r->t->max_event);
 }
 
 static int render(struct run *r, const struct group *g, struct mval *const *ms, size_t n,
@@ -2085,7 +2086,7 @@ static int translate(struct ex_cw_emf *t, const ProtobufCMessage *req, uint64_t 
      * size. */
     ag_buf_init(&r.out, r.escaped ? 8 * t->max_event + 64 : t->max_event);
     ag_buf_init(&r.kb, (size_t)16 << 20);
-    ag_buf_init(&r.side, r.escaped ? 8 * t->max_event + 64 : t->max_event);
+    ag_buf_init(&r.side, 8 * t->max_event + 64);
     r.a = ag_arena_new(0);
     if (r.a == NULL) {
         return AG_ENOMEM;
