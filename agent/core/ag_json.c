@@ -49,6 +49,28 @@ static int escape(struct ag_buf *buf, const char *str, size_t len, int twice, si
 static inline uint64_t word_special(uint64_t v);
 
 /*
+ * Copies the 8 bytes at |s| to |q| and returns how many of them come before the first one that
+ * needs a look (8 when none does; those bytes are copied already, the caller skips them).
+ */
+static inline size_t copy8_clean(const unsigned char *s, uint8_t *q)
+{
+    uint64_t v;
+    memcpy(&v, s, 8);
+    uint64_t m = word_special(v);
+    memcpy(q, &v, 8);
+    if (m == 0) {
+        return 8;
+    }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* The lowest flagged byte is a special one (a borrow only flags bytes above a special
+     * byte), so the bytes before it are plain. */
+    return (size_t)__builtin_ctzll(m) / 8;
+#else
+    return 0;
+#endif
+}
+
+/*
  * Where |n| more bytes go when |b| has them allocated already (the common case: one check, no
  * call), or NULL. ag_buf keeps a NUL after the contents, hence the strict comparison.
  */
@@ -105,21 +127,12 @@ static void put(struct ag_json *w, const char *s, size_t len)
              * (raw JSON has one every few bytes) the next eight again, as escape_into() does.
              * |q| - |p| ≤ 2i and i + 8 ≤ len: the 8-byte store stays in the room. */
             if (len - i >= 8) {
-                uint64_t v;
-                memcpy(&v, s + i, 8);
-                uint64_t m = word_special(v);
-                memcpy(q, &v, 8);
-                if (m == 0) {
-                    q += 8;
-                    i += 8;
-                    continue;
-                }
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-                /* The lowest flagged byte is a special one: the bytes before it are copied. */
-                size_t k = (size_t)__builtin_ctzll(m) / 8;
+                size_t k = copy8_clean((const unsigned char *)s + i, q);
                 q += k;
                 i += k;
-#endif
+                if (k == 8) {
+                    continue;
+                }
             }
             unsigned char c = (unsigned char)s[i];
             if (c == '"' || c == '\\') {
@@ -349,22 +362,12 @@ static uint8_t *escape_into(uint8_t *q, const unsigned char *s, size_t len, int 
         } else
 #endif
         if (len - i >= 8) {
-            uint64_t v;
-            memcpy(&v, s + i, 8);
-            uint64_t m = word_special(v);
-            memcpy(q, &v, 8);
-            if (m == 0) {
-                q += 8;
-                i += 8;
-                continue;
-            }
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-            /* The lowest flagged byte is a special one (a borrow only flags bytes above a
-             * special byte), so the bytes before it are copied already: skip them. */
-            size_t k = (size_t)__builtin_ctzll(m) / 8;
+            size_t k = copy8_clean(s + i, q);
             q += k;
             i += k;
-#endif
+            if (k == 8) {
+                continue;
+            }
         }
         unsigned char c = s[i];
         if (!special[c]) {
