@@ -151,13 +151,13 @@ slow:
 }
 
 /*
- * put() of text that is the same in both forms: numbers and the literals true, false and null
- * (ASCII without '"', '\\' or control characters), so the escaped form needs no look at it.
+ * Copies |len| bytes already in the writer's form, counting |plain_len| plain bytes against the
+ * limit.
  */
-static void put_safe(struct ag_json *w, const char *s, size_t len)
+static void put_counted(struct ag_json *w, const char *s, size_t len, size_t plain_len)
 {
     uint8_t *p;
-    if (w->err != 0 || count(w, len) != 0) {
+    if (w->err != 0 || count(w, plain_len) != 0) {
         return;
     }
     if ((p = room(w->buf, len)) != NULL) {
@@ -166,6 +166,15 @@ static void put_safe(struct ag_json *w, const char *s, size_t len)
         return;
     }
     w->err = ag_buf_add(w->buf, s, len);
+}
+
+/*
+ * put() of text that is the same in both forms: numbers and the literals true, false and null
+ * (ASCII without '"', '\\' or control characters), so the escaped form needs no look at it.
+ */
+static void put_safe(struct ag_json *w, const char *s, size_t len)
+{
+    put_counted(w, s, len, len);
 }
 
 /* Per-level state bits in has_items[]. */
@@ -938,16 +947,10 @@ void ag_json_raw(struct ag_json *w, const char *json, size_t len)
 
 void ag_json_raw_out(struct ag_json *w, const char *text, size_t len, size_t plain_len)
 {
-    uint8_t *p;
-    if (before_value(w) || w->err != 0 || count(w, plain_len) != 0) {
+    if (before_value(w)) {
         return;
     }
-    if ((p = room(w->buf, len)) != NULL) {
-        memcpy(p, text, len);
-        advance(w->buf, len);
-        return;
-    }
-    w->err = ag_buf_add(w->buf, text, len);
+    put_counted(w, text, len, plain_len);
 }
 
 void ag_json_members_out(struct ag_json *w, const char *text, size_t len, size_t plain_len)
