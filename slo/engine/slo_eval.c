@@ -327,6 +327,8 @@ static int ratio_layers_new(struct slo_state *st, const uint64_t *lbs, size_t n,
     return AG_ETOOBIG;
 }
 
+static uint64_t fitting_slice(const struct slo_slo_def *d, int64_t start_ms);
+
 static int state_init(struct slo_state *st, const struct slo_slo_def *d, int64_t start_ms,
                       struct ag_buf *why)
 {
@@ -488,13 +490,51 @@ static int state_init(struct slo_state *st, const struct slo_slo_def *d, int64_t
     }
     if (rc == AG_ETOOBIG) {
         if (why != NULL) {
-            int r2 = ag_buf_printf(why, "SLO \"%s\": needs more than %u bytes of buckets\n",
-                                   d->name,
-                                   st->fold ? RATIO_CAL_LONG_MAX_BYTES : SLO_WINDOW_MAX_BYTES);
+            char hint[64] = "";
+            uint64_t fit =
+                d->budgeting != SLO_BUDGETING_OCCURRENCES ? fitting_slice(d, start_ms) : 0;
+            if (fit % 60000 == 0 && fit > 0) {
+                snprintf(hint, sizeof(hint), " (a timeSlice period of %" PRIu64 "m fits)",
+                         fit / 60000);
+            } else if (fit % 1000 == 0 && fit > 0) {
+                snprintf(hint, sizeof(hint), " (a timeSlice period of %" PRIu64 "s fits)",
+                         fit / 1000);
+            }
+            int r2 =
+                ag_buf_printf(why, "SLO \"%s\": needs more than %u bytes of buckets%s\n", d->name,
+                              st->fold ? RATIO_CAL_LONG_MAX_BYTES : SLO_WINDOW_MAX_BYTES, hint);
             (void)r2;
         }
     }
     return rc;
+}
+
+/*
+ * For a period-based SLO refused for memory: the shortest time slice, a multiple of its own
+ * that divides a day, with which the engine accepts it (0 when none does), for the refusal's
+ * hint. Builds scratch states (no diagnostics, freed at once).
+ */
+static uint64_t fitting_slice(const struct slo_slo_def *d, int64_t start_ms)
+{
+    for (uint64_t k = 2; d->slice_ms > 0 && d->slice_ms * k <= 86400000ull; k++) {
+        uint64_t p = d->slice_ms * k;
+        if (86400000ull % p != 0 || (!d->calendar && d->window_ms % p != 0)) {
+            continue;
+        }
+        struct slo_slo_def copy = *d;
+        copy.slice_ms = p;
+        struct slo_state tmp;
+        memset(&tmp, 0, sizeof(tmp));
+        int rc = state_init(&tmp, &copy, start_ms, NULL);
+        state_free(&tmp);
+        if (rc == 0) {
+            return p;
+        }
+        if (rc == AG_ENOMEM) {
+            return 0;
+        }
+    }
+    return 0;
 }
 
 int slo_engine_new(const struct slo_defs *defs, int64_t start_ms, struct ag_buf *why,

@@ -372,7 +372,9 @@ def test_memory_refusal(slo_bin, tmp_path):
     10-second periods over 30 days need 259,200 pairs of 8 bytes in one ring, and in two layers
     (the 1-hour ring, then groups of at most 16 periods, 160 s) 16,201 groups of 10 bytes =
     162,010 bytes > 128 KiB; Timeslices of 10 s over 90 d need 777,600 / 4 = 194,400 bytes of
-    cells. 1-minute RatioTimeslices over 30 days fit (groups of 4 minutes) and are valid."""
+    cells. The error names the shortest multiple of the period that fits: 20 s (RatioTimeslices:
+    10,801 groups of 240 s, 108,010 bytes; Timeslices: 388,800 / 4 = 97,200 bytes). 1-minute
+    RatioTimeslices over 30 days fit (groups of 4 minutes) and are valid."""
     ok = slo_yaml("ok", "99.9", "30d", "Timeslices", 'period: 1m, target: "95"')
     ok2 = slo_yaml("rt1m", "99.9", "30d", "RatioTimeslices", "period: 1m")
     big = slo_yaml("rt", "99.9", "30d", "RatioTimeslices", "period: 10s")
@@ -382,8 +384,10 @@ def test_memory_refusal(slo_bin, tmp_path):
     rc, out, err = run(slo_bin, "validate", d)
     assert rc == 1 and out == ""
     assert err.splitlines() == [
-        '%s: error: SLO "rt": needs more than 131072 bytes of buckets' % d,
-        '%s: error: SLO "ts10s": needs more than 131072 bytes of buckets' % d]
+        '%s: error: SLO "rt": needs more than 131072 bytes of buckets (a timeSlice period of '
+        '20s fits)' % d,
+        '%s: error: SLO "ts10s": needs more than 131072 bytes of buckets (a timeSlice period '
+        'of 20s fits)' % d]
     (tmp_path / "ok.yaml").write_text(ok + "---\n" + ok2)
     rc, out, err = run(slo_bin, "validate", tmp_path / "ok.yaml")
     assert (rc, err) == (0, "") and out.endswith(": ok (2 SLOs)\n")
