@@ -154,6 +154,7 @@ static void state_free(struct slo_state *st)
         ag_free(st->drop->s);
         ag_free(st->drop);
     }
+    ag_free(st->cb);
     ag_free(st->firing);
     ag_free(st->last_resolve);
     memset(st, 0, sizeof(*st));
@@ -482,6 +483,15 @@ static int state_init(struct slo_state *st, const struct slo_slo_def *d, int64_t
             return rc; /* said by drop_init */
         }
     }
+    if (rc == 0 && d->calendar) {
+        st->cb = ag_calloc(1, sizeof(*st->cb));
+        if (st->cb == NULL) {
+            return AG_ENOMEM;
+        }
+        for (size_t k = 0; k < SLO_CAL_MILESTONES; k++) {
+            st->cb->frac[k] = NAN;
+        }
+    }
     if (rc == AG_EINVAL) {
         return why_add(why, d,
                        "a window layout the engine refuses (alert windows must be whole minutes, "
@@ -626,6 +636,9 @@ size_t slo_engine_slo_bytes(const struct slo_engine *e, size_t slo)
     if (st->drop != NULL) {
         n += sizeof(*st->drop) + st->drop->cap * sizeof(*st->drop->s);
     }
+    if (st->cb != NULL) {
+        n += sizeof(*st->cb);
+    }
     if (st->win != NULL) {
         n += slo_window_bytes(st->win);
     }
@@ -674,6 +687,18 @@ static void state_move(struct slo_state *st, int64_t now)
     }
 }
 
+/* Moves |st| to |now|, sampling its drop ring's boundaries on the way. */
+static void advance_to(struct slo_state *st, int64_t now)
+{
+    if (st->drop != NULL) {
+        drop_advance(st, now);
+    } else {
+        state_move(st, now);
+    }
+}
+
+static void cb_advance(struct slo_state *st, int64_t now);
+
 void slo_eval_state_advance(struct slo_state *st, int64_t now)
 {
     if (now > SLO_TIME_MAX_MS) {
@@ -682,11 +707,12 @@ void slo_eval_state_advance(struct slo_state *st, int64_t now)
     if (now <= st->clock) {
         return;
     }
-    if (st->drop != NULL) {
-        drop_advance(st, now);
-        return;
+    if (st->cb != NULL) {
+        cb_advance(st, now);
     }
-    state_move(st, now);
+    if (now > st->clock) {
+        advance_to(st, now);
+    }
 }
 
 int slo_engine_add(struct slo_engine *e, size_t slo, int64_t t_ms, uint64_t good, uint64_t total)
@@ -696,9 +722,9 @@ int slo_engine_add(struct slo_engine *e, size_t slo, int64_t t_ms, uint64_t good
     }
     struct slo_state *st = &e->st[slo];
     int rc = 0;
-    if (st->drop != NULL && t_ms > st->clock) {
-        /* Sample the budget at the boundaries before |t_ms| first: a sample holds what came
-         * before it. */
+    if ((st->drop != NULL || (st->cb != NULL && t_ms >= st->cb->next)) && t_ms > st->clock) {
+        /* Sample the budget at the boundaries (and the calendar milestones) before |t_ms|
+         * first: a sample holds what came before it. */
         slo_eval_state_advance(st, t_ms);
     }
     switch (st->kind) {
@@ -1274,13 +1300,25 @@ static void burndown(const struct slo_state *st, struct slo_eval *ev)
     }
     int64_t ws = ev->window_start_ms, we = ev->window_end_ms;
     if ((w == NULL && st->kind != ST_SLICES_ROLL) || p == 0 || we <= ws) {
-        /* Calendar: the period's start and now. */
-        ev->burndown[0].t_ms = ws;
-        ev->burndown[0].remaining_fraction = 1.0;
-        ev->burndown[1].t_ms = we > ws ? we : ws;
-        ev->burndown[1].remaining_fraction =
+        /* Calendar: the period's start, the milestones recorded in it so far, and now. */
+        size_t k = 0;
+        ev->burndown[k].t_ms = ws;
+        ev->burndown[k++].remaining_fraction = 1.0;
+        const struct cal_burn *cb = st->cb;
+        for (int m = 1; cb != NULL && cb->cs == ws && m <= SLO_CAL_MILESTONES; m++) {
+            int64_t t = slo_cal_milestone(cb->cs, cb->ce, m);
+            if (t >= we) {
+                break;
+            }
+            if (!isnan(cb->frac[m - 1]) && t > ws) {
+                ev->burndown[k].t_ms = t;
+                ev->burndown[k++].remaining_fraction = cb->frac[m - 1];
+            }
+        }
+        ev->burndown[k].t_ms = we > ws ? we : ws;
+        ev->burndown[k++].remaining_fraction =
             ev->budget.no_data ? 1.0 : slo_eval_rat_double(&ev->budget.remaining_fraction);
-        ev->n_burndown = 2;
+        ev->n_burndown = k;
         return;
     }
     uint64_t nb = (uint64_t)(we - ws) / p;
@@ -1517,6 +1555,55 @@ static const struct drop_sample *drop_get(const struct drop_ring *r, int64_t t)
  * than the ring's span from |now| are skipped (they would leave it at once). A sample that
  * cannot be taken (a calendar bound refused) empties the ring: samples are consecutive.
  */
+/*
+ * Calendar burn-down (struct cal_burn): moves |st| towards |now| milestone by milestone,
+ * recording the remaining fraction at each one passed in the calendar period of |now| (those of
+ * earlier periods are never shown: a jump goes straight to the period's start).
+ */
+static void cb_advance(struct slo_state *st, int64_t now)
+{
+    const struct slo_slo_def *d = st->def;
+    struct cal_burn *cb = st->cb;
+    int64_t cs = 0, ce = 0;
+    if (slo_calendar_bounds_tz(d->calendar_unit, d->tz, d->utc_offset_s, now, &cs, &ce) != 0 ||
+        ce <= cs) {
+        return;
+    }
+    if (cb->cs != cs || cb->ce != ce) {
+        cb->cs = cs;
+        cb->ce = ce;
+        for (size_t k = 0; k < SLO_CAL_MILESTONES; k++) {
+            cb->frac[k] = NAN;
+        }
+        if (st->clock < cs) {
+            advance_to(st, cs);
+        }
+    }
+    for (int k = 1; k <= SLO_CAL_MILESTONES; k++) {
+        int64_t t = slo_cal_milestone(cs, ce, k);
+        if (t <= st->clock) {
+            continue;
+        }
+        if (t > now) {
+            break;
+        }
+        advance_to(st, t);
+        struct budget_core bc;
+        if (budget_at(st, t, &bc) == 0) {
+            cb->frac[k - 1] =
+                bc.budget.no_data ? 1.0 : slo_eval_rat_double(&bc.budget.remaining_fraction);
+        }
+    }
+    cb->next = ce;
+    for (int k = 1; k <= SLO_CAL_MILESTONES; k++) {
+        int64_t t = slo_cal_milestone(cs, ce, k);
+        if (t > now) {
+            cb->next = t;
+            break;
+        }
+    }
+}
+
 static void drop_advance(struct slo_state *st, int64_t now)
 {
     struct drop_ring *r = st->drop;

@@ -70,6 +70,19 @@ struct drop_ring {
     struct drop_sample *s; /* indexed by (boundary / step) % cap */
 };
 
+/* Calendar SLOs: the burn-down of the current calendar period [cs, ce), the remaining budget
+ * fraction recorded as the clock passes each of SLO_CAL_MILESTONES instants spread evenly over
+ * it, t_k = cs + (ce - cs) k / (SLO_CAL_MILESTONES + 1) for k = 1.. (NaN: not passed while the
+ * engine ran, e.g. before its start). */
+#define SLO_CAL_MILESTONES 62
+struct cal_burn {
+    int64_t cs, ce; /* ce == cs: no period yet */
+    int64_t next;   /* the next milestone (or ce) after the clock; 0: not known (an add at or
+                     * after it moves the clock first, so a milestone holds only what came
+                     * before it) */
+    double frac[SLO_CAL_MILESTONES];
+};
+
 #define SLO_DROP_MAX_SAMPLES 4096u /* 128 KiB of samples: 2.8 days of 1-minute steps */
 
 struct slo_state {
@@ -88,6 +101,7 @@ struct slo_state {
     struct ratio_acc acc;
     struct slo_groups *grp; /* ST_RATIO_ROLL over more periods than fit: the coarse layer */
     struct drop_ring *drop; /* NULL: no budgetDrop condition */
+    struct cal_burn *cb;    /* calendar SLOs: the period's burn-down (else NULL) */
     bool *firing;        /* per alert */
     int64_t *last_resolve; /* per alert: when it last went firing -> resolved; -1: never
                             * (the cool-down, §7.2; checkpointed) */
@@ -111,6 +125,12 @@ double slo_eval_ratio_double(slo_u128 num, slo_u128 den);
 
 /* slo_rat to the nearest double (correctly rounded). */
 double slo_eval_rat_double(const struct slo_rat *r);
+
+/* The instant of calendar milestone |k| (1..SLO_CAL_MILESTONES) of the period [cs, ce). */
+static inline int64_t slo_cal_milestone(int64_t cs, int64_t ce, int k)
+{
+    return cs + (int64_t)((uint64_t)(ce - cs) * (uint64_t)k / (SLO_CAL_MILESTONES + 1));
+}
 
 /* Compares a * b with c * d exactly (256-bit products). Returns -1, 0 or 1. */
 int slo_eval_cmp128(slo_u128 a, slo_u128 b, slo_u128 c, slo_u128 d);

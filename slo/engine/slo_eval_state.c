@@ -4,9 +4,10 @@
  *
  * Layout, little-endian (slo_codec.h):
  *   "OTSLOCKP"  magic, 8 bytes
- *   u64         format version (3; versions 1 and 2 are still read: 1 had no resolve times,
+ *   u64         format version (4; versions 1 to 3 are still read: 1 had no resolve times,
  *               1 and 2 kept a Timeslices SLO's judged periods as a slo_window of u32 pairs,
- *               converted to 2-bit verdicts on restore)
+ *               converted to 2-bit verdicts on restore; before 4 calendar SLOs had no
+ *               burn-down milestones)
  *   u64         fingerprint of the definitions (FNV-1a 64 over what shapes the state)
  *   u64         number of SLOs
  *   i64         engine clock
@@ -17,12 +18,14 @@
  *               year RatioTimeslices SLO then its accumulator of folded slices (acc_save); an
  *               SLO with budgetDrop conditions then its ring of budget samples (drop_save; no
  *               version change: older checkpoints had no such conditions, and the alert kind
- *               is in the fingerprint, so no older checkpoint matches definitions that have one)
+ *               is in the fingerprint, so no older checkpoint matches definitions that have one);
+ *               from version 4 a calendar SLO then its burn-down milestones (cb_save)
  *   u64 + bytes the caller's extra bytes
  *   u64         CRC-32C (Castagnoli) of everything before it
  * A restore decodes into a scratch engine and swaps it in only when everything checked out, so
  * a refused checkpoint leaves the engine as it was.
  */
+#include <math.h>
 #include <string.h>
 
 #include "ag_mem.h"
@@ -31,7 +34,7 @@
 #include "slo_eval_int.h"
 
 #define MAGIC "OTSLOCKP"
-#define VERSION 3u
+#define VERSION       4u
 #define HEADER_BYTES (8 + 8 + 8 + 8 + 8)
 #define TRAILER_BYTES 8
 
@@ -210,6 +213,65 @@ static int groups_load(struct slo_state *st, struct slo_rd *r)
     return slo_groups_last(st->grp) == want ? 0 : AG_EPROTO;
 }
 
+/* A calendar SLO's burn-down milestones (struct cal_burn): cs, ce, then each fraction's bits. */
+static void cb_save(const struct cal_burn *cb, struct slo_wr *w)
+{
+    slo_put_i64(w, cb->cs);
+    slo_put_i64(w, cb->ce);
+    for (size_t k = 0; k < SLO_CAL_MILESTONES; k++) {
+        uint64_t bits;
+        memcpy(&bits, &cb->frac[k], sizeof(bits));
+        slo_put_u64(w, bits);
+    }
+}
+
+/*
+ * Reads cb_save's fields into |st->cb| and checks them: no period, or a calendar period of the
+ * SLO not after its clock, whose milestones after the clock were not recorded, each fraction
+ * NaN or finite and at most 1 (nothing was ever more than the whole budget). Returns 0 or
+ * AG_EPROTO.
+ */
+static int cb_load(struct slo_state *st, struct slo_rd *r)
+{
+    struct cal_burn cb;
+    memset(&cb, 0, sizeof(cb));
+    cb.cs = slo_get_i64(r);
+    cb.ce = slo_get_i64(r);
+    for (size_t k = 0; k < SLO_CAL_MILESTONES; k++) {
+        uint64_t bits = slo_get_u64(r);
+        memcpy(&cb.frac[k], &bits, sizeof(bits));
+    }
+    if (r->bad) {
+        return AG_EPROTO;
+    }
+    const struct slo_slo_def *d = st->def;
+    int64_t cs = 0, ce = 0;
+    bool none = cb.cs == 0 && cb.ce == 0;
+    if (!none &&
+        (cb.cs < 0 || cb.cs > st->clock ||
+         slo_calendar_bounds_tz(d->calendar_unit, d->tz, d->utc_offset_s, cb.cs, &cs, &ce) != 0 ||
+         cs != cb.cs || ce != cb.ce)) {
+        return AG_EPROTO;
+    }
+    for (int k = 1; k <= SLO_CAL_MILESTONES; k++) {
+        double f = cb.frac[k - 1];
+        if (isnan(f)) {
+            continue;
+        }
+        if (none || !isfinite(f) || f > 1.0 || slo_cal_milestone(cb.cs, cb.ce, k) > st->clock) {
+            return AG_EPROTO;
+        }
+    }
+    if (none) {
+        for (size_t k = 0; k < SLO_CAL_MILESTONES; k++) {
+            cb.frac[k] = NAN;
+        }
+    }
+    cb.next = 0; /* found again by the next move */
+    *st->cb = cb;
+    return 0;
+}
+
 /* The drop ring of an SLO with budgetDrop conditions (struct drop_ring): step, cap, n, the last
  * boundary, then the n samples from the oldest (bad low then high 64 bits, n). */
 static void drop_save(const struct drop_ring *d, struct slo_wr *w)
@@ -318,6 +380,9 @@ int slo_engine_save(const struct slo_engine *e, const void *extra, size_t extra_
         if (st->drop != NULL) {
             drop_save(st->drop, &w);
         }
+        if (st->cb != NULL) {
+            cb_save(st->cb, &w);
+        }
     }
     slo_put_u64(&w, extra_len);
     slo_put_bytes(&w, extra, extra_len);
@@ -395,6 +460,9 @@ static int load_state(struct slo_state *st, struct slo_rd *r, uint64_t version)
     }
     if (rc == 0 && st->drop != NULL) {
         rc = drop_load(st, r);
+    }
+    if (rc == 0 && st->cb != NULL && version >= 4) {
+        rc = cb_load(st, r);
     }
     return r->bad ? AG_EPROTO : rc;
 }

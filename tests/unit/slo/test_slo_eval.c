@@ -333,6 +333,99 @@ static void test_calendar_day(void)
 }
 
 /*
+ * The burn-down of a calendar day (Occurrences at 90 %, UTC): the day's start at 1, the
+ * remaining fraction at each milestone t_k = B + 86,400,000 k / 63 ms the clock passed, and now.
+ *   B + 1h: 90 good of 100: budget 0.1 x 100 = 10, bad 10: fraction 0.
+ *   B + 5h: 100 of 100: N = 200, budget 20, bad 10: fraction 0.5.
+ * t_1 = 22.9 min and t_2 = 45.7 min hold no data (1); t_3 = 68.6 min to t_13 = 4 h 57 min hold the
+ * first batch (0); t_14 = 5 h 20 min to t_31 = 11 h 48 min both (0.5); t_32 = 12 h 11 min is
+ * after the evaluation at B + 12h (0.5): 1 + 31 + 1 = 33 points. The milestones survive a
+ * checkpoint: the restored engine draws the same chart, and an engine that started at B + 3h
+ * has no milestone before it.
+ */
+static void test_calendar_burndown(void)
+{
+    static const char yaml[] = "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: c}\nspec:\n"
+                               "  service: shop\n  objective: \"90\"\n"
+                               "  calendar: {unit: day, timeZone: UTC}\n"
+                               "  sli: {spans: {availability: {}}}\n";
+    struct fix f, g;
+    struct slo_eval ev;
+    ASSERT_OK(setup(&f, yaml, B));
+    ASSERT_OK(slo_engine_add(f.e, 0, B + HOUR, 90, 100));
+    ASSERT_OK(slo_engine_add(f.e, 0, B + 5 * HOUR, 100, 100));
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 12 * HOUR, &ev));
+    ASSERT_UEQ(ev.n_burndown, 33);
+    ASSERT_EQ(ev.burndown[0].t_ms, B);
+    ASSERT(ev.burndown[0].remaining_fraction == 1.0);
+    for (int k = 1; k <= 31; k++) {
+        ASSERT_EQ(ev.burndown[k].t_ms, B + 86400000ll * k / 63);
+        double want = k <= 2 ? 1.0 : k <= 13 ? 0.0 : 0.5;
+        ASSERT(ev.burndown[k].remaining_fraction == want);
+    }
+    ASSERT_EQ(ev.burndown[32].t_ms, B + 12 * HOUR);
+    ASSERT(ev.burndown[32].remaining_fraction == 0.5);
+    slo_eval_release(&ev);
+
+    struct ag_buf ck;
+    ag_buf_init(&ck, 1u << 20);
+    ASSERT_OK(slo_engine_save(f.e, NULL, 0, &ck));
+    ASSERT_OK(setup(&g, yaml, B + 12 * HOUR));
+    ASSERT_OK(slo_engine_restore(g.e, ag_buf_ptr(&ck), ck.len, B + 12 * HOUR, NULL, NULL, NULL));
+    struct slo_eval e2;
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 13 * HOUR, &ev));
+    ASSERT_OK(slo_engine_eval(g.e, 0, B + 13 * HOUR, &e2));
+    ASSERT_UEQ(ev.n_burndown, 36); /* t_32 to t_34 = 12 h 57 min too */
+    ASSERT_UEQ(e2.n_burndown, ev.n_burndown);
+    for (size_t i = 0; i < ev.n_burndown; i++) {
+        ASSERT_EQ(e2.burndown[i].t_ms, ev.burndown[i].t_ms);
+        ASSERT(e2.burndown[i].remaining_fraction == ev.burndown[i].remaining_fraction);
+    }
+    slo_eval_release(&ev);
+    slo_eval_release(&e2);
+    /* a milestone claimed after the checkpoint's clock is refused (the CRC recomputed) */
+    uint8_t *raw = (uint8_t *)ag_buf_ptr(&ck);
+    size_t at = 0;
+    for (size_t i = 0; i + 16 <= ck.len && at == 0; i++) {
+        uint64_t v1 = 0, v2 = 0;
+        for (int k = 0; k < 8; k++) {
+            v1 |= (uint64_t)raw[i + k] << (8 * k);
+            v2 |= (uint64_t)raw[i + 8 + k] << (8 * k);
+        }
+        if (v1 == (uint64_t)B && v2 == (uint64_t)(B + DAY)) {
+            at = i;
+        }
+    }
+    ASSERT(at > 0);
+    double half = 0.5;
+    memcpy(raw + at + 16 + 40 * 8, &half, 8); /* t_41 = 15 h 37 min, after 12 h */
+    uint32_t crc = slo_eval_crc32c(raw, ck.len - 8);
+    for (int k = 0; k < 8; k++) {
+        raw[ck.len - 8 + k] = k < 4 ? (uint8_t)(crc >> (8 * k)) : 0;
+    }
+    struct fix h;
+    ASSERT_OK(setup(&h, yaml, B + 12 * HOUR));
+    ASSERT_EQ(slo_engine_restore(h.e, ag_buf_ptr(&ck), ck.len, B + 12 * HOUR, NULL, NULL, NULL),
+              AG_EPROTO);
+    teardown(&h);
+    ag_buf_cleanup(&ck);
+    teardown(&f);
+    teardown(&g);
+
+    /* started at B + 3h: the milestones from t_8 = 3 h 3 min on */
+    ASSERT_OK(setup(&f, yaml, B + 3 * HOUR));
+    ASSERT_OK(slo_engine_add(f.e, 0, B + 5 * HOUR, 100, 100));
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 6 * HOUR, &ev));
+    /* t_8 .. t_15 (5 h 43 min) before 6 h: 8 points, then start and now */
+    ASSERT_UEQ(ev.n_burndown, 10);
+    ASSERT_EQ(ev.burndown[1].t_ms, B + 86400000ll * 8 / 63);
+    ASSERT(ev.burndown[1].remaining_fraction == 1.0); /* no data yet */
+    ASSERT(ev.burndown[8].remaining_fraction == 1.0); /* t_15: 100 good of 100 */
+    slo_eval_release(&ev);
+    teardown(&f);
+}
+
+/*
  * One stream, three methods, 90 %, a 30-minute window of 5-minute periods (N = 6), evaluated at
  * B + 30 min. Period 0: 8 good of 10 (0.8); periods 1-5: 96 of 100 (0.96).
  *   Occurrences: 8 + 5 x 96 = 488 good of 510; budget 51, bad 22, remaining 29,
@@ -977,7 +1070,7 @@ static void test_checkpoint_v1(void)
     check_alert(&f, B + 10 * MIN, false, true, NULL);
     ASSERT_OK(slo_engine_save(f.e, NULL, 0, &ck));
     const uint8_t *p = ag_buf_ptr(&ck);
-    ASSERT_UEQ(p[8], 3); /* version 3: for an Occurrences SLO the layout of version 2 */
+    ASSERT_UEQ(p[8], 4); /* version 4: for a rolling Occurrences SLO the layout of version 2 */
     ASSERT_OK(ag_buf_add(&v1, p, 88));                       /* header and the six fields */
     ASSERT_OK(ag_buf_add(&v1, p + 96, 8));                   /* firing */
     ASSERT_OK(ag_buf_add(&v1, p + 112, ck.len - 112 - 8));   /* the window, the extra bytes */
@@ -1483,9 +1576,9 @@ static void test_checkpoint_refusals(void)
     c[0] = 'X';
     ASSERT_EQ(slo_engine_restore(g.e, c, ck.len, now, NULL, NULL, &why), AG_EPROTO);
     c[0] = 'O';
-    c[8] = 4; /* version 4 */
+    c[8] = 5; /* version 5 */
     ASSERT_EQ(slo_engine_restore(g.e, c, ck.len, now, NULL, NULL, &why), AG_EUNSUPP);
-    c[8] = 3;
+    c[8] = 4;
     /* from the future: the checkpoint's clock is after the restore time */
     ASSERT_EQ(slo_engine_restore(g.e, c, ck.len, now - 1, NULL, NULL, &why), AG_EINVAL);
     /* a well-formed checkpoint whose counts were tampered with and re-checksummed: the running
@@ -2095,7 +2188,7 @@ static void test_ratio_30d_1m(void)
 /*
  * A checkpoint of format version 2 kept a Timeslices SLO's judged periods as a slo_window of
  * u32 pairs: it is still read (converted to 2-bit verdicts). slices_2h (no alerts: one lookback,
- * the 1 h of the time to exhaustion) with periods 3 and 10 bad, saved at B + 2h in version 3:
+ * the 1 h of the time to exhaustion) with periods 3 and 10 bad, saved at B + 2h in version 4:
  * header 40 bytes, the SLO's 7 fields (56), the slices' next start, pending count (2), head,
  * 2 pending pairs, 4 stats, calendar flag (96): the verdicts start at byte 192 (end, cells, then
  * 24 / 4 = 6 bytes of cells: 22 bytes), then the extra length and the CRC: 230 bytes. The
@@ -2120,7 +2213,7 @@ static void test_checkpoint_v2_slices(void)
     ASSERT_OK(slo_engine_save(f.e, NULL, 0, &ck));
     ASSERT_UEQ(ck.len, 230);
     const uint8_t *p = ag_buf_ptr(&ck);
-    ASSERT_UEQ(p[8], 3);
+    ASSERT_UEQ(p[8], 4); /* version 4: a rolling Timeslices SLO as in version 3 */
     for (int bucket_total = 1; bucket_total <= 2; bucket_total++) {
         uint64_t lbs[] = {HOUR};
         struct slo_window_config wc = {2 * HOUR, lbs, 1, 0, 5 * MIN};
@@ -2247,15 +2340,15 @@ static void test_failmalloc(void)
 AG_TEST_MAIN(AG_TEST_CASE(test_brief_2h), AG_TEST_CASE(test_brief_1h),
              AG_TEST_CASE(test_occurrences_on_budget), AG_TEST_CASE(test_burst_page),
              AG_TEST_CASE(test_no_traffic), AG_TEST_CASE(test_calendar_day),
-             AG_TEST_CASE(test_tz_calendar_month), AG_TEST_CASE(test_tz_calendar_timeslices),
-             AG_TEST_CASE(test_tz_checkpoint), AG_TEST_CASE(test_budget_alert),
-             AG_TEST_CASE(test_tte_alert), AG_TEST_CASE(test_cool_down),
-             AG_TEST_CASE(test_budget_drop), AG_TEST_CASE(test_budget_drop_no_data),
-             AG_TEST_CASE(test_slice_grace), AG_TEST_CASE(test_checkpoint_lost),
-             AG_TEST_CASE(test_checkpoint_v1), AG_TEST_CASE(test_calendar_timeslices),
-             AG_TEST_CASE(test_min_events), AG_TEST_CASE(test_three_methods),
-             AG_TEST_CASE(test_ratio_exact_tie), AG_TEST_CASE(test_json),
-             AG_TEST_CASE(test_rat_double), AG_TEST_CASE(test_rfc3339),
+             AG_TEST_CASE(test_calendar_burndown), AG_TEST_CASE(test_tz_calendar_month),
+             AG_TEST_CASE(test_tz_calendar_timeslices), AG_TEST_CASE(test_tz_checkpoint),
+             AG_TEST_CASE(test_budget_alert), AG_TEST_CASE(test_tte_alert),
+             AG_TEST_CASE(test_cool_down), AG_TEST_CASE(test_budget_drop),
+             AG_TEST_CASE(test_budget_drop_no_data), AG_TEST_CASE(test_slice_grace),
+             AG_TEST_CASE(test_checkpoint_lost), AG_TEST_CASE(test_checkpoint_v1),
+             AG_TEST_CASE(test_calendar_timeslices), AG_TEST_CASE(test_min_events),
+             AG_TEST_CASE(test_three_methods), AG_TEST_CASE(test_ratio_exact_tie),
+             AG_TEST_CASE(test_json), AG_TEST_CASE(test_rat_double), AG_TEST_CASE(test_rfc3339),
              AG_TEST_CASE(test_window_range), AG_TEST_CASE(test_errors),
              AG_TEST_CASE(test_checkpoint_equivalence), AG_TEST_CASE(test_checkpoint_refusals),
              AG_TEST_CASE(test_ratio_quarter), AG_TEST_CASE(test_ratio_year_tz),
