@@ -313,7 +313,8 @@ static void test_hex(void)
         all[i] = (uint8_t)i;
         snprintf(want + 1 + 2 * i, 3, "%02x", (unsigned)i);
     }
-    strcat(want, "\"");
+    want[1 + 2 * 256] = '"';
+    want[2 + 2 * 256] = '\0';
     start(BIG_CAP);
     ag_json_hex(&w, all, sizeof(all));
     ASSERT_OK(ag_json_finish(&w));
