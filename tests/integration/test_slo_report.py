@@ -889,6 +889,17 @@ def test_oracle_long_ratio(slo_bin, tmp_path):
     assert all(statuses.get(k, 0) > 5 for k in ("budget-firing", "tte-firing")), statuses
 
 
+def test_oracle_long_ratio_drop(slo_bin, tmp_path):
+    """budgetDrop conditions on two-layer RatioTimeslices: the reference at floor(T) - L is
+    the window [ceil(T - L - W, G), T - L) recounted by the oracle."""
+    checked, statuses, kinds = oracle_runs(slo_bin, tmp_path, random.Random(77), 15,
+                                           long_ratio=True, drops=random.Random(5))
+    assert set(kinds) == {"RatioTimeslices/long"}, kinds
+    assert checked > 50
+    assert statuses.get("drop-firing", 0) >= 1 and statuses.get("drop-resolved", 0) > 50, \
+        statuses
+
+
 def test_oracle_quarter_year(slo_bin, tmp_path):
     """Calendar RatioTimeslices over quarters and years in UTC and fixed offsets: events over
     the whole period (and the one before), instants deep into it and around quarter and year
