@@ -62,6 +62,31 @@ static double dbl(const struct slo_rat *r)
     return slo_rat_to_double(r);
 }
 
+/* Where the u64 pair (v1, v2) starts in a checkpoint (0: not found; never at 0, the magic). */
+static size_t find_pair(const uint8_t *raw, size_t len, uint64_t v1, uint64_t v2)
+{
+    for (size_t i = 0; i + 16 <= len; i++) {
+        uint64_t a = 0, b = 0;
+        for (int k = 0; k < 8; k++) {
+            a |= (uint64_t)raw[i + k] << (8 * k);
+            b |= (uint64_t)raw[i + 8 + k] << (8 * k);
+        }
+        if (a == v1 && b == v2) {
+            return i;
+        }
+    }
+    return 0;
+}
+
+/* Rewrites a tampered checkpoint's CRC-32C trailer, so only the decoder's checks can refuse it. */
+static void fix_crc(uint8_t *raw, size_t len)
+{
+    uint32_t crc = slo_eval_crc32c(raw, len - 8);
+    for (int k = 0; k < 8; k++) {
+        raw[len - 8 + k] = k < 4 ? (uint8_t)(crc >> (8 * k)) : 0;
+    }
+}
+
 static const char slices_2h[] = "apiVersion: otter/v1\n"
                                 "kind: SLO\n"
                                 "metadata: {name: s}\n"
@@ -385,24 +410,11 @@ static void test_calendar_burndown(void)
     slo_eval_release(&e2);
     /* a milestone claimed after the checkpoint's clock is refused (the CRC recomputed) */
     uint8_t *raw = (uint8_t *)ag_buf_ptr(&ck);
-    size_t at = 0;
-    for (size_t i = 0; i + 16 <= ck.len && at == 0; i++) {
-        uint64_t v1 = 0, v2 = 0;
-        for (int k = 0; k < 8; k++) {
-            v1 |= (uint64_t)raw[i + k] << (8 * k);
-            v2 |= (uint64_t)raw[i + 8 + k] << (8 * k);
-        }
-        if (v1 == (uint64_t)B && v2 == (uint64_t)(B + DAY)) {
-            at = i;
-        }
-    }
+    size_t at = find_pair(raw, ck.len, (uint64_t)B, (uint64_t)(B + DAY));
     ASSERT(at > 0);
     double half = 0.5;
     memcpy(raw + at + 16 + 40 * 8, &half, 8); /* t_41 = 15 h 37 min, after 12 h */
-    uint32_t crc = slo_eval_crc32c(raw, ck.len - 8);
-    for (int k = 0; k < 8; k++) {
-        raw[ck.len - 8 + k] = k < 4 ? (uint8_t)(crc >> (8 * k)) : 0;
-    }
+    fix_crc(raw, ck.len);
     struct fix h;
     ASSERT_OK(setup(&h, yaml, B + 12 * HOUR));
     ASSERT_EQ(slo_engine_restore(h.e, ag_buf_ptr(&ck), ck.len, B + 12 * HOUR, NULL, NULL, NULL),
@@ -1001,10 +1013,7 @@ static void test_budget_drop_no_data(void)
             for (int i = 0; i < 8; i++) {
                 q[at + (size_t)i] = (uint8_t)(v >> (8 * i));
             }
-            uint32_t crc = slo_eval_crc32c(q, bad.len - 8);
-            for (int i = 0; i < 8; i++) {
-                q[bad.len - 8 + (size_t)i] = (uint8_t)((uint64_t)crc >> (8 * i));
-            }
+            fix_crc(q, bad.len);
             struct fix g;
             ASSERT_OK(setup(&g, yaml, B));
             ASSERT_EQ(slo_engine_restore(g.e, q, bad.len, B + 10 * MIN, NULL, NULL, NULL),
@@ -1590,10 +1599,7 @@ static void test_checkpoint_refusals(void)
          * lookback's ms (168), good (176), total (184): make total odd-one-off */
         size_t k = 184;
         c[k] ^= 0x01;
-        uint32_t crc = slo_eval_crc32c(c, ck.len - 8);
-        for (int i = 0; i < 8; i++) {
-            c[ck.len - 8 + (size_t)i] = (uint8_t)((uint64_t)crc >> (8 * i));
-        }
+        fix_crc(c, ck.len);
         ASSERT_EQ(slo_engine_restore(g.e, c, ck.len, now, NULL, NULL, &why), AG_EPROTO);
     }
     /* foreign: another set of definitions */
@@ -1900,25 +1906,12 @@ static void test_ratio_quarter_checkpoint(void)
     /* find q's accumulator: has = 1, cs, ce, sum (2 x 8 bytes), n. At day 100 the ring holds
      * [day 69, day 100): the accumulator is Q1's, [day 0, day 69): 69 x 24 = 1,656 slices, all
      * the room Q1 has before the ring */
-    size_t at_acc = 0;
-    for (size_t i = 0; i + 16 <= ck.len && at_acc == 0; i++) {
-        uint64_t v1 = 0, v2 = 0;
-        for (int k = 0; k < 8; k++) {
-            v1 |= (uint64_t)raw[i + k] << (8 * k);
-            v2 |= (uint64_t)raw[i + 8 + k] << (8 * k);
-        }
-        if (v1 == (uint64_t)B && v2 == (uint64_t)(B + 90 * DAY)) {
-            at_acc = i;
-        }
-    }
+    size_t at_acc = find_pair(raw, ck.len, (uint64_t)B, (uint64_t)(B + 90 * DAY));
     ASSERT(at_acc > 0);
     ASSERT_UEQ(a.e->st[0].acc.r.n, 1656);
     ASSERT(raw[at_acc + 32] == 0x78 && raw[at_acc + 33] == 0x06); /* 1,656 = 0x678 */
     raw[at_acc + 32] = 0x79; /* n = 1,657: one slice more than Q1 had before the ring */
-    uint32_t crc = slo_eval_crc32c(raw, ck.len - 8);
-    for (int k = 0; k < 8; k++) {
-        raw[ck.len - 8 + k] = k < 4 ? (uint8_t)(crc >> (8 * k)) : 0;
-    }
+    fix_crc(raw, ck.len);
     struct ag_buf why;
     ag_buf_init(&why, 4096);
     ASSERT_EQ(slo_engine_restore(c.e, ag_buf_ptr(&ck), ck.len, B + 100 * DAY, NULL, NULL, &why),
@@ -2129,25 +2122,12 @@ static void test_ratio_30d_1m(void)
      * per slot; minute 15120's group (slot 3,780) holds 4 periods, one at 0.9: claiming 5 is
      * refused (the CRC recomputed, so only the groups' check catches it) */
     uint8_t *raw = (uint8_t *)ag_buf_ptr(&ck);
-    size_t at_grp = 0;
-    for (size_t i = 0; i + 16 <= ck.len && at_grp == 0; i++) {
-        uint64_t v1 = 0, v2 = 0;
-        for (int k = 0; k < 8; k++) {
-            v1 |= (uint64_t)raw[i + k] << (8 * k);
-            v2 |= (uint64_t)raw[i + 8 + k] << (8 * k);
-        }
-        if (v1 == 4 * MIN && v2 == 10801) {
-            at_grp = i;
-        }
-    }
+    size_t at_grp = find_pair(raw, ck.len, 4 * MIN, 10801);
     ASSERT(at_grp > 0);
     size_t slot = at_grp + 24 + (size_t)((B / MIN + 15120) / 4 % 10801) * 16;
     ASSERT_UEQ(raw[slot + 8], 4);
     raw[slot + 8] = 5;
-    uint32_t crc = slo_eval_crc32c(raw, ck.len - 8);
-    for (int k = 0; k < 8; k++) {
-        raw[ck.len - 8 + k] = k < 4 ? (uint8_t)(crc >> (8 * k)) : 0;
-    }
+    fix_crc(raw, ck.len);
     struct fix h;
     struct ag_buf why;
     ag_buf_init(&why, 4096);
