@@ -366,7 +366,7 @@ static void test_calendar_day(void)
  * first batch (0); t_14 = 5 h 20 min to t_31 = 11 h 48 min both (0.5); t_32 = 12 h 11 min is
  * after the evaluation at B + 12h (0.5): 1 + 31 + 1 = 33 points. The milestones survive a
  * checkpoint: the restored engine draws the same chart, and an engine that started at B + 3h
- * has no milestone before it.
+ * has no milestone before it. Calendar Timeslices and RatioTimeslices draw theirs the same way.
  */
 static void test_calendar_burndown(void)
 {
@@ -423,6 +423,42 @@ static void test_calendar_burndown(void)
     ag_buf_cleanup(&ck);
     teardown(&f);
     teardown(&g);
+
+    /* Calendar Timeslices, 1-hour periods at 90 % (target 99 %): N = 24, budget 2.4. Hour 01
+     * bad (90 of 100), judged at 02:00: t_1 .. t_5 (1 h 54 min) see nothing bad (1), t_6 (2 h
+     * 17 min) .. t_10 (3 h 48 min) see 1 bad period, (2.4 - 1) / 2.4 = 7/12; then 04:00. */
+    static const char ts_yaml[] =
+        "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: c}\nspec:\n  service: shop\n"
+        "  objective: \"90\"\n  calendar: {unit: day, timeZone: UTC}\n"
+        "  budgetingMethod: Timeslices\n  timeSlice: {period: 1h, target: \"99\"}\n"
+        "  sli: {spans: {availability: {}}}\n";
+    ASSERT_OK(setup(&f, ts_yaml, B));
+    ASSERT_OK(slo_engine_add(f.e, 0, B + HOUR + 30 * MIN, 90, 100));
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 4 * HOUR, &ev));
+    ASSERT_UEQ(ev.n_burndown, 12);
+    for (int k = 1; k <= 10; k++) {
+        ASSERT_EQ(ev.burndown[k].t_ms, B + 86400000ll * k / 63);
+        ASSERT(ev.burndown[k].remaining_fraction == (k <= 5 ? 1.0 : 7.0 / 12.0));
+    }
+    ASSERT(ev.burndown[11].remaining_fraction == 7.0 / 12.0);
+    slo_eval_release(&ev);
+    teardown(&f);
+    /* The same day as RatioTimeslices, hour 01 at 50 of 100: 0.5 bad once the hour has ended,
+     * (2.4 - 0.5) / 2.4 = 19/24 from t_6 on. */
+    static const char rt_yaml[] =
+        "apiVersion: otter/v1\nkind: SLO\nmetadata: {name: c}\nspec:\n  service: shop\n"
+        "  objective: \"90\"\n  calendar: {unit: day, timeZone: UTC}\n"
+        "  budgetingMethod: RatioTimeslices\n  timeSlice: {period: 1h}\n"
+        "  sli: {spans: {availability: {}}}\n";
+    ASSERT_OK(setup(&f, rt_yaml, B));
+    ASSERT_OK(slo_engine_add(f.e, 0, B + HOUR + 30 * MIN, 50, 100));
+    ASSERT_OK(slo_engine_eval(f.e, 0, B + 4 * HOUR, &ev));
+    ASSERT_UEQ(ev.n_burndown, 12);
+    for (int k = 1; k <= 10; k++) {
+        ASSERT(ev.burndown[k].remaining_fraction == (k <= 5 ? 1.0 : 19.0 / 24.0));
+    }
+    slo_eval_release(&ev);
+    teardown(&f);
 
     /* started at B + 3h: the milestones from t_8 = 3 h 3 min on */
     ASSERT_OK(setup(&f, yaml, B + 3 * HOUR));
