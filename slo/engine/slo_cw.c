@@ -620,8 +620,11 @@ static void agent_metric(struct gen *g, const struct slo_slo_def *s, const char 
     ag_json_arr_close(w);
 }
 
-static void alarm_metric(struct gen *g, const struct slo_slo_def *s, const char *id,
-                         const char *metric, uint64_t period_s)
+/* One MetricStat entry of a metric-math alarm over a per-agent metric (|window_min|: the
+ * Window dimension, or NULL), not returned. */
+static void metric_stat(struct gen *g, const struct slo_slo_def *s, const char *id,
+                        const char *metric, const char *window_min, uint64_t period_s,
+                        const char *stat)
 {
     struct ag_json *w = &g->w;
     ag_json_obj_open(w);
@@ -630,10 +633,10 @@ static void alarm_metric(struct gen *g, const struct slo_slo_def *s, const char 
     ag_json_obj_open(w);
     ag_json_key(w, "Metric");
     ag_json_obj_open(w);
-    agent_metric(g, s, metric, NULL);
+    agent_metric(g, s, metric, window_min);
     ag_json_obj_close(w);
     key_uint(g, "Period", period_s);
-    key_str(g, "Stat", "Sum");
+    key_str(g, "Stat", stat);
     ag_json_obj_close(w);
     ag_json_key(w, "ReturnData");
     ag_json_bool(w, 0);
@@ -701,8 +704,8 @@ static void metric_alarm(struct gen *g, const struct slo_slo_def *s, const struc
     ag_json_key(w, "ReturnData");
     ag_json_bool(w, 1);
     ag_json_obj_close(w);
-    alarm_metric(g, s, "good", SLO_CW_GOOD, ms / 1000);
-    alarm_metric(g, s, "total", SLO_CW_TOTAL, ms / 1000);
+    metric_stat(g, s, "good", SLO_CW_GOOD, NULL, ms / 1000, "Sum");
+    metric_stat(g, s, "total", SLO_CW_TOTAL, NULL, ms / 1000, "Sum");
     ag_json_arr_close(w);
     key_uint(g, "EvaluationPeriods", 1);
     key_uint(g, "DatapointsToAlarm", 1);
@@ -821,27 +824,6 @@ static void budget_alarm(struct gen *g, const struct slo_slo_def *s, const struc
     ag_json_obj_close(w);
 }
 
-/* One MetricStat entry of a metric-math alarm over a per-agent metric. */
-static void agent_stat(struct gen *g, const struct slo_slo_def *s, const char *id,
-                       const char *metric, const char *window_min, const char *stat)
-{
-    struct ag_json *w = &g->w;
-    ag_json_obj_open(w);
-    key_str(g, "Id", id);
-    ag_json_key(w, "MetricStat");
-    ag_json_obj_open(w);
-    ag_json_key(w, "Metric");
-    ag_json_obj_open(w);
-    agent_metric(g, s, metric, window_min);
-    ag_json_obj_close(w);
-    key_uint(g, "Period", metrics_period(g));
-    key_str(g, "Stat", stat);
-    ag_json_obj_close(w);
-    ag_json_key(w, "ReturnData");
-    ag_json_bool(w, 0);
-    ag_json_obj_close(w);
-}
-
 /* timeToExhaustion {below: D, lookback: L}: rem / 100 x W / burn(L) < D seconds, where W is the
  * rolling window (a calendar window's shortest period) in seconds. A zero burn divides by zero:
  * CloudWatch drops the point (missing, not breaching), as the engine's null. */
@@ -889,8 +871,8 @@ static void tte_alarm(struct gen *g, const struct slo_slo_def *s, const struct s
     ag_json_key(w, "ReturnData");
     ag_json_bool(w, 1);
     ag_json_obj_close(w);
-    agent_stat(g, s, "rem", SLO_CW_BUDGET_REMAINING, NULL, "Minimum");
-    agent_stat(g, s, "burn", SLO_CW_BURN_RATE, wmin, "Maximum");
+    metric_stat(g, s, "rem", SLO_CW_BUDGET_REMAINING, NULL, metrics_period(g), "Minimum");
+    metric_stat(g, s, "burn", SLO_CW_BURN_RATE, wmin, metrics_period(g), "Maximum");
     ag_json_arr_close(w);
     key_uint(g, "EvaluationPeriods", 1);
     key_uint(g, "DatapointsToAlarm", 1);
