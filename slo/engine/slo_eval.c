@@ -1564,6 +1564,9 @@ static void cb_advance(struct slo_state *st, int64_t now)
 {
     const struct slo_slo_def *d = st->def;
     struct cal_burn *cb = st->cb;
+    if (cb->next > 0 && now < cb->next) {
+        return; /* before the next milestone and the period's end: nothing to record */
+    }
     int64_t cs = 0, ce = 0;
     if (slo_calendar_bounds_tz(d->calendar_unit, d->tz, d->utc_offset_s, now, &cs, &ce) != 0 ||
         ce <= cs) {
