@@ -218,10 +218,9 @@ static int run(const char *config_path, int log_level, int log_json)
         ag_log_error("otterd", "%s", err);
         goto out;
     }
-    if (ag_service_start(st.svc, err, sizeof(err)) != 0) {
-        ag_log_error("otterd", "%s", err);
-        goto out;
-    }
+    /* Signals are watched before the receivers listen: a SIGTERM right after a "listening"
+     * line drains (the callbacks run only in the loop). */
+    st.shutdown_timeout = cfg->shutdown_timeout;
     st.grace = evtimer_new(st.base, on_grace, &st);
     sigterm = evsignal_new(st.base, SIGTERM, on_signal, &st);
     sigint = evsignal_new(st.base, SIGINT, on_signal, &st);
@@ -230,7 +229,10 @@ static int run(const char *config_path, int log_level, int log_json)
         ag_log_error("otterd", "cannot install signal handlers");
         goto out;
     }
-    st.shutdown_timeout = cfg->shutdown_timeout;
+    if (ag_service_start(st.svc, err, sizeof(err)) != 0) {
+        ag_log_error("otterd", "%s", err);
+        goto out;
+    }
     ag_log_info("otterd", "otterd %s running with %s", OTTER_VERSION, cfg->source);
     event_base_dispatch(st.base);
     status = st.signals > 1 ? 1 : 0;

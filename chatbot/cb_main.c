@@ -7,9 +7,11 @@
 #include <event2/event.h>
 #include <openssl/crypto.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ag_err.h"
 #include "ag_log.h"
@@ -441,6 +443,10 @@ static int run(int n_args, const char **args, int n_env)
     }
     cfg.origin = has_origin > 0 ? &origin : NULL;
     ag_log_setup((enum ag_log_level)level, (enum ag_log_format)format);
+    /* The service needs no privilege: its image and k8s run it as 10001 (README "Limits"). */
+    if (geteuid() == 0)
+        ag_log_warn("chatbot", "running as root: the chatbot needs no privilege; run it as an "
+                               "unprivileged user (its image uses 10001:10001)");
     signal(SIGPIPE, SIG_IGN);
     m.base = event_base_new();
     if (m.base == NULL) {
@@ -458,15 +464,8 @@ static int run(int n_args, const char **args, int n_env)
         tel = NULL;
     }
     cfg.tel = tel;
-    rc = cb_server_new(m.base, &cfg, &m.srv);
-    if (rc != 0) {
-        ag_log_error("chatbot", "cannot start: %s", ag_strerror(rc));
-        cb_otel_free(tel);
-        event_base_free(m.base);
-        ag_free(prompt);
-        cb_origin_clear(&origin);
-        return 1;
-    }
+    /* The signals are watched before the port opens: a SIGTERM right after "listening" drains
+     * (the callbacks run only in the loop, once the server exists). */
     m.drain_timer = evtimer_new(m.base, on_drain_tick, &m);
     sigterm = evsignal_new(m.base, SIGTERM, on_signal, &m);
     sigint = evsignal_new(m.base, SIGINT, on_signal, &m);
@@ -474,6 +473,8 @@ static int run(int n_args, const char **args, int n_env)
         evsignal_add(sigint, NULL) != 0) {
         ag_log_error("chatbot", "cannot watch signals");
         rc = AG_ENOMEM;
+    } else if ((rc = cb_server_new(m.base, &cfg, &m.srv)) != 0) {
+        ag_log_error("chatbot", "cannot start: %s", ag_strerror(rc));
     } else {
         event_base_dispatch(m.base);
         ag_log_info("chatbot", "stopped");
@@ -489,8 +490,9 @@ static int run(int n_args, const char **args, int n_env)
     }
     /* The server first: requests still open end their spans; then the last telemetry is
      * flushed (at most 5 s) on the loop, before it is freed. */
+    bool started = m.srv != NULL;
     cb_server_free(m.srv);
-    if (cb_otel_shutdown(tel, 5000) != 0) {
+    if (started && cb_otel_shutdown(tel, 5000) != 0) {
         ag_log_warn("chatbot", "telemetry: some spans, points or records were not sent at exit");
     }
     cb_otel_free(tel);

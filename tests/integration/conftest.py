@@ -47,19 +47,33 @@ def scaled(seconds):
     return seconds * TIME_SCALE
 
 
-def otterd_binary():
-    p = Path(os.environ.get("OTTERD") or "build/agent/otterd")
+def repo_binary(var, default):
+    """The binary $var names (a relative path is taken from the repository root), else
+    |default|; the test fails with what to do when it is not an executable file."""
+    p = Path(os.environ.get(var) or default)
     if not p.is_absolute():
         p = REPO_ROOT / p
+    if not (p.is_file() and os.access(p, os.X_OK)):
+        pytest.fail("%s binary not found at %s (build it, or set %s)" % (p.name, p, var))
     return p
+
+
+def otterd_binary():
+    return repo_binary("OTTERD", "build/agent/otterd")
+
+
+def slo_binary():
+    return repo_binary("SLO", "build/slo/cli/slo")
 
 
 @pytest.fixture(scope="session")
 def otterd_bin():
-    p = otterd_binary()
-    if not (p.is_file() and os.access(p, os.X_OK)):
-        pytest.fail("otterd binary not found at %s (build it, or set OTTERD)" % p)
-    return p
+    return otterd_binary()
+
+
+@pytest.fixture(scope="session")
+def slo_bin():
+    return slo_binary()
 
 
 # ---- a small YAML writer (block style, like hand-written collector configs) ------------------

@@ -34,11 +34,11 @@ def chatbot_binary():
 
 
 class Chatbot:
-    def __init__(self, args=(), env=None):
+    def __init__(self, args=(), env=None, prefix=()):
         binary = chatbot_binary()
         if not (binary.is_file() and os.access(binary, os.X_OK)):
             pytest.fail("chatbot binary not found at %s (build it, or set CHATBOT)" % binary)
-        self.proc = subprocess.Popen([str(binary), "--listen", "127.0.0.1:0", *args],
+        self.proc = subprocess.Popen([*prefix, str(binary), "--listen", "127.0.0.1:0", *args],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                      env=env)
         self.lines = []
@@ -333,3 +333,37 @@ def test_settings_from_the_environment():
     assert r.returncode == 2
     assert 'bad value for CHATBOT_HISTORY (from the environment, as --history): "postgres"' \
         in r.stderr, r.stderr
+
+
+ROOT_WARNING = "running as root: the chatbot needs no privilege"
+
+
+def test_runs_unprivileged_and_warns_as_root():
+    """The service needs no privilege (README "Limits and safety"): started by an unprivileged
+    user it serves with no warning; started as root it says so once, at start."""
+    if os.geteuid() == 0:
+        # setpriv (util-linux): nobody, no supplementary groups.
+        c = Chatbot(prefix=["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
+    else:
+        c = Chatbot()
+    resp, body = c.chat("How do I deploy Otter?")
+    assert resp.status == 200 and body["answer"], body
+    with open("/proc/%d/status" % c.proc.pid) as st:
+        uid = next(line.split()[1:] for line in st if line.startswith("Uid:"))
+    assert "0" not in uid, uid
+    c.stop()
+    assert ROOT_WARNING not in "".join(c.lines)
+    if os.geteuid() == 0:
+        c = Chatbot()
+        c.stop()
+        warn = [line for line in c.lines if ROOT_WARNING in line]
+        assert len(warn) == 1 and " warn " in warn[0], c.lines
+
+
+def test_sigterm_right_after_listening_drains():
+    """SIGTERM as soon as the "listening" line is out is a drain and exit 0, never the default
+    action (the signals are watched before the port opens)."""
+    for _ in range(8):
+        c = Chatbot()
+        c.stop()  # exit status 0
+        assert any("draining and stopping" in line for line in c.lines), c.lines

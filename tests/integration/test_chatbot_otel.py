@@ -10,7 +10,8 @@ slo exporter over chatbot/slo.yaml) receives the telemetry of two chatbots:
     trace id, as chatbot.requests and http.server.request.duration points, token usage, a log
     record with the trace id, and one good event of chatbot-chat-availability on GET /v1/slo;
     then a request whose Bedrock calls all fail (aimock's 500 three times: the standard mode's
-    attempts used up, the chatbot answers 503) must be counted bad;
+    attempts used up, the chatbot answers 503) must be counted bad, on /v1/slo and by
+    `slo report --from agent=`;
     a ConverseStream that aimock cuts off after the 200 (an SSE error event) must be counted bad
     by chatbot-chat-stream-availability;
   - `--provider local`: a streamed answer gives a SERVER span without a client span, counted
@@ -28,6 +29,7 @@ import json
 import random
 import re
 import socket
+import subprocess
 import time
 from pathlib import Path
 
@@ -37,7 +39,6 @@ import otlp_util
 from aws_peers import REGION, KeyRegistry, MotoServer, aws_env
 from bedrock_peer import Aimock, SigV4Proxy
 from conftest import http_request, make_config, scaled
-from otlp_util import attrs_to_py
 from sse_util import stream
 from test_chatbot_bedrock import CHUNK, FIXTURES, KEY, MODEL, SECRET, SHORT, TOKEN, Bot
 
@@ -193,7 +194,7 @@ def wait_point(agent, name, attrs, want, value, timeout=10.0, instance="bedrock"
 
 
 @pytest.mark.timeout(300)
-def test_chat_to_xray_metrics_logs_and_slo(otterd, moto, bedrock, tmp_path):
+def test_chat_to_xray_metrics_logs_and_slo(otterd, moto, bedrock, slo_bin, tmp_path):
     mock, proxy = bedrock
     defs = slo_defs(tmp_path / "slo.yaml")
     agent = otterd(config=agent_config(tmp_path / "otterd" / "out", moto, tmp_path / "slo.ckpt",
@@ -335,6 +336,17 @@ def test_chat_to_xray_metrics_logs_and_slo(otterd, moto, bedrock, tmp_path):
     assert counts(got["chatbot-chat-availability"]) == {"good": 1, "bad": 1, "total": 2}
     assert got["chatbot-chat-availability"]["attainment_pct"] == pytest.approx(50.0)
     assert counts(got["chatbot-chat-stream-availability"]) == {"good": 1, "bad": 1, "total": 2}
+
+    # `slo report` reading the agent counts the same requests; half the chat requests failed,
+    # far under the objective, so the report exits 1 (breached).
+    rep = subprocess.run([str(slo_bin), "report", "--from",
+                          "agent=http://127.0.0.1:%d" % agent.admin_port, "--format", "json"],
+                         capture_output=True, text=True, timeout=60)
+    assert rep.returncode == 1, rep.stderr
+    (ev,) = json.loads(rep.stdout)["evaluations"]
+    rslos = {s["name"]: s for s in ev["slos"]}
+    assert counts(rslos["chatbot-chat-availability"]) == {"good": 1, "bad": 1, "total": 2}
+    assert counts(rslos["chatbot-chat-stream-availability"]) == {"good": 1, "bad": 1, "total": 2}
 
     bot.stop()
     local.stop()

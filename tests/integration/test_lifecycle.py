@@ -7,6 +7,7 @@ import gzip
 import json
 import os
 import signal
+import subprocess
 import time
 
 import grpc
@@ -15,7 +16,7 @@ from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
 import otlp_util
-from conftest import http_request, make_config
+from conftest import http_request, make_config, to_yaml
 
 TRACE_PATH = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 
@@ -329,3 +330,23 @@ def test_short_shutdown_timeout_still_drains(otterd, tmp_path):
     reqs = otlp_util.read_jsonl(out / "traces.jsonl", "traces")
     assert sorted(s.name for r in reqs for rs in r.resource_spans for ss in rs.scope_spans
                   for s in ss.spans) == ["sto-0", "sto-1", "sto-2"]
+
+
+def test_sigterm_right_after_listening_drains(otterd_bin, tmp_path):
+    """SIGTERM sent the moment the first "listening:" line is out is a drain and exit 0, never
+    the signal's default action: the signals are watched before any receiver listens."""
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(to_yaml(make_config(tmp_path / "out")) + "\n")
+    (tmp_path / "out").mkdir()
+    for _ in range(8):
+        p = subprocess.Popen([str(otterd_bin), "--config", str(cfg)], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        lines = []
+        for line in p.stderr:
+            lines.append(line)
+            if "listening:" in line:
+                p.send_signal(signal.SIGTERM)
+                break
+        lines += p.stderr.read().splitlines(keepends=True)
+        assert p.wait(30) == 0, "".join(lines)
+        assert any("received SIGTERM: draining" in line for line in lines), "".join(lines)

@@ -28,20 +28,18 @@ saying so rather than comparing other figures). Waits scale with OTTER_TEST_TIME
 """
 
 import json
-import os
 import re
 import subprocess
 import time
 from datetime import datetime, timezone
 from fractions import Fraction
-from pathlib import Path
 
 import pytest
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind, StatusCode
 
 from aws_peers import REGION, MotoServer, aws_env
-from conftest import REPO_ROOT, scaled
+from conftest import scaled, slo_binary
 from slo_util import emit_span, sdk_tracer
 from slo_util import slo_evaluation as get_slo
 from test_slo_sinks import Receiver, topic_with_queue
@@ -390,15 +388,6 @@ IDLE = {"good": 0, "bad": 0, "total": 0, "status": "NO_DATA", "attainment_pct": 
         "time_to_exhaustion_seconds": None, "burn_rates": {}}
 
 
-def slo_binary():
-    p = Path(os.environ.get("SLO") or "build/slo/cli/slo")
-    if not p.is_absolute():
-        p = REPO_ROOT / p
-    if not p.is_file():
-        pytest.fail("slo binary not found at %s (build it, or set SLO)" % p)
-    return str(p)
-
-
 def comparable(slo):
     """An SLO entry without what depends on the second it was evaluated at: the "young window"
     warning says how long the engine has known data (both instants are within the same run, but
@@ -409,7 +398,7 @@ def comparable(slo):
 
 
 def run_slo_report(defs, state, *at):
-    argv = [slo_binary(), "report", "--definitions", str(defs), "--from", "state=%s" % state,
+    argv = [str(slo_binary()), "report", "--definitions", str(defs), "--from", "state=%s" % state,
             "--format", "json"]
     for a in at:
         argv += ["--at", a]

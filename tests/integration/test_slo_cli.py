@@ -3,7 +3,6 @@
 exactly, including the never-fires warning with its exact bound). The binary is $SLO (default
 build/slo/cli/slo, relative to the repository root)."""
 
-import os
 import re
 import subprocess
 import textwrap
@@ -13,16 +12,6 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO_ROOT / "slo" / "examples"
-
-
-@pytest.fixture(scope="module")
-def slo_bin():
-    p = Path(os.environ.get("SLO") or "build/slo/cli/slo")
-    if not p.is_absolute():
-        p = REPO_ROOT / p
-    if not p.exists():
-        pytest.fail("slo binary not found at %s (build it, or set SLO)" % p)
-    return p
 
 
 def run(slo_bin, *args, cwd=None):

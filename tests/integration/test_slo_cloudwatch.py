@@ -33,16 +33,6 @@ ARN = "arn:aws:sns:us-east-1:123456789012:otter-it-alerts"
 ID_RE = re.compile(r"^[a-z][A-Za-z0-9_]*$")
 
 
-@pytest.fixture(scope="module")
-def slo_bin():
-    p = Path(os.environ.get("SLO") or "build/slo/cli/slo")
-    if not p.is_absolute():
-        p = REPO_ROOT / p
-    if not p.exists():
-        pytest.fail("slo binary not found at %s (build it, or set SLO)" % p)
-    return p
-
-
 def run(slo_bin, *args):
     p = subprocess.run([str(slo_bin)] + [str(a) for a in args], capture_output=True, timeout=30)
     return p.returncode, p.stdout.decode(), p.stderr.decode()

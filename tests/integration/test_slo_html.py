@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import slo_binary
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -199,15 +201,6 @@ REPLAY_SLOS = {
     "search": ("BREACHED", "overspent 900.0%", "search"),
     "idle": ("NO_DATA", "100.0%", "idle"),
 }
-
-
-def slo_binary():
-    p = Path(os.environ.get("SLO") or "build/slo/cli/slo")
-    if not p.is_absolute():
-        p = REPO_ROOT / p
-    if not p.exists():
-        pytest.fail("slo binary not found at %s (build it, or set SLO)" % p)
-    return p
 
 
 def test_replay_report_in_chromium(tmp_path):

@@ -7,10 +7,8 @@ on counts, budget totals, remaining, burn rates, status and firing. The binary i
 build/slo/cli/slo)."""
 
 import json
-import os
 import random
 import subprocess
-import textwrap
 from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 from pathlib import Path
@@ -23,16 +21,6 @@ MIN = 60_000
 HOUR = 60 * MIN
 DAY = 24 * HOUR
 T0 = 1735689600000  # 2025-01-01T00:00:00Z
-
-
-@pytest.fixture(scope="module")
-def slo_bin():
-    p = Path(os.environ.get("SLO") or "build/slo/cli/slo")
-    if not p.is_absolute():
-        p = REPO_ROOT / p
-    if not p.exists():
-        pytest.fail("slo binary not found at %s (build it, or set SLO)" % p)
-    return p
 
 
 def run(slo_bin, *args, stdin=None):

@@ -16,7 +16,6 @@ message naming the JSON path or the status. The binary is $SLO (default build/sl
 
 import http.server
 import json
-import os
 import subprocess
 import threading
 from pathlib import Path
@@ -27,16 +26,6 @@ import test_slo_exporter as exp
 from conftest import http_request
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def slo_bin():
-    p = Path(os.environ.get("SLO") or "build/slo/cli/slo")
-    if not p.is_absolute():
-        p = REPO_ROOT / p
-    if not p.exists():
-        pytest.fail("slo binary not found at %s (build it, or set SLO)" % p)
-    return p
 
 
 def run(slo_bin, *args):

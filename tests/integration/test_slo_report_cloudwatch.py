@@ -54,16 +54,6 @@ spec:
 
 
 @pytest.fixture(scope="module")
-def slo_bin():
-    p = Path(os.environ.get("SLO") or "build/slo/cli/slo")
-    if not p.is_absolute():
-        p = REPO_ROOT / p
-    if not p.exists():
-        pytest.fail("slo binary not found at %s (build it, or set SLO)" % p)
-    return p
-
-
-@pytest.fixture(scope="module")
 def moto(tmp_path_factory):
     m = MotoServer(tmp_path_factory.mktemp("moto") / "moto.log")
     iam = m.client("iam")

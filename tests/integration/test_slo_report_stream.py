@@ -5,7 +5,6 @@ every SLO in one engine), for every format, on random streams of several SLO kin
 to stdout and to --output. The binary is $SLO (default build/slo/cli/slo)."""
 
 import json
-import os
 import random
 import subprocess
 from pathlib import Path
@@ -46,16 +45,6 @@ kind: SLO
 metadata: {name: idle}
 spec: {service: s, objective: "99.9", window: 1h, sli: {spans: {availability: {}}}}
 """
-
-
-@pytest.fixture(scope="module")
-def slo_bin():
-    p = Path(os.environ.get("SLO") or "build/slo/cli/slo")
-    if not p.is_absolute():
-        p = REPO_ROOT / p
-    if not p.exists():
-        pytest.fail("slo binary not found at %s (build it, or set SLO)" % p)
-    return p
 
 
 def iso(ms):
