@@ -11,8 +11,10 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -34,8 +36,8 @@ def chatbot_binary():
 
 
 class Chatbot:
-    def __init__(self, args=(), env=None, prefix=()):
-        binary = chatbot_binary()
+    def __init__(self, args=(), env=None, prefix=(), binary=None):
+        binary = binary or chatbot_binary()
         if not (binary.is_file() and os.access(binary, os.X_OK)):
             pytest.fail("chatbot binary not found at %s (build it, or set CHATBOT)" % binary)
         self.proc = subprocess.Popen([*prefix, str(binary), "--listen", "127.0.0.1:0", *args],
@@ -342,8 +344,18 @@ def test_runs_unprivileged_and_warns_as_root():
     """The service needs no privilege (README "Limits and safety"): started by an unprivileged
     user it serves with no warning; started as root it says so once, at start."""
     if os.geteuid() == 0:
-        # setpriv (util-linux): nobody, no supplementary groups.
-        c = Chatbot(prefix=["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
+        # A copy nobody can reach (the checkout may sit under a private home), run through
+        # setpriv (util-linux) as nobody, without supplementary groups.
+        tmp = Path(tempfile.mkdtemp(prefix="chatbot-nobody-"))
+        try:
+            tmp.chmod(0o755)
+            binary = tmp / "chatbot"
+            shutil.copy(chatbot_binary(), binary)
+            binary.chmod(0o755)
+            c = Chatbot(prefix=["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"],
+                        binary=binary)
+        finally:
+            shutil.rmtree(tmp)  # the running process keeps its image
     else:
         c = Chatbot()
     resp, body = c.chat("How do I deploy Otter?")
