@@ -91,14 +91,23 @@ static int xray_consume(void *self, struct ag_payload *p)
         return AG_EAGAIN;
     }
     ag_buf_reset(&x->scratch);
-    /* A chunk the queue could not take (out of memory) fails the payload after the chunks
-     * before it were queued: those may then be sent twice when the payload comes again. */
+    /* All or nothing: the chunks are queued held, and a chunk the queue could not take (out of
+     * memory) takes the ones before it back out, so the payload, refused, leaves nothing behind
+     * that would be sent twice when it comes again. */
+    uint64_t doc_bytes = x->doc_bytes;
+    ex_xray_queue_hold(x->q);
     int rc = ex_xray_translate_chunked(&x->opts, p->msg, &x->scratch, SCRATCH_CHUNK, push_chunk,
                                        x, &res);
+    if (rc == 0) {
+        rc = push_chunk(x, (const char *)ag_buf_ptr(&x->scratch), x->scratch.len);
+    }
+    ex_xray_queue_release(x->q, rc == 0);
     if (rc != 0) {
+        x->doc_bytes = doc_bytes;
         ag_buf_cleanup(&x->scratch); /* freed already when |scratch| itself failed */
         return rc;
     }
+    x->docs += res.docs;
     if (res.invalid > 0) {
         ag_metric_add(x->m_invalid, res.invalid);
         drop_log(x, res.invalid, "trace id not valid for X-Ray (its first 4 bytes must be a "
@@ -111,14 +120,10 @@ static int xray_consume(void *self, struct ag_payload *p)
     }
     ag_metric_add(x->m_attrs, res.dropped_attributes);
     ag_metric_add(x->m_trimmed, res.trimmed_docs);
-    rc = push_chunk(x, (const char *)ag_buf_ptr(&x->scratch), x->scratch.len);
-    if (rc == 0) {
-        x->docs += res.docs;
-    }
     if (x->scratch.alloc > SCRATCH_KEEP) {
         ag_buf_cleanup(&x->scratch);
     }
-    return rc;
+    return 0;
 }
 
 static int xray_consume_xray(void *self, const uint8_t *doc, size_t len)

@@ -77,6 +77,8 @@ struct ex_xray_queue {
     size_t n_calls;
     size_t in_flight_docs;
     int closed;
+    bool held;     /* ex_xray_queue_hold(): pushes queue without starting calls */
+    size_t held_n; /* the documents pushed since */
 
     struct ex_xray_queue_stats stats;
     struct ex_xray_limiter log_failed, log_unprocessed;
@@ -638,7 +640,7 @@ static int start_call(struct ex_xray_queue *q)
 
 void ex_xray_queue_pump(struct ex_xray_queue *q)
 {
-    while (q != NULL && !q->closed && q->count > 0 && q->n_calls < q->max_in_flight) {
+    while (q != NULL && !q->closed && !q->held && q->count > 0 && q->n_calls < q->max_in_flight) {
         if (start_call(q) != 0) {
             /* Out of memory: the documents wait for the next push, answer or flush. */
             break;
@@ -786,8 +788,30 @@ static int push_docs(struct ex_xray_queue *q, const char *docs, size_t len, bool
     if (rc != 0) {
         return rc;
     }
+    if (q->held) {
+        q->held_n += pushed;
+    }
     ex_xray_queue_pump(q);
     return 0;
+}
+
+void ex_xray_queue_hold(struct ex_xray_queue *q)
+{
+    q->held = true;
+    q->held_n = 0;
+}
+
+void ex_xray_queue_release(struct ex_xray_queue *q, bool keep)
+{
+    /* Nothing left the queue meanwhile (no call started): what came since is at its back. */
+    while (!keep && q->held_n > 0) {
+        struct qdoc d = ring_pop_back(q);
+        doc_free(q, &d);
+        q->held_n--;
+    }
+    q->held = false;
+    q->held_n = 0;
+    ex_xray_queue_pump(q);
 }
 
 int ex_xray_queue_push(struct ex_xray_queue *q, const char *docs, size_t len)

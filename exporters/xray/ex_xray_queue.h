@@ -104,7 +104,18 @@ AG_NODISCARD int ex_xray_queue_push(struct ex_xray_queue *q, const char *docs, s
 AG_NODISCARD int ex_xray_queue_push_escaped(struct ex_xray_queue *q, const char *docs,
                                             size_t len);
 
-/* Starts calls for what is queued, up to max_in_flight (the exporter's flush). */
+/*
+ * Makes the pushes that follow one, until ex_xray_queue_release(): they queue without starting a
+ * call, and with |keep| false the release takes them all back out, so a payload whose later
+ * documents could not be queued (out of memory) leaves nothing behind to be sent twice when it
+ * comes again. The event loop must not run in between.
+ */
+void ex_xray_queue_hold(struct ex_xray_queue *q);
+
+/* Ends the hold: keeps (|keep|) or drops what was pushed since, then starts calls. */
+void ex_xray_queue_release(struct ex_xray_queue *q, bool keep);
+
+/* Starts calls for what is queued, up to max_in_flight (the exporter's flush); none while held. */
 void ex_xray_queue_pump(struct ex_xray_queue *q);
 
 /*
