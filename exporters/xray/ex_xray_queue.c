@@ -23,6 +23,7 @@
 
 #define DRAIN_TIMEOUT_MS 10000u
 #define LOG_EVERY_NS     (10ull * 1000000000ull) /* at most one line per kind per 10 s */
+#define RETRY_PUMP_US    100000 /* a call that could not start is tried again after 100 ms */
 
 /*
  * Escaped documents are copied into fixed-size slabs, one after the other in arrival order:
@@ -78,6 +79,7 @@ struct ex_xray_queue {
     size_t in_flight_docs;
     int closed;
     bool held;     /* ex_xray_queue_hold(): pushes queue without starting calls */
+    struct event *retry; /* a pump again after a call could not start (out of memory) */
     size_t held_n; /* the documents pushed since */
 
     struct ex_xray_queue_stats stats;
@@ -642,10 +644,22 @@ void ex_xray_queue_pump(struct ex_xray_queue *q)
 {
     while (q != NULL && !q->closed && !q->held && q->count > 0 && q->n_calls < q->max_in_flight) {
         if (start_call(q) != 0) {
-            /* Out of memory: the documents wait for the next push, answer or flush. */
+            /* Out of memory: the documents wait for the next push, answer or flush, and with
+             * no call in flight to answer, for the retry timer. */
+            if (q->n_calls == 0 && !evtimer_pending(q->retry, NULL)) {
+                struct timeval tv = {0, RETRY_PUMP_US};
+                evtimer_add(q->retry, &tv);
+            }
             break;
         }
     }
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    ex_xray_queue_pump(arg);
 }
 
 /* ---- the interface --------------------------------------------------------------------------- */
@@ -668,6 +682,12 @@ int ex_xray_queue_new(struct event_base *base, const struct ex_xray_queue_option
         return AG_ENOMEM;
     }
     q->base = base;
+    q->retry = evtimer_new(base, on_retry, q);
+    if (q->retry == NULL) {
+        ag_free(q->id);
+        ag_free(q);
+        return AG_ENOMEM;
+    }
     q->sender = *sender;
     q->max_bytes = opts->max_bytes;
     q->max_in_flight = opts->max_in_flight ? opts->max_in_flight : 1;
@@ -902,6 +922,9 @@ void ex_xray_queue_free(struct ex_xray_queue *q)
         struct qblock *b = q->free_slabs;
         q->free_slabs = b->next;
         ag_free(b);
+    }
+    if (q->retry != NULL) {
+        event_free(q->retry);
     }
     ag_free(q->ring);
     ag_free(q->id);

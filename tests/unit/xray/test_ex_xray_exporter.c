@@ -232,9 +232,8 @@ static void test_refused_payload_leaves_nothing(void)
         }
     }
     ag_payload_unref(p);
-    /* The call the last attempt started may have met the failing allocator too: the service's
-     * flush starts it again, as otterd's batch processor does. */
-    ex_xray_exporter_ops.flush(f.x);
+    /* The call the last attempt started may have met the failing allocator too: the queue's
+     * retry timer starts it again (nothing else would: no flush, no other push). */
     /* Some refusals came after the first chunk was queued: more than one chunk's worth of
      * allocations failed in turn (the translation's own and the queue's). */
     ASSERT(refused > 3);
