@@ -19,10 +19,19 @@ echo "==> starting otterd on its default config (working directory $demo)"
 "$root/build/agent/otterd" >otterd.log 2>&1 &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null || true' EXIT
-for _ in $(seq 50); do
-  curl -fs http://localhost:8888/readyz >/dev/null 2>&1 && break
+ready=0
+for _ in $(seq 100); do
+  if curl -fs http://localhost:8888/readyz >/dev/null 2>&1; then
+    ready=1
+    break
+  fi
   sleep 0.1
 done
+if [ "$ready" != 1 ]; then
+  echo "otterd did not become ready on localhost:8888 within 10 s; its log:" >&2
+  cat otterd.log >&2
+  exit 1
+fi
 
 echo "==> sending a trace, a log and a metric with the OpenTelemetry Python SDK"
 "$root/.venv/bin/python" "$root/scripts/demo_send.py"
@@ -37,10 +46,21 @@ curl -fs http://localhost:8888/metrics | grep -E '^otter_(receiver_items|exporte
   grep -v ' 0$' || true
 
 kill -TERM $pid
-wait $pid || true
+status=0
+wait $pid || status=$?
 trap - EXIT
+if [ "$status" != 0 ]; then
+  echo "otterd exited with status $status; its log:" >&2
+  cat otterd.log >&2
+  exit 1
+fi
 echo "==> otterd drained and stopped. What the file exporters wrote (OTLP/JSON, one line per batch):"
-for f in otter-data/*.jsonl; do
+for s in traces metrics logs; do
+  f=otter-data/$s.jsonl
+  if [ ! -s "$f" ]; then
+    echo "nothing was written to $demo/$f" >&2
+    exit 1
+  fi
   printf '%s: %s lines, %s bytes\n' "$demo/$f" "$(wc -l <"$f")" "$(wc -c <"$f")"
 done
 echo "==> first trace line:"
