@@ -1952,58 +1952,43 @@ static int render(struct run *r, const struct group *g, struct mval *const *ms, 
     for (size_t i = 0; i < n; i++) {
         write_value(&w, ms[i]);
     }
-    char ts[24];
-    snprintf(ts, sizeof(ts), "%" PRId64, g->ts);
+    /* The directives go to a side buffer first: the array (and in version 1 the _aws object
+     * around it) is written only if a directive follows. */
+    struct ag_buf *side = &r->side;
+    struct ag_json sw;
+    ag_buf_reset(side);
+    side_init(r, &sw, side);
+    ag_json_arr_open(&sw);
+    long nd = write_directives(r, &sw, g, ms, n);
+    ag_json_arr_close(&sw);
+    int fe = ag_json_finish(&sw);
+    if (nd < 0 || fe == AG_ENOMEM) {
+        ag_buf_cleanup(&r->out);
+        return nd < 0 ? (int)nd : fe;
+    }
+    *too_big = fe == AG_ETOOBIG;
+    bool dirs = !*too_big && nd > 0;
     if (r->t->version == 0) {
+        char ts[24];
+        snprintf(ts, sizeof(ts), "%" PRId64, g->ts);
         ag_json_key_lit(&w, "Version");
         ag_json_str(&w, "0");
         ag_json_key_lit(&w, "Timestamp");
         ag_json_str(&w, ts);
-        /* The array is opened only if a directive follows: written to a side buffer first. */
-        struct ag_buf *side = &r->side;
-        struct ag_json sw;
-        ag_buf_reset(side);
-        side_init(r, &sw, side);
-        ag_json_arr_open(&sw);
-        long nd = write_directives(r, &sw, g, ms, n);
-        ag_json_arr_close(&sw);
-        int fe = ag_json_finish(&sw);
-        if (nd < 0 || fe == AG_ENOMEM) {
-            ag_buf_cleanup(&r->out);
-            return nd < 0 ? (int)nd : fe;
-        }
-        if (fe == AG_ETOOBIG) {
-            *too_big = true;
-        } else if (nd > 0) {
+        if (dirs) {
             ag_json_key_lit(&w, "CloudWatchMetrics");
             ag_json_raw_out(&w, ag_buf_str(side), side->len, sw.written);
         }
-    } else {
-        struct ag_buf *side = &r->side;
-        struct ag_json sw;
-        ag_buf_reset(side);
-        side_init(r, &sw, side);
-        ag_json_arr_open(&sw);
-        long nd = write_directives(r, &sw, g, ms, n);
-        ag_json_arr_close(&sw);
-        int fe = ag_json_finish(&sw);
-        if (nd < 0 || fe == AG_ENOMEM) {
-            ag_buf_cleanup(&r->out);
-            return nd < 0 ? (int)nd : fe;
-        }
-        if (fe == AG_ETOOBIG) {
-            *too_big = true;
-        } else if (nd > 0) {
-            ag_json_key_lit(&w, "Version");
-            ag_json_str(&w, "1");
-            ag_json_key_lit(&w, "_aws");
-            ag_json_obj_open(&w);
-            ag_json_key_lit(&w, "CloudWatchMetrics");
-            ag_json_raw_out(&w, ag_buf_str(side), side->len, sw.written);
-            ag_json_key_lit(&w, "Timestamp");
-            ag_json_int(&w, g->ts);
-            ag_json_obj_close(&w);
-        }
+    } else if (dirs) {
+        ag_json_key_lit(&w, "Version");
+        ag_json_str(&w, "1");
+        ag_json_key_lit(&w, "_aws");
+        ag_json_obj_open(&w);
+        ag_json_key_lit(&w, "CloudWatchMetrics");
+        ag_json_raw_out(&w, ag_buf_str(side), side->len, sw.written);
+        ag_json_key_lit(&w, "Timestamp");
+        ag_json_int(&w, g->ts);
+        ag_json_obj_close(&w);
     }
     ag_json_obj_close(&w);
     int e = ag_json_finish(&w);
