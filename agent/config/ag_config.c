@@ -1088,23 +1088,38 @@ static int parse_emf_declaration(struct cctx *c, const struct ag_yaml_node *v, c
     return 0;
 }
 
+/*
+ * The list of |what| at |v| (an awsemf list option at |path|): |*items| gets v->n_items zeroed
+ * elements of |size| bytes, or stays NULL when the option is null or the list empty. Returns 0,
+ * AG_EINVAL (not a list, reported) or AG_ENOMEM.
+ */
+static int emf_list_begin(struct cctx *c, const struct ag_yaml_node *v, const char *path,
+                          const char *what, size_t size, void **items)
+{
+    *items = NULL;
+    if (ag_yaml_is_null(v)) {
+        return 0;
+    }
+    if (v->type != AG_YAML_SEQUENCE) {
+        err_at(c, v->line, v->col, "%s: expected a list of %s", path, what);
+        return AG_EINVAL;
+    }
+    if (v->n_items > 0 && (*items = ag_calloc(v->n_items, size)) == NULL) {
+        return AG_ENOMEM;
+    }
+    return 0;
+}
+
 static int parse_emf_declarations(struct cctx *c, const struct ag_yaml_node *v, void *field,
                                   const char *path)
 {
     struct ag_emf_declarations *out = field;
     free_emf_declarations(out);
-    if (ag_yaml_is_null(v)) {
-        return 0;
-    }
-    if (v->type != AG_YAML_SEQUENCE) {
-        err_at(c, v->line, v->col, "%s: expected a list of declarations", path);
-        return AG_EINVAL;
-    }
-    if (v->n_items == 0) {
-        return 0;
-    }
-    if ((out->items = ag_calloc(v->n_items, sizeof(*out->items))) == NULL) {
-        return AG_ENOMEM;
+    void *items = NULL;
+    int e = emf_list_begin(c, v, path, "declarations", sizeof(*out->items), &items);
+    out->items = items;
+    if (e != 0 || out->items == NULL) {
+        return e;
     }
     for (size_t i = 0; i < v->n_items; i++) {
         out->n = i + 1;
@@ -1122,18 +1137,11 @@ static int parse_emf_descriptors(struct cctx *c, const struct ag_yaml_node *v, v
     static const char *const known[] = {"metric_name", "unit", "overwrite", NULL};
     struct ag_emf_descriptors *out = field;
     free_emf_descriptors(out);
-    if (ag_yaml_is_null(v)) {
-        return 0;
-    }
-    if (v->type != AG_YAML_SEQUENCE) {
-        err_at(c, v->line, v->col, "%s: expected a list of descriptors", path);
-        return AG_EINVAL;
-    }
-    if (v->n_items == 0) {
-        return 0;
-    }
-    if ((out->items = ag_calloc(v->n_items, sizeof(*out->items))) == NULL) {
-        return AG_ENOMEM;
+    void *items = NULL;
+    int e = emf_list_begin(c, v, path, "descriptors", sizeof(*out->items), &items);
+    out->items = items;
+    if (e != 0 || out->items == NULL) {
+        return e;
     }
     for (size_t i = 0; i < v->n_items; i++) {
         const struct ag_yaml_node *m = v->items[i];

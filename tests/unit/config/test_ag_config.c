@@ -343,6 +343,12 @@ static void test_awsemf_errors(void)
                           "      - metric_name: a\n" EMF_TAIL,
                  "t:8:9: error: exporters::awsemf::metric_descriptors: metric_name and unit are "
                  "required\n");
+    ASSERT_FAILS(EMF_HEAD "    metric_declarations: {metric_name_selectors: [a]}\n" EMF_TAIL,
+                 "t:7:26: error: exporters::awsemf::metric_declarations: expected a list of "
+                 "declarations\n");
+    ASSERT_FAILS(EMF_HEAD "    metric_descriptors: a\n" EMF_TAIL,
+                 "t:7:25: error: exporters::awsemf::metric_descriptors: expected a list of "
+                 "descriptors\n");
     ASSERT_FAILS(EMF_HEAD TAIL,
                  "t:11:19: error: pipeline traces references undefined exporter nop\n");
     ASSERT_FAILS(EMF_HEAD "  nop:\n" TAIL
