@@ -22,14 +22,15 @@ struct ref {
     int line, col;
 };
 
-struct sli_ref {
+/* A reference from SLO |slo| to an SLI or an alert policy by name, and where it was written. */
+struct slo_ref {
     size_t slo;
     struct ref r;
 };
 
-struct pol_ref {
-    size_t slo;
-    struct ref r;
+struct ref_list {
+    struct slo_ref *v;
+    size_t n, cap;
 };
 
 struct cond_def {
@@ -63,10 +64,7 @@ struct slo_defs_priv {
     bool diag_failed;
     bool finished;
     size_t cap_slos, cap_slis, cap_targets, cap_files;
-    struct sli_ref *sli_refs;
-    size_t n_sli_refs, cap_sli_refs;
-    struct pol_ref *pol_refs;
-    size_t n_pol_refs, cap_pol_refs;
+    struct ref_list sli_refs, pol_refs;
     struct policy_def *policies;
     size_t n_policies, cap_policies;
     struct cond_def *conds;
@@ -661,6 +659,14 @@ static void free_refs(struct ref *r, size_t n)
     ag_free(r);
 }
 
+static void free_ref_list(struct ref_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        ag_free(l->v[i].r.name);
+    }
+    ag_free(l->v);
+}
+
 static void free_cond(struct cond_def *x)
 {
     ag_free(x->name);
@@ -699,14 +705,8 @@ void slo_defs_free(struct slo_defs *d)
     ag_free(d->files);
     struct slo_defs_priv *p = d->priv;
     if (p != NULL) {
-        for (size_t i = 0; i < p->n_sli_refs; i++) {
-            ag_free(p->sli_refs[i].r.name);
-        }
-        ag_free(p->sli_refs);
-        for (size_t i = 0; i < p->n_pol_refs; i++) {
-            ag_free(p->pol_refs[i].r.name);
-        }
-        ag_free(p->pol_refs);
+        free_ref_list(&p->sli_refs);
+        free_ref_list(&p->pol_refs);
         for (size_t i = 0; i < p->n_policies; i++) {
             free_policy(&p->policies[i]);
         }
@@ -1423,16 +1423,14 @@ static bool store_slo(struct pctx *c, struct slo_slo_def *s)
     return true;
 }
 
-static bool add_sli_ref(struct pctx *c, size_t slo, const struct ag_yaml_node *at,
-                        const char *name)
+static bool add_ref(struct pctx *c, struct ref_list *l, size_t slo, const struct ag_yaml_node *at,
+                    const char *name)
 {
-    struct slo_defs_priv *p = c->d->priv;
-    if (grow((void **)&p->sli_refs, &p->cap_sli_refs, p->n_sli_refs + 1, sizeof(*p->sli_refs)) !=
-        0) {
+    if (grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)) != 0) {
         c->oom = true;
         return false;
     }
-    struct sli_ref *r = &p->sli_refs[p->n_sli_refs];
+    struct slo_ref *r = &l->v[l->n];
     r->slo = slo;
     r->r.name = dup_str(c, name);
     if (r->r.name == NULL) {
@@ -1441,29 +1439,7 @@ static bool add_sli_ref(struct pctx *c, size_t slo, const struct ag_yaml_node *a
     r->r.file = c->file;
     r->r.line = at->line;
     r->r.col = at->col;
-    p->n_sli_refs++;
-    return true;
-}
-
-static bool add_pol_ref(struct pctx *c, size_t slo, const struct ag_yaml_node *at,
-                        const char *name)
-{
-    struct slo_defs_priv *p = c->d->priv;
-    if (grow((void **)&p->pol_refs, &p->cap_pol_refs, p->n_pol_refs + 1, sizeof(*p->pol_refs)) !=
-        0) {
-        c->oom = true;
-        return false;
-    }
-    struct pol_ref *r = &p->pol_refs[p->n_pol_refs];
-    r->slo = slo;
-    r->r.name = dup_str(c, name);
-    if (r->r.name == NULL) {
-        return false;
-    }
-    r->r.file = c->file;
-    r->r.line = at->line;
-    r->r.col = at->col;
-    p->n_pol_refs++;
+    l->n++;
     return true;
 }
 
@@ -1948,7 +1924,7 @@ static bool parse_otter_slo(struct pctx *c, const struct ag_yaml_node *doc)
         ag_free(sli_name);
         return false;
     }
-    bool r = add_sli_ref(c, idx, sli, sli_name);
+    bool r = add_ref(c, &c->d->priv->sli_refs, idx, sli, sli_name);
     ag_free(sli_name);
     return r;
 }
@@ -2203,13 +2179,13 @@ static bool parse_openslo_slo(struct pctx *c, const struct ag_yaml_node *doc)
         free_refs(pols, n_pols);
         return false;
     }
-    ok = add_sli_ref(c, idx, ref_node != NULL ? ref_node : inl, sli_name);
+    ok = add_ref(c, &c->d->priv->sli_refs, idx, ref_node != NULL ? ref_node : inl, sli_name);
     for (size_t i = 0; ok && i < n_pols; i++) {
         struct ag_yaml_node at;
         memset(&at, 0, sizeof(at));
         at.line = pols[i].line;
         at.col = pols[i].col;
-        ok = add_pol_ref(c, idx, &at, pols[i].name);
+        ok = add_ref(c, &c->d->priv->pol_refs, idx, &at, pols[i].name);
     }
     ag_free(sli_name);
     free_refs(pols, n_pols);
@@ -2489,8 +2465,8 @@ int slo_defs_finish(struct slo_defs *d)
         return AG_EINVAL;
     }
     p->finished = true;
-    for (size_t i = 0; i < p->n_sli_refs; i++) {
-        const struct sli_ref *r = &p->sli_refs[i];
+    for (size_t i = 0; i < p->sli_refs.n; i++) {
+        const struct slo_ref *r = &p->sli_refs.v[i];
         bool found = false;
         for (size_t j = 0; j < d->n_slis; j++) {
             if (strcmp(d->slis[j].name, r->r.name) == 0) {
@@ -2517,8 +2493,8 @@ int slo_defs_finish(struct slo_defs *d)
             }
         }
     }
-    for (size_t i = 0; i < p->n_pol_refs; i++) {
-        const struct pol_ref *r = &p->pol_refs[i];
+    for (size_t i = 0; i < p->pol_refs.n; i++) {
+        const struct slo_ref *r = &p->pol_refs.v[i];
         const struct policy_def *pol = NULL;
         for (size_t j = 0; j < p->n_policies; j++) {
             if (strcmp(p->policies[j].name, r->r.name) == 0) {
