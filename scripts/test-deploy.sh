@@ -8,6 +8,7 @@
 #
 # Usage: scripts/test-deploy.sh [JUNIT_XML]
 # Env:   PYTHON   the interpreter to build the virtualenv with (default: python3)
+#        OTTER_PYTEST_WORKERS  pytest-xdist processes (default 2; 1 runs the tests one by one)
 #        SLO      the slo binary tests/deploy/test_slo_cloudwatch_files.py regenerates the SLO
 #                 dashboard and alarms with (default build/slo/cli/slo; skipped without one)
 set -euo pipefail
@@ -37,6 +38,11 @@ fi
 # ansible-playbook, ansible-lint and the fake CLIs' callers are found through PATH.
 export PATH="$VENV/bin:$PATH"
 args=(tests/deploy -q -p no:cacheprovider)
+# Most of the time is ansible-playbook's own start-up: two workers (pytest-xdist) halve it.
+workers="${OTTER_PYTEST_WORKERS:-2}"
+if [ "$workers" -gt 1 ]; then
+    args+=(-n "$workers")
+fi
 if [ $# -ge 1 ] && [ -n "$1" ]; then
     args+=(--junitxml "$1")
 fi

@@ -17,7 +17,9 @@
 #
 # Env: OTTER_TEST_ONLY=gcc|san   run one of the two builds only
 #      OTTER_PYTEST_ARGS="..."     extra pytest arguments (e.g. -k expr)
-#      FUZZ_SECONDS=N              per-target fuzzing time in build-san (default 10: 31 targets keep .ci/run under 40 minutes)
+#      FUZZ_SECONDS=N              per-target fuzzing time in build-san (default 10 s for each of the 36 targets)
+#      OTTER_PYTEST_WORKERS=N      pytest-xdist processes for the integration suites and tests/deploy
+#                                  (default 2, the CI machine's cores; 1 runs them one by one)
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,6 +31,7 @@ SKIPPED=0
 SUMMARY=()
 START=$(date +%s)
 FUZZ_SECONDS="${FUZZ_SECONDS:-10}"
+WORKERS="${OTTER_PYTEST_WORKERS:-2}"
 PY="$ROOT/.venv/bin/python"
 
 section() { printf '\n==== %s ====\n' "$*"; }
@@ -145,13 +148,18 @@ junit_suite() {
     record "$label" "$p" "$f" "$s" "$note"
 }
 
-# pytest_suite LABEL DIR XML [env assignments...]
+# pytest_suite LABEL DIR XML WORKERS [env assignments...]: WORKERS > 1 spreads the tests over
+# that many pytest-xdist processes (each test still runs alone in its own process).
 pytest_suite() {
-    local label=$1 dir=$2 xml=$3
-    shift 3
+    local label=$1 dir=$2 xml=$3 workers=$4
+    shift 4
+    local par=()
+    if [ "$workers" -gt 1 ]; then
+        par=(-n "$workers")
+    fi
     # shellcheck disable=SC2086
     junit_suite "$label" "$xml" "pytest $dir" env "$@" "$PY" -m pytest -q -c "$dir/pytest.ini" \
-        --rootdir "$dir" --junitxml "$xml" ${OTTER_PYTEST_ARGS:-} "$dir"
+        --rootdir "$dir" --junitxml "$xml" "${par[@]}" ${OTTER_PYTEST_ARGS:-} "$dir"
 }
 
 # script_suite LABEL SCRIPT XML [VAR=value...]: a test script that installs its own tools and
@@ -210,15 +218,15 @@ if [ "${OTTER_TEST_ONLY:-gcc}" = gcc ]; then
         meson_suite build gcc unit
         meson_suite build gcc fuzz
         meson_suite build gcc lint
-        pytest_suite "gcc integration" tests/integration build/test-results/integration.xml \
+        pytest_suite "gcc integration" tests/integration build/test-results/integration.xml "$WORKERS" \
             OTTERD=build/agent/otterd CHATBOT=build/chatbot/chatbot SLO=build/slo/cli/slo \
             OTTER_SLO_SINK_DRIVER=build/tests/unit/slo/slo_sink_driver \
             SLO_RENDER_DEMO=build/tests/unit/slo/slo_render_demo SLO_TZ_DUMP=build/tests/unit/slo/slo_tz_dump \
             CB_OTEL_DRIVER=build/tests/unit/chatbot/cb_otel_driver
         if [ -d tests/proto ]; then
-            pytest_suite "proto" tests/proto build/test-results/proto.xml
+            pytest_suite "proto" tests/proto build/test-results/proto.xml 1
         fi
-        pytest_suite "aws" tests/aws build/test-results/aws.xml \
+        pytest_suite "aws" tests/aws build/test-results/aws.xml 1 \
             OTTER_SIGV4_CLI=build/tests/unit/aws/sigv4_cli
         script_suite "k8s" scripts/test-k8s.sh build/test-results/k8s.xml \
             OTTERD=build/agent/otterd CHATBOT=build/chatbot/chatbot
@@ -233,7 +241,7 @@ if [ "${OTTER_TEST_ONLY:-san}" = san ]; then
         meson_suite build-san san unit
         meson_suite build-san san fuzz
         meson_suite build-san san fuzz-run
-        pytest_suite "san integration" tests/integration build-san/test-results/integration.xml \
+        pytest_suite "san integration" tests/integration build-san/test-results/integration.xml "$WORKERS" \
             OTTERD=build-san/agent/otterd CHATBOT=build-san/chatbot/chatbot SLO=build-san/slo/cli/slo \
             OTTER_SLO_SINK_DRIVER=build-san/tests/unit/slo/slo_sink_driver \
             SLO_RENDER_DEMO=build-san/tests/unit/slo/slo_render_demo \

@@ -13,6 +13,8 @@ Environment:
   OTTER_TEST_TIME_SCALE    multiplies every wait (the sanitizer run sets it; default 1)
 """
 
+import contextlib
+import fcntl
 import http.client
 import json
 import os
@@ -21,6 +23,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -64,6 +67,32 @@ def otterd_binary():
 
 def slo_binary():
     return repo_binary("SLO", "build/slo/cli/slo")
+
+
+DEFAULT_PORTS = (4317, 4318, 8888)
+
+
+@contextlib.contextmanager
+def default_ports():
+    """Holds otterd's default ports (OTLP 4317/4318, admin 8888) for one test at a time: a file
+    lock shared by every pytest process (xdist workers included); skips the test when something
+    else on the machine has one of them."""
+    with open(os.path.join(tempfile.gettempdir(), "otter-it-default-ports.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            for p in DEFAULT_PORTS:
+                s = socket.socket()
+                try:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    s.bind(("127.0.0.1", p))
+                except OSError:
+                    pytest.skip("the default ports %s are in use on this machine"
+                                % (DEFAULT_PORTS,))
+                finally:
+                    s.close()
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="session")

@@ -2,20 +2,15 @@
 """otterd's command line: --version, --help, validate, ${env:VAR}, the built-in default config,
 signals, and the admin / health_check endpoints."""
 
-import fcntl
-import os
 import re
 import signal
-import socket
 import subprocess
-import tempfile
-import textwrap
 
 import pytest
 
 import otlp_util
 import raw_clients as rc
-from conftest import REPO_ROOT, Otterd, http_request, make_config, scaled, to_yaml
+from conftest import REPO_ROOT, Otterd, default_ports, http_request, make_config, scaled
 
 
 def run(otterd_bin, *args, cwd=None, timeout=30, env=None):
@@ -196,29 +191,9 @@ def test_sigint_also_shuts_down_cleanly(otterd):
     otlp_util.assert_same_items("logs", [req], agent.read("logs"))
 
 
-DEFAULT_PORTS = (4317, 4318, 8888)
-
-
-def _ports_free():
-    for p in DEFAULT_PORTS:
-        s = socket.socket()
-        try:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(("127.0.0.1", p))
-        except OSError:
-            return False
-        finally:
-            s.close()
-    return True
-
-
 def test_default_config_writes_under_otter_data(otterd_bin, tmp_path):
     """No --config: OTLP on localhost 4317/4318, file exporters under ./otter-data/."""
-    lock = open(os.path.join(tempfile.gettempdir(), "otter-it-default-ports.lock"), "w")
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    try:
-        if not _ports_free():
-            pytest.skip("the default ports %s are in use on this machine" % (DEFAULT_PORTS,))
+    with default_ports():
         cwd = tmp_path / "cwd"
         cwd.mkdir()
         agent = Otterd(otterd_bin, tmp_path, None, cwd / "otter-data", args=[], cwd=cwd)
@@ -248,6 +223,3 @@ def test_default_config_writes_under_otter_data(otterd_bin, tmp_path):
                 p, sorted(x.name for x in (cwd / "otter-data").iterdir())
                 if (cwd / "otter-data").is_dir() else "no otter-data/")
             otlp_util.assert_same_items(sig, reqs, agent.read(sig), exact=False)
-    finally:
-        fcntl.flock(lock, fcntl.LOCK_UN)
-        lock.close()

@@ -12,37 +12,19 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, scaled
-
-DEMO_PORTS = (4317, 4318, 8888)
-
-
-def port_taken(port):
-    s = socket.socket()
-    try:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", port))
-        return False
-    except OSError:
-        return True
-    finally:
-        s.close()
-
+from conftest import REPO_ROOT, default_ports, scaled
 
 @pytest.mark.timeout(600)
 def test_demo_script():
-    taken = [p for p in DEMO_PORTS if port_taken(p)]
-    if taken:
-        pytest.skip("the demo's default ports are in use here: %s" % taken)
     env = dict(os.environ, OTTER_SKIP_APT="1", OTTER_SKIP_JS="1", OTTER_SKIP_GO="1")
-    p = subprocess.run(["bash", str(REPO_ROOT / "scripts" / "demo.sh")], cwd=REPO_ROOT, env=env,
-                       capture_output=True, text=True, timeout=scaled(540))
+    with default_ports():
+        p = subprocess.run(["bash", str(REPO_ROOT / "scripts" / "demo.sh")], cwd=REPO_ROOT,
+                           env=env, capture_output=True, text=True, timeout=scaled(540))
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     out = p.stdout
     files = {}
