@@ -78,9 +78,9 @@ struct ex_xray_queue {
     size_t n_calls;
     size_t in_flight_docs;
     int closed;
-    bool held;     /* ex_xray_queue_hold(): pushes queue without starting calls */
+    bool held;           /* ex_xray_queue_hold(): pushes queue without starting calls */
+    size_t held_n;       /* the documents pushed since */
     struct event *retry; /* a pump again after a call could not start (out of memory) */
-    size_t held_n; /* the documents pushed since */
 
     struct ex_xray_queue_stats stats;
     struct ex_xray_limiter log_failed, log_unprocessed;
