@@ -444,9 +444,10 @@ static int run(int n_args, const char **args, int n_env)
     cfg.origin = has_origin > 0 ? &origin : NULL;
     ag_log_setup((enum ag_log_level)level, (enum ag_log_format)format);
     /* The service needs no privilege: its image and k8s run it as 10001 (README "Limits"). */
-    if (geteuid() == 0)
+    if (geteuid() == 0) {
         ag_log_warn("chatbot", "running as root: the chatbot needs no privilege; run it as an "
                                "unprivileged user (its image uses 10001:10001)");
+    }
     signal(SIGPIPE, SIG_IGN);
     m.base = event_base_new();
     if (m.base == NULL) {

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from conftest import REPO_ROOT, repo_binary  # noqa: F401 (test_chatbot_web imports REPO_ROOT)
+
 TIME_SCALE = float(os.environ.get("OTTER_TEST_TIME_SCALE", "1") or 1)
 LISTEN_RE = re.compile(r"listening: chatbot http (\S+):(\d+)\s*$")
 SANITIZER_RE = re.compile(r"(ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error: |"
@@ -31,15 +32,12 @@ ANSWER_KEYS = {"session_id", "answer", "sources", "model", "usage"}
 
 
 def chatbot_binary():
-    p = Path(os.environ.get("CHATBOT") or "build/chatbot/chatbot")
-    return p if p.is_absolute() else REPO_ROOT / p
+    return repo_binary("CHATBOT", "build/chatbot/chatbot")
 
 
 class Chatbot:
     def __init__(self, args=(), env=None, prefix=(), binary=None):
         binary = binary or chatbot_binary()
-        if not (binary.is_file() and os.access(binary, os.X_OK)):
-            pytest.fail("chatbot binary not found at %s (build it, or set CHATBOT)" % binary)
         self.proc = subprocess.Popen([*prefix, str(binary), "--listen", "127.0.0.1:0", *args],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                      env=env)
