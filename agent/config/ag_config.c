@@ -462,16 +462,22 @@ static const struct opt tls_opts[] = {
 static const struct opt grpc_server_params_opts[] = {
     {.name = "max_connection_idle", .type = OPT_DUR,
      .off = OFF(ag_otlp_receiver_config, grpc_keepalive_max_connection_idle), .def = "0"},
-    IGNORED("max_connection_age", OPT_DUR),
-    IGNORED("max_connection_age_grace", OPT_DUR),
-    IGNORED("time", OPT_DUR),
-    IGNORED("timeout", OPT_DUR),
+    {.name = "max_connection_age", .type = OPT_DUR,
+     .off = OFF(ag_otlp_receiver_config, grpc_keepalive_max_connection_age), .def = "0"},
+    {.name = "max_connection_age_grace", .type = OPT_DUR,
+     .off = OFF(ag_otlp_receiver_config, grpc_keepalive_max_connection_age_grace), .def = "0"},
+    {.name = "time", .type = OPT_DUR, .off = OFF(ag_otlp_receiver_config, grpc_keepalive_time),
+     .def = "0"},
+    {.name = "timeout", .type = OPT_DUR,
+     .off = OFF(ag_otlp_receiver_config, grpc_keepalive_timeout), .def = "0"},
     END_OPTS,
 };
 
 static const struct opt grpc_enforcement_opts[] = {
-    IGNORED("min_time", OPT_DUR),
-    IGNORED("permit_without_stream", OPT_BOOL),
+    {.name = "min_time", .type = OPT_DUR,
+     .off = OFF(ag_otlp_receiver_config, grpc_keepalive_min_time), .def = "0"},
+    {.name = "permit_without_stream", .type = OPT_BOOL,
+     .off = OFF(ag_otlp_receiver_config, grpc_keepalive_permit_without_stream), .def = "false"},
     END_OPTS,
 };
 

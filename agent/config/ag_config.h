@@ -47,6 +47,12 @@ struct ag_otlp_receiver_config {
     uint64_t grpc_max_recv_msg_size; /* max_recv_msg_size_mib * MiB; default (and 0) 4 MiB */
     uint32_t grpc_max_concurrent_streams; /* 0 = nghttp2's default (100) */
     uint64_t grpc_keepalive_max_connection_idle; /* ns; 0 = none */
+    uint64_t grpc_keepalive_max_connection_age;  /* ns; 0 = none */
+    uint64_t grpc_keepalive_max_connection_age_grace; /* ns; 0 = none */
+    uint64_t grpc_keepalive_time;                     /* ns; 0 = grpc-go's 2h */
+    uint64_t grpc_keepalive_timeout;                  /* ns; 0 = grpc-go's 20s */
+    uint64_t grpc_keepalive_min_time;                 /* enforcement_policy; ns; 0 = grpc-go's 5m */
+    int grpc_keepalive_permit_without_stream;         /* enforcement_policy */
     struct ag_tls_config grpc_tls;
 
     int http_enabled;            /* protocols.http present */

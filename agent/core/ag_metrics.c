@@ -13,6 +13,7 @@ enum metric_kind {
     KIND_COUNTER,
     KIND_GAUGE,
     KIND_GAUGE_FN,
+    KIND_COUNTER_FN,
 };
 
 struct ag_metric {
@@ -102,16 +103,28 @@ struct ag_metric *ag_metrics_gauge(const char *name, const char *help, const cha
     return find_or_add(name, help, labels ? labels : "", KIND_GAUGE);
 }
 
-int ag_metrics_gauge_fn(const char *name, const char *help, const char *labels,
-                        ag_metric_gauge_fn *fn, void *arg)
+static int add_fn(const char *name, const char *help, const char *labels, enum metric_kind kind,
+                  ag_metric_gauge_fn *fn, void *arg)
 {
-    struct ag_metric *m = find_or_add(name, help, labels ? labels : "", KIND_GAUGE_FN);
+    struct ag_metric *m = find_or_add(name, help, labels ? labels : "", kind);
     if (m == NULL) {
         return AG_ENOMEM;
     }
     m->fn = fn;
     m->arg = arg;
     return 0;
+}
+
+int ag_metrics_gauge_fn(const char *name, const char *help, const char *labels,
+                        ag_metric_gauge_fn *fn, void *arg)
+{
+    return add_fn(name, help, labels, KIND_GAUGE_FN, fn, arg);
+}
+
+int ag_metrics_counter_fn(const char *name, const char *help, const char *labels,
+                          ag_metric_gauge_fn *fn, void *arg)
+{
+    return add_fn(name, help, labels, KIND_COUNTER_FN, fn, arg);
 }
 
 void ag_metric_add(struct ag_metric *m, uint64_t n)
@@ -141,7 +154,7 @@ double ag_metric_value(const struct ag_metric *m)
     if (m->kind == KIND_COUNTER) {
         return (double)m->count;
     }
-    return m->kind == KIND_GAUGE_FN ? m->fn(m->arg) : m->value;
+    return m->kind == KIND_GAUGE_FN || m->kind == KIND_COUNTER_FN ? m->fn(m->arg) : m->value;
 }
 
 int ag_metrics_render(struct ag_buf *out)
@@ -152,7 +165,8 @@ int ag_metrics_render(struct ag_buf *out)
         if (family == NULL || strcmp(family, m->name) != 0) {
             family = m->name;
             rc = ag_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", m->name, m->help, m->name,
-                               m->kind == KIND_COUNTER ? "counter" : "gauge");
+                               m->kind == KIND_COUNTER || m->kind == KIND_COUNTER_FN ? "counter"
+                                                                                     : "gauge");
             if (rc != 0) {
                 return rc;
             }

@@ -47,6 +47,13 @@ struct ag_metric *ag_metrics_gauge(const char *name, const char *help, const cha
 AG_NODISCARD int ag_metrics_gauge_fn(const char *name, const char *help, const char *labels,
                                      ag_metric_gauge_fn *fn, void *arg);
 
+/*
+ * Registers a counter whose value is |fn(arg)| at render time (a count kept elsewhere, such as a
+ * server's own counters). Returns 0 or AG_ENOMEM.
+ */
+AG_NODISCARD int ag_metrics_counter_fn(const char *name, const char *help, const char *labels,
+                                       ag_metric_gauge_fn *fn, void *arg);
+
 /* Adds |n| to a counter (or a gauge). NULL is ignored. */
 void ag_metric_add(struct ag_metric *m, uint64_t n);
 

@@ -17,6 +17,7 @@
 #include "slo_eval.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -78,6 +79,38 @@ struct transport_sink {
     struct ag_metric *requests[AG_SIGNAL_COUNT][OUTCOMES];
 };
 
+struct otlp_receiver;
+
+/* One of the gRPC server's connection counters, read when /metrics is. */
+struct conn_stat {
+    const struct otlp_receiver *r;
+    size_t off; /* in struct ag_grpc_counters */
+};
+
+/* The gRPC server's connection counters on /metrics: family, label and counter. */
+static const struct {
+    const char *family, *label;
+    size_t off;
+} conn_stat_defs[] = {
+    {"otter_receiver_connections_total", "outcome=\"accepted\"",
+     offsetof(struct ag_grpc_counters, conns_accepted)},
+    {"otter_receiver_connections_total", "outcome=\"refused\"",
+     offsetof(struct ag_grpc_counters, conns_refused)},
+    {"otter_receiver_connections_closed_total", "reason=\"idle\"",
+     offsetof(struct ag_grpc_counters, conns_idle_closed)},
+    {"otter_receiver_connections_closed_total", "reason=\"max_connection_age\"",
+     offsetof(struct ag_grpc_counters, conns_aged)},
+    {"otter_receiver_connections_closed_total", "reason=\"max_connection_age_grace\"",
+     offsetof(struct ag_grpc_counters, conns_age_forced)},
+    {"otter_receiver_connections_closed_total", "reason=\"keepalive_timeout\"",
+     offsetof(struct ag_grpc_counters, conns_keepalive_closed)},
+    {"otter_receiver_connections_closed_total", "reason=\"too_many_pings\"",
+     offsetof(struct ag_grpc_counters, conns_too_many_pings)},
+    {"otter_receiver_connections_closed_total", "reason=\"protocol_error\"",
+     offsetof(struct ag_grpc_counters, conns_protocol_error)},
+};
+#define CONN_STATS (sizeof(conn_stat_defs) / sizeof(conn_stat_defs[0]))
+
 struct otlp_receiver {
     struct ag_service *svc;
     const struct ag_component_config *cfg;
@@ -87,6 +120,7 @@ struct otlp_receiver {
     struct transport_sink sinks[TRANSPORTS];
     struct pipeline **pipes[AG_SIGNAL_COUNT];
     size_t n_pipes[AG_SIGNAL_COUNT];
+    struct conn_stat conn_stats[CONN_STATS];
 };
 
 /* One exporter an awsxray receiver hands documents to, through one pipeline. */
@@ -886,6 +920,37 @@ static int bind_http(struct evhttp *h, const char *id, const char *endpoint, cha
     return 0;
 }
 
+static double conn_stat_value(void *arg)
+{
+    const struct conn_stat *cs = arg;
+    struct ag_grpc_counters k;
+    if (cs->r->grpc == NULL) {
+        return 0;
+    }
+    ag_grpc_server_counters(cs->r->grpc, &k);
+    uint64_t v;
+    memcpy(&v, (const char *)&k + cs->off, sizeof(v));
+    return (double)v;
+}
+
+static int register_conn_stats(struct otlp_receiver *r)
+{
+    for (size_t i = 0; i < CONN_STATS; i++) {
+        char labels[256];
+        snprintf(labels, sizeof(labels), "receiver=\"%s\",transport=\"grpc\",%s", r->cfg->id,
+                 conn_stat_defs[i].label);
+        r->conn_stats[i] = (struct conn_stat){r, conn_stat_defs[i].off};
+        bool closed = strcmp(conn_stat_defs[i].family, "otter_receiver_connections_total") != 0;
+        if (ag_metrics_counter_fn(conn_stat_defs[i].family,
+                                  closed ? "Connections the receiver closed, by reason."
+                                         : "Connections the receiver took in or refused.",
+                                  labels, conn_stat_value, &r->conn_stats[i]) != 0) {
+            return AG_ENOMEM;
+        }
+    }
+    return 0;
+}
+
 static int start_receiver(struct ag_service *svc, struct otlp_receiver *r, char *err, size_t errlen)
 {
     const struct ag_otlp_receiver_config *oc = &r->cfg->u.otlp;
@@ -898,12 +963,17 @@ static int start_receiver(struct ag_service *svc, struct otlp_receiver *r, char 
         if (oc->grpc_max_concurrent_streams > 0) {
             go.max_concurrent_streams = oc->grpc_max_concurrent_streams;
         }
-        if (oc->grpc_keepalive_max_connection_idle > 0) {
-            go.max_connection_idle = oc->grpc_keepalive_max_connection_idle;
-        }
+        /* Zero keeps ag_grpc's default, which is grpc-go's, as in the collector. */
+        go.max_connection_idle = oc->grpc_keepalive_max_connection_idle;
+        go.max_connection_age = oc->grpc_keepalive_max_connection_age;
+        go.max_connection_age_grace = oc->grpc_keepalive_max_connection_age_grace;
+        go.keepalive_time = oc->grpc_keepalive_time;
+        go.keepalive_timeout = oc->grpc_keepalive_timeout;
+        go.ping_min_time = oc->grpc_keepalive_min_time;
+        go.permit_without_stream = oc->grpc_keepalive_permit_without_stream;
         struct ag_otlp_sink sink = {otlp_ingest, &r->sinks[TRANSPORT_GRPC]};
         r->grpc = ag_grpc_server_new(svc->base, &go, &sink);
-        if (r->grpc == NULL) {
+        if (r->grpc == NULL || register_conn_stats(r) != 0) {
             snprintf(err, errlen, "%s: cannot create the gRPC server", r->cfg->id);
             return AG_ENOMEM;
         }

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <event2/buffer.h>
@@ -51,6 +52,15 @@
 
 /* A grpc-timeout over this is not worth a timer; it is still checked when the request ends. */
 #define MAX_TIMER_NS (24ULL * 3600 * 1000000000ULL)
+
+/* gRPC keepalive, as grpc-go: a client's PINGs may break the policy twice; the third time is
+ * too many. Without an open call (and without permit_without_stream) a PING is fine only 2 h
+ * after the previous one. A drain waits this long for its PING's ACK before the final GOAWAY. */
+#define MAX_PING_STRIKES  2
+#define NO_STREAM_PING_NS (2ULL * 3600 * 1000000000ULL)
+#define DRAIN_ACK_WAIT_NS (60ULL * 1000000000ULL)
+static const uint8_t AGE_PING[8] = {'o', 't', 't', 'e', 'r', 'a', 'g', 'e'};
+static const uint8_t KEEPALIVE_PING[8] = {'o', 't', 't', 'e', 'r', 'k', 'a', 'l'};
 
 /* The delay a client refused for lack of buffer budget is asked to wait (RetryInfo). */
 #define BUDGET_RETRY_S 1
@@ -99,6 +109,16 @@ struct grpc_conn {
     nghttp2_session *h2;
     struct grpc_stream *streams;
     struct event *idle_timer; /* max_connection_idle: armed while |streams| is empty */
+    struct event *age_timer;  /* max_connection_age, then the drain's steps and its grace */
+    struct event *ka_timer;   /* keepalive_time, then keepalive_timeout */
+    uint64_t drain_ns;        /* when max_connection_age's first GOAWAY went out */
+    uint64_t last_read_ns;    /* when bytes last came from the client */
+    uint64_t ka_seen_ns;      /* last_read_ns when the keepalive timer last looked */
+    uint64_t last_ping_ns;    /* the client's previous PING; 0 = none yet */
+    int age_phase;            /* 0; 1: first GOAWAY and PING sent; 2: final GOAWAY sent */
+    int ka_ping_out;          /* the keepalive PING is unanswered */
+    int ping_strikes;         /* PINGs against the enforcement policy */
+    int reset_strikes;        /* HEADERS or DATA were sent since the client's last PING */
     int tls;
     int handshake_done; /* TLS finished (always 1 for h2c) */
     int closing;        /* close once the output is flushed */
@@ -120,6 +140,7 @@ struct ag_grpc_server {
     nghttp2_option *h2opt;
     nghttp2_mem mem;
     uint64_t buffered; /* sum of every stream's |reserved|; at most opts.max_buffered_bytes */
+    uint64_t rng;      /* xorshift state for max_connection_age's jitter */
     struct ag_grpc_counters counters;
 };
 
@@ -602,10 +623,14 @@ static int on_header(nghttp2_session *h2, const nghttp2_frame *frame, const uint
     return 0;
 }
 
+static int conn_on_ping(struct grpc_conn *c, const nghttp2_frame *frame);
+
 static int on_frame_recv(nghttp2_session *h2, const nghttp2_frame *frame, void *user_data)
 {
     struct grpc_stream *st;
-    (void)user_data;
+    if (frame->hd.type == NGHTTP2_PING) {
+        return conn_on_ping(user_data, frame);
+    }
     if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) {
         return 0;
     }
@@ -713,8 +738,11 @@ static int on_stream_close(nghttp2_session *h2, int32_t stream_id, uint32_t erro
 static int on_frame_send(nghttp2_session *h2, const nghttp2_frame *frame, void *user_data)
 {
     struct grpc_conn *c = user_data;
+    if (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) {
+        c->reset_strikes = 1; /* the client's next PING may be a BDP probe answering these */
+    }
     if (frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR &&
-        !c->proto_error) {
+        frame->goaway.error_code != NGHTTP2_ENHANCE_YOUR_CALM && !c->proto_error) {
         c->proto_error = 1;
         c->srv->counters.conns_protocol_error++;
         return 0;
@@ -732,6 +760,16 @@ static int on_frame_send(nghttp2_session *h2, const nghttp2_frame *frame, void *
 
 /* ---- connections ----------------------------------------------------------------------------- */
 
+static void conn_free_timers(struct grpc_conn *c)
+{
+    struct event *timers[] = {c->idle_timer, c->age_timer, c->ka_timer};
+    for (size_t i = 0; i < sizeof(timers) / sizeof(timers[0]); i++) {
+        if (timers[i] != NULL) {
+            event_free(timers[i]);
+        }
+    }
+}
+
 static void conn_close(struct grpc_conn *c)
 {
     struct ag_grpc_server *srv = c->srv;
@@ -744,9 +782,7 @@ static void conn_close(struct grpc_conn *c)
         c->next->prev = c->prev;
     }
     srv->nconns--;
-    if (c->idle_timer != NULL) {
-        event_free(c->idle_timer);
-    }
+    conn_free_timers(c);
     /* nghttp2_session_del() does not call on_stream_close: free what is left here. */
     nghttp2_session_del(c->h2);
     while (c->streams != NULL) {
@@ -843,6 +879,144 @@ static void conn_idle_cb(evutil_socket_t fd, short what, void *arg)
     conn_settle(c);
 }
 
+static void timer_in(struct event *ev, uint64_t ns)
+{
+    struct timeval tv = ns_to_tv(ns < MAX_TIMER_NS ? ns : MAX_TIMER_NS);
+    (void)evtimer_add(ev, &tv);
+}
+
+/* The drain's last word: no stream after the last one processed will be. */
+static void conn_final_goaway(struct grpc_conn *c)
+{
+    c->age_phase = 2;
+    (void)nghttp2_submit_goaway(c->h2, NGHTTP2_FLAG_NONE,
+                                nghttp2_session_get_last_proc_stream_id(c->h2), NGHTTP2_NO_ERROR,
+                                NULL, 0);
+}
+
+/* Arms the age timer for the drain's next step: the final GOAWAY if the ACK is late, the grace's
+ * end. */
+static void conn_age_arm(struct grpc_conn *c)
+{
+    uint64_t grace = c->srv->opts.max_connection_age_grace, at = UINT64_MAX;
+    if (c->age_phase == 1) {
+        at = c->drain_ns + DRAIN_ACK_WAIT_NS;
+    }
+    if (grace > 0 && c->drain_ns + grace < at) {
+        at = c->drain_ns + grace;
+    }
+    if (at != UINT64_MAX) {
+        uint64_t now = ag_time_mono_ns();
+        timer_in(c->age_timer, at > now ? at - now : 0);
+    }
+}
+
+/* max_connection_age: drain (GOAWAY with the last stream id 2^31 - 1, then a PING whose ACK
+ * brings the final GOAWAY), and at max_connection_age_grace close whatever is still open. */
+static void conn_age_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct grpc_conn *c = arg;
+    const struct ag_grpc_options *o = &c->srv->opts;
+    uint64_t now = ag_time_mono_ns();
+    (void)fd;
+    (void)what;
+    if (c->closing || c->srv->draining) {
+        return; /* otterd's shutdown drains the connection its own way */
+    }
+    if (c->age_phase == 0) {
+        c->srv->counters.conns_aged++;
+        if (!c->handshake_done) {
+            conn_close(c);
+            return;
+        }
+        c->age_phase = 1;
+        c->drain_ns = now;
+        if (nghttp2_submit_shutdown_notice(c->h2) != 0 ||
+            nghttp2_submit_ping(c->h2, NGHTTP2_FLAG_NONE, AGE_PING) != 0) {
+            conn_final_goaway(c);
+        }
+    } else if (o->max_connection_age_grace > 0 &&
+               now - c->drain_ns >= o->max_connection_age_grace) {
+        c->srv->counters.conns_age_forced++;
+        ag_log_debug(WHO, "closing a connection: max_connection_age_grace passed with calls open");
+        conn_close(c);
+        return;
+    } else if (c->age_phase == 1) {
+        conn_final_goaway(c); /* the client never answered the PING */
+    }
+    conn_age_arm(c);
+    conn_settle(c);
+}
+
+/* keepalive_time without reading: PING; keepalive_timeout more without reading: close. */
+static void conn_ka_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct grpc_conn *c = arg;
+    const struct ag_grpc_options *o = &c->srv->opts;
+    uint64_t now = ag_time_mono_ns();
+    (void)fd;
+    (void)what;
+    if (c->closing) {
+        return;
+    }
+    if (c->last_read_ns != c->ka_seen_ns) {
+        uint64_t at = c->last_read_ns + o->keepalive_time;
+        c->ka_seen_ns = c->last_read_ns;
+        c->ka_ping_out = 0;
+        timer_in(c->ka_timer, at > now ? at - now : 0);
+        return;
+    }
+    if (c->ka_ping_out) {
+        c->srv->counters.conns_keepalive_closed++;
+        ag_log_debug(WHO, "closing a connection: the keepalive PING got no answer");
+        conn_close(c);
+        return;
+    }
+    if (c->handshake_done && nghttp2_submit_ping(c->h2, NGHTTP2_FLAG_NONE, KEEPALIVE_PING) == 0) {
+        c->ka_ping_out = 1;
+        timer_in(c->ka_timer, o->keepalive_timeout);
+        conn_settle(c);
+        return;
+    }
+    timer_in(c->ka_timer, o->keepalive_time);
+}
+
+/* A PING from the client: its ACK ends a drain's first step; a PING is held to the enforcement
+ * policy. Returns 0 (nghttp2 answers PINGs itself). */
+static int conn_on_ping(struct grpc_conn *c, const nghttp2_frame *frame)
+{
+    const struct ag_grpc_options *o = &c->srv->opts;
+    if (frame->hd.flags & NGHTTP2_FLAG_ACK) {
+        if (c->age_phase == 1 && memcmp(frame->ping.opaque_data, AGE_PING, 8) == 0) {
+            conn_final_goaway(c);
+            conn_age_arm(c);
+        }
+        return 0;
+    }
+    uint64_t now = ag_time_mono_ns(), last = c->last_ping_ns;
+    c->last_ping_ns = now != 0 ? now : 1;
+    if (c->reset_strikes) {
+        c->reset_strikes = 0;
+        c->ping_strikes = 0;
+        return 0;
+    }
+    uint64_t min =
+        c->streams == NULL && !o->permit_without_stream ? NO_STREAM_PING_NS : o->ping_min_time;
+    if (last != 0 && now - last < min) {
+        c->ping_strikes++;
+    }
+    if (c->ping_strikes > MAX_PING_STRIKES && !c->closing) {
+        static const char calm[] = "too_many_pings";
+        c->srv->counters.conns_too_many_pings++;
+        ag_log_debug(WHO, "closing a connection: too many PINGs (keepalive enforcement_policy)");
+        (void)nghttp2_submit_goaway(
+            c->h2, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(c->h2),
+            NGHTTP2_ENHANCE_YOUR_CALM, (const uint8_t *)calm, sizeof(calm) - 1);
+        c->closing = 1;
+    }
+    return 0;
+}
+
 static void conn_readcb(struct bufferevent *bev, void *arg)
 {
     struct grpc_conn *c = arg;
@@ -853,6 +1027,7 @@ static void conn_readcb(struct bufferevent *bev, void *arg)
         conn_settle(c);
         return;
     }
+    c->last_read_ns = ag_time_mono_ns();
     uint8_t *data = evbuffer_pullup(in, -1);
     ssize_t n = data != NULL ? nghttp2_session_mem_recv(c->h2, data, len) : NGHTTP2_ERR_NOMEM;
     evbuffer_drain(in, len);
@@ -910,6 +1085,16 @@ static void conn_eventcb(struct bufferevent *bev, short events, void *arg)
     conn_close(c);
 }
 
+/* max_connection_age ± 10 %, as grpc-go: connections made together do not all go at once. */
+static uint64_t age_with_jitter(struct ag_grpc_server *srv)
+{
+    uint64_t age = srv->opts.max_connection_age, span = age / 5;
+    srv->rng ^= srv->rng << 13;
+    srv->rng ^= srv->rng >> 7;
+    srv->rng ^= srv->rng << 17;
+    return span == 0 ? age : age - age / 10 + srv->rng % (span + 1);
+}
+
 static int conn_start(struct ag_grpc_server *srv, struct bufferevent *bev)
 {
     struct grpc_conn *c = NULL;
@@ -932,8 +1117,11 @@ static int conn_start(struct ag_grpc_server *srv, struct bufferevent *bev)
         nghttp2_session_set_local_window_size(h2, NGHTTP2_FLAG_NONE, 0, CONN_WINDOW) != 0) {
         goto out;
     }
-    if (srv->opts.max_connection_idle > 0 &&
-        (c->idle_timer = evtimer_new(srv->base, conn_idle_cb, c)) == NULL) {
+    if ((srv->opts.max_connection_idle > 0 &&
+         (c->idle_timer = evtimer_new(srv->base, conn_idle_cb, c)) == NULL) ||
+        (srv->opts.max_connection_age > 0 &&
+         (c->age_timer = evtimer_new(srv->base, conn_age_cb, c)) == NULL) ||
+        (c->ka_timer = evtimer_new(srv->base, conn_ka_cb, c)) == NULL) {
         goto out;
     }
     c->srv = srv;
@@ -953,11 +1141,16 @@ static int conn_start(struct ag_grpc_server *srv, struct bufferevent *bev)
     bufferevent_set_timeouts(bev, &tv, &tv);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
     conn_arm_idle(c); /* a new connection has no stream yet */
+    c->last_read_ns = c->ka_seen_ns = ag_time_mono_ns();
+    timer_in(c->ka_timer, srv->opts.keepalive_time);
+    if (c->age_timer != NULL) {
+        timer_in(c->age_timer, age_with_jitter(srv));
+    }
     conn_settle(c);   /* queues our SETTINGS; a TLS bufferevent holds them until the handshake */
     return 0;
 out:
-    if (c != NULL && c->idle_timer != NULL) {
-        event_free(c->idle_timer);
+    if (c != NULL) {
+        conn_free_timers(c);
     }
     nghttp2_session_del(h2);
     bufferevent_free(bev);
@@ -1026,6 +1219,12 @@ void ag_grpc_options_init(struct ag_grpc_options *opts)
     opts->max_header_list_size = AG_GRPC_DEFAULT_MAX_HEADER_LIST_SIZE;
     opts->max_buffered_bytes = AG_GRPC_DEFAULT_MAX_BUFFERED_BYTES;
     opts->max_connection_idle = AG_GRPC_DEFAULT_MAX_CONNECTION_IDLE;
+    opts->max_connection_age = 0;
+    opts->max_connection_age_grace = 0;
+    opts->keepalive_time = AG_GRPC_DEFAULT_KEEPALIVE_TIME;
+    opts->keepalive_timeout = AG_GRPC_DEFAULT_KEEPALIVE_TIMEOUT;
+    opts->ping_min_time = AG_GRPC_DEFAULT_PING_MIN_TIME;
+    opts->permit_without_stream = 0;
 }
 
 struct ag_grpc_server *ag_grpc_server_new(struct event_base *base,
@@ -1052,6 +1251,16 @@ struct ag_grpc_server *ag_grpc_server_new(struct event_base *base,
         d.max_buffered_bytes =
             opts->max_buffered_bytes ? opts->max_buffered_bytes : d.max_buffered_bytes;
         d.max_connection_idle = opts->max_connection_idle;
+        d.max_connection_age = opts->max_connection_age;
+        d.max_connection_age_grace = opts->max_connection_age_grace;
+        d.keepalive_time = opts->keepalive_time ? opts->keepalive_time : d.keepalive_time;
+        d.keepalive_timeout =
+            opts->keepalive_timeout ? opts->keepalive_timeout : d.keepalive_timeout;
+        d.ping_min_time = opts->ping_min_time ? opts->ping_min_time : d.ping_min_time;
+        d.permit_without_stream = opts->permit_without_stream;
+    }
+    if (d.keepalive_time < AG_GRPC_MIN_KEEPALIVE_TIME) {
+        d.keepalive_time = AG_GRPC_MIN_KEEPALIVE_TIME;
     }
     /* A budget smaller than one message would refuse the largest allowed messages forever,
      * each time with a RetryInfo inviting the client to try again. */
@@ -1067,6 +1276,10 @@ struct ag_grpc_server *ag_grpc_server_new(struct event_base *base,
     }
     srv->base = base;
     srv->opts = d;
+    if (getrandom(&srv->rng, sizeof(srv->rng), GRND_NONBLOCK) != (ssize_t)sizeof(srv->rng) ||
+        srv->rng == 0) {
+        srv->rng = ag_time_mono_ns() | 1;
+    }
     srv->sink = *sink;
     srv->mem.mem_user_data = NULL;
     srv->mem.malloc = h2_malloc;
@@ -1143,9 +1356,7 @@ void ag_grpc_server_stop_accepting(struct ag_grpc_server *srv)
         /* Streams up to the last one processed finish; later ones are refused, and gRPC clients
          * retry those on a new connection. Once no stream is left, nghttp2 wants neither to read
          * nor to write, and conn_settle() closes the connection. */
-        (void)nghttp2_submit_goaway(c->h2, NGHTTP2_FLAG_NONE,
-                                    nghttp2_session_get_last_proc_stream_id(c->h2),
-                                    NGHTTP2_NO_ERROR, NULL, 0);
+        conn_final_goaway(c);
         conn_settle(c);
     }
 }

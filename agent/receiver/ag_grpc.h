@@ -54,6 +54,19 @@
  * Connections: idle_timeout closes a connection that sends nothing at all for that long;
  * max_connection_idle (gRPC keepalive's server parameter, grpc-go semantics) closes one that
  * has had no open stream for that long, PINGs or not. Both send GOAWAY NO_ERROR first.
+ *
+ * The rest of gRPC keepalive, as grpc-go does it (the collector's server):
+ *  - max_connection_age (± 10 % jitter) drains a connection: GOAWAY NO_ERROR with the last
+ *    stream id 2^31 - 1 and a PING; when the PING's ACK comes back (one round trip: streams the
+ *    client sent meanwhile are known), the final GOAWAY naming the last stream processed. Calls
+ *    open then finish; max_connection_age_grace after the first GOAWAY the connection is closed
+ *    whatever is still open (0 = never).
+ *  - keepalive_time without a frame from the client: a PING; keepalive_timeout more without
+ *    any frame (its ACK included): the connection is closed.
+ *  - the enforcement policy: a client PING sooner than ping_min_time after the previous one
+ *    (or, with no call open and !permit_without_stream, sooner than 2 h) is a strike; sending
+ *    HEADERS or DATA clears them; the third strike gets GOAWAY ENHANCE_YOUR_CALM with the debug
+ *    data "too_many_pings" (which gRPC clients act on by pinging less) and the connection closes.
  */
 
 struct ag_grpc_server;
@@ -69,6 +82,12 @@ struct ag_grpc_options {
                                       * connections together; at least max_recv_msg_size */
     uint64_t max_connection_idle;    /* ns without an open stream before a connection is closed;
                                       * 0 = never */
+    uint64_t max_connection_age;     /* ns from accept to the drain's GOAWAY; 0 = never */
+    uint64_t max_connection_age_grace; /* ns from that GOAWAY to a forced close; 0 = never */
+    uint64_t keepalive_time;           /* ns without a frame read before the server PINGs */
+    uint64_t keepalive_timeout;        /* ns more without a frame before it closes */
+    uint64_t ping_min_time;            /* enforcement: least ns between a client's PINGs */
+    int permit_without_stream;         /* enforcement: PINGs without an open call are fine */
 };
 
 #define AG_GRPC_DEFAULT_MAX_RECV_MSG_SIZE      (4u * 1024 * 1024)
@@ -79,6 +98,10 @@ struct ag_grpc_options {
 #define AG_GRPC_DEFAULT_MAX_HEADER_LIST_SIZE   (16u * 1024)
 #define AG_GRPC_DEFAULT_MAX_BUFFERED_BYTES     (64ULL * 1024 * 1024)
 #define AG_GRPC_DEFAULT_MAX_CONNECTION_IDLE    0 /* off, as in the collector */
+#define AG_GRPC_DEFAULT_KEEPALIVE_TIME         (2ULL * 3600 * 1000000000ULL) /* grpc-go's */
+#define AG_GRPC_DEFAULT_KEEPALIVE_TIMEOUT      (20ULL * 1000000000ULL)
+#define AG_GRPC_MIN_KEEPALIVE_TIME             (1000000000ULL) /* grpc-go raises it to 1 s */
+#define AG_GRPC_DEFAULT_PING_MIN_TIME          (5ULL * 60 * 1000000000ULL)
 
 #define AG_GRPC_CODES 17 /* gRPC status codes 0..16 */
 
@@ -89,6 +112,10 @@ struct ag_grpc_counters {
     uint64_t conns_protocol_error; /* closed after an HTTP/2 protocol error */
     uint64_t conns_idle_closed;    /* closed after idle_timeout without reading or writing, or
                                     * after max_connection_idle without an open stream */
+    uint64_t conns_aged;           /* drained at max_connection_age */
+    uint64_t conns_age_forced;     /* closed at max_connection_age_grace with calls open */
+    uint64_t conns_keepalive_closed; /* closed: the keepalive PING got no answer in time */
+    uint64_t conns_too_many_pings;   /* closed with GOAWAY ENHANCE_YOUR_CALM too_many_pings */
     uint64_t calls;                /* gRPC calls answered (any status) */
     uint64_t calls_by_code[AG_GRPC_CODES]; /* calls answered, by grpc-status */
     uint64_t bytes_received;               /* DATA bytes of calls: prefixes and messages as sent */
@@ -105,7 +132,8 @@ void ag_grpc_options_init(struct ag_grpc_options *opts);
  * Returns a new server on |base| (borrowed: it must outlive the server) that hands request
  * messages to |sink| (copied; sink->ctx is borrowed), or NULL when out of memory or when |opts|
  * is unusable (max_recv_msg_size over 4 GiB - 1). |opts| is copied; a zero field takes its
- * default (max_connection_idle 0 stays off), and opts == NULL means all defaults. A
+ * default (max_connection_idle, max_connection_age and its grace 0 stay off; a keepalive_time
+ * under 1 s is raised to 1 s), and opts == NULL means all defaults. A
  * max_buffered_bytes below max_recv_msg_size is raised to it, so that a message of the largest
  * allowed size can always be received. Free it with ag_grpc_server_free().
  */

@@ -489,6 +489,10 @@ static void test_defaults(void)
     ASSERT_UEQ(o->grpc_max_recv_msg_size, 4 * MIB);
     ASSERT_EQ(o->grpc_max_concurrent_streams, 0);
     ASSERT_UEQ(o->grpc_keepalive_max_connection_idle, 0);
+    ASSERT_UEQ(o->grpc_keepalive_max_connection_age, 0);
+    ASSERT_UEQ(o->grpc_keepalive_time, 0);
+    ASSERT_UEQ(o->grpc_keepalive_min_time, 0);
+    ASSERT_EQ(o->grpc_keepalive_permit_without_stream, 0);
     ASSERT_EQ(o->grpc_tls.enabled, 0);
     ASSERT_NULL(o->grpc_tls.cert_file);
     ASSERT_STREQ(o->grpc_tls.min_version, "1.2");
@@ -565,18 +569,25 @@ static void test_otlp_options(void)
                     "        keepalive:\n"                              /* 14 */
                     "          server_parameters:\n"                    /* 15 */
                     "            max_connection_idle: 11s\n"            /* 16 */
-                    "      http:\n"                                     /* 17 */
-                    "        endpoint: :4318\n"                         /* 18 */
-                    "        max_request_body_size: 1048576\n"          /* 19 */
-                    "        cors:\n"                                   /* 20 */
-                    "          allowed_origins: [\"https://*.example.com\"]\n" /* 21 */
-                    "          allowed_headers: [X-A, X-B]\n"           /* 22 */
-                    "          max_age: 7200\n"                         /* 23 */
-                    "        traces_url_path: v1/t\n"                   /* 24 */
-                    "        read_header_timeout: 5s\n"                 /* 25 */
-                    "        idle_timeout: 0\n"                         /* 26 */
-                    "exporters:\n"                                      /* 27 */
-                    "  nop:\n"                                          /* 28 */
+                    "            max_connection_age: 30s\n"             /* 17 */
+                    "            max_connection_age_grace: 5s\n"        /* 18 */
+                    "            time: 1m\n"                            /* 19 */
+                    "            timeout: 2s\n"                         /* 20 */
+                    "          enforcement_policy:\n"                   /* 21 */
+                    "            min_time: 10s\n"                       /* 22 */
+                    "            permit_without_stream: true\n"         /* 23 */
+                    "      http:\n"                                     /* 24 */
+                    "        endpoint: :4318\n"                         /* 25 */
+                    "        max_request_body_size: 1048576\n"          /* 26 */
+                    "        cors:\n"                                   /* 27 */
+                    "          allowed_origins: [\"https://*.example.com\"]\n" /* 28 */
+                    "          allowed_headers: [X-A, X-B]\n"           /* 29 */
+                    "          max_age: 7200\n"                         /* 30 */
+                    "        traces_url_path: v1/t\n"                   /* 31 */
+                    "        read_header_timeout: 5s\n"                 /* 32 */
+                    "        idle_timeout: 0\n"                         /* 33 */
+                    "exporters:\n"                                      /* 34 */
+                    "  nop:\n"                                          /* 35 */
                     TAIL;
     struct ag_config *cfg = NULL;
     struct ag_buf d;
@@ -594,6 +605,12 @@ static void test_otlp_options(void)
     ASSERT_NULL(o->grpc_tls.ca_file);
     ASSERT_STREQ(o->grpc_tls.min_version, "1.3");
     ASSERT_UEQ(o->grpc_keepalive_max_connection_idle, 11 * SEC);
+    ASSERT_UEQ(o->grpc_keepalive_max_connection_age, 30 * SEC);
+    ASSERT_UEQ(o->grpc_keepalive_max_connection_age_grace, 5 * SEC);
+    ASSERT_UEQ(o->grpc_keepalive_time, 60 * SEC);
+    ASSERT_UEQ(o->grpc_keepalive_timeout, 2 * SEC);
+    ASSERT_UEQ(o->grpc_keepalive_min_time, 10 * SEC);
+    ASSERT_EQ(o->grpc_keepalive_permit_without_stream, 1);
     ASSERT_EQ(o->http_tls.enabled, 0);
     ASSERT_STREQ(o->http_endpoint, ":4318");
     ASSERT_UEQ(o->http_max_request_body_size, MIB);

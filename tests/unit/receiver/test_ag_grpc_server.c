@@ -188,8 +188,11 @@ struct client {
     int closed_calls;
     int eof;
     int connected;
-    int goaway;
+    int goaway; /* GOAWAY frames received */
     uint32_t goaway_error;
+    int32_t goaway_first_id, goaway_last_id; /* last-stream-id of the first and last GOAWAY */
+    char goaway_debug[32];
+    int pings; /* PINGs received (not ACKs) */
     SSL *ssl;
 };
 
@@ -206,7 +209,9 @@ static void call_init(struct call *c, const char *path, const uint8_t *body, siz
 static void copy_str(char *dst, size_t cap, const uint8_t *v, size_t len)
 {
     size_t n = len < cap - 1 ? len : cap - 1;
-    memcpy(dst, v, n);
+    if (n > 0) {
+        memcpy(dst, v, n);
+    }
     dst[n] = '\0';
 }
 
@@ -268,8 +273,15 @@ static int cl_frame_recv(nghttp2_session *h2, const nghttp2_frame *frame, void *
 {
     struct client *cl = ud;
     if (frame->hd.type == NGHTTP2_GOAWAY) {
-        cl->goaway = 1;
+        if (cl->goaway++ == 0) {
+            cl->goaway_first_id = frame->goaway.last_stream_id;
+        }
+        cl->goaway_last_id = frame->goaway.last_stream_id;
         cl->goaway_error = frame->goaway.error_code;
+        copy_str(cl->goaway_debug, sizeof(cl->goaway_debug), frame->goaway.opaque_data,
+                 frame->goaway.opaque_data_len);
+    } else if (frame->hd.type == NGHTTP2_PING && !(frame->hd.flags & NGHTTP2_FLAG_ACK)) {
+        cl->pings++;
     } else if (frame->hd.type == NGHTTP2_RST_STREAM) {
         struct call *c = nghttp2_session_get_stream_user_data(h2, frame->hd.stream_id);
         if (c != NULL) {
@@ -1059,6 +1071,25 @@ static int raw_connect(struct raw *r, struct fx *f, const void *send, size_t len
     return 0;
 }
 
+/* The client preface and an empty SETTINGS frame: a client that then says nothing more. */
+static const uint8_t hello[] = {'P',  'R',  'I',  ' ',  '*',  ' ',  'H',  'T',  'T',  'P',  '/',
+                                '2',  '.',  '0',  '\r', '\n', '\r', '\n', 'S',  'M',  '\r', '\n',
+                                '\r', '\n', 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00};
+
+/* Whether the server sent a frame of |type| (hand-parsed frame headers). */
+static int has_frame(const struct raw *r, uint8_t type)
+{
+    size_t at = 0;
+    while (at + 9 <= r->len) {
+        size_t flen = (size_t)r->got[at] << 16 | (size_t)r->got[at + 1] << 8 | r->got[at + 2];
+        if (r->got[at + 3] == type) {
+            return 1;
+        }
+        at += 9 + flen;
+    }
+    return 0;
+}
+
 /* Finds the first GOAWAY frame the server sent; returns its error code or -1. */
 static long find_goaway(const struct raw *r)
 {
@@ -1391,6 +1422,8 @@ static void test_max_connection_idle(void)
     size_t blen = frame_msg(body, 0, small_req, sizeof(small_req));
     ag_grpc_options_init(&o);
     o.max_connection_idle = 200ULL * 1000000ULL; /* 200 ms */
+    o.permit_without_stream = 1;                 /* the PINGs below break no policy */
+    o.ping_min_time = 1;
     ASSERT_OK(fx_start(&f, &o, NULL));
     ASSERT_OK(cl_connect(&cl, &f, NULL));
     call_init(&c, TRACES_PATH, body, blen);
@@ -1422,10 +1455,6 @@ static void test_max_connection_idle(void)
     cl_close(&cl);
 
     /* A connection that never opens a stream goes the same way; the GOAWAY is on the wire. */
-    static const uint8_t hello[] = {'P',  'R',  'I',  ' ',  '*',  ' ',  'H',  'T',  'T',
-                                    'P',  '/',  '2',  '.',  '0',  '\r', '\n', '\r', '\n',
-                                    'S',  'M',  '\r', '\n', '\r', '\n', 0x00, 0x00, 0x00,
-                                    0x04, 0x00, 0x00, 0x00, 0x00, 0x00};
     struct raw r;
     t1 = now_s();
     ASSERT_OK(raw_connect(&r, &f, hello, sizeof(hello)));
@@ -1437,6 +1466,181 @@ static void test_max_connection_idle(void)
     ag_grpc_server_counters(f.srv, &k);
     ASSERT_UEQ(k.conns_idle_closed, 2);
     bufferevent_free(r.bev);
+    fx_stop(&f);
+}
+
+/* ---- the rest of gRPC keepalive (grpc-go semantics) ------------------------------------------ */
+
+/* max_connection_age: GOAWAY with last-stream-id 2^31 - 1 and a PING, then (on the ACK) the final
+ * GOAWAY naming the call in flight, which still finishes; then the connection closes. */
+static void test_max_connection_age(void)
+{
+    struct ag_grpc_options o;
+    struct fx f;
+    struct client cl;
+    struct call c;
+    struct ag_grpc_counters k;
+    uint8_t body[64];
+    size_t blen = frame_msg(body, 0, small_req, sizeof(small_req));
+    ag_grpc_options_init(&o);
+    o.max_connection_age = 300ULL * 1000000ULL; /* 300 ms ± 10 % */
+    ASSERT_OK(fx_start(&f, &o, NULL));
+    double t0 = now_s();
+    ASSERT_OK(cl_connect(&cl, &f, NULL));
+    call_init(&c, TRACES_PATH, body, blen);
+    c.hold = 3;
+    ASSERT_OK(cl_submit(&cl, &c));
+    ASSERT(run_until(&f, never, NULL, 0.2) == 0);
+    ASSERT_EQ(cl.goaway, 0); /* not before 270 ms */
+    while (cl.goaway < 2 && now_s() < t0 + 5.0) {
+        event_base_loop(f.base, EVLOOP_ONCE);
+    }
+    ASSERT(now_s() - t0 >= 0.27);
+    ASSERT_EQ(cl.goaway, 2);
+    ASSERT_EQ(cl.goaway_first_id, 0x7fffffff);
+    ASSERT_EQ(cl.goaway_last_id, c.id);
+    ASSERT_EQ(cl.goaway_error, NGHTTP2_NO_ERROR);
+    ASSERT_EQ(c.closed, 0); /* the call is still open, and then finishes */
+    cl_release(&cl, &c);
+    ASSERT(run_until(&f, cl_all_closed, &cl, 5.0));
+    ASSERT_EQ(c.grpc_status, 0);
+    ASSERT_EQ(f.stub.calls, 1);
+    ASSERT(run_until(&f, cl_eof, &cl, 5.0));
+    ASSERT(run_until(&f, no_conns, f.srv, 5.0));
+    ag_grpc_server_counters(f.srv, &k);
+    ASSERT_UEQ(k.conns_aged, 1);
+    ASSERT_UEQ(k.conns_age_forced, 0);
+    ASSERT_UEQ(k.conns_protocol_error, 0);
+    cl_close(&cl);
+    fx_stop(&f);
+}
+
+/* max_connection_age_grace: a call still open that long after the first GOAWAY is cut off. */
+static void test_max_connection_age_grace(void)
+{
+    struct ag_grpc_options o;
+    struct fx f;
+    struct client cl;
+    struct call c;
+    struct ag_grpc_counters k;
+    uint8_t body[64];
+    size_t blen = frame_msg(body, 0, small_req, sizeof(small_req));
+    ag_grpc_options_init(&o);
+    o.max_connection_age = 200ULL * 1000000ULL;
+    o.max_connection_age_grace = 300ULL * 1000000ULL;
+    ASSERT_OK(fx_start(&f, &o, NULL));
+    double t0 = now_s();
+    ASSERT_OK(cl_connect(&cl, &f, NULL));
+    call_init(&c, TRACES_PATH, body, blen);
+    c.hold = 3; /* never released */
+    ASSERT_OK(cl_submit(&cl, &c));
+    ASSERT(run_until(&f, cl_eof, &cl, 5.0));
+    double took = now_s() - t0;
+    ASSERT(took >= 0.45 && took < 4.0); /* 180..220 ms + 300 ms */
+    ASSERT_EQ(cl.goaway, 2);
+    ASSERT_EQ(f.stub.calls, 0);
+    ASSERT(run_until(&f, no_conns, f.srv, 5.0));
+    ag_grpc_server_counters(f.srv, &k);
+    ASSERT_UEQ(k.conns_aged, 1);
+    ASSERT_UEQ(k.conns_age_forced, 1);
+    ASSERT_UEQ(ag_grpc_server_buffered(f.srv), 0);
+    cl_close(&cl);
+    fx_stop(&f);
+}
+
+static int two_pings(void *arg)
+{
+    return ((struct client *)arg)->pings >= 2;
+}
+
+/* keepalive time/timeout: a quiet client is PINGed after keepalive_time (raised to 1 s); one that
+ * answers stays, one that does not is closed keepalive_timeout later. */
+static void test_keepalive_ping(void)
+{
+    struct ag_grpc_options o;
+    struct fx f;
+    struct client cl;
+    struct raw r;
+    struct ag_grpc_counters k;
+    ag_grpc_options_init(&o);
+    o.keepalive_time = 100ULL * 1000000ULL; /* under grpc-go's floor: 1 s */
+    o.keepalive_timeout = 200ULL * 1000000ULL;
+    ASSERT_OK(fx_start(&f, &o, NULL));
+    double t0 = now_s();
+    ASSERT_OK(cl_connect(&cl, &f, NULL)); /* nghttp2 answers PINGs itself */
+    ASSERT(run_until(&f, never, NULL, 0.8) == 0);
+    ASSERT_EQ(cl.pings, 0); /* 1 s, not 100 ms */
+    ASSERT(run_until(&f, two_pings, &cl, 5.0));
+    ASSERT(now_s() - t0 >= 1.9);
+    ASSERT_EQ(cl.eof, 0);
+    ASSERT_EQ(cl.goaway, 0);
+    cl_close(&cl);
+
+    t0 = now_s();
+    ASSERT_OK(raw_connect(&r, &f, hello, sizeof(hello)));
+    ASSERT(run_until(&f, raw_eof, &r, 5.0));
+    double took = now_s() - t0;
+    ASSERT(took >= 1.15 && took < 4.0);
+    ASSERT(has_frame(&r, 0x06)); /* the PING */
+    ASSERT(run_until(&f, no_conns, f.srv, 5.0));
+    ag_grpc_server_counters(f.srv, &k);
+    ASSERT_UEQ(k.conns_keepalive_closed, 1);
+    bufferevent_free(r.bev);
+    fx_stop(&f);
+}
+
+static int cl_goaway(void *arg)
+{
+    return ((struct client *)arg)->goaway > 0;
+}
+
+/* The enforcement policy's defaults (min_time 5 m, no PINGs without a call): the fourth PING in a
+ * row gets GOAWAY ENHANCE_YOUR_CALM "too_many_pings"; PINGs answering our frames are fine. */
+static void test_too_many_pings(void)
+{
+    struct fx f;
+    struct client cl;
+    struct ag_grpc_counters k;
+    uint8_t body[64];
+    size_t blen = frame_msg(body, 0, small_req, sizeof(small_req));
+    ASSERT_OK(fx_start(&f, NULL, NULL));
+
+    /* After each answer (HEADERS and DATA sent), the next PING starts the count again. */
+    ASSERT_OK(cl_connect(&cl, &f, NULL));
+    struct call c[4];
+    for (int i = 0; i < 4; i++) {
+        call_init(&c[i], TRACES_PATH, body, blen);
+        ASSERT_OK(cl_submit(&cl, &c[i]));
+        ASSERT(run_until(&f, cl_all_closed, &cl, 5.0));
+        ASSERT_EQ(c[i].grpc_status, 0);
+        for (int p = 0; p < 3; p++) {
+            ASSERT_OK(nghttp2_submit_ping(cl.h2, NGHTTP2_FLAG_NONE, NULL));
+        }
+        cl_flush(&cl);
+        ASSERT(run_until(&f, never, NULL, 0.05) == 0);
+    }
+    ASSERT_EQ(cl.goaway, 0);
+    ASSERT_EQ(cl.eof, 0);
+    cl_close(&cl);
+
+    ASSERT_OK(cl_connect(&cl, &f, NULL));
+    for (int p = 0; p < 3; p++) {
+        ASSERT_OK(nghttp2_submit_ping(cl.h2, NGHTTP2_FLAG_NONE, NULL));
+    }
+    cl_flush(&cl);
+    ASSERT(run_until(&f, never, NULL, 0.2) == 0);
+    ASSERT_EQ(cl.goaway, 0); /* two strikes */
+    ASSERT_OK(nghttp2_submit_ping(cl.h2, NGHTTP2_FLAG_NONE, NULL));
+    cl_flush(&cl);
+    ASSERT(run_until(&f, cl_goaway, &cl, 5.0));
+    ASSERT_EQ(cl.goaway_error, NGHTTP2_ENHANCE_YOUR_CALM);
+    ASSERT_STREQ(cl.goaway_debug, "too_many_pings");
+    ASSERT(run_until(&f, cl_eof, &cl, 5.0));
+    ASSERT(run_until(&f, no_conns, f.srv, 5.0));
+    ag_grpc_server_counters(f.srv, &k);
+    ASSERT_UEQ(k.conns_too_many_pings, 1);
+    ASSERT_UEQ(k.conns_protocol_error, 0);
+    cl_close(&cl);
     fx_stop(&f);
 }
 
@@ -1585,4 +1789,6 @@ AG_TEST_MAIN(AG_TEST_CASE(test_export_each_signal), AG_TEST_CASE(test_partial_su
              AG_TEST_CASE(test_idle_timeout), AG_TEST_CASE(test_max_connections),
              AG_TEST_CASE(test_drain), AG_TEST_CASE(test_buffer_budget),
              AG_TEST_CASE(test_buffer_budget_released), AG_TEST_CASE(test_max_connection_idle),
+             AG_TEST_CASE(test_max_connection_age), AG_TEST_CASE(test_max_connection_age_grace),
+             AG_TEST_CASE(test_keepalive_ping), AG_TEST_CASE(test_too_many_pings),
              AG_TEST_CASE(test_tls_alpn_h2), AG_TEST_CASE(test_options_and_adopt))
