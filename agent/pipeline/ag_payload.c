@@ -10,6 +10,7 @@
 
 #include <string.h>
 
+#include "opentelemetry/proto/metrics/v1/metrics.pb-c.h"
 #include "opentelemetry/proto/resource/v1/resource.pb-c.h"
 
 #define SHELL_ARENA_CAP (256u * 1024 * 1024)
@@ -263,9 +264,38 @@ static int split_open(struct splitter *sp)
     return 0;
 }
 
-/* Adds items [from, from+k) of scope |scope| (in resource |res|) to the current chunk. */
+/*
+ * A shallow copy of the Metric |metric| in |a| that holds only its data points [from, from + n),
+ * whatever its type (gauge, sum, histograms, summary: the oneof's message, found through the
+ * descriptor, has data_points as field 1). Returns it, or NULL when out of memory.
+ */
+static void *metric_slice(struct ag_arena *a, const void *metric, size_t from, size_t n)
+{
+    const ProtobufCMessageDescriptor *md = &opentelemetry__proto__metrics__v1__metric__descriptor;
+    const Opentelemetry__Proto__Metrics__V1__Metric *m = metric;
+    const ProtobufCFieldDescriptor *f = field(md, (unsigned)m->data_case);
+    char *c = shallow_copy(a, md, m);
+    if (c == NULL || f == NULL) {
+        return c; /* no data: nothing to slice (a metric of 0 points is never cut) */
+    }
+    const void *data = *(void *const *)((const char *)m + f->offset);
+    void *dc = shallow_copy(a, f->descriptor, data);
+    if (dc == NULL) {
+        return NULL;
+    }
+    const ProtobufCFieldDescriptor *pts = field(f->descriptor, 1);
+    rep_set(dc, pts, rep_items(data, pts) + from, n);
+    memcpy(c + f->offset, &dc, sizeof(dc));
+    return c;
+}
+
+/*
+ * Adds items [from, from+k) of scope |scope| (in resource |res|) to the current chunk. With
+ * |first| or |last| (metrics cut inside their data points), the chunk's copy of the range has
+ * those in its first or last place.
+ */
 static int split_add(struct splitter *sp, const void *res, const void *scope, size_t from, size_t k,
-                     size_t weight)
+                     size_t weight, void *first, void *last)
 {
     struct ag_arena *a = sp->cur->arena;
     if (sp->cur_res_src != res) {
@@ -286,7 +316,18 @@ static int split_add(struct splitter *sp, const void *res, const void *scope, si
     if (sc == NULL) {
         return AG_ENOMEM;
     }
-    rep_set(sc, sp->s.scope_items, rep_items(scope, sp->s.scope_items) + from, k);
+    void **items = rep_items(scope, sp->s.scope_items) + from;
+    if (first != NULL || last != NULL) {
+        void **copy = ag_arena_alloc(a, k * sizeof(void *));
+        if (copy == NULL) {
+            return AG_ENOMEM;
+        }
+        memcpy(copy, items, k * sizeof(void *));
+        copy[0] = first != NULL ? first : copy[0];
+        copy[k - 1] = last != NULL ? last : copy[k - 1];
+        items = copy;
+    }
+    rep_set(sc, sp->s.scope_items, items, k);
     sp->cur_scopes[sp->n_cur_scopes++] = sc;
     sp->cur->items += weight;
     return 0;
@@ -308,26 +349,42 @@ long ag_payload_split(struct ag_payload *p, size_t max, struct ag_payload ***out
         for (size_t s = 0; s < n_sc && rc == 0; s++) {
             size_t n_it = rep_count(scopes[s], sp.s.scope_items);
             void **items = rep_items(scopes[s], sp.s.scope_items);
-            size_t i = 0;
+            size_t i = 0, done = 0; /* |done|: data points of items[i] already in a chunk */
             while (i < n_it && rc == 0) {
                 if (sp.cur == NULL && (rc = split_open(&sp)) != 0) {
                     break;
                 }
-                size_t k = 0, w = 0;
-                /* Take at least one item, then as many as fit. */
-                while (i + k < n_it) {
-                    size_t iw = item_weight(p->signal, items[i + k]);
-                    if (k > 0 && sp.cur->items + w + iw > sp.max) {
+                size_t k = 0, w = 0, room = sp.max - sp.cur->items, cut = 0;
+                /* As many items as fit; a metric that does not is cut inside its data points,
+                 * as the collector's batch processor does (another signal's item always fits). */
+                while (i + k < n_it && w < room) {
+                    size_t iw = item_weight(p->signal, items[i + k]) - (k == 0 ? done : 0);
+                    if (w + iw > room) {
+                        cut = room - w; /* of this metric's points, the ones that fit */
+                        w = room;
+                        k++;
                         break;
                     }
                     w += iw;
                     k++;
-                    if (sp.cur->items + w >= sp.max) {
-                        break;
-                    }
                 }
-                rc = split_add(&sp, res[r], scopes[s], i, k, w);
-                i += k;
+                struct ag_arena *a = sp.cur->arena;
+                void *first = NULL, *last = NULL;
+                if (done > 0) {
+                    size_t n = item_weight(p->signal, items[i]) - done;
+                    first = metric_slice(a, items[i], done, k == 1 && cut ? cut : n);
+                    rc = first == NULL ? AG_ENOMEM : 0;
+                }
+                if (rc == 0 && cut > 0 && !(k == 1 && done > 0)) {
+                    last = metric_slice(a, items[i + k - 1], 0, cut);
+                    rc = last == NULL ? AG_ENOMEM : 0;
+                }
+                if (rc == 0) {
+                    rc = split_add(&sp, res[r], scopes[s], i, k, w, first, last);
+                }
+                /* A cut metric stays the next chunk's first item, from the points not sent. */
+                done = cut > 0 ? (k == 1 ? done : 0) + cut : 0;
+                i += cut > 0 ? k - 1 : k;
                 if (rc == 0 && sp.cur->items >= sp.max) {
                     rc = split_close(&sp);
                 }

@@ -67,9 +67,10 @@ size_t ag_payload_bytes_in_flight(void);
 struct ag_payload *ag_payload_merge(struct ag_payload **parts, size_t n);
 
 /*
- * Splits |p| into payloads of at most |max| items each, in order, sharing p's memory.
- * Metrics are split between metrics, never inside one metric's data points, so a chunk may
- * exceed |max| by the points of its one metric. Returns the number of chunks written to
+ * Splits |p| into payloads of at most |max| items each, in order, sharing p's memory. A
+ * metric whose data points do not fit is cut: the chunk takes the points that fit (a copy of
+ * the metric in the chunk's arena, its name, unit and type kept) and the next chunk starts with
+ * the rest, as the collector's batch processor splits. Returns the number of chunks written to
  * |out| (a new array the caller frees with ag_free(); each chunk has one reference), or
  * AG_ENOMEM.
  */

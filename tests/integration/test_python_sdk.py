@@ -7,10 +7,13 @@ those items (same ids, timestamps, attributes of every type, events, links, stat
 metric types and temporalities, log bodies, severities, trace context, resource and scope).
 """
 
+import collections
+
 import pytest
 
 import otlp_util
 import sdk_python
+from conftest import make_config
 from otlp_util import assert_same_items, attrs_to_py, count_items
 
 SENDERS = {"traces": sdk_python.send_traces, "metrics": sdk_python.send_metrics,
@@ -92,6 +95,29 @@ def test_python_sdk_roundtrip(otterd, transport, signal):
             assert agent.read(other) == [], "%s items arrived in the %s file" % (signal, other)
     assert accepted == n, "otter_receiver_items_total{outcome=accepted} = %r, sent %d" % (
         accepted, n)
+
+
+def test_python_sdk_metrics_cut_by_send_batch_max_size(otterd, tmp_path):
+    """send_batch_max_size 3 counts data points, as the collector's: a metric with more points
+    than a batch has room for is cut, each part keeping the metric's name, unit and type."""
+    out = tmp_path / "cut" / "out"
+    cfg = make_config(out)
+    cfg["processors"]["batch"] = {"send_batch_size": 3, "send_batch_max_size": 3,
+                                  "timeout": "1h"}
+    agent = otterd(config=cfg, name="cut")
+    sent = sdk_python.send_metrics(agent, "grpc")
+    agent.stop()
+    arrived = agent.read("metrics")
+    assert_same_items("metrics", sent, arrived)
+    sizes = [count_items("metrics", [r]) for r in arrived]
+    assert max(sizes) <= 3, sizes
+    assert sum(sizes) == count_items("metrics", sent)
+    # Some metric's points went out in two batches.
+    seen = collections.defaultdict(set)
+    for n, req in enumerate(arrived):
+        for it in otlp_util.items("metrics", [req]):
+            seen[it.metric.name].add(n)
+    assert any(len(v) > 1 for v in seen.values()), dict(seen)
 
 
 def test_python_sdk_all_signals_one_agent_self_telemetry(otterd):

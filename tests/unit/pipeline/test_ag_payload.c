@@ -5,7 +5,10 @@
  */
 #include "ag_test.h"
 #include "ag_mem.h"
+#include "ag_otlp.h"
 #include "pipeline_fixture.h"
+
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 
 static void test_refcount_and_bytes(void)
 {
@@ -125,7 +128,145 @@ static void test_own_resources_leaves_original_alone(void)
     ASSERT_UEQ(ag_payload_bytes_in_flight(), 0);
 }
 
+/* ---- metrics cut inside their data points ---------------------------------------------------- */
+
+typedef Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest fx_mreq;
+typedef Opentelemetry__Proto__Metrics__V1__Metric fx_metric;
+
+/* One resource, one scope, five metrics of every type, 14 points in all; a point's value (an
+ * int, or a count) is its position, 1..14. */
+static const char metrics_json[] =
+    "{\"resourceMetrics\":[{\"resource\":{},\"scopeMetrics\":[{\"scope\":{\"name\":\"sc\"},"
+    "\"metrics\":["
+    "{\"name\":\"g\",\"unit\":\"1\",\"gauge\":{\"dataPoints\":[{\"asInt\":\"1\"},"
+    "{\"asInt\":\"2\"},{\"asInt\":\"3\"}]}},"
+    "{\"name\":\"s\",\"unit\":\"By\",\"sum\":{\"aggregationTemporality\":2,\"isMonotonic\":true,"
+    "\"dataPoints\":[{\"asInt\":\"4\"},{\"asInt\":\"5\"},{\"asInt\":\"6\"},{\"asInt\":\"7\"}]}},"
+    "{\"name\":\"h\",\"histogram\":{\"aggregationTemporality\":2,\"dataPoints\":["
+    "{\"count\":\"8\"},{\"count\":\"9\"}]}},"
+    "{\"name\":\"e\",\"exponentialHistogram\":{\"aggregationTemporality\":2,\"dataPoints\":["
+    "{\"count\":\"10\"},{\"count\":\"11\"},{\"count\":\"12\"}]}},"
+    "{\"name\":\"q\",\"summary\":{\"dataPoints\":[{\"count\":\"13\"},{\"count\":\"14\"}]}}"
+    "]}]}]}";
+
+static struct ag_payload *fx_metrics(void)
+{
+    struct ag_arena *a = ag_arena_new(0);
+    ProtobufCMessage *msg = NULL;
+    char err[256];
+    if (ag_otlp_decode(AG_SIGNAL_METRICS, AG_OTLP_JSON, (const uint8_t *)metrics_json,
+                       sizeof(metrics_json) - 1, a, &msg, err, sizeof(err)) != 0) {
+        ag_arena_free(a);
+        return NULL;
+    }
+    return ag_payload_new(AG_SIGNAL_METRICS, a, msg, ag_otlp_count_items(AG_SIGNAL_METRICS, msg));
+}
+
+/* "name:v,v name:v" for every metric of a payload, in order (v as in metrics_json). */
+static void fx_points(const struct ag_payload *p, char *out, size_t len)
+{
+    const fx_mreq *req = (const fx_mreq *)p->msg;
+    size_t o = 0;
+    out[0] = '\0';
+    for (size_t r = 0; r < req->n_resource_metrics; r++) {
+        for (size_t s = 0; s < req->resource_metrics[r]->n_scope_metrics; s++) {
+            const Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm =
+                req->resource_metrics[r]->scope_metrics[s];
+            for (size_t i = 0; i < sm->n_metrics && o + 16 < len; i++) {
+                const fx_metric *m = sm->metrics[i];
+                o += (size_t)snprintf(out + o, len - o, "%s%s:", o ? " " : "", m->name);
+                size_t n = 0;
+                uint64_t v[16];
+                if (m->data_case == OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE) {
+                    for (n = 0; n < m->gauge->n_data_points; n++) {
+                        v[n] = (uint64_t)m->gauge->data_points[n]->as_int;
+                    }
+                } else if (m->data_case == OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM) {
+                    for (n = 0; n < m->sum->n_data_points; n++) {
+                        v[n] = (uint64_t)m->sum->data_points[n]->as_int;
+                    }
+                } else if (m->data_case ==
+                           OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM) {
+                    for (n = 0; n < m->histogram->n_data_points; n++) {
+                        v[n] = m->histogram->data_points[n]->count;
+                    }
+                } else if (m->data_case ==
+                           OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_EXPONENTIAL_HISTOGRAM) {
+                    for (n = 0; n < m->exponential_histogram->n_data_points; n++) {
+                        v[n] = m->exponential_histogram->data_points[n]->count;
+                    }
+                } else {
+                    for (n = 0; n < m->summary->n_data_points; n++) {
+                        v[n] = m->summary->data_points[n]->count;
+                    }
+                }
+                for (size_t k = 0; k < n && o + 8 < len; k++) {
+                    o += (size_t)snprintf(out + o, len - o, "%s%llu", k ? "," : "",
+                                          (unsigned long long)v[k]);
+                }
+            }
+        }
+    }
+}
+
+/* Splits metrics_json's payload at |max| points and checks each chunk against |want|. */
+static void check_metric_split(size_t max, const char *const *want, size_t n_want)
+{
+    struct ag_payload *p = fx_metrics();
+    ASSERT_NOT_NULL(p);
+    ASSERT_UEQ(p->items, 14);
+    struct ag_payload **chunks = NULL;
+    long n = ag_payload_split(p, max, &chunks);
+    ASSERT_EQ(n, (long)n_want);
+    char got[512];
+    size_t total = 0;
+    for (long i = 0; i < n; i++) {
+        fx_points(chunks[i], got, sizeof(got));
+        ASSERT_STREQ(got, want[i]);
+        ASSERT(chunks[i]->items <= max);
+        ASSERT_UEQ(chunks[i]->items, ag_otlp_count_items(AG_SIGNAL_METRICS, chunks[i]->msg));
+        total += chunks[i]->items;
+    }
+    ASSERT_UEQ(total, 14);
+    /* Names, units and types are kept; the original is untouched. */
+    const fx_metric *s0 =
+        ((const fx_mreq *)chunks[0]->msg)->resource_metrics[0]->scope_metrics[0]->metrics[0];
+    ASSERT_STREQ(s0->name, "g");
+    ASSERT_STREQ(s0->unit, "1");
+    fx_points(p, got, sizeof(got));
+    ASSERT_STREQ(got, "g:1,2,3 s:4,5,6,7 h:8,9 e:10,11,12 q:13,14");
+    ag_payload_unref(p);
+    for (long i = 0; i < n; i++) {
+        ag_payload_unref(chunks[i]);
+    }
+    ag_free(chunks);
+    ASSERT_UEQ(ag_payload_bytes_in_flight(), 0);
+}
+
+static void test_split_inside_metrics(void)
+{
+    /* Cut after a metric's first point; a chunk that starts and ends inside metrics. */
+    static const char *const by4[] = {"g:1,2,3 s:4", "s:5,6,7 h:8", "h:9 e:10,11,12", "q:13,14"};
+    check_metric_split(4, by4, 4);
+    static const char *const by5[] = {"g:1,2,3 s:4,5", "s:6,7 h:8,9 e:10", "e:11,12 q:13,14"};
+    check_metric_split(5, by5, 3);
+    /* A chunk that holds only the start of a metric. */
+    static const char *const by3[] = {"g:1,2,3", "s:4,5,6", "s:7 h:8,9", "e:10,11,12", "q:13,14"};
+    check_metric_split(3, by3, 5);
+    /* One metric over three chunks: the middle one holds only its middle. */
+    static const char *const by2[] = {"g:1,2",    "g:3 s:4", "s:5,6",  "s:7 h:8",
+                                      "h:9 e:10", "e:11,12", "q:13,14"};
+    check_metric_split(2, by2, 7);
+    static const char *const by1[] = {"g:1", "g:2", "g:3",  "s:4",  "s:5",  "s:6",  "s:7",
+                                      "h:8", "h:9", "e:10", "e:11", "e:12", "q:13", "q:14"};
+    check_metric_split(1, by1, 14);
+    static const char *const all[] = {"g:1,2,3 s:4,5,6,7 h:8,9 e:10,11,12 q:13,14"};
+    check_metric_split(14, all, 1);
+    check_metric_split(100, all, 1);
+}
+
 AG_TEST_MAIN(AG_TEST_CASE(test_refcount_and_bytes),
              AG_TEST_CASE(test_split_keeps_order_and_caps_chunks),
              AG_TEST_CASE(test_split_exact_multiple), AG_TEST_CASE(test_merge),
-             AG_TEST_CASE(test_own_resources_leaves_original_alone))
+             AG_TEST_CASE(test_own_resources_leaves_original_alone),
+             AG_TEST_CASE(test_split_inside_metrics))
