@@ -403,10 +403,12 @@ static int check_file_format(struct cctx *c, const struct ag_yaml_node *v, void 
 }
 
 static const char *const known_detectors[] = {
-    "system", "docker", "ec2", "ecs", "elastic_beanstalk", "elasticbeanstalk", "lambda",
+    "docker", "ecs", "elastic_beanstalk", "elasticbeanstalk", "lambda",
     "azure", "aks", "gcp", "consul", "heroku", "openshift", "k8snode", "kubeadm", "dynatrace",
     "akamai", "hetzner", "scaleway", "upcloud", "vultr", "digitalocean", "oraclecloud",
     "openstack", NULL};
+
+#define SUPPORTED_DETECTORS "env, eks, system, ec2"
 
 static int check_detectors(struct cctx *c, const struct ag_yaml_node *v, void *field,
                            const char *path)
@@ -414,7 +416,8 @@ static int check_detectors(struct cctx *c, const struct ag_yaml_node *v, void *f
     int rc = 0;
     for (size_t i = 0; v->type == AG_YAML_SEQUENCE && i < v->n_items; i++) {
         const struct ag_yaml_node *it = v->items[i];
-        if (strcmp(it->str, "env") == 0 || strcmp(it->str, "eks") == 0) {
+        if (strcmp(it->str, "env") == 0 || strcmp(it->str, "eks") == 0 ||
+            strcmp(it->str, "system") == 0 || strcmp(it->str, "ec2") == 0) {
             continue;
         }
         int known = 0;
@@ -425,10 +428,10 @@ static int check_detectors(struct cctx *c, const struct ag_yaml_node *v, void *f
         show(it, q, sizeof(q));
         if (known) {
             err_at(c, it->line, it->col, "%s: detector '%s' is not supported by this otterd yet "
-                   "(supported: env, eks)", path, q);
+                   "(supported: " SUPPORTED_DETECTORS ")", path, q);
         } else {
-            err_at(c, it->line, it->col, "%s: unknown detector '%s' (supported: env, eks)", path,
-                   q);
+            err_at(c, it->line, it->col, "%s: unknown detector '%s' (supported: "
+                   SUPPORTED_DETECTORS ")", path, q);
         }
         rc = AG_EINVAL;
     }
@@ -627,6 +630,140 @@ static const struct opt memory_limiter_opts[] = {
     END_OPTS,
 };
 
+const char *const ag_rd_attr_names[AG_RD_ATTRS] = {
+    [AG_RD_HOST_NAME] = "host.name",
+    [AG_RD_OS_TYPE] = "os.type",
+    [AG_RD_HOST_ID] = "host.id",
+    [AG_RD_HOST_ARCH] = "host.arch",
+    [AG_RD_OS_DESCRIPTION] = "os.description",
+    [AG_RD_CLOUD_PROVIDER] = "cloud.provider",
+    [AG_RD_CLOUD_PLATFORM] = "cloud.platform",
+    [AG_RD_CLOUD_REGION] = "cloud.region",
+    [AG_RD_CLOUD_ACCOUNT_ID] = "cloud.account.id",
+    [AG_RD_CLOUD_AVAILABILITY_ZONE] = "cloud.availability_zone",
+    [AG_RD_HOST_IMAGE_ID] = "host.image.id",
+    [AG_RD_HOST_TYPE] = "host.type",
+};
+
+#define RD_BIT(a) (1u << (a))
+#define RD_SYSTEM_ATTRS                                                                       \
+    (RD_BIT(AG_RD_HOST_NAME) | RD_BIT(AG_RD_OS_TYPE) | RD_BIT(AG_RD_HOST_ID) |               \
+     RD_BIT(AG_RD_HOST_ARCH) | RD_BIT(AG_RD_OS_DESCRIPTION))
+#define RD_EC2_ATTRS                                                                          \
+    (RD_BIT(AG_RD_CLOUD_PROVIDER) | RD_BIT(AG_RD_CLOUD_PLATFORM) | RD_BIT(AG_RD_CLOUD_REGION) | \
+     RD_BIT(AG_RD_CLOUD_ACCOUNT_ID) | RD_BIT(AG_RD_CLOUD_AVAILABILITY_ZONE) |                \
+     RD_BIT(AG_RD_HOST_ID) | RD_BIT(AG_RD_HOST_IMAGE_ID) | RD_BIT(AG_RD_HOST_NAME) |         \
+     RD_BIT(AG_RD_HOST_TYPE))
+
+/* The system detector's attributes otterd does not detect: enabling one is a warning. */
+static const char *const system_attrs_missing[] = {
+    "host.ip",         "host.mac",           "host.cpu.vendor.id", "host.cpu.family",
+    "host.cpu.model.id", "host.cpu.model.name", "host.cpu.stepping", "host.cpu.cache.l2.size",
+    NULL};
+
+/*
+ * resource_attributes: {<attribute>: {enabled: bool}} of the detector whose attributes are
+ * |allowed| (bits) and, known to the collector but not detected here, |missing|.
+ */
+static int parse_rd_attrs(struct cctx *c, const struct ag_yaml_node *v, struct ag_rd_attrs *out,
+                          const char *path, unsigned allowed, const char *const *missing)
+{
+    if (ag_yaml_is_null(v)) {
+        return 0;
+    }
+    if (v->type != AG_YAML_MAPPING) {
+        err_at(c, v->line, v->col, "%s: expected a mapping, got %s", path, ag_yaml_type_name(v));
+        return AG_EINVAL;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < v->n_pairs; i++) {
+        const struct ag_yaml_node *k = v->pairs[i].key, *m = v->pairs[i].value;
+        const struct ag_yaml_node *en = m->type == AG_YAML_MAPPING ? ag_yaml_map_get(m, "enabled")
+                                                                   : NULL;
+        if (en == NULL || en->type != AG_YAML_SCALAR ||
+            (strcmp(en->str, "true") != 0 && strcmp(en->str, "false") != 0)) {
+            err_at(c, m->line, m->col, "%s::%s: expected {enabled: true or false}", path, k->str);
+            rc = AG_EINVAL;
+            continue;
+        }
+        bool on = strcmp(en->str, "true") == 0;
+        long a = -1;
+        for (int j = 0; j < AG_RD_ATTRS; j++) {
+            if ((allowed & RD_BIT(j)) != 0 && strcmp(k->str, ag_rd_attr_names[j]) == 0) {
+                a = j;
+            }
+        }
+        bool known = false;
+        for (size_t j = 0; missing != NULL && missing[j] != NULL; j++) {
+            known |= strcmp(k->str, missing[j]) == 0;
+        }
+        if (a >= 0) {
+            out->on |= on ? RD_BIT(a) : 0;
+            out->off |= on ? 0 : RD_BIT(a);
+        } else if (known) {
+            if (on) {
+                warn_at(c, k->line, k->col, "%s::%s is not detected by this otterd; ignored", path,
+                        k->str);
+            }
+        } else {
+            err_at(c, k->line, k->col, "%s: unknown resource attribute '%s'", path, k->str);
+            rc = AG_EINVAL;
+        }
+    }
+    return rc;
+}
+
+static int system_attrs_fn(struct cctx *c, const struct ag_yaml_node *v, void *field,
+                           const char *path)
+{
+    return parse_rd_attrs(c, v, field, path, RD_SYSTEM_ATTRS, system_attrs_missing);
+}
+
+static int ec2_attrs_fn(struct cctx *c, const struct ag_yaml_node *v, void *field,
+                        const char *path)
+{
+    return parse_rd_attrs(c, v, field, path, RD_EC2_ATTRS, NULL);
+}
+
+static int check_hostname_sources(struct cctx *c, const struct ag_yaml_node *v, void *field,
+                                  const char *path)
+{
+    (void)field;
+    int rc = 0;
+    for (size_t i = 0; v->type == AG_YAML_SEQUENCE && i < v->n_items; i++) {
+        const char *s = v->items[i]->str;
+        if (strcmp(s, "dns") != 0 && strcmp(s, "os") != 0 && strcmp(s, "cname") != 0 &&
+            strcmp(s, "lookup") != 0) {
+            char q[QUOTE_LEN];
+            show(v->items[i], q, sizeof(q));
+            err_at(c, v->items[i]->line, v->items[i]->col,
+                   "%s: unknown hostname source '%s' (expected dns, os, cname or lookup)", path,
+                   q);
+            rc = AG_EINVAL;
+        }
+    }
+    return rc;
+}
+
+static const struct opt system_detector_opts[] = {
+    {.name = "hostname_sources", .type = OPT_STRLIST,
+     .off = OFF(ag_resource_detection_config, hostname_sources),
+     .off2 = OFF(ag_resource_detection_config, n_hostname_sources),
+     .fn = check_hostname_sources},
+    {.name = "resource_attributes", .type = OPT_CUSTOM,
+     .off = OFF(ag_resource_detection_config, system_attrs), .fn = system_attrs_fn},
+    END_OPTS,
+};
+
+static const struct opt ec2_detector_opts[] = {
+    {.name = "resource_attributes", .type = OPT_CUSTOM,
+     .off = OFF(ag_resource_detection_config, ec2_attrs), .fn = ec2_attrs_fn},
+    IGNORED("tags", OPT_STRLIST), /* DescribeTags: EC2 instance tags are not added */
+    IGNORED("max_attempts", OPT_U32),
+    IGNORED("max_backoff", OPT_DUR),
+    END_OPTS,
+};
+
 static const struct opt eks_detector_opts[] = {
     {.name = "node_from_env_var", .type = OPT_STR,
      .off = OFF(ag_resource_detection_config, eks_node_from_env_var), .def = "K8S_NODE_NAME"},
@@ -643,14 +780,14 @@ static const struct opt resource_detection_opts[] = {
     {.name = "timeout", .type = OPT_DUR, .off = OFF(ag_resource_detection_config, timeout),
      .def = "5s"},
     {.name = "eks", .type = OPT_TABLE, .off = 0, .off2 = NO_FIELD, .sub = eks_detector_opts},
+    {.name = "system", .type = OPT_TABLE, .off = 0, .off2 = NO_FIELD, .sub = system_detector_opts},
+    {.name = "ec2", .type = OPT_TABLE, .off = 0, .off2 = NO_FIELD, .sub = ec2_detector_opts},
     IGNORED("refresh_interval", OPT_DUR),
     IGNORED("retry", OPT_ANY),
     IGNORED("fail_on_missing_metadata", OPT_BOOL),
     IGNORED("attributes", OPT_STRLIST),
     /* Settings of detectors otterd lacks: harmless while the detector is not listed. */
-    IGNORED("system", OPT_ANY),
     IGNORED("docker", OPT_ANY),
-    IGNORED("ec2", OPT_ANY),
     IGNORED("ecs", OPT_ANY),
     IGNORED("elastic_beanstalk", OPT_ANY),
     IGNORED("lambda", OPT_ANY),

@@ -93,12 +93,43 @@ struct ag_memory_limiter_config {
 };
 
 /* processors: resource_detection (alias resourcedetection) */
+/* Resource attributes the system and ec2 detectors set (resource_attributes.<name>.enabled). */
+enum ag_rd_attr {
+    AG_RD_HOST_NAME,
+    AG_RD_OS_TYPE,
+    AG_RD_HOST_ID,
+    AG_RD_HOST_ARCH,
+    AG_RD_OS_DESCRIPTION,
+    AG_RD_CLOUD_PROVIDER,
+    AG_RD_CLOUD_PLATFORM,
+    AG_RD_CLOUD_REGION,
+    AG_RD_CLOUD_ACCOUNT_ID,
+    AG_RD_CLOUD_AVAILABILITY_ZONE,
+    AG_RD_HOST_IMAGE_ID,
+    AG_RD_HOST_TYPE,
+    AG_RD_ATTRS
+};
+
+/* The attribute names, by enum ag_rd_attr. */
+extern const char *const ag_rd_attr_names[AG_RD_ATTRS];
+
+/* What a config said of a detector's attributes: bits 1u << enum ag_rd_attr. */
+struct ag_rd_attrs {
+    unsigned on;  /* enabled: true */
+    unsigned off; /* enabled: false */
+};
+
 struct ag_resource_detection_config {
-    char **detectors; /* "env", "eks" (others: error "not supported") */
+    char **detectors; /* "env", "eks", "system", "ec2" (others: error "not supported") */
     size_t n_detectors;
     int override;     /* default true */
     uint64_t timeout; /* ns; default 5s */
     char *eks_node_from_env_var; /* eks.node_from_env_var, default "K8S_NODE_NAME" */
+    char **hostname_sources;     /* system.hostname_sources: dns, os, cname, lookup; none =
+                                  * dns, os */
+    size_t n_hostname_sources;
+    struct ag_rd_attrs system_attrs; /* system.resource_attributes */
+    struct ag_rd_attrs ec2_attrs;    /* ec2.resource_attributes */
 };
 
 enum ag_debug_verbosity {

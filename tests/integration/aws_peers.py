@@ -593,9 +593,18 @@ class PodIdentityAgent(_Server):
 
 
 class Imds(_Server):
-    """IMDSv2: a session token from PUT /latest/api/token is required on every GET."""
+    """IMDSv2: a session token from PUT /latest/api/token is required on every GET. Also the
+    instance identity document and the hostname (the ec2 resource detector)."""
 
     ROLE = "otterd-node"
+    IDENTITY = {"accountId": "123456789012", "architecture": "arm64",
+                "availabilityZone": REGION + "b", "imageId": "ami-0f1e2d3c4b5a69788",
+                "instanceId": "i-0a1b2c3d4e5f60718", "instanceType": "m7g.large",
+                "privateIp": "10.1.2.3", "region": REGION, "version": "2017-09-30",
+                "pendingTime": "2026-11-01T08:00:00Z", "kernelId": None, "ramdiskId": None,
+                "billingProducts": None, "marketplaceProductCodes": None,
+                "devpayProductCodes": None}
+    HOSTNAME = "ip-10-1-2-3.%s.compute.internal" % REGION
 
     def __init__(self, moto, lifetime=3600):
         self.moto = moto
@@ -622,6 +631,10 @@ class Imds(_Server):
             return self.reply(h, 200, self.ROLE, "text/plain")
         if h.path == "/latest/meta-data/placement/region":
             return self.reply(h, 200, REGION, "text/plain")
+        if h.path == "/latest/dynamic/instance-identity/document":
+            return self.reply(h, 200, json.dumps(self.IDENTITY, indent=2), "text/plain")
+        if h.path == "/latest/meta-data/hostname":
+            return self.reply(h, 200, self.HOSTNAME, "text/plain")
         if h.path != base + self.ROLE:
             return self.reply(h, 404, "", "text/plain")
         c = self.moto.role_credentials("imds")

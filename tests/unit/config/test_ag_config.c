@@ -892,43 +892,82 @@ static void test_resource_detection(void)
     ASSERT_FAILS(HEAD
                  "processors:\n"                                /* 7 */
                  "  resourcedetection/eks:\n"                   /* 8 */
-                 "    detectors: [env, ec2, eks, bogus]\n"      /* 9 */
+                 "    detectors: [env, docker, eks, bogus]\n"   /* 9 */
                  TAIL,
-                 "t:9:22: error: processors::resourcedetection/eks::detectors: detector 'ec2' is "
-                 "not supported by this otterd yet (supported: env, eks)\n"
-                 "t:9:32: error: processors::resourcedetection/eks::detectors: unknown detector "
-                 "'bogus' (supported: env, eks)\n");
+                 "t:9:22: error: processors::resourcedetection/eks::detectors: detector 'docker' "
+                 "is not supported by this otterd yet (supported: env, eks, system, ec2)\n"
+                 "t:9:35: error: processors::resourcedetection/eks::detectors: unknown detector "
+                 "'bogus' (supported: env, eks, system, ec2)\n");
+    ASSERT_FAILS(HEAD
+                 "processors:\n"                                /* 7 */
+                 "  resourcedetection:\n"                       /* 8 */
+                 "    detectors: [system, ec2]\n"               /* 9 */
+                 "    system:\n"                                /* 10 */
+                 "      hostname_sources: [os, nis]\n"          /* 11 */
+                 "      resource_attributes:\n"                 /* 12 */
+                 "        host.bogus: {enabled: true}\n"        /* 13 */
+                 "    ec2:\n"                                   /* 14 */
+                 "      resource_attributes:\n"                 /* 15 */
+                 "        host.name: {enabled: yes}\n"          /* 16 */
+                 "        os.type: {enabled: true}\n"           /* 17 */
+                 TAIL,
+                 "t:11:30: error: processors::resourcedetection::system::hostname_sources: unknown "
+                 "hostname source 'nis' (expected dns, os, cname or lookup)\n"
+                 "t:13:9: error: processors::resourcedetection::system::resource_attributes: "
+                 "unknown resource attribute 'host.bogus'\n"
+                 "t:16:20: error: processors::resourcedetection::ec2::resource_attributes::"
+                 "host.name: expected {enabled: true or false}\n"
+                 "t:17:9: error: processors::resourcedetection::ec2::resource_attributes: unknown "
+                 "resource attribute 'os.type'\n");
 
     const char *y = HEAD
                     "processors:\n"                         /* 7 */
                     "  resource_detection:\n"               /* 8 */
-                    "    detectors: [env, eks]\n"           /* 9 */
+                    "    detectors: [env, eks, system, ec2]\n" /* 9 */
                     "    override: false\n"                 /* 10 */
                     "    timeout: 2s\n"                     /* 11 */
                     "    eks:\n"                            /* 12 */
                     "      node_from_env_var: MY_NODE\n"    /* 13 */
                     "    ec2:\n"                            /* 14 */
                     "      tags: [\"^team$\"]\n"            /* 15 */
-                    "service:\n"                            /* 16 */
-                    "  pipelines:\n"                        /* 17 */
-                    "    metrics:\n"                        /* 18 */
-                    "      receivers: [otlp]\n"             /* 19 */
-                    "      processors: [resource_detection]\n" /* 20 */
-                    "      exporters: [nop]\n";             /* 21 */
+                    "      resource_attributes:\n"          /* 16 */
+                    "        host.name: {enabled: false}\n" /* 17 */
+                    "    system:\n"                         /* 18 */
+                    "      hostname_sources: [lookup, os]\n" /* 19 */
+                    "      resource_attributes:\n"          /* 20 */
+                    "        host.id: {enabled: true}\n"    /* 21 */
+                    "        os.type: {enabled: false}\n"   /* 22 */
+                    "        host.ip: {enabled: true}\n"    /* 23 */
+                    "        host.mac: {enabled: false}\n"  /* 24 */
+                    "service:\n"                            /* 25 */
+                    "  pipelines:\n"                        /* 26 */
+                    "    metrics:\n"                        /* 27 */
+                    "      receivers: [otlp]\n"             /* 28 */
+                    "      processors: [resource_detection]\n" /* 29 */
+                    "      exporters: [nop]\n";             /* 30 */
     struct ag_config *cfg = NULL;
     struct ag_buf d;
     ASSERT_OK(load(y, &cfg, &d));
-    ASSERT_STREQ(ag_buf_str(&d), "t:14:5: warning: processors::resource_detection::ec2 is not "
-                                 "implemented by otterd and is ignored\n");
+    ASSERT_STREQ(ag_buf_str(&d),
+                 "t:15:7: warning: processors::resource_detection::ec2::tags is not implemented "
+                 "by otterd and is ignored\n"
+                 "t:23:9: warning: processors::resource_detection::system::resource_attributes::"
+                 "host.ip is not detected by this otterd; ignored\n");
     ag_buf_cleanup(&d);
     const struct ag_resource_detection_config *r =
         &comp(cfg, AG_KIND_PROCESSOR, "resource_detection")->u.resource_detection;
-    ASSERT_EQ(r->n_detectors, 2);
+    ASSERT_EQ(r->n_detectors, 4);
     ASSERT_STREQ(r->detectors[0], "env");
-    ASSERT_STREQ(r->detectors[1], "eks");
+    ASSERT_STREQ(r->detectors[3], "ec2");
     ASSERT_EQ(r->override, 0);
     ASSERT_UEQ(r->timeout, 2 * SEC);
     ASSERT_STREQ(r->eks_node_from_env_var, "MY_NODE");
+    ASSERT_EQ(r->n_hostname_sources, 2);
+    ASSERT_STREQ(r->hostname_sources[0], "lookup");
+    ASSERT_UEQ(r->system_attrs.on, 1u << AG_RD_HOST_ID);
+    ASSERT_UEQ(r->system_attrs.off, 1u << AG_RD_OS_TYPE);
+    ASSERT_UEQ(r->ec2_attrs.on, 0);
+    ASSERT_UEQ(r->ec2_attrs.off, 1u << AG_RD_HOST_NAME);
     ag_config_free(cfg);
 }
 

@@ -380,10 +380,10 @@ static void test_resource_detection_env_and_eks(void)
     recorder_clear(&rec);
 
     /* An unknown detector is an error naming it. */
-    char *bad[] = {"ec2"};
+    char *bad[] = {"docker"};
     struct ag_resource_detection_config cfg2 = {.detectors = bad, .n_detectors = 1};
     ASSERT_EQ(ag_resource_detection_new(&cfg2, &env, &proc, err, sizeof(err)), AG_EINVAL);
-    ASSERT_STRCONTAINS(err, "ec2");
+    ASSERT_STRCONTAINS(err, "docker");
     unsetenv("KUBERNETES_SERVICE_HOST");
     unsetenv("OTEL_RESOURCE_ATTRIBUTES");
     event_base_free(base);
