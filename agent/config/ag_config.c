@@ -2434,6 +2434,30 @@ static int validate_slo(struct cctx *c, struct ag_component_config *comp,
     return 0;
 }
 
+/*
+ * pprof and zpages: the collector's Go profiler and its debug pages. otterd has neither, but
+ * ADOT's example configs list them, so they are accepted (their keys checked) and not started.
+ */
+static const struct opt go_debug_opts[] = {
+    {.name = "endpoint", .type = OPT_STR, .off = NO_FIELD, .fn = check_endpoint},
+    {.name = "block_profile_fraction", .type = OPT_I64, .off = NO_FIELD},
+    {.name = "mutex_profile_fraction", .type = OPT_I64, .off = NO_FIELD},
+    {.name = "save_to_file", .type = OPT_STR, .off = NO_FIELD},
+    {.name = "expvar", .type = OPT_ANY, .off = NO_FIELD},
+    END_OPTS,
+};
+
+static int validate_go_debug(struct cctx *c, struct ag_component_config *comp,
+                             const struct ag_yaml_node *body, const struct ag_yaml_node *at,
+                             const char *path)
+{
+    (void)comp;
+    (void)body;
+    warn_at(c, at->line, at->col, "%s: otterd has no Go runtime to profile or inspect: the "
+            "extension is accepted and not started (its endpoint is not opened)", path);
+    return 0;
+}
+
 static const struct comp_type comp_types[] = {
     {"otlp", NULL, AG_KIND_RECEIVER, AG_COMP_OTLP_RECEIVER, otlp_opts, validate_otlp},
     {"batch", NULL, AG_KIND_PROCESSOR, AG_COMP_BATCH, batch_opts, validate_batch},
@@ -2445,6 +2469,8 @@ static const struct comp_type comp_types[] = {
     {"file", NULL, AG_KIND_EXPORTER, AG_COMP_FILE, file_opts, validate_file},
     {"nop", NULL, AG_KIND_EXPORTER, AG_COMP_NOP, nop_opts, NULL},
     {"health_check", NULL, AG_KIND_EXTENSION, AG_COMP_HEALTH_CHECK, health_check_opts, NULL},
+    {"pprof", NULL, AG_KIND_EXTENSION, AG_COMP_GO_DEBUG, go_debug_opts, validate_go_debug},
+    {"zpages", NULL, AG_KIND_EXTENSION, AG_COMP_GO_DEBUG, go_debug_opts, validate_go_debug},
     {"awsxray", NULL, AG_KIND_EXPORTER, AG_COMP_AWSXRAY_EXPORTER, awsxray_exporter_opts,
      validate_awsxray},
     {"awsxray", NULL, AG_KIND_RECEIVER, AG_COMP_AWSXRAY_RECEIVER, awsxray_receiver_opts, NULL},
@@ -2472,7 +2498,7 @@ static const char *const unsupported_exporters[] = {
     "prometheus", "prometheusremotewrite", "kafka", "loadbalancing", "awss3", "awskinesis",
     "zipkin", "sapm", "signalfx", NULL};
 static const char *const unsupported_extensions[] = {
-    "pprof", "zpages", "sigv4auth", "awsproxy", "ecs_observer", "ecsobserver", "file_storage",
+    "sigv4auth", "awsproxy", "ecs_observer", "ecsobserver", "file_storage",
     "oidc", "bearertokenauth", "basicauth", "headers_setter", "memory_ballast",
     "jaegerremotesampling", "k8s_observer", NULL};
 

@@ -336,10 +336,11 @@ enum ag_component_type {
     AG_COMP_NOP, /* exporter that discards: benchmarks */
     AG_COMP_HEALTH_CHECK,
     AG_COMP_AWSXRAY_EXPORTER,
-    AG_COMP_AWSXRAY_RECEIVER, /* receivers: awsxray (traces pipelines only) */
+    AG_COMP_AWSXRAY_RECEIVER,           /* receivers: awsxray (traces pipelines only) */
     AG_COMP_AWSCLOUDWATCHLOGS_EXPORTER, /* exporters: awscloudwatchlogs (logs pipelines only) */
-    AG_COMP_AWSEMF_EXPORTER, /* exporters: awsemf (metrics pipelines only) */
-    AG_COMP_SLO_EXPORTER, /* exporters: slo (traces and metrics pipelines) */
+    AG_COMP_AWSEMF_EXPORTER,            /* exporters: awsemf (metrics pipelines only) */
+    AG_COMP_SLO_EXPORTER,               /* exporters: slo (traces and metrics pipelines) */
+    AG_COMP_GO_DEBUG, /* extensions pprof and zpages: accepted, not started (a warning) */
 };
 
 struct ag_component_config {

@@ -627,6 +627,45 @@ static void test_otlp_options(void)
     ag_config_free(cfg);
 }
 
+/* pprof and zpages (ADOT's example configs list them): accepted, keys checked, not started. */
+static void test_go_debug_extensions(void)
+{
+    ASSERT_FAILS(HEAD "extensions:\n"                                        /* 7 */
+                      "  pprof:\n"                                           /* 8 */
+                      "    endpoint: \"nohost\"\n"                           /* 9 */
+                      "    cpu: 1\n"                                         /* 10 */
+                      "service:\n"                                           /* 11 */
+                      "  extensions: [pprof]\n"                              /* 12 */
+                      "  pipelines:\n"                                       /* 13 */
+                      "    traces: {receivers: [otlp], exporters: [nop]}\n", /* 14 */
+                 "t:9:15: error: extensions::pprof::endpoint: invalid endpoint 'nohost': "
+                 "expected host:port (the port is missing)\n"
+                 "t:10:5: error: unknown key 'cpu' in extensions::pprof\n");
+    const char *y = HEAD "extensions:\n"                                        /* 7 */
+                         "  pprof:\n"                                           /* 8 */
+                         "    endpoint: 0.0.0.0:1777\n"                         /* 9 */
+                         "    block_profile_fraction: 3\n"                      /* 10 */
+                         "  zpages:\n"                                          /* 11 */
+                         "    endpoint: 0.0.0.0:55679\n"                        /* 12 */
+                         "service:\n"                                           /* 13 */
+                         "  extensions: [pprof, zpages]\n"                      /* 14 */
+                         "  pipelines:\n"                                       /* 15 */
+                         "    traces: {receivers: [otlp], exporters: [nop]}\n"; /* 16 */
+    struct ag_config *cfg = NULL;
+    struct ag_buf d;
+    ASSERT_OK(load(y, &cfg, &d));
+    ASSERT_STREQ(ag_buf_str(&d),
+                 "t:8:3: warning: extensions::pprof: otterd has no Go runtime to profile or "
+                 "inspect: the extension is accepted and not started (its endpoint is not "
+                 "opened)\n"
+                 "t:11:3: warning: extensions::zpages: otterd has no Go runtime to profile or "
+                 "inspect: the extension is accepted and not started (its endpoint is not "
+                 "opened)\n");
+    ag_buf_cleanup(&d);
+    ASSERT_EQ(comp(cfg, AG_KIND_EXTENSION, "zpages")->type, AG_COMP_GO_DEBUG);
+    ag_config_free(cfg);
+}
+
 static void test_ignored_keys_warn(void)
 {
     const char *y = "receivers:\n"                                  /* 1 */
@@ -1668,17 +1707,17 @@ static void test_failmalloc(void)
 
 AG_TEST_MAIN(AG_TEST_CASE(test_adot_style), AG_TEST_CASE(test_adot_default_with_awsxray),
              AG_TEST_CASE(test_awsemf_options), AG_TEST_CASE(test_awsemf_errors),
-             AG_TEST_CASE(test_awsemf_failmalloc),
-             AG_TEST_CASE(test_awsxray_receiver),
+             AG_TEST_CASE(test_awsemf_failmalloc), AG_TEST_CASE(test_awsxray_receiver),
              AG_TEST_CASE(test_defaults), AG_TEST_CASE(test_otlp_options),
-             AG_TEST_CASE(test_ignored_keys_warn), AG_TEST_CASE(test_unknown_key),
-             AG_TEST_CASE(test_wrong_types), AG_TEST_CASE(test_batch_max_size),
-             AG_TEST_CASE(test_memory_limiter), AG_TEST_CASE(test_resource_detection),
-             AG_TEST_CASE(test_debug_exporter), AG_TEST_CASE(test_file_exporter),
-             AG_TEST_CASE(test_component_types), AG_TEST_CASE(test_component_types_processors),
-             AG_TEST_CASE(test_pipelines), AG_TEST_CASE(test_warnings_unused_and_order),
-             AG_TEST_CASE(test_extensions), AG_TEST_CASE(test_telemetry),
-             AG_TEST_CASE(test_endpoints_and_tls), AG_TEST_CASE(test_env_in_config),
-             AG_TEST_CASE(test_default_config), AG_TEST_CASE(test_split_endpoint),
-             AG_TEST_CASE(test_load_file), AG_TEST_CASE(test_awsxray_exporter),
-             AG_TEST_CASE(test_awsxray_exporter_errors), AG_TEST_CASE(test_failmalloc))
+             AG_TEST_CASE(test_go_debug_extensions), AG_TEST_CASE(test_ignored_keys_warn),
+             AG_TEST_CASE(test_unknown_key), AG_TEST_CASE(test_wrong_types),
+             AG_TEST_CASE(test_batch_max_size), AG_TEST_CASE(test_memory_limiter),
+             AG_TEST_CASE(test_resource_detection), AG_TEST_CASE(test_debug_exporter),
+             AG_TEST_CASE(test_file_exporter), AG_TEST_CASE(test_component_types),
+             AG_TEST_CASE(test_component_types_processors), AG_TEST_CASE(test_pipelines),
+             AG_TEST_CASE(test_warnings_unused_and_order), AG_TEST_CASE(test_extensions),
+             AG_TEST_CASE(test_telemetry), AG_TEST_CASE(test_endpoints_and_tls),
+             AG_TEST_CASE(test_env_in_config), AG_TEST_CASE(test_default_config),
+             AG_TEST_CASE(test_split_endpoint), AG_TEST_CASE(test_load_file),
+             AG_TEST_CASE(test_awsxray_exporter), AG_TEST_CASE(test_awsxray_exporter_errors),
+             AG_TEST_CASE(test_failmalloc))
