@@ -15,6 +15,7 @@
 #include "ex_debug.h"
 #include "ex_file.h"
 #include "ex_xray_exporter.h"
+#include "ex_xray_proxy.h"
 #include "ex_cw_exporter.h"
 #include "ex_cw_emf_exporter.h"
 #include "ex_slo_exporter.h"
@@ -218,6 +219,7 @@ static int run(const char *config_path, int log_level, int log_json)
         ag_log_error("otterd", "%s", err);
         goto out;
     }
+    ag_service_set_xray_proxy(st.svc, &ex_xray_proxy_ops);
     /* Signals are watched before the receivers listen: a SIGTERM right after a "listening"
      * line drains (the callbacks run only in the loop). */
     st.shutdown_timeout = cfg->shutdown_timeout;

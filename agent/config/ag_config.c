@@ -585,15 +585,41 @@ static int check_udp_transport(struct cctx *c, const struct ag_yaml_node *v, voi
 }
 
 /*
- * ADOT's keys. proxy_server (its TCP relay of the SDKs' sampling calls) is accepted and ignored
- * with a warning, as the collector accepts keys it has no use for, so an ADOT config runs.
+ * ADOT's keys. proxy_server, the TCP relay of the X-Ray SDKs' sampling calls (GetSamplingRules,
+ * SamplingTargets) to X-Ray with SigV4, is on by default at localhost:2000 as in the collector.
  */
+#define PROXY_AWS(f) (OFF(ag_xray_proxy_config, aws) + OFF(ag_aws_session_config, f))
+
+static const struct opt xray_proxy_tls_opts[] = {
+    {.name = "insecure", .type = OPT_BOOL, .off = PROXY_AWS(no_verify_ssl), .def = "false"},
+    IGNORED("server_name_override", OPT_STR),
+    END_OPTS,
+};
+
+static const struct opt xray_proxy_opts[] = {
+    {.name = "endpoint", .type = OPT_STR, .off = OFF(ag_xray_proxy_config, endpoint),
+     .def = "localhost:2000", .fn = check_endpoint_or_empty},
+    {.name = "region", .type = OPT_STR, .off = PROXY_AWS(region)},
+    {.name = "aws_endpoint", .type = OPT_STR, .off = PROXY_AWS(endpoint)},
+    {.name = "role_arn", .type = OPT_STR, .off = PROXY_AWS(role_arn)},
+    {.name = "proxy_address", .type = OPT_STR, .off = PROXY_AWS(proxy_address)},
+    {.name = "local_mode", .type = OPT_BOOL, .off = PROXY_AWS(local_mode), .def = "false"},
+    {.name = "service_name", .type = OPT_STR, .off = OFF(ag_xray_proxy_config, service_name),
+     .def = "xray"},
+    {.name = "tls", .type = OPT_TABLE, .off = 0, .off2 = NO_FIELD, .sub = xray_proxy_tls_opts},
+    IGNORED("additional_routing_rules", OPT_ANY),
+    IGNORED("transport", OPT_STR),
+    END_OPTS,
+};
+
 static const struct opt awsxray_receiver_opts[] = {
     {.name = "endpoint", .type = OPT_STR, .off = OFF(ag_xray_receiver_config, endpoint),
      .def = "localhost:2000", .fn = check_endpoint},
     {.name = "transport", .type = OPT_STR, .off = OFF(ag_xray_receiver_config, transport),
      .def = "udp", .fn = check_udp_transport},
-    IGNORED("proxy_server", OPT_ANY),
+    {.name = "proxy_server", .type = OPT_TABLE, .off = OFF(ag_xray_receiver_config, proxy),
+     .off2 = OFF(ag_xray_receiver_config, proxy) + OFF(ag_xray_proxy_config, configured),
+     .sub = xray_proxy_opts},
     IGNORED("dialer", OPT_ANY),
     END_OPTS,
 };

@@ -68,12 +68,6 @@ struct ag_otlp_receiver_config {
     uint64_t http_idle_timeout;  /* ns; default 1m */
 };
 
-/* receivers: awsxray (X-Ray daemon datagrams, ADOT's key names) */
-struct ag_xray_receiver_config {
-    char *endpoint;  /* "localhost:2000" (specs/xray.md 13.2; the collector's localhost default) */
-    char *transport; /* "udp", the only transport */
-};
-
 /* processors: batch */
 struct ag_batch_config {
     uint32_t send_batch_size;     /* default 8192 */
@@ -175,6 +169,23 @@ struct ag_aws_session_config {
     uint32_t num_workers;   /* API calls in flight at most; default 8, > 0 */
     char *resource_arn;     /* accepted (ADOT: telemetry records); unused */
     char *certificate_file_path; /* accepted with a warning; the system CA store is used */
+};
+
+/* receivers: awsxray's proxy_server, the TCP relay of the X-Ray SDKs' sampling calls. */
+struct ag_xray_proxy_config {
+    char *endpoint;     /* TCP, "localhost:2000"; "" = off */
+    int configured;     /* proxy_server was written: failing to listen is then an error */
+    char *service_name; /* signing name, "xray" */
+    /* region, aws_endpoint (as endpoint), role_arn, proxy_address, tls.insecure (as
+     * no_verify_ssl), local_mode; the rest keep the session defaults */
+    struct ag_aws_session_config aws;
+};
+
+/* receivers: awsxray (X-Ray daemon datagrams, ADOT's key names) */
+struct ag_xray_receiver_config {
+    char *endpoint;  /* "localhost:2000" (specs/xray.md 13.2; the collector's localhost default) */
+    char *transport; /* "udp", the only transport */
+    struct ag_xray_proxy_config proxy;
 };
 
 /* exporters: awsxray */

@@ -141,6 +141,7 @@ struct xray_receiver {
     struct ag_metric *datagrams[OUTCOMES];
     struct ag_metric *kernel_dropped;
     uint64_t last_fail_log_ns; /* exporter failures: one log line per second at most */
+    void *proxy;               /* proxy_server, from svc->xray_proxy; NULL when not started */
 };
 
 struct ag_service {
@@ -157,6 +158,7 @@ struct ag_service {
     struct evhttp *admin;
     struct evhttp *health;
     const struct ag_health_check_config *health_cfg;
+    const struct ag_xray_proxy_ops *xray_proxy;
     int started;
     int draining;
     uint64_t start_ns;
@@ -586,6 +588,47 @@ static int xray_build(struct ag_service *svc, struct xray_receiver *x, size_t co
     return ag_xray_server_new(svc->base, x->cfg->id, &sink, &x->srv);
 }
 
+void ag_service_set_xray_proxy(struct ag_service *svc, const struct ag_xray_proxy_ops *ops)
+{
+    svc->xray_proxy = ops;
+}
+
+/*
+ * The receiver's proxy_server: on by default at localhost:2000 as in the collector. When the
+ * config did not write proxy_server, failing to start it is a warning (the default port may be
+ * taken by another agent on the host); when it did, an error.
+ */
+static int xray_proxy_start(struct xray_receiver *x, char *err, size_t errlen)
+{
+    const struct ag_xray_proxy_config *pc = &x->cfg->u.awsxray_receiver.proxy;
+    const struct ag_xray_proxy_ops *ops = x->svc->xray_proxy;
+    char host[256], why[512];
+    int port, bound = 0;
+    if (ops == NULL || pc->endpoint == NULL || pc->endpoint[0] == '\0') {
+        return 0;
+    }
+    if (ag_config_split_endpoint(pc->endpoint, host, sizeof(host), &port) != 0) {
+        snprintf(err, errlen, "%s: bad proxy_server endpoint \"%s\"", x->cfg->id, pc->endpoint);
+        return AG_EINVAL;
+    }
+    int rc =
+        ops->start(x->svc->base, x->cfg->id, pc, host, port, &x->proxy, &bound, why, sizeof(why));
+    if (rc != 0) {
+        if (pc->configured) {
+            snprintf(err, errlen, "%s", why);
+            return rc;
+        }
+        ag_log_warn(x->cfg->id,
+                    "proxy_server not started: %s; X-Ray SDKs' sampling calls will "
+                    "not be relayed (write proxy_server.endpoint to choose another port, or \"\" "
+                    "to turn it off)",
+                    why);
+        return 0;
+    }
+    ag_log_info("otterd", "listening: %s tcp %s:%d", x->cfg->id, host[0] ? host : "0.0.0.0", bound);
+    return 0;
+}
+
 static int xray_start(struct xray_receiver *x, char *err, size_t errlen)
 {
     const struct ag_xray_receiver_config *xc = &x->cfg->u.awsxray_receiver;
@@ -624,7 +667,7 @@ static int xray_start(struct xray_receiver *x, char *err, size_t errlen)
     }
     ag_log_info("otterd", "listening: %s udp %s:%d", x->cfg->id, host[0] ? host : "0.0.0.0",
                 bound);
-    return 0;
+    return xray_proxy_start(x, err, errlen);
 }
 
 /* ---- build ---------------------------------------------------------------------------------- */
@@ -1155,6 +1198,9 @@ void ag_service_free(struct ag_service *svc)
     }
     for (size_t i = 0; i < svc->n_xrays; i++) {
         ag_xray_server_free(svc->xrays[i].srv);
+        if (svc->xrays[i].proxy != NULL) {
+            svc->xray_proxy->stop(svc->xrays[i].proxy);
+        }
         ag_free(svc->xrays[i].targets);
     }
     for (size_t p = 0; p < svc->n_pipelines; p++) {

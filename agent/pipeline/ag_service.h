@@ -29,8 +29,23 @@ AG_NODISCARD int ag_service_new(const struct ag_config *cfg, struct event_base *
                                 size_t errlen);
 
 /*
+ * The awsxray receiver's proxy_server, which needs the AWS client: otterd passes the X-Ray
+ * library's (ex_xray_proxy_ops); without them no proxy is started.
+ */
+struct ag_xray_proxy_ops {
+    /* Creates the proxy of receiver |id| and listens on TCP |host|:|port|; the port bound goes
+     * to |*bound|. Returns 0, or an error with a reason in |err|. */
+    int (*start)(struct event_base *base, const char *id, const struct ag_xray_proxy_config *cfg,
+                 const char *host, int port, void **out, int *bound, char *err, size_t errlen);
+    void (*stop)(void *self);
+};
+
+/* Sets the proxy hooks (borrowed); before ag_service_start(). */
+void ag_service_set_xray_proxy(struct ag_service *svc, const struct ag_xray_proxy_ops *ops);
+
+/*
  * Binds every listener and starts the timers. Logs one line per listener:
- * "listening: <component-id> <grpc|http|udp> <host>:<port>".
+ * "listening: <component-id> <grpc|http|udp|tcp> <host>:<port>" (tcp: awsxray's proxy_server).
  * Returns 0, or AG_EIO (a port cannot be bound; |err| says which), AG_EINVAL (bad TLS files).
  */
 AG_NODISCARD int ag_service_start(struct ag_service *svc, char *err, size_t errlen);

@@ -559,6 +559,62 @@ class WebIdentitySts(_Server):
         self.reply(h, 200, xml, "text/xml")
 
 
+class XraySampling(_Server):
+    """X-Ray's sampling API, which moto lacks: POST /GetSamplingRules and POST /SamplingTargets,
+    each signed for "xray" (checked with botocore, as XraySink does) with a body botocore's own
+    model of the operation validates. A statistics document for the rule "reject" gets X-Ray's
+    400 InvalidRequestException."""
+
+    RULES = [{"SamplingRule": {
+        "RuleName": "checkout", "RuleARN": "arn:aws:xray:%s:123456789012:sampling-rule/checkout"
+        % REGION, "ResourceARN": "*", "Priority": 10, "FixedRate": 0.25, "ReservoirSize": 3,
+        "ServiceName": "checkout", "ServiceType": "*", "Host": "*", "HTTPMethod": "POST",
+        "URLPath": "/api/*", "Version": 1, "Attributes": {}},
+        "CreatedAt": 1.7e9, "ModifiedAt": 1.7e9}]
+
+    def __init__(self, key, secret, token=None):
+        self.registry = KeyRegistry()
+        self.registry.add(key, secret, token, None)
+        self.calls = []  # (path, parsed body)
+        super().__init__()
+
+    def _invalid(self, op, params):
+        import botocore.session
+        from botocore.validate import ParamValidator
+        model = botocore.session.get_session().get_service_model("xray").operation_model(op)
+        report = ParamValidator().validate(params, model.input_shape)
+        return report.generate_report() if report.has_errors() else None
+
+    def handle(self, h, body):
+        ops = {"/GetSamplingRules": "GetSamplingRules", "/SamplingTargets": "GetSamplingTargets"}
+        if h.command != "POST" or h.path not in ops:
+            return self.fail(h, f"unexpected {h.command} {h.path}", 404)
+        why = check_sigv4(h, body, self.registry.lookup, "xray")
+        if why:
+            return self.fail(h, why, 403)
+        try:
+            params = json.loads(body or b"{}")
+        except ValueError as e:
+            return self.fail(h, f"body is not JSON: {e}")
+        why = self._invalid(ops[h.path], params)
+        if why:
+            return self.fail(h, why)
+        with self.lock:
+            self.calls.append((h.path, params))
+        if h.path == "/GetSamplingRules":
+            return self.reply(h, 200, json.dumps({"SamplingRuleRecords": self.RULES}))
+        docs = params["SamplingStatisticsDocuments"]
+        if any(d["RuleName"] == "reject" for d in docs):
+            return self.reply(h, 400, json.dumps({"message": "no rule named reject"}),
+                              headers=[("x-amzn-ErrorType", "InvalidRequestException"),
+                                       ("x-amzn-RequestId", "req-reject")])
+        self.reply(h, 200, json.dumps({
+            "SamplingTargetDocuments": [{"RuleName": d["RuleName"], "FixedRate": 0.5,
+                                         "ReservoirQuota": 2, "ReservoirQuotaTTL": 1.8e9,
+                                         "Interval": 10} for d in docs],
+            "LastRuleModification": 1.7e9, "UnprocessedStatistics": []}))
+
+
 class PodIdentityAgent(_Server):
     """The EKS Pod Identity agent: GET with the token file's content as Authorization."""
 
@@ -656,7 +712,7 @@ def aws_env(**extra):
     return env
 
 
-__all__ = ["MotoServer", "XraySink", "CwLogsSink", "KeyRegistry", "WebIdentitySts", "PodIdentityAgent", "Imds", "aws_env",
+__all__ = ["MotoServer", "XraySink", "XraySampling", "CwLogsSink", "KeyRegistry", "WebIdentitySts", "PodIdentityAgent", "Imds", "aws_env",
            "check_sigv4", "free_port", "REGION", "botocore"]
 
 

@@ -39,7 +39,7 @@ TIME_SCALE = float(os.environ.get("OTTER_TEST_TIME_SCALE", "1") or 1)
 STARTUP_TIMEOUT = 20.0 * TIME_SCALE
 SHUTDOWN_TIMEOUT = 20.0 * TIME_SCALE
 
-LISTEN_RE = re.compile(r"listening: (\S+) (grpc|http|udp) (\S+):(\d+)\s*$")
+LISTEN_RE = re.compile(r"listening: (\S+) (grpc|http|udp|tcp) (\S+):(\d+)\s*$")
 SANITIZER_RE = re.compile(
     r"(ERROR: AddressSanitizer|ERROR: LeakSanitizer|UndefinedBehaviorSanitizer|"
     r"runtime error: |WARNING: ThreadSanitizer|WARNING: MemorySanitizer|"

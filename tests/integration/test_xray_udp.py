@@ -279,10 +279,19 @@ def test_config_errors(otterd_bin, tmp_path):
     assert ("%s:17:25: error: pipeline metrics: receiver awsxray is an awsxray receiver, which "
             "feeds traces pipelines only" % f) in err, err
     proxy = BASE.replace("    transport: udp\n",
-                         "    transport: udp\n    proxy_server:\n      endpoint: 0.0.0.0:2000\n")
+                         "    transport: udp\n    proxy_server:\n      endpoint: 0.0.0.0:2000\n"
+                         "      tls: {insecure: true}\n      additional_routing_rules: []\n")
     rc, err, f = _validate(otterd_bin, tmp_path, proxy)
     assert rc == 0, err
-    assert "%s:9:5: warning: receivers::awsxray::proxy_server is not implemented" % f in err, err
+    assert "proxy_server is not implemented" not in err, err
+    assert ("%s:12:7: warning: receivers::awsxray::proxy_server::additional_routing_rules is not "
+            "implemented" % f) in err, err
+    bad = BASE.replace("    transport: udp\n",
+                       "    transport: udp\n    proxy_server:\n      endpoint: nowhere\n")
+    rc, err, f = _validate(otterd_bin, tmp_path, bad)
+    assert rc != 0
+    assert ("%s:10:17: error: receivers::awsxray::proxy_server::endpoint: invalid endpoint "
+            "'nowhere'" % f) in err, err
 
 
 def test_kernel_drops_are_counted(otterd, tmp_path, sock):

@@ -381,10 +381,15 @@ static void test_awsxray_receiver(void)
     ASSERT_EQ(x->type, AG_COMP_AWSXRAY_RECEIVER);
     ASSERT_STREQ(x->u.awsxray_receiver.endpoint, "localhost:2000");
     ASSERT_STREQ(x->u.awsxray_receiver.transport, "udp");
+    /* proxy_server is on by default, as in the collector, but not written. */
+    ASSERT_STREQ(x->u.awsxray_receiver.proxy.endpoint, "localhost:2000");
+    ASSERT_EQ(x->u.awsxray_receiver.proxy.configured, 0);
+    ASSERT_STREQ(x->u.awsxray_receiver.proxy.service_name, "xray");
+    ASSERT_NULL(x->u.awsxray_receiver.proxy.aws.region);
     ag_buf_cleanup(&d);
     ag_config_free(cfg);
 
-    /* ADOT's keys; proxy_server (the sampling relay) is accepted with a warning. */
+    /* ADOT's keys, proxy_server's (the sampling relay) included. */
     const char *y = "receivers:\n"                                  /* 1 */
                     "  awsxray/sdk:\n"                              /* 2 */
                     "    endpoint: 0.0.0.0:2000\n"                  /* 3 */
@@ -392,19 +397,31 @@ static void test_awsxray_receiver(void)
                     "    proxy_server:\n"                           /* 5 */
                     "      endpoint: 0.0.0.0:2000\n"                /* 6 */
                     "      region: us-west-2\n"                     /* 7 */
-                    "exporters:\n"                                  /* 8 */
-                    "  nop:\n"                                      /* 9 */
-                    "service:\n"                                    /* 10 */
-                    "  pipelines:\n"                                /* 11 */
-                    "    traces/xray:\n"                            /* 12 */
-                    "      receivers: [awsxray/sdk]\n"              /* 13 */
-                    "      exporters: [nop]\n";                     /* 14 */
+                    "      aws_endpoint: http://127.0.0.1:4566\n"   /* 8 */
+                    "      role_arn: arn:aws:iam::123456789012:role/x\n" /* 9 */
+                    "      service_name: xray\n"                    /* 10 */
+                    "      tls: {insecure: true, server_name_override: h}\n" /* 11 */
+                    "exporters:\n"                                  /* 12 */
+                    "  nop:\n"                                      /* 13 */
+                    "service:\n"                                    /* 14 */
+                    "  pipelines:\n"                                /* 15 */
+                    "    traces/xray:\n"                            /* 16 */
+                    "      receivers: [awsxray/sdk]\n"              /* 17 */
+                    "      exporters: [nop]\n";                     /* 18 */
     ASSERT_OK(load(y, &cfg, &d));
-    ASSERT_STREQ(ag_buf_str(&d), "t:5:5: warning: receivers::awsxray/sdk::proxy_server is not "
-                                 "implemented by otterd and is ignored\n");
+    ASSERT_STREQ(ag_buf_str(&d), "t:11:29: warning: receivers::awsxray/sdk::proxy_server::tls::"
+                                 "server_name_override is not implemented by otterd and is "
+                                 "ignored\n");
     x = comp(cfg, AG_KIND_RECEIVER, "awsxray/sdk");
     ASSERT_NOT_NULL(x);
     ASSERT_STREQ(x->u.awsxray_receiver.endpoint, "0.0.0.0:2000");
+    const struct ag_xray_proxy_config *px = &x->u.awsxray_receiver.proxy;
+    ASSERT_EQ(px->configured, 1);
+    ASSERT_STREQ(px->endpoint, "0.0.0.0:2000");
+    ASSERT_STREQ(px->aws.region, "us-west-2");
+    ASSERT_STREQ(px->aws.endpoint, "http://127.0.0.1:4566");
+    ASSERT_STREQ(px->aws.role_arn, "arn:aws:iam::123456789012:role/x");
+    ASSERT_EQ(px->aws.no_verify_ssl, 1);
     ASSERT_EQ(cfg->pipelines[0].n_receivers, 1);
     ASSERT_EQ(cfg->pipelines[0].receivers[0], (size_t)(x - cfg->components));
     ag_buf_cleanup(&d);
