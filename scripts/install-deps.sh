@@ -33,7 +33,7 @@ APT_PACKAGES=(
     build-essential gcc clang llvm libclang-rt-14-dev meson ninja-build pkg-config
     libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev
     libnghttp2-dev nghttp2-client libcurl4-openssl-dev libjansson-dev libssl-dev openssl
-    libevent-dev libyaml-dev zlib1g-dev
+    libevent-dev libyaml-dev zlib1g-dev libzstd-dev liblz4-dev libsnappy-dev
     curl ca-certificates git valgrind python3 python3-venv python3-pip
     chromium shellcheck
 )

@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * zlib wrappers for Content-Encoding and gRPC message compression. The output buffer's cap is the
- * decompressed-size limit, checked for every chunk zlib produces.
+ * zlib, zstd, snappy and LZ4 wrappers for Content-Encoding and gRPC message compression. The
+ * output buffer's cap is the decompressed-size limit, checked for every chunk produced.
  */
 #include "ag_zip.h"
 
 #include <string.h>
+#include <lz4frame.h>
+#include <snappy-c.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #define ZIP_CHUNK (64 * 1024)
+
+static int inflate_zlib(enum ag_zip_format fmt, const uint8_t *in, size_t len, struct ag_buf *out);
 
 static int inflate_with(int window_bits, const uint8_t *in, size_t len, struct ag_buf *out)
 {
@@ -89,7 +94,208 @@ out:
     return rc;
 }
 
+/* Reserves the next output chunk: up to ZIP_CHUNK bytes of what the cap leaves. Returns NULL
+ * with *rc = AG_ETOOBIG when nothing is left (|out| freed), AG_ENOMEM when out of memory. */
+static uint8_t *next_chunk(struct ag_buf *out, size_t *got, int *rc)
+{
+    size_t room = out->cap - out->len;
+    if (room == 0) {
+        ag_buf_cleanup(out);
+        *rc = AG_ETOOBIG;
+        return NULL;
+    }
+    *got = room < ZIP_CHUNK ? room : ZIP_CHUNK;
+    uint8_t *p = ag_buf_reserve(out, *got);
+    *rc = p != NULL ? 0 : AG_ENOMEM;
+    return p;
+}
+
+static int unzstd(const uint8_t *in, size_t len, struct ag_buf *out)
+{
+    ZSTD_DStream *ds = ZSTD_createDStream();
+    if (ds == NULL) {
+        return AG_ENOMEM;
+    }
+    ZSTD_inBuffer ib = {in, len, 0};
+    size_t zr = 1; /* 0 once a frame is complete */
+    int rc = 0;
+    while (ib.pos < ib.size || zr != 0) {
+        size_t want;
+        uint8_t *p = next_chunk(out, &want, &rc);
+        if (p == NULL) {
+            break;
+        }
+        ZSTD_outBuffer ob = {p, want, 0};
+        size_t before = ib.pos;
+        zr = ZSTD_decompressStream(ds, &ob, &ib);
+        ag_buf_commit(out, ob.pos);
+        if (ZSTD_isError(zr)) {
+            rc = AG_EPROTO;
+            break;
+        }
+        if (zr != 0 && ib.pos == ib.size && ob.pos < want && ib.pos == before) {
+            rc = AG_EPROTO; /* all input taken, the frame not finished: truncated */
+            break;
+        }
+    }
+    ZSTD_freeDStream(ds);
+    return rc;
+}
+
+static int unlz4(const uint8_t *in, size_t len, struct ag_buf *out)
+{
+    LZ4F_dctx *dc = NULL;
+    if (LZ4F_isError(LZ4F_createDecompressionContext(&dc, LZ4F_VERSION))) {
+        return AG_ENOMEM;
+    }
+    size_t pos = 0, lr = 1; /* 0 once a frame is complete */
+    int rc = 0;
+    while (pos < len || lr != 0) {
+        size_t want;
+        uint8_t *p = next_chunk(out, &want, &rc);
+        if (p == NULL) {
+            break;
+        }
+        size_t dst = want, src = len - pos;
+        lr = LZ4F_decompress(dc, p, &dst, in + pos, &src, NULL);
+        ag_buf_commit(out, dst);
+        pos += src;
+        if (LZ4F_isError(lr)) {
+            rc = AG_EPROTO;
+            break;
+        }
+        if (lr != 0 && pos == len && dst == 0 && src == 0) {
+            rc = AG_EPROTO; /* truncated */
+            break;
+        }
+    }
+    LZ4F_freeDecompressionContext(dc);
+    return rc;
+}
+
+/* One snappy block, its announced length checked against the cap before decoding. */
+static int unsnappy_block(const uint8_t *in, size_t len, struct ag_buf *out)
+{
+    size_t n = 0;
+    if (snappy_uncompressed_length((const char *)in, len, &n) != SNAPPY_OK ||
+        snappy_validate_compressed_buffer((const char *)in, len) != SNAPPY_OK) {
+        return AG_EPROTO;
+    }
+    if (n > out->cap - out->len) {
+        ag_buf_cleanup(out);
+        return AG_ETOOBIG;
+    }
+    uint8_t *p = n > 0 ? ag_buf_reserve(out, n) : NULL;
+    if (n > 0 && p == NULL) {
+        return AG_ENOMEM;
+    }
+    size_t got = n;
+    if (n > 0 &&
+        (snappy_uncompress((const char *)in, len, (char *)p, &got) != SNAPPY_OK || got != n)) {
+        return AG_EPROTO;
+    }
+    ag_buf_commit(out, n);
+    return 0;
+}
+
+/* CRC-32C (Castagnoli), bit by bit: framed snappy chunks are at most 64 KiB. */
+static uint32_t crc32c(const uint8_t *p, size_t n)
+{
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) {
+            c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
+        }
+    }
+    return ~c;
+}
+
+/* Snappy's framing format: chunks of type, 24-bit length, body; data chunks carry the masked
+ * CRC-32C of their uncompressed bytes. */
+static int unsnappy_framed(const uint8_t *in, size_t len, struct ag_buf *out)
+{
+    static const uint8_t magic[] = {'s', 'N', 'a', 'P', 'p', 'Y'};
+    size_t pos = 0;
+    int seen_id = 0;
+    while (pos < len) {
+        if (len - pos < 4) {
+            return AG_EPROTO;
+        }
+        uint8_t type = in[pos];
+        size_t n = (size_t)in[pos + 1] | (size_t)in[pos + 2] << 8 | (size_t)in[pos + 3] << 16;
+        const uint8_t *body = in + pos + 4;
+        if (n > len - pos - 4) {
+            return AG_EPROTO;
+        }
+        pos += 4 + n;
+        if (type == 0xFF) {
+            if (n != sizeof(magic) || memcmp(body, magic, sizeof(magic)) != 0) {
+                return AG_EPROTO;
+            }
+            seen_id = 1;
+            continue;
+        }
+        if (!seen_id) {
+            return AG_EPROTO; /* the stream identifier comes first */
+        }
+        if (type >= 0x80) {
+            continue; /* padding (0xFE) and reserved skippable chunks */
+        }
+        if ((type != 0x00 && type != 0x01) || n < 4 || n - 4 > 65536 + 32768) {
+            return AG_EPROTO; /* reserved unskippable, or malformed */
+        }
+        uint32_t want_crc = (uint32_t)body[0] | (uint32_t)body[1] << 8 | (uint32_t)body[2] << 16 |
+                            (uint32_t)body[3] << 24;
+        size_t start = out->len;
+        int rc;
+        if (type == 0x00) {
+            rc = unsnappy_block(body + 4, n - 4, out);
+        } else if (n - 4 > out->cap - out->len) {
+            ag_buf_cleanup(out);
+            rc = AG_ETOOBIG;
+        } else {
+            rc = ag_buf_add(out, body + 4, n - 4);
+        }
+        if (rc != 0) {
+            return rc;
+        }
+        uint32_t c = crc32c(ag_buf_ptr(out) + start, out->len - start);
+        if (((c >> 15) | (c << 17)) + 0xA282EAD8u != want_crc) {
+            return AG_EPROTO;
+        }
+    }
+    return seen_id ? 0 : AG_EPROTO;
+}
+
 int ag_zip_inflate(enum ag_zip_format fmt, const uint8_t *in, size_t len, struct ag_buf *out)
+{
+    size_t start_len = out->len;
+    int rc;
+    switch (fmt) {
+    case AG_ZIP_ZSTD:
+        rc = unzstd(in, len, out);
+        break;
+    case AG_ZIP_LZ4:
+        rc = unlz4(in, len, out);
+        break;
+    case AG_ZIP_SNAPPY:
+        rc = unsnappy_block(in, len, out);
+        break;
+    case AG_ZIP_SNAPPY_FRAMED:
+        rc = unsnappy_framed(in, len, out);
+        break;
+    default:
+        return inflate_zlib(fmt, in, len, out);
+    }
+    if (rc == AG_EPROTO && out->data != NULL) {
+        out->len = start_len;
+        out->data[start_len] = 0;
+    }
+    return rc;
+}
+
+static int inflate_zlib(enum ag_zip_format fmt, const uint8_t *in, size_t len, struct ag_buf *out)
 {
     if (fmt == AG_ZIP_GZIP) {
         return inflate_with(16 + MAX_WBITS, in, len, out);

@@ -8,12 +8,18 @@
 
 /*
  * Request-body decompression with the output cap enforced while inflating, so a gzip bomb is
- * never inflated past the limit.
+ * never inflated past the limit (a snappy block announces its length: checked before any byte is
+ * written).
  */
 
 enum ag_zip_format {
     AG_ZIP_GZIP = 0,    /* RFC 1952 */
     AG_ZIP_DEFLATE = 1, /* "deflate" as HTTP means it: zlib (RFC 1950), or raw RFC 1951 data */
+    AG_ZIP_ZSTD = 2,    /* RFC 8878 frames, one or more */
+    AG_ZIP_SNAPPY = 3,  /* a snappy block (HTTP "snappy", as the collector reads it) */
+    AG_ZIP_SNAPPY_FRAMED = 4, /* snappy's framing format with CRC-32C ("x-snappy-framed", and
+                               * gRPC's "snappy" encoding) */
+    AG_ZIP_LZ4 = 5,           /* LZ4 frames, one or more */
 };
 
 /*

@@ -75,6 +75,8 @@ enum msg_encoding {
     ENC_IDENTITY = 0, /* no grpc-encoding, or "identity" */
     ENC_GZIP,
     ENC_DEFLATE,
+    ENC_ZSTD,
+    ENC_SNAPPY, /* the framing format, as the collector's gRPC snappy codec writes it */
     ENC_OTHER,
 };
 
@@ -226,6 +228,12 @@ static enum msg_encoding parse_encoding(const uint8_t *v, size_t len)
     if (len == 7 && strncasecmp((const char *)v, "deflate", 7) == 0) {
         return ENC_DEFLATE;
     }
+    if (len == 4 && strncasecmp((const char *)v, "zstd", 4) == 0) {
+        return ENC_ZSTD;
+    }
+    if (len == 6 && strncasecmp((const char *)v, "snappy", 6) == 0) {
+        return ENC_SNAPPY;
+    }
     return ENC_OTHER;
 }
 
@@ -319,7 +327,8 @@ static void answer_status(struct grpc_stream *st, int http_status, int code, con
         nva[n++] = make_nv("grpc-status-details-bin", ag_buf_str(&b64), b64.len);
     }
     if (accept_encoding) {
-        nva[n++] = make_nv("grpc-accept-encoding", "identity,deflate,gzip", 21);
+        static const char accept[] = "identity,deflate,gzip,zstd,snappy";
+        nva[n++] = make_nv("grpc-accept-encoding", accept, sizeof(accept) - 1);
     }
     if (nghttp2_submit_response(c->h2, st->id, nva, n, NULL) != 0) {
         ag_log_debug(WHO, "stream %d: cannot submit the answer", (int)st->id);
@@ -510,11 +519,18 @@ static void request_done(struct grpc_stream *st)
         }
         if (st->enc == ENC_OTHER) {
             answer_status(st, 200, AG_GRPC_UNIMPLEMENTED,
-                          "unsupported grpc-encoding (supported: gzip, deflate)", 0, 1);
+                          "unsupported grpc-encoding (supported: gzip, deflate, zstd, snappy)", 0,
+                          1);
             return;
         }
         /* gRPC's "deflate" is zlib data; ag_zip's deflate takes zlib or raw. */
-        rc = ag_zip_inflate(st->enc == ENC_GZIP ? AG_ZIP_GZIP : AG_ZIP_DEFLATE, msg, len, &plain);
+        static const enum ag_zip_format fmts[] = {
+            [ENC_GZIP] = AG_ZIP_GZIP,
+            [ENC_DEFLATE] = AG_ZIP_DEFLATE,
+            [ENC_ZSTD] = AG_ZIP_ZSTD,
+            [ENC_SNAPPY] = AG_ZIP_SNAPPY_FRAMED,
+        };
+        rc = ag_zip_inflate(fmts[st->enc], msg, len, &plain);
         if (rc != 0) {
             char text[128];
             ag_buf_cleanup(&plain);

@@ -242,21 +242,36 @@ static void on_request(struct evhttp_request *req, void *arg)
     struct ag_buf inflated;
     ag_buf_init(&inflated, r->opts.max_request_body_size);
     if (ce != NULL && *ce != '\0' && strcasecmp(ce, "identity") != 0) {
-        int fmt;
-        if (strcasecmp(ce, "gzip") == 0 || strcasecmp(ce, "x-gzip") == 0) {
-            fmt = AG_ZIP_GZIP;
-        } else if (strcasecmp(ce, "deflate") == 0 || strcasecmp(ce, "zlib") == 0) {
-            fmt = AG_ZIP_DEFLATE;
-        } else {
-            char msg[160];
+        /* The collector's set: snappy is a block, x-snappy-framed the framing format. */
+        static const struct {
+            const char *name;
+            enum ag_zip_format fmt;
+        } encodings[] = {
+            {"gzip", AG_ZIP_GZIP},
+            {"x-gzip", AG_ZIP_GZIP},
+            {"deflate", AG_ZIP_DEFLATE},
+            {"zlib", AG_ZIP_DEFLATE},
+            {"zstd", AG_ZIP_ZSTD},
+            {"snappy", AG_ZIP_SNAPPY},
+            {"x-snappy-framed", AG_ZIP_SNAPPY_FRAMED},
+            {"lz4", AG_ZIP_LZ4},
+        };
+        int fmt = -1;
+        for (size_t i = 0; i < sizeof(encodings) / sizeof(encodings[0]) && fmt < 0; i++) {
+            if (strcasecmp(ce, encodings[i].name) == 0) {
+                fmt = (int)encodings[i].fmt;
+            }
+        }
+        if (fmt < 0) {
+            char msg[192];
             snprintf(msg, sizeof(msg),
-                     "unsupported Content-Encoding \"%.64s\"; supported: gzip, "
-                     "deflate, identity",
+                     "unsupported Content-Encoding \"%.64s\"; supported: gzip, deflate, zlib, "
+                     "zstd, snappy, x-snappy-framed, lz4, identity",
                      ce);
             send_status(r, req, enc, 400, AG_GRPC_INVALID_ARGUMENT, msg, 0);
             return;
         }
-        int rc = ag_zip_inflate(fmt, body, len, &inflated);
+        int rc = ag_zip_inflate((enum ag_zip_format)fmt, body, len, &inflated);
         if (rc == AG_ETOOBIG) {
             char msg[160];
             snprintf(msg, sizeof(msg),

@@ -9,7 +9,8 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         build-essential meson ninja-build pkg-config \
         libprotobuf-c-dev protobuf-c-compiler libnghttp2-dev libcurl4-openssl-dev \
-        libjansson-dev libssl-dev libevent-dev libyaml-dev zlib1g-dev \
+        libjansson-dev libssl-dev libevent-dev libyaml-dev zlib1g-dev libzstd-dev liblz4-dev \
+        libsnappy-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY meson.build meson_options.txt ./
@@ -26,6 +27,7 @@ FROM debian:${DEBIAN_VERSION}-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         ca-certificates libprotobuf-c1 libcurl4 libjansson4 libssl3 libevent-2.1-7 zlib1g \
+        libzstd1 liblz4-1 libsnappy1v5 \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 otter \
     && useradd --system --uid 10001 --gid otter --no-create-home --home-dir /nonexistent \

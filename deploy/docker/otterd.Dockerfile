@@ -10,7 +10,8 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         build-essential meson ninja-build pkg-config \
         libprotobuf-c-dev protobuf-c-compiler libnghttp2-dev libcurl4-openssl-dev \
-        libjansson-dev libssl-dev libevent-dev libyaml-dev zlib1g-dev \
+        libjansson-dev libssl-dev libevent-dev libyaml-dev zlib1g-dev libzstd-dev liblz4-dev \
+        libsnappy-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY meson.build meson_options.txt ./
@@ -26,7 +27,8 @@ FROM debian:${DEBIAN_VERSION}-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         ca-certificates libprotobuf-c1 libnghttp2-14 libcurl4 libjansson4 libssl3 \
-        libevent-2.1-7 libevent-openssl-2.1-7 libyaml-0-2 zlib1g \
+        libevent-2.1-7 libevent-openssl-2.1-7 libyaml-0-2 zlib1g libzstd1 liblz4-1 \
+        libsnappy1v5 \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 otter \
     && useradd --system --uid 10001 --gid otter --no-create-home --home-dir /nonexistent \

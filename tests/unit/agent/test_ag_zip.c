@@ -3,7 +3,10 @@
  * Unit tests of ag_zip: gzip, zlib and raw-deflate bodies made independently with zlib itself
  * inflate back to the original; the output cap stops a gzip bomb early without allocating past
  * it; corrupt, truncated and trailing-garbage bodies are AG_EPROTO; ag_zip_gzip output is
- * readable by zlib.
+ * readable by zlib. zstd, LZ4 frames and snappy blocks made with those libraries' own
+ * compressors come back whole, concatenated frames included, and their bombs stop at the cap;
+ * snappy's framing format is checked on hand-built streams (CRC-32C of "123456789" is the
+ * standard check value 0xE3069283, masked 0xC78AB0E5).
  */
 #include "ag_mem.h"
 #include "ag_test.h"
@@ -16,7 +19,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <lz4frame.h>
+#include <snappy-c.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #define WB_GZIP (16 + MAX_WBITS)
 #define WB_ZLIB MAX_WBITS
@@ -411,8 +417,184 @@ static void test_gzip_encode(void)
     ag_free(data);
 }
 
-AG_TEST_MAIN(AG_TEST_CASE(test_gzip_members), AG_TEST_CASE(test_gzip_roundtrip), AG_TEST_CASE(test_zlib_roundtrip),
-             AG_TEST_CASE(test_raw_deflate_roundtrip),
+/* ---- zstd, LZ4, snappy ------------------------------------------------------------------- */
+
+/* |n| bytes of text that compresses, but not to nothing. */
+static uint8_t *sample(size_t n)
+{
+    static const char *const words[] = {"otter ",    "span ",       "metric ", "log ",
+                                        "trace_id ", "http.route ", "200 ",    "checkout "};
+    uint8_t *d = ag_malloc(n);
+    uint32_t x = 12345;
+    size_t i = 0;
+    while (i < n) {
+        x = x * 1103515245u + 12345u;
+        const char *w = words[(x >> 16) % 8];
+        for (size_t k = 0; w[k] != '\0' && i < n; k++) {
+            d[i++] = (uint8_t)w[k];
+        }
+    }
+    return d;
+}
+
+/* Compresses |in| with the library of |fmt| (never with ag_zip) into |out| (fresh). */
+static size_t compress_with(enum ag_zip_format fmt, const uint8_t *in, size_t len, uint8_t **out)
+{
+    size_t cap, n = 0;
+    if (fmt == AG_ZIP_ZSTD) {
+        cap = ZSTD_compressBound(len);
+        *out = ag_malloc(cap);
+        n = ZSTD_compress(*out, cap, in, len, 3);
+        return ZSTD_isError(n) ? 0 : n;
+    }
+    if (fmt == AG_ZIP_LZ4) {
+        cap = LZ4F_compressFrameBound(len, NULL);
+        *out = ag_malloc(cap);
+        n = LZ4F_compressFrame(*out, cap, in, len, NULL);
+        return LZ4F_isError(n) ? 0 : n;
+    }
+    cap = snappy_max_compressed_length(len);
+    *out = ag_malloc(cap);
+    n = cap;
+    return snappy_compress((const char *)in, len, (char *)*out, &n) == SNAPPY_OK ? n : 0;
+}
+
+static void test_zstd_lz4_snappy_roundtrip(void)
+{
+    const enum ag_zip_format fmts[] = {AG_ZIP_ZSTD, AG_ZIP_LZ4, AG_ZIP_SNAPPY};
+    const size_t len = 300000;
+    uint8_t *data = sample(len);
+    for (size_t f = 0; f < 3; f++) {
+        uint8_t *z = NULL;
+        size_t zn = compress_with(fmts[f], data, len, &z);
+        ASSERT(zn > 0 && zn < len / 2);
+        struct ag_buf out;
+        ag_buf_init(&out, len);
+        ASSERT_OK(ag_zip_inflate(fmts[f], z, zn, &out));
+        ASSERT_UEQ(out.len, len);
+        ASSERT_MEMEQ(ag_buf_ptr(&out), data, len);
+        ag_buf_cleanup(&out);
+        if (fmts[f] != AG_ZIP_SNAPPY) {
+            /* Two frames one after the other: both, in order. */
+            uint8_t *two = ag_malloc(2 * zn);
+            memcpy(two, z, zn);
+            memcpy(two + zn, z, zn);
+            ag_buf_init(&out, 2 * len);
+            ASSERT_OK(ag_zip_inflate(fmts[f], two, 2 * zn, &out));
+            ASSERT_UEQ(out.len, 2 * len);
+            ASSERT_MEMEQ(ag_buf_ptr(&out) + len, data, len);
+            ag_buf_cleanup(&out);
+            /* Truncated, and with garbage after the frame: AG_EPROTO. */
+            ag_buf_init(&out, 2 * len);
+            ASSERT_EQ(ag_zip_inflate(fmts[f], z, zn - 3, &out), AG_EPROTO);
+            ag_buf_cleanup(&out);
+            memcpy(two + zn, "garbage!", 8);
+            ag_buf_init(&out, 2 * len);
+            ASSERT_EQ(ag_zip_inflate(fmts[f], two, zn + 8, &out), AG_EPROTO);
+            ag_buf_cleanup(&out);
+            ag_free(two);
+        } else {
+            ag_buf_init(&out, len);
+            ASSERT_EQ(ag_zip_inflate(fmts[f], z, zn - 3, &out), AG_EPROTO);
+            ag_buf_cleanup(&out);
+        }
+        /* One byte under the size: AG_ETOOBIG, the buffer freed. */
+        ag_buf_init(&out, len - 1);
+        ASSERT_EQ(ag_zip_inflate(fmts[f], z, zn, &out), AG_ETOOBIG);
+        ASSERT_NULL(ag_buf_ptr(&out));
+        ag_buf_cleanup(&out);
+        ag_free(z);
+    }
+    ag_free(data);
+}
+
+/* 64 MiB of zeros against a 1 MiB cap: stopped at the cap, for each format. */
+static void test_bombs(void)
+{
+    const size_t big = 64u << 20;
+    uint8_t *zeros = ag_calloc(1, big);
+    const enum ag_zip_format fmts[] = {AG_ZIP_ZSTD, AG_ZIP_LZ4, AG_ZIP_SNAPPY};
+    for (size_t f = 0; f < 3; f++) {
+        uint8_t *z = NULL;
+        size_t zn = compress_with(fmts[f], zeros, big, &z);
+        ASSERT(zn > 0 && zn < big / 20);
+        struct ag_buf out;
+        ag_buf_init(&out, 1u << 20);
+        ASSERT_EQ(ag_zip_inflate(fmts[f], z, zn, &out), AG_ETOOBIG);
+        ag_buf_cleanup(&out);
+        ag_free(z);
+    }
+    ag_free(zeros);
+}
+
+/* A framing-format chunk: type, 24-bit little-endian length, body. */
+static size_t put_chunk(uint8_t *at, uint8_t type, const void *body, size_t n)
+{
+    at[0] = type;
+    at[1] = (uint8_t)n;
+    at[2] = (uint8_t)(n >> 8);
+    at[3] = (uint8_t)(n >> 16);
+    memcpy(at + 4, body, n);
+    return 4 + n;
+}
+
+static const uint8_t stream_id[] = {'s', 'N', 'a', 'P', 'p', 'Y'};
+static const uint8_t check_crc[] = {0xE5, 0xB0, 0x8A, 0xC7}; /* masked CRC-32C of "123456789" */
+
+static int framed(const uint8_t *in, size_t len, size_t cap, struct ag_buf *out)
+{
+    ag_buf_init(out, cap);
+    return ag_zip_inflate(AG_ZIP_SNAPPY_FRAMED, in, len, out);
+}
+
+static void test_snappy_framed(void)
+{
+    uint8_t s[512], body[128];
+    size_t n = 0;
+    n += put_chunk(s + n, 0xFF, stream_id, sizeof(stream_id));
+    memcpy(body, check_crc, 4);
+    memcpy(body + 4, "123456789", 9);
+    n += put_chunk(s + n, 0x01, body, 13);     /* uncompressed */
+    n += put_chunk(s + n, 0xFE, "\0\0\0", 3);  /* padding */
+    n += put_chunk(s + n, 0x80, "skip me", 7); /* reserved, skippable */
+    size_t zn = sizeof(body) - 4;
+    ASSERT(snappy_compress("123456789", 9, (char *)body + 4, &zn) == SNAPPY_OK);
+    n += put_chunk(s + n, 0x00, body, 4 + zn); /* compressed, same CRC */
+    struct ag_buf out;
+    ASSERT_OK(framed(s, n, 1024, &out));
+    ASSERT_UEQ(out.len, 18);
+    ASSERT_MEMEQ(ag_buf_ptr(&out), "123456789123456789", 18);
+    ag_buf_cleanup(&out);
+    /* Exactly the cap; one under. */
+    ASSERT_OK(framed(s, n, 18, &out));
+    ag_buf_cleanup(&out);
+    ASSERT_EQ(framed(s, n, 17, &out), AG_ETOOBIG);
+    ag_buf_cleanup(&out);
+    /* A wrong CRC; a truncated chunk; no stream identifier; an unskippable reserved chunk. */
+    uint8_t bad[512];
+    memcpy(bad, s, n);
+    bad[10 + 4] ^= 1; /* the first data chunk's CRC */
+    ASSERT_EQ(framed(bad, n, 1024, &out), AG_EPROTO);
+    ag_buf_cleanup(&out);
+    ASSERT_EQ(framed(s, n - 2, 1024, &out), AG_EPROTO);
+    ag_buf_cleanup(&out);
+    ASSERT_EQ(framed(s + 10, n - 10, 1024, &out), AG_EPROTO);
+    ag_buf_cleanup(&out);
+    memcpy(bad, s, n);
+    size_t m = n + put_chunk(bad + n, 0x02, "x", 1);
+    ASSERT_EQ(framed(bad, m, 1024, &out), AG_EPROTO);
+    ag_buf_cleanup(&out);
+    /* A stream identifier alone is an empty stream; nothing at all is not a stream. */
+    ASSERT_OK(framed(s, 10, 16, &out));
+    ASSERT_UEQ(out.len, 0);
+    ag_buf_cleanup(&out);
+    ASSERT_EQ(framed(s, 0, 16, &out), AG_EPROTO);
+    ag_buf_cleanup(&out);
+}
+
+AG_TEST_MAIN(AG_TEST_CASE(test_gzip_members), AG_TEST_CASE(test_gzip_roundtrip),
+             AG_TEST_CASE(test_zlib_roundtrip), AG_TEST_CASE(test_raw_deflate_roundtrip),
              AG_TEST_CASE(test_raw_deflate_output_after_last_input), AG_TEST_CASE(test_exact_cap),
              AG_TEST_CASE(test_gzip_bomb), AG_TEST_CASE(test_bad_input),
-             AG_TEST_CASE(test_gzip_encode))
+             AG_TEST_CASE(test_gzip_encode), AG_TEST_CASE(test_zstd_lz4_snappy_roundtrip),
+             AG_TEST_CASE(test_bombs), AG_TEST_CASE(test_snappy_framed))
