@@ -82,6 +82,16 @@ def _one_call(ch):
     return rc.grpc_call(None, GRPC_METHOD["logs"], req.SerializeToString(), channel=ch)[0]
 
 
+def _calls_apart(ch, seconds):
+    """A call, |seconds| of quiet on the channel, another call; both must succeed."""
+    try:
+        assert _one_call(ch) == grpc.StatusCode.OK
+        time.sleep(seconds)
+        assert _one_call(ch) == grpc.StatusCode.OK
+    finally:
+        ch.close()
+
+
 def test_too_many_pings_by_default(otterd):
     """The default policy (min_time 5m, no PINGs without a call): a client pinging every 100 ms
     is sent GOAWAY ENHANCE_YOUR_CALM too_many_pings; its next call still succeeds."""
@@ -100,13 +110,7 @@ def test_enforcement_policy_permits_the_pings(otterd):
     """min_time 50ms and permit_without_stream: the same client keeps its one connection."""
     agent = otterd(grpc_opts={"keepalive": {"enforcement_policy": {
         "min_time": "50ms", "permit_without_stream": True}}})
-    ch = _pinging_channel(agent)
-    try:
-        assert _one_call(ch) == grpc.StatusCode.OK
-        time.sleep(2.0)
-        assert _one_call(ch) == grpc.StatusCode.OK
-    finally:
-        ch.close()
+    _calls_apart(_pinging_channel(agent), 2.0)
     assert _closed(agent, "too_many_pings") == 0
     assert _conns(agent) == 1
 
@@ -119,13 +123,7 @@ def test_keepalive_time_and_timeout(otterd):
     connection; a peer that sent only the preface and never answers is closed after ~2 s."""
     agent = otterd(grpc_opts={"keepalive": {"server_parameters": {
         "time": "1s", "timeout": "1s"}}})
-    ch = grpc.insecure_channel(agent.grpc_endpoint)
-    try:
-        assert _one_call(ch) == grpc.StatusCode.OK
-        time.sleep(3.5)
-        assert _one_call(ch) == grpc.StatusCode.OK
-    finally:
-        ch.close()
+    _calls_apart(grpc.insecure_channel(agent.grpc_endpoint), 3.5)
     assert _conns(agent) == 1
     assert _closed(agent, "keepalive_timeout") == 0
 
