@@ -12,6 +12,7 @@
 #include "ag_time.h"
 #include "ex_aws_session.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <event2/buffer.h>
@@ -120,36 +121,26 @@ static void on_close(struct evhttp_connection *evcon, void *arg)
     call_end(c);
 }
 
-static const char *method_name(enum evhttp_cmd_type m)
+/* The calls relayed: X-Ray's sampling API, all the SDKs and remote samplers use. Anything else
+ * (PutTraceSegments, rule changes) would let whoever reaches the port act with otterd's role. */
+static bool sampling_path(const char *path)
 {
-    switch (m) {
-    case EVHTTP_REQ_GET:
-        return "GET";
-    case EVHTTP_REQ_POST:
-        return "POST";
-    case EVHTTP_REQ_PUT:
-        return "PUT";
-    case EVHTTP_REQ_DELETE:
-        return "DELETE";
-    case EVHTTP_REQ_PATCH:
-        return "PATCH";
-    default:
-        return NULL; /* HEAD, OPTIONS, TRACE, CONNECT: no X-Ray API */
-    }
+    return strcmp(path, "/GetSamplingRules") == 0 || strcmp(path, "/SamplingTargets") == 0;
 }
 
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct ex_xray_proxy *p = arg;
-    const char *method = method_name(evhttp_request_get_command(req));
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
-    if (method == NULL) {
-        reply_message(req, 405, "method not allowed: X-Ray's API takes GET, POST, PUT, DELETE");
+    if (path == NULL || !sampling_path(path)) {
+        reply_message(req, 404,
+                      "otterd relays X-Ray's sampling calls only: POST "
+                      "/GetSamplingRules and POST /SamplingTargets");
         return;
     }
-    if (path == NULL || path[0] != '/') {
-        reply_message(req, 400, "the request has no path");
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+        reply_message(req, 405, "X-Ray's sampling calls are POST");
         return;
     }
     if (p->in_flight >= PROXY_MAX_IN_FLIGHT) {
@@ -169,7 +160,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     c->req = req;
     c->evcon = evhttp_request_get_connection(req);
     struct ex_aws_call call = {
-        .method = method,
+        .method = "POST",
         .path = path,
         .query = evhttp_uri_get_query(uri),
         .content_type = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type"),

@@ -11,9 +11,11 @@
  * The awsxray receiver's proxy_server, as the X-Ray daemon and ADOT have it: the X-Ray SDKs and
  * the OpenTelemetry X-Ray remote samplers send their sampling calls (POST /GetSamplingRules,
  * POST /SamplingTargets, unsigned) to the daemon's TCP port; each is relayed to X-Ray with the
- * same method, path, query, content type and body, signed with SigV4 (service_name, the
- * region) through the credentials chain, and X-Ray's answer goes back as it came: status, body,
- * content type, x-amzn-ErrorType and x-amzn-RequestId.
+ * same path, query, content type and body, signed with SigV4 (service_name, the region)
+ * through the credentials chain, and X-Ray's answer goes back as it came: status, body,
+ * content type, x-amzn-ErrorType and x-amzn-RequestId. Only those two calls are relayed (404
+ * for any other path, 405 for another method): the proxy must not let whoever reaches the port
+ * act with otterd's role beyond sampling (the collector's proxy relays any path).
  *
  * One attempt per call (the callers poll again; a retry here would only delay their answer);
  * X-Ray unreachable or no credentials: 502 with {"message": why}. Bodies over 1 MiB get 413,

@@ -159,3 +159,20 @@ def test_callers_that_hang_up_and_calls_in_flight_at_shutdown(otterd, tmp_path):
         stay.close()
     finally:
         hung.close()
+
+
+def test_only_the_sampling_calls_are_relayed(proxied):
+    """PutTraceSegments or a rule change through the proxy would act with otterd's role."""
+    agent, xray = proxied
+    port = agent.port("awsxray tcp")
+    for path in ("/TraceSegments", "/CreateSamplingRule", "/DeleteSamplingRule", "/"):
+        st, body = _post(port, path)
+        assert st == 404, (path, st)
+        assert "sampling calls only" in json.loads(body)["message"]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=scaled(20))
+    try:
+        conn.request("GET", "/GetSamplingRules")
+        assert conn.getresponse().status == 405
+    finally:
+        conn.close()
+    assert xray.calls == []
