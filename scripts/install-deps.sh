@@ -165,11 +165,15 @@ bootstrap_go() {
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go >/dev/null
         old="$(command -v go)"
     fi
-    local v="v0.0.1-${GO_FALLBACK_TOOLCHAIN}.linux-$("$old" env GOARCH)"
+    local arch v
+    arch="$("$old" env GOARCH)"
+    v="v0.0.1-${GO_FALLBACK_TOOLCHAIN}.linux-$arch"
     local dir
     dir="$(GOFLAGS=-mod=mod "$old" mod download -json "golang.org/toolchain@$v" |
         sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')"
-    [ -n "$dir" ] && [ -d "$dir" ] || die "could not download golang.org/toolchain@$v"
+    if [ -z "$dir" ] || [ ! -d "$dir" ]; then
+        die "could not download golang.org/toolchain@$v"
+    fi
     local dest="$ROOT/tests/.tools/go"
     rm -rf "$dest"
     mkdir -p "$dest"
@@ -191,8 +195,13 @@ install_telemetrygen() {
         return
     fi
     local go
-    go="$(find_go)" || go="$([ -x tests/.tools/go/bin/go ] && echo "$ROOT/tests/.tools/go/bin/go" ||
-        bootstrap_go)"
+    if ! go="$(find_go)"; then
+        if [ -x tests/.tools/go/bin/go ]; then
+            go="$ROOT/tests/.tools/go/bin/go"
+        else
+            go="$(bootstrap_go)"
+        fi
+    fi
     log "telemetrygen: go install $TELEMETRYGEN_MODULE@$TELEMETRYGEN_VERSION ($("$go" version))"
     mkdir -p tests/.tools/bin
     GOBIN="$ROOT/tests/.tools/bin" GOFLAGS=-buildvcs=false GOTOOLCHAIN=auto \

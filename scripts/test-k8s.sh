@@ -53,7 +53,9 @@ install_venv() {
 find_go() {
     local g
     for g in "$(command -v go 2>/dev/null || true)" "$ROOT/tests/.tools/go/bin/go"; do
-        [ -n "$g" ] && [ -x "$g" ] || continue
+        if [ -z "$g" ] || [ ! -x "$g" ]; then
+            continue
+        fi
         local minor
         minor="$("$g" env GOVERSION 2>/dev/null | sed -n 's/^go1\.\([0-9][0-9]*\).*/\1/p')"
         if [ "${minor:-0}" -ge "$GO_MIN_MINOR" ]; then

@@ -23,7 +23,7 @@
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
+cd "$ROOT" || exit 1
 
 PASSED=0
 FAILED=0
@@ -107,7 +107,8 @@ meson_suite() {
     local log="$dir/meson-logs/$base.json"
     rm -f "$log"
     section "$label: meson test --suite $suite"
-    local t0=$(date +%s)
+    local t0
+    t0=$(date +%s)
     meson test -C "$dir" --suite "$suite" --logbase "$base" --print-errorlogs \
         --num-processes "$(nproc)" "$@"
     local rc=$?
@@ -132,7 +133,8 @@ junit_suite() {
     section "$label: $what"
     mkdir -p "$(dirname "$xml")"
     rm -f "$xml"
-    local t0=$(date +%s)
+    local t0
+    t0=$(date +%s)
     "$@"
     local rc=$?
     local p f s n
@@ -194,7 +196,8 @@ build() {
     local label=$1 dir=$2 cc=$3
     shift 3
     section "$label: configure and build $dir"
-    local t0=$(date +%s)
+    local t0
+    t0=$(date +%s)
     if setup "$dir" "$cc" "$@" && ninja -C "$dir"; then
         echo "$label build: ok in $(( $(date +%s) - t0 ))s"
         return 0
