@@ -26,9 +26,10 @@
 #define FAIL_LOG_EVERY_NS   (10ULL * 1000000000ULL)
 
 struct px_call {
+    struct px_call *prev, *next;
     struct ex_xray_proxy *p;
     struct evhttp_request *req;
-    struct evhttp_connection *evcon;
+    struct evhttp_connection *evcon; /* its close callback is this call's while it runs */
 };
 
 struct ex_xray_proxy {
@@ -38,6 +39,7 @@ struct ex_xray_proxy {
     struct ex_aws_service svc;
     struct ex_aws_session aws;
     struct evhttp *http;
+    struct px_call *running; /* the calls in flight */
     size_t in_flight;
     uint64_t calls, failed;
     uint64_t last_fail_log_ns;
@@ -72,8 +74,29 @@ static void on_close(struct evhttp_connection *evcon, void *arg);
 static void call_end(struct px_call *c)
 {
     evhttp_connection_set_closecb(c->evcon, NULL, NULL);
+    if (c->prev != NULL) {
+        c->prev->next = c->next;
+    } else {
+        c->p->running = c->next;
+    }
+    if (c->next != NULL) {
+        c->next->prev = c->prev;
+    }
     c->p->in_flight--;
     ag_free(c);
+}
+
+/* A call of |evcon| already in flight: one close callback per connection, so one call each
+ * (evhttp reads a connection's next request only after answering, but this does not rely on
+ * it). */
+static bool conn_busy(const struct ex_xray_proxy *p, const struct evhttp_connection *evcon)
+{
+    for (const struct px_call *c = p->running; c != NULL; c = c->next) {
+        if (c->evcon == evcon) {
+            return true;
+        }
+    }
+    return false;
 }
 
 static void on_done(void *arg, const struct ex_aws_result *res)
@@ -143,7 +166,7 @@ static void on_request(struct evhttp_request *req, void *arg)
         reply_message(req, 405, "X-Ray's sampling calls are POST");
         return;
     }
-    if (p->in_flight >= PROXY_MAX_IN_FLIGHT) {
+    if (p->in_flight >= PROXY_MAX_IN_FLIGHT || conn_busy(p, evhttp_request_get_connection(req))) {
         reply_message(req, 503, "too many calls in flight; retry later");
         return;
     }
@@ -175,6 +198,11 @@ static void on_request(struct evhttp_request *req, void *arg)
         return;
     }
     p->in_flight++;
+    c->next = p->running;
+    if (p->running != NULL) {
+        p->running->prev = c;
+    }
+    p->running = c;
     evhttp_connection_set_closecb(c->evcon, on_close, c);
 }
 
