@@ -17,9 +17,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <regex.h>
 #include <string.h>
 #include <strings.h>
@@ -240,6 +242,8 @@ enum opt_type {
 /* OPT_CUSTOM fields that are awsemf's struct ag_emf_declarations / ag_emf_descriptors. */
 #define OPT_F_EMF_DECLS 0x4u
 #define OPT_F_EMF_DESCS 0x8u
+/* An OPT_CUSTOM field that is a struct ag_attr_actions. */
+#define OPT_F_ATTR_ACTIONS 0x10u
 
 struct opt;
 
@@ -829,6 +833,267 @@ static const struct opt resource_detection_opts[] = {
     END_OPTS,
 };
 
+/* ---- processors: resource -------------------------------------------------------------------- */
+
+static int unknown_keys(struct cctx *c, const struct ag_yaml_node *m, const char *path,
+                        const char *const *known);
+static int list_begin(struct cctx *c, const struct ag_yaml_node *v, const char *path,
+                      const char *what, size_t size, void **items);
+
+int ag_config_named_groups(const char *p, char **ere, char ***names, size_t **index, size_t *n)
+{
+    size_t len = strlen(p), o = 0, group = 0, k = 0;
+    char *out = ag_malloc(len + 1);
+    char **nm = ag_calloc(len / 4 + 1, sizeof(*nm));
+    size_t *ix = ag_calloc(len / 4 + 1, sizeof(*ix));
+    int rc = out != NULL && nm != NULL && ix != NULL ? 0 : AG_ENOMEM;
+    bool in_bracket = false;
+    for (size_t i = 0; i < len && rc == 0; i++) {
+        char ch = p[i];
+        if (ch == '\\' && i + 1 < len) {
+            out[o++] = ch;
+            out[o++] = p[++i];
+        } else if (in_bracket) {
+            in_bracket = ch != ']';
+            out[o++] = ch;
+        } else if (ch == '[') {
+            in_bracket = true;
+            out[o++] = ch;
+            if (p[i + 1] == '^') {
+                out[o++] = p[++i];
+            }
+            if (p[i + 1] == ']') {
+                out[o++] = p[++i]; /* a leading ] is a member, not the end */
+            }
+        } else if (ch == '(' && p[i + 1] == '?') {
+            size_t at = p[i + 2] == 'P' ? i + 3 : i + 2;
+            const char *end = p[at] == '<' ? strchr(p + at, '>') : NULL;
+            if (end == NULL || end == p + at + 1) {
+                rc = AG_EINVAL; /* (?:, (?i), (?=, ...: not POSIX */
+                break;
+            }
+            group++;
+            nm[k] = ag_strndup(p + at + 1, (size_t)(end - p - at - 1));
+            ix[k] = group;
+            rc = nm[k++] != NULL ? 0 : AG_ENOMEM;
+            out[o++] = '(';
+            i = (size_t)(end - p);
+        } else {
+            group += ch == '(';
+            out[o++] = ch;
+        }
+    }
+    if (rc != 0) {
+        for (size_t i = 0; i < k; i++) {
+            ag_free(nm[i]);
+        }
+        ag_free(nm);
+        ag_free(ix);
+        ag_free(out);
+        return rc;
+    }
+    out[o] = '\0';
+    *ere = out;
+    *names = nm;
+    *index = ix;
+    *n = k;
+    return 0;
+}
+
+static void free_attr_actions(struct ag_attr_actions *a)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        struct ag_attr_action *x = &a->items[i];
+        ag_free(x->key);
+        ag_free(x->pattern);
+        ag_free(x->from_attribute);
+        ag_free(x->value);
+        for (size_t g = 0; g < x->n_groups; g++) {
+            ag_free(x->group_names[g]);
+        }
+        ag_free(x->group_names);
+        ag_free(x->group_index);
+    }
+    ag_free(a->items);
+    a->items = NULL;
+    a->n = 0;
+}
+
+/* A scalar |v| typed as YAML types it: quoted is a string; true/false; an integer; a float. */
+static void typed_value(const struct ag_yaml_node *v, struct ag_attr_action *a)
+{
+    char *end = NULL;
+    a->value_type = AG_ATTR_STRING;
+    if (v->quoted || v->str[0] == '\0') {
+        return;
+    }
+    if (strcmp(v->str, "true") == 0 || strcmp(v->str, "false") == 0) {
+        a->value_type = AG_ATTR_BOOL;
+        a->int_value = v->str[0] == 't';
+        return;
+    }
+    errno = 0;
+    long long i = strtoll(v->str, &end, 10);
+    if (errno == 0 && end != NULL && *end == '\0') {
+        a->value_type = AG_ATTR_INT;
+        a->int_value = i;
+        return;
+    }
+    double d = strtod(v->str, &end);
+    if (end != NULL && *end == '\0' && isfinite(d)) {
+        a->value_type = AG_ATTR_DOUBLE;
+        a->double_value = d;
+    }
+}
+
+static int regex_ok(struct cctx *c, const struct ag_yaml_node *at, const char *path,
+                    const char *ere)
+{
+    regex_t re;
+    int e = regcomp(&re, ere, REG_EXTENDED);
+    if (e != 0) {
+        char why[128];
+        regerror(e, &re, why, sizeof(why));
+        err_at(c, at->line, at->col, "%s: pattern: %s", path, why);
+        return AG_EINVAL;
+    }
+    regfree(&re);
+    return 0;
+}
+
+static int parse_attr_action(struct cctx *c, const struct ag_yaml_node *m, const char *path,
+                             struct ag_attr_action *a)
+{
+    static const char *const known[] = {"key",          "action",  "value", "from_attribute",
+                                        "from_context", "pattern", "converted_type", NULL};
+    static const char *const actions[] = {"insert", "update",  "upsert", "delete",
+                                          "hash",   "extract", "convert"};
+    if (m->type != AG_YAML_MAPPING) {
+        err_at(c, m->line, m->col, "%s: expected a mapping", path);
+        return AG_EINVAL;
+    }
+    int rc = unknown_keys(c, m, path, known);
+    if (rc != 0) {
+        return rc;
+    }
+    const struct ag_yaml_node *act = ag_yaml_map_get(m, "action");
+    const struct ag_yaml_node *key = ag_yaml_map_get(m, "key");
+    const struct ag_yaml_node *val = ag_yaml_map_get(m, "value");
+    const struct ag_yaml_node *from = ag_yaml_map_get(m, "from_attribute");
+    const struct ag_yaml_node *ctx = ag_yaml_map_get(m, "from_context");
+    const struct ag_yaml_node *pat = ag_yaml_map_get(m, "pattern");
+    const struct ag_yaml_node *conv = ag_yaml_map_get(m, "converted_type");
+    long kind = -1;
+    for (size_t i = 0; act != NULL && act->type == AG_YAML_SCALAR && i < 7; i++) {
+        kind = strcasecmp(act->str, actions[i]) == 0 ? (long)i : kind;
+    }
+    if (kind < 0) {
+        const struct ag_yaml_node *at = act != NULL ? act : m;
+        err_at(c, at->line, at->col, "%s: action: expected insert, update, upsert, delete, hash, "
+               "extract or convert", path);
+        return AG_EINVAL;
+    }
+    a->action = (enum ag_attr_action_kind)kind;
+    const struct ag_yaml_node *scalars[] = {key, from, pat, conv};
+    for (size_t i = 0; i < 4; i++) {
+        if (scalars[i] != NULL && scalars[i]->type != AG_YAML_SCALAR) {
+            err_at(c, scalars[i]->line, scalars[i]->col, "%s: expected a string", path);
+            return AG_EINVAL;
+        }
+    }
+    if (ctx != NULL) {
+        err_at(c, ctx->line, ctx->col, "%s: from_context is not supported by this otterd (it "
+               "keeps no client metadata)", path);
+        return AG_EINVAL;
+    }
+    bool sets = a->action == AG_ATTR_INSERT || a->action == AG_ATTR_UPDATE ||
+                a->action == AG_ATTR_UPSERT;
+    bool by_pattern = a->action == AG_ATTR_DELETE || a->action == AG_ATTR_HASH;
+    if ((key == NULL || key->str[0] == '\0') && !(by_pattern && pat != NULL)) {
+        err_at(c, m->line, m->col, "%s: key is required%s", path,
+               by_pattern ? " (or pattern)" : "");
+        return AG_EINVAL;
+    }
+    if (sets && (val == NULL) == (from == NULL)) {
+        err_at(c, m->line, m->col, "%s: %s needs exactly one of value and from_attribute", path,
+               actions[kind]);
+        return AG_EINVAL;
+    }
+    if (val != NULL && (!sets || val->type != AG_YAML_SCALAR)) {
+        err_at(c, val->line, val->col, "%s: value: %s", path,
+               sets ? "only a scalar (string, number, bool) is supported by this otterd"
+                    : "only insert, update and upsert take a value");
+        return AG_EINVAL;
+    }
+    if (a->action == AG_ATTR_EXTRACT && pat == NULL) {
+        err_at(c, m->line, m->col, "%s: extract needs a pattern with named groups", path);
+        return AG_EINVAL;
+    }
+    if (a->action == AG_ATTR_CONVERT) {
+        static const char *const types[] = {"string", "int", "double"};
+        static const enum ag_attr_type tv[] = {AG_ATTR_STRING, AG_ATTR_INT, AG_ATTR_DOUBLE};
+        long t = -1;
+        for (size_t i = 0; conv != NULL && i < 3; i++) {
+            t = strcmp(conv->str, types[i]) == 0 ? (long)i : t;
+        }
+        if (t < 0) {
+            const struct ag_yaml_node *at = conv != NULL ? conv : m;
+            err_at(c, at->line, at->col, "%s: converted_type: expected int, double or string",
+                   path);
+            return AG_EINVAL;
+        }
+        a->converted_type = tv[t];
+    }
+    if ((key != NULL && key->str[0] != '\0' && (a->key = ag_strdup(key->str)) == NULL) ||
+        (from != NULL && (a->from_attribute = ag_strdup(from->str)) == NULL) ||
+        (val != NULL && (a->value = ag_strdup(val->str)) == NULL)) {
+        return AG_ENOMEM;
+    }
+    if (val != NULL) {
+        a->has_value = 1;
+        typed_value(val, a);
+    }
+    if (pat != NULL && a->action == AG_ATTR_EXTRACT) {
+        rc = ag_config_named_groups(pat->str, &a->pattern, &a->group_names, &a->group_index,
+                                    &a->n_groups);
+        if (rc == AG_EINVAL || (rc == 0 && a->n_groups == 0)) {
+            err_at(c, pat->line, pat->col, "%s: pattern: extract needs named groups, "
+                   "(?P<name>...), and no other (? construct", path);
+            return AG_EINVAL;
+        }
+    } else if (pat != NULL && (a->pattern = ag_strdup(pat->str)) == NULL) {
+        rc = AG_ENOMEM;
+    }
+    if (rc == 0 && a->pattern != NULL) {
+        rc = regex_ok(c, pat, path, a->pattern);
+    }
+    return rc;
+}
+
+static int parse_attr_actions(struct cctx *c, const struct ag_yaml_node *v, void *field,
+                              const char *path)
+{
+    struct ag_attr_actions *out = field;
+    free_attr_actions(out);
+    void *items = NULL;
+    int e = list_begin(c, v, path, "actions", sizeof(*out->items), &items);
+    out->items = items;
+    /* Every action is checked, so one run reports every mistake. */
+    for (size_t i = 0; e != AG_ENOMEM && out->items != NULL && i < v->n_items; i++) {
+        out->n = i + 1;
+        int rc = parse_attr_action(c, v->items[i], path, &out->items[i]);
+        e = e != 0 ? e : rc;
+        e = rc == AG_ENOMEM ? rc : e;
+    }
+    return e;
+}
+
+static const struct opt resource_opts[] = {
+    {.name = "attributes", .type = OPT_CUSTOM, .flags = OPT_F_ATTR_ACTIONS,
+     .off = OFF(ag_resource_config, attributes), .fn = parse_attr_actions},
+    END_OPTS,
+};
+
 /* exporters */
 
 static const struct opt debug_opts[] = {
@@ -1130,7 +1395,7 @@ static int emf_check_regex(struct cctx *c, const struct ag_yaml_node *v, const c
     return 0;
 }
 
-static int emf_unknown_keys(struct cctx *c, const struct ag_yaml_node *m, const char *path,
+static int unknown_keys(struct cctx *c, const struct ag_yaml_node *m, const char *path,
                             const char *const *known)
 {
     for (size_t i = 0; i < m->n_pairs; i++) {
@@ -1155,7 +1420,7 @@ static int parse_emf_matcher(struct cctx *c, const struct ag_yaml_node *v, const
         err_at(c, v->line, v->col, "%s: expected a mapping", path);
         return AG_EINVAL;
     }
-    int rc = emf_unknown_keys(c, v, path, known);
+    int rc = unknown_keys(c, v, path, known);
     if (rc != 0) {
         return rc;
     }
@@ -1193,7 +1458,7 @@ static int parse_emf_declaration(struct cctx *c, const struct ag_yaml_node *v, c
         err_at(c, v->line, v->col, "%s: expected a mapping", path);
         return AG_EINVAL;
     }
-    if ((rc = emf_unknown_keys(c, v, path, known)) != 0) {
+    if ((rc = unknown_keys(c, v, path, known)) != 0) {
         return rc;
     }
     const struct ag_yaml_node *sel = ag_yaml_map_get(v, "metric_name_selectors");
@@ -1258,11 +1523,11 @@ static int parse_emf_declaration(struct cctx *c, const struct ag_yaml_node *v, c
 }
 
 /*
- * The list of |what| at |v| (an awsemf list option at |path|): |*items| gets v->n_items zeroed
+ * The list of |what| at |v| (a list option at |path|): |*items| gets v->n_items zeroed
  * elements of |size| bytes, or stays NULL when the option is null or the list empty. Returns 0,
  * AG_EINVAL (not a list, reported) or AG_ENOMEM.
  */
-static int emf_list_begin(struct cctx *c, const struct ag_yaml_node *v, const char *path,
+static int list_begin(struct cctx *c, const struct ag_yaml_node *v, const char *path,
                           const char *what, size_t size, void **items)
 {
     *items = NULL;
@@ -1285,7 +1550,7 @@ static int parse_emf_declarations(struct cctx *c, const struct ag_yaml_node *v, 
     struct ag_emf_declarations *out = field;
     free_emf_declarations(out);
     void *items = NULL;
-    int e = emf_list_begin(c, v, path, "declarations", sizeof(*out->items), &items);
+    int e = list_begin(c, v, path, "declarations", sizeof(*out->items), &items);
     out->items = items;
     if (e != 0 || out->items == NULL) {
         return e;
@@ -1307,7 +1572,7 @@ static int parse_emf_descriptors(struct cctx *c, const struct ag_yaml_node *v, v
     struct ag_emf_descriptors *out = field;
     free_emf_descriptors(out);
     void *items = NULL;
-    int e = emf_list_begin(c, v, path, "descriptors", sizeof(*out->items), &items);
+    int e = list_begin(c, v, path, "descriptors", sizeof(*out->items), &items);
     out->items = items;
     if (e != 0 || out->items == NULL) {
         return e;
@@ -1319,7 +1584,7 @@ static int parse_emf_descriptors(struct cctx *c, const struct ag_yaml_node *v, v
             err_at(c, m->line, m->col, "%s: expected a mapping", path);
             return AG_EINVAL;
         }
-        int rc = emf_unknown_keys(c, m, path, known);
+        int rc = unknown_keys(c, m, path, known);
         if (rc != 0) {
             return rc;
         }
@@ -1959,6 +2224,8 @@ static void free_fields(const struct opt *schema, char *base)
             free_emf_declarations((struct ag_emf_declarations *)(base + o->off));
         } else if (o->type == OPT_CUSTOM && (o->flags & OPT_F_EMF_DESCS) != 0) {
             free_emf_descriptors((struct ag_emf_descriptors *)(base + o->off));
+        } else if (o->type == OPT_CUSTOM && (o->flags & OPT_F_ATTR_ACTIONS) != 0) {
+            free_attr_actions((struct ag_attr_actions *)(base + o->off));
         } else if (o->type == OPT_STRLIST) {
             char ***l = (char ***)(base + o->off);
             size_t *n = (size_t *)(base + o->off2);
@@ -2489,6 +2756,7 @@ static const struct comp_type comp_types[] = {
     {"batch", NULL, AG_KIND_PROCESSOR, AG_COMP_BATCH, batch_opts, validate_batch},
     {"memory_limiter", NULL, AG_KIND_PROCESSOR, AG_COMP_MEMORY_LIMITER, memory_limiter_opts,
      validate_memory_limiter},
+    {"resource", NULL, AG_KIND_PROCESSOR, AG_COMP_RESOURCE, resource_opts, NULL},
     {"resource_detection", "resourcedetection", AG_KIND_PROCESSOR, AG_COMP_RESOURCE_DETECTION,
      resource_detection_opts, NULL},
     {"debug", NULL, AG_KIND_EXPORTER, AG_COMP_DEBUG, debug_opts, NULL},
@@ -2515,7 +2783,7 @@ static const char *const unsupported_receivers[] = {
     "kafka", "otlpjsonfile", "k8s_cluster", "k8s_events", "kubeletstats", "journald", "syslog",
     "tcplog", "udplog", "awsfirehose", "nop", NULL};
 static const char *const unsupported_processors[] = {
-    "attributes", "resource", "filter", "transform", "probabilistic_sampler", "tail_sampling",
+    "attributes", "filter", "transform", "probabilistic_sampler", "tail_sampling",
     "span", "metricstransform", "cumulativetodelta", "deltatorate", "deltatocumulative",
     "groupbytrace", "groupbyattrs", "k8sattributes", "metricsgeneration",
     "experimental_metricsgeneration", "routing", "redaction", "interval", NULL};

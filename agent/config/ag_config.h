@@ -75,6 +75,59 @@ struct ag_batch_config {
     uint64_t timeout;             /* ns; default 200ms; 0 = send at once */
 };
 
+/* processors: resource (the collector's attribute actions, on resource attributes) */
+enum ag_attr_action_kind {
+    AG_ATTR_INSERT,
+    AG_ATTR_UPDATE,
+    AG_ATTR_UPSERT,
+    AG_ATTR_DELETE,
+    AG_ATTR_HASH,
+    AG_ATTR_EXTRACT,
+    AG_ATTR_CONVERT,
+};
+
+enum ag_attr_type {
+    AG_ATTR_STRING,
+    AG_ATTR_INT,
+    AG_ATTR_DOUBLE,
+    AG_ATTR_BOOL,
+};
+
+struct ag_attr_action {
+    enum ag_attr_action_kind action;
+    char *key;            /* NULL: the action works on the keys |pattern| matches (delete, hash) */
+    char *pattern;        /* delete, hash: POSIX ERE over keys; extract: over the value, with
+                           * (?P<name>...) groups */
+    char *from_attribute; /* insert, update, upsert: the value of another attribute */
+    int has_value;        /* insert, update, upsert: |value| (typed as YAML types it) */
+    enum ag_attr_type value_type;
+    char *value; /* the text; strings as written */
+    int64_t int_value;
+    double double_value;
+    enum ag_attr_type converted_type; /* convert: int, double or string */
+    char **group_names; /* extract: the named groups' names, and their group numbers */
+    size_t *group_index;
+    size_t n_groups;
+};
+
+struct ag_attr_actions {
+    struct ag_attr_action *items;
+    size_t n;
+};
+
+struct ag_resource_config {
+    struct ag_attr_actions attributes;
+};
+
+/*
+ * Go's named groups in a regex, (?P<name>re) and (?<name>re), made plain POSIX groups: the ERE
+ * goes to |*ere|, each name and its group number (1-based, counting every group) to |*names|
+ * and |*index| (|*n| of them; all freed with ag_free, the names one by one). Returns 0,
+ * AG_EINVAL (another (? construct, which POSIX lacks) or AG_ENOMEM.
+ */
+AG_NODISCARD int ag_config_named_groups(const char *pattern, char **ere, char ***names,
+                                        size_t **index, size_t *n);
+
 /* processors: memory_limiter */
 struct ag_memory_limiter_config {
     uint64_t check_interval;     /* ns; required (> 0) as in the collector */
@@ -352,6 +405,7 @@ enum ag_component_type {
     AG_COMP_AWSEMF_EXPORTER,            /* exporters: awsemf (metrics pipelines only) */
     AG_COMP_SLO_EXPORTER,               /* exporters: slo (traces and metrics pipelines) */
     AG_COMP_GO_DEBUG, /* extensions pprof and zpages: accepted, not started (a warning) */
+    AG_COMP_RESOURCE, /* processors: resource */
 };
 
 struct ag_component_config {
@@ -364,6 +418,7 @@ struct ag_component_config {
         struct ag_batch_config batch;
         struct ag_memory_limiter_config memory_limiter;
         struct ag_resource_detection_config resource_detection;
+        struct ag_resource_config resource;
         struct ag_debug_config debug;
         struct ag_file_config file;
         struct ag_health_check_config health_check;

@@ -1027,6 +1027,98 @@ static void test_resource_detection(void)
     ag_config_free(cfg);
 }
 
+/* The resource processor's actions: typed values, and every error where it is written. */
+static void test_resource_processor(void)
+{
+    const char *y = HEAD
+                    "processors:\n"                                              /* 7 */
+                    "  resource:\n"                                              /* 8 */
+                    "    attributes:\n"                                          /* 9 */
+                    "      - {key: a, value: 3, action: upsert}\n"               /* 10 */
+                    "      - {key: b, value: \"3\", action: INSERT}\n"           /* 11 */
+                    "      - {key: c, value: 2.5, action: update}\n"             /* 12 */
+                    "      - {key: d, value: true, action: upsert}\n"            /* 13 */
+                    "      - {key: e, from_attribute: a, action: insert}\n"      /* 14 */
+                    "      - {pattern: ^x\\., action: delete}\n"                 /* 15 */
+                    "      - {key: u, pattern: '(?P<h>[a-z]+)\\.(x)(?<t>[0-9]*)', action: extract}\n" /* 16 */
+                    "      - {key: n, action: convert, converted_type: double}\n" /* 17 */
+                    "service:\n"                                                 /* 18 */
+                    "  pipelines:\n"                                             /* 19 */
+                    "    logs: {receivers: [otlp], processors: [resource], exporters: [nop]}\n";
+    struct ag_config *cfg = NULL;
+    struct ag_buf d;
+    ASSERT_OK(load(y, &cfg, &d));
+    ASSERT_STREQ(ag_buf_str(&d), "");
+    ag_buf_cleanup(&d);
+    const struct ag_attr_actions *a =
+        &comp(cfg, AG_KIND_PROCESSOR, "resource")->u.resource.attributes;
+    ASSERT_EQ(a->n, 8);
+    ASSERT_EQ(a->items[0].value_type, AG_ATTR_INT);
+    ASSERT_EQ(a->items[0].int_value, 3);
+    ASSERT_EQ(a->items[1].value_type, AG_ATTR_STRING);
+    ASSERT_EQ(a->items[1].action, AG_ATTR_INSERT);
+    ASSERT_EQ(a->items[2].value_type, AG_ATTR_DOUBLE);
+    ASSERT(a->items[2].double_value == 2.5);
+    ASSERT_EQ(a->items[3].value_type, AG_ATTR_BOOL);
+    ASSERT_STREQ(a->items[4].from_attribute, "a");
+    ASSERT_NULL(a->items[5].key);
+    ASSERT_STREQ(a->items[5].pattern, "^x\\.");
+    /* Go's named groups made POSIX: (h) is group 1, (x) 2, (t) 3. */
+    ASSERT_STREQ(a->items[6].pattern, "([a-z]+)\\.(x)([0-9]*)");
+    ASSERT_EQ(a->items[6].n_groups, 2);
+    ASSERT_STREQ(a->items[6].group_names[1], "t");
+    ASSERT_UEQ(a->items[6].group_index[0], 1);
+    ASSERT_UEQ(a->items[6].group_index[1], 3);
+    ASSERT_EQ(a->items[7].converted_type, AG_ATTR_DOUBLE);
+    ag_config_free(cfg);
+
+    /* Escaped parentheses and ones inside brackets are not groups. */
+    char *ere = NULL, **names = NULL;
+    size_t *index = NULL, n = 0;
+    ASSERT_OK(ag_config_named_groups("\\((?P<a>x)\\)[(]](?P<b>y)", &ere, &names, &index, &n));
+    ASSERT_STREQ(ere, "\\((x)\\)[(]](y)");
+    ASSERT_UEQ(n, 2);
+    ASSERT_STREQ(names[0], "a");
+    ASSERT_UEQ(index[0], 1);
+    ASSERT_UEQ(index[1], 2);
+    ag_free(names[0]);
+    ag_free(names[1]);
+    ag_free(names);
+    ag_free(index);
+    ag_free(ere);
+    ASSERT_EQ(ag_config_named_groups("(?i)x", &ere, &names, &index, &n), AG_EINVAL);
+    ASSERT_EQ(ag_config_named_groups("(?P<>x)", &ere, &names, &index, &n), AG_EINVAL);
+
+    ASSERT_FAILS(HEAD
+                 "processors:\n"                                                 /* 7 */
+                 "  resource:\n"                                                 /* 8 */
+                 "    attributes:\n"                                             /* 9 */
+                 "      - {key: a, action: rename}\n"                            /* 10 */
+                 "      - {value: 1, action: insert}\n"                          /* 11 */
+                 "      - {key: a, value: 1, from_attribute: b, action: upsert}\n" /* 12 */
+                 "      - {key: a, action: extract, pattern: '(?:x)'}\n"         /* 13 */
+                 "      - {key: a, action: delete, pattern: '(['}\n"             /* 14 */
+                 "      - {key: a, from_context: auth.x, action: insert}\n"      /* 15 */
+                 "      - {key: a, action: convert, converted_type: bool}\n"     /* 16 */
+                 "      - {key: a, value: [1], action: insert}\n"                /* 17 */
+                 TAIL,
+                 "t:10:26: error: processors::resource::attributes: action: expected insert, "
+                 "update, upsert, delete, hash, extract or convert\n"
+                 "t:11:9: error: processors::resource::attributes: key is required\n"
+                 "t:12:9: error: processors::resource::attributes: upsert needs exactly one of "
+                 "value and from_attribute\n"
+                 "t:13:44: error: processors::resource::attributes: pattern: extract needs named "
+                 "groups, (?P<name>...), and no other (? construct\n"
+                 "t:14:43: error: processors::resource::attributes: pattern: Invalid regular "
+                 "expression\n"
+                 "t:15:32: error: processors::resource::attributes: from_context is not supported "
+                 "by this otterd (it keeps no client metadata)\n"
+                 "t:16:51: error: processors::resource::attributes: converted_type: expected int, "
+                 "double or string\n"
+                 "t:17:25: error: processors::resource::attributes: value: only a scalar (string, "
+                 "number, bool) is supported by this otterd\n");
+}
+
 static void test_debug_exporter(void)
 {
     ASSERT_FAILS(HEAD
@@ -1726,7 +1818,7 @@ AG_TEST_MAIN(AG_TEST_CASE(test_adot_style), AG_TEST_CASE(test_adot_default_with_
              AG_TEST_CASE(test_awsemf_options), AG_TEST_CASE(test_awsemf_errors),
              AG_TEST_CASE(test_awsemf_failmalloc), AG_TEST_CASE(test_awsxray_receiver),
              AG_TEST_CASE(test_defaults), AG_TEST_CASE(test_otlp_options),
-             AG_TEST_CASE(test_go_debug_extensions), AG_TEST_CASE(test_ignored_keys_warn),
+             AG_TEST_CASE(test_go_debug_extensions), AG_TEST_CASE(test_resource_processor), AG_TEST_CASE(test_ignored_keys_warn),
              AG_TEST_CASE(test_unknown_key), AG_TEST_CASE(test_wrong_types),
              AG_TEST_CASE(test_batch_max_size), AG_TEST_CASE(test_memory_limiter),
              AG_TEST_CASE(test_resource_detection), AG_TEST_CASE(test_debug_exporter),
