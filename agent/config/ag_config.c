@@ -839,6 +839,8 @@ static int unknown_keys(struct cctx *c, const struct ag_yaml_node *m, const char
                         const char *const *known);
 static int list_begin(struct cctx *c, const struct ag_yaml_node *v, const char *path,
                       const char *what, size_t size, void **items);
+static int check_regex(struct cctx *c, const struct ag_yaml_node *v, const char *path,
+                       const char *re);
 
 int ag_config_named_groups(const char *p, char **ere, char ***names, size_t **index, size_t *n)
 {
@@ -946,21 +948,6 @@ static void typed_value(const struct ag_yaml_node *v, struct ag_attr_action *a)
     }
 }
 
-static int regex_ok(struct cctx *c, const struct ag_yaml_node *at, const char *path,
-                    const char *ere)
-{
-    regex_t re;
-    int e = regcomp(&re, ere, REG_EXTENDED);
-    if (e != 0) {
-        char why[128];
-        regerror(e, &re, why, sizeof(why));
-        err_at(c, at->line, at->col, "%s: pattern: %s", path, why);
-        return AG_EINVAL;
-    }
-    regfree(&re);
-    return 0;
-}
-
 static int parse_attr_action(struct cctx *c, const struct ag_yaml_node *m, const char *path,
                              struct ag_attr_action *a)
 {
@@ -1065,7 +1052,7 @@ static int parse_attr_action(struct cctx *c, const struct ag_yaml_node *m, const
         rc = AG_ENOMEM;
     }
     if (rc == 0 && a->pattern != NULL) {
-        rc = regex_ok(c, pat, path, a->pattern);
+        rc = check_regex(c, pat, path, a->pattern);
     }
     return rc;
 }
@@ -1377,7 +1364,7 @@ static int emf_strlist(struct cctx *c, const struct ag_yaml_node *v, const char 
     return 0;
 }
 
-static int emf_check_regex(struct cctx *c, const struct ag_yaml_node *v, const char *path,
+static int check_regex(struct cctx *c, const struct ag_yaml_node *v, const char *path,
                            const char *re)
 {
     regex_t r;
@@ -1435,7 +1422,7 @@ static int parse_emf_matcher(struct cctx *c, const struct ag_yaml_node *v, const
         err_at(c, v->line, v->col, "%s: label_names and regex are required", path);
         return AG_EINVAL;
     }
-    if ((rc = emf_check_regex(c, re, path, re->str)) != 0) {
+    if ((rc = check_regex(c, re, path, re->str)) != 0) {
         return rc;
     }
     if ((m->regex = ag_strdup(re->str)) == NULL) {
@@ -1471,7 +1458,7 @@ static int parse_emf_declaration(struct cctx *c, const struct ag_yaml_node *v, c
         return AG_EINVAL;
     }
     for (size_t i = 0; i < d->n_metric_name_selectors; i++) {
-        if ((rc = emf_check_regex(c, sel->items[i], path, d->metric_name_selectors[i])) != 0) {
+        if ((rc = check_regex(c, sel->items[i], path, d->metric_name_selectors[i])) != 0) {
             return rc;
         }
     }

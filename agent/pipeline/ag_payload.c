@@ -472,7 +472,27 @@ int ag_payload_foreach_resource(struct ag_payload *p, ag_payload_resource_fn *fn
         if (*resp == NULL) {
             return AG_EINVAL;
         }
-        fn(p, *resp, arg);
+        int rc = fn(p, *resp, arg);
+        if (rc != 0) {
+            return rc;
+        }
     }
     return 0;
+}
+
+int ag_payload_edit_resources(struct ag_payload *p, size_t extra, ag_payload_resource_fn *fn,
+                              void *arg, int (*consume)(void *self, struct ag_payload *shell),
+                              void *self)
+{
+    struct ag_payload *q = ag_payload_own_resources(p, extra);
+    if (q == NULL) {
+        return AG_ENOMEM;
+    }
+    int rc = ag_payload_foreach_resource(q, fn, arg);
+    ag_payload_account(q);
+    if (rc == 0) {
+        rc = consume(self, q);
+    }
+    ag_payload_unref(q);
+    return rc;
 }

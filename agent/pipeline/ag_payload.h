@@ -86,10 +86,22 @@ struct ag_payload *ag_payload_own_resources(struct ag_payload *p, size_t extra);
 /*
  * Visits each Resource of a payload (NULL resources are created empty in its arena first, which
  * is why this needs a shell from ag_payload_own_resources()). The callback may replace
- * res->attributes with an array allocated in |p->arena|.
+ * res->attributes with an array allocated in |p->arena|; it returns 0, or an error that stops
+ * the visit and is returned.
  */
-typedef void ag_payload_resource_fn(struct ag_payload *p, ProtobufCMessage *resource, void *arg);
+typedef int ag_payload_resource_fn(struct ag_payload *p, ProtobufCMessage *resource, void *arg);
 AG_NODISCARD int ag_payload_foreach_resource(struct ag_payload *p, ag_payload_resource_fn *fn,
                                              void *arg);
+
+/*
+ * What the processors that change resources do with each payload: a shell of |p| with its own
+ * resources (room for |extra| more attributes each), |fn| on each of them, then the shell handed
+ * to |consume|(|self|, shell) and its reference dropped. Returns what |consume| returns, or the
+ * error of the copy or of |fn| (then nothing is handed on).
+ */
+AG_NODISCARD int ag_payload_edit_resources(struct ag_payload *p, size_t extra,
+                                           ag_payload_resource_fn *fn, void *arg,
+                                           int (*consume)(void *self, struct ag_payload *shell),
+                                           void *self);
 
 #endif /* AG_PAYLOAD_H */

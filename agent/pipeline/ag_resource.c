@@ -337,17 +337,14 @@ static int run_action(struct resource_proc *rp, struct ag_payload *p, res_t *r, 
     return 0;
 }
 
-struct apply_ctx {
-    struct resource_proc *rp;
-    int rc;
-};
-
-static void apply(struct ag_payload *p, ProtobufCMessage *resmsg, void *arg)
+static int apply(struct ag_payload *p, ProtobufCMessage *resmsg, void *arg)
 {
-    struct apply_ctx *ac = arg;
-    for (size_t k = 0; k < ac->rp->actions->n && ac->rc == 0; k++) {
-        ac->rc = run_action(ac->rp, p, (res_t *)resmsg, k);
+    struct resource_proc *rp = arg;
+    int rc = 0;
+    for (size_t k = 0; k < rp->actions->n && rc == 0; k++) {
+        rc = run_action(rp, p, (res_t *)resmsg, k);
     }
+    return rc;
 }
 
 static int rp_consume(void *self, struct ag_payload *p)
@@ -356,21 +353,8 @@ static int rp_consume(void *self, struct ag_payload *p)
     if (rp->actions->n == 0) {
         return rp->env.next.consume(rp->env.next.self, p);
     }
-    struct ag_payload *q = ag_payload_own_resources(p, rp->extra);
-    if (q == NULL) {
-        return AG_ENOMEM;
-    }
-    struct apply_ctx ac = {rp, 0};
-    int rc = ag_payload_foreach_resource(q, apply, &ac);
-    ag_payload_account(q);
-    if (rc == 0) {
-        rc = ac.rc;
-    }
-    if (rc == 0) {
-        rc = rp->env.next.consume(rp->env.next.self, q);
-    }
-    ag_payload_unref(q);
-    return rc;
+    return ag_payload_edit_resources(p, rp->extra, apply, rp, rp->env.next.consume,
+                                     rp->env.next.self);
 }
 
 static void rp_flush(void *self)

@@ -532,7 +532,7 @@ out:
     return rc;
 }
 
-static void apply(struct ag_payload *p, ProtobufCMessage *resmsg, void *arg)
+static int apply(struct ag_payload *p, ProtobufCMessage *resmsg, void *arg)
 {
     struct resource_detection *rd = arg;
     Opentelemetry__Proto__Resource__V1__Resource *res = (void *)resmsg;
@@ -549,7 +549,7 @@ static void apply(struct ag_payload *p, ProtobufCMessage *resmsg, void *arg)
         kv_t *kv = ag_arena_alloc(p->arena, sizeof(*kv));
         any_t *v = ag_arena_alloc(p->arena, sizeof(*v));
         if (kv == NULL || v == NULL) {
-            continue;
+            return AG_ENOMEM;
         }
         opentelemetry__proto__common__v1__key_value__init(kv);
         opentelemetry__proto__common__v1__any_value__init(v);
@@ -568,6 +568,7 @@ static void apply(struct ag_payload *p, ProtobufCMessage *resmsg, void *arg)
             res->attributes[res->n_attributes++] = kv;
         }
     }
+    return 0;
 }
 
 static int rd_consume(void *self, struct ag_payload *p)
@@ -576,17 +577,7 @@ static int rd_consume(void *self, struct ag_payload *p)
     if (rd->n == 0) {
         return rd->env.next.consume(rd->env.next.self, p);
     }
-    struct ag_payload *q = ag_payload_own_resources(p, rd->n);
-    if (q == NULL) {
-        return AG_ENOMEM;
-    }
-    int rc = ag_payload_foreach_resource(q, apply, rd);
-    ag_payload_account(q);
-    if (rc == 0) {
-        rc = rd->env.next.consume(rd->env.next.self, q);
-    }
-    ag_payload_unref(q);
-    return rc;
+    return ag_payload_edit_resources(p, rd->n, apply, rd, rd->env.next.consume, rd->env.next.self);
 }
 
 static void rd_flush(void *self)

@@ -100,13 +100,14 @@ static void test_merge(void)
     ASSERT_UEQ(ag_payload_bytes_in_flight(), 0);
 }
 
-static void add_attr(struct ag_payload *p, ProtobufCMessage *resmsg, void *arg)
+static int add_attr(struct ag_payload *p, ProtobufCMessage *resmsg, void *arg)
 {
     Opentelemetry__Proto__Resource__V1__Resource *res = (void *)resmsg;
     Opentelemetry__Proto__Common__V1__KeyValue *kv = ag_arena_calloc(p->arena, sizeof(*kv));
     opentelemetry__proto__common__v1__key_value__init(kv);
     kv->key = arg;
     res->attributes[res->n_attributes++] = kv;
+    return 0;
 }
 
 static void test_own_resources_leaves_original_alone(void)
