@@ -955,10 +955,6 @@ static int parse_attr_action(struct cctx *c, const struct ag_yaml_node *m, const
                                         "from_context", "pattern", "converted_type", NULL};
     static const char *const actions[] = {"insert", "update",  "upsert", "delete",
                                           "hash",   "extract", "convert"};
-    if (m->type != AG_YAML_MAPPING) {
-        err_at(c, m->line, m->col, "%s: expected a mapping", path);
-        return AG_EINVAL;
-    }
     int rc = unknown_keys(c, m, path, known);
     if (rc != 0) {
         return rc;
@@ -1382,9 +1378,14 @@ static int check_regex(struct cctx *c, const struct ag_yaml_node *v, const char 
     return 0;
 }
 
+/* Checks that |m| is a mapping whose keys are all in |known| (NULL-terminated). */
 static int unknown_keys(struct cctx *c, const struct ag_yaml_node *m, const char *path,
-                            const char *const *known)
+                        const char *const *known)
 {
+    if (m->type != AG_YAML_MAPPING) {
+        err_at(c, m->line, m->col, "%s: expected a mapping", path);
+        return AG_EINVAL;
+    }
     for (size_t i = 0; i < m->n_pairs; i++) {
         int ok = 0;
         for (size_t k = 0; known[k] != NULL; k++) {
@@ -1403,10 +1404,6 @@ static int parse_emf_matcher(struct cctx *c, const struct ag_yaml_node *v, const
                              struct ag_emf_label_matcher *m)
 {
     static const char *const known[] = {"label_names", "separator", "regex", NULL};
-    if (v->type != AG_YAML_MAPPING) {
-        err_at(c, v->line, v->col, "%s: expected a mapping", path);
-        return AG_EINVAL;
-    }
     int rc = unknown_keys(c, v, path, known);
     if (rc != 0) {
         return rc;
@@ -1441,10 +1438,6 @@ static int parse_emf_declaration(struct cctx *c, const struct ag_yaml_node *v, c
     static const char *const known[] = {"dimensions", "metric_name_selectors", "label_matchers",
                                         NULL};
     int rc;
-    if (v->type != AG_YAML_MAPPING) {
-        err_at(c, v->line, v->col, "%s: expected a mapping", path);
-        return AG_EINVAL;
-    }
     if ((rc = unknown_keys(c, v, path, known)) != 0) {
         return rc;
     }
@@ -1567,10 +1560,6 @@ static int parse_emf_descriptors(struct cctx *c, const struct ag_yaml_node *v, v
     for (size_t i = 0; i < v->n_items; i++) {
         const struct ag_yaml_node *m = v->items[i];
         out->n = i + 1;
-        if (m->type != AG_YAML_MAPPING) {
-            err_at(c, m->line, m->col, "%s: expected a mapping", path);
-            return AG_EINVAL;
-        }
         int rc = unknown_keys(c, m, path, known);
         if (rc != 0) {
             return rc;
