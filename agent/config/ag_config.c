@@ -526,6 +526,30 @@ static const struct opt cors_opts[] = {
     END_OPTS,
 };
 
+static int check_compression_algorithms(struct cctx *c, const struct ag_yaml_node *v,
+                                        void *field, const char *path)
+{
+    static const char *const known[] = {"gzip", "zlib", "deflate", "zstd", "snappy",
+                                        "x-snappy-framed", "lz4", NULL};
+    (void)field;
+    int rc = 0;
+    for (size_t i = 0; v->type == AG_YAML_SEQUENCE && i < v->n_items; i++) {
+        bool ok = false;
+        for (size_t k = 0; known[k] != NULL; k++) {
+            ok = ok || strcmp(v->items[i]->str, known[k]) == 0;
+        }
+        if (!ok) {
+            char q[QUOTE_LEN];
+            show(v->items[i], q, sizeof(q));
+            err_at(c, v->items[i]->line, v->items[i]->col,
+                   "%s: unknown compression '%s' (expected gzip, zlib, deflate, zstd, snappy, "
+                   "x-snappy-framed or lz4)", path, q);
+            rc = AG_EINVAL;
+        }
+    }
+    return rc;
+}
+
 static const struct opt http_opts[] = {
     {.name = "endpoint", .type = OPT_STR, .off = OFF(ag_otlp_receiver_config, http_endpoint),
      .def = "localhost:4318", .fn = check_endpoint},
@@ -553,7 +577,10 @@ static const struct opt http_opts[] = {
     IGNORED("keep_alives_enabled", OPT_BOOL),
     IGNORED("include_metadata", OPT_BOOL),
     IGNORED("response_headers", OPT_ANY),
-    IGNORED("compression_algorithms", OPT_STRLIST),
+    {.name = "compression_algorithms", .type = OPT_STRLIST,
+     .off = OFF(ag_otlp_receiver_config, http_compression_algorithms),
+     .off2 = OFF(ag_otlp_receiver_config, n_http_compression_algorithms),
+     .fn = check_compression_algorithms},
     IGNORED("auth", OPT_ANY),
     END_OPTS,
 };

@@ -58,6 +58,8 @@ struct ag_otlp_receiver_config {
     int http_enabled;            /* protocols.http present */
     char *http_endpoint;         /* "localhost:4318" */
     uint64_t http_max_request_body_size; /* bytes; default (and 0) 20 MiB (20971520) */
+    char **http_compression_algorithms;  /* Content-Encodings accepted; none listed = all */
+    size_t n_http_compression_algorithms;
     struct ag_tls_config http_tls;
     int cors_enabled;
     struct ag_cors_config cors;

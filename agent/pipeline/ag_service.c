@@ -1053,6 +1053,10 @@ static int start_receiver(struct ag_service *svc, struct otlp_receiver *r, char 
         ho.paths[AG_SIGNAL_LOGS] = oc->logs_url_path;
         ho.cors = oc->cors_enabled ? &oc->cors : NULL;
         ho.read_header_timeout = oc->http_read_header_timeout;
+        if (oc->n_http_compression_algorithms > 0) {
+            ho.encodings = (const char *const *)oc->http_compression_algorithms;
+            ho.n_encodings = oc->n_http_compression_algorithms;
+        }
         struct ag_otlp_sink sink = {otlp_ingest, &r->sinks[TRANSPORT_HTTP]};
         r->http = ag_http_receiver_new(svc->base, &ho, &sink);
         if (r->http == NULL) {

@@ -11,6 +11,7 @@
 #include "ag_mem.h"
 #include "ag_zip.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -261,6 +262,20 @@ static void on_request(struct evhttp_request *req, void *arg)
             if (strcasecmp(ce, encodings[i].name) == 0) {
                 fmt = (int)encodings[i].fmt;
             }
+        }
+        bool listed = r->opts.encodings == NULL;
+        for (size_t i = 0; i < r->opts.n_encodings && !listed; i++) {
+            listed = strcasecmp(ce, r->opts.encodings[i]) == 0 ||
+                     (strcasecmp(ce, "x-gzip") == 0 && strcmp(r->opts.encodings[i], "gzip") == 0);
+        }
+        if (fmt >= 0 && !listed) {
+            char msg[192];
+            snprintf(msg, sizeof(msg),
+                     "Content-Encoding \"%.64s\" is not in this receiver's "
+                     "compression_algorithms",
+                     ce);
+            send_status(r, req, enc, 400, AG_GRPC_INVALID_ARGUMENT, msg, 0);
+            return;
         }
         if (fmt < 0) {
             char msg[192];

@@ -23,6 +23,9 @@ struct ag_http_receiver_options {
     const char *paths[AG_SIGNAL_COUNT]; /* URL path per signal, e.g. "/v1/traces" */
     const struct ag_cors_config *cors;  /* NULL: no CORS headers */
     uint64_t read_header_timeout;       /* ns; a connection idle this long is closed */
+    const char *const *encodings;       /* Content-Encodings accepted (compression_algorithms
+                                         * names); NULL: every one otterd decodes */
+    size_t n_encodings;
 };
 
 struct ag_http_receiver_stats {

@@ -85,3 +85,20 @@ def test_grpc_bombs_and_corrupt_messages(agent, enc):
                    [rc.grpc_frame(good[:-2], compressed=True)],
                    extra_headers=[("grpc-encoding", enc)])
     assert r.grpc_status == 13, (r.headers, r.trailers)  # INTERNAL, as grpc-go
+
+
+def test_compression_algorithms_limits_the_encodings(otterd):
+    """compression_algorithms: [zstd]: zstd and plain bodies are taken, gzip is refused, naming
+    the option."""
+    import gzip
+    agent = otterd(http_opts={"compression_algorithms": ["zstd"]})
+    body = rc.small_request("traces", "only-zstd")[0].SerializeToString()
+    st, _, _ = rc.post(agent.http_port, "traces", HTTP["zstd"](body),
+                       headers={"Content-Encoding": "zstd"})
+    assert st == 200
+    st, _, _ = rc.post(agent.http_port, "traces", body)
+    assert st == 200
+    st, _, resp = rc.post(agent.http_port, "traces", gzip.compress(body),
+                          headers={"Content-Encoding": "gzip"})
+    assert st == 400
+    assert b"compression_algorithms" in resp, resp

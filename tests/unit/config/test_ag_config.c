@@ -683,6 +683,21 @@ static void test_go_debug_extensions(void)
     ag_config_free(cfg);
 }
 
+static void test_compression_algorithms(void)
+{
+    ASSERT_FAILS("receivers:\n"                                  /* 1 */
+                 "  otlp:\n"                                     /* 2 */
+                 "    protocols:\n"                              /* 3 */
+                 "      http:\n"                                 /* 4 */
+                 "        compression_algorithms: [gzip, br]\n"  /* 5 */
+                 "exporters:\n"                                  /* 6 */
+                 "  nop:\n"                                      /* 7 */
+                 TAIL,
+                 "t:5:40: error: receivers::otlp::protocols::http::compression_algorithms: "
+                 "unknown compression 'br' (expected gzip, zlib, deflate, zstd, snappy, "
+                 "x-snappy-framed or lz4)\n");
+}
+
 static void test_ignored_keys_warn(void)
 {
     const char *y = "receivers:\n"                                  /* 1 */
@@ -692,7 +707,7 @@ static void test_ignored_keys_warn(void)
                     "        read_buffer_size: 524288\n"            /* 5 */
                     "        include_metadata: true\n"              /* 6 */
                     "      http:\n"                                 /* 7 */
-                    "        compression_algorithms: [gzip]\n"      /* 8 */
+                    "        compression_algorithms: [gzip, zstd]\n" /* 8 */
                     "        response_headers: {X-A: b}\n"          /* 9 */
                     "exporters:\n"                                  /* 10 */
                     "  nop:\n"                                      /* 11 */
@@ -721,8 +736,6 @@ static void test_ignored_keys_warn(void)
                  "implemented by otterd and is ignored\n"
                  "t:6:9: warning: receivers::otlp::protocols::grpc::include_metadata is not "
                  "implemented by otterd and is ignored\n"
-                 "t:8:9: warning: receivers::otlp::protocols::http::compression_algorithms is not "
-                 "implemented by otterd and is ignored\n"
                  "t:9:9: warning: receivers::otlp::protocols::http::response_headers is not "
                  "implemented by otterd and is ignored\n"
                  "t:13:5: warning: exporters::debug::sampling_initial is not implemented by "
@@ -733,6 +746,9 @@ static void test_ignored_keys_warn(void)
                  "implemented by otterd and is ignored\n"
                  "t:24:7: warning: service::telemetry::metrics::level is not implemented by "
                  "otterd and is ignored\n");
+    const struct ag_otlp_receiver_config *oc = &comp(cfg, AG_KIND_RECEIVER, "otlp")->u.otlp;
+    ASSERT_EQ(oc->n_http_compression_algorithms, 2);
+    ASSERT_STREQ(oc->http_compression_algorithms[1], "zstd");
     ag_buf_cleanup(&d);
     ag_config_free(cfg);
 
@@ -1818,7 +1834,7 @@ AG_TEST_MAIN(AG_TEST_CASE(test_adot_style), AG_TEST_CASE(test_adot_default_with_
              AG_TEST_CASE(test_awsemf_options), AG_TEST_CASE(test_awsemf_errors),
              AG_TEST_CASE(test_awsemf_failmalloc), AG_TEST_CASE(test_awsxray_receiver),
              AG_TEST_CASE(test_defaults), AG_TEST_CASE(test_otlp_options),
-             AG_TEST_CASE(test_go_debug_extensions), AG_TEST_CASE(test_resource_processor), AG_TEST_CASE(test_ignored_keys_warn),
+             AG_TEST_CASE(test_go_debug_extensions), AG_TEST_CASE(test_resource_processor), AG_TEST_CASE(test_compression_algorithms), AG_TEST_CASE(test_ignored_keys_warn),
              AG_TEST_CASE(test_unknown_key), AG_TEST_CASE(test_wrong_types),
              AG_TEST_CASE(test_batch_max_size), AG_TEST_CASE(test_memory_limiter),
              AG_TEST_CASE(test_resource_detection), AG_TEST_CASE(test_debug_exporter),
