@@ -1104,6 +1104,20 @@ static const struct opt resource_opts[] = {
     END_OPTS,
 };
 
+/* include/exclude choose the items the actions apply to: ignoring them would change items the
+ * config meant to leave alone, so they are refused rather than warned about. */
+static const struct opt attributes_opts[] = {
+    {.name = "actions", .type = OPT_CUSTOM, .flags = OPT_F_ATTR_ACTIONS,
+     .off = OFF(ag_attributes_config, actions), .fn = parse_attr_actions},
+    {.name = "include", .type = OPT_REJECT, .off = NO_FIELD,
+     .msg = "include/exclude matching is not supported by this otterd yet (without it the "
+            "actions would apply to every item)"},
+    {.name = "exclude", .type = OPT_REJECT, .off = NO_FIELD,
+     .msg = "include/exclude matching is not supported by this otterd yet (without it the "
+            "actions would apply to every item)"},
+    END_OPTS,
+};
+
 /* exporters */
 
 static const struct opt debug_opts[] = {
@@ -2760,6 +2774,7 @@ static const struct comp_type comp_types[] = {
     {"memory_limiter", NULL, AG_KIND_PROCESSOR, AG_COMP_MEMORY_LIMITER, memory_limiter_opts,
      validate_memory_limiter},
     {"resource", NULL, AG_KIND_PROCESSOR, AG_COMP_RESOURCE, resource_opts, NULL},
+    {"attributes", NULL, AG_KIND_PROCESSOR, AG_COMP_ATTRIBUTES, attributes_opts, NULL},
     {"resource_detection", "resourcedetection", AG_KIND_PROCESSOR, AG_COMP_RESOURCE_DETECTION,
      resource_detection_opts, NULL},
     {"debug", NULL, AG_KIND_EXPORTER, AG_COMP_DEBUG, debug_opts, NULL},
@@ -2786,7 +2801,7 @@ static const char *const unsupported_receivers[] = {
     "kafka", "otlpjsonfile", "k8s_cluster", "k8s_events", "kubeletstats", "journald", "syslog",
     "tcplog", "udplog", "awsfirehose", "nop", NULL};
 static const char *const unsupported_processors[] = {
-    "attributes", "filter", "transform", "probabilistic_sampler", "tail_sampling",
+    "filter", "transform", "probabilistic_sampler", "tail_sampling",
     "span", "metricstransform", "cumulativetodelta", "deltatorate", "deltatocumulative",
     "groupbytrace", "groupbyattrs", "k8sattributes", "metricsgeneration",
     "experimental_metricsgeneration", "routing", "redaction", "interval", NULL};

@@ -121,6 +121,11 @@ struct ag_resource_config {
     struct ag_attr_actions attributes;
 };
 
+/* processors: attributes (the same actions on spans', log records' and data points' own) */
+struct ag_attributes_config {
+    struct ag_attr_actions actions;
+};
+
 /*
  * Go's named groups in a regex, (?P<name>re) and (?<name>re), made plain POSIX groups: the ERE
  * goes to |*ere|, each name and its group number (1-based, counting every group) to |*names|
@@ -406,8 +411,9 @@ enum ag_component_type {
     AG_COMP_AWSCLOUDWATCHLOGS_EXPORTER, /* exporters: awscloudwatchlogs (logs pipelines only) */
     AG_COMP_AWSEMF_EXPORTER,            /* exporters: awsemf (metrics pipelines only) */
     AG_COMP_SLO_EXPORTER,               /* exporters: slo (traces and metrics pipelines) */
-    AG_COMP_GO_DEBUG, /* extensions pprof and zpages: accepted, not started (a warning) */
-    AG_COMP_RESOURCE, /* processors: resource */
+    AG_COMP_GO_DEBUG,   /* extensions pprof and zpages: accepted, not started (a warning) */
+    AG_COMP_RESOURCE,   /* processors: resource */
+    AG_COMP_ATTRIBUTES, /* processors: attributes */
 };
 
 struct ag_component_config {
@@ -421,6 +427,7 @@ struct ag_component_config {
         struct ag_memory_limiter_config memory_limiter;
         struct ag_resource_detection_config resource_detection;
         struct ag_resource_config resource;
+        struct ag_attributes_config attributes;
         struct ag_debug_config debug;
         struct ag_file_config file;
         struct ag_health_check_config health_check;

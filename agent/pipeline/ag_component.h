@@ -94,6 +94,9 @@ AG_NODISCARD int ag_resource_detection_new(const struct ag_resource_detection_co
 AG_NODISCARD int ag_resource_new(const struct ag_resource_config *cfg,
                                  const struct ag_component_env *env, struct ag_processor *out,
                                  char *err, size_t errlen);
+AG_NODISCARD int ag_attributes_new(const struct ag_attributes_config *cfg,
+                                   const struct ag_component_env *env, struct ag_processor *out,
+                                   char *err, size_t errlen);
 
 /* The nop exporter: counts and discards (benchmarks). */
 extern const struct ag_exporter_ops ag_nop_exporter_ops;

@@ -496,3 +496,117 @@ int ag_payload_edit_resources(struct ag_payload *p, size_t extra, ag_payload_res
     ag_payload_unref(q);
     return rc;
 }
+
+/* ---- items with private attributes ----------------------------------------------------------- */
+
+/* A shallow copy of |msg| in |a| whose repeated field |f| is a private array with room for
+ * |extra| more entries. */
+static void *own_repeated(struct ag_arena *a, const ProtobufCMessageDescriptor *d, const void *msg,
+                          const ProtobufCFieldDescriptor *f, size_t extra)
+{
+    void *c = shallow_copy(a, d, msg);
+    size_t n = rep_count(msg, f);
+    void **arr = ag_arena_alloc(a, (n + extra + 1) * sizeof(void *));
+    if (c == NULL || arr == NULL) {
+        return NULL;
+    }
+    if (n > 0) {
+        memcpy(arr, rep_items(msg, f), n * sizeof(void *));
+    }
+    rep_set(c, f, arr, n);
+    return c;
+}
+
+struct item_edit {
+    ag_payload_attrs_fn *fn;
+    void *arg;
+    size_t extra;
+};
+
+/* Replaces *|slot| (an item) by its copy with private attributes, and edits them. */
+static int edit_item(struct ag_payload *q, void **slot, const ProtobufCMessageDescriptor *d,
+                     const struct item_edit *e)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(d, "attributes");
+    void *c = f != NULL ? own_repeated(q->arena, d, *slot, f, e->extra) : NULL;
+    if (c == NULL) {
+        return AG_ENOMEM;
+    }
+    *slot = c;
+    return e->fn(q, (ProtobufCMessage ***)((char *)c + f->offset),
+                 (size_t *)((char *)c + f->quantifier_offset), e->arg);
+}
+
+/* A metric: its data message and data points copied, each point's attributes edited. */
+static int edit_metric(struct ag_payload *q, void **slot, const struct item_edit *e)
+{
+    const ProtobufCMessageDescriptor *md = &opentelemetry__proto__metrics__v1__metric__descriptor;
+    const Opentelemetry__Proto__Metrics__V1__Metric *m = *slot;
+    const ProtobufCFieldDescriptor *f = field(md, (unsigned)m->data_case);
+    if (f == NULL) {
+        return 0; /* no data */
+    }
+    char *c = shallow_copy(q->arena, md, m);
+    const void *data = *(void *const *)((const char *)m + f->offset);
+    const ProtobufCFieldDescriptor *pts = field(f->descriptor, 1);
+    void *dc = c != NULL ? own_repeated(q->arena, f->descriptor, data, pts, 0) : NULL;
+    if (dc == NULL) {
+        return AG_ENOMEM;
+    }
+    memcpy(c + f->offset, &dc, sizeof(dc));
+    *slot = c;
+    void **points = rep_items(dc, pts);
+    int rc = 0;
+    for (size_t i = 0; i < rep_count(dc, pts) && rc == 0; i++) {
+        rc = edit_item(q, &points[i], pts->descriptor, e);
+    }
+    return rc;
+}
+
+int ag_payload_edit_item_attributes(struct ag_payload *p, size_t extra, ag_payload_attrs_fn *fn,
+                                    void *arg, int (*consume)(void *self, struct ag_payload *shell),
+                                    void *self)
+{
+    struct shape s;
+    get_shape(p->signal, &s);
+    struct ag_payload *q = shell_new(p->signal, &p, 1);
+    if (q == NULL) {
+        return AG_ENOMEM;
+    }
+    struct item_edit e = {fn, arg, extra};
+    int rc = 0;
+    void *req = own_repeated(q->arena, s.req, p->msg, s.req_res, 0);
+    if (req == NULL) {
+        rc = AG_ENOMEM;
+    }
+    void **res = req != NULL ? rep_items(req, s.req_res) : NULL;
+    for (size_t r = 0; rc == 0 && r < rep_count(req, s.req_res); r++) {
+        if ((res[r] = own_repeated(q->arena, s.res, res[r], s.res_scope, 0)) == NULL) {
+            rc = AG_ENOMEM;
+            break;
+        }
+        void **scopes = rep_items(res[r], s.res_scope);
+        for (size_t k = 0; rc == 0 && k < rep_count(res[r], s.res_scope); k++) {
+            if ((scopes[k] = own_repeated(q->arena, s.scope, scopes[k], s.scope_items, 0)) ==
+                NULL) {
+                rc = AG_ENOMEM;
+                break;
+            }
+            void **items = rep_items(scopes[k], s.scope_items);
+            for (size_t i = 0; rc == 0 && i < rep_count(scopes[k], s.scope_items); i++) {
+                rc = p->signal == AG_SIGNAL_METRICS
+                         ? edit_metric(q, &items[i], &e)
+                         : edit_item(q, &items[i], s.scope_items->descriptor, &e);
+            }
+        }
+    }
+    if (rc == 0) {
+        q->msg = req;
+        q->items = p->items;
+        ag_payload_account(q);
+        rc = consume(self, q);
+    }
+    ag_payload_unref(q);
+    return rc;
+}

@@ -104,4 +104,17 @@ AG_NODISCARD int ag_payload_edit_resources(struct ag_payload *p, size_t extra,
                                            int (*consume)(void *self, struct ag_payload *shell),
                                            void *self);
 
+/*
+ * The same for the items' own attributes (spans, log records, metric data points): a shell of
+ * |p| whose every item is a shallow copy with a private attribute array (room for |extra| more),
+ * |fn| called with each item's array and count, then the shell handed to |consume| as above.
+ * Resources are shared, not copied.
+ */
+typedef int ag_payload_attrs_fn(struct ag_payload *shell, ProtobufCMessage ***attrs, size_t *n,
+                                void *arg);
+AG_NODISCARD int
+ag_payload_edit_item_attributes(struct ag_payload *p, size_t extra, ag_payload_attrs_fn *fn,
+                                void *arg, int (*consume)(void *self, struct ag_payload *shell),
+                                void *self);
+
 #endif /* AG_PAYLOAD_H */

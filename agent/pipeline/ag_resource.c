@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The resource processor, as the collector's: its attribute actions applied in order to every
- * resource of every payload, on a private copy of the resources (ag_payload_own_resources), so
- * a payload another pipeline shares is never changed.
+ * The resource and attributes processors, as the collector's: their attribute actions applied
+ * in order to every resource (resource) or to every span, log record and metric data point
+ * (attributes) of every payload, on private copies (ag_payload_edit_resources,
+ * ag_payload_edit_item_attributes), so a payload another pipeline shares is never changed.
  *
  * insert: set the key when it is absent; update: when present; upsert: always; the value is the
  * action's (typed as YAML types it) or another attribute's (nothing happens when that one is
@@ -33,6 +34,12 @@ typedef Opentelemetry__Proto__Common__V1__KeyValue kv_t;
 typedef Opentelemetry__Proto__Common__V1__AnyValue any_t;
 typedef Opentelemetry__Proto__Resource__V1__Resource res_t;
 
+/* An attribute list being edited: the array (the copy's own, with room to grow) and its count. */
+struct kvs {
+    kv_t ***a;
+    size_t *n;
+};
+
 #define V_STRING OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
 #define V_INT    OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
 #define V_DOUBLE OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE
@@ -41,6 +48,7 @@ typedef Opentelemetry__Proto__Resource__V1__Resource res_t;
 
 struct resource_proc {
     struct ag_component_env env;
+    bool items; /* the attributes processor: the items' attributes, not the resources' */
     const struct ag_attr_actions *actions;
     regex_t *re; /* per action; compiled when it has a pattern */
     bool *has_re;
@@ -49,27 +57,26 @@ struct resource_proc {
 
 /* ---- attribute helpers ----------------------------------------------------------------------- */
 
-static long find(const res_t *r, const char *key)
+static long find(const struct kvs *r, const char *key)
 {
-    for (size_t i = 0; i < r->n_attributes; i++) {
-        if (r->attributes[i] != NULL && r->attributes[i]->key != NULL &&
-            strcmp(r->attributes[i]->key, key) == 0) {
+    for (size_t i = 0; i < *r->n; i++) {
+        const kv_t *kv = (*r->a)[i];
+        if (kv != NULL && kv->key != NULL && strcmp(kv->key, key) == 0) {
             return (long)i;
         }
     }
     return -1;
 }
 
-static void remove_at(res_t *r, size_t i)
+static void remove_at(const struct kvs *r, size_t i)
 {
-    memmove(&r->attributes[i], &r->attributes[i + 1],
-            (r->n_attributes - i - 1) * sizeof(r->attributes[0]));
-    r->n_attributes--;
+    memmove(&(*r->a)[i], &(*r->a)[i + 1], (*r->n - i - 1) * sizeof((*r->a)[0]));
+    (*r->n)--;
 }
 
 /* Sets |key| to |v| (borrowed for the payload's life): replaced in place, else appended (the
  * shell's array has room for every attribute the actions can add). */
-static int set(struct ag_payload *p, res_t *r, const char *key, any_t *v)
+static int set(struct ag_payload *p, const struct kvs *r, const char *key, any_t *v)
 {
     kv_t *kv = ag_arena_alloc(p->arena, sizeof(*kv));
     if (kv == NULL) {
@@ -80,9 +87,9 @@ static int set(struct ag_payload *p, res_t *r, const char *key, any_t *v)
     kv->value = v;
     long i = find(r, key);
     if (i >= 0) {
-        r->attributes[i] = kv;
+        (*r->a)[i] = kv;
     } else {
-        r->attributes[r->n_attributes++] = kv;
+        (*r->a)[(*r->n)++] = kv;
     }
     return 0;
 }
@@ -143,9 +150,9 @@ static void format_double(double d, char *buf, size_t len)
 
 /* ---- the actions ----------------------------------------------------------------------------- */
 
-static int hash_value(struct ag_payload *p, res_t *r, size_t i)
+static int hash_value(struct ag_payload *p, const struct kvs *r, size_t i)
 {
-    const any_t *v = r->attributes[i]->value;
+    const any_t *v = (*r->a)[i]->value;
     uint8_t le[8];
     const void *data;
     size_t n;
@@ -187,12 +194,12 @@ static int hash_value(struct ag_payload *p, res_t *r, size_t i)
         snprintf(hex + 2 * k, 3, "%02x", md[k]);
     }
     any_t *h = string_value(p, hex, 64);
-    return h != NULL ? set(p, r, r->attributes[i]->key, h) : AG_ENOMEM;
+    return h != NULL ? set(p, r, (*r->a)[i]->key, h) : AG_ENOMEM;
 }
 
-static int convert(struct ag_payload *p, res_t *r, size_t i, enum ag_attr_type to)
+static int convert(struct ag_payload *p, const struct kvs *r, size_t i, enum ag_attr_type to)
 {
-    const any_t *v = r->attributes[i]->value;
+    const any_t *v = (*r->a)[i]->value;
     if (v == NULL) {
         return 0;
     }
@@ -253,13 +260,13 @@ static int convert(struct ag_payload *p, res_t *r, size_t i, enum ag_attr_type t
             return 0;
         }
     }
-    return nv != NULL ? set(p, r, r->attributes[i]->key, nv) : AG_ENOMEM;
+    return nv != NULL ? set(p, r, (*r->a)[i]->key, nv) : AG_ENOMEM;
 }
 
-static int extract(struct ag_payload *p, res_t *r, size_t i, const struct ag_attr_action *a,
-                   const regex_t *re)
+static int extract(struct ag_payload *p, const struct kvs *r, size_t i,
+                   const struct ag_attr_action *a, const regex_t *re)
 {
-    const any_t *v = r->attributes[i]->value;
+    const any_t *v = (*r->a)[i]->value;
     if (v == NULL || v->value_case != V_STRING) {
         return 0;
     }
@@ -287,7 +294,7 @@ static int extract(struct ag_payload *p, res_t *r, size_t i, const struct ag_att
     return 0;
 }
 
-static int run_action(struct resource_proc *rp, struct ag_payload *p, res_t *r, size_t k)
+static int run_action(struct resource_proc *rp, struct ag_payload *p, const struct kvs *r, size_t k)
 {
     const struct ag_attr_action *a = &rp->actions->items[k];
     long i = a->key != NULL ? find(r, a->key) : -1;
@@ -304,7 +311,7 @@ static int run_action(struct resource_proc *rp, struct ag_payload *p, res_t *r, 
             if (from < 0) {
                 return 0;
             }
-            v = r->attributes[from]->value; /* values are never changed in place: shared */
+            v = (*r->a)[from]->value; /* values are never changed in place: shared */
         } else if ((v = config_value(p, a)) == NULL) {
             return AG_ENOMEM;
         }
@@ -312,8 +319,8 @@ static int run_action(struct resource_proc *rp, struct ag_payload *p, res_t *r, 
     }
     case AG_ATTR_DELETE:
     case AG_ATTR_HASH:
-        for (size_t j = r->n_attributes; j-- > 0;) {
-            const char *key = r->attributes[j] != NULL ? r->attributes[j]->key : NULL;
+        for (size_t j = *r->n; j-- > 0;) {
+            const char *key = (*r->a)[j] != NULL ? (*r->a)[j]->key : NULL;
             bool hit = key != NULL && (a->key != NULL ? strcmp(key, a->key) == 0
                                                       : regexec(&rp->re[k], key, 0, NULL, 0) == 0);
             if (!hit) {
@@ -337,14 +344,26 @@ static int run_action(struct resource_proc *rp, struct ag_payload *p, res_t *r, 
     return 0;
 }
 
-static int apply(struct ag_payload *p, ProtobufCMessage *resmsg, void *arg)
+static int run_actions(struct resource_proc *rp, struct ag_payload *p, const struct kvs *r)
 {
-    struct resource_proc *rp = arg;
     int rc = 0;
     for (size_t k = 0; k < rp->actions->n && rc == 0; k++) {
-        rc = run_action(rp, p, (res_t *)resmsg, k);
+        rc = run_action(rp, p, r, k);
     }
     return rc;
+}
+
+static int apply_resource(struct ag_payload *p, ProtobufCMessage *resmsg, void *arg)
+{
+    res_t *res = (res_t *)resmsg;
+    struct kvs r = {&res->attributes, &res->n_attributes};
+    return run_actions(arg, p, &r);
+}
+
+static int apply_item(struct ag_payload *p, ProtobufCMessage ***attrs, size_t *n, void *arg)
+{
+    struct kvs r = {(kv_t ***)attrs, n};
+    return run_actions(arg, p, &r);
 }
 
 static int rp_consume(void *self, struct ag_payload *p)
@@ -353,7 +372,11 @@ static int rp_consume(void *self, struct ag_payload *p)
     if (rp->actions->n == 0) {
         return rp->env.next.consume(rp->env.next.self, p);
     }
-    return ag_payload_edit_resources(p, rp->extra, apply, rp, rp->env.next.consume,
+    if (rp->items) {
+        return ag_payload_edit_item_attributes(p, rp->extra, apply_item, rp, rp->env.next.consume,
+                                               rp->env.next.self);
+    }
+    return ag_payload_edit_resources(p, rp->extra, apply_resource, rp, rp->env.next.consume,
                                      rp->env.next.self);
 }
 
@@ -375,11 +398,12 @@ static void rp_destroy(void *self)
     ag_free(rp);
 }
 
-int ag_resource_new(const struct ag_resource_config *cfg, const struct ag_component_env *env,
-                    struct ag_processor *out, char *err, size_t errlen)
+static int actions_new(const struct ag_attr_actions *actions, bool items,
+                       const struct ag_component_env *env, struct ag_processor *out, char *err,
+                       size_t errlen)
 {
     struct resource_proc *rp = ag_calloc(1, sizeof(*rp));
-    size_t n = cfg->attributes.n;
+    size_t n = actions->n;
     if (rp == NULL || (n > 0 && ((rp->re = ag_calloc(n, sizeof(*rp->re))) == NULL ||
                                  (rp->has_re = ag_calloc(n, sizeof(*rp->has_re))) == NULL))) {
         if (rp != NULL) {
@@ -389,9 +413,10 @@ int ag_resource_new(const struct ag_resource_config *cfg, const struct ag_compon
         return AG_ENOMEM;
     }
     rp->env = *env;
-    rp->actions = &cfg->attributes;
+    rp->items = items;
+    rp->actions = actions;
     for (size_t k = 0; k < n; k++) {
-        const struct ag_attr_action *a = &cfg->attributes.items[k];
+        const struct ag_attr_action *a = &actions->items[k];
         if (a->pattern != NULL) {
             if (regcomp(&rp->re[k], a->pattern, REG_EXTENDED) != 0) {
                 snprintf(err, errlen, "action %zu: pattern does not compile", k + 1);
@@ -410,4 +435,16 @@ int ag_resource_new(const struct ag_resource_config *cfg, const struct ag_compon
     out->destroy = rp_destroy;
     out->self = rp;
     return 0;
+}
+
+int ag_resource_new(const struct ag_resource_config *cfg, const struct ag_component_env *env,
+                    struct ag_processor *out, char *err, size_t errlen)
+{
+    return actions_new(&cfg->attributes, false, env, out, err, errlen);
+}
+
+int ag_attributes_new(const struct ag_attributes_config *cfg, const struct ag_component_env *env,
+                      struct ag_processor *out, char *err, size_t errlen)
+{
+    return actions_new(&cfg->actions, true, env, out, err, errlen);
 }

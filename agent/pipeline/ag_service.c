@@ -313,6 +313,9 @@ static int build_pipeline(struct ag_service *svc, struct pipeline *pl,
         case AG_COMP_RESOURCE:
             rc = ag_resource_new(&c->u.resource, &env, proc, why, sizeof(why));
             break;
+        case AG_COMP_ATTRIBUTES:
+            rc = ag_attributes_new(&c->u.attributes, &env, proc, why, sizeof(why));
+            break;
         default:
             snprintf(why, sizeof(why), "not a processor");
             rc = AG_EINVAL;

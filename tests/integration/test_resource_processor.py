@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The resource processor (the collector's attribute actions on resource attributes).
+"""The resource and attributes processors (the collector's attribute actions).
 
 A span with a known resource goes through a resource processor with every kind of action; the
 resource that reaches the file exporter is compared with one worked out by hand (the hash with
@@ -108,3 +108,49 @@ def test_every_action(otterd, tmp_path):
     # The same request through the pipeline without the processor: untouched.
     raw = otlp_util.read_jsonl(out / "raw.jsonl", "traces")
     assert resource(raw) == original
+
+
+def test_attributes_processor_on_every_signal(otterd, tmp_path):
+    """The same actions on the items' own attributes (spans, log records, data points); a second
+    pipeline fed by the same receiver sees the items unchanged."""
+    out = tmp_path / "ap" / "out"
+    cfg = make_config(out)
+    cfg["processors"]["attributes"] = {"actions": [
+        {"key": "env", "value": "prod", "action": "upsert"},
+        {"key": "secret", "action": "delete"},
+        {"key": "user", "action": "hash"},
+        {"key": "tag", "action": "update", "value": "seen"},
+    ]}
+    pipes = cfg["service"]["pipelines"]
+    for sig in otlp_util.SIGNALS:
+        cfg["exporters"]["file/raw-" + sig] = {"path": str(out / ("raw-%s.jsonl" % sig))}
+        pipes[sig]["processors"] = ["attributes", "batch"]
+        pipes[sig + "/raw"] = {"receivers": ["otlp"], "processors": ["batch"],
+                               "exporters": ["file/raw-" + sig]}
+    agent = otterd(config=cfg, name="ap")
+    for sig in otlp_util.SIGNALS:
+        req, _ = rc.small_request(sig, "t", n=2)
+        # Every item gets secret and user attributes too.
+        containers = {"traces": lambda r: [s for rs in r.resource_spans for ss in rs.scope_spans
+                                           for s in ss.spans],
+                      "logs": lambda r: [lr for rl in r.resource_logs for sl in rl.scope_logs
+                                         for lr in sl.log_records],
+                      "metrics": lambda r: [p for rm in r.resource_metrics
+                                            for sm in rm.scope_metrics for m in sm.metrics
+                                            for p in m.gauge.data_points]}
+        for item in containers[sig](req):
+            item.attributes.add(key="secret").value.string_value = "s3cr3t"
+            item.attributes.add(key="user").value.string_value = "ann"
+        st, _, body = rc.post(agent.http_port, sig, req.SerializeToString())
+        assert st == 200, (sig, body)
+    agent.stop()
+    want = {"tag": "seen", "user": hashlib.sha256(b"ann").hexdigest(), "env": "prod"}
+    raw = {"tag": "t", "secret": "s3cr3t", "user": "ann"}
+    for sig in otlp_util.SIGNALS:
+        got = [{kv.key: _py(kv.value) for kv in it.item.attributes}
+               for it in otlp_util.items(sig, agent.read(sig))]
+        assert got == [want, want], (sig, got)
+        untouched = [{kv.key: _py(kv.value) for kv in it.item.attributes}
+                     for it in otlp_util.items(sig, otlp_util.read_jsonl(
+                         out / ("raw-%s.jsonl" % sig), sig))]
+        assert untouched == [raw, raw], (sig, untouched)

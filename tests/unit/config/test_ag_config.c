@@ -1135,6 +1135,38 @@ static void test_resource_processor(void)
                  "number, bool) is supported by this otterd\n");
 }
 
+static void test_attributes_processor(void)
+{
+    ASSERT_FAILS(HEAD
+                 "processors:\n"                                                 /* 7 */
+                 "  attributes:\n"                                               /* 8 */
+                 "    actions:\n"                                                /* 9 */
+                 "      - {key: a, value: 1, action: upsert}\n"                  /* 10 */
+                 "    include: {match_type: strict, services: [x]}\n"            /* 11 */
+                 TAIL,
+                 "t:11:5: error: processors::attributes::include: include/exclude matching is "
+                 "not supported by this otterd yet (without it the actions would apply to every "
+                 "item)\n");
+    const char *y = HEAD
+                    "processors:\n"                                              /* 7 */
+                    "  attributes/env:\n"                                        /* 8 */
+                    "    actions: [{key: env, value: prod, action: insert}]\n"   /* 9 */
+                    "service:\n"                                                 /* 10 */
+                    "  pipelines:\n"                                             /* 11 */
+                    "    traces: {receivers: [otlp], processors: [attributes/env], exporters: "
+                    "[nop]}\n"; /* 12 */
+    struct ag_config *cfg = NULL;
+    struct ag_buf d;
+    ASSERT_OK(load(y, &cfg, &d));
+    ASSERT_STREQ(ag_buf_str(&d), "");
+    ag_buf_cleanup(&d);
+    const struct ag_component_config *c = comp(cfg, AG_KIND_PROCESSOR, "attributes/env");
+    ASSERT_EQ(c->type, AG_COMP_ATTRIBUTES);
+    ASSERT_EQ(c->u.attributes.actions.n, 1);
+    ASSERT_STREQ(c->u.attributes.actions.items[0].value, "prod");
+    ag_config_free(cfg);
+}
+
 static void test_debug_exporter(void)
 {
     ASSERT_FAILS(HEAD
@@ -1226,14 +1258,14 @@ static void test_component_types_processors(void)
     /* Messages follow the sections: receivers, processors, exporters, extensions. */
     ASSERT_FAILS(HEAD
                  "processors:\n"            /* 7 */
-                 "  attributes/x:\n"        /* 8 */
+                 "  filter/x:\n"            /* 8 */
                  "  batch/:\n"              /* 9 */
                  "  9lives:\n"              /* 10 */
                  "extensions:\n"            /* 11 */
                  "  sigv4auth:\n"           /* 12 */
                  "  zpages/a b:\n"          /* 13 */
                  TAIL,
-                 "t:8:3: error: component type 'attributes' is not supported by this otterd yet\n"
+                 "t:8:3: error: component type 'filter' is not supported by this otterd yet\n"
                  "t:9:3: error: invalid processor id 'batch/': the name after '/' must be "
                  "non-empty without spaces or '/'\n"
                  "t:10:3: error: invalid processor id '9lives': the type must start with a letter "
@@ -1834,7 +1866,7 @@ AG_TEST_MAIN(AG_TEST_CASE(test_adot_style), AG_TEST_CASE(test_adot_default_with_
              AG_TEST_CASE(test_awsemf_options), AG_TEST_CASE(test_awsemf_errors),
              AG_TEST_CASE(test_awsemf_failmalloc), AG_TEST_CASE(test_awsxray_receiver),
              AG_TEST_CASE(test_defaults), AG_TEST_CASE(test_otlp_options),
-             AG_TEST_CASE(test_go_debug_extensions), AG_TEST_CASE(test_resource_processor), AG_TEST_CASE(test_compression_algorithms), AG_TEST_CASE(test_ignored_keys_warn),
+             AG_TEST_CASE(test_go_debug_extensions), AG_TEST_CASE(test_resource_processor), AG_TEST_CASE(test_attributes_processor), AG_TEST_CASE(test_compression_algorithms), AG_TEST_CASE(test_ignored_keys_warn),
              AG_TEST_CASE(test_unknown_key), AG_TEST_CASE(test_wrong_types),
              AG_TEST_CASE(test_batch_max_size), AG_TEST_CASE(test_memory_limiter),
              AG_TEST_CASE(test_resource_detection), AG_TEST_CASE(test_debug_exporter),

@@ -266,8 +266,84 @@ static void test_split_inside_metrics(void)
     check_metric_split(100, all, 1);
 }
 
+/* ---- items' own attributes ------------------------------------------------------------------ */
+
+static int add_point_attr(struct ag_payload *shell, ProtobufCMessage ***attrs, size_t *n, void *arg)
+{
+    Opentelemetry__Proto__Common__V1__KeyValue *kv = ag_arena_calloc(shell->arena, sizeof(*kv));
+    opentelemetry__proto__common__v1__key_value__init(kv);
+    kv->key = arg;
+    (*attrs)[(*n)++] = &kv->base;
+    return 0;
+}
+
+struct got {
+    struct ag_payload *p;
+    int calls;
+};
+
+static int keep(void *self, struct ag_payload *shell)
+{
+    struct got *g = self;
+    g->calls++;
+    g->p = ag_payload_ref(shell);
+    return 0;
+}
+
+/* Counts the points of every metric kind that carry an attribute named |key|. */
+static size_t points_with(const struct ag_payload *p, const char *key)
+{
+    const fx_mreq *req = (const fx_mreq *)p->msg;
+    const Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm =
+        req->resource_metrics[0]->scope_metrics[0];
+    size_t hits = 0;
+    for (size_t i = 0; i < sm->n_metrics; i++) {
+        const fx_metric *m = sm->metrics[i];
+        const ProtobufCFieldDescriptor *f =
+            protobuf_c_message_descriptor_get_field(m->base.descriptor, m->data_case);
+        const ProtobufCMessage *data = *(ProtobufCMessage *const *)((const char *)m + f->offset);
+        const ProtobufCFieldDescriptor *pf =
+            protobuf_c_message_descriptor_get_field(data->descriptor, 1);
+        size_t np = *(const size_t *)((const char *)data + pf->quantifier_offset);
+        ProtobufCMessage *const *pts =
+            *(ProtobufCMessage *const *const *)((const char *)data + pf->offset);
+        for (size_t k = 0; k < np; k++) {
+            const ProtobufCFieldDescriptor *af =
+                protobuf_c_message_descriptor_get_field_by_name(pts[k]->descriptor, "attributes");
+            size_t na = *(const size_t *)((const char *)pts[k] + af->quantifier_offset);
+            Opentelemetry__Proto__Common__V1__KeyValue *const *kvs =
+                *(Opentelemetry__Proto__Common__V1__KeyValue *const *const *)((const char *)pts[k] +
+                                                                              af->offset);
+            for (size_t j = 0; j < na; j++) {
+                hits += strcmp(kvs[j]->key, key) == 0;
+            }
+        }
+    }
+    return hits;
+}
+
+static void test_edit_item_attributes(void)
+{
+    struct ag_payload *p = fx_metrics();
+    ASSERT_NOT_NULL(p);
+    struct got g = {NULL, 0};
+    ASSERT_OK(ag_payload_edit_item_attributes(p, 1, add_point_attr, "added", keep, &g));
+    ASSERT_EQ(g.calls, 1);
+    /* Every point of every kind (gauge, sum, histogram, exponential, summary): 14. */
+    ASSERT_UEQ(points_with(g.p, "added"), 14);
+    ASSERT_UEQ(g.p->items, 14);
+    ASSERT_UEQ(points_with(p, "added"), 0); /* the original is untouched */
+    char got[256];
+    fx_points(g.p, got, sizeof(got));
+    ASSERT_STREQ(got, "g:1,2,3 s:4,5,6,7 h:8,9 e:10,11,12 q:13,14");
+    ag_payload_unref(p);
+    ASSERT_UEQ(points_with(g.p, "added"), 14); /* the shell keeps the original alive */
+    ag_payload_unref(g.p);
+    ASSERT_UEQ(ag_payload_bytes_in_flight(), 0);
+}
+
 AG_TEST_MAIN(AG_TEST_CASE(test_refcount_and_bytes),
              AG_TEST_CASE(test_split_keeps_order_and_caps_chunks),
              AG_TEST_CASE(test_split_exact_multiple), AG_TEST_CASE(test_merge),
              AG_TEST_CASE(test_own_resources_leaves_original_alone),
-             AG_TEST_CASE(test_split_inside_metrics))
+             AG_TEST_CASE(test_split_inside_metrics), AG_TEST_CASE(test_edit_item_attributes))
