@@ -142,6 +142,13 @@ struct xray_receiver {
     struct ag_metric *kernel_dropped;
     uint64_t last_fail_log_ns; /* exporter failures: one log line per second at most */
     void *proxy;               /* proxy_server, from svc->xray_proxy; NULL when not started */
+    struct proxy_stat *stats;  /* the two /metrics series of the proxy (relayed, failed) */
+};
+
+/* One of the proxy's counts on /metrics: |failed| picks which. */
+struct proxy_stat {
+    const struct xray_receiver *x;
+    bool failed;
 };
 
 struct ag_service {
@@ -599,6 +606,38 @@ void ag_service_set_xray_proxy(struct ag_service *svc, const struct ag_xray_prox
     svc->xray_proxy = ops;
 }
 
+static double proxy_stat_value(void *arg)
+{
+    const struct proxy_stat *ps = arg;
+    uint64_t calls = 0, failed = 0;
+    if (ps->x->proxy != NULL) {
+        ps->x->svc->xray_proxy->counts(ps->x->proxy, &calls, &failed);
+    }
+    return (double)(ps->failed ? failed : calls - failed);
+}
+
+/* otter_receiver_proxy_calls_total{receiver, outcome="relayed"|"failed"}. */
+static int register_proxy_stats(struct xray_receiver *x)
+{
+    static const char *const outcomes[] = {"relayed", "failed"};
+    x->stats = ag_calloc(2, sizeof(*x->stats));
+    if (x->stats == NULL) {
+        return AG_ENOMEM;
+    }
+    for (int i = 0; i < 2; i++) {
+        char labels[256];
+        snprintf(labels, sizeof(labels), "receiver=\"%s\",outcome=\"%s\"", x->cfg->id, outcomes[i]);
+        x->stats[i] = (struct proxy_stat){x, i == 1};
+        if (ag_metrics_counter_fn("otter_receiver_proxy_calls_total",
+                                  "Sampling calls the awsxray proxy_server took (failed: X-Ray "
+                                  "did not answer; relayed: the others, in flight included).",
+                                  labels, proxy_stat_value, &x->stats[i]) != 0) {
+            return AG_ENOMEM;
+        }
+    }
+    return 0;
+}
+
 /*
  * The receiver's proxy_server: on by default at localhost:2000 as in the collector. When the
  * config did not write proxy_server, failing to start it is a warning (the default port may be
@@ -632,7 +671,7 @@ static int xray_proxy_start(struct xray_receiver *x, char *err, size_t errlen)
         return 0;
     }
     ag_log_info("otterd", "listening: %s tcp %s:%d", x->cfg->id, host[0] ? host : "0.0.0.0", bound);
-    return 0;
+    return register_proxy_stats(x);
 }
 
 static int xray_start(struct xray_receiver *x, char *err, size_t errlen)
@@ -1210,7 +1249,9 @@ void ag_service_free(struct ag_service *svc)
         ag_xray_server_free(svc->xrays[i].srv);
         if (svc->xrays[i].proxy != NULL) {
             svc->xray_proxy->stop(svc->xrays[i].proxy);
+            svc->xrays[i].proxy = NULL; /* /metrics reads 0 from here on */
         }
+        ag_free(svc->xrays[i].stats);
         ag_free(svc->xrays[i].targets);
     }
     for (size_t p = 0; p < svc->n_pipelines; p++) {

@@ -2,6 +2,7 @@
 #define AG_SERVICE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <event2/event.h>
 
 #include "ag_component.h"
@@ -38,6 +39,8 @@ struct ag_xray_proxy_ops {
     int (*start)(struct event_base *base, const char *id, const struct ag_xray_proxy_config *cfg,
                  const char *host, int port, void **out, int *bound, char *err, size_t errlen);
     void (*stop)(void *self);
+    /* Calls relayed so far, and those that ended without an answer from X-Ray. */
+    void (*counts)(const void *self, uint64_t *calls, uint64_t *failed);
 };
 
 /* Sets the proxy hooks (borrowed); before ag_service_start(). */

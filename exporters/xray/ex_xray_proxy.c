@@ -301,4 +301,9 @@ static void hook_stop(void *self)
     ex_xray_proxy_free(self);
 }
 
-const struct ag_xray_proxy_ops ex_xray_proxy_ops = {hook_start, hook_stop};
+static void hook_counts(const void *self, uint64_t *calls, uint64_t *failed)
+{
+    ex_xray_proxy_counts(self, calls, failed);
+}
+
+const struct ag_xray_proxy_ops ex_xray_proxy_ops = {hook_start, hook_stop, hook_counts};

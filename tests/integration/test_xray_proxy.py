@@ -73,6 +73,8 @@ def test_sampling_rules_and_targets_are_relayed_signed(proxied):
             for t in targets["SamplingTargetDocuments"]] == [("checkout", 0.5, 2)]
     paths = [p for p, _ in xray.calls]
     assert paths == ["/GetSamplingRules", "/SamplingTargets"]
+    assert agent.metric_sum("otter_receiver_proxy_calls_total", outcome="relayed") == 2
+    assert agent.metric_sum("otter_receiver_proxy_calls_total", outcome="failed") == 0
     assert xray.calls[1][1]["SamplingStatisticsDocuments"][0]["RequestCount"] == 10
 
 
@@ -113,6 +115,8 @@ def test_xray_unreachable_is_a_502_saying_why(otterd, tmp_path):
     # The proxy keeps serving.
     st, _ = _post(agent.port("awsxray tcp"), "/GetSamplingRules")
     assert st == 502
+    assert agent.metric_sum("otter_receiver_proxy_calls_total", outcome="failed") == 2
+    assert agent.metric_sum("otter_receiver_proxy_calls_total", outcome="relayed") == 0
 
 
 def test_a_written_endpoint_that_cannot_be_bound_stops_otterd(otterd_bin, tmp_path):
