@@ -8,6 +8,7 @@
 #include "ag_payload.h"
 #include "ag_mem.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "opentelemetry/proto/metrics/v1/metrics.pb-c.h"
@@ -265,26 +266,49 @@ static int split_open(struct splitter *sp)
 }
 
 /*
- * A shallow copy of the Metric |metric| in |a| that holds only its data points [from, from + n),
- * whatever its type (gauge, sum, histograms, summary: the oneof's message, found through the
- * descriptor, has data_points as field 1). Returns it, or NULL when out of memory.
+ * The data message of the Metric |metric| (its oneof, found through the descriptor: |*oneof|)
+ * and the field of its data points (field 1 of every kind: |*pts|); NULL when it has no data.
  */
-static void *metric_slice(struct ag_arena *a, const void *metric, size_t from, size_t n)
+static const void *metric_data(const void *metric, const ProtobufCFieldDescriptor **oneof,
+                               const ProtobufCFieldDescriptor **pts)
 {
-    const ProtobufCMessageDescriptor *md = &opentelemetry__proto__metrics__v1__metric__descriptor;
     const Opentelemetry__Proto__Metrics__V1__Metric *m = metric;
-    const ProtobufCFieldDescriptor *f = field(md, (unsigned)m->data_case);
-    char *c = shallow_copy(a, md, m);
-    if (c == NULL || f == NULL) {
+    *oneof = field(&opentelemetry__proto__metrics__v1__metric__descriptor, (unsigned)m->data_case);
+    if (*oneof == NULL) {
+        return NULL;
+    }
+    *pts = field((*oneof)->descriptor, 1);
+    return *(void *const *)((const char *)m + (*oneof)->offset);
+}
+
+/*
+ * A shallow copy of the Metric |metric| in |a| that holds only its data points [from, from + n),
+ * whatever its type (gauge, sum, histograms, summary). With |own| the copy's array of points is
+ * its own (its entries can be replaced); else it points into the original's. Returns it, or NULL
+ * when out of memory.
+ */
+static void *metric_slice(struct ag_arena *a, const void *metric, size_t from, size_t n, bool own)
+{
+    const ProtobufCFieldDescriptor *f = NULL, *pts = NULL;
+    const void *data = metric_data(metric, &f, &pts);
+    char *c = shallow_copy(a, &opentelemetry__proto__metrics__v1__metric__descriptor, metric);
+    if (c == NULL || data == NULL) {
         return c; /* no data: nothing to slice (a metric of 0 points is never cut) */
     }
-    const void *data = *(void *const *)((const char *)m + f->offset);
     void *dc = shallow_copy(a, f->descriptor, data);
+    void **items = rep_items(data, pts) + from;
+    if (own && n > 0) {
+        void **copy = ag_arena_alloc(a, n * sizeof(void *));
+        if (copy == NULL) {
+            return NULL;
+        }
+        memcpy(copy, items, n * sizeof(void *));
+        items = copy;
+    }
     if (dc == NULL) {
         return NULL;
     }
-    const ProtobufCFieldDescriptor *pts = field(f->descriptor, 1);
-    rep_set(dc, pts, rep_items(data, pts) + from, n);
+    rep_set(dc, pts, items, n);
     memcpy(c + f->offset, &dc, sizeof(dc));
     return c;
 }
@@ -372,11 +396,11 @@ long ag_payload_split(struct ag_payload *p, size_t max, struct ag_payload ***out
                 void *first = NULL, *last = NULL;
                 if (done > 0) {
                     size_t n = item_weight(p->signal, items[i]) - done;
-                    first = metric_slice(a, items[i], done, k == 1 && cut ? cut : n);
+                    first = metric_slice(a, items[i], done, k == 1 && cut ? cut : n, false);
                     rc = first == NULL ? AG_ENOMEM : 0;
                 }
                 if (rc == 0 && cut > 0 && !(k == 1 && done > 0)) {
-                    last = metric_slice(a, items[i + k - 1], 0, cut);
+                    last = metric_slice(a, items[i + k - 1], 0, cut, false);
                     rc = last == NULL ? AG_ENOMEM : 0;
                 }
                 if (rc == 0) {
@@ -541,21 +565,17 @@ static int edit_item(struct ag_payload *q, void **slot, const ProtobufCMessageDe
 /* A metric: its data message and data points copied, each point's attributes edited. */
 static int edit_metric(struct ag_payload *q, void **slot, const struct item_edit *e)
 {
-    const ProtobufCMessageDescriptor *md = &opentelemetry__proto__metrics__v1__metric__descriptor;
-    const Opentelemetry__Proto__Metrics__V1__Metric *m = *slot;
-    const ProtobufCFieldDescriptor *f = field(md, (unsigned)m->data_case);
-    if (f == NULL) {
+    const ProtobufCFieldDescriptor *f = NULL, *pts = NULL;
+    const void *data = metric_data(*slot, &f, &pts);
+    if (data == NULL) {
         return 0; /* no data */
     }
-    char *c = shallow_copy(q->arena, md, m);
-    const void *data = *(void *const *)((const char *)m + f->offset);
-    const ProtobufCFieldDescriptor *pts = field(f->descriptor, 1);
-    void *dc = c != NULL ? own_repeated(q->arena, f->descriptor, data, pts, 0) : NULL;
-    if (dc == NULL) {
+    char *c = metric_slice(q->arena, *slot, 0, rep_count(data, pts), true);
+    if (c == NULL) {
         return AG_ENOMEM;
     }
-    memcpy(c + f->offset, &dc, sizeof(dc));
     *slot = c;
+    const void *dc = *(void *const *)(c + f->offset);
     void **points = rep_items(dc, pts);
     int rc = 0;
     for (size_t i = 0; i < rep_count(dc, pts) && rc == 0; i++) {

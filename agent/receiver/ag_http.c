@@ -243,50 +243,46 @@ static void on_request(struct evhttp_request *req, void *arg)
     struct ag_buf inflated;
     ag_buf_init(&inflated, r->opts.max_request_body_size);
     if (ce != NULL && *ce != '\0' && strcasecmp(ce, "identity") != 0) {
-        /* The collector's set: snappy is a block, x-snappy-framed the framing format. */
+        /* The collector's set: snappy is a block, x-snappy-framed the framing format. Each
+         * name has the one compression_algorithms lists it by (x-gzip: gzip). */
         static const struct {
-            const char *name;
+            const char *name, *listed_as;
             enum ag_zip_format fmt;
         } encodings[] = {
-            {"gzip", AG_ZIP_GZIP},
-            {"x-gzip", AG_ZIP_GZIP},
-            {"deflate", AG_ZIP_DEFLATE},
-            {"zlib", AG_ZIP_DEFLATE},
-            {"zstd", AG_ZIP_ZSTD},
-            {"snappy", AG_ZIP_SNAPPY},
-            {"x-snappy-framed", AG_ZIP_SNAPPY_FRAMED},
-            {"lz4", AG_ZIP_LZ4},
+            {"gzip", "gzip", AG_ZIP_GZIP},
+            {"x-gzip", "gzip", AG_ZIP_GZIP},
+            {"deflate", "deflate", AG_ZIP_DEFLATE},
+            {"zlib", "zlib", AG_ZIP_DEFLATE},
+            {"zstd", "zstd", AG_ZIP_ZSTD},
+            {"snappy", "snappy", AG_ZIP_SNAPPY},
+            {"x-snappy-framed", "x-snappy-framed", AG_ZIP_SNAPPY_FRAMED},
+            {"lz4", "lz4", AG_ZIP_LZ4},
         };
-        int fmt = -1;
-        for (size_t i = 0; i < sizeof(encodings) / sizeof(encodings[0]) && fmt < 0; i++) {
-            if (strcasecmp(ce, encodings[i].name) == 0) {
-                fmt = (int)encodings[i].fmt;
+        long e = -1;
+        for (size_t i = 0; i < sizeof(encodings) / sizeof(encodings[0]) && e < 0; i++) {
+            e = strcasecmp(ce, encodings[i].name) == 0 ? (long)i : e;
+        }
+        bool listed = e >= 0 && r->opts.encodings == NULL;
+        for (size_t i = 0; e >= 0 && i < r->opts.n_encodings && !listed; i++) {
+            listed = strcmp(r->opts.encodings[i], encodings[e].listed_as) == 0;
+        }
+        if (!listed) {
+            char msg[192];
+            if (e < 0) {
+                snprintf(msg, sizeof(msg),
+                         "unsupported Content-Encoding \"%.64s\"; supported: gzip, deflate, "
+                         "zlib, zstd, snappy, x-snappy-framed, lz4, identity",
+                         ce);
+            } else {
+                snprintf(msg, sizeof(msg),
+                         "Content-Encoding \"%.64s\" is not in this receiver's "
+                         "compression_algorithms",
+                         ce);
             }
-        }
-        bool listed = r->opts.encodings == NULL;
-        for (size_t i = 0; i < r->opts.n_encodings && !listed; i++) {
-            listed = strcasecmp(ce, r->opts.encodings[i]) == 0 ||
-                     (strcasecmp(ce, "x-gzip") == 0 && strcmp(r->opts.encodings[i], "gzip") == 0);
-        }
-        if (fmt >= 0 && !listed) {
-            char msg[192];
-            snprintf(msg, sizeof(msg),
-                     "Content-Encoding \"%.64s\" is not in this receiver's "
-                     "compression_algorithms",
-                     ce);
             send_status(r, req, enc, 400, AG_GRPC_INVALID_ARGUMENT, msg, 0);
             return;
         }
-        if (fmt < 0) {
-            char msg[192];
-            snprintf(msg, sizeof(msg),
-                     "unsupported Content-Encoding \"%.64s\"; supported: gzip, deflate, zlib, "
-                     "zstd, snappy, x-snappy-framed, lz4, identity",
-                     ce);
-            send_status(r, req, enc, 400, AG_GRPC_INVALID_ARGUMENT, msg, 0);
-            return;
-        }
-        int rc = ag_zip_inflate((enum ag_zip_format)fmt, body, len, &inflated);
+        int rc = ag_zip_inflate(encodings[e].fmt, body, len, &inflated);
         if (rc == AG_ETOOBIG) {
             char msg[160];
             snprintf(msg, sizeof(msg),
