@@ -72,9 +72,23 @@ __attribute__((format(printf, 5, 0))) static void diag_v(struct cctx *c, int lin
     } else {
         rc = ag_buf_printf(c->diag, "%s: %s: ", c->name, kind);
     }
-    if (rc == 0) {
-        rc = ag_buf_vprintf(c->diag, fmt, ap);
+    /* Values are quoted (ag_yaml_quote) before they go in; should one slip through raw, its
+     * control characters still never break the one-line-per-diagnostic rule: they become '?'. */
+    struct ag_buf msg;
+    ag_buf_init(&msg, 64 * 1024);
+    if (rc == 0 && (rc = ag_buf_vprintf(&msg, fmt, ap)) == 0) {
+        const uint8_t *p = ag_buf_ptr(&msg);
+        for (size_t i = 0, run = 0; rc == 0 && i <= msg.len; i++) {
+            if (i == msg.len || p[i] < 0x20 || p[i] == 0x7f) {
+                rc = ag_buf_add(c->diag, p + run, i - run);
+                if (rc == 0 && i < msg.len) {
+                    rc = ag_buf_addc(c->diag, '?');
+                }
+                run = i + 1;
+            }
+        }
     }
+    ag_buf_cleanup(&msg);
     if (rc == 0) {
         rc = ag_buf_addc(c->diag, '\n');
     }
@@ -1433,8 +1447,9 @@ static int unknown_keys(struct cctx *c, const struct ag_yaml_node *m, const char
             ok = ok || strcmp(m->pairs[i].key->str, known[k]) == 0;
         }
         if (!ok) {
-            err_at(c, m->pairs[i].key->line, m->pairs[i].key->col, "%s: unknown key '%s'", path,
-                   m->pairs[i].key->str);
+            char q[QUOTE_LEN];
+            ag_yaml_quote(m->pairs[i].key->str, q, sizeof(q));
+            err_at(c, m->pairs[i].key->line, m->pairs[i].key->col, "%s: unknown key '%s'", path, q);
             return AG_EINVAL;
         }
     }

@@ -339,6 +339,12 @@ static void test_awsemf_errors(void)
                           "      - metric_name_selectors: [a]\n"
                           "        bogus: 1\n" EMF_TAIL,
                  "t:9:9: error: exporters::awsemf::metric_declarations: unknown key 'bogus'\n");
+    /* A key that spans lines (a folded flow scalar) is quoted: one line per diagnostic (found
+     * by fuzz_config). */
+    ASSERT_FAILS(EMF_HEAD "    metric_declarations:\n"
+                          "      - {metric_name_selectors: [a], bo\n\n\n        gus}\n" EMF_TAIL,
+                 "t:8:38: error: exporters::awsemf::metric_declarations: unknown key "
+                 "'bo\\x0a\\x0agus'\n");
     ASSERT_FAILS(EMF_HEAD "    metric_descriptors:\n"
                           "      - metric_name: a\n" EMF_TAIL,
                  "t:8:9: error: exporters::awsemf::metric_descriptors: metric_name and unit are "
