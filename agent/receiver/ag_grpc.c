@@ -16,6 +16,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -143,6 +144,7 @@ struct ag_grpc_server {
     nghttp2_mem mem;
     uint64_t buffered; /* sum of every stream's |reserved|; at most opts.max_buffered_bytes */
     uint64_t rng;      /* xorshift state for max_connection_age's jitter */
+    uint8_t *rbuf;     /* READ_CHUNK bytes for conn_read_more(), allocated on first use */
     struct ag_grpc_counters counters;
 };
 
@@ -1033,6 +1035,50 @@ static int conn_on_ping(struct grpc_conn *c, const nghttp2_frame *frame)
     return 0;
 }
 
+/* Feeds |len| bytes from the client to nghttp2; false when the session ended on them. */
+static bool conn_recv(struct grpc_conn *c, const uint8_t *data, size_t len)
+{
+    ssize_t n = data != NULL ? nghttp2_session_mem_recv(c->h2, data, len) : NGHTTP2_ERR_NOMEM;
+    if (n >= 0) {
+        return true;
+    }
+    /* A bad preface, a flood, a failed callback: nghttp2 stops here. */
+    ag_log_debug(WHO, "closing a connection: %s", nghttp2_strerror((int)n));
+    if (!c->proto_error) {
+        c->proto_error = 1;
+        c->srv->counters.conns_protocol_error++;
+    }
+    conn_terminate(c, NGHTTP2_PROTOCOL_ERROR);
+    return false;
+}
+
+/*
+ * libevent 2.1 reads at most 4096 bytes per read callback (EVBUFFER_MAX_READ), each read a
+ * wakeup, an ioctl and a readv; a request of 100 spans is ~45 kB. So an h2c connection whose
+ * read filled that much takes the rest the socket holds here, straight into nghttp2, up to
+ * READ_CHUNKS chunks per callback so that other connections get their turn. A short read means
+ * the socket is empty; EOF and errors are left to the bufferevent's next read, which reports
+ * them. The output cap (conn_flush) is checked after every chunk, as between callbacks.
+ */
+#define READ_CHUNK  65536
+#define READ_CHUNKS 4
+
+static void conn_read_more(struct grpc_conn *c)
+{
+    struct ag_grpc_server *srv = c->srv;
+    if (srv->rbuf == NULL && (srv->rbuf = ag_malloc(READ_CHUNK)) == NULL) {
+        return; /* the bufferevent reads on, 4 kB at a time */
+    }
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+    for (int i = 0; i < READ_CHUNKS && !c->closing && !c->read_paused; i++) {
+        ssize_t got = recv(fd, srv->rbuf, READ_CHUNK, MSG_DONTWAIT);
+        if (got <= 0 || !conn_recv(c, srv->rbuf, (size_t)got) || conn_flush(c) != 0 ||
+            got < READ_CHUNK) {
+            return;
+        }
+    }
+}
+
 static void conn_readcb(struct bufferevent *bev, void *arg)
 {
     struct grpc_conn *c = arg;
@@ -1044,17 +1090,10 @@ static void conn_readcb(struct bufferevent *bev, void *arg)
         return;
     }
     c->last_read_ns = ag_time_mono_ns();
-    uint8_t *data = evbuffer_pullup(in, -1);
-    ssize_t n = data != NULL ? nghttp2_session_mem_recv(c->h2, data, len) : NGHTTP2_ERR_NOMEM;
+    bool ok = conn_recv(c, evbuffer_pullup(in, -1), len);
     evbuffer_drain(in, len);
-    if (n < 0) {
-        /* A bad preface, a flood, a failed callback: nghttp2 stops here. */
-        ag_log_debug(WHO, "closing a connection: %s", nghttp2_strerror((int)n));
-        if (!c->proto_error) {
-            c->proto_error = 1;
-            c->srv->counters.conns_protocol_error++;
-        }
-        conn_terminate(c, NGHTTP2_PROTOCOL_ERROR);
+    if (ok && !c->tls && len >= 4096 && conn_flush(c) == 0) {
+        conn_read_more(c);
     }
     conn_settle(c);
 }
@@ -1409,5 +1448,6 @@ void ag_grpc_server_free(struct ag_grpc_server *srv)
     if (srv->cbs != NULL) {
         nghttp2_session_callbacks_del(srv->cbs);
     }
+    ag_free(srv->rbuf);
     ag_free(srv);
 }

@@ -8,6 +8,7 @@
  */
 #include "ag_grpc.h"
 #include "ag_grpc_frame.h"
+#include "ag_mem.h"
 #include "ag_test.h"
 
 #include "google/rpc/error_details.pb-c.h"
@@ -49,8 +50,20 @@ struct stub {
     enum ag_otlp_encoding enc;
     uint8_t body[16384];
     size_t len;
+    size_t full_len;      /* the last message's whole length (|body| keeps its start) */
+    uint64_t sum_of_sums; /* fnv1a() of every message got, added up */
     int signals_seen[AG_SIGNAL_COUNT];
 };
+
+/* FNV-1a over |len| bytes. */
+static uint64_t fnv1a(const uint8_t *p, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++) {
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    }
+    return h;
+}
 
 static void stub_ingest(void *ctx, enum ag_signal signal, enum ag_otlp_encoding enc,
                         const uint8_t *body, size_t len, struct ag_otlp_result *res)
@@ -62,6 +75,8 @@ static void stub_ingest(void *ctx, enum ag_signal signal, enum ag_otlp_encoding 
     s->enc = enc;
     s->len = len < sizeof(s->body) ? len : sizeof(s->body);
     memcpy(s->body, body, s->len);
+    s->full_len = len;
+    s->sum_of_sums += fnv1a(body, len);
     res->status = s->status;
     res->rejected = s->rejected;
     res->retry_after_s = s->retry_after_s;
@@ -641,6 +656,46 @@ static void test_split_data_frames(void)
     ASSERT_EQ(f.stub.signal, AG_SIGNAL_LOGS);
     ASSERT_UEQ(f.stub.len, sizeof(msg));
     ASSERT_MEMEQ(f.stub.body, msg, sizeof(msg));
+    fx_stop(&f);
+}
+
+/*
+ * Big messages, several at once on one connection: the server reads a burst's bytes in 64 kB
+ * chunks beyond libevent's 4 kB reads, a few chunks per wakeup. Every byte of every message
+ * arrives, in order (hand-made contents; their FNV-1a sums compared).
+ */
+static void test_big_messages_at_once(void)
+{
+    enum { N = 6, MSG = 300 * 1000 };
+    struct fx f;
+    struct client cl;
+    struct call c[N];
+    uint8_t *body[N];
+    uint64_t want = 0;
+    ASSERT_OK(fx_start(&f, NULL, NULL));
+    ASSERT_OK(cl_connect(&cl, &f, NULL));
+    for (int i = 0; i < N; i++) {
+        uint8_t *msg = ag_malloc(MSG);
+        body[i] = ag_malloc(MSG + 5);
+        ASSERT(msg != NULL && body[i] != NULL);
+        for (size_t k = 0; k < MSG; k++) {
+            msg[k] = (uint8_t)(k * 7 + (size_t)i * 131 + k / 251);
+        }
+        want += fnv1a(msg, MSG);
+        size_t blen = frame_msg(body[i], 0, msg, MSG);
+        ag_free(msg);
+        call_init(&c[i], TRACES_PATH, body[i], blen);
+        ASSERT_OK(cl_submit(&cl, &c[i]));
+    }
+    ASSERT(run_until(&f, cl_all_closed, &cl, 10.0));
+    for (int i = 0; i < N; i++) {
+        ASSERT_EQ(c[i].grpc_status, 0);
+        ag_free(body[i]);
+    }
+    ASSERT_EQ(f.stub.calls, N);
+    ASSERT_UEQ(f.stub.full_len, MSG);
+    ASSERT(f.stub.sum_of_sums == want);
+    cl_close(&cl);
     fx_stop(&f);
 }
 
@@ -1779,16 +1834,17 @@ static void test_options_and_adopt(void)
 }
 
 AG_TEST_MAIN(AG_TEST_CASE(test_export_each_signal), AG_TEST_CASE(test_partial_success),
-             AG_TEST_CASE(test_split_data_frames), AG_TEST_CASE(test_concurrent_calls),
-             AG_TEST_CASE(test_gzip_and_deflate), AG_TEST_CASE(test_flag0_under_gzip_header),
-             AG_TEST_CASE(test_compression_errors), AG_TEST_CASE(test_inflated_over_limit),
-             AG_TEST_CASE(test_oversize_prefix), AG_TEST_CASE(test_unavailable_retry_info),
-             AG_TEST_CASE(test_sink_errors), AG_TEST_CASE(test_bad_requests),
-             AG_TEST_CASE(test_header_list_too_large), AG_TEST_CASE(test_deadline),
-             AG_TEST_CASE(test_garbage_preface), AG_TEST_CASE(test_bad_frame),
-             AG_TEST_CASE(test_idle_timeout), AG_TEST_CASE(test_max_connections),
-             AG_TEST_CASE(test_drain), AG_TEST_CASE(test_buffer_budget),
-             AG_TEST_CASE(test_buffer_budget_released), AG_TEST_CASE(test_max_connection_idle),
-             AG_TEST_CASE(test_max_connection_age), AG_TEST_CASE(test_max_connection_age_grace),
-             AG_TEST_CASE(test_keepalive_ping), AG_TEST_CASE(test_too_many_pings),
-             AG_TEST_CASE(test_tls_alpn_h2), AG_TEST_CASE(test_options_and_adopt))
+             AG_TEST_CASE(test_split_data_frames), AG_TEST_CASE(test_big_messages_at_once),
+             AG_TEST_CASE(test_concurrent_calls), AG_TEST_CASE(test_gzip_and_deflate),
+             AG_TEST_CASE(test_flag0_under_gzip_header), AG_TEST_CASE(test_compression_errors),
+             AG_TEST_CASE(test_inflated_over_limit), AG_TEST_CASE(test_oversize_prefix),
+             AG_TEST_CASE(test_unavailable_retry_info), AG_TEST_CASE(test_sink_errors),
+             AG_TEST_CASE(test_bad_requests), AG_TEST_CASE(test_header_list_too_large),
+             AG_TEST_CASE(test_deadline), AG_TEST_CASE(test_garbage_preface),
+             AG_TEST_CASE(test_bad_frame), AG_TEST_CASE(test_idle_timeout),
+             AG_TEST_CASE(test_max_connections), AG_TEST_CASE(test_drain),
+             AG_TEST_CASE(test_buffer_budget), AG_TEST_CASE(test_buffer_budget_released),
+             AG_TEST_CASE(test_max_connection_idle), AG_TEST_CASE(test_max_connection_age),
+             AG_TEST_CASE(test_max_connection_age_grace), AG_TEST_CASE(test_keepalive_ping),
+             AG_TEST_CASE(test_too_many_pings), AG_TEST_CASE(test_tls_alpn_h2),
+             AG_TEST_CASE(test_options_and_adopt))
