@@ -23,6 +23,18 @@
 /* Response header values we keep; longer ones are cut (they are only ids and codes). */
 #define HDR_VALUE_MAX 256
 
+/* Idle keep-alive connections kept per client (curl closes them after 118 s unused). curl's
+ * default is 4 per transfer in progress: every quiet spell after a burst of calls closed the
+ * burst's connections, and the next burst paid new connections (TLS handshakes) again. */
+#define MAX_IDLE_CONNS 64L
+
+/* The largest upload buffer a request gets (curl copies the body through it, one send each). */
+#define UPLOAD_BUFFER_MAX (256u * 1024u)
+
+/* Finished easy handles kept for the next requests (curl_easy_reset(): no new handle, its
+ * buffers and state set up again, per call). */
+#define SPARE_EASY 8
+
 struct http_sock;
 
 struct http_req {
@@ -70,6 +82,8 @@ struct ex_aws_http {
     int depth;
     bool dead;
     bool sock_failed; /* some request has sock_rc set */
+    CURL *spare[SPARE_EASY];
+    size_t n_spare;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -106,12 +120,17 @@ static void req_unlink(struct ex_aws_http *http, struct http_req *r)
     http->pending--;
 }
 
+/* Frees |r|; its easy handle, no longer in the multi, is kept as a spare while there is room. */
 static void req_free(struct http_req *r)
 {
     if (r == NULL) {
         return;
     }
-    if (r->easy != NULL) {
+    struct ex_aws_http *http = r->http;
+    if (r->easy != NULL && !http->dead && http->n_spare < SPARE_EASY) {
+        curl_easy_reset(r->easy);
+        http->spare[http->n_spare++] = r->easy;
+    } else if (r->easy != NULL) {
         curl_easy_cleanup(r->easy);
     }
     curl_slist_free_all(r->headers);
@@ -442,7 +461,8 @@ int ex_aws_http_new(struct event_base *base, const struct ex_aws_http_options *o
     if (curl_multi_setopt(http->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket) != CURLM_OK ||
         curl_multi_setopt(http->multi, CURLMOPT_SOCKETDATA, http) != CURLM_OK ||
         curl_multi_setopt(http->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) != CURLM_OK ||
-        curl_multi_setopt(http->multi, CURLMOPT_TIMERDATA, http) != CURLM_OK) {
+        curl_multi_setopt(http->multi, CURLMOPT_TIMERDATA, http) != CURLM_OK ||
+        curl_multi_setopt(http->multi, CURLMOPT_MAXCONNECTS, MAX_IDLE_CONNS) != CURLM_OK) {
         goto out;
     }
     *out = http;
@@ -545,7 +565,7 @@ int ex_aws_http_send(struct ex_aws_http *http, const struct ex_aws_http_request 
     r->on_data = req->on_data;
     r->data_arg = req->data_arg;
     ag_buf_init(&r->body, req->max_response != 0 ? req->max_response : EX_AWS_HTTP_MAX_RESPONSE);
-    r->easy = curl_easy_init();
+    r->easy = http->n_spare > 0 ? http->spare[--http->n_spare] : curl_easy_init();
     if (r->easy == NULL) {
         goto out;
     }
@@ -592,6 +612,12 @@ int ex_aws_http_send(struct ex_aws_http *http, const struct ex_aws_http_request 
         /* The body is borrowed until done: curl reads it in place. */
         SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
         SET(CURLOPT_POSTFIELDS, req->body_len > 0 ? (const char *)req->body : "");
+        /* curl sends a body through its upload buffer, 64 kB by default: an X-Ray batch is a
+         * little more, and went out in two sends. Sized to the body, up to UPLOAD_BUFFER_MAX. */
+        if (req->body_len > 65536) {
+            SET(CURLOPT_UPLOAD_BUFFERSIZE,
+                (long)(req->body_len < UPLOAD_BUFFER_MAX ? req->body_len : UPLOAD_BUFFER_MAX));
+        }
         if (strcmp(req->method, "POST") != 0) {
             SET(CURLOPT_CUSTOMREQUEST, req->method);
         }
@@ -654,6 +680,9 @@ static void http_destroy(struct ex_aws_http *http)
     abort_all(http);
     if (http->multi != NULL) {
         curl_multi_cleanup(http->multi);
+    }
+    while (http->n_spare > 0) {
+        curl_easy_cleanup(http->spare[--http->n_spare]);
     }
     /* curl does not always announce CURL_POLL_REMOVE for sockets it closes at cleanup. */
     while (http->socks != NULL) {
