@@ -814,18 +814,22 @@ static bool http_status(const struct xr *x, int64_t *code)
            any_int(attr(x, "http.response.status_code"), code);
 }
 
-/* Builds scheme://host[:port]target into |ub| when a host is known. Returns 1 when built. */
-static int build_url(const struct xr *x, struct ag_buf *ub)
-{
-    const char *full = attr_str(x, "http.url");
-    if (full == NULL) {
-        full = attr_str(x, "url.full");
-    }
-    if (full != NULL) {
-        int rc = ag_buf_adds(ub, full);
-        return rc == 0 ? 1 : rc;
-    }
+/* The parts of the request's URL (xray.md §6): |full| as given, or scheme://host[:port]target. */
+struct url {
+    const char *full;
+    const char *scheme, *host, *target, *path, *query;
+    char port[24]; /* ":8443", or "" */
+    bool v6;       /* host is an IPv6 address: bracketed */
+};
 
+/* Fills |u| when the span has a full URL or a host; returns whether it has a URL. */
+static bool url_parts(const struct xr *x, struct url *u)
+{
+    memset(u, 0, sizeof(*u));
+    if ((u->full = attr_str(x, "http.url")) != NULL ||
+        (u->full = attr_str(x, "url.full")) != NULL) {
+        return true;
+    }
     const char *scheme = attr_str(x, "http.scheme");
     if (scheme == NULL && (scheme = attr_str(x, "url.scheme")) == NULL) {
         scheme = "http";
@@ -864,45 +868,87 @@ static int build_url(const struct xr *x, struct ag_buf *ub)
         }
     }
     if (host == NULL) {
-        return 0;
+        return false;
     }
-
-    int rc = 0;
-    rc = rc ? rc : ag_buf_adds(ub, scheme);
-    rc = rc ? rc : ag_buf_adds(ub, "://");
-    bool v6 = strchr(host, ':') != NULL && host[0] != '[';
-    if (v6) {
-        rc = rc ? rc : ag_buf_addc(ub, '[');
-    }
-    rc = rc ? rc : ag_buf_adds(ub, host);
-    if (v6) {
-        rc = rc ? rc : ag_buf_addc(ub, ']');
-    }
+    u->scheme = scheme;
+    u->host = host;
+    u->v6 = strchr(host, ':') != NULL && host[0] != '[';
     int64_t p;
     if (!from_http_host && any_int(port, &p) && p > 0 && !(streq(scheme, "http") && p == 80) &&
         !(streq(scheme, "https") && p == 443)) {
         /* p > 0: ':' and its digits, without printf. */
         char digits[24], *d = digits + sizeof(digits);
-        for (uint64_t u = (uint64_t)p; u != 0; u /= 10) {
-            *--d = (char)('0' + u % 10);
+        for (uint64_t v = (uint64_t)p; v != 0; v /= 10) {
+            *--d = (char)('0' + v % 10);
         }
         *--d = ':';
-        rc = rc ? rc : ag_buf_add(ub, d, (size_t)(digits + sizeof(digits) - d));
+        memcpy(u->port, d, (size_t)(digits + sizeof(digits) - d));
     }
-    const char *target = attr_str(x, "http.target");
-    if (target != NULL) {
-        rc = rc ? rc : ag_buf_adds(ub, target);
+    if ((u->target = attr_str(x, "http.target")) == NULL) {
+        u->path = attr_str(x, "url.path");
+        u->query = attr_str(x, "url.query");
+    }
+    return true;
+}
+
+/* Appends |s| to |dst| (|cap| bytes) at *n, as far as it fits; *n counts the whole length. */
+static void url_put(char *dst, size_t cap, size_t *n, const char *s)
+{
+    size_t len = strlen(s);
+    if (*n < cap) {
+        memcpy(dst + *n, s, len < cap - *n ? len : cap - *n);
+    }
+    *n += len;
+}
+
+/* Writes the URL of |u| (not |full|) into |dst|, at most |cap| bytes; returns its length. */
+static size_t url_write(const struct url *u, char *dst, size_t cap)
+{
+    size_t n = 0;
+    url_put(dst, cap, &n, u->scheme);
+    url_put(dst, cap, &n, u->v6 ? "://[" : "://");
+    url_put(dst, cap, &n, u->host);
+    url_put(dst, cap, &n, u->v6 ? "]" : "");
+    url_put(dst, cap, &n, u->port);
+    if (u->target != NULL) {
+        url_put(dst, cap, &n, u->target);
     } else {
-        const char *path = attr_str(x, "url.path"), *query = attr_str(x, "url.query");
-        rc = rc ? rc : ag_buf_adds(ub, path ? path : "/");
-        if (query != NULL) {
-            if (query[0] != '?') {
-                rc = rc ? rc : ag_buf_addc(ub, '?');
-            }
-            rc = rc ? rc : ag_buf_adds(ub, query);
+        url_put(dst, cap, &n, u->path != NULL ? u->path : "/");
+        if (u->query != NULL) {
+            url_put(dst, cap, &n, u->query[0] != '?' ? "?" : "");
+            url_put(dst, cap, &n, u->query);
         }
     }
-    return rc == 0 ? 1 : rc;
+    return n;
+}
+
+/* The "url" member: built on the stack (on the heap when longer than most URLs). */
+static void write_url(struct xr *x, struct ag_json *w)
+{
+    struct url u;
+    if (!url_parts(x, &u)) {
+        return;
+    }
+    ag_json_key_lit(w, "url");
+    if (u.full != NULL) {
+        ag_json_str(w, u.full);
+        return;
+    }
+    char stack[512];
+    size_t n = url_write(&u, stack, sizeof(stack));
+    if (n <= sizeof(stack)) {
+        ag_json_strn(w, stack, n);
+        return;
+    }
+    char *heap = ag_malloc(n);
+    if (heap == NULL) {
+        x->err = AG_ENOMEM;
+        ag_json_str(w, "");
+        return;
+    }
+    url_write(&u, heap, n);
+    ag_json_strn(w, heap, n);
+    ag_free(heap);
 }
 
 static bool content_length(const struct xr *x, int64_t *out)
@@ -944,16 +990,7 @@ static void write_http(struct xr *x, struct ag_json *w)
     ag_json_obj_open(w);
     const char *v = attr_str(x, "http.method");
     kstr(w, "method", v ? v : attr_str(x, "http.request.method"));
-    struct ag_buf ub;
-    ag_buf_init(&ub, SCRATCH_CAP);
-    int rc = build_url(x, &ub);
-    if (rc < 0) {
-        x->err = rc;
-    } else if (rc == 1) {
-        ag_json_key_lit(w, "url");
-        ag_json_strn(w, ag_buf_str(&ub), ub.len);
-    }
-    ag_buf_cleanup(&ub);
+    write_url(x, w);
     v = attr_str(x, "http.user_agent");
     kstr(w, "user_agent", v ? v : attr_str(x, "user_agent.original"));
 
