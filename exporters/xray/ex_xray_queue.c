@@ -297,9 +297,10 @@ int ex_xray_doc_id_escaped(const char *doc, size_t len, char out[17])
 
 /* ---- the ring -------------------------------------------------------------------------------- */
 
+/* The ring's capacity is a power of two (64, doubled as it grows): indexes wrap with a mask. */
 static struct qdoc *ring_at(struct ex_xray_queue *q, size_t i)
 {
-    return &q->ring[(q->head + i) % q->cap];
+    return &q->ring[(q->head + i) & (q->cap - 1)];
 }
 
 /* Makes room for |n| more documents. Returns 0 or AG_ENOMEM (the ring is unchanged). */
@@ -335,7 +336,7 @@ static void ring_push_back(struct ex_xray_queue *q, const struct qdoc *d)
 
 static void ring_push_front(struct ex_xray_queue *q, const struct qdoc *d)
 {
-    q->head = (q->head + q->cap - 1) % q->cap;
+    q->head = (q->head + q->cap - 1) & (q->cap - 1);
     q->count++;
     q->ring[q->head] = *d;
 }
@@ -343,7 +344,7 @@ static void ring_push_front(struct ex_xray_queue *q, const struct qdoc *d)
 static struct qdoc ring_pop_front(struct ex_xray_queue *q)
 {
     struct qdoc d = q->ring[q->head];
-    q->head = (q->head + 1) % q->cap;
+    q->head = (q->head + 1) & (q->cap - 1);
     q->count--;
     return d;
 }

@@ -491,10 +491,40 @@ static void json_time(struct ag_json *w, uint64_t ns)
     ag_json_raw(w, p, (size_t)(end - p));
 }
 
+/* inet_pton(AF_INET) without the call, rule for rule as glibc's: four decimal parts of at most
+ * 255, no leading zero, nothing else. */
+static bool is_ipv4(const char *s)
+{
+    unsigned part = 0, parts = 0;
+    bool digit = false;
+    for (; *s != '\0'; s++) {
+        if (*s >= '0' && *s <= '9') {
+            if (digit && part == 0) {
+                return false;
+            }
+            part = part * 10 + (unsigned)(*s - '0');
+            if (part > 255) {
+                return false;
+            }
+            if (!digit) {
+                parts++;
+                digit = true;
+            }
+        } else if (*s == '.' && digit && parts < 4) {
+            part = 0;
+            digit = false;
+        } else {
+            return false;
+        }
+    }
+    return parts == 4 && digit;
+}
+
 static bool is_ip(const char *s)
 {
     unsigned char tmp[16];
-    return s != NULL && (inet_pton(AF_INET, s, tmp) == 1 || inet_pton(AF_INET6, s, tmp) == 1);
+    return s != NULL &&
+           (is_ipv4(s) || (strchr(s, ':') != NULL && inet_pton(AF_INET6, s, tmp) == 1));
 }
 
 static bool indexed_in(const struct ex_xray_options *o, const char *key)

@@ -5,9 +5,11 @@
  * is written by hand from the spec and compared semantically after parsing the output with
  * jansson: same keys, numbers within 1e-6, random ids checked for shape ("<id>").
  */
+#include <arpa/inet.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -698,6 +700,58 @@ static void test_http_client_ip_preferred(void)
         REQ("", SPAN(2, "", ATTRS(S("http.method", "GET"), S("client.address", "not-an-ip"))));
     ASSERT(
         member_is(bad, &o, "http", "{'request':{'method':'GET'},'response':{'content_length':0}}"));
+}
+
+/* client.address counts only when it is an IP address, by inet_pton's rules (glibc is the
+ * oracle here; the translator checks IPv4 by hand): client_ip is there exactly when inet_pton
+ * takes the text. */
+#define CLIENT_ADDRESS_REQ \
+    REQ("", SPAN(2, "", ATTRS(S("http.method", "GET"), S("client.address", "%s"))))
+static void test_http_client_ip_rules(void)
+{
+    static const char *const cands[] = {"10.0.0.1",
+                                        "0.0.0.0",
+                                        "255.255.255.255",
+                                        "256.1.1.1",
+                                        "010.0.0.1",
+                                        "1.2.3.04",
+                                        "1.2.3.0",
+                                        "1.2.3",
+                                        "1.2.3.4.",
+                                        "1..2.3",
+                                        ".1.2.3",
+                                        "1.2.3.4.5",
+                                        " 1.2.3.4",
+                                        "1.2.3.4 ",
+                                        "1.2.3.4:80",
+                                        "a.b.c.d",
+                                        "",
+                                        "::1",
+                                        "2001:db8::8a2e:7334",
+                                        "::ffff:10.0.0.1",
+                                        "fe80::1%1",
+                                        "1:2",
+                                        "12345",
+                                        "1.2.3.255",
+                                        "1.2.3.2555"};
+    struct ex_xray_options o = opts_default();
+    for (size_t i = 0; i < sizeof(cands) / sizeof(cands[0]); i++) {
+        char req[2048];
+        unsigned char tmp[16];
+        snprintf(req, sizeof(req), CLIENT_ADDRESS_REQ, cands[i]);
+        bool want =
+            inet_pton(AF_INET, cands[i], tmp) == 1 || inet_pton(AF_INET6, cands[i], tmp) == 1;
+        json_t *http = member(req, &o, "http");
+        ASSERT(http != NULL);
+        const char *got =
+            json_string_value(json_object_get(json_object_get(http, "request"), "client_ip"));
+        if ((got != NULL) != want) {
+            printf("# %s: client_ip %s, inet_pton says %d\n", cands[i], got ? got : "absent", want);
+        }
+        ASSERT((got != NULL) == want);
+        ASSERT(got == NULL || strcmp(got, cands[i]) == 0);
+        json_decref(http);
+    }
 }
 
 static void test_http_content_length_from_event(void)
@@ -1439,18 +1493,18 @@ AG_TEST_MAIN(
     AG_TEST_CASE(test_name_aws_prefix_trim), AG_TEST_CASE(test_name_sanitizer),
     AG_TEST_CASE(test_http_server_old_names), AG_TEST_CASE(test_http_client_new_names),
     AG_TEST_CASE(test_http_ipv6_default_port_and_query),
-    AG_TEST_CASE(test_http_client_ip_preferred), AG_TEST_CASE(test_http_content_length_from_event),
-    AG_TEST_CASE(test_http_absent), AG_TEST_CASE(test_error_fault_matrix),
-    AG_TEST_CASE(test_cause_java_caused_by), AG_TEST_CASE(test_cause_python_chained),
-    AG_TEST_CASE(test_cause_js_and_dotnet), AG_TEST_CASE(test_cause_go),
-    AG_TEST_CASE(test_cause_without_error_and_other_events), AG_TEST_CASE(test_cause_from_status),
-    AG_TEST_CASE(test_cause_aws_sdk_failure_event), AG_TEST_CASE(test_origin_rows),
-    AG_TEST_CASE(test_gcp_has_no_aws_block), AG_TEST_CASE(test_aws_resource_objects),
-    AG_TEST_CASE(test_dynamodb_tables), AG_TEST_CASE(test_log_groups), AG_TEST_CASE(test_user),
-    AG_TEST_CASE(test_sql), AG_TEST_CASE(test_metadata_default_and_types),
-    AG_TEST_CASE(test_metadata_span_key_like_resource_key),
-    AG_TEST_CASE(test_annotations_indexed), AG_TEST_CASE(test_index_all),
-    AG_TEST_CASE(test_metadata_namespaces),
+    AG_TEST_CASE(test_http_client_ip_preferred), AG_TEST_CASE(test_http_client_ip_rules),
+    AG_TEST_CASE(test_http_content_length_from_event), AG_TEST_CASE(test_http_absent),
+    AG_TEST_CASE(test_error_fault_matrix), AG_TEST_CASE(test_cause_java_caused_by),
+    AG_TEST_CASE(test_cause_python_chained), AG_TEST_CASE(test_cause_js_and_dotnet),
+    AG_TEST_CASE(test_cause_go), AG_TEST_CASE(test_cause_without_error_and_other_events),
+    AG_TEST_CASE(test_cause_from_status), AG_TEST_CASE(test_cause_aws_sdk_failure_event),
+    AG_TEST_CASE(test_origin_rows), AG_TEST_CASE(test_gcp_has_no_aws_block),
+    AG_TEST_CASE(test_aws_resource_objects), AG_TEST_CASE(test_dynamodb_tables),
+    AG_TEST_CASE(test_log_groups), AG_TEST_CASE(test_user), AG_TEST_CASE(test_sql),
+    AG_TEST_CASE(test_metadata_default_and_types),
+    AG_TEST_CASE(test_metadata_span_key_like_resource_key), AG_TEST_CASE(test_annotations_indexed),
+    AG_TEST_CASE(test_index_all), AG_TEST_CASE(test_metadata_namespaces),
     AG_TEST_CASE(test_oversize_drops_metadata_then_document),
     AG_TEST_CASE(test_huge_name_is_too_big), AG_TEST_CASE(test_failmalloc),
     AG_TEST_CASE(test_escaped_option), AG_TEST_CASE(test_escaped_limit_counts_plain_bytes),
