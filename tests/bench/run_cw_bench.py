@@ -93,7 +93,8 @@ def run(args, od, signal, scenario, sink_port=None):
     u0, k0 = rb.proc_times(od.pid)
     t0 = time.monotonic()
     extra = ["--signal", signal, "--items-per-request", str(args.per_request[signal])]
-    lg = rb.run_loadgen(args, od.ports["grpc"], "grpc", "realistic", args.seconds, extra=extra)
+    lg = rb.run_loadgen(args, od.ports["grpc"], "grpc", "realistic", args.seconds,
+                        rate=args.rate or None, extra=extra)
     items = lg["items_acked"]
     row = {"scenario": scenario, "signal": signal, "acked": items,
            "requests_failed": lg["requests_failed"],
@@ -154,6 +155,10 @@ def main():
     ap.add_argument("--inflight", type=int, default=8)
     ap.add_argument("--connections", type=int, default=2)
     ap.add_argument("--http-conns", type=int, default=8)
+    ap.add_argument("--rate", type=float, default=0, metavar="R",
+                    help="open loop at R items/s instead of saturating (0): below saturation every "
+                         "item otterd accepts is delivered, so items per CPU-second do not "
+                         "count the CPU spent on batches a full queue refused")
     ap.add_argument("--callgrind", type=float, default=0, metavar="S",
                     help="also run S seconds end to end under callgrind per signal")
     ap.add_argument("--callgrind-rate", type=float, default=0, metavar="R",
@@ -206,7 +211,7 @@ def main():
         sink.wait(timeout=5)
     print(f"\nmachine: {machine.get('cpu_model', '?')}, {machine.get('nproc', '?')} CPUs; "
           f"otterd pinned to core {args.otterd_core}, load generator and sink to core "
-          f"{args.loadgen_core}; gRPC, saturating, {args.inflight} in flight\n")
+          f"{args.loadgen_core}; gRPC, {rx.load_desc(args)}\n")
     print("| Scenario | Items / request | Items delivered | otterd CPU s | Items / CPU-second "
           "| Peak RSS MiB |")
     print("|---|---:|---:|---:|---:|---:|")
@@ -237,7 +242,8 @@ def main():
         os.makedirs(out, exist_ok=True)
         path = os.path.join(out, time.strftime("cw-bench-%Y%m%dT%H%M%S.json"))
     with open(path, "w", encoding="utf-8") as f:
-        json.dump({"machine": machine, "otterd": os.path.relpath(args.otterd), "rows": rows,
+        json.dump({"machine": machine, "otterd": os.path.relpath(args.otterd),
+                   "rate": args.rate or None, "rows": rows,
                    "summary": summary,
                    "callgrind": cg,
                    "date": time.strftime("%Y-%m-%d")}, f, indent=1)

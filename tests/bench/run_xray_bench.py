@@ -64,6 +64,12 @@ SMALL_QUEUE_KIB = SMALL_QUEUE_DOCS * 64
 GOAL_RSS_SMALL_KIB = 32 * 1024 + SMALL_QUEUE_KIB
 
 
+def load_desc(args):
+    """How the load generator drove otterd, for the printed tables."""
+    return (f"open loop at {args.rate:,.0f} items/s" if args.rate
+            else f"saturating, {args.inflight} in flight")
+
+
 def xray_config(port, queue_docs=None):
     queue = ("\n    sending_queue: {{queue_size: {}}}".format(queue_docs)
              if queue_docs is not None else "")
@@ -90,7 +96,7 @@ def run(args, od, shape, scenario, sink_port=None):
     s0 = sink_stats(sink_port) if sink_port else None
     u0, k0 = rb.proc_times(od.pid)
     t0 = time.monotonic()
-    lg = rb.run_loadgen(args, od.ports["grpc"], "grpc", shape, args.seconds)
+    lg = rb.run_loadgen(args, od.ports["grpc"], "grpc", shape, args.seconds, rate=args.rate or None)
     delivered = lg["items_acked"]
     if sink_port:
         # Whatever otterd accepted must reach the sink: wait for the queue to drain.
@@ -160,6 +166,10 @@ def main():
     ap.add_argument("--inflight", type=int, default=8)
     ap.add_argument("--connections", type=int, default=2)
     ap.add_argument("--http-conns", type=int, default=8)
+    ap.add_argument("--rate", type=float, default=0, metavar="R",
+                    help="open loop at R spans/s instead of saturating (0): below saturation every "
+                         "span otterd accepts is delivered, so spans per CPU-second do not "
+                         "count the CPU spent on batches a full queue refused")
     ap.add_argument("--callgrind", type=float, default=0, metavar="S",
                     help="also run S seconds end to end under callgrind (instructions per span)")
     ap.add_argument("--callgrind-rate", type=float, default=0, metavar="R",
@@ -218,7 +228,7 @@ def main():
     ratio = e2e["spans_per_cpu_s"] / base["spans_per_cpu_s"] if base["spans_per_cpu_s"] else 0
     print(f"\nmachine: {machine.get('cpu_model', '?')}, {machine.get('nproc', '?')} CPUs; "
           f"otterd pinned to core {args.otterd_core}, load generator and sink to core "
-          f"{args.loadgen_core}; shape {args.shape}, gRPC, saturating\n")
+          f"{args.loadgen_core}; shape {args.shape}, gRPC, {load_desc(args)}\n")
     print("| Scenario | Spans delivered | otterd CPU s | Spans / CPU-second | Peak RSS MiB |")
     print("|---|---:|---:|---:|---:|")
     for r in rows:
@@ -248,7 +258,8 @@ def main():
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, time.strftime("xray-bench-%Y%m%dT%H%M%S.json"))
     with open(path, "w", encoding="utf-8") as f:
-        json.dump({"machine": machine, "rows": rows, "ratio": ratio, "callgrind": cg,
+        json.dump({"machine": machine, "otterd": os.path.relpath(args.otterd),
+                   "rate": args.rate or None, "rows": rows, "ratio": ratio, "callgrind": cg,
                    "goal_rss_kib": GOAL_RSS_KIB, "goal_rss_small_queue_kib": GOAL_RSS_SMALL_KIB}, f,
                   indent=1)
     print("raw results: " + path)
