@@ -154,6 +154,25 @@ static void test_get_put_user_agent(void)
     event_base_free(base);
 }
 
+static void on_count(void *arg, const struct ex_aws_http_response *resp)
+{
+    int *n = arg;
+    ASSERT_EQ(resp->rc, 0);
+    ASSERT_EQ(resp->status, 200);
+    (*n)++;
+}
+
+/* Sends |n| requests at once and runs the loop until all are answered. */
+static void burst(struct event_base *base, struct ex_aws_http *http,
+                  const struct ex_aws_http_request *req, int n)
+{
+    int done = 0;
+    for (int i = 0; i < n; i++) {
+        ASSERT_OK(ex_aws_http_send(http, req, on_count, &done));
+    }
+    ASSERT(ts_run_until_count(base, &done, n, 5.0));
+}
+
 static void test_keep_alive(void)
 {
     struct event_base *base = event_base_new();
@@ -178,52 +197,16 @@ static void test_keep_alive(void)
     ASSERT(s.seen[0].peer_port != 0);
     ASSERT_EQ(s.seen[1].peer_port, s.seen[0].peer_port);
     ASSERT_EQ(s.seen[2].peer_port, s.seen[0].peer_port);
-    ex_aws_http_free(http);
-    ts_stop(&s);
-    event_base_free(base);
-}
 
-static void on_count(void *arg, const struct ex_aws_http_response *resp)
-{
-    int *n = arg;
-    ASSERT_EQ(resp->rc, 0);
-    ASSERT_EQ(resp->status, 200);
-    (*n)++;
-}
-
-/* Sends |n| requests at once and runs the loop until all are answered. */
-static void burst(struct event_base *base, struct ex_aws_http *http,
-                  const struct ex_aws_http_request *req, int n)
-{
-    int done = 0;
-    for (int i = 0; i < n; i++) {
-        ASSERT_OK(ex_aws_http_send(http, req, on_count, &done));
-    }
-    ASSERT(ts_run_until_count(base, &done, n, 5.0));
-}
-
-/*
- * Connections opened for a burst stay for the next one. libcurl's default cache holds 4 per
- * transfer in progress, so quiet spells between bursts (one call at a time) used to close them
- * one per call, and every burst opened new ones (a TLS handshake each against AWS).
- */
-static void test_keep_alive_across_bursts(void)
-{
-    struct event_base *base = event_base_new();
-    struct ts_server s;
-    struct ex_aws_http *http = NULL;
-    ASSERT_OK(ts_start(&s, base));
-    ASSERT_OK(ex_aws_http_new(base, NULL, &http));
-    char url[128];
-    snprintf(url, sizeof(url), "%s/", s.url);
-    struct ex_aws_http_request req = {
-        .method = "POST", .url = url, .body = (const uint8_t *)"a", .body_len = 1};
+    /* Connections opened for a burst stay for the next one. libcurl's default cache holds 4 per
+     * transfer in progress, so quiet spells between bursts (one call at a time) used to close
+     * them one per call, and every burst opened new ones (a TLS handshake each against AWS). */
     burst(base, http, &req, 10);
     for (int i = 0; i < 8; i++) {
         burst(base, http, &req, 1);
     }
     burst(base, http, &req, 10);
-    ASSERT_UEQ(s.n_seen, 28);
+    ASSERT_UEQ(s.n_seen, 31);
     size_t ports = 0;
     for (size_t i = 0; i < s.n_seen; i++) {
         size_t j = 0;
@@ -232,7 +215,8 @@ static void test_keep_alive_across_bursts(void)
         }
         ports += j == i;
     }
-    /* The first burst opened 10 (HTTP/1.1: one call per connection); nothing after it. */
+    /* The first burst needed 10 (HTTP/1.1: one call per connection), one of them the first
+     * three calls' connection; nothing opened after it. */
     ASSERT_UEQ(ports, 10);
     ex_aws_http_free(http);
     ts_stop(&s);
@@ -480,8 +464,7 @@ static void test_failmalloc(void)
 }
 
 AG_TEST_MAIN(AG_TEST_CASE(test_post_and_answer), AG_TEST_CASE(test_get_put_user_agent),
-             AG_TEST_CASE(test_keep_alive), AG_TEST_CASE(test_keep_alive_across_bursts),
-             AG_TEST_CASE(test_timeout), AG_TEST_CASE(test_cut_body), AG_TEST_CASE(test_too_big),
-             AG_TEST_CASE(test_refused), AG_TEST_CASE(test_bad_arguments),
-             AG_TEST_CASE(test_free_in_flight), AG_TEST_CASE(test_free_from_callback),
-             AG_TEST_CASE(test_failmalloc))
+             AG_TEST_CASE(test_keep_alive), AG_TEST_CASE(test_timeout), AG_TEST_CASE(test_cut_body),
+             AG_TEST_CASE(test_too_big), AG_TEST_CASE(test_refused),
+             AG_TEST_CASE(test_bad_arguments), AG_TEST_CASE(test_free_in_flight),
+             AG_TEST_CASE(test_free_from_callback), AG_TEST_CASE(test_failmalloc))
