@@ -545,14 +545,21 @@ struct item_edit {
     ag_payload_attrs_fn *fn;
     void *arg;
     size_t extra;
+    /* The last item type seen and its attributes field: looked up by name once per run of
+     * items of one type, not once per item. */
+    const ProtobufCMessageDescriptor *d;
+    const ProtobufCFieldDescriptor *attrs;
 };
 
 /* Replaces *|slot| (an item) by its copy with private attributes, and edits them. */
 static int edit_item(struct ag_payload *q, void **slot, const ProtobufCMessageDescriptor *d,
-                     const struct item_edit *e)
+                     struct item_edit *e)
 {
-    const ProtobufCFieldDescriptor *f =
-        protobuf_c_message_descriptor_get_field_by_name(d, "attributes");
+    if (e->d != d) {
+        e->d = d;
+        e->attrs = protobuf_c_message_descriptor_get_field_by_name(d, "attributes");
+    }
+    const ProtobufCFieldDescriptor *f = e->attrs;
     void *c = f != NULL ? own_repeated(q->arena, d, *slot, f, e->extra) : NULL;
     if (c == NULL) {
         return AG_ENOMEM;
@@ -563,7 +570,7 @@ static int edit_item(struct ag_payload *q, void **slot, const ProtobufCMessageDe
 }
 
 /* A metric: its data message and data points copied, each point's attributes edited. */
-static int edit_metric(struct ag_payload *q, void **slot, const struct item_edit *e)
+static int edit_metric(struct ag_payload *q, void **slot, struct item_edit *e)
 {
     const ProtobufCFieldDescriptor *f = NULL, *pts = NULL;
     const void *data = metric_data(*slot, &f, &pts);
@@ -594,7 +601,7 @@ int ag_payload_edit_item_attributes(struct ag_payload *p, size_t extra, ag_paylo
     if (q == NULL) {
         return AG_ENOMEM;
     }
-    struct item_edit e = {fn, arg, extra};
+    struct item_edit e = {fn, arg, extra, NULL, NULL};
     int rc = 0;
     void *req = own_repeated(q->arena, s.req, p->msg, s.req_res, 0);
     if (req == NULL) {
