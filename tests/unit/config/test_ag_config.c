@@ -997,6 +997,17 @@ static void test_resource_detection(void)
                  "host.name: expected {enabled: true or false}\n"
                  "t:17:9: error: processors::resourcedetection::ec2::resource_attributes: unknown "
                  "resource attribute 'os.type'\n");
+    /* A key echoed as written still makes one line: its control characters become '?'. */
+    ASSERT_FAILS(HEAD
+                 "processors:\n"                                /* 7 */
+                 "  resourcedetection:\n"                       /* 8 */
+                 "    detectors: [system]\n"                    /* 9 */
+                 "    system:\n"                                /* 10 */
+                 "      resource_attributes:\n"                 /* 11 */
+                 "        \"host\\nname\\t\": {enabled: true}\n" /* 12 */
+                 TAIL,
+                 "t:12:9: error: processors::resourcedetection::system::resource_attributes: "
+                 "unknown resource attribute 'host?name?'\n");
 
     const char *y = HEAD
                     "processors:\n"                         /* 7 */

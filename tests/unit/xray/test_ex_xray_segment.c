@@ -669,6 +669,39 @@ static void test_http_client_new_names(void)
                      "'response':{'content_length':0}}"));
 }
 
+/* URLs around the 512 bytes built on the stack and far past them, built on the heap: every one
+ * whole. */
+#define LONG_URL_REQ                                                               \
+    REQ("", SPAN(3, PID,                                                           \
+                 ATTRS(S("http.request.method", "GET"), S("url.scheme", "https"),  \
+                       S("server.address", "svc.example"), I("server.port", 8443), \
+                       S("url.path", "%s"), S("url.query", "q=1"))))
+static void test_http_long_url(void)
+{
+    static const size_t lens[] = {511, 512, 513, 2000};
+    const char *prefix = "https://svc.example:8443", *suffix = "?q=1";
+    struct ex_xray_options o = opts_default();
+    for (size_t t = 0; t < sizeof(lens) / sizeof(lens[0]); t++) {
+        /* The path that makes the URL lens[t] bytes: '/' and letters cycling a..z. */
+        size_t plen = lens[t] - strlen(prefix) - strlen(suffix);
+        char path[2048], want[2100], req[4096];
+        path[0] = '/';
+        for (size_t i = 1; i < plen; i++) {
+            path[i] = (char)('a' + i % 26);
+        }
+        path[plen] = '\0';
+        snprintf(want, sizeof(want), "%s%s%s", prefix, path, suffix);
+        ASSERT_UEQ(strlen(want), lens[t]);
+        snprintf(req, sizeof(req), LONG_URL_REQ, path);
+        json_t *http = member(req, &o, "http");
+        const char *got =
+            json_string_value(json_object_get(json_object_get(http, "request"), "url"));
+        ASSERT(got != NULL);
+        ASSERT_STREQ(got, want);
+        json_decref(http);
+    }
+}
+
 static void test_http_ipv6_default_port_and_query(void)
 {
     struct ex_xray_options o = opts_default();
@@ -1494,15 +1527,15 @@ AG_TEST_MAIN(
     AG_TEST_CASE(test_http_server_old_names), AG_TEST_CASE(test_http_client_new_names),
     AG_TEST_CASE(test_http_ipv6_default_port_and_query),
     AG_TEST_CASE(test_http_client_ip_preferred), AG_TEST_CASE(test_http_client_ip_rules),
-    AG_TEST_CASE(test_http_content_length_from_event), AG_TEST_CASE(test_http_absent),
-    AG_TEST_CASE(test_error_fault_matrix), AG_TEST_CASE(test_cause_java_caused_by),
-    AG_TEST_CASE(test_cause_python_chained), AG_TEST_CASE(test_cause_js_and_dotnet),
-    AG_TEST_CASE(test_cause_go), AG_TEST_CASE(test_cause_without_error_and_other_events),
-    AG_TEST_CASE(test_cause_from_status), AG_TEST_CASE(test_cause_aws_sdk_failure_event),
-    AG_TEST_CASE(test_origin_rows), AG_TEST_CASE(test_gcp_has_no_aws_block),
-    AG_TEST_CASE(test_aws_resource_objects), AG_TEST_CASE(test_dynamodb_tables),
-    AG_TEST_CASE(test_log_groups), AG_TEST_CASE(test_user), AG_TEST_CASE(test_sql),
-    AG_TEST_CASE(test_metadata_default_and_types),
+    AG_TEST_CASE(test_http_long_url), AG_TEST_CASE(test_http_content_length_from_event),
+    AG_TEST_CASE(test_http_absent), AG_TEST_CASE(test_error_fault_matrix),
+    AG_TEST_CASE(test_cause_java_caused_by), AG_TEST_CASE(test_cause_python_chained),
+    AG_TEST_CASE(test_cause_js_and_dotnet), AG_TEST_CASE(test_cause_go),
+    AG_TEST_CASE(test_cause_without_error_and_other_events), AG_TEST_CASE(test_cause_from_status),
+    AG_TEST_CASE(test_cause_aws_sdk_failure_event), AG_TEST_CASE(test_origin_rows),
+    AG_TEST_CASE(test_gcp_has_no_aws_block), AG_TEST_CASE(test_aws_resource_objects),
+    AG_TEST_CASE(test_dynamodb_tables), AG_TEST_CASE(test_log_groups), AG_TEST_CASE(test_user),
+    AG_TEST_CASE(test_sql), AG_TEST_CASE(test_metadata_default_and_types),
     AG_TEST_CASE(test_metadata_span_key_like_resource_key), AG_TEST_CASE(test_annotations_indexed),
     AG_TEST_CASE(test_index_all), AG_TEST_CASE(test_metadata_namespaces),
     AG_TEST_CASE(test_oversize_drops_metadata_then_document),
